@@ -1,0 +1,38 @@
+// Public surface of device-profiles: the measurement vocabulary every other module shares.
+export { RpmError, isRpmError } from './errors.js';
+export {
+  KINDS,
+  MEAL_CONTEXTS,
+  MEASUREMENT_KINDS,
+  OUT_OF_RANGE_FLAGS,
+  isMeasurementKind,
+  measuredFields,
+  type KindDefinition,
+  type LoincCoding,
+  type MealContext,
+  type MeasurementKind,
+  type OutOfRangeFlag,
+} from './kinds.js';
+export * from './units.js';
+export type * from './reading.js';
+export {
+  BATCH_SCHEMA_ID,
+  DEVICE_ID_PATTERN,
+  MAX_READINGS_PER_BATCH,
+  READING_ID_PATTERN,
+  READING_SCHEMA_ID,
+  batchSchema,
+  readingSchema,
+} from './reading-schema.js';
+export { PLAUSIBLE_RANGES, checkPlausibility, type PlausibleRange } from './plausibility.js';
+export { normalizeReading, toCanonicalValue } from './normalize.js';
+export {
+  isBatchPayload,
+  validateBatch,
+  validateBatchEnvelope,
+  validateReading,
+  type ValidationResult,
+} from './validate-reading.js';
+export { formatIssues, type ValidationIssue } from './validation-issue.js';
+export { DEVICE_QUIRKS, deviceProfileSchema, type DeviceProfile, type DeviceQuirk } from './profile-schema.js';
+export { DEFAULT_PROFILES_DIR, DeviceProfiles, loadDeviceProfiles, parseDeviceProfile } from './profiles.js';
