@@ -1,0 +1,60 @@
+// The clinical store: one object holding every repository over one connection, SQLite or PostgreSQL.
+import { sql } from 'kysely';
+import { openClinicalDatabase, type ClinicalConnection, type ClinicalDatabaseLocation, type SqlDialectName } from './connect.js';
+import { migrateClinicalDatabase } from './migrate.js';
+import { AlertRepository } from './repositories/alerts.js';
+import { AuditLogRepository } from './repositories/audit-log.js';
+import { CareTeamRepository } from './repositories/care-teams.js';
+import { DeadLetterRepository } from './repositories/dead-letters.js';
+import { DeviceRepository } from './repositories/devices.js';
+import { PatientRepository } from './repositories/patients.js';
+import { ThresholdRepository } from './repositories/thresholds.js';
+import { TimeEntryRepository } from './repositories/time-entries.js';
+
+export class ClinicalStore {
+  readonly careTeams: CareTeamRepository;
+  readonly patients: PatientRepository;
+  readonly devices: DeviceRepository;
+  readonly thresholds: ThresholdRepository;
+  readonly alerts: AlertRepository;
+  readonly timeEntries: TimeEntryRepository;
+  readonly deadLetters: DeadLetterRepository;
+  readonly audit: AuditLogRepository;
+
+  private constructor(private readonly connection: ClinicalConnection) {
+    const { db } = connection;
+    this.careTeams = new CareTeamRepository(db);
+    this.patients = new PatientRepository(db);
+    this.devices = new DeviceRepository(db);
+    this.thresholds = new ThresholdRepository(db);
+    this.alerts = new AlertRepository(db);
+    this.timeEntries = new TimeEntryRepository(db);
+    this.deadLetters = new DeadLetterRepository(db);
+    this.audit = new AuditLogRepository(db);
+  }
+
+  /** Opens the database and brings its schema up to date. */
+  static async open(location: ClinicalDatabaseLocation, options: { migrate?: boolean } = {}): Promise<ClinicalStore> {
+    const connection = openClinicalDatabase(location);
+    try {
+      if (options.migrate !== false) await migrateClinicalDatabase(connection);
+    } catch (error) {
+      await connection.close();
+      throw error;
+    }
+    return new ClinicalStore(connection);
+  }
+
+  get dialect(): SqlDialectName {
+    return this.connection.dialect;
+  }
+
+  /** A cheap round trip, for readiness checks. */
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.connection.db);
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close();
+  }
+}

@@ -1,0 +1,51 @@
+// Opening the clinical database: embedded SQLite (the default, one file under RPM_DATA_DIR) or
+// PostgreSQL. Both speak through the same Kysely instance and the same repositories.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { ClinicalDatabase } from './schema.js';
+
+export type SqlDialectName = 'sqlite' | 'postgres';
+
+export type ClinicalDatabaseLocation = { dialect: 'sqlite'; path: string } | { dialect: 'postgres'; url: string };
+
+export interface ClinicalConnection {
+  db: Kysely<ClinicalDatabase>;
+  dialect: SqlDialectName;
+  close(): Promise<void>;
+}
+
+/** How long a writer waits for SQLite's lock before failing (another process, or a backup). */
+const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+const PG_INT8_OID = 20;
+
+function openSqlite(path: string): ClinicalConnection {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const database = new SqliteDatabase(path);
+  database.pragma('journal_mode = WAL');
+  // Alerts, assignments and the audit log must survive a power cut, not only a process crash.
+  database.pragma('synchronous = FULL');
+  database.pragma('foreign_keys = ON');
+  database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  const db = new Kysely<ClinicalDatabase>({ dialect: new SqliteDialect({ database }) });
+  return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+function openPostgres(url: string): ClinicalConnection {
+  const pool = new pg.Pool({
+    connectionString: url,
+    // Identity columns and count(*) are int8, which pg returns as strings; ours stay far below 2^53.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === PG_INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  const db = new Kysely<ClinicalDatabase>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: 'postgres', close: () => db.destroy() };
+}
+
+export function openClinicalDatabase(location: ClinicalDatabaseLocation): ClinicalConnection {
+  return location.dialect === 'sqlite' ? openSqlite(location.path) : openPostgres(location.url);
+}

@@ -1,0 +1,28 @@
+// Applying the clinical migrations (also `rpm migrate`). Kysely's migrator takes a lock, so two
+// processes starting at once do not both migrate.
+import { Migrator, type Migration, type MigrationResult } from 'kysely';
+import { RpmError } from '../../device-profiles/index.js';
+import type { ClinicalConnection, SqlDialectName } from './connect.js';
+import { initialMigration } from './migrations/0001-initial.js';
+
+function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
+  return {
+    '0001-initial': initialMigration(dialect),
+  };
+}
+
+export async function migrateClinicalDatabase(connection: ClinicalConnection): Promise<MigrationResult[]> {
+  const migrator = new Migrator({
+    db: connection.db,
+    provider: { getMigrations: async () => clinicalMigrations(connection.dialect) },
+  });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results.find((result) => result.status === 'Error');
+    throw new RpmError(
+      'RPM_ERR_MIGRATION_FAILED',
+      `clinical database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  return results;
+}

@@ -1,0 +1,350 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import { RpmError } from '../../../device-profiles/index.js';
+import { STORE_ERRORS, conflict, isUniqueViolation, notFound } from '../../errors.js';
+import { nowInstant, toInstant } from '../../time.js';
+import type { AlertEventTable, AlertTable, ClinicalDatabase } from '../schema.js';
+import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
+
+export const ALERT_SEVERITIES = ['critical', 'high', 'moderate', 'low'] as const;
+export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+export const ALERT_STATUSES = ['awaiting_confirmation', 'open', 'acknowledged', 'resolved'] as const;
+export type AlertStatus = (typeof ALERT_STATUSES)[number];
+
+/** The lifecycle: which status may follow which. `resolved` is final; a new episode is a new alert. */
+export const ALERT_TRANSITIONS: Readonly<Record<AlertStatus, readonly AlertStatus[]>> = {
+  awaiting_confirmation: ['open', 'resolved'],
+  open: ['acknowledged', 'resolved'],
+  acknowledged: ['resolved'],
+  resolved: [],
+};
+
+export interface Alert {
+  id: string;
+  patientId: string;
+  careTeamId: string;
+  ruleId: string;
+  severity: AlertSeverity;
+  status: AlertStatus;
+  summary: string;
+  openedAt: string;
+  updatedAt: string;
+  readingCount: number;
+  worstValue: unknown;
+  lastReadingId: string | null;
+  lastMeasuredAt: string | null;
+  escalationTier: number;
+  nextEscalationAt: string | null;
+  acknowledgedAt: string | null;
+  acknowledgedBy: string | null;
+  resolvedAt: string | null;
+  resolvedBy: string | null;
+}
+
+export interface AlertEvent {
+  id: number;
+  alertId: string;
+  type: string;
+  fromStatus: AlertStatus | null;
+  toStatus: AlertStatus;
+  actor: string;
+  at: string;
+  note: string | null;
+  details: unknown;
+}
+
+export interface NewAlert {
+  patientId: string;
+  ruleId: string;
+  severity: AlertSeverity;
+  status?: 'open' | 'awaiting_confirmation';
+  summary: string;
+  worstValue?: unknown;
+  readingId?: string | null;
+  measuredAt?: string | null;
+  nextEscalationAt?: string | null;
+  actor: string;
+  at?: string;
+}
+
+export interface AlertFilter extends PageRequest {
+  careTeamIds?: readonly string[];
+  patientId?: string;
+  status?: readonly AlertStatus[];
+  severity?: readonly AlertSeverity[];
+}
+
+function toAlert(row: Selectable<AlertTable>): Alert {
+  return {
+    id: row.id,
+    patientId: row.patient_id,
+    careTeamId: row.care_team_id,
+    ruleId: row.rule_id,
+    severity: row.severity as AlertSeverity,
+    status: row.status as AlertStatus,
+    summary: row.summary,
+    openedAt: row.opened_at,
+    updatedAt: row.updated_at,
+    readingCount: row.reading_count,
+    worstValue: row.worst_value === null ? null : JSON.parse(row.worst_value),
+    lastReadingId: row.last_reading_id,
+    lastMeasuredAt: row.last_measured_at,
+    escalationTier: row.escalation_tier,
+    nextEscalationAt: row.next_escalation_at,
+    acknowledgedAt: row.acknowledged_at,
+    acknowledgedBy: row.acknowledged_by,
+    resolvedAt: row.resolved_at,
+    resolvedBy: row.resolved_by,
+  };
+}
+
+function toEvent(row: Selectable<AlertEventTable>): AlertEvent {
+  return {
+    id: row.id,
+    alertId: row.alert_id,
+    type: row.type,
+    fromStatus: row.from_status as AlertStatus | null,
+    toStatus: row.to_status as AlertStatus,
+    actor: row.actor,
+    at: row.at,
+    note: row.note,
+    details: row.details === null ? null : JSON.parse(row.details),
+  };
+}
+
+type Db = Kysely<ClinicalDatabase> | Transaction<ClinicalDatabase>;
+
+async function appendEvent(
+  db: Db,
+  event: { alertId: string; type: string; from: AlertStatus | null; to: AlertStatus; actor: string; at: string; note?: string | null; details?: unknown },
+): Promise<void> {
+  await db
+    .insertInto('alert_events')
+    .values({
+      alert_id: event.alertId,
+      type: event.type,
+      from_status: event.from,
+      to_status: event.to,
+      actor: event.actor,
+      at: event.at,
+      note: event.note ?? null,
+      details: event.details === undefined ? null : JSON.stringify(event.details),
+    })
+    .execute();
+}
+
+/** Alerts and their event history; every change of an alert is an event with who and when. */
+export class AlertRepository {
+  constructor(private readonly db: Kysely<ClinicalDatabase>) {}
+
+  /** Opens an alert; refuses (RPM_ERR_CONFLICT) when the patient already has one open for the rule. */
+  async open(input: NewAlert): Promise<Alert> {
+    const at = toInstant(input.at ?? nowInstant(), 'at');
+    const status = input.status ?? 'open';
+    const id = randomUUID();
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        const patient = await trx.selectFrom('patients').select(['care_team_id']).where('id', '=', input.patientId).executeTakeFirst();
+        if (!patient) throw notFound('patient', input.patientId);
+        await trx
+          .insertInto('alerts')
+          .values({
+            id,
+            patient_id: input.patientId,
+            care_team_id: patient.care_team_id,
+            rule_id: input.ruleId,
+            severity: input.severity,
+            status,
+            summary: input.summary,
+            opened_at: at,
+            updated_at: at,
+            reading_count: input.readingId ? 1 : 0,
+            worst_value: input.worstValue === undefined ? null : JSON.stringify(input.worstValue),
+            last_reading_id: input.readingId ?? null,
+            last_measured_at: input.measuredAt ? toInstant(input.measuredAt, 'measuredAt') : null,
+            escalation_tier: 0,
+            next_escalation_at: input.nextEscalationAt ?? null,
+            acknowledged_at: null,
+            acknowledged_by: null,
+            resolved_at: null,
+            resolved_by: null,
+          })
+          .execute();
+        await appendEvent(trx, { alertId: id, type: 'opened', from: null, to: status, actor: input.actor, at, details: { severity: input.severity } });
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        const existing = await this.findOpen(input.patientId, input.ruleId);
+        throw conflict(`patient ${input.patientId} already has an open alert for rule ${input.ruleId}`, { existingAlertId: existing?.id });
+      }
+      throw error;
+    }
+    return this.require(id);
+  }
+
+  async get(id: string): Promise<Alert | undefined> {
+    const row = await this.db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toAlert(row);
+  }
+
+  async require(id: string): Promise<Alert> {
+    const alert = await this.get(id);
+    if (!alert) throw notFound('alert', id);
+    return alert;
+  }
+
+  /** The alert of (patient, rule) that is not yet resolved, if any. */
+  async findOpen(patientId: string, ruleId: string): Promise<Alert | undefined> {
+    const row = await this.db
+      .selectFrom('alerts')
+      .selectAll()
+      .where('patient_id', '=', patientId)
+      .where('rule_id', '=', ruleId)
+      .where('status', '<>', 'resolved')
+      .executeTakeFirst();
+    return row && toAlert(row);
+  }
+
+  /** Another abnormal reading for an open alert: counted, and the worst value and severity kept. */
+  async recordReading(
+    id: string,
+    update: { readingId: string; measuredAt: string; worstValue?: unknown; severity?: AlertSeverity; actor: string; at?: string },
+  ): Promise<Alert> {
+    const at = toInstant(update.at ?? nowInstant(), 'at');
+    await this.db.transaction().execute(async (trx) => {
+      const current = await trx.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!current) throw notFound('alert', id);
+      if (current.status === 'resolved') throw new RpmError(STORE_ERRORS.INVALID_TRANSITION, `alert ${id} is resolved`);
+      const measuredAt = toInstant(update.measuredAt, 'measuredAt');
+      const isLatest = current.last_measured_at === null || measuredAt >= current.last_measured_at;
+      await trx
+        .updateTable('alerts')
+        .set({
+          reading_count: current.reading_count + 1,
+          updated_at: at,
+          ...(isLatest ? { last_reading_id: update.readingId, last_measured_at: measuredAt } : {}),
+          ...(update.worstValue === undefined ? {} : { worst_value: JSON.stringify(update.worstValue) }),
+          ...(update.severity ? { severity: update.severity } : {}),
+        })
+        .where('id', '=', id)
+        .execute();
+      await appendEvent(trx, {
+        alertId: id,
+        type: 'reading',
+        from: current.status as AlertStatus,
+        to: current.status as AlertStatus,
+        actor: update.actor,
+        at,
+        details: { readingId: update.readingId, ...(update.severity && update.severity !== current.severity ? { severity: update.severity } : {}) },
+      });
+    });
+    return this.require(id);
+  }
+
+  /** Moves an alert along its lifecycle; refuses transitions the lifecycle does not allow. */
+  async transition(id: string, to: AlertStatus, change: { actor: string; note?: string | null; at?: string; type?: string; details?: unknown }): Promise<Alert> {
+    const at = toInstant(change.at ?? nowInstant(), 'at');
+    await this.db.transaction().execute(async (trx) => {
+      const current = await trx.selectFrom('alerts').select(['status']).where('id', '=', id).executeTakeFirst();
+      if (!current) throw notFound('alert', id);
+      const from = current.status as AlertStatus;
+      if (!ALERT_TRANSITIONS[from].includes(to)) {
+        throw new RpmError(STORE_ERRORS.INVALID_TRANSITION, `alert ${id} is ${from}; it cannot become ${to}`, { from, to });
+      }
+      await trx
+        .updateTable('alerts')
+        .set({
+          status: to,
+          updated_at: at,
+          ...(to === 'acknowledged' ? { acknowledged_at: at, acknowledged_by: change.actor, next_escalation_at: null } : {}),
+          ...(to === 'resolved' ? { resolved_at: at, resolved_by: change.actor, next_escalation_at: null } : {}),
+        })
+        .where('id', '=', id)
+        .execute();
+      await appendEvent(trx, { alertId: id, type: change.type ?? to, from, to, actor: change.actor, at, note: change.note ?? null, details: change.details });
+    });
+    return this.require(id);
+  }
+
+  /** Records that an unacknowledged alert went up a tier, and when the next tier is due. */
+  async escalate(id: string, change: { tier: number; nextEscalationAt: string | null; actor: string; at?: string; details?: unknown }): Promise<Alert> {
+    const at = toInstant(change.at ?? nowInstant(), 'at');
+    await this.db.transaction().execute(async (trx) => {
+      const current = await trx.selectFrom('alerts').select(['status']).where('id', '=', id).executeTakeFirst();
+      if (!current) throw notFound('alert', id);
+      const status = current.status as AlertStatus;
+      await trx
+        .updateTable('alerts')
+        .set({ escalation_tier: change.tier, next_escalation_at: change.nextEscalationAt, updated_at: at })
+        .where('id', '=', id)
+        .execute();
+      await appendEvent(trx, { alertId: id, type: 'escalated', from: status, to: status, actor: change.actor, at, details: { tier: change.tier, ...((change.details as object) ?? {}) } });
+    });
+    return this.require(id);
+  }
+
+  async addNote(id: string, note: { actor: string; text: string; at?: string }): Promise<AlertEvent> {
+    const alert = await this.require(id);
+    await appendEvent(this.db, { alertId: id, type: 'note', from: alert.status, to: alert.status, actor: note.actor, at: toInstant(note.at ?? nowInstant(), 'at'), note: note.text });
+    const events = await this.events(id);
+    return events[events.length - 1]!;
+  }
+
+  /** Newest first. */
+  async list(filter: AlertFilter = {}): Promise<Page<Alert>> {
+    if (filter.careTeamIds && filter.careTeamIds.length === 0) return { items: [], nextCursor: null };
+    const limit = pageSize(filter);
+    let query = this.db.selectFrom('alerts').selectAll().orderBy('opened_at', 'desc').orderBy('id', 'desc').limit(limit + 1);
+    if (filter.careTeamIds) query = query.where('care_team_id', 'in', filter.careTeamIds);
+    if (filter.patientId) query = query.where('patient_id', '=', filter.patientId);
+    if (filter.status?.length) query = query.where('status', 'in', filter.status);
+    if (filter.severity?.length) query = query.where('severity', 'in', filter.severity);
+    if (filter.after) {
+      const [openedAt, id] = decodeAlertCursor(filter.after);
+      query = query.where((eb) => eb.or([eb('opened_at', '<', openedAt), eb.and([eb('opened_at', '=', openedAt), eb('id', '<', id)])]));
+    }
+    return toPage(await query.execute(), limit, (row) => encodeAlertCursor(row.opened_at, row.id), toAlert);
+  }
+
+  async events(alertId: string): Promise<AlertEvent[]> {
+    const rows = await this.db.selectFrom('alert_events').selectAll().where('alert_id', '=', alertId).orderBy('id').execute();
+    return rows.map(toEvent);
+  }
+
+  /** Events after `afterEventId` of alerts in the given teams, oldest first (SSE `Last-Event-ID` resume). */
+  async eventsAfter(afterEventId: number, filter: { careTeamIds?: readonly string[]; limit?: number } = {}): Promise<AlertEvent[]> {
+    if (filter.careTeamIds && filter.careTeamIds.length === 0) return [];
+    let query = this.db
+      .selectFrom('alert_events')
+      .innerJoin('alerts', 'alerts.id', 'alert_events.alert_id')
+      .selectAll('alert_events')
+      .where('alert_events.id', '>', afterEventId)
+      .orderBy('alert_events.id')
+      .limit(pageSize({ limit: filter.limit ?? 500 }));
+    if (filter.careTeamIds) query = query.where('alerts.care_team_id', 'in', filter.careTeamIds);
+    return (await query.execute()).map(toEvent);
+  }
+
+  /** Unacknowledged alerts whose next escalation is due at `now`. */
+  async dueForEscalation(now: string): Promise<Alert[]> {
+    const rows = await this.db
+      .selectFrom('alerts')
+      .selectAll()
+      .where('next_escalation_at', 'is not', null)
+      .where('next_escalation_at', '<=', toInstant(now, 'now'))
+      .where('status', 'in', ['open', 'awaiting_confirmation'])
+      .orderBy('next_escalation_at')
+      .execute();
+    return rows.map(toAlert);
+  }
+}
+
+function encodeAlertCursor(openedAt: string, id: string): string {
+  return Buffer.from(`${openedAt}|${id}`, 'utf8').toString('base64url');
+}
+
+function decodeAlertCursor(cursor: string): [string, string] {
+  const [openedAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (!openedAt || !id) throw new RpmError(STORE_ERRORS.INVALID_INPUT, 'after: not a cursor returned by this API', { field: 'after' });
+  return [openedAt, id];
+}

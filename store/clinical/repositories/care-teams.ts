@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Selectable } from 'kysely';
+import { conflict, isUniqueViolation, notFound } from '../../errors.js';
+import { nowInstant } from '../../time.js';
+import type { CareTeamTable, ClinicalDatabase } from '../schema.js';
+
+export interface CareTeam {
+  id: string;
+  name: string;
+  /** Escalation tiers per severity; their meaning is the rules engine's (validated there). */
+  escalationPolicy: unknown;
+  createdAt: string;
+}
+
+export interface NewCareTeam {
+  id?: string;
+  name: string;
+  escalationPolicy?: unknown;
+}
+
+function toCareTeam(row: Selectable<CareTeamTable>): CareTeam {
+  return { id: row.id, name: row.name, escalationPolicy: JSON.parse(row.escalation_policy), createdAt: row.created_at };
+}
+
+export class CareTeamRepository {
+  constructor(private readonly db: Kysely<ClinicalDatabase>) {}
+
+  async create(input: NewCareTeam): Promise<CareTeam> {
+    const row = {
+      id: input.id ?? randomUUID(),
+      name: input.name,
+      escalation_policy: JSON.stringify(input.escalationPolicy ?? {}),
+      created_at: nowInstant(),
+    };
+    try {
+      await this.db.insertInto('care_teams').values(row).execute();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw conflict(`care team ${row.id} already exists`, { id: row.id });
+      throw error;
+    }
+    return toCareTeam(row);
+  }
+
+  async get(id: string): Promise<CareTeam | undefined> {
+    const row = await this.db.selectFrom('care_teams').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toCareTeam(row);
+  }
+
+  async require(id: string): Promise<CareTeam> {
+    const team = await this.get(id);
+    if (!team) throw notFound('care team', id);
+    return team;
+  }
+
+  /** All teams, or only those listed (a user's `careTeams` claim). */
+  async list(ids?: readonly string[]): Promise<CareTeam[]> {
+    if (ids && ids.length === 0) return [];
+    let query = this.db.selectFrom('care_teams').selectAll().orderBy('id');
+    if (ids) query = query.where('id', 'in', ids);
+    return (await query.execute()).map(toCareTeam);
+  }
+
+  async updateEscalationPolicy(id: string, escalationPolicy: unknown): Promise<CareTeam> {
+    const result = await this.db
+      .updateTable('care_teams')
+      .set({ escalation_policy: JSON.stringify(escalationPolicy) })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (result.numUpdatedRows === 0n) throw notFound('care team', id);
+    return this.require(id);
+  }
+}

@@ -1,0 +1,251 @@
+import type { Kysely, Selectable } from 'kysely';
+import { DEVICE_ID_PATTERN, isMeasurementKind } from '../../../device-profiles/index.js';
+import { generateDeviceSecret, hashDeviceSecret, verifyDeviceSecret } from '../../credentials.js';
+import { conflict, invalidInput, notFound } from '../../errors.js';
+import { nowInstant, toInstant } from '../../time.js';
+import type { ClinicalDatabase, DeviceAssignmentTable, DeviceTable } from '../schema.js';
+import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
+
+export type DeviceKind = string;
+
+export interface Device {
+  id: string;
+  /** A measurement kind, or `gateway`. */
+  kind: DeviceKind;
+  model: string | null;
+  gatewayId: string | null;
+  createdAt: string;
+  secretRotatedAt: string;
+  retiredAt: string | null;
+}
+
+export interface NewDevice {
+  id: string;
+  kind: DeviceKind;
+  model?: string | null;
+  gatewayId?: string | null;
+}
+
+export interface ProvisionedDevice {
+  device: Device;
+  /** The MQTT password, returned this once; only its salted hash is stored. */
+  secret: string;
+}
+
+export interface DeviceAssignment {
+  id: number;
+  deviceId: string;
+  patientId: string;
+  assignedFrom: string;
+  assignedUntil: string | null;
+  assignedBy: string;
+}
+
+const deviceIdPattern = new RegExp(DEVICE_ID_PATTERN);
+
+function toDevice(row: Selectable<DeviceTable>): Device {
+  return {
+    id: row.id,
+    kind: row.kind,
+    model: row.model,
+    gatewayId: row.gateway_id,
+    createdAt: row.created_at,
+    secretRotatedAt: row.secret_rotated_at,
+    retiredAt: row.retired_at,
+  };
+}
+
+function toAssignment(row: Selectable<DeviceAssignmentTable>): DeviceAssignment {
+  return {
+    id: row.id,
+    deviceId: row.device_id,
+    patientId: row.patient_id,
+    assignedFrom: row.assigned_from,
+    assignedUntil: row.assigned_until,
+    assignedBy: row.assigned_by,
+  };
+}
+
+export class DeviceRepository {
+  constructor(private readonly db: Kysely<ClinicalDatabase>) {}
+
+  /**
+   * Provisions a device or gateway and returns its MQTT secret once. Provisioning an existing id
+   * again rotates its secret (a lost or leaked secret), keeping its history and assignment.
+   */
+  async provision(input: NewDevice): Promise<ProvisionedDevice> {
+    if (!deviceIdPattern.test(input.id)) {
+      throw invalidInput('id', 'must be 1–64 characters of A–Z, a–z, 0–9, ".", "_", ":" or "-" (it becomes an MQTT topic level)');
+    }
+    if (input.kind !== 'gateway' && !isMeasurementKind(input.kind)) {
+      throw invalidInput('kind', `"${input.kind}" is neither a measurement kind nor "gateway"`);
+    }
+    const secret = generateDeviceSecret();
+    const now = nowInstant();
+    await this.db.transaction().execute(async (trx) => {
+      if (input.gatewayId) {
+        const gateway = await trx.selectFrom('devices').select(['kind', 'retired_at']).where('id', '=', input.gatewayId).executeTakeFirst();
+        if (!gateway || gateway.retired_at) throw notFound('gateway', input.gatewayId);
+        if (gateway.kind !== 'gateway') throw invalidInput('gatewayId', `${input.gatewayId} is a ${gateway.kind} device, not a gateway`);
+        if (input.kind === 'gateway') throw invalidInput('gatewayId', 'a gateway cannot be bound to another gateway');
+      }
+      const existing = await trx.selectFrom('devices').select(['kind']).where('id', '=', input.id).executeTakeFirst();
+      if (existing && existing.kind !== input.kind) {
+        throw conflict(`device ${input.id} exists as a ${existing.kind}; it cannot be re-provisioned as a ${input.kind}`, { id: input.id });
+      }
+      if (existing) {
+        await trx
+          .updateTable('devices')
+          .set({
+            secret_hash: hashDeviceSecret(secret),
+            secret_rotated_at: now,
+            model: input.model ?? null,
+            gateway_id: input.gatewayId ?? null,
+            retired_at: null,
+          })
+          .where('id', '=', input.id)
+          .execute();
+      } else {
+        await trx
+          .insertInto('devices')
+          .values({
+            id: input.id,
+            kind: input.kind,
+            model: input.model ?? null,
+            gateway_id: input.gatewayId ?? null,
+            secret_hash: hashDeviceSecret(secret),
+            secret_rotated_at: now,
+            created_at: now,
+            retired_at: null,
+          })
+          .execute();
+      }
+    });
+    return { device: await this.require(input.id), secret };
+  }
+
+  async get(id: string): Promise<Device | undefined> {
+    const row = await this.db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toDevice(row);
+  }
+
+  async require(id: string): Promise<Device> {
+    const device = await this.get(id);
+    if (!device) throw notFound('device', id);
+    return device;
+  }
+
+  async list(filter: { gatewayId?: string } & PageRequest = {}): Promise<Page<Device>> {
+    const limit = pageSize(filter);
+    let query = this.db.selectFrom('devices').selectAll().orderBy('id').limit(limit + 1);
+    if (filter.gatewayId) query = query.where('gateway_id', '=', filter.gatewayId);
+    if (filter.after) query = query.where('id', '>', filter.after);
+    return toPage(await query.execute(), limit, (row) => row.id, toDevice);
+  }
+
+  /** The device if `secret` is its current secret and it is not retired; constant-time compare. */
+  async authenticate(id: string, secret: string): Promise<Device | undefined> {
+    const row = await this.db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row || row.retired_at) return undefined;
+    return verifyDeviceSecret(secret, row.secret_hash) ? toDevice(row) : undefined;
+  }
+
+  async retire(id: string, at: string = nowInstant()): Promise<Device> {
+    const retiredAt = toInstant(at, 'retiredAt');
+    await this.db.transaction().execute(async (trx) => {
+      const result = await trx.updateTable('devices').set({ retired_at: retiredAt }).where('id', '=', id).executeTakeFirst();
+      if (result.numUpdatedRows === 0n) throw notFound('device', id);
+      await trx.updateTable('device_assignments').set({ assigned_until: retiredAt }).where('device_id', '=', id).where('assigned_until', 'is', null).execute();
+    });
+    return this.require(id);
+  }
+
+  /**
+   * Assigns the device to a patient from `at` (default now), closing the previous assignment at the
+   * same instant, so that every reading belongs to exactly one patient. Assigning to the patient it
+   * already has is a no-op.
+   */
+  async assign(deviceId: string, patientId: string, options: { at?: string; by: string }): Promise<DeviceAssignment> {
+    const at = toInstant(options.at ?? nowInstant(), 'at');
+    return this.db.transaction().execute(async (trx) => {
+      const device = await trx.selectFrom('devices').select(['kind', 'retired_at']).where('id', '=', deviceId).executeTakeFirst();
+      if (!device) throw notFound('device', deviceId);
+      if (device.retired_at) throw conflict(`device ${deviceId} is retired`, { id: deviceId });
+      if (device.kind === 'gateway') throw invalidInput('deviceId', 'a gateway is not assigned to a patient; assign the devices bound to it');
+      const patient = await trx.selectFrom('patients').select('id').where('id', '=', patientId).executeTakeFirst();
+      if (!patient) throw notFound('patient', patientId);
+      const open = await trx
+        .selectFrom('device_assignments')
+        .selectAll()
+        .where('device_id', '=', deviceId)
+        .where('assigned_until', 'is', null)
+        .executeTakeFirst();
+      if (open && open.patient_id === patientId) return toAssignment(open);
+      const latestStart = await trx
+        .selectFrom('device_assignments')
+        .select('assigned_from')
+        .where('device_id', '=', deviceId)
+        .orderBy('assigned_from', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      if (latestStart && latestStart.assigned_from > at) {
+        throw conflict(`device ${deviceId} has an assignment starting ${latestStart.assigned_from}, after ${at}`, { id: deviceId });
+      }
+      if (open) await trx.updateTable('device_assignments').set({ assigned_until: at }).where('id', '=', open.id).execute();
+      const inserted = await trx
+        .insertInto('device_assignments')
+        .values({ device_id: deviceId, patient_id: patientId, assigned_from: at, assigned_until: null, assigned_by: options.by, created_at: nowInstant() })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return { id: inserted.id, deviceId, patientId, assignedFrom: at, assignedUntil: null, assignedBy: options.by };
+    });
+  }
+
+  /** Ends the device's current assignment at `at` (default now); readings after it are unassigned. */
+  async unassign(deviceId: string, options: { at?: string } = {}): Promise<void> {
+    const at = toInstant(options.at ?? nowInstant(), 'at');
+    const result = await this.db
+      .updateTable('device_assignments')
+      .set({ assigned_until: at })
+      .where('device_id', '=', deviceId)
+      .where('assigned_until', 'is', null)
+      .where('assigned_from', '<=', at)
+      .executeTakeFirst();
+    if (result.numUpdatedRows === 0n) throw notFound('open assignment of device', deviceId);
+  }
+
+  async assignmentHistory(deviceId: string): Promise<DeviceAssignment[]> {
+    const rows = await this.db
+      .selectFrom('device_assignments')
+      .selectAll()
+      .where('device_id', '=', deviceId)
+      .orderBy('assigned_from')
+      .orderBy('id')
+      .execute();
+    return rows.map(toAssignment);
+  }
+
+  async assignmentsOfPatient(patientId: string): Promise<DeviceAssignment[]> {
+    const rows = await this.db
+      .selectFrom('device_assignments')
+      .selectAll()
+      .where('patient_id', '=', patientId)
+      .orderBy('assigned_from')
+      .orderBy('id')
+      .execute();
+    return rows.map(toAssignment);
+  }
+
+  /** The patient the device was assigned to at `measuredAt`, if any. */
+  async patientAt(deviceId: string, measuredAt: string): Promise<string | undefined> {
+    const at = toInstant(measuredAt, 'measuredAt');
+    const row = await this.db
+      .selectFrom('device_assignments')
+      .select('patient_id')
+      .where('device_id', '=', deviceId)
+      .where('assigned_from', '<=', at)
+      .where((eb) => eb.or([eb('assigned_until', 'is', null), eb('assigned_until', '>', at)]))
+      .executeTakeFirst();
+    return row?.patient_id;
+  }
+}

@@ -1,0 +1,26 @@
+/** Keyset pagination: a page of items and the cursor of the next page, if there is one. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface PageRequest {
+  limit?: number;
+  /** The `nextCursor` of the previous page. */
+  after?: string;
+}
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 500;
+
+export function pageSize(request: PageRequest | undefined): number {
+  const limit = request?.limit ?? DEFAULT_PAGE_SIZE;
+  return Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(limit)));
+}
+
+/** Given `limit + 1` rows fetched, keeps `limit` and sets the cursor from the last one kept. */
+export function toPage<Row, T>(rows: Row[], limit: number, cursorOf: (row: Row) => string, map: (row: Row) => T): Page<T> {
+  const kept = rows.slice(0, limit);
+  const last = kept[kept.length - 1];
+  return { items: kept.map(map), nextCursor: rows.length > limit && last !== undefined ? cursorOf(last) : null };
+}

@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Selectable } from 'kysely';
+import { conflict, invalidInput, isUniqueViolation, notFound } from '../../errors.js';
+import { canonicalTimeZone, nowInstant, toInstant } from '../../time.js';
+import type { ClinicalDatabase, PatientTable } from '../schema.js';
+import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
+
+export interface Patient {
+  id: string;
+  name: string;
+  birthDate: string;
+  /** IANA zone: billing days and daily aggregates are the patient's local dates. */
+  timezone: string;
+  careTeamId: string;
+  enrolledAt: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NewPatient {
+  id?: string;
+  name: string;
+  birthDate: string;
+  timezone: string;
+  careTeamId: string;
+  enrolledAt?: string;
+}
+
+function toPatient(row: Selectable<PatientTable>): Patient {
+  return {
+    id: row.id,
+    name: row.name,
+    birthDate: row.birth_date,
+    timezone: row.timezone,
+    careTeamId: row.care_team_id,
+    enrolledAt: row.enrolled_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+const BIRTH_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function checkBirthDate(birthDate: string): void {
+  const parsed = new Date(`${birthDate}T00:00:00Z`);
+  if (!BIRTH_DATE.test(birthDate) || Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== birthDate) {
+    throw invalidInput('birthDate', `"${birthDate}" is not a date YYYY-MM-DD`);
+  }
+  if (parsed.getTime() > Date.now()) throw invalidInput('birthDate', 'is in the future');
+}
+
+export class PatientRepository {
+  constructor(private readonly db: Kysely<ClinicalDatabase>) {}
+
+  async create(input: NewPatient): Promise<Patient> {
+    const timezone = canonicalTimeZone(input.timezone);
+    if (!timezone) throw invalidInput('timezone', `"${input.timezone}" is not an IANA time zone such as America/New_York`);
+    checkBirthDate(input.birthDate);
+    const team = await this.db.selectFrom('care_teams').select('id').where('id', '=', input.careTeamId).executeTakeFirst();
+    if (!team) throw notFound('care team', input.careTeamId);
+    const now = nowInstant();
+    const row = {
+      id: input.id ?? randomUUID(),
+      care_team_id: input.careTeamId,
+      name: input.name,
+      birth_date: input.birthDate,
+      timezone,
+      enrolled_at: input.enrolledAt ? toInstant(input.enrolledAt, 'enrolledAt') : now,
+      created_at: now,
+      updated_at: now,
+    };
+    try {
+      await this.db.insertInto('patients').values(row).execute();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw conflict(`patient ${row.id} already exists`, { id: row.id });
+      throw error;
+    }
+    return toPatient(row);
+  }
+
+  async get(id: string): Promise<Patient | undefined> {
+    const row = await this.db.selectFrom('patients').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toPatient(row);
+  }
+
+  async require(id: string): Promise<Patient> {
+    const patient = await this.get(id);
+    if (!patient) throw notFound('patient', id);
+    return patient;
+  }
+
+  /** Patients of the given care teams (all when `careTeamIds` is undefined), by id, a page at a time. */
+  async list(filter: { careTeamIds?: readonly string[] } & PageRequest = {}): Promise<Page<Patient>> {
+    if (filter.careTeamIds && filter.careTeamIds.length === 0) return { items: [], nextCursor: null };
+    const limit = pageSize(filter);
+    let query = this.db.selectFrom('patients').selectAll().orderBy('id').limit(limit + 1);
+    if (filter.careTeamIds) query = query.where('care_team_id', 'in', filter.careTeamIds);
+    if (filter.after) query = query.where('id', '>', filter.after);
+    return toPage(await query.execute(), limit, (row) => row.id, toPatient);
+  }
+}

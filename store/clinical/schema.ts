@@ -1,0 +1,147 @@
+// Table types of the clinical store, shared by SQLite and PostgreSQL.
+//
+// Instants are stored as ISO 8601 UTC text with milliseconds (`2026-11-22T13:14:03.000Z`): it sorts
+// and compares correctly as text, reads the same from both databases (pg would turn timestamptz
+// into Date objects, better-sqlite3 has no date type), and never silently shifts a time zone.
+// Booleans are 0/1 integers because better-sqlite3 cannot bind JavaScript booleans. JSON documents
+// are text, parsed by the repositories.
+import type { Generated } from 'kysely';
+
+export interface CareTeamTable {
+  id: string;
+  name: string;
+  escalation_policy: string;
+  created_at: string;
+}
+
+export interface PatientTable {
+  id: string;
+  care_team_id: string;
+  name: string;
+  birth_date: string;
+  timezone: string;
+  enrolled_at: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeviceTable {
+  id: string;
+  /** A measurement kind, or `gateway`. */
+  kind: string;
+  model: string | null;
+  gateway_id: string | null;
+  secret_hash: string;
+  secret_rotated_at: string;
+  created_at: string;
+  retired_at: string | null;
+}
+
+export interface DeviceAssignmentTable {
+  id: Generated<number>;
+  device_id: string;
+  patient_id: string;
+  /** The assignment covers measuredAt in [assigned_from, assigned_until). */
+  assigned_from: string;
+  assigned_until: string | null;
+  assigned_by: string;
+  created_at: string;
+}
+
+export interface PatientThresholdsTable {
+  patient_id: string;
+  overrides: string;
+  version: number;
+  updated_at: string;
+  updated_by: string;
+}
+
+export interface AlertTable {
+  id: string;
+  patient_id: string;
+  care_team_id: string;
+  rule_id: string;
+  severity: string;
+  status: string;
+  summary: string;
+  opened_at: string;
+  updated_at: string;
+  reading_count: number;
+  worst_value: string | null;
+  last_reading_id: string | null;
+  last_measured_at: string | null;
+  escalation_tier: number;
+  next_escalation_at: string | null;
+  acknowledged_at: string | null;
+  acknowledged_by: string | null;
+  resolved_at: string | null;
+  resolved_by: string | null;
+}
+
+export interface AlertEventTable {
+  id: Generated<number>;
+  alert_id: string;
+  type: string;
+  from_status: string | null;
+  to_status: string;
+  actor: string;
+  at: string;
+  note: string | null;
+  details: string | null;
+}
+
+export interface TimeEntryTable {
+  id: string;
+  patient_id: string;
+  performed_by: string;
+  performed_at: string;
+  minutes: number;
+  interactive: number;
+  note: string | null;
+  created_at: string;
+}
+
+export interface DeadLetterTable {
+  id: Generated<number>;
+  received_at: string;
+  source: string;
+  topic: string | null;
+  device_id: string | null;
+  reading_id: string | null;
+  reason_code: string;
+  reason: string;
+  /** The payload as received: UTF-8 text, or base64 when it was not valid UTF-8. */
+  raw_payload: string;
+  payload_encoding: string;
+  status: string;
+  replayed_at: string | null;
+  replayed_by: string | null;
+  replay_outcome: string | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: string;
+  actor: string;
+  actor_role: string;
+  action: string;
+  resource_type: string;
+  resource_id: string | null;
+  patient_id: string | null;
+  source_ip: string | null;
+  request_id: string | null;
+  outcome: string;
+}
+
+export interface ClinicalDatabase {
+  care_teams: CareTeamTable;
+  patients: PatientTable;
+  devices: DeviceTable;
+  device_assignments: DeviceAssignmentTable;
+  patient_thresholds: PatientThresholdsTable;
+  alerts: AlertTable;
+  alert_events: AlertEventTable;
+  time_entries: TimeEntryTable;
+  dead_letters: DeadLetterTable;
+  audit_log: AuditLogTable;
+}

@@ -1,0 +1,17 @@
+// Public surface of the store module: the clinical store (SQLite or PostgreSQL).
+export { ClinicalStore } from './clinical/clinical-store.js';
+export type { ClinicalDatabaseLocation, SqlDialectName } from './clinical/connect.js';
+export { migrateClinicalDatabase } from './clinical/migrate.js';
+export { ALERT_SEVERITIES, ALERT_STATUSES, ALERT_TRANSITIONS } from './clinical/repositories/alerts.js';
+export type { Alert, AlertEvent, AlertFilter, AlertSeverity, AlertStatus, NewAlert } from './clinical/repositories/alerts.js';
+export type { AuditRecord, NewAuditRecord } from './clinical/repositories/audit-log.js';
+export type { CareTeam, NewCareTeam } from './clinical/repositories/care-teams.js';
+export type { DeadLetter, DeadLetterStatus, NewDeadLetter } from './clinical/repositories/dead-letters.js';
+export type { Device, DeviceAssignment, NewDevice, ProvisionedDevice } from './clinical/repositories/devices.js';
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type Page, type PageRequest } from './clinical/repositories/pagination.js';
+export type { NewPatient, Patient } from './clinical/repositories/patients.js';
+export type { PatientThresholds } from './clinical/repositories/thresholds.js';
+export type { NewTimeEntry, TimeEntry } from './clinical/repositories/time-entries.js';
+export { generateDeviceSecret, hashDeviceSecret, verifyDeviceSecret } from './credentials.js';
+export { STORE_ERRORS, isUniqueViolation } from './errors.js';
+export { canonicalTimeZone, nowInstant, toInstant } from './time.js';

@@ -1,0 +1,453 @@
+// The one clinical-store suite every backend must pass (as aedes-persistence's abstract.js does).
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { sql } from 'kysely';
+import { isRpmError } from '../../../device-profiles/index.js';
+import { ClinicalStore, type ClinicalDatabaseLocation } from '../../../store/index.js';
+import { openClinicalDatabase, type ClinicalConnection } from '../../../store/clinical/connect.js';
+
+export interface StoreBackend {
+  location(): Promise<ClinicalDatabaseLocation>;
+  cleanup?(): Promise<void>;
+}
+
+async function expectRpmError(promise: Promise<unknown>, code: string, messagePart?: string): Promise<void> {
+  try {
+    await promise;
+  } catch (error) {
+    if (!isRpmError(error, code)) throw new Error(`expected ${code}, got ${String(error)}`);
+    if (messagePart) expect(error.message).toContain(messagePart);
+    return;
+  }
+  throw new Error(`expected ${code}, but the call succeeded`);
+}
+
+let sequence = 0;
+/** Unique ids per test, so tests are independent within one database. */
+function uid(prefix: string): string {
+  sequence += 1;
+  return `${prefix}-${Date.now().toString(36)}-${sequence}`;
+}
+
+export function clinicalStoreSuite(backend: StoreBackend): void {
+  let store: ClinicalStore;
+  let raw: ClinicalConnection;
+  let teamId: string;
+
+  beforeAll(async () => {
+    const location = await backend.location();
+    store = await ClinicalStore.open(location);
+    raw = openClinicalDatabase(location);
+  });
+
+  afterAll(async () => {
+    await raw?.close();
+    await store?.close();
+    await backend.cleanup?.();
+  });
+
+  beforeEach(async () => {
+    teamId = (await store.careTeams.create({ id: uid('team'), name: 'Cardiology North' })).id;
+  });
+
+  async function newPatient(overrides: Partial<Parameters<ClinicalStore['patients']['create']>[0]> = {}) {
+    return store.patients.create({ name: 'Ada Example', birthDate: '1948-03-02', timezone: 'America/New_York', careTeamId: teamId, ...overrides });
+  }
+
+  describe('migrations', () => {
+    it('are idempotent: opening an up-to-date database again changes nothing', async () => {
+      const again = await ClinicalStore.open(await backend.location());
+      await again.ping();
+      await again.close();
+      expect(await store.careTeams.get(teamId)).toBeDefined();
+    });
+  });
+
+  describe('care teams', () => {
+    it('creates, reads and lists teams, with their escalation policy', async () => {
+      const policy = { critical: [{ afterMinutes: 0, notify: 'nurses' }] };
+      const team = await store.careTeams.create({ id: uid('team'), name: 'Diabetes', escalationPolicy: policy });
+      expect(await store.careTeams.get(team.id)).toEqual(team);
+      expect(team.escalationPolicy).toEqual(policy);
+      expect((await store.careTeams.list([team.id, teamId])).map((t) => t.id).sort()).toEqual([team.id, teamId].sort());
+      expect(await store.careTeams.list([])).toEqual([]);
+    });
+
+    it('refuses a duplicate id with a conflict', async () => {
+      await expectRpmError(store.careTeams.create({ id: teamId, name: 'again' }), 'RPM_ERR_CONFLICT', teamId);
+    });
+
+    it('updates the escalation policy', async () => {
+      const updated = await store.careTeams.updateEscalationPolicy(teamId, { high: [] });
+      expect(updated.escalationPolicy).toEqual({ high: [] });
+      await expectRpmError(store.careTeams.updateEscalationPolicy('no-such-team', {}), 'RPM_ERR_NOT_FOUND');
+    });
+  });
+
+  describe('patients', () => {
+    it('stores a patient with an IANA time zone, canonicalized', async () => {
+      const patient = await newPatient({ timezone: 'america/chicago' });
+      expect(patient.timezone).toBe('America/Chicago');
+      expect(await store.patients.get(patient.id)).toEqual(patient);
+    });
+
+    it.each([
+      ['an unknown zone', { timezone: 'Mars/Olympus_Mons' }, 'timezone'],
+      ['an offset instead of a zone', { timezone: '-05:00' }, 'timezone'],
+      ['an impossible birth date', { birthDate: '1948-02-30' }, 'birthDate'],
+      ['a birth date in the future', { birthDate: '2999-01-01' }, 'birthDate'],
+    ])('refuses %s, naming the field', async (_name, overrides, field) => {
+      await expectRpmError(newPatient(overrides), 'RPM_ERR_INVALID_INPUT', field);
+    });
+
+    it('refuses a patient of a care team that does not exist', async () => {
+      await expectRpmError(newPatient({ careTeamId: 'no-such-team' }), 'RPM_ERR_NOT_FOUND', 'care team');
+    });
+
+    it('lists only the patients of the given care teams, a page at a time', async () => {
+      const otherTeam = (await store.careTeams.create({ id: uid('team'), name: 'Other' })).id;
+      const mine = [];
+      for (let i = 0; i < 5; i += 1) mine.push((await newPatient({ id: uid('p') })).id);
+      await newPatient({ careTeamId: otherTeam });
+      const seen: string[] = [];
+      let after: string | undefined;
+      for (;;) {
+        const page = await store.patients.list({ careTeamIds: [teamId], limit: 2, after });
+        expect(page.items.length).toBeLessThanOrEqual(2);
+        seen.push(...page.items.map((p) => p.id));
+        if (!page.nextCursor) break;
+        after = page.nextCursor;
+      }
+      expect(seen).toEqual([...mine].sort());
+      expect((await store.patients.list({ careTeamIds: [] })).items).toEqual([]);
+    });
+  });
+
+  describe('devices and credentials', () => {
+    it('returns the secret once and stores only a salted hash of it', async () => {
+      const id = uid('cuff');
+      const { device, secret } = await store.devices.provision({ id, kind: 'blood_pressure', model: 'omron-bp7250' });
+      expect(device).toMatchObject({ id, kind: 'blood_pressure', model: 'omron-bp7250', gatewayId: null });
+      expect(secret.length).toBeGreaterThanOrEqual(40);
+      const row = await raw.db.selectFrom('devices').select('secret_hash').where('id', '=', id).executeTakeFirstOrThrow();
+      expect(row.secret_hash).not.toContain(secret);
+      expect(row.secret_hash).toMatch(/^hmac-sha256\$[\w-]+\$[\w-]+$/);
+      expect(JSON.stringify(await store.devices.get(id))).not.toContain(secret);
+    });
+
+    it('authenticates the right secret and refuses a wrong one', async () => {
+      const id = uid('meter');
+      const { secret } = await store.devices.provision({ id, kind: 'glucose' });
+      expect((await store.devices.authenticate(id, secret))?.id).toBe(id);
+      expect(await store.devices.authenticate(id, `${secret}x`)).toBeUndefined();
+      expect(await store.devices.authenticate(id, '')).toBeUndefined();
+      expect(await store.devices.authenticate('no-such-device', secret)).toBeUndefined();
+    });
+
+    it('rotates the secret when a device is provisioned again', async () => {
+      const id = uid('scale');
+      const first = await store.devices.provision({ id, kind: 'weight' });
+      const second = await store.devices.provision({ id, kind: 'weight' });
+      expect(second.secret).not.toBe(first.secret);
+      expect(await store.devices.authenticate(id, first.secret)).toBeUndefined();
+      expect((await store.devices.authenticate(id, second.secret))?.id).toBe(id);
+      await expectRpmError(store.devices.provision({ id, kind: 'glucose' }), 'RPM_ERR_CONFLICT', 'weight');
+    });
+
+    it('binds devices to a gateway', async () => {
+      const gatewayId = uid('gw');
+      await store.devices.provision({ id: gatewayId, kind: 'gateway' });
+      const cuff = uid('cuff');
+      await store.devices.provision({ id: cuff, kind: 'blood_pressure', gatewayId });
+      expect((await store.devices.list({ gatewayId })).items.map((d) => d.id)).toEqual([cuff]);
+      await expectRpmError(store.devices.provision({ id: uid('x'), kind: 'weight', gatewayId: cuff }), 'RPM_ERR_INVALID_INPUT', 'gatewayId');
+      await expectRpmError(store.devices.provision({ id: uid('x'), kind: 'weight', gatewayId: 'no-such-gw' }), 'RPM_ERR_NOT_FOUND');
+    });
+
+    it.each([
+      ['an id with a topic separator', { id: 'cuff/1', kind: 'blood_pressure' }, 'id'],
+      ['an unknown kind', { id: 'cuff-1', kind: 'toaster' }, 'kind'],
+    ])('refuses %s', async (_name, input, field) => {
+      await expectRpmError(store.devices.provision(input), 'RPM_ERR_INVALID_INPUT', field);
+    });
+
+    it('refuses a retired device and ends its assignment', async () => {
+      const id = uid('cuff');
+      const { secret } = await store.devices.provision({ id, kind: 'blood_pressure' });
+      const patient = await newPatient();
+      await store.devices.assign(id, patient.id, { at: '2026-01-01T00:00:00Z', by: 'admin-1' });
+      await store.devices.retire(id, '2026-02-01T00:00:00Z');
+      expect(await store.devices.authenticate(id, secret)).toBeUndefined();
+      expect(await store.devices.patientAt(id, '2026-02-02T00:00:00Z')).toBeUndefined();
+      expect(await store.devices.patientAt(id, '2026-01-15T00:00:00Z')).toBe(patient.id);
+    });
+  });
+
+  describe('device assignments', () => {
+    it('resolves the patient a device was assigned to at measuredAt, across a reassignment', async () => {
+      const id = uid('cuff');
+      await store.devices.provision({ id, kind: 'blood_pressure' });
+      const first = await newPatient();
+      const second = await newPatient();
+      await store.devices.assign(id, first.id, { at: '2026-03-01T00:00:00Z', by: 'nurse-1' });
+      await store.devices.assign(id, second.id, { at: '2026-03-10T12:00:00Z', by: 'nurse-2' });
+
+      expect(await store.devices.patientAt(id, '2026-02-28T23:59:59Z')).toBeUndefined();
+      expect(await store.devices.patientAt(id, '2026-03-01T00:00:00Z')).toBe(first.id);
+      // 07:59:59-04:00 is 11:59:59Z: still the first patient; offsets are compared as instants.
+      expect(await store.devices.patientAt(id, '2026-03-10T07:59:59-04:00')).toBe(first.id);
+      expect(await store.devices.patientAt(id, '2026-03-10T08:00:00-04:00')).toBe(second.id);
+      expect(await store.devices.patientAt(id, '2027-01-01T00:00:00Z')).toBe(second.id);
+
+      const history = await store.devices.assignmentHistory(id);
+      expect(history.map((a) => [a.patientId, a.assignedFrom, a.assignedUntil, a.assignedBy])).toEqual([
+        [first.id, '2026-03-01T00:00:00.000Z', '2026-03-10T12:00:00.000Z', 'nurse-1'],
+        [second.id, '2026-03-10T12:00:00.000Z', null, 'nurse-2'],
+      ]);
+      expect((await store.devices.assignmentsOfPatient(first.id)).map((a) => a.deviceId)).toEqual([id]);
+    });
+
+    it('treats assigning to the current patient as a no-op', async () => {
+      const id = uid('cuff');
+      await store.devices.provision({ id, kind: 'blood_pressure' });
+      const patient = await newPatient();
+      const a = await store.devices.assign(id, patient.id, { at: '2026-03-01T00:00:00Z', by: 'n' });
+      const b = await store.devices.assign(id, patient.id, { at: '2026-03-05T00:00:00Z', by: 'n' });
+      expect(b.id).toBe(a.id);
+      expect(await store.devices.assignmentHistory(id)).toHaveLength(1);
+    });
+
+    it('refuses to start an assignment before the latest one began, and gateways', async () => {
+      const id = uid('cuff');
+      await store.devices.provision({ id, kind: 'blood_pressure' });
+      await store.devices.assign(id, (await newPatient()).id, { at: '2026-03-10T00:00:00Z', by: 'n' });
+      await expectRpmError(store.devices.assign(id, (await newPatient()).id, { at: '2026-03-01T00:00:00Z', by: 'n' }), 'RPM_ERR_CONFLICT');
+      const gatewayId = uid('gw');
+      await store.devices.provision({ id: gatewayId, kind: 'gateway' });
+      await expectRpmError(store.devices.assign(gatewayId, (await newPatient()).id, { by: 'n' }), 'RPM_ERR_INVALID_INPUT');
+      await expectRpmError(store.devices.assign(id, 'no-such-patient', { by: 'n' }), 'RPM_ERR_NOT_FOUND', 'patient');
+    });
+
+    it('the database itself refuses two open assignments of one device', async () => {
+      const id = uid('cuff');
+      await store.devices.provision({ id, kind: 'blood_pressure' });
+      const patient = await newPatient();
+      const row = { device_id: id, patient_id: patient.id, assigned_from: '2026-01-01T00:00:00.000Z', assigned_until: null, assigned_by: 'x', created_at: '2026-01-01T00:00:00.000Z' };
+      await raw.db.insertInto('device_assignments').values(row).execute();
+      await expect(raw.db.insertInto('device_assignments').values({ ...row, assigned_from: '2026-01-02T00:00:00.000Z' }).execute()).rejects.toThrow();
+    });
+
+    it('unassigns: readings after that instant belong to nobody', async () => {
+      const id = uid('cuff');
+      await store.devices.provision({ id, kind: 'blood_pressure' });
+      const patient = await newPatient();
+      await store.devices.assign(id, patient.id, { at: '2026-03-01T00:00:00Z', by: 'n' });
+      await store.devices.unassign(id, { at: '2026-03-05T00:00:00Z' });
+      expect(await store.devices.patientAt(id, '2026-03-04T23:59:59Z')).toBe(patient.id);
+      expect(await store.devices.patientAt(id, '2026-03-05T00:00:00Z')).toBeUndefined();
+      await expectRpmError(store.devices.unassign(id), 'RPM_ERR_NOT_FOUND');
+    });
+  });
+
+  describe('thresholds', () => {
+    it('stores per-patient overrides with an increasing version', async () => {
+      const patient = await newPatient();
+      expect(await store.thresholds.get(patient.id)).toMatchObject({ overrides: {}, version: 0 });
+      const before = new Date(Date.now() - 1000).toISOString();
+      await store.thresholds.put(patient.id, { systolicCritical: 170 }, 'physician-1');
+      const second = await store.thresholds.put(patient.id, { systolicCritical: 175 }, 'physician-2');
+      expect(second).toMatchObject({ overrides: { systolicCritical: 175 }, version: 2, updatedBy: 'physician-2' });
+      expect(await store.thresholds.get(patient.id)).toEqual(second);
+      expect((await store.thresholds.changedSince(before)).map((t) => t.patientId)).toContain(patient.id);
+      await expectRpmError(store.thresholds.put('no-such-patient', {}, 'x'), 'RPM_ERR_NOT_FOUND');
+    });
+  });
+
+  describe('alerts and their events', () => {
+    it('opens an alert with an event saying who and when, scoped to the patient’s team', async () => {
+      const patient = await newPatient();
+      const alert = await store.alerts.open({
+        patientId: patient.id,
+        ruleId: 'bp-crisis',
+        severity: 'critical',
+        status: 'awaiting_confirmation',
+        summary: 'SBP 186 mmHg',
+        worstValue: { systolic: 186 },
+        readingId: 'r1',
+        measuredAt: '2026-11-22T08:14:03-05:00',
+        actor: 'rules',
+        at: '2026-11-22T13:14:05Z',
+      });
+      expect(alert).toMatchObject({
+        careTeamId: teamId,
+        status: 'awaiting_confirmation',
+        readingCount: 1,
+        worstValue: { systolic: 186 },
+        lastMeasuredAt: '2026-11-22T13:14:03.000Z',
+        escalationTier: 0,
+      });
+      const events = await store.alerts.events(alert.id);
+      expect(events.map((e) => [e.type, e.fromStatus, e.toStatus, e.actor, e.at])).toEqual([
+        ['opened', null, 'awaiting_confirmation', 'rules', '2026-11-22T13:14:05.000Z'],
+      ]);
+    });
+
+    it('keeps one open alert per (patient, rule); further readings update it', async () => {
+      const patient = await newPatient();
+      const first = await store.alerts.open({ patientId: patient.id, ruleId: 'glucose-low', severity: 'high', summary: 'BG 62', readingId: 'r1', measuredAt: '2026-11-22T08:00:00Z', actor: 'rules' });
+      await expectRpmError(
+        store.alerts.open({ patientId: patient.id, ruleId: 'glucose-low', severity: 'high', summary: 'again', actor: 'rules' }),
+        'RPM_ERR_CONFLICT',
+        'already has an open alert',
+      );
+      expect((await store.alerts.findOpen(patient.id, 'glucose-low'))?.id).toBe(first.id);
+      const updated = await store.alerts.recordReading(first.id, { readingId: 'r2', measuredAt: '2026-11-22T09:00:00Z', worstValue: { value: 48 }, severity: 'critical', actor: 'rules' });
+      expect(updated).toMatchObject({ readingCount: 2, lastReadingId: 'r2', worstValue: { value: 48 }, severity: 'critical' });
+      // A late reading (measured earlier) counts but does not become the "last" one.
+      const late = await store.alerts.recordReading(first.id, { readingId: 'r0', measuredAt: '2026-11-22T07:00:00Z', actor: 'rules' });
+      expect(late).toMatchObject({ readingCount: 3, lastReadingId: 'r2' });
+      // Once resolved, the rule may open a new episode.
+      await store.alerts.transition(first.id, 'resolved', { actor: 'nurse-1' });
+      const next = await store.alerts.open({ patientId: patient.id, ruleId: 'glucose-low', severity: 'high', summary: 'BG 60', actor: 'rules' });
+      expect(next.id).not.toBe(first.id);
+    });
+
+    it('follows the lifecycle and refuses transitions it does not allow', async () => {
+      const patient = await newPatient();
+      const alert = await store.alerts.open({ patientId: patient.id, ruleId: 'spo2-low', severity: 'high', summary: 'SpO2 87 %', actor: 'rules', nextEscalationAt: '2026-11-22T13:24:00Z' });
+      await expectRpmError(store.alerts.transition(alert.id, 'awaiting_confirmation', { actor: 'x' }), 'RPM_ERR_INVALID_TRANSITION', 'open');
+      const acked = await store.alerts.transition(alert.id, 'acknowledged', { actor: 'nurse-1', note: 'called patient', at: '2026-11-22T13:20:00Z' });
+      expect(acked).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'nurse-1', acknowledgedAt: '2026-11-22T13:20:00.000Z', nextEscalationAt: null });
+      await store.alerts.addNote(alert.id, { actor: 'nurse-1', text: 'retake at 3 pm' });
+      const resolved = await store.alerts.transition(alert.id, 'resolved', { actor: 'physician-1' });
+      expect(resolved).toMatchObject({ status: 'resolved', resolvedBy: 'physician-1' });
+      await expectRpmError(store.alerts.transition(alert.id, 'open', { actor: 'x' }), 'RPM_ERR_INVALID_TRANSITION', 'resolved');
+      await expectRpmError(store.alerts.recordReading(alert.id, { readingId: 'r', measuredAt: '2026-11-22T00:00:00Z', actor: 'rules' }), 'RPM_ERR_INVALID_TRANSITION');
+      const events = await store.alerts.events(alert.id);
+      expect(events.map((e) => [e.type, e.actor, e.note])).toEqual([
+        ['opened', 'rules', null],
+        ['acknowledged', 'nurse-1', 'called patient'],
+        ['note', 'nurse-1', 'retake at 3 pm'],
+        ['resolved', 'physician-1', null],
+      ]);
+    });
+
+    it('finds alerts due for escalation and records each tier', async () => {
+      const patient = await newPatient();
+      const due = await store.alerts.open({ patientId: patient.id, ruleId: uid('rule'), severity: 'critical', summary: 'x', actor: 'rules', nextEscalationAt: '2026-11-22T10:00:00.000Z' });
+      const later = await store.alerts.open({ patientId: patient.id, ruleId: uid('rule'), severity: 'critical', summary: 'y', actor: 'rules', nextEscalationAt: '2026-11-22T11:00:00.000Z' });
+      const dueIds = (await store.alerts.dueForEscalation('2026-11-22T10:30:00Z')).map((a) => a.id);
+      expect(dueIds).toContain(due.id);
+      expect(dueIds).not.toContain(later.id);
+      const escalated = await store.alerts.escalate(due.id, { tier: 1, nextEscalationAt: '2026-11-22T10:10:00.000Z', actor: 'escalation', details: { notified: 'on_call_physician' } });
+      expect(escalated).toMatchObject({ escalationTier: 1, nextEscalationAt: '2026-11-22T10:10:00.000Z' });
+      const events = await store.alerts.events(due.id);
+      expect(events[events.length - 1]).toMatchObject({ type: 'escalated', details: { tier: 1, notified: 'on_call_physician' } });
+      await store.alerts.transition(due.id, 'acknowledged', { actor: 'nurse-1' });
+      expect((await store.alerts.dueForEscalation('2026-11-23T00:00:00Z')).map((a) => a.id)).not.toContain(due.id);
+    });
+
+    it('lists alerts by team, status and severity, newest first, a page at a time, and resumes events by id', async () => {
+      const otherTeam = (await store.careTeams.create({ id: uid('team'), name: 'Other' })).id;
+      const mine = await newPatient();
+      const theirs = await newPatient({ careTeamId: otherTeam });
+      const opened: string[] = [];
+      for (let i = 0; i < 5; i += 1) {
+        const alert = await store.alerts.open({ patientId: mine.id, ruleId: `rule-${i}`, severity: i % 2 ? 'high' : 'critical', summary: `#${i}`, actor: 'rules', at: `2026-11-22T10:0${i}:00Z` });
+        opened.push(alert.id);
+      }
+      const foreign = await store.alerts.open({ patientId: theirs.id, ruleId: 'rule-x', severity: 'critical', summary: 'x', actor: 'rules' });
+
+      const seen: string[] = [];
+      let after: string | undefined;
+      do {
+        const page = await store.alerts.list({ careTeamIds: [teamId], patientId: mine.id, limit: 2, after });
+        seen.push(...page.items.map((a) => a.id));
+        after = page.nextCursor ?? undefined;
+      } while (after);
+      expect(seen).toEqual([...opened].reverse());
+      const critical = await store.alerts.list({ careTeamIds: [teamId], patientId: mine.id, severity: ['critical'] });
+      expect(critical.items).toHaveLength(3);
+      expect((await store.alerts.list({ careTeamIds: [teamId], status: ['resolved'], patientId: mine.id })).items).toEqual([]);
+
+      const firstEvent = (await store.alerts.events(opened[0]!))[0]!;
+      const resumed = await store.alerts.eventsAfter(firstEvent.id - 1, { careTeamIds: [teamId] });
+      expect(resumed.map((e) => e.alertId)).toEqual(expect.arrayContaining(opened));
+      expect(resumed.map((e) => e.alertId)).not.toContain(foreign.id);
+      expect(resumed.map((e) => e.id)).toEqual([...resumed.map((e) => e.id)].sort((a, b) => a - b));
+      await expectRpmError(store.alerts.list({ after: 'garbage' }), 'RPM_ERR_INVALID_INPUT', 'after');
+    });
+  });
+
+  describe('time entries', () => {
+    it('records RPM management minutes and lists them by period', async () => {
+      const patient = await newPatient();
+      await store.timeEntries.add({ patientId: patient.id, performedBy: 'nurse-1', performedAt: '2026-10-31T23:30:00-04:00', minutes: 12, interactive: true, note: 'call' });
+      await store.timeEntries.add({ patientId: patient.id, performedBy: 'nurse-1', performedAt: '2026-11-02T10:00:00Z', minutes: 8, interactive: false });
+      const november = await store.timeEntries.listForPatient(patient.id, { from: '2026-11-01T00:00:00Z', to: '2026-12-01T00:00:00Z' });
+      expect(november.map((e) => [e.minutes, e.interactive, e.performedAt])).toEqual([
+        [12, true, '2026-11-01T03:30:00.000Z'],
+        [8, false, '2026-11-02T10:00:00.000Z'],
+      ]);
+    });
+
+    it.each([
+      ['zero minutes', { minutes: 0 }, 'minutes'],
+      ['fractional minutes', { minutes: 2.5 }, 'minutes'],
+      ['a day of minutes', { minutes: 1440 }, 'minutes'],
+      ['a time in the future', { performedAt: '2999-01-01T00:00:00Z' }, 'performedAt'],
+      ['a time that is not a time', { performedAt: 'tuesday' }, 'performedAt'],
+    ])('refuses %s', async (_name, overrides, field) => {
+      const patient = await newPatient();
+      await expectRpmError(
+        store.timeEntries.add({ patientId: patient.id, performedBy: 'n', performedAt: '2026-11-02T10:00:00Z', minutes: 10, interactive: false, ...overrides }),
+        'RPM_ERR_INVALID_INPUT',
+        field,
+      );
+    });
+  });
+
+  describe('dead letters', () => {
+    it('keeps the payload byte for byte, text or garbage', async () => {
+      const garbage = Buffer.from([0xff, 0xfe, 0x00, 0x41, 0xc3]);
+      const text = await store.deadLetters.add({ source: 'mqtt', topic: 'rpm/v1/devices/d1/readings', deviceId: 'd1', reasonCode: 'RPM_ERR_WRONG_TYPE', reason: '/systolic: must be number', rawPayload: '{"systolic":"high"}' });
+      const binary = await store.deadLetters.add({ source: 'mqtt', reasonCode: 'RPM_ERR_NOT_JSON', reason: 'not JSON', rawPayload: garbage });
+      expect((await store.deadLetters.require(text.id)).rawPayload.toString('utf8')).toBe('{"systolic":"high"}');
+      expect((await store.deadLetters.require(binary.id)).rawPayload.equals(garbage)).toBe(true);
+      expect(text).toMatchObject({ status: 'pending', reasonCode: 'RPM_ERR_WRONG_TYPE', deviceId: 'd1' });
+    });
+
+    it('lists newest first and records a replay once', async () => {
+      const deviceId = uid('dev');
+      const a = await store.deadLetters.add({ source: 'mqtt', deviceId, reasonCode: 'RPM_ERR_UNASSIGNED_DEVICE', reason: 'no patient', rawPayload: '{}' });
+      const b = await store.deadLetters.add({ source: 'mqtt', deviceId, reasonCode: 'RPM_ERR_UNASSIGNED_DEVICE', reason: 'no patient', rawPayload: '{}' });
+      expect((await store.deadLetters.list({ deviceId })).items.map((d) => d.id)).toEqual([b.id, a.id]);
+      const failed = await store.deadLetters.markReplayed(a.id, { by: 'admin-1', result: 'still unassigned', succeeded: false });
+      expect(failed).toMatchObject({ status: 'pending', replayOutcome: 'still unassigned' });
+      const replayed = await store.deadLetters.markReplayed(a.id, { by: 'admin-1', result: 'accepted', succeeded: true });
+      expect(replayed).toMatchObject({ status: 'replayed', replayedBy: 'admin-1' });
+      await expectRpmError(store.deadLetters.markReplayed(a.id, { by: 'admin-1', result: 'x', succeeded: true }), 'RPM_ERR_CONFLICT');
+      expect((await store.deadLetters.list({ deviceId, status: 'pending' })).items.map((d) => d.id)).toEqual([b.id]);
+    });
+  });
+
+  describe('audit log', () => {
+    it('appends records and lists them newest first', async () => {
+      const patientId = uid('p');
+      for (const action of ['patient.read', 'readings.read']) {
+        await store.audit.append({ actor: 'nurse-1', actorRole: 'nurse', action, resourceType: 'patient', resourceId: patientId, patientId, sourceIp: '127.0.0.1', requestId: 'req-1', outcome: 'allowed' });
+      }
+      const records = await store.audit.list({ patientId });
+      expect(records.items.map((r) => r.action)).toEqual(['readings.read', 'patient.read']);
+      expect(records.items[0]).toMatchObject({ actor: 'nurse-1', actorRole: 'nurse', sourceIp: '127.0.0.1', outcome: 'allowed' });
+    });
+
+    it('is append-only in the database itself', async () => {
+      const patientId = uid('p');
+      await store.audit.append({ actor: 'x', actorRole: 'admin', action: 'patient.read', resourceType: 'patient', resourceId: null, patientId, sourceIp: null, requestId: null, outcome: 'allowed' });
+      await expect(raw.db.updateTable('audit_log').set({ actor: 'someone-else' }).where('patient_id', '=', patientId).execute()).rejects.toThrow(/append-only/);
+      await expect(raw.db.deleteFrom('audit_log').where('patient_id', '=', patientId).execute()).rejects.toThrow(/append-only/);
+      const count = await sql<{ n: number }>`select count(*) as n from audit_log where patient_id = ${patientId}`.execute(raw.db);
+      expect(Number(count.rows[0]!.n)).toBe(1);
+    });
+  });
+}
