@@ -22,6 +22,7 @@ export default {
   },
   // Integration suites start real servers; give them room, and never run two suites that
   // bind the same server at once on this 2-core machine.
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
   testTimeout: 30000,
   maxWorkers: 2,
 };

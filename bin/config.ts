@@ -1,0 +1,137 @@
+// The platform's configuration: the RPM_* environment variables of ARCHITECTURE.md, parsed once at
+// start-up with zod. A bad value stops start-up with a message naming the variable and what is
+// allowed; nothing deeper in the code reads process.env.
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { RpmError } from '../device-profiles/index.js';
+import type { ClinicalDatabaseLocation } from '../store/index.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** HS256 needs a key at least as long as the hash output: 256 bits, 32 bytes (RFC 7518 §3.2). */
+const MIN_JWT_SECRET_LENGTH = 32;
+
+const port = (fallback: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .refine((text) => /^\d{1,5}$/.test(text) && Number(text) <= 65535, {
+      message: 'must be a whole number from 0 to 65535 (0 picks a free port)',
+    })
+    .transform(Number);
+
+const environmentSchema = z
+  .object({
+    RPM_DATA_DIR: z.string().min(1, 'must name a directory').default('./data'),
+    RPM_HTTP_PORT: port(8080),
+    RPM_MQTT_PORT: port(1883),
+    RPM_MQTT_URL: z
+      .string()
+      .refine((text) => /^(mqtts?|tcp|tls|wss?):\/\/[^\s/]+/.test(text) && URL.canParse(text), {
+        message: 'must be a broker URL such as mqtt://broker.example:1883 or mqtts://broker.example:8883',
+      })
+      .optional(),
+    RPM_DATABASE_URL: z
+      .string()
+      .refine((text) => /^postgres(ql)?:\/\//.test(text) && URL.canParse(text), {
+        message: 'must be a PostgreSQL URL such as postgres://user:password@host:5432/rpm (leave it unset for the embedded SQLite database)',
+      })
+      .optional(),
+    RPM_READINGS_STORE: z.enum(['sqlite', 'influx'], { message: 'must be "sqlite" or "influx"' }).default('sqlite'),
+    RPM_INFLUX_URL: z
+      .string()
+      .refine((text) => /^https?:\/\//.test(text) && URL.canParse(text), { message: 'must be an http:// or https:// URL of the InfluxDB server' })
+      .optional(),
+    RPM_INFLUX_TOKEN: z.string().optional(),
+    RPM_INFLUX_ORG: z.string().optional(),
+    RPM_INFLUX_BUCKET: z.string().optional(),
+    RPM_JWT_SECRET: z.string().min(MIN_JWT_SECRET_LENGTH, `must be at least ${MIN_JWT_SECRET_LENGTH} characters (HS256 needs 256 bits)`).optional(),
+    RPM_LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  })
+  .superRefine((env, context) => {
+    if (env.RPM_READINGS_STORE !== 'influx') return;
+    for (const name of ['RPM_INFLUX_URL', 'RPM_INFLUX_BUCKET'] as const) {
+      if (!env[name]) context.addIssue({ code: 'custom', path: [name], message: 'is required when RPM_READINGS_STORE=influx' });
+    }
+  });
+
+export const CONFIG_VARIABLES = Object.keys(environmentSchema.shape);
+
+export interface PlatformConfig {
+  dataDir: string;
+  httpPort: number;
+  mqttPort: number;
+  mqttUrl: string | undefined;
+  clinicalDatabase: ClinicalDatabaseLocation;
+  readingsStore: 'sqlite' | 'influx';
+  influx: { url: string; token: string | undefined; org: string | undefined; bucket: string } | undefined;
+  /** Undefined until resolved: `resolveJwtSecret` generates and keeps one in the data dir. */
+  jwtSecret: string | undefined;
+  logLevel: (typeof LOG_LEVELS)[number];
+  /** Warnings worth logging once the logger exists (unknown RPM_* variables: likely typos). */
+  warnings: string[];
+}
+
+function describeValue(value: string | undefined): string {
+  if (value === undefined) return 'unset';
+  return value.length > 60 ? `"${value.slice(0, 60)}…"` : `"${value}"`;
+}
+
+const SECRET_VARIABLES = new Set(['RPM_JWT_SECRET', 'RPM_INFLUX_TOKEN', 'RPM_DATABASE_URL']);
+
+/** Parses the environment; throws RPM_ERR_CONFIG naming every bad variable. */
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): PlatformConfig {
+  const relevant = Object.fromEntries(
+    CONFIG_VARIABLES.map((name) => [name, environment[name]]).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = environmentSchema.safeParse(relevant);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'configuration');
+      // Never echo a secret back, even a malformed one.
+      const shown = SECRET_VARIABLES.has(name) ? 'hidden' : describeValue(relevant[name]);
+      return `  ${name} ${issue.message} (got ${shown})`;
+    });
+    throw new RpmError('RPM_ERR_CONFIG', `invalid configuration:\n${lines.join('\n')}`);
+  }
+  const env = parsed.data;
+  const dataDir = resolve(env.RPM_DATA_DIR);
+  const warnings = Object.keys(environment)
+    .filter((name) => name.startsWith('RPM_') && !name.startsWith('RPM_TEST_') && !CONFIG_VARIABLES.includes(name))
+    .map((name) => `unknown configuration variable ${name} is ignored (known: ${CONFIG_VARIABLES.join(', ')})`);
+  return {
+    dataDir,
+    httpPort: env.RPM_HTTP_PORT,
+    mqttPort: env.RPM_MQTT_PORT,
+    mqttUrl: env.RPM_MQTT_URL,
+    clinicalDatabase: env.RPM_DATABASE_URL
+      ? { dialect: 'postgres', url: env.RPM_DATABASE_URL }
+      : { dialect: 'sqlite', path: join(dataDir, 'clinical.sqlite') },
+    readingsStore: env.RPM_READINGS_STORE,
+    influx:
+      env.RPM_READINGS_STORE === 'influx'
+        ? { url: env.RPM_INFLUX_URL!, token: env.RPM_INFLUX_TOKEN, org: env.RPM_INFLUX_ORG, bucket: env.RPM_INFLUX_BUCKET! }
+        : undefined,
+    jwtSecret: env.RPM_JWT_SECRET,
+    logLevel: env.RPM_LOG_LEVEL,
+    warnings,
+  };
+}
+
+const JWT_SECRET_FILE = 'jwt-secret';
+
+/**
+ * RPM_JWT_SECRET, or else a random secret generated once and kept (mode 0600) in the data dir, so
+ * that `rpm token` and a restarted platform agree without anyone choosing a weak secret by hand.
+ */
+export function resolveJwtSecret(config: PlatformConfig): { secret: string; generated: boolean; path?: string } {
+  if (config.jwtSecret) return { secret: config.jwtSecret, generated: false };
+  mkdirSync(config.dataDir, { recursive: true });
+  const path = join(config.dataDir, JWT_SECRET_FILE);
+  if (existsSync(path)) return { secret: readFileSync(path, 'utf8').trim(), generated: false, path };
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(path, 0o600);
+  return { secret, generated: true, path };
+}

@@ -1,0 +1,2 @@
+// Public surface of dashboard-api.
+export { buildApi, type ApiDependencies } from './app.js';

@@ -1,0 +1,63 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runRpm, type RpmProcess } from '../support/process.js';
+
+const running: RpmProcess[] = [];
+afterEach(async () => {
+  for (const rpm of running.splice(0)) {
+    if (rpm.child.exitCode === null) {
+      rpm.child.kill('SIGKILL');
+      await rpm.exited;
+    }
+  }
+});
+
+function start(env: NodeJS.ProcessEnv, args = ['start']): RpmProcess {
+  const rpm = runRpm(args, env);
+  running.push(rpm);
+  return rpm;
+}
+
+describe('rpm start (embedded default)', () => {
+  it('serves /healthz and /readyz with SQLite files under RPM_DATA_DIR, and stops cleanly on SIGTERM', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'rpm-start-')), 'data');
+    const rpm = start({ RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_LOG_LEVEL: 'warn' });
+    const [, url] = await rpm.waitFor(/health:\s+(http:\/\/\S+)\/healthz/);
+    const health = await fetch(`${url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${url}/readyz`);
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { clinicalStore: 'ok' } });
+    expect(existsSync(join(dataDir, 'clinical.sqlite'))).toBe(true);
+    rpm.child.kill('SIGTERM');
+    expect(await rpm.exited).toBe(0);
+  });
+
+  it('stops with a message naming RPM_HTTP_PORT when it is not a port', async () => {
+    const rpm = start({ RPM_HTTP_PORT: 'abc', RPM_DATA_DIR: mkdtempSync(join(tmpdir(), 'rpm-start-')) });
+    expect(await rpm.exited).toBe(78);
+    expect(rpm.output().stderr).toMatch(/RPM_HTTP_PORT must be a whole number from 0 to 65535.*"abc"/);
+  });
+
+  it('says clearly that the HTTP port is taken', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '0.0.0.0', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const rpm = start({ RPM_HTTP_PORT: String(port), RPM_DATA_DIR: mkdtempSync(join(tmpdir(), 'rpm-start-')), RPM_LOG_LEVEL: 'silent' });
+      expect(await rpm.exited).toBe(1);
+      expect(rpm.output().stderr).toContain(`RPM_HTTP_PORT ${port} is already in use`);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('says plainly which commands are not built yet', async () => {
+    const rpm = start({}, ['decode', '--characteristic', '2A35', '--hex', '00']);
+    expect(await rpm.exited).toBe(64);
+    expect(rpm.output().stderr).toContain('rpm decode is not built yet');
+  });
+});
