@@ -25,3 +25,19 @@ export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
 }
+
+/** The value, or RPM_ERR_NOT_FOUND naming what was looked for. */
+export function found<T>(value: T | undefined, what: string, id: string): T {
+  if (value === undefined) throw notFound(what, id);
+  return value;
+}
+
+/** Runs an insert, turning a key violation into RPM_ERR_CONFLICT naming the duplicate. */
+export async function insertUnique(insert: Promise<unknown>, what: string, id: string): Promise<void> {
+  try {
+    await insert;
+  } catch (error) {
+    if (isUniqueViolation(error)) throw conflict(`${what} ${id} already exists`, { id });
+    throw error;
+  }
+}

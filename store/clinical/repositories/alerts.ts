@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { RpmError } from '../../../device-profiles/index.js';
-import { STORE_ERRORS, conflict, isUniqueViolation, notFound } from '../../errors.js';
+import { STORE_ERRORS, conflict, found, isUniqueViolation, notFound } from '../../errors.js';
 import { nowInstant, toInstant } from '../../time.js';
 import type { AlertEventTable, AlertTable, ClinicalDatabase } from '../schema.js';
 import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
@@ -188,9 +188,7 @@ export class AlertRepository {
   }
 
   async require(id: string): Promise<Alert> {
-    const alert = await this.get(id);
-    if (!alert) throw notFound('alert', id);
-    return alert;
+    return found(await this.get(id), 'alert', id);
   }
 
   /** The alert of (patient, rule) that is not yet resolved, if any. */

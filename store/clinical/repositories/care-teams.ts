@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
-import { conflict, isUniqueViolation, notFound } from '../../errors.js';
+import { found, insertUnique, notFound } from '../../errors.js';
 import { nowInstant } from '../../time.js';
 import type { CareTeamTable, ClinicalDatabase } from '../schema.js';
 
@@ -32,12 +32,7 @@ export class CareTeamRepository {
       escalation_policy: JSON.stringify(input.escalationPolicy ?? {}),
       created_at: nowInstant(),
     };
-    try {
-      await this.db.insertInto('care_teams').values(row).execute();
-    } catch (error) {
-      if (isUniqueViolation(error)) throw conflict(`care team ${row.id} already exists`, { id: row.id });
-      throw error;
-    }
+    await insertUnique(this.db.insertInto('care_teams').values(row).execute(), 'care team', row.id);
     return toCareTeam(row);
   }
 
@@ -47,9 +42,7 @@ export class CareTeamRepository {
   }
 
   async require(id: string): Promise<CareTeam> {
-    const team = await this.get(id);
-    if (!team) throw notFound('care team', id);
-    return team;
+    return found(await this.get(id), 'care team', id);
   }
 
   /** All teams, or only those listed (a user's `careTeams` claim). */

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import { conflict, notFound } from '../../errors.js';
+import { conflict, found } from '../../errors.js';
 import { nowInstant } from '../../time.js';
 import type { ClinicalDatabase, DeadLetterTable } from '../schema.js';
 import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
@@ -90,9 +90,7 @@ export class DeadLetterRepository {
   }
 
   async require(id: number): Promise<DeadLetter> {
-    const deadLetter = await this.get(id);
-    if (!deadLetter) throw notFound('dead letter', String(id));
-    return deadLetter;
+    return found(await this.get(id), 'dead letter', String(id));
   }
 
   /** Newest first. */

@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { DEVICE_ID_PATTERN, isMeasurementKind } from '../../../device-profiles/index.js';
 import { generateDeviceSecret, hashDeviceSecret, verifyDeviceSecret } from '../../credentials.js';
-import { conflict, invalidInput, notFound } from '../../errors.js';
+import { conflict, found, invalidInput, notFound } from '../../errors.js';
 import { nowInstant, toInstant } from '../../time.js';
 import type { ClinicalDatabase, DeviceAssignmentTable, DeviceTable } from '../schema.js';
 import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
@@ -130,9 +130,7 @@ export class DeviceRepository {
   }
 
   async require(id: string): Promise<Device> {
-    const device = await this.get(id);
-    if (!device) throw notFound('device', id);
-    return device;
+    return found(await this.get(id), 'device', id);
   }
 
   async list(filter: { gatewayId?: string } & PageRequest = {}): Promise<Page<Device>> {
@@ -214,25 +212,18 @@ export class DeviceRepository {
     if (result.numUpdatedRows === 0n) throw notFound('open assignment of device', deviceId);
   }
 
+  /** Assignments of a device, oldest first. */
   async assignmentHistory(deviceId: string): Promise<DeviceAssignment[]> {
-    const rows = await this.db
-      .selectFrom('device_assignments')
-      .selectAll()
-      .where('device_id', '=', deviceId)
-      .orderBy('assigned_from')
-      .orderBy('id')
-      .execute();
-    return rows.map(toAssignment);
+    return this.assignmentsWhere('device_id', deviceId);
   }
 
+  /** Assignments of devices to a patient, oldest first. */
   async assignmentsOfPatient(patientId: string): Promise<DeviceAssignment[]> {
-    const rows = await this.db
-      .selectFrom('device_assignments')
-      .selectAll()
-      .where('patient_id', '=', patientId)
-      .orderBy('assigned_from')
-      .orderBy('id')
-      .execute();
+    return this.assignmentsWhere('patient_id', patientId);
+  }
+
+  private async assignmentsWhere(column: 'device_id' | 'patient_id', id: string): Promise<DeviceAssignment[]> {
+    const rows = await this.db.selectFrom('device_assignments').selectAll().where(column, '=', id).orderBy('assigned_from').orderBy('id').execute();
     return rows.map(toAssignment);
   }
 

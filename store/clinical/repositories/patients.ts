@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
-import { conflict, invalidInput, isUniqueViolation, notFound } from '../../errors.js';
+import { found, insertUnique, invalidInput, notFound } from '../../errors.js';
 import { canonicalTimeZone, nowInstant, toInstant } from '../../time.js';
 import type { ClinicalDatabase, PatientTable } from '../schema.js';
 import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
@@ -69,12 +69,7 @@ export class PatientRepository {
       created_at: now,
       updated_at: now,
     };
-    try {
-      await this.db.insertInto('patients').values(row).execute();
-    } catch (error) {
-      if (isUniqueViolation(error)) throw conflict(`patient ${row.id} already exists`, { id: row.id });
-      throw error;
-    }
+    await insertUnique(this.db.insertInto('patients').values(row).execute(), 'patient', row.id);
     return toPatient(row);
   }
 
@@ -84,9 +79,7 @@ export class PatientRepository {
   }
 
   async require(id: string): Promise<Patient> {
-    const patient = await this.get(id);
-    if (!patient) throw notFound('patient', id);
-    return patient;
+    return found(await this.get(id), 'patient', id);
   }
 
   /** Patients of the given care teams (all when `careTeamIds` is undefined), by id, a page at a time. */
