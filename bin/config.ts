@@ -32,6 +32,8 @@ const environmentSchema = z
         message: 'must be a broker URL such as mqtt://broker.example:1883 or mqtts://broker.example:8883',
       })
       .optional(),
+    RPM_MQTT_TLS_CERT: z.string().optional(),
+    RPM_MQTT_TLS_KEY: z.string().optional(),
     RPM_DATABASE_URL: z
       .string()
       .refine((text) => /^postgres(ql)?:\/\//.test(text) && URL.canParse(text), {
@@ -50,6 +52,14 @@ const environmentSchema = z
     RPM_LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   })
   .superRefine((env, context) => {
+    if (Boolean(env.RPM_MQTT_TLS_CERT) !== Boolean(env.RPM_MQTT_TLS_KEY)) {
+      const missing = env.RPM_MQTT_TLS_CERT ? 'RPM_MQTT_TLS_KEY' : 'RPM_MQTT_TLS_CERT';
+      context.addIssue({ code: 'custom', path: [missing], message: 'is required with the other: MQTT over TLS needs a certificate and its key (PEM files)' });
+    }
+    for (const name of ['RPM_MQTT_TLS_CERT', 'RPM_MQTT_TLS_KEY'] as const) {
+      const path = env[name];
+      if (path && !existsSync(path)) context.addIssue({ code: 'custom', path: [name], message: `names a file that does not exist` });
+    }
     if (env.RPM_READINGS_STORE !== 'influx') return;
     for (const name of ['RPM_INFLUX_URL', 'RPM_INFLUX_BUCKET'] as const) {
       if (!env[name]) context.addIssue({ code: 'custom', path: [name], message: 'is required when RPM_READINGS_STORE=influx' });
@@ -63,6 +73,8 @@ export interface PlatformConfig {
   httpPort: number;
   mqttPort: number;
   mqttUrl: string | undefined;
+  /** PEM certificate and key paths: the embedded broker then speaks MQTT over TLS. */
+  mqttTls: { certPath: string; keyPath: string } | undefined;
   clinicalDatabase: ClinicalDatabaseLocation;
   readingsStore: 'sqlite' | 'influx';
   influx: { url: string; token: string | undefined; org: string | undefined; bucket: string } | undefined;
@@ -105,6 +117,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Platfo
     httpPort: env.RPM_HTTP_PORT,
     mqttPort: env.RPM_MQTT_PORT,
     mqttUrl: env.RPM_MQTT_URL,
+    mqttTls: env.RPM_MQTT_TLS_CERT && env.RPM_MQTT_TLS_KEY ? { certPath: env.RPM_MQTT_TLS_CERT, keyPath: env.RPM_MQTT_TLS_KEY } : undefined,
     clinicalDatabase: env.RPM_DATABASE_URL
       ? { dialect: 'postgres', url: env.RPM_DATABASE_URL }
       : { dialect: 'sqlite', path: join(dataDir, 'clinical.sqlite') },

@@ -43,7 +43,9 @@ async function runStart(args: string[]): Promise<void> {
   if (values.demo) throw new StartupError('rpm start --demo is not built yet (issue #5); run "rpm start" for the platform without demo data');
   if (values.role) throw new StartupError('rpm start --role is not built yet (issue #9); "rpm start" runs every role in one process');
   const platform = await startPlatform(config());
-  console.log(`RPM platform running\n  health:    ${platform.httpUrl}/healthz\n  readiness: ${platform.httpUrl}/readyz\nPress Ctrl-C to stop.`);
+  console.log(
+    `RPM platform running\n  MQTT:      ${platform.mqttUrl}  (devices publish to rpm/v1/devices/{deviceId}/readings)\n  health:    ${platform.httpUrl}/healthz\n  readiness: ${platform.httpUrl}/readyz\nPress Ctrl-C to stop.`,
+  );
   const shutdown = (signal: string) => {
     console.log(`${signal}: stopping`);
     platform.stop().then(

@@ -1,9 +1,13 @@
-// `rpm start`: the embedded default, one process. Today it opens the clinical store and serves the
-// health endpoints; the broker, ingest, rules and /v1 API join it as their issues land.
-import { mkdirSync } from 'node:fs';
+// `rpm start`: the embedded default, one process running the broker, ingest and the API over the
+// clinical store (SQLite or PostgreSQL) and the readings store. Rules and the /v1 routes join it as
+// their issues land.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApi } from '../dashboard-api/index.js';
-import { ClinicalStore } from '../store/index.js';
+import { IngestService } from '../ingest/index.js';
+import { ClinicalStore, SqliteReadingsStore, type ReadingsStore } from '../store/index.js';
 import { resolveJwtSecret, type PlatformConfig } from './config.js';
 import { createLogger } from './logger.js';
 
@@ -15,7 +19,16 @@ function isAddressInUse(error: unknown): boolean {
 
 export interface RunningPlatform {
   httpUrl: string;
+  mqttUrl: string;
+  ingest: IngestService;
+  clinicalStore: ClinicalStore;
+  readingsStore: ReadingsStore;
   stop(): Promise<void>;
+}
+
+/** Closes what was opened, newest first, even when one step fails. */
+async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {
+  for (const close of closers.reverse()) await close().catch(() => undefined);
 }
 
 export async function startPlatform(config: PlatformConfig): Promise<RunningPlatform> {
@@ -25,39 +38,70 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
     throw new StartupError('RPM_READINGS_STORE=influx: the InfluxDB readings store is not built yet (issue #3); unset it to use the embedded default');
   }
   if (config.mqttUrl) {
-    throw new StartupError('RPM_MQTT_URL: the external-broker mode is not built yet (issue #3); unset it to use the embedded default');
+    throw new StartupError('RPM_MQTT_URL: the external-broker mode is not built yet (issue #3); unset it to use the embedded broker');
   }
 
   mkdirSync(config.dataDir, { recursive: true });
   const jwt = resolveJwtSecret(config);
   if (jwt.generated) logger.warn({ path: jwt.path }, 'RPM_JWT_SECRET is not set: generated a random secret and kept it in the data directory');
 
-  const clinicalStore = await ClinicalStore.open(config.clinicalDatabase);
-  let api: FastifyInstance | undefined;
+  const closers: (() => Promise<void>)[] = [];
   try {
-    api = await buildApi({ clinicalStore, logger });
-    await api.listen({ port: config.httpPort, host: '0.0.0.0' });
-  } catch (error) {
-    await api?.close();
-    await clinicalStore.close();
-    if (isAddressInUse(error)) {
-      throw new StartupError(
-        `RPM_HTTP_PORT ${config.httpPort} is already in use by another program: stop it, or set RPM_HTTP_PORT to a free port (0 picks one)`,
-      );
+    const clinicalStore = await ClinicalStore.open(config.clinicalDatabase);
+    closers.push(() => clinicalStore.close());
+    const readingsStore = new SqliteReadingsStore(join(config.dataDir, 'readings.sqlite'));
+    closers.push(() => readingsStore.close());
+
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    const ingest = new IngestService(
+      {
+        dataDir: config.dataDir,
+        broker: {
+          port: config.mqttPort,
+          tls: config.mqttTls ? { cert: readFileSync(config.mqttTls.certPath), key: readFileSync(config.mqttTls.keyPath) } : undefined,
+        },
+      },
+      { clinicalStore, readingsStore, logger, registry },
+    );
+    try {
+      await ingest.start();
+    } catch (error) {
+      await ingest.stop().catch(() => undefined);
+      if (isAddressInUse(error)) {
+        throw new StartupError(
+          `RPM_MQTT_PORT ${config.mqttPort} is already in use by another program (another MQTT broker?): stop it, or set RPM_MQTT_PORT to a free port (0 picks one)`,
+        );
+      }
+      throw error;
     }
+    closers.push(() => ingest.stop());
+
+    const api: FastifyInstance = await buildApi({ clinicalStore, logger });
+    closers.push(() => api.close());
+    try {
+      await api.listen({ port: config.httpPort, host: '0.0.0.0' });
+    } catch (error) {
+      if (isAddressInUse(error)) {
+        throw new StartupError(`RPM_HTTP_PORT ${config.httpPort} is already in use by another program: stop it, or set RPM_HTTP_PORT to a free port (0 picks one)`);
+      }
+      throw error;
+    }
+    const address = api.server.address();
+    const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+    const scheme = config.mqttTls ? 'mqtts' : 'mqtt';
+    logger.info({ httpPort, mqttPort: ingest.mqttPort, dataDir: config.dataDir, clinicalDatabase: config.clinicalDatabase.dialect }, 'platform started');
+    return {
+      httpUrl: `http://127.0.0.1:${httpPort}`,
+      mqttUrl: `${scheme}://127.0.0.1:${ingest.mqttPort}`,
+      ingest,
+      clinicalStore,
+      readingsStore,
+      // In-flight requests finish, the broker closes, the spool drains what it can, stores close.
+      stop: () => closeAll(closers),
+    };
+  } catch (error) {
+    await closeAll(closers);
     throw error;
   }
-  const address = api.server.address();
-  const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
-  const httpUrl = `http://127.0.0.1:${httpPort}`;
-  logger.info({ httpPort, dataDir: config.dataDir, clinicalDatabase: config.clinicalDatabase.dialect }, 'platform started');
-
-  const startedApi = api;
-  return {
-    httpUrl,
-    async stop() {
-      await startedApi.close();
-      await clinicalStore.close();
-    },
-  };
 }

@@ -15,3 +15,15 @@ export type { NewTimeEntry, TimeEntry } from './clinical/repositories/time-entri
 export { generateDeviceSecret, hashDeviceSecret, verifyDeviceSecret } from './credentials.js';
 export { STORE_ERRORS, isUniqueViolation } from './errors.js';
 export { canonicalTimeZone, nowInstant, toInstant } from './time.js';
+export type {
+  AggregateQuery,
+  FieldStatistics,
+  LocalDatesQuery,
+  ReadingBucket,
+  ReadingQuery,
+  ReadingSource,
+  ReadingsStore,
+  StoredReading,
+} from './readings/readings-store.js';
+export { SqliteReadingsStore } from './readings/sqlite-readings-store.js';
+export { localDate, startOfLocalDate } from './readings/local-time.js';

@@ -117,6 +117,8 @@ export interface DeadLetterTable {
   replayed_at: string | null;
   replayed_by: string | null;
   replay_outcome: string | null;
+  /** What produced it (`<messageId>#<index>`); unique, so a re-evaluation adds no second copy. */
+  source_key: string | null;
 }
 
 export interface AuditLogTable {

@@ -24,14 +24,15 @@ function start(env: NodeJS.ProcessEnv, args = ['start']): RpmProcess {
 describe('rpm start (embedded default)', () => {
   it('serves /healthz and /readyz with SQLite files under RPM_DATA_DIR, and stops cleanly on SIGTERM', async () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), 'rpm-start-')), 'data');
-    const rpm = start({ RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_LOG_LEVEL: 'warn' });
+    const rpm = start({ RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', RPM_LOG_LEVEL: 'warn' });
     const [, url] = await rpm.waitFor(/health:\s+(http:\/\/\S+)\/healthz/);
+    expect(rpm.output().stdout).toMatch(/MQTT:\s+mqtt:\/\/127\.0\.0\.1:\d+/);
     const health = await fetch(`${url}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${url}/readyz`);
     expect(await ready.json()).toEqual({ status: 'ready', checks: { clinicalStore: 'ok' } });
-    expect(existsSync(join(dataDir, 'clinical.sqlite'))).toBe(true);
+    for (const file of ['clinical.sqlite', 'readings.sqlite', 'spool.sqlite']) expect(existsSync(join(dataDir, file))).toBe(true);
     rpm.child.kill('SIGTERM');
     expect(await rpm.exited).toBe(0);
   });
@@ -42,14 +43,14 @@ describe('rpm start (embedded default)', () => {
     expect(rpm.output().stderr).toMatch(/RPM_HTTP_PORT must be a whole number from 0 to 65535.*"abc"/);
   });
 
-  it('says clearly that the HTTP port is taken', async () => {
+  it.each(['RPM_HTTP_PORT', 'RPM_MQTT_PORT'])('says clearly that the port of %s is taken', async (variable) => {
     const blocker: Server = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '0.0.0.0', resolve));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const rpm = start({ RPM_HTTP_PORT: String(port), RPM_DATA_DIR: mkdtempSync(join(tmpdir(), 'rpm-start-')), RPM_LOG_LEVEL: 'silent' });
+      const rpm = start({ RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', [variable]: String(port), RPM_DATA_DIR: mkdtempSync(join(tmpdir(), 'rpm-start-')), RPM_LOG_LEVEL: 'silent' });
       expect(await rpm.exited).toBe(1);
-      expect(rpm.output().stderr).toContain(`RPM_HTTP_PORT ${port} is already in use`);
+      expect(rpm.output().stderr).toContain(`${variable} ${port} is already in use`);
     } finally {
       blocker.close();
     }

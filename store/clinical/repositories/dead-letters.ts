@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import { conflict, found } from '../../errors.js';
+import { conflict, found, isUniqueViolation } from '../../errors.js';
 import { nowInstant } from '../../time.js';
 import type { ClinicalDatabase, DeadLetterTable } from '../schema.js';
 import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
@@ -32,6 +32,8 @@ export interface NewDeadLetter {
   reason: string;
   rawPayload: Buffer | string;
   receivedAt?: string;
+  /** Idempotency key: adding a dead letter with a key already stored returns the stored one. */
+  sourceKey?: string;
 }
 
 function encodePayload(payload: Buffer | string): { raw_payload: string; payload_encoding: string } {
@@ -63,24 +65,39 @@ export class DeadLetterRepository {
   constructor(private readonly db: Kysely<ClinicalDatabase>) {}
 
   async add(input: NewDeadLetter): Promise<DeadLetter> {
-    const inserted = await this.db
-      .insertInto('dead_letters')
-      .values({
-        received_at: input.receivedAt ?? nowInstant(),
-        source: input.source,
-        topic: input.topic ?? null,
-        device_id: input.deviceId ?? null,
-        reading_id: input.readingId ?? null,
-        reason_code: input.reasonCode,
-        reason: input.reason,
-        ...encodePayload(input.rawPayload),
-        status: 'pending',
-        replayed_at: null,
-        replayed_by: null,
-        replay_outcome: null,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    if (input.sourceKey) {
+      const existing = await this.db.selectFrom('dead_letters').select('id').where('source_key', '=', input.sourceKey).executeTakeFirst();
+      if (existing) return this.require(existing.id);
+    }
+    let inserted: { id: number };
+    try {
+      inserted = await this.db
+        .insertInto('dead_letters')
+        .values({
+          received_at: input.receivedAt ?? nowInstant(),
+          source: input.source,
+          topic: input.topic ?? null,
+          device_id: input.deviceId ?? null,
+          reading_id: input.readingId ?? null,
+          reason_code: input.reasonCode,
+          reason: input.reason,
+          ...encodePayload(input.rawPayload),
+          status: 'pending',
+          replayed_at: null,
+          replayed_by: null,
+          replay_outcome: null,
+          source_key: input.sourceKey ?? null,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+    } catch (error) {
+      // Two evaluations racing on one source key: the first insert wins, both get its record.
+      if (input.sourceKey && isUniqueViolation(error)) {
+        const existing = await this.db.selectFrom('dead_letters').select('id').where('source_key', '=', input.sourceKey).executeTakeFirstOrThrow();
+        return this.require(existing.id);
+      }
+      throw error;
+    }
     return this.require(inserted.id);
   }
 

@@ -1,0 +1,240 @@
+// The embedded MQTT broker (aedes) with device identity and the topic ACL of the MQTT contract:
+// a device publishes only to its own readings topic and subscribes only to its own receipts; a
+// gateway does the same for the devices bound to it, and publishes its own status. The readings
+// of a QoS 1 publish are committed to the spool inside authorizePublish, the only hook aedes runs
+// before it sends the PUBACK (../shared/reference/performance.md, "Two facts").
+import { randomUUID } from 'node:crypto';
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
+import type { Logger } from 'pino';
+import type { ClinicalStore } from '../store/index.js';
+import type { IngestMetrics } from './metrics.js';
+import type { Receipt, ReceiptPublisher } from './processor.js';
+import type { Spool } from './spool.js';
+import { guardPacketSize } from './packet-size-guard.js';
+import { parseTopic, receiptsTopic } from './topics.js';
+
+export interface BrokerOptions {
+  port: number;
+  host?: string;
+  tls?: { cert: Buffer; key: Buffer };
+  /**
+   * Largest packet accepted: a batch of 1,000 readings is about 200 KB, so 512 KiB leaves room
+   * without letting one client make the broker buffer megabytes.
+   */
+  maxPacketBytes?: number;
+  /** Sustained publishes per second per client, and the burst above it, before disconnection. */
+  publishRatePerSecond?: number;
+  publishBurst?: number;
+}
+
+const DEFAULT_MAX_PACKET_BYTES = 512 * 1024;
+/** A gateway uploading days of history sends batches, not thousands of single publishes. */
+const DEFAULT_PUBLISH_RATE = 100;
+const DEFAULT_PUBLISH_BURST = 500;
+/** Unauthenticated sockets get this long to send CONNECT. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+interface Principal {
+  id: string;
+  isGateway: boolean;
+  /** Devices whose topics this client may use: itself, or a gateway's bound devices. */
+  devices: Set<string>;
+  tokens: number;
+  lastRefillMs: number;
+}
+
+function authError(message: string): AuthenticateError {
+  // 4 = bad user name or password (MQTT 3.1.1 §3.2.2.3).
+  return Object.assign(new Error(message), { returnCode: 4 }) as AuthenticateError;
+}
+
+export class EmbeddedBroker implements ReceiptPublisher {
+  private readonly principals = new WeakMap<Client, Principal>();
+  private server: Server | undefined;
+  private aedes: Aedes | undefined;
+  private readonly maxPacketBytes: number;
+  private readonly ratePerSecond: number;
+  private readonly burst: number;
+
+  constructor(
+    private readonly options: BrokerOptions,
+    private readonly dependencies: { clinicalStore: ClinicalStore; spool: Spool; metrics: IngestMetrics; logger: Logger; onMessage(): void },
+  ) {
+    this.maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
+    this.ratePerSecond = options.publishRatePerSecond ?? DEFAULT_PUBLISH_RATE;
+    this.burst = options.publishBurst ?? DEFAULT_PUBLISH_BURST;
+  }
+
+  /** Starts listening; resolves with the port (useful when the configured port is 0). */
+  async start(): Promise<number> {
+    const aedes = await Aedes.createBroker({
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      drainTimeout: 30_000,
+      heartbeatInterval: 60_000,
+      maxTopicLevels: 8,
+      authenticate: (client, username, password, done) => {
+        this.authenticate(client, username, password).then(
+          () => done(null, true),
+          (error: AuthenticateError) => done(error, false),
+        );
+      },
+      authorizePublish: (client, packet, callback) => {
+        this.authorizePublish(client, packet).then(
+          () => callback(null),
+          (error: Error) => callback(error),
+        );
+      },
+      authorizeSubscribe: (client, subscription, callback) => {
+        this.authorizeSubscribe(client, subscription).then(
+          (allowed) => callback(null, allowed ? subscription : null),
+          (error: Error) => callback(error),
+        );
+      },
+    });
+    this.aedes = aedes;
+    const { metrics, logger } = this.dependencies;
+    aedes.on('clientReady', () => metrics.connectedClients.set(aedes.connectedClients));
+    aedes.on('clientDisconnect', () => metrics.connectedClients.set(aedes.connectedClients));
+    aedes.on('clientError', (client, error) => logger.debug({ clientId: client?.id, err: error.message }, 'MQTT client error; connection closed'));
+    aedes.on('connectionError', (_client, error) => logger.debug({ err: error.message }, 'MQTT connection error'));
+
+    const handle = (socket: Socket) => {
+      guardPacketSize(socket, this.maxPacketBytes, (announced) => {
+        metrics.refusedConnections.inc({ reason: 'packet_too_large' });
+        logger.warn({ announcedBytes: announced, limit: this.maxPacketBytes, remote: socket.remoteAddress }, 'MQTT packet over the size limit; connection closed');
+      });
+      socket.on('error', () => socket.destroy());
+      aedes.handle(socket);
+    };
+    this.server = this.options.tls ? createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key }, handle) : createTcpServer(handle);
+    const server = this.server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port, this.options.host ?? '0.0.0.0', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return (server.address() as { port: number }).port;
+  }
+
+  private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<void> {
+    const { clinicalStore, metrics } = this.dependencies;
+    if (!username || !password) {
+      metrics.refusedConnections.inc({ reason: 'no_credentials' });
+      throw authError('a device id and secret are required');
+    }
+    const device = await clinicalStore.devices.authenticate(username, password.toString('utf8'));
+    if (!device) {
+      metrics.refusedConnections.inc({ reason: 'bad_credentials' });
+      throw authError('bad device id or secret');
+    }
+    const isGateway = device.kind === 'gateway';
+    const devices = new Set(isGateway ? await this.boundDevices(device.id) : [device.id]);
+    this.principals.set(client, { id: device.id, isGateway, devices, tokens: this.burst, lastRefillMs: Date.now() });
+  }
+
+  private async boundDevices(gatewayId: string): Promise<string[]> {
+    const ids: string[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.dependencies.clinicalStore.devices.list({ gatewayId, limit: 500, after });
+      ids.push(...page.items.map((device) => device.id));
+      after = page.nextCursor ?? undefined;
+    } while (after);
+    return ids;
+  }
+
+  /** A gateway's bound devices are re-read on a miss: a device provisioned after it connected. */
+  private async mayUse(principal: Principal, deviceId: string): Promise<boolean> {
+    if (principal.devices.has(deviceId)) return true;
+    if (!principal.isGateway) return false;
+    principal.devices = new Set(await this.boundDevices(principal.id));
+    return principal.devices.has(deviceId);
+  }
+
+  private withinRate(principal: Principal): boolean {
+    const now = Date.now();
+    principal.tokens = Math.min(this.burst, principal.tokens + ((now - principal.lastRefillMs) / 1000) * this.ratePerSecond);
+    principal.lastRefillMs = now;
+    if (principal.tokens < 1) return false;
+    principal.tokens -= 1;
+    return true;
+  }
+
+  private refuse(reason: string, message: string): never {
+    this.dependencies.metrics.refusedConnections.inc({ reason });
+    throw new Error(message);
+  }
+
+  private async authorizePublish(client: Client | null, packet: PublishPacket): Promise<void> {
+    const principal = client ? this.principals.get(client) : undefined;
+    const topic = parseTopic(packet.topic);
+    if (!principal) {
+      // aedes publishing a will of a client that is gone: only a gateway's own offline status.
+      if (topic?.type === 'gateway_status' && !client) return;
+      this.refuse('unauthenticated', 'not authenticated');
+    }
+    if (!this.withinRate(principal)) this.refuse('rate_limited', `client ${principal.id} exceeds ${this.ratePerSecond} publishes per second`);
+    if (topic?.type === 'gateway_status' && principal.isGateway && topic.gatewayId === principal.id) return;
+    if (topic?.type !== 'readings') this.refuse('acl_publish', `${principal.id} may not publish to ${packet.topic.slice(0, 200)}`);
+    if (!(await this.mayUse(principal, topic.deviceId))) this.refuse('acl_publish', `${principal.id} may not publish for device ${topic.deviceId}`);
+    const { spool, metrics } = this.dependencies;
+    // Past the bound, devices keep their readings and retry later: refusing is the backpressure.
+    if (spool.isFull) this.refuse('backlog_full', `the ingest backlog is full (${spool.backlog}); try again later`);
+    // Readings are never retained: a retained reading would be replayed to nobody and kept in memory.
+    packet.retain = false;
+    await spool.append({
+      messageId: randomUUID(),
+      topic: packet.topic,
+      payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+      principal: principal.id,
+      receivedAt: new Date().toISOString(),
+      source: 'mqtt',
+    });
+    metrics.messagesReceived.inc();
+    this.dependencies.onMessage();
+  }
+
+  private async authorizeSubscribe(client: Client, subscription: Subscription): Promise<boolean> {
+    const principal = this.principals.get(client);
+    const topic = parseTopic(subscription.topic);
+    const allowed = principal !== undefined && topic?.type === 'receipts' && (await this.mayUse(principal, topic.deviceId));
+    if (!allowed) this.dependencies.metrics.refusedConnections.inc({ reason: 'acl_subscribe' });
+    return allowed;
+  }
+
+  publishReceipt(deviceId: string, receipt: Receipt): void {
+    this.aedes?.publish(
+      { cmd: 'publish', topic: receiptsTopic(deviceId), payload: Buffer.from(JSON.stringify(receipt)), qos: 1, retain: false, dup: false },
+      (error) => {
+        if (error) this.dependencies.logger.warn({ err: error.message, deviceId }, 'could not publish a receipt');
+      },
+    );
+  }
+
+  /** Publishes on behalf of the platform (alerts), bypassing the client ACL. */
+  publish(topic: string, payload: unknown): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (!this.aedes) return reject(new Error('broker not started'));
+      this.aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(payload)), qos: 1, retain: false, dup: false }, (error) =>
+        error ? reject(error) : resolve(),
+      );
+    });
+  }
+
+  get connectedClients(): number {
+    return this.aedes?.connectedClients ?? 0;
+  }
+
+  /** Stops accepting connections, then closes every client (the server waits for them to go). */
+  async stop(): Promise<void> {
+    const server = this.server;
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    const aedes = this.aedes;
+    if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await closed;
+  }
+}

@@ -1,0 +1,213 @@
+// Drains the spool: evaluates acknowledged messages, dead-letters what is rejected, sends a receipt
+// per reading, emits accepted readings for the rules engine, and writes them to the readings store
+// with batching and retries. Two loops, each running at most once at a time:
+//   evaluation: inbox → (accepted → outbox, rejected → dead letters) → receipts, emission
+//   store writer: outbox → readings store → removed from the outbox
+import { Subject, type Observable } from 'rxjs';
+import type { Logger } from 'pino';
+import type { ClinicalStore, ReadingsStore, StoredReading } from '../store/index.js';
+import { evaluateMessage, type DeviceDirectory, type MessageEvaluation, type ReadingOutcome } from './evaluate.js';
+import type { IngestMetrics } from './metrics.js';
+import type { InboundMessage, Spool, SpooledMessage } from './spool.js';
+
+export interface Receipt {
+  readingId: string | null;
+  status: 'accepted' | 'duplicate' | 'rejected';
+  reason?: string;
+}
+
+export interface ReceiptPublisher {
+  publishReceipt(deviceId: string, receipt: Receipt): void;
+}
+
+/** A reading the platform accepted: stored (or about to be), never seen before. */
+export type AcceptedReading = StoredReading;
+
+export interface ProcessorOptions {
+  /** Messages evaluated per spool transaction. */
+  evaluationBatch?: number;
+  /** Readings per write to the readings store (InfluxDB's sweet spot is 1,000–5,000 lines). */
+  storeBatch?: number;
+  /** First retry after a failed store write; doubles up to the maximum. */
+  retryInitialMs?: number;
+  retryMaxMs?: number;
+}
+
+const DEFAULTS = { evaluationBatch: 500, storeBatch: 1000, retryInitialMs: 200, retryMaxMs: 30_000 } as const;
+
+function receiptOf(outcome: ReadingOutcome): Receipt {
+  if (outcome.status === 'rejected') return { readingId: outcome.readingId, status: 'rejected', reason: `${outcome.code}: ${outcome.reason}` };
+  return { readingId: outcome.readingId, status: outcome.status };
+}
+
+export class IngestProcessor {
+  private readonly acceptedSubject = new Subject<AcceptedReading>();
+  private readonly evaluatedSubject = new Subject<{ messageId: string; evaluation: MessageEvaluation }>();
+  private readonly options: Required<ProcessorOptions>;
+  private evaluating: Promise<void> | undefined;
+  private writing: Promise<void> | undefined;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private endRetryWait: (() => void) | undefined;
+  private readonly onAppended = () => this.wake();
+
+  /** Accepted readings, each emitted once, after it is committed to the spool. */
+  readonly accepted$: Observable<AcceptedReading> = this.acceptedSubject.asObservable();
+  /** Every evaluated message with its outcomes (dead-letter replay waits on it). */
+  readonly evaluated$ = this.evaluatedSubject.asObservable();
+
+  constructor(
+    private readonly dependencies: {
+      spool: Spool;
+      devices: DeviceDirectory;
+      readingsStore: ReadingsStore;
+      clinicalStore: ClinicalStore;
+      receipts: ReceiptPublisher;
+      metrics: IngestMetrics;
+      logger: Logger;
+    },
+    options: ProcessorOptions = {},
+  ) {
+    this.options = { ...DEFAULTS, ...options };
+  }
+
+  /** Emits what an earlier run committed but did not get to emit, then drains the spool. */
+  start(): void {
+    const { spool } = this.dependencies;
+    spool.on('appended', this.onAppended);
+    this.emitUnemitted();
+    this.wake();
+  }
+
+  /** Runs both loops unless they already run; cheap to call often. */
+  wake(): void {
+    if (this.stopped) return;
+    this.evaluating ??= this.evaluationLoop().finally(() => {
+      this.evaluating = undefined;
+      if (this.dependencies.spool.takeInbox(1).length > 0) this.wake();
+    });
+    this.writing ??= this.writerLoop().finally(() => {
+      this.writing = undefined;
+    });
+  }
+
+  /** Appends a message to the spool (as a device publish would) and resolves with its evaluation. */
+  async submit(message: InboundMessage): Promise<MessageEvaluation> {
+    const evaluated = new Promise<MessageEvaluation>((resolve) => {
+      const subscription = this.evaluatedSubject.subscribe(({ messageId, evaluation }) => {
+        if (messageId !== message.messageId) return;
+        subscription.unsubscribe();
+        resolve(evaluation);
+      });
+    });
+    await this.dependencies.spool.append(message);
+    this.dependencies.metrics.messagesReceived.inc();
+    return evaluated;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.endRetryWait?.();
+    this.dependencies.spool.off('appended', this.onAppended);
+    await Promise.allSettled([this.evaluating, this.writing]);
+    this.acceptedSubject.complete();
+    this.evaluatedSubject.complete();
+  }
+
+  private emitUnemitted(): void {
+    const { spool } = this.dependencies;
+    for (;;) {
+      const pending = spool.takeOutbox(this.options.storeBatch).filter((entry) => !entry.emitted).map((entry) => entry.reading);
+      if (pending.length === 0) return;
+      this.emit(pending);
+      if (pending.length < this.options.storeBatch) return;
+    }
+  }
+
+  private emit(readings: readonly StoredReading[]): void {
+    for (const reading of readings) this.acceptedSubject.next(reading);
+    this.dependencies.spool.markEmitted(readings);
+  }
+
+  private async evaluationLoop(): Promise<void> {
+    const { spool } = this.dependencies;
+    while (!this.stopped) {
+      const messages = spool.takeInbox(this.options.evaluationBatch);
+      if (messages.length === 0) return;
+      await this.evaluateBatch(messages);
+    }
+  }
+
+  private async evaluateBatch(messages: readonly SpooledMessage[]): Promise<void> {
+    const { spool, devices, clinicalStore, receipts, metrics } = this.dependencies;
+    const acceptedInBatch = new Set<string>();
+    const evaluations: { message: SpooledMessage; evaluation: MessageEvaluation }[] = [];
+    for (const message of messages) {
+      const evaluation = await evaluateMessage(message, { devices, wasAccepted: (d, r) => spool.wasAccepted(d, r), acceptedInBatch });
+      evaluations.push({ message, evaluation });
+    }
+    // Dead letters first: once the spool commit removes a message, its rejects must already be kept.
+    for (const { message, evaluation } of evaluations) {
+      for (const [position, outcome] of evaluation.outcomes.entries()) {
+        if (outcome.status !== 'rejected') continue;
+        await clinicalStore.deadLetters.add({
+          source: message.source,
+          topic: message.topic,
+          deviceId: evaluation.deviceId ?? null,
+          readingId: outcome.readingId,
+          reasonCode: outcome.code,
+          reason: outcome.reason,
+          rawPayload: outcome.rawItem,
+          receivedAt: message.receivedAt,
+          sourceKey: `${message.messageId}#${outcome.index ?? position}`,
+        });
+      }
+    }
+    const accepted = evaluations.flatMap(({ evaluation }) =>
+      evaluation.outcomes.flatMap((outcome) => (outcome.status === 'accepted' ? [outcome.reading] : [])),
+    );
+    spool.commit(
+      messages.map((message) => message.seq),
+      accepted,
+      new Date().toISOString(),
+    );
+    this.emit(accepted);
+    for (const { message, evaluation } of evaluations) {
+      for (const outcome of evaluation.outcomes) {
+        metrics.readings.inc({ status: outcome.status });
+        if (outcome.status === 'rejected') metrics.rejected.inc({ code: outcome.code });
+        if (evaluation.deviceId) receipts.publishReceipt(evaluation.deviceId, receiptOf(outcome));
+      }
+      this.evaluatedSubject.next({ messageId: message.messageId, evaluation });
+    }
+    metrics.spoolBacklog.set(spool.backlog);
+    if (accepted.length > 0) this.wake();
+  }
+
+  private async writerLoop(): Promise<void> {
+    const { spool, readingsStore, metrics, logger } = this.dependencies;
+    let retryMs: number = this.options.retryInitialMs;
+    while (!this.stopped) {
+      const batch = spool.takeOutbox(this.options.storeBatch).map((entry) => entry.reading);
+      if (batch.length === 0) return;
+      const stopTimer = metrics.storeWriteSeconds.startTimer();
+      try {
+        await readingsStore.write(batch);
+        stopTimer();
+        spool.removeFromOutbox(batch);
+        metrics.spoolBacklog.set(spool.backlog);
+        retryMs = this.options.retryInitialMs;
+      } catch (error) {
+        metrics.storeWriteFailures.inc();
+        logger.warn({ err: error, backlog: spool.backlog, retryInMs: retryMs }, `readings store ${readingsStore.name} write failed; the readings stay in the spool`);
+        await new Promise<void>((resolve) => {
+          this.endRetryWait = resolve;
+          this.retryTimer = setTimeout(resolve, retryMs);
+        });
+        this.endRetryWait = undefined;
+        retryMs = Math.min(retryMs * 2, this.options.retryMaxMs);
+      }
+    }
+  }
+}

@@ -1,0 +1,92 @@
+// Local dates and bucket boundaries in a patient's IANA time zone, DST included, with Intl only.
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timezone: string): Intl.DateTimeFormat {
+  let cached = formatters.get(timezone);
+  if (!cached) {
+    cached = new Intl.DateTimeFormat('en-CA', {
+      timeZone: timezone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
+    formatters.set(timezone, cached);
+  }
+  return cached;
+}
+
+interface LocalParts {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
+
+function localParts(epochMs: number, timezone: string): LocalParts {
+  const parts: Record<string, number> = {};
+  for (const part of formatter(timezone).formatToParts(new Date(epochMs))) {
+    if (part.type !== 'literal') parts[part.type] = Number(part.value);
+  }
+  return { year: parts.year!, month: parts.month!, day: parts.day!, hour: parts.hour!, minute: parts.minute!, second: parts.second! };
+}
+
+/** The patient's local calendar date of an instant, `YYYY-MM-DD`. */
+export function localDate(epochMs: number, timezone: string): string {
+  const { year, month, day } = localParts(epochMs, timezone);
+  return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+}
+
+/** Offset of the zone from UTC at an instant, in milliseconds (local = utc + offset). */
+function offsetMs(epochMs: number, timezone: string): number {
+  const p = localParts(epochMs, timezone);
+  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  return asUtc - Math.floor(epochMs / 1000) * 1000;
+}
+
+/** The instant of local midnight starting `date` (`YYYY-MM-DD`) in the zone; DST days are 23 or 25 h. */
+export function startOfLocalDate(date: string, timezone: string): number {
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+  const guess = Date.UTC(year, month - 1, day);
+  // Two passes settle the offset even when midnight is near a DST change.
+  let instant = guess - offsetMs(guess, timezone);
+  instant = guess - offsetMs(instant, timezone);
+  return instant;
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+export const BUCKET_PATTERN = /^([1-9]\d{0,2})([mhd])$/;
+
+export interface BucketSpec {
+  /** Fixed-length buckets (minutes, hours) counted from the UTC epoch. */
+  fixedMs?: number;
+  /** Calendar-day buckets of this many local days. */
+  days?: number;
+}
+
+export function parseBucket(every: string): BucketSpec | undefined {
+  const match = BUCKET_PATTERN.exec(every);
+  if (!match) return undefined;
+  const amount = Number(match[1]);
+  return match[2] === 'd' ? { days: amount } : { fixedMs: amount * UNIT_MS[match[2]!]! };
+}
+
+/** The key and start of the bucket holding `epochMs`. */
+export function bucketOf(epochMs: number, spec: BucketSpec, timezone: string, originDate: string): { key: string; startMs: number; localDate?: string } {
+  if (spec.fixedMs) {
+    const startMs = Math.floor(epochMs / spec.fixedMs) * spec.fixedMs;
+    return { key: String(startMs), startMs };
+  }
+  const date = localDate(epochMs, timezone);
+  const days = spec.days ?? 1;
+  if (days === 1) return { key: date, startMs: startOfLocalDate(date, timezone), localDate: date };
+  const dayIndex = Math.floor((Date.parse(`${date}T00:00:00Z`) - Date.parse(`${originDate}T00:00:00Z`)) / UNIT_MS.d!);
+  const bucketDate = new Date(Date.parse(`${originDate}T00:00:00Z`) + Math.floor(dayIndex / days) * days * UNIT_MS.d!).toISOString().slice(0, 10);
+  return { key: bucketDate, startMs: startOfLocalDate(bucketDate, timezone), localDate: bucketDate };
+}

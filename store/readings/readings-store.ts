@@ -1,0 +1,89 @@
+// The readings store: one interface, two implementations (embedded SQLite, InfluxDB). Every
+// implementation passes the same suite (test/integration/store/readings-store.suite.ts).
+import type { MeasurementKind } from '../../device-profiles/index.js';
+
+/** How a reading reached the platform: billing counts only automatically transmitted readings. */
+export type ReadingSource = 'device' | 'gateway' | 'manual';
+
+/** A reading as stored: canonical values, the patient it belongs to, and what was received. */
+export interface StoredReading {
+  patientId: string;
+  deviceId: string;
+  readingId: string;
+  kind: MeasurementKind;
+  /** The instant, normalized to UTC (`…Z`, milliseconds). */
+  measuredAt: string;
+  /** `measuredAt` exactly as the device or gateway sent it (its offset is the patient's local one). */
+  measuredAtAsSent: string;
+  receivedAt: string;
+  gatewayId: string | null;
+  source: ReadingSource;
+  /** Canonical unit of the kind (mmHg, mg/dL, kg, %, Cel, /min). */
+  unit: string;
+  /** Numeric fields in canonical units (systolic, diastolic, pulse, value, bmi, …). */
+  values: Record<string, number>;
+  /** Non-numeric fields (mealContext, outOfRange, irregularHeartbeat, bodyMovement). */
+  flags: Record<string, string | boolean>;
+  original: { unit: string; values: Record<string, number> };
+}
+
+export interface ReadingQuery {
+  patientId: string;
+  kind?: MeasurementKind;
+  /** Inclusive lower bound on measuredAt. */
+  from: string;
+  /** Exclusive upper bound on measuredAt. */
+  to: string;
+  /** Newest readings first when true; oldest first otherwise. */
+  newestFirst?: boolean;
+  limit?: number;
+}
+
+export interface FieldStatistics {
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+}
+
+export interface ReadingBucket {
+  /** Start of the bucket: UTC instant for hourly buckets, the patient's local midnight for daily ones. */
+  start: string;
+  /** The local date of a daily bucket (`YYYY-MM-DD`). */
+  localDate?: string;
+  count: number;
+  fields: Record<string, FieldStatistics>;
+}
+
+export interface AggregateQuery {
+  patientId: string;
+  kind: MeasurementKind;
+  from: string;
+  to: string;
+  /** `15m`, `1h`, `6h`, `1d`, `7d`: daily multiples are in the patient's local time. */
+  every: string;
+  timezone: string;
+}
+
+export interface LocalDatesQuery {
+  patientId: string;
+  from: string;
+  to: string;
+  timezone: string;
+  /** Only readings from these sources (billing: automatically transmitted ones). */
+  sources?: readonly ReadingSource[];
+}
+
+export interface ReadingsStore {
+  readonly name: string;
+  /** Idempotent on (deviceId, readingId): writing the same reading twice stores it once. */
+  write(readings: readonly StoredReading[]): Promise<void>;
+  query(query: ReadingQuery): Promise<StoredReading[]>;
+  aggregate(query: AggregateQuery): Promise<ReadingBucket[]>;
+  /** The newest reading of each kind the patient has. */
+  latest(patientId: string): Promise<Partial<Record<MeasurementKind, StoredReading>>>;
+  /** Distinct local dates (patient timezone) with at least one reading, with the readings of each. */
+  localDates(query: LocalDatesQuery): Promise<{ date: string; readingIds: string[] }[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
