@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApi } from '../dashboard-api/index.js';
 import { IngestService } from '../ingest/index.js';
-import { ClinicalStore, SqliteReadingsStore, type ReadingsStore } from '../store/index.js';
+import { ClinicalStore, InfluxReadingsStore, SqliteReadingsStore, type ReadingsStore } from '../store/index.js';
 import { resolveJwtSecret, type PlatformConfig } from './config.js';
 import { createLogger } from './logger.js';
 
@@ -31,12 +31,14 @@ async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {
   for (const close of closers.reverse()) await close().catch(() => undefined);
 }
 
+function openReadingsStore(config: PlatformConfig): ReadingsStore {
+  if (!config.influx) return new SqliteReadingsStore(join(config.dataDir, 'readings.sqlite'));
+  return new InfluxReadingsStore({ url: config.influx.url, token: config.influx.token, org: config.influx.org, bucket: config.influx.bucket });
+}
+
 export async function startPlatform(config: PlatformConfig): Promise<RunningPlatform> {
   const logger = createLogger(config.logLevel);
   for (const warning of config.warnings) logger.warn(warning);
-  if (config.readingsStore === 'influx') {
-    throw new StartupError('RPM_READINGS_STORE=influx: the InfluxDB readings store is not built yet (issue #3); unset it to use the embedded default');
-  }
   if (config.mqttUrl) {
     throw new StartupError('RPM_MQTT_URL: the external-broker mode is not built yet (issue #3); unset it to use the embedded broker');
   }
@@ -49,8 +51,12 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
   try {
     const clinicalStore = await ClinicalStore.open(config.clinicalDatabase);
     closers.push(() => clinicalStore.close());
-    const readingsStore = new SqliteReadingsStore(join(config.dataDir, 'readings.sqlite'));
+    const readingsStore = openReadingsStore(config);
     closers.push(() => readingsStore.close());
+    if (config.influx) {
+      // Not fatal: readings wait in the spool until InfluxDB answers. But say so at once.
+      await readingsStore.ping().catch((error: Error) => logger.error({ err: error.message, url: config.influx?.url }, 'InfluxDB is not reachable; readings will wait in the spool'));
+    }
 
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
@@ -77,7 +83,7 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
     }
     closers.push(() => ingest.stop());
 
-    const api: FastifyInstance = await buildApi({ clinicalStore, logger });
+    const api: FastifyInstance = await buildApi({ clinicalStore, readingsStore, ingest, registry, logger });
     closers.push(() => api.close());
     try {
       await api.listen({ port: config.httpPort, host: '0.0.0.0' });

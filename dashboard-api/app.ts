@@ -1,10 +1,15 @@
-// The Fastify application. For now it serves liveness and readiness; the /v1 routes of the HTTP
+// The Fastify application. For now it serves liveness, readiness and metrics; the /v1 routes of the HTTP
 // contract are registered here as they land (issue #5).
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { ClinicalStore } from '../store/index.js';
+import type { Registry } from 'prom-client';
+import type { IngestService } from '../ingest/index.js';
+import type { ClinicalStore, ReadingsStore } from '../store/index.js';
 
 export interface ApiDependencies {
   clinicalStore: ClinicalStore;
+  readingsStore: ReadingsStore;
+  ingest: IngestService;
+  registry: Registry;
   logger: FastifyBaseLogger;
 }
 
@@ -29,15 +34,29 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
+    const probes: Record<string, () => Promise<void>> = {
+      clinicalStore: () => dependencies.clinicalStore.ping(),
+      readingsStore: () => dependencies.readingsStore.ping(),
+      broker: async () => {
+        if (!dependencies.ingest.broker.listening) throw new Error('not listening');
+      },
+    };
     const checks: Record<string, string> = {};
-    try {
-      await withTimeout(dependencies.clinicalStore.ping(), READINESS_TIMEOUT_MS);
-      checks.clinicalStore = 'ok';
-    } catch (error) {
-      checks.clinicalStore = `failing: ${(error as Error).message}`;
+    for (const [name, probe] of Object.entries(probes)) {
+      try {
+        await withTimeout(probe(), READINESS_TIMEOUT_MS);
+        checks[name] = 'ok';
+      } catch (error) {
+        checks[name] = `failing: ${(error as Error).message}`;
+      }
     }
     const ready = Object.values(checks).every((status) => status === 'ok');
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    dependencies.ingest.metrics.spoolBacklog.set(dependencies.ingest.spool.backlog);
+    return reply.type(dependencies.registry.contentType).send(await dependencies.registry.metrics());
   });
 
   return app;

@@ -225,6 +225,10 @@ export class EmbeddedBroker implements ReceiptPublisher {
     });
   }
 
+  get listening(): boolean {
+    return this.server?.listening === true && this.aedes?.closed === false;
+  }
+
   get connectedClients(): number {
     return this.aedes?.connectedClients ?? 0;
   }

@@ -27,3 +27,4 @@ export type {
 } from './readings/readings-store.js';
 export { SqliteReadingsStore } from './readings/sqlite-readings-store.js';
 export { localDate, startOfLocalDate } from './readings/local-time.js';
+export { InfluxReadingsStore, type InfluxReadingsStoreOptions, type InfluxWriteProtocol } from './readings/influx-readings-store.js';

@@ -31,7 +31,10 @@ describe('rpm start (embedded default)', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${url}/readyz`);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { clinicalStore: 'ok' } });
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { clinicalStore: 'ok', readingsStore: 'ok', broker: 'ok' } });
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toContain('rpm_ingest_spool_backlog 0');
+    expect(metrics).toContain('rpm_mqtt_connected_clients');
     for (const file of ['clinical.sqlite', 'readings.sqlite', 'spool.sqlite']) expect(existsSync(join(dataDir, file))).toBe(true);
     rpm.child.kill('SIGTERM');
     expect(await rpm.exited).toBe(0);

@@ -1,0 +1,242 @@
+// The InfluxDB readings store. One measurement per kind; tags patient_id, device_id, kind, source;
+// fields for the values, the flags, the reading id and what was received.
+//
+// Writes: InfluxDB 2.x/3.x (and VictoriaMetrics) take the v2 write API through the client's
+// WriteApi; InfluxDB 1.x (Debian ships 1.6.7, which has no /api/v2/write) takes the same line
+// protocol on /write. The version comes from /ping's X-Influxdb-Version header unless set.
+// The WriteApi keeps its retry buffer in memory and a crash loses it, so its own retries are off:
+// the ingest spool holds every reading until a write succeeded and retries with backoff itself.
+//
+// Reads: InfluxQL on /query, which 1.x, 2.x (v1 compatibility) and 3.x all serve.
+//
+// Idempotency: a point is identified by measurement, tags and time. The time is measuredAt in
+// milliseconds plus a sub-millisecond offset derived from the reading id, so re-writing a reading
+// overwrites the same point, and two readings of one device in the same millisecond do not.
+import { createHash } from 'node:crypto';
+import { InfluxDB, Point, type WriteApi } from '@influxdata/influxdb-client';
+import { MEASUREMENT_KINDS, isMeasurementKind, type MeasurementKind } from '../../device-profiles/index.js';
+import { aggregateReadings, localDatesOf } from './aggregate.js';
+import type { AggregateQuery, LocalDatesQuery, ReadingBucket, ReadingQuery, ReadingsStore, StoredReading } from './readings-store.js';
+
+export type InfluxWriteProtocol = 'v1' | 'v2' | 'auto';
+
+export interface InfluxReadingsStoreOptions {
+  url: string;
+  token?: string;
+  org?: string;
+  /** The bucket (2.x/3.x), or the database (1.x). */
+  bucket: string;
+  writeProtocol?: InfluxWriteProtocol;
+  /** Per HTTP request. */
+  timeoutMs?: number;
+}
+
+const TAGS = ['patient_id', 'device_id', 'kind', 'source'] as const;
+const NANOS_PER_MS = 1_000_000n;
+const DEFAULT_TIMEOUT_MS = 10_000;
+/** The same bound as the SQLite store: no query returns more than this. */
+const MAX_ROWS_PER_QUERY = 100_000;
+
+function subMillisecondOffset(deviceId: string, readingId: string): bigint {
+  const digest = createHash('sha256').update(`${deviceId}\u0000${readingId}`).digest();
+  return BigInt(digest.readUInt32BE(0) % 1_000_000);
+}
+
+export function pointOf(reading: StoredReading): Point {
+  const point = new Point(reading.kind)
+    .tag('patient_id', reading.patientId)
+    .tag('device_id', reading.deviceId)
+    .tag('kind', reading.kind)
+    .tag('source', reading.source)
+    .stringField('reading_id', reading.readingId)
+    .stringField('measured_at_sent', reading.measuredAtAsSent)
+    .stringField('received_at', reading.receivedAt)
+    .stringField('unit', reading.unit)
+    .stringField('original_unit', reading.original.unit)
+    .timestamp(String(BigInt(Date.parse(reading.measuredAt)) * NANOS_PER_MS + subMillisecondOffset(reading.deviceId, reading.readingId)));
+  if (reading.gatewayId) point.stringField('gateway_id', reading.gatewayId);
+  for (const [field, value] of Object.entries(reading.values)) point.floatField(field, value);
+  for (const [field, value] of Object.entries(reading.original.values)) point.floatField(`original_${field}`, value);
+  for (const [field, value] of Object.entries(reading.flags)) {
+    if (typeof value === 'boolean') point.booleanField(`flag_${field}`, value);
+    else point.stringField(`flag_${field}`, value);
+  }
+  return point;
+}
+
+const STRING_COLUMNS = new Set(['reading_id', 'measured_at_sent', 'received_at', 'unit', 'original_unit', 'gateway_id', ...TAGS]);
+
+function readingOf(measurement: string, columns: string[], row: unknown[]): StoredReading | undefined {
+  if (!isMeasurementKind(measurement)) return undefined;
+  const record: Record<string, unknown> = {};
+  columns.forEach((column, index) => {
+    if (row[index] !== null && row[index] !== undefined) record[column] = row[index];
+  });
+  const values: Record<string, number> = {};
+  const originalValues: Record<string, number> = {};
+  const flags: Record<string, string | boolean> = {};
+  for (const [column, value] of Object.entries(record)) {
+    if (column === 'time' || STRING_COLUMNS.has(column)) continue;
+    if (column.startsWith('original_')) originalValues[column.slice('original_'.length)] = value as number;
+    else if (column.startsWith('flag_')) flags[column.slice('flag_'.length)] = value as string | boolean;
+    else if (typeof value === 'number') values[column] = value;
+  }
+  const timeNs = BigInt(record.time as string | number);
+  return {
+    patientId: record.patient_id as string,
+    deviceId: record.device_id as string,
+    readingId: record.reading_id as string,
+    kind: measurement,
+    measuredAt: new Date(Number(timeNs / NANOS_PER_MS)).toISOString(),
+    measuredAtAsSent: record.measured_at_sent as string,
+    receivedAt: record.received_at as string,
+    gatewayId: (record.gateway_id as string | undefined) ?? null,
+    source: record.source as StoredReading['source'],
+    unit: record.unit as string,
+    values,
+    flags,
+    original: { unit: record.original_unit as string, values: originalValues },
+  };
+}
+
+/** InfluxQL string literal: backslash and single quote escaped. */
+function literal(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+function nanos(instant: string): string {
+  return String(BigInt(Date.parse(instant)) * NANOS_PER_MS);
+}
+
+interface InfluxQlResponse {
+  results?: { error?: string; series?: { name: string; columns: string[]; values: unknown[][] }[] }[];
+  error?: string;
+}
+
+export class InfluxReadingsStore implements ReadingsStore {
+  readonly name = 'influx';
+  private protocol: 'v1' | 'v2' | undefined;
+  private writeApi: WriteApi | undefined;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: InfluxReadingsStoreOptions) {
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (options.writeProtocol && options.writeProtocol !== 'auto') this.protocol = options.writeProtocol;
+  }
+
+  private headers(): Record<string, string> {
+    return this.options.token ? { Authorization: `Token ${this.options.token}` } : {};
+  }
+
+  private endpoint(path: string, parameters: Record<string, string> = {}): string {
+    const url = new URL(path, this.options.url.endsWith('/') ? this.options.url : `${this.options.url}/`);
+    for (const [name, value] of Object.entries(parameters)) url.searchParams.set(name, value);
+    return url.toString();
+  }
+
+  /** Detects the server's API from /ping (1.x answers `X-Influxdb-Version: 1.x`). */
+  async detectProtocol(): Promise<'v1' | 'v2'> {
+    if (this.protocol) return this.protocol;
+    const response = await fetch(this.endpoint('ping'), { headers: this.headers(), signal: AbortSignal.timeout(this.timeoutMs) });
+    const version = response.headers.get('x-influxdb-version') ?? '';
+    this.protocol = /^v?1\./.test(version) ? 'v1' : 'v2';
+    if (this.protocol === 'v1') await this.influxQl(`CREATE DATABASE "${this.options.bucket.replace(/"/g, '')}"`, 'POST');
+    return this.protocol;
+  }
+
+  private v2WriteApi(): WriteApi {
+    this.writeApi ??= new InfluxDB({ url: this.options.url, token: this.options.token, timeout: this.timeoutMs }).getWriteApi(
+      this.options.org ?? '',
+      this.options.bucket,
+      'ns',
+      {
+        batchSize: MAX_ROWS_PER_QUERY,
+        flushInterval: 0,
+        maxRetries: 0,
+        // Fail the flush at once: the spool, not this in-memory buffer, retries.
+        writeFailed: (error: Error) => Promise.reject(error),
+      },
+    );
+    return this.writeApi;
+  }
+
+  async write(readings: readonly StoredReading[]): Promise<void> {
+    if (readings.length === 0) return;
+    const protocol = await this.detectProtocol();
+    const points = readings.map(pointOf);
+    if (protocol === 'v2') {
+      const api = this.v2WriteApi();
+      api.writePoints(points);
+      await api.flush();
+      return;
+    }
+    const body = points.map((point) => point.toLineProtocol()).join('\n');
+    const response = await fetch(this.endpoint('write', { db: this.options.bucket, precision: 'ns' }), {
+      method: 'POST',
+      headers: { ...this.headers(), 'Content-Type': 'text/plain; charset=utf-8' },
+      body,
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    if (!response.ok) throw new Error(`InfluxDB /write answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+  }
+
+  private async influxQl(query: string, method: 'GET' | 'POST' = 'GET'): Promise<InfluxQlResponse> {
+    const parameters = { db: this.options.bucket, q: query, epoch: 'ns' };
+    const response = await fetch(method === 'GET' ? this.endpoint('query', parameters) : this.endpoint('query'), {
+      method,
+      headers: { ...this.headers(), ...(method === 'POST' ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}) },
+      body: method === 'POST' ? new URLSearchParams(parameters).toString() : undefined,
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    const body = (await response.json()) as InfluxQlResponse;
+    const error = body.error ?? body.results?.find((result) => result.error)?.error;
+    if (!response.ok || error) throw new Error(`InfluxDB query failed (${response.status}): ${error ?? 'unknown error'}`);
+    return body;
+  }
+
+  private measurementClause(kind: MeasurementKind | undefined): string {
+    return kind ? `"${kind}"` : MEASUREMENT_KINDS.map((k) => `"${k}"`).join(', ');
+  }
+
+  async query(query: ReadingQuery): Promise<StoredReading[]> {
+    const limit = Math.min(query.limit ?? MAX_ROWS_PER_QUERY, MAX_ROWS_PER_QUERY);
+    const order = query.newestFirst ? 'DESC' : 'ASC';
+    const response = await this.influxQl(
+      `SELECT * FROM ${this.measurementClause(query.kind)} WHERE patient_id = ${literal(query.patientId)} ` +
+        `AND time >= ${nanos(query.from)} AND time < ${nanos(query.to)} ORDER BY time ${order} LIMIT ${limit}`,
+    );
+    const readings = (response.results?.[0]?.series ?? []).flatMap((series) =>
+      series.values.map((row) => readingOf(series.name, series.columns, row)).filter((reading): reading is StoredReading => reading !== undefined),
+    );
+    // One series per measurement: merge them into one timeline.
+    readings.sort((a, b) => (query.newestFirst ? b.measuredAt.localeCompare(a.measuredAt) : a.measuredAt.localeCompare(b.measuredAt)));
+    return readings.slice(0, limit);
+  }
+
+  async aggregate(query: AggregateQuery): Promise<ReadingBucket[]> {
+    return aggregateReadings(await this.query(query), query);
+  }
+
+  async latest(patientId: string): Promise<Partial<Record<MeasurementKind, StoredReading>>> {
+    const response = await this.influxQl(`SELECT * FROM ${this.measurementClause(undefined)} WHERE patient_id = ${literal(patientId)} ORDER BY time DESC LIMIT 1`);
+    const latest: Partial<Record<MeasurementKind, StoredReading>> = {};
+    for (const series of response.results?.[0]?.series ?? []) {
+      const newest = series.values[0] && readingOf(series.name, series.columns, series.values[0]);
+      if (newest) latest[newest.kind] = newest;
+    }
+    return latest;
+  }
+
+  async localDates(query: LocalDatesQuery): Promise<{ date: string; readingIds: string[] }[]> {
+    return localDatesOf(await this.query(query), query);
+  }
+
+  async ping(): Promise<void> {
+    const response = await fetch(this.endpoint('ping'), { headers: this.headers(), signal: AbortSignal.timeout(this.timeoutMs) });
+    if (response.status >= 300) throw new Error(`InfluxDB /ping answered ${response.status}`);
+  }
+
+  async close(): Promise<void> {
+    await this.writeApi?.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,51 @@
+// The readings-store suite against a real InfluxDB 1.x (Debian's influxd 1.6.7: the /write path and
+// InfluxQL), and the v2 write API against a real VictoriaMetrics, which accepts /api/v2/write.
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { InfluxReadingsStore } from '../../../store/index.js';
+import { describeWithServer } from '../../support/servers.js';
+import { influxdUnavailableReason, startInfluxd, startVictoriaMetrics, victoriaMetricsUnavailableReason, type ServerProcess } from '../../support/time-series-servers.js';
+import { bp, readingsStoreSuite } from './readings-store.suite.js';
+
+let influxd: ServerProcess | undefined;
+
+describeWithServer('InfluxDB (influxd)', influxdUnavailableReason())('readings store on InfluxDB 1.x', () => {
+  readingsStoreSuite(
+    async () => {
+      influxd = await startInfluxd();
+      const store = new InfluxReadingsStore({ url: influxd.url, bucket: 'rpm_test' });
+      expect(await store.detectProtocol()).toBe('v1');
+      return store;
+    },
+    async () => influxd?.stop(),
+  );
+});
+
+let victoria: ServerProcess | undefined;
+
+describeWithServer('VictoriaMetrics', victoriaMetricsUnavailableReason())('the InfluxDB v2 write API, against VictoriaMetrics', () => {
+  beforeAll(async () => {
+    victoria = await startVictoriaMetrics();
+  });
+  afterAll(async () => victoria?.stop());
+
+  it('writes readings through the client library’s WriteApi to /api/v2/write', async () => {
+    const store = new InfluxReadingsStore({ url: victoria!.url, bucket: 'rpm', org: 'rpm', token: 'unused', writeProtocol: 'v2' });
+    const patient = `patient-vm-${Date.now()}`;
+    await store.write([bp(patient, '2026-11-20T08:00:00.000Z', 151), bp(patient, '2026-11-20T09:00:00.000Z', 162)]);
+    await store.close();
+    await fetch(`${victoria!.url}/internal/force_flush`);
+    const match = encodeURIComponent(`{__name__="blood_pressure_systolic",patient_id="${patient}"}`);
+    const exported = await (await fetch(`${victoria!.url}/api/v1/export?match[]=${match}`)).text();
+    const series = exported.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { metric: Record<string, string>; values: number[]; timestamps: number[] });
+    expect(series).toHaveLength(1);
+    expect(series[0]!.metric).toMatchObject({ patient_id: patient, device_id: 'cuff-1', kind: 'blood_pressure', source: 'device' });
+    expect(series[0]!.values).toEqual([151, 162]);
+    expect(series[0]!.timestamps).toEqual([Date.parse('2026-11-20T08:00:00.000Z'), Date.parse('2026-11-20T09:00:00.000Z')]);
+  });
+
+  it('fails the write, not silently buffers it, when the server is down', async () => {
+    const store = new InfluxReadingsStore({ url: 'http://127.0.0.1:9', bucket: 'rpm', org: 'rpm', writeProtocol: 'v2', timeoutMs: 2000 });
+    await expect(store.write([bp('p', '2026-11-20T08:00:00.000Z', 151)])).rejects.toThrow();
+    await store.close();
+  });
+});

@@ -1,0 +1,161 @@
+// The one readings-store suite every implementation must pass (SQLite, InfluxDB).
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import type { ReadingsStore, StoredReading } from '../../../store/index.js';
+
+let sequence = 0;
+function patientId(): string {
+  sequence += 1;
+  return `patient-${process.pid}-${Date.now().toString(36)}-${sequence}`;
+}
+
+export function bp(patient: string, measuredAt: string, systolic: number, overrides: Partial<StoredReading> = {}): StoredReading {
+  sequence += 1;
+  return {
+    patientId: patient,
+    deviceId: 'cuff-1',
+    readingId: `r-${sequence}`,
+    kind: 'blood_pressure',
+    measuredAt,
+    measuredAtAsSent: measuredAt,
+    receivedAt: '2026-11-22T12:00:00.000Z',
+    gatewayId: null,
+    source: 'device',
+    unit: 'mmHg',
+    values: { systolic, diastolic: systolic - 50, pulse: 70 },
+    flags: { irregularHeartbeat: false },
+    original: { unit: 'mmHg', values: { systolic, diastolic: systolic - 50 } },
+    ...overrides,
+  };
+}
+
+function glucose(patient: string, measuredAt: string, value: number, overrides: Partial<StoredReading> = {}): StoredReading {
+  return bp(patient, measuredAt, 0, {
+    kind: 'glucose',
+    deviceId: 'meter-1',
+    unit: 'mg/dL',
+    values: { value },
+    flags: { mealContext: 'fasting' },
+    original: { unit: 'mmol/L', values: { value: Math.round((value / 18.0156) * 10) / 10 } },
+    ...overrides,
+  });
+}
+
+const FOREVER = { from: '2000-01-01T00:00:00.000Z', to: '2100-01-01T00:00:00.000Z' };
+
+export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: () => Promise<void>): void {
+  let store: ReadingsStore;
+
+  beforeAll(async () => {
+    store = await open();
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    await close?.();
+  });
+
+  it('writes readings and reads them back exactly, oldest first', async () => {
+    const patient = patientId();
+    const first = bp(patient, '2026-11-20T08:00:00.000Z', 150, { gatewayId: 'gw-1', source: 'gateway', measuredAtAsSent: '2026-11-20T03:00:00-05:00' });
+    const second = glucose(patient, '2026-11-20T09:30:00.000Z', 99.0858);
+    await store.write([second, first]);
+    expect(await store.query({ patientId: patient, ...FOREVER })).toEqual([first, second]);
+    expect(await store.query({ patientId: patient, kind: 'glucose', ...FOREVER })).toEqual([second]);
+    expect(await store.query({ patientId: patient, ...FOREVER, newestFirst: true, limit: 1 })).toEqual([second]);
+  });
+
+  it('is idempotent: the same reading written twice is stored once', async () => {
+    const patient = patientId();
+    const reading = bp(patient, '2026-11-20T08:00:00.000Z', 150);
+    await store.write([reading]);
+    await store.write([reading, reading]);
+    expect(await store.query({ patientId: patient, ...FOREVER })).toHaveLength(1);
+  });
+
+  it('keeps two readings of one device measured in the same millisecond', async () => {
+    const patient = patientId();
+    await store.write([bp(patient, '2026-11-20T08:00:00.000Z', 150), bp(patient, '2026-11-20T08:00:00.000Z', 152)]);
+    const rows = await store.query({ patientId: patient, ...FOREVER });
+    expect(rows.map((r) => r.values.systolic).sort()).toEqual([150, 152]);
+  });
+
+  it('reads a time range with an inclusive start and an exclusive end, and only the patient’s readings', async () => {
+    const patient = patientId();
+    const other = patientId();
+    await store.write([
+      bp(patient, '2026-11-01T00:00:00.000Z', 120),
+      bp(patient, '2026-11-15T12:00:00.000Z', 130),
+      bp(patient, '2026-12-01T00:00:00.000Z', 140),
+      bp(other, '2026-11-15T12:00:00.000Z', 190),
+    ]);
+    const november = await store.query({ patientId: patient, from: '2026-11-01T00:00:00.000Z', to: '2026-12-01T00:00:00.000Z' });
+    expect(november.map((r) => r.values.systolic)).toEqual([120, 130]);
+  });
+
+  it('aggregates per local day in the patient’s time zone, across the end of daylight saving time', async () => {
+    const patient = patientId();
+    // America/New_York left DST on 2026-11-01 at 02:00 local (06:00Z): that day has 25 hours.
+    await store.write([
+      bp(patient, '2026-11-01T03:59:00.000Z', 120), // 2026-10-31 23:59 EDT
+      bp(patient, '2026-11-01T04:00:00.000Z', 130), // 2026-11-01 00:00 EDT
+      bp(patient, '2026-11-02T04:30:00.000Z', 140), // 2026-11-01 23:30 EST, still Nov 1 locally
+      bp(patient, '2026-11-02T05:00:00.000Z', 150), // 2026-11-02 00:00 EST
+    ]);
+    const buckets = await store.aggregate({ patientId: patient, kind: 'blood_pressure', from: '2026-10-31T04:00:00.000Z', to: '2026-11-03T05:00:00.000Z', every: '1d', timezone: 'America/New_York' });
+    expect(buckets.map((b) => [b.localDate, b.start, b.count, b.fields.systolic])).toEqual([
+      ['2026-10-31', '2026-10-31T04:00:00.000Z', 1, { count: 1, min: 120, max: 120, mean: 120 }],
+      ['2026-11-01', '2026-11-01T04:00:00.000Z', 2, { count: 2, min: 130, max: 140, mean: 135 }],
+      ['2026-11-02', '2026-11-02T05:00:00.000Z', 1, { count: 1, min: 150, max: 150, mean: 150 }],
+    ]);
+  });
+
+  it('aggregates per hour', async () => {
+    const patient = patientId();
+    await store.write([
+      glucose(patient, '2026-11-20T08:05:00.000Z', 100),
+      glucose(patient, '2026-11-20T08:55:00.000Z', 200),
+      glucose(patient, '2026-11-20T10:00:00.000Z', 90),
+    ]);
+    const buckets = await store.aggregate({ patientId: patient, kind: 'glucose', ...FOREVER, every: '1h', timezone: 'UTC' });
+    expect(buckets.map((b) => [b.start, b.fields.value])).toEqual([
+      ['2026-11-20T08:00:00.000Z', { count: 2, min: 100, max: 200, mean: 150 }],
+      ['2026-11-20T10:00:00.000Z', { count: 1, min: 90, max: 90, mean: 90 }],
+    ]);
+  });
+
+  it('refuses an aggregation interval it does not understand, naming the field', async () => {
+    await expect(store.aggregate({ patientId: patientId(), kind: 'glucose', ...FOREVER, every: 'weekly', timezone: 'UTC' })).rejects.toThrow(/every/);
+  });
+
+  it('returns the newest reading of each kind', async () => {
+    const patient = patientId();
+    await store.write([
+      bp(patient, '2026-11-20T08:00:00.000Z', 120),
+      bp(patient, '2026-11-21T08:00:00.000Z', 125),
+      glucose(patient, '2026-11-19T08:00:00.000Z', 110),
+    ]);
+    const latest = await store.latest(patient);
+    expect(latest.blood_pressure?.values.systolic).toBe(125);
+    expect(latest.glucose?.values.value).toBe(110);
+    expect(latest.weight).toBeUndefined();
+  });
+
+  it('lists the distinct local dates with readings, with their reading ids, by source', async () => {
+    const patient = patientId();
+    const late = bp(patient, '2026-11-11T04:30:00.000Z', 120); // 2026-11-10 23:30 in New York
+    const morning = bp(patient, '2026-11-11T13:00:00.000Z', 121);
+    const manual = bp(patient, '2026-11-12T13:00:00.000Z', 122, { source: 'manual' });
+    await store.write([late, morning, manual]);
+    const range = { patientId: patient, from: '2026-11-01T04:00:00.000Z', to: '2026-12-01T05:00:00.000Z', timezone: 'America/New_York' };
+    expect(await store.localDates({ ...range, sources: ['device', 'gateway'] })).toEqual([
+      { date: '2026-11-10', readingIds: [`cuff-1/${late.readingId}`] },
+      { date: '2026-11-11', readingIds: [`cuff-1/${morning.readingId}`] },
+    ]);
+    expect((await store.localDates(range)).map((d) => d.date)).toEqual(['2026-11-10', '2026-11-11', '2026-11-12']);
+  });
+
+  it('answers a ping', async () => {
+    await expect(store.ping()).resolves.toBeUndefined();
+  });
+}
+

@@ -1,0 +1,123 @@
+// Real time-series servers for the tests, started on free loopback ports in temporary directories:
+// Debian's InfluxDB 1.6.7 (`influxd`) and VictoriaMetrics (`victoria-metrics`).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function binaryMissing(binary: string, debianPackage: string): string | undefined {
+  try {
+    execFileSync('sh', ['-c', `command -v ${binary}`], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    return `${binary} is not installed (Debian package ${debianPackage}; .ci/run installs it)`;
+  }
+}
+
+export const influxdUnavailableReason = () => binaryMissing('influxd', 'influxdb');
+export const victoriaMetricsUnavailableReason = () => binaryMissing('victoria-metrics', 'victoria-metrics');
+
+async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (response.status < 500) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export interface ServerProcess {
+  url: string;
+  /** Starts (again) on the same port and data directory. */
+  start(): Promise<void>;
+  /** Stops it (SIGTERM) and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+function managed(command: string, args: string[], url: string, readyPath: string): ServerProcess {
+  let child: ChildProcess | undefined;
+  let output = '';
+  return {
+    url,
+    async start() {
+      output = '';
+      child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+      child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+      try {
+        await waitForHttp(`${url}${readyPath}`, 30_000);
+      } catch (error) {
+        child.kill('SIGKILL');
+        throw new Error(`${command} did not start: ${(error as Error).message}\n${output}`);
+      }
+    },
+    async stop() {
+      const running = child;
+      child = undefined;
+      if (!running || running.exitCode !== null) return;
+      const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+      running.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export async function startInfluxd(): Promise<ServerProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'rpm-influxd-'));
+  const httpPort = await freePort();
+  const rpcPort = await freePort();
+  const config = join(dir, 'influxdb.conf');
+  writeFileSync(
+    config,
+    [
+      `reporting-disabled = true`,
+      `bind-address = "127.0.0.1:${rpcPort}"`,
+      `[meta]`,
+      `  dir = "${dir}/meta"`,
+      `[data]`,
+      `  dir = "${dir}/data"`,
+      `  wal-dir = "${dir}/wal"`,
+      `  query-log-enabled = false`,
+      `[http]`,
+      `  bind-address = "127.0.0.1:${httpPort}"`,
+      `  log-enabled = false`,
+      `[monitor]`,
+      `  store-enabled = false`,
+      '',
+    ].join('\n'),
+  );
+  const server = managed('influxd', ['-config', config], `http://127.0.0.1:${httpPort}`, '/ping');
+  await server.start();
+  return server;
+}
+
+export async function startVictoriaMetrics(): Promise<ServerProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'rpm-victoria-'));
+  const port = await freePort();
+  const server = managed(
+    'victoria-metrics',
+    [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dir}`, '-retentionPeriod=100y', '-search.latencyOffset=0s', '-loggerLevel=ERROR'],
+    `http://127.0.0.1:${port}`,
+    '/health',
+  );
+  await server.start();
+  return server;
+}
