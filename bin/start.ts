@@ -31,6 +31,13 @@ async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {
   for (const close of closers.reverse()) await close().catch(() => undefined);
 }
 
+/** The URL without its password, for messages. */
+function redactUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
+
 function openReadingsStore(config: PlatformConfig): ReadingsStore {
   if (!config.influx) return new SqliteReadingsStore(join(config.dataDir, 'readings.sqlite'));
   return new InfluxReadingsStore({ url: config.influx.url, token: config.influx.token, org: config.influx.org, bucket: config.influx.bucket });
@@ -39,9 +46,6 @@ function openReadingsStore(config: PlatformConfig): ReadingsStore {
 export async function startPlatform(config: PlatformConfig): Promise<RunningPlatform> {
   const logger = createLogger(config.logLevel);
   for (const warning of config.warnings) logger.warn(warning);
-  if (config.mqttUrl) {
-    throw new StartupError('RPM_MQTT_URL: the external-broker mode is not built yet (issue #3); unset it to use the embedded broker');
-  }
 
   mkdirSync(config.dataDir, { recursive: true });
   const jwt = resolveJwtSecret(config);
@@ -67,6 +71,7 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
           port: config.mqttPort,
           tls: config.mqttTls ? { cert: readFileSync(config.mqttTls.certPath), key: readFileSync(config.mqttTls.keyPath) } : undefined,
         },
+        externalBrokerUrl: config.mqttUrl,
       },
       { clinicalStore, readingsStore, logger, registry },
     );
@@ -74,6 +79,9 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
       await ingest.start();
     } catch (error) {
       await ingest.stop().catch(() => undefined);
+      if (config.mqttUrl) {
+        throw new StartupError(`RPM_MQTT_URL: cannot subscribe on the external broker ${redactUrl(config.mqttUrl)}: ${(error as Error).message}`);
+      }
       if (isAddressInUse(error)) {
         throw new StartupError(
           `RPM_MQTT_PORT ${config.mqttPort} is already in use by another program (another MQTT broker?): stop it, or set RPM_MQTT_PORT to a free port (0 picks one)`,
@@ -96,10 +104,11 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
     const address = api.server.address();
     const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
     const scheme = config.mqttTls ? 'mqtts' : 'mqtt';
+    const mqttUrl = config.mqttUrl ? `${redactUrl(config.mqttUrl)} (external broker)` : `${scheme}://127.0.0.1:${ingest.mqttPort}`;
     logger.info({ httpPort, mqttPort: ingest.mqttPort, dataDir: config.dataDir, clinicalDatabase: config.clinicalDatabase.dialect }, 'platform started');
     return {
       httpUrl: `http://127.0.0.1:${httpPort}`,
-      mqttUrl: `${scheme}://127.0.0.1:${ingest.mqttPort}`,
+      mqttUrl,
       ingest,
       clinicalStore,
       readingsStore,

@@ -38,7 +38,7 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
       clinicalStore: () => dependencies.clinicalStore.ping(),
       readingsStore: () => dependencies.readingsStore.ping(),
       broker: async () => {
-        if (!dependencies.ingest.broker.listening) throw new Error('not listening');
+        if (!dependencies.ingest.transport.listening) throw new Error('not connected');
       },
     };
     const checks: Record<string, string> = {};

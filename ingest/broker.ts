@@ -60,7 +60,7 @@ export class EmbeddedBroker implements ReceiptPublisher {
 
   constructor(
     private readonly options: BrokerOptions,
-    private readonly dependencies: { clinicalStore: ClinicalStore; spool: Spool; metrics: IngestMetrics; logger: Logger; onMessage(): void },
+    private readonly dependencies: { clinicalStore: ClinicalStore; spool: Spool; metrics: IngestMetrics; logger: Logger },
   ) {
     this.maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
     this.ratePerSecond = options.publishRatePerSecond ?? DEFAULT_PUBLISH_RATE;
@@ -195,7 +195,6 @@ export class EmbeddedBroker implements ReceiptPublisher {
       source: 'mqtt',
     });
     metrics.messagesReceived.inc();
-    this.dependencies.onMessage();
   }
 
   private async authorizeSubscribe(client: Client, subscription: Subscription): Promise<boolean> {

@@ -4,6 +4,7 @@ export { INGEST_ERRORS } from './errors.js';
 export { EARLIEST_PLAUSIBLE_MEASUREMENT, MAX_FUTURE_SKEW_MS, evaluateMessage, type DeviceDirectory, type MessageEvaluation, type ReadingOutcome } from './evaluate.js';
 export { IngestMetrics } from './metrics.js';
 export { IngestProcessor, type AcceptedReading, type Receipt, type ReceiptPublisher } from './processor.js';
-export { IngestService, deviceDirectoryOf, type IngestOptions } from './service.js';
+export { ExternalSubscriber, type ExternalSubscriberOptions } from './external-subscriber.js';
+export { IngestService, deviceDirectoryOf, type IngestOptions, type IngestTransport } from './service.js';
 export { DEFAULT_MAX_BACKLOG, Spool, type InboundMessage } from './spool.js';
 export { SHARED_READINGS_SUBSCRIPTION, alertsTopic, gatewayStatusTopic, parseTopic, readingsTopic, receiptsTopic } from './topics.js';

@@ -1,5 +1,6 @@
 // Ingest as one unit: spool, processor and the embedded broker, wired together.
 import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -7,15 +8,36 @@ import type { ClinicalStore, DeadLetter, ReadingsStore } from '../store/index.js
 import { EmbeddedBroker, type BrokerOptions } from './broker.js';
 import type { DeviceDirectory, MessageEvaluation } from './evaluate.js';
 import { IngestMetrics } from './metrics.js';
-import { IngestProcessor, type ProcessorOptions } from './processor.js';
+import { ExternalSubscriber } from './external-subscriber.js';
+import { IngestProcessor, type ProcessorOptions, type ReceiptPublisher } from './processor.js';
 import { DEFAULT_MAX_BACKLOG, Spool } from './spool.js';
 import { readingsTopic } from './topics.js';
 
 export interface IngestOptions {
   dataDir: string;
+  /** The embedded broker, unless `externalBrokerUrl` is set. */
   broker: BrokerOptions;
+  /** RPM_MQTT_URL: subscribe to this broker instead of running one. */
+  externalBrokerUrl?: string;
   maxBacklog?: number;
   processor?: ProcessorOptions;
+}
+
+/** The MQTT side of ingest: the embedded broker, or a subscription to an external one. */
+export interface IngestTransport extends ReceiptPublisher {
+  readonly listening: boolean;
+  publish(topic: string, payload: unknown): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A client id kept in the data directory: stable across restarts, distinct per ingest process. */
+function persistentClientId(dataDir: string): string {
+  const path = join(dataDir, 'ingest-client-id');
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const id = `rpm-ingest-${randomUUID().slice(0, 8)}`;
+  writeFileSync(path, `${id}\n`);
+  return id;
 }
 
 export interface IngestDependencies {
@@ -35,9 +57,13 @@ export function deviceDirectoryOf(clinicalStore: ClinicalStore): DeviceDirectory
 export class IngestService {
   readonly spool: Spool;
   readonly processor: IngestProcessor;
-  readonly broker: EmbeddedBroker;
+  /** Set in embedded mode. */
+  readonly broker: EmbeddedBroker | undefined;
+  readonly transport: IngestTransport;
   readonly metrics: IngestMetrics;
+  /** The embedded broker's port (0 in external mode). */
   mqttPort = 0;
+  private readonly external: ExternalSubscriber | undefined;
 
   constructor(
     private readonly options: IngestOptions,
@@ -45,20 +71,23 @@ export class IngestService {
   ) {
     this.metrics = new IngestMetrics(dependencies.registry);
     this.spool = new Spool(join(options.dataDir, 'spool.sqlite'), { maxBacklog: options.maxBacklog ?? DEFAULT_MAX_BACKLOG });
-    this.broker = new EmbeddedBroker(options.broker, {
-      clinicalStore: dependencies.clinicalStore,
-      spool: this.spool,
-      metrics: this.metrics,
-      logger: dependencies.logger,
-      onMessage: () => undefined,
-    });
+    if (options.externalBrokerUrl) {
+      this.external = new ExternalSubscriber(
+        { url: options.externalBrokerUrl, clientId: persistentClientId(options.dataDir) },
+        { spool: this.spool, metrics: this.metrics, logger: dependencies.logger },
+      );
+      this.transport = this.external;
+    } else {
+      this.broker = new EmbeddedBroker(options.broker, { clinicalStore: dependencies.clinicalStore, spool: this.spool, metrics: this.metrics, logger: dependencies.logger });
+      this.transport = this.broker;
+    }
     this.processor = new IngestProcessor(
       {
         spool: this.spool,
         devices: deviceDirectoryOf(dependencies.clinicalStore),
         readingsStore: dependencies.readingsStore,
         clinicalStore: dependencies.clinicalStore,
-        receipts: this.broker,
+        receipts: this.transport,
         metrics: this.metrics,
         logger: dependencies.logger,
       },
@@ -69,7 +98,8 @@ export class IngestService {
   async start(): Promise<void> {
     // Drain what an earlier run acknowledged before taking new publishes.
     this.processor.start();
-    this.mqttPort = await this.broker.start();
+    if (this.broker) this.mqttPort = await this.broker.start();
+    if (this.external) await this.external.start();
     this.metrics.spoolBacklog.set(this.spool.backlog);
   }
 
@@ -98,7 +128,7 @@ export class IngestService {
   }
 
   async stop(): Promise<void> {
-    await this.broker.stop();
+    await this.transport.stop();
     await this.processor.stop();
     this.spool.close();
   }

@@ -1,0 +1,86 @@
+// A real Mosquitto 2 (Debian's) on a free loopback port, with a password file and an ACL file,
+// as a production deployment would generate them from the device registry.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './time-series-servers.js';
+
+export function mosquittoUnavailableReason(): string | undefined {
+  try {
+    execFileSync('sh', ['-c', 'command -v mosquitto && command -v mosquitto_passwd'], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    return 'mosquitto is not installed (Debian package mosquitto; .ci/run installs it)';
+  }
+}
+
+export interface Mosquitto {
+  url: string;
+  port: number;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** `users`: name → password. `acl`: the ACL file's text. */
+export async function startMosquitto(users: Record<string, string>, acl: string): Promise<Mosquitto> {
+  const dir = mkdtempSync(join(tmpdir(), 'rpm-mosquitto-'));
+  const port = await freePort();
+  const passwordFile = join(dir, 'passwd');
+  writeFileSync(passwordFile, '', { mode: 0o600 });
+  for (const [name, password] of Object.entries(users)) execFileSync('mosquitto_passwd', ['-b', passwordFile, name, password]);
+  writeFileSync(join(dir, 'acl'), acl);
+  writeFileSync(
+    join(dir, 'mosquitto.conf'),
+    [
+      `listener ${port} 127.0.0.1`,
+      // Started as root, mosquitto would switch to its own user, which cannot read these files.
+      `user ${userInfo().username}`,
+      'allow_anonymous false',
+      `password_file ${passwordFile}`,
+      `acl_file ${join(dir, 'acl')}`,
+      'persistence true',
+      `persistence_location ${dir}/`,
+      'max_queued_messages 100000',
+      'log_dest none',
+      '',
+    ].join('\n'),
+  );
+  let child: ChildProcess | undefined;
+  const server: Mosquitto = {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    async start() {
+      child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
+      await waitForPort(port, 10_000);
+    },
+    async stop() {
+      const running = child;
+      child = undefined;
+      if (!running || running.exitCode !== null) return;
+      const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+      running.kill('SIGTERM');
+      await exited;
+    },
+  };
+  await server.start();
+  return server;
+}
