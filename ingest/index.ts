@@ -5,6 +5,7 @@ export { EARLIEST_PLAUSIBLE_MEASUREMENT, MAX_FUTURE_SKEW_MS, evaluateMessage, ty
 export { IngestMetrics } from './metrics.js';
 export { IngestProcessor, type AcceptedReading, type Receipt, type ReceiptPublisher } from './processor.js';
 export { ExternalSubscriber, type ExternalSubscriberOptions } from './external-subscriber.js';
-export { IngestService, deviceDirectoryOf, type IngestOptions, type IngestTransport } from './service.js';
+export { CachedDeviceDirectory, DEVICE_CACHE_TTL_MS } from './device-directory.js';
+export { IngestService, type IngestOptions, type IngestTransport } from './service.js';
 export { DEFAULT_MAX_BACKLOG, Spool, type InboundMessage } from './spool.js';
 export { SHARED_READINGS_SUBSCRIPTION, alertsTopic, gatewayStatusTopic, parseTopic, readingsTopic, receiptsTopic } from './topics.js';

@@ -6,8 +6,9 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ClinicalStore, DeadLetter, ReadingsStore } from '../store/index.js';
 import { EmbeddedBroker, type BrokerOptions } from './broker.js';
-import type { DeviceDirectory, MessageEvaluation } from './evaluate.js';
+import type { MessageEvaluation } from './evaluate.js';
 import { IngestMetrics } from './metrics.js';
+import { CachedDeviceDirectory } from './device-directory.js';
 import { ExternalSubscriber } from './external-subscriber.js';
 import { IngestProcessor, type ProcessorOptions, type ReceiptPublisher } from './processor.js';
 import { DEFAULT_MAX_BACKLOG, Spool } from './spool.js';
@@ -47,13 +48,6 @@ export interface IngestDependencies {
   registry: Registry;
 }
 
-export function deviceDirectoryOf(clinicalStore: ClinicalStore): DeviceDirectory {
-  return {
-    device: (id) => clinicalStore.devices.get(id),
-    patientAt: (deviceId, measuredAt) => clinicalStore.devices.patientAt(deviceId, measuredAt),
-  };
-}
-
 export class IngestService {
   readonly spool: Spool;
   readonly processor: IngestProcessor;
@@ -61,6 +55,7 @@ export class IngestService {
   readonly broker: EmbeddedBroker | undefined;
   readonly transport: IngestTransport;
   readonly metrics: IngestMetrics;
+  private readonly devices: CachedDeviceDirectory;
   /** The embedded broker's port (0 in external mode). */
   mqttPort = 0;
   private readonly external: ExternalSubscriber | undefined;
@@ -70,6 +65,7 @@ export class IngestService {
     private readonly dependencies: IngestDependencies,
   ) {
     this.metrics = new IngestMetrics(dependencies.registry);
+    this.devices = new CachedDeviceDirectory(dependencies.clinicalStore);
     this.spool = new Spool(join(options.dataDir, 'spool.sqlite'), { maxBacklog: options.maxBacklog ?? DEFAULT_MAX_BACKLOG });
     if (options.externalBrokerUrl) {
       this.external = new ExternalSubscriber(
@@ -84,7 +80,7 @@ export class IngestService {
     this.processor = new IngestProcessor(
       {
         spool: this.spool,
-        devices: deviceDirectoryOf(dependencies.clinicalStore),
+        devices: this.devices,
         readingsStore: dependencies.readingsStore,
         clinicalStore: dependencies.clinicalStore,
         receipts: this.transport,
@@ -130,6 +126,7 @@ export class IngestService {
   async stop(): Promise<void> {
     await this.transport.stop();
     await this.processor.stop();
+    this.devices.close();
     this.spool.close();
   }
 }

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { Kysely, Selectable } from 'kysely';
 import { DEVICE_ID_PATTERN, isMeasurementKind } from '../../../device-profiles/index.js';
 import { generateDeviceSecret, hashDeviceSecret, verifyDeviceSecret } from '../../credentials.js';
@@ -67,7 +68,17 @@ function toAssignment(row: Selectable<DeviceAssignmentTable>): DeviceAssignment 
 }
 
 export class DeviceRepository {
+  /**
+   * Emits `changed` (deviceId) after a device's registration or assignments change, so that caches
+   * in this process (ingest's device directory) drop what they hold at once.
+   */
+  readonly changes = new EventEmitter();
+
   constructor(private readonly db: Kysely<ClinicalDatabase>) {}
+
+  private changed(deviceId: string): void {
+    this.changes.emit('changed', deviceId);
+  }
 
   /**
    * Provisions a device or gateway and returns its MQTT secret once. Provisioning an existing id
@@ -121,6 +132,7 @@ export class DeviceRepository {
           .execute();
       }
     });
+    this.changed(input.id);
     return { device: await this.require(input.id), secret };
   }
 
@@ -155,6 +167,7 @@ export class DeviceRepository {
       if (result.numUpdatedRows === 0n) throw notFound('device', id);
       await trx.updateTable('device_assignments').set({ assigned_until: retiredAt }).where('device_id', '=', id).where('assigned_until', 'is', null).execute();
     });
+    this.changed(id);
     return this.require(id);
   }
 
@@ -165,7 +178,7 @@ export class DeviceRepository {
    */
   async assign(deviceId: string, patientId: string, options: { at?: string; by: string }): Promise<DeviceAssignment> {
     const at = toInstant(options.at ?? nowInstant(), 'at');
-    return this.db.transaction().execute(async (trx) => {
+    const assignment = await this.db.transaction().execute(async (trx) => {
       const device = await trx.selectFrom('devices').select(['kind', 'retired_at']).where('id', '=', deviceId).executeTakeFirst();
       if (!device) throw notFound('device', deviceId);
       if (device.retired_at) throw conflict(`device ${deviceId} is retired`, { id: deviceId });
@@ -197,6 +210,8 @@ export class DeviceRepository {
         .executeTakeFirstOrThrow();
       return { id: inserted.id, deviceId, patientId, assignedFrom: at, assignedUntil: null, assignedBy: options.by };
     });
+    this.changed(deviceId);
+    return assignment;
   }
 
   /** Ends the device's current assignment at `at` (default now); readings after it are unassigned. */
@@ -210,6 +225,7 @@ export class DeviceRepository {
       .where('assigned_from', '<=', at)
       .executeTakeFirst();
     if (result.numUpdatedRows === 0n) throw notFound('open assignment of device', deviceId);
+    this.changed(deviceId);
   }
 
   /** Assignments of a device, oldest first. */

@@ -1,0 +1,196 @@
+// Ingest throughput, measured side by side with its baseline in the same run:
+//   (a) bare aedes, QoS 1 from N clients to one subscriber, no processing: the most this broker
+//       library carries on this machine;
+//   (b) the full pipeline (`rpm start`: auth, ACL, fsync'd spool before PUBACK, validation,
+//       normalization, patient resolution, dedup, SQLite readings store), readings/s until stored.
+// Servers run as child processes; this process is the load generator.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import SqliteDatabase from 'better-sqlite3';
+import mqtt, { type MqttClient } from 'mqtt';
+import { ClinicalStore } from '../store/index.js';
+import { percentile, summarize, type Summary } from './stats.js';
+
+export interface IngestBenchOptions {
+  clients: number;
+  messagesPerClient: number;
+  /** QoS 1 publishes in flight per client. */
+  window: number;
+  runs: number;
+}
+
+export interface IngestBenchResult {
+  options: IngestBenchOptions;
+  baselineAedesMsgPerSec: Summary;
+  pipelineAckedPerSec: Summary;
+  pipelineStoredPerSec: Summary;
+  pipelinePubackLatencyMs: { p50: number; p95: number; p99: number; max: number };
+  ratioToBaseline: number;
+}
+
+const DIST = fileURLToPath(new URL('..', import.meta.url));
+
+function spawnServer(script: string, args: string[], env: NodeJS.ProcessEnv, pattern: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+  return new Promise((resolve, reject) => {
+    // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the servers.
+    const nodeArguments = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const child = spawn(process.execPath, [...nodeArguments, join(DIST, script), ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = output.match(pattern);
+      if (match) {
+        child.stdout?.off('data', onData);
+        resolve({ child, match });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before it was ready:\n${output}`)));
+  });
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+const samplePayload = (deviceId: string, readingId: string) =>
+  JSON.stringify({ readingId, deviceId, kind: 'blood_pressure', measuredAt: new Date(Date.now() - 60_000).toISOString(), systolic: 128, diastolic: 84, pulse: 71, unit: 'mmHg' });
+
+/** Publishes every message with QoS 1, `window` in flight per client; returns PUBACK latencies. */
+async function publishAll(clients: { client: MqttClient; topic: string; deviceId: string }[], options: IngestBenchOptions, runTag: string): Promise<number[]> {
+  const latencies: number[] = [];
+  await Promise.all(
+    clients.map(async ({ client, topic, deviceId }) => {
+      let next = 0;
+      const worker = async () => {
+        while (next < options.messagesPerClient) {
+          const index = next;
+          next += 1;
+          const started = performance.now();
+          await client.publishAsync(topic, samplePayload(deviceId, `${runTag}-${index}`), { qos: 1 });
+          latencies.push(performance.now() - started);
+        }
+      };
+      await Promise.all(Array.from({ length: options.window }, worker));
+    }),
+  );
+  return latencies;
+}
+
+async function baselineRun(options: IngestBenchOptions): Promise<number> {
+  const { child, match } = await spawnServer('bench/aedes-baseline-server.js', [], {}, /PORT (\d+)/);
+  const url = `mqtt://127.0.0.1:${match[1]}`;
+  try {
+    const total = options.clients * options.messagesPerClient;
+    const subscriber = await mqtt.connectAsync(url, { clientId: 'bench-subscriber', reconnectPeriod: 0 });
+    let received = 0;
+    let resolveAll: () => void = () => undefined;
+    const allReceived = new Promise<void>((resolve) => (resolveAll = resolve));
+    subscriber.on('message', () => {
+      received += 1;
+      if (received === total) resolveAll();
+    });
+    await subscriber.subscribeAsync('bench/#', { qos: 1 });
+    const publishers = await Promise.all(
+      Array.from({ length: options.clients }, async (_, i) => ({
+        client: await mqtt.connectAsync(url, { clientId: `bench-pub-${i}`, reconnectPeriod: 0 }),
+        topic: `bench/${i}`,
+        deviceId: `dev-${i}`,
+      })),
+    );
+    const started = performance.now();
+    await publishAll(publishers, options, 'b');
+    await allReceived;
+    const seconds = (performance.now() - started) / 1000;
+    await Promise.all([subscriber, ...publishers.map((p) => p.client)].map((c) => c.endAsync(true)));
+    return total / seconds;
+  } finally {
+    await stopServer(child);
+  }
+}
+
+async function pipelineRun(options: IngestBenchOptions): Promise<{ ackedPerSec: number; storedPerSec: number; latencies: number[] }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rpm-bench-'));
+  try {
+    const setup = await ClinicalStore.open({ dialect: 'sqlite', path: join(dataDir, 'clinical.sqlite') });
+    const team = await setup.careTeams.create({ name: 'Bench' });
+    const devices: { id: string; secret: string }[] = [];
+    for (let i = 0; i < options.clients; i += 1) {
+      const patient = await setup.patients.create({ name: `Bench ${i}`, birthDate: '1950-01-01', timezone: 'America/New_York', careTeamId: team.id });
+      const { device, secret } = await setup.devices.provision({ id: `bench-cuff-${i}`, kind: 'blood_pressure' });
+      await setup.devices.assign(device.id, patient.id, { at: '2026-01-01T00:00:00Z', by: 'bench' });
+      devices.push({ id: device.id, secret });
+    }
+    await setup.close();
+
+    const { child, match } = await spawnServer('bin/rpm.js', ['start'], { RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', RPM_LOG_LEVEL: 'error' }, /MQTT:\s+(mqtt:\/\/\S+)/);
+    try {
+      const url = match[1]!;
+      const clients = await Promise.all(
+        devices.map(async (d) => ({
+          client: await mqtt.connectAsync(url, { username: d.id, password: d.secret, clientId: d.id, reconnectPeriod: 0 }),
+          topic: `rpm/v1/devices/${d.id}/readings`,
+          deviceId: d.id,
+        })),
+      );
+      const total = options.clients * options.messagesPerClient;
+      const readings = new SqliteDatabase(join(dataDir, 'readings.sqlite'), { readonly: true, fileMustExist: true });
+      const started = performance.now();
+      const latencies = await publishAll(clients, options, 'p');
+      const ackedSeconds = (performance.now() - started) / 1000;
+      for (;;) {
+        const { n } = readings.prepare('SELECT count(*) AS n FROM readings').get() as { n: number };
+        if (n >= total) break;
+        if (performance.now() - started > 600_000) throw new Error(`only ${n} of ${total} readings stored after 10 minutes`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      const storedSeconds = (performance.now() - started) / 1000;
+      readings.close();
+      await Promise.all(clients.map((c) => c.client.endAsync(true)));
+      return { ackedPerSec: total / ackedSeconds, storedPerSec: total / storedSeconds, latencies };
+    } finally {
+      await stopServer(child);
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export async function benchIngest(options: IngestBenchOptions, log: (line: string) => void): Promise<IngestBenchResult> {
+  const warmup = { ...options, messagesPerClient: Math.max(10, Math.floor(options.messagesPerClient / 10)) };
+  log('ingest: warm-up');
+  await baselineRun(warmup);
+  await pipelineRun(warmup);
+  const baseline: number[] = [];
+  const acked: number[] = [];
+  const storedRates: number[] = [];
+  let latencies: number[] = [];
+  for (let run = 1; run <= options.runs; run += 1) {
+    baseline.push(await baselineRun(options));
+    const pipeline = await pipelineRun(options);
+    acked.push(pipeline.ackedPerSec);
+    storedRates.push(pipeline.storedPerSec);
+    latencies = latencies.concat(pipeline.latencies);
+    log(`ingest: run ${run}/${options.runs}: aedes ${baseline[run - 1]!.toFixed(0)} msg/s, pipeline ${pipeline.storedPerSec.toFixed(0)} readings/s stored`);
+  }
+  latencies.sort((a, b) => a - b);
+  const baselineSummary = summarize(baseline);
+  const storedSummary = summarize(storedRates);
+  return {
+    options,
+    baselineAedesMsgPerSec: baselineSummary,
+    pipelineAckedPerSec: summarize(acked),
+    pipelineStoredPerSec: storedSummary,
+    pipelinePubackLatencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: latencies[latencies.length - 1]! },
+    ratioToBaseline: storedSummary.median / baselineSummary.median,
+  };
+}
