@@ -1,0 +1,396 @@
+// The rules of one patient as a pure step function: (state, event) → signals. The engine keeps one
+// state per patient inside its stream (scan); side effects (store, notifiers) happen downstream.
+// Readings are evaluated at their measuredAt, so a gateway uploading yesterday's history is judged
+// against yesterday's window, not today's.
+import type { MeasurementKind } from '../device-profiles/index.js';
+import type { AlertSeverity, StoredReading } from '../store/index.js';
+import type { AverageRule, Condition, ConfirmRule, ConsecutiveRule, DeltaRule, RuleDefinition } from './rule-definitions.js';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** Readings older than the longest window plus this margin are dropped from memory. */
+const HISTORY_MARGIN_MS = DAY_MS;
+/** Kept per kind whatever their age: a consecutive rule on weekly readings still needs them. */
+const MIN_READINGS_KEPT = 10;
+/** At most this much earlier than a full window still counts as the window's start. */
+const DELTA_SLACK_MS = 6 * HOUR_MS;
+
+export interface RuleReading {
+  deviceId: string;
+  readingId: string;
+  kind: MeasurementKind;
+  measuredAtMs: number;
+  values: Record<string, number>;
+  flags: Record<string, string | boolean>;
+}
+
+export function toRuleReading(reading: StoredReading): RuleReading {
+  return {
+    deviceId: reading.deviceId,
+    readingId: reading.readingId,
+    kind: reading.kind,
+    measuredAtMs: Date.parse(reading.measuredAt),
+    values: reading.values,
+    flags: reading.flags,
+  };
+}
+
+export interface PatientConfiguration {
+  rules: readonly RuleDefinition[];
+  /** Kinds of the devices assigned to the patient: missing-data rules watch these. */
+  enrolledKinds: readonly MeasurementKind[];
+  /** Since when the patient is monitored: the start of a missing-data window with no reading yet. */
+  monitoredSinceMs: number;
+}
+
+export type RulesEvent =
+  | { type: 'reading'; patientId: string; reading: RuleReading; nowMs: number }
+  | { type: 'tick'; nowMs: number }
+  | { type: 'configure'; patientId: string; configuration: PatientConfiguration }
+  | {
+      type: 'restore';
+      patientId: string;
+      configuration: PatientConfiguration;
+      readings: RuleReading[];
+      /** Rules with an unresolved alert in the store: their episode is under way. */
+      openRuleIds: string[];
+      /** Crisis readings still awaiting their retake, from alerts in `awaiting_confirmation`. */
+      awaitingConfirmation: { ruleId: string; reading: RuleReading }[];
+    };
+
+export interface AbnormalEvidence {
+  reading: RuleReading;
+  /** How far beyond its bound the reading is (0 = at the bound): the "worst" reading has the largest. */
+  score: number;
+  summary: string;
+}
+
+export type AlertSignal =
+  | ({ type: 'abnormal'; patientId: string; ruleId: string; severity: AlertSeverity; episode: 'each' | 'start' | 'continues'; late: boolean } & AbnormalEvidence)
+  | ({ type: 'confirmation_requested'; patientId: string; ruleId: string; severity: AlertSeverity; deadlineMs: number; retakeMessage: string } & AbnormalEvidence)
+  | { type: 'confirmed'; patientId: string; ruleId: string; severity: AlertSeverity; reason: 'retake_abnormal' | 'no_retake'; reading?: RuleReading; summary: string }
+  | { type: 'downgraded'; patientId: string; ruleId: string; reading: RuleReading; summary: string }
+  | { type: 'missing_data'; patientId: string; ruleId: string; severity: AlertSeverity; kind: MeasurementKind; lastReadingAtMs: number | null; summary: string }
+  | { type: 'data_resumed'; patientId: string; ruleId: string; reading: RuleReading };
+
+export interface PatientState {
+  patientId: string;
+  configuration: PatientConfiguration | undefined;
+  /** Per kind, sorted by measuredAt. */
+  history: Map<MeasurementKind, RuleReading[]>;
+  latestMs: Map<MeasurementKind, number>;
+  pending: Map<string, { deadlineMs: number; reading: RuleReading }>;
+  /** Trend and missing-data rules whose condition holds now (an episode under way). */
+  episodes: Set<string>;
+}
+
+export function emptyPatientState(patientId: string): PatientState {
+  return { patientId, configuration: undefined, history: new Map(), latestMs: new Map(), pending: new Map(), episodes: new Set() };
+}
+
+// ---- conditions -------------------------------------------------------------------------------
+
+const UNITS: Readonly<Record<string, string>> = {
+  blood_pressure: 'mmHg',
+  glucose: 'mg/dL',
+  weight: 'kg',
+  spo2: '%',
+  temperature: '°C',
+  heart_rate: '/min',
+};
+
+function holds(condition: Condition, values: Record<string, number>, flags: Record<string, string | boolean>): boolean {
+  if ('flag' in condition) return flags[condition.flag] === condition.equals;
+  const value = values[condition.field];
+  if (value === undefined) return false;
+  switch (condition.op) {
+    case '>':
+      return value > condition.value;
+    case '>=':
+      return value >= condition.value;
+    case '<':
+      return value < condition.value;
+    case '<=':
+      return value <= condition.value;
+  }
+}
+
+function matches(rule: { any: Condition[]; all?: Condition[] }, values: Record<string, number>, flags: Record<string, string | boolean>): boolean {
+  return rule.any.some((c) => holds(c, values, flags)) && (rule.all ?? []).every((c) => holds(c, values, flags));
+}
+
+/** Relative distance beyond the bound of the conditions that hold (0.1 = 10 % past it). */
+function exceedance(rule: { any: Condition[] }, values: Record<string, number>, flags: Record<string, string | boolean>): number {
+  let score = 0;
+  for (const condition of rule.any) {
+    if (!holds(condition, values, flags)) continue;
+    if ('flag' in condition) {
+      score = Math.max(score, 1);
+      continue;
+    }
+    const value = values[condition.field]!;
+    const distance = condition.op.startsWith('>') ? value - condition.value : condition.value - value;
+    score = Math.max(score, distance / Math.max(Math.abs(condition.value), 1));
+  }
+  return Math.round(score * 10_000) / 10_000;
+}
+
+function describe(reading: RuleReading): string {
+  const unit = UNITS[reading.kind] ?? '';
+  const v = reading.values;
+  const round = (n: number) => Math.round(n * 10) / 10;
+  switch (reading.kind) {
+    case 'blood_pressure':
+      return `BP ${round(v.systolic!)}/${round(v.diastolic!)} mmHg${v.pulse !== undefined ? `, pulse ${round(v.pulse)}/min` : ''}`;
+    case 'glucose': {
+      const flag = reading.flags.outOfRange;
+      return `glucose ${flag === 'high' ? 'HI (>' : flag === 'low' ? 'LO (<' : ''}${round(v.value!)} mg/dL${flag ? ')' : ''}`;
+    }
+    default:
+      return `${reading.kind.replace('_', ' ')} ${round(v.value!)} ${unit}`;
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+// ---- history ----------------------------------------------------------------------------------
+
+function maxWindowMs(rules: readonly RuleDefinition[]): number {
+  let longest = DAY_MS;
+  for (const rule of rules) {
+    if (rule.type === 'delta') longest = Math.max(longest, rule.windowHours * HOUR_MS);
+    if (rule.type === 'average') longest = Math.max(longest, rule.windowDays * DAY_MS);
+    if (rule.type === 'confirm') longest = Math.max(longest, rule.retakeWindowMinutes * 60_000);
+  }
+  return longest;
+}
+
+/** Adds a reading in time order; false when it is already there (a re-emission after restart). */
+function remember(state: PatientState, reading: RuleReading): boolean {
+  const list = state.history.get(reading.kind) ?? [];
+  if (list.some((r) => r.readingId === reading.readingId && r.deviceId === reading.deviceId)) return false;
+  let index = list.length;
+  while (index > 0 && list[index - 1]!.measuredAtMs > reading.measuredAtMs) index -= 1;
+  list.splice(index, 0, reading);
+  const keepFromMs = list[list.length - 1]!.measuredAtMs - maxWindowMs(state.configuration?.rules ?? []) - HISTORY_MARGIN_MS;
+  while (list.length > MIN_READINGS_KEPT && list[0]!.measuredAtMs < keepFromMs) list.shift();
+  state.history.set(reading.kind, list);
+  return true;
+}
+
+/** Readings of the kind up to and including `atMs`. */
+function upTo(state: PatientState, kind: MeasurementKind, atMs: number): RuleReading[] {
+  return (state.history.get(kind) ?? []).filter((r) => r.measuredAtMs <= atMs);
+}
+
+// ---- rule types -------------------------------------------------------------------------------
+
+/** The condition of a trend rule at `reading` (its window ends at the reading's measuredAt). */
+function trendHolds(rule: AverageRule | ConsecutiveRule | DeltaRule, state: PatientState, reading: RuleReading): AbnormalEvidence | undefined {
+  const series = upTo(state, reading.kind, reading.measuredAtMs);
+  switch (rule.type) {
+    case 'average': {
+      const window = series.filter((r) => r.measuredAtMs > reading.measuredAtMs - rule.windowDays * DAY_MS);
+      if (window.length < rule.minReadings) return undefined;
+      const means: Record<string, number> = {};
+      for (const field of new Set(window.flatMap((r) => Object.keys(r.values)))) {
+        const values = window.map((r) => r.values[field]).filter((v): v is number => v !== undefined);
+        means[field] = Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 10) / 10;
+      }
+      if (!matches(rule, means, {})) return undefined;
+      const shown = Object.entries(means)
+        .filter(([field]) => rule.any.some((c) => 'field' in c && c.field === field))
+        .map(([field, mean]) => `${field} ${mean}`)
+        .join(', ');
+      return { reading, score: exceedance(rule, means, {}), summary: `${rule.windowDays}-day mean ${shown} ${UNITS[reading.kind]} over ${window.length} readings` };
+    }
+    case 'consecutive': {
+      const last = series.slice(-rule.count);
+      if (last.length < rule.count || !last.every((r) => matches(rule, r.values, r.flags))) return undefined;
+      return { reading, score: exceedance(rule, reading.values, reading.flags), summary: `${rule.count} consecutive readings beyond the bound, last ${describe(reading)}` };
+    }
+    case 'delta': {
+      // A gain counts when two consecutive readings both stand above the baseline that preceded
+      // the first of them: one reading alone (another person on the scale, a misread) cannot raise
+      // it. The baseline is the median of the three readings around the last one at least a window
+      // (less a little slack: 8:10 today vs 7:50 yesterday is still "24 hours") before the jump,
+      // so one outlier there cannot raise or hide a gain either.
+      const n = series.length - 1;
+      const m = n - 1;
+      const valueAt = (index: number) => series[index]!.values[rule.field];
+      if (m < 1 || valueAt(n) === undefined || valueAt(m) === undefined) return undefined;
+      const windowMs = rule.windowHours * HOUR_MS;
+      if (series[n]!.measuredAtMs - series[m]!.measuredAtMs > windowMs) return undefined;
+      const earliestMs = series[m]!.measuredAtMs - windowMs + Math.min(0.25 * windowMs, DELTA_SLACK_MS);
+      let b = -1;
+      for (let i = m - 1; i >= 0; i -= 1) {
+        if (series[i]!.measuredAtMs <= earliestMs) {
+          b = i;
+          break;
+        }
+      }
+      if (b < 0 || series[m]!.measuredAtMs - series[b]!.measuredAtMs > 2 * windowMs) return undefined;
+      const around = [b - 1, b, b + 1, b - 2].filter((i) => i >= 0 && i < m).slice(0, 3);
+      const baselineValues = around.map(valueAt).filter((v): v is number => v !== undefined);
+      // With only two readings to go on, which is the outlier is unknown: the higher one is the
+      // baseline, so a low misread cannot fake a gain.
+      const baseline = baselineValues.length >= 3 ? median(baselineValues) : Math.max(...baselineValues);
+      const jump = valueAt(m)! - baseline;
+      const confirmed = valueAt(n)! - baseline;
+      if (!(jump > rule.increaseAbove && confirmed > rule.increaseAbove)) return undefined;
+      const gain = Math.min(jump, confirmed);
+      const hours = Math.round((series[n]!.measuredAtMs - series[b]!.measuredAtMs) / HOUR_MS);
+      return {
+        reading,
+        score: Math.round(((gain - rule.increaseAbove) / rule.increaseAbove) * 10_000) / 10_000,
+        summary: `${rule.field === 'value' ? reading.kind : rule.field} up ${Math.round(gain * 100) / 100} ${UNITS[reading.kind]} over ${hours} h (baseline ${Math.round(baseline * 10) / 10}, last two readings ${Math.round(valueAt(m)! * 10) / 10} and ${Math.round(valueAt(n)! * 10) / 10})`,
+      };
+    }
+  }
+}
+
+function onConfirmRule(rule: ConfirmRule, state: PatientState, reading: RuleReading, nowMs: number, patientId: string): AlertSignal[] {
+  const pending = state.pending.get(rule.id);
+  if (pending && reading.measuredAtMs > pending.reading.measuredAtMs && reading.measuredAtMs <= pending.deadlineMs) {
+    state.pending.delete(rule.id);
+    if (matches(rule, reading.values, reading.flags)) {
+      return [{ type: 'confirmed', patientId, ruleId: rule.id, severity: rule.severity, reason: 'retake_abnormal', reading, summary: `retake confirms: ${describe(reading)}` }];
+    }
+    return [{ type: 'downgraded', patientId, ruleId: rule.id, reading, summary: `retake normal: ${describe(reading)}` }];
+  }
+  if (pending || !matches(rule, reading.values, reading.flags)) return [];
+  const evidence = { reading, score: exceedance(rule, reading.values, reading.flags), summary: describe(reading) };
+  const deadlineMs = reading.measuredAtMs + rule.retakeWindowMinutes * 60_000;
+  if (deadlineMs <= nowMs) {
+    // Arrived after its retake window (a late upload): judge it by what followed, if anything did.
+    const retake = (state.history.get(reading.kind) ?? []).find((r) => r.measuredAtMs > reading.measuredAtMs && r.measuredAtMs <= deadlineMs);
+    if (retake && !matches(rule, retake.values, retake.flags)) return [];
+    return [{ type: 'abnormal', patientId, ruleId: rule.id, severity: rule.severity, episode: 'each', late: true, ...evidence }];
+  }
+  state.pending.set(rule.id, { deadlineMs, reading });
+  return [{ type: 'confirmation_requested', patientId, ruleId: rule.id, severity: rule.severity, deadlineMs, retakeMessage: rule.retakeMessage, ...evidence }];
+}
+
+function onReading(state: PatientState, reading: RuleReading, nowMs: number): AlertSignal[] {
+  const rules = state.configuration?.rules ?? [];
+  const patientId = state.patientId;
+  const previousLatest = state.latestMs.get(reading.kind);
+  if (!remember(state, reading)) return [];
+  const isLatest = previousLatest === undefined || reading.measuredAtMs >= previousLatest;
+  if (isLatest) state.latestMs.set(reading.kind, reading.measuredAtMs);
+  const signals: AlertSignal[] = [];
+  for (const rule of rules) {
+    if (!rule.enabled || rule.kind !== reading.kind) continue;
+    switch (rule.type) {
+      case 'threshold':
+        if (matches(rule, reading.values, reading.flags)) {
+          signals.push({ type: 'abnormal', patientId, ruleId: rule.id, severity: rule.severity, episode: 'each', late: !isLatest, reading, score: exceedance(rule, reading.values, reading.flags), summary: describe(reading) });
+        }
+        break;
+      case 'confirm':
+        signals.push(...onConfirmRule(rule, state, reading, nowMs, patientId));
+        break;
+      case 'average':
+      case 'consecutive':
+      case 'delta': {
+        const evidence = trendHolds(rule, state, reading);
+        if (!isLatest) {
+          // A late reading cannot move an episode's state, but it can show one in its own past.
+          if (evidence) signals.push({ type: 'abnormal', patientId, ruleId: rule.id, severity: rule.severity, episode: 'each', late: true, ...evidence });
+          break;
+        }
+        const inEpisode = state.episodes.has(rule.id);
+        if (evidence) {
+          state.episodes.add(rule.id);
+          signals.push({ type: 'abnormal', patientId, ruleId: rule.id, severity: rule.severity, episode: inEpisode ? 'continues' : 'start', late: false, ...evidence });
+        } else if (inEpisode) {
+          state.episodes.delete(rule.id);
+        }
+        break;
+      }
+      case 'missing_data':
+        if (isLatest && state.episodes.delete(rule.id)) signals.push({ type: 'data_resumed', patientId, ruleId: rule.id, reading });
+        break;
+    }
+  }
+  return signals;
+}
+
+function onTick(state: PatientState, nowMs: number): AlertSignal[] {
+  const signals: AlertSignal[] = [];
+  const rules = state.configuration?.rules ?? [];
+  for (const [ruleId, pending] of state.pending) {
+    if (pending.deadlineMs > nowMs) continue;
+    state.pending.delete(ruleId);
+    const rule = rules.find((r) => r.id === ruleId);
+    signals.push({
+      type: 'confirmed',
+      patientId: state.patientId,
+      ruleId,
+      severity: rule?.severity ?? 'critical',
+      reason: 'no_retake',
+      summary: `no retake within ${rule && rule.type === 'confirm' ? rule.retakeWindowMinutes : '?'} minutes of ${describe(pending.reading)}`,
+    });
+  }
+  const configuration = state.configuration;
+  if (!configuration) return signals;
+  for (const rule of configuration.rules) {
+    if (rule.type !== 'missing_data' || !rule.enabled || !configuration.enrolledKinds.includes(rule.kind) || state.episodes.has(rule.id)) continue;
+    const lastMs = state.latestMs.get(rule.kind);
+    const sinceMs = Math.max(lastMs ?? configuration.monitoredSinceMs, configuration.monitoredSinceMs);
+    if (nowMs - sinceMs < rule.afterHours * HOUR_MS) continue;
+    state.episodes.add(rule.id);
+    signals.push({
+      type: 'missing_data',
+      patientId: state.patientId,
+      ruleId: rule.id,
+      severity: rule.severity,
+      kind: rule.kind,
+      lastReadingAtMs: lastMs ?? null,
+      summary: lastMs === undefined ? `no ${rule.kind.replace('_', ' ')} reading since monitoring started` : `no ${rule.kind.replace('_', ' ')} reading since ${new Date(lastMs).toISOString()}`,
+    });
+  }
+  return signals;
+}
+
+function onRestore(state: PatientState, event: Extract<RulesEvent, { type: 'restore' }>): void {
+  state.configuration = event.configuration;
+  for (const reading of [...event.readings].sort((a, b) => a.measuredAtMs - b.measuredAtMs)) {
+    remember(state, reading);
+    state.latestMs.set(reading.kind, Math.max(state.latestMs.get(reading.kind) ?? 0, reading.measuredAtMs));
+  }
+  // Trend episodes are recomputed at the newest reading of each kind, silently: a restart must not
+  // raise again what was raised before it.
+  for (const rule of event.configuration.rules) {
+    if (rule.type !== 'average' && rule.type !== 'consecutive' && rule.type !== 'delta') continue;
+    const list = state.history.get(rule.kind);
+    const newest = list?.[list.length - 1];
+    if (newest && trendHolds(rule, state, newest)) state.episodes.add(rule.id);
+  }
+  for (const ruleId of event.openRuleIds) state.episodes.add(ruleId);
+  for (const { ruleId, reading } of event.awaitingConfirmation) {
+    const rule = event.configuration.rules.find((r) => r.id === ruleId);
+    if (rule?.type === 'confirm') state.pending.set(ruleId, { deadlineMs: reading.measuredAtMs + rule.retakeWindowMinutes * 60_000, reading });
+  }
+}
+
+/** One step of a patient's rules. Mutates `state`, which belongs to the patient's stream alone. */
+export function stepPatient(state: PatientState, event: RulesEvent): AlertSignal[] {
+  switch (event.type) {
+    case 'reading':
+      return onReading(state, event.reading, event.nowMs);
+    case 'tick':
+      return onTick(state, event.nowMs);
+    case 'configure':
+      state.configuration = event.configuration;
+      for (const ruleId of [...state.pending.keys()]) if (!event.configuration.rules.some((r) => r.id === ruleId && r.enabled)) state.pending.delete(ruleId);
+      return [];
+    case 'restore':
+      onRestore(state, event);
+      return [];
+  }
+}

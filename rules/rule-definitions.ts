@@ -1,0 +1,148 @@
+// Rule definitions as data, validated with zod. Every threshold is in the kind's canonical unit
+// (mmHg, mg/dL, kg, %, Cel, /min): a reading is compared after normalization, whatever unit came in.
+import { z } from 'zod';
+import { MEASUREMENT_KINDS } from '../device-profiles/index.js';
+import { ALERT_SEVERITIES } from '../store/index.js';
+
+const kind = z.enum(MEASUREMENT_KINDS);
+const severity = z.enum(ALERT_SEVERITIES);
+
+/** `systolic >= 180`: a numeric field of the reading compared with a bound. */
+export const numericCondition = z
+  .object({
+    field: z.string().min(1).max(40),
+    op: z.enum(['>', '>=', '<', '<=']),
+    value: z.number().finite(),
+  })
+  .strict();
+
+/** `outOfRange == "high"`: a flag of the reading (a meter's HI, an irregular heartbeat). */
+export const flagCondition = z
+  .object({
+    flag: z.string().min(1).max(40),
+    equals: z.union([z.string(), z.boolean()]),
+  })
+  .strict();
+
+export const condition = z.union([numericCondition, flagCondition]);
+
+/** True when any condition holds (OR); `all` adds conditions that must all hold too (AND). */
+const when = {
+  any: z.array(condition).min(1).max(10),
+  all: z.array(condition).max(10).optional(),
+};
+
+const base = {
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,63}$/, 'must be lower-case letters, digits and dashes'),
+  kind,
+  severity,
+  enabled: z.boolean().default(true),
+  title: z.string().min(1).max(200),
+  /** The clinical source of the threshold (a row of clinical-billing.md). */
+  source: z.string().max(500).optional(),
+};
+
+export const thresholdRule = z.object({ ...base, type: z.literal('threshold'), ...when }).strict();
+
+export const confirmRule = z
+  .object({
+    ...base,
+    type: z.literal('confirm'),
+    ...when,
+    /** How long the patient has to retake before the alert escalates anyway. */
+    retakeWindowMinutes: z.number().int().min(1).max(120),
+    retakeMessage: z.string().max(500),
+  })
+  .strict();
+
+/**
+ * Gain over a window, from the patient's own readings: two consecutive readings must both stand
+ * above a median baseline, so a single outlier (another person on the scale, a misread) can neither
+ * raise nor hide the alert.
+ */
+export const deltaRule = z
+  .object({
+    ...base,
+    type: z.literal('delta'),
+    field: z.string().min(1).max(40),
+    /** Alert when the value rose by more than this over the window (canonical unit). */
+    increaseAbove: z.number().positive(),
+    windowHours: z.number().positive().max(24 * 31),
+  })
+  .strict();
+
+export const averageRule = z
+  .object({
+    ...base,
+    type: z.literal('average'),
+    ...when,
+    windowDays: z.number().positive().max(31),
+    /** Fewer readings than this in the window say nothing about the mean. */
+    minReadings: z.number().int().min(1).max(1000),
+  })
+  .strict();
+
+export const consecutiveRule = z
+  .object({ ...base, type: z.literal('consecutive'), ...when, count: z.number().int().min(2).max(100) })
+  .strict();
+
+export const missingDataRule = z
+  .object({
+    ...base,
+    type: z.literal('missing_data'),
+    /** No reading of this kind for this long, for a patient with a device of the kind assigned. */
+    afterHours: z.number().positive().max(24 * 60),
+  })
+  .strict();
+
+export const ruleDefinition = z.discriminatedUnion('type', [thresholdRule, confirmRule, deltaRule, averageRule, consecutiveRule, missingDataRule]);
+export const ruleSet = z.array(ruleDefinition).superRefine((rules, context) => {
+  const seen = new Set<string>();
+  rules.forEach((rule, index) => {
+    if (seen.has(rule.id)) context.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate rule id ${rule.id}` });
+    seen.add(rule.id);
+  });
+});
+
+export type Condition = z.infer<typeof condition>;
+export type RuleDefinition = z.infer<typeof ruleDefinition>;
+export type ThresholdRule = z.infer<typeof thresholdRule>;
+export type ConfirmRule = z.infer<typeof confirmRule>;
+export type DeltaRule = z.infer<typeof deltaRule>;
+export type AverageRule = z.infer<typeof averageRule>;
+export type ConsecutiveRule = z.infer<typeof consecutiveRule>;
+export type MissingDataRule = z.infer<typeof missingDataRule>;
+
+/**
+ * Per-patient overrides (`PUT /v1/patients/:id/thresholds`): per rule id, the fields to change
+ * (thresholds, windows, enabled) and, optionally, rules of the patient's own.
+ */
+export const patientOverrides = z
+  .object({
+    rules: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+    extraRules: z.array(ruleDefinition).default([]),
+    /** Who decided and why: clinical-billing.md §6, every override carries its reason. */
+    reason: z.string().max(1000).optional(),
+  })
+  .strict();
+export type PatientOverrides = z.infer<typeof patientOverrides>;
+
+/** Fields an override may not change: what a rule is, as opposed to how it is tuned. */
+const FIXED_FIELDS = new Set(['id', 'type', 'kind']);
+
+/**
+ * The rule set for one patient: defaults with the overrides applied, every rule validated again.
+ * Throws a zod error naming the rule and field when an override does not fit.
+ */
+export function resolveRules(defaults: readonly RuleDefinition[], overridesInput: unknown): RuleDefinition[] {
+  const overrides = patientOverrides.parse(overridesInput ?? {});
+  const known = new Set(defaults.map((rule) => rule.id));
+  for (const [ruleId, change] of Object.entries(overrides.rules)) {
+    if (!known.has(ruleId)) throw new z.ZodError([{ code: 'custom', path: ['rules', ruleId], message: `no default rule ${ruleId}`, input: change }]);
+    for (const field of Object.keys(change)) {
+      if (FIXED_FIELDS.has(field)) throw new z.ZodError([{ code: 'custom', path: ['rules', ruleId, field], message: `${field} cannot be overridden`, input: change }]);
+    }
+  }
+  const merged = defaults.map((rule) => ({ ...rule, ...(overrides.rules[rule.id] ?? {}) }));
+  return ruleSet.parse([...merged, ...overrides.extraRules]);
+}

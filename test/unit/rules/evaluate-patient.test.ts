@@ -1,0 +1,264 @@
+import { describe, expect, it } from '@jest/globals';
+import { DEFAULT_RULES } from '../../../rules/default-rules.js';
+import { emptyPatientState, stepPatient, type AlertSignal, type PatientState, type RuleReading } from '../../../rules/evaluate-patient.js';
+import { resolveRules, type RuleDefinition } from '../../../rules/rule-definitions.js';
+import type { MeasurementKind } from '../../../device-profiles/index.js';
+
+const T0 = Date.parse('2026-11-10T08:00:00Z');
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+let counter = 0;
+
+function reading(kind: MeasurementKind, atMs: number, values: Record<string, number>, flags: Record<string, string | boolean> = {}): RuleReading {
+  counter += 1;
+  return { deviceId: `dev-${kind}`, readingId: `r${counter}`, kind, measuredAtMs: atMs, values, flags };
+}
+const bp = (atMs: number, systolic: number, diastolic: number) => reading('blood_pressure', atMs, { systolic, diastolic, pulse: 70 });
+const glucose = (atMs: number, value: number, flags: Record<string, string | boolean> = {}) => reading('glucose', atMs, { value }, flags);
+const weight = (atMs: number, kg: number) => reading('weight', atMs, { value: kg });
+
+function patient(rules: readonly RuleDefinition[] = DEFAULT_RULES, enrolledKinds: MeasurementKind[] = ['blood_pressure', 'glucose', 'weight']): PatientState {
+  const state = emptyPatientState('p1');
+  stepPatient(state, { type: 'configure', patientId: 'p1', configuration: { rules, enrolledKinds, monitoredSinceMs: T0 - DAY } });
+  return state;
+}
+
+/** Feeds readings as they arrive (now = their measuredAt + 1 minute unless given); returns every signal. */
+function feed(state: PatientState, readings: RuleReading[], nowMs?: number): AlertSignal[] {
+  return readings.flatMap((r) => stepPatient(state, { type: 'reading', patientId: 'p1', reading: r, nowMs: nowMs ?? r.measuredAtMs + MIN }));
+}
+const brief = (signals: AlertSignal[]) => signals.map((s) => `${s.type}:${s.ruleId}${'episode' in s ? `:${s.episode}` : ''}`);
+
+describe('threshold rules (canonical units)', () => {
+  it.each([
+    ['glucose 48 → Level 2 critical', glucose(T0, 48), ['abnormal:glucose-level-2-hypoglycemia:each']],
+    ['glucose LO → Level 2 critical', glucose(T0, 20, { outOfRange: 'low' }), ['abnormal:glucose-level-2-hypoglycemia:each']],
+    ['glucose 62 → Level 1 high only', glucose(T0, 62), ['abnormal:glucose-level-1-hypoglycemia:each']],
+    ['glucose 54 → Level 1, not Level 2', glucose(T0, 54), ['abnormal:glucose-level-1-hypoglycemia:each']],
+    ['glucose 70 → nothing', glucose(T0, 70), []],
+    ['glucose 301 → high', glucose(T0, 301), ['abnormal:glucose-high:each']],
+    ['glucose HI → high', glucose(T0, 600, { outOfRange: 'high' }), ['abnormal:glucose-high:each']],
+    ['glucose 300 → nothing', glucose(T0, 300), []],
+    ['SBP 89 → low BP', bp(T0, 89, 60), ['abnormal:bp-low:each']],
+    ['SpO2 89 → high', reading('spo2', T0, { value: 89 }), ['abnormal:spo2-low:each']],
+    ['SpO2 90 → nothing', reading('spo2', T0, { value: 90 }), []],
+    ['temperature 38.0 °C → fever', reading('temperature', T0, { value: 38 }), ['abnormal:fever:each']],
+    ['temperature 37.9 °C → nothing', reading('temperature', T0, { value: 37.9 }), []],
+  ])('%s', (_name, r, expected) => {
+    expect(brief(feed(patient(), [r]))).toEqual(expected);
+  });
+
+  it('evaluates a reading that came in mmol/L after its conversion (3.0 mmol/L = 54.05 mg/dL is Level 1)', () => {
+    expect(brief(feed(patient(), [glucose(T0, 3.0 * 18.0156)]))).toEqual(['abnormal:glucose-level-1-hypoglycemia:each']);
+    expect(brief(feed(patient(), [glucose(T0, 2.9 * 18.0156)]))).toEqual(['abnormal:glucose-level-2-hypoglycemia:each']);
+  });
+
+  it('describes the reading and scores how far past the bound it is', () => {
+    const [signal] = feed(patient(), [glucose(T0, 40)]);
+    expect(signal!).toMatchObject({ summary: 'glucose 40 mg/dL', score: 0.2593, severity: 'critical' });
+  });
+});
+
+describe('confirm-before-escalate (BP crisis)', () => {
+  it('asks for a retake, then confirms when the retake is still in the crisis range', () => {
+    const state = patient();
+    expect(brief(feed(state, [bp(T0, 186, 100)]))).toEqual(['confirmation_requested:bp-crisis']);
+    expect(brief(feed(state, [bp(T0 + 5 * MIN, 182, 98)]))).toEqual(['confirmed:bp-crisis']);
+  });
+
+  it('downgrades when the retake is normal', () => {
+    const state = patient();
+    feed(state, [bp(T0, 184, 96)]);
+    const signals = feed(state, [bp(T0 + 4 * MIN, 150, 90)]);
+    expect(brief(signals)).toEqual(['downgraded:bp-crisis']);
+  });
+
+  it('escalates when no retake arrives within the window (on a tick)', () => {
+    const state = patient();
+    feed(state, [bp(T0, 190, 125)]);
+    expect(stepPatient(state, { type: 'tick', nowMs: T0 + 14 * MIN })).toEqual([]);
+    const signals = stepPatient(state, { type: 'tick', nowMs: T0 + 15 * MIN });
+    expect(signals).toEqual([expect.objectContaining({ type: 'confirmed', ruleId: 'bp-crisis', reason: 'no_retake' })]);
+    expect(stepPatient(state, { type: 'tick', nowMs: T0 + 16 * MIN })).toEqual([]);
+  });
+
+  it('treats a late crisis reading (past its window) by what followed it', () => {
+    const late = patient();
+    const lateNow = T0 + DAY;
+    expect(brief(feed(late, [bp(T0, 200, 110)], lateNow))).toEqual(['abnormal:bp-crisis:each']);
+    const withNormalRetake = patient();
+    feed(withNormalRetake, [bp(T0 + 3 * MIN, 140, 85)], lateNow);
+    expect(brief(feed(withNormalRetake, [bp(T0, 200, 110)], lateNow))).toEqual([]);
+  });
+});
+
+describe('delta over a window (weight gain), robust to a single outlier', () => {
+  const daily = (kgs: number[]) => kgs.map((kg, day) => weight(T0 + day * DAY, kg));
+
+  it('raises when the weight rose more than 1.36 kg in 24 h, confirmed by two of the last three readings', () => {
+    const state = patient();
+    const [before, onFirstHighDay, onSecondHighDay] = [feed(state, daily([80, 80, 80])), feed(state, [weight(T0 + 3 * DAY, 81.6)]), feed(state, [weight(T0 + 4 * DAY, 81.7)])];
+    expect([brief(before), brief(onFirstHighDay), brief(onSecondHighDay)]).toEqual([[], [], ['abnormal:weight-gain-24h:start']]);
+    const [signal] = onSecondHighDay;
+    expect(signal?.type === 'abnormal' && signal.summary).toMatch(/^weight up 1.6 kg over 48 h \(baseline 80, last two readings 81.6 and 81.7\)/);
+  });
+
+  it('is not raised by a single outlier, nor hidden by one in the baseline', () => {
+    expect(brief(feed(patient(), daily([80, 80, 80, 86, 80, 80])))).toEqual([]);
+    expect(brief(feed(patient(), daily([80, 74, 80, 80])))).toEqual([]);
+    expect(brief(feed(patient(), daily([80, 80, 86, 80, 81.6, 81.7])))).toEqual(['abnormal:weight-gain-24h:start']);
+  });
+
+  it('raises the 7-day rule for a slow gain of 2.5 kg', () => {
+    const signals = feed(patient(), daily([80, 80.4, 80.8, 81.2, 81.6, 82, 82.4, 82.8, 83.2]));
+    expect(brief(signals)).toContain('abnormal:weight-gain-7d:start');
+    expect(brief(signals)).not.toContain('abnormal:weight-gain-24h:start');
+  });
+
+  it('ends the episode when the gain is gone, so a later gain is a new episode', () => {
+    const state = patient();
+    feed(state, daily([80, 80, 80, 81.6, 81.7]));
+    expect(brief(feed(state, [weight(T0 + 5 * DAY, 81.6), weight(T0 + 6 * DAY, 81.6), weight(T0 + 7 * DAY, 81.6)]))).not.toContain('abnormal:weight-gain-24h:start');
+    expect(brief(feed(state, [weight(T0 + 8 * DAY, 83.2), weight(T0 + 9 * DAY, 83.2)]))).toContain('abnormal:weight-gain-24h:start');
+  });
+});
+
+describe('average over a window (7-day home BP)', () => {
+  it('needs enough readings, then raises once and continues while the mean stays high', () => {
+    const state = patient();
+    const perReading = Array.from({ length: 8 }, (_, i) => brief(feed(state, [bp(T0 + i * 12 * HOUR, 138, 80)])));
+    expect(perReading).toEqual([
+      [],
+      [],
+      [],
+      [],
+      [],
+      ['abnormal:bp-home-average-high:start'],
+      ['abnormal:bp-home-average-high:continues'],
+      ['abnormal:bp-home-average-high:continues'],
+    ]);
+  });
+
+  it('stays quiet when the mean is below 135/85 even with single high readings', () => {
+    const readings = [150, 120, 122, 125, 130, 121, 128].map((s, i) => bp(T0 + i * 12 * HOUR, s, 78));
+    expect(brief(feed(patient(), readings))).toEqual([]);
+  });
+});
+
+describe('consecutive readings', () => {
+  it('raises on the second consecutive glucose above 250, not on one', () => {
+    const state = patient();
+    expect(brief(feed(state, [glucose(T0, 260)]))).toEqual([]);
+    expect(brief(feed(state, [glucose(T0 + HOUR, 270)]))).toEqual(['abnormal:glucose-high-consecutive:start']);
+    expect(brief(feed(state, [glucose(T0 + 2 * HOUR, 120), glucose(T0 + 3 * HOUR, 255)]))).toEqual([]);
+  });
+});
+
+describe('missing data (driven by time, not by readings)', () => {
+  it('raises after 72 h without a reading of an enrolled kind, once, and clears when data resumes', () => {
+    const state = patient(DEFAULT_RULES, ['weight']);
+    feed(state, [weight(T0, 80)]);
+    expect(stepPatient(state, { type: 'tick', nowMs: T0 + 71 * HOUR })).toEqual([]);
+    const signals = stepPatient(state, { type: 'tick', nowMs: T0 + 72 * HOUR });
+    expect(signals).toEqual([expect.objectContaining({ type: 'missing_data', ruleId: 'missing-weight', lastReadingAtMs: T0 })]);
+    expect(stepPatient(state, { type: 'tick', nowMs: T0 + 80 * HOUR })).toEqual([]);
+    expect(brief(feed(state, [weight(T0 + 81 * HOUR, 80.2)]))).toEqual(['data_resumed:missing-weight']);
+  });
+
+  it('counts from the start of monitoring for a patient who never sent a reading, and only for enrolled kinds', () => {
+    const state = patient(DEFAULT_RULES, ['glucose']);
+    const signals = stepPatient(state, { type: 'tick', nowMs: T0 - DAY + 72 * HOUR });
+    expect(brief(signals)).toEqual(['missing_data:missing-glucose']);
+  });
+});
+
+describe('late and out-of-order readings', () => {
+  it('evaluates a late reading at its measuredAt and marks it late', () => {
+    const state = patient();
+    feed(state, [glucose(T0 + DAY, 120)]);
+    const [signal] = feed(state, [glucose(T0, 45)], T0 + DAY + MIN);
+    expect(signal).toMatchObject({ type: 'abnormal', ruleId: 'glucose-level-2-hypoglycemia', late: true });
+  });
+
+  it('ignores a reading it has already seen (a re-emission after restart)', () => {
+    const state = patient();
+    const r = glucose(T0, 45);
+    expect(feed(state, [r])).toHaveLength(1);
+    expect(feed(state, [r])).toEqual([]);
+  });
+
+  it('does not let a late reading start a trend episode of the present', () => {
+    const state = patient();
+    feed(state, [glucose(T0 + 5 * HOUR, 120)]);
+    const signals = feed(state, [glucose(T0, 260), glucose(T0 + HOUR, 270)], T0 + 6 * HOUR);
+    expect(signals.filter((s) => s.ruleId === 'glucose-high-consecutive').map((s) => s.type === 'abnormal' && [s.episode, s.late])).toEqual([['each', true]]);
+  });
+});
+
+describe('restart in the middle of a window', () => {
+  it('rebuilds the window silently and does not raise an episode already under way again', () => {
+    const before = patient();
+    const history = Array.from({ length: 7 }, (_, i) => bp(T0 + i * 12 * HOUR, 140, 80));
+    expect(brief(feed(before, history))).toContain('abnormal:bp-home-average-high:start');
+
+    const after = emptyPatientState('p1');
+    stepPatient(after, {
+      type: 'restore',
+      patientId: 'p1',
+      configuration: { rules: DEFAULT_RULES, enrolledKinds: ['blood_pressure'], monitoredSinceMs: T0 - DAY },
+      readings: history,
+      openRuleIds: ['bp-home-average-high'],
+      awaitingConfirmation: [],
+    });
+    expect(brief(feed(after, [bp(T0 + 7 * 12 * HOUR, 141, 80)]))).toEqual(['abnormal:bp-home-average-high:continues']);
+  });
+
+  it('restores a pending retake and escalates it when its window runs out', () => {
+    const crisis = bp(T0, 190, 100);
+    const after = emptyPatientState('p1');
+    stepPatient(after, {
+      type: 'restore',
+      patientId: 'p1',
+      configuration: { rules: DEFAULT_RULES, enrolledKinds: ['blood_pressure'], monitoredSinceMs: T0 - DAY },
+      readings: [crisis],
+      openRuleIds: ['bp-crisis'],
+      awaitingConfirmation: [{ ruleId: 'bp-crisis', reading: crisis }],
+    });
+    expect(brief(stepPatient(after, { type: 'tick', nowMs: T0 + 15 * MIN }))).toEqual(['confirmed:bp-crisis']);
+  });
+});
+
+describe('per-patient overrides', () => {
+  it('change thresholds and switch rules off, validated', () => {
+    const rules = resolveRules(DEFAULT_RULES, {
+      rules: { 'spo2-low': { any: [{ field: 'value', op: '<', value: 88 }] }, fever: { enabled: false } },
+      reason: 'COPD: target 88–92 % (clinical-billing.md §4)',
+    });
+    const state = patient(rules);
+    expect(brief(feed(state, [reading('spo2', T0, { value: 89 })]))).toEqual([]);
+    expect(brief(feed(state, [reading('spo2', T0 + MIN, { value: 87 })]))).toEqual(['abnormal:spo2-low:each']);
+    expect(brief(feed(state, [reading('temperature', T0, { value: 39 })]))).toEqual([]);
+  });
+
+  it('take effect without a restart (a configure event mid-stream)', () => {
+    const state = patient();
+    expect(brief(feed(state, [glucose(T0, 280)]))).toEqual([]);
+    stepPatient(state, {
+      type: 'configure',
+      patientId: 'p1',
+      configuration: { rules: resolveRules(DEFAULT_RULES, { rules: { 'glucose-high': { any: [{ field: 'value', op: '>', value: 250 }] } } }), enrolledKinds: ['glucose'], monitoredSinceMs: T0 },
+    });
+    expect(brief(feed(state, [glucose(T0 + 4 * HOUR, 280)]))).toContain('abnormal:glucose-high:each');
+  });
+
+  it.each([
+    [{ rules: { 'no-such-rule': { enabled: false } } }, 'no default rule'],
+    [{ rules: { fever: { kind: 'glucose' } } }, 'cannot be overridden'],
+    [{ rules: { fever: { any: [{ field: 'value', op: '≥', value: 38 }] } } }, 'op'],
+    [{ rules: { 'weight-gain-24h': { increaseAbove: -1 } } }, 'increaseAbove'],
+    [{ unknown: true }, 'unknown'],
+  ])('refuse an override that does not fit: %j', (overrides, message) => {
+    expect(() => resolveRules(DEFAULT_RULES, overrides)).toThrow(new RegExp(message));
+  });
+});
