@@ -5,8 +5,9 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { buildApi } from '../dashboard-api/index.js';
-import { IngestService } from '../ingest/index.js';
+import { buildApi, createTokenVerifier } from '../dashboard-api/index.js';
+import { IngestService, receiptsTopic } from '../ingest/index.js';
+import { RulesService } from '../rules/index.js';
 import { ClinicalStore, InfluxReadingsStore, SqliteReadingsStore, type ReadingsStore } from '../store/index.js';
 import { resolveJwtSecret, type PlatformConfig } from './config.js';
 import { createLogger } from './logger.js';
@@ -21,6 +22,7 @@ export interface RunningPlatform {
   httpUrl: string;
   mqttUrl: string;
   ingest: IngestService;
+  rules: RulesService;
   clinicalStore: ClinicalStore;
   readingsStore: ReadingsStore;
   stop(): Promise<void>;
@@ -70,11 +72,31 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
         broker: {
           port: config.mqttPort,
           tls: config.mqttTls ? { cert: readFileSync(config.mqttTls.certPath), key: readFileSync(config.mqttTls.keyPath) } : undefined,
+          verifyUserToken: createTokenVerifier(jwt.secret),
         },
         externalBrokerUrl: config.mqttUrl,
       },
       { clinicalStore, readingsStore, logger, registry },
     );
+    // The rules engine subscribes before ingest starts: readings accepted by an earlier run and not
+    // yet emitted are emitted as ingest starts, and must find it listening.
+    const rules = new RulesService({
+      clinicalStore,
+      readingsStore,
+      accepted$: ingest.processor.accepted$,
+      publisher: ingest.transport,
+      retakes: {
+        requestRetake: (deviceId, request) => {
+          ingest.transport
+            .publish(receiptsTopic(deviceId), { readingId: request.readingId, status: 'accepted', request: 'retake', message: request.message, alertId: request.alertId })
+            .catch((error: Error) => logger.warn({ err: error.message, deviceId }, 'could not send the retake request'));
+        },
+      },
+      logger,
+      registry,
+    });
+    await rules.start();
+    closers.push(() => rules.stop());
     try {
       await ingest.start();
     } catch (error) {
@@ -89,6 +111,7 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
       }
       throw error;
     }
+    // Ingest stops before the rules engine (closers run newest first), so its last readings are judged.
     closers.push(() => ingest.stop());
 
     const api: FastifyInstance = await buildApi({ clinicalStore, readingsStore, ingest, registry, logger });
@@ -110,6 +133,7 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
       httpUrl: `http://127.0.0.1:${httpPort}`,
       mqttUrl,
       ingest,
+      rules,
       clinicalStore,
       readingsStore,
       // In-flight requests finish, the broker closes, the spool drains what it can, stores close.

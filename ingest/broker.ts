@@ -27,7 +27,16 @@ export interface BrokerOptions {
   /** Sustained publishes per second per client, and the burst above it, before disconnection. */
   publishRatePerSecond?: number;
   publishBurst?: number;
+  /**
+   * Verifies a user's access token (JWT): nurse apps connect with their token as the password and
+   * may subscribe to the alerts topics of their care teams (admins: all), and publish nothing.
+   */
+  verifyUserToken?: (token: string) => Promise<{ sub: string; role: string; careTeams: string[] }>;
 }
+
+/** A compact JWS: three base64url parts, the header starting with `{"` (eyJ). */
+const JWT_SHAPE = /^eyJ[\w-]*\.[\w-]+\.[\w-]+$/;
+const ALERTS_TOPIC = /^rpm\/v1\/alerts\/([^/+#]+)$/;
 
 const DEFAULT_MAX_PACKET_BYTES = 512 * 1024;
 /** A gateway uploading days of history sends batches, not thousands of single publishes. */
@@ -39,6 +48,8 @@ const CONNECT_TIMEOUT_MS = 10_000;
 interface Principal {
   id: string;
   isGateway: boolean;
+  /** Set for a person (nurse app) authenticated with an access token. */
+  user?: { role: string; careTeams: Set<string> };
   /** Devices whose topics this client may use: itself, or a gateway's bound devices. */
   devices: Set<string>;
   tokens: number;
@@ -126,7 +137,18 @@ export class EmbeddedBroker implements ReceiptPublisher {
       metrics.refusedConnections.inc({ reason: 'no_credentials' });
       throw authError('a device id and secret are required');
     }
-    const device = await clinicalStore.devices.authenticate(username, password.toString('utf8'));
+    const secret = password.toString('utf8');
+    if (JWT_SHAPE.test(secret)) {
+      if (!this.options.verifyUserToken) throw authError('access tokens are not accepted here');
+      const claims = await this.options.verifyUserToken(secret).catch(() => undefined);
+      if (!claims || claims.sub !== username) {
+        metrics.refusedConnections.inc({ reason: 'bad_token' });
+        throw authError('invalid access token, or the user name is not its subject');
+      }
+      this.principals.set(client, { id: claims.sub, isGateway: false, devices: new Set(), user: { role: claims.role, careTeams: new Set(claims.careTeams) }, tokens: this.burst, lastRefillMs: Date.now() });
+      return;
+    }
+    const device = await clinicalStore.devices.authenticate(username, secret);
     if (!device) {
       metrics.refusedConnections.inc({ reason: 'bad_credentials' });
       throw authError('bad device id or secret');
@@ -177,6 +199,7 @@ export class EmbeddedBroker implements ReceiptPublisher {
       if (topic?.type === 'gateway_status' && !client) return;
       this.refuse('unauthenticated', 'not authenticated');
     }
+    if (principal.user) this.refuse('acl_publish', `${principal.id} is a user; users do not publish`);
     if (!this.withinRate(principal)) this.refuse('rate_limited', `client ${principal.id} exceeds ${this.ratePerSecond} publishes per second`);
     if (topic?.type === 'gateway_status' && principal.isGateway && topic.gatewayId === principal.id) return;
     if (topic?.type !== 'readings') this.refuse('acl_publish', `${principal.id} may not publish to ${packet.topic.slice(0, 200)}`);
@@ -199,6 +222,12 @@ export class EmbeddedBroker implements ReceiptPublisher {
 
   private async authorizeSubscribe(client: Client, subscription: Subscription): Promise<boolean> {
     const principal = this.principals.get(client);
+    if (principal?.user) {
+      const team = ALERTS_TOPIC.exec(subscription.topic)?.[1];
+      const allowed = team !== undefined && (principal.user.role === 'admin' || (principal.user.role !== 'billing' && principal.user.careTeams.has(team)));
+      if (!allowed) this.dependencies.metrics.refusedConnections.inc({ reason: 'acl_subscribe' });
+      return allowed;
+    }
     const topic = parseTopic(subscription.topic);
     const allowed = principal !== undefined && topic?.type === 'receipts' && (await this.mayUse(principal, topic.deviceId));
     if (!allowed) this.dependencies.metrics.refusedConnections.inc({ reason: 'acl_subscribe' });

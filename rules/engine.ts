@@ -14,7 +14,8 @@ export interface EngineOptions {
 /** 15 s: a retake window of 15 minutes closes at most 15 s late; missing data is counted in hours. */
 export const DEFAULT_TICK_MS = 15_000;
 
-type PatientEvent = Exclude<RulesEvent, { type: 'tick' }>;
+/** Events about one patient; ticks come from the engine itself. */
+export type PatientEvent = Exclude<RulesEvent, { type: 'tick' }>;
 
 export function rulesEngine(options: EngineOptions): OperatorFunction<PatientEvent, AlertSignal> {
   const scheduler = options.scheduler ?? asyncScheduler;

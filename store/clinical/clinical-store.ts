@@ -7,6 +7,7 @@ import { AuditLogRepository } from './repositories/audit-log.js';
 import { CareTeamRepository } from './repositories/care-teams.js';
 import { DeadLetterRepository } from './repositories/dead-letters.js';
 import { DeviceRepository } from './repositories/devices.js';
+import { NotificationDeliveryRepository } from './repositories/notification-deliveries.js';
 import { PatientRepository } from './repositories/patients.js';
 import { ThresholdRepository } from './repositories/thresholds.js';
 import { TimeEntryRepository } from './repositories/time-entries.js';
@@ -20,6 +21,7 @@ export class ClinicalStore {
   readonly timeEntries: TimeEntryRepository;
   readonly deadLetters: DeadLetterRepository;
   readonly audit: AuditLogRepository;
+  readonly deliveries: NotificationDeliveryRepository;
 
   private constructor(private readonly connection: ClinicalConnection) {
     const { db } = connection;
@@ -31,6 +33,7 @@ export class ClinicalStore {
     this.timeEntries = new TimeEntryRepository(db);
     this.deadLetters = new DeadLetterRepository(db);
     this.audit = new AuditLogRepository(db);
+    this.deliveries = new NotificationDeliveryRepository(db);
   }
 
   /** Opens the database and brings its schema up to date. */

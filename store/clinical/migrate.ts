@@ -5,11 +5,13 @@ import { RpmError } from '../../device-profiles/index.js';
 import type { ClinicalConnection, SqlDialectName } from './connect.js';
 import { initialMigration } from './migrations/0001-initial.js';
 import { deadLetterSourceKeyMigration } from './migrations/0002-dead-letter-source-key.js';
+import { notificationDeliveriesMigration } from './migrations/0003-notification-deliveries.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
   return {
     '0001-initial': initialMigration(dialect),
     '0002-dead-letter-source-key': deadLetterSourceKeyMigration,
+    '0003-notification-deliveries': notificationDeliveriesMigration(dialect),
   };
 }
 

@@ -135,6 +135,25 @@ export interface AuditLogTable {
   outcome: string;
 }
 
+export interface NotificationDeliveryTable {
+  id: Generated<number>;
+  alert_id: string;
+  care_team_id: string;
+  /** `mqtt` or `webhook`. */
+  channel: string;
+  /** The topic or URL. */
+  target: string;
+  event: string;
+  payload: string;
+  /** `pending`, `delivered`, or `failed` (gave up). */
+  status: string;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
 export interface ClinicalDatabase {
   care_teams: CareTeamTable;
   patients: PatientTable;
@@ -146,4 +165,5 @@ export interface ClinicalDatabase {
   time_entries: TimeEntryTable;
   dead_letters: DeadLetterTable;
   audit_log: AuditLogTable;
+  notification_deliveries: NotificationDeliveryTable;
 }

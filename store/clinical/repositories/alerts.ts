@@ -203,6 +203,26 @@ export class AlertRepository {
     return row && toAlert(row);
   }
 
+  /** When the last resolved alert of (patient, rule) was resolved: readings before it belong to a closed episode. */
+  async lastResolvedAt(patientId: string, ruleId: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('alerts')
+      .select('resolved_at')
+      .where('patient_id', '=', patientId)
+      .where('rule_id', '=', ruleId)
+      .where('status', '=', 'resolved')
+      .orderBy('resolved_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row?.resolved_at ?? undefined;
+  }
+
+  /** Every unresolved alert (the rules engine's restart). */
+  async unresolved(): Promise<Alert[]> {
+    const rows = await this.db.selectFrom('alerts').selectAll().where('status', '<>', 'resolved').execute();
+    return rows.map(toAlert);
+  }
+
   /** Another abnormal reading for an open alert: counted, and the worst value and severity kept. */
   async recordReading(
     id: string,

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { Kysely } from 'kysely';
 import { notFound } from '../../errors.js';
 import { nowInstant } from '../../time.js';
@@ -14,6 +15,9 @@ export interface PatientThresholds {
 }
 
 export class ThresholdRepository {
+  /** Emits `changed` (patientId) after a put: the rules engine in this process reloads at once. */
+  readonly changes = new EventEmitter();
+
   constructor(private readonly db: Kysely<ClinicalDatabase>) {}
 
   async get(patientId: string): Promise<PatientThresholds> {
@@ -23,7 +27,7 @@ export class ThresholdRepository {
   }
 
   async put(patientId: string, overrides: unknown, updatedBy: string): Promise<PatientThresholds> {
-    return this.db.transaction().execute(async (trx) => {
+    const stored = await this.db.transaction().execute(async (trx) => {
       const patient = await trx.selectFrom('patients').select('id').where('id', '=', patientId).executeTakeFirst();
       if (!patient) throw notFound('patient', patientId);
       const current = await trx.selectFrom('patient_thresholds').select('version').where('patient_id', '=', patientId).executeTakeFirst();
@@ -32,6 +36,8 @@ export class ThresholdRepository {
       else await trx.insertInto('patient_thresholds').values(row).execute();
       return { patientId, overrides, version: row.version, updatedAt: row.updated_at, updatedBy };
     });
+    this.changes.emit('changed', patientId);
+    return stored;
   }
 
   /** Overrides changed after `since`, oldest first: how the rules engine picks up edits without a restart. */

@@ -1,0 +1,39 @@
+// Access tokens: Bearer JWTs with `sub`, `role` and `careTeams` (ARCHITECTURE.md, HTTP contract),
+// HS256 with RPM_JWT_SECRET. The same verifier authorizes nurse apps on the MQTT alerts topics.
+import { SignJWT, jwtVerify } from 'jose';
+import { z } from 'zod';
+
+export const ROLES = ['admin', 'nurse', 'physician', 'billing'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const accessClaims = z.object({
+  sub: z.string().min(1).max(200),
+  role: z.enum(ROLES),
+  careTeams: z.array(z.string().min(1).max(200)).max(100).default([]),
+});
+export type AccessClaims = z.infer<typeof accessClaims>;
+
+export type TokenVerifier = (token: string) => Promise<AccessClaims>;
+
+/** Tokens older than this are refused even without an `exp`: a leaked token does not live forever. */
+const MAX_TOKEN_AGE = '7d';
+const ISSUER = 'rpm-platform';
+
+export function createTokenVerifier(secret: string): TokenVerifier {
+  const key = new TextEncoder().encode(secret);
+  return async (token) => {
+    const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], maxTokenAge: MAX_TOKEN_AGE });
+    return accessClaims.parse(payload);
+  };
+}
+
+/** Signs a token (development and tests: `rpm token`; production tokens come from the identity provider). */
+export async function signAccessToken(secret: string, claims: AccessClaims, expiresIn: string = '12h'): Promise<string> {
+  return new SignJWT({ role: claims.role, careTeams: claims.careTeams })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(claims.sub)
+    .setIssuer(ISSUER)
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(new TextEncoder().encode(secret));
+}

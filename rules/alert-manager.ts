@@ -1,0 +1,201 @@
+// Turns the engine's signals into alerts: one unresolved alert per (patient, rule), updated by
+// further abnormal readings; the lifecycle transitions with their events; escalation tiers; and a
+// notification per change. The side-effect edge of the rules engine.
+import type { Logger } from 'pino';
+import { isRpmError } from '../device-profiles/index.js';
+import { ALERT_SEVERITIES, type Alert, type AlertSeverity, type ClinicalStore } from '../store/index.js';
+import type { AlertSignal, RuleReading } from './evaluate-patient.js';
+import { effectivePolicy, type Audience } from './escalation-policy.js';
+import type { AlertChange, AlertEventName, AlertNotifier } from './notifications.js';
+
+export const RULES_ACTOR = 'rules-engine';
+const MINUTE_MS = 60_000;
+
+export interface RetakeRequester {
+  requestRetake(deviceId: string, request: { readingId: string; message: string; alertId: string }): void;
+}
+
+interface Worst {
+  score: number;
+  readingId: string;
+  measuredAt: string;
+  values: Record<string, number>;
+  flags: Record<string, string | boolean>;
+}
+
+function worstOf(reading: RuleReading, score: number): Worst {
+  return { score, readingId: reading.readingId, measuredAt: new Date(reading.measuredAtMs).toISOString(), values: reading.values, flags: reading.flags };
+}
+
+function moreSevere(a: AlertSeverity, b: AlertSeverity): AlertSeverity {
+  return ALERT_SEVERITIES.indexOf(a) <= ALERT_SEVERITIES.indexOf(b) ? a : b;
+}
+
+export class AlertManager {
+  constructor(
+    private readonly dependencies: { clinicalStore: ClinicalStore; notifier: AlertNotifier; retakes: RetakeRequester; logger: Logger; now?: () => number },
+  ) {}
+
+  private now(): number {
+    return this.dependencies.now?.() ?? Date.now();
+  }
+
+  private async publish(event: AlertEventName, alert: Alert, extra: Pick<AlertChange, 'tier' | 'audience'> = {}): Promise<void> {
+    const events = await this.dependencies.clinicalStore.alerts.events(alert.id);
+    await this.dependencies.notifier.notify({ event, alert, eventId: events[events.length - 1]?.id ?? 0, ...extra });
+  }
+
+  /** The tiers of the alert's severity under its care team's policy. */
+  private async tiersFor(alert: Alert) {
+    const team = await this.dependencies.clinicalStore.careTeams.get(alert.careTeamId);
+    return effectivePolicy(team?.escalationPolicy).tiers[alert.severity];
+  }
+
+  /** The alert is now open for people: notify the first tier and schedule the next one. */
+  private async startEscalation(alert: Alert, event: AlertEventName): Promise<Alert> {
+    const tiers = await this.tiersFor(alert);
+    const next = tiers[1];
+    const nowMs = this.now();
+    const scheduled = await this.dependencies.clinicalStore.alerts.escalate(alert.id, {
+      tier: 0,
+      nextEscalationAt: next ? new Date(nowMs + (next.afterMinutes - tiers[0]!.afterMinutes) * MINUTE_MS).toISOString() : null,
+      actor: RULES_ACTOR,
+      at: new Date(nowMs).toISOString(),
+      details: { notified: tiers[0]!.notify },
+    });
+    await this.publish(event, scheduled, { tier: 0, audience: tiers[0]!.notify });
+    return scheduled;
+  }
+
+  /** Called by the escalation scheduler for each alert whose next tier is due. */
+  async escalateDue(): Promise<number> {
+    const { clinicalStore } = this.dependencies;
+    const nowMs = this.now();
+    const due = await clinicalStore.alerts.dueForEscalation(new Date(nowMs).toISOString());
+    for (const alert of due) {
+      const tiers = await this.tiersFor(alert);
+      const tierIndex = alert.escalationTier + 1;
+      const tier = tiers[tierIndex];
+      if (!tier) {
+        await clinicalStore.alerts.escalate(alert.id, { tier: alert.escalationTier, nextEscalationAt: null, actor: RULES_ACTOR });
+        continue;
+      }
+      const next = tiers[tierIndex + 1];
+      const escalated = await clinicalStore.alerts.escalate(alert.id, {
+        tier: tierIndex,
+        nextEscalationAt: next ? new Date(nowMs + (next.afterMinutes - tier.afterMinutes) * MINUTE_MS).toISOString() : null,
+        actor: RULES_ACTOR,
+        at: new Date(nowMs).toISOString(),
+        details: { notified: tier.notify as Audience },
+      });
+      await this.publish('escalated', escalated, { tier: tierIndex, audience: tier.notify });
+    }
+    return due.length;
+  }
+
+  async handle(signal: AlertSignal): Promise<void> {
+    const { clinicalStore, logger } = this.dependencies;
+    const alerts = clinicalStore.alerts;
+    const at = new Date(this.now()).toISOString();
+    const open = await alerts.findOpen(signal.patientId, signal.ruleId);
+    switch (signal.type) {
+      case 'abnormal': {
+        const measuredAt = new Date(signal.reading.measuredAtMs).toISOString();
+        if (open) {
+          const currentWorst = open.worstValue as Worst | null;
+          const updated = await alerts.recordReading(open.id, {
+            readingId: signal.reading.readingId,
+            measuredAt,
+            worstValue: !currentWorst || signal.score > currentWorst.score ? worstOf(signal.reading, signal.score) : undefined,
+            severity: moreSevere(open.severity, signal.severity),
+            actor: RULES_ACTOR,
+            at,
+          });
+          await this.publish('updated', updated);
+          return;
+        }
+        // A trend still under way whose alert a nurse resolved: not a new episode.
+        if (signal.episode === 'continues') return;
+        if (signal.late) {
+          const resolvedAt = await alerts.lastResolvedAt(signal.patientId, signal.ruleId);
+          if (resolvedAt && measuredAt <= resolvedAt) {
+            logger.info({ ruleId: signal.ruleId, measuredAt }, 'late reading belongs to an episode already closed; no new alert');
+            return;
+          }
+        }
+        const opened = await this.openAlert(signal, 'open', signal.reading, signal.score, signal.summary, at);
+        if (opened) await this.startEscalation(opened, 'opened');
+        return;
+      }
+      case 'confirmation_requested': {
+        if (open) {
+          await this.publish('updated', await alerts.recordReading(open.id, { readingId: signal.reading.readingId, measuredAt: new Date(signal.reading.measuredAtMs).toISOString(), actor: RULES_ACTOR, at }));
+          return;
+        }
+        const opened = await this.openAlert(signal, 'awaiting_confirmation', signal.reading, signal.score, `${signal.summary}: retake requested`, at);
+        if (!opened) return;
+        this.dependencies.retakes.requestRetake(signal.reading.deviceId, { readingId: signal.reading.readingId, message: signal.retakeMessage, alertId: opened.id });
+        await this.publish('awaiting_confirmation', opened);
+        return;
+      }
+      case 'confirmed': {
+        let alert = open;
+        if (alert && signal.reading) {
+          alert = await alerts.recordReading(alert.id, { readingId: signal.reading.readingId, measuredAt: new Date(signal.reading.measuredAtMs).toISOString(), actor: RULES_ACTOR, at });
+        }
+        if (alert?.status === 'awaiting_confirmation') {
+          alert = await alerts.transition(alert.id, 'open', { actor: RULES_ACTOR, type: 'confirmed', note: signal.summary, at, details: { reason: signal.reason } });
+          await this.startEscalation(alert, 'confirmed');
+        }
+        return;
+      }
+      case 'downgraded': {
+        if (open?.status !== 'awaiting_confirmation') return;
+        await alerts.recordReading(open.id, { readingId: signal.reading.readingId, measuredAt: new Date(signal.reading.measuredAtMs).toISOString(), actor: RULES_ACTOR, at });
+        const resolved = await alerts.transition(open.id, 'resolved', { actor: RULES_ACTOR, type: 'downgraded', note: signal.summary, at });
+        await this.publish('downgraded', resolved);
+        return;
+      }
+      case 'missing_data': {
+        if (open) return;
+        const opened = await this.openAlert(signal, 'open', undefined, 0, signal.summary, at);
+        if (opened) await this.startEscalation(opened, 'opened');
+        return;
+      }
+      case 'data_resumed': {
+        if (!open) return;
+        const resolved = await alerts.transition(open.id, 'resolved', { actor: RULES_ACTOR, type: 'condition_cleared', note: `data resumed: reading ${signal.reading.readingId}`, at });
+        await this.publish('resolved', resolved);
+        return;
+      }
+    }
+  }
+
+  private async openAlert(
+    signal: { patientId: string; ruleId: string; severity: AlertSeverity },
+    status: 'open' | 'awaiting_confirmation',
+    reading: RuleReading | undefined,
+    score: number,
+    summary: string,
+    at: string,
+  ): Promise<Alert | undefined> {
+    try {
+      return await this.dependencies.clinicalStore.alerts.open({
+        patientId: signal.patientId,
+        ruleId: signal.ruleId,
+        severity: signal.severity,
+        status,
+        summary,
+        worstValue: reading ? worstOf(reading, score) : undefined,
+        readingId: reading?.readingId ?? null,
+        measuredAt: reading ? new Date(reading.measuredAtMs).toISOString() : null,
+        actor: RULES_ACTOR,
+        at,
+      });
+    } catch (error) {
+      // Another writer opened it first (a second rules process during a handover): update that one.
+      if (isRpmError(error, 'RPM_ERR_CONFLICT')) return undefined;
+      throw error;
+    }
+  }
+}

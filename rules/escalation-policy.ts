@@ -1,0 +1,81 @@
+// Escalation settings of a care team (stored with the team, `POST /v1/care-teams`): per severity,
+// tiers with time limits, and the webhooks that receive its alerts. Validated with zod here, the
+// module that gives them meaning.
+import { z } from 'zod';
+import type { AlertSeverity } from '../store/index.js';
+
+export const AUDIENCES = ['care_team_nurses', 'on_call_physician', 'care_team_admin'] as const;
+export type Audience = (typeof AUDIENCES)[number];
+
+const tier = z
+  .object({
+    /** Minutes after the alert opened (was confirmed) without acknowledgement. */
+    afterMinutes: z.number().int().min(0).max(7 * 24 * 60),
+    notify: z.enum(AUDIENCES),
+  })
+  .strict();
+
+const tiers = z
+  .array(tier)
+  .min(1)
+  .max(10)
+  .superRefine((list, context) => {
+    list.forEach((entry, index) => {
+      if (index === 0 && entry.afterMinutes !== 0) context.addIssue({ code: 'custom', path: [0, 'afterMinutes'], message: 'the first tier is notified at once (0)' });
+      if (index > 0 && entry.afterMinutes <= list[index - 1]!.afterMinutes) context.addIssue({ code: 'custom', path: [index, 'afterMinutes'], message: 'must be later than the tier before' });
+    });
+  });
+
+export const escalationPolicy = z
+  .object({
+    tiers: z
+      .object({ critical: tiers, high: tiers, moderate: tiers, low: tiers })
+      .partial()
+      .strict()
+      .default({}),
+    webhooks: z
+      .array(
+        z
+          .object({
+            url: z.url({ protocol: /^https?$/ }),
+            /** Shared secret of the HMAC-SHA256 signature; at least 128 bits. */
+            secret: z.string().min(16).max(200),
+          })
+          .strict(),
+      )
+      .max(5)
+      .default([]),
+  })
+  .strict();
+
+export type EscalationPolicy = z.infer<typeof escalationPolicy>;
+export type EscalationTier = z.infer<typeof tier>;
+
+/**
+ * Defaults after clinical-billing.md §6: critical values are an immediate nurse call, then the
+ * on-call physician if nobody acknowledged in 10 minutes, then the team's admin; lower severities
+ * escalate more slowly (T1 worklist items within business days).
+ */
+export const DEFAULT_TIERS: Readonly<Record<AlertSeverity, EscalationTier[]>> = {
+  critical: [
+    { afterMinutes: 0, notify: 'care_team_nurses' },
+    { afterMinutes: 10, notify: 'on_call_physician' },
+    { afterMinutes: 20, notify: 'care_team_admin' },
+  ],
+  high: [
+    { afterMinutes: 0, notify: 'care_team_nurses' },
+    { afterMinutes: 60, notify: 'on_call_physician' },
+  ],
+  moderate: [
+    { afterMinutes: 0, notify: 'care_team_nurses' },
+    { afterMinutes: 240, notify: 'on_call_physician' },
+  ],
+  low: [{ afterMinutes: 0, notify: 'care_team_nurses' }],
+};
+
+/** The team's policy with defaults filled in; an invalid stored policy falls back to the defaults. */
+export function effectivePolicy(stored: unknown): { tiers: Record<AlertSeverity, EscalationTier[]>; webhooks: EscalationPolicy['webhooks']; valid: boolean } {
+  const parsed = escalationPolicy.safeParse(stored ?? {});
+  const policy = parsed.success ? parsed.data : { tiers: {}, webhooks: [] };
+  return { tiers: { ...DEFAULT_TIERS, ...policy.tiers }, webhooks: policy.webhooks, valid: parsed.success };
+}

@@ -1,0 +1,9 @@
+// Public surface of the rules module.
+export { AlertManager, RULES_ACTOR, type RetakeRequester } from './alert-manager.js';
+export { DEFAULT_RULES } from './default-rules.js';
+export { DEFAULT_TICK_MS, rulesEngine, type EngineOptions, type PatientEvent } from './engine.js';
+export { AUDIENCES, DEFAULT_TIERS, effectivePolicy, escalationPolicy, type Audience, type EscalationPolicy } from './escalation-policy.js';
+export { emptyPatientState, stepPatient, toRuleReading, type AlertSignal, type PatientConfiguration, type RuleReading, type RulesEvent } from './evaluate-patient.js';
+export { AlertNotifier, MAX_DELIVERY_ATTEMPTS, SIGNATURE_HEADER, signWebhook, type AlertChange, type AlertEventName, type AlertPublisher } from './notifications.js';
+export { patientOverrides, resolveRules, ruleDefinition, ruleSet, type PatientOverrides, type RuleDefinition } from './rule-definitions.js';
+export { RulesService, type RulesServiceOptions } from './service.js';

@@ -1,0 +1,162 @@
+// Notifiers: the in-process feed behind the API's SSE stream, MQTT (`rpm/v1/alerts/{careTeamId}`)
+// and webhooks (JSON POST signed with HMAC-SHA256). Every MQTT and webhook notification is first a
+// row in notification_deliveries, then sent; a failure is recorded and retried with backoff, across
+// restarts, and never blocks the engine or loses the alert (which is already stored).
+import { createHmac } from 'node:crypto';
+import { Subject, type Observable } from 'rxjs';
+import type { Logger } from 'pino';
+import type { Alert, ClinicalStore, NewNotificationDelivery, NotificationDelivery } from '../store/index.js';
+import { effectivePolicy, type Audience } from './escalation-policy.js';
+
+export type AlertEventName = 'opened' | 'awaiting_confirmation' | 'confirmed' | 'updated' | 'downgraded' | 'escalated' | 'resolved' | 'acknowledged';
+
+export interface AlertChange {
+  event: AlertEventName;
+  alert: Alert;
+  /** The id of the alert's latest stored event: SSE ids, for `Last-Event-ID` resume. */
+  eventId: number;
+  tier?: number;
+  audience?: Audience;
+}
+
+/** What the MQTT and webhook channels need from the platform. */
+export interface AlertPublisher {
+  publish(topic: string, payload: unknown): Promise<void>;
+}
+
+/** Webhook signature header: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
+export const SIGNATURE_HEADER = 'X-RPM-Signature';
+
+export function signWebhook(secret: string, body: string, timestampSeconds: number): string {
+  const digest = createHmac('sha256', secret).update(`${timestampSeconds}.${body}`).digest('hex');
+  return `t=${timestampSeconds},v1=${digest}`;
+}
+
+/** Events a webhook is told about: the ones someone must act on. Updates go to the feed and MQTT. */
+const WEBHOOK_EVENTS: ReadonlySet<AlertEventName> = new Set(['opened', 'confirmed', 'escalated']);
+
+/**
+ * Retry schedule: 1 s doubling to an hour, 20 attempts in all — about 9 hours of trying
+ * (1+2+…+2048 s ≈ 68 min, then 8 × 60 min) before a delivery is marked failed.
+ */
+export const MAX_DELIVERY_ATTEMPTS = 20;
+const FIRST_RETRY_MS = 1_000;
+const MAX_RETRY_MS = 3_600_000;
+/** A webhook receiver gets this long to answer. */
+const WEBHOOK_TIMEOUT_MS = 5_000;
+const POLL_INTERVAL_MS = 1_000;
+
+export class AlertNotifier {
+  private readonly feedSubject = new Subject<AlertChange>();
+  /** Every new or changed alert, for the API's SSE stream. */
+  readonly feed$: Observable<AlertChange> = this.feedSubject.asObservable();
+  private running: Promise<void> | undefined;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly dependencies: { clinicalStore: ClinicalStore; publisher: AlertPublisher; logger: Logger; onDeliveryFailed?(delivery: NotificationDelivery): void },
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.kick(), POLL_INTERVAL_MS);
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running;
+    this.feedSubject.complete();
+  }
+
+  /** Publishes a change: at once to the in-process feed, then durably to MQTT and webhooks. */
+  async notify(change: AlertChange): Promise<void> {
+    this.feedSubject.next(change);
+    const { clinicalStore } = this.dependencies;
+    const deliveries: NewNotificationDelivery[] = [
+      { alertId: change.alert.id, careTeamId: change.alert.careTeamId, channel: 'mqtt', target: `rpm/v1/alerts/${change.alert.careTeamId}`, event: change.event, payload: change.alert },
+    ];
+    if (WEBHOOK_EVENTS.has(change.event)) {
+      const team = await clinicalStore.careTeams.get(change.alert.careTeamId);
+      for (const webhook of effectivePolicy(team?.escalationPolicy).webhooks) {
+        deliveries.push({
+          alertId: change.alert.id,
+          careTeamId: change.alert.careTeamId,
+          channel: 'webhook',
+          target: webhook.url,
+          event: change.event,
+          payload: { event: change.event, tier: change.tier ?? null, audience: change.audience ?? null, alert: change.alert },
+        });
+      }
+    }
+    await clinicalStore.deliveries.enqueue(deliveries);
+    this.kick();
+  }
+
+  /** Sends what is due now; at most one sender runs at a time. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.sendDue()
+      .catch((error: Error) => this.dependencies.logger.error({ err: error.message }, 'notification delivery loop failed'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  private async sendDue(): Promise<void> {
+    const { clinicalStore } = this.dependencies;
+    for (;;) {
+      const due = await clinicalStore.deliveries.due(new Date().toISOString(), 100);
+      if (due.length === 0 || this.stopped) return;
+      await Promise.all(due.map((delivery) => this.attempt(delivery)));
+    }
+  }
+
+  private async attempt(delivery: NotificationDelivery): Promise<void> {
+    const { clinicalStore, logger } = this.dependencies;
+    try {
+      if (delivery.channel === 'mqtt') await this.dependencies.publisher.publish(delivery.target, delivery.payload);
+      else if (delivery.channel === 'webhook') await this.postWebhook(delivery);
+      else throw new Error(`unknown channel ${delivery.channel}`);
+      await clinicalStore.deliveries.markDelivered(delivery.id);
+    } catch (error) {
+      const attempt = delivery.attempts + 1;
+      const giveUp = attempt >= MAX_DELIVERY_ATTEMPTS;
+      const delayMs = Math.min(FIRST_RETRY_MS * 2 ** (attempt - 1), MAX_RETRY_MS);
+      const message = (error as Error).message;
+      await clinicalStore.deliveries.markAttemptFailed(delivery.id, message, giveUp ? null : new Date(Date.now() + delayMs).toISOString());
+      logger.warn({ deliveryId: delivery.id, alertId: delivery.alertId, channel: delivery.channel, attempt, err: message, gaveUp: giveUp }, 'alert notification failed');
+      if (giveUp) this.dependencies.onDeliveryFailed?.(delivery);
+    }
+  }
+
+  private async postWebhook(delivery: NotificationDelivery): Promise<void> {
+    const team = await this.dependencies.clinicalStore.careTeams.get(delivery.careTeamId);
+    const webhook = effectivePolicy(team?.escalationPolicy).webhooks.find((w) => w.url === delivery.target);
+    if (!webhook) throw new Error(`webhook ${delivery.target} is no longer configured for care team ${delivery.careTeamId}`);
+    const body = JSON.stringify(delivery.payload);
+    const response = await fetch(webhook.url, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        [SIGNATURE_HEADER]: signWebhook(webhook.secret, body, Math.floor(Date.now() / 1000)),
+        'X-RPM-Delivery': String(delivery.id),
+        'X-RPM-Event': delivery.event,
+      },
+      body,
+      signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+      redirect: 'error',
+    });
+    if (!response.ok) throw new Error(`webhook answered ${response.status}`);
+  }
+}

@@ -1,0 +1,189 @@
+// The rules engine wired to the platform: accepted readings in; per-patient configuration from the
+// clinical store (rules with overrides, enrolled kinds); state rebuilt from the readings store at
+// start-up; signals to the alert manager; escalation and notification loops.
+import { EMPTY, Subject, concatMap, from, merge, mergeMap, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import type { MeasurementKind } from '../device-profiles/index.js';
+import type { ClinicalStore, ReadingsStore, StoredReading } from '../store/index.js';
+import { AlertManager, type RetakeRequester } from './alert-manager.js';
+import { DEFAULT_RULES } from './default-rules.js';
+import { DEFAULT_TICK_MS, rulesEngine, type PatientEvent } from './engine.js';
+import { toRuleReading, type PatientConfiguration } from './evaluate-patient.js';
+import { AlertNotifier, type AlertPublisher } from './notifications.js';
+import { resolveRules, type RuleDefinition } from './rule-definitions.js';
+
+export interface RulesServiceOptions {
+  tickMs?: number;
+  scheduler?: SchedulerLike;
+  /** How often the store is asked for threshold changes made by another process. */
+  reloadIntervalMs?: number;
+  defaultRules?: readonly RuleDefinition[];
+  /** The clock of escalation deadlines (tests move it forward). */
+  now?: () => number;
+}
+
+const DAY_MS = 86_400_000;
+/** Readings loaded per patient at start-up: the longest default window (7 days) and a day more. */
+const RESTORE_WINDOW_MS = 8 * DAY_MS;
+const DEFAULT_RELOAD_INTERVAL_MS = 30_000;
+
+export class RulesService {
+  readonly notifier: AlertNotifier;
+  readonly manager: AlertManager;
+  private readonly patientEvents = new Subject<PatientEvent>();
+  private readonly known = new Set<string>();
+  private subscriptions: Subscription[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private lastReloadAt = new Date().toISOString();
+  private readonly signalsCounter: Counter<'type'>;
+  private readonly onThresholdsChanged = (patientId: string) => void this.reconfigure(patientId);
+  private readonly onDeviceChanged = (deviceId: string) => void this.reconfigureDevice(deviceId);
+
+  constructor(
+    private readonly dependencies: {
+      clinicalStore: ClinicalStore;
+      readingsStore: ReadingsStore;
+      accepted$: Observable<StoredReading>;
+      publisher: AlertPublisher;
+      retakes: RetakeRequester;
+      logger: Logger;
+      registry: Registry;
+    },
+    private readonly options: RulesServiceOptions = {},
+  ) {
+    this.notifier = new AlertNotifier({ clinicalStore: dependencies.clinicalStore, publisher: dependencies.publisher, logger: dependencies.logger });
+    this.manager = new AlertManager({ clinicalStore: dependencies.clinicalStore, notifier: this.notifier, retakes: dependencies.retakes, logger: dependencies.logger, now: options.now ?? (options.scheduler ? () => options.scheduler!.now() : undefined) });
+    this.signalsCounter = new Counter({ name: 'rpm_rules_signals_total', help: 'Signals of the rules engine, by type', labelNames: ['type'], registers: [dependencies.registry] });
+  }
+
+  private rulesOf(overrides: unknown, patientId: string): RuleDefinition[] {
+    const defaults = this.options.defaultRules ?? DEFAULT_RULES;
+    try {
+      return resolveRules(defaults, overrides);
+    } catch (error) {
+      // A stored override the rules no longer accept must not switch monitoring off: defaults apply.
+      this.dependencies.logger.error({ patientId, err: (error as Error).message }, 'invalid threshold overrides; default rules apply');
+      return [...defaults];
+    }
+  }
+
+  async configurationOf(patientId: string): Promise<PatientConfiguration | undefined> {
+    const { clinicalStore } = this.dependencies;
+    const patient = await clinicalStore.patients.get(patientId);
+    if (!patient) return undefined;
+    const [thresholds, assignments] = await Promise.all([clinicalStore.thresholds.get(patientId), clinicalStore.devices.assignmentsOfPatient(patientId)]);
+    const enrolledKinds = new Set<MeasurementKind>();
+    for (const assignment of assignments.filter((a) => a.assignedUntil === null)) {
+      const device = await clinicalStore.devices.get(assignment.deviceId);
+      if (device && !device.retiredAt && device.kind !== 'gateway') enrolledKinds.add(device.kind as MeasurementKind);
+    }
+    const firstAssignment = assignments.map((a) => Date.parse(a.assignedFrom)).sort((a, b) => a - b)[0];
+    return {
+      rules: this.rulesOf(thresholds.overrides, patientId),
+      enrolledKinds: [...enrolledKinds],
+      monitoredSinceMs: Math.max(Date.parse(patient.enrolledAt), firstAssignment ?? Date.parse(patient.enrolledAt)),
+    };
+  }
+
+  private async reconfigure(patientId: string): Promise<void> {
+    const configuration = await this.configurationOf(patientId).catch(() => undefined);
+    if (!configuration) return;
+    this.known.add(patientId);
+    this.patientEvents.next({ type: 'configure', patientId, configuration });
+  }
+
+  private async reconfigureDevice(deviceId: string): Promise<void> {
+    const history = await this.dependencies.clinicalStore.devices.assignmentHistory(deviceId).catch(() => []);
+    for (const patientId of new Set(history.map((a) => a.patientId))) await this.reconfigure(patientId);
+  }
+
+  /** Every patient with a device assigned, with their recent readings and open alerts. */
+  private async restoreEvents(): Promise<PatientEvent[]> {
+    const { clinicalStore, readingsStore } = this.dependencies;
+    const unresolved = await clinicalStore.alerts.unresolved();
+    const events: PatientEvent[] = [];
+    const now = Date.now();
+    let after: string | undefined;
+    do {
+      const page = await clinicalStore.patients.list({ limit: 500, after });
+      for (const patient of page.items) {
+        const configuration = await this.configurationOf(patient.id);
+        if (!configuration) continue;
+        const readings = await readingsStore.query({ patientId: patient.id, from: new Date(now - RESTORE_WINDOW_MS).toISOString(), to: new Date(now + DAY_MS).toISOString() });
+        const open = unresolved.filter((a) => a.patientId === patient.id);
+        const byId = new Map(readings.map((r) => [r.readingId, r]));
+        events.push({
+          type: 'restore',
+          patientId: patient.id,
+          configuration,
+          readings: readings.map(toRuleReading),
+          openRuleIds: open.map((a) => a.ruleId),
+          awaitingConfirmation: open
+            .filter((a) => a.status === 'awaiting_confirmation' && a.lastReadingId && byId.has(a.lastReadingId))
+            .map((a) => ({ ruleId: a.ruleId, reading: toRuleReading(byId.get(a.lastReadingId!)!) })),
+        });
+        this.known.add(patient.id);
+      }
+      after = page.nextCursor ?? undefined;
+    } while (after);
+    return events;
+  }
+
+  /** A reading of a patient the engine has not configured yet is preceded by its configuration. */
+  private readingEvents(reading: StoredReading): Observable<PatientEvent> {
+    const event: PatientEvent = { type: 'reading', patientId: reading.patientId, reading: toRuleReading(reading), nowMs: this.options.scheduler?.now() ?? Date.now() };
+    if (this.known.has(reading.patientId)) return from([event]);
+    return from(this.configurationOf(reading.patientId)).pipe(
+      mergeMap((configuration) => {
+        if (!configuration) return EMPTY;
+        this.known.add(reading.patientId);
+        return from<PatientEvent[]>([{ type: 'configure', patientId: reading.patientId, configuration }, event]);
+      }),
+    );
+  }
+
+  async start(): Promise<void> {
+    const { clinicalStore, logger } = this.dependencies;
+    const restored = await this.restoreEvents();
+    const readings$ = this.dependencies.accepted$.pipe(concatMap((reading) => this.readingEvents(reading)));
+    const events$ = merge(from(restored), this.patientEvents, readings$);
+    this.subscriptions.push(
+      events$
+        .pipe(
+          rulesEngine({ tickMs: this.options.tickMs ?? DEFAULT_TICK_MS, scheduler: this.options.scheduler }),
+          concatMap((signal) => {
+            this.signalsCounter.inc({ type: signal.type });
+            return from(
+              this.manager.handle(signal).catch((error: Error) => logger.error({ err: error.message, ruleId: signal.ruleId, type: signal.type }, 'could not act on a rules signal')),
+            );
+          }),
+        )
+        .subscribe(),
+    );
+    clinicalStore.thresholds.changes.on('changed', this.onThresholdsChanged);
+    clinicalStore.devices.changes.on('changed', this.onDeviceChanged);
+    const tickMs = this.options.tickMs ?? DEFAULT_TICK_MS;
+    this.timers.push(setInterval(() => void this.manager.escalateDue().catch((error: Error) => logger.error({ err: error.message }, 'escalation check failed')), tickMs));
+    this.timers.push(setInterval(() => void this.reloadChangedThresholds(), this.options.reloadIntervalMs ?? DEFAULT_RELOAD_INTERVAL_MS));
+    this.notifier.start();
+    logger.info({ patients: restored.length }, 'rules engine started');
+  }
+
+  /** Threshold edits made through another process (the API as its own role). */
+  private async reloadChangedThresholds(): Promise<void> {
+    const since = this.lastReloadAt;
+    this.lastReloadAt = new Date().toISOString();
+    const changed = await this.dependencies.clinicalStore.thresholds.changedSince(since).catch(() => []);
+    for (const change of changed) await this.reconfigure(change.patientId);
+  }
+
+  async stop(): Promise<void> {
+    const { clinicalStore } = this.dependencies;
+    clinicalStore.thresholds.changes.off('changed', this.onThresholdsChanged);
+    clinicalStore.devices.changes.off('changed', this.onDeviceChanged);
+    for (const timer of this.timers) clearInterval(timer);
+    for (const subscription of this.subscriptions) subscription.unsubscribe();
+    await this.notifier.stop();
+  }
+}

@@ -1,0 +1,117 @@
+import type { Kysely, Selectable } from 'kysely';
+import { nowInstant, toInstant } from '../../time.js';
+import type { ClinicalDatabase, NotificationDeliveryTable } from '../schema.js';
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** One notification of one alert change, to one channel and target; retried until delivered. */
+export interface NotificationDelivery {
+  id: number;
+  alertId: string;
+  careTeamId: string;
+  channel: string;
+  target: string;
+  event: string;
+  payload: unknown;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastError: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
+}
+
+export type NewNotificationDelivery = Pick<NotificationDelivery, 'alertId' | 'careTeamId' | 'channel' | 'target' | 'event' | 'payload'>;
+
+function toDelivery(row: Selectable<NotificationDeliveryTable>): NotificationDelivery {
+  return {
+    id: row.id,
+    alertId: row.alert_id,
+    careTeamId: row.care_team_id,
+    channel: row.channel,
+    target: row.target,
+    event: row.event,
+    payload: JSON.parse(row.payload),
+    status: row.status as DeliveryStatus,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    deliveredAt: row.delivered_at,
+  };
+}
+
+export class NotificationDeliveryRepository {
+  constructor(private readonly db: Kysely<ClinicalDatabase>) {}
+
+  /** Queues deliveries, due at once. */
+  async enqueue(deliveries: readonly NewNotificationDelivery[]): Promise<NotificationDelivery[]> {
+    if (deliveries.length === 0) return [];
+    const now = nowInstant();
+    const rows = await this.db
+      .insertInto('notification_deliveries')
+      .values(
+        deliveries.map((d) => ({
+          alert_id: d.alertId,
+          care_team_id: d.careTeamId,
+          channel: d.channel,
+          target: d.target,
+          event: d.event,
+          payload: JSON.stringify(d.payload),
+          status: 'pending',
+          attempts: 0,
+          next_attempt_at: now,
+          last_error: null,
+          created_at: now,
+          delivered_at: null,
+        })),
+      )
+      .returningAll()
+      .execute();
+    return rows.map(toDelivery);
+  }
+
+  /** Pending deliveries whose next attempt is due, oldest first. */
+  async due(now: string, limit: number): Promise<NotificationDelivery[]> {
+    const rows = await this.db
+      .selectFrom('notification_deliveries')
+      .selectAll()
+      .where('status', '=', 'pending')
+      .where('next_attempt_at', '<=', toInstant(now, 'now'))
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map(toDelivery);
+  }
+
+  async markDelivered(id: number): Promise<void> {
+    await this.db
+      .updateTable('notification_deliveries')
+      .set((eb) => ({ status: 'delivered', delivered_at: nowInstant(), next_attempt_at: null, attempts: eb('attempts', '+', 1) }))
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Records a failed attempt; `retryAt` null means giving up (status `failed`). */
+  async markAttemptFailed(id: number, error: string, retryAt: string | null): Promise<void> {
+    await this.db
+      .updateTable('notification_deliveries')
+      .set((eb) => ({ status: retryAt ? 'pending' : 'failed', next_attempt_at: retryAt, last_error: error.slice(0, 1000), attempts: eb('attempts', '+', 1) }))
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async forAlert(alertId: string): Promise<NotificationDelivery[]> {
+    const rows = await this.db.selectFrom('notification_deliveries').selectAll().where('alert_id', '=', alertId).orderBy('id').execute();
+    return rows.map(toDelivery);
+  }
+
+  /** Newest first: failures visible to the care team's admins. */
+  async list(filter: { status?: DeliveryStatus; careTeamIds?: readonly string[]; limit?: number } = {}): Promise<NotificationDelivery[]> {
+    if (filter.careTeamIds && filter.careTeamIds.length === 0) return [];
+    let query = this.db.selectFrom('notification_deliveries').selectAll().orderBy('id', 'desc').limit(filter.limit ?? 100);
+    if (filter.status) query = query.where('status', '=', filter.status);
+    if (filter.careTeamIds) query = query.where('care_team_id', 'in', filter.careTeamIds);
+    return (await query.execute()).map(toDelivery);
+  }
+}

@@ -1,0 +1,214 @@
+// Readings published over MQTT become alerts: in the store, on the care team's MQTT alerts topic
+// (seen by a nurse app authenticated with its access token), and on a real local webhook receiver
+// with a valid signature; escalation fires when nobody acknowledges.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer, type Server } from 'node:http';
+import type { MqttClient } from 'mqtt';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { createTokenVerifier, signAccessToken } from '../../../dashboard-api/index.js';
+import { receiptsTopic } from '../../../ingest/index.js';
+import { RulesService, SIGNATURE_HEADER, signWebhook } from '../../../rules/index.js';
+import type { Alert } from '../../../store/index.js';
+import { connect, eventually, provisionAssigned, reading, startHarness, type Harness } from '../../support/ingest-harness.js';
+
+const JWT_SECRET = 'test-secret-of-at-least-thirty-two-characters';
+const WEBHOOK_SECRET = 'webhook-secret-0123456789';
+const MINUTE = 60_000;
+
+interface Hook {
+  event: string;
+  tier: number | null;
+  audience: string | null;
+  alert: Alert;
+  signatureValid: boolean;
+}
+
+let harness: Harness;
+let rules: RulesService;
+let receiver: Server;
+let nurse: MqttClient;
+const hooks: Hook[] = [];
+const alertMessages: Alert[] = [];
+let failNextWebhooks = 0;
+let clockOffsetMs = 0;
+
+function startRules(): RulesService {
+  return new RulesService(
+    {
+      clinicalStore: harness.clinicalStore,
+      readingsStore: harness.readingsStore,
+      accepted$: harness.ingest.processor.accepted$,
+      publisher: harness.ingest.transport,
+      retakes: {
+        requestRetake: (deviceId, request) => void harness.ingest.transport.publish(receiptsTopic(deviceId), { readingId: request.readingId, status: 'accepted', request: 'retake', message: request.message }),
+      },
+      logger: pino({ level: 'silent' }),
+      registry: new Registry(),
+    },
+    { tickMs: 100, now: () => Date.now() + clockOffsetMs },
+  );
+}
+
+beforeAll(async () => {
+  receiver = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      if (failNextWebhooks > 0) {
+        failNextWebhooks -= 1;
+        response.writeHead(503).end();
+        return;
+      }
+      const header = String(request.headers[SIGNATURE_HEADER.toLowerCase()] ?? '');
+      const timestamp = Number(/t=(\d+)/.exec(header)?.[1]);
+      hooks.push({ ...(JSON.parse(body) as Omit<Hook, 'signatureValid'>), signatureValid: header === signWebhook(WEBHOOK_SECRET, body, timestamp) });
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
+  harness = await startHarness({ broker: { verifyUserToken: createTokenVerifier(JWT_SECRET) } });
+  await harness.clinicalStore.careTeams.updateEscalationPolicy(harness.teamId, {
+    webhooks: [{ url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/rpm-alerts`, secret: WEBHOOK_SECRET }],
+  });
+  rules = startRules();
+  await rules.start();
+  const token = await signAccessToken(JWT_SECRET, { sub: 'nurse-1', role: 'nurse', careTeams: [harness.teamId] });
+  nurse = await connect(harness.url, 'nurse-1', token);
+  nurse.on('message', (_topic, payload) => alertMessages.push(JSON.parse(payload.toString()) as Alert));
+  const granted = await nurse.subscribeAsync(`rpm/v1/alerts/${harness.teamId}`, { qos: 1 });
+  expect(granted[0]?.qos).toBe(1);
+});
+
+afterAll(async () => {
+  await nurse?.endAsync();
+  await rules?.stop();
+  await harness?.stop();
+  receiver?.close();
+});
+
+async function deviceClient(kind: string) {
+  const device = await provisionAssigned(harness, kind);
+  const client = await connect(harness.url, device.deviceId, device.secret);
+  return { ...device, client, publish: (payload: Record<string, unknown>) => client.publishAsync(`rpm/v1/devices/${device.deviceId}/readings`, JSON.stringify(payload), { qos: 1 }) };
+}
+
+const glucose = (deviceId: string, value: number) => reading(deviceId, { kind: 'glucose', value, unit: 'mg/dL', measuredAt: new Date(Date.now() - 1000).toISOString(), systolic: undefined, diastolic: undefined, pulse: undefined });
+
+describe('a critical reading over MQTT', () => {
+  it('becomes one alert in the store, on the MQTT alerts topic and on the webhook, and escalates until acknowledged', async () => {
+    const meter = await deviceClient('glucose');
+    await meter.publish(glucose(meter.deviceId, 45));
+    const alert = await eventually(async () => (await harness.clinicalStore.alerts.list({ patientId: meter.patientId })).items[0]);
+    expect(alert).toMatchObject({ ruleId: 'glucose-level-2-hypoglycemia', severity: 'critical', status: 'open', escalationTier: 0, readingCount: 1 });
+    expect(alert.nextEscalationAt).not.toBeNull();
+
+    const opened = await eventually(() => hooks.find((h) => h.alert.id === alert.id && h.event === 'opened'));
+    expect(opened).toMatchObject({ tier: 0, audience: 'care_team_nurses', signatureValid: true });
+    await eventually(() => alertMessages.find((a) => a.id === alert.id));
+
+    // Another low reading updates the same alert, and keeps the worst value.
+    await meter.publish(glucose(meter.deviceId, 50));
+    await eventually(async () => ((await harness.clinicalStore.alerts.require(alert.id)).readingCount === 2 ? true : undefined));
+    expect((await harness.clinicalStore.alerts.list({ patientId: meter.patientId })).items).toHaveLength(1);
+    expect(((await harness.clinicalStore.alerts.require(alert.id)).worstValue as { values: { value: number } }).values.value).toBe(45);
+
+    // Nobody acknowledges for 10 minutes: the on-call physician is notified.
+    clockOffsetMs += 11 * MINUTE;
+    const escalated = await eventually(() => hooks.find((h) => h.alert.id === alert.id && h.event === 'escalated'));
+    expect(escalated).toMatchObject({ tier: 1, audience: 'on_call_physician', signatureValid: true });
+    expect((await harness.clinicalStore.alerts.require(alert.id)).escalationTier).toBe(1);
+    await eventually(() => alertMessages.find((a) => a.id === alert.id && a.escalationTier === 1));
+
+    // Acknowledged: no further tier, however long it stays open.
+    await harness.clinicalStore.alerts.transition(alert.id, 'acknowledged', { actor: 'nurse-1' });
+    clockOffsetMs += 60 * MINUTE;
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(hooks.filter((h) => h.alert.id === alert.id && h.event === 'escalated')).toHaveLength(1);
+    const events = await harness.clinicalStore.alerts.events(alert.id);
+    expect(events.map((e) => e.type)).toEqual(['opened', 'escalated', 'reading', 'escalated', 'acknowledged']);
+    await meter.client.endAsync();
+  });
+});
+
+describe('confirm before escalate (BP crisis)', () => {
+  it('asks the device for a retake, holds the alert, and escalates when the retake confirms', async () => {
+    const cuff = await deviceClient('blood_pressure');
+    const requests: Record<string, unknown>[] = [];
+    cuff.client.on('message', (_t, payload) => requests.push(JSON.parse(payload.toString()) as Record<string, unknown>));
+    await cuff.client.subscribeAsync(receiptsTopic(cuff.deviceId), { qos: 1 });
+    const crisis = reading(cuff.deviceId, { systolic: 186, diastolic: 100, measuredAt: new Date(Date.now() - 2000).toISOString() });
+    await cuff.publish(crisis);
+    const request = await eventually(() => requests.find((r) => r.request === 'retake'));
+    expect(request).toMatchObject({ readingId: crisis.readingId, message: expect.stringContaining('call 911') });
+    const held = await eventually(async () => (await harness.clinicalStore.alerts.list({ patientId: cuff.patientId })).items[0]);
+    expect(held).toMatchObject({ ruleId: 'bp-crisis', status: 'awaiting_confirmation', nextEscalationAt: null });
+    expect(hooks.filter((h) => h.alert.id === held.id)).toEqual([]);
+
+    await cuff.publish(reading(cuff.deviceId, { systolic: 182, diastolic: 98, measuredAt: new Date(Date.now() - 1000).toISOString() }));
+    const confirmed = await eventually(() => hooks.find((h) => h.alert.id === held.id && h.event === 'confirmed'));
+    expect(confirmed).toMatchObject({ tier: 0, audience: 'care_team_nurses', alert: { status: 'open', readingCount: 2 } });
+    await cuff.client.endAsync();
+  });
+
+  it('resolves the held alert as downgraded when the retake is normal', async () => {
+    const cuff = await deviceClient('blood_pressure');
+    await cuff.publish(reading(cuff.deviceId, { systolic: 181, diastolic: 95, measuredAt: new Date(Date.now() - 2000).toISOString() }));
+    const held = await eventually(async () => (await harness.clinicalStore.alerts.list({ patientId: cuff.patientId })).items[0]);
+    await cuff.publish(reading(cuff.deviceId, { systolic: 148, diastolic: 88, measuredAt: new Date(Date.now() - 1000).toISOString() }));
+    const resolved = await eventually(async () => {
+      const current = await harness.clinicalStore.alerts.require(held.id);
+      return current.status === 'resolved' ? current : undefined;
+    });
+    expect(resolved.resolvedBy).toBe('rules-engine');
+    expect((await harness.clinicalStore.alerts.events(held.id)).map((e) => e.type)).toContain('downgraded');
+    await cuff.client.endAsync();
+  });
+});
+
+describe('notifier failures', () => {
+  it('retries a failing webhook with backoff, records the failure, and delivers later', async () => {
+    failNextWebhooks = 1;
+    const oximeter = await deviceClient('spo2');
+    await oximeter.publish(reading(oximeter.deviceId, { kind: 'spo2', value: 86, unit: '%', measuredAt: new Date(Date.now() - 1000).toISOString(), systolic: undefined, diastolic: undefined, pulse: undefined }));
+    const alert = await eventually(async () => (await harness.clinicalStore.alerts.list({ patientId: oximeter.patientId })).items[0]);
+    await eventually(() => hooks.find((h) => h.alert.id === alert.id && h.event === 'opened'), 15_000);
+    const deliveries = await harness.clinicalStore.deliveries.forAlert(alert.id);
+    const webhook = deliveries.find((d) => d.channel === 'webhook')!;
+    expect(webhook).toMatchObject({ status: 'delivered', attempts: 2, lastError: 'webhook answered 503' });
+    expect(deliveries.find((d) => d.channel === 'mqtt')).toMatchObject({ status: 'delivered', attempts: 1 });
+    await oximeter.client.endAsync();
+  });
+});
+
+describe('access to the alerts topics', () => {
+  it("refuses a nurse the alerts of another care team, a billing user all alerts, and a forged token", async () => {
+    const token = await signAccessToken(JWT_SECRET, { sub: 'nurse-2', role: 'nurse', careTeams: ['other-team'] });
+    const other = await connect(harness.url, 'nurse-2', token);
+    await expect(other.subscribeAsync(`rpm/v1/alerts/${harness.teamId}`, { qos: 1 })).rejects.toThrow(/Subscribe error/);
+    await other.endAsync();
+    const billingToken = await signAccessToken(JWT_SECRET, { sub: 'billing-1', role: 'billing', careTeams: [harness.teamId] });
+    const billing = await connect(harness.url, 'billing-1', billingToken);
+    await expect(billing.subscribeAsync(`rpm/v1/alerts/${harness.teamId}`, { qos: 1 })).rejects.toThrow(/Subscribe error/);
+    await billing.endAsync();
+    const forged = await signAccessToken('another-secret-of-thirty-two-characters!!', { sub: 'nurse-1', role: 'admin', careTeams: [] });
+    await expect(connect(harness.url, 'nurse-1', forged)).rejects.toThrow(/Bad username or password/i);
+  });
+});
+
+describe('restart', () => {
+  it('does not raise an alert again after the engine restarts; further readings update it', async () => {
+    const meter = await deviceClient('glucose');
+    await meter.publish(glucose(meter.deviceId, 310));
+    const alert = await eventually(async () => (await harness.clinicalStore.alerts.list({ patientId: meter.patientId })).items[0]);
+    await rules.stop();
+    rules = startRules();
+    await rules.start();
+    await meter.publish(glucose(meter.deviceId, 320));
+    await eventually(async () => ((await harness.clinicalStore.alerts.require(alert.id)).readingCount >= 2 ? true : undefined));
+    const alerts = (await harness.clinicalStore.alerts.list({ patientId: meter.patientId })).items;
+    expect(alerts.filter((a) => a.ruleId === 'glucose-high')).toHaveLength(1);
+    expect(hooks.filter((h) => h.alert.id === alert.id && h.event === 'opened')).toHaveLength(1);
+    await meter.client.endAsync();
+  });
+});
