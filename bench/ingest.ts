@@ -4,14 +4,13 @@
 //   (b) the full pipeline (`rpm start`: auth, ACL, fsync'd spool before PUBACK, validation,
 //       normalization, patient resolution, dedup, SQLite readings store), readings/s until stored.
 // Servers run as child processes; this process is the load generator.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import SqliteDatabase from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
 import { ClinicalStore } from '../store/index.js';
+import { spawnServer, stopServer } from './processes.js';
 import { percentile, summarize, type Summary } from './stats.js';
 
 export interface IngestBenchOptions {
@@ -29,37 +28,6 @@ export interface IngestBenchResult {
   pipelineStoredPerSec: Summary;
   pipelinePubackLatencyMs: { p50: number; p95: number; p99: number; max: number };
   ratioToBaseline: number;
-}
-
-const DIST = fileURLToPath(new URL('..', import.meta.url));
-
-function spawnServer(script: string, args: string[], env: NodeJS.ProcessEnv, pattern: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
-  return new Promise((resolve, reject) => {
-    // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the servers.
-    const nodeArguments = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-    const child = spawn(process.execPath, [...nodeArguments, join(DIST, script), ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = output.match(pattern);
-      if (match) {
-        child.stdout?.off('data', onData);
-        resolve({ child, match });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before it was ready:\n${output}`)));
-  });
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 const samplePayload = (deviceId: string, readingId: string) =>

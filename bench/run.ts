@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchAlertLatency } from './alert-latency.js';
 import { benchIngest } from './ingest.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
@@ -30,13 +31,27 @@ const rows = [
 ];
 const table = rows.map((row) => `| ${row.join(' | ')} |`);
 table.splice(1, 0, `| ${rows[0]!.map(() => '---').join(' | ')} |`);
-const latency = ingest.pipelinePubackLatencyMs;
+const saturated = ingest.pipelinePubackLatencyMs;
 console.log(`Ingest benchmark, ${startedAt.slice(0, 10)}, ${machine}`);
 console.log(`${options.clients} device clients × ${options.messagesPerClient} QoS 1 readings, ${options.window} in flight per client, ${options.runs} runs after a warm-up\n`);
 console.log(table.join('\n'));
-console.log(`\npublish → PUBACK latency under this saturating load: p50 ${latency.p50.toFixed(1)} ms, p95 ${latency.p95.toFixed(1)} ms, p99 ${latency.p99.toFixed(1)} ms, max ${latency.max.toFixed(1)} ms`);
+console.log(`\npublish → PUBACK latency under this saturating load: p50 ${saturated.p50.toFixed(1)} ms, p95 ${saturated.p95.toFixed(1)} ms, p99 ${saturated.p99.toFixed(1)} ms, max ${saturated.max.toFixed(1)} ms`);
+
+log('latency: fixed background rate with critical readings');
+const latency = await benchAlertLatency({
+  backgroundRatePerSecond: Number(process.env.BENCH_BACKGROUND_RATE ?? 1000),
+  backgroundDevices: 50,
+  durationSeconds: Number(process.env.BENCH_LATENCY_SECONDS ?? 20),
+  criticalIntervalMs: 100,
+});
+const ms = (f: { p50: number; p95: number; p99: number; max: number; samples: number }) => `${f.p50} | ${f.p95} | ${f.p99} | ${f.max} | ${f.samples}`;
+console.log(`\nLatency at ${latency.achievedBackgroundRate} readings/s background (target ${latency.options.backgroundRatePerSecond}/s from ${latency.options.backgroundDevices} devices), a critical glucose reading every ${latency.options.criticalIntervalMs} ms, ${latency.options.durationSeconds} s\n`);
+console.log('| figure (ms) | p50 | p95 | p99 | max | samples |');
+console.log('| --- | --- | --- | --- | --- | --- |');
+console.log(`| publish → PUBACK | ${ms(latency.pubackMs)} |`);
+console.log(`| publish → alert on the nurse's MQTT topic | ${ms(latency.publishToAlertMs)} |`);
 
 mkdirSync(RESULTS_DIR, { recursive: true });
-const json = JSON.stringify({ startedAt, machine, ingest }, null, 2);
+const json = JSON.stringify({ startedAt, machine, ingest, latency }, null, 2);
 writeFileSync(join(RESULTS_DIR, `ingest-${startedAt.replace(/[:.]/g, '-')}.json`), json);
 writeFileSync(join(RESULTS_DIR, 'latest.json'), json);

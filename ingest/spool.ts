@@ -100,8 +100,11 @@ export class Spool extends EventEmitter {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.database = new SqliteDatabase(path);
     this.database.pragma('journal_mode = WAL');
-    // FULL: the commit is fsync'd before the PUBACK goes out; a power cut cannot take it back.
-    this.database.pragma('synchronous = FULL');
+    // Appends of acknowledged messages run with synchronous=FULL (fsync'd before the PUBACK goes
+    // out: a power cut cannot take them back). Everything after that runs with NORMAL: in WAL mode a
+    // power cut can only roll back the newest of those transactions as a whole, leaving their
+    // messages in the inbox to be evaluated again. That spares the event loop an fsync per step.
+    this.database.pragma('synchronous = NORMAL');
     this.database.exec(SCHEMA);
     const db = this.database;
     this.statements = {
@@ -166,7 +169,12 @@ export class Spool extends EventEmitter {
     this.pendingAppends = [];
     if (batch.length === 0) return;
     try {
-      this.appendBatch(batch.map((entry) => entry.message));
+      this.database.pragma('synchronous = FULL');
+      try {
+        this.appendBatch(batch.map((entry) => entry.message));
+      } finally {
+        this.database.pragma('synchronous = NORMAL');
+      }
       this.backlogCount += batch.length;
     } catch (error) {
       for (const entry of batch) entry.reject(error as Error);

@@ -1,0 +1,126 @@
+// Latency at a fixed rate: `rpm start` as a child process takes a steady background of normal
+// readings (default 1,000/s) while one glucometer publishes a critical reading every 100 ms.
+// Measured: publish → PUBACK for every reading, and publish → the alert message a nurse app
+// receives on `rpm/v1/alerts/{careTeamId}` for each critical reading.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { signAccessToken } from '../dashboard-api/index.js';
+import { ClinicalStore } from '../store/index.js';
+import { spawnServer, stopServer } from './processes.js';
+import { percentile } from './stats.js';
+
+export interface LatencyBenchOptions {
+  backgroundRatePerSecond: number;
+  backgroundDevices: number;
+  durationSeconds: number;
+  criticalIntervalMs: number;
+}
+
+export interface LatencyFigures {
+  samples: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export interface LatencyBenchResult {
+  options: LatencyBenchOptions;
+  achievedBackgroundRate: number;
+  pubackMs: LatencyFigures;
+  publishToAlertMs: LatencyFigures;
+}
+
+const JWT_SECRET = 'benchmark-secret-of-at-least-32-characters';
+
+function figures(values: number[]): LatencyFigures {
+  const sorted = [...values].sort((a, b) => a - b);
+  const round = (n: number) => Math.round(n * 100) / 100;
+  return { samples: sorted.length, p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)), p99: round(percentile(sorted, 99)), max: round(sorted[sorted.length - 1] ?? Number.NaN) };
+}
+
+export async function benchAlertLatency(options: LatencyBenchOptions): Promise<LatencyBenchResult> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rpm-bench-latency-'));
+  const setup = await ClinicalStore.open({ dialect: 'sqlite', path: join(dataDir, 'clinical.sqlite') });
+  const team = await setup.careTeams.create({ name: 'Bench' });
+  const provision = async (id: string, kind: string) => {
+    const patient = await setup.patients.create({ name: id, birthDate: '1950-01-01', timezone: 'UTC', careTeamId: team.id });
+    const { secret } = await setup.devices.provision({ id, kind });
+    await setup.devices.assign(id, patient.id, { at: '2026-01-01T00:00:00Z', by: 'bench' });
+    return { id, secret };
+  };
+  const background: { id: string; secret: string }[] = [];
+  for (let i = 0; i < options.backgroundDevices; i += 1) background.push(await provision(`bench-bg-${i}`, 'blood_pressure'));
+  const meter = await provision('bench-meter', 'glucose');
+  await setup.close();
+
+  const { child, match } = await spawnServer('bin/rpm.js', ['start'], { RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', RPM_LOG_LEVEL: 'error', RPM_JWT_SECRET: JWT_SECRET }, /MQTT:\s+(mqtt:\/\/\S+)/);
+  const clients: MqttClient[] = [];
+  try {
+    const url = match[1]!;
+    const connect = async (username: string, password: string) => {
+      const client = await mqtt.connectAsync(url, { username, password, clientId: `${username}-${Date.now()}`, reconnectPeriod: 0 });
+      clients.push(client);
+      return client;
+    };
+    const nurse = await connect('bench-nurse', await signAccessToken(JWT_SECRET, { sub: 'bench-nurse', role: 'nurse', careTeams: [team.id] }));
+    const sentAt = new Map<string, number>();
+    const alertLatencies: number[] = [];
+    nurse.on('message', (_topic, payload) => {
+      const alert = JSON.parse(payload.toString()) as { lastReadingId?: string };
+      const started = alert.lastReadingId ? sentAt.get(alert.lastReadingId) : undefined;
+      if (started !== undefined) {
+        alertLatencies.push(performance.now() - started);
+        sentAt.delete(alert.lastReadingId!);
+      }
+    });
+    await nurse.subscribeAsync(`rpm/v1/alerts/${team.id}`, { qos: 1 });
+    const backgroundClients = await Promise.all(background.map((d) => connect(d.id, d.secret)));
+    const meterClient = await connect(meter.id, meter.secret);
+
+    const pubacks: number[] = [];
+    let backgroundSent = 0;
+    const publish = (client: MqttClient, deviceId: string, payload: Record<string, unknown>) => {
+      const started = performance.now();
+      return client.publishAsync(`rpm/v1/devices/${deviceId}/readings`, JSON.stringify({ deviceId, measuredAt: new Date(Date.now() - 1000).toISOString(), ...payload }), { qos: 1 }).then(() => {
+        pubacks.push(performance.now() - started);
+      });
+    };
+    const endAt = performance.now() + options.durationSeconds * 1000;
+    const startedAt = performance.now();
+    // Background: every 10 ms, the share of readings due so far, round-robin over the devices.
+    const backgroundTimer = setInterval(() => {
+      const due = Math.floor(((performance.now() - startedAt) / 1000) * options.backgroundRatePerSecond);
+      while (backgroundSent < due) {
+        const index = backgroundSent % backgroundClients.length;
+        void publish(backgroundClients[index]!, background[index]!.id, { readingId: `bg-${backgroundSent}`, kind: 'blood_pressure', systolic: 124, diastolic: 78, unit: 'mmHg' });
+        backgroundSent += 1;
+      }
+    }, 10);
+    let critical = 0;
+    const criticalTimer = setInterval(() => {
+      const readingId = `crit-${critical}`;
+      critical += 1;
+      sentAt.set(readingId, performance.now());
+      void publish(meterClient, meter.id, { readingId, kind: 'glucose', value: 40 + (critical % 10), unit: 'mg/dL' });
+    }, options.criticalIntervalMs);
+    while (performance.now() < endAt) await new Promise((resolve) => setTimeout(resolve, 50));
+    clearInterval(backgroundTimer);
+    clearInterval(criticalTimer);
+    const elapsedSeconds = (performance.now() - startedAt) / 1000;
+    // Let the last alerts arrive.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    return {
+      options,
+      achievedBackgroundRate: Math.round(backgroundSent / elapsedSeconds),
+      pubackMs: figures(pubacks),
+      publishToAlertMs: figures(alertLatencies),
+    };
+  } finally {
+    await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
+    await stopServer(child);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
