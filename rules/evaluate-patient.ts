@@ -82,10 +82,12 @@ export interface PatientState {
   pending: Map<string, { deadlineMs: number; reading: RuleReading }>;
   /** Trend and missing-data rules whose condition holds now (an episode under way). */
   episodes: Set<string>;
+  /** `deviceId/readingId` of the readings in `history`, to ignore one seen before in O(1). */
+  seen: Set<string>;
 }
 
 export function emptyPatientState(patientId: string): PatientState {
-  return { patientId, configuration: undefined, history: new Map(), latestMs: new Map(), pending: new Map(), episodes: new Set() };
+  return { patientId, configuration: undefined, history: new Map(), latestMs: new Map(), pending: new Map(), episodes: new Set(), seen: new Set() };
 }
 
 // ---- conditions -------------------------------------------------------------------------------
@@ -171,20 +173,29 @@ function maxWindowMs(rules: readonly RuleDefinition[]): number {
 
 /** Adds a reading in time order; false when it is already there (a re-emission after restart). */
 function remember(state: PatientState, reading: RuleReading): boolean {
+  const key = `${reading.deviceId}/${reading.readingId}`;
+  if (state.seen.has(key)) return false;
+  state.seen.add(key);
   const list = state.history.get(reading.kind) ?? [];
-  if (list.some((r) => r.readingId === reading.readingId && r.deviceId === reading.deviceId)) return false;
   let index = list.length;
   while (index > 0 && list[index - 1]!.measuredAtMs > reading.measuredAtMs) index -= 1;
   list.splice(index, 0, reading);
   const keepFromMs = list[list.length - 1]!.measuredAtMs - maxWindowMs(state.configuration?.rules ?? []) - HISTORY_MARGIN_MS;
-  while (list.length > MIN_READINGS_KEPT && list[0]!.measuredAtMs < keepFromMs) list.shift();
+  while (list.length > MIN_READINGS_KEPT && list[0]!.measuredAtMs < keepFromMs) {
+    const dropped = list.shift()!;
+    state.seen.delete(`${dropped.deviceId}/${dropped.readingId}`);
+  }
   state.history.set(reading.kind, list);
   return true;
 }
 
-/** Readings of the kind up to and including `atMs`. */
-function upTo(state: PatientState, kind: MeasurementKind, atMs: number): RuleReading[] {
-  return (state.history.get(kind) ?? []).filter((r) => r.measuredAtMs <= atMs);
+/** Readings of the kind up to and including `atMs` (the whole list, uncopied, for the newest). */
+function upTo(state: PatientState, kind: MeasurementKind, atMs: number): readonly RuleReading[] {
+  const list = state.history.get(kind) ?? [];
+  if (list.length === 0 || list[list.length - 1]!.measuredAtMs <= atMs) return list;
+  let end = list.length;
+  while (end > 0 && list[end - 1]!.measuredAtMs > atMs) end -= 1;
+  return list.slice(0, end);
 }
 
 // ---- rule types -------------------------------------------------------------------------------
@@ -194,16 +205,30 @@ function trendHolds(rule: AverageRule | ConsecutiveRule | DeltaRule, state: Pati
   const series = upTo(state, reading.kind, reading.measuredAtMs);
   switch (rule.type) {
     case 'average': {
-      const window = series.filter((r) => r.measuredAtMs > reading.measuredAtMs - rule.windowDays * DAY_MS);
+      const fromMs = reading.measuredAtMs - rule.windowDays * DAY_MS;
+      let first = series.length;
+      while (first > 0 && series[first - 1]!.measuredAtMs > fromMs) first -= 1;
+      const window = series.slice(first);
       if (window.length < rule.minReadings) return undefined;
-      const means: Record<string, number> = {};
-      for (const field of new Set(window.flatMap((r) => Object.keys(r.values)))) {
-        const values = window.map((r) => r.values[field]).filter((v): v is number => v !== undefined);
-        means[field] = Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 10) / 10;
+      // Only the fields the rule compares, summed in one pass: this runs for every reading.
+      const fields = [...new Set([...rule.any, ...(rule.all ?? [])].flatMap((c) => ('field' in c ? [c.field] : [])))];
+      const sums = new Array<number>(fields.length).fill(0);
+      const counts = new Array<number>(fields.length).fill(0);
+      for (const r of window) {
+        for (let f = 0; f < fields.length; f += 1) {
+          const value = r.values[fields[f]!];
+          if (value !== undefined) {
+            sums[f]! += value;
+            counts[f]! += 1;
+          }
+        }
       }
+      const means: Record<string, number> = {};
+      fields.forEach((field, f) => {
+        if (counts[f]! > 0) means[field] = Math.round((sums[f]! / counts[f]!) * 10) / 10;
+      });
       if (!matches(rule, means, {})) return undefined;
       const shown = Object.entries(means)
-        .filter(([field]) => rule.any.some((c) => 'field' in c && c.field === field))
         .map(([field, mean]) => `${field} ${mean}`)
         .join(', ');
       return { reading, score: exceedance(rule, means, {}), summary: `${rule.windowDays}-day mean ${shown} ${UNITS[reading.kind]} over ${window.length} readings` };
