@@ -53,5 +53,5 @@ console.log(`| publish → alert on the nurse's MQTT topic | ${ms(latency.publis
 
 mkdirSync(RESULTS_DIR, { recursive: true });
 const json = JSON.stringify({ startedAt, machine, ingest, latency }, null, 2);
-writeFileSync(join(RESULTS_DIR, `ingest-${startedAt.replace(/[:.]/g, '-')}.json`), json);
+writeFileSync(join(RESULTS_DIR, `bench-${startedAt.replace(/[:.]/g, '-')}.json`), json);
 writeFileSync(join(RESULTS_DIR, 'latest.json'), json);
