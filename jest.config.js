@@ -10,7 +10,12 @@ export default {
     // Sources import './x.js' (NodeNext); under Jest the file is './x.ts'.
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
+  // @fastify/static (CommonJS, under @fastify/swagger-ui) requires content-disposition 3, which is
+  // ESM only. Node 20.19 loads that with require(esm); Jest's module runtime cannot, so that one
+  // package is compiled to CommonJS for the tests.
+  transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
   transform: {
+    '/node_modules/content-disposition/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
     '^.+\\.ts$': [
       '@swc/jest',
       {

@@ -3,7 +3,6 @@
 // their issues land.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApi, createTokenVerifier } from '../dashboard-api/index.js';
 import { IngestService, receiptsTopic } from '../ingest/index.js';
@@ -114,7 +113,7 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
     // Ingest stops before the rules engine (closers run newest first), so its last readings are judged.
     closers.push(() => ingest.stop());
 
-    const api: FastifyInstance = await buildApi({ clinicalStore, readingsStore, ingest, registry, logger });
+    const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: rules.notifier.feed$, verifyToken: createTokenVerifier(jwt.secret), registry, logger });
     closers.push(() => api.close());
     try {
       await api.listen({ port: config.httpPort, host: '0.0.0.0' });

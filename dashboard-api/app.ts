@@ -1,20 +1,43 @@
-// The Fastify application. For now it serves liveness, readiness and metrics; the /v1 routes of the HTTP
-// contract are registered here as they land (issue #5).
+// The Fastify application: schemas on every request (zod, through the type provider), OpenAPI 3
+// at /docs, JSON errors that name the field, request ids, rate limiting, body limits, and auth,
+// care-team scoping and audit in hooks (access.ts). Routes are plugins per resource.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
+import type { Observable } from 'rxjs';
 import type { IngestService } from '../ingest/index.js';
+import type { AlertChange } from '../rules/index.js';
 import type { ClinicalStore, ReadingsStore } from '../store/index.js';
+import { registerAccessControl } from './access.js';
+import { registerErrorHandler } from './errors.js';
+import { adminRoutes } from './routes/admin.js';
+import { alertRoutes } from './routes/alerts.js';
+import { careTeamRoutes } from './routes/care-teams.js';
+import { deviceRoutes } from './routes/devices.js';
+import { patientDataRoutes } from './routes/patient-data.js';
+import { patientRoutes } from './routes/patients.js';
+import type { TokenVerifier } from './tokens.js';
 
 export interface ApiDependencies {
   clinicalStore: ClinicalStore;
   readingsStore: ReadingsStore;
   ingest: IngestService;
+  alertFeed$: Observable<AlertChange>;
+  verifyToken: TokenVerifier;
   registry: Registry;
   logger: FastifyBaseLogger;
 }
 
 /** A readiness check that answers within this time or counts as failed. */
 const READINESS_TIMEOUT_MS = 2_000;
+/** 1 MiB: the largest body is a thresholds document or a care team's policy, far smaller. */
+const BODY_LIMIT_BYTES = 1_048_576;
+/** Per client address: a dashboard polls a few routes; a script gone wrong is slowed, not the API. */
+const RATE_LIMIT_PER_MINUTE = 600;
 
 async function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -29,11 +52,45 @@ async function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
 }
 
 export async function buildApi(dependencies: ApiDependencies): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: dependencies.logger, bodyLimit: 1_048_576 });
+  const app = Fastify({ loggerInstance: dependencies.logger, bodyLimit: BODY_LIMIT_BYTES, requestIdHeader: 'x-request-id', genReqId: () => crypto.randomUUID() }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandler(app);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  const httpRequests = new Counter({ name: 'rpm_http_requests_total', help: 'HTTP requests, by route and status', labelNames: ['route', 'status'], registers: [dependencies.registry] });
+  const httpSeconds = new Histogram({ name: 'rpm_http_request_seconds', help: 'HTTP request duration', labelNames: ['route'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers: [dependencies.registry] });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    httpRequests.inc({ route, status: String(reply.statusCode) });
+    httpSeconds.observe({ route }, reply.elapsedTime / 1000);
+  });
 
-  app.get('/readyz', async (_request, reply) => {
+  await app.register(fastifyRateLimit, { max: RATE_LIMIT_PER_MINUTE, timeWindow: '1 minute', allowList: (request) => !request.url.startsWith('/v1/') });
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'RPM platform API', version: '1.0.0', description: 'Care teams, patients, devices, readings, alerts, triage, time entries, dead letters. Bearer JWT on every /v1 route.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  registerAccessControl(app, { verifyToken: dependencies.verifyToken, clinicalStore: dependencies.clinicalStore });
+  const { clinicalStore, readingsStore } = dependencies;
+  await app.register(careTeamRoutes, { clinicalStore });
+  await app.register(patientRoutes, { clinicalStore });
+  await app.register(deviceRoutes, { clinicalStore });
+  await app.register(patientDataRoutes, { clinicalStore, readingsStore });
+  await app.register(alertRoutes, { clinicalStore, alertFeed$: dependencies.alertFeed$ });
+  await app.register(adminRoutes, { clinicalStore, ingest: dependencies.ingest });
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     const probes: Record<string, () => Promise<void>> = {
       clinicalStore: () => dependencies.clinicalStore.ping(),
       readingsStore: () => dependencies.readingsStore.ping(),
@@ -54,7 +111,7 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     dependencies.ingest.metrics.spoolBacklog.set(dependencies.ingest.spool.backlog);
     return reply.type(dependencies.registry.contentType).send(await dependencies.registry.metrics());
   });

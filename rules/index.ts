@@ -5,5 +5,5 @@ export { DEFAULT_TICK_MS, rulesEngine, type EngineOptions, type PatientEvent } f
 export { AUDIENCES, DEFAULT_TIERS, effectivePolicy, escalationPolicy, type Audience, type EscalationPolicy } from './escalation-policy.js';
 export { emptyPatientState, stepPatient, toRuleReading, type AlertSignal, type PatientConfiguration, type RuleReading, type RulesEvent } from './evaluate-patient.js';
 export { AlertNotifier, MAX_DELIVERY_ATTEMPTS, SIGNATURE_HEADER, signWebhook, type AlertChange, type AlertEventName, type AlertPublisher } from './notifications.js';
-export { patientOverrides, resolveRules, ruleDefinition, ruleSet, type PatientOverrides, type RuleDefinition } from './rule-definitions.js';
+export { flattenUnionIssues, patientOverrides, resolveRules, ruleDefinition, ruleSet, type PatientOverrides, type RuleDefinition } from './rule-definitions.js';
 export { RulesService, type RulesServiceOptions } from './service.js';

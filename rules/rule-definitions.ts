@@ -144,5 +144,24 @@ export function resolveRules(defaults: readonly RuleDefinition[], overridesInput
     }
   }
   const merged = defaults.map((rule) => ({ ...rule, ...(overrides.rules[rule.id] ?? {}) }));
+  // Each overridden rule is validated on its own, so an error names the rule, not a list index.
+  const issues: z.core.$ZodIssue[] = [];
+  for (const rule of merged) {
+    const result = ruleDefinition.safeParse(rule);
+    if (!result.success) issues.push(...flattenUnionIssues(result.error.issues).map((issue) => ({ ...issue, path: ['rules', rule.id, ...issue.path] })));
+  }
+  if (issues.length > 0) throw new z.ZodError(issues);
   return ruleSet.parse([...merged, ...overrides.extraRules]);
+}
+
+/**
+ * "Invalid input" on a union says nothing; the branch that came closest (fewest issues) does, for
+ * example `any/0/op: Invalid option: expected one of ">"|">="|"<"|"<="`.
+ */
+export function flattenUnionIssues(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [issue];
+    const closest = [...issue.errors].sort((a, b) => a.length - b.length)[0]!;
+    return flattenUnionIssues(closest).map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] }));
+  });
 }

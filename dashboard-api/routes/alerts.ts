@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { filter, type Observable } from 'rxjs';
+import type { AlertChange } from '../../rules/index.js';
+import { ALERT_SEVERITIES, ALERT_STATUSES, type Alert, type ClinicalStore } from '../../store/index.js';
+import { CLINICAL_ROLES, maySeeTeam, requireUser, visibleTeams } from '../access.js';
+import { idParams, pageQuery } from './shared.js';
+
+/** A comment line this often keeps proxies and load balancers from closing an idle stream. */
+const SSE_HEARTBEAT_MS = 15_000;
+const SEVERITY_RANK: Readonly<Record<string, number>> = { critical: 0, high: 1, moderate: 2, low: 3 };
+
+const csv = <T extends string>(values: readonly [T, ...T[]]) =>
+  z
+    .string()
+    .transform((text) => text.split(',').map((v) => v.trim()))
+    .pipe(z.array(z.enum(values)));
+
+export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; alertFeed$: Observable<AlertChange> }> = async (app, { clinicalStore, alertFeed$ }) => {
+  app.get(
+    '/v1/alerts',
+    {
+      schema: { querystring: z.object({ ...pageQuery, status: csv(ALERT_STATUSES).optional(), severity: csv(ALERT_SEVERITIES).optional(), patientId: z.string().optional() }), tags: ['alerts'] },
+      config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'alerts.list', resourceType: 'alert' } },
+    },
+    async (request) => {
+      const page = await clinicalStore.alerts.list({ careTeamIds: visibleTeams(requireUser(request)), ...request.query });
+      if (request.query.patientId) request.auditPatientId = request.query.patientId;
+      return { alerts: page.items, nextCursor: page.nextCursor };
+    },
+  );
+
+  for (const action of ['ack', 'resolve'] as const) {
+    app.post(
+      `/v1/alerts/:id/${action}`,
+      { schema: { params: idParams, body: z.object({ note: z.string().max(2000).optional() }).optional(), tags: ['alerts'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'alert', audit: `alert.${action}`, resourceType: 'alert' } } },
+      async (request) => {
+        const user = requireUser(request);
+        return clinicalStore.alerts.transition(request.params.id, action === 'ack' ? 'acknowledged' : 'resolved', { actor: user.sub, note: request.body?.note ?? null });
+      },
+    );
+  }
+
+  app.get('/v1/alerts/:id/events', { schema: { params: idParams, tags: ['alerts'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'alert', audit: 'alert.read', resourceType: 'alert' } } }, async (request) => ({
+    events: await clinicalStore.alerts.events(request.params.id),
+  }));
+
+  // Server-Sent Events: every new or changed alert the caller may see; `Last-Event-ID` resumes
+  // from the stored alert events, so a reconnecting dashboard misses nothing.
+  app.get('/v1/alerts/stream', { schema: { tags: ['alerts'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'alerts.stream', resourceType: 'alert' } } }, async (request, reply) => {
+    const user = requireUser(request);
+    const raw = reply.raw;
+    reply.hijack();
+    raw.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    raw.write(': connected\n\n');
+    const send = (eventId: number, event: string, alert: Alert) => raw.write(`id: ${eventId}\nevent: ${event}\ndata: ${JSON.stringify(alert)}\n\n`);
+    const lastEventId = Number(request.headers['last-event-id']);
+    let replayedUpTo = 0;
+    if (Number.isInteger(lastEventId) && lastEventId > 0) {
+      for (const event of await clinicalStore.alerts.eventsAfter(lastEventId, { careTeamIds: visibleTeams(user) })) {
+        const alert = await clinicalStore.alerts.get(event.alertId);
+        if (alert) send(event.id, event.type, alert);
+        replayedUpTo = event.id;
+      }
+    }
+    const subscription = alertFeed$.pipe(filter((change) => maySeeTeam(user, change.alert.careTeamId) && change.eventId > replayedUpTo)).subscribe((change) => send(change.eventId, change.event, change.alert));
+    const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), SSE_HEARTBEAT_MS);
+    request.raw.on('close', () => {
+      clearInterval(heartbeat);
+      subscription.unsubscribe();
+    });
+  });
+
+  app.get('/v1/triage', { schema: { tags: ['alerts'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'triage.read' } } }, async (request) => {
+    const user = requireUser(request);
+    const open = await clinicalStore.alerts.list({ careTeamIds: visibleTeams(user), status: ['open', 'awaiting_confirmation', 'acknowledged'], limit: 500 });
+    const byPatient = new Map<string, Alert[]>();
+    for (const alert of open.items) byPatient.set(alert.patientId, [...(byPatient.get(alert.patientId) ?? []), alert]);
+    const rows = await Promise.all(
+      [...byPatient.entries()].map(async ([patientId, alerts]) => {
+        const patient = await clinicalStore.patients.get(patientId);
+        const worst = alerts.reduce((a, b) => (SEVERITY_RANK[a.severity]! <= SEVERITY_RANK[b.severity]! ? a : b));
+        const latest = alerts.reduce((a, b) => (a.updatedAt >= b.updatedAt ? a : b));
+        return { patientId, name: patient?.name ?? null, careTeamId: worst.careTeamId, worstSeverity: worst.severity, openAlerts: alerts.length, unacknowledged: alerts.filter((a) => a.status !== 'acknowledged').length, lastActivityAt: latest.updatedAt, alerts };
+      }),
+    );
+    // Ranked by the worst open severity, then by recency.
+    rows.sort((a, b) => SEVERITY_RANK[a.worstSeverity]! - SEVERITY_RANK[b.worstSeverity]! || b.lastActivityAt.localeCompare(a.lastActivityAt));
+    return { patients: rows };
+  });
+};

@@ -1,0 +1,89 @@
+// Routes under /v1/patients/:id: readings, thresholds, time entries. Scoped to the patient's team.
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { MEASUREMENT_KINDS } from '../../device-profiles/index.js';
+import { DEFAULT_RULES, resolveRules } from '../../rules/index.js';
+import type { ClinicalStore, ReadingsStore, StoredReading } from '../../store/index.js';
+import { CLINICAL_ROLES, requireUser } from '../access.js';
+import { ApiError } from '../errors.js';
+import { idParams, instant } from './shared.js';
+
+const DAY_MS = 86_400_000;
+/** A readings query spans at most a year: enough for any chart, bounded in memory. */
+const MAX_RANGE_MS = 366 * DAY_MS;
+
+/** The reading-object shape of the contract, in canonical units, with what was received. */
+function readingView(reading: StoredReading) {
+  return {
+    readingId: reading.readingId,
+    deviceId: reading.deviceId,
+    kind: reading.kind,
+    measuredAt: reading.measuredAtAsSent,
+    ...reading.values,
+    ...reading.flags,
+    unit: reading.unit,
+    ...(reading.gatewayId ? { gatewayId: reading.gatewayId } : {}),
+    receivedAt: reading.receivedAt,
+    source: reading.source,
+    original: reading.original,
+  };
+}
+
+export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; readingsStore: ReadingsStore }> = async (app, { clinicalStore, readingsStore }) => {
+  app.get(
+    '/v1/patients/:id/readings',
+    {
+      schema: {
+        params: idParams,
+        querystring: z.object({ kind: z.enum(MEASUREMENT_KINDS).optional(), from: instant.optional(), to: instant.optional(), every: z.string().regex(/^[1-9]\d{0,2}[mhd]$/, 'must be a duration such as 1h or 1d').optional() }),
+        tags: ['readings'],
+      },
+      config: { access: { roles: CLINICAL_ROLES, scope: 'patient', audit: 'readings.read' } },
+    },
+    async (request) => {
+      const to = request.query.to ?? new Date(Date.now() + 60_000).toISOString();
+      const from = request.query.from ?? new Date(Date.parse(to) - 30 * DAY_MS).toISOString();
+      if (Date.parse(to) <= Date.parse(from)) throw new ApiError(400, 'RPM_ERR_VALIDATION', 'querystring/to: must be after from');
+      if (Date.parse(to) - Date.parse(from) > MAX_RANGE_MS) throw new ApiError(400, 'RPM_ERR_VALIDATION', 'querystring/from: the range may span at most 366 days');
+      if (request.query.every) {
+        if (!request.query.kind) throw new ApiError(400, 'RPM_ERR_VALIDATION', 'querystring/kind: is required with every');
+        const patient = await clinicalStore.patients.require(request.params.id);
+        return { buckets: await readingsStore.aggregate({ patientId: patient.id, kind: request.query.kind, from, to, every: request.query.every, timezone: patient.timezone }) };
+      }
+      const readings = await readingsStore.query({ patientId: request.params.id, kind: request.query.kind, from, to, newestFirst: true });
+      return { readings: readings.map(readingView) };
+    },
+  );
+
+  app.get('/v1/patients/:id/thresholds', { schema: { params: idParams, tags: ['thresholds'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'patient', audit: 'thresholds.read' } } }, async (request) => {
+    const stored = await clinicalStore.thresholds.get(request.params.id);
+    return { ...stored, effectiveRules: resolveRules(DEFAULT_RULES, stored.overrides) };
+  });
+
+  app.put(
+    '/v1/patients/:id/thresholds',
+    { schema: { params: idParams, body: z.record(z.string(), z.unknown()), tags: ['thresholds'] }, config: { access: { roles: ['admin', 'physician'], scope: 'patient', audit: 'thresholds.change' } } },
+    async (request) => {
+      // Validated against the rules before it is stored: an override the engine would refuse is a 400.
+      const effectiveRules = resolveRules(DEFAULT_RULES, request.body);
+      const stored = await clinicalStore.thresholds.put(request.params.id, request.body, requireUser(request).sub);
+      return { ...stored, effectiveRules };
+    },
+  );
+
+  app.post(
+    '/v1/patients/:id/time-entries',
+    {
+      schema: {
+        params: idParams,
+        body: z.object({ minutes: z.number().int().min(1).max(720), performedAt: instant, interactive: z.boolean(), note: z.string().max(2000).optional() }),
+        tags: ['time entries'],
+      },
+      config: { access: { roles: ['admin', 'nurse', 'physician'], scope: 'patient', audit: 'time_entry.create' } },
+    },
+    async (request, reply) => {
+      const entry = await clinicalStore.timeEntries.add({ patientId: request.params.id, performedBy: requireUser(request).sub, ...request.body });
+      return reply.code(201).send(entry);
+    },
+  );
+};

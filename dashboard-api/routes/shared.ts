@@ -1,0 +1,11 @@
+// Schemas shared by the route plugins.
+import { z } from 'zod';
+import { MAX_PAGE_SIZE } from '../../store/index.js';
+
+export const idParams = z.object({ id: z.string().min(1).max(200) });
+export const pageQuery = {
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
+  after: z.string().max(500).optional(),
+};
+export const instant = z.string().refine((text) => !Number.isNaN(Date.parse(text)) && /T.*(Z|[+-]\d{2}:\d{2})$/.test(text), { message: 'must be an RFC 3339 date-time with Z or an offset' });
+export const errorResponse = z.object({ error: z.string(), message: z.string() });

@@ -1,0 +1,253 @@
+// The routes of the HTTP contract against the real application: provisioning, assignment, readings
+// published over MQTT read back raw and aggregated, thresholds, alerts and their stream, triage,
+// time entries, dead-letter replay, audit, validation errors and pagination.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
+import { connect, eventually, reading, unique } from '../../support/ingest-harness.js';
+
+let app: ApiHarness;
+let admin: string;
+let nurse: string;
+
+beforeAll(async () => {
+  app = await startApiHarness();
+  admin = await app.token('admin', [], 'admin-1');
+  nurse = await app.token('nurse', [app.teamId], 'nurse-1');
+});
+afterAll(async () => app?.stopAll());
+
+async function newPatient(token = nurse): Promise<string> {
+  const response = await app.request('POST', '/v1/patients', { token, body: { name: 'Ada Example', birthDate: '1948-03-02', timezone: 'America/New_York', careTeamId: app.teamId } });
+  expect(response.status).toBe(201);
+  return (response.body as { id: string }).id;
+}
+
+async function provisionAndAssign(kind: string, patientId: string, from = '2026-01-01T00:00:00Z') {
+  const id = unique(kind.replace('_', '-'));
+  const provisioned = await app.request('POST', '/v1/devices', { token: admin, body: { id, kind, model: kind === 'blood_pressure' ? 'omron-bp7250' : undefined } });
+  expect(provisioned.status).toBe(201);
+  const assigned = await app.request('PUT', `/v1/devices/${id}/assignment`, { token: nurse, body: { patientId, from } });
+  expect(assigned.status).toBe(200);
+  return { id, secret: (provisioned.body as { secret: string }).secret };
+}
+
+describe('validation errors name the field', () => {
+  it.each([
+    ['POST', '/v1/patients', { name: 'X', timezone: 'UTC', careTeamId: 'x' }, 'body/birthDate'],
+    ['POST', '/v1/patients', { name: 'X', birthDate: '03/02/1948', timezone: 'UTC', careTeamId: 'x' }, 'body/birthDate'],
+    ['POST', '/v1/devices', { id: 'cuff/1', kind: 'blood_pressure' }, 'body/id'],
+    ['POST', '/v1/devices', { id: 'cuff-1', kind: 'toaster' }, 'body/kind'],
+    ['GET', '/v1/alerts?severity=urgent', undefined, 'querystring/severity'],
+    ['GET', '/v1/patients?limit=100000', undefined, 'querystring/limit'],
+    ['GET', '/v1/billing/rpm?month=2026-13', undefined, 'querystring/month'],
+  ])('%s %s → 400 naming %s', async (method, path, body, field) => {
+    const response = await app.request(method, path, { token: admin, body });
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ error: 'RPM_ERR_VALIDATION', message: expect.stringContaining(field) });
+  });
+
+  it('answers 404 and 409 as the contract says', async () => {
+    expect((await app.request('GET', '/v1/patients/nobody', { token: admin })).status).toBe(404);
+    const id = unique('team');
+    expect((await app.request('POST', '/v1/care-teams', { token: admin, body: { id, name: 'T' } })).status).toBe(201);
+    const again = await app.request('POST', '/v1/care-teams', { token: admin, body: { id, name: 'T' } });
+    expect(again).toMatchObject({ status: 409, body: { error: 'RPM_ERR_CONFLICT' } });
+    const alert = await app.clinicalStore.alerts.open({ patientId: await newPatient(), ruleId: 'r', severity: 'low', summary: 's', actor: 'test' });
+    expect((await app.request('POST', `/v1/alerts/${alert.id}/resolve`, { token: nurse, body: {} })).status).toBe(200);
+    expect((await app.request('POST', `/v1/alerts/${alert.id}/ack`, { token: nurse, body: {} })).status).toBe(409);
+  });
+});
+
+describe('devices', () => {
+  it('returns the secret once, rotates it on re-provisioning, and never lists it', async () => {
+    const id = unique('meter');
+    const first = await app.request('POST', '/v1/devices', { token: admin, body: { id, kind: 'glucose' } });
+    const second = await app.request('POST', '/v1/devices', { token: admin, body: { id, kind: 'glucose' } });
+    const secretOf = (r: { body: unknown }) => (r.body as { secret: string }).secret;
+    expect(secretOf(first)).not.toBe(secretOf(second));
+    expect(first.headers.get('cache-control')).toBe('no-store');
+    expect(await app.clinicalStore.devices.authenticate(id, secretOf(first))).toBeUndefined();
+    expect((await app.clinicalStore.devices.authenticate(id, secretOf(second)))?.id).toBe(id);
+    const listed = await app.request('GET', '/v1/devices?limit=500', { token: admin });
+    expect(JSON.stringify(listed.body)).not.toContain(secretOf(second));
+  });
+
+  it('keeps the assignment history', async () => {
+    const p1 = await newPatient();
+    const p2 = await newPatient();
+    const { id } = await provisionAndAssign('weight', p1, '2026-03-01T00:00:00Z');
+    const response = await app.request('PUT', `/v1/devices/${id}/assignment`, { token: nurse, body: { patientId: p2, from: '2026-04-01T00:00:00Z' } });
+    expect((response.body as { history: { patientId: string; assignedUntil: string | null }[] }).history.map((h) => [h.patientId, h.assignedUntil])).toEqual([
+      [p1, '2026-04-01T00:00:00.000Z'],
+      [p2, null],
+    ]);
+  });
+});
+
+describe('readings, alerts and the live stream', () => {
+  it('reads back what was published over MQTT, raw and in daily buckets of the patient’s time zone', async () => {
+    const patientId = await newPatient();
+    const meter = await provisionAndAssign('glucose', patientId);
+    const client = await connect(app.url, meter.id, meter.secret);
+    for (const [at, value, unit] of [
+      ['2026-11-20T12:00:00Z', 5.5, 'mmol/L'],
+      ['2026-11-20T23:30:00Z', 110, 'mg/dL'], // 18:30 in New York: still Nov 20 locally
+      ['2026-11-21T14:00:00Z', 130, 'mg/dL'],
+    ] as const) {
+      await client.publishAsync(`rpm/v1/devices/${meter.id}/readings`, JSON.stringify(reading(meter.id, { kind: 'glucose', value, unit, measuredAt: at, systolic: undefined, diastolic: undefined, pulse: undefined })), { qos: 1 });
+    }
+    await client.endAsync();
+    const raw = await eventually(async () => {
+      const response = await app.request('GET', `/v1/patients/${patientId}/readings?kind=glucose&from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z`, { token: nurse });
+      const readings = (response.body as { readings: unknown[] }).readings;
+      return readings.length === 3 ? readings : undefined;
+    });
+    expect(raw[2]).toMatchObject({ kind: 'glucose', value: 99.0858, unit: 'mg/dL', measuredAt: '2026-11-20T12:00:00Z', original: { unit: 'mmol/L', values: { value: 5.5 } }, receivedAt: expect.any(String) });
+    const buckets = await app.request('GET', `/v1/patients/${patientId}/readings?kind=glucose&from=2026-11-20T05:00:00Z&to=2026-11-22T05:00:00Z&every=1d`, { token: nurse });
+    expect((buckets.body as { buckets: { localDate: string; count: number }[] }).buckets.map((b) => [b.localDate, b.count])).toEqual([
+      ['2026-11-20', 2],
+      ['2026-11-21', 1],
+    ]);
+  });
+
+  it('streams an alert raised by a reading published over MQTT to the nurse of its team only, and resumes from Last-Event-ID', async () => {
+    const patientId = await newPatient();
+    const oximeter = await provisionAndAssign('spo2', patientId);
+    const otherTeam = await app.token('nurse', ['some-other-team'], 'nurse-other');
+    const own = openStream(nurse);
+    const other = openStream(otherTeam);
+    await own.ready;
+    await other.ready;
+    const client = await connect(app.url, oximeter.id, oximeter.secret);
+    await client.publishAsync(`rpm/v1/devices/${oximeter.id}/readings`, JSON.stringify(reading(oximeter.id, { kind: 'spo2', value: 85, unit: '%', measuredAt: new Date(Date.now() - 1000).toISOString(), systolic: undefined, diastolic: undefined, pulse: undefined })), { qos: 1 });
+    await client.endAsync();
+    const event = await eventually(() => own.events.find((e) => e.data.patientId === patientId && e.event === 'opened'));
+    expect(event.data).toMatchObject({ ruleId: 'spo2-low', severity: 'high', status: 'open' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(other.events.filter((e) => e.data.patientId === patientId)).toEqual([]);
+    own.close();
+    other.close();
+
+    // Acknowledge while disconnected, then resume: the change arrives from the stored events.
+    const ack = await app.request('POST', `/v1/alerts/${event.data.id}/ack`, { token: nurse, body: { note: 'called the patient' } });
+    expect(ack.status).toBe(200);
+    const resumed = openStream(nurse, String(event.id));
+    await eventually(() => resumed.events.find((e) => e.data.id === event.data.id && e.event === 'acknowledged'));
+    resumed.close();
+
+    const triage = await app.request('GET', '/v1/triage', { token: nurse });
+    expect((triage.body as { patients: { patientId: string; worstSeverity: string }[] }).patients.find((p) => p.patientId === patientId)).toMatchObject({ worstSeverity: 'high' });
+  });
+});
+
+interface StreamEvent {
+  id: number;
+  event: string;
+  data: { id: string; patientId: string; [key: string]: unknown };
+}
+
+function openStream(token: string, lastEventId?: string): { events: StreamEvent[]; ready: Promise<void>; close(): void } {
+  const controller = new AbortController();
+  const events: StreamEvent[] = [];
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  void (async () => {
+    const response = await fetch(`${app.baseUrl}/v1/alerts/stream`, { headers: { Authorization: `Bearer ${token}`, ...(lastEventId ? { 'Last-Event-ID': lastEventId } : {}) }, signal: controller.signal });
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        if (block.startsWith(': connected')) markReady();
+        const fields = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
+        if (fields.data) events.push({ id: Number(fields.id), event: fields.event!, data: JSON.parse(fields.data) as StreamEvent['data'] });
+      }
+    }
+  })().catch(() => undefined);
+  return { events, ready, close: () => controller.abort() };
+}
+
+describe('thresholds, time entries, dead letters, audit, pagination', () => {
+  it('stores thresholds, refuses invalid ones naming the field, and shows the effective rules', async () => {
+    const patientId = await newPatient();
+    const physician = await app.token('physician', [app.teamId], 'dr-1');
+    const bad = await app.request('PUT', `/v1/patients/${patientId}/thresholds`, { token: physician, body: { rules: { 'spo2-low': { any: [{ field: 'value', op: '=<', value: 88 }] } } } });
+    expect(bad).toMatchObject({ status: 400, body: { error: 'RPM_ERR_VALIDATION', message: expect.stringContaining('body/rules/spo2-low/any/0/op') } });
+    const good = await app.request('PUT', `/v1/patients/${patientId}/thresholds`, { token: physician, body: { rules: { 'spo2-low': { any: [{ field: 'value', op: '<', value: 88 }] } }, reason: 'COPD' } });
+    expect(good.status).toBe(200);
+    const read = await app.request('GET', `/v1/patients/${patientId}/thresholds`, { token: nurse });
+    expect(read.body).toMatchObject({ version: 1, updatedBy: 'dr-1' });
+    const rules = (read.body as { effectiveRules: { id: string; any?: { value: number }[] }[] }).effectiveRules;
+    expect(rules.find((r) => r.id === 'spo2-low')?.any?.[0]?.value).toBe(88);
+  });
+
+  it('records time entries with who performed them', async () => {
+    const patientId = await newPatient();
+    const response = await app.request('POST', `/v1/patients/${patientId}/time-entries`, { token: nurse, body: { minutes: 21, performedAt: '2026-11-02T15:00:00Z', interactive: true, note: 'reviewed readings, called patient' } });
+    expect(response).toMatchObject({ status: 201, body: { minutes: 21, interactive: true, performedBy: 'nurse-1' } });
+  });
+
+  it('replays a dead letter through the API after the device is assigned', async () => {
+    const id = unique('cuff');
+    const provisioned = await app.request('POST', '/v1/devices', { token: admin, body: { id, kind: 'blood_pressure' } });
+    const client = await connect(app.url, id, (provisioned.body as { secret: string }).secret);
+    await client.publishAsync(`rpm/v1/devices/${id}/readings`, JSON.stringify(reading(id)), { qos: 1 });
+    await client.endAsync();
+    const letter = await eventually(async () => ((await app.request('GET', `/v1/dead-letters?deviceId=${id}`, { token: admin })).body as { deadLetters: { id: number; reasonCode: string }[] }).deadLetters[0]);
+    expect(letter.reasonCode).toBe('RPM_ERR_UNASSIGNED_DEVICE');
+    await app.request('PUT', `/v1/devices/${id}/assignment`, { token: nurse, body: { patientId: await newPatient(), from: '2026-01-01T00:00:00Z' } });
+    const replay = await app.request('POST', `/v1/dead-letters/${letter.id}/replay`, { token: admin });
+    expect(replay).toMatchObject({ status: 200, body: { deadLetter: { status: 'replayed', replayedBy: 'admin-1' }, outcomes: [{ status: 'accepted' }] } });
+  });
+
+  it('writes an audit record for every read of patient data, with who, what, which patient and from where', async () => {
+    const patientId = await newPatient();
+    await app.request('GET', `/v1/patients/${patientId}`, { token: nurse });
+    const otherTeam = await app.token('nurse', ['elsewhere'], 'nurse-elsewhere');
+    await app.request('GET', `/v1/patients/${patientId}/readings`, { token: otherTeam });
+    const audit = await app.request('GET', `/v1/audit?patientId=${patientId}`, { token: admin });
+    const records = (audit.body as { records: { actor: string; action: string; outcome: string; sourceIp: string; requestId: string }[] }).records;
+    expect(records.map((r) => [r.actor, r.action, r.outcome])).toEqual(
+      expect.arrayContaining([
+        ['nurse-1', 'patient.create', 'allowed'],
+        ['nurse-1', 'patient.read', 'allowed'],
+        ['nurse-elsewhere', 'readings.read', 'denied'],
+      ]),
+    );
+    expect(records[0]!.sourceIp).toBe('127.0.0.1');
+    expect(records[0]!.requestId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('pages through a long list without gaps or repeats', async () => {
+    const team = (await app.clinicalStore.careTeams.create({ id: unique('big-team'), name: 'Big' })).id;
+    const ids: string[] = [];
+    for (let i = 0; i < 23; i += 1) ids.push((await app.clinicalStore.patients.create({ name: `P${i}`, birthDate: '1950-01-01', timezone: 'UTC', careTeamId: team })).id);
+    const token = await app.token('nurse', [team], 'nurse-big');
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const response = await app.request('GET', `/v1/patients?limit=10${cursor ? `&after=${encodeURIComponent(cursor)}` : ''}`, { token });
+      const body = response.body as { patients: { id: string }[]; nextCursor: string | null };
+      seen.push(...body.patients.map((p) => p.id));
+      cursor = body.nextCursor;
+      pages += 1;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(seen).toEqual([...ids].sort());
+  });
+
+  it('serves the OpenAPI document at /docs and Prometheus metrics', async () => {
+    const openapi = await app.request('GET', '/docs/json');
+    expect(openapi.body).toMatchObject({ openapi: expect.stringMatching(/^3\./), paths: expect.objectContaining({ '/v1/patients': expect.anything(), '/v1/alerts/stream': expect.anything() }) });
+    const metrics = await fetch(`${app.baseUrl}/metrics`).then((r) => r.text());
+    expect(metrics).toContain('rpm_http_requests_total');
+    expect(metrics).toContain('rpm_rules_signals_total');
+  });
+});

@@ -1,0 +1,79 @@
+// The real application on a free port: ingest with its embedded broker, the rules engine and the
+// API over real stores, plus tokens for every role.
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { buildApi, createTokenVerifier, signAccessToken, type Role } from '../../dashboard-api/index.js';
+import { receiptsTopic } from '../../ingest/index.js';
+import { RulesService } from '../../rules/index.js';
+import { startHarness, type Harness } from './ingest-harness.js';
+
+export const JWT_SECRET = 'api-test-secret-of-at-least-32-characters';
+
+export interface ApiHarness extends Harness {
+  api: FastifyInstance;
+  baseUrl: string;
+  rules: RulesService;
+  token(role: Role, careTeams?: string[], sub?: string): Promise<string>;
+  request(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: unknown; headers: Headers }>;
+  stopAll(): Promise<void>;
+}
+
+export async function startApiHarness(): Promise<ApiHarness> {
+  const harness = await startHarness({ broker: { verifyUserToken: createTokenVerifier(JWT_SECRET) } });
+  const registry = new Registry();
+  const rules = new RulesService(
+    {
+      clinicalStore: harness.clinicalStore,
+      readingsStore: harness.readingsStore,
+      accepted$: harness.ingest.processor.accepted$,
+      publisher: harness.ingest.transport,
+      retakes: { requestRetake: (deviceId, r) => void harness.ingest.transport.publish(receiptsTopic(deviceId), { readingId: r.readingId, status: 'accepted', request: 'retake', message: r.message }) },
+      logger: pino({ level: 'silent' }),
+      registry,
+    },
+    { tickMs: 200 },
+  );
+  await rules.start();
+  const api = await buildApi({
+    clinicalStore: harness.clinicalStore,
+    readingsStore: harness.readingsStore,
+    ingest: harness.ingest,
+    alertFeed$: rules.notifier.feed$,
+    verifyToken: createTokenVerifier(JWT_SECRET),
+    registry,
+    logger: pino({ level: process.env.RPM_TEST_LOG_LEVEL ?? 'silent' }),
+  });
+  await api.listen({ port: 0, host: '127.0.0.1' });
+  const baseUrl = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
+  return Object.assign(harness, {
+    api,
+    baseUrl,
+    rules,
+    token: (role: Role, careTeams: string[] = [], sub = `${role}-user`) => signAccessToken(JWT_SECRET, { sub, role, careTeams }),
+    async request(method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+      const response = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers: {
+          ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}),
+          ...(options.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+          ...options.headers,
+        },
+        body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
+      });
+      const text = await response.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: response.status, body, headers: response.headers };
+    },
+    async stopAll() {
+      await api.close();
+      await rules.stop();
+      await harness.stop();
+    },
+  });
+}
