@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // The `rpm` command line (ARCHITECTURE.md, "Command line"): the composition root of the platform.
+import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
+import { ROLES, signAccessToken, type Role } from '../dashboard-api/index.js';
 import { isRpmError } from '../device-profiles/index.js';
 import { ClinicalStore } from '../store/index.js';
-import { loadConfig, type PlatformConfig } from './config.js';
+import { loadConfig, resolveJwtSecret, type PlatformConfig } from './config.js';
+import { SIMULATED_TEAM_ID, startSimulator } from './simulator.js';
 import { StartupError, startPlatform } from './start.js';
 
 /** sysexits.h EX_USAGE and EX_CONFIG: a supervisor should not restart-loop on either. */
@@ -16,8 +19,8 @@ const USAGE = `Usage: rpm <command> [options]
 Commands:
   start [--demo] [--role R]      run the platform (embedded broker, ingest, rules and API in one process)
   migrate                        apply the clinical database migrations
-  token --role R [--team T …]    print a development JWT                         (not built yet: issue #5)
-  simulate --patients N          simulated devices publishing readings           (not built yet: issue #5)
+  token --role R [--team T …] [--sub S] [--expires 12h]   print an access token signed with the configured secret
+  simulate --patients N [--rate R] [--url mqtt://…] [--api http://…]   simulated cuffs, meters and scales
   gateway --config FILE          the BLE home gateway                            (not built yet: issue #6)
   decode --characteristic 2A35 --hex …  decode one GATT value                    (not built yet: issue #6)
   billing export --month YYYY-MM the Medicare RPM billing export                 (not built yet: issue #7)
@@ -25,8 +28,6 @@ Commands:
 Configuration comes from RPM_* environment variables; see the README.`;
 
 const NOT_BUILT: Readonly<Record<string, string>> = {
-  token: 'issue #5 (dashboard API)',
-  simulate: 'issue #5 (dashboard API and demo)',
   gateway: 'issue #6 (BLE gateway)',
   decode: 'issue #6 (BLE gateway)',
   billing: 'issue #7 (billing)',
@@ -38,17 +39,70 @@ function config(): PlatformConfig {
   return loadConfig(process.env);
 }
 
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '0.0.0.0', () => probe.close(() => resolve(true)));
+  });
+}
+
+/**
+ * The demo must start on a machine that already runs an MQTT broker or a web server: a default
+ * port that is taken (and not set explicitly) becomes a free one, and the banner says which.
+ */
+async function demoPorts(settings: PlatformConfig): Promise<string[]> {
+  const notes: string[] = [];
+  if (!process.env.RPM_MQTT_PORT && !(await portIsFree(settings.mqttPort))) {
+    notes.push(`port ${settings.mqttPort} is taken (another MQTT broker?): the demo broker uses a free port instead`);
+    settings.mqttPort = 0;
+  }
+  if (!process.env.RPM_HTTP_PORT && !(await portIsFree(settings.httpPort))) {
+    notes.push(`port ${settings.httpPort} is taken: the demo API uses a free port instead`);
+    settings.httpPort = 0;
+  }
+  return notes;
+}
+
+/** Patients, devices and simulated readings, and what a newcomer needs to see them. */
+async function startDemo(platform: Awaited<ReturnType<typeof startPlatform>>, jwtSecret: string): Promise<() => Promise<void>> {
+  const simulator = await startSimulator({ apiUrl: platform.httpUrl, mqttUrl: platform.mqttUrl, jwtSecret, patients: 4, ratePerSecond: 2 });
+  const adminToken = await signAccessToken(jwtSecret, { sub: 'demo-admin', role: 'admin', careTeams: [] });
+  const nurseToken = await signAccessToken(jwtSecret, { sub: 'demo-nurse', role: 'nurse', careTeams: [SIMULATED_TEAM_ID] });
+  console.log(`
+Demo: care team "${SIMULATED_TEAM_ID}", ${simulator.patientIds.length} patients, each with a cuff, a glucometer and a scale,
+publishing a reading every 0.5 s (about 8 % abnormal: alerts appear within seconds).
+
+  API docs:     ${platform.httpUrl}/docs
+  admin token:  ${adminToken}
+  nurse token:  ${nurseToken}
+
+Triage list (patients ranked by open-alert severity):
+  curl -s -H "Authorization: Bearer ${nurseToken}" ${platform.httpUrl}/v1/triage
+
+Live alert stream (Server-Sent Events):
+  curl -N -H "Authorization: Bearer ${nurseToken}" ${platform.httpUrl}/v1/alerts/stream
+`);
+  return () => simulator.stop();
+}
+
 async function runStart(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { demo: { type: 'boolean' }, role: { type: 'string' } }, strict: true });
-  if (values.demo) throw new StartupError('rpm start --demo is not built yet (issue #5); run "rpm start" for the platform without demo data');
   if (values.role) throw new StartupError('rpm start --role is not built yet (issue #9); "rpm start" runs every role in one process');
-  const platform = await startPlatform(config());
+  const settings = config();
+  const notes = values.demo ? await demoPorts(settings) : [];
+  const platform = await startPlatform(settings);
   console.log(
-    `RPM platform running\n  MQTT:      ${platform.mqttUrl}  (devices publish to rpm/v1/devices/{deviceId}/readings)\n  health:    ${platform.httpUrl}/healthz\n  readiness: ${platform.httpUrl}/readyz\nPress Ctrl-C to stop.`,
+    `RPM platform running\n  MQTT:      ${platform.mqttUrl}  (devices publish to rpm/v1/devices/{deviceId}/readings)\n  health:    ${platform.httpUrl}/healthz\n  readiness: ${platform.httpUrl}/readyz\n  API docs:  ${platform.httpUrl}/docs`,
   );
+  for (const note of notes) console.log(`  note:      ${note}`);
+  const stopDemo = values.demo ? await startDemo(platform, resolveJwtSecret(settings).secret) : async () => undefined;
+  console.log('Press Ctrl-C to stop.');
   const shutdown = (signal: string) => {
     console.log(`${signal}: stopping`);
-    platform.stop().then(
+    stopDemo()
+      .then(() => platform.stop())
+      .then(
       () => process.exit(0),
       (error: unknown) => {
         console.error(`error while stopping: ${(error as Error).message}`);
@@ -58,6 +112,35 @@ async function runStart(args: string[]): Promise<void> {
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+async function runToken(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { role: { type: 'string' }, team: { type: 'string', multiple: true }, sub: { type: 'string' }, expires: { type: 'string' } }, strict: true });
+  if (!values.role || !(ROLES as readonly string[]).includes(values.role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
+  if (values.expires && !/^\d+[smhd]$/.test(values.expires)) throw new UsageError('--expires must be a duration such as 30m, 12h or 7d');
+  const secret = resolveJwtSecret(config()).secret;
+  const role = values.role as Role;
+  console.log(await signAccessToken(secret, { sub: values.sub ?? `${role}-cli`, role, careTeams: values.team ?? [] }, values.expires ?? '12h'));
+}
+
+async function runSimulate(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { patients: { type: 'string' }, rate: { type: 'string' }, url: { type: 'string' }, api: { type: 'string' } }, strict: true });
+  const patients = Number(values.patients ?? 3);
+  const rate = Number(values.rate ?? 1);
+  if (!Number.isInteger(patients) || patients < 1 || patients > 10_000) throw new UsageError('--patients must be a whole number from 1 to 10000');
+  if (!(rate > 0 && rate <= 1000)) throw new UsageError('--rate must be readings per second, above 0 and at most 1000');
+  const settings = config();
+  const simulator = await startSimulator({
+    apiUrl: values.api ?? `http://127.0.0.1:${settings.httpPort}`,
+    mqttUrl: values.url ?? `mqtt://127.0.0.1:${settings.mqttPort}`,
+    jwtSecret: resolveJwtSecret(settings).secret,
+    patients,
+    ratePerSecond: rate,
+    log: (line) => console.log(line),
+  });
+  console.log('Press Ctrl-C to stop.');
+  process.once('SIGINT', () => void simulator.stop().then(() => process.exit(0)));
+  process.once('SIGTERM', () => void simulator.stop().then(() => process.exit(0)));
 }
 
 async function runMigrate(args: string[]): Promise<void> {
@@ -76,6 +159,8 @@ export async function main(argv: string[]): Promise<void> {
   }
   if (command === 'start') return runStart(rest);
   if (command === 'migrate') return runMigrate(rest);
+  if (command === 'token') return runToken(rest);
+  if (command === 'simulate') return runSimulate(rest);
   const issue = NOT_BUILT[command];
   if (issue) throw new UsageError(`rpm ${command} is not built yet: it comes with ${issue}.`);
   throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);

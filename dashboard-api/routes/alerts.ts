@@ -54,9 +54,11 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
     raw.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
     raw.write(': connected\n\n');
     const send = (eventId: number, event: string, alert: Alert) => raw.write(`id: ${eventId}\nevent: ${event}\ndata: ${JSON.stringify(alert)}\n\n`);
-    const lastEventId = Number(request.headers['last-event-id']);
+    // `Last-Event-ID: 0` asks for everything still stored (the first page of events).
+    const header = request.headers['last-event-id'];
+    const lastEventId = header === undefined ? Number.NaN : Number(header);
     let replayedUpTo = 0;
-    if (Number.isInteger(lastEventId) && lastEventId > 0) {
+    if (Number.isInteger(lastEventId) && lastEventId >= 0) {
       for (const event of await clinicalStore.alerts.eventsAfter(lastEventId, { careTeamIds: visibleTeams(user) })) {
         const alert = await clinicalStore.alerts.get(event.alertId);
         if (alert) send(event.id, event.type, alert);

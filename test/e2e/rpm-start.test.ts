@@ -59,6 +59,21 @@ describe('rpm start (embedded default)', () => {
     }
   });
 
+  it('prints an access token signed with the secret the platform uses', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'rpm-token-'));
+    const rpm = start({ RPM_DATA_DIR: dataDir }, ['token', '--role', 'nurse', '--team', 'team-a', '--team', 'team-b', '--sub', 'nurse-7']);
+    expect(await rpm.exited).toBe(0);
+    const token = rpm.output().stdout.trim();
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    expect(claims).toMatchObject({ sub: 'nurse-7', role: 'nurse', careTeams: ['team-a', 'team-b'] });
+    const { createTokenVerifier } = await import('../../dashboard-api/index.js');
+    const { readFileSync } = await import('node:fs');
+    await expect(createTokenVerifier(readFileSync(join(dataDir, 'jwt-secret'), 'utf8').trim())(token)).resolves.toMatchObject({ sub: 'nurse-7' });
+    const bad = start({ RPM_DATA_DIR: dataDir }, ['token', '--role', 'superuser']);
+    expect(await bad.exited).toBe(64);
+    expect(bad.output().stderr).toContain('--role must be one of admin, nurse, physician, billing');
+  });
+
   it('says plainly which commands are not built yet', async () => {
     const rpm = start({}, ['decode', '--characteristic', '2A35', '--hex', '00']);
     expect(await rpm.exited).toBe(64);

@@ -1,0 +1,49 @@
+// What a newcomer gets from `npm start` (`rpm start --demo`): a running platform with simulated
+// patients, and a nurse token that sees alerts appear on the live stream within seconds.
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runRpm, type RpmProcess } from '../support/process.js';
+
+let demo: RpmProcess | undefined;
+afterAll(async () => {
+  if (demo && demo.child.exitCode === null) {
+    demo.child.kill('SIGTERM');
+    await demo.exited;
+  }
+});
+
+describe('rpm start --demo', () => {
+  it('seeds a care team, patients and devices, simulates readings, and streams alerts to the nurse token it prints', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'rpm-demo-'));
+    demo = runRpm(['start', '--demo'], { RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', RPM_LOG_LEVEL: 'warn' });
+    const [, nurseToken] = await demo.waitFor(/nurse token:\s+(\S+)/, 30_000);
+    const [, streamUrl] = await demo.waitFor(/curl -N -H "Authorization: Bearer \S+" (\S+)/);
+    const [, triageUrl] = await demo.waitFor(/curl -s -H "Authorization: Bearer \S+" (\S+\/v1\/triage)/);
+
+    const controller = new AbortController();
+    // Last-Event-ID 0: from the first stored event, so an alert raised before this connection counts.
+    const response = await fetch(streamUrl!, { headers: { Authorization: `Bearer ${nurseToken}`, 'Last-Event-ID': '0' }, signal: controller.signal });
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const deadline = Date.now() + 20_000;
+    while (!/event: \w+\ndata: \{/.test(text) && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    controller.abort();
+    expect(text).toMatch(/event: \w+\ndata: \{"id":/);
+
+    const triage = await fetch(triageUrl!, { headers: { Authorization: `Bearer ${nurseToken}` } });
+    const body = (await triage.json()) as { patients: { careTeamId: string }[] };
+    expect(body.patients.length).toBeGreaterThan(0);
+    expect(body.patients.every((p) => p.careTeamId === 'simulated-team')).toBe(true);
+
+    demo.child.kill('SIGTERM');
+    expect(await demo.exited).toBe(0);
+  }, 60_000);
+});
