@@ -49,6 +49,10 @@ const environmentSchema = z
     RPM_INFLUX_ORG: z.string().optional(),
     RPM_INFLUX_BUCKET: z.string().optional(),
     RPM_JWT_SECRET: z.string().min(MIN_JWT_SECRET_LENGTH, `must be at least ${MIN_JWT_SECRET_LENGTH} characters (HS256 needs 256 bits)`).optional(),
+    RPM_JWT_JWKS_URL: z
+      .string()
+      .refine((text) => /^https?:\/\//.test(text) && URL.canParse(text), { message: 'must be the https:// URL of an OIDC issuer\'s JWKS (jwks_uri)' })
+      .optional(),
     RPM_LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   })
   .superRefine((env, context) => {
@@ -80,6 +84,8 @@ export interface PlatformConfig {
   influx: { url: string; token: string | undefined; org: string | undefined; bucket: string } | undefined;
   /** Undefined until resolved: `resolveJwtSecret` generates and keeps one in the data dir. */
   jwtSecret: string | undefined;
+  /** Verify API and MQTT user tokens against this OIDC issuer's keys instead of the HS256 secret. */
+  jwtJwksUrl: string | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
   /** Warnings worth logging once the logger exists (unknown RPM_* variables: likely typos). */
   warnings: string[];
@@ -127,6 +133,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Platfo
         ? { url: env.RPM_INFLUX_URL!, token: env.RPM_INFLUX_TOKEN, org: env.RPM_INFLUX_ORG, bucket: env.RPM_INFLUX_BUCKET! }
         : undefined,
     jwtSecret: env.RPM_JWT_SECRET,
+    jwtJwksUrl: env.RPM_JWT_JWKS_URL,
     logLevel: env.RPM_LOG_LEVEL,
     warnings,
   };

@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { buildApi, createTokenVerifier } from '../dashboard-api/index.js';
+import { buildApi, createJwksTokenVerifier, createTokenVerifier } from '../dashboard-api/index.js';
 import { IngestService, receiptsTopic } from '../ingest/index.js';
 import { RulesService } from '../rules/index.js';
 import { ClinicalStore, InfluxReadingsStore, SqliteReadingsStore, type ReadingsStore } from '../store/index.js';
@@ -52,6 +52,7 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
   const jwt = resolveJwtSecret(config);
   if (jwt.generated) logger.warn({ path: jwt.path }, 'RPM_JWT_SECRET is not set: generated a random secret and kept it in the data directory');
 
+  const verifyToken = config.jwtJwksUrl ? createJwksTokenVerifier(config.jwtJwksUrl) : createTokenVerifier(jwt.secret);
   const closers: (() => Promise<void>)[] = [];
   try {
     const clinicalStore = await ClinicalStore.open(config.clinicalDatabase);
@@ -71,7 +72,7 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
         broker: {
           port: config.mqttPort,
           tls: config.mqttTls ? { cert: readFileSync(config.mqttTls.certPath), key: readFileSync(config.mqttTls.keyPath) } : undefined,
-          verifyUserToken: createTokenVerifier(jwt.secret),
+          verifyUserToken: verifyToken,
         },
         externalBrokerUrl: config.mqttUrl,
       },
@@ -113,7 +114,7 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
     // Ingest stops before the rules engine (closers run newest first), so its last readings are judged.
     closers.push(() => ingest.stop());
 
-    const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: rules.notifier.feed$, verifyToken: createTokenVerifier(jwt.secret), registry, logger });
+    const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: rules.notifier.feed$, verifyToken, registry, logger });
     closers.push(() => api.close());
     try {
       await api.listen({ port: config.httpPort, host: '0.0.0.0' });

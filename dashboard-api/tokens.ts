@@ -1,6 +1,6 @@
 // Access tokens: Bearer JWTs with `sub`, `role` and `careTeams` (ARCHITECTURE.md, HTTP contract),
 // HS256 with RPM_JWT_SECRET. The same verifier authorizes nurse apps on the MQTT alerts topics.
-import { SignJWT, jwtVerify } from 'jose';
+import { SignJWT, createRemoteJWKSet, jwtVerify } from 'jose';
 import { z } from 'zod';
 
 export const ROLES = ['admin', 'nurse', 'physician', 'billing'] as const;
@@ -23,6 +23,19 @@ export function createTokenVerifier(secret: string): TokenVerifier {
   const key = new TextEncoder().encode(secret);
   return async (token) => {
     const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], maxTokenAge: MAX_TOKEN_AGE });
+    return accessClaims.parse(payload);
+  };
+}
+
+/**
+ * Tokens of an OIDC issuer (RPM_JWT_JWKS_URL): verified against its published keys, which jose
+ * fetches, caches and refetches on an unknown key id (key rotation). Asymmetric algorithms only:
+ * a JWKS never holds a shared secret.
+ */
+export function createJwksTokenVerifier(jwksUrl: string): TokenVerifier {
+  const keys = createRemoteJWKSet(new URL(jwksUrl));
+  return async (token) => {
+    const { payload } = await jwtVerify(token, keys, { algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'], maxTokenAge: MAX_TOKEN_AGE });
     return accessClaims.parse(payload);
   };
 }

@@ -1,0 +1,49 @@
+// Access tokens: HS256 with the configured secret, or an OIDC issuer's JWKS served by a real local
+// HTTP server with an RSA key made here.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer, type Server } from 'node:http';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { createJwksTokenVerifier, createTokenVerifier, signAccessToken } from '../../../dashboard-api/index.js';
+
+const SECRET = 'unit-test-secret-of-at-least-32-characters';
+
+describe('HS256 tokens', () => {
+  it('round-trips the claims and refuses another secret, a tampered payload and missing claims', async () => {
+    const verify = createTokenVerifier(SECRET);
+    const token = await signAccessToken(SECRET, { sub: 'nurse-1', role: 'nurse', careTeams: ['a'] });
+    await expect(verify(token)).resolves.toEqual({ sub: 'nurse-1', role: 'nurse', careTeams: ['a'] });
+    await expect(createTokenVerifier(`${SECRET}x`)(token)).rejects.toThrow();
+    const [header, , signature] = token.split('.');
+    const tampered = `${header}.${Buffer.from(JSON.stringify({ sub: 'nurse-1', role: 'admin', careTeams: [] })).toString('base64url')}.${signature}`;
+    await expect(verify(tampered)).rejects.toThrow();
+    const noRole = await new SignJWT({ careTeams: [] }).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
+    await expect(verify(noRole)).rejects.toThrow(/role/);
+  });
+
+  it('refuses an expired token', async () => {
+    const token = await signAccessToken(SECRET, { sub: 'nurse-1', role: 'nurse', careTeams: [] }, '-1m');
+    await expect(createTokenVerifier(SECRET)(token)).rejects.toThrow(/exp/);
+  });
+});
+
+describe('OIDC issuer tokens (RPM_JWT_JWKS_URL)', () => {
+  let server: Server;
+  let jwksUrl: string;
+  let sign: (claims: Record<string, unknown>) => Promise<string>;
+
+  beforeAll(async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'key-1', alg: 'RS256', use: 'sig' };
+    server = createServer((_request, response) => response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    jwksUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/.well-known/jwks.json`;
+    sign = (claims) => new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'key-1' }).setSubject('physician-9').setIssuedAt().setExpirationTime('10m').sign(privateKey);
+  });
+  afterAll(() => server?.close());
+
+  it("verifies a token signed with the issuer's key, and refuses an HS256 token", async () => {
+    const verify = createJwksTokenVerifier(jwksUrl);
+    await expect(verify(await sign({ role: 'physician', careTeams: ['t1'] }))).resolves.toEqual({ sub: 'physician-9', role: 'physician', careTeams: ['t1'] });
+    await expect(verify(await signAccessToken(SECRET, { sub: 'x', role: 'admin', careTeams: [] }))).rejects.toThrow();
+  });
+});
