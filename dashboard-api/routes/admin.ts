@@ -5,17 +5,18 @@ import type { IngestService } from '../../ingest/index.js';
 import type { ClinicalStore, DeadLetter } from '../../store/index.js';
 import { requireUser } from '../access.js';
 import { pageQuery } from './shared.js';
+import { auditRecordView, cursor, deadLetterView as deadLetterSchema, deliveryView, errorBody, errorResponses } from '../schemas.js';
 
 function deadLetterView(letter: DeadLetter) {
   const text = letter.rawPayload.toString('utf8');
   const isText = Buffer.from(text, 'utf8').equals(letter.rawPayload);
-  return { ...letter, rawPayload: isText ? text : letter.rawPayload.toString('base64'), payloadEncoding: isText ? 'utf8' : 'base64' };
+  return { ...letter, rawPayload: isText ? text : letter.rawPayload.toString('base64'), payloadEncoding: isText ? ('utf8' as const) : ('base64' as const) };
 }
 
 export const adminRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; ingest: IngestService }> = async (app, { clinicalStore, ingest }) => {
   app.get(
     '/v1/dead-letters',
-    { schema: { querystring: z.object({ ...pageQuery, status: z.enum(['pending', 'replayed', 'discarded']).optional(), deviceId: z.string().optional() }), tags: ['dead letters'] },
+    { schema: { querystring: z.object({ ...pageQuery, status: z.enum(['pending', 'replayed', 'discarded']).optional(), deviceId: z.string().optional() }), response: { 200: z.object({ deadLetters: z.array(deadLetterSchema), nextCursor: cursor }), ...errorResponses }, tags: ['dead letters'] },
       config: { access: { roles: ['admin'], scope: 'none', audit: 'dead_letters.list', resourceType: 'dead_letter' } } },
     async (request) => {
       const page = await clinicalStore.deadLetters.list(request.query);
@@ -25,7 +26,7 @@ export const adminRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
 
   app.post(
     '/v1/dead-letters/:id/replay',
-    { schema: { params: z.object({ id: z.coerce.number().int().positive() }), tags: ['dead letters'] }, config: { access: { roles: ['admin'], scope: 'none', audit: 'dead_letter.replay', resourceType: 'dead_letter' } } },
+    { schema: { params: z.object({ id: z.coerce.number().int().positive() }), response: { 200: z.object({ deadLetter: deadLetterSchema, outcomes: z.array(z.object({ readingId: z.string().nullable(), status: z.string(), reason: z.string().optional() })) }), ...errorResponses }, tags: ['dead letters'] }, config: { access: { roles: ['admin'], scope: 'none', audit: 'dead_letter.replay', resourceType: 'dead_letter' } } },
     async (request) => {
       const { deadLetter, evaluation } = await ingest.replayDeadLetter(request.params.id, requireUser(request).sub);
       return {
@@ -35,16 +36,16 @@ export const adminRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
     },
   );
 
-  app.get('/v1/audit', { schema: { querystring: z.object({ ...pageQuery, patientId: z.string().optional(), actor: z.string().optional() }), tags: ['audit'] }, config: { access: { roles: ['admin'], scope: 'none' } } }, async (request) => {
+  app.get('/v1/audit', { schema: { querystring: z.object({ ...pageQuery, patientId: z.string().optional(), actor: z.string().optional() }), response: { 200: z.object({ records: z.array(auditRecordView), nextCursor: cursor }), ...errorResponses }, tags: ['audit'] }, config: { access: { roles: ['admin'], scope: 'none' } } }, async (request) => {
     const page = await clinicalStore.audit.list(request.query);
     return { records: page.items, nextCursor: page.nextCursor };
   });
 
-  app.get('/v1/notifications', { schema: { querystring: z.object({ status: z.enum(['pending', 'delivered', 'failed']).optional() }), tags: ['alerts'] }, config: { access: { roles: ['admin'], scope: 'none' } } }, async (request) => ({
+  app.get('/v1/notifications', { schema: { querystring: z.object({ status: z.enum(['pending', 'delivered', 'failed']).optional() }), response: { 200: z.object({ deliveries: z.array(deliveryView) }), ...errorResponses }, tags: ['alerts'] }, config: { access: { roles: ['admin'], scope: 'none' } } }, async (request) => ({
     deliveries: await clinicalStore.deliveries.list({ status: request.query.status }),
   }));
 
-  app.get('/v1/billing/rpm', { schema: { querystring: z.object({ month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM') }), tags: ['billing'] }, config: { access: { roles: ['admin', 'billing'], scope: 'none' } } }, async (_request, reply) =>
+  app.get('/v1/billing/rpm', { schema: { querystring: z.object({ month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM') }), response: { 501: errorBody, ...errorResponses }, tags: ['billing'] }, config: { access: { roles: ['admin', 'billing'], scope: 'none' } } }, async (_request, reply) =>
     reply.code(501).send({ error: 'RPM_ERR_NOT_IMPLEMENTED', message: 'the billing export is not built yet (issue #7)' }),
   );
 };

@@ -5,6 +5,7 @@ import type { AlertChange } from '../../rules/index.js';
 import { ALERT_SEVERITIES, ALERT_STATUSES, type Alert, type ClinicalStore } from '../../store/index.js';
 import { CLINICAL_ROLES, maySeeTeam, requireUser, visibleTeams } from '../access.js';
 import { idParams, pageQuery } from './shared.js';
+import { alertEventView, alertView, cursor, errorResponses, triageRow } from '../schemas.js';
 
 /** A comment line this often keeps proxies and load balancers from closing an idle stream. */
 const SSE_HEARTBEAT_MS = 15_000;
@@ -20,7 +21,7 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
   app.get(
     '/v1/alerts',
     {
-      schema: { querystring: z.object({ ...pageQuery, status: csv(ALERT_STATUSES).optional(), severity: csv(ALERT_SEVERITIES).optional(), patientId: z.string().optional() }), tags: ['alerts'] },
+      schema: { querystring: z.object({ ...pageQuery, status: csv(ALERT_STATUSES).optional(), severity: csv(ALERT_SEVERITIES).optional(), patientId: z.string().optional() }), response: { 200: z.object({ alerts: z.array(alertView), nextCursor: cursor }), ...errorResponses }, tags: ['alerts'] },
       config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'alerts.list', resourceType: 'alert' } },
     },
     async (request) => {
@@ -33,7 +34,7 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
   for (const action of ['ack', 'resolve'] as const) {
     app.post(
       `/v1/alerts/:id/${action}`,
-      { schema: { params: idParams, body: z.object({ note: z.string().max(2000).optional() }).optional(), tags: ['alerts'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'alert', audit: `alert.${action}`, resourceType: 'alert' } } },
+      { schema: { params: idParams, body: z.object({ note: z.string().max(2000).optional() }).optional(), response: { 200: alertView, ...errorResponses }, tags: ['alerts'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'alert', audit: `alert.${action}`, resourceType: 'alert' } } },
       async (request) => {
         const user = requireUser(request);
         return clinicalStore.alerts.transition(request.params.id, action === 'ack' ? 'acknowledged' : 'resolved', { actor: user.sub, note: request.body?.note ?? null });
@@ -41,13 +42,13 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
     );
   }
 
-  app.get('/v1/alerts/:id/events', { schema: { params: idParams, tags: ['alerts'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'alert', audit: 'alert.read', resourceType: 'alert' } } }, async (request) => ({
+  app.get('/v1/alerts/:id/events', { schema: { params: idParams, response: { 200: z.object({ events: z.array(alertEventView) }), ...errorResponses }, tags: ['alerts'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'alert', audit: 'alert.read', resourceType: 'alert' } } }, async (request) => ({
     events: await clinicalStore.alerts.events(request.params.id),
   }));
 
   // Server-Sent Events: every new or changed alert the caller may see; `Last-Event-ID` resumes
   // from the stored alert events, so a reconnecting dashboard misses nothing.
-  app.get('/v1/alerts/stream', { schema: { tags: ['alerts'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'alerts.stream', resourceType: 'alert' } } }, async (request, reply) => {
+  app.get('/v1/alerts/stream', { schema: { tags: ['alerts'], description: 'Server-Sent Events (text/event-stream): `id` is the alert event id, `event` what happened, `data` the alert. Send Last-Event-ID to resume.' }, config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'alerts.stream', resourceType: 'alert' } } }, async (request, reply) => {
     const user = requireUser(request);
     const raw = reply.raw;
     reply.hijack();
@@ -73,7 +74,7 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
     });
   });
 
-  app.get('/v1/triage', { schema: { tags: ['alerts'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'triage.read' } } }, async (request) => {
+  app.get('/v1/triage', { schema: { response: { 200: z.object({ patients: z.array(triageRow) }), ...errorResponses }, tags: ['alerts'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'triage.read' } } }, async (request) => {
     const user = requireUser(request);
     const open = await clinicalStore.alerts.list({ careTeamIds: visibleTeams(user), status: ['open', 'awaiting_confirmation', 'acknowledged'], limit: 500 });
     const byPatient = new Map<string, Alert[]>();

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { escalationPolicy } from '../../rules/index.js';
 import type { ClinicalStore } from '../../store/index.js';
 import { visibleTeams, requireUser } from '../access.js';
+import { careTeamView, errorResponses } from '../schemas.js';
 
 const careTeamBody = z.object({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).optional(),
@@ -11,12 +12,12 @@ const careTeamBody = z.object({
 });
 
 export const careTeamRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore }> = async (app, { clinicalStore }) => {
-  app.post('/v1/care-teams', { schema: { body: careTeamBody, tags: ['care teams'] }, config: { access: { roles: ['admin'], scope: 'none' } } }, async (request, reply) => {
+  app.post('/v1/care-teams', { schema: { body: careTeamBody, response: { 201: careTeamView, ...errorResponses }, tags: ['care teams'] }, config: { access: { roles: ['admin'], scope: 'none' } } }, async (request, reply) => {
     const team = await clinicalStore.careTeams.create({ id: request.body.id, name: request.body.name, escalationPolicy: request.body.escalation ?? {} });
     return reply.code(201).send({ id: team.id, name: team.name, escalation: team.escalationPolicy, createdAt: team.createdAt });
   });
 
-  app.get('/v1/care-teams', { schema: { tags: ['care teams'] }, config: { access: { roles: ['admin', 'nurse', 'physician', 'billing'], scope: 'none' } } }, async (request) => {
+  app.get('/v1/care-teams', { schema: { response: { 200: z.object({ careTeams: z.array(careTeamView) }), ...errorResponses }, tags: ['care teams'] }, config: { access: { roles: ['admin', 'nurse', 'physician', 'billing'], scope: 'none' } } }, async (request) => {
     const teams = await clinicalStore.careTeams.list(visibleTeams(requireUser(request)));
     // Webhook secrets stay out of every response.
     return {

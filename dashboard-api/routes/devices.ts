@@ -5,6 +5,7 @@ import type { ClinicalStore } from '../../store/index.js';
 import { ApiError } from '../errors.js';
 import { maySeeTeam, requireUser } from '../access.js';
 import { idParams, instant, pageQuery } from './shared.js';
+import { assignmentView, cursor, deviceView, errorResponses } from '../schemas.js';
 
 const deviceBody = z.object({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'must be 1–64 characters of A–Z, a–z, 0–9, ".", "_", ":" or "-"'),
@@ -15,20 +16,20 @@ const deviceBody = z.object({
 
 export const deviceRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore }> = async (app, { clinicalStore }) => {
   // Provisioning an existing id rotates its secret: the response is the only time a secret is shown.
-  app.post('/v1/devices', { schema: { body: deviceBody, tags: ['devices'] }, config: { access: { roles: ['admin'], scope: 'none', audit: 'device.provision', resourceType: 'device' } } }, async (request, reply) => {
+  app.post('/v1/devices', { schema: { body: deviceBody, response: { 201: deviceView.extend({ secret: z.string() }), ...errorResponses }, tags: ['devices'] }, config: { access: { roles: ['admin'], scope: 'none', audit: 'device.provision', resourceType: 'device' } } }, async (request, reply) => {
     const { device, secret } = await clinicalStore.devices.provision(request.body);
     request.auditResourceId = device.id;
     return reply.code(201).header('Cache-Control', 'no-store').send({ ...device, secret });
   });
 
-  app.get('/v1/devices', { schema: { querystring: z.object({ ...pageQuery, gatewayId: z.string().optional() }), tags: ['devices'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none' } } }, async (request) => {
+  app.get('/v1/devices', { schema: { querystring: z.object({ ...pageQuery, gatewayId: z.string().optional() }), response: { 200: z.object({ devices: z.array(deviceView), nextCursor: cursor }), ...errorResponses }, tags: ['devices'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none' } } }, async (request) => {
     const page = await clinicalStore.devices.list(request.query);
     return { devices: page.items, nextCursor: page.nextCursor };
   });
 
   app.put(
     '/v1/devices/:id/assignment',
-    { schema: { params: idParams, body: z.object({ patientId: z.string().min(1), from: instant.optional() }), tags: ['devices'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none', audit: 'device.assign', resourceType: 'device' } } },
+    { schema: { params: idParams, body: z.object({ patientId: z.string().min(1), from: instant.optional() }), response: { 200: z.object({ deviceId: z.string(), history: z.array(assignmentView) }), ...errorResponses }, tags: ['devices'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none', audit: 'device.assign', resourceType: 'device' } } },
     async (request) => {
       const user = requireUser(request);
       const patient = await clinicalStore.patients.get(request.body.patientId);

@@ -7,6 +7,7 @@ import type { ClinicalStore, ReadingsStore, StoredReading } from '../../store/in
 import { CLINICAL_ROLES, requireUser } from '../access.js';
 import { ApiError } from '../errors.js';
 import { idParams, instant } from './shared.js';
+import { bucketView, errorResponses, readingView as readingSchema, thresholdsView, timeEntryView } from '../schemas.js';
 
 const DAY_MS = 86_400_000;
 /** A readings query spans at most a year: enough for any chart, bounded in memory. */
@@ -36,6 +37,7 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
       schema: {
         params: idParams,
         querystring: z.object({ kind: z.enum(MEASUREMENT_KINDS).optional(), from: instant.optional(), to: instant.optional(), every: z.string().regex(/^[1-9]\d{0,2}[mhd]$/, 'must be a duration such as 1h or 1d').optional() }),
+        response: { 200: z.union([z.object({ readings: z.array(readingSchema) }), z.object({ buckets: z.array(bucketView) })]), ...errorResponses },
         tags: ['readings'],
       },
       config: { access: { roles: CLINICAL_ROLES, scope: 'patient', audit: 'readings.read' } },
@@ -55,14 +57,14 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
     },
   );
 
-  app.get('/v1/patients/:id/thresholds', { schema: { params: idParams, tags: ['thresholds'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'patient', audit: 'thresholds.read' } } }, async (request) => {
+  app.get('/v1/patients/:id/thresholds', { schema: { params: idParams, response: { 200: thresholdsView, ...errorResponses }, tags: ['thresholds'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'patient', audit: 'thresholds.read' } } }, async (request) => {
     const stored = await clinicalStore.thresholds.get(request.params.id);
     return { ...stored, effectiveRules: resolveRules(DEFAULT_RULES, stored.overrides) };
   });
 
   app.put(
     '/v1/patients/:id/thresholds',
-    { schema: { params: idParams, body: z.record(z.string(), z.unknown()), tags: ['thresholds'] }, config: { access: { roles: ['admin', 'physician'], scope: 'patient', audit: 'thresholds.change' } } },
+    { schema: { params: idParams, body: z.record(z.string(), z.unknown()), response: { 200: thresholdsView, ...errorResponses }, tags: ['thresholds'] }, config: { access: { roles: ['admin', 'physician'], scope: 'patient', audit: 'thresholds.change' } } },
     async (request) => {
       // Validated against the rules before it is stored: an override the engine would refuse is a 400.
       const effectiveRules = resolveRules(DEFAULT_RULES, request.body);
@@ -77,6 +79,7 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
       schema: {
         params: idParams,
         body: z.object({ minutes: z.number().int().min(1).max(720), performedAt: instant, interactive: z.boolean(), note: z.string().max(2000).optional() }),
+        response: { 201: timeEntryView, ...errorResponses },
         tags: ['time entries'],
       },
       config: { access: { roles: ['admin', 'nurse', 'physician'], scope: 'patient', audit: 'time_entry.create' } },

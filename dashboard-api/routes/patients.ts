@@ -4,6 +4,7 @@ import type { ClinicalStore } from '../../store/index.js';
 import { ApiError } from '../errors.js';
 import { CLINICAL_ROLES, maySeeTeam, requireUser, visibleTeams } from '../access.js';
 import { idParams, instant, pageQuery } from './shared.js';
+import { cursor, errorResponses, patientView } from '../schemas.js';
 
 const patientBody = z.object({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).optional(),
@@ -15,7 +16,7 @@ const patientBody = z.object({
 });
 
 export const patientRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore }> = async (app, { clinicalStore }) => {
-  app.post('/v1/patients', { schema: { body: patientBody, tags: ['patients'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none', audit: 'patient.create' } } }, async (request, reply) => {
+  app.post('/v1/patients', { schema: { body: patientBody, response: { 201: patientView, ...errorResponses }, tags: ['patients'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none', audit: 'patient.create' } } }, async (request, reply) => {
     const user = requireUser(request);
     if (!maySeeTeam(user, request.body.careTeamId)) throw new ApiError(403, 'RPM_ERR_FORBIDDEN', `care team ${request.body.careTeamId} is not one of yours`);
     const patient = await clinicalStore.patients.create(request.body);
@@ -24,12 +25,12 @@ export const patientRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore
     return reply.code(201).send(patient);
   });
 
-  app.get('/v1/patients', { schema: { querystring: z.object(pageQuery), tags: ['patients'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'patient.list' } } }, async (request) => {
+  app.get('/v1/patients', { schema: { querystring: z.object(pageQuery), response: { 200: z.object({ patients: z.array(patientView), nextCursor: cursor }), ...errorResponses }, tags: ['patients'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'patient.list' } } }, async (request) => {
     const page = await clinicalStore.patients.list({ careTeamIds: visibleTeams(requireUser(request)), limit: request.query.limit, after: request.query.after });
     return { patients: page.items, nextCursor: page.nextCursor };
   });
 
-  app.get('/v1/patients/:id', { schema: { params: idParams, tags: ['patients'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'patient', audit: 'patient.read' } } }, async (request) => {
+  app.get('/v1/patients/:id', { schema: { params: idParams, response: { 200: patientView.extend({ devices: z.array(z.string()) }), ...errorResponses }, tags: ['patients'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'patient', audit: 'patient.read' } } }, async (request) => {
     const patient = await clinicalStore.patients.require(request.params.id);
     return { ...patient, devices: (await clinicalStore.devices.assignmentsOfPatient(patient.id)).filter((a) => a.assignedUntil === null).map((a) => a.deviceId) };
   });

@@ -39,7 +39,9 @@ describe('OIDC issuer tokens (RPM_JWT_JWKS_URL)', () => {
     jwksUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/.well-known/jwks.json`;
     sign = (claims) => new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'key-1' }).setSubject('physician-9').setIssuedAt().setExpirationTime('10m').sign(privateKey);
   });
-  afterAll(() => server?.close());
+  afterAll(() => {
+    server?.close();
+  });
 
   it("verifies a token signed with the issuer's key, and refuses an HS256 token", async () => {
     const verify = createJwksTokenVerifier(jwksUrl);

@@ -1,0 +1,169 @@
+// Response schemas: they document every response in the OpenAPI at /docs, and the serializer checks
+// each response against them, so a field that should never leave (a secret, a hash) cannot.
+import { z } from 'zod';
+import { MEASUREMENT_KINDS } from '../device-profiles/index.js';
+import { ALERT_SEVERITIES, ALERT_STATUSES } from '../store/index.js';
+
+const instant = z.string();
+const nullableInstant = z.string().nullable();
+
+export const errorBody = z.object({ error: z.string(), message: z.string() });
+export const errorResponses = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody };
+
+export const careTeamView = z.object({ id: z.string(), name: z.string(), escalation: z.unknown(), createdAt: instant });
+
+export const patientView = z.object({
+  id: z.string(),
+  name: z.string(),
+  birthDate: z.string(),
+  timezone: z.string(),
+  careTeamId: z.string(),
+  enrolledAt: instant,
+  createdAt: instant,
+  updatedAt: instant,
+});
+
+export const deviceView = z.object({
+  id: z.string(),
+  kind: z.string(),
+  model: z.string().nullable(),
+  gatewayId: z.string().nullable(),
+  createdAt: instant,
+  secretRotatedAt: instant,
+  retiredAt: nullableInstant,
+});
+
+export const assignmentView = z.object({ id: z.number(), deviceId: z.string(), patientId: z.string(), assignedFrom: instant, assignedUntil: nullableInstant, assignedBy: z.string() });
+
+export const alertView = z.object({
+  id: z.string(),
+  patientId: z.string(),
+  careTeamId: z.string(),
+  ruleId: z.string(),
+  severity: z.enum(ALERT_SEVERITIES),
+  status: z.enum(ALERT_STATUSES),
+  summary: z.string(),
+  openedAt: instant,
+  updatedAt: instant,
+  readingCount: z.number(),
+  worstValue: z.unknown(),
+  lastReadingId: z.string().nullable(),
+  lastMeasuredAt: nullableInstant,
+  escalationTier: z.number(),
+  nextEscalationAt: nullableInstant,
+  acknowledgedAt: nullableInstant,
+  acknowledgedBy: z.string().nullable(),
+  resolvedAt: nullableInstant,
+  resolvedBy: z.string().nullable(),
+});
+
+export const alertEventView = z.object({
+  id: z.number(),
+  alertId: z.string(),
+  type: z.string(),
+  fromStatus: z.string().nullable(),
+  toStatus: z.string(),
+  actor: z.string(),
+  at: instant,
+  note: z.string().nullable(),
+  details: z.unknown(),
+});
+
+/** The reading-object shape of the contract, canonical units, with `original` and `receivedAt`. */
+export const readingView = z.looseObject({
+  readingId: z.string(),
+  deviceId: z.string(),
+  kind: z.enum(MEASUREMENT_KINDS),
+  measuredAt: z.string(),
+  unit: z.string(),
+  receivedAt: instant,
+  source: z.string(),
+  original: z.object({ unit: z.string(), values: z.record(z.string(), z.number()) }),
+});
+
+export const bucketView = z.object({
+  start: instant,
+  localDate: z.string().optional(),
+  count: z.number(),
+  fields: z.record(z.string(), z.object({ count: z.number(), min: z.number(), max: z.number(), mean: z.number() })),
+});
+
+export const thresholdsView = z.object({
+  patientId: z.string(),
+  overrides: z.unknown(),
+  version: z.number(),
+  updatedAt: nullableInstant,
+  updatedBy: z.string().nullable(),
+  effectiveRules: z.array(z.unknown()),
+});
+
+export const timeEntryView = z.object({
+  id: z.string(),
+  patientId: z.string(),
+  performedBy: z.string(),
+  performedAt: instant,
+  minutes: z.number(),
+  interactive: z.boolean(),
+  note: z.string().nullable(),
+  createdAt: instant,
+});
+
+export const deadLetterView = z.object({
+  id: z.number(),
+  receivedAt: instant,
+  source: z.string(),
+  topic: z.string().nullable(),
+  deviceId: z.string().nullable(),
+  readingId: z.string().nullable(),
+  reasonCode: z.string(),
+  reason: z.string(),
+  rawPayload: z.string(),
+  payloadEncoding: z.enum(['utf8', 'base64']),
+  status: z.string(),
+  replayedAt: nullableInstant,
+  replayedBy: z.string().nullable(),
+  replayOutcome: z.string().nullable(),
+});
+
+export const auditRecordView = z.object({
+  id: z.number(),
+  at: instant,
+  actor: z.string(),
+  actorRole: z.string(),
+  action: z.string(),
+  resourceType: z.string(),
+  resourceId: z.string().nullable(),
+  patientId: z.string().nullable(),
+  sourceIp: z.string().nullable(),
+  requestId: z.string().nullable(),
+  outcome: z.string(),
+});
+
+export const deliveryView = z.object({
+  id: z.number(),
+  alertId: z.string(),
+  careTeamId: z.string(),
+  channel: z.string(),
+  target: z.string(),
+  event: z.string(),
+  payload: z.unknown(),
+  status: z.string(),
+  attempts: z.number(),
+  nextAttemptAt: nullableInstant,
+  lastError: z.string().nullable(),
+  createdAt: instant,
+  deliveredAt: nullableInstant,
+});
+
+export const triageRow = z.object({
+  patientId: z.string(),
+  name: z.string().nullable(),
+  careTeamId: z.string(),
+  worstSeverity: z.enum(ALERT_SEVERITIES),
+  openAlerts: z.number(),
+  unacknowledged: z.number(),
+  lastActivityAt: instant,
+  alerts: z.array(alertView),
+});
+
+export const cursor = z.string().nullable();
