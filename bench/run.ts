@@ -6,6 +6,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchAlertLatency } from './alert-latency.js';
+import { benchBilling } from './billing.js';
 import { benchIngest } from './ingest.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
@@ -51,7 +52,11 @@ console.log('| --- | --- | --- | --- | --- | --- |');
 console.log(`| publish → PUBACK | ${ms(latency.pubackMs)} |`);
 console.log(`| publish → alert on the nurse's MQTT topic | ${ms(latency.publishToAlertMs)} |`);
 
+log('billing: export of a month');
+const billing = await benchBilling(Number(process.env.BENCH_BILLING_PATIENTS ?? 10_000));
+console.log(`\nBilling export of one month: ${billing.patients.toLocaleString('en-US')} patients, ${billing.readings.toLocaleString('en-US')} readings, ${billing.rows.toLocaleString('en-US')} rows in ${billing.seconds} s (target < 10 s)`);
+
 mkdirSync(RESULTS_DIR, { recursive: true });
-const json = JSON.stringify({ startedAt, machine, ingest, latency }, null, 2);
+const json = JSON.stringify({ startedAt, machine, ingest, latency, billing }, null, 2);
 writeFileSync(join(RESULTS_DIR, `bench-${startedAt.replace(/[:.]/g, '-')}.json`), json);
 writeFileSync(join(RESULTS_DIR, 'latest.json'), json);

@@ -7,7 +7,8 @@ import { isRpmError } from '../device-profiles/index.js';
 import { ClinicalStore } from '../store/index.js';
 import { loadConfig, resolveJwtSecret, type PlatformConfig } from './config.js';
 import { SIMULATED_TEAM_ID, startSimulator } from './simulator.js';
-import { StartupError, startPlatform } from './start.js';
+import { StartupError, openReadingsStore, startPlatform } from './start.js';
+import { billingCsv, exportBilling } from '../billing/index.js';
 
 /** sysexits.h EX_USAGE and EX_CONFIG: a supervisor should not restart-loop on either. */
 const EXIT_USAGE = 64;
@@ -23,14 +24,13 @@ Commands:
   simulate --patients N [--rate R] [--url mqtt://…] [--api http://…]   simulated cuffs, meters and scales
   gateway --config FILE          the BLE home gateway                            (not built yet: issue #6)
   decode --characteristic 2A35 --hex …  decode one GATT value                    (not built yet: issue #6)
-  billing export --month YYYY-MM the Medicare RPM billing export                 (not built yet: issue #7)
+  billing export --month YYYY-MM [--format csv|json]   the Medicare RPM billing export of a month
 
 Configuration comes from RPM_* environment variables; see the README.`;
 
 const NOT_BUILT: Readonly<Record<string, string>> = {
   gateway: 'issue #6 (BLE gateway)',
   decode: 'issue #6 (BLE gateway)',
-  billing: 'issue #7 (billing)',
 };
 
 class UsageError extends Error {}
@@ -143,6 +143,25 @@ async function runSimulate(args: string[]): Promise<void> {
   process.once('SIGTERM', () => void simulator.stop().then(() => process.exit(0)));
 }
 
+async function runBilling(args: string[]): Promise<void> {
+  const [subcommand, ...rest] = args;
+  if (subcommand !== 'export') throw new UsageError('usage: rpm billing export --month YYYY-MM [--format csv|json]');
+  const { values } = parseArgs({ args: rest, options: { month: { type: 'string' }, format: { type: 'string' } }, strict: true });
+  if (!values.month || !/^\d{4}-(0[1-9]|1[0-2])$/.test(values.month)) throw new UsageError('--month must be YYYY-MM');
+  const format = values.format ?? 'csv';
+  if (format !== 'csv' && format !== 'json') throw new UsageError('--format must be csv or json');
+  const settings = config();
+  const clinicalStore = await ClinicalStore.open(settings.clinicalDatabase);
+  const readingsStore = openReadingsStore(settings);
+  try {
+    const report = await exportBilling({ clinicalStore, readingsStore }, { month: values.month });
+    process.stdout.write(format === 'csv' ? billingCsv(report) : `${JSON.stringify(report, null, 2)}\n`);
+  } finally {
+    await readingsStore.close();
+    await clinicalStore.close();
+  }
+}
+
 async function runMigrate(args: string[]): Promise<void> {
   parseArgs({ args, options: {}, strict: true });
   const settings = config();
@@ -161,6 +180,7 @@ export async function main(argv: string[]): Promise<void> {
   if (command === 'migrate') return runMigrate(rest);
   if (command === 'token') return runToken(rest);
   if (command === 'simulate') return runSimulate(rest);
+  if (command === 'billing') return runBilling(rest);
   const issue = NOT_BUILT[command];
   if (issue) throw new UsageError(`rpm ${command} is not built yet: it comes with ${issue}.`);
   throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);

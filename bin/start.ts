@@ -39,7 +39,7 @@ function redactUrl(url: string): string {
   return parsed.toString();
 }
 
-function openReadingsStore(config: PlatformConfig): ReadingsStore {
+export function openReadingsStore(config: PlatformConfig): ReadingsStore {
   if (!config.influx) return new SqliteReadingsStore(join(config.dataDir, 'readings.sqlite'));
   return new InfluxReadingsStore({ url: config.influx.url, token: config.influx.token, org: config.influx.org, bucket: config.influx.bucket });
 }

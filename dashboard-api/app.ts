@@ -86,7 +86,7 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   await app.register(deviceRoutes, { clinicalStore });
   await app.register(patientDataRoutes, { clinicalStore, readingsStore });
   await app.register(alertRoutes, { clinicalStore, alertFeed$: dependencies.alertFeed$ });
-  await app.register(adminRoutes, { clinicalStore, ingest: dependencies.ingest });
+  await app.register(adminRoutes, { clinicalStore, readingsStore, ingest: dependencies.ingest });
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 

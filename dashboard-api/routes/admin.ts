@@ -2,10 +2,11 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { IngestService } from '../../ingest/index.js';
-import type { ClinicalStore, DeadLetter } from '../../store/index.js';
+import { billingCsv, exportBilling } from '../../billing/index.js';
+import type { ClinicalStore, DeadLetter, ReadingsStore } from '../../store/index.js';
 import { requireUser } from '../access.js';
 import { pageQuery } from './shared.js';
-import { auditRecordView, cursor, deadLetterView as deadLetterSchema, deliveryView, errorBody, errorResponses } from '../schemas.js';
+import { auditRecordView, cursor, deadLetterView as deadLetterSchema, deliveryView, errorResponses } from '../schemas.js';
 
 function deadLetterView(letter: DeadLetter) {
   const text = letter.rawPayload.toString('utf8');
@@ -13,7 +14,7 @@ function deadLetterView(letter: DeadLetter) {
   return { ...letter, rawPayload: isText ? text : letter.rawPayload.toString('base64'), payloadEncoding: isText ? ('utf8' as const) : ('base64' as const) };
 }
 
-export const adminRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; ingest: IngestService }> = async (app, { clinicalStore, ingest }) => {
+export const adminRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; readingsStore: ReadingsStore; ingest: IngestService }> = async (app, { clinicalStore, readingsStore, ingest }) => {
   app.get(
     '/v1/dead-letters',
     { schema: { querystring: z.object({ ...pageQuery, status: z.enum(['pending', 'replayed', 'discarded']).optional(), deviceId: z.string().optional() }), response: { 200: z.object({ deadLetters: z.array(deadLetterSchema), nextCursor: cursor }), ...errorResponses }, tags: ['dead letters'] },
@@ -45,7 +46,28 @@ export const adminRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
     deliveries: await clinicalStore.deliveries.list({ status: request.query.status }),
   }));
 
-  app.get('/v1/billing/rpm', { schema: { querystring: z.object({ month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM') }), response: { 501: errorBody, ...errorResponses }, tags: ['billing'] }, config: { access: { roles: ['admin', 'billing'], scope: 'none' } } }, async (_request, reply) =>
-    reply.code(501).send({ error: 'RPM_ERR_NOT_IMPLEMENTED', message: 'the billing export is not built yet (issue #7)' }),
+  app.get(
+    '/v1/billing/rpm',
+    {
+      schema: {
+        querystring: z.object({ month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM'), format: z.enum(['json', 'csv']).optional() }),
+        tags: ['billing'],
+        description: 'Per patient: device days per 30-day period ending in the month, management minutes, eligible CPT codes, evidence and reasons. `Accept: text/csv` (or format=csv) gives CSV.',
+      },
+      config: { access: { roles: ['admin', 'billing'], scope: 'none', audit: 'billing.export', resourceType: 'billing' } },
+    },
+    async (request, reply) => {
+      const user = requireUser(request);
+      const report = await exportBilling({ clinicalStore, readingsStore }, { month: request.query.month, careTeamIds: user.role === 'admin' ? undefined : user.careTeams });
+      const wantsCsv = request.query.format === 'csv' || (request.headers.accept ?? '').includes('text/csv');
+      if (wantsCsv) {
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('Content-Disposition', `attachment; filename="rpm-billing-${report.month}.csv"`)
+          .serializer((payload: unknown) => payload as string)
+          .send(billingCsv(report));
+      }
+      return reply.send(report);
+    },
   );
 };

@@ -70,6 +70,8 @@ export class SqliteReadingsStore implements ReadingsStore {
   private readonly database: Database;
   private readonly insert: Statement;
   private readonly insertMany: (readings: readonly StoredReading[]) => void;
+  /** Prepared once per shape: preparing is the dominant cost of a small query. */
+  private readonly queries = new Map<string, Statement>();
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -110,13 +112,18 @@ export class SqliteReadingsStore implements ReadingsStore {
     const limit = Math.min(query.limit ?? MAX_ROWS_PER_QUERY, MAX_ROWS_PER_QUERY);
     const order = query.newestFirst ? 'DESC' : 'ASC';
     const kindClause = query.kind ? 'AND kind = @kind' : '';
-    const rows = this.database
-      .prepare(
+    const key = `${kindClause}|${order}`;
+    let statement = this.queries.get(key);
+    if (!statement) {
+      statement = this.database.prepare(
         `SELECT * FROM readings WHERE patient_id = @patientId ${kindClause}
          AND measured_at_ms >= @from AND measured_at_ms < @to
          ORDER BY measured_at_ms ${order}, device_id, reading_id LIMIT @limit`,
-      )
-      .all({ patientId: query.patientId, kind: query.kind, from: Date.parse(query.from), to: Date.parse(query.to), limit }) as ReadingRow[];
+      );
+      this.queries.set(key, statement);
+    }
+    const parameters = { patientId: query.patientId, from: Date.parse(query.from), to: Date.parse(query.to), limit, ...(query.kind ? { kind: query.kind } : {}) };
+    const rows = statement.all(parameters) as ReadingRow[];
     return rows.map(toReading);
   }
 

@@ -74,6 +74,18 @@ describe('rpm start (embedded default)', () => {
     expect(bad.output().stderr).toContain('--role must be one of admin, nurse, physician, billing');
   });
 
+  it('exports billing from the command line, as CSV or JSON', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'rpm-billing-'));
+    const csv = start({ RPM_DATA_DIR: dataDir }, ['billing', 'export', '--month', '2026-11']);
+    expect(await csv.exited).toBe(0);
+    expect(csv.output().stdout.split('\r\n')[0]).toBe('patient_id,patient_name,code,units,group,period_start,period_end,device_days,minutes,interactive,evidence,reasons,rule_set_version');
+    const json = start({ RPM_DATA_DIR: dataDir }, ['billing', 'export', '--month', '2026-11', '--format', 'json']);
+    expect(await json.exited).toBe(0);
+    expect(JSON.parse(json.output().stdout)).toMatchObject({ month: '2026-11', ruleSetVersion: 'medicare-rpm-2026.1', rows: [] });
+    const bad = start({ RPM_DATA_DIR: dataDir }, ['billing', 'export', '--month', 'November']);
+    expect(await bad.exited).toBe(64);
+  });
+
   it('says plainly which commands are not built yet', async () => {
     const rpm = start({}, ['decode', '--characteristic', '2A35', '--hex', '00']);
     expect(await rpm.exited).toBe(64);

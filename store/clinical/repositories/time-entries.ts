@@ -67,6 +67,21 @@ export class TimeEntryRepository {
     return toTimeEntry(row);
   }
 
+  /** Entries of every patient with performedAt in [from, to), by patient (the billing export). */
+  async listInRange(range: { from: string; to: string }): Promise<Map<string, TimeEntry[]>> {
+    const rows = await this.db
+      .selectFrom('time_entries')
+      .selectAll()
+      .where('performed_at', '>=', toInstant(range.from, 'from'))
+      .where('performed_at', '<', toInstant(range.to, 'to'))
+      .orderBy('performed_at')
+      .orderBy('id')
+      .execute();
+    const byPatient = new Map<string, TimeEntry[]>();
+    for (const row of rows) byPatient.set(row.patient_id, [...(byPatient.get(row.patient_id) ?? []), toTimeEntry(row)]);
+    return byPatient;
+  }
+
   /** Entries of a patient with performedAt in [from, to). */
   async listForPatient(patientId: string, range: { from: string; to: string }): Promise<TimeEntry[]> {
     const rows = await this.db

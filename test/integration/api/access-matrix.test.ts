@@ -83,8 +83,7 @@ const CASES: Case[] = [
   { route: 'GET /v1/dead-letters', prepare: async () => ({ method: 'GET', path: '/v1/dead-letters' }), expected: adminOnly },
   { route: 'GET /v1/audit', prepare: async () => ({ method: 'GET', path: '/v1/audit' }), expected: adminOnly },
   { route: 'GET /v1/notifications', prepare: async () => ({ method: 'GET', path: '/v1/notifications' }), expected: adminOnly },
-  // The billing export itself comes with issue #7: its route answers 501 to whom it will serve.
-  { route: 'GET /v1/billing/rpm', prepare: async () => ({ method: 'GET', path: '/v1/billing/rpm?month=2026-11' }), expected: { admin: 501, nurseA: 403, physicianA: 403, billingA: 501, nurseB: 403, physicianB: 403 } },
+  { route: 'GET /v1/billing/rpm', prepare: async () => ({ method: 'GET', path: '/v1/billing/rpm?month=2026-11' }), expected: { admin: 200, nurseA: 403, physicianA: 403, billingA: 200, nurseB: 403, physicianB: 403 } },
 ];
 
 describe('the access matrix', () => {

@@ -1,0 +1,103 @@
+// The billing export of a month: every patient of the caller's teams, their device periods ending in
+// the month and their management minutes, with the evidence and the reasons a code was not reached.
+// Computed from the stores each time, so a reading that arrives late shows in the next export.
+import { RpmError } from '../device-profiles/index.js';
+import { localDate, startOfLocalDate, type ClinicalStore, type Patient, type ReadingsStore, type TimeEntry } from '../store/index.js';
+import { addDays, deviceRows, managementRow, type BillingRow } from './calculate.js';
+import { ruleSetFor, type BillingRuleSet } from './rule-sets.js';
+
+export interface BillingExport {
+  month: string;
+  ruleSetVersion: string;
+  generatedAt: string;
+  rows: (BillingRow & { patientName: string; timezone: string })[];
+}
+
+const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+function nextMonth(month: string): string {
+  return addDays(`${month}-28`, 7).slice(0, 7);
+}
+
+/** Time zones span UTC−12 to UTC+14: this much around a month holds every local version of it. */
+const ZONE_MARGIN_MS = 15 * 3_600_000;
+
+async function patientRows(patient: Patient, month: string, ruleSet: BillingRuleSet, stores: { readingsStore: ReadingsStore }, monthEntries: readonly TimeEntry[], nowMs: number) {
+  const tz = patient.timezone;
+  const episodeStart = localDate(Date.parse(patient.enrolledAt), tz);
+  const monthEnd = startOfLocalDate(`${nextMonth(month)}-01`, tz);
+  // Periods ending in this month started at most 29 days before it; 99453 needs the episode from its start.
+  const days = await stores.readingsStore.localDates({
+    patientId: patient.id,
+    from: new Date(startOfLocalDate(episodeStart, tz)).toISOString(),
+    to: new Date(startOfLocalDate(addDays(`${nextMonth(month)}-01`, 1), tz)).toISOString(),
+    timezone: tz,
+    // Only automatically transmitted readings count; readings entered by hand never do (§7.3).
+    sources: ['device', 'gateway'],
+  });
+  const monthStart = startOfLocalDate(`${month}-01`, tz);
+  const entries = monthEntries.filter((e) => Date.parse(e.performedAt) >= monthStart && Date.parse(e.performedAt) < monthEnd);
+  const today = localDate(nowMs, tz);
+  return [
+    ...deviceRows(patient.id, episodeStart, days, month, today, ruleSet),
+    ...managementRow(
+      patient.id,
+      month,
+      entries.map((e) => ({ id: e.id, performedAt: e.performedAt, performedBy: e.performedBy, minutes: e.minutes, interactive: e.interactive })),
+      ruleSet,
+    ),
+  ];
+}
+
+export async function exportBilling(
+  stores: { clinicalStore: ClinicalStore; readingsStore: ReadingsStore },
+  options: { month: string; careTeamIds?: readonly string[]; now?: number },
+): Promise<BillingExport> {
+  if (!MONTH.test(options.month)) throw new RpmError('RPM_ERR_INVALID_INPUT', `month: "${options.month}" is not YYYY-MM`);
+  const ruleSet = ruleSetFor(options.month);
+  if (!ruleSet) throw new RpmError('RPM_ERR_INVALID_INPUT', `month: no billing rule set covers ${options.month}`);
+  const nowMs = options.now ?? Date.now();
+  const utcStart = Date.parse(`${options.month}-01T00:00:00Z`);
+  const utcEnd = Date.parse(`${nextMonth(options.month)}-01T00:00:00Z`);
+  // One query for the month's time entries of everyone, then each patient's local month.
+  const entriesByPatient = await stores.clinicalStore.timeEntries.listInRange({
+    from: new Date(utcStart - ZONE_MARGIN_MS).toISOString(),
+    to: new Date(utcEnd + ZONE_MARGIN_MS).toISOString(),
+  });
+  const rows: BillingExport['rows'] = [];
+  let after: string | undefined;
+  do {
+    const page = await stores.clinicalStore.patients.list({ careTeamIds: options.careTeamIds, limit: 500, after });
+    for (const patient of page.items) {
+      // A patient enrolled after the month has nothing to bill in it.
+      if (localDate(Date.parse(patient.enrolledAt), patient.timezone) >= `${nextMonth(options.month)}-01`) continue;
+      for (const row of await patientRows(patient, options.month, ruleSet, stores, entriesByPatient.get(patient.id) ?? [], nowMs)) rows.push({ ...row, patientName: patient.name, timezone: patient.timezone });
+    }
+    after = page.nextCursor ?? undefined;
+  } while (after);
+  return { month: options.month, ruleSetVersion: ruleSet.version, generatedAt: new Date(nowMs).toISOString(), rows };
+}
+
+const CSV_COLUMNS = ['patient_id', 'patient_name', 'code', 'units', 'group', 'period_start', 'period_end', 'device_days', 'minutes', 'interactive', 'evidence', 'reasons', 'rule_set_version'] as const;
+
+function csvCell(value: unknown): string {
+  const text = value === undefined || value === null ? '' : String(value);
+  // Quote everything that needs it; a leading =, +, - or @ is defused against spreadsheet formulas.
+  const safe = /^[=+\-@]/.test(text) ? `'${text}` : text;
+  return /[",\n\r]/.test(safe) || safe !== text ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+export function billingCsv(report: BillingExport): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const row of report.rows) {
+    const evidence = row.evidence.days
+      ? row.evidence.days.map((d) => `${d.date}:${d.readingIds.join('|')}`).join(' ')
+      : (row.evidence.timeEntries ?? []).map((e) => `${e.performedAt}:${e.minutes}min${e.interactive ? ':interactive' : ''}:${e.performedBy}`).join(' ');
+    lines.push(
+      [row.patientId, row.patientName, row.code, row.units, row.group, row.periodStart, row.periodEnd, row.deviceDays, row.minutes, row.interactive, evidence, row.reasons.join('; '), report.ruleSetVersion]
+        .map(csvCell)
+        .join(','),
+    );
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}
