@@ -3,7 +3,8 @@
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { ROLES, signAccessToken, type Role } from '../dashboard-api/index.js';
-import { isRpmError } from '../device-profiles/index.js';
+import { isRpmError, loadDeviceProfiles, type DeviceQuirk } from '../device-profiles/index.js';
+import { CHARACTERISTICS, MalformedFrame, decodeCharacteristic, toReadingDraft } from '../gateway/index.js';
 import { ClinicalStore } from '../store/index.js';
 import { loadConfig, resolveJwtSecret, type PlatformConfig } from './config.js';
 import { SIMULATED_TEAM_ID, startSimulator } from './simulator.js';
@@ -23,14 +24,13 @@ Commands:
   token --role R [--team T …] [--sub S] [--expires 12h]   print an access token signed with the configured secret
   simulate --patients N [--rate R] [--url mqtt://…] [--api http://…]   simulated cuffs, meters and scales
   gateway --config FILE          the BLE home gateway                            (not built yet: issue #6)
-  decode --characteristic 2A35 --hex …  decode one GATT value                    (not built yet: issue #6)
+  decode --characteristic 2A35 --hex … [--model M] [--timezone TZ]   decode one GATT value and print it as JSON
   billing export --month YYYY-MM [--format csv|json]   the Medicare RPM billing export of a month
 
 Configuration comes from RPM_* environment variables; see the README.`;
 
 const NOT_BUILT: Readonly<Record<string, string>> = {
   gateway: 'issue #6 (BLE gateway)',
-  decode: 'issue #6 (BLE gateway)',
 };
 
 class UsageError extends Error {}
@@ -162,6 +162,39 @@ async function runBilling(args: string[]): Promise<void> {
   }
 }
 
+/** sysexits.h EX_DATAERR: the input (a GATT frame) is malformed. */
+const EXIT_DATA = 65;
+
+async function runDecode(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { characteristic: { type: 'string' }, hex: { type: 'string' }, model: { type: 'string' }, timezone: { type: 'string' } }, strict: true });
+  if (!values.characteristic || !(CHARACTERISTICS as readonly string[]).includes(values.characteristic.toUpperCase())) {
+    throw new UsageError(`--characteristic must be one of ${CHARACTERISTICS.join(', ')}`);
+  }
+  const hexText = (values.hex ?? '').replace(/[\s:]/g, '');
+  if (!/^([0-9a-fA-F]{2})+$/.test(hexText)) throw new UsageError('--hex must be the value as hexadecimal bytes, e.g. 1E8A0058…');
+  const timezone = values.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+  let quirks: readonly DeviceQuirk[] = [];
+  if (values.model) {
+    const profile = loadDeviceProfiles().get(values.model);
+    if (!profile) throw new UsageError(`--model: no device profile "${values.model}" (${loadDeviceProfiles().list().map((p) => p.id).join(', ')})`);
+    quirks = profile.quirks;
+  }
+  const bytes = Buffer.from(hexText, 'hex');
+  try {
+    const draft = toReadingDraft(values.characteristic, bytes, { quirks, timezone });
+    const output = draft
+      ? { kind: draft.kind, ...(draft.measuredAt ? { measuredAt: draft.measuredAt } : {}), ...draft.fields, ...(draft.clockUnset ? { clockUnset: true } : {}), ...(draft.userId !== undefined ? { userId: draft.userId } : {}), ...(draft.sequenceNumber !== undefined ? { sequenceNumber: draft.sequenceNumber } : {}) }
+      : decodeCharacteristic(values.characteristic, bytes, quirks);
+    console.log(JSON.stringify(output, null, 2));
+  } catch (error) {
+    if (error instanceof MalformedFrame) {
+      console.error(`rpm: ${error.message}${quirks.length === 0 ? ' (if a device model explains it, pass --model: its profile switches the quirk on)' : ''}`);
+      process.exit(EXIT_DATA);
+    }
+    throw error;
+  }
+}
+
 async function runMigrate(args: string[]): Promise<void> {
   parseArgs({ args, options: {}, strict: true });
   const settings = config();
@@ -181,6 +214,7 @@ export async function main(argv: string[]): Promise<void> {
   if (command === 'token') return runToken(rest);
   if (command === 'simulate') return runSimulate(rest);
   if (command === 'billing') return runBilling(rest);
+  if (command === 'decode') return runDecode(rest);
   const issue = NOT_BUILT[command];
   if (issue) throw new UsageError(`rpm ${command} is not built yet: it comes with ${issue}.`);
   throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);

@@ -86,9 +86,21 @@ describe('rpm start (embedded default)', () => {
     expect(await bad.exited).toBe(64);
   });
 
+  it('decodes a GATT value with a model’s quirks, and refuses a malformed frame with a non-zero exit', async () => {
+    const bm85 = '566A0047000000EA07080B121F00003F000000';
+    const ok = start({}, ['decode', '--characteristic', '2A35', '--hex', bm85, '--model', 'beurer-bm85', '--timezone', 'America/New_York']);
+    expect(await ok.exited).toBe(0);
+    expect(JSON.parse(ok.output().stdout)).toEqual({ kind: 'blood_pressure', measuredAt: '2026-08-11T18:31:00-04:00', systolic: 106, diastolic: 71, pulse: 63, irregularHeartbeat: false, bodyMovement: false, unit: 'mmHg', userId: 0 });
+    const strict = start({}, ['decode', '--characteristic', '2A35', '--hex', bm85]);
+    expect(await strict.exited).toBe(65);
+    expect(strict.output().stderr).toContain('malformed 2A35 frame: reserved flag bits set');
+    const short = start({}, ['decode', '--characteristic', '2A35', '--hex', '010203040506']);
+    expect(await short.exited).toBe(65);
+  });
+
   it('says plainly which commands are not built yet', async () => {
-    const rpm = start({}, ['decode', '--characteristic', '2A35', '--hex', '00']);
+    const rpm = start({}, ['gateway', '--config', 'gateway.json']);
     expect(await rpm.exited).toBe(64);
-    expect(rpm.output().stderr).toContain('rpm decode is not built yet');
+    expect(rpm.output().stderr).toContain('rpm gateway is not built yet');
   });
 });

@@ -1,0 +1,2 @@
+// Public surface of the gateway module (today: the GATT decoders).
+export * from './decoders/index.js';
