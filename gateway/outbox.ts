@@ -1,0 +1,103 @@
+// The gateway's store-and-forward outbox, on the gateway's own disk. Every decoded reading is
+// committed here before anything else (BlueZ has already confirmed the indication to the cuff, so
+// this is the only copy: ble-gatt.md §2.3). A reading leaves the outbox only when the platform
+// answers `accepted` or `duplicate` on the device's receipts topic; days offline are fine.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SqliteDatabase, { type Database, type Statement } from 'better-sqlite3';
+
+export interface OutboxReading {
+  deviceId: string;
+  readingId: string;
+  /** The v1 reading object, as it will be published. */
+  payload: Record<string, unknown>;
+}
+
+export interface PendingReading extends OutboxReading {
+  seq: number;
+  attempts: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  device_id TEXT NOT NULL,
+  reading_id TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  stored_at TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL DEFAULT 'pending',
+  reason TEXT,
+  UNIQUE (device_id, reading_id)
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status, seq);
+`;
+
+export class Outbox {
+  private readonly database: Database;
+  private readonly insert: Statement;
+  private readonly statements: Record<'pending' | 'attempted' | 'remove' | 'reject' | 'count', Statement>;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.database = new SqliteDatabase(path);
+    this.database.pragma('journal_mode = WAL');
+    // A power cut at the patient's home must not lose a reading the cuff believes delivered.
+    this.database.pragma('synchronous = FULL');
+    this.database.exec(SCHEMA);
+    // A cuff re-sending its memory on every connection adds nothing: (device, reading) is unique.
+    this.insert = this.database.prepare('INSERT OR IGNORE INTO outbox (device_id, reading_id, payload, stored_at) VALUES (?, ?, ?, ?)');
+    this.statements = {
+      pending: this.database.prepare("SELECT seq, device_id, reading_id, payload, attempts FROM outbox WHERE status = 'pending' ORDER BY seq LIMIT ?"),
+      attempted: this.database.prepare('UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?'),
+      remove: this.database.prepare('DELETE FROM outbox WHERE device_id = ? AND reading_id = ?'),
+      reject: this.database.prepare("UPDATE outbox SET status = 'rejected', reason = ? WHERE device_id = ? AND reading_id = ?"),
+      count: this.database.prepare("SELECT count(*) AS n FROM outbox WHERE status = 'pending'"),
+    };
+  }
+
+  /** Commits readings to disk; returns how many were new. */
+  store(readings: readonly OutboxReading[]): number {
+    const now = new Date().toISOString();
+    let added = 0;
+    this.database.transaction(() => {
+      for (const r of readings) added += this.insert.run(r.deviceId, r.readingId, JSON.stringify(r.payload), now).changes;
+    })();
+    return added;
+  }
+
+  /** The oldest pending readings, in the order they were measured and stored. */
+  pending(limit: number): PendingReading[] {
+    return (this.statements.pending.all(limit) as { seq: number; device_id: string; reading_id: string; payload: string; attempts: number }[]).map((row) => ({
+      seq: row.seq,
+      deviceId: row.device_id,
+      readingId: row.reading_id,
+      payload: JSON.parse(row.payload) as Record<string, unknown>,
+      attempts: row.attempts,
+    }));
+  }
+
+  markAttempted(seqs: readonly number[]): void {
+    this.database.transaction(() => {
+      for (const seq of seqs) this.statements.attempted.run(seq);
+    })();
+  }
+
+  /** The platform has it (`accepted` or `duplicate`): the reading leaves the gateway. */
+  confirm(deviceId: string, readingId: string): void {
+    this.statements.remove.run(deviceId, readingId);
+  }
+
+  /** The platform refused it: kept with the reason for the installer to see, never sent again. */
+  reject(deviceId: string, readingId: string, reason: string): void {
+    this.statements.reject.run(reason, deviceId, readingId);
+  }
+
+  get backlog(): number {
+    return (this.statements.count.get() as { n: number }).n;
+  }
+
+  close(): void {
+    if (this.database.open) this.database.close();
+  }
+}
