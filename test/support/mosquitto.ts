@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './time-series-servers.js';
+import { freePort, terminate } from './time-series-servers.js';
 
 export function mosquittoUnavailableReason(): string | undefined {
   try {
@@ -73,12 +73,8 @@ export async function startMosquitto(users: Record<string, string>, acl: string)
       await waitForPort(port, 10_000);
     },
     async stop() {
-      const running = child;
+      await terminate(child);
       child = undefined;
-      if (!running || running.exitCode !== null) return;
-      const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-      running.kill('SIGTERM');
-      await exited;
     },
   };
   await server.start();
