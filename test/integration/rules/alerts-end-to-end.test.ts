@@ -173,7 +173,11 @@ describe('notifier failures', () => {
     await oximeter.publish(reading(oximeter.deviceId, { kind: 'spo2', value: 86, unit: '%', measuredAt: new Date(Date.now() - 1000).toISOString(), systolic: undefined, diastolic: undefined, pulse: undefined }));
     const alert = await eventually(async () => (await harness.clinicalStore.alerts.list({ patientId: oximeter.patientId })).items[0]);
     await eventually(() => hooks.find((h) => h.alert.id === alert.id && h.event === 'opened'), 15_000);
-    const deliveries = await harness.clinicalStore.deliveries.forAlert(alert.id);
+    // The receiver has the request before the notifier records the answer: wait for the record.
+    const deliveries = await eventually(async () => {
+      const current = await harness.clinicalStore.deliveries.forAlert(alert.id);
+      return current.every((d) => d.status === 'delivered') ? current : undefined;
+    });
     const webhook = deliveries.find((d) => d.channel === 'webhook')!;
     expect(webhook).toMatchObject({ status: 'delivered', attempts: 2, lastError: 'webhook answered 503' });
     expect(deliveries.find((d) => d.channel === 'mqtt')).toMatchObject({ status: 'delivered', attempts: 1 });
