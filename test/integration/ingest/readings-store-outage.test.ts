@@ -31,8 +31,9 @@ describeWithServer('InfluxDB (influxd)', influxdUnavailableReason())('an outage 
     await influxd.stop();
     // Acknowledged while the server is down: PUBACK means durable, not "written to InfluxDB".
     for (const payload of all(50, 100)) await client.publishAsync(topic, JSON.stringify(payload), { qos: 1 });
-    await eventually(() => (harness!.ingest.spool.backlog >= 100 ? true : undefined));
-    expect(harness.accepted.length).toBe(150);
+    // Evaluated and emitted to the rules engine although the store is down; waiting in the spool.
+    await eventually(() => (harness!.accepted.length === 150 ? true : undefined));
+    expect(harness.ingest.spool.backlog).toBeGreaterThanOrEqual(100);
 
     await influxd.start();
     const rows = await eventually(async () => {

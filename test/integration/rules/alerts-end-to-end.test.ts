@@ -30,7 +30,8 @@ let receiver: Server;
 let nurse: MqttClient;
 const hooks: Hook[] = [];
 const alertMessages: Alert[] = [];
-let failNextWebhooks = 0;
+/** Webhook requests to answer 503, per patient: other tests' deliveries are never the ones failed. */
+const failWebhooksFor = new Map<string, number>();
 let clockOffsetMs = 0;
 
 function startRules(): RulesService {
@@ -55,8 +56,10 @@ beforeAll(async () => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
     request.on('end', () => {
-      if (failNextWebhooks > 0) {
-        failNextWebhooks -= 1;
+      const patientId = (JSON.parse(body) as { alert: { patientId: string } }).alert.patientId;
+      const failures = failWebhooksFor.get(patientId) ?? 0;
+      if (failures > 0) {
+        failWebhooksFor.set(patientId, failures - 1);
         response.writeHead(503).end();
         return;
       }
@@ -168,8 +171,8 @@ describe('confirm before escalate (BP crisis)', () => {
 
 describe('notifier failures', () => {
   it('retries a failing webhook with backoff, records the failure, and delivers later', async () => {
-    failNextWebhooks = 1;
     const oximeter = await deviceClient('spo2');
+    failWebhooksFor.set(oximeter.patientId, 1);
     await oximeter.publish(reading(oximeter.deviceId, { kind: 'spo2', value: 86, unit: '%', measuredAt: new Date(Date.now() - 1000).toISOString(), systolic: undefined, diastolic: undefined, pulse: undefined }));
     const alert = await eventually(async () => (await harness.clinicalStore.alerts.list({ patientId: oximeter.patientId })).items[0]);
     await eventually(() => hooks.find((h) => h.alert.id === alert.id && h.event === 'opened'), 15_000);
