@@ -2,7 +2,7 @@
 // the month and their management minutes, with the evidence and the reasons a code was not reached.
 // Computed from the stores each time, so a reading that arrives late shows in the next export.
 import { RpmError } from '../device-profiles/index.js';
-import { localDate, startOfLocalDate, type ClinicalStore, type Patient, type ReadingsStore, type TimeEntry } from '../store/index.js';
+import { everyItem, localDate, startOfLocalDate, type ClinicalStore, type Patient, type ReadingsStore, type TimeEntry } from '../store/index.js';
 import { addDays, deviceRows, managementRow, type BillingRow } from './calculate.js';
 import { ruleSetFor, type BillingRuleSet } from './rule-sets.js';
 
@@ -65,16 +65,11 @@ export async function exportBilling(
     to: new Date(utcEnd + ZONE_MARGIN_MS).toISOString(),
   });
   const rows: BillingExport['rows'] = [];
-  let after: string | undefined;
-  do {
-    const page = await stores.clinicalStore.patients.list({ careTeamIds: options.careTeamIds, limit: 500, after });
-    for (const patient of page.items) {
-      // A patient enrolled after the month has nothing to bill in it.
-      if (localDate(Date.parse(patient.enrolledAt), patient.timezone) >= `${nextMonth(options.month)}-01`) continue;
-      for (const row of await patientRows(patient, options.month, ruleSet, stores, entriesByPatient.get(patient.id) ?? [], nowMs)) rows.push({ ...row, patientName: patient.name, timezone: patient.timezone });
-    }
-    after = page.nextCursor ?? undefined;
-  } while (after);
+  for await (const patient of everyItem((page) => stores.clinicalStore.patients.list({ careTeamIds: options.careTeamIds, ...page }))) {
+    // A patient enrolled after the month has nothing to bill in it.
+    if (localDate(Date.parse(patient.enrolledAt), patient.timezone) >= `${nextMonth(options.month)}-01`) continue;
+    for (const row of await patientRows(patient, options.month, ruleSet, stores, entriesByPatient.get(patient.id) ?? [], nowMs)) rows.push({ ...row, patientName: patient.name, timezone: patient.timezone });
+  }
   return { month: options.month, ruleSetVersion: ruleSet.version, generatedAt: new Date(nowMs).toISOString(), rows };
 }
 

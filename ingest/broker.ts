@@ -8,7 +8,7 @@ import { createServer as createTcpServer, type Server, type Socket } from 'node:
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
-import type { ClinicalStore } from '../store/index.js';
+import { everyItem, type ClinicalStore } from '../store/index.js';
 import type { IngestMetrics } from './metrics.js';
 import type { Receipt, ReceiptPublisher } from './processor.js';
 import type { Spool } from './spool.js';
@@ -160,12 +160,7 @@ export class EmbeddedBroker implements ReceiptPublisher {
 
   private async boundDevices(gatewayId: string): Promise<string[]> {
     const ids: string[] = [];
-    let after: string | undefined;
-    do {
-      const page = await this.dependencies.clinicalStore.devices.list({ gatewayId, limit: 500, after });
-      ids.push(...page.items.map((device) => device.id));
-      after = page.nextCursor ?? undefined;
-    } while (after);
+    for await (const device of everyItem((page) => this.dependencies.clinicalStore.devices.list({ gatewayId, ...page }))) ids.push(device.id);
     return ids;
   }
 

@@ -5,7 +5,7 @@ import { EMPTY, Subject, concatMap, from, merge, mergeMap, type Observable, type
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { MeasurementKind } from '../device-profiles/index.js';
-import type { ClinicalStore, ReadingsStore, StoredReading } from '../store/index.js';
+import { everyItem, type Alert, type ClinicalStore, type ReadingsStore, type StoredReading } from '../store/index.js';
 import { AlertManager, type RetakeRequester } from './alert-manager.js';
 import { DEFAULT_RULES } from './default-rules.js';
 import { DEFAULT_TICK_MS, rulesEngine, type PatientEvent } from './engine.js';
@@ -101,32 +101,28 @@ export class RulesService {
   /** Every patient with a device assigned, with their recent readings and open alerts. */
   private async restoreEvents(): Promise<PatientEvent[]> {
     const { clinicalStore, readingsStore } = this.dependencies;
-    const unresolved = await clinicalStore.alerts.unresolved();
+    const unresolvedByPatient = new Map<string, Alert[]>();
+    for (const alert of await clinicalStore.alerts.unresolved()) unresolvedByPatient.set(alert.patientId, [...(unresolvedByPatient.get(alert.patientId) ?? []), alert]);
     const events: PatientEvent[] = [];
     const now = Date.now();
-    let after: string | undefined;
-    do {
-      const page = await clinicalStore.patients.list({ limit: 500, after });
-      for (const patient of page.items) {
-        const configuration = await this.configurationOf(patient.id);
-        if (!configuration) continue;
-        const readings = await readingsStore.query({ patientId: patient.id, from: new Date(now - RESTORE_WINDOW_MS).toISOString(), to: new Date(now + DAY_MS).toISOString() });
-        const open = unresolved.filter((a) => a.patientId === patient.id);
-        const byId = new Map(readings.map((r) => [r.readingId, r]));
-        events.push({
-          type: 'restore',
-          patientId: patient.id,
-          configuration,
-          readings: readings.map(toRuleReading),
-          openRuleIds: open.map((a) => a.ruleId),
-          awaitingConfirmation: open
-            .filter((a) => a.status === 'awaiting_confirmation' && a.lastReadingId && byId.has(a.lastReadingId))
-            .map((a) => ({ ruleId: a.ruleId, reading: toRuleReading(byId.get(a.lastReadingId!)!) })),
-        });
-        this.known.add(patient.id);
-      }
-      after = page.nextCursor ?? undefined;
-    } while (after);
+    for await (const patient of everyItem((page) => clinicalStore.patients.list(page))) {
+      const configuration = await this.configurationOf(patient.id);
+      if (!configuration) continue;
+      const readings = await readingsStore.query({ patientId: patient.id, from: new Date(now - RESTORE_WINDOW_MS).toISOString(), to: new Date(now + DAY_MS).toISOString() });
+      const open = unresolvedByPatient.get(patient.id) ?? [];
+      const byId = new Map(readings.map((r) => [r.readingId, r]));
+      events.push({
+        type: 'restore',
+        patientId: patient.id,
+        configuration,
+        readings: readings.map(toRuleReading),
+        openRuleIds: open.map((a) => a.ruleId),
+        awaitingConfirmation: open
+          .filter((a) => a.status === 'awaiting_confirmation' && a.lastReadingId && byId.has(a.lastReadingId))
+          .map((a) => ({ ruleId: a.ruleId, reading: toRuleReading(byId.get(a.lastReadingId!)!) })),
+      });
+      this.known.add(patient.id);
+    }
     return events;
   }
 

@@ -8,7 +8,7 @@ export type { AuditRecord, NewAuditRecord } from './clinical/repositories/audit-
 export type { CareTeam, NewCareTeam } from './clinical/repositories/care-teams.js';
 export type { DeadLetter, DeadLetterStatus, NewDeadLetter } from './clinical/repositories/dead-letters.js';
 export type { Device, DeviceAssignment, NewDevice, ProvisionedDevice } from './clinical/repositories/devices.js';
-export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type Page, type PageRequest } from './clinical/repositories/pagination.js';
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, everyItem, type Page, type PageRequest } from './clinical/repositories/pagination.js';
 export type { DeliveryStatus, NewNotificationDelivery, NotificationDelivery } from './clinical/repositories/notification-deliveries.js';
 export type { NewPatient, Patient } from './clinical/repositories/patients.js';
 export type { PatientThresholds } from './clinical/repositories/thresholds.js';

@@ -24,3 +24,16 @@ export function toPage<Row, T>(rows: Row[], limit: number, cursorOf: (row: Row) 
   const last = kept[kept.length - 1];
   return { items: kept.map(map), nextCursor: rows.length > limit && last !== undefined ? cursorOf(last) : null };
 }
+
+/** Page size of `everyItem`: large enough for few round trips, small enough to bound memory. */
+const WALK_PAGE_SIZE = 500;
+
+/** Every item of a keyset-paginated list, fetched one page at a time. */
+export async function* everyItem<T>(fetchPage: (page: Required<Pick<PageRequest, 'limit'>> & PageRequest) => Promise<Page<T>>): AsyncGenerator<T> {
+  let after: string | undefined;
+  do {
+    const page = await fetchPage({ limit: WALK_PAGE_SIZE, after });
+    yield* page.items;
+    after = page.nextCursor ?? undefined;
+  } while (after);
+}
