@@ -23,13 +23,18 @@ export function decodeCurrentTime(bytes: Buffer): CurrentTime {
   return result;
 }
 
-/** The value to write to Current Time: the gateway's local wall time in `timezone`. */
-export function encodeCurrentTime(instant: Date, timezone: string, adjustReason = 0): Buffer {
-  const parts = Object.fromEntries(
+/** The wall clock of `timezone` at an instant, as Intl names its parts. */
+function wallClock(instantMs: number, timezone: string): Record<string, string> {
+  return Object.fromEntries(
     new Intl.DateTimeFormat('en-US', { timeZone: timezone, year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', weekday: 'short', hourCycle: 'h23' })
-      .formatToParts(instant)
+      .formatToParts(new Date(instantMs))
       .map((p) => [p.type, p.value]),
   );
+}
+
+/** The value to write to Current Time: the gateway's local wall time in `timezone`. */
+export function encodeCurrentTime(instant: Date, timezone: string, adjustReason = 0): Buffer {
+  const parts = wallClock(instant.getTime(), timezone);
   const weekday = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(parts.weekday!) + 1;
   const buffer = Buffer.alloc(10);
   buffer.writeUInt16LE(Number(parts.year), 0);
@@ -53,12 +58,8 @@ export function deviceTimeToInstant(time: DeviceDateTime, timezone: string, skew
   if (time.unset) return undefined;
   const wallAsUtc = Date.UTC(time.year, time.month - 1, time.day, time.hours, time.minutes, time.seconds);
   const offsetAt = (instant: number) => {
-    const parts = Object.fromEntries(
-      new Intl.DateTimeFormat('en-US', { timeZone: timezone, year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23' })
-        .formatToParts(new Date(instant))
-        .map((p) => [p.type, Number(p.value)]),
-    ) as Record<string, number>;
-    return Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!) - Math.floor(instant / 1000) * 1000;
+    const parts = wallClock(instant, timezone);
+    return Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second)) - Math.floor(instant / 1000) * 1000;
   };
   let instant = wallAsUtc - offsetAt(wallAsUtc);
   instant = wallAsUtc - offsetAt(instant);
