@@ -7,6 +7,8 @@ import { isRpmError, loadDeviceProfiles, type DeviceQuirk } from '../device-prof
 import { CHARACTERISTICS, MalformedFrame, decodeCharacteristic, toReadingDraft } from '../gateway/index.js';
 import { ClinicalStore } from '../store/index.js';
 import { loadConfig, resolveJwtSecret, type PlatformConfig } from './config.js';
+import { runGateway } from './gateway-command.js';
+import { createLogger } from './logger.js';
 import { SIMULATED_TEAM_ID, startSimulator } from './simulator.js';
 import { StartupError, openReadingsStore, startPlatform } from './start.js';
 import { billingCsv, exportBilling } from '../billing/index.js';
@@ -23,15 +25,11 @@ Commands:
   migrate                        apply the clinical database migrations
   token --role R [--team T …] [--sub S] [--expires 12h]   print an access token signed with the configured secret
   simulate --patients N [--rate R] [--url mqtt://…] [--api http://…]   simulated cuffs, meters and scales
-  gateway --config FILE          the BLE home gateway                            (not built yet: issue #6)
+  gateway --config FILE [--simulate]   the BLE home gateway (--simulate: virtual devices on a simulated BlueZ)
   decode --characteristic 2A35 --hex … [--model M] [--timezone TZ]   decode one GATT value and print it as JSON
   billing export --month YYYY-MM [--format csv|json]   the Medicare RPM billing export of a month
 
 Configuration comes from RPM_* environment variables; see the README.`;
-
-const NOT_BUILT: Readonly<Record<string, string>> = {
-  gateway: 'issue #6 (BLE gateway)',
-};
 
 class UsageError extends Error {}
 
@@ -215,14 +213,20 @@ export async function main(argv: string[]): Promise<void> {
   if (command === 'simulate') return runSimulate(rest);
   if (command === 'billing') return runBilling(rest);
   if (command === 'decode') return runDecode(rest);
-  const issue = NOT_BUILT[command];
-  if (issue) throw new UsageError(`rpm ${command} is not built yet: it comes with ${issue}.`);
+  if (command === 'gateway') {
+    try {
+      return await runGateway(rest, createLogger(process.env['RPM_LOG_LEVEL'] ?? 'info'));
+    } catch (error) {
+      if ((error as { usage?: boolean }).usage) throw new UsageError((error as Error).message);
+      throw error;
+    }
+  }
   throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
 }
 
 function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError || (error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return EXIT_USAGE;
-  if (isRpmError(error, 'RPM_ERR_CONFIG')) return EXIT_CONFIG;
+  if (isRpmError(error, 'RPM_ERR_CONFIG') || isRpmError(error, 'RPM_ERR_GATEWAY_CONFIG')) return EXIT_CONFIG;
   return EXIT_FAILURE;
 }
 

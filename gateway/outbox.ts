@@ -31,12 +31,28 @@ CREATE TABLE IF NOT EXISTS outbox (
   UNIQUE (device_id, reading_id)
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status, seq);
+CREATE TABLE IF NOT EXISTS sync_state (
+  key TEXT PRIMARY KEY,
+  last_sequence INTEGER NOT NULL,
+  updated_at TEXT NOT NULL
+);
 `;
+
+/** A reading that cannot be sent yet (e.g. a cuff user no patient is mapped to), kept with the reason. */
+export interface HeldReading extends OutboxReading {
+  reason: string;
+}
+
+export interface StoreOptions {
+  /** Committed in the same transaction as the readings: the RACP position moves only with them (§3.3). */
+  lastSequence?: { key: string; value: number };
+  held?: readonly HeldReading[];
+}
 
 export class Outbox {
   private readonly database: Database;
   private readonly insert: Statement;
-  private readonly statements: Record<'pending' | 'attempted' | 'remove' | 'reject' | 'count', Statement>;
+  private readonly statements: Record<'pending' | 'attempted' | 'remove' | 'reject' | 'count' | 'hold' | 'held' | 'getSequence' | 'setSequence', Statement>;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -53,17 +69,40 @@ export class Outbox {
       remove: this.database.prepare('DELETE FROM outbox WHERE device_id = ? AND reading_id = ?'),
       reject: this.database.prepare("UPDATE outbox SET status = 'rejected', reason = ? WHERE device_id = ? AND reading_id = ?"),
       count: this.database.prepare("SELECT count(*) AS n FROM outbox WHERE status = 'pending'"),
+      hold: this.database.prepare("INSERT OR IGNORE INTO outbox (device_id, reading_id, payload, stored_at, status, reason) VALUES (?, ?, ?, ?, 'held', ?)"),
+      held: this.database.prepare("SELECT device_id, reading_id, payload, reason FROM outbox WHERE status = 'held' ORDER BY seq"),
+      getSequence: this.database.prepare('SELECT last_sequence FROM sync_state WHERE key = ?'),
+      setSequence: this.database.prepare(
+        'INSERT INTO sync_state (key, last_sequence, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET last_sequence = excluded.last_sequence, updated_at = excluded.updated_at',
+      ),
     };
   }
 
-  /** Commits readings to disk; returns how many were new. */
-  store(readings: readonly OutboxReading[]): number {
+  /** Commits readings to disk (and, atomically with them, held readings and a sync position); returns how many were new. */
+  store(readings: readonly OutboxReading[], options: StoreOptions = {}): number {
     const now = new Date().toISOString();
     let added = 0;
     this.database.transaction(() => {
       for (const r of readings) added += this.insert.run(r.deviceId, r.readingId, JSON.stringify(r.payload), now).changes;
+      for (const r of options.held ?? []) this.statements.hold.run(r.deviceId, r.readingId, JSON.stringify(r.payload), now, r.reason);
+      if (options.lastSequence) this.statements.setSequence.run(options.lastSequence.key, options.lastSequence.value, now);
     })();
     return added;
+  }
+
+  /** The last record sequence number stored for a device (RACP), if any. */
+  lastSequence(key: string): number | undefined {
+    return (this.statements.getSequence.get(key) as { last_sequence: number } | undefined)?.last_sequence;
+  }
+
+  /** Readings kept back with their reason, for the installer to see (`rpm gateway` logs them). */
+  held(): HeldReading[] {
+    return (this.statements.held.all() as { device_id: string; reading_id: string; payload: string; reason: string }[]).map((row) => ({
+      deviceId: row.device_id,
+      readingId: row.reading_id,
+      payload: JSON.parse(row.payload) as Record<string, unknown>,
+      reason: row.reason,
+    }));
   }
 
   /** The oldest pending readings, in the order they were measured and stored. */

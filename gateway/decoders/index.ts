@@ -69,21 +69,30 @@ export interface ReadingDraft {
   userId?: number;
 }
 
-function timeOf(timestamp: DeviceDateTime | undefined, timezone: string, offsetMinutes = 0): { measuredAt?: string; clockUnset?: boolean } {
+function timeOf(timestamp: DeviceDateTime | undefined, options: DraftOptions, offsetMinutes = 0): { measuredAt?: string; clockUnset?: boolean } {
   if (!timestamp) return {};
-  const instant = deviceTimeToInstant(timestamp, timezone, -offsetMinutes * 60_000);
+  // The glucose time offset moves the reading forward; the clock skew moves it back.
+  const instant = deviceTimeToInstant(timestamp, options.timezone, (options.skewMs ?? 0) - offsetMinutes * 60_000);
   return instant ? { measuredAt: instant } : { clockUnset: true };
 }
 
+export interface DraftOptions {
+  quirks?: readonly DeviceQuirk[];
+  /** The gateway's IANA time zone, in which device clocks show wall time. */
+  timezone: string;
+  /** Device clock minus gateway clock, measured on connect (ble-gatt.md Q5). */
+  skewMs?: number;
+}
+
 /** The reading-object fields of a measurement characteristic (undefined for control points and clocks). */
-export function toReadingDraft(characteristic: string, bytes: Buffer, options: { quirks?: readonly DeviceQuirk[]; timezone: string }): ReadingDraft | undefined {
+export function toReadingDraft(characteristic: string, bytes: Buffer, options: DraftOptions): ReadingDraft | undefined {
   const id = characteristic.toUpperCase();
   const quirks = options.quirks ?? [];
   if (id === '2A35') {
     const m = decodeBloodPressure(bytes, '2A35', quirks);
     return {
       kind: 'blood_pressure',
-      ...timeOf(m.timestamp, options.timezone),
+      ...timeOf(m.timestamp, options),
       userId: m.userId,
       fields: {
         systolic: m.systolic,
@@ -101,7 +110,7 @@ export function toReadingDraft(characteristic: string, bytes: Buffer, options: {
     const outOfRange = m.status?.resultTooHigh ? 'high' : m.status?.resultTooLow ? 'low' : undefined;
     return {
       kind: 'glucose',
-      ...timeOf(m.baseTime, options.timezone, m.timeOffsetMinutes),
+      ...timeOf(m.baseTime, options, m.timeOffsetMinutes),
       sequenceNumber: m.sequenceNumber,
       fields: { value: m.value, unit: m.unit, ...(outOfRange ? { outOfRange } : {}) },
     };
@@ -109,17 +118,17 @@ export function toReadingDraft(characteristic: string, bytes: Buffer, options: {
   if (id === '2A9D') {
     const m = decodeWeight(bytes);
     if (m.weight === undefined) return undefined;
-    return { kind: 'weight', ...timeOf(m.timestamp, options.timezone), userId: m.userId, fields: { value: m.weight, ...(m.bmi !== undefined ? { bmi: m.bmi } : {}), unit: m.unit } };
+    return { kind: 'weight', ...timeOf(m.timestamp, options), userId: m.userId, fields: { value: m.weight, ...(m.bmi !== undefined ? { bmi: m.bmi } : {}), unit: m.unit } };
   }
   if (id === '2A1C') {
     const m = decodeTemperature(bytes);
     if (m.value === undefined) return undefined;
-    return { kind: 'temperature', ...timeOf(m.timestamp, options.timezone), fields: { value: m.value, unit: m.unit } };
+    return { kind: 'temperature', ...timeOf(m.timestamp, options), fields: { value: m.value, unit: m.unit } };
   }
   if (id === '2A5E' || id === '2A5F') {
     const m = id === '2A5E' ? decodePlxSpotCheck(bytes) : decodePlxContinuous(bytes);
     if (m.spo2 === undefined) return undefined;
-    return { kind: 'spo2', ...(m.clockNotSet ? { clockUnset: true } : timeOf(m.timestamp, options.timezone)), fields: { value: m.spo2, ...(m.pulseRate !== undefined ? { pulse: m.pulseRate } : {}), unit: '%' } };
+    return { kind: 'spo2', ...(m.clockNotSet ? { clockUnset: true } : timeOf(m.timestamp, options)), fields: { value: m.spo2, ...(m.pulseRate !== undefined ? { pulse: m.pulseRate } : {}), unit: '%' } };
   }
   decodeCharacteristic(id, bytes, quirks);
   return undefined;

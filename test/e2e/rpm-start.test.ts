@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,9 +98,32 @@ describe('rpm start (embedded default)', () => {
     expect(await short.exited).toBe(65);
   });
 
-  it('says plainly which commands are not built yet', async () => {
-    const rpm = start({}, ['gateway', '--config', 'gateway.json']);
-    expect(await rpm.exited).toBe(64);
-    expect(rpm.output().stderr).toContain('rpm gateway is not built yet');
+  it('refuses a bad gateway configuration with a message naming the field', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rpm-gwcfg-'));
+    const missing = start({}, ['gateway']);
+    expect(await missing.exited).toBe(64);
+    expect(missing.output().stderr).toContain('--config FILE is required');
+    const write = (name: string, body: unknown) => {
+      const path = join(dir, name);
+      writeFileSync(path, typeof body === 'string' ? body : JSON.stringify(body));
+      return path;
+    };
+    const base = { gatewayId: 'gw-1', secret: 's'.repeat(32), mqttUrl: 'mqtt://127.0.0.1:1883', timezone: 'America/New_York', devices: [{ address: 'AA:BB:CC:DD:EE:01', model: 'omron-bp7250', deviceId: 'cuff-1' }] };
+    const cases: [string, unknown, string][] = [
+      ['notjson.json', '{', 'is not valid JSON'],
+      ['zone.json', { ...base, timezone: 'Mars/Olympus' }, 'timezone: must be an IANA time zone'],
+      ['mac.json', { ...base, devices: [{ ...base.devices[0], address: 'nope' }] }, 'devices.0.address: must be a Bluetooth address'],
+      ['model.json', { ...base, devices: [{ ...base.devices[0], model: 'no-such-cuff' }] }, 'devices.0.model: unknown model "no-such-cuff"'],
+      ['passkey.json', { ...base, devices: [{ address: 'AA:BB:CC:DD:EE:02', model: 'accu-chek-guide', deviceId: 'meter-1' }] }, 'devices.0.passkey'],
+      ['both.json', { ...base, devices: [{ ...base.devices[0], users: { '1': 'cuff-1-u1' } }] }, 'exactly one of deviceId'],
+    ];
+    for (const [name, body, message] of cases) {
+      const rpm = start({}, ['gateway', '--config', write(name, body)]);
+      expect(await rpm.exited).toBe(78);
+      expect(rpm.output().stderr).toContain(message);
+    }
+    const nofile = start({}, ['gateway', '--config', join(dir, 'absent.json')]);
+    expect(await nofile.exited).toBe(78);
+    expect(nofile.output().stderr).toContain('cannot read');
   });
 });

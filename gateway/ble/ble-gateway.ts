@@ -1,0 +1,146 @@
+// The BLE side of the gateway: one node-ble session on the system bus (or the simulated one), a
+// pairing agent, discovery kept running, and one worker per configured device that connects,
+// syncs the clock, fetches the stored records (burst or RACP) into the outbox and disconnects,
+// with backoff after failures. A D-Bus error never takes the process down.
+import NodeBle from 'node-ble';
+import type { GatewayConfig, ResolvedDevice } from '../config.js';
+import type { Outbox } from '../outbox.js';
+import { syncDeviceClock, type ClockSync } from '../sync/clock-sync.js';
+import { syncStoredBurst, type TransferResult } from '../sync/burst-sync.js';
+import { syncGlucoseRecords } from '../sync/racp-sync.js';
+import { ReadingSink } from '../sync/reading-sink.js';
+import { errorText, sleep, withTimeout } from './bluez-errors.js';
+import { GattLink, describeBleError, type LinkTimeouts } from './gatt-link.js';
+import { registerPairingAgent, type PairingAgent } from './pairing-agent.js';
+
+export interface GatewayLog {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface SyncReport {
+  address: string;
+  clock: ClockSync;
+  transfer: TransferResult;
+}
+
+export interface BleGatewayOptions {
+  config: GatewayConfig;
+  devices: readonly ResolvedDevice[];
+  outbox: Outbox;
+  log: GatewayLog;
+  /** Called after each sync that stored readings (the uplink sends them). */
+  onStored?: (report: SyncReport) => void;
+  /** Called after every finished or failed attempt, for status and tests. */
+  onAttempt?: (address: string, outcome: { ok: true; report: SyncReport } | { ok: false; error: string }) => void;
+}
+
+const MAX_BACKOFF_MS = 5 * 60_000;
+const BURST_LIMIT_MS = 120_000; // Q15: 120 s for a whole transfer
+
+type MessageBus = { on(event: 'error', listener: (error: unknown) => void): unknown };
+
+export class BleGateway {
+  private destroyBus: (() => void) | undefined;
+  private agent: PairingAgent | undefined;
+  private stopped = false;
+  private readonly wakeups = new Set<() => void>();
+  private workers: Promise<void>[] = [];
+  private readonly links = new Set<GattLink>();
+
+  constructor(private readonly options: BleGatewayOptions) {}
+
+  private get timeouts(): LinkTimeouts {
+    return { connectMs: this.options.config.connectTimeoutMs, operationMs: this.options.config.operationTimeoutMs };
+  }
+
+  async start(): Promise<void> {
+    const { bluetooth, destroy } = NodeBle.createBluetooth();
+    this.destroyBus = destroy;
+    // node-ble keeps its dbus-next bus here; without an 'error' listener an EPIPE kills the process (§7.4).
+    const bus = (bluetooth as unknown as { dbus: MessageBus & Parameters<typeof registerPairingAgent>[0] }).dbus;
+    bus.on('error', (error: unknown) => this.options.log.warn({ error: errorText(error) }, 'D-Bus connection error'));
+    const connectMs = this.options.config.connectTimeoutMs;
+    const adapter = await withTimeout(this.options.config.adapter ? bluetooth.getAdapter(this.options.config.adapter) : bluetooth.defaultAdapter(), connectMs, 'finding the Bluetooth adapter');
+    this.agent = await withTimeout(registerPairingAgent(bus, new Map(this.options.devices.map((d) => [d.address, { passkey: d.passkey }]))), connectMs, 'registering the pairing agent');
+    // One long-lived discovery: start/stop cycling desynchronizes BlueZ, and an unbonded device's
+    // object vanishes when discovery stops (Q14).
+    if (!(await adapter.isDiscovering())) await adapter.startDiscovery().catch((error: unknown) => this.options.log.warn({ error: errorText(error) }, 'discovery did not start'));
+    this.workers = this.options.devices.map((device) => this.work(adapter, device));
+  }
+
+  /** Tries a device now instead of at its next poll (e.g. after a test adds records). */
+  wake(): void {
+    for (const wake of this.wakeups) wake();
+  }
+
+  private async pause(ms: number): Promise<void> {
+    if (this.stopped) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeups.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeups.add(done);
+    });
+  }
+
+  private async work(adapter: NodeBle.Adapter, device: ResolvedDevice): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        const report = await this.syncOnce(adapter, device);
+        failures = 0;
+        this.options.onAttempt?.(device.address, { ok: true, report });
+        if (report.transfer.stored > 0 || report.transfer.held > 0) this.options.onStored?.(report);
+        await this.pause(this.options.config.pollIntervalMs);
+      } catch (error) {
+        failures += 1;
+        const reason = describeBleError(error);
+        this.options.onAttempt?.(device.address, { ok: false, error: reason });
+        // Out of range looks like a failed connect: back off, with jitter, up to five minutes.
+        const backoff = Math.min(MAX_BACKOFF_MS, this.options.config.pollIntervalMs * 2 ** Math.min(failures - 1, 10)) * (0.75 + Math.random() / 2);
+        if (!this.stopped) this.options.log.info({ address: device.address, failures, retryInMs: Math.round(backoff), reason }, 'device sync did not complete');
+        await this.pause(backoff);
+      }
+    }
+  }
+
+  private async syncOnce(adapter: NodeBle.Adapter, device: ResolvedDevice): Promise<SyncReport> {
+    const ble = device.profile.ble;
+    const link = await GattLink.open(adapter, device.address, { timeouts: this.timeouts, pair: ble.pairing !== 'none' });
+    this.links.add(link);
+    try {
+      const clock = await syncDeviceClock(link, ble.timeSync, this.options.config.timezone);
+      if (clock.problem) this.options.log.warn({ address: device.address, problem: clock.problem }, 'device clock not synchronized');
+      if (Math.abs(clock.skewMs) > this.options.config.maxClockSkewSeconds * 1000) {
+        this.options.log.warn({ address: device.address, skewSeconds: Math.round(clock.skewMs / 1000) }, 'device clock was off; stored readings corrected by the measured skew');
+      }
+      const sink = new ReadingSink(device, this.options.config.gatewayId, this.options.config.timezone);
+      const common = { outbox: this.options.outbox, sink, clock };
+      const transfer =
+        ble.storedRecords === 'racp'
+          ? await syncGlucoseRecords(link, { ...common, key: device.address, procedureMs: this.options.config.operationTimeoutMs })
+          : await syncStoredBurst(link, { ...common, characteristic: ble.measurementCharacteristic, quietMs: this.options.config.burstQuietMs, maxMs: BURST_LIMIT_MS });
+      if (transfer.clockUnset > 0) this.options.log.warn({ address: device.address, readings: transfer.clockUnset }, 'device clock unset: receive time used as measurement time');
+      if (transfer.held > 0) this.options.log.warn({ address: device.address, readings: transfer.held }, 'readings held on the gateway (see `held` in the outbox)');
+      return { address: device.address, clock, transfer };
+    } finally {
+      this.links.delete(link);
+      await link.close();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await Promise.all([...this.links].map((link) => link.close()));
+    await Promise.all(this.workers);
+    await this.agent?.unregister().catch(() => undefined);
+    // node-ble's teardown can be slow and noisy (its own tests wait, §7.4 #30).
+    await sleep(50);
+    this.destroyBus?.();
+  }
+}
