@@ -209,7 +209,9 @@ export class GattCharacteristic1 extends Interface {
     await this.owner.write(this.UUID, bytes, { type, offset });
   }
   async StartNotify(): Promise<void> {
-    if (this.Notifying) throw bluezError.inProgress('Notify already started');
+    // BlueZ answers InProgress only to the client that already subscribed; another client (a
+    // restarted gateway) joins the session, and with no new CCCD write the device sends nothing new.
+    if (this.Notifying) return;
     await this.owner.startNotify(this.UUID);
   }
   StopNotify(): void {
