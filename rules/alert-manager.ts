@@ -41,8 +41,9 @@ export class AlertManager {
   }
 
   private async publish(event: AlertEventName, alert: Alert, extra: Pick<AlertChange, 'tier' | 'audience'> = {}): Promise<void> {
-    const events = await this.dependencies.clinicalStore.alerts.events(alert.id);
-    await this.dependencies.notifier.notify({ event, alert, eventId: events[events.length - 1]?.id ?? 0, ...extra });
+    // Not the whole history: an alert updated by every reading of a long episode has thousands of events.
+    const eventId = await this.dependencies.clinicalStore.alerts.lastEventId(alert.id);
+    await this.dependencies.notifier.notify({ event, alert, eventId, ...extra });
   }
 
   /** The tiers of the alert's severity under its care team's policy. */

@@ -24,10 +24,10 @@ export class ClinicalStore {
   readonly deliveries: NotificationDeliveryRepository;
 
   private constructor(private readonly connection: ClinicalConnection) {
-    const { db } = connection;
+    const { db, reader } = connection;
     this.careTeams = new CareTeamRepository(db);
     this.patients = new PatientRepository(db);
-    this.devices = new DeviceRepository(db);
+    this.devices = new DeviceRepository(db, reader);
     this.thresholds = new ThresholdRepository(db);
     this.alerts = new AlertRepository(db);
     this.timeEntries = new TimeEntryRepository(db);

@@ -13,6 +13,8 @@ export type ClinicalDatabaseLocation = { dialect: 'sqlite'; path: string } | { d
 
 export interface ClinicalConnection {
   db: Kysely<ClinicalDatabase>;
+  /** For reads that must not wait behind writes: a second SQLite connection; PostgreSQL's pool is already concurrent. */
+  reader: Kysely<ClinicalDatabase>;
   dialect: SqlDialectName;
   close(): Promise<void>;
 }
@@ -30,7 +32,22 @@ function openSqlite(path: string): ClinicalConnection {
   database.pragma('foreign_keys = ON');
   database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   const db = new Kysely<ClinicalDatabase>({ dialect: new SqliteDialect({ database }) });
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  if (path === ':memory:') return { db, reader: db, dialect: 'sqlite', close: () => db.destroy() };
+  // Kysely runs one query at a time per SQLite connection; a second, query-only connection lets
+  // lookups read the last committed state while the writer is busy (WAL).
+  const readDatabase = new SqliteDatabase(path);
+  readDatabase.pragma('query_only = ON');
+  readDatabase.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  const reader = new Kysely<ClinicalDatabase>({ dialect: new SqliteDialect({ database: readDatabase }) });
+  return {
+    db,
+    reader,
+    dialect: 'sqlite',
+    close: async () => {
+      await reader.destroy();
+      await db.destroy();
+    },
+  };
 }
 
 function openPostgres(url: string): ClinicalConnection {
@@ -43,7 +60,7 @@ function openPostgres(url: string): ClinicalConnection {
     },
   });
   const db = new Kysely<ClinicalDatabase>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', close: () => db.destroy() };
+  return { db, reader: db, dialect: 'postgres', close: () => db.destroy() };
 }
 
 export function openClinicalDatabase(location: ClinicalDatabaseLocation): ClinicalConnection {

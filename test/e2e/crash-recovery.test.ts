@@ -1,11 +1,14 @@
-// PUBACK means durable: the platform is killed with SIGKILL in the middle of a QoS 1 stream, several
-// times; after each restart every reading that was acknowledged is in the readings store, once.
+// PUBACK means durable: the platform is killed with SIGKILL at random points in the middle of a
+// QoS 1 stream, several times; afterwards every reading that was acknowledged is in the readings
+// store once, and every patient whose critical reading was acknowledged has exactly one alert.
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
+import SqliteDatabase from 'better-sqlite3';
 import { ClinicalStore, SqliteReadingsStore } from '../../store/index.js';
+import { recordFaultSummary } from '../support/fault-summary.js';
 import { connect, eventually, reading } from '../support/ingest-harness.js';
 import { runRpm, type RpmProcess } from '../support/process.js';
 
@@ -14,7 +17,16 @@ const env = { RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', RPM
 const DEVICES = 4;
 const READINGS_PER_DEVICE_PER_ROUND = 250;
 const IN_FLIGHT_PER_DEVICE = 16;
-const ROUNDS = 3;
+const ROUNDS = 5;
+/** Patients whose glucose meter sends one critical reading (below 54 mg/dL), re-sent every round. */
+const ALERT_PATIENTS = 12;
+// A seed printed with the result, so a failing kill schedule can be replayed.
+const SEED = Number(process.env.RPM_CRASH_SEED ?? Date.now() % 100_000);
+let state = SEED;
+const random = () => {
+  state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+  return state / 2 ** 31;
+};
 
 let current: RpmProcess | undefined;
 afterAll(async () => {
@@ -60,21 +72,44 @@ describe('SIGKILL during a QoS 1 stream', () => {
       await setup.devices.assign(device.id, patient.id, { at: '2026-01-01T00:00:00Z', by: 'test' });
       devices.push({ id: device.id, secret });
     }
+    const meters: { id: string; secret: string; patientId: string }[] = [];
+    for (let i = 0; i < ALERT_PATIENTS; i += 1) {
+      const alertPatient = await setup.patients.create({ name: `A${i}`, birthDate: '1950-01-01', timezone: 'UTC', careTeamId: team.id });
+      const { device, secret } = await setup.devices.provision({ id: `crash-meter-${i}`, kind: 'glucose' });
+      await setup.devices.assign(device.id, alertPatient.id, { at: '2026-01-01T00:00:00Z', by: 'test' });
+      meters.push({ id: device.id, secret, patientId: alertPatient.id });
+    }
     await setup.close();
 
     const acknowledged = new Set<string>();
+    const criticalAcknowledged = new Set<string>();
+    const criticalAt = new Date(Date.now() - 5 * 60_000).toISOString();
     let sentTotal = 0;
     for (let round = 0; round < ROUNDS; round += 1) {
       const url = await startPlatform();
       const clients = await Promise.all(devices.map((d) => connect(url, d.id, d.secret)));
       const streams = clients.map((client, index) => stream(client, devices[index]!.id, round, acknowledged));
-      // Kill at a different point each round, while publishes are in flight.
-      const target = acknowledged.size + 100 + round * 150;
+      // Every meter sends its one critical reading again each round (the same reading id): the
+      // platform may have it already, or may have died before acknowledging it.
+      // Connecting while four devices saturate the platform takes its turn on a busy event loop.
+      const meterClients = await Promise.all(meters.map((m) => connect(url, m.id, m.secret, { connectTimeout: 15_000 }))).catch((error: unknown) => {
+        throw new Error(`round ${round}: ${(error as Error).message}; platform output: ${current!.output().stdout.slice(-2000)} ${current!.output().stderr.slice(-3000)}`);
+      });
+      meterClients.forEach((client, index) => {
+        const meter = meters[index]!;
+        const critical = { readingId: 'hypo-1', deviceId: meter.id, kind: 'glucose', measuredAt: criticalAt, value: 41, unit: 'mg/dL' };
+        client
+          .publishAsync(`rpm/v1/devices/${meter.id}/readings`, JSON.stringify(critical), { qos: 1 })
+          .then(() => criticalAcknowledged.add(meter.id))
+          .catch(() => undefined);
+      });
+      // Kill at a random point each round, while publishes are in flight.
+      const target = acknowledged.size + 20 + Math.floor(random() * 300);
       await eventually(() => (acknowledged.size >= target ? true : undefined), 20_000);
       current!.child.kill('SIGKILL');
       await current!.exited;
       sentTotal += streams.reduce((sum, s) => sum + s.sent(), 0);
-      for (const client of clients) client.end(true);
+      for (const client of [...clients, ...meterClients]) client.end(true);
     }
     expect(acknowledged.size).toBeGreaterThan(0);
     expect(sentTotal).toBeGreaterThan(acknowledged.size);
@@ -94,7 +129,24 @@ describe('SIGKILL during a QoS 1 stream', () => {
       expect(lost).toEqual([]);
       // Unacknowledged readings may or may not have been kept, but nothing that was never sent.
       expect(keys.length).toBeLessThanOrEqual(sentTotal);
-      console.log(`crash test: sent ${sentTotal}, acknowledged ${acknowledged.size}, stored ${keys.length}, lost 0, duplicated ${keys.length - new Set(keys).size}`);
+
+      // Every acknowledged critical reading raised its patient's alert, once, across the kills.
+      const clinical = new SqliteDatabase(join(dataDir, 'clinical.sqlite'), { readonly: true });
+      const alertsPerPatient = () =>
+        new Map(
+          (clinical.prepare("SELECT patient_id AS patientId, count(*) AS n FROM alerts WHERE rule_id = 'glucose-level-2-hypoglycemia' GROUP BY patient_id").all() as { patientId: string; n: number }[]).map((r) => [r.patientId, r.n]),
+        );
+      const expected = meters.filter((m) => criticalAcknowledged.has(m.id));
+      const alerts = await eventually(() => {
+        const counts = alertsPerPatient();
+        return expected.every((m) => counts.has(m.patientId)) ? counts : undefined;
+      }, 20_000);
+      clinical.close();
+      for (const meter of meters) expect(alerts.get(meter.patientId) ?? 0).toBeLessThanOrEqual(1);
+      for (const meter of expected) expect(alerts.get(meter.patientId)).toBe(1);
+      const alertsRaised = [...alerts.values()].reduce((a, b) => a + b, 0);
+      console.log(`crash test (seed ${SEED}): sent ${sentTotal}, acknowledged ${acknowledged.size}, stored ${keys.length}, lost 0, duplicated ${keys.length - new Set(keys).size}; critical readings acknowledged ${expected.length}, alerts ${alertsRaised}`);
+      recordFaultSummary({ test: `SIGKILL ×${ROUNDS} during QoS 1 (seed ${SEED})`, sent: sentTotal, acknowledged: acknowledged.size, stored: keys.length, lost: lost.length, duplicated: keys.length - new Set(keys).size, alertsExpected: expected.length, alertsRaised });
     } finally {
       await readingsStore.close();
     }

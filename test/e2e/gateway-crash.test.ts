@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Outbox, SimulatedBluez, VirtualBurstDevice, bloodPressureFrame, startPrivateBus, type PrivateBus } from '../../gateway/index.js';
 import { eventually, provisionAssigned, startHarness, unique, type Harness } from '../support/ingest-harness.js';
+import { recordFaultSummary } from '../support/fault-summary.js';
 import { runRpm, type RpmProcess } from '../support/process.js';
 import { describeWithServer } from '../support/servers.js';
 
@@ -99,7 +100,9 @@ describeBle('rpm gateway killed between "stored locally" and PUBACK', () => {
       await eventually(() => (cuff.transfers >= 2 ? true : undefined), 20_000).catch((error: unknown) => {
         throw new Error(`${(error as Error).message}; gateway output: ${last.output().stdout.slice(-3000)}`);
       });
-      expect(await stored()).toHaveLength(READINGS);
+      const final = await stored();
+      expect(final).toHaveLength(READINGS);
+      recordFaultSummary({ test: 'rpm gateway SIGKILLed offline and mid-upload', sent: READINGS, stored: final.length, lost: READINGS - new Set(final).size, duplicated: final.length - new Set(final).size });
     } finally {
       last.child.kill('SIGTERM');
       await last.exited;

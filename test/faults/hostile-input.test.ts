@@ -4,6 +4,7 @@
 // and memory stays bounded.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect as connectTcp } from 'node:net';
+import { recordFaultSummary } from '../support/fault-summary.js';
 import { connect, eventually, provisionAssigned, reading, startHarness, type Harness } from '../support/ingest-harness.js';
 
 let harness: Harness;
@@ -123,6 +124,7 @@ describe('hostile input during valid traffic', () => {
     await eventually(async () => ((await harness.readingsStore.query({ patientId: valid.patientId, from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z' })).length === validReadings.length + 1 ? true : undefined));
     const heapGrowthMb = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
     console.log(`hostile input: valid sent 300, stored ${stored.length}, lost 0, duplicated 0; bad inputs tried ${corpus.length + 21}, refused or dead-lettered ${deadLetters + 21}; heap growth ${heapGrowthMb.toFixed(0)} MB`);
+    recordFaultSummary({ test: 'hostile input while valid traffic flows', sent: 300, stored: stored.length, lost: 300 - new Set(stored.map((r) => r.readingId)).size, duplicated: stored.length - new Set(stored.map((r) => r.readingId)).size, badTried: corpus.length + 21, badRefused: deadLetters + 21 });
     expect(heapGrowthMb).toBeLessThan(512);
     await validClient.endAsync();
     await hostileClient.endAsync();

@@ -74,7 +74,15 @@ export class DeviceRepository {
    */
   readonly changes = new EventEmitter();
 
-  constructor(private readonly db: Kysely<ClinicalDatabase>) {}
+  /**
+   * `reader` serves the lookups on the connection path (authenticate, device and assignment reads):
+   * on SQLite it is a second, read-only connection, so that a device's CONNECT never queues behind
+   * the writes of ingest and rules on the one writer connection (WAL lets it read meanwhile).
+   */
+  constructor(
+    private readonly db: Kysely<ClinicalDatabase>,
+    private readonly reader: Kysely<ClinicalDatabase> = db,
+  ) {}
 
   private changed(deviceId: string): void {
     this.changes.emit('changed', deviceId);
@@ -137,7 +145,7 @@ export class DeviceRepository {
   }
 
   async get(id: string): Promise<Device | undefined> {
-    const row = await this.db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.reader.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toDevice(row);
   }
 
@@ -147,7 +155,7 @@ export class DeviceRepository {
 
   async list(filter: { gatewayId?: string } & PageRequest = {}): Promise<Page<Device>> {
     const limit = pageSize(filter);
-    let query = this.db.selectFrom('devices').selectAll().orderBy('id').limit(limit + 1);
+    let query = this.reader.selectFrom('devices').selectAll().orderBy('id').limit(limit + 1);
     if (filter.gatewayId) query = query.where('gateway_id', '=', filter.gatewayId);
     if (filter.after) query = query.where('id', '>', filter.after);
     return toPage(await query.execute(), limit, (row) => row.id, toDevice);
@@ -155,7 +163,7 @@ export class DeviceRepository {
 
   /** The device if `secret` is its current secret and it is not retired; constant-time compare. */
   async authenticate(id: string, secret: string): Promise<Device | undefined> {
-    const row = await this.db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.reader.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row || row.retired_at) return undefined;
     return verifyDeviceSecret(secret, row.secret_hash) ? toDevice(row) : undefined;
   }
@@ -239,14 +247,14 @@ export class DeviceRepository {
   }
 
   private async assignmentsWhere(column: 'device_id' | 'patient_id', id: string): Promise<DeviceAssignment[]> {
-    const rows = await this.db.selectFrom('device_assignments').selectAll().where(column, '=', id).orderBy('assigned_from').orderBy('id').execute();
+    const rows = await this.reader.selectFrom('device_assignments').selectAll().where(column, '=', id).orderBy('assigned_from').orderBy('id').execute();
     return rows.map(toAssignment);
   }
 
   /** The patient the device was assigned to at `measuredAt`, if any. */
   async patientAt(deviceId: string, measuredAt: string): Promise<string | undefined> {
     const at = toInstant(measuredAt, 'measuredAt');
-    const row = await this.db
+    const row = await this.reader
       .selectFrom('device_assignments')
       .select('patient_id')
       .where('device_id', '=', deviceId)

@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Outbox, Uplink, type OutboxReading } from '../../../gateway/index.js';
+import { recordFaultSummary } from '../../support/fault-summary.js';
 import { eventually, provisionAssigned, startHarness, unique, type Harness } from '../../support/ingest-harness.js';
 
 let harness: Harness;
@@ -80,6 +81,7 @@ describe('gateway outbox and uplink', () => {
     });
     expect(ids.length).toBe(600);
     expect(new Set(ids).size).toBe(600);
+    recordFaultSummary({ test: 'broker restarted under a gateway upload', sent: 600, stored: ids.length, lost: 600 - new Set(ids).size, duplicated: ids.length - new Set(ids).size });
     await uplink.stop();
     outbox.close();
   });

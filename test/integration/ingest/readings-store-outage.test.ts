@@ -2,6 +2,7 @@
 // the backlog drains, and each reading is stored once.
 import { afterAll, expect, it } from '@jest/globals';
 import { InfluxReadingsStore } from '../../../store/index.js';
+import { recordFaultSummary } from '../../support/fault-summary.js';
 import { connect, eventually, provisionAssigned, reading, startHarness, type Harness } from '../../support/ingest-harness.js';
 import { describeWithServer } from '../../support/servers.js';
 import { influxdUnavailableReason, startInfluxd, type ServerProcess } from '../../support/time-series-servers.js';
@@ -43,6 +44,7 @@ describeWithServer('InfluxDB (influxd)', influxdUnavailableReason())('an outage 
     const ids = rows.map((r) => r.readingId);
     expect(new Set(ids).size).toBe(150);
     expect(ids.length).toBe(150);
+    recordFaultSummary({ test: 'time-series server stopped under load', sent: 150, acknowledged: 150, stored: ids.length, lost: 150 - new Set(ids).size, duplicated: ids.length - new Set(ids).size });
     await eventually(() => (harness!.ingest.spool.backlog === 0 ? true : undefined));
     await client.endAsync();
   }, 60_000);
