@@ -96,6 +96,9 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
       registry,
     });
     await rules.start();
+    // Closers run newest first: ingest drains, then the rules engine judges the last readings and
+    // sends its last notifications, and only then does the broker they go through close.
+    closers.push(() => ingest.close());
     closers.push(() => rules.stop());
     try {
       await ingest.start();
@@ -111,8 +114,7 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
       }
       throw error;
     }
-    // Ingest stops before the rules engine (closers run newest first), so its last readings are judged.
-    closers.push(() => ingest.stop());
+    closers.push(() => ingest.drain());
 
     const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: rules.notifier.feed$, verifyToken, registry, logger });
     closers.push(() => api.close());

@@ -257,11 +257,20 @@ export class EmbeddedBroker implements ReceiptPublisher {
   }
 
   /** Stops accepting connections, then closes every client (the server waits for them to go). */
-  async stop(): Promise<void> {
+  /** Closes the listener and disconnects every client; the broker stays up for internal publishes. */
+  async stopAccepting(): Promise<void> {
     const server = this.server;
-    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
-    const aedes = this.aedes;
-    if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    if (!server?.listening) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // aedes keeps connected clients by id in `clients`, which its type declarations leave out.
+    const clients = (this.aedes as unknown as { clients?: Record<string, Client> } | undefined)?.clients ?? {};
+    for (const client of Object.values(clients)) client.close();
     await closed;
+  }
+
+  async stop(): Promise<void> {
+    await this.stopAccepting();
+    const aedes = this.aedes;
+    if (aedes && !aedes.closed) await new Promise<void>((resolve) => aedes.close(() => resolve()));
   }
 }

@@ -90,6 +90,11 @@ export class ExternalSubscriber implements ReceiptPublisher {
     return this.client.publishAsync(topic, JSON.stringify(payload), { qos: 1 }).then(() => undefined);
   }
 
+  async stopAccepting(): Promise<void> {
+    // Nothing to do: unsubscribing would end the persistent session that holds messages for this
+    // instance while it is down. Whatever arrives until stop() is spooled and processed next start.
+  }
+
   async stop(): Promise<void> {
     await this.client?.endAsync();
   }

@@ -28,6 +28,8 @@ export interface IngestOptions {
 export interface IngestTransport extends ReceiptPublisher {
   readonly listening: boolean;
   publish(topic: string, payload: unknown): Promise<void>;
+  /** No new device traffic; what the platform itself publishes (alerts, receipts) still goes out. */
+  stopAccepting(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -123,10 +125,23 @@ export class IngestService {
     return { deadLetter: await clinicalStore.deadLetters.markReplayed(id, { by, result, succeeded }), evaluation };
   }
 
-  async stop(): Promise<void> {
-    await this.transport.stop();
+  /**
+   * First half of a graceful stop: no new device traffic, and what was acknowledged is processed.
+   * The transport stays up for the rules engine's last notifications; `close()` ends it.
+   */
+  async drain(): Promise<void> {
+    await this.transport.stopAccepting();
     await this.processor.stop();
+  }
+
+  async close(): Promise<void> {
+    await this.transport.stop();
     this.devices.close();
     this.spool.close();
+  }
+
+  async stop(): Promise<void> {
+    await this.drain();
+    await this.close();
   }
 }
