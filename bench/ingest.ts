@@ -1,14 +1,18 @@
-// Ingest throughput, measured side by side with its baseline in the same run:
+// Ingest throughput, measured side by side with its baselines in the same run:
 //   (a) bare aedes, QoS 1 from N clients to one subscriber, no processing: the most this broker
 //       library carries on this machine;
-//   (b) the full pipeline (`rpm start`: auth, ACL, fsync'd spool before PUBACK, validation,
-//       normalization, patient resolution, dedup, SQLite readings store), readings/s until stored.
+//   (b) bare Mosquitto (Debian's), the same load: what a C broker carries here;
+//   then the full pipeline (`rpm start`: auth, ACL, fsync'd spool before PUBACK, validation,
+//   normalization, patient resolution, dedup, rules, readings store) with the SQLite store and with
+//   InfluxDB, readings/s until stored.
 // Servers run as child processes; this process is the load generator.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
+import { BARE, mosquittoUnavailableReason, startMosquitto } from '../local-servers/mosquitto.js';
+import { influxdUnavailableReason, startInfluxd, type ServerProcess } from '../local-servers/time-series.js';
 import { ClinicalStore } from '../store/index.js';
 import { spawnServer, stopServer } from './processes.js';
 import { percentile, summarize, type Summary } from './stats.js';
@@ -24,10 +28,15 @@ export interface IngestBenchOptions {
 export interface IngestBenchResult {
   options: IngestBenchOptions;
   baselineAedesMsgPerSec: Summary;
+  /** Undefined when Mosquitto is not installed (the reason is in `skipped`). */
+  baselineMosquittoMsgPerSec?: Summary;
   pipelineAckedPerSec: Summary;
   pipelineStoredPerSec: Summary;
+  influxAckedPerSec?: Summary;
+  influxStoredPerSec?: Summary;
   pipelinePubackLatencyMs: { p50: number; p95: number; p99: number; max: number };
   ratioToBaseline: number;
+  skipped: string[];
 }
 
 const samplePayload = (deviceId: string, readingId: string) =>
@@ -54,9 +63,21 @@ async function publishAll(clients: { client: MqttClient; topic: string; deviceId
   return latencies;
 }
 
-async function baselineRun(options: IngestBenchOptions): Promise<number> {
+type Broker = { url: string; stop(): Promise<void> };
+
+async function startAedes(): Promise<Broker> {
   const { child, match } = await spawnServer('bench/aedes-baseline-server.js', [], {}, /PORT (\d+)/);
-  const url = `mqtt://127.0.0.1:${match[1]}`;
+  return { url: `mqtt://127.0.0.1:${match[1]}`, stop: () => stopServer(child) };
+}
+
+async function startBareMosquitto(): Promise<Broker> {
+  const mosquitto = await startMosquitto({}, '', BARE);
+  return { url: mosquitto.url, stop: () => mosquitto.stop() };
+}
+
+async function baselineRun(options: IngestBenchOptions, startBroker: () => Promise<Broker>): Promise<number> {
+  const broker = await startBroker();
+  const url = broker.url;
   try {
     const total = options.clients * options.messagesPerClient;
     const subscriber = await mqtt.connectAsync(url, { clientId: 'bench-subscriber', reconnectPeriod: 0 });
@@ -82,11 +103,30 @@ async function baselineRun(options: IngestBenchOptions): Promise<number> {
     await Promise.all([subscriber, ...publishers.map((p) => p.client)].map((c) => c.endAsync(true)));
     return total / seconds;
   } finally {
-    await stopServer(child);
+    await broker.stop();
   }
 }
 
-async function pipelineRun(options: IngestBenchOptions): Promise<{ ackedPerSec: number; storedPerSec: number; latencies: number[] }> {
+/** Stored readings so far: SQLite file or InfluxDB (InfluxQL count over the blood-pressure measurement). */
+type StoredCounter = { count(): Promise<number>; close(): void };
+
+function sqliteCounter(dataDir: string): StoredCounter {
+  const readings = new SqliteDatabase(join(dataDir, 'readings.sqlite'), { readonly: true, fileMustExist: true });
+  return { count: async () => (readings.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n, close: () => readings.close() };
+}
+
+function influxCounter(url: string, database: string): StoredCounter {
+  return {
+    count: async () => {
+      const response = await fetch(`${url}/query?db=${database}&q=${encodeURIComponent('SELECT count(systolic) FROM blood_pressure')}`);
+      const body = (await response.json()) as { results?: { series?: { values?: [string, number][] }[] }[] };
+      return body.results?.[0]?.series?.[0]?.values?.[0]?.[1] ?? 0;
+    },
+    close: () => undefined,
+  };
+}
+
+async function pipelineRun(options: IngestBenchOptions, influx?: ServerProcess): Promise<{ ackedPerSec: number; storedPerSec: number; latencies: number[] }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rpm-bench-'));
   try {
     const setup = await ClinicalStore.open({ dialect: 'sqlite', path: join(dataDir, 'clinical.sqlite') });
@@ -100,7 +140,9 @@ async function pipelineRun(options: IngestBenchOptions): Promise<{ ackedPerSec: 
     }
     await setup.close();
 
-    const { child, match } = await spawnServer('bin/rpm.js', ['start'], { RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', RPM_LOG_LEVEL: 'error' }, /MQTT:\s+(mqtt:\/\/\S+)/);
+    const database = `bench_${Date.now()}`;
+    const storeEnv = influx ? { RPM_READINGS_STORE: 'influx', RPM_INFLUX_URL: influx.url, RPM_INFLUX_BUCKET: database } : {};
+    const { child, match } = await spawnServer('bin/rpm.js', ['start'], { RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', RPM_LOG_LEVEL: 'error', ...storeEnv }, /MQTT:\s+(mqtt:\/\/\S+)/);
     try {
       const url = match[1]!;
       const clients = await Promise.all(
@@ -111,15 +153,15 @@ async function pipelineRun(options: IngestBenchOptions): Promise<{ ackedPerSec: 
         })),
       );
       const total = options.clients * options.messagesPerClient;
-      const readings = new SqliteDatabase(join(dataDir, 'readings.sqlite'), { readonly: true, fileMustExist: true });
+      const readings = influx ? influxCounter(influx.url, database) : sqliteCounter(dataDir);
       const started = performance.now();
       const latencies = await publishAll(clients, options, 'p');
       const ackedSeconds = (performance.now() - started) / 1000;
       for (;;) {
-        const { n } = readings.prepare('SELECT count(*) AS n FROM readings').get() as { n: number };
+        const n = await readings.count();
         if (n >= total) break;
         if (performance.now() - started > 600_000) throw new Error(`only ${n} of ${total} readings stored after 10 minutes`);
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await new Promise((resolve) => setTimeout(resolve, influx ? 50 : 5));
       }
       const storedSeconds = (performance.now() - started) / 1000;
       readings.close();
@@ -134,31 +176,58 @@ async function pipelineRun(options: IngestBenchOptions): Promise<{ ackedPerSec: 
 }
 
 export async function benchIngest(options: IngestBenchOptions, log: (line: string) => void): Promise<IngestBenchResult> {
-  const warmup = { ...options, messagesPerClient: Math.max(10, Math.floor(options.messagesPerClient / 10)) };
-  log('ingest: warm-up');
-  await baselineRun(warmup);
-  await pipelineRun(warmup);
-  const baseline: number[] = [];
-  const acked: number[] = [];
-  const storedRates: number[] = [];
-  let latencies: number[] = [];
-  for (let run = 1; run <= options.runs; run += 1) {
-    baseline.push(await baselineRun(options));
-    const pipeline = await pipelineRun(options);
-    acked.push(pipeline.ackedPerSec);
-    storedRates.push(pipeline.storedPerSec);
-    latencies = latencies.concat(pipeline.latencies);
-    log(`ingest: run ${run}/${options.runs}: aedes ${baseline[run - 1]!.toFixed(0)} msg/s, pipeline ${pipeline.storedPerSec.toFixed(0)} readings/s stored`);
+  const skipped: string[] = [];
+  const mosquittoMissing = mosquittoUnavailableReason();
+  if (mosquittoMissing) skipped.push(`baseline (b): ${mosquittoMissing}`);
+  const influxMissing = influxdUnavailableReason();
+  if (influxMissing) skipped.push(`pipeline with InfluxDB: ${influxMissing}`);
+  const influx = influxMissing ? undefined : await startInfluxd();
+  try {
+    const warmup = { ...options, messagesPerClient: Math.max(10, Math.floor(options.messagesPerClient / 10)) };
+    log('ingest: warm-up');
+    await baselineRun(warmup, startAedes);
+    if (!mosquittoMissing) await baselineRun(warmup, startBareMosquitto);
+    await pipelineRun(warmup);
+    if (influx) await pipelineRun(warmup, influx);
+    const baseline: number[] = [];
+    const mosquitto: number[] = [];
+    const acked: number[] = [];
+    const storedRates: number[] = [];
+    const influxAcked: number[] = [];
+    const influxStored: number[] = [];
+    let latencies: number[] = [];
+    for (let run = 1; run <= options.runs; run += 1) {
+      baseline.push(await baselineRun(options, startAedes));
+      if (!mosquittoMissing) mosquitto.push(await baselineRun(options, startBareMosquitto));
+      const pipeline = await pipelineRun(options);
+      acked.push(pipeline.ackedPerSec);
+      storedRates.push(pipeline.storedPerSec);
+      latencies = latencies.concat(pipeline.latencies);
+      if (influx) {
+        const withInflux = await pipelineRun(options, influx);
+        influxAcked.push(withInflux.ackedPerSec);
+        influxStored.push(withInflux.storedPerSec);
+      }
+      log(
+        `ingest: run ${run}/${options.runs}: aedes ${baseline[run - 1]!.toFixed(0)} msg/s, mosquitto ${mosquitto[run - 1]?.toFixed(0) ?? '–'} msg/s, ` +
+          `pipeline ${pipeline.storedPerSec.toFixed(0)} readings/s stored (SQLite), ${influxStored[run - 1]?.toFixed(0) ?? '–'} (InfluxDB)`,
+      );
+    }
+    latencies.sort((a, b) => a - b);
+    const baselineSummary = summarize(baseline);
+    const storedSummary = summarize(storedRates);
+    return {
+      options,
+      baselineAedesMsgPerSec: baselineSummary,
+      ...(mosquitto.length ? { baselineMosquittoMsgPerSec: summarize(mosquitto) } : {}),
+      pipelineAckedPerSec: summarize(acked),
+      pipelineStoredPerSec: storedSummary,
+      ...(influxStored.length ? { influxAckedPerSec: summarize(influxAcked), influxStoredPerSec: summarize(influxStored) } : {}),
+      pipelinePubackLatencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: latencies[latencies.length - 1]! },
+      ratioToBaseline: storedSummary.median / baselineSummary.median,
+      skipped,
+    };
+  } finally {
+    await influx?.stop();
   }
-  latencies.sort((a, b) => a - b);
-  const baselineSummary = summarize(baseline);
-  const storedSummary = summarize(storedRates);
-  return {
-    options,
-    baselineAedesMsgPerSec: baselineSummary,
-    pipelineAckedPerSec: summarize(acked),
-    pipelineStoredPerSec: storedSummary,
-    pipelinePubackLatencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: latencies[latencies.length - 1]! },
-    ratioToBaseline: storedSummary.median / baselineSummary.median,
-  };
 }

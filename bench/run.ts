@@ -1,62 +1,113 @@
 // `npm run bench`: benchmarks with their baselines measured in the same run, a table on stdout and
 // JSON in bench/results/. Not part of `npm test`: figures are reported, never asserted.
-// The full harness (latency under fixed load, connections, backlog, API) comes with issue #8.
+// BENCH_ONLY=ingest,latency,connections,backlog,api,billing runs a subset (all by default).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchAlertLatency } from './alert-latency.js';
+import { benchApi } from './api.js';
+import { benchBacklog } from './backlog.js';
 import { benchBilling } from './billing.js';
+import { benchConnections } from './connections.js';
 import { benchIngest } from './ingest.js';
+import type { Summary } from './stats.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-
-const options = {
-  clients: Number(process.env.BENCH_CLIENTS ?? 100),
-  messagesPerClient: Number(process.env.BENCH_MESSAGES_PER_CLIENT ?? 200),
-  window: Number(process.env.BENCH_WINDOW ?? 10),
-  runs: Number(process.env.BENCH_RUNS ?? 3),
-};
-
+const ms = (n: number) => n.toFixed(1);
+const spread = (s: Summary, f: (n: number) => string = fmt) => `${f(s.min)}–${f(s.max)}`;
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const only = new Set((process.env.BENCH_ONLY ?? 'ingest,latency,connections,backlog,api,billing').split(','));
 const log = (line: string) => console.error(line);
+
+function table(rows: string[][]): string {
+  const lines = rows.map((row) => `| ${row.join(' | ')} |`);
+  lines.splice(1, 0, `| ${rows[0]!.map(() => '---').join(' | ')} |`);
+  return lines.join('\n');
+}
+
 const startedAt = new Date().toISOString();
-const ingest = await benchIngest(options, log);
-
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
-const rows = [
-  ['figure', 'median', 'spread (min–max)', 'ratio to baseline (a)'],
-  ['(a) aedes QoS 1 pass-through, msg/s', fmt(ingest.baselineAedesMsgPerSec.median), `${fmt(ingest.baselineAedesMsgPerSec.min)}–${fmt(ingest.baselineAedesMsgPerSec.max)}`, '1.00'],
-  ['full pipeline, PUBACKed readings/s', fmt(ingest.pipelineAckedPerSec.median), `${fmt(ingest.pipelineAckedPerSec.min)}–${fmt(ingest.pipelineAckedPerSec.max)}`, (ingest.pipelineAckedPerSec.median / ingest.baselineAedesMsgPerSec.median).toFixed(2)],
-  ['full pipeline, stored readings/s', fmt(ingest.pipelineStoredPerSec.median), `${fmt(ingest.pipelineStoredPerSec.min)}–${fmt(ingest.pipelineStoredPerSec.max)}`, ingest.ratioToBaseline.toFixed(2)],
-];
-const table = rows.map((row) => `| ${row.join(' | ')} |`);
-table.splice(1, 0, `| ${rows[0]!.map(() => '---').join(' | ')} |`);
-const saturated = ingest.pipelinePubackLatencyMs;
-console.log(`Ingest benchmark, ${startedAt.slice(0, 10)}, ${machine}`);
-console.log(`${options.clients} device clients × ${options.messagesPerClient} QoS 1 readings, ${options.window} in flight per client, ${options.runs} runs after a warm-up\n`);
-console.log(table.join('\n'));
-console.log(`\npublish → PUBACK latency under this saturating load: p50 ${saturated.p50.toFixed(1)} ms, p95 ${saturated.p95.toFixed(1)} ms, p99 ${saturated.p99.toFixed(1)} ms, max ${saturated.max.toFixed(1)} ms`);
+const results: Record<string, unknown> = { startedAt, machine };
+console.log(`Benchmarks, ${startedAt.slice(0, 10)}, ${machine}`);
 
-log('latency: fixed background rate with critical readings');
-const latency = await benchAlertLatency({
-  backgroundRatePerSecond: Number(process.env.BENCH_BACKGROUND_RATE ?? 1000),
-  backgroundDevices: 50,
-  durationSeconds: Number(process.env.BENCH_LATENCY_SECONDS ?? 20),
-  criticalIntervalMs: 100,
-});
-const ms = (f: { p50: number; p95: number; p99: number; max: number; samples: number }) => `${f.p50} | ${f.p95} | ${f.p99} | ${f.max} | ${f.samples}`;
-console.log(`\nLatency at ${latency.achievedBackgroundRate} readings/s background (target ${latency.options.backgroundRatePerSecond}/s from ${latency.options.backgroundDevices} devices), a critical glucose reading every ${latency.options.criticalIntervalMs} ms, ${latency.options.durationSeconds} s\n`);
-console.log('| figure (ms) | p50 | p95 | p99 | max | samples |');
-console.log('| --- | --- | --- | --- | --- | --- |');
-console.log(`| publish → PUBACK | ${ms(latency.pubackMs)} |`);
-console.log(`| publish → alert on the nurse's MQTT topic | ${ms(latency.publishToAlertMs)} |`);
+if (only.has('ingest')) {
+  const options = { clients: env('BENCH_CLIENTS', 100), messagesPerClient: env('BENCH_MESSAGES_PER_CLIENT', 200), window: env('BENCH_WINDOW', 10), runs: env('BENCH_RUNS', 3) };
+  const ingest = await benchIngest(options, log);
+  results.ingest = ingest;
+  const base = ingest.baselineAedesMsgPerSec.median;
+  const row = (name: string, s: Summary | undefined) => (s ? [name, fmt(s.median), spread(s), (s.median / base).toFixed(2)] : [name, 'not run', '', '']);
+  console.log(`\nIngest: ${options.clients} device clients × ${options.messagesPerClient} QoS 1 readings, ${options.window} in flight per client, ${options.runs} runs after a warm-up\n`);
+  console.log(
+    table([
+      ['figure', 'median', 'spread (min–max)', 'ratio to baseline (a)'],
+      row('(a) aedes QoS 1 pass-through, msg/s', ingest.baselineAedesMsgPerSec),
+      row('(b) Mosquitto QoS 1 pass-through, msg/s', ingest.baselineMosquittoMsgPerSec),
+      row('full pipeline (SQLite store), PUBACKed readings/s', ingest.pipelineAckedPerSec),
+      row('full pipeline (SQLite store), stored readings/s', ingest.pipelineStoredPerSec),
+      row('full pipeline (InfluxDB 1.x store), PUBACKed readings/s', ingest.influxAckedPerSec),
+      row('full pipeline (InfluxDB 1.x store), stored readings/s', ingest.influxStoredPerSec),
+    ]),
+  );
+  const saturated = ingest.pipelinePubackLatencyMs;
+  console.log(`\npublish → PUBACK under this saturating load: p50 ${ms(saturated.p50)} ms, p95 ${ms(saturated.p95)} ms, p99 ${ms(saturated.p99)} ms, max ${ms(saturated.max)} ms`);
+  for (const reason of ingest.skipped) console.log(`not measured: ${reason}`);
+}
 
-log('billing: export of a month');
-const billing = await benchBilling(Number(process.env.BENCH_BILLING_PATIENTS ?? 10_000));
-console.log(`\nBilling export of one month: ${billing.patients.toLocaleString('en-US')} patients, ${billing.readings.toLocaleString('en-US')} readings, ${billing.rows.toLocaleString('en-US')} rows in ${billing.seconds} s (target < 10 s)`);
+if (only.has('latency')) {
+  log('latency: fixed background rate with critical readings');
+  const latency = await benchAlertLatency({ backgroundRatePerSecond: env('BENCH_BACKGROUND_RATE', 1000), backgroundDevices: 50, durationSeconds: env('BENCH_LATENCY_SECONDS', 20), criticalIntervalMs: 100 });
+  results.latency = latency;
+  const f = (x: { p50: number; p95: number; p99: number; max: number; samples: number }) => [String(x.p50), String(x.p95), String(x.p99), String(x.max), String(x.samples)];
+  console.log(`\nLatency at ${latency.achievedBackgroundRate} readings/s background (target ${latency.options.backgroundRatePerSecond}/s from ${latency.options.backgroundDevices} devices), a critical glucose reading every ${latency.options.criticalIntervalMs} ms, ${latency.options.durationSeconds} s\n`);
+  console.log(table([['figure (ms)', 'p50', 'p95', 'p99', 'max', 'samples'], ['publish → PUBACK', ...f(latency.pubackMs)], ["publish → alert on the nurse's MQTT topic (target p99 < 50)", ...f(latency.publishToAlertMs)]]));
+}
+
+if (only.has('connections')) {
+  const connections = await benchConnections(env('BENCH_CONNECTIONS', 10_000), env('BENCH_CONNECTION_RUNS', 3), log);
+  results.connections = connections;
+  console.log(`\nIdle authenticated device connections (MQTT 3.1.1, each with its own credentials), ${connections.connectSeconds.runs.length} runs\n`);
+  console.log(
+    table([
+      ['figure', 'median', 'spread (min–max)'],
+      [`time to connect ${fmt(connections.connections)} devices, s`, connections.connectSeconds.median.toFixed(1), spread(connections.connectSeconds, (n) => n.toFixed(1))],
+      ['platform resident memory before, MiB', fmt(connections.residentBeforeMiB.median), spread(connections.residentBeforeMiB)],
+      [`platform resident memory with ${fmt(connections.connections)} connections, MiB (target < 1,024)`, fmt(connections.residentAfterMiB.median), spread(connections.residentAfterMiB)],
+      ['memory per connection, KiB', connections.kibPerConnection.median.toFixed(1), spread(connections.kibPerConnection, (n) => n.toFixed(1))],
+    ]),
+  );
+}
+
+if (only.has('backlog')) {
+  const backlog = await benchBacklog(env('BENCH_BACKLOG_READINGS', 10_000), env('BENCH_BACKLOG_RUNS', 3), log);
+  results.backlog = backlog;
+  console.log(`\nBacklog: a gateway back online uploads ${fmt(backlog.readings)} stored readings (100 devices, batches of ${backlog.batchSize}) until every receipt is in, ${backlog.drainSeconds.runs.length} runs\n`);
+  console.log(
+    table([
+      ['figure', 'median', 'spread (min–max)'],
+      ['time to drain, s', backlog.drainSeconds.median.toFixed(1), spread(backlog.drainSeconds, (n) => n.toFixed(1))],
+      ['readings/s', fmt(backlog.readingsPerSecond.median), spread(backlog.readingsPerSecond)],
+    ]),
+  );
+}
+
+if (only.has('api')) {
+  const api = await benchApi({ concurrency: env('BENCH_API_CONCURRENCY', 16), seconds: env('BENCH_API_SECONDS', 10), runs: env('BENCH_API_RUNS', 3) }, log);
+  results.api = api;
+  console.log(`\nAPI: ${api.concurrency} concurrent keep-alive clients, ${api.seconds} s per run after a 2 s warm-up; a nurse token; ${api.patients} patients in the team; the 90-day query returns ${api.readingsIn90Days} readings\n`);
+  const row = (name: string, f: { requestsPerSecond: Summary; p50Ms: Summary; p95Ms: Summary; p99Ms: Summary }) => [name, fmt(f.requestsPerSecond.median), ms(f.p50Ms.median), ms(f.p95Ms.median), `${ms(f.p99Ms.median)} (${spread(f.p99Ms, ms)})`];
+  console.log(table([['endpoint', 'requests/s', 'p50 ms', 'p95 ms', 'p99 ms (spread)'], row('GET /v1/triage', api.triage), row('GET /v1/patients/:id/readings, 90 days (target p99 < 20 ms)', api.readings90Days)]));
+}
+
+if (only.has('billing')) {
+  log('billing: export of a month');
+  const billing = await benchBilling(env('BENCH_BILLING_PATIENTS', 10_000));
+  results.billing = billing;
+  console.log(`\nBilling export of one month: ${billing.patients.toLocaleString('en-US')} patients, ${billing.readings.toLocaleString('en-US')} readings, ${billing.rows.toLocaleString('en-US')} rows in ${billing.seconds} s (target < 10 s)`);
+}
 
 mkdirSync(RESULTS_DIR, { recursive: true });
-const json = JSON.stringify({ startedAt, machine, ingest, latency, billing }, null, 2);
+const json = JSON.stringify(results, null, 2);
 writeFileSync(join(RESULTS_DIR, `bench-${startedAt.replace(/[:.]/g, '-')}.json`), json);
 writeFileSync(join(RESULTS_DIR, 'latest.json'), json);

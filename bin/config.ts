@@ -54,6 +54,7 @@ const environmentSchema = z
       .refine((text) => /^https?:\/\//.test(text) && URL.canParse(text), { message: 'must be the https:// URL of an OIDC issuer\'s JWKS (jwks_uri)' })
       .optional(),
     RPM_LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    RPM_API_RATE_LIMIT: z.coerce.number({ message: 'must be a number of requests per minute' }).int('must be a whole number of requests per minute').min(0, 'must be 0 (no limit) or more').default(600),
   })
   .superRefine((env, context) => {
     if (Boolean(env.RPM_MQTT_TLS_CERT) !== Boolean(env.RPM_MQTT_TLS_KEY)) {
@@ -87,6 +88,8 @@ export interface PlatformConfig {
   /** Verify API and MQTT user tokens against this OIDC issuer's keys instead of the HS256 secret. */
   jwtJwksUrl: string | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** API requests per minute per user (per address without a token); 0 turns the limit off. */
+  apiRateLimitPerMinute: number;
   /** Warnings worth logging once the logger exists (unknown RPM_* variables: likely typos). */
   warnings: string[];
 }
@@ -135,6 +138,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Platfo
     jwtSecret: env.RPM_JWT_SECRET,
     jwtJwksUrl: env.RPM_JWT_JWKS_URL,
     logLevel: env.RPM_LOG_LEVEL,
+    apiRateLimitPerMinute: env.RPM_API_RATE_LIMIT,
     warnings,
   };
 }

@@ -116,7 +116,7 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
     }
     closers.push(() => ingest.drain());
 
-    const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: rules.notifier.feed$, verifyToken, registry, logger });
+    const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: rules.notifier.feed$, verifyToken, registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute });
     closers.push(() => api.close());
     try {
       await api.listen({ port: config.httpPort, host: '0.0.0.0' });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { filter, type Observable } from 'rxjs';
 import type { AlertChange } from '../../rules/index.js';
-import { ALERT_SEVERITIES, ALERT_STATUSES, type Alert, type ClinicalStore } from '../../store/index.js';
+import { ALERT_SEVERITIES, ALERT_STATUSES, everyItem, type Alert, type ClinicalStore } from '../../store/index.js';
 import { CLINICAL_ROLES, maySeeTeam, requireUser, visibleTeams } from '../access.js';
 import { idParams, pageQuery } from './shared.js';
 import { alertEventView, alertView, cursor, errorResponses, triageRow } from '../schemas.js';
@@ -76,17 +76,20 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
 
   app.get('/v1/triage', { schema: { response: { 200: z.object({ patients: z.array(triageRow) }), ...errorResponses }, tags: ['alerts'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'triage.read' } } }, async (request) => {
     const user = requireUser(request);
-    const open = await clinicalStore.alerts.list({ careTeamIds: visibleTeams(user), status: ['open', 'awaiting_confirmation', 'acknowledged'], limit: 500 });
+    // Every open alert, however many pages: a triage list cut at some count would hide patients.
     const byPatient = new Map<string, Alert[]>();
-    for (const alert of open.items) byPatient.set(alert.patientId, [...(byPatient.get(alert.patientId) ?? []), alert]);
-    const rows = await Promise.all(
-      [...byPatient.entries()].map(async ([patientId, alerts]) => {
-        const patient = await clinicalStore.patients.get(patientId);
-        const worst = alerts.reduce((a, b) => (SEVERITY_RANK[a.severity]! <= SEVERITY_RANK[b.severity]! ? a : b));
-        const latest = alerts.reduce((a, b) => (a.updatedAt >= b.updatedAt ? a : b));
-        return { patientId, name: patient?.name ?? null, careTeamId: worst.careTeamId, worstSeverity: worst.severity, openAlerts: alerts.length, unacknowledged: alerts.filter((a) => a.status !== 'acknowledged').length, lastActivityAt: latest.updatedAt, alerts };
-      }),
-    );
+    for await (const alert of everyItem((page) => clinicalStore.alerts.list({ careTeamIds: visibleTeams(user), status: ['open', 'awaiting_confirmation', 'acknowledged'], ...page }))) {
+      const alerts = byPatient.get(alert.patientId);
+      if (alerts) alerts.push(alert);
+      else byPatient.set(alert.patientId, [alert]);
+    }
+    const patients = await clinicalStore.patients.getMany([...byPatient.keys()]);
+    const rows = [...byPatient.entries()].map(([patientId, alerts]) => {
+      const patient = patients.get(patientId);
+      const worst = alerts.reduce((a, b) => (SEVERITY_RANK[a.severity]! <= SEVERITY_RANK[b.severity]! ? a : b));
+      const latest = alerts.reduce((a, b) => (a.updatedAt >= b.updatedAt ? a : b));
+      return { patientId, name: patient?.name ?? null, careTeamId: worst.careTeamId, worstSeverity: worst.severity, openAlerts: alerts.length, unacknowledged: alerts.filter((a) => a.status !== 'acknowledged').length, lastActivityAt: latest.updatedAt, alerts };
+    });
     // Ranked by the worst open severity, then by recency.
     rows.sort((a, b) => SEVERITY_RANK[a.worstSeverity]! - SEVERITY_RANK[b.worstSeverity]! || b.lastActivityAt.localeCompare(a.lastActivityAt));
     return { patients: rows };

@@ -23,6 +23,33 @@ export interface ClinicalConnection {
 const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 const PG_INT8_OID = 20;
 
+/** Prepared statements kept per SQL text: Kysely prepares every query, which costs more than running a small one. */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * better-sqlite3 behind a statement cache, as Kysely's SqliteDialect sees it. Safe because every
+ * statement runs to completion synchronously (this store never streams results with iterate()).
+ */
+function withStatementCache(database: SqliteDatabase.Database): SqliteDatabase.Database {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  const prepare = (source: string): SqliteDatabase.Statement => {
+    const cached = statements.get(source);
+    if (cached) return cached;
+    const statement = database.prepare(source);
+    if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
+    statements.set(source, statement);
+    return statement;
+  };
+  return new Proxy(database, {
+    get: (target, property) => {
+      if (property === 'prepare') return prepare;
+      const value: unknown = Reflect.get(target, property, target);
+      // Native methods must run on the real database object, not on the proxy.
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 function openSqlite(path: string): ClinicalConnection {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new SqliteDatabase(path);
@@ -31,14 +58,14 @@ function openSqlite(path: string): ClinicalConnection {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-  const db = new Kysely<ClinicalDatabase>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<ClinicalDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   if (path === ':memory:') return { db, reader: db, dialect: 'sqlite', close: () => db.destroy() };
   // Kysely runs one query at a time per SQLite connection; a second, query-only connection lets
   // lookups read the last committed state while the writer is busy (WAL).
   const readDatabase = new SqliteDatabase(path);
   readDatabase.pragma('query_only = ON');
   readDatabase.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-  const reader = new Kysely<ClinicalDatabase>({ dialect: new SqliteDialect({ database: readDatabase }) });
+  const reader = new Kysely<ClinicalDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(readDatabase) }) });
   return {
     db,
     reader,

@@ -19,7 +19,7 @@ export interface ApiHarness extends Harness {
   stopAll(): Promise<void>;
 }
 
-export async function startApiHarness(): Promise<ApiHarness> {
+export async function startApiHarness(options: { rateLimitPerMinute?: number } = {}): Promise<ApiHarness> {
   const harness = await startHarness({ broker: { verifyUserToken: createTokenVerifier(JWT_SECRET) } });
   const registry = new Registry();
   const rules = new RulesService(
@@ -43,6 +43,7 @@ export async function startApiHarness(): Promise<ApiHarness> {
     verifyToken: createTokenVerifier(JWT_SECRET),
     registry,
     logger: pino({ level: process.env.RPM_TEST_LOG_LEVEL ?? 'silent' }),
+    rateLimitPerMinute: options.rateLimitPerMinute,
   });
   await api.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 import { nowInstant } from '../../time.js';
 import type { AuditLogTable, ClinicalDatabase } from '../schema.js';
 import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
@@ -36,26 +36,64 @@ function toAuditRecord(row: Selectable<AuditLogTable>): AuditRecord {
   };
 }
 
+/** Rows per INSERT: 10 columns each stays far below SQLite's limit of bound parameters. */
+const MAX_ROWS_PER_INSERT = 500;
+
+interface PendingRecord {
+  row: Insertable<AuditLogTable>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 /** Append-only: there is no update or delete here, and the database refuses both (migration 0001). */
 export class AuditLogRepository {
+  private pending: PendingRecord[] = [];
+  private flushing = false;
+
   constructor(private readonly db: Kysely<ClinicalDatabase>) {}
 
-  async append(record: NewAuditRecord): Promise<void> {
-    await this.db
-      .insertInto('audit_log')
-      .values({
-        at: record.at ?? nowInstant(),
-        actor: record.actor,
-        actor_role: record.actorRole,
-        action: record.action,
-        resource_type: record.resourceType,
-        resource_id: record.resourceId,
-        patient_id: record.patientId,
-        source_ip: record.sourceIp,
-        request_id: record.requestId,
-        outcome: record.outcome,
-      })
-      .execute();
+  /**
+   * Resolves once the record is committed. Records that arrive together are committed together
+   * (group commit): one transaction, one fsync, for all the requests of a busy moment.
+   */
+  append(record: NewAuditRecord): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({
+        row: {
+          at: record.at ?? nowInstant(),
+          actor: record.actor,
+          actor_role: record.actorRole,
+          action: record.action,
+          resource_type: record.resourceType,
+          resource_id: record.resourceId,
+          patient_id: record.patientId,
+          source_ip: record.sourceIp,
+          request_id: record.requestId,
+          outcome: record.outcome,
+        },
+        resolve,
+        reject,
+      });
+      if (!this.flushing && this.pending.length === 1) setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, MAX_ROWS_PER_INSERT);
+        try {
+          await this.db.insertInto('audit_log').values(batch.map((p) => p.row)).execute();
+          for (const p of batch) p.resolve();
+        } catch (error) {
+          for (const p of batch) p.reject(error);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
   }
 
   /** Newest first. */

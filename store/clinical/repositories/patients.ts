@@ -73,6 +73,17 @@ export class PatientRepository {
     return toPatient(row);
   }
 
+  /** Several patients in one query (the triage list), by id; unknown ids are absent. */
+  async getMany(ids: readonly string[]): Promise<Map<string, Patient>> {
+    const found = new Map<string, Patient>();
+    // Chunks keep each IN list under SQLite's limit of bound parameters.
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.db.selectFrom('patients').selectAll().where('id', 'in', ids.slice(i, i + 500)).execute();
+      for (const row of rows) found.set(row.id, toPatient(row));
+    }
+    return found;
+  }
+
   async get(id: string): Promise<Patient | undefined> {
     const row = await this.db.selectFrom('patients').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toPatient(row);

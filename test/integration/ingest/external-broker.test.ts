@@ -10,7 +10,7 @@ import { Registry } from 'prom-client';
 import { IngestService, type AcceptedReading } from '../../../ingest/index.js';
 import { ClinicalStore, SqliteReadingsStore } from '../../../store/index.js';
 import { eventually, reading, unique } from '../../support/ingest-harness.js';
-import { mosquittoUnavailableReason, startMosquitto, type Mosquitto } from '../../support/mosquitto.js';
+import { mosquittoUnavailableReason, startMosquitto, type Mosquitto } from '../../../local-servers/mosquitto.js';
 import { describeWithServer } from '../../support/servers.js';
 
 const INGEST_USER = 'rpm-ingest';

@@ -5,7 +5,7 @@ import { InfluxReadingsStore } from '../../../store/index.js';
 import { recordFaultSummary } from '../../support/fault-summary.js';
 import { connect, eventually, provisionAssigned, reading, startHarness, type Harness } from '../../support/ingest-harness.js';
 import { describeWithServer } from '../../support/servers.js';
-import { influxdUnavailableReason, startInfluxd, type ServerProcess } from '../../support/time-series-servers.js';
+import { influxdUnavailableReason, startInfluxd, type ServerProcess } from '../../../local-servers/time-series.js';
 
 let influxd: ServerProcess | undefined;
 let harness: Harness | undefined;

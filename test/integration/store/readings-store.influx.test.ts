@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { InfluxReadingsStore } from '../../../store/index.js';
 import { describeWithServer } from '../../support/servers.js';
-import { influxdUnavailableReason, startInfluxd, startVictoriaMetrics, victoriaMetricsUnavailableReason, type ServerProcess } from '../../support/time-series-servers.js';
+import { influxdUnavailableReason, startInfluxd, startVictoriaMetrics, victoriaMetricsUnavailableReason, type ServerProcess } from '../../../local-servers/time-series.js';
 import { bp, readingsStoreSuite } from './readings-store.suite.js';
 
 let influxd: ServerProcess | undefined;

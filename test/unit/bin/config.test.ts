@@ -66,6 +66,8 @@ describe('configuration', () => {
     ['RPM_INFLUX_URL', 'influx:8086', 'http://'],
     ['RPM_LOG_LEVEL', 'verbose', 'info'],
     ['RPM_JWT_SECRET', 'short', 'at least 32'],
+    ['RPM_API_RATE_LIMIT', 'lots', 'requests per minute'],
+    ['RPM_API_RATE_LIMIT', '-5', '0 (no limit) or more'],
   ])('refuses %s=%s, naming the variable and what is allowed', (name, value, allowed) => {
     const message = refusal({ [name]: value });
     expect(message).toContain(name);

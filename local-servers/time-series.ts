@@ -1,5 +1,5 @@
-// Real time-series servers for the tests, started on free loopback ports in temporary directories:
-// Debian's InfluxDB 1.6.7 (`influxd`) and VictoriaMetrics (`victoria-metrics`).
+// Real servers started on free loopback ports in temporary directories, for the tests and the
+// benchmarks: Debian's InfluxDB 1.6.7 (`influxd`) and VictoriaMetrics (`victoria-metrics`).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';

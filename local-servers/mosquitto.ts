@@ -1,11 +1,12 @@
 // A real Mosquitto 2 (Debian's) on a free loopback port, with a password file and an ACL file,
-// as a production deployment would generate them from the device registry.
+// as a production deployment would generate them from the device registry (or bare, for the
+// benchmarks' baseline).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freePort, terminate } from './time-series-servers.js';
+import { freePort, terminate } from './time-series.js';
 
 export function mosquittoUnavailableReason(): string | undefined {
   try {
@@ -40,8 +41,11 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   }
 }
 
-/** `users`: name → password. `acl`: the ACL file's text. */
-export async function startMosquitto(users: Record<string, string>, acl: string): Promise<Mosquitto> {
+/** Bare Mosquitto, anonymous and in memory: the benchmarks' raw pass-through baseline. */
+export const BARE = { anonymous: true } as const;
+
+/** `users`: name → password. `acl`: the ACL file's text. `anonymous`: no users, no ACL, no persistence. */
+export async function startMosquitto(users: Record<string, string>, acl: string, options: { anonymous?: boolean } = {}): Promise<Mosquitto> {
   const dir = mkdtempSync(join(tmpdir(), 'rpm-mosquitto-'));
   const port = await freePort();
   const passwordFile = join(dir, 'passwd');
@@ -54,11 +58,9 @@ export async function startMosquitto(users: Record<string, string>, acl: string)
       `listener ${port} 127.0.0.1`,
       // Started as root, mosquitto would switch to its own user, which cannot read these files.
       `user ${userInfo().username}`,
-      'allow_anonymous false',
-      `password_file ${passwordFile}`,
-      `acl_file ${join(dir, 'acl')}`,
-      'persistence true',
-      `persistence_location ${dir}/`,
+      ...(options.anonymous
+        ? ['allow_anonymous true', 'persistence false', 'max_inflight_messages 0']
+        : ['allow_anonymous false', `password_file ${passwordFile}`, `acl_file ${join(dir, 'acl')}`, 'persistence true', `persistence_location ${dir}/`]),
       'max_queued_messages 100000',
       'log_dest none',
       '',

@@ -1,0 +1,101 @@
+// API under concurrent requests: a nurse's triage list (500 patients of the team, 100 with open
+// alerts) and one patient's 90-day readings query (6 readings a day), each hammered by C concurrent
+// keep-alive clients for a fixed time after a warm-up. Every request is authenticated, scoped to
+// the care team and audited, as in production.
+import { signAccessToken } from '../dashboard-api/index.js';
+import { SqliteReadingsStore, type StoredReading } from '../store/index.js';
+import { join } from 'node:path';
+import { BENCH_JWT_SECRET, benchData, startPlatform } from './fixtures.js';
+import { percentile, summarize, type Summary } from './stats.js';
+
+export interface EndpointFigures {
+  requestsPerSecond: Summary;
+  p50Ms: Summary;
+  p95Ms: Summary;
+  p99Ms: Summary;
+}
+
+export interface ApiBenchResult {
+  concurrency: number;
+  seconds: number;
+  patients: number;
+  readingsIn90Days: number;
+  triage: EndpointFigures;
+  readings90Days: EndpointFigures;
+}
+
+const PATIENTS = 500;
+const WITH_ALERTS = 100;
+const READINGS_PER_DAY = 6;
+
+async function load(url: string, token: string, concurrency: number, seconds: number): Promise<{ rps: number; latencies: number[] }> {
+  const latencies: number[] = [];
+  const endAt = performance.now() + seconds * 1000;
+  const worker = async () => {
+    while (performance.now() < endAt) {
+      const started = performance.now();
+      const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+      await response.arrayBuffer();
+      if (response.status !== 200) throw new Error(`${url} answered ${response.status}`);
+      latencies.push(performance.now() - started);
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { rps: latencies.length / elapsed, latencies };
+}
+
+export async function benchApi(options: { concurrency: number; seconds: number; runs: number }, log: (line: string) => void): Promise<ApiBenchResult> {
+  const data = await benchData('api');
+  const now = Date.now();
+  let subject = '';
+  for (let i = 0; i < PATIENTS; i += 1) {
+    const device = await data.provisionAssigned(`bench-cuff-${i}`, 'blood_pressure', { timezone: 'America/New_York' });
+    if (i === 0) subject = device.patientId;
+    if (i < WITH_ALERTS) {
+      await data.clinicalStore.alerts.open({ patientId: device.patientId, ruleId: 'bp-crisis', severity: i % 3 === 0 ? 'critical' : 'high', summary: 'bench alert', readingId: 'r0', measuredAt: new Date(now - i * 60_000).toISOString(), actor: 'bench' });
+    }
+  }
+  await data.close();
+  const readingsStore = new SqliteReadingsStore(join(data.dataDir, 'readings.sqlite'));
+  const readings: StoredReading[] = [];
+  for (let i = 0; i < 90 * READINGS_PER_DAY; i += 1) {
+    const at = new Date(now - (i + 1) * (86_400_000 / READINGS_PER_DAY)).toISOString();
+    readings.push({ patientId: subject, deviceId: 'bench-cuff-0', readingId: `r${i}`, kind: 'blood_pressure', measuredAt: at, measuredAtAsSent: at, receivedAt: at, gatewayId: null, source: 'device', unit: 'mmHg', values: { systolic: 120 + (i % 30), diastolic: 80, pulse: 70 }, flags: {}, original: { unit: 'mmHg', values: { systolic: 120 + (i % 30), diastolic: 80, pulse: 70 } } });
+  }
+  await readingsStore.write(readings);
+  await readingsStore.close();
+
+  // The per-user rate limit would cap the load generator's one user: off for the measurement.
+  const platform = await startPlatform(data.dataDir, { RPM_API_RATE_LIMIT: '0' });
+  try {
+    const token = await signAccessToken(BENCH_JWT_SECRET, { sub: 'bench-nurse', role: 'nurse', careTeams: [data.teamId] });
+    const from = new Date(now - 90 * 86_400_000).toISOString();
+    const endpoints = {
+      triage: `${platform.httpUrl}/v1/triage`,
+      readings90Days: `${platform.httpUrl}/v1/patients/${subject}/readings?from=${encodeURIComponent(from)}&to=${encodeURIComponent(new Date(now).toISOString())}`,
+    };
+    const figures = {} as Record<keyof typeof endpoints, EndpointFigures>;
+    for (const [name, url] of Object.entries(endpoints) as [keyof typeof endpoints, string][]) {
+      await load(url, token, options.concurrency, 2); // warm-up
+      const runs: { rps: number; p50: number; p95: number; p99: number }[] = [];
+      for (let run = 1; run <= options.runs; run += 1) {
+        const { rps, latencies } = await load(url, token, options.concurrency, options.seconds);
+        runs.push({ rps, p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99) });
+        log(`api: ${name} run ${run}/${options.runs}: ${rps.toFixed(0)} req/s, p99 ${runs[run - 1]!.p99.toFixed(1)} ms`);
+      }
+      figures[name] = {
+        requestsPerSecond: summarize(runs.map((r) => r.rps)),
+        p50Ms: summarize(runs.map((r) => r.p50)),
+        p95Ms: summarize(runs.map((r) => r.p95)),
+        p99Ms: summarize(runs.map((r) => r.p99)),
+      };
+    }
+    return { concurrency: options.concurrency, seconds: options.seconds, patients: PATIENTS, readingsIn90Days: readings.length, ...figures };
+  } finally {
+    await platform.stop();
+    data.remove();
+  }
+}

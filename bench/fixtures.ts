@@ -1,0 +1,89 @@
+// What every benchmark sets up: a data directory with a care team and devices assigned to patients
+// (written before the platform starts), and `rpm start` as a child process on free ports.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { ClinicalStore, hashDeviceSecret, generateDeviceSecret } from '../store/index.js';
+import { spawnServer, stopServer } from './processes.js';
+
+export const BENCH_JWT_SECRET = 'benchmark-secret-of-at-least-32-characters';
+
+export interface BenchDevice {
+  id: string;
+  secret: string;
+  patientId?: string;
+}
+
+export interface BenchData {
+  dataDir: string;
+  clinicalStore: ClinicalStore;
+  teamId: string;
+  /** A device assigned to a new patient of the team. */
+  provisionAssigned(id: string, kind: string, options?: { gatewayId?: string; timezone?: string }): Promise<BenchDevice & { patientId: string }>;
+  close(): Promise<void>;
+  remove(): void;
+}
+
+export async function benchData(prefix: string): Promise<BenchData> {
+  const dataDir = mkdtempSync(join(tmpdir(), `rpm-bench-${prefix}-`));
+  const clinicalStore = await ClinicalStore.open({ dialect: 'sqlite', path: join(dataDir, 'clinical.sqlite') });
+  const team = await clinicalStore.careTeams.create({ name: 'Bench' });
+  return {
+    dataDir,
+    clinicalStore,
+    teamId: team.id,
+    async provisionAssigned(id, kind, options = {}) {
+      const patient = await clinicalStore.patients.create({ name: id, birthDate: '1950-01-01', timezone: options.timezone ?? 'UTC', careTeamId: team.id, enrolledAt: '2026-01-01T00:00:00Z' });
+      const { secret } = await clinicalStore.devices.provision({ id, kind, gatewayId: options.gatewayId });
+      await clinicalStore.devices.assign(id, patient.id, { at: '2026-01-01T00:00:00Z', by: 'bench' });
+      return { id, secret, patientId: patient.id };
+    },
+    close: () => clinicalStore.close(),
+    remove: () => rmSync(dataDir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * Many unassigned devices at once (connection benchmarks): one transaction on the database the
+ * platform will open, with the same salted hashes provisioning writes.
+ */
+export function bulkProvision(dataDir: string, prefix: string, count: number, kind = 'blood_pressure'): BenchDevice[] {
+  const database = new SqliteDatabase(join(dataDir, 'clinical.sqlite'));
+  const insert = database.prepare('INSERT INTO devices (id, kind, model, gateway_id, secret_hash, secret_rotated_at, created_at, retired_at) VALUES (?, ?, NULL, NULL, ?, ?, ?, NULL)');
+  const now = new Date().toISOString();
+  const devices: BenchDevice[] = [];
+  database.transaction(() => {
+    for (let i = 0; i < count; i += 1) {
+      const device = { id: `${prefix}-${i}`, secret: generateDeviceSecret() };
+      insert.run(device.id, kind, hashDeviceSecret(device.secret), now, now);
+      devices.push(device);
+    }
+  })();
+  database.close();
+  return devices;
+}
+
+export interface RunningPlatform {
+  mqttUrl: string;
+  httpUrl: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export async function startPlatform(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<RunningPlatform> {
+  const { child, match } = await spawnServer(
+    'bin/rpm.js',
+    ['start'],
+    { RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', RPM_LOG_LEVEL: 'error', RPM_JWT_SECRET: BENCH_JWT_SECRET, ...env },
+    /MQTT:\s+(mqtt:\/\/\S+)[\s\S]*health:\s+(http:\/\/\S+)\/healthz/,
+  );
+  return { mqttUrl: match[1]!, httpUrl: match[2]!, pid: child.pid!, stop: () => stopServer(child) };
+}
+
+/** Resident memory of a process, from /proc (Linux). */
+export function residentBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  return match ? Number(match[1]) * 1024 : Number.NaN;
+}
