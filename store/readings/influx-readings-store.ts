@@ -181,6 +181,9 @@ export class InfluxReadingsStore implements ReadingsStore {
   }
 
   private async influxQl(query: string, method: 'GET' | 'POST' = 'GET'): Promise<InfluxQlResponse> {
+    // A read may come first (the rules engine restores its state at start-up): on a fresh 1.x
+    // server the database must exist before it can answer "no readings yet".
+    if (method === 'GET') await this.detectProtocol();
     const parameters = { db: this.options.bucket, q: query, epoch: 'ns' };
     const response = await fetch(method === 'GET' ? this.endpoint('query', parameters) : this.endpoint('query'), {
       method,

@@ -20,6 +20,20 @@ describeWithServer('InfluxDB (influxd)', influxdUnavailableReason())('readings s
   );
 });
 
+describeWithServer('InfluxDB (influxd)', influxdUnavailableReason())('a fresh InfluxDB 1.x', () => {
+  let fresh: ServerProcess | undefined;
+  afterAll(async () => fresh?.stop());
+
+  it('answers a read before any write with no readings (the database is created), as the rules engine needs at start-up', async () => {
+    fresh = await startInfluxd();
+    const store = new InfluxReadingsStore({ url: fresh.url, bucket: `rpm_fresh_${Date.now()}` });
+    expect(await store.query({ patientId: 'p-1', from: '2026-01-01T00:00:00Z', to: '2027-01-01T00:00:00Z' })).toEqual([]);
+    await store.write([bp('p-1', '2026-11-20T08:00:00.000Z', 151)]);
+    expect(await store.query({ patientId: 'p-1', from: '2026-01-01T00:00:00Z', to: '2027-01-01T00:00:00Z' })).toHaveLength(1);
+    await store.close();
+  });
+});
+
 let victoria: ServerProcess | undefined;
 
 describeWithServer('VictoriaMetrics', victoriaMetricsUnavailableReason())('the InfluxDB v2 write API, against VictoriaMetrics', () => {
