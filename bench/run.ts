@@ -93,7 +93,7 @@ if (only.has('backlog')) {
 }
 
 if (only.has('api')) {
-  const api = await benchApi({ concurrency: env('BENCH_API_CONCURRENCY', 16), seconds: env('BENCH_API_SECONDS', 10), runs: env('BENCH_API_RUNS', 3) }, log);
+  const api = await benchApi({ concurrency: env('BENCH_API_CONCURRENCY', 50), seconds: env('BENCH_API_SECONDS', 10), runs: env('BENCH_API_RUNS', 3) }, log);
   results.api = api;
   console.log(`\nAPI: ${api.concurrency} concurrent keep-alive clients, ${api.seconds} s per run after a 2 s warm-up; a nurse token; ${api.patients} patients in the team; the 90-day query returns ${api.readingsIn90Days} readings\n`);
   const row = (name: string, f: { requestsPerSecond: Summary; p50Ms: Summary; p95Ms: Summary; p99Ms: Summary }) => [name, fmt(f.requestsPerSecond.median), ms(f.p50Ms.median), ms(f.p95Ms.median), `${ms(f.p99Ms.median)} (${spread(f.p99Ms, ms)})`];

@@ -3,11 +3,12 @@
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { ROLES, signAccessToken, type Role } from '../dashboard-api/index.js';
-import { isRpmError, loadDeviceProfiles, type DeviceQuirk } from '../device-profiles/index.js';
+import { RpmError, isRpmError, loadDeviceProfiles, type DeviceQuirk } from '../device-profiles/index.js';
 import { CHARACTERISTICS, MalformedFrame, decodeCharacteristic, toReadingDraft } from '../gateway/index.js';
 import { ClinicalStore } from '../store/index.js';
 import { loadConfig, resolveJwtSecret, type PlatformConfig } from './config.js';
 import { runGateway } from './gateway-command.js';
+import { mosquittoFiles, platformUserOf, writeMosquittoFiles } from './mosquitto-files.js';
 import { createLogger } from './logger.js';
 import { SIMULATED_TEAM_ID, startSimulator } from './simulator.js';
 import { StartupError, openReadingsStore, startPlatform } from './start.js';
@@ -28,6 +29,7 @@ Commands:
   gateway --config FILE [--simulate]   the BLE home gateway (--simulate: virtual devices on a simulated BlueZ)
   decode --characteristic 2A35 --hex … [--model M] [--timezone TZ]   decode one GATT value and print it as JSON
   billing export --month YYYY-MM [--format csv|json]   the Medicare RPM billing export of a month
+  mosquitto-files --out DIR      password and ACL files for an external Mosquitto, from the device registry
 
 Configuration comes from RPM_* environment variables; see the README.`;
 
@@ -201,6 +203,25 @@ async function runMigrate(args: string[]): Promise<void> {
   console.log(`clinical database (${settings.clinicalDatabase.dialect}) is up to date`);
 }
 
+async function runMosquittoFiles(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { out: { type: 'string' } }, strict: true });
+  if (!values.out) throw new UsageError('--out DIR is required (where Mosquitto reads its password_file and acl_file)');
+  const settings = config();
+  const platform = platformUserOf(settings.mqttUrl);
+  if (!platform) throw new RpmError('RPM_ERR_CONFIG', 'RPM_MQTT_URL must name the platform\'s own broker user and password (mqtt://user:password@host:1883): they go into the password file');
+  const store = await ClinicalStore.open(settings.clinicalDatabase);
+  try {
+    const files = await mosquittoFiles(store, platform);
+    const { passwordFile, aclFile } = writeMosquittoFiles(values.out, files);
+    console.log(`wrote ${passwordFile} and ${aclFile}; reload Mosquitto (SIGHUP) to apply`);
+    if (files.missing.length > 0) {
+      console.error(`rpm: ${files.missing.length} device(s) were provisioned before broker hashes existed and are left out until their secret is rotated (POST /v1/devices with the same id): ${files.missing.slice(0, 20).join(', ')}${files.missing.length > 20 ? ', …' : ''}`);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') {
@@ -213,6 +234,7 @@ export async function main(argv: string[]): Promise<void> {
   if (command === 'simulate') return runSimulate(rest);
   if (command === 'billing') return runBilling(rest);
   if (command === 'decode') return runDecode(rest);
+  if (command === 'mosquitto-files') return runMosquittoFiles(rest);
   if (command === 'gateway') {
     try {
       return await runGateway(rest, createLogger(process.env['RPM_LOG_LEVEL'] ?? 'info'));

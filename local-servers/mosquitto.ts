@@ -44,14 +44,24 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
 /** Bare Mosquitto, anonymous and in memory: the benchmarks' raw pass-through baseline. */
 export const BARE = { anonymous: true } as const;
 
-/** `users`: name → password. `acl`: the ACL file's text. `anonymous`: no users, no ACL, no persistence. */
-export async function startMosquitto(users: Record<string, string>, acl: string, options: { anonymous?: boolean } = {}): Promise<Mosquitto> {
+/**
+ * `users`: name → password. `acl`: the ACL file's text. `anonymous`: no users, no ACL, no
+ * persistence. `files`: use these password and ACL files as they are (e.g. from rpm mosquitto-files).
+ */
+export async function startMosquitto(
+  users: Record<string, string>,
+  acl: string,
+  options: { anonymous?: boolean; files?: { passwordFile: string; aclFile: string } } = {},
+): Promise<Mosquitto> {
   const dir = mkdtempSync(join(tmpdir(), 'rpm-mosquitto-'));
   const port = await freePort();
-  const passwordFile = join(dir, 'passwd');
-  writeFileSync(passwordFile, '', { mode: 0o600 });
-  for (const [name, password] of Object.entries(users)) execFileSync('mosquitto_passwd', ['-b', passwordFile, name, password]);
-  writeFileSync(join(dir, 'acl'), acl);
+  const passwordFile = options.files?.passwordFile ?? join(dir, 'passwd');
+  const aclFile = options.files?.aclFile ?? join(dir, 'acl');
+  if (!options.files) {
+    writeFileSync(passwordFile, '', { mode: 0o600 });
+    for (const [name, password] of Object.entries(users)) execFileSync('mosquitto_passwd', ['-b', passwordFile, name, password]);
+    writeFileSync(aclFile, acl);
+  }
   writeFileSync(
     join(dir, 'mosquitto.conf'),
     [
@@ -60,7 +70,7 @@ export async function startMosquitto(users: Record<string, string>, acl: string,
       `user ${userInfo().username}`,
       ...(options.anonymous
         ? ['allow_anonymous true', 'persistence false', 'max_inflight_messages 0']
-        : ['allow_anonymous false', `password_file ${passwordFile}`, `acl_file ${join(dir, 'acl')}`, 'persistence true', `persistence_location ${dir}/`]),
+        : ['allow_anonymous false', `password_file ${passwordFile}`, `acl_file ${aclFile}`, 'persistence true', `persistence_location ${dir}/`]),
       'max_queued_messages 100000',
       'log_dest none',
       '',

@@ -2,7 +2,7 @@
 // only a salted HMAC-SHA-256. A slow password KDF (scrypt, argon2) protects low-entropy human
 // passwords; a 256-bit random secret cannot be guessed, and a fast hash lets one process verify a
 // reconnect storm of 10,000 devices without stalling (scrypt at N=2^14 costs ~50 ms each).
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const SECRET_BYTES = 32;
 const SALT_BYTES = 16;
@@ -29,4 +29,12 @@ export function verifyDeviceSecret(secret: string, storedHash: string): boolean 
   const expected = Buffer.from(digestText, 'base64url');
   const actual = digest(Buffer.from(saltText, 'base64url'), secret);
   return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+/** Mosquitto 2's password-file hash (`$7$`: PBKDF2-HMAC-SHA-512, 101 iterations, 12-byte salt), as `mosquitto_passwd` writes it. */
+const MOSQUITTO_ITERATIONS = 101;
+
+export function mosquittoPasswordHash(secret: string, salt: Buffer = randomBytes(12)): string {
+  const hash = pbkdf2Sync(secret, salt, MOSQUITTO_ITERATIONS, 64, 'sha512');
+  return `$7$${MOSQUITTO_ITERATIONS}$${salt.toString('base64')}$${hash.toString('base64')}`;
 }

@@ -13,7 +13,7 @@ export type { DeliveryStatus, NewNotificationDelivery, NotificationDelivery } fr
 export type { NewPatient, Patient } from './clinical/repositories/patients.js';
 export type { PatientThresholds } from './clinical/repositories/thresholds.js';
 export type { NewTimeEntry, TimeEntry } from './clinical/repositories/time-entries.js';
-export { generateDeviceSecret, hashDeviceSecret, verifyDeviceSecret } from './credentials.js';
+export { generateDeviceSecret, hashDeviceSecret, mosquittoPasswordHash, verifyDeviceSecret } from './credentials.js';
 export { STORE_ERRORS, isUniqueViolation } from './errors.js';
 export { canonicalTimeZone, nowInstant, toInstant } from './time.js';
 export type {

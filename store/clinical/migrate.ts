@@ -6,12 +6,14 @@ import type { ClinicalConnection, SqlDialectName } from './connect.js';
 import { initialMigration } from './migrations/0001-initial.js';
 import { deadLetterSourceKeyMigration } from './migrations/0002-dead-letter-source-key.js';
 import { notificationDeliveriesMigration } from './migrations/0003-notification-deliveries.js';
+import { brokerPasswordHashMigration } from './migrations/0004-broker-password-hash.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
   return {
     '0001-initial': initialMigration(dialect),
     '0002-dead-letter-source-key': deadLetterSourceKeyMigration,
     '0003-notification-deliveries': notificationDeliveriesMigration(dialect),
+    '0004-broker-password-hash': brokerPasswordHashMigration,
   };
 }
 

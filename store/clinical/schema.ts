@@ -32,6 +32,8 @@ export interface DeviceTable {
   model: string | null;
   gateway_id: string | null;
   secret_hash: string;
+  /** The secret in Mosquitto's `$7$` format, for an external broker's password file (null: provisioned before 0004). */
+  broker_password_hash: string | null;
   secret_rotated_at: string;
   created_at: string;
   retired_at: string | null;

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Kysely, Selectable } from 'kysely';
 import { DEVICE_ID_PATTERN, isMeasurementKind } from '../../../device-profiles/index.js';
-import { generateDeviceSecret, hashDeviceSecret, verifyDeviceSecret } from '../../credentials.js';
+import { generateDeviceSecret, hashDeviceSecret, mosquittoPasswordHash, verifyDeviceSecret } from '../../credentials.js';
 import { conflict, found, invalidInput, notFound } from '../../errors.js';
 import { nowInstant, toInstant } from '../../time.js';
 import type { ClinicalDatabase, DeviceAssignmentTable, DeviceTable } from '../schema.js';
@@ -117,6 +117,7 @@ export class DeviceRepository {
           .updateTable('devices')
           .set({
             secret_hash: hashDeviceSecret(secret),
+            broker_password_hash: mosquittoPasswordHash(secret),
             secret_rotated_at: now,
             model: input.model ?? null,
             gateway_id: input.gatewayId ?? null,
@@ -133,6 +134,7 @@ export class DeviceRepository {
             model: input.model ?? null,
             gateway_id: input.gatewayId ?? null,
             secret_hash: hashDeviceSecret(secret),
+            broker_password_hash: mosquittoPasswordHash(secret),
             secret_rotated_at: now,
             created_at: now,
             retired_at: null,
@@ -159,6 +161,17 @@ export class DeviceRepository {
     if (filter.gatewayId) query = query.where('gateway_id', '=', filter.gatewayId);
     if (filter.after) query = query.where('id', '>', filter.after);
     return toPage(await query.execute(), limit, (row) => row.id, toDevice);
+  }
+
+  /**
+   * Every active device with the hash an external Mosquitto checks (null for devices provisioned
+   * before migration 0004: their secret must be rotated once), in id order, a page at a time.
+   */
+  async brokerCredentials(page: PageRequest = {}): Promise<Page<Device & { brokerPasswordHash: string | null }>> {
+    const limit = pageSize(page);
+    let query = this.reader.selectFrom('devices').selectAll().where('retired_at', 'is', null).orderBy('id').limit(limit + 1);
+    if (page.after) query = query.where('id', '>', page.after);
+    return toPage(await query.execute(), limit, (row) => row.id, (row) => ({ ...toDevice(row), brokerPasswordHash: row.broker_password_hash }));
   }
 
   /** The device if `secret` is its current secret and it is not retired; constant-time compare. */

@@ -1,0 +1,124 @@
+// The deployment files, checked as far as this machine allows without a Docker engine: the compose
+// file validates (docker-compose config) and refuses to start without its secrets; the Mosquitto
+// configuration starts a real Mosquitto 2 with TLS; the image's health check command answers against
+// a running platform; Grafana's dashboard queries the measurements and fields the platform writes.
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MEASUREMENT_KINDS } from '../../device-profiles/index.js';
+import { freePort, terminate } from '../../local-servers/time-series.js';
+import { runRpm, type RpmProcess } from '../support/process.js';
+import { describeWithServer } from '../support/servers.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
+const missing = (command: string, pkg: string) => (spawnSync('sh', ['-c', `command -v ${command}`]).status === 0 ? undefined : `${command} is not installed (Debian package ${pkg}; .ci/run installs it)`);
+
+const SECRETS = ['RPM_POSTGRES_PASSWORD', 'RPM_INFLUX_PASSWORD', 'RPM_INFLUX_TOKEN', 'RPM_MQTT_PLATFORM_PASSWORD', 'RPM_JWT_SECRET', 'RPM_GRAFANA_PASSWORD'];
+
+function compose(env: Record<string, string>) {
+  const dir = mkdtempSync(join(tmpdir(), 'rpm-compose-'));
+  const envFile = join(dir, '.env');
+  writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n'));
+  return spawnSync('docker-compose', ['--env-file', envFile, '-f', join(ROOT, 'docker-compose.yml'), 'config'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+}
+
+describeWithServer('docker-compose', missing('docker-compose', 'docker-compose'))('docker-compose.yml', () => {
+  it('validates, and wires every service the deployment needs', () => {
+    const result = compose(Object.fromEntries(SECRETS.map((name) => [name, `value-for-${name.toLowerCase()}-0123456789`])));
+    expect(result.stderr).not.toMatch(/error/i);
+    expect(result.status).toBe(0);
+    for (const service of ['postgres:', 'influxdb:', 'migrate:', 'broker-files:', 'mosquitto:', 'platform:', 'grafana:']) expect(result.stdout).toContain(`  ${service}`);
+    expect(result.stdout).toContain('image: influxdb:2.7');
+    expect(result.stdout).toContain('image: postgres:16');
+    expect(result.stdout).toContain('image: eclipse-mosquitto:2');
+  });
+
+  it('refuses to start without a secret, naming it', () => {
+    const result = compose(Object.fromEntries(SECRETS.filter((name) => name !== 'RPM_JWT_SECRET').map((name) => [name, 'x'.repeat(40)])));
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('RPM_JWT_SECRET');
+  });
+});
+
+describeWithServer('mosquitto', missing('mosquitto', 'mosquitto') ?? missing('openssl', 'openssl'))('deploy/mosquitto/mosquitto.conf', () => {
+  it('starts a real Mosquitto 2 with its TLS listener', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rpm-mosq-conf-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'server.key'), '-out', join(dir, 'server.crt')], { stdio: 'ignore' });
+    writeFileSync(join(dir, 'passwd'), '');
+    writeFileSync(join(dir, 'acl'), '');
+    const [plain, tls] = [await freePort(), await freePort()];
+    // The file as shipped, with its container paths and ports pointed at this test's.
+    const conf = read('deploy/mosquitto/mosquitto.conf')
+      .replaceAll('/mosquitto-auth/', `${dir}/`)
+      .replaceAll('/mosquitto/tls/', `${dir}/`)
+      .replaceAll('/mosquitto/data/', `${dir}/`)
+      .replace('listener 1883 0.0.0.0', `listener ${plain} 127.0.0.1`)
+      .replace('listener 8883 0.0.0.0', `listener ${tls} 127.0.0.1`)
+      .replace('log_dest stdout', `log_dest file ${dir}/mosquitto.log\nuser ${userInfo().username}`);
+    writeFileSync(join(dir, 'mosquitto.conf'), conf);
+    const broker = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
+    try {
+      const listening = async (port: number) => {
+        for (let i = 0; i < 50; i += 1) {
+          const open = await new Promise<boolean>((resolve) => {
+            const socket = createConnection(port, '127.0.0.1');
+            socket.once('connect', () => (socket.destroy(), resolve(true)));
+            socket.once('error', () => resolve(false));
+          });
+          if (open) return true;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return false;
+      };
+      expect(await listening(plain)).toBe(true);
+      expect(await listening(tls)).toBe(true);
+      expect(broker.exitCode).toBeNull();
+    } finally {
+      await terminate(broker);
+    }
+  });
+});
+
+describe('the image health check', () => {
+  let rpm: RpmProcess | undefined;
+  afterAll(async () => {
+    rpm?.child.kill('SIGTERM');
+    await rpm?.exited;
+  });
+
+  it('answers 0 against a running platform and 1 when nothing listens', async () => {
+    const healthcheck = /HEALTHCHECK[^\n]*\n\s*CMD (\[.*\])/.exec(read('Dockerfile'))?.[1];
+    expect(healthcheck).toBeDefined();
+    const [command, ...args] = JSON.parse(healthcheck!) as string[];
+    expect(command).toBe('node');
+    const port = await freePort();
+    const check = () => spawnSync(process.execPath, args, { env: { PATH: process.env.PATH, RPM_HTTP_PORT: String(port) }, timeout: 10_000 }).status;
+    expect(check()).toBe(1);
+    rpm = runRpm(['start'], { RPM_DATA_DIR: mkdtempSync(join(tmpdir(), 'rpm-health-')), RPM_HTTP_PORT: String(port), RPM_MQTT_PORT: '0', RPM_LOG_LEVEL: 'warn' });
+    await rpm.waitFor(/health:/);
+    expect(check()).toBe(0);
+  });
+});
+
+describe('Grafana provisioning', () => {
+  it('queries the data source it provisions, and only measurements and fields the platform writes', () => {
+    const datasource = read('deploy/grafana/provisioning/datasources/influxdb.yaml');
+    const uid = /uid:\s*(\S+)/.exec(datasource)?.[1];
+    expect(datasource).toContain('$RPM_INFLUX_TOKEN');
+    const dashboard = JSON.parse(read('deploy/grafana/dashboards/rpm-vitals.json')) as { panels: { datasource: { uid: string }; targets: { query: string }[] }[] };
+    expect(dashboard.panels.length).toBeGreaterThanOrEqual(6);
+    const fieldsWritten = new Set(['systolic', 'diastolic', 'pulse', 'value', 'reading_id']);
+    for (const panel of dashboard.panels) {
+      expect(panel.datasource.uid).toBe(uid);
+      for (const target of panel.targets) {
+        for (const [, measurement] of target.query.matchAll(/_measurement == "([^"]+)"/g)) expect(MEASUREMENT_KINDS).toContain(measurement);
+        for (const [, field] of target.query.matchAll(/_field == "([^"]+)"/g)) expect(fieldsWritten.has(field!)).toBe(true);
+      }
+    }
+  });
+});
