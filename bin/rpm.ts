@@ -8,6 +8,8 @@ import { CHARACTERISTICS, MalformedFrame, decodeCharacteristic, toReadingDraft }
 import { ClinicalStore } from '../store/index.js';
 import { loadConfig, resolveJwtSecret, type PlatformConfig } from './config.js';
 import { runGateway } from './gateway-command.js';
+import { ROLES as ROLES_OF_PLATFORM, parsePartitions, type PlatformRole } from './roles.js';
+import { startRole } from './start-role.js';
 import { mosquittoFiles, platformUserOf, writeMosquittoFiles } from './mosquitto-files.js';
 import { createLogger } from './logger.js';
 import { SIMULATED_TEAM_ID, startSimulator } from './simulator.js';
@@ -22,7 +24,8 @@ const EXIT_FAILURE = 1;
 const USAGE = `Usage: rpm <command> [options]
 
 Commands:
-  start [--demo] [--role R]      run the platform (embedded broker, ingest, rules and API in one process)
+  start [--demo]                 run the platform (embedded broker, ingest, rules and API in one process)
+  start --role ingest|rules|api [--partitions 0-7]   one part of the platform per process, over RPM_MQTT_URL
   migrate                        apply the clinical database migrations
   token --role R [--team T …] [--sub S] [--expires 12h]   print an access token signed with the configured secret
   simulate --patients N [--rate R] [--url mqtt://…] [--api http://…]   simulated cuffs, meters and scales
@@ -87,8 +90,25 @@ Live alert stream (Server-Sent Events):
 }
 
 async function runStart(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { demo: { type: 'boolean' }, role: { type: 'string' } }, strict: true });
-  if (values.role) throw new StartupError('rpm start --role is not built yet (issue #9); "rpm start" runs every role in one process');
+  const { values } = parseArgs({ args, options: { demo: { type: 'boolean' }, role: { type: 'string' }, partitions: { type: 'string' } }, strict: true });
+  if (values.role) {
+    if (!(ROLES_OF_PLATFORM as readonly string[]).includes(values.role)) throw new UsageError(`--role must be one of ${ROLES_OF_PLATFORM.join(', ')}`);
+    if (values.demo) throw new UsageError('--demo runs the whole platform in one process; it does not combine with --role');
+    if (values.partitions && values.role !== 'rules') throw new UsageError('--partitions applies to --role rules only');
+    const running = await startRole(config(), values.role as PlatformRole, parsePartitions(values.partitions));
+    console.log(`RPM ${running.role} role running\n  health:    ${running.httpUrl}/healthz\n  readiness: ${running.httpUrl}/readyz`);
+    const stop = (signal: string) => {
+      console.log(`${signal}: stopping`);
+      running.stop().then(
+        () => process.exit(0),
+        () => process.exit(EXIT_FAILURE),
+      );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    return;
+  }
+  if (values.partitions) throw new UsageError('--partitions applies to --role rules only');
   const settings = config();
   const notes = values.demo ? await demoPorts(settings) : [];
   const platform = await startPlatform(settings);

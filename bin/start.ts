@@ -13,7 +13,7 @@ import { createLogger } from './logger.js';
 
 export class StartupError extends Error {}
 
-function isAddressInUse(error: unknown): boolean {
+export function isAddressInUse(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 'EADDRINUSE';
 }
 
@@ -28,12 +28,12 @@ export interface RunningPlatform {
 }
 
 /** Closes what was opened, newest first, even when one step fails. */
-async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {
+export async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {
   for (const close of closers.reverse()) await close().catch(() => undefined);
 }
 
 /** The URL without its password, for messages. */
-function redactUrl(url: string): string {
+export function redactUrl(url: string): string {
   const parsed = new URL(url);
   if (parsed.password) parsed.password = '***';
   return parsed.toString();

@@ -18,6 +18,8 @@ export interface ExternalSubscriberOptions {
    * messages) while it is down. Unique per ingest process.
    */
   clientId: string;
+  /** False: connect for publishing only (receipts, replays), take no device readings. */
+  subscribe?: boolean;
 }
 
 /** MQTT 5 reason code 0x80 "unspecified error": not acknowledged, the broker will redeliver. */
@@ -68,6 +70,7 @@ export class ExternalSubscriber implements ReceiptPublisher {
     client.on('error', (error) => logger.warn({ err: error.message }, 'external MQTT broker error'));
     client.on('reconnect', () => logger.info('reconnecting to the external MQTT broker'));
     this.client = client;
+    if (this.options.subscribe === false) return;
     const granted = await client.subscribeAsync(SHARED_READINGS_SUBSCRIPTION, { qos: 1 });
     if ((granted[0]?.qos ?? 128) >= 128) {
       await client.endAsync(true);

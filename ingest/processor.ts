@@ -65,6 +65,12 @@ export class IngestProcessor {
       receipts: ReceiptPublisher;
       metrics: IngestMetrics;
       logger: Logger;
+      /**
+       * Hands accepted readings to the rules engine of another process (`rpm start --role ingest`);
+       * resolves once they are durably with the broker. Until then they stay unemitted in the spool
+       * and out of the readings store, and are handed over again (at start-up, or after a retry).
+       */
+      forward?: (readings: readonly AcceptedReading[]) => Promise<void>;
     },
     options: ProcessorOptions = {},
   ) {
@@ -75,8 +81,7 @@ export class IngestProcessor {
   start(): void {
     const { spool } = this.dependencies;
     spool.on('appended', this.onAppended);
-    this.emitUnemitted();
-    this.wake();
+    void this.emitUnemitted().then(() => this.wake());
   }
 
   /** Runs both loops unless they already run; cheap to call often. */
@@ -108,6 +113,7 @@ export class IngestProcessor {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.forwardRetry);
     this.endRetryWait?.();
     this.dependencies.spool.off('appended', this.onAppended);
     await Promise.allSettled([this.evaluating, this.writing]);
@@ -115,19 +121,41 @@ export class IngestProcessor {
     this.evaluatedSubject.complete();
   }
 
-  private emitUnemitted(): void {
+  private async emitUnemitted(): Promise<void> {
     const { spool } = this.dependencies;
-    for (;;) {
-      const pending = spool.takeOutbox(this.options.storeBatch).filter((entry) => !entry.emitted).map((entry) => entry.reading);
+    while (!this.stopped) {
+      const pending = spool.takeOutbox(this.options.storeBatch, 'unemitted').map((entry) => entry.reading);
       if (pending.length === 0) return;
-      this.emit(pending);
-      if (pending.length < this.options.storeBatch) return;
+      if (!(await this.emit(pending))) return;
     }
   }
 
-  private emit(readings: readonly StoredReading[]): void {
+  /** Emits, and marks emitted once the readings are handed over; false when forwarding failed. */
+  private async emit(readings: readonly StoredReading[]): Promise<boolean> {
+    if (readings.length === 0) return true;
+    const { forward, spool, logger } = this.dependencies;
+    if (forward) {
+      try {
+        await forward(readings);
+      } catch (error) {
+        logger.warn({ err: (error as Error).message, readings: readings.length }, 'could not hand accepted readings to the rules engine; retrying');
+        this.scheduleForwardRetry();
+        return false;
+      }
+    }
     for (const reading of readings) this.acceptedSubject.next(reading);
-    this.dependencies.spool.markEmitted(readings);
+    spool.markEmitted(readings);
+    return true;
+  }
+
+  private forwardRetry: NodeJS.Timeout | undefined;
+
+  private scheduleForwardRetry(): void {
+    if (this.forwardRetry || this.stopped) return;
+    this.forwardRetry = setTimeout(() => {
+      this.forwardRetry = undefined;
+      void this.emitUnemitted().then(() => this.wake());
+    }, this.options.retryInitialMs * 5);
   }
 
   private async evaluationLoop(): Promise<void> {
@@ -172,7 +200,7 @@ export class IngestProcessor {
       accepted,
       new Date().toISOString(),
     );
-    this.emit(accepted);
+    await this.emit(accepted);
     for (const { message, evaluation } of evaluations) {
       for (const outcome of evaluation.outcomes) {
         metrics.readings.inc({ status: outcome.status });
@@ -189,7 +217,9 @@ export class IngestProcessor {
     const { spool, readingsStore, metrics, logger } = this.dependencies;
     let retryMs: number = this.options.retryInitialMs;
     while (!this.stopped) {
-      const batch = spool.takeOutbox(this.options.storeBatch).map((entry) => entry.reading);
+      // Only what the rules engine has: a reading must not reach the store (and leave the spool)
+      // before it was judged, or a crash in between would lose its alert.
+      const batch = spool.takeOutbox(this.options.storeBatch, 'emitted').map((entry) => entry.reading);
       if (batch.length === 0) return;
       const stopTimer = metrics.storeWriteSeconds.startTimer();
       try {

@@ -10,7 +10,7 @@ import type { MessageEvaluation } from './evaluate.js';
 import { IngestMetrics } from './metrics.js';
 import { CachedDeviceDirectory } from './device-directory.js';
 import { ExternalSubscriber } from './external-subscriber.js';
-import { IngestProcessor, type ProcessorOptions, type ReceiptPublisher } from './processor.js';
+import { IngestProcessor, type AcceptedReading, type ProcessorOptions, type ReceiptPublisher } from './processor.js';
 import { DEFAULT_MAX_BACKLOG, Spool } from './spool.js';
 import { readingsTopic } from './topics.js';
 
@@ -22,6 +22,13 @@ export interface IngestOptions {
   externalBrokerUrl?: string;
   maxBacklog?: number;
   processor?: ProcessorOptions;
+  /**
+   * External mode only: take device readings from the shared subscription (default). False for a
+   * process that only replays dead letters through the pipeline (`rpm start --role api`).
+   */
+  subscribe?: boolean;
+  /** Accepted readings go to rules engines in other processes (`--role ingest`); see IngestProcessor. */
+  forward?: (readings: readonly AcceptedReading[]) => Promise<void>;
 }
 
 /** The MQTT side of ingest: the embedded broker, or a subscription to an external one. */
@@ -71,7 +78,7 @@ export class IngestService {
     this.spool = new Spool(join(options.dataDir, 'spool.sqlite'), { maxBacklog: options.maxBacklog ?? DEFAULT_MAX_BACKLOG });
     if (options.externalBrokerUrl) {
       this.external = new ExternalSubscriber(
-        { url: options.externalBrokerUrl, clientId: persistentClientId(options.dataDir) },
+        { url: options.externalBrokerUrl, clientId: persistentClientId(options.dataDir), subscribe: options.subscribe ?? true },
         { spool: this.spool, metrics: this.metrics, logger: dependencies.logger },
       );
       this.transport = this.external;
@@ -88,6 +95,7 @@ export class IngestService {
         receipts: this.transport,
         metrics: this.metrics,
         logger: dependencies.logger,
+        forward: options.forward,
       },
       options.processor,
     );

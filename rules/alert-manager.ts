@@ -33,7 +33,15 @@ function moreSevere(a: AlertSeverity, b: AlertSeverity): AlertSeverity {
 
 export class AlertManager {
   constructor(
-    private readonly dependencies: { clinicalStore: ClinicalStore; notifier: AlertNotifier; retakes: RetakeRequester; logger: Logger; now?: () => number },
+    private readonly dependencies: {
+      clinicalStore: ClinicalStore;
+      notifier: AlertNotifier;
+      retakes: RetakeRequester;
+      logger: Logger;
+      now?: () => number;
+      /** With rules split over processes: escalate only the alerts of this process's patients. */
+      ownsPatient?: (patientId: string) => boolean;
+    },
   ) {}
 
   private now(): number {
@@ -72,7 +80,8 @@ export class AlertManager {
   async escalateDue(): Promise<number> {
     const { clinicalStore } = this.dependencies;
     const nowMs = this.now();
-    const due = await clinicalStore.alerts.dueForEscalation(new Date(nowMs).toISOString());
+    const owns = this.dependencies.ownsPatient ?? (() => true);
+    const due = (await clinicalStore.alerts.dueForEscalation(new Date(nowMs).toISOString())).filter((alert) => owns(alert.patientId));
     for (const alert of due) {
       const tiers = await this.tiersFor(alert);
       const tierIndex = alert.escalationTier + 1;

@@ -44,6 +44,8 @@ const FIRST_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 3_600_000;
 /** A webhook receiver gets this long to answer. */
 const WEBHOOK_TIMEOUT_MS = 5_000;
+/** A claimed delivery whose sender died is due again after this (longer than any one attempt). */
+const SEND_LEASE_MS = 60_000;
 const POLL_INTERVAL_MS = 1_000;
 
 export class AlertNotifier {
@@ -124,6 +126,8 @@ export class AlertNotifier {
 
   private async attempt(delivery: NotificationDelivery): Promise<void> {
     const { clinicalStore, logger } = this.dependencies;
+    // Another rules process may be looking at the same row: only the one that claims it sends.
+    if (!(await clinicalStore.deliveries.claim(delivery, new Date(Date.now() + SEND_LEASE_MS).toISOString()))) return;
     try {
       if (delivery.channel === 'mqtt') await this.dependencies.publisher.publish(delivery.target, delivery.payload);
       else if (delivery.channel === 'webhook') await this.postWebhook(delivery);

@@ -21,6 +21,11 @@ export interface RulesServiceOptions {
   defaultRules?: readonly RuleDefinition[];
   /** The clock of escalation deadlines (tests move it forward). */
   now?: () => number;
+  /**
+   * With rules split over processes (`rpm start --role rules --partitions …`): the patients whose
+   * state lives here. Others are neither restored, configured, evaluated nor escalated here.
+   */
+  ownsPatient?: (patientId: string) => boolean;
 }
 
 const DAY_MS = 86_400_000;
@@ -53,7 +58,14 @@ export class RulesService {
     private readonly options: RulesServiceOptions = {},
   ) {
     this.notifier = new AlertNotifier({ clinicalStore: dependencies.clinicalStore, publisher: dependencies.publisher, logger: dependencies.logger });
-    this.manager = new AlertManager({ clinicalStore: dependencies.clinicalStore, notifier: this.notifier, retakes: dependencies.retakes, logger: dependencies.logger, now: options.now ?? (options.scheduler ? () => options.scheduler!.now() : undefined) });
+    this.manager = new AlertManager({
+      clinicalStore: dependencies.clinicalStore,
+      notifier: this.notifier,
+      retakes: dependencies.retakes,
+      logger: dependencies.logger,
+      now: options.now ?? (options.scheduler ? () => options.scheduler!.now() : undefined),
+      ownsPatient: options.ownsPatient,
+    });
     this.signalsCounter = new Counter({ name: 'rpm_rules_signals_total', help: 'Signals of the rules engine, by type', labelNames: ['type'], registers: [dependencies.registry] });
   }
 
@@ -86,7 +98,12 @@ export class RulesService {
     };
   }
 
+  private owns(patientId: string): boolean {
+    return this.options.ownsPatient?.(patientId) ?? true;
+  }
+
   private async reconfigure(patientId: string): Promise<void> {
+    if (!this.owns(patientId)) return;
     const configuration = await this.configurationOf(patientId).catch(() => undefined);
     if (!configuration) return;
     this.known.add(patientId);
@@ -106,6 +123,7 @@ export class RulesService {
     const events: PatientEvent[] = [];
     const now = Date.now();
     for await (const patient of everyItem((page) => clinicalStore.patients.list(page))) {
+      if (!this.owns(patient.id)) continue;
       const configuration = await this.configurationOf(patient.id);
       if (!configuration) continue;
       const readings = await readingsStore.query({ patientId: patient.id, from: new Date(now - RESTORE_WINDOW_MS).toISOString(), to: new Date(now + DAY_MS).toISOString() });
@@ -128,6 +146,7 @@ export class RulesService {
 
   /** A reading of a patient the engine has not configured yet is preceded by its configuration. */
   private readingEvents(reading: StoredReading): Observable<PatientEvent> {
+    if (!this.owns(reading.patientId)) return EMPTY;
     const event: PatientEvent = { type: 'reading', patientId: reading.patientId, reading: toRuleReading(reading), nowMs: this.options.scheduler?.now() ?? Date.now() };
     if (this.known.has(reading.patientId)) return from([event]);
     return from(this.configurationOf(reading.patientId)).pipe(

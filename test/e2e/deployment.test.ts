@@ -32,7 +32,8 @@ describeWithServer('docker-compose', missing('docker-compose', 'docker-compose')
     const result = compose(Object.fromEntries(SECRETS.map((name) => [name, `value-for-${name.toLowerCase()}-0123456789`])));
     expect(result.stderr).not.toMatch(/error/i);
     expect(result.status).toBe(0);
-    for (const service of ['postgres:', 'influxdb:', 'migrate:', 'broker-files:', 'mosquitto:', 'platform:', 'grafana:']) expect(result.stdout).toContain(`  ${service}`);
+    for (const service of ['postgres:', 'influxdb:', 'migrate:', 'broker-files:', 'mosquitto:', 'ingest:', 'rules:', 'api:', 'grafana:']) expect(result.stdout).toContain(`  ${service}`);
+    for (const role of ['ingest', 'rules', 'api']) expect(result.stdout).toMatch(new RegExp(`- --role\\n\\s+- ${role}`));
     expect(result.stdout).toContain('image: influxdb:2.7');
     expect(result.stdout).toContain('image: postgres:16');
     expect(result.stdout).toContain('image: eclipse-mosquitto:2');

@@ -98,6 +98,20 @@ describe('rpm start (embedded default)', () => {
     expect(await short.exited).toBe(65);
   });
 
+  it('explains what a role split needs', async () => {
+    const noBroker = start({ RPM_DATA_DIR: mkdtempSync(join(tmpdir(), 'rpm-role-')) }, ['start', '--role', 'rules']);
+    expect(await noBroker.exited).toBe(1);
+    expect(noBroker.output().stderr).toContain('RPM_MQTT_URL');
+    const broker = start({}, ['start', '--role', 'broker']);
+    expect(await broker.exited).toBe(1);
+    expect(broker.output().stderr).toContain('Mosquitto');
+    const badRole = start({}, ['start', '--role', 'everything']);
+    expect(await badRole.exited).toBe(64);
+    const badPartitions = start({}, ['start', '--role', 'rules', '--partitions', '3-99']);
+    expect(await badPartitions.exited).toBe(78);
+    expect(badPartitions.output().stderr).toContain('--partitions');
+  });
+
   it('refuses a bad gateway configuration with a message naming the field', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rpm-gwcfg-'));
     const missing = start({}, ['gateway']);

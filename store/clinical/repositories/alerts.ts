@@ -324,6 +324,12 @@ export class AlertRepository {
     return toPage(await query.execute(), limit, (row) => encodeAlertCursor(row.opened_at, row.id), toAlert);
   }
 
+  /** The newest event id of all alerts (0 when none): where a live feed starts. */
+  async latestEventId(): Promise<number> {
+    const row = await this.db.selectFrom('alert_events').select('id').orderBy('id', 'desc').limit(1).executeTakeFirst();
+    return row ? Number(row.id) : 0;
+  }
+
   /** The id of the alert's newest event (0 when none): one index probe, however long its history. */
   async lastEventId(alertId: string): Promise<number> {
     const row = await this.db.selectFrom('alert_events').select('id').where('alert_id', '=', alertId).orderBy('id', 'desc').limit(1).executeTakeFirst();

@@ -2,7 +2,8 @@ import type { Kysely, Selectable } from 'kysely';
 import { nowInstant, toInstant } from '../../time.js';
 import type { ClinicalDatabase, NotificationDeliveryTable } from '../schema.js';
 
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+/** `sending`: claimed by one sender until `next_attempt_at` (a lease); past it, due again. */
+export type DeliveryStatus = 'pending' | 'sending' | 'delivered' | 'failed';
 
 /** One notification of one alert change, to one channel and target; retried until delivered. */
 export interface NotificationDelivery {
@@ -71,17 +72,32 @@ export class NotificationDeliveryRepository {
     return rows.map(toDelivery);
   }
 
-  /** Pending deliveries whose next attempt is due, oldest first. */
+  /** Deliveries whose next attempt is due (pending, or claimed by a sender that died), oldest first. */
   async due(now: string, limit: number): Promise<NotificationDelivery[]> {
     const rows = await this.db
       .selectFrom('notification_deliveries')
       .selectAll()
-      .where('status', '=', 'pending')
+      .where('status', 'in', ['pending', 'sending'])
       .where('next_attempt_at', '<=', toInstant(now, 'now'))
       .orderBy('id')
       .limit(limit)
       .execute();
     return rows.map(toDelivery);
+  }
+
+  /**
+   * Takes a due delivery for one sender until `leaseUntil`: true for exactly one of several rules
+   * processes racing for it, so a notification is sent once however many run.
+   */
+  async claim(delivery: Pick<NotificationDelivery, 'id' | 'status' | 'nextAttemptAt'>, leaseUntil: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('notification_deliveries')
+      .set({ status: 'sending', next_attempt_at: toInstant(leaseUntil, 'leaseUntil') })
+      .where('id', '=', delivery.id)
+      .where('status', '=', delivery.status)
+      .where('next_attempt_at', '=', delivery.nextAttemptAt)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 
   async markDelivered(id: number): Promise<void> {

@@ -1,0 +1,164 @@
+// The platform split into processes (`rpm start --role ingest|rules|api`) over an external broker.
+// Ingest hands each accepted reading to the rules engine through the broker, on a topic chosen by a
+// hash of the patient id (one of RULES_PARTITIONS); each rules process owns some partitions, so every
+// patient's state lives in exactly one process. The hand-over is durable: ingest marks a reading
+// emitted (and lets it into the readings store) only after the broker acknowledged it, and rules
+// processes keep persistent sessions, so the broker holds their readings while they restart.
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import { Observable, Subject, from, interval, mergeMap, startWith, type Subscription } from 'rxjs';
+import type { IngestTransport } from '../ingest/index.js';
+import type { AlertChange, AlertEventName, AlertPublisher } from '../rules/index.js';
+import { RpmError } from '../device-profiles/index.js';
+import type { ClinicalStore, StoredReading } from '../store/index.js';
+
+export const ROLES = ['ingest', 'rules', 'api', 'broker'] as const;
+export type PlatformRole = (typeof ROLES)[number];
+
+/** Fixed: changing it moves patients between rules processes (stop them all, then restart). */
+export const RULES_PARTITIONS = 16;
+
+export const acceptedTopic = (partition: number) => `rpm/v1/internal/accepted/${partition}`;
+
+/** FNV-1a (32 bit) of the patient id: stable across processes, versions and machines. */
+export function partitionOf(patientId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < patientId.length; i += 1) {
+    hash ^= patientId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % RULES_PARTITIONS;
+}
+
+/** `0-7`, `8-15`, `0,3,5`: the partitions a rules process owns (all of them when unset). */
+export function parsePartitions(text: string | undefined): number[] {
+  if (!text) return Array.from({ length: RULES_PARTITIONS }, (_, i) => i);
+  const owned = new Set<number>();
+  for (const part of text.split(',')) {
+    const match = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    const low = match ? Number(match[1]) : Number.NaN;
+    const high = match?.[2] !== undefined ? Number(match[2]) : low;
+    if (!match || low > high || high >= RULES_PARTITIONS) {
+      throw new RpmError('RPM_ERR_CONFIG', `--partitions: "${text}" is not a list of partitions from 0 to ${RULES_PARTITIONS - 1} such as 0-7 or 0,3,5`);
+    }
+    for (let p = low; p <= high; p += 1) owned.add(p);
+  }
+  return [...owned].sort((a, b) => a - b);
+}
+
+/** Ingest side: each reading to its partition's topic, QoS 1; resolves when the broker has them all. */
+export function forwardToRules(transport: IngestTransport): (readings: readonly StoredReading[]) => Promise<void> {
+  return async (readings) => {
+    await Promise.all(readings.map((reading) => transport.publish(acceptedTopic(partitionOf(reading.patientId)), reading)));
+  };
+}
+
+/** How many reading keys a rules process remembers to drop redeliveries (a broker resends after a reconnect). */
+const SEEN_CAPACITY = 200_000;
+
+/** Rules side: the owned partitions' readings as an observable, and the broker for alert messages. */
+export class RulesFeed implements AlertPublisher {
+  private client: MqttClient | undefined;
+  private readonly subject = new Subject<StoredReading>();
+  private readonly seen = new Map<string, true>();
+  readonly accepted$ = this.subject.asObservable();
+
+  private readonly received: Counter;
+
+  constructor(
+    private readonly url: string,
+    private readonly partitions: readonly number[],
+    private readonly logger: Logger,
+    registry: Registry,
+  ) {
+    this.received = new Counter({ name: 'rpm_rules_readings_received_total', help: 'Accepted readings handed to this rules process (redeliveries not counted)', registers: [registry] });
+  }
+
+  owns(patientId: string): boolean {
+    return this.partitions.includes(partitionOf(patientId));
+  }
+
+  async start(): Promise<void> {
+    // One session per partition set: a restarted process finds what arrived while it was down.
+    const clientId = `rpm-rules-p${this.partitions.join('.')}`.slice(0, 64);
+    const client = await mqtt.connectAsync(this.url, { clientId, clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 7 * 86_400 }, reconnectPeriod: 2_000, connectTimeout: 10_000 });
+    client.on('error', (error) => this.logger.warn({ err: error.message }, 'rules: broker error'));
+    client.on('message', (_topic, payload) => {
+      let reading: StoredReading;
+      try {
+        reading = JSON.parse(payload.toString('utf8')) as StoredReading;
+      } catch {
+        this.logger.error('rules: a hand-over message that is not JSON was dropped');
+        return;
+      }
+      const key = `${reading.deviceId}\u0000${reading.readingId}`;
+      if (this.seen.has(key) || !this.owns(reading.patientId)) return;
+      this.seen.set(key, true);
+      if (this.seen.size > SEEN_CAPACITY) this.seen.delete(this.seen.keys().next().value!);
+      this.received.inc();
+      this.subject.next(reading);
+    });
+    this.client = client;
+    const granted = await client.subscribeAsync(
+      this.partitions.map((p) => acceptedTopic(p)),
+      { qos: 1 },
+    );
+    if (granted.some((g) => g.qos >= 0x80)) throw new Error('the broker refused the rules partitions subscription; check the platform user\'s ACL (rpm/v1/internal/#)');
+  }
+
+  publish(topic: string, payload: unknown): Promise<void> {
+    if (!this.client) return Promise.reject(new Error('not connected'));
+    return this.client.publishAsync(topic, JSON.stringify(payload), { qos: 1 }).then(() => undefined);
+  }
+
+  get connected(): boolean {
+    return this.client?.connected === true;
+  }
+
+  async stop(): Promise<void> {
+    this.subject.complete();
+    await this.client?.endAsync().catch(() => undefined);
+  }
+}
+
+/**
+ * The API's alert stream without a rules engine in the process: new alert events, read from the
+ * clinical store every `intervalMs` (they are written by whichever rules process owns the patient).
+ */
+export function polledAlertFeed(clinicalStore: ClinicalStore, intervalMs = 1_000): Observable<AlertChange> {
+  return new Observable<AlertChange>((subscriber) => {
+    let lastId: number | undefined;
+    let busy = false;
+    const subscription: Subscription = interval(intervalMs)
+      .pipe(
+        startWith(0),
+        mergeMap(() => {
+          if (busy) return from([]);
+          busy = true;
+          return from(
+            (async () => {
+              const changes: AlertChange[] = [];
+              try {
+                if (lastId === undefined) {
+                  // From now on: older events are what Last-Event-ID replays from the store.
+                  lastId = await clinicalStore.alerts.latestEventId();
+                  return changes;
+                }
+                for (const event of await clinicalStore.alerts.eventsAfter(lastId, { limit: 500 })) {
+                  lastId = event.id;
+                  const alert = await clinicalStore.alerts.get(event.alertId);
+                  if (alert) changes.push({ event: event.type as AlertEventName, alert, eventId: event.id });
+                }
+              } finally {
+                busy = false;
+              }
+              return changes;
+            })(),
+          ).pipe(mergeMap((changes) => from(changes)));
+        }),
+      )
+      .subscribe(subscriber);
+    return () => subscription.unsubscribe();
+  });
+}

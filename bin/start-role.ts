@@ -1,0 +1,148 @@
+// `rpm start --role ingest|rules|api`: one part of the platform per process, over an external broker
+// (RPM_MQTT_URL) and shared stores (PostgreSQL, InfluxDB). See bin/roles.ts for the hand-over between
+// ingest and rules. Each process serves /healthz, /readyz and /metrics on RPM_HTTP_PORT; the api role
+// serves the whole HTTP API there.
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { buildApi, createJwksTokenVerifier, createTokenVerifier } from '../dashboard-api/index.js';
+import { IngestService, receiptsTopic } from '../ingest/index.js';
+import { RulesService } from '../rules/index.js';
+import { ClinicalStore } from '../store/index.js';
+import { resolveJwtSecret, type PlatformConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { RulesFeed, forwardToRules, polledAlertFeed, type PlatformRole } from './roles.js';
+import { StartupError, closeAll, isAddressInUse, openReadingsStore, redactUrl } from './start.js';
+
+export interface RunningRole {
+  role: PlatformRole;
+  httpUrl: string;
+  stop(): Promise<void>;
+}
+
+/** /healthz, /readyz (when `ready()` holds) and /metrics, for the roles that serve no API. */
+async function healthServer(port: number, registry: Registry, ready: () => Promise<boolean>): Promise<Server> {
+  const server = createServer((request, response) => {
+    void (async () => {
+      if (request.url === '/healthz') return response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      if (request.url === '/readyz') {
+        const ok = await ready().catch(() => false);
+        return response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ready' : 'not ready' }));
+      }
+      if (request.url === '/metrics') return response.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
+      response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found","message":"this role serves /healthz, /readyz and /metrics"}');
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '0.0.0.0', () => resolve());
+  });
+  return server;
+}
+
+export async function startRole(config: PlatformConfig, role: PlatformRole, partitions: readonly number[]): Promise<RunningRole> {
+  if (role === 'broker') {
+    throw new StartupError(
+      'rpm start --role broker: in a split deployment the broker is Mosquitto 2, configured from the device registry (rpm mosquitto-files; docker-compose.yml shows it); the embedded broker runs inside a plain "rpm start"',
+    );
+  }
+  if (!config.mqttUrl) throw new StartupError(`RPM_MQTT_URL: rpm start --role ${role} needs the external broker the roles share (mqtt://user:password@host:1883)`);
+  const logger = createLogger(config.logLevel).child({ role });
+  for (const warning of config.warnings) logger.warn(warning);
+  mkdirSync(config.dataDir, { recursive: true });
+  const closers: (() => Promise<void>)[] = [];
+  try {
+    const clinicalStore = await ClinicalStore.open(config.clinicalDatabase);
+    closers.push(() => clinicalStore.close());
+    const readingsStore = openReadingsStore(config);
+    closers.push(() => readingsStore.close());
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    let ready: () => Promise<boolean> = async () => true;
+    let httpPort = config.httpPort;
+
+    if (role === 'rules') {
+      const feed = new RulesFeed(config.mqttUrl, partitions, logger, registry);
+      const rules = new RulesService(
+        {
+          clinicalStore,
+          readingsStore,
+          accepted$: feed.accepted$,
+          publisher: feed,
+          retakes: {
+            requestRetake: (deviceId, request) => {
+              feed
+                .publish(receiptsTopic(deviceId), { readingId: request.readingId, status: 'accepted', request: 'retake', message: request.message, alertId: request.alertId })
+                .catch((error: Error) => logger.warn({ err: error.message, deviceId }, 'could not send the retake request'));
+            },
+          },
+          logger,
+          registry,
+        },
+        { ownsPatient: (patientId) => feed.owns(patientId) },
+      );
+      await rules.start();
+      closers.push(() => feed.stop());
+      closers.push(() => rules.stop());
+      try {
+        await feed.start();
+      } catch (error) {
+        throw new StartupError(`RPM_MQTT_URL: cannot subscribe on the external broker ${redactUrl(config.mqttUrl)}: ${(error as Error).message}`);
+      }
+      ready = async () => feed.connected;
+    } else {
+      // ingest takes device readings; api takes none (it only replays dead letters through the
+      // pipeline). Both hand accepted readings to the rules processes.
+      const ingest: IngestService = new IngestService(
+        {
+          dataDir: config.dataDir,
+          broker: { port: 0 },
+          externalBrokerUrl: config.mqttUrl,
+          subscribe: role === 'ingest',
+          forward: (readings) => forwardToRules(ingest.transport)(readings),
+        },
+        { clinicalStore, readingsStore, logger, registry },
+      );
+      try {
+        await ingest.start();
+      } catch (error) {
+        await ingest.stop().catch(() => undefined);
+        throw new StartupError(`RPM_MQTT_URL: cannot subscribe on the external broker ${redactUrl(config.mqttUrl)}: ${(error as Error).message}`);
+      }
+      closers.push(() => ingest.stop());
+      ready = async () => ingest.transport.listening;
+      if (role === 'api') {
+        const jwt = resolveJwtSecret(config);
+        const verifyToken = config.jwtJwksUrl ? createJwksTokenVerifier(config.jwtJwksUrl) : createTokenVerifier(jwt.secret);
+        const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: polledAlertFeed(clinicalStore), verifyToken, registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute });
+        closers.push(() => api.close());
+        try {
+          await api.listen({ port: config.httpPort, host: '0.0.0.0' });
+        } catch (error) {
+          if (isAddressInUse(error)) throw new StartupError(`RPM_HTTP_PORT ${config.httpPort} is already in use by another program: stop it, or set RPM_HTTP_PORT to a free port (0 picks one)`);
+          throw error;
+        }
+        const address = api.server.address();
+        httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+      }
+    }
+
+    if (role !== 'api') {
+      let server: Server;
+      try {
+        server = await healthServer(config.httpPort, registry, ready);
+      } catch (error) {
+        if (isAddressInUse(error)) throw new StartupError(`RPM_HTTP_PORT ${config.httpPort} is already in use by another program: stop it, or set RPM_HTTP_PORT to a free port (0 picks one)`);
+        throw error;
+      }
+      closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      const address = server.address();
+      httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+    }
+    logger.info({ httpPort, partitions: role === 'rules' ? partitions : undefined }, `${role} role started`);
+    return { role, httpUrl: `http://127.0.0.1:${httpPort}`, stop: () => closeAll(closers) };
+  } catch (error) {
+    await closeAll(closers);
+    throw error;
+  }
+}
