@@ -7,7 +7,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import { Observable, Subject, from, interval, mergeMap, startWith, type Subscription } from 'rxjs';
+import { Observable, from, interval, mergeMap, startWith, type Subscription } from 'rxjs';
 import type { IngestTransport } from '../ingest/index.js';
 import type { AlertChange, AlertEventName, AlertPublisher } from '../rules/index.js';
 import { RpmError } from '../device-profiles/index.js';
@@ -60,9 +60,9 @@ const SEEN_CAPACITY = 200_000;
 /** Rules side: the owned partitions' readings as an observable, and the broker for alert messages. */
 export class RulesFeed implements AlertPublisher {
   private client: MqttClient | undefined;
-  private readonly subject = new Subject<StoredReading>();
   private readonly seen = new Map<string, true>();
-  readonly accepted$ = this.subject.asObservable();
+  /** Set before start(): judges readings, resolving once their alerts are written. */
+  judge: (readings: readonly StoredReading[]) => Promise<void> = () => Promise.reject(new Error('no rules engine attached'));
 
   private readonly received: Counter;
 
@@ -82,29 +82,45 @@ export class RulesFeed implements AlertPublisher {
   async start(): Promise<void> {
     // One session per partition set: a restarted process finds what arrived while it was down.
     const clientId = `rpm-rules-p${this.partitions.join('.')}`.slice(0, 64);
-    const client = await mqtt.connectAsync(this.url, { clientId, clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 7 * 86_400 }, reconnectPeriod: 2_000, connectTimeout: 10_000 });
-    client.on('error', (error) => this.logger.warn({ err: error.message }, 'rules: broker error'));
-    client.on('message', (_topic, payload) => {
-      let reading: StoredReading;
-      try {
-        reading = JSON.parse(payload.toString('utf8')) as StoredReading;
-      } catch {
-        this.logger.error('rules: a hand-over message that is not JSON was dropped');
-        return;
-      }
-      const key = `${reading.deviceId}\u0000${reading.readingId}`;
-      if (this.seen.has(key) || !this.owns(reading.patientId)) return;
-      this.seen.set(key, true);
-      if (this.seen.size > SEEN_CAPACITY) this.seen.delete(this.seen.keys().next().value!);
-      this.received.inc();
-      this.subject.next(reading);
-    });
+    const client = mqtt.connect(this.url, { clientId, clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 7 * 86_400 }, reconnectPeriod: 2_000, connectTimeout: 10_000 });
+    // mqtt.js acknowledges a QoS 1 message when handleMessage calls back: only after the reading
+    // was judged and its alerts written. A crash before that means the broker sends it again.
+    client.handleMessage = (packet, done) => {
+      void this.receive(packet.payload).then(
+        () => done(),
+        (error: Error) => {
+          this.logger.error({ err: error.message }, 'rules: could not judge a reading; the broker will send it again');
+          client.end(true, () => undefined);
+        },
+      );
+    };
     this.client = client;
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    });
+    client.on('error', (error) => this.logger.warn({ err: error.message }, 'rules: broker error'));
     const granted = await client.subscribeAsync(
       this.partitions.map((p) => acceptedTopic(p)),
       { qos: 1 },
     );
-    if (granted.some((g) => g.qos >= 0x80)) throw new Error('the broker refused the rules partitions subscription; check the platform user\'s ACL (rpm/v1/internal/#)');
+    if (granted.some((g) => g.qos >= 0x80)) throw new Error("the broker refused the rules partitions subscription; check the platform user's ACL (rpm/v1/internal/#)");
+  }
+
+  private async receive(payload: Buffer | string): Promise<void> {
+    let reading: StoredReading;
+    try {
+      reading = JSON.parse(payload.toString()) as StoredReading;
+    } catch {
+      this.logger.error('rules: a hand-over message that is not JSON was dropped');
+      return;
+    }
+    const key = `${reading.deviceId}\u0000${reading.readingId}`;
+    if (this.seen.has(key) || !this.owns(reading.patientId)) return;
+    await this.judge([reading]);
+    this.seen.set(key, true);
+    if (this.seen.size > SEEN_CAPACITY) this.seen.delete(this.seen.keys().next().value!);
+    this.received.inc();
   }
 
   publish(topic: string, payload: unknown): Promise<void> {
@@ -117,7 +133,6 @@ export class RulesFeed implements AlertPublisher {
   }
 
   async stop(): Promise<void> {
-    this.subject.complete();
     await this.client?.endAsync().catch(() => undefined);
   }
 }

@@ -67,7 +67,6 @@ export async function startRole(config: PlatformConfig, role: PlatformRole, part
         {
           clinicalStore,
           readingsStore,
-          accepted$: feed.accepted$,
           publisher: feed,
           retakes: {
             requestRetake: (deviceId, request) => {
@@ -81,6 +80,7 @@ export async function startRole(config: PlatformConfig, role: PlatformRole, part
         },
         { ownsPatient: (patientId) => feed.owns(patientId) },
       );
+      feed.judge = (readings) => rules.judge(readings);
       await rules.start();
       closers.push(() => feed.stop());
       closers.push(() => rules.stop());

@@ -75,15 +75,17 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
           verifyUserToken: verifyToken,
         },
         externalBrokerUrl: config.mqttUrl,
+        // Each accepted reading is judged, its alerts written, before ingest counts it handed over:
+        // a crash in between means judging it again after the restart, never a missed alert.
+        forward: (readings) => rules.judge(readings),
       },
       { clinicalStore, readingsStore, logger, registry },
     );
-    // The rules engine subscribes before ingest starts: readings accepted by an earlier run and not
-    // yet emitted are emitted as ingest starts, and must find it listening.
-    const rules = new RulesService({
+    // The rules engine starts before ingest: readings accepted by an earlier run and not yet judged
+    // are handed over as ingest starts.
+    const rules: RulesService = new RulesService({
       clinicalStore,
       readingsStore,
-      accepted$: ingest.processor.accepted$,
       publisher: ingest.transport,
       retakes: {
         requestRetake: (deviceId, request) => {

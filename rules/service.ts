@@ -1,7 +1,7 @@
 // The rules engine wired to the platform: accepted readings in; per-patient configuration from the
 // clinical store (rules with overrides, enrolled kinds); state rebuilt from the readings store at
 // start-up; signals to the alert manager; escalation and notification loops.
-import { EMPTY, Subject, concatMap, from, merge, mergeMap, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { EMPTY, Subject, concatMap, from, map, merge, mergeMap, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { MeasurementKind } from '../device-profiles/index.js';
@@ -9,6 +9,7 @@ import { everyItem, type Alert, type ClinicalStore, type ReadingsStore, type Sto
 import { AlertManager, type RetakeRequester } from './alert-manager.js';
 import { DEFAULT_RULES } from './default-rules.js';
 import { DEFAULT_TICK_MS, rulesEngine, type PatientEvent } from './engine.js';
+import type { AlertSignal } from './evaluate-patient.js';
 import { toRuleReading, type PatientConfiguration } from './evaluate-patient.js';
 import { AlertNotifier, type AlertPublisher } from './notifications.js';
 import { resolveRules, type RuleDefinition } from './rule-definitions.js';
@@ -37,6 +38,11 @@ export class RulesService {
   readonly notifier: AlertNotifier;
   readonly manager: AlertManager;
   private readonly patientEvents = new Subject<PatientEvent>();
+  /** Readings handed in by judge(), pushed synchronously so that their signals queue before the marker. */
+  private readonly judged = new Subject<PatientEvent>();
+  /** Markers that resolve a judge() once every signal queued before them was acted on. */
+  private readonly markers = new Subject<() => void>();
+  private readonly pendingJudgements = new Set<(error?: Error) => void>();
   private readonly known = new Set<string>();
   private subscriptions: Subscription[] = [];
   private timers: NodeJS.Timeout[] = [];
@@ -49,7 +55,8 @@ export class RulesService {
     private readonly dependencies: {
       clinicalStore: ClinicalStore;
       readingsStore: ReadingsStore;
-      accepted$: Observable<StoredReading>;
+      /** Readings to judge as they come (tests, simple setups); the platform uses judge() instead. */
+      accepted$?: Observable<StoredReading>;
       publisher: AlertPublisher;
       retakes: RetakeRequester;
       logger: Logger;
@@ -161,13 +168,19 @@ export class RulesService {
   async start(): Promise<void> {
     const { clinicalStore, logger } = this.dependencies;
     const restored = await this.restoreEvents();
-    const readings$ = this.dependencies.accepted$.pipe(concatMap((reading) => this.readingEvents(reading)));
-    const events$ = merge(from(restored), this.patientEvents, readings$);
+    const readings$ = (this.dependencies.accepted$ ?? EMPTY).pipe(concatMap((reading) => this.readingEvents(reading)));
+    const events$ = merge(from(restored), this.patientEvents, readings$, this.judged);
+    const signals$ = events$.pipe(rulesEngine({ tickMs: this.options.tickMs ?? DEFAULT_TICK_MS, scheduler: this.options.scheduler }));
+    type Work = { signal: AlertSignal } | { marker: () => void };
     this.subscriptions.push(
-      events$
+      merge(signals$.pipe(map((signal): Work => ({ signal }))), this.markers.pipe(map((marker): Work => ({ marker }))))
         .pipe(
-          rulesEngine({ tickMs: this.options.tickMs ?? DEFAULT_TICK_MS, scheduler: this.options.scheduler }),
-          concatMap((signal) => {
+          concatMap((work) => {
+            if ('marker' in work) {
+              work.marker();
+              return EMPTY;
+            }
+            const { signal } = work;
             this.signalsCounter.inc({ type: signal.type });
             return from(
               this.manager.handle(signal).catch((error: Error) => logger.error({ err: error.message, ruleId: signal.ruleId, type: signal.type }, 'could not act on a rules signal')),
@@ -185,6 +198,36 @@ export class RulesService {
     logger.info({ patients: restored.length }, 'rules engine started');
   }
 
+  /**
+   * Judges readings and resolves once every alert they cause is written (the rules engine is
+   * synchronous per event, so their signals are queued before the marker that resolves this).
+   * Ingest marks readings handed over only then: a crash in between means judging them again,
+   * never a missed alert. Rejects when the service stops first.
+   */
+  async judge(readings: readonly StoredReading[]): Promise<void> {
+    for (const reading of readings) {
+      if (!this.owns(reading.patientId)) continue;
+      if (!this.known.has(reading.patientId)) {
+        const configuration = await this.configurationOf(reading.patientId);
+        if (!configuration) continue;
+        if (!this.known.has(reading.patientId)) {
+          this.known.add(reading.patientId);
+          this.judged.next({ type: 'configure', patientId: reading.patientId, configuration });
+        }
+      }
+      this.judged.next({ type: 'reading', patientId: reading.patientId, reading: toRuleReading(reading), nowMs: this.options.scheduler?.now() ?? Date.now() });
+    }
+    await new Promise<void>((resolve, reject) => {
+      const settle = (error?: Error) => {
+        this.pendingJudgements.delete(settle);
+        if (error) reject(error);
+        else resolve();
+      };
+      this.pendingJudgements.add(settle);
+      this.markers.next(() => settle());
+    });
+  }
+
   /** Threshold edits made through another process (the API as its own role). */
   private async reloadChangedThresholds(): Promise<void> {
     const since = this.lastReloadAt;
@@ -199,6 +242,7 @@ export class RulesService {
     clinicalStore.devices.changes.off('changed', this.onDeviceChanged);
     for (const timer of this.timers) clearInterval(timer);
     for (const subscription of this.subscriptions) subscription.unsubscribe();
+    for (const settle of [...this.pendingJudgements]) settle(new Error('the rules engine stopped before judging these readings'));
     await this.notifier.stop();
   }
 }

@@ -52,13 +52,26 @@ export class GattLink {
       if (options.pair && !(await withTimeout(device.isPaired(), connectMs, 'reading Paired'))) {
         await withTimeout(device.pair(), connectMs, `pairing with ${address}`);
       }
-      const server = await withTimeout(link.raceLost(device.gatt(), 'service discovery'), connectMs, `resolving the services of ${address}`);
-      await link.index(server);
+      await link.index(await link.resolveServices(device, connectMs));
     } catch (error) {
       await link.close();
       throw error;
     }
     return link;
+  }
+
+  /**
+   * node-ble's gatt() reads ServicesResolved and, if false, only then starts listening for the change:
+   * a change in between is missed and it waits forever (node-ble #25). One more look settles that
+   * race; a device that really never resolves still times out.
+   */
+  private async resolveServices(device: Device, timeoutMs: number): Promise<GattServer> {
+    try {
+      return await withTimeout(this.raceLost(device.gatt(), 'service discovery'), timeoutMs, `resolving the services of ${this.address}`);
+    } catch (error) {
+      if (!(error instanceof BleTimeout)) throw error;
+      return withTimeout(this.raceLost(device.gatt(), 'service discovery'), Math.min(timeoutMs, 2_000), `resolving the services of ${this.address}`);
+    }
   }
 
   private async index(server: GattServer): Promise<void> {

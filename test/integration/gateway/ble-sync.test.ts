@@ -190,7 +190,7 @@ describeBle('BLE gateway against the simulated BlueZ', () => {
       const rows = await storedFor(cuffDevice.patientId, 12);
       expect(rows).toHaveLength(12);
       expect(new Set(rows.map((r) => r.readingId)).size).toBe(12);
-      expect(attempts.find((a) => !a.ok)?.error).toContain('disconnected');
+      expect(attempts.some((a) => !a.ok && a.error?.includes('disconnected'))).toBe(true);
       expect(cuff.transfers).toBeGreaterThanOrEqual(2);
     } finally {
       await service.stop();
@@ -214,6 +214,29 @@ describeBle('BLE gateway against the simulated BlueZ', () => {
       expect(service.outbox.lastSequence(meter.address)).toBe(9);
       await settle(service, meter, 3);
       expect(await storedFor(meterDevice.patientId, 3)).toHaveLength(3);
+    } finally {
+      await service.stop();
+    }
+  }, 60_000);
+
+  it('times out a device whose services never resolve (node-ble waits forever) and keeps serving the others', async () => {
+    const scaleDevice = await provisionAssigned(harness, 'weight', { gatewayId });
+    const stuck = new VirtualBurstDevice(nextAddress(), 'Stuck', TZ, { uuid: '1810', measurement: '2A35' });
+    stuck.faults.servicesNeverResolve = true;
+    const scale = new VirtualBurstDevice(nextAddress(), 'Scale', TZ, { uuid: '181D', measurement: '2A9D' });
+    scale.records = [weightFrame({ kg: 70.4, clock: scale.stamp(hoursAgo(2)) })];
+    bluez.add(stuck);
+    bluez.add(scale);
+    const { service, attempts } = await startGateway(
+      [
+        { address: stuck.address, model: 'generic-sig-blood-pressure', deviceId: unique('cuff') },
+        { address: scale.address, model: 'generic-sig-weight-scale', deviceId: scaleDevice.deviceId },
+      ],
+      { connectTimeoutMs: 500 },
+    );
+    try {
+      await storedFor(scaleDevice.patientId, 1);
+      await eventually(() => (attempts.some((a) => a.address === stuck.address && !a.ok && a.error?.includes('resolving the services')) ? true : undefined), 20_000);
     } finally {
       await service.stop();
     }
