@@ -9,7 +9,9 @@ import { syncDeviceClock, type ClockSync } from '../sync/clock-sync.js';
 import { syncStoredBurst, type TransferResult } from '../sync/burst-sync.js';
 import { syncGlucoseRecords } from '../sync/racp-sync.js';
 import { ReadingSink } from '../sync/reading-sink.js';
-import { errorText, sleep, withTimeout } from './bluez-errors.js';
+import dbus from 'dbus-next';
+import { fullUuid } from '../decoders/index.js';
+import { dbusErrorName, errorText, sleep, withTimeout } from './bluez-errors.js';
 import { GattLink, describeBleError, type LinkTimeouts } from './gatt-link.js';
 import { registerPairingAgent, type PairingAgent } from './pairing-agent.js';
 
@@ -40,6 +42,18 @@ const BURST_LIMIT_MS = 120_000; // Q15: 120 s for a whole transfer
 
 type MessageBus = { on(event: 'error', listener: (error: unknown) => void): unknown };
 
+/**
+ * node-ble's startDiscovery() sets a filter of its own (LE only) and throws when discovery already
+ * runs; the gateway asks BlueZ directly for LE devices advertising the configured services.
+ */
+async function startFilteredDiscovery(bus: Parameters<typeof registerPairingAgent>[0], adapterName: string, serviceUuids: string[]): Promise<void> {
+  const adapter = (await bus.getProxyObject('org.bluez', `/org/bluez/${adapterName}`)).getInterface('org.bluez.Adapter1');
+  await adapter['SetDiscoveryFilter']!({ UUIDs: new dbus.Variant('as', serviceUuids), Transport: new dbus.Variant('s', 'le') });
+  await Promise.resolve(adapter['StartDiscovery']!()).catch((error: unknown) => {
+    if (dbusErrorName(error) !== 'org.bluez.Error.InProgress') throw error;
+  });
+}
+
 export class BleGateway {
   private destroyBus: (() => void) | undefined;
   private agent: PairingAgent | undefined;
@@ -63,9 +77,11 @@ export class BleGateway {
     const connectMs = this.options.config.connectTimeoutMs;
     const adapter = await withTimeout(this.options.config.adapter ? bluetooth.getAdapter(this.options.config.adapter) : bluetooth.defaultAdapter(), connectMs, 'finding the Bluetooth adapter');
     this.agent = await withTimeout(registerPairingAgent(bus, new Map(this.options.devices.map((d) => [d.address, { passkey: d.passkey }]))), connectMs, 'registering the pairing agent');
-    // One long-lived discovery: start/stop cycling desynchronizes BlueZ, and an unbonded device's
-    // object vanishes when discovery stops (Q14).
-    if (!(await adapter.isDiscovering())) await adapter.startDiscovery().catch((error: unknown) => this.options.log.warn({ error: errorText(error) }, 'discovery did not start'));
+    // One long-lived discovery, filtered to the configured devices' services: start/stop cycling
+    // desynchronizes BlueZ, and an unbonded device's object vanishes when discovery stops (Q14).
+    const adapterName = this.options.config.adapter ?? (await bluetooth.adapters())[0] ?? 'hci0';
+    const services = [...new Set(this.options.devices.flatMap((d) => d.profile.ble.services.map(fullUuid)))];
+    await startFilteredDiscovery(bus, adapterName, services).catch((error: unknown) => this.options.log.warn({ error: errorText(error) }, 'discovery did not start'));
     this.workers = this.options.devices.map((device) => this.work(adapter, device));
   }
 

@@ -49,6 +49,7 @@ AgentManager1.configureMembers({
 });
 
 export interface AdapterOwner {
+  setDiscoveryFilter(filter: Record<string, unknown>): void;
   startDiscovery(): void;
   stopDiscovery(): void;
   removeDevice(path: string): void;
@@ -64,8 +65,9 @@ export class Adapter1 extends Interface {
   constructor(private readonly owner: AdapterOwner) {
     super('org.bluez.Adapter1');
   }
-  SetDiscoveryFilter(): void {
-    // Filters are accepted and ignored: every simulated peripheral is a BLE health device.
+  SetDiscoveryFilter(filter: Record<string, { value: unknown }>): void {
+    // Recorded, not applied: every simulated peripheral is a BLE health device.
+    this.owner.setDiscoveryFilter(Object.fromEntries(Object.entries(filter).map(([key, variant]) => [key, variant.value])));
   }
   StartDiscovery(): void {
     if (this.Discovering) throw bluezError.inProgress('Operation already in progress');

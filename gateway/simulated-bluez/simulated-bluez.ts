@@ -30,6 +30,8 @@ export class SimulatedBluez implements PeripheralHost {
   readonly agents: Agent[] = [];
   /** Every RequestPasskey the simulation asked an agent, for tests to check the pairing path. */
   readonly passkeyRequests: string[] = [];
+  /** The last discovery filter a client set (UUIDs, Transport), for tests. */
+  discoveryFilter: Record<string, unknown> = {};
   private defaultAgent: Agent | undefined;
   private pendingSender: string | undefined;
   private readonly exported = new Map<VirtualPeripheral, Exported>();
@@ -51,6 +53,9 @@ export class SimulatedBluez implements PeripheralHost {
       },
     });
     this.adapter = new Adapter1({
+      setDiscoveryFilter: (filter) => {
+        this.discoveryFilter = filter;
+      },
       startDiscovery: () => {
         setProperties(this.adapter, { Discovering: true });
         for (const entry of this.exported.values()) this.exportDevice(entry);

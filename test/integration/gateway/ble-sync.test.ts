@@ -106,6 +106,8 @@ describeBle('BLE gateway against the simulated BlueZ', () => {
     const { service } = await startGateway([{ address: cuff.address, model: 'omron-bp7250', deviceId: cuffDevice.deviceId }]);
     try {
       const rows = await storedFor(cuffDevice.patientId, 5);
+      // Discovery asked BlueZ for LE devices of the configured models' services only.
+      expect(bluez.discoveryFilter).toEqual({ UUIDs: ['00001810-0000-1000-8000-00805f9b34fb', '00001805-0000-1000-8000-00805f9b34fb'], Transport: 'le' });
       expect(rows.map((r) => Date.parse(r.measuredAt)).sort()).toEqual(truth.map((t) => t.getTime()).sort());
       expect(rows.map((r) => r.values['systolic']).sort()).toEqual([150, 151, 152, 153, 154]);
       // The clock write went out as a Write Request and took effect although it answered 0x80.
