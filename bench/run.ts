@@ -1,6 +1,7 @@
 // `npm run bench`: benchmarks with their baselines measured in the same run, a table on stdout and
 // JSON in bench/results/. Not part of `npm test`: figures are reported, never asserted.
 // BENCH_ONLY=ingest,latency,connections,backlog,api,billing runs a subset (all by default).
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,12 @@ function table(rows: string[][]): string {
   const lines = rows.map((row) => `| ${row.join(' | ')} |`);
   lines.splice(1, 0, `| ${rows[0]!.map(() => '---').join(' | ')} |`);
   return lines.join('\n');
+}
+
+/** Between sections: the disk writes back what the last one left, so it does not slow the next one's fsyncs. */
+async function settle(): Promise<void> {
+  execFileSync('sync');
+  await new Promise((resolve) => setTimeout(resolve, 5_000));
 }
 
 const startedAt = new Date().toISOString();
@@ -56,6 +63,7 @@ if (only.has('ingest')) {
 }
 
 if (only.has('latency')) {
+  await settle();
   log('latency: fixed background rate with critical readings');
   const latency = await benchAlertLatency({ backgroundRatePerSecond: env('BENCH_BACKGROUND_RATE', 1000), backgroundDevices: 50, durationSeconds: env('BENCH_LATENCY_SECONDS', 20), criticalIntervalMs: 100 });
   results.latency = latency;
@@ -65,6 +73,7 @@ if (only.has('latency')) {
 }
 
 if (only.has('connections')) {
+  await settle();
   const connections = await benchConnections(env('BENCH_CONNECTIONS', 10_000), env('BENCH_CONNECTION_RUNS', 3), log);
   results.connections = connections;
   console.log(`\nIdle authenticated device connections (MQTT 3.1.1, each with its own credentials), ${connections.connectSeconds.runs.length} runs\n`);
@@ -80,6 +89,7 @@ if (only.has('connections')) {
 }
 
 if (only.has('backlog')) {
+  await settle();
   const backlog = await benchBacklog(env('BENCH_BACKLOG_READINGS', 10_000), env('BENCH_BACKLOG_RUNS', 3), log);
   results.backlog = backlog;
   console.log(`\nBacklog: a gateway back online uploads ${fmt(backlog.readings)} stored readings (100 devices, batches of ${backlog.batchSize}) until every receipt is in, ${backlog.drainSeconds.runs.length} runs\n`);
@@ -93,6 +103,7 @@ if (only.has('backlog')) {
 }
 
 if (only.has('api')) {
+  await settle();
   const api = await benchApi({ concurrency: env('BENCH_API_CONCURRENCY', 50), seconds: env('BENCH_API_SECONDS', 10), runs: env('BENCH_API_RUNS', 3) }, log);
   results.api = api;
   console.log(`\nAPI: ${api.concurrency} concurrent keep-alive clients, ${api.seconds} s per run after a 2 s warm-up; a nurse token; ${api.patients} patients in the team; the 90-day query returns ${api.readingsIn90Days} readings\n`);
@@ -101,6 +112,7 @@ if (only.has('api')) {
 }
 
 if (only.has('billing')) {
+  await settle();
   log('billing: export of a month');
   const billing = await benchBilling(env('BENCH_BILLING_PATIENTS', 10_000));
   results.billing = billing;
