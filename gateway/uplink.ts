@@ -22,6 +22,7 @@ const DEFAULT_BATCH = 100;
 const DEFAULT_RECEIPT_TIMEOUT_MS = 30_000;
 const DEFAULT_POLL_MS = 1_000;
 const STOP_GRACE_MS = 1_000;
+const BATCHES_IN_FLIGHT = 4;
 
 interface Receipt {
   readingId: string | null;
@@ -105,16 +106,24 @@ export class Uplink {
     const byDevice = new Map<string, PendingReading[]>();
     for (const reading of due) byDevice.set(reading.deviceId, [...(byDevice.get(reading.deviceId) ?? []), reading]);
     const batchSize = this.options.batchSize ?? DEFAULT_BATCH;
+    // A few batches in flight at once: one connection still sends them in order, and a backlog
+    // drains without waiting a round trip per batch.
+    const inFlight = new Set<Promise<void>>();
     for (const [deviceId, readings] of byDevice) {
       for (let i = 0; i < readings.length; i += batchSize) {
         const batch = readings.slice(i, i + batchSize);
         this.outbox.markAttempted(batch.map((r) => r.seq));
         const payload = batch.length === 1 ? batch[0]!.payload : { readings: batch.map((r) => r.payload) };
         // Resolves on PUBACK: from then on the platform holds the readings durably.
-        await client.publishAsync(`rpm/v1/devices/${deviceId}/readings`, JSON.stringify(payload), { qos: 1 });
-        for (const r of batch) this.awaitingReceipt.set(`${r.deviceId}\u0000${r.readingId}`, Date.now());
+        const sent: Promise<void> = client.publishAsync(`rpm/v1/devices/${deviceId}/readings`, JSON.stringify(payload), { qos: 1 }).then(() => {
+          for (const r of batch) this.awaitingReceipt.set(`${r.deviceId}\u0000${r.readingId}`, Date.now());
+        });
+        inFlight.add(sent);
+        void sent.finally(() => inFlight.delete(sent)).catch(() => undefined);
+        if (inFlight.size >= BATCHES_IN_FLIGHT) await Promise.race(inFlight);
       }
     }
+    await Promise.all(inFlight);
   }
 
   get connected(): boolean {

@@ -109,6 +109,7 @@ export class BleGateway {
       try {
         const report = await this.syncOnce(adapter, device);
         failures = 0;
+        this.options.log.info({ address: device.address, received: report.transfer.received, stored: report.transfer.stored, held: report.transfer.held, skewSeconds: Math.round(report.clock.skewMs / 1000) }, 'device synced');
         this.options.onAttempt?.(device.address, { ok: true, report });
         if (report.transfer.stored > 0 || report.transfer.held > 0) this.options.onStored?.(report);
         await this.pause(this.options.config.pollIntervalMs);

@@ -66,6 +66,14 @@ export class GattLink {
    * race; a device that really never resolves still times out.
    */
   private async resolveServices(device: Device, timeoutMs: number): Promise<GattServer> {
+    // Poll ServicesResolved first (through node-ble's own property reader, which its types do not
+    // declare), so that gatt() finds it true and never takes its racy wait.
+    const helper = (device as unknown as { helper?: { prop(name: string): Promise<unknown> } }).helper;
+    const deadline = Date.now() + timeoutMs;
+    while (helper && !this.lost && Date.now() < deadline) {
+      if ((await withTimeout(helper.prop('ServicesResolved'), timeoutMs, 'reading ServicesResolved').catch(() => false)) === true) break;
+      await sleep(50);
+    }
     try {
       return await withTimeout(this.raceLost(device.gatt(), 'service discovery'), timeoutMs, `resolving the services of ${this.address}`);
     } catch (error) {

@@ -57,7 +57,7 @@ describeBle('rpm gateway killed between "stored locally" and PUBACK', () => {
     const dataDir = join(dir, 'data');
     const configFor = (mqttUrl: string) => {
       const path = join(dir, `gateway-${mqttUrl.replace(/\W/g, '')}.json`);
-      writeFileSync(path, JSON.stringify({ gatewayId, mqttUrl, dataDir, timezone: 'Europe/Berlin', pollIntervalMs: 500, burstQuietMs: 300, devices: [{ address: cuff.address, model: 'omron-bp7250', deviceId: cuffDevice.deviceId }] }));
+      writeFileSync(path, JSON.stringify({ gatewayId, mqttUrl, dataDir, timezone: 'Europe/Berlin', pollIntervalMs: 500, burstQuietMs: 300, connectTimeoutMs: 3_000, operationTimeoutMs: 5_000, devices: [{ address: cuff.address, model: 'omron-bp7250', deviceId: cuffDevice.deviceId }] }));
       return path;
     };
     const run = (mqttUrl: string): RpmProcess => runRpm(['gateway', '--config', configFor(mqttUrl)], { DBUS_SYSTEM_BUS_ADDRESS: bus.address, RPM_GATEWAY_SECRET: secret, RPM_LOG_LEVEL: 'info' });
@@ -97,7 +97,7 @@ describeBle('rpm gateway killed between "stored locally" and PUBACK', () => {
       expect(ids).toHaveLength(READINGS);
       expect(new Set(ids).size).toBe(READINGS);
       // The restarted gateway keeps syncing the cuff (the link the killed one left is taken over).
-      await eventually(() => (cuff.transfers >= 2 ? true : undefined), 20_000).catch((error: unknown) => {
+      await eventually(() => (cuff.transfers >= 2 ? true : undefined), 45_000).catch((error: unknown) => {
         throw new Error(`${(error as Error).message}; gateway output: ${last.output().stdout.slice(-3000)}`);
       });
       const final = await stored();
