@@ -1,4 +1,4 @@
-// `rpm start --role ingest|rules|api`: one part of the platform per process, over an external broker
+// `rpm start --role broker|ingest|rules|api`: one part of the platform per process, over a shared broker
 // (RPM_MQTT_URL) and shared stores (PostgreSQL, InfluxDB). See bin/roles.ts for the hand-over between
 // ingest and rules. Each process serves /healthz, /readyz and /metrics on RPM_HTTP_PORT; the api role
 // serves the whole HTTP API there.
@@ -11,6 +11,7 @@ import { RulesService } from '../rules/index.js';
 import { ClinicalStore } from '../store/index.js';
 import { resolveJwtSecret, type PlatformConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { StartupProblem, startBrokerRole } from './broker-role.js';
 import { RulesFeed, forwardToRules, polledAlertFeed, type PlatformRole } from './roles.js';
 import { StartupError, closeAll, isAddressInUse, openReadingsStore, redactUrl } from './start.js';
 
@@ -41,11 +42,6 @@ async function healthServer(port: number, registry: Registry, ready: () => Promi
 }
 
 export async function startRole(config: PlatformConfig, role: PlatformRole, partitions: readonly number[]): Promise<RunningRole> {
-  if (role === 'broker') {
-    throw new StartupError(
-      'rpm start --role broker: in a split deployment the broker is Mosquitto 2, configured from the device registry (rpm mosquitto-files; docker-compose.yml shows it); the embedded broker runs inside a plain "rpm start"',
-    );
-  }
   if (!config.mqttUrl) throw new StartupError(`RPM_MQTT_URL: rpm start --role ${role} needs the external broker the roles share (mqtt://user:password@host:1883)`);
   const logger = createLogger(config.logLevel).child({ role });
   for (const warning of config.warnings) logger.warn(warning);
@@ -60,6 +56,18 @@ export async function startRole(config: PlatformConfig, role: PlatformRole, part
     collectDefaultMetrics({ register: registry });
     let ready: () => Promise<boolean> = async () => true;
     let httpPort = config.httpPort;
+
+    if (role === 'broker') {
+      let broker;
+      try {
+        broker = await startBrokerRole(config, clinicalStore, logger);
+      } catch (error) {
+        if (error instanceof StartupProblem) throw new StartupError(error.message);
+        throw error;
+      }
+      closers.push(() => broker.stop());
+      return { role, httpUrl: broker.httpUrl, stop: () => closeAll(closers) };
+    }
 
     if (role === 'rules') {
       const feed = new RulesFeed(config.mqttUrl, partitions, logger, registry);

@@ -1,0 +1,139 @@
+// `rpm start --role broker`: the broker of a split deployment, run and kept in step with the device
+// registry. It runs Mosquitto 2 (the roles' shared subscriptions need a broker that has them; aedes,
+// the embedded broker, does not) on RPM_MQTT_PORT (TLS with RPM_MQTT_TLS_CERT/KEY), with the password
+// and ACL files of `rpm mosquitto-files`, regenerated every few seconds and applied with SIGHUP when
+// the registry changed: a newly provisioned device can connect within seconds, a retired one cannot.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { userInfo } from 'node:os';
+import type { Logger } from 'pino';
+import { mosquittoPasswordHash, type ClinicalStore } from '../store/index.js';
+import type { PlatformConfig } from './config.js';
+import { mosquittoFiles, platformUserOf, writeMosquittoFiles } from './mosquitto-files.js';
+
+const RESYNC_MS = 5_000;
+
+export class StartupProblem extends Error {}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export interface RunningBroker {
+  httpUrl: string;
+  mqttPort: number;
+  stop(): Promise<void>;
+}
+
+export async function startBrokerRole(config: PlatformConfig, clinicalStore: ClinicalStore, logger: Logger): Promise<RunningBroker> {
+  if (spawnSync('sh', ['-c', 'command -v mosquitto']).status !== 0) throw new StartupProblem('rpm start --role broker runs Mosquitto 2, which is not installed (Debian: apt install mosquitto)');
+  const platform = platformUserOf(config.mqttUrl);
+  if (!platform) throw new StartupProblem("RPM_MQTT_URL: the broker role takes the platform's own user and password from it (mqtt://user:password@host:1883)");
+  if (config.mqttPort === 0) throw new StartupProblem('RPM_MQTT_PORT: the broker role needs a fixed port (the other roles connect to it)');
+  if (await portOpen(config.mqttPort)) {
+    throw new StartupProblem(`RPM_MQTT_PORT ${config.mqttPort} is already in use by another program (another MQTT broker?): stop it, or set RPM_MQTT_PORT to a free port`);
+  }
+  const directory = join(config.dataDir, 'mosquitto');
+  mkdirSync(join(directory, 'data'), { recursive: true });
+  const user = { ...platform, passwordHash: mosquittoPasswordHash(platform.password) };
+  let current = '';
+  const sync = async (): Promise<boolean> => {
+    const files = await mosquittoFiles(clinicalStore, user);
+    const text = files.passwd + files.acl;
+    if (text === current) return false;
+    writeMosquittoFiles(directory, files);
+    current = text;
+    if (files.missing.length > 0) logger.warn({ devices: files.missing.length }, 'devices provisioned before broker hashes existed cannot log in until their secret is rotated');
+    return true;
+  };
+  await sync();
+  const tls = config.mqttTls ? [`certfile ${config.mqttTls.certPath}`, `keyfile ${config.mqttTls.keyPath}`, 'tls_version tlsv1.2'] : [];
+  writeFileSync(
+    join(directory, 'mosquitto.conf'),
+    [
+      'per_listener_settings false',
+      'allow_anonymous false',
+      `password_file ${join(directory, 'passwd')}`,
+      `acl_file ${join(directory, 'acl')}`,
+      `listener ${config.mqttPort} 0.0.0.0`,
+      ...tls,
+      'persistence true',
+      `persistence_location ${join(directory, 'data')}/`,
+      'max_queued_messages 100000',
+      'max_packet_size 524288',
+      // Running as root, Mosquitto would drop to its own user, which cannot read these files.
+      `user ${userInfo().username}`,
+      'log_dest stderr',
+      'log_type error',
+      'log_type warning',
+      '',
+    ].join('\n'),
+  );
+  let stderr = '';
+  const child: ChildProcess = spawn('mosquitto', ['-c', join(directory, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+  let stopping = false;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  for (let i = 0; !(await portOpen(config.mqttPort)); i += 1) {
+    if (child.exitCode !== null || i > 100) throw new StartupProblem(`Mosquitto did not start: ${stderr.trim() || `exit code ${child.exitCode}`}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  void exited.then((code) => {
+    // The broker is the platform's front door: without it, this role is down, and says so.
+    if (!stopping) {
+      logger.fatal({ code, stderr: stderr.slice(-500) }, 'Mosquitto exited; the broker role stops');
+      process.exit(1);
+    }
+  });
+  const timer = setInterval(() => {
+    sync()
+      .then((changed) => {
+        if (changed) {
+          child.kill('SIGHUP');
+          logger.info('device registry changed: Mosquitto reloaded its users and ACL');
+        }
+      })
+      .catch((error: Error) => logger.error({ err: error.message }, 'could not regenerate the broker files'));
+  }, RESYNC_MS);
+
+  const health: Server = createServer((request, response) => {
+    void (async () => {
+      if (request.url === '/healthz') return response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      if (request.url === '/readyz') {
+        const ok = child.exitCode === null && (await portOpen(config.mqttPort));
+        return response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ready' : 'not ready' }));
+      }
+      response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found","message":"the broker role serves /healthz and /readyz"}');
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    health.once('error', reject);
+    health.listen(config.httpPort, '0.0.0.0', () => resolve());
+  });
+  const address = health.address();
+  const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+  logger.info({ mqttPort: config.mqttPort, httpPort }, 'broker role started (Mosquitto)');
+  return {
+    httpUrl: `http://127.0.0.1:${httpPort}`,
+    mqttPort: config.mqttPort,
+    stop: async () => {
+      stopping = true;
+      clearInterval(timer);
+      await new Promise<void>((resolve) => health.close(() => resolve()));
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    },
+  };
+}
