@@ -52,7 +52,9 @@ export async function benchApi(options: { concurrency: number; seconds: number; 
   const now = Date.now();
   let subject = '';
   for (let i = 0; i < PATIENTS; i += 1) {
-    const device = await data.provisionAssigned(`bench-cuff-${i}`, 'blood_pressure', { timezone: 'America/New_York' });
+    // Enrolled now: patients enrolled long ago with no readings would get missing-data alerts from
+    // the rules engine during the run, and the triage list would grow under the measurement.
+    const device = await data.provisionAssigned(`bench-cuff-${i}`, 'blood_pressure', { timezone: 'America/New_York', since: new Date(now).toISOString() });
     if (i === 0) subject = device.patientId;
     if (i < WITH_ALERTS) {
       await data.clinicalStore.alerts.open({ patientId: device.patientId, ruleId: 'bp-crisis', severity: i % 3 === 0 ? 'critical' : 'high', summary: 'bench alert', readingId: 'r0', measuredAt: new Date(now - i * 60_000).toISOString(), actor: 'bench' });

@@ -20,7 +20,7 @@ export interface BenchData {
   clinicalStore: ClinicalStore;
   teamId: string;
   /** A device assigned to a new patient of the team. */
-  provisionAssigned(id: string, kind: string, options?: { gatewayId?: string; timezone?: string }): Promise<BenchDevice & { patientId: string }>;
+  provisionAssigned(id: string, kind: string, options?: { gatewayId?: string; timezone?: string; since?: string }): Promise<BenchDevice & { patientId: string }>;
   close(): Promise<void>;
   remove(): void;
 }
@@ -34,9 +34,10 @@ export async function benchData(prefix: string): Promise<BenchData> {
     clinicalStore,
     teamId: team.id,
     async provisionAssigned(id, kind, options = {}) {
-      const patient = await clinicalStore.patients.create({ name: id, birthDate: '1950-01-01', timezone: options.timezone ?? 'UTC', careTeamId: team.id, enrolledAt: '2026-01-01T00:00:00Z' });
+      const since = options.since ?? '2026-01-01T00:00:00Z';
+      const patient = await clinicalStore.patients.create({ name: id, birthDate: '1950-01-01', timezone: options.timezone ?? 'UTC', careTeamId: team.id, enrolledAt: since });
       const { secret } = await clinicalStore.devices.provision({ id, kind, gatewayId: options.gatewayId });
-      await clinicalStore.devices.assign(id, patient.id, { at: '2026-01-01T00:00:00Z', by: 'bench' });
+      await clinicalStore.devices.assign(id, patient.id, { at: since, by: 'bench' });
       return { id, secret, patientId: patient.id };
     },
     close: () => clinicalStore.close(),
