@@ -5,15 +5,14 @@
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { buildApi, createJwksTokenVerifier, createTokenVerifier } from '../dashboard-api/index.js';
+import { buildApi } from '../dashboard-api/index.js';
 import { IngestService, receiptsTopic } from '../ingest/index.js';
 import { RulesService } from '../rules/index.js';
-import { ClinicalStore } from '../store/index.js';
-import { resolveJwtSecret, type PlatformConfig } from './config.js';
+import type { PlatformConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { StartupProblem, startBrokerRole } from './broker-role.js';
 import { RulesFeed, forwardToRules, polledAlertFeed, type PlatformRole } from './roles.js';
-import { StartupError, closeAll, isAddressInUse, openReadingsStore, redactUrl } from './start.js';
+import { StartupError, closeAll, isAddressInUse, openStores, redactUrl, tokenVerifier } from './start.js';
 
 export interface RunningRole {
   role: PlatformRole;
@@ -48,10 +47,7 @@ export async function startRole(config: PlatformConfig, role: PlatformRole, part
   mkdirSync(config.dataDir, { recursive: true });
   const closers: (() => Promise<void>)[] = [];
   try {
-    const clinicalStore = await ClinicalStore.open(config.clinicalDatabase);
-    closers.push(() => clinicalStore.close());
-    const readingsStore = openReadingsStore(config);
-    closers.push(() => readingsStore.close());
+    const { clinicalStore, readingsStore } = await openStores(config, closers, logger);
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
     let ready: () => Promise<boolean> = async () => true;
@@ -120,9 +116,7 @@ export async function startRole(config: PlatformConfig, role: PlatformRole, part
       closers.push(() => ingest.stop());
       ready = async () => ingest.transport.listening;
       if (role === 'api') {
-        const jwt = resolveJwtSecret(config);
-        const verifyToken = config.jwtJwksUrl ? createJwksTokenVerifier(config.jwtJwksUrl) : createTokenVerifier(jwt.secret);
-        const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: polledAlertFeed(clinicalStore), verifyToken, registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute });
+        const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: polledAlertFeed(clinicalStore), verifyToken: tokenVerifier(config, logger), registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute });
         closers.push(() => api.close());
         try {
           await api.listen({ port: config.httpPort, host: '0.0.0.0' });

@@ -1,14 +1,15 @@
-// `rpm start`: the embedded default, one process running the broker, ingest and the API over the
-// clinical store (SQLite or PostgreSQL) and the readings store. Rules and the /v1 routes join it as
-// their issues land.
+// `rpm start`: the embedded default, one process running the broker (or a subscription to an
+// external one), ingest, the rules engine and the API over the clinical store (SQLite or PostgreSQL)
+// and the readings store. The role split (`--role …`) is in start-role.ts.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { buildApi, createJwksTokenVerifier, createTokenVerifier } from '../dashboard-api/index.js';
+import { buildApi, createJwksTokenVerifier, createTokenVerifier, type TokenVerifier } from '../dashboard-api/index.js';
 import { IngestService, receiptsTopic } from '../ingest/index.js';
 import { RulesService } from '../rules/index.js';
 import { ClinicalStore, InfluxReadingsStore, SqliteReadingsStore, type ReadingsStore } from '../store/index.js';
 import { resolveJwtSecret, type PlatformConfig } from './config.js';
+import type { Logger } from 'pino';
 import { createLogger } from './logger.js';
 
 export class StartupError extends Error {}
@@ -44,25 +45,36 @@ export function openReadingsStore(config: PlatformConfig): ReadingsStore {
   return new InfluxReadingsStore({ url: config.influx.url, token: config.influx.token, org: config.influx.org, bucket: config.influx.bucket });
 }
 
+/** Both stores, with their closers registered; an unreachable InfluxDB is reported, not fatal. */
+export async function openStores(config: PlatformConfig, closers: (() => Promise<void>)[], logger: Logger): Promise<{ clinicalStore: ClinicalStore; readingsStore: ReadingsStore }> {
+  const clinicalStore = await ClinicalStore.open(config.clinicalDatabase);
+  closers.push(() => clinicalStore.close());
+  const readingsStore = openReadingsStore(config);
+  closers.push(() => readingsStore.close());
+  if (config.influx) {
+    // Not fatal: readings wait in the spool until InfluxDB answers. But say so at once.
+    await readingsStore.ping().catch((error: Error) => logger.error({ err: error.message, url: config.influx?.url }, 'InfluxDB is not reachable; readings will wait in the spool'));
+  }
+  return { clinicalStore, readingsStore };
+}
+
+/** API and MQTT user tokens: the HS256 secret (generated once when unset) or an OIDC issuer's JWKS. */
+export function tokenVerifier(config: PlatformConfig, logger: Logger): TokenVerifier {
+  if (config.jwtJwksUrl) return createJwksTokenVerifier(config.jwtJwksUrl);
+  const jwt = resolveJwtSecret(config);
+  if (jwt.generated) logger.warn({ path: jwt.path }, 'RPM_JWT_SECRET is not set: generated a random secret and kept it in the data directory');
+  return createTokenVerifier(jwt.secret);
+}
+
 export async function startPlatform(config: PlatformConfig): Promise<RunningPlatform> {
   const logger = createLogger(config.logLevel);
   for (const warning of config.warnings) logger.warn(warning);
 
   mkdirSync(config.dataDir, { recursive: true });
-  const jwt = resolveJwtSecret(config);
-  if (jwt.generated) logger.warn({ path: jwt.path }, 'RPM_JWT_SECRET is not set: generated a random secret and kept it in the data directory');
-
-  const verifyToken = config.jwtJwksUrl ? createJwksTokenVerifier(config.jwtJwksUrl) : createTokenVerifier(jwt.secret);
+  const verifyToken = tokenVerifier(config, logger);
   const closers: (() => Promise<void>)[] = [];
   try {
-    const clinicalStore = await ClinicalStore.open(config.clinicalDatabase);
-    closers.push(() => clinicalStore.close());
-    const readingsStore = openReadingsStore(config);
-    closers.push(() => readingsStore.close());
-    if (config.influx) {
-      // Not fatal: readings wait in the spool until InfluxDB answers. But say so at once.
-      await readingsStore.ping().catch((error: Error) => logger.error({ err: error.message, url: config.influx?.url }, 'InfluxDB is not reachable; readings will wait in the spool'));
-    }
+    const { clinicalStore, readingsStore } = await openStores(config, closers, logger);
 
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
