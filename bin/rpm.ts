@@ -25,7 +25,7 @@ const USAGE = `Usage: rpm <command> [options]
 
 Commands:
   start [--demo]                 run the platform (embedded broker, ingest, rules and API in one process)
-  start --role ingest|rules|api [--partitions 0-7]   one part of the platform per process, over RPM_MQTT_URL
+  start --role broker|ingest|rules|api [--partitions 0-7]   one part of the platform per process (broker: Mosquitto kept in step with the registry)
   migrate                        apply the clinical database migrations
   token --role R [--team T …] [--sub S] [--expires 12h]   print an access token signed with the configured secret
   simulate --patients N [--rate R] [--url mqtt://…] [--api http://…]   simulated cuffs, meters and scales

@@ -155,7 +155,8 @@ export class BleGateway {
     this.wake();
     await Promise.all([...this.links].map((link) => link.close()));
     await Promise.all(this.workers);
-    await this.agent?.unregister().catch(() => undefined);
+    // Bounded: with BlueZ (or the bus) gone, a D-Bus call may never be answered.
+    if (this.agent) await withTimeout(this.agent.unregister(), 2_000, 'unregistering the pairing agent').catch(() => undefined);
     // node-ble's teardown can be slow and noisy (its own tests wait, §7.4 #30).
     await sleep(50);
     this.destroyBus?.();
