@@ -48,6 +48,7 @@ export class IngestProcessor {
   private writing: Promise<void> | undefined;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private forwardRetry: NodeJS.Timeout | undefined;
   private endRetryWait: (() => void) | undefined;
   private readonly onAppended = () => this.wake();
 
@@ -124,7 +125,7 @@ export class IngestProcessor {
   private async emitUnemitted(): Promise<void> {
     const { spool } = this.dependencies;
     while (!this.stopped) {
-      const pending = spool.takeOutbox(this.options.storeBatch, 'unemitted').map((entry) => entry.reading);
+      const pending = spool.takeOutbox(this.options.storeBatch, 'unemitted');
       if (pending.length === 0) return;
       if (!(await this.emit(pending))) return;
     }
@@ -147,8 +148,6 @@ export class IngestProcessor {
     spool.markEmitted(readings);
     return true;
   }
-
-  private forwardRetry: NodeJS.Timeout | undefined;
 
   private scheduleForwardRetry(): void {
     if (this.forwardRetry || this.stopped) return;
@@ -219,7 +218,7 @@ export class IngestProcessor {
     while (!this.stopped) {
       // Only what the rules engine has: a reading must not reach the store (and leave the spool)
       // before it was judged, or a crash in between would lose its alert.
-      const batch = spool.takeOutbox(this.options.storeBatch, 'emitted').map((entry) => entry.reading);
+      const batch = spool.takeOutbox(this.options.storeBatch, 'emitted');
       if (batch.length === 0) return;
       const stopTimer = metrics.storeWriteSeconds.startTimer();
       try {

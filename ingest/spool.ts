@@ -29,11 +29,6 @@ export interface SpooledMessage extends InboundMessage {
   seq: number;
 }
 
-export interface OutboxEntry {
-  reading: StoredReading;
-  emitted: boolean;
-}
-
 export interface SpoolOptions {
   /** Messages plus readings waiting; past it new publishes are refused until the backlog drains. */
   maxBacklog: number;
@@ -88,7 +83,7 @@ export function readingKey(deviceId: string, readingId: string): string {
 
 export class Spool extends EventEmitter {
   private readonly database: Database;
-  private readonly statements: Record<'insertInbox' | 'takeInbox' | 'deleteInbox' | 'insertOutbox' | 'insertSeen' | 'isSeen' | 'takeOutbox' | 'takeOutboxEmitted' | 'takeOutboxUnemitted' | 'deleteOutbox' | 'markEmitted' | 'countInbox' | 'countOutbox', Statement>;
+  private readonly statements: Record<'insertInbox' | 'takeInbox' | 'deleteInbox' | 'insertOutbox' | 'insertSeen' | 'isSeen' | 'takeOutboxEmitted' | 'takeOutboxUnemitted' | 'deleteOutbox' | 'markEmitted' | 'countInbox' | 'countOutbox', Statement>;
   private readonly appendBatch: (messages: readonly InboundMessage[]) => void;
   private readonly commitEvaluation: (seqs: readonly number[], accepted: readonly StoredReading[], acceptedAt: string) => void;
   private pendingAppends: { message: InboundMessage; resolve: () => void; reject: (error: Error) => void }[] = [];
@@ -114,9 +109,8 @@ export class Spool extends EventEmitter {
       insertOutbox: db.prepare('INSERT OR IGNORE INTO readings_outbox (device_id, reading_id, body, emitted, queued_seq) VALUES (?, ?, ?, 0, ?)'),
       insertSeen: db.prepare('INSERT OR IGNORE INTO seen (device_id, reading_id, accepted_at) VALUES (?, ?, ?)'),
       isSeen: db.prepare('SELECT 1 FROM seen WHERE device_id = ? AND reading_id = ?'),
-      takeOutbox: db.prepare('SELECT body, emitted FROM readings_outbox ORDER BY queued_seq LIMIT ?'),
-      takeOutboxEmitted: db.prepare('SELECT body, emitted FROM readings_outbox WHERE emitted = 1 ORDER BY queued_seq LIMIT ?'),
-      takeOutboxUnemitted: db.prepare('SELECT body, emitted FROM readings_outbox WHERE emitted = 0 ORDER BY queued_seq LIMIT ?'),
+      takeOutboxEmitted: db.prepare('SELECT body FROM readings_outbox WHERE emitted = 1 ORDER BY queued_seq LIMIT ?'),
+      takeOutboxUnemitted: db.prepare('SELECT body FROM readings_outbox WHERE emitted = 0 ORDER BY queued_seq LIMIT ?'),
       deleteOutbox: db.prepare('DELETE FROM readings_outbox WHERE device_id = ? AND reading_id = ?'),
       markEmitted: db.prepare('UPDATE readings_outbox SET emitted = 1 WHERE device_id = ? AND reading_id = ?'),
       countInbox: db.prepare('SELECT count(*) AS n FROM inbox'),
@@ -210,13 +204,10 @@ export class Spool extends EventEmitter {
     this.backlogCount += accepted.length - seqs.length;
   }
 
-  /** Outbox readings, oldest first: all, those already emitted to the rules engine, or those not yet. */
-  takeOutbox(limit: number, which: 'all' | 'emitted' | 'unemitted' = 'all'): OutboxEntry[] {
-    const statement = which === 'emitted' ? this.statements.takeOutboxEmitted : which === 'unemitted' ? this.statements.takeOutboxUnemitted : this.statements.takeOutbox;
-    return (statement.all(limit) as { body: string; emitted: number }[]).map((row) => ({
-      reading: JSON.parse(row.body) as StoredReading,
-      emitted: row.emitted === 1,
-    }));
+  /** Outbox readings, oldest first: those already emitted to the rules engine, or those not yet. */
+  takeOutbox(limit: number, which: 'emitted' | 'unemitted'): StoredReading[] {
+    const statement = which === 'emitted' ? this.statements.takeOutboxEmitted : this.statements.takeOutboxUnemitted;
+    return (statement.all(limit) as { body: string }[]).map((row) => JSON.parse(row.body) as StoredReading);
   }
 
   markEmitted(readings: readonly StoredReading[]): void {
