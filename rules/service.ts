@@ -9,8 +9,7 @@ import { everyItem, type Alert, type ClinicalStore, type ReadingsStore, type Sto
 import { AlertManager, type RetakeRequester } from './alert-manager.js';
 import { DEFAULT_RULES } from './default-rules.js';
 import { DEFAULT_TICK_MS, rulesEngine, type PatientEvent } from './engine.js';
-import type { AlertSignal } from './evaluate-patient.js';
-import { toRuleReading, type PatientConfiguration } from './evaluate-patient.js';
+import { toRuleReading, type AlertSignal, type PatientConfiguration } from './evaluate-patient.js';
 import { AlertNotifier, type AlertPublisher } from './notifications.js';
 import { resolveRules, type RuleDefinition } from './rule-definitions.js';
 
@@ -151,24 +150,26 @@ export class RulesService {
     return events;
   }
 
-  /** A reading of a patient the engine has not configured yet is preceded by its configuration. */
-  private readingEvents(reading: StoredReading): Observable<PatientEvent> {
-    if (!this.owns(reading.patientId)) return EMPTY;
+  /**
+   * The engine events of one reading: none for another process's patient, and a configuration first
+   * for a patient the engine has not configured yet.
+   */
+  private async eventsOf(reading: StoredReading): Promise<PatientEvent[]> {
+    if (!this.owns(reading.patientId)) return [];
     const event: PatientEvent = { type: 'reading', patientId: reading.patientId, reading: toRuleReading(reading), nowMs: this.options.scheduler?.now() ?? Date.now() };
-    if (this.known.has(reading.patientId)) return from([event]);
-    return from(this.configurationOf(reading.patientId)).pipe(
-      mergeMap((configuration) => {
-        if (!configuration) return EMPTY;
-        this.known.add(reading.patientId);
-        return from<PatientEvent[]>([{ type: 'configure', patientId: reading.patientId, configuration }, event]);
-      }),
-    );
+    if (this.known.has(reading.patientId)) return [event];
+    const configuration = await this.configurationOf(reading.patientId);
+    if (!configuration) return [];
+    // Configured meanwhile (another reading of the same patient): a second configure would reset it.
+    if (this.known.has(reading.patientId)) return [event];
+    this.known.add(reading.patientId);
+    return [{ type: 'configure', patientId: reading.patientId, configuration }, event];
   }
 
   async start(): Promise<void> {
     const { clinicalStore, logger } = this.dependencies;
     const restored = await this.restoreEvents();
-    const readings$ = (this.dependencies.accepted$ ?? EMPTY).pipe(concatMap((reading) => this.readingEvents(reading)));
+    const readings$ = (this.dependencies.accepted$ ?? EMPTY).pipe(concatMap((reading) => from(this.eventsOf(reading)).pipe(mergeMap((events) => from(events)))));
     const events$ = merge(from(restored), this.patientEvents, readings$, this.judged);
     const signals$ = events$.pipe(rulesEngine({ tickMs: this.options.tickMs ?? DEFAULT_TICK_MS, scheduler: this.options.scheduler }));
     type Work = { signal: AlertSignal } | { marker: () => void };
@@ -206,16 +207,7 @@ export class RulesService {
    */
   async judge(readings: readonly StoredReading[]): Promise<void> {
     for (const reading of readings) {
-      if (!this.owns(reading.patientId)) continue;
-      if (!this.known.has(reading.patientId)) {
-        const configuration = await this.configurationOf(reading.patientId);
-        if (!configuration) continue;
-        if (!this.known.has(reading.patientId)) {
-          this.known.add(reading.patientId);
-          this.judged.next({ type: 'configure', patientId: reading.patientId, configuration });
-        }
-      }
-      this.judged.next({ type: 'reading', patientId: reading.patientId, reading: toRuleReading(reading), nowMs: this.options.scheduler?.now() ?? Date.now() });
+      for (const event of await this.eventsOf(reading)) this.judged.next(event);
     }
     await new Promise<void>((resolve, reject) => {
       const settle = (error?: Error) => {
