@@ -5,18 +5,16 @@
 // the registry changed: a newly provisioned device can connect within seconds, a retired one cannot.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import type { Logger } from 'pino';
 import { mosquittoPasswordHash, type ClinicalStore } from '../store/index.js';
 import type { PlatformConfig } from './config.js';
+import { StartupError } from './start.js';
 import { mosquittoFiles, platformUserOf, writeMosquittoFiles } from './mosquitto-files.js';
 
 const RESYNC_MS = 5_000;
-
-export class StartupProblem extends Error {}
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -30,18 +28,18 @@ function portOpen(port: number): Promise<boolean> {
 }
 
 export interface RunningBroker {
-  httpUrl: string;
-  mqttPort: number;
+  /** Mosquitto runs and listens. */
+  ready(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
 export async function startBrokerRole(config: PlatformConfig, clinicalStore: ClinicalStore, logger: Logger): Promise<RunningBroker> {
-  if (spawnSync('sh', ['-c', 'command -v mosquitto']).status !== 0) throw new StartupProblem('rpm start --role broker runs Mosquitto 2, which is not installed (Debian: apt install mosquitto)');
+  if (spawnSync('sh', ['-c', 'command -v mosquitto']).status !== 0) throw new StartupError('rpm start --role broker runs Mosquitto 2, which is not installed (Debian: apt install mosquitto)');
   const platform = platformUserOf(config.mqttUrl);
-  if (!platform) throw new StartupProblem("RPM_MQTT_URL: the broker role takes the platform's own user and password from it (mqtt://user:password@host:1883)");
-  if (config.mqttPort === 0) throw new StartupProblem('RPM_MQTT_PORT: the broker role needs a fixed port (the other roles connect to it)');
+  if (!platform) throw new StartupError("RPM_MQTT_URL: the broker role takes the platform's own user and password from it (mqtt://user:password@host:1883)");
+  if (config.mqttPort === 0) throw new StartupError('RPM_MQTT_PORT: the broker role needs a fixed port (the other roles connect to it)');
   if (await portOpen(config.mqttPort)) {
-    throw new StartupProblem(`RPM_MQTT_PORT ${config.mqttPort} is already in use by another program (another MQTT broker?): stop it, or set RPM_MQTT_PORT to a free port`);
+    throw new StartupError(`RPM_MQTT_PORT ${config.mqttPort} is already in use by another program (another MQTT broker?): stop it, or set RPM_MQTT_PORT to a free port`);
   }
   const directory = join(config.dataDir, 'mosquitto');
   mkdirSync(join(directory, 'data'), { recursive: true });
@@ -85,7 +83,7 @@ export async function startBrokerRole(config: PlatformConfig, clinicalStore: Cli
   let stopping = false;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   for (let i = 0; !(await portOpen(config.mqttPort)); i += 1) {
-    if (child.exitCode !== null || i > 100) throw new StartupProblem(`Mosquitto did not start: ${stderr.trim() || `exit code ${child.exitCode}`}`);
+    if (child.exitCode !== null || i > 100) throw new StartupError(`Mosquitto did not start: ${stderr.trim() || `exit code ${child.exitCode}`}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   void exited.then((code) => {
@@ -106,30 +104,12 @@ export async function startBrokerRole(config: PlatformConfig, clinicalStore: Cli
       .catch((error: Error) => logger.error({ err: error.message }, 'could not regenerate the broker files'));
   }, RESYNC_MS);
 
-  const health: Server = createServer((request, response) => {
-    void (async () => {
-      if (request.url === '/healthz') return response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-      if (request.url === '/readyz') {
-        const ok = child.exitCode === null && (await portOpen(config.mqttPort));
-        return response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ready' : 'not ready' }));
-      }
-      response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found","message":"the broker role serves /healthz and /readyz"}');
-    })();
-  });
-  await new Promise<void>((resolve, reject) => {
-    health.once('error', reject);
-    health.listen(config.httpPort, '0.0.0.0', () => resolve());
-  });
-  const address = health.address();
-  const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
-  logger.info({ mqttPort: config.mqttPort, httpPort }, 'broker role started (Mosquitto)');
+  logger.info({ mqttPort: config.mqttPort }, 'broker role started (Mosquitto)');
   return {
-    httpUrl: `http://127.0.0.1:${httpPort}`,
-    mqttPort: config.mqttPort,
+    ready: async () => child.exitCode === null && (await portOpen(config.mqttPort)),
     stop: async () => {
       stopping = true;
       clearInterval(timer);
-      await new Promise<void>((resolve) => health.close(() => resolve()));
       if (child.exitCode === null) {
         child.kill('SIGTERM');
         await exited;

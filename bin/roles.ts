@@ -48,10 +48,8 @@ export function parsePartitions(text: string | undefined): number[] {
 }
 
 /** Ingest side: each reading to its partition's topic, QoS 1; resolves when the broker has them all. */
-export function forwardToRules(transport: IngestTransport): (readings: readonly StoredReading[]) => Promise<void> {
-  return async (readings) => {
-    await Promise.all(readings.map((reading) => transport.publish(acceptedTopic(partitionOf(reading.patientId)), reading)));
-  };
+export async function forwardToRules(transport: IngestTransport, readings: readonly StoredReading[]): Promise<void> {
+  await Promise.all(readings.map((reading) => transport.publish(acceptedTopic(partitionOf(reading.patientId)), reading)));
 }
 
 /** How many reading keys a rules process remembers to drop redeliveries (a broker resends after a reconnect). */

@@ -7,10 +7,11 @@ import { createServer, type Server } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApi } from '../dashboard-api/index.js';
 import { IngestService, receiptsTopic } from '../ingest/index.js';
+import { ClinicalStore } from '../store/index.js';
 import { RulesService } from '../rules/index.js';
 import type { PlatformConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { StartupProblem, startBrokerRole } from './broker-role.js';
+import { startBrokerRole } from './broker-role.js';
 import { RulesFeed, forwardToRules, polledAlertFeed, type PlatformRole } from './roles.js';
 import { StartupError, closeAll, isAddressInUse, openStores, redactUrl, tokenVerifier } from './start.js';
 
@@ -20,7 +21,7 @@ export interface RunningRole {
   stop(): Promise<void>;
 }
 
-/** /healthz, /readyz (when `ready()` holds) and /metrics, for the roles that serve no API. */
+/** /healthz, /readyz (when `ready()` holds) and /metrics, for the roles that serve no API (the broker role too). */
 async function healthServer(port: number, registry: Registry, ready: () => Promise<boolean>): Promise<Server> {
   const server = createServer((request, response) => {
     void (async () => {
@@ -47,85 +48,82 @@ export async function startRole(config: PlatformConfig, role: PlatformRole, part
   mkdirSync(config.dataDir, { recursive: true });
   const closers: (() => Promise<void>)[] = [];
   try {
-    const { clinicalStore, readingsStore } = await openStores(config, closers, logger);
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
     let ready: () => Promise<boolean> = async () => true;
     let httpPort = config.httpPort;
 
     if (role === 'broker') {
-      let broker;
-      try {
-        broker = await startBrokerRole(config, clinicalStore, logger);
-      } catch (error) {
-        if (error instanceof StartupProblem) throw new StartupError(error.message);
-        throw error;
-      }
+      // The broker role needs the device registry only.
+      const clinicalStore = await ClinicalStore.open(config.clinicalDatabase);
+      closers.push(() => clinicalStore.close());
+      const broker = await startBrokerRole(config, clinicalStore, logger);
       closers.push(() => broker.stop());
-      return { role, httpUrl: broker.httpUrl, stop: () => closeAll(closers) };
-    }
-
-    if (role === 'rules') {
-      const feed = new RulesFeed(config.mqttUrl, partitions, logger, registry);
-      const rules = new RulesService(
-        {
-          clinicalStore,
-          readingsStore,
-          publisher: feed,
-          retakes: {
-            requestRetake: (deviceId, request) => {
-              feed
-                .publish(receiptsTopic(deviceId), { readingId: request.readingId, status: 'accepted', request: 'retake', message: request.message, alertId: request.alertId })
-                .catch((error: Error) => logger.warn({ err: error.message, deviceId }, 'could not send the retake request'));
-            },
-          },
-          logger,
-          registry,
-        },
-        { ownsPatient: (patientId) => feed.owns(patientId) },
-      );
-      feed.judge = (readings) => rules.judge(readings);
-      await rules.start();
-      closers.push(() => feed.stop());
-      closers.push(() => rules.stop());
-      try {
-        await feed.start();
-      } catch (error) {
-        throw new StartupError(`RPM_MQTT_URL: cannot subscribe on the external broker ${redactUrl(config.mqttUrl)}: ${(error as Error).message}`);
-      }
-      ready = async () => feed.connected;
+      ready = broker.ready;
     } else {
-      // ingest takes device readings; api takes none (it only replays dead letters through the
-      // pipeline). Both hand accepted readings to the rules processes.
-      const ingest: IngestService = new IngestService(
-        {
-          dataDir: config.dataDir,
-          broker: { port: 0 },
-          externalBrokerUrl: config.mqttUrl,
-          subscribe: role === 'ingest',
-          forward: (readings) => forwardToRules(ingest.transport)(readings),
-        },
-        { clinicalStore, readingsStore, logger, registry },
-      );
-      try {
-        await ingest.start();
-      } catch (error) {
-        await ingest.stop().catch(() => undefined);
-        throw new StartupError(`RPM_MQTT_URL: cannot subscribe on the external broker ${redactUrl(config.mqttUrl)}: ${(error as Error).message}`);
-      }
-      closers.push(() => ingest.stop());
-      ready = async () => ingest.transport.listening;
-      if (role === 'api') {
-        const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: polledAlertFeed(clinicalStore), verifyToken: tokenVerifier(config, logger), registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute });
-        closers.push(() => api.close());
+      const { clinicalStore, readingsStore } = await openStores(config, closers, logger);
+      if (role === 'rules') {
+        const feed = new RulesFeed(config.mqttUrl, partitions, logger, registry);
+        const rules = new RulesService(
+          {
+            clinicalStore,
+            readingsStore,
+            publisher: feed,
+            retakes: {
+              requestRetake: (deviceId, request) => {
+                feed
+                  .publish(receiptsTopic(deviceId), { readingId: request.readingId, status: 'accepted', request: 'retake', message: request.message, alertId: request.alertId })
+                  .catch((error: Error) => logger.warn({ err: error.message, deviceId }, 'could not send the retake request'));
+              },
+            },
+            logger,
+            registry,
+          },
+          { ownsPatient: (patientId) => feed.owns(patientId) },
+        );
+        feed.judge = (readings) => rules.judge(readings);
+        await rules.start();
+        closers.push(() => feed.stop());
+        closers.push(() => rules.stop());
         try {
-          await api.listen({ port: config.httpPort, host: '0.0.0.0' });
+          await feed.start();
         } catch (error) {
-          if (isAddressInUse(error)) throw new StartupError(`RPM_HTTP_PORT ${config.httpPort} is already in use by another program: stop it, or set RPM_HTTP_PORT to a free port (0 picks one)`);
-          throw error;
+          throw new StartupError(`RPM_MQTT_URL: cannot subscribe on the external broker ${redactUrl(config.mqttUrl)}: ${(error as Error).message}`);
         }
-        const address = api.server.address();
-        httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+        ready = async () => feed.connected;
+      } else {
+        // ingest takes device readings; api takes none (it only replays dead letters through the
+        // pipeline). Both hand accepted readings to the rules processes.
+        const ingest: IngestService = new IngestService(
+          {
+            dataDir: config.dataDir,
+            broker: { port: 0 },
+            externalBrokerUrl: config.mqttUrl,
+            subscribe: role === 'ingest',
+            forward: (readings) => forwardToRules(ingest.transport, readings),
+          },
+          { clinicalStore, readingsStore, logger, registry },
+        );
+        try {
+          await ingest.start();
+        } catch (error) {
+          await ingest.stop().catch(() => undefined);
+          throw new StartupError(`RPM_MQTT_URL: cannot subscribe on the external broker ${redactUrl(config.mqttUrl)}: ${(error as Error).message}`);
+        }
+        closers.push(() => ingest.stop());
+        ready = async () => ingest.transport.listening;
+        if (role === 'api') {
+          const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: polledAlertFeed(clinicalStore), verifyToken: tokenVerifier(config, logger), registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute });
+          closers.push(() => api.close());
+          try {
+            await api.listen({ port: config.httpPort, host: '0.0.0.0' });
+          } catch (error) {
+            if (isAddressInUse(error)) throw new StartupError(`RPM_HTTP_PORT ${config.httpPort} is already in use by another program: stop it, or set RPM_HTTP_PORT to a free port (0 picks one)`);
+            throw error;
+          }
+          const address = api.server.address();
+          httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+        }
       }
     }
 
