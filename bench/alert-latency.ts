@@ -2,13 +2,9 @@
 // readings (default 1,000/s) while one glucometer publishes a critical reading every 100 ms.
 // Measured: publish → PUBACK for every reading, and publish → the alert message a nurse app
 // receives on `rpm/v1/alerts/{careTeamId}` for each critical reading.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { signAccessToken } from '../dashboard-api/index.js';
-import { ClinicalStore } from '../store/index.js';
-import { spawnServer, stopServer } from './processes.js';
+import { BENCH_JWT_SECRET, benchData, startPlatform } from './fixtures.js';
 import { percentile } from './stats.js';
 
 export interface LatencyBenchOptions {
@@ -33,8 +29,6 @@ export interface LatencyBenchResult {
   publishToAlertMs: LatencyFigures;
 }
 
-const JWT_SECRET = 'benchmark-secret-of-at-least-32-characters';
-
 function figures(values: number[]): LatencyFigures {
   const sorted = [...values].sort((a, b) => a - b);
   const round = (n: number) => Math.round(n * 100) / 100;
@@ -42,30 +36,23 @@ function figures(values: number[]): LatencyFigures {
 }
 
 export async function benchAlertLatency(options: LatencyBenchOptions): Promise<LatencyBenchResult> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'rpm-bench-latency-'));
-  const setup = await ClinicalStore.open({ dialect: 'sqlite', path: join(dataDir, 'clinical.sqlite') });
-  const team = await setup.careTeams.create({ name: 'Bench' });
-  const provision = async (id: string, kind: string) => {
-    const patient = await setup.patients.create({ name: id, birthDate: '1950-01-01', timezone: 'UTC', careTeamId: team.id });
-    const { secret } = await setup.devices.provision({ id, kind });
-    await setup.devices.assign(id, patient.id, { at: '2026-01-01T00:00:00Z', by: 'bench' });
-    return { id, secret };
-  };
+  const data = await benchData('latency');
   const background: { id: string; secret: string }[] = [];
-  for (let i = 0; i < options.backgroundDevices; i += 1) background.push(await provision(`bench-bg-${i}`, 'blood_pressure'));
-  const meter = await provision('bench-meter', 'glucose');
-  await setup.close();
+  for (let i = 0; i < options.backgroundDevices; i += 1) background.push(await data.provisionAssigned(`bench-bg-${i}`, 'blood_pressure'));
+  const meter = await data.provisionAssigned('bench-meter', 'glucose');
+  const team = { id: data.teamId };
+  await data.close();
 
-  const { child, match } = await spawnServer('bin/rpm.js', ['start'], { RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', RPM_LOG_LEVEL: 'error', RPM_JWT_SECRET: JWT_SECRET }, /MQTT:\s+(mqtt:\/\/\S+)/);
+  const platform = await startPlatform(data.dataDir);
   const clients: MqttClient[] = [];
   try {
-    const url = match[1]!;
+    const url = platform.mqttUrl;
     const connect = async (username: string, password: string) => {
       const client = await mqtt.connectAsync(url, { username, password, clientId: `${username}-${Date.now()}`, reconnectPeriod: 0 });
       clients.push(client);
       return client;
     };
-    const nurse = await connect('bench-nurse', await signAccessToken(JWT_SECRET, { sub: 'bench-nurse', role: 'nurse', careTeams: [team.id] }));
+    const nurse = await connect('bench-nurse', await signAccessToken(BENCH_JWT_SECRET, { sub: 'bench-nurse', role: 'nurse', careTeams: [team.id] }));
     const sentAt = new Map<string, number>();
     const alertLatencies: number[] = [];
     nurse.on('message', (_topic, payload) => {
@@ -120,7 +107,7 @@ export async function benchAlertLatency(options: LatencyBenchOptions): Promise<L
     };
   } finally {
     await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
-    await stopServer(child);
-    rmSync(dataDir, { recursive: true, force: true });
+    await platform.stop();
+    data.remove();
   }
 }

@@ -6,14 +6,12 @@
 //   normalization, patient resolution, dedup, rules, readings store) with the SQLite store and with
 //   InfluxDB, readings/s until stored.
 // Servers run as child processes; this process is the load generator.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
 import { BARE, mosquittoUnavailableReason, startMosquitto } from '../local-servers/mosquitto.js';
 import { influxdUnavailableReason, startInfluxd, type ServerProcess } from '../local-servers/time-series.js';
-import { ClinicalStore } from '../store/index.js';
+import { benchData, startPlatform } from './fixtures.js';
 import { spawnServer, stopServer } from './processes.js';
 import { percentile, summarize, type Summary } from './stats.js';
 
@@ -127,24 +125,18 @@ function influxCounter(url: string, database: string): StoredCounter {
 }
 
 async function pipelineRun(options: IngestBenchOptions, influx?: ServerProcess): Promise<{ ackedPerSec: number; storedPerSec: number; latencies: number[] }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'rpm-bench-'));
+  const data = await benchData('ingest');
   try {
-    const setup = await ClinicalStore.open({ dialect: 'sqlite', path: join(dataDir, 'clinical.sqlite') });
-    const team = await setup.careTeams.create({ name: 'Bench' });
     const devices: { id: string; secret: string }[] = [];
-    for (let i = 0; i < options.clients; i += 1) {
-      const patient = await setup.patients.create({ name: `Bench ${i}`, birthDate: '1950-01-01', timezone: 'America/New_York', careTeamId: team.id });
-      const { device, secret } = await setup.devices.provision({ id: `bench-cuff-${i}`, kind: 'blood_pressure' });
-      await setup.devices.assign(device.id, patient.id, { at: '2026-01-01T00:00:00Z', by: 'bench' });
-      devices.push({ id: device.id, secret });
-    }
-    await setup.close();
+    for (let i = 0; i < options.clients; i += 1) devices.push(await data.provisionAssigned(`bench-cuff-${i}`, 'blood_pressure', { timezone: 'America/New_York' }));
+    await data.close();
+    const dataDir = data.dataDir;
 
     const database = `bench_${Date.now()}`;
     const storeEnv = influx ? { RPM_READINGS_STORE: 'influx', RPM_INFLUX_URL: influx.url, RPM_INFLUX_BUCKET: database } : {};
-    const { child, match } = await spawnServer('bin/rpm.js', ['start'], { RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', RPM_LOG_LEVEL: 'error', ...storeEnv }, /MQTT:\s+(mqtt:\/\/\S+)/);
+    const platform = await startPlatform(dataDir, storeEnv);
     try {
-      const url = match[1]!;
+      const url = platform.mqttUrl;
       const clients = await Promise.all(
         devices.map(async (d) => ({
           client: await mqtt.connectAsync(url, { username: d.id, password: d.secret, clientId: d.id, reconnectPeriod: 0 }),
@@ -168,10 +160,10 @@ async function pipelineRun(options: IngestBenchOptions, influx?: ServerProcess):
       await Promise.all(clients.map((c) => c.client.endAsync(true)));
       return { ackedPerSec: total / ackedSeconds, storedPerSec: total / storedSeconds, latencies };
     } finally {
-      await stopServer(child);
+      await platform.stop();
     }
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    data.remove();
   }
 }
 
