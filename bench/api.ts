@@ -4,8 +4,10 @@
 // the care team and audited, as in production.
 import { signAccessToken } from '../dashboard-api/index.js';
 import { SqliteReadingsStore, type StoredReading } from '../store/index.js';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BENCH_JWT_SECRET, benchData, startPlatform } from './fixtures.js';
+import { spawnServer, stopServer } from './processes.js';
 import { percentile, summarize, type Summary } from './stats.js';
 
 export interface EndpointFigures {
@@ -20,8 +22,12 @@ export interface ApiBenchResult {
   seconds: number;
   patients: number;
   readingsIn90Days: number;
+  /** Bare Fastify sending the same 90-day body, fixed, with nothing behind it: the HTTP layer's limit. */
+  baseline: EndpointFigures;
   triage: EndpointFigures;
   readings90Days: EndpointFigures;
+  /** Bytes of the 90-day response. */
+  readings90DaysBytes: number;
 }
 
 const PATIENTS = 500;
@@ -79,8 +85,15 @@ export async function benchApi(options: { concurrency: number; seconds: number; 
       triage: `${platform.httpUrl}/v1/triage`,
       readings90Days: `${platform.httpUrl}/v1/patients/${subject}/readings?from=${encodeURIComponent(from)}&to=${encodeURIComponent(new Date(now).toISOString())}`,
     };
-    const figures = {} as Record<keyof typeof endpoints, EndpointFigures>;
-    for (const [name, url] of Object.entries(endpoints) as [keyof typeof endpoints, string][]) {
+    const sample = await fetch(endpoints.readings90Days, { headers: { authorization: `Bearer ${token}` } });
+    const sampleBody = await sample.text();
+    if (sample.status !== 200 || (JSON.parse(sampleBody) as { readings: unknown[] }).readings.length !== readings.length) {
+      throw new Error(`the 90-day query answered ${sample.status} without the ${readings.length} readings`);
+    }
+    const bodyFile = join(data.dataDir, 'baseline-body.json');
+    writeFileSync(bodyFile, sampleBody);
+    const baselineServer = await spawnServer('bench/http-baseline-server.js', [bodyFile], {}, /PORT (\d+)/);
+    const measure = async (name: string, url: string): Promise<EndpointFigures> => {
       await load(url, token, options.concurrency, 2); // warm-up
       const runs: { rps: number; p50: number; p95: number; p99: number }[] = [];
       for (let run = 1; run <= options.runs; run += 1) {
@@ -88,14 +101,21 @@ export async function benchApi(options: { concurrency: number; seconds: number; 
         runs.push({ rps, p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99) });
         log(`api: ${name} run ${run}/${options.runs}: ${rps.toFixed(0)} req/s, p99 ${runs[run - 1]!.p99.toFixed(1)} ms`);
       }
-      figures[name] = {
+      return {
         requestsPerSecond: summarize(runs.map((r) => r.rps)),
         p50Ms: summarize(runs.map((r) => r.p50)),
         p95Ms: summarize(runs.map((r) => r.p95)),
         p99Ms: summarize(runs.map((r) => r.p99)),
       };
+    };
+    let baseline: EndpointFigures;
+    try {
+      baseline = await measure('baseline', `http://127.0.0.1:${baselineServer.match[1]}/`);
+    } finally {
+      await stopServer(baselineServer.child);
     }
-    return { concurrency: options.concurrency, seconds: options.seconds, patients: PATIENTS, readingsIn90Days: readings.length, ...figures };
+    const figures = { baseline, triage: await measure('triage', endpoints.triage), readings90Days: await measure('readings90Days', endpoints.readings90Days) };
+    return { concurrency: options.concurrency, seconds: options.seconds, patients: PATIENTS, readingsIn90Days: readings.length, readings90DaysBytes: Buffer.byteLength(sampleBody), ...figures };
   } finally {
     await platform.stop();
     data.remove();

@@ -106,9 +106,24 @@ if (only.has('api')) {
   await settle();
   const api = await benchApi({ concurrency: env('BENCH_API_CONCURRENCY', 50), seconds: env('BENCH_API_SECONDS', 10), runs: env('BENCH_API_RUNS', 3) }, log);
   results.api = api;
-  console.log(`\nAPI: ${api.concurrency} concurrent keep-alive clients, ${api.seconds} s per run after a 2 s warm-up; a nurse token; ${api.patients} patients in the team; the 90-day query returns ${api.readingsIn90Days} readings\n`);
-  const row = (name: string, f: { requestsPerSecond: Summary; p50Ms: Summary; p95Ms: Summary; p99Ms: Summary }) => [name, fmt(f.requestsPerSecond.median), ms(f.p50Ms.median), ms(f.p95Ms.median), `${ms(f.p99Ms.median)} (${spread(f.p99Ms, ms)})`];
-  console.log(table([['endpoint', 'requests/s', 'p50 ms', 'p95 ms', 'p99 ms (spread)'], row('GET /v1/triage', api.triage), row('GET /v1/patients/:id/readings, 90 days (target p99 < 20 ms)', api.readings90Days)]));
+  console.log(`\nAPI: ${api.concurrency} concurrent keep-alive clients, ${api.seconds} s per run after a 2 s warm-up; a nurse token; ${api.patients} patients in the team; the 90-day query returns ${api.readingsIn90Days} readings (${fmt(api.readings90DaysBytes / 1024)} KiB)\n`);
+  const baseRps = api.baseline.requestsPerSecond.median;
+  const row = (name: string, f: { requestsPerSecond: Summary; p50Ms: Summary; p95Ms: Summary; p99Ms: Summary }) => [
+    name,
+    fmt(f.requestsPerSecond.median),
+    (f.requestsPerSecond.median / baseRps).toFixed(2),
+    ms(f.p50Ms.median),
+    ms(f.p95Ms.median),
+    `${ms(f.p99Ms.median)} (${spread(f.p99Ms, ms)})`,
+  ];
+  console.log(
+    table([
+      ['endpoint', 'requests/s', 'ratio to baseline', 'p50 ms', 'p95 ms', 'p99 ms (spread)'],
+      row('baseline: bare Fastify sending the same 90-day body, fixed', api.baseline),
+      row('GET /v1/triage', api.triage),
+      row('GET /v1/patients/:id/readings, 90 days (target p99 < 20 ms)', api.readings90Days),
+    ]),
+  );
 }
 
 if (only.has('billing')) {

@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { InfluxDB, Point, type WriteApi } from '@influxdata/influxdb-client';
 import { MEASUREMENT_KINDS, isMeasurementKind, type MeasurementKind } from '../../device-profiles/index.js';
 import { aggregateReadings, localDatesOf } from './aggregate.js';
-import type { AggregateQuery, LocalDatesQuery, ReadingBucket, ReadingQuery, ReadingsStore, StoredReading } from './readings-store.js';
+import { readingObject, type AggregateQuery, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
 
 export type InfluxWriteProtocol = 'v1' | 'v2' | 'auto';
 
@@ -214,6 +214,10 @@ export class InfluxReadingsStore implements ReadingsStore {
     // One series per measurement: merge them into one timeline.
     readings.sort((a, b) => (query.newestFirst ? b.measuredAt.localeCompare(a.measuredAt) : a.measuredAt.localeCompare(b.measuredAt)));
     return readings.slice(0, limit);
+  }
+
+  async queryJson(query: ReadingQuery): Promise<string[]> {
+    return (await this.query(query)).map((reading) => JSON.stringify(readingObject(reading)));
   }
 
   async aggregate(query: AggregateQuery): Promise<ReadingBucket[]> {

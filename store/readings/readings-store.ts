@@ -79,6 +79,12 @@ export interface ReadingsStore {
   /** Idempotent on (deviceId, readingId): writing the same reading twice stores it once. */
   write(readings: readonly StoredReading[]): Promise<void>;
   query(query: ReadingQuery): Promise<StoredReading[]>;
+  /**
+   * The same readings as `query`, each as the JSON text of `readingObject(reading)`: what the API
+   * returns. A store that keeps that text pre-rendered answers a 90-day chart without building and
+   * serializing an object per reading.
+   */
+  queryJson(query: ReadingQuery): Promise<string[]>;
   aggregate(query: AggregateQuery): Promise<ReadingBucket[]>;
   /** The newest reading of each kind the patient has. */
   latest(patientId: string): Promise<Partial<Record<MeasurementKind, StoredReading>>>;
@@ -86,4 +92,24 @@ export interface ReadingsStore {
   localDates(query: LocalDatesQuery): Promise<{ date: string; readingIds: string[] }[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * The reading-object shape of the contract (ARCHITECTURE.md, payloads) in canonical units, with
+ * what was received: what the API returns for each stored reading.
+ */
+export function readingObject(reading: StoredReading): Record<string, unknown> {
+  return {
+    readingId: reading.readingId,
+    deviceId: reading.deviceId,
+    kind: reading.kind,
+    measuredAt: reading.measuredAtAsSent,
+    ...reading.values,
+    ...reading.flags,
+    unit: reading.unit,
+    ...(reading.gatewayId ? { gatewayId: reading.gatewayId } : {}),
+    receivedAt: reading.receivedAt,
+    source: reading.source,
+    original: reading.original,
+  };
 }

@@ -1,32 +1,37 @@
-// The embedded readings store: one SQLite table keyed by (device_id, reading_id), indexed for
-// time-range reads per patient and kind.
+// The embedded readings store: one SQLite table clustered by (patient, time), so a chart's
+// readings are one contiguous range of the table, already in order, with a unique index on (device_id, reading_id)
+// that makes writes idempotent. Each row also keeps the reading's API JSON (readingObject), so a
+// 90-day query is answered without building an object per reading (bench/api.ts).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase, { type Database, type Statement } from 'better-sqlite3';
-import type { MeasurementKind } from '../../device-profiles/index.js';
+import { MEASUREMENT_KINDS, type MeasurementKind } from '../../device-profiles/index.js';
 import { aggregateReadings, localDatesOf } from './aggregate.js';
-import type { AggregateQuery, LocalDatesQuery, ReadingBucket, ReadingQuery, ReadingsStore, StoredReading } from './readings-store.js';
+import { readingObject, type AggregateQuery, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
 
 /** The fields kept as JSON in `body`: they vary by kind and are never filtered on. */
 type Body = Pick<StoredReading, 'values' | 'flags' | 'original'>;
 
+/** `PRAGMA user_version` of the current layout; 0 is the first one (keyed by device and reading). */
+const SCHEMA_VERSION = 2;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS readings (
-  device_id TEXT NOT NULL,
-  reading_id TEXT NOT NULL,
   patient_id TEXT NOT NULL,
   kind TEXT NOT NULL,
   measured_at_ms INTEGER NOT NULL,
+  device_id TEXT NOT NULL,
+  reading_id TEXT NOT NULL,
   measured_at_sent TEXT NOT NULL,
   received_at TEXT NOT NULL,
   gateway_id TEXT,
   source TEXT NOT NULL,
   unit TEXT NOT NULL,
   body TEXT NOT NULL,
-  PRIMARY KEY (device_id, reading_id)
+  json TEXT NOT NULL,
+  PRIMARY KEY (patient_id, measured_at_ms, device_id, reading_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS readings_by_patient_kind_time ON readings (patient_id, kind, measured_at_ms);
-CREATE INDEX IF NOT EXISTS readings_by_patient_time ON readings (patient_id, measured_at_ms);
+CREATE UNIQUE INDEX IF NOT EXISTS readings_identity ON readings (device_id, reading_id);
 `;
 
 /**
@@ -56,13 +61,58 @@ function toReading(row: RawRow): StoredReading {
   };
 }
 
+function toRow(reading: StoredReading): unknown[] {
+  const body: Body = { values: reading.values, flags: reading.flags, original: reading.original };
+  return [
+    reading.patientId,
+    reading.kind,
+    Date.parse(reading.measuredAt),
+    reading.deviceId,
+    reading.readingId,
+    reading.measuredAtAsSent,
+    reading.receivedAt,
+    reading.gatewayId,
+    reading.source,
+    reading.unit,
+    JSON.stringify(body),
+    JSON.stringify(readingObject(reading)),
+  ];
+}
+
+const INSERT = `INSERT OR IGNORE INTO readings (patient_id, kind, measured_at_ms, device_id, reading_id, measured_at_sent, received_at, gateway_id, source, unit, body, json)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
 /** No more rows than this per query: a UI never needs more, and memory stays bounded. */
 const MAX_ROWS_PER_QUERY = 100_000;
+
+/**
+ * Moves readings from the first layout (keyed by device and reading, two secondary indexes, no
+ * JSON column) into the current one, in one transaction: a crash leaves the old table as it was.
+ */
+function migrateFromFirstLayout(database: Database): void {
+  const old = database.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'readings'").get();
+  if (!old) return;
+  const columns = database.prepare('PRAGMA table_info(readings)').all() as { name: string }[];
+  if (columns.some((column) => column.name === 'json')) return;
+  database.transaction(() => {
+    database.exec('DROP INDEX IF EXISTS readings_by_patient_kind_time; DROP INDEX IF EXISTS readings_by_patient_time; ALTER TABLE readings RENAME TO readings_first_layout;');
+    database.exec(SCHEMA);
+    const insert = database.prepare(INSERT);
+    // Pages in key order: a connection cannot write while it iterates, and memory stays bounded.
+    const page = database.prepare(`SELECT ${COLUMNS} FROM readings_first_layout WHERE (device_id, reading_id) > (?, ?) ORDER BY device_id, reading_id LIMIT 1000`).raw(true);
+    let rows = page.all('', '') as RawRow[];
+    while (rows.length > 0) {
+      for (const row of rows) insert.run(toRow(toReading(row)));
+      const last = rows[rows.length - 1]!;
+      rows = page.all(last[0], last[1]) as RawRow[];
+    }
+    database.exec('DROP TABLE readings_first_layout');
+  })();
+}
 
 export class SqliteReadingsStore implements ReadingsStore {
   readonly name = 'sqlite';
   private readonly database: Database;
-  private readonly insert: Statement;
   private readonly insertMany: (readings: readonly StoredReading[]) => void;
   /** Prepared once per shape: preparing is the dominant cost of a small query. */
   private readonly queries = new Map<string, Statement>();
@@ -74,27 +124,14 @@ export class SqliteReadingsStore implements ReadingsStore {
     // The spool holds every reading until this write has committed, so a lost tail after a power
     // cut is rewritten from the spool: NORMAL is safe here and spares an fsync per batch.
     this.database.pragma('synchronous = NORMAL');
-    this.database.exec(SCHEMA);
-    this.insert = this.database.prepare(
-      `INSERT OR IGNORE INTO readings (device_id, reading_id, patient_id, kind, measured_at_ms, measured_at_sent, received_at, gateway_id, source, unit, body)
-       VALUES (@device_id, @reading_id, @patient_id, @kind, @measured_at_ms, @measured_at_sent, @received_at, @gateway_id, @source, @unit, @body)`,
-    );
+    if ((this.database.pragma('user_version', { simple: true }) as number) < SCHEMA_VERSION) {
+      migrateFromFirstLayout(this.database);
+      this.database.exec(SCHEMA);
+      this.database.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }
+    const insert = this.database.prepare(INSERT);
     this.insertMany = this.database.transaction((readings: readonly StoredReading[]) => {
-      for (const reading of readings) {
-        this.insert.run({
-          device_id: reading.deviceId,
-          reading_id: reading.readingId,
-          patient_id: reading.patientId,
-          kind: reading.kind,
-          measured_at_ms: Date.parse(reading.measuredAt),
-          measured_at_sent: reading.measuredAtAsSent,
-          received_at: reading.receivedAt,
-          gateway_id: reading.gatewayId,
-          source: reading.source,
-          unit: reading.unit,
-          body: JSON.stringify({ values: reading.values, flags: reading.flags, original: reading.original } satisfies Body),
-        });
-      }
+      for (const reading of readings) insert.run(toRow(reading));
     });
   }
 
@@ -102,26 +139,37 @@ export class SqliteReadingsStore implements ReadingsStore {
     if (readings.length > 0) this.insertMany(readings);
   }
 
-  async query(query: ReadingQuery): Promise<StoredReading[]> {
-    const limit = Math.min(query.limit ?? MAX_ROWS_PER_QUERY, MAX_ROWS_PER_QUERY);
+  /** The prepared range query for this shape; `columns` is what each row returns. */
+  private rangeStatement(columns: string, query: ReadingQuery): { statement: Statement; parameters: Record<string, unknown> } {
     const order = query.newestFirst ? 'DESC' : 'ASC';
-    const kindClause = query.kind ? 'AND kind = @kind' : '';
-    const key = `${kindClause}|${order}`;
+    const key = `${columns}|${query.kind ? 'kind' : 'all'}|${order}`;
     let statement = this.queries.get(key);
     if (!statement) {
-      // One direction for every ORDER BY term: the index (whose entries end with the primary key)
-      // then delivers the order without a sort.
+      // A range of the primary key, in its order (no sort); one kind is a filter over the range,
+      // which holds the few kinds one patient measures.
+      const kindClause = query.kind ? 'AND kind = @kind' : '';
       statement = this.database
         .prepare(
-          `SELECT ${COLUMNS} FROM readings WHERE patient_id = @patientId ${kindClause}
+          `SELECT ${columns} FROM readings WHERE patient_id = @patientId ${kindClause}
            AND measured_at_ms >= @from AND measured_at_ms < @to
            ORDER BY measured_at_ms ${order}, device_id ${order}, reading_id ${order} LIMIT @limit`,
         )
         .raw(true);
       this.queries.set(key, statement);
     }
+    const limit = Math.min(query.limit ?? MAX_ROWS_PER_QUERY, MAX_ROWS_PER_QUERY);
     const parameters = { patientId: query.patientId, from: Date.parse(query.from), to: Date.parse(query.to), limit, ...(query.kind ? { kind: query.kind } : {}) };
+    return { statement, parameters };
+  }
+
+  async query(query: ReadingQuery): Promise<StoredReading[]> {
+    const { statement, parameters } = this.rangeStatement(COLUMNS, query);
     return (statement.all(parameters) as RawRow[]).map(toReading);
+  }
+
+  async queryJson(query: ReadingQuery): Promise<string[]> {
+    const { statement, parameters } = this.rangeStatement('json', query);
+    return (statement.all(parameters) as [string][]).map((row) => row[0]);
   }
 
   async aggregate(query: AggregateQuery): Promise<ReadingBucket[]> {
@@ -129,19 +177,15 @@ export class SqliteReadingsStore implements ReadingsStore {
   }
 
   async latest(patientId: string): Promise<Partial<Record<MeasurementKind, StoredReading>>> {
-    const rows = this.database
-      .prepare(
-        `SELECT ${COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')} FROM readings r
-         JOIN (SELECT kind, MAX(measured_at_ms) AS newest FROM readings WHERE patient_id = ? GROUP BY kind) n
-           ON r.kind = n.kind AND r.measured_at_ms = n.newest
-         WHERE r.patient_id = ?`,
-      )
-      .raw(true)
-      .all(patientId, patientId) as RawRow[];
+    let statement = this.queries.get('latest');
+    if (!statement) {
+      statement = this.database.prepare(`SELECT ${COLUMNS} FROM readings WHERE patient_id = ? AND kind = ? ORDER BY measured_at_ms DESC, device_id DESC, reading_id DESC LIMIT 1`).raw(true);
+      this.queries.set('latest', statement);
+    }
     const latest: Partial<Record<MeasurementKind, StoredReading>> = {};
-    for (const row of rows) {
-      const reading = toReading(row);
-      latest[reading.kind] = reading;
+    for (const kind of MEASUREMENT_KINDS) {
+      const row = statement.get(patientId, kind) as RawRow | undefined;
+      if (row) latest[kind] = toReading(row);
     }
     return latest;
   }

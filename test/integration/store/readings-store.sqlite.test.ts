@@ -1,10 +1,41 @@
-import { describe } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteReadingsStore } from '../../../store/index.js';
-import { readingsStoreSuite } from './readings-store.suite.js';
+import SqliteDatabase from 'better-sqlite3';
+import { readingObject, SqliteReadingsStore } from '../../../store/index.js';
+import { bp, readingsStoreSuite } from './readings-store.suite.js';
 
 describe('readings store on SQLite', () => {
   readingsStoreSuite(async () => new SqliteReadingsStore(join(mkdtempSync(join(tmpdir(), 'rpm-readings-')), 'readings.sqlite')));
+
+  it('moves the readings of a data directory from the first layout into the current one', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'rpm-readings-')), 'readings.sqlite');
+    // The first layout, as earlier versions created it, with two readings in it.
+    const old = new SqliteDatabase(path);
+    old.exec(`CREATE TABLE readings (device_id TEXT NOT NULL, reading_id TEXT NOT NULL, patient_id TEXT NOT NULL, kind TEXT NOT NULL,
+      measured_at_ms INTEGER NOT NULL, measured_at_sent TEXT NOT NULL, received_at TEXT NOT NULL, gateway_id TEXT, source TEXT NOT NULL,
+      unit TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (device_id, reading_id)) WITHOUT ROWID;
+      CREATE INDEX readings_by_patient_kind_time ON readings (patient_id, kind, measured_at_ms);
+      CREATE INDEX readings_by_patient_time ON readings (patient_id, measured_at_ms);`);
+    const readings = [bp('p-old', '2026-11-20T08:00:00.000Z', 150, { gatewayId: 'gw-1', source: 'gateway' }), bp('p-old', '2026-11-21T08:00:00.000Z', 181)];
+    const insert = old.prepare('INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    for (const r of readings) {
+      insert.run(r.deviceId, r.readingId, r.patientId, r.kind, Date.parse(r.measuredAt), r.measuredAtAsSent, r.receivedAt, r.gatewayId, r.source, r.unit, JSON.stringify({ values: r.values, flags: r.flags, original: r.original }));
+    }
+    old.close();
+
+    const store = new SqliteReadingsStore(path);
+    const range = { patientId: 'p-old', from: '2026-01-01T00:00:00.000Z', to: '2027-01-01T00:00:00.000Z' };
+    expect(await store.query(range)).toEqual(readings);
+    expect((await store.queryJson(range)).map((text) => JSON.parse(text) as unknown)).toEqual(readings.map(readingObject));
+    // Still idempotent on (device, reading) after the move.
+    await store.write([readings[0]!]);
+    expect(await store.query(range)).toHaveLength(2);
+    await store.close();
+    // Opening it again finds the current layout and leaves it alone.
+    const again = new SqliteReadingsStore(path);
+    expect(await again.query(range)).toEqual(readings);
+    await again.close();
+  });
 });

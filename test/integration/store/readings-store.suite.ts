@@ -1,6 +1,6 @@
 // The one readings-store suite every implementation must pass (SQLite, InfluxDB).
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import type { ReadingsStore, StoredReading } from '../../../store/index.js';
+import { readingObject, type ReadingsStore, type StoredReading } from '../../../store/index.js';
 
 let sequence = 0;
 function patientId(): string {
@@ -62,6 +62,35 @@ export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: (
     expect(await store.query({ patientId: patient, ...FOREVER })).toEqual([first, second]);
     expect(await store.query({ patientId: patient, kind: 'glucose', ...FOREVER })).toEqual([second]);
     expect(await store.query({ patientId: patient, ...FOREVER, newestFirst: true, limit: 1 })).toEqual([second]);
+  });
+
+  it('answers the same readings as JSON in the contract’s reading-object shape, in the same order', async () => {
+    const patient = patientId();
+    const readings = [
+      bp(patient, '2026-11-20T08:00:00.000Z', 150, { gatewayId: 'gw-1', source: 'gateway', measuredAtAsSent: '2026-11-20T03:00:00-05:00' }),
+      glucose(patient, '2026-11-20T09:30:00.000Z', 99.0858),
+      bp(patient, '2026-11-21T08:00:00.000Z', 128),
+      glucose(patient, '2026-11-21T09:30:00.000Z', 212),
+    ];
+    await store.write(readings);
+    for (const query of [{ patientId: patient, ...FOREVER, newestFirst: true }, { patientId: patient, ...FOREVER }, { patientId: patient, kind: 'glucose' as const, ...FOREVER, newestFirst: true, limit: 1 }]) {
+      const json = await store.queryJson(query);
+      expect(json.map((text) => JSON.parse(text) as unknown)).toEqual((await store.query(query)).map(readingObject));
+    }
+    const [newest] = await store.queryJson({ patientId: patient, ...FOREVER, newestFirst: true, limit: 1 });
+    // Canonical value, the unit as received and the meal context, as the API contract shows them.
+    expect(JSON.parse(newest!)).toEqual({
+      readingId: readings[3]!.readingId,
+      deviceId: 'meter-1',
+      kind: 'glucose',
+      measuredAt: '2026-11-21T09:30:00.000Z',
+      value: 212,
+      mealContext: 'fasting',
+      unit: 'mg/dL',
+      receivedAt: '2026-11-22T12:00:00.000Z',
+      source: 'device',
+      original: { unit: 'mmol/L', values: { value: 11.8 } },
+    });
   });
 
   it('is idempotent: the same reading written twice is stored once', async () => {
