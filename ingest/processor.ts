@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { ClinicalStore, ReadingsStore, StoredReading } from '../store/index.js';
 import { evaluateMessage, type DeviceDirectory, type MessageEvaluation, type ReadingOutcome } from './evaluate.js';
 import type { IngestMetrics } from './metrics.js';
-import type { InboundMessage, Spool, SpooledMessage } from './spool.js';
+import type { InboundMessage, OutboxBatch, Spool, SpooledMessage } from './spool.js';
 
 export interface Receipt {
   readingId: string | null;
@@ -126,13 +126,14 @@ export class IngestProcessor {
     const { spool } = this.dependencies;
     while (!this.stopped) {
       const pending = spool.takeOutbox(this.options.storeBatch, 'unemitted');
-      if (pending.length === 0) return;
+      if (pending.ids.length === 0) return;
       if (!(await this.emit(pending))) return;
     }
   }
 
   /** Emits, and marks emitted once the readings are handed over; false when forwarding failed. */
-  private async emit(readings: readonly StoredReading[]): Promise<boolean> {
+  private async emit(batch: OutboxBatch): Promise<boolean> {
+    const { readings } = batch;
     if (readings.length === 0) return true;
     const { forward, spool, logger } = this.dependencies;
     if (forward) {
@@ -145,7 +146,7 @@ export class IngestProcessor {
       }
     }
     for (const reading of readings) this.acceptedSubject.next(reading);
-    spool.markEmitted(readings);
+    spool.markEmitted(batch);
     return true;
   }
 
@@ -194,12 +195,12 @@ export class IngestProcessor {
     const accepted = evaluations.flatMap(({ evaluation }) =>
       evaluation.outcomes.flatMap((outcome) => (outcome.status === 'accepted' ? [outcome.reading] : [])),
     );
-    spool.commit(
+    const batch = spool.commit(
       messages.map((message) => message.seq),
       accepted,
       new Date().toISOString(),
     );
-    await this.emit(accepted);
+    await this.emit(batch);
     for (const { message, evaluation } of evaluations) {
       for (const outcome of evaluation.outcomes) {
         metrics.readings.inc({ status: outcome.status });
@@ -219,10 +220,10 @@ export class IngestProcessor {
       // Only what the rules engine has: a reading must not reach the store (and leave the spool)
       // before it was judged, or a crash in between would lose its alert.
       const batch = spool.takeOutbox(this.options.storeBatch, 'emitted');
-      if (batch.length === 0) return;
+      if (batch.ids.length === 0) return;
       const stopTimer = metrics.storeWriteSeconds.startTimer();
       try {
-        await readingsStore.write(batch);
+        await readingsStore.write(batch.readings);
         stopTimer();
         spool.removeFromOutbox(batch);
         metrics.spoolBacklog.set(spool.backlog);

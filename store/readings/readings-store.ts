@@ -76,7 +76,10 @@ export interface LocalDatesQuery {
 
 export interface ReadingsStore {
   readonly name: string;
-  /** Idempotent on (deviceId, readingId): writing the same reading twice stores it once. */
+  /**
+   * Idempotent: writing the same reading again stores it once (a retried batch). That a (deviceId,
+   * readingId) pair is accepted once at all is the ingest spool's job, before readings get here.
+   */
   write(readings: readonly StoredReading[]): Promise<void>;
   query(query: ReadingQuery): Promise<StoredReading[]>;
   /**

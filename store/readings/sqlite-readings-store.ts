@@ -1,6 +1,8 @@
 // The embedded readings store: one SQLite table clustered by (patient, time), so a chart's
-// readings are one contiguous range of the table, already in order, with a unique index on (device_id, reading_id)
-// that makes writes idempotent. Each row also keeps the reading's API JSON (readingObject), so a
+// readings are one contiguous range of the table, already in order. The key ends with (device,
+// reading), so writing a reading again is ignored; one reading per (device, reading) id is the
+// spool's job (its `seen` table), and a second index on that pair made every write dirty a page
+// per device (bench/ingest.ts). Each row also keeps the reading's API JSON (readingObject), so a
 // 90-day query is answered without building an object per reading (bench/api.ts).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -31,7 +33,6 @@ CREATE TABLE IF NOT EXISTS readings (
   json TEXT NOT NULL,
   PRIMARY KEY (patient_id, measured_at_ms, device_id, reading_id)
 ) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS readings_identity ON readings (device_id, reading_id);
 `;
 
 /**

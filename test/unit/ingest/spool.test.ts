@@ -1,0 +1,80 @@
+import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Spool } from '../../../ingest/spool.js';
+import type { StoredReading } from '../../../store/index.js';
+
+const spoolPath = () => join(mkdtempSync(join(tmpdir(), 'rpm-spool-')), 'spool.sqlite');
+
+function reading(deviceId: string, readingId: string, systolic = 120): StoredReading {
+  const at = '2026-11-20T08:00:00.000Z';
+  return { patientId: 'p1', deviceId, readingId, kind: 'blood_pressure', measuredAt: at, measuredAtAsSent: at, receivedAt: at, gatewayId: null, source: 'device', unit: 'mmHg', values: { systolic, diastolic: 80 }, flags: {}, original: { unit: 'mmHg', values: { systolic, diastolic: 80 } } };
+}
+
+const message = (id: string) => ({ messageId: id, topic: 'rpm/v1/devices/d1/readings', payload: Buffer.from('{}'), principal: 'd1', receivedAt: '2026-11-20T08:00:01.000Z', source: 'mqtt' as const });
+
+describe('spool', () => {
+  it('carries messages through inbox, outbox (emitted or not) and out, surviving a reopen at every stage', async () => {
+    const path = spoolPath();
+    let spool = new Spool(path);
+    await Promise.all([spool.append(message('m1')), spool.append(message('m2'))]);
+    expect(spool.backlog).toBe(2);
+    spool.close();
+
+    spool = new Spool(path);
+    const inbox = spool.takeInbox(10);
+    expect(inbox.map((m) => m.messageId)).toEqual(['m1', 'm2']);
+    const first = spool.commit([inbox[0]!.seq], [reading('d1', 'r1', 181), reading('d1', 'r2')], '2026-11-20T08:00:02.000Z');
+    const second = spool.commit([inbox[1]!.seq], [reading('d1', 'r3')], '2026-11-20T08:00:02.000Z');
+    expect(first.readings.map((r) => r.readingId)).toEqual(['r1', 'r2']);
+    expect(first.ids).toHaveLength(2);
+    expect(second.ids[0]).toBeGreaterThan(first.ids[1]!);
+    expect(spool.takeInbox(10)).toEqual([]);
+    expect(spool.wasAccepted('d1', 'r2')).toBe(true);
+    expect(spool.wasAccepted('d1', 'r9')).toBe(false);
+    expect(spool.backlog).toBe(3);
+    spool.markEmitted(second);
+    spool.close();
+
+    spool = new Spool(path);
+    // Not yet emitted, oldest first, exactly as committed; emitted ones apart.
+    const unemitted = spool.takeOutbox(10, 'unemitted');
+    expect(unemitted).toEqual(first);
+    expect(spool.takeOutbox(10, 'emitted')).toEqual(second);
+    spool.markEmitted(unemitted);
+    const emitted = spool.takeOutbox(10, 'emitted');
+    expect(emitted.readings.map((r) => r.readingId)).toEqual(['r1', 'r2', 'r3']);
+    spool.removeFromOutbox({ ids: emitted.ids.slice(0, 2), readings: emitted.readings.slice(0, 2) });
+    expect(spool.backlog).toBe(1);
+    spool.close();
+
+    spool = new Spool(path);
+    expect(spool.backlog).toBe(1);
+    expect(spool.takeOutbox(10, 'emitted').readings.map((r) => r.readingId)).toEqual(['r3']);
+    // Duplicates are remembered after the readings left.
+    expect(spool.wasAccepted('d1', 'r1')).toBe(true);
+    spool.close();
+  });
+
+  it('moves the waiting readings of an outbox of the earlier layout (keyed by device and reading) in their order', () => {
+    const path = spoolPath();
+    const old = new SqliteDatabase(path);
+    old.exec(`CREATE TABLE readings_outbox (device_id TEXT NOT NULL, reading_id TEXT NOT NULL, body TEXT NOT NULL, emitted INTEGER NOT NULL DEFAULT 0,
+      queued_seq INTEGER NOT NULL, PRIMARY KEY (device_id, reading_id));
+      CREATE INDEX readings_outbox_order ON readings_outbox (queued_seq);`);
+    const insert = old.prepare('INSERT INTO readings_outbox VALUES (?, ?, ?, ?, ?)');
+    // Inserted out of order on purpose: the key order (device, reading) is not the queue order.
+    insert.run('d2', 'a', JSON.stringify(reading('d2', 'a')), 1, 7);
+    insert.run('d1', 'z', JSON.stringify(reading('d1', 'z')), 1, 3);
+    insert.run('d1', 'b', JSON.stringify(reading('d1', 'b')), 0, 9);
+    old.close();
+
+    const spool = new Spool(path);
+    expect(spool.backlog).toBe(3);
+    expect(spool.takeOutbox(10, 'emitted').readings.map((r) => `${r.deviceId}/${r.readingId}`)).toEqual(['d1/z', 'd2/a']);
+    expect(spool.takeOutbox(10, 'unemitted').readings.map((r) => `${r.deviceId}/${r.readingId}`)).toEqual(['d1/b']);
+    spool.close();
+  });
+});
