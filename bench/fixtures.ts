@@ -82,6 +82,15 @@ export async function startPlatform(dataDir: string, env: NodeJS.ProcessEnv = {}
   return { mqttUrl: match[1]!, httpUrl: match[2]!, pid: child.pid!, stop: () => stopServer(child) };
 }
 
+/** CPU time (user + system) a process has used so far, in seconds, from /proc (Linux). */
+export function cpuSeconds(pid: number): number {
+  // Fields after the command name (which may hold spaces, hence the last ')'): utime is the 12th
+  // and stime the 13th, in clock ticks of 1/100 s on Linux.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Resident memory of a process, from /proc (Linux). */
 export function residentBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -11,7 +11,7 @@ import SqliteDatabase from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
 import { BARE, mosquittoUnavailableReason, startMosquitto } from '../local-servers/mosquitto.js';
 import { influxdUnavailableReason, startInfluxd, type ServerProcess } from '../local-servers/time-series.js';
-import { benchData, startPlatform } from './fixtures.js';
+import { benchData, cpuSeconds, startPlatform } from './fixtures.js';
 import { spawnServer, stopServer } from './processes.js';
 import { percentile, summarize, type Summary } from './stats.js';
 
@@ -33,6 +33,11 @@ export interface IngestBenchResult {
   influxAckedPerSec?: Summary;
   influxStoredPerSec?: Summary;
   pipelinePubackLatencyMs: { p50: number; p95: number; p99: number; max: number };
+  /**
+   * Server CPU time (user + system, all threads) per message, µs: steadier than rates on a shared
+   * machine, and it says what the ratio is made of.
+   */
+  cpuMicrosPerMessage: { aedes: Summary; mosquitto?: Summary; pipelineSqlite: Summary; pipelineInflux?: Summary };
   ratioToBaseline: number;
   skipped: string[];
 }
@@ -61,19 +66,21 @@ async function publishAll(clients: { client: MqttClient; topic: string; deviceId
   return latencies;
 }
 
-type Broker = { url: string; stop(): Promise<void> };
+type Broker = { url: string; pid: number; stop(): Promise<void> };
 
 async function startAedes(): Promise<Broker> {
   const { child, match } = await spawnServer('bench/aedes-baseline-server.js', [], {}, /PORT (\d+)/);
-  return { url: `mqtt://127.0.0.1:${match[1]}`, stop: () => stopServer(child) };
+  return { url: `mqtt://127.0.0.1:${match[1]}`, pid: child.pid!, stop: () => stopServer(child) };
 }
 
 async function startBareMosquitto(): Promise<Broker> {
   const mosquitto = await startMosquitto({}, '', BARE);
-  return { url: mosquitto.url, stop: () => mosquitto.stop() };
+  return { url: mosquitto.url, pid: mosquitto.pid!, stop: () => mosquitto.stop() };
 }
 
-async function baselineRun(options: IngestBenchOptions, startBroker: () => Promise<Broker>): Promise<number> {
+type RunFigures = { perSecond: number; cpuMicrosPerMessage: number };
+
+async function baselineRun(options: IngestBenchOptions, startBroker: () => Promise<Broker>): Promise<RunFigures> {
   const broker = await startBroker();
   const url = broker.url;
   try {
@@ -95,11 +102,13 @@ async function baselineRun(options: IngestBenchOptions, startBroker: () => Promi
       })),
     );
     const started = performance.now();
+    const cpuBefore = cpuSeconds(broker.pid);
     await publishAll(publishers, options, 'b');
     await allReceived;
     const seconds = (performance.now() - started) / 1000;
+    const cpu = cpuSeconds(broker.pid) - cpuBefore;
     await Promise.all([subscriber, ...publishers.map((p) => p.client)].map((c) => c.endAsync(true)));
-    return total / seconds;
+    return { perSecond: total / seconds, cpuMicrosPerMessage: (cpu * 1e6) / total };
   } finally {
     await broker.stop();
   }
@@ -124,7 +133,7 @@ function influxCounter(url: string, database: string): StoredCounter {
   };
 }
 
-async function pipelineRun(options: IngestBenchOptions, influx?: ServerProcess): Promise<{ ackedPerSec: number; storedPerSec: number; latencies: number[] }> {
+async function pipelineRun(options: IngestBenchOptions, influx?: ServerProcess): Promise<{ ackedPerSec: number; storedPerSec: number; cpuMicrosPerMessage: number; latencies: number[] }> {
   const data = await benchData('ingest');
   try {
     const devices: { id: string; secret: string }[] = [];
@@ -147,6 +156,7 @@ async function pipelineRun(options: IngestBenchOptions, influx?: ServerProcess):
       const total = options.clients * options.messagesPerClient;
       const readings = influx ? influxCounter(influx.url, database) : sqliteCounter(dataDir);
       const started = performance.now();
+      const cpuBefore = cpuSeconds(platform.pid);
       const latencies = await publishAll(clients, options, 'p');
       const ackedSeconds = (performance.now() - started) / 1000;
       for (;;) {
@@ -156,9 +166,10 @@ async function pipelineRun(options: IngestBenchOptions, influx?: ServerProcess):
         await new Promise((resolve) => setTimeout(resolve, influx ? 50 : 5));
       }
       const storedSeconds = (performance.now() - started) / 1000;
+      const cpu = cpuSeconds(platform.pid) - cpuBefore;
       readings.close();
       await Promise.all(clients.map((c) => c.client.endAsync(true)));
-      return { ackedPerSec: total / ackedSeconds, storedPerSec: total / storedSeconds, latencies };
+      return { ackedPerSec: total / ackedSeconds, storedPerSec: total / storedSeconds, cpuMicrosPerMessage: (cpu * 1e6) / total, latencies };
     } finally {
       await platform.stop();
     }
@@ -187,18 +198,27 @@ export async function benchIngest(options: IngestBenchOptions, log: (line: strin
     const storedRates: number[] = [];
     const influxAcked: number[] = [];
     const influxStored: number[] = [];
+    const cpu = { aedes: [] as number[], mosquitto: [] as number[], pipelineSqlite: [] as number[], pipelineInflux: [] as number[] };
     let latencies: number[] = [];
     for (let run = 1; run <= options.runs; run += 1) {
-      baseline.push(await baselineRun(options, startAedes));
-      if (!mosquittoMissing) mosquitto.push(await baselineRun(options, startBareMosquitto));
+      const aedes = await baselineRun(options, startAedes);
+      baseline.push(aedes.perSecond);
+      cpu.aedes.push(aedes.cpuMicrosPerMessage);
+      if (!mosquittoMissing) {
+        const bare = await baselineRun(options, startBareMosquitto);
+        mosquitto.push(bare.perSecond);
+        cpu.mosquitto.push(bare.cpuMicrosPerMessage);
+      }
       const pipeline = await pipelineRun(options);
       acked.push(pipeline.ackedPerSec);
       storedRates.push(pipeline.storedPerSec);
+      cpu.pipelineSqlite.push(pipeline.cpuMicrosPerMessage);
       latencies = latencies.concat(pipeline.latencies);
       if (influx) {
         const withInflux = await pipelineRun(options, influx);
         influxAcked.push(withInflux.ackedPerSec);
         influxStored.push(withInflux.storedPerSec);
+        cpu.pipelineInflux.push(withInflux.cpuMicrosPerMessage);
       }
       log(
         `ingest: run ${run}/${options.runs}: aedes ${baseline[run - 1]!.toFixed(0)} msg/s, mosquitto ${mosquitto[run - 1]?.toFixed(0) ?? '–'} msg/s, ` +
@@ -215,6 +235,12 @@ export async function benchIngest(options: IngestBenchOptions, log: (line: strin
       pipelineAckedPerSec: summarize(acked),
       pipelineStoredPerSec: storedSummary,
       ...(influxStored.length ? { influxAckedPerSec: summarize(influxAcked), influxStoredPerSec: summarize(influxStored) } : {}),
+      cpuMicrosPerMessage: {
+        aedes: summarize(cpu.aedes),
+        ...(cpu.mosquitto.length ? { mosquitto: summarize(cpu.mosquitto) } : {}),
+        pipelineSqlite: summarize(cpu.pipelineSqlite),
+        ...(cpu.pipelineInflux.length ? { pipelineInflux: summarize(cpu.pipelineInflux) } : {}),
+      },
       pipelinePubackLatencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: latencies[latencies.length - 1]! },
       ratioToBaseline: storedSummary.median / baselineSummary.median,
       skipped,

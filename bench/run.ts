@@ -57,6 +57,18 @@ if (only.has('ingest')) {
       row('full pipeline (InfluxDB 1.x store), stored readings/s', ingest.influxStoredPerSec),
     ]),
   );
+  const cpu = ingest.cpuMicrosPerMessage;
+  const cpuRow = (name: string, s: Summary | undefined) => (s ? [name, fmt(s.median), spread(s), (s.median / cpu.aedes.median).toFixed(2)] : [name, 'not run', '', '']);
+  console.log('\nServer CPU time (user + system, all threads) per message, µs\n');
+  console.log(
+    table([
+      ['server', 'median', 'spread (min–max)', 'ratio to (a)'],
+      cpuRow('(a) aedes pass-through', cpu.aedes),
+      cpuRow('(b) Mosquitto pass-through', cpu.mosquitto),
+      cpuRow('full pipeline (SQLite store)', cpu.pipelineSqlite),
+      cpuRow('full pipeline (InfluxDB 1.x store; InfluxDB’s own CPU not counted)', cpu.pipelineInflux),
+    ]),
+  );
   const saturated = ingest.pipelinePubackLatencyMs;
   console.log(`\npublish → PUBACK under this saturating load: p50 ${ms(saturated.p50)} ms, p95 ${ms(saturated.p95)} ms, p99 ${ms(saturated.p99)} ms, max ${ms(saturated.max)} ms`);
   for (const reason of ingest.skipped) console.log(`not measured: ${reason}`);

@@ -20,6 +20,8 @@ export function mosquittoUnavailableReason(): string | undefined {
 export interface Mosquitto {
   url: string;
   port: number;
+  /** The running broker's process id (benchmarks read its CPU time); undefined while stopped. */
+  readonly pid: number | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -80,6 +82,9 @@ export async function startMosquitto(
   const server: Mosquitto = {
     url: `mqtt://127.0.0.1:${port}`,
     port,
+    get pid() {
+      return child?.pid;
+    },
     async start() {
       child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
       await waitForPort(port, 10_000);
