@@ -80,8 +80,10 @@ function toRow(reading: StoredReading): unknown[] {
   ];
 }
 
-const INSERT = `INSERT OR IGNORE INTO readings (patient_id, kind, measured_at_ms, device_id, reading_id, measured_at_sent, received_at, gateway_id, source, unit, body, json)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+// ON CONFLICT DO NOTHING, not OR IGNORE: only a second copy of a reading is skipped; a row
+// that breaks a NOT NULL constraint is an error, never silently left out.
+const INSERT = `INSERT INTO readings (patient_id, kind, measured_at_ms, device_id, reading_id, measured_at_sent, received_at, gateway_id, source, unit, body, json)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
 
 /** No more rows than this per query: a UI never needs more, and memory stays bounded. */
 const MAX_ROWS_PER_QUERY = 100_000;

@@ -9,6 +9,19 @@ import { bp, readingsStoreSuite } from './readings-store.suite.js';
 describe('readings store on SQLite', () => {
   readingsStoreSuite(async () => new SqliteReadingsStore(join(mkdtempSync(join(tmpdir(), 'rpm-readings-')), 'readings.sqlite')));
 
+  it('refuses a reading with a missing column instead of leaving it out silently, and writes on after it', async () => {
+    const store = new SqliteReadingsStore(join(mkdtempSync(join(tmpdir(), 'rpm-readings-')), 'readings.sqlite'));
+    const range = { patientId: 'p-broken', from: '2026-01-01T00:00:00.000Z', to: '2027-01-01T00:00:00.000Z' };
+    const broken = { ...bp('p-broken', '2026-11-20T09:00:00.000Z', 151), unit: null as unknown as string };
+    let refusal: unknown;
+    await store.write([broken]).catch((error: unknown) => (refusal = error));
+    expect(String(refusal)).toMatch(/NOT NULL constraint failed: readings.unit/);
+    const good = bp('p-broken', '2026-11-21T08:00:00.000Z', 152);
+    await store.write([good]);
+    expect(await store.query(range)).toEqual([good]);
+    await store.close();
+  });
+
   it('moves the readings of a data directory from the first layout into the current one', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'rpm-readings-')), 'readings.sqlite');
     // The first layout, as earlier versions created it, with two readings in it.
