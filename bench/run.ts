@@ -39,12 +39,14 @@ const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(t
 const results: Record<string, unknown> = { startedAt, machine };
 console.log(`Benchmarks, ${startedAt.slice(0, 10)}, ${machine}`);
 
+/** A table row: a figure's median, its spread and its ratio to `base`; "not run" without it. */
+const ratioRow = (base: number) => (name: string, s: Summary | undefined) => (s ? [name, fmt(s.median), spread(s), (s.median / base).toFixed(2)] : [name, 'not run', '', '']);
+
 if (only.has('ingest')) {
   const options = { clients: env('BENCH_CLIENTS', 100), messagesPerClient: env('BENCH_MESSAGES_PER_CLIENT', 200), window: env('BENCH_WINDOW', 10), runs: env('BENCH_RUNS', 3) };
   const ingest = await benchIngest(options, log);
   results.ingest = ingest;
-  const base = ingest.baselineAedesMsgPerSec.median;
-  const row = (name: string, s: Summary | undefined) => (s ? [name, fmt(s.median), spread(s), (s.median / base).toFixed(2)] : [name, 'not run', '', '']);
+  const row = ratioRow(ingest.baselineAedesMsgPerSec.median);
   console.log(`\nIngest: ${options.clients} device clients × ${options.messagesPerClient} QoS 1 readings, ${options.window} in flight per client, ${options.runs} runs after a warm-up\n`);
   console.log(
     table([
@@ -58,7 +60,7 @@ if (only.has('ingest')) {
     ]),
   );
   const cpu = ingest.cpuMicrosPerMessage;
-  const cpuRow = (name: string, s: Summary | undefined) => (s ? [name, fmt(s.median), spread(s), (s.median / cpu.aedes.median).toFixed(2)] : [name, 'not run', '', '']);
+  const cpuRow = ratioRow(cpu.aedes.median);
   console.log('\nServer CPU time (user + system, all threads) per message, µs\n');
   console.log(
     table([

@@ -81,8 +81,8 @@ export function readingKey(deviceId: string, readingId: string): string {
 
 /** Readings in the outbox, oldest first, with their outbox ids (aligned). */
 export interface OutboxBatch {
-  ids: number[];
-  readings: StoredReading[];
+  readonly ids: readonly number[];
+  readonly readings: readonly StoredReading[];
 }
 
 /**
@@ -128,7 +128,7 @@ export class Spool extends EventEmitter {
     this.statements = {
       insertInbox: db.prepare('INSERT INTO inbox (message_id, topic, payload, principal, received_at, source) VALUES (?, ?, ?, ?, ?, ?)'),
       takeInbox: db.prepare('SELECT * FROM inbox ORDER BY seq LIMIT ?'),
-      deleteInbox: db.prepare('DELETE FROM inbox WHERE seq IN (SELECT value FROM json_each(?))'),
+      deleteInbox: db.prepare(`DELETE FROM inbox WHERE seq IN (${batchIds})`),
       insertOutbox: db.prepare('INSERT INTO readings_outbox (body, emitted) SELECT value, 0 FROM json_each(?) ORDER BY key'),
       insertSeen: db.prepare("INSERT OR IGNORE INTO seen (device_id, reading_id, accepted_at) SELECT value->>'deviceId', value->>'readingId', ? FROM json_each(?)"),
       isSeen: db.prepare('SELECT 1 FROM seen WHERE device_id = ? AND reading_id = ?'),
@@ -232,7 +232,7 @@ export class Spool extends EventEmitter {
   commit(seqs: readonly number[], accepted: readonly StoredReading[], acceptedAt: string): OutboxBatch {
     const ids = this.commitEvaluation(seqs, accepted, acceptedAt);
     this.backlogCount += accepted.length - seqs.length;
-    return { ids, readings: [...accepted] };
+    return { ids, readings: accepted };
   }
 
   /** Outbox readings, oldest first: those already emitted to the rules engine, or those not yet. */

@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase, { type Database, type Statement } from 'better-sqlite3';
-import { MEASUREMENT_KINDS, type MeasurementKind } from '../../device-profiles/index.js';
+import type { MeasurementKind } from '../../device-profiles/index.js';
 import { aggregateReadings, localDatesOf } from './aggregate.js';
 import { readingObject, type AggregateQuery, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
 
@@ -180,15 +180,24 @@ export class SqliteReadingsStore implements ReadingsStore {
   }
 
   async latest(patientId: string): Promise<Partial<Record<MeasurementKind, StoredReading>>> {
+    // One pass over the patient's range finds each kind's newest instant; a probe per kind then
+    // reads that row (the key's prefix), instead of a backwards scan per kind the patient may lack.
     let statement = this.queries.get('latest');
     if (!statement) {
-      statement = this.database.prepare(`SELECT ${COLUMNS} FROM readings WHERE patient_id = ? AND kind = ? ORDER BY measured_at_ms DESC, device_id DESC, reading_id DESC LIMIT 1`).raw(true);
+      statement = this.database
+        .prepare(
+          `SELECT ${COLUMNS.split(', ').map((column) => `r.${column}`).join(', ')} FROM readings r
+           JOIN (SELECT kind, MAX(measured_at_ms) AS newest FROM readings WHERE patient_id = @patientId GROUP BY kind) n
+             ON r.patient_id = @patientId AND r.measured_at_ms = n.newest AND r.kind = n.kind
+           ORDER BY r.device_id, r.reading_id`,
+        )
+        .raw(true);
       this.queries.set('latest', statement);
     }
     const latest: Partial<Record<MeasurementKind, StoredReading>> = {};
-    for (const kind of MEASUREMENT_KINDS) {
-      const row = statement.get(patientId, kind) as RawRow | undefined;
-      if (row) latest[kind] = toReading(row);
+    for (const row of statement.all({ patientId }) as RawRow[]) {
+      const reading = toReading(row);
+      latest[reading.kind] = reading;
     }
     return latest;
   }
