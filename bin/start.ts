@@ -41,7 +41,7 @@ export function redactUrl(url: string): string {
 }
 
 export function openReadingsStore(config: PlatformConfig): ReadingsStore {
-  if (!config.influx) return new SqliteReadingsStore(join(config.dataDir, 'readings.sqlite'));
+  if (!config.influx) return new SqliteReadingsStore(join(config.dataDir, 'readings.sqlite'), { writerThread: true });
   return new InfluxReadingsStore({ url: config.influx.url, token: config.influx.token, org: config.influx.org, bucket: config.influx.bucket });
 }
 

@@ -114,10 +114,21 @@ export class Uplink {
         const batch = readings.slice(i, i + batchSize);
         this.outbox.markAttempted(batch.map((r) => r.seq));
         const payload = batch.length === 1 ? batch[0]!.payload : { readings: batch.map((r) => r.payload) };
-        // Resolves on PUBACK: from then on the platform holds the readings durably.
-        const sent: Promise<void> = client.publishAsync(`rpm/v1/devices/${deviceId}/readings`, JSON.stringify(payload), { qos: 1 }).then(() => {
-          for (const r of batch) this.awaitingReceipt.set(`${r.deviceId}\u0000${r.readingId}`, Date.now());
-        });
+        // Awaiting a receipt from the moment of sending: a receipt may arrive before the PUBACK
+        // (the platform evaluates as soon as the message is durable), and marking them awaited only
+        // on the PUBACK left readings receipted meanwhile waiting out the whole timeout.
+        const keys = batch.map((r) => `${r.deviceId}\u0000${r.readingId}`);
+        const sentAt = Date.now();
+        for (const key of keys) this.awaitingReceipt.set(key, sentAt);
+        // Resolves on PUBACK: from then on the platform holds the readings durably. Without one
+        // (an error), they are sent again at the next kick.
+        const sent: Promise<void> = client.publishAsync(`rpm/v1/devices/${deviceId}/readings`, JSON.stringify(payload), { qos: 1 }).then(
+          () => undefined,
+          (error: unknown) => {
+            for (const key of keys) if (this.awaitingReceipt.get(key) === sentAt) this.awaitingReceipt.delete(key);
+            throw error;
+          },
+        );
         inFlight.add(sent);
         void sent.finally(() => inFlight.delete(sent)).catch(() => undefined);
         if (inFlight.size >= BATCHES_IN_FLIGHT) await Promise.race(inFlight);

@@ -6,9 +6,9 @@
 import { Subject, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import type { ClinicalStore, ReadingsStore, StoredReading } from '../store/index.js';
-import { evaluateMessage, type DeviceDirectory, type MessageEvaluation, type ReadingOutcome } from './evaluate.js';
+import { finishMessage, prepareMessage, readingPairs, type DeviceDirectory, type MessageEvaluation, type ReadingOutcome } from './evaluate.js';
 import type { IngestMetrics } from './metrics.js';
-import type { InboundMessage, OutboxBatch, Spool, SpooledMessage } from './spool.js';
+import { readingKey, type InboundMessage, type OutboxBatch, type Spool, type SpooledMessage } from './spool.js';
 
 export interface Receipt {
   readingId: string | null;
@@ -125,7 +125,7 @@ export class IngestProcessor {
   private async emitUnemitted(): Promise<void> {
     const { spool } = this.dependencies;
     while (!this.stopped) {
-      const pending = spool.takeOutbox(this.options.storeBatch, 'unemitted');
+      const pending = spool.takeUnemitted(this.options.storeBatch);
       if (pending.ids.length === 0) return;
       if (!(await this.emit(pending))) return;
     }
@@ -170,10 +170,13 @@ export class IngestProcessor {
   private async evaluateBatch(messages: readonly SpooledMessage[]): Promise<void> {
     const { spool, devices, clinicalStore, receipts, metrics } = this.dependencies;
     const acceptedInBatch = new Set<string>();
+    const prepared = messages.map(prepareMessage);
+    // Which of the batch's readings were accepted before: one query for the batch, not one per reading.
+    const acceptedBefore = spool.acceptedAmong(prepared.flatMap(readingPairs));
+    const wasAccepted = (deviceId: string, readingId: string) => acceptedBefore.has(readingKey(deviceId, readingId));
     const evaluations: { message: SpooledMessage; evaluation: MessageEvaluation }[] = [];
-    for (const message of messages) {
-      const evaluation = await evaluateMessage(message, { devices, wasAccepted: (d, r) => spool.wasAccepted(d, r), acceptedInBatch });
-      evaluations.push({ message, evaluation });
+    for (const [position, message] of messages.entries()) {
+      evaluations.push({ message, evaluation: await finishMessage(prepared[position]!, { devices, wasAccepted, acceptedInBatch }) });
     }
     // Dead letters first: once the spool commit removes a message, its rejects must already be kept.
     for (const { message, evaluation } of evaluations) {
@@ -219,11 +222,11 @@ export class IngestProcessor {
     while (!this.stopped) {
       // Only what the rules engine has: a reading must not reach the store (and leave the spool)
       // before it was judged, or a crash in between would lose its alert.
-      const batch = spool.takeOutbox(this.options.storeBatch, 'emitted');
+      const batch = spool.takeForStore(this.options.storeBatch);
       if (batch.ids.length === 0) return;
       const stopTimer = metrics.storeWriteSeconds.startTimer();
       try {
-        await readingsStore.write(batch.readings);
+        await readingsStore.writeSerialized(batch.readings);
         stopTimer();
         spool.removeFromOutbox(batch);
         metrics.spoolBacklog.set(spool.backlog);

@@ -160,6 +160,10 @@ export class InfluxReadingsStore implements ReadingsStore {
     return this.writeApi;
   }
 
+  async writeSerialized(readings: readonly string[]): Promise<void> {
+    return this.write(readings.map((text) => JSON.parse(text) as StoredReading));
+  }
+
   async write(readings: readonly StoredReading[]): Promise<void> {
     if (readings.length === 0) return;
     const protocol = await this.detectProtocol();

@@ -4,8 +4,10 @@
 // spool's job (its `seen` table), and a second index on that pair made every write dirty a page
 // per device (bench/ingest.ts). Each row also keeps the reading's API JSON (readingObject), so a
 // 90-day query is answered without building an object per reading (bench/api.ts).
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import SqliteDatabase, { type Database, type Statement } from 'better-sqlite3';
 import type { MeasurementKind } from '../../device-profiles/index.js';
 import { aggregateReadings, localDatesOf } from './aggregate.js';
@@ -113,14 +115,50 @@ function migrateFromFirstLayout(database: Database): void {
   })();
 }
 
+export interface SqliteReadingsStoreOptions {
+  /**
+   * Writes run on a worker thread with its own connection (ingest's event loop only hands over the
+   * readings' JSON text): `rpm start` sets it. Not for ':memory:' (a connection's own database).
+   */
+  writerThread?: boolean;
+}
+
+/** The compiled writer thread; absent when the sources run untranslated (Jest runs the .ts). */
+const WRITER_SCRIPT = fileURLToPath(new URL('./sqlite-readings-writer.js', import.meta.url));
+
+/** A batch for the writer thread: readings as the JSON text of StoredReading. */
+export interface WriterRequest {
+  seq: number;
+  readings: readonly string[];
+}
+
+export interface WriterReply {
+  seq: number;
+  /** Set when the batch was not written (its transaction rolled back). */
+  error?: string;
+}
+
+interface WriterThread {
+  worker: Worker;
+  /** Posted batches not yet answered, by sequence number. */
+  pending: Map<number, { resolve: () => void; reject: (error: Error) => void }>;
+  inFlight: Set<Promise<void>>;
+  nextSeq: number;
+  failure?: Error;
+}
+
 export class SqliteReadingsStore implements ReadingsStore {
   readonly name = 'sqlite';
   private readonly database: Database;
   private readonly insertMany: (readings: readonly StoredReading[]) => void;
   /** Prepared once per shape: preparing is the dominant cost of a small query. */
   private readonly queries = new Map<string, Statement>();
+  private writer: WriterThread | undefined;
 
-  constructor(path: string) {
+  constructor(
+    private readonly path: string,
+    options: SqliteReadingsStoreOptions = {},
+  ) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.database = new SqliteDatabase(path);
     this.database.pragma('journal_mode = WAL');
@@ -136,10 +174,57 @@ export class SqliteReadingsStore implements ReadingsStore {
     this.insertMany = this.database.transaction((readings: readonly StoredReading[]) => {
       for (const reading of readings) insert.run(toRow(reading));
     });
+    if (options.writerThread) this.startWriter();
+  }
+
+  private startWriter(): void {
+    if (this.path === ':memory:') throw new Error('an in-memory readings store cannot write from another thread');
+    if (!existsSync(WRITER_SCRIPT)) throw new Error(`the readings writer thread ${WRITER_SCRIPT} is missing: run npm run build`);
+    const worker = new Worker(WRITER_SCRIPT, { workerData: { path: this.path } });
+    const writer: WriterThread = { worker, pending: new Map(), inFlight: new Set(), nextSeq: 0 };
+    worker.on('message', (reply: WriterReply) => {
+      const waiting = writer.pending.get(reply.seq);
+      writer.pending.delete(reply.seq);
+      if (reply.error === undefined) waiting?.resolve();
+      else waiting?.reject(new Error(reply.error));
+    });
+    // A thread that died fails what it held and every write after it: the readings stay in the
+    // spool, whose writer retries and reports the store as failing (the process must restart).
+    const fail = (error: Error) => {
+      writer.failure = error;
+      for (const waiting of writer.pending.values()) waiting.reject(error);
+      writer.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the readings writer thread exited (${code})`)));
+    // Idle, it must not keep the process alive on its own.
+    worker.unref();
+    this.writer = writer;
   }
 
   async write(readings: readonly StoredReading[]): Promise<void> {
-    if (readings.length > 0) this.insertMany(readings);
+    if (readings.length === 0) return;
+    if (this.writer) return this.writeSerialized(readings.map((reading) => JSON.stringify(reading)));
+    this.insertMany(readings);
+  }
+
+  async writeSerialized(readings: readonly string[]): Promise<void> {
+    if (readings.length === 0) return;
+    const writer = this.writer;
+    if (!writer) return this.insertSerialized(readings);
+    if (writer.failure) throw writer.failure;
+    const seq = writer.nextSeq++;
+    const written = new Promise<void>((resolve, reject) => writer.pending.set(seq, { resolve, reject }));
+    writer.inFlight.add(written);
+    void written.catch(() => undefined).finally(() => writer.inFlight.delete(written));
+    const request: WriterRequest = { seq, readings };
+    writer.worker.postMessage(request);
+    return written;
+  }
+
+  /** Inserts readings given as JSON text, in one transaction, on this thread (the writer's work). */
+  insertSerialized(readings: readonly string[]): void {
+    this.insertMany(readings.map((text) => JSON.parse(text) as StoredReading));
   }
 
   /** The prepared range query for this shape; `columns` is what each row returns. */
@@ -211,6 +296,13 @@ export class SqliteReadingsStore implements ReadingsStore {
   }
 
   async close(): Promise<void> {
+    const writer = this.writer;
+    if (writer) {
+      this.writer = undefined;
+      // Batches already posted are finished first: the thread handles its messages in order.
+      await Promise.allSettled(writer.inFlight);
+      await writer.worker.terminate();
+    }
     if (this.database.open) this.database.close();
   }
 }

@@ -6,6 +6,44 @@ import SqliteDatabase from 'better-sqlite3';
 import { readingObject, SqliteReadingsStore } from '../../../store/index.js';
 import { bp, readingsStoreSuite } from './readings-store.suite.js';
 
+// The writer thread runs compiled code (`npm test` builds first): the store under test here is the
+// compiled one too, so that its thread and it are the same code.
+const COMPILED_STORE = '../../../dist/store/readings/sqlite-readings-store.js';
+const compiled = (await import(COMPILED_STORE)) as typeof import('../../../store/readings/sqlite-readings-store.js');
+
+describe('readings store on SQLite, writing on its own thread (as `rpm start` runs it)', () => {
+  readingsStoreSuite(async () => new compiled.SqliteReadingsStore(join(mkdtempSync(join(tmpdir(), 'rpm-readings-')), 'readings.sqlite'), { writerThread: true }));
+
+  it('reports a batch the thread could not write, and writes on after it', async () => {
+    const store = new compiled.SqliteReadingsStore(join(mkdtempSync(join(tmpdir(), 'rpm-readings-')), 'readings.sqlite'), { writerThread: true });
+    const range = { patientId: 'p-broken', from: '2026-01-01T00:00:00.000Z', to: '2027-01-01T00:00:00.000Z' };
+    const broken = { ...bp('p-broken', '2026-11-20T09:00:00.000Z', 151), unit: null as unknown as string };
+    let refusal: unknown;
+    await store.writeSerialized([JSON.stringify(broken)]).catch((error: unknown) => (refusal = error));
+    expect(String(refusal)).toMatch(/NOT NULL constraint failed: readings.unit/);
+    const good = bp('p-broken', '2026-11-21T08:00:00.000Z', 152);
+    await store.write([good]);
+    expect(await store.query(range)).toEqual([good]);
+    await store.close();
+  });
+
+  it('finishes the batches already handed to the thread when it closes', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'rpm-readings-')), 'readings.sqlite');
+    const store = new compiled.SqliteReadingsStore(path, { writerThread: true });
+    const readings = Array.from({ length: 2_000 }, (_, i) => bp('p-close', new Date(Date.UTC(2026, 10, 1) + i * 60_000).toISOString(), 120 + (i % 40)));
+    const writes = [0, 500, 1000, 1500].map((from) => store.writeSerialized(readings.slice(from, from + 500).map((r) => JSON.stringify(r))));
+    await store.close();
+    await Promise.all(writes);
+    const again = new SqliteReadingsStore(path);
+    expect(await again.query({ patientId: 'p-close', from: '2026-01-01T00:00:00.000Z', to: '2027-01-01T00:00:00.000Z' })).toHaveLength(2_000);
+    await again.close();
+  });
+
+  it('refuses a writer thread for an in-memory database (the thread would open another one)', () => {
+    expect(() => new compiled.SqliteReadingsStore(':memory:', { writerThread: true })).toThrow(/in-memory/);
+  });
+});
+
 describe('readings store on SQLite', () => {
   readingsStoreSuite(async () => new SqliteReadingsStore(join(mkdtempSync(join(tmpdir(), 'rpm-readings-')), 'readings.sqlite')));
 

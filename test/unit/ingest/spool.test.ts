@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Spool } from '../../../ingest/spool.js';
+import { readingKey, Spool } from '../../../ingest/spool.js';
 import type { StoredReading } from '../../../store/index.js';
 
 const spoolPath = () => join(mkdtempSync(join(tmpdir(), 'rpm-spool-')), 'spool.sqlite');
@@ -40,21 +40,66 @@ describe('spool', () => {
 
     spool = new Spool(path);
     // Not yet emitted, oldest first, exactly as committed; emitted ones apart.
-    const unemitted = spool.takeOutbox(10, 'unemitted');
+    const unemitted = spool.takeUnemitted(10);
     expect(unemitted).toEqual(first);
-    expect(spool.takeOutbox(10, 'emitted')).toEqual(second);
+    expect(spool.takeForStore(10)).toEqual({ ids: second.ids, readings: second.readings.map((r) => JSON.stringify(r)) });
     spool.markEmitted(unemitted);
-    const emitted = spool.takeOutbox(10, 'emitted');
-    expect(emitted.readings.map((r) => r.readingId)).toEqual(['r1', 'r2', 'r3']);
-    spool.removeFromOutbox({ ids: emitted.ids.slice(0, 2), readings: emitted.readings.slice(0, 2) });
+    const forStore = spool.takeForStore(10);
+    expect(forStore.readings.map((text) => (JSON.parse(text) as StoredReading).readingId)).toEqual(['r1', 'r2', 'r3']);
+    spool.removeFromOutbox({ ids: forStore.ids.slice(0, 2) });
     expect(spool.backlog).toBe(1);
     spool.close();
 
     spool = new Spool(path);
     expect(spool.backlog).toBe(1);
-    expect(spool.takeOutbox(10, 'emitted').readings.map((r) => r.readingId)).toEqual(['r3']);
+    expect(spool.takeForStore(10).readings.map((text) => (JSON.parse(text) as StoredReading).readingId)).toEqual(['r3']);
     // Duplicates are remembered after the readings left.
     expect(spool.wasAccepted('d1', 'r1')).toBe(true);
+    expect([...spool.acceptedAmong([['d1', 'r1'], ['d1', 'r4'], ['d2', 'r1'], ['d1', 'r3']])].sort()).toEqual([readingKey('d1', 'r1'), readingKey('d1', 'r3')]);
+    expect(spool.acceptedAmong([])).toEqual(new Set());
+    spool.close();
+  });
+
+  it('hands appended messages to evaluation from memory, and from the table after a restart or past the memory bound, in order', async () => {
+    const path = spoolPath();
+    let spool = new Spool(path);
+    await Promise.all(['m1', 'm2', 'm3'].map((id) => spool.append(message(id))));
+    const taken = spool.takeInbox(2);
+    expect(taken.map((m) => m.messageId)).toEqual(['m1', 'm2']);
+    // Taking is not removing: until committed, the same messages come again.
+    expect(spool.takeInbox(2)).toEqual(taken);
+    spool.commit(taken.map((m) => m.seq), [], '2026-11-20T08:00:02.000Z');
+    expect(spool.takeInbox(10).map((m) => m.messageId)).toEqual(['m3']);
+    spool.close();
+
+    // m3 was acknowledged but not evaluated: after a restart it comes from the table, then new
+    // appends follow it.
+    spool = new Spool(path);
+    await spool.append(message('m4'));
+    const afterRestart = spool.takeInbox(10);
+    expect(afterRestart.map((m) => m.messageId)).toEqual(['m3', 'm4']);
+    expect(afterRestart[0]!.payload).toEqual(Buffer.from('{}'));
+    spool.commit(afterRestart.map((m) => m.seq), [], '2026-11-20T08:00:02.000Z');
+    expect(spool.backlog).toBe(0);
+    // Caught up: memory again, and the same as the table holds.
+    await spool.append(message('m5'));
+    expect(spool.takeInbox(10).map((m) => m.messageId)).toEqual(['m5']);
+    spool.close();
+    spool = new Spool(path);
+    expect(spool.takeInbox(10).map((m) => m.messageId)).toEqual(['m5']);
+    spool.close();
+
+    // More than memory holds (evaluation stalled): nothing is lost, order is kept.
+    spool = new Spool(path);
+    const many = Array.from({ length: 10_050 }, (_, i) => `n${i}`);
+    await Promise.all(many.map((id) => spool.append(message(id))));
+    const seen: string[] = [];
+    for (let batch = spool.takeInbox(500); batch.length > 0; batch = spool.takeInbox(500)) {
+      seen.push(...batch.map((m) => m.messageId));
+      spool.commit(batch.map((m) => m.seq), [], '2026-11-20T08:00:02.000Z');
+    }
+    expect(seen).toEqual(['m5', ...many]);
+    expect(spool.backlog).toBe(0);
     spool.close();
   });
 
@@ -73,8 +118,9 @@ describe('spool', () => {
 
     const spool = new Spool(path);
     expect(spool.backlog).toBe(3);
-    expect(spool.takeOutbox(10, 'emitted').readings.map((r) => `${r.deviceId}/${r.readingId}`)).toEqual(['d1/z', 'd2/a']);
-    expect(spool.takeOutbox(10, 'unemitted').readings.map((r) => `${r.deviceId}/${r.readingId}`)).toEqual(['d1/b']);
+    const stored = (text: string) => JSON.parse(text) as StoredReading;
+    expect(spool.takeForStore(10).readings.map((text) => `${stored(text).deviceId}/${stored(text).readingId}`)).toEqual(['d1/z', 'd2/a']);
+    expect(spool.takeUnemitted(10).readings.map((r) => `${r.deviceId}/${r.readingId}`)).toEqual(['d1/b']);
     spool.close();
   });
 });
