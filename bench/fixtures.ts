@@ -1,6 +1,6 @@
 // What every benchmark sets up: a data directory with a care team and devices assigned to patients
 // (written before the platform starts), and `rpm start` as a child process on free ports.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
@@ -89,6 +89,33 @@ export function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * Where a process's CPU time went, by thread, from /proc (Linux): its main thread (the event loop)
+ * and every other thread together (worker threads, V8's garbage-collector and compiler threads,
+ * libuv's pool); and how long the main thread was ready to run but waited for a core (schedstat).
+ */
+export function threadTimes(pid: number): { mainCpuSeconds: number; otherCpuSeconds: number; mainRunqueueWaitSeconds: number } {
+  const ticks = (stat: string) => {
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  };
+  let mainCpuSeconds = 0;
+  let otherCpuSeconds = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let seconds: number;
+    try {
+      seconds = ticks(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    if (Number(tid) === pid) mainCpuSeconds = seconds;
+    else otherCpuSeconds += seconds;
+  }
+  // schedstat: nanoseconds on a CPU, nanoseconds waiting on a run queue, timeslices.
+  const waitNs = Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]);
+  return { mainCpuSeconds, otherCpuSeconds, mainRunqueueWaitSeconds: waitNs / 1e9 };
 }
 
 /** Resident memory of a process, from /proc (Linux). */

@@ -11,13 +11,19 @@ import SqliteDatabase from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
 import { BARE, mosquittoUnavailableReason, startMosquitto } from '../local-servers/mosquitto.js';
 import { influxdUnavailableReason, startInfluxd, type ServerProcess } from '../local-servers/time-series.js';
-import { benchData, cpuSeconds, startPlatform } from './fixtures.js';
+import { benchData, cpuSeconds, startPlatform, threadTimes } from './fixtures.js';
 import { spawnServer, stopServer } from './processes.js';
 import { percentile, summarize, type Summary } from './stats.js';
 
 export interface IngestBenchOptions {
   clients: number;
   messagesPerClient: number;
+  /**
+   * Publishes per client through the same server process before the measured ones: the server's
+   * hot code is compiled (V8 tiers it up on background threads) before the clock starts, for the
+   * baselines and the pipeline alike.
+   */
+  warmupPerClient: number;
   /** QoS 1 publishes in flight per client. */
   window: number;
   runs: number;
@@ -38,6 +44,12 @@ export interface IngestBenchResult {
    * machine, and it says what the ratio is made of.
    */
   cpuMicrosPerMessage: { aedes: Summary; mosquitto?: Summary; pipelineSqlite: Summary; pipelineInflux?: Summary };
+  /**
+   * The pipeline's threads while the devices publish: µs per message on the main thread (the event
+   * loop, which every publish passes through) and on all others; and the share of that time the
+   * main thread was ready to run but waited for one of the 2 cores.
+   */
+  pipelineThreads: { sqlite: PipelineThreads; influx?: PipelineThreads };
   ratioToBaseline: number;
   skipped: string[];
 }
@@ -80,6 +92,22 @@ async function startBareMosquitto(): Promise<Broker> {
 
 type RunFigures = { perSecond: number; cpuMicrosPerMessage: number };
 
+export interface PipelineThreads {
+  mainCpuMicrosPerMessage: Summary;
+  otherCpuMicrosPerMessage: Summary;
+  mainRunqueueWaitShare: Summary;
+}
+
+type ThreadFigures = { mainCpuMicrosPerMessage: number; otherCpuMicrosPerMessage: number; mainRunqueueWaitShare: number };
+
+function summarizeThreads(runs: ThreadFigures[]): PipelineThreads {
+  return {
+    mainCpuMicrosPerMessage: summarize(runs.map((r) => r.mainCpuMicrosPerMessage)),
+    otherCpuMicrosPerMessage: summarize(runs.map((r) => r.otherCpuMicrosPerMessage)),
+    mainRunqueueWaitShare: summarize(runs.map((r) => r.mainRunqueueWaitShare)),
+  };
+}
+
 async function baselineRun(options: IngestBenchOptions, startBroker: () => Promise<Broker>): Promise<RunFigures> {
   const broker = await startBroker();
   const url = broker.url;
@@ -87,11 +115,15 @@ async function baselineRun(options: IngestBenchOptions, startBroker: () => Promi
     const total = options.clients * options.messagesPerClient;
     const subscriber = await mqtt.connectAsync(url, { clientId: 'bench-subscriber', reconnectPeriod: 0 });
     let received = 0;
+    let expected = 0;
     let resolveAll: () => void = () => undefined;
-    const allReceived = new Promise<void>((resolve) => (resolveAll = resolve));
+    const receivedAll = (count: number) => {
+      expected += count;
+      return new Promise<void>((resolve) => (resolveAll = resolve));
+    };
     subscriber.on('message', () => {
       received += 1;
-      if (received === total) resolveAll();
+      if (received === expected) resolveAll();
     });
     await subscriber.subscribeAsync('bench/#', { qos: 1 });
     const publishers = await Promise.all(
@@ -101,6 +133,10 @@ async function baselineRun(options: IngestBenchOptions, startBroker: () => Promi
         deviceId: `dev-${i}`,
       })),
     );
+    const warmedUp = receivedAll(options.clients * options.warmupPerClient);
+    await publishAll(publishers, { ...options, messagesPerClient: options.warmupPerClient }, 'w');
+    await warmedUp;
+    const allReceived = receivedAll(total);
     const started = performance.now();
     const cpuBefore = cpuSeconds(broker.pid);
     await publishAll(publishers, options, 'b');
@@ -133,7 +169,10 @@ function influxCounter(url: string, database: string): StoredCounter {
   };
 }
 
-async function pipelineRun(options: IngestBenchOptions, influx?: ServerProcess): Promise<{ ackedPerSec: number; storedPerSec: number; cpuMicrosPerMessage: number; latencies: number[] }> {
+async function pipelineRun(
+  options: IngestBenchOptions,
+  influx?: ServerProcess,
+): Promise<{ ackedPerSec: number; storedPerSec: number; cpuMicrosPerMessage: number; threads: ThreadFigures; latencies: number[] }> {
   const data = await benchData('ingest');
   try {
     const devices: { id: string; secret: string }[] = [];
@@ -154,22 +193,35 @@ async function pipelineRun(options: IngestBenchOptions, influx?: ServerProcess):
         })),
       );
       const total = options.clients * options.messagesPerClient;
+      const warmup = options.clients * options.warmupPerClient;
       const readings = influx ? influxCounter(influx.url, database) : sqliteCounter(dataDir);
+      const storedAtLeast = async (count: number, since: number) => {
+        for (;;) {
+          const n = await readings.count();
+          if (n >= count) return;
+          if (performance.now() - since > 600_000) throw new Error(`only ${n} of ${count} readings stored after 10 minutes`);
+          await new Promise((resolve) => setTimeout(resolve, influx ? 50 : 5));
+        }
+      };
+      await publishAll(clients, { ...options, messagesPerClient: options.warmupPerClient }, 'w');
+      await storedAtLeast(warmup, performance.now());
       const started = performance.now();
       const cpuBefore = cpuSeconds(platform.pid);
+      const threadsBefore = threadTimes(platform.pid);
       const latencies = await publishAll(clients, options, 'p');
       const ackedSeconds = (performance.now() - started) / 1000;
-      for (;;) {
-        const n = await readings.count();
-        if (n >= total) break;
-        if (performance.now() - started > 600_000) throw new Error(`only ${n} of ${total} readings stored after 10 minutes`);
-        await new Promise((resolve) => setTimeout(resolve, influx ? 50 : 5));
-      }
+      const threadsAfter = threadTimes(platform.pid);
+      const threads: ThreadFigures = {
+        mainCpuMicrosPerMessage: ((threadsAfter.mainCpuSeconds - threadsBefore.mainCpuSeconds) * 1e6) / total,
+        otherCpuMicrosPerMessage: ((threadsAfter.otherCpuSeconds - threadsBefore.otherCpuSeconds) * 1e6) / total,
+        mainRunqueueWaitShare: (threadsAfter.mainRunqueueWaitSeconds - threadsBefore.mainRunqueueWaitSeconds) / ackedSeconds,
+      };
+      await storedAtLeast(warmup + total, started);
       const storedSeconds = (performance.now() - started) / 1000;
       const cpu = cpuSeconds(platform.pid) - cpuBefore;
       readings.close();
       await Promise.all(clients.map((c) => c.client.endAsync(true)));
-      return { ackedPerSec: total / ackedSeconds, storedPerSec: total / storedSeconds, cpuMicrosPerMessage: (cpu * 1e6) / total, latencies };
+      return { ackedPerSec: total / ackedSeconds, storedPerSec: total / storedSeconds, cpuMicrosPerMessage: (cpu * 1e6) / total, threads, latencies };
     } finally {
       await platform.stop();
     }
@@ -186,12 +238,6 @@ export async function benchIngest(options: IngestBenchOptions, log: (line: strin
   if (influxMissing) skipped.push(`pipeline with InfluxDB: ${influxMissing}`);
   const influx = influxMissing ? undefined : await startInfluxd();
   try {
-    const warmup = { ...options, messagesPerClient: Math.max(10, Math.floor(options.messagesPerClient / 10)) };
-    log('ingest: warm-up');
-    await baselineRun(warmup, startAedes);
-    if (!mosquittoMissing) await baselineRun(warmup, startBareMosquitto);
-    await pipelineRun(warmup);
-    if (influx) await pipelineRun(warmup, influx);
     const baseline: number[] = [];
     const mosquitto: number[] = [];
     const acked: number[] = [];
@@ -199,6 +245,7 @@ export async function benchIngest(options: IngestBenchOptions, log: (line: strin
     const influxAcked: number[] = [];
     const influxStored: number[] = [];
     const cpu = { aedes: [] as number[], mosquitto: [] as number[], pipelineSqlite: [] as number[], pipelineInflux: [] as number[] };
+    const threads = { sqlite: [] as ThreadFigures[], influx: [] as ThreadFigures[] };
     let latencies: number[] = [];
     for (let run = 1; run <= options.runs; run += 1) {
       const aedes = await baselineRun(options, startAedes);
@@ -213,12 +260,14 @@ export async function benchIngest(options: IngestBenchOptions, log: (line: strin
       acked.push(pipeline.ackedPerSec);
       storedRates.push(pipeline.storedPerSec);
       cpu.pipelineSqlite.push(pipeline.cpuMicrosPerMessage);
+      threads.sqlite.push(pipeline.threads);
       latencies = latencies.concat(pipeline.latencies);
       if (influx) {
         const withInflux = await pipelineRun(options, influx);
         influxAcked.push(withInflux.ackedPerSec);
         influxStored.push(withInflux.storedPerSec);
         cpu.pipelineInflux.push(withInflux.cpuMicrosPerMessage);
+        threads.influx.push(withInflux.threads);
       }
       log(
         `ingest: run ${run}/${options.runs}: aedes ${baseline[run - 1]!.toFixed(0)} msg/s, mosquitto ${mosquitto[run - 1]?.toFixed(0) ?? '–'} msg/s, ` +
@@ -241,6 +290,7 @@ export async function benchIngest(options: IngestBenchOptions, log: (line: strin
         pipelineSqlite: summarize(cpu.pipelineSqlite),
         ...(cpu.pipelineInflux.length ? { pipelineInflux: summarize(cpu.pipelineInflux) } : {}),
       },
+      pipelineThreads: { sqlite: summarizeThreads(threads.sqlite), ...(threads.influx.length ? { influx: summarizeThreads(threads.influx) } : {}) },
       pipelinePubackLatencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: latencies[latencies.length - 1]! },
       ratioToBaseline: storedSummary.median / baselineSummary.median,
       skipped,

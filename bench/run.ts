@@ -11,13 +11,14 @@ import { benchApi } from './api.js';
 import { benchBacklog } from './backlog.js';
 import { benchBilling } from './billing.js';
 import { benchConnections } from './connections.js';
-import { benchIngest } from './ingest.js';
+import { benchIngest, type PipelineThreads } from './ingest.js';
 import type { Summary } from './stats.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const ms = (n: number) => n.toFixed(1);
 const spread = (s: Summary, f: (n: number) => string = fmt) => `${f(s.min)}–${f(s.max)}`;
+const pct = (share: number) => `${(share * 100).toFixed(0)} %`;
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const only = new Set((process.env.BENCH_ONLY ?? 'ingest,latency,connections,backlog,api,billing').split(','));
 const log = (line: string) => console.error(line);
@@ -43,11 +44,14 @@ console.log(`Benchmarks, ${startedAt.slice(0, 10)}, ${machine}`);
 const ratioRow = (base: number) => (name: string, s: Summary | undefined) => (s ? [name, fmt(s.median), spread(s), (s.median / base).toFixed(2)] : [name, 'not run', '', '']);
 
 if (only.has('ingest')) {
-  const options = { clients: env('BENCH_CLIENTS', 100), messagesPerClient: env('BENCH_MESSAGES_PER_CLIENT', 200), window: env('BENCH_WINDOW', 10), runs: env('BENCH_RUNS', 3) };
+  const messagesPerClient = env('BENCH_MESSAGES_PER_CLIENT', 200);
+  const options = { clients: env('BENCH_CLIENTS', 100), messagesPerClient, warmupPerClient: env('BENCH_WARMUP_PER_CLIENT', Math.ceil(messagesPerClient / 4)), window: env('BENCH_WINDOW', 10), runs: env('BENCH_RUNS', 3) };
   const ingest = await benchIngest(options, log);
   results.ingest = ingest;
   const row = ratioRow(ingest.baselineAedesMsgPerSec.median);
-  console.log(`\nIngest: ${options.clients} device clients × ${options.messagesPerClient} QoS 1 readings, ${options.window} in flight per client, ${options.runs} runs after a warm-up\n`);
+  console.log(
+    `\nIngest: ${options.clients} device clients × ${options.messagesPerClient} QoS 1 readings, ${options.window} in flight per client, ${options.runs} runs, each after ${options.warmupPerClient} warm-up readings per client through the same server process\n`,
+  );
   console.log(
     table([
       ['figure', 'median', 'spread (min–max)', 'ratio to baseline (a)'],
@@ -71,6 +75,16 @@ if (only.has('ingest')) {
       cpuRow('full pipeline (InfluxDB 1.x store; InfluxDB’s own CPU not counted)', cpu.pipelineInflux),
     ]),
   );
+  const threadRows = (store: string, t: PipelineThreads | undefined) =>
+    t
+      ? [
+          [`${store}: main thread (event loop), µs/message`, fmt(t.mainCpuMicrosPerMessage.median), spread(t.mainCpuMicrosPerMessage)],
+          [`${store}: all other threads (store writer, V8 GC and compiler, libuv), µs/message`, fmt(t.otherCpuMicrosPerMessage.median), spread(t.otherCpuMicrosPerMessage)],
+          [`${store}: main thread ready but waiting for a core, % of the time`, pct(t.mainRunqueueWaitShare.median), spread(t.mainRunqueueWaitShare, pct)],
+        ]
+      : [];
+  console.log('\nPipeline threads while the devices publish (CPU time by thread; run-queue wait from schedstat)\n');
+  console.log(table([['figure', 'median', 'spread (min–max)'], ...threadRows('SQLite store', ingest.pipelineThreads.sqlite), ...threadRows('InfluxDB store', ingest.pipelineThreads.influx)]));
   const saturated = ingest.pipelinePubackLatencyMs;
   console.log(`\npublish → PUBACK under this saturating load: p50 ${ms(saturated.p50)} ms, p95 ${ms(saturated.p95)} ms, p99 ${ms(saturated.p99)} ms, max ${ms(saturated.max)} ms`);
   for (const reason of ingest.skipped) console.log(`not measured: ${reason}`);
