@@ -5,7 +5,7 @@
 // Correctness over speed: a stale assignment would attribute a reading to the wrong patient. A
 // change made through this process's clinical store drops the entry at once; the time limit bounds
 // staleness for changes made by another process (the API running as its own role).
-import type { ClinicalStore, Device, DeviceAssignment } from '../store/index.js';
+import { instantAt, type ClinicalStore, type Device, type DeviceAssignment } from '../store/index.js';
 import type { DeviceDirectory } from './evaluate.js';
 
 /** Changes made by another process are seen within this time. */
@@ -52,7 +52,7 @@ export class CachedDeviceDirectory implements DeviceDirectory {
   }
 
   async patientAt(deviceId: string, measuredAt: string): Promise<string | undefined> {
-    const at = new Date(measuredAt).toISOString();
+    const at = instantAt(measuredAt, Date.parse(measuredAt));
     const { assignments } = await this.entry(deviceId);
     return assignments.find((a) => a.assignedFrom <= at && (a.assignedUntil === null || a.assignedUntil > at))?.patientId;
   }

@@ -12,7 +12,7 @@ import {
   type NormalizedReading,
   type Reading,
 } from '../device-profiles/index.js';
-import type { ReadingSource, StoredReading } from '../store/index.js';
+import { instantAt, type ReadingSource, type StoredReading } from '../store/index.js';
 import { INGEST_ERRORS } from './errors.js';
 import { readingKey, type InboundMessage } from './spool.js';
 import { parseTopic } from './topics.js';
@@ -152,7 +152,7 @@ function toStoredReading(normalized: NormalizedReading, context: { patientId: st
     deviceId: normalized.deviceId,
     readingId: normalized.readingId,
     kind: normalized.kind,
-    measuredAt: new Date(context.measuredAtMs).toISOString(),
+    measuredAt: instantAt(normalized.measuredAt, context.measuredAtMs),
     measuredAtAsSent: normalized.measuredAt,
     receivedAt: context.message.receivedAt,
     gatewayId: normalized.gatewayId ?? (viaGateway ? context.message.principal : null),

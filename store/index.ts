@@ -15,7 +15,7 @@ export type { PatientThresholds } from './clinical/repositories/thresholds.js';
 export type { NewTimeEntry, TimeEntry } from './clinical/repositories/time-entries.js';
 export { generateDeviceSecret, hashDeviceSecret, mosquittoPasswordHash, verifyDeviceSecret } from './credentials.js';
 export { STORE_ERRORS, isUniqueViolation } from './errors.js';
-export { canonicalTimeZone, nowInstant, toInstant } from './time.js';
+export { canonicalTimeZone, instantAt, nowInstant, toInstant } from './time.js';
 export type {
   AggregateQuery,
   FieldStatistics,
