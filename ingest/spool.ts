@@ -2,14 +2,20 @@
 // after its raw bytes are committed here (fsync'd SQLite WAL), so a reading acknowledged to a device
 // survives kill -9 of the process and an outage of the readings store.
 //
-// Three tables, three stages:
-//   inbox            raw messages, acknowledged, not yet evaluated
-//   readings_outbox  accepted readings, waiting to be written to the readings store; keyed by an
-//                    id in commit order, so a batch is appended at the end of the table (keyed by
-//                    device and reading, each batch dirtied a page per device: bench/ingest.ts)
+// Three stages:
+//   inbox_groups     raw messages, acknowledged, not yet evaluated: one row per group commit (the
+//                    publishes of one tick), their headers as JSON and their payloads concatenated;
+//                    each message has a sequence number, and `spool_state.evaluated_through` says up
+//                    to which one evaluation has committed. A row per message cost an insert and a
+//                    delete per message (bench/ingest.ts profile).
+//   outbox_batches   accepted readings waiting for the readings store: one row per evaluated batch
+//                    (its readings as one JSON array), in commit order. A row per reading cost four
+//                    b-tree operations per reading (insert, mark emitted, read, delete) where this
+//                    costs four per batch (bench/ingest.ts profile).
 //   seen             (device, reading) keys already accepted: duplicates across restarts
-// Evaluating a batch moves it from the inbox to the outbox and records its keys in ONE transaction,
-// so a crash either leaves the message to evaluate again or finds the outcome committed.
+// Evaluating a batch advances `evaluated_through`, adds its accepted readings to the outbox and
+// records their keys in ONE transaction, so a crash either leaves a message to evaluate again or
+// finds its outcome committed.
 import { EventEmitter } from 'node:events';
 import { closeSync, constants as fsConstants, fdatasync, fdatasyncSync, fstatSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -50,18 +56,20 @@ const MAX_MESSAGES_IN_MEMORY = 10_000;
 export const DEFAULT_MAX_BACKLOG = 200_000;
 
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS inbox (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  message_id TEXT NOT NULL,
-  topic TEXT NOT NULL,
-  payload BLOB NOT NULL,
-  principal TEXT,
-  received_at TEXT NOT NULL,
-  source TEXT NOT NULL
+CREATE TABLE IF NOT EXISTS inbox_groups (
+  first_seq INTEGER PRIMARY KEY,
+  count INTEGER NOT NULL,
+  headers TEXT NOT NULL,
+  payloads BLOB NOT NULL
 );
-CREATE TABLE IF NOT EXISTS readings_outbox (
+CREATE TABLE IF NOT EXISTS spool_state (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox_batches (
   id INTEGER PRIMARY KEY,
-  body TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  readings TEXT NOT NULL,
   emitted INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS seen (
@@ -78,43 +86,101 @@ interface PendingAppend {
   reject: (error: Error) => void;
 }
 
-interface InboxRow {
-  seq: number;
-  message_id: string;
-  topic: string;
-  payload: Buffer;
-  principal: string | null;
-  received_at: string;
-  source: string;
+interface InboxGroupRow {
+  first_seq: number;
+  count: number;
+  headers: string;
+  payloads: Buffer;
+}
+
+/** A message's header in its group: [messageId, topic, principal, receivedAt, source, payload bytes]. */
+type MessageHeader = [string, string, string | null, string, InboundMessage['source'], number];
+
+function encodeGroup(messages: readonly InboundMessage[]): { headers: string; payloads: Buffer } {
+  const headers: MessageHeader[] = messages.map((m) => [m.messageId, m.topic, m.principal, m.receivedAt, m.source, m.payload.length]);
+  return { headers: JSON.stringify(headers), payloads: Buffer.concat(messages.map((m) => m.payload)) };
+}
+
+function decodeGroup(row: InboxGroupRow): SpooledMessage[] {
+  let offset = 0;
+  return (JSON.parse(row.headers) as MessageHeader[]).map(([messageId, topic, principal, receivedAt, source, bytes], index) => {
+    const payload = row.payloads.subarray(offset, offset + bytes);
+    offset += bytes;
+    return { seq: row.first_seq + index, messageId, topic, payload, principal, receivedAt, source };
+  });
+}
+
+/**
+ * The inbox of earlier versions had a row per message (`inbox`, an AUTOINCREMENT seq); its
+ * messages, none of them evaluated yet, move into groups in their order, in one transaction.
+ */
+function migrateInbox(database: Database): void {
+  const columns = database.prepare('PRAGMA table_info(inbox)').all() as { name: string }[];
+  if (columns.length === 0) return;
+  database.transaction(() => {
+    const insert = database.prepare('INSERT INTO inbox_groups (first_seq, count, headers, payloads) VALUES (?, ?, ?, ?)');
+    const page = database.prepare('SELECT * FROM inbox WHERE seq > ? ORDER BY seq LIMIT 500');
+    const evaluatedThrough = (database.prepare("SELECT value FROM spool_state WHERE name = 'evaluated_through'").get() as { value: number } | undefined)?.value ?? 0;
+    const groups = database.prepare('SELECT coalesce(max(first_seq + count), 1) AS next FROM inbox_groups').get() as { next: number };
+    let nextSeq = Math.max(groups.next, evaluatedThrough + 1);
+    let lastOld = 0;
+    for (;;) {
+      const rows = page.all(lastOld) as { seq: number; message_id: string; topic: string; payload: Buffer; principal: string | null; received_at: string; source: InboundMessage['source'] }[];
+      if (rows.length === 0) break;
+      const { headers, payloads } = encodeGroup(rows.map((row) => ({ messageId: row.message_id, topic: row.topic, payload: row.payload, principal: row.principal, receivedAt: row.received_at, source: row.source })));
+      insert.run(nextSeq, rows.length, headers, payloads);
+      nextSeq += rows.length;
+      lastOld = rows[rows.length - 1]!.seq;
+    }
+    database.exec('DROP TABLE inbox');
+  })();
 }
 
 export function readingKey(deviceId: string, readingId: string): string {
   return `${deviceId}\u0000${readingId}`;
 }
 
-/** Readings in the outbox, oldest first, with their outbox ids (aligned). */
+/** Readings in the outbox, oldest first, and the ids of the outbox rows that hold them. */
 export interface OutboxBatch {
   readonly ids: readonly number[];
   readonly readings: readonly StoredReading[];
 }
 
-/** The same, each reading as the JSON text of its StoredReading. */
+/** The same as kept: each outbox row's readings as the JSON text of an array of StoredReading. */
 export interface SerializedOutboxBatch {
   readonly ids: readonly number[];
   readonly readings: readonly string[];
 }
 
+/** An outbox row holds at most this many readings, also when migrated from a row per reading. */
+const MIGRATED_BATCH = 500;
+
 /**
- * The outbox of earlier versions was keyed by (device, reading) with an ordering column; its
- * waiting readings move to the current table in their order, in one transaction.
+ * Earlier versions kept a row per reading: `readings_outbox`, first keyed by (device, reading) with
+ * an ordering column, then by an id in commit order. Their waiting readings move into batch rows, in
+ * their order and keeping which were emitted, in one transaction.
  */
 function migrateOutbox(database: Database): void {
-  const columns = database.prepare('PRAGMA table_info(readings_outbox)').all() as { name: string }[];
-  if (!columns.some((column) => column.name === 'queued_seq')) return;
+  const columns = (database.prepare('PRAGMA table_info(readings_outbox)').all() as { name: string }[]).map((column) => column.name);
+  if (columns.length === 0) return;
+  const order = columns.includes('queued_seq') ? 'queued_seq, rowid' : 'id';
   database.transaction(() => {
-    database.exec('DROP INDEX IF EXISTS readings_outbox_order; ALTER TABLE readings_outbox RENAME TO readings_outbox_keyed;');
     database.exec(SCHEMA);
-    database.exec('INSERT INTO readings_outbox (body, emitted) SELECT body, emitted FROM readings_outbox_keyed ORDER BY queued_seq, rowid; DROP TABLE readings_outbox_keyed;');
+    const insert = database.prepare('INSERT INTO outbox_batches (count, readings, emitted) VALUES (?, ?, ?)');
+    let batch: string[] = [];
+    let emitted = 0;
+    const flush = () => {
+      if (batch.length > 0) insert.run(batch.length, `[${batch.join(',')}]`, emitted);
+      batch = [];
+    };
+    // All at once: a connection cannot write while it iterates; the old outbox is bounded by the backlog limit.
+    for (const row of database.prepare(`SELECT body, emitted FROM readings_outbox ORDER BY ${order}`).all() as { body: string; emitted: number }[]) {
+      if (row.emitted !== emitted || batch.length === MIGRATED_BATCH) flush();
+      emitted = row.emitted;
+      batch.push(row.body);
+    }
+    flush();
+    database.exec('DROP TABLE readings_outbox');
   })();
 }
 
@@ -124,6 +190,7 @@ export class Spool extends EventEmitter {
     | 'insertInbox'
     | 'takeInbox'
     | 'deleteInbox'
+    | 'setEvaluatedThrough'
     | 'insertOutbox'
     | 'insertSeen'
     | 'isSeen'
@@ -147,6 +214,9 @@ export class Spool extends EventEmitter {
   private syncing: { entries: PendingAppend[]; seqs: number[] }[] | undefined;
   /** The newest inbox seq known durable: evaluation reads nothing newer from the table. */
   private syncedThroughSeq: number;
+  /** The newest seq whose evaluation is committed (`spool_state`). */
+  private evaluatedThrough: number;
+  private nextSeq: number;
   private closeWalAfterSync = false;
   /** An open descriptor of the database's WAL file (`<path>-wal`), for fdatasync off the event loop. */
   private wal: { fd: number; inode: number } | undefined;
@@ -173,51 +243,62 @@ export class Spool extends EventEmitter {
     // power cut can only roll back the newest of those transactions as a whole, leaving their
     // messages in the inbox to be evaluated again. That spares the event loop an fsync per step.
     this.database.pragma('synchronous = NORMAL');
-    migrateOutbox(this.database);
     this.database.exec(SCHEMA);
+    migrateInbox(this.database);
+    migrateOutbox(this.database);
     const db = this.database;
     // A batch is one statement per step, its rows passed as one JSON array that SQLite walks with
     // json_each: per-row statements cost more in crossings between JavaScript and SQLite than in
     // the writes themselves (bench/ingest.ts profile).
     const batchIds = 'SELECT value FROM json_each(?)';
     this.statements = {
-      insertInbox: db.prepare('INSERT INTO inbox (message_id, topic, payload, principal, received_at, source) VALUES (?, ?, ?, ?, ?, ?)'),
-      takeInbox: db.prepare('SELECT * FROM inbox WHERE seq <= ? ORDER BY seq LIMIT ?'),
-      deleteInbox: db.prepare(`DELETE FROM inbox WHERE seq IN (${batchIds})`),
-      insertOutbox: db.prepare('INSERT INTO readings_outbox (body, emitted) SELECT value, 0 FROM json_each(?) ORDER BY key'),
+      insertInbox: db.prepare('INSERT INTO inbox_groups (first_seq, count, headers, payloads) VALUES (?, ?, ?, ?)'),
+      // Groups holding messages after `evaluated`, up to the newest durable one.
+      takeInbox: db.prepare('SELECT * FROM inbox_groups WHERE first_seq + count - 1 > @evaluated AND first_seq <= @synced ORDER BY first_seq'),
+      // Groups every message of which is evaluated.
+      deleteInbox: db.prepare('DELETE FROM inbox_groups WHERE first_seq + count - 1 <= ?'),
+      setEvaluatedThrough: db.prepare("INSERT INTO spool_state (name, value) VALUES ('evaluated_through', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
+      insertOutbox: db.prepare('INSERT INTO outbox_batches (count, readings) VALUES (?, ?)'),
       // Keys as a compact [[device, reading], ...] array: SQLite walks 30 bytes a reading, not 600.
       insertSeen: db.prepare('INSERT OR IGNORE INTO seen (device_id, reading_id, accepted_at) SELECT value->>0, value->>1, ? FROM json_each(?)'),
       isSeen: db.prepare('SELECT 1 FROM seen WHERE device_id = ? AND reading_id = ?'),
       // One probe of the key per pair, driven by the batch (EXPLAIN QUERY PLAN: SEARCH seen USING PRIMARY KEY).
       seenAmong: db.prepare('SELECT s.device_id, s.reading_id FROM json_each(?) AS k CROSS JOIN seen AS s ON s.device_id = k.value->>0 AND s.reading_id = k.value->>1').raw(true),
-      takeOutboxEmitted: db.prepare('SELECT id, body FROM readings_outbox WHERE emitted = 1 ORDER BY id LIMIT ?'),
-      takeOutboxUnemitted: db.prepare('SELECT id, body FROM readings_outbox WHERE emitted = 0 ORDER BY id LIMIT ?'),
-      deleteOutbox: db.prepare(`DELETE FROM readings_outbox WHERE id IN (${batchIds})`),
-      markEmitted: db.prepare(`UPDATE readings_outbox SET emitted = 1 WHERE id IN (${batchIds})`),
-      countInbox: db.prepare('SELECT count(*) AS n FROM inbox'),
-      countOutbox: db.prepare('SELECT count(*) AS n FROM readings_outbox'),
+      takeOutboxEmitted: db.prepare('SELECT id, count, readings FROM outbox_batches WHERE emitted = 1 ORDER BY id'),
+      takeOutboxUnemitted: db.prepare('SELECT id, count, readings FROM outbox_batches WHERE emitted = 0 ORDER BY id'),
+      deleteOutbox: db.prepare(`DELETE FROM outbox_batches WHERE id IN (${batchIds}) RETURNING count`),
+      markEmitted: db.prepare(`UPDATE outbox_batches SET emitted = 1 WHERE id IN (${batchIds})`),
+      countInbox: db.prepare('SELECT coalesce(sum(first_seq + count - 1 - max(first_seq - 1, @evaluated)), 0) AS n FROM inbox_groups WHERE first_seq + count - 1 > @evaluated'),
+      countOutbox: db.prepare('SELECT coalesce(sum(count), 0) AS n FROM outbox_batches'),
       synchronousFull: db.prepare('PRAGMA synchronous = FULL'),
       synchronousNormal: db.prepare('PRAGMA synchronous = NORMAL'),
     };
-    this.appendBatch = db.transaction((messages: readonly InboundMessage[]): number[] =>
-      messages.map((m) => Number(this.statements.insertInbox.run(m.messageId, m.topic, m.payload, m.principal, m.receivedAt, m.source).lastInsertRowid)),
-    );
+    this.appendBatch = db.transaction((messages: readonly InboundMessage[]): number[] => {
+      const first = this.nextSeq;
+      const { headers, payloads } = encodeGroup(messages);
+      this.statements.insertInbox.run(first, messages.length, headers, payloads);
+      this.nextSeq += messages.length;
+      return messages.map((_, index) => first + index);
+    });
     this.commitEvaluation = db.transaction((seqs: readonly number[], accepted: readonly StoredReading[], acceptedAt: string): number[] => {
       let ids: number[] = [];
       if (accepted.length > 0) {
         this.statements.insertSeen.run(acceptedAt, JSON.stringify(accepted.map((reading) => [reading.deviceId, reading.readingId])));
-        // One statement appends the batch in order: its ids are the run ending at the last one.
-        const last = Number(this.statements.insertOutbox.run(JSON.stringify(accepted)).lastInsertRowid);
-        ids = accepted.map((_, index) => last - accepted.length + 1 + index);
+        ids = [Number(this.statements.insertOutbox.run(accepted.length, JSON.stringify(accepted)).lastInsertRowid)];
       }
-      this.statements.deleteInbox.run(JSON.stringify(seqs));
+      const last = seqs[seqs.length - 1]!;
+      this.statements.setEvaluatedThrough.run(last);
+      this.statements.deleteInbox.run(last);
       return ids;
     });
-    this.inboxCount = (this.statements.countInbox.get() as { n: number }).n;
+    this.evaluatedThrough = (db.prepare("SELECT value FROM spool_state WHERE name = 'evaluated_through'").get() as { value: number } | undefined)?.value ?? 0;
+    const groupsEnd = (db.prepare('SELECT coalesce(max(first_seq + count), 1) AS next FROM inbox_groups').get() as { next: number }).next;
+    this.nextSeq = Math.max(groupsEnd, this.evaluatedThrough + 1);
+    this.inboxCount = (this.statements.countInbox.get({ evaluated: this.evaluatedThrough }) as { n: number }).n;
     this.outboxCount = (this.statements.countOutbox.get() as { n: number }).n;
     this.inMemory = this.inboxCount === 0;
     // What an earlier run left in the table is what survived it.
-    this.syncedThroughSeq = (db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM inbox').get() as { seq: number }).seq;
+    this.syncedThroughSeq = this.nextSeq - 1;
   }
 
   /** Messages waiting to be evaluated plus readings waiting for the readings store. */
@@ -359,15 +440,14 @@ export class Spool extends EventEmitter {
   /** The oldest messages waiting for evaluation (they stay in the inbox until `commit`). */
   takeInbox(limit: number): SpooledMessage[] {
     if (this.inMemory) return this.memory.slice(0, limit);
-    return (this.statements.takeInbox.all(this.syncedThroughSeq, limit) as InboxRow[]).map((row) => ({
-      seq: row.seq,
-      messageId: row.message_id,
-      topic: row.topic,
-      payload: row.payload,
-      principal: row.principal,
-      receivedAt: row.received_at,
-      source: row.source as InboundMessage['source'],
-    }));
+    const messages: SpooledMessage[] = [];
+    for (const row of this.statements.takeInbox.iterate({ evaluated: this.evaluatedThrough, synced: this.syncedThroughSeq }) as Iterable<InboxGroupRow>) {
+      for (const message of decodeGroup(row)) {
+        if (message.seq > this.evaluatedThrough && message.seq <= this.syncedThroughSeq && messages.length < limit) messages.push(message);
+      }
+      if (messages.length >= limit) break;
+    }
+    return messages;
   }
 
   /** Whether (device, reading) was accepted before, in this run or an earlier one. */
@@ -387,7 +467,13 @@ export class Spool extends EventEmitter {
    * Returns the outbox batch they form, not yet emitted.
    */
   commit(seqs: readonly number[], accepted: readonly StoredReading[], acceptedAt: string): OutboxBatch {
+    // Evaluation goes in order: the oldest waiting messages, all of them (nothing may be skipped).
+    seqs.forEach((seq, index) => {
+      if (seq !== this.evaluatedThrough + 1 + index) throw new Error(`spool: commit of messages ${seqs[0]}…${seqs[seqs.length - 1]} out of order (evaluated through ${this.evaluatedThrough})`);
+    });
+    if (seqs.length === 0) return { ids: [], readings: [] };
     const ids = this.commitEvaluation(seqs, accepted, acceptedAt);
+    this.evaluatedThrough = seqs[seqs.length - 1]!;
     this.inboxCount -= seqs.length;
     this.outboxCount += accepted.length;
     if (this.inMemory) {
@@ -402,10 +488,10 @@ export class Spool extends EventEmitter {
     return { ids, readings: accepted };
   }
 
-  /** Outbox readings not yet emitted to the rules engine, oldest first. */
+  /** Outbox readings not yet emitted to the rules engine, oldest first: whole rows, about `limit` readings. */
   takeUnemitted(limit: number): OutboxBatch {
-    const rows = this.statements.takeOutboxUnemitted.all(limit) as { id: number; body: string }[];
-    return { ids: rows.map((row) => row.id), readings: rows.map((row) => JSON.parse(row.body) as StoredReading) };
+    const { ids, readings } = this.takeRows(this.statements.takeOutboxUnemitted, limit);
+    return { ids, readings: readings.flatMap((text) => JSON.parse(text) as StoredReading[]) };
   }
 
   /**
@@ -413,8 +499,21 @@ export class Spool extends EventEmitter {
    * in: the store's writer parses them where it runs (SqliteReadingsStore: its own thread).
    */
   takeForStore(limit: number): SerializedOutboxBatch {
-    const rows = this.statements.takeOutboxEmitted.all(limit) as { id: number; body: string }[];
-    return { ids: rows.map((row) => row.id), readings: rows.map((row) => row.body) };
+    return this.takeRows(this.statements.takeOutboxEmitted, limit);
+  }
+
+  /** Rows in id order until they hold `limit` readings (at least one row, whatever its size). */
+  private takeRows(statement: Statement, limit: number): SerializedOutboxBatch {
+    const ids: number[] = [];
+    const readings: string[] = [];
+    let count = 0;
+    for (const row of statement.iterate() as Iterable<{ id: number; count: number; readings: string }>) {
+      if (ids.length > 0 && count + row.count > limit) break;
+      ids.push(row.id);
+      readings.push(row.readings);
+      count += row.count;
+    }
+    return { ids, readings };
   }
 
   markEmitted(batch: Pick<OutboxBatch, 'ids'>): void {
@@ -423,7 +522,8 @@ export class Spool extends EventEmitter {
 
   /** Readings now in the readings store leave the outbox. */
   removeFromOutbox(batch: Pick<OutboxBatch, 'ids'>): void {
-    if (batch.ids.length > 0) this.outboxCount -= this.statements.deleteOutbox.run(JSON.stringify(batch.ids)).changes;
+    if (batch.ids.length === 0) return;
+    for (const row of this.statements.deleteOutbox.all(JSON.stringify(batch.ids)) as { count: number }[]) this.outboxCount -= row.count;
   }
 
   close(): void {

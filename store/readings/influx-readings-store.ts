@@ -160,8 +160,8 @@ export class InfluxReadingsStore implements ReadingsStore {
     return this.writeApi;
   }
 
-  async writeSerialized(readings: readonly string[]): Promise<void> {
-    return this.write(readings.map((text) => JSON.parse(text) as StoredReading));
+  async writeSerialized(batches: readonly string[]): Promise<void> {
+    return this.write(batches.flatMap((text) => JSON.parse(text) as StoredReading[]));
   }
 
   async write(readings: readonly StoredReading[]): Promise<void> {

@@ -81,8 +81,8 @@ export interface ReadingsStore {
    * readingId) pair is accepted once at all is the ingest spool's job, before readings get here.
    */
   write(readings: readonly StoredReading[]): Promise<void>;
-  /** `write`, with each reading as its JSON text (as the ingest spool keeps it). */
-  writeSerialized(readings: readonly string[]): Promise<void>;
+  /** `write`, the readings given as JSON texts of arrays of StoredReading (as the ingest spool keeps them). */
+  writeSerialized(batches: readonly string[]): Promise<void>;
   query(query: ReadingQuery): Promise<StoredReading[]>;
   /**
    * The same readings as `query`, each as the JSON text of `readingObject(reading)`: what the API

@@ -126,10 +126,10 @@ export interface SqliteReadingsStoreOptions {
 /** The compiled writer thread; absent when the sources run untranslated (Jest runs the .ts). */
 const WRITER_SCRIPT = fileURLToPath(new URL('./sqlite-readings-writer.js', import.meta.url));
 
-/** A batch for the writer thread: readings as the JSON text of StoredReading. */
+/** Work for the writer thread: readings as JSON texts of arrays of StoredReading. */
 export interface WriterRequest {
   seq: number;
-  readings: readonly string[];
+  batches: readonly string[];
 }
 
 export interface WriterReply {
@@ -204,27 +204,27 @@ export class SqliteReadingsStore implements ReadingsStore {
 
   async write(readings: readonly StoredReading[]): Promise<void> {
     if (readings.length === 0) return;
-    if (this.writer) return this.writeSerialized(readings.map((reading) => JSON.stringify(reading)));
+    if (this.writer) return this.writeSerialized([JSON.stringify(readings)]);
     this.insertMany(readings);
   }
 
-  async writeSerialized(readings: readonly string[]): Promise<void> {
-    if (readings.length === 0) return;
+  async writeSerialized(batches: readonly string[]): Promise<void> {
+    if (batches.length === 0) return;
     const writer = this.writer;
-    if (!writer) return this.insertSerialized(readings);
+    if (!writer) return this.insertSerialized(batches);
     if (writer.failure) throw writer.failure;
     const seq = writer.nextSeq++;
     const written = new Promise<void>((resolve, reject) => writer.pending.set(seq, { resolve, reject }));
     writer.inFlight.add(written);
     void written.catch(() => undefined).finally(() => writer.inFlight.delete(written));
-    const request: WriterRequest = { seq, readings };
+    const request: WriterRequest = { seq, batches };
     writer.worker.postMessage(request);
     return written;
   }
 
-  /** Inserts readings given as JSON text, in one transaction, on this thread (the writer's work). */
-  insertSerialized(readings: readonly string[]): void {
-    this.insertMany(readings.map((text) => JSON.parse(text) as StoredReading));
+  /** Inserts readings given as JSON arrays, in one transaction, on this thread (the writer's work). */
+  insertSerialized(batches: readonly string[]): void {
+    this.insertMany(batches.flatMap((text) => JSON.parse(text) as StoredReading[]));
   }
 
   /** The prepared range query for this shape; `columns` is what each row returns. */

@@ -1,5 +1,5 @@
 // The SQLite readings store's writer thread: its own connection to the readings file, inserting
-// the batches the store posts (each reading as the JSON text the ingest spool keeps), so that the
+// the batches the store posts (JSON arrays of readings, as the ingest spool keeps them), so that the
 // inserts, the rendering of each row and their commits run beside ingest's event loop, not on it.
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteReadingsStore, type WriterReply, type WriterRequest } from './sqlite-readings-store.js';
@@ -11,7 +11,7 @@ const store = new SqliteReadingsStore(path);
 port.on('message', (request: WriterRequest) => {
   let reply: WriterReply;
   try {
-    store.insertSerialized(request.readings);
+    store.insertSerialized(request.batches);
     reply = { seq: request.seq };
   } catch (error) {
     reply = { seq: request.seq, error: (error as Error).message };

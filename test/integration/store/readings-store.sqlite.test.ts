@@ -19,7 +19,7 @@ describe('readings store on SQLite, writing on its own thread (as `rpm start` ru
     const range = { patientId: 'p-broken', from: '2026-01-01T00:00:00.000Z', to: '2027-01-01T00:00:00.000Z' };
     const broken = { ...bp('p-broken', '2026-11-20T09:00:00.000Z', 151), unit: null as unknown as string };
     let refusal: unknown;
-    await store.writeSerialized([JSON.stringify(broken)]).catch((error: unknown) => (refusal = error));
+    await store.writeSerialized([JSON.stringify([broken])]).catch((error: unknown) => (refusal = error));
     expect(String(refusal)).toMatch(/NOT NULL constraint failed: readings.unit/);
     const good = bp('p-broken', '2026-11-21T08:00:00.000Z', 152);
     await store.write([good]);
@@ -31,7 +31,7 @@ describe('readings store on SQLite, writing on its own thread (as `rpm start` ru
     const path = join(mkdtempSync(join(tmpdir(), 'rpm-readings-')), 'readings.sqlite');
     const store = new compiled.SqliteReadingsStore(path, { writerThread: true });
     const readings = Array.from({ length: 2_000 }, (_, i) => bp('p-close', new Date(Date.UTC(2026, 10, 1) + i * 60_000).toISOString(), 120 + (i % 40)));
-    const writes = [0, 500, 1000, 1500].map((from) => store.writeSerialized(readings.slice(from, from + 500).map((r) => JSON.stringify(r))));
+    const writes = [0, 500, 1000, 1500].map((from) => store.writeSerialized([JSON.stringify(readings.slice(from, from + 250)), JSON.stringify(readings.slice(from + 250, from + 500))]));
     await store.close();
     await Promise.all(writes);
     const again = new SqliteReadingsStore(path);

@@ -64,14 +64,14 @@ export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: (
     expect(await store.query({ patientId: patient, ...FOREVER, newestFirst: true, limit: 1 })).toEqual([second]);
   });
 
-  it('writes readings given as their JSON text (as the ingest spool keeps them) exactly as objects', async () => {
+  it('writes readings given as JSON arrays (as the ingest spool keeps them) exactly as objects', async () => {
     const patient = patientId();
-    const readings = [bp(patient, '2026-11-20T08:00:00.000Z', 150, { gatewayId: 'gw-1', source: 'gateway' }), glucose(patient, '2026-11-20T09:30:00.000Z', 99.0858)];
-    await store.writeSerialized(readings.map((reading) => JSON.stringify(reading)));
+    const readings = [bp(patient, '2026-11-20T08:00:00.000Z', 150, { gatewayId: 'gw-1', source: 'gateway' }), glucose(patient, '2026-11-20T09:30:00.000Z', 99.0858), bp(patient, '2026-11-21T08:00:00.000Z', 131)];
+    await store.writeSerialized([JSON.stringify(readings.slice(0, 2)), JSON.stringify(readings.slice(2))]);
     expect(await store.query({ patientId: patient, ...FOREVER })).toEqual(readings);
     // Again: still once each.
-    await store.writeSerialized(readings.map((reading) => JSON.stringify(reading)));
-    expect(await store.query({ patientId: patient, ...FOREVER })).toHaveLength(2);
+    await store.writeSerialized([JSON.stringify(readings)]);
+    expect(await store.query({ patientId: patient, ...FOREVER })).toHaveLength(3);
   });
 
   it('answers the same readings as JSON in the contract’s reading-object shape, in the same order', async () => {

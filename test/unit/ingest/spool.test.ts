@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { readingKey, Spool } from '../../../ingest/spool.js';
+import { readingKey, Spool, type SpooledMessage } from '../../../ingest/spool.js';
 import type { StoredReading } from '../../../store/index.js';
 
 const spoolPath = () => join(mkdtempSync(join(tmpdir(), 'rpm-spool-')), 'spool.sqlite');
@@ -29,8 +29,9 @@ describe('spool', () => {
     const first = spool.commit([inbox[0]!.seq], [reading('d1', 'r1', 181), reading('d1', 'r2')], '2026-11-20T08:00:02.000Z');
     const second = spool.commit([inbox[1]!.seq], [reading('d1', 'r3')], '2026-11-20T08:00:02.000Z');
     expect(first.readings.map((r) => r.readingId)).toEqual(['r1', 'r2']);
-    expect(first.ids).toHaveLength(2);
-    expect(second.ids[0]).toBeGreaterThan(first.ids[1]!);
+    // One outbox row per evaluated batch, in commit order.
+    expect(first.ids).toHaveLength(1);
+    expect(second.ids[0]).toBeGreaterThan(first.ids[0]!);
     expect(spool.takeInbox(10)).toEqual([]);
     expect(spool.wasAccepted('d1', 'r2')).toBe(true);
     expect(spool.wasAccepted('d1', 'r9')).toBe(false);
@@ -42,17 +43,20 @@ describe('spool', () => {
     // Not yet emitted, oldest first, exactly as committed; emitted ones apart.
     const unemitted = spool.takeUnemitted(10);
     expect(unemitted).toEqual(first);
-    expect(spool.takeForStore(10)).toEqual({ ids: second.ids, readings: second.readings.map((r) => JSON.stringify(r)) });
+    expect(spool.takeForStore(10)).toEqual({ ids: second.ids, readings: [JSON.stringify(second.readings)] });
     spool.markEmitted(unemitted);
     const forStore = spool.takeForStore(10);
-    expect(forStore.readings.map((text) => (JSON.parse(text) as StoredReading).readingId)).toEqual(['r1', 'r2', 'r3']);
-    spool.removeFromOutbox({ ids: forStore.ids.slice(0, 2) });
+    expect(forStore.readings.flatMap((text) => (JSON.parse(text) as StoredReading[]).map((r) => r.readingId))).toEqual(['r1', 'r2', 'r3']);
+    // Whole rows, about as many readings as asked for, at least one row.
+    expect(spool.takeForStore(2).ids).toEqual(first.ids);
+    expect(spool.takeForStore(1).ids).toEqual(first.ids);
+    spool.removeFromOutbox({ ids: first.ids });
     expect(spool.backlog).toBe(1);
     spool.close();
 
     spool = new Spool(path);
     expect(spool.backlog).toBe(1);
-    expect(spool.takeForStore(10).readings.map((text) => (JSON.parse(text) as StoredReading).readingId)).toEqual(['r3']);
+    expect(spool.takeForStore(10).readings.flatMap((text) => (JSON.parse(text) as StoredReading[]).map((r) => r.readingId))).toEqual(['r3']);
     // Duplicates are remembered after the readings left.
     expect(spool.wasAccepted('d1', 'r1')).toBe(true);
     expect([...spool.acceptedAmong([['d1', 'r1'], ['d1', 'r4'], ['d2', 'r1'], ['d1', 'r3']])].sort()).toEqual([readingKey('d1', 'r1'), readingKey('d1', 'r3')]);
@@ -118,9 +122,72 @@ describe('spool', () => {
 
     const spool = new Spool(path);
     expect(spool.backlog).toBe(3);
-    const stored = (text: string) => JSON.parse(text) as StoredReading;
-    expect(spool.takeForStore(10).readings.map((text) => `${stored(text).deviceId}/${stored(text).readingId}`)).toEqual(['d1/z', 'd2/a']);
+    const stored = (texts: readonly string[]) => texts.flatMap((text) => (JSON.parse(text) as StoredReading[]).map((r) => `${r.deviceId}/${r.readingId}`));
+    expect(stored(spool.takeForStore(10).readings)).toEqual(['d1/z', 'd2/a']);
     expect(spool.takeUnemitted(10).readings.map((r) => `${r.deviceId}/${r.readingId}`)).toEqual(['d1/b']);
     spool.close();
+  });
+
+  it('moves the messages of an inbox of a row per message (the layout before groups) into groups, in order, for evaluation', () => {
+    const path = spoolPath();
+    const old = new SqliteDatabase(path);
+    old.exec(`CREATE TABLE inbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL, topic TEXT NOT NULL, payload BLOB NOT NULL,
+      principal TEXT, received_at TEXT NOT NULL, source TEXT NOT NULL);`);
+    const insert = old.prepare('INSERT INTO inbox (message_id, topic, payload, principal, received_at, source) VALUES (?, ?, ?, ?, ?, ?)');
+    // Evaluated ones were deleted: the table starts at seq 41 here; payloads of every size, bytes kept exactly.
+    old.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('inbox', 40)").run();
+    const payloads = Array.from({ length: 1_234 }, (_, i) => Buffer.from(Array.from({ length: i % 97 }, (_, b) => (b * 7 + i) % 256)));
+    payloads.forEach((payload, i) => insert.run(`m${i}`, 'rpm/v1/devices/d1/readings', payload, i % 2 ? 'd1' : null, '2026-11-20T08:00:01.000Z', i % 3 ? 'mqtt' : 'replay'));
+    old.close();
+
+    const spool = new Spool(path);
+    expect(spool.backlog).toBe(1_234);
+    const taken: SpooledMessage[] = [];
+    for (let batch = spool.takeInbox(500); batch.length > 0; batch = spool.takeInbox(500)) {
+      taken.push(...batch);
+      spool.commit(batch.map((m) => m.seq), [], '2026-11-20T08:00:02.000Z');
+    }
+    expect(taken.map((m) => m.messageId)).toEqual(payloads.map((_, i) => `m${i}`));
+    expect(taken.map((m) => Buffer.from(m.payload))).toEqual(payloads);
+    expect(taken.map((m) => [m.principal, m.source])).toEqual(payloads.map((_, i) => [i % 2 ? 'd1' : null, i % 3 ? 'mqtt' : 'replay']));
+    expect(spool.backlog).toBe(0);
+    spool.close();
+  });
+
+  it('refuses to commit messages out of order: one skipped would never be evaluated', async () => {
+    const spool = new Spool(spoolPath());
+    await Promise.all(['m1', 'm2', 'm3'].map((id) => spool.append(message(id))));
+    const [first, second, third] = spool.takeInbox(3);
+    expect(() => spool.commit([second!.seq], [], '2026-11-20T08:00:02.000Z')).toThrow(/out of order/);
+    expect(() => spool.commit([first!.seq, third!.seq], [], '2026-11-20T08:00:02.000Z')).toThrow(/out of order/);
+    spool.commit([first!.seq, second!.seq], [], '2026-11-20T08:00:02.000Z');
+    expect(spool.takeInbox(3).map((m) => m.messageId)).toEqual(['m3']);
+    spool.close();
+  });
+
+  it('moves an outbox of a row per reading (the layout before batch rows) into batch rows, in order, keeping which were emitted', () => {
+    const path = spoolPath();
+    const old = new SqliteDatabase(path);
+    old.exec('CREATE TABLE readings_outbox (id INTEGER PRIMARY KEY, body TEXT NOT NULL, emitted INTEGER NOT NULL DEFAULT 0);');
+    const insert = old.prepare('INSERT INTO readings_outbox (body, emitted) VALUES (?, ?)');
+    const readings = Array.from({ length: 1_203 }, (_, i) => reading(`d${i % 7}`, `r${i}`));
+    // 700 emitted (already judged), then 503 not yet.
+    readings.forEach((r, i) => insert.run(JSON.stringify(r), i < 700 ? 1 : 0));
+    old.close();
+
+    const spool = new Spool(path);
+    expect(spool.backlog).toBe(1_203);
+    const ids = (texts: readonly string[]) => texts.flatMap((text) => (JSON.parse(text) as StoredReading[]).map((r) => r.readingId));
+    const forStore = spool.takeForStore(10_000);
+    expect(ids(forStore.readings)).toEqual(readings.slice(0, 700).map((r) => r.readingId));
+    const unemitted = spool.takeUnemitted(10_000);
+    expect(unemitted.readings).toEqual(readings.slice(700));
+    spool.removeFromOutbox(forStore);
+    expect(spool.backlog).toBe(503);
+    spool.close();
+    // Gone for good: the old table is dropped, a reopen finds the batch rows.
+    const again = new Spool(path);
+    expect(again.backlog).toBe(503);
+    again.close();
   });
 });
