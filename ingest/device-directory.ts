@@ -20,7 +20,12 @@ interface Entry {
 
 export class CachedDeviceDirectory implements DeviceDirectory {
   private readonly entries = new Map<string, Promise<Entry>>();
-  private readonly onChanged = (deviceId: string) => this.entries.delete(deviceId);
+  /** The entries of `entries` that have loaded, for answers without waiting (`peek`). */
+  private readonly loaded = new Map<string, Entry>();
+  private readonly onChanged = (deviceId: string) => {
+    this.entries.delete(deviceId);
+    this.loaded.delete(deviceId);
+  };
 
   constructor(
     private readonly clinicalStore: ClinicalStore,
@@ -36,15 +41,29 @@ export class CachedDeviceDirectory implements DeviceDirectory {
   }
 
   private load(deviceId: string): Promise<Entry> {
-    if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
+    if (this.entries.size >= MAX_ENTRIES) {
+      this.entries.clear();
+      this.loaded.clear();
+    }
+    this.loaded.delete(deviceId);
     const loading = (async (): Promise<Entry> => ({
       loadedAtMs: Date.now(),
       device: await this.clinicalStore.devices.get(deviceId),
       assignments: await this.clinicalStore.devices.assignmentHistory(deviceId),
     }))();
     this.entries.set(deviceId, loading);
-    loading.catch(() => this.entries.delete(deviceId));
+    loading.then(
+      // Only if it is still the current load: a change meanwhile dropped it, and a newer load replaced it.
+      (entry) => this.entries.get(deviceId) === loading && this.loaded.set(deviceId, entry),
+      () => this.entries.delete(deviceId),
+    );
     return loading;
+  }
+
+  peek(deviceId: string): { device: Device | undefined; patientAt(measuredAt: string): string | undefined } | undefined {
+    const entry = this.loaded.get(deviceId);
+    if (!entry || Date.now() - entry.loadedAtMs >= this.ttlMs) return undefined;
+    return { device: entry.device, patientAt: (measuredAt) => patientIn(entry.assignments, measuredAt) };
   }
 
   async device(id: string): Promise<Device | undefined> {
@@ -52,13 +71,18 @@ export class CachedDeviceDirectory implements DeviceDirectory {
   }
 
   async patientAt(deviceId: string, measuredAt: string): Promise<string | undefined> {
-    const at = instantAt(measuredAt, Date.parse(measuredAt));
-    const { assignments } = await this.entry(deviceId);
-    return assignments.find((a) => a.assignedFrom <= at && (a.assignedUntil === null || a.assignedUntil > at))?.patientId;
+    return patientIn((await this.entry(deviceId)).assignments, measuredAt);
   }
 
   close(): void {
     this.clinicalStore.devices.changes.off('changed', this.onChanged);
     this.entries.clear();
+    this.loaded.clear();
   }
+}
+
+/** The patient the device was assigned to at that instant, from its assignment history. */
+function patientIn(assignments: readonly DeviceAssignment[], measuredAt: string): string | undefined {
+  const at = instantAt(measuredAt, Date.parse(measuredAt));
+  return assignments.find((a) => a.assignedFrom <= at && (a.assignedUntil === null || a.assignedUntil > at))?.patientId;
 }

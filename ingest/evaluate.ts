@@ -17,10 +17,17 @@ import { INGEST_ERRORS } from './errors.js';
 import { readingKey, type InboundMessage } from './spool.js';
 import { parseTopic } from './topics.js';
 
+type DirectoryDevice = { id: string; kind: string; retiredAt: string | null };
+
 /** What ingest needs to know about devices; the clinical store answers it. */
 export interface DeviceDirectory {
-  device(id: string): Promise<{ id: string; kind: string; retiredAt: string | null } | undefined>;
+  device(id: string): Promise<DirectoryDevice | undefined>;
   patientAt(deviceId: string, measuredAt: string): Promise<string | undefined>;
+  /**
+   * The same answers without waiting, when the directory already holds them (a cache); undefined
+   * otherwise. Spares a reading the promises and event-loop turns of two lookups.
+   */
+  peek?(deviceId: string): { device: DirectoryDevice | undefined; patientAt(measuredAt: string): string | undefined } | undefined;
 }
 
 export type ReadingOutcome =
@@ -107,8 +114,7 @@ function checkClock(reading: Reading, receivedAtMs: number): number {
   return measuredAtMs;
 }
 
-async function checkDevice(reading: Reading, devices: DeviceDirectory): Promise<void> {
-  const device = await devices.device(reading.deviceId);
+function checkDevice(reading: Reading, device: DirectoryDevice | undefined): void {
   if (!device) reject(INGEST_ERRORS.UNKNOWN_DEVICE, `device ${reading.deviceId} is not provisioned`);
   if (device.retiredAt) reject(INGEST_ERRORS.RETIRED_DEVICE, `device ${reading.deviceId} was retired at ${device.retiredAt}`);
   const allowed = READING_KINDS_OF_DEVICE[device.kind] ?? [device.kind];
@@ -117,8 +123,7 @@ async function checkDevice(reading: Reading, devices: DeviceDirectory): Promise<
   }
 }
 
-async function resolvePatient(reading: Reading, devices: DeviceDirectory): Promise<string> {
-  const patientId = await devices.patientAt(reading.deviceId, reading.measuredAt);
+function requirePatient(reading: Reading, patientId: string | undefined): string {
   if (!patientId) {
     reject(INGEST_ERRORS.UNASSIGNED_DEVICE, `device ${reading.deviceId} was not assigned to a patient at ${reading.measuredAt}; assign it, then replay this dead letter`);
   }
@@ -253,8 +258,10 @@ export async function finishMessage(
         continue;
       }
       const measuredAtMs = checkClock(reading, receivedAtMs);
-      await checkDevice(reading, context.devices);
-      const patientId = await resolvePatient(reading, context.devices);
+      const { devices } = context;
+      const known = devices.peek?.(reading.deviceId);
+      checkDevice(reading, known ? known.device : await devices.device(reading.deviceId));
+      const patientId = requirePatient(reading, known ? known.patientAt(reading.measuredAt) : await devices.patientAt(reading.deviceId, reading.measuredAt));
       context.acceptedInBatch.add(key);
       const stored = toStoredReading(normalizeReading(reading), { patientId, measuredAtMs, message });
       outcomes.push({ status: 'accepted', readingId: reading.readingId, reading: stored });
