@@ -150,13 +150,17 @@ export class RulesService {
     return events;
   }
 
+  private readingEvent(reading: StoredReading): PatientEvent {
+    return { type: 'reading', patientId: reading.patientId, reading: toRuleReading(reading), nowMs: this.options.scheduler?.now() ?? Date.now() };
+  }
+
   /**
    * The engine events of one reading: none for another process's patient, and a configuration first
    * for a patient the engine has not configured yet.
    */
   private async eventsOf(reading: StoredReading): Promise<PatientEvent[]> {
     if (!this.owns(reading.patientId)) return [];
-    const event: PatientEvent = { type: 'reading', patientId: reading.patientId, reading: toRuleReading(reading), nowMs: this.options.scheduler?.now() ?? Date.now() };
+    const event = this.readingEvent(reading);
     if (this.known.has(reading.patientId)) return [event];
     const configuration = await this.configurationOf(reading.patientId);
     if (!configuration) return [];
@@ -207,7 +211,9 @@ export class RulesService {
    */
   async judge(readings: readonly StoredReading[]): Promise<void> {
     for (const reading of readings) {
-      for (const event of await this.eventsOf(reading)) this.judged.next(event);
+      // A configured patient's reading goes straight in; only a first one waits for its configuration.
+      if (this.known.has(reading.patientId) && this.owns(reading.patientId)) this.judged.next(this.readingEvent(reading));
+      else for (const event of await this.eventsOf(reading)) this.judged.next(event);
     }
     await new Promise<void>((resolve, reject) => {
       const settle = (error?: Error) => {
