@@ -140,6 +140,29 @@ describe('average over a window (7-day home BP)', () => {
     ]);
   });
 
+  it('judges a dense series (a reading every 10 minutes, hundreds in the window) exactly as the mean says, late readings included', () => {
+    // Systolic 130 for two days, then 160: the 7-day mean reaches 135 at a reading we can compute.
+    const systolicAt = (i: number) => (i < 288 ? 130 : 160);
+    const readings = Array.from({ length: 400 }, (_, i) => bp(T0 + i * 10 * MIN, systolicAt(i), 80));
+    const expectedStart = readings.findIndex((_, i) => {
+      const mean = readings.slice(0, i + 1).reduce((sum, r) => sum + r.values.systolic!, 0) / (i + 1);
+      return i >= 5 && Math.round(mean * 10) / 10 >= 135;
+    });
+    expect(expectedStart).toBeGreaterThan(288);
+    const state = patient();
+    const perReading = readings.map((r) => brief(feed(state, [r])));
+    expect(perReading.findIndex((signals) => signals.includes('abnormal:bp-home-average-high:start'))).toBe(expectedStart);
+    expect(perReading.slice(expectedStart + 1).every((signals) => signals.includes('abnormal:bp-home-average-high:continues'))).toBe(true);
+    // A late reading low enough to pull the newest mean under 135 ends the episode at the next reading.
+    const late = Array.from({ length: 60 }, (_, i) => bp(T0 + i * 10 * MIN + 5 * MIN, 60, 60));
+    feed(state, late);
+    const next = bp(T0 + 400 * 10 * MIN, 160, 80);
+    const all = [...readings, ...late, next];
+    const mean = all.reduce((sum, r) => sum + r.values.systolic!, 0) / all.length;
+    expect(Math.round(mean * 10) / 10).toBeLessThan(135);
+    expect(brief(feed(state, [next]))).not.toContain('abnormal:bp-home-average-high:continues');
+  });
+
   it('stays quiet when the mean is below 135/85 even with single high readings', () => {
     const readings = [150, 120, 122, 125, 130, 121, 128].map((s, i) => bp(T0 + i * 12 * HOUR, s, 78));
     expect(brief(feed(patient(), readings))).toEqual([]);
