@@ -238,10 +238,9 @@ export class Spool extends EventEmitter {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.database = new SqliteDatabase(path);
     this.database.pragma('journal_mode = WAL');
-    // Appends of acknowledged messages run with synchronous=FULL (fsync'd before the PUBACK goes
-    // out: a power cut cannot take them back). Everything after that runs with NORMAL: in WAL mode a
-    // power cut can only roll back the newest of those transactions as a whole, leaving their
-    // messages in the inbox to be evaluated again. That spares the event loop an fsync per step.
+    // Appends are fdatasync'd before the PUBACK goes out (flushAppends: a power cut cannot take them
+    // back). Everything else runs with NORMAL: in WAL mode a power cut can only roll back the newest
+    // of those transactions as a whole, leaving their messages to be evaluated again.
     this.database.pragma('synchronous = NORMAL');
     this.database.exec(SCHEMA);
     migrateInbox(this.database);
