@@ -374,6 +374,15 @@ export class Spool extends EventEmitter {
         closeSync(wal.fd);
         return;
       }
+      if (error && this.wal === wal) {
+        // The next append opens the file anew rather than trusting this descriptor again.
+        this.wal = undefined;
+        try {
+          closeSync(wal.fd);
+        } catch {
+          // already unusable
+        }
+      }
       for (const group of groups) {
         if (error) this.refuseUnsynced(group.entries, error);
         else this.acknowledge(group.entries, group.seqs);

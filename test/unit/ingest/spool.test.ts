@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync } from 'node:fs';
+import { closeSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
@@ -150,6 +150,25 @@ describe('spool', () => {
     expect(taken.map((m) => m.messageId)).toEqual(payloads.map((_, i) => `m${i}`));
     expect(taken.map((m) => Buffer.from(m.payload))).toEqual(payloads);
     expect(taken.map((m) => [m.principal, m.source])).toEqual(payloads.map((_, i) => [i % 2 ? 'd1' : null, i % 3 ? 'mqtt' : 'replay']));
+    expect(spool.backlog).toBe(0);
+    spool.close();
+  });
+
+  it('refuses the publishes whose fdatasync failed, evaluates their messages all the same, and syncs again after', async () => {
+    const spool = new Spool(spoolPath());
+    await spool.append(message('m1'));
+    // Break the descriptor the spool syncs the WAL through (as a failing disk would fail fdatasync).
+    const wal = (spool as unknown as { wal: { fd: number } | undefined }).wal;
+    expect(wal).toBeDefined();
+    closeSync(wal!.fd);
+    let refusal: unknown;
+    await spool.append(message('m2')).catch((error: unknown) => (refusal = error));
+    expect(String(refusal)).toMatch(/EBADF/);
+    // Acknowledged or not, m2 is in the table: it is evaluated (a device's retry is a duplicate).
+    await spool.append(message('m3'));
+    const taken = spool.takeInbox(10);
+    expect(taken.map((m) => m.messageId)).toEqual(['m1', 'm2', 'm3']);
+    spool.commit(taken.map((m) => m.seq), [], '2026-11-20T08:00:02.000Z');
     expect(spool.backlog).toBe(0);
     spool.close();
   });
