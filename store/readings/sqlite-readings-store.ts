@@ -118,7 +118,8 @@ function migrateFromFirstLayout(database: Database): void {
 export interface SqliteReadingsStoreOptions {
   /**
    * Writes run on a worker thread with its own connection (ingest's event loop only hands over the
-   * readings' JSON text): `rpm start` sets it. Not for ':memory:' (a connection's own database).
+   * readings' JSON text): `rpm start` sets it. The thread starts with the first write, so a process
+   * that only reads (the API role) has none. Not for ':memory:' (a connection's own database).
    */
   writerThread?: boolean;
 }
@@ -153,6 +154,7 @@ export class SqliteReadingsStore implements ReadingsStore {
   private readonly insertMany: (readings: readonly StoredReading[]) => void;
   /** Prepared once per shape: preparing is the dominant cost of a small query. */
   private readonly queries = new Map<string, Statement>();
+  private readonly threaded: boolean;
   private writer: WriterThread | undefined;
 
   constructor(
@@ -174,12 +176,20 @@ export class SqliteReadingsStore implements ReadingsStore {
     this.insertMany = this.database.transaction((readings: readonly StoredReading[]) => {
       for (const reading of readings) insert.run(toRow(reading));
     });
-    if (options.writerThread) this.startWriter();
+    this.threaded = options.writerThread === true;
+    if (this.threaded && path === ':memory:') throw new Error('an in-memory readings store cannot write from another thread');
+    if (this.threaded && !existsSync(WRITER_SCRIPT)) throw new Error(`the readings writer thread ${WRITER_SCRIPT} is missing: run npm run build`);
   }
 
-  private startWriter(): void {
-    if (this.path === ':memory:') throw new Error('an in-memory readings store cannot write from another thread');
-    if (!existsSync(WRITER_SCRIPT)) throw new Error(`the readings writer thread ${WRITER_SCRIPT} is missing: run npm run build`);
+  /** The writer thread, started on first use; undefined when writes run on this thread. */
+  private threadForWrites(): WriterThread | undefined {
+    if (!this.threaded) return undefined;
+    if (!this.database.open) throw new Error('the readings store is closed');
+    this.writer ??= this.startWriter();
+    return this.writer;
+  }
+
+  private startWriter(): WriterThread {
     const worker = new Worker(WRITER_SCRIPT, { workerData: { path: this.path } });
     const writer: WriterThread = { worker, pending: new Map(), inFlight: new Set(), nextSeq: 0 };
     worker.on('message', (reply: WriterReply) => {
@@ -199,18 +209,18 @@ export class SqliteReadingsStore implements ReadingsStore {
     worker.on('exit', (code) => fail(new Error(`the readings writer thread exited (${code})`)));
     // Idle, it must not keep the process alive on its own.
     worker.unref();
-    this.writer = writer;
+    return writer;
   }
 
   async write(readings: readonly StoredReading[]): Promise<void> {
     if (readings.length === 0) return;
-    if (this.writer) return this.writeSerialized([JSON.stringify(readings)]);
+    if (this.threaded) return this.writeSerialized([JSON.stringify(readings)]);
     this.insertMany(readings);
   }
 
   async writeSerialized(batches: readonly string[]): Promise<void> {
     if (batches.length === 0) return;
-    const writer = this.writer;
+    const writer = this.threadForWrites();
     if (!writer) return this.insertSerialized(batches);
     if (writer.failure) throw writer.failure;
     const seq = writer.nextSeq++;

@@ -39,6 +39,19 @@ describe('readings store on SQLite, writing on its own thread (as `rpm start` ru
     await again.close();
   });
 
+  it('starts its thread with the first write only (a process that only reads has none), and writes nothing once closed', async () => {
+    const store = new compiled.SqliteReadingsStore(join(mkdtempSync(join(tmpdir(), 'rpm-readings-')), 'readings.sqlite'), { writerThread: true });
+    const thread = () => (store as unknown as { writer?: unknown }).writer;
+    await store.query({ patientId: 'p-lazy', from: '2026-01-01T00:00:00.000Z', to: '2027-01-01T00:00:00.000Z' });
+    expect(thread()).toBeUndefined();
+    await store.write([bp('p-lazy', '2026-11-20T09:00:00.000Z', 140)]);
+    expect(thread()).toBeDefined();
+    await store.close();
+    let refusal: unknown;
+    await store.write([bp('p-lazy', '2026-11-21T09:00:00.000Z', 141)]).catch((error: unknown) => (refusal = error));
+    expect(String(refusal)).toMatch(/closed/);
+  });
+
   it('refuses a writer thread for an in-memory database (the thread would open another one)', () => {
     expect(() => new compiled.SqliteReadingsStore(':memory:', { writerThread: true })).toThrow(/in-memory/);
   });
