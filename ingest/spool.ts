@@ -110,6 +110,13 @@ function decodeGroup(row: InboxGroupRow): SpooledMessage[] {
   });
 }
 
+/** How far evaluation has committed, and the sequence number the next appended message gets. */
+function inboxPosition(database: Database): { evaluatedThrough: number; nextSeq: number } {
+  const evaluatedThrough = (database.prepare("SELECT value FROM spool_state WHERE name = 'evaluated_through'").get() as { value: number } | undefined)?.value ?? 0;
+  const groupsEnd = (database.prepare('SELECT coalesce(max(first_seq + count), 1) AS next FROM inbox_groups').get() as { next: number }).next;
+  return { evaluatedThrough, nextSeq: Math.max(groupsEnd, evaluatedThrough + 1) };
+}
+
 /**
  * The inbox of earlier versions had a row per message (`inbox`, an AUTOINCREMENT seq); its
  * messages, none of them evaluated yet, move into groups in their order, in one transaction.
@@ -120,9 +127,7 @@ function migrateInbox(database: Database): void {
   database.transaction(() => {
     const insert = database.prepare('INSERT INTO inbox_groups (first_seq, count, headers, payloads) VALUES (?, ?, ?, ?)');
     const page = database.prepare('SELECT * FROM inbox WHERE seq > ? ORDER BY seq LIMIT 500');
-    const evaluatedThrough = (database.prepare("SELECT value FROM spool_state WHERE name = 'evaluated_through'").get() as { value: number } | undefined)?.value ?? 0;
-    const groups = database.prepare('SELECT coalesce(max(first_seq + count), 1) AS next FROM inbox_groups').get() as { next: number };
-    let nextSeq = Math.max(groups.next, evaluatedThrough + 1);
+    let { nextSeq } = inboxPosition(database);
     let lastOld = 0;
     for (;;) {
       const rows = page.all(lastOld) as { seq: number; message_id: string; topic: string; payload: Buffer; principal: string | null; received_at: string; source: InboundMessage['source'] }[];
@@ -290,9 +295,7 @@ export class Spool extends EventEmitter {
       this.statements.deleteInbox.run(last);
       return ids;
     });
-    this.evaluatedThrough = (db.prepare("SELECT value FROM spool_state WHERE name = 'evaluated_through'").get() as { value: number } | undefined)?.value ?? 0;
-    const groupsEnd = (db.prepare('SELECT coalesce(max(first_seq + count), 1) AS next FROM inbox_groups').get() as { next: number }).next;
-    this.nextSeq = Math.max(groupsEnd, this.evaluatedThrough + 1);
+    ({ evaluatedThrough: this.evaluatedThrough, nextSeq: this.nextSeq } = inboxPosition(db));
     this.inboxCount = (this.statements.countInbox.get({ evaluated: this.evaluatedThrough }) as { n: number }).n;
     this.outboxCount = (this.statements.countOutbox.get() as { n: number }).n;
     this.inMemory = this.inboxCount === 0;
