@@ -134,7 +134,7 @@ function requirePatient(reading: Reading, patientId: string | undefined): string
 type ReadingFields = Partial<Record<'systolic' | 'diastolic' | 'meanArterial' | 'pulse' | 'value' | 'bmi', number>> &
   Partial<Record<'mealContext' | 'outOfRange' | 'irregularHeartbeat' | 'bodyMovement', string | boolean>>;
 
-function toStoredReading(normalized: NormalizedReading, context: { patientId: string; measuredAtMs: number; message: InboundMessage }): StoredReading {
+function toStoredReading(normalized: NormalizedReading, context: { patientId: string; measuredAt: string; message: InboundMessage }): StoredReading {
   // Each field read by its name, not looked up from a list of names: a keyed lookup per field was
   // a visible share of ingest's CPU (bench/ingest.ts profile).
   const fields = normalized as unknown as ReadingFields;
@@ -157,7 +157,7 @@ function toStoredReading(normalized: NormalizedReading, context: { patientId: st
     deviceId: normalized.deviceId,
     readingId: normalized.readingId,
     kind: normalized.kind,
-    measuredAt: instantAt(normalized.measuredAt, context.measuredAtMs),
+    measuredAt: context.measuredAt,
     measuredAtAsSent: normalized.measuredAt,
     receivedAt: context.message.receivedAt,
     gatewayId: normalized.gatewayId ?? (viaGateway ? context.message.principal : null),
@@ -257,13 +257,14 @@ export async function finishMessage(
         outcomes.push({ status: 'duplicate', readingId: reading.readingId });
         continue;
       }
-      const measuredAtMs = checkClock(reading, receivedAtMs);
+      // The canonical instant, once: the patient lookup and the stored reading both use it.
+      const measuredAt = instantAt(reading.measuredAt, checkClock(reading, receivedAtMs));
       const { devices } = context;
       const known = devices.peek?.(reading.deviceId);
       checkDevice(reading, known ? known.device : await devices.device(reading.deviceId));
-      const patientId = requirePatient(reading, known ? known.patientAt(reading.measuredAt) : await devices.patientAt(reading.deviceId, reading.measuredAt));
+      const patientId = requirePatient(reading, known ? known.patientAt(measuredAt) : await devices.patientAt(reading.deviceId, measuredAt));
       context.acceptedInBatch.add(key);
-      const stored = toStoredReading(normalizeReading(reading), { patientId, measuredAtMs, message });
+      const stored = toStoredReading(normalizeReading(reading), { patientId, measuredAt, message });
       outcomes.push({ status: 'accepted', readingId: reading.readingId, reading: stored });
     } catch (error) {
       outcomes.push(rejection(error, item, index, rawItem(message, item, index !== null)));
