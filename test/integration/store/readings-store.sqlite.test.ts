@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { readingObject, SqliteReadingsStore } from '../../../store/index.js';
+import { readingObject, SqliteReadingsStore, type StoredReading } from '../../../store/index.js';
 import { bp, readingsStoreSuite } from './readings-store.suite.js';
 
 // The writer thread runs compiled code (`npm test` builds first): the store under test here is the
@@ -11,24 +11,34 @@ import { bp, readingsStoreSuite } from './readings-store.suite.js';
 const COMPILED_STORE = '../../../dist/store/readings/sqlite-readings-store.js';
 const compiled = (await import(COMPILED_STORE)) as typeof import('../../../store/readings/sqlite-readings-store.js');
 
+const freshPath = () => join(mkdtempSync(join(tmpdir(), 'rpm-readings-')), 'readings.sqlite');
+
+/**
+ * A reading missing a NOT NULL column is refused with the constraint named, never left out
+ * silently, and the store writes on after it. `writeBroken` writes it the way the case under test does.
+ */
+async function refusesMissingColumnAndWritesOn(store: SqliteReadingsStore, writeBroken: (broken: StoredReading) => Promise<void>): Promise<void> {
+  const range = { patientId: 'p-broken', from: '2026-01-01T00:00:00.000Z', to: '2027-01-01T00:00:00.000Z' };
+  const broken = { ...bp('p-broken', '2026-11-20T09:00:00.000Z', 151), unit: null as unknown as string };
+  let refusal: unknown;
+  await writeBroken(broken).catch((error: unknown) => (refusal = error));
+  expect(String(refusal)).toMatch(/NOT NULL constraint failed: readings.unit/);
+  const good = bp('p-broken', '2026-11-21T08:00:00.000Z', 152);
+  await store.write([good]);
+  expect(await store.query(range)).toEqual([good]);
+  await store.close();
+}
+
 describe('readings store on SQLite, writing on its own thread (as `rpm start` runs it)', () => {
-  readingsStoreSuite(async () => new compiled.SqliteReadingsStore(join(mkdtempSync(join(tmpdir(), 'rpm-readings-')), 'readings.sqlite'), { writerThread: true }));
+  readingsStoreSuite(async () => new compiled.SqliteReadingsStore(freshPath(), { writerThread: true }));
 
   it('reports a batch the thread could not write, and writes on after it', async () => {
-    const store = new compiled.SqliteReadingsStore(join(mkdtempSync(join(tmpdir(), 'rpm-readings-')), 'readings.sqlite'), { writerThread: true });
-    const range = { patientId: 'p-broken', from: '2026-01-01T00:00:00.000Z', to: '2027-01-01T00:00:00.000Z' };
-    const broken = { ...bp('p-broken', '2026-11-20T09:00:00.000Z', 151), unit: null as unknown as string };
-    let refusal: unknown;
-    await store.writeSerialized([JSON.stringify([broken])]).catch((error: unknown) => (refusal = error));
-    expect(String(refusal)).toMatch(/NOT NULL constraint failed: readings.unit/);
-    const good = bp('p-broken', '2026-11-21T08:00:00.000Z', 152);
-    await store.write([good]);
-    expect(await store.query(range)).toEqual([good]);
-    await store.close();
+    const store = new compiled.SqliteReadingsStore(freshPath(), { writerThread: true });
+    await refusesMissingColumnAndWritesOn(store, (broken) => store.writeSerialized([JSON.stringify([broken])]));
   });
 
   it('finishes the batches already handed to the thread when it closes', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'rpm-readings-')), 'readings.sqlite');
+    const path = freshPath();
     const store = new compiled.SqliteReadingsStore(path, { writerThread: true });
     const readings = Array.from({ length: 2_000 }, (_, i) => bp('p-close', new Date(Date.UTC(2026, 10, 1) + i * 60_000).toISOString(), 120 + (i % 40)));
     const writes = [0, 500, 1000, 1500].map((from) => store.writeSerialized([JSON.stringify(readings.slice(from, from + 250)), JSON.stringify(readings.slice(from + 250, from + 500))]));
@@ -40,7 +50,7 @@ describe('readings store on SQLite, writing on its own thread (as `rpm start` ru
   });
 
   it('starts its thread with the first write only (a process that only reads has none), and writes nothing once closed', async () => {
-    const store = new compiled.SqliteReadingsStore(join(mkdtempSync(join(tmpdir(), 'rpm-readings-')), 'readings.sqlite'), { writerThread: true });
+    const store = new compiled.SqliteReadingsStore(freshPath(), { writerThread: true });
     const thread = () => (store as unknown as { writer?: unknown }).writer;
     await store.query({ patientId: 'p-lazy', from: '2026-01-01T00:00:00.000Z', to: '2027-01-01T00:00:00.000Z' });
     expect(thread()).toBeUndefined();
@@ -58,23 +68,15 @@ describe('readings store on SQLite, writing on its own thread (as `rpm start` ru
 });
 
 describe('readings store on SQLite', () => {
-  readingsStoreSuite(async () => new SqliteReadingsStore(join(mkdtempSync(join(tmpdir(), 'rpm-readings-')), 'readings.sqlite')));
+  readingsStoreSuite(async () => new SqliteReadingsStore(freshPath()));
 
   it('refuses a reading with a missing column instead of leaving it out silently, and writes on after it', async () => {
-    const store = new SqliteReadingsStore(join(mkdtempSync(join(tmpdir(), 'rpm-readings-')), 'readings.sqlite'));
-    const range = { patientId: 'p-broken', from: '2026-01-01T00:00:00.000Z', to: '2027-01-01T00:00:00.000Z' };
-    const broken = { ...bp('p-broken', '2026-11-20T09:00:00.000Z', 151), unit: null as unknown as string };
-    let refusal: unknown;
-    await store.write([broken]).catch((error: unknown) => (refusal = error));
-    expect(String(refusal)).toMatch(/NOT NULL constraint failed: readings.unit/);
-    const good = bp('p-broken', '2026-11-21T08:00:00.000Z', 152);
-    await store.write([good]);
-    expect(await store.query(range)).toEqual([good]);
-    await store.close();
+    const store = new SqliteReadingsStore(freshPath());
+    await refusesMissingColumnAndWritesOn(store, (broken) => store.write([broken]));
   });
 
   it('moves the readings of a data directory from the first layout into the current one', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'rpm-readings-')), 'readings.sqlite');
+    const path = freshPath();
     // The first layout, as earlier versions created it, with two readings in it.
     const old = new SqliteDatabase(path);
     old.exec(`CREATE TABLE readings (device_id TEXT NOT NULL, reading_id TEXT NOT NULL, patient_id TEXT NOT NULL, kind TEXT NOT NULL,
