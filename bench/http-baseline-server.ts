@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
 
-const body = readFileSync(process.argv[2]!, 'utf8');
+// A Buffer, as the readings route sends: the HTTP layer's limit, with no text encoding per request.
+const body = readFileSync(process.argv[2]!);
 const app = Fastify({ logger: false });
 app.get('/*', async (_request, reply) => reply.type('application/json; charset=utf-8').send(body));
 const address = await app.listen({ port: 0, host: '127.0.0.1' });

@@ -220,8 +220,8 @@ export class InfluxReadingsStore implements ReadingsStore {
     return readings.slice(0, limit);
   }
 
-  async queryJson(query: ReadingQuery): Promise<string[]> {
-    return (await this.query(query)).map((reading) => JSON.stringify(readingObject(reading)));
+  async queryJsonArray(query: ReadingQuery): Promise<Buffer> {
+    return Buffer.from(JSON.stringify((await this.query(query)).map(readingObject)));
   }
 
   async aggregate(query: AggregateQuery): Promise<ReadingBucket[]> {

@@ -85,11 +85,11 @@ export interface ReadingsStore {
   writeSerialized(batches: readonly string[]): Promise<void>;
   query(query: ReadingQuery): Promise<StoredReading[]>;
   /**
-   * The same readings as `query`, each as the JSON text of `readingObject(reading)`: what the API
-   * returns. A store that keeps that text pre-rendered answers a 90-day chart without building and
-   * serializing an object per reading.
+   * The same readings as `query`, as one JSON array (UTF-8) of `readingObject(reading)`: what the
+   * API returns. A store that keeps each reading's text pre-rendered answers a 90-day chart without
+   * building and serializing an object per reading.
    */
-  queryJson(query: ReadingQuery): Promise<string[]>;
+  queryJsonArray(query: ReadingQuery): Promise<Buffer>;
   aggregate(query: AggregateQuery): Promise<ReadingBucket[]>;
   /** The newest reading of each kind the patient has. */
   latest(patientId: string): Promise<Partial<Record<MeasurementKind, StoredReading>>>;

@@ -237,22 +237,30 @@ export class SqliteReadingsStore implements ReadingsStore {
     this.insertMany(batches.flatMap((text) => JSON.parse(text) as StoredReading[]));
   }
 
-  /** The prepared range query for this shape; `columns` is what each row returns. */
-  private rangeStatement(columns: string, query: ReadingQuery): { statement: Statement; parameters: Record<string, unknown> } {
+  /**
+   * The prepared range query for this shape: `columns` is what each row returns; with `asJsonArray`
+   * the rows' `json` texts are concatenated by SQLite into one UTF-8 JSON array, returned as a Buffer.
+   */
+  private rangeStatement(columns: string, query: ReadingQuery, asJsonArray = false): { statement: Statement; parameters: Record<string, unknown> } {
     const order = query.newestFirst ? 'DESC' : 'ASC';
-    const key = `${columns}|${query.kind ? 'kind' : 'all'}|${order}`;
+    const key = `${columns}|${query.kind ? 'kind' : 'all'}|${order}|${asJsonArray ? 'array' : 'rows'}`;
     let statement = this.queries.get(key);
     if (!statement) {
       // A range of the primary key, in its order (no sort); one kind is a filter over the range,
       // which holds the few kinds one patient measures.
       const kindClause = query.kind ? 'AND kind = @kind' : '';
-      statement = this.database
-        .prepare(
-          `SELECT ${columns} FROM readings WHERE patient_id = @patientId ${kindClause}
+      const keyOrder = `measured_at_ms ${order}, device_id ${order}, reading_id ${order}`;
+      const range = `SELECT ${columns} FROM readings WHERE patient_id = @patientId ${kindClause}
            AND measured_at_ms >= @from AND measured_at_ms < @to
-           ORDER BY measured_at_ms ${order}, device_id ${order}, reading_id ${order} LIMIT @limit`,
-        )
-        .raw(true);
+           ORDER BY ${keyOrder} LIMIT @limit`;
+      // One string built by SQLite instead of a JavaScript string per row joined and encoded again
+      // for the socket: 90 days of readings in about half the time (bench/api.ts). The aggregate's
+      // own ORDER BY is what guarantees the order (a subquery's order reaching group_concat is not).
+      statement = asJsonArray
+        ? this.database
+            .prepare(`SELECT CAST('[' || coalesce(group_concat(json, ',' ORDER BY ${keyOrder}), '') || ']' AS BLOB) FROM (${range.replace(`SELECT ${columns}`, 'SELECT json, measured_at_ms, device_id, reading_id')})`)
+            .pluck(true)
+        : this.database.prepare(range).raw(true);
       this.queries.set(key, statement);
     }
     const limit = Math.min(query.limit ?? MAX_ROWS_PER_QUERY, MAX_ROWS_PER_QUERY);
@@ -265,9 +273,9 @@ export class SqliteReadingsStore implements ReadingsStore {
     return (statement.all(parameters) as RawRow[]).map(toReading);
   }
 
-  async queryJson(query: ReadingQuery): Promise<string[]> {
-    const { statement, parameters } = this.rangeStatement('json', query);
-    return (statement.all(parameters) as [string][]).map((row) => row[0]);
+  async queryJsonArray(query: ReadingQuery): Promise<Buffer> {
+    const { statement, parameters } = this.rangeStatement('json', query, true);
+    return statement.get(parameters) as Buffer;
   }
 
   async aggregate(query: AggregateQuery): Promise<ReadingBucket[]> {

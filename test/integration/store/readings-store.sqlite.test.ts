@@ -94,7 +94,7 @@ describe('readings store on SQLite', () => {
     const store = new SqliteReadingsStore(path);
     const range = { patientId: 'p-old', from: '2026-01-01T00:00:00.000Z', to: '2027-01-01T00:00:00.000Z' };
     expect(await store.query(range)).toEqual(readings);
-    expect((await store.queryJson(range)).map((text) => JSON.parse(text) as unknown)).toEqual(readings.map(readingObject));
+    expect(JSON.parse((await store.queryJsonArray(range)).toString('utf8'))).toEqual(readings.map(readingObject));
     // Writing a reading again after the move is still ignored.
     await store.write([readings[0]!]);
     expect(await store.query(range)).toHaveLength(2);

@@ -81,15 +81,20 @@ export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: (
       glucose(patient, '2026-11-20T09:30:00.000Z', 99.0858),
       bp(patient, '2026-11-21T08:00:00.000Z', 128),
       glucose(patient, '2026-11-21T09:30:00.000Z', 212),
+      // The same instant from a second cuff: ties are ordered by device and reading, as in query.
+      bp(patient, '2026-11-21T08:00:00.000Z', 131, { deviceId: 'cuff-2' }),
     ];
     await store.write(readings);
-    for (const query of [{ patientId: patient, ...FOREVER, newestFirst: true }, { patientId: patient, ...FOREVER }, { patientId: patient, kind: 'glucose' as const, ...FOREVER, newestFirst: true, limit: 1 }]) {
-      const json = await store.queryJson(query);
-      expect(json.map((text) => JSON.parse(text) as unknown)).toEqual((await store.query(query)).map(readingObject));
+    const queries = [{ patientId: patient, ...FOREVER, newestFirst: true }, { patientId: patient, ...FOREVER }, { patientId: patient, kind: 'glucose' as const, ...FOREVER, newestFirst: true, limit: 1 }, { patientId: patient, ...FOREVER, limit: 3 }];
+    for (const query of queries) {
+      const array = await store.queryJsonArray(query);
+      expect(Buffer.isBuffer(array)).toBe(true);
+      expect(JSON.parse(array.toString('utf8'))).toEqual((await store.query(query)).map(readingObject));
     }
-    const [newest] = await store.queryJson({ patientId: patient, ...FOREVER, newestFirst: true, limit: 1 });
+    expect(JSON.parse((await store.queryJsonArray({ patientId: patientId(), ...FOREVER })).toString('utf8'))).toEqual([]);
+    const [newest] = JSON.parse((await store.queryJsonArray({ patientId: patient, ...FOREVER, newestFirst: true, limit: 1 })).toString('utf8')) as unknown[];
     // Canonical value, the unit as received and the meal context, as the API contract shows them.
-    expect(JSON.parse(newest!)).toEqual({
+    expect(newest).toEqual({
       readingId: readings[3]!.readingId,
       deviceId: 'meter-1',
       kind: 'glucose',
