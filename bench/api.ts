@@ -11,15 +11,23 @@ import { BENCH_JWT_SECRET, benchData, startPlatform } from './fixtures.js';
 import { spawnServer, stopServer } from './processes.js';
 import { percentile, summarize, type Summary } from './stats.js';
 
-export interface EndpointFigures {
+export interface LoadFigures {
   requestsPerSecond: Summary;
   p50Ms: Summary;
   p95Ms: Summary;
   p99Ms: Summary;
+  maxMs: Summary;
+}
+
+/** One endpoint: as many requests as the clients can send (saturated), and at the fixed rate. */
+export interface EndpointFigures extends LoadFigures {
+  fixedRate: LoadFigures;
 }
 
 export interface ApiBenchResult {
   concurrency: number;
+  /** Requests/s the same clients share in the fixed-rate measurement. */
+  fixedRatePerSecond: number;
   seconds: number;
   patients: number;
   readingsIn90Days: number;
@@ -40,14 +48,16 @@ const READINGS_PER_DAY = 6;
  * for a fixed time. node:http rather than fetch: the load generator shares the machine's two
  * cores with the server, and fetch spent about twice the CPU per request of the server it
  * measured (WHATWG streams per body), which showed up as the server's latency.
+ * With `ratePerSecond`, the clients share that fixed rate instead (each sends on its own schedule,
+ * staggered): a request's latency counts from when it was due, so a slow answer that delays the
+ * client's next request is counted against that request too (no coordinated omission).
  */
-async function load(url: string, token: string, concurrency: number, seconds: number): Promise<{ rps: number; latencies: number[] }> {
+async function load(url: string, token: string, concurrency: number, seconds: number, ratePerSecond?: number): Promise<{ rps: number; latencies: number[] }> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies: number[] = [];
   const endAt = performance.now() + seconds * 1000;
-  const once = () =>
+  const once = (started: number) =>
     new Promise<void>((resolve, reject) => {
-      const started = performance.now();
       const request = httpGet(url, { agent, headers: { authorization: `Bearer ${token}` } }, (response) => {
         response.on('data', () => {});
         response.on('error', reject);
@@ -61,12 +71,21 @@ async function load(url: string, token: string, concurrency: number, seconds: nu
       });
       request.on('error', reject);
     });
-  const worker = async () => {
-    while (performance.now() < endAt) await once();
-  };
   const started = performance.now();
+  const worker = async (index: number) => {
+    if (ratePerSecond === undefined) {
+      while (performance.now() < endAt) await once(performance.now());
+      return;
+    }
+    const intervalMs = (1000 * concurrency) / ratePerSecond;
+    for (let due = started + (index * intervalMs) / concurrency; due < endAt; due += intervalMs) {
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      await once(due);
+    }
+  };
   try {
-    await Promise.all(Array.from({ length: concurrency }, worker));
+    await Promise.all(Array.from({ length: concurrency }, (_, index) => worker(index)));
   } finally {
     agent.destroy();
   }
@@ -75,7 +94,7 @@ async function load(url: string, token: string, concurrency: number, seconds: nu
   return { rps: latencies.length / elapsed, latencies };
 }
 
-export async function benchApi(options: { concurrency: number; seconds: number; runs: number }, log: (line: string) => void): Promise<ApiBenchResult> {
+export async function benchApi(options: { concurrency: number; seconds: number; runs: number; fixedRatePerSecond: number }, log: (line: string) => void): Promise<ApiBenchResult> {
   const data = await benchData('api');
   const now = Date.now();
   let subject = '';
@@ -115,21 +134,23 @@ export async function benchApi(options: { concurrency: number; seconds: number; 
     const bodyFile = join(data.dataDir, 'baseline-body.json');
     writeFileSync(bodyFile, sampleBody);
     const baselineServer = await spawnServer('bench/http-baseline-server.js', [bodyFile], {}, /PORT (\d+)/);
-    const measure = async (name: string, url: string): Promise<EndpointFigures> => {
-      await load(url, token, options.concurrency, 2); // warm-up
-      const runs: { rps: number; p50: number; p95: number; p99: number }[] = [];
+    const measureLoad = async (name: string, url: string, ratePerSecond?: number): Promise<LoadFigures> => {
+      await load(url, token, options.concurrency, 2, ratePerSecond); // warm-up
+      const runs: { rps: number; p50: number; p95: number; p99: number; max: number }[] = [];
       for (let run = 1; run <= options.runs; run += 1) {
-        const { rps, latencies } = await load(url, token, options.concurrency, options.seconds);
-        runs.push({ rps, p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99) });
-        log(`api: ${name} run ${run}/${options.runs}: ${rps.toFixed(0)} req/s, p99 ${runs[run - 1]!.p99.toFixed(1)} ms`);
+        const { rps, latencies } = await load(url, token, options.concurrency, options.seconds, ratePerSecond);
+        runs.push({ rps, p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: latencies[latencies.length - 1]! });
+        log(`api: ${name}${ratePerSecond ? ` at ${ratePerSecond}/s` : ''} run ${run}/${options.runs}: ${rps.toFixed(0)} req/s, p99 ${runs[run - 1]!.p99.toFixed(1)} ms`);
       }
       return {
         requestsPerSecond: summarize(runs.map((r) => r.rps)),
         p50Ms: summarize(runs.map((r) => r.p50)),
         p95Ms: summarize(runs.map((r) => r.p95)),
         p99Ms: summarize(runs.map((r) => r.p99)),
+        maxMs: summarize(runs.map((r) => r.max)),
       };
     };
+    const measure = async (name: string, url: string): Promise<EndpointFigures> => ({ ...(await measureLoad(name, url)), fixedRate: await measureLoad(name, url, options.fixedRatePerSecond) });
     let baseline: EndpointFigures;
     try {
       baseline = await measure('baseline', `http://127.0.0.1:${baselineServer.match[1]}/`);
@@ -137,7 +158,7 @@ export async function benchApi(options: { concurrency: number; seconds: number; 
       await stopServer(baselineServer.child);
     }
     const figures = { baseline, triage: await measure('triage', endpoints.triage), readings90Days: await measure('readings90Days', endpoints.readings90Days) };
-    return { concurrency: options.concurrency, seconds: options.seconds, patients: PATIENTS, readingsIn90Days: readings.length, readings90DaysBytes: Buffer.byteLength(sampleBody), ...figures };
+    return { concurrency: options.concurrency, fixedRatePerSecond: options.fixedRatePerSecond, seconds: options.seconds, patients: PATIENTS, readingsIn90Days: readings.length, readings90DaysBytes: Buffer.byteLength(sampleBody), ...figures };
   } finally {
     await platform.stop();
     data.remove();

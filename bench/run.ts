@@ -7,7 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchAlertLatency } from './alert-latency.js';
-import { benchApi } from './api.js';
+import { benchApi, type EndpointFigures, type LoadFigures } from './api.js';
 import { benchBacklog } from './backlog.js';
 import { benchBilling } from './billing.js';
 import { benchConnections } from './connections.js';
@@ -132,26 +132,28 @@ if (only.has('backlog')) {
 
 if (only.has('api')) {
   await settle();
-  const api = await benchApi({ concurrency: env('BENCH_API_CONCURRENCY', 50), seconds: env('BENCH_API_SECONDS', 10), runs: env('BENCH_API_RUNS', 3) }, log);
+  const api = await benchApi({ concurrency: env('BENCH_API_CONCURRENCY', 50), seconds: env('BENCH_API_SECONDS', 10), runs: env('BENCH_API_RUNS', 3), fixedRatePerSecond: env('BENCH_API_RATE', 200) }, log);
   results.api = api;
   console.log(`\nAPI: ${api.concurrency} concurrent keep-alive clients, ${api.seconds} s per run after a 2 s warm-up; a nurse token; ${api.patients} patients in the team; the 90-day query returns ${api.readingsIn90Days} readings (${fmt(api.readings90DaysBytes / 1024)} KiB)\n`);
   const baseRps = api.baseline.requestsPerSecond.median;
-  const row = (name: string, f: { requestsPerSecond: Summary; p50Ms: Summary; p95Ms: Summary; p99Ms: Summary }) => [
+  const row = (name: string, f: LoadFigures, ratio = true) => [
     name,
     fmt(f.requestsPerSecond.median),
-    (f.requestsPerSecond.median / baseRps).toFixed(2),
+    ...(ratio ? [(f.requestsPerSecond.median / baseRps).toFixed(2)] : []),
     ms(f.p50Ms.median),
     ms(f.p95Ms.median),
     `${ms(f.p99Ms.median)} (${spread(f.p99Ms, ms)})`,
+    ms(f.maxMs.median),
   ];
-  console.log(
-    table([
-      ['endpoint', 'requests/s', 'ratio to baseline', 'p50 ms', 'p95 ms', 'p99 ms (spread)'],
-      row('baseline: bare Fastify sending the same 90-day body, fixed', api.baseline),
-      row('GET /v1/triage', api.triage),
-      row('GET /v1/patients/:id/readings, 90 days (target p99 < 20 ms)', api.readings90Days),
-    ]),
-  );
+  const endpoints: [string, EndpointFigures][] = [
+    ['baseline: bare Fastify sending the same 90-day body, fixed', api.baseline],
+    ['GET /v1/triage', api.triage],
+    ['GET /v1/patients/:id/readings, 90 days (target p99 < 20 ms)', api.readings90Days],
+  ];
+  console.log(`Saturated: each client sends its next request as soon as the previous answer is read\n`);
+  console.log(table([['endpoint', 'requests/s', 'ratio to baseline', 'p50 ms', 'p95 ms', 'p99 ms (spread)', 'max ms'], ...endpoints.map(([name, f]) => row(name, f))]));
+  console.log(`\nAt a fixed ${fmt(api.fixedRatePerSecond)} requests/s shared by the ${api.concurrency} clients (latency from when each request was due)\n`);
+  console.log(table([['endpoint', 'requests/s', 'p50 ms', 'p95 ms', 'p99 ms (spread)', 'max ms'], ...endpoints.map(([name, f]) => row(name, f.fixedRate, false))]));
 }
 
 if (only.has('billing')) {

@@ -17,10 +17,11 @@
 // records their keys in ONE transaction, so a crash either leaves a message to evaluate again or
 // finds its outcome committed.
 import { EventEmitter } from 'node:events';
-import { closeSync, constants as fsConstants, fdatasync, fdatasyncSync, fstatSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase, { type Database, type Statement } from 'better-sqlite3';
 import type { StoredReading } from '../store/index.js';
+import { WalSync } from '../store/wal-sync.js';
 
 export interface InboundMessage {
   /** Unique per received message; dead letters of its readings are keyed on it. */
@@ -213,18 +214,13 @@ export class Spool extends EventEmitter {
   private readonly appendBatch: (messages: readonly InboundMessage[]) => number[];
   private readonly commitEvaluation: (seqs: readonly number[], accepted: readonly StoredReading[], acceptedAt: string) => number[];
   private pendingAppends: PendingAppend[] = [];
-  /** Committed to the WAL, waiting for the fdatasync that makes them durable (then acknowledged). */
-  private awaitingSync: { entries: PendingAppend[]; seqs: number[] }[] = [];
-  /** The groups the running fdatasync covers; undefined when none runs. */
-  private syncing: { entries: PendingAppend[]; seqs: number[] }[] | undefined;
   /** The newest inbox seq known durable: evaluation reads nothing newer from the table. */
   private syncedThroughSeq: number;
   /** The newest seq whose evaluation is committed (`spool_state`). */
   private evaluatedThrough: number;
   private nextSeq: number;
-  private closeWalAfterSync = false;
-  /** An open descriptor of the database's WAL file (`<path>-wal`), for fdatasync off the event loop. */
-  private wal: { fd: number; inode: number } | undefined;
+  /** fdatasync of the spool's WAL off the event loop, after which appends are acknowledged. */
+  private readonly walSync: WalSync;
   private flushScheduled = false;
   private inboxCount: number;
   private outboxCount: number;
@@ -242,6 +238,7 @@ export class Spool extends EventEmitter {
     super();
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.database = new SqliteDatabase(path);
+    this.walSync = new WalSync(path);
     this.database.pragma('journal_mode = WAL');
     // Appends are fdatasync'd before the PUBACK goes out (flushAppends: a power cut cannot take them
     // back). Everything else runs with NORMAL: in WAL mode a power cut can only roll back the newest
@@ -340,10 +337,10 @@ export class Spool extends EventEmitter {
     this.pendingAppends = [];
     if (batch.length === 0) return;
     const messages = batch.map((entry) => entry.message);
-    const wal = this.openWal();
+    const synced = this.walSync.ready();
     let seqs: number[];
     try {
-      if (wal) {
+      if (synced) {
         seqs = this.appendBatch(messages);
       } else {
         this.statements.synchronousFull.run();
@@ -358,68 +355,8 @@ export class Spool extends EventEmitter {
       return;
     }
     this.inboxCount += batch.length;
-    if (!wal) return this.acknowledge(batch, seqs);
-    this.awaitingSync.push({ entries: batch, seqs });
-    this.syncWal();
-  }
-
-  /** One fdatasync at a time; what was committed while it ran waits for the next. */
-  private syncWal(): void {
-    if (this.syncing || this.awaitingSync.length === 0 || !this.wal) return;
-    const groups = this.awaitingSync;
-    this.awaitingSync = [];
-    this.syncing = groups;
-    const wal = this.wal;
-    fdatasync(wal.fd, (error) => {
-      this.syncing = undefined;
-      if (this.closeWalAfterSync) {
-        // close() synced and acknowledged everything meanwhile; this descriptor was left for us.
-        closeSync(wal.fd);
-        return;
-      }
-      if (error && this.wal === wal) {
-        // The next append opens the file anew rather than trusting this descriptor again.
-        this.wal = undefined;
-        try {
-          closeSync(wal.fd);
-        } catch {
-          // already unusable
-        }
-      }
-      for (const group of groups) {
-        if (error) this.refuseUnsynced(group.entries, error);
-        else this.acknowledge(group.entries, group.seqs);
-      }
-      this.syncWal();
-    });
-  }
-
-  /**
-   * The WAL file's descriptor, opened once it exists; undefined for an in-memory spool (which then
-   * commits with synchronous=FULL). If SQLite ever replaced the file (it deletes it only when the
-   * last connection closes), the descriptor is reopened: syncing a stale inode would prove nothing.
-   */
-  private openWal(): { fd: number; inode: number } | undefined {
-    if (this.path === ':memory:') return undefined;
-    const walPath = `${this.path}-wal`;
-    let inode: number;
-    try {
-      inode = statSync(walPath).ino;
-    } catch {
-      return undefined;
-    }
-    if (this.wal?.inode === inode) return this.wal;
-    if (this.wal) closeSync(this.wal.fd);
-    const fd = openSync(walPath, fsConstants.O_RDWR);
-    this.wal = { fd, inode: fstatSync(fd).ino };
-    // The WAL's directory entry must be durable too, as SQLite's own FULL mode ensures.
-    const directory = openSync(dirname(walPath), fsConstants.O_RDONLY);
-    try {
-      fdatasyncSync(directory);
-    } finally {
-      closeSync(directory);
-    }
-    return this.wal;
+    if (!synced) return this.acknowledge(batch, seqs);
+    this.walSync.afterSync((error) => (error ? this.refuseUnsynced(batch, error) : this.acknowledge(batch, seqs)));
   }
 
   /** Durable: the publishes are acknowledged, and their messages go to evaluation. */
@@ -539,16 +476,8 @@ export class Spool extends EventEmitter {
 
   close(): void {
     this.flushAppends();
-    if (this.wal) {
-      // What still waits for an fdatasync (queued, or in flight) is made durable now, and acknowledged.
-      const groups = [...(this.syncing ?? []), ...this.awaitingSync];
-      this.awaitingSync = [];
-      fdatasyncSync(this.wal.fd);
-      for (const group of groups) this.acknowledge(group.entries, group.seqs);
-      if (this.syncing) this.closeWalAfterSync = true;
-      else closeSync(this.wal.fd);
-      this.wal = undefined;
-    }
+    // What still waits for an fdatasync (queued, or in flight) is made durable now, and acknowledged.
+    this.walSync.close();
     if (this.database.open) this.database.close();
   }
 }

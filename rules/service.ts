@@ -41,6 +41,10 @@ export class RulesService {
   private readonly judged = new Subject<PatientEvent>();
   /** Markers that resolve a judge() once every signal queued before them was acted on. */
   private readonly markers = new Subject<() => void>();
+  /** The signal being acted on (signals are acted on one at a time). */
+  private inFlight: Promise<unknown> = Promise.resolve();
+  /** The escalation check under way, if any. */
+  private escalating: Promise<unknown> | undefined;
   private readonly pendingJudgements = new Set<(error?: Error) => void>();
   private readonly known = new Set<string>();
   private subscriptions: Subscription[] = [];
@@ -187,9 +191,9 @@ export class RulesService {
             }
             const { signal } = work;
             this.signalsCounter.inc({ type: signal.type });
-            return from(
-              this.manager.handle(signal).catch((error: Error) => logger.error({ err: error.message, ruleId: signal.ruleId, type: signal.type }, 'could not act on a rules signal')),
-            );
+            const handled = this.manager.handle(signal).catch((error: Error) => logger.error({ err: error.message, ruleId: signal.ruleId, type: signal.type }, 'could not act on a rules signal'));
+            this.inFlight = handled;
+            return from(handled);
           }),
         )
         .subscribe(),
@@ -197,7 +201,16 @@ export class RulesService {
     clinicalStore.thresholds.changes.on('changed', this.onThresholdsChanged);
     clinicalStore.devices.changes.on('changed', this.onDeviceChanged);
     const tickMs = this.options.tickMs ?? DEFAULT_TICK_MS;
-    this.timers.push(setInterval(() => void this.manager.escalateDue().catch((error: Error) => logger.error({ err: error.message }, 'escalation check failed')), tickMs));
+    this.timers.push(
+      setInterval(() => {
+        // One check at a time; stop() waits for the one under way.
+        if (this.escalating) return;
+        this.escalating = this.manager
+          .escalateDue()
+          .catch((error: Error) => logger.error({ err: error.message }, 'escalation check failed'))
+          .finally(() => (this.escalating = undefined));
+      }, tickMs),
+    );
     this.timers.push(setInterval(() => void this.reloadChangedThresholds(), this.options.reloadIntervalMs ?? DEFAULT_RELOAD_INTERVAL_MS));
     this.notifier.start();
     logger.info({ patients: restored.length }, 'rules engine started');
@@ -241,6 +254,10 @@ export class RulesService {
     for (const timer of this.timers) clearInterval(timer);
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     for (const settle of [...this.pendingJudgements]) settle(new Error('the rules engine stopped before judging these readings'));
+    // A signal or an escalation half acted on (an alert opened, its first notification and
+    // escalation not yet written) is finished before the notifier stops: each step waits for the
+    // disk, so a stop can fall in between.
+    await Promise.all([this.inFlight, this.escalating]);
     await this.notifier.stop();
   }
 }

@@ -102,9 +102,9 @@ describe('a critical reading over MQTT', () => {
   it('becomes one alert in the store, on the MQTT alerts topic and on the webhook, and escalates until acknowledged', async () => {
     const meter = await deviceClient('glucose');
     await meter.publish(glucose(meter.deviceId, 45));
-    const alert = await eventually(async () => (await harness.clinicalStore.alerts.list({ patientId: meter.patientId })).items[0]);
+    // Opened, then its escalation scheduled (two commits, each waiting for the disk).
+    const alert = await eventually(async () => (await harness.clinicalStore.alerts.list({ patientId: meter.patientId })).items.find((a) => a.nextEscalationAt !== null));
     expect(alert).toMatchObject({ ruleId: 'glucose-level-2-hypoglycemia', severity: 'critical', status: 'open', escalationTier: 0, readingCount: 1 });
-    expect(alert.nextEscalationAt).not.toBeNull();
 
     const opened = await eventually(() => hooks.find((h) => h.alert.id === alert.id && h.event === 'opened'));
     expect(opened).toMatchObject({ tier: 0, audience: 'care_team_nurses', signatureValid: true });
@@ -215,6 +215,14 @@ describe('restart', () => {
     await eventually(async () => ((await harness.clinicalStore.alerts.require(alert.id)).readingCount >= 2 ? true : undefined));
     const alerts = (await harness.clinicalStore.alerts.list({ patientId: meter.patientId })).items;
     expect(alerts.filter((a) => a.ruleId === 'glucose-high')).toHaveLength(1);
+    // Stopped while the alert was being opened, the engine finished opening it: its first tier was
+    // notified and the next scheduled before the stop, once.
+    expect((await harness.clinicalStore.alerts.events(alert.id)).map((e) => e.type)).toEqual(['opened', 'escalated', 'reading']);
+    expect((await harness.clinicalStore.alerts.require(alert.id)).nextEscalationAt).not.toBeNull();
+    // Its first notification is delivered once (by the engine that opened it, or after the restart
+    // from the delivery record it left), and never again by the engine that took over.
+    await eventually(() => hooks.find((h) => h.alert.id === alert.id && h.event === 'opened'));
+    await new Promise((resolve) => setTimeout(resolve, 300));
     expect(hooks.filter((h) => h.alert.id === alert.id && h.event === 'opened')).toHaveLength(1);
     await meter.client.endAsync();
   });

@@ -158,7 +158,7 @@ describe('spool', () => {
     const spool = new Spool(spoolPath());
     await spool.append(message('m1'));
     // Break the descriptor the spool syncs the WAL through (as a failing disk would fail fdatasync).
-    const wal = (spool as unknown as { wal: { fd: number } | undefined }).wal;
+    const wal = (spool as unknown as { walSync: { wal: { fd: number } | undefined } }).walSync.wal;
     expect(wal).toBeDefined();
     closeSync(wal!.fd);
     let refusal: unknown;
