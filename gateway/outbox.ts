@@ -51,8 +51,12 @@ export interface StoreOptions {
 
 export class Outbox {
   private readonly database: Database;
+  /** Receipts not yet applied: applied together, at the end of this turn of the event loop or before the next read. */
+  private answered: { deviceId: string; readingId: string; reason?: string }[] = [];
+  /** Applies the receipts of this turn now (before anything reads the outbox, and at close). */
+  private readonly settle: () => void;
   private readonly insert: Statement;
-  private readonly statements: Record<'pending' | 'attempted' | 'remove' | 'reject' | 'count' | 'hold' | 'held' | 'getSequence' | 'setSequence', Statement>;
+  private readonly statements: Record<'pending' | 'attempted' | 'remove' | 'reject' | 'count' | 'hold' | 'held' | 'getSequence' | 'setSequence' | 'synchronousFull' | 'synchronousNormal', Statement>;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -75,7 +79,35 @@ export class Outbox {
       setSequence: this.database.prepare(
         'INSERT INTO sync_state (key, last_sequence, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET last_sequence = excluded.last_sequence, updated_at = excluded.updated_at',
       ),
+      synchronousFull: this.database.prepare('PRAGMA synchronous = FULL'),
+      synchronousNormal: this.database.prepare('PRAGMA synchronous = NORMAL'),
     };
+    const apply = this.database.transaction((answered: readonly { deviceId: string; readingId: string; reason?: string }[]) => {
+      for (const { deviceId, readingId, reason } of answered) {
+        if (reason === undefined) this.statements.remove.run(deviceId, readingId);
+        else this.statements.reject.run(reason, deviceId, readingId);
+      }
+    });
+    // Receipts are applied without an fsync of their own: a power cut that takes some back only
+    // sends those readings again, which the platform answers as duplicates (it accepts a reading
+    // once). An fsync per receipt made the gateway the bottleneck of a backlog upload, 10,000
+    // fsyncs for 10,000 readings (bench/backlog.ts profile: 44 % of the uplink's time).
+    this.settle = () => {
+      if (this.answered.length === 0) return;
+      const answered = this.answered;
+      this.answered = [];
+      this.statements.synchronousNormal.run();
+      try {
+        apply(answered);
+      } finally {
+        this.statements.synchronousFull.run();
+      }
+    };
+  }
+
+  private answer(entry: { deviceId: string; readingId: string; reason?: string }): void {
+    this.answered.push(entry);
+    if (this.answered.length === 1) setImmediate(() => this.settle());
   }
 
   /** Commits readings to disk (and, atomically with them, held readings and a sync position); returns how many were new. */
@@ -97,6 +129,7 @@ export class Outbox {
 
   /** Readings kept back with their reason, for the installer to see (`rpm gateway` logs them). */
   held(): HeldReading[] {
+    this.settle();
     return (this.statements.held.all() as { device_id: string; reading_id: string; payload: string; reason: string }[]).map((row) => ({
       deviceId: row.device_id,
       readingId: row.reading_id,
@@ -107,6 +140,7 @@ export class Outbox {
 
   /** The oldest pending readings, in the order they were measured and stored. */
   pending(limit: number): PendingReading[] {
+    this.settle();
     return (this.statements.pending.all(limit) as { seq: number; device_id: string; reading_id: string; payload: string; attempts: number }[]).map((row) => ({
       seq: row.seq,
       deviceId: row.device_id,
@@ -124,19 +158,22 @@ export class Outbox {
 
   /** The platform has it (`accepted` or `duplicate`): the reading leaves the gateway. */
   confirm(deviceId: string, readingId: string): void {
-    this.statements.remove.run(deviceId, readingId);
+    this.answer({ deviceId, readingId });
   }
 
   /** The platform refused it: kept with the reason for the installer to see, never sent again. */
   reject(deviceId: string, readingId: string, reason: string): void {
-    this.statements.reject.run(reason, deviceId, readingId);
+    this.answer({ deviceId, readingId, reason });
   }
 
   get backlog(): number {
+    this.settle();
     return (this.statements.count.get() as { n: number }).n;
   }
 
   close(): void {
-    if (this.database.open) this.database.close();
+    if (!this.database.open) return;
+    this.settle();
+    this.database.close();
   }
 }
