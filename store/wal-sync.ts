@@ -3,7 +3,7 @@
 // afterwards makes those commits as durable as synchronous=FULL would have (FULL is the same
 // fdatasync of the same file, run inline by the committing thread). Here it runs on libuv's thread
 // pool, and every commit made while one runs shares the next: group commit for free.
-// Used by the ingest spool and by the clinical database (audit records, alerts).
+// Used by the ingest spool (its appends are acknowledged to the devices after this sync).
 import { closeSync, constants as fsConstants, fdatasync, fdatasyncSync, fstatSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 

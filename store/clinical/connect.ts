@@ -5,7 +5,6 @@ import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
-import { DurableSqliteDialect } from './durable-sqlite-dialect.js';
 import type { ClinicalDatabase } from './schema.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -54,15 +53,12 @@ function withStatementCache(database: SqliteDatabase.Database): SqliteDatabase.D
 function openSqlite(path: string): ClinicalConnection {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new SqliteDatabase(path);
-  const walMode = database.pragma('journal_mode = WAL', { simple: true }) === 'wal';
-  // Alerts, assignments and the audit log must survive a power cut, not only a process crash: in
-  // WAL mode each commit is answered after an fdatasync of the WAL, run off the event loop
-  // (DurableSqliteDialect); otherwise SQLite syncs each commit itself.
-  database.pragma(walMode ? 'synchronous = NORMAL' : 'synchronous = FULL');
+  database.pragma('journal_mode = WAL');
+  // Alerts, assignments and the audit log must survive a power cut, not only a process crash.
+  database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-  const cached = withStatementCache(database);
-  const db = new Kysely<ClinicalDatabase>({ dialect: walMode ? new DurableSqliteDialect(cached, path) : new SqliteDialect({ database: cached }) });
+  const db = new Kysely<ClinicalDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   if (path === ':memory:') return { db, reader: db, dialect: 'sqlite', close: () => db.destroy() };
   // Kysely runs one query at a time per SQLite connection; a second, query-only connection lets
   // lookups read the last committed state while the writer is busy (WAL).
