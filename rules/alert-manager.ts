@@ -3,7 +3,7 @@
 // notification per change. The side-effect edge of the rules engine.
 import type { Logger } from 'pino';
 import { isRpmError } from '../device-profiles/index.js';
-import { ALERT_SEVERITIES, type Alert, type AlertSeverity, type ClinicalStore } from '../store/index.js';
+import { ALERT_SEVERITIES, type Alert, type AlertSeverity, type ClinicalStore, type NewAlert } from '../store/index.js';
 import type { AlertSignal, RuleReading } from './evaluate-patient.js';
 import { effectivePolicy, type Audience } from './escalation-policy.js';
 import type { AlertChange, AlertEventName, AlertNotifier } from './notifications.js';
@@ -55,25 +55,44 @@ export class AlertManager {
   }
 
   /** The tiers of the alert's severity under its care team's policy. */
-  private async tiersFor(alert: Alert) {
+  private async tiersFor(alert: Pick<Alert, 'careTeamId' | 'severity'>) {
     const team = await this.dependencies.clinicalStore.careTeams.get(alert.careTeamId);
     return effectivePolicy(team?.escalationPolicy).tiers[alert.severity];
   }
 
-  /** The alert is now open for people: notify the first tier and schedule the next one. */
-  private async startEscalation(alert: Alert, event: AlertEventName): Promise<Alert> {
+  /** The first tier and when the next one is due, for an alert opened for people now. */
+  private async firstTier(alert: Pick<Alert, 'careTeamId' | 'severity'>, nowMs: number) {
     const tiers = await this.tiersFor(alert);
     const next = tiers[1];
+    return {
+      audience: tiers[0]!.notify,
+      nextEscalationAt: next ? new Date(nowMs + (next.afterMinutes - tiers[0]!.afterMinutes) * MINUTE_MS).toISOString() : null,
+    };
+  }
+
+  /** The alert is now open for people: notify the first tier and schedule the next one. */
+  private async startEscalation(alert: Alert, event: AlertEventName): Promise<Alert> {
     const nowMs = this.now();
+    const tier = await this.firstTier(alert, nowMs);
     const scheduled = await this.dependencies.clinicalStore.alerts.escalate(alert.id, {
       tier: 0,
-      nextEscalationAt: next ? new Date(nowMs + (next.afterMinutes - tiers[0]!.afterMinutes) * MINUTE_MS).toISOString() : null,
+      nextEscalationAt: tier.nextEscalationAt,
       actor: RULES_ACTOR,
       at: new Date(nowMs).toISOString(),
-      details: { notified: tiers[0]!.notify },
+      details: { notified: tier.audience },
     });
-    await this.publish(event, scheduled, { tier: 0, audience: tiers[0]!.notify });
+    await this.publish(event, scheduled, { tier: 0, audience: tier.audience });
     return scheduled;
+  }
+
+  /** Opens an alert for people with its first tier started, in one commit, and notifies that tier. */
+  private async openEscalated(signal: { patientId: string; ruleId: string; severity: AlertSeverity }, reading: RuleReading | undefined, score: number, summary: string, at: string): Promise<void> {
+    const patient = await this.dependencies.clinicalStore.patients.get(signal.patientId);
+    // Unknown patient: the store refuses the alert with its own error, as for any other.
+    if (!patient) return void (await this.openAlert(signal, 'open', reading, score, summary, at));
+    const tier = await this.firstTier({ careTeamId: patient.careTeamId, severity: signal.severity }, Date.parse(at));
+    const opened = await this.openAlert(signal, 'open', reading, score, summary, at, { nextEscalationAt: tier.nextEscalationAt, firstTier: { details: { notified: tier.audience } } });
+    if (opened) await this.publish('opened', opened, { tier: 0, audience: tier.audience });
   }
 
   /** Called by the escalation scheduler for each alert whose next tier is due. */
@@ -133,8 +152,7 @@ export class AlertManager {
             return;
           }
         }
-        const opened = await this.openAlert(signal, 'open', signal.reading, signal.score, signal.summary, at);
-        if (opened) await this.startEscalation(opened, 'opened');
+        await this.openEscalated(signal, signal.reading, signal.score, signal.summary, at);
         return;
       }
       case 'confirmation_requested': {
@@ -168,8 +186,7 @@ export class AlertManager {
       }
       case 'missing_data': {
         if (open) return;
-        const opened = await this.openAlert(signal, 'open', undefined, 0, signal.summary, at);
-        if (opened) await this.startEscalation(opened, 'opened');
+        await this.openEscalated(signal, undefined, 0, signal.summary, at);
         return;
       }
       case 'data_resumed': {
@@ -188,9 +205,11 @@ export class AlertManager {
     score: number,
     summary: string,
     at: string,
+    escalation: Pick<NewAlert, 'nextEscalationAt' | 'firstTier'> = {},
   ): Promise<Alert | undefined> {
     try {
       return await this.dependencies.clinicalStore.alerts.open({
+        ...escalation,
         patientId: signal.patientId,
         ruleId: signal.ruleId,
         severity: signal.severity,

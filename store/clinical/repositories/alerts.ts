@@ -63,6 +63,12 @@ export interface NewAlert {
   readingId?: string | null;
   measuredAt?: string | null;
   nextEscalationAt?: string | null;
+  /**
+   * The first tier notified as the alert opens, recorded (an `escalated` event, tier 0) in the same
+   * transaction, with `nextEscalationAt` the next tier's time: an alert never exists without its
+   * escalation started, whatever stops the process, and reaches a nurse after one commit, not two.
+   */
+  firstTier?: { details?: unknown };
   actor: string;
   at?: string;
 }
@@ -171,6 +177,9 @@ export class AlertRepository {
           })
           .execute();
         await appendEvent(trx, { alertId: id, type: 'opened', from: null, to: status, actor: input.actor, at, details: { severity: input.severity } });
+        if (input.firstTier) {
+          await appendEvent(trx, { alertId: id, type: 'escalated', from: status, to: status, actor: input.actor, at, details: { tier: 0, ...((input.firstTier.details as object) ?? {}) } });
+        }
       });
     } catch (error) {
       if (isUniqueViolation(error)) {

@@ -102,9 +102,10 @@ describe('a critical reading over MQTT', () => {
   it('becomes one alert in the store, on the MQTT alerts topic and on the webhook, and escalates until acknowledged', async () => {
     const meter = await deviceClient('glucose');
     await meter.publish(glucose(meter.deviceId, 45));
-    // Opened, then its escalation scheduled (two commits, each waiting for the disk).
-    const alert = await eventually(async () => (await harness.clinicalStore.alerts.list({ patientId: meter.patientId })).items.find((a) => a.nextEscalationAt !== null));
+    // Visible only with its escalation already scheduled: opened and first tier in one commit.
+    const alert = await eventually(async () => (await harness.clinicalStore.alerts.list({ patientId: meter.patientId })).items[0]);
     expect(alert).toMatchObject({ ruleId: 'glucose-level-2-hypoglycemia', severity: 'critical', status: 'open', escalationTier: 0, readingCount: 1 });
+    expect(alert.nextEscalationAt).not.toBeNull();
 
     const opened = await eventually(() => hooks.find((h) => h.alert.id === alert.id && h.event === 'opened'));
     expect(opened).toMatchObject({ tier: 0, audience: 'care_team_nurses', signatureValid: true });

@@ -307,6 +307,29 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
       ]);
     });
 
+    it('opens an alert with its first tier started in the same commit: the next tier scheduled and an escalated event', async () => {
+      const patient = await newPatient();
+      const alert = await store.alerts.open({
+        patientId: patient.id,
+        ruleId: 'glucose-level-2-hypoglycemia',
+        severity: 'critical',
+        summary: 'BG 45',
+        actor: 'rules',
+        at: '2026-11-22T13:14:05Z',
+        nextEscalationAt: '2026-11-22T13:24:05.000Z',
+        firstTier: { details: { notified: 'care_team_nurses' } },
+      });
+      expect(alert).toMatchObject({ status: 'open', escalationTier: 0, nextEscalationAt: '2026-11-22T13:24:05.000Z' });
+      const events = await store.alerts.events(alert.id);
+      expect(events.map((e) => [e.type, e.fromStatus, e.toStatus, e.at, e.details])).toEqual([
+        ['opened', null, 'open', '2026-11-22T13:14:05.000Z', { severity: 'critical' }],
+        ['escalated', 'open', 'open', '2026-11-22T13:14:05.000Z', { tier: 0, notified: 'care_team_nurses' }],
+      ]);
+      // Refused as a whole: a second open alert for the same rule leaves no escalated event behind.
+      await expect(store.alerts.open({ patientId: patient.id, ruleId: 'glucose-level-2-hypoglycemia', severity: 'critical', summary: 'again', actor: 'rules', firstTier: {} })).rejects.toThrow();
+      expect(await store.alerts.events(alert.id)).toHaveLength(2);
+    });
+
     it('keeps one open alert per (patient, rule); further readings update it', async () => {
       const patient = await newPatient();
       const first = await store.alerts.open({ patientId: patient.id, ruleId: 'glucose-low', severity: 'high', summary: 'BG 62', readingId: 'r1', measuredAt: '2026-11-22T08:00:00Z', actor: 'rules' });
