@@ -85,14 +85,21 @@ export class AlertManager {
     return scheduled;
   }
 
-  /** Opens an alert for people with its first tier started, in one commit, and notifies that tier. */
+  /**
+   * Opens an alert for people in one commit with its first tier started and that tier's
+   * notifications queued: whatever stops the process, the alert never exists without them.
+   */
   private async openEscalated(signal: { patientId: string; ruleId: string; severity: AlertSeverity }, reading: RuleReading | undefined, score: number, summary: string, at: string): Promise<void> {
     const patient = await this.dependencies.clinicalStore.patients.get(signal.patientId);
     // Unknown patient: the store refuses the alert with its own error, as for any other.
     if (!patient) return void (await this.openAlert(signal, 'open', reading, score, summary, at));
     const tier = await this.firstTier({ careTeamId: patient.careTeamId, severity: signal.severity }, Date.parse(at));
-    const opened = await this.openAlert(signal, 'open', reading, score, summary, at, { nextEscalationAt: tier.nextEscalationAt, firstTier: { details: { notified: tier.audience } } });
-    if (opened) await this.publish('opened', opened, { tier: 0, audience: tier.audience });
+    const audience = { tier: 0, audience: tier.audience };
+    const deliveries = await this.dependencies.notifier.deliveriesFor('opened', patient.careTeamId, audience);
+    const opened = await this.openAlert(signal, 'open', reading, score, summary, at, { nextEscalationAt: tier.nextEscalationAt, firstTier: { details: { notified: tier.audience } }, deliveries });
+    if (!opened) return;
+    const eventId = await this.dependencies.clinicalStore.alerts.lastEventId(opened.id);
+    this.dependencies.notifier.announce({ event: 'opened', alert: opened, eventId, ...audience });
   }
 
   /** Called by the escalation scheduler for each alert whose next tier is due. */
@@ -205,7 +212,7 @@ export class AlertManager {
     score: number,
     summary: string,
     at: string,
-    escalation: Pick<NewAlert, 'nextEscalationAt' | 'firstTier'> = {},
+    escalation: Pick<NewAlert, 'nextEscalationAt' | 'firstTier' | 'deliveries'> = {},
   ): Promise<Alert | undefined> {
     try {
       return await this.dependencies.clinicalStore.alerts.open({

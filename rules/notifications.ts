@@ -75,25 +75,34 @@ export class AlertNotifier {
 
   /** Publishes a change: at once to the in-process feed, then durably to MQTT and webhooks. */
   async notify(change: AlertChange): Promise<void> {
+    const deliveries = await this.deliveriesFor(change.event, change.alert.careTeamId, change);
     this.feedSubject.next(change);
-    const { clinicalStore } = this.dependencies;
-    const deliveries: NewNotificationDelivery[] = [
-      { alertId: change.alert.id, careTeamId: change.alert.careTeamId, channel: 'mqtt', target: `rpm/v1/alerts/${change.alert.careTeamId}`, event: change.event, payload: change.alert },
+    await this.dependencies.clinicalStore.deliveries.enqueue(deliveries(change.alert));
+    this.kick();
+  }
+
+  /**
+   * The deliveries of a change, as a function of the alert as stored: for a caller that commits them
+   * with the alert itself (then `announce`). Reads the care team's webhooks now.
+   */
+  async deliveriesFor(event: AlertEventName, careTeamId: string, extra: Pick<AlertChange, 'tier' | 'audience'> = {}): Promise<(alert: Alert) => NewNotificationDelivery[]> {
+    const webhooks = WEBHOOK_EVENTS.has(event) ? effectivePolicy((await this.dependencies.clinicalStore.careTeams.get(careTeamId))?.escalationPolicy).webhooks : [];
+    return (alert) => [
+      { alertId: alert.id, careTeamId: alert.careTeamId, channel: 'mqtt', target: `rpm/v1/alerts/${alert.careTeamId}`, event, payload: alert },
+      ...webhooks.map((webhook) => ({
+        alertId: alert.id,
+        careTeamId: alert.careTeamId,
+        channel: 'webhook',
+        target: webhook.url,
+        event,
+        payload: { event, tier: extra.tier ?? null, audience: extra.audience ?? null, alert },
+      })),
     ];
-    if (WEBHOOK_EVENTS.has(change.event)) {
-      const team = await clinicalStore.careTeams.get(change.alert.careTeamId);
-      for (const webhook of effectivePolicy(team?.escalationPolicy).webhooks) {
-        deliveries.push({
-          alertId: change.alert.id,
-          careTeamId: change.alert.careTeamId,
-          channel: 'webhook',
-          target: webhook.url,
-          event: change.event,
-          payload: { event: change.event, tier: change.tier ?? null, audience: change.audience ?? null, alert: change.alert },
-        });
-      }
-    }
-    await clinicalStore.deliveries.enqueue(deliveries);
+  }
+
+  /** A change whose deliveries were committed with it: to the in-process feed, and send them. */
+  announce(change: AlertChange): void {
+    this.feedSubject.next(change);
     this.kick();
   }
 

@@ -5,6 +5,7 @@ import { STORE_ERRORS, conflict, found, isUniqueViolation, notFound } from '../.
 import { nowInstant, toInstant } from '../../time.js';
 import type { AlertEventTable, AlertTable, ClinicalDatabase } from '../schema.js';
 import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
+import { insertDeliveries, type NewNotificationDelivery } from './notification-deliveries.js';
 
 export const ALERT_SEVERITIES = ['critical', 'high', 'moderate', 'low'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
@@ -69,6 +70,11 @@ export interface NewAlert {
    * escalation started, whatever stops the process, and reaches a nurse after one commit, not two.
    */
   firstTier?: { details?: unknown };
+  /**
+   * The notifications of the opening, built from the alert as stored and queued in the same
+   * transaction (a transactional outbox): an alert is never committed without them.
+   */
+  deliveries?: (alert: Alert) => readonly NewNotificationDelivery[];
   actor: string;
   at?: string;
 }
@@ -179,6 +185,10 @@ export class AlertRepository {
         await appendEvent(trx, { alertId: id, type: 'opened', from: null, to: status, actor: input.actor, at, details: { severity: input.severity } });
         if (input.firstTier) {
           await appendEvent(trx, { alertId: id, type: 'escalated', from: status, to: status, actor: input.actor, at, details: { tier: 0, ...((input.firstTier.details as object) ?? {}) } });
+        }
+        if (input.deliveries) {
+          const stored = toAlert(await trx.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+          await insertDeliveries(trx, input.deliveries(stored));
         }
       });
     } catch (error) {

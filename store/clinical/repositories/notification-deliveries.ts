@@ -42,34 +42,39 @@ function toDelivery(row: Selectable<NotificationDeliveryTable>): NotificationDel
   };
 }
 
+/** Queues deliveries, due at once, through `db`: the repository's, or a transaction they belong to (an alert's). */
+export async function insertDeliveries(db: Kysely<ClinicalDatabase>, deliveries: readonly NewNotificationDelivery[]): Promise<NotificationDelivery[]> {
+  if (deliveries.length === 0) return [];
+  const now = nowInstant();
+  const rows = await db
+    .insertInto('notification_deliveries')
+    .values(
+      deliveries.map((d) => ({
+        alert_id: d.alertId,
+        care_team_id: d.careTeamId,
+        channel: d.channel,
+        target: d.target,
+        event: d.event,
+        payload: JSON.stringify(d.payload),
+        status: 'pending',
+        attempts: 0,
+        next_attempt_at: now,
+        last_error: null,
+        created_at: now,
+        delivered_at: null,
+      })),
+    )
+    .returningAll()
+    .execute();
+  return rows.map(toDelivery);
+}
+
 export class NotificationDeliveryRepository {
   constructor(private readonly db: Kysely<ClinicalDatabase>) {}
 
   /** Queues deliveries, due at once. */
   async enqueue(deliveries: readonly NewNotificationDelivery[]): Promise<NotificationDelivery[]> {
-    if (deliveries.length === 0) return [];
-    const now = nowInstant();
-    const rows = await this.db
-      .insertInto('notification_deliveries')
-      .values(
-        deliveries.map((d) => ({
-          alert_id: d.alertId,
-          care_team_id: d.careTeamId,
-          channel: d.channel,
-          target: d.target,
-          event: d.event,
-          payload: JSON.stringify(d.payload),
-          status: 'pending',
-          attempts: 0,
-          next_attempt_at: now,
-          last_error: null,
-          created_at: now,
-          delivered_at: null,
-        })),
-      )
-      .returningAll()
-      .execute();
-    return rows.map(toDelivery);
+    return insertDeliveries(this.db, deliveries);
   }
 
   /** Deliveries whose next attempt is due (pending, or claimed by a sender that died), oldest first. */

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
 import { isRpmError } from '../../../device-profiles/index.js';
-import { ClinicalStore, type ClinicalDatabaseLocation } from '../../../store/index.js';
+import { ClinicalStore, type Alert, type ClinicalDatabaseLocation } from '../../../store/index.js';
 import { openClinicalDatabase, type ClinicalConnection } from '../../../store/clinical/connect.js';
 
 export interface StoreBackend {
@@ -328,6 +328,25 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
       // Refused as a whole: a second open alert for the same rule leaves no escalated event behind.
       await expect(store.alerts.open({ patientId: patient.id, ruleId: 'glucose-level-2-hypoglycemia', severity: 'critical', summary: 'again', actor: 'rules', firstTier: {} })).rejects.toThrow();
       expect(await store.alerts.events(alert.id)).toHaveLength(2);
+    });
+
+    it('queues the opening’s notifications in the alert’s own transaction, built from the alert as stored', async () => {
+      const patient = await newPatient();
+      const notify = (alert: Alert) => [
+        { alertId: alert.id, careTeamId: alert.careTeamId, channel: 'mqtt', target: `rpm/v1/alerts/${alert.careTeamId}`, event: 'opened', payload: alert },
+        { alertId: alert.id, careTeamId: alert.careTeamId, channel: 'webhook', target: 'https://example.org/hook', event: 'opened', payload: { tier: 0, alert } },
+      ];
+      const alert = await store.alerts.open({ patientId: patient.id, ruleId: 'bp-crisis', severity: 'critical', summary: 'SBP 190', actor: 'rules', firstTier: {}, deliveries: notify });
+      const deliveries = await store.deliveries.forAlert(alert.id);
+      expect(deliveries.map((d) => [d.channel, d.status, d.event])).toEqual([
+        ['mqtt', 'pending', 'opened'],
+        ['webhook', 'pending', 'opened'],
+      ]);
+      expect(deliveries[0]!.payload).toEqual(alert);
+      // A refused opening (one open alert per rule) queues nothing.
+      await expect(store.alerts.open({ patientId: patient.id, ruleId: 'bp-crisis', severity: 'critical', summary: 'again', actor: 'rules', deliveries: notify })).rejects.toThrow();
+      const pendingForPatient = (await store.deliveries.list({ careTeamIds: [teamId], limit: 10_000 })).filter((d) => (d.payload as { patientId?: string }).patientId === patient.id);
+      expect(pendingForPatient).toHaveLength(1);
     });
 
     it('keeps one open alert per (patient, rule); further readings update it', async () => {
