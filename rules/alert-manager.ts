@@ -74,15 +74,24 @@ export class AlertManager {
   private async startEscalation(alert: Alert, event: AlertEventName): Promise<Alert> {
     const nowMs = this.now();
     const tier = await this.firstTier(alert, nowMs);
+    const audience = { tier: 0, audience: tier.audience };
+    const deliveries = await this.dependencies.notifier.deliveriesFor(event, alert.careTeamId, audience);
     const scheduled = await this.dependencies.clinicalStore.alerts.escalate(alert.id, {
       tier: 0,
       nextEscalationAt: tier.nextEscalationAt,
       actor: RULES_ACTOR,
       at: new Date(nowMs).toISOString(),
       details: { notified: tier.audience },
+      deliveries,
     });
-    await this.publish(event, scheduled, { tier: 0, audience: tier.audience });
+    await this.announce(event, scheduled, audience);
     return scheduled;
+  }
+
+  /** A change whose notifications were committed with it: to the feed, and sent. */
+  private async announce(event: AlertEventName, alert: Alert, extra: Pick<AlertChange, 'tier' | 'audience'>): Promise<void> {
+    const eventId = await this.dependencies.clinicalStore.alerts.lastEventId(alert.id);
+    this.dependencies.notifier.announce({ event, alert, eventId, ...extra });
   }
 
   /**
@@ -97,9 +106,7 @@ export class AlertManager {
     const audience = { tier: 0, audience: tier.audience };
     const deliveries = await this.dependencies.notifier.deliveriesFor('opened', patient.careTeamId, audience);
     const opened = await this.openAlert(signal, 'open', reading, score, summary, at, { nextEscalationAt: tier.nextEscalationAt, firstTier: { details: { notified: tier.audience } }, deliveries });
-    if (!opened) return;
-    const eventId = await this.dependencies.clinicalStore.alerts.lastEventId(opened.id);
-    this.dependencies.notifier.announce({ event: 'opened', alert: opened, eventId, ...audience });
+    if (opened) await this.announce('opened', opened, audience);
   }
 
   /** Called by the escalation scheduler for each alert whose next tier is due. */
@@ -117,14 +124,17 @@ export class AlertManager {
         continue;
       }
       const next = tiers[tierIndex + 1];
+      const audience = { tier: tierIndex, audience: tier.notify };
+      // The tier and its notifications in one commit: a crash cannot record a tier nobody was told of.
       const escalated = await clinicalStore.alerts.escalate(alert.id, {
         tier: tierIndex,
         nextEscalationAt: next ? new Date(nowMs + (next.afterMinutes - tier.afterMinutes) * MINUTE_MS).toISOString() : null,
         actor: RULES_ACTOR,
         at: new Date(nowMs).toISOString(),
         details: { notified: tier.notify as Audience },
+        deliveries: await this.dependencies.notifier.deliveriesFor('escalated', alert.careTeamId, audience),
       });
-      await this.publish('escalated', escalated, { tier: tierIndex, audience: tier.notify });
+      await this.announce('escalated', escalated, audience);
     }
     return due.length;
   }

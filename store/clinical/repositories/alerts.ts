@@ -126,6 +126,12 @@ function toEvent(row: Selectable<AlertEventTable>): AlertEvent {
 
 type Db = Kysely<ClinicalDatabase> | Transaction<ClinicalDatabase>;
 
+/** The notifications of a change, built from the alert as the transaction left it, queued in that transaction. */
+async function queueDeliveries(trx: Db, id: string, build: (alert: Alert) => readonly NewNotificationDelivery[]): Promise<void> {
+  const stored = toAlert(await trx.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+  await insertDeliveries(trx, build(stored));
+}
+
 async function appendEvent(
   db: Db,
   event: { alertId: string; type: string; from: AlertStatus | null; to: AlertStatus; actor: string; at: string; note?: string | null; details?: unknown },
@@ -186,10 +192,7 @@ export class AlertRepository {
         if (input.firstTier) {
           await appendEvent(trx, { alertId: id, type: 'escalated', from: status, to: status, actor: input.actor, at, details: { tier: 0, ...((input.firstTier.details as object) ?? {}) } });
         }
-        if (input.deliveries) {
-          const stored = toAlert(await trx.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
-          await insertDeliveries(trx, input.deliveries(stored));
-        }
+        if (input.deliveries) await queueDeliveries(trx, id, input.deliveries);
       });
     } catch (error) {
       if (isUniqueViolation(error)) {
@@ -304,7 +307,11 @@ export class AlertRepository {
   }
 
   /** Records that an unacknowledged alert went up a tier, and when the next tier is due. */
-  async escalate(id: string, change: { tier: number; nextEscalationAt: string | null; actor: string; at?: string; details?: unknown }): Promise<Alert> {
+  /** Records a tier; with `deliveries`, that tier's notifications are queued in the same transaction. */
+  async escalate(
+    id: string,
+    change: { tier: number; nextEscalationAt: string | null; actor: string; at?: string; details?: unknown; deliveries?: (alert: Alert) => readonly NewNotificationDelivery[] },
+  ): Promise<Alert> {
     const at = toInstant(change.at ?? nowInstant(), 'at');
     await this.db.transaction().execute(async (trx) => {
       const current = await trx.selectFrom('alerts').select(['status']).where('id', '=', id).executeTakeFirst();
@@ -316,6 +323,7 @@ export class AlertRepository {
         .where('id', '=', id)
         .execute();
       await appendEvent(trx, { alertId: id, type: 'escalated', from: status, to: status, actor: change.actor, at, details: { tier: change.tier, ...((change.details as object) ?? {}) } });
+      if (change.deliveries) await queueDeliveries(trx, id, change.deliveries);
     });
     return this.require(id);
   }

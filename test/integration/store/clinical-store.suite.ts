@@ -404,6 +404,23 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
       expect((await store.alerts.dueForEscalation('2026-11-23T00:00:00Z')).map((a) => a.id)).not.toContain(due.id);
     });
 
+    it('queues a tier’s notifications in the escalation’s own transaction', async () => {
+      const patient = await newPatient();
+      const alert = await store.alerts.open({ patientId: patient.id, ruleId: uid('rule'), severity: 'critical', summary: 'x', actor: 'rules', nextEscalationAt: '2026-11-22T10:00:00.000Z' });
+      const escalated = await store.alerts.escalate(alert.id, {
+        tier: 1,
+        nextEscalationAt: null,
+        actor: 'escalation',
+        details: { notified: 'on_call_physician' },
+        deliveries: (stored) => [{ alertId: stored.id, careTeamId: stored.careTeamId, channel: 'mqtt', target: `rpm/v1/alerts/${stored.careTeamId}`, event: 'escalated', payload: stored }],
+      });
+      const [delivery] = await store.deliveries.forAlert(alert.id);
+      expect(delivery).toMatchObject({ channel: 'mqtt', event: 'escalated', status: 'pending' });
+      // Built from the alert as the escalation left it: tier 1, nothing more scheduled.
+      expect(delivery!.payload).toEqual(escalated);
+      expect(escalated).toMatchObject({ escalationTier: 1, nextEscalationAt: null });
+    });
+
     it('lists alerts by team, status and severity, newest first, a page at a time, and resumes events by id', async () => {
       const otherTeam = (await store.careTeams.create({ id: uid('team'), name: 'Other' })).id;
       const mine = await newPatient();
