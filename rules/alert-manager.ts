@@ -3,7 +3,7 @@
 // notification per change. The side-effect edge of the rules engine.
 import type { Logger } from 'pino';
 import { isRpmError } from '../device-profiles/index.js';
-import { ALERT_SEVERITIES, type Alert, type AlertSeverity, type ClinicalStore, type NewAlert } from '../store/index.js';
+import { ALERT_SEVERITIES, type Alert, type AlertSeverity, type ClinicalStore, type DeliveriesOf, type NewAlert } from '../store/index.js';
 import type { AlertSignal, RuleReading } from './evaluate-patient.js';
 import { effectivePolicy, type Audience } from './escalation-policy.js';
 import type { AlertChange, AlertEventName, AlertNotifier } from './notifications.js';
@@ -48,11 +48,17 @@ export class AlertManager {
     return this.dependencies.now?.() ?? Date.now();
   }
 
-  private async publish(event: AlertEventName, alert: Alert, extra: Pick<AlertChange, 'tier' | 'audience'> = {}): Promise<void> {
-    // Not the whole history: an alert updated by every reading of a long episode has thousands of events.
-    const eventId = await this.dependencies.clinicalStore.alerts.lastEventId(alert.id);
-    await this.dependencies.notifier.notify({ event, alert, eventId, ...extra });
+  /**
+   * Commits a change with its notifications (`commit` passes `deliveries` to the store, which queues
+   * them in the change's own transaction), then announces it to the feed and the senders.
+   */
+  private async commitNotified(event: AlertEventName, careTeamId: string, commit: (deliveries: DeliveriesOf) => Promise<Alert>, extra: Pick<AlertChange, 'tier' | 'audience'> = {}): Promise<Alert> {
+    const deliveries = await this.dependencies.notifier.deliveriesFor(event, careTeamId, extra);
+    const alert = await commit(deliveries);
+    await this.announce(event, alert, extra);
+    return alert;
   }
+
 
   /** The tiers of the alert's severity under its care team's policy. */
   private async tiersFor(alert: Pick<Alert, 'careTeamId' | 'severity'>) {
@@ -74,22 +80,25 @@ export class AlertManager {
   private async startEscalation(alert: Alert, event: AlertEventName): Promise<Alert> {
     const nowMs = this.now();
     const tier = await this.firstTier(alert, nowMs);
-    const audience = { tier: 0, audience: tier.audience };
-    const deliveries = await this.dependencies.notifier.deliveriesFor(event, alert.careTeamId, audience);
-    const scheduled = await this.dependencies.clinicalStore.alerts.escalate(alert.id, {
-      tier: 0,
-      nextEscalationAt: tier.nextEscalationAt,
-      actor: RULES_ACTOR,
-      at: new Date(nowMs).toISOString(),
-      details: { notified: tier.audience },
-      deliveries,
-    });
-    await this.announce(event, scheduled, audience);
-    return scheduled;
+    return this.commitNotified(
+      event,
+      alert.careTeamId,
+      (deliveries) =>
+        this.dependencies.clinicalStore.alerts.escalate(alert.id, {
+          tier: 0,
+          nextEscalationAt: tier.nextEscalationAt,
+          actor: RULES_ACTOR,
+          at: new Date(nowMs).toISOString(),
+          details: { notified: tier.audience },
+          deliveries,
+        }),
+      { tier: 0, audience: tier.audience },
+    );
   }
 
   /** A change whose notifications were committed with it: to the feed, and sent. */
   private async announce(event: AlertEventName, alert: Alert, extra: Pick<AlertChange, 'tier' | 'audience'>): Promise<void> {
+    // Not the whole history: an alert updated by every reading of a long episode has thousands of events.
     const eventId = await this.dependencies.clinicalStore.alerts.lastEventId(alert.id);
     this.dependencies.notifier.announce({ event, alert, eventId, ...extra });
   }
@@ -124,17 +133,21 @@ export class AlertManager {
         continue;
       }
       const next = tiers[tierIndex + 1];
-      const audience = { tier: tierIndex, audience: tier.notify };
       // The tier and its notifications in one commit: a crash cannot record a tier nobody was told of.
-      const escalated = await clinicalStore.alerts.escalate(alert.id, {
-        tier: tierIndex,
-        nextEscalationAt: next ? new Date(nowMs + (next.afterMinutes - tier.afterMinutes) * MINUTE_MS).toISOString() : null,
-        actor: RULES_ACTOR,
-        at: new Date(nowMs).toISOString(),
-        details: { notified: tier.notify as Audience },
-        deliveries: await this.dependencies.notifier.deliveriesFor('escalated', alert.careTeamId, audience),
-      });
-      await this.announce('escalated', escalated, audience);
+      await this.commitNotified(
+        'escalated',
+        alert.careTeamId,
+        (deliveries) =>
+          clinicalStore.alerts.escalate(alert.id, {
+            tier: tierIndex,
+            nextEscalationAt: next ? new Date(nowMs + (next.afterMinutes - tier.afterMinutes) * MINUTE_MS).toISOString() : null,
+            actor: RULES_ACTOR,
+            at: new Date(nowMs).toISOString(),
+            details: { notified: tier.notify as Audience },
+            deliveries,
+          }),
+        { tier: tierIndex, audience: tier.notify },
+      );
     }
     return due.length;
   }
@@ -149,15 +162,17 @@ export class AlertManager {
         const measuredAt = new Date(signal.reading.measuredAtMs).toISOString();
         if (open) {
           const currentWorst = open.worstValue as Worst | null;
-          const updated = await alerts.recordReading(open.id, {
-            readingId: signal.reading.readingId,
-            measuredAt,
-            worstValue: !currentWorst || signal.score > currentWorst.score ? worstOf(signal.reading, signal.score) : undefined,
-            severity: moreSevere(open.severity, signal.severity),
-            actor: RULES_ACTOR,
-            at,
-          });
-          await this.publish('updated', updated);
+          await this.commitNotified('updated', open.careTeamId, (deliveries) =>
+            alerts.recordReading(open.id, {
+              readingId: signal.reading.readingId,
+              measuredAt,
+              worstValue: !currentWorst || signal.score > currentWorst.score ? worstOf(signal.reading, signal.score) : undefined,
+              severity: moreSevere(open.severity, signal.severity),
+              actor: RULES_ACTOR,
+              at,
+              deliveries,
+            }),
+          );
           return;
         }
         // A trend still under way whose alert a nurse resolved: not a new episode.
@@ -174,13 +189,17 @@ export class AlertManager {
       }
       case 'confirmation_requested': {
         if (open) {
-          await this.publish('updated', await alerts.recordReading(open.id, { readingId: signal.reading.readingId, measuredAt: new Date(signal.reading.measuredAtMs).toISOString(), actor: RULES_ACTOR, at }));
+          await this.commitNotified('updated', open.careTeamId, (deliveries) =>
+            alerts.recordReading(open.id, { readingId: signal.reading.readingId, measuredAt: new Date(signal.reading.measuredAtMs).toISOString(), actor: RULES_ACTOR, at, deliveries }),
+          );
           return;
         }
-        const opened = await this.openAlert(signal, 'awaiting_confirmation', signal.reading, signal.score, `${signal.summary}: retake requested`, at);
+        const patient = await clinicalStore.patients.get(signal.patientId);
+        const deliveries = patient ? await this.dependencies.notifier.deliveriesFor('awaiting_confirmation', patient.careTeamId) : undefined;
+        const opened = await this.openAlert(signal, 'awaiting_confirmation', signal.reading, signal.score, `${signal.summary}: retake requested`, at, { deliveries });
         if (!opened) return;
         this.dependencies.retakes.requestRetake(signal.reading.deviceId, { readingId: signal.reading.readingId, message: signal.retakeMessage, alertId: opened.id });
-        await this.publish('awaiting_confirmation', opened);
+        await this.announce('awaiting_confirmation', opened, {});
         return;
       }
       case 'confirmed': {
@@ -197,8 +216,7 @@ export class AlertManager {
       case 'downgraded': {
         if (open?.status !== 'awaiting_confirmation') return;
         await alerts.recordReading(open.id, { readingId: signal.reading.readingId, measuredAt: new Date(signal.reading.measuredAtMs).toISOString(), actor: RULES_ACTOR, at });
-        const resolved = await alerts.transition(open.id, 'resolved', { actor: RULES_ACTOR, type: 'downgraded', note: signal.summary, at });
-        await this.publish('downgraded', resolved);
+        await this.commitNotified('downgraded', open.careTeamId, (deliveries) => alerts.transition(open.id, 'resolved', { actor: RULES_ACTOR, type: 'downgraded', note: signal.summary, at, deliveries }));
         return;
       }
       case 'missing_data': {
@@ -208,8 +226,9 @@ export class AlertManager {
       }
       case 'data_resumed': {
         if (!open) return;
-        const resolved = await alerts.transition(open.id, 'resolved', { actor: RULES_ACTOR, type: 'condition_cleared', note: `data resumed: reading ${signal.reading.readingId}`, at });
-        await this.publish('resolved', resolved);
+        await this.commitNotified('resolved', open.careTeamId, (deliveries) =>
+          alerts.transition(open.id, 'resolved', { actor: RULES_ACTOR, type: 'condition_cleared', note: `data resumed: reading ${signal.reading.readingId}`, at, deliveries }),
+        );
         return;
       }
     }

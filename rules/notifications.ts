@@ -73,17 +73,10 @@ export class AlertNotifier {
     this.feedSubject.complete();
   }
 
-  /** Publishes a change: at once to the in-process feed, then durably to MQTT and webhooks. */
-  async notify(change: AlertChange): Promise<void> {
-    const deliveries = await this.deliveriesFor(change.event, change.alert.careTeamId, change);
-    this.feedSubject.next(change);
-    await this.dependencies.clinicalStore.deliveries.enqueue(deliveries(change.alert));
-    this.kick();
-  }
-
   /**
-   * The deliveries of a change, as a function of the alert as stored: for a caller that commits them
-   * with the alert itself (then `announce`). Reads the care team's webhooks now.
+   * The deliveries of a change (to MQTT, and for the events someone must act on to the team's
+   * webhooks), as a function of the alert as stored: the caller commits them with the change itself,
+   * then calls `announce`. Reads the care team's webhooks now.
    */
   async deliveriesFor(event: AlertEventName, careTeamId: string, extra: Pick<AlertChange, 'tier' | 'audience'> = {}): Promise<(alert: Alert) => NewNotificationDelivery[]> {
     const webhooks = WEBHOOK_EVENTS.has(event) ? effectivePolicy((await this.dependencies.clinicalStore.careTeams.get(careTeamId))?.escalationPolicy).webhooks : [];

@@ -3,7 +3,7 @@ export { ClinicalStore } from './clinical/clinical-store.js';
 export type { ClinicalDatabaseLocation, SqlDialectName } from './clinical/connect.js';
 export { migrateClinicalDatabase } from './clinical/migrate.js';
 export { ALERT_SEVERITIES, ALERT_STATUSES, ALERT_TRANSITIONS } from './clinical/repositories/alerts.js';
-export type { Alert, AlertEvent, AlertFilter, AlertSeverity, AlertStatus, NewAlert } from './clinical/repositories/alerts.js';
+export type { Alert, AlertEvent, AlertFilter, AlertSeverity, AlertStatus, DeliveriesOf, NewAlert } from './clinical/repositories/alerts.js';
 export type { AuditRecord, NewAuditRecord } from './clinical/repositories/audit-log.js';
 export type { CareTeam, NewCareTeam } from './clinical/repositories/care-teams.js';
 export type { DeadLetter, DeadLetterStatus, NewDeadLetter } from './clinical/repositories/dead-letters.js';

@@ -74,7 +74,7 @@ export interface NewAlert {
    * The notifications of the opening, built from the alert as stored and queued in the same
    * transaction (a transactional outbox): an alert is never committed without them.
    */
-  deliveries?: (alert: Alert) => readonly NewNotificationDelivery[];
+  deliveries?: DeliveriesOf;
   actor: string;
   at?: string;
 }
@@ -126,8 +126,14 @@ function toEvent(row: Selectable<AlertEventTable>): AlertEvent {
 
 type Db = Kysely<ClinicalDatabase> | Transaction<ClinicalDatabase>;
 
-/** The notifications of a change, built from the alert as the transaction left it, queued in that transaction. */
-async function queueDeliveries(trx: Db, id: string, build: (alert: Alert) => readonly NewNotificationDelivery[]): Promise<void> {
+/**
+ * The notifications of a change, built from the alert as its transaction left it. Every method that
+ * changes an alert takes one (`deliveries`) and queues them in the same transaction (an outbox):
+ * no change is committed without its notifications, whatever stops the process.
+ */
+export type DeliveriesOf = (alert: Alert) => readonly NewNotificationDelivery[];
+
+async function queueDeliveries(trx: Db, id: string, build: DeliveriesOf): Promise<void> {
   const stored = toAlert(await trx.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
   await insertDeliveries(trx, build(stored));
 }
@@ -248,7 +254,7 @@ export class AlertRepository {
   /** Another abnormal reading for an open alert: counted, and the worst value and severity kept. */
   async recordReading(
     id: string,
-    update: { readingId: string; measuredAt: string; worstValue?: unknown; severity?: AlertSeverity; actor: string; at?: string },
+    update: { readingId: string; measuredAt: string; worstValue?: unknown; severity?: AlertSeverity; actor: string; at?: string; deliveries?: DeliveriesOf },
   ): Promise<Alert> {
     const at = toInstant(update.at ?? nowInstant(), 'at');
     await this.db.transaction().execute(async (trx) => {
@@ -277,12 +283,13 @@ export class AlertRepository {
         at,
         details: { readingId: update.readingId, ...(update.severity && update.severity !== current.severity ? { severity: update.severity } : {}) },
       });
+      if (update.deliveries) await queueDeliveries(trx, id, update.deliveries);
     });
     return this.require(id);
   }
 
   /** Moves an alert along its lifecycle; refuses transitions the lifecycle does not allow. */
-  async transition(id: string, to: AlertStatus, change: { actor: string; note?: string | null; at?: string; type?: string; details?: unknown }): Promise<Alert> {
+  async transition(id: string, to: AlertStatus, change: { actor: string; note?: string | null; at?: string; type?: string; details?: unknown; deliveries?: DeliveriesOf }): Promise<Alert> {
     const at = toInstant(change.at ?? nowInstant(), 'at');
     await this.db.transaction().execute(async (trx) => {
       const current = await trx.selectFrom('alerts').select(['status']).where('id', '=', id).executeTakeFirst();
@@ -302,15 +309,15 @@ export class AlertRepository {
         .where('id', '=', id)
         .execute();
       await appendEvent(trx, { alertId: id, type: change.type ?? to, from, to, actor: change.actor, at, note: change.note ?? null, details: change.details });
+      if (change.deliveries) await queueDeliveries(trx, id, change.deliveries);
     });
     return this.require(id);
   }
 
   /** Records that an unacknowledged alert went up a tier, and when the next tier is due. */
-  /** Records a tier; with `deliveries`, that tier's notifications are queued in the same transaction. */
   async escalate(
     id: string,
-    change: { tier: number; nextEscalationAt: string | null; actor: string; at?: string; details?: unknown; deliveries?: (alert: Alert) => readonly NewNotificationDelivery[] },
+    change: { tier: number; nextEscalationAt: string | null; actor: string; at?: string; details?: unknown; deliveries?: DeliveriesOf },
   ): Promise<Alert> {
     const at = toInstant(change.at ?? nowInstant(), 'at');
     await this.db.transaction().execute(async (trx) => {

@@ -421,6 +421,20 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
       expect(escalated).toMatchObject({ escalationTier: 1, nextEscalationAt: null });
     });
 
+    it('queues the notifications of a reading added and of a transition in their own transactions, none for a refused transition', async () => {
+      const patient = await newPatient();
+      const alert = await store.alerts.open({ patientId: patient.id, ruleId: uid('rule'), severity: 'high', summary: 'x', actor: 'rules' });
+      const notify = (event: string) => (stored: Alert) => [{ alertId: stored.id, careTeamId: stored.careTeamId, channel: 'mqtt', target: `rpm/v1/alerts/${stored.careTeamId}`, event, payload: stored }];
+      const updated = await store.alerts.recordReading(alert.id, { readingId: 'r2', measuredAt: '2026-11-22T09:00:00Z', actor: 'rules', deliveries: notify('updated') });
+      const resolved = await store.alerts.transition(alert.id, 'resolved', { actor: 'rules', type: 'condition_cleared', deliveries: notify('resolved') });
+      await expect(store.alerts.transition(alert.id, 'acknowledged', { actor: 'nurse-1', deliveries: notify('acknowledged') })).rejects.toThrow();
+      const deliveries = await store.deliveries.forAlert(alert.id);
+      expect(deliveries.map((d) => [d.event, d.payload])).toEqual([
+        ['updated', updated],
+        ['resolved', resolved],
+      ]);
+    });
+
     it('lists alerts by team, status and severity, newest first, a page at a time, and resumes events by id', async () => {
       const otherTeam = (await store.careTeams.create({ id: uid('team'), name: 'Other' })).id;
       const mine = await newPatient();
