@@ -27,6 +27,12 @@ function worstOf(reading: RuleReading, score: number): Worst {
   return { score, readingId: reading.readingId, measuredAt: new Date(reading.measuredAtMs).toISOString(), values: reading.values, flags: reading.flags };
 }
 
+/** When the tier after `index` is due, for tier `index` notified at `nowMs`; null after the last. */
+function nextTierAt(tiers: readonly { afterMinutes: number }[], index: number, nowMs: number): string | null {
+  const next = tiers[index + 1];
+  return next ? new Date(nowMs + (next.afterMinutes - tiers[index]!.afterMinutes) * MINUTE_MS).toISOString() : null;
+}
+
 function moreSevere(a: AlertSeverity, b: AlertSeverity): AlertSeverity {
   return ALERT_SEVERITIES.indexOf(a) <= ALERT_SEVERITIES.indexOf(b) ? a : b;
 }
@@ -59,7 +65,6 @@ export class AlertManager {
     return alert;
   }
 
-
   /** The tiers of the alert's severity under its care team's policy. */
   private async tiersFor(alert: Pick<Alert, 'careTeamId' | 'severity'>) {
     const team = await this.dependencies.clinicalStore.careTeams.get(alert.careTeamId);
@@ -69,11 +74,7 @@ export class AlertManager {
   /** The first tier and when the next one is due, for an alert opened for people now. */
   private async firstTier(alert: Pick<Alert, 'careTeamId' | 'severity'>, nowMs: number) {
     const tiers = await this.tiersFor(alert);
-    const next = tiers[1];
-    return {
-      audience: tiers[0]!.notify,
-      nextEscalationAt: next ? new Date(nowMs + (next.afterMinutes - tiers[0]!.afterMinutes) * MINUTE_MS).toISOString() : null,
-    };
+    return { audience: tiers[0]!.notify, nextEscalationAt: nextTierAt(tiers, 0, nowMs) };
   }
 
   /** The alert is now open for people: notify the first tier and schedule the next one. */
@@ -132,7 +133,6 @@ export class AlertManager {
         await clinicalStore.alerts.escalate(alert.id, { tier: alert.escalationTier, nextEscalationAt: null, actor: RULES_ACTOR });
         continue;
       }
-      const next = tiers[tierIndex + 1];
       // The tier and its notifications in one commit: a crash cannot record a tier nobody was told of.
       await this.commitNotified(
         'escalated',
@@ -140,7 +140,7 @@ export class AlertManager {
         (deliveries) =>
           clinicalStore.alerts.escalate(alert.id, {
             tier: tierIndex,
-            nextEscalationAt: next ? new Date(nowMs + (next.afterMinutes - tier.afterMinutes) * MINUTE_MS).toISOString() : null,
+            nextEscalationAt: nextTierAt(tiers, tierIndex, nowMs),
             actor: RULES_ACTOR,
             at: new Date(nowMs).toISOString(),
             details: { notified: tier.notify as Audience },

@@ -254,9 +254,9 @@ export class RulesService {
     for (const timer of this.timers) clearInterval(timer);
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     for (const settle of [...this.pendingJudgements]) settle(new Error('the rules engine stopped before judging these readings'));
-    // A signal or an escalation half acted on (an alert opened, its first notification and
-    // escalation not yet written) is finished before the notifier stops: each step waits for the
-    // disk, so a stop can fall in between.
+    // The signal and the escalation check under way are finished before the notifier stops and
+    // the caller closes the stores under them (a signal can take several commits: a reading added,
+    // then a transition).
     await Promise.all([this.inFlight, this.escalating]);
     await this.notifier.stop();
   }
