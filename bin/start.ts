@@ -42,7 +42,7 @@ export function redactUrl(url: string): string {
 
 export function openReadingsStore(config: PlatformConfig): ReadingsStore {
   if (!config.influx) return new SqliteReadingsStore(join(config.dataDir, 'readings.sqlite'), { writerThread: true });
-  return new InfluxReadingsStore({ url: config.influx.url, token: config.influx.token, org: config.influx.org, bucket: config.influx.bucket });
+  return new InfluxReadingsStore({ url: config.influx.url, token: config.influx.token, org: config.influx.org, bucket: config.influx.bucket, writerThread: true });
 }
 
 /** Both stores, with their closers registered; an unreachable InfluxDB is reported, not fatal. */

@@ -13,9 +13,12 @@
 // milliseconds plus a sub-millisecond offset derived from the reading id, so re-writing a reading
 // overwrites the same point, and two readings of one device in the same millisecond do not.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { InfluxDB, Point, type WriteApi } from '@influxdata/influxdb-client';
 import { MEASUREMENT_KINDS, isMeasurementKind, type MeasurementKind } from '../../device-profiles/index.js';
 import { aggregateReadings, localDatesOf } from './aggregate.js';
+import { ReadingsWriterThread } from './writer-thread.js';
 import { readingObject, type AggregateQuery, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
 
 export type InfluxWriteProtocol = 'v1' | 'v2' | 'auto';
@@ -29,7 +32,15 @@ export interface InfluxReadingsStoreOptions {
   writeProtocol?: InfluxWriteProtocol;
   /** Per HTTP request. */
   timeoutMs?: number;
+  /**
+   * Writes (parsing the spool's batches, line protocol, HTTP) run on a worker thread with a store
+   * of its own, started with the first write: `rpm start` sets it. Queries stay on this thread.
+   */
+  writerThread?: boolean;
 }
+
+/** The compiled writer thread; absent when the sources run untranslated (Jest runs the .ts). */
+const WRITER_SCRIPT = fileURLToPath(new URL('./influx-readings-writer.js', import.meta.url));
 
 const TAGS = ['patient_id', 'device_id', 'kind', 'source'] as const;
 const NANOS_PER_MS = 1_000_000n;
@@ -118,10 +129,13 @@ export class InfluxReadingsStore implements ReadingsStore {
   private protocol: 'v1' | 'v2' | undefined;
   private writeApi: WriteApi | undefined;
   private readonly timeoutMs: number;
+  private writer: ReadingsWriterThread | undefined;
+  private closed = false;
 
   constructor(private readonly options: InfluxReadingsStoreOptions) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (options.writeProtocol && options.writeProtocol !== 'auto') this.protocol = options.writeProtocol;
+    if (options.writerThread && !existsSync(WRITER_SCRIPT)) throw new Error(`the readings writer thread ${WRITER_SCRIPT} is missing: run npm run build`);
   }
 
   private headers(): Record<string, string> {
@@ -161,11 +175,18 @@ export class InfluxReadingsStore implements ReadingsStore {
   }
 
   async writeSerialized(batches: readonly string[]): Promise<void> {
+    if (batches.length === 0) return;
+    if (this.options.writerThread) {
+      if (this.closed) throw new Error('the readings store is closed');
+      this.writer ??= new ReadingsWriterThread(WRITER_SCRIPT, { ...this.options, writerThread: false });
+      return this.writer.write(batches);
+    }
     return this.write(batches.flatMap((text) => JSON.parse(text) as StoredReading[]));
   }
 
   async write(readings: readonly StoredReading[]): Promise<void> {
     if (readings.length === 0) return;
+    if (this.options.writerThread) return this.writeSerialized([JSON.stringify(readings)]);
     const protocol = await this.detectProtocol();
     const points = readings.map(pointOf);
     if (protocol === 'v2') {
@@ -248,6 +269,9 @@ export class InfluxReadingsStore implements ReadingsStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    await this.writer?.close();
+    this.writer = undefined;
     await this.writeApi?.close().catch(() => undefined);
   }
 }

@@ -7,10 +7,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import SqliteDatabase, { type Database, type Statement } from 'better-sqlite3';
 import type { MeasurementKind } from '../../device-profiles/index.js';
 import { aggregateReadings, localDatesOf } from './aggregate.js';
+import { ReadingsWriterThread } from './writer-thread.js';
 import { readingObject, type AggregateQuery, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
 
 /** The fields kept as JSON in `body`: they vary by kind and are never filtered on. */
@@ -127,27 +127,6 @@ export interface SqliteReadingsStoreOptions {
 /** The compiled writer thread; absent when the sources run untranslated (Jest runs the .ts). */
 const WRITER_SCRIPT = fileURLToPath(new URL('./sqlite-readings-writer.js', import.meta.url));
 
-/** Work for the writer thread: readings as JSON texts of arrays of StoredReading. */
-export interface WriterRequest {
-  seq: number;
-  batches: readonly string[];
-}
-
-export interface WriterReply {
-  seq: number;
-  /** Set when the batch was not written (its transaction rolled back). */
-  error?: string;
-}
-
-interface WriterThread {
-  worker: Worker;
-  /** Posted batches not yet answered, by sequence number. */
-  pending: Map<number, { resolve: () => void; reject: (error: Error) => void }>;
-  inFlight: Set<Promise<void>>;
-  nextSeq: number;
-  failure?: Error;
-}
-
 export class SqliteReadingsStore implements ReadingsStore {
   readonly name = 'sqlite';
   private readonly database: Database;
@@ -155,7 +134,7 @@ export class SqliteReadingsStore implements ReadingsStore {
   /** Prepared once per shape: preparing is the dominant cost of a small query. */
   private readonly queries = new Map<string, Statement>();
   private readonly threaded: boolean;
-  private writer: WriterThread | undefined;
+  private writer: ReadingsWriterThread | undefined;
 
   constructor(
     private readonly path: string,
@@ -182,34 +161,11 @@ export class SqliteReadingsStore implements ReadingsStore {
   }
 
   /** The writer thread, started on first use; undefined when writes run on this thread. */
-  private threadForWrites(): WriterThread | undefined {
+  private threadForWrites(): ReadingsWriterThread | undefined {
     if (!this.threaded) return undefined;
     if (!this.database.open) throw new Error('the readings store is closed');
-    this.writer ??= this.startWriter();
+    this.writer ??= new ReadingsWriterThread(WRITER_SCRIPT, { path: this.path });
     return this.writer;
-  }
-
-  private startWriter(): WriterThread {
-    const worker = new Worker(WRITER_SCRIPT, { workerData: { path: this.path } });
-    const writer: WriterThread = { worker, pending: new Map(), inFlight: new Set(), nextSeq: 0 };
-    worker.on('message', (reply: WriterReply) => {
-      const waiting = writer.pending.get(reply.seq);
-      writer.pending.delete(reply.seq);
-      if (reply.error === undefined) waiting?.resolve();
-      else waiting?.reject(new Error(reply.error));
-    });
-    // A thread that died fails what it held and every write after it: the readings stay in the
-    // spool, whose writer retries and reports the store as failing (the process must restart).
-    const fail = (error: Error) => {
-      writer.failure = error;
-      for (const waiting of writer.pending.values()) waiting.reject(error);
-      writer.pending.clear();
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`the readings writer thread exited (${code})`)));
-    // Idle, it must not keep the process alive on its own.
-    worker.unref();
-    return writer;
   }
 
   async write(readings: readonly StoredReading[]): Promise<void> {
@@ -222,14 +178,7 @@ export class SqliteReadingsStore implements ReadingsStore {
     if (batches.length === 0) return;
     const writer = this.threadForWrites();
     if (!writer) return this.insertSerialized(batches);
-    if (writer.failure) throw writer.failure;
-    const seq = writer.nextSeq++;
-    const written = new Promise<void>((resolve, reject) => writer.pending.set(seq, { resolve, reject }));
-    writer.inFlight.add(written);
-    void written.catch(() => undefined).finally(() => writer.inFlight.delete(written));
-    const request: WriterRequest = { seq, batches };
-    writer.worker.postMessage(request);
-    return written;
+    return writer.write(batches);
   }
 
   /** Inserts readings given as JSON arrays, in one transaction, on this thread (the writer's work). */
@@ -317,9 +266,7 @@ export class SqliteReadingsStore implements ReadingsStore {
     const writer = this.writer;
     if (writer) {
       this.writer = undefined;
-      // Batches already posted are finished first: the thread handles its messages in order.
-      await Promise.allSettled(writer.inFlight);
-      await writer.worker.terminate();
+      await writer.close();
     }
     if (this.database.open) this.database.close();
   }

@@ -6,7 +6,13 @@ import { describeWithServer } from '../../support/servers.js';
 import { influxdUnavailableReason, startInfluxd, startVictoriaMetrics, victoriaMetricsUnavailableReason, type ServerProcess } from '../../../local-servers/time-series.js';
 import { bp, readingsStoreSuite } from './readings-store.suite.js';
 
+// The writer thread runs compiled code (`npm test` builds first): the store under test with a
+// thread is the compiled one too, so that its thread and it are the same code.
+const COMPILED_STORE = '../../../dist/store/readings/influx-readings-store.js';
+const compiled = (await import(COMPILED_STORE)) as typeof import('../../../store/readings/influx-readings-store.js');
+
 let influxd: ServerProcess | undefined;
+let threadedInfluxd: ServerProcess | undefined;
 
 describeWithServer('InfluxDB (influxd)', influxdUnavailableReason())('readings store on InfluxDB 1.x', () => {
   readingsStoreSuite(
@@ -18,6 +24,48 @@ describeWithServer('InfluxDB (influxd)', influxdUnavailableReason())('readings s
     },
     async () => influxd?.stop(),
   );
+});
+
+describeWithServer('InfluxDB (influxd)', influxdUnavailableReason())('readings store on InfluxDB 1.x, writing on its own thread (as `rpm start` runs it)', () => {
+  readingsStoreSuite(
+    async () => {
+      threadedInfluxd = await startInfluxd();
+      return new compiled.InfluxReadingsStore({ url: threadedInfluxd.url, bucket: 'rpm_threaded', writerThread: true });
+    },
+    async () => threadedInfluxd?.stop(),
+  );
+
+  it('finishes the writes already handed to the thread when it closes', async () => {
+    const store = new compiled.InfluxReadingsStore({ url: threadedInfluxd!.url, bucket: 'rpm_threaded_close', writerThread: true });
+    const patient = `p-close-${Date.now()}`;
+    const readings = Array.from({ length: 2_000 }, (_, i) => bp(patient, new Date(Date.UTC(2026, 10, 1) + i * 60_000).toISOString(), 120 + (i % 40)));
+    const writes = [0, 500, 1000, 1500].map((from) => store.writeSerialized([JSON.stringify(readings.slice(from, from + 250)), JSON.stringify(readings.slice(from + 250, from + 500))]));
+    await store.close();
+    await Promise.all(writes);
+    let refusal: unknown;
+    await store.write([bp(patient, '2026-12-01T00:00:00.000Z', 140)]).catch((error: unknown) => (refusal = error));
+    expect(String(refusal)).toMatch(/closed/);
+    const reader = new InfluxReadingsStore({ url: threadedInfluxd!.url, bucket: 'rpm_threaded_close' });
+    expect(await reader.query({ patientId: patient, from: '2026-01-01T00:00:00.000Z', to: '2027-01-01T00:00:00.000Z' })).toHaveLength(2_000);
+    await reader.close();
+  });
+
+  it('fails a write the server did not take with the server’s reason, and writes on when it takes them again', async () => {
+    const store = new compiled.InfluxReadingsStore({ url: threadedInfluxd!.url, bucket: 'rpm_threaded_refused', writerThread: true });
+    const patient = `p-refused-${Date.now()}`;
+    // A field whose type changes within a shard is refused by InfluxDB (400, field type conflict).
+    await store.write([bp(patient, '2026-11-20T08:00:00.000Z', 150)]);
+    let refusal: unknown;
+    await store.write([bp(patient, '2026-11-20T09:00:00.000Z', 151, { unit: 7 as unknown as string, flags: { irregularHeartbeat: 'yes' } })]).catch((error: unknown) => (refusal = error));
+    expect(String(refusal)).toMatch(/InfluxDB \/write answered 400.*conflict/);
+    await store.write([bp(patient, '2026-11-20T10:00:00.000Z', 152)]);
+    expect(await store.query({ patientId: patient, from: '2026-01-01T00:00:00.000Z', to: '2027-01-01T00:00:00.000Z' })).toHaveLength(2);
+    await store.close();
+  });
+
+  it('refuses to start without its compiled thread when it cannot find it', () => {
+    expect(() => new InfluxReadingsStore({ url: 'http://127.0.0.1:9', bucket: 'rpm', writerThread: true })).toThrow(/writer thread .* is missing: run npm run build/);
+  });
 });
 
 describeWithServer('InfluxDB (influxd)', influxdUnavailableReason())('a fresh InfluxDB 1.x', () => {
