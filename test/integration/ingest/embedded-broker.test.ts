@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { connect as connectTcp } from 'node:net';
 import { promisify } from 'node:util';
-import type { MqttClient } from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import { connect, eventually, provisionAssigned, reading, receiptCollector, startHarness, unique, type Harness } from '../../support/ingest-harness.js';
 import { describeWithServer } from '../../support/servers.js';
 
@@ -41,6 +41,19 @@ async function grantedQos(client: MqttClient, topic: string): Promise<number | u
     if (/Subscribe error/.test((error as Error).message)) return 128;
     throw error;
   }
+}
+
+/** Connects in the given persistent session, collecting receipts from the first packet on (queued ones come at once). */
+async function mqttConnectCollecting(username: string, password: string, clientId: string, receipts: unknown[]): Promise<MqttClient> {
+  const client = mqtt.connect(harness.url, { username, password, clientId, clean: false, reconnectPeriod: 0, connectTimeout: 5000 });
+  client.on('message', (topic, payload) => {
+    if (topic === `rpm/v1/devices/${username}/receipts`) receipts.push(JSON.parse(payload.toString('utf8')));
+  });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  return client;
 }
 
 function closed(client: MqttClient): Promise<void> {
@@ -131,6 +144,32 @@ describe('the pipeline', () => {
       values: { systolic: 142, diastolic: 91, pulse: 77 },
     });
     expect(harness.accepted.filter((r) => r.readingId === payload.readingId)).toHaveLength(1);
+  });
+
+  it('accepts a reading of a device nobody listens to for receipts, and still queues the receipts of a device whose persistent session is offline', async () => {
+    const gatewayId = unique('gw');
+    const gateway = await harness.clinicalStore.devices.provision({ id: gatewayId, kind: 'gateway' });
+    const cuff = await provisionAssigned(harness, 'blood_pressure', { gatewayId });
+    const topic = `rpm/v1/devices/${cuff.deviceId}/readings`;
+    const gatewayClient = await connect(harness.url, gatewayId, gateway.secret);
+    clients.push(gatewayClient);
+    // Nobody subscribed to the cuff's receipts yet: its reading is accepted all the same.
+    const unheard = reading(cuff.deviceId);
+    await gatewayClient.publishAsync(topic, JSON.stringify(unheard), { qos: 1 });
+    await eventually(async () => ((await stored(cuff.patientId)).length === 1 ? true : undefined));
+    // The cuff subscribes in a persistent session, goes offline, and the gateway uploads for it.
+    const clientId = unique('cuff-session');
+    const first = await connect(harness.url, cuff.deviceId, cuff.secret, { clientId, clean: false });
+    await receiptCollector(first, cuff.deviceId);
+    await first.endAsync();
+    const whileAway = reading(cuff.deviceId);
+    await gatewayClient.publishAsync(topic, JSON.stringify(whileAway), { qos: 1 });
+    await eventually(async () => ((await stored(cuff.patientId)).length === 2 ? true : undefined));
+    const receipts: unknown[] = [];
+    const again = await mqttConnectCollecting(cuff.deviceId, cuff.secret, clientId, receipts);
+    clients.push(again);
+    await eventually(() => (receipts.length > 0 ? true : undefined));
+    expect(receipts).toEqual([{ readingId: whileAway.readingId, status: 'accepted' }]);
   });
 
   it('splits a batch: good readings go through, the bad one is dead-lettered with its reason', async () => {
