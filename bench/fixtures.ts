@@ -118,6 +118,23 @@ export function threadTimes(pid: number): { mainCpuSeconds: number; otherCpuSeco
   return { mainCpuSeconds, otherCpuSeconds, mainRunqueueWaitSeconds: waitNs / 1e9 };
 }
 
+/**
+ * The whole machine's CPU time so far, from /proc/stat (Linux): busy (user, nice, system, irq,
+ * softirq, steal) and in all, in seconds summed over the cores. Over an interval, busy / all is how
+ * much of the cores every process together used: the servers, the load generator, InfluxDB.
+ */
+export function machineCpuSeconds(): { busy: number; all: number } {
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number) as number[];
+  const busy = user! + nice! + system! + irq! + softirq! + steal!;
+  return { busy: busy / 100, all: (busy + idle! + iowait!) / 100 };
+}
+
+/** CPU time (user + system) of this process so far, in seconds: the load generator's own share. */
+export function ownCpuSeconds(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+}
+
 /** Resident memory of a process, from /proc (Linux). */
 export function residentBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

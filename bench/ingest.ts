@@ -11,7 +11,7 @@ import SqliteDatabase from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
 import { BARE, mosquittoUnavailableReason, startMosquitto } from '../local-servers/mosquitto.js';
 import { influxdUnavailableReason, startInfluxd, type ServerProcess } from '../local-servers/time-series.js';
-import { benchData, cpuSeconds, startPlatform, threadTimes } from './fixtures.js';
+import { benchData, cpuSeconds, machineCpuSeconds, ownCpuSeconds, startPlatform, threadTimes } from './fixtures.js';
 import { spawnServer, stopServer } from './processes.js';
 import { percentile, summarize, type Summary } from './stats.js';
 
@@ -50,6 +50,12 @@ export interface IngestBenchResult {
    * main thread was ready to run but waited for one of the 2 cores.
    */
   pipelineThreads: { sqlite: PipelineThreads; influx?: PipelineThreads };
+  /**
+   * While the devices publish: the load generator's own CPU per message (this process: the device
+   * clients, and the subscriber of the baselines), and the share of both cores the whole machine
+   * was busy. A rate cannot rise once the cores are full, whatever runs on them.
+   */
+  machine: { loadGeneratorCpuMicrosPerMessage: PerServer; busyShare: PerServer };
   ratioToBaseline: number;
   skipped: string[];
 }
@@ -90,7 +96,24 @@ async function startBareMosquitto(): Promise<Broker> {
   return { url: mosquitto.url, pid: mosquitto.pid!, stop: () => mosquitto.stop() };
 }
 
-type RunFigures = { perSecond: number; cpuMicrosPerMessage: number };
+export type PerServer = { aedes: Summary; mosquitto?: Summary; pipelineSqlite: Summary; pipelineInflux?: Summary };
+
+/** The load generator's CPU and the machine's busy share over an interval (`MachineFigures.since`). */
+type MachineFigures = { loadGeneratorCpuMicrosPerMessage: number; busyShare: number };
+
+function machineSince(): (messages: number) => MachineFigures {
+  const machineBefore = machineCpuSeconds();
+  const ownBefore = ownCpuSeconds();
+  return (messages) => {
+    const machineAfter = machineCpuSeconds();
+    return {
+      loadGeneratorCpuMicrosPerMessage: ((ownCpuSeconds() - ownBefore) * 1e6) / messages,
+      busyShare: (machineAfter.busy - machineBefore.busy) / Math.max(machineAfter.all - machineBefore.all, 0.01),
+    };
+  };
+}
+
+type RunFigures = { perSecond: number; cpuMicrosPerMessage: number; machine: MachineFigures };
 
 export interface PipelineThreads {
   mainCpuMicrosPerMessage: Summary;
@@ -139,12 +162,14 @@ async function baselineRun(options: IngestBenchOptions, startBroker: () => Promi
     const allReceived = receivedAll(total);
     const started = performance.now();
     const cpuBefore = cpuSeconds(broker.pid);
+    const machine = machineSince();
     await publishAll(publishers, options, 'b');
     await allReceived;
+    const machineFigures = machine(total);
     const seconds = (performance.now() - started) / 1000;
     const cpu = cpuSeconds(broker.pid) - cpuBefore;
     await Promise.all([subscriber, ...publishers.map((p) => p.client)].map((c) => c.endAsync(true)));
-    return { perSecond: total / seconds, cpuMicrosPerMessage: (cpu * 1e6) / total };
+    return { perSecond: total / seconds, cpuMicrosPerMessage: (cpu * 1e6) / total, machine: machineFigures };
   } finally {
     await broker.stop();
   }
@@ -172,7 +197,7 @@ function influxCounter(url: string, database: string): StoredCounter {
 async function pipelineRun(
   options: IngestBenchOptions,
   influx?: ServerProcess,
-): Promise<{ ackedPerSec: number; storedPerSec: number; cpuMicrosPerMessage: number; threads: ThreadFigures; latencies: number[] }> {
+): Promise<{ ackedPerSec: number; storedPerSec: number; cpuMicrosPerMessage: number; threads: ThreadFigures; machine: MachineFigures; latencies: number[] }> {
   const data = await benchData('ingest');
   try {
     const devices: { id: string; secret: string }[] = [];
@@ -208,7 +233,9 @@ async function pipelineRun(
       const started = performance.now();
       const cpuBefore = cpuSeconds(platform.pid);
       const threadsBefore = threadTimes(platform.pid);
+      const machine = machineSince();
       const latencies = await publishAll(clients, options, 'p');
+      const machineFigures = machine(total);
       const ackedSeconds = (performance.now() - started) / 1000;
       const threadsAfter = threadTimes(platform.pid);
       const threads: ThreadFigures = {
@@ -221,13 +248,22 @@ async function pipelineRun(
       const cpu = cpuSeconds(platform.pid) - cpuBefore;
       readings.close();
       await Promise.all(clients.map((c) => c.client.endAsync(true)));
-      return { ackedPerSec: total / ackedSeconds, storedPerSec: total / storedSeconds, cpuMicrosPerMessage: (cpu * 1e6) / total, threads, latencies };
+      return { ackedPerSec: total / ackedSeconds, storedPerSec: total / storedSeconds, cpuMicrosPerMessage: (cpu * 1e6) / total, threads, machine: machineFigures, latencies };
     } finally {
       await platform.stop();
     }
   } finally {
     data.remove();
   }
+}
+
+function perServer(runs: Record<keyof PerServer, MachineFigures[]>, figure: (m: MachineFigures) => number): PerServer {
+  return {
+    aedes: summarize(runs.aedes.map(figure)),
+    ...(runs.mosquitto.length ? { mosquitto: summarize(runs.mosquitto.map(figure)) } : {}),
+    pipelineSqlite: summarize(runs.pipelineSqlite.map(figure)),
+    ...(runs.pipelineInflux.length ? { pipelineInflux: summarize(runs.pipelineInflux.map(figure)) } : {}),
+  };
 }
 
 export async function benchIngest(options: IngestBenchOptions, log: (line: string) => void): Promise<IngestBenchResult> {
@@ -246,21 +282,25 @@ export async function benchIngest(options: IngestBenchOptions, log: (line: strin
     const influxStored: number[] = [];
     const cpu = { aedes: [] as number[], mosquitto: [] as number[], pipelineSqlite: [] as number[], pipelineInflux: [] as number[] };
     const threads = { sqlite: [] as ThreadFigures[], influx: [] as ThreadFigures[] };
+    const machine = { aedes: [] as MachineFigures[], mosquitto: [] as MachineFigures[], pipelineSqlite: [] as MachineFigures[], pipelineInflux: [] as MachineFigures[] };
     let latencies: number[] = [];
     for (let run = 1; run <= options.runs; run += 1) {
       const aedes = await baselineRun(options, startAedes);
       baseline.push(aedes.perSecond);
       cpu.aedes.push(aedes.cpuMicrosPerMessage);
+      machine.aedes.push(aedes.machine);
       if (!mosquittoMissing) {
         const bare = await baselineRun(options, startBareMosquitto);
         mosquitto.push(bare.perSecond);
         cpu.mosquitto.push(bare.cpuMicrosPerMessage);
+        machine.mosquitto.push(bare.machine);
       }
       const pipeline = await pipelineRun(options);
       acked.push(pipeline.ackedPerSec);
       storedRates.push(pipeline.storedPerSec);
       cpu.pipelineSqlite.push(pipeline.cpuMicrosPerMessage);
       threads.sqlite.push(pipeline.threads);
+      machine.pipelineSqlite.push(pipeline.machine);
       latencies = latencies.concat(pipeline.latencies);
       if (influx) {
         const withInflux = await pipelineRun(options, influx);
@@ -268,6 +308,7 @@ export async function benchIngest(options: IngestBenchOptions, log: (line: strin
         influxStored.push(withInflux.storedPerSec);
         cpu.pipelineInflux.push(withInflux.cpuMicrosPerMessage);
         threads.influx.push(withInflux.threads);
+        machine.pipelineInflux.push(withInflux.machine);
       }
       log(
         `ingest: run ${run}/${options.runs}: aedes ${baseline[run - 1]!.toFixed(0)} msg/s, mosquitto ${mosquitto[run - 1]?.toFixed(0) ?? '–'} msg/s, ` +
@@ -291,6 +332,10 @@ export async function benchIngest(options: IngestBenchOptions, log: (line: strin
         ...(cpu.pipelineInflux.length ? { pipelineInflux: summarize(cpu.pipelineInflux) } : {}),
       },
       pipelineThreads: { sqlite: summarizeThreads(threads.sqlite), ...(threads.influx.length ? { influx: summarizeThreads(threads.influx) } : {}) },
+      machine: {
+        loadGeneratorCpuMicrosPerMessage: perServer(machine, (m) => m.loadGeneratorCpuMicrosPerMessage),
+        busyShare: perServer(machine, (m) => m.busyShare),
+      },
       pipelinePubackLatencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: latencies[latencies.length - 1]! },
       ratioToBaseline: storedSummary.median / baselineSummary.median,
       skipped,

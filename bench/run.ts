@@ -85,6 +85,18 @@ if (only.has('ingest')) {
       : [];
   console.log('\nPipeline threads while the devices publish (CPU time by thread; run-queue wait from schedstat)\n');
   console.log(table([['figure', 'median', 'spread (min–max)'], ...threadRows('SQLite store', ingest.pipelineThreads.sqlite), ...threadRows('InfluxDB store', ingest.pipelineThreads.influx)]));
+  const { loadGeneratorCpuMicrosPerMessage: load, busyShare: busy } = ingest.machine;
+  const machineRow = (name: string, l: Summary | undefined, b: Summary | undefined) => (l && b ? [[name, fmt(l.median), spread(l), pct(b.median), spread(b, pct)]] : []);
+  console.log('\nThe machine while the devices publish: the load generator (this process: device clients, and the baselines\' subscriber) and both cores\n');
+  console.log(
+    table([
+      ['server under load', 'load generator CPU, µs/message', 'spread (min–max)', 'both cores busy', 'spread (min–max)'],
+      ...machineRow('(a) aedes pass-through', load.aedes, busy.aedes),
+      ...machineRow('(b) Mosquitto pass-through', load.mosquitto, busy.mosquitto),
+      ...machineRow('full pipeline (SQLite store)', load.pipelineSqlite, busy.pipelineSqlite),
+      ...machineRow('full pipeline (InfluxDB 1.x store, InfluxDB included)', load.pipelineInflux, busy.pipelineInflux),
+    ]),
+  );
   const saturated = ingest.pipelinePubackLatencyMs;
   console.log(`\npublish → PUBACK under this saturating load: p50 ${ms(saturated.p50)} ms, p95 ${ms(saturated.p95)} ms, p99 ${ms(saturated.p99)} ms, max ${ms(saturated.max)} ms`);
   for (const reason of ingest.skipped) console.log(`not measured: ${reason}`);
