@@ -425,9 +425,11 @@ export class Spool extends EventEmitter {
     this.inboxCount -= seqs.length;
     this.outboxCount += accepted.length;
     if (this.inMemory) {
-      // Evaluation takes the oldest messages and commits them in that order: a prefix.
-      const done = new Set(seqs);
-      this.memory = this.memory.filter((message) => !done.has(message.seq));
+      // Evaluation takes the oldest messages and commits them in that order: a prefix (what is kept
+      // is checked, not assumed: the seqs are consecutive, checked above).
+      const prefix = this.memory[seqs.length - 1]?.seq === seqs[seqs.length - 1] && this.memory[0]?.seq === seqs[0];
+      if (prefix) this.memory.splice(0, seqs.length);
+      else this.memory = this.memory.filter((message) => message.seq > this.evaluatedThrough);
     } else if (this.inboxCount === 0) {
       // Caught up with the table: appends from here on are evaluated from memory again.
       this.inMemory = true;
