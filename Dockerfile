@@ -33,5 +33,5 @@ EXPOSE 8080 1883
 # /readyz: the stores answer and ingest is connected; Node's fetch needs no curl in the image.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.RPM_HTTP_PORT||8080)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "dist/bin/rpm.js"]
+ENTRYPOINT ["node", "--initial-old-space-size=128", "dist/bin/rpm.js"]
 CMD ["start"]

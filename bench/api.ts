@@ -79,8 +79,8 @@ async function load(url: string, token: string, concurrency: number, seconds: nu
     }
     const intervalMs = (1000 * concurrency) / ratePerSecond;
     for (let due = started + (index * intervalMs) / concurrency; due < endAt; due += intervalMs) {
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      // Never before it is due: a timer may fire a fraction of a millisecond early.
+      for (let wait = due - performance.now(); wait > 0; wait = due - performance.now()) await new Promise((resolve) => setTimeout(resolve, Math.max(wait, 1)));
       await once(due);
     }
   };

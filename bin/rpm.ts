@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-old-space-size=128
 // The `rpm` command line (ARCHITECTURE.md, "Command line"): the composition root of the platform.
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
@@ -12,6 +12,7 @@ import { ROLES as ROLES_OF_PLATFORM, parsePartitions, type PlatformRole } from '
 import { startRole } from './start-role.js';
 import { mosquittoFiles, platformUserOf, writeMosquittoFiles } from './mosquitto-files.js';
 import { createLogger } from './logger.js';
+import { PLATFORM_NODE_FLAGS, startedWithPlatformFlags } from './node-flags.js';
 import { SIMULATED_TEAM_ID, startSimulator } from './simulator.js';
 import { StartupError, openReadingsStore, startPlatform } from './start.js';
 import { billingCsv, exportBilling } from '../billing/index.js';
@@ -116,6 +117,7 @@ async function runStart(args: string[]): Promise<void> {
     `RPM platform running\n  MQTT:      ${platform.mqttUrl}  (devices publish to rpm/v1/devices/{deviceId}/readings)\n  health:    ${platform.httpUrl}/healthz\n  readiness: ${platform.httpUrl}/readyz\n  API docs:  ${platform.httpUrl}/docs`,
   );
   for (const note of notes) console.log(`  note:      ${note}`);
+  if (!startedWithPlatformFlags()) console.log(`  note:      node was started without ${PLATFORM_NODE_FLAGS.join(' ')}: the API's latency has longer tails under load (README, Deployment)`);
   const stopDemo = values.demo ? await startDemo(platform, resolveJwtSecret(settings).secret) : async () => undefined;
   console.log('Press Ctrl-C to stop.');
   const shutdown = (signal: string) => {

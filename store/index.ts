@@ -19,6 +19,7 @@ export { canonicalTimeZone, instantAt, nowInstant, toInstant } from './time.js';
 export type {
   AggregateQuery,
   FieldStatistics,
+  JsonEnvelope,
   LocalDatesQuery,
   ReadingBucket,
   ReadingQuery,

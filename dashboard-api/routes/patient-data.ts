@@ -10,8 +10,8 @@ import { idParams, instant } from './shared.js';
 import { bucketView, errorResponses, readingView as readingSchema, thresholdsView, timeEntryView } from '../schemas.js';
 
 const DAY_MS = 86_400_000;
-const READINGS_OPEN = Buffer.from('{"readings":');
-const READINGS_CLOSE = Buffer.from('}');
+/** The body of a readings answer around the array the store renders. */
+const READINGS_BODY = { before: '{"readings":', after: '}' };
 /** A readings query spans at most a year: enough for any chart, bounded in memory. */
 const MAX_RANGE_MS = 366 * DAY_MS;
 
@@ -42,10 +42,10 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
         const patient = await clinicalStore.patients.require(request.params.id);
         return { buckets: await readingsStore.aggregate({ patientId: patient.id, kind: request.query.kind, from, to, every: request.query.every, timezone: patient.timezone }) };
       }
-      const readings = await readingsStore.queryJsonArray({ patientId: request.params.id, kind: request.query.kind, from, to, newestFirst: true });
+      const body = await readingsStore.queryJsonArray({ patientId: request.params.id, kind: request.query.kind, from, to, newestFirst: true }, READINGS_BODY);
       // The typed reply wants the { readings } object; this is that object already serialized, and
       // Fastify sends a Buffer body as it is (it serializes only objects), hence the cast.
-      return reply.type('application/json; charset=utf-8').send(Buffer.concat([READINGS_OPEN, readings, READINGS_CLOSE]) as never);
+      return reply.type('application/json; charset=utf-8').send(body as never);
     },
   );
 

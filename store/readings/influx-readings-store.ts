@@ -19,7 +19,7 @@ import { InfluxDB, Point, type WriteApi } from '@influxdata/influxdb-client';
 import { MEASUREMENT_KINDS, isMeasurementKind, type MeasurementKind } from '../../device-profiles/index.js';
 import { aggregateReadings, localDatesOf } from './aggregate.js';
 import { ReadingsWriterThread } from './writer-thread.js';
-import { readingObject, type AggregateQuery, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
+import { NO_ENVELOPE, readingObject, type AggregateQuery, type JsonEnvelope, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
 
 export type InfluxWriteProtocol = 'v1' | 'v2' | 'auto';
 
@@ -241,8 +241,8 @@ export class InfluxReadingsStore implements ReadingsStore {
     return readings.slice(0, limit);
   }
 
-  async queryJsonArray(query: ReadingQuery): Promise<Buffer> {
-    return Buffer.from(JSON.stringify((await this.query(query)).map(readingObject)));
+  async queryJsonArray(query: ReadingQuery, envelope: JsonEnvelope = NO_ENVELOPE): Promise<Buffer> {
+    return Buffer.from(envelope.before + JSON.stringify((await this.query(query)).map(readingObject)) + envelope.after);
   }
 
   async aggregate(query: AggregateQuery): Promise<ReadingBucket[]> {

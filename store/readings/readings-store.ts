@@ -87,9 +87,12 @@ export interface ReadingsStore {
   /**
    * The same readings as `query`, as one JSON array (UTF-8) of `readingObject(reading)`: what the
    * API returns. A store that keeps each reading's text pre-rendered answers a 90-day chart without
-   * building and serializing an object per reading.
+   * building and serializing an object per reading. With `envelope`, the array comes between its
+   * `before` and `after` text (the rest of a response body), in the same one buffer: a 90-day
+   * chart's 160 KiB copied again only to add its envelope made V8 collect its whole heap about
+   * every 20 MiB of such buffers, which was the tail of the API's latency (bench/api.ts).
    */
-  queryJsonArray(query: ReadingQuery): Promise<Buffer>;
+  queryJsonArray(query: ReadingQuery, envelope?: JsonEnvelope): Promise<Buffer>;
   aggregate(query: AggregateQuery): Promise<ReadingBucket[]>;
   /** The newest reading of each kind the patient has. */
   latest(patientId: string): Promise<Partial<Record<MeasurementKind, StoredReading>>>;
@@ -103,6 +106,14 @@ export interface ReadingsStore {
  * The reading-object shape of the contract (ARCHITECTURE.md, payloads) in canonical units, with
  * what was received: what the API returns for each stored reading.
  */
+/** Text around a JSON value: a response body's `{"readings":` and `}`. */
+export interface JsonEnvelope {
+  before: string;
+  after: string;
+}
+
+export const NO_ENVELOPE: JsonEnvelope = { before: '', after: '' };
+
 export function readingObject(reading: StoredReading): Record<string, unknown> {
   return {
     readingId: reading.readingId,

@@ -11,7 +11,7 @@ import SqliteDatabase, { type Database, type Statement } from 'better-sqlite3';
 import type { MeasurementKind } from '../../device-profiles/index.js';
 import { aggregateReadings, localDatesOf } from './aggregate.js';
 import { ReadingsWriterThread } from './writer-thread.js';
-import { readingObject, type AggregateQuery, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
+import { NO_ENVELOPE, readingObject, type AggregateQuery, type JsonEnvelope, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
 
 /** The fields kept as JSON in `body`: they vary by kind and are never filtered on. */
 type Body = Pick<StoredReading, 'values' | 'flags' | 'original'>;
@@ -207,7 +207,7 @@ export class SqliteReadingsStore implements ReadingsStore {
       // own ORDER BY is what guarantees the order (a subquery's order reaching group_concat is not).
       statement = asJsonArray
         ? this.database
-            .prepare(`SELECT CAST('[' || coalesce(group_concat(json, ',' ORDER BY ${keyOrder}), '') || ']' AS BLOB) FROM (${range.replace(`SELECT ${columns}`, 'SELECT json, measured_at_ms, device_id, reading_id')})`)
+            .prepare(`SELECT CAST(@before || '[' || coalesce(group_concat(json, ',' ORDER BY ${keyOrder}), '') || ']' || @after AS BLOB) FROM (${range.replace(`SELECT ${columns}`, 'SELECT json, measured_at_ms, device_id, reading_id')})`)
             .pluck(true)
         : this.database.prepare(range).raw(true);
       this.queries.set(key, statement);
@@ -222,9 +222,9 @@ export class SqliteReadingsStore implements ReadingsStore {
     return (statement.all(parameters) as RawRow[]).map(toReading);
   }
 
-  async queryJsonArray(query: ReadingQuery): Promise<Buffer> {
+  async queryJsonArray(query: ReadingQuery, envelope: JsonEnvelope = NO_ENVELOPE): Promise<Buffer> {
     const { statement, parameters } = this.rangeStatement('json', query, true);
-    return statement.get(parameters) as Buffer;
+    return statement.get({ ...parameters, before: envelope.before, after: envelope.after }) as Buffer;
   }
 
   async aggregate(query: AggregateQuery): Promise<ReadingBucket[]> {

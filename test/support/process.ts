@@ -1,6 +1,7 @@
 // Running the built `rpm` command as a real child process.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { PLATFORM_NODE_FLAGS } from '../../bin/node-flags.js';
 
 export const RPM_BIN = fileURLToPath(new URL('../../dist/bin/rpm.js', import.meta.url));
 
@@ -13,7 +14,8 @@ export interface RpmProcess {
 }
 
 export function runRpm(args: string[], env: NodeJS.ProcessEnv, cwd?: string): RpmProcess {
-  const child = spawn(process.execPath, [RPM_BIN, ...args], { env: { PATH: process.env.PATH, ...env }, cwd });
+  // As the launchers run it (bin/node-flags.ts).
+  const child = spawn(process.execPath, [...PLATFORM_NODE_FLAGS, RPM_BIN, ...args], { env: { PATH: process.env.PATH, ...env }, cwd });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

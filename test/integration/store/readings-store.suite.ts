@@ -92,6 +92,10 @@ export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: (
       expect(JSON.parse(array.toString('utf8'))).toEqual((await store.query(query)).map(readingObject));
     }
     expect(JSON.parse((await store.queryJsonArray({ patientId: patientId(), ...FOREVER })).toString('utf8'))).toEqual([]);
+    // Inside a response body's envelope, in the same one buffer; the envelope's text is taken as is.
+    const body = await store.queryJsonArray({ patientId: patient, ...FOREVER, newestFirst: true }, { before: '{"note":"it\'s \\"quoted\\"","readings":', after: '}' });
+    expect(JSON.parse(body.toString('utf8'))).toEqual({ note: 'it\'s "quoted"', readings: (await store.query({ patientId: patient, ...FOREVER, newestFirst: true })).map(readingObject) });
+    expect(JSON.parse((await store.queryJsonArray({ patientId: patientId(), ...FOREVER }, { before: '{"readings":', after: '}' })).toString('utf8'))).toEqual({ readings: [] });
     const [newest] = JSON.parse((await store.queryJsonArray({ patientId: patient, ...FOREVER, newestFirst: true, limit: 1 })).toString('utf8')) as unknown[];
     // Canonical value, the unit as received and the meal context, as the API contract shows them.
     expect(newest).toEqual({
