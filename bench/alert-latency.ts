@@ -5,7 +5,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { signAccessToken } from '../dashboard-api/index.js';
 import { BENCH_JWT_SECRET, benchData, startPlatform } from './fixtures.js';
-import { percentile } from './stats.js';
+import { percentile, watchGeneratorDelay } from './stats.js';
 
 export interface LatencyBenchOptions {
   backgroundRatePerSecond: number;
@@ -27,6 +27,8 @@ export interface LatencyBenchResult {
   achievedBackgroundRate: number;
   pubackMs: LatencyFigures;
   publishToAlertMs: LatencyFigures;
+  /** The load generator's own event-loop delay during the run (watchGeneratorDelay). */
+  generatorDelayMs: { p99Ms: number; maxMs: number };
 }
 
 function figures(values: number[]): LatencyFigures {
@@ -77,6 +79,7 @@ export async function benchAlertLatency(options: LatencyBenchOptions): Promise<L
     };
     const endAt = performance.now() + options.durationSeconds * 1000;
     const startedAt = performance.now();
+    const generatorDelay = watchGeneratorDelay();
     // Background: every 10 ms, the share of readings due so far, round-robin over the devices.
     const backgroundTimer = setInterval(() => {
       const due = Math.floor(((performance.now() - startedAt) / 1000) * options.backgroundRatePerSecond);
@@ -96,6 +99,7 @@ export async function benchAlertLatency(options: LatencyBenchOptions): Promise<L
     while (performance.now() < endAt) await new Promise((resolve) => setTimeout(resolve, 50));
     clearInterval(backgroundTimer);
     clearInterval(criticalTimer);
+    const generatorDelayMs = generatorDelay();
     const elapsedSeconds = (performance.now() - startedAt) / 1000;
     // Let the last alerts arrive.
     await new Promise((resolve) => setTimeout(resolve, 2000));
@@ -104,6 +108,7 @@ export async function benchAlertLatency(options: LatencyBenchOptions): Promise<L
       achievedBackgroundRate: Math.round(backgroundSent / elapsedSeconds),
       pubackMs: figures(pubacks),
       publishToAlertMs: figures(alertLatencies),
+      generatorDelayMs,
     };
   } finally {
     await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));

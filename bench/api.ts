@@ -9,7 +9,7 @@ import { Agent, get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { BENCH_JWT_SECRET, benchData, startPlatform } from './fixtures.js';
 import { spawnServer, stopServer } from './processes.js';
-import { percentile, summarize, type Summary } from './stats.js';
+import { percentile, summarize, watchGeneratorDelay, type Summary } from './stats.js';
 
 export interface LoadFigures {
   requestsPerSecond: Summary;
@@ -17,6 +17,8 @@ export interface LoadFigures {
   p95Ms: Summary;
   p99Ms: Summary;
   maxMs: Summary;
+  /** The largest delay of the load generator's own event loop in each run (watchGeneratorDelay). */
+  generatorDelayMaxMs: Summary;
 }
 
 /** One endpoint: as many requests as the clients can send (saturated), and at the fixed rate. */
@@ -136,10 +138,11 @@ export async function benchApi(options: { concurrency: number; seconds: number; 
     const baselineServer = await spawnServer('bench/http-baseline-server.js', [bodyFile], {}, /PORT (\d+)/);
     const measureLoad = async (name: string, url: string, ratePerSecond?: number): Promise<LoadFigures> => {
       await load(url, token, options.concurrency, 2, ratePerSecond); // warm-up
-      const runs: { rps: number; p50: number; p95: number; p99: number; max: number }[] = [];
+      const runs: { rps: number; p50: number; p95: number; p99: number; max: number; generatorDelayMax: number }[] = [];
       for (let run = 1; run <= options.runs; run += 1) {
+        const generatorDelay = watchGeneratorDelay();
         const { rps, latencies } = await load(url, token, options.concurrency, options.seconds, ratePerSecond);
-        runs.push({ rps, p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: latencies[latencies.length - 1]! });
+        runs.push({ rps, p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: latencies[latencies.length - 1]!, generatorDelayMax: generatorDelay().maxMs });
         log(`api: ${name}${ratePerSecond ? ` at ${ratePerSecond}/s` : ''} run ${run}/${options.runs}: ${rps.toFixed(0)} req/s, p99 ${runs[run - 1]!.p99.toFixed(1)} ms`);
       }
       return {
@@ -148,6 +151,7 @@ export async function benchApi(options: { concurrency: number; seconds: number; 
         p95Ms: summarize(runs.map((r) => r.p95)),
         p99Ms: summarize(runs.map((r) => r.p99)),
         maxMs: summarize(runs.map((r) => r.max)),
+        generatorDelayMaxMs: summarize(runs.map((r) => r.generatorDelayMax)),
       };
     };
     const measure = async (name: string, url: string): Promise<EndpointFigures> => ({ ...(await measureLoad(name, url)), fixedRate: await measureLoad(name, url, options.fixedRatePerSecond) });

@@ -1,4 +1,5 @@
 // Medians and spreads of repeated measurements.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 export interface Summary {
   median: number;
   min: number;
@@ -17,4 +18,18 @@ export function percentile(sortedValues: number[], p: number): number {
   if (sortedValues.length === 0) return Number.NaN;
   const index = Math.min(sortedValues.length - 1, Math.ceil((p / 100) * sortedValues.length) - 1);
   return sortedValues[Math.max(0, index)]!;
+}
+
+/**
+ * Watches the load generator's own event loop from now until the returned function is called: a
+ * stall there (the host, its collector) delays the requests and replies it times, whatever the
+ * server does, so a latency figure is read next to it.
+ */
+export function watchGeneratorDelay(): () => { p99Ms: number; maxMs: number } {
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  histogram.enable();
+  return () => {
+    histogram.disable();
+    return { p99Ms: Math.round(histogram.percentile(99) / 1e4) / 100, maxMs: Math.round(histogram.max / 1e4) / 100 };
+  };
 }
