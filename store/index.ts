@@ -25,6 +25,7 @@ export type {
   ReadingQuery,
   ReadingSource,
   ReadingsStore,
+  SerializedReadings,
   StoredReading,
 } from './readings/readings-store.js';
 export { readingObject } from './readings/readings-store.js';

@@ -19,7 +19,7 @@ import { InfluxDB, Point, type WriteApi } from '@influxdata/influxdb-client';
 import { MEASUREMENT_KINDS, isMeasurementKind, type MeasurementKind } from '../../device-profiles/index.js';
 import { aggregateReadings, localDatesOf } from './aggregate.js';
 import { ReadingsWriterThread } from './writer-thread.js';
-import { NO_ENVELOPE, readingObject, type AggregateQuery, type JsonEnvelope, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
+import { NO_ENVELOPE, parseSerialized, readingObject, type SerializedReadings, type AggregateQuery, type JsonEnvelope, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
 
 export type InfluxWriteProtocol = 'v1' | 'v2' | 'auto';
 
@@ -174,14 +174,14 @@ export class InfluxReadingsStore implements ReadingsStore {
     return this.writeApi;
   }
 
-  async writeSerialized(batches: readonly string[]): Promise<void> {
+  async writeSerialized(batches: readonly SerializedReadings[]): Promise<void> {
     if (batches.length === 0) return;
     if (this.options.writerThread) {
       if (this.closed) throw new Error('the readings store is closed');
       this.writer ??= new ReadingsWriterThread(WRITER_SCRIPT, { ...this.options, writerThread: false });
       return this.writer.write(batches);
     }
-    return this.write(batches.flatMap((text) => JSON.parse(text) as StoredReading[]));
+    return this.write(batches.flatMap(parseSerialized));
   }
 
   async write(readings: readonly StoredReading[]): Promise<void> {

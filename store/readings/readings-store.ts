@@ -81,8 +81,12 @@ export interface ReadingsStore {
    * readingId) pair is accepted once at all is the ingest spool's job, before readings get here.
    */
   write(readings: readonly StoredReading[]): Promise<void>;
-  /** `write`, the readings given as JSON texts of arrays of StoredReading (as the ingest spool keeps them). */
-  writeSerialized(batches: readonly string[]): Promise<void>;
+  /**
+   * `write`, the readings given as JSON arrays of StoredReading (as the ingest spool keeps them), as
+   * text or as UTF-8 bytes. A store writing on a worker thread takes a Buffer's memory over instead of
+   * copying it (the Buffer is empty afterwards): the spool hands each batch over that way.
+   */
+  writeSerialized(batches: readonly SerializedReadings[]): Promise<void>;
   query(query: ReadingQuery): Promise<StoredReading[]>;
   /**
    * The same readings as `query`, as one JSON array (UTF-8) of `readingObject(reading)`: what the
@@ -106,6 +110,14 @@ export interface ReadingsStore {
  * The reading-object shape of the contract (ARCHITECTURE.md, payloads) in canonical units, with
  * what was received: what the API returns for each stored reading.
  */
+/** A JSON array of StoredReading, as text or as its UTF-8 bytes. */
+export type SerializedReadings = string | Uint8Array;
+
+/** The readings of a serialized batch. */
+export function parseSerialized(batch: SerializedReadings): StoredReading[] {
+  return JSON.parse(typeof batch === 'string' ? batch : Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength).toString('utf8')) as StoredReading[];
+}
+
 /** Text around a JSON value: a response body's `{"readings":` and `}`. */
 export interface JsonEnvelope {
   before: string;

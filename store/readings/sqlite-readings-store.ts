@@ -11,7 +11,7 @@ import SqliteDatabase, { type Database, type Statement } from 'better-sqlite3';
 import type { MeasurementKind } from '../../device-profiles/index.js';
 import { aggregateReadings, localDatesOf } from './aggregate.js';
 import { ReadingsWriterThread } from './writer-thread.js';
-import { NO_ENVELOPE, readingObject, type AggregateQuery, type JsonEnvelope, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
+import { NO_ENVELOPE, parseSerialized, readingObject, type SerializedReadings, type AggregateQuery, type JsonEnvelope, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
 
 /** The fields kept as JSON in `body`: they vary by kind and are never filtered on. */
 type Body = Pick<StoredReading, 'values' | 'flags' | 'original'>;
@@ -174,7 +174,7 @@ export class SqliteReadingsStore implements ReadingsStore {
     this.insertMany(readings);
   }
 
-  async writeSerialized(batches: readonly string[]): Promise<void> {
+  async writeSerialized(batches: readonly SerializedReadings[]): Promise<void> {
     if (batches.length === 0) return;
     const writer = this.threadForWrites();
     if (!writer) return this.insertSerialized(batches);
@@ -182,8 +182,8 @@ export class SqliteReadingsStore implements ReadingsStore {
   }
 
   /** Inserts readings given as JSON arrays, in one transaction, on this thread (the writer's work). */
-  insertSerialized(batches: readonly string[]): void {
-    this.insertMany(batches.flatMap((text) => JSON.parse(text) as StoredReading[]));
+  insertSerialized(batches: readonly SerializedReadings[]): void {
+    this.insertMany(batches.flatMap(parseSerialized));
   }
 
   /**

@@ -62,6 +62,18 @@ describe('readings store on SQLite, writing on its own thread (as `rpm start` ru
     expect(String(refusal)).toMatch(/closed/);
   });
 
+  it('takes over the memory of a batch given as a Buffer of its own instead of copying it, and copies a slice of a shared one', async () => {
+    const store = new compiled.SqliteReadingsStore(freshPath(), { writerThread: true });
+    const own = Buffer.from(JSON.stringify(Array.from({ length: 50 }, (_, i) => bp('p-moved', new Date(Date.UTC(2026, 10, 1) + i * 60_000).toISOString(), 120 + i))));
+    const text = JSON.stringify([bp('p-moved', '2026-11-02T00:00:00.000Z', 171)]);
+    const shared = Buffer.from(`..${text}..`);
+    await store.writeSerialized([own, shared.subarray(2, 2 + Buffer.byteLength(text))]);
+    expect(own.byteLength).toBe(0);
+    expect(shared.toString('utf8')).toBe(`..${text}..`);
+    expect(await store.query({ patientId: 'p-moved', from: '2026-01-01T00:00:00.000Z', to: '2027-01-01T00:00:00.000Z' })).toHaveLength(51);
+    await store.close();
+  });
+
   it('refuses a writer thread for an in-memory database (the thread would open another one)', () => {
     expect(() => new compiled.SqliteReadingsStore(':memory:', { writerThread: true })).toThrow(/in-memory/);
   });

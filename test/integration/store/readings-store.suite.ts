@@ -74,6 +74,17 @@ export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: (
     expect(await store.query({ patientId: patient, ...FOREVER })).toHaveLength(3);
   });
 
+  it('writes readings given as the UTF-8 bytes of JSON arrays, beyond ASCII included, as the spool hands them over', async () => {
+    const patient = patientId();
+    const readings = [bp(patient, '2026-11-20T08:00:00.000Z', 150, { gatewayId: 'passerelle-élodie', source: 'gateway' }), glucose(patient, '2026-11-20T09:30:00.000Z', 99.0858)];
+    // A Buffer of its own (as the spool reads each batch) and a slice of a larger one.
+    const whole = Buffer.from(JSON.stringify(readings.slice(0, 1)));
+    const text = JSON.stringify(readings.slice(1));
+    const slice = Buffer.from(`xx${text}yy`).subarray(2, 2 + Buffer.byteLength(text));
+    await store.writeSerialized([whole, slice]);
+    expect(await store.query({ patientId: patient, ...FOREVER })).toEqual(readings);
+  });
+
   it('answers the same readings as JSON in the contract’s reading-object shape, in the same order', async () => {
     const patient = patientId();
     const readings = [
