@@ -90,6 +90,8 @@ Live alert stream (Server-Sent Events):
   return () => simulator.stop();
 }
 
+const FLAGS_NOTE = `  note:      node was started without ${PLATFORM_NODE_FLAGS.join(' ')}: the API's latency has longer tails under load (README, Deployment)`;
+
 async function runStart(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { demo: { type: 'boolean' }, role: { type: 'string' }, partitions: { type: 'string' } }, strict: true });
   if (values.role) {
@@ -98,6 +100,7 @@ async function runStart(args: string[]): Promise<void> {
     if (values.partitions && values.role !== 'rules') throw new UsageError('--partitions applies to --role rules only');
     const running = await startRole(config(), values.role as PlatformRole, parsePartitions(values.partitions));
     console.log(`RPM ${running.role} role running\n  health:    ${running.httpUrl}/healthz\n  readiness: ${running.httpUrl}/readyz`);
+    if (!startedWithPlatformFlags()) console.log(FLAGS_NOTE);
     const stop = (signal: string) => {
       console.log(`${signal}: stopping`);
       running.stop().then(
@@ -117,7 +120,7 @@ async function runStart(args: string[]): Promise<void> {
     `RPM platform running\n  MQTT:      ${platform.mqttUrl}  (devices publish to rpm/v1/devices/{deviceId}/readings)\n  health:    ${platform.httpUrl}/healthz\n  readiness: ${platform.httpUrl}/readyz\n  API docs:  ${platform.httpUrl}/docs`,
   );
   for (const note of notes) console.log(`  note:      ${note}`);
-  if (!startedWithPlatformFlags()) console.log(`  note:      node was started without ${PLATFORM_NODE_FLAGS.join(' ')}: the API's latency has longer tails under load (README, Deployment)`);
+  if (!startedWithPlatformFlags()) console.log(FLAGS_NOTE);
   const stopDemo = values.demo ? await startDemo(platform, resolveJwtSecret(settings).secret) : async () => undefined;
   console.log('Press Ctrl-C to stop.');
   const shutdown = (signal: string) => {

@@ -15,8 +15,8 @@ afterEach(async () => {
   }
 });
 
-function start(env: NodeJS.ProcessEnv, args = ['start']): RpmProcess {
-  const rpm = runRpm(args, env);
+function start(env: NodeJS.ProcessEnv, args = ['start'], nodeFlags?: readonly string[]): RpmProcess {
+  const rpm = runRpm(args, env, undefined, nodeFlags);
   running.push(rpm);
   return rpm;
 }
@@ -27,6 +27,7 @@ describe('rpm start (embedded default)', () => {
     const rpm = start({ RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', RPM_LOG_LEVEL: 'warn' });
     const [, url] = await rpm.waitFor(/health:\s+(http:\/\/\S+)\/healthz/);
     expect(rpm.output().stdout).toMatch(/MQTT:\s+mqtt:\/\/127\.0\.0\.1:\d+/);
+    expect(rpm.output().stdout).not.toMatch(/started without/);
     const health = await fetch(`${url}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });
@@ -38,6 +39,14 @@ describe('rpm start (embedded default)', () => {
     for (const file of ['clinical.sqlite', 'readings.sqlite', 'spool.sqlite']) expect(existsSync(join(dataDir, file))).toBe(true);
     rpm.child.kill('SIGTERM');
     expect(await rpm.exited).toBe(0);
+  });
+
+  it('says so when node was started without the platform’s options, and runs all the same', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'rpm-start-')), 'data');
+    const rpm = start({ RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', RPM_LOG_LEVEL: 'warn' }, ['start'], []);
+    const [, url] = await rpm.waitFor(/health:\s+(http:\/\/\S+)\/healthz/);
+    await rpm.waitFor(/note:\s+node was started without --initial-old-space-size=128/);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
   });
 
   it('stops with a message naming RPM_HTTP_PORT when it is not a port', async () => {

@@ -13,9 +13,9 @@ export interface RpmProcess {
   exited: Promise<number | null>;
 }
 
-export function runRpm(args: string[], env: NodeJS.ProcessEnv, cwd?: string): RpmProcess {
-  // As the launchers run it (bin/node-flags.ts).
-  const child = spawn(process.execPath, [...PLATFORM_NODE_FLAGS, RPM_BIN, ...args], { env: { PATH: process.env.PATH, ...env }, cwd });
+/** `nodeFlags`: Node's options, by default the platform's, as the launchers pass them (bin/node-flags.ts). */
+export function runRpm(args: string[], env: NodeJS.ProcessEnv, cwd?: string, nodeFlags: readonly string[] = PLATFORM_NODE_FLAGS): RpmProcess {
+  const child = spawn(process.execPath, [...nodeFlags, RPM_BIN, ...args], { env: { PATH: process.env.PATH, ...env }, cwd });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -18,7 +18,7 @@ describe('the platform’s V8 options', () => {
       for (const flag of PLATFORM_NODE_FLAGS) expect({ launcher, passes: line.includes(flag) }).toEqual({ launcher, passes: true });
     }
     expect(read('bench/processes.ts')).toMatch(/spawn\(process\.execPath, \[\.\.\.PLATFORM_NODE_FLAGS,/);
-    expect(read('test/support/process.ts')).toMatch(/spawn\(process\.execPath, \[\.\.\.PLATFORM_NODE_FLAGS,/);
+    expect(read('test/support/process.ts')).toMatch(/nodeFlags: readonly string\[\] = PLATFORM_NODE_FLAGS\)[\s\S]*spawn\(process\.execPath, \[\.\.\.nodeFlags,/);
   });
 
   it('are told apart from a start without them', () => {
