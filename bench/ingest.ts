@@ -43,7 +43,7 @@ export interface IngestBenchResult {
    * Server CPU time (user + system, all threads) per message, µs: steadier than rates on a shared
    * machine, and it says what the ratio is made of.
    */
-  cpuMicrosPerMessage: { aedes: Summary; mosquitto?: Summary; pipelineSqlite: Summary; pipelineInflux?: Summary };
+  cpuMicrosPerMessage: PerServer;
   /**
    * The pipeline's threads while the devices publish: µs per message on the main thread (the event
    * loop, which every publish passes through) and on all others; and the share of that time the
@@ -98,7 +98,7 @@ async function startBareMosquitto(): Promise<Broker> {
 
 export type PerServer = { aedes: Summary; mosquitto?: Summary; pipelineSqlite: Summary; pipelineInflux?: Summary };
 
-/** The load generator's CPU and the machine's busy share over an interval (`MachineFigures.since`). */
+/** The load generator's CPU and the machine's busy share over an interval (`machineSince`). */
 type MachineFigures = { loadGeneratorCpuMicrosPerMessage: number; busyShare: number };
 
 function machineSince(): (messages: number) => MachineFigures {
@@ -257,7 +257,8 @@ async function pipelineRun(
   }
 }
 
-function perServer(runs: Record<keyof PerServer, MachineFigures[]>, figure: (m: MachineFigures) => number): PerServer {
+/** One figure of every run, summarized per server; a server that did not run (Mosquitto or InfluxDB missing) has none. */
+function perServer<Run>(runs: Record<keyof PerServer, Run[]>, figure: (run: Run) => number): PerServer {
   return {
     aedes: summarize(runs.aedes.map(figure)),
     ...(runs.mosquitto.length ? { mosquitto: summarize(runs.mosquitto.map(figure)) } : {}),
@@ -325,12 +326,7 @@ export async function benchIngest(options: IngestBenchOptions, log: (line: strin
       pipelineAckedPerSec: summarize(acked),
       pipelineStoredPerSec: storedSummary,
       ...(influxStored.length ? { influxAckedPerSec: summarize(influxAcked), influxStoredPerSec: summarize(influxStored) } : {}),
-      cpuMicrosPerMessage: {
-        aedes: summarize(cpu.aedes),
-        ...(cpu.mosquitto.length ? { mosquitto: summarize(cpu.mosquitto) } : {}),
-        pipelineSqlite: summarize(cpu.pipelineSqlite),
-        ...(cpu.pipelineInflux.length ? { pipelineInflux: summarize(cpu.pipelineInflux) } : {}),
-      },
+      cpuMicrosPerMessage: perServer(cpu, (micros) => micros),
       pipelineThreads: { sqlite: summarizeThreads(threads.sqlite), ...(threads.influx.length ? { influx: summarizeThreads(threads.influx) } : {}) },
       machine: {
         loadGeneratorCpuMicrosPerMessage: perServer(machine, (m) => m.loadGeneratorCpuMicrosPerMessage),

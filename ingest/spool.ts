@@ -20,7 +20,7 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase, { type Database, type Statement } from 'better-sqlite3';
-import type { StoredReading } from '../store/index.js';
+import { parseSerialized, type StoredReading } from '../store/index.js';
 import { WalSync } from '../store/wal-sync.js';
 
 export interface InboundMessage {
@@ -445,7 +445,7 @@ export class Spool extends EventEmitter {
   /** Outbox readings not yet emitted to the rules engine, oldest first: whole rows, about `limit` readings. */
   takeUnemitted(limit: number): OutboxBatch {
     const { ids, readings } = this.takeRows(this.statements.takeOutboxUnemitted, limit);
-    return { ids, readings: readings.flatMap((bytes) => JSON.parse(bytes.toString('utf8')) as StoredReading[]) };
+    return { ids, readings: readings.flatMap(parseSerialized) };
   }
 
   /**

@@ -93,8 +93,8 @@ export interface ReadingsStore {
    * API returns. A store that keeps each reading's text pre-rendered answers a 90-day chart without
    * building and serializing an object per reading. With `envelope`, the array comes between its
    * `before` and `after` text (the rest of a response body), in the same one buffer: a 90-day
-   * chart's 160 KiB copied again only to add its envelope made V8 collect its whole heap about
-   * every 20 MiB of such buffers, which was the tail of the API's latency (bench/api.ts).
+   * chart is not copied again only to add its envelope (such buffers, outside V8's heap, drive
+   * its full collections: bin/node-flags.ts).
    */
   queryJsonArray(query: ReadingQuery, envelope?: JsonEnvelope): Promise<Buffer>;
   aggregate(query: AggregateQuery): Promise<ReadingBucket[]>;
