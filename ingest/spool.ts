@@ -13,6 +13,8 @@
 //                    b-tree operations per reading (insert, mark emitted, read, delete) where this
 //                    costs four per batch (bench/ingest.ts profile).
 //   seen             (device, reading) keys already accepted: duplicates across restarts
+// Accepted readings are numbered as they are committed (StoredReading.acceptedSeq, consecutive and
+// never reused; `spool_state.accepted_through` holds the last one).
 // Evaluating a batch advances `evaluated_through`, adds its accepted readings to the outbox and
 // records their keys in ONE transaction, so a crash either leaves a message to evaluate again or
 // finds its outcome committed.
@@ -111,9 +113,13 @@ function decodeGroup(row: InboxGroupRow): SpooledMessage[] {
   });
 }
 
+function stateValue(database: Database, name: 'evaluated_through' | 'accepted_through'): number {
+  return (database.prepare('SELECT value FROM spool_state WHERE name = ?').get(name) as { value: number } | undefined)?.value ?? 0;
+}
+
 /** How far evaluation has committed, and the sequence number the next appended message gets. */
 function inboxPosition(database: Database): { evaluatedThrough: number; nextSeq: number } {
-  const evaluatedThrough = (database.prepare("SELECT value FROM spool_state WHERE name = 'evaluated_through'").get() as { value: number } | undefined)?.value ?? 0;
+  const evaluatedThrough = stateValue(database, 'evaluated_through');
   const groupsEnd = (database.prepare('SELECT coalesce(max(first_seq + count), 1) AS next FROM inbox_groups').get() as { next: number }).next;
   return { evaluatedThrough, nextSeq: Math.max(groupsEnd, evaluatedThrough + 1) };
 }
@@ -199,7 +205,7 @@ export class Spool extends EventEmitter {
     | 'insertInbox'
     | 'takeInbox'
     | 'deleteInbox'
-    | 'setEvaluatedThrough'
+    | 'setState'
     | 'insertOutbox'
     | 'insertSeen'
     | 'isSeen'
@@ -221,6 +227,8 @@ export class Spool extends EventEmitter {
   private syncedThroughSeq: number;
   /** The newest seq whose evaluation is committed (`spool_state`). */
   private evaluatedThrough: number;
+  /** The acceptedSeq of the newest committed accepted reading (`spool_state`). */
+  private acceptedThrough: number;
   private nextSeq: number;
   /** fdatasync of the spool's WAL off the event loop, after which appends are acknowledged. */
   private readonly walSync: WalSync;
@@ -261,7 +269,7 @@ export class Spool extends EventEmitter {
       takeInbox: db.prepare('SELECT * FROM inbox_groups WHERE first_seq + count - 1 > @evaluated AND first_seq <= @synced ORDER BY first_seq'),
       // Groups every message of which is evaluated.
       deleteInbox: db.prepare('DELETE FROM inbox_groups WHERE first_seq + count - 1 <= ?'),
-      setEvaluatedThrough: db.prepare("INSERT INTO spool_state (name, value) VALUES ('evaluated_through', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
+      setState: db.prepare('INSERT INTO spool_state (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
       insertOutbox: db.prepare('INSERT INTO outbox_batches (count, readings) VALUES (?, ?)'),
       // Keys as a compact [[device, reading], ...] array: SQLite walks 30 bytes a reading, not 600.
       insertSeen: db.prepare('INSERT OR IGNORE INTO seen (device_id, reading_id, accepted_at) SELECT value->>0, value->>1, ? FROM json_each(?)'),
@@ -288,15 +296,18 @@ export class Spool extends EventEmitter {
     this.commitEvaluation = db.transaction((seqs: readonly number[], accepted: readonly StoredReading[], acceptedAt: string): number[] => {
       let ids: number[] = [];
       if (accepted.length > 0) {
+        accepted.forEach((reading, index) => (reading.acceptedSeq = this.acceptedThrough + 1 + index));
+        this.statements.setState.run('accepted_through', this.acceptedThrough + accepted.length);
         this.statements.insertSeen.run(acceptedAt, JSON.stringify(accepted.map((reading) => [reading.deviceId, reading.readingId])));
         ids = [Number(this.statements.insertOutbox.run(accepted.length, JSON.stringify(accepted)).lastInsertRowid)];
       }
       const last = seqs[seqs.length - 1]!;
-      this.statements.setEvaluatedThrough.run(last);
+      this.statements.setState.run('evaluated_through', last);
       this.statements.deleteInbox.run(last);
       return ids;
     });
     ({ evaluatedThrough: this.evaluatedThrough, nextSeq: this.nextSeq } = inboxPosition(db));
+    this.acceptedThrough = stateValue(db, 'accepted_through');
     this.inboxCount = (this.statements.countInbox.get({ evaluated: this.evaluatedThrough }) as { n: number }).n;
     this.outboxCount = (this.statements.countOutbox.get() as { n: number }).n;
     this.inMemory = this.inboxCount === 0;
@@ -415,8 +426,8 @@ export class Spool extends EventEmitter {
   }
 
   /**
-   * Commits the outcome of evaluating these inbox messages: accepted readings move to the outbox.
-   * Returns the outbox batch they form, not yet emitted.
+   * Commits the outcome of evaluating these inbox messages: accepted readings move to the outbox,
+   * each numbered (its acceptedSeq is set here). Returns the outbox batch they form, not yet emitted.
    */
   commit(seqs: readonly number[], accepted: readonly StoredReading[], acceptedAt: string): OutboxBatch {
     // Evaluation goes in order: the oldest waiting messages, all of them (nothing may be skipped).
@@ -426,6 +437,7 @@ export class Spool extends EventEmitter {
     if (seqs.length === 0) return { ids: [], readings: [] };
     const ids = this.commitEvaluation(seqs, accepted, acceptedAt);
     this.evaluatedThrough = seqs[seqs.length - 1]!;
+    this.acceptedThrough += accepted.length;
     this.inboxCount -= seqs.length;
     this.outboxCount += accepted.length;
     if (this.inMemory) {

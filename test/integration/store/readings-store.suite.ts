@@ -138,6 +138,22 @@ export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: (
     expect(rows.map((r) => r.values.systolic).sort()).toEqual([150, 152]);
   });
 
+  it('keeps readings of one device measured in the same millisecond whose ids hash to the same sub-millisecond offset', async () => {
+    // These two ids hash alike (sha256 of device and id, modulo 1,000,000): the InfluxDB store once
+    // stored the second over the first (bench/ingest.ts, 2026-12-01). Numbered by the spool, both stay.
+    const patient = patientId();
+    const at = '2026-11-20T08:00:00.000Z';
+    const first = bp(patient, at, 150, { deviceId: 'bench-cuff-69', readingId: 'p-521', acceptedSeq: 1_000_041 });
+    const second = bp(patient, at, 152, { deviceId: 'bench-cuff-69', readingId: 'p-527', acceptedSeq: 1_000_042 });
+    await store.write([first]);
+    await store.write([second, first]);
+    const rows = await store.query({ patientId: patient, ...FOREVER });
+    expect(rows.map((r) => [r.readingId, r.values.systolic]).sort()).toEqual([
+      ['p-521', 150],
+      ['p-527', 152],
+    ]);
+  });
+
   it('reads a time range with an inclusive start and an exclusive end, and only the patient’s readings', async () => {
     const patient = patientId();
     const other = patientId();
