@@ -54,6 +54,8 @@ const environmentSchema = z
       .refine((text) => /^https?:\/\//.test(text) && URL.canParse(text), { message: 'must be the https:// URL of an OIDC issuer\'s JWKS (jwks_uri)' })
       .optional(),
     RPM_LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    RPM_MQTT_PUBLISH_RATE: z.coerce.number({ message: 'must be a number of publishes per second' }).int('must be a whole number of publishes per second').min(1, 'must be 1 or more publishes per second').default(100),
+    RPM_MQTT_PUBLISH_BURST: z.coerce.number({ message: 'must be a number of publishes' }).int('must be a whole number of publishes').min(1, 'must be 1 or more publishes').default(500),
     RPM_API_RATE_LIMIT: z.coerce.number({ message: 'must be a number of requests per minute' }).int('must be a whole number of requests per minute').min(0, 'must be 0 (no limit) or more').default(600),
   })
   .superRefine((env, context) => {
@@ -90,6 +92,12 @@ export interface PlatformConfig {
   logLevel: (typeof LOG_LEVELS)[number];
   /** API requests per minute per user (per address without a token); 0 turns the limit off. */
   apiRateLimitPerMinute: number;
+  /**
+   * Publishes per second each MQTT client may sustain, and the burst above it, on the embedded
+   * broker: past them the client is disconnected (a device publishes a few times a day; a gateway
+   * uploading days of history sends batches).
+   */
+  mqttPublishLimit: { ratePerSecond: number; burst: number };
   /** Warnings worth logging once the logger exists (unknown RPM_* variables: likely typos). */
   warnings: string[];
 }
@@ -139,6 +147,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Platfo
     jwtJwksUrl: env.RPM_JWT_JWKS_URL,
     logLevel: env.RPM_LOG_LEVEL,
     apiRateLimitPerMinute: env.RPM_API_RATE_LIMIT,
+    mqttPublishLimit: { ratePerSecond: env.RPM_MQTT_PUBLISH_RATE, burst: env.RPM_MQTT_PUBLISH_BURST },
     warnings,
   };
 }

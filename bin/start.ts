@@ -85,6 +85,8 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
           port: config.mqttPort,
           tls: config.mqttTls ? { cert: readFileSync(config.mqttTls.certPath), key: readFileSync(config.mqttTls.keyPath) } : undefined,
           verifyUserToken: verifyToken,
+          publishRatePerSecond: config.mqttPublishLimit.ratePerSecond,
+          publishBurst: config.mqttPublishLimit.burst,
         },
         externalBrokerUrl: config.mqttUrl,
         // Each accepted reading is judged, its alerts written, before ingest counts it handed over:

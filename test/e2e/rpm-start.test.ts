@@ -3,6 +3,8 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ClinicalStore } from '../../store/index.js';
+import { connect, reading } from '../support/ingest-harness.js';
 import { runRpm, type RpmProcess } from '../support/process.js';
 
 const running: RpmProcess[] = [];
@@ -47,6 +49,27 @@ describe('rpm start (embedded default)', () => {
     const [, url] = await rpm.waitFor(/health:\s+(http:\/\/\S+)\/healthz/);
     await rpm.waitFor(/note:\s+node was started without --initial-old-space-size=128/);
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+
+  it('holds each MQTT client to RPM_MQTT_PUBLISH_BURST publishes, then RPM_MQTT_PUBLISH_RATE a second', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'rpm-start-')), 'data');
+    const setup = await ClinicalStore.open({ dialect: 'sqlite', path: join(dataDir, 'clinical.sqlite') });
+    const { device, secret } = await setup.devices.provision({ id: 'rate-cuff', kind: 'blood_pressure' });
+    await setup.close();
+    const rpm = start({ RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', RPM_LOG_LEVEL: 'warn', RPM_MQTT_PUBLISH_RATE: '1', RPM_MQTT_PUBLISH_BURST: '3' });
+    const [, mqttUrl] = await rpm.waitFor(/MQTT:\s+(mqtt:\/\/\S+)/);
+    const [, url] = await rpm.waitFor(/health:\s+(http:\/\/\S+)\/healthz/);
+    const client = await connect(mqttUrl!, device.id, secret);
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    const topic = `rpm/v1/devices/${device.id}/readings`;
+    // Three in a row are the burst; the fourth, well within a second, is one too many.
+    for (let i = 0; i < 3; i += 1) await client.publishAsync(topic, JSON.stringify(reading(device.id)), { qos: 1 });
+    client.publish(topic, JSON.stringify(reading(device.id)), { qos: 1 });
+    await closed;
+    client.end(true);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toContain('rpm_mqtt_refused_total{reason="rate_limited"} 1');
+    expect(metrics).toContain('rpm_ingest_messages_received_total 3');
   });
 
   it('stops with a message naming RPM_HTTP_PORT when it is not a port', async () => {

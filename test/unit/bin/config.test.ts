@@ -17,7 +17,7 @@ function refusal(environment: NodeJS.ProcessEnv): string {
 describe('configuration', () => {
   it('has the defaults of ARCHITECTURE.md: embedded SQLite under ./data, HTTP 8080, MQTT 1883', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ httpPort: 8080, mqttPort: 1883, readingsStore: 'sqlite', logLevel: 'info', mqttUrl: undefined });
+    expect(config).toMatchObject({ httpPort: 8080, mqttPort: 1883, readingsStore: 'sqlite', logLevel: 'info', mqttUrl: undefined, mqttPublishLimit: { ratePerSecond: 100, burst: 500 } });
     expect(config.dataDir).toBe(join(process.cwd(), 'data'));
     expect(config.clinicalDatabase).toEqual({ dialect: 'sqlite', path: join(process.cwd(), 'data', 'clinical.sqlite') });
   });
@@ -36,6 +36,8 @@ describe('configuration', () => {
       RPM_INFLUX_BUCKET: 'rpm',
       RPM_JWT_SECRET: 'x'.repeat(32),
       RPM_LOG_LEVEL: 'debug',
+      RPM_MQTT_PUBLISH_RATE: '2000',
+      RPM_MQTT_PUBLISH_BURST: '5000',
     });
     expect(config).toMatchObject({
       dataDir: '/var/lib/rpm',
@@ -46,6 +48,7 @@ describe('configuration', () => {
       influx: { url: 'http://influx:8086', token: 't', org: 'o', bucket: 'rpm' },
       jwtSecret: 'x'.repeat(32),
       logLevel: 'debug',
+      mqttPublishLimit: { ratePerSecond: 2000, burst: 5000 },
     });
   });
 
@@ -68,6 +71,9 @@ describe('configuration', () => {
     ['RPM_JWT_SECRET', 'short', 'at least 32'],
     ['RPM_API_RATE_LIMIT', 'lots', 'requests per minute'],
     ['RPM_API_RATE_LIMIT', '-5', '0 (no limit) or more'],
+    ['RPM_MQTT_PUBLISH_RATE', 'fast', 'publishes per second'],
+    ['RPM_MQTT_PUBLISH_RATE', '0', '1 or more'],
+    ['RPM_MQTT_PUBLISH_BURST', '2.5', 'whole number of publishes'],
   ])('refuses %s=%s, naming the variable and what is allowed', (name, value, allowed) => {
     const message = refusal({ [name]: value });
     expect(message).toContain(name);
