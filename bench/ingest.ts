@@ -207,7 +207,9 @@ async function pipelineRun(
 
     const database = `bench_${Date.now()}`;
     const storeEnv = influx ? { RPM_READINGS_STORE: 'influx', RPM_INFLUX_URL: influx.url, RPM_INFLUX_BUCKET: database } : {};
-    const platform = await startPlatform(dataDir, storeEnv);
+    // Each client publishes far past the platform's default per-client limit (100/s after a burst
+    // of 500, meant for devices and gateways): the bench is a load test, so the limit is lifted.
+    const platform = await startPlatform(dataDir, { ...storeEnv, RPM_MQTT_PUBLISH_RATE: '1000000', RPM_MQTT_PUBLISH_BURST: '1000000' });
     try {
       const url = platform.mqttUrl;
       const clients = await Promise.all(
