@@ -13,6 +13,12 @@
 //                    b-tree operations per reading (insert, mark emitted, read, delete) where this
 //                    costs four per batch (bench/ingest.ts profile).
 //   seen             (device, reading) keys already accepted: duplicates across restarts
+//   seen_pending     the newest of those keys, appended in commit order, folded into `seen` in
+//                    sorted batches (FOLD_PENDING_AT) and held in memory meanwhile (`pendingKeys`).
+//                    Inserting each commit's keys into `seen` itself wrote a b-tree page per
+//                    device per commit: ~5 µs a reading, 15 % of ingest's rate (bench/ingest.ts,
+//                    measured by leaving it out); appended, they fill a few pages per commit, and
+//                    a fold writes each device's page once for thousands of readings.
 // Accepted readings are numbered as they are committed (StoredReading.acceptedSeq, consecutive and
 // never reused; `spool_state.accepted_through` holds the last one).
 // Evaluating a batch advances `evaluated_through`, adds its accepted readings to the outbox and
@@ -81,6 +87,11 @@ CREATE TABLE IF NOT EXISTS seen (
   accepted_at TEXT NOT NULL,
   PRIMARY KEY (device_id, reading_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS seen_pending (
+  device_id TEXT NOT NULL,
+  reading_id TEXT NOT NULL,
+  accepted_at TEXT NOT NULL
+);
 `;
 
 interface PendingAppend {
@@ -167,6 +178,13 @@ export interface SerializedOutboxBatch {
   readonly readings: readonly Buffer[];
 }
 
+/**
+ * Keys in `seen_pending` (and in memory) before they are folded into `seen`. A fold writes about a
+ * page per device among them: 5,000 keys from 10,000 devices is ~20 MB of pages, tens of
+ * milliseconds on the event loop, a few times a day at the readings rate of 10,000 patients.
+ */
+const FOLD_PENDING_AT = 5_000;
+
 /** An outbox row holds at most this many readings, also when migrated from a row per reading. */
 const MIGRATED_BATCH = 500;
 
@@ -207,7 +225,9 @@ export class Spool extends EventEmitter {
     | 'deleteInbox'
     | 'setState'
     | 'insertOutbox'
-    | 'insertSeen'
+    | 'insertPending'
+    | 'foldPending'
+    | 'clearPending'
     | 'isSeen'
     | 'seenAmong'
     | 'takeOutboxEmitted'
@@ -241,6 +261,9 @@ export class Spool extends EventEmitter {
    */
   private memory: SpooledMessage[] = [];
   private inMemory: boolean;
+  /** `readingKey`s of `seen_pending`: accepted, not folded into `seen` yet. */
+  private readonly pendingKeys = new Set<string>();
+  private readonly foldPending: () => void;
 
   constructor(
     private readonly path: string,
@@ -272,7 +295,10 @@ export class Spool extends EventEmitter {
       setState: db.prepare('INSERT INTO spool_state (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
       insertOutbox: db.prepare('INSERT INTO outbox_batches (count, readings) VALUES (?, ?)'),
       // Keys as a compact [[device, reading], ...] array: SQLite walks 30 bytes a reading, not 600.
-      insertSeen: db.prepare('INSERT OR IGNORE INTO seen (device_id, reading_id, accepted_at) SELECT value->>0, value->>1, ? FROM json_each(?)'),
+      insertPending: db.prepare('INSERT INTO seen_pending (device_id, reading_id, accepted_at) SELECT value->>0, value->>1, ? FROM json_each(?)'),
+      // In key order, so that each page of `seen` is written once per fold.
+      foldPending: db.prepare('INSERT OR IGNORE INTO seen (device_id, reading_id, accepted_at) SELECT device_id, reading_id, accepted_at FROM seen_pending ORDER BY device_id, reading_id'),
+      clearPending: db.prepare('DELETE FROM seen_pending'),
       isSeen: db.prepare('SELECT 1 FROM seen WHERE device_id = ? AND reading_id = ?'),
       // One probe of the key per pair, driven by the batch (EXPLAIN QUERY PLAN: SEARCH seen USING PRIMARY KEY).
       seenAmong: db.prepare('SELECT s.device_id, s.reading_id FROM json_each(?) AS k CROSS JOIN seen AS s ON s.device_id = k.value->>0 AND s.reading_id = k.value->>1').raw(true),
@@ -298,7 +324,7 @@ export class Spool extends EventEmitter {
       if (accepted.length > 0) {
         accepted.forEach((reading, index) => (reading.acceptedSeq = this.acceptedThrough + 1 + index));
         this.statements.setState.run('accepted_through', this.acceptedThrough + accepted.length);
-        this.statements.insertSeen.run(acceptedAt, JSON.stringify(accepted.map((reading) => [reading.deviceId, reading.readingId])));
+        this.statements.insertPending.run(acceptedAt, JSON.stringify(accepted.map((reading) => [reading.deviceId, reading.readingId])));
         ids = [Number(this.statements.insertOutbox.run(accepted.length, JSON.stringify(accepted)).lastInsertRowid)];
       }
       const last = seqs[seqs.length - 1]!;
@@ -306,6 +332,13 @@ export class Spool extends EventEmitter {
       this.statements.deleteInbox.run(last);
       return ids;
     });
+    this.foldPending = db.transaction(() => {
+      this.statements.foldPending.run();
+      this.statements.clearPending.run();
+    });
+    for (const [deviceId, readingId] of db.prepare('SELECT device_id, reading_id FROM seen_pending').raw(true).iterate() as Iterable<[string, string]>) {
+      this.pendingKeys.add(readingKey(deviceId, readingId));
+    }
     ({ evaluatedThrough: this.evaluatedThrough, nextSeq: this.nextSeq } = inboxPosition(db));
     this.acceptedThrough = stateValue(db, 'accepted_through');
     this.inboxCount = (this.statements.countInbox.get({ evaluated: this.evaluatedThrough }) as { n: number }).n;
@@ -415,14 +448,21 @@ export class Spool extends EventEmitter {
 
   /** Whether (device, reading) was accepted before, in this run or an earlier one. */
   wasAccepted(deviceId: string, readingId: string): boolean {
-    return this.statements.isSeen.get(deviceId, readingId) !== undefined;
+    return this.pendingKeys.has(readingKey(deviceId, readingId)) || this.statements.isSeen.get(deviceId, readingId) !== undefined;
   }
 
   /** Of these (device, reading) pairs, those accepted before, as `readingKey`s: one query for a batch. */
   acceptedAmong(pairs: readonly (readonly [deviceId: string, readingId: string])[]): Set<string> {
-    if (pairs.length === 0) return new Set();
-    const rows = this.statements.seenAmong.all(JSON.stringify(pairs)) as [string, string][];
-    return new Set(rows.map(([deviceId, readingId]) => readingKey(deviceId, readingId)));
+    const accepted = new Set<string>();
+    const unknown: (readonly [string, string])[] = [];
+    for (const pair of pairs) {
+      const key = readingKey(pair[0], pair[1]);
+      if (this.pendingKeys.has(key)) accepted.add(key);
+      else unknown.push(pair);
+    }
+    if (unknown.length === 0) return accepted;
+    for (const [deviceId, readingId] of this.statements.seenAmong.all(JSON.stringify(unknown)) as [string, string][]) accepted.add(readingKey(deviceId, readingId));
+    return accepted;
   }
 
   /**
@@ -438,6 +478,8 @@ export class Spool extends EventEmitter {
     const ids = this.commitEvaluation(seqs, accepted, acceptedAt);
     this.evaluatedThrough = seqs[seqs.length - 1]!;
     this.acceptedThrough += accepted.length;
+    for (const reading of accepted) this.pendingKeys.add(readingKey(reading.deviceId, reading.readingId));
+    if (this.pendingKeys.size >= FOLD_PENDING_AT) this.foldPendingKeys();
     this.inboxCount -= seqs.length;
     this.outboxCount += accepted.length;
     if (this.inMemory) {
@@ -452,6 +494,12 @@ export class Spool extends EventEmitter {
       this.memory = [];
     }
     return { ids, readings: accepted };
+  }
+
+  /** Moves `seen_pending` into `seen`, in one transaction. */
+  foldPendingKeys(): void {
+    this.foldPending();
+    this.pendingKeys.clear();
   }
 
   /** Outbox readings not yet emitted to the rules engine, oldest first: whole rows, about `limit` readings. */

@@ -64,6 +64,37 @@ describe('spool', () => {
     spool.close();
   });
 
+  it('keeps the newest accepted keys apart until 5,000 of them are folded into `seen`, and knows them as accepted all along, across a reopen', async () => {
+    const path = spoolPath();
+    const count = (table: string) => {
+      const database = new SqliteDatabase(path, { readonly: true });
+      try {
+        return (database.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+      } finally {
+        database.close();
+      }
+    };
+    let spool = new Spool(path);
+    await Promise.all(['m1', 'm2'].map((id) => spool.append(message(id))));
+    const [m1, m2] = spool.takeInbox(2);
+    spool.commit([m1!.seq], [reading('d1', 'r1'), reading('d2', 'r1')], '2026-11-20T08:00:02.000Z');
+    expect([count('seen_pending'), count('seen')]).toEqual([2, 0]);
+    expect(spool.wasAccepted('d1', 'r1')).toBe(true);
+    expect([...spool.acceptedAmong([['d2', 'r1'], ['d3', 'r1']])]).toEqual([readingKey('d2', 'r1')]);
+    spool.close();
+
+    // A new process reads the pending keys back; the 5,000th accepted key folds them all.
+    spool = new Spool(path);
+    expect(spool.wasAccepted('d2', 'r1')).toBe(true);
+    const many = Array.from({ length: 4998 }, (_, i) => reading(`d${i % 7}`, `bulk-${i}`));
+    spool.commit([m2!.seq], many, '2026-11-20T08:00:03.000Z');
+    expect([count('seen_pending'), count('seen')]).toEqual([0, 5000]);
+    expect(spool.wasAccepted('d1', 'r1')).toBe(true);
+    expect(spool.wasAccepted('d3', 'bulk-4997')).toBe(false);
+    expect([...spool.acceptedAmong([['d1', 'r1'], ['d6', 'bulk-4997'], ['d1', 'r2']])].sort()).toEqual([readingKey('d1', 'r1'), readingKey('d6', 'bulk-4997')]);
+    spool.close();
+  });
+
   it('numbers accepted readings consecutively as it commits them, never reusing a number, also after a reopen', async () => {
     const path = spoolPath();
     let spool = new Spool(path);
