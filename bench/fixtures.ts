@@ -82,6 +82,14 @@ export async function startPlatform(dataDir: string, env: NodeJS.ProcessEnv = {}
   return { mqttUrl: match[1]!, httpUrl: match[2]!, pid: child.pid!, stop: () => stopServer(child) };
 }
 
+/** Messages and readings waiting in the platform's spool (its `rpm_ingest_spool_backlog` metric). */
+export async function platformBacklog(httpUrl: string): Promise<number> {
+  const metrics = await (await fetch(`${httpUrl}/metrics`)).text();
+  const backlog = /^rpm_ingest_spool_backlog (\d+)$/m.exec(metrics)?.[1];
+  if (backlog === undefined) throw new Error('the platform reports no rpm_ingest_spool_backlog metric');
+  return Number(backlog);
+}
+
 /** CPU time (user + system) a process has used so far, in seconds, from /proc (Linux). */
 export function cpuSeconds(pid: number): number {
   // Fields after the command name (which may hold spaces, hence the last ')'): utime is the 12th

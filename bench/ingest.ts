@@ -11,7 +11,7 @@ import SqliteDatabase from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
 import { BARE, mosquittoUnavailableReason, startMosquitto } from '../local-servers/mosquitto.js';
 import { influxdUnavailableReason, startInfluxd, type ServerProcess } from '../local-servers/time-series.js';
-import { benchData, cpuSeconds, machineCpuSeconds, ownCpuSeconds, startPlatform, threadTimes } from './fixtures.js';
+import { benchData, cpuSeconds, machineCpuSeconds, ownCpuSeconds, platformBacklog, startPlatform, threadTimes } from './fixtures.js';
 import { spawnServer, stopServer } from './processes.js';
 import { percentile, summarize, type Summary } from './stats.js';
 
@@ -222,10 +222,19 @@ async function pipelineRun(
       const total = options.clients * options.messagesPerClient;
       const warmup = options.clients * options.warmupPerClient;
       const readings = influx ? influxCounter(influx.url, database) : sqliteCounter(dataDir);
+      // Every acknowledged reading must arrive: a count that stops short is a lost reading (as the
+      // InfluxDB store's colliding points once were), said within seconds rather than after a wait.
       const storedAtLeast = async (count: number, since: number) => {
+        let last = -1;
+        let lastChange = performance.now();
         for (;;) {
           const n = await readings.count();
           if (n >= count) return;
+          if (n !== last) [last, lastChange] = [n, performance.now()];
+          const stalledMs = performance.now() - lastChange;
+          if (stalledMs > 30_000 && (await platformBacklog(platform.httpUrl)) === 0) {
+            throw new Error(`readings lost: ${n} of ${count} stored, the spool empty, no change for ${Math.round(stalledMs / 1000)} s`);
+          }
           if (performance.now() - since > 600_000) throw new Error(`only ${n} of ${count} readings stored after 10 minutes`);
           await new Promise((resolve) => setTimeout(resolve, influx ? 50 : 5));
         }
