@@ -229,7 +229,6 @@ export class Spool extends EventEmitter {
     | 'insertPending'
     | 'foldPending'
     | 'clearPending'
-    | 'isSeen'
     | 'seenAmong'
     | 'takeOutboxEmitted'
     | 'takeOutboxUnemitted'
@@ -300,7 +299,6 @@ export class Spool extends EventEmitter {
       // In key order, so that each page of `seen` is written once per fold.
       foldPending: db.prepare('INSERT OR IGNORE INTO seen (device_id, reading_id, accepted_at) SELECT device_id, reading_id, accepted_at FROM seen_pending ORDER BY device_id, reading_id'),
       clearPending: db.prepare('DELETE FROM seen_pending'),
-      isSeen: db.prepare('SELECT 1 FROM seen WHERE device_id = ? AND reading_id = ?'),
       // One probe of the key per pair, driven by the batch (EXPLAIN QUERY PLAN: SEARCH seen USING PRIMARY KEY).
       seenAmong: db.prepare('SELECT s.device_id, s.reading_id FROM json_each(?) AS k CROSS JOIN seen AS s ON s.device_id = k.value->>0 AND s.reading_id = k.value->>1').raw(true),
       // The text as its UTF-8 bytes: no JavaScript string of a few hundred KiB per batch.
@@ -449,7 +447,7 @@ export class Spool extends EventEmitter {
 
   /** Whether (device, reading) was accepted before, in this run or an earlier one. */
   wasAccepted(deviceId: string, readingId: string): boolean {
-    return this.pendingKeys.has(readingKey(deviceId, readingId)) || this.statements.isSeen.get(deviceId, readingId) !== undefined;
+    return this.acceptedAmong([[deviceId, readingId]]).size > 0;
   }
 
   /** Of these (device, reading) pairs, those accepted before, as `readingKey`s: one query for a batch. */
