@@ -176,7 +176,8 @@ export class IngestProcessor {
     const wasAccepted = (deviceId: string, readingId: string) => acceptedBefore.has(readingKey(deviceId, readingId));
     const evaluations: { message: SpooledMessage; evaluation: MessageEvaluation }[] = [];
     for (const [position, message] of messages.entries()) {
-      evaluations.push({ message, evaluation: await finishMessage(prepared[position]!, { devices, wasAccepted, acceptedInBatch }) });
+      const finished = finishMessage(prepared[position]!, { devices, wasAccepted, acceptedInBatch });
+      evaluations.push({ message, evaluation: finished instanceof Promise ? await finished : finished });
     }
     // Dead letters first: once the spool commit removes a message, its rejects must already be kept.
     for (const { message, evaluation } of evaluations) {

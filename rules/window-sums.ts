@@ -26,12 +26,16 @@ export class WindowSums {
   /** After `history.push(reading)`. */
   appended(reading: RuleReading): void {
     const k = this.end - this.origin;
+    const values = reading.values;
     for (const [field, sums] of this.sums) {
-      const value = reading.values[field];
+      const value = values[field];
+      const counts = this.counts.get(field)!;
       sums.push(sums[k]! + (value ?? 0));
-      this.counts.get(field)!.push(this.counts.get(field)![k]! + (value === undefined ? 0 : 1));
+      counts.push(counts[k]! + (value === undefined ? 0 : 1));
     }
-    for (const [field, value] of Object.entries(reading.values)) {
+    // for…in, not Object.entries: no array of pairs per reading.
+    for (const field in values) {
+      const value = values[field];
       if (value === undefined || this.sums.has(field)) continue;
       // A field seen for the first time: no earlier reading had it.
       const zeros = new Array<number>(k + 1).fill(0);

@@ -211,6 +211,17 @@ describe('late and out-of-order readings', () => {
     expect(feed(state, [r])).toEqual([]);
   });
 
+  it('keeps distinct readings of the same instant, and still knows each of them again', () => {
+    const state = patient();
+    const first = glucose(T0, 45);
+    const second = { ...glucose(T0, 50), readingId: `${first.readingId}-other` };
+    const later = glucose(T0 + HOUR, 120);
+    expect(feed(state, [first, second, later])).toHaveLength(2);
+    // Re-emitted after a restart, behind a newer reading: found among the readings of its instant.
+    expect(feed(state, [first, second])).toEqual([]);
+    expect(state.history.get('glucose')!.map((r) => r.readingId)).toEqual([first.readingId, second.readingId, later.readingId]);
+  });
+
   it('does not let a late reading start a trend episode of the present', () => {
     const state = patient();
     feed(state, [glucose(T0 + 5 * HOUR, 120)]);
