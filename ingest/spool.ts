@@ -9,7 +9,8 @@
 //                    to which one evaluation has committed. A row per message cost an insert and a
 //                    delete per message (bench/ingest.ts profile).
 //   outbox_batches   accepted readings waiting for the readings store: one row per evaluated batch
-//                    (its readings as one JSON array), in commit order. A row per reading cost four
+//                    (its readings serialized as the stores' writers take them: SerializedReadings),
+//                    in commit order. A row per reading cost four
 //                    b-tree operations per reading (insert, mark emitted, read, delete) where this
 //                    costs four per batch (bench/ingest.ts profile).
 //   seen             (device, reading) keys already accepted: duplicates across restarts
@@ -28,7 +29,7 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase, { type Database, type Statement } from 'better-sqlite3';
-import { parseSerialized, type StoredReading } from '../store/index.js';
+import { parseSerialized, serializeReadings, type StoredReading } from '../store/index.js';
 import { WalSync } from '../store/wal-sync.js';
 
 export interface InboundMessage {
@@ -170,7 +171,7 @@ export interface OutboxBatch {
 }
 
 /**
- * The same as kept: each outbox row's readings as a JSON array of StoredReading, in UTF-8 bytes (a
+ * The same as kept: each outbox row's readings serialized (SerializedReadings), in UTF-8 bytes (a
  * Buffer of its own per row, which a store writing on another thread takes over without a copy).
  */
 export interface SerializedOutboxBatch {
@@ -324,7 +325,7 @@ export class Spool extends EventEmitter {
         accepted.forEach((reading, index) => (reading.acceptedSeq = this.acceptedThrough + 1 + index));
         this.statements.setState.run('accepted_through', this.acceptedThrough + accepted.length);
         this.statements.insertPending.run(acceptedAt, JSON.stringify(accepted.map((reading) => [reading.deviceId, reading.readingId])));
-        ids = [Number(this.statements.insertOutbox.run(accepted.length, JSON.stringify(accepted)).lastInsertRowid)];
+        ids = [Number(this.statements.insertOutbox.run(accepted.length, serializeReadings(accepted)).lastInsertRowid)];
       }
       const last = seqs[seqs.length - 1]!;
       this.statements.setState.run('evaluated_through', last);
@@ -508,8 +509,8 @@ export class Spool extends EventEmitter {
   }
 
   /**
-   * Emitted outbox readings for the readings store, oldest first, as the JSON text they are kept
-   * in: the store's writer parses them where it runs (SqliteReadingsStore: its own thread).
+   * Emitted outbox readings for the readings store, oldest first, as the text they are kept in:
+   * the store's writer parses them where it runs (SqliteReadingsStore: its own thread).
    */
   takeForStore(limit: number): SerializedOutboxBatch {
     return this.takeRows(this.statements.takeOutboxEmitted, limit);

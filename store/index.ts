@@ -28,7 +28,7 @@ export type {
   SerializedReadings,
   StoredReading,
 } from './readings/readings-store.js';
-export { parseSerialized, readingObject } from './readings/readings-store.js';
+export { parseSerialized, readingFromObject, readingObject, serializeReadings, serializedRows } from './readings/readings-store.js';
 export { SqliteReadingsStore } from './readings/sqlite-readings-store.js';
 export { localDate, startOfLocalDate } from './readings/local-time.js';
 export { InfluxReadingsStore, type InfluxReadingsStoreOptions, type InfluxWriteProtocol } from './readings/influx-readings-store.js';

@@ -24,7 +24,7 @@ import { InfluxDB, Point, type WriteApi } from '@influxdata/influxdb-client';
 import { MEASUREMENT_KINDS, isMeasurementKind, type MeasurementKind } from '../../device-profiles/index.js';
 import { aggregateReadings, localDatesOf } from './aggregate.js';
 import { ReadingsWriterThread } from './writer-thread.js';
-import { NO_ENVELOPE, parseSerialized, readingObject, type SerializedReadings, type AggregateQuery, type JsonEnvelope, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
+import { NO_ENVELOPE, parseSerialized, readingObject, serializeReadings, type SerializedReadings, type AggregateQuery, type JsonEnvelope, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
 
 export type InfluxWriteProtocol = 'v1' | 'v2' | 'auto';
 
@@ -193,7 +193,7 @@ export class InfluxReadingsStore implements ReadingsStore {
 
   async write(readings: readonly StoredReading[]): Promise<void> {
     if (readings.length === 0) return;
-    if (this.options.writerThread) return this.writeSerialized([JSON.stringify(readings)]);
+    if (this.options.writerThread) return this.writeSerialized([serializeReadings(readings)]);
     const protocol = await this.detectProtocol();
     const points = readings.map(pointOf);
     if (protocol === 'v2') {

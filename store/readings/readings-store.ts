@@ -88,8 +88,8 @@ export interface ReadingsStore {
    */
   write(readings: readonly StoredReading[]): Promise<void>;
   /**
-   * `write`, the readings given as JSON arrays of StoredReading (as the ingest spool keeps them), as
-   * text or as UTF-8 bytes. A store writing on a worker thread takes a Buffer's memory over instead of
+   * `write`, the readings serialized as the ingest spool keeps them (SerializedReadings), as text or
+   * as UTF-8 bytes. A store writing on a worker thread takes a Buffer's memory over instead of
    * copying it (the Buffer is empty afterwards): the spool hands each batch over that way.
    */
   writeSerialized(batches: readonly SerializedReadings[]): Promise<void>;
@@ -113,15 +113,112 @@ export interface ReadingsStore {
 }
 
 /**
- * The reading-object shape of the contract (ARCHITECTURE.md, payloads) in canonical units, with
- * what was received: what the API returns for each stored reading.
+ * Readings as the ingest spool keeps them and the stores' writers take them, as text or as its UTF-8
+ * bytes: a line per reading, `head TAB json NEWLINE`, where `json` is the reading's API object
+ * (readingObject) exactly as the SQLite store keeps it, and `head` a JSON array of what a row is keyed
+ * and filtered on and what the object leaves out (ReadingHead). A writer then takes each line's
+ * object as it is, where parsing a JSON array of StoredReading and rendering each reading again
+ * was half of the SQLite writer's work (bench/ingest.ts). JSON text never holds a raw tab or
+ * newline (JSON.stringify escapes them), so the separators are unambiguous. A batch that starts
+ * with `[{` (or is `[]`) is the earlier form, a JSON array of StoredReading (an outbox written
+ * before this format; a head starts with `["`): it is still read.
  */
-/** A JSON array of StoredReading, as text or as its UTF-8 bytes. */
 export type SerializedReadings = string | Uint8Array;
+
+/** [patientId, measuredAt as epoch ms, acceptedSeq or null, deviceId, readingId, kind, source] */
+type ReadingHead = [string, number, number | null, string, string, MeasurementKind, ReadingSource];
+
+/** One reading of a serialized batch: its key and filter columns, and its API object's JSON. */
+export interface SerializedRow {
+  patientId: string;
+  measuredAtMs: number;
+  acceptedSeq: number | null;
+  deviceId: string;
+  readingId: string;
+  kind: MeasurementKind;
+  source: ReadingSource;
+  json: string;
+}
+
+export function serializeReadings(readings: readonly StoredReading[]): string {
+  let text = '';
+  for (const reading of readings) {
+    const head: ReadingHead = [reading.patientId, Date.parse(reading.measuredAt), reading.acceptedSeq ?? null, reading.deviceId, reading.readingId, reading.kind, reading.source];
+    text += `${JSON.stringify(head)}\t${JSON.stringify(readingObject(reading))}\n`;
+  }
+  return text;
+}
+
+function textOf(batch: SerializedReadings): string {
+  return typeof batch === 'string' ? batch : Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength).toString('utf8');
+}
+
+function isEarlierForm(text: string): boolean {
+  return text.startsWith('[{') || text === '[]';
+}
+
+function rowOf(reading: StoredReading): SerializedRow {
+  const { patientId, acceptedSeq, deviceId, readingId, kind, source } = reading;
+  return { patientId, measuredAtMs: Date.parse(reading.measuredAt), acceptedSeq: acceptedSeq ?? null, deviceId, readingId, kind, source, json: JSON.stringify(readingObject(reading)) };
+}
+
+/** The rows of a serialized batch, in order. */
+export function serializedRows(batch: SerializedReadings): SerializedRow[] {
+  const text = textOf(batch);
+  if (isEarlierForm(text)) return (JSON.parse(text) as StoredReading[]).map(rowOf);
+  const rows: SerializedRow[] = [];
+  let start = 0;
+  while (start < text.length) {
+    const tab = text.indexOf('\t', start);
+    const end = text.indexOf('\n', tab);
+    if (tab < 0 || end < 0) throw new Error(`serialized readings: line at offset ${start} is not head TAB json NEWLINE`);
+    const [patientId, measuredAtMs, acceptedSeq, deviceId, readingId, kind, source] = JSON.parse(text.slice(start, tab)) as ReadingHead;
+    rows.push({ patientId, measuredAtMs, acceptedSeq, deviceId, readingId, kind, source, json: text.slice(tab + 1, end) });
+    start = end + 1;
+  }
+  return rows;
+}
+
+/** The keys of a reading object that are not one of the reading's values or flags. */
+const OBJECT_KEYS = new Set(['readingId', 'deviceId', 'kind', 'measuredAt', 'unit', 'gatewayId', 'receivedAt', 'source', 'original']);
+
+/**
+ * A stored reading back from its API object (readingObject) and what the object leaves out. Values
+ * are the object's other numbers; flags its other strings and booleans (a flag is never a number).
+ */
+export function readingFromObject(object: Record<string, unknown>, patientId: string, measuredAtMs: number, acceptedSeq: number | null = null): StoredReading {
+  const values: Record<string, number> = {};
+  const flags: Record<string, string | boolean> = {};
+  for (const key in object) {
+    if (OBJECT_KEYS.has(key)) continue;
+    const value = object[key];
+    if (typeof value === 'number') values[key] = value;
+    else flags[key] = value as string | boolean;
+  }
+  const reading: StoredReading = {
+    patientId,
+    deviceId: object.deviceId as string,
+    readingId: object.readingId as string,
+    kind: object.kind as MeasurementKind,
+    measuredAt: new Date(measuredAtMs).toISOString(),
+    measuredAtAsSent: object.measuredAt as string,
+    receivedAt: object.receivedAt as string,
+    gatewayId: (object.gatewayId as string | undefined) ?? null,
+    source: object.source as ReadingSource,
+    unit: object.unit as string,
+    values,
+    flags,
+    original: object.original as StoredReading['original'],
+  };
+  if (acceptedSeq !== null) reading.acceptedSeq = acceptedSeq;
+  return reading;
+}
 
 /** The readings of a serialized batch. */
 export function parseSerialized(batch: SerializedReadings): StoredReading[] {
-  return JSON.parse(typeof batch === 'string' ? batch : Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength).toString('utf8')) as StoredReading[];
+  const text = textOf(batch);
+  if (isEarlierForm(text)) return JSON.parse(text) as StoredReading[];
+  return serializedRows(text).map((row) => readingFromObject(JSON.parse(row.json) as Record<string, unknown>, row.patientId, row.measuredAtMs, row.acceptedSeq));
 }
 
 /** Text around a JSON value: a response body's `{"readings":` and `}`. */
@@ -132,6 +229,10 @@ export interface JsonEnvelope {
 
 export const NO_ENVELOPE: JsonEnvelope = { before: '', after: '' };
 
+/**
+ * The reading-object shape of the contract (ARCHITECTURE.md, payloads) in canonical units, with
+ * what was received: what the API returns for each stored reading.
+ */
 export function readingObject(reading: StoredReading): Record<string, unknown> {
   return {
     readingId: reading.readingId,

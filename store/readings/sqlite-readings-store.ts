@@ -2,8 +2,9 @@
 // readings are one contiguous range of the table, already in order. The key ends with (device,
 // reading), so writing a reading again is ignored; one reading per (device, reading) id is the
 // spool's job (its `seen` table), and a second index on that pair made every write dirty a page
-// per device (bench/ingest.ts). Each row also keeps the reading's API JSON (readingObject), so a
-// 90-day query is answered without building an object per reading (bench/api.ts).
+// per device (bench/ingest.ts). Each row is the reading's API JSON (readingObject) with the columns
+// it is keyed and filtered on: a 90-day query is answered without building an object per reading
+// (bench/api.ts), and a write takes the JSON the spool already rendered (SerializedReadings).
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,13 +12,28 @@ import SqliteDatabase, { type Database, type Statement } from 'better-sqlite3';
 import type { MeasurementKind } from '../../device-profiles/index.js';
 import { aggregateReadings, localDatesOf } from './aggregate.js';
 import { ReadingsWriterThread } from './writer-thread.js';
-import { NO_ENVELOPE, parseSerialized, readingObject, type SerializedReadings, type AggregateQuery, type JsonEnvelope, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
+import {
+  NO_ENVELOPE,
+  readingFromObject,
+  readingObject,
+  serializeReadings,
+  serializedRows,
+  type SerializedReadings,
+  type SerializedRow,
+  type AggregateQuery,
+  type JsonEnvelope,
+  type LocalDatesQuery,
+  type ReadingBucket,
+  type ReadingQuery,
+  type ReadingsStore,
+  type StoredReading,
+} from './readings-store.js';
 
-/** The fields kept as JSON in `body`: they vary by kind and are never filtered on. */
-type Body = Pick<StoredReading, 'values' | 'flags' | 'original'>;
-
-/** `PRAGMA user_version` of the current layout; 0 is the first one (keyed by device and reading). */
-const SCHEMA_VERSION = 2;
+/**
+ * `PRAGMA user_version` of the current layout. 0 was the first one (keyed by device and reading);
+ * 2 kept the reading's fields in columns and a `body` beside its JSON, each reading rendered twice.
+ */
+const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS readings (
@@ -26,12 +42,7 @@ CREATE TABLE IF NOT EXISTS readings (
   measured_at_ms INTEGER NOT NULL,
   device_id TEXT NOT NULL,
   reading_id TEXT NOT NULL,
-  measured_at_sent TEXT NOT NULL,
-  received_at TEXT NOT NULL,
-  gateway_id TEXT,
   source TEXT NOT NULL,
-  unit TEXT NOT NULL,
-  body TEXT NOT NULL,
   json TEXT NOT NULL,
   PRIMARY KEY (patient_id, measured_at_ms, device_id, reading_id)
 ) WITHOUT ROWID;
@@ -41,12 +52,36 @@ CREATE TABLE IF NOT EXISTS readings (
  * The columns reads select, in this order. Rows come back as arrays (better-sqlite3's raw mode):
  * building an object per row costs twice the query itself for a 90-day chart (bench/api.ts).
  */
-const COLUMNS = 'device_id, reading_id, patient_id, kind, measured_at_ms, measured_at_sent, received_at, gateway_id, source, unit, body';
-type RawRow = [string, string, string, string, number, string, string, string | null, string, string, string];
+const COLUMNS = 'patient_id, measured_at_ms, json';
+type RawRow = [string, number, string];
 
-function toReading(row: RawRow): StoredReading {
+function toReading([patientId, measuredAtMs, json]: RawRow): StoredReading {
+  return readingFromObject(JSON.parse(json) as Record<string, unknown>, patientId, measuredAtMs);
+}
+
+// ON CONFLICT DO NOTHING, not OR IGNORE: only a second copy of a reading is skipped; a row
+// that breaks a NOT NULL constraint is an error, never silently left out.
+const INSERT = `INSERT INTO readings (patient_id, kind, measured_at_ms, device_id, reading_id, source, json)
+  VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
+
+function insertRow(insert: Statement, row: SerializedRow): void {
+  insert.run(row.patientId, row.kind, row.measuredAtMs, row.deviceId, row.readingId, row.source, row.json);
+}
+
+function rowOf(reading: StoredReading): SerializedRow {
+  const { patientId, deviceId, readingId, kind, source } = reading;
+  return { patientId, measuredAtMs: Date.parse(reading.measuredAt), acceptedSeq: null, deviceId, readingId, kind, source, json: JSON.stringify(readingObject(reading)) };
+}
+
+/** No more rows than this per query: a UI never needs more, and memory stays bounded. */
+const MAX_ROWS_PER_QUERY = 100_000;
+
+/** A reading of the first two layouts, from their columns. */
+type EarlierRow = [string, string, string, string, number, string, string, string | null, string, string, string];
+
+function fromEarlierRow(row: EarlierRow): StoredReading {
   const [deviceId, readingId, patientId, kind, measuredAtMs, measuredAtAsSent, receivedAt, gatewayId, source, unit, bodyText] = row;
-  const body = JSON.parse(bodyText) as Body;
+  const body = JSON.parse(bodyText) as Pick<StoredReading, 'values' | 'flags' | 'original'>;
   return {
     patientId,
     deviceId,
@@ -64,54 +99,34 @@ function toReading(row: RawRow): StoredReading {
   };
 }
 
-function toRow(reading: StoredReading): unknown[] {
-  const body: Body = { values: reading.values, flags: reading.flags, original: reading.original };
-  return [
-    reading.patientId,
-    reading.kind,
-    Date.parse(reading.measuredAt),
-    reading.deviceId,
-    reading.readingId,
-    reading.measuredAtAsSent,
-    reading.receivedAt,
-    reading.gatewayId,
-    reading.source,
-    reading.unit,
-    JSON.stringify(body),
-    JSON.stringify(readingObject(reading)),
-  ];
-}
-
-// ON CONFLICT DO NOTHING, not OR IGNORE: only a second copy of a reading is skipped; a row
-// that breaks a NOT NULL constraint is an error, never silently left out.
-const INSERT = `INSERT INTO readings (patient_id, kind, measured_at_ms, device_id, reading_id, measured_at_sent, received_at, gateway_id, source, unit, body, json)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
-
-/** No more rows than this per query: a UI never needs more, and memory stays bounded. */
-const MAX_ROWS_PER_QUERY = 100_000;
-
 /**
- * Moves readings from the first layout (keyed by device and reading, two secondary indexes, no
- * JSON column) into the current one, in one transaction: a crash leaves the old table as it was.
+ * Moves readings from an earlier layout into the current one, in one transaction: a crash leaves the
+ * old table as it was. The first layout (keyed by device and reading, two secondary indexes, no
+ * JSON) is rendered row by row; the second already holds each reading's JSON.
  */
-function migrateFromFirstLayout(database: Database): void {
+function migrateEarlierLayout(database: Database): void {
   const old = database.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'readings'").get();
   if (!old) return;
-  const columns = database.prepare('PRAGMA table_info(readings)').all() as { name: string }[];
-  if (columns.some((column) => column.name === 'json')) return;
+  const columns = new Set((database.prepare('PRAGMA table_info(readings)').all() as { name: string }[]).map((column) => column.name));
+  if (!columns.has('body')) return;
   database.transaction(() => {
-    database.exec('DROP INDEX IF EXISTS readings_by_patient_kind_time; DROP INDEX IF EXISTS readings_by_patient_time; ALTER TABLE readings RENAME TO readings_first_layout;');
+    database.exec('DROP INDEX IF EXISTS readings_by_patient_kind_time; DROP INDEX IF EXISTS readings_by_patient_time; ALTER TABLE readings RENAME TO readings_earlier_layout;');
     database.exec(SCHEMA);
-    const insert = database.prepare(INSERT);
-    // Pages in key order: a connection cannot write while it iterates, and memory stays bounded.
-    const page = database.prepare(`SELECT ${COLUMNS} FROM readings_first_layout WHERE (device_id, reading_id) > (?, ?) ORDER BY device_id, reading_id LIMIT 1000`).raw(true);
-    let rows = page.all('', '') as RawRow[];
-    while (rows.length > 0) {
-      for (const row of rows) insert.run(toRow(toReading(row)));
-      const last = rows[rows.length - 1]!;
-      rows = page.all(last[0], last[1]) as RawRow[];
+    if (columns.has('json')) {
+      database.exec('INSERT INTO readings SELECT patient_id, kind, measured_at_ms, device_id, reading_id, source, json FROM readings_earlier_layout');
+    } else {
+      const insert = database.prepare(INSERT);
+      // Pages in key order: a connection cannot write while it iterates, and memory stays bounded.
+      const earlierColumns = 'device_id, reading_id, patient_id, kind, measured_at_ms, measured_at_sent, received_at, gateway_id, source, unit, body';
+      const page = database.prepare(`SELECT ${earlierColumns} FROM readings_earlier_layout WHERE (device_id, reading_id) > (?, ?) ORDER BY device_id, reading_id LIMIT 1000`).raw(true);
+      let rows = page.all('', '') as EarlierRow[];
+      while (rows.length > 0) {
+        for (const row of rows) insertRow(insert, rowOf(fromEarlierRow(row)));
+        const last = rows[rows.length - 1]!;
+        rows = page.all(last[0], last[1]) as EarlierRow[];
+      }
     }
-    database.exec('DROP TABLE readings_first_layout');
+    database.exec('DROP TABLE readings_earlier_layout');
   })();
 }
 
@@ -130,7 +145,7 @@ const WRITER_SCRIPT = fileURLToPath(new URL('./sqlite-readings-writer.js', impor
 export class SqliteReadingsStore implements ReadingsStore {
   readonly name = 'sqlite';
   private readonly database: Database;
-  private readonly insertMany: (readings: readonly StoredReading[]) => void;
+  private readonly insertRows: (batches: readonly SerializedRow[][]) => void;
   /** Prepared once per shape: preparing is the dominant cost of a small query. */
   private readonly queries = new Map<string, Statement>();
   private readonly threaded: boolean;
@@ -147,13 +162,13 @@ export class SqliteReadingsStore implements ReadingsStore {
     // cut is rewritten from the spool: NORMAL is safe here and spares an fsync per batch.
     this.database.pragma('synchronous = NORMAL');
     if ((this.database.pragma('user_version', { simple: true }) as number) < SCHEMA_VERSION) {
-      migrateFromFirstLayout(this.database);
+      migrateEarlierLayout(this.database);
       this.database.exec(SCHEMA);
       this.database.pragma(`user_version = ${SCHEMA_VERSION}`);
     }
     const insert = this.database.prepare(INSERT);
-    this.insertMany = this.database.transaction((readings: readonly StoredReading[]) => {
-      for (const reading of readings) insert.run(toRow(reading));
+    this.insertRows = this.database.transaction((batches: readonly SerializedRow[][]) => {
+      for (const rows of batches) for (const row of rows) insertRow(insert, row);
     });
     this.threaded = options.writerThread === true;
     if (this.threaded && path === ':memory:') throw new Error('an in-memory readings store cannot write from another thread');
@@ -170,8 +185,8 @@ export class SqliteReadingsStore implements ReadingsStore {
 
   async write(readings: readonly StoredReading[]): Promise<void> {
     if (readings.length === 0) return;
-    if (this.threaded) return this.writeSerialized([JSON.stringify(readings)]);
-    this.insertMany(readings);
+    if (this.threaded) return this.writeSerialized([serializeReadings(readings)]);
+    this.insertRows([readings.map(rowOf)]);
   }
 
   async writeSerialized(batches: readonly SerializedReadings[]): Promise<void> {
@@ -181,9 +196,9 @@ export class SqliteReadingsStore implements ReadingsStore {
     return writer.write(batches);
   }
 
-  /** Inserts readings given as JSON arrays, in one transaction, on this thread (the writer's work). */
+  /** Inserts serialized readings, in one transaction, on this thread (the writer's work). */
   insertSerialized(batches: readonly SerializedReadings[]): void {
-    this.insertMany(batches.flatMap(parseSerialized));
+    this.insertRows(batches.map(serializedRows));
   }
 
   /**

@@ -1,11 +1,11 @@
 // A readings store's writes on a worker thread: ingest's event loop hands over the readings as the
-// spool keeps them (JSON arrays of StoredReading, as UTF-8 bytes) and the thread parses, renders and
+// spool keeps them (SerializedReadings, as UTF-8 bytes) and the thread parses, renders and
 // writes them, beside the event loop rather than on it (bench/ingest.ts: the InfluxDB store's line
 // protocol and HTTP writes were 15 % of the event loop, the SQLite store's inserts 13 %).
 import { parentPort, Worker } from 'node:worker_threads';
 import type { SerializedReadings } from './readings-store.js';
 
-/** Work for the thread: one write of readings given as JSON arrays of StoredReading. */
+/** Work for the thread: one write of serialized readings. */
 interface WriteRequest {
   seq: number;
   batches: readonly SerializedReadings[];

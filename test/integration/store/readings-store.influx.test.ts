@@ -1,7 +1,7 @@
 // The readings-store suite against a real InfluxDB 1.x (Debian's influxd 1.6.7: the /write path and
 // InfluxQL), and the v2 write API against a real VictoriaMetrics, which accepts /api/v2/write.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { InfluxReadingsStore } from '../../../store/index.js';
+import { InfluxReadingsStore, serializeReadings } from '../../../store/index.js';
 import { describeWithServer } from '../../support/servers.js';
 import { influxdUnavailableReason, startInfluxd, startVictoriaMetrics, victoriaMetricsUnavailableReason, type ServerProcess } from '../../../local-servers/time-series.js';
 import { bp, readingsStoreSuite } from './readings-store.suite.js';
@@ -39,7 +39,7 @@ describeWithServer('InfluxDB (influxd)', influxdUnavailableReason())('readings s
     const store = new compiled.InfluxReadingsStore({ url: threadedInfluxd!.url, bucket: 'rpm_threaded_close', writerThread: true });
     const patient = `p-close-${Date.now()}`;
     const readings = Array.from({ length: 2_000 }, (_, i) => bp(patient, new Date(Date.UTC(2026, 10, 1) + i * 60_000).toISOString(), 120 + (i % 40)));
-    const writes = [0, 500, 1000, 1500].map((from) => store.writeSerialized([JSON.stringify(readings.slice(from, from + 250)), JSON.stringify(readings.slice(from + 250, from + 500))]));
+    const writes = [0, 500, 1000, 1500].map((from) => store.writeSerialized([serializeReadings(readings.slice(from, from + 250)), serializeReadings(readings.slice(from + 250, from + 500))]));
     await store.close();
     await Promise.all(writes);
     let refusal: unknown;

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { readingObject, SqliteReadingsStore, type StoredReading } from '../../../store/index.js';
+import { readingObject, serializeReadings, SqliteReadingsStore, type StoredReading } from '../../../store/index.js';
 import { bp, readingsStoreSuite } from './readings-store.suite.js';
 
 // The writer thread runs compiled code (`npm test` builds first): the store under test here is the
@@ -19,10 +19,10 @@ const freshPath = () => join(mkdtempSync(join(tmpdir(), 'rpm-readings-')), 'read
  */
 async function refusesMissingColumnAndWritesOn(store: SqliteReadingsStore, writeBroken: (broken: StoredReading) => Promise<void>): Promise<void> {
   const range = { patientId: 'p-broken', from: '2026-01-01T00:00:00.000Z', to: '2027-01-01T00:00:00.000Z' };
-  const broken = { ...bp('p-broken', '2026-11-20T09:00:00.000Z', 151), unit: null as unknown as string };
+  const broken = { ...bp('p-broken', '2026-11-20T09:00:00.000Z', 151), source: null as unknown as StoredReading['source'] };
   let refusal: unknown;
   await writeBroken(broken).catch((error: unknown) => (refusal = error));
-  expect(String(refusal)).toMatch(/NOT NULL constraint failed: readings.unit/);
+  expect(String(refusal)).toMatch(/NOT NULL constraint failed: readings.source/);
   const good = bp('p-broken', '2026-11-21T08:00:00.000Z', 152);
   await store.write([good]);
   expect(await store.query(range)).toEqual([good]);
@@ -34,14 +34,14 @@ describe('readings store on SQLite, writing on its own thread (as `rpm start` ru
 
   it('reports a batch the thread could not write, and writes on after it', async () => {
     const store = new compiled.SqliteReadingsStore(freshPath(), { writerThread: true });
-    await refusesMissingColumnAndWritesOn(store, (broken) => store.writeSerialized([JSON.stringify([broken])]));
+    await refusesMissingColumnAndWritesOn(store, (broken) => store.writeSerialized([serializeReadings([broken])]));
   });
 
   it('finishes the batches already handed to the thread when it closes', async () => {
     const path = freshPath();
     const store = new compiled.SqliteReadingsStore(path, { writerThread: true });
     const readings = Array.from({ length: 2_000 }, (_, i) => bp('p-close', new Date(Date.UTC(2026, 10, 1) + i * 60_000).toISOString(), 120 + (i % 40)));
-    const writes = [0, 500, 1000, 1500].map((from) => store.writeSerialized([JSON.stringify(readings.slice(from, from + 250)), JSON.stringify(readings.slice(from + 250, from + 500))]));
+    const writes = [0, 500, 1000, 1500].map((from) => store.writeSerialized([serializeReadings(readings.slice(from, from + 250)), serializeReadings(readings.slice(from + 250, from + 500))]));
     await store.close();
     await Promise.all(writes);
     const again = new SqliteReadingsStore(path);
@@ -64,8 +64,8 @@ describe('readings store on SQLite, writing on its own thread (as `rpm start` ru
 
   it('takes over the memory of a batch given as a Buffer of its own instead of copying it, and copies a slice of a shared one', async () => {
     const store = new compiled.SqliteReadingsStore(freshPath(), { writerThread: true });
-    const own = Buffer.from(JSON.stringify(Array.from({ length: 50 }, (_, i) => bp('p-moved', new Date(Date.UTC(2026, 10, 1) + i * 60_000).toISOString(), 120 + i))));
-    const text = JSON.stringify([bp('p-moved', '2026-11-02T00:00:00.000Z', 171)]);
+    const own = Buffer.from(serializeReadings(Array.from({ length: 50 }, (_, i) => bp('p-moved', new Date(Date.UTC(2026, 10, 1) + i * 60_000).toISOString(), 120 + i))));
+    const text = serializeReadings([bp('p-moved', '2026-11-02T00:00:00.000Z', 171)]);
     const shared = Buffer.from(`..${text}..`);
     await store.writeSerialized([own, shared.subarray(2, 2 + Buffer.byteLength(text))]);
     expect(own.byteLength).toBe(0);
@@ -115,5 +115,42 @@ describe('readings store on SQLite', () => {
     const again = new SqliteReadingsStore(path);
     expect(await again.query(range)).toEqual(readings);
     await again.close();
+  });
+
+  it('moves the readings of a data directory from the second layout (columns, a body and the JSON) into the current one', async () => {
+    const path = freshPath();
+    const old = new SqliteDatabase(path);
+    old.exec(`CREATE TABLE readings (patient_id TEXT NOT NULL, kind TEXT NOT NULL, measured_at_ms INTEGER NOT NULL, device_id TEXT NOT NULL,
+      reading_id TEXT NOT NULL, measured_at_sent TEXT NOT NULL, received_at TEXT NOT NULL, gateway_id TEXT, source TEXT NOT NULL, unit TEXT NOT NULL,
+      body TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (patient_id, measured_at_ms, device_id, reading_id)) WITHOUT ROWID; PRAGMA user_version = 2;`);
+    const readings = [
+      bp('p-second', '2026-11-20T08:00:00.000Z', 150, { gatewayId: 'gw-1', source: 'gateway', measuredAtAsSent: '2026-11-20T03:00:00-05:00' }),
+      bp('p-second', '2026-11-21T08:00:00.000Z', 181, { flags: { irregularHeartbeat: true } }),
+    ];
+    const insert = old.prepare('INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    for (const r of readings) {
+      const body = JSON.stringify({ values: r.values, flags: r.flags, original: r.original });
+      insert.run(r.patientId, r.kind, Date.parse(r.measuredAt), r.deviceId, r.readingId, r.measuredAtAsSent, r.receivedAt, r.gatewayId, r.source, r.unit, body, JSON.stringify(readingObject(r)));
+    }
+    old.close();
+
+    const store = new SqliteReadingsStore(path);
+    const range = { patientId: 'p-second', from: '2026-01-01T00:00:00.000Z', to: '2027-01-01T00:00:00.000Z' };
+    expect(await store.query(range)).toEqual(readings);
+    expect(await store.latest('p-second')).toEqual({ blood_pressure: readings[1] });
+    await store.write([readings[0]!]);
+    expect(await store.query(range)).toHaveLength(2);
+    await store.close();
+    const columns = new SqliteDatabase(path, { readonly: true });
+    expect((columns.prepare('PRAGMA table_info(readings)').all() as { name: string }[]).map((column) => column.name)).toEqual([
+      'patient_id',
+      'kind',
+      'measured_at_ms',
+      'device_id',
+      'reading_id',
+      'source',
+      'json',
+    ]);
+    columns.close();
   });
 });

@@ -1,6 +1,6 @@
 // The one readings-store suite every implementation must pass (SQLite, InfluxDB).
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { readingObject, type ReadingsStore, type StoredReading } from '../../../store/index.js';
+import { readingObject, serializeReadings, type ReadingsStore, type StoredReading } from '../../../store/index.js';
 
 let sequence = 0;
 function patientId(): string {
@@ -64,22 +64,33 @@ export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: (
     expect(await store.query({ patientId: patient, ...FOREVER, newestFirst: true, limit: 1 })).toEqual([second]);
   });
 
-  it('writes readings given as JSON arrays (as the ingest spool keeps them) exactly as objects', async () => {
+  it('writes readings serialized as the ingest spool keeps them exactly as objects', async () => {
     const patient = patientId();
-    const readings = [bp(patient, '2026-11-20T08:00:00.000Z', 150, { gatewayId: 'gw-1', source: 'gateway' }), glucose(patient, '2026-11-20T09:30:00.000Z', 99.0858), bp(patient, '2026-11-21T08:00:00.000Z', 131)];
-    await store.writeSerialized([JSON.stringify(readings.slice(0, 2)), JSON.stringify(readings.slice(2))]);
-    expect(await store.query({ patientId: patient, ...FOREVER })).toEqual(readings);
+    const readings = [
+      bp(patient, '2026-11-20T08:00:00.000Z', 150, { gatewayId: 'gw-1', source: 'gateway', measuredAtAsSent: '2026-11-20T03:00:00-05:00' }),
+      glucose(patient, '2026-11-20T09:30:00.000Z', 99.0858, { flags: { mealContext: 'fasting', outOfRange: 'high' } }),
+      bp(patient, '2026-11-21T08:00:00.000Z', 131, { acceptedSeq: 7 }),
+    ];
+    await store.writeSerialized([serializeReadings(readings.slice(0, 2)), serializeReadings(readings.slice(2))]);
+    expect(await store.query({ patientId: patient, ...FOREVER })).toEqual(readings.map(({ acceptedSeq: _, ...reading }) => reading));
     // Again: still once each.
-    await store.writeSerialized([JSON.stringify(readings)]);
+    await store.writeSerialized([serializeReadings(readings)]);
     expect(await store.query({ patientId: patient, ...FOREVER })).toHaveLength(3);
   });
 
-  it('writes readings given as the UTF-8 bytes of JSON arrays, beyond ASCII included, as the spool hands them over', async () => {
+  it('writes readings given in the earlier form (a JSON array of them: an outbox kept by an earlier version) exactly as objects', async () => {
     const patient = patientId();
-    const readings = [bp(patient, '2026-11-20T08:00:00.000Z', 150, { gatewayId: 'passerelle-élodie', source: 'gateway' }), glucose(patient, '2026-11-20T09:30:00.000Z', 99.0858)];
+    const readings = [bp(patient, '2026-11-20T08:00:00.000Z', 150, { gatewayId: 'gw-1', source: 'gateway' }), glucose(patient, '2026-11-20T09:30:00.000Z', 99.0858)];
+    await store.writeSerialized([JSON.stringify(readings.slice(0, 1)), serializeReadings(readings.slice(1)), '[]']);
+    expect(await store.query({ patientId: patient, ...FOREVER })).toEqual(readings);
+  });
+
+  it('writes serialized readings given as UTF-8 bytes, beyond ASCII included, as the spool hands them over', async () => {
+    const patient = patientId();
+    const readings = [bp(patient, '2026-11-20T08:00:00.000Z', 150, { gatewayId: 'passerelle-élodie', source: 'gateway' }), glucose(patient, '2026-11-20T09:30:00.000Z', 99.0858, { deviceId: 'mètre-1' })];
     // A Buffer of its own (as the spool reads each batch) and a slice of a larger one.
-    const whole = Buffer.from(JSON.stringify(readings.slice(0, 1)));
-    const text = JSON.stringify(readings.slice(1));
+    const whole = Buffer.from(serializeReadings(readings.slice(0, 1)));
+    const text = serializeReadings(readings.slice(1));
     const slice = Buffer.from(`xx${text}yy`).subarray(2, 2 + Buffer.byteLength(text));
     await store.writeSerialized([whole, slice]);
     expect(await store.query({ patientId: patient, ...FOREVER })).toEqual(readings);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { readingKey, Spool, type SpooledMessage } from '../../../ingest/spool.js';
-import type { StoredReading } from '../../../store/index.js';
+import { parseSerialized, serializeReadings, type StoredReading } from '../../../store/index.js';
 
 const spoolPath = () => join(mkdtempSync(join(tmpdir(), 'rpm-spool-')), 'spool.sqlite');
 
@@ -43,10 +43,10 @@ describe('spool', () => {
     // Not yet emitted, oldest first, exactly as committed; emitted ones apart.
     const unemitted = spool.takeUnemitted(10);
     expect(unemitted).toEqual(first);
-    expect(spool.takeForStore(10)).toEqual({ ids: second.ids, readings: [Buffer.from(JSON.stringify(second.readings))] });
+    expect(spool.takeForStore(10)).toEqual({ ids: second.ids, readings: [Buffer.from(serializeReadings(second.readings))] });
     spool.markEmitted(unemitted);
     const forStore = spool.takeForStore(10);
-    expect(forStore.readings.flatMap((bytes) => (JSON.parse(bytes.toString('utf8')) as StoredReading[]).map((r) => r.readingId))).toEqual(['r1', 'r2', 'r3']);
+    expect(forStore.readings.flatMap((bytes) => parseSerialized(bytes).map((r) => r.readingId))).toEqual(['r1', 'r2', 'r3']);
     // Whole rows, about as many readings as asked for, at least one row.
     expect(spool.takeForStore(2).ids).toEqual(first.ids);
     expect(spool.takeForStore(1).ids).toEqual(first.ids);
@@ -56,7 +56,7 @@ describe('spool', () => {
 
     spool = new Spool(path);
     expect(spool.backlog).toBe(1);
-    expect(spool.takeForStore(10).readings.flatMap((bytes) => (JSON.parse(bytes.toString('utf8')) as StoredReading[]).map((r) => r.readingId))).toEqual(['r3']);
+    expect(spool.takeForStore(10).readings.flatMap((bytes) => parseSerialized(bytes).map((r) => r.readingId))).toEqual(['r3']);
     // Duplicates are remembered after the readings left.
     expect(spool.wasAccepted('d1', 'r1')).toBe(true);
     expect([...spool.acceptedAmong([['d1', 'r1'], ['d1', 'r4'], ['d2', 'r1'], ['d1', 'r3']])].sort()).toEqual([readingKey('d1', 'r1'), readingKey('d1', 'r3')]);
@@ -105,7 +105,7 @@ describe('spool', () => {
     expect(first.readings.map((r) => r.acceptedSeq)).toEqual([1, 2]);
     // The number is kept with the reading in the outbox: a retried store write uses the same one.
     spool.markEmitted(first);
-    expect(spool.takeForStore(10).readings.flatMap((bytes) => (JSON.parse(bytes.toString('utf8')) as StoredReading[]).map((r) => r.acceptedSeq))).toEqual([1, 2]);
+    expect(spool.takeForStore(10).readings.flatMap((bytes) => parseSerialized(bytes).map((r) => r.acceptedSeq))).toEqual([1, 2]);
     spool.removeFromOutbox(first);
     spool.close();
 
@@ -248,7 +248,7 @@ describe('spool', () => {
 
     const spool = new Spool(path);
     expect(spool.backlog).toBe(1_203);
-    const ids = (batches: readonly Buffer[]) => batches.flatMap((bytes) => (JSON.parse(bytes.toString('utf8')) as StoredReading[]).map((r) => r.readingId));
+    const ids = (batches: readonly Buffer[]) => batches.flatMap((bytes) => parseSerialized(bytes).map((r) => r.readingId));
     const forStore = spool.takeForStore(10_000);
     expect(ids(forStore.readings)).toEqual(readings.slice(0, 700).map((r) => r.readingId));
     const unemitted = spool.takeUnemitted(10_000);

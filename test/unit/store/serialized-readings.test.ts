@@ -1,0 +1,63 @@
+import { describe, expect, it } from '@jest/globals';
+import { parseSerialized, readingFromObject, readingObject, serializedRows, serializeReadings, type StoredReading } from '../../../store/index.js';
+
+const reading = (overrides: Partial<StoredReading> = {}): StoredReading => ({
+  patientId: 'p-1',
+  deviceId: 'cuff-1',
+  readingId: 'r-1',
+  kind: 'blood_pressure',
+  measuredAt: '2026-11-20T08:00:00.000Z',
+  measuredAtAsSent: '2026-11-20T03:00:00-05:00',
+  receivedAt: '2026-11-20T08:00:01.000Z',
+  gatewayId: null,
+  source: 'device',
+  unit: 'mmHg',
+  values: { systolic: 150, diastolic: 90, pulse: 70 },
+  flags: { irregularHeartbeat: true, bodyMovement: false },
+  original: { unit: 'kPa', values: { systolic: 20, diastolic: 12 } },
+  ...overrides,
+});
+
+describe('serialized readings (the spool outbox and the stores’ writers)', () => {
+  it('give each reading back exactly, its acceptance number included', () => {
+    const readings = [
+      reading({ acceptedSeq: 41 }),
+      reading({ readingId: 'r-2', kind: 'glucose', unit: 'mg/dL', values: { value: 99.0858 }, flags: { mealContext: 'fasting', outOfRange: 'high' }, gatewayId: 'gw-1', source: 'gateway', acceptedSeq: 42 }),
+      reading({ readingId: 'r-3', flags: {}, values: { value: 72.5, bmi: 24.1 }, kind: 'weight', unit: 'kg' }),
+    ];
+    expect(parseSerialized(serializeReadings(readings))).toEqual(readings);
+    expect(parseSerialized(Buffer.from(serializeReadings(readings)))).toEqual(readings);
+    expect(parseSerialized(serializeReadings([]))).toEqual([]);
+  });
+
+  it('keep each reading’s API object as its row’s JSON, with the columns a row is keyed on', () => {
+    const one = reading({ acceptedSeq: 7 });
+    expect(serializedRows(serializeReadings([one]))).toEqual([
+      { patientId: 'p-1', measuredAtMs: Date.parse(one.measuredAt), acceptedSeq: 7, deviceId: 'cuff-1', readingId: 'r-1', kind: 'blood_pressure', source: 'device', json: JSON.stringify(readingObject(one)) },
+    ]);
+  });
+
+  it('are not split by tabs and newlines inside the readings’ strings (JSON escapes them)', () => {
+    const awkward = reading({ readingId: 'r\t1\n2', patientId: 'p\n\t', receivedAt: '\n' });
+    expect(parseSerialized(serializeReadings([awkward, reading()]))).toEqual([awkward, reading()]);
+  });
+
+  it('still read the earlier form, a JSON array of readings', () => {
+    const readings = [reading({ acceptedSeq: 3 }), reading({ readingId: 'r-2' })];
+    expect(parseSerialized(JSON.stringify(readings))).toEqual(readings);
+    expect(serializedRows(JSON.stringify(readings)).map((row) => [row.readingId, row.acceptedSeq, row.json])).toEqual([
+      ['r-1', 3, JSON.stringify(readingObject(readings[0]!))],
+      ['r-2', null, JSON.stringify(readingObject(readings[1]!))],
+    ]);
+    expect(parseSerialized('[]')).toEqual([]);
+  });
+
+  it('refuse a batch that is neither form, naming where', () => {
+    expect(() => serializedRows('["p-1",1]\tno newline')).toThrow(/offset 0 is not head TAB json NEWLINE/);
+  });
+
+  it('tell values (numbers) from flags (strings, booleans) when a reading comes back from its API object', () => {
+    const one = reading();
+    expect(readingFromObject(readingObject(one), one.patientId, Date.parse(one.measuredAt))).toEqual(one);
+  });
+});
