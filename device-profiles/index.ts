@@ -25,7 +25,7 @@ export {
   readingSchema,
 } from './reading-schema.js';
 export { PLAUSIBLE_RANGES, checkPlausibility, type PlausibleRange } from './plausibility.js';
-export { normalizeReading, toCanonicalValue } from './normalize.js';
+export { canonicalMeasurement, normalizeReading, toCanonicalValue } from './normalize.js';
 export {
   isBatchPayload,
   validateBatch,

@@ -3,7 +3,6 @@
 // gateway does the same for the devices bound to it, and publishes its own status. The readings
 // of a QoS 1 publish are committed to the spool inside authorizePublish, the only hook aedes runs
 // before it sends the PUBACK (../shared/reference/performance.md, "Two facts").
-import { randomUUID } from 'node:crypto';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
@@ -12,6 +11,7 @@ import { everyItem, type ClinicalStore } from '../store/index.js';
 import type { IngestMetrics } from './metrics.js';
 import type { Receipt, ReceiptPublisher } from './processor.js';
 import type { Spool } from './spool.js';
+import { nextMessageId, receivedNow } from './message-stamp.js';
 import { guardPacketSize } from './packet-size-guard.js';
 import { parseTopic, receiptsTopic } from './topics.js';
 
@@ -213,11 +213,11 @@ export class EmbeddedBroker implements ReceiptPublisher {
     // Readings are never retained: a retained reading would be replayed to nobody and kept in memory.
     packet.retain = false;
     await spool.append({
-      messageId: randomUUID(),
+      messageId: nextMessageId(),
       topic: packet.topic,
       payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
       principal: principal.id,
-      receivedAt: new Date().toISOString(),
+      receivedAt: receivedNow(),
       source: 'mqtt',
     });
     metrics.messagesReceived.inc();

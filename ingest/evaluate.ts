@@ -2,16 +2,7 @@
 //   parse → split batch → validate → device id vs topic → clock → device → patient at measuredAt
 //   → dedup → normalize
 // Each reading ends accepted, duplicate or rejected (with a code and a reason); nothing is dropped.
-import {
-  formatIssues,
-  isBatchPayload,
-  normalizeReading,
-  validateBatchEnvelope,
-  validateReading,
-  type MeasurementKind,
-  type NormalizedReading,
-  type Reading,
-} from '../device-profiles/index.js';
+import { canonicalMeasurement, formatIssues, isBatchPayload, validateBatchEnvelope, validateReading, type MeasurementKind, type Reading } from '../device-profiles/index.js';
 import { instantAt, type ReadingSource, type StoredReading } from '../store/index.js';
 import { INGEST_ERRORS } from './errors.js';
 import { readingKey, type InboundMessage } from './spool.js';
@@ -130,42 +121,36 @@ function requirePatient(reading: Reading, patientId: string | undefined): string
   return patientId;
 }
 
-/** The numeric fields and the flags a normalized reading may carry, read by name. */
-type ReadingFields = Partial<Record<'systolic' | 'diastolic' | 'meanArterial' | 'pulse' | 'value' | 'bmi', number>> &
-  Partial<Record<'mealContext' | 'outOfRange' | 'irregularHeartbeat' | 'bodyMovement', string | boolean>>;
+/** The flags a reading may carry, read by name. */
+type ReadingFlags = Partial<Record<'mealContext' | 'outOfRange' | 'irregularHeartbeat' | 'bodyMovement', string | boolean>>;
 
-function toStoredReading(normalized: NormalizedReading, context: { patientId: string; measuredAt: string; message: InboundMessage }): StoredReading {
-  // Each field read by its name, not looked up from a list of names: a keyed lookup per field was
-  // a visible share of ingest's CPU (bench/ingest.ts profile).
-  const fields = normalized as unknown as ReadingFields;
-  const values: Record<string, number> = {};
-  if (typeof fields.systolic === 'number') values.systolic = fields.systolic;
-  if (typeof fields.diastolic === 'number') values.diastolic = fields.diastolic;
-  if (typeof fields.meanArterial === 'number') values.meanArterial = fields.meanArterial;
-  if (typeof fields.pulse === 'number') values.pulse = fields.pulse;
-  if (typeof fields.value === 'number') values.value = fields.value;
-  if (typeof fields.bmi === 'number') values.bmi = fields.bmi;
+/** The reading in canonical units (normalization), as it is stored. */
+function toStoredReading(reading: Reading, context: { patientId: string; measuredAt: string; message: InboundMessage }): StoredReading {
+  const { unit, values, original } = canonicalMeasurement(reading);
+  // Each flag read by its name, not looked up from a list of names: a keyed lookup per field was a
+  // visible share of ingest's CPU (bench/ingest.ts profile).
+  const fields = reading as unknown as ReadingFlags;
   const flags: Record<string, string | boolean> = {};
   if (fields.mealContext !== undefined) flags.mealContext = fields.mealContext;
   if (fields.outOfRange !== undefined) flags.outOfRange = fields.outOfRange;
   if (fields.irregularHeartbeat !== undefined) flags.irregularHeartbeat = fields.irregularHeartbeat;
   if (fields.bodyMovement !== undefined) flags.bodyMovement = fields.bodyMovement;
-  const viaGateway = normalized.gatewayId !== undefined || (context.message.principal !== null && context.message.principal !== normalized.deviceId);
+  const viaGateway = reading.gatewayId !== undefined || (context.message.principal !== null && context.message.principal !== reading.deviceId);
   const source: ReadingSource = viaGateway ? 'gateway' : 'device';
   return {
     patientId: context.patientId,
-    deviceId: normalized.deviceId,
-    readingId: normalized.readingId,
-    kind: normalized.kind,
+    deviceId: reading.deviceId,
+    readingId: reading.readingId,
+    kind: reading.kind,
     measuredAt: context.measuredAt,
-    measuredAtAsSent: normalized.measuredAt,
+    measuredAtAsSent: reading.measuredAt,
     receivedAt: context.message.receivedAt,
-    gatewayId: normalized.gatewayId ?? (viaGateway ? context.message.principal : null),
+    gatewayId: reading.gatewayId ?? (viaGateway ? context.message.principal : null),
     source,
-    unit: normalized.unit,
+    unit,
     values,
     flags,
-    original: normalized.original,
+    original,
   };
 }
 
@@ -237,7 +222,7 @@ type ValidItem = Extract<PreparedItem, { reading: Reading }>;
 
 function accept(entry: ValidItem, key: string, patientId: string, measuredAt: string, message: InboundMessage, context: FinishContext): ReadingOutcome {
   context.acceptedInBatch.add(key);
-  const stored = toStoredReading(normalizeReading(entry.reading), { patientId, measuredAt, message });
+  const stored = toStoredReading(entry.reading, { patientId, measuredAt, message });
   return { status: 'accepted', readingId: entry.reading.readingId, reading: stored };
 }
 

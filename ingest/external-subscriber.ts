@@ -3,12 +3,12 @@
 // processes split the load, and acknowledges each message only after it is committed to the spool
 // (mqtt.js manual acks). Device authentication and the topic ACL are the external broker's job
 // (its password and ACL files); ingest still checks each reading's device id against its topic.
-import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { IngestMetrics } from './metrics.js';
 import type { Receipt, ReceiptPublisher } from './processor.js';
 import type { Spool } from './spool.js';
+import { nextMessageId, receivedNow } from './message-stamp.js';
 import { SHARED_READINGS_SUBSCRIPTION, receiptsTopic } from './topics.js';
 
 export interface ExternalSubscriberOptions {
@@ -52,7 +52,7 @@ export class ExternalSubscriber implements ReceiptPublisher {
           return;
         }
         spool
-          .append({ messageId: randomUUID(), topic, payload, principal: null, receivedAt: new Date().toISOString(), source: 'mqtt' })
+          .append({ messageId: nextMessageId(), topic, payload, principal: null, receivedAt: receivedNow(), source: 'mqtt' })
           .then(
             () => {
               metrics.messagesReceived.inc();

@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import type { ClinicalStore, DeadLetter, ReadingsStore } from '../store/index.js';
 import { EmbeddedBroker, type BrokerOptions } from './broker.js';
 import type { MessageEvaluation } from './evaluate.js';
+import { nextMessageId } from './message-stamp.js';
 import { IngestMetrics } from './metrics.js';
 import { CachedDeviceDirectory } from './device-directory.js';
 import { ExternalSubscriber } from './external-subscriber.js';
@@ -119,7 +120,7 @@ export class IngestService {
     const deadLetter = await clinicalStore.deadLetters.require(id);
     const topic = deadLetter.topic ?? (deadLetter.deviceId ? readingsTopic(deadLetter.deviceId) : '');
     const evaluation = await this.processor.submit({
-      messageId: randomUUID(),
+      messageId: nextMessageId(),
       topic,
       payload: deadLetter.rawPayload,
       principal: null,
