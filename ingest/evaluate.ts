@@ -212,9 +212,9 @@ export function prepareMessage(message: InboundMessage): PreparedMessage {
   };
 }
 
-/** The (device, reading) pairs of a prepared message's valid readings: what dedup looks up. */
-export function readingPairs(prepared: PreparedMessage): [deviceId: string, readingId: string][] {
-  return prepared.items.flatMap((entry) => ('reading' in entry ? [[entry.reading.deviceId, entry.reading.readingId] as [string, string]] : []));
+/** Adds the (device, reading) pairs of a prepared message's valid readings to `pairs`: what dedup looks up. */
+export function readingPairs(prepared: PreparedMessage, pairs: [deviceId: string, readingId: string][]): void {
+  for (const entry of prepared.items) if ('reading' in entry) pairs.push([entry.reading.deviceId, entry.reading.readingId]);
 }
 
 type FinishContext = { devices: DeviceDirectory; wasAccepted(deviceId: string, readingId: string): boolean; acceptedInBatch: Set<string> };

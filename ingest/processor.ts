@@ -172,16 +172,19 @@ export class IngestProcessor {
     const acceptedInBatch = new Set<string>();
     const prepared = messages.map(prepareMessage);
     // Which of the batch's readings were accepted before: one query for the batch, not one per reading.
-    const acceptedBefore = spool.acceptedAmong(prepared.flatMap(readingPairs));
+    const pairs: [string, string][] = [];
+    for (const message of prepared) readingPairs(message, pairs);
+    const acceptedBefore = spool.acceptedAmong(pairs);
     const wasAccepted = (deviceId: string, readingId: string) => acceptedBefore.has(readingKey(deviceId, readingId));
     const evaluations: { message: SpooledMessage; evaluation: MessageEvaluation }[] = [];
-    for (const [position, message] of messages.entries()) {
+    for (let position = 0; position < messages.length; position += 1) {
       const finished = finishMessage(prepared[position]!, { devices, wasAccepted, acceptedInBatch });
-      evaluations.push({ message, evaluation: finished instanceof Promise ? await finished : finished });
+      evaluations.push({ message: messages[position]!, evaluation: finished instanceof Promise ? await finished : finished });
     }
     // Dead letters first: once the spool commit removes a message, its rejects must already be kept.
     for (const { message, evaluation } of evaluations) {
-      for (const [position, outcome] of evaluation.outcomes.entries()) {
+      for (let position = 0; position < evaluation.outcomes.length; position += 1) {
+        const outcome = evaluation.outcomes[position]!;
         if (outcome.status !== 'rejected') continue;
         await clinicalStore.deadLetters.add({
           source: message.source,
@@ -196,9 +199,8 @@ export class IngestProcessor {
         });
       }
     }
-    const accepted = evaluations.flatMap(({ evaluation }) =>
-      evaluation.outcomes.flatMap((outcome) => (outcome.status === 'accepted' ? [outcome.reading] : [])),
-    );
+    const accepted: AcceptedReading[] = [];
+    for (const { evaluation } of evaluations) for (const outcome of evaluation.outcomes) if (outcome.status === 'accepted') accepted.push(outcome.reading);
     const batch = spool.commit(
       messages.map((message) => message.seq),
       accepted,

@@ -8,28 +8,52 @@ export function toInstant(value: string | Date, field = 'timestamp'): string {
   return date.toISOString();
 }
 
-const CANONICAL_INSTANT = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.\d{3}Z$/;
+/** The number written by `count` ASCII digits of `text` from `start`; -1 when one is not a digit. */
+function digitsAt(text: string, start: number, count: number): number {
+  let value = 0;
+  for (let i = start; i < start + count; i += 1) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+/** `YYYY-MM-DDTHH:MM:SS.mmmZ`: the separators at their places (the digits are checked by value). */
+function hasCanonicalShape(text: string): boolean {
+  return (
+    text.length === 24 &&
+    text.charCodeAt(4) === 45 && // -
+    text.charCodeAt(7) === 45 &&
+    text.charCodeAt(10) === 84 && // T
+    text.charCodeAt(13) === 58 && // :
+    text.charCodeAt(16) === 58 &&
+    text.charCodeAt(19) === 46 && // .
+    text.charCodeAt(23) === 90 // Z
+  );
+}
 
 /**
  * The canonical instant (`toInstant`'s form) of a timestamp whose milliseconds are known
  * (`Date.parse(text)`): the text itself when it already is canonical, as most devices send it,
  * sparing a Date and its formatting per reading (ingest profile: 0.66 µs each). Date.parse rolls
- * over out-of-range fields (February 30, 24:00), so the text's fields are checked against `ms`.
+ * over out-of-range fields (February 30, 24:00), so the text's fields are checked against `ms`. The
+ * fields are read digit by digit, not by a regular expression: its match array per reading was a
+ * visible share of ingest's allocations (bench/ingest.ts heap profile).
  */
 export function instantAt(text: string, ms: number): string {
-  const fields = text.length === 24 ? CANONICAL_INSTANT.exec(text) : null;
-  if (fields) {
+  if (hasCanonicalShape(text)) {
     const day = Math.floor(ms / DAY_MS);
     const timeOfDay = ms - day * DAY_MS;
     const [year, month, date] = civilFromDays(day);
     if (
-      year === Number(fields[1]) &&
-      month === Number(fields[2]) &&
-      date === Number(fields[3]) &&
-      Math.floor(timeOfDay / 3_600_000) === Number(fields[4]) &&
-      Math.floor(timeOfDay / 60_000) % 60 === Number(fields[5]) &&
-      Math.floor(timeOfDay / 1000) % 60 === Number(fields[6]) &&
-      timeOfDay % 1000 === Number(text.slice(20, 23))
+      year === digitsAt(text, 0, 4) &&
+      month === digitsAt(text, 5, 2) &&
+      date === digitsAt(text, 8, 2) &&
+      Math.floor(timeOfDay / 3_600_000) === digitsAt(text, 11, 2) &&
+      (Math.floor(timeOfDay / 60_000) % 60) === digitsAt(text, 14, 2) &&
+      (Math.floor(timeOfDay / 1000) % 60) === digitsAt(text, 17, 2) &&
+      timeOfDay % 1000 === digitsAt(text, 20, 3)
     ) {
       return text;
     }

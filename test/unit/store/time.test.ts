@@ -26,5 +26,8 @@ describe('instantAt', () => {
   it('never trusts a canonical-looking text that does not match the milliseconds it comes with', () => {
     expect(instantAt('2026-11-23T09:00:00.000Z', Date.parse('2026-11-23T09:00:00.001Z'))).toBe('2026-11-23T09:00:00.001Z');
     expect(instantAt('2026-11-23T09:00:00.000Z', Date.parse('2026-11-24T09:00:00.000Z'))).toBe('2026-11-24T09:00:00.000Z');
+    // Only ASCII digits are digits: another script's, or a sign, in a digit's place is not canonical.
+    const ms = Date.parse('2026-11-23T09:00:00.000Z');
+    for (const text of ['\u0662026-11-23T09:00:00.000Z', '2026-11-23T09:00:0+.000Z', '2026-11-23T09:00:00.00 Z', '2026-11-23 09:00:00.000Z']) expect(instantAt(text, ms)).toBe('2026-11-23T09:00:00.000Z');
   });
 });
