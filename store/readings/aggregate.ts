@@ -4,7 +4,7 @@
 // InfluxDB instead of trusting two query languages to agree.
 import { invalidInput } from '../errors.js';
 import { bucketOf, localDate, parseBucket } from './local-time.js';
-import type { AggregateQuery, FieldStatistics, LocalDatesQuery, ReadingBucket, StoredReading } from './readings-store.js';
+import type { AggregateQuery, FieldStatistics, LocalDatesQuery, ReadingBucket, ReadingSource, StoredReading } from './readings-store.js';
 
 export function aggregateReadings(readings: readonly StoredReading[], query: AggregateQuery): ReadingBucket[] {
   const spec = parseBucket(query.every);
@@ -46,11 +46,23 @@ export function aggregateReadings(readings: readonly StoredReading[], query: Agg
     }));
 }
 
-export function localDatesOf(readings: readonly StoredReading[], query: LocalDatesQuery): { date: string; readingIds: string[] }[] {
+/** What dating a reading needs: a store can answer it without rendering whole readings. */
+export interface DatedReading {
+  deviceId: string;
+  readingId: string;
+  measuredAtMs: number;
+  source: ReadingSource;
+}
+
+export function datedReading(reading: StoredReading): DatedReading {
+  return { deviceId: reading.deviceId, readingId: reading.readingId, measuredAtMs: Date.parse(reading.measuredAt), source: reading.source };
+}
+
+export function localDatesOf(readings: readonly DatedReading[], query: LocalDatesQuery): { date: string; readingIds: string[] }[] {
   const dates = new Map<string, string[]>();
   for (const reading of readings) {
     if (query.sources && !query.sources.includes(reading.source)) continue;
-    const date = localDate(Date.parse(reading.measuredAt), query.timezone);
+    const date = localDate(reading.measuredAtMs, query.timezone);
     const ids = dates.get(date);
     const id = `${reading.deviceId}/${reading.readingId}`;
     if (ids) ids.push(id);

@@ -22,7 +22,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InfluxDB, escape, type WriteApi } from '@influxdata/influxdb-client';
 import { MEASUREMENT_KINDS, isMeasurementKind, type MeasurementKind } from '../../device-profiles/index.js';
-import { aggregateReadings, localDatesOf } from './aggregate.js';
+import { aggregateReadings, datedReading, localDatesOf } from './aggregate.js';
 import { ReadingsWriterThread } from './writer-thread.js';
 import { NO_ENVELOPE, parseSerialized, readingObject, serializeReadings, type SerializedReadings, type AggregateQuery, type JsonEnvelope, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
 
@@ -279,7 +279,7 @@ export class InfluxReadingsStore implements ReadingsStore {
   }
 
   async localDates(query: LocalDatesQuery): Promise<{ date: string; readingIds: string[] }[]> {
-    return localDatesOf(await this.query(query), query);
+    return localDatesOf((await this.query(query)).map(datedReading), query);
   }
 
   async ping(): Promise<void> {
