@@ -2,24 +2,10 @@ import { describe, expect, it } from '@jest/globals';
 import { Point } from '@influxdata/influxdb-client';
 import { lineOf } from '../../../store/readings/influx-readings-store.js';
 import type { StoredReading } from '../../../store/index.js';
+import { storedReading } from './stored-reading.js';
 
-const reading = (overrides: Partial<StoredReading> = {}): StoredReading => ({
-  patientId: 'p-1',
-  deviceId: 'cuff-1',
-  readingId: 'r-1',
-  kind: 'blood_pressure',
-  measuredAt: '2026-11-20T08:00:00.123Z',
-  measuredAtAsSent: '2026-11-20T03:00:00.123-05:00',
-  receivedAt: '2026-11-20T08:00:01.000Z',
-  gatewayId: null,
-  source: 'device',
-  unit: 'mmHg',
-  values: { systolic: 150.5, diastolic: 90, pulse: 70 },
-  flags: { irregularHeartbeat: true, bodyMovement: false },
-  original: { unit: 'kPa', values: { systolic: 20.07, diastolic: 12 } },
-  acceptedSeq: 1_000_042,
-  ...overrides,
-});
+const reading = (overrides: Partial<StoredReading> = {}): StoredReading =>
+  storedReading({ measuredAt: '2026-11-20T08:00:00.123Z', measuredAtAsSent: '2026-11-20T03:00:00.123-05:00', values: { systolic: 150.5, diastolic: 90, pulse: 70 }, original: { unit: 'kPa', values: { systolic: 20.07, diastolic: 12 } }, acceptedSeq: 1_000_042, ...overrides });
 
 /** The same reading as a client Point, as the store wrote it before (the reference). */
 function referencePoint(r: StoredReading): string {
@@ -44,45 +30,33 @@ function referencePoint(r: StoredReading): string {
   return point.toLineProtocol()!;
 }
 
-/** A line's parts: series (measurement and tags), its fields as a set (their order is free), time. */
-function parts(line: string): { series: string; fields: string[]; time: string } {
+/** `text` split at `separator` where it is neither escaped nor inside double quotes. */
+function splitOutside(text: string, separator: string): string[] {
   const pieces: string[] = [];
   let current = '';
   let quoted = false;
-  for (let i = 0; i < line.length; i += 1) {
-    const c = line[i]!;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i]!;
     if (c === '\\') {
-      current += c + (line[i + 1] ?? '');
+      current += c + (text[i + 1] ?? '');
       i += 1;
     } else if (c === '"') {
       quoted = !quoted;
       current += c;
-    } else if (c === ' ' && !quoted) {
+    } else if (c === separator && !quoted) {
       pieces.push(current);
       current = '';
     } else current += c;
   }
   pieces.push(current);
-  const [series, fieldText, time] = pieces;
-  const fields: string[] = [];
-  current = '';
-  quoted = false;
-  for (let i = 0; i < fieldText!.length; i += 1) {
-    const c = fieldText![i]!;
-    if (c === '\\') {
-      current += c + (fieldText![i + 1] ?? '');
-      i += 1;
-    } else if (c === '"') {
-      quoted = !quoted;
-      current += c;
-    } else if (c === ',' && !quoted) {
-      fields.push(current);
-      current = '';
-    } else current += c;
-  }
-  fields.push(current);
-  const tags = series!.split(',');
-  return { series: [tags[0], ...tags.slice(1).sort()].join(','), fields: fields.sort(), time: time! };
+  return pieces;
+}
+
+/** A line's parts: series (measurement and tags), its fields as a set (their order is free), time. */
+function parts(line: string): { series: string; fields: string[]; time: string } {
+  const [series, fieldText, time] = splitOutside(line, ' ');
+  const tags = splitOutside(series!, ',');
+  return { series: [tags[0], ...tags.slice(1).sort()].join(','), fields: splitOutside(fieldText!, ',').sort(), time: time! };
 }
 
 describe('InfluxDB line protocol of a reading', () => {

@@ -1,22 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseSerialized, readingFromObject, readingObject, serializedRows, serializeReadings, type StoredReading } from '../../../store/index.js';
+import { parseSerialized, readingFromObject, readingObject, serializedRows, serializeReadings } from '../../../store/index.js';
+import { storedReading } from './stored-reading.js';
 
-const reading = (overrides: Partial<StoredReading> = {}): StoredReading => ({
-  patientId: 'p-1',
-  deviceId: 'cuff-1',
-  readingId: 'r-1',
-  kind: 'blood_pressure',
-  measuredAt: '2026-11-20T08:00:00.000Z',
-  measuredAtAsSent: '2026-11-20T03:00:00-05:00',
-  receivedAt: '2026-11-20T08:00:01.000Z',
-  gatewayId: null,
-  source: 'device',
-  unit: 'mmHg',
-  values: { systolic: 150, diastolic: 90, pulse: 70 },
-  flags: { irregularHeartbeat: true, bodyMovement: false },
-  original: { unit: 'kPa', values: { systolic: 20, diastolic: 12 } },
-  ...overrides,
-});
+const reading = storedReading;
 
 describe('serialized readings (the spool outbox and the stores’ writers)', () => {
   it('give each reading back exactly, its acceptance number included', () => {
