@@ -204,7 +204,6 @@ export class IngestProcessor {
     const batch = spool.commit(
       messages.map((message) => message.seq),
       accepted,
-      new Date().toISOString(),
     );
     await this.emit(batch);
     // Counted per batch: a labelled counter's increment costs a label lookup each time.

@@ -26,8 +26,8 @@ describe('spool', () => {
     spool = new Spool(path);
     const inbox = spool.takeInbox(10);
     expect(inbox.map((m) => m.messageId)).toEqual(['m1', 'm2']);
-    const first = spool.commit([inbox[0]!.seq], [reading('d1', 'r1', 181), reading('d1', 'r2')], '2026-11-20T08:00:02.000Z');
-    const second = spool.commit([inbox[1]!.seq], [reading('d1', 'r3')], '2026-11-20T08:00:02.000Z');
+    const first = spool.commit([inbox[0]!.seq], [reading('d1', 'r1', 181), reading('d1', 'r2')]);
+    const second = spool.commit([inbox[1]!.seq], [reading('d1', 'r3')]);
     expect(first.readings.map((r) => r.readingId)).toEqual(['r1', 'r2']);
     // One outbox row per evaluated batch, in commit order.
     expect(first.ids).toHaveLength(1);
@@ -77,7 +77,7 @@ describe('spool', () => {
     let spool = new Spool(path);
     await Promise.all(['m1', 'm2'].map((id) => spool.append(message(id))));
     const [m1, m2] = spool.takeInbox(2);
-    spool.commit([m1!.seq], [reading('d1', 'r1'), reading('d2', 'r1')], '2026-11-20T08:00:02.000Z');
+    spool.commit([m1!.seq], [reading('d1', 'r1'), reading('d2', 'r1')]);
     expect([count('seen_pending'), count('seen')]).toEqual([2, 0]);
     expect(spool.wasAccepted('d1', 'r1')).toBe(true);
     expect([...spool.acceptedAmong([['d2', 'r1'], ['d3', 'r1']])]).toEqual([readingKey('d2', 'r1')]);
@@ -87,7 +87,7 @@ describe('spool', () => {
     spool = new Spool(path);
     expect(spool.wasAccepted('d2', 'r1')).toBe(true);
     const many = Array.from({ length: 4998 }, (_, i) => reading(`d${i % 7}`, `bulk-${i}`));
-    spool.commit([m2!.seq], many, '2026-11-20T08:00:03.000Z');
+    spool.commit([m2!.seq], many);
     expect([count('seen_pending'), count('seen')]).toEqual([0, 5000]);
     expect(spool.wasAccepted('d1', 'r1')).toBe(true);
     expect(spool.wasAccepted('d3', 'bulk-4997')).toBe(false);
@@ -100,8 +100,8 @@ describe('spool', () => {
     let spool = new Spool(path);
     await Promise.all(['m1', 'm2', 'm3'].map((id) => spool.append(message(id))));
     const [m1, m2, m3] = spool.takeInbox(10);
-    const first = spool.commit([m1!.seq], [reading('d1', 'r1'), reading('d1', 'r2')], '2026-11-20T08:00:02.000Z');
-    spool.commit([m2!.seq], [], '2026-11-20T08:00:02.000Z');
+    const first = spool.commit([m1!.seq], [reading('d1', 'r1'), reading('d1', 'r2')]);
+    spool.commit([m2!.seq], []);
     expect(first.readings.map((r) => r.acceptedSeq)).toEqual([1, 2]);
     // The number is kept with the reading in the outbox: a retried store write uses the same one.
     spool.markEmitted(first);
@@ -111,7 +111,7 @@ describe('spool', () => {
 
     // Emptied outbox, new process: numbering goes on from the last one committed.
     spool = new Spool(path);
-    const next = spool.commit([m3!.seq], [reading('d1', 'r3')], '2026-11-20T08:00:02.000Z');
+    const next = spool.commit([m3!.seq], [reading('d1', 'r3')]);
     expect(next.readings.map((r) => r.acceptedSeq)).toEqual([3]);
     spool.close();
   });
@@ -124,7 +124,7 @@ describe('spool', () => {
     expect(taken.map((m) => m.messageId)).toEqual(['m1', 'm2']);
     // Taking is not removing: until committed, the same messages come again.
     expect(spool.takeInbox(2)).toEqual(taken);
-    spool.commit(taken.map((m) => m.seq), [], '2026-11-20T08:00:02.000Z');
+    spool.commit(taken.map((m) => m.seq), []);
     expect(spool.takeInbox(10).map((m) => m.messageId)).toEqual(['m3']);
     spool.close();
 
@@ -135,7 +135,7 @@ describe('spool', () => {
     const afterRestart = spool.takeInbox(10);
     expect(afterRestart.map((m) => m.messageId)).toEqual(['m3', 'm4']);
     expect(afterRestart[0]!.payload).toEqual(Buffer.from('{}'));
-    spool.commit(afterRestart.map((m) => m.seq), [], '2026-11-20T08:00:02.000Z');
+    spool.commit(afterRestart.map((m) => m.seq), []);
     expect(spool.backlog).toBe(0);
     // Caught up: memory again, and the same as the table holds.
     await spool.append(message('m5'));
@@ -152,7 +152,7 @@ describe('spool', () => {
     const seen: string[] = [];
     for (let batch = spool.takeInbox(500); batch.length > 0; batch = spool.takeInbox(500)) {
       seen.push(...batch.map((m) => m.messageId));
-      spool.commit(batch.map((m) => m.seq), [], '2026-11-20T08:00:02.000Z');
+      spool.commit(batch.map((m) => m.seq), []);
     }
     expect(seen).toEqual(['m5', ...many]);
     expect(spool.backlog).toBe(0);
@@ -197,7 +197,7 @@ describe('spool', () => {
     const taken: SpooledMessage[] = [];
     for (let batch = spool.takeInbox(500); batch.length > 0; batch = spool.takeInbox(500)) {
       taken.push(...batch);
-      spool.commit(batch.map((m) => m.seq), [], '2026-11-20T08:00:02.000Z');
+      spool.commit(batch.map((m) => m.seq), []);
     }
     expect(taken.map((m) => m.messageId)).toEqual(payloads.map((_, i) => `m${i}`));
     expect(taken.map((m) => Buffer.from(m.payload))).toEqual(payloads);
@@ -220,7 +220,7 @@ describe('spool', () => {
     await spool.append(message('m3'));
     const taken = spool.takeInbox(10);
     expect(taken.map((m) => m.messageId)).toEqual(['m1', 'm2', 'm3']);
-    spool.commit(taken.map((m) => m.seq), [], '2026-11-20T08:00:02.000Z');
+    spool.commit(taken.map((m) => m.seq), []);
     expect(spool.backlog).toBe(0);
     spool.close();
   });
@@ -229,11 +229,35 @@ describe('spool', () => {
     const spool = new Spool(spoolPath());
     await Promise.all(['m1', 'm2', 'm3'].map((id) => spool.append(message(id))));
     const [first, second, third] = spool.takeInbox(3);
-    expect(() => spool.commit([second!.seq], [], '2026-11-20T08:00:02.000Z')).toThrow(/out of order/);
-    expect(() => spool.commit([first!.seq, third!.seq], [], '2026-11-20T08:00:02.000Z')).toThrow(/out of order/);
-    spool.commit([first!.seq, second!.seq], [], '2026-11-20T08:00:02.000Z');
+    expect(() => spool.commit([second!.seq], [])).toThrow(/out of order/);
+    expect(() => spool.commit([first!.seq, third!.seq], [])).toThrow(/out of order/);
+    spool.commit([first!.seq, second!.seq], []);
     expect(spool.takeInbox(3).map((m) => m.messageId)).toEqual(['m3']);
     spool.close();
+  });
+
+  it('keeps the accepted keys of a spool whose key tables held acceptance times (the layout before), without the times', () => {
+    const path = spoolPath();
+    const old = new SqliteDatabase(path);
+    old.exec(`CREATE TABLE seen (device_id TEXT NOT NULL, reading_id TEXT NOT NULL, accepted_at TEXT NOT NULL, PRIMARY KEY (device_id, reading_id)) WITHOUT ROWID;
+      CREATE TABLE seen_pending (device_id TEXT NOT NULL, reading_id TEXT NOT NULL, accepted_at TEXT NOT NULL);
+      INSERT INTO seen VALUES ('d1', 'r1', '2026-11-20T08:00:00.000Z'), ('d2', 'r9', '2026-11-20T08:00:00.000Z');
+      INSERT INTO seen_pending VALUES ('d1', 'r2', '2026-11-21T08:00:00.000Z');`);
+    old.close();
+
+    const spool = new Spool(path);
+    expect([...spool.acceptedAmong([['d1', 'r1'], ['d2', 'r9'], ['d1', 'r2'], ['d1', 'r3']])].sort()).toEqual([readingKey('d1', 'r1'), readingKey('d1', 'r2'), readingKey('d2', 'r9')]);
+    spool.foldPendingKeys();
+    expect(spool.wasAccepted('d1', 'r2')).toBe(true);
+    spool.close();
+    const columns = new SqliteDatabase(path, { readonly: true });
+    const names = (table: string) => (columns.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((column) => column.name);
+    expect([names('seen'), names('seen_pending')]).toEqual([
+      ['device_id', 'reading_id'],
+      ['device_id', 'reading_id'],
+    ]);
+    expect((columns.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name LIKE '%with_times'").get() as { n: number }).n).toBe(0);
+    columns.close();
   });
 
   it('moves an outbox of a row per reading (the layout before batch rows) into batch rows, in order, keeping which were emitted', () => {
