@@ -76,7 +76,10 @@ export class IngestService {
   ) {
     this.metrics = new IngestMetrics(dependencies.registry);
     this.devices = new CachedDeviceDirectory(dependencies.clinicalStore);
-    this.spool = new Spool(join(options.dataDir, 'spool.sqlite'), { maxBacklog: options.maxBacklog ?? DEFAULT_MAX_BACKLOG });
+    this.spool = new Spool(join(options.dataDir, 'spool.sqlite'), {
+      maxBacklog: options.maxBacklog ?? DEFAULT_MAX_BACKLOG,
+      serialize: (readings) => dependencies.readingsStore.serialize(readings),
+    });
     if (options.externalBrokerUrl) {
       this.external = new ExternalSubscriber(
         { url: options.externalBrokerUrl, clientId: persistentClientId(options.dataDir), subscribe: options.subscribe ?? true },

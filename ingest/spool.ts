@@ -9,8 +9,8 @@
 //                    to which one evaluation has committed. A row per message cost an insert and a
 //                    delete per message (bench/ingest.ts profile).
 //   outbox_batches   accepted readings waiting for the readings store: one row per evaluated batch
-//                    (its readings serialized as the stores' writers take them: SerializedReadings),
-//                    in commit order. A row per reading cost four
+//                    (its readings serialized in the form the readings store takes most cheaply:
+//                    SerializedReadings), in commit order. A row per reading cost four
 //                    b-tree operations per reading (insert, mark emitted, read, delete) where this
 //                    costs four per batch (bench/ingest.ts profile).
 //   seen             (device, reading) keys already accepted: duplicates across restarts
@@ -50,6 +50,11 @@ export interface SpooledMessage extends InboundMessage {
 export interface SpoolOptions {
   /** Messages plus readings waiting; past it new publishes are refused until the backlog drains. */
   maxBacklog: number;
+  /**
+   * How the outbox keeps accepted readings: the form the readings store takes most cheaply
+   * (`ReadingsStore.serialize`). Lines (`serializeReadings`) by default; every form is read back.
+   */
+  serialize?: (readings: readonly StoredReading[]) => string;
 }
 
 /**
@@ -300,6 +305,7 @@ export class Spool extends EventEmitter {
     migrateOutbox(this.database);
     migrateSeenKeys(this.database);
     const db = this.database;
+    const serialize = options.serialize ?? serializeReadings;
     // A batch is one statement per step, its rows passed as one JSON array that SQLite walks with
     // json_each: per-row statements cost more in crossings between JavaScript and SQLite than in
     // the writes themselves (bench/ingest.ts profile).
@@ -342,7 +348,7 @@ export class Spool extends EventEmitter {
         accepted.forEach((reading, index) => (reading.acceptedSeq = this.acceptedThrough + 1 + index));
         this.statements.setState.run('accepted_through', this.acceptedThrough + accepted.length);
         this.statements.insertPending.run(JSON.stringify(accepted.map((reading) => [reading.deviceId, reading.readingId])));
-        ids = [Number(this.statements.insertOutbox.run(accepted.length, serializeReadings(accepted)).lastInsertRowid)];
+        ids = [Number(this.statements.insertOutbox.run(accepted.length, serialize(accepted)).lastInsertRowid)];
       }
       const last = seqs[seqs.length - 1]!;
       this.statements.setState.run('evaluated_through', last);

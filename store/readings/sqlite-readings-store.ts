@@ -190,6 +190,11 @@ export class SqliteReadingsStore implements ReadingsStore {
     this.insertRows([readings.map(rowOf)]);
   }
 
+  /** Lines: each reading's API JSON is the row's as it is. */
+  serialize(readings: readonly StoredReading[]): string {
+    return serializeReadings(readings);
+  }
+
   async writeSerialized(batches: readonly SerializedReadings[]): Promise<void> {
     if (batches.length === 0) return;
     const writer = this.threadForWrites();

@@ -1,6 +1,6 @@
 // The one readings-store suite every implementation must pass (SQLite, InfluxDB).
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { readingObject, serializeReadings, type ReadingsStore, type StoredReading } from '../../../store/index.js';
+import { parseSerialized, readingObject, serializeReadings, type ReadingsStore, type StoredReading } from '../../../store/index.js';
 
 let sequence = 0;
 function patientId(): string {
@@ -76,6 +76,19 @@ export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: (
     // Again: still once each.
     await store.writeSerialized([serializeReadings(readings)]);
     expect(await store.query({ patientId: patient, ...FOREVER })).toHaveLength(3);
+  });
+
+  it('writes readings in the form it asks the ingest spool to keep them in, which reads back exactly', async () => {
+    const patient = patientId();
+    const readings = [
+      bp(patient, '2026-11-20T08:00:00.000Z', 150, { gatewayId: 'gw-1', source: 'gateway', acceptedSeq: 3 }),
+      glucose(patient, '2026-11-20T09:30:00.000Z', 99.0858, { flags: { mealContext: 'fasting', outOfRange: 'low' }, acceptedSeq: 4 }),
+    ];
+    const kept = store.serialize(readings);
+    // The spool reads its outbox back for the rules engine after a restart: the same readings.
+    expect(parseSerialized(kept)).toEqual(readings);
+    await store.writeSerialized([Buffer.from(kept)]);
+    expect(await store.query({ patientId: patient, ...FOREVER })).toEqual(readings.map(({ acceptedSeq: _, ...reading }) => reading));
   });
 
   it('writes readings given in the earlier form (a JSON array of them: an outbox kept by an earlier version) exactly as objects', async () => {

@@ -236,6 +236,19 @@ describe('spool', () => {
     spool.close();
   });
 
+  it('keeps its outbox in the form it is given (a readings store’s own), and reads it back exactly', async () => {
+    const spool = new Spool(spoolPath(), { maxBacklog: 1_000, serialize: (readings) => JSON.stringify(readings) });
+    await spool.append(message('m1'));
+    const [m1] = spool.takeInbox(10);
+    const committed = spool.commit([m1!.seq], [reading('d1', 'r1', 181), reading('d2', 'r1')]);
+    expect(spool.takeUnemitted(10).readings).toEqual(committed.readings);
+    spool.markEmitted(committed);
+    const [bytes] = spool.takeForStore(10).readings;
+    expect(bytes!.toString('utf8')).toBe(JSON.stringify(committed.readings));
+    expect(parseSerialized(bytes!)).toEqual(committed.readings);
+    spool.close();
+  });
+
   it('keeps the accepted keys of a spool whose key tables held acceptance times (the layout before), without the times', () => {
     const path = spoolPath();
     const old = new SqliteDatabase(path);
