@@ -161,7 +161,8 @@ function textOf(batch: SerializedReadings): string {
   return typeof batch === 'string' ? batch : Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength).toString('utf8');
 }
 
-function isEarlierForm(text: string): boolean {
+/** The JSON-array form (`[{…}]`, or `[]` empty); lines start with a head, `["`. */
+function isJsonArrayForm(text: string): boolean {
   return text.startsWith('[{') || text === '[]';
 }
 
@@ -173,7 +174,7 @@ function rowOf(reading: StoredReading): SerializedRow {
 /** The rows of a serialized batch, in order. */
 export function serializedRows(batch: SerializedReadings): SerializedRow[] {
   const text = textOf(batch);
-  if (isEarlierForm(text)) return (JSON.parse(text) as StoredReading[]).map(rowOf);
+  if (isJsonArrayForm(text)) return (JSON.parse(text) as StoredReading[]).map(rowOf);
   const rows: SerializedRow[] = [];
   let start = 0;
   while (start < text.length) {
@@ -225,7 +226,7 @@ export function readingFromObject(object: Record<string, unknown>, patientId: st
 /** The readings of a serialized batch. */
 export function parseSerialized(batch: SerializedReadings): StoredReading[] {
   const text = textOf(batch);
-  if (isEarlierForm(text)) return JSON.parse(text) as StoredReading[];
+  if (isJsonArrayForm(text)) return JSON.parse(text) as StoredReading[];
   return serializedRows(text).map((row) => readingFromObject(JSON.parse(row.json) as Record<string, unknown>, row.patientId, row.measuredAtMs, row.acceptedSeq));
 }
 

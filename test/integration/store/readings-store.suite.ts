@@ -91,7 +91,7 @@ export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: (
     expect(await store.query({ patientId: patient, ...FOREVER })).toEqual(readings.map(({ acceptedSeq: _, ...reading }) => reading));
   });
 
-  it('writes readings given in the earlier form (a JSON array of them: an outbox kept by an earlier version) exactly as objects', async () => {
+  it('writes readings given in either form, a JSON array of them (InfluxDB’s, and outboxes of earlier versions) or lines, mixed, exactly as objects', async () => {
     const patient = patientId();
     const readings = [bp(patient, '2026-11-20T08:00:00.000Z', 150, { gatewayId: 'gw-1', source: 'gateway' }), glucose(patient, '2026-11-20T09:30:00.000Z', 99.0858)];
     await store.writeSerialized([JSON.stringify(readings.slice(0, 1)), serializeReadings(readings.slice(1)), '[]']);

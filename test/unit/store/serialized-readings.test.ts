@@ -28,7 +28,7 @@ describe('serialized readings (the spool outbox and the stores’ writers)', () 
     expect(parseSerialized(serializeReadings([awkward, reading()]))).toEqual([awkward, reading()]);
   });
 
-  it('still read the earlier form, a JSON array of readings', () => {
+  it('read the other form too, a JSON array of readings', () => {
     const readings = [reading({ acceptedSeq: 3 }), reading({ readingId: 'r-2' })];
     expect(parseSerialized(JSON.stringify(readings))).toEqual(readings);
     expect(serializedRows(JSON.stringify(readings)).map((row) => [row.readingId, row.acceptedSeq, row.json])).toEqual([
