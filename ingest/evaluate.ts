@@ -217,7 +217,11 @@ export function readingPairs(prepared: PreparedMessage, pairs: [deviceId: string
   for (const entry of prepared.items) if ('reading' in entry) pairs.push([entry.reading.deviceId, entry.reading.readingId]);
 }
 
-type FinishContext = { devices: DeviceDirectory; wasAccepted(deviceId: string, readingId: string): boolean; acceptedInBatch: Set<string> };
+/**
+ * `acceptedBefore`: the `readingKey`s among the batch's readings that an earlier commit accepted (the
+ * spool's answer for the whole batch); `acceptedInBatch`: those accepted earlier in this batch.
+ */
+type FinishContext = { devices: DeviceDirectory; acceptedBefore: ReadonlySet<string>; acceptedInBatch: Set<string> };
 type ValidItem = Extract<PreparedItem, { reading: Reading }>;
 
 function accept(entry: ValidItem, key: string, patientId: string, measuredAt: string, message: InboundMessage, context: FinishContext): ReadingOutcome {
@@ -231,11 +235,11 @@ function accept(entry: ValidItem, key: string, patientId: string, measuredAt: st
  * holds the device (its cache, in the steady state); a promise only when it must be asked.
  */
 function finishItem(entry: ValidItem, message: InboundMessage, receivedAtMs: number, context: FinishContext): ReadingOutcome | Promise<ReadingOutcome> {
-  const { reading, index, item } = entry;
+  const { reading } = entry;
   try {
     // A duplicate is answered as such even if its device was reassigned or retired since.
     const key = readingKey(reading.deviceId, reading.readingId);
-    if (context.acceptedInBatch.has(key) || context.wasAccepted(reading.deviceId, reading.readingId)) {
+    if (context.acceptedInBatch.has(key) || context.acceptedBefore.has(key)) {
       return { status: 'duplicate', readingId: reading.readingId };
     }
     // The canonical instant, once: the patient lookup and the stored reading both use it.
@@ -245,17 +249,21 @@ function finishItem(entry: ValidItem, message: InboundMessage, receivedAtMs: num
     checkDevice(reading, known.device);
     return accept(entry, key, requirePatient(reading, known.patientAt(measuredAt)), measuredAt, message, context);
   } catch (error) {
-    return rejection(error, item, index, rawItem(message, item, index !== null));
+    return itemRejection(error, entry, message);
   }
 }
 
+function itemRejection(error: unknown, { item, index }: ValidItem, message: InboundMessage): ReadingOutcome {
+  return rejection(error, item, index, rawItem(message, item, index !== null));
+}
+
 async function finishItemAfterLookups(entry: ValidItem, key: string, measuredAt: string, message: InboundMessage, context: FinishContext): Promise<ReadingOutcome> {
-  const { reading, index, item } = entry;
+  const { reading } = entry;
   try {
     checkDevice(reading, await context.devices.device(reading.deviceId));
     return accept(entry, key, requirePatient(reading, await context.devices.patientAt(reading.deviceId, measuredAt)), measuredAt, message, context);
   } catch (error) {
-    return rejection(error, item, index, rawItem(message, item, index !== null));
+    return itemRejection(error, entry, message);
   }
 }
 

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { ClinicalStore, ReadingsStore, StoredReading } from '../store/index.js';
 import { finishMessage, prepareMessage, readingPairs, type DeviceDirectory, type MessageEvaluation, type ReadingOutcome } from './evaluate.js';
 import type { IngestMetrics } from './metrics.js';
-import { readingKey, type InboundMessage, type OutboxBatch, type Spool, type SpooledMessage } from './spool.js';
+import { type InboundMessage, type OutboxBatch, type Spool, type SpooledMessage } from './spool.js';
 
 export interface Receipt {
   readingId: string | null;
@@ -175,10 +175,9 @@ export class IngestProcessor {
     const pairs: [string, string][] = [];
     for (const message of prepared) readingPairs(message, pairs);
     const acceptedBefore = spool.acceptedAmong(pairs);
-    const wasAccepted = (deviceId: string, readingId: string) => acceptedBefore.has(readingKey(deviceId, readingId));
     const evaluations: { message: SpooledMessage; evaluation: MessageEvaluation }[] = [];
     for (let position = 0; position < messages.length; position += 1) {
-      const finished = finishMessage(prepared[position]!, { devices, wasAccepted, acceptedInBatch });
+      const finished = finishMessage(prepared[position]!, { devices, acceptedBefore, acceptedInBatch });
       evaluations.push({ message: messages[position]!, evaluation: finished instanceof Promise ? await finished : finished });
     }
     // Dead letters first: once the spool commit removes a message, its rejects must already be kept.

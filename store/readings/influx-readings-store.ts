@@ -74,8 +74,9 @@ const measurement = (text: string) => (NEEDS_ESCAPING.test(text) ? escape.measur
 /**
  * The reading as one line of line protocol, written out directly with the client's own escaping:
  * building a client Point per reading (sorted keys, a BigInt time, escaping one character at a
- * time) cost about 6 µs a reading, most of the writer thread's time (bench/ingest.ts). The time is measuredAt in milliseconds followed by
- * the offset's six digits: nanoseconds, exactly, with no number past 2^53.
+ * time) cost about 6 µs a reading, most of the writer thread's time (bench/ingest.ts). The time is
+ * measuredAt in milliseconds followed by the offset's six digits: nanoseconds, exactly, with no
+ * number past 2^53.
  */
 export function lineOf(reading: StoredReading): string {
   let fields = `reading_id=${quoted(reading.readingId)},measured_at_sent=${quoted(reading.measuredAtAsSent)},received_at=${quoted(reading.receivedAt)},unit=${quoted(reading.unit)},original_unit=${quoted(reading.original.unit)}`;

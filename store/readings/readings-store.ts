@@ -166,7 +166,8 @@ function isJsonArrayForm(text: string): boolean {
   return text.startsWith('[{') || text === '[]';
 }
 
-function rowOf(reading: StoredReading): SerializedRow {
+/** A reading as a row of a serialized batch: its key and filter columns and its API JSON. */
+export function serializedRowOf(reading: StoredReading): SerializedRow {
   const { patientId, acceptedSeq, deviceId, readingId, kind, source } = reading;
   return { patientId, measuredAtMs: Date.parse(reading.measuredAt), acceptedSeq: acceptedSeq ?? null, deviceId, readingId, kind, source, json: JSON.stringify(readingObject(reading)) };
 }
@@ -174,7 +175,7 @@ function rowOf(reading: StoredReading): SerializedRow {
 /** The rows of a serialized batch, in order. */
 export function serializedRows(batch: SerializedReadings): SerializedRow[] {
   const text = textOf(batch);
-  if (isJsonArrayForm(text)) return (JSON.parse(text) as StoredReading[]).map(rowOf);
+  if (isJsonArrayForm(text)) return (JSON.parse(text) as StoredReading[]).map(serializedRowOf);
   const rows: SerializedRow[] = [];
   let start = 0;
   while (start < text.length) {

@@ -15,8 +15,8 @@ import { ReadingsWriterThread } from './writer-thread.js';
 import {
   NO_ENVELOPE,
   readingFromObject,
-  readingObject,
   serializeReadings,
+  serializedRowOf,
   serializedRows,
   type SerializedReadings,
   type SerializedRow,
@@ -69,11 +69,6 @@ function insertRow(insert: Statement, row: SerializedRow): void {
   insert.run(row.patientId, row.kind, row.measuredAtMs, row.deviceId, row.readingId, row.source, row.json);
 }
 
-function rowOf(reading: StoredReading): SerializedRow {
-  const { patientId, deviceId, readingId, kind, source } = reading;
-  return { patientId, measuredAtMs: Date.parse(reading.measuredAt), acceptedSeq: null, deviceId, readingId, kind, source, json: JSON.stringify(readingObject(reading)) };
-}
-
 /** No more rows than this per query: a UI never needs more, and memory stays bounded. */
 const MAX_ROWS_PER_QUERY = 100_000;
 
@@ -122,7 +117,7 @@ function migrateEarlierLayout(database: Database): void {
       const page = database.prepare(`SELECT ${earlierColumns} FROM readings_earlier_layout WHERE (device_id, reading_id) > (?, ?) ORDER BY device_id, reading_id LIMIT 1000`).raw(true);
       let rows = page.all('', '') as EarlierRow[];
       while (rows.length > 0) {
-        for (const row of rows) insertRow(insert, rowOf(fromEarlierRow(row)));
+        for (const row of rows) insertRow(insert, serializedRowOf(fromEarlierRow(row)));
         const last = rows[rows.length - 1]!;
         rows = page.all(last[0], last[1]) as EarlierRow[];
       }
@@ -186,8 +181,8 @@ export class SqliteReadingsStore implements ReadingsStore {
 
   async write(readings: readonly StoredReading[]): Promise<void> {
     if (readings.length === 0) return;
-    if (this.threaded) return this.writeSerialized([serializeReadings(readings)]);
-    this.insertRows([readings.map(rowOf)]);
+    if (this.threaded) return this.writeSerialized([this.serialize(readings)]);
+    this.insertRows([readings.map(serializedRowOf)]);
   }
 
   /** Lines: each reading's API JSON is the row's as it is. */
