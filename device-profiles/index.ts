@@ -34,5 +34,6 @@ export {
   type ValidationResult,
 } from './validate-reading.js';
 export { formatIssues, type ValidationIssue } from './validation-issue.js';
+export { MAX_JSON_DEPTH, exceedsJsonDepth } from './json-depth.js';
 export { DEVICE_QUIRKS, deviceProfileSchema, type DeviceProfile, type DeviceQuirk } from './profile-schema.js';
 export { DEFAULT_PROFILES_DIR, DeviceProfiles, loadDeviceProfiles, parseDeviceProfile } from './profiles.js';

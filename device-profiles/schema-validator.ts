@@ -13,7 +13,13 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 const PREVIEW_CHARS = 40;
 
 function preview(value: unknown): string {
-  const text = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);
+  let text: string;
+  try {
+    text = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);
+  } catch {
+    // Too deep or cyclic to print: an error message must never be what fails.
+    return `a ${typeName(value)} too deep to show`;
+  }
   return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}… (${text.length} characters)` : text;
 }
 

@@ -2,7 +2,7 @@
 //   parse → split batch → validate → device id vs topic → clock → device → patient at measuredAt
 //   → dedup → normalize
 // Each reading ends accepted, duplicate or rejected (with a code and a reason); nothing is dropped.
-import { canonicalMeasurement, formatIssues, isBatchPayload, validateBatchEnvelope, validateReading, type MeasurementKind, type Reading } from '../device-profiles/index.js';
+import { canonicalMeasurement, exceedsJsonDepth, formatIssues, MAX_JSON_DEPTH, isBatchPayload, validateBatchEnvelope, validateReading, type MeasurementKind, type Reading } from '../device-profiles/index.js';
 import { instantAt, type ReadingSource, type StoredReading } from '../store/index.js';
 import { INGEST_ERRORS } from './errors.js';
 import { readingKey, type InboundMessage } from './spool.js';
@@ -56,11 +56,31 @@ function reject(code: string, reason: string): never {
   throw new Rejection(code, reason);
 }
 
+/**
+ * The device directory could not answer (the clinical store is unreachable): the message is not at
+ * fault, so it is not dead-lettered; the batch is evaluated again once the store answers.
+ */
+export class DirectoryUnavailable extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`the device directory could not answer: ${(cause as Error)?.message ?? String(cause)}`);
+  }
+}
+
+async function lookup<T>(answer: Promise<T>): Promise<T> {
+  try {
+    return await answer;
+  } catch (error) {
+    throw new DirectoryUnavailable(error);
+  }
+}
+
 // ---- the steps -------------------------------------------------------------------------------
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function parse(payload: Buffer): unknown {
+  // Before anything recursive touches it: JSON.parse, the schema validator and error previews.
+  if (exceedsJsonDepth(payload)) return reject(INGEST_ERRORS.TOO_DEEP, `payload nests arrays or objects more than ${MAX_JSON_DEPTH} deep`);
   let text: string;
   try {
     text = utf8.decode(payload);
@@ -161,9 +181,17 @@ function readingIdOf(item: unknown): string | null {
   return typeof readingId === 'string' && readingId.length <= 128 ? readingId : null;
 }
 
+/**
+ * The outcome of an item that failed. A rejection says why; any other error in evaluating the item
+ * (a bug, an input nobody foresaw) ends the item in the dead letters too, with the error's name, so
+ * that one message can never stop the messages behind it. Only an unavailable directory is thrown
+ * on: the batch is retried.
+ */
 function rejection(error: unknown, item: unknown, index: number | null, raw: Buffer): ReadingOutcome {
-  if (!(error instanceof Rejection)) throw error;
-  return { status: 'rejected', readingId: readingIdOf(item), code: error.code, reason: error.message, index, rawItem: raw };
+  if (error instanceof DirectoryUnavailable) throw error;
+  if (error instanceof Rejection) return { status: 'rejected', readingId: readingIdOf(item), code: error.code, reason: error.message, index, rawItem: raw };
+  const failure = error instanceof Error ? `${error.name}: ${error.message.slice(0, 200)}` : String(error).slice(0, 200);
+  return { status: 'rejected', readingId: readingIdOf(item), code: INGEST_ERRORS.EVALUATION_FAILED, reason: `evaluating this reading failed (${failure})`, index, rawItem: raw };
 }
 
 /** One item of a message, checked as far as it can be without the stores. */
@@ -179,11 +207,26 @@ export interface PreparedMessage {
 
 /** The raw bytes of one item, for its dead letter: the item alone when it came in a batch. */
 function rawItem(message: InboundMessage, item: unknown, isBatch: boolean): Buffer {
-  return isBatch ? Buffer.from(JSON.stringify(item) ?? 'null', 'utf8') : message.payload;
+  if (!isBatch) return message.payload;
+  try {
+    return Buffer.from(JSON.stringify(item) ?? 'null', 'utf8');
+  } catch {
+    // The item cannot be printed on its own: keep the whole message, so nothing is lost.
+    return message.payload;
+  }
 }
 
 /** Topic, parse, split, schema and device id: every check that needs nothing but the message. */
 export function prepareMessage(message: InboundMessage): PreparedMessage {
+  try {
+    return prepareMessageSteps(message);
+  } catch (error) {
+    const topic = parseTopic(message.topic);
+    return { message, deviceId: topic?.type === 'readings' ? topic.deviceId : undefined, items: [{ index: null, item: null, outcome: rejection(error, null, null, message.payload) }] };
+  }
+}
+
+function prepareMessageSteps(message: InboundMessage): PreparedMessage {
   const topic = parseTopic(message.topic);
   if (!topic || topic.type !== 'readings') {
     const error = new Rejection(INGEST_ERRORS.NOT_A_READINGS_TOPIC, `topic ${message.topic.slice(0, 200)} is not a readings topic`);
@@ -260,8 +303,8 @@ function itemRejection(error: unknown, { item, index }: ValidItem, message: Inbo
 async function finishItemAfterLookups(entry: ValidItem, key: string, measuredAt: string, message: InboundMessage, context: FinishContext): Promise<ReadingOutcome> {
   const { reading } = entry;
   try {
-    checkDevice(reading, await context.devices.device(reading.deviceId));
-    return accept(entry, key, requirePatient(reading, await context.devices.patientAt(reading.deviceId, measuredAt)), measuredAt, message, context);
+    checkDevice(reading, await lookup(context.devices.device(reading.deviceId)));
+    return accept(entry, key, requirePatient(reading, await lookup(context.devices.patientAt(reading.deviceId, measuredAt))), measuredAt, message, context);
   } catch (error) {
     return itemRejection(error, entry, message);
   }

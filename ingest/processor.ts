@@ -47,9 +47,9 @@ export class IngestProcessor {
   private evaluating: Promise<void> | undefined;
   private writing: Promise<void> | undefined;
   private stopped = false;
-  private retryTimer: NodeJS.Timeout | undefined;
   private forwardRetry: NodeJS.Timeout | undefined;
-  private endRetryWait: (() => void) | undefined;
+  /** Ends the loops' pauses between retries, at stop. */
+  private readonly pauses = new Set<() => void>();
   private readonly onAppended = () => this.wake();
 
   /** Accepted readings, each emitted once, after it is committed to the spool. */
@@ -113,9 +113,8 @@ export class IngestProcessor {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.retryTimer);
     clearTimeout(this.forwardRetry);
-    this.endRetryWait?.();
+    for (const end of [...this.pauses]) end();
     this.dependencies.spool.off('appended', this.onAppended);
     await Promise.allSettled([this.evaluating, this.writing]);
     this.acceptedSubject.complete();
@@ -158,13 +157,39 @@ export class IngestProcessor {
     }, this.options.retryInitialMs * 5);
   }
 
+  /**
+   * A batch whose evaluation fails (the clinical store unreachable for lookups or dead letters;
+   * every fault of a message itself ends in its dead letter instead) is evaluated again after a
+   * pause that doubles up to the maximum, so an outage neither spins the event loop nor loses the
+   * acknowledged messages, which stay in the spool's inbox.
+   */
   private async evaluationLoop(): Promise<void> {
-    const { spool } = this.dependencies;
+    const { spool, logger } = this.dependencies;
+    let retryMs: number = this.options.retryInitialMs;
     while (!this.stopped) {
       const messages = spool.takeInbox(this.options.evaluationBatch);
       if (messages.length === 0) return;
-      await this.evaluateBatch(messages);
+      try {
+        await this.evaluateBatch(messages);
+        retryMs = this.options.retryInitialMs;
+      } catch (error) {
+        logger.warn({ err: (error as Error).message, messages: messages.length, retryInMs: retryMs }, 'could not evaluate a batch of messages; they stay in the spool and are evaluated again');
+        await this.pause(retryMs);
+        retryMs = Math.min(retryMs * 2, this.options.retryMaxMs);
+      }
     }
+  }
+
+  private async pause(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const end = () => {
+        clearTimeout(timer);
+        this.pauses.delete(end);
+        resolve();
+      };
+      const timer = setTimeout(end, ms);
+      this.pauses.add(end);
+    });
   }
 
   private async evaluateBatch(messages: readonly SpooledMessage[]): Promise<void> {
@@ -238,11 +263,7 @@ export class IngestProcessor {
       } catch (error) {
         metrics.storeWriteFailures.inc();
         logger.warn({ err: error, backlog: spool.backlog, retryInMs: retryMs }, `readings store ${readingsStore.name} write failed; the readings stay in the spool`);
-        await new Promise<void>((resolve) => {
-          this.endRetryWait = resolve;
-          this.retryTimer = setTimeout(resolve, retryMs);
-        });
-        this.endRetryWait = undefined;
+        await this.pause(retryMs);
         retryMs = Math.min(retryMs * 2, this.options.retryMaxMs);
       }
     }

@@ -29,6 +29,10 @@ function hostileCorpus(deviceId: string, otherDeviceId: string, size: number): B
     () => JSON.stringify(valid()).slice(0, Math.floor(next() * 80)),
     () => Buffer.from(Array.from({ length: 1 + Math.floor(next() * 200) }, () => Math.floor(next() * 256))),
     () => `${'['.repeat(5000 + Math.floor(next() * 5000))}${']'.repeat(5000)}`,
+    // Balanced and so valid JSON: the poison message that once wedged the pipeline for good.
+    () => { const depth = 5000 + Math.floor(next() * 5000); return `${'['.repeat(depth)}${']'.repeat(depth)}`; },
+    () => { const depth = 5000 + Math.floor(next() * 5000); return `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`; },
+    () => `{"readings":[${JSON.stringify(valid())},${'['.repeat(6000)}${']'.repeat(6000)}]}`,
     () => JSON.stringify({ ...valid(), note: 'x'.repeat(50_000 + Math.floor(next() * 100_000)) }),
     () => JSON.stringify({ ...valid(), systolic: ['142'] }),
     () => JSON.stringify({ ...valid(), systolic: '142' }),
