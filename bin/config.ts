@@ -53,6 +53,8 @@ const environmentSchema = z
       .string()
       .refine((text) => /^https?:\/\//.test(text) && URL.canParse(text), { message: 'must be the https:// URL of an OIDC issuer\'s JWKS (jwks_uri)' })
       .optional(),
+    RPM_JWT_ISSUER: z.string().min(1).max(500).optional(),
+    RPM_JWT_AUDIENCE: z.string().min(1).max(500).optional(),
     RPM_LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
     RPM_MQTT_PUBLISH_RATE: z.coerce.number({ message: 'must be a number of publishes per second' }).int('must be a whole number of publishes per second').min(1, 'must be 1 or more publishes per second').default(100),
     RPM_MQTT_PUBLISH_BURST: z.coerce.number({ message: 'must be a number of publishes' }).int('must be a whole number of publishes').min(1, 'must be 1 or more publishes').default(500),
@@ -66,6 +68,11 @@ const environmentSchema = z
     for (const name of ['RPM_MQTT_TLS_CERT', 'RPM_MQTT_TLS_KEY'] as const) {
       const path = env[name];
       if (path && !existsSync(path)) context.addIssue({ code: 'custom', path: [name], message: `names a file that does not exist` });
+    }
+    if (env.RPM_JWT_JWKS_URL) {
+      for (const name of ['RPM_JWT_ISSUER', 'RPM_JWT_AUDIENCE'] as const) {
+        if (!env[name]) context.addIssue({ code: 'custom', path: [name], message: 'is required with RPM_JWT_JWKS_URL: tokens are accepted only from this issuer and for this audience (the iss and aud claims)' });
+      }
     }
     if (env.RPM_READINGS_STORE !== 'influx') return;
     for (const name of ['RPM_INFLUX_URL', 'RPM_INFLUX_BUCKET'] as const) {
@@ -89,6 +96,8 @@ export interface PlatformConfig {
   jwtSecret: string | undefined;
   /** Verify API and MQTT user tokens against this OIDC issuer's keys instead of the HS256 secret. */
   jwtJwksUrl: string | undefined;
+  /** With jwtJwksUrl: the `iss` and `aud` every token must carry. */
+  jwtExpected: { issuer: string; audience: string } | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
   /** API requests per minute per user (per address without a token); 0 turns the limit off. */
   apiRateLimitPerMinute: number;
@@ -145,6 +154,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Platfo
         : undefined,
     jwtSecret: env.RPM_JWT_SECRET,
     jwtJwksUrl: env.RPM_JWT_JWKS_URL,
+    jwtExpected: env.RPM_JWT_ISSUER && env.RPM_JWT_AUDIENCE ? { issuer: env.RPM_JWT_ISSUER, audience: env.RPM_JWT_AUDIENCE } : undefined,
     logLevel: env.RPM_LOG_LEVEL,
     apiRateLimitPerMinute: env.RPM_API_RATE_LIMIT,
     mqttPublishLimit: { ratePerSecond: env.RPM_MQTT_PUBLISH_RATE, burst: env.RPM_MQTT_PUBLISH_BURST },

@@ -60,7 +60,7 @@ export async function openStores(config: PlatformConfig, closers: (() => Promise
 
 /** API and MQTT user tokens: the HS256 secret (generated once when unset) or an OIDC issuer's JWKS. */
 export function tokenVerifier(config: PlatformConfig, logger: Logger): TokenVerifier {
-  if (config.jwtJwksUrl) return createJwksTokenVerifier(config.jwtJwksUrl);
+  if (config.jwtJwksUrl && config.jwtExpected) return createJwksTokenVerifier(config.jwtJwksUrl, config.jwtExpected);
   const jwt = resolveJwtSecret(config);
   if (jwt.generated) logger.warn({ path: jwt.path }, 'RPM_JWT_SECRET is not set: generated a random secret and kept it in the data directory');
   return createTokenVerifier(jwt.secret);

@@ -13,32 +13,51 @@ export const accessClaims = z.object({
 });
 export type AccessClaims = z.infer<typeof accessClaims>;
 
-export type TokenVerifier = (token: string) => Promise<AccessClaims>;
+/** A verified token's claims and when it stops being valid (an open SSE stream ends then). */
+export type VerifiedClaims = AccessClaims & { expiresAtMs: number };
+export type TokenVerifier = (token: string) => Promise<VerifiedClaims>;
 
 /** Tokens older than this are refused even without an `exp`: a leaked token does not live forever. */
 const MAX_TOKEN_AGE = '7d';
+const MAX_TOKEN_AGE_MS = 7 * 86_400_000;
 const ISSUER = 'rpm-platform';
+
+function verified(payload: { exp?: number; iat?: number }): VerifiedClaims {
+  const claims = accessClaims.parse(payload);
+  const byAge = payload.iat !== undefined ? payload.iat * 1000 + MAX_TOKEN_AGE_MS : Number.POSITIVE_INFINITY;
+  const byExpiry = payload.exp !== undefined ? payload.exp * 1000 : Number.POSITIVE_INFINITY;
+  return { ...claims, expiresAtMs: Math.min(byAge, byExpiry) };
+}
 
 export function createTokenVerifier(secret: string): TokenVerifier {
   // Imported once: given the raw bytes, jose imports a WebCrypto key on every verification, which
   // was a visible share of each API request's CPU (bench/api.ts profile).
   const key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
   return async (token) => {
-    const { payload } = await jwtVerify(token, await key, { algorithms: ['HS256'], maxTokenAge: MAX_TOKEN_AGE });
-    return accessClaims.parse(payload);
+    // The issuer too: a token signed with this secret for another purpose is not an access token.
+    const { payload } = await jwtVerify(token, await key, { algorithms: ['HS256'], maxTokenAge: MAX_TOKEN_AGE, issuer: ISSUER });
+    return verified(payload);
   };
 }
 
 /**
  * Tokens of an OIDC issuer (RPM_JWT_JWKS_URL): verified against its published keys, which jose
  * fetches, caches and refetches on an unknown key id (key rotation). Asymmetric algorithms only:
- * a JWKS never holds a shared secret.
+ * a JWKS never holds a shared secret. The issuer and the audience are required and checked: the
+ * same identity provider signs tokens for every application of the hospital, and a token it issued
+ * for another application must not open this one (RFC 9068 §4, RFC 8725 §3.9).
  */
-export function createJwksTokenVerifier(jwksUrl: string): TokenVerifier {
+export function createJwksTokenVerifier(jwksUrl: string, expected: { issuer: string; audience: string }): TokenVerifier {
   const keys = createRemoteJWKSet(new URL(jwksUrl));
   return async (token) => {
-    const { payload } = await jwtVerify(token, keys, { algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'], maxTokenAge: MAX_TOKEN_AGE });
-    return accessClaims.parse(payload);
+    const { payload } = await jwtVerify(token, keys, {
+      algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+      maxTokenAge: MAX_TOKEN_AGE,
+      issuer: expected.issuer,
+      audience: expected.audience,
+      requiredClaims: ['iss', 'aud', 'exp'],
+    });
+    return verified(payload);
   };
 }
 

@@ -15,6 +15,14 @@ function refusal(environment: NodeJS.ProcessEnv): string {
 }
 
 describe('configuration', () => {
+  it('requires the issuer and audience with an OIDC issuer\'s JWKS, naming both', () => {
+    const message = refusal({ RPM_JWT_JWKS_URL: 'https://idp.example/jwks' });
+    expect(message).toMatch(/RPM_JWT_ISSUER is required with RPM_JWT_JWKS_URL/);
+    expect(message).toMatch(/RPM_JWT_AUDIENCE is required with RPM_JWT_JWKS_URL/);
+    const config = loadConfig({ RPM_JWT_JWKS_URL: 'https://idp.example/jwks', RPM_JWT_ISSUER: 'https://idp.example', RPM_JWT_AUDIENCE: 'rpm' });
+    expect(config.jwtExpected).toEqual({ issuer: 'https://idp.example', audience: 'rpm' });
+  });
+
   it('has the defaults of ARCHITECTURE.md: embedded SQLite under ./data, HTTP 8080, MQTT 1883', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ httpPort: 8080, mqttPort: 1883, readingsStore: 'sqlite', logLevel: 'info', mqttUrl: undefined, mqttPublishLimit: { ratePerSecond: 100, burst: 500 } });

@@ -11,13 +11,19 @@ describe('HS256 tokens', () => {
   it('round-trips the claims and refuses another secret, a tampered payload and missing claims', async () => {
     const verify = createTokenVerifier(SECRET);
     const token = await signAccessToken(SECRET, { sub: 'nurse-1', role: 'nurse', careTeams: ['a'] });
-    await expect(verify(token)).resolves.toEqual({ sub: 'nurse-1', role: 'nurse', careTeams: ['a'] });
+    await expect(verify(token)).resolves.toEqual({ sub: 'nurse-1', role: 'nurse', careTeams: ['a'], expiresAtMs: expect.any(Number) });
+    expect((await verify(token)).expiresAtMs).toBeGreaterThan(Date.now() + 11 * 3_600_000);
     await expect(createTokenVerifier(`${SECRET}x`)(token)).rejects.toThrow();
     const [header, , signature] = token.split('.');
     const tampered = `${header}.${Buffer.from(JSON.stringify({ sub: 'nurse-1', role: 'admin', careTeams: [] })).toString('base64url')}.${signature}`;
     await expect(verify(tampered)).rejects.toThrow();
-    const noRole = await new SignJWT({ careTeams: [] }).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
+    const noRole = await new SignJWT({ careTeams: [] }).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setIssuer('rpm-platform').setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
     await expect(verify(noRole)).rejects.toThrow(/role/);
+  });
+
+  it('refuses a token signed with the secret for another issuer', async () => {
+    const other = await new SignJWT({ role: 'admin', careTeams: [] }).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setIssuer('another-app').setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
+    await expect(createTokenVerifier(SECRET)(other)).rejects.toThrow(/iss/);
   });
 
   it('refuses an expired token', async () => {
@@ -29,7 +35,9 @@ describe('HS256 tokens', () => {
 describe('OIDC issuer tokens (RPM_JWT_JWKS_URL)', () => {
   let server: Server;
   let jwksUrl: string;
-  let sign: (claims: Record<string, unknown>) => Promise<string>;
+  let sign: (claims: Record<string, unknown>, options?: { issuer?: string | null; audience?: string | null }) => Promise<string>;
+  const ISSUER = 'https://idp.hospital.example/realms/care';
+  const AUDIENCE = 'rpm-platform';
 
   beforeAll(async () => {
     const { publicKey, privateKey } = await generateKeyPair('RS256');
@@ -37,15 +45,29 @@ describe('OIDC issuer tokens (RPM_JWT_JWKS_URL)', () => {
     server = createServer((_request, response) => response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     jwksUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/.well-known/jwks.json`;
-    sign = (claims) => new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'key-1' }).setSubject('physician-9').setIssuedAt().setExpirationTime('10m').sign(privateKey);
+    sign = (claims, options = {}) => {
+      let jwt = new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'key-1' }).setSubject('physician-9').setIssuedAt().setExpirationTime('10m');
+      if (options.issuer !== null) jwt = jwt.setIssuer(options.issuer ?? ISSUER);
+      if (options.audience !== null) jwt = jwt.setAudience(options.audience ?? AUDIENCE);
+      return jwt.sign(privateKey);
+    };
   });
   afterAll(() => {
     server?.close();
   });
 
   it("verifies a token signed with the issuer's key, and refuses an HS256 token", async () => {
-    const verify = createJwksTokenVerifier(jwksUrl);
-    await expect(verify(await sign({ role: 'physician', careTeams: ['t1'] }))).resolves.toEqual({ sub: 'physician-9', role: 'physician', careTeams: ['t1'] });
+    const verify = createJwksTokenVerifier(jwksUrl, { issuer: ISSUER, audience: AUDIENCE });
+    await expect(verify(await sign({ role: 'physician', careTeams: ['t1'] }))).resolves.toEqual({ sub: 'physician-9', role: 'physician', careTeams: ['t1'], expiresAtMs: expect.any(Number) });
     await expect(verify(await signAccessToken(SECRET, { sub: 'x', role: 'admin', careTeams: [] }))).rejects.toThrow();
+  });
+
+  it('refuses a token of the same issuer for another application, of another issuer, or without either claim', async () => {
+    const verify = createJwksTokenVerifier(jwksUrl, { issuer: ISSUER, audience: AUDIENCE });
+    const claims = { role: 'physician', careTeams: ['t1'] };
+    await expect(verify(await sign(claims, { audience: 'billing-portal' }))).rejects.toThrow(/aud/);
+    await expect(verify(await sign(claims, { issuer: 'https://idp.other.example' }))).rejects.toThrow(/iss/);
+    await expect(verify(await sign(claims, { audience: null }))).rejects.toThrow(/aud/);
+    await expect(verify(await sign(claims, { issuer: null }))).rejects.toThrow(/iss/);
   });
 });
