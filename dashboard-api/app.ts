@@ -1,6 +1,8 @@
 // The Fastify application: schemas on every request (zod, through the type provider), OpenAPI 3
 // at /docs, JSON errors that name the field, request ids, rate limiting, body limits, and auth,
 // care-team scoping and audit in hooks (access.ts). Routes are plugins per resource.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
@@ -11,9 +13,10 @@ import { Counter, Histogram } from 'prom-client';
 import type { Observable } from 'rxjs';
 import type { IngestService } from '../ingest/index.js';
 import type { AlertChange } from '../rules/index.js';
-import type { ClinicalStore, ReadingsStore } from '../store/index.js';
-import { registerAccessControl } from './access.js';
-import { registerErrorHandler } from './errors.js';
+import type { ClinicalStore, FailureThrottle, ReadingsStore } from '../store/index.js';
+import { claimedSubject, isPublicRoute, registerAccessControl } from './access.js';
+import { MAX_JSON_DEPTH, exceedsJsonDepth } from '../device-profiles/index.js';
+import { ApiError, registerErrorHandler } from './errors.js';
 import { adminRoutes } from './routes/admin.js';
 import { alertRoutes } from './routes/alerts.js';
 import { careTeamRoutes } from './routes/care-teams.js';
@@ -30,6 +33,8 @@ export interface ApiDependencies {
   verifyToken: TokenVerifier;
   registry: Registry;
   logger: FastifyBaseLogger;
+  /** Failed-authentication throttle (default limits: store's DEFAULT_THROTTLE_LIMITS). */
+  authThrottle?: FailureThrottle;
   /** Requests per minute per user (default 600); 0: no limit. */
   rateLimitPerMinute?: number;
 }
@@ -47,16 +52,16 @@ const RATE_LIMIT_PER_MINUTE = 600;
  * so reading its subject here without verifying costs nothing and opens nothing.
  */
 function rateLimitKey(request: FastifyRequest): string {
-  const token = /^Bearer\s+([\w-]+)\.([\w-]+)\.[\w-]*$/i.exec(request.headers.authorization ?? '');
-  if (token) {
-    try {
-      const subject = (JSON.parse(Buffer.from(token[2]!, 'base64url').toString('utf8')) as { sub?: unknown }).sub;
-      if (typeof subject === 'string' && subject.length <= 256) return `user:${subject}`;
-    } catch {
-      // not a JWT payload: fall through to the address
-    }
-  }
-  return `address:${request.ip}`;
+  const subject = claimedSubject(/^Bearer\s+([\w.-]+)$/i.exec(request.headers.authorization ?? '')?.[1]);
+  return subject ? `user:${subject}` : `address:${request.ip}`;
+}
+
+/** A client's request id is kept when it looks like one (a UUID, a trace id); anything else is replaced. */
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function requestIdOf(request: IncomingMessage): string {
+  const sent = request.headers['x-request-id'];
+  return typeof sent === 'string' && CLIENT_REQUEST_ID.test(sent) ? sent : randomUUID();
 }
 
 async function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
@@ -72,10 +77,21 @@ async function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
 }
 
 export async function buildApi(dependencies: ApiDependencies): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: dependencies.logger, bodyLimit: BODY_LIMIT_BYTES, requestIdHeader: 'x-request-id', genReqId: () => crypto.randomUUID() }).withTypeProvider<ZodTypeProvider>();
+  const app = Fastify({ loggerInstance: dependencies.logger, bodyLimit: BODY_LIMIT_BYTES, requestIdHeader: false, genReqId: requestIdOf }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
+  // JSON bodies are measured before they are parsed: nesting past any honest body is refused with a
+  // 400 before JSON.parse or a schema recurses into it.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (exceedsJsonDepth(body as string)) {
+      done(new ApiError(400, 'RPM_ERR_VALIDATION', `body: nests arrays or objects more than ${MAX_JSON_DEPTH} deep`), undefined);
+      return;
+    }
+    parseJson(request, body as string, done);
+  });
+  const access = registerAccessControl(app, { verifyToken: dependencies.verifyToken, clinicalStore: dependencies.clinicalStore, throttle: dependencies.authThrottle });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -90,7 +106,7 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
 
   const rateLimit = dependencies.rateLimitPerMinute ?? RATE_LIMIT_PER_MINUTE;
   if (rateLimit > 0) {
-    await app.register(fastifyRateLimit, { max: rateLimit, timeWindow: '1 minute', keyGenerator: rateLimitKey, allowList: (request) => !request.url.startsWith('/v1/') });
+    await app.register(fastifyRateLimit, { max: rateLimit, timeWindow: '1 minute', keyGenerator: rateLimitKey, allowList: (request) => isPublicRoute(request) });
   }
   await app.register(fastifySwagger, {
     openapi: {
@@ -102,18 +118,17 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
-  registerAccessControl(app, { verifyToken: dependencies.verifyToken, clinicalStore: dependencies.clinicalStore });
   const { clinicalStore, readingsStore } = dependencies;
   await app.register(careTeamRoutes, { clinicalStore });
   await app.register(patientRoutes, { clinicalStore });
   await app.register(deviceRoutes, { clinicalStore });
   await app.register(patientDataRoutes, { clinicalStore, readingsStore });
-  await app.register(alertRoutes, { clinicalStore, alertFeed$: dependencies.alertFeed$ });
+  await app.register(alertRoutes, { clinicalStore, alertFeed$: dependencies.alertFeed$, access });
   await app.register(adminRoutes, { clinicalStore, readingsStore, ingest: dependencies.ingest });
 
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: { hide: true }, config: { public: true } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/readyz', { schema: { hide: true }, config: { public: true } }, async (_request, reply) => {
     const probes: Record<string, () => Promise<void>> = {
       clinicalStore: () => dependencies.clinicalStore.ping(),
       readingsStore: () => dependencies.readingsStore.ping(),
@@ -134,7 +149,7 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
   });
 
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { hide: true }, config: { public: true } }, async (_request, reply) => {
     dependencies.ingest.metrics.spoolBacklog.set(dependencies.ingest.spool.backlog);
     return reply.type(dependencies.registry.contentType).send(await dependencies.registry.metrics());
   });

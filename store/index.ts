@@ -14,6 +14,7 @@ export type { NewPatient, Patient } from './clinical/repositories/patients.js';
 export type { PatientThresholds } from './clinical/repositories/thresholds.js';
 export type { NewTimeEntry, TimeEntry } from './clinical/repositories/time-entries.js';
 export { generateDeviceSecret, hashDeviceSecret, mosquittoPasswordHash, verifyDeviceSecret } from './credentials.js';
+export { DEFAULT_THROTTLE_LIMITS, FailureThrottle, type ThrottleLimits } from './failure-throttle.js';
 export { STORE_ERRORS, isUniqueViolation } from './errors.js';
 export { canonicalTimeZone, instantAt, nowInstant, toInstant } from './time.js';
 export type {

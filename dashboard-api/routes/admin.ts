@@ -37,12 +37,13 @@ export const adminRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
     },
   );
 
-  app.get('/v1/audit', { schema: { querystring: z.object({ ...pageQuery, patientId: z.string().optional(), actor: z.string().optional() }), response: { 200: z.object({ records: z.array(auditRecordView), nextCursor: cursor }), ...errorResponses }, tags: ['audit'] }, config: { access: { roles: ['admin'], scope: 'none' } } }, async (request) => {
+  app.get('/v1/audit', { schema: { querystring: z.object({ ...pageQuery, patientId: z.string().optional(), actor: z.string().optional() }), response: { 200: z.object({ records: z.array(auditRecordView), nextCursor: cursor }), ...errorResponses }, tags: ['audit'] }, config: { access: { roles: ['admin'], scope: 'none', audit: 'audit.list', resourceType: 'audit' } } }, async (request) => {
+    if (request.query.patientId) request.auditPatientId = request.query.patientId;
     const page = await clinicalStore.audit.list(request.query);
     return { records: page.items, nextCursor: page.nextCursor };
   });
 
-  app.get('/v1/notifications', { schema: { querystring: z.object({ status: z.enum(['pending', 'delivered', 'failed']).optional() }), response: { 200: z.object({ deliveries: z.array(deliveryView) }), ...errorResponses }, tags: ['alerts'] }, config: { access: { roles: ['admin'], scope: 'none' } } }, async (request) => ({
+  app.get('/v1/notifications', { schema: { querystring: z.object({ status: z.enum(['pending', 'delivered', 'failed']).optional() }), response: { 200: z.object({ deliveries: z.array(deliveryView) }), ...errorResponses }, tags: ['alerts'] }, config: { access: { roles: ['admin'], scope: 'none', audit: 'notifications.list', resourceType: 'notification' } } }, async (request) => ({
     deliveries: await clinicalStore.deliveries.list({ status: request.query.status }),
   }));
 

@@ -3,12 +3,20 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { filter, type Observable } from 'rxjs';
 import type { AlertChange } from '../../rules/index.js';
 import { ALERT_SEVERITIES, ALERT_STATUSES, everyItem, type Alert, type ClinicalStore } from '../../store/index.js';
-import { CLINICAL_ROLES, maySeeTeam, requireUser, visibleTeams } from '../access.js';
+import { CLINICAL_ROLES, maySeeTeam, requireUser, visibleTeams, type AccessControl } from '../access.js';
+import { ApiError } from '../errors.js';
 import { idParams, pageQuery } from './shared.js';
 import { alertEventView, alertView, cursor, errorResponses, triageRow } from '../schemas.js';
 
 /** A comment line this often keeps proxies and load balancers from closing an idle stream. */
 const SSE_HEARTBEAT_MS = 15_000;
+/**
+ * Open streams per user: a nurse has the console open in a few tabs and on a phone; more is a
+ * script gone wrong or an attack holding sockets and replaying alert data.
+ */
+const MAX_STREAMS_PER_USER = 5;
+/** setTimeout's largest delay (about 24.8 days); a token valid longer is checked again then. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const SEVERITY_RANK: Readonly<Record<string, number>> = { critical: 0, high: 1, moderate: 2, low: 3 };
 
 const csv = <T extends string>(values: readonly [T, ...T[]]) =>
@@ -17,7 +25,8 @@ const csv = <T extends string>(values: readonly [T, ...T[]]) =>
     .transform((text) => text.split(',').map((v) => v.trim()))
     .pipe(z.array(z.enum(values)));
 
-export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; alertFeed$: Observable<AlertChange> }> = async (app, { clinicalStore, alertFeed$ }) => {
+export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; alertFeed$: Observable<AlertChange>; access: AccessControl }> = async (app, { clinicalStore, alertFeed$, access }) => {
+  const openStreams = new Map<string, number>();
   app.get(
     '/v1/alerts',
     {
@@ -50,6 +59,21 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
   // from the stored alert events, so a reconnecting dashboard misses nothing.
   app.get('/v1/alerts/stream', { schema: { tags: ['alerts'], description: 'Server-Sent Events (text/event-stream): `id` is the alert event id, `event` what happened, `data` the alert. Send Last-Event-ID to resume.' }, config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'alerts.stream', resourceType: 'alert' } } }, async (request, reply) => {
     const user = requireUser(request);
+    const open = openStreams.get(user.sub) ?? 0;
+    if (open >= MAX_STREAMS_PER_USER) throw new ApiError(429, 'RPM_ERR_TOO_MANY_STREAMS', `at most ${MAX_STREAMS_PER_USER} alert streams may be open per user; close one first`);
+    openStreams.set(user.sub, open + 1);
+    let closed = false;
+    const release = () => {
+      if (closed) return;
+      closed = true;
+      const remaining = (openStreams.get(user.sub) ?? 1) - 1;
+      if (remaining > 0) openStreams.set(user.sub, remaining);
+      else openStreams.delete(user.sub);
+    };
+    reply.raw.on('close', release);
+    // A stream replays alert data for as long as it is open: its read is audited when it opens,
+    // not when it closes hours later (or never, if the process dies first).
+    await access.auditNow(request, 'allowed');
     const raw = reply.raw;
     reply.hijack();
     raw.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
@@ -68,8 +92,23 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
     }
     const subscription = alertFeed$.pipe(filter((change) => maySeeTeam(user, change.alert.careTeamId) && change.eventId > replayedUpTo)).subscribe((change) => send(change.eventId, change.event, change.alert));
     const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), SSE_HEARTBEAT_MS);
-    request.raw.on('close', () => {
+    // The stream ends when the token that opened it does: a client must come back with a valid one.
+    let expiry: NodeJS.Timeout | undefined;
+    const endAtExpiry = () => {
+      const remainingMs = user.expiresAtMs - Date.now();
+      if (remainingMs > MAX_TIMER_MS) {
+        expiry = setTimeout(endAtExpiry, MAX_TIMER_MS);
+        return;
+      }
+      expiry = setTimeout(() => {
+        raw.write('event: expired\ndata: {"error":"RPM_ERR_UNAUTHENTICATED","message":"the access token expired; reconnect with a new one"}\n\n');
+        raw.end();
+      }, Math.max(0, remainingMs));
+    };
+    endAtExpiry();
+    raw.on('close', () => {
       clearInterval(heartbeat);
+      clearTimeout(expiry);
       subscription.unsubscribe();
     });
   });

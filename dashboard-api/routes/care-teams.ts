@@ -12,12 +12,12 @@ const careTeamBody = z.object({
 });
 
 export const careTeamRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore }> = async (app, { clinicalStore }) => {
-  app.post('/v1/care-teams', { schema: { body: careTeamBody, response: { 201: careTeamView, ...errorResponses }, tags: ['care teams'] }, config: { access: { roles: ['admin'], scope: 'none' } } }, async (request, reply) => {
+  app.post('/v1/care-teams', { schema: { body: careTeamBody, response: { 201: careTeamView, ...errorResponses }, tags: ['care teams'] }, config: { access: { roles: ['admin'], scope: 'none', audit: 'care_team.create', resourceType: 'care_team' } } }, async (request, reply) => {
     const team = await clinicalStore.careTeams.create({ id: request.body.id, name: request.body.name, escalationPolicy: request.body.escalation ?? {} });
     return reply.code(201).send({ id: team.id, name: team.name, escalation: team.escalationPolicy, createdAt: team.createdAt });
   });
 
-  app.get('/v1/care-teams', { schema: { response: { 200: z.object({ careTeams: z.array(careTeamView) }), ...errorResponses }, tags: ['care teams'] }, config: { access: { roles: ['admin', 'nurse', 'physician', 'billing'], scope: 'none' } } }, async (request) => {
+  app.get('/v1/care-teams', { schema: { response: { 200: z.object({ careTeams: z.array(careTeamView) }), ...errorResponses }, tags: ['care teams'] }, config: { access: { roles: ['admin', 'nurse', 'physician', 'billing'], scope: 'none', audit: 'care_teams.list', resourceType: 'care_team' } } }, async (request) => {
     const teams = await clinicalStore.careTeams.list(visibleTeams(requireUser(request)));
     // Webhook secrets stay out of every response.
     return {

@@ -22,7 +22,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore 
     return reply.code(201).header('Cache-Control', 'no-store').send({ ...device, secret });
   });
 
-  app.get('/v1/devices', { schema: { querystring: z.object({ ...pageQuery, gatewayId: z.string().optional() }), response: { 200: z.object({ devices: z.array(deviceView), nextCursor: cursor }), ...errorResponses }, tags: ['devices'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none' } } }, async (request) => {
+  app.get('/v1/devices', { schema: { querystring: z.object({ ...pageQuery, gatewayId: z.string().optional() }), response: { 200: z.object({ devices: z.array(deviceView), nextCursor: cursor }), ...errorResponses }, tags: ['devices'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none', audit: 'devices.list', resourceType: 'device' } } }, async (request) => {
     const page = await clinicalStore.devices.list(request.query);
     return { devices: page.items, nextCursor: page.nextCursor };
   });

@@ -1,11 +1,13 @@
 // The real application on a free port: ingest with its embedded broker, the rules engine and the
 // API over real stores, plus tokens for every role.
+import { request as httpRequest } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { buildApi, createTokenVerifier, signAccessToken, type Role } from '../../dashboard-api/index.js';
 import { receiptsTopic } from '../../ingest/index.js';
 import { RulesService } from '../../rules/index.js';
+import type { FailureThrottle } from '../../store/index.js';
 import { startHarness, type Harness } from './ingest-harness.js';
 
 export const JWT_SECRET = 'api-test-secret-of-at-least-32-characters';
@@ -19,7 +21,7 @@ export interface ApiHarness extends Harness {
   stopAll(): Promise<void>;
 }
 
-export async function startApiHarness(options: { rateLimitPerMinute?: number } = {}): Promise<ApiHarness> {
+export async function startApiHarness(options: { rateLimitPerMinute?: number; authThrottle?: FailureThrottle } = {}): Promise<ApiHarness> {
   const harness = await startHarness({ broker: { verifyUserToken: createTokenVerifier(JWT_SECRET) } });
   const registry = new Registry();
   const rules = new RulesService(
@@ -44,6 +46,7 @@ export async function startApiHarness(options: { rateLimitPerMinute?: number } =
     registry,
     logger: pino({ level: process.env.RPM_TEST_LOG_LEVEL ?? 'silent' }),
     rateLimitPerMinute: options.rateLimitPerMinute,
+    authThrottle: options.authThrottle,
   });
   await api.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
@@ -78,3 +81,29 @@ export async function startApiHarness(options: { rateLimitPerMinute?: number } =
     },
   });
 }
+
+/** A request whose request line carries an absolute URL (`GET http://host/v1/… HTTP/1.1`), as a proxy would send it. */
+export function absoluteFormRequest(baseUrl: string, method: string, path: string, options: { token?: string; body?: unknown } = {}): Promise<{ status: number; body: string }> {
+  const port = Number(new URL(baseUrl).port);
+  return new Promise((resolve, reject) => {
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const request = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path: `http://127.0.0.1:${port}${path}`,
+        headers: { ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}), ...(body ? { 'Content-Type': 'application/json' } : {}) },
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+

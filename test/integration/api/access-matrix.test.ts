@@ -1,7 +1,8 @@
 // Every route × every role × own or other care team, against the real application over HTTP.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Role } from '../../../dashboard-api/index.js';
-import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
+import { DEFAULT_THROTTLE_LIMITS, FailureThrottle } from '../../../store/index.js';
+import { absoluteFormRequest, startApiHarness, type ApiHarness } from '../../support/api-harness.js';
 import { unique } from '../../support/ingest-harness.js';
 
 let app: ApiHarness;
@@ -21,7 +22,9 @@ const CALLERS: Record<Caller, { role: Role; team: 'A' | 'B' }> = {
 const tokens = {} as Record<Caller, string>;
 
 beforeAll(async () => {
-  app = await startApiHarness();
+  // Every route is also tried without a token and with a forged one from this one address: more
+  // failures than the default throttle allows a minute (tested on its own in auth-hardening).
+  app = await startApiHarness({ authThrottle: new FailureThrottle({ ...DEFAULT_THROTTLE_LIMITS, perAddress: 1_000, perIdentity: 1_000 }) });
   teamA = app.teamId;
   teamB = (await app.clinicalStore.careTeams.create({ id: unique('team-b'), name: 'Team B' })).id;
   patientA = (await app.clinicalStore.patients.create({ name: 'Patient A', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: teamA })).id;
@@ -93,6 +96,9 @@ describe('the access matrix', () => {
     const response = await app.request(method, path, { token: tokens[caller], body });
     expect([caller, response.status]).toEqual([caller, testCase.expected[caller]]);
     if (response.status >= 400) expect(response.body).toEqual({ error: expect.stringMatching(/^RPM_ERR_/), message: expect.any(String) });
+    // In absolute form the same caller gets the same answer: access is decided on the matched route.
+    const again = await testCase.prepare();
+    expect([caller, 'absolute-form', (await absoluteFormRequest(app.baseUrl, again.method, again.path, { token: tokens[caller], body: again.body })).status]).toEqual([caller, 'absolute-form', testCase.expected[caller]]);
   });
 
   it('refuses every /v1 route without a token, or with a forged one', async () => {
@@ -104,6 +110,9 @@ describe('the access matrix', () => {
       const { method, path, body } = await c.prepare();
       expect([c.route, (await app.request(method, path, { body })).status]).toEqual([c.route, 401]);
       expect([c.route, (await app.request(method, path, { body, token: forged })).status]).toEqual([c.route, 401]);
+      // The same request with an absolute URL in its request line (`GET http://host/v1/… HTTP/1.1`).
+      expect([c.route, 'absolute-form', (await absoluteFormRequest(app.baseUrl, method, path, { body })).status]).toEqual([c.route, 'absolute-form', 401]);
+      expect([c.route, 'absolute-form', (await absoluteFormRequest(app.baseUrl, method, path, { body, token: forged })).status]).toEqual([c.route, 'absolute-form', 401]);
     }
   });
 
