@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { MEASUREMENT_KINDS } from '../../device-profiles/index.js';
 import type { ClinicalStore } from '../../store/index.js';
 import { ApiError } from '../errors.js';
-import { maySeeTeam, requireUser } from '../access.js';
+import { maySeeTeam, requireUser, visibleTeams } from '../access.js';
 import { idParams, instant, pageQuery } from './shared.js';
 import { assignmentView, cursor, deviceView, errorResponses } from '../schemas.js';
 
@@ -14,6 +14,13 @@ const deviceBody = z.object({
   gatewayId: z.string().max(64).optional(),
 });
 
+/**
+ * How far ahead an assignment may start: a kit shipped to a patient arrives within two weeks. A
+ * start further out locked the device against every other assignment for as long.
+ */
+const MAX_SCHEDULED_START_DAYS = 14;
+const MAX_SCHEDULED_START_MS = MAX_SCHEDULED_START_DAYS * 86_400_000;
+
 export const deviceRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore }> = async (app, { clinicalStore }) => {
   // Provisioning an existing id rotates its secret: the response is the only time a secret is shown.
   app.post('/v1/devices', { schema: { body: deviceBody, response: { 201: deviceView.extend({ secret: z.string() }), ...errorResponses }, tags: ['devices'] }, config: { access: { roles: ['admin'], scope: 'none', audit: 'device.provision', resourceType: 'device' } } }, async (request, reply) => {
@@ -23,7 +30,10 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore 
   });
 
   app.get('/v1/devices', { schema: { querystring: z.object({ ...pageQuery, gatewayId: z.string().optional() }), response: { 200: z.object({ devices: z.array(deviceView), nextCursor: cursor }), ...errorResponses }, tags: ['devices'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none', audit: 'devices.list', resourceType: 'device' } } }, async (request) => {
-    const page = await clinicalStore.devices.list(request.query);
+    const user = requireUser(request);
+    // A nurse sees her teams' devices and the unassigned ones she may assign; never another team's.
+    const teams = visibleTeams(user);
+    const page = await clinicalStore.devices.list({ ...request.query, ...(teams ? { careTeamIds: teams, includeUnassigned: true } : {}) });
     return { devices: page.items, nextCursor: page.nextCursor };
   });
 
@@ -32,11 +42,20 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore 
     { schema: { params: idParams, body: z.object({ patientId: z.string().min(1), from: instant.optional() }), response: { 200: z.object({ deviceId: z.string(), history: z.array(assignmentView) }), ...errorResponses }, tags: ['devices'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none', audit: 'device.assign', resourceType: 'device' } } },
     async (request) => {
       const user = requireUser(request);
+      const from = request.body.from ?? new Date().toISOString();
+      if (Date.parse(from) > Date.now() + MAX_SCHEDULED_START_MS) {
+        throw new ApiError(400, 'RPM_ERR_VALIDATION', `body/from: may be at most ${MAX_SCHEDULED_START_DAYS} days ahead (a kit on its way to the patient); got ${from}`);
+      }
       const patient = await clinicalStore.patients.get(request.body.patientId);
       if (!patient) throw new ApiError(404, 'RPM_ERR_NOT_FOUND', `body/patientId: patient ${request.body.patientId} does not exist`);
       request.auditPatientId = patient.id;
       if (!maySeeTeam(user, patient.careTeamId)) throw new ApiError(403, 'RPM_ERR_FORBIDDEN', `patient ${patient.id} belongs to another care team`);
-      await clinicalStore.devices.assign(request.params.id, patient.id, { at: request.body.from, by: user.sub });
+      // The device's present and scheduled patients must be the caller's to take it from them: a
+      // nurse cannot move another team's device onto her own patient, nor undo its schedule.
+      for (const held of await clinicalStore.devices.assignmentsFrom(request.params.id, from)) {
+        if (!maySeeTeam(user, held.careTeamId)) throw new ApiError(403, 'RPM_ERR_FORBIDDEN', `device ${request.params.id} is assigned to a patient of another care team; an admin or that team can reassign it`);
+      }
+      await clinicalStore.devices.assign(request.params.id, patient.id, { at: from, by: user.sub, replaceScheduled: true });
       return { deviceId: request.params.id, history: await clinicalStore.devices.assignmentHistory(request.params.id) };
     },
   );

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { DEVICE_ID_PATTERN, isMeasurementKind } from '../../../device-profiles/index.js';
 import { generateDeviceSecret, hashDeviceSecret, mosquittoPasswordHash, verifyDeviceSecret } from '../../credentials.js';
 import { conflict, found, invalidInput, notFound } from '../../errors.js';
@@ -155,12 +155,48 @@ export class DeviceRepository {
     return found(await this.get(id), 'device', id);
   }
 
-  async list(filter: { gatewayId?: string } & PageRequest = {}): Promise<Page<Device>> {
+  /**
+   * Devices in id order. With `careTeamIds`, only those a member of these teams may see: devices
+   * whose current (or scheduled) assignment is to a patient of one of the teams, and, with
+   * `includeUnassigned`, devices with no open assignment (stock to assign, and gateways).
+   */
+  async list(filter: { gatewayId?: string; careTeamIds?: readonly string[]; includeUnassigned?: boolean } & PageRequest = {}): Promise<Page<Device>> {
     const limit = pageSize(filter);
-    let query = this.reader.selectFrom('devices').selectAll().orderBy('id').limit(limit + 1);
-    if (filter.gatewayId) query = query.where('gateway_id', '=', filter.gatewayId);
-    if (filter.after) query = query.where('id', '>', filter.after);
+    let query = this.reader.selectFrom('devices').selectAll('devices').orderBy('devices.id').limit(limit + 1);
+    if (filter.gatewayId) query = query.where('devices.gateway_id', '=', filter.gatewayId);
+    if (filter.after) query = query.where('devices.id', '>', filter.after);
+    const teams = filter.careTeamIds;
+    if (teams) {
+      query = query
+        .leftJoin('device_assignments as open_assignment', (join) => join.onRef('open_assignment.device_id', '=', 'devices.id').on('open_assignment.assigned_until', 'is', null))
+        .leftJoin('patients as assigned_patient', 'assigned_patient.id', 'open_assignment.patient_id')
+        .where((eb) => {
+          const visible = [];
+          if (teams.length > 0) visible.push(eb('assigned_patient.care_team_id', 'in', [...teams]));
+          if (filter.includeUnassigned) visible.push(eb('open_assignment.id', 'is', null));
+          return visible.length > 0 ? eb.or(visible) : sql<boolean>`1 = 0`;
+        });
+    }
     return toPage(await query.execute(), limit, (row) => row.id, toDevice);
+  }
+
+  /**
+   * The patients (with their care teams) that the device's data would be taken from or that hold a
+   * claim on it if it were assigned again from `at`: the assignment covering `at` and every one
+   * starting after it. Who may assign the device must be allowed to see all of them.
+   */
+  async assignmentsFrom(deviceId: string, at: string): Promise<(DeviceAssignment & { careTeamId: string })[]> {
+    const instant = toInstant(at, 'at');
+    const rows = await this.reader
+      .selectFrom('device_assignments')
+      .innerJoin('patients', 'patients.id', 'device_assignments.patient_id')
+      .selectAll('device_assignments')
+      .select('patients.care_team_id')
+      .where('device_assignments.device_id', '=', deviceId)
+      .where((eb) => eb.or([eb('device_assignments.assigned_until', 'is', null), eb('device_assignments.assigned_until', '>', instant)]))
+      .orderBy('device_assignments.assigned_from')
+      .execute();
+    return rows.map((row) => ({ ...toAssignment(row), careTeamId: row.care_team_id }));
   }
 
   /**
@@ -193,12 +229,15 @@ export class DeviceRepository {
   }
 
   /**
-   * Assigns the device to a patient from `at` (default now), closing the previous assignment at the
-   * same instant, so that every reading belongs to exactly one patient. Assigning to the patient it
-   * already has is a no-op.
+   * Assigns the device to a patient from `at` (default now), closing the assignment that covers
+   * `at` at the same instant, so that every reading belongs to exactly one patient. Assigning to the
+   * patient it already has is a no-op. An assignment that starts after `at` and has already begun
+   * is history (readings were filed under it): a conflict. One that has not begun yet (a kit being
+   * shipped) is replaced when `replaceScheduled` is set, and a conflict otherwise.
    */
-  async assign(deviceId: string, patientId: string, options: { at?: string; by: string }): Promise<DeviceAssignment> {
-    const at = toInstant(options.at ?? nowInstant(), 'at');
+  async assign(deviceId: string, patientId: string, options: { at?: string; by: string; replaceScheduled?: boolean }): Promise<DeviceAssignment> {
+    const now = nowInstant();
+    const at = toInstant(options.at ?? now, 'at');
     const assignment = await this.db.transaction().execute(async (trx) => {
       const device = await trx.selectFrom('devices').select(['kind', 'retired_at']).where('id', '=', deviceId).executeTakeFirst();
       if (!device) throw notFound('device', deviceId);
@@ -206,27 +245,29 @@ export class DeviceRepository {
       if (device.kind === 'gateway') throw invalidInput('deviceId', 'a gateway is not assigned to a patient; assign the devices bound to it');
       const patient = await trx.selectFrom('patients').select('id').where('id', '=', patientId).executeTakeFirst();
       if (!patient) throw notFound('patient', patientId);
-      const open = await trx
+      const later = await trx.selectFrom('device_assignments').selectAll().where('device_id', '=', deviceId).where('assigned_from', '>', at).orderBy('assigned_from').execute();
+      const begun = later.find((row) => row.assigned_from <= now);
+      if (begun) throw conflict(`device ${deviceId} has an assignment from ${begun.assigned_from}, after ${at}, which has begun`, { id: deviceId });
+      if (later.length > 0 && !options.replaceScheduled) {
+        throw conflict(`device ${deviceId} has an assignment starting ${later[0]!.assigned_from}, after ${at}`, { id: deviceId });
+      }
+      if (later.length > 0) await trx.deleteFrom('device_assignments').where('id', 'in', later.map((row) => row.id)).execute();
+      const covering = await trx
         .selectFrom('device_assignments')
         .selectAll()
         .where('device_id', '=', deviceId)
-        .where('assigned_until', 'is', null)
+        .where('assigned_from', '<=', at)
+        .where((eb) => eb.or([eb('assigned_until', 'is', null), eb('assigned_until', '>', at)]))
         .executeTakeFirst();
-      if (open && open.patient_id === patientId) return toAssignment(open);
-      const latestStart = await trx
-        .selectFrom('device_assignments')
-        .select('assigned_from')
-        .where('device_id', '=', deviceId)
-        .orderBy('assigned_from', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      if (latestStart && latestStart.assigned_from > at) {
-        throw conflict(`device ${deviceId} has an assignment starting ${latestStart.assigned_from}, after ${at}`, { id: deviceId });
+      if (covering && covering.patient_id === patientId) {
+        // Already this patient's (a replaced scheduled assignment had only set its end): it goes on.
+        if (covering.assigned_until !== null) await trx.updateTable('device_assignments').set({ assigned_until: null }).where('id', '=', covering.id).execute();
+        return { ...toAssignment(covering), assignedUntil: null };
       }
-      if (open) await trx.updateTable('device_assignments').set({ assigned_until: at }).where('id', '=', open.id).execute();
+      if (covering) await trx.updateTable('device_assignments').set({ assigned_until: at }).where('id', '=', covering.id).execute();
       const inserted = await trx
         .insertInto('device_assignments')
-        .values({ device_id: deviceId, patient_id: patientId, assigned_from: at, assigned_until: null, assigned_by: options.by, created_at: nowInstant() })
+        .values({ device_id: deviceId, patient_id: patientId, assigned_from: at, assigned_until: null, assigned_by: options.by, created_at: now })
         .returning('id')
         .executeTakeFirstOrThrow();
       return { id: inserted.id, deviceId, patientId, assignedFrom: at, assignedUntil: null, assignedBy: options.by };

@@ -243,6 +243,53 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
       await expectRpmError(store.devices.assign(id, 'no-such-patient', { by: 'n' }), 'RPM_ERR_NOT_FOUND', 'patient');
     });
 
+    it('replaces an assignment that has not begun yet when asked, and never one that has', async () => {
+      const id = uid('cuff');
+      await store.devices.provision({ id, kind: 'blood_pressure' });
+      const first = await newPatient();
+      const scheduled = await newPatient();
+      const corrected = await newPatient();
+      const soon = new Date(Date.now() + 3 * 86_400_000).toISOString();
+      await store.devices.assign(id, first.id, { at: '2026-01-01T00:00:00Z', by: 'n' });
+      await store.devices.assign(id, scheduled.id, { at: soon, by: 'n' });
+      const now = new Date().toISOString();
+      await expectRpmError(store.devices.assign(id, corrected.id, { at: now, by: 'admin' }), 'RPM_ERR_CONFLICT');
+      await store.devices.assign(id, corrected.id, { at: now, by: 'admin', replaceScheduled: true });
+      const history = await store.devices.assignmentHistory(id);
+      expect(history.map((a) => [a.patientId, a.assignedUntil === null])).toEqual([
+        [first.id, false],
+        [corrected.id, true],
+      ]);
+      expect(await store.devices.patientAt(id, soon)).toBe(corrected.id);
+      // Back to the first patient from a scheduled start: its assignment is simply reopened.
+      const again = uid('cuff');
+      await store.devices.provision({ id: again, kind: 'blood_pressure' });
+      await store.devices.assign(again, first.id, { at: '2026-01-01T00:00:00Z', by: 'n' });
+      await store.devices.assign(again, scheduled.id, { at: soon, by: 'n' });
+      await store.devices.assign(again, first.id, { at: now, by: 'n', replaceScheduled: true });
+      expect((await store.devices.assignmentHistory(again)).map((a) => [a.patientId, a.assignedUntil])).toEqual([[first.id, null]]);
+      // A start before one that has begun rewrites history: refused even when replacing.
+      await expectRpmError(store.devices.assign(again, scheduled.id, { at: '2025-06-01T00:00:00Z', by: 'admin', replaceScheduled: true }), 'RPM_ERR_CONFLICT', 'has begun');
+    });
+
+    it('lists only the devices of given care teams, with the unassigned ones when asked, and names the teams holding a device', async () => {
+      const otherTeam = (await store.careTeams.create({ id: uid('team-x'), name: 'Other' })).id;
+      const mine = uid('cuff');
+      const theirs = uid('cuff');
+      const stock = uid('cuff');
+      for (const id of [mine, theirs, stock]) await store.devices.provision({ id, kind: 'blood_pressure' });
+      await store.devices.assign(mine, (await newPatient()).id, { at: '2026-01-01T00:00:00Z', by: 'n' });
+      const theirPatient = await newPatient({ careTeamId: otherTeam });
+      await store.devices.assign(theirs, theirPatient.id, { at: '2026-01-01T00:00:00Z', by: 'n' });
+      const ids = async (filter: Parameters<ClinicalStore['devices']['list']>[0]) => (await store.devices.list({ ...filter, limit: 500 })).items.map((d) => d.id).filter((id) => [mine, theirs, stock].includes(id));
+      expect(await ids({ careTeamIds: [teamId] })).toEqual([mine]);
+      expect(await ids({ careTeamIds: [teamId], includeUnassigned: true })).toEqual([mine, stock].sort());
+      expect(await ids({ careTeamIds: [], includeUnassigned: false })).toEqual([]);
+      expect(await ids({})).toEqual([mine, theirs, stock].sort());
+      expect((await store.devices.assignmentsFrom(theirs, new Date().toISOString())).map((a) => [a.patientId, a.careTeamId])).toEqual([[theirPatient.id, otherTeam]]);
+      expect(await store.devices.assignmentsFrom(stock, new Date().toISOString())).toEqual([]);
+    });
+
     it('the database itself refuses two open assignments of one device', async () => {
       const id = uid('cuff');
       await store.devices.provision({ id, kind: 'blood_pressure' });

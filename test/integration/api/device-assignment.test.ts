@@ -1,0 +1,76 @@
+// A device belongs to the team whose patient has it: another team's nurse can neither move it onto
+// her own patient nor lock it with a far-future start; an admin can correct any assignment; the
+// device list shows a nurse her teams' devices and the unassigned ones (issue #19, item 3).
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
+import { unique } from '../../support/ingest-harness.js';
+
+let app: ApiHarness;
+let teamB: string;
+let patientA: string;
+let patientB: string;
+let nurseA: string;
+let nurseB: string;
+let admin: string;
+
+beforeAll(async () => {
+  app = await startApiHarness();
+  teamB = (await app.clinicalStore.careTeams.create({ id: unique('team-b'), name: 'Team B' })).id;
+  patientA = (await app.clinicalStore.patients.create({ name: 'Patient A', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: app.teamId })).id;
+  patientB = (await app.clinicalStore.patients.create({ name: 'Patient B', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: teamB })).id;
+  nurseA = await app.token('nurse', [app.teamId], unique('nurse-a'));
+  nurseB = await app.token('nurse', [teamB], unique('nurse-b'));
+  admin = await app.token('admin', [], unique('admin'));
+});
+afterAll(async () => app?.stopAll());
+
+async function deviceOfA(): Promise<string> {
+  const id = unique('meter');
+  await app.clinicalStore.devices.provision({ id, kind: 'glucose' });
+  expect((await app.request('PUT', `/v1/devices/${id}/assignment`, { token: nurseA, body: { patientId: patientA } })).status).toBe(200);
+  return id;
+}
+
+describe('device assignment across care teams', () => {
+  it("refuses a nurse moving another team's device onto her own patient, and the device stays where it was", async () => {
+    const id = await deviceOfA();
+    const moved = await app.request('PUT', `/v1/devices/${id}/assignment`, { token: nurseB, body: { patientId: patientB } });
+    expect(moved.status).toBe(403);
+    expect(moved.body).toEqual({ error: 'RPM_ERR_FORBIDDEN', message: expect.stringMatching(/assigned to a patient of another care team/) });
+    expect(await app.clinicalStore.devices.patientAt(id, new Date().toISOString())).toBe(patientA);
+  });
+
+  it('refuses a start far in the future, naming the field', async () => {
+    const id = unique('meter');
+    await app.clinicalStore.devices.provision({ id, kind: 'glucose' });
+    const locked = await app.request('PUT', `/v1/devices/${id}/assignment`, { token: nurseB, body: { patientId: patientB, from: '2099-01-01T00:00:00Z' } });
+    expect(locked.status).toBe(400);
+    expect(locked.body).toEqual({ error: 'RPM_ERR_VALIDATION', message: expect.stringMatching(/^body\/from: may be at most 14 days ahead/) });
+    expect(await app.clinicalStore.devices.assignmentHistory(id)).toEqual([]);
+  });
+
+  it("lets an admin correct a scheduled assignment, and refuses another team's nurse the same", async () => {
+    const id = await deviceOfA();
+    const inAWeek = new Date(Date.now() + 7 * 86_400_000).toISOString();
+    expect((await app.request('PUT', `/v1/devices/${id}/assignment`, { token: nurseA, body: { patientId: patientA, from: inAWeek } })).status).toBe(200);
+    const scheduledB = await app.request('PUT', `/v1/devices/${unique('none')}/assignment`, { token: nurseB, body: { patientId: patientB } });
+    expect(scheduledB.status).toBe(404);
+    const corrected = await app.request('PUT', `/v1/devices/${id}/assignment`, { token: admin, body: { patientId: patientB } });
+    expect(corrected.status).toBe(200);
+    expect(await app.clinicalStore.devices.patientAt(id, inAWeek)).toBe(patientB);
+    // Now team B's: team A's nurse cannot take it back, team B's nurse can move it within her team.
+    expect((await app.request('PUT', `/v1/devices/${id}/assignment`, { token: nurseA, body: { patientId: patientA } })).status).toBe(403);
+  });
+
+  it('lists for a nurse her teams\' devices and the unassigned ones, never another team\'s', async () => {
+    const ofA = await deviceOfA();
+    const stock = unique('scale');
+    await app.clinicalStore.devices.provision({ id: stock, kind: 'weight' });
+    const listed = async (token: string) => ((await app.request('GET', '/v1/devices?limit=500', { token })).body as { devices: { id: string }[] }).devices.map((d) => d.id);
+    const seenByB = await listed(nurseB);
+    expect(seenByB).toContain(stock);
+    expect(seenByB).not.toContain(ofA);
+    expect(await listed(nurseA)).toEqual(expect.arrayContaining([ofA, stock]));
+    expect(await listed(admin)).toEqual(expect.arrayContaining([ofA, stock]));
+  });
+});
