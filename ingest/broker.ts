@@ -7,7 +7,7 @@ import { createServer as createTcpServer, type Server, type Socket } from 'node:
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
-import { everyItem, type ClinicalStore } from '../store/index.js';
+import { everyItem, FailureThrottle, type ClinicalStore } from '../store/index.js';
 import type { IngestMetrics } from './metrics.js';
 import type { Receipt, ReceiptPublisher } from './processor.js';
 import type { Spool } from './spool.js';
@@ -32,6 +32,8 @@ export interface BrokerOptions {
    * may subscribe to the alerts topics of their care teams (admins: all), and publish nothing.
    */
   verifyUserToken?: (token: string) => Promise<{ sub: string; role: string; careTeams: string[] }>;
+  /** Failed-login throttle (default: the store's DEFAULT_THROTTLE_LIMITS). */
+  loginThrottle?: FailureThrottle;
 }
 
 /** A compact JWS: three base64url parts, the header starting with `{"` (eyJ). */
@@ -44,6 +46,25 @@ const DEFAULT_PUBLISH_RATE = 100;
 const DEFAULT_PUBLISH_BURST = 500;
 /** Unauthenticated sockets get this long to send CONNECT. */
 const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * Simultaneous connections one credential may hold. A device or gateway needs one, and a second
+ * while a half-open socket of the last one times out; a person may have the app open on a phone,
+ * a tablet and a few browser tabs. One device's secret once held 2,000.
+ */
+const MAX_CONNECTIONS_PER_DEVICE = 4;
+const MAX_CONNECTIONS_PER_USER = 10;
+/** Publish buckets of identities with no connection are dropped once full again, this often. */
+const BUCKET_SWEEP_MS = 60_000;
+
+/**
+ * The publish budget of one identity, shared by all its connections: reconnecting does not refill
+ * it, and neither does opening more connections.
+ */
+interface PublishBucket {
+  tokens: number;
+  lastRefillMs: number;
+  connections: number;
+}
 
 interface Principal {
   id: string;
@@ -52,8 +73,7 @@ interface Principal {
   user?: { role: string; careTeams: Set<string> };
   /** Devices whose topics this client may use: itself, or a gateway's bound devices. */
   devices: Set<string>;
-  tokens: number;
-  lastRefillMs: number;
+  bucket: PublishBucket;
 }
 
 function authError(message: string): AuthenticateError {
@@ -76,6 +96,10 @@ export class EmbeddedBroker implements ReceiptPublisher {
   private readonly maxPacketBytes: number;
   private readonly ratePerSecond: number;
   private readonly burst: number;
+  private readonly loginThrottle: FailureThrottle;
+  /** By identity (`device:ID`, `user:SUB`). */
+  private readonly buckets = new Map<string, PublishBucket>();
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly options: BrokerOptions,
@@ -84,6 +108,7 @@ export class EmbeddedBroker implements ReceiptPublisher {
     this.maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
     this.ratePerSecond = options.publishRatePerSecond ?? DEFAULT_PUBLISH_RATE;
     this.burst = options.publishBurst ?? DEFAULT_PUBLISH_BURST;
+    this.loginThrottle = options.loginThrottle ?? new FailureThrottle();
   }
 
   /** Starts listening; resolves with the port (useful when the configured port is 0). */
@@ -118,6 +143,7 @@ export class EmbeddedBroker implements ReceiptPublisher {
       },
     });
     this.aedes = aedes;
+    this.sweepTimer = setInterval(() => this.sweepBuckets(), BUCKET_SWEEP_MS).unref();
     const { metrics, logger } = this.dependencies;
     aedes.on('clientReady', () => metrics.connectedClients.set(aedes.connectedClients));
     aedes.on('clientDisconnect', () => metrics.connectedClients.set(aedes.connectedClients));
@@ -145,30 +171,57 @@ export class EmbeddedBroker implements ReceiptPublisher {
   }
 
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<void> {
-    const { clinicalStore, metrics } = this.dependencies;
+    const { clinicalStore, metrics, logger } = this.dependencies;
     if (!username || !password) {
       metrics.refusedConnections.inc({ reason: 'no_credentials' });
       throw authError('a device id and secret are required');
     }
+    const address = (client.conn as { remoteAddress?: string }).remoteAddress ?? 'unknown';
+    const retryAfterMs = this.loginThrottle.retryAfterMs(address, username);
+    if (retryAfterMs > 0) {
+      metrics.refusedConnections.inc({ reason: 'throttled' });
+      throw Object.assign(new Error(`too many failed logins; try again in ${Math.ceil(retryAfterMs / 1000)} s`), { returnCode: 5 }) as AuthenticateError;
+    }
+    const failed = (reason: string, message: string): never => {
+      this.loginThrottle.failed(address, username);
+      metrics.refusedConnections.inc({ reason });
+      throw authError(message);
+    };
     const secret = password.toString('utf8');
+    let principal: Omit<Principal, 'bucket'>;
     if (JWT_SHAPE.test(secret)) {
-      if (!this.options.verifyUserToken) throw authError('access tokens are not accepted here');
-      const claims = await this.options.verifyUserToken(secret).catch(() => undefined);
-      if (!claims || claims.sub !== username) {
-        metrics.refusedConnections.inc({ reason: 'bad_token' });
-        throw authError('invalid access token, or the user name is not its subject');
-      }
-      this.principals.set(client, { id: claims.sub, isGateway: false, devices: new Set(), user: { role: claims.role, careTeams: new Set(claims.careTeams) }, tokens: this.burst, lastRefillMs: Date.now() });
-      return;
+      if (!this.options.verifyUserToken) failed('bad_token', 'access tokens are not accepted here');
+      const claims = await this.options.verifyUserToken!(secret).catch(() => undefined);
+      if (!claims || claims.sub !== username) return failed('bad_token', 'invalid access token, or the user name is not its subject');
+      principal = { id: claims.sub, isGateway: false, devices: new Set(), user: { role: claims.role, careTeams: new Set(claims.careTeams) } };
+    } else {
+      const device = await clinicalStore.devices.authenticate(username, secret);
+      if (!device) return failed('bad_credentials', 'bad device id or secret');
+      const isGateway = device.kind === 'gateway';
+      principal = { id: device.id, isGateway, devices: new Set(isGateway ? await this.boundDevices(device.id) : [device.id]) };
     }
-    const device = await clinicalStore.devices.authenticate(username, secret);
-    if (!device) {
-      metrics.refusedConnections.inc({ reason: 'bad_credentials' });
-      throw authError('bad device id or secret');
+    this.loginThrottle.succeeded(address, username);
+    // Gone while its credential was checked: nothing to count, and its close event has passed.
+    if ((client.conn as { destroyed?: boolean }).destroyed) throw authError('the connection closed during authentication');
+    const identity = principal.user ? `user:${principal.id}` : `device:${principal.id}`;
+    const bucket = this.buckets.get(identity) ?? { tokens: this.burst, lastRefillMs: Date.now(), connections: 0 };
+    const limit = principal.user ? MAX_CONNECTIONS_PER_USER : MAX_CONNECTIONS_PER_DEVICE;
+    if (bucket.connections >= limit) {
+      metrics.refusedConnections.inc({ reason: 'too_many_connections' });
+      logger.warn({ identity, limit }, 'MQTT connection refused: the credential already holds its maximum of connections');
+      throw Object.assign(new Error(`${principal.id} already holds ${limit} connections`), { returnCode: 5 }) as AuthenticateError;
     }
-    const isGateway = device.kind === 'gateway';
-    const devices = new Set(isGateway ? await this.boundDevices(device.id) : [device.id]);
-    this.principals.set(client, { id: device.id, isGateway, devices, tokens: this.burst, lastRefillMs: Date.now() });
+    bucket.connections += 1;
+    this.buckets.set(identity, bucket);
+    client.conn.once('close', () => {
+      bucket.connections -= 1;
+    });
+    // Sessions are kept per identity: the client id a client sends is its own name for a session
+    // of that identity. Another credential sending the same client id gets a session of its own,
+    // so it can neither disconnect this client (MQTT's takeover) nor resume its queued messages.
+    // The length prefix keeps `a:b` + `c` apart from `a` + `b:c`.
+    (client as { id: string }).id = `${identity.length}:${identity}:${client.id}`;
+    this.principals.set(client, { ...principal, bucket });
   }
 
   private async boundDevices(gatewayId: string): Promise<string[]> {
@@ -185,13 +238,22 @@ export class EmbeddedBroker implements ReceiptPublisher {
     return principal.devices.has(deviceId);
   }
 
-  private withinRate(principal: Principal): boolean {
+  private withinRate({ bucket }: Principal): boolean {
     const now = Date.now();
-    principal.tokens = Math.min(this.burst, principal.tokens + ((now - principal.lastRefillMs) / 1000) * this.ratePerSecond);
-    principal.lastRefillMs = now;
-    if (principal.tokens < 1) return false;
-    principal.tokens -= 1;
+    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.lastRefillMs) / 1000) * this.ratePerSecond);
+    bucket.lastRefillMs = now;
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
     return true;
+  }
+
+  /** Forgets the buckets of identities with no connection whose budget has refilled: nothing to remember. */
+  private sweepBuckets(): void {
+    const now = Date.now();
+    for (const [identity, bucket] of this.buckets) {
+      const refilled = bucket.tokens + ((now - bucket.lastRefillMs) / 1000) * this.ratePerSecond >= this.burst;
+      if (bucket.connections === 0 && refilled) this.buckets.delete(identity);
+    }
   }
 
   private refuse(reason: string, message: string): never {
@@ -299,6 +361,7 @@ export class EmbeddedBroker implements ReceiptPublisher {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.sweepTimer);
     await this.stopAccepting();
     const aedes = this.aedes;
     if (aedes && !aedes.closed) await new Promise<void>((resolve) => aedes.close(() => resolve()));
