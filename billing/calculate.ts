@@ -110,13 +110,16 @@ export function deviceRows(patientId: string, episodeStart: string, days: readon
 /** The management row of a calendar month. */
 export function managementRow(patientId: string, month: string, entries: readonly TimeEntryEvidence[], ruleSet: BillingRuleSet): BillingRow[] {
   const rules = ruleSet.management;
-  const minutes = entries.reduce((sum, entry) => sum + entry.minutes, 0);
+  // Entries logged before the store refused implausible sittings count for one sitting at most.
+  const oversize = entries.filter((entry) => entry.minutes > rules.maxMinutesPerEntry);
+  const minutes = entries.reduce((sum, entry) => sum + Math.min(entry.minutes, rules.maxMinutesPerEntry), 0);
+  const capNotes = oversize.length > 0 ? [`${oversize.length} entr${oversize.length === 1 ? 'y' : 'ies'} over ${rules.maxMinutesPerEntry} minutes counted as ${rules.maxMinutesPerEntry} each (one sitting): ${oversize.map((e) => `${e.id} (${e.minutes} min)`).join(', ')}`] : [];
   const interactive = entries.some((entry) => entry.interactive);
   const periodStart = `${month}-01`;
   const periodEnd = addDays(monthOf(addDays(periodStart, 32)) + '-01', -1);
   const base = { patientId, group: 'management' as const, periodStart, periodEnd, minutes, interactive, evidence: { timeEntries: [...entries] } };
   if (minutes < rules.short.minMinutes) {
-    return [{ ...base, code: null, units: 0, reasons: [`${minutes} minutes in ${month}: at least ${rules.short.minMinutes} are needed for ${rules.short.code}`] }];
+    return [{ ...base, code: null, units: 0, reasons: [...capNotes, `${minutes} minutes in ${month}: at least ${rules.short.minMinutes} are needed for ${rules.short.code}`] }];
   }
   if (rules.requiresInteractive && !interactive) {
     return [{ ...base, code: null, units: 0, reasons: [`${minutes} minutes in ${month} but no interactive communication with the patient or caregiver: every management code needs one`] }];
@@ -124,9 +127,13 @@ export function managementRow(patientId: string, month: string, entries: readonl
   if (minutes < rules.first.minMinutes) {
     return [{ ...base, code: rules.short.code, units: 1, reasons: [`${minutes} minutes: ${rules.short.code}, not ${rules.first.code} (needs ${rules.first.minMinutes})`] }];
   }
-  const addOns = Math.floor((minutes - rules.first.minMinutes) / rules.addOn.blockMinutes);
-  const rows: BillingRow[] = [{ ...base, code: rules.first.code, units: 1, reasons: [] }];
-  if (addOns > 0) rows.push({ ...base, code: rules.addOn.code, units: addOns, reasons: [`${minutes} minutes: ${addOns} full additional block${addOns === 1 ? '' : 's'} of ${rules.addOn.blockMinutes}`] });
-  else rows[0]!.reasons.push(`${minutes} minutes: no full additional ${rules.addOn.blockMinutes} minutes for ${rules.addOn.code}`);
+  const blocks = Math.floor((minutes - rules.first.minMinutes) / rules.addOn.blockMinutes);
+  const addOns = Math.min(blocks, rules.addOn.maxUnits);
+  const rows: BillingRow[] = [{ ...base, code: rules.first.code, units: 1, reasons: [...capNotes] }];
+  if (addOns > 0) {
+    const reasons = [`${minutes} minutes: ${blocks} full additional block${blocks === 1 ? '' : 's'} of ${rules.addOn.blockMinutes}`];
+    if (blocks > addOns) reasons.push(`capped at ${addOns} units of ${rules.addOn.code} a month (CMS medically unlikely edit); the ${blocks - addOns} further block${blocks - addOns === 1 ? '' : 's'} need documentation before they are claimed`);
+    rows.push({ ...base, code: rules.addOn.code, units: addOns, reasons: [...capNotes, ...reasons] });
+  } else rows[0]!.reasons.push(`${minutes} minutes: no full additional ${rules.addOn.blockMinutes} minutes for ${rules.addOn.code}`);
   return rows;
 }

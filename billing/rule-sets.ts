@@ -24,8 +24,10 @@ export interface BillingRuleSet {
     short: { code: string; minMinutes: number; maxMinutes: number };
     /** ≥ 20 minutes. */
     first: { code: string; minMinutes: number };
-    /** Each full additional block after `first`. */
-    addOn: { code: string; blockMinutes: number };
+    /** Each full additional block after `first`, up to `maxUnits` a month. */
+    addOn: { code: string; blockMinutes: number; maxUnits: number };
+    /** Minutes one time entry can count for: one sitting (the clinical store refuses longer ones). */
+    maxMinutesPerEntry: number;
   };
 }
 
@@ -53,7 +55,11 @@ export const RULE_SET_2026: BillingRuleSet = {
     short: { code: '99470', minMinutes: 10, maxMinutes: 19 },
     first: { code: '99457', minMinutes: 20 },
     // Add-on to 99457 only (§10 open item 2: not after 99470).
-    addOn: { code: '99458', blockMinutes: 20 },
+    // At most 2 units a month: CMS's practitioner Medically Unlikely Edit for 99458 (2 units; not in
+    // clinical-billing.md, check the current quarter's MUE table). 60 minutes of management a
+    // month is what programs bill at most; units past the MUE are denied without documentation.
+    addOn: { code: '99458', blockMinutes: 20, maxUnits: 2 },
+    maxMinutesPerEntry: 120,
   },
 };
 

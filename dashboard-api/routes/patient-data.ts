@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { MEASUREMENT_KINDS } from '../../device-profiles/index.js';
 import { DEFAULT_RULES, resolveRules } from '../../rules/index.js';
-import type { ClinicalStore, ReadingsStore } from '../../store/index.js';
+import { MAX_MINUTES_PER_ENTRY, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
 import { CLINICAL_ROLES, requireUser } from '../access.js';
 import { ApiError } from '../errors.js';
 import { idParams, instant } from './shared.js';
@@ -70,7 +70,7 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
     {
       schema: {
         params: idParams,
-        body: z.object({ minutes: z.number().int().min(1).max(720), performedAt: instant, interactive: z.boolean(), note: z.string().max(2000).optional() }),
+        body: z.object({ minutes: z.number().int().min(1).max(MAX_MINUTES_PER_ENTRY, `must be at most ${MAX_MINUTES_PER_ENTRY} minutes: one entry is one sitting; log longer work as the sittings it was`), performedAt: instant, interactive: z.boolean(), note: z.string().max(2000).optional() }),
         response: { 201: timeEntryView, ...errorResponses },
         tags: ['time entries'],
       },

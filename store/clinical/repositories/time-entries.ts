@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { invalidInput, notFound } from '../../errors.js';
+import { localDate, startOfLocalDate } from '../../readings/local-time.js';
 import { nowInstant, toInstant } from '../../time.js';
 import type { ClinicalDatabase, TimeEntryTable } from '../schema.js';
 
@@ -26,8 +27,15 @@ export interface NewTimeEntry {
   note?: string | null;
 }
 
-/** One sitting longer than a working day is a typing error, not management time. */
-const MAX_MINUTES_PER_ENTRY = 720;
+/**
+ * One entry is one sitting of treatment management: reviewing a patient's data, a call, a plan
+ * change. Two hours covers a long call with a care conference; ten 720-minute entries on one day
+ * were once accepted and billed as 99457 + 359 x 99458. A longer piece of work is logged as it
+ * happened, in several entries.
+ */
+export const MAX_MINUTES_PER_ENTRY = 120;
+/** All staff together cannot spend more than the day has on one patient (the patient's local day). */
+export const MAX_MINUTES_PER_PATIENT_DAY = 24 * 60;
 
 function toTimeEntry(row: Selectable<TimeEntryTable>): TimeEntry {
   return {
@@ -51,8 +59,24 @@ export class TimeEntryRepository {
     }
     const performedAt = toInstant(input.performedAt, 'performedAt');
     if (performedAt > nowInstant()) throw invalidInput('performedAt', 'is in the future');
-    const patient = await this.db.selectFrom('patients').select('id').where('id', '=', input.patientId).executeTakeFirst();
+    const patient = await this.db.selectFrom('patients').select(['id', 'enrolled_at', 'timezone']).where('id', '=', input.patientId).executeTakeFirst();
     if (!patient) throw notFound('patient', input.patientId);
+    if (performedAt < patient.enrolled_at) throw invalidInput('performedAt', `is before the patient's enrolment (${patient.enrolled_at}); RPM time counts from enrolment on`);
+    const day = localDate(Date.parse(performedAt), patient.timezone);
+    const dayStart = new Date(startOfLocalDate(day, patient.timezone)).toISOString();
+    const nextDay = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    const dayEnd = new Date(startOfLocalDate(nextDay, patient.timezone)).toISOString();
+    const logged = await this.db
+      .selectFrom('time_entries')
+      .select((eb) => eb.fn.sum<number | string | null>('minutes').as('minutes'))
+      .where('patient_id', '=', input.patientId)
+      .where('performed_at', '>=', dayStart)
+      .where('performed_at', '<', dayEnd)
+      .executeTakeFirst();
+    const loggedMinutes = Number(logged?.minutes ?? 0);
+    if (loggedMinutes + input.minutes > MAX_MINUTES_PER_PATIENT_DAY) {
+      throw invalidInput('minutes', `would make ${loggedMinutes + input.minutes} minutes for this patient on ${day}; a day has ${MAX_MINUTES_PER_PATIENT_DAY} (${loggedMinutes} are logged already)`);
+    }
     const row = {
       id: randomUUID(),
       patient_id: input.patientId,

@@ -27,7 +27,7 @@ beforeAll(async () => {
   app = await startApiHarness({ authThrottle: new FailureThrottle({ ...DEFAULT_THROTTLE_LIMITS, perAddress: 1_000, perIdentity: 1_000 }) });
   teamA = app.teamId;
   teamB = (await app.clinicalStore.careTeams.create({ id: unique('team-b'), name: 'Team B' })).id;
-  patientA = (await app.clinicalStore.patients.create({ name: 'Patient A', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: teamA })).id;
+  patientA = (await app.clinicalStore.patients.create({ name: 'Patient A', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: teamA, enrolledAt: '2026-01-01T00:00:00Z' })).id;
   for (const [name, caller] of Object.entries(CALLERS) as [Caller, (typeof CALLERS)[Caller]][]) {
     tokens[name] = await app.token(caller.role, caller.role === 'admin' ? [] : [caller.team === 'A' ? teamA : teamB], name);
   }

@@ -16,8 +16,8 @@ beforeAll(async () => {
 });
 afterAll(async () => app?.stopAll());
 
-async function newPatient(token = nurse): Promise<string> {
-  const response = await app.request('POST', '/v1/patients', { token, body: { name: 'Ada Example', birthDate: '1948-03-02', timezone: 'America/New_York', careTeamId: app.teamId } });
+async function newPatient(token = nurse, extra: Record<string, unknown> = {}): Promise<string> {
+  const response = await app.request('POST', '/v1/patients', { token, body: { name: 'Ada Example', birthDate: '1948-03-02', timezone: 'America/New_York', careTeamId: app.teamId, ...extra } });
   expect(response.status).toBe(201);
   return (response.body as { id: string }).id;
 }
@@ -187,8 +187,12 @@ describe('thresholds, time entries, dead letters, audit, pagination', () => {
     expect(rules.find((r) => r.id === 'spo2-low')?.any?.[0]?.value).toBe(88);
   });
 
-  it('records time entries with who performed them', async () => {
-    const patientId = await newPatient();
+  it('records time entries with who performed them, and refuses one before enrolment or over a sitting', async () => {
+    const patientId = await newPatient(nurse, { enrolledAt: '2026-01-01T00:00:00Z' });
+    const early = await app.request('POST', `/v1/patients/${patientId}/time-entries`, { token: nurse, body: { minutes: 21, performedAt: '1990-01-01T15:00:00Z', interactive: true } });
+    expect(early).toMatchObject({ status: 400, body: { error: 'RPM_ERR_INVALID_INPUT', message: expect.stringMatching(/^performedAt: is before the patient's enrolment/) } });
+    const long = await app.request('POST', `/v1/patients/${patientId}/time-entries`, { token: nurse, body: { minutes: 720, performedAt: new Date().toISOString(), interactive: true } });
+    expect(long).toMatchObject({ status: 400, body: { error: 'RPM_ERR_VALIDATION', message: expect.stringMatching(/^body\/minutes: must be at most 120 minutes/) } });
     const response = await app.request('POST', `/v1/patients/${patientId}/time-entries`, { token: nurse, body: { minutes: 21, performedAt: '2026-11-02T15:00:00Z', interactive: true, note: 'reviewed readings, called patient' } });
     expect(response).toMatchObject({ status: 201, body: { minutes: 21, interactive: true, performedBy: 'nurse-1' } });
   });

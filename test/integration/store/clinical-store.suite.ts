@@ -515,8 +515,19 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
   });
 
   describe('time entries', () => {
+    it("refuses more minutes than the patient's local day has, across staff", async () => {
+      const patient = await newPatient({ enrolledAt: '2026-01-01T00:00:00Z', timezone: 'America/New_York' });
+      // 12 sittings of 2 hours fill 2026-11-02 in New York (05:00Z to 05:00Z the next day).
+      for (let hour = 0; hour < 12; hour += 1) {
+        await store.timeEntries.add({ patientId: patient.id, performedBy: `nurse-${hour % 3}`, performedAt: new Date(Date.parse('2026-11-02T05:00:00Z') + hour * 3_600_000).toISOString(), minutes: 120, interactive: false });
+      }
+      await expectRpmError(store.timeEntries.add({ patientId: patient.id, performedBy: 'nurse-9', performedAt: '2026-11-03T04:59:00Z', minutes: 1, interactive: false }), 'RPM_ERR_INVALID_INPUT', 'on 2026-11-02');
+      // The next local day is free again.
+      await store.timeEntries.add({ patientId: patient.id, performedBy: 'nurse-9', performedAt: '2026-11-03T05:00:00Z', minutes: 30, interactive: true });
+    });
+
     it('records RPM management minutes and lists them by period', async () => {
-      const patient = await newPatient();
+      const patient = await newPatient({ enrolledAt: '2026-01-01T00:00:00Z' });
       await store.timeEntries.add({ patientId: patient.id, performedBy: 'nurse-1', performedAt: '2026-10-31T23:30:00-04:00', minutes: 12, interactive: true, note: 'call' });
       await store.timeEntries.add({ patientId: patient.id, performedBy: 'nurse-1', performedAt: '2026-11-02T10:00:00Z', minutes: 8, interactive: false });
       const november = await store.timeEntries.listForPatient(patient.id, { from: '2026-11-01T00:00:00Z', to: '2026-12-01T00:00:00Z' });
@@ -530,10 +541,12 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
       ['zero minutes', { minutes: 0 }, 'minutes'],
       ['fractional minutes', { minutes: 2.5 }, 'minutes'],
       ['a day of minutes', { minutes: 1440 }, 'minutes'],
+      ['a sitting over two hours', { minutes: 121 }, 'minutes'],
+      ['a time before enrolment', { performedAt: '1990-01-01T00:00:00Z' }, 'performedAt'],
       ['a time in the future', { performedAt: '2999-01-01T00:00:00Z' }, 'performedAt'],
       ['a time that is not a time', { performedAt: 'tuesday' }, 'performedAt'],
     ])('refuses %s', async (_name, overrides, field) => {
-      const patient = await newPatient();
+      const patient = await newPatient({ enrolledAt: '2026-01-01T00:00:00Z' });
       await expectRpmError(
         store.timeEntries.add({ patientId: patient.id, performedBy: 'n', performedAt: '2026-11-02T10:00:00Z', minutes: 10, interactive: false, ...overrides }),
         'RPM_ERR_INVALID_INPUT',

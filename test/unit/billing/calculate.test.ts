@@ -66,6 +66,18 @@ describe('management minutes per calendar month (2026 rule set)', () => {
     expect(rows[0]).toMatchObject({ periodStart: '2026-11-01', periodEnd: '2026-11-30' });
   });
 
+  it('caps 99458 at 2 units a month and counts an entry for one sitting at most, saying why in the evidence', () => {
+    // The inflation seen: ten 720-minute entries on one day, billed as 99457 + 359 x 99458.
+    const inflated = Array.from({ length: 10 }, (_, i) => entry(720, true, i));
+    const rows = managementRow('p1', '2026-11', inflated as TimeEntryEvidence[], RULE_SET_2026);
+    expect(brief(rows)).toEqual([['99457', 1], ['99458', 2]]);
+    expect(rows[0]!.minutes).toBe(1200);
+    expect(rows[1]!.reasons.join(' ')).toMatch(/10 entries over 120 minutes counted as 120 each/);
+    expect(rows[1]!.reasons.join(' ')).toMatch(/capped at 2 units of 99458 a month .*57 further blocks need documentation/);
+    // 100 honest minutes: 4 blocks after the first 20, still 2 units.
+    expect(brief(managementRow('p1', '2026-11', [entry(100, true)] as TimeEntryEvidence[], RULE_SET_2026))).toEqual([['99457', 1], ['99458', 2]]);
+  });
+
   it('never reports 99470 with 99457, and says why no code without an interactive communication', () => {
     const rows = managementRow('p1', '2026-11', [entry(12, false), entry(12, false)], RULE_SET_2026);
     expect(rows[0]!.reasons[0]).toContain('no interactive communication');
