@@ -53,6 +53,10 @@ const environmentSchema = z
       .string()
       .refine((text) => /^https?:\/\//.test(text) && URL.canParse(text), { message: 'must be the https:// URL of an OIDC issuer\'s JWKS (jwks_uri)' })
       .optional(),
+    RPM_WEBHOOK_ALLOW_HOSTS: z
+      .string()
+      .transform((text) => text.split(',').map((host) => host.trim()).filter((host) => host.length > 0))
+      .pipe(z.array(z.string().regex(/^[A-Za-z0-9.:\[\]-]{1,253}$/, 'must be a comma-separated list of host names or addresses'))),
     RPM_JWT_ISSUER: z.string().min(1).max(500).optional(),
     RPM_JWT_AUDIENCE: z.string().min(1).max(500).optional(),
     RPM_LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
@@ -99,6 +103,8 @@ export interface PlatformConfig {
   /** With jwtJwksUrl: the `iss` and `aud` every token must carry. */
   jwtExpected: { issuer: string; audience: string } | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Hosts alert webhooks may reach although they are not public (a receiver inside the network). */
+  webhookAllowHosts: string[];
   /** API requests per minute per user (per address without a token); 0 turns the limit off. */
   apiRateLimitPerMinute: number;
   /**
@@ -156,6 +162,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Platfo
     jwtJwksUrl: env.RPM_JWT_JWKS_URL,
     jwtExpected: env.RPM_JWT_ISSUER && env.RPM_JWT_AUDIENCE ? { issuer: env.RPM_JWT_ISSUER, audience: env.RPM_JWT_AUDIENCE } : undefined,
     logLevel: env.RPM_LOG_LEVEL,
+    webhookAllowHosts: env.RPM_WEBHOOK_ALLOW_HOSTS ?? [],
     apiRateLimitPerMinute: env.RPM_API_RATE_LIMIT,
     mqttPublishLimit: { ratePerSecond: env.RPM_MQTT_PUBLISH_RATE, burst: env.RPM_MQTT_PUBLISH_BURST },
     warnings,

@@ -8,7 +8,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApi } from '../dashboard-api/index.js';
 import { IngestService, receiptsTopic } from '../ingest/index.js';
 import { ClinicalStore } from '../store/index.js';
-import { RulesService } from '../rules/index.js';
+import { RulesService, WebhookTargetPolicy } from '../rules/index.js';
 import type { PlatformConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startBrokerRole } from './broker-role.js';
@@ -78,6 +78,7 @@ export async function startRole(config: PlatformConfig, role: PlatformRole, part
             },
             logger,
             registry,
+            webhookTargets: new WebhookTargetPolicy(config.webhookAllowHosts),
           },
           { ownsPatient: (patientId) => feed.owns(patientId) },
         );
@@ -113,7 +114,7 @@ export async function startRole(config: PlatformConfig, role: PlatformRole, part
         closers.push(() => ingest.stop());
         ready = async () => ingest.transport.listening;
         if (role === 'api') {
-          const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: polledAlertFeed(clinicalStore), verifyToken: tokenVerifier(config, logger), registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute });
+          const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: polledAlertFeed(clinicalStore), verifyToken: tokenVerifier(config, logger), registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute, webhookTargets: new WebhookTargetPolicy(config.webhookAllowHosts) });
           closers.push(() => api.close());
           try {
             await api.listen({ port: config.httpPort, host: '0.0.0.0' });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApi, createJwksTokenVerifier, createTokenVerifier, type TokenVerifier } from '../dashboard-api/index.js';
 import { IngestService, receiptsTopic } from '../ingest/index.js';
-import { RulesService } from '../rules/index.js';
+import { RulesService, WebhookTargetPolicy } from '../rules/index.js';
 import { ClinicalStore, InfluxReadingsStore, SqliteReadingsStore, type ReadingsStore } from '../store/index.js';
 import { resolveJwtSecret, type PlatformConfig } from './config.js';
 import type { Logger } from 'pino';
@@ -110,6 +110,7 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
       },
       logger,
       registry,
+      webhookTargets: new WebhookTargetPolicy(config.webhookAllowHosts),
     });
     await rules.start();
     // Closers run newest first: ingest drains, then the rules engine judges the last readings and
@@ -132,7 +133,7 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
     }
     closers.push(() => ingest.drain());
 
-    const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: rules.notifier.feed$, verifyToken, registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute });
+    const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: rules.notifier.feed$, verifyToken, registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute, webhookTargets: new WebhookTargetPolicy(config.webhookAllowHosts) });
     closers.push(() => api.close());
     try {
       await api.listen({ port: config.httpPort, host: '0.0.0.0' });

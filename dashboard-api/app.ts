@@ -12,7 +12,7 @@ import type { Registry } from 'prom-client';
 import { Counter, Histogram } from 'prom-client';
 import type { Observable } from 'rxjs';
 import type { IngestService } from '../ingest/index.js';
-import type { AlertChange } from '../rules/index.js';
+import { WebhookTargetPolicy, type AlertChange } from '../rules/index.js';
 import type { ClinicalStore, FailureThrottle, ReadingsStore } from '../store/index.js';
 import { claimedSubject, isPublicRoute, registerAccessControl } from './access.js';
 import { MAX_JSON_DEPTH, exceedsJsonDepth } from '../device-profiles/index.js';
@@ -33,6 +33,8 @@ export interface ApiDependencies {
   verifyToken: TokenVerifier;
   registry: Registry;
   logger: FastifyBaseLogger;
+  /** Where care teams' alert webhooks may point (default: public https receivers only). */
+  webhookTargets?: WebhookTargetPolicy;
   /** Failed-authentication throttle (default limits: store's DEFAULT_THROTTLE_LIMITS). */
   authThrottle?: FailureThrottle;
   /** Requests per minute per user (default 600); 0: no limit. */
@@ -119,7 +121,7 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
   const { clinicalStore, readingsStore } = dependencies;
-  await app.register(careTeamRoutes, { clinicalStore });
+  await app.register(careTeamRoutes, { clinicalStore, webhookTargets: dependencies.webhookTargets ?? new WebhookTargetPolicy() });
   await app.register(patientRoutes, { clinicalStore });
   await app.register(deviceRoutes, { clinicalStore });
   await app.register(patientDataRoutes, { clinicalStore, readingsStore });

@@ -3,10 +3,13 @@
 // row in notification_deliveries, then sent; a failure is recorded and retried with backoff, across
 // restarts, and never blocks the engine or loses the alert (which is already stored).
 import { createHmac } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { Subject, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import type { Alert, ClinicalStore, NewNotificationDelivery, NotificationDelivery } from '../store/index.js';
 import { effectivePolicy, type Audience } from './escalation-policy.js';
+import { WebhookTargetPolicy, WebhookTargetRefused } from './webhook-target.js';
 
 export type AlertEventName = 'opened' | 'awaiting_confirmation' | 'confirmed' | 'updated' | 'downgraded' | 'escalated' | 'resolved' | 'acknowledged';
 
@@ -44,6 +47,12 @@ const FIRST_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 3_600_000;
 /** A webhook receiver gets this long to answer. */
 const WEBHOOK_TIMEOUT_MS = 5_000;
+/**
+ * What is stored (and shown by GET /v1/notifications) when a webhook delivery fails: the same words
+ * whether the receiver refused the connection, timed out or answered an error, so the stored errors
+ * cannot map what answers where. The platform log has the detail for the operator.
+ */
+export const WEBHOOK_DELIVERY_FAILED = 'webhook delivery failed; the platform log has the detail';
 /** A claimed delivery whose sender died is due again after this (longer than any one attempt). */
 const SEND_LEASE_MS = 60_000;
 const POLL_INTERVAL_MS = 1_000;
@@ -58,8 +67,12 @@ export class AlertNotifier {
   private stopped = false;
 
   constructor(
-    private readonly dependencies: { clinicalStore: ClinicalStore; publisher: AlertPublisher; logger: Logger; onDeliveryFailed?(delivery: NotificationDelivery): void },
-  ) {}
+    private readonly dependencies: { clinicalStore: ClinicalStore; publisher: AlertPublisher; logger: Logger; webhookTargets?: WebhookTargetPolicy; onDeliveryFailed?(delivery: NotificationDelivery): void },
+  ) {
+    this.webhookTargets = dependencies.webhookTargets ?? new WebhookTargetPolicy();
+  }
+
+  private readonly webhookTargets: WebhookTargetPolicy;
 
   start(): void {
     this.timer = setInterval(() => this.kick(), POLL_INTERVAL_MS);
@@ -140,7 +153,8 @@ export class AlertNotifier {
       const giveUp = attempt >= MAX_DELIVERY_ATTEMPTS;
       const delayMs = Math.min(FIRST_RETRY_MS * 2 ** (attempt - 1), MAX_RETRY_MS);
       const message = (error as Error).message;
-      await clinicalStore.deliveries.markAttemptFailed(delivery.id, message, giveUp ? null : new Date(Date.now() + delayMs).toISOString());
+      const stored = delivery.channel !== 'webhook' || error instanceof WebhookTargetRefused ? message : WEBHOOK_DELIVERY_FAILED;
+      await clinicalStore.deliveries.markAttemptFailed(delivery.id, stored, giveUp ? null : new Date(Date.now() + delayMs).toISOString());
       logger.warn({ deliveryId: delivery.id, alertId: delivery.alertId, channel: delivery.channel, attempt, err: message, gaveUp: giveUp }, 'alert notification failed');
       if (giveUp) this.dependencies.onDeliveryFailed?.(delivery);
     }
@@ -150,19 +164,38 @@ export class AlertNotifier {
     const team = await this.dependencies.clinicalStore.careTeams.get(delivery.careTeamId);
     const webhook = effectivePolicy(team?.escalationPolicy).webhooks.find((w) => w.url === delivery.target);
     if (!webhook) throw new Error(`webhook ${delivery.target} is no longer configured for care team ${delivery.careTeamId}`);
+    const problem = this.webhookTargets.problemWith(webhook.url);
+    if (problem) throw new WebhookTargetRefused(`webhook ${webhook.url} ${problem}`);
     const body = JSON.stringify(delivery.payload);
-    const response = await fetch(webhook.url, {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/json',
-        [SIGNATURE_HEADER]: signWebhook(webhook.secret, body, Math.floor(Date.now() / 1000)),
-        'X-RPM-Delivery': String(delivery.id),
-        'X-RPM-Event': delivery.event,
-      },
-      body,
-      signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
-      redirect: 'error',
-    });
-    if (!response.ok) throw new Error(`webhook answered ${response.status}`);
+    const status = await postJson(webhook.url, body, {
+      [SIGNATURE_HEADER]: signWebhook(webhook.secret, body, Math.floor(Date.now() / 1000)),
+      'X-RPM-Delivery': String(delivery.id),
+      'X-RPM-Event': delivery.event,
+    }, this.webhookTargets);
+    // Redirects are not followed: a receiver could send the platform anywhere.
+    if (status < 200 || status >= 300) throw new Error(`webhook answered ${status}`);
   }
+}
+
+/**
+ * POSTs a JSON body and resolves with the status. node:http rather than fetch: its `lookup` option
+ * lets the target policy check the very addresses the socket connects to.
+ */
+function postJson(url: string, body: string, headers: Record<string, string>, targets: WebhookTargetPolicy): Promise<number> {
+  const target = new URL(url);
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const request = send(
+      target,
+      { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...headers }, lookup: targets.lookup, timeout: WEBHOOK_TIMEOUT_MS },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+        response.on('error', reject);
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${WEBHOOK_TIMEOUT_MS} ms`)));
+    request.on('error', reject);
+    request.end(body);
+  });
 }

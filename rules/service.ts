@@ -10,6 +10,7 @@ import { AlertManager, type RetakeRequester } from './alert-manager.js';
 import { DEFAULT_RULES } from './default-rules.js';
 import { DEFAULT_TICK_MS, rulesEngine, type PatientEvent } from './engine.js';
 import { toRuleReading, type AlertSignal, type PatientConfiguration } from './evaluate-patient.js';
+import type { WebhookTargetPolicy } from './webhook-target.js';
 import { AlertNotifier, type AlertPublisher } from './notifications.js';
 import { resolveRules, type RuleDefinition } from './rule-definitions.js';
 
@@ -64,10 +65,12 @@ export class RulesService {
       retakes: RetakeRequester;
       logger: Logger;
       registry: Registry;
+      /** Where alert webhooks may go (default: public https receivers only). */
+      webhookTargets?: WebhookTargetPolicy;
     },
     private readonly options: RulesServiceOptions = {},
   ) {
-    this.notifier = new AlertNotifier({ clinicalStore: dependencies.clinicalStore, publisher: dependencies.publisher, logger: dependencies.logger });
+    this.notifier = new AlertNotifier({ clinicalStore: dependencies.clinicalStore, publisher: dependencies.publisher, logger: dependencies.logger, webhookTargets: dependencies.webhookTargets });
     this.manager = new AlertManager({
       clinicalStore: dependencies.clinicalStore,
       notifier: this.notifier,

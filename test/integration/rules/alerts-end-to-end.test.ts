@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { createTokenVerifier, signAccessToken } from '../../../dashboard-api/index.js';
 import { receiptsTopic } from '../../../ingest/index.js';
-import { RulesService, SIGNATURE_HEADER, signWebhook } from '../../../rules/index.js';
+import { RulesService, SIGNATURE_HEADER, WEBHOOK_DELIVERY_FAILED, WebhookTargetPolicy, signWebhook } from '../../../rules/index.js';
 import type { Alert } from '../../../store/index.js';
 import { connect, eventually, provisionAssigned, reading, startHarness, type Harness } from '../../support/ingest-harness.js';
 
@@ -46,6 +46,8 @@ function startRules(): RulesService {
       },
       logger: pino({ level: 'silent' }),
       registry: new Registry(),
+      // The receiver runs on this machine: allowed by name, as an operator allows an internal one.
+      webhookTargets: new WebhookTargetPolicy(['127.0.0.1']),
     },
     { tickMs: 100, now: () => Date.now() + clockOffsetMs },
   );
@@ -183,9 +185,37 @@ describe('notifier failures', () => {
       return current.every((d) => d.status === 'delivered') ? current : undefined;
     });
     const webhook = deliveries.find((d) => d.channel === 'webhook')!;
-    expect(webhook).toMatchObject({ status: 'delivered', attempts: 2, lastError: 'webhook answered 503' });
+    // The stored error is the same whatever went wrong: it must not map what answers where.
+    expect(webhook).toMatchObject({ status: 'delivered', attempts: 2, lastError: WEBHOOK_DELIVERY_FAILED });
     expect(deliveries.find((d) => d.channel === 'mqtt')).toMatchObject({ status: 'delivered', attempts: 1 });
     await oximeter.client.endAsync();
+  });
+});
+
+describe('webhook targets checked at delivery', () => {
+  it('refuses at delivery a loopback webhook stored before the check existed, without telling what answers there', async () => {
+    const strictRules = new RulesService(
+      { clinicalStore: harness.clinicalStore, readingsStore: harness.readingsStore, publisher: harness.ingest.transport, retakes: { requestRetake: () => undefined }, logger: pino({ level: 'silent' }), registry: new Registry() },
+      { tickMs: 100 },
+    );
+    const team = await harness.clinicalStore.careTeams.create({ id: `ssrf-${Date.now()}`, name: 'SSRF' });
+    const url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/internal`;
+    await harness.clinicalStore.careTeams.updateEscalationPolicy(team.id, { webhooks: [{ url, secret: WEBHOOK_SECRET }] });
+    const patient = await harness.clinicalStore.patients.create({ name: 'P', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: team.id });
+    const before = hooks.length;
+    await strictRules.start();
+    try {
+      const alert = await harness.clinicalStore.alerts.open({ patientId: patient.id, ruleId: 'ssrf-test', severity: 'high', summary: 'x', actor: 'test' });
+      const deliveries = await strictRules.notifier.deliveriesFor('opened', team.id);
+      await harness.clinicalStore.deliveries.enqueue(deliveries(alert).filter((delivery) => delivery.channel === 'webhook'));
+      strictRules.notifier.kick();
+      const failed = await eventually(async () => (await harness.clinicalStore.deliveries.forAlert(alert.id)).find((d) => d.channel === 'webhook' && d.attempts > 0));
+      expect(failed.lastError).toMatch(/must be an https:\/\/ URL|private, loopback or link-local/);
+      expect(failed.lastError).not.toMatch(/ECONNREFUSED|answered/);
+      expect(hooks.length).toBe(before);
+    } finally {
+      await strictRules.stop();
+    }
   });
 });
 
