@@ -15,6 +15,12 @@ function refusal(environment: NodeJS.ProcessEnv): string {
 }
 
 describe('configuration', () => {
+  it('reads the hosts webhooks may reach inside the network, and refuses a list with other characters', () => {
+    expect(loadConfig({ RPM_WEBHOOK_ALLOW_HOSTS: ' alerts.internal, 10.0.0.8 ,[fd00::1]' }).webhookAllowHosts).toEqual(['alerts.internal', '10.0.0.8', '[fd00::1]']);
+    expect(loadConfig({}).webhookAllowHosts).toEqual([]);
+    expect(refusal({ RPM_WEBHOOK_ALLOW_HOSTS: 'http://alerts.internal/x' })).toMatch(/RPM_WEBHOOK_ALLOW_HOSTS must be a comma-separated list of host names or addresses/);
+  });
+
   it('requires the issuer and audience with an OIDC issuer\'s JWKS, naming both', () => {
     const message = refusal({ RPM_JWT_JWKS_URL: 'https://idp.example/jwks' });
     expect(message).toMatch(/RPM_JWT_ISSUER is required with RPM_JWT_JWKS_URL/);
