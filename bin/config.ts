@@ -56,7 +56,8 @@ const environmentSchema = z
     RPM_WEBHOOK_ALLOW_HOSTS: z
       .string()
       .transform((text) => text.split(',').map((host) => host.trim()).filter((host) => host.length > 0))
-      .pipe(z.array(z.string().regex(/^[A-Za-z0-9.:[\]-]{1,253}$/, 'must be a comma-separated list of host names or addresses'))),
+      .pipe(z.array(z.string().regex(/^[A-Za-z0-9.:[\]-]{1,253}$/, 'must be a comma-separated list of host names or addresses')))
+      .optional(),
     RPM_JWT_ISSUER: z.string().min(1).max(500).optional(),
     RPM_JWT_AUDIENCE: z.string().min(1).max(500).optional(),
     RPM_LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
