@@ -75,11 +75,15 @@ export async function exportBilling(
 
 const CSV_COLUMNS = ['patient_id', 'patient_name', 'code', 'units', 'group', 'period_start', 'period_end', 'device_days', 'minutes', 'interactive', 'evidence', 'reasons', 'rule_set_version'] as const;
 
-function csvCell(value: unknown): string {
+/**
+ * A cell a spreadsheet opens as text, never as a formula (OWASP "CSV Injection"): a cell that starts
+ * with =, +, -, @, a tab or a carriage return, also after leading spaces, gets a leading apostrophe;
+ * everything that needs it is quoted.
+ */
+export function csvCell(value: unknown): string {
   const text = value === undefined || value === null ? '' : String(value);
-  // Quote everything that needs it; a leading =, +, - or @ is defused against spreadsheet formulas.
-  const safe = /^[=+\-@]/.test(text) ? `'${text}` : text;
-  return /[",\n\r]/.test(safe) || safe !== text ? `"${safe.replace(/"/g, '""')}"` : safe;
+  const safe = /^[ ]*[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  return /[",\n\r\t]/.test(safe) || safe !== text ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 export function billingCsv(report: BillingExport): string {

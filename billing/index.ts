@@ -1,4 +1,4 @@
 // Public surface of billing.
 export { addDays, deviceRows, devicePeriods, managementRow, type BillingRow, type DayEvidence, type TimeEntryEvidence } from './calculate.js';
-export { billingCsv, exportBilling, type BillingExport } from './export.js';
+export { billingCsv, csvCell, exportBilling, type BillingExport } from './export.js';
 export { RULE_SET_2026, ruleSetFor, type BillingRuleSet } from './rule-sets.js';
