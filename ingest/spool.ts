@@ -31,6 +31,8 @@ import { dirname } from 'node:path';
 import SqliteDatabase, { type Database, type Statement } from 'better-sqlite3';
 import { parseSerialized, serializeReadings, type StoredReading } from '../store/index.js';
 import { WalSync } from '../store/wal-sync.js';
+import { RpmError } from '../device-profiles/index.js';
+import { highWaterPath, SpoolHighWaterMark } from './spool-high-water.js';
 
 export interface InboundMessage {
   /** Unique per received message; dead letters of its readings are keyed on it. */
@@ -55,6 +57,8 @@ export interface SpoolOptions {
    * (`ReadingsStore.serialize`). Lines (`serializeReadings`) by default; every form is read back.
    */
   serialize?: (readings: readonly StoredReading[]) => string;
+  /** How often at most the high-water mark follows the acknowledgements (default 1 s). */
+  highWaterIntervalMs?: number;
 }
 
 /**
@@ -286,89 +290,110 @@ export class Spool extends EventEmitter {
   /** `readingKey`s of `seen_pending`: accepted, not folded into `seen` yet. */
   private readonly pendingKeys = new Set<string>();
   private readonly foldPending: () => void;
+  /** The newest acknowledged seq, kept outside the spool's files (undefined in memory). */
+  private readonly highWater: SpoolHighWaterMark | undefined;
 
   constructor(
     private readonly path: string,
     private readonly options: SpoolOptions = { maxBacklog: DEFAULT_MAX_BACKLOG },
   ) {
     super();
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.database = new SqliteDatabase(path);
-    this.walSync = new WalSync(path);
-    this.database.pragma('journal_mode = WAL');
-    // Appends are fdatasync'd before the PUBACK goes out (flushAppends: a power cut cannot take them
-    // back). Everything else runs with NORMAL: in WAL mode a power cut can only roll back the newest
-    // of those transactions as a whole, leaving their messages to be evaluated again.
-    this.database.pragma('synchronous = NORMAL');
-    this.database.exec(SCHEMA);
-    migrateInbox(this.database);
-    migrateOutbox(this.database);
-    migrateSeenKeys(this.database);
-    const db = this.database;
-    const serialize = options.serialize ?? serializeReadings;
-    // A batch is one statement per step, its rows passed as one JSON array that SQLite walks with
-    // json_each: per-row statements cost more in crossings between JavaScript and SQLite than in
-    // the writes themselves (bench/ingest.ts profile).
-    const batchIds = 'SELECT value FROM json_each(?)';
-    this.statements = {
-      insertInbox: db.prepare('INSERT INTO inbox_groups (first_seq, count, headers, payloads) VALUES (?, ?, ?, ?)'),
-      // Groups holding messages after `evaluated`, up to the newest durable one.
-      takeInbox: db.prepare('SELECT * FROM inbox_groups WHERE first_seq + count - 1 > @evaluated AND first_seq <= @synced ORDER BY first_seq'),
-      // Groups every message of which is evaluated.
-      deleteInbox: db.prepare('DELETE FROM inbox_groups WHERE first_seq + count - 1 <= ?'),
-      setState: db.prepare('INSERT INTO spool_state (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
-      insertOutbox: db.prepare('INSERT INTO outbox_batches (count, readings) VALUES (?, ?)'),
-      // Keys as a compact [[device, reading], ...] array: SQLite walks 30 bytes a reading, not 600.
-      insertPending: db.prepare('INSERT INTO seen_pending (device_id, reading_id) SELECT value->>0, value->>1 FROM json_each(?)'),
-      // In key order, so that each page of `seen` is written once per fold.
-      foldPending: db.prepare('INSERT OR IGNORE INTO seen (device_id, reading_id) SELECT device_id, reading_id FROM seen_pending ORDER BY device_id, reading_id'),
-      clearPending: db.prepare('DELETE FROM seen_pending'),
-      // One probe of the key per pair, driven by the batch (EXPLAIN QUERY PLAN: SEARCH seen USING PRIMARY KEY).
-      seenAmong: db.prepare('SELECT s.device_id, s.reading_id FROM json_each(?) AS k CROSS JOIN seen AS s ON s.device_id = k.value->>0 AND s.reading_id = k.value->>1').raw(true),
-      // The text as its UTF-8 bytes: no JavaScript string of a few hundred KiB per batch.
-      takeOutboxEmitted: db.prepare('SELECT id, count, CAST(readings AS BLOB) AS readings FROM outbox_batches WHERE emitted = 1 ORDER BY id'),
-      takeOutboxUnemitted: db.prepare('SELECT id, count, CAST(readings AS BLOB) AS readings FROM outbox_batches WHERE emitted = 0 ORDER BY id'),
-      deleteOutbox: db.prepare(`DELETE FROM outbox_batches WHERE id IN (${batchIds}) RETURNING count`),
-      markEmitted: db.prepare(`UPDATE outbox_batches SET emitted = 1 WHERE id IN (${batchIds})`),
-      countInbox: db.prepare('SELECT coalesce(sum(first_seq + count - 1 - max(first_seq - 1, @evaluated)), 0) AS n FROM inbox_groups WHERE first_seq + count - 1 > @evaluated'),
-      countOutbox: db.prepare('SELECT coalesce(sum(count), 0) AS n FROM outbox_batches'),
-      synchronousFull: db.prepare('PRAGMA synchronous = FULL'),
-      synchronousNormal: db.prepare('PRAGMA synchronous = NORMAL'),
-    };
-    this.appendBatch = db.transaction((messages: readonly InboundMessage[]): number[] => {
-      const first = this.nextSeq;
-      const { headers, payloads } = encodeGroup(messages);
-      this.statements.insertInbox.run(first, messages.length, headers, payloads);
-      this.nextSeq += messages.length;
-      return messages.map((_, index) => first + index);
-    });
-    this.commitEvaluation = db.transaction((seqs: readonly number[], accepted: readonly StoredReading[]): number[] => {
-      let ids: number[] = [];
-      if (accepted.length > 0) {
-        accepted.forEach((reading, index) => (reading.acceptedSeq = this.acceptedThrough + 1 + index));
-        this.statements.setState.run('accepted_through', this.acceptedThrough + accepted.length);
-        this.statements.insertPending.run(JSON.stringify(accepted.map((reading) => [reading.deviceId, reading.readingId])));
-        ids = [Number(this.statements.insertOutbox.run(accepted.length, serialize(accepted)).lastInsertRowid)];
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      this.database = new SqliteDatabase(path);
+      this.walSync = new WalSync(path);
+      this.database.pragma('journal_mode = WAL');
+      // Appends are fdatasync'd before the PUBACK goes out (flushAppends: a power cut cannot take them
+      // back). Everything else runs with NORMAL: in WAL mode a power cut can only roll back the newest
+      // of those transactions as a whole, leaving their messages to be evaluated again.
+      this.database.pragma('synchronous = NORMAL');
+      this.database.exec(SCHEMA);
+      migrateInbox(this.database);
+      migrateOutbox(this.database);
+      migrateSeenKeys(this.database);
+      const db = this.database;
+      const serialize = options.serialize ?? serializeReadings;
+      // A batch is one statement per step, its rows passed as one JSON array that SQLite walks with
+      // json_each: per-row statements cost more in crossings between JavaScript and SQLite than in
+      // the writes themselves (bench/ingest.ts profile).
+      const batchIds = 'SELECT value FROM json_each(?)';
+      this.statements = {
+        insertInbox: db.prepare('INSERT INTO inbox_groups (first_seq, count, headers, payloads) VALUES (?, ?, ?, ?)'),
+        // Groups holding messages after `evaluated`, up to the newest durable one.
+        takeInbox: db.prepare('SELECT * FROM inbox_groups WHERE first_seq + count - 1 > @evaluated AND first_seq <= @synced ORDER BY first_seq'),
+        // Groups every message of which is evaluated.
+        deleteInbox: db.prepare('DELETE FROM inbox_groups WHERE first_seq + count - 1 <= ?'),
+        setState: db.prepare('INSERT INTO spool_state (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+        insertOutbox: db.prepare('INSERT INTO outbox_batches (count, readings) VALUES (?, ?)'),
+        // Keys as a compact [[device, reading], ...] array: SQLite walks 30 bytes a reading, not 600.
+        insertPending: db.prepare('INSERT INTO seen_pending (device_id, reading_id) SELECT value->>0, value->>1 FROM json_each(?)'),
+        // In key order, so that each page of `seen` is written once per fold.
+        foldPending: db.prepare('INSERT OR IGNORE INTO seen (device_id, reading_id) SELECT device_id, reading_id FROM seen_pending ORDER BY device_id, reading_id'),
+        clearPending: db.prepare('DELETE FROM seen_pending'),
+        // One probe of the key per pair, driven by the batch (EXPLAIN QUERY PLAN: SEARCH seen USING PRIMARY KEY).
+        seenAmong: db.prepare('SELECT s.device_id, s.reading_id FROM json_each(?) AS k CROSS JOIN seen AS s ON s.device_id = k.value->>0 AND s.reading_id = k.value->>1').raw(true),
+        // The text as its UTF-8 bytes: no JavaScript string of a few hundred KiB per batch.
+        takeOutboxEmitted: db.prepare('SELECT id, count, CAST(readings AS BLOB) AS readings FROM outbox_batches WHERE emitted = 1 ORDER BY id'),
+        takeOutboxUnemitted: db.prepare('SELECT id, count, CAST(readings AS BLOB) AS readings FROM outbox_batches WHERE emitted = 0 ORDER BY id'),
+        deleteOutbox: db.prepare(`DELETE FROM outbox_batches WHERE id IN (${batchIds}) RETURNING count`),
+        markEmitted: db.prepare(`UPDATE outbox_batches SET emitted = 1 WHERE id IN (${batchIds})`),
+        countInbox: db.prepare('SELECT coalesce(sum(first_seq + count - 1 - max(first_seq - 1, @evaluated)), 0) AS n FROM inbox_groups WHERE first_seq + count - 1 > @evaluated'),
+        countOutbox: db.prepare('SELECT coalesce(sum(count), 0) AS n FROM outbox_batches'),
+        synchronousFull: db.prepare('PRAGMA synchronous = FULL'),
+        synchronousNormal: db.prepare('PRAGMA synchronous = NORMAL'),
+      };
+      this.appendBatch = db.transaction((messages: readonly InboundMessage[]): number[] => {
+        const first = this.nextSeq;
+        const { headers, payloads } = encodeGroup(messages);
+        this.statements.insertInbox.run(first, messages.length, headers, payloads);
+        this.nextSeq += messages.length;
+        return messages.map((_, index) => first + index);
+      });
+      this.commitEvaluation = db.transaction((seqs: readonly number[], accepted: readonly StoredReading[]): number[] => {
+        let ids: number[] = [];
+        if (accepted.length > 0) {
+          accepted.forEach((reading, index) => (reading.acceptedSeq = this.acceptedThrough + 1 + index));
+          this.statements.setState.run('accepted_through', this.acceptedThrough + accepted.length);
+          this.statements.insertPending.run(JSON.stringify(accepted.map((reading) => [reading.deviceId, reading.readingId])));
+          ids = [Number(this.statements.insertOutbox.run(accepted.length, serialize(accepted)).lastInsertRowid)];
+        }
+        const last = seqs[seqs.length - 1]!;
+        this.statements.setState.run('evaluated_through', last);
+        this.statements.deleteInbox.run(last);
+        return ids;
+      });
+      this.foldPending = db.transaction(() => {
+        this.statements.foldPending.run();
+        this.statements.clearPending.run();
+      });
+      for (const [deviceId, readingId] of db.prepare('SELECT device_id, reading_id FROM seen_pending').raw(true).iterate() as Iterable<[string, string]>) {
+        this.pendingKeys.add(readingKey(deviceId, readingId));
       }
-      const last = seqs[seqs.length - 1]!;
-      this.statements.setState.run('evaluated_through', last);
-      this.statements.deleteInbox.run(last);
-      return ids;
-    });
-    this.foldPending = db.transaction(() => {
-      this.statements.foldPending.run();
-      this.statements.clearPending.run();
-    });
-    for (const [deviceId, readingId] of db.prepare('SELECT device_id, reading_id FROM seen_pending').raw(true).iterate() as Iterable<[string, string]>) {
-      this.pendingKeys.add(readingKey(deviceId, readingId));
+      ({ evaluatedThrough: this.evaluatedThrough, nextSeq: this.nextSeq } = inboxPosition(db));
+      this.acceptedThrough = stateValue(db, 'accepted_through');
+      this.inboxCount = (this.statements.countInbox.get({ evaluated: this.evaluatedThrough }) as { n: number }).n;
+      this.outboxCount = (this.statements.countOutbox.get() as { n: number }).n;
+      this.inMemory = this.inboxCount === 0;
+    } catch (error) {
+      throw damagedSpool(path, error);
     }
-    ({ evaluatedThrough: this.evaluatedThrough, nextSeq: this.nextSeq } = inboxPosition(db));
-    this.acceptedThrough = stateValue(db, 'accepted_through');
-    this.inboxCount = (this.statements.countInbox.get({ evaluated: this.evaluatedThrough }) as { n: number }).n;
-    this.outboxCount = (this.statements.countOutbox.get() as { n: number }).n;
-    this.inMemory = this.inboxCount === 0;
     // What an earlier run left in the table is what survived it.
     this.syncedThroughSeq = this.nextSeq - 1;
+    if (path === ':memory:') {
+      this.highWater = undefined;
+    } else {
+      const acknowledged = SpoolHighWaterMark.read(path);
+      if (acknowledged !== undefined && acknowledged > this.syncedThroughSeq) {
+        this.database.close();
+        throw new RpmError(
+          'RPM_ERR_SPOOL_BEHIND',
+          `the ingest spool ${path} holds messages through number ${this.syncedThroughSeq}, but messages through ${acknowledged} were acknowledged to devices (${highWaterPath(path)}): ` +
+            `${acknowledged - this.syncedThroughSeq} acknowledged messages are missing. Its WAL file (${path}-wal) was deleted or truncated, or an older copy of the spool was restored. ` +
+            `Stop, and restore ${path} together with ${path}-wal and ${path}-shm as they were; to accept the loss and start with what the spool holds, move ${highWaterPath(path)} away.`,
+        );
+      }
+      this.highWater = new SpoolHighWaterMark(path, Math.max(acknowledged ?? 0, this.syncedThroughSeq), options.highWaterIntervalMs);
+    }
   }
 
   /** Messages waiting to be evaluated plus readings waiting for the readings store. */
@@ -433,6 +458,7 @@ export class Spool extends EventEmitter {
   /** Durable: the publishes are acknowledged, and their messages go to evaluation. */
   private acknowledge(batch: readonly PendingAppend[], seqs: readonly number[]): void {
     this.syncedThroughSeq = Math.max(this.syncedThroughSeq, seqs[seqs.length - 1]!);
+    this.highWater?.advance(this.syncedThroughSeq);
     if (this.inMemory && this.memory.length + batch.length <= MAX_MESSAGES_IN_MEMORY) {
       // Built field by field: a spread per message was a visible share of ingest's allocations.
       batch.forEach(({ message: m }, index) => {
@@ -570,6 +596,22 @@ export class Spool extends EventEmitter {
     this.flushAppends();
     // What still waits for an fdatasync (queued, or in flight) is made durable now, and acknowledged.
     this.walSync.close();
+    this.highWater?.close();
     if (this.database.open) this.database.close();
   }
+}
+
+/** SQLite's answers for a file that is not (or no longer) a whole database. */
+const DAMAGED_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CANTOPEN', 'SQLITE_IOERR_SHORT_READ']);
+
+/** An error opening the spool, naming the file and what to do when the file itself is damaged. */
+function damagedSpool(path: string, error: unknown): Error {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string' || !DAMAGED_CODES.has(code)) return error as Error;
+  return new RpmError(
+    'RPM_ERR_SPOOL_DAMAGED',
+    `the ingest spool ${path} cannot be opened (${code}: ${(error as Error).message}). It holds readings acknowledged to devices and not yet stored: ` +
+      `stop, keep a copy of ${path}, ${path}-wal and ${path}-shm, and try \`sqlite3 ${path} .recover\` into a new file put in its place; ` +
+      `moving the files away starts an empty spool and loses what they held.`,
+  );
 }

@@ -72,6 +72,16 @@ describe('rpm start (embedded default)', () => {
     expect(metrics).toContain('rpm_ingest_messages_received_total 3');
   });
 
+  it('stops naming a damaged spool file and what to do, without a stack trace', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'rpm-start-'));
+    writeFileSync(join(dataDir, 'spool.sqlite'), 'SQLite format 3\u0000 but then nothing of a database');
+    const rpm = start({ RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', RPM_LOG_LEVEL: 'silent' });
+    expect(await rpm.exited).toBe(1);
+    const { stderr } = rpm.output();
+    expect(stderr).toContain(`rpm: the ingest spool ${join(dataDir, 'spool.sqlite')} cannot be opened`);
+    expect(stderr).not.toMatch(/^\s+at /m);
+  });
+
   it('stops with a message naming RPM_HTTP_PORT when it is not a port', async () => {
     const rpm = start({ RPM_HTTP_PORT: 'abc', RPM_DATA_DIR: mkdtempSync(join(tmpdir(), 'rpm-start-')) });
     expect(await rpm.exited).toBe(78);
