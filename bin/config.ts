@@ -3,6 +3,7 @@
 // allowed; nothing deeper in the code reads process.env.
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { RpmError } from '../device-profiles/index.js';
@@ -26,6 +27,10 @@ const environmentSchema = z
     RPM_DATA_DIR: z.string().min(1, 'must name a directory').default('./data'),
     RPM_HTTP_PORT: port(8080),
     RPM_MQTT_PORT: port(1883),
+    RPM_LISTEN_HOST: z
+      .string()
+      .refine((text) => isIP(text) !== 0, { message: 'must be an IP address to listen on, such as 127.0.0.1 (this machine only), 0.0.0.0 or :: (every interface)' })
+      .optional(),
     RPM_MQTT_URL: z
       .string()
       .refine((text) => /^(mqtts?|tcp|tls|wss?):\/\/[^\s/]+/.test(text) && URL.canParse(text), {
@@ -92,6 +97,11 @@ export interface PlatformConfig {
   httpPort: number;
   mqttPort: number;
   mqttUrl: string | undefined;
+  /**
+   * The address the HTTP API and the embedded broker listen on. Unset: every interface (0.0.0.0),
+   * except for `rpm start --demo`, which prints an admin token and listens on 127.0.0.1.
+   */
+  listenHost: string | undefined;
   /** PEM certificate and key paths: the embedded broker then speaks MQTT over TLS. */
   mqttTls: { certPath: string; keyPath: string } | undefined;
   clinicalDatabase: ClinicalDatabaseLocation;
@@ -150,6 +160,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Platfo
     httpPort: env.RPM_HTTP_PORT,
     mqttPort: env.RPM_MQTT_PORT,
     mqttUrl: env.RPM_MQTT_URL,
+    listenHost: env.RPM_LISTEN_HOST,
     mqttTls: env.RPM_MQTT_TLS_CERT && env.RPM_MQTT_TLS_KEY ? { certPath: env.RPM_MQTT_TLS_CERT, keyPath: env.RPM_MQTT_TLS_KEY } : undefined,
     clinicalDatabase: env.RPM_DATABASE_URL
       ? { dialect: 'postgres', url: env.RPM_DATABASE_URL }

@@ -113,7 +113,9 @@ async function runStart(args: string[]): Promise<void> {
     return;
   }
   if (values.partitions) throw new UsageError('--partitions applies to --role rules only');
-  const settings = config();
+  const configured = config();
+  // The demo prints an admin token: it listens on this machine only unless told otherwise.
+  const settings = values.demo && configured.listenHost === undefined ? { ...configured, listenHost: '127.0.0.1' } : configured;
   const notes = values.demo ? await demoPorts(settings) : [];
   const platform = await startPlatform(settings);
   console.log(

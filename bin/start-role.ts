@@ -13,7 +13,7 @@ import type { PlatformConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startBrokerRole } from './broker-role.js';
 import { RulesFeed, forwardToRules, polledAlertFeed, type PlatformRole } from './roles.js';
-import { StartupError, closeAll, isAddressInUse, openStores, redactUrl, tokenVerifier } from './start.js';
+import { ALL_INTERFACES, StartupError, closeAll, isAddressInUse, openStores, redactUrl, tokenVerifier } from './start.js';
 
 export interface RunningRole {
   role: PlatformRole;
@@ -22,7 +22,7 @@ export interface RunningRole {
 }
 
 /** /healthz, /readyz (when `ready()` holds) and /metrics, for the roles that serve no API (the broker role too). */
-async function healthServer(port: number, registry: Registry, ready: () => Promise<boolean>): Promise<Server> {
+async function healthServer(port: number, host: string, registry: Registry, ready: () => Promise<boolean>): Promise<Server> {
   const server = createServer((request, response) => {
     void (async () => {
       if (request.url === '/healthz') return response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
@@ -36,7 +36,7 @@ async function healthServer(port: number, registry: Registry, ready: () => Promi
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '0.0.0.0', () => resolve());
+    server.listen(port, host, () => resolve());
   });
   return server;
 }
@@ -117,7 +117,7 @@ export async function startRole(config: PlatformConfig, role: PlatformRole, part
           const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: polledAlertFeed(clinicalStore), verifyToken: tokenVerifier(config, logger), registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute, webhookTargets: new WebhookTargetPolicy(config.webhookAllowHosts) });
           closers.push(() => api.close());
           try {
-            await api.listen({ port: config.httpPort, host: '0.0.0.0' });
+            await api.listen({ port: config.httpPort, host: config.listenHost ?? ALL_INTERFACES });
           } catch (error) {
             if (isAddressInUse(error)) throw new StartupError(`RPM_HTTP_PORT ${config.httpPort} is already in use by another program: stop it, or set RPM_HTTP_PORT to a free port (0 picks one)`);
             throw error;
@@ -131,7 +131,7 @@ export async function startRole(config: PlatformConfig, role: PlatformRole, part
     if (role !== 'api') {
       let server: Server;
       try {
-        server = await healthServer(config.httpPort, registry, ready);
+        server = await healthServer(config.httpPort, config.listenHost ?? ALL_INTERFACES, registry, ready);
       } catch (error) {
         if (isAddressInUse(error)) throw new StartupError(`RPM_HTTP_PORT ${config.httpPort} is already in use by another program: stop it, or set RPM_HTTP_PORT to a free port (0 picks one)`);
         throw error;

@@ -14,6 +14,15 @@ import { createLogger } from './logger.js';
 
 export class StartupError extends Error {}
 
+/** Where the listeners are reached from when RPM_LISTEN_HOST is unset (a server, a container). */
+export const ALL_INTERFACES = '0.0.0.0';
+
+/** The address to print for a listener on `listenHost`: this machine's loopback when it listens everywhere. */
+function reachableHost(listenHost: string | undefined): string {
+  if (listenHost === undefined || listenHost === ALL_INTERFACES || listenHost === '::') return '127.0.0.1';
+  return listenHost.includes(':') ? `[${listenHost}]` : listenHost;
+}
+
 export function isAddressInUse(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 'EADDRINUSE';
 }
@@ -83,6 +92,7 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
         dataDir: config.dataDir,
         broker: {
           port: config.mqttPort,
+          host: config.listenHost ?? ALL_INTERFACES,
           tls: config.mqttTls ? { cert: readFileSync(config.mqttTls.certPath), key: readFileSync(config.mqttTls.keyPath) } : undefined,
           verifyUserToken: verifyToken,
           publishRatePerSecond: config.mqttPublishLimit.ratePerSecond,
@@ -136,7 +146,7 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
     const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: rules.notifier.feed$, verifyToken, registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute, webhookTargets: new WebhookTargetPolicy(config.webhookAllowHosts) });
     closers.push(() => api.close());
     try {
-      await api.listen({ port: config.httpPort, host: '0.0.0.0' });
+      await api.listen({ port: config.httpPort, host: config.listenHost ?? ALL_INTERFACES });
     } catch (error) {
       if (isAddressInUse(error)) {
         throw new StartupError(`RPM_HTTP_PORT ${config.httpPort} is already in use by another program: stop it, or set RPM_HTTP_PORT to a free port (0 picks one)`);
@@ -146,10 +156,11 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
     const address = api.server.address();
     const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
     const scheme = config.mqttTls ? 'mqtts' : 'mqtt';
-    const mqttUrl = config.mqttUrl ? `${redactUrl(config.mqttUrl)} (external broker)` : `${scheme}://127.0.0.1:${ingest.mqttPort}`;
+    const host = reachableHost(config.listenHost);
+    const mqttUrl = config.mqttUrl ? `${redactUrl(config.mqttUrl)} (external broker)` : `${scheme}://${host}:${ingest.mqttPort}`;
     logger.info({ httpPort, mqttPort: ingest.mqttPort, dataDir: config.dataDir, clinicalDatabase: config.clinicalDatabase.dialect }, 'platform started');
     return {
-      httpUrl: `http://127.0.0.1:${httpPort}`,
+      httpUrl: `http://${host}:${httpPort}`,
       mqttUrl,
       ingest,
       rules,

@@ -1,7 +1,7 @@
 // What a newcomer gets from `npm start` (`rpm start --demo`): a running platform with simulated
 // patients, and a nurse token that sees alerts appear on the live stream within seconds.
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runRpm, type RpmProcess } from '../support/process.js';
@@ -43,7 +43,27 @@ describe('rpm start --demo', () => {
     expect(body.patients.length).toBeGreaterThan(0);
     expect(body.patients.every((p) => p.careTeamId === 'simulated-team')).toBe(true);
 
+    // It printed an admin token: both listeners are on this machine's loopback only.
+    const [, mqttPort] = await demo.waitFor(/MQTT:\s+mqtt:\/\/127\.0\.0\.1:(\d+)/);
+    const httpPort = new URL(triageUrl!).port;
+    expect(listeningAddresses(Number(mqttPort))).toEqual(['127.0.0.1']);
+    expect(listeningAddresses(Number(httpPort))).toEqual(['127.0.0.1']);
+
     demo.child.kill('SIGTERM');
     expect(await demo.exited).toBe(0);
   }, 60_000);
 });
+
+/** The IPv4 addresses a TCP port is listened on, from the kernel's table (/proc/net/tcp, state 0A). */
+function listeningAddresses(port: number): string[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => fields[1]?.endsWith(`:${hexPort}`) && fields[3] === '0A')
+    .map((fields) => {
+      const hex = fields[1]!.split(':')[0]!;
+      return [6, 4, 2, 0].map((offset) => Number.parseInt(hex.slice(offset, offset + 2), 16)).join('.');
+    });
+}

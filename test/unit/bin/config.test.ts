@@ -15,6 +15,13 @@ function refusal(environment: NodeJS.ProcessEnv): string {
 }
 
 describe('configuration', () => {
+  it('reads the address to listen on, and refuses one that is not an IP address', () => {
+    expect(loadConfig({ RPM_LISTEN_HOST: '127.0.0.1' }).listenHost).toBe('127.0.0.1');
+    expect(loadConfig({ RPM_LISTEN_HOST: '::' }).listenHost).toBe('::');
+    expect(loadConfig({}).listenHost).toBeUndefined();
+    expect(refusal({ RPM_LISTEN_HOST: 'everywhere' })).toMatch(/RPM_LISTEN_HOST must be an IP address to listen on/);
+  });
+
   it('reads the hosts webhooks may reach inside the network, and refuses a list with other characters', () => {
     expect(loadConfig({ RPM_WEBHOOK_ALLOW_HOSTS: ' alerts.internal, 10.0.0.8 ,[fd00::1]' }).webhookAllowHosts).toEqual(['alerts.internal', '10.0.0.8', '[fd00::1]']);
     expect(loadConfig({}).webhookAllowHosts).toEqual([]);
