@@ -2,14 +2,17 @@
 //   onRoute     every route declares an access rule or `public: true`, or the API does not start:
 //               deny by default, decided on the matched route, never on the shape of the URL
 //               (`GET http://host/v1/…` is routed by its path like `GET /v1/…`)
-//   onRequest   every route that is not public needs a valid Bearer token (401 otherwise); failed
-//               attempts are audited, and throttled per address and per claimed identity (429)
+//   onRequest   every route that is not public needs a valid Bearer token or session cookie (401
+//               otherwise), and a write with the cookie its CSRF token (403); failed attempts are
+//               audited, and throttled per address and per claimed identity (429)
 //   preHandler  the patient or alert the route names is resolved first (so a denied read is
 //               audited with its patient), then the route's roles, then the care-team scope (403)
 //   onResponse  an audit record for every authenticated request, allowed or denied
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { FailureThrottle, type ClinicalStore } from '../store/index.js';
 import { ApiError } from './errors.js';
+import { DEFAULT_SESSION_SETTINGS, SESSION_COOKIE, clearSessionCookie, requestCookie, type SessionSettings } from './session-cookie.js';
 import type { AccessClaims, Role, TokenVerifier, VerifiedClaims } from './tokens.js';
 
 export type Scope = 'none' | 'patient' | 'alert';
@@ -40,6 +43,12 @@ declare module 'fastify' {
 }
 
 export const CLINICAL_ROLES: readonly Role[] = ['admin', 'nurse', 'physician'];
+/** The clinical roles and the patient, for the routes a patient may use on their own data. */
+export const CLINICAL_ROLES_AND_PATIENT: readonly Role[] = [...CLINICAL_ROLES, 'patient'];
+/** Every role, for the routes about the caller themself (who am I, sign out). */
+export const ANY_ROLE: readonly Role[] = ['admin', 'nurse', 'physician', 'billing', 'patient'];
+/** Methods that change nothing: a request with the session cookie needs the CSRF token for any other. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Routes that plugins register under these prefixes are public: the OpenAPI page and its assets. */
 const PUBLIC_PLUGIN_PREFIXES = ['/docs'];
@@ -50,12 +59,24 @@ export function visibleTeams(user: AccessClaims): string[] | undefined {
 }
 
 export function maySeeTeam(user: AccessClaims, careTeamId: string): boolean {
-  return user.role === 'admin' || (user.role !== 'billing' && user.careTeams.includes(careTeamId));
+  return user.role === 'admin' || (user.role !== 'billing' && user.role !== 'patient' && user.careTeams.includes(careTeamId));
+}
+
+/** A patient's data: their care team's, an admin's, or the patient's own. */
+export function maySeePatient(user: AccessClaims, patient: { id: string; careTeamId: string }): boolean {
+  return user.role === 'patient' ? user.patientId === patient.id : maySeeTeam(user, patient.careTeamId);
 }
 
 export function requireUser(request: FastifyRequest): VerifiedClaims {
-  if (!request.user) throw new ApiError(401, 'RPM_ERR_UNAUTHENTICATED', 'a Bearer access token is required');
+  if (!request.user) throw new ApiError(401, 'RPM_ERR_UNAUTHENTICATED', 'sign in, or send a Bearer access token');
   return request.user;
+}
+
+function sameSecret(sent: string | undefined, expected: string): boolean {
+  if (sent === undefined) return false;
+  const a = Buffer.from(sent);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /**
@@ -82,13 +103,29 @@ export function isPublicRoute(request: FastifyRequest): boolean {
   return request.routeOptions.url === undefined || request.routeOptions.config.public === true;
 }
 
+export interface AuditEvent {
+  actor: string;
+  actorRole: string;
+  action: string;
+  outcome: 'allowed' | 'denied';
+  resourceType?: string;
+  resourceId?: string | null;
+  patientId?: string | null;
+}
+
 export interface AccessControl {
   /** Writes the request's audit record now (a stream that stays open), once. */
   auditNow(request: FastifyRequest, outcome: 'allowed' | 'denied'): Promise<void>;
+  /** Records an event of a public route (a sign-in, a password setup), where no user is known yet. */
+  auditEvent(request: FastifyRequest, event: AuditEvent): Promise<void>;
 }
 
-export function registerAccessControl(app: FastifyInstance, dependencies: { verifyToken: TokenVerifier; clinicalStore: ClinicalStore; throttle?: FailureThrottle }): AccessControl {
+export function registerAccessControl(
+  app: FastifyInstance,
+  dependencies: { verifyToken: TokenVerifier; clinicalStore: ClinicalStore; throttle?: FailureThrottle; sessions?: SessionSettings },
+): AccessControl {
   const throttle = dependencies.throttle ?? new FailureThrottle();
+  const sessionSettings = dependencies.sessions ?? DEFAULT_SESSION_SETTINGS;
   app.decorateRequest('user', undefined);
   app.decorateRequest('auditPatientId', null);
   app.decorateRequest('auditResourceId', null);
@@ -104,13 +141,16 @@ export function registerAccessControl(app: FastifyInstance, dependencies: { veri
     throw new Error(`route ${String(route.method)} ${route.url} declares neither an access rule nor public: true`);
   });
 
-  const audit = (request: FastifyRequest, record: { actor: string; actorRole: string; action: string; outcome: 'allowed' | 'denied' }) =>
+  const audit = (request: FastifyRequest, record: AuditEvent) =>
     dependencies.clinicalStore.audit
       .append({
-        ...record,
-        resourceType: request.routeOptions.config.access?.resourceType ?? 'patient',
-        resourceId: request.auditResourceId ?? null,
-        patientId: request.auditPatientId ?? null,
+        actor: record.actor,
+        actorRole: record.actorRole,
+        action: record.action,
+        outcome: record.outcome,
+        resourceType: record.resourceType ?? request.routeOptions.config.access?.resourceType ?? 'patient',
+        resourceId: record.resourceId !== undefined ? record.resourceId : (request.auditResourceId ?? null),
+        patientId: record.patientId !== undefined ? record.patientId : (request.auditPatientId ?? null),
         sourceIp: request.ip,
         requestId: request.id,
       })
@@ -139,9 +179,36 @@ export function registerAccessControl(app: FastifyInstance, dependencies: { veri
       reply.header('Retry-After', String(seconds));
       throw new ApiError(429, 'RPM_ERR_RATE_LIMITED', `too many failed authentication attempts; try again in ${seconds} s`);
     }
+    const sessionToken = token === undefined ? requestCookie(request, SESSION_COOKIE) : undefined;
+    if (sessionToken !== undefined) {
+      const active = await dependencies.clinicalStore.sessions.findActive(sessionToken, sessionSettings);
+      if (active === undefined || active === 'ended') {
+        // An ended session is a person coming back to a timed-out tab; a token that never was one is a guess.
+        if (active === undefined) throttle.failed(request.ip, undefined);
+        clearSessionCookie(reply, sessionSettings);
+        return refuse('the session has ended (signed out, timed out or revoked); sign in again');
+      }
+      const { user, session } = active;
+      request.user = {
+        sub: user.id,
+        role: user.role,
+        careTeams: user.careTeams,
+        ...(user.patientId ? { patientId: user.patientId } : {}),
+        expiresAtMs: Math.min(Date.parse(session.idleExpiresAt), Date.parse(session.absoluteExpiresAt)),
+        sessionId: session.id,
+      };
+      // The cookie goes with every request the browser makes to us, a forged form's too: a write
+      // must also carry the token only our own page could have read (SameSite=Strict is the
+      // first line, this the second).
+      if (!SAFE_METHODS.has(request.method) && !sameSecret(request.headers['x-csrf-token'] as string | undefined, active.csrfToken)) {
+        throw new ApiError(403, 'RPM_ERR_CSRF', 'a change made with the session cookie needs the x-csrf-token header (from the sign-in answer or GET /v1/me)');
+      }
+      throttle.succeeded(request.ip, user.id);
+      return;
+    }
     if (!token) {
       throttle.failed(request.ip, undefined);
-      return refuse('a Bearer access token is required');
+      return refuse('sign in, or send a Bearer access token');
     }
     try {
       request.user = await dependencies.verifyToken(token);
@@ -160,6 +227,7 @@ export function registerAccessControl(app: FastifyInstance, dependencies: { veri
     const id = (request.params as { id?: string } | undefined)?.id;
     request.auditResourceId = id ?? null;
     let careTeamId: string | undefined;
+    let owner: { id: string; careTeamId: string } | undefined;
     if (rule.scope === 'patient' && id) {
       request.auditPatientId = id;
       const patient = await dependencies.clinicalStore.patients.get(id);
@@ -167,16 +235,18 @@ export function registerAccessControl(app: FastifyInstance, dependencies: { veri
         request.auditPatientId = null;
         throw new ApiError(404, 'RPM_ERR_NOT_FOUND', `patient ${id} does not exist`);
       }
-      careTeamId = patient.careTeamId;
+      owner = patient;
     }
     if (rule.scope === 'alert' && id) {
       const alert = await dependencies.clinicalStore.alerts.get(id);
       if (!alert) throw new ApiError(404, 'RPM_ERR_NOT_FOUND', `alert ${id} does not exist`);
       request.auditPatientId = alert.patientId;
-      careTeamId = alert.careTeamId;
+      owner = { id: alert.patientId, careTeamId: alert.careTeamId };
     }
     if (!rule.roles.includes(user.role)) throw new ApiError(403, 'RPM_ERR_FORBIDDEN', `the ${user.role} role may not use this route`);
-    if (careTeamId !== undefined && !maySeeTeam(user, careTeamId)) throw new ApiError(403, 'RPM_ERR_FORBIDDEN', `${rule.scope} ${id} belongs to another care team`);
+    if (owner !== undefined && !maySeePatient(user, owner)) {
+      throw new ApiError(403, 'RPM_ERR_FORBIDDEN', user.role === 'patient' ? 'a patient sees only their own data' : `${rule.scope} ${id} belongs to another care team`);
+    }
   });
 
   app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -192,5 +262,6 @@ export function registerAccessControl(app: FastifyInstance, dependencies: { veri
       request.audited = true;
       await audit(request, { actor: request.user.sub, actorRole: request.user.role, action: rule.audit, outcome });
     },
+    auditEvent: (request, event) => audit(request, event),
   };
 }

@@ -17,6 +17,8 @@ import type { ClinicalStore, FailureThrottle, ReadingsStore } from '../store/ind
 import { claimedSubject, isPublicRoute, registerAccessControl } from './access.js';
 import { MAX_JSON_DEPTH, exceedsJsonDepth } from '../device-profiles/index.js';
 import { ApiError, registerErrorHandler } from './errors.js';
+import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from './session-cookie.js';
+import { peopleRoutes } from './routes/people.js';
 import { adminRoutes } from './routes/admin.js';
 import { alertRoutes } from './routes/alerts.js';
 import { careTeamRoutes } from './routes/care-teams.js';
@@ -35,6 +37,10 @@ export interface ApiDependencies {
   logger: FastifyBaseLogger;
   /** Where care teams' alert webhooks may point (default: public https receivers only). */
   webhookTargets?: WebhookTargetPolicy;
+  /** Sessions of people signed in: timeouts, the cookie's Secure flag, the public URL for links. */
+  sessions?: SessionSettings;
+  /** SSE heartbeat (15 s): also how often an open stream re-checks its session. */
+  sseHeartbeatMs?: number;
   /** Failed-authentication throttle (default limits: store's DEFAULT_THROTTLE_LIMITS). */
   authThrottle?: FailureThrottle;
   /** Requests per minute per user (default 600); 0: no limit. */
@@ -93,7 +99,8 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
     }
     parseJson(request, body as string, done);
   });
-  const access = registerAccessControl(app, { verifyToken: dependencies.verifyToken, clinicalStore: dependencies.clinicalStore, throttle: dependencies.authThrottle });
+  const sessions = dependencies.sessions ?? DEFAULT_SESSION_SETTINGS;
+  const access = registerAccessControl(app, { verifyToken: dependencies.verifyToken, clinicalStore: dependencies.clinicalStore, throttle: dependencies.authThrottle, sessions });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -125,7 +132,8 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   await app.register(patientRoutes, { clinicalStore });
   await app.register(deviceRoutes, { clinicalStore });
   await app.register(patientDataRoutes, { clinicalStore, readingsStore });
-  await app.register(alertRoutes, { clinicalStore, alertFeed$: dependencies.alertFeed$, access });
+  await app.register(alertRoutes, { clinicalStore, alertFeed$: dependencies.alertFeed$, access, heartbeatMs: dependencies.sseHeartbeatMs });
+  await app.register(peopleRoutes, { clinicalStore, access, sessions });
   await app.register(adminRoutes, { clinicalStore, readingsStore, ingest: dependencies.ingest });
 
   app.get('/healthz', { schema: { hide: true }, config: { public: true } }, async () => ({ status: 'ok' }));

@@ -57,6 +57,9 @@ export const alertView = z.object({
   resolvedBy: z.string().nullable(),
 });
 
+/** An alert as its patient sees it: no escalation, nobody's names, no notes. */
+export const patientAlertView = alertView.pick({ id: true, patientId: true, severity: true, status: true, summary: true, openedAt: true, updatedAt: true, resolvedAt: true }).strict();
+
 export const alertEventView = z.object({
   id: z.number(),
   alertId: z.string(),

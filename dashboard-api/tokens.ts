@@ -3,18 +3,25 @@
 import { SignJWT, createRemoteJWKSet, jwtVerify } from 'jose';
 import { z } from 'zod';
 
-export const ROLES = ['admin', 'nurse', 'physician', 'billing'] as const;
+export const ROLES = ['admin', 'nurse', 'physician', 'billing', 'patient'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const accessClaims = z.object({
-  sub: z.string().min(1).max(200),
-  role: z.enum(ROLES),
-  careTeams: z.array(z.string().min(1).max(200)).max(100).default([]),
-});
+export const accessClaims = z
+  .object({
+    sub: z.string().min(1).max(200),
+    role: z.enum(ROLES),
+    careTeams: z.array(z.string().min(1).max(200)).max(100).default([]),
+    /** Role `patient` only: the patient this person is. */
+    patientId: z.string().min(1).max(200).optional(),
+  })
+  .refine((claims) => (claims.role === 'patient') === (claims.patientId !== undefined), { message: 'patientId is required for the patient role and only for it', path: ['patientId'] });
 export type AccessClaims = z.infer<typeof accessClaims>;
 
-/** A verified token's claims and when it stops being valid (an open SSE stream ends then). */
-export type VerifiedClaims = AccessClaims & { expiresAtMs: number };
+/**
+ * A caller's verified claims and when they stop being valid (an open SSE stream ends then). A
+ * person signed in with a session also has its id (the stream re-checks it at every heartbeat).
+ */
+export type VerifiedClaims = AccessClaims & { expiresAtMs: number; sessionId?: string };
 export type TokenVerifier = (token: string) => Promise<VerifiedClaims>;
 
 /** Tokens older than this are refused even without an `exp`: a leaked token does not live forever. */
@@ -63,7 +70,7 @@ export function createJwksTokenVerifier(jwksUrl: string, expected: { issuer: str
 
 /** Signs a token (development and tests: `rpm token`; production tokens come from the identity provider). */
 export async function signAccessToken(secret: string, claims: AccessClaims, expiresIn: string = '12h'): Promise<string> {
-  return new SignJWT({ role: claims.role, careTeams: claims.careTeams })
+  return new SignJWT({ role: claims.role, careTeams: claims.careTeams, ...(claims.patientId ? { patientId: claims.patientId } : {}) })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(claims.sub)
     .setIssuer(ISSUER)

@@ -15,6 +15,9 @@ export type { PatientThresholds } from './clinical/repositories/thresholds.js';
 export { MAX_MINUTES_PER_ENTRY, MAX_MINUTES_PER_PATIENT_DAY, type NewTimeEntry, type TimeEntry } from './clinical/repositories/time-entries.js';
 export { generateDeviceSecret, hashDeviceSecret, mosquittoPasswordHash, verifyDeviceSecret } from './credentials.js';
 export { DEFAULT_THROTTLE_LIMITS, FailureThrottle, type ThrottleLimits } from './failure-throttle.js';
+export { USER_ID_PATTERN, USER_ROLES, SETUP_TOKEN_HOURS, normalizeUserId, type NewUser, type SetupToken, type User, type UserChange, type UserRole } from './clinical/repositories/users.js';
+export type { ActiveSession, Session, SessionPolicy } from './clinical/repositories/sessions.js';
+export { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 export { STORE_ERRORS, isUniqueViolation } from './errors.js';
 export { canonicalTimeZone, instantAt, nowInstant, toInstant } from './time.js';
 export type {

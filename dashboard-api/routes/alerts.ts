@@ -3,10 +3,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { filter, type Observable } from 'rxjs';
 import type { AlertChange } from '../../rules/index.js';
 import { ALERT_SEVERITIES, ALERT_STATUSES, everyItem, type Alert, type ClinicalStore } from '../../store/index.js';
-import { CLINICAL_ROLES, maySeeTeam, requireUser, visibleTeams, type AccessControl } from '../access.js';
+import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, maySeeTeam, requireUser, visibleTeams, type AccessControl } from '../access.js';
 import { ApiError } from '../errors.js';
 import { idParams, pageQuery } from './shared.js';
-import { alertEventView, alertView, cursor, errorResponses, triageRow } from '../schemas.js';
+import { alertEventView, alertView, cursor, errorResponses, patientAlertView, triageRow } from '../schemas.js';
 
 /** A comment line this often keeps proxies and load balancers from closing an idle stream. */
 const SSE_HEARTBEAT_MS = 15_000;
@@ -19,22 +19,35 @@ const MAX_STREAMS_PER_USER = 5;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const SEVERITY_RANK: Readonly<Record<string, number>> = { critical: 0, high: 1, moderate: 2, low: 3 };
 
+/** What a patient is shown of an alert: that it exists, how serious, and whether it is being handled. */
+function patientAlert(alert: Alert) {
+  return { id: alert.id, patientId: alert.patientId, severity: alert.severity, status: alert.status, summary: alert.summary, openedAt: alert.openedAt, updatedAt: alert.updatedAt, resolvedAt: alert.resolvedAt };
+}
+
 const csv = <T extends string>(values: readonly [T, ...T[]]) =>
   z
     .string()
     .transform((text) => text.split(',').map((v) => v.trim()))
     .pipe(z.array(z.enum(values)));
 
-export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; alertFeed$: Observable<AlertChange>; access: AccessControl }> = async (app, { clinicalStore, alertFeed$, access }) => {
+export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; alertFeed$: Observable<AlertChange>; access: AccessControl; heartbeatMs?: number }> = async (app, { clinicalStore, alertFeed$, access, heartbeatMs = SSE_HEARTBEAT_MS }) => {
   const openStreams = new Map<string, number>();
   app.get(
     '/v1/alerts',
     {
-      schema: { querystring: z.object({ ...pageQuery, status: csv(ALERT_STATUSES).optional(), severity: csv(ALERT_SEVERITIES).optional(), patientId: z.string().optional() }), response: { 200: z.object({ alerts: z.array(alertView), nextCursor: cursor }), ...errorResponses }, tags: ['alerts'] },
-      config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'alerts.list', resourceType: 'alert' } },
+      schema: { querystring: z.object({ ...pageQuery, status: csv(ALERT_STATUSES).optional(), severity: csv(ALERT_SEVERITIES).optional(), patientId: z.string().optional() }), response: { 200: z.object({ alerts: z.array(z.union([alertView, patientAlertView])), nextCursor: cursor }), ...errorResponses }, tags: ['alerts'] },
+      config: { access: { roles: CLINICAL_ROLES_AND_PATIENT, scope: 'none', audit: 'alerts.list', resourceType: 'alert' } },
     },
     async (request) => {
-      const page = await clinicalStore.alerts.list({ careTeamIds: visibleTeams(requireUser(request)), ...request.query });
+      const user = requireUser(request);
+      if (user.role === 'patient') {
+        // A patient sees that their alerts exist and where they stand, not the care team's work on them.
+        if (request.query.patientId && request.query.patientId !== user.patientId) throw new ApiError(403, 'RPM_ERR_FORBIDDEN', 'a patient sees only their own data');
+        request.auditPatientId = user.patientId ?? null;
+        const page = await clinicalStore.alerts.list({ ...request.query, patientId: user.patientId });
+        return { alerts: page.items.map(patientAlert), nextCursor: page.nextCursor };
+      }
+      const page = await clinicalStore.alerts.list({ careTeamIds: visibleTeams(user), ...request.query });
       if (request.query.patientId) request.auditPatientId = request.query.patientId;
       return { alerts: page.items, nextCursor: page.nextCursor };
     },
@@ -91,8 +104,21 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
       }
     }
     const subscription = alertFeed$.pipe(filter((change) => maySeeTeam(user, change.alert.careTeamId) && change.eventId > replayedUpTo)).subscribe((change) => send(change.eventId, change.event, change.alert));
-    const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), SSE_HEARTBEAT_MS);
-    // The stream ends when the token that opened it does: a client must come back with a valid one.
+    const endExpired = () => {
+      raw.write('event: expired\ndata: {"error":"RPM_ERR_UNAUTHENTICATED","message":"the access token or session ended; sign in or reconnect with a new token"}\n\n');
+      raw.end();
+    };
+    // A session can be revoked, time out or lose its user at any moment: each heartbeat asks.
+    const heartbeat = setInterval(() => {
+      raw.write(': heartbeat\n\n');
+      if (user.sessionId) {
+        void clinicalStore.sessions.isActive(user.sessionId).then(
+          (active) => (active ? undefined : endExpired()),
+          () => undefined,
+        );
+      }
+    }, heartbeatMs);
+    // A token's stream ends when the token does: a client must come back with a valid one.
     let expiry: NodeJS.Timeout | undefined;
     const endAtExpiry = () => {
       const remainingMs = user.expiresAtMs - Date.now();
@@ -100,12 +126,9 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
         expiry = setTimeout(endAtExpiry, MAX_TIMER_MS);
         return;
       }
-      expiry = setTimeout(() => {
-        raw.write('event: expired\ndata: {"error":"RPM_ERR_UNAUTHENTICATED","message":"the access token expired; reconnect with a new one"}\n\n');
-        raw.end();
-      }, Math.max(0, remainingMs));
+      expiry = setTimeout(endExpired, Math.max(0, remainingMs));
     };
-    endAtExpiry();
+    if (!user.sessionId) endAtExpiry();
     raw.on('close', () => {
       clearInterval(heartbeat);
       clearTimeout(expiry);

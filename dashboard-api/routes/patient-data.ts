@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { MEASUREMENT_KINDS } from '../../device-profiles/index.js';
 import { DEFAULT_RULES, resolveRules } from '../../rules/index.js';
 import { MAX_MINUTES_PER_ENTRY, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
-import { CLINICAL_ROLES, requireUser } from '../access.js';
+import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, requireUser } from '../access.js';
 import { ApiError } from '../errors.js';
 import { idParams, instant } from './shared.js';
 import { bucketView, errorResponses, readingView as readingSchema, thresholdsView, timeEntryView } from '../schemas.js';
@@ -30,7 +30,7 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
       // re-validating a year of readings with zod, or even parsing and re-serializing them, cost
       // more than querying them (bench/api.ts profile). Buckets are plainly serialized.
       serializerCompiler: () => (data) => JSON.stringify(data),
-      config: { access: { roles: CLINICAL_ROLES, scope: 'patient', audit: 'readings.read' } },
+      config: { access: { roles: CLINICAL_ROLES_AND_PATIENT, scope: 'patient', audit: 'readings.read' } },
     },
     async (request, reply) => {
       const to = request.query.to ?? new Date(Date.now() + 60_000).toISOString();

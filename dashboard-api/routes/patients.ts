@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ClinicalStore } from '../../store/index.js';
 import { ApiError } from '../errors.js';
-import { CLINICAL_ROLES, maySeeTeam, requireUser, visibleTeams } from '../access.js';
+import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, maySeeTeam, requireUser, visibleTeams } from '../access.js';
 import { idParams, instant, pageQuery } from './shared.js';
 import { cursor, errorResponses, patientView } from '../schemas.js';
 
@@ -30,7 +30,7 @@ export const patientRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore
     return { patients: page.items, nextCursor: page.nextCursor };
   });
 
-  app.get('/v1/patients/:id', { schema: { params: idParams, response: { 200: patientView.extend({ devices: z.array(z.string()) }), ...errorResponses }, tags: ['patients'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'patient', audit: 'patient.read' } } }, async (request) => {
+  app.get('/v1/patients/:id', { schema: { params: idParams, response: { 200: patientView.extend({ devices: z.array(z.string()) }), ...errorResponses }, tags: ['patients'] }, config: { access: { roles: CLINICAL_ROLES_AND_PATIENT, scope: 'patient', audit: 'patient.read' } } }, async (request) => {
     const patient = await clinicalStore.patients.require(request.params.id);
     return { ...patient, devices: (await clinicalStore.devices.assignmentsOfPatient(patient.id)).filter((a) => a.assignedUntil === null).map((a) => a.deviceId) };
   });

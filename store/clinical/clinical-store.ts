@@ -10,7 +10,9 @@ import { DeviceRepository } from './repositories/devices.js';
 import { NotificationDeliveryRepository } from './repositories/notification-deliveries.js';
 import { PatientRepository } from './repositories/patients.js';
 import { ThresholdRepository } from './repositories/thresholds.js';
+import { SessionRepository } from './repositories/sessions.js';
 import { TimeEntryRepository } from './repositories/time-entries.js';
+import { UserRepository } from './repositories/users.js';
 
 export class ClinicalStore {
   readonly careTeams: CareTeamRepository;
@@ -22,6 +24,8 @@ export class ClinicalStore {
   readonly deadLetters: DeadLetterRepository;
   readonly audit: AuditLogRepository;
   readonly deliveries: NotificationDeliveryRepository;
+  readonly users: UserRepository;
+  readonly sessions: SessionRepository;
 
   private constructor(private readonly connection: ClinicalConnection) {
     const { db, reader } = connection;
@@ -34,6 +38,8 @@ export class ClinicalStore {
     this.deadLetters = new DeadLetterRepository(db);
     this.audit = new AuditLogRepository(db);
     this.deliveries = new NotificationDeliveryRepository(db);
+    this.users = new UserRepository(db);
+    this.sessions = new SessionRepository(db);
   }
 
   /** Opens the database and brings its schema up to date. */

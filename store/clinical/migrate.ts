@@ -7,6 +7,7 @@ import { initialMigration } from './migrations/0001-initial.js';
 import { deadLetterSourceKeyMigration } from './migrations/0002-dead-letter-source-key.js';
 import { notificationDeliveriesMigration } from './migrations/0003-notification-deliveries.js';
 import { brokerPasswordHashMigration } from './migrations/0004-broker-password-hash.js';
+import { peopleMigration } from './migrations/0005-people.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
   return {
@@ -14,6 +15,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0002-dead-letter-source-key': deadLetterSourceKeyMigration,
     '0003-notification-deliveries': notificationDeliveriesMigration(dialect),
     '0004-broker-password-hash': brokerPasswordHashMigration,
+    '0005-people': peopleMigration,
   };
 }
 

@@ -156,6 +156,65 @@ export interface NotificationDeliveryTable {
   delivered_at: string | null;
 }
 
+export interface UserTable {
+  /** The login name, lower case. */
+  id: string;
+  name: string;
+  /** `admin`, `nurse`, `physician`, `billing` or `patient`. */
+  role: string;
+  /** JSON array of care team ids. */
+  care_teams: string;
+  /** Role `patient` only: the patient this person is. */
+  patient_id: string | null;
+  disabled: number;
+  /** `scrypt$…` (store/passwords.ts); null until set, and after a reset. */
+  password_hash: string | null;
+  password_changed_at: string | null;
+  failed_sign_ins: number;
+  locked_until: string | null;
+  created_at: string;
+  created_by: string;
+  changed_at: string;
+  changed_by: string;
+}
+
+export interface UserSetupTokenTable {
+  /** SHA-256 of the token (hex): the token itself is shown once and never stored. */
+  token_hash: string;
+  user_id: string;
+  /** `setup` (a new user) or `reset`. */
+  purpose: string;
+  expires_at: string;
+  used_at: string | null;
+  created_at: string;
+  created_by: string;
+}
+
+export interface SessionTable {
+  /** Public id, for listing and revoking; the cookie's secret is only hashed (`token_hash`). */
+  id: string;
+  token_hash: string;
+  csrf_token: string;
+  user_id: string;
+  /** `password` or `oidc`. */
+  auth_method: string;
+  created_at: string;
+  last_seen_at: string;
+  idle_expires_at: string;
+  absolute_expires_at: string;
+  revoked_at: string | null;
+  revoked_reason: string | null;
+  source_ip: string | null;
+  user_agent: string | null;
+}
+
+export interface OidcSignInTable {
+  state: string;
+  nonce: string;
+  code_verifier: string;
+  expires_at: string;
+}
+
 export interface ClinicalDatabase {
   care_teams: CareTeamTable;
   patients: PatientTable;
@@ -168,4 +227,8 @@ export interface ClinicalDatabase {
   dead_letters: DeadLetterTable;
   audit_log: AuditLogTable;
   notification_deliveries: NotificationDeliveryTable;
+  users: UserTable;
+  user_setup_tokens: UserSetupTokenTable;
+  sessions: SessionTable;
+  oidc_sign_ins: OidcSignInTable;
 }
