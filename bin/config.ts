@@ -63,6 +63,20 @@ const environmentSchema = z
       .transform((text) => text.split(',').map((host) => host.trim()).filter((host) => host.length > 0))
       .pipe(z.array(z.string().regex(/^[A-Za-z0-9.:[\]-]{1,253}$/, 'must be a comma-separated list of host names or addresses')))
       .optional(),
+    RPM_PUBLIC_URL: z
+      .string()
+      .refine((text) => /^https?:\/\/[^\s/]+/.test(text) && URL.canParse(text), { message: 'must be the http(s):// address people use to reach the platform, such as https://rpm.hospital.example' })
+      .optional(),
+    RPM_SESSION_IDLE_MINUTES: z.coerce.number({ message: 'must be a number of minutes' }).int('must be a whole number of minutes').min(1, 'must be 1 or more minutes').max(24 * 60, 'must be at most a day (1440 minutes)').default(15),
+    RPM_SESSION_MAX_HOURS: z.coerce.number({ message: 'must be a number of hours' }).int('must be a whole number of hours').min(1, 'must be 1 or more hours').max(7 * 24, 'must be at most a week (168 hours)').default(12),
+    RPM_OIDC_ISSUER: z
+      .string()
+      .refine((text) => URL.canParse(text) && (/^https:\/\//.test(text) || /^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/.test(text)), { message: 'must be the https:// URL of the identity provider (http only on this machine, for development)' })
+      .optional(),
+    RPM_OIDC_CLIENT_ID: z.string().min(1).max(500).optional(),
+    RPM_OIDC_CLIENT_SECRET: z.string().min(1).max(2000).optional(),
+    RPM_OIDC_ROLE_CLAIM: z.string().min(1).max(200).optional(),
+    RPM_OIDC_TEAMS_CLAIM: z.string().min(1).max(200).optional(),
     RPM_JWT_ISSUER: z.string().min(1).max(500).optional(),
     RPM_JWT_AUDIENCE: z.string().min(1).max(500).optional(),
     RPM_LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
@@ -78,6 +92,14 @@ const environmentSchema = z
     for (const name of ['RPM_MQTT_TLS_CERT', 'RPM_MQTT_TLS_KEY'] as const) {
       const path = env[name];
       if (path && !existsSync(path)) context.addIssue({ code: 'custom', path: [name], message: `names a file that does not exist` });
+    }
+    if (env.RPM_OIDC_ISSUER) {
+      for (const name of ['RPM_OIDC_CLIENT_ID', 'RPM_OIDC_CLIENT_SECRET'] as const) {
+        if (!env[name]) context.addIssue({ code: 'custom', path: [name], message: 'is required with RPM_OIDC_ISSUER: the platform signs people in as this client of the identity provider' });
+      }
+    }
+    if (env.RPM_SESSION_IDLE_MINUTES > env.RPM_SESSION_MAX_HOURS * 60) {
+      context.addIssue({ code: 'custom', path: ['RPM_SESSION_IDLE_MINUTES'], message: `must not exceed RPM_SESSION_MAX_HOURS (${env.RPM_SESSION_MAX_HOURS} h)` });
     }
     if (env.RPM_JWT_JWKS_URL) {
       for (const name of ['RPM_JWT_ISSUER', 'RPM_JWT_AUDIENCE'] as const) {
@@ -111,6 +133,12 @@ export interface PlatformConfig {
   jwtSecret: string | undefined;
   /** Verify API and MQTT user tokens against this OIDC issuer's keys instead of the HS256 secret. */
   jwtJwksUrl: string | undefined;
+  /** The address people use (RPM_PUBLIC_URL): links and redirects; https sets the cookie's Secure flag. */
+  publicUrl: string;
+  sessionIdleMinutes: number;
+  sessionMaxHours: number;
+  /** Sign-in through an OIDC identity provider, when configured. */
+  oidc: { issuer: string; clientId: string; clientSecret: string; roleClaim: string | undefined; teamsClaim: string | undefined } | undefined;
   /** With jwtJwksUrl: the `iss` and `aud` every token must carry. */
   jwtExpected: { issuer: string; audience: string } | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -133,7 +161,7 @@ function describeValue(value: string | undefined): string {
   return value.length > 60 ? `"${value.slice(0, 60)}…"` : `"${value}"`;
 }
 
-const SECRET_VARIABLES = new Set(['RPM_JWT_SECRET', 'RPM_INFLUX_TOKEN', 'RPM_DATABASE_URL']);
+const SECRET_VARIABLES = new Set(['RPM_JWT_SECRET', 'RPM_INFLUX_TOKEN', 'RPM_DATABASE_URL', 'RPM_OIDC_CLIENT_SECRET']);
 
 /** Parses the environment; throws RPM_ERR_CONFIG naming every bad variable. */
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): PlatformConfig {
@@ -172,6 +200,13 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Platfo
         : undefined,
     jwtSecret: env.RPM_JWT_SECRET,
     jwtJwksUrl: env.RPM_JWT_JWKS_URL,
+    publicUrl: (env.RPM_PUBLIC_URL ?? `http://127.0.0.1:${env.RPM_HTTP_PORT === 0 ? 8080 : env.RPM_HTTP_PORT}`).replace(/\/+$/, ''),
+    sessionIdleMinutes: env.RPM_SESSION_IDLE_MINUTES,
+    sessionMaxHours: env.RPM_SESSION_MAX_HOURS,
+    oidc:
+      env.RPM_OIDC_ISSUER && env.RPM_OIDC_CLIENT_ID && env.RPM_OIDC_CLIENT_SECRET
+        ? { issuer: env.RPM_OIDC_ISSUER, clientId: env.RPM_OIDC_CLIENT_ID, clientSecret: env.RPM_OIDC_CLIENT_SECRET, roleClaim: env.RPM_OIDC_ROLE_CLAIM, teamsClaim: env.RPM_OIDC_TEAMS_CLAIM }
+        : undefined,
     jwtExpected: env.RPM_JWT_ISSUER && env.RPM_JWT_AUDIENCE ? { issuer: env.RPM_JWT_ISSUER, audience: env.RPM_JWT_AUDIENCE } : undefined,
     logLevel: env.RPM_LOG_LEVEL,
     webhookAllowHosts: env.RPM_WEBHOOK_ALLOW_HOSTS ?? [],
@@ -196,4 +231,9 @@ export function resolveJwtSecret(config: PlatformConfig): { secret: string; gene
   writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'wx' });
   chmodSync(path, 0o600);
   return { secret, generated: true, path };
+}
+
+/** The API's session settings from the configuration. */
+export function sessionSettingsOf(config: PlatformConfig): { idleMs: number; maxMs: number; secureCookie: boolean; publicUrl: string } {
+  return { idleMs: config.sessionIdleMinutes * 60_000, maxMs: config.sessionMaxHours * 3_600_000, secureCookie: config.publicUrl.startsWith('https://'), publicUrl: config.publicUrl };
 }

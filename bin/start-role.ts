@@ -9,7 +9,7 @@ import { buildApi } from '../dashboard-api/index.js';
 import { IngestService, receiptsTopic } from '../ingest/index.js';
 import { ClinicalStore } from '../store/index.js';
 import { RulesService, WebhookTargetPolicy } from '../rules/index.js';
-import type { PlatformConfig } from './config.js';
+import { sessionSettingsOf, type PlatformConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startBrokerRole } from './broker-role.js';
 import { RulesFeed, forwardToRules, polledAlertFeed, type PlatformRole } from './roles.js';
@@ -114,7 +114,7 @@ export async function startRole(config: PlatformConfig, role: PlatformRole, part
         closers.push(() => ingest.stop());
         ready = async () => ingest.transport.listening;
         if (role === 'api') {
-          const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: polledAlertFeed(clinicalStore), verifyToken: tokenVerifier(config, logger), registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute, webhookTargets: new WebhookTargetPolicy(config.webhookAllowHosts) });
+          const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: polledAlertFeed(clinicalStore), verifyToken: tokenVerifier(config, logger), registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute, webhookTargets: new WebhookTargetPolicy(config.webhookAllowHosts), sessions: sessionSettingsOf(config), oidc: config.oidc });
           closers.push(() => api.close());
           try {
             await api.listen({ port: config.httpPort, host: config.listenHost ?? ALL_INTERFACES });

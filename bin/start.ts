@@ -8,7 +8,7 @@ import { buildApi, createJwksTokenVerifier, createTokenVerifier, type TokenVerif
 import { IngestService, receiptsTopic } from '../ingest/index.js';
 import { RulesService, WebhookTargetPolicy } from '../rules/index.js';
 import { ClinicalStore, InfluxReadingsStore, SqliteReadingsStore, type ReadingsStore } from '../store/index.js';
-import { resolveJwtSecret, type PlatformConfig } from './config.js';
+import { resolveJwtSecret, sessionSettingsOf, type PlatformConfig } from './config.js';
 import type { Logger } from 'pino';
 import { createLogger } from './logger.js';
 
@@ -143,7 +143,7 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
     }
     closers.push(() => ingest.drain());
 
-    const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: rules.notifier.feed$, verifyToken, registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute, webhookTargets: new WebhookTargetPolicy(config.webhookAllowHosts) });
+    const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: rules.notifier.feed$, verifyToken, registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute, webhookTargets: new WebhookTargetPolicy(config.webhookAllowHosts), sessions: sessionSettingsOf(config), oidc: config.oidc });
     closers.push(() => api.close());
     try {
       await api.listen({ port: config.httpPort, host: config.listenHost ?? ALL_INTERFACES });

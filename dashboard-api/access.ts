@@ -226,7 +226,6 @@ export function registerAccessControl(
     const user = requireUser(request);
     const id = (request.params as { id?: string } | undefined)?.id;
     request.auditResourceId = id ?? null;
-    let careTeamId: string | undefined;
     let owner: { id: string; careTeamId: string } | undefined;
     if (rule.scope === 'patient' && id) {
       request.auditPatientId = id;

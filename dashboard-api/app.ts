@@ -19,6 +19,7 @@ import { MAX_JSON_DEPTH, exceedsJsonDepth } from '../device-profiles/index.js';
 import { ApiError, registerErrorHandler } from './errors.js';
 import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from './session-cookie.js';
 import { peopleRoutes } from './routes/people.js';
+import { oidcRoutes, type OidcSettings } from './routes/oidc.js';
 import { adminRoutes } from './routes/admin.js';
 import { alertRoutes } from './routes/alerts.js';
 import { careTeamRoutes } from './routes/care-teams.js';
@@ -39,6 +40,8 @@ export interface ApiDependencies {
   webhookTargets?: WebhookTargetPolicy;
   /** Sessions of people signed in: timeouts, the cookie's Secure flag, the public URL for links. */
   sessions?: SessionSettings;
+  /** Sign-in through an OIDC identity provider (RPM_OIDC_*), when configured. */
+  oidc?: OidcSettings;
   /** SSE heartbeat (15 s): also how often an open stream re-checks its session. */
   sseHeartbeatMs?: number;
   /** Failed-authentication throttle (default limits: store's DEFAULT_THROTTLE_LIMITS). */
@@ -134,6 +137,7 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   await app.register(patientDataRoutes, { clinicalStore, readingsStore });
   await app.register(alertRoutes, { clinicalStore, alertFeed$: dependencies.alertFeed$, access, heartbeatMs: dependencies.sseHeartbeatMs });
   await app.register(peopleRoutes, { clinicalStore, access, sessions });
+  if (dependencies.oidc) await app.register(oidcRoutes, { clinicalStore, access, sessions, oidc: dependencies.oidc });
   await app.register(adminRoutes, { clinicalStore, readingsStore, ingest: dependencies.ingest });
 
   app.get('/healthz', { schema: { hide: true }, config: { public: true } }, async () => ({ status: 'ok' }));

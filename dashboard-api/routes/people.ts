@@ -21,7 +21,9 @@ export const SIGN_IN_LOCK_MS = 15 * 60_000;
  * Failures per source address, whatever the account: one address cannot walk through many accounts
  * (20 in 15 minutes covers a clinic's shared address on a bad morning).
  */
-const SIGN_IN_ADDRESS_LIMITS = { perAddress: 20, perIdentity: MAX_FAILED_SIGN_INS, windowMs: SIGN_IN_LOCK_MS, knownAddressMs: 24 * 3_600_000 };
+const SIGN_IN_ADDRESS_LIMITS = { perAddress: 20, perIdentity: Number.MAX_SAFE_INTEGER, windowMs: SIGN_IN_LOCK_MS, knownAddressMs: 24 * 3_600_000 };
+/** Accounts that do not exist lock like real ones (kept in memory: there is no row to keep it in). */
+const UNKNOWN_ACCOUNT_LIMITS = { perAddress: Number.MAX_SAFE_INTEGER, perIdentity: MAX_FAILED_SIGN_INS, windowMs: SIGN_IN_LOCK_MS, knownAddressMs: 0 };
 
 const WRONG_CREDENTIALS = 'the user name or password is wrong';
 
@@ -87,6 +89,7 @@ export interface SignedIn {
 
 export const peopleRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; access: AccessControl; sessions: SessionSettings }> = async (app, { clinicalStore, access, sessions }) => {
   const addressThrottle = new FailureThrottle(SIGN_IN_ADDRESS_LIMITS);
+  const unknownAccounts = new FailureThrottle(UNKNOWN_ACCOUNT_LIMITS);
   const store = clinicalStore;
   const setupAnswerOf = (token: { token: string; expiresAt: string }) => ({ setupToken: token.token, setupUrl: setupLink(sessions.publicUrl, token.token), setupExpiresAt: token.expiresAt });
   const storeError = (error: unknown): never => {
@@ -176,6 +179,11 @@ export const peopleRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore;
         await audit('denied', 'session.create', account.user);
         locked(account.user.lockedUntil);
       }
+      const unknownLockedMs = account ? 0 : unknownAccounts.retryAfterMs('any', username);
+      if (unknownLockedMs > 0) {
+        await audit('denied', 'session.create');
+        locked(new Date(Date.now() + unknownLockedMs).toISOString());
+      }
       // The same work, the same answer and about the same time whether the account exists, is
       // disabled, has no password yet or the password is wrong: nothing tells which.
       const matches = await verifyPassword(request.body.password, account?.passwordHash);
@@ -188,8 +196,8 @@ export const peopleRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore;
           locked(lockedUntil);
         }
         // An unknown account locks like a real one, so that a lock-out tells nothing either.
-        const unknownLock = account ? 0 : addressThrottle.retryAfterMs('unknown-account', username);
-        if (!account) addressThrottle.failed('unknown-account', username);
+        if (!account) unknownAccounts.failed('any', username);
+        const unknownLock = account ? 0 : unknownAccounts.retryAfterMs('any', username);
         if (unknownLock > 0) locked(new Date(Date.now() + unknownLock).toISOString());
         throw new ApiError(401, 'RPM_ERR_SIGN_IN_FAILED', WRONG_CREDENTIALS);
       }

@@ -4,7 +4,8 @@ import { request as httpRequest } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { buildApi, createTokenVerifier, signAccessToken, type Role } from '../../dashboard-api/index.js';
+import { buildApi, createTokenVerifier, signAccessToken, type Role, type SessionSettings } from '../../dashboard-api/index.js';
+import type { OidcSettings } from '../../dashboard-api/routes/oidc.js';
 import { receiptsTopic } from '../../ingest/index.js';
 import { RulesService } from '../../rules/index.js';
 import type { FailureThrottle } from '../../store/index.js';
@@ -16,12 +17,22 @@ export interface ApiHarness extends Harness {
   api: FastifyInstance;
   baseUrl: string;
   rules: RulesService;
-  token(role: Role, careTeams?: string[], sub?: string): Promise<string>;
+  token(role: Role, careTeams?: string[], sub?: string, patientId?: string): Promise<string>;
   request(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: unknown; headers: Headers }>;
   stopAll(): Promise<void>;
 }
 
-export async function startApiHarness(options: { rateLimitPerMinute?: number; authThrottle?: FailureThrottle } = {}): Promise<ApiHarness> {
+export interface ApiHarnessOptions {
+  rateLimitPerMinute?: number;
+  authThrottle?: FailureThrottle;
+  sessions?: SessionSettings;
+  oidc?: OidcSettings;
+  sseHeartbeatMs?: number;
+  /** A fixed port (for an OIDC provider that must know the callback before the API starts). */
+  port?: number;
+}
+
+export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<ApiHarness> {
   const harness = await startHarness({ broker: { verifyUserToken: createTokenVerifier(JWT_SECRET) } });
   const registry = new Registry();
   const rules = new RulesService(
@@ -47,14 +58,17 @@ export async function startApiHarness(options: { rateLimitPerMinute?: number; au
     logger: pino({ level: process.env.RPM_TEST_LOG_LEVEL ?? 'silent' }),
     rateLimitPerMinute: options.rateLimitPerMinute,
     authThrottle: options.authThrottle,
+    sessions: options.sessions,
+    oidc: options.oidc,
+    sseHeartbeatMs: options.sseHeartbeatMs,
   });
-  await api.listen({ port: 0, host: '127.0.0.1' });
+  await api.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
   return Object.assign(harness, {
     api,
     baseUrl,
     rules,
-    token: (role: Role, careTeams: string[] = [], sub = `${role}-user`) => signAccessToken(JWT_SECRET, { sub, role, careTeams }),
+    token: (role: Role, careTeams: string[] = [], sub = `${role}-user`, patientId?: string) => signAccessToken(JWT_SECRET, { sub, role, careTeams, ...(patientId ? { patientId } : {}) }),
     async request(method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
       const response = await fetch(`${baseUrl}${path}`, {
         method,
@@ -107,3 +121,13 @@ export function absoluteFormRequest(baseUrl: string, method: string, path: strin
   });
 }
 
+
+/** A free loopback port, for a server that must be named before it starts. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

@@ -11,8 +11,9 @@ import { hashToken, revokeSessionsOf, type UserRole } from './users.js';
 
 const TOKEN_BYTES = 32;
 /**
- * A session's idle expiry is moved forward at most this often: a write per request would cost more
- * than the minute of precision it buys on a 15-minute timeout.
+ * A session's idle expiry is moved forward at most this often (or a tenth of the idle timeout, if
+ * shorter): a write per request would cost more than the minute of precision it buys on a 15-minute
+ * timeout.
  */
 const TOUCH_EVERY_MS = 60_000;
 
@@ -104,7 +105,7 @@ export class SessionRepository {
     if (!row) return undefined;
     if (row.revoked_at !== null || row.disabled === 1 || row.idle_expires_at <= nowText || row.absolute_expires_at <= nowText) return 'ended';
     const session = toSession(row);
-    if (options.touch && now - Date.parse(row.last_seen_at) >= TOUCH_EVERY_MS) {
+    if (options.touch && now - Date.parse(row.last_seen_at) >= Math.min(TOUCH_EVERY_MS, policy.idleMs / 10)) {
       session.lastSeenAt = nowText;
       session.idleExpiresAt = new Date(Math.min(now + policy.idleMs, Date.parse(row.absolute_expires_at))).toISOString();
       await this.db.updateTable('sessions').set({ last_seen_at: session.lastSeenAt, idle_expires_at: session.idleExpiresAt }).where('id', '=', row.id).where('revoked_at', 'is', null).execute();

@@ -198,6 +198,33 @@ export class UserRepository {
     return this.require(userId);
   }
 
+  /**
+   * A person signed in through the identity provider, whose role and teams the provider's claims
+   * give: created on first sign-in (without a password), brought up to date on each later one. Care
+   * teams that do not exist here are left out. A disabled user stays disabled (undefined).
+   */
+  async upsertFromIdentityProvider(input: { id: string; name: string; role: string; careTeams: readonly string[] }): Promise<User | undefined> {
+    const id = normalizeUserId(input.id);
+    if (!USER_ID_PATTERN.test(id)) throw invalidInput('id', 'the identity provider\'s user name is not a valid login name here');
+    const now = nowInstant();
+    await this.db.transaction().execute(async (trx) => {
+      const teams = input.careTeams.length === 0 ? [] : (await trx.selectFrom('care_teams').select('id').where('id', 'in', [...input.careTeams]).execute()).map((row) => row.id);
+      await this.checked(trx, { role: input.role, careTeams: teams, patientId: null });
+      const existing = await trx.selectFrom('users').select(['disabled']).where('id', '=', id).executeTakeFirst();
+      if (existing) {
+        if (existing.disabled === 1) return;
+        await trx.updateTable('users').set({ name: input.name, role: input.role, care_teams: JSON.stringify(teams), patient_id: null, changed_at: now, changed_by: 'identity-provider' }).where('id', '=', id).execute();
+        return;
+      }
+      await trx
+        .insertInto('users')
+        .values({ id, name: input.name, role: input.role, care_teams: JSON.stringify(teams), patient_id: null, disabled: 0, password_hash: null, password_changed_at: null, failed_sign_ins: 0, locked_until: null, created_at: now, created_by: 'identity-provider', changed_at: now, changed_by: 'identity-provider' })
+        .execute();
+    });
+    const user = await this.require(id);
+    return user.disabled ? undefined : user;
+  }
+
   /** A reset: the password stops working at once, the user's sessions end, and a new link is issued. */
   async resetPassword(id: string, by: string): Promise<SetupToken> {
     const userId = normalizeUserId(id);
