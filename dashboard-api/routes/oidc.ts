@@ -33,13 +33,25 @@ function teamsOf(value: unknown): string[] {
   return [];
 }
 
+/** openid-client's errors say little in their message: the OAuth error, or the claim that failed, says what happened. */
+function describeOidcError(error: unknown): string {
+  const details = error as { message?: string; error?: string; error_description?: string; cause?: { message?: string; claim?: string; cause?: { claim?: string } } };
+  const parts = [details.message ?? String(error)];
+  if (details.error) parts.push(`${details.error}${details.error_description ? `: ${details.error_description}` : ''}`);
+  if (details.cause?.message && details.cause.message !== details.message) parts.push(details.cause.message);
+  const claim = details.cause?.claim ?? details.cause?.cause?.claim;
+  if (claim) parts.push(`claim ${claim}`);
+  return parts.join(' — ');
+}
+
 export const oidcRoutes: FastifyPluginAsync<{ clinicalStore: ClinicalStore; access: AccessControl; sessions: SessionSettings; oidc: OidcSettings }> = async (app, { clinicalStore, access, sessions, oidc }) => {
   const redirectUri = `${sessions.publicUrl}/auth/oidc/callback`;
   let discovered: Promise<oidcClient.Configuration> | undefined;
   // Discovered on first use and kept; a failed discovery is tried again at the next sign-in.
   const configuration = (): Promise<oidcClient.Configuration> => {
     discovered ??= oidcClient
-      .discovery(new URL(oidc.issuer), oidc.clientId, oidc.clientSecret, undefined, isLoopbackHttp(oidc.issuer) ? { execute: [oidcClient.allowInsecureRequests] } : undefined)
+      // client_secret_basic: the client authentication every provider must support (RFC 6749 §2.3.1).
+      .discovery(new URL(oidc.issuer), oidc.clientId, oidc.clientSecret, oidcClient.ClientSecretBasic(oidc.clientSecret), isLoopbackHttp(oidc.issuer) ? { execute: [oidcClient.allowInsecureRequests] } : undefined)
       .catch((error: Error) => {
         discovered = undefined;
         throw new ApiError(502, 'RPM_ERR_OIDC_UNAVAILABLE', `the identity provider at RPM_OIDC_ISSUER (${oidc.issuer}) could not be used: ${error.message}`);
@@ -81,7 +93,7 @@ export const oidcRoutes: FastifyPluginAsync<{ clinicalStore: ClinicalStore; acce
       const tokens = await oidcClient.authorizationCodeGrant(config, current, { pkceCodeVerifier: pending.codeVerifier, expectedState: query.state, expectedNonce: pending.nonce, idTokenExpected: true });
       claims = tokens.claims();
     } catch (error) {
-      return denied(401, 'RPM_ERR_OIDC_FAILED', `the identity provider's answer was refused: ${(error as Error).message}`);
+      return denied(401, 'RPM_ERR_OIDC_FAILED', `the identity provider's answer was refused: ${describeOidcError(error)}`);
     }
     if (!claims) return denied(401, 'RPM_ERR_OIDC_FAILED', 'the identity provider sent no ID token');
     const login = normalizeUserId(String(claims.preferred_username ?? claims.sub));
