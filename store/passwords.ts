@@ -39,17 +39,24 @@ export function passwordProblem(password: string, context: readonly string[] = [
   if (COMMON_PASSWORDS.has(lower)) return 'is one of the most common passwords; choose another';
   if (/^(.{1,4})\1+$/su.test(password)) return 'repeats a few characters; choose another';
   if (isSequence(lower)) return 'is a sequence of keys or letters; choose another';
-  const stripped = lower.replace(/[^\p{L}\p{N}]/gu, '');
-  for (const word of [...CONTEXT_WORDS, ...context.map((w) => w.toLowerCase()).filter((w) => w.length >= 3)]) {
+  // Built from the context: what is left without those words is short, a sequence or a repetition.
+  let rest = lower.replace(/[^\p{L}\p{N}]/gu, '');
+  let closest: string | undefined;
+  // The person's own words first, longest first: the message names what the password was built from.
+  const words = [...context.map((w) => w.toLowerCase()).filter((w) => w.length >= 3).sort((a, b) => b.length - a.length), ...CONTEXT_WORDS];
+  for (const word of words) {
     const plain = word.replace(/[^\p{L}\p{N}]/gu, '');
-    // Built mostly from the word: the word with a few characters around it.
-    if (plain.length > 0 && stripped.includes(plain) && stripped.length - plain.length < 6) return `is too close to "${word}"; choose another`;
+    if (plain.length === 0 || !rest.includes(plain)) continue;
+    rest = rest.split(plain).join('');
+    closest ??= word;
   }
+  if (closest !== undefined && (rest.length < 6 || isSequence(rest) || /^(.{1,4})\1+$/su.test(rest))) return `is too close to "${closest}"; choose another`;
   return undefined;
 }
 
 function isSequence(text: string): boolean {
-  const rows = ['abcdefghijklmnopqrstuvwxyz', '01234567890', 'qwertyuiopasdfghjklzxcvbnm', '1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p'];
+  // Digits wrap around (…7890123…), as people type them.
+  const rows = ['abcdefghijklmnopqrstuvwxyz', '0123456789'.repeat(4), 'qwertyuiopasdfghjklzxcvbnm', '1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p'];
   return rows.some((row) => row.includes(text) || [...row].reverse().join('').includes(text));
 }
 

@@ -9,8 +9,10 @@ let app: ApiHarness;
 let teamA: string;
 let teamB: string;
 let patientA: string;
+let patientA2: string;
 
-type Caller = 'admin' | 'nurseA' | 'physicianA' | 'billingA' | 'nurseB' | 'physicianB';
+type Caller = 'admin' | 'nurseA' | 'physicianA' | 'billingA' | 'nurseB' | 'physicianB' | 'patientA' | 'patientA2';
+/** patientA is the person whose record is patient A; patientA2 another patient of the same team. */
 const CALLERS: Record<Caller, { role: Role; team: 'A' | 'B' }> = {
   admin: { role: 'admin', team: 'A' },
   nurseA: { role: 'nurse', team: 'A' },
@@ -18,6 +20,8 @@ const CALLERS: Record<Caller, { role: Role; team: 'A' | 'B' }> = {
   billingA: { role: 'billing', team: 'A' },
   nurseB: { role: 'nurse', team: 'B' },
   physicianB: { role: 'physician', team: 'B' },
+  patientA: { role: 'patient', team: 'A' },
+  patientA2: { role: 'patient', team: 'A' },
 };
 const tokens = {} as Record<Caller, string>;
 
@@ -28,8 +32,10 @@ beforeAll(async () => {
   teamA = app.teamId;
   teamB = (await app.clinicalStore.careTeams.create({ id: unique('team-b'), name: 'Team B' })).id;
   patientA = (await app.clinicalStore.patients.create({ name: 'Patient A', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: teamA, enrolledAt: '2026-01-01T00:00:00Z' })).id;
+  patientA2 = (await app.clinicalStore.patients.create({ name: 'Patient A2', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: teamA })).id;
   for (const [name, caller] of Object.entries(CALLERS) as [Caller, (typeof CALLERS)[Caller]][]) {
-    tokens[name] = await app.token(caller.role, caller.role === 'admin' ? [] : [caller.team === 'A' ? teamA : teamB], name);
+    if (caller.role === 'patient') tokens[name] = await app.token('patient', [], name, name === 'patientA' ? patientA : patientA2);
+    else tokens[name] = await app.token(caller.role, caller.role === 'admin' ? [] : [caller.team === 'A' ? teamA : teamB], name);
   }
 });
 afterAll(async () => app?.stopAll());
@@ -38,11 +44,16 @@ interface Case {
   route: string;
   /** Builds a fresh request (mutating routes get fresh resources per caller). */
   prepare(): Promise<{ method: string; path: string; body?: unknown }>;
-  expected: Record<Caller, number>;
+  /** A patient caller not named gets 403: a patient sees only their own data. */
+  expected: Record<Exclude<Caller, 'patientA' | 'patientA2'>, number> & Partial<Record<'patientA' | 'patientA2', number>>;
 }
 
 const freshAlert = async () =>
   (await app.clinicalStore.alerts.open({ patientId: patientA, ruleId: unique('rule'), severity: 'high', summary: 'test', actor: 'test' })).id;
+const freshUser = async () => (await app.clinicalStore.users.create({ id: unique('user'), name: 'U', role: 'nurse', careTeams: [teamA] }, 'test')).user.id;
+const freshSession = async () => (await app.clinicalStore.sessions.create({ userId: await freshUser(), authMethod: 'password' }, { idleMs: 60_000, maxMs: 3_600_000 })).session.id;
+const everyone = { admin: 200, nurseA: 200, physicianA: 200, billingA: 200, nurseB: 200, physicianB: 200 };
+const everyone204 = { admin: 204, nurseA: 204, physicianA: 204, billingA: 204, nurseB: 204, physicianB: 204 };
 const freshDevice = async () => (await app.clinicalStore.devices.provision({ id: unique('cuff'), kind: 'blood_pressure' })).device.id;
 
 const clinicalOwnOnly = { admin: 200, nurseA: 200, physicianA: 200, billingA: 403, nurseB: 403, physicianB: 403 };
@@ -58,8 +69,8 @@ const CASES: Case[] = [
     expected: { admin: 201, nurseA: 201, physicianA: 403, billingA: 403, nurseB: 403, physicianB: 403 },
   },
   { route: 'GET /v1/patients', prepare: async () => ({ method: 'GET', path: '/v1/patients' }), expected: clinicalAll },
-  { route: 'GET /v1/patients/:id', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}` }), expected: clinicalOwnOnly },
-  { route: 'GET /v1/patients/:id/readings', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/readings` }), expected: clinicalOwnOnly },
+  { route: 'GET /v1/patients/:id', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}` }), expected: { ...clinicalOwnOnly, patientA: 200 } },
+  { route: 'GET /v1/patients/:id/readings', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/readings` }), expected: { ...clinicalOwnOnly, patientA: 200 } },
   { route: 'GET /v1/patients/:id/thresholds', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/thresholds` }), expected: clinicalOwnOnly },
   {
     route: 'PUT /v1/patients/:id/thresholds',
@@ -78,7 +89,8 @@ const CASES: Case[] = [
     prepare: async () => ({ method: 'PUT', path: `/v1/devices/${await freshDevice()}/assignment`, body: { patientId: patientA } }),
     expected: { admin: 200, nurseA: 200, physicianA: 403, billingA: 403, nurseB: 403, physicianB: 403 },
   },
-  { route: 'GET /v1/alerts', prepare: async () => ({ method: 'GET', path: '/v1/alerts' }), expected: clinicalAll },
+  { route: 'GET /v1/alerts', prepare: async () => ({ method: 'GET', path: '/v1/alerts' }), expected: { ...clinicalAll, patientA: 200, patientA2: 200 } },
+  { route: 'GET /v1/alerts?patientId= (another patient)', prepare: async () => ({ method: 'GET', path: `/v1/alerts?patientId=${patientA}` }), expected: { ...clinicalAll, patientA: 200, patientA2: 403 } },
   { route: 'POST /v1/alerts/:id/ack', prepare: async () => ({ method: 'POST', path: `/v1/alerts/${await freshAlert()}/ack`, body: { note: 'called' } }), expected: clinicalOwnOnly },
   { route: 'POST /v1/alerts/:id/resolve', prepare: async () => ({ method: 'POST', path: `/v1/alerts/${await freshAlert()}/resolve` , body: {} }), expected: clinicalOwnOnly },
   { route: 'GET /v1/alerts/:id/events', prepare: async () => ({ method: 'GET', path: `/v1/alerts/${await freshAlert()}/events` }), expected: clinicalOwnOnly },
@@ -86,6 +98,14 @@ const CASES: Case[] = [
   { route: 'GET /v1/dead-letters', prepare: async () => ({ method: 'GET', path: '/v1/dead-letters' }), expected: adminOnly },
   { route: 'GET /v1/audit', prepare: async () => ({ method: 'GET', path: '/v1/audit' }), expected: adminOnly },
   { route: 'GET /v1/notifications', prepare: async () => ({ method: 'GET', path: '/v1/notifications' }), expected: adminOnly },
+  { route: 'POST /v1/users', prepare: async () => ({ method: 'POST', path: '/v1/users', body: { id: unique('u'), name: 'U', role: 'nurse', careTeams: [teamA] } }), expected: { ...adminOnly, admin: 201 } },
+  { route: 'GET /v1/users', prepare: async () => ({ method: 'GET', path: '/v1/users' }), expected: adminOnly },
+  { route: 'PATCH /v1/users/:id', prepare: async () => ({ method: 'PATCH', path: `/v1/users/${await freshUser()}`, body: { name: 'Renamed' } }), expected: adminOnly },
+  { route: 'POST /v1/users/:id/password-reset', prepare: async () => ({ method: 'POST', path: `/v1/users/${await freshUser()}/password-reset` }), expected: adminOnly },
+  { route: 'GET /v1/users/:id/sessions', prepare: async () => ({ method: 'GET', path: `/v1/users/${await freshUser()}/sessions` }), expected: adminOnly },
+  { route: 'DELETE /v1/sessions/:id', prepare: async () => ({ method: 'DELETE', path: `/v1/sessions/${await freshSession()}` }), expected: adminOnly },
+  { route: 'GET /v1/me', prepare: async () => ({ method: 'GET', path: '/v1/me' }), expected: { ...everyone, patientA: 200, patientA2: 200 } },
+  { route: 'DELETE /v1/sessions/current', prepare: async () => ({ method: 'DELETE', path: '/v1/sessions/current' }), expected: { ...everyone204, patientA: 204, patientA2: 204 } },
   { route: 'GET /v1/billing/rpm', prepare: async () => ({ method: 'GET', path: '/v1/billing/rpm?month=2026-11' }), expected: { admin: 200, nurseA: 403, physicianA: 403, billingA: 200, nurseB: 403, physicianB: 403 } },
 ];
 
@@ -94,11 +114,12 @@ describe('the access matrix', () => {
   it.each(rows)('%s as %s', async (_route, caller, testCase) => {
     const { method, path, body } = await testCase.prepare();
     const response = await app.request(method, path, { token: tokens[caller], body });
-    expect([caller, response.status]).toEqual([caller, testCase.expected[caller]]);
+    const expected = testCase.expected[caller as keyof Case['expected']] ?? 403;
+    expect([caller, response.status]).toEqual([caller, expected]);
     if (response.status >= 400) expect(response.body).toEqual({ error: expect.stringMatching(/^RPM_ERR_/), message: expect.any(String) });
     // In absolute form the same caller gets the same answer: access is decided on the matched route.
     const again = await testCase.prepare();
-    expect([caller, 'absolute-form', (await absoluteFormRequest(app.baseUrl, again.method, again.path, { token: tokens[caller], body: again.body })).status]).toEqual([caller, 'absolute-form', testCase.expected[caller]]);
+    expect([caller, 'absolute-form', (await absoluteFormRequest(app.baseUrl, again.method, again.path, { token: tokens[caller], body: again.body })).status]).toEqual([caller, 'absolute-form', expected]);
   });
 
   it('refuses every /v1 route without a token, or with a forged one', async () => {

@@ -514,6 +514,92 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
     });
   });
 
+  describe('people and sessions', () => {
+    const policy = { idleMs: 15 * 60_000, maxMs: 12 * 3_600_000 };
+
+    it('creates a user with a setup token kept only hashed, sets the password once, and refuses the token after', async () => {
+      const id = uid('Nurse.Ann');
+      const { user, setupToken } = await store.users.create({ id, name: 'Ann Nurse', role: 'nurse', careTeams: [teamId, teamId] }, 'admin-1');
+      expect(user).toMatchObject({ id: id.toLowerCase(), role: 'nurse', careTeams: [teamId], hasPassword: false, disabled: false, createdBy: 'admin-1' });
+      const rows = await raw.db.selectFrom('user_setup_tokens').selectAll().where('user_id', '=', user.id).execute();
+      expect(rows).toHaveLength(1);
+      expect(rows[0]!.token_hash).not.toBe(setupToken.token);
+      expect(Date.parse(setupToken.expiresAt) - Date.now()).toBeGreaterThan(23.9 * 3_600_000);
+      expect((await store.users.userOfSetupToken(setupToken.token))?.user.id).toBe(user.id);
+      const updated = await store.users.completeSetup(setupToken.token, 'scrypt$N=2,r=1,p=1$c2FsdA$a2V5');
+      expect(updated.hasPassword).toBe(true);
+      expect(await store.users.userOfSetupToken(setupToken.token)).toBeUndefined();
+      await expectRpmError(store.users.completeSetup(setupToken.token, 'scrypt$N=2,r=1,p=1$c2FsdA$b3RoZXI'), 'RPM_ERR_CONFLICT', 'used or has expired');
+      await expectRpmError(store.users.create({ id, name: 'Again', role: 'nurse' }, 'admin-1'), 'RPM_ERR_CONFLICT');
+    });
+
+    it('binds a patient user to one patient and no teams, and checks teams exist', async () => {
+      const patient = await newPatient();
+      const { user } = await store.users.create({ id: uid('pat'), name: 'Pat', role: 'patient', patientId: patient.id }, 'admin-1');
+      expect(user).toMatchObject({ role: 'patient', patientId: patient.id, careTeams: [] });
+      await expectRpmError(store.users.create({ id: uid('pat'), name: 'Pat', role: 'patient', patientId: patient.id, careTeams: [teamId] }, 'a'), 'RPM_ERR_INVALID_INPUT', 'careTeams');
+      await expectRpmError(store.users.create({ id: uid('n'), name: 'N', role: 'nurse', careTeams: ['no-such-team'] }, 'a'), 'RPM_ERR_INVALID_INPUT', 'careTeams/0');
+      await expectRpmError(store.users.create({ id: 'Bad Name!', name: 'N', role: 'nurse' }, 'a'), 'RPM_ERR_INVALID_INPUT', 'id');
+    });
+
+    it('locks an account after the failures allowed and clears it on success', async () => {
+      const { user } = await store.users.create({ id: uid('doc'), name: 'Doc', role: 'physician', careTeams: [teamId] }, 'a');
+      for (let i = 0; i < 4; i += 1) expect(await store.users.recordFailedSignIn(user.id, { maxFailures: 5, lockMs: 60_000 })).toBeNull();
+      const lockedUntil = await store.users.recordFailedSignIn(user.id, { maxFailures: 5, lockMs: 60_000 });
+      expect(Date.parse(lockedUntil!)).toBeGreaterThan(Date.now() + 50_000);
+      expect((await store.users.get(user.id))!.lockedUntil).toBe(lockedUntil);
+      await store.users.recordSignIn(user.id);
+      expect((await store.users.get(user.id))!.lockedUntil).toBeNull();
+    });
+
+    it('finds a session by its token only while it is in force, and ends it on revocation, reset and disable', async () => {
+      const { user } = await store.users.create({ id: uid('nurse'), name: 'N', role: 'nurse', careTeams: [teamId] }, 'a');
+      const first = await store.sessions.create({ userId: user.id, authMethod: 'password', sourceIp: '10.1.2.3', userAgent: 'test' }, policy);
+      const found = await store.sessions.findActive(first.token, policy);
+      expect(found).toMatchObject({ csrfToken: first.csrfToken, user: { id: user.id, role: 'nurse', careTeams: [teamId] } });
+      expect(await store.sessions.findActive('not-a-token', policy)).toBeUndefined();
+      await store.sessions.revoke(first.session.id, 'test');
+      expect(await store.sessions.findActive(first.token, policy)).toBe('ended');
+      expect(await store.sessions.isActive(first.session.id)).toBe(false);
+      const second = await store.sessions.create({ userId: user.id, authMethod: 'password' }, policy);
+      await store.users.resetPassword(user.id, 'admin-1');
+      expect(await store.sessions.findActive(second.token, policy)).toBe('ended');
+      const third = await store.sessions.create({ userId: user.id, authMethod: 'password' }, policy);
+      await store.users.update(user.id, { disabled: true }, 'admin-1');
+      expect(await store.sessions.findActive(third.token, policy)).toBe('ended');
+      const listed = await store.sessions.listOfUser(user.id);
+      expect(listed.map((s) => s.revokedReason)).toEqual(['user disabled', 'password reset', 'test']);
+      expect(JSON.stringify(listed)).not.toContain(first.token);
+    });
+
+    it('ends a session idle past its timeout', async () => {
+      const { user } = await store.users.create({ id: uid('nurse'), name: 'N', role: 'nurse', careTeams: [teamId] }, 'a');
+      const short = { idleMs: 200, maxMs: 60_000 };
+      const { token } = await store.sessions.create({ userId: user.id, authMethod: 'password' }, short);
+      expect(await store.sessions.findActive(token, short)).toMatchObject({ user: { id: user.id } });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await store.sessions.findActive(token, short)).toBe('ended');
+    });
+
+    it('keeps an OIDC sign-in in progress once, until it expires', async () => {
+      await store.sessions.putOidcSignIn({ state: uid('state'), nonce: 'n', codeVerifier: 'v', expiresAt: new Date(Date.now() - 1).toISOString() });
+      const state = uid('state');
+      await store.sessions.putOidcSignIn({ state, nonce: 'n', codeVerifier: 'v', expiresAt: new Date(Date.now() + 60_000).toISOString() });
+      expect(await store.sessions.takeOidcSignIn(state)).toEqual({ nonce: 'n', codeVerifier: 'v' });
+      expect(await store.sessions.takeOidcSignIn(state)).toBeUndefined();
+    });
+
+    it('creates and updates a person the identity provider vouches for, and keeps a disabled one out', async () => {
+      const id = uid('idp-user');
+      const user = await store.users.upsertFromIdentityProvider({ id, name: 'From IdP', role: 'nurse', careTeams: [teamId, 'unknown-team'] });
+      expect(user).toMatchObject({ role: 'nurse', careTeams: [teamId], hasPassword: false, createdBy: 'identity-provider' });
+      expect(await store.users.upsertFromIdentityProvider({ id, name: 'From IdP', role: 'physician', careTeams: [] })).toMatchObject({ role: 'physician', careTeams: [] });
+      await store.users.update(id, { disabled: true }, 'admin-1');
+      expect(await store.users.upsertFromIdentityProvider({ id, name: 'From IdP', role: 'admin', careTeams: [] })).toBeUndefined();
+      expect((await store.users.get(id))!.role).toBe('physician');
+    });
+  });
+
   describe('time entries', () => {
     it("refuses more minutes than the patient's local day has, across staff", async () => {
       const patient = await newPatient({ enrolledAt: '2026-01-01T00:00:00Z', timezone: 'America/New_York' });
