@@ -1,8 +1,9 @@
 #!/usr/bin/env -S node --initial-old-space-size=128
 // The `rpm` command line (ARCHITECTURE.md, "Command line"): the composition root of the platform.
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
-import { ROLES, signAccessToken, type Role } from '../dashboard-api/index.js';
+import { ROLES, setupLink, signAccessToken, type Role } from '../dashboard-api/index.js';
 import { RpmError, isRpmError, loadDeviceProfiles, type DeviceQuirk } from '../device-profiles/index.js';
 import { CHARACTERISTICS, MalformedFrame, decodeCharacteristic, toReadingDraft } from '../gateway/index.js';
 import { ClinicalStore } from '../store/index.js';
@@ -28,12 +29,14 @@ Commands:
   start [--demo]                 run the platform (embedded broker, ingest, rules and API in one process)
   start --role broker|ingest|rules|api [--partitions 0-7]   one part of the platform per process (broker: Mosquitto kept in step with the registry)
   migrate                        apply the clinical database migrations
-  token --role R [--team T …] [--sub S] [--expires 12h]   print an access token signed with the configured secret
+  token --role R [--team T …] [--patient P] [--sub S] [--expires 12h]   print an access token signed with the configured secret
   simulate --patients N [--rate R] [--url mqtt://…] [--api http://…]   simulated cuffs, meters and scales
   gateway --config FILE [--simulate]   the BLE home gateway (--simulate: virtual devices on a simulated BlueZ)
   decode --characteristic 2A35 --hex … [--model M] [--timezone TZ]   decode one GATT value and print it as JSON
   billing export --month YYYY-MM [--format csv|json]   the Medicare RPM billing export of a month
   mosquitto-files --out DIR      password and ACL files for an external Mosquitto, from the device registry
+  user add --id ID --name NAME --role R [--team T …] [--patient P]   a person who signs in; prints their one-time setup link
+  user reset --id ID             a new setup link; the old password stops working and their sessions end
 
 Configuration comes from RPM_* environment variables; see the README.`;
 
@@ -68,12 +71,48 @@ async function demoPorts(settings: PlatformConfig): Promise<string[]> {
   return notes;
 }
 
+/** The people of the demo, one of each role, signed in with a password generated now. */
+const DEMO_PEOPLE = [
+  { id: 'demo-admin', name: 'Demo Admin', role: 'admin' },
+  { id: 'demo-nurse', name: 'Demo Nurse', role: 'nurse', careTeams: [SIMULATED_TEAM_ID] },
+  { id: 'demo-physician', name: 'Demo Physician', role: 'physician', careTeams: [SIMULATED_TEAM_ID] },
+  { id: 'demo-billing', name: 'Demo Billing', role: 'billing', careTeams: [SIMULATED_TEAM_ID] },
+  { id: 'demo-patient', name: 'Demo Patient', role: 'patient' },
+] as const;
+
+/**
+ * Creates (or, on a second run, resets) the demo people through the API as an administrator would,
+ * and sets each a fresh random password: returns the sign-ins to print once.
+ */
+async function demoPeople(apiUrl: string, adminToken: string, patientId: string): Promise<{ id: string; role: string; password: string }[]> {
+  const call = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${apiUrl}${path}`, { method, headers: { Authorization: `Bearer ${adminToken}`, ...(body ? { 'Content-Type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  const people = [];
+  for (const person of DEMO_PEOPLE) {
+    let created = await call('POST', '/v1/users', { ...person, ...(person.role === 'patient' ? { patientId } : {}) });
+    if (created.status === 409) created = await call('POST', `/v1/users/${person.id}/password-reset`);
+    if (created.status >= 300) throw new Error(`could not create the demo user ${person.id}: ${JSON.stringify(created.body)}`);
+    // 18 random bytes: 24 characters nobody could guess, that pass every password rule.
+    const password = randomBytes(18).toString('base64url');
+    const setup = await fetch(`${apiUrl}/v1/password-setup`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: created.body.setupToken, password }) });
+    if (!setup.ok) throw new Error(`could not set the password of the demo user ${person.id}: ${await setup.text()}`);
+    people.push({ id: person.id, role: person.role, password });
+  }
+  return people;
+}
+
 /** Patients, devices and simulated readings, and what a newcomer needs to see them. */
 async function startDemo(platform: Awaited<ReturnType<typeof startPlatform>>, jwtSecret: string): Promise<() => Promise<void>> {
   const simulator = await startSimulator({ apiUrl: platform.httpUrl, mqttUrl: platform.mqttUrl, jwtSecret, patients: 4, ratePerSecond: 2 });
   const adminToken = await signAccessToken(jwtSecret, { sub: 'demo-admin', role: 'admin', careTeams: [] });
   const nurseToken = await signAccessToken(jwtSecret, { sub: 'demo-nurse', role: 'nurse', careTeams: [SIMULATED_TEAM_ID] });
+  const people = await demoPeople(platform.httpUrl, adminToken, simulator.patientIds[0]!);
   console.log(`
+Demo sign-ins (passwords generated now, shown once; POST ${platform.httpUrl}/v1/sessions {"username","password"}):
+${people.map((person) => `  ${person.id.padEnd(15)} ${person.password}   (${person.role})`).join('\n')}
+
 Demo: care team "${SIMULATED_TEAM_ID}", ${simulator.patientIds.length} patients, each with a cuff, a glucometer and a scale,
 publishing a reading every 0.5 s (about 8 % abnormal: alerts appear within seconds).
 
@@ -142,12 +181,13 @@ async function runStart(args: string[]): Promise<void> {
 }
 
 async function runToken(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { role: { type: 'string' }, team: { type: 'string', multiple: true }, sub: { type: 'string' }, expires: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args, options: { role: { type: 'string' }, team: { type: 'string', multiple: true }, sub: { type: 'string' }, expires: { type: 'string' }, patient: { type: 'string' } }, strict: true });
   if (!values.role || !(ROLES as readonly string[]).includes(values.role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
   if (values.expires && !/^\d+[smhd]$/.test(values.expires)) throw new UsageError('--expires must be a duration such as 30m, 12h or 7d');
   const secret = resolveJwtSecret(config()).secret;
   const role = values.role as Role;
-  console.log(await signAccessToken(secret, { sub: values.sub ?? `${role}-cli`, role, careTeams: values.team ?? [] }, values.expires ?? '12h'));
+  if ((role === 'patient') !== (values.patient !== undefined)) throw new UsageError('--patient P is required with --role patient, and only with it');
+  console.log(await signAccessToken(secret, { sub: values.sub ?? `${role}-cli`, role, careTeams: values.team ?? [], ...(values.patient ? { patientId: values.patient } : {}) }, values.expires ?? '12h'));
 }
 
 async function runSimulate(args: string[]): Promise<void> {
@@ -222,6 +262,33 @@ async function runDecode(args: string[]): Promise<void> {
   }
 }
 
+async function runUser(args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  if (action !== 'add' && action !== 'reset') throw new UsageError('usage: rpm user add --id ID --name NAME --role R [--team T …] [--patient P] | rpm user reset --id ID');
+  const { values } = parseArgs({
+    args: rest,
+    options: action === 'add' ? { id: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, team: { type: 'string', multiple: true }, patient: { type: 'string' } } : { id: { type: 'string' } },
+    strict: true,
+  });
+  const options = values as { id?: string; name?: string; role?: string; team?: string[]; patient?: string };
+  if (!options.id) throw new UsageError('--id is required (the login name)');
+  if (action === 'add' && (!options.name || !options.role)) throw new UsageError('--name and --role are required');
+  const settings = config();
+  const store = await ClinicalStore.open(settings.clinicalDatabase);
+  try {
+    const by = `cli:${process.env.USER ?? 'unknown'}`;
+    const token =
+      action === 'add'
+        ? (await store.users.create({ id: options.id, name: options.name!, role: options.role!, careTeams: options.team ?? [], patientId: options.patient ?? null }, by)).setupToken
+        : await store.users.resetPassword(options.id, by);
+    await store.audit.append({ actor: by, actorRole: 'admin', action: action === 'add' ? 'user.create' : 'password.reset', resourceType: 'user', resourceId: options.id.toLowerCase(), patientId: options.patient ?? null, sourceIp: null, requestId: null, outcome: 'allowed' });
+    console.log(`${action === 'add' ? 'created' : 'reset'} ${options.id.toLowerCase()}; send them this link to set a password (valid until ${token.expiresAt}, shown once):`);
+    console.log(`  ${setupLink(settings.publicUrl, token.token)}`);
+  } finally {
+    await store.close();
+  }
+}
+
 async function runMigrate(args: string[]): Promise<void> {
   parseArgs({ args, options: {}, strict: true });
   const settings = config();
@@ -262,6 +329,7 @@ export async function main(argv: string[]): Promise<void> {
   if (command === 'billing') return runBilling(rest);
   if (command === 'decode') return runDecode(rest);
   if (command === 'mosquitto-files') return runMosquittoFiles(rest);
+  if (command === 'user') return runUser(rest);
   if (command === 'gateway') {
     try {
       return await runGateway(rest, createLogger(process.env['RPM_LOG_LEVEL'] ?? 'info'));
@@ -276,6 +344,7 @@ export async function main(argv: string[]): Promise<void> {
 function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError || (error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return EXIT_USAGE;
   if (isRpmError(error, 'RPM_ERR_CONFIG') || isRpmError(error, 'RPM_ERR_GATEWAY_CONFIG')) return EXIT_CONFIG;
+  if (isRpmError(error, 'RPM_ERR_INVALID_INPUT') || isRpmError(error, 'RPM_ERR_CONFLICT') || isRpmError(error, 'RPM_ERR_NOT_FOUND')) return EXIT_DATA;
   return EXIT_FAILURE;
 }
 

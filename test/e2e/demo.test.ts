@@ -18,6 +18,7 @@ describe('rpm start --demo', () => {
   it('seeds a care team, patients and devices, simulates readings, and streams alerts to the nurse token it prints', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'rpm-demo-'));
     demo = runRpm(['start', '--demo'], { RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', RPM_LOG_LEVEL: 'warn' });
+    const [, nursePassword] = await demo.waitFor(/demo-nurse\s+(\S+)\s+\(nurse\)/, 30_000);
     const [, nurseToken] = await demo.waitFor(/nurse token:\s+(\S+)/, 30_000);
     const [, streamUrl] = await demo.waitFor(/curl -N -H "Authorization: Bearer \S+" (\S+)/);
     const [, triageUrl] = await demo.waitFor(/curl -s -H "Authorization: Bearer \S+" (\S+\/v1\/triage)/);
@@ -42,6 +43,13 @@ describe('rpm start --demo', () => {
     const body = (await triage.json()) as { patients: { careTeamId: string }[] };
     expect(body.patients.length).toBeGreaterThan(0);
     expect(body.patients.every((p) => p.careTeamId === 'simulated-team')).toBe(true);
+
+    // The demo nurse signs in with the password printed, and her session cookie opens triage.
+    const signIn = await fetch(new URL('/v1/sessions', triageUrl!), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'demo-nurse', password: nursePassword }) });
+    expect(signIn.status).toBe(201);
+    const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+    expect((await fetch(triageUrl!, { headers: { Cookie: cookie } })).status).toBe(200);
+    for (const person of ['demo-admin', 'demo-physician', 'demo-billing', 'demo-patient']) expect(demo.output().stdout).toMatch(new RegExp(`${person}\\s+\\S{24}\\s+\\(`));
 
     // It printed an admin token: both listeners are on this machine's loopback only.
     const [, mqttPort] = await demo.waitFor(/MQTT:\s+mqtt:\/\/127\.0\.0\.1:(\d+)/);

@@ -82,6 +82,28 @@ describe('rpm start (embedded default)', () => {
     expect(stderr).not.toMatch(/^\s+at /m);
   });
 
+  it('adds a person from the command line whose setup link works on the running platform', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'rpm-start-'));
+    const env = { RPM_DATA_DIR: dataDir, RPM_PUBLIC_URL: 'https://rpm.hospital.example', RPM_LOG_LEVEL: 'silent' };
+    const team = await ClinicalStore.open({ dialect: 'sqlite', path: join(dataDir, 'clinical.sqlite') });
+    await team.careTeams.create({ id: 'cardiology', name: 'Cardiology' });
+    await team.close();
+    const add = start(env, ['user', 'add', '--id', 'Nurse.Ann', '--name', 'Ann Nurse', '--role', 'nurse', '--team', 'cardiology']);
+    expect(await add.exited).toBe(0);
+    const [, token] = /https:\/\/rpm\.hospital\.example\/password-setup#token=([\w-]+)/.exec(add.output().stdout)!;
+    const bad = start(env, ['user', 'add', '--id', 'x', '--name', 'X', '--role', 'superuser']);
+    expect(await bad.exited).toBe(65);
+    expect(bad.output().stderr).toMatch(/^rpm: role: must be one of/);
+    const rpm = start({ ...env, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0' });
+    const [, url] = await rpm.waitFor(/health:\s+(http:\/\/\S+)\/healthz/);
+    const setup = await fetch(`${url}/v1/password-setup`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token, password: 'a long day on the ward' }) });
+    expect(setup.status).toBe(200);
+    const signIn = await fetch(`${url}/v1/sessions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'nurse.ann', password: 'a long day on the ward' }) });
+    expect(signIn.status).toBe(201);
+    // RPM_PUBLIC_URL is https: the cookie is Secure.
+    expect(signIn.headers.get('set-cookie')).toMatch(/; Secure$/);
+  });
+
   it('stops with a message naming RPM_HTTP_PORT when it is not a port', async () => {
     const rpm = start({ RPM_HTTP_PORT: 'abc', RPM_DATA_DIR: mkdtempSync(join(tmpdir(), 'rpm-start-')) });
     expect(await rpm.exited).toBe(78);

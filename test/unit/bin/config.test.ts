@@ -15,6 +15,17 @@ function refusal(environment: NodeJS.ProcessEnv): string {
 }
 
 describe('configuration', () => {
+  it('reads the sign-in settings, with their defaults, and refuses inconsistent ones naming the variable', () => {
+    const defaults = loadConfig({});
+    expect(defaults).toMatchObject({ publicUrl: 'http://127.0.0.1:8080', sessionIdleMinutes: 15, sessionMaxHours: 12, oidc: undefined });
+    const set = loadConfig({ RPM_PUBLIC_URL: 'https://rpm.example/', RPM_SESSION_IDLE_MINUTES: '10', RPM_SESSION_MAX_HOURS: '8', RPM_OIDC_ISSUER: 'https://idp.example/realms/care', RPM_OIDC_CLIENT_ID: 'rpm', RPM_OIDC_CLIENT_SECRET: 's', RPM_OIDC_ROLE_CLAIM: 'rpm_role' });
+    expect(set).toMatchObject({ publicUrl: 'https://rpm.example', sessionIdleMinutes: 10, sessionMaxHours: 8, oidc: { issuer: 'https://idp.example/realms/care', clientId: 'rpm', roleClaim: 'rpm_role', teamsClaim: undefined } });
+    expect(refusal({ RPM_OIDC_ISSUER: 'https://idp.example' })).toMatch(/RPM_OIDC_CLIENT_ID is required with RPM_OIDC_ISSUER/);
+    expect(refusal({ RPM_OIDC_ISSUER: 'http://idp.example', RPM_OIDC_CLIENT_ID: 'a', RPM_OIDC_CLIENT_SECRET: 'b' })).toMatch(/RPM_OIDC_ISSUER must be the https:\/\/ URL/);
+    expect(refusal({ RPM_SESSION_IDLE_MINUTES: '900', RPM_SESSION_MAX_HOURS: '12' })).toMatch(/RPM_SESSION_IDLE_MINUTES must not exceed RPM_SESSION_MAX_HOURS/);
+    expect(refusal({ RPM_PUBLIC_URL: 'rpm.example' })).toMatch(/RPM_PUBLIC_URL must be the http\(s\):\/\/ address/);
+  });
+
   it('reads the address to listen on, and refuses one that is not an IP address', () => {
     expect(loadConfig({ RPM_LISTEN_HOST: '127.0.0.1' }).listenHost).toBe('127.0.0.1');
     expect(loadConfig({ RPM_LISTEN_HOST: '::' }).listenHost).toBe('::');
