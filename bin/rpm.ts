@@ -35,7 +35,7 @@ Commands:
   decode --characteristic 2A35 --hex … [--model M] [--timezone TZ]   decode one GATT value and print it as JSON
   billing export --month YYYY-MM [--format csv|json]   the Medicare RPM billing export of a month
   mosquitto-files --out DIR      password and ACL files for an external Mosquitto, from the device registry
-  user add --id ID --name NAME --role R [--team T …] [--patient P]   a person who signs in; prints their one-time setup link
+  user add --id ID --role R [--team T …] [--patient P] [--name NAME]   a person who signs in; prints their one-time setup link
   user reset --id ID             a new setup link; the old password stops working and their sessions end
 
 Configuration comes from RPM_* environment variables; see the README.`;
@@ -264,7 +264,7 @@ async function runDecode(args: string[]): Promise<void> {
 
 async function runUser(args: string[]): Promise<void> {
   const [action, ...rest] = args;
-  if (action !== 'add' && action !== 'reset') throw new UsageError('usage: rpm user add --id ID --name NAME --role R [--team T …] [--patient P] | rpm user reset --id ID');
+  if (action !== 'add' && action !== 'reset') throw new UsageError('usage: rpm user add --id ID --role R [--team T …] [--patient P] [--name NAME] | rpm user reset --id ID');
   const { values } = parseArgs({
     args: rest,
     options: action === 'add' ? { id: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, team: { type: 'string', multiple: true }, patient: { type: 'string' } } : { id: { type: 'string' } },
@@ -272,14 +272,14 @@ async function runUser(args: string[]): Promise<void> {
   });
   const options = values as { id?: string; name?: string; role?: string; team?: string[]; patient?: string };
   if (!options.id) throw new UsageError('--id is required (the login name)');
-  if (action === 'add' && (!options.name || !options.role)) throw new UsageError('--name and --role are required');
+  if (action === 'add' && !options.role) throw new UsageError('--role is required');
   const settings = config();
   const store = await ClinicalStore.open(settings.clinicalDatabase);
   try {
     const by = `cli:${process.env.USER ?? 'unknown'}`;
     const token =
       action === 'add'
-        ? (await store.users.create({ id: options.id, name: options.name!, role: options.role!, careTeams: options.team ?? [], patientId: options.patient ?? null }, by)).setupToken
+        ? (await store.users.create({ id: options.id, name: options.name ?? options.id, role: options.role!, careTeams: options.team ?? [], patientId: options.patient ?? null }, by)).setupToken
         : await store.users.resetPassword(options.id, by);
     await store.audit.append({ actor: by, actorRole: 'admin', action: action === 'add' ? 'user.create' : 'password.reset', resourceType: 'user', resourceId: options.id.toLowerCase(), patientId: options.patient ?? null, sourceIp: null, requestId: null, outcome: 'allowed' });
     console.log(`${action === 'add' ? 'created' : 'reset'} ${options.id.toLowerCase()}; send them this link to set a password (valid until ${token.expiresAt}, shown once):`);

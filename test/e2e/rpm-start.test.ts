@@ -91,7 +91,7 @@ describe('rpm start (embedded default)', () => {
     const add = start(env, ['user', 'add', '--id', 'Nurse.Ann', '--name', 'Ann Nurse', '--role', 'nurse', '--team', 'cardiology']);
     expect(await add.exited).toBe(0);
     const [, token] = /https:\/\/rpm\.hospital\.example\/password-setup#token=([\w-]+)/.exec(add.output().stdout)!;
-    const bad = start(env, ['user', 'add', '--id', 'x', '--name', 'X', '--role', 'superuser']);
+    const bad = start(env, ['user', 'add', '--id', 'x', '--role', 'superuser']);
     expect(await bad.exited).toBe(65);
     expect(bad.output().stderr).toMatch(/^rpm: role: must be one of/);
     const rpm = start({ ...env, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0' });
