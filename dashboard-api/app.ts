@@ -1,7 +1,7 @@
 // The Fastify application: schemas on every request (zod, through the type provider), OpenAPI 3
 // at /docs, JSON errors that name the field, request ids, rate limiting, body limits, and auth,
 // care-team scoping and audit in hooks (access.ts). Routes are plugins per resource.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import fastifyRateLimit from '@fastify/rate-limit';
@@ -17,7 +17,7 @@ import type { ClinicalStore, FailureThrottle, ReadingsStore } from '../store/ind
 import { claimedSubject, isPublicRoute, registerAccessControl } from './access.js';
 import { MAX_JSON_DEPTH, exceedsJsonDepth } from '../device-profiles/index.js';
 import { ApiError, registerErrorHandler } from './errors.js';
-import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from './session-cookie.js';
+import { DEFAULT_SESSION_SETTINGS, SESSION_COOKIE, requestCookie, type SessionSettings } from './session-cookie.js';
 import { peopleRoutes } from './routes/people.js';
 import { oidcRoutes, type OidcSettings } from './routes/oidc.js';
 import { adminRoutes } from './routes/admin.js';
@@ -64,7 +64,10 @@ const RATE_LIMIT_PER_MINUTE = 600;
  */
 function rateLimitKey(request: FastifyRequest): string {
   const subject = claimedSubject(/^Bearer\s+([\w.-]+)$/i.exec(request.headers.authorization ?? '')?.[1]);
-  return subject ? `user:${subject}` : `address:${request.ip}`;
+  if (subject) return `user:${subject}`;
+  // A person signed in: their session (its token hashed; the limiter keeps no secret).
+  const session = requestCookie(request, SESSION_COOKIE);
+  return session ? `session:${createHash('sha256').update(session).digest('base64url').slice(0, 22)}` : `address:${request.ip}`;
 }
 
 /** A client's request id is kept when it looks like one (a UUID, a trace id); anything else is replaced. */
@@ -122,9 +125,9 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   }
   await app.register(fastifySwagger, {
     openapi: {
-      info: { title: 'RPM platform API', version: '1.0.0', description: 'Care teams, patients, devices, readings, alerts, triage, time entries, dead letters. Bearer JWT on every /v1 route.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-      security: [{ bearer: [] }],
+      info: { title: 'RPM platform API', version: '1.0.0', description: 'Care teams, patients, devices, readings, alerts, triage, time entries, dead letters, people. A Bearer JWT (programs) or the session cookie of a person signed in (POST /v1/sessions; writes add x-csrf-token) on every /v1 route but sign-in and password setup.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE } } },
+      security: [{ bearer: [] }, { session: [] }],
     },
     transform: jsonSchemaTransform,
   });

@@ -102,7 +102,7 @@ describe('rpm start (embedded default)', () => {
     expect(signIn.status).toBe(201);
     // RPM_PUBLIC_URL is https: the cookie is Secure.
     expect(signIn.headers.get('set-cookie')).toMatch(/; Secure$/);
-  });
+  }, 90_000);
 
   it('stops with a message naming RPM_HTTP_PORT when it is not a port', async () => {
     const rpm = start({ RPM_HTTP_PORT: 'abc', RPM_DATA_DIR: mkdtempSync(join(tmpdir(), 'rpm-start-')) });
@@ -195,13 +195,14 @@ describe('rpm start (embedded default)', () => {
       ['passkey.json', { ...base, devices: [{ address: 'AA:BB:CC:DD:EE:02', model: 'accu-chek-guide', deviceId: 'meter-1' }] }, 'devices.0.passkey'],
       ['both.json', { ...base, devices: [{ ...base.devices[0], users: { '1': 'cuff-1-u1' } }] }, 'exactly one of deviceId'],
     ];
-    for (const [name, body, message] of cases) {
-      const rpm = start({}, ['gateway', '--config', write(name, body)]);
+    // Side by side: each is a process start of a few seconds on a loaded machine.
+    const runs = cases.map(([name, body, message]) => ({ rpm: start({}, ['gateway', '--config', write(name, body)]), message }));
+    for (const { rpm, message } of runs) {
       expect(await rpm.exited).toBe(78);
       expect(rpm.output().stderr).toContain(message);
     }
     const nofile = start({}, ['gateway', '--config', join(dir, 'absent.json')]);
     expect(await nofile.exited).toBe(78);
     expect(nofile.output().stderr).toContain('cannot read');
-  });
+  }, 90_000);
 });

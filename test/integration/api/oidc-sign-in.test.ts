@@ -25,7 +25,8 @@ async function startProvider(port: number, apiBase: string): Promise<void> {
     claims: { openid: ['sub'], profile: ['name', 'preferred_username', 'rpm_role', 'rpm_teams'], email: ['email'] },
     conformIdTokenClaims: false,
     findAccount: async (_context: unknown, id: string) => ({ accountId: id, claims: async () => ({ sub: id, preferred_username: id, name: `Person ${id}`, ...(ACCOUNTS[id] ?? {}) }) }),
-    ttl: { AuthorizationCode: 3 },
+    // Short codes for the expired-code test; the rest set so the provider's notices stay quiet.
+    ttl: { AuthorizationCode: 3, AccessToken: 600, IdToken: 600, Grant: 600, Session: 600, Interaction: 600 },
     pkce: { required: () => true },
   } as never);
   providerServer = provider.listen(port);
