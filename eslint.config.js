@@ -16,6 +16,11 @@ export default tseslint.config(
     },
   },
   {
+    // The console runs in a browser.
+    files: ['console/**/*.ts'],
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', location: 'readonly', history: 'readonly', addEventListener: 'readonly', removeEventListener: 'readonly', EventSource: 'readonly', Notification: 'readonly', AudioContext: 'readonly', MessageEvent: 'readonly', HTMLInputElement: 'readonly', HTMLAnchorElement: 'readonly', HTMLDivElement: 'readonly', MouseEvent: 'readonly', Event: 'readonly' } },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', process: 'readonly' } },
     // Jest loads reporters with require(); CommonJS files use it too.

@@ -110,7 +110,8 @@ async function startDemo(platform: Awaited<ReturnType<typeof startPlatform>>, jw
   const nurseToken = await signAccessToken(jwtSecret, { sub: 'demo-nurse', role: 'nurse', careTeams: [SIMULATED_TEAM_ID] });
   const people = await demoPeople(platform.httpUrl, adminToken, simulator.patientIds[0]!);
   console.log(`
-Demo sign-ins (passwords generated now, shown once; POST ${platform.httpUrl}/v1/sessions {"username","password"}):
+Care console: ${platform.httpUrl}/
+Demo sign-ins (passwords generated now, shown once):
 ${people.map((person) => `  ${person.id.padEnd(15)} ${person.password}   (${person.role})`).join('\n')}
 
 Demo: care team "${SIMULATED_TEAM_ID}", ${simulator.patientIds.length} patients, each with a cuff, a glucometer and a scale,
@@ -157,12 +158,13 @@ async function runStart(args: string[]): Promise<void> {
   const settings = values.demo && configured.listenHost === undefined ? { ...configured, listenHost: '127.0.0.1' } : configured;
   const notes = values.demo ? await demoPorts(settings) : [];
   const platform = await startPlatform(settings);
+  // The demo's console address and sign-ins come first: they are what a newcomer needs.
+  const stopDemo = values.demo ? await startDemo(platform, resolveJwtSecret(settings).secret) : async () => undefined;
   console.log(
-    `RPM platform running\n  MQTT:      ${platform.mqttUrl}  (devices publish to rpm/v1/devices/{deviceId}/readings)\n  health:    ${platform.httpUrl}/healthz\n  readiness: ${platform.httpUrl}/readyz\n  API docs:  ${platform.httpUrl}/docs`,
+    `RPM platform running\n  console:   ${platform.httpUrl}/\n  MQTT:      ${platform.mqttUrl}  (devices publish to rpm/v1/devices/{deviceId}/readings)\n  health:    ${platform.httpUrl}/healthz\n  readiness: ${platform.httpUrl}/readyz\n  API docs:  ${platform.httpUrl}/docs`,
   );
   for (const note of notes) console.log(`  note:      ${note}`);
   if (!startedWithPlatformFlags()) console.log(FLAGS_NOTE);
-  const stopDemo = values.demo ? await startDemo(platform, resolveJwtSecret(settings).secret) : async () => undefined;
   console.log('Press Ctrl-C to stop.');
   const shutdown = (signal: string) => {
     console.log(`${signal}: stopping`);

@@ -13,7 +13,7 @@ import { sessionSettingsOf, type PlatformConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startBrokerRole } from './broker-role.js';
 import { RulesFeed, forwardToRules, polledAlertFeed, type PlatformRole } from './roles.js';
-import { ALL_INTERFACES, StartupError, closeAll, isAddressInUse, openStores, redactUrl, tokenVerifier } from './start.js';
+import { ALL_INTERFACES, StartupError, builtConsole, closeAll, isAddressInUse, openStores, redactUrl, tokenVerifier } from './start.js';
 
 export interface RunningRole {
   role: PlatformRole;
@@ -114,7 +114,7 @@ export async function startRole(config: PlatformConfig, role: PlatformRole, part
         closers.push(() => ingest.stop());
         ready = async () => ingest.transport.listening;
         if (role === 'api') {
-          const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: polledAlertFeed(clinicalStore), verifyToken: tokenVerifier(config, logger), registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute, webhookTargets: new WebhookTargetPolicy(config.webhookAllowHosts), sessions: sessionSettingsOf(config), oidc: config.oidc });
+          const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: polledAlertFeed(clinicalStore), verifyToken: tokenVerifier(config, logger), registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute, webhookTargets: new WebhookTargetPolicy(config.webhookAllowHosts), sessions: sessionSettingsOf(config), oidc: config.oidc, consoleDir: builtConsole() });
           closers.push(() => api.close());
           try {
             await api.listen({ port: config.httpPort, host: config.listenHost ?? ALL_INTERFACES });

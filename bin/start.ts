@@ -1,8 +1,9 @@
 // `rpm start`: the embedded default, one process running the broker (or a subscription to an
 // external one), ingest, the rules engine and the API over the clinical store (SQLite or PostgreSQL)
 // and the readings store. The role split (`--role …`) is in start-role.ts.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApi, createJwksTokenVerifier, createTokenVerifier, type TokenVerifier } from '../dashboard-api/index.js';
 import { IngestService, receiptsTopic } from '../ingest/index.js';
@@ -16,6 +17,12 @@ export class StartupError extends Error {}
 
 /** Where the listeners are reached from when RPM_LISTEN_HOST is unset (a server, a container). */
 export const ALL_INTERFACES = '0.0.0.0';
+
+/** The care console built by `npm run build` (dist/console), if it was built. */
+export function builtConsole(): string | undefined {
+  const directory = fileURLToPath(new URL('../console/', import.meta.url));
+  return existsSync(join(directory, 'index.html')) ? directory : undefined;
+}
 
 /** The address to print for a listener on `listenHost`: this machine's loopback when it listens everywhere. */
 function reachableHost(listenHost: string | undefined): string {
@@ -143,7 +150,7 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
     }
     closers.push(() => ingest.drain());
 
-    const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: rules.notifier.feed$, verifyToken, registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute, webhookTargets: new WebhookTargetPolicy(config.webhookAllowHosts), sessions: sessionSettingsOf(config), oidc: config.oidc });
+    const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: rules.notifier.feed$, verifyToken, registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute, webhookTargets: new WebhookTargetPolicy(config.webhookAllowHosts), sessions: sessionSettingsOf(config), oidc: config.oidc, consoleDir: builtConsole() });
     closers.push(() => api.close());
     try {
       await api.listen({ port: config.httpPort, host: config.listenHost ?? ALL_INTERFACES });

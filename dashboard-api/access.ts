@@ -50,8 +50,8 @@ export const ANY_ROLE: readonly Role[] = ['admin', 'nurse', 'physician', 'billin
 /** Methods that change nothing: a request with the session cookie needs the CSRF token for any other. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** Routes that plugins register under these prefixes are public: the OpenAPI page and its assets. */
-const PUBLIC_PLUGIN_PREFIXES = ['/docs'];
+/** Routes that plugins register under these prefixes are public: the OpenAPI page, the console's files. */
+const PUBLIC_PLUGIN_PREFIXES = ['/docs', '/assets'];
 
 /** Teams the user may see; undefined means all (admin). */
 export function visibleTeams(user: AccessClaims): string[] | undefined {

@@ -20,6 +20,7 @@ import { ApiError, registerErrorHandler } from './errors.js';
 import { DEFAULT_SESSION_SETTINGS, SESSION_COOKIE, requestCookie, type SessionSettings } from './session-cookie.js';
 import { peopleRoutes } from './routes/people.js';
 import { oidcRoutes, type OidcSettings } from './routes/oidc.js';
+import { consoleRoutes } from './routes/console.js';
 import { adminRoutes } from './routes/admin.js';
 import { alertRoutes } from './routes/alerts.js';
 import { careTeamRoutes } from './routes/care-teams.js';
@@ -42,6 +43,8 @@ export interface ApiDependencies {
   sessions?: SessionSettings;
   /** Sign-in through an OIDC identity provider (RPM_OIDC_*), when configured. */
   oidc?: OidcSettings;
+  /** The built care console (dist/console), served at `/` when given. */
+  consoleDir?: string;
   /** SSE heartbeat (15 s): also how often an open stream re-checks its session. */
   sseHeartbeatMs?: number;
   /** Failed-authentication throttle (default limits: store's DEFAULT_THROTTLE_LIMITS). */
@@ -141,6 +144,9 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   await app.register(alertRoutes, { clinicalStore, alertFeed$: dependencies.alertFeed$, access, heartbeatMs: dependencies.sseHeartbeatMs });
   await app.register(peopleRoutes, { clinicalStore, access, sessions });
   if (dependencies.oidc) await app.register(oidcRoutes, { clinicalStore, access, sessions, oidc: dependencies.oidc });
+  // Whether the console offers the identity provider's sign-in button.
+  app.get('/auth/providers', { schema: { hide: true }, config: { public: true } }, async (_request, reply) => reply.header('Cache-Control', 'no-store').send({ oidc: dependencies.oidc !== undefined }));
+  if (dependencies.consoleDir) await app.register(consoleRoutes, { consoleDir: dependencies.consoleDir });
   await app.register(adminRoutes, { clinicalStore, readingsStore, ingest: dependencies.ingest });
 
   app.get('/healthz', { schema: { hide: true }, config: { public: true } }, async () => ({ status: 'ok' }));

@@ -25,7 +25,8 @@ export function runRpm(args: string[], env: NodeJS.ProcessEnv, cwd?: string, nod
     child,
     exited,
     output: () => ({ stdout, stderr }),
-    waitFor(pattern, timeoutMs = 15_000) {
+    // 30 s: a start takes ~3 s alone, several times that with two test workers busy beside it.
+    waitFor(pattern, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
         const deadline = setTimeout(() => finish(new Error(`timed out waiting for ${pattern}; stdout: ${stdout}; stderr: ${stderr}`)), timeoutMs);
         const check = () => {

@@ -1,0 +1,77 @@
+// Every call to the API: same-origin, with the session cookie the browser keeps (HttpOnly: this code
+// never sees it), the CSRF token on writes, and the idle clock restarted by each answer. A 401 means
+// the session ended: back to sign-in.
+import type { Me } from './api-types.js';
+
+export class ApiFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface SessionState {
+  me: Me | undefined;
+  /** When the session ends without activity, as this browser counts it (the server counts too). */
+  idleDeadlineMs: number;
+  idleMs: number;
+}
+
+export const session: SessionState = { me: undefined, idleDeadlineMs: 0, idleMs: 15 * 60_000 };
+const listeners = new Set<() => void>();
+
+export function onSessionChange(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+function changed(): void {
+  for (const listener of listeners) listener();
+}
+
+export function startSession(me: Me): void {
+  session.me = me;
+  if (me.idleExpiresAt) session.idleMs = Math.max(60_000, Date.parse(me.idleExpiresAt) - Date.now());
+  session.idleDeadlineMs = Date.now() + session.idleMs;
+  changed();
+}
+
+export function endSession(): void {
+  session.me = undefined;
+  changed();
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && session.me?.csrfToken) headers['x-csrf-token'] = session.me.csrfToken;
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin', cache: 'no-store' });
+  if (response.status === 401 && session.me && !path.startsWith('/v1/sessions')) {
+    endSession();
+  } else if (response.ok && session.me) {
+    session.idleDeadlineMs = Date.now() + session.idleMs;
+  }
+  if (response.status === 204) return undefined as T;
+  const payload = (await response.json().catch(() => ({}))) as { error?: string; message?: string };
+  if (!response.ok) throw new ApiFailure(response.status, payload.error ?? 'RPM_ERR_UNKNOWN', payload.message ?? `the API answered ${response.status}`);
+  return payload as T;
+}
+
+/** Who is signed in, if anyone (a reload keeps the session: the cookie is the browser's). */
+export async function restoreSession(): Promise<Me | undefined> {
+  try {
+    const me = await api<Me>('GET', '/v1/me');
+    startSession(me);
+    return me;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function signOut(): Promise<void> {
+  await api('DELETE', '/v1/sessions/current').catch(() => undefined);
+  endSession();
+}

@@ -1,0 +1,99 @@
+// The console's shell: who is signed in, the idle timeout counting down (and enforced: at zero the
+// session is ended and the sign-in page shown), the critical-alert banner, and the page.
+import { useEffect, useState } from 'preact/hooks';
+import { api, onSessionChange, restoreSession, session, signOut } from './api.js';
+import { html } from './html.js';
+import { startLiveAlerts, stopLiveAlerts, useCriticalAlerts } from './live-alerts.js';
+import { PatientPage } from './pages/patient.js';
+import { SignIn } from './pages/sign-in.js';
+import { Triage } from './pages/triage.js';
+import { follow, navigate, usePath } from './router.js';
+
+function useSession() {
+  const [, setVersion] = useState(0);
+  const [restored, setRestored] = useState(false);
+  useEffect(() => {
+    const unsubscribe = onSessionChange(() => setVersion((v) => v + 1));
+    void restoreSession().finally(() => setRestored(true));
+    return unsubscribe;
+  }, []);
+  return { me: session.me, restored };
+}
+
+function IdleClock({ onTimeout }: { onTimeout: () => void }) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 1_000);
+    return () => clearInterval(timer);
+  }, []);
+  const leftMs = session.idleDeadlineMs - now;
+  useEffect(() => {
+    if (leftMs <= 0) onTimeout();
+  }, [leftMs <= 0]);
+  const minutes = Math.max(0, Math.ceil(leftMs / 60_000));
+  return html`<span class="idle" aria-live=${minutes <= 2 ? 'polite' : 'off'}>Signs out after ${minutes} min without activity</span>`;
+}
+
+function CriticalBanner() {
+  const { critical, dismiss } = useCriticalAlerts();
+  const [error, setError] = useState<string | undefined>(undefined);
+  if (critical.length === 0) return null;
+  const alert = critical[0]!;
+  const acknowledge = async () => {
+    try {
+      await api('POST', `/v1/alerts/${encodeURIComponent(alert.id)}/ack`, { note: 'acknowledged from the console banner' });
+      dismiss(alert.id);
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+  };
+  return html`<section class="banner" role="alert" aria-label="Critical alert">
+    <strong>‼ Critical alert</strong> <span>${alert.summary}</span>
+    <a href=${`/patients/${encodeURIComponent(alert.patientId)}`} onClick=${follow}>Open patient</a>
+    <button type="button" onClick=${acknowledge}>Acknowledge</button>
+    ${critical.length > 1 ? html`<span>and ${critical.length - 1} more</span>` : null}
+    ${error ? html`<span class="error">${error}</span>` : null}
+  </section>`;
+}
+
+export function App() {
+  const { me, restored } = useSession();
+  const path = usePath();
+  const [notice, setNotice] = useState<string | undefined>(undefined);
+  useEffect(() => {
+    if (me) startLiveAlerts();
+    else stopLiveAlerts();
+  }, [me]);
+  useEffect(() => {
+    if (restored && !me && !path.startsWith('/sign-in')) navigate('/sign-in', { replace: true });
+  }, [restored, me, path]);
+  if (!restored) return html`<p aria-busy="true">Loading…</p>`;
+  if (!me || path.startsWith('/sign-in')) return html`<${SignIn} notice=${notice} />`;
+  const timeout = () => {
+    setNotice('You were signed out after a time without activity.');
+    void signOut();
+  };
+  const leave = async () => {
+    setNotice('You are signed out.');
+    await signOut();
+  };
+  const patientMatch = /^\/patients\/([^/?#]+)/.exec(path);
+  const page = patientMatch
+    ? html`<${PatientPage} id=${decodeURIComponent(patientMatch[1]!)} />`
+    : me.user.role === 'patient' && me.user.patientId
+      ? html`<${PatientPage} id=${me.user.patientId} />`
+      : html`<${Triage} />`;
+  return html`
+    <a class="skip" href="#main">Skip to content</a>
+    <header class="top">
+      <nav aria-label="Main">
+        <a href="/" onClick=${follow}>Triage</a>
+      </nav>
+      <span class="who">${me.user.name ?? me.user.id} (${me.user.role})</span>
+      <${IdleClock} onTimeout=${timeout} />
+      <button type="button" onClick=${leave}>Sign out</button>
+    </header>
+    ${me.user.role !== 'patient' ? html`<${CriticalBanner} />` : null}
+    ${page}
+  `;
+}

@@ -1,0 +1,206 @@
+/// <reference lib="dom" />
+// The care console in a real browser (Debian's Chromium, driven by playwright-core) against a real
+// `rpm start`: sign-in, a nurse's triage scoped to her team, a critical reading published with
+// mosquitto_pub arriving as a banner without reload and acknowledged from it, the blood-pressure
+// chart drawing exactly the API's readings in the patient's time zone across a DST change, a
+// hostile patient name rendered as text, axe-core on every page, sign-out and the idle timeout
+// leaving nothing behind the back button (issue #21). Screenshots go to the folder printed.
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AxeBuilder } from '@axe-core/playwright';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { signAccessToken } from '../../dashboard-api/index.js';
+import { unique } from '../support/ingest-harness.js';
+import { runRpm, type RpmProcess } from '../support/process.js';
+import { describeWithServer } from '../support/servers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const SECRET = 'console-test-secret-of-at-least-32-chars';
+const PASSWORD = 'a long shift on the ward';
+const HOSTILE_NAME = '<img src=x onerror=alert(1)>';
+
+const missing = !existsSync(CHROMIUM)
+  ? 'Debian chromium is not installed (.ci/run installs it)'
+  : spawnSync('mosquitto_pub', ['--help']).error
+    ? 'mosquitto_pub is not installed (Debian mosquitto-clients)'
+    : undefined;
+
+let rpm: RpmProcess;
+let browser: Browser;
+let baseUrl: string;
+let mqttPort: string;
+let admin: string;
+const screenshots = mkdtempSync(join(tmpdir(), 'rpm-console-screenshots-'));
+const ids = { teamA: unique('team-a'), teamB: unique('team-b'), patientA: '', patientB: '', hostile: '', cuff: unique('cuff'), meter: unique('meter'), nurse: unique('nurse').toLowerCase() };
+let meterSecret = '';
+
+async function call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const response = await fetch(`${baseUrl}${path}`, { method, headers: { Authorization: `Bearer ${admin}`, ...(body ? { 'Content-Type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+}
+
+async function provision(id: string, kind: string, patientId: string): Promise<string> {
+  const device = await call('POST', '/v1/devices', { id, kind });
+  await call('PUT', `/v1/devices/${id}/assignment`, { patientId, from: '2026-09-01T00:00:00Z' });
+  return String(device.secret);
+}
+
+function publish(deviceId: string, secret: string, reading: Record<string, unknown>): void {
+  execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', mqttPort, '-u', deviceId, '-P', secret, '-q', '1', '-t', `rpm/v1/devices/${deviceId}/readings`, '-m', JSON.stringify({ deviceId, ...reading })]);
+}
+
+async function signIn(page: Page): Promise<void> {
+  await page.goto(`${baseUrl}/`);
+  await page.fill('#username', ids.nurse);
+  await page.fill('#password', PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('h1:has-text("Triage")');
+}
+
+async function seriousViolations(page: Page, name: string): Promise<string[]> {
+  await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${name}: ${v.id} ${v.help}`);
+}
+
+describeWithServer('Chromium and mosquitto_pub', missing)('the care console in Chromium', () => {
+  beforeAll(async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'rpm-console-'));
+    rpm = runRpm(['start'], { RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', RPM_LISTEN_HOST: '127.0.0.1', RPM_JWT_SECRET: SECRET, RPM_LOG_LEVEL: 'warn' });
+    [, baseUrl] = (await rpm.waitFor(/health:\s+(http:\/\/\S+)\/healthz/)) as unknown as [string, string];
+    [, mqttPort] = (await rpm.waitFor(/MQTT:\s+mqtt:\/\/127\.0\.0\.1:(\d+)/)) as unknown as [string, string];
+    admin = await signAccessToken(SECRET, { sub: 'console-admin', role: 'admin', careTeams: [] });
+    await call('POST', '/v1/care-teams', { id: ids.teamA, name: 'Team A' });
+    await call('POST', '/v1/care-teams', { id: ids.teamB, name: 'Team B' });
+    ids.patientA = String((await call('POST', '/v1/patients', { name: 'Ada Alpha', birthDate: '1948-03-02', timezone: 'America/New_York', careTeamId: ids.teamA, enrolledAt: '2026-09-01T00:00:00Z' })).id);
+    ids.hostile = String((await call('POST', '/v1/patients', { name: HOSTILE_NAME, birthDate: '1950-01-01', timezone: 'UTC', careTeamId: ids.teamA })).id);
+    ids.patientB = String((await call('POST', '/v1/patients', { name: 'Bea Beta', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: ids.teamB })).id);
+    const cuffSecret = await provision(ids.cuff, 'blood_pressure', ids.patientA);
+    meterSecret = await provision(ids.meter, 'glucose', ids.patientA);
+    // Two readings an hour apart in UTC that are both 1:30 AM in New York: DST ended at 2:00 on 1 November 2026.
+    publish(ids.cuff, cuffSecret, { readingId: 'dst-1', kind: 'blood_pressure', measuredAt: '2026-11-01T05:30:00Z', systolic: 128, diastolic: 82, pulse: 70, unit: 'mmHg' });
+    publish(ids.cuff, cuffSecret, { readingId: 'dst-2', kind: 'blood_pressure', measuredAt: '2026-11-01T06:30:00Z', systolic: 131, diastolic: 84, pulse: 71, unit: 'mmHg' });
+    for (let i = 0; i < 5; i += 1) publish(ids.cuff, cuffSecret, { readingId: `recent-${i}`, kind: 'blood_pressure', measuredAt: new Date(Date.now() - (i + 1) * 86_400_000).toISOString(), systolic: 120 + i, diastolic: 80, pulse: 70, unit: 'mmHg' });
+    // Open alerts on both teams' patients, so that triage has rows to scope.
+    for (const patientId of [ids.hostile, ids.patientB]) {
+      const device = unique('scale');
+      const secret = await provision(device, 'glucose', patientId);
+      publish(device, secret, { readingId: unique('r'), kind: 'glucose', measuredAt: new Date(Date.now() - 60_000).toISOString(), value: 45, unit: 'mg/dL', mealContext: 'fasting' });
+    }
+    const user = await call('POST', '/v1/users', { id: ids.nurse, name: 'Nina Nurse', role: 'nurse', careTeams: [ids.teamA] });
+    const setup = await fetch(`${baseUrl}/v1/password-setup`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: user.setupToken, password: PASSWORD }) });
+    expect(setup.status).toBe(200);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+    console.log(`console screenshots: ${screenshots}`);
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (rpm && rpm.child.exitCode === null) {
+      rpm.child.kill('SIGTERM');
+      await rpm.exited;
+    }
+  });
+
+  it("shows a nurse her team's patients only, with a hostile name as text, and passes axe-core on every page", async () => {
+    const context = await browser.newContext({ timezoneId: 'Asia/Tokyo' });
+    const page = await context.newPage();
+    const dialogs: string[] = [];
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await page.goto(`${baseUrl}/`);
+    await page.waitForSelector('#username');
+    const violations = await seriousViolations(page, 'sign-in');
+    await signIn(page);
+    await page.waitForSelector(`tr[data-patient="${ids.hostile}"]`, { timeout: 10_000 });
+    const patients = await page.$$eval('tr[data-patient]', (rows) => rows.map((row) => row.getAttribute('data-patient')));
+    expect(patients).toContain(ids.hostile);
+    expect(patients).not.toContain(ids.patientB);
+    expect(await page.textContent(`tr[data-patient="${ids.hostile}"] th`)).toBe(HOSTILE_NAME);
+    expect(await page.$$('img[src="x"]')).toHaveLength(0);
+    violations.push(...(await seriousViolations(page, 'triage')));
+    await page.goto(`${baseUrl}/patients/${ids.patientA}`);
+    await page.waitForSelector('table.readings tbody tr');
+    violations.push(...(await seriousViolations(page, 'patient')));
+    expect(violations).toEqual([]);
+    expect(dialogs).toEqual([]);
+    await context.close();
+  }, 60_000);
+
+  it("draws exactly the API's readings for the period, in the patient's time zone across a DST change", async () => {
+    const context = await browser.newContext({ timezoneId: 'Asia/Tokyo' });
+    const page = await context.newPage();
+    await signIn(page);
+    await page.goto(`${baseUrl}/patients/${ids.patientA}`);
+    await page.click('button:has-text("90 days")');
+    await page.waitForFunction(() => document.querySelectorAll('table.readings tbody tr').length >= 7);
+    const from = new Date(Date.now() - 90 * 86_400_000).toISOString();
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const fromApi = (await call('GET', `/v1/patients/${ids.patientA}/readings?kind=blood_pressure&from=${from}&to=${to}`)).readings as unknown[];
+    const drawn = Number(await page.getAttribute('.chart [data-points]', 'data-points'));
+    expect(drawn).toBe(fromApi.length);
+    expect(drawn).toBe(7);
+    // Both DST readings show 1:30 AM: New York time, not Tokyo's or UTC.
+    const times = await page.$$eval('table.readings tbody tr td:first-child', (cells) => cells.map((cell) => cell.textContent ?? ''));
+    expect(times.filter((text) => /Nov 1, 2026, 1:30\sAM/.test(text))).toHaveLength(2);
+    await page.screenshot({ path: join(screenshots, 'patient-90-days.png'), fullPage: true });
+    await context.close();
+  }, 60_000);
+
+  it('raises a banner for a critical reading within 2 s without reload, and acknowledging it is audited and stops escalation', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page);
+    await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'not reloaded'));
+    const published = Date.now();
+    publish(ids.meter, meterSecret, { readingId: unique('crit'), kind: 'glucose', measuredAt: new Date().toISOString(), value: 40, unit: 'mg/dL', mealContext: 'fasting' });
+    await page.waitForSelector('section.banner', { timeout: 5_000 });
+    expect(Date.now() - published).toBeLessThan(2_000 + 1_000);
+    expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('not reloaded');
+    await page.screenshot({ path: join(screenshots, 'critical-banner.png') });
+    await page.click('section.banner button:has-text("Acknowledge")');
+    await page.waitForSelector('section.banner', { state: 'detached' });
+    const alerts = (await call('GET', `/v1/alerts?patientId=${ids.patientA}&severity=critical`)).alerts as { id: string; status: string; nextEscalationAt: string | null; acknowledgedBy: string | null }[];
+    expect(alerts[0]).toMatchObject({ status: 'acknowledged', acknowledgedBy: ids.nurse, nextEscalationAt: null });
+    const audit = (await call('GET', `/v1/audit?actor=${ids.nurse}&limit=200`)).records as { action: string; outcome: string }[];
+    expect(audit).toContainEqual(expect.objectContaining({ action: 'alert.ack', outcome: 'allowed' }));
+    await context.close();
+  }, 60_000);
+
+  it('leaves no page usable after signing out, with the back button, nor after the idle timeout', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page);
+    await page.goto(`${baseUrl}/patients/${ids.patientA}`);
+    await page.waitForSelector('table.readings');
+    await page.click('button:has-text("Sign out")');
+    await page.waitForSelector('#username');
+    await page.goBack();
+    await page.waitForSelector('#username');
+    expect(await page.$('table.readings')).toBeNull();
+    expect(await page.textContent('body')).not.toContain('Ada Alpha');
+
+    const idle = await browser.newContext();
+    const idlePage = await idle.newPage();
+    await idlePage.clock.install();
+    await signIn(idlePage);
+    await idlePage.clock.fastForward('16:00');
+    await idlePage.waitForSelector('#username', { timeout: 10_000 });
+    expect(await idlePage.textContent('body')).toContain('signed out after a time without activity');
+    // Back leads to the sign-in page or out of the console: never to the triage seen before.
+    await idlePage.goBack();
+    await idlePage.waitForLoadState();
+    expect(await idlePage.$('table.triage')).toBeNull();
+    expect((await idlePage.textContent('body')) ?? '').not.toContain(HOSTILE_NAME);
+    await idle.close();
+    await context.close();
+  }, 60_000);
+});
