@@ -4,6 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, onSessionChange, restoreSession, session, signOut } from './api.js';
 import { html } from './html.js';
 import { startLiveAlerts, stopLiveAlerts, useCriticalAlerts } from './live-alerts.js';
+import { AlertPage } from './pages/alert.js';
 import { PatientPage } from './pages/patient.js';
 import { SignIn } from './pages/sign-in.js';
 import { Triage } from './pages/triage.js';
@@ -49,6 +50,7 @@ function CriticalBanner() {
   };
   return html`<section class="banner" role="alert" aria-label="Critical alert">
     <strong>‼ Critical alert</strong> <span>${alert.summary}</span>
+    <a href=${`/alerts/${encodeURIComponent(alert.id)}`} onClick=${follow}>Open alert</a>
     <a href=${`/patients/${encodeURIComponent(alert.patientId)}`} onClick=${follow}>Open patient</a>
     <button type="button" onClick=${acknowledge}>Acknowledge</button>
     ${critical.length > 1 ? html`<span>and ${critical.length - 1} more</span>` : null}
@@ -78,7 +80,10 @@ export function App() {
     await signOut();
   };
   const patientMatch = /^\/patients\/([^/?#]+)/.exec(path);
-  const page = patientMatch
+  const alertMatch = /^\/alerts\/([^/?#]+)/.exec(path);
+  const page = alertMatch && me.user.role !== 'patient'
+    ? html`<${AlertPage} id=${decodeURIComponent(alertMatch[1]!)} />`
+    : patientMatch
     ? html`<${PatientPage} id=${decodeURIComponent(patientMatch[1]!)} />`
     : me.user.role === 'patient' && me.user.patientId
       ? html`<${PatientPage} id=${me.user.patientId} />`

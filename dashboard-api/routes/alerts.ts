@@ -64,6 +64,12 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
     );
   }
 
+  app.get('/v1/alerts/:id', { schema: { params: idParams, response: { 200: alertView, ...errorResponses }, tags: ['alerts'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'alert', audit: 'alert.read', resourceType: 'alert' } } }, async (request) => {
+    const alert = await clinicalStore.alerts.get(request.params.id);
+    if (!alert) throw new ApiError(404, 'RPM_ERR_NOT_FOUND', `alert ${request.params.id} does not exist`);
+    return alert;
+  });
+
   app.get('/v1/alerts/:id/events', { schema: { params: idParams, response: { 200: z.object({ events: z.array(alertEventView) }), ...errorResponses }, tags: ['alerts'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'alert', audit: 'alert.read', resourceType: 'alert' } } }, async (request) => ({
     events: await clinicalStore.alerts.events(request.params.id),
   }));

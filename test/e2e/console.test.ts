@@ -172,6 +172,19 @@ describeWithServer('Chromium and mosquitto_pub', missing)('the care console in C
     expect(alerts[0]).toMatchObject({ status: 'acknowledged', acknowledgedBy: ids.nurse, nextEscalationAt: null });
     const audit = (await call('GET', `/v1/audit?actor=${ids.nurse}&limit=200`)).records as { action: string; outcome: string }[];
     expect(audit).toContainEqual(expect.objectContaining({ action: 'alert.ack', outcome: 'allowed' }));
+
+    // The alert's own page: the rule and its clinical source, the reading behind it, who did what.
+    await page.goto(`${baseUrl}/alerts/${alerts[0]!.id}`);
+    await page.waitForSelector('table.events tbody tr');
+    const text = (await page.textContent('main')) ?? '';
+    expect(text).toContain('clinical-billing.md');
+    expect(text).toContain('last reading');
+    expect(await page.$$eval('table.events tbody tr', (rows) => rows.map((row) => row.textContent ?? ''))).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`acknowledged.*${ids.nurse}.*acknowledged from the console banner`))]));
+    expect(await seriousViolations(page, 'alert')).toEqual([]);
+    await page.fill('#note', 'called the patient, glucose 96 after juice');
+    await page.click('button:has-text("Resolve")');
+    await page.waitForFunction(() => !document.querySelector('#note'));
+    expect(((await call('GET', `/v1/alerts/${alerts[0]!.id}`)) as { status: string }).status).toBe('resolved');
     await context.close();
   }, 60_000);
 

@@ -3,6 +3,7 @@ import { api } from '../api.js';
 import type { Alert, Patient, Reading } from '../api-types.js';
 import { TimeChart } from '../chart.js';
 import { html } from '../html.js';
+import { follow } from '../router.js';
 import { severityText } from '../severity.js';
 
 const RANGES = [7, 30, 90] as const;
@@ -64,7 +65,7 @@ export function PatientPage({ id }: { id: string }) {
         <h2 id="alerts-heading">Alerts</h2>
         ${alerts.length === 0
           ? html`<p>No alerts.</p>`
-          : html`<ul class="alerts">${alerts.map((alert) => html`<li><span class=${`badge severity-${alert.severity}`}>${severityText(alert.severity)}</span> ${alert.summary} — ${alert.status.replace(/_/g, ' ')}</li>`)}</ul>`}
+          : html`<ul class="alerts">${alerts.map((alert) => html`<li><span class=${`badge severity-${alert.severity}`}>${severityText(alert.severity)}</span> <a href=${`/alerts/${encodeURIComponent(alert.id)}`} onClick=${follow}>${alert.summary}</a> — ${alert.status.replace(/_/g, ' ')}</li>`)}</ul>`}
       </section>
       <section aria-labelledby="readings-heading">
         <h2 id="readings-heading">Readings</h2>

@@ -1,0 +1,114 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api } from '../api.js';
+import type { Alert, Reading } from '../api-types.js';
+import { html } from '../html.js';
+import { follow } from '../router.js';
+import { severityText } from '../severity.js';
+
+interface AlertEvent {
+  id: number;
+  type: string;
+  fromStatus: string | null;
+  toStatus: string;
+  actor: string;
+  at: string;
+  note: string | null;
+  details: unknown;
+}
+
+interface RuleView {
+  id: string;
+  title?: string;
+  source?: string;
+  kind?: string;
+}
+
+const DAY_MS = 86_400_000;
+const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+
+function detailsText(details: unknown): string {
+  if (!details || typeof details !== 'object') return '';
+  const { tier, channel, audience } = details as { tier?: unknown; channel?: unknown; audience?: unknown };
+  return [tier !== undefined ? `tier ${String(tier)}` : '', audience !== undefined ? `to ${String(audience)}` : '', channel !== undefined ? `via ${String(channel)}` : ''].filter(Boolean).join(', ');
+}
+
+export function AlertPage({ id }: { id: string }) {
+  const [alert, setAlert] = useState<Alert | undefined>(undefined);
+  const [events, setEvents] = useState<AlertEvent[]>([]);
+  const [rule, setRule] = useState<RuleView | undefined>(undefined);
+  const [readings, setReadings] = useState<Reading[]>([]);
+  const [note, setNote] = useState('');
+  const [error, setError] = useState<string | undefined>(undefined);
+  const load = async () => {
+    try {
+      const current = await api<Alert>('GET', `/v1/alerts/${encodeURIComponent(id)}`);
+      setAlert(current);
+      setEvents((await api<{ events: AlertEvent[] }>('GET', `/v1/alerts/${encodeURIComponent(id)}/events`)).events);
+      const thresholds = await api<{ effectiveRules: RuleView[] }>('GET', `/v1/patients/${encodeURIComponent(current.patientId)}/thresholds`).catch(() => ({ effectiveRules: [] }));
+      setRule(thresholds.effectiveRules.find((r) => r.id === current.ruleId));
+      const from = new Date(Date.parse(current.openedAt) - DAY_MS).toISOString();
+      const to = new Date(Date.parse(current.updatedAt) + 60_000).toISOString();
+      setReadings((await api<{ readings: Reading[] }>('GET', `/v1/patients/${encodeURIComponent(current.patientId)}/readings?from=${from}&to=${to}`)).readings);
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+  };
+  useEffect(() => void load(), [id]);
+  const act = async (action: 'ack' | 'resolve') => {
+    try {
+      await api('POST', `/v1/alerts/${encodeURIComponent(id)}/${action}`, note.trim() ? { note: note.trim() } : {});
+      setNote('');
+      await load();
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+  };
+  if (error) return html`<main id="main"><p class="error" role="alert">${error}</p></main>`;
+  if (!alert) return html`<main id="main"><p aria-busy="true">Loading…</p></main>`;
+  const open = alert.status !== 'resolved';
+  return html`
+    <main id="main">
+      <h1><span class=${`badge severity-${alert.severity}`}>${severityText(alert.severity)}</span> ${alert.summary}</h1>
+      <p>
+        Status ${alert.status.replace(/_/g, ' ')} · opened <time datetime=${alert.openedAt}>${time.format(new Date(alert.openedAt))}</time> · escalation tier ${alert.escalationTier}
+        · <a href=${`/patients/${encodeURIComponent(alert.patientId)}`} onClick=${follow}>patient</a>
+      </p>
+      <section aria-labelledby="rule-heading">
+        <h2 id="rule-heading">Rule</h2>
+        <p>${rule?.title ?? alert.ruleId}${rule?.source ? html` — <span class="source">${rule.source}</span>` : null}</p>
+      </section>
+      ${open
+        ? html`<section aria-labelledby="act-heading">
+            <h2 id="act-heading">Act on it</h2>
+            <label for="note">Note (optional)</label>
+            <textarea id="note" rows="2" maxlength="2000" value=${note} onInput=${(e: Event) => setNote((e.target as HTMLTextAreaElement).value)}></textarea>
+            <p class="actions">
+              ${alert.status !== 'acknowledged' ? html`<button type="button" onClick=${() => act('ack')}>Acknowledge</button>` : null}
+              <button type="button" class="secondary" onClick=${() => act('resolve')}>Resolve</button>
+            </p>
+          </section>`
+        : null}
+      <section aria-labelledby="readings-heading">
+        <h2 id="readings-heading">Readings around it</h2>
+        <table>
+          <caption>From a day before the alert opened until its last change; the reading that last changed it is marked</caption>
+          <thead><tr><th scope="col">Measured</th><th scope="col">Kind</th><th scope="col">Values</th><th scope="col">Behind the alert</th></tr></thead>
+          <tbody>
+            ${readings.map(
+              (r) => html`<tr><td><time datetime=${r.measuredAt}>${time.format(new Date(r.measuredAt))}</time></td><td>${r.kind.replace(/_/g, ' ')}</td><td>${Object.entries(r.original.values).map(([field, value]) => `${field} ${value}`).join(', ')} ${r.original.unit}</td><td>${r.readingId === alert.lastReadingId ? 'last reading' : ''}</td></tr>`,
+            )}
+          </tbody>
+        </table>
+      </section>
+      <section aria-labelledby="events-heading">
+        <h2 id="events-heading">History</h2>
+        <table class="events">
+          <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Who</th><th scope="col">Tier and channel</th><th scope="col">Note</th></tr></thead>
+          <tbody>
+            ${events.map((event) => html`<tr><td><time datetime=${event.at}>${time.format(new Date(event.at))}</time></td><td>${event.type.replace(/_/g, ' ')}</td><td>${event.actor}</td><td>${detailsText(event.details)}</td><td>${event.note ?? ''}</td></tr>`)}
+          </tbody>
+        </table>
+      </section>
+    </main>
+  `;
+}
