@@ -72,6 +72,26 @@ function toUser(row: Selectable<UserTable>): User {
   };
 }
 
+/** A new account's row: no password yet, nothing failed, nothing locked. */
+function newUserRow(user: { id: string; name: string; role: string; careTeams: readonly string[]; patientId: string | null }, now: string, by: string): UserTable {
+  return {
+    id: user.id,
+    name: user.name,
+    role: user.role,
+    care_teams: JSON.stringify(user.careTeams),
+    patient_id: user.patientId,
+    disabled: 0,
+    password_hash: null,
+    password_changed_at: null,
+    failed_sign_ins: 0,
+    locked_until: null,
+    created_at: now,
+    created_by: by,
+    changed_at: now,
+    changed_by: by,
+  };
+}
+
 export function normalizeUserId(id: string): string {
   return id.trim().toLowerCase();
 }
@@ -108,22 +128,7 @@ export class UserRepository {
       await insertUnique(
         trx
           .insertInto('users')
-          .values({
-            id,
-            name: input.name.trim(),
-            role: input.role,
-            care_teams: JSON.stringify(careTeams),
-            patient_id: input.patientId ?? null,
-            disabled: 0,
-            password_hash: null,
-            password_changed_at: null,
-            failed_sign_ins: 0,
-            locked_until: null,
-            created_at: now,
-            created_by: by,
-            changed_at: now,
-            changed_by: by,
-          })
+          .values(newUserRow({ id, name: input.name.trim(), role: input.role, careTeams, patientId: input.patientId ?? null }, now, by))
           .execute(),
         'user',
         id,
@@ -218,7 +223,7 @@ export class UserRepository {
       }
       await trx
         .insertInto('users')
-        .values({ id, name: input.name, role: input.role, care_teams: JSON.stringify(teams), patient_id: null, disabled: 0, password_hash: null, password_changed_at: null, failed_sign_ins: 0, locked_until: null, created_at: now, created_by: 'identity-provider', changed_at: now, changed_by: 'identity-provider' })
+        .values(newUserRow({ id, name: input.name, role: input.role, careTeams: teams, patientId: null }, now, 'identity-provider'))
         .execute();
     });
     const user = await this.require(id);
