@@ -5,6 +5,8 @@ import { api, onSessionChange, restoreSession, session, signOut } from './api.js
 import { html } from './html.js';
 import { startLiveAlerts, stopLiveAlerts, useCriticalAlerts } from './live-alerts.js';
 import { AlertPage } from './pages/alert.js';
+import { BillingPage } from './pages/billing.js';
+import { PeoplePage } from './pages/people.js';
 import { PatientPage } from './pages/patient.js';
 import { SignIn } from './pages/sign-in.js';
 import { Triage } from './pages/triage.js';
@@ -81,7 +83,14 @@ export function App() {
   };
   const patientMatch = /^\/patients\/([^/?#]+)/.exec(path);
   const alertMatch = /^\/alerts\/([^/?#]+)/.exec(path);
-  const page = alertMatch && me.user.role !== 'patient'
+  const role = me.user.role;
+  const page = path.startsWith('/billing') && (role === 'billing' || role === 'admin')
+    ? html`<${BillingPage} />`
+    : path.startsWith('/people') && role === 'admin'
+    ? html`<${PeoplePage} />`
+    : role === 'billing'
+    ? html`<${BillingPage} />`
+    : alertMatch && me.user.role !== 'patient'
     ? html`<${AlertPage} id=${decodeURIComponent(alertMatch[1]!)} />`
     : patientMatch
     ? html`<${PatientPage} id=${decodeURIComponent(patientMatch[1]!)} />`
@@ -92,7 +101,9 @@ export function App() {
     <a class="skip" href="#main">Skip to content</a>
     <header class="top">
       <nav aria-label="Main">
-        <a href="/" onClick=${follow}>Triage</a>
+        ${role === 'admin' || role === 'nurse' || role === 'physician' ? html`<a href="/" onClick=${follow}>Triage</a>` : null}
+        ${role === 'admin' || role === 'billing' ? html` <a href="/billing" onClick=${follow}>Billing</a>` : null}
+        ${role === 'admin' ? html` <a href="/people" onClick=${follow}>People</a>` : null}
       </nav>
       <span class="who">${me.user.name ?? me.user.id} (${me.user.role})</span>
       <${IdleClock} onTimeout=${timeout} />

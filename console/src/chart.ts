@@ -12,7 +12,14 @@ export interface Series {
   values: (number | null)[];
 }
 
-export function TimeChart({ title, timesMs, series, timezone, unit }: { title: string; timesMs: number[]; series: Series[]; timezone: string; unit: string }) {
+/** A horizontal band drawn behind the series (a target range), in the chart's units. */
+export interface Band {
+  from: number;
+  to: number;
+  fill: string;
+}
+
+export function TimeChart({ title, timesMs, series, timezone, unit, band, summary }: { title: string; timesMs: number[]; series: Series[]; timezone: string; unit: string; band?: Band; summary?: string }) {
   const container = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const element = container.current;
@@ -25,14 +32,28 @@ export function TimeChart({ title, timesMs, series, timezone, unit }: { title: s
         scales: { x: { time: true } },
         axes: [{}, { label: unit }],
         series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, points: { show: true, size: 5 } }))],
+        hooks: band
+          ? {
+              drawClear: [
+                (u: uPlot) => {
+                  const top = u.valToPos(band.to, 'y', true);
+                  const bottom = u.valToPos(band.from, 'y', true);
+                  u.ctx.save();
+                  u.ctx.fillStyle = band.fill;
+                  u.ctx.fillRect(u.bbox.left, top, u.bbox.width, bottom - top);
+                  u.ctx.restore();
+                },
+              ],
+            }
+          : {},
       },
       [timesMs.map((ms) => ms / 1000), ...series.map((s) => s.values)],
       element,
     );
     return () => plot.destroy();
-  }, [timesMs, series, timezone, unit]);
+  }, [timesMs, series, timezone, unit, band]);
   return html`<figure class="chart">
-    <figcaption>${title} (${timezone} time; the table below lists every point)</figcaption>
+    <figcaption>${title} (${timezone} time; the table below lists every point)${summary ? html`<br /><strong>${summary}</strong>` : null}</figcaption>
     <div ref=${container} role="img" aria-label=${`${title}: ${timesMs.length} readings`} data-points=${timesMs.length}></div>
   </figure>`;
 }

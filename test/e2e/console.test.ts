@@ -35,7 +35,7 @@ let baseUrl: string;
 let mqttPort: string;
 let admin: string;
 const screenshots = mkdtempSync(join(tmpdir(), 'rpm-console-screenshots-'));
-const ids = { teamA: unique('team-a'), teamB: unique('team-b'), patientA: '', patientB: '', hostile: '', cuff: unique('cuff'), meter: unique('meter'), nurse: unique('nurse').toLowerCase() };
+const ids = { teamA: unique('team-a'), teamB: unique('team-b'), patientA: '', patientB: '', hostile: '', cuff: unique('cuff'), meter: unique('meter'), nurse: unique('nurse').toLowerCase(), admin: unique('admin').toLowerCase() };
 let meterSecret = '';
 
 async function call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
@@ -55,12 +55,18 @@ function publish(deviceId: string, secret: string, reading: Record<string, unkno
   execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', mqttPort, '-u', deviceId, '-P', secret, '-q', '1', '-t', `rpm/v1/devices/${deviceId}/readings`, '-m', JSON.stringify({ deviceId, ...reading })]);
 }
 
-async function signIn(page: Page): Promise<void> {
+async function signIn(page: Page, username = ids.nurse): Promise<void> {
   await page.goto(`${baseUrl}/`);
-  await page.fill('#username', ids.nurse);
+  await page.fill('#username', username);
   await page.fill('#password', PASSWORD);
   await page.click('button[type=submit]');
   await page.waitForSelector('h1:has-text("Triage")');
+}
+
+async function addPerson(body: Record<string, unknown>): Promise<void> {
+  const user = await call('POST', '/v1/users', body);
+  const setup = await fetch(`${baseUrl}/v1/password-setup`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: user.setupToken, password: PASSWORD }) });
+  expect(setup.status).toBe(200);
 }
 
 async function seriousViolations(page: Page, name: string): Promise<string[]> {
@@ -93,9 +99,8 @@ describeWithServer('Chromium and mosquitto_pub', missing)('the care console in C
       const secret = await provision(device, 'glucose', patientId);
       publish(device, secret, { readingId: unique('r'), kind: 'glucose', measuredAt: new Date(Date.now() - 60_000).toISOString(), value: 45, unit: 'mg/dL', mealContext: 'fasting' });
     }
-    const user = await call('POST', '/v1/users', { id: ids.nurse, name: 'Nina Nurse', role: 'nurse', careTeams: [ids.teamA] });
-    const setup = await fetch(`${baseUrl}/v1/password-setup`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: user.setupToken, password: PASSWORD }) });
-    expect(setup.status).toBe(200);
+    await addPerson({ id: ids.nurse, name: 'Nina Nurse', role: 'nurse', careTeams: [ids.teamA] });
+    await addPerson({ id: ids.admin, name: 'Andy Admin', role: 'admin' });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
     console.log(`console screenshots: ${screenshots}`);
   }, 90_000);
@@ -145,7 +150,7 @@ describeWithServer('Chromium and mosquitto_pub', missing)('the care console in C
     const from = new Date(Date.now() - 90 * 86_400_000).toISOString();
     const to = new Date(Date.now() + 60_000).toISOString();
     const fromApi = (await call('GET', `/v1/patients/${ids.patientA}/readings?kind=blood_pressure&from=${from}&to=${to}`)).readings as unknown[];
-    const drawn = Number(await page.getAttribute('.chart [data-points]', 'data-points'));
+    const drawn = Number(await page.getAttribute('[aria-label^="Blood pressure"]', 'data-points'));
     expect(drawn).toBe(fromApi.length);
     expect(drawn).toBe(7);
     // Both DST readings show 1:30 AM: New York time, not Tokyo's or UTC.
@@ -185,6 +190,30 @@ describeWithServer('Chromium and mosquitto_pub', missing)('the care console in C
     await page.click('button:has-text("Resolve")');
     await page.waitForFunction(() => !document.querySelector('#note'));
     expect(((await call('GET', `/v1/alerts/${alerts[0]!.id}`)) as { status: string }).status).toBe('resolved');
+    await context.close();
+  }, 60_000);
+
+  it('lets an admin add a person, showing the setup link once, and see the billing table with its CSV', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, ids.admin);
+    await page.click('nav a:has-text("People")');
+    await page.waitForSelector('table.people');
+    const newcomer = unique('newcomer').toLowerCase();
+    await page.fill('#person-id', newcomer);
+    await page.fill('#person-name', 'New Comer');
+    await page.fill('#person-teams', ids.teamA);
+    await page.click('form.create-person button[type=submit]');
+    await page.waitForSelector(`tr[data-person="${newcomer}"]`);
+    const link = (await page.textContent('code.link')) ?? '';
+    expect(link).toMatch(/\/password-setup#token=[\w-]{43}$/);
+    expect(await page.textContent(`tr[data-person="${newcomer}"]`)).toContain('waiting for setup');
+    const violations = await seriousViolations(page, 'people');
+    await page.click('nav a:has-text("Billing")');
+    await page.waitForSelector('table.billing');
+    expect(await page.getAttribute('a:has-text("Download CSV")', 'href')).toMatch(/^\/v1\/billing\/rpm\?month=\d{4}-\d{2}&format=csv$/);
+    violations.push(...(await seriousViolations(page, 'billing')));
+    expect(violations).toEqual([]);
     await context.close();
   }, 60_000);
 

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import type { Alert, Patient, Reading } from '../api-types.js';
-import { TimeChart } from '../chart.js';
+import { TimeChart, type Band, type Series } from '../chart.js';
 import { html } from '../html.js';
 import { follow } from '../router.js';
 import { severityText } from '../severity.js';
@@ -26,6 +26,72 @@ function asSent(reading: Reading): string {
     .join(', ');
 }
 
+/** Glucose in range for most people with diabetes (International Consensus on Time in Range, 2019). */
+const GLUCOSE_TARGET = { from: 70, to: 180 };
+
+interface ChartSpec {
+  kind: string;
+  title: string;
+  unit: string;
+  timesMs: number[];
+  series: Series[];
+  band?: Band;
+  summary?: string;
+}
+
+function field(reading: Reading, name: string): number | null {
+  const value = (reading as unknown as Record<string, unknown>)[name];
+  return typeof value === 'number' ? value : null;
+}
+
+/** The change from the reading closest to `agoMs` before the newest one (within a margin), if any. */
+function gainOver(rows: Reading[], agoMs: number): number | undefined {
+  const newest = rows[rows.length - 1];
+  if (!newest) return undefined;
+  const target = Date.parse(newest.measuredAt) - agoMs;
+  const earlier = rows.filter((r) => Math.abs(Date.parse(r.measuredAt) - target) <= agoMs / 4);
+  const closest = earlier.sort((a, b) => Math.abs(Date.parse(a.measuredAt) - target) - Math.abs(Date.parse(b.measuredAt) - target))[0];
+  const now = field(newest, 'value');
+  const then = closest ? field(closest, 'value') : null;
+  return now !== null && then !== null ? Math.round((now - then) * 10) / 10 : undefined;
+}
+
+/** One chart per kind of reading in the period, oldest point first, each with what a nurse reads off it. */
+function chartsOf(readings: Reading[]): ChartSpec[] {
+  const byKind = new Map<string, Reading[]>();
+  for (const reading of [...readings].sort((a, b) => Date.parse(a.measuredAt) - Date.parse(b.measuredAt))) {
+    const rows = byKind.get(reading.kind) ?? [];
+    rows.push(reading);
+    byKind.set(reading.kind, rows);
+  }
+  const charts: ChartSpec[] = [];
+  for (const [kind, rows] of byKind) {
+    const timesMs = rows.map((r) => Date.parse(r.measuredAt));
+    const values = rows.map((r) => field(r, 'value'));
+    if (kind === 'blood_pressure') {
+      charts.push({ kind, title: 'Blood pressure', unit: 'mmHg', timesMs, series: [{ label: 'Systolic', stroke: '#b3261e', values: rows.map((r) => field(r, 'systolic')) }, { label: 'Diastolic', stroke: '#1d4e89', values: rows.map((r) => field(r, 'diastolic')) }] });
+    } else if (kind === 'glucose') {
+      const numbers = values.filter((v): v is number => v !== null);
+      const inRange = numbers.filter((v) => v >= GLUCOSE_TARGET.from && v <= GLUCOSE_TARGET.to).length;
+      const flagged = (flag: string) => rows.filter((r) => (r as unknown as { outOfRange?: string }).outOfRange === flag).length;
+      const percent = numbers.length > 0 ? Math.round((inRange / numbers.length) * 100) : 0;
+      charts.push({ kind, title: 'Glucose', unit: 'mg/dL', timesMs, series: [{ label: 'Glucose', stroke: '#6a1b9a', values }], band: { ...GLUCOSE_TARGET, fill: 'rgba(46, 125, 50, 0.12)' }, summary: `Time in range 70–180 mg/dL: ${percent} % of ${numbers.length} readings; meter showed LO ${flagged('LO')} times, HI ${flagged('HI')} times` });
+    } else if (kind === 'weight') {
+      const day = gainOver(rows, 86_400_000);
+      const week = gainOver(rows, 7 * 86_400_000);
+      const text = (gain: number | undefined) => (gain === undefined ? 'not enough readings' : `${gain > 0 ? '+' : ''}${gain} kg`);
+      charts.push({ kind, title: 'Weight', unit: 'kg', timesMs, series: [{ label: 'Weight', stroke: '#2e7d32', values }], summary: `Change over 24 hours: ${text(day)}; over 7 days: ${text(week)}` });
+    } else if (kind === 'spo2') {
+      charts.push({ kind, title: 'Oxygen saturation', unit: '%', timesMs, series: [{ label: 'SpO2', stroke: '#00695c', values }] });
+    } else if (kind === 'temperature') {
+      charts.push({ kind, title: 'Temperature', unit: '°C', timesMs, series: [{ label: 'Temperature', stroke: '#e65100', values }] });
+    } else if (kind === 'heart_rate') {
+      charts.push({ kind, title: 'Heart rate', unit: '/min', timesMs, series: [{ label: 'Heart rate', stroke: '#ad1457', values }] });
+    }
+  }
+  return charts;
+}
+
 export function PatientPage({ id }: { id: string }) {
   const [patient, setPatient] = useState<Patient | undefined>(undefined);
   const [readings, setReadings] = useState<Reading[]>([]);
@@ -41,17 +107,7 @@ export function PatientPage({ id }: { id: string }) {
     const from = new Date(Date.now() - days * DAY_MS).toISOString();
     api<{ readings: Reading[] }>('GET', `/v1/patients/${encodeURIComponent(id)}/readings?from=${from}&to=${to}`).then((answer) => setReadings(answer.readings), (failure: Error) => setError(failure.message));
   }, [id, days]);
-  const bloodPressure = useMemo(() => {
-    const rows = readings.filter((r) => r.kind === 'blood_pressure').slice().sort((a, b) => Date.parse(a.measuredAt) - Date.parse(b.measuredAt));
-    const value = (r: Reading, field: string) => (r as unknown as Record<string, number | undefined>)[field] ?? null;
-    return {
-      timesMs: rows.map((r) => Date.parse(r.measuredAt)),
-      series: [
-        { label: 'Systolic', stroke: '#b3261e', values: rows.map((r) => value(r, 'systolic')) },
-        { label: 'Diastolic', stroke: '#1d4e89', values: rows.map((r) => value(r, 'diastolic')) },
-      ],
-    };
-  }, [readings]);
+  const charts = useMemo(() => chartsOf(readings), [readings]);
   if (error) return html`<main id="main"><p class="error" role="alert">${error}</p></main>`;
   if (!patient) return html`<main id="main"><p aria-busy="true">Loading…</p></main>`;
   const localTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone: patient.timezone });
@@ -72,7 +128,7 @@ export function PatientPage({ id }: { id: string }) {
         <div role="group" aria-label="Period" class="ranges">
           ${RANGES.map((range) => html`<button type="button" aria-pressed=${days === range} onClick=${() => setDays(range)}>${range} days</button>`)}
         </div>
-        <${TimeChart} title="Blood pressure" unit="mmHg" timezone=${patient.timezone} timesMs=${bloodPressure.timesMs} series=${bloodPressure.series} />
+        ${charts.length === 0 ? html`<p>No readings in this period.</p>` : charts.map((chart) => html`<${TimeChart} key=${chart.title} timezone=${patient.timezone} ...${chart} />`)}
         <table class="readings">
           <caption>Readings of the last ${days} days, newest first, in ${patient.timezone} time, as the devices sent them</caption>
           <thead><tr><th scope="col">Measured</th><th scope="col">Kind</th><th scope="col">Value as sent</th><th scope="col">Device</th></tr></thead>
