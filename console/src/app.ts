@@ -6,6 +6,7 @@ import { html } from './html.js';
 import { startLiveAlerts, stopLiveAlerts, useCriticalAlerts } from './live-alerts.js';
 import { AlertPage } from './pages/alert.js';
 import { BillingPage } from './pages/billing.js';
+import { DevicesPage } from './pages/devices.js';
 import { PeoplePage } from './pages/people.js';
 import { PatientPage } from './pages/patient.js';
 import { SignIn } from './pages/sign-in.js';
@@ -86,6 +87,8 @@ export function App() {
   const role = me.user.role;
   const page = path.startsWith('/billing') && (role === 'billing' || role === 'admin')
     ? html`<${BillingPage} />`
+    : path.startsWith('/devices') && (role === 'admin' || role === 'nurse')
+    ? html`<${DevicesPage} />`
     : path.startsWith('/people') && role === 'admin'
     ? html`<${PeoplePage} />`
     : role === 'billing'
@@ -102,6 +105,7 @@ export function App() {
     <header class="top">
       <nav aria-label="Main">
         ${role === 'admin' || role === 'nurse' || role === 'physician' ? html`<a href="/" onClick=${follow}>Triage</a>` : null}
+        ${role === 'admin' || role === 'nurse' ? html` <a href="/devices" onClick=${follow}>Devices</a>` : null}
         ${role === 'admin' || role === 'billing' ? html` <a href="/billing" onClick=${follow}>Billing</a>` : null}
         ${role === 'admin' ? html` <a href="/people" onClick=${follow}>People</a>` : null}
       </nav>

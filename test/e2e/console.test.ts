@@ -193,7 +193,7 @@ describeWithServer('Chromium and mosquitto_pub', missing)('the care console in C
     await context.close();
   }, 60_000);
 
-  it('lets an admin add a person, showing the setup link once, and see the billing table with its CSV', async () => {
+  it('lets an admin add a person and a device, each secret shown once, assign the device, and see the billing table with its CSV', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await signIn(page, ids.admin);
@@ -209,6 +209,21 @@ describeWithServer('Chromium and mosquitto_pub', missing)('the care console in C
     expect(link).toMatch(/\/password-setup#token=[\w-]{43}$/);
     expect(await page.textContent(`tr[data-person="${newcomer}"]`)).toContain('waiting for setup');
     const violations = await seriousViolations(page, 'people');
+    await page.click('nav a:has-text("Devices")');
+    await page.waitForSelector('table.devices');
+    const device = unique('scale');
+    await page.fill('#device-id', device);
+    await page.selectOption('#device-kind', 'weight');
+    await page.click('form:has(#device-id) button[type=submit]');
+    await page.waitForSelector(`tr[data-device="${device}"]`);
+    const secret = (await page.textContent('section[aria-label="Device secret"] code')) ?? '';
+    expect(secret).toMatch(/^[\w-]{43}$/);
+    await page.selectOption('#assign-device', device);
+    await page.selectOption('#assign-patient', ids.patientA);
+    await page.click('form:has(#assign-device) button[type=submit]');
+    await page.waitForSelector('table.history tbody tr');
+    expect(await page.textContent('table.history tbody')).toContain('Ada Alpha');
+    violations.push(...(await seriousViolations(page, 'devices')));
     await page.click('nav a:has-text("Billing")');
     await page.waitForSelector('table.billing');
     expect(await page.getAttribute('a:has-text("Download CSV")', 'href')).toMatch(/^\/v1\/billing\/rpm\?month=\d{4}-\d{2}&format=csv$/);

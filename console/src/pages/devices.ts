@@ -1,0 +1,98 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, session } from '../api.js';
+import type { Assignment, Device, Patient } from '../api-types.js';
+import { html } from '../html.js';
+
+const KINDS = ['blood_pressure', 'glucose', 'weight', 'spo2', 'temperature', 'heart_rate', 'gateway'];
+
+export function DevicesPage() {
+  const [devices, setDevices] = useState<Device[]>([]);
+  const [patients, setPatients] = useState<Patient[]>([]);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [secret, setSecret] = useState<{ id: string; secret: string } | undefined>(undefined);
+  const [history, setHistory] = useState<{ deviceId: string; rows: Assignment[] } | undefined>(undefined);
+  const [provision, setProvision] = useState({ id: '', kind: 'blood_pressure', model: '' });
+  const [assign, setAssign] = useState({ deviceId: '', patientId: '', from: new Date().toISOString().slice(0, 10) });
+  const isAdmin = session.me?.user.role === 'admin';
+  const load = async () => {
+    setDevices((await api<{ devices: Device[] }>('GET', '/v1/devices?limit=500')).devices);
+    setPatients((await api<{ patients: Patient[] }>('GET', '/v1/patients?limit=500')).patients);
+  };
+  useEffect(() => void load().catch((failure: Error) => setError(failure.message)), []);
+  const run = async (work: () => Promise<void>) => {
+    try {
+      setError(undefined);
+      await work();
+      await load();
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+  };
+  const submitProvision = (event: Event) => {
+    event.preventDefault();
+    void run(async () => {
+      const answer = await api<Device & { secret: string }>('POST', '/v1/devices', { id: provision.id, kind: provision.kind, ...(provision.model ? { model: provision.model } : {}) });
+      setSecret({ id: answer.id, secret: answer.secret });
+      setProvision({ id: '', kind: 'blood_pressure', model: '' });
+    });
+  };
+  const submitAssign = (event: Event) => {
+    event.preventDefault();
+    void run(async () => {
+      // The start is midnight of the chosen day in this browser's time zone, sent as an instant.
+      const from = new Date(`${assign.from}T00:00:00`).toISOString();
+      const answer = await api<{ deviceId: string; history: Assignment[] }>('PUT', `/v1/devices/${encodeURIComponent(assign.deviceId)}/assignment`, { patientId: assign.patientId, from });
+      setHistory({ deviceId: answer.deviceId, rows: answer.history });
+    });
+  };
+  const nameOf = (patientId: string) => patients.find((p) => p.id === patientId)?.name ?? patientId;
+  return html`
+    <main id="main">
+      <h1>Devices</h1>
+      ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+      ${secret
+        ? html`<section class="notice" role="status" aria-label="Device secret">
+            <p><strong>Secret of ${secret.id}</strong>: shown this once and stored only as a hash. Put it into the device or gateway now; if it is lost, provision the device again for a new one.</p>
+            <p><code class="link">${secret.secret}</code> <button type="button" class="secondary" onClick=${() => void navigator.clipboard?.writeText(secret.secret)}>Copy</button></p>
+          </section>`
+        : null}
+      ${isAdmin
+        ? html`<form class="create-person" onSubmit=${submitProvision}>
+            <h2>Provision a device</h2>
+            <label for="device-id">Device id (as the device reports it)</label><input id="device-id" required value=${provision.id} onInput=${(e: Event) => setProvision({ ...provision, id: (e.target as HTMLInputElement).value })} />
+            <label for="device-kind">Kind</label>
+            <select id="device-kind" value=${provision.kind} onChange=${(e: Event) => setProvision({ ...provision, kind: (e.target as HTMLSelectElement).value })}>${KINDS.map((kind) => html`<option value=${kind}>${kind.replace(/_/g, ' ')}</option>`)}</select>
+            <label for="device-model">Model (optional)</label><input id="device-model" value=${provision.model} onInput=${(e: Event) => setProvision({ ...provision, model: (e.target as HTMLInputElement).value })} />
+            <button type="submit">Provision</button>
+          </form>`
+        : null}
+      <form class="create-person" onSubmit=${submitAssign}>
+        <h2>Assign a device to a patient</h2>
+        <label for="assign-device">Device</label>
+        <select id="assign-device" required value=${assign.deviceId} onChange=${(e: Event) => setAssign({ ...assign, deviceId: (e.target as HTMLSelectElement).value })}>
+          <option value="">Choose a device</option>
+          ${devices.filter((d) => d.kind !== 'gateway').map((d) => html`<option value=${d.id}>${d.id} (${d.kind.replace(/_/g, ' ')})</option>`)}
+        </select>
+        <label for="assign-patient">Patient</label>
+        <select id="assign-patient" required value=${assign.patientId} onChange=${(e: Event) => setAssign({ ...assign, patientId: (e.target as HTMLSelectElement).value })}>
+          <option value="">Choose a patient</option>
+          ${patients.map((p) => html`<option value=${p.id}>${p.name}</option>`)}
+        </select>
+        <label for="assign-from">From</label><input id="assign-from" type="date" required value=${assign.from} onInput=${(e: Event) => setAssign({ ...assign, from: (e.target as HTMLInputElement).value })} />
+        <button type="submit">Assign</button>
+      </form>
+      ${history
+        ? html`<table class="history">
+            <caption>Assignments of ${history.deviceId}, oldest first</caption>
+            <thead><tr><th scope="col">Patient</th><th scope="col">From</th><th scope="col">Until</th><th scope="col">By</th></tr></thead>
+            <tbody>${history.rows.map((row) => html`<tr><td>${nameOf(row.patientId)}</td><td>${new Date(row.assignedFrom).toLocaleString()}</td><td>${row.assignedUntil ? new Date(row.assignedUntil).toLocaleString() : 'now'}</td><td>${row.assignedBy}</td></tr>`)}</tbody>
+          </table>`
+        : null}
+      <table class="devices">
+        <caption>Devices of your care teams, and devices not assigned yet</caption>
+        <thead><tr><th scope="col">Device</th><th scope="col">Kind</th><th scope="col">Model</th><th scope="col">Gateway</th><th scope="col">Provisioned</th></tr></thead>
+        <tbody>${devices.map((d) => html`<tr data-device=${d.id}><th scope="row">${d.id}</th><td>${d.kind.replace(/_/g, ' ')}</td><td>${d.model ?? ''}</td><td>${d.gatewayId ?? ''}</td><td>${new Date(d.createdAt).toLocaleDateString()}</td></tr>`)}</tbody>
+      </table>
+    </main>
+  `;
+}
