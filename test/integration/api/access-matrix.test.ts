@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Role } from '../../../dashboard-api/index.js';
 import { DEFAULT_THROTTLE_LIMITS, FailureThrottle } from '../../../store/index.js';
 import { absoluteFormRequest, startApiHarness, type ApiHarness } from '../../support/api-harness.js';
+import { recordFaultSummary } from '../../support/fault-summary.js';
 import { unique } from '../../support/ingest-harness.js';
 
 let app: ApiHarness;
@@ -128,14 +129,22 @@ describe('the access matrix', () => {
     // bits, and changing it may leave the signature bytes as they were.
     const [header, payload, signature] = (await app.token('admin')).split('.') as [string, string, string];
     const forged = `${header}.${payload}.${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}`;
+    let tried = 0;
+    let refused = 0;
+    const count = (status: number) => {
+      tried += 1;
+      if (status === 401) refused += 1;
+      return status;
+    };
     for (const c of CASES) {
       const { method, path, body } = await c.prepare();
       expect([c.route, (await app.request(method, path, { body })).status]).toEqual([c.route, 401]);
       expect([c.route, (await app.request(method, path, { body, token: forged })).status]).toEqual([c.route, 401]);
       // The same request with an absolute URL in its request line (`GET http://host/v1/… HTTP/1.1`).
-      expect([c.route, 'absolute-form', (await absoluteFormRequest(app.baseUrl, method, path, { body })).status]).toEqual([c.route, 'absolute-form', 401]);
-      expect([c.route, 'absolute-form', (await absoluteFormRequest(app.baseUrl, method, path, { body, token: forged })).status]).toEqual([c.route, 'absolute-form', 401]);
+      expect([c.route, 'absolute-form', count((await absoluteFormRequest(app.baseUrl, method, path, { body })).status)]).toEqual([c.route, 'absolute-form', 401]);
+      expect([c.route, 'absolute-form', count((await absoluteFormRequest(app.baseUrl, method, path, { body, token: forged })).status)]).toEqual([c.route, 'absolute-form', 401]);
     }
+    recordFaultSummary({ test: 'absolute-form requests, no or forged token', badTried: tried, badRefused: refused });
   });
 
   it('lists only the patients and alerts of the caller’s teams', async () => {
