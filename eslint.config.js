@@ -18,7 +18,7 @@ export default tseslint.config(
   {
     // The console runs in a browser.
     files: ['console/**/*.ts'],
-    languageOptions: { globals: { window: 'readonly', document: 'readonly', location: 'readonly', history: 'readonly', addEventListener: 'readonly', removeEventListener: 'readonly', EventSource: 'readonly', navigator: 'readonly', Notification: 'readonly', AudioContext: 'readonly', MessageEvent: 'readonly', HTMLInputElement: 'readonly', HTMLTextAreaElement: 'readonly', HTMLSelectElement: 'readonly', HTMLAnchorElement: 'readonly', HTMLDivElement: 'readonly', MouseEvent: 'readonly', Event: 'readonly' } },
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', location: 'readonly', history: 'readonly', addEventListener: 'readonly', removeEventListener: 'readonly', EventSource: 'readonly', navigator: 'readonly', performance: 'readonly', requestAnimationFrame: 'readonly', cancelAnimationFrame: 'readonly', Notification: 'readonly', AudioContext: 'readonly', MessageEvent: 'readonly', HTMLInputElement: 'readonly', HTMLTextAreaElement: 'readonly', HTMLSelectElement: 'readonly', HTMLAnchorElement: 'readonly', HTMLDivElement: 'readonly', MouseEvent: 'readonly', Event: 'readonly' } },
   },
   {
     files: ['**/*.cjs'],

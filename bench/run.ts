@@ -1,6 +1,6 @@
 // `npm run bench`: benchmarks with their baselines measured in the same run, a table on stdout and
 // JSON in bench/results/. Not part of `npm test`: figures are reported, never asserted.
-// BENCH_ONLY=ingest,latency,connections,backlog,api,billing runs a subset (all by default).
+// BENCH_ONLY=ingest,latency,connections,backlog,api,billing,console runs a subset (all by default).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -10,6 +10,7 @@ import { benchAlertLatency } from './alert-latency.js';
 import { benchApi, type EndpointFigures, type LoadFigures } from './api.js';
 import { benchBacklog } from './backlog.js';
 import { benchBilling } from './billing.js';
+import { benchConsole } from './console.js';
 import { benchConnections } from './connections.js';
 import { benchIngest, type PipelineThreads } from './ingest.js';
 import type { Summary } from './stats.js';
@@ -20,7 +21,7 @@ const ms = (n: number) => n.toFixed(1);
 const spread = (s: Summary, f: (n: number) => string = fmt) => `${f(s.min)}–${f(s.max)}`;
 const pct = (share: number) => `${(share * 100).toFixed(0)} %`;
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const only = new Set((process.env.BENCH_ONLY ?? 'ingest,latency,connections,backlog,api,billing').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'ingest,latency,connections,backlog,api,billing,console').split(','));
 const log = (line: string) => console.error(line);
 
 function table(rows: string[][]): string {
@@ -179,6 +180,22 @@ if (only.has('billing')) {
   const billing = await benchBilling(env('BENCH_BILLING_PATIENTS', 10_000));
   results.billing = billing;
   console.log(`\nBilling export of one month: ${billing.patients.toLocaleString('en-US')} patients, ${billing.readings.toLocaleString('en-US')} readings, ${billing.rows.toLocaleString('en-US')} rows in ${billing.seconds} s (target < 10 s)`);
+}
+
+if (only.has('console')) {
+  await settle();
+  const consoleBench = await benchConsole({ patients: env('BENCH_CONSOLE_PATIENTS', 500), glucosePoints: env('BENCH_CONSOLE_GLUCOSE_POINTS', 25_920), runs: env('BENCH_RUNS', 3) }, log);
+  results.console = consoleBench;
+  console.log(`\nCare console in Chromium: ${consoleBench.patients} patients on triage, ${consoleBench.glucosePoints.toLocaleString('en-US')} glucose readings over 90 days\n`);
+  console.log(
+    table([
+      ['figure', 'median', 'spread (min–max)', 'target'],
+      ['triage interactive from navigation, ms', ms(consoleBench.triageInteractiveMs.median), spread(consoleBench.triageInteractiveMs, ms), '< 1,000'],
+      ['90-day glucose chart drawn (uPlot construction and first draw), ms', ms(consoleBench.glucoseChartDrawMs.median), spread(consoleBench.glucoseChartDrawMs, ms), '< 300'],
+      ['90-day glucose page from the click (query, transfer, parse, chart, first 300 rows), ms', ms(consoleBench.glucosePageMs.median), spread(consoleBench.glucosePageMs, ms), '–'],
+      ['console JavaScript, gzipped, KB', (consoleBench.javascriptGzipBytes / 1024).toFixed(1), '', '< 250'],
+    ]),
+  );
 }
 
 mkdirSync(RESULTS_DIR, { recursive: true });

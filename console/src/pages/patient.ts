@@ -7,6 +7,8 @@ import { follow } from '../router.js';
 import { severityText } from '../severity.js';
 
 const RANGES = [7, 30, 90] as const;
+/** Rows shown before "Show all": a CGM's 90 days are 25,920 readings, too many to lay out at once. */
+const TABLE_ROWS = 300;
 const DAY_MS = 86_400_000;
 
 function age(birthDate: string): number {
@@ -98,6 +100,7 @@ export function PatientPage({ id }: { id: string }) {
   const [alerts, setAlerts] = useState<Alert[]>([]);
   const [days, setDays] = useState<number>(7);
   const [error, setError] = useState<string | undefined>(undefined);
+  const [showAll, setShowAll] = useState(false);
   useEffect(() => {
     api<Patient>('GET', `/v1/patients/${encodeURIComponent(id)}`).then(setPatient, (failure: Error) => setError(failure.message));
     api<{ alerts: Alert[] }>('GET', `/v1/alerts?patientId=${encodeURIComponent(id)}&limit=50`).then((answer) => setAlerts(answer.alerts), () => setAlerts([]));
@@ -133,9 +136,10 @@ export function PatientPage({ id }: { id: string }) {
           <caption>Readings of the last ${days} days, newest first, in ${patient.timezone} time, as the devices sent them</caption>
           <thead><tr><th scope="col">Measured</th><th scope="col">Kind</th><th scope="col">Value as sent</th><th scope="col">Device</th></tr></thead>
           <tbody>
-            ${readings.map((r) => html`<tr><td><time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></td><td>${r.kind.replace(/_/g, ' ')}</td><td>${asSent(r)}</td><td>${r.deviceId}</td></tr>`)}
+            ${(showAll ? readings : readings.slice(0, TABLE_ROWS)).map((r) => html`<tr><td><time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></td><td>${r.kind.replace(/_/g, ' ')}</td><td>${asSent(r)}</td><td>${r.deviceId}</td></tr>`)}
           </tbody>
         </table>
+        ${readings.length > TABLE_ROWS && !showAll ? html`<p>Showing the newest ${TABLE_ROWS} of ${readings.length} readings. <button type="button" class="secondary" onClick=${() => setShowAll(true)}>Show all ${readings.length}</button></p>` : null}
       </section>
     </main>
   `;
