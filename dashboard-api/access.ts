@@ -10,7 +10,7 @@
 //   onResponse  an audit record for every authenticated request, allowed or denied
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { FailureThrottle, type ClinicalStore } from '../store/index.js';
+import { FailureThrottle, type ActiveSession, type ClinicalStore } from '../store/index.js';
 import { ApiError } from './errors.js';
 import { DEFAULT_SESSION_SETTINGS, SESSION_COOKIE, clearSessionCookie, requestCookie, type SessionSettings } from './session-cookie.js';
 import type { AccessClaims, Role, TokenVerifier, VerifiedClaims } from './tokens.js';
@@ -34,6 +34,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     user?: VerifiedClaims;
+    /** The session of a person signed in with the cookie, as onRequest found it (who, CSRF token, expiry). */
+    signedIn?: ActiveSession;
     /** The patient whose data the request touched, for the audit record. */
     auditPatientId?: string | null;
     auditResourceId?: string | null;
@@ -94,7 +96,8 @@ export function claimedSubject(token: string | undefined): string | undefined {
   }
 }
 
-function bearerToken(request: FastifyRequest): string | undefined {
+/** The Bearer token of the Authorization header, if it has that shape. */
+export function bearerToken(request: FastifyRequest): string | undefined {
   return /^Bearer ([\w.-]+)$/.exec(request.headers.authorization ?? '')?.[1];
 }
 
@@ -127,6 +130,7 @@ export function registerAccessControl(
   const throttle = dependencies.throttle ?? new FailureThrottle();
   const sessionSettings = dependencies.sessions ?? DEFAULT_SESSION_SETTINGS;
   app.decorateRequest('user', undefined);
+  app.decorateRequest('signedIn', undefined);
   app.decorateRequest('auditPatientId', null);
   app.decorateRequest('auditResourceId', null);
   app.decorateRequest('audited', false);
@@ -189,6 +193,7 @@ export function registerAccessControl(
         return refuse('the session has ended (signed out, timed out or revoked); sign in again');
       }
       const { user, session } = active;
+      request.signedIn = active;
       request.user = {
         sub: user.id,
         role: user.role,

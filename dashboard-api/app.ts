@@ -14,7 +14,7 @@ import type { Observable } from 'rxjs';
 import type { IngestService } from '../ingest/index.js';
 import { WebhookTargetPolicy, type AlertChange } from '../rules/index.js';
 import type { ClinicalStore, FailureThrottle, ReadingsStore } from '../store/index.js';
-import { claimedSubject, isPublicRoute, registerAccessControl } from './access.js';
+import { bearerToken, claimedSubject, isPublicRoute, registerAccessControl } from './access.js';
 import { MAX_JSON_DEPTH, exceedsJsonDepth } from '../device-profiles/index.js';
 import { ApiError, registerErrorHandler } from './errors.js';
 import { DEFAULT_SESSION_SETTINGS, SESSION_COOKIE, requestCookie, type SessionSettings } from './session-cookie.js';
@@ -66,7 +66,7 @@ const RATE_LIMIT_PER_MINUTE = 600;
  * so reading its subject here without verifying costs nothing and opens nothing.
  */
 function rateLimitKey(request: FastifyRequest): string {
-  const subject = claimedSubject(/^Bearer\s+([\w.-]+)$/i.exec(request.headers.authorization ?? '')?.[1]);
+  const subject = claimedSubject(bearerToken(request));
   if (subject) return `user:${subject}`;
   // A person signed in: their session (its token hashed; the limiter keeps no secret).
   const session = requestCookie(request, SESSION_COOKIE);

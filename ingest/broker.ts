@@ -76,9 +76,9 @@ interface Principal {
   bucket: PublishBucket;
 }
 
-function authError(message: string): AuthenticateError {
-  // 4 = bad user name or password (MQTT 3.1.1 §3.2.2.3).
-  return Object.assign(new Error(message), { returnCode: 4 }) as AuthenticateError;
+/** MQTT 3.1.1 §3.2.2.3: 4 = bad user name or password, 5 = not authorized. */
+function authError(message: string, returnCode: 4 | 5 = 4): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
 export class EmbeddedBroker implements ReceiptPublisher {
@@ -180,7 +180,7 @@ export class EmbeddedBroker implements ReceiptPublisher {
     const retryAfterMs = this.loginThrottle.retryAfterMs(address, username);
     if (retryAfterMs > 0) {
       metrics.refusedConnections.inc({ reason: 'throttled' });
-      throw Object.assign(new Error(`too many failed logins; try again in ${Math.ceil(retryAfterMs / 1000)} s`), { returnCode: 5 }) as AuthenticateError;
+      throw authError(`too many failed logins; try again in ${Math.ceil(retryAfterMs / 1000)} s`, 5);
     }
     const failed = (reason: string, message: string): never => {
       this.loginThrottle.failed(address, username);
@@ -209,7 +209,7 @@ export class EmbeddedBroker implements ReceiptPublisher {
     if (bucket.connections >= limit) {
       metrics.refusedConnections.inc({ reason: 'too_many_connections' });
       logger.warn({ identity, limit }, 'MQTT connection refused: the credential already holds its maximum of connections');
-      throw Object.assign(new Error(`${principal.id} already holds ${limit} connections`), { returnCode: 5 }) as AuthenticateError;
+      throw authError(`${principal.id} already holds ${limit} connections`, 5);
     }
     bucket.connections += 1;
     this.buckets.set(identity, bucket);

@@ -214,10 +214,10 @@ export const peopleRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore;
   app.get('/v1/me', { schema: { response: { 200: me, ...errorResponses }, tags: ['people'] }, config: { access: { roles: ANY_ROLE, scope: 'none', audit: 'me.read', resourceType: 'user' } } }, async (request) => {
     const user = requireUser(request);
     const view = { id: user.sub, role: user.role, careTeams: user.careTeams, patientId: user.patientId ?? null };
-    if (!user.sessionId) return { user: { ...view, name: null }, via: 'token' as const };
-    const [account, session] = await Promise.all([store.users.get(user.sub), store.sessions.get(user.sessionId)]);
-    const active = session ? await store.sessions.findActiveById(session.id) : undefined;
-    return { user: { ...view, name: account?.name ?? null }, via: 'session' as const, csrfToken: active?.csrfToken, idleExpiresAt: session?.idleExpiresAt };
+    // A cookie session was read by the access hook already, with its user, CSRF token and expiry.
+    const active = request.signedIn;
+    if (!active) return { user: { ...view, name: null }, via: 'token' as const };
+    return { user: { ...view, name: active.user.name }, via: 'session' as const, csrfToken: active.csrfToken, idleExpiresAt: active.session.idleExpiresAt };
   });
 
   app.delete('/v1/sessions/current', { schema: { response: { 204: z.null(), ...errorResponses }, tags: ['people'] }, config: { access: { roles: ANY_ROLE, scope: 'none', audit: 'session.delete', resourceType: 'session' } } }, async (request, reply) => {

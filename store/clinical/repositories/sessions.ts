@@ -129,13 +129,6 @@ export class SessionRepository {
     return row !== undefined && row.revoked_at === null && row.disabled === 0 && row.idle_expires_at > now && row.absolute_expires_at > now;
   }
 
-  /** The CSRF token of a session in force, by its public id (GET /v1/me gives it to the console). */
-  async findActiveById(id: string): Promise<{ csrfToken: string } | undefined> {
-    if (!(await this.isActive(id))) return undefined;
-    const row = await this.db.selectFrom('sessions').select('csrf_token').where('id', '=', id).executeTakeFirst();
-    return row && { csrfToken: row.csrf_token };
-  }
-
   async get(id: string): Promise<Session | undefined> {
     const row = await this.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toSession(row);
