@@ -1,4 +1,5 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
+import { ShownOnce, useReloadingActions } from '../admin-actions.js';
 import { api, session } from '../api.js';
 import type { Assignment, Device, Patient } from '../api-types.js';
 import { html } from '../html.js';
@@ -8,7 +9,6 @@ const KINDS = ['blood_pressure', 'glucose', 'weight', 'spo2', 'temperature', 'he
 export function DevicesPage() {
   const [devices, setDevices] = useState<Device[]>([]);
   const [patients, setPatients] = useState<Patient[]>([]);
-  const [error, setError] = useState<string | undefined>(undefined);
   const [secret, setSecret] = useState<{ id: string; secret: string } | undefined>(undefined);
   const [history, setHistory] = useState<{ deviceId: string; rows: Assignment[] } | undefined>(undefined);
   const [provision, setProvision] = useState({ id: '', kind: 'blood_pressure', model: '' });
@@ -18,16 +18,7 @@ export function DevicesPage() {
     setDevices((await api<{ devices: Device[] }>('GET', '/v1/devices?limit=500')).devices);
     setPatients((await api<{ patients: Patient[] }>('GET', '/v1/patients?limit=500')).patients);
   };
-  useEffect(() => void load().catch((failure: Error) => setError(failure.message)), []);
-  const run = async (work: () => Promise<void>) => {
-    try {
-      setError(undefined);
-      await work();
-      await load();
-    } catch (failure) {
-      setError((failure as Error).message);
-    }
-  };
+  const { error, run } = useReloadingActions(load);
   const submitProvision = (event: Event) => {
     event.preventDefault();
     void run(async () => {
@@ -51,10 +42,9 @@ export function DevicesPage() {
       <h1>Devices</h1>
       ${error ? html`<p class="error" role="alert">${error}</p>` : null}
       ${secret
-        ? html`<section class="notice" role="status" aria-label="Device secret">
-            <p><strong>Secret of ${secret.id}</strong>: shown this once and stored only as a hash. Put it into the device or gateway now; if it is lost, provision the device again for a new one.</p>
-            <p><code class="link">${secret.secret}</code> <button type="button" class="secondary" onClick=${() => void navigator.clipboard?.writeText(secret.secret)}>Copy</button></p>
-          </section>`
+        ? html`<${ShownOnce} label="Device secret" value=${secret.secret}>
+            <strong>Secret of ${secret.id}</strong>: shown this once and stored only as a hash. Put it into the device or gateway now; if it is lost, provision the device again for a new one.
+          <//>`
         : null}
       ${isAdmin
         ? html`<form class="create-person" onSubmit=${submitProvision}>

@@ -1,4 +1,5 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
+import { ShownOnce, useReloadingActions } from '../admin-actions.js';
 import { api } from '../api.js';
 import { html } from '../html.js';
 
@@ -17,20 +18,10 @@ const ROLES = ['nurse', 'physician', 'billing', 'admin', 'patient'];
 
 export function PeoplePage() {
   const [people, setPeople] = useState<Person[]>([]);
-  const [error, setError] = useState<string | undefined>(undefined);
   const [link, setLink] = useState<{ id: string; url: string; expiresAt: string } | undefined>(undefined);
   const [form, setForm] = useState({ id: '', name: '', role: 'nurse', careTeams: '', patientId: '' });
-  const load = () => api<{ users: Person[] }>('GET', '/v1/users?limit=500').then((answer) => setPeople(answer.users), (failure: Error) => setError(failure.message));
-  useEffect(() => void load(), []);
-  const run = async (work: () => Promise<void>) => {
-    try {
-      setError(undefined);
-      await work();
-      await load();
-    } catch (failure) {
-      setError((failure as Error).message);
-    }
-  };
+  const load = async () => setPeople((await api<{ users: Person[] }>('GET', '/v1/users?limit=500')).users);
+  const { error, run } = useReloadingActions(load);
   const create = (event: Event) => {
     event.preventDefault();
     void run(async () => {
@@ -52,10 +43,9 @@ export function PeoplePage() {
       <h1>People</h1>
       ${error ? html`<p class="error" role="alert">${error}</p>` : null}
       ${link
-        ? html`<section class="notice" role="status" aria-label="Setup link">
-            <p><strong>Setup link for ${link.id}</strong>, shown this once, valid until ${new Date(link.expiresAt).toLocaleString()}: send it to them by a channel you trust.</p>
-            <p><code class="link">${link.url}</code> <button type="button" class="secondary" onClick=${() => void navigator.clipboard?.writeText(link.url)}>Copy</button></p>
-          </section>`
+        ? html`<${ShownOnce} label="Setup link" value=${link.url}>
+            <strong>Setup link for ${link.id}</strong>, shown this once, valid until ${new Date(link.expiresAt).toLocaleString()}: send it to them by a channel you trust.
+          <//>`
         : null}
       <form class="create-person" onSubmit=${create}>
         <h2>Add a person</h2>
