@@ -33,7 +33,8 @@ export const deviceView = z.object({
   retiredAt: nullableInstant,
 });
 
-export const assignmentView = z.object({ id: z.number(), deviceId: z.string(), patientId: z.string(), assignedFrom: instant, assignedUntil: nullableInstant, assignedBy: z.string() });
+/** `patientId` is null on rows of another care team's patient: the dates show, the patient does not. */
+export const assignmentView = z.object({ id: z.number(), deviceId: z.string(), patientId: z.string().nullable(), assignedFrom: instant, assignedUntil: nullableInstant, assignedBy: z.string() });
 
 export const alertView = z.object({
   id: z.string(),
@@ -109,6 +110,35 @@ export const timeEntryView = z.object({
   interactive: z.boolean(),
   note: z.string().nullable(),
   createdAt: instant,
+});
+
+const localDay = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
+
+/** GET /v1/patients/:id/billing-progress: where the patient stands today (billing/progress.ts). */
+export const billingProgressView = z.object({
+  patientId: z.string(),
+  timezone: z.string(),
+  today: localDay,
+  ruleSetVersion: z.string(),
+  device: z
+    .object({
+      periodStart: localDay,
+      periodEnd: localDay,
+      dates: z.array(localDay),
+      deviceDays: z.number(),
+      daysRemaining: z.number(),
+      targets: z.array(z.object({ code: z.string(), minDays: z.number(), reached: z.boolean(), daysNeeded: z.number(), reachable: z.boolean() })),
+      summary: z.string(),
+    })
+    .nullable(),
+  management: z.object({
+    month: z.string(),
+    minutes: z.number(),
+    interactive: z.boolean(),
+    targets: z.array(z.object({ code: z.string(), minMinutes: z.number(), reached: z.boolean(), minutesNeeded: z.number() })),
+    summary: z.string(),
+  }),
+  timeEntries: z.array(timeEntryView),
 });
 
 export const deadLetterView = z.object({

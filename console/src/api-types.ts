@@ -2,7 +2,9 @@
 // the API's shape is a type error here, not a surprise in a nurse's browser. Type-only imports:
 // nothing of zod or the server goes into the bundle.
 import type { z } from 'zod';
-import type { alertView, assignmentView, deviceView, patientView, readingView, triageRow } from '../../dashboard-api/schemas.js';
+import type { alertView, assignmentView, auditRecordView, billingProgressView, careTeamView, deadLetterView, deviceView, patientView, readingView, thresholdsView, timeEntryView, triageRow } from '../../dashboard-api/schemas.js';
+import type { EscalationPolicy } from '../../rules/escalation-policy.js';
+import type { PatientOverrides, RuleDefinition } from '../../rules/rule-definitions.js';
 
 export type Alert = z.infer<typeof alertView>;
 export type Patient = z.infer<typeof patientView> & { devices: string[] };
@@ -10,6 +12,15 @@ export type Reading = z.infer<typeof readingView>;
 export type TriageRow = z.infer<typeof triageRow>;
 export type Device = z.infer<typeof deviceView>;
 export type Assignment = z.infer<typeof assignmentView>;
+export type Rule = RuleDefinition;
+/** `effectiveRules` and `overrides` are documented as JSON in the schema; these are their shapes (rules/rule-definitions.ts). */
+export type Thresholds = Omit<z.infer<typeof thresholdsView>, 'effectiveRules' | 'overrides'> & { effectiveRules: Rule[]; overrides: Partial<PatientOverrides> };
+export type BillingProgress = z.infer<typeof billingProgressView>;
+export type TimeEntry = z.infer<typeof timeEntryView>;
+/** Webhooks are answered without their secrets (routes/care-teams.ts). */
+export type CareTeam = Omit<z.infer<typeof careTeamView>, 'escalation'> & { escalation: { tiers?: EscalationPolicy['tiers']; webhooks?: { url: string }[] } };
+export type DeadLetter = z.infer<typeof deadLetterView>;
+export type AuditRecord = z.infer<typeof auditRecordView>;
 
 export interface Me {
   user: { id: string; name: string | null; role: string; careTeams: string[]; patientId: string | null };

@@ -19,10 +19,57 @@ export interface Band {
   fill: string;
 }
 
+/** A horizontal line at a rule's threshold (the patient's effective value), labelled on the chart. */
+export interface Line {
+  value: number;
+  label: string;
+  stroke: string;
+}
+
+/** One empty list, so that a chart without lines is not drawn again on every render. */
+const NO_LINES: Line[] = [];
+
 /** Above this many readings the points are not marked one by one (25,920 markers took ~400 ms to draw). */
 const MAX_MARKED_POINTS = 1_000;
 
-export function TimeChart({ title, timesMs, series, timezone, unit, band, summary }: { title: string; timesMs: number[]; series: Series[]; timezone: string; unit: string; band?: Band; summary?: string }) {
+/** Draws the band and the threshold lines behind the readings, each line dashed and labelled in words. */
+function drawGuides(u: uPlot, band: Band | undefined, lines: readonly Line[]): void {
+  const { ctx } = u;
+  ctx.save();
+  if (band) {
+    const top = u.valToPos(band.to, 'y', true);
+    const bottom = u.valToPos(band.from, 'y', true);
+    ctx.fillStyle = band.fill;
+    ctx.fillRect(u.bbox.left, top, u.bbox.width, bottom - top);
+  }
+  ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
+  ctx.lineWidth = devicePixelRatio;
+  ctx.font = `${12 * devicePixelRatio}px system-ui, sans-serif`;
+  ctx.textAlign = 'right';
+  for (const line of lines) {
+    const y = u.valToPos(line.value, 'y', true);
+    ctx.strokeStyle = line.stroke;
+    ctx.fillStyle = line.stroke;
+    ctx.beginPath();
+    ctx.moveTo(u.bbox.left, y);
+    ctx.lineTo(u.bbox.left + u.bbox.width, y);
+    ctx.stroke();
+    ctx.fillText(line.label, u.bbox.left + u.bbox.width - 4, y - 4 * devicePixelRatio);
+  }
+  ctx.restore();
+}
+
+/** The data's range widened to the guides, with a little room above and below. */
+function paddedRange(values: (number | null)[]): [number, number] {
+  const known = values.filter((v): v is number => v !== null && Number.isFinite(v));
+  if (known.length === 0) return [0, 1];
+  const low = Math.min(...known);
+  const high = Math.max(...known);
+  const pad = Math.max((high - low) * 0.08, Math.abs(high) * 0.01, 0.5);
+  return [low - pad, high + pad];
+}
+
+export function TimeChart({ title, timesMs, series, timezone, unit, band, lines = NO_LINES, summary }: { title: string; timesMs: number[]; series: Series[]; timezone: string; unit: string; band?: Band; lines?: Line[]; summary?: string }) {
   const container = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const element = container.current;
@@ -34,24 +81,12 @@ export function TimeChart({ title, timesMs, series, timezone, unit, band, summar
         width: Math.max(320, element.clientWidth || 640),
         height: 260,
         tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), timezone),
-        scales: { x: { time: true } },
         axes: [{}, { label: unit }],
         // Each reading marked while they are few enough to tell apart; a CGM's thousands are a line.
         series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, points: { show: timesMs.length <= MAX_MARKED_POINTS, size: 5 } }))],
-        hooks: band
-          ? {
-              drawClear: [
-                (u: uPlot) => {
-                  const top = u.valToPos(band.to, 'y', true);
-                  const bottom = u.valToPos(band.from, 'y', true);
-                  u.ctx.save();
-                  u.ctx.fillStyle = band.fill;
-                  u.ctx.fillRect(u.bbox.left, top, u.bbox.width, bottom - top);
-                  u.ctx.restore();
-                },
-              ],
-            }
-          : {},
+        // The thresholds stay in view: a line at 180 above readings around 130 shows the distance to it.
+        scales: { x: { time: true }, y: { range: (_u, min, max) => paddedRange([min, max, ...lines.map((l) => l.value), ...(band ? [band.from, band.to] : [])]) } },
+        hooks: band || lines.length > 0 ? { drawClear: [(u: uPlot) => drawGuides(u, band, lines)] } : {},
       },
       [timesMs.map((ms) => ms / 1000), ...series.map((s) => s.values)],
       element,
@@ -62,9 +97,10 @@ export function TimeChart({ title, timesMs, series, timezone, unit, band, summar
       cancelAnimationFrame(frame);
       plot.destroy();
     };
-  }, [timesMs, series, timezone, unit, band]);
+  }, [timesMs, series, timezone, unit, band, lines]);
   return html`<figure class="chart">
     <figcaption>${title} (${timezone} time; the table below lists every point)${summary ? html`<br /><strong>${summary}</strong>` : null}</figcaption>
+    ${lines.length > 0 ? html`<p class="thresholds-drawn">Thresholds drawn (dashed): ${lines.map((l) => l.label).join('; ')}</p>` : null}
     <div ref=${container} role="img" aria-label=${`${title}: ${timesMs.length} readings`} data-points=${timesMs.length}></div>
   </figure>`;
 }

@@ -5,7 +5,7 @@ import type { IngestService } from '../../ingest/index.js';
 import { billingCsv, exportBilling } from '../../billing/index.js';
 import type { ClinicalStore, DeadLetter, ReadingsStore } from '../../store/index.js';
 import { requireUser } from '../access.js';
-import { pageQuery } from './shared.js';
+import { instant, pageQuery } from './shared.js';
 import { auditRecordView, cursor, deadLetterView as deadLetterSchema, deliveryView, errorResponses } from '../schemas.js';
 
 function deadLetterView(letter: DeadLetter) {
@@ -37,7 +37,7 @@ export const adminRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
     },
   );
 
-  app.get('/v1/audit', { schema: { querystring: z.object({ ...pageQuery, patientId: z.string().optional(), actor: z.string().optional() }), response: { 200: z.object({ records: z.array(auditRecordView), nextCursor: cursor }), ...errorResponses }, tags: ['audit'] }, config: { access: { roles: ['admin'], scope: 'none', audit: 'audit.list', resourceType: 'audit' } } }, async (request) => {
+  app.get('/v1/audit', { schema: { querystring: z.object({ ...pageQuery, patientId: z.string().optional(), actor: z.string().optional(), action: z.string().max(80).optional(), outcome: z.enum(['allowed', 'denied']).optional(), from: instant.optional(), to: instant.optional() }), response: { 200: z.object({ records: z.array(auditRecordView), nextCursor: cursor }), ...errorResponses }, tags: ['audit'] }, config: { access: { roles: ['admin'], scope: 'none', audit: 'audit.list', resourceType: 'audit' } } }, async (request) => {
     if (request.query.patientId) request.auditPatientId = request.query.patientId;
     const page = await clinicalStore.audit.list(request.query);
     return { records: page.items, nextCursor: page.nextCursor };

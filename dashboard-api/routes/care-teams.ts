@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { escalationPolicy, type WebhookTargetPolicy } from '../../rules/index.js';
+import { escalationPolicy, type EscalationPolicy, type WebhookTargetPolicy } from '../../rules/index.js';
 import type { CareTeam, ClinicalStore } from '../../store/index.js';
-import { visibleTeams, requireUser } from '../access.js';
+import { maySeeTeam, requireUser, visibleTeams } from '../access.js';
 import { ApiError } from '../errors.js';
+import { idParams } from './shared.js';
 import { careTeamView, errorResponses } from '../schemas.js';
 
 const careTeamBody = z.object({
@@ -18,13 +19,26 @@ function careTeamAnswer(team: CareTeam) {
   return { id: team.id, name: team.name, escalation: { ...escalation, webhooks: (escalation.webhooks ?? []).map((w) => ({ url: w.url })) }, createdAt: team.createdAt };
 }
 
+/** Webhook targets are checked (public https, allowed hosts) before anything is stored. */
+async function checkWebhooks(webhookTargets: WebhookTargetPolicy, webhooks: readonly { url: string }[]): Promise<void> {
+  for (const [index, webhook] of webhooks.entries()) {
+    const problem = await webhookTargets.problemWithResolved(webhook.url);
+    if (problem) throw new ApiError(400, 'RPM_ERR_VALIDATION', `body/escalation/webhooks/${index}/url: ${problem}`);
+  }
+}
+
+/** A change of a team: tiers replace the stored tiers; webhooks, when given, replace the stored ones (secrets included). */
+const careTeamChange = z
+  .object({
+    name: z.string().min(1).max(200).optional(),
+    // Without their defaults: an absent part is kept as stored, not reset.
+    escalation: z.object({ tiers: escalationPolicy.shape.tiers.unwrap().optional(), webhooks: escalationPolicy.shape.webhooks.unwrap().optional() }).strict().optional(),
+  })
+  .strict();
+
 export const careTeamRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; webhookTargets: WebhookTargetPolicy }> = async (app, { clinicalStore, webhookTargets }) => {
   app.post('/v1/care-teams', { schema: { body: careTeamBody, response: { 201: careTeamView, ...errorResponses }, tags: ['care teams'] }, config: { access: { roles: ['admin'], scope: 'none', audit: 'care_team.create', resourceType: 'care_team' } } }, async (request, reply) => {
-    const webhooks = request.body.escalation?.webhooks ?? [];
-    for (const [index, webhook] of webhooks.entries()) {
-      const problem = await webhookTargets.problemWithResolved(webhook.url);
-      if (problem) throw new ApiError(400, 'RPM_ERR_VALIDATION', `body/escalation/webhooks/${index}/url: ${problem}`);
-    }
+    await checkWebhooks(webhookTargets, request.body.escalation?.webhooks ?? []);
     const team = await clinicalStore.careTeams.create({ id: request.body.id, name: request.body.name, escalationPolicy: request.body.escalation ?? {} });
     return reply.code(201).send(careTeamAnswer(team));
   });
@@ -32,5 +46,26 @@ export const careTeamRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
   app.get('/v1/care-teams', { schema: { response: { 200: z.object({ careTeams: z.array(careTeamView) }), ...errorResponses }, tags: ['care teams'] }, config: { access: { roles: ['admin', 'nurse', 'physician', 'billing'], scope: 'none', audit: 'care_teams.list', resourceType: 'care_team' } } }, async (request) => {
     const teams = await clinicalStore.careTeams.list(visibleTeams(requireUser(request)));
     return { careTeams: teams.map(careTeamAnswer) };
+  });
+
+  app.get('/v1/care-teams/:id', { schema: { params: idParams, response: { 200: careTeamView, ...errorResponses }, tags: ['care teams'] }, config: { access: { roles: ['admin', 'nurse', 'physician'], scope: 'none', audit: 'care_team.read', resourceType: 'care_team' } } }, async (request) => {
+    request.auditResourceId = request.params.id;
+    // Another team's settings are none of the caller's business: answered as if it did not exist.
+    if (!maySeeTeam(requireUser(request), request.params.id)) throw new ApiError(404, 'RPM_ERR_NOT_FOUND', `care team ${request.params.id} does not exist`);
+    return careTeamAnswer(await clinicalStore.careTeams.require(request.params.id));
+  });
+
+  app.patch('/v1/care-teams/:id', { schema: { params: idParams, body: careTeamChange, response: { 200: careTeamView, ...errorResponses }, tags: ['care teams'] }, config: { access: { roles: ['admin'], scope: 'none', audit: 'care_team.change', resourceType: 'care_team' } } }, async (request) => {
+    request.auditResourceId = request.params.id;
+    const stored = await clinicalStore.careTeams.require(request.params.id);
+    const change = request.body.escalation;
+    let policy: EscalationPolicy | undefined;
+    if (change) {
+      await checkWebhooks(webhookTargets, change.webhooks ?? []);
+      const current = escalationPolicy.safeParse(stored.escalationPolicy);
+      const kept = current.success ? current.data : { tiers: {}, webhooks: [] };
+      policy = { tiers: change.tiers ?? kept.tiers, webhooks: change.webhooks ?? kept.webhooks };
+    }
+    return careTeamAnswer(await clinicalStore.careTeams.update(request.params.id, { name: request.body.name, escalationPolicy: policy }));
   });
 };

@@ -4,6 +4,7 @@ import { MEASUREMENT_KINDS } from '../../device-profiles/index.js';
 import type { ClinicalStore } from '../../store/index.js';
 import { ApiError } from '../errors.js';
 import { maySeeTeam, requireUser, visibleTeams } from '../access.js';
+import type { AccessClaims } from '../tokens.js';
 import { idParams, instant, pageQuery } from './shared.js';
 import { assignmentView, cursor, deviceView, errorResponses } from '../schemas.js';
 
@@ -20,6 +21,17 @@ const deviceBody = z.object({
  */
 const MAX_SCHEDULED_START_DAYS = 14;
 const MAX_SCHEDULED_START_MS = MAX_SCHEDULED_START_DAYS * 86_400_000;
+
+/**
+ * A device's history as the caller may see it: the rows of another team's patients keep their
+ * dates (when the device was in use) but not the patient, whom the caller may not know of.
+ */
+async function historyFor(clinicalStore: ClinicalStore, deviceId: string, user: AccessClaims) {
+  const rows = await clinicalStore.devices.assignmentHistoryWithTeams(deviceId);
+  return rows.map(({ careTeamId, ...row }) => (maySeeTeam(user, careTeamId) ? row : { ...row, patientId: null }));
+}
+
+const historyAnswer = z.object({ deviceId: z.string(), history: z.array(assignmentView) });
 
 export const deviceRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore }> = async (app, { clinicalStore }) => {
   // Provisioning an existing id rotates its secret: the response is the only time a secret is shown.
@@ -39,7 +51,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore 
 
   app.put(
     '/v1/devices/:id/assignment',
-    { schema: { params: idParams, body: z.object({ patientId: z.string().min(1), from: instant.optional() }), response: { 200: z.object({ deviceId: z.string(), history: z.array(assignmentView) }), ...errorResponses }, tags: ['devices'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none', audit: 'device.assign', resourceType: 'device' } } },
+    { schema: { params: idParams, body: z.object({ patientId: z.string().min(1), from: instant.optional() }), response: { 200: historyAnswer, ...errorResponses }, tags: ['devices'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none', audit: 'device.assign', resourceType: 'device' } } },
     async (request) => {
       const user = requireUser(request);
       const from = request.body.from ?? new Date().toISOString();
@@ -56,7 +68,22 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore 
         if (!maySeeTeam(user, held.careTeamId)) throw new ApiError(403, 'RPM_ERR_FORBIDDEN', `device ${request.params.id} is assigned to a patient of another care team; an admin or that team can reassign it`);
       }
       await clinicalStore.devices.assign(request.params.id, patient.id, { at: from, by: user.sub, replaceScheduled: true });
-      return { deviceId: request.params.id, history: await clinicalStore.devices.assignmentHistory(request.params.id) };
+      return { deviceId: request.params.id, history: await historyFor(clinicalStore, request.params.id, user) };
+    },
+  );
+
+  app.get(
+    '/v1/devices/:id/assignment',
+    { schema: { params: idParams, response: { 200: historyAnswer, ...errorResponses }, tags: ['devices'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none', audit: 'device.history', resourceType: 'device' } } },
+    async (request) => {
+      const user = requireUser(request);
+      request.auditResourceId = request.params.id;
+      await clinicalStore.devices.require(request.params.id);
+      const history = await historyFor(clinicalStore, request.params.id, user);
+      // Like the device list: a nurse sees her teams' devices and those in stock, never another team's.
+      const open = history.find((row) => row.assignedUntil === null || Date.parse(row.assignedUntil) > Date.now());
+      if (open && open.patientId === null) throw new ApiError(404, 'RPM_ERR_NOT_FOUND', `device ${request.params.id} does not exist`);
+      return { deviceId: request.params.id, history };
     },
   );
 };

@@ -3,11 +3,12 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { MEASUREMENT_KINDS } from '../../device-profiles/index.js';
 import { DEFAULT_RULES, resolveRules } from '../../rules/index.js';
-import { MAX_MINUTES_PER_ENTRY, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
+import { addDays, billingProgress, progressQueryStart, ruleSetFor } from '../../billing/index.js';
+import { MAX_MINUTES_PER_ENTRY, localDate, startOfLocalDate, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, requireUser } from '../access.js';
 import { ApiError } from '../errors.js';
 import { idParams, instant } from './shared.js';
-import { bucketView, errorResponses, readingView as readingSchema, thresholdsView, timeEntryView } from '../schemas.js';
+import { billingProgressView, bucketView, errorResponses, readingView as readingSchema, thresholdsView, timeEntryView } from '../schemas.js';
 
 const DAY_MS = 86_400_000;
 /** The body of a readings answer around the array the store renders. */
@@ -79,6 +80,34 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
     async (request, reply) => {
       const entry = await clinicalStore.timeEntries.add({ patientId: request.params.id, performedBy: requireUser(request).sub, ...request.body });
       return reply.code(201).send(entry);
+    },
+  );
+
+  app.get(
+    '/v1/patients/:id/billing-progress',
+    { schema: { params: idParams, response: { 200: billingProgressView, ...errorResponses }, tags: ['time entries'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'patient', audit: 'billing_progress.read' } } },
+    async (request) => {
+      // Today in the patient's time zone: a day with readings, and a month of minutes, are theirs.
+      const patient = await clinicalStore.patients.require(request.params.id);
+      const tz = patient.timezone;
+      const today = localDate(Date.now(), tz);
+      const ruleSet = ruleSetFor(today.slice(0, 7));
+      if (!ruleSet) throw new ApiError(409, 'RPM_ERR_CONFLICT', `no billing rule set covers ${today.slice(0, 7)}`);
+      const episodeStart = localDate(Date.parse(patient.enrolledAt), tz);
+      const days = await readingsStore.localDates({
+        patientId: patient.id,
+        from: new Date(startOfLocalDate(progressQueryStart(episodeStart, today, ruleSet), tz)).toISOString(),
+        to: new Date(startOfLocalDate(addDays(today, 1), tz)).toISOString(),
+        timezone: tz,
+        // As in the export: readings entered by hand never make a device day.
+        sources: ['device', 'gateway'],
+      });
+      const entries = await clinicalStore.timeEntries.listForPatient(patient.id, {
+        from: new Date(startOfLocalDate(`${today.slice(0, 7)}-01`, tz)).toISOString(),
+        // The whole month, as the export counts it.
+        to: new Date(startOfLocalDate(`${addDays(`${today.slice(0, 7)}-28`, 7).slice(0, 7)}-01`, tz)).toISOString(),
+      });
+      return { patientId: patient.id, timezone: tz, ...billingProgress({ episodeStart, days, today, entries, ruleSet }), timeEntries: entries };
     },
   );
 };

@@ -75,7 +75,7 @@ export function DevicesPage() {
         ? html`<table class="history">
             <caption>Assignments of ${history.deviceId}, oldest first</caption>
             <thead><tr><th scope="col">Patient</th><th scope="col">From</th><th scope="col">Until</th><th scope="col">By</th></tr></thead>
-            <tbody>${history.rows.map((row) => html`<tr><td>${nameOf(row.patientId)}</td><td>${new Date(row.assignedFrom).toLocaleString()}</td><td>${row.assignedUntil ? new Date(row.assignedUntil).toLocaleString() : 'now'}</td><td>${row.assignedBy}</td></tr>`)}</tbody>
+            <tbody>${history.rows.map((row) => html`<tr><td>${row.patientId === null ? 'a patient of another care team' : nameOf(row.patientId)}</td><td>${new Date(row.assignedFrom).toLocaleString()}</td><td>${row.assignedUntil ? new Date(row.assignedUntil).toLocaleString() : 'now'}</td><td>${row.assignedBy}</td></tr>`)}</tbody>
           </table>`
         : null}
       <table class="devices">

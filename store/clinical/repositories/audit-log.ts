@@ -1,5 +1,5 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
-import { nowInstant } from '../../time.js';
+import { nowInstant, toInstant } from '../../time.js';
 import type { AuditLogTable, ClinicalDatabase } from '../schema.js';
 import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
 
@@ -46,6 +46,16 @@ interface PendingRecord {
 }
 
 /** Append-only: there is no update or delete here, and the database refuses both (migration 0001). */
+/** What an administrator narrows the audit log by (GET /v1/audit). */
+export interface AuditFilter {
+  patientId?: string;
+  actor?: string;
+  action?: string;
+  outcome?: string;
+  from?: string;
+  to?: string;
+}
+
 export class AuditLogRepository {
   private pending: PendingRecord[] = [];
   private flushing = false;
@@ -96,12 +106,16 @@ export class AuditLogRepository {
     }
   }
 
-  /** Newest first. */
-  async list(filter: { patientId?: string; actor?: string } & PageRequest = {}): Promise<Page<AuditRecord>> {
+  /** Newest first; `from`/`to` bound `at` as [from, to). */
+  async list(filter: AuditFilter & PageRequest = {}): Promise<Page<AuditRecord>> {
     const limit = pageSize(filter);
     let query = this.db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(limit + 1);
     if (filter.patientId) query = query.where('patient_id', '=', filter.patientId);
     if (filter.actor) query = query.where('actor', '=', filter.actor);
+    if (filter.action) query = query.where('action', '=', filter.action);
+    if (filter.outcome) query = query.where('outcome', '=', filter.outcome);
+    if (filter.from) query = query.where('at', '>=', toInstant(filter.from, 'from'));
+    if (filter.to) query = query.where('at', '<', toInstant(filter.to, 'to'));
     if (filter.after) query = query.where('id', '<', Number(filter.after));
     return toPage(await query.execute(), limit, (row) => String(row.id), toAuditRecord);
   }

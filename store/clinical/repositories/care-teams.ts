@@ -54,11 +54,14 @@ export class CareTeamRepository {
   }
 
   async updateEscalationPolicy(id: string, escalationPolicy: unknown): Promise<CareTeam> {
-    const result = await this.db
-      .updateTable('care_teams')
-      .set({ escalation_policy: JSON.stringify(escalationPolicy) })
-      .where('id', '=', id)
-      .executeTakeFirst();
+    return this.update(id, { escalationPolicy });
+  }
+
+  /** Changes the name, the escalation policy (stored whole), or both. */
+  async update(id: string, change: { name?: string; escalationPolicy?: unknown }): Promise<CareTeam> {
+    const set = { ...(change.name !== undefined ? { name: change.name } : {}), ...(change.escalationPolicy !== undefined ? { escalation_policy: JSON.stringify(change.escalationPolicy) } : {}) };
+    if (Object.keys(set).length === 0) return this.require(id);
+    const result = await this.db.updateTable('care_teams').set(set).where('id', '=', id).executeTakeFirst();
     if (result.numUpdatedRows === 0n) throw notFound('care team', id);
     return this.require(id);
   }

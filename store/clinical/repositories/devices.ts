@@ -186,17 +186,25 @@ export class DeviceRepository {
    * starting after it. Who may assign the device must be allowed to see all of them.
    */
   async assignmentsFrom(deviceId: string, at: string): Promise<(DeviceAssignment & { careTeamId: string })[]> {
-    const instant = toInstant(at, 'at');
-    const rows = await this.reader
+    return this.assignmentsWithTeams(deviceId, toInstant(at, 'at'));
+  }
+
+  /** The whole history of a device, oldest first, each with the care team of its patient (for scoping). */
+  async assignmentHistoryWithTeams(deviceId: string): Promise<(DeviceAssignment & { careTeamId: string })[]> {
+    return this.assignmentsWithTeams(deviceId);
+  }
+
+  private async assignmentsWithTeams(deviceId: string, openAt?: string): Promise<(DeviceAssignment & { careTeamId: string })[]> {
+    let query = this.reader
       .selectFrom('device_assignments')
       .innerJoin('patients', 'patients.id', 'device_assignments.patient_id')
       .selectAll('device_assignments')
       .select('patients.care_team_id')
       .where('device_assignments.device_id', '=', deviceId)
-      .where((eb) => eb.or([eb('device_assignments.assigned_until', 'is', null), eb('device_assignments.assigned_until', '>', instant)]))
       .orderBy('device_assignments.assigned_from')
-      .execute();
-    return rows.map((row) => ({ ...toAssignment(row), careTeamId: row.care_team_id }));
+      .orderBy('device_assignments.id');
+    if (openAt) query = query.where((eb) => eb.or([eb('device_assignments.assigned_until', 'is', null), eb('device_assignments.assigned_until', '>', openAt)]));
+    return (await query.execute()).map((row) => ({ ...toAssignment(row), careTeamId: row.care_team_id }));
   }
 
   /**

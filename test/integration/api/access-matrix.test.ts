@@ -63,6 +63,12 @@ const adminOnly = { admin: 200, nurseA: 403, physicianA: 403, billingA: 403, nur
 
 const CASES: Case[] = [
   { route: 'POST /v1/care-teams', prepare: async () => ({ method: 'POST', path: '/v1/care-teams', body: { name: 'New team' } }), expected: { ...adminOnly, admin: 201 } },
+  { route: 'GET /v1/care-teams/:id', prepare: async () => ({ method: 'GET', path: `/v1/care-teams/${teamA}` }), expected: { admin: 200, nurseA: 200, physicianA: 200, billingA: 403, nurseB: 404, physicianB: 404 } },
+  {
+    route: 'PATCH /v1/care-teams/:id',
+    prepare: async () => ({ method: 'PATCH', path: `/v1/care-teams/${(await app.clinicalStore.careTeams.create({ name: 'Fresh' })).id}`, body: { escalation: { tiers: { low: [{ afterMinutes: 0, notify: 'care_team_nurses' }] } } } }),
+    expected: adminOnly,
+  },
   { route: 'GET /v1/care-teams', prepare: async () => ({ method: 'GET', path: '/v1/care-teams' }), expected: { admin: 200, nurseA: 200, physicianA: 200, billingA: 200, nurseB: 200, physicianB: 200 } },
   {
     route: 'POST /v1/patients',
@@ -83,12 +89,23 @@ const CASES: Case[] = [
     prepare: async () => ({ method: 'POST', path: `/v1/patients/${patientA}/time-entries`, body: { minutes: 12, performedAt: new Date(Date.now() - 60_000).toISOString(), interactive: true } }),
     expected: { admin: 201, nurseA: 201, physicianA: 201, billingA: 403, nurseB: 403, physicianB: 403 },
   },
+  { route: 'GET /v1/patients/:id/billing-progress', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/billing-progress` }), expected: clinicalOwnOnly },
   { route: 'POST /v1/devices', prepare: async () => ({ method: 'POST', path: '/v1/devices', body: { id: unique('dev'), kind: 'glucose' } }), expected: { ...adminOnly, admin: 201 } },
   { route: 'GET /v1/devices', prepare: async () => ({ method: 'GET', path: '/v1/devices' }), expected: { admin: 200, nurseA: 200, physicianA: 403, billingA: 403, nurseB: 200, physicianB: 403 } },
   {
     route: 'PUT /v1/devices/:id/assignment',
     prepare: async () => ({ method: 'PUT', path: `/v1/devices/${await freshDevice()}/assignment`, body: { patientId: patientA } }),
     expected: { admin: 200, nurseA: 200, physicianA: 403, billingA: 403, nurseB: 403, physicianB: 403 },
+  },
+  {
+    route: 'GET /v1/devices/:id/assignment',
+    prepare: async () => {
+      const device = await freshDevice();
+      await app.clinicalStore.devices.assign(device, patientA, { at: '2026-01-01T00:00:00Z', by: 'test' });
+      return { method: 'GET', path: `/v1/devices/${device}/assignment` };
+    },
+    // Another team's nurse is told the device does not exist, as the device list leaves it out.
+    expected: { admin: 200, nurseA: 200, physicianA: 403, billingA: 403, nurseB: 404, physicianB: 403 },
   },
   { route: 'GET /v1/alerts', prepare: async () => ({ method: 'GET', path: '/v1/alerts' }), expected: { ...clinicalAll, patientA: 200, patientA2: 200 } },
   { route: 'GET /v1/alerts?patientId= (another patient)', prepare: async () => ({ method: 'GET', path: `/v1/alerts?patientId=${patientA}` }), expected: { ...clinicalAll, patientA: 200, patientA2: 403 } },

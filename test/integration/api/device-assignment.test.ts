@@ -74,3 +74,28 @@ describe('device assignment across care teams', () => {
     expect(await listed(admin)).toEqual(expect.arrayContaining([ofA, stock]));
   });
 });
+
+describe('a device’s assignment history, without reassigning it', () => {
+  it("shows the dates of another team's use without that team's patient, and hides a device another team holds", async () => {
+    const id = unique('cuff');
+    await app.clinicalStore.devices.provision({ id, kind: 'blood_pressure' });
+    await app.clinicalStore.devices.assign(id, patientB, { at: '2026-01-01T00:00:00Z', by: 'test' });
+    // In use by team B: team A's nurse is told it does not exist, as the device list leaves it out.
+    expect((await app.request('GET', `/v1/devices/${id}/assignment`, { token: nurseA })).status).toBe(404);
+    expect((await app.request('GET', `/v1/devices/${id}/assignment`, { token: nurseB })).body).toEqual({ deviceId: id, history: [expect.objectContaining({ patientId: patientB, assignedUntil: null })] });
+    // Returned to stock by an admin and given to team A: A's nurse sees B's period, not B's patient.
+    await app.clinicalStore.devices.assign(id, patientA, { at: '2026-02-01T00:00:00Z', by: 'test' });
+    const seenByA = await app.request('GET', `/v1/devices/${id}/assignment`, { token: nurseA });
+    expect(seenByA.status).toBe(200);
+    expect((seenByA.body as { history: { patientId: string | null; assignedFrom: string }[] }).history.map((row) => [row.patientId, row.assignedFrom.slice(0, 10)])).toEqual([
+      [null, '2026-01-01'],
+      [patientA, '2026-02-01'],
+    ]);
+    const admins = await app.request('GET', `/v1/devices/${id}/assignment`, { token: admin });
+    expect((admins.body as { history: { patientId: string }[] }).history.map((row) => row.patientId)).toEqual([patientB, patientA]);
+    // The answer to a reassignment is redacted the same way.
+    const reassigned = await app.request('PUT', `/v1/devices/${id}/assignment`, { token: nurseA, body: { patientId: patientA } });
+    expect((reassigned.body as { history: { patientId: string | null }[] }).history[0]!.patientId).toBeNull();
+    expect((await app.request('GET', `/v1/devices/${unique('none')}/assignment`, { token: admin })).status).toBe(404);
+  });
+});

@@ -197,6 +197,71 @@ describe('thresholds, time entries, dead letters, audit, pagination', () => {
     expect(response).toMatchObject({ status: 201, body: { minutes: 21, interactive: true, performedBy: 'nurse-1' } });
   });
 
+  it("answers where a patient stands on this period's device days and this month's minutes", async () => {
+    const enrolled = new Date(Date.now() - 10 * 86_400_000);
+    const patientId = await newPatient(nurse, { timezone: 'UTC', enrolledAt: enrolled.toISOString() });
+    const cuff = await provisionAndAssign('blood_pressure', patientId, enrolled.toISOString());
+    const client = await connect(app.url, cuff.id, cuff.secret);
+    // Three days with readings, one of them twice: three device days.
+    for (const daysAgo of [1, 2, 2, 3]) {
+      const measuredAt = new Date(Date.now() - daysAgo * 86_400_000).toISOString();
+      await client.publishAsync(`rpm/v1/devices/${cuff.id}/readings`, JSON.stringify(reading(cuff.id, { measuredAt })), { qos: 1 });
+    }
+    await client.endAsync();
+    await app.request('POST', `/v1/patients/${patientId}/time-entries`, { token: nurse, body: { minutes: 12, performedAt: new Date(Date.now() - 3_600_000).toISOString(), interactive: false } });
+    const progress = await eventually(async () => {
+      const answer = await app.request('GET', `/v1/patients/${patientId}/billing-progress`, { token: nurse });
+      expect(answer.status).toBe(200);
+      const body = answer.body as { device: { deviceDays: number } };
+      return body.device.deviceDays === 3 ? body : undefined;
+    });
+    const today = new Date().toISOString().slice(0, 10);
+    expect(progress).toMatchObject({
+      patientId,
+      timezone: 'UTC',
+      today,
+      ruleSetVersion: 'medicare-rpm-2026.1',
+      device: { periodStart: enrolled.toISOString().slice(0, 10), deviceDays: 3, daysRemaining: 20, targets: [{ code: '99445', reached: true }, { code: '99454', reached: false, daysNeeded: 13, reachable: true }] },
+      management: { minutes: 12, interactive: false, summary: expect.stringContaining('no interactive communication with the patient yet') },
+      timeEntries: [expect.objectContaining({ minutes: 12, performedBy: 'nurse-1' })],
+    });
+    expect((progress as unknown as { device: { summary: string } }).device.summary).toMatch(/^3 days with readings in the period .*; 99445 reached; 99454 needs 13 more days by \d+ \w{3}$/);
+    const audit = (await app.request('GET', `/v1/audit?patientId=${patientId}&action=billing_progress.read`, { token: admin })).body as { records: { actor: string }[] };
+    expect(audit.records.length).toBeGreaterThan(0);
+    expect(audit.records.every((r) => r.actor === 'nurse-1')).toBe(true);
+  });
+
+  it('changes a care team’s escalation tiers, keeping its webhooks and their secrets, and names a bad field', async () => {
+    const team = await app.clinicalStore.careTeams.create({ id: unique('team-esc'), name: 'Escalating' });
+    await app.clinicalStore.careTeams.updateEscalationPolicy(team.id, { webhooks: [{ url: 'https://hooks.example.org/rpm', secret: 'a-secret-of-at-least-16' }] });
+    const tiers = { critical: [{ afterMinutes: 0, notify: 'care_team_nurses' }, { afterMinutes: 5, notify: 'on_call_physician' }] };
+    const changed = await app.request('PATCH', `/v1/care-teams/${team.id}`, { token: admin, body: { name: 'Escalating faster', escalation: { tiers } } });
+    expect(changed).toMatchObject({ status: 200, body: { name: 'Escalating faster', escalation: { tiers, webhooks: [{ url: 'https://hooks.example.org/rpm' }] } } });
+    expect(JSON.stringify(changed.body)).not.toContain('a-secret-of-at-least-16');
+    expect((await app.clinicalStore.careTeams.require(team.id)).escalationPolicy).toEqual({ tiers, webhooks: [{ url: 'https://hooks.example.org/rpm', secret: 'a-secret-of-at-least-16' }] });
+    const late = await app.request('PATCH', `/v1/care-teams/${team.id}`, { token: admin, body: { escalation: { tiers: { high: [{ afterMinutes: 5, notify: 'care_team_nurses' }] } } } });
+    expect(late).toMatchObject({ status: 400, body: { error: 'RPM_ERR_VALIDATION', message: expect.stringContaining('body/escalation/tiers/high/0/afterMinutes') } });
+    const read = await app.request('GET', `/v1/care-teams/${team.id}`, { token: admin });
+    expect(read.body).toMatchObject({ name: 'Escalating faster', escalation: { tiers } });
+  });
+
+  it('narrows the audit log by action, outcome and time', async () => {
+    const patientId = await newPatient();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const before = new Date().toISOString();
+    await app.request('GET', `/v1/patients/${patientId}`, { token: nurse });
+    await app.request('GET', `/v1/patients/${patientId}`, { token: await app.token('nurse', ['elsewhere'], 'nurse-far') });
+    const list = async (query: string) => ((await app.request('GET', `/v1/audit?patientId=${patientId}&${query}`, { token: admin })).body as { records: { actor: string; action: string; outcome: string }[] }).records.map((r) => [r.actor, r.action, r.outcome]);
+    expect(await list('action=patient.read')).toEqual([
+      ['nurse-far', 'patient.read', 'denied'],
+      ['nurse-1', 'patient.read', 'allowed'],
+    ]);
+    expect(await list('action=patient.read&outcome=denied')).toEqual([['nurse-far', 'patient.read', 'denied']]);
+    expect(await list(`from=${before}&action=patient.create`)).toEqual([]);
+    expect(await list(`to=${before}&action=patient.create`)).toEqual([['nurse-1', 'patient.create', 'allowed']]);
+    expect((await app.request('GET', '/v1/audit?outcome=maybe', { token: admin })).body).toMatchObject({ error: 'RPM_ERR_VALIDATION', message: expect.stringContaining('querystring/outcome') });
+  });
+
   it('replays a dead letter through the API after the device is assigned', async () => {
     const id = unique('cuff');
     const provisioned = await app.request('POST', '/v1/devices', { token: admin, body: { id, kind: 'blood_pressure' } });

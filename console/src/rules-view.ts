@@ -1,0 +1,69 @@
+// A patient's effective rules as a nurse reads them: each condition in words and the canonical unit,
+// and the thresholds a chart draws as lines (rules/rule-definitions.ts gives the shapes).
+import type { Rule } from './api-types.js';
+
+type Condition = Extract<Rule, { any: unknown }>['any'][number];
+type NumericCondition = Extract<Condition, { op: string }>;
+
+/** Every threshold is in the kind's canonical unit (rules compare after normalization). */
+export const UNIT_OF_KIND: Readonly<Record<string, string>> = { blood_pressure: 'mmHg', glucose: 'mg/dL', weight: 'kg', spo2: '%', temperature: '°C', heart_rate: '/min' };
+
+const OP_TEXT: Readonly<Record<string, string>> = { '>': '>', '>=': '≥', '<': '<', '<=': '≤' };
+
+/** Line colours by severity; the label says the severity in words as well. */
+const SEVERITY_STROKE: Readonly<Record<string, string>> = { critical: '#a4161a', high: '#9a4a00', moderate: '#6b5200', low: '#1d4e89' };
+
+export function isNumeric(condition: Condition): condition is NumericCondition {
+  return 'op' in condition;
+}
+
+export function opText(op: string): string {
+  return OP_TEXT[op] ?? op;
+}
+
+export function conditionText(condition: Condition, kind: string): string {
+  if (isNumeric(condition)) return `${condition.field} ${opText(condition.op)} ${condition.value} ${UNIT_OF_KIND[kind] ?? ''}`.trim();
+  return `${condition.flag} is ${String(condition.equals)}`;
+}
+
+/** What makes the rule fire, in words: "systolic ≥ 180 mmHg or diastolic ≥ 120 mmHg". */
+export function ruleText(rule: Rule): string {
+  const unit = UNIT_OF_KIND[rule.kind] ?? '';
+  switch (rule.type) {
+    case 'delta':
+      return `${rule.field} rises by more than ${rule.increaseAbove} ${unit} within ${rule.windowHours} hours`;
+    case 'missing_data':
+      return `no reading for ${rule.afterHours} hours`;
+    default: {
+      const any = rule.any.map((c) => conditionText(c, rule.kind)).join(' or ');
+      const all = rule.all && rule.all.length > 0 ? ` (and ${rule.all.map((c) => conditionText(c, rule.kind)).join(' and ')})` : '';
+      const how = rule.type === 'average' ? `${rule.windowDays}-day mean: ` : rule.type === 'consecutive' ? `${rule.count} readings in a row: ` : rule.type === 'confirm' ? `confirmed by a retake within ${rule.retakeWindowMinutes} min: ` : '';
+      return `${how}${any}${all}`;
+    }
+  }
+}
+
+export interface ThresholdLine {
+  value: number;
+  label: string;
+  stroke: string;
+}
+
+/**
+ * The lines a chart of `kind` draws for the fields it plots: each enabled rule's numeric bounds (the
+ * guard conditions of `all` are a rule's lower edge, not a threshold of their own, and are left out).
+ */
+export function thresholdLines(rules: readonly Rule[], kind: string, fields: readonly string[]): ThresholdLine[] {
+  const unit = UNIT_OF_KIND[kind] ?? '';
+  const lines = new Map<string, ThresholdLine>();
+  for (const rule of rules) {
+    if (rule.kind !== kind || rule.enabled === false || !('any' in rule)) continue;
+    for (const condition of rule.any) {
+      if (!isNumeric(condition) || !fields.includes(condition.field)) continue;
+      const prefix = rule.type === 'average' ? `${rule.windowDays}-day mean ` : '';
+      const label = `${prefix}${fields.length > 1 ? `${condition.field} ` : ''}${opText(condition.op)} ${condition.value} ${unit} (${rule.severity})`;
+      if (!lines.has(label)) lines.set(label, { value: condition.value, label, stroke: SEVERITY_STROKE[rule.severity] ?? '#4a4a4a' });
+    }
+  }
+  return [...lines.values()].sort((a, b) => b.value - a.value);
+}
