@@ -229,7 +229,9 @@ export function registerAccessControl(
     const rule = request.routeOptions.config.access;
     if (!rule) throw new ApiError(500, 'RPM_ERR_NO_ACCESS_RULE', 'this route declares no access rule');
     const user = requireUser(request);
-    const id = (request.params as { id?: string } | undefined)?.id;
+    // Params are validated by now, so a numeric id (a dead letter's) is a number: the record keeps text ("7", not "7.0").
+    const param = (request.params as { id?: string | number } | undefined)?.id;
+    const id = param === undefined ? undefined : String(param);
     request.auditResourceId = id ?? null;
     let owner: { id: string; careTeamId: string } | undefined;
     if (rule.scope === 'patient' && id) {

@@ -10,7 +10,15 @@ const nullableInstant = z.string().nullable();
 export const errorBody = z.object({ error: z.string(), message: z.string() });
 export const errorResponses = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody };
 
-export const careTeamView = z.object({ id: z.string(), name: z.string(), escalation: z.unknown(), createdAt: instant });
+const escalationTier = z.object({ afterMinutes: z.number(), notify: z.string() });
+export const careTeamView = z.object({
+  id: z.string(),
+  name: z.string(),
+  /** As stored (webhook secrets left out). */
+  escalation: z.unknown(),
+  effectiveTiers: z.object({ critical: z.array(escalationTier), high: z.array(escalationTier), moderate: z.array(escalationTier), low: z.array(escalationTier) }),
+  createdAt: instant,
+});
 
 export const patientView = z.object({
   id: z.string(),

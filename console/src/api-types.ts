@@ -7,7 +7,10 @@ import type { EscalationPolicy } from '../../rules/escalation-policy.js';
 import type { PatientOverrides, RuleDefinition } from '../../rules/rule-definitions.js';
 
 export type Alert = z.infer<typeof alertView>;
-export type Patient = z.infer<typeof patientView> & { devices: string[] };
+/** A patient as the list answers. */
+export type PatientSummary = z.infer<typeof patientView>;
+/** As GET /v1/patients/:id answers (the list has no devices and last readings). */
+export type Patient = z.infer<typeof patientView> & { devices: string[]; lastReadings: Reading[] };
 export type Reading = z.infer<typeof readingView>;
 export type TriageRow = z.infer<typeof triageRow>;
 export type Device = z.infer<typeof deviceView>;

@@ -41,6 +41,8 @@ export function startSession(me: Me): void {
 
 export function endSession(): void {
   session.me = undefined;
+  // A running time-entry timer belongs to the person signed in, not to the next one at this screen.
+  sessionStorage.clear();
   changed();
 }
 

@@ -5,6 +5,9 @@ import { api, onSessionChange, restoreSession, session, signOut } from './api.js
 import { html } from './html.js';
 import { startLiveAlerts, stopLiveAlerts, useCriticalAlerts } from './live-alerts.js';
 import { AlertPage } from './pages/alert.js';
+import { AuditPage } from './pages/audit.js';
+import { CareTeamsPage } from './pages/care-teams.js';
+import { DeadLettersPage } from './pages/dead-letters.js';
 import { BillingPage } from './pages/billing.js';
 import { DevicesPage } from './pages/devices.js';
 import { PeoplePage } from './pages/people.js';
@@ -34,7 +37,8 @@ function IdleClock({ onTimeout }: { onTimeout: () => void }) {
   useEffect(() => {
     if (leftMs <= 0) onTimeout();
   }, [leftMs <= 0]);
-  const minutes = Math.max(0, Math.ceil(leftMs / 60_000));
+  // Never more than the idle window itself (a whole minute is shown until it has begun to run).
+  const minutes = Math.min(Math.round(session.idleMs / 60_000), Math.max(0, Math.ceil(leftMs / 60_000)));
   return html`<span class="idle" aria-live=${minutes <= 2 ? 'polite' : 'off'}>Signs out after ${minutes} min without activity</span>`;
 }
 
@@ -91,6 +95,12 @@ export function App() {
     ? html`<${DevicesPage} />`
     : path.startsWith('/people') && role === 'admin'
     ? html`<${PeoplePage} />`
+    : path.startsWith('/care-teams') && (role === 'admin' || role === 'nurse' || role === 'physician')
+    ? html`<${CareTeamsPage} />`
+    : path.startsWith('/dead-letters') && role === 'admin'
+    ? html`<${DeadLettersPage} />`
+    : path.startsWith('/audit') && role === 'admin'
+    ? html`<${AuditPage} />`
     : role === 'billing'
     ? html`<${BillingPage} />`
     : alertMatch && me.user.role !== 'patient'
@@ -107,7 +117,8 @@ export function App() {
         ${role === 'admin' || role === 'nurse' || role === 'physician' ? html`<a href="/" onClick=${follow}>Triage</a>` : null}
         ${role === 'admin' || role === 'nurse' ? html` <a href="/devices" onClick=${follow}>Devices</a>` : null}
         ${role === 'admin' || role === 'billing' ? html` <a href="/billing" onClick=${follow}>Billing</a>` : null}
-        ${role === 'admin' ? html` <a href="/people" onClick=${follow}>People</a>` : null}
+        ${role === 'admin' || role === 'nurse' || role === 'physician' ? html` <a href="/care-teams" onClick=${follow}>Care teams</a>` : null}
+        ${role === 'admin' ? html` <a href="/people" onClick=${follow}>People</a> <a href="/dead-letters" onClick=${follow}>Dead letters</a> <a href="/audit" onClick=${follow}>Audit</a>` : null}
       </nav>
       <span class="who">${me.user.name ?? me.user.id} (${me.user.role})</span>
       <${IdleClock} onTimeout=${timeout} />

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { escalationPolicy, type EscalationPolicy, type WebhookTargetPolicy } from '../../rules/index.js';
+import { effectivePolicy, escalationPolicy, type EscalationPolicy, type WebhookTargetPolicy } from '../../rules/index.js';
 import type { CareTeam, ClinicalStore } from '../../store/index.js';
 import { maySeeTeam, requireUser, visibleTeams } from '../access.js';
 import { ApiError } from '../errors.js';
@@ -16,7 +16,8 @@ const careTeamBody = z.object({
 /** A team as answered: webhook secrets stay out of every response, the one that set them included. */
 function careTeamAnswer(team: CareTeam) {
   const escalation = team.escalationPolicy as { webhooks?: { url: string }[] } & Record<string, unknown>;
-  return { id: team.id, name: team.name, escalation: { ...escalation, webhooks: (escalation.webhooks ?? []).map((w) => ({ url: w.url })) }, createdAt: team.createdAt };
+  // effectiveTiers: what escalation does for each severity, the program's defaults where the team set none.
+  return { id: team.id, name: team.name, escalation: { ...escalation, webhooks: (escalation.webhooks ?? []).map((w) => ({ url: w.url })) }, effectiveTiers: effectivePolicy(team.escalationPolicy).tiers, createdAt: team.createdAt };
 }
 
 /** Webhook targets are checked (public https, allowed hosts) before anything is stored. */

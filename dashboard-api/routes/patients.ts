@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { ClinicalStore } from '../../store/index.js';
+import { readingObject, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
 import { ApiError } from '../errors.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, maySeeTeam, requireUser, visibleTeams } from '../access.js';
 import { idParams, instant, pageQuery } from './shared.js';
-import { cursor, errorResponses, patientView } from '../schemas.js';
+import { cursor, errorResponses, patientView, readingView } from '../schemas.js';
 
 const patientBody = z.object({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).optional(),
@@ -15,7 +15,7 @@ const patientBody = z.object({
   enrolledAt: instant.optional(),
 });
 
-export const patientRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore }> = async (app, { clinicalStore }) => {
+export const patientRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; readingsStore: ReadingsStore }> = async (app, { clinicalStore, readingsStore }) => {
   app.post('/v1/patients', { schema: { body: patientBody, response: { 201: patientView, ...errorResponses }, tags: ['patients'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none', audit: 'patient.create' } } }, async (request, reply) => {
     const user = requireUser(request);
     if (!maySeeTeam(user, request.body.careTeamId)) throw new ApiError(403, 'RPM_ERR_FORBIDDEN', `care team ${request.body.careTeamId} is not one of yours`);
@@ -30,8 +30,14 @@ export const patientRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore
     return { patients: page.items, nextCursor: page.nextCursor };
   });
 
-  app.get('/v1/patients/:id', { schema: { params: idParams, response: { 200: patientView.extend({ devices: z.array(z.string()) }), ...errorResponses }, tags: ['patients'] }, config: { access: { roles: CLINICAL_ROLES_AND_PATIENT, scope: 'patient', audit: 'patient.read' } } }, async (request) => {
+  // With the devices in use and the newest reading of each kind: the header of a patient's page.
+  app.get('/v1/patients/:id', { schema: { params: idParams, response: { 200: patientView.extend({ devices: z.array(z.string()), lastReadings: z.array(readingView) }), ...errorResponses }, tags: ['patients'] }, config: { access: { roles: CLINICAL_ROLES_AND_PATIENT, scope: 'patient', audit: 'patient.read' } } }, async (request) => {
     const patient = await clinicalStore.patients.require(request.params.id);
-    return { ...patient, devices: (await clinicalStore.devices.assignmentsOfPatient(patient.id)).filter((a) => a.assignedUntil === null).map((a) => a.deviceId) };
+    const [assignments, latest] = await Promise.all([clinicalStore.devices.assignmentsOfPatient(patient.id), readingsStore.latest(patient.id)]);
+    return {
+      ...patient,
+      devices: assignments.filter((a) => a.assignedUntil === null).map((a) => a.deviceId),
+      lastReadings: Object.values(latest).map((reading) => readingObject(reading) as z.infer<typeof readingView>),
+    };
   });
 };

@@ -15,6 +15,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { signAccessToken } from '../../dashboard-api/index.js';
 import { unique } from '../support/ingest-harness.js';
 import { runRpm, type RpmProcess } from '../support/process.js';
+import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../support/postgres.js';
 import { describeWithServer } from '../support/servers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -28,236 +29,356 @@ const missing = !existsSync(CHROMIUM)
   : spawnSync('mosquitto_pub', ['--help']).error
     ? 'mosquitto_pub is not installed (Debian mosquitto-clients)'
     : undefined;
+const postgresMissing = await postgresUnavailableReason();
 
-let rpm: RpmProcess;
-let browser: Browser;
-let baseUrl: string;
-let mqttPort: string;
-let admin: string;
-const screenshots = mkdtempSync(join(tmpdir(), 'rpm-console-screenshots-'));
-const ids = { teamA: unique('team-a'), teamB: unique('team-b'), patientA: '', patientB: '', hostile: '', cuff: unique('cuff'), meter: unique('meter'), nurse: unique('nurse').toLowerCase(), admin: unique('admin').toLowerCase() };
-let meterSecret = '';
+/** The same pages against each clinical store: SQLite (the embedded default) and PostgreSQL. */
+function consoleSuite(store: 'sqlite' | 'postgres'): void {
+  let rpm: RpmProcess;
+  let browser: Browser;
+  let baseUrl: string;
+  let mqttPort: string;
+  let admin: string;
+  const screenshots = mkdtempSync(join(tmpdir(), `rpm-console-screenshots-${store}-`));
+  let database: TestDatabase | undefined;
+  const ids = { teamA: unique('team-a'), teamB: unique('team-b'), patientA: '', patientB: '', hostile: '', cuff: unique('cuff'), meter: unique('meter'), nurse: unique('nurse').toLowerCase(), admin: unique('admin').toLowerCase(), physician: unique('physician').toLowerCase() };
+  let meterSecret = '';
 
-async function call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const response = await fetch(`${baseUrl}${path}`, { method, headers: { Authorization: `Bearer ${admin}`, ...(body ? { 'Content-Type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
-  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
-}
+  async function call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+    const response = await fetch(`${baseUrl}${path}`, { method, headers: { Authorization: `Bearer ${admin}`, ...(body ? { 'Content-Type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
+    return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  }
 
-async function provision(id: string, kind: string, patientId: string): Promise<string> {
-  const device = await call('POST', '/v1/devices', { id, kind });
-  await call('PUT', `/v1/devices/${id}/assignment`, { patientId, from: '2026-09-01T00:00:00Z' });
-  return String(device.secret);
-}
+  async function provision(id: string, kind: string, patientId: string): Promise<string> {
+    const device = await call('POST', '/v1/devices', { id, kind });
+    await call('PUT', `/v1/devices/${id}/assignment`, { patientId, from: '2026-09-01T00:00:00Z' });
+    return String(device.secret);
+  }
 
-function publish(deviceId: string, secret: string, reading: Record<string, unknown>): void {
-  execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', mqttPort, '-u', deviceId, '-P', secret, '-q', '1', '-t', `rpm/v1/devices/${deviceId}/readings`, '-m', JSON.stringify({ deviceId, ...reading })]);
-}
+  function publish(deviceId: string, secret: string, reading: Record<string, unknown>): void {
+    execFileSync('mosquitto_pub', ['-h', '127.0.0.1', '-p', mqttPort, '-u', deviceId, '-P', secret, '-q', '1', '-t', `rpm/v1/devices/${deviceId}/readings`, '-m', JSON.stringify({ deviceId, ...reading })]);
+  }
 
-async function signIn(page: Page, username = ids.nurse): Promise<void> {
-  await page.goto(`${baseUrl}/`);
-  await page.fill('#username', username);
-  await page.fill('#password', PASSWORD);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('h1:has-text("Triage")');
-}
-
-async function addPerson(body: Record<string, unknown>): Promise<void> {
-  const user = await call('POST', '/v1/users', body);
-  const setup = await fetch(`${baseUrl}/v1/password-setup`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: user.setupToken, password: PASSWORD }) });
-  expect(setup.status).toBe(200);
-}
-
-async function seriousViolations(page: Page, name: string): Promise<string[]> {
-  await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
-  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
-  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${name}: ${v.id} ${v.help}`);
-}
-
-describeWithServer('Chromium and mosquitto_pub', missing)('the care console in Chromium', () => {
-  beforeAll(async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'rpm-console-'));
-    rpm = runRpm(['start'], { RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', RPM_LISTEN_HOST: '127.0.0.1', RPM_JWT_SECRET: SECRET, RPM_LOG_LEVEL: 'warn' });
-    [, baseUrl] = (await rpm.waitFor(/health:\s+(http:\/\/\S+)\/healthz/)) as unknown as [string, string];
-    [, mqttPort] = (await rpm.waitFor(/MQTT:\s+mqtt:\/\/127\.0\.0\.1:(\d+)/)) as unknown as [string, string];
-    admin = await signAccessToken(SECRET, { sub: 'console-admin', role: 'admin', careTeams: [] });
-    await call('POST', '/v1/care-teams', { id: ids.teamA, name: 'Team A' });
-    await call('POST', '/v1/care-teams', { id: ids.teamB, name: 'Team B' });
-    ids.patientA = String((await call('POST', '/v1/patients', { name: 'Ada Alpha', birthDate: '1948-03-02', timezone: 'America/New_York', careTeamId: ids.teamA, enrolledAt: '2026-09-01T00:00:00Z' })).id);
-    ids.hostile = String((await call('POST', '/v1/patients', { name: HOSTILE_NAME, birthDate: '1950-01-01', timezone: 'UTC', careTeamId: ids.teamA })).id);
-    ids.patientB = String((await call('POST', '/v1/patients', { name: 'Bea Beta', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: ids.teamB })).id);
-    const cuffSecret = await provision(ids.cuff, 'blood_pressure', ids.patientA);
-    meterSecret = await provision(ids.meter, 'glucose', ids.patientA);
-    // Two readings an hour apart in UTC that are both 1:30 AM in New York: DST ended at 2:00 on 1 November 2026.
-    publish(ids.cuff, cuffSecret, { readingId: 'dst-1', kind: 'blood_pressure', measuredAt: '2026-11-01T05:30:00Z', systolic: 128, diastolic: 82, pulse: 70, unit: 'mmHg' });
-    publish(ids.cuff, cuffSecret, { readingId: 'dst-2', kind: 'blood_pressure', measuredAt: '2026-11-01T06:30:00Z', systolic: 131, diastolic: 84, pulse: 71, unit: 'mmHg' });
-    for (let i = 0; i < 5; i += 1) publish(ids.cuff, cuffSecret, { readingId: `recent-${i}`, kind: 'blood_pressure', measuredAt: new Date(Date.now() - (i + 1) * 86_400_000).toISOString(), systolic: 120 + i, diastolic: 80, pulse: 70, unit: 'mmHg' });
-    // Open alerts on both teams' patients, so that triage has rows to scope.
-    for (const patientId of [ids.hostile, ids.patientB]) {
-      const device = unique('scale');
-      const secret = await provision(device, 'glucose', patientId);
-      publish(device, secret, { readingId: unique('r'), kind: 'glucose', measuredAt: new Date(Date.now() - 60_000).toISOString(), value: 45, unit: 'mg/dL', mealContext: 'fasting' });
-    }
-    await addPerson({ id: ids.nurse, name: 'Nina Nurse', role: 'nurse', careTeams: [ids.teamA] });
-    await addPerson({ id: ids.admin, name: 'Andy Admin', role: 'admin' });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
-    console.log(`console screenshots: ${screenshots}`);
-  }, 90_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    if (rpm && rpm.child.exitCode === null) {
-      rpm.child.kill('SIGTERM');
-      await rpm.exited;
-    }
-  });
-
-  it("shows a nurse her team's patients only, with a hostile name as text, and passes axe-core on every page", async () => {
-    const context = await browser.newContext({ timezoneId: 'Asia/Tokyo' });
-    const page = await context.newPage();
-    const dialogs: string[] = [];
-    page.on('dialog', (dialog) => {
-      dialogs.push(dialog.message());
-      void dialog.dismiss();
-    });
+  async function signIn(page: Page, username = ids.nurse): Promise<void> {
     await page.goto(`${baseUrl}/`);
-    await page.waitForSelector('#username');
-    const violations = await seriousViolations(page, 'sign-in');
-    await signIn(page);
-    await page.waitForSelector(`tr[data-patient="${ids.hostile}"]`, { timeout: 10_000 });
-    const patients = await page.$$eval('tr[data-patient]', (rows) => rows.map((row) => row.getAttribute('data-patient')));
-    expect(patients).toContain(ids.hostile);
-    expect(patients).not.toContain(ids.patientB);
-    expect(await page.textContent(`tr[data-patient="${ids.hostile}"] th`)).toBe(HOSTILE_NAME);
-    expect(await page.$$('img[src="x"]')).toHaveLength(0);
-    violations.push(...(await seriousViolations(page, 'triage')));
-    await page.goto(`${baseUrl}/patients/${ids.patientA}`);
-    await page.waitForSelector('table.readings tbody tr');
-    violations.push(...(await seriousViolations(page, 'patient')));
-    expect(violations).toEqual([]);
-    expect(dialogs).toEqual([]);
-    await context.close();
-  }, 60_000);
+    await page.fill('#username', username);
+    await page.fill('#password', PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('h1:has-text("Triage")');
+  }
 
-  it("draws exactly the API's readings for the period, in the patient's time zone across a DST change", async () => {
-    const context = await browser.newContext({ timezoneId: 'Asia/Tokyo' });
-    const page = await context.newPage();
-    await signIn(page);
-    await page.goto(`${baseUrl}/patients/${ids.patientA}`);
-    await page.click('button:has-text("90 days")');
-    await page.waitForFunction(() => document.querySelectorAll('table.readings tbody tr').length >= 7);
-    const from = new Date(Date.now() - 90 * 86_400_000).toISOString();
-    const to = new Date(Date.now() + 60_000).toISOString();
-    const fromApi = (await call('GET', `/v1/patients/${ids.patientA}/readings?kind=blood_pressure&from=${from}&to=${to}`)).readings as unknown[];
-    const drawn = Number(await page.getAttribute('[aria-label^="Blood pressure"]', 'data-points'));
-    expect(drawn).toBe(fromApi.length);
-    expect(drawn).toBe(7);
-    // Both DST readings show 1:30 AM: New York time, not Tokyo's or UTC.
-    const times = await page.$$eval('table.readings tbody tr td:first-child', (cells) => cells.map((cell) => cell.textContent ?? ''));
-    expect(times.filter((text) => /Nov 1, 2026, 1:30\sAM/.test(text))).toHaveLength(2);
-    await page.screenshot({ path: join(screenshots, 'patient-90-days.png'), fullPage: true });
-    await context.close();
-  }, 60_000);
+  async function addPerson(body: Record<string, unknown>): Promise<void> {
+    const user = await call('POST', '/v1/users', body);
+    const setup = await fetch(`${baseUrl}/v1/password-setup`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: user.setupToken, password: PASSWORD }) });
+    expect(setup.status).toBe(200);
+  }
 
-  it('raises a banner for a critical reading within 2 s without reload, and acknowledging it is audited and stops escalation', async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await signIn(page);
-    await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'not reloaded'));
-    const published = Date.now();
-    publish(ids.meter, meterSecret, { readingId: unique('crit'), kind: 'glucose', measuredAt: new Date().toISOString(), value: 40, unit: 'mg/dL', mealContext: 'fasting' });
-    await page.waitForSelector('section.banner', { timeout: 5_000 });
-    expect(Date.now() - published).toBeLessThan(2_000 + 1_000);
-    expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('not reloaded');
-    await page.screenshot({ path: join(screenshots, 'critical-banner.png') });
-    await page.click('section.banner button:has-text("Acknowledge")');
-    await page.waitForSelector('section.banner', { state: 'detached' });
-    const alerts = (await call('GET', `/v1/alerts?patientId=${ids.patientA}&severity=critical`)).alerts as { id: string; status: string; nextEscalationAt: string | null; acknowledgedBy: string | null }[];
-    expect(alerts[0]).toMatchObject({ status: 'acknowledged', acknowledgedBy: ids.nurse, nextEscalationAt: null });
-    const audit = (await call('GET', `/v1/audit?actor=${ids.nurse}&limit=200`)).records as { action: string; outcome: string }[];
-    expect(audit).toContainEqual(expect.objectContaining({ action: 'alert.ack', outcome: 'allowed' }));
+  async function seriousViolations(page: Page, name: string): Promise<string[]> {
+    await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+    const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+    return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${name}: ${v.id} ${v.help}`);
+  }
 
-    // The alert's own page: the rule and its clinical source, the reading behind it, who did what.
-    await page.goto(`${baseUrl}/alerts/${alerts[0]!.id}`);
-    await page.waitForSelector('table.events tbody tr');
-    const text = (await page.textContent('main')) ?? '';
-    expect(text).toContain('clinical-billing.md');
-    expect(text).toContain('last reading');
-    expect(await page.$$eval('table.events tbody tr', (rows) => rows.map((row) => row.textContent ?? ''))).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`acknowledged.*${ids.nurse}.*acknowledged from the console banner`))]));
-    expect(await seriousViolations(page, 'alert')).toEqual([]);
-    await page.fill('#note', 'called the patient, glucose 96 after juice');
-    await page.click('button:has-text("Resolve")');
-    await page.waitForFunction(() => !document.querySelector('#note'));
-    expect(((await call('GET', `/v1/alerts/${alerts[0]!.id}`)) as { status: string }).status).toBe('resolved');
-    await context.close();
-  }, 60_000);
+  describeWithServer(store === 'postgres' ? 'Chromium, mosquitto_pub and PostgreSQL' : 'Chromium and mosquitto_pub', store === 'postgres' ? (missing ?? postgresMissing) : missing)(`the care console in Chromium (${store} clinical store)`, () => {
+    beforeAll(async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'rpm-console-'));
+      if (store === 'postgres') database = await createTestDatabase();
+      rpm = runRpm(['start'], { ...(database ? { RPM_DATABASE_URL: database.url } : {}), RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', RPM_LISTEN_HOST: '127.0.0.1', RPM_JWT_SECRET: SECRET, RPM_LOG_LEVEL: 'warn' });
+      [, baseUrl] = (await rpm.waitFor(/health:\s+(http:\/\/\S+)\/healthz/)) as unknown as [string, string];
+      [, mqttPort] = (await rpm.waitFor(/MQTT:\s+mqtt:\/\/127\.0\.0\.1:(\d+)/)) as unknown as [string, string];
+      admin = await signAccessToken(SECRET, { sub: 'console-admin', role: 'admin', careTeams: [] });
+      await call('POST', '/v1/care-teams', { id: ids.teamA, name: 'Team A' });
+      await call('POST', '/v1/care-teams', { id: ids.teamB, name: 'Team B' });
+      ids.patientA = String((await call('POST', '/v1/patients', { name: 'Ada Alpha', birthDate: '1948-03-02', timezone: 'America/New_York', careTeamId: ids.teamA, enrolledAt: '2026-09-01T00:00:00Z' })).id);
+      ids.hostile = String((await call('POST', '/v1/patients', { name: HOSTILE_NAME, birthDate: '1950-01-01', timezone: 'UTC', careTeamId: ids.teamA })).id);
+      ids.patientB = String((await call('POST', '/v1/patients', { name: 'Bea Beta', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: ids.teamB })).id);
+      const cuffSecret = await provision(ids.cuff, 'blood_pressure', ids.patientA);
+      meterSecret = await provision(ids.meter, 'glucose', ids.patientA);
+      // Two readings an hour apart in UTC that are both 1:30 AM in New York: DST ended at 2:00 on 1 November 2026.
+      publish(ids.cuff, cuffSecret, { readingId: 'dst-1', kind: 'blood_pressure', measuredAt: '2026-11-01T05:30:00Z', systolic: 128, diastolic: 82, pulse: 70, unit: 'mmHg' });
+      publish(ids.cuff, cuffSecret, { readingId: 'dst-2', kind: 'blood_pressure', measuredAt: '2026-11-01T06:30:00Z', systolic: 131, diastolic: 84, pulse: 71, unit: 'mmHg' });
+      for (let i = 0; i < 5; i += 1) publish(ids.cuff, cuffSecret, { readingId: `recent-${i}`, kind: 'blood_pressure', measuredAt: new Date(Date.now() - (i + 1) * 86_400_000).toISOString(), systolic: 120 + i, diastolic: 80, pulse: 70, unit: 'mmHg' });
+      // Open alerts on both teams' patients, so that triage has rows to scope.
+      for (const patientId of [ids.hostile, ids.patientB]) {
+        const device = unique('scale');
+        const secret = await provision(device, 'glucose', patientId);
+        publish(device, secret, { readingId: unique('r'), kind: 'glucose', measuredAt: new Date(Date.now() - 60_000).toISOString(), value: 45, unit: 'mg/dL', mealContext: 'fasting' });
+      }
+      await addPerson({ id: ids.nurse, name: 'Nina Nurse', role: 'nurse', careTeams: [ids.teamA] });
+      await addPerson({ id: ids.admin, name: 'Andy Admin', role: 'admin' });
+      await addPerson({ id: ids.physician, name: 'Dr Phil', role: 'physician', careTeams: [ids.teamA] });
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+      console.log(`console screenshots: ${screenshots}`);
+    }, 90_000);
 
-  it('lets an admin add a person and a device, each secret shown once, assign the device, and see the billing table with its CSV', async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await signIn(page, ids.admin);
-    await page.click('nav a:has-text("People")');
-    await page.waitForSelector('table.people');
-    const newcomer = unique('newcomer').toLowerCase();
-    await page.fill('#person-id', newcomer);
-    await page.fill('#person-name', 'New Comer');
-    await page.fill('#person-teams', ids.teamA);
-    await page.click('form.create-person button[type=submit]');
-    await page.waitForSelector(`tr[data-person="${newcomer}"]`);
-    const link = (await page.textContent('code.link')) ?? '';
-    expect(link).toMatch(/\/password-setup#token=[\w-]{43}$/);
-    expect(await page.textContent(`tr[data-person="${newcomer}"]`)).toContain('waiting for setup');
-    const violations = await seriousViolations(page, 'people');
-    await page.click('nav a:has-text("Devices")');
-    await page.waitForSelector('table.devices');
-    const device = unique('scale');
-    await page.fill('#device-id', device);
-    await page.selectOption('#device-kind', 'weight');
-    await page.click('form:has(#device-id) button[type=submit]');
-    await page.waitForSelector(`tr[data-device="${device}"]`);
-    const secret = (await page.textContent('section[aria-label="Device secret"] code')) ?? '';
-    expect(secret).toMatch(/^[\w-]{43}$/);
-    await page.selectOption('#assign-device', device);
-    await page.selectOption('#assign-patient', ids.patientA);
-    await page.click('form:has(#assign-device) button[type=submit]');
-    await page.waitForSelector('table.history tbody tr');
-    expect(await page.textContent('table.history tbody')).toContain('Ada Alpha');
-    violations.push(...(await seriousViolations(page, 'devices')));
-    await page.click('nav a:has-text("Billing")');
-    await page.waitForSelector('table.billing');
-    expect(await page.getAttribute('a:has-text("Download CSV")', 'href')).toMatch(/^\/v1\/billing\/rpm\?month=\d{4}-\d{2}&format=csv$/);
-    violations.push(...(await seriousViolations(page, 'billing')));
-    expect(violations).toEqual([]);
-    await context.close();
-  }, 60_000);
+    afterAll(async () => {
+      await browser?.close();
+      if (rpm && rpm.child.exitCode === null) {
+        rpm.child.kill('SIGTERM');
+        await rpm.exited;
+      }
+      await database?.drop();
+    });
 
-  it('leaves no page usable after signing out, with the back button, nor after the idle timeout', async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await signIn(page);
-    await page.goto(`${baseUrl}/patients/${ids.patientA}`);
-    await page.waitForSelector('table.readings');
-    await page.click('button:has-text("Sign out")');
-    await page.waitForSelector('#username');
-    await page.goBack();
-    await page.waitForSelector('#username');
-    expect(await page.$('table.readings')).toBeNull();
-    expect(await page.textContent('body')).not.toContain('Ada Alpha');
+    it("shows a nurse her team's patients only, with a hostile name as text, and passes axe-core on every page", async () => {
+      const context = await browser.newContext({ timezoneId: 'Asia/Tokyo' });
+      const page = await context.newPage();
+      const dialogs: string[] = [];
+      page.on('dialog', (dialog) => {
+        dialogs.push(dialog.message());
+        void dialog.dismiss();
+      });
+      await page.goto(`${baseUrl}/`);
+      await page.waitForSelector('#username');
+      const violations = await seriousViolations(page, 'sign-in');
+      await signIn(page);
+      await page.waitForSelector(`tr[data-patient="${ids.hostile}"]`, { timeout: 10_000 });
+      const patients = await page.$$eval('tr[data-patient]', (rows) => rows.map((row) => row.getAttribute('data-patient')));
+      expect(patients).toContain(ids.hostile);
+      expect(patients).not.toContain(ids.patientB);
+      expect(await page.textContent(`tr[data-patient="${ids.hostile}"] th`)).toBe(HOSTILE_NAME);
+      expect(await page.$$('img[src="x"]')).toHaveLength(0);
+      violations.push(...(await seriousViolations(page, 'triage')));
+      await page.goto(`${baseUrl}/patients/${ids.patientA}`);
+      await page.waitForSelector('table.readings tbody tr');
+      violations.push(...(await seriousViolations(page, 'patient')));
+      expect(violations).toEqual([]);
+      expect(dialogs).toEqual([]);
+      await context.close();
+    }, 60_000);
 
-    const idle = await browser.newContext();
-    const idlePage = await idle.newPage();
-    await idlePage.clock.install();
-    await signIn(idlePage);
-    await idlePage.clock.fastForward('16:00');
-    await idlePage.waitForSelector('#username', { timeout: 10_000 });
-    expect(await idlePage.textContent('body')).toContain('signed out after a time without activity');
-    // Back leads to the sign-in page or out of the console: never to the triage seen before.
-    await idlePage.goBack();
-    await idlePage.waitForLoadState();
-    expect(await idlePage.$('table.triage')).toBeNull();
-    expect((await idlePage.textContent('body')) ?? '').not.toContain(HOSTILE_NAME);
-    await idle.close();
-    await context.close();
-  }, 60_000);
-});
+    it("draws exactly the API's readings for the period, in the patient's time zone across a DST change", async () => {
+      const context = await browser.newContext({ timezoneId: 'Asia/Tokyo' });
+      const page = await context.newPage();
+      await signIn(page);
+      await page.goto(`${baseUrl}/patients/${ids.patientA}`);
+      await page.click('button:has-text("90 days")');
+      await page.waitForFunction(() => document.querySelectorAll('table.readings tbody tr').length >= 7);
+      const from = new Date(Date.now() - 90 * 86_400_000).toISOString();
+      const to = new Date(Date.now() + 60_000).toISOString();
+      const fromApi = (await call('GET', `/v1/patients/${ids.patientA}/readings?kind=blood_pressure&from=${from}&to=${to}`)).readings as unknown[];
+      const drawn = Number(await page.getAttribute('[aria-label^="Blood pressure"]', 'data-points'));
+      expect(drawn).toBe(fromApi.length);
+      expect(drawn).toBe(7);
+      // Both DST readings show 1:30 AM: New York time, not Tokyo's or UTC.
+      const times = await page.$$eval('table.readings tbody tr td:first-child', (cells) => cells.map((cell) => cell.textContent ?? ''));
+      expect(times.filter((text) => /Nov 1, 2026, 1:30\sAM/.test(text))).toHaveLength(2);
+      await page.screenshot({ path: join(screenshots, 'patient-90-days.png'), fullPage: true });
+      await context.close();
+    }, 60_000);
+
+    it("draws the patient's thresholds on the charts, keeps a timer across pages, and logs the time against this month's progress", async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await signIn(page);
+      await page.goto(`${baseUrl}/patients/${ids.patientA}`);
+      await page.waitForSelector('figure:has([aria-label^="Blood pressure"]) .thresholds-drawn');
+      const drawn = (await page.textContent('figure:has([aria-label^="Blood pressure"]) .thresholds-drawn')) ?? '';
+      expect(drawn).toContain('systolic ≥ 180 mmHg (critical)');
+      expect(drawn).toContain('diastolic ≥ 120 mmHg (critical)');
+      expect(drawn).toContain('systolic < 90 mmHg (high)');
+      expect(await page.textContent('dl.last-readings')).toMatch(/blood pressure\s*120\/80 mmHg/);
+      await page.waitForSelector('#device-days-text');
+      expect(await page.textContent('#device-days-text')).toMatch(/^\d+ days? with readings in the period /);
+      // Thresholds are a physician's or an admin's to change, not a nurse's.
+      expect(await page.$('button:has-text("Edit thresholds")')).toBeNull();
+      await page.click('button:has-text("Start timer")');
+      await page.waitForSelector('time[role=timer]');
+      await page.click('nav a:has-text("Triage")');
+      await page.waitForSelector('h1:has-text("Triage")');
+      await page.goBack();
+      await page.waitForSelector('time[role=timer]');
+      await page.click('button:has-text("Stop and fill in")');
+      expect(await page.inputValue('#time-minutes')).toBe('1');
+      await page.check('#time-interactive');
+      await page.fill('#time-note', 'reviewed the BP trend with the patient');
+      await page.click('form.time-entry button[type=submit]');
+      await page.waitForSelector('table.time-entries tbody tr');
+      expect(await page.textContent('#management-minutes-text')).toBe('1 minute of management time this month; 99470 needs 9 more minutes');
+      expect(await page.textContent('table.time-entries tbody')).toContain(ids.nurse);
+      const audit = (await call('GET', `/v1/audit?actor=${ids.nurse}&action=time_entry.create`)).records as { patientId: string }[];
+      expect(audit.map((r) => r.patientId)).toEqual([ids.patientA]);
+      expect(await seriousViolations(page, 'patient-time')).toEqual([]);
+      await context.close();
+    }, 60_000);
+
+    it('lets a physician change a threshold, showing a refused value on its field, and draws the new line', async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await signIn(page, ids.physician);
+      await page.goto(`${baseUrl}/patients/${ids.patientA}`);
+      await page.click('button:has-text("Edit thresholds")');
+      await page.fill('#th-rules-bp-crisis-retakeWindowMinutes', '500');
+      await page.fill('#th-rules-bp-crisis-any-0-value', '170');
+      await page.fill('#th-reason', 'CKD stage 3: act earlier on a crisis');
+      await page.click('button:has-text("Save thresholds")');
+      await page.waitForSelector('#th-rules-bp-crisis-retakeWindowMinutes[aria-invalid="true"]');
+      expect(await page.textContent('#th-rules-bp-crisis-retakeWindowMinutes-error')).toMatch(/120/);
+      expect(await seriousViolations(page, 'thresholds-error')).toEqual([]);
+      expect(((await call('GET', `/v1/patients/${ids.patientA}/thresholds`)) as { version: number }).version).toBe(0);
+      await page.fill('#th-rules-bp-crisis-retakeWindowMinutes', '15');
+      await page.click('button:has-text("Save thresholds")');
+      await page.waitForSelector('text=Saved.');
+      await page.waitForFunction(() => document.querySelector('figure:has([aria-label^="Blood pressure"]) .thresholds-drawn')?.textContent?.includes('systolic ≥ 170 mmHg (critical)'));
+      const stored = (await call('GET', `/v1/patients/${ids.patientA}/thresholds`)) as { updatedBy: string; overrides: { reason: string }; effectiveRules: { id: string; any?: { value: number }[] }[] };
+      expect(stored.updatedBy).toBe(ids.physician);
+      expect(stored.overrides.reason).toBe('CKD stage 3: act earlier on a crisis');
+      expect(stored.effectiveRules.find((r) => r.id === 'bp-crisis')?.any?.[0]?.value).toBe(170);
+      await page.screenshot({ path: join(screenshots, 'thresholds.png'), fullPage: true });
+      await context.close();
+    }, 60_000);
+
+    it('raises a banner for a critical reading within 2 s without reload, and acknowledging it is audited and stops escalation', async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await signIn(page);
+      await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'not reloaded'));
+      const published = Date.now();
+      publish(ids.meter, meterSecret, { readingId: unique('crit'), kind: 'glucose', measuredAt: new Date().toISOString(), value: 40, unit: 'mg/dL', mealContext: 'fasting' });
+      await page.waitForSelector('section.banner', { timeout: 5_000 });
+      expect(Date.now() - published).toBeLessThan(2_000 + 1_000);
+      expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('not reloaded');
+      await page.screenshot({ path: join(screenshots, 'critical-banner.png') });
+      await page.click('section.banner button:has-text("Acknowledge")');
+      await page.waitForSelector('section.banner', { state: 'detached' });
+      const alerts = (await call('GET', `/v1/alerts?patientId=${ids.patientA}&severity=critical`)).alerts as { id: string; status: string; nextEscalationAt: string | null; acknowledgedBy: string | null }[];
+      expect(alerts[0]).toMatchObject({ status: 'acknowledged', acknowledgedBy: ids.nurse, nextEscalationAt: null });
+      const audit = (await call('GET', `/v1/audit?actor=${ids.nurse}&limit=200`)).records as { action: string; outcome: string }[];
+      expect(audit).toContainEqual(expect.objectContaining({ action: 'alert.ack', outcome: 'allowed' }));
+
+      // The alert's own page: the rule and its clinical source, the reading behind it, who did what.
+      await page.goto(`${baseUrl}/alerts/${alerts[0]!.id}`);
+      await page.waitForSelector('table.events tbody tr');
+      const text = (await page.textContent('main')) ?? '';
+      expect(text).toContain('clinical-billing.md');
+      expect(text).toContain('last reading');
+      expect(await page.$$eval('table.events tbody tr', (rows) => rows.map((row) => row.textContent ?? ''))).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`acknowledged.*${ids.nurse}.*acknowledged from the console banner`))]));
+      expect(await seriousViolations(page, 'alert')).toEqual([]);
+      await page.fill('#note', 'called the patient, glucose 96 after juice');
+      await page.click('button:has-text("Resolve")');
+      await page.waitForFunction(() => !document.querySelector('#note'));
+      expect(((await call('GET', `/v1/alerts/${alerts[0]!.id}`)) as { status: string }).status).toBe('resolved');
+      await context.close();
+    }, 60_000);
+
+    it('lets an admin add a person and a device, each secret shown once, assign the device, and see the billing table with its CSV', async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await signIn(page, ids.admin);
+      await page.click('nav a:has-text("People")');
+      await page.waitForSelector('table.people');
+      const newcomer = unique('newcomer').toLowerCase();
+      await page.fill('#person-id', newcomer);
+      await page.fill('#person-name', 'New Comer');
+      await page.fill('#person-teams', ids.teamA);
+      await page.click('form.create-person button[type=submit]');
+      await page.waitForSelector(`tr[data-person="${newcomer}"]`);
+      const link = (await page.textContent('code.link')) ?? '';
+      expect(link).toMatch(/\/password-setup#token=[\w-]{43}$/);
+      expect(await page.textContent(`tr[data-person="${newcomer}"]`)).toContain('waiting for setup');
+      const violations = await seriousViolations(page, 'people');
+      await page.click('nav a:has-text("Devices")');
+      await page.waitForSelector('table.devices');
+      const device = unique('scale');
+      await page.fill('#device-id', device);
+      await page.selectOption('#device-kind', 'weight');
+      await page.click('form:has(#device-id) button[type=submit]');
+      await page.waitForSelector(`tr[data-device="${device}"]`);
+      const secret = (await page.textContent('section[aria-label="Device secret"] code')) ?? '';
+      expect(secret).toMatch(/^[\w-]{43}$/);
+      await page.selectOption('#assign-device', device);
+      await page.selectOption('#assign-patient', ids.patientA);
+      await page.click('form:has(#assign-device) button[type=submit]');
+      await page.waitForSelector('table.history tbody tr');
+      expect(await page.textContent('table.history tbody')).toContain('Ada Alpha');
+      violations.push(...(await seriousViolations(page, 'devices')));
+      await page.click('nav a:has-text("Billing")');
+      await page.waitForSelector('table.billing');
+      expect(await page.getAttribute('a:has-text("Download CSV")', 'href')).toMatch(/^\/v1\/billing\/rpm\?month=\d{4}-\d{2}&format=csv$/);
+      violations.push(...(await seriousViolations(page, 'billing')));
+      expect(violations).toEqual([]);
+      await context.close();
+    }, 60_000);
+
+    it("lets an admin change a team's escalation, replay a dead letter, read the audit log and a device's history", async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await signIn(page, ids.admin);
+      await page.click('nav a:has-text("Care teams")');
+      await page.click('button[aria-label="Edit escalation of Team A"]');
+      await page.fill('#tier-critical-1-minutes', '5');
+      await page.click('button:has-text("Save escalation")');
+      await page.waitForFunction((team) => document.querySelector(`tr[data-team="${team}"]`)?.textContent?.includes('after 5 min: the on-call physician'), ids.teamA);
+      const team = (await call('GET', `/v1/care-teams/${ids.teamA}`)) as { escalation: { tiers: { critical: unknown[] } } };
+      expect(team.escalation.tiers.critical[1]).toEqual({ afterMinutes: 5, notify: 'on_call_physician' });
+      const violations = await seriousViolations(page, 'care-teams');
+
+      const stray = unique('stray');
+      const straySecret = String((await call('POST', '/v1/devices', { id: stray, kind: 'weight' })).secret);
+      publish(stray, straySecret, { readingId: 'w-1', kind: 'weight', measuredAt: new Date(Date.now() - 3_600_000).toISOString(), value: 81.2, unit: 'kg' });
+      for (let tries = 0; ((await call('GET', `/v1/dead-letters?deviceId=${stray}`)).deadLetters as unknown[]).length === 0; tries += 1) {
+        if (tries > 50) throw new Error('no dead letter for the unassigned device');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await page.click('nav a:has-text("Dead letters")');
+      await page.fill('#dl-device', stray);
+      await page.click('form.filters button[type=submit]');
+      await page.waitForSelector('tr[data-dead-letter]');
+      expect(await page.textContent('table.dead-letters tbody')).toContain('RPM_ERR_UNASSIGNED_DEVICE');
+      violations.push(...(await seriousViolations(page, 'dead-letters')));
+      await call('PUT', `/v1/devices/${stray}/assignment`, { patientId: ids.patientA, from: '2026-09-01T00:00:00Z' });
+      await page.click('button[aria-label^="Replay dead letter"]');
+      await page.waitForSelector('section[aria-label="Replay result"]');
+      expect(await page.textContent('section[aria-label="Replay result"]')).toContain('w-1: accepted');
+
+      await page.click('nav a:has-text("Audit")');
+      await page.fill('#audit-actor', ids.admin);
+      await page.fill('#audit-action', 'dead_letter.replay');
+      await page.click('form.filters button[type=submit]');
+      await page.waitForFunction(() => document.querySelectorAll('table.audit tbody tr').length === 1);
+      expect(await page.textContent('table.audit tbody')).toContain('dead_letter.replay');
+      violations.push(...(await seriousViolations(page, 'audit')));
+
+      await page.click('nav a:has-text("Devices")');
+      await page.click(`button[aria-label="Assignment history of ${stray}"]`);
+      await page.waitForSelector('table.history tbody tr');
+      expect(await page.textContent('table.history')).toContain(`Assignments of ${stray}`);
+      expect(await page.textContent('table.history tbody')).toContain('Ada Alpha');
+      expect(violations).toEqual([]);
+      await context.close();
+    }, 60_000);
+
+    it('leaves no page usable after signing out, with the back button, nor after the idle timeout', async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await signIn(page);
+      await page.goto(`${baseUrl}/patients/${ids.patientA}`);
+      await page.waitForSelector('table.readings');
+      await page.click('button:has-text("Sign out")');
+      await page.waitForSelector('#username');
+      await page.goBack();
+      await page.waitForSelector('#username');
+      expect(await page.$('table.readings')).toBeNull();
+      expect(await page.textContent('body')).not.toContain('Ada Alpha');
+
+      const idle = await browser.newContext();
+      const idlePage = await idle.newPage();
+      await idlePage.clock.install();
+      await signIn(idlePage);
+      await idlePage.clock.fastForward('16:00');
+      await idlePage.waitForSelector('#username', { timeout: 10_000 });
+      expect(await idlePage.textContent('body')).toContain('signed out after a time without activity');
+      // Back leads to the sign-in page or out of the console: never to the triage seen before.
+      await idlePage.goBack();
+      await idlePage.waitForLoadState();
+      expect(await idlePage.$('table.triage')).toBeNull();
+      expect((await idlePage.textContent('body')) ?? '').not.toContain(HOSTILE_NAME);
+      await idle.close();
+      await context.close();
+    }, 60_000);
+  });
+}
+
+consoleSuite('sqlite');
+consoleSuite('postgres');

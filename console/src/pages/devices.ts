@@ -1,14 +1,14 @@
 import { useState } from 'preact/hooks';
 import { ShownOnce, useReloadingActions } from '../admin-actions.js';
 import { api, session } from '../api.js';
-import type { Assignment, Device, Patient } from '../api-types.js';
+import type { Assignment, Device, PatientSummary } from '../api-types.js';
 import { html } from '../html.js';
 
 const KINDS = ['blood_pressure', 'glucose', 'weight', 'spo2', 'temperature', 'heart_rate', 'gateway'];
 
 export function DevicesPage() {
   const [devices, setDevices] = useState<Device[]>([]);
-  const [patients, setPatients] = useState<Patient[]>([]);
+  const [patients, setPatients] = useState<PatientSummary[]>([]);
   const [secret, setSecret] = useState<{ id: string; secret: string } | undefined>(undefined);
   const [history, setHistory] = useState<{ deviceId: string; rows: Assignment[] } | undefined>(undefined);
   const [provision, setProvision] = useState({ id: '', kind: 'blood_pressure', model: '' });
@@ -16,7 +16,7 @@ export function DevicesPage() {
   const isAdmin = session.me?.user.role === 'admin';
   const load = async () => {
     setDevices((await api<{ devices: Device[] }>('GET', '/v1/devices?limit=500')).devices);
-    setPatients((await api<{ patients: Patient[] }>('GET', '/v1/patients?limit=500')).patients);
+    setPatients((await api<{ patients: PatientSummary[] }>('GET', '/v1/patients?limit=500')).patients);
   };
   const { error, run } = useReloadingActions(load);
   const submitProvision = (event: Event) => {
@@ -37,6 +37,12 @@ export function DevicesPage() {
     });
   };
   const nameOf = (patientId: string) => patients.find((p) => p.id === patientId)?.name ?? patientId;
+  const showHistory = (deviceId: string) =>
+    run(async () => {
+      const answer = await api<{ deviceId: string; history: Assignment[] }>('GET', `/v1/devices/${encodeURIComponent(deviceId)}/assignment`);
+      setHistory({ deviceId: answer.deviceId, rows: answer.history });
+      document.getElementById('history-caption')?.focus();
+    });
   return html`
     <main id="main">
       <h1>Devices</h1>
@@ -73,15 +79,15 @@ export function DevicesPage() {
       </form>
       ${history
         ? html`<table class="history">
-            <caption>Assignments of ${history.deviceId}, oldest first</caption>
+            <caption id="history-caption" tabIndex=${-1}>Assignments of ${history.deviceId}, oldest first${history.rows.length === 0 ? ': never assigned' : ''}</caption>
             <thead><tr><th scope="col">Patient</th><th scope="col">From</th><th scope="col">Until</th><th scope="col">By</th></tr></thead>
             <tbody>${history.rows.map((row) => html`<tr><td>${row.patientId === null ? 'a patient of another care team' : nameOf(row.patientId)}</td><td>${new Date(row.assignedFrom).toLocaleString()}</td><td>${row.assignedUntil ? new Date(row.assignedUntil).toLocaleString() : 'now'}</td><td>${row.assignedBy}</td></tr>`)}</tbody>
           </table>`
         : null}
       <table class="devices">
         <caption>Devices of your care teams, and devices not assigned yet</caption>
-        <thead><tr><th scope="col">Device</th><th scope="col">Kind</th><th scope="col">Model</th><th scope="col">Gateway</th><th scope="col">Provisioned</th></tr></thead>
-        <tbody>${devices.map((d) => html`<tr data-device=${d.id}><th scope="row">${d.id}</th><td>${d.kind.replace(/_/g, ' ')}</td><td>${d.model ?? ''}</td><td>${d.gatewayId ?? ''}</td><td>${new Date(d.createdAt).toLocaleDateString()}</td></tr>`)}</tbody>
+        <thead><tr><th scope="col">Device</th><th scope="col">Kind</th><th scope="col">Model</th><th scope="col">Gateway</th><th scope="col">Provisioned</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+        <tbody>${devices.map((d) => html`<tr data-device=${d.id}><th scope="row">${d.id}</th><td>${d.kind.replace(/_/g, ' ')}</td><td>${d.model ?? ''}</td><td>${d.gatewayId ?? ''}</td><td>${new Date(d.createdAt).toLocaleDateString()}</td><td><button type="button" class="secondary" aria-label=${`Assignment history of ${d.id}`} onClick=${() => void showHistory(d.id)}>History</button></td></tr>`)}</tbody>
       </table>
     </main>
   `;

@@ -1,7 +1,10 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api } from '../api.js';
-import type { Alert, Patient, Reading } from '../api-types.js';
-import { TimeChart, type Band, type Series } from '../chart.js';
+import { api, session } from '../api.js';
+import type { Alert, Patient, Reading, Rule, Thresholds } from '../api-types.js';
+import { TimeChart, type Band, type Line, type Series } from '../chart.js';
+import { thresholdLines } from '../rules-view.js';
+import { ThresholdsPanel } from './thresholds-panel.js';
+import { TimePanel } from './time-panel.js';
 import { html } from '../html.js';
 import { follow } from '../router.js';
 import { severityText } from '../severity.js';
@@ -38,6 +41,7 @@ interface ChartSpec {
   timesMs: number[];
   series: Series[];
   band?: Band;
+  lines?: Line[];
   summary?: string;
 }
 
@@ -58,8 +62,8 @@ function gainOver(rows: Reading[], agoMs: number): number | undefined {
   return now !== null && then !== null ? Math.round((now - then) * 10) / 10 : undefined;
 }
 
-/** One chart per kind of reading in the period, oldest point first, each with what a nurse reads off it. */
-function chartsOf(readings: Reading[]): ChartSpec[] {
+/** One chart per kind of reading in the period, oldest point first, each with what a nurse reads off it and the patient's thresholds drawn. */
+function chartsOf(readings: Reading[], rules: readonly Rule[]): ChartSpec[] {
   const byKind = new Map<string, Reading[]>();
   for (const reading of [...readings].sort((a, b) => Date.parse(a.measuredAt) - Date.parse(b.measuredAt))) {
     const rows = byKind.get(reading.kind) ?? [];
@@ -91,6 +95,7 @@ function chartsOf(readings: Reading[]): ChartSpec[] {
       charts.push({ kind, title: 'Heart rate', unit: '/min', timesMs, series: [{ label: 'Heart rate', stroke: '#ad1457', values }] });
     }
   }
+  for (const chart of charts) chart.lines = thresholdLines(rules, chart.kind, chart.kind === 'blood_pressure' ? ['systolic', 'diastolic'] : ['value']);
   return charts;
 }
 
@@ -101,6 +106,11 @@ export function PatientPage({ id }: { id: string }) {
   const [days, setDays] = useState<number>(7);
   const [error, setError] = useState<string | undefined>(undefined);
   const [showAll, setShowAll] = useState(false);
+  const [thresholds, setThresholds] = useState<Thresholds | undefined>(undefined);
+  const clinician = session.me?.user.role !== 'patient';
+  useEffect(() => {
+    if (clinician) api<Thresholds>('GET', `/v1/patients/${encodeURIComponent(id)}/thresholds`).then(setThresholds, () => setThresholds(undefined));
+  }, [id]);
   useEffect(() => {
     api<Patient>('GET', `/v1/patients/${encodeURIComponent(id)}`).then(setPatient, (failure: Error) => setError(failure.message));
     api<{ alerts: Alert[] }>('GET', `/v1/alerts?patientId=${encodeURIComponent(id)}&limit=50`).then((answer) => setAlerts(answer.alerts), () => setAlerts([]));
@@ -110,7 +120,7 @@ export function PatientPage({ id }: { id: string }) {
     const from = new Date(Date.now() - days * DAY_MS).toISOString();
     api<{ readings: Reading[] }>('GET', `/v1/patients/${encodeURIComponent(id)}/readings?from=${from}&to=${to}`).then((answer) => setReadings(answer.readings), (failure: Error) => setError(failure.message));
   }, [id, days]);
-  const charts = useMemo(() => chartsOf(readings), [readings]);
+  const charts = useMemo(() => chartsOf(readings, thresholds?.effectiveRules ?? []), [readings, thresholds]);
   if (error) return html`<main id="main"><p class="error" role="alert">${error}</p></main>`;
   if (!patient) return html`<main id="main"><p aria-busy="true">Loading…</p></main>`;
   const localTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone: patient.timezone });
@@ -120,6 +130,11 @@ export function PatientPage({ id }: { id: string }) {
       <p class="patient-header">
         Age ${age(patient.birthDate)} · time zone ${patient.timezone} · care team ${patient.careTeamId} · devices ${patient.devices.length > 0 ? patient.devices.join(', ') : 'none'}
       </p>
+      <dl class="last-readings" aria-label="Last reading of each kind">
+        ${patient.lastReadings.length === 0
+          ? html`<dt>Last reading</dt><dd>none yet</dd>`
+          : [...patient.lastReadings].sort((a, b) => a.kind.localeCompare(b.kind)).map((r) => html`<div><dt>${r.kind.replace(/_/g, ' ')}</dt><dd>${asSent(r)}, <time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></dd></div>`)}
+      </dl>
       <section aria-labelledby="alerts-heading">
         <h2 id="alerts-heading">Alerts</h2>
         ${alerts.length === 0
@@ -141,6 +156,8 @@ export function PatientPage({ id }: { id: string }) {
         </table>
         ${readings.length > TABLE_ROWS && !showAll ? html`<p>Showing the newest ${TABLE_ROWS} of ${readings.length} readings. <button type="button" class="secondary" onClick=${() => setShowAll(true)}>Show all ${readings.length}</button></p>` : null}
       </section>
+      ${clinician ? html`<${TimePanel} patientId=${id} />` : null}
+      ${thresholds ? html`<${ThresholdsPanel} patientId=${id} thresholds=${thresholds} onSaved=${setThresholds} />` : null}
     </main>
   `;
 }

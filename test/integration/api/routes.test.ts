@@ -273,6 +273,8 @@ describe('thresholds, time entries, dead letters, audit, pagination', () => {
     await app.request('PUT', `/v1/devices/${id}/assignment`, { token: nurse, body: { patientId: await newPatient(), from: '2026-01-01T00:00:00Z' } });
     const replay = await app.request('POST', `/v1/dead-letters/${letter.id}/replay`, { token: admin });
     expect(replay).toMatchObject({ status: 200, body: { deadLetter: { status: 'replayed', replayedBy: 'admin-1' }, outcomes: [{ status: 'accepted' }] } });
+    const audit = (await app.request('GET', '/v1/audit?action=dead_letter.replay&limit=1', { token: admin })).body as { records: { resourceId: string }[] };
+    expect(audit.records[0]!.resourceId).toBe(String(letter.id));
   });
 
   it('writes an audit record for every read of patient data, with who, what, which patient and from where', async () => {

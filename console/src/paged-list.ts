@@ -1,0 +1,24 @@
+// A list the API answers a page at a time (`nextCursor`): the first page for the current filters,
+// then "Load more" appends the next. A change of filters starts again from the first page.
+import { useEffect, useState } from 'preact/hooks';
+import { api } from './api.js';
+
+export function usePagedList<T>(path: string, key: string): { items: T[]; more: boolean; error: string | undefined; loadMore(): Promise<void>; reload(): Promise<void> } {
+  const [items, setItems] = useState<T[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const fetchPage = async (after: string | null, append: boolean) => {
+    try {
+      setError(undefined);
+      const separator = path.includes('?') ? '&' : '?';
+      const answer = await api<Record<string, unknown> & { nextCursor: string | null }>('GET', `${path}${after ? `${separator}after=${encodeURIComponent(after)}` : ''}`);
+      const page = answer[key] as T[];
+      setItems((previous) => (append ? [...previous, ...page] : page));
+      setCursor(answer.nextCursor);
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+  };
+  useEffect(() => void fetchPage(null, false), [path]);
+  return { items, more: cursor !== null, error, loadMore: () => fetchPage(cursor, true), reload: () => fetchPage(null, false) };
+}
