@@ -139,7 +139,7 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   const { clinicalStore, readingsStore } = dependencies;
   await app.register(careTeamRoutes, { clinicalStore, webhookTargets: dependencies.webhookTargets ?? new WebhookTargetPolicy() });
   await app.register(patientRoutes, { clinicalStore, readingsStore });
-  await app.register(deviceRoutes, { clinicalStore });
+  await app.register(deviceRoutes, { clinicalStore, ingest: dependencies.ingest });
   await app.register(patientDataRoutes, { clinicalStore, readingsStore });
   await app.register(alertRoutes, { clinicalStore, alertFeed$: dependencies.alertFeed$, access, heartbeatMs: dependencies.sseHeartbeatMs });
   await app.register(peopleRoutes, { clinicalStore, access, sessions });

@@ -44,6 +44,9 @@ export const deviceView = z.object({
 /** `patientId` is null on rows of another care team's patient: the dates show, the patient does not. */
 export const assignmentView = z.object({ id: z.number(), deviceId: z.string(), patientId: z.string().nullable(), assignedFrom: instant, assignedUntil: nullableInstant, assignedBy: z.string() });
 
+/** GET /v1/unassigned-readings: readings held for a device with no patient at their time (counts and times, no values). */
+export const heldDeviceView = z.object({ deviceId: z.string(), kind: z.string().nullable(), count: z.number(), firstMeasuredAt: nullableInstant, lastMeasuredAt: nullableInstant, firstReceivedAt: instant, lastReceivedAt: instant });
+
 export const alertView = z.object({
   id: z.string(),
   patientId: z.string(),

@@ -9,3 +9,4 @@ export { CachedDeviceDirectory, DEVICE_CACHE_TTL_MS } from './device-directory.j
 export { IngestService, type IngestOptions, type IngestTransport } from './service.js';
 export { DEFAULT_MAX_BACKLOG, Spool, type InboundMessage } from './spool.js';
 export { SHARED_READINGS_SUBSCRIPTION, alertsTopic, gatewayStatusTopic, parseTopic, readingsTopic, receiptsTopic } from './topics.js';
+export { HELD_REASON, groupHeld, measuredAtOf, type HeldDevice } from './held-readings.js';

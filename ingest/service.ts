@@ -13,6 +13,7 @@ import { CachedDeviceDirectory } from './device-directory.js';
 import { ExternalSubscriber } from './external-subscriber.js';
 import { IngestProcessor, type AcceptedReading, type ProcessorOptions, type ReceiptPublisher } from './processor.js';
 import { DEFAULT_MAX_BACKLOG, Spool } from './spool.js';
+import { HELD_REASON, groupHeld, measuredAtOf, type HeldDevice } from './held-readings.js';
 import { readingsTopic } from './topics.js';
 
 export interface IngestOptions {
@@ -50,6 +51,9 @@ function persistentClientId(dataDir: string): string {
   writeFileSync(path, `${id}\n`);
   return id;
 }
+
+/** Held readings replayed at once when a device is assigned with `replay`. */
+const REPLAY_CONCURRENCY = 32;
 
 export interface IngestDependencies {
   clinicalStore: ClinicalStore;
@@ -135,6 +139,39 @@ export class IngestService {
       .map((outcome) => (outcome.status === 'rejected' ? `rejected: ${outcome.code}: ${outcome.reason}` : outcome.status))
       .join('; ');
     return { deadLetter: await clinicalStore.deadLetters.markReplayed(id, { by, result, succeeded }), evaluation };
+  }
+
+  /** Readings held for devices that had no patient at their time, grouped by device. */
+  async heldReadings(): Promise<HeldDevice[]> {
+    return groupHeld(await this.dependencies.clinicalStore.deadLetters.pendingFor(HELD_REASON));
+  }
+
+  /**
+   * Re-ingests the device's held readings that its assignments now give to `patientId`; the others
+   * stay held. Replay goes through the whole pipeline, so dedup makes a second run store nothing new.
+   */
+  async replayHeld(deviceId: string, patientId: string, by: string): Promise<{ replayed: number; accepted: number; duplicates: number; rejected: number }> {
+    const { clinicalStore } = this.dependencies;
+    const counts = { replayed: 0, accepted: 0, duplicates: 0, rejected: 0 };
+    const letters = await clinicalStore.deadLetters.pendingFor(HELD_REASON, deviceId);
+    const mine: DeadLetter[] = [];
+    for (const letter of letters) {
+      const measuredAt = measuredAtOf(letter);
+      if (measuredAt && (await clinicalStore.devices.patientAt(deviceId, measuredAt)) === patientId) mine.push(letter);
+    }
+    // A few at a time: each waits for its group commit, and a month of a CGM is thousands.
+    for (let start = 0; start < mine.length; start += REPLAY_CONCURRENCY) {
+      const results = await Promise.all(mine.slice(start, start + REPLAY_CONCURRENCY).map((letter) => this.replayDeadLetter(letter.id, by)));
+      for (const { evaluation } of results) {
+        counts.replayed += 1;
+        for (const outcome of evaluation.outcomes) {
+          if (outcome.status === 'accepted') counts.accepted += 1;
+          else if (outcome.status === 'duplicate') counts.duplicates += 1;
+          else counts.rejected += 1;
+        }
+      }
+    }
+    return counts;
   }
 
   /**

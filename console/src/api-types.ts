@@ -2,7 +2,7 @@
 // the API's shape is a type error here, not a surprise in a nurse's browser. Type-only imports:
 // nothing of zod or the server goes into the bundle.
 import type { z } from 'zod';
-import type { alertView, assignmentView, auditRecordView, billingProgressView, careTeamView, deadLetterView, deviceView, patientView, readingView, thresholdsView, timeEntryView, triageRow } from '../../dashboard-api/schemas.js';
+import type { alertView, assignmentView, auditRecordView, billingProgressView, careTeamView, deadLetterView, deviceView, heldDeviceView, patientView, readingView, thresholdsView, timeEntryView, triageRow } from '../../dashboard-api/schemas.js';
 import type { EscalationPolicy } from '../../rules/escalation-policy.js';
 import type { PatientOverrides, RuleDefinition } from '../../rules/rule-definitions.js';
 
@@ -15,6 +15,7 @@ export type Reading = z.infer<typeof readingView>;
 export type TriageRow = z.infer<typeof triageRow>;
 export type Device = z.infer<typeof deviceView>;
 export type Assignment = z.infer<typeof assignmentView>;
+export type HeldDevice = z.infer<typeof heldDeviceView>;
 export type Rule = RuleDefinition;
 /** `effectiveRules` and `overrides` are documented as JSON in the schema; these are their shapes (rules/rule-definitions.ts). */
 export type Thresholds = Omit<z.infer<typeof thresholdsView>, 'effectiveRules' | 'overrides'> & { effectiveRules: Rule[]; overrides: Partial<PatientOverrides> };

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { MEASUREMENT_KINDS } from '../../device-profiles/index.js';
+import type { IngestService } from '../../ingest/index.js';
 import type { ClinicalStore } from '../../store/index.js';
 import { ApiError } from '../errors.js';
 import { maySeeTeam, requireUser, visibleTeams } from '../access.js';
 import type { AccessClaims } from '../tokens.js';
 import { idParams, instant, pageQuery } from './shared.js';
-import { assignmentView, cursor, deviceView, errorResponses } from '../schemas.js';
+import { assignmentView, cursor, deviceView, errorResponses, heldDeviceView } from '../schemas.js';
 
 const deviceBody = z.object({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'must be 1–64 characters of A–Z, a–z, 0–9, ".", "_", ":" or "-"'),
@@ -32,8 +33,9 @@ async function historyFor(clinicalStore: ClinicalStore, deviceId: string, user: 
 }
 
 const historyAnswer = z.object({ deviceId: z.string(), history: z.array(assignmentView) });
+const replayCounts = z.object({ replayed: z.number(), accepted: z.number(), duplicates: z.number(), rejected: z.number() });
 
-export const deviceRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore }> = async (app, { clinicalStore }) => {
+export const deviceRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; ingest: IngestService }> = async (app, { clinicalStore, ingest }) => {
   // Provisioning an existing id rotates its secret: the response is the only time a secret is shown.
   app.post('/v1/devices', { schema: { body: deviceBody, response: { 201: deviceView.extend({ secret: z.string() }), ...errorResponses }, tags: ['devices'] }, config: { access: { roles: ['admin'], scope: 'none', audit: 'device.provision', resourceType: 'device' } } }, async (request, reply) => {
     const { device, secret } = await clinicalStore.devices.provision(request.body);
@@ -51,7 +53,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore 
 
   app.put(
     '/v1/devices/:id/assignment',
-    { schema: { params: idParams, body: z.object({ patientId: z.string().min(1), from: instant.optional() }), response: { 200: historyAnswer, ...errorResponses }, tags: ['devices'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none', audit: 'device.assign', resourceType: 'device' } } },
+    { schema: { params: idParams, body: z.object({ patientId: z.string().min(1), from: instant.optional(), replay: z.boolean().optional() }), response: { 200: historyAnswer.extend({ replayed: replayCounts.optional() }), ...errorResponses }, tags: ['devices'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none', audit: 'device.assign', resourceType: 'device' } } },
     async (request) => {
       const user = requireUser(request);
       const from = request.body.from ?? new Date().toISOString();
@@ -68,7 +70,27 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore 
         if (!maySeeTeam(user, held.careTeamId)) throw new ApiError(403, 'RPM_ERR_FORBIDDEN', `device ${request.params.id} is assigned to a patient of another care team; an admin or that team can reassign it`);
       }
       await clinicalStore.devices.assign(request.params.id, patient.id, { at: from, by: user.sub, replaceScheduled: true });
-      return { deviceId: request.params.id, history: await historyFor(clinicalStore, request.params.id, user) };
+      // Readings held while the device had no patient, now the patient's from `from`: re-ingested.
+      const replayed = request.body.replay ? await ingest.replayHeld(request.params.id, patient.id, user.sub) : undefined;
+      return { deviceId: request.params.id, history: await historyFor(clinicalStore, request.params.id, user), ...(replayed ? { replayed } : {}) };
+    },
+  );
+
+  app.get(
+    '/v1/unassigned-readings',
+    { schema: { response: { 200: z.object({ devices: z.array(heldDeviceView) }), ...errorResponses }, tags: ['devices'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none', audit: 'unassigned_readings.list', resourceType: 'device' } } },
+    async (request) => {
+      const user = requireUser(request);
+      const now = new Date().toISOString();
+      const devices = [];
+      // Counts and times only, never values: the readings belong to nobody yet. A nurse sees the
+      // devices she could assign: stock, and her teams' (not one another team holds now).
+      for (const held of await ingest.heldReadings()) {
+        const holders = await clinicalStore.devices.assignmentsFrom(held.deviceId, now);
+        if (!holders.every((holder) => maySeeTeam(user, holder.careTeamId))) continue;
+        devices.push({ ...held, kind: (await clinicalStore.devices.get(held.deviceId))?.kind ?? null });
+      }
+      return { devices };
     },
   );
 

@@ -340,7 +340,23 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(await page.textContent('table.audit tbody')).toContain('dead_letter.replay');
       violations.push(...(await seriousViolations(page, 'audit')));
 
+      // A second device measures before anyone assigned it: held, then assigned and re-ingested from the devices page.
+      const unassigned = unique('held');
+      const heldSecret = String((await call('POST', '/v1/devices', { id: unassigned, kind: 'weight' })).secret);
+      publish(unassigned, heldSecret, { readingId: 'h-1', kind: 'weight', measuredAt: new Date(Date.now() - 3_600_000).toISOString(), value: 79.9, unit: 'kg' });
+      for (let tries = 0; !((await call('GET', '/v1/unassigned-readings')).devices as { deviceId: string }[]).some((d) => d.deviceId === unassigned); tries += 1) {
+        if (tries > 50) throw new Error('no held reading for the unassigned device');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       await page.click('nav a:has-text("Devices")');
+      await page.click(`button[aria-label="Assign ${unassigned} and re-ingest its 1 held readings"]`);
+      expect(await page.inputValue('#assign-device')).toBe(unassigned);
+      await page.selectOption('#assign-patient', ids.patientA);
+      await page.click('form:has(#assign-device) button[type=submit]');
+      await page.waitForSelector('p.notice[role=status]');
+      expect(await page.textContent('p.notice[role=status]')).toBe(`1 held reading of ${unassigned} re-ingested: 1 stored, 0 already stored, 0 refused (see Dead letters).`);
+      expect(await page.$(`tr[data-held="${unassigned}"]`)).toBeNull();
+      violations.push(...(await seriousViolations(page, 'devices-held')));
       await page.click(`button[aria-label="Assignment history of ${stray}"]`);
       await page.waitForSelector('table.history tbody tr');
       expect(await page.textContent('table.history')).toContain(`Assignments of ${stray}`);

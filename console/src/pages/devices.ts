@@ -1,10 +1,15 @@
 import { useState } from 'preact/hooks';
 import { ShownOnce, useReloadingActions } from '../admin-actions.js';
 import { api, session } from '../api.js';
-import type { Assignment, Device, PatientSummary } from '../api-types.js';
+import type { Assignment, Device, HeldDevice, PatientSummary } from '../api-types.js';
 import { html } from '../html.js';
 
 const KINDS = ['blood_pressure', 'glucose', 'weight', 'spo2', 'temperature', 'heart_rate', 'gateway'];
+
+/** `YYYY-MM-DD` of an instant in this browser's time zone (the date field's value). */
+function localDay(ms: number): string {
+  return new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 10);
+}
 
 export function DevicesPage() {
   const [devices, setDevices] = useState<Device[]>([]);
@@ -12,11 +17,14 @@ export function DevicesPage() {
   const [secret, setSecret] = useState<{ id: string; secret: string } | undefined>(undefined);
   const [history, setHistory] = useState<{ deviceId: string; rows: Assignment[] } | undefined>(undefined);
   const [provision, setProvision] = useState({ id: '', kind: 'blood_pressure', model: '' });
-  const [assign, setAssign] = useState({ deviceId: '', patientId: '', from: new Date().toISOString().slice(0, 10) });
+  const [assign, setAssign] = useState({ deviceId: '', patientId: '', from: localDay(Date.now()), replay: true });
+  const [held, setHeld] = useState<HeldDevice[]>([]);
+  const [replayed, setReplayed] = useState<string | undefined>(undefined);
   const isAdmin = session.me?.user.role === 'admin';
   const load = async () => {
     setDevices((await api<{ devices: Device[] }>('GET', '/v1/devices?limit=500')).devices);
     setPatients((await api<{ patients: PatientSummary[] }>('GET', '/v1/patients?limit=500')).patients);
+    setHeld((await api<{ devices: HeldDevice[] }>('GET', '/v1/unassigned-readings')).devices);
   };
   const { error, run } = useReloadingActions(load);
   const submitProvision = (event: Event) => {
@@ -32,9 +40,15 @@ export function DevicesPage() {
     void run(async () => {
       // The start is midnight of the chosen day in this browser's time zone, sent as an instant.
       const from = new Date(`${assign.from}T00:00:00`).toISOString();
-      const answer = await api<{ deviceId: string; history: Assignment[] }>('PUT', `/v1/devices/${encodeURIComponent(assign.deviceId)}/assignment`, { patientId: assign.patientId, from });
+      const answer = await api<{ deviceId: string; history: Assignment[]; replayed?: { replayed: number; accepted: number; duplicates: number; rejected: number } }>('PUT', `/v1/devices/${encodeURIComponent(assign.deviceId)}/assignment`, { patientId: assign.patientId, from, replay: assign.replay });
       setHistory({ deviceId: answer.deviceId, rows: answer.history });
+      const r = answer.replayed;
+      setReplayed(r && r.replayed > 0 ? `${r.replayed} held reading${r.replayed === 1 ? '' : 's'} of ${answer.deviceId} re-ingested: ${r.accepted} stored, ${r.duplicates} already stored, ${r.rejected} refused (see Dead letters).` : undefined);
     });
+  };
+  const assignHeld = (device: HeldDevice) => {
+    setAssign({ ...assign, deviceId: device.deviceId, from: device.firstMeasuredAt ? localDay(Date.parse(device.firstMeasuredAt)) : assign.from, replay: true });
+    document.getElementById('assign-patient')?.focus();
   };
   const nameOf = (patientId: string) => patients.find((p) => p.id === patientId)?.name ?? patientId;
   const showHistory = (deviceId: string) =>
@@ -75,8 +89,17 @@ export function DevicesPage() {
           ${patients.map((p) => html`<option value=${p.id}>${p.name}</option>`)}
         </select>
         <label for="assign-from">From</label><input id="assign-from" type="date" required value=${assign.from} onInput=${(e: Event) => setAssign({ ...assign, from: (e.target as HTMLInputElement).value })} />
+        <label class="check"><input id="assign-replay" type="checkbox" checked=${assign.replay} onChange=${(e: Event) => setAssign({ ...assign, replay: (e.target as HTMLInputElement).checked })} /> Re-ingest the readings held for this device from this date</label>
         <button type="submit">Assign</button>
       </form>
+      ${replayed ? html`<p class="notice" role="status">${replayed}</p>` : null}
+      ${held.length > 0
+        ? html`<table class="held">
+            <caption>Readings held for devices that had no patient when they measured: assign the device from the first day to re-ingest them</caption>
+            <thead><tr><th scope="col">Device</th><th scope="col">Kind</th><th scope="col">Readings</th><th scope="col">Measured</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+            <tbody>${held.map((h) => html`<tr data-held=${h.deviceId}><th scope="row">${h.deviceId}</th><td>${(h.kind ?? 'unknown').replace(/_/g, ' ')}</td><td>${h.count}</td><td>${h.firstMeasuredAt ? new Date(h.firstMeasuredAt).toLocaleString() : '?'} to ${h.lastMeasuredAt ? new Date(h.lastMeasuredAt).toLocaleString() : '?'}</td><td><button type="button" class="secondary" aria-label=${`Assign ${h.deviceId} and re-ingest its ${h.count} held readings`} onClick=${() => assignHeld(h)}>Assign and re-ingest</button></td></tr>`)}</tbody>
+          </table>`
+        : null}
       ${history
         ? html`<table class="history">
             <caption id="history-caption" tabIndex=${-1}>Assignments of ${history.deviceId}, oldest first${history.rows.length === 0 ? ': never assigned' : ''}</caption>

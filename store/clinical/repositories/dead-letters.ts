@@ -7,6 +7,9 @@ import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
 export type DeadLetterStatus = 'pending' | 'replayed' | 'discarded';
 
 /** Rejected input, kept with its reason and the payload exactly as received. */
+/** At most this many held readings are answered at once: a CGM's month unassigned is under 9,000. */
+const MAX_HELD = 50_000;
+
 export interface DeadLetter {
   id: number;
   receivedAt: string;
@@ -118,6 +121,13 @@ export class DeadLetterRepository {
     if (filter.deviceId) query = query.where('device_id', '=', filter.deviceId);
     if (filter.after) query = query.where('id', '<', Number(filter.after));
     return toPage(await query.execute(), limit, (row) => String(row.id), toDeadLetter);
+  }
+
+  /** Pending dead letters refused for one reason (oldest first), optionally of one device: readings held until their cause is fixed. */
+  async pendingFor(reasonCode: string, deviceId?: string): Promise<DeadLetter[]> {
+    let query = this.db.selectFrom('dead_letters').selectAll().where('status', '=', 'pending').where('reason_code', '=', reasonCode).orderBy('id').limit(MAX_HELD);
+    if (deviceId) query = query.where('device_id', '=', deviceId);
+    return (await query.execute()).map(toDeadLetter);
   }
 
   /** Records the outcome of a replay; a dead letter is replayed successfully at most once. */

@@ -107,6 +107,7 @@ const CASES: Case[] = [
     // Another team's nurse is told the device does not exist, as the device list leaves it out.
     expected: { admin: 200, nurseA: 200, physicianA: 403, billingA: 403, nurseB: 404, physicianB: 403 },
   },
+  { route: 'GET /v1/unassigned-readings', prepare: async () => ({ method: 'GET', path: '/v1/unassigned-readings' }), expected: { admin: 200, nurseA: 200, physicianA: 403, billingA: 403, nurseB: 200, physicianB: 403 } },
   { route: 'GET /v1/alerts', prepare: async () => ({ method: 'GET', path: '/v1/alerts' }), expected: { ...clinicalAll, patientA: 200, patientA2: 200 } },
   { route: 'GET /v1/alerts?patientId= (another patient)', prepare: async () => ({ method: 'GET', path: `/v1/alerts?patientId=${patientA}` }), expected: { ...clinicalAll, patientA: 200, patientA2: 403 } },
   { route: 'POST /v1/alerts/:id/ack', prepare: async () => ({ method: 'POST', path: `/v1/alerts/${await freshAlert()}/ack`, body: { note: 'called' } }), expected: clinicalOwnOnly },
