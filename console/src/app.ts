@@ -11,6 +11,7 @@ import { DeadLettersPage } from './pages/dead-letters.js';
 import { BillingPage } from './pages/billing.js';
 import { DevicesPage } from './pages/devices.js';
 import { PeoplePage } from './pages/people.js';
+import { PasswordSetup } from './pages/password-setup.js';
 import { PatientPage } from './pages/patient.js';
 import { SignIn } from './pages/sign-in.js';
 import { Triage } from './pages/triage.js';
@@ -74,8 +75,10 @@ export function App() {
     else stopLiveAlerts();
   }, [me]);
   useEffect(() => {
-    if (restored && !me && !path.startsWith('/sign-in')) navigate('/sign-in', { replace: true });
+    if (restored && !me && !path.startsWith('/sign-in') && !path.startsWith('/password-setup')) navigate('/sign-in', { replace: true });
   }, [restored, me, path]);
+  // A setup link works whoever is signed in at this browser: it is the link's holder who sets a password.
+  if (path.startsWith('/password-setup')) return html`<${PasswordSetup} />`;
   if (!restored) return html`<p aria-busy="true">Loading…</p>`;
   if (!me || path.startsWith('/sign-in')) return html`<${SignIn} notice=${notice} />`;
   const timeout = () => {
