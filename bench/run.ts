@@ -200,5 +200,7 @@ if (only.has('console')) {
 
 mkdirSync(RESULTS_DIR, { recursive: true });
 const json = JSON.stringify(results, null, 2);
-writeFileSync(join(RESULTS_DIR, `bench-${startedAt.replace(/[:.]/g, '-')}.json`), json);
-writeFileSync(join(RESULTS_DIR, 'latest.json'), json);
+// The repository keeps one set of figures, the latest full run; a subset goes beside it, ignored by git.
+const fullRun = process.env.BENCH_ONLY === undefined;
+writeFileSync(join(RESULTS_DIR, fullRun ? 'latest.json' : 'partial.json'), json);
+console.log(`results: ${join(RESULTS_DIR, fullRun ? 'latest.json' : 'partial.json')}`);

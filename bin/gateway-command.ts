@@ -52,7 +52,7 @@ async function simulateDevices(devices: readonly ResolvedDevice[], timezone: str
 
 export async function runGateway(args: string[], logger: Logger): Promise<void> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, simulate: { type: 'boolean', default: false } }, strict: true });
-  if (!values.config) throw Object.assign(new Error('--config FILE is required (the gateway configuration, see the README)'), { usage: true });
+  if (!values.config) throw Object.assign(new Error('--config FILE is required (the gateway configuration, see docs/gateway.md)'), { usage: true });
   const { config, devices } = loadGatewayConfig(values.config, loadDeviceProfiles());
   const stopSimulation = values.simulate ? await simulateDevices(devices, config.timezone, logger) : undefined;
   const service = new GatewayService({

@@ -121,6 +121,9 @@ publishing a reading every 0.5 s (about 8 % abnormal: alerts appear within secon
   admin token:  ${adminToken}
   nurse token:  ${nurseToken}
 
+For the README's examples, paste into your shell:
+  export RPM_URL=${platform.httpUrl} MQTT_PORT=${new URL(platform.mqttUrl).port} ADMIN_TOKEN=${adminToken} NURSE_TOKEN=${nurseToken}
+
 Triage list (patients ranked by open-alert severity):
   curl -s -H "Authorization: Bearer ${nurseToken}" ${platform.httpUrl}/v1/triage
 
@@ -130,7 +133,7 @@ Live alert stream (Server-Sent Events):
   return () => simulator.stop();
 }
 
-const FLAGS_NOTE = `  note:      node was started without ${PLATFORM_NODE_FLAGS.join(' ')}: the API's latency has longer tails under load (README, Deployment)`;
+const FLAGS_NOTE = `  note:      node was started without ${PLATFORM_NODE_FLAGS.join(' ')}: the API's latency has longer tails under load (docs/deployment.md)`;
 
 async function runStart(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { demo: { type: 'boolean' }, role: { type: 'string' }, partitions: { type: 'string' } }, strict: true });

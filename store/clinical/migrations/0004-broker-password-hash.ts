@@ -1,6 +1,6 @@
 // Devices get the hash an external Mosquitto checks their secret against (its `$7$` PBKDF2 format),
 // computed at provisioning, the only moment the secret is known: `rpm mosquitto-files` writes the
-// broker's password and ACL files from the registry (README, "Deployment").
+// broker's password and ACL files from the registry (docs/deployment.md).
 import type { Kysely, Migration } from 'kysely';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely's documented migration signature
