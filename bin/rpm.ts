@@ -12,7 +12,7 @@ import { runGateway } from './gateway-command.js';
 import { ROLES as ROLES_OF_PLATFORM, parsePartitions, type PlatformRole } from './roles.js';
 import { startRole } from './start-role.js';
 import { mosquittoFiles, platformUserOf, writeMosquittoFiles } from './mosquitto-files.js';
-import { createLogger } from './logger.js';
+import { DemoLogStream, createLogger } from './logger.js';
 import { PLATFORM_NODE_FLAGS, startedWithPlatformFlags } from './node-flags.js';
 import { SIMULATED_TEAM_ID, startSimulator } from './simulator.js';
 import { StartupError, openReadingsStore, startPlatform } from './start.js';
@@ -160,8 +160,9 @@ async function runStart(args: string[]): Promise<void> {
   // The demo prints an admin token: it listens on this machine only unless told otherwise.
   const settings = values.demo && configured.listenHost === undefined ? { ...configured, listenHost: '127.0.0.1' } : configured;
   const notes = values.demo ? await demoPorts(settings) : [];
-  const platform = await startPlatform(settings);
-  // The demo's console address and sign-ins come first: they are what a newcomer needs.
+  // The demo's console address and sign-ins come first, before any log line: they are what a newcomer needs.
+  const demoLogs = values.demo ? new DemoLogStream() : undefined;
+  const platform = await startPlatform(settings, demoLogs ? { logDestination: demoLogs, logRequests: false } : {});
   const stopDemo = values.demo ? await startDemo(platform, resolveJwtSecret(settings).secret) : async () => undefined;
   console.log(
     `RPM platform running\n  console:   ${platform.httpUrl}/\n  MQTT:      ${platform.mqttUrl}  (devices publish to rpm/v1/devices/{deviceId}/readings)\n  health:    ${platform.httpUrl}/healthz\n  readiness: ${platform.httpUrl}/readyz\n  API docs:  ${platform.httpUrl}/docs`,
@@ -169,6 +170,10 @@ async function runStart(args: string[]): Promise<void> {
   for (const note of notes) console.log(`  note:      ${note}`);
   if (!startedWithPlatformFlags()) console.log(FLAGS_NOTE);
   console.log('Press Ctrl-C to stop.');
+  if (demoLogs) {
+    console.log('Logs follow (no line per API request in the demo):');
+    demoLogs.release();
+  }
   const shutdown = (signal: string) => {
     console.log(`${signal}: stopping`);
     stopDemo()

@@ -10,7 +10,7 @@ import { IngestService, receiptsTopic } from '../ingest/index.js';
 import { RulesService, WebhookTargetPolicy } from '../rules/index.js';
 import { ClinicalStore, InfluxReadingsStore, SqliteReadingsStore, type ReadingsStore } from '../store/index.js';
 import { resolveJwtSecret, sessionSettingsOf, type PlatformConfig } from './config.js';
-import type { Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { createLogger } from './logger.js';
 
 export class StartupError extends Error {}
@@ -82,8 +82,14 @@ export function tokenVerifier(config: PlatformConfig, logger: Logger): TokenVeri
   return createTokenVerifier(jwt.secret);
 }
 
-export async function startPlatform(config: PlatformConfig): Promise<RunningPlatform> {
-  const logger = createLogger(config.logLevel);
+/** How the process around the platform wants its output (the demo's: readable, held, no request lines). */
+export interface PlatformOutput {
+  logDestination?: DestinationStream;
+  logRequests?: boolean;
+}
+
+export async function startPlatform(config: PlatformConfig, output: PlatformOutput = {}): Promise<RunningPlatform> {
+  const logger = createLogger(config.logLevel, output.logDestination);
   for (const warning of config.warnings) logger.warn(warning);
 
   mkdirSync(config.dataDir, { recursive: true });
@@ -150,7 +156,7 @@ export async function startPlatform(config: PlatformConfig): Promise<RunningPlat
     }
     closers.push(() => ingest.drain());
 
-    const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: rules.notifier.feed$, verifyToken, registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute, webhookTargets: new WebhookTargetPolicy(config.webhookAllowHosts), sessions: sessionSettingsOf(config), oidc: config.oidc, consoleDir: builtConsole() });
+    const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: rules.notifier.feed$, verifyToken, registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute, webhookTargets: new WebhookTargetPolicy(config.webhookAllowHosts), sessions: sessionSettingsOf(config), oidc: config.oidc, consoleDir: builtConsole(), logRequests: output.logRequests });
     closers.push(() => api.close());
     try {
       await api.listen({ port: config.httpPort, host: config.listenHost ?? ALL_INTERFACES });

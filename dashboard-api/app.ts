@@ -3,7 +3,7 @@
 // care-team scoping and audit in hooks (access.ts). Routes are plugins per resource.
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -51,6 +51,8 @@ export interface ApiDependencies {
   authThrottle?: FailureThrottle;
   /** Requests per minute per user (default 600); 0: no limit. */
   rateLimitPerMinute?: number;
+  /** A log line per request at info (default); the demo turns them off so its own output stays readable. */
+  logRequests?: boolean;
 }
 
 /** A readiness check that answers within this time or counts as failed. */
@@ -94,7 +96,7 @@ async function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
 }
 
 export async function buildApi(dependencies: ApiDependencies): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: dependencies.logger, bodyLimit: BODY_LIMIT_BYTES, requestIdHeader: false, genReqId: requestIdOf }).withTypeProvider<ZodTypeProvider>();
+  const app = Fastify({ loggerInstance: dependencies.logger, ...(dependencies.logRequests === false ? { logController: new LogController({ disableRequestLogging: true }) } : {}), bodyLimit: BODY_LIMIT_BYTES, requestIdHeader: false, genReqId: requestIdOf }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);

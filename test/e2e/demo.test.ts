@@ -9,6 +9,7 @@ import { runRpm, type RpmProcess } from '../support/process.js';
 let demo: RpmProcess | undefined;
 afterAll(async () => {
   if (demo && demo.child.exitCode === null) {
+    expect(demo.output().stdout).not.toContain('incoming request');
     demo.child.kill('SIGTERM');
     await demo.exited;
   }
@@ -19,6 +20,8 @@ describe('rpm start --demo', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'rpm-demo-'));
     demo = runRpm(['start', '--demo'], { RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', RPM_LOG_LEVEL: 'warn' });
     const [, nursePassword] = await demo.waitFor(/demo-nurse\s+(\S+)\s+\(nurse\)/, 30_000);
+    // The console and the sign-ins come before any log line, and no line per API request follows.
+    expect(demo.output().stdout.trimStart()).toMatch(/^Care console: http:\/\/127\.0\.0\.1:\d+\/\nDemo sign-ins/);
     const [, nurseToken] = await demo.waitFor(/nurse token:\s+(\S+)/, 30_000);
     const [, streamUrl] = await demo.waitFor(/curl -N -H "Authorization: Bearer \S+" (\S+)/);
     const [, triageUrl] = await demo.waitFor(/curl -s -H "Authorization: Bearer \S+" (\S+\/v1\/triage)/);
