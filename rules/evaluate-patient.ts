@@ -3,9 +3,12 @@
 // Readings are evaluated at their measuredAt, so a gateway uploading yesterday's history is judged
 // against yesterday's window, not today's.
 import type { MeasurementKind } from '../device-profiles/index.js';
-import type { AlertSeverity, StoredReading } from '../store/index.js';
+import type { AlertSeverity } from '../store/index.js';
 import type { AverageRule, Condition, ConfirmRule, ConsecutiveRule, DeltaRule, RuleDefinition } from './rule-definitions.js';
+import { toRuleReading, type RuleReading } from './rule-reading.js';
 import { WindowSums } from './window-sums.js';
+
+export { toRuleReading, type RuleReading };
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -15,26 +18,6 @@ const HISTORY_MARGIN_MS = DAY_MS;
 const MIN_READINGS_KEPT = 10;
 /** At most this much earlier than a full window still counts as the window's start. */
 const DELTA_SLACK_MS = 6 * HOUR_MS;
-
-export interface RuleReading {
-  deviceId: string;
-  readingId: string;
-  kind: MeasurementKind;
-  measuredAtMs: number;
-  values: Record<string, number>;
-  flags: Record<string, string | boolean>;
-}
-
-export function toRuleReading(reading: StoredReading): RuleReading {
-  return {
-    deviceId: reading.deviceId,
-    readingId: reading.readingId,
-    kind: reading.kind,
-    measuredAtMs: Date.parse(reading.measuredAt),
-    values: reading.values,
-    flags: reading.flags,
-  };
-}
 
 export interface PatientConfiguration {
   rules: readonly RuleDefinition[];

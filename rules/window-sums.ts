@@ -6,7 +6,7 @@
 // The history changes in three ways, each told here: a reading appended at the end (the common
 // case: O(1)), the oldest dropped from the front (O(1)), and a late reading inserted in the middle
 // (the sums are rebuilt, O(n), as re-summing was for every reading before).
-import type { RuleReading } from './evaluate-patient.js';
+import type { RuleReading } from './rule-reading.js';
 
 export class WindowSums {
   /** Absolute position of the history's first reading. */
