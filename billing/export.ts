@@ -2,7 +2,7 @@
 // the month and their management minutes, with the evidence and the reasons a code was not reached.
 // Computed from the stores each time, so a reading that arrives late shows in the next export.
 import { RpmError } from '../device-profiles/index.js';
-import { everyItem, localDate, startOfLocalDate, type ClinicalStore, type Patient, type ReadingsStore, type TimeEntry } from '../store/index.js';
+import { everyItem, localDate, startOfLocalDate, STORE_ERRORS, type ClinicalStore, type Patient, type ReadingsStore, type TimeEntry } from '../store/index.js';
 import { addDays, deviceRows, managementRow, type BillingRow } from './calculate.js';
 import { ruleSetFor, type BillingRuleSet } from './rule-sets.js';
 
@@ -53,9 +53,9 @@ export async function exportBilling(
   stores: { clinicalStore: ClinicalStore; readingsStore: ReadingsStore },
   options: { month: string; careTeamIds?: readonly string[]; now?: number },
 ): Promise<BillingExport> {
-  if (!MONTH.test(options.month)) throw new RpmError('RPM_ERR_INVALID_INPUT', `month: "${options.month}" is not YYYY-MM`);
+  if (!MONTH.test(options.month)) throw new RpmError(STORE_ERRORS.INVALID_INPUT, `month: "${options.month}" is not YYYY-MM`);
   const ruleSet = ruleSetFor(options.month);
-  if (!ruleSet) throw new RpmError('RPM_ERR_INVALID_INPUT', `month: no billing rule set covers ${options.month}`);
+  if (!ruleSet) throw new RpmError(STORE_ERRORS.INVALID_INPUT, `month: no billing rule set covers ${options.month}`);
   const nowMs = options.now ?? Date.now();
   const utcStart = Date.parse(`${options.month}-01T00:00:00Z`);
   const utcEnd = Date.parse(`${nextMonth(options.month)}-01T00:00:00Z`);

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { RpmError } from '../device-profiles/index.js';
+import { RpmError, defineErrors } from '../device-profiles/index.js';
 import type { ClinicalDatabaseLocation } from '../store/index.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -163,6 +163,10 @@ function describeValue(value: string | undefined): string {
 
 const SECRET_VARIABLES = new Set(['RPM_JWT_SECRET', 'RPM_INFLUX_TOKEN', 'RPM_DATABASE_URL', 'RPM_OIDC_CLIENT_SECRET']);
 
+export const CLI_ERRORS = defineErrors('cli', {
+  CONFIG: { status: null, meaning: 'a bad `RPM_*` variable or command-line value: start-up stops with exit status 78 naming it' },
+});
+
 /** Parses the environment; throws RPM_ERR_CONFIG naming every bad variable. */
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): PlatformConfig {
   const relevant = Object.fromEntries(
@@ -176,7 +180,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Platfo
       const shown = SECRET_VARIABLES.has(name) ? 'hidden' : describeValue(relevant[name]);
       return `  ${name} ${issue.message} (got ${shown})`;
     });
-    throw new RpmError('RPM_ERR_CONFIG', `invalid configuration:\n${lines.join('\n')}`);
+    throw new RpmError(CLI_ERRORS.CONFIG, `invalid configuration:\n${lines.join('\n')}`);
   }
   const env = parsed.data;
   const dataDir = resolve(env.RPM_DATA_DIR);

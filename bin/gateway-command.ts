@@ -1,7 +1,6 @@
 // `rpm gateway --config FILE [--simulate]`: the BLE home gateway. With --simulate it starts a
 // private D-Bus with the simulated BlueZ and plays the configured devices as virtual ones (for a
 // demo or an installer's dry run without hardware).
-import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { loadDeviceProfiles } from '../device-profiles/index.js';
 import {
@@ -50,9 +49,7 @@ async function simulateDevices(devices: readonly ResolvedDevice[], timezone: str
   };
 }
 
-export async function runGateway(args: string[], logger: Logger): Promise<void> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string' }, simulate: { type: 'boolean', default: false } }, strict: true });
-  if (!values.config) throw Object.assign(new Error('--config FILE is required (the gateway configuration, see docs/gateway.md)'), { usage: true });
+export async function runGateway(values: { config: string; simulate?: boolean }, logger: Logger): Promise<void> {
   const { config, devices } = loadGatewayConfig(values.config, loadDeviceProfiles());
   const stopSimulation = values.simulate ? await simulateDevices(devices, config.timezone, logger) : undefined;
   const service = new GatewayService({

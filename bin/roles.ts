@@ -12,6 +12,7 @@ import type { IngestTransport } from '../ingest/index.js';
 import type { AlertChange, AlertEventName, AlertPublisher } from '../rules/index.js';
 import { RpmError } from '../device-profiles/index.js';
 import type { ClinicalStore, StoredReading } from '../store/index.js';
+import { CLI_ERRORS } from './config.js';
 
 export const ROLES = ['ingest', 'rules', 'api', 'broker'] as const;
 export type PlatformRole = (typeof ROLES)[number];
@@ -40,7 +41,7 @@ export function parsePartitions(text: string | undefined): number[] {
     const low = match ? Number(match[1]) : Number.NaN;
     const high = match?.[2] !== undefined ? Number(match[2]) : low;
     if (!match || low > high || high >= RULES_PARTITIONS) {
-      throw new RpmError('RPM_ERR_CONFIG', `--partitions: "${text}" is not a list of partitions from 0 to ${RULES_PARTITIONS - 1} such as 0-7 or 0,3,5`);
+      throw new RpmError(CLI_ERRORS.CONFIG, `--partitions: "${text}" is not a list of partitions from 0 to ${RULES_PARTITIONS - 1} such as 0-7 or 0,3,5`);
     }
     for (let p = low; p <= high; p += 1) owned.add(p);
   }

@@ -2,12 +2,12 @@
 // The `rpm` command line (ARCHITECTURE.md, "Command line"): the composition root of the platform.
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { parseArgs } from 'node:util';
+import { Command, CommanderError } from 'commander';
 import { ROLES, setupLink, signAccessToken, type Role } from '../dashboard-api/index.js';
 import { RpmError, isRpmError, loadDeviceProfiles, type DeviceQuirk } from '../device-profiles/index.js';
-import { CHARACTERISTICS, MalformedFrame, decodeCharacteristic, toReadingDraft } from '../gateway/index.js';
-import { ClinicalStore } from '../store/index.js';
-import { loadConfig, resolveJwtSecret, type PlatformConfig } from './config.js';
+import { CHARACTERISTICS, GATEWAY_ERRORS, MalformedFrame, decodeCharacteristic, toReadingDraft } from '../gateway/index.js';
+import { ClinicalStore, STORE_ERRORS } from '../store/index.js';
+import { CLI_ERRORS, loadConfig, resolveJwtSecret, type PlatformConfig } from './config.js';
 import { runGateway } from './gateway-command.js';
 import { ROLES as ROLES_OF_PLATFORM, parsePartitions, type PlatformRole } from './roles.js';
 import { startRole } from './start-role.js';
@@ -22,23 +22,6 @@ import { billingCsv, exportBilling } from '../billing/index.js';
 const EXIT_USAGE = 64;
 const EXIT_CONFIG = 78;
 const EXIT_FAILURE = 1;
-
-const USAGE = `Usage: rpm <command> [options]
-
-Commands:
-  start [--demo]                 run the platform (embedded broker, ingest, rules and API in one process)
-  start --role broker|ingest|rules|api [--partitions 0-7]   one part of the platform per process (broker: Mosquitto kept in step with the registry)
-  migrate                        apply the clinical database migrations
-  token --role R [--team T …] [--patient P] [--sub S] [--expires 12h]   print an access token signed with the configured secret
-  simulate --patients N [--rate R] [--url mqtt://…] [--api http://…]   simulated cuffs, meters and scales
-  gateway --config FILE [--simulate]   the BLE home gateway (--simulate: virtual devices on a simulated BlueZ)
-  decode --characteristic 2A35 --hex … [--model M] [--timezone TZ]   decode one GATT value and print it as JSON
-  billing export --month YYYY-MM [--format csv|json]   the Medicare RPM billing export of a month
-  mosquitto-files --out DIR      password and ACL files for an external Mosquitto, from the device registry
-  user add --id ID --role R [--team T …] [--patient P] [--name NAME]   a person who signs in; prints their one-time setup link
-  user reset --id ID             a new setup link; the old password stops working and their sessions end
-
-Configuration comes from RPM_* environment variables; see the README.`;
 
 class UsageError extends Error {}
 
@@ -135,8 +118,7 @@ Live alert stream (Server-Sent Events):
 
 const FLAGS_NOTE = `  note:      node was started without ${PLATFORM_NODE_FLAGS.join(' ')}: the API's latency has longer tails under load (docs/deployment.md)`;
 
-async function runStart(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { demo: { type: 'boolean' }, role: { type: 'string' }, partitions: { type: 'string' } }, strict: true });
+async function runStart(values: { demo?: boolean; role?: string; partitions?: string }): Promise<void> {
   if (values.role) {
     if (!(ROLES_OF_PLATFORM as readonly string[]).includes(values.role)) throw new UsageError(`--role must be one of ${ROLES_OF_PLATFORM.join(', ')}`);
     if (values.demo) throw new UsageError('--demo runs the whole platform in one process; it does not combine with --role');
@@ -190,8 +172,7 @@ async function runStart(args: string[]): Promise<void> {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
 }
 
-async function runToken(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { role: { type: 'string' }, team: { type: 'string', multiple: true }, sub: { type: 'string' }, expires: { type: 'string' }, patient: { type: 'string' } }, strict: true });
+async function runToken(values: { role?: string; team?: string[]; sub?: string; expires?: string; patient?: string }): Promise<void> {
   if (!values.role || !(ROLES as readonly string[]).includes(values.role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
   if (values.expires && !/^\d+[smhd]$/.test(values.expires)) throw new UsageError('--expires must be a duration such as 30m, 12h or 7d');
   const secret = resolveJwtSecret(config()).secret;
@@ -200,8 +181,7 @@ async function runToken(args: string[]): Promise<void> {
   console.log(await signAccessToken(secret, { sub: values.sub ?? `${role}-cli`, role, careTeams: values.team ?? [], ...(values.patient ? { patientId: values.patient } : {}) }, values.expires ?? '12h'));
 }
 
-async function runSimulate(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { patients: { type: 'string' }, rate: { type: 'string' }, url: { type: 'string' }, api: { type: 'string' } }, strict: true });
+async function runSimulate(values: { patients?: string; rate?: string; url?: string; api?: string }): Promise<void> {
   const patients = Number(values.patients ?? 3);
   const rate = Number(values.rate ?? 1);
   if (!Number.isInteger(patients) || patients < 1 || patients > 10_000) throw new UsageError('--patients must be a whole number from 1 to 10000');
@@ -220,10 +200,7 @@ async function runSimulate(args: string[]): Promise<void> {
   process.once('SIGTERM', () => void simulator.stop().then(() => process.exit(0)));
 }
 
-async function runBilling(args: string[]): Promise<void> {
-  const [subcommand, ...rest] = args;
-  if (subcommand !== 'export') throw new UsageError('usage: rpm billing export --month YYYY-MM [--format csv|json]');
-  const { values } = parseArgs({ args: rest, options: { month: { type: 'string' }, format: { type: 'string' } }, strict: true });
+async function runBillingExport(values: { month?: string; format?: string }): Promise<void> {
   if (!values.month || !/^\d{4}-(0[1-9]|1[0-2])$/.test(values.month)) throw new UsageError('--month must be YYYY-MM');
   const format = values.format ?? 'csv';
   if (format !== 'csv' && format !== 'json') throw new UsageError('--format must be csv or json');
@@ -242,8 +219,7 @@ async function runBilling(args: string[]): Promise<void> {
 /** sysexits.h EX_DATAERR: the input (a GATT frame) is malformed. */
 const EXIT_DATA = 65;
 
-async function runDecode(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { characteristic: { type: 'string' }, hex: { type: 'string' }, model: { type: 'string' }, timezone: { type: 'string' } }, strict: true });
+async function runDecode(values: { characteristic?: string; hex?: string; model?: string; timezone?: string }): Promise<void> {
   if (!values.characteristic || !(CHARACTERISTICS as readonly string[]).includes(values.characteristic.toUpperCase())) {
     throw new UsageError(`--characteristic must be one of ${CHARACTERISTICS.join(', ')}`);
   }
@@ -272,15 +248,7 @@ async function runDecode(args: string[]): Promise<void> {
   }
 }
 
-async function runUser(args: string[]): Promise<void> {
-  const [action, ...rest] = args;
-  if (action !== 'add' && action !== 'reset') throw new UsageError('usage: rpm user add --id ID --role R [--team T …] [--patient P] [--name NAME] | rpm user reset --id ID');
-  const { values } = parseArgs({
-    args: rest,
-    options: action === 'add' ? { id: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, team: { type: 'string', multiple: true }, patient: { type: 'string' } } : { id: { type: 'string' } },
-    strict: true,
-  });
-  const options = values as { id?: string; name?: string; role?: string; team?: string[]; patient?: string };
+async function runUser(action: 'add' | 'reset', options: { id?: string; name?: string; role?: string; team?: string[]; patient?: string }): Promise<void> {
   if (!options.id) throw new UsageError('--id is required (the login name)');
   if (action === 'add' && !options.role) throw new UsageError('--role is required');
   const settings = config();
@@ -299,20 +267,18 @@ async function runUser(args: string[]): Promise<void> {
   }
 }
 
-async function runMigrate(args: string[]): Promise<void> {
-  parseArgs({ args, options: {}, strict: true });
+async function runMigrate(): Promise<void> {
   const settings = config();
   const store = await ClinicalStore.open(settings.clinicalDatabase);
   await store.close();
   console.log(`clinical database (${settings.clinicalDatabase.dialect}) is up to date`);
 }
 
-async function runMosquittoFiles(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { out: { type: 'string' } }, strict: true });
+async function runMosquittoFiles(values: { out?: string }): Promise<void> {
   if (!values.out) throw new UsageError('--out DIR is required (where Mosquitto reads its password_file and acl_file)');
   const settings = config();
   const platform = platformUserOf(settings.mqttUrl);
-  if (!platform) throw new RpmError('RPM_ERR_CONFIG', 'RPM_MQTT_URL must name the platform\'s own broker user and password (mqtt://user:password@host:1883): they go into the password file');
+  if (!platform) throw new RpmError(CLI_ERRORS.CONFIG, 'RPM_MQTT_URL must name the platform\'s own broker user and password (mqtt://user:password@host:1883): they go into the password file');
   const store = await ClinicalStore.open(settings.clinicalDatabase);
   try {
     const files = await mosquittoFiles(store, platform);
@@ -326,40 +292,101 @@ async function runMosquittoFiles(args: string[]): Promise<void> {
   }
 }
 
+/** Repeated options (`--team a --team b`) collect into a list. */
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** The command line: every command and option with its help (`rpm <command> --help`). */
+export function program(): Command {
+  const rpm = new Command('rpm')
+    .description('Remote patient monitoring: ingest, rules, alerts, API and care console.\nConfiguration comes from RPM_* environment variables (README, "Configuration").')
+    .exitOverride()
+    .showHelpAfterError('(rpm --help, or rpm <command> --help, for usage)')
+    .configureHelp({ sortSubcommands: false });
+  rpm
+    .command('start')
+    .description('run the platform: embedded broker, ingest, rules engine, API and care console in one process')
+    .option('--demo', 'also seed a care team with simulated patients, and print sign-ins, tokens and examples')
+    .option('--role <role>', `one part of the platform per process: ${ROLES_OF_PLATFORM.join(', ')}`)
+    .option('--partitions <list>', 'with --role rules: the partitions this process evaluates, such as 0-7 or 0,3,5')
+    .action((options: { demo?: boolean; role?: string; partitions?: string }) => runStart(options));
+  rpm.command('migrate').description('apply the clinical database migrations and exit').action(() => runMigrate());
+  rpm
+    .command('token')
+    .description('print an access token signed with the configured secret (development and tests)')
+    .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
+    .option('--team <id>', 'a care team (repeat for more)', collect, [])
+    .option('--patient <id>', 'with --role patient: the patient')
+    .option('--sub <subject>', 'the token subject (default <role>-cli)')
+    .option('--expires <duration>', 'lifetime such as 30m, 12h or 7d', '12h')
+    .action((options: { role?: string; team?: string[]; sub?: string; expires?: string; patient?: string }) => runToken(options));
+  rpm
+    .command('simulate')
+    .description('simulated cuffs, meters and scales: provisions patients through the API and publishes realistic readings')
+    .option('--patients <n>', 'how many patients, 1–10000', '3')
+    .option('--rate <r>', 'readings per second in all, above 0 and at most 1000', '1')
+    .option('--url <mqtt-url>', 'the broker (default mqtt://127.0.0.1:RPM_MQTT_PORT)')
+    .option('--api <http-url>', 'the API (default http://127.0.0.1:RPM_HTTP_PORT)')
+    .action((options: { patients?: string; rate?: string; url?: string; api?: string }) => runSimulate(options));
+  rpm
+    .command('gateway')
+    .description('the BLE home gateway (docs/gateway.md)')
+    .requiredOption('--config <file>', 'the gateway configuration file')
+    .option('--simulate', 'virtual devices on a private D-Bus with a simulated BlueZ')
+    .action((options: { config: string; simulate?: boolean }) => runGateway(options, createLogger(process.env['RPM_LOG_LEVEL'] ?? 'info')));
+  rpm
+    .command('decode')
+    .description('decode one GATT value and print the reading as JSON (exit 65 for a malformed frame)')
+    .requiredOption('--characteristic <uuid>', `one of ${CHARACTERISTICS.join(', ')}`)
+    .requiredOption('--hex <bytes>', 'the value as hexadecimal bytes, e.g. 1E8A0058…')
+    .option('--model <profile>', "a device model whose profile's quirks apply")
+    .option('--timezone <tz>', "the device's IANA time zone (default this machine's)")
+    .action((options: { characteristic?: string; hex?: string; model?: string; timezone?: string }) => runDecode(options));
+  rpm
+    .command('billing')
+    .description('Medicare RPM billing')
+    .command('export')
+    .description('the billing export of a month, all patients, from the configured stores')
+    .requiredOption('--month <YYYY-MM>', 'the month')
+    .option('--format <format>', 'csv or json', 'csv')
+    .action((options: { month?: string; format?: string }) => runBillingExport(options));
+  rpm
+    .command('mosquitto-files')
+    .description("an external Mosquitto's password and ACL files, from the device registry")
+    .requiredOption('--out <dir>', 'where Mosquitto reads its password_file and acl_file')
+    .action((options: { out?: string }) => runMosquittoFiles(options));
+  const user = rpm.command('user').description('people who sign in');
+  user
+    .command('add')
+    .description('a person who signs in: prints their one-time setup link (24 hours)')
+    .requiredOption('--id <login>', 'the login name')
+    .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
+    .option('--name <name>', 'the name shown (default the login name)')
+    .option('--team <id>', 'a care team (repeat for more)', collect, [])
+    .option('--patient <id>', 'with --role patient: the patient')
+    .action((options: { id?: string; name?: string; role?: string; team?: string[]; patient?: string }) => runUser('add', options));
+  user
+    .command('reset')
+    .description('a new setup link; the old password stops working and their sessions end')
+    .requiredOption('--id <login>', 'the login name')
+    .action((options: { id?: string }) => runUser('reset', options));
+  return rpm;
+}
+
 export async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  if (!command || command === 'help' || command === '--help' || command === '-h') {
-    console.log(USAGE);
-    return;
-  }
-  if (command === 'start') return runStart(rest);
-  if (command === 'migrate') return runMigrate(rest);
-  if (command === 'token') return runToken(rest);
-  if (command === 'simulate') return runSimulate(rest);
-  if (command === 'billing') return runBilling(rest);
-  if (command === 'decode') return runDecode(rest);
-  if (command === 'mosquitto-files') return runMosquittoFiles(rest);
-  if (command === 'user') return runUser(rest);
-  if (command === 'gateway') {
-    try {
-      return await runGateway(rest, createLogger(process.env['RPM_LOG_LEVEL'] ?? 'info'));
-    } catch (error) {
-      if ((error as { usage?: boolean }).usage) throw new UsageError((error as Error).message);
-      throw error;
-    }
-  }
-  throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+  await program().parseAsync(argv, { from: 'user' });
 }
 
 function exitCodeFor(error: unknown): number {
-  if (error instanceof UsageError || (error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return EXIT_USAGE;
-  if (isRpmError(error, 'RPM_ERR_CONFIG') || isRpmError(error, 'RPM_ERR_GATEWAY_CONFIG')) return EXIT_CONFIG;
-  if (isRpmError(error, 'RPM_ERR_INVALID_INPUT') || isRpmError(error, 'RPM_ERR_CONFLICT') || isRpmError(error, 'RPM_ERR_NOT_FOUND')) return EXIT_DATA;
+  if (error instanceof UsageError || error instanceof CommanderError) return EXIT_USAGE;
+  if (isRpmError(error, CLI_ERRORS.CONFIG) || isRpmError(error, GATEWAY_ERRORS.GATEWAY_CONFIG)) return EXIT_CONFIG;
+  if (isRpmError(error, STORE_ERRORS.INVALID_INPUT) || isRpmError(error, STORE_ERRORS.CONFLICT) || isRpmError(error, STORE_ERRORS.NOT_FOUND)) return EXIT_DATA;
   return EXIT_FAILURE;
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
+  // Help and the version are answers, not errors; commander has printed them and its own errors.
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
   const known = error instanceof UsageError || error instanceof StartupError || isRpmError(error);
-  console.error(`rpm: ${known ? (error as Error).message : (error as Error).stack ?? String(error)}`);
+  console.error(`rpm: ${known ? (error as Error).message : (error as Error).stack ?? String(error)}${error instanceof UsageError ? '\n(rpm <command> --help for usage)' : ''}`);
   process.exit(exitCodeFor(error));
 });

@@ -10,8 +10,8 @@
 //   onResponse  an audit record for every authenticated request, allowed or denied
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { FailureThrottle, type ActiveSession, type ClinicalStore } from '../store/index.js';
-import { ApiError } from './errors.js';
+import { FailureThrottle, STORE_ERRORS, type ActiveSession, type ClinicalStore } from '../store/index.js';
+import { API_ERRORS, ApiError } from './errors.js';
 import { DEFAULT_SESSION_SETTINGS, SESSION_COOKIE, clearSessionCookie, requestCookie, type SessionSettings } from './session-cookie.js';
 import type { AccessClaims, Role, TokenVerifier, VerifiedClaims } from './tokens.js';
 
@@ -70,7 +70,7 @@ export function maySeePatient(user: AccessClaims, patient: { id: string; careTea
 }
 
 export function requireUser(request: FastifyRequest): VerifiedClaims {
-  if (!request.user) throw new ApiError(401, 'RPM_ERR_UNAUTHENTICATED', 'sign in, or send a Bearer access token');
+  if (!request.user) throw new ApiError(API_ERRORS.UNAUTHENTICATED, 'sign in, or send a Bearer access token');
   return request.user;
 }
 
@@ -173,7 +173,7 @@ export function registerAccessControl(
     const refuse = async (message: string) => {
       request.auditPatientId = namedPatient(request);
       await audit(request, { actor: identity ?? 'anonymous', actorRole: 'unauthenticated', action: 'auth.failed', outcome: 'denied' });
-      throw new ApiError(401, 'RPM_ERR_UNAUTHENTICATED', message);
+      throw new ApiError(API_ERRORS.UNAUTHENTICATED, message);
     };
     const retryAfterMs = throttle.retryAfterMs(request.ip, identity);
     if (retryAfterMs > 0) {
@@ -181,7 +181,7 @@ export function registerAccessControl(
       // here were, and a flood of refusals must not become a flood of audit rows.
       const seconds = Math.ceil(retryAfterMs / 1000);
       reply.header('Retry-After', String(seconds));
-      throw new ApiError(429, 'RPM_ERR_RATE_LIMITED', `too many failed authentication attempts; try again in ${seconds} s`);
+      throw new ApiError(API_ERRORS.RATE_LIMITED, `too many failed authentication attempts; try again in ${seconds} s`);
     }
     const sessionToken = token === undefined ? requestCookie(request, SESSION_COOKIE) : undefined;
     if (sessionToken !== undefined) {
@@ -206,7 +206,7 @@ export function registerAccessControl(
       // must also carry the token only our own page could have read (SameSite=Strict is the
       // first line, this the second).
       if (!SAFE_METHODS.has(request.method) && !sameSecret(request.headers['x-csrf-token'] as string | undefined, active.csrfToken)) {
-        throw new ApiError(403, 'RPM_ERR_CSRF', 'a change made with the session cookie needs the x-csrf-token header (from the sign-in answer or GET /v1/me)');
+        throw new ApiError(API_ERRORS.CSRF, 'a change made with the session cookie needs the x-csrf-token header (from the sign-in answer or GET /v1/me)');
       }
       throttle.succeeded(request.ip, user.id);
       return;
@@ -227,7 +227,7 @@ export function registerAccessControl(
   app.addHook('preHandler', async (request: FastifyRequest) => {
     if (isPublicRoute(request)) return;
     const rule = request.routeOptions.config.access;
-    if (!rule) throw new ApiError(500, 'RPM_ERR_NO_ACCESS_RULE', 'this route declares no access rule');
+    if (!rule) throw new ApiError(API_ERRORS.NO_ACCESS_RULE, 'this route declares no access rule');
     const user = requireUser(request);
     // Params are validated by now, so a numeric id (a dead letter's) is a number: the record keeps text ("7", not "7.0").
     const param = (request.params as { id?: string | number } | undefined)?.id;
@@ -239,19 +239,19 @@ export function registerAccessControl(
       const patient = await dependencies.clinicalStore.patients.get(id);
       if (!patient) {
         request.auditPatientId = null;
-        throw new ApiError(404, 'RPM_ERR_NOT_FOUND', `patient ${id} does not exist`);
+        throw new ApiError(STORE_ERRORS.NOT_FOUND, `patient ${id} does not exist`);
       }
       owner = patient;
     }
     if (rule.scope === 'alert' && id) {
       const alert = await dependencies.clinicalStore.alerts.get(id);
-      if (!alert) throw new ApiError(404, 'RPM_ERR_NOT_FOUND', `alert ${id} does not exist`);
+      if (!alert) throw new ApiError(STORE_ERRORS.NOT_FOUND, `alert ${id} does not exist`);
       request.auditPatientId = alert.patientId;
       owner = { id: alert.patientId, careTeamId: alert.careTeamId };
     }
-    if (!rule.roles.includes(user.role)) throw new ApiError(403, 'RPM_ERR_FORBIDDEN', `the ${user.role} role may not use this route`);
+    if (!rule.roles.includes(user.role)) throw new ApiError(API_ERRORS.FORBIDDEN, `the ${user.role} role may not use this route`);
     if (owner !== undefined && !maySeePatient(user, owner)) {
-      throw new ApiError(403, 'RPM_ERR_FORBIDDEN', user.role === 'patient' ? 'a patient sees only their own data' : `${rule.scope} ${id} belongs to another care team`);
+      throw new ApiError(API_ERRORS.FORBIDDEN, user.role === 'patient' ? 'a patient sees only their own data' : `${rule.scope} ${id} belongs to another care team`);
     }
   });
 

@@ -16,7 +16,7 @@ import { WebhookTargetPolicy, type AlertChange } from '../rules/index.js';
 import type { ClinicalStore, FailureThrottle, ReadingsStore } from '../store/index.js';
 import { bearerToken, claimedSubject, isPublicRoute, registerAccessControl } from './access.js';
 import { MAX_JSON_DEPTH, exceedsJsonDepth } from '../device-profiles/index.js';
-import { ApiError, registerErrorHandler } from './errors.js';
+import { API_ERRORS, ApiError, registerErrorHandler } from './errors.js';
 import { DEFAULT_SESSION_SETTINGS, SESSION_COOKIE, requestCookie, type SessionSettings } from './session-cookie.js';
 import { peopleRoutes } from './routes/people.js';
 import { oidcRoutes, type OidcSettings } from './routes/oidc.js';
@@ -105,7 +105,7 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (exceedsJsonDepth(body as string)) {
-      done(new ApiError(400, 'RPM_ERR_VALIDATION', `body: nests arrays or objects more than ${MAX_JSON_DEPTH} deep`), undefined);
+      done(new ApiError(API_ERRORS.VALIDATION, `body: nests arrays or objects more than ${MAX_JSON_DEPTH} deep`), undefined);
       return;
     }
     parseJson(request, body as string, done);

@@ -1,5 +1,5 @@
 // Public surface of device-profiles: the measurement vocabulary every other module shares.
-export { RpmError, isRpmError } from './errors.js';
+export { RpmError, VALIDATION_ERRORS, defineErrors, errorInfo, errorTable, isRpmError, type ErrorInfo } from './errors.js';
 export {
   KINDS,
   MEAL_CONTEXTS,

@@ -5,6 +5,7 @@
 import type { Reading } from './reading.js';
 import { toCanonicalValue } from './normalize.js';
 import type { ValidationIssue } from './validation-issue.js';
+import { VALIDATION_ERRORS } from './errors.js';
 
 export interface PlausibleRange {
   min: number;
@@ -43,7 +44,7 @@ function outside(
   const shown = received && received.unit !== range.unit ? `${received.value} ${received.unit} (${value} ${range.unit})` : `${value} ${range.unit}`;
   return {
     path: `/${field}`,
-    code: 'RPM_ERR_IMPLAUSIBLE_VALUE',
+    code: VALIDATION_ERRORS.IMPLAUSIBLE_VALUE,
     message: `${field} ${shown} is outside the plausible range ${range.min}–${range.max} ${range.unit}`,
   };
 }
@@ -63,7 +64,7 @@ export function checkPlausibility(reading: Reading): ValidationIssue[] {
       if (diastolic >= systolic) {
         issues.push({
           path: '/diastolic',
-          code: 'RPM_ERR_IMPLAUSIBLE_VALUE',
+          code: VALIDATION_ERRORS.IMPLAUSIBLE_VALUE,
           message: `diastolic (${reading.diastolic} ${reading.unit}) must be below systolic (${reading.systolic} ${reading.unit})`,
         });
       }
@@ -74,7 +75,7 @@ export function checkPlausibility(reading: Reading): ValidationIssue[] {
         if (!rangeIssue && (meanArterial < diastolic || meanArterial > systolic)) {
           issues.push({
             path: '/meanArterial',
-            code: 'RPM_ERR_IMPLAUSIBLE_VALUE',
+            code: VALIDATION_ERRORS.IMPLAUSIBLE_VALUE,
             message: `meanArterial (${reading.meanArterial} ${reading.unit}) must lie between diastolic and systolic`,
           });
         }

@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RpmError } from './errors.js';
+import { RpmError, VALIDATION_ERRORS } from './errors.js';
 import { KINDS, type MeasurementKind } from './kinds.js';
 import { deviceProfileSchema, type DeviceProfile } from './profile-schema.js';
 import { createAjv, schemaIssues } from './schema-validator.js';
@@ -17,7 +17,7 @@ const validateProfileShape = createAjv().compile(deviceProfileSchema);
 /** Checks that span fields, which the JSON Schema cannot express. */
 function crossFieldIssues(profile: DeviceProfile, fileName: string): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
-  const issue = (path: string, message: string) => issues.push({ path, code: 'RPM_ERR_BAD_DEVICE_PROFILE', message });
+  const issue = (path: string, message: string) => issues.push({ path, code: VALIDATION_ERRORS.BAD_DEVICE_PROFILE, message });
   if (`${profile.id}.json` !== fileName) issue('/id', `must equal the file name without .json ("${fileName}")`);
   const allowedUnits = KINDS[profile.kind].units as readonly string[];
   profile.units.forEach((unit, index) => {
@@ -46,15 +46,15 @@ export function parseDeviceProfile(text: string, fileName: string): DeviceProfil
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new RpmError('RPM_ERR_BAD_DEVICE_PROFILE', `device profile ${fileName}: not valid JSON (${(error as Error).message})`);
+    throw new RpmError(VALIDATION_ERRORS.BAD_DEVICE_PROFILE, `device profile ${fileName}: not valid JSON (${(error as Error).message})`);
   }
   if (!validateProfileShape(parsed)) {
-    throw new RpmError('RPM_ERR_BAD_DEVICE_PROFILE', `device profile ${fileName}: ${formatIssues(schemaIssues(validateProfileShape))}`);
+    throw new RpmError(VALIDATION_ERRORS.BAD_DEVICE_PROFILE, `device profile ${fileName}: ${formatIssues(schemaIssues(validateProfileShape))}`);
   }
   const profile = parsed as DeviceProfile;
   const issues = crossFieldIssues(profile, fileName);
   if (issues.length > 0) {
-    throw new RpmError('RPM_ERR_BAD_DEVICE_PROFILE', `device profile ${fileName}: ${formatIssues(issues)}`);
+    throw new RpmError(VALIDATION_ERRORS.BAD_DEVICE_PROFILE, `device profile ${fileName}: ${formatIssues(issues)}`);
   }
   return profile;
 }
@@ -95,7 +95,7 @@ export function loadDeviceProfiles(directory: string = DEFAULT_PROFILES_DIR): De
     }
   }
   if (problems.length > 0) {
-    throw new RpmError('RPM_ERR_BAD_DEVICE_PROFILE', `refusing to load device profiles from ${directory}:\n  ${problems.join('\n  ')}`);
+    throw new RpmError(VALIDATION_ERRORS.BAD_DEVICE_PROFILE, `refusing to load device profiles from ${directory}:\n  ${problems.join('\n  ')}`);
   }
   return new DeviceProfiles(profiles);
 }

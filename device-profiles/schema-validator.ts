@@ -4,6 +4,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import addFormatsModule from 'ajv-formats';
 import { MEASUREMENT_KINDS } from './kinds.js';
 import type { ValidationIssue } from './validation-issue.js';
+import { VALIDATION_ERRORS } from './errors.js';
 
 // ajv-formats is CommonJS with `exports.default`; under NodeNext the default import is the module
 // object, so take the function from it whichever way the loader presents it.
@@ -44,17 +45,17 @@ function toIssue(error: ErrorObject): ValidationIssue {
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
     case 'required':
-      return { path: `${path}/${String(params.missingProperty)}`, code: 'RPM_ERR_MISSING_FIELD', message: 'is required' };
+      return { path: `${path}/${String(params.missingProperty)}`, code: VALIDATION_ERRORS.MISSING_FIELD, message: 'is required' };
     case 'additionalProperties':
       return {
         path: `${path}/${String(params.additionalProperty)}`,
-        code: 'RPM_ERR_UNKNOWN_FIELD',
+        code: VALIDATION_ERRORS.UNKNOWN_FIELD,
         message: 'is not a field allowed here',
       };
     case 'discriminator':
       return {
         path: `${path}/kind`,
-        code: 'RPM_ERR_UNKNOWN_KIND',
+        code: VALIDATION_ERRORS.UNKNOWN_KIND,
         message:
           params.error === 'mapping'
             ? `must be one of ${MEASUREMENT_KINDS.join(', ')} (got ${preview(params.tagValue)})`
@@ -63,13 +64,13 @@ function toIssue(error: ErrorObject): ValidationIssue {
     case 'type':
       return {
         path,
-        code: 'RPM_ERR_WRONG_TYPE',
+        code: VALIDATION_ERRORS.WRONG_TYPE,
         message: `must be ${String(params.type)} (got ${typeName(error.data)} ${preview(error.data)})`,
       };
     case 'format':
       return {
         path,
-        code: params.format === 'date' ? 'RPM_ERR_BAD_DATE' : 'RPM_ERR_BAD_TIMESTAMP',
+        code: params.format === 'date' ? VALIDATION_ERRORS.BAD_DATE : VALIDATION_ERRORS.BAD_TIMESTAMP,
         message:
           params.format === 'date'
             ? `must be a date YYYY-MM-DD (got ${preview(error.data)})`
@@ -78,23 +79,23 @@ function toIssue(error: ErrorObject): ValidationIssue {
     case 'pattern':
       return {
         path,
-        code: 'RPM_ERR_BAD_IDENTIFIER',
+        code: VALIDATION_ERRORS.BAD_IDENTIFIER,
         message: `${PATTERN_HINTS[lastSegment(path)] ?? `must match ${String(params.pattern)}`} (got ${preview(error.data)})`,
       };
     case 'enum':
       return {
         path,
-        code: 'RPM_ERR_NOT_ALLOWED_VALUE',
+        code: VALIDATION_ERRORS.NOT_ALLOWED_VALUE,
         message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')} (got ${preview(error.data)})`,
       };
     case 'maxLength':
-      return { path, code: 'RPM_ERR_TOO_LONG', message: `must be at most ${String(params.limit)} characters` };
+      return { path, code: VALIDATION_ERRORS.TOO_LONG, message: `must be at most ${String(params.limit)} characters` };
     case 'maxItems':
-      return { path, code: 'RPM_ERR_TOO_MANY_ITEMS', message: `must hold at most ${String(params.limit)} items` };
+      return { path, code: VALIDATION_ERRORS.TOO_MANY_ITEMS, message: `must hold at most ${String(params.limit)} items` };
     case 'minItems':
-      return { path, code: 'RPM_ERR_EMPTY_BATCH', message: `must hold at least ${String(params.limit)} item` };
+      return { path, code: VALIDATION_ERRORS.EMPTY_BATCH, message: `must hold at least ${String(params.limit)} item` };
     default:
-      return { path, code: 'RPM_ERR_SCHEMA', message: error.message ?? `fails ${error.keyword}` };
+      return { path, code: VALIDATION_ERRORS.SCHEMA, message: error.message ?? `fails ${error.keyword}` };
   }
 }
 

@@ -2,7 +2,11 @@
 // a bad value stops the gateway with a message naming the field.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { DEVICE_ID_PATTERN, RpmError, type DeviceProfile, type DeviceProfiles } from '../device-profiles/index.js';
+import { DEVICE_ID_PATTERN, RpmError, defineErrors, type DeviceProfile, type DeviceProfiles } from '../device-profiles/index.js';
+
+export const GATEWAY_ERRORS = defineErrors('gateway', {
+  GATEWAY_CONFIG: { status: null, meaning: 'the gateway’s configuration file is invalid: `rpm gateway` stops with exit status 78 naming the field' },
+});
 
 const deviceId = z.string().regex(new RegExp(DEVICE_ID_PATTERN), 'must be a platform device id (letters, digits, . _ : -; at most 64)');
 const mac = z
@@ -61,7 +65,7 @@ export interface ResolvedDevice extends GatewayDeviceConfig {
 }
 
 function fail(message: string): never {
-  throw new RpmError('RPM_ERR_GATEWAY_CONFIG', message);
+  throw new RpmError(GATEWAY_ERRORS.GATEWAY_CONFIG, message);
 }
 
 /** Parses and checks a configuration object against the model profiles. */

@@ -4,7 +4,7 @@ export * from './decoders/index.js';
 export { Outbox, type OutboxReading, type PendingReading } from './outbox.js';
 export { Uplink, type UplinkOptions } from './uplink.js';
 export { BleGateway, type BleGatewayOptions, type GatewayLog, type SyncReport } from './ble/ble-gateway.js';
-export { gatewayConfigSchema, loadGatewayConfig, parseGatewayConfig, type GatewayConfig, type ResolvedDevice } from './config.js';
+export { GATEWAY_ERRORS, gatewayConfigSchema, loadGatewayConfig, parseGatewayConfig, type GatewayConfig, type ResolvedDevice } from './config.js';
 export { GatewayService, platformDeviceIds } from './gateway-service.js';
 export { startPrivateBus, type PrivateBus } from './simulated-bluez/private-bus.js';
 export { SimulatedBluez } from './simulated-bluez/simulated-bluez.js';

@@ -1,16 +1,21 @@
-// Why ingest rejects input: stable codes, stored with every dead letter and sent in receipts.
-export const INGEST_ERRORS = {
-  NOT_UTF8: 'RPM_ERR_NOT_UTF8',
-  NOT_JSON: 'RPM_ERR_NOT_JSON',
-  TOO_DEEP: 'RPM_ERR_TOO_DEEP',
-  EVALUATION_FAILED: 'RPM_ERR_EVALUATION_FAILED',
-  BAD_BATCH: 'RPM_ERR_BAD_BATCH',
-  DEVICE_MISMATCH: 'RPM_ERR_DEVICE_MISMATCH',
-  UNKNOWN_DEVICE: 'RPM_ERR_UNKNOWN_DEVICE',
-  RETIRED_DEVICE: 'RPM_ERR_RETIRED_DEVICE',
-  KIND_MISMATCH: 'RPM_ERR_KIND_MISMATCH',
-  UNASSIGNED_DEVICE: 'RPM_ERR_UNASSIGNED_DEVICE',
-  CLOCK_UNSET: 'RPM_ERR_CLOCK_UNSET',
-  FUTURE_TIMESTAMP: 'RPM_ERR_FUTURE_TIMESTAMP',
-  NOT_A_READINGS_TOPIC: 'RPM_ERR_NOT_A_READINGS_TOPIC',
-} as const;
+// Why ingest refuses input: stable codes, stored with every dead letter and sent in receipts; the
+// status is what an HTTP path answers them with.
+import { defineErrors } from '../device-profiles/index.js';
+
+export const INGEST_ERRORS = defineErrors('ingest', {
+  NOT_UTF8: { status: 400, meaning: 'the payload is not UTF-8 text' },
+  NOT_JSON: { status: 400, meaning: 'the payload is not JSON' },
+  TOO_DEEP: { status: 400, meaning: 'JSON nested more than 32 deep, refused before anything recursive reads it' },
+  EVALUATION_FAILED: { status: 500, meaning: 'an unforeseen failure while evaluating this reading: it is dead-lettered with the error, and the messages behind it go on' },
+  BAD_BATCH: { status: 400, meaning: 'a batch that is not `{"readings":[…]}`' },
+  DEVICE_MISMATCH: { status: 403, meaning: 'the reading’s `deviceId` is not the topic’s, or not one the credential may send for' },
+  UNKNOWN_DEVICE: { status: 404, meaning: 'no device was provisioned with this id' },
+  RETIRED_DEVICE: { status: 403, meaning: 'the device was retired' },
+  KIND_MISMATCH: { status: 400, meaning: 'a reading of another kind than the device measures' },
+  UNASSIGNED_DEVICE: { status: 409, meaning: 'the device had no patient at `measuredAt`: the reading is held (`GET /v1/unassigned-readings`) until the device is assigned with `replay`' },
+  CLOCK_UNSET: { status: 400, meaning: '`measuredAt` before 2 January 2000: the device’s clock was never set' },
+  FUTURE_TIMESTAMP: { status: 400, meaning: '`measuredAt` more than 5 minutes ahead of the platform’s clock' },
+  NOT_A_READINGS_TOPIC: { status: 400, meaning: 'a publish to a topic other than `rpm/v1/devices/{deviceId}/readings`' },
+  SPOOL_BEHIND: { status: null, meaning: 'the spool holds fewer messages than it acknowledged: start-up stops naming the file and what to do' },
+  SPOOL_DAMAGED: { status: null, meaning: 'the spool file is damaged: start-up stops naming the file and what to do' },
+});

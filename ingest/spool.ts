@@ -33,6 +33,7 @@ import { parseSerialized, serializeReadings, type StoredReading } from '../store
 import { WalSync } from '../store/wal-sync.js';
 import { RpmError } from '../device-profiles/index.js';
 import { highWaterPath, SpoolHighWaterMark } from './spool-high-water.js';
+import { INGEST_ERRORS } from './errors.js';
 
 export interface InboundMessage {
   /** Unique per received message; dead letters of its readings are keyed on it. */
@@ -386,7 +387,7 @@ export class Spool extends EventEmitter {
       if (acknowledged !== undefined && acknowledged > this.syncedThroughSeq) {
         this.database.close();
         throw new RpmError(
-          'RPM_ERR_SPOOL_BEHIND',
+          INGEST_ERRORS.SPOOL_BEHIND,
           `the ingest spool ${path} holds messages through number ${this.syncedThroughSeq}, but messages through ${acknowledged} were acknowledged to devices (${highWaterPath(path)}): ` +
             `${acknowledged - this.syncedThroughSeq} acknowledged messages are missing. Its WAL file (${path}-wal) was deleted or truncated, or an older copy of the spool was restored. ` +
             `Stop, and restore ${path} together with ${path}-wal and ${path}-shm as they were; to accept the loss and start with what the spool holds, move ${highWaterPath(path)} away.`,
@@ -609,7 +610,7 @@ function damagedSpool(path: string, error: unknown): Error {
   const code = (error as { code?: unknown }).code;
   if (typeof code !== 'string' || !DAMAGED_CODES.has(code)) return error as Error;
   return new RpmError(
-    'RPM_ERR_SPOOL_DAMAGED',
+    INGEST_ERRORS.SPOOL_DAMAGED,
     `the ingest spool ${path} cannot be opened (${code}: ${(error as Error).message}). It holds readings acknowledged to devices and not yet stored: ` +
       `stop, keep a copy of ${path}, ${path}-wal and ${path}-shm, and try \`sqlite3 ${path} .recover\` into a new file put in its place; ` +
       `moving the files away starts an empty spool and loses what they held.`,

@@ -3,7 +3,7 @@
 // notification per change. The side-effect edge of the rules engine.
 import type { Logger } from 'pino';
 import { isRpmError } from '../device-profiles/index.js';
-import { ALERT_SEVERITIES, type Alert, type AlertSeverity, type ClinicalStore, type DeliveriesOf, type NewAlert } from '../store/index.js';
+import { ALERT_SEVERITIES, STORE_ERRORS, type Alert, type AlertSeverity, type ClinicalStore, type DeliveriesOf, type NewAlert } from '../store/index.js';
 import type { AlertSignal, RuleReading } from './evaluate-patient.js';
 import { effectivePolicy, type Audience } from './escalation-policy.js';
 import type { AlertChange, AlertEventName, AlertNotifier } from './notifications.js';
@@ -259,7 +259,7 @@ export class AlertManager {
       });
     } catch (error) {
       // Another writer opened it first (a second rules process during a handover): update that one.
-      if (isRpmError(error, 'RPM_ERR_CONFLICT')) return undefined;
+      if (isRpmError(error, STORE_ERRORS.CONFLICT)) return undefined;
       throw error;
     }
   }

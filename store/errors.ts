@@ -1,12 +1,13 @@
-// Error codes of the store module. The API maps them to HTTP statuses (404, 409, 400).
-import { RpmError } from '../device-profiles/index.js';
+// Error codes of the store module, with the HTTP status the API answers them with.
+import { RpmError, defineErrors } from '../device-profiles/index.js';
 
-export const STORE_ERRORS = {
-  NOT_FOUND: 'RPM_ERR_NOT_FOUND',
-  CONFLICT: 'RPM_ERR_CONFLICT',
-  INVALID_INPUT: 'RPM_ERR_INVALID_INPUT',
-  INVALID_TRANSITION: 'RPM_ERR_INVALID_TRANSITION',
-} as const;
+export const STORE_ERRORS = defineErrors('store', {
+  NOT_FOUND: { status: 404, meaning: 'the patient, device, alert, team, user or other record named does not exist (or is not the caller’s to see)' },
+  CONFLICT: { status: 409, meaning: 'the record already exists, or the change contradicts what is stored (an assignment that has begun, a used setup token)' },
+  INVALID_INPUT: { status: 400, meaning: 'a value the store refuses, named by field (a time entry before enrolment, over 120 minutes)' },
+  INVALID_TRANSITION: { status: 409, meaning: 'an alert cannot go from its status to the one asked (acknowledging a resolved alert)' },
+  MIGRATION_FAILED: { status: null, meaning: 'a database migration failed: start-up (or `rpm migrate`) stops naming it' },
+});
 
 export function notFound(what: string, id: string): RpmError {
   return new RpmError(STORE_ERRORS.NOT_FOUND, `${what} ${id} does not exist`, { resource: what, id });

@@ -58,7 +58,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   }
   if (response.status === 204) return undefined as T;
   const payload = (await response.json().catch(() => ({}))) as { error?: string; message?: string };
-  if (!response.ok) throw new ApiFailure(response.status, payload.error ?? 'RPM_ERR_UNKNOWN', payload.message ?? `the API answered ${response.status}`);
+  if (!response.ok) throw new ApiFailure(response.status, payload.error ?? `HTTP_${response.status}`, payload.message ?? `the API answered ${response.status}`);
   return payload as T;
 }
 

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { filter, type Observable } from 'rxjs';
 import type { AlertChange } from '../../rules/index.js';
-import { ALERT_SEVERITIES, ALERT_STATUSES, everyItem, type Alert, type ClinicalStore } from '../../store/index.js';
+import { ALERT_SEVERITIES, ALERT_STATUSES, everyItem, STORE_ERRORS, type Alert, type ClinicalStore } from '../../store/index.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, maySeeTeam, requireUser, visibleTeams, type AccessControl } from '../access.js';
-import { ApiError } from '../errors.js';
+import { API_ERRORS, ApiError } from '../errors.js';
 import { idParams, pageQuery } from './shared.js';
 import { alertEventView, alertView, cursor, errorResponses, patientAlertView, triageRow } from '../schemas.js';
 
@@ -42,7 +42,7 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
       const user = requireUser(request);
       if (user.role === 'patient') {
         // A patient sees that their alerts exist and where they stand, not the care team's work on them.
-        if (request.query.patientId && request.query.patientId !== user.patientId) throw new ApiError(403, 'RPM_ERR_FORBIDDEN', 'a patient sees only their own data');
+        if (request.query.patientId && request.query.patientId !== user.patientId) throw new ApiError(API_ERRORS.FORBIDDEN, 'a patient sees only their own data');
         request.auditPatientId = user.patientId ?? null;
         const page = await clinicalStore.alerts.list({ ...request.query, patientId: user.patientId });
         return { alerts: page.items.map(patientAlert), nextCursor: page.nextCursor };
@@ -66,7 +66,7 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
 
   app.get('/v1/alerts/:id', { schema: { params: idParams, response: { 200: alertView, ...errorResponses }, tags: ['alerts'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'alert', audit: 'alert.read', resourceType: 'alert' } } }, async (request) => {
     const alert = await clinicalStore.alerts.get(request.params.id);
-    if (!alert) throw new ApiError(404, 'RPM_ERR_NOT_FOUND', `alert ${request.params.id} does not exist`);
+    if (!alert) throw new ApiError(STORE_ERRORS.NOT_FOUND, `alert ${request.params.id} does not exist`);
     return alert;
   });
 
@@ -79,7 +79,7 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
   app.get('/v1/alerts/stream', { schema: { tags: ['alerts'], description: 'Server-Sent Events (text/event-stream): `id` is the alert event id, `event` what happened, `data` the alert. Send Last-Event-ID to resume.' }, config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'alerts.stream', resourceType: 'alert' } } }, async (request, reply) => {
     const user = requireUser(request);
     const open = openStreams.get(user.sub) ?? 0;
-    if (open >= MAX_STREAMS_PER_USER) throw new ApiError(429, 'RPM_ERR_TOO_MANY_STREAMS', `at most ${MAX_STREAMS_PER_USER} alert streams may be open per user; close one first`);
+    if (open >= MAX_STREAMS_PER_USER) throw new ApiError(API_ERRORS.TOO_MANY_STREAMS, `at most ${MAX_STREAMS_PER_USER} alert streams may be open per user; close one first`);
     openStreams.set(user.sub, open + 1);
     let closed = false;
     const release = () => {
@@ -111,7 +111,7 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
     }
     const subscription = alertFeed$.pipe(filter((change) => maySeeTeam(user, change.alert.careTeamId) && change.eventId > replayedUpTo)).subscribe((change) => send(change.eventId, change.event, change.alert));
     const endExpired = () => {
-      raw.write('event: expired\ndata: {"error":"RPM_ERR_UNAUTHENTICATED","message":"the access token or session ended; sign in or reconnect with a new token"}\n\n');
+      raw.write(`event: expired\ndata: ${JSON.stringify({ error: API_ERRORS.UNAUTHENTICATED, message: 'the access token or session ended; sign in or reconnect with a new token' })}\n\n`);
       raw.end();
     };
     // A session can be revoked, time out or lose its user at any moment: each heartbeat asks.

@@ -3,9 +3,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { effectivePolicy, escalationPolicy, type EscalationPolicy, type WebhookTargetPolicy } from '../../rules/index.js';
 import type { CareTeam, ClinicalStore } from '../../store/index.js';
 import { maySeeTeam, requireUser, visibleTeams } from '../access.js';
-import { ApiError } from '../errors.js';
+import { API_ERRORS, ApiError } from '../errors.js';
 import { idParams } from './shared.js';
 import { careTeamView, errorResponses } from '../schemas.js';
+import { STORE_ERRORS } from '../../store/index.js';
 
 const careTeamBody = z.object({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).optional(),
@@ -24,7 +25,7 @@ function careTeamAnswer(team: CareTeam) {
 async function checkWebhooks(webhookTargets: WebhookTargetPolicy, webhooks: readonly { url: string }[]): Promise<void> {
   for (const [index, webhook] of webhooks.entries()) {
     const problem = await webhookTargets.problemWithResolved(webhook.url);
-    if (problem) throw new ApiError(400, 'RPM_ERR_VALIDATION', `body/escalation/webhooks/${index}/url: ${problem}`);
+    if (problem) throw new ApiError(API_ERRORS.VALIDATION, `body/escalation/webhooks/${index}/url: ${problem}`);
   }
 }
 
@@ -52,7 +53,7 @@ export const careTeamRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
   app.get('/v1/care-teams/:id', { schema: { params: idParams, response: { 200: careTeamView, ...errorResponses }, tags: ['care teams'] }, config: { access: { roles: ['admin', 'nurse', 'physician'], scope: 'none', audit: 'care_team.read', resourceType: 'care_team' } } }, async (request) => {
     request.auditResourceId = request.params.id;
     // Another team's settings are none of the caller's business: answered as if it did not exist.
-    if (!maySeeTeam(requireUser(request), request.params.id)) throw new ApiError(404, 'RPM_ERR_NOT_FOUND', `care team ${request.params.id} does not exist`);
+    if (!maySeeTeam(requireUser(request), request.params.id)) throw new ApiError(STORE_ERRORS.NOT_FOUND, `care team ${request.params.id} does not exist`);
     return careTeamAnswer(await clinicalStore.careTeams.require(request.params.id));
   });
 

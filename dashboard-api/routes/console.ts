@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import fastifyStatic from '@fastify/static';
+import { STORE_ERRORS } from '../../store/index.js';
 
 /** API paths: never the console's page, even when nothing there matches (a JSON 404 instead). */
 const RESERVED_PREFIXES = ['/v1', '/fhir', '/api/v1', '/ingest', '/auth', '/docs', '/healthz', '/readyz', '/metrics'];
@@ -59,7 +60,7 @@ export const consoleRoutes: FastifyPluginAsync<{ consoleDir: string }> = async (
   app.get('/', { schema: { hide: true }, config: { public: true } }, async (_request, reply) => sendPage(reply));
   app.get('/*', { schema: { hide: true }, config: { public: true } }, async (request, reply) => {
     const path = request.url.startsWith('/') ? request.url : new URL(request.url).pathname;
-    if (isReserved(path)) return reply.code(404).send({ error: 'RPM_ERR_NOT_FOUND', message: `no route ${request.method} ${path.split('?')[0]}` });
+    if (isReserved(path)) return reply.code(404).send({ error: STORE_ERRORS.NOT_FOUND, message: `no route ${request.method} ${path.split('?')[0]}` });
     return sendPage(reply);
   });
 };

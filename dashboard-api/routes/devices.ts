@@ -3,11 +3,12 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { MEASUREMENT_KINDS } from '../../device-profiles/index.js';
 import type { IngestService } from '../../ingest/index.js';
 import type { ClinicalStore } from '../../store/index.js';
-import { ApiError } from '../errors.js';
+import { API_ERRORS, ApiError } from '../errors.js';
 import { maySeeTeam, requireUser, visibleTeams } from '../access.js';
 import type { AccessClaims } from '../tokens.js';
 import { idParams, instant, pageQuery } from './shared.js';
 import { assignmentView, cursor, deviceView, errorResponses, heldDeviceView } from '../schemas.js';
+import { STORE_ERRORS } from '../../store/index.js';
 
 const deviceBody = z.object({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'must be 1–64 characters of A–Z, a–z, 0–9, ".", "_", ":" or "-"'),
@@ -58,16 +59,16 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore;
       const user = requireUser(request);
       const from = request.body.from ?? new Date().toISOString();
       if (Date.parse(from) > Date.now() + MAX_SCHEDULED_START_MS) {
-        throw new ApiError(400, 'RPM_ERR_VALIDATION', `body/from: may be at most ${MAX_SCHEDULED_START_DAYS} days ahead (a kit on its way to the patient); got ${from}`);
+        throw new ApiError(API_ERRORS.VALIDATION, `body/from: may be at most ${MAX_SCHEDULED_START_DAYS} days ahead (a kit on its way to the patient); got ${from}`);
       }
       const patient = await clinicalStore.patients.get(request.body.patientId);
-      if (!patient) throw new ApiError(404, 'RPM_ERR_NOT_FOUND', `body/patientId: patient ${request.body.patientId} does not exist`);
+      if (!patient) throw new ApiError(STORE_ERRORS.NOT_FOUND, `body/patientId: patient ${request.body.patientId} does not exist`);
       request.auditPatientId = patient.id;
-      if (!maySeeTeam(user, patient.careTeamId)) throw new ApiError(403, 'RPM_ERR_FORBIDDEN', `patient ${patient.id} belongs to another care team`);
+      if (!maySeeTeam(user, patient.careTeamId)) throw new ApiError(API_ERRORS.FORBIDDEN, `patient ${patient.id} belongs to another care team`);
       // The device's present and scheduled patients must be the caller's to take it from them: a
       // nurse cannot move another team's device onto her own patient, nor undo its schedule.
       for (const held of await clinicalStore.devices.assignmentsFrom(request.params.id, from)) {
-        if (!maySeeTeam(user, held.careTeamId)) throw new ApiError(403, 'RPM_ERR_FORBIDDEN', `device ${request.params.id} is assigned to a patient of another care team; an admin or that team can reassign it`);
+        if (!maySeeTeam(user, held.careTeamId)) throw new ApiError(API_ERRORS.FORBIDDEN, `device ${request.params.id} is assigned to a patient of another care team; an admin or that team can reassign it`);
       }
       await clinicalStore.devices.assign(request.params.id, patient.id, { at: from, by: user.sub, replaceScheduled: true });
       // Readings held while the device had no patient, now the patient's from `from`: re-ingested.
@@ -104,7 +105,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore;
       const history = await historyFor(clinicalStore, request.params.id, user);
       // Like the device list: a nurse sees her teams' devices and those in stock, never another team's.
       const open = history.find((row) => row.assignedUntil === null || Date.parse(row.assignedUntil) > Date.now());
-      if (open && open.patientId === null) throw new ApiError(404, 'RPM_ERR_NOT_FOUND', `device ${request.params.id} does not exist`);
+      if (open && open.patientId === null) throw new ApiError(STORE_ERRORS.NOT_FOUND, `device ${request.params.id} does not exist`);
       return { deviceId: request.params.id, history };
     },
   );

@@ -7,7 +7,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import * as oidcClient from 'openid-client';
 import { USER_ROLES, normalizeUserId, type ClinicalStore, type User } from '../../store/index.js';
 import type { AccessControl } from '../access.js';
-import { ApiError } from '../errors.js';
+import { API_ERRORS, ApiError } from '../errors.js';
 import { setSessionCookie, type SessionSettings } from '../session-cookie.js';
 
 export interface OidcSettings {
@@ -54,7 +54,7 @@ export const oidcRoutes: FastifyPluginAsync<{ clinicalStore: ClinicalStore; acce
       .discovery(new URL(oidc.issuer), oidc.clientId, oidc.clientSecret, oidcClient.ClientSecretBasic(oidc.clientSecret), isLoopbackHttp(oidc.issuer) ? { execute: [oidcClient.allowInsecureRequests] } : undefined)
       .catch((error: Error) => {
         discovered = undefined;
-        throw new ApiError(502, 'RPM_ERR_OIDC_UNAVAILABLE', `the identity provider at RPM_OIDC_ISSUER (${oidc.issuer}) could not be used: ${error.message}`);
+        throw new ApiError(API_ERRORS.OIDC_UNAVAILABLE, `the identity provider at RPM_OIDC_ISSUER (${oidc.issuer}) could not be used: ${error.message}`);
       });
     return discovered;
   };
@@ -78,12 +78,12 @@ export const oidcRoutes: FastifyPluginAsync<{ clinicalStore: ClinicalStore; acce
 
   app.get('/auth/oidc/callback', { schema: { hide: true }, config: { public: true } }, async (request, reply) => {
     const query = request.query as Record<string, string | undefined>;
-    const denied = async (status: number, code: string, message: string, actor = 'anonymous'): Promise<never> => {
+    const denied = async (code: string, message: string, actor = 'anonymous'): Promise<never> => {
       await access.auditEvent(request, { actor, actorRole: 'unauthenticated', action: 'session.create.oidc', outcome: 'denied', resourceType: 'user', resourceId: null, patientId: null });
-      throw new ApiError(status, code, message);
+      throw new ApiError(code, message);
     };
     const pending = typeof query.state === 'string' ? await clinicalStore.sessions.takeOidcSignIn(query.state) : undefined;
-    if (!pending) return denied(400, 'RPM_ERR_OIDC_STATE', 'this sign-in is unknown or took longer than 10 minutes; start again');
+    if (!pending) return denied(API_ERRORS.OIDC_STATE, 'this sign-in is unknown or took longer than 10 minutes; start again');
     const config = await configuration();
     // The URL the provider redirected to, rebuilt on our public address: never the request's own host.
     const current = new URL(redirectUri);
@@ -93,9 +93,9 @@ export const oidcRoutes: FastifyPluginAsync<{ clinicalStore: ClinicalStore; acce
       const tokens = await oidcClient.authorizationCodeGrant(config, current, { pkceCodeVerifier: pending.codeVerifier, expectedState: query.state, expectedNonce: pending.nonce, idTokenExpected: true });
       claims = tokens.claims();
     } catch (error) {
-      return denied(401, 'RPM_ERR_OIDC_FAILED', `the identity provider's answer was refused: ${describeOidcError(error)}`);
+      return denied(API_ERRORS.OIDC_FAILED, `the identity provider's answer was refused: ${describeOidcError(error)}`);
     }
-    if (!claims) return denied(401, 'RPM_ERR_OIDC_FAILED', 'the identity provider sent no ID token');
+    if (!claims) return denied(API_ERRORS.OIDC_FAILED, 'the identity provider sent no ID token');
     const login = normalizeUserId(String(claims.preferred_username ?? claims.sub));
     let user: User | undefined;
     const role = oidc.roleClaim ? claims[oidc.roleClaim] : undefined;
@@ -105,7 +105,7 @@ export const oidcRoutes: FastifyPluginAsync<{ clinicalStore: ClinicalStore; acce
     } else {
       user = await clinicalStore.users.get(login);
     }
-    if (!user || user.disabled) return denied(403, 'RPM_ERR_FORBIDDEN', `${login} has no account here, or it is disabled: ask an administrator`, login);
+    if (!user || user.disabled) return denied(API_ERRORS.FORBIDDEN, `${login} has no account here, or it is disabled: ask an administrator`, login);
     const signedIn = await clinicalStore.sessions.create({ userId: user.id, authMethod: 'oidc', sourceIp: request.ip, userAgent: request.headers['user-agent'] }, sessions);
     await access.auditEvent(request, { actor: user.id, actorRole: user.role, action: 'session.create.oidc', outcome: 'allowed', resourceType: 'user', resourceId: user.id, patientId: user.patientId });
     setSessionCookie(reply, signedIn.token, sessions);

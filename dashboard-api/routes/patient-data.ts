@@ -4,9 +4,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { MEASUREMENT_KINDS } from '../../device-profiles/index.js';
 import { DEFAULT_RULES, resolveRules } from '../../rules/index.js';
 import { addDays, billingProgress, progressQueryStart, ruleSetFor } from '../../billing/index.js';
-import { MAX_MINUTES_PER_ENTRY, localDate, startOfLocalDate, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
+import { localDate, MAX_MINUTES_PER_ENTRY, startOfLocalDate, STORE_ERRORS, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, requireUser } from '../access.js';
-import { ApiError } from '../errors.js';
+import { API_ERRORS, ApiError } from '../errors.js';
 import { idParams, instant } from './shared.js';
 import { billingProgressView, bucketView, errorResponses, readingView as readingSchema, thresholdsView, timeEntryView } from '../schemas.js';
 
@@ -36,10 +36,10 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
     async (request, reply) => {
       const to = request.query.to ?? new Date(Date.now() + 60_000).toISOString();
       const from = request.query.from ?? new Date(Date.parse(to) - 30 * DAY_MS).toISOString();
-      if (Date.parse(to) <= Date.parse(from)) throw new ApiError(400, 'RPM_ERR_VALIDATION', 'querystring/to: must be after from');
-      if (Date.parse(to) - Date.parse(from) > MAX_RANGE_MS) throw new ApiError(400, 'RPM_ERR_VALIDATION', 'querystring/from: the range may span at most 366 days');
+      if (Date.parse(to) <= Date.parse(from)) throw new ApiError(API_ERRORS.VALIDATION, 'querystring/to: must be after from');
+      if (Date.parse(to) - Date.parse(from) > MAX_RANGE_MS) throw new ApiError(API_ERRORS.VALIDATION, 'querystring/from: the range may span at most 366 days');
       if (request.query.every) {
-        if (!request.query.kind) throw new ApiError(400, 'RPM_ERR_VALIDATION', 'querystring/kind: is required with every');
+        if (!request.query.kind) throw new ApiError(API_ERRORS.VALIDATION, 'querystring/kind: is required with every');
         const patient = await clinicalStore.patients.require(request.params.id);
         return { buckets: await readingsStore.aggregate({ patientId: patient.id, kind: request.query.kind, from, to, every: request.query.every, timezone: patient.timezone }) };
       }
@@ -92,7 +92,7 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
       const tz = patient.timezone;
       const today = localDate(Date.now(), tz);
       const ruleSet = ruleSetFor(today.slice(0, 7));
-      if (!ruleSet) throw new ApiError(409, 'RPM_ERR_CONFLICT', `no billing rule set covers ${today.slice(0, 7)}`);
+      if (!ruleSet) throw new ApiError(STORE_ERRORS.CONFLICT, `no billing rule set covers ${today.slice(0, 7)}`);
       const episodeStart = localDate(Date.parse(patient.enrolledAt), tz);
       const days = await readingsStore.localDates({
         patientId: patient.id,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { readingObject, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
-import { ApiError } from '../errors.js';
+import { API_ERRORS, ApiError } from '../errors.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, maySeeTeam, requireUser, visibleTeams } from '../access.js';
 import { idParams, instant, pageQuery } from './shared.js';
 import { cursor, errorResponses, patientView, readingView } from '../schemas.js';
@@ -18,7 +18,7 @@ const patientBody = z.object({
 export const patientRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; readingsStore: ReadingsStore }> = async (app, { clinicalStore, readingsStore }) => {
   app.post('/v1/patients', { schema: { body: patientBody, response: { 201: patientView, ...errorResponses }, tags: ['patients'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none', audit: 'patient.create' } } }, async (request, reply) => {
     const user = requireUser(request);
-    if (!maySeeTeam(user, request.body.careTeamId)) throw new ApiError(403, 'RPM_ERR_FORBIDDEN', `care team ${request.body.careTeamId} is not one of yours`);
+    if (!maySeeTeam(user, request.body.careTeamId)) throw new ApiError(API_ERRORS.FORBIDDEN, `care team ${request.body.careTeamId} is not one of yours`);
     const patient = await clinicalStore.patients.create(request.body);
     request.auditPatientId = patient.id;
     request.auditResourceId = patient.id;

@@ -3,9 +3,9 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { isRpmError } from '../../device-profiles/index.js';
-import { FailureThrottle, MAX_PASSWORD_LENGTH, USER_ROLES, hashPassword, normalizeUserId, passwordProblem, verifyPassword, type ClinicalStore, type Session, type User } from '../../store/index.js';
+import { FailureThrottle, hashPassword, MAX_PASSWORD_LENGTH, normalizeUserId, passwordProblem, STORE_ERRORS, USER_ROLES, verifyPassword, type ClinicalStore, type Session, type User } from '../../store/index.js';
 import { ANY_ROLE, requireUser, type AccessControl } from '../access.js';
-import { ApiError } from '../errors.js';
+import { API_ERRORS, ApiError } from '../errors.js';
 import { clearSessionCookie, setSessionCookie, type SessionSettings } from '../session-cookie.js';
 import { idParams, pageQuery } from './shared.js';
 import { cursor, errorResponses } from '../schemas.js';
@@ -93,7 +93,7 @@ export const peopleRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore;
   const store = clinicalStore;
   const setupAnswerOf = (token: { token: string; expiresAt: string }) => ({ setupToken: token.token, setupUrl: setupLink(sessions.publicUrl, token.token), setupExpiresAt: token.expiresAt });
   const storeError = (error: unknown): never => {
-    if (isRpmError(error, 'RPM_ERR_INVALID_INPUT')) throw new ApiError(400, 'RPM_ERR_VALIDATION', `body/${(error as Error).message}`);
+    if (isRpmError(error, STORE_ERRORS.INVALID_INPUT)) throw new ApiError(API_ERRORS.VALIDATION, `body/${(error as Error).message}`);
     throw error;
   };
 
@@ -135,18 +135,18 @@ export const peopleRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore;
     { schema: { body: z.object({ token: z.string().min(1).max(200), password: z.string().max(MAX_PASSWORD_LENGTH * 4) }), response: { 200: z.object({ user: z.object({ id: z.string(), name: z.string(), role: z.string() }) }), ...errorResponses }, tags: ['people'] }, config: { public: true } },
     async (request) => {
       const retryAfterMs = addressThrottle.retryAfterMs(request.ip, undefined);
-      if (retryAfterMs > 0) throw new ApiError(429, 'RPM_ERR_RATE_LIMITED', `too many failed attempts from this address; try again in ${Math.ceil(retryAfterMs / 1000)} s`);
+      if (retryAfterMs > 0) throw new ApiError(API_ERRORS.RATE_LIMITED, `too many failed attempts from this address; try again in ${Math.ceil(retryAfterMs / 1000)} s`);
       const holder = await store.users.userOfSetupToken(request.body.token);
       if (!holder) {
         addressThrottle.failed(request.ip, undefined);
         await access.auditEvent(request, { actor: 'anonymous', actorRole: 'unauthenticated', action: 'password.setup', outcome: 'denied', resourceType: 'user', resourceId: null, patientId: null });
-        throw new ApiError(400, 'RPM_ERR_SETUP_TOKEN', 'body/token: the setup link was used or has expired; ask an administrator for a new one');
+        throw new ApiError(API_ERRORS.SETUP_TOKEN, 'body/token: the setup link was used or has expired; ask an administrator for a new one');
       }
       const { user, purpose } = holder;
       const problem = passwordProblem(request.body.password, [user.id, ...user.id.split(/[._@-]/), ...user.name.split(/\s+/)]);
-      if (problem) throw new ApiError(400, 'RPM_ERR_WEAK_PASSWORD', `body/password: ${problem}`);
+      if (problem) throw new ApiError(API_ERRORS.WEAK_PASSWORD, `body/password: ${problem}`);
       const updated = await store.users.completeSetup(request.body.token, await hashPassword(request.body.password)).catch((error: unknown) => {
-        if (isRpmError(error, 'RPM_ERR_CONFLICT')) throw new ApiError(400, 'RPM_ERR_SETUP_TOKEN', `body/token: ${(error as Error).message}`);
+        if (isRpmError(error, STORE_ERRORS.CONFLICT)) throw new ApiError(API_ERRORS.SETUP_TOKEN, `body/token: ${(error as Error).message}`);
         throw error;
       });
       await access.auditEvent(request, { actor: user.id, actorRole: user.role, action: purpose === 'reset' ? 'password.reset.complete' : 'password.setup', outcome: 'allowed', resourceType: 'user', resourceId: user.id, patientId: user.patientId });
@@ -167,13 +167,13 @@ export const peopleRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore;
       const byAddress = addressThrottle.retryAfterMs(request.ip, username);
       if (byAddress > 0) {
         reply.header('Retry-After', String(Math.ceil(byAddress / 1000)));
-        throw new ApiError(429, 'RPM_ERR_RATE_LIMITED', `too many failed sign-ins; try again in ${Math.ceil(byAddress / 1000)} s`);
+        throw new ApiError(API_ERRORS.RATE_LIMITED, `too many failed sign-ins; try again in ${Math.ceil(byAddress / 1000)} s`);
       }
       const account = await store.users.credentials(username);
       const locked = (until: string): never => {
         const seconds = Math.max(1, Math.ceil((Date.parse(until) - Date.now()) / 1000));
         reply.header('Retry-After', String(seconds));
-        throw new ApiError(423, 'RPM_ERR_ACCOUNT_LOCKED', `too many wrong passwords: this account is locked for ${Math.ceil(seconds / 60)} more minutes, or until an administrator resets its password`);
+        throw new ApiError(API_ERRORS.ACCOUNT_LOCKED, `too many wrong passwords: this account is locked for ${Math.ceil(seconds / 60)} more minutes, or until an administrator resets its password`);
       };
       if (account?.user.lockedUntil && account.user.lockedUntil > new Date().toISOString()) {
         await audit('denied', 'session.create', account.user);
@@ -199,7 +199,7 @@ export const peopleRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore;
         if (!account) unknownAccounts.failed('any', username);
         const unknownLock = account ? 0 : unknownAccounts.retryAfterMs('any', username);
         if (unknownLock > 0) locked(new Date(Date.now() + unknownLock).toISOString());
-        throw new ApiError(401, 'RPM_ERR_SIGN_IN_FAILED', WRONG_CREDENTIALS);
+        throw new ApiError(API_ERRORS.SIGN_IN_FAILED, WRONG_CREDENTIALS);
       }
       await store.users.recordSignIn(username);
       addressThrottle.succeeded(request.ip, username);

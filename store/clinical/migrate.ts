@@ -8,6 +8,7 @@ import { deadLetterSourceKeyMigration } from './migrations/0002-dead-letter-sour
 import { notificationDeliveriesMigration } from './migrations/0003-notification-deliveries.js';
 import { brokerPasswordHashMigration } from './migrations/0004-broker-password-hash.js';
 import { peopleMigration } from './migrations/0005-people.js';
+import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
   return {
@@ -28,7 +29,7 @@ export async function migrateClinicalDatabase(connection: ClinicalConnection): P
   if (error) {
     const failed = results.find((result) => result.status === 'Error');
     throw new RpmError(
-      'RPM_ERR_MIGRATION_FAILED',
+      STORE_ERRORS.MIGRATION_FAILED,
       `clinical database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`,
     );
   }

@@ -176,11 +176,26 @@ describe('rpm start (embedded default)', () => {
     expect(badPartitions.output().stderr).toContain('--partitions');
   });
 
+  it('helps on every command, and answers a user mistake with usage and exit 64, never a stack trace', async () => {
+    const commands = [['start'], ['migrate'], ['token'], ['simulate'], ['gateway'], ['decode'], ['billing'], ['billing', 'export'], ['mosquitto-files'], ['user'], ['user', 'add'], ['user', 'reset']];
+    for (const command of commands) {
+      const help = start({}, [...command, '--help']);
+      expect([command.join(' '), await help.exited]).toEqual([command.join(' '), 0]);
+      expect(help.output().stdout).toContain(`Usage: rpm ${command.join(' ')}`);
+    }
+    for (const mistake of [['start', '--bogus'], ['frobnicate'], ['user', 'add', '--id', 'x'], ['token', '--role']]) {
+      const wrong = start({}, mistake);
+      expect([mistake.join(' '), await wrong.exited]).toEqual([mistake.join(' '), 64]);
+      expect(wrong.output().stderr).toContain('rpm <command> --help');
+      expect(wrong.output().stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
   it('refuses a bad gateway configuration with a message naming the field', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rpm-gwcfg-'));
     const missing = start({}, ['gateway']);
     expect(await missing.exited).toBe(64);
-    expect(missing.output().stderr).toContain('--config FILE is required');
+    expect(missing.output().stderr).toContain("required option '--config <file>' not specified");
     const write = (name: string, body: unknown) => {
       const path = join(dir, name);
       writeFileSync(path, typeof body === 'string' ? body : JSON.stringify(body));

@@ -16,6 +16,9 @@ describe('API rate limit', () => {
     const statuses = [];
     for (let i = 0; i < 6; i += 1) statuses.push((await api.request('GET', '/v1/triage', { token: first })).status);
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    const limited = await api.request('GET', '/v1/triage', { token: first });
+    expect(limited.body).toMatchObject({ error: 'RPM_ERR_RATE_LIMITED' });
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     // Same address, another user: a budget of its own.
     expect((await api.request('GET', '/v1/triage', { token: second })).status).toBe(200);
     // Health and metrics are never limited.
