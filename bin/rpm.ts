@@ -14,6 +14,7 @@ import { startRole } from './start-role.js';
 import { mosquittoFiles, platformUserOf, writeMosquittoFiles } from './mosquitto-files.js';
 import { DemoLogStream, createLogger } from './logger.js';
 import { PLATFORM_NODE_FLAGS, startedWithPlatformFlags } from './node-flags.js';
+import { politeFetch } from './polite-fetch.js';
 import { SIMULATED_TEAM_ID, startSimulator } from './simulator.js';
 import { StartupError, openReadingsStore, startPlatform } from './start.js';
 import { billingCsv, exportBilling } from '../billing/index.js';
@@ -69,7 +70,7 @@ const DEMO_PEOPLE = [
  */
 async function demoPeople(apiUrl: string, adminToken: string, patientId: string): Promise<{ id: string; role: string; password: string }[]> {
   const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${apiUrl}${path}`, { method, headers: { Authorization: `Bearer ${adminToken}`, ...(body ? { 'Content-Type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    const response = await politeFetch(`${apiUrl}${path}`, { method, headers: { Authorization: `Bearer ${adminToken}`, ...(body ? { 'Content-Type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
   const people = [];
@@ -79,7 +80,7 @@ async function demoPeople(apiUrl: string, adminToken: string, patientId: string)
     if (created.status >= 300) throw new Error(`could not create the demo user ${person.id}: ${JSON.stringify(created.body)}`);
     // 18 random bytes: 24 characters nobody could guess, that pass every password rule.
     const password = randomBytes(18).toString('base64url');
-    const setup = await fetch(`${apiUrl}/v1/password-setup`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: created.body.setupToken, password }) });
+    const setup = await politeFetch(`${apiUrl}/v1/password-setup`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: created.body.setupToken, password }) });
     if (!setup.ok) throw new Error(`could not set the password of the demo user ${person.id}: ${await setup.text()}`);
     people.push({ id: person.id, role: person.role, password });
   }

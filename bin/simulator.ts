@@ -3,6 +3,7 @@
 // realistic readings over MQTT with QoS 1 — mostly in range, some abnormal.
 import mqtt, { type MqttClient } from 'mqtt';
 import { signAccessToken } from '../dashboard-api/index.js';
+import { politeFetch } from './polite-fetch.js';
 
 export interface SimulatorOptions {
   apiUrl: string;
@@ -29,7 +30,7 @@ export const SIMULATED_TEAM_ID = 'simulated-team';
 const FIRST_NAMES = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'John', 'Margaret', 'Ken'];
 
 async function api(apiUrl: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${apiUrl}${path}`, {
+  const response = await politeFetch(`${apiUrl}${path}`, {
     method,
     headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,

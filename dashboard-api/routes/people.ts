@@ -133,9 +133,12 @@ export const peopleRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore;
   app.post(
     '/v1/password-setup',
     { schema: { body: z.object({ token: z.string().min(1).max(200), password: z.string().max(MAX_PASSWORD_LENGTH * 4) }), response: { 200: z.object({ user: z.object({ id: z.string(), name: z.string(), role: z.string() }) }), ...errorResponses }, tags: ['people'] }, config: { public: true } },
-    async (request) => {
+    async (request, reply) => {
       const retryAfterMs = addressThrottle.retryAfterMs(request.ip, undefined);
-      if (retryAfterMs > 0) throw new ApiError(API_ERRORS.RATE_LIMITED, `too many failed attempts from this address; try again in ${Math.ceil(retryAfterMs / 1000)} s`);
+      if (retryAfterMs > 0) {
+        reply.header('Retry-After', String(Math.ceil(retryAfterMs / 1000)));
+        throw new ApiError(API_ERRORS.RATE_LIMITED, `too many failed attempts from this address; try again in ${Math.ceil(retryAfterMs / 1000)} s`);
+      }
       const holder = await store.users.userOfSetupToken(request.body.token);
       if (!holder) {
         addressThrottle.failed(request.ip, undefined);
