@@ -132,8 +132,10 @@ export class IngestProcessor {
 
   /** Emits, and marks emitted once the readings are handed over; false when forwarding failed. */
   private async emit(batch: OutboxBatch): Promise<boolean> {
-    const { readings } = batch;
-    if (readings.length === 0) return true;
+    if (batch.readings.length === 0) return true;
+    // In the order they were measured, whatever order they came in: a gateway, a vendor cloud or an
+    // uploader sends history newest first as often as oldest first, and trends are judged in time.
+    const readings = inMeasuredOrder(batch.readings);
     const { forward, spool, logger } = this.dependencies;
     if (forward) {
       try {
@@ -268,4 +270,14 @@ export class IngestProcessor {
       }
     }
   }
+}
+
+/** The readings by measuredAt (stable: equal instants keep their order); the same array when already so. */
+export function inMeasuredOrder<T extends { measuredAt: string }>(readings: readonly T[]): readonly T[] {
+  const times = readings.map((reading) => Date.parse(reading.measuredAt));
+  if (times.every((time, index) => index === 0 || time >= times[index - 1]!)) return readings;
+  return times
+    .map((time, index) => ({ time, index }))
+    .sort((a, b) => a.time - b.time || a.index - b.index)
+    .map(({ index }) => readings[index]!);
 }

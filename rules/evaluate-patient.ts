@@ -367,8 +367,18 @@ function onReading(state: PatientState, reading: RuleReading, nowMs: number): Al
       case 'delta': {
         const evidence = trendHolds(rule, state, reading);
         if (!isLatest) {
-          // A late reading cannot move an episode's state, but it can show one in its own past.
-          if (evidence) signals.push({ type: 'abnormal', patientId, ruleId: rule.id, severity: rule.severity, episode: 'each', late: true, ...evidence });
+          // A late reading can complete the window that ends at the newest reading (history sent
+          // newest first): the trend of the present then starts, as if the readings came in order.
+          // It never continues or ends an episode, so what a nurse resolved stays resolved.
+          const newest = state.history.get(reading.kind)!.at(-1)!;
+          const present = state.episodes.has(rule.id) ? undefined : trendHolds(rule, state, newest);
+          if (present) {
+            state.episodes.add(rule.id);
+            signals.push({ type: 'abnormal', patientId, ruleId: rule.id, severity: rule.severity, episode: 'start', late: false, ...present });
+          } else if (evidence) {
+            // Otherwise it can still show the trend in its own past.
+            signals.push({ type: 'abnormal', patientId, ruleId: rule.id, severity: rule.severity, episode: 'each', late: true, ...evidence });
+          }
           break;
         }
         const inEpisode = state.episodes.has(rule.id);

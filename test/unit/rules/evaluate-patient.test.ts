@@ -3,6 +3,7 @@ import { DEFAULT_RULES } from '../../../rules/default-rules.js';
 import { emptyPatientState, stepPatient, type AlertSignal, type PatientState, type RuleReading } from '../../../rules/evaluate-patient.js';
 import { resolveRules, type RuleDefinition } from '../../../rules/rule-definitions.js';
 import type { MeasurementKind } from '../../../device-profiles/index.js';
+import { inMeasuredOrder } from '../../../ingest/processor.js';
 
 const T0 = Date.parse('2026-11-10T08:00:00Z');
 const MIN = 60_000;
@@ -294,5 +295,58 @@ describe('per-patient overrides', () => {
     [{ unknown: true }, 'unknown'],
   ])('refuse an override that does not fit: %j', (overrides, message) => {
     expect(() => resolveRules(DEFAULT_RULES, overrides)).toThrow(new RegExp(message));
+  });
+});
+
+describe('the same readings give the same alerts whatever their order of arrival (issue #23 item 8)', () => {
+  /** A seeded shuffle, so a failure can be replayed. */
+  function shuffled<T>(items: readonly T[], seed: number): T[] {
+    const copy = [...items];
+    let state = seed;
+    for (let i = copy.length - 1; i > 0; i -= 1) {
+      state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+      const j = state % (i + 1);
+      [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+    }
+    return copy;
+  }
+  const newest = (readings: readonly RuleReading[]) => Math.max(...readings.map((r) => r.measuredAtMs));
+  // Eight home readings over 3.5 days averaging about 139/85, a glucose pair above 250, a weight gain over two days.
+  const cases: [string, string, () => RuleReading[]][] = [
+    ['average', 'bp-home-average-high', () => [141, 137, 140, 138, 139, 142, 136, 139].map((s, i) => bp(T0 + i * 12 * HOUR, s, 85))],
+    ['consecutive', 'glucose-high-consecutive', () => [glucose(T0, 260), glucose(T0 + HOUR, 270)]],
+    ['delta (24 h)', 'weight-gain-24h', () => [80, 80, 80, 81.6, 81.7].map((kg, day) => weight(T0 + day * DAY, kg))],
+    ['delta (7 days)', 'weight-gain-7d', () => [80, 80.4, 80.8, 81.2, 81.6, 82, 82.4, 82.8, 83.2].map((kg, day) => weight(T0 + day * DAY, kg))],
+  ];
+  const orders: [string, (readings: RuleReading[]) => RuleReading[]][] = [
+    ['chronological', (readings) => readings],
+    ['newest first', (readings) => [...readings].reverse()],
+    ['shuffled (seed 7)', (readings) => shuffled(readings, 7)],
+    ['shuffled (seed 42)', (readings) => shuffled(readings, 42)],
+  ];
+  const rows = cases.flatMap(([name, ruleId, make]) => orders.map(([order, arrange]) => [name, order, ruleId, make, arrange] as const));
+
+  it.each(rows)('%s, %s, one by one: the trend of the present starts once', (_name, _order, ruleId, make, arrange) => {
+    const readings = arrange(make());
+    // All of them arrive within the minute after the newest was measured, in this order.
+    const signals = feed(patient(), readings, newest(readings) + MIN);
+    const starts = signals.filter((s) => s.ruleId === ruleId && s.type === 'abnormal' && s.episode === 'start');
+    expect(starts).toHaveLength(1);
+    expect(starts[0]).toMatchObject({ late: false });
+  });
+
+  it.each(rows)('%s, %s, as one batch (put in measured order, as ingest hands batches over): the same', (_name, _order, ruleId, make, arrange) => {
+    const readings = arrange(make());
+    const inOrder = inMeasuredOrder(readings.map((r) => ({ ...r, measuredAt: new Date(r.measuredAtMs).toISOString() })));
+    const signals = feed(patient(), inOrder, newest(readings) + MIN);
+    expect(signals.filter((s) => s.ruleId === ruleId && s.type === 'abnormal' && s.episode === 'start')).toHaveLength(1);
+  });
+
+  it('does not start a trend again that a late reading shows once its episode is over', () => {
+    const state = patient();
+    feed(state, [glucose(T0, 260), glucose(T0 + HOUR, 270), glucose(T0 + 2 * HOUR, 110)]);
+    // Late, between the high pair: the trend shows in its own past, not in the present.
+    const signals = feed(state, [glucose(T0 + 30 * MIN, 280)], T0 + 3 * HOUR);
+    expect(signals.filter((s) => s.ruleId === 'glucose-high-consecutive').map((s) => s.type === 'abnormal' && [s.episode, s.late])).toEqual([['each', true]]);
   });
 });
