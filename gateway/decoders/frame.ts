@@ -87,11 +87,21 @@ export class Frame {
     if (month > 12 || day > 31 || hours > 23 || minutes > 59 || seconds > 59) {
       throw new MalformedFrame(this.characteristic, `${field} ${year}-${month}-${day} ${hours}:${minutes}:${seconds} is not a date and time`);
     }
-    return { year, month, day, hours, minutes, seconds, unset: year === 0 || month === 0 || day === 0 };
+    // 0 means unknown (ble-gatt.md §5.3). A year outside 1582–9999 is no date the field can hold (a
+    // year 26 must never become 1926), and a day past its month's end (31 February) must never roll
+    // over into the next month: both are a clock that was not set, as far as a reading can know.
+    const unset = year === 0 || month === 0 || day === 0 || year < 1582 || year > 9999 || day > daysInMonth(year, month);
+    return { year, month, day, hours, minutes, seconds, unset };
   }
 
   /** Every byte must have been read: trailing bytes mean the flags do not describe this frame. */
   end(): void {
     if (this.remaining !== 0) throw new MalformedFrame(this.characteristic, `${this.remaining} byte(s) more than the flags describe (length ${this.bytes.length})`);
   }
+}
+
+/** Days in a month of the Gregorian calendar (the Date Time characteristic's, from 1582). */
+export function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }

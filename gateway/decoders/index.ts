@@ -4,6 +4,7 @@ import type { DeviceQuirk } from '../../device-profiles/index.js';
 import { decodeBloodPressure } from './blood-pressure.js';
 import { MalformedFrame, type DeviceDateTime } from './frame.js';
 import { decodeGlucoseContext, decodeGlucoseMeasurement } from './glucose.js';
+import { decodeHeartRate } from './heart-rate.js';
 import { decodeRacpResponse } from './racp.js';
 import { decodePlxContinuous, decodePlxSpotCheck, decodeTemperature } from './thermometer-oximeter.js';
 import { decodeCurrentTime, decodeDateTime, deviceTimeToInstant } from './time.js';
@@ -14,12 +15,13 @@ export type { DeviceDateTime } from './frame.js';
 export * from './ieee11073.js';
 export { decodeBloodPressure, type BloodPressureMeasurement } from './blood-pressure.js';
 export { decodeGlucoseContext, decodeGlucoseMeasurement, type GlucoseContext, type GlucoseMeasurement } from './glucose.js';
+export { decodeHeartRate, type HeartRateMeasurement } from './heart-rate.js';
 export { RACP_RESPONSE_VALUES, decodeRacpResponse, racpRequest, type RacpResponse } from './racp.js';
 export { decodePlxContinuous, decodePlxSpotCheck, decodeTemperature } from './thermometer-oximeter.js';
 export { decodeCurrentTime, decodeDateTime, deviceTimeToInstant, encodeCurrentTime } from './time.js';
 export { decodeBodyComposition, decodeWeight } from './weight.js';
 
-export const CHARACTERISTICS = ['2A35', '2A36', '2A18', '2A34', '2A52', '2A9D', '2A9C', '2A1C', '2A5E', '2A5F', '2A08', '2A2B'] as const;
+export const CHARACTERISTICS = ['2A35', '2A36', '2A18', '2A34', '2A52', '2A9D', '2A9C', '2A1C', '2A1E', '2A5E', '2A5F', '2A37', '2A08', '2A2B'] as const;
 export type CharacteristicId = (typeof CHARACTERISTICS)[number];
 
 /** Full 128-bit, lower-case UUID as BlueZ and node-ble need it (ble-gatt.md §7.2). */
@@ -45,6 +47,10 @@ export function decodeCharacteristic(characteristic: string, bytes: Buffer, quir
       return decodeBodyComposition(bytes);
     case '2A1C':
       return decodeTemperature(bytes);
+    case '2A1E':
+      return decodeTemperature(bytes, '2A1E');
+    case '2A37':
+      return decodeHeartRate(bytes);
     case '2A5E':
       return decodePlxSpotCheck(bytes);
     case '2A5F':
@@ -124,6 +130,11 @@ export function toReadingDraft(characteristic: string, bytes: Buffer, options: D
     const m = decodeTemperature(bytes);
     if (m.value === undefined) return undefined;
     return { kind: 'temperature', ...timeOf(m.timestamp, options), fields: { value: m.value, unit: m.unit } };
+  }
+  if (id === '2A37') {
+    const m = decodeHeartRate(bytes);
+    if (m.value === undefined) return undefined;
+    return { kind: 'heart_rate', fields: { value: m.value, unit: '/min' } };
   }
   if (id === '2A5E' || id === '2A5F') {
     const m = id === '2A5E' ? decodePlxSpotCheck(bytes) : decodePlxContinuous(bytes);

@@ -10,8 +10,9 @@ export interface TemperatureMeasurement {
   type?: number;
 }
 
-export function decodeTemperature(bytes: Buffer): TemperatureMeasurement {
-  const frame = new Frame(bytes, '2A1C');
+/** Temperature Measurement 0x2A1C, or Intermediate Temperature 0x2A1E (same layout: shown while measuring, never stored). */
+export function decodeTemperature(bytes: Buffer, characteristic: '2A1C' | '2A1E' = '2A1C'): TemperatureMeasurement {
+  const frame = new Frame(bytes, characteristic);
   const flags = frame.uint8('flags');
   const result: TemperatureMeasurement = { unit: flags & 0x01 ? 'degF' : 'Cel', value: numberOf(frame.float('temperature')) };
   if (flags & 0x02) result.timestamp = frame.dateTime('timestamp');

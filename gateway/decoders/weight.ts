@@ -28,9 +28,11 @@ export function decodeWeight(bytes: Buffer): WeightMeasurement {
   if (flags & 0x04) result.userId = frame.uint8('userId');
   // An unsuccessful measurement excludes BMI and height (WSS spec text, §4.1).
   if (flags & 0x08 && raw !== UNSUCCESSFUL) {
-    result.bmi = Number((frame.uint16('bmi') * 0.1).toFixed(1));
+    // Each may still be "not available" (0xFFFF) on its own: left out, never 6553.5 kg/m².
+    const bmi = frame.uint16('bmi');
     const height = frame.uint16('height');
-    result.height = Number((height * (imperial ? 0.1 : 0.001)).toFixed(3));
+    if (bmi !== UNSUCCESSFUL) result.bmi = Number((bmi * 0.1).toFixed(1));
+    if (height !== UNSUCCESSFUL) result.height = Number((height * (imperial ? 0.1 : 0.001)).toFixed(3));
   }
   frame.end();
   return result;
@@ -38,7 +40,8 @@ export function decodeWeight(bytes: Buffer): WeightMeasurement {
 
 export interface BodyComposition {
   unit: 'kg' | 'lb';
-  bodyFatPercent: number;
+  /** Undefined when the scale reported "value not available" (0xFFFF), never 6553.5 %. */
+  bodyFatPercent?: number;
   timestamp?: DeviceDateTime;
   userId?: number;
   weight?: number;
@@ -49,7 +52,11 @@ export function decodeBodyComposition(bytes: Buffer): BodyComposition {
   const flags = frame.uint16('flags');
   const imperial = Boolean(flags & 0x0001);
   const massResolution = imperial ? LB_RESOLUTION : KG_RESOLUTION;
-  const result: BodyComposition = { unit: imperial ? 'lb' : 'kg', bodyFatPercent: Number((frame.uint16('bodyFat') * 0.1).toFixed(1)) };
+  const result: BodyComposition = { unit: imperial ? 'lb' : 'kg' };
+  // 0xFFFF in a 16-bit field is "not available" (WSS, and the body composition fields alike, ble-gatt.md §4.1).
+  const scaled = (raw: number, resolution: number, digits: number) => (raw === UNSUCCESSFUL ? undefined : Number((raw * resolution).toFixed(digits)));
+  const bodyFat = scaled(frame.uint16('bodyFat'), 0.1, 1);
+  if (bodyFat !== undefined) result.bodyFatPercent = bodyFat;
   if (flags & 0x0002) result.timestamp = frame.dateTime('timestamp');
   if (flags & 0x0004) result.userId = frame.uint8('userId');
   if (flags & 0x0008) frame.uint16('basalMetabolism');
@@ -57,7 +64,10 @@ export function decodeBodyComposition(bytes: Buffer): BodyComposition {
   for (const [bit, field] of [[0x0020, 'muscleMass'], [0x0040, 'fatFreeMass'], [0x0080, 'softLeanMass'], [0x0100, 'bodyWaterMass'], [0x0200, 'impedance']] as const) {
     if (flags & bit) frame.uint16(field);
   }
-  if (flags & 0x0400) result.weight = Number((frame.uint16('weight') * massResolution).toFixed(3));
+  if (flags & 0x0400) {
+    const weight = scaled(frame.uint16('weight'), massResolution, 3);
+    if (weight !== undefined) result.weight = weight;
+  }
   if (flags & 0x0800) frame.uint16('height');
   frame.end();
   return result;

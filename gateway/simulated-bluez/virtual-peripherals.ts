@@ -272,6 +272,8 @@ export class VirtualBurstDevice extends VirtualPeripheral {
 /** A glucose meter: records by sequence number, reported through the RACP (§3.3), Date Time clock. */
 export class VirtualGlucoseMeter extends VirtualPeripheral {
   records: Buffer[] = [];
+  /** Glucose Measurement Context frames (0x2A34), sent right after the record of the same sequence number. */
+  contexts: Buffer[] = [];
   /** "Procedure already in progress" answers (ATT 0x80 in GLS 1.0) for the next RACP writes. */
   racpBusy = 0;
 
@@ -323,7 +325,11 @@ export class VirtualGlucoseMeter extends VirtualPeripheral {
       this.later(1, () => {
         if (records.length === 0) return void respond(0x01, 0x06);
         this.sendSequence(
-          records.map((frame) => ({ uuid: '2A18', value: frame })),
+          records.flatMap((frame) => {
+            const sequence = decodeGlucoseMeasurement(frame).sequenceNumber;
+            const context = this.contexts.find((c) => c.readUInt16LE(1) === sequence);
+            return [{ uuid: '2A18', value: frame }, ...(context ? [{ uuid: '2A34', value: context }] : [])];
+          }),
           () => respond(0x01, 0x01),
         );
       });

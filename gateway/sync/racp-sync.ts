@@ -23,6 +23,7 @@ const BUSY_RETRIES = 4;
 const BUSY_BACKOFF_MS = 250;
 /** GSS meal values → the reading object's mealContext (1 preprandial, 2 postprandial, 3 fasting, 4 casual, 5 bedtime). */
 const MEAL_CONTEXT: Readonly<Record<number, string>> = { 1: 'before_meal', 2: 'after_meal', 3: 'fasting', 4: 'unknown', 5: 'bedtime' };
+const MAX_GSS_MEAL = 5;
 
 interface Options {
   outbox: Outbox;
@@ -37,6 +38,8 @@ interface Options {
 export async function syncGlucoseRecords(link: GattLink, options: Options): Promise<TransferResult & { lastSequence?: number }> {
   const frames = new Map<number, { frame: Buffer; receivedAt: Date }>();
   const meals = new Map<number, string>();
+  /** Records whose context's meal field is a value the GSS does not define (6–255): a vendor's non-glucose record. */
+  const notGlucose = new Map<number, number>();
   let responseWaiter: ((response: RacpResponse) => void) | undefined;
 
   await link.subscribe('2A18', (frame) => {
@@ -49,6 +52,8 @@ export async function syncGlucoseRecords(link: GattLink, options: Options): Prom
         const context = decodeGlucoseContext(frame);
         const meal = context.meal !== undefined ? MEAL_CONTEXT[context.meal] : undefined;
         if (meal) meals.set(context.sequenceNumber, meal);
+        // Some meters report ketone results through the glucose service, marked only here: never a glucose reading.
+        if (context.meal !== undefined && context.meal > MAX_GSS_MEAL) notGlucose.set(context.sequenceNumber, context.meal);
       } catch (error) {
         if (!(error instanceof MalformedFrame)) throw error;
       }
@@ -105,10 +110,10 @@ export async function syncGlucoseRecords(link: GattLink, options: Options): Prom
     frames.clear();
     if (newest >= 0 && newest < last) await report(racpRequest.reportAll(), 'report all records after a meter reset');
   }
-  return storeRecords(frames, meals, options, last);
+  return storeRecords(frames, meals, notGlucose, options, last);
 }
 
-function storeRecords(frames: Map<number, { frame: Buffer; receivedAt: Date }>, meals: Map<number, string>, options: Options, last: number | undefined): TransferResult & { lastSequence?: number } {
+function storeRecords(frames: Map<number, { frame: Buffer; receivedAt: Date }>, meals: Map<number, string>, notGlucose: Map<number, number>, options: Options, last: number | undefined): TransferResult & { lastSequence?: number } {
   const result = emptyResult();
   const readings: OutboxReading[] = [];
   const held: HeldReading[] = [];
@@ -116,7 +121,11 @@ function storeRecords(frames: Map<number, { frame: Buffer; receivedAt: Date }>, 
   for (const [sequence, { frame, receivedAt }] of ordered) {
     result.received += 1;
     const outcome = options.sink.accept('2A18', frame, options.clock, receivedAt);
-    if (outcome.type === 'reading') {
+    const foreign = notGlucose.get(sequence);
+    if (outcome.type === 'reading' && foreign !== undefined) {
+      // Kept on the gateway with the reason, as any record it cannot send: not lost, not glucose.
+      held.push({ ...outcome.reading, reason: `record ${sequence}: its context's meal field is ${foreign}, which the Glucose Service does not define (a vendor's non-glucose record, such as a ketone result); not sent as glucose` });
+    } else if (outcome.type === 'reading') {
       const meal = meals.get(sequence);
       readings.push(meal ? { ...outcome.reading, payload: { ...outcome.reading.payload, mealContext: meal } } : outcome.reading);
       if (outcome.clockUnset) result.clockUnset += 1;

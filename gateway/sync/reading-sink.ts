@@ -35,13 +35,16 @@ export class ReadingSink {
     return `ble-${this.device.address.replace(/:/g, '')}`;
   }
 
-  private readingId(characteristic: string, frame: Buffer, draft: ReadingDraft): string {
+  private readingId(characteristic: string, frame: Buffer, draft: ReadingDraft, receivedAt: Date): string {
     const strategy = this.device.profile.readingIdStrategy;
     if (strategy === 'sequence_number' && draft.sequenceNumber !== undefined) {
       // A meter reset restarts its numbering: the fingerprint keeps a new record 5 apart from the old record 5.
       return `${draft.sequenceNumber}-${fingerprint(frame)}`;
     }
     if (strategy === 'device_timestamp' && draft.measuredAt && !draft.clockUnset) return `${draft.userId ?? 0}@${draft.measuredAt}`;
+    // A frame with no time of its own (a heart rate, a thermometer without a clock) is the same bytes
+    // whenever the value repeats: its arrival makes it a measurement of its own, not a duplicate.
+    if (draft.measuredAt === undefined && !draft.clockUnset) return `${characteristic.toLowerCase()}-${fingerprint(frame)}@${receivedAt.toISOString()}`;
     return `${characteristic.toLowerCase()}-${fingerprint(frame)}`;
   }
 
@@ -64,7 +67,7 @@ export class ReadingSink {
       return { type: 'held', held: { deviceId: this.localId, readingId: `raw-${fingerprint(frame)}`, payload: raw, reason: error.message } };
     }
     if (!draft) return { type: 'ignored', reason: `${characteristic} frame carries no measurement (special value or control data)` };
-    const readingId = this.readingId(characteristic, frame, draft);
+    const readingId = this.readingId(characteristic, frame, draft, receivedAt);
     // An unset clock (year 0) never becomes 1970: the gateway's receive time stands in (Q6).
     const measuredAt = draft.measuredAt ?? receivedAt.toISOString();
     const target = this.targetDevice(draft);

@@ -154,6 +154,29 @@ describeBle('BLE gateway against the simulated BlueZ', () => {
     }
   }, 60_000);
 
+  it("takes a record's meal from its context, and keeps a vendor's non-glucose record (meal 6: a ketone result) off the glucose readings", async () => {
+    const meterDevice = await provisionAssigned(harness, 'glucose', { gatewayId });
+    const meter = new VirtualGlucoseMeter(nextAddress(), 'Accu-Chek Guide', TZ, 'passkey', 482_913);
+    meter.records = [1, 2, 3].map((seq) => glucoseFrame({ sequenceNumber: seq, mgdl: 100 + seq, clock: meter.stamp(hoursAgo(10 - seq)) }));
+    // Context 0x2A34: flags b1 (meal), sequence number, meal (3 fasting; 6 is not a GSS meal value).
+    meter.contexts = [Buffer.from([0x02, 0x01, 0x00, 0x03]), Buffer.from([0x02, 0x02, 0x00, 0x06])];
+    bluez.add(meter);
+    const { service } = await startGateway([{ address: meter.address, model: 'accu-chek-guide', deviceId: meterDevice.deviceId, passkey: 482_913 }], { pollIntervalMs: 60_000 });
+    try {
+      await eventually(() => (service.outbox.lastSequence(meter.address) === 3 ? true : undefined));
+      const rows = await storedFor(meterDevice.patientId, 2);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const stored = await storedFor(meterDevice.patientId, 2);
+      expect(stored.map((r) => r.readingId.split('-')[0]).sort()).toEqual(['1', '3']);
+      expect(rows.find((r) => r.readingId.startsWith('1-'))!.flags['mealContext']).toBe('fasting');
+      const held = service.outbox.held();
+      expect(held.map((h) => h.readingId.split('-')[0])).toEqual(['2']);
+      expect(held[0]!.reason).toContain("meal field is 6");
+    } finally {
+      await service.stop();
+    }
+  }, 60_000);
+
   it('maps the users of a shared scale to their patients and holds a reading of an unmapped user on the gateway', async () => {
     const first = await provisionAssigned(harness, 'weight', { gatewayId });
     const second = await provisionAssigned(harness, 'weight', { gatewayId });

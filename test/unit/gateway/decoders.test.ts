@@ -15,6 +15,7 @@ import {
   decodeBodyComposition,
   decodePlxContinuous,
   decodeCurrentTime,
+  decodeHeartRate,
   deviceTimeToInstant,
   encodeCurrentTime,
   encodeFloat,
@@ -248,3 +249,74 @@ describe('reading drafts (what `rpm decode` prints)', () => {
     expect(() => decodeCharacteristic('2A99', hex('00'))).toThrow(/not one the gateway decodes/);
   });
 });
+
+describe('edge cases found with public device captures (issue #23 item 7)', () => {
+  /** A Date Time (7 bytes) for year, month, day, 10:30:00. */
+  const dateTime = (year: number, month: number, day: number) => {
+    const bytes = Buffer.alloc(7);
+    bytes.writeUInt16LE(year, 0);
+    bytes.writeUInt8(month, 2);
+    bytes.writeUInt8(day, 3);
+    bytes.writeUInt8(10, 4);
+    bytes.writeUInt8(30, 5);
+    return bytes;
+  };
+
+  it.each([
+    ['year 26 (a device that counts from 2000)', 26, 3, 1],
+    ['year 1581, before the field’s range', 1581, 3, 1],
+    ['year 10000, past the field’s range', 10000, 3, 1],
+    ['31 February', 2026, 2, 31],
+    ['29 February in a common year', 2026, 2, 29],
+    ['31 April', 2026, 4, 31],
+  ])('%s is an unset clock, never a date in the 1900s or in the next month', (_name, year, month, day) => {
+    const time = decodeDateTime(dateTime(year, month, day));
+    expect(time.unset).toBe(true);
+    expect(deviceTimeToInstant(time, 'UTC')).toBeUndefined();
+    // In a reading: no measuredAt from the device, the flag that says why (the gateway uses its receive time).
+    const temperature = Buffer.concat([hex('02 72 01 00 FF'), dateTime(year, month, day)]);
+    expect(toReadingDraft('2A1C', temperature, { timezone: 'UTC' })).toMatchObject({ kind: 'temperature', clockUnset: true, fields: { value: 37 } });
+  });
+
+  it('keeps real dates, 29 February of a leap year and the range’s ends included', () => {
+    expect(deviceTimeToInstant(decodeDateTime(dateTime(2028, 2, 29)), 'UTC')).toBe('2028-02-29T10:30:00+00:00');
+    expect(decodeDateTime(dateTime(2000, 2, 29)).unset).toBe(false);
+    expect(decodeDateTime(dateTime(1582, 1, 1)).unset).toBe(false);
+    expect(decodeDateTime(dateTime(9999, 12, 31)).unset).toBe(false);
+  });
+
+  it('refuses an hour of 25 rather than rolling it into the next day', () => {
+    const hour25 = dateTime(2026, 3, 1);
+    hour25.writeUInt8(25, 4);
+    expect(() => decodeDateTime(hour25)).toThrow(MalformedFrame);
+  });
+
+  it('honours "not available" (0xFFFF) in every body composition and weight field: never 6553.5 %', () => {
+    expect(decodeBodyComposition(hex('00 00 FF FF'))).toEqual({ unit: 'kg' });
+    expect(decodeBodyComposition(hex('00 04 FF FF FF FF'))).toEqual({ unit: 'kg' });
+    expect(decodeBodyComposition(hex('00 04 D2 00 FF FF'))).toEqual({ unit: 'kg', bodyFatPercent: 21 });
+    // Weight with BMI and height, each not available on its own.
+    expect(decodeWeight(hex('08 B0 36 FF FF FF FF'))).toEqual({ unit: 'kg', weight: 70 });
+    expect(decodeWeight(hex('08 B0 36 E4 00 FF FF'))).toEqual({ unit: 'kg', weight: 70, bmi: 22.8 });
+  });
+
+  it('decodes Heart Rate Measurement 0x2A37: 8- and 16-bit rates, sensor contact, energy and RR-intervals', () => {
+    expect(decodeHeartRate(hex('00 48'))).toEqual({ value: 72, rrIntervals: [] });
+    expect(decodeHeartRate(hex('01 2C 01'))).toEqual({ value: 300, rrIntervals: [] });
+    // Contact supported and detected, energy 20 kJ, two RR-intervals (1024 = 1 s, 768 = 0.75 s).
+    expect(decodeHeartRate(hex('1E 50 14 00 00 04 00 03'))).toEqual({ value: 80, contactDetected: true, energyExpendedKj: 20, rrIntervals: [1, 0.75] });
+    // Contact supported but not detected: no measurement; a rate of 0: none either.
+    expect(decodeHeartRate(hex('04 50'))).toEqual({ contactDetected: false, rrIntervals: [] });
+    expect(decodeHeartRate(hex('00 00')).value).toBeUndefined();
+    expect(() => decodeHeartRate(hex('10 50 00 04 00'))).toThrow(MalformedFrame);
+    expect(toReadingDraft('2A37', hex('00 48'), { timezone: 'UTC' })).toEqual({ kind: 'heart_rate', fields: { value: 72, unit: '/min' } });
+    expect(toReadingDraft('2A37', hex('04 50'), { timezone: 'UTC' })).toBeUndefined();
+  });
+
+  it('decodes Intermediate Temperature 0x2A1E for display, and never makes a reading of it', () => {
+    expect(decodeCharacteristic('2A1E', hex('00 6E 01 00 FF'))).toEqual({ unit: 'Cel', value: 36.6 });
+    expect(toReadingDraft('2A1E', hex('00 6E 01 00 FF'), { timezone: 'UTC' })).toBeUndefined();
+    expect(() => decodeCharacteristic('2A1E', hex('00 6E 01'))).toThrow(/2A1E/);
+  });
+});
+

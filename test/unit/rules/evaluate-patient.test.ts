@@ -26,7 +26,7 @@ function patient(rules: readonly RuleDefinition[] = DEFAULT_RULES, enrolledKinds
 }
 
 /** Feeds readings as they arrive (now = their measuredAt + 1 minute unless given); returns every signal. */
-function feed(state: PatientState, readings: RuleReading[], nowMs?: number): AlertSignal[] {
+function feed(state: PatientState, readings: readonly RuleReading[], nowMs?: number): AlertSignal[] {
   return readings.flatMap((r) => stepPatient(state, { type: 'reading', patientId: 'p1', reading: r, nowMs: nowMs ?? r.measuredAtMs + MIN }));
 }
 const brief = (signals: AlertSignal[]) => signals.map((s) => `${s.type}:${s.ruleId}${'episode' in s ? `:${s.episode}` : ''}`);
