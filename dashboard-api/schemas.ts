@@ -67,6 +67,10 @@ export const alertView = z.object({
   acknowledgedBy: z.string().nullable(),
   resolvedAt: nullableInstant,
   resolvedBy: z.string().nullable(),
+  claimedBy: z.string().nullable(),
+  claimedAt: nullableInstant,
+  snoozedUntil: nullableInstant,
+  snoozedBy: z.string().nullable(),
 });
 
 /** An alert as its patient sees it: no escalation, nobody's names, no notes. */

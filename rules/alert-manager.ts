@@ -124,6 +124,10 @@ export class AlertManager {
     const { clinicalStore } = this.dependencies;
     const nowMs = this.now();
     const owns = this.dependencies.ownsPatient ?? (() => true);
+    // Snoozes that ran out end visibly (an alert event), before the escalation they held back goes on.
+    for (const alert of (await clinicalStore.alerts.snoozesEnded(new Date(nowMs).toISOString())).filter((a) => owns(a.patientId))) {
+      await clinicalStore.alerts.endSnooze(alert.id, { actor: RULES_ACTOR, reason: 'time', at: new Date(nowMs).toISOString() });
+    }
     const due = (await clinicalStore.alerts.dueForEscalation(new Date(nowMs).toISOString())).filter((alert) => owns(alert.patientId));
     for (const alert of due) {
       const tiers = await this.tiersFor(alert);
@@ -161,6 +165,10 @@ export class AlertManager {
       case 'abnormal': {
         const measuredAt = new Date(signal.reading.measuredAtMs).toISOString();
         if (open) {
+          // A worse reading ends a snooze at once: escalation resumes with the next tick.
+          if (open.snoozedUntil && Date.parse(open.snoozedUntil) > this.now() && moreSevere(open.severity, signal.severity) !== open.severity) {
+            await alerts.endSnooze(open.id, { actor: RULES_ACTOR, reason: `a ${signal.severity} reading: ${signal.summary}`, resumeNow: true, at });
+          }
           const currentWorst = open.worstValue as Worst | null;
           await this.commitNotified('updated', open.careTeamId, (deliveries) =>
             alerts.recordReading(open.id, {

@@ -11,7 +11,7 @@ import type { Alert, ClinicalStore, NewNotificationDelivery, NotificationDeliver
 import { effectivePolicy, type Audience } from './escalation-policy.js';
 import { WebhookTargetPolicy, WebhookTargetRefused } from './webhook-target.js';
 
-export type AlertEventName = 'opened' | 'awaiting_confirmation' | 'confirmed' | 'updated' | 'downgraded' | 'escalated' | 'resolved' | 'acknowledged';
+export type AlertEventName = 'opened' | 'awaiting_confirmation' | 'confirmed' | 'updated' | 'downgraded' | 'escalated' | 'resolved' | 'acknowledged' | 'claimed' | 'snoozed' | 'snooze_ended';
 
 export interface AlertChange {
   event: AlertEventName;

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { filter, type Observable } from 'rxjs';
+import { Subject, filter, merge, type Observable } from 'rxjs';
 import type { AlertChange } from '../../rules/index.js';
+import { SNOOZE_CAP_MINUTES } from '../../rules/snooze-policy.js';
 import { ALERT_SEVERITIES, ALERT_STATUSES, everyItem, STORE_ERRORS, type Alert, type ClinicalStore } from '../../store/index.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, maySeeTeam, requireUser, visibleTeams, type AccessControl } from '../access.js';
 import { API_ERRORS, ApiError } from '../errors.js';
@@ -18,6 +19,9 @@ const MAX_STREAMS_PER_USER = 5;
 /** setTimeout's largest delay (about 24.8 days); a token valid longer is checked again then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const SEVERITY_RANK: Readonly<Record<string, number>> = { critical: 0, high: 1, moderate: 2, low: 3 };
+
+/** Events an SSE stream may see twice (from this process and from the rules' feed): remembered per stream. */
+const SENT_EVENTS_REMEMBERED = 1_000;
 
 /** What a patient is shown of an alert: that it exists, how serious, and whether it is being handled. */
 function patientAlert(alert: Alert) {
@@ -53,16 +57,53 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
     },
   );
 
+  // Changes people make here, on this process's streams at once (the rules' feed carries its own).
+  const localChanges = new Subject<AlertChange>();
+  const announce = async (event: AlertChange['event'], alert: Alert) => {
+    localChanges.next({ event, alert, eventId: await clinicalStore.alerts.lastEventId(alert.id) });
+    return alert;
+  };
+  const noteBody = z.object({ note: z.string().max(2000).optional() }).optional();
+
   for (const action of ['ack', 'resolve'] as const) {
     app.post(
       `/v1/alerts/:id/${action}`,
-      { schema: { params: idParams, body: z.object({ note: z.string().max(2000).optional() }).optional(), response: { 200: alertView, ...errorResponses }, tags: ['alerts'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'alert', audit: `alert.${action}`, resourceType: 'alert' } } },
+      { schema: { params: idParams, body: noteBody, response: { 200: alertView, ...errorResponses }, tags: ['alerts'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'alert', audit: `alert.${action}`, resourceType: 'alert' } } },
       async (request) => {
         const user = requireUser(request);
-        return clinicalStore.alerts.transition(request.params.id, action === 'ack' ? 'acknowledged' : 'resolved', { actor: user.sub, note: request.body?.note ?? null });
+        const to = action === 'ack' ? 'acknowledged' : 'resolved';
+        return announce(to, await clinicalStore.alerts.transition(request.params.id, to, { actor: user.sub, note: request.body?.note ?? null }));
       },
     );
   }
+
+  app.post(
+    '/v1/alerts/:id/claim',
+    { schema: { params: idParams, body: noteBody, response: { 200: alertView, ...errorResponses }, tags: ['alerts'], description: 'One person takes the alert; the others see who. Escalation goes on until it is acknowledged.' }, config: { access: { roles: CLINICAL_ROLES, scope: 'alert', audit: 'alert.claim', resourceType: 'alert' } } },
+    async (request) => announce('claimed', await clinicalStore.alerts.claim(request.params.id, { actor: requireUser(request).sub, note: request.body?.note ?? null })),
+  );
+
+  app.post(
+    '/v1/alerts/:id/snooze',
+    {
+      schema: {
+        params: idParams,
+        body: z.object({ minutes: z.number().int().min(1).max(SNOOZE_CAP_MINUTES.low), note: z.string().max(2000).optional() }),
+        response: { 200: alertView, ...errorResponses },
+        tags: ['alerts'],
+        description: `Escalation waits for the stated minutes (at most ${SNOOZE_CAP_MINUTES.high} for high, ${SNOOZE_CAP_MINUTES.moderate} for moderate, ${SNOOZE_CAP_MINUTES.low} for low); never for critical. A worse reading ends it at once.`,
+      },
+      config: { access: { roles: CLINICAL_ROLES, scope: 'alert', audit: 'alert.snooze', resourceType: 'alert' } },
+    },
+    async (request) => {
+      const alert = await clinicalStore.alerts.require(request.params.id);
+      if (alert.severity === 'critical') throw new ApiError(STORE_ERRORS.CONFLICT, `alert ${alert.id} (rule ${alert.ruleId}) is critical: it cannot be snoozed; acknowledge it, or claim it to show it is yours`);
+      const cap = SNOOZE_CAP_MINUTES[alert.severity];
+      if (request.body.minutes > cap) throw new ApiError(API_ERRORS.VALIDATION, `body/minutes: a ${alert.severity} alert (rule ${alert.ruleId}) can be snoozed for at most ${cap} minutes`);
+      const until = new Date(Date.now() + request.body.minutes * 60_000).toISOString();
+      return announce('snoozed', await clinicalStore.alerts.snooze(alert.id, { actor: requireUser(request).sub, until, note: request.body.note ?? null }));
+    },
+  );
 
   app.get('/v1/alerts/:id', { schema: { params: idParams, response: { 200: alertView, ...errorResponses }, tags: ['alerts'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'alert', audit: 'alert.read', resourceType: 'alert' } } }, async (request) => {
     const alert = await clinicalStore.alerts.get(request.params.id);
@@ -109,7 +150,14 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
         replayedUpTo = event.id;
       }
     }
-    const subscription = alertFeed$.pipe(filter((change) => maySeeTeam(user, change.alert.careTeamId) && change.eventId > replayedUpTo)).subscribe((change) => send(change.eventId, change.event, change.alert));
+    const sent = new Set<number>();
+    const subscription = merge(alertFeed$, localChanges)
+      .pipe(filter((change) => maySeeTeam(user, change.alert.careTeamId) && change.eventId > replayedUpTo && !sent.has(change.eventId)))
+      .subscribe((change) => {
+        sent.add(change.eventId);
+        if (sent.size > SENT_EVENTS_REMEMBERED) sent.delete(sent.values().next().value!);
+        send(change.eventId, change.event, change.alert);
+      });
     const endExpired = () => {
       raw.write(`event: expired\ndata: ${JSON.stringify({ error: API_ERRORS.UNAUTHENTICATED, message: 'the access token or session ended; sign in or reconnect with a new token' })}\n\n`);
       raw.end();

@@ -8,6 +8,7 @@ import { deadLetterSourceKeyMigration } from './migrations/0002-dead-letter-sour
 import { notificationDeliveriesMigration } from './migrations/0003-notification-deliveries.js';
 import { brokerPasswordHashMigration } from './migrations/0004-broker-password-hash.js';
 import { peopleMigration } from './migrations/0005-people.js';
+import { alertClaimSnoozeMigration } from './migrations/0006-alert-claim-snooze.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -17,6 +18,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0003-notification-deliveries': notificationDeliveriesMigration(dialect),
     '0004-broker-password-hash': brokerPasswordHashMigration,
     '0005-people': peopleMigration,
+    '0006-alert-claim-snooze': alertClaimSnoozeMigration,
   };
 }
 

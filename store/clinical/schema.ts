@@ -78,6 +78,10 @@ export interface AlertTable {
   acknowledged_by: string | null;
   resolved_at: string | null;
   resolved_by: string | null;
+  claimed_by: string | null;
+  claimed_at: string | null;
+  snoozed_until: string | null;
+  snoozed_by: string | null;
 }
 
 export interface AlertEventTable {

@@ -255,6 +255,11 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(text).toContain('last reading');
       expect(await page.$$eval('table.events tbody tr', (rows) => rows.map((row) => row.textContent ?? ''))).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`acknowledged.*${ids.nurse}.*acknowledged from the console banner`))]));
       expect(await seriousViolations(page, 'alert')).toEqual([]);
+      // Critical: no snooze offered, and why; taking it shows the team who has it.
+      expect(await page.$('#snooze-minutes')).toBeNull();
+      expect(text).toContain('A critical alert cannot be snoozed');
+      await page.click('button:has-text("Take it")');
+      await page.waitForSelector(`strong.claimed:has-text("taken by ${ids.nurse}")`);
       await page.fill('#note', 'called the patient, glucose 96 after juice');
       await page.click('button:has-text("Resolve")');
       await page.waitForFunction(() => !document.querySelector('#note'));

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { SNOOZE_CAP_MINUTES } from '../../../rules/snooze-policy.js';
+import { api, session } from '../api.js';
 import type { Alert, Reading } from '../api-types.js';
 import { html } from '../html.js';
 import { follow } from '../router.js';
@@ -24,6 +25,7 @@ interface RuleView {
 }
 
 const DAY_MS = 86_400_000;
+const SNOOZE_CHOICES = [15, 30, 60, 120, 240, 480, 1440];
 const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
 function detailsText(details: unknown): string {
@@ -38,6 +40,7 @@ export function AlertPage({ id }: { id: string }) {
   const [rule, setRule] = useState<RuleView | undefined>(undefined);
   const [readings, setReadings] = useState<Reading[]>([]);
   const [note, setNote] = useState('');
+  const [snoozeMinutes, setSnoozeMinutes] = useState(15);
   const [error, setError] = useState<string | undefined>(undefined);
   const load = async () => {
     try {
@@ -54,9 +57,10 @@ export function AlertPage({ id }: { id: string }) {
     }
   };
   useEffect(() => void load(), [id]);
-  const act = async (action: 'ack' | 'resolve') => {
+  const act = async (action: 'ack' | 'resolve' | 'claim' | 'snooze') => {
     try {
-      await api('POST', `/v1/alerts/${encodeURIComponent(id)}/${action}`, note.trim() ? { note: note.trim() } : {});
+      const body = { ...(note.trim() ? { note: note.trim() } : {}), ...(action === 'snooze' ? { minutes: snoozeMinutes } : {}) };
+      await api('POST', `/v1/alerts/${encodeURIComponent(id)}/${action}`, body);
       setNote('');
       await load();
     } catch (failure) {
@@ -71,6 +75,8 @@ export function AlertPage({ id }: { id: string }) {
       <h1><span class=${`badge severity-${alert.severity}`}>${severityText(alert.severity)}</span> ${alert.summary}</h1>
       <p>
         Status ${alert.status.replace(/_/g, ' ')} · opened <time datetime=${alert.openedAt}>${time.format(new Date(alert.openedAt))}</time> · escalation tier ${alert.escalationTier}
+        ${alert.claimedBy ? html` · <strong class="claimed">taken by ${alert.claimedBy}</strong>` : null}
+        ${alert.snoozedUntil && Date.parse(alert.snoozedUntil) > Date.now() ? html` · <strong class="snoozed">snoozed until <time datetime=${alert.snoozedUntil}>${time.format(new Date(alert.snoozedUntil))}</time> by ${alert.snoozedBy}</strong>` : null}
         · <a href=${`/patients/${encodeURIComponent(alert.patientId)}`} onClick=${follow}>patient</a>
       </p>
       <section aria-labelledby="rule-heading">
@@ -84,8 +90,20 @@ export function AlertPage({ id }: { id: string }) {
             <textarea id="note" rows="2" maxlength="2000" value=${note} onInput=${(e: Event) => setNote((e.target as HTMLTextAreaElement).value)}></textarea>
             <p class="actions">
               ${alert.status !== 'acknowledged' ? html`<button type="button" onClick=${() => act('ack')}>Acknowledge</button>` : null}
+              ${alert.claimedBy !== session.me?.user.id ? html`<button type="button" class="secondary" onClick=${() => act('claim')}>Take it</button>` : null}
               <button type="button" class="secondary" onClick=${() => act('resolve')}>Resolve</button>
             </p>
+            ${alert.status === 'open' && alert.severity !== 'critical'
+              ? html`<p class="actions">
+                  <label for="snooze-minutes">Snooze escalation for</label>
+                  <select id="snooze-minutes" value=${String(snoozeMinutes)} onChange=${(e: Event) => setSnoozeMinutes(Number((e.target as HTMLSelectElement).value))}>
+                    ${SNOOZE_CHOICES.filter((m) => m <= (SNOOZE_CAP_MINUTES as Record<string, number>)[alert.severity]!).map((m) => html`<option value=${String(m)}>${m < 60 ? `${m} minutes` : `${m / 60} hour${m === 60 ? '' : 's'}`}</option>`)}
+                  </select>
+                  <button type="button" class="secondary" onClick=${() => act('snooze')}>Snooze</button>
+                </p>`
+              : alert.severity === 'critical'
+                ? html`<p class="hint">A critical alert cannot be snoozed: acknowledge it, or take it so the team sees it is yours.</p>`
+                : null}
           </section>`
         : null}
       <section aria-labelledby="readings-heading">

@@ -40,6 +40,12 @@ export interface Alert {
   acknowledgedBy: string | null;
   resolvedAt: string | null;
   resolvedBy: string | null;
+  /** Who took the alert (one nurse; the others see who); escalation goes on until it is acknowledged. */
+  claimedBy: string | null;
+  claimedAt: string | null;
+  /** Escalation waits until then (never for a critical alert); null when not snoozed. */
+  snoozedUntil: string | null;
+  snoozedBy: string | null;
 }
 
 export interface AlertEvent {
@@ -107,6 +113,10 @@ function toAlert(row: Selectable<AlertTable>): Alert {
     acknowledgedBy: row.acknowledged_by,
     resolvedAt: row.resolved_at,
     resolvedBy: row.resolved_by,
+    claimedBy: row.claimed_by ?? null,
+    claimedAt: row.claimed_at ?? null,
+    snoozedUntil: row.snoozed_until ?? null,
+    snoozedBy: row.snoozed_by ?? null,
   };
 }
 
@@ -303,8 +313,8 @@ export class AlertRepository {
         .set({
           status: to,
           updated_at: at,
-          ...(to === 'acknowledged' ? { acknowledged_at: at, acknowledged_by: change.actor, next_escalation_at: null } : {}),
-          ...(to === 'resolved' ? { resolved_at: at, resolved_by: change.actor, next_escalation_at: null } : {}),
+          ...(to === 'acknowledged' ? { acknowledged_at: at, acknowledged_by: change.actor, next_escalation_at: null, snoozed_until: null } : {}),
+          ...(to === 'resolved' ? { resolved_at: at, resolved_by: change.actor, next_escalation_at: null, snoozed_until: null } : {}),
         })
         .where('id', '=', id)
         .execute();
@@ -331,6 +341,58 @@ export class AlertRepository {
         .execute();
       await appendEvent(trx, { alertId: id, type: 'escalated', from: status, to: status, actor: change.actor, at, details: { tier: change.tier, ...((change.details as object) ?? {}) } });
       if (change.deliveries) await queueDeliveries(trx, id, change.deliveries);
+    });
+    return this.require(id);
+  }
+
+  /** One person takes the alert: the others see who. Escalation goes on until it is acknowledged. */
+  async claim(id: string, change: { actor: string; note?: string | null; at?: string }): Promise<Alert> {
+    const at = toInstant(change.at ?? nowInstant(), 'at');
+    await this.db.transaction().execute(async (trx) => {
+      const current = await trx.selectFrom('alerts').select(['status', 'claimed_by']).where('id', '=', id).executeTakeFirst();
+      if (!current) throw notFound('alert', id);
+      const status = current.status as AlertStatus;
+      if (status === 'resolved') throw new RpmError(STORE_ERRORS.INVALID_TRANSITION, `alert ${id} is resolved; there is nothing to claim`, { from: status });
+      await trx.updateTable('alerts').set({ claimed_by: change.actor, claimed_at: at, updated_at: at }).where('id', '=', id).execute();
+      await appendEvent(trx, { alertId: id, type: 'claimed', from: status, to: status, actor: change.actor, at, note: change.note ?? null, details: current.claimed_by && current.claimed_by !== change.actor ? { from: current.claimed_by } : undefined });
+    });
+    return this.require(id);
+  }
+
+  /**
+   * Escalation waits until `until`: the next tier is notified then, if nobody acknowledged it. The
+   * route decides who may snooze what for how long (never a critical alert).
+   */
+  async snooze(id: string, change: { actor: string; until: string; note?: string | null; at?: string }): Promise<Alert> {
+    const at = toInstant(change.at ?? nowInstant(), 'at');
+    const until = toInstant(change.until, 'until');
+    await this.db.transaction().execute(async (trx) => {
+      const current = await trx.selectFrom('alerts').select(['status', 'next_escalation_at']).where('id', '=', id).executeTakeFirst();
+      if (!current) throw notFound('alert', id);
+      const status = current.status as AlertStatus;
+      if (status !== 'open') throw new RpmError(STORE_ERRORS.INVALID_TRANSITION, `alert ${id} is ${status}; only an open alert can be snoozed`, { from: status });
+      // A snooze delays the next tier, never brings it forward; with every tier notified there is none to delay.
+      const next = current.next_escalation_at === null ? null : current.next_escalation_at > until ? current.next_escalation_at : until;
+      await trx.updateTable('alerts').set({ snoozed_until: until, snoozed_by: change.actor, next_escalation_at: next, updated_at: at }).where('id', '=', id).execute();
+      await appendEvent(trx, { alertId: id, type: 'snoozed', from: status, to: status, actor: change.actor, at, note: change.note ?? null, details: { until } });
+    });
+    return this.require(id);
+  }
+
+  /**
+   * Ends a snooze, as an event: at its time (escalation goes on as scheduled), or early for a worse
+   * reading (`resumeNow`: the next tier is due at once).
+   */
+  async endSnooze(id: string, change: { actor: string; reason: string; resumeNow?: boolean; at?: string }): Promise<Alert> {
+    const at = toInstant(change.at ?? nowInstant(), 'at');
+    await this.db.transaction().execute(async (trx) => {
+      const current = await trx.selectFrom('alerts').select(['status', 'snoozed_until', 'next_escalation_at']).where('id', '=', id).executeTakeFirst();
+      if (!current) throw notFound('alert', id);
+      if (!current.snoozed_until) return;
+      const status = current.status as AlertStatus;
+      const next = change.resumeNow && current.next_escalation_at !== null ? at : current.next_escalation_at;
+      await trx.updateTable('alerts').set({ snoozed_until: null, next_escalation_at: next, updated_at: at }).where('id', '=', id).execute();
+      await appendEvent(trx, { alertId: id, type: 'snooze_ended', from: status, to: status, actor: change.actor, at, details: { snoozedUntil: current.snoozed_until, reason: change.reason } });
     });
     return this.require(id);
   }
@@ -387,6 +449,12 @@ export class AlertRepository {
       .limit(pageSize({ limit: filter.limit ?? 500 }));
     if (filter.careTeamIds) query = query.where('alerts.care_team_id', 'in', filter.careTeamIds);
     return (await query.execute()).map(toEvent);
+  }
+
+  /** Alerts whose snooze ran out by `now`: their end is still to be recorded. */
+  async snoozesEnded(now: string): Promise<Alert[]> {
+    const rows = await this.db.selectFrom('alerts').selectAll().where('snoozed_until', 'is not', null).where('snoozed_until', '<=', toInstant(now, 'now')).execute();
+    return rows.map(toAlert);
   }
 
   /** Unacknowledged alerts whose next escalation is due at `now`. */

@@ -112,6 +112,8 @@ const CASES: Case[] = [
   { route: 'GET /v1/alerts?patientId= (another patient)', prepare: async () => ({ method: 'GET', path: `/v1/alerts?patientId=${patientA}` }), expected: { ...clinicalAll, patientA: 200, patientA2: 403 } },
   { route: 'POST /v1/alerts/:id/ack', prepare: async () => ({ method: 'POST', path: `/v1/alerts/${await freshAlert()}/ack`, body: { note: 'called' } }), expected: clinicalOwnOnly },
   { route: 'POST /v1/alerts/:id/resolve', prepare: async () => ({ method: 'POST', path: `/v1/alerts/${await freshAlert()}/resolve` , body: {} }), expected: clinicalOwnOnly },
+  { route: 'POST /v1/alerts/:id/claim', prepare: async () => ({ method: 'POST', path: `/v1/alerts/${await freshAlert()}/claim`, body: {} }), expected: clinicalOwnOnly },
+  { route: 'POST /v1/alerts/:id/snooze', prepare: async () => ({ method: 'POST', path: `/v1/alerts/${await freshAlert()}/snooze`, body: { minutes: 10 } }), expected: clinicalOwnOnly },
   { route: 'GET /v1/alerts/:id', prepare: async () => ({ method: 'GET', path: `/v1/alerts/${await freshAlert()}` }), expected: clinicalOwnOnly },
   { route: 'GET /v1/alerts/:id/events', prepare: async () => ({ method: 'GET', path: `/v1/alerts/${await freshAlert()}/events` }), expected: clinicalOwnOnly },
   { route: 'GET /v1/triage', prepare: async () => ({ method: 'GET', path: '/v1/triage' }), expected: clinicalAll },

@@ -262,6 +262,36 @@ describe('thresholds, time entries, dead letters, audit, pagination', () => {
     expect((await app.request('GET', '/v1/audit?outcome=maybe', { token: admin })).body).toMatchObject({ error: 'RPM_ERR_VALIDATION', message: expect.stringContaining('querystring/outcome') });
   });
 
+  it('lets a nurse claim an alert and snooze a non-critical one within its cap, on the live stream at once; never a critical one', async () => {
+    const patientId = await newPatient();
+    const high = await app.clinicalStore.alerts.open({ patientId, ruleId: 'spo2-low', severity: 'high', summary: 'SpO2 88 %', actor: 'test', nextEscalationAt: new Date(Date.now() + 60 * 60_000).toISOString() });
+    const critical = await app.clinicalStore.alerts.open({ patientId, ruleId: 'glucose-level-2-hypoglycemia', severity: 'critical', summary: 'glucose 45', actor: 'test' });
+    const controller = new AbortController();
+    const stream = await fetch(`${app.baseUrl}/v1/alerts/stream`, { headers: { Authorization: `Bearer ${nurse}` }, signal: controller.signal });
+    const reader = stream.body!.getReader();
+    const claimed = await app.request('POST', `/v1/alerts/${high.id}/claim`, { token: nurse, body: { note: 'on it' } });
+    expect(claimed).toMatchObject({ status: 200, body: { claimedBy: 'nurse-1', status: 'open' } });
+    let text = '';
+    while (!text.includes('event: claimed')) text += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    expect(text).toContain(`"id":"${high.id}"`);
+
+    const refused = await app.request('POST', `/v1/alerts/${critical.id}/snooze`, { token: nurse, body: { minutes: 10 } });
+    expect(refused).toMatchObject({ status: 409, body: { error: 'RPM_ERR_CONFLICT', message: expect.stringContaining('rule glucose-level-2-hypoglycemia) is critical') } });
+    const tooLong = await app.request('POST', `/v1/alerts/${high.id}/snooze`, { token: nurse, body: { minutes: 61 } });
+    expect(tooLong).toMatchObject({ status: 400, body: { error: 'RPM_ERR_VALIDATION', message: expect.stringMatching(/^body\/minutes: a high alert \(rule spo2-low\) can be snoozed for at most 60 minutes/) } });
+    const snoozed = await app.request('POST', `/v1/alerts/${high.id}/snooze`, { token: nurse, body: { minutes: 30, note: 'rechecking after oxygen' } });
+    expect(snoozed).toMatchObject({ status: 200, body: { snoozedBy: 'nurse-1' } });
+    const snoozedUntil = Date.parse((snoozed.body as { snoozedUntil: string }).snoozedUntil);
+    expect(Math.abs(snoozedUntil - (Date.now() + 30 * 60_000))).toBeLessThan(10_000);
+    // The first tier an hour away stays an hour away: a snooze never brings escalation forward.
+    expect((snoozed.body as { nextEscalationAt: string }).nextEscalationAt).toBe(high.nextEscalationAt);
+    const events = ((await app.request('GET', `/v1/alerts/${high.id}/events`, { token: nurse })).body as { events: { type: string; actor: string; note: string | null }[] }).events;
+    expect(events.map((e) => [e.type, e.actor, e.note])).toEqual(expect.arrayContaining([['claimed', 'nurse-1', 'on it'], ['snoozed', 'nurse-1', 'rechecking after oxygen']]));
+    // Acknowledged: the snooze has nothing left to hold.
+    expect((await app.request('POST', `/v1/alerts/${high.id}/ack`, { token: nurse, body: {} })).body).toMatchObject({ status: 'acknowledged', snoozedUntil: null });
+  });
+
   it('replays a dead letter through the API after the device is assigned', async () => {
     const id = unique('cuff');
     const provisioned = await app.request('POST', '/v1/devices', { token: admin, body: { id, kind: 'blood_pressure' } });

@@ -137,6 +137,30 @@ describe('a critical reading over MQTT', () => {
   });
 });
 
+describe('snooze (issue #23 item 1)', () => {
+  it('holds the next tier while a high alert is snoozed, ends the snooze as an event, then escalates', async () => {
+    const meter = await deviceClient('glucose');
+    await meter.publish(glucose(meter.deviceId, 62));
+    const alert = await eventually(async () => (await harness.clinicalStore.alerts.list({ patientId: meter.patientId })).items[0]);
+    expect(alert).toMatchObject({ ruleId: 'glucose-level-1-hypoglycemia', severity: 'high', status: 'open', escalationTier: 0 });
+    const until = new Date(Date.now() + clockOffsetMs + 90 * MINUTE).toISOString();
+    const snoozed = await harness.clinicalStore.alerts.snooze(alert.id, { actor: 'nurse-1', until, note: 'called, eating now' });
+    // The first tier after 60 minutes waits for the snooze; never brought forward by one.
+    expect(snoozed).toMatchObject({ snoozedUntil: until, snoozedBy: 'nurse-1', nextEscalationAt: until });
+    clockOffsetMs += 61 * MINUTE;
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(hooks.filter((h) => h.alert.id === alert.id && h.event === 'escalated')).toHaveLength(0);
+    clockOffsetMs += 30 * MINUTE;
+    const escalated = await eventually(() => hooks.find((h) => h.alert.id === alert.id && h.event === 'escalated'));
+    expect(escalated).toMatchObject({ tier: 1, audience: 'on_call_physician' });
+    const after = await harness.clinicalStore.alerts.require(alert.id);
+    expect(after.snoozedUntil).toBeNull();
+    const events = (await harness.clinicalStore.alerts.events(alert.id)).map((e) => e.type);
+    expect(events.slice(events.indexOf('snoozed'))).toEqual(['snoozed', 'snooze_ended', 'escalated']);
+    await meter.client.endAsync();
+  });
+});
+
 describe('confirm before escalate (BP crisis)', () => {
   it('asks the device for a retake, holds the alert, and escalates when the retake confirms', async () => {
     const cuff = await deviceClient('blood_pressure');
