@@ -6,9 +6,9 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { buildApi, createTokenVerifier, signAccessToken, type Role, type SessionSettings } from '../../dashboard-api/index.js';
 import type { OidcSettings } from '../../dashboard-api/routes/oidc.js';
-import { receiptsTopic } from '../../ingest/index.js';
-import { RulesService } from '../../rules/index.js';
+import type { RulesService } from '../../rules/index.js';
 import type { FailureThrottle } from '../../store/index.js';
+import { startRules } from './rules-harness.js';
 import { startHarness, type Harness } from './ingest-harness.js';
 
 export const JWT_SECRET = 'api-test-secret-of-at-least-32-characters';
@@ -35,19 +35,7 @@ export interface ApiHarnessOptions {
 export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<ApiHarness> {
   const harness = await startHarness({ broker: { verifyUserToken: createTokenVerifier(JWT_SECRET) } });
   const registry = new Registry();
-  const rules = new RulesService(
-    {
-      clinicalStore: harness.clinicalStore,
-      readingsStore: harness.readingsStore,
-      accepted$: harness.ingest.processor.accepted$,
-      publisher: harness.ingest.transport,
-      retakes: { requestRetake: (deviceId, r) => void harness.ingest.transport.publish(receiptsTopic(deviceId), { readingId: r.readingId, status: 'accepted', request: 'retake', message: r.message }) },
-      logger: pino({ level: 'silent' }),
-      registry,
-    },
-    { tickMs: 200 },
-  );
-  await rules.start();
+  const rules = await startRules(harness, { registry });
   const api = await buildApi({
     clinicalStore: harness.clinicalStore,
     readingsStore: harness.readingsStore,

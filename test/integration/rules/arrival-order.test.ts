@@ -3,11 +3,9 @@
 // first, shuffled, oldest first, and one message each newest first: the 7-day average alert opens
 // once for each patient. Before, the batch newest first raised nothing.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
-import { receiptsTopic } from '../../../ingest/index.js';
-import { RulesService } from '../../../rules/index.js';
+import type { RulesService } from '../../../rules/index.js';
 import { connect, eventually, provisionAssigned, startHarness, type Harness } from '../../support/ingest-harness.js';
+import { startRules } from '../../support/rules-harness.js';
 
 const HOUR = 3_600_000;
 let harness: Harness;
@@ -15,19 +13,7 @@ let rules: RulesService;
 
 beforeAll(async () => {
   harness = await startHarness();
-  rules = new RulesService(
-    {
-      clinicalStore: harness.clinicalStore,
-      readingsStore: harness.readingsStore,
-      accepted$: harness.ingest.processor.accepted$,
-      publisher: harness.ingest.transport,
-      retakes: { requestRetake: (deviceId, request) => void harness.ingest.transport.publish(receiptsTopic(deviceId), { readingId: request.readingId, status: 'accepted', request: 'retake', message: request.message }) },
-      logger: pino({ level: 'silent' }),
-      registry: new Registry(),
-    },
-    { tickMs: 100 },
-  );
-  await rules.start();
+  rules = await startRules(harness, { tickMs: 100 });
 });
 afterAll(async () => {
   await rules?.stop();

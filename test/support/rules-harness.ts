@@ -1,0 +1,25 @@
+// A rules engine on an ingest harness, wired as the platform wires it (accepted readings in, alerts
+// and retake requests out through the harness's broker), for tests that need alerts.
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { receiptsTopic } from '../../ingest/index.js';
+import { RulesService, type WebhookTargetPolicy } from '../../rules/index.js';
+import type { Harness } from './ingest-harness.js';
+
+export async function startRules(harness: Harness, options: { tickMs?: number; now?: () => number; registry?: Registry; webhookTargets?: WebhookTargetPolicy } = {}): Promise<RulesService> {
+  const rules = new RulesService(
+    {
+      clinicalStore: harness.clinicalStore,
+      readingsStore: harness.readingsStore,
+      accepted$: harness.ingest.processor.accepted$,
+      publisher: harness.ingest.transport,
+      retakes: { requestRetake: (deviceId, r) => void harness.ingest.transport.publish(receiptsTopic(deviceId), { readingId: r.readingId, status: 'accepted', request: 'retake', message: r.message }) },
+      logger: pino({ level: 'silent' }),
+      registry: options.registry ?? new Registry(),
+      ...(options.webhookTargets ? { webhookTargets: options.webhookTargets } : {}),
+    },
+    { tickMs: options.tickMs ?? 200, ...(options.now ? { now: options.now } : {}) },
+  );
+  await rules.start();
+  return rules;
+}
