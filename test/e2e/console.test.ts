@@ -250,6 +250,8 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       // The alert's own page: the rule and its clinical source, the reading behind it, who did what.
       await page.goto(`${baseUrl}/alerts/${alerts[0]!.id}`);
       await page.waitForSelector('table.events tbody tr');
+      // The readings arrive after the events (the page loads them last): wait for the marked one.
+      await page.waitForSelector('td:has-text("last reading")');
       const text = (await page.textContent('main')) ?? '';
       expect(text).toContain('clinical-billing.md');
       expect(text).toContain('last reading');
