@@ -190,7 +190,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.goBack();
       await page.waitForSelector('time[role=timer]');
       await page.click('button:has-text("Stop and fill in")');
-      expect(await page.inputValue('#time-minutes')).toBe('1');
+      await page.waitForFunction(() => (document.querySelector('#time-minutes') as HTMLInputElement | null)?.value === '1');
       await page.check('#time-interactive');
       await page.fill('#time-note', 'reviewed the BP trend with the patient');
       await page.click('form.time-entry button[type=submit]');
@@ -380,16 +380,17 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       }
       await page.click('nav a:has-text("Devices")');
       await page.click(`button[aria-label="Assign ${unassigned} and re-ingest its 1 held readings"]`);
-      expect(await page.inputValue('#assign-device')).toBe(unassigned);
+      await page.waitForFunction((device) => (document.querySelector('#assign-device') as HTMLSelectElement | null)?.value === device, unassigned);
       await page.selectOption('#assign-patient', ids.patientA);
       await page.click('form:has(#assign-device) button[type=submit]');
       await page.waitForSelector('p.notice[role=status]');
       expect(await page.textContent('p.notice[role=status]')).toBe(`1 held reading of ${unassigned} re-ingested: 1 stored, 0 already stored, 0 refused (see Dead letters).`);
-      expect(await page.$(`tr[data-held="${unassigned}"]`)).toBeNull();
+      // The lists are loaded again after the answer: the held row goes then.
+      await page.waitForSelector(`tr[data-held="${unassigned}"]`, { state: 'detached' });
       violations.push(...(await seriousViolations(page, 'devices-held')));
       await page.click(`button[aria-label="Assignment history of ${stray}"]`);
-      await page.waitForSelector('table.history tbody tr');
-      expect(await page.textContent('table.history')).toContain(`Assignments of ${stray}`);
+      // The table already shows the history of the device just assigned: wait for this one's.
+      await page.waitForSelector(`table.history caption:has-text("Assignments of ${stray}")`);
       expect(await page.textContent('table.history tbody')).toContain('Ada Alpha');
       expect(violations).toEqual([]);
       await context.close();
