@@ -5,6 +5,7 @@ export {
   MEAL_CONTEXTS,
   MEASUREMENT_KINDS,
   OUT_OF_RANGE_FLAGS,
+  displayUnit,
   isMeasurementKind,
   measuredFields,
   type KindDefinition,
@@ -13,6 +14,7 @@ export {
   type MeasurementKind,
   type OutOfRangeFlag,
 } from './kinds.js';
+export { DAY_MS, HOUR_MS, MINUTE_MS } from './time-units.js';
 export * from './units.js';
 export type * from './reading.js';
 export {

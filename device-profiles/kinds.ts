@@ -116,6 +116,12 @@ export const KINDS: Readonly<Record<MeasurementKind, KindDefinition>> = {
 };
 
 /** Every numeric field of a kind that is expressed in the reading's `unit`. */
+/** The canonical unit as people read it (°C rather than UCUM's Cel): rule texts, alert summaries, charts. */
+export function displayUnit(kind: MeasurementKind): string {
+  const unit = KINDS[kind].canonicalUnit;
+  return unit === 'Cel' ? '°C' : unit;
+}
+
 export function measuredFields(kind: MeasurementKind): readonly string[] {
   const definition = KINDS[kind];
   return [...definition.requiredMeasured, ...definition.optionalMeasured];

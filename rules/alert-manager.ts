@@ -2,14 +2,13 @@
 // further abnormal readings; the lifecycle transitions with their events; escalation tiers; and a
 // notification per change. The side-effect edge of the rules engine.
 import type { Logger } from 'pino';
-import { isRpmError } from '../device-profiles/index.js';
+import { MINUTE_MS, isRpmError } from '../device-profiles/index.js';
 import { ALERT_SEVERITIES, STORE_ERRORS, type Alert, type AlertSeverity, type ClinicalStore, type DeliveriesOf, type NewAlert } from '../store/index.js';
 import type { AlertSignal, RuleReading } from './evaluate-patient.js';
 import { effectivePolicy, type Audience } from './escalation-policy.js';
 import type { AlertChange, AlertEventName, AlertNotifier } from './notifications.js';
 
 export const RULES_ACTOR = 'rules-engine';
-const MINUTE_MS = 60_000;
 
 export interface RetakeRequester {
   requestRetake(deviceId: string, request: { readingId: string; message: string; alertId: string }): void;

@@ -2,7 +2,7 @@
 // state per patient inside its stream (scan); side effects (store, notifiers) happen downstream.
 // Readings are evaluated at their measuredAt, so a gateway uploading yesterday's history is judged
 // against yesterday's window, not today's.
-import type { MeasurementKind } from '../device-profiles/index.js';
+import { DAY_MS, HOUR_MS, displayUnit, type MeasurementKind } from '../device-profiles/index.js';
 import type { AlertSeverity } from '../store/index.js';
 import type { AverageRule, Condition, ConfirmRule, ConsecutiveRule, DeltaRule, RuleDefinition } from './rule-definitions.js';
 import { toRuleReading, type RuleReading } from './rule-reading.js';
@@ -10,8 +10,6 @@ import { WindowSums } from './window-sums.js';
 
 export { toRuleReading, type RuleReading };
 
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
 /** Readings older than the longest window plus this margin are dropped from memory. */
 const HISTORY_MARGIN_MS = DAY_MS;
 /** Kept per kind whatever their age: a consecutive rule on weekly readings still needs them. */
@@ -76,14 +74,6 @@ export function emptyPatientState(patientId: string): PatientState {
 
 // ---- conditions -------------------------------------------------------------------------------
 
-const UNITS: Readonly<Record<string, string>> = {
-  blood_pressure: 'mmHg',
-  glucose: 'mg/dL',
-  weight: 'kg',
-  spo2: '%',
-  temperature: '°C',
-  heart_rate: '/min',
-};
 
 function holds(condition: Condition, values: Record<string, number>, flags: Record<string, string | boolean>): boolean {
   if ('flag' in condition) return flags[condition.flag] === condition.equals;
@@ -122,7 +112,7 @@ function exceedance(rule: { any: Condition[] }, values: Record<string, number>, 
 }
 
 function describe(reading: RuleReading): string {
-  const unit = UNITS[reading.kind] ?? '';
+  const unit = displayUnit(reading.kind);
   const v = reading.values;
   const round = (n: number) => Math.round(n * 10) / 10;
   switch (reading.kind) {
@@ -274,7 +264,7 @@ function trendHolds(rule: AverageRule | ConsecutiveRule | DeltaRule, state: Pati
       const shown = Object.entries(means)
         .map(([field, mean]) => `${field} ${mean}`)
         .join(', ');
-      return { reading, score: exceedance(rule, means, {}), summary: `${rule.windowDays}-day mean ${shown} ${UNITS[reading.kind]} over ${count} readings` };
+      return { reading, score: exceedance(rule, means, {}), summary: `${rule.windowDays}-day mean ${shown} ${displayUnit(reading.kind)} over ${count} readings` };
     }
     case 'consecutive': {
       const last = series.slice(-rule.count);
@@ -315,7 +305,7 @@ function trendHolds(rule: AverageRule | ConsecutiveRule | DeltaRule, state: Pati
       return {
         reading,
         score: Math.round(((gain - rule.increaseAbove) / rule.increaseAbove) * 10_000) / 10_000,
-        summary: `${rule.field === 'value' ? reading.kind : rule.field} up ${Math.round(gain * 100) / 100} ${UNITS[reading.kind]} over ${hours} h (baseline ${Math.round(baseline * 10) / 10}, last two readings ${Math.round(valueAt(m)! * 10) / 10} and ${Math.round(valueAt(n)! * 10) / 10})`,
+        summary: `${rule.field === 'value' ? reading.kind : rule.field} up ${Math.round(gain * 100) / 100} ${displayUnit(reading.kind)} over ${hours} h (baseline ${Math.round(baseline * 10) / 10}, last two readings ${Math.round(valueAt(m)! * 10) / 10} and ${Math.round(valueAt(n)! * 10) / 10})`,
       };
     }
   }

@@ -4,7 +4,7 @@
 import { EMPTY, Subject, concatMap, from, map, merge, mergeMap, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import type { MeasurementKind } from '../device-profiles/index.js';
+import { DAY_MS, type MeasurementKind } from '../device-profiles/index.js';
 import { everyItem, type Alert, type ClinicalStore, type ReadingsStore, type StoredReading } from '../store/index.js';
 import { AlertManager, type RetakeRequester } from './alert-manager.js';
 import { DEFAULT_RULES } from './default-rules.js';
@@ -29,7 +29,6 @@ export interface RulesServiceOptions {
   ownsPatient?: (patientId: string) => boolean;
 }
 
-const DAY_MS = 86_400_000;
 /** Readings loaded per patient at start-up: the longest default window (7 days) and a day more. */
 const RESTORE_WINDOW_MS = 8 * DAY_MS;
 const DEFAULT_RELOAD_INTERVAL_MS = 30_000;

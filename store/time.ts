@@ -1,5 +1,6 @@
 // Instants are kept as ISO 8601 UTC text with milliseconds, so that text order is time order.
 import { invalidInput } from './errors.js';
+import { DAY_MS } from '../device-profiles/index.js';
 
 /** `2026-11-22T08:14:03-05:00` → `2026-11-22T13:14:03.000Z`; throws naming the field when invalid. */
 export function toInstant(value: string | Date, field = 'timestamp'): string {
@@ -61,7 +62,6 @@ export function instantAt(text: string, ms: number): string {
   return new Date(ms).toISOString();
 }
 
-const DAY_MS = 86_400_000;
 
 /** Days since 1970-01-01 → proleptic Gregorian [year, month 1–12, day 1–31] (H. Hinnant's algorithm). */
 function civilFromDays(days: number): [number, number, number] {

@@ -1,12 +1,15 @@
 // A patient's effective rules as a nurse reads them: each condition in words and the canonical unit,
 // and the thresholds a chart draws as lines (rules/rule-definitions.ts gives the shapes).
+import { displayUnit, isMeasurementKind } from '../../device-profiles/kinds.js';
 import type { Rule } from './api-types.js';
 
 type Condition = Extract<Rule, { any: unknown }>['any'][number];
 type NumericCondition = Extract<Condition, { op: string }>;
 
-/** Every threshold is in the kind's canonical unit (rules compare after normalization). */
-export const UNIT_OF_KIND: Readonly<Record<string, string>> = { blood_pressure: 'mmHg', glucose: 'mg/dL', weight: 'kg', spo2: '%', temperature: '°C', heart_rate: '/min' };
+/** Every threshold is in the kind's canonical unit (rules compare after normalization), shown as people read it. */
+export function unitOf(kind: string): string {
+  return isMeasurementKind(kind) ? displayUnit(kind) : '';
+}
 
 const OP_TEXT: Readonly<Record<string, string>> = { '>': '>', '>=': '≥', '<': '<', '<=': '≤' };
 
@@ -22,13 +25,13 @@ export function opText(op: string): string {
 }
 
 export function conditionText(condition: Condition, kind: string): string {
-  if (isNumeric(condition)) return `${condition.field} ${opText(condition.op)} ${condition.value} ${UNIT_OF_KIND[kind] ?? ''}`.trim();
+  if (isNumeric(condition)) return `${condition.field} ${opText(condition.op)} ${condition.value} ${unitOf(kind)}`.trim();
   return `${condition.flag} is ${String(condition.equals)}`;
 }
 
 /** What makes the rule fire, in words: "systolic ≥ 180 mmHg or diastolic ≥ 120 mmHg". */
 export function ruleText(rule: Rule): string {
-  const unit = UNIT_OF_KIND[rule.kind] ?? '';
+  const unit = unitOf(rule.kind);
   switch (rule.type) {
     case 'delta':
       return `${rule.field} rises by more than ${rule.increaseAbove} ${unit} within ${rule.windowHours} hours`;
@@ -54,7 +57,7 @@ export interface ThresholdLine {
  * guard conditions of `all` are a rule's lower edge, not a threshold of their own, and are left out).
  */
 export function thresholdLines(rules: readonly Rule[], kind: string, fields: readonly string[]): ThresholdLine[] {
-  const unit = UNIT_OF_KIND[kind] ?? '';
+  const unit = unitOf(kind);
   const lines = new Map<string, ThresholdLine>();
   for (const rule of rules) {
     if (rule.kind !== kind || rule.enabled === false || !('any' in rule)) continue;

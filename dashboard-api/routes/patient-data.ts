@@ -1,7 +1,7 @@
 // Routes under /v1/patients/:id: readings, thresholds, time entries. Scoped to the patient's team.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { MEASUREMENT_KINDS } from '../../device-profiles/index.js';
+import { DAY_MS, MEASUREMENT_KINDS } from '../../device-profiles/index.js';
 import { DEFAULT_RULES, resolveRules } from '../../rules/index.js';
 import { addDays, billingProgress, progressQueryStart, ruleSetFor } from '../../billing/index.js';
 import { localDate, MAX_MINUTES_PER_ENTRY, startOfLocalDate, STORE_ERRORS, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
@@ -10,7 +10,6 @@ import { API_ERRORS, ApiError } from '../errors.js';
 import { idParams, instant } from './shared.js';
 import { billingProgressView, bucketView, errorResponses, readingView as readingSchema, thresholdsView, timeEntryView } from '../schemas.js';
 
-const DAY_MS = 86_400_000;
 /** The body of a readings answer around the array the store renders. */
 const READINGS_BODY = { before: '{"readings":', after: '}' };
 /** A readings query spans at most a year: enough for any chart, bounded in memory. */

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { SNOOZE_CAP_MINUTES } from '../../../rules/snooze-policy.js';
 import { api, session } from '../api.js';
 import type { Alert, Reading } from '../api-types.js';
+import { DAY_MS } from '../../../device-profiles/time-units.js';
 import { html } from '../html.js';
 import { follow } from '../router.js';
 import { severityText } from '../severity.js';
@@ -24,7 +25,6 @@ interface RuleView {
   kind?: string;
 }
 
-const DAY_MS = 86_400_000;
 const SNOOZE_CHOICES = [15, 30, 60, 120, 240, 480, 1440];
 const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 

@@ -5,6 +5,7 @@ import { TimeChart, type Band, type Line, type Series } from '../chart.js';
 import { thresholdLines } from '../rules-view.js';
 import { ThresholdsPanel } from './thresholds-panel.js';
 import { TimePanel } from './time-panel.js';
+import { DAY_MS } from '../../../device-profiles/time-units.js';
 import { html } from '../html.js';
 import { follow } from '../router.js';
 import { severityText } from '../severity.js';
@@ -12,7 +13,6 @@ import { severityText } from '../severity.js';
 const RANGES = [7, 30, 90] as const;
 /** Rows shown before "Show all": a CGM's 90 days are 25,920 readings, too many to lay out at once. */
 const TABLE_ROWS = 300;
-const DAY_MS = 86_400_000;
 
 function age(birthDate: string): number {
   const born = new Date(`${birthDate}T00:00:00Z`);

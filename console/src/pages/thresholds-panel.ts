@@ -5,7 +5,7 @@ import { useState } from 'preact/hooks';
 import { ApiFailure, api, session } from '../api.js';
 import type { Rule, Thresholds } from '../api-types.js';
 import { html } from '../html.js';
-import { UNIT_OF_KIND, isNumeric, opText, ruleText } from '../rules-view.js';
+import { isNumeric, opText, ruleText, unitOf } from '../rules-view.js';
 import { severityText } from '../severity.js';
 
 /** The numeric settings of each rule type, besides its conditions, with what they mean. */
@@ -116,10 +116,10 @@ export function ThresholdsPanel({ patientId, thresholds, onSaved }: { patientId:
     if (!('any' in rule)) {
       const settings = SETTINGS[rule.type] ?? [];
       if (!editing) return ruleText(rule);
-      return html`${settings.map((s) => html`${s.label} ${numberInput(rule, [s.key], s.label, (rule as unknown as Record<string, number>)[s.key]!)} `)}${rule.type === 'delta' ? UNIT_OF_KIND[rule.kind] : ''}`;
+      return html`${settings.map((s) => html`${s.label} ${numberInput(rule, [s.key], s.label, (rule as unknown as Record<string, number>)[s.key]!)} `)}${rule.type === 'delta' ? unitOf(rule.kind) : ''}`;
     }
     if (!editing) return ruleText(rule);
-    const unit = UNIT_OF_KIND[rule.kind] ?? '';
+    const unit = unitOf(rule.kind);
     return html`${rule.any.map((condition, index) =>
       isNumeric(condition)
         ? html`${index > 0 ? ' or ' : ''}${condition.field} ${opText(condition.op)} ${numberInput(rule, ['any', index, 'value'], `${condition.field} ${opText(condition.op)} (${unit})`, condition.value)} ${unit}`
