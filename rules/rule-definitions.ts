@@ -1,8 +1,7 @@
 // Rule definitions as data, validated with zod. Every threshold is in the kind's canonical unit
 // (mmHg, mg/dL, kg, %, Cel, /min): a reading is compared after normalization, whatever unit came in.
 import { z } from 'zod';
-import { MEASUREMENT_KINDS } from '../device-profiles/index.js';
-import { ALERT_SEVERITIES } from '../store/index.js';
+import { ALERT_SEVERITIES, MEASUREMENT_KINDS } from '../device-profiles/index.js';
 
 const kind = z.enum(MEASUREMENT_KINDS);
 const severity = z.enum(ALERT_SEVERITIES);

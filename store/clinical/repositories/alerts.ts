@@ -1,16 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { RpmError } from '../../../device-profiles/index.js';
+import type { AlertSeverity, AlertStatus } from '../../../device-profiles/alert-vocabulary.js';
 import { STORE_ERRORS, conflict, found, isUniqueViolation, notFound } from '../../errors.js';
 import { nowInstant, toInstant } from '../../time.js';
 import type { AlertEventTable, AlertTable, ClinicalDatabase } from '../schema.js';
 import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
 import { insertDeliveries, type NewNotificationDelivery } from './notification-deliveries.js';
 
-export const ALERT_SEVERITIES = ['critical', 'high', 'moderate', 'low'] as const;
-export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
-export const ALERT_STATUSES = ['awaiting_confirmation', 'open', 'acknowledged', 'resolved'] as const;
-export type AlertStatus = (typeof ALERT_STATUSES)[number];
+// The vocabulary is the domain's (device-profiles); the store re-exports it for its callers.
+export { ALERT_SEVERITIES, ALERT_STATUSES, type AlertSeverity, type AlertStatus } from '../../../device-profiles/alert-vocabulary.js';
 
 /** The lifecycle: which status may follow which. `resolved` is final; a new episode is a new alert. */
 export const ALERT_TRANSITIONS: Readonly<Record<AlertStatus, readonly AlertStatus[]>> = {
