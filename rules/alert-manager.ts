@@ -215,7 +215,9 @@ export class AlertManager {
           alert = await alerts.recordReading(alert.id, { readingId: signal.reading.readingId, measuredAt: new Date(signal.reading.measuredAtMs).toISOString(), actor: RULES_ACTOR, at });
         }
         if (alert?.status === 'awaiting_confirmation') {
-          alert = await alerts.transition(alert.id, 'open', { actor: RULES_ACTOR, type: 'confirmed', note: signal.summary, at, details: { reason: signal.reason } });
+          // "retake requested" no longer holds: the summary a nurse reads says how it was confirmed.
+          const summary = `${alert.summary.replace(/: retake requested$/, '')} — ${signal.summary}`;
+          alert = await alerts.transition(alert.id, 'open', { actor: RULES_ACTOR, type: 'confirmed', note: signal.summary, at, details: { reason: signal.reason }, summary });
           await this.startEscalation(alert, 'confirmed');
         }
         return;

@@ -298,7 +298,7 @@ export class AlertRepository {
   }
 
   /** Moves an alert along its lifecycle; refuses transitions the lifecycle does not allow. */
-  async transition(id: string, to: AlertStatus, change: { actor: string; note?: string | null; at?: string; type?: string; details?: unknown; deliveries?: DeliveriesOf }): Promise<Alert> {
+  async transition(id: string, to: AlertStatus, change: { actor: string; note?: string | null; at?: string; type?: string; details?: unknown; deliveries?: DeliveriesOf; summary?: string }): Promise<Alert> {
     const at = toInstant(change.at ?? nowInstant(), 'at');
     await this.db.transaction().execute(async (trx) => {
       const current = await trx.selectFrom('alerts').select(['status']).where('id', '=', id).executeTakeFirst();
@@ -312,6 +312,7 @@ export class AlertRepository {
         .set({
           status: to,
           updated_at: at,
+          ...(change.summary !== undefined ? { summary: change.summary } : {}),
           ...(to === 'acknowledged' ? { acknowledged_at: at, acknowledged_by: change.actor, next_escalation_at: null, snoozed_until: null } : {}),
           ...(to === 'resolved' ? { resolved_at: at, resolved_by: change.actor, next_escalation_at: null, snoozed_until: null } : {}),
         })

@@ -178,6 +178,9 @@ describe('confirm before escalate (BP crisis)', () => {
     await cuff.publish(reading(cuff.deviceId, { systolic: 182, diastolic: 98, measuredAt: new Date(Date.now() - 1000).toISOString() }));
     const confirmed = await eventually(() => hooks.find((h) => h.alert.id === held.id && h.event === 'confirmed'));
     expect(confirmed).toMatchObject({ tier: 0, audience: 'care_team_nurses', alert: { status: 'open', readingCount: 2 } });
+    // The summary says how it was confirmed; "retake requested" no longer holds.
+    expect(confirmed!.alert.summary).toMatch(/ — retake confirms: BP \d+\/\d+ mmHg/);
+    expect(confirmed!.alert.summary).not.toContain('retake requested');
     await cuff.client.endAsync();
   });
 
