@@ -11,6 +11,11 @@ export function monthOf(date: string): string {
   return date.slice(0, 7);
 }
 
+/** The month after `YYYY-MM`. */
+export function nextMonth(month: string): string {
+  return addDays(`${month}-28`, 7).slice(0, 7);
+}
+
 export interface DayEvidence {
   /** Local date in the patient's time zone. */
   date: string;
@@ -107,16 +112,26 @@ export function deviceRows(patientId: string, episodeStart: string, days: readon
   return rows;
 }
 
+/**
+ * What a month's entries count for: each at most one sitting (entries logged before the store refused
+ * longer ones), and whether any was an interactive communication. The export and the progress agree.
+ */
+export function countedMinutes(entries: readonly TimeEntryEvidence[], management: BillingRuleSet['management']): { minutes: number; interactive: boolean } {
+  return {
+    minutes: entries.reduce((sum, entry) => sum + Math.min(entry.minutes, management.maxMinutesPerEntry), 0),
+    interactive: entries.some((entry) => entry.interactive),
+  };
+}
+
 /** The management row of a calendar month. */
 export function managementRow(patientId: string, month: string, entries: readonly TimeEntryEvidence[], ruleSet: BillingRuleSet): BillingRow[] {
   const rules = ruleSet.management;
   // Entries logged before the store refused implausible sittings count for one sitting at most.
   const oversize = entries.filter((entry) => entry.minutes > rules.maxMinutesPerEntry);
-  const minutes = entries.reduce((sum, entry) => sum + Math.min(entry.minutes, rules.maxMinutesPerEntry), 0);
+  const { minutes, interactive } = countedMinutes(entries, rules);
   const capNotes = oversize.length > 0 ? [`${oversize.length} entr${oversize.length === 1 ? 'y' : 'ies'} over ${rules.maxMinutesPerEntry} minutes counted as ${rules.maxMinutesPerEntry} each (one sitting): ${oversize.map((e) => `${e.id} (${e.minutes} min)`).join(', ')}`] : [];
-  const interactive = entries.some((entry) => entry.interactive);
   const periodStart = `${month}-01`;
-  const periodEnd = addDays(monthOf(addDays(periodStart, 32)) + '-01', -1);
+  const periodEnd = addDays(`${nextMonth(month)}-01`, -1);
   const base = { patientId, group: 'management' as const, periodStart, periodEnd, minutes, interactive, evidence: { timeEntries: [...entries] } };
   if (minutes < rules.short.minMinutes) {
     return [{ ...base, code: null, units: 0, reasons: [...capNotes, `${minutes} minutes in ${month}: at least ${rules.short.minMinutes} are needed for ${rules.short.code}`] }];

@@ -3,7 +3,7 @@
 // Computed from the stores each time, so a reading that arrives late shows in the next export.
 import { RpmError } from '../device-profiles/index.js';
 import { everyItem, localDate, startOfLocalDate, STORE_ERRORS, type ClinicalStore, type Patient, type ReadingsStore, type TimeEntry } from '../store/index.js';
-import { addDays, deviceRows, managementRow, type BillingRow } from './calculate.js';
+import { addDays, deviceRows, managementRow, nextMonth, type BillingRow } from './calculate.js';
 import { ruleSetFor, type BillingRuleSet } from './rule-sets.js';
 
 export interface BillingExport {
@@ -14,10 +14,6 @@ export interface BillingExport {
 }
 
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
-
-function nextMonth(month: string): string {
-  return addDays(`${month}-28`, 7).slice(0, 7);
-}
 
 /** Time zones span UTC−12 to UTC+14: this much around a month holds every local version of it. */
 const ZONE_MARGIN_MS = 15 * 3_600_000;

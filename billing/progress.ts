@@ -3,7 +3,8 @@
 // many days are left to reach them) and this calendar month's management minutes (against 10 and 20,
 // and whether an interactive communication took place). The export (export.ts) bills finished
 // periods; this looks at the unfinished ones, with the same rule set and the same day counting.
-import { addDays, devicePeriods, type DayEvidence, type TimeEntryEvidence } from './calculate.js';
+import { DAY_MS } from '../device-profiles/index.js';
+import { addDays, countedMinutes, devicePeriods, type DayEvidence, type TimeEntryEvidence } from './calculate.js';
 import type { BillingRuleSet } from './rule-sets.js';
 
 export interface DayTarget {
@@ -63,7 +64,7 @@ function plural(count: number, word: string): string {
 }
 
 function daysBetween(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS);
 }
 
 export function deviceProgress(episodeStart: string, days: readonly DayEvidence[], today: string, ruleSet: BillingRuleSet): DeviceProgress | null {
@@ -98,8 +99,7 @@ export function deviceProgress(episodeStart: string, days: readonly DayEvidence[
 
 export function managementProgress(month: string, entries: readonly TimeEntryEvidence[], ruleSet: BillingRuleSet): ManagementProgress {
   const rules = ruleSet.management;
-  const minutes = entries.reduce((sum, entry) => sum + Math.min(entry.minutes, rules.maxMinutesPerEntry), 0);
-  const interactive = entries.some((entry) => entry.interactive);
+  const { minutes, interactive } = countedMinutes(entries, rules);
   const targets = [rules.short, rules.first].map((code) => {
     const minutesNeeded = Math.max(0, code.minMinutes - minutes);
     return { code: code.code, minMinutes: code.minMinutes, reached: minutesNeeded === 0 && (interactive || !rules.requiresInteractive), minutesNeeded };

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { DAY_MS, MEASUREMENT_KINDS } from '../../device-profiles/index.js';
 import { DEFAULT_RULES, resolveRules } from '../../rules/index.js';
-import { addDays, billingProgress, progressQueryStart, ruleSetFor } from '../../billing/index.js';
+import { addDays, billingProgress, nextMonth, progressQueryStart, ruleSetFor } from '../../billing/index.js';
 import { localDate, MAX_MINUTES_PER_ENTRY, startOfLocalDate, STORE_ERRORS, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, requireUser } from '../access.js';
 import { API_ERRORS, ApiError } from '../errors.js';
@@ -90,8 +90,9 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
       const patient = await clinicalStore.patients.require(request.params.id);
       const tz = patient.timezone;
       const today = localDate(Date.now(), tz);
-      const ruleSet = ruleSetFor(today.slice(0, 7));
-      if (!ruleSet) throw new ApiError(STORE_ERRORS.CONFLICT, `no billing rule set covers ${today.slice(0, 7)}`);
+      const month = today.slice(0, 7);
+      const ruleSet = ruleSetFor(month);
+      if (!ruleSet) throw new ApiError(STORE_ERRORS.CONFLICT, `no billing rule set covers ${month}`);
       const episodeStart = localDate(Date.parse(patient.enrolledAt), tz);
       const days = await readingsStore.localDates({
         patientId: patient.id,
@@ -102,9 +103,9 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
         sources: ['device', 'gateway'],
       });
       const entries = await clinicalStore.timeEntries.listForPatient(patient.id, {
-        from: new Date(startOfLocalDate(`${today.slice(0, 7)}-01`, tz)).toISOString(),
+        from: new Date(startOfLocalDate(`${month}-01`, tz)).toISOString(),
         // The whole month, as the export counts it.
-        to: new Date(startOfLocalDate(`${addDays(`${today.slice(0, 7)}-28`, 7).slice(0, 7)}-01`, tz)).toISOString(),
+        to: new Date(startOfLocalDate(`${nextMonth(month)}-01`, tz)).toISOString(),
       });
       return { patientId: patient.id, timezone: tz, ...billingProgress({ episodeStart, days, today, entries, ruleSet }), timeEntries: entries };
     },
