@@ -30,14 +30,13 @@ export const API_ERRORS = defineErrors('api', {
 export class ApiError extends Error {
   readonly statusCode: number;
 
-  /** `code` from a table (its status is the table's); `status` only where one code has several (none yet). */
+  /** `code` from a table: the status is the table's. */
   constructor(
     readonly code: string,
     message: string,
-    status?: number,
   ) {
     super(message);
-    this.statusCode = status ?? errorInfo(code)?.status ?? 500;
+    this.statusCode = errorInfo(code)?.status ?? 500;
   }
 }
 

@@ -272,12 +272,13 @@ export class IngestProcessor {
   }
 }
 
-/** The readings by measuredAt (stable: equal instants keep their order); the same array when already so. */
+/**
+ * The readings by measuredAt (stable: equal instants keep their order); the same array when already
+ * so. Accepted readings carry measuredAt normalized to UTC with milliseconds (`…T08:00:00.000Z`), so
+ * the text orders as the instant does: no date parsing on the hand-over path.
+ */
 export function inMeasuredOrder<T extends { measuredAt: string }>(readings: readonly T[]): readonly T[] {
-  const times = readings.map((reading) => Date.parse(reading.measuredAt));
-  if (times.every((time, index) => index === 0 || time >= times[index - 1]!)) return readings;
-  return times
-    .map((time, index) => ({ time, index }))
-    .sort((a, b) => a.time - b.time || a.index - b.index)
-    .map(({ index }) => readings[index]!);
+  if (readings.every((reading, index) => index === 0 || reading.measuredAt >= readings[index - 1]!.measuredAt)) return readings;
+  // Array.prototype.sort is stable.
+  return [...readings].sort((a, b) => (a.measuredAt < b.measuredAt ? -1 : a.measuredAt > b.measuredAt ? 1 : 0));
 }
