@@ -4,14 +4,17 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { html } from './html.js';
 
-/** `run(action)`: the action, then `load` again; the first failure's message is `error`. Loads once at mount. */
-export function useReloadingActions(load: () => Promise<void>): { error: string | undefined; run(action?: () => Promise<void>): Promise<void> } {
+/**
+ * `run(action)`: the action, then `load` again, unless it only reads (`{ reload: false }`); the first
+ * failure's message is `error`. Loads once at mount.
+ */
+export function useReloadingActions(load: () => Promise<void>): { error: string | undefined; run(action?: () => Promise<void>, options?: { reload?: boolean }): Promise<void> } {
   const [error, setError] = useState<string | undefined>(undefined);
-  const run = async (action?: () => Promise<void>) => {
+  const run = async (action?: () => Promise<void>, options: { reload?: boolean } = {}) => {
     try {
       setError(undefined);
       if (action) await action();
-      await load();
+      if (options.reload !== false) await load();
     } catch (failure) {
       setError((failure as Error).message);
     }

@@ -4,6 +4,7 @@ import { api, session } from '../api.js';
 import type { Alert, Reading } from '../api-types.js';
 import { DAY_MS } from '../../../device-profiles/time-units.js';
 import { html } from '../html.js';
+import { eventTime } from '../local-time.js';
 import { follow } from '../router.js';
 import { severityText } from '../severity.js';
 
@@ -26,7 +27,6 @@ interface RuleView {
 }
 
 const SNOOZE_CHOICES = [15, 30, 60, 120, 240, 480, 1440];
-const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
 function detailsText(details: unknown): string {
   if (!details || typeof details !== 'object') return '';
@@ -74,9 +74,9 @@ export function AlertPage({ id }: { id: string }) {
     <main id="main">
       <h1><span class=${`badge severity-${alert.severity}`}>${severityText(alert.severity)}</span> ${alert.summary}</h1>
       <p>
-        Status ${alert.status.replace(/_/g, ' ')} · opened <time datetime=${alert.openedAt}>${time.format(new Date(alert.openedAt))}</time> · escalation tier ${alert.escalationTier}
+        Status ${alert.status.replace(/_/g, ' ')} · opened <time datetime=${alert.openedAt}>${eventTime.format(new Date(alert.openedAt))}</time> · escalation tier ${alert.escalationTier}
         ${alert.claimedBy ? html` · <strong class="claimed">taken by ${alert.claimedBy}</strong>` : null}
-        ${alert.snoozedUntil && Date.parse(alert.snoozedUntil) > Date.now() ? html` · <strong class="snoozed">snoozed until <time datetime=${alert.snoozedUntil}>${time.format(new Date(alert.snoozedUntil))}</time> by ${alert.snoozedBy}</strong>` : null}
+        ${alert.snoozedUntil && Date.parse(alert.snoozedUntil) > Date.now() ? html` · <strong class="snoozed">snoozed until <time datetime=${alert.snoozedUntil}>${eventTime.format(new Date(alert.snoozedUntil))}</time> by ${alert.snoozedBy}</strong>` : null}
         · <a href=${`/patients/${encodeURIComponent(alert.patientId)}`} onClick=${follow}>patient</a>
       </p>
       <section aria-labelledby="rule-heading">
@@ -113,7 +113,7 @@ export function AlertPage({ id }: { id: string }) {
           <thead><tr><th scope="col">Measured</th><th scope="col">Kind</th><th scope="col">Values</th><th scope="col">Behind the alert</th></tr></thead>
           <tbody>
             ${readings.map(
-              (r) => html`<tr><td><time datetime=${r.measuredAt}>${time.format(new Date(r.measuredAt))}</time></td><td>${r.kind.replace(/_/g, ' ')}</td><td>${Object.entries(r.original.values).map(([field, value]) => `${field} ${value}`).join(', ')} ${r.original.unit}</td><td>${r.readingId === alert.lastReadingId ? 'last reading' : ''}</td></tr>`,
+              (r) => html`<tr><td><time datetime=${r.measuredAt}>${eventTime.format(new Date(r.measuredAt))}</time></td><td>${r.kind.replace(/_/g, ' ')}</td><td>${Object.entries(r.original.values).map(([field, value]) => `${field} ${value}`).join(', ')} ${r.original.unit}</td><td>${r.readingId === alert.lastReadingId ? 'last reading' : ''}</td></tr>`,
             )}
           </tbody>
         </table>
@@ -123,7 +123,7 @@ export function AlertPage({ id }: { id: string }) {
         <table class="events">
           <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Who</th><th scope="col">Tier and channel</th><th scope="col">Note</th></tr></thead>
           <tbody>
-            ${events.map((event) => html`<tr><td><time datetime=${event.at}>${time.format(new Date(event.at))}</time></td><td>${event.type.replace(/_/g, ' ')}</td><td>${event.actor}</td><td>${detailsText(event.details)}</td><td>${event.note ?? ''}</td></tr>`)}
+            ${events.map((event) => html`<tr><td><time datetime=${event.at}>${eventTime.format(new Date(event.at))}</time></td><td>${event.type.replace(/_/g, ' ')}</td><td>${event.actor}</td><td>${detailsText(event.details)}</td><td>${event.note ?? ''}</td></tr>`)}
           </tbody>
         </table>
       </section>

@@ -3,9 +3,9 @@
 import { useState } from 'preact/hooks';
 import type { AuditRecord } from '../api-types.js';
 import { html } from '../html.js';
+import { eventTime } from '../local-time.js';
 import { usePagedList } from '../paged-list.js';
 
-const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 const EMPTY = { actor: '', patientId: '', action: '', outcome: '', from: '', to: '' };
 /** Actions to pick from; any other is typed in full. */
 const COMMON_ACTIONS = ['patient.read', 'readings.read', 'alert.ack', 'alert.resolve', 'thresholds.change', 'time_entry.create', 'billing.export', 'session.create', 'user.create', 'device.assign', 'dead_letter.replay', 'audit.list'];
@@ -49,7 +49,7 @@ export function AuditPage() {
       <tbody>
         ${list.items.map(
           (record) => html`<tr data-audit=${record.id}>
-            <td>${time.format(new Date(record.at))}</td>
+            <td>${eventTime.format(new Date(record.at))}</td>
             <td>${record.actor}<br /><small class="source">${record.actorRole}</small></td>
             <td><code>${record.action}</code></td>
             <td>${record.resourceType}${record.resourceId ? html`<br /><small class="source">${record.resourceId}</small>` : null}</td>

@@ -5,6 +5,7 @@ import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import type { DeadLetter } from '../api-types.js';
 import { html } from '../html.js';
+import { eventTime } from '../local-time.js';
 import { usePagedList } from '../paged-list.js';
 
 interface ReplayAnswer {
@@ -12,7 +13,6 @@ interface ReplayAnswer {
   outcomes: { readingId: string | null; status: string; reason?: string }[];
 }
 
-const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
 export function DeadLettersPage() {
   const [status, setStatus] = useState('pending');
@@ -56,7 +56,7 @@ export function DeadLettersPage() {
       <tbody>
         ${list.items.map(
           (letter) => html`<tr data-dead-letter=${letter.id}>
-            <td>${time.format(new Date(letter.receivedAt))}<br /><small class="source">${letter.source}</small></td>
+            <td>${eventTime.format(new Date(letter.receivedAt))}<br /><small class="source">${letter.source}</small></td>
             <td>${letter.deviceId ?? 'unknown'}${letter.readingId ? html`<br /><small class="source">${letter.readingId}</small>` : null}</td>
             <td><code>${letter.reasonCode}</code><br />${letter.reason}</td>
             <td><details><summary>${letter.payloadEncoding === 'base64' ? 'binary (base64)' : `${letter.rawPayload.length} characters`}</summary><pre class="payload" tabIndex=${0}>${letter.rawPayload.slice(0, 4000)}</pre></details></td>

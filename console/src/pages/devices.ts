@@ -3,13 +3,9 @@ import { ShownOnce, useReloadingActions } from '../admin-actions.js';
 import { api, session } from '../api.js';
 import type { Assignment, Device, HeldDevice, PatientSummary } from '../api-types.js';
 import { html } from '../html.js';
+import { localDateValue } from '../local-time.js';
 
 const KINDS = ['blood_pressure', 'glucose', 'weight', 'spo2', 'temperature', 'heart_rate', 'gateway'];
-
-/** `YYYY-MM-DD` of an instant in this browser's time zone (the date field's value). */
-function localDay(ms: number): string {
-  return new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 10);
-}
 
 export function DevicesPage() {
   const [devices, setDevices] = useState<Device[]>([]);
@@ -17,7 +13,7 @@ export function DevicesPage() {
   const [secret, setSecret] = useState<{ id: string; secret: string } | undefined>(undefined);
   const [history, setHistory] = useState<{ deviceId: string; rows: Assignment[] } | undefined>(undefined);
   const [provision, setProvision] = useState({ id: '', kind: 'blood_pressure', model: '' });
-  const [assign, setAssign] = useState({ deviceId: '', patientId: '', from: localDay(Date.now()), replay: true });
+  const [assign, setAssign] = useState({ deviceId: '', patientId: '', from: localDateValue(Date.now()), replay: true });
   const [held, setHeld] = useState<HeldDevice[]>([]);
   const [replayed, setReplayed] = useState<string | undefined>(undefined);
   const isAdmin = session.me?.user.role === 'admin';
@@ -47,7 +43,7 @@ export function DevicesPage() {
     });
   };
   const assignHeld = (device: HeldDevice) => {
-    setAssign({ ...assign, deviceId: device.deviceId, from: device.firstMeasuredAt ? localDay(Date.parse(device.firstMeasuredAt)) : assign.from, replay: true });
+    setAssign({ ...assign, deviceId: device.deviceId, from: device.firstMeasuredAt ? localDateValue(Date.parse(device.firstMeasuredAt)) : assign.from, replay: true });
     document.getElementById('assign-patient')?.focus();
   };
   const nameOf = (patientId: string) => patients.find((p) => p.id === patientId)?.name ?? patientId;
@@ -56,7 +52,7 @@ export function DevicesPage() {
       const answer = await api<{ deviceId: string; history: Assignment[] }>('GET', `/v1/devices/${encodeURIComponent(deviceId)}/assignment`);
       setHistory({ deviceId: answer.deviceId, rows: answer.history });
       document.getElementById('history-caption')?.focus();
-    });
+    }, { reload: false });
   return html`
     <main id="main">
       <h1>Devices</h1>

@@ -5,14 +5,9 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import type { BillingProgress } from '../api-types.js';
 import { html } from '../html.js';
+import { localDateTimeValue } from '../local-time.js';
 
 const TIMER_KEY = (patientId: string) => `rpm-timer:${patientId}`;
-
-/** `YYYY-MM-DDTHH:MM` in this browser's time for a datetime-local field. */
-function localInput(ms: number): string {
-  const date = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
-  return date.toISOString().slice(0, 16);
-}
 
 function clock(ms: number): string {
   const seconds = Math.floor(ms / 1000);
@@ -58,7 +53,7 @@ export function TimePanel({ patientId }: { patientId: string }) {
   const [progress, setProgress] = useState<BillingProgress | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [saved, setSaved] = useState<string | undefined>(undefined);
-  const [form, setForm] = useState({ minutes: '', performedAt: localInput(Date.now()), interactive: false, note: '' });
+  const [form, setForm] = useState({ minutes: '', performedAt: localDateTimeValue(Date.now()), interactive: false, note: '' });
   const timer = useTimer(patientId);
   const load = () =>
     api<BillingProgress>('GET', `/v1/patients/${encodeURIComponent(patientId)}/billing-progress`).then(
@@ -70,7 +65,7 @@ export function TimePanel({ patientId }: { patientId: string }) {
   const stopTimer = () => {
     const startedAt = timer.startedAt ?? Date.now();
     // A started minute counts as one: the entry records the sitting, at least a minute long.
-    setForm({ ...form, minutes: String(Math.max(1, Math.round(timer.elapsedMs / 60_000))), performedAt: localInput(startedAt) });
+    setForm({ ...form, minutes: String(Math.max(1, Math.round(timer.elapsedMs / 60_000))), performedAt: localDateTimeValue(startedAt) });
     timer.stop();
     document.getElementById('time-minutes')?.focus();
   };
@@ -86,7 +81,7 @@ export function TimePanel({ patientId }: { patientId: string }) {
         ...(form.note.trim() ? { note: form.note.trim() } : {}),
       });
       setSaved(`${form.minutes} minutes logged.`);
-      setForm({ minutes: '', performedAt: localInput(Date.now()), interactive: false, note: '' });
+      setForm({ minutes: '', performedAt: localDateTimeValue(Date.now()), interactive: false, note: '' });
       await load();
     } catch (failure) {
       setError((failure as Error).message);
