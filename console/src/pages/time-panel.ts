@@ -80,7 +80,7 @@ export function TimePanel({ patientId }: { patientId: string }) {
         interactive: form.interactive,
         ...(form.note.trim() ? { note: form.note.trim() } : {}),
       });
-      setSaved(`${form.minutes} minutes logged.`);
+      setSaved(`${form.minutes} minute${form.minutes === '1' ? '' : 's'} logged.`);
       setForm({ minutes: '', performedAt: localDateTimeValue(Date.now()), interactive: false, note: '' });
       await load();
     } catch (failure) {
