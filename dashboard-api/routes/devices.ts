@@ -33,6 +33,14 @@ async function historyFor(clinicalStore: ClinicalStore, deviceId: string, user: 
   return rows.map(({ careTeamId, ...row }) => (maySeeTeam(user, careTeamId) ? row : { ...row, patientId: null }));
 }
 
+/**
+ * Whether a patient the caller may not see holds the device from `at` on (its assignment then, or one
+ * scheduled later): such a device is neither the caller's to take nor to list among those to assign.
+ */
+async function heldByAnotherTeam(clinicalStore: ClinicalStore, deviceId: string, at: string, user: AccessClaims): Promise<boolean> {
+  return (await clinicalStore.devices.assignmentsFrom(deviceId, at)).some((held) => !maySeeTeam(user, held.careTeamId));
+}
+
 const historyAnswer = z.object({ deviceId: z.string(), history: z.array(assignmentView) });
 const replayCounts = z.object({ replayed: z.number(), accepted: z.number(), duplicates: z.number(), rejected: z.number() });
 
@@ -67,8 +75,8 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore;
       if (!maySeeTeam(user, patient.careTeamId)) throw new ApiError(API_ERRORS.FORBIDDEN, `patient ${patient.id} belongs to another care team`);
       // The device's present and scheduled patients must be the caller's to take it from them: a
       // nurse cannot move another team's device onto her own patient, nor undo its schedule.
-      for (const held of await clinicalStore.devices.assignmentsFrom(request.params.id, from)) {
-        if (!maySeeTeam(user, held.careTeamId)) throw new ApiError(API_ERRORS.FORBIDDEN, `device ${request.params.id} is assigned to a patient of another care team; an admin or that team can reassign it`);
+      if (await heldByAnotherTeam(clinicalStore, request.params.id, from, user)) {
+        throw new ApiError(API_ERRORS.FORBIDDEN, `device ${request.params.id} is assigned to a patient of another care team; an admin or that team can reassign it`);
       }
       await clinicalStore.devices.assign(request.params.id, patient.id, { at: from, by: user.sub, replaceScheduled: true });
       // Readings held while the device had no patient, now the patient's from `from`: re-ingested.
@@ -87,8 +95,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore;
       // Counts and times only, never values: the readings belong to nobody yet. A nurse sees the
       // devices she could assign: stock, and her teams' (not one another team holds now).
       for (const held of await ingest.heldReadings()) {
-        const holders = await clinicalStore.devices.assignmentsFrom(held.deviceId, now);
-        if (!holders.every((holder) => maySeeTeam(user, holder.careTeamId))) continue;
+        if (await heldByAnotherTeam(clinicalStore, held.deviceId, now, user)) continue;
         devices.push({ ...held, kind: (await clinicalStore.devices.get(held.deviceId))?.kind ?? null });
       }
       return { devices };
