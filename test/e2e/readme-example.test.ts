@@ -37,6 +37,8 @@ describeWithServer('curl, jq and mosquitto_pub', missing && `${missing} is not i
     const run = spawnSync('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', example()], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 60_000 });
     expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
     // What the last command prints: the alert the retake confirmed, open for the nurses.
-    expect(JSON.parse(run.stdout)).toEqual({ status: 'open', summary: 'BP 186/112 mmHg — retake confirms: BP 186/112 mmHg' });
+    // The demo's simulated cuff of that patient may have opened the crisis alert first (about 8 % of
+    // its readings are abnormal): what the example's own readings did is the confirmation by r2.
+    expect(JSON.parse(run.stdout)).toEqual({ status: 'open', summary: expect.stringMatching(/^BP \d+\/\d+ mmHg.* — retake confirms: BP 186\/112 mmHg$/) });
   }, 90_000);
 });
