@@ -182,8 +182,9 @@ export class AlertManager {
           );
           return;
         }
-        // A trend still under way whose alert a nurse resolved: not a new episode.
-        if (signal.episode === 'continues') return;
+        // An episode still under way whose alert a nurse resolved is not a new one, unless this
+        // reading is worse than any the nurse saw in it.
+        if (signal.episode === 'continues' && !signal.worse) return;
         if (signal.late) {
           const resolvedAt = await alerts.lastResolvedAt(signal.patientId, signal.ruleId);
           if (resolvedAt && measuredAt <= resolvedAt) {
@@ -191,7 +192,8 @@ export class AlertManager {
             return;
           }
         }
-        await this.openEscalated(signal, signal.reading, signal.score, signal.summary, at);
+        const summary = signal.episode === 'continues' ? `${signal.summary}, worse than earlier in this episode` : signal.summary;
+        await this.openEscalated(signal, signal.reading, signal.score, summary, at);
         return;
       }
       case 'confirmation_requested': {

@@ -26,7 +26,9 @@ export const DEFAULT_RULES: readonly RuleDefinition[] = ruleSet.parse([
     severity: 'high',
     title: 'Low blood pressure (systolic below 90)',
     any: [{ field: 'systolic', op: '<', value: 90 }],
-    source: 'clinical-billing.md §1.4, general hypotension definition SBP <90 [B11]',
+    // Re-armed 5 mmHg above the bound: about the spread of two home readings a minute apart.
+    clear: [{ field: 'systolic', op: '>=', value: 95 }],
+    source: 'clinical-billing.md §1.4, general hypotension definition SBP <90 [B11]; clear at ≥95 a program convention',
   },
   {
     id: 'bp-home-average-high',
@@ -53,7 +55,9 @@ export const DEFAULT_RULES: readonly RuleDefinition[] = ruleSet.parse([
       { field: 'value', op: '<', value: 54 },
       { flag: 'outOfRange', equals: 'low' },
     ],
-    source: 'clinical-billing.md §2.1 ADA Level 2 (<54 mg/dL); §2.4 LO readings',
+    // Out of hypoglycemia altogether (ADA Level 1 ends at 70).
+    clear: [{ field: 'value', op: '>=', value: 70 }],
+    source: 'clinical-billing.md §2.1 ADA Level 2 (<54 mg/dL); §2.4 LO readings; clear at ≥70, the Level 1 bound',
   },
   {
     id: 'glucose-level-1-hypoglycemia',
@@ -63,7 +67,9 @@ export const DEFAULT_RULES: readonly RuleDefinition[] = ruleSet.parse([
     title: 'Level 1 hypoglycemia (glucose 54–69 mg/dL)',
     any: [{ field: 'value', op: '<', value: 70 }],
     all: [{ field: 'value', op: '>=', value: 54 }],
-    source: 'clinical-billing.md §2.1 ADA Level 1 (<70 and ≥54 mg/dL)',
+    // Back in the preprandial target range, not just over the line.
+    clear: [{ field: 'value', op: '>=', value: 80 }],
+    source: 'clinical-billing.md §2.1 ADA Level 1 (<70 and ≥54 mg/dL); clear at ≥80, the preprandial target 80–130 [G4]',
   },
   {
     id: 'glucose-high',
@@ -75,7 +81,8 @@ export const DEFAULT_RULES: readonly RuleDefinition[] = ruleSet.parse([
       { field: 'value', op: '>', value: 300 },
       { flag: 'outOfRange', equals: 'high' },
     ],
-    source: 'clinical-billing.md §2.3 derived defaults: High >300 mg/dL; HI (≥600, §2.4)',
+    clear: [{ field: 'value', op: '<=', value: 250 }],
+    source: 'clinical-billing.md §2.3 derived defaults: High >300 mg/dL; HI (≥600, §2.4); clear at ≤250, the consecutive-high bound of §2.3',
   },
   {
     id: 'glucose-high-consecutive',
@@ -94,7 +101,9 @@ export const DEFAULT_RULES: readonly RuleDefinition[] = ruleSet.parse([
     severity: 'high',
     title: 'Oxygen saturation below 90 %',
     any: [{ field: 'value', op: '<', value: 90 }],
-    source: 'clinical-billing.md §4 SpO2 <90 % "indication for concern" [S4]',
+    // Two points up: beyond a pulse oximeter's usual ±2 % accuracy, so noise alone cannot re-arm it.
+    clear: [{ field: 'value', op: '>=', value: 92 }],
+    source: 'clinical-billing.md §4 SpO2 <90 % "indication for concern" [S4]; clear at ≥92, the top of the 88–92 % COPD target range [S1][S2]',
   },
   {
     id: 'fever',
@@ -103,7 +112,9 @@ export const DEFAULT_RULES: readonly RuleDefinition[] = ruleSet.parse([
     severity: 'moderate',
     title: 'Fever (38.0 °C / 100.4 °F or higher)',
     any: [{ field: 'value', op: '>=', value: 38 }],
-    source: 'clinical-billing.md §4 temperature ≥38.0 °C (CDC definition) [T1][T2]',
+    // Below the 37.8 °C single-reading fever of older adults, so a fever that only dipped is not "over".
+    clear: [{ field: 'value', op: '<', value: 37.8 }],
+    source: 'clinical-billing.md §4 temperature ≥38.0 °C (CDC definition) [T1][T2]; clear below 37.8 °C, the long-term-care fever bound [T1]',
   },
   {
     id: 'weight-gain-24h',
@@ -114,7 +125,10 @@ export const DEFAULT_RULES: readonly RuleDefinition[] = ruleSet.parse([
     field: 'value',
     increaseAbove: 1.36,
     windowHours: 24,
-    source: 'clinical-billing.md §3.1 >3 lb in 1 day [H6]; TEN-HMS 3 lb/1 day [H2]',
+    // One jump asks for a re-weigh, so the gain is confirmed (or explained) within minutes, not tomorrow.
+    retakeWindowMinutes: 30,
+    retakeMessage: 'Your weight is up more than 3 lb since yesterday. Please step on the scale again now, barefoot, before eating or drinking. If you are short of breath or your ankles are swollen, call your care team.',
+    source: 'clinical-billing.md §3.1 >3 lb in 1 day [H6]; TEN-HMS 3 lb/1 day [H2]; re-weigh within 30 minutes a program convention, as the BP retake (§1.5)',
   },
   {
     id: 'weight-gain-7d',

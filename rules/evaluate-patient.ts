@@ -4,7 +4,7 @@
 // against yesterday's window, not today's.
 import { DAY_MS, HOUR_MS, displayUnit, type MeasurementKind } from '../device-profiles/index.js';
 import type { AlertSeverity } from '../store/index.js';
-import type { AverageRule, Condition, ConfirmRule, ConsecutiveRule, DeltaRule, RuleDefinition } from './rule-definitions.js';
+import type { AverageRule, Condition, ConfirmRule, ConsecutiveRule, DeltaRule, RuleDefinition, ThresholdRule } from './rule-definitions.js';
 import { toRuleReading, type RuleReading } from './rule-reading.js';
 import { WindowSums } from './window-sums.js';
 
@@ -48,7 +48,16 @@ export interface AbnormalEvidence {
 }
 
 export type AlertSignal =
-  | ({ type: 'abnormal'; patientId: string; ruleId: string; severity: AlertSeverity; episode: 'each' | 'start' | 'continues'; late: boolean } & AbnormalEvidence)
+  | ({
+      type: 'abnormal';
+      patientId: string;
+      ruleId: string;
+      severity: AlertSeverity;
+      episode: 'each' | 'start' | 'continues';
+      late: boolean;
+      /** In an episode under way: this reading is further beyond the bound than any before it in the episode. */
+      worse?: boolean;
+    } & AbnormalEvidence)
   | ({ type: 'confirmation_requested'; patientId: string; ruleId: string; severity: AlertSeverity; deadlineMs: number; retakeMessage: string } & AbnormalEvidence)
   | { type: 'confirmed'; patientId: string; ruleId: string; severity: AlertSeverity; reason: 'retake_abnormal' | 'no_retake'; reading?: RuleReading; summary: string }
   | { type: 'downgraded'; patientId: string; ruleId: string; reading: RuleReading; summary: string }
@@ -62,14 +71,16 @@ export interface PatientState {
   history: Map<MeasurementKind, RuleReading[]>;
   latestMs: Map<MeasurementKind, number>;
   pending: Map<string, { deadlineMs: number; reading: RuleReading }>;
-  /** Trend and missing-data rules whose condition holds now (an episode under way). */
+  /** Trend, missing-data and clear-level threshold rules whose episode is under way. */
   episodes: Set<string>;
+  /** The largest exceedance so far of each threshold episode under way: a worse reading alerts again. */
+  episodeWorst: Map<string, number>;
   /** Running sums over each kind's `history`, kept in step with it by `remember`. */
   windowSums: Map<MeasurementKind, WindowSums>;
 }
 
 export function emptyPatientState(patientId: string): PatientState {
-  return { patientId, configuration: undefined, history: new Map(), latestMs: new Map(), pending: new Map(), episodes: new Set(), windowSums: new Map() };
+  return { patientId, configuration: undefined, history: new Map(), latestMs: new Map(), pending: new Map(), episodes: new Set(), episodeWorst: new Map(), windowSums: new Map() };
 }
 
 // ---- conditions -------------------------------------------------------------------------------
@@ -93,6 +104,11 @@ function holds(condition: Condition, values: Record<string, number>, flags: Reco
 
 function matches(rule: { any: Condition[]; all?: Condition[] }, values: Record<string, number>, flags: Record<string, string | boolean>): boolean {
   return rule.any.some((c) => holds(c, values, flags)) && (rule.all ?? []).every((c) => holds(c, values, flags));
+}
+
+/** The reading reaches every clear level of the rule: its episode is over and the rule re-armed. */
+function clears(rule: ThresholdRule, values: Record<string, number>): boolean {
+  return rule.clear !== undefined && rule.clear.every((c) => holds(c, values, {}));
 }
 
 /** Relative distance beyond the bound of the conditions that hold (0.1 = 10 % past it). */
@@ -274,41 +290,125 @@ function trendHolds(rule: AverageRule | ConsecutiveRule | DeltaRule, state: Pati
     case 'delta': {
       // A gain counts when two consecutive readings both stand above the baseline that preceded
       // the first of them: one reading alone (another person on the scale, a misread) cannot raise
-      // it. The baseline is the median of the three readings around the last one at least a window
-      // (less a little slack: 8:10 today vs 7:50 yesterday is still "24 hours") before the jump,
-      // so one outlier there cannot raise or hide a gain either.
+      // it; with a re-weigh prompt it asks for the second reading at once (onDeltaRule).
       const n = series.length - 1;
       const m = n - 1;
-      const valueAt = (index: number) => series[index]!.values[rule.field];
-      if (m < 1 || valueAt(n) === undefined || valueAt(m) === undefined) return undefined;
-      const windowMs = rule.windowHours * HOUR_MS;
-      if (series[n]!.measuredAtMs - series[m]!.measuredAtMs > windowMs) return undefined;
-      const earliestMs = series[m]!.measuredAtMs - windowMs + Math.min(0.25 * windowMs, DELTA_SLACK_MS);
-      let b = -1;
-      for (let i = m - 1; i >= 0; i -= 1) {
-        if (series[i]!.measuredAtMs <= earliestMs) {
-          b = i;
-          break;
-        }
-      }
-      if (b < 0 || series[m]!.measuredAtMs - series[b]!.measuredAtMs > 2 * windowMs) return undefined;
-      const around = [b - 1, b, b + 1, b - 2].filter((i) => i >= 0 && i < m).slice(0, 3);
-      const baselineValues = around.map(valueAt).filter((v): v is number => v !== undefined);
-      // With only two readings to go on, which is the outlier is unknown: the higher one is the
-      // baseline, so a low misread cannot fake a gain.
-      const baseline = baselineValues.length >= 3 ? median(baselineValues) : Math.max(...baselineValues);
-      const jump = valueAt(m)! - baseline;
-      const confirmed = valueAt(n)! - baseline;
-      if (!(jump > rule.increaseAbove && confirmed > rule.increaseAbove)) return undefined;
-      const gain = Math.min(jump, confirmed);
-      const hours = Math.round((series[n]!.measuredAtMs - series[b]!.measuredAtMs) / HOUR_MS);
+      const last = series[n]?.values[rule.field];
+      if (m < 1 || last === undefined) return undefined;
+      if (series[n]!.measuredAtMs - series[m]!.measuredAtMs > rule.windowHours * HOUR_MS) return undefined;
+      const jump = gainAt(rule, series, m);
+      if (!jump) return undefined;
+      const confirmed = last - jump.baseline;
+      if (!(jump.gain > rule.increaseAbove && confirmed > rule.increaseAbove)) return undefined;
+      const gain = Math.min(jump.gain, confirmed);
+      const hours = Math.round((series[n]!.measuredAtMs - series[jump.baselineIndex]!.measuredAtMs) / HOUR_MS);
       return {
         reading,
         score: Math.round(((gain - rule.increaseAbove) / rule.increaseAbove) * 10_000) / 10_000,
-        summary: `${rule.field === 'value' ? reading.kind : rule.field} up ${Math.round(gain * 100) / 100} ${displayUnit(reading.kind)} over ${hours} h (baseline ${Math.round(baseline * 10) / 10}, last two readings ${Math.round(valueAt(m)! * 10) / 10} and ${Math.round(valueAt(n)! * 10) / 10})`,
+        summary: `${deltaSubject(rule, reading)} up ${round2(gain)} ${displayUnit(reading.kind)} over ${hours} h (baseline ${round1(jump.baseline)}, last two readings ${round1(series[m]!.values[rule.field]!)} and ${round1(last)})`,
       };
     }
   }
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+const round2 = (n: number) => Math.round(n * 100) / 100;
+const deltaSubject = (rule: DeltaRule, reading: RuleReading) => (rule.field === 'value' ? reading.kind : rule.field);
+
+/**
+ * The gain of the reading at `index` over its baseline: the median of the three readings around the
+ * last one at least a window (less a little slack: 8:10 today vs 7:50 yesterday is still "24
+ * hours") before it, so one outlier there cannot raise or hide a gain either.
+ */
+function gainAt(rule: DeltaRule, series: readonly RuleReading[], index: number): { baseline: number; gain: number; baselineIndex: number } | undefined {
+  const valueAt = (i: number) => series[i]!.values[rule.field];
+  const value = index >= 1 ? valueAt(index) : undefined;
+  if (value === undefined) return undefined;
+  const windowMs = rule.windowHours * HOUR_MS;
+  const earliestMs = series[index]!.measuredAtMs - windowMs + Math.min(0.25 * windowMs, DELTA_SLACK_MS);
+  let b = -1;
+  for (let i = index - 1; i >= 0; i -= 1) {
+    if (series[i]!.measuredAtMs <= earliestMs) {
+      b = i;
+      break;
+    }
+  }
+  if (b < 0 || series[index]!.measuredAtMs - series[b]!.measuredAtMs > 2 * windowMs) return undefined;
+  const around = [b - 1, b, b + 1, b - 2].filter((i) => i >= 0 && i < index).slice(0, 3);
+  const baselineValues = around.map(valueAt).filter((v): v is number => v !== undefined);
+  // With only two readings to go on, which is the outlier is unknown: the higher one is the
+  // baseline, so a low misread cannot fake a gain.
+  const baseline = baselineValues.length >= 3 ? median(baselineValues) : Math.max(...baselineValues);
+  return { baseline, gain: value - baseline, baselineIndex: b };
+}
+
+/**
+ * A delta rule with a re-weigh prompt, at the newest reading: the reading that answers a prompt
+ * confirms or downgrades it; a single jump past the bound (not yet a trend) asks for the retake.
+ * Undefined when the trend logic alone decides.
+ */
+function onDeltaRetake(rule: DeltaRule, state: PatientState, reading: RuleReading, evidence: AbnormalEvidence | undefined, nowMs: number): AlertSignal[] | undefined {
+  const patientId = state.patientId;
+  const pending = state.pending.get(rule.id);
+  if (pending && reading.measuredAtMs > pending.reading.measuredAtMs && reading.measuredAtMs <= pending.deadlineMs) {
+    state.pending.delete(rule.id);
+    if (evidence) {
+      state.episodes.add(rule.id);
+      return [{ type: 'confirmed', patientId, ruleId: rule.id, severity: rule.severity, reason: 'retake_abnormal', reading, summary: `retake confirms: ${describe(reading)}` }];
+    }
+    return [{ type: 'downgraded', patientId, ruleId: rule.id, reading, summary: `retake normal: ${describe(reading)}` }];
+  }
+  if (pending || evidence || state.episodes.has(rule.id) || rule.retakeWindowMinutes === undefined || rule.retakeMessage === undefined) return undefined;
+  const series = upTo(state, reading.kind, reading.measuredAtMs);
+  const jump = gainAt(rule, series, series.length - 1);
+  const deadlineMs = reading.measuredAtMs + rule.retakeWindowMinutes * 60_000;
+  // A late upload whose window has passed waits for the trend (the next reading), as without a prompt.
+  if (!jump || !(jump.gain > rule.increaseAbove) || deadlineMs <= nowMs) return undefined;
+  state.pending.set(rule.id, { deadlineMs, reading });
+  const hours = Math.round((reading.measuredAtMs - series[jump.baselineIndex]!.measuredAtMs) / HOUR_MS);
+  return [
+    {
+      type: 'confirmation_requested',
+      patientId,
+      ruleId: rule.id,
+      severity: rule.severity,
+      deadlineMs,
+      retakeMessage: rule.retakeMessage,
+      reading,
+      score: Math.round(((jump.gain - rule.increaseAbove) / rule.increaseAbove) * 10_000) / 10_000,
+      summary: `${deltaSubject(rule, reading)} up ${round2(jump.gain)} ${displayUnit(reading.kind)} over ${hours} h (baseline ${round1(jump.baseline)}, one reading ${round1(reading.values[rule.field]!)})`,
+    },
+  ];
+}
+
+/**
+ * A threshold rule with a clear level: an episode starts at the first abnormal reading and ends
+ * only at a reading that reaches the clear level, so a value hovering at the bound is one episode.
+ */
+function onClearedThreshold(rule: ThresholdRule, state: PatientState, reading: RuleReading): AlertSignal[] {
+  const inEpisode = state.episodes.has(rule.id);
+  if (!matches(rule, reading.values, reading.flags)) {
+    if (inEpisode && clears(rule, reading.values)) {
+      state.episodes.delete(rule.id);
+      state.episodeWorst.delete(rule.id);
+    }
+    return [];
+  }
+  const score = exceedance(rule, reading.values, reading.flags);
+  const worstSoFar = state.episodeWorst.get(rule.id) ?? 0;
+  state.episodes.add(rule.id);
+  state.episodeWorst.set(rule.id, Math.max(worstSoFar, score));
+  return [{ type: 'abnormal', patientId: state.patientId, ruleId: rule.id, severity: rule.severity, episode: inEpisode ? 'continues' : 'start', late: false, worse: inEpisode && score > worstSoFar, reading, score, summary: describe(reading) }];
+}
+
+/** Whether a threshold rule's episode is under way after `readings` (in time order), and its worst exceedance. */
+function thresholdEpisodeAfter(rule: ThresholdRule, readings: readonly RuleReading[]): number | undefined {
+  let worst: number | undefined;
+  for (const reading of readings) {
+    if (matches(rule, reading.values, reading.flags)) worst = Math.max(worst ?? 0, exceedance(rule, reading.values, reading.flags));
+    else if (clears(rule, reading.values)) worst = undefined;
+  }
+  return worst;
 }
 
 function onConfirmRule(rule: ConfirmRule, state: PatientState, reading: RuleReading, nowMs: number, patientId: string): AlertSignal[] {
@@ -345,7 +445,9 @@ function onReading(state: PatientState, reading: RuleReading, nowMs: number): Al
     if (!rule.enabled || rule.kind !== reading.kind) continue;
     switch (rule.type) {
       case 'threshold':
-        if (matches(rule, reading.values, reading.flags)) {
+        // A late reading is judged alone: it neither starts nor ends the episode of the present.
+        if (rule.clear && isLatest) signals.push(...onClearedThreshold(rule, state, reading));
+        else if (matches(rule, reading.values, reading.flags)) {
           signals.push({ type: 'abnormal', patientId, ruleId: rule.id, severity: rule.severity, episode: 'each', late: !isLatest, reading, score: exceedance(rule, reading.values, reading.flags), summary: describe(reading) });
         }
         break;
@@ -370,6 +472,13 @@ function onReading(state: PatientState, reading: RuleReading, nowMs: number): Al
             signals.push({ type: 'abnormal', patientId, ruleId: rule.id, severity: rule.severity, episode: 'each', late: true, ...evidence });
           }
           break;
+        }
+        if (rule.type === 'delta') {
+          const retake = onDeltaRetake(rule, state, reading, evidence, nowMs);
+          if (retake) {
+            signals.push(...retake);
+            break;
+          }
         }
         const inEpisode = state.episodes.has(rule.id);
         if (evidence) {
@@ -401,7 +510,7 @@ function onTick(state: PatientState, nowMs: number): AlertSignal[] {
       ruleId,
       severity: rule?.severity ?? 'critical',
       reason: 'no_retake',
-      summary: `no retake within ${rule && rule.type === 'confirm' ? rule.retakeWindowMinutes : '?'} minutes of ${describe(pending.reading)}`,
+      summary: `no retake within ${rule && 'retakeWindowMinutes' in rule ? rule.retakeWindowMinutes : '?'} minutes of ${describe(pending.reading)}`,
     });
   }
   const configuration = state.configuration;
@@ -439,10 +548,20 @@ function onRestore(state: PatientState, event: Extract<RulesEvent, { type: 'rest
     const newest = list?.[list.length - 1];
     if (newest && trendHolds(rule, state, newest)) state.episodes.add(rule.id);
   }
+  // A threshold episode with a clear level is replayed from the readings: it may outlive its alert.
+  for (const rule of event.configuration.rules) {
+    if (rule.type !== 'threshold' || !rule.clear) continue;
+    const worst = thresholdEpisodeAfter(rule, state.history.get(rule.kind) ?? []);
+    if (worst === undefined) continue;
+    state.episodes.add(rule.id);
+    state.episodeWorst.set(rule.id, worst);
+  }
   for (const ruleId of event.openRuleIds) state.episodes.add(ruleId);
   for (const { ruleId, reading } of event.awaitingConfirmation) {
     const rule = event.configuration.rules.find((r) => r.id === ruleId);
-    if (rule?.type === 'confirm') state.pending.set(ruleId, { deadlineMs: reading.measuredAtMs + rule.retakeWindowMinutes * 60_000, reading });
+    if (rule && (rule.type === 'confirm' || rule.type === 'delta') && rule.retakeWindowMinutes !== undefined) {
+      state.pending.set(ruleId, { deadlineMs: reading.measuredAtMs + rule.retakeWindowMinutes * 60_000, reading });
+    }
   }
 }
 

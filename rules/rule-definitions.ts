@@ -41,7 +41,14 @@ const base = {
   source: z.string().max(500).optional(),
 };
 
-export const thresholdRule = z.object({ ...base, type: z.literal('threshold'), ...when }).strict();
+/**
+ * `clear`: the level on the safe side at which an episode ends and the rule re-arms (hysteresis).
+ * Without it every abnormal reading is judged alone. With it, a value hovering at the bound (SpO2
+ * 89, 91, 89, …) is one episode: after a nurse resolves its alert, the rule raises a new one only
+ * when a reading reaches every clear condition first, or when a reading is worse than any of the
+ * episode so far.
+ */
+export const thresholdRule = z.object({ ...base, type: z.literal('threshold'), ...when, clear: z.array(numericCondition).min(1).max(10).optional() }).strict();
 
 export const confirmRule = z
   .object({
@@ -67,8 +74,16 @@ export const deltaRule = z
     /** Alert when the value rose by more than this over the window (canonical unit). */
     increaseAbove: z.number().positive(),
     windowHours: z.number().positive().max(24 * 31),
+    /**
+     * With these, a single jump asks the device's owner to measure again (the re-weigh prompt) and
+     * holds an alert awaiting confirmation: a second reading past the bound confirms it at once, a
+     * normal one resolves it, none within the window opens it for the nurses.
+     */
+    retakeWindowMinutes: z.number().int().min(1).max(120).optional(),
+    retakeMessage: z.string().max(500).optional(),
   })
-  .strict();
+  .strict()
+  .refine((rule) => (rule.retakeWindowMinutes === undefined) === (rule.retakeMessage === undefined), { message: 'retakeWindowMinutes and retakeMessage go together', path: ['retakeMessage'] });
 
 export const averageRule = z
   .object({
@@ -100,8 +115,34 @@ export const ruleSet = z.array(ruleDefinition).superRefine((rules, context) => {
   rules.forEach((rule, index) => {
     if (seen.has(rule.id)) context.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate rule id ${rule.id}` });
     seen.add(rule.id);
+    for (const issue of clearLevelIssues(rule)) context.addIssue({ ...issue, path: [index, ...issue.path] });
   });
 });
+
+/** Far enough out on any scale we measure to stand for "and beyond" when probing a clear range. */
+const FAR = 1e9;
+
+/**
+ * A clear level must lie wholly on the safe side: no value its conditions accept may raise the
+ * alert, or an episode could end on an abnormal reading. Each clear condition is probed at its
+ * bound and far beyond it, against the alert's conditions on the same field.
+ */
+export function clearLevelIssues(rule: RuleDefinition): { code: 'custom'; path: (string | number)[]; message: string }[] {
+  if (rule.type !== 'threshold' || !rule.clear) return [];
+  const issues: { code: 'custom'; path: (string | number)[]; message: string }[] = [];
+  rule.clear.forEach((clear, index) => {
+    const step = Math.max(Math.abs(clear.value) * 1e-9, 1e-9);
+    const probes = clear.op === '>=' ? [clear.value, FAR] : clear.op === '>' ? [clear.value + step, FAR] : clear.op === '<=' ? [clear.value, -FAR] : [clear.value - step, -FAR];
+    if (probes.some((value) => rule.any.some((condition) => 'field' in condition && condition.field === clear.field && compare(value, condition.op, condition.value)))) {
+      issues.push({ code: 'custom', path: ['clear', index], message: `the clear level must be on the safe side of the alert's bound: values with ${clear.field} ${clear.op} ${clear.value} would still raise the alert` });
+    }
+  });
+  return issues;
+}
+
+function compare(value: number, op: '>' | '>=' | '<' | '<=', bound: number): boolean {
+  return op === '>' ? value > bound : op === '>=' ? value >= bound : op === '<' ? value < bound : value <= bound;
+}
 
 export type Condition = z.infer<typeof condition>;
 export type RuleDefinition = z.infer<typeof ruleDefinition>;
@@ -142,12 +183,15 @@ export function resolveRules(defaults: readonly RuleDefinition[], overridesInput
       if (FIXED_FIELDS.has(field)) throw new z.ZodError([{ code: 'custom', path: ['rules', ruleId, field], message: `${field} cannot be overridden`, input: change }]);
     }
   }
-  const merged = defaults.map((rule) => ({ ...rule, ...(overrides.rules[rule.id] ?? {}) }));
+  // null removes a field: `"clear": null` switches a rule's hysteresis off, `"retakeWindowMinutes":
+  // null` (with its message) its re-weigh prompt.
+  const merged = defaults.map((rule) => ({ id: rule.id, ...Object.fromEntries(Object.entries({ ...rule, ...(overrides.rules[rule.id] ?? {}) }).filter(([, value]) => value !== null)) }));
   // Each overridden rule is validated on its own, so an error names the rule, not a list index.
   const issues: z.core.$ZodIssue[] = [];
   for (const rule of merged) {
     const result = ruleDefinition.safeParse(rule);
     if (!result.success) issues.push(...flattenUnionIssues(result.error.issues).map((issue) => ({ ...issue, path: ['rules', rule.id, ...issue.path] })));
+    else issues.push(...clearLevelIssues(result.data).map((issue) => ({ ...issue, input: rule, path: ['rules', rule.id, ...issue.path] })));
   }
   if (issues.length > 0) throw new z.ZodError(issues);
   return ruleSet.parse([...merged, ...overrides.extraRules]);

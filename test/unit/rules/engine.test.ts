@@ -1,7 +1,7 @@
 // The engine in virtual time: TestScheduler drives both the readings and the tick stream.
 import { describe, expect, it } from '@jest/globals';
 import { TestScheduler } from 'rxjs/testing';
-import { map } from 'rxjs';
+import { filter, map } from 'rxjs';
 import { DEFAULT_RULES } from '../../../rules/default-rules.js';
 import { rulesEngine, type PatientEvent } from '../../../rules/engine.js';
 import type { AlertSignal, RuleReading } from '../../../rules/evaluate-patient.js';
@@ -68,6 +68,53 @@ describe('rules engine (virtual time)', () => {
       );
       // Ticks every hour; the 72nd tick (at 72 h) finds three days without a weight.
       expectObservable(signals, `^ ${80 * 60}m !`).toBe(`${72 * 60}m a`, { a: 'missing_data:missing-weight' });
+    });
+  });
+
+  it('hysteresis: SpO2 alternating 89/91 every 5 minutes for two hours is one episode, re-armed only at 92', () => {
+    const testScheduler = scheduler();
+    testScheduler.run(({ hot, expectObservable }) => {
+      const spo2 = (i: number, value: number): PatientEvent => ({ type: 'reading', patientId: 'p1', reading: { deviceId: 'oximeter', readingId: `s${i}`, kind: 'spo2', measuredAtMs: i * 5 * MIN, values: { value }, flags: {} }, nowMs: i * 5 * MIN });
+      const values: Record<string, PatientEvent> = { X: { type: 'configure', patientId: 'p1', configuration: { rules: DEFAULT_RULES, enrolledKinds: ['spo2'], monitoredSinceMs: 0 } } };
+      // 24 readings 5 minutes apart (89, 91, 89, …), then 92 at 120 min and 89 at 125 min.
+      let marble = 'X';
+      for (let i = 0; i < 26; i += 1) {
+        const key = String.fromCharCode(97 + i);
+        values[key] = spo2(i, i < 24 ? (i % 2 === 0 ? 89 : 91) : i === 24 ? 92 : 89);
+        marble += i === 0 ? ` ${key}` : ` ${5 * MIN - 1}ms ${key}`;
+      }
+      const starts = hot<PatientEvent>(marble, values).pipe(
+        rulesEngine({ tickMs: 60 * MIN, scheduler: testScheduler }),
+        filter((s: AlertSignal) => s.type === 'abnormal' && s.episode === 'start'),
+        map((s: AlertSignal) => s.ruleId),
+      );
+      // One start at the first reading (frame 1), the next only after the clear level: at 125 minutes.
+      expectObservable(starts, '^ 180m !').toBe(`- a ${125 * MIN - 1}ms b`, { a: 'spo2-low', b: 'spo2-low' });
+    });
+  });
+
+  it('re-weigh: a single weight jump asks at once, and no re-weigh within 30 minutes confirms it on the tick', () => {
+    const testScheduler = scheduler();
+    testScheduler.run(({ hot, expectObservable }) => {
+      const DAY = 24 * 60 * MIN;
+      const weight = (id: string, atMs: number, kg: number): PatientEvent => ({ type: 'reading', patientId: 'p1', reading: { deviceId: 'scale', readingId: id, kind: 'weight', measuredAtMs: atMs, values: { value: kg }, flags: {} }, nowMs: atMs });
+      // The history comes in as a restore (three days of 80 kg before virtual time 0); the jump at 1 minute.
+      const events = hot<PatientEvent>('a 59999ms b', {
+        a: {
+          type: 'restore',
+          patientId: 'p1',
+          configuration: { rules: DEFAULT_RULES, enrolledKinds: ['weight'], monitoredSinceMs: -3 * DAY },
+          readings: [weight('w1', -3 * DAY + MIN, 80), weight('w2', -2 * DAY + MIN, 80), weight('w3', -DAY + MIN, 80)].map((e) => (e as Extract<PatientEvent, { type: 'reading' }>).reading),
+          openRuleIds: [],
+          awaitingConfirmation: [],
+        },
+        b: weight('w4', MIN, 82),
+      });
+      const signals = events.pipe(
+        rulesEngine({ tickMs: MIN, scheduler: testScheduler }),
+        map((s: AlertSignal) => `${s.type}:${s.ruleId}`),
+      );
+      expectObservable(signals, '^ 40m !').toBe(`${MIN}ms a ${30 * MIN - 1}ms b`, { a: 'confirmation_requested:weight-gain-24h', b: 'confirmed:weight-gain-24h' });
     });
   });
 });

@@ -33,26 +33,26 @@ const brief = (signals: AlertSignal[]) => signals.map((s) => `${s.type}:${s.rule
 
 describe('threshold rules (canonical units)', () => {
   it.each([
-    ['glucose 48 → Level 2 critical', glucose(T0, 48), ['abnormal:glucose-level-2-hypoglycemia:each']],
-    ['glucose LO → Level 2 critical', glucose(T0, 20, { outOfRange: 'low' }), ['abnormal:glucose-level-2-hypoglycemia:each']],
-    ['glucose 62 → Level 1 high only', glucose(T0, 62), ['abnormal:glucose-level-1-hypoglycemia:each']],
-    ['glucose 54 → Level 1, not Level 2', glucose(T0, 54), ['abnormal:glucose-level-1-hypoglycemia:each']],
+    ['glucose 48 → Level 2 critical', glucose(T0, 48), ['abnormal:glucose-level-2-hypoglycemia:start']],
+    ['glucose LO → Level 2 critical', glucose(T0, 20, { outOfRange: 'low' }), ['abnormal:glucose-level-2-hypoglycemia:start']],
+    ['glucose 62 → Level 1 high only', glucose(T0, 62), ['abnormal:glucose-level-1-hypoglycemia:start']],
+    ['glucose 54 → Level 1, not Level 2', glucose(T0, 54), ['abnormal:glucose-level-1-hypoglycemia:start']],
     ['glucose 70 → nothing', glucose(T0, 70), []],
-    ['glucose 301 → high', glucose(T0, 301), ['abnormal:glucose-high:each']],
-    ['glucose HI → high', glucose(T0, 600, { outOfRange: 'high' }), ['abnormal:glucose-high:each']],
+    ['glucose 301 → high', glucose(T0, 301), ['abnormal:glucose-high:start']],
+    ['glucose HI → high', glucose(T0, 600, { outOfRange: 'high' }), ['abnormal:glucose-high:start']],
     ['glucose 300 → nothing', glucose(T0, 300), []],
-    ['SBP 89 → low BP', bp(T0, 89, 60), ['abnormal:bp-low:each']],
-    ['SpO2 89 → high', reading('spo2', T0, { value: 89 }), ['abnormal:spo2-low:each']],
+    ['SBP 89 → low BP', bp(T0, 89, 60), ['abnormal:bp-low:start']],
+    ['SpO2 89 → high', reading('spo2', T0, { value: 89 }), ['abnormal:spo2-low:start']],
     ['SpO2 90 → nothing', reading('spo2', T0, { value: 90 }), []],
-    ['temperature 38.0 °C → fever', reading('temperature', T0, { value: 38 }), ['abnormal:fever:each']],
+    ['temperature 38.0 °C → fever', reading('temperature', T0, { value: 38 }), ['abnormal:fever:start']],
     ['temperature 37.9 °C → nothing', reading('temperature', T0, { value: 37.9 }), []],
   ])('%s', (_name, r, expected) => {
     expect(brief(feed(patient(), [r]))).toEqual(expected);
   });
 
   it('evaluates a reading that came in mmol/L after its conversion (3.0 mmol/L = 54.05 mg/dL is Level 1)', () => {
-    expect(brief(feed(patient(), [glucose(T0, 3.0 * 18.0156)]))).toEqual(['abnormal:glucose-level-1-hypoglycemia:each']);
-    expect(brief(feed(patient(), [glucose(T0, 2.9 * 18.0156)]))).toEqual(['abnormal:glucose-level-2-hypoglycemia:each']);
+    expect(brief(feed(patient(), [glucose(T0, 3.0 * 18.0156)]))).toEqual(['abnormal:glucose-level-1-hypoglycemia:start']);
+    expect(brief(feed(patient(), [glucose(T0, 2.9 * 18.0156)]))).toEqual(['abnormal:glucose-level-2-hypoglycemia:start']);
   });
 
   it('describes the reading and scores how far past the bound it is', () => {
@@ -100,15 +100,20 @@ describe('delta over a window (weight gain), robust to a single outlier', () => 
   it('raises when the weight rose more than 1.36 kg in 24 h, confirmed by two of the last three readings', () => {
     const state = patient();
     const [before, onFirstHighDay, onSecondHighDay] = [feed(state, daily([80, 80, 80])), feed(state, [weight(T0 + 3 * DAY, 81.6)]), feed(state, [weight(T0 + 4 * DAY, 81.7)])];
-    expect([brief(before), brief(onFirstHighDay), brief(onSecondHighDay)]).toEqual([[], [], ['abnormal:weight-gain-24h:start']]);
+    // The first high day asks for a re-weigh (unanswered here: no tick ran out its window); the
+    // second day's reading confirms the trend.
+    expect([brief(before), brief(onFirstHighDay), brief(onSecondHighDay)]).toEqual([[], ['confirmation_requested:weight-gain-24h'], ['abnormal:weight-gain-24h:start']]);
     const [signal] = onSecondHighDay;
     expect(signal?.type === 'abnormal' && signal.summary).toMatch(/^weight up 1.6 kg over 48 h \(baseline 80, last two readings 81.6 and 81.7\)/);
   });
 
   it('is not raised by a single outlier, nor hidden by one in the baseline', () => {
-    expect(brief(feed(patient(), daily([80, 80, 80, 86, 80, 80])))).toEqual([]);
-    expect(brief(feed(patient(), daily([80, 74, 80, 80])))).toEqual([]);
-    expect(brief(feed(patient(), daily([80, 80, 86, 80, 81.6, 81.7])))).toEqual(['abnormal:weight-gain-24h:start']);
+    const noPrompt = resolveRules(DEFAULT_RULES, { rules: { 'weight-gain-24h': { retakeWindowMinutes: undefined, retakeMessage: undefined } } });
+    expect(brief(feed(patient(noPrompt), daily([80, 80, 80, 86, 80, 80])))).toEqual([]);
+    expect(brief(feed(patient(noPrompt), daily([80, 74, 80, 80])))).toEqual([]);
+    expect(brief(feed(patient(noPrompt), daily([80, 80, 86, 80, 81.6, 81.7])))).toEqual(['abnormal:weight-gain-24h:start']);
+    // With the re-weigh prompt the outlier asks for a retake, which is what settles it.
+    expect(brief(feed(patient(), daily([80, 80, 80, 86])))).toEqual(['confirmation_requested:weight-gain-24h']);
   });
 
   it('raises the 7-day rule for a slow gain of 2.5 kg', () => {
@@ -272,7 +277,7 @@ describe('per-patient overrides', () => {
     });
     const state = patient(rules);
     expect(brief(feed(state, [reading('spo2', T0, { value: 89 })]))).toEqual([]);
-    expect(brief(feed(state, [reading('spo2', T0 + MIN, { value: 87 })]))).toEqual(['abnormal:spo2-low:each']);
+    expect(brief(feed(state, [reading('spo2', T0 + MIN, { value: 87 })]))).toEqual(['abnormal:spo2-low:start']);
     expect(brief(feed(state, [reading('temperature', T0, { value: 39 })]))).toEqual([]);
   });
 
@@ -284,7 +289,7 @@ describe('per-patient overrides', () => {
       patientId: 'p1',
       configuration: { rules: resolveRules(DEFAULT_RULES, { rules: { 'glucose-high': { any: [{ field: 'value', op: '>', value: 250 }] } } }), enrolledKinds: ['glucose'], monitoredSinceMs: T0 },
     });
-    expect(brief(feed(state, [glucose(T0 + 4 * HOUR, 280)]))).toContain('abnormal:glucose-high:each');
+    expect(brief(feed(state, [glucose(T0 + 4 * HOUR, 280)]))).toContain('abnormal:glucose-high:start');
   });
 
   it.each([
@@ -293,8 +298,122 @@ describe('per-patient overrides', () => {
     [{ rules: { fever: { any: [{ field: 'value', op: '≥', value: 38 }] } } }, 'op'],
     [{ rules: { 'weight-gain-24h': { increaseAbove: -1 } } }, 'increaseAbove'],
     [{ unknown: true }, 'unknown'],
+    // A clear level inside the alert range, or pointing the wrong way, could end an episode on an abnormal reading.
+    [{ rules: { 'spo2-low': { clear: [{ field: 'value', op: '>=', value: 88 }] } } }, 'spo2-low[^]*clear[^]*safe side'],
+    [{ rules: { 'glucose-high': { clear: [{ field: 'value', op: '>=', value: 250 }] } } }, 'value >= 250 would still raise'],
+    [{ rules: { 'spo2-low': { any: [{ field: 'value', op: '<', value: 93 }] } } }, 'value >= 92 would still raise'],
+    [{ rules: { 'weight-gain-24h': { retakeWindowMinutes: null } } }, 'retakeWindowMinutes and retakeMessage go together'],
   ])('refuse an override that does not fit: %j', (overrides, message) => {
     expect(() => resolveRules(DEFAULT_RULES, overrides)).toThrow(new RegExp(message));
+  });
+});
+
+describe('hysteresis: a threshold rule re-arms at its clear level (issue #23 item 2)', () => {
+  const spo2 = (atMs: number, value: number) => reading('spo2', atMs, { value });
+  const episodes = (signals: AlertSignal[]) => signals.map((s) => (s.type === 'abnormal' ? `${s.episode}${s.worse ? ':worse' : ''}` : s.type));
+
+  it('a value alternating 89/91 for two hours is one episode: one start, then continues', () => {
+    const state = patient(DEFAULT_RULES, ['spo2']);
+    const readings = Array.from({ length: 24 }, (_, i) => spo2(T0 + i * 5 * MIN, i % 2 === 0 ? 89 : 91));
+    const signals = feed(state, readings);
+    expect(episodes(signals)).toEqual(['start', ...Array<string>(11).fill('continues')]);
+  });
+
+  it('ends the episode only at the clear level (92 %), after which a low reading starts a new one', () => {
+    const state = patient(DEFAULT_RULES, ['spo2']);
+    expect(episodes(feed(state, [spo2(T0, 89), spo2(T0 + MIN, 91), spo2(T0 + 2 * MIN, 89)]))).toEqual(['start', 'continues']);
+    expect(episodes(feed(state, [spo2(T0 + 3 * MIN, 92), spo2(T0 + 4 * MIN, 89)]))).toEqual(['start']);
+  });
+
+  it('marks a reading worse than any before it in the episode, so a resolved alert can be raised again', () => {
+    const state = patient(DEFAULT_RULES, ['spo2']);
+    expect(episodes(feed(state, [spo2(T0, 89), spo2(T0 + MIN, 91), spo2(T0 + 2 * MIN, 89), spo2(T0 + 3 * MIN, 85), spo2(T0 + 4 * MIN, 86)]))).toEqual(['start', 'continues', 'continues:worse', 'continues']);
+  });
+
+  it('judges a late reading alone: it neither ends nor starts the episode of the present', () => {
+    const state = patient(DEFAULT_RULES, ['spo2']);
+    feed(state, [spo2(T0 + 10 * MIN, 89)]);
+    // A normal reading from before the episode began says nothing about whether it is over.
+    expect(feed(state, [spo2(T0, 97)], T0 + 11 * MIN)).toEqual([]);
+    expect(episodes(feed(state, [spo2(T0 + 12 * MIN, 89)]))).toEqual(['continues']);
+  });
+
+  it('an override can move the clear level, or switch hysteresis off (null)', () => {
+    const moved = patient(resolveRules(DEFAULT_RULES, { rules: { 'spo2-low': { clear: [{ field: 'value', op: '>=', value: 94 }] } } }), ['spo2']);
+    expect(episodes(feed(moved, [spo2(T0, 89), spo2(T0 + MIN, 93), spo2(T0 + 2 * MIN, 89)]))).toEqual(['start', 'continues']);
+    const off = patient(resolveRules(DEFAULT_RULES, { rules: { 'spo2-low': { clear: null } } }), ['spo2']);
+    expect(episodes(feed(off, [spo2(T0, 89), spo2(T0 + MIN, 91), spo2(T0 + 2 * MIN, 89)]))).toEqual(['each', 'each']);
+  });
+
+  it('survives a restart: the episode is replayed from the stored readings', () => {
+    const state = emptyPatientState('p1');
+    stepPatient(state, {
+      type: 'restore',
+      patientId: 'p1',
+      configuration: { rules: DEFAULT_RULES, enrolledKinds: ['spo2'], monitoredSinceMs: T0 - DAY },
+      readings: [spo2(T0, 88), spo2(T0 + MIN, 91)],
+      openRuleIds: [],
+      awaitingConfirmation: [],
+    });
+    expect(episodes(feed(state, [spo2(T0 + 2 * MIN, 89), spo2(T0 + 3 * MIN, 87)]))).toEqual(['continues', 'continues:worse']);
+  });
+});
+
+describe('re-weigh prompt: a single weight jump asks for a second weighing (issue #23 item 5)', () => {
+  const days = (state: PatientState) => feed(state, [weight(T0, 80), weight(T0 + DAY, 80), weight(T0 + 2 * DAY, 80)]);
+  const jumpAt = T0 + 3 * DAY;
+
+  it('asks for a re-weigh within 30 minutes, with the message for the scale', () => {
+    const state = patient();
+    days(state);
+    const [signal] = feed(state, [weight(jumpAt, 82)]);
+    expect(signal).toMatchObject({ type: 'confirmation_requested', ruleId: 'weight-gain-24h', severity: 'high', deadlineMs: jumpAt + 30 * MIN, retakeMessage: expect.stringContaining('step on the scale again') });
+    expect(signal?.type === 'confirmation_requested' && signal.summary).toBe('weight up 2 kg over 24 h (baseline 80, one reading 82)');
+  });
+
+  it('a second weighing past the bound confirms it at once', () => {
+    const state = patient();
+    days(state);
+    feed(state, [weight(jumpAt, 82)]);
+    const signals = feed(state, [weight(jumpAt + 5 * MIN, 81.9)]);
+    expect(signals).toEqual([expect.objectContaining({ type: 'confirmed', ruleId: 'weight-gain-24h', reason: 'retake_abnormal' })]);
+    // The episode is under way: the next day's high weight continues it, never a second alert.
+    expect(brief(feed(state, [weight(jumpAt + DAY, 82)]))).toEqual(['abnormal:weight-gain-24h:continues']);
+  });
+
+  it('a normal second weighing resolves it (someone else stepped on the scale, a heavy coat)', () => {
+    const state = patient();
+    days(state);
+    feed(state, [weight(jumpAt, 86)]);
+    expect(feed(state, [weight(jumpAt + 4 * MIN, 80.2)])).toEqual([expect.objectContaining({ type: 'downgraded', ruleId: 'weight-gain-24h' })]);
+  });
+
+  it('no re-weigh within the window confirms it for the nurses on the tick', () => {
+    const state = patient(DEFAULT_RULES, ['weight']);
+    days(state);
+    feed(state, [weight(jumpAt, 82)]);
+    expect(stepPatient(state, { type: 'tick', nowMs: jumpAt + 29 * MIN })).toEqual([]);
+    expect(stepPatient(state, { type: 'tick', nowMs: jumpAt + 31 * MIN })).toEqual([expect.objectContaining({ type: 'confirmed', ruleId: 'weight-gain-24h', reason: 'no_retake', summary: 'no retake within 30 minutes of weight 82 kg' })]);
+  });
+
+  it('does not prompt for a jump uploaded after its window (the next weighing decides, as before)', () => {
+    const state = patient();
+    days(state);
+    expect(feed(state, [weight(jumpAt, 82)], jumpAt + 2 * HOUR)).toEqual([]);
+  });
+
+  it('survives a restart while waiting for the re-weigh', () => {
+    const state = emptyPatientState('p1');
+    const jump = weight(jumpAt, 82);
+    stepPatient(state, {
+      type: 'restore',
+      patientId: 'p1',
+      configuration: { rules: DEFAULT_RULES, enrolledKinds: ['weight'], monitoredSinceMs: T0 - DAY },
+      readings: [weight(T0, 80), weight(T0 + DAY, 80), weight(T0 + 2 * DAY, 80), jump],
+      openRuleIds: ['weight-gain-24h'],
+      awaitingConfirmation: [{ ruleId: 'weight-gain-24h', reading: jump }],
+    });
+    expect(feed(state, [weight(jumpAt + 10 * MIN, 82.1)])).toEqual([expect.objectContaining({ type: 'confirmed', reason: 'retake_abnormal' })]);
   });
 });
 
