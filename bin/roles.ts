@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { Observable, from, interval, mergeMap, startWith, type Subscription } from 'rxjs';
 import type { IngestTransport } from '../ingest/index.js';
-import type { AlertChange, AlertEventName, AlertPublisher } from '../rules/index.js';
+import type { AlertChange, AlertPublisher } from '../rules/index.js';
 import { RpmError } from '../device-profiles/index.js';
 import type { ClinicalStore, StoredReading } from '../store/index.js';
 import { CLI_ERRORS } from './config.js';
@@ -162,7 +162,7 @@ export function polledAlertFeed(clinicalStore: ClinicalStore, intervalMs = 1_000
                 for (const event of await clinicalStore.alerts.eventsAfter(lastId, { limit: 500 })) {
                   lastId = event.id;
                   const alert = await clinicalStore.alerts.get(event.alertId);
-                  if (alert) changes.push({ event: event.type as AlertEventName, alert, eventId: event.id });
+                  if (alert) changes.push({ event: event.name, alert, eventId: event.id });
                 }
               } finally {
                 busy = false;

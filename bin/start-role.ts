@@ -6,14 +6,14 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApi } from '../dashboard-api/index.js';
-import { IngestService, receiptsTopic } from '../ingest/index.js';
+import { IngestService } from '../ingest/index.js';
 import { ClinicalStore } from '../store/index.js';
 import { RulesService, WebhookTargetPolicy } from '../rules/index.js';
 import { sessionSettingsOf, type PlatformConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startBrokerRole } from './broker-role.js';
 import { RulesFeed, forwardToRules, polledAlertFeed, type PlatformRole } from './roles.js';
-import { ALL_INTERFACES, StartupError, builtConsole, closeAll, isAddressInUse, openStores, redactUrl, tokenVerifier } from './start.js';
+import { ALL_INTERFACES, StartupError, builtConsole, closeAll, isAddressInUse, openStores, redactUrl, retakesThrough, tokenVerifier } from './start.js';
 
 export interface RunningRole {
   role: PlatformRole;
@@ -69,16 +69,11 @@ export async function startRole(config: PlatformConfig, role: PlatformRole, part
             clinicalStore,
             readingsStore,
             publisher: feed,
-            retakes: {
-              requestRetake: (deviceId, request) => {
-                feed
-                  .publish(receiptsTopic(deviceId), { readingId: request.readingId, status: 'accepted', request: 'retake', message: request.message, alertId: request.alertId })
-                  .catch((error: Error) => logger.warn({ err: error.message, deviceId }, 'could not send the retake request'));
-              },
-            },
+            retakes: retakesThrough(feed, logger),
             logger,
             registry,
             webhookTargets: new WebhookTargetPolicy(config.webhookAllowHosts),
+            publicUrl: config.publicUrl,
           },
           { ownsPatient: (patientId) => feed.owns(patientId) },
         );

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApi, createJwksTokenVerifier, createTokenVerifier, type TokenVerifier } from '../dashboard-api/index.js';
 import { IngestService, receiptsTopic } from '../ingest/index.js';
-import { RulesService, WebhookTargetPolicy } from '../rules/index.js';
+import { RulesService, WebhookTargetPolicy, type AlertPublisher, type RetakeRequester } from '../rules/index.js';
 import { ClinicalStore, InfluxReadingsStore, SqliteReadingsStore, type ReadingsStore } from '../store/index.js';
 import { resolveJwtSecret, sessionSettingsOf, type PlatformConfig } from './config.js';
 import type { DestinationStream, Logger } from 'pino';
@@ -124,16 +124,11 @@ export async function startPlatform(config: PlatformConfig, output: PlatformOutp
       clinicalStore,
       readingsStore,
       publisher: ingest.transport,
-      retakes: {
-        requestRetake: (deviceId, request) => {
-          ingest.transport
-            .publish(receiptsTopic(deviceId), { readingId: request.readingId, status: 'accepted', request: 'retake', message: request.message, alertId: request.alertId })
-            .catch((error: Error) => logger.warn({ err: error.message, deviceId }, 'could not send the retake request'));
-        },
-      },
+      retakes: retakesThrough(ingest.transport, logger),
       logger,
       registry,
       webhookTargets: new WebhookTargetPolicy(config.webhookAllowHosts),
+      publicUrl: config.publicUrl,
     });
     await rules.start();
     // Closers run newest first: ingest drains, then the rules engine judges the last readings and
@@ -186,4 +181,18 @@ export async function startPlatform(config: PlatformConfig, output: PlatformOutp
     await closeAll(closers);
     throw error;
   }
+}
+
+/**
+ * Retake and re-weigh requests, on the device's receipts topic (where its reading's receipt went):
+ * a BP cuff's app or a scale's hub shows the message to the patient.
+ */
+export function retakesThrough(publisher: AlertPublisher, logger: Logger): RetakeRequester {
+  return {
+    requestRetake: (deviceId, request) => {
+      publisher
+        .publish(receiptsTopic(deviceId), { readingId: request.readingId, status: 'accepted', request: 'retake', message: request.message, alertId: request.alertId })
+        .catch((error: Error) => logger.warn({ err: error.message, deviceId }, 'could not send the retake request'));
+    },
+  };
 }

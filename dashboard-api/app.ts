@@ -143,7 +143,7 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   await app.register(patientRoutes, { clinicalStore, readingsStore });
   await app.register(deviceRoutes, { clinicalStore, ingest: dependencies.ingest });
   await app.register(patientDataRoutes, { clinicalStore, readingsStore });
-  await app.register(alertRoutes, { clinicalStore, alertFeed$: dependencies.alertFeed$, access, heartbeatMs: dependencies.sseHeartbeatMs });
+  await app.register(alertRoutes, { clinicalStore, alertFeed$: dependencies.alertFeed$, access, heartbeatMs: dependencies.sseHeartbeatMs, publicUrl: sessions.publicUrl });
   await app.register(peopleRoutes, { clinicalStore, access, sessions });
   if (dependencies.oidc) await app.register(oidcRoutes, { clinicalStore, access, sessions, oidc: dependencies.oidc });
   // Whether the console offers the identity provider's sign-in button.

@@ -1,7 +1,7 @@
 // Response schemas: they document every response in the OpenAPI at /docs, and the serializer checks
 // each response against them, so a field that should never leave (a secret, a hash) cannot.
 import { z } from 'zod';
-import { MEASUREMENT_KINDS } from '../device-profiles/index.js';
+import { ALERT_EVENT_NAMES, MEASUREMENT_KINDS } from '../device-profiles/index.js';
 import { ALERT_SEVERITIES, ALERT_STATUSES } from '../store/index.js';
 
 const instant = z.string();
@@ -71,6 +71,8 @@ export const alertView = z.object({
   claimedAt: nullableInstant,
   snoozedUntil: nullableInstant,
   snoozedBy: z.string().nullable(),
+  /** The alert's newest event: the same id and name as on SSE (`id`, `event`), MQTT and webhooks. */
+  lastEvent: z.object({ id: z.number(), name: z.enum(ALERT_EVENT_NAMES) }).nullable(),
 });
 
 /** An alert as its patient sees it: no escalation, nobody's names, no notes. */
@@ -80,6 +82,8 @@ export const alertEventView = z.object({
   id: z.number(),
   alertId: z.string(),
   type: z.string(),
+  /** What every channel calls this event (the SSE `event`). */
+  name: z.enum(ALERT_EVENT_NAMES),
   fromStatus: z.string().nullable(),
   toStatus: z.string(),
   actor: z.string(),

@@ -15,7 +15,7 @@ export {
   type OutOfRangeFlag,
 } from './kinds.js';
 export { DAY_MS, HOUR_MS, MINUTE_MS } from './time-units.js';
-export { ALERT_SEVERITIES, ALERT_STATUSES, type AlertSeverity, type AlertStatus } from './alert-vocabulary.js';
+export { ALERT_EVENT_NAMES, ALERT_SEVERITIES, ALERT_STATUSES, alertEventName, type AlertEventName, type AlertSeverity, type AlertStatus } from './alert-vocabulary.js';
 export * from './units.js';
 export type * from './reading.js';
 export {

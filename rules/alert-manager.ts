@@ -76,31 +76,14 @@ export class AlertManager {
     return { audience: tiers[0]!.notify, nextEscalationAt: nextTierAt(tiers, 0, nowMs) };
   }
 
-  /** The alert is now open for people: notify the first tier and schedule the next one. */
-  private async startEscalation(alert: Alert, event: AlertEventName): Promise<Alert> {
-    const nowMs = this.now();
-    const tier = await this.firstTier(alert, nowMs);
-    return this.commitNotified(
-      event,
-      alert.careTeamId,
-      (deliveries) =>
-        this.dependencies.clinicalStore.alerts.escalate(alert.id, {
-          tier: 0,
-          nextEscalationAt: tier.nextEscalationAt,
-          actor: RULES_ACTOR,
-          at: new Date(nowMs).toISOString(),
-          details: { notified: tier.audience },
-          deliveries,
-        }),
-      { tier: 0, audience: tier.audience },
-    );
-  }
-
   /** A change whose notifications were committed with it: to the feed, and sent. */
   private async announce(event: AlertEventName, alert: Alert, extra: Pick<AlertChange, 'tier' | 'audience'>): Promise<void> {
-    // Not the whole history: an alert updated by every reading of a long episode has thousands of events.
-    const eventId = await this.dependencies.clinicalStore.alerts.lastEventId(alert.id);
-    this.dependencies.notifier.announce({ event, alert, eventId, ...extra });
+    this.dependencies.notifier.announce({ event, alert, eventId: alert.lastEvent?.id ?? 0, ...extra });
+  }
+
+  /** Ends a snooze as an event on every channel (its time came, or a worse reading ended it early). */
+  private async endSnooze(alert: Alert, reason: string, at: string, resumeNow = false): Promise<void> {
+    await this.commitNotified('snooze_ended', alert.careTeamId, (deliveries) => this.dependencies.clinicalStore.alerts.endSnooze(alert.id, { actor: RULES_ACTOR, reason, resumeNow, at, deliveries }));
   }
 
   /**
@@ -125,7 +108,7 @@ export class AlertManager {
     const owns = this.dependencies.ownsPatient ?? (() => true);
     // Snoozes that ran out end visibly (an alert event), before the escalation they held back goes on.
     for (const alert of (await clinicalStore.alerts.snoozesEnded(new Date(nowMs).toISOString())).filter((a) => owns(a.patientId))) {
-      await clinicalStore.alerts.endSnooze(alert.id, { actor: RULES_ACTOR, reason: 'time', at: new Date(nowMs).toISOString() });
+      await this.endSnooze(alert, 'time', new Date(nowMs).toISOString());
     }
     const due = (await clinicalStore.alerts.dueForEscalation(new Date(nowMs).toISOString())).filter((alert) => owns(alert.patientId));
     for (const alert of due) {
@@ -133,7 +116,7 @@ export class AlertManager {
       const tierIndex = alert.escalationTier + 1;
       const tier = tiers[tierIndex];
       if (!tier) {
-        await clinicalStore.alerts.escalate(alert.id, { tier: alert.escalationTier, nextEscalationAt: null, actor: RULES_ACTOR });
+        await clinicalStore.alerts.stopEscalation(alert.id);
         continue;
       }
       // The tier and its notifications in one commit: a crash cannot record a tier nobody was told of.
@@ -166,7 +149,7 @@ export class AlertManager {
         if (open) {
           // A worse reading ends a snooze at once: escalation resumes with the next tick.
           if (open.snoozedUntil && Date.parse(open.snoozedUntil) > this.now() && moreSevere(open.severity, signal.severity) !== open.severity) {
-            await alerts.endSnooze(open.id, { actor: RULES_ACTOR, reason: `a ${signal.severity} reading: ${signal.summary}`, resumeNow: true, at });
+            await this.endSnooze(open, `a ${signal.severity} reading: ${signal.summary}`, at, true);
           }
           const currentWorst = open.worstValue as Worst | null;
           await this.commitNotified('updated', open.careTeamId, (deliveries) =>
@@ -212,22 +195,29 @@ export class AlertManager {
         return;
       }
       case 'confirmed': {
-        let alert = open;
-        if (alert && signal.reading) {
-          alert = await alerts.recordReading(alert.id, { readingId: signal.reading.readingId, measuredAt: new Date(signal.reading.measuredAtMs).toISOString(), actor: RULES_ACTOR, at });
+        if (open?.status !== 'awaiting_confirmation') {
+          if (open && signal.reading) await this.commitNotified('updated', open.careTeamId, (deliveries) => alerts.recordReading(open.id, { readingId: signal.reading!.readingId, measuredAt: new Date(signal.reading!.measuredAtMs).toISOString(), actor: RULES_ACTOR, at, deliveries }));
+          return;
         }
-        if (alert?.status === 'awaiting_confirmation') {
-          // "retake requested" no longer holds: the summary a nurse reads says how it was confirmed.
-          const summary = `${alert.summary.replace(/: retake requested$/, '')} — ${signal.summary}`;
-          alert = await alerts.transition(alert.id, 'open', { actor: RULES_ACTOR, type: 'confirmed', note: signal.summary, at, details: { reason: signal.reason }, summary });
-          await this.startEscalation(alert, 'confirmed');
-        }
+        // Open for people in one commit: the retake counted, the first tier started, its
+        // notifications queued. "retake requested" no longer holds: the summary says how it was confirmed.
+        const summary = `${open.summary.replace(/: retake requested$/, '')} — ${signal.summary}`;
+        const tier = await this.firstTier(open, this.now());
+        const audience = { tier: 0, audience: tier.audience };
+        const reading = signal.reading ? { readingId: signal.reading.readingId, measuredAt: new Date(signal.reading.measuredAtMs).toISOString() } : undefined;
+        await this.commitNotified(
+          'confirmed',
+          open.careTeamId,
+          (deliveries) =>
+            alerts.transition(open.id, 'open', { actor: RULES_ACTOR, type: 'confirmed', note: signal.summary, at, details: { reason: signal.reason }, summary, reading, escalation: { tier: 0, nextEscalationAt: tier.nextEscalationAt, details: { notified: tier.audience } }, deliveries }),
+          audience,
+        );
         return;
       }
       case 'downgraded': {
         if (open?.status !== 'awaiting_confirmation') return;
-        await alerts.recordReading(open.id, { readingId: signal.reading.readingId, measuredAt: new Date(signal.reading.measuredAtMs).toISOString(), actor: RULES_ACTOR, at });
-        await this.commitNotified('downgraded', open.careTeamId, (deliveries) => alerts.transition(open.id, 'resolved', { actor: RULES_ACTOR, type: 'downgraded', note: signal.summary, at, deliveries }));
+        const reading = { readingId: signal.reading.readingId, measuredAt: new Date(signal.reading.measuredAtMs).toISOString() };
+        await this.commitNotified('downgraded', open.careTeamId, (deliveries) => alerts.transition(open.id, 'resolved', { actor: RULES_ACTOR, type: 'downgraded', note: signal.summary, at, reading, deliveries }));
         return;
       }
       case 'missing_data': {

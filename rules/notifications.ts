@@ -2,16 +2,17 @@
 // and webhooks (JSON POST signed with HMAC-SHA256). Every MQTT and webhook notification is first a
 // row in notification_deliveries, then sent; a failure is recorded and retried with backoff, across
 // restarts, and never blocks the engine or loses the alert (which is already stored).
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Subject, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
-import type { Alert, ClinicalStore, NewNotificationDelivery, NotificationDelivery } from '../store/index.js';
+import type { AlertEventName } from '../device-profiles/index.js';
+import type { Alert, ClinicalStore, DeliveriesOf, NotificationDelivery } from '../store/index.js';
 import { effectivePolicy, type Audience } from './escalation-policy.js';
 import { WebhookTargetPolicy, WebhookTargetRefused } from './webhook-target.js';
 
-export type AlertEventName = 'opened' | 'awaiting_confirmation' | 'confirmed' | 'updated' | 'downgraded' | 'escalated' | 'resolved' | 'acknowledged' | 'claimed' | 'snoozed' | 'snooze_ended';
+export type { AlertEventName };
 
 export interface AlertChange {
   event: AlertEventName;
@@ -35,8 +36,66 @@ export function signWebhook(secret: string, body: string, timestampSeconds: numb
   return `t=${timestampSeconds},v1=${digest}`;
 }
 
-/** Events a webhook is told about: the ones someone must act on. Updates go to the feed and MQTT. */
-const WEBHOOK_EVENTS: ReadonlySet<AlertEventName> = new Set(['opened', 'confirmed', 'escalated']);
+/** How far a signed callback's timestamp may be from now: a captured request is worthless after this. */
+export const SIGNATURE_TOLERANCE_SECONDS = 300;
+
+/**
+ * Whether `header` (as signWebhook writes it) signs `body` with `secret`, made within the tolerance
+ * of `nowSeconds`. Compared in constant time.
+ */
+export function verifyWebhookSignature(secret: string, body: string, header: string, nowSeconds: number): boolean {
+  const match = /^t=(\d{1,12}),v1=([0-9a-f]{64})$/.exec(header.trim());
+  if (!match) return false;
+  const timestamp = Number(match[1]);
+  if (Math.abs(nowSeconds - timestamp) > SIGNATURE_TOLERANCE_SECONDS) return false;
+  const expected = Buffer.from(signWebhook(secret, body, timestamp).slice(`t=${timestamp},v1=`.length), 'hex');
+  return timingSafeEqual(expected, Buffer.from(match[2]!, 'hex'));
+}
+
+/**
+ * Events a webhook is told about: an alert's life once it is open for people (a pager follows it
+ * from page to acknowledgement). Readings added to an alert go to SSE and MQTT only (a reading every
+ * few minutes would page someone every few minutes); an alert held for a retake reaches a webhook
+ * only if it is confirmed.
+ */
+export const WEBHOOK_EVENTS: ReadonlySet<AlertEventName> = new Set(['opened', 'confirmed', 'escalated', 'claimed', 'snoozed', 'snooze_ended', 'acknowledged', 'resolved']);
+
+/** Where a webhook receiver acknowledges an alert (a signed POST; dashboard-api/routes/webhook-ack.ts). */
+export function acknowledgeUrl(publicUrl: string, alertId: string): string {
+  return `${publicUrl.replace(/\/+$/, '')}/hooks/alerts/${encodeURIComponent(alertId)}/ack`;
+}
+
+/**
+ * The notifications of a change (to MQTT and, for WEBHOOK_EVENTS, to the team's webhooks), as a
+ * function of the alert as its transaction leaves it: the caller commits them with the change
+ * itself (an outbox), from the rules or from the API alike. Reads the care team's webhooks now.
+ */
+export async function alertDeliveries(
+  clinicalStore: ClinicalStore,
+  event: AlertEventName,
+  careTeamId: string,
+  extra: Pick<AlertChange, 'tier' | 'audience'> & { publicUrl?: string } = {},
+): Promise<DeliveriesOf> {
+  const webhooks = WEBHOOK_EVENTS.has(event) ? effectivePolicy((await clinicalStore.careTeams.get(careTeamId))?.escalationPolicy).webhooks : [];
+  return (alert) => [
+    { alertId: alert.id, careTeamId: alert.careTeamId, channel: 'mqtt', target: `rpm/v1/alerts/${alert.careTeamId}`, event, payload: alert },
+    ...webhooks.map((webhook) => ({
+      alertId: alert.id,
+      careTeamId: alert.careTeamId,
+      channel: 'webhook',
+      target: webhook.url,
+      event,
+      payload: {
+        event,
+        eventId: alert.lastEvent?.id ?? null,
+        tier: extra.tier ?? null,
+        audience: extra.audience ?? null,
+        ...(extra.publicUrl && alert.status !== 'resolved' && alert.status !== 'acknowledged' ? { acknowledgeUrl: acknowledgeUrl(extra.publicUrl, alert.id) } : {}),
+        alert,
+      },
+    })),
+  ];
+}
 
 /**
  * Retry schedule: 1 s doubling to an hour, 20 attempts in all — about 9 hours of trying
@@ -67,7 +126,15 @@ export class AlertNotifier {
   private stopped = false;
 
   constructor(
-    private readonly dependencies: { clinicalStore: ClinicalStore; publisher: AlertPublisher; logger: Logger; webhookTargets?: WebhookTargetPolicy; onDeliveryFailed?(delivery: NotificationDelivery): void },
+    private readonly dependencies: {
+      clinicalStore: ClinicalStore;
+      publisher: AlertPublisher;
+      logger: Logger;
+      webhookTargets?: WebhookTargetPolicy;
+      /** The platform's address (RPM_PUBLIC_URL): webhooks are told where to acknowledge. */
+      publicUrl?: string;
+      onDeliveryFailed?(delivery: NotificationDelivery): void;
+    },
   ) {
     this.webhookTargets = dependencies.webhookTargets ?? new WebhookTargetPolicy();
   }
@@ -86,24 +153,9 @@ export class AlertNotifier {
     this.feedSubject.complete();
   }
 
-  /**
-   * The deliveries of a change (to MQTT, and for the events someone must act on to the team's
-   * webhooks), as a function of the alert as stored: the caller commits them with the change itself,
-   * then calls `announce`. Reads the care team's webhooks now.
-   */
-  async deliveriesFor(event: AlertEventName, careTeamId: string, extra: Pick<AlertChange, 'tier' | 'audience'> = {}): Promise<(alert: Alert) => NewNotificationDelivery[]> {
-    const webhooks = WEBHOOK_EVENTS.has(event) ? effectivePolicy((await this.dependencies.clinicalStore.careTeams.get(careTeamId))?.escalationPolicy).webhooks : [];
-    return (alert) => [
-      { alertId: alert.id, careTeamId: alert.careTeamId, channel: 'mqtt', target: `rpm/v1/alerts/${alert.careTeamId}`, event, payload: alert },
-      ...webhooks.map((webhook) => ({
-        alertId: alert.id,
-        careTeamId: alert.careTeamId,
-        channel: 'webhook',
-        target: webhook.url,
-        event,
-        payload: { event, tier: extra.tier ?? null, audience: extra.audience ?? null, alert },
-      })),
-    ];
+  /** alertDeliveries with this platform's address. */
+  deliveriesFor(event: AlertEventName, careTeamId: string, extra: Pick<AlertChange, 'tier' | 'audience'> = {}): Promise<DeliveriesOf> {
+    return alertDeliveries(this.dependencies.clinicalStore, event, careTeamId, { ...extra, publicUrl: this.dependencies.publicUrl });
   }
 
   /** A change whose deliveries were committed with it: to the in-process feed, and send them. */

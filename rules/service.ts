@@ -66,10 +66,12 @@ export class RulesService {
       registry: Registry;
       /** Where alert webhooks may go (default: public https receivers only). */
       webhookTargets?: WebhookTargetPolicy;
+      /** The platform's address (RPM_PUBLIC_URL): webhooks are told where to acknowledge. */
+      publicUrl?: string;
     },
     private readonly options: RulesServiceOptions = {},
   ) {
-    this.notifier = new AlertNotifier({ clinicalStore: dependencies.clinicalStore, publisher: dependencies.publisher, logger: dependencies.logger, webhookTargets: dependencies.webhookTargets });
+    this.notifier = new AlertNotifier({ clinicalStore: dependencies.clinicalStore, publisher: dependencies.publisher, logger: dependencies.logger, webhookTargets: dependencies.webhookTargets, publicUrl: dependencies.publicUrl });
     this.manager = new AlertManager({
       clinicalStore: dependencies.clinicalStore,
       notifier: this.notifier,

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Subject, filter, merge, type Observable } from 'rxjs';
-import type { AlertChange } from '../../rules/index.js';
+import { SIGNATURE_HEADER, alertDeliveries, effectivePolicy, verifyWebhookSignature, type AlertChange, type AlertEventName } from '../../rules/index.js';
 import { SNOOZE_CAP_MINUTES } from '../../rules/snooze-policy.js';
-import { ALERT_SEVERITIES, ALERT_STATUSES, everyItem, STORE_ERRORS, type Alert, type ClinicalStore } from '../../store/index.js';
+import { ALERT_SEVERITIES, ALERT_STATUSES, everyItem, FailureThrottle, STORE_ERRORS, type Alert, type ClinicalStore, type DeliveriesOf } from '../../store/index.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, maySeeTeam, requireUser, visibleTeams, type AccessControl } from '../access.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import { idParams, pageQuery } from './shared.js';
@@ -34,7 +34,10 @@ const csv = <T extends string>(values: readonly [T, ...T[]]) =>
     .transform((text) => text.split(',').map((v) => v.trim()))
     .pipe(z.array(z.enum(values)));
 
-export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; alertFeed$: Observable<AlertChange>; access: AccessControl; heartbeatMs?: number }> = async (app, { clinicalStore, alertFeed$, access, heartbeatMs = SSE_HEARTBEAT_MS }) => {
+export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; alertFeed$: Observable<AlertChange>; access: AccessControl; heartbeatMs?: number; publicUrl?: string }> = async (
+  app,
+  { clinicalStore, alertFeed$, access, heartbeatMs = SSE_HEARTBEAT_MS, publicUrl },
+) => {
   const openStreams = new Map<string, number>();
   app.get(
     '/v1/alerts',
@@ -57,10 +60,15 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
     },
   );
 
-  // Changes people make here, on this process's streams at once (the rules' feed carries its own).
+  // Changes people make here: committed with their MQTT and webhook notifications (sent by the
+  // rules' notifier, in this process or another), and on this process's streams at once (the
+  // rules' feed carries its own).
   const localChanges = new Subject<AlertChange>();
-  const announce = async (event: AlertChange['event'], alert: Alert) => {
-    localChanges.next({ event, alert, eventId: await clinicalStore.alerts.lastEventId(alert.id) });
+  const changed = async (event: AlertEventName, alertId: string, commit: (deliveries: DeliveriesOf) => Promise<Alert>) => {
+    const current = await clinicalStore.alerts.get(alertId);
+    if (!current) throw new ApiError(STORE_ERRORS.NOT_FOUND, `alert ${alertId} does not exist`);
+    const alert = await commit(await alertDeliveries(clinicalStore, event, current.careTeamId, { publicUrl }));
+    localChanges.next({ event, alert, eventId: alert.lastEvent?.id ?? 0 });
     return alert;
   };
   const noteBody = z.object({ note: z.string().max(2000).optional() }).optional();
@@ -72,7 +80,7 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
       async (request) => {
         const user = requireUser(request);
         const to = action === 'ack' ? 'acknowledged' : 'resolved';
-        return announce(to, await clinicalStore.alerts.transition(request.params.id, to, { actor: user.sub, note: request.body?.note ?? null }));
+        return changed(to, request.params.id, (deliveries) => clinicalStore.alerts.transition(request.params.id, to, { actor: user.sub, note: request.body?.note ?? null, deliveries }));
       },
     );
   }
@@ -80,7 +88,7 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
   app.post(
     '/v1/alerts/:id/claim',
     { schema: { params: idParams, body: noteBody, response: { 200: alertView, ...errorResponses }, tags: ['alerts'], description: 'One person takes the alert; the others see who. Escalation goes on until it is acknowledged.' }, config: { access: { roles: CLINICAL_ROLES, scope: 'alert', audit: 'alert.claim', resourceType: 'alert' } } },
-    async (request) => announce('claimed', await clinicalStore.alerts.claim(request.params.id, { actor: requireUser(request).sub, note: request.body?.note ?? null })),
+    async (request) => changed('claimed', request.params.id, (deliveries) => clinicalStore.alerts.claim(request.params.id, { actor: requireUser(request).sub, note: request.body?.note ?? null, deliveries })),
   );
 
   app.post(
@@ -101,9 +109,67 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
       const cap = SNOOZE_CAP_MINUTES[alert.severity];
       if (request.body.minutes > cap) throw new ApiError(API_ERRORS.VALIDATION, `body/minutes: a ${alert.severity} alert (rule ${alert.ruleId}) can be snoozed for at most ${cap} minutes`);
       const until = new Date(Date.now() + request.body.minutes * 60_000).toISOString();
-      return announce('snoozed', await clinicalStore.alerts.snooze(alert.id, { actor: requireUser(request).sub, until, note: request.body.note ?? null }));
+      return changed('snoozed', alert.id, (deliveries) => clinicalStore.alerts.snooze(alert.id, { actor: requireUser(request).sub, until, note: request.body.note ?? null, deliveries }));
     },
   );
+
+  // A webhook receiver (a pager, an on-call tool) acknowledges with a signed callback: the same
+  // HMAC-SHA256 signature, with the same secret, as the webhooks the platform sends it. Its own
+  // plugin keeps the raw body (what the signature covers) for this route alone.
+  await app.register(async (plugin) => {
+    const hooks = plugin.withTypeProvider<ZodTypeProvider>();
+    const failures = new FailureThrottle();
+    hooks.removeContentTypeParser('application/json');
+    hooks.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      (request as typeof request & { rawBody?: string }).rawBody = body as string;
+      try {
+        done(null, JSON.parse(body as string));
+      } catch {
+        done(new ApiError(API_ERRORS.VALIDATION, 'body: not JSON'), undefined);
+      }
+    });
+    hooks.post(
+      '/hooks/alerts/:id/ack',
+      {
+        schema: {
+          params: idParams,
+          body: z.object({ alertId: z.string().min(1).max(100), by: z.string().min(1).max(200), note: z.string().max(2000).optional() }).strict(),
+          response: { 200: z.object({ alert: alertView.pick({ id: true, status: true, acknowledgedAt: true, acknowledgedBy: true, lastEvent: true }) }), ...errorResponses },
+          tags: ['alerts'],
+          description: `A webhook receiver acknowledges an alert: JSON {alertId, by, note?} signed as the platform signs its webhooks (${SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>"> with the webhook's secret, within 5 minutes). Stops escalation on every channel; acknowledging again answers the alert as it is.`,
+        },
+        config: { public: true },
+      },
+      async (request, reply) => {
+        const retryAfterMs = failures.retryAfterMs(request.ip, undefined);
+        if (retryAfterMs > 0) {
+          reply.header('Retry-After', String(Math.ceil(retryAfterMs / 1000)));
+          throw new ApiError(API_ERRORS.RATE_LIMITED, `too many unsigned or wrongly signed callbacks from this address; try again in ${Math.ceil(retryAfterMs / 1000)} s`);
+        }
+        const alert = await clinicalStore.alerts.get(request.params.id);
+        const team = alert && (await clinicalStore.careTeams.get(alert.careTeamId));
+        const rawBody = (request as typeof request & { rawBody?: string }).rawBody ?? '';
+        const header = String(request.headers[SIGNATURE_HEADER.toLowerCase()] ?? '');
+        const nowSeconds = Math.floor(Date.now() / 1000);
+        const webhook = effectivePolicy(team?.escalationPolicy).webhooks.find((candidate) => verifyWebhookSignature(candidate.secret, rawBody, header, nowSeconds));
+        if (!alert || !webhook) {
+          // The same answer whether the alert exists or not: a callback cannot probe alert ids.
+          failures.failed(request.ip, undefined);
+          await access.auditEvent(request, { actor: 'anonymous', actorRole: 'unauthenticated', action: 'alert.ack.webhook', outcome: 'denied', resourceType: 'alert', resourceId: request.params.id.slice(0, 100), patientId: null });
+          throw new ApiError(API_ERRORS.UNAUTHENTICATED, `${SIGNATURE_HEADER} does not verify: sign "<unix seconds>.<body>" with HMAC-SHA256 and the secret of one of the care team's webhooks, within 5 minutes`);
+        }
+        // The signature covers the body, not the URL: the body names the alert, so a signed
+        // acknowledgement of one alert cannot be replayed against another.
+        if (request.body.alertId !== alert.id) throw new ApiError(API_ERRORS.VALIDATION, `body/alertId: must be the alert of the URL (${alert.id})`);
+        const actor = `webhook:${new URL(webhook.url).host}`;
+        await access.auditEvent(request, { actor, actorRole: 'webhook', action: 'alert.ack', outcome: 'allowed', resourceType: 'alert', resourceId: alert.id, patientId: alert.patientId });
+        if (alert.status === 'acknowledged' || alert.status === 'resolved') return { alert };
+        const note = `acknowledged by ${request.body.by}${request.body.note ? `: ${request.body.note}` : ''}`;
+        const acknowledged = await changed('acknowledged', alert.id, (deliveries) => clinicalStore.alerts.transition(alert.id, 'acknowledged', { actor, note, details: { via: 'webhook', by: request.body.by }, deliveries }));
+        return { alert: acknowledged };
+      },
+    );
+  });
 
   app.get('/v1/alerts/:id', { schema: { params: idParams, response: { 200: alertView, ...errorResponses }, tags: ['alerts'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'alert', audit: 'alert.read', resourceType: 'alert' } } }, async (request) => {
     const alert = await clinicalStore.alerts.get(request.params.id);
@@ -146,7 +212,7 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
     if (Number.isInteger(lastEventId) && lastEventId >= 0) {
       for (const event of await clinicalStore.alerts.eventsAfter(lastEventId, { careTeamIds: visibleTeams(user) })) {
         const alert = await clinicalStore.alerts.get(event.alertId);
-        if (alert) send(event.id, event.type, alert);
+        if (alert) send(event.id, event.name, alert);
         replayedUpTo = event.id;
       }
     }

@@ -9,6 +9,7 @@ import { notificationDeliveriesMigration } from './migrations/0003-notification-
 import { brokerPasswordHashMigration } from './migrations/0004-broker-password-hash.js';
 import { peopleMigration } from './migrations/0005-people.js';
 import { alertClaimSnoozeMigration } from './migrations/0006-alert-claim-snooze.js';
+import { alertLastEventMigration } from './migrations/0007-alert-last-event.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -19,6 +20,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0004-broker-password-hash': brokerPasswordHashMigration,
     '0005-people': peopleMigration,
     '0006-alert-claim-snooze': alertClaimSnoozeMigration,
+    '0007-alert-last-event': alertLastEventMigration,
   };
 }
 

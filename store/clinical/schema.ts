@@ -82,6 +82,8 @@ export interface AlertTable {
   claimed_at: string | null;
   snoozed_until: string | null;
   snoozed_by: string | null;
+  last_event_id: number | string | null;
+  last_event: string | null;
 }
 
 export interface AlertEventTable {

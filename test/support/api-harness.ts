@@ -6,7 +6,8 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { buildApi, createTokenVerifier, signAccessToken, type Role, type SessionSettings } from '../../dashboard-api/index.js';
 import type { OidcSettings } from '../../dashboard-api/routes/oidc.js';
-import type { RulesService } from '../../rules/index.js';
+import { DEFAULT_SESSION_SETTINGS } from '../../dashboard-api/session-cookie.js';
+import type { RulesService, WebhookTargetPolicy } from '../../rules/index.js';
 import type { FailureThrottle } from '../../store/index.js';
 import { startRules } from './rules-harness.js';
 import { startHarness, type Harness } from './ingest-harness.js';
@@ -30,12 +31,16 @@ export interface ApiHarnessOptions {
   sseHeartbeatMs?: number;
   /** A fixed port (for an OIDC provider that must know the callback before the API starts). */
   port?: number;
+  /** Where alert webhooks may go (a receiver on this machine must be allowed by name). */
+  webhookTargets?: WebhookTargetPolicy;
+  /** The platform's address as webhooks are told it (RPM_PUBLIC_URL). */
+  publicUrl?: string;
 }
 
 export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<ApiHarness> {
   const harness = await startHarness({ broker: { verifyUserToken: createTokenVerifier(JWT_SECRET) } });
   const registry = new Registry();
-  const rules = await startRules(harness, { registry });
+  const rules = await startRules(harness, { registry, webhookTargets: options.webhookTargets, publicUrl: options.publicUrl });
   const api = await buildApi({
     clinicalStore: harness.clinicalStore,
     readingsStore: harness.readingsStore,
@@ -46,7 +51,8 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     logger: pino({ level: process.env.RPM_TEST_LOG_LEVEL ?? 'silent' }),
     rateLimitPerMinute: options.rateLimitPerMinute,
     authThrottle: options.authThrottle,
-    sessions: options.sessions,
+    sessions: options.sessions ?? (options.publicUrl ? { ...DEFAULT_SESSION_SETTINGS, publicUrl: options.publicUrl } : undefined),
+    webhookTargets: options.webhookTargets,
     oidc: options.oidc,
     sseHeartbeatMs: options.sseHeartbeatMs,
   });

@@ -6,7 +6,7 @@ import { receiptsTopic } from '../../ingest/index.js';
 import { RulesService, type WebhookTargetPolicy } from '../../rules/index.js';
 import type { Harness } from './ingest-harness.js';
 
-export async function startRules(harness: Harness, options: { tickMs?: number; now?: () => number; registry?: Registry; webhookTargets?: WebhookTargetPolicy } = {}): Promise<RulesService> {
+export async function startRules(harness: Harness, options: { tickMs?: number; now?: () => number; registry?: Registry; webhookTargets?: WebhookTargetPolicy; publicUrl?: string } = {}): Promise<RulesService> {
   const rules = new RulesService(
     {
       clinicalStore: harness.clinicalStore,
@@ -17,6 +17,7 @@ export async function startRules(harness: Harness, options: { tickMs?: number; n
       logger: pino({ level: 'silent' }),
       registry: options.registry ?? new Registry(),
       ...(options.webhookTargets ? { webhookTargets: options.webhookTargets } : {}),
+      ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
     },
     { tickMs: options.tickMs ?? 200, ...(options.now ? { now: options.now } : {}) },
   );

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { RpmError } from '../../../device-profiles/index.js';
-import type { AlertSeverity, AlertStatus } from '../../../device-profiles/alert-vocabulary.js';
+import { alertEventName, type AlertEventName, type AlertSeverity, type AlertStatus } from '../../../device-profiles/alert-vocabulary.js';
 import { STORE_ERRORS, conflict, found, isUniqueViolation, notFound } from '../../errors.js';
 import { nowInstant, toInstant } from '../../time.js';
 import type { AlertEventTable, AlertTable, ClinicalDatabase } from '../schema.js';
@@ -45,12 +45,16 @@ export interface Alert {
   /** Escalation waits until then (never for a critical alert); null when not snoozed. */
   snoozedUntil: string | null;
   snoozedBy: string | null;
+  /** The alert's newest event: the same id and name on SSE, MQTT, webhooks and here. */
+  lastEvent: { id: number; name: AlertEventName } | null;
 }
 
 export interface AlertEvent {
   id: number;
   alertId: string;
   type: string;
+  /** The name every channel gives this event (alertEventName). */
+  name: AlertEventName;
   fromStatus: AlertStatus | null;
   toStatus: AlertStatus;
   actor: string;
@@ -70,8 +74,8 @@ export interface NewAlert {
   measuredAt?: string | null;
   nextEscalationAt?: string | null;
   /**
-   * The first tier notified as the alert opens, recorded (an `escalated` event, tier 0) in the same
-   * transaction, with `nextEscalationAt` the next tier's time: an alert never exists without its
+   * The first tier notified as the alert opens, recorded in the `opened` event (tier 0 and who was
+   * notified) with `nextEscalationAt` the next tier's time: an alert never exists without its
    * escalation started, whatever stops the process, and reaches a nurse after one commit, not two.
    */
   firstTier?: { details?: unknown };
@@ -116,6 +120,7 @@ function toAlert(row: Selectable<AlertTable>): Alert {
     claimedAt: row.claimed_at ?? null,
     snoozedUntil: row.snoozed_until ?? null,
     snoozedBy: row.snoozed_by ?? null,
+    lastEvent: row.last_event_id === null || row.last_event_id === undefined ? null : { id: Number(row.last_event_id), name: (row.last_event ?? 'updated') as AlertEventName },
   };
 }
 
@@ -124,6 +129,7 @@ function toEvent(row: Selectable<AlertEventTable>): AlertEvent {
     id: row.id,
     alertId: row.alert_id,
     type: row.type,
+    name: alertEventName(row.type, row.to_status),
     fromStatus: row.from_status as AlertStatus | null,
     toStatus: row.to_status as AlertStatus,
     actor: row.actor,
@@ -147,11 +153,12 @@ async function queueDeliveries(trx: Db, id: string, build: DeliveriesOf): Promis
   await insertDeliveries(trx, build(stored));
 }
 
+/** Appends an event and makes it the alert's latest (`lastEvent`), in the caller's transaction. */
 async function appendEvent(
   db: Db,
   event: { alertId: string; type: string; from: AlertStatus | null; to: AlertStatus; actor: string; at: string; note?: string | null; details?: unknown },
-): Promise<void> {
-  await db
+): Promise<number> {
+  const inserted = await db
     .insertInto('alert_events')
     .values({
       alert_id: event.alertId,
@@ -163,7 +170,11 @@ async function appendEvent(
       note: event.note ?? null,
       details: event.details === undefined ? null : JSON.stringify(event.details),
     })
-    .execute();
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const id = Number(inserted.id);
+  await db.updateTable('alerts').set({ last_event_id: id, last_event: alertEventName(event.type, event.to) }).where('id', '=', event.alertId).execute();
+  return id;
 }
 
 /** Alerts and their event history; every change of an alert is an event with who and when. */
@@ -203,10 +214,9 @@ export class AlertRepository {
             resolved_by: null,
           })
           .execute();
-        await appendEvent(trx, { alertId: id, type: 'opened', from: null, to: status, actor: input.actor, at, details: { severity: input.severity } });
-        if (input.firstTier) {
-          await appendEvent(trx, { alertId: id, type: 'escalated', from: status, to: status, actor: input.actor, at, details: { tier: 0, ...((input.firstTier.details as object) ?? {}) } });
-        }
+        // The first tier is part of the opening: one event, the one every channel announces.
+        const firstTier = input.firstTier ? { tier: 0, ...((input.firstTier.details as object) ?? {}) } : {};
+        await appendEvent(trx, { alertId: id, type: 'opened', from: null, to: status, actor: input.actor, at, details: { severity: input.severity, ...firstTier } });
         if (input.deliveries) await queueDeliveries(trx, id, input.deliveries);
       });
     } catch (error) {
@@ -297,28 +307,53 @@ export class AlertRepository {
     return this.require(id);
   }
 
-  /** Moves an alert along its lifecycle; refuses transitions the lifecycle does not allow. */
-  async transition(id: string, to: AlertStatus, change: { actor: string; note?: string | null; at?: string; type?: string; details?: unknown; deliveries?: DeliveriesOf; summary?: string }): Promise<Alert> {
+  /**
+   * Moves an alert along its lifecycle; refuses transitions the lifecycle does not allow. The reading
+   * that caused it (a retake) is counted in the same event; `escalation` starts the tiers of an alert
+   * that becomes open for people (a confirmed crisis), recorded in the same event too.
+   */
+  async transition(
+    id: string,
+    to: AlertStatus,
+    change: {
+      actor: string;
+      note?: string | null;
+      at?: string;
+      type?: string;
+      details?: unknown;
+      deliveries?: DeliveriesOf;
+      summary?: string;
+      reading?: { readingId: string; measuredAt: string };
+      escalation?: { tier: number; nextEscalationAt: string | null; details?: unknown };
+    },
+  ): Promise<Alert> {
     const at = toInstant(change.at ?? nowInstant(), 'at');
     await this.db.transaction().execute(async (trx) => {
-      const current = await trx.selectFrom('alerts').select(['status']).where('id', '=', id).executeTakeFirst();
+      const current = await trx.selectFrom('alerts').select(['status', 'reading_count', 'last_measured_at']).where('id', '=', id).executeTakeFirst();
       if (!current) throw notFound('alert', id);
       const from = current.status as AlertStatus;
       if (!ALERT_TRANSITIONS[from].includes(to)) {
         throw new RpmError(STORE_ERRORS.INVALID_TRANSITION, `alert ${id} is ${from}; it cannot become ${to}`, { from, to });
       }
+      const measuredAt = change.reading ? toInstant(change.reading.measuredAt, 'measuredAt') : undefined;
       await trx
         .updateTable('alerts')
         .set({
           status: to,
           updated_at: at,
           ...(change.summary !== undefined ? { summary: change.summary } : {}),
+          ...(change.reading ? { reading_count: current.reading_count + 1 } : {}),
+          ...(change.reading && (current.last_measured_at === null || measuredAt! >= current.last_measured_at) ? { last_reading_id: change.reading.readingId, last_measured_at: measuredAt! } : {}),
+          ...(change.escalation ? { escalation_tier: change.escalation.tier, next_escalation_at: change.escalation.nextEscalationAt } : {}),
           ...(to === 'acknowledged' ? { acknowledged_at: at, acknowledged_by: change.actor, next_escalation_at: null, snoozed_until: null } : {}),
           ...(to === 'resolved' ? { resolved_at: at, resolved_by: change.actor, next_escalation_at: null, snoozed_until: null } : {}),
         })
         .where('id', '=', id)
         .execute();
-      await appendEvent(trx, { alertId: id, type: change.type ?? to, from, to, actor: change.actor, at, note: change.note ?? null, details: change.details });
+      const details = change.details !== undefined || change.reading || change.escalation
+        ? { ...((change.details as object) ?? {}), ...(change.reading ? { readingId: change.reading.readingId } : {}), ...(change.escalation ? { tier: change.escalation.tier, ...((change.escalation.details as object) ?? {}) } : {}) }
+        : undefined;
+      await appendEvent(trx, { alertId: id, type: change.type ?? to, from, to, actor: change.actor, at, note: change.note ?? null, details });
       if (change.deliveries) await queueDeliveries(trx, id, change.deliveries);
     });
     return this.require(id);
@@ -345,8 +380,13 @@ export class AlertRepository {
     return this.require(id);
   }
 
+  /** No tier is left to notify (the team's policy has fewer tiers now): nothing is due any more. Not an event. */
+  async stopEscalation(id: string): Promise<void> {
+    await this.db.updateTable('alerts').set({ next_escalation_at: null }).where('id', '=', id).execute();
+  }
+
   /** One person takes the alert: the others see who. Escalation goes on until it is acknowledged. */
-  async claim(id: string, change: { actor: string; note?: string | null; at?: string }): Promise<Alert> {
+  async claim(id: string, change: { actor: string; note?: string | null; at?: string; deliveries?: DeliveriesOf }): Promise<Alert> {
     const at = toInstant(change.at ?? nowInstant(), 'at');
     await this.db.transaction().execute(async (trx) => {
       const current = await trx.selectFrom('alerts').select(['status', 'claimed_by']).where('id', '=', id).executeTakeFirst();
@@ -355,6 +395,7 @@ export class AlertRepository {
       if (status === 'resolved') throw new RpmError(STORE_ERRORS.INVALID_TRANSITION, `alert ${id} is resolved; there is nothing to claim`, { from: status });
       await trx.updateTable('alerts').set({ claimed_by: change.actor, claimed_at: at, updated_at: at }).where('id', '=', id).execute();
       await appendEvent(trx, { alertId: id, type: 'claimed', from: status, to: status, actor: change.actor, at, note: change.note ?? null, details: current.claimed_by && current.claimed_by !== change.actor ? { from: current.claimed_by } : undefined });
+      if (change.deliveries) await queueDeliveries(trx, id, change.deliveries);
     });
     return this.require(id);
   }
@@ -363,7 +404,7 @@ export class AlertRepository {
    * Escalation waits until `until`: the next tier is notified then, if nobody acknowledged it. The
    * route decides who may snooze what for how long (never a critical alert).
    */
-  async snooze(id: string, change: { actor: string; until: string; note?: string | null; at?: string }): Promise<Alert> {
+  async snooze(id: string, change: { actor: string; until: string; note?: string | null; at?: string; deliveries?: DeliveriesOf }): Promise<Alert> {
     const at = toInstant(change.at ?? nowInstant(), 'at');
     const until = toInstant(change.until, 'until');
     await this.db.transaction().execute(async (trx) => {
@@ -375,6 +416,7 @@ export class AlertRepository {
       const next = current.next_escalation_at === null ? null : current.next_escalation_at > until ? current.next_escalation_at : until;
       await trx.updateTable('alerts').set({ snoozed_until: until, snoozed_by: change.actor, next_escalation_at: next, updated_at: at }).where('id', '=', id).execute();
       await appendEvent(trx, { alertId: id, type: 'snoozed', from: status, to: status, actor: change.actor, at, note: change.note ?? null, details: { until } });
+      if (change.deliveries) await queueDeliveries(trx, id, change.deliveries);
     });
     return this.require(id);
   }
@@ -383,7 +425,7 @@ export class AlertRepository {
    * Ends a snooze, as an event: at its time (escalation goes on as scheduled), or early for a worse
    * reading (`resumeNow`: the next tier is due at once).
    */
-  async endSnooze(id: string, change: { actor: string; reason: string; resumeNow?: boolean; at?: string }): Promise<Alert> {
+  async endSnooze(id: string, change: { actor: string; reason: string; resumeNow?: boolean; at?: string; deliveries?: DeliveriesOf }): Promise<Alert> {
     const at = toInstant(change.at ?? nowInstant(), 'at');
     await this.db.transaction().execute(async (trx) => {
       const current = await trx.selectFrom('alerts').select(['status', 'snoozed_until', 'next_escalation_at']).where('id', '=', id).executeTakeFirst();
@@ -393,15 +435,15 @@ export class AlertRepository {
       const next = change.resumeNow && current.next_escalation_at !== null ? at : current.next_escalation_at;
       await trx.updateTable('alerts').set({ snoozed_until: null, next_escalation_at: next, updated_at: at }).where('id', '=', id).execute();
       await appendEvent(trx, { alertId: id, type: 'snooze_ended', from: status, to: status, actor: change.actor, at, details: { snoozedUntil: current.snoozed_until, reason: change.reason } });
+      if (change.deliveries) await queueDeliveries(trx, id, change.deliveries);
     });
     return this.require(id);
   }
 
   async addNote(id: string, note: { actor: string; text: string; at?: string }): Promise<AlertEvent> {
     const alert = await this.require(id);
-    await appendEvent(this.db, { alertId: id, type: 'note', from: alert.status, to: alert.status, actor: note.actor, at: toInstant(note.at ?? nowInstant(), 'at'), note: note.text });
-    const events = await this.events(id);
-    return events[events.length - 1]!;
+    const eventId = await this.db.transaction().execute((trx) => appendEvent(trx, { alertId: id, type: 'note', from: alert.status, to: alert.status, actor: note.actor, at: toInstant(note.at ?? nowInstant(), 'at'), note: note.text }));
+    return (await this.events(id)).find((event) => event.id === eventId)!;
   }
 
   /** Newest first. */

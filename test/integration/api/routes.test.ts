@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
 import { connect, eventually, reading, unique } from '../../support/ingest-harness.js';
+import { openAlertStream } from '../../support/sse-client.js';
 
 let app: ApiHarness;
 let admin: string;
@@ -140,38 +141,7 @@ describe('readings, alerts and the live stream', () => {
   });
 });
 
-interface StreamEvent {
-  id: number;
-  event: string;
-  data: { id: string; patientId: string; [key: string]: unknown };
-}
-
-function openStream(token: string, lastEventId?: string): { events: StreamEvent[]; ready: Promise<void>; close(): void } {
-  const controller = new AbortController();
-  const events: StreamEvent[] = [];
-  let markReady: () => void = () => undefined;
-  const ready = new Promise<void>((resolve) => (markReady = resolve));
-  void (async () => {
-    const response = await fetch(`${app.baseUrl}/v1/alerts/stream`, { headers: { Authorization: `Bearer ${token}`, ...(lastEventId ? { 'Last-Event-ID': lastEventId } : {}) }, signal: controller.signal });
-    const reader = response.body!.getReader();
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buffer += decoder.decode(value, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        if (block.startsWith(': connected')) markReady();
-        const fields = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
-        if (fields.data) events.push({ id: Number(fields.id), event: fields.event!, data: JSON.parse(fields.data) as StreamEvent['data'] });
-      }
-    }
-  })().catch(() => undefined);
-  return { events, ready, close: () => controller.abort() };
-}
+const openStream = (token: string, lastEventId?: string) => openAlertStream(app.baseUrl, token, lastEventId);
 
 describe('thresholds, time entries, dead letters, audit, pagination', () => {
   it('stores thresholds, refuses invalid ones naming the field, and shows the effective rules', async () => {

@@ -354,7 +354,7 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
       ]);
     });
 
-    it('opens an alert with its first tier started in the same commit: the next tier scheduled and an escalated event', async () => {
+    it('opens an alert with its first tier started in the same commit: the next tier scheduled, recorded in the opened event', async () => {
       const patient = await newPatient();
       const alert = await store.alerts.open({
         patientId: patient.id,
@@ -368,13 +368,35 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
       });
       expect(alert).toMatchObject({ status: 'open', escalationTier: 0, nextEscalationAt: '2026-11-22T13:24:05.000Z' });
       const events = await store.alerts.events(alert.id);
-      expect(events.map((e) => [e.type, e.fromStatus, e.toStatus, e.at, e.details])).toEqual([
-        ['opened', null, 'open', '2026-11-22T13:14:05.000Z', { severity: 'critical' }],
-        ['escalated', 'open', 'open', '2026-11-22T13:14:05.000Z', { tier: 0, notified: 'care_team_nurses' }],
-      ]);
-      // Refused as a whole: a second open alert for the same rule leaves no escalated event behind.
+      // One event, the one every channel announces: the opening, with who was notified.
+      expect(events.map((e) => [e.type, e.name, e.fromStatus, e.toStatus, e.at, e.details])).toEqual([['opened', 'opened', null, 'open', '2026-11-22T13:14:05.000Z', { severity: 'critical', tier: 0, notified: 'care_team_nurses' }]]);
+      expect(alert.lastEvent).toEqual({ id: events[0]!.id, name: 'opened' });
+      // Refused as a whole: a second open alert for the same rule leaves no event behind.
       await expect(store.alerts.open({ patientId: patient.id, ruleId: 'glucose-level-2-hypoglycemia', severity: 'critical', summary: 'again', actor: 'rules', firstTier: {} })).rejects.toThrow();
-      expect(await store.alerts.events(alert.id)).toHaveLength(2);
+      expect(await store.alerts.events(alert.id)).toHaveLength(1);
+    });
+
+    it('names every change as every channel does, and keeps the newest on the alert (lastEvent)', async () => {
+      const patient = await newPatient();
+      const held = await store.alerts.open({ patientId: patient.id, ruleId: 'bp-crisis', severity: 'critical', status: 'awaiting_confirmation', summary: 'BP 190/100: retake requested', readingId: 'r1', measuredAt: '2026-11-22T13:00:00Z', actor: 'rules' });
+      expect(held.lastEvent?.name).toBe('awaiting_confirmation');
+      const confirmed = await store.alerts.transition(held.id, 'open', {
+        actor: 'rules',
+        type: 'confirmed',
+        reading: { readingId: 'r2', measuredAt: '2026-11-22T13:05:00Z' },
+        escalation: { tier: 0, nextEscalationAt: '2026-11-22T13:15:00.000Z', details: { notified: 'care_team_nurses' } },
+      });
+      // The retake is counted and the first tier started in the confirming event itself.
+      expect(confirmed).toMatchObject({ status: 'open', readingCount: 2, lastReadingId: 'r2', escalationTier: 0, nextEscalationAt: '2026-11-22T13:15:00.000Z', lastEvent: { name: 'confirmed' } });
+      const updated = await store.alerts.recordReading(held.id, { readingId: 'r3', measuredAt: '2026-11-22T13:06:00Z', actor: 'rules' });
+      expect(updated.lastEvent?.name).toBe('updated');
+      const claimed = await store.alerts.claim(held.id, { actor: 'nurse-1' });
+      expect(claimed.lastEvent?.name).toBe('claimed');
+      const acknowledged = await store.alerts.transition(held.id, 'acknowledged', { actor: 'nurse-1' });
+      const events = await store.alerts.events(held.id);
+      expect(events.map((e) => e.name)).toEqual(['awaiting_confirmation', 'confirmed', 'updated', 'claimed', 'acknowledged']);
+      expect(acknowledged.lastEvent).toEqual({ id: events.at(-1)!.id, name: 'acknowledged' });
+      expect(events[1]!.details).toEqual({ readingId: 'r2', tier: 0, notified: 'care_team_nurses' });
     });
 
     it('queues the opening’s notifications in the alert’s own transaction, built from the alert as stored', async () => {
