@@ -3,7 +3,8 @@
 // keep-alive clients for a fixed time after a warm-up. Every request is authenticated, scoped to
 // the care team and audited, as in production.
 import { signAccessToken } from '../dashboard-api/index.js';
-import { SqliteReadingsStore, type StoredReading } from '../store/index.js';
+import { SqliteReadingsStore } from '../store/index.js';
+import type { StoredReading } from '../device-profiles/index.js';
 import { writeFileSync } from 'node:fs';
 import { Agent, get as httpGet } from 'node:http';
 import { join } from 'node:path';

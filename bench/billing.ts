@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportBilling } from '../billing/index.js';
-import { ClinicalStore, SqliteReadingsStore, type StoredReading } from '../store/index.js';
+import { ClinicalStore, SqliteReadingsStore } from '../store/index.js';
+import type { StoredReading } from '../device-profiles/index.js';
 
 export interface BillingBenchResult {
   patients: number;

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
-import { ClinicalStore, SqliteReadingsStore, hashPassword, type StoredReading } from '../store/index.js';
+import { ClinicalStore, SqliteReadingsStore, hashPassword } from '../store/index.js';
+import type { StoredReading } from '../device-profiles/index.js';
 import { startPlatform } from './fixtures.js';
 import { summarize, type Summary } from './stats.js';
 

@@ -10,8 +10,8 @@ import { Counter, type Registry } from 'prom-client';
 import { Observable, from, interval, mergeMap, startWith, type Subscription } from 'rxjs';
 import type { IngestTransport } from '../ingest/index.js';
 import type { AlertChange, AlertPublisher } from '../rules/index.js';
-import { RpmError } from '../device-profiles/index.js';
-import type { ClinicalStore, StoredReading } from '../store/index.js';
+import { RpmError, type StoredReading } from '../device-profiles/index.js';
+import type { ClinicalStore } from '../store/index.js';
 import { CLI_ERRORS } from './config.js';
 
 export const ROLES = ['ingest', 'rules', 'api', 'broker'] as const;

@@ -1,12 +1,13 @@
 #!/usr/bin/env -S node --initial-old-space-size=128
 // The `rpm` command line (ARCHITECTURE.md, "Command line"): the composition root of the platform.
 import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Command, CommanderError } from 'commander';
 import { ROLES, setupLink, signAccessToken, type Role } from '../dashboard-api/index.js';
 import { RpmError, isRpmError, loadDeviceProfiles, type DeviceQuirk } from '../device-profiles/index.js';
 import { CHARACTERISTICS, GATEWAY_ERRORS, MalformedFrame, decodeCharacteristic, toReadingDraft } from '../gateway/index.js';
-import { ClinicalStore, STORE_ERRORS } from '../store/index.js';
+import { ClinicalStore, ENROLLMENT_COLUMNS, ImportRefused, STORE_ERRORS, type ImportResult } from '../store/index.js';
 import { CLI_ERRORS, loadConfig, resolveJwtSecret, type PlatformConfig } from './config.js';
 import { runGateway } from './gateway-command.js';
 import { ROLES as ROLES_OF_PLATFORM, parsePartitions, type PlatformRole } from './roles.js';
@@ -268,6 +269,44 @@ async function runUser(action: 'add' | 'reset', options: { id?: string; name?: s
   }
 }
 
+async function runImport(options: { file: string; secretsFile?: string }): Promise<void> {
+  let text: string;
+  try {
+    text = readFileSync(options.file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--file ${options.file}: ${(error as Error).message}`);
+  }
+  const settings = config();
+  const store = await ClinicalStore.open(settings.clinicalDatabase);
+  try {
+    const by = `cli:${process.env.USER ?? 'unknown'}`;
+    let result: ImportResult;
+    try {
+      result = await store.importEnrollment(text, by);
+    } catch (error) {
+      if (!(error instanceof ImportRefused)) throw error;
+      console.error(`rpm: nothing imported from ${options.file}; ${error.problems.length} problem${error.problems.length === 1 ? '' : 's'}:`);
+      for (const problem of error.problems) console.error(`  line ${problem.line}, ${problem.field}: ${problem.message}`);
+      process.exitCode = EXIT_DATA;
+      return;
+    }
+    await store.audit.append({ actor: by, actorRole: 'admin', action: 'enrollment.import', resourceType: 'patient', resourceId: null, patientId: null, sourceIp: null, requestId: null, outcome: 'allowed' });
+    console.log(`imported ${result.patients.length} patients and ${result.devices.length} devices from ${options.file}`);
+    if (result.devices.length === 0) return;
+    const lines = ['deviceId,kind,patientId,secret', ...result.devices.map((d) => `${d.id},${d.kind},${d.patientId},${d.secret}`)].join('\n') + '\n';
+    if (options.secretsFile) {
+      // Created, never overwritten, readable by this user alone: the secrets exist nowhere else.
+      writeFileSync(options.secretsFile, lines, { mode: 0o600, flag: 'wx' });
+      console.log(`the devices' MQTT secrets (shown nowhere else) are in ${options.secretsFile} (mode 0600)`);
+    } else {
+      console.log("the devices' MQTT secrets, shown this once:");
+      process.stdout.write(lines);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
 async function runMigrate(): Promise<void> {
   const settings = config();
   const store = await ClinicalStore.open(settings.clinicalDatabase);
@@ -311,6 +350,12 @@ export function program(): Command {
     .option('--partitions <list>', 'with --role rules: the partitions this process evaluates, such as 0-7 or 0,3,5')
     .action((options: { demo?: boolean; role?: string; partitions?: string }) => runStart(options));
   rpm.command('migrate').description('apply the clinical database migrations and exit').action(() => runMigrate());
+  rpm
+    .command('import')
+    .description(`enrol patients with their devices from a CSV file (columns ${ENROLLMENT_COLUMNS.join(', ')}), all or nothing`)
+    .requiredOption('--file <patients.csv>', 'the CSV file; the first line names the columns')
+    .option('--secrets-file <file>', "write the devices' MQTT secrets there (created with mode 0600) instead of printing them")
+    .action((options: { file: string; secretsFile?: string }) => runImport(options));
   rpm
     .command('token')
     .description('print an access token signed with the configured secret (development and tests)')

@@ -18,6 +18,7 @@ export { DAY_MS, HOUR_MS, MINUTE_MS } from './time-units.js';
 export { ALERT_EVENT_NAMES, ALERT_SEVERITIES, ALERT_STATUSES, alertEventName, type AlertEventName, type AlertSeverity, type AlertStatus } from './alert-vocabulary.js';
 export * from './units.js';
 export type * from './reading.js';
+export type { ReadingSource, StoredReading } from './stored-reading.js';
 export {
   BATCH_SCHEMA_ID,
   DEVICE_ID_PATTERN,

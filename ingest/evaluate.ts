@@ -2,8 +2,8 @@
 //   parse → split batch → validate → device id vs topic → clock → device → patient at measuredAt
 //   → dedup → normalize
 // Each reading ends accepted, duplicate or rejected (with a code and a reason); nothing is dropped.
-import { canonicalMeasurement, exceedsJsonDepth, formatIssues, MAX_JSON_DEPTH, isBatchPayload, validateBatchEnvelope, validateReading, type MeasurementKind, type Reading } from '../device-profiles/index.js';
-import { instantAt, type ReadingSource, type StoredReading } from '../store/index.js';
+import { canonicalMeasurement, exceedsJsonDepth, formatIssues, MAX_JSON_DEPTH, isBatchPayload, validateBatchEnvelope, validateReading, type MeasurementKind, type Reading, type ReadingSource, type StoredReading } from '../device-profiles/index.js';
+import { instantAt } from '../store/index.js';
 import { INGEST_ERRORS } from './errors.js';
 import { readingKey, type InboundMessage } from './spool.js';
 import { parseTopic } from './topics.js';

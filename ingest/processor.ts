@@ -5,7 +5,8 @@
 //   store writer: outbox → readings store → removed from the outbox
 import { Subject, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
-import type { ClinicalStore, ReadingsStore, StoredReading } from '../store/index.js';
+import type { ClinicalStore, ReadingsStore } from '../store/index.js';
+import type { StoredReading } from '../device-profiles/index.js';
 import { finishMessage, prepareMessage, readingPairs, type DeviceDirectory, type MessageEvaluation, type ReadingOutcome } from './evaluate.js';
 import type { IngestMetrics } from './metrics.js';
 import { type InboundMessage, type OutboxBatch, type Spool, type SpooledMessage } from './spool.js';

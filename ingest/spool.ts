@@ -29,9 +29,9 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase, { type Database, type Statement } from 'better-sqlite3';
-import { parseSerialized, serializeReadings, type StoredReading } from '../store/index.js';
+import { parseSerialized, serializeReadings } from '../store/index.js';
+import { type StoredReading, RpmError } from '../device-profiles/index.js';
 import { WalSync } from '../store/wal-sync.js';
-import { RpmError } from '../device-profiles/index.js';
 import { highWaterPath, SpoolHighWaterMark } from './spool-high-water.js';
 import { INGEST_ERRORS } from './errors.js';
 

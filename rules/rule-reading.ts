@@ -1,7 +1,6 @@
 // A reading as the rules see it: times as numbers, values and flags apart. Its own module, so the
 // engine's parts (evaluate-patient, window-sums) can share it without importing each other.
-import type { MeasurementKind } from '../device-profiles/index.js';
-import type { StoredReading } from '../store/index.js';
+import type { MeasurementKind, StoredReading } from '../device-profiles/index.js';
 
 export interface RuleReading {
   deviceId: string;

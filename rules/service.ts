@@ -4,8 +4,8 @@
 import { EMPTY, Subject, concatMap, from, map, merge, mergeMap, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import { DAY_MS, type MeasurementKind } from '../device-profiles/index.js';
-import { everyItem, type Alert, type ClinicalStore, type ReadingsStore, type StoredReading } from '../store/index.js';
+import { DAY_MS, type MeasurementKind, type StoredReading } from '../device-profiles/index.js';
+import { everyItem, type Alert, type ClinicalStore, type ReadingsStore } from '../store/index.js';
 import { AlertManager, type RetakeRequester } from './alert-manager.js';
 import { DEFAULT_RULES } from './default-rules.js';
 import { DEFAULT_TICK_MS, rulesEngine, type PatientEvent } from './engine.js';

@@ -36,3 +36,4 @@ export { parseSerialized, readingFromObject, readingObject, serializeReadings, s
 export { SqliteReadingsStore } from './readings/sqlite-readings-store.js';
 export { localDate, startOfLocalDate } from './readings/local-time.js';
 export { InfluxReadingsStore, type InfluxReadingsStoreOptions, type InfluxWriteProtocol } from './readings/influx-readings-store.js';
+export { ENROLLMENT_COLUMNS, ImportRefused, MAX_IMPORT_ROWS, type ImportProblem, type ImportResult } from './clinical/repositories/enrollment-import.js';

@@ -1,6 +1,7 @@
 // The live alert stream (SSE, the session cookie goes with it): every change refreshes what is on
 // screen, and a new critical alert raises the banner, a sound and a desktop notification.
 import { useEffect, useState } from 'preact/hooks';
+import { ALERT_EVENT_NAMES } from '../../device-profiles/alert-vocabulary.js';
 import type { Alert } from './api-types.js';
 
 type Listener = (event: string, alert: Alert) => void;
@@ -9,12 +10,11 @@ let source: EventSource | undefined;
 
 /** Events that ask someone to act: they raise the banner when the alert is critical. */
 const URGENT_EVENTS = new Set(['opened', 'confirmed', 'escalated']);
-const EVENTS = ['opened', 'awaiting_confirmation', 'confirmed', 'updated', 'downgraded', 'escalated', 'resolved', 'acknowledged'];
 
 export function startLiveAlerts(): void {
   if (source) return;
   source = new EventSource('/v1/alerts/stream');
-  for (const name of EVENTS) {
+  for (const name of ALERT_EVENT_NAMES) {
     source.addEventListener(name, (message) => {
       const alert = JSON.parse((message as MessageEvent<string>).data) as Alert;
       for (const listener of listeners) listener(name, alert);

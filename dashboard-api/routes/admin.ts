@@ -1,9 +1,10 @@
-// Dead letters, their replay, the audit log and notification failures: admins only.
+// Dead letters, their replay, the audit log, notification failures and bulk enrollment: admins only.
 import { z } from 'zod';
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
+import { API_ERRORS } from '../errors.js';
 import type { IngestService } from '../../ingest/index.js';
 import { billingCsv, exportBilling } from '../../billing/index.js';
-import type { ClinicalStore, DeadLetter, ReadingsStore } from '../../store/index.js';
+import { ENROLLMENT_COLUMNS, ImportRefused, type ClinicalStore, type DeadLetter, type ReadingsStore } from '../../store/index.js';
 import { requireUser } from '../access.js';
 import { instant, pageQuery } from './shared.js';
 import { auditRecordView, cursor, deadLetterView as deadLetterSchema, deliveryView, errorResponses } from '../schemas.js';
@@ -15,6 +16,38 @@ function deadLetterView(letter: DeadLetter) {
 }
 
 export const adminRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; readingsStore: ReadingsStore; ingest: IngestService }> = async (app, { clinicalStore, readingsStore, ingest }) => {
+  // Bulk enrollment: a CSV file in, patients, devices and assignments out, all or nothing.
+  await app.register(async (plugin) => {
+    const csvApp = plugin.withTypeProvider<ZodTypeProvider>();
+    csvApp.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: 2 * 1024 * 1024 }, (_request, body, done) => done(null, body));
+    csvApp.post(
+      '/v1/enrollment/import',
+      {
+        schema: {
+          body: z.string().min(1),
+          response: {
+            201: z.object({ patients: z.array(z.object({ id: z.string(), name: z.string(), line: z.number() })), devices: z.array(z.object({ id: z.string(), kind: z.string(), patientId: z.string(), secret: z.string() })) }),
+            ...errorResponses,
+            400: z.object({ error: z.string(), message: z.string(), problems: z.array(z.object({ line: z.number(), field: z.string(), message: z.string() })).optional() }),
+          },
+          tags: ['patients'],
+          description: `A CSV file (Content-Type: text/csv; columns ${ENROLLMENT_COLUMNS.join(', ')}) of patients, their devices and assignments, imported in one transaction: every bad row is answered with its line and field and nothing is imported. The devices' MQTT secrets are answered this once.`,
+        },
+        config: { access: { roles: ['admin'], scope: 'none', audit: 'enrollment.import', resourceType: 'patient' } },
+      },
+      async (request, reply) => {
+        try {
+          const result = await clinicalStore.importEnrollment(request.body, requireUser(request).sub);
+          reply.header('Cache-Control', 'no-store');
+          return reply.code(201).send(result);
+        } catch (error) {
+          if (error instanceof ImportRefused) return reply.code(400).send({ error: API_ERRORS.VALIDATION, message: error.message, problems: error.problems });
+          throw error;
+        }
+      },
+    );
+  });
+
   app.get(
     '/v1/dead-letters',
     { schema: { querystring: z.object({ ...pageQuery, status: z.enum(['pending', 'replayed', 'discarded']).optional(), deviceId: z.string().optional() }), response: { 200: z.object({ deadLetters: z.array(deadLetterSchema), nextCursor: cursor }), ...errorResponses }, tags: ['dead letters'] },

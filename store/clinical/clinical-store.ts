@@ -7,6 +7,7 @@ import { AuditLogRepository } from './repositories/audit-log.js';
 import { CareTeamRepository } from './repositories/care-teams.js';
 import { DeadLetterRepository } from './repositories/dead-letters.js';
 import { DeviceRepository } from './repositories/devices.js';
+import { importEnrollment, type ImportResult } from './repositories/enrollment-import.js';
 import { NotificationDeliveryRepository } from './repositories/notification-deliveries.js';
 import { PatientRepository } from './repositories/patients.js';
 import { ThresholdRepository } from './repositories/thresholds.js';
@@ -59,6 +60,16 @@ export class ClinicalStore {
   }
 
   /** A cheap round trip, for readiness checks. */
+  /**
+   * Patients, devices and assignments from a CSV file, in one transaction; refuses the whole file
+   * (ImportRefused, every problem with its line and field) if any row is wrong.
+   */
+  async importEnrollment(csv: string, by: string): Promise<ImportResult> {
+    const result = await importEnrollment(this.connection.db, csv, by);
+    this.devices.announceChanged(result.devices.map((device) => device.id));
+    return result;
+  }
+
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.connection.db);
   }

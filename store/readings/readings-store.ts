@@ -2,36 +2,9 @@
 // implementation passes the same suite (test/integration/store/readings-store.suite.ts).
 import type { MeasurementKind } from '../../device-profiles/index.js';
 
-/** How a reading reached the platform: billing counts only automatically transmitted readings. */
-export type ReadingSource = 'device' | 'gateway' | 'manual';
-
-/** A reading as stored: canonical values, the patient it belongs to, and what was received. */
-export interface StoredReading {
-  patientId: string;
-  deviceId: string;
-  readingId: string;
-  kind: MeasurementKind;
-  /** The instant, normalized to UTC (`…Z`, milliseconds). */
-  measuredAt: string;
-  /** `measuredAt` exactly as the device or gateway sent it (its offset is the patient's local one). */
-  measuredAtAsSent: string;
-  receivedAt: string;
-  gatewayId: string | null;
-  source: ReadingSource;
-  /** Canonical unit of the kind (mmHg, mg/dL, kg, %, Cel, /min). */
-  unit: string;
-  /** Numeric fields in canonical units (systolic, diastolic, pulse, value, bmi, …). */
-  values: Record<string, number>;
-  /** Non-numeric fields (mealContext, outOfRange, irregularHeartbeat, bodyMovement). */
-  flags: Record<string, string | boolean>;
-  original: { unit: string; values: Record<string, number> };
-  /**
-   * The ingest spool's number for the reading: consecutive in the order readings are accepted, never
-   * reused (ingest/spool.ts). The InfluxDB store derives a point's sub-millisecond offset from it.
-   * Absent for readings written without the spool (and kept nowhere else).
-   */
-  acceptedSeq?: number;
-}
+// The reading as stored is the domain's (device-profiles); the store re-exports it for its callers.
+import type { ReadingSource, StoredReading } from '../../device-profiles/stored-reading.js';
+export type { ReadingSource, StoredReading };
 
 export interface ReadingQuery {
   patientId: string;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,6 +104,52 @@ describe('rpm start (embedded default)', () => {
     expect(signIn.headers.get('set-cookie')).toMatch(/; Secure$/);
   }, 90_000);
 
+  it('enrols patients with their devices from a CSV file, all or nothing, the secrets written with mode 0600', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'rpm-import-'));
+    const env = { RPM_DATA_DIR: dataDir, RPM_LOG_LEVEL: 'silent' };
+    const team = await ClinicalStore.open({ dialect: 'sqlite', path: join(dataDir, 'clinical.sqlite') });
+    await team.careTeams.create({ id: 'cardiology', name: 'Cardiology' });
+    await team.close();
+    const bad = join(dataDir, 'bad.csv');
+    writeFileSync(bad, 'patientId,name,birthDate,timezone,careTeamId,deviceId,deviceKind\nmrn-1,Ada Example,1948-03-02,America/New_York,cardiology,cuff-1,blood_pressure\nmrn-2,Ben Example,02/03/1950,Mars/Olympus,oncology,cuff-1,toaster\n');
+    const refused = start(env, ['import', '--file', bad]);
+    expect(await refused.exited).toBe(65);
+    expect(refused.output().stderr.split('\n')).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^rpm: nothing imported from .*bad\.csv; 5 problems:$/),
+        '  line 3, timezone: "Mars/Olympus" is not an IANA time zone such as America/New_York',
+        expect.stringMatching(/^ {2}line 3, birthDate: /),
+        '  line 3, careTeamId: no care team oncology',
+        '  line 3, deviceId: also on line 2: a device belongs to one patient',
+        expect.stringMatching(/^ {2}line 3, deviceKind: "toaster" is not a measurement kind/),
+      ]),
+    );
+    const good = join(dataDir, 'patients.csv');
+    writeFileSync(good, 'patientId,name,birthDate,timezone,careTeamId,deviceId,deviceKind,deviceModel\nmrn-1,Ada Example,1948-03-02,America/New_York,cardiology,cuff-1,blood_pressure,omron-bp7250\nmrn-1,,,,,scale-1,weight,\nmrn-2,"Example, Ben",1950-02-03,America/Chicago,cardiology,,,\n');
+    const secretsFile = join(dataDir, 'secrets.csv');
+    const imported = start(env, ['import', '--file', good, '--secrets-file', secretsFile]);
+    expect(await imported.exited).toBe(0);
+    expect(imported.output().stdout).toContain('imported 2 patients and 2 devices');
+    expect(statSync(secretsFile).mode & 0o777).toBe(0o600);
+    const secrets = readFileSync(secretsFile, 'utf8').trim().split('\n').slice(1).map((line) => line.split(','));
+    expect(secrets.map(([id, kind, patientId]) => [id, kind, patientId])).toEqual([
+      ['cuff-1', 'blood_pressure', 'mrn-1'],
+      ['scale-1', 'weight', 'mrn-1'],
+    ]);
+    const store = await ClinicalStore.open({ dialect: 'sqlite', path: join(dataDir, 'clinical.sqlite') });
+    try {
+      expect((await store.patients.get('mrn-2'))?.name).toBe('Example, Ben');
+      expect(await store.devices.authenticate('cuff-1', secrets[0]![3]!)).toMatchObject({ id: 'cuff-1' });
+      expect((await store.devices.assignmentsOfPatient('mrn-1')).map((a) => a.deviceId).sort()).toEqual(['cuff-1', 'scale-1']);
+    } finally {
+      await store.close();
+    }
+    // The same file again: every device exists now, and nothing is half-imported.
+    const again = start(env, ['import', '--file', good]);
+    expect(await again.exited).toBe(65);
+    expect(again.output().stderr).toContain('line 2, patientId: patient mrn-1 already exists');
+  }, 60_000);
+
   it('stops with a message naming RPM_HTTP_PORT when it is not a port', async () => {
     const rpm = start({ RPM_HTTP_PORT: 'abc', RPM_DATA_DIR: mkdtempSync(join(tmpdir(), 'rpm-start-')) });
     expect(await rpm.exited).toBe(78);
@@ -177,7 +223,7 @@ describe('rpm start (embedded default)', () => {
   });
 
   it('helps on every command, and answers a user mistake with usage and exit 64, never a stack trace', async () => {
-    const commands = [['start'], ['migrate'], ['token'], ['simulate'], ['gateway'], ['decode'], ['billing'], ['billing', 'export'], ['mosquitto-files'], ['user'], ['user', 'add'], ['user', 'reset']];
+    const commands = [['start'], ['migrate'], ['import'], ['token'], ['simulate'], ['gateway'], ['decode'], ['billing'], ['billing', 'export'], ['mosquitto-files'], ['user'], ['user', 'add'], ['user', 'reset']];
     // All at once: sixteen process starts one after another took over 30 s on a loaded CI machine.
     await Promise.all(
       commands.map(async (command) => {

@@ -42,7 +42,7 @@ export interface DeviceAssignment {
   assignedBy: string;
 }
 
-const deviceIdPattern = new RegExp(DEVICE_ID_PATTERN);
+export const deviceIdPattern = new RegExp(DEVICE_ID_PATTERN);
 
 function toDevice(row: Selectable<DeviceTable>): Device {
   return {
@@ -86,6 +86,11 @@ export class DeviceRepository {
 
   private changed(deviceId: string): void {
     this.changes.emit('changed', deviceId);
+  }
+
+  /** Devices written outside this repository (a bulk import) changed: caches drop them, rules reconfigure. */
+  announceChanged(deviceIds: readonly string[]): void {
+    for (const deviceId of deviceIds) this.changed(deviceId);
   }
 
   /**

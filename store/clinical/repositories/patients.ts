@@ -41,7 +41,7 @@ function toPatient(row: Selectable<PatientTable>): Patient {
 
 const BIRTH_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-function checkBirthDate(birthDate: string): void {
+export function checkBirthDate(birthDate: string): void {
   const parsed = new Date(`${birthDate}T00:00:00Z`);
   if (!BIRTH_DATE.test(birthDate) || Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== birthDate) {
     throw invalidInput('birthDate', `"${birthDate}" is not a date YYYY-MM-DD`);

@@ -4,6 +4,9 @@
 // care team's MQTT alerts topic and the webhook. Also end to end through MQTT: hysteresis (SpO2
 // hovering at the bound is one alert) and the re-weigh prompt on the scale's receipts topic.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { MqttClient } from 'mqtt';
 import { receiptsTopic } from '../../../ingest/index.js';
@@ -164,6 +167,22 @@ describe('one story on every channel', () => {
     expect(again.status).toBe(200);
     expect(((await again.json()) as { alert: Alert }).alert.status).toBe('acknowledged');
     expect((await app.clinicalStore.alerts.events(alert.id)).filter((e) => e.name === 'acknowledged')).toHaveLength(1);
+    await oximeter.client.endAsync();
+  });
+});
+
+describe('the acknowledgement example of docs/rules.md, run as written', () => {
+  it('acknowledges with curl and openssl', async () => {
+    const doc = readFileSync(new URL('../../../docs/rules.md', import.meta.url), 'utf8');
+    const script = /\*\*Acknowledging from a webhook receiver\*\*[^]*?```sh\n([^]*?)```/.exec(doc)?.[1];
+    expect(script).toContain('curl');
+    const oximeter = await patientWith('spo2');
+    await oximeter.publish({ value: 84 }, '%');
+    const alert = await eventually(async () => (await alertsOf(oximeter.patientId))[0]);
+    // Asynchronously: the server answering curl runs in this process.
+    const { stdout } = await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', script!], { env: { ...process.env, RPM_URL: app.baseUrl, ALERT_ID: alert.id, WEBHOOK_SECRET: SECRET }, encoding: 'utf8' });
+    expect(JSON.parse(stdout)).toMatchObject({ alert: { id: alert.id, status: 'acknowledged' } });
+    expect((await app.clinicalStore.alerts.events(alert.id)).at(-1)?.note).toBe('acknowledged by Dr. On-call: reached the patient');
     await oximeter.client.endAsync();
   });
 });

@@ -3,7 +3,7 @@
 // readings entered by hand, which never count.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { exportBilling } from '../../../billing/index.js';
-import type { StoredReading } from '../../../store/index.js';
+import type { StoredReading } from '../../../device-profiles/index.js';
 import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
 import { unique } from '../../support/ingest-harness.js';
 

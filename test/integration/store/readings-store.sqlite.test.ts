@@ -3,7 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { readingObject, serializeReadings, SqliteReadingsStore, type StoredReading } from '../../../store/index.js';
+import { readingObject, serializeReadings, SqliteReadingsStore } from '../../../store/index.js';
+import type { StoredReading } from '../../../device-profiles/index.js';
 import { bp, readingsStoreSuite } from './readings-store.suite.js';
 
 // The writer thread runs compiled code (`npm test` builds first): the store under test here is the

@@ -1,6 +1,7 @@
 // The one readings-store suite every implementation must pass (SQLite, InfluxDB).
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { parseSerialized, readingObject, serializeReadings, type ReadingsStore, type StoredReading } from '../../../store/index.js';
+import { parseSerialized, readingObject, serializeReadings, type ReadingsStore } from '../../../store/index.js';
+import type { StoredReading } from '../../../device-profiles/index.js';
 
 let sequence = 0;
 function patientId(): string {

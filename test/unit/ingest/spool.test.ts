@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { readingKey, Spool, type SpooledMessage } from '../../../ingest/spool.js';
-import { parseSerialized, serializeReadings, type StoredReading } from '../../../store/index.js';
+import { parseSerialized, serializeReadings } from '../../../store/index.js';
+import type { StoredReading } from '../../../device-profiles/index.js';
 
 const spoolPath = () => join(mkdtempSync(join(tmpdir(), 'rpm-spool-')), 'spool.sqlite');
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Point } from '@influxdata/influxdb-client';
 import { lineOf } from '../../../store/readings/influx-readings-store.js';
-import type { StoredReading } from '../../../store/index.js';
+import type { StoredReading } from '../../../device-profiles/index.js';
 import { storedReading } from './stored-reading.js';
 
 const reading = (overrides: Partial<StoredReading> = {}): StoredReading =>

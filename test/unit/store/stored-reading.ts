@@ -1,4 +1,4 @@
-import type { StoredReading } from '../../../store/index.js';
+import type { StoredReading } from '../../../device-profiles/index.js';
 
 /** A blood pressure reading as stored, with its flags and what the cuff sent; `overrides` change any field. */
 export function storedReading(overrides: Partial<StoredReading> = {}): StoredReading {

@@ -1,0 +1,34 @@
+// A reading as the platform keeps it, after validation, normalization and patient resolution: what
+// ingest writes, the readings stores keep, the rules judge and billing counts.
+import type { MeasurementKind } from './kinds.js';
+
+/** How a reading reached the platform: billing counts only automatically transmitted readings. */
+export type ReadingSource = 'device' | 'gateway' | 'manual';
+
+/** A reading as stored: canonical values, the patient it belongs to, and what was received. */
+export interface StoredReading {
+  patientId: string;
+  deviceId: string;
+  readingId: string;
+  kind: MeasurementKind;
+  /** The instant, normalized to UTC (`…Z`, milliseconds). */
+  measuredAt: string;
+  /** `measuredAt` exactly as the device or gateway sent it (its offset is the patient's local one). */
+  measuredAtAsSent: string;
+  receivedAt: string;
+  gatewayId: string | null;
+  source: ReadingSource;
+  /** Canonical unit of the kind (mmHg, mg/dL, kg, %, Cel, /min). */
+  unit: string;
+  /** Numeric fields in canonical units (systolic, diastolic, pulse, value, bmi, …). */
+  values: Record<string, number>;
+  /** Non-numeric fields (mealContext, outOfRange, irregularHeartbeat, bodyMovement). */
+  flags: Record<string, string | boolean>;
+  original: { unit: string; values: Record<string, number> };
+  /**
+   * The ingest spool's number for the reading: consecutive in the order readings are accepted, never
+   * reused (ingest/spool.ts). The InfluxDB store derives a point's sub-millisecond offset from it.
+   * Absent for readings written without the spool (and kept nowhere else).
+   */
+  acceptedSeq?: number;
+}
