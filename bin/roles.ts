@@ -1,36 +1,12 @@
-// The platform split into processes (`rpm start --role ingest|rules|api`) over an external broker.
-// Ingest hands each accepted reading to the rules engine through the broker, on a topic chosen by a
-// hash of the patient id (one of RULES_PARTITIONS); each rules process owns some partitions, so every
-// patient's state lives in exactly one process. The hand-over is durable: ingest marks a reading
-// emitted (and lets it into the readings store) only after the broker acknowledged it, and rules
-// processes keep persistent sessions, so the broker holds their readings while they restart.
-import mqtt, { type MqttClient } from 'mqtt';
-import type { Logger } from 'pino';
-import { Counter, type Registry } from 'prom-client';
-import { Observable, from, interval, mergeMap, startWith, type Subscription } from 'rxjs';
-import type { IngestTransport } from '../ingest/index.js';
-import type { AlertChange, AlertPublisher } from '../rules/index.js';
-import { RpmError, type StoredReading } from '../device-profiles/index.js';
-import type { ClinicalStore } from '../store/index.js';
+// The platform split into processes (`rpm start --role ingest|rules|api`) over an external broker:
+// the roles and the partitions a rules process owns (`--partitions`). The hand-over from ingest to
+// the rules is rules/handover.ts; the API's alert feed without a rules engine rules/polled-alert-feed.ts.
+import { RpmError } from '../device-profiles/index.js';
+import { RULES_PARTITIONS } from '../rules/index.js';
 import { CLI_ERRORS } from './config.js';
 
 export const ROLES = ['ingest', 'rules', 'api', 'broker'] as const;
 export type PlatformRole = (typeof ROLES)[number];
-
-/** Fixed: changing it moves patients between rules processes (stop them all, then restart). */
-export const RULES_PARTITIONS = 16;
-
-export const acceptedTopic = (partition: number) => `rpm/v1/internal/accepted/${partition}`;
-
-/** FNV-1a (32 bit) of the patient id: stable across processes, versions and machines. */
-export function partitionOf(patientId: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < patientId.length; i += 1) {
-    hash ^= patientId.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash % RULES_PARTITIONS;
-}
 
 /** `0-7`, `8-15`, `0,3,5`: the partitions a rules process owns (all of them when unset). */
 export function parsePartitions(text: string | undefined): number[] {
@@ -46,133 +22,4 @@ export function parsePartitions(text: string | undefined): number[] {
     for (let p = low; p <= high; p += 1) owned.add(p);
   }
   return [...owned].sort((a, b) => a - b);
-}
-
-/** Ingest side: each reading to its partition's topic, QoS 1; resolves when the broker has them all. */
-export async function forwardToRules(transport: IngestTransport, readings: readonly StoredReading[]): Promise<void> {
-  await Promise.all(readings.map((reading) => transport.publish(acceptedTopic(partitionOf(reading.patientId)), reading)));
-}
-
-/** How many reading keys a rules process remembers to drop redeliveries (a broker resends after a reconnect). */
-const SEEN_CAPACITY = 200_000;
-
-/** Rules side: the owned partitions' readings as an observable, and the broker for alert messages. */
-export class RulesFeed implements AlertPublisher {
-  private client: MqttClient | undefined;
-  private readonly seen = new Map<string, true>();
-  /** Set before start(): judges readings, resolving once their alerts are written. */
-  judge: (readings: readonly StoredReading[]) => Promise<void> = () => Promise.reject(new Error('no rules engine attached'));
-
-  private readonly received: Counter;
-
-  constructor(
-    private readonly url: string,
-    private readonly partitions: readonly number[],
-    private readonly logger: Logger,
-    registry: Registry,
-  ) {
-    this.received = new Counter({ name: 'rpm_rules_readings_received_total', help: 'Accepted readings handed to this rules process (redeliveries not counted)', registers: [registry] });
-  }
-
-  owns(patientId: string): boolean {
-    return this.partitions.includes(partitionOf(patientId));
-  }
-
-  async start(): Promise<void> {
-    // One session per partition set: a restarted process finds what arrived while it was down.
-    const clientId = `rpm-rules-p${this.partitions.join('.')}`.slice(0, 64);
-    const client = mqtt.connect(this.url, { clientId, clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 7 * 86_400 }, reconnectPeriod: 2_000, connectTimeout: 10_000 });
-    // mqtt.js acknowledges a QoS 1 message when handleMessage calls back: only after the reading
-    // was judged and its alerts written. A crash before that means the broker sends it again.
-    client.handleMessage = (packet, done) => {
-      void this.receive(packet.payload).then(
-        () => done(),
-        (error: Error) => {
-          this.logger.error({ err: error.message }, 'rules: could not judge a reading; the broker will send it again');
-          client.end(true, () => undefined);
-        },
-      );
-    };
-    this.client = client;
-    await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve());
-      client.once('error', reject);
-    });
-    client.on('error', (error) => this.logger.warn({ err: error.message }, 'rules: broker error'));
-    const granted = await client.subscribeAsync(
-      this.partitions.map((p) => acceptedTopic(p)),
-      { qos: 1 },
-    );
-    if (granted.some((g) => g.qos >= 0x80)) throw new Error("the broker refused the rules partitions subscription; check the platform user's ACL (rpm/v1/internal/#)");
-  }
-
-  private async receive(payload: Buffer | string): Promise<void> {
-    let reading: StoredReading;
-    try {
-      reading = JSON.parse(payload.toString()) as StoredReading;
-    } catch {
-      this.logger.error('rules: a hand-over message that is not JSON was dropped');
-      return;
-    }
-    const key = `${reading.deviceId}\u0000${reading.readingId}`;
-    if (this.seen.has(key) || !this.owns(reading.patientId)) return;
-    await this.judge([reading]);
-    this.seen.set(key, true);
-    if (this.seen.size > SEEN_CAPACITY) this.seen.delete(this.seen.keys().next().value!);
-    this.received.inc();
-  }
-
-  publish(topic: string, payload: unknown): Promise<void> {
-    if (!this.client) return Promise.reject(new Error('not connected'));
-    return this.client.publishAsync(topic, JSON.stringify(payload), { qos: 1 }).then(() => undefined);
-  }
-
-  get connected(): boolean {
-    return this.client?.connected === true;
-  }
-
-  async stop(): Promise<void> {
-    await this.client?.endAsync().catch(() => undefined);
-  }
-}
-
-/**
- * The API's alert stream without a rules engine in the process: new alert events, read from the
- * clinical store every `intervalMs` (they are written by whichever rules process owns the patient).
- */
-export function polledAlertFeed(clinicalStore: ClinicalStore, intervalMs = 1_000): Observable<AlertChange> {
-  return new Observable<AlertChange>((subscriber) => {
-    let lastId: number | undefined;
-    let busy = false;
-    const subscription: Subscription = interval(intervalMs)
-      .pipe(
-        startWith(0),
-        mergeMap(() => {
-          if (busy) return from([]);
-          busy = true;
-          return from(
-            (async () => {
-              const changes: AlertChange[] = [];
-              try {
-                if (lastId === undefined) {
-                  // From now on: older events are what Last-Event-ID replays from the store.
-                  lastId = await clinicalStore.alerts.latestEventId();
-                  return changes;
-                }
-                for (const event of await clinicalStore.alerts.eventsAfter(lastId, { limit: 500 })) {
-                  lastId = event.id;
-                  const alert = await clinicalStore.alerts.get(event.alertId);
-                  if (alert) changes.push({ event: event.name, alert, eventId: event.id });
-                }
-              } finally {
-                busy = false;
-              }
-              return changes;
-            })(),
-          ).pipe(mergeMap((changes) => from(changes)));
-        }),
-      )
-      .subscribe(subscriber);
-    return () => subscription.unsubscribe();
-  });
 }

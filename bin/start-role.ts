@@ -8,11 +8,11 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApi } from '../dashboard-api/index.js';
 import { IngestService } from '../ingest/index.js';
 import { ClinicalStore } from '../store/index.js';
-import { RulesService, WebhookTargetPolicy } from '../rules/index.js';
+import { RulesFeed, RulesService, WebhookTargetPolicy, forwardToRules, polledAlertFeed } from '../rules/index.js';
 import { sessionSettingsOf, type PlatformConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startBrokerRole } from './broker-role.js';
-import { RulesFeed, forwardToRules, polledAlertFeed, type PlatformRole } from './roles.js';
+import type { PlatformRole } from './roles.js';
 import { ALL_INTERFACES, StartupError, builtConsole, closeAll, isAddressInUse, openStores, redactUrl, retakesThrough, tokenVerifier } from './start.js';
 
 export interface RunningRole {

@@ -29,7 +29,11 @@ export interface IngestOptions {
    * process that only replays dead letters through the pipeline (`rpm start --role api`).
    */
   subscribe?: boolean;
-  /** Accepted readings go to rules engines in other processes (`--role ingest`); see IngestProcessor. */
+  /**
+   * The hand-over to the rules (rules/handover.ts): the rules engine in this process (its `judge`)
+   * or, with `--role ingest`, the broker to the rules processes. A reading counts as handed over
+   * once this resolves; see IngestProcessor.
+   */
   forward?: (readings: readonly AcceptedReading[]) => Promise<void>;
 }
 

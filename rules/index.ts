@@ -8,3 +8,5 @@ export { WebhookTargetPolicy, isPublicAddress } from './webhook-target.js';
 export { AlertNotifier, MAX_DELIVERY_ATTEMPTS, SIGNATURE_HEADER, WEBHOOK_DELIVERY_FAILED, SIGNATURE_TOLERANCE_SECONDS, WEBHOOK_EVENTS, acknowledgeUrl, alertDeliveries, signWebhook, verifyWebhookSignature, type AlertChange, type AlertEventName, type AlertPublisher } from './notifications.js';
 export { flattenUnionIssues, patientOverrides, resolveRules, ruleDefinition, ruleSet, type PatientOverrides, type RuleDefinition } from './rule-definitions.js';
 export { RulesService, type RulesServiceOptions } from './service.js';
+export { RULES_PARTITIONS, RulesFeed, acceptedTopic, forwardToRules, partitionOf, type RulesHandover } from './handover.js';
+export { polledAlertFeed } from './polled-alert-feed.js';

@@ -1,7 +1,7 @@
 // The rules engine wired to the platform: accepted readings in; per-patient configuration from the
 // clinical store (rules with overrides, enrolled kinds); state rebuilt from the readings store at
 // start-up; signals to the alert manager; escalation and notification loops.
-import { EMPTY, Subject, concatMap, from, map, merge, mergeMap, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { EMPTY, Subject, concatMap, from, map, merge, type SchedulerLike, type Subscription } from 'rxjs';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { DAY_MS, type MeasurementKind, type StoredReading } from '../device-profiles/index.js';
@@ -12,6 +12,7 @@ import { DEFAULT_TICK_MS, rulesEngine, type PatientEvent } from './engine.js';
 import { toRuleReading, type AlertSignal, type PatientConfiguration } from './evaluate-patient.js';
 import type { WebhookTargetPolicy } from './webhook-target.js';
 import { AlertNotifier, type AlertPublisher } from './notifications.js';
+import type { RulesHandover } from './handover.js';
 import { resolveRules, type RuleDefinition } from './rule-definitions.js';
 
 export interface RulesServiceOptions {
@@ -33,7 +34,7 @@ export interface RulesServiceOptions {
 const RESTORE_WINDOW_MS = 8 * DAY_MS;
 const DEFAULT_RELOAD_INTERVAL_MS = 30_000;
 
-export class RulesService {
+export class RulesService implements RulesHandover {
   readonly notifier: AlertNotifier;
   readonly manager: AlertManager;
   private readonly patientEvents = new Subject<PatientEvent>();
@@ -58,8 +59,6 @@ export class RulesService {
     private readonly dependencies: {
       clinicalStore: ClinicalStore;
       readingsStore: ReadingsStore;
-      /** Readings to judge as they come (tests, simple setups); the platform uses judge() instead. */
-      accepted$?: Observable<StoredReading>;
       publisher: AlertPublisher;
       retakes: RetakeRequester;
       logger: Logger;
@@ -181,8 +180,7 @@ export class RulesService {
   async start(): Promise<void> {
     const { clinicalStore, logger } = this.dependencies;
     const restored = await this.restoreEvents();
-    const readings$ = (this.dependencies.accepted$ ?? EMPTY).pipe(concatMap((reading) => from(this.eventsOf(reading)).pipe(mergeMap((events) => from(events)))));
-    const events$ = merge(from(restored), this.patientEvents, readings$, this.judged);
+    const events$ = merge(from(restored), this.patientEvents, this.judged);
     const signals$ = events$.pipe(rulesEngine({ tickMs: this.options.tickMs ?? DEFAULT_TICK_MS, scheduler: this.options.scheduler }));
     type Work = { signal: AlertSignal } | { marker: () => void };
     this.subscriptions.push(

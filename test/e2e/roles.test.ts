@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
 import { mosquittoFiles, writeMosquittoFiles } from '../../bin/mosquitto-files.js';
-import { partitionOf } from '../../bin/roles.js';
+import { partitionOf } from '../../rules/index.js';
 import { signAccessToken } from '../../dashboard-api/index.js';
 import { mosquittoUnavailableReason, startMosquitto, type Mosquitto } from '../../local-servers/mosquitto.js';
 import { influxdUnavailableReason, startInfluxd, type ServerProcess } from '../../local-servers/time-series.js';

@@ -6,6 +6,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { IngestService, type AcceptedReading, type BrokerOptions, type Receipt } from '../../ingest/index.js';
+import type { RulesHandover } from '../../rules/index.js';
 import { ClinicalStore, SqliteReadingsStore, type ReadingsStore } from '../../store/index.js';
 
 export interface Harness {
@@ -16,6 +17,8 @@ export interface Harness {
   url: string;
   port: number;
   accepted: AcceptedReading[];
+  /** The rules engine ingest hands accepted readings to, as the platform wires it (`forward`); none: readings are only recorded. */
+  handover: RulesHandover | undefined;
   teamId: string;
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -34,7 +37,8 @@ export async function startHarness(options: { dataDir?: string; broker?: Partial
 
   const make = async () => {
     const ingest = new IngestService(
-      { dataDir, broker: { port: 0, host: '127.0.0.1', ...options.broker }, processor: { retryInitialMs: 50, retryMaxMs: 500 } },
+      // The one way into the rules, as in the platform: judged (alerts written) before handed over.
+      { dataDir, broker: { port: 0, host: '127.0.0.1', ...options.broker }, processor: { retryInitialMs: 50, retryMaxMs: 500 }, forward: (readings) => harness.handover?.judge(readings) ?? Promise.resolve() },
       { clinicalStore, readingsStore, logger, registry: new Registry() },
     );
     ingest.processor.accepted$.subscribe((reading) => accepted.push(reading));
@@ -49,6 +53,7 @@ export async function startHarness(options: { dataDir?: string; broker?: Partial
     url: '',
     port: 0,
     accepted,
+    handover: undefined,
     teamId: team.id,
     async restart() {
       await harness.ingest.stop();

@@ -1,5 +1,6 @@
-// A rules engine on an ingest harness, wired as the platform wires it (accepted readings in, alerts
-// and retake requests out through the harness's broker), for tests that need alerts.
+// A rules engine on an ingest harness, wired as the platform wires it (ingest hands accepted readings
+// to its judge(); alerts and retake requests go out through the harness's broker), for tests that
+// need alerts.
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { receiptsTopic } from '../../ingest/index.js';
@@ -11,7 +12,6 @@ export async function startRules(harness: Harness, options: { tickMs?: number; n
     {
       clinicalStore: harness.clinicalStore,
       readingsStore: harness.readingsStore,
-      accepted$: harness.ingest.processor.accepted$,
       publisher: harness.ingest.transport,
       retakes: { requestRetake: (deviceId, r) => void harness.ingest.transport.publish(receiptsTopic(deviceId), { readingId: r.readingId, status: 'accepted', request: 'retake', message: r.message }) },
       logger: pino({ level: 'silent' }),
@@ -22,5 +22,6 @@ export async function startRules(harness: Harness, options: { tickMs?: number; n
     { tickMs: options.tickMs ?? 200, ...(options.now ? { now: options.now } : {}) },
   );
   await rules.start();
+  harness.handover = rules;
   return rules;
 }

@@ -34,12 +34,12 @@ const alertMessages: Alert[] = [];
 const failWebhooksFor = new Map<string, number>();
 let clockOffsetMs = 0;
 
+/** A rules engine that ingest hands its accepted readings to, as the platform wires it. */
 function startRules(): RulesService {
-  return new RulesService(
+  const service = new RulesService(
     {
       clinicalStore: harness.clinicalStore,
       readingsStore: harness.readingsStore,
-      accepted$: harness.ingest.processor.accepted$,
       publisher: harness.ingest.transport,
       retakes: {
         requestRetake: (deviceId, request) => void harness.ingest.transport.publish(receiptsTopic(deviceId), { readingId: request.readingId, status: 'accepted', request: 'retake', message: request.message }),
@@ -51,6 +51,8 @@ function startRules(): RulesService {
     },
     { tickMs: 100, now: () => Date.now() + clockOffsetMs },
   );
+  harness.handover = service;
+  return service;
 }
 
 beforeAll(async () => {
