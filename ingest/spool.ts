@@ -25,6 +25,8 @@
 // Evaluating a batch advances `evaluated_through`, adds its accepted readings to the outbox and
 // records their keys in ONE transaction, so a crash either leaves a message to evaluate again or
 // finds its outcome committed.
+// The tables, the inbox's group encoding and the migrations from earlier layouts are in
+// spool-schema.ts; the message types in inbound-message.ts.
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -34,21 +36,10 @@ import { type StoredReading, RpmError } from '../device-profiles/index.js';
 import { WalSync } from '../store/wal-sync.js';
 import { highWaterPath, SpoolHighWaterMark } from './spool-high-water.js';
 import { INGEST_ERRORS } from './errors.js';
+import type { InboundMessage, SpooledMessage } from './inbound-message.js';
+import { SCHEMA, decodeGroup, encodeGroup, inboxPosition, migrateInbox, migrateOutbox, migrateSeenKeys, stateValue, type InboxGroupRow } from './spool-schema.js';
 
-export interface InboundMessage {
-  /** Unique per received message; dead letters of its readings are keyed on it. */
-  messageId: string;
-  topic: string;
-  payload: Buffer;
-  /** The authenticated MQTT username (device or gateway id); null for an external broker or replay. */
-  principal: string | null;
-  receivedAt: string;
-  source: 'mqtt' | 'replay';
-}
-
-export interface SpooledMessage extends InboundMessage {
-  seq: number;
-}
+export type { InboundMessage, SpooledMessage };
 
 export interface SpoolOptions {
   /** Messages plus readings waiting; past it new publishes are refused until the backlog drains. */
@@ -75,97 +66,10 @@ const MAX_MESSAGES_IN_MEMORY = 10_000;
  */
 export const DEFAULT_MAX_BACKLOG = 200_000;
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS inbox_groups (
-  first_seq INTEGER PRIMARY KEY,
-  count INTEGER NOT NULL,
-  headers TEXT NOT NULL,
-  payloads BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS spool_state (
-  name TEXT PRIMARY KEY,
-  value INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS outbox_batches (
-  id INTEGER PRIMARY KEY,
-  count INTEGER NOT NULL,
-  readings TEXT NOT NULL,
-  emitted INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS seen (
-  device_id TEXT NOT NULL,
-  reading_id TEXT NOT NULL,
-  PRIMARY KEY (device_id, reading_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS seen_pending (
-  device_id TEXT NOT NULL,
-  reading_id TEXT NOT NULL
-);
-`;
-
 interface PendingAppend {
   message: InboundMessage;
   resolve: () => void;
   reject: (error: Error) => void;
-}
-
-interface InboxGroupRow {
-  first_seq: number;
-  count: number;
-  headers: string;
-  payloads: Buffer;
-}
-
-/** A message's header in its group: [messageId, topic, principal, receivedAt, source, payload bytes]. */
-type MessageHeader = [string, string, string | null, string, InboundMessage['source'], number];
-
-function encodeGroup(messages: readonly InboundMessage[]): { headers: string; payloads: Buffer } {
-  const headers: MessageHeader[] = messages.map((m) => [m.messageId, m.topic, m.principal, m.receivedAt, m.source, m.payload.length]);
-  return { headers: JSON.stringify(headers), payloads: Buffer.concat(messages.map((m) => m.payload)) };
-}
-
-function decodeGroup(row: InboxGroupRow): SpooledMessage[] {
-  let offset = 0;
-  return (JSON.parse(row.headers) as MessageHeader[]).map(([messageId, topic, principal, receivedAt, source, bytes], index) => {
-    const payload = row.payloads.subarray(offset, offset + bytes);
-    offset += bytes;
-    return { seq: row.first_seq + index, messageId, topic, payload, principal, receivedAt, source };
-  });
-}
-
-function stateValue(database: Database, name: 'evaluated_through' | 'accepted_through'): number {
-  return (database.prepare('SELECT value FROM spool_state WHERE name = ?').get(name) as { value: number } | undefined)?.value ?? 0;
-}
-
-/** How far evaluation has committed, and the sequence number the next appended message gets. */
-function inboxPosition(database: Database): { evaluatedThrough: number; nextSeq: number } {
-  const evaluatedThrough = stateValue(database, 'evaluated_through');
-  const groupsEnd = (database.prepare('SELECT coalesce(max(first_seq + count), 1) AS next FROM inbox_groups').get() as { next: number }).next;
-  return { evaluatedThrough, nextSeq: Math.max(groupsEnd, evaluatedThrough + 1) };
-}
-
-/**
- * The inbox of earlier versions had a row per message (`inbox`, an AUTOINCREMENT seq); its
- * messages, none of them evaluated yet, move into groups in their order, in one transaction.
- */
-function migrateInbox(database: Database): void {
-  const columns = database.prepare('PRAGMA table_info(inbox)').all() as { name: string }[];
-  if (columns.length === 0) return;
-  database.transaction(() => {
-    const insert = database.prepare('INSERT INTO inbox_groups (first_seq, count, headers, payloads) VALUES (?, ?, ?, ?)');
-    const page = database.prepare('SELECT * FROM inbox WHERE seq > ? ORDER BY seq LIMIT 500');
-    let { nextSeq } = inboxPosition(database);
-    let lastOld = 0;
-    for (;;) {
-      const rows = page.all(lastOld) as { seq: number; message_id: string; topic: string; payload: Buffer; principal: string | null; received_at: string; source: InboundMessage['source'] }[];
-      if (rows.length === 0) break;
-      const { headers, payloads } = encodeGroup(rows.map((row) => ({ messageId: row.message_id, topic: row.topic, payload: row.payload, principal: row.principal, receivedAt: row.received_at, source: row.source })));
-      insert.run(nextSeq, rows.length, headers, payloads);
-      nextSeq += rows.length;
-      lastOld = rows[rows.length - 1]!.seq;
-    }
-    database.exec('DROP TABLE inbox');
-  })();
 }
 
 export function readingKey(deviceId: string, readingId: string): string {
@@ -194,56 +98,6 @@ export interface SerializedOutboxBatch {
  * (~100,000 a day); under a load like the benchmark's, with 100 devices, a few pages a fold.
  */
 const FOLD_PENDING_AT = 5_000;
-
-/** An outbox row holds at most this many readings, also when migrated from a row per reading. */
-const MIGRATED_BATCH = 500;
-
-/**
- * Earlier versions kept each key's acceptance time in `seen` and `seen_pending`, which nothing read;
- * it made each key twice as long, and folding a key into `seen` 2.0 µs instead of 1.2 (a
- * micro-benchmark of 5,000-key folds into a million keys). The keys move to tables without it, in
- * key order (a sequential build), in one transaction: a crash leaves the old tables as they were.
- */
-function migrateSeenKeys(database: Database): void {
-  const hasAcceptedAt = (table: string) => (database.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((column) => column.name === 'accepted_at');
-  if (!hasAcceptedAt('seen') && !hasAcceptedAt('seen_pending')) return;
-  database.transaction(() => {
-    database.exec('ALTER TABLE seen RENAME TO seen_with_times; ALTER TABLE seen_pending RENAME TO seen_pending_with_times;');
-    database.exec(SCHEMA);
-    database.exec('INSERT INTO seen (device_id, reading_id) SELECT device_id, reading_id FROM seen_with_times ORDER BY device_id, reading_id');
-    database.exec('INSERT INTO seen_pending (device_id, reading_id) SELECT device_id, reading_id FROM seen_pending_with_times ORDER BY rowid');
-    database.exec('DROP TABLE seen_with_times; DROP TABLE seen_pending_with_times;');
-  })();
-}
-
-/**
- * Earlier versions kept a row per reading: `readings_outbox`, first keyed by (device, reading) with
- * an ordering column, then by an id in commit order. Their waiting readings move into batch rows, in
- * their order and keeping which were emitted, in one transaction.
- */
-function migrateOutbox(database: Database): void {
-  const columns = (database.prepare('PRAGMA table_info(readings_outbox)').all() as { name: string }[]).map((column) => column.name);
-  if (columns.length === 0) return;
-  const order = columns.includes('queued_seq') ? 'queued_seq, rowid' : 'id';
-  database.transaction(() => {
-    database.exec(SCHEMA);
-    const insert = database.prepare('INSERT INTO outbox_batches (count, readings, emitted) VALUES (?, ?, ?)');
-    let batch: string[] = [];
-    let emitted = 0;
-    const flush = () => {
-      if (batch.length > 0) insert.run(batch.length, `[${batch.join(',')}]`, emitted);
-      batch = [];
-    };
-    // All at once: a connection cannot write while it iterates; the old outbox is bounded by the backlog limit.
-    for (const row of database.prepare(`SELECT body, emitted FROM readings_outbox ORDER BY ${order}`).all() as { body: string; emitted: number }[]) {
-      if (row.emitted !== emitted || batch.length === MIGRATED_BATCH) flush();
-      emitted = row.emitted;
-      batch.push(row.body);
-    }
-    flush();
-    database.exec('DROP TABLE readings_outbox');
-  })();
-}
 
 export class Spool extends EventEmitter {
   private readonly database: Database;
