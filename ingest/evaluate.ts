@@ -1,7 +1,11 @@
-// Evaluating one received message: the ingest pipeline as a list of named steps, read top to bottom.
-//   parse → split batch → validate → device id vs topic → clock → device → patient at measuredAt
-//   → dedup → normalize
+// Evaluating one received message: the ingest pipeline as a list of named steps, read top to bottom,
+// in the order they run:
+//   parse → split batch → validate → device id matches topic      (prepareMessage: the message alone)
+//   → dedup → clock → device → patient at measuredAt → normalize   (finishMessage: with the stores)
 // Each reading ends accepted, duplicate or rejected (with a code and a reason); nothing is dropped.
+// The second half runs synchronously while the device directory's cache holds the answers and waits
+// only when it must ask the store: one runner (andThen) for both, not a synchronous and an
+// asynchronous twin.
 import { canonicalMeasurement, exceedsJsonDepth, formatIssues, MAX_JSON_DEPTH, isBatchPayload, validateBatchEnvelope, validateReading, type MeasurementKind, type Reading, type ReadingSource, type StoredReading } from '../device-profiles/index.js';
 import { instantAt } from '../store/index.js';
 import { INGEST_ERRORS } from './errors.js';
@@ -274,11 +278,21 @@ function accept(entry: ValidItem, key: string, patientId: string, measuredAt: st
 }
 
 /**
- * One valid item: dedup, clock, device, patient, normalization. Synchronous when the directory
- * holds the device (its cache, in the steady state); a promise only when it must be asked.
+ * `next` applied to a value now, or once its promise settles: the steps after a directory lookup
+ * run synchronously when the answer was cached, so the common case costs no promise and no
+ * event-loop turn (a visible share of ingest's time, bench/ingest.ts profile).
+ */
+function andThen<T, U>(value: T | Promise<T>, next: (value: T) => U | Promise<U>): U | Promise<U> {
+  return value instanceof Promise ? value.then(next) : next(value);
+}
+
+/**
+ * One valid item: dedup, clock, device, patient, normalization. A failure in any step ends the item
+ * as a rejection, whether it failed now or after a lookup.
  */
 function finishItem(entry: ValidItem, message: InboundMessage, receivedAtMs: number, context: FinishContext): ReadingOutcome | Promise<ReadingOutcome> {
   const { reading } = entry;
+  const failed = (error: unknown) => rejection(error, entry.item, entry.index, rawItem(message, entry.item, entry.index !== null));
   try {
     // A duplicate is answered as such even if its device was reassigned or retired since.
     const key = readingKey(reading.deviceId, reading.readingId);
@@ -288,61 +302,42 @@ function finishItem(entry: ValidItem, message: InboundMessage, receivedAtMs: num
     // The canonical instant, once: the patient lookup and the stored reading both use it.
     const measuredAt = instantAt(reading.measuredAt, checkClock(reading, receivedAtMs));
     const known = context.devices.peek?.(reading.deviceId);
-    if (!known) return finishItemAfterLookups(entry, key, measuredAt, message, context);
-    checkDevice(reading, known.device);
-    return accept(entry, key, requirePatient(reading, known.patientAt(measuredAt)), measuredAt, message, context);
+    const outcome = andThen(known ? known.device : lookup(context.devices.device(reading.deviceId)), (device) => {
+      checkDevice(reading, device);
+      const patientId = known ? known.patientAt(measuredAt) : lookup(context.devices.patientAt(reading.deviceId, measuredAt));
+      return andThen(patientId, (id) => accept(entry, key, requirePatient(reading, id), measuredAt, message, context));
+    });
+    return outcome instanceof Promise ? outcome.catch(failed) : outcome;
   } catch (error) {
-    return itemRejection(error, entry, message);
-  }
-}
-
-function itemRejection(error: unknown, { item, index }: ValidItem, message: InboundMessage): ReadingOutcome {
-  return rejection(error, item, index, rawItem(message, item, index !== null));
-}
-
-async function finishItemAfterLookups(entry: ValidItem, key: string, measuredAt: string, message: InboundMessage, context: FinishContext): Promise<ReadingOutcome> {
-  const { reading } = entry;
-  try {
-    checkDevice(reading, await lookup(context.devices.device(reading.deviceId)));
-    return accept(entry, key, requirePatient(reading, await lookup(context.devices.patientAt(reading.deviceId, measuredAt))), measuredAt, message, context);
-  } catch (error) {
-    return itemRejection(error, entry, message);
+    return failed(error);
   }
 }
 
 /**
  * The second half: dedup, clock, device, patient, normalization. `acceptedInBatch` carries the keys
  * accepted earlier in the same evaluation batch, so a reading repeated within a batch (or a burst)
- * is a duplicate before anything commits. The evaluation itself when no item had to wait for the
- * directory: a promise and an event-loop turn per message were a visible share of ingest's time
- * (bench/ingest.ts profile). Items are finished in order, one at a time, either way.
+ * is a duplicate before anything commits. Items are finished in order, one at a time; the whole
+ * evaluation is synchronous when no item had to wait for the directory.
  */
 export function finishMessage(prepared: PreparedMessage, context: FinishContext): MessageEvaluation | Promise<MessageEvaluation> {
   const receivedAtMs = Date.parse(prepared.message.receivedAt);
   const outcomes: ReadingOutcome[] = [];
   const { items } = prepared;
-  for (let position = 0; position < items.length; position += 1) {
-    const entry = items[position]!;
-    const outcome = 'outcome' in entry ? entry.outcome : finishItem(entry, prepared.message, receivedAtMs, context);
-    if (outcome instanceof Promise) return finishRemaining(prepared, context, receivedAtMs, outcomes, outcome, position + 1);
-    outcomes.push(outcome);
-  }
-  return { deviceId: prepared.deviceId, outcomes };
-}
-
-async function finishRemaining(
-  prepared: PreparedMessage,
-  context: FinishContext,
-  receivedAtMs: number,
-  outcomes: ReadingOutcome[],
-  pending: Promise<ReadingOutcome>,
-  from: number,
-): Promise<MessageEvaluation> {
-  outcomes.push(await pending);
-  for (const entry of prepared.items.slice(from)) {
-    outcomes.push('outcome' in entry ? entry.outcome : await finishItem(entry, prepared.message, receivedAtMs, context));
-  }
-  return { deviceId: prepared.deviceId, outcomes };
+  const from = (start: number): MessageEvaluation | Promise<MessageEvaluation> => {
+    for (let position = start; position < items.length; position += 1) {
+      const entry = items[position]!;
+      const outcome = 'outcome' in entry ? entry.outcome : finishItem(entry, prepared.message, receivedAtMs, context);
+      if (outcome instanceof Promise) {
+        return outcome.then((settled) => {
+          outcomes.push(settled);
+          return from(position + 1);
+        });
+      }
+      outcomes.push(outcome);
+    }
+    return { deviceId: prepared.deviceId, outcomes };
+  };
+  return from(0);
 }
 
 /** Evaluates one message: `prepareMessage`, then `finishMessage`. */
