@@ -1,15 +1,18 @@
 // Drains the spool: evaluates acknowledged messages, dead-letters what is rejected, sends a receipt
-// per reading, emits accepted readings for the rules engine, and writes them to the readings store
-// with batching and retries. Two loops, each running at most once at a time:
-//   evaluation: inbox → (accepted → outbox, rejected → dead letters) → receipts, emission
-//   store writer: outbox → readings store → removed from the outbox
+// per reading, hands accepted readings to the rules engine, and has them written to the readings
+// store. Two loops, each running at most once at a time:
+//   evaluation (here): inbox → evaluate.ts → (accepted → outbox, rejected → dead letters)
+//                      → hand-over to the rules (forward) → receipts
+//   store writer (store-writer.ts): outbox → readings store → removed from the outbox
 import { Subject, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import type { ClinicalStore, ReadingsStore } from '../store/index.js';
 import type { StoredReading } from '../device-profiles/index.js';
 import { finishMessage, prepareMessage, readingPairs, type DeviceDirectory, type MessageEvaluation, type ReadingOutcome } from './evaluate.js';
 import type { IngestMetrics } from './metrics.js';
+import { Pauses } from './pauses.js';
 import { type InboundMessage, type OutboxBatch, type Spool, type SpooledMessage } from './spool.js';
+import { StoreWriter } from './store-writer.js';
 
 export interface Receipt {
   readingId: string | null;
@@ -49,8 +52,9 @@ export class IngestProcessor {
   private writing: Promise<void> | undefined;
   private stopped = false;
   private forwardRetry: NodeJS.Timeout | undefined;
-  /** Ends the loops' pauses between retries, at stop. */
-  private readonly pauses = new Set<() => void>();
+  /** The loops' pauses between retries, ended at stop. */
+  private readonly pauses = new Pauses();
+  private readonly storeWriter: StoreWriter;
   private readonly onAppended = () => this.wake();
 
   /** Accepted readings, each emitted once, after it is committed to the spool. */
@@ -77,6 +81,8 @@ export class IngestProcessor {
     options: ProcessorOptions = {},
   ) {
     this.options = { ...DEFAULTS, ...options };
+    const { spool, readingsStore, metrics, logger } = dependencies;
+    this.storeWriter = new StoreWriter({ spool, readingsStore, metrics, logger, pauses: this.pauses, stopped: () => this.stopped }, this.options);
   }
 
   /** Emits what an earlier run committed but did not get to emit, then drains the spool. */
@@ -93,7 +99,7 @@ export class IngestProcessor {
       this.evaluating = undefined;
       if (this.dependencies.spool.takeInbox(1).length > 0) this.wake();
     });
-    this.writing ??= this.writerLoop().finally(() => {
+    this.writing ??= this.storeWriter.run().finally(() => {
       this.writing = undefined;
     });
   }
@@ -115,7 +121,7 @@ export class IngestProcessor {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.forwardRetry);
-    for (const end of [...this.pauses]) end();
+    this.pauses.endAll();
     this.dependencies.spool.off('appended', this.onAppended);
     await Promise.allSettled([this.evaluating, this.writing]);
     this.acceptedSubject.complete();
@@ -177,22 +183,10 @@ export class IngestProcessor {
         retryMs = this.options.retryInitialMs;
       } catch (error) {
         logger.warn({ err: (error as Error).message, messages: messages.length, retryInMs: retryMs }, 'could not evaluate a batch of messages; they stay in the spool and are evaluated again');
-        await this.pause(retryMs);
+        await this.pauses.wait(retryMs);
         retryMs = Math.min(retryMs * 2, this.options.retryMaxMs);
       }
     }
-  }
-
-  private async pause(ms: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const end = () => {
-        clearTimeout(timer);
-        this.pauses.delete(end);
-        resolve();
-      };
-      const timer = setTimeout(end, ms);
-      this.pauses.add(end);
-    });
   }
 
   private async evaluateBatch(messages: readonly SpooledMessage[]): Promise<void> {
@@ -246,30 +240,6 @@ export class IngestProcessor {
     for (const [status, count] of Object.entries(byStatus)) if (count > 0) metrics.readings.inc({ status }, count);
     metrics.spoolBacklog.set(spool.backlog);
     if (accepted.length > 0) this.wake();
-  }
-
-  private async writerLoop(): Promise<void> {
-    const { spool, readingsStore, metrics, logger } = this.dependencies;
-    let retryMs: number = this.options.retryInitialMs;
-    while (!this.stopped) {
-      // Only what the rules engine has: a reading must not reach the store (and leave the spool)
-      // before it was judged, or a crash in between would lose its alert.
-      const batch = spool.takeForStore(this.options.storeBatch);
-      if (batch.ids.length === 0) return;
-      const stopTimer = metrics.storeWriteSeconds.startTimer();
-      try {
-        await readingsStore.writeSerialized(batch.readings);
-        stopTimer();
-        spool.removeFromOutbox(batch);
-        metrics.spoolBacklog.set(spool.backlog);
-        retryMs = this.options.retryInitialMs;
-      } catch (error) {
-        metrics.storeWriteFailures.inc();
-        logger.warn({ err: error, backlog: spool.backlog, retryInMs: retryMs }, `readings store ${readingsStore.name} write failed; the readings stay in the spool`);
-        await this.pause(retryMs);
-        retryMs = Math.min(retryMs * 2, this.options.retryMaxMs);
-      }
-    }
   }
 }
 
