@@ -11,6 +11,18 @@ import { follow } from '../router.js';
 import { severityText } from '../severity.js';
 
 const RANGES = [7, 30, 90] as const;
+/**
+ * Guards an effect's answers: `answer(handler)` runs the handler only while the effect is current;
+ * `answer.stale`, returned as the effect's cleanup, retires it when its inputs change.
+ */
+function latest(): (<T>(handler: (value: T) => void) => (value: T) => void) & { stale: () => void } {
+  let current = true;
+  const answer = <T,>(handler: (value: T) => void) => (value: T) => {
+    if (current) handler(value);
+  };
+  return Object.assign(answer, { stale: () => void (current = false) });
+}
+
 /** Rows shown before "Show all": a CGM's 90 days are 25,920 readings, too many to lay out at once. */
 const TABLE_ROWS = 300;
 
@@ -108,17 +120,26 @@ export function PatientPage({ id }: { id: string }) {
   const [showAll, setShowAll] = useState(false);
   const [thresholds, setThresholds] = useState<Thresholds | undefined>(undefined);
   const clinician = session.me?.user.role !== 'patient';
+  // Each answer is used only if it still answers the page's question: switching from 7 to 90 days
+  // (or to another patient) while the first request is under way must not let its late answer
+  // overwrite the newer one, which showed 7 days' readings under a "90 days" caption.
   useEffect(() => {
-    if (clinician) api<Thresholds>('GET', `/v1/patients/${encodeURIComponent(id)}/thresholds`).then(setThresholds, () => setThresholds(undefined));
+    const answer = latest();
+    if (clinician) api<Thresholds>('GET', `/v1/patients/${encodeURIComponent(id)}/thresholds`).then(answer(setThresholds), answer(() => setThresholds(undefined)));
+    return answer.stale;
   }, [id]);
   useEffect(() => {
-    api<Patient>('GET', `/v1/patients/${encodeURIComponent(id)}`).then(setPatient, (failure: Error) => setError(failure.message));
-    api<{ alerts: Alert[] }>('GET', `/v1/alerts?patientId=${encodeURIComponent(id)}&limit=50`).then((answer) => setAlerts(answer.alerts), () => setAlerts([]));
+    const answer = latest();
+    api<Patient>('GET', `/v1/patients/${encodeURIComponent(id)}`).then(answer(setPatient), answer((failure: Error) => setError(failure.message)));
+    api<{ alerts: Alert[] }>('GET', `/v1/alerts?patientId=${encodeURIComponent(id)}&limit=50`).then(answer((found) => setAlerts(found.alerts)), answer(() => setAlerts([])));
+    return answer.stale;
   }, [id]);
   useEffect(() => {
+    const answer = latest();
     const to = new Date(Date.now() + 60_000).toISOString();
     const from = new Date(Date.now() - days * DAY_MS).toISOString();
-    api<{ readings: Reading[] }>('GET', `/v1/patients/${encodeURIComponent(id)}/readings?from=${from}&to=${to}`).then((answer) => setReadings(answer.readings), (failure: Error) => setError(failure.message));
+    api<{ readings: Reading[] }>('GET', `/v1/patients/${encodeURIComponent(id)}/readings?from=${from}&to=${to}`).then(answer((found) => setReadings(found.readings)), answer((failure: Error) => setError(failure.message)));
+    return answer.stale;
   }, [id, days]);
   const charts = useMemo(() => chartsOf(readings, thresholds?.effectiveRules ?? []), [readings, thresholds]);
   if (error) return html`<main id="main"><p class="error" role="alert">${error}</p></main>`;
