@@ -468,12 +468,6 @@ export class AlertRepository {
     return row ? Number(row.id) : 0;
   }
 
-  /** The id of the alert's newest event (0 when none): one index probe, however long its history. */
-  async lastEventId(alertId: string): Promise<number> {
-    const row = await this.db.selectFrom('alert_events').select('id').where('alert_id', '=', alertId).orderBy('id', 'desc').limit(1).executeTakeFirst();
-    return row ? Number(row.id) : 0;
-  }
-
   async events(alertId: string): Promise<AlertEvent[]> {
     const rows = await this.db.selectFrom('alert_events').selectAll().where('alert_id', '=', alertId).orderBy('id').execute();
     return rows.map(toEvent);
