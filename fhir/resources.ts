@@ -1,0 +1,50 @@
+// Patients and devices as FHIR R4 Patient and Device resources. Devices follow the PHD IG's shape
+// (PhdDevice for a measuring device, PhgDevice for a gateway: the type codes, the specialization)
+// as far as the platform knows the facts, but claim neither profile: both require the firmware
+// versions and (for a PHD) the manufacturer and model number, which the platform does not learn from
+// every path a reading takes (README, "FHIR").
+import type { Device as FhirDevice, Patient as FhirPatient } from '@medplum/fhirtypes';
+import { isMeasurementKind, type DeviceProfile } from '../device-profiles/index.js';
+import type { Device, Patient } from '../store/index.js';
+import { fhirIdOf } from './ids.js';
+import { MDC, SPECIALIZATIONS, SYSTEMS } from './vocabulary.js';
+
+export function patientResource(patient: Patient): FhirPatient {
+  return {
+    resourceType: 'Patient',
+    id: fhirIdOf(patient.id),
+    meta: { lastUpdated: patient.updatedAt },
+    identifier: [{ system: SYSTEMS.patientId, value: patient.id }],
+    active: true,
+    name: [{ text: patient.name }],
+    birthDate: patient.birthDate,
+  };
+}
+
+export interface DeviceFacts {
+  device: Device;
+  /** The patient the device is assigned to now, if any. */
+  patientId: string | undefined;
+  /** The model's profile when the device's model names one (manufacturer, model). */
+  profile: DeviceProfile | undefined;
+}
+
+export function deviceResource({ device, patientId, profile }: DeviceFacts): FhirDevice {
+  const gateway = device.kind === 'gateway';
+  const type = gateway ? MDC.phg : MDC.phd;
+  const specialization = isMeasurementKind(device.kind) && device.kind in SPECIALIZATIONS ? SPECIALIZATIONS[device.kind as keyof typeof SPECIALIZATIONS] : undefined;
+  const modelName = profile?.model ?? device.model;
+  return {
+    resourceType: 'Device',
+    id: fhirIdOf(device.id),
+    meta: { lastUpdated: device.retiredAt ?? device.createdAt },
+    identifier: [{ system: SYSTEMS.deviceId, value: device.id }],
+    status: device.retiredAt ? 'inactive' : 'active',
+    ...(profile ? { manufacturer: profile.manufacturer } : {}),
+    ...(modelName ? { deviceName: [{ name: modelName, type: 'model-name' as const }], modelNumber: modelName } : {}),
+    type: { coding: [{ system: SYSTEMS.mdc, code: type.code, display: type.display }], text: gateway ? 'Personal health gateway' : 'Personal health device' },
+    ...(specialization ? { specialization: [{ systemType: { coding: [{ system: SYSTEMS.mdc, code: specialization.code, display: specialization.display }] } }] } : {}),
+    ...(patientId ? { patient: { reference: `Patient/${fhirIdOf(patientId)}` } } : {}),
+    ...(device.gatewayId ? { parent: { reference: `Device/${fhirIdOf(device.gatewayId)}` } } : {}),
+  };
+}

@@ -1,0 +1,184 @@
+// Every reading kind as FHIR Observations: valid R4, valid against the vital-signs profile it claims
+// (Medplum's validator), valid UCUM (ucum-lhc), and the PHD rules the validator cannot check asserted
+// here (../shared/reference/fhir.md).
+import type { Observation, Quantity } from '@medplum/fhirtypes';
+import type { StoredReading } from '../../../device-profiles/index.js';
+import { OBSERVATION_TABLE, observationsOf } from '../../../fhir/observations.js';
+import { instantOfObservationId } from '../../../fhir/ids.js';
+import { fhirErrors, isValidUcum } from '../../support/fhir-validator.js';
+import { storedReading } from '../store/stored-reading.js';
+
+const VIA_GATEWAY = { gatewayId: 'hub:01', source: 'gateway' as const };
+
+/** One fixture per kind and unit the devices send, straight and through a gateway. */
+const FIXTURES: Record<string, StoredReading> = {
+  'blood pressure in kPa with pulse and flags': storedReading(),
+  'blood pressure in mmHg through a gateway': storedReading({ ...VIA_GATEWAY, deviceId: 'cuff-2', values: { systolic: 128, diastolic: 82, meanArterial: 97 }, flags: {}, original: { unit: 'mmHg', values: { systolic: 128, diastolic: 82, meanArterial: 97 } } }),
+  'glucose in mg/dL before a meal': storedReading({ kind: 'glucose', deviceId: 'meter-1', unit: 'mg/dL', values: { value: 104 }, flags: { mealContext: 'before_meal' }, original: { unit: 'mg/dL', values: { value: 104 } } }),
+  'glucose in mmol/L, the meter showing LO, through a gateway': storedReading({ ...VIA_GATEWAY, kind: 'glucose', deviceId: 'meter-2', unit: 'mg/dL', values: { value: 36.0312 }, flags: { outOfRange: 'low' }, original: { unit: 'mmol/L', values: { value: 2 } } }),
+  'weight in lb with BMI through a gateway': storedReading({ ...VIA_GATEWAY, kind: 'weight', deviceId: 'scale-1', unit: 'kg', values: { value: 81.6466, bmi: 26.4 }, flags: {}, original: { unit: 'lb', values: { value: 180 } } }),
+  'weight in kg': storedReading({ kind: 'weight', deviceId: 'scale-2', unit: 'kg', values: { value: 72.5 }, flags: {}, original: { unit: 'kg', values: { value: 72.5 } } }),
+  'SpO2 with pulse through a gateway': storedReading({ ...VIA_GATEWAY, kind: 'spo2', deviceId: 'oxi-1', unit: '%', values: { value: 94, pulse: 88 }, flags: {}, original: { unit: '%', values: { value: 94 } } }),
+  'temperature in degF': storedReading({ kind: 'temperature', deviceId: 'thermo-1', unit: 'Cel', values: { value: 38.3333 }, flags: {}, original: { unit: 'degF', values: { value: 101 } } }),
+  'temperature in Cel through a gateway': storedReading({ ...VIA_GATEWAY, kind: 'temperature', deviceId: 'thermo-2', unit: 'Cel', values: { value: 36.8 }, flags: {}, original: { unit: 'Cel', values: { value: 36.8 } } }),
+  'heart rate': storedReading({ kind: 'heart_rate', deviceId: 'strap-1', unit: '/min', values: { value: 61 }, flags: {}, original: { unit: '/min', values: { value: 61 } } }),
+};
+
+const LOINC = 'http://loinc.org';
+const MDC = 'urn:iso:std:iso:11073:10101';
+const R4 = 'http://hl7.org/fhir/StructureDefinition';
+const PHD = 'http://hl7.org/fhir/uv/phd/StructureDefinition';
+
+function codes(observation: Observation, system: string): string[] {
+  return (observation.code.coding ?? []).filter((coding) => coding.system === system).map((coding) => coding.code!);
+}
+
+function quantities(observation: Observation): Quantity[] {
+  return [observation.valueQuantity, ...(observation.component ?? []).map((component) => component.valueQuantity)].filter((quantity): quantity is Quantity => quantity !== undefined);
+}
+
+describe('readings as FHIR Observations', () => {
+  const all = Object.entries(FIXTURES).flatMap(([name, reading]) => observationsOf(reading).map((observation) => ({ name, reading, observation })));
+
+  it('maps every kind in the vocabulary', () => {
+    expect(new Set(Object.values(FIXTURES).map((reading) => reading.kind))).toEqual(new Set(Object.keys(OBSERVATION_TABLE)));
+  });
+
+  it.each(all.map(({ name, observation }) => [`${name}: ${observation.code.text}`, observation] as const))('%s is valid R4 and valid against the profiles it claims', (_name, observation) => {
+    expect(fhirErrors(observation)).toEqual([]);
+    for (const profile of observation.meta?.profile ?? []) {
+      // The validator cannot check the R4 bp profile's nested slices (fhir.md); asserted below. PHD
+      // profiles are not loaded in the validator (not in the repository); their rules are asserted below.
+      if (profile === `${R4}/bp` || profile.startsWith(PHD)) continue;
+      expect(fhirErrors(observation, profile)).toEqual([]);
+    }
+  });
+
+  it.each(all.map(({ name, observation }) => [`${name}: ${observation.code.text}`, observation] as const))('%s has valid UCUM codes', (_name, observation) => {
+    const units = quantities(observation);
+    expect(units.length).toBeGreaterThan(0);
+    for (const quantity of units) {
+      expect(quantity.system).toBe('http://unitsofmeasure.org');
+      expect(isValidUcum(quantity.code!)).toBe(true);
+    }
+  });
+
+  it('every Observation follows the PHD base rules: final, subject, device, phd category, MDC code, the conditional-create identifier', () => {
+    for (const { reading, observation } of all) {
+      expect(observation.status).toBe('final');
+      expect(observation.subject?.reference).toBe(`Patient/${reading.patientId}`);
+      expect(observation.device?.reference).toBe(`Device/${reading.deviceId}`);
+      expect(observation.category?.some((category) => category.coding?.some((coding) => coding.system === 'http://hl7.org/fhir/uv/phd/CodeSystem/PhdObservationCategories' && coding.code === 'phd'))).toBe(true);
+      expect(codes(observation, MDC)).toHaveLength(1);
+      expect(observation.identifier).toEqual([{ system: `${PHD}/PhdBaseObservation`, value: expect.stringMatching(new RegExp(`^${reading.deviceId}/${reading.readingId}/`)) }]);
+      expect(observation.effectiveDateTime).toBe(reading.measuredAtAsSent);
+      expect(observation.issued).toBe(reading.receivedAt);
+      expect(instantOfObservationId(observation.id!)).toBe(Date.parse(reading.measuredAt));
+      const gateway = observation.extension?.filter((extension) => extension.url === 'http://hl7.org/fhir/StructureDefinition/observation-gatewayDevice') ?? [];
+      if (reading.gatewayId) {
+        // PHD: the gateway extension is 1..1, so only readings that came through one claim the PHD profile.
+        expect(gateway).toEqual([{ url: 'http://hl7.org/fhir/StructureDefinition/observation-gatewayDevice', valueReference: { reference: 'Device/hub.c01' } }]);
+        expect(observation.meta?.profile?.some((profile) => profile.startsWith(PHD))).toBe(true);
+      } else {
+        expect(gateway).toEqual([]);
+        expect(observation.meta?.profile?.some((profile) => profile.startsWith(PHD)) ?? false).toBe(false);
+      }
+    }
+  });
+
+  it('ids and identifiers are stable and distinct: the same reading maps to the same resources, its parts to different ones', () => {
+    const reading = FIXTURES['blood pressure in kPa with pulse and flags']!;
+    const first = observationsOf(reading);
+    expect(observationsOf(structuredClone(reading))).toEqual(first);
+    expect(new Set(first.map((observation) => observation.id)).size).toBe(2);
+    expect(new Set(all.map(({ observation }) => observation.id)).size).toBe(all.length);
+    expect(observationsOf({ ...reading, readingId: 'r-2' })[0]!.id).not.toBe(first[0]!.id);
+  });
+
+  it('blood pressure: the R4 bp panel (85354-9, components 8480-6 and 8462-4 in mm[Hg]) with MDC codes; kPa kept beside the converted value', () => {
+    const [panel, pulse] = observationsOf(FIXTURES['blood pressure in kPa with pulse and flags']!);
+    expect(panel!.meta?.profile).toEqual([`${R4}/bp`]);
+    expect(codes(panel!, LOINC)).toEqual(['85354-9']);
+    expect(codes(panel!, MDC)).toEqual(['150020']);
+    expect(panel!.valueQuantity).toBeUndefined();
+    const [systolic, diastolic, irregular, movement] = panel!.component!;
+    expect(systolic!.code.coding!.map((coding) => coding.code)).toEqual(['8480-6', '150021']);
+    expect(systolic!.valueQuantity).toEqual({ value: 150, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' });
+    expect(systolic!.extension).toEqual([{ url: 'urn:rpm-ingest:extension:as-sent', valueQuantity: { value: 20, unit: 'kPa', system: 'http://unitsofmeasure.org', code: 'kPa' } }]);
+    expect(diastolic!.code.coding!.map((coding) => coding.code)).toEqual(['8462-4', '150022']);
+    expect(diastolic!.valueQuantity?.value).toBe(90);
+    expect(irregular).toMatchObject({ code: { coding: [{ code: 'irregularHeartbeat' }] }, valueBoolean: true });
+    expect(movement).toMatchObject({ code: { coding: [{ code: 'bodyMovement' }] }, valueBoolean: false });
+    // The cuff's pulse: its own heartrate Observation, MDC pulse rate non-invasive.
+    expect(pulse!.meta?.profile).toEqual([`${R4}/heartrate`]);
+    expect(codes(pulse!, LOINC)).toEqual(['8867-4']);
+    expect(codes(pulse!, MDC)).toEqual(['149546']);
+    expect(pulse!.valueQuantity).toEqual({ value: 70, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' });
+  });
+
+  it('blood pressure through a gateway: mean arterial pressure is a third component, the panel claims PhdCompoundNumericObservation', () => {
+    const [panel] = observationsOf(FIXTURES['blood pressure in mmHg through a gateway']!);
+    expect(panel!.meta?.profile).toEqual([`${R4}/bp`, `${PHD}/PhdCompoundNumericObservation`]);
+    expect(panel!.component!.map((component) => [component.code.coding![0]!.code, component.valueQuantity?.value, component.extension])).toEqual([
+      ['8480-6', 128, undefined],
+      ['8462-4', 82, undefined],
+      ['8478-0', 97, undefined],
+    ]);
+  });
+
+  it('glucose: laboratory (not a vital sign), capillary LOINC and MDC, the unit as the meter sent it, LO as a "<" comparator, the meal context kept', () => {
+    const [mgdl] = observationsOf(FIXTURES['glucose in mg/dL before a meal']!);
+    expect(mgdl!.category![0]!.coding![0]!.code).toBe('laboratory');
+    expect(mgdl!.meta?.profile).toBeUndefined();
+    expect(codes(mgdl!, LOINC)).toEqual(['41653-7']);
+    expect(codes(mgdl!, MDC)).toEqual(['160184']);
+    expect(mgdl!.valueQuantity).toEqual({ value: 104, unit: 'mg/dL', system: 'http://unitsofmeasure.org', code: 'mg/dL' });
+    expect(mgdl!.extension).toEqual([{ url: 'urn:rpm-ingest:extension:meal-context', valueCode: 'before_meal' }]);
+    const [low] = observationsOf(FIXTURES['glucose in mmol/L, the meter showing LO, through a gateway']!);
+    expect(low!.valueQuantity).toEqual({ value: 2, comparator: '<', unit: 'mmol/L', system: 'http://unitsofmeasure.org', code: 'mmol/L' });
+    expect(low!.meta?.profile).toEqual([`${PHD}/PhdNumericObservation`]);
+  });
+
+  it('weight in lb stays in [lb_av]; BMI is its own R4 bmi Observation in kg/m2', () => {
+    const [weight, bmi] = observationsOf(FIXTURES['weight in lb with BMI through a gateway']!);
+    expect(codes(weight!, LOINC)).toEqual(['29463-7']);
+    expect(codes(weight!, MDC)).toEqual(['188736']);
+    expect(weight!.valueQuantity).toEqual({ value: 180, unit: 'lb', system: 'http://unitsofmeasure.org', code: '[lb_av]' });
+    expect(weight!.meta?.profile).toEqual([`${R4}/bodyweight`, `${PHD}/PhdNumericObservation`]);
+    expect(codes(bmi!, LOINC)).toEqual(['39156-5']);
+    expect(bmi!.valueQuantity).toEqual({ value: 26.4, unit: 'kg/m2', system: 'http://unitsofmeasure.org', code: 'kg/m2' });
+  });
+
+  it('SpO2: 2708-6 (R4 oxygensat) and 59408-5 (US Core) with MDC 150456 in %; the oximeter pulse is a heartrate Observation with MDC 149530', () => {
+    const [spo2, pulse] = observationsOf(FIXTURES['SpO2 with pulse through a gateway']!);
+    expect(codes(spo2!, LOINC)).toEqual(['2708-6', '59408-5']);
+    expect(codes(spo2!, MDC)).toEqual(['150456']);
+    expect(spo2!.valueQuantity).toEqual({ value: 94, unit: '%', system: 'http://unitsofmeasure.org', code: '%' });
+    expect(codes(pulse!, MDC)).toEqual(['149530']);
+    expect(pulse!.valueQuantity?.value).toBe(88);
+  });
+
+  it('temperature: 8310-5 and MDC 150364, °F kept as [degF], °C as Cel', () => {
+    const [fahrenheit] = observationsOf(FIXTURES['temperature in degF']!);
+    expect(codes(fahrenheit!, LOINC)).toEqual(['8310-5']);
+    expect(codes(fahrenheit!, MDC)).toEqual(['150364']);
+    expect(fahrenheit!.valueQuantity).toEqual({ value: 101, unit: '°F', system: 'http://unitsofmeasure.org', code: '[degF]' });
+    const [celsius] = observationsOf(FIXTURES['temperature in Cel through a gateway']!);
+    expect(celsius!.valueQuantity).toMatchObject({ value: 36.8, code: 'Cel' });
+  });
+
+  it('a heart-rate sensor: 8867-4 with MDC 147842 in /min', () => {
+    const [heartRate] = observationsOf(FIXTURES['heart rate']!);
+    expect(codes(heartRate!, LOINC)).toEqual(['8867-4']);
+    expect(codes(heartRate!, MDC)).toEqual(['147842']);
+    expect(heartRate!.valueQuantity?.code).toBe('/min');
+  });
+
+  it('the validator used here does catch a broken Observation (so a pass above means something)', () => {
+    const [weight] = observationsOf(FIXTURES['weight in kg']!);
+    const { subject: _subject, ...withoutSubject } = weight!;
+    expect(fhirErrors(withoutSubject as Observation, `${R4}/bodyweight`).join()).toMatch(/subject/);
+    expect(fhirErrors({ ...weight!, code: { coding: [{ system: LOINC, code: '8867-4' }] } }, `${R4}/bodyweight`).length).toBeGreaterThan(0);
+    expect(isValidUcum('mmHg')).toBe(false);
+  });
+});
