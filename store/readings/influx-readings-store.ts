@@ -112,13 +112,12 @@ function readingOf(measurement: string, columns: string[], row: unknown[]): Stor
     else if (column.startsWith('flag_')) flags[column.slice('flag_'.length)] = value as string | boolean;
     else if (typeof value === 'number') values[column] = value;
   }
-  const timeNs = BigInt(record.time as string | number);
   return {
     patientId: record.patient_id as string,
     deviceId: record.device_id as string,
     readingId: record.reading_id as string,
     kind: measurement,
-    measuredAt: new Date(Number(timeNs / NANOS_PER_MS)).toISOString(),
+    measuredAt: new Date(record.time as number).toISOString(),
     measuredAtAsSent: record.measured_at_sent as string,
     receivedAt: record.received_at as string,
     gatewayId: (record.gateway_id as string | undefined) ?? null,
@@ -234,7 +233,10 @@ export class InfluxReadingsStore implements ReadingsStore {
     // A read may come first (the rules engine restores its state at start-up): on a fresh 1.x
     // server the database must exist before it can answer "no readings yet".
     if (method === 'GET') await this.detectProtocol();
-    const parameters = { db: this.options.bucket, q: query, epoch: 'ns' };
+    // Times in milliseconds (InfluxDB truncates): a point's time in nanoseconds is past 2^53, and as
+    // a JSON number it was rounded to the nearest 256 ns, which moved a reading whose sub-millisecond
+    // offset was near either end into the neighbouring millisecond (found by the suite's instant test).
+    const parameters = { db: this.options.bucket, q: query, epoch: 'ms' };
     const response = await fetch(method === 'GET' ? this.endpoint('query', parameters) : this.endpoint('query'), {
       method,
       headers: { ...this.headers(), ...(method === 'POST' ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}) },
@@ -272,6 +274,16 @@ export class InfluxReadingsStore implements ReadingsStore {
 
   async aggregate(query: AggregateQuery): Promise<ReadingBucket[]> {
     return aggregateReadings(await this.query(query), query);
+  }
+
+  async measuredWithin(instantMs: number): Promise<StoredReading[]> {
+    // A point's time is measuredAt plus a sub-millisecond offset (acceptedSeq): the whole millisecond.
+    const response = await this.influxQl(
+      `SELECT * FROM ${this.measurementClause(undefined)} WHERE time >= ${nanos(new Date(instantMs).toISOString())} AND time < ${nanos(new Date(instantMs + 1).toISOString())} LIMIT ${MAX_ROWS_PER_QUERY}`,
+    );
+    return (response.results?.[0]?.series ?? []).flatMap((series) =>
+      series.values.map((row) => readingOf(series.name, series.columns, row)).filter((reading): reading is StoredReading => reading !== undefined),
+    );
   }
 
   async latest(patientId: string): Promise<Partial<Record<MeasurementKind, StoredReading>>> {

@@ -85,6 +85,11 @@ export interface ReadingsStore {
    */
   queryJsonArray(query: ReadingQuery, envelope?: JsonEnvelope): Promise<Buffer>;
   aggregate(query: AggregateQuery): Promise<ReadingBucket[]>;
+  /**
+   * Every reading measured within this millisecond (epoch ms), of any patient: how a FHIR
+   * Observation, whose id leads with its instant (fhir/ids.ts), is found again by id.
+   */
+  measuredWithin(instantMs: number): Promise<StoredReading[]>;
   /** The newest reading of each kind the patient has. */
   latest(patientId: string): Promise<Partial<Record<MeasurementKind, StoredReading>>>;
   /** Distinct local dates (patient timezone) with at least one reading, with the readings of each. */

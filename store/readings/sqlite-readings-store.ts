@@ -33,8 +33,9 @@ import {
 /**
  * `PRAGMA user_version` of the current layout. 0 was the first one (keyed by device and reading);
  * 2 kept the reading's fields in columns and a `body` beside its JSON, each reading rendered twice.
+ * 4 added the index by instant (a FHIR Observation read by id).
  */
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS readings (
@@ -47,6 +48,7 @@ CREATE TABLE IF NOT EXISTS readings (
   json TEXT NOT NULL,
   PRIMARY KEY (patient_id, measured_at_ms, device_id, reading_id)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS readings_by_instant ON readings (measured_at_ms);
 `;
 
 /**
@@ -245,6 +247,15 @@ export class SqliteReadingsStore implements ReadingsStore {
 
   async aggregate(query: AggregateQuery): Promise<ReadingBucket[]> {
     return aggregateReadings(await this.query(query), query);
+  }
+
+  async measuredWithin(instantMs: number): Promise<StoredReading[]> {
+    let statement = this.queries.get('instant');
+    if (!statement) {
+      statement = this.database.prepare(`SELECT ${COLUMNS} FROM readings WHERE measured_at_ms = ? ORDER BY device_id, reading_id LIMIT ${MAX_ROWS_PER_QUERY}`).raw(true);
+      this.queries.set('instant', statement);
+    }
+    return (statement.all(instantMs) as RawRow[]).map(toReading);
   }
 
   async latest(patientId: string): Promise<Partial<Record<MeasurementKind, StoredReading>>> {

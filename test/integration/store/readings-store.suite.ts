@@ -179,6 +179,21 @@ export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: (
     ]);
   });
 
+  it('finds every reading measured within one millisecond, of any patient, and none of the next', async () => {
+    // An instant no other test writes at (the suite's store is shared by its tests). The acceptance
+    // numbers put InfluxDB points at either end of the millisecond; both read back in it.
+    const at = new Date(Date.UTC(2025, 0, 1) + (process.pid % 1000) * 1000 + sequence).toISOString();
+    const next = new Date(Date.parse(at) + 1).toISOString();
+    const first = patientId();
+    const second = patientId();
+    await store.write([bp(first, at, 150, { acceptedSeq: 7 }), bp(second, at, 160, { deviceId: 'cuff-2', acceptedSeq: 999_999 }), bp(first, next, 170)]);
+    const found = await store.measuredWithin(Date.parse(at));
+    expect(found.map((reading) => [reading.patientId, reading.deviceId, reading.values.systolic, reading.measuredAt]).sort()).toEqual([
+      [first, 'cuff-1', 150, at],
+      [second, 'cuff-2', 160, at],
+    ]);
+  });
+
   it('reads a time range with an inclusive start and an exclusive end, and only the patient’s readings', async () => {
     const patient = patientId();
     const other = patientId();

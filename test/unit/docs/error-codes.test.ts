@@ -7,7 +7,7 @@ import { errorTable } from '../../../device-profiles/index.js';
 import { README_MARKERS, errorsPage, readmeErrorList } from '../../../bin/error-list.js';
 
 const ROOT = join(import.meta.dirname, '../../..');
-const FOLDERS = ['bin', 'billing', 'dashboard-api', 'device-profiles', 'gateway', 'ingest', 'rules', 'store', 'console/src', 'test', 'bench', 'docs'];
+const FOLDERS = ['bin', 'billing', 'dashboard-api', 'device-profiles', 'fhir', 'gateway', 'ingest', 'rules', 'store', 'console/src', 'test', 'bench', 'docs'];
 
 function files(folder: string): string[] {
   return readdirSync(folder).flatMap((name) => {

@@ -1,6 +1,7 @@
 // Every reading kind as FHIR Observations: valid R4, valid against the vital-signs profile it claims
 // (Medplum's validator), valid UCUM (ucum-lhc), and the PHD rules the validator cannot check asserted
 // here (../shared/reference/fhir.md).
+import { describe, expect, it } from '@jest/globals';
 import type { Observation, Quantity } from '@medplum/fhirtypes';
 import type { StoredReading } from '../../../device-profiles/index.js';
 import { OBSERVATION_TABLE, observationsOf } from '../../../fhir/observations.js';
