@@ -5,6 +5,7 @@ import '../ingest/index.js';
 import '../store/index.js';
 import '../dashboard-api/index.js';
 import '../gateway/index.js';
+import '../fhir/index.js';
 import './config.js';
 
 /** Where each module's codes show up, in the order a reader meets them. */
@@ -12,6 +13,7 @@ const MODULES: readonly { module: string; where: string }[] = [
   { module: 'readings', where: 'a reading that breaks the contract (receipts, dead letters, API)' },
   { module: 'ingest', where: 'ingest (receipts and dead letters)' },
   { module: 'api', where: 'the HTTP API' },
+  { module: 'fhir', where: 'the FHIR API (in an OperationOutcome)' },
   { module: 'store', where: 'the stores (answered by the API)' },
   { module: 'cli', where: 'start-up and the command line' },
   { module: 'gateway', where: 'the BLE gateway' },

@@ -8,7 +8,7 @@ import { buildApi, createTokenVerifier, signAccessToken, type Role, type Session
 import type { OidcSettings } from '../../dashboard-api/routes/oidc.js';
 import { DEFAULT_SESSION_SETTINGS } from '../../dashboard-api/session-cookie.js';
 import type { RulesService, WebhookTargetPolicy } from '../../rules/index.js';
-import type { FailureThrottle } from '../../store/index.js';
+import type { ClinicalDatabaseLocation, FailureThrottle, ReadingsStore } from '../../store/index.js';
 import { startRules } from './rules-harness.js';
 import { startHarness, type Harness } from './ingest-harness.js';
 
@@ -35,10 +35,13 @@ export interface ApiHarnessOptions {
   webhookTargets?: WebhookTargetPolicy;
   /** The platform's address as webhooks are told it (RPM_PUBLIC_URL). */
   publicUrl?: string;
+  /** Other stores than the embedded SQLite ones (InfluxDB, PostgreSQL). */
+  readingsStore?: ReadingsStore;
+  clinicalDatabase?: ClinicalDatabaseLocation;
 }
 
 export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<ApiHarness> {
-  const harness = await startHarness({ broker: { verifyUserToken: createTokenVerifier(JWT_SECRET) } });
+  const harness = await startHarness({ broker: { verifyUserToken: createTokenVerifier(JWT_SECRET) }, readingsStore: options.readingsStore, clinicalDatabase: options.clinicalDatabase });
   const registry = new Registry();
   const rules = await startRules(harness, { registry, webhookTargets: options.webhookTargets, publicUrl: options.publicUrl });
   const api = await buildApi({

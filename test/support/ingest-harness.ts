@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { IngestService, type AcceptedReading, type BrokerOptions, type Receipt } from '../../ingest/index.js';
 import type { RulesHandover } from '../../rules/index.js';
-import { ClinicalStore, SqliteReadingsStore, type ReadingsStore } from '../../store/index.js';
+import { ClinicalStore, SqliteReadingsStore, type ClinicalDatabaseLocation, type ReadingsStore } from '../../store/index.js';
 
 export interface Harness {
   dataDir: string;
@@ -27,9 +27,9 @@ export interface Harness {
 let counter = 0;
 export const unique = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toString(36)}-${(counter += 1)}`;
 
-export async function startHarness(options: { dataDir?: string; broker?: Partial<BrokerOptions>; readingsStore?: ReadingsStore } = {}): Promise<Harness> {
+export async function startHarness(options: { dataDir?: string; broker?: Partial<BrokerOptions>; readingsStore?: ReadingsStore; clinicalDatabase?: ClinicalDatabaseLocation } = {}): Promise<Harness> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'rpm-ingest-'));
-  const clinicalStore = await ClinicalStore.open({ dialect: 'sqlite', path: join(dataDir, 'clinical.sqlite') });
+  const clinicalStore = await ClinicalStore.open(options.clinicalDatabase ?? { dialect: 'sqlite', path: join(dataDir, 'clinical.sqlite') });
   const readingsStore = options.readingsStore ?? new SqliteReadingsStore(join(dataDir, 'readings.sqlite'));
   const logger = pino({ level: process.env.RPM_TEST_LOG_LEVEL ?? 'silent' });
   const accepted: AcceptedReading[] = [];

@@ -1,0 +1,84 @@
+// A page of a patient's Observations, read from the readings store by keyset: each page starts where
+// the last one ended (its last Observation's instant, device, reading and part), so page 100 costs
+// what page 1 does, and readings that arrive meanwhile do not shift the pages (no offsets).
+import type { Observation } from '@medplum/fhirtypes';
+import type { ReadingsStore, StoredReading } from '../store/index.js';
+import { observationsOf } from './observations.js';
+import { observationMatches, type ObservationCursor, type ObservationSearch } from './search.js';
+
+export interface ObservationPage {
+  observations: Observation[];
+  /** Where the next page starts; undefined on the last page. */
+  next?: ObservationCursor;
+}
+
+/** Readings read from the store per query while a page fills. */
+const READINGS_PER_QUERY = 200;
+/** More readings than this at one instant for one patient is no real device: the page stops there. */
+const MAX_READINGS_PER_INSTANT = 100_000;
+
+type Order = 1 | -1;
+
+function compareKeys(a: { measuredAtMs: number; deviceId: string; readingId: string }, b: { measuredAtMs: number; deviceId: string; readingId: string }): number {
+  return a.measuredAtMs - b.measuredAtMs || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0) || (a.readingId < b.readingId ? -1 : a.readingId > b.readingId ? 1 : 0);
+}
+
+function keyOf(reading: StoredReading): { measuredAtMs: number; deviceId: string; readingId: string } {
+  return { measuredAtMs: Date.parse(reading.measuredAt), deviceId: reading.deviceId, readingId: reading.readingId };
+}
+
+/**
+ * The patient's readings in the search's order from just after the cursor. A store query reads a
+ * range of instants with a limit, and may end part-way through an instant's readings; the readings
+ * of the instant it ended in are read again whole, as the next step's first query.
+ */
+async function* readingsAfter(store: ReadingsStore, patientId: string, search: ObservationSearch): AsyncGenerator<StoredReading> {
+  const order: Order = search.newestFirst ? -1 : 1;
+  const kind = search.kinds.length === 1 ? search.kinds[0] : undefined;
+  const wanted = (reading: StoredReading) => search.kinds.includes(reading.kind);
+  const sorted = (readings: StoredReading[]) => readings.filter(wanted).sort((a, b) => order * compareKeys(keyOf(a), keyOf(b)));
+  let { fromMs, toMs } = search.range;
+  let boundary: ObservationCursor | { measuredAtMs: number } | undefined = search.cursor;
+  for (;;) {
+    if (boundary) {
+      const at = boundary.measuredAtMs;
+      const instant = await store.query({ patientId, kind, from: new Date(at).toISOString(), to: new Date(at + 1).toISOString(), limit: MAX_READINGS_PER_INSTANT });
+      for (const reading of sorted(instant)) {
+        if ('deviceId' in boundary && order * compareKeys(keyOf(reading), boundary) < 0) continue;
+        yield reading;
+      }
+      if (order === 1) fromMs = Math.max(fromMs, at + 1);
+      else toMs = Math.min(toMs, at);
+    }
+    if (fromMs >= toMs) return;
+    const chunk = await store.query({ patientId, kind, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), newestFirst: order === -1, limit: READINGS_PER_QUERY });
+    if (chunk.length < READINGS_PER_QUERY) {
+      yield* sorted(chunk);
+      return;
+    }
+    const lastMs = Date.parse(chunk[chunk.length - 1]!.measuredAt);
+    yield* sorted(chunk.filter((reading) => Date.parse(reading.measuredAt) !== lastMs));
+    boundary = { measuredAtMs: lastMs };
+  }
+}
+
+/** One page of the patient's Observations matching the search, and where the next one starts. */
+export async function observationPage(store: ReadingsStore, patientId: string, search: ObservationSearch): Promise<ObservationPage> {
+  const observations: Observation[] = [];
+  let last: ObservationCursor | undefined;
+  if (search.kinds.length === 0 || search.range.fromMs >= search.range.toMs) return { observations };
+  for await (const reading of readingsAfter(store, patientId, search)) {
+    const key = keyOf(reading);
+    const resumeAfterPart = search.cursor && compareKeys(key, search.cursor) === 0 ? search.cursor.part : -1;
+    const parts = observationsOf(reading);
+    for (let part = resumeAfterPart + 1; part < parts.length; part++) {
+      const observation = parts[part]!;
+      if (!observationMatches(observation, search)) continue;
+      // One more than the page holds: then there is a next page, which starts after the last one kept.
+      if (observations.length === search.count) return { observations, next: last };
+      observations.push(observation);
+      last = { ...key, part };
+    }
+  }
+  return { observations };
+}

@@ -1,0 +1,253 @@
+// The FHIR R4 read API over real stores, as a FHIR client uses it: readings published over MQTT
+// through a gateway come back as Observations; search by patient, code, category and date; keyset
+// pages followed by their next links; OperationOutcome errors; care-team scoping and audit. Run
+// against the embedded stores (SQLite, SQLite) and the production ones (InfluxDB, PostgreSQL).
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import type { Bundle, Device, Observation, OperationOutcome, Patient } from '@medplum/fhirtypes';
+import type { StoredReading } from '../../../device-profiles/index.js';
+import type { ClinicalDatabaseLocation, ReadingsStore } from '../../../store/index.js';
+import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
+import { connect, eventually, receiptCollector, unique } from '../../support/ingest-harness.js';
+import { fhirErrors } from '../../support/fhir-validator.js';
+
+export interface FhirSuiteStores {
+  readingsStore?: () => Promise<ReadingsStore>;
+  clinicalDatabase?: () => Promise<ClinicalDatabaseLocation>;
+}
+
+type Json = Record<string, unknown>;
+
+export function fhirReadApiSuite(stores: FhirSuiteStores): void {
+  let app: ApiHarness;
+  let nurse: string;
+  let otherNurse: string;
+  // A patient whose platform id has an underscore, which a FHIR id cannot: it is escaped (`.u`).
+  const patientId = `pt_${unique('fhir')}`;
+  const patientFhirId = patientId.replace(/\./g, '.d').replace(/_/g, '.u');
+  const pagedPatientId = unique('paged');
+  const gatewayId = unique('hub');
+  const cuffId = `${unique('cuff')}:AA:01`;
+  const meterId = unique('meter');
+  const PAGED_READINGS = 250;
+
+  const get = async (path: string, token: string | null = nurse, headers: Record<string, string> = {}) => app.request('GET', path, { token: token ?? undefined, headers });
+  const bundle = (body: unknown) => body as Bundle;
+  const outcome = (body: unknown) => body as OperationOutcome;
+
+  beforeAll(async () => {
+    app = await startApiHarness({ rateLimitPerMinute: 0, readingsStore: await stores.readingsStore?.(), clinicalDatabase: await stores.clinicalDatabase?.() });
+    nurse = await app.token('nurse', [app.teamId], unique('nurse'));
+    const otherTeam = await app.clinicalStore.careTeams.create({ id: unique('team'), name: 'Other team' });
+    otherNurse = await app.token('nurse', [otherTeam.id], unique('nurse'));
+    await app.clinicalStore.patients.create({ id: patientId, name: 'Ada Lovelace', birthDate: '1950-12-10', timezone: 'America/New_York', careTeamId: app.teamId });
+    await app.clinicalStore.patients.create({ id: pagedPatientId, name: 'Paged Patient', birthDate: '1948-03-01', timezone: 'Europe/Paris', careTeamId: app.teamId });
+    const gateway = await app.clinicalStore.devices.provision({ id: gatewayId, kind: 'gateway', model: 'home hub' });
+    await app.clinicalStore.devices.provision({ id: cuffId, kind: 'blood_pressure', model: 'omron-bp7250', gatewayId });
+    await app.clinicalStore.devices.provision({ id: meterId, kind: 'glucose', model: 'contour-next-one', gatewayId });
+    for (const deviceId of [cuffId, meterId]) await app.clinicalStore.devices.assign(deviceId, patientId, { at: '2026-01-01T00:00:00Z', by: 'test' });
+
+    // Through the real path: the gateway publishes over MQTT, ingest validates, stores, answers.
+    const client = await connect(app.url, gatewayId, gateway.secret);
+    const cuffReceipts = await receiptCollector(client, cuffId);
+    const meterReceipts = await receiptCollector(client, meterId);
+    const day = new Date(Date.now() - 3 * 86_400_000).toISOString().slice(0, 10);
+    await client.publishAsync(`rpm/v1/devices/${cuffId}/readings`, JSON.stringify({ readings: [
+      { readingId: 'bp-1', deviceId: cuffId, gatewayId, kind: 'blood_pressure', measuredAt: `${day}T07:30:00-05:00`, systolic: 20, diastolic: 12, pulse: 71, irregularHeartbeat: true, unit: 'kPa' },
+      { readingId: 'bp-2', deviceId: cuffId, gatewayId, kind: 'blood_pressure', measuredAt: `${day}T19:30:00-05:00`, systolic: 131, diastolic: 84, unit: 'mmHg' },
+    ] }), { qos: 1 });
+    await client.publishAsync(`rpm/v1/devices/${meterId}/readings`, JSON.stringify({ readingId: 'g-1', deviceId: meterId, gatewayId, kind: 'glucose', measuredAt: `${day}T08:00:00-05:00`, value: 5.8, unit: 'mmol/L', mealContext: 'fasting' }), { qos: 1 });
+    expect((await cuffReceipts.waitFor(2)).map((receipt) => receipt.status)).toEqual(['accepted', 'accepted']);
+    expect((await meterReceipts.waitFor(1)).map((receipt) => receipt.status)).toEqual(['accepted']);
+    await client.endAsync();
+    await eventually(async () => ((await app.readingsStore.query({ patientId, from: '2026-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z' })).length === 3 ? true : undefined));
+
+    // Many readings for paging, written straight to the store: two devices, some in the same millisecond.
+    const readings: StoredReading[] = [];
+    for (let index = 0; index < PAGED_READINGS; index++) {
+      const measuredAt = new Date(Date.UTC(2026, 9, 1) + Math.floor(index / 2) * 3_600_000).toISOString();
+      readings.push({
+        patientId: pagedPatientId,
+        deviceId: index % 2 === 0 ? 'paged-cuff-a' : 'paged-cuff-b',
+        readingId: `r-${index}`,
+        kind: 'blood_pressure',
+        measuredAt,
+        measuredAtAsSent: measuredAt,
+        receivedAt: measuredAt,
+        gatewayId: null,
+        source: 'device',
+        unit: 'mmHg',
+        values: { systolic: 110 + (index % 40), diastolic: 70, ...(index % 3 === 0 ? { pulse: 60 + (index % 20) } : {}) },
+        flags: {},
+        original: { unit: 'mmHg', values: { systolic: 110 + (index % 40), diastolic: 70 } },
+      });
+    }
+    await app.readingsStore.write(readings);
+  });
+
+  afterAll(async () => {
+    await app?.stopAll();
+  });
+
+  it('answers its CapabilityStatement without credentials, as FHIR JSON', async () => {
+    const response = await get('/fhir/R4/metadata', null);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
+    const statement = response.body as Json;
+    expect(statement).toMatchObject({ resourceType: 'CapabilityStatement', fhirVersion: '4.0.1', kind: 'instance' });
+    expect(fhirErrors(statement as never)).toEqual([]);
+  });
+
+  it('reads a patient by its FHIR id (the platform id escaped), finds it by identifier, and audits the read', async () => {
+    const read = await get(`/fhir/R4/Patient/${patientFhirId}`);
+    expect(read.status).toBe(200);
+    const patient = read.body as Patient;
+    expect(patient).toMatchObject({ resourceType: 'Patient', id: patientFhirId, birthDate: '1950-12-10', name: [{ text: 'Ada Lovelace' }], identifier: [{ system: 'urn:rpm-ingest:patient', value: patientId }] });
+    expect(fhirErrors(patient)).toEqual([]);
+    const search = await get(`/fhir/R4/Patient?identifier=${encodeURIComponent(`urn:rpm-ingest:patient|${patientId}`)}`);
+    expect(bundle(search.body).entry?.map((entry) => entry.resource?.id)).toEqual([patientFhirId]);
+    const audit = await eventually(async () => (await app.clinicalStore.audit.list({ patientId, action: 'fhir.patient.read' })).items[0]);
+    expect(audit).toMatchObject({ outcome: 'allowed', resourceId: patientFhirId });
+  });
+
+  it('refuses another care team’s patient (403) and an unknown one (404) as OperationOutcomes', async () => {
+    const denied = await get(`/fhir/R4/Patient/${patientFhirId}`, otherNurse);
+    expect(denied.status).toBe(403);
+    expect(outcome(denied.body)).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'forbidden' }] });
+    const unknown = await get('/fhir/R4/Patient/nobody-here');
+    expect(unknown.status).toBe(404);
+    expect(outcome(unknown.body).issue[0]).toMatchObject({ code: 'not-found', diagnostics: expect.stringContaining('Patient/nobody-here') });
+    const anonymous = await get(`/fhir/R4/Patient/${patientFhirId}`, null);
+    expect(anonymous.status).toBe(401);
+    expect(outcome(anonymous.body).issue[0]?.code).toBe('login');
+    expect(fhirErrors(outcome(denied.body))).toEqual([]);
+    const searchDenied = await get(`/fhir/R4/Observation?patient=${patientFhirId}`, otherNurse);
+    expect(searchDenied.status).toBe(403);
+    const records = await eventually(async () => (await app.clinicalStore.audit.list({ patientId, outcome: 'denied' })).items.filter((record) => record.action.startsWith('fhir.')).length >= 2 ? true : undefined);
+    expect(records).toBe(true);
+  });
+
+  it('answers the readings a gateway sent as Observations: the cuff’s pressure panel and pulse, the meter’s glucose, with the gateway named', async () => {
+    const response = await get(`/fhir/R4/Observation?patient=Patient/${patientFhirId}&_sort=date`);
+    expect(response.status).toBe(200);
+    const found = bundle(response.body);
+    expect(found).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
+    expect(fhirErrors(found)).toEqual([]);
+    const observations = found.entry!.map((entry) => entry.resource as Observation);
+    expect(observations.map((observation) => observation.code.coding![0]!.code)).toEqual(['85354-9', '8867-4', '41653-7', '85354-9']);
+    const [panel, pulse, glucose] = observations;
+    expect(panel!.component![0]!.valueQuantity).toMatchObject({ value: 150.0123, code: 'mm[Hg]' });
+    expect(panel!.component![0]!.extension![0]!.valueQuantity).toMatchObject({ value: 20, code: 'kPa' });
+    expect(panel!.component!.find((component) => component.code.coding![0]!.code === 'irregularHeartbeat')?.valueBoolean).toBe(true);
+    expect(pulse!.valueQuantity).toMatchObject({ value: 71, code: '/min' });
+    expect(glucose!.valueQuantity).toMatchObject({ value: 5.8, code: 'mmol/L' });
+    for (const observation of observations) {
+      expect(observation.subject?.reference).toBe(`Patient/${patientFhirId}`);
+      expect(observation.extension?.find((extension) => extension.url.endsWith('observation-gatewayDevice'))?.valueReference?.reference).toBe(`Device/${gatewayId}`);
+      expect(observation.effectiveDateTime).toMatch(/-05:00$/);
+    }
+    expect(found.entry![0]!.fullUrl).toBe(`${app.baseUrl}/fhir/R4/Observation/${panel!.id}`);
+  });
+
+  it('reads an Observation by the id a search gave, and refuses it to another team', async () => {
+    const found = bundle((await get(`/fhir/R4/Observation?patient=${patientFhirId}&code=41653-7`)).body);
+    const glucose = found.entry![0]!.resource as Observation;
+    const read = await get(`/fhir/R4/Observation/${glucose.id}`);
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual(glucose);
+    expect((await get(`/fhir/R4/Observation/${glucose.id}`, otherNurse)).status).toBe(403);
+    expect((await get(`/fhir/R4/Observation/${glucose.id!.replace(/.$/, (c) => (c === '0' ? '1' : '0'))}`)).status).toBe(404);
+    expect((await get('/fhir/R4/Observation/not-an-id-of-ours')).status).toBe(404);
+  });
+
+  it('searches by code with or without a system, LOINC or MDC, and by category', async () => {
+    const codes = async (query: string) => bundle((await get(`/fhir/R4/Observation?patient=${patientFhirId}&${query}`)).body).entry?.map((entry) => (entry.resource as Observation).code.coding![0]!.code) ?? [];
+    expect(await codes('code=85354-9')).toEqual(['85354-9', '85354-9']);
+    expect(await codes(`code=${encodeURIComponent('http://loinc.org|85354-9')}`)).toHaveLength(2);
+    expect(await codes(`code=${encodeURIComponent('urn:iso:std:iso:11073:10101|150020')}`)).toHaveLength(2);
+    expect(await codes(`code=${encodeURIComponent('urn:iso:std:iso:11073:10101|85354-9')}`)).toEqual([]);
+    expect(await codes(`code=${encodeURIComponent('|85354-9')}`)).toEqual([]);
+    expect(await codes('code=8867-4,41653-7')).toEqual(['41653-7', '8867-4']);
+    expect(await codes('category=laboratory')).toEqual(['41653-7']);
+    expect(await codes('category=vital-signs')).toEqual(['85354-9', '85354-9', '8867-4']);
+  });
+
+  it('searches by date with prefixes and the implicit range of a day', async () => {
+    const count = async (query: string) => bundle((await get(`/fhir/R4/Observation?patient=${pagedPatientId}&code=85354-9&_count=1000&${query}`)).body).entry?.length ?? 0;
+    // Two readings an hour from 2026-10-01T00:00Z: the day holds 24 hours of them.
+    expect(await count('date=2026-10-01')).toBe(48);
+    expect(await count('date=ge2026-10-01T10:00:00Z&date=lt2026-10-01T12:00:00Z')).toBe(4);
+    expect(await count('date=gt2026-10-01T10:00:00Z&date=le2026-10-01T12:00:00Z')).toBe(4);
+    expect(await count('date=2026-10-01T02:00:00%2B02:00')).toBe(2);
+    expect(await count('date=lt2026-10-01')).toBe(0);
+    expect(await count('date=2026')).toBe(PAGED_READINGS);
+    const unsupported = await get(`/fhir/R4/Observation?patient=${pagedPatientId}&date=ne2026-10-01`);
+    expect(unsupported.status).toBe(400);
+    expect(outcome(unsupported.body).issue[0]!.diagnostics).toMatch(/^date: the prefix "ne"/);
+    expect((await get(`/fhir/R4/Observation?patient=${pagedPatientId}&date=yesterday`)).status).toBe(400);
+  });
+
+  it.each([['-date'], ['date']])('pages with _sort=%s by following next links: every Observation once, in order, same-millisecond readings included', async (sort) => {
+    const all = bundle((await get(`/fhir/R4/Observation?patient=${pagedPatientId}&_count=1000&_sort=${sort}`)).body).entry!.map((entry) => entry.resource as Observation);
+    // Every reading's panel, and the pulse of every third.
+    expect(all).toHaveLength(PAGED_READINGS + Math.ceil(PAGED_READINGS / 3));
+    const seen: Observation[] = [];
+    let next: string | undefined = `/fhir/R4/Observation?patient=${pagedPatientId}&_count=7&_sort=${sort}`;
+    let pages = 0;
+    while (next) {
+      const page = bundle((await get(next.replace(app.baseUrl, ''))).body);
+      expect(page.entry!.length).toBeLessThanOrEqual(7);
+      seen.push(...page.entry!.map((entry) => entry.resource as Observation));
+      next = page.link?.find((link) => link.relation === 'next')?.url;
+      pages += 1;
+    }
+    expect(pages).toBe(Math.ceil(all.length / 7));
+    expect(seen.map((observation) => observation.id)).toEqual(all.map((observation) => observation.id));
+    const instants = seen.map((observation) => Date.parse(observation.effectiveDateTime!));
+    expect(instants).toEqual([...instants].sort((a, b) => (sort === 'date' ? a - b : b - a)));
+  });
+
+  it('refuses an unknown search parameter naming it, unless the client asks for lenient handling', async () => {
+    const strict = await get(`/fhir/R4/Observation?patient=${patientFhirId}&value-quantity=gt140`);
+    expect(strict.status).toBe(400);
+    expect(outcome(strict.body).issue[0]).toMatchObject({ code: 'invalid', diagnostics: expect.stringMatching(/^value-quantity: /) });
+    const lenient = await get(`/fhir/R4/Observation?patient=${patientFhirId}&value-quantity=gt140`, nurse, { Prefer: 'handling=lenient' });
+    expect(lenient.status).toBe(200);
+    expect(bundle(lenient.body).entry).toHaveLength(4);
+    const noPatient = await get('/fhir/R4/Observation?code=85354-9');
+    expect(noPatient.status).toBe(400);
+    expect(outcome(noPatient.body).issue[0]!.diagnostics).toMatch(/^patient: is required/);
+    expect((await get('/fhir/R4/Observation?patient=x&_format=xml')).status).toBe(406);
+    expect((await get('/fhir/R4/Basic/1')).status).toBe(404);
+  });
+
+  it('reads devices: the gateway as a PHG, the cuff as a PHD with its model and its patient, and finds a patient’s devices', async () => {
+    const gateway = (await get(`/fhir/R4/Device/${gatewayId}`)).body as Device;
+    expect(gateway.type?.coding?.[0]).toMatchObject({ system: 'urn:iso:std:iso:11073:10101', code: '531981' });
+    expect(fhirErrors(gateway)).toEqual([]);
+    const cuffFhirId = cuffId.replace(/:/g, '.c');
+    const cuff = (await get(`/fhir/R4/Device/${cuffFhirId}`)).body as Device;
+    expect(cuff).toMatchObject({
+      id: cuffFhirId,
+      identifier: [{ system: 'urn:rpm-ingest:device', value: cuffId }],
+      manufacturer: 'Omron Healthcare',
+      type: { coding: [{ code: '65573' }] },
+      specialization: [{ systemType: { coding: [{ code: '528391' }] } }],
+      patient: { reference: `Patient/${patientFhirId}` },
+      parent: { reference: `Device/${gatewayId}` },
+    });
+    expect(fhirErrors(cuff)).toEqual([]);
+    const ofPatient = bundle((await get(`/fhir/R4/Device?patient=${patientFhirId}`)).body);
+    expect(ofPatient.entry!.map((entry) => entry.resource!.id).sort()).toEqual([cuffFhirId, meterId].sort());
+    expect((await get(`/fhir/R4/Device/${cuffFhirId}`, otherNurse)).status).toBe(404);
+  });
+
+  it('a patient signed in sees their own Observations without naming themself, and nobody else’s', async () => {
+    const patientToken = await app.token('patient', [], unique('patient-user'), patientId);
+    const own = await get('/fhir/R4/Observation', patientToken);
+    expect(own.status).toBe(200);
+    expect(bundle(own.body).entry).toHaveLength(4);
+    expect((await get(`/fhir/R4/Observation?patient=${pagedPatientId}`, patientToken)).status).toBe(403);
+    const billing = await app.token('billing', [app.teamId]);
+    expect((await get(`/fhir/R4/Observation?patient=${patientFhirId}`, billing)).status).toBe(403);
+  });
+}
