@@ -52,12 +52,12 @@ describe('a published FHIR client (fhir-kit-client) reading the API', () => {
   });
 
   it('reads the CapabilityStatement', async () => {
-    const statement = (await client.capabilityStatement()) as CapabilityStatement;
+    const statement = (await client.capabilityStatement()) as unknown as CapabilityStatement;
     expect(statement.rest?.[0]?.resource?.map((resource) => resource.type)).toEqual(['Patient', 'Device', 'Observation']);
   });
 
   it('searches a patient’s weights over a date range and follows next links to the end', async () => {
-    let bundle = (await client.search({ resourceType: 'Observation', searchParams: { patient: patientId, code: 'http://loinc.org|29463-7', date: ['ge2026-07-11', 'lt2026-08-10'], _count: 25, _sort: 'date' } })) as Bundle;
+    let bundle = (await client.search({ resourceType: 'Observation', searchParams: { patient: patientId, code: 'http://loinc.org|29463-7', date: ['ge2026-07-11', 'lt2026-08-10'], _count: 25, _sort: 'date' } })) as unknown as Bundle;
     const weights: Observation[] = [];
     let pages = 0;
     for (;;) {
@@ -65,7 +65,7 @@ describe('a published FHIR client (fhir-kit-client) reading the API', () => {
       weights.push(...(bundle.entry ?? []).map((entry) => entry.resource as Observation));
       const next = client.nextPage({ bundle: bundle as never });
       if (!next) break;
-      bundle = (await next) as Bundle;
+      bundle = (await next) as unknown as Bundle;
     }
     // 30 days, two weighings a day.
     expect(weights).toHaveLength(60);
@@ -76,7 +76,7 @@ describe('a published FHIR client (fhir-kit-client) reading the API', () => {
   });
 
   it('reads one Observation by id, and is told by an OperationOutcome when it asks for what is not there', async () => {
-    const first = (await client.search({ resourceType: 'Observation', searchParams: { patient: `Patient/${patientId}`, _count: 1 } })) as Bundle;
+    const first = (await client.search({ resourceType: 'Observation', searchParams: { patient: `Patient/${patientId}`, _count: 1 } })) as unknown as Bundle;
     const newest = first.entry![0]!.resource as Observation;
     expect(newest.effectiveDateTime).toBe(new Date(Date.UTC(2026, 6, DAYS, 22)).toISOString());
     expect(await client.read({ resourceType: 'Observation', id: newest.id! })).toEqual(newest);
