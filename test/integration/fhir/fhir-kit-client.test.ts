@@ -80,7 +80,10 @@ describe('a published FHIR client (fhir-kit-client) reading the API', () => {
     const newest = first.entry![0]!.resource as Observation;
     expect(newest.effectiveDateTime).toBe(new Date(Date.UTC(2026, 6, DAYS, 22)).toISOString());
     expect(await client.read({ resourceType: 'Observation', id: newest.id! })).toEqual(newest);
-    const failure = await client.read({ resourceType: 'Observation', id: 'nothing-here' }).catch((error: { response?: { status: number; data: OperationOutcome } }) => error.response);
+    const failure = (await client.read({ resourceType: 'Observation', id: 'nothing-here' }).then(
+      () => undefined,
+      (error: { response?: { status: number; data: unknown } }) => error.response,
+    )) as { status: number; data: OperationOutcome } | undefined;
     expect(failure?.status).toBe(404);
     expect(failure?.data.resourceType).toBe('OperationOutcome');
   });
