@@ -4,6 +4,7 @@ import { openClinicalDatabase, type ClinicalConnection, type ClinicalDatabaseLoc
 import { migrateClinicalDatabase } from './migrate.js';
 import { AlertRepository } from './repositories/alerts.js';
 import { AuditLogRepository } from './repositories/audit-log.js';
+import { BulkExportRepository } from './repositories/bulk-exports.js';
 import { CareTeamRepository } from './repositories/care-teams.js';
 import { DeadLetterRepository } from './repositories/dead-letters.js';
 import { DeviceRepository } from './repositories/devices.js';
@@ -27,6 +28,7 @@ export class ClinicalStore {
   readonly deliveries: NotificationDeliveryRepository;
   readonly users: UserRepository;
   readonly sessions: SessionRepository;
+  readonly bulkExports: BulkExportRepository;
 
   private constructor(private readonly connection: ClinicalConnection) {
     const { db, reader } = connection;
@@ -41,6 +43,7 @@ export class ClinicalStore {
     this.deliveries = new NotificationDeliveryRepository(db);
     this.users = new UserRepository(db);
     this.sessions = new SessionRepository(db);
+    this.bulkExports = new BulkExportRepository(db);
   }
 
   /** Opens the database and brings its schema up to date. */

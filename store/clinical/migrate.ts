@@ -10,6 +10,7 @@ import { brokerPasswordHashMigration } from './migrations/0004-broker-password-h
 import { peopleMigration } from './migrations/0005-people.js';
 import { alertClaimSnoozeMigration } from './migrations/0006-alert-claim-snooze.js';
 import { alertLastEventMigration } from './migrations/0007-alert-last-event.js';
+import { bulkExportsMigration } from './migrations/0008-bulk-exports.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -21,6 +22,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0005-people': peopleMigration,
     '0006-alert-claim-snooze': alertClaimSnoozeMigration,
     '0007-alert-last-event': alertLastEventMigration,
+    '0008-bulk-exports': bulkExportsMigration,
   };
 }
 

@@ -221,6 +221,27 @@ export interface OidcSignInTable {
   expires_at: string;
 }
 
+export interface BulkExportTable {
+  id: string;
+  requested_by: string;
+  /** The care team of a Group export; null for a system-level (every patient) export. */
+  care_team_id: string | null;
+  /** JSON array of resource types. */
+  types: string;
+  since: string | null;
+  request_url: string;
+  transaction_time: string;
+  /** `in_progress`, `complete`, `failed`. */
+  status: string;
+  planned_patients: number;
+  /** JSON: the files of a complete export, each a resource type and the patients it holds. */
+  files: string | null;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+  expires_at: string;
+}
+
 export interface ClinicalDatabase {
   care_teams: CareTeamTable;
   patients: PatientTable;
@@ -237,4 +258,5 @@ export interface ClinicalDatabase {
   user_setup_tokens: UserSetupTokenTable;
   sessions: SessionTable;
   oidc_sign_ins: OidcSignInTable;
+  bulk_exports: BulkExportTable;
 }

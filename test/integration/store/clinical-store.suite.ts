@@ -707,4 +707,34 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
       expect(Number(count.rows[0]!.n)).toBe(1);
     });
   });
+
+  describe('bulk exports', () => {
+    const newExport = (overrides: Partial<Parameters<ClinicalStore['bulkExports']['create']>[0]> = {}) =>
+      store.bulkExports.create({ id: uid('export'), requestedBy: 'admin-1', careTeamId: null, types: ['Patient', 'Observation'], since: null, requestUrl: 'http://x/fhir/R4/Patient/$export', transactionTime: '2026-12-01T00:00:00.000Z', expiresAt: '2100-01-01T00:00:00.000Z', ...overrides });
+
+    it('keeps an export from kick-off through planning to its files', async () => {
+      const created = await newExport({ careTeamId: teamId, since: '2026-11-01T00:00:00.000Z' });
+      expect(created).toMatchObject({ status: 'in_progress', plannedPatients: 0, files: null, careTeamId: teamId, types: ['Patient', 'Observation'] });
+      expect(await store.bulkExports.progress(created.id, 40)).toBe(true);
+      expect((await store.bulkExports.get(created.id))?.plannedPatients).toBe(40);
+      const files = [{ type: 'Patient', patientIds: ['a', 'b'] }, { type: 'Observation', patientIds: ['a', 'b'] }];
+      expect(await store.bulkExports.complete(created.id, files, '2100-01-02T00:00:00.000Z')).toBe(true);
+      expect(await store.bulkExports.get(created.id)).toMatchObject({ status: 'complete', files, plannedPatients: 2, expiresAt: '2100-01-02T00:00:00.000Z' });
+      // A finished export takes no more progress.
+      expect(await store.bulkExports.progress(created.id, 1)).toBe(false);
+    });
+
+    it('forgets a cancelled export, so its planner stops, and an expired one', async () => {
+      const cancelled = await newExport();
+      expect(await store.bulkExports.delete(cancelled.id)).toBe(true);
+      expect(await store.bulkExports.progress(cancelled.id, 5)).toBe(false);
+      expect(await store.bulkExports.get(cancelled.id)).toBeUndefined();
+      const expired = await newExport({ expiresAt: '2026-01-01T00:00:00.000Z' });
+      expect(await store.bulkExports.get(expired.id)).toBeUndefined();
+      expect(await store.bulkExports.deleteExpired('2026-06-01T00:00:00.000Z')).toBeGreaterThanOrEqual(1);
+      const failed = await newExport();
+      await store.bulkExports.fail(failed.id, 'the readings store did not answer');
+      expect(await store.bulkExports.get(failed.id)).toMatchObject({ status: 'failed', error: 'the readings store did not answer' });
+    });
+  });
 }
