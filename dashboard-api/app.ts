@@ -146,7 +146,7 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   await app.register(patientDataRoutes, { clinicalStore, readingsStore });
   await app.register(alertRoutes, { clinicalStore, alertFeed$: dependencies.alertFeed$, access, heartbeatMs: dependencies.sseHeartbeatMs, publicUrl: sessions.publicUrl });
   await app.register(peopleRoutes, { clinicalStore, access, sessions });
-  await app.register(fhirRoutes, { prefix: '/fhir/R4', clinicalStore, readingsStore });
+  await app.register(fhirRoutes, { prefix: '/fhir/R4', clinicalStore, readingsStore, access });
   if (dependencies.oidc) await app.register(oidcRoutes, { clinicalStore, access, sessions, oidc: dependencies.oidc });
   // Whether the console offers the identity provider's sign-in button.
   app.get('/auth/providers', { schema: { hide: true }, config: { public: true } }, async (_request, reply) => reply.header('Cache-Control', 'no-store').send({ oidc: dependencies.oidc !== undefined }));

@@ -2,9 +2,10 @@
 // the last one ended (its last Observation's instant, device, reading and part), so page 100 costs
 // what page 1 does, and readings that arrive meanwhile do not shift the pages (no offsets).
 import type { Observation } from '@medplum/fhirtypes';
+import { MEASUREMENT_KINDS } from '../device-profiles/index.js';
 import type { ReadingsStore, StoredReading } from '../store/index.js';
 import { observationsOf } from './observations.js';
-import { observationMatches, type ObservationCursor, type ObservationSearch } from './search.js';
+import { ALL_TIME, observationMatches, type ObservationCursor, type ObservationSearch } from './search.js';
 
 export interface ObservationPage {
   observations: Observation[];
@@ -60,6 +61,11 @@ async function* readingsAfter(store: ReadingsStore, patientId: string, search: O
     yield* sorted(chunk.filter((reading) => Date.parse(reading.measuredAt) !== lastMs));
     boundary = { measuredAtMs: lastMs };
   }
+}
+
+/** Every reading of the patient, oldest first, read a chunk at a time (a Bulk Data file's Observations). */
+export function patientReadings(store: ReadingsStore, patientId: string): AsyncGenerator<StoredReading> {
+  return readingsAfter(store, patientId, { kinds: [...MEASUREMENT_KINDS], range: ALL_TIME, newestFirst: false, codes: [], categories: [], count: 0 });
 }
 
 /** One page of the patient's Observations matching the search, and where the next one starts. */

@@ -27,20 +27,22 @@ import {
   type RawQuery,
 } from '../../fhir/index.js';
 import { STORE_ERRORS, type ClinicalStore, type Device, type Page, type Patient, type ReadingsStore } from '../../store/index.js';
-import { CLINICAL_ROLES_AND_PATIENT, maySeePatient, maySeeTeam, requireUser, visibleTeams } from '../access.js';
+import { CLINICAL_ROLES_AND_PATIENT, maySeePatient, maySeeTeam, requireUser, visibleTeams, type AccessControl } from '../access.js';
+import { registerBulkExport } from './fhir-export.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import type { VerifiedClaims } from '../tokens.js';
 
 export interface FhirRouteOptions {
   clinicalStore: ClinicalStore;
   readingsStore: ReadingsStore;
+  access: AccessControl;
   deviceProfiles?: DeviceProfiles;
 }
 
 /** `_format` values that mean FHIR JSON (R4 "Content types and encodings"). */
 const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json']);
 
-const access = (audit: string, resourceType: string) => ({ access: { roles: CLINICAL_ROLES_AND_PATIENT, scope: 'none' as const, audit, resourceType } });
+const readAccess = (audit: string, resourceType: string) => ({ access: { roles: CLINICAL_ROLES_AND_PATIENT, scope: 'none' as const, audit, resourceType } });
 
 function notFound(type: string, id: string): RpmError {
   return new RpmError(FHIR_ERRORS.UNKNOWN_RESOURCE, `${type}/${id} is not known here`);
@@ -83,7 +85,7 @@ async function scan<T extends { id: string }>(hashed: string, page: (after: stri
   }
 }
 
-export const fhirRoutes: FastifyPluginAsync<FhirRouteOptions> = async (app, { clinicalStore, readingsStore, deviceProfiles = loadDeviceProfiles() }) => {
+export const fhirRoutes: FastifyPluginAsync<FhirRouteOptions> = async (app, { clinicalStore, readingsStore, access, deviceProfiles = loadDeviceProfiles() }) => {
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
     const { status, code, message } = describe(error);
     if (status >= 500) request.log.error({ err: error }, 'FHIR request failed');
@@ -124,14 +126,16 @@ export const fhirRoutes: FastifyPluginAsync<FhirRouteOptions> = async (app, { cl
     return { resource, patientId: current?.patientId };
   }
 
-  app.get('/metadata', { config: { public: true } }, async (request, reply) => send(reply, capabilityStatement(baseUrl(request))));
+  app.get('/metadata', { config: { public: true } }, async (request, reply) => send(reply, capabilityStatement(baseUrl(request), true)));
 
-  app.get<{ Params: { id: string } }>('/Patient/:id', { config: access('fhir.patient.read', 'patient') }, async (request, reply) => {
+  registerBulkExport(app, { clinicalStore, readingsStore, deviceProfiles, access, baseUrl, lenient });
+
+  app.get<{ Params: { id: string } }>('/Patient/:id', { config: readAccess('fhir.patient.read', 'patient') }, async (request, reply) => {
     request.auditResourceId = request.params.id;
     return send(reply, patientResource(await visiblePatient(request, request.params.id)));
   });
 
-  app.get('/Patient', { config: access('fhir.patient.search', 'patient') }, async (request, reply) => {
+  app.get('/Patient', { config: readAccess('fhir.patient.search', 'patient') }, async (request, reply) => {
     const user = requireUser(request);
     const values = searchValues(request.query as RawQuery, ['_id', 'identifier'], lenient(request));
     const ids = [...(values.get('_id') ?? []).flatMap((value) => value.split(',')), ...(values.get('identifier') ?? []).flatMap((value) => identifierValues('identifier', value, SYSTEMS.patientId).map(fhirIdOf))];
@@ -149,7 +153,7 @@ export const fhirRoutes: FastifyPluginAsync<FhirRouteOptions> = async (app, { cl
     return send(reply, searchset(baseUrl(request), selfUrl(request), page.items.map(patientResource), page.nextCursor ?? undefined));
   });
 
-  app.get<{ Params: { id: string } }>('/Device/:id', { config: access('fhir.device.read', 'device') }, async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/Device/:id', { config: readAccess('fhir.device.read', 'device') }, async (request, reply) => {
     const user = requireUser(request);
     request.auditResourceId = request.params.id;
     const parsed = platformIdOf(request.params.id);
@@ -162,7 +166,7 @@ export const fhirRoutes: FastifyPluginAsync<FhirRouteOptions> = async (app, { cl
     return send(reply, visible.resource);
   });
 
-  app.get('/Device', { config: access('fhir.device.search', 'device') }, async (request, reply) => {
+  app.get('/Device', { config: readAccess('fhir.device.search', 'device') }, async (request, reply) => {
     const user = requireUser(request);
     const values = searchValues(request.query as RawQuery, ['_id', 'identifier', 'patient'], lenient(request));
     const patientValues = values.get('patient');
@@ -193,7 +197,7 @@ export const fhirRoutes: FastifyPluginAsync<FhirRouteOptions> = async (app, { cl
     return send(reply, searchset(baseUrl(request), selfUrl(request), resources, nextCursor));
   });
 
-  app.get<{ Params: { id: string } }>('/Observation/:id', { config: access('fhir.observation.read', 'observation') }, async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/Observation/:id', { config: readAccess('fhir.observation.read', 'observation') }, async (request, reply) => {
     request.auditResourceId = request.params.id;
     const instantMs = instantOfObservationId(request.params.id);
     if (instantMs === undefined) throw notFound('Observation', request.params.id);
@@ -206,7 +210,7 @@ export const fhirRoutes: FastifyPluginAsync<FhirRouteOptions> = async (app, { cl
     throw notFound('Observation', request.params.id);
   });
 
-  app.get('/Observation', { config: access('fhir.observation.search', 'observation') }, async (request, reply) => {
+  app.get('/Observation', { config: readAccess('fhir.observation.search', 'observation') }, async (request, reply) => {
     const user = requireUser(request);
     const search = parseObservationSearch(request.query as RawQuery, lenient(request));
     const patientFhirId = search.patient ?? (user.role === 'patient' && user.patientId ? fhirIdOf(user.patientId) : undefined);

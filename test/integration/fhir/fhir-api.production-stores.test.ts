@@ -5,14 +5,14 @@ import { InfluxReadingsStore } from '../../../store/index.js';
 import { influxdUnavailableReason, startInfluxd, type ServerProcess } from '../../../local-servers/time-series.js';
 import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../support/postgres.js';
 import { describeWithServer } from '../../support/servers.js';
-import { fhirReadApiSuite } from './fhir-read-api.suite.js';
+import { fhirApiSuite } from './fhir-api.suite.js';
 
 let influxd: ServerProcess | undefined;
 let database: TestDatabase | undefined;
 const unavailable = influxdUnavailableReason() ?? (await postgresUnavailableReason());
 
 describeWithServer('InfluxDB and PostgreSQL', unavailable)('FHIR R4 read API on InfluxDB and PostgreSQL', () => {
-  fhirReadApiSuite({
+  fhirApiSuite({
     readingsStore: async () => {
       influxd = await startInfluxd();
       return new InfluxReadingsStore({ url: influxd.url, bucket: 'rpm_fhir' });

@@ -1,8 +1,8 @@
-// The FHIR R4 read API over real stores, as a FHIR client uses it: readings published over MQTT
+// The FHIR R4 API over real stores, as a FHIR client uses it (reads, searches and Bulk Data export): readings published over MQTT
 // through a gateway come back as Observations; search by patient, code, category and date; keyset
 // pages followed by their next links; OperationOutcome errors; care-team scoping and audit. Run
 // against the embedded stores (SQLite, SQLite) and the production ones (InfluxDB, PostgreSQL).
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Bundle, Device, Observation, OperationOutcome, Patient } from '@medplum/fhirtypes';
 import type { StoredReading } from '../../../device-profiles/index.js';
 import type { ClinicalDatabaseLocation, ReadingsStore } from '../../../store/index.js';
@@ -17,7 +17,7 @@ export interface FhirSuiteStores {
 
 type Json = Record<string, unknown>;
 
-export function fhirReadApiSuite(stores: FhirSuiteStores): void {
+export function fhirApiSuite(stores: FhirSuiteStores): void {
   let app: ApiHarness;
   let nurse: string;
   let otherNurse: string;
@@ -249,5 +249,106 @@ export function fhirReadApiSuite(stores: FhirSuiteStores): void {
     expect((await get(`/fhir/R4/Observation?patient=${pagedPatientId}`, patientToken)).status).toBe(403);
     const billing = await app.token('billing', [app.teamId]);
     expect((await get(`/fhir/R4/Observation?patient=${patientFhirId}`, billing)).status).toBe(403);
+  });
+
+  describe('Bulk Data export', () => {
+    const exportHeaders = { Prefer: 'respond-async', Accept: 'application/fhir+json' };
+    interface Manifest {
+      transactionTime: string;
+      request: string;
+      requiresAccessToken: boolean;
+      output: { type: string; url: string }[];
+      error: unknown[];
+    }
+
+    async function kickOff(path: string, token = nurse): Promise<string> {
+      const response = await get(path, token, exportHeaders);
+      expect(response.status).toBe(202);
+      const location = response.headers.get('content-location');
+      expect(location).toMatch(new RegExp(`^${app.baseUrl}/fhir/R4/\\$export-status/`));
+      return location!.replace(app.baseUrl, '');
+    }
+
+    async function manifestOf(statusPath: string, token = nurse): Promise<Manifest> {
+      return eventually(async () => {
+        const status = await get(statusPath, token);
+        if (status.status === 202) {
+          expect(status.headers.get('x-progress')).toMatch(/^planning: \d+ patients/);
+          return undefined;
+        }
+        expect(status.status).toBe(200);
+        expect(status.headers.get('expires')).toBeTruthy();
+        return status.body as Manifest;
+      });
+    }
+
+    async function download(url: string, token = nurse): Promise<Json[]> {
+      const response = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^application\/fhir\+ndjson/);
+      const text = await response.text();
+      return text.split('\n').filter((line) => line.length > 0).map((line) => JSON.parse(line) as Json);
+    }
+
+    it('exports a care team (Group) as NDJSON files of Patients, Devices and Observations, following the status URL to the manifest', async () => {
+      const statusPath = await kickOff(`/fhir/R4/Group/${app.teamId}/$export`);
+      const manifest = await manifestOf(statusPath);
+      expect(manifest).toMatchObject({ requiresAccessToken: true, error: [], request: `${app.baseUrl}/fhir/R4/Group/${app.teamId}/$export` });
+      expect(Date.parse(manifest.transactionTime)).toBeLessThanOrEqual(Date.now());
+      expect(manifest.output.map((file) => file.type)).toEqual(['Patient', 'Device', 'Observation']);
+      const [patients, devices, observations] = await Promise.all(manifest.output.map((file) => download(file.url)));
+      expect(patients!.map((patient) => patient.id).sort()).toEqual([patientFhirId, pagedPatientId].sort());
+      expect(devices!.map((device) => device.id).sort()).toEqual([cuffId.replace(/:/g, '.c'), gatewayId, meterId].sort());
+      // 3 readings published (4 Observations) and the paged patient's 250 readings (334 Observations).
+      expect(observations).toHaveLength(4 + PAGED_READINGS + Math.ceil(PAGED_READINGS / 3));
+      for (const resource of [...patients!, ...devices!, ...observations!.slice(0, 20)]) expect(fhirErrors(resource as never)).toEqual([]);
+      // The same ids as the read API gives.
+      const searched = bundle((await get(`/fhir/R4/Observation?patient=${patientFhirId}`)).body).entry!.map((entry) => entry.resource!.id);
+      expect(observations!.filter((observation) => (observation.subject as { reference: string }).reference === `Patient/${patientFhirId}`).map((observation) => observation.id).sort()).toEqual(searched.sort());
+      const audited = await eventually(async () => {
+        const records = (await app.clinicalStore.audit.list({ patientId: pagedPatientId, action: 'fhir.export.read' })).items;
+        return records.length >= 3 ? records : undefined;
+      });
+      expect(audited[0]).toMatchObject({ outcome: 'allowed', resourceType: expect.stringMatching(/^(patient|device|observation)$/) });
+    });
+
+    it('exports only what _type names, only what arrived after _since, and nothing that arrived after the transaction time', async () => {
+      const since = new Date(Date.now() - 3_600_000).toISOString();
+      const manifest = await manifestOf(await kickOff(`/fhir/R4/Group/${app.teamId}/$export?_type=Observation&_since=${encodeURIComponent(since)}`));
+      expect(manifest.output.map((file) => file.type)).toEqual(['Observation']);
+      // The readings written straight to the store were received in October 2026; the gateway's just now.
+      const recent = await download(manifest.output[0]!.url);
+      expect(recent.map((observation) => (observation.subject as { reference: string }).reference)).toEqual(Array(4).fill(`Patient/${patientFhirId}`));
+      const late = new Date().toISOString();
+      await app.readingsStore.write([{ patientId, deviceId: meterId, readingId: unique('late'), kind: 'glucose', measuredAt: late, measuredAtAsSent: late, receivedAt: new Date(Date.now() + 1000).toISOString(), gatewayId: null, source: 'device', unit: 'mg/dL', values: { value: 99 }, flags: {}, original: { unit: 'mg/dL', values: { value: 99 } } }]);
+      expect(await download(manifest.output[0]!.url)).toHaveLength(4);
+    });
+
+    it('needs Prefer: respond-async, admins alone export everyone, a clinician only their own team, and only who asked may follow it', async () => {
+      expect((await get(`/fhir/R4/Group/${app.teamId}/$export`)).status).toBe(400);
+      expect((await get('/fhir/R4/Patient/$export', nurse, exportHeaders)).status).toBe(403);
+      expect((await get(`/fhir/R4/Group/${app.teamId}/$export`, otherNurse, exportHeaders)).status).toBe(403);
+      expect((await get('/fhir/R4/Group/no-such-team/$export', nurse, exportHeaders)).status).toBe(404);
+      const unsupported = await get(`/fhir/R4/Group/${app.teamId}/$export?_type=Encounter`, nurse, exportHeaders);
+      expect(unsupported.status).toBe(400);
+      expect(outcome(unsupported.body).issue[0]!.diagnostics).toMatch(/^_type: Encounter/);
+      const admin = await app.token('admin', [], unique('admin'));
+      const manifest = await manifestOf(await kickOff('/fhir/R4/Patient/$export?_type=Patient', admin), admin);
+      expect(manifest.output.map((file) => file.type)).toEqual(['Patient']);
+      const everyone = await download(manifest.output[0]!.url, admin);
+      expect(everyone.map((patient) => patient.id)).toEqual(expect.arrayContaining([patientFhirId, pagedPatientId]));
+      const statusPath = new URL(manifest.output[0]!.url).pathname.replace(/\$export-files\/([^/]+)\/.*/, '$export-status/$1');
+      expect((await get(statusPath, nurse)).status).toBe(404);
+      expect((await fetch(manifest.output[0]!.url, { headers: { Authorization: `Bearer ${nurse}` } })).status).toBe(404);
+    });
+
+    it('cancels an export with DELETE: its status and files are gone', async () => {
+      const statusPath = await kickOff(`/fhir/R4/Group/${app.teamId}/$export`);
+      const manifest = await manifestOf(statusPath);
+      const cancelled = await app.request('DELETE', statusPath, { token: nurse });
+      expect(cancelled.status).toBe(202);
+      expect((await get(statusPath)).status).toBe(404);
+      expect((await fetch(manifest.output[0]!.url, { headers: { Authorization: `Bearer ${nurse}` } })).status).toBe(404);
+    });
   });
 }
