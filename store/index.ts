@@ -6,6 +6,7 @@ export { ALERT_SEVERITIES, ALERT_STATUSES, ALERT_TRANSITIONS } from './clinical/
 export type { Alert, AlertEvent, AlertFilter, AlertSeverity, AlertStatus, DeliveriesOf, NewAlert } from './clinical/repositories/alerts.js';
 export type { AuditRecord, NewAuditRecord } from './clinical/repositories/audit-log.js';
 export type { CareTeam, NewCareTeam } from './clinical/repositories/care-teams.js';
+export type { FhirDelivery, FhirDeliveryStatus, FhirEndpoint, FhirEndpointAuth } from './clinical/repositories/fhir-push.js';
 export type { BulkExport, BulkExportFile, BulkExportStatus, NewBulkExport } from './clinical/repositories/bulk-exports.js';
 export type { DeadLetter, DeadLetterStatus, NewDeadLetter } from './clinical/repositories/dead-letters.js';
 export type { Device, DeviceAssignment, NewDevice, ProvisionedDevice } from './clinical/repositories/devices.js';

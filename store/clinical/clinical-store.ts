@@ -5,6 +5,7 @@ import { migrateClinicalDatabase } from './migrate.js';
 import { AlertRepository } from './repositories/alerts.js';
 import { AuditLogRepository } from './repositories/audit-log.js';
 import { BulkExportRepository } from './repositories/bulk-exports.js';
+import { FhirDeliveryRepository, FhirEndpointRepository } from './repositories/fhir-push.js';
 import { CareTeamRepository } from './repositories/care-teams.js';
 import { DeadLetterRepository } from './repositories/dead-letters.js';
 import { DeviceRepository } from './repositories/devices.js';
@@ -29,6 +30,8 @@ export class ClinicalStore {
   readonly users: UserRepository;
   readonly sessions: SessionRepository;
   readonly bulkExports: BulkExportRepository;
+  readonly fhirEndpoints: FhirEndpointRepository;
+  readonly fhirDeliveries: FhirDeliveryRepository;
 
   private constructor(private readonly connection: ClinicalConnection) {
     const { db, reader } = connection;
@@ -44,6 +47,8 @@ export class ClinicalStore {
     this.users = new UserRepository(db);
     this.sessions = new SessionRepository(db);
     this.bulkExports = new BulkExportRepository(db);
+    this.fhirEndpoints = new FhirEndpointRepository(db);
+    this.fhirDeliveries = new FhirDeliveryRepository(db);
   }
 
   /** Opens the database and brings its schema up to date. */

@@ -11,6 +11,7 @@ import { peopleMigration } from './migrations/0005-people.js';
 import { alertClaimSnoozeMigration } from './migrations/0006-alert-claim-snooze.js';
 import { alertLastEventMigration } from './migrations/0007-alert-last-event.js';
 import { bulkExportsMigration } from './migrations/0008-bulk-exports.js';
+import { fhirPushMigration } from './migrations/0009-fhir-push.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -23,6 +24,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0006-alert-claim-snooze': alertClaimSnoozeMigration,
     '0007-alert-last-event': alertLastEventMigration,
     '0008-bulk-exports': bulkExportsMigration,
+    '0009-fhir-push': fhirPushMigration(dialect),
   };
 }
 

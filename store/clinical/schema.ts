@@ -242,6 +242,41 @@ export interface BulkExportTable {
   expires_at: string;
 }
 
+export interface FhirEndpointTable {
+  care_team_id: string;
+  base_url: string;
+  /** `bearer` or `smart-backend`. */
+  auth_type: string;
+  bearer_token: string | null;
+  client_id: string | null;
+  token_url: string | null;
+  scope: string | null;
+  /** JSON Web Keys of the platform's key pair (SMART Backend Services); the private one never leaves. */
+  private_jwk: string | null;
+  public_jwk: string | null;
+  enabled: number;
+  updated_by: string;
+  updated_at: string;
+}
+
+export interface FhirDeliveryTable {
+  id: Generated<number>;
+  care_team_id: string;
+  patient_id: string;
+  device_id: string;
+  reading_id: string;
+  /** The stored reading, JSON. */
+  reading: string;
+  /** `pending`, `sending` (claimed until next_attempt_at), `delivered`, `failed`. */
+  status: string;
+  attempts: number;
+  next_attempt_at: string | null;
+  claimed_by: string | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
 export interface ClinicalDatabase {
   care_teams: CareTeamTable;
   patients: PatientTable;
@@ -259,4 +294,6 @@ export interface ClinicalDatabase {
   sessions: SessionTable;
   oidc_sign_ins: OidcSignInTable;
   bulk_exports: BulkExportTable;
+  fhir_endpoints: FhirEndpointTable;
+  fhir_deliveries: FhirDeliveryTable;
 }

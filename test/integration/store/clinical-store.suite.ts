@@ -737,4 +737,47 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
       expect(await store.bulkExports.get(failed.id)).toMatchObject({ status: 'failed', error: 'the readings store did not answer' });
     });
   });
+
+  describe('FHIR push: endpoints and deliveries', () => {
+    const reading = (patientId: string, readingId: string) => ({ patientId, deviceId: 'cuff-1', readingId, kind: 'blood_pressure' as const, measuredAt: '2026-11-20T08:00:00.000Z', measuredAtAsSent: '2026-11-20T08:00:00.000Z', receivedAt: '2026-11-20T08:00:01.000Z', gatewayId: null, source: 'device' as const, unit: 'mmHg', values: { systolic: 150, diastolic: 90 }, flags: {}, original: { unit: 'mmHg', values: { systolic: 150, diastolic: 90 } } });
+
+    it('keeps a team’s endpoint, replaces it, and lists the teams pushed to', async () => {
+      await store.fhirEndpoints.put({ careTeamId: teamId, baseUrl: 'https://ehr.example/fhir', auth: { type: 'bearer', token: 't-1' }, enabled: true, updatedBy: 'admin-1' });
+      expect(await store.fhirEndpoints.get(teamId)).toMatchObject({ baseUrl: 'https://ehr.example/fhir', auth: { type: 'bearer', token: 't-1' }, enabled: true });
+      const smart = { type: 'smart-backend' as const, clientId: 'rpm', tokenUrl: null, scope: 'system/Observation.c', privateJwk: { kty: 'EC', d: 'x' }, publicJwk: { kty: 'EC' } };
+      await store.fhirEndpoints.put({ careTeamId: teamId, baseUrl: 'https://ehr.example/fhir', auth: smart, enabled: true, updatedBy: 'admin-1' });
+      expect((await store.fhirEndpoints.get(teamId))?.auth).toEqual(smart);
+      expect(await store.fhirEndpoints.enabledTeams()).toContain(teamId);
+      await store.fhirEndpoints.put({ careTeamId: teamId, baseUrl: 'https://ehr.example/fhir', auth: smart, enabled: false, updatedBy: 'admin-1' });
+      expect(await store.fhirEndpoints.enabledTeams()).not.toContain(teamId);
+      expect(await store.fhirEndpoints.delete(teamId)).toBe(true);
+      expect(await store.fhirEndpoints.get(teamId)).toBeUndefined();
+    });
+
+    it('queues a reading once per team, claims due deliveries for one sender, and retries or gives up', async () => {
+      const patient = await newPatient();
+      expect(await store.fhirDeliveries.enqueue([{ careTeamId: teamId, reading: reading(patient.id, 'r-1') }, { careTeamId: teamId, reading: reading(patient.id, 'r-2') }])).toBe(2);
+      expect(await store.fhirDeliveries.enqueue([{ careTeamId: teamId, reading: reading(patient.id, 'r-1') }])).toBe(0);
+      const now = new Date().toISOString();
+      const lease = new Date(Date.now() + 60_000).toISOString();
+      const claimed = await store.fhirDeliveries.claimDue(10, lease, now);
+      expect(claimed.filter((delivery) => delivery.careTeamId === teamId).map((delivery) => delivery.readingId)).toEqual(['r-1', 'r-2']);
+      expect(claimed[0]!.reading).toEqual(reading(patient.id, 'r-1'));
+      // Claimed: not due for another sender until the lease ends.
+      expect((await store.fhirDeliveries.claimDue(10, lease, now)).filter((delivery) => delivery.careTeamId === teamId)).toEqual([]);
+      const [first, second] = claimed.filter((delivery) => delivery.careTeamId === teamId);
+      await store.fhirDeliveries.markDelivered([first!.id]);
+      await store.fhirDeliveries.markAttemptFailed([second!.id], 'the EHR answered 503', '2026-01-01T00:00:00.000Z');
+      const listed = await store.fhirDeliveries.list({ careTeamIds: [teamId] });
+      expect(listed.items.map((delivery) => [delivery.readingId, delivery.status, delivery.attempts, delivery.lastError])).toEqual([
+        ['r-2', 'pending', 1, 'the EHR answered 503'],
+        ['r-1', 'delivered', 1, null],
+      ]);
+      const retried = await store.fhirDeliveries.claimDue(10, lease, now);
+      expect(retried.filter((delivery) => delivery.careTeamId === teamId).map((delivery) => delivery.readingId)).toEqual(['r-2']);
+      await store.fhirDeliveries.markAttemptFailed([second!.id], 'gave up', null);
+      expect((await store.fhirDeliveries.list({ careTeamIds: [teamId], status: 'failed' })).items.map((delivery) => delivery.readingId)).toEqual(['r-2']);
+      expect((await store.fhirDeliveries.countByStatus()).failed).toBeGreaterThanOrEqual(1);
+    });
+  });
 }

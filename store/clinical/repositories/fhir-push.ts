@@ -1,0 +1,206 @@
+// Pushing readings to EHRs: each care team's FHIR endpoint, and the queue of deliveries (one per
+// reading per team) a sender claims in batches, sends, and marks, retrying with backoff across
+// restarts as notification deliveries are.
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { StoredReading } from '../../../device-profiles/index.js';
+import { nowInstant, toInstant } from '../../time.js';
+import type { ClinicalDatabase, FhirDeliveryTable, FhirEndpointTable } from '../schema.js';
+import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
+
+export type FhirEndpointAuth =
+  | { type: 'bearer'; token: string }
+  /** SMART Backend Services: client_credentials with a JWT signed by the platform's own private key. */
+  | { type: 'smart-backend'; clientId: string; tokenUrl: string | null; scope: string; privateJwk: Record<string, unknown>; publicJwk: Record<string, unknown> };
+
+export interface FhirEndpoint {
+  careTeamId: string;
+  baseUrl: string;
+  auth: FhirEndpointAuth;
+  enabled: boolean;
+  updatedBy: string;
+  updatedAt: string;
+}
+
+function toEndpoint(row: Selectable<FhirEndpointTable>): FhirEndpoint {
+  const auth: FhirEndpointAuth =
+    row.auth_type === 'bearer'
+      ? { type: 'bearer', token: row.bearer_token ?? '' }
+      : { type: 'smart-backend', clientId: row.client_id ?? '', tokenUrl: row.token_url, scope: row.scope ?? '', privateJwk: JSON.parse(row.private_jwk ?? '{}') as Record<string, unknown>, publicJwk: JSON.parse(row.public_jwk ?? '{}') as Record<string, unknown> };
+  return { careTeamId: row.care_team_id, baseUrl: row.base_url, auth, enabled: row.enabled === 1, updatedBy: row.updated_by, updatedAt: row.updated_at };
+}
+
+export class FhirEndpointRepository {
+  constructor(private readonly db: Kysely<ClinicalDatabase>) {}
+
+  async get(careTeamId: string): Promise<FhirEndpoint | undefined> {
+    const row = await this.db.selectFrom('fhir_endpoints').selectAll().where('care_team_id', '=', careTeamId).executeTakeFirst();
+    return row && toEndpoint(row);
+  }
+
+  async put(endpoint: Omit<FhirEndpoint, 'updatedAt'>): Promise<FhirEndpoint> {
+    const { auth } = endpoint;
+    const values = {
+      base_url: endpoint.baseUrl,
+      auth_type: auth.type,
+      bearer_token: auth.type === 'bearer' ? auth.token : null,
+      client_id: auth.type === 'smart-backend' ? auth.clientId : null,
+      token_url: auth.type === 'smart-backend' ? auth.tokenUrl : null,
+      scope: auth.type === 'smart-backend' ? auth.scope : null,
+      private_jwk: auth.type === 'smart-backend' ? JSON.stringify(auth.privateJwk) : null,
+      public_jwk: auth.type === 'smart-backend' ? JSON.stringify(auth.publicJwk) : null,
+      enabled: endpoint.enabled ? 1 : 0,
+      updated_by: endpoint.updatedBy,
+      updated_at: nowInstant(),
+    };
+    const row = await this.db
+      .insertInto('fhir_endpoints')
+      .values({ care_team_id: endpoint.careTeamId, ...values })
+      .onConflict((conflict) => conflict.column('care_team_id').doUpdateSet(values))
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toEndpoint(row);
+  }
+
+  async delete(careTeamId: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('fhir_endpoints').where('care_team_id', '=', careTeamId).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** The care teams whose readings are pushed now. */
+  async enabledTeams(): Promise<string[]> {
+    return (await this.db.selectFrom('fhir_endpoints').select('care_team_id').where('enabled', '=', 1).execute()).map((row) => row.care_team_id);
+  }
+}
+
+export type FhirDeliveryStatus = 'pending' | 'sending' | 'delivered' | 'failed';
+
+export interface FhirDelivery {
+  id: number;
+  careTeamId: string;
+  patientId: string;
+  deviceId: string;
+  readingId: string;
+  reading: StoredReading;
+  status: FhirDeliveryStatus;
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastError: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
+}
+
+function toDelivery(row: Selectable<FhirDeliveryTable>): FhirDelivery {
+  return {
+    id: Number(row.id),
+    careTeamId: row.care_team_id,
+    patientId: row.patient_id,
+    deviceId: row.device_id,
+    readingId: row.reading_id,
+    reading: JSON.parse(row.reading) as StoredReading,
+    status: row.status as FhirDeliveryStatus,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    deliveredAt: row.delivered_at,
+  };
+}
+
+export class FhirDeliveryRepository {
+  constructor(private readonly db: Kysely<ClinicalDatabase>) {}
+
+  /** Queues each reading for its team, due at once; a reading already queued for a team is not queued again. */
+  async enqueue(items: readonly { careTeamId: string; reading: StoredReading }[]): Promise<number> {
+    if (items.length === 0) return 0;
+    const now = nowInstant();
+    const result = await this.db
+      .insertInto('fhir_deliveries')
+      .values(
+        items.map(({ careTeamId, reading }) => ({
+          care_team_id: careTeamId,
+          patient_id: reading.patientId,
+          device_id: reading.deviceId,
+          reading_id: reading.readingId,
+          reading: JSON.stringify(reading),
+          status: 'pending',
+          attempts: 0,
+          next_attempt_at: now,
+          claimed_by: null,
+          last_error: null,
+          created_at: now,
+          delivered_at: null,
+        })),
+      )
+      .onConflict((conflict) => conflict.columns(['care_team_id', 'device_id', 'reading_id']).doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0);
+  }
+
+  /**
+   * Claims up to `limit` due deliveries of one care team (the team with the oldest due delivery)
+   * until `leaseUntil`: each is claimed by exactly one of several senders racing for it, and one
+   * whose sender died is due again when its lease ends.
+   */
+  async claimDue(limit: number, leaseUntil: string, now = nowInstant()): Promise<FhirDelivery[]> {
+    const oldest = await this.db.selectFrom('fhir_deliveries').select('care_team_id').where('status', 'in', ['pending', 'sending']).where('next_attempt_at', '<=', now).orderBy('id').limit(1).executeTakeFirst();
+    if (!oldest) return [];
+    const due = await this.db
+      .selectFrom('fhir_deliveries')
+      .select('id')
+      .where('care_team_id', '=', oldest.care_team_id)
+      .where('status', 'in', ['pending', 'sending'])
+      .where('next_attempt_at', '<=', now)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    const claim = randomUUID();
+    await this.db
+      .updateTable('fhir_deliveries')
+      .set({ status: 'sending', next_attempt_at: toInstant(leaseUntil, 'leaseUntil'), claimed_by: claim })
+      .where('id', 'in', due.map((row) => row.id))
+      .where('status', 'in', ['pending', 'sending'])
+      .where('next_attempt_at', '<=', now)
+      .execute();
+    const rows = await this.db.selectFrom('fhir_deliveries').selectAll().where('claimed_by', '=', claim).orderBy('id').execute();
+    return rows.map(toDelivery);
+  }
+
+  async markDelivered(ids: readonly number[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db
+      .updateTable('fhir_deliveries')
+      .set((eb) => ({ status: 'delivered', delivered_at: nowInstant(), next_attempt_at: null, claimed_by: null, last_error: null, attempts: eb('attempts', '+', 1) }))
+      .where('id', 'in', [...ids])
+      .execute();
+  }
+
+  /** A failed attempt: due again at `retryAt`, or `failed` for good when retryAt is null. */
+  async markAttemptFailed(ids: readonly number[], error: string, retryAt: string | null): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db
+      .updateTable('fhir_deliveries')
+      .set((eb) => ({ status: retryAt ? 'pending' : 'failed', next_attempt_at: retryAt, claimed_by: null, last_error: error.slice(0, 1000), attempts: eb('attempts', '+', 1) }))
+      .where('id', 'in', [...ids])
+      .execute();
+  }
+
+  /** Newest first, a page at a time (the cursor is the last id). */
+  async list(filter: { status?: FhirDeliveryStatus; careTeamIds?: readonly string[] } & PageRequest = {}): Promise<Page<FhirDelivery>> {
+    if (filter.careTeamIds && filter.careTeamIds.length === 0) return { items: [], nextCursor: null };
+    const limit = pageSize(filter);
+    let query = this.db.selectFrom('fhir_deliveries').selectAll().orderBy('id', 'desc').limit(limit + 1);
+    if (filter.status) query = query.where('status', '=', filter.status);
+    if (filter.careTeamIds) query = query.where('care_team_id', 'in', [...filter.careTeamIds]);
+    if (filter.after) query = query.where('id', '<', Number(filter.after));
+    return toPage(await query.execute(), limit, (row) => String(row.id), toDelivery);
+  }
+
+  /** How many deliveries are in each status (a gauge for /metrics). */
+  async countByStatus(): Promise<Record<FhirDeliveryStatus, number>> {
+    const rows = await this.db.selectFrom('fhir_deliveries').select(['status', sql<number>`count(*)`.as('n')]).groupBy('status').execute();
+    const counts: Record<FhirDeliveryStatus, number> = { pending: 0, sending: 0, delivered: 0, failed: 0 };
+    for (const row of rows) counts[row.status as FhirDeliveryStatus] = Number(row.n);
+    return counts;
+  }
+}
