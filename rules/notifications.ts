@@ -3,14 +3,12 @@
 // row in notification_deliveries, then sent; a failure is recorded and retried with backoff, across
 // restarts, and never blocks the engine or loses the alert (which is already stored).
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { Subject, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import type { AlertEventName } from '../device-profiles/index.js';
 import type { Alert, ClinicalStore, DeliveriesOf, NotificationDelivery } from '../store/index.js';
 import { effectivePolicy, type Audience } from './escalation-policy.js';
-import { WebhookTargetPolicy, WebhookTargetRefused } from './webhook-target.js';
+import { WebhookTargetPolicy, WebhookTargetRefused, sendThrough } from './webhook-target.js';
 
 export type { AlertEventName };
 
@@ -229,25 +227,7 @@ export class AlertNotifier {
   }
 }
 
-/**
- * POSTs a JSON body and resolves with the status. node:http rather than fetch: its `lookup` option
- * lets the target policy check the very addresses the socket connects to.
- */
-function postJson(url: string, body: string, headers: Record<string, string>, targets: WebhookTargetPolicy): Promise<number> {
-  const target = new URL(url);
-  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const request = send(
-      target,
-      { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...headers }, lookup: targets.lookup, timeout: WEBHOOK_TIMEOUT_MS },
-      (response) => {
-        response.resume();
-        response.on('end', () => resolve(response.statusCode ?? 0));
-        response.on('error', reject);
-      },
-    );
-    request.on('timeout', () => request.destroy(new Error(`no answer within ${WEBHOOK_TIMEOUT_MS} ms`)));
-    request.on('error', reject);
-    request.end(body);
-  });
+/** POSTs a JSON body through the target policy and resolves with the status. */
+async function postJson(url: string, body: string, headers: Record<string, string>, targets: WebhookTargetPolicy): Promise<number> {
+  return (await sendThrough(targets, url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body, timeoutMs: WEBHOOK_TIMEOUT_MS })).status;
 }

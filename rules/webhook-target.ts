@@ -6,7 +6,25 @@
 // be re-pointed after it was checked), and the connection goes to the address that was checked.
 // An operator can allow named hosts (RPM_WEBHOOK_ALLOW_HOSTS), for a receiver inside the network.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
+
+/** An outbound request through the policy (a webhook, a push to an EHR's FHIR server). */
+export interface OutboundRequest {
+  method: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+  /** Keep at most this many bytes of the answer (the rest is read and dropped). */
+  maxResponseBytes?: number;
+}
+
+export interface OutboundResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
 
 /** Ranges that are not the public internet (IANA special-purpose registries, RFC 6890). */
 const NOT_PUBLIC = new BlockList();
@@ -126,6 +144,37 @@ export class WebhookTargetPolicy {
       return callback(null, first.address, first.family);
     });
   };
+}
+
+/**
+ * Sends a request to a target the policy allows, through its `lookup`: node:http rather than fetch,
+ * so that the addresses checked are the ones the socket connects to. Redirects are not followed (a
+ * receiver could send the platform anywhere).
+ */
+export function sendThrough(policy: WebhookTargetPolicy, url: string, request: OutboundRequest): Promise<OutboundResponse> {
+  const target = new URL(url);
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  const limit = request.maxResponseBytes ?? 0;
+  return new Promise((resolve, reject) => {
+    const outgoing = send(
+      target,
+      { method: request.method, headers: { ...(request.body !== undefined ? { 'Content-Length': String(Buffer.byteLength(request.body)) } : {}), ...request.headers }, lookup: policy.lookup, timeout: request.timeoutMs },
+      (response) => {
+        const chunks: Buffer[] = [];
+        let kept = 0;
+        response.on('data', (chunk: Buffer) => {
+          if (kept >= limit) return;
+          chunks.push(chunk);
+          kept += chunk.length;
+        });
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).subarray(0, limit).toString('utf8') }));
+        response.on('error', reject);
+      },
+    );
+    outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer within ${request.timeoutMs} ms`)));
+    outgoing.on('error', reject);
+    outgoing.end(request.body);
+  });
 }
 
 function normalizeHost(host: string): string {
