@@ -9,6 +9,8 @@ import { buildApi } from '../dashboard-api/index.js';
 import { IngestService } from '../ingest/index.js';
 import { ClinicalStore } from '../store/index.js';
 import { RulesFeed, RulesService, WebhookTargetPolicy, forwardToRules, polledAlertFeed } from '../rules/index.js';
+import { loadDeviceProfiles } from '../device-profiles/index.js';
+import { startFhirPush } from './fhir-push.js';
 import { sessionSettingsOf, type PlatformConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startBrokerRole } from './broker-role.js';
@@ -77,9 +79,11 @@ export async function startRole(config: PlatformConfig, role: PlatformRole, part
           },
           { ownsPatient: (patientId) => feed.owns(patientId) },
         );
-        feed.judge = (readings) => rules.judge(readings);
         await rules.start();
+        const fhirPush = startFhirPush(rules, { clinicalStore, deviceProfiles: loadDeviceProfiles(), targets: new WebhookTargetPolicy(config.webhookAllowHosts), logger, registry });
+        feed.judge = (readings) => fhirPush.handOver(readings);
         closers.push(() => feed.stop());
+        closers.push(() => fhirPush.stop());
         closers.push(() => rules.stop());
         try {
           await feed.start();

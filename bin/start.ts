@@ -8,6 +8,8 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApi, createJwksTokenVerifier, createTokenVerifier, type TokenVerifier } from '../dashboard-api/index.js';
 import { IngestService, receiptsTopic } from '../ingest/index.js';
 import { RulesService, WebhookTargetPolicy, type AlertPublisher, type RetakeRequester } from '../rules/index.js';
+import { loadDeviceProfiles } from '../device-profiles/index.js';
+import { startFhirPush } from './fhir-push.js';
 import { ClinicalStore, InfluxReadingsStore, SqliteReadingsStore, type ReadingsStore } from '../store/index.js';
 import { resolveJwtSecret, sessionSettingsOf, type PlatformConfig } from './config.js';
 import type { DestinationStream, Logger } from 'pino';
@@ -112,14 +114,16 @@ export async function startPlatform(config: PlatformConfig, output: PlatformOutp
           publishBurst: config.mqttPublishLimit.burst,
         },
         externalBrokerUrl: config.mqttUrl,
-        // Each accepted reading is judged, its alerts written, before ingest counts it handed over:
-        // a crash in between means judging it again after the restart, never a missed alert.
-        forward: (readings) => rules.judge(readings),
+        // Each accepted reading is judged, its alerts written, and queued for the team's EHR before
+        // ingest counts it handed over: a crash in between means doing it again after the restart,
+        // never a missed alert (a reading is queued once per team).
+        forward: (readings) => fhirPush.handOver(readings),
       },
       { clinicalStore, readingsStore, logger, registry },
     );
     // The rules engine starts before ingest: readings accepted by an earlier run and not yet judged
     // are handed over as ingest starts.
+    const webhookTargets = new WebhookTargetPolicy(config.webhookAllowHosts);
     const rules: RulesService = new RulesService({
       clinicalStore,
       readingsStore,
@@ -127,13 +131,15 @@ export async function startPlatform(config: PlatformConfig, output: PlatformOutp
       retakes: retakesThrough(ingest.transport, logger),
       logger,
       registry,
-      webhookTargets: new WebhookTargetPolicy(config.webhookAllowHosts),
+      webhookTargets,
       publicUrl: config.publicUrl,
     });
     await rules.start();
+    const fhirPush = startFhirPush(rules, { clinicalStore, deviceProfiles: loadDeviceProfiles(), targets: webhookTargets, logger, registry });
     // Closers run newest first: ingest drains, then the rules engine judges the last readings and
     // sends its last notifications, and only then does the broker they go through close.
     closers.push(() => ingest.close());
+    closers.push(() => fhirPush.stop());
     closers.push(() => rules.stop());
     try {
       await ingest.start();
@@ -151,7 +157,7 @@ export async function startPlatform(config: PlatformConfig, output: PlatformOutp
     }
     closers.push(() => ingest.drain());
 
-    const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: rules.notifier.feed$, verifyToken, registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute, webhookTargets: new WebhookTargetPolicy(config.webhookAllowHosts), sessions: sessionSettingsOf(config), oidc: config.oidc, consoleDir: builtConsole(), logRequests: output.logRequests });
+    const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: rules.notifier.feed$, verifyToken, registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute, webhookTargets, sessions: sessionSettingsOf(config), oidc: config.oidc, consoleDir: builtConsole(), logRequests: output.logRequests });
     closers.push(() => api.close());
     try {
       await api.listen({ port: config.httpPort, host: config.listenHost ?? ALL_INTERFACES });

@@ -28,6 +28,7 @@ import { deviceRoutes } from './routes/devices.js';
 import { patientDataRoutes } from './routes/patient-data.js';
 import { patientRoutes } from './routes/patients.js';
 import { fhirRoutes } from './routes/fhir.js';
+import { fhirPushRoutes } from './routes/fhir-push.js';
 import type { TokenVerifier } from './tokens.js';
 
 export interface ApiDependencies {
@@ -147,6 +148,7 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   await app.register(alertRoutes, { clinicalStore, alertFeed$: dependencies.alertFeed$, access, heartbeatMs: dependencies.sseHeartbeatMs, publicUrl: sessions.publicUrl });
   await app.register(peopleRoutes, { clinicalStore, access, sessions });
   await app.register(fhirRoutes, { prefix: '/fhir/R4', clinicalStore, readingsStore, access });
+  await app.register(fhirPushRoutes, { clinicalStore, targets: dependencies.webhookTargets ?? new WebhookTargetPolicy(), publicUrl: sessions.publicUrl });
   if (dependencies.oidc) await app.register(oidcRoutes, { clinicalStore, access, sessions, oidc: dependencies.oidc });
   // Whether the console offers the identity provider's sign-in button.
   app.get('/auth/providers', { schema: { hide: true }, config: { public: true } }, async (_request, reply) => reply.header('Cache-Control', 'no-store').send({ oidc: dependencies.oidc !== undefined }));

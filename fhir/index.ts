@@ -10,3 +10,7 @@ export { observationPage, type ObservationPage } from './observation-pages.js';
 export { deviceResource, patientResource, type DeviceFacts } from './resources.js';
 export { OBSERVATION_SEARCH_PARAMETERS, codingsMatch, decodeCursor, encodeCursor, pageSize, parseObservationSearch, parseTokens, searchValues, type ObservationSearch, type RawQuery } from './search.js';
 export { EXTENSIONS, FHIR_JSON, FHIR_VERSION, PROFILES, SYSTEMS } from './vocabulary.js';
+export { EhrAnswer, EhrClient, SMART_SIGNING_ALGORITHM } from './ehr-client.js';
+export { DEFAULT_PUSH_RETRY, FhirPushQueue, FhirPushSender, PUSH_BATCH_SIZE, type FhirPushSenderDependencies, type PushRetry } from './push.js';
+export { generateSigningKeys, type SigningKeys } from './smart-keys.js';
+export { escapeSearchValue, transactionBundle, type PushBatch } from './transaction-bundle.js';

@@ -1,0 +1,140 @@
+// Pushing a care team's readings to its EHR: the team's FHIR endpoint (admins set it; the team's
+// clinicians may see where their patients' readings go), the public key an EHR registers for SMART
+// Backend Services, and the deliveries' state (GET /v1/fhir-deliveries).
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { generateSigningKeys } from '../../fhir/index.js';
+import type { WebhookTargetPolicy } from '../../rules/index.js';
+import { MAX_PAGE_SIZE, STORE_ERRORS, type ClinicalStore, type FhirDelivery, type FhirEndpoint, type FhirEndpointAuth } from '../../store/index.js';
+import { maySeeTeam, requireUser, visibleTeams } from '../access.js';
+import { API_ERRORS, ApiError } from '../errors.js';
+import { cursor, errorResponses } from '../schemas.js';
+import { idParams } from './shared.js';
+
+/** SMART v2 system scopes: create resources, and read and search them (conditional create searches). */
+const DEFAULT_SMART_SCOPE = 'system/Patient.crs system/Device.crs system/Observation.crs';
+
+const endpointBody = z
+  .object({
+    baseUrl: z.string().url().max(2000),
+    auth: z.discriminatedUnion('type', [
+      z.object({ type: z.literal('bearer'), token: z.string().min(1).max(8000) }).strict(),
+      z.object({ type: z.literal('smart-backend'), clientId: z.string().min(1).max(500), tokenUrl: z.string().url().max(2000).optional(), scope: z.string().min(1).max(2000).optional(), rotateKey: z.boolean().optional() }).strict(),
+    ]),
+    enabled: z.boolean().default(true),
+  })
+  .strict();
+
+const endpointView = z.object({
+  careTeamId: z.string(),
+  baseUrl: z.string(),
+  auth: z.union([
+    z.object({ type: z.literal('bearer') }),
+    z.object({ type: z.literal('smart-backend'), clientId: z.string(), tokenUrl: z.string().nullable(), scope: z.string(), publicJwk: z.record(z.string(), z.unknown()), jwksUrl: z.string() }),
+  ]),
+  enabled: z.boolean(),
+  updatedBy: z.string(),
+  updatedAt: z.string(),
+});
+
+const deliveryView = z.object({
+  id: z.number(),
+  careTeamId: z.string(),
+  patientId: z.string(),
+  deviceId: z.string(),
+  readingId: z.string(),
+  status: z.enum(['pending', 'sending', 'delivered', 'failed']),
+  attempts: z.number(),
+  nextAttemptAt: z.string().nullable(),
+  lastError: z.string().nullable(),
+  createdAt: z.string(),
+  deliveredAt: z.string().nullable(),
+});
+
+/** What the API shows of an endpoint: never the bearer token, never the private key. */
+function view(endpoint: FhirEndpoint, publicUrl: string): z.infer<typeof endpointView> {
+  const { auth } = endpoint;
+  return {
+    careTeamId: endpoint.careTeamId,
+    baseUrl: endpoint.baseUrl,
+    auth: auth.type === 'bearer' ? { type: 'bearer' } : { type: 'smart-backend', clientId: auth.clientId, tokenUrl: auth.tokenUrl, scope: auth.scope, publicJwk: auth.publicJwk, jwksUrl: `${publicUrl}/v1/care-teams/${encodeURIComponent(endpoint.careTeamId)}/fhir-endpoint/jwks.json` },
+    enabled: endpoint.enabled,
+    updatedBy: endpoint.updatedBy,
+    updatedAt: endpoint.updatedAt,
+  };
+}
+
+function deliveryOf(delivery: FhirDelivery): z.infer<typeof deliveryView> {
+  const { reading: _reading, ...rest } = delivery;
+  return rest;
+}
+
+export const fhirPushRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; targets: WebhookTargetPolicy; publicUrl: string }> = async (app, { clinicalStore, targets, publicUrl }) => {
+  const team = async (id: string) => {
+    const found = await clinicalStore.careTeams.get(id);
+    if (!found) throw new ApiError(STORE_ERRORS.NOT_FOUND, `care team ${id} does not exist`);
+    return found;
+  };
+
+  app.put(
+    '/v1/care-teams/:id/fhir-endpoint',
+    { schema: { params: idParams, body: endpointBody, response: { 200: endpointView, ...errorResponses }, tags: ['FHIR push'] }, config: { access: { roles: ['admin'], scope: 'none', audit: 'fhir_endpoint.change', resourceType: 'care_team' } } },
+    async (request) => {
+      const careTeam = await team(request.params.id);
+      const { baseUrl, auth, enabled } = request.body;
+      for (const [field, url] of [['baseUrl', baseUrl], ['auth/tokenUrl', auth.type === 'smart-backend' ? auth.tokenUrl : undefined]] as const) {
+        const problem = url === undefined ? undefined : await targets.problemWithResolved(url);
+        if (problem) throw new ApiError(API_ERRORS.VALIDATION, `body/${field}: ${problem}`);
+      }
+      let stored: FhirEndpointAuth;
+      if (auth.type === 'bearer') stored = { type: 'bearer', token: auth.token };
+      else {
+        // The key pair is kept across changes (the EHR registered its public key) unless asked to rotate.
+        const before = (await clinicalStore.fhirEndpoints.get(careTeam.id))?.auth;
+        const keys = before?.type === 'smart-backend' && !auth.rotateKey ? { privateJwk: before.privateJwk, publicJwk: before.publicJwk } : await generateSigningKeys();
+        stored = { type: 'smart-backend', clientId: auth.clientId, tokenUrl: auth.tokenUrl ?? null, scope: auth.scope ?? DEFAULT_SMART_SCOPE, ...keys };
+      }
+      return view(await clinicalStore.fhirEndpoints.put({ careTeamId: careTeam.id, baseUrl, auth: stored, enabled, updatedBy: requireUser(request).sub }), publicUrl);
+    },
+  );
+
+  app.get('/v1/care-teams/:id/fhir-endpoint', { schema: { params: idParams, response: { 200: endpointView, ...errorResponses }, tags: ['FHIR push'] }, config: { access: { roles: ['admin', 'nurse', 'physician'], scope: 'none', audit: 'fhir_endpoint.read', resourceType: 'care_team' } } }, async (request) => {
+    const careTeam = await team(request.params.id);
+    if (!maySeeTeam(requireUser(request), careTeam.id)) throw new ApiError(API_ERRORS.FORBIDDEN, `care team ${careTeam.id} is not one of yours`);
+    const endpoint = await clinicalStore.fhirEndpoints.get(careTeam.id);
+    if (!endpoint) throw new ApiError(STORE_ERRORS.NOT_FOUND, `care team ${careTeam.id} pushes to no EHR`);
+    return view(endpoint, publicUrl);
+  });
+
+  app.delete('/v1/care-teams/:id/fhir-endpoint', { schema: { params: idParams, response: { 204: z.null(), ...errorResponses }, tags: ['FHIR push'] }, config: { access: { roles: ['admin'], scope: 'none', audit: 'fhir_endpoint.delete', resourceType: 'care_team' } } }, async (request, reply) => {
+    if (!(await clinicalStore.fhirEndpoints.delete((await team(request.params.id)).id))) throw new ApiError(STORE_ERRORS.NOT_FOUND, `care team ${request.params.id} pushes to no EHR`);
+    return reply.code(204).send(null);
+  });
+
+  // Public: an EHR fetches the key it checks the platform's token requests with (a JWKS URL).
+  app.get('/v1/care-teams/:id/fhir-endpoint/jwks.json', { schema: { params: idParams, hide: true }, config: { public: true } }, async (request, reply) => {
+    const auth = (await clinicalStore.fhirEndpoints.get(request.params.id))?.auth;
+    if (auth?.type !== 'smart-backend') throw new ApiError(STORE_ERRORS.NOT_FOUND, `care team ${request.params.id} has no SMART Backend Services key`);
+    return reply.header('Cache-Control', 'public, max-age=300').send({ keys: [auth.publicJwk] });
+  });
+
+  app.get(
+    '/v1/fhir-deliveries',
+    {
+      schema: {
+        querystring: z.object({ status: z.enum(['pending', 'sending', 'delivered', 'failed']).optional(), careTeamId: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(), after: z.string().regex(/^\d{1,18}$/).optional() }),
+        response: { 200: z.object({ deliveries: z.array(deliveryView), nextCursor: cursor }), ...errorResponses },
+        tags: ['FHIR push'],
+      },
+      config: { access: { roles: ['admin', 'nurse', 'physician'], scope: 'none', audit: 'fhir_deliveries.list', resourceType: 'fhir_delivery' } },
+    },
+    async (request) => {
+      const user = requireUser(request);
+      const visible = visibleTeams(user);
+      const { careTeamId, ...page } = request.query;
+      if (careTeamId && !maySeeTeam(user, careTeamId)) throw new ApiError(API_ERRORS.FORBIDDEN, `care team ${careTeamId} is not one of yours`);
+      const deliveries = await clinicalStore.fhirDeliveries.list({ ...page, ...(careTeamId ? { careTeamIds: [careTeamId] } : visible ? { careTeamIds: visible } : {}) });
+      return { deliveries: deliveries.items.map(deliveryOf), nextCursor: deliveries.nextCursor };
+    },
+  );
+};

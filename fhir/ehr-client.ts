@@ -1,0 +1,136 @@
+// The platform as a client of an EHR's FHIR server: POSTs transaction Bundles, authenticated with a
+// static bearer token or as a SMART Backend Services client (SMART App Launch 2.x: an access token
+// for `grant_type=client_credentials` with a `client_assertion` JWT signed by the platform's private
+// key, ES384; the EHR knows the public key from the care team's JWKS URL). The token is kept until a
+// minute before it expires, and fetched again when the server answers 401.
+import { randomUUID } from 'node:crypto';
+import { SignJWT, importJWK } from 'jose';
+import type { Bundle } from '@medplum/fhirtypes';
+import { sendThrough, type WebhookTargetPolicy } from '../rules/index.js';
+import type { FhirEndpoint } from '../store/index.js';
+import { FHIR_JSON } from './vocabulary.js';
+
+/** An EHR that has not answered in this long is down for this attempt. */
+const EHR_TIMEOUT_MS = 30_000;
+/** Transaction responses are small (a status and location per entry); an error page is cut here. */
+const MAX_RESPONSE_BYTES = 4 * 1_048_576;
+/** A client assertion lives 5 minutes at most (SMART Backend Services). */
+const ASSERTION_LIFETIME_SECONDS = 300;
+/** A token is renewed this long before it expires, so none expires on the way. */
+const TOKEN_RENEWAL_MARGIN_MS = 60_000;
+export const SMART_SIGNING_ALGORITHM = 'ES384';
+
+export class EhrAnswer extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  /** A problem with this request that sending it again will not fix (the Bundle, not the server). */
+  get permanent(): boolean {
+    return this.status >= 400 && this.status < 500 && ![401, 403, 404, 408, 409, 429].includes(this.status);
+  }
+}
+
+interface CachedToken {
+  accessToken: string;
+  renewAtMs: number;
+}
+
+export class EhrClient {
+  private token: CachedToken | undefined;
+  private tokenUrl: string | undefined;
+  /** How many access tokens were requested (for the operator, and the tests). */
+  tokensRequested = 0;
+
+  constructor(
+    private endpoint: FhirEndpoint,
+    private readonly targets: WebhookTargetPolicy,
+  ) {}
+
+  get updatedAt(): string {
+    return this.endpoint.updatedAt;
+  }
+
+  /** A changed endpoint (a new token, key or address) replaces the old one; its token is dropped. */
+  update(endpoint: FhirEndpoint): void {
+    if (endpoint.updatedAt !== this.endpoint.updatedAt) {
+      this.token = undefined;
+      this.tokenUrl = undefined;
+    }
+    this.endpoint = endpoint;
+  }
+
+  /** POSTs a transaction Bundle; resolves with the transaction-response Bundle, rejects with EhrAnswer otherwise. */
+  async transaction(bundle: Bundle): Promise<Bundle> {
+    const body = JSON.stringify(bundle);
+    let answer = await this.post(body);
+    if (answer.status === 401 && this.endpoint.auth.type === 'smart-backend') {
+      this.token = undefined;
+      answer = await this.post(body);
+    }
+    if (answer.status < 200 || answer.status >= 300) throw new EhrAnswer(answer.status, `the EHR answered ${answer.status}: ${diagnostics(answer.body)}`);
+    const response = JSON.parse(answer.body) as Bundle;
+    if (response.resourceType !== 'Bundle' || response.type !== 'transaction-response') throw new EhrAnswer(502, 'the EHR did not answer with a transaction-response Bundle');
+    const failed = (response.entry ?? []).find((entry) => !entry.response?.status?.startsWith('2'));
+    if (failed) throw new EhrAnswer(Number.parseInt(failed.response?.status ?? '500', 10) || 500, `the EHR refused an entry: ${failed.response?.status ?? 'no status'}`);
+    return response;
+  }
+
+  private async post(body: string) {
+    return sendThrough(this.targets, this.endpoint.baseUrl.replace(/\/+$/, ''), {
+      method: 'POST',
+      headers: { 'Content-Type': `${FHIR_JSON}; charset=utf-8`, Accept: FHIR_JSON, Authorization: `Bearer ${await this.accessToken()}` },
+      body,
+      timeoutMs: EHR_TIMEOUT_MS,
+      maxResponseBytes: MAX_RESPONSE_BYTES,
+    });
+  }
+
+  private async accessToken(): Promise<string> {
+    const { auth } = this.endpoint;
+    if (auth.type === 'bearer') return auth.token;
+    if (this.token && Date.now() < this.token.renewAtMs) return this.token.accessToken;
+    const tokenUrl = auth.tokenUrl ?? (this.tokenUrl ??= await this.discoverTokenUrl());
+    const key = await importJWK(auth.privateJwk as Parameters<typeof importJWK>[0], SMART_SIGNING_ALGORITHM);
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: SMART_SIGNING_ALGORITHM, typ: 'JWT', kid: String(auth.publicJwk.kid ?? '') })
+      .setIssuer(auth.clientId)
+      .setSubject(auth.clientId)
+      .setAudience(tokenUrl)
+      .setJti(randomUUID())
+      .setIssuedAt()
+      .setExpirationTime(`${ASSERTION_LIFETIME_SECONDS}s`)
+      .sign(key);
+    const form = new URLSearchParams({ grant_type: 'client_credentials', scope: auth.scope, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion });
+    this.tokensRequested += 1;
+    const answer = await sendThrough(this.targets, tokenUrl, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' }, body: form.toString(), timeoutMs: EHR_TIMEOUT_MS, maxResponseBytes: 65_536 });
+    if (answer.status !== 200) throw new EhrAnswer(answer.status === 400 || answer.status === 401 ? 401 : answer.status, `the EHR's token endpoint answered ${answer.status}: ${answer.body.slice(0, 200)}`);
+    const token = JSON.parse(answer.body) as { access_token?: unknown; expires_in?: unknown };
+    if (typeof token.access_token !== 'string') throw new EhrAnswer(502, "the EHR's token endpoint gave no access_token");
+    const lifetimeMs = (typeof token.expires_in === 'number' ? token.expires_in : 300) * 1000;
+    this.token = { accessToken: token.access_token, renewAtMs: Date.now() + Math.max(lifetimeMs - TOKEN_RENEWAL_MARGIN_MS, lifetimeMs / 2) };
+    return token.access_token;
+  }
+
+  /** The token endpoint from the server's SMART configuration (`.well-known/smart-configuration`). */
+  private async discoverTokenUrl(): Promise<string> {
+    const answer = await sendThrough(this.targets, `${this.endpoint.baseUrl.replace(/\/+$/, '')}/.well-known/smart-configuration`, { method: 'GET', headers: { Accept: 'application/json' }, timeoutMs: EHR_TIMEOUT_MS, maxResponseBytes: 262_144 });
+    const tokenEndpoint = answer.status === 200 ? (JSON.parse(answer.body) as { token_endpoint?: unknown }).token_endpoint : undefined;
+    if (typeof tokenEndpoint !== 'string') throw new EhrAnswer(502, `the EHR publishes no SMART token_endpoint (GET .well-known/smart-configuration answered ${answer.status})`);
+    return tokenEndpoint;
+  }
+}
+
+/** What an OperationOutcome says, or the start of whatever else came back. */
+function diagnostics(body: string): string {
+  try {
+    const outcome = JSON.parse(body) as { resourceType?: string; issue?: { diagnostics?: string; details?: { text?: string } }[] };
+    if (outcome.resourceType === 'OperationOutcome') return outcome.issue?.map((issue) => issue.diagnostics ?? issue.details?.text ?? '').join('; ') ?? '';
+  } catch {
+    // not JSON
+  }
+  return body.slice(0, 200);
+}

@@ -1,0 +1,202 @@
+// Pushing each accepted reading of a care team to the team's EHR (issue #24 item 4). Two halves:
+//   FhirPushQueue   on the hand-over from ingest (after the rules have judged the readings): one
+//                   delivery row per reading per team with an endpoint, in the clinical store. The
+//                   hand-over is retried until it succeeds, and a reading is queued once per team.
+//   FhirPushSender  a loop (in the rules process, beside the alert notifier) that claims a team's due
+//                   deliveries in batches, sends them as one transaction Bundle with conditional
+//                   creates, and marks them delivered, or due again later with backoff, across
+//                   restarts. A batch the EHR refuses as a whole is sent again in halves, down to
+//                   single readings, so one bad reading holds up only itself; and an EHR that takes
+//                   only small transactions (Medplum: 8 entries with conditional creates) is sent
+//                   batches no larger than the largest it took.
+// Ingest never waits on an EHR: the queue is a row written in the platform's own database.
+import type { Device as FhirDevice } from '@medplum/fhirtypes';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import type { DeviceProfiles, StoredReading } from '../device-profiles/index.js';
+import type { WebhookTargetPolicy } from '../rules/index.js';
+import type { ClinicalStore, FhirDelivery, FhirEndpoint } from '../store/index.js';
+import { EhrAnswer, EhrClient } from './ehr-client.js';
+import { deviceResource, patientResource } from './resources.js';
+import { transactionBundle } from './transaction-bundle.js';
+
+export class FhirPushQueue {
+  constructor(private readonly clinicalStore: ClinicalStore) {}
+
+  /**
+   * Queues the readings of teams that push to an EHR. The teams are read each time (a small table,
+   * one query per hand-over), so a reading accepted a moment after an endpoint was set is pushed.
+   */
+  async enqueue(readings: readonly StoredReading[]): Promise<void> {
+    if (readings.length === 0) return;
+    const teams = new Set(await this.clinicalStore.fhirEndpoints.enabledTeams());
+    if (teams.size === 0) return;
+    const patients = await this.clinicalStore.patients.getMany([...new Set(readings.map((reading) => reading.patientId))]);
+    const items = readings.flatMap((reading) => {
+      const careTeamId = patients.get(reading.patientId)?.careTeamId;
+      return careTeamId !== undefined && teams.has(careTeamId) ? [{ careTeamId, reading }] : [];
+    });
+    await this.clinicalStore.fhirDeliveries.enqueue(items);
+  }
+}
+
+export interface PushRetry {
+  firstMs: number;
+  maxMs: number;
+  maxAttempts: number;
+}
+
+/**
+ * 5 s doubling to an hour, 80 attempts — about three days of trying (5+10+…+2560 s ≈ 85 min over
+ * the first ten, then 70 × 60 min) before a delivery is marked failed; an EHR's weekend maintenance
+ * loses nothing.
+ */
+export const DEFAULT_PUSH_RETRY: PushRetry = { firstMs: 5_000, maxMs: 3_600_000, maxAttempts: 80 };
+/** Readings per transaction Bundle: a few hundred resources, well under any EHR's request limit. */
+export const PUSH_BATCH_SIZE = 100;
+/** How long a smaller batch size learned from a refusal is kept (then the full size is tried again). */
+const BATCH_SIZE_MEMORY_MS = 3_600_000;
+/** A claimed batch whose sender died is due again after this (longer than one attempt can take). */
+const PUSH_LEASE_MS = 120_000;
+const POLL_INTERVAL_MS = 1_000;
+
+export interface FhirPushSenderDependencies {
+  clinicalStore: ClinicalStore;
+  deviceProfiles: DeviceProfiles;
+  targets: WebhookTargetPolicy;
+  logger: Logger;
+  registry: Registry;
+  retry?: PushRetry;
+}
+
+export class FhirPushSender {
+  private readonly clients = new Map<string, EhrClient>();
+  /**
+   * Per team, how many readings a transaction may hold: halved each time the EHR refuses a batch
+   * whole, and forgotten after BATCH_SIZE_MEMORY_MS, so one bad reading does not shrink them for good.
+   */
+  private readonly batchSizes = new Map<string, { size: number; learnedAtMs: number }>();
+  private running: Promise<void> | undefined;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly retry: PushRetry;
+  private readonly sent: Counter<'outcome'>;
+
+  constructor(private readonly dependencies: FhirPushSenderDependencies) {
+    this.retry = dependencies.retry ?? DEFAULT_PUSH_RETRY;
+    this.sent = new Counter({ name: 'rpm_fhir_push_readings_total', help: 'Readings pushed to EHRs, by outcome of the attempt', labelNames: ['outcome'], registers: [dependencies.registry] });
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.kick(), POLL_INTERVAL_MS);
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** The EHR client of a team (for its token count in tests and diagnostics). */
+  clientOf(careTeamId: string): EhrClient | undefined {
+    return this.clients.get(careTeamId);
+  }
+
+  /** Sends what is due now; at most one loop runs at a time. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.sendDue()
+      .catch((error: Error) => this.dependencies.logger.error({ err: error.message }, 'FHIR push loop failed'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  private async sendDue(): Promise<void> {
+    const { clinicalStore } = this.dependencies;
+    while (!this.stopped) {
+      const batch = await clinicalStore.fhirDeliveries.claimDue(PUSH_BATCH_SIZE, new Date(Date.now() + PUSH_LEASE_MS).toISOString());
+      if (batch.length === 0) return;
+      const size = this.batchSize(batch[0]!.careTeamId);
+      for (let start = 0; start < batch.length; start += size) await this.sendBatch(batch.slice(start, start + size));
+    }
+  }
+
+  private batchSize(careTeamId: string): number {
+    const learned = this.batchSizes.get(careTeamId);
+    return learned && Date.now() - learned.learnedAtMs < BATCH_SIZE_MEMORY_MS ? learned.size : PUSH_BATCH_SIZE;
+  }
+
+  private async sendBatch(batch: readonly FhirDelivery[]): Promise<void> {
+    const { clinicalStore, logger } = this.dependencies;
+    const careTeamId = batch[0]!.careTeamId;
+    const endpoint = await clinicalStore.fhirEndpoints.get(careTeamId);
+    if (!endpoint) {
+      await clinicalStore.fhirDeliveries.markAttemptFailed(batch.map((delivery) => delivery.id), "the care team's FHIR endpoint was removed", null);
+      return;
+    }
+    if (!endpoint.enabled) {
+      // Paused: kept, and tried again later, when the team's admin may have switched it back on.
+      await clinicalStore.fhirDeliveries.markAttemptFailed(batch.map((delivery) => delivery.id), "the care team's FHIR endpoint is switched off", new Date(Date.now() + this.retry.maxMs).toISOString());
+      return;
+    }
+    try {
+      await this.send(endpoint, batch);
+      await clinicalStore.fhirDeliveries.markDelivered(batch.map((delivery) => delivery.id));
+      this.sent.inc({ outcome: 'delivered' }, batch.length);
+    } catch (error) {
+      if (error instanceof EhrAnswer && error.permanent && batch.length > 1) {
+        const half = Math.ceil(batch.length / 2);
+        this.batchSizes.set(careTeamId, { size: Math.min(half, this.batchSize(careTeamId)), learnedAtMs: Date.now() });
+        logger.warn({ careTeamId, readings: batch.length, err: error.message }, 'the EHR refused a FHIR push batch whole; sending it again in halves');
+        await this.sendBatch(batch.slice(0, half));
+        await this.sendBatch(batch.slice(half));
+        return;
+      }
+      await this.failed(batch, error as Error);
+    }
+  }
+
+  private async send(endpoint: FhirEndpoint, batch: readonly FhirDelivery[]): Promise<void> {
+    const { clinicalStore, deviceProfiles, targets } = this.dependencies;
+    const readings = batch.map((delivery) => delivery.reading);
+    const patients = [...(await clinicalStore.patients.getMany([...new Set(readings.map((reading) => reading.patientId))])).values()].map(patientResource);
+    // The readings' devices and gateways, and each device's own gateway (Device.parent).
+    const deviceIds = new Set(readings.flatMap((reading) => (reading.gatewayId ? [reading.deviceId, reading.gatewayId] : [reading.deviceId])));
+    const devices: FhirDevice[] = [];
+    for (const deviceId of deviceIds) {
+      const device = await clinicalStore.devices.get(deviceId);
+      if (!device) throw new Error(`device ${deviceId} is not known`);
+      if (device.gatewayId) deviceIds.add(device.gatewayId);
+      // The device as it was when it measured: its patient is the reading's (a device moves between patients).
+      const patientId = readings.find((reading) => reading.deviceId === deviceId)?.patientId;
+      devices.push(deviceResource({ device, patientId, profile: device.model ? deviceProfiles.get(device.model) : undefined }));
+    }
+    let client = this.clients.get(endpoint.careTeamId);
+    if (client && client.updatedAt !== endpoint.updatedAt) this.batchSizes.delete(endpoint.careTeamId);
+    if (client) client.update(endpoint);
+    else this.clients.set(endpoint.careTeamId, (client = new EhrClient(endpoint, targets)));
+    await client.transaction(transactionBundle({ readings, patients, devices }));
+  }
+
+  private async failed(batch: readonly FhirDelivery[], error: Error): Promise<void> {
+    const { clinicalStore, logger } = this.dependencies;
+    // A batch's deliveries were claimed together and fail together; the most tried decides the delay.
+    const attempt = Math.max(...batch.map((delivery) => delivery.attempts)) + 1;
+    const giveUp = attempt >= this.retry.maxAttempts;
+    const delayMs = Math.min(this.retry.firstMs * 2 ** (attempt - 1), this.retry.maxMs);
+    await clinicalStore.fhirDeliveries.markAttemptFailed(batch.map((delivery) => delivery.id), error.message, giveUp ? null : new Date(Date.now() + delayMs).toISOString());
+    this.sent.inc({ outcome: giveUp ? 'failed' : 'retry' }, batch.length);
+    logger.warn({ careTeamId: batch[0]!.careTeamId, readings: batch.length, attempt, err: error.message, gaveUp: giveUp }, 'FHIR push to the EHR failed');
+  }
+}

@@ -1,0 +1,56 @@
+// Readings as a FHIR transaction Bundle for an EHR: every resource is created only if none with its
+// identifier exists (`ifNoneExist`, conditional create), so a reading pushed twice, or a patient and
+// device pushed with every batch, exists once in the EHR. References between the resources are the
+// Bundle's own `urn:uuid:` fullUrls, which the EHR resolves to the resources it created or found
+// (FHIR R4 "Transaction processing rules"): the EHR's ids are its own.
+import { randomUUID } from 'node:crypto';
+import type { Bundle, BundleEntry, Device as FhirDevice, Patient as FhirPatient, Resource } from '@medplum/fhirtypes';
+import type { StoredReading } from '../device-profiles/index.js';
+import { observationsOf } from './observations.js';
+
+/** A token search value with FHIR's escapes (R4 "Search", escaping: `\\`, `|`, `,`, `$`). */
+export function escapeSearchValue(value: string): string {
+  return value.replace(/[\\|,$]/g, (character) => `\\${character}`);
+}
+
+function identifierQuery(resource: { identifier?: { system?: string; value?: string }[] }): string {
+  const identifier = resource.identifier?.[0];
+  if (!identifier?.system || !identifier.value) throw new Error(`a ${JSON.stringify(resource).slice(0, 40)} to push has no identifier`);
+  return `identifier=${encodeURIComponent(`${escapeSearchValue(identifier.system)}|${escapeSearchValue(identifier.value)}`)}`;
+}
+
+/**
+ * Our resource without what is ours alone (id, lastUpdated), its references rewritten to the Bundle's
+ * fullUrls: a reference to anything not in the Bundle would point at an id the EHR does not have.
+ */
+function forTheEhr<T extends Resource>(resource: T, fullUrls: ReadonlyMap<string, string>): T {
+  const text = JSON.stringify({ ...resource, id: undefined, meta: resource.meta?.profile ? { profile: resource.meta.profile } : undefined }, (key, value: unknown) => {
+    if (key !== 'reference' || typeof value !== 'string') return value;
+    const fullUrl = fullUrls.get(value);
+    if (fullUrl === undefined) throw new Error(`${resource.resourceType} ${resource.id ?? ''} refers to ${value}, which the batch does not hold`);
+    return fullUrl;
+  });
+  return JSON.parse(text) as T;
+}
+
+export interface PushBatch {
+  readings: readonly StoredReading[];
+  patients: readonly FhirPatient[];
+  devices: readonly FhirDevice[];
+}
+
+/** A transaction Bundle: the batch's patients and devices, then every reading's Observations. */
+export function transactionBundle(batch: PushBatch): Bundle {
+  const fullUrls = new Map<string, string>();
+  for (const resource of [...batch.patients, ...batch.devices]) fullUrls.set(`${resource.resourceType}/${resource.id}`, `urn:uuid:${randomUUID()}`);
+  const entries: BundleEntry[] = [];
+  for (const resource of [...batch.patients, ...batch.devices]) {
+    entries.push({ fullUrl: fullUrls.get(`${resource.resourceType}/${resource.id}`)!, resource: forTheEhr(resource, fullUrls), request: { method: 'POST', url: resource.resourceType, ifNoneExist: identifierQuery(resource) } });
+  }
+  for (const reading of batch.readings) {
+    for (const observation of observationsOf(reading)) {
+      entries.push({ fullUrl: `urn:uuid:${randomUUID()}`, resource: forTheEhr(observation, fullUrls), request: { method: 'POST', url: 'Observation', ifNoneExist: identifierQuery(observation) } });
+    }
+  }
+  return { resourceType: 'Bundle', type: 'transaction', entry: entries };
+}

@@ -1,0 +1,49 @@
+// Readings as a transaction Bundle for an EHR: conditional creates on identifiers (escaped as FHIR
+// search asks), references between the Bundle's own resources, nothing of the platform's ids.
+import { describe, expect, it } from '@jest/globals';
+import type { Observation } from '@medplum/fhirtypes';
+import { deviceResource, escapeSearchValue, patientResource, transactionBundle } from '../../../fhir/index.js';
+import { fhirErrors } from '../../support/fhir-validator.js';
+import { storedReading } from '../store/stored-reading.js';
+
+const patient = patientResource({ id: 'pt_1', name: 'Ada', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: 't', enrolledAt: '2026-01-01T00:00:00.000Z', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' });
+const device = (id: string, kind: string, gatewayId: string | null = null) => deviceResource({ device: { id, kind, model: null, gatewayId, createdAt: '2026-01-01T00:00:00.000Z', secretRotatedAt: '2026-01-01T00:00:00.000Z', retiredAt: null }, patientId: kind === 'gateway' ? undefined : 'pt_1', profile: undefined });
+
+describe('a transaction Bundle of readings for an EHR', () => {
+  const reading = storedReading({ patientId: 'pt_1', deviceId: 'cuff:1', readingId: 'r,1|x$\\', gatewayId: 'hub-1', source: 'gateway' });
+  const bundle = transactionBundle({ readings: [reading], patients: [patient], devices: [device('cuff:1', 'blood_pressure', 'hub-1'), device('hub-1', 'gateway')] });
+
+  it('escapes the characters FHIR search gives a meaning to', () => {
+    expect(escapeSearchValue('a\\b|c,d$e')).toBe('a\\\\b\\|c\\,d\\$e');
+  });
+
+  it('creates each resource only if none with its identifier exists, and is valid R4', () => {
+    expect(bundle.type).toBe('transaction');
+    expect(bundle.entry!.map((entry) => [entry.request!.method, entry.request!.url])).toEqual([
+      ['POST', 'Patient'],
+      ['POST', 'Device'],
+      ['POST', 'Device'],
+      ['POST', 'Observation'],
+      ['POST', 'Observation'],
+    ]);
+    expect(bundle.entry![0]!.request!.ifNoneExist).toBe(`identifier=${encodeURIComponent('urn:rpm-ingest:patient|pt_1')}`);
+    expect(decodeURIComponent(bundle.entry![3]!.request!.ifNoneExist!)).toBe('identifier=http://hl7.org/fhir/uv/phd/StructureDefinition/PhdBaseObservation|cuff:1/r\\,1\\|x\\$\\\\/blood-pressure');
+    expect(fhirErrors(bundle)).toEqual([]);
+  });
+
+  it('refers between its resources by their urn:uuid fullUrls, and sends none of the platform’s ids', () => {
+    const fullUrls = new Map(bundle.entry!.map((entry) => [entry.fullUrl!, entry.resource!]));
+    const observation = bundle.entry![3]!.resource as Observation;
+    expect(fullUrls.get(observation.subject!.reference!)?.resourceType).toBe('Patient');
+    expect(fullUrls.get(observation.device!.reference!)?.resourceType).toBe('Device');
+    expect(fullUrls.get(observation.extension![0]!.valueReference!.reference!)?.resourceType).toBe('Device');
+    for (const entry of bundle.entry!) {
+      expect(entry.fullUrl).toMatch(/^urn:uuid:[0-9a-f-]{36}$/);
+      expect(entry.resource!.id).toBeUndefined();
+    }
+  });
+
+  it('refuses a batch whose resources refer to something it does not hold', () => {
+    expect(() => transactionBundle({ readings: [reading], patients: [patient], devices: [device('cuff:1', 'blood_pressure', 'hub-1')] })).toThrow(/refers to Device\/hub-1/);
+  });
+});
