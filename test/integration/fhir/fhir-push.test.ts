@@ -2,6 +2,9 @@
 // the EHR, test/support/medplum-ehr.ts), as the platform pushes them: queued on the hand-over from
 // ingest, sent in transaction Bundles with conditional creates, retried with backoff across restarts.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -209,5 +212,17 @@ describe('pushing readings to an EHR’s FHIR server (Medplum standing in for th
     const failed = await eventually(async () => (await deliveries(teamB.teamId, 'failed')).find((delivery) => delivery.readingId === queued[0]));
     expect(failed.lastError).toMatch(/endpoint was removed/);
     expect((await fetch(`${app.baseUrl}/v1/care-teams/${teamB.teamId}/fhir-endpoint/jwks.json`)).status).toBe(404);
+  });
+
+  it('runs the examples of docs/fhir.md as written: a search, an export kick-off, an endpoint set up for SMART', async () => {
+    const text = readFileSync(new URL('../../../docs/fhir.md', import.meta.url), 'utf8');
+    const [search, kickOff, configure] = [...text.matchAll(/```sh\n([^]*?)```/g)].map((match) => match[1]!);
+    const team = await app.clinicalStore.careTeams.create({ id: unique('docs-team'), name: 'Docs team' });
+    const patient = await app.clinicalStore.patients.create({ name: 'Docs Patient', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: team.id });
+    const env = { ...process.env, RPM: app.baseUrl, TOKEN: admin, PATIENT: patient.id, TEAM: team.id, EHR: smartEhr.baseUrl };
+    const run = async (command: string) => (await promisify(execFile)('sh', ['-c', command], { env })).stdout;
+    expect(JSON.parse(await run(search!))).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
+    expect(await run(kickOff!)).toMatch(/^HTTP\/1\.1 202[^]*content-location: .*\$export-status\//im);
+    expect(JSON.parse(await run(configure!))).toMatchObject({ careTeamId: team.id, auth: { type: 'smart-backend', clientId: 'rpm-platform' } });
   });
 });
