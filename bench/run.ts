@@ -1,6 +1,6 @@
 // `npm run bench`: benchmarks with their baselines measured in the same run, a table on stdout and
 // JSON in bench/results/. Not part of `npm test`: figures are reported, never asserted.
-// BENCH_ONLY=ingest,latency,connections,backlog,api,billing,console runs a subset (all by default).
+// BENCH_ONLY=ingest,latency,connections,backlog,api,fhir-export,billing,console runs a subset (all by default).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -12,6 +12,7 @@ import { benchBacklog } from './backlog.js';
 import { benchBilling } from './billing.js';
 import { benchConsole } from './console.js';
 import { benchConnections } from './connections.js';
+import { benchFhirExport } from './fhir-export.js';
 import { benchIngest, type PipelineThreads } from './ingest.js';
 import type { Summary } from './stats.js';
 
@@ -21,7 +22,7 @@ const ms = (n: number) => n.toFixed(1);
 const spread = (s: Summary, f: (n: number) => string = fmt) => `${f(s.min)}–${f(s.max)}`;
 const pct = (share: number) => `${(share * 100).toFixed(0)} %`;
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const only = new Set((process.env.BENCH_ONLY ?? 'ingest,latency,connections,backlog,api,billing,console').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'ingest,latency,connections,backlog,api,fhir-export,billing,console').split(','));
 const log = (line: string) => console.error(line);
 
 function table(rows: string[][]): string {
@@ -166,12 +167,31 @@ if (only.has('api')) {
     ['baseline: bare Fastify sending the same 90-day body, fixed', api.baseline],
     ['GET /v1/triage', api.triage],
     ['GET /v1/patients/:id/readings, 90 days (target p99 < 20 ms)', api.readings90Days],
+    ['GET /fhir/R4/Observation, the same 90 days (540 Observations; target p99 < 20 ms at 200/s)', api.fhirObservations90Days],
   ];
   console.log(`Saturated: each client sends its next request as soon as the previous answer is read\n`);
   const stall = "load generator's own longest stall, ms (spread)";
   console.log(table([['endpoint', 'requests/s', 'ratio to baseline', 'p50 ms', 'p95 ms', 'p99 ms (spread)', 'max ms', stall], ...endpoints.map(([name, f]) => row(name, f))]));
   console.log(`\nAt a fixed ${fmt(api.fixedRatePerSecond)} requests/s shared by the ${api.concurrency} clients (latency from when each request was due)\n`);
   console.log(table([['endpoint', 'requests/s', 'p50 ms', 'p95 ms', 'p99 ms (spread)', 'max ms', stall], ...endpoints.map(([name, f]) => row(name, f.fixedRate, false))]));
+  const fhirRatio = (f: (e: EndpointFigures) => number) => (f(api.fhirObservations90Days) / f(api.readings90Days)).toFixed(2);
+  console.log(`\nFHIR search against /v1 readings, same 90 days: requests/s saturated ${fhirRatio((e) => e.requestsPerSecond.median)}×, p99 at ${fmt(api.fixedRatePerSecond)}/s ${fhirRatio((e) => e.fixedRate.p99Ms.median)}×`);
+}
+
+if (only.has('fhir-export')) {
+  await settle();
+  const exported = await benchFhirExport({ patients: env('BENCH_EXPORT_PATIENTS', 1000), readingsPerPatient: env('BENCH_EXPORT_READINGS_PER_PATIENT', 1000) }, log);
+  results.fhirExport = exported;
+  console.log(`\nFHIR Bulk Data export: ${fmt(exported.patients)} patients, ${fmt(exported.observations)} Observations (${fmt(exported.bytes / 1_048_576)} MiB of NDJSON), planned in ${exported.planningSeconds.toFixed(1)} s\n`);
+  console.log(
+    table([
+      ['figure', 'value', 'ratio to baseline'],
+      ['(a) baseline: the same readings read from the store in-process, readings/s', fmt(exported.storeReadsPerSecond), '1.00'],
+      ['export download, Observations/s', fmt(exported.resourcesPerSecond), (exported.resourcesPerSecond / exported.storeReadsPerSecond).toFixed(2)],
+      ['server resident memory idle, MiB', fmt(exported.idleRssMiB), ''],
+      [`server resident memory at its peak during the export, MiB (target: < idle + 100)`, fmt(exported.peakRssMiB), `+${fmt(exported.peakRssMiB - exported.idleRssMiB)} MiB`],
+    ]),
+  );
 }
 
 if (only.has('billing')) {

@@ -97,6 +97,22 @@ function after(instant: string | undefined | null, since: string | null): boolea
   return since === null || (instant !== undefined && instant !== null && instant > since);
 }
 
+/** Lines gathered into chunks of about this many characters: a write per line cost the export half its speed. */
+const CHUNK_CHARACTERS = 65_536;
+
+/** The file's text in chunks of about CHUNK_CHARACTERS (see exportLines). */
+export async function* exportChunks(stores: ExportStores, job: BulkExport, file: BulkExportFile, onPatient: (patientId: string) => Promise<void>): AsyncGenerator<string> {
+  let chunk = '';
+  for await (const lines of exportLines(stores, job, file, onPatient)) {
+    chunk += lines;
+    if (chunk.length >= CHUNK_CHARACTERS) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
 /**
  * The lines of one file, a patient at a time; `onPatient` is told of each patient before their lines
  * (the audit record of the read).

@@ -2,7 +2,7 @@
 // FHIR search as this server understands it.
 export { capabilityStatement } from './capability.js';
 export { searchset } from './bundles.js';
-export { EXPORT_FILES_HOURS, EXPORT_TYPES, PATIENTS_PER_FILE, STALLED_PLANNING_MS, exportLines, parseExportRequest, planExport, startExport, type ExportRequest, type ExportStores, type ExportType } from './bulk-export.js';
+export { EXPORT_FILES_HOURS, EXPORT_TYPES, PATIENTS_PER_FILE, STALLED_PLANNING_MS, exportChunks, exportLines, parseExportRequest, planExport, startExport, type ExportRequest, type ExportStores, type ExportType } from './bulk-export.js';
 export { FHIR_ERRORS, operationOutcome } from './errors.js';
 export { fhirIdOf, instantOfObservationId, observationId, platformIdOf, type ParsedFhirId } from './ids.js';
 export { OBSERVATION_TABLE, observationsOf, type ObservationRow } from './observations.js';

@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RpmError } from '../../device-profiles/index.js';
-import { EXPORT_FILES_HOURS, FHIR_ERRORS, STALLED_PLANNING_MS, exportLines, parseExportRequest, planExport, startExport, type ExportStores, type RawQuery } from '../../fhir/index.js';
+import { EXPORT_FILES_HOURS, FHIR_ERRORS, STALLED_PLANNING_MS, exportChunks, parseExportRequest, planExport, startExport, type ExportStores, type RawQuery } from '../../fhir/index.js';
 import type { BulkExport } from '../../store/index.js';
 import { maySeeTeam, requireUser, type AccessControl } from '../access.js';
 import { API_ERRORS, ApiError } from '../errors.js';
@@ -105,6 +105,6 @@ export function registerBulkExport(app: FastifyInstance, options: BulkExportRout
     if (!file) throw new RpmError(FHIR_ERRORS.UNKNOWN_RESOURCE, `export ${job.id} has no file ${request.params.file}`);
     // Every patient whose data leaves in the file gets an audit record of their own.
     const onPatient = (patientId: string) => access.auditEvent(request, { actor: user.sub, actorRole: user.role, action: 'fhir.export.read', outcome: 'allowed', resourceType: file.type.toLowerCase(), resourceId: job.id, patientId });
-    return reply.type(NDJSON).header('Cache-Control', 'no-store').send(Readable.from(exportLines(options, job, file, onPatient)));
+    return reply.type(NDJSON).header('Cache-Control', 'no-store').send(Readable.from(exportChunks(options, job, file, onPatient)));
   });
 }
