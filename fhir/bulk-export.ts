@@ -10,7 +10,7 @@ import { RpmError, type DeviceProfiles } from '../device-profiles/index.js';
 import type { BulkExport, BulkExportFile, ClinicalStore, ReadingsStore } from '../store/index.js';
 import { FHIR_ERRORS } from './errors.js';
 import { patientReadings } from './observation-pages.js';
-import { observationsOf } from './observations.js';
+import { numberedObservationJsonOf } from './observations.js';
 import { deviceResource, patientResource } from './resources.js';
 import { searchValues, type RawQuery } from './search.js';
 
@@ -144,7 +144,7 @@ export async function* exportLines(stores: ExportStores, job: BulkExport, file: 
         // Received by the transaction time (a later one belongs to the next export), and after _since.
         if (reading.receivedAt > job.transactionTime || !after(reading.receivedAt, job.since)) continue;
         let lines = '';
-        for (const observation of observationsOf(reading)) lines += `${JSON.stringify(observation)}\n`;
+        for (const { json } of numberedObservationJsonOf(reading)) lines += `${json}\n`;
         yield lines;
       }
     }

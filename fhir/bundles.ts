@@ -18,3 +18,13 @@ export function searchset(baseUrl: string, selfUrl: string, resources: readonly 
     entry: resources.map((resource) => ({ fullUrl: `${baseUrl}/${resource.resourceType}/${resource.id}`, resource, search: { mode: 'match' as const } })),
   };
 }
+
+/**
+ * `searchset`'s Bundle as JSON text, around resources already serialized (observationJson): the same
+ * keys in the same order, without building the resources as objects and serializing them again.
+ */
+export function searchsetJson(baseUrl: string, selfUrl: string, resourceType: string, resources: readonly { id: string; json: string }[], nextCursor?: string): string {
+  const link = [{ relation: 'self', url: selfUrl }, ...(nextCursor ? [{ relation: 'next', url: pageLink(selfUrl, nextCursor) }] : [])];
+  const entries = resources.map((resource) => `{"fullUrl":${JSON.stringify(`${baseUrl}/${resourceType}/${resource.id}`)},"resource":${resource.json},"search":{"mode":"match"}}`);
+  return `{"resourceType":"Bundle","type":"searchset","timestamp":"${new Date().toISOString()}","link":${JSON.stringify(link)},"entry":[${entries.join(',')}]}`;
+}

@@ -3,9 +3,11 @@
 // MAC-style), and a reading is keyed by (deviceId, readingId) where readingId is up to 128 printable
 // characters. Ids are pure functions of the platform's keys, so exporting or pushing the same reading
 // twice yields the same resource.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 const FHIR_ID = /^[A-Za-z0-9.-]{1,64}$/;
+/** An id that is its own FHIR id: nothing to escape, short enough. */
+const PLAIN_ID = /^[A-Za-z0-9-]{1,64}$/;
 const MAX_FHIR_ID = 64;
 
 /** `.` starts an escape: `.d` is a dot, `.u` an underscore, `.c` a colon; nothing else changes. */
@@ -15,7 +17,7 @@ const UNESCAPES: Record<string, string> = { d: '.', u: '_', c: ':' };
 const HASHED = 'h-';
 
 function hashed(platformId: string): string {
-  return HASHED + createHash('sha256').update(platformId).digest('hex').slice(0, 40);
+  return HASHED + hash('sha256', platformId, 'hex').slice(0, 40);
 }
 
 /**
@@ -24,6 +26,8 @@ function hashed(platformId: string): string {
  * (`h-…`), which `platformIdOf` cannot reverse: the caller then finds the resource by comparing.
  */
 export function fhirIdOf(platformId: string): string {
+  // Most ids need nothing: said without a loop, as the search API asks this thrice per Observation.
+  if (PLAIN_ID.test(platformId) && !platformId.startsWith(HASHED)) return platformId;
   let escaped = '';
   for (const character of platformId) escaped += ESCAPES[character] ?? character;
   return escaped.length <= MAX_FHIR_ID && !escaped.startsWith(HASHED) ? escaped : hashed(platformId);
@@ -57,7 +61,7 @@ export function platformIdOf(fhirId: string): ParsedFhirId {
  */
 export function observationId(reading: { deviceId: string; readingId: string; measuredAt: string }, part: string): string {
   const instant = Date.parse(reading.measuredAt).toString(36);
-  return `${instant}-${createHash('sha256').update(`${reading.deviceId}\u0000${reading.readingId}\u0000${part}`).digest('hex').slice(0, 32)}`;
+  return `${instant}-${hash('sha256', `${reading.deviceId}\u0000${reading.readingId}\u0000${part}`, 'hex').slice(0, 32)}`;
 }
 
 /** The measurement instant an Observation id carries (epoch ms), or undefined for an id not of this shape. */

@@ -1,20 +1,27 @@
 // A page of a patient's Observations, read from the readings store by keyset: each page starts where
 // the last one ended (its last Observation's instant, device, reading and part), so page 100 costs
 // what page 1 does, and readings that arrive meanwhile do not shift the pages (no offsets).
-import type { Observation } from '@medplum/fhirtypes';
 import { MEASUREMENT_KINDS } from '../device-profiles/index.js';
 import type { ReadingsStore, StoredReading } from '../store/index.js';
-import { observationsOf } from './observations.js';
-import { ALL_TIME, observationMatches, type ObservationCursor, type ObservationSearch } from './search.js';
+import { numberedObservationJsonOf, rowCodings, type ObservationRow } from './observations.js';
+import { ALL_TIME, codingsMatch, type ObservationCursor, type ObservationSearch } from './search.js';
+
+/** An Observation as JSON text (observationJson), with its id. */
+export interface ObservationText {
+  id: string;
+  json: string;
+}
 
 export interface ObservationPage {
-  observations: Observation[];
+  observations: ObservationText[];
   /** Where the next page starts; undefined on the last page. */
   next?: ObservationCursor;
 }
 
-/** Readings read from the store per query while a page fills. */
+/** Readings read from the store per query while a page fills, at least (a page of _count reads _count + 1). */
 const READINGS_PER_QUERY = 200;
+/** And at most: a query's rows are held until the page is built. */
+const MAX_READINGS_PER_QUERY = 1001;
 /** More readings than this at one instant for one patient is no real device: the page stops there. */
 const MAX_READINGS_PER_INSTANT = 100_000;
 
@@ -37,7 +44,14 @@ async function* readingsAfter(store: ReadingsStore, patientId: string, search: O
   const order: Order = search.newestFirst ? -1 : 1;
   const kind = search.kinds.length === 1 ? search.kinds[0] : undefined;
   const wanted = (reading: StoredReading) => search.kinds.includes(reading.kind);
-  const sorted = (readings: StoredReading[]) => readings.filter(wanted).sort((a, b) => order * compareKeys(keyOf(a), keyOf(b)));
+  // Each reading's key computed once (a comparison that parsed both instants cost a search a third of its time).
+  const sorted = (readings: StoredReading[]) =>
+    readings
+      .filter(wanted)
+      .map((reading) => ({ reading, key: keyOf(reading) }))
+      .sort((a, b) => order * compareKeys(a.key, b.key))
+      .map(({ reading }) => reading);
+  const perQuery = Math.min(Math.max(search.count + 1, READINGS_PER_QUERY), MAX_READINGS_PER_QUERY);
   let { fromMs, toMs } = search.range;
   let boundary: ObservationCursor | { measuredAtMs: number } | undefined = search.cursor;
   for (;;) {
@@ -52,8 +66,8 @@ async function* readingsAfter(store: ReadingsStore, patientId: string, search: O
       else toMs = Math.min(toMs, at);
     }
     if (fromMs >= toMs) return;
-    const chunk = await store.query({ patientId, kind, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), newestFirst: order === -1, limit: READINGS_PER_QUERY });
-    if (chunk.length < READINGS_PER_QUERY) {
+    const chunk = await store.query({ patientId, kind, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), newestFirst: order === -1, limit: perQuery });
+    if (chunk.length < perQuery) {
       yield* sorted(chunk);
       return;
     }
@@ -68,21 +82,34 @@ export function patientReadings(store: ReadingsStore, patientId: string): AsyncG
   return readingsAfter(store, patientId, { kinds: [...MEASUREMENT_KINDS], range: ALL_TIME, newestFirst: false, codes: [], categories: [], count: 0 });
 }
 
+/** Whether the search's codes and categories keep a row's Observations (decided before any is built). */
+function rowFilter(search: Pick<ObservationSearch, 'codes' | 'categories'>): (row: ObservationRow) => boolean {
+  const decided = new Map<ObservationRow, boolean>();
+  return (row) => {
+    let kept = decided.get(row);
+    if (kept === undefined) {
+      const { codes, categories } = rowCodings(row);
+      kept = search.codes.every((alternatives) => codingsMatch(codes, alternatives)) && search.categories.every((alternatives) => codingsMatch(categories, alternatives));
+      decided.set(row, kept);
+    }
+    return kept;
+  };
+}
+
 /** One page of the patient's Observations matching the search, and where the next one starts. */
 export async function observationPage(store: ReadingsStore, patientId: string, search: ObservationSearch): Promise<ObservationPage> {
-  const observations: Observation[] = [];
+  const observations: ObservationText[] = [];
   let last: ObservationCursor | undefined;
   if (search.kinds.length === 0 || search.range.fromMs >= search.range.toMs) return { observations };
+  const wanted = rowFilter(search);
   for await (const reading of readingsAfter(store, patientId, search)) {
     const key = keyOf(reading);
     const resumeAfterPart = search.cursor && compareKeys(key, search.cursor) === 0 ? search.cursor.part : -1;
-    const parts = observationsOf(reading);
-    for (let part = resumeAfterPart + 1; part < parts.length; part++) {
-      const observation = parts[part]!;
-      if (!observationMatches(observation, search)) continue;
+    for (const { part, id, json } of numberedObservationJsonOf(reading, wanted)) {
+      if (part <= resumeAfterPart) continue;
       // One more than the page holds: then there is a next page, which starts after the last one kept.
       if (observations.length === search.count) return { observations, next: last };
-      observations.push(observation);
+      observations.push({ id, json });
       last = { ...key, part };
     }
   }

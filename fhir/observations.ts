@@ -106,23 +106,42 @@ const FIXED_UNITS: Readonly<Record<string, { ucum: string; unit: string }>> = {
 /** How people write each UCUM code (Quantity.unit). */
 const UNIT_TEXT: Readonly<Record<string, string>> = { 'mm[Hg]': 'mmHg', '[lb_av]': 'lb', Cel: '°C', '[degF]': '°F', '/min': 'beats/minute' };
 
-function ucumQuantity(value: number, ucum: string): Quantity {
-  return { value, unit: UNIT_TEXT[ucum] ?? ucum, system: SYSTEMS.ucum, code: ucum };
+/** A quantity as the mapping decided it: value and UCUM code, and what was sent where it was converted. */
+interface FieldValue {
+  value: number;
+  ucum: string;
+  asSent?: { value: number; ucum: string };
+}
+
+/** A meter's LO or HI: the value is its limit, so the true value is below or above it (§2.4). */
+const COMPARATOR = { low: '<', high: '>' } as const;
+type Comparator = (typeof COMPARATOR)[keyof typeof COMPARATOR];
+
+function ucumQuantity(value: number, ucum: string, comparator?: Comparator): Quantity {
+  return { value, ...(comparator ? { comparator } : {}), unit: UNIT_TEXT[ucum] ?? ucum, system: SYSTEMS.ucum, code: ucum };
 }
 
 /**
  * A field's value: as the device sent it when the profile takes that unit (an EHR shows what the
- * patient saw on the device), else in the canonical unit with the sent value in the as-sent extension.
+ * patient saw on the device), else in the canonical unit with the sent value kept beside it.
  */
-function fieldQuantity(reading: StoredReading, row: ObservationRow, field: string): { quantity: Quantity; asSent?: Extension } {
+function fieldValue(reading: StoredReading, row: ObservationRow, field: string): FieldValue {
   const fixed = FIXED_UNITS[field];
-  if (fixed) return { quantity: ucumQuantity(reading.values[field]!, fixed.ucum) };
+  if (fixed) return { value: reading.values[field]!, ucum: fixed.ucum };
   const sentUnit = reading.original.unit as WireUnit;
   const sentValue = reading.original.values[field];
-  if (sentValue !== undefined && row.unitsKeptAsSent.includes(sentUnit)) return { quantity: ucumQuantity(sentValue, UCUM[sentUnit]) };
-  const quantity = ucumQuantity(reading.values[field]!, UCUM[reading.unit as WireUnit]);
-  if (sentValue === undefined || sentUnit === reading.unit) return { quantity };
-  return { quantity, asSent: { url: EXTENSIONS.asSent, valueQuantity: ucumQuantity(sentValue, UCUM[sentUnit]) } };
+  if (sentValue !== undefined && row.unitsKeptAsSent.includes(sentUnit)) return { value: sentValue, ucum: UCUM[sentUnit] };
+  const canonical = { value: reading.values[field]!, ucum: UCUM[reading.unit as WireUnit] };
+  return sentValue === undefined || sentUnit === reading.unit ? canonical : { ...canonical, asSent: { value: sentValue, ucum: UCUM[sentUnit] } };
+}
+
+function asSentExtension(asSent: NonNullable<FieldValue['asSent']>): Extension {
+  return { url: EXTENSIONS.asSent, valueQuantity: ucumQuantity(asSent.value, asSent.ucum) };
+}
+
+function comparatorOf(reading: StoredReading): Comparator | undefined {
+  const outOfRange = reading.flags.outOfRange;
+  return outOfRange === 'low' || outOfRange === 'high' ? COMPARATOR[outOfRange] : undefined;
 }
 
 function coding(system: string, code: Code): Coding {
@@ -134,7 +153,42 @@ function categoryOf(category: Category): CodeableConcept[] {
   return [{ coding: [{ system: SYSTEMS.observationCategory, code: category, display }], text: display }, { coding: [{ system: SYSTEMS.phdCategory, code: 'phd', display: 'PHD generated' }] }];
 }
 
+/**
+ * What every Observation of a row has in common, built once: the search API renders hundreds of
+ * Observations per request, and building these per Observation was most of its time (bench/api.ts).
+ * Shared, never changed: every Observation refers to the same objects.
+ */
+interface RowParts {
+  category: CodeableConcept[];
+  code: CodeableConcept;
+  componentCodes: CodeableConcept[];
+  profiles: { direct?: string[]; viaGateway: string[] };
+}
+
+const PARTS = new Map<ObservationRow, RowParts>();
+
+function partsOf(row: ObservationRow): RowParts {
+  let parts = PARTS.get(row);
+  if (!parts) {
+    parts = {
+      category: categoryOf(row.category),
+      code: { coding: [...row.loinc.map((code) => coding(SYSTEMS.loinc, code)), coding(SYSTEMS.mdc, row.mdc)], text: row.text },
+      componentCodes: (row.components ?? []).map((component) => ({ coding: [coding(SYSTEMS.loinc, component.loinc), coding(SYSTEMS.mdc, component.mdc)], text: component.loinc.display })),
+      profiles: { ...(row.profile ? { direct: [row.profile] } : {}), viaGateway: [...(row.profile ? [row.profile] : []), row.phdProfile] },
+    };
+    PARTS.set(row, parts);
+  }
+  return parts;
+}
+
+/** Every code and category coding an Observation of the row carries (search narrows by them before building). */
+export function rowCodings(row: ObservationRow): { codes: Coding[]; categories: Coding[] } {
+  const parts = partsOf(row);
+  return { codes: parts.code.coding!, categories: parts.category.flatMap((category) => category.coding ?? []) };
+}
+
 const FLAG_TEXT: Readonly<Record<string, string>> = { irregularHeartbeat: 'Irregular heartbeat detected', bodyMovement: 'Body movement during measurement' };
+const FLAG_CODES: Readonly<Record<string, CodeableConcept>> = Object.fromEntries(Object.entries(FLAG_TEXT).map(([flag, text]) => [flag, { coding: [{ system: SYSTEMS.readingFlags, code: flag, display: text }], text }]));
 
 /** Flags a cuff reports (irregular heartbeat, body movement) as components coded by the platform. */
 function flagComponents(reading: StoredReading): ObservationComponent[] {
@@ -142,61 +196,162 @@ function flagComponents(reading: StoredReading): ObservationComponent[] {
   for (const flag of ['irregularHeartbeat', 'bodyMovement']) {
     const value = reading.flags[flag];
     if (typeof value !== 'boolean') continue;
-    components.push({ code: { coding: [{ system: SYSTEMS.readingFlags, code: flag, display: FLAG_TEXT[flag]! }], text: FLAG_TEXT[flag]! }, valueBoolean: value });
+    components.push({ code: FLAG_CODES[flag]!, valueBoolean: value });
   }
   return components;
 }
 
-/** A meter's LO or HI: the value is its limit, so the true value is below or above it (§2.4). */
-const COMPARATOR = { low: '<', high: '>' } as const;
+/** FHIR's dateTime with a time (R4 datatypes): upper-case T and Z, at most 9 decimals, an offset up to 14:00. */
+const FHIR_DATE_TIME = /^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00))$/;
 
-function profilesOf(row: ObservationRow, viaGateway: boolean): { profile?: string[] } {
-  const profile = [...(row.profile ? [row.profile] : []), ...(viaGateway ? [row.phdProfile] : [])];
-  return profile.length > 0 ? { profile } : {};
+/**
+ * When the reading was measured, with the offset it came with. RFC 3339 also allows what FHIR does
+ * not (a lower-case `t` or `z`, more decimals): such a time is written upper-case, and one FHIR still
+ * cannot take is written as the UTC instant.
+ */
+export function effectiveDateTime(reading: Pick<StoredReading, 'measuredAt' | 'measuredAtAsSent'>): string {
+  const sent = reading.measuredAtAsSent;
+  if (FHIR_DATE_TIME.test(sent)) return sent;
+  const upper = sent.toUpperCase();
+  return FHIR_DATE_TIME.test(upper) ? upper : reading.measuredAt;
 }
 
 function observationOf(reading: StoredReading, row: ObservationRow): Observation {
+  const parts = partsOf(row);
   const viaGateway = reading.gatewayId !== null;
+  const main = row.components ? undefined : fieldValue(reading, row, row.field);
   const extension: Extension[] = [];
   if (viaGateway) extension.push({ url: EXTENSIONS.gatewayDevice, valueReference: { reference: `Device/${fhirIdOf(reading.gatewayId!)}` } });
   if (row.part === 'glucose' && typeof reading.flags.mealContext === 'string') extension.push({ url: EXTENSIONS.mealContext, valueCode: reading.flags.mealContext });
+  if (main?.asSent) extension.push(asSentExtension(main.asSent));
+  const profile = viaGateway ? parts.profiles.viaGateway : parts.profiles.direct;
   const observation: Observation = {
     resourceType: 'Observation',
     id: observationId(reading, row.part),
-    meta: { ...profilesOf(row, viaGateway), lastUpdated: reading.receivedAt },
+    meta: { ...(profile ? { profile } : {}), lastUpdated: reading.receivedAt },
     ...(extension.length > 0 ? { extension } : {}),
     identifier: [{ system: SYSTEMS.phdObservationIdentifier, value: observationIdentifierValue(reading, row.part) }],
     status: 'final',
-    category: categoryOf(row.category),
-    code: { coding: [...row.loinc.map((code) => coding(SYSTEMS.loinc, code)), coding(SYSTEMS.mdc, row.mdc)], text: row.text },
+    category: parts.category,
+    code: parts.code,
     subject: { reference: `Patient/${fhirIdOf(reading.patientId)}` },
-    effectiveDateTime: reading.measuredAtAsSent,
+    effectiveDateTime: effectiveDateTime(reading),
     issued: reading.receivedAt,
     device: { reference: `Device/${fhirIdOf(reading.deviceId)}` },
   };
-  if (row.components) {
-    const components: ObservationComponent[] = [];
-    for (const component of row.components) {
-      if (reading.values[component.field] === undefined) continue;
-      const { quantity, asSent } = fieldQuantity(reading, row, component.field);
-      components.push({
-        ...(asSent ? { extension: [asSent] } : {}),
-        code: { coding: [coding(SYSTEMS.loinc, component.loinc), coding(SYSTEMS.mdc, component.mdc)], text: component.loinc.display },
-        valueQuantity: quantity,
-      });
-    }
-    observation.component = [...components, ...flagComponents(reading)];
+  if (main) {
+    observation.valueQuantity = ucumQuantity(main.value, main.ucum, comparatorOf(reading));
     return observation;
   }
-  const { quantity, asSent } = fieldQuantity(reading, row, row.field);
-  const outOfRange = reading.flags.outOfRange;
-  if (outOfRange === 'low' || outOfRange === 'high') quantity.comparator = COMPARATOR[outOfRange];
-  if (asSent) observation.extension = [...(observation.extension ?? []), asSent];
-  observation.valueQuantity = quantity;
+  const components: ObservationComponent[] = [];
+  row.components!.forEach((component, index) => {
+    if (reading.values[component.field] === undefined) return;
+    const value = fieldValue(reading, row, component.field);
+    components.push({ ...(value.asSent ? { extension: [asSentExtension(value.asSent)] } : {}), code: parts.componentCodes[index]!, valueQuantity: ucumQuantity(value.value, value.ucum) });
+  });
+  observation.component = [...components, ...flagComponents(reading)];
   return observation;
+}
+
+/**
+ * The JSON text of `observationOf(reading, row)`, byte for byte, written directly: searches and
+ * exports render hundreds of thousands of Observations, and building each as objects and then
+ * serializing it was most of their time (bench/api.ts). The constant parts are serialized once per
+ * row; a test holds the two to the same text for every shape (test/unit/fhir/observations.test.ts).
+ */
+export function observationJson(reading: StoredReading, row: ObservationRow): { id: string; json: string } {
+  const text = textOf(row);
+  const viaGateway = reading.gatewayId !== null;
+  const main = row.components ? undefined : fieldValue(reading, row, row.field);
+  const extensions: string[] = [];
+  if (viaGateway) extensions.push(`{"url":"${EXTENSIONS.gatewayDevice}","valueReference":{"reference":${JSON.stringify(`Device/${fhirIdOf(reading.gatewayId!)}`)}}}`);
+  if (row.part === 'glucose' && typeof reading.flags.mealContext === 'string') extensions.push(`{"url":"${EXTENSIONS.mealContext}","valueCode":${JSON.stringify(reading.flags.mealContext)}}`);
+  if (main?.asSent) extensions.push(asSentJson(main.asSent));
+  const id = observationId(reading, row.part);
+  const receivedAt = JSON.stringify(reading.receivedAt);
+  let json = `{"resourceType":"Observation","id":"${id}","meta":{${viaGateway ? text.viaGatewayProfile : text.directProfile}"lastUpdated":${receivedAt}}`;
+  if (extensions.length > 0) json += `,"extension":[${extensions.join(',')}]`;
+  json += `,"identifier":[{"system":"${SYSTEMS.phdObservationIdentifier}","value":${JSON.stringify(observationIdentifierValue(reading, row.part))}}],"status":"final"${text.categoryAndCode}`;
+  json += `,"subject":{"reference":${JSON.stringify(`Patient/${fhirIdOf(reading.patientId)}`)}},"effectiveDateTime":${JSON.stringify(effectiveDateTime(reading))},"issued":${receivedAt},"device":{"reference":${JSON.stringify(`Device/${fhirIdOf(reading.deviceId)}`)}}`;
+  if (main) return { id, json: `${json},"valueQuantity":${quantityJson(main.value, main.ucum, comparatorOf(reading))}}` };
+  const components: string[] = [];
+  row.components!.forEach((component, index) => {
+    if (reading.values[component.field] === undefined) return;
+    const value = fieldValue(reading, row, component.field);
+    components.push(`{${value.asSent ? `"extension":[${asSentJson(value.asSent)}],` : ''}"code":${text.componentCodes[index]},"valueQuantity":${quantityJson(value.value, value.ucum)}}`);
+  });
+  for (const flag of ['irregularHeartbeat', 'bodyMovement']) {
+    const value = reading.flags[flag];
+    if (typeof value === 'boolean') components.push(`{"code":${text.flagCodes[flag]},"valueBoolean":${value}}`);
+  }
+  return { id, json: `${json},"component":[${components.join(',')}]}` };
+}
+
+/** A number as JSON writes it (finite: the readings' values always are). */
+function numberJson(value: number): string {
+  return JSON.stringify(value);
+}
+
+function quantityJson(value: number, ucum: string, comparator?: Comparator): string {
+  return `{"value":${numberJson(value)}${comparator ? `,"comparator":"${comparator}"` : ''},"unit":${JSON.stringify(UNIT_TEXT[ucum] ?? ucum)},"system":"${SYSTEMS.ucum}","code":${JSON.stringify(ucum)}}`;
+}
+
+function asSentJson(asSent: NonNullable<FieldValue['asSent']>): string {
+  return `{"url":"${EXTENSIONS.asSent}","valueQuantity":${quantityJson(asSent.value, asSent.ucum)}}`;
+}
+
+/** A row's constant parts as JSON text, serialized once. */
+interface RowText {
+  directProfile: string;
+  viaGatewayProfile: string;
+  categoryAndCode: string;
+  componentCodes: string[];
+  flagCodes: Readonly<Record<string, string>>;
+}
+
+const TEXTS = new Map<ObservationRow, RowText>();
+
+function textOf(row: ObservationRow): RowText {
+  let text = TEXTS.get(row);
+  if (!text) {
+    const parts = partsOf(row);
+    text = {
+      directProfile: parts.profiles.direct ? `"profile":${JSON.stringify(parts.profiles.direct)},` : '',
+      viaGatewayProfile: `"profile":${JSON.stringify(parts.profiles.viaGateway)},`,
+      categoryAndCode: `,"category":${JSON.stringify(parts.category)},"code":${JSON.stringify(parts.code)}`,
+      componentCodes: parts.componentCodes.map((code) => JSON.stringify(code)),
+      flagCodes: Object.fromEntries(Object.entries(FLAG_CODES).map(([flag, code]) => [flag, JSON.stringify(code)])),
+    };
+    TEXTS.set(row, text);
+  }
+  return text;
+}
+
+/** An Observation of a reading and its place among the reading's (the table's order), for paging. */
+export interface NumberedObservation {
+  part: number;
+  observation: Observation;
+}
+
+/** The Observations of a reading whose rows `wanted` keeps (all by default), built only for those. */
+export function numberedObservationsOf(reading: StoredReading, wanted?: (row: ObservationRow) => boolean): NumberedObservation[] {
+  const numbered: NumberedObservation[] = [];
+  OBSERVATION_TABLE[reading.kind].forEach((row, part) => {
+    if (reading.values[row.field] !== undefined && (!wanted || wanted(row))) numbered.push({ part, observation: observationOf(reading, row) });
+  });
+  return numbered;
 }
 
 /** The Observations a stored reading becomes, in the table's order. */
 export function observationsOf(reading: StoredReading): Observation[] {
   return OBSERVATION_TABLE[reading.kind].filter((row) => reading.values[row.field] !== undefined).map((row) => observationOf(reading, row));
+}
+
+/** The JSON text of a reading's Observations whose rows `wanted` keeps, with their ids and places. */
+export function numberedObservationJsonOf(reading: StoredReading, wanted?: (row: ObservationRow) => boolean): { part: number; id: string; json: string }[] {
+  const numbered: { part: number; id: string; json: string }[] = [];
+  OBSERVATION_TABLE[reading.kind].forEach((row, part) => {
+    if (reading.values[row.field] !== undefined && (!wanted || wanted(row))) numbered.push({ part, ...observationJson(reading, row) });
+  });
+  return numbered;
 }

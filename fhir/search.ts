@@ -3,11 +3,10 @@
 // their precision, `_count`, `_sort`, and the server's own paging cursor. Pure: the routes run them.
 // A parameter the server does not know is an error unless the client asked for lenient handling
 // (`Prefer: handling=lenient`), as the specification's "handling" rules allow.
-import type { Coding, Observation } from '@medplum/fhirtypes';
+import type { Coding } from '@medplum/fhirtypes';
 import { RpmError, type MeasurementKind } from '../device-profiles/index.js';
 import { FHIR_ERRORS } from './errors.js';
-import { OBSERVATION_TABLE } from './observations.js';
-import { SYSTEMS } from './vocabulary.js';
+import { OBSERVATION_TABLE, rowCodings } from './observations.js';
 
 export type RawQuery = Record<string, string | string[] | undefined>;
 
@@ -189,17 +188,6 @@ function patientReference(parameter: string, values: readonly string[]): string 
   return id;
 }
 
-/** Every code and category coding an Observation of each table row carries, to narrow the kinds searched. */
-function rowCodings(kind: MeasurementKind): { codes: Coding[]; categories: Coding[] }[] {
-  return OBSERVATION_TABLE[kind].map((row) => ({
-    codes: [...row.loinc.map((code) => ({ system: SYSTEMS.loinc, code: code.code })), { system: SYSTEMS.mdc, code: row.mdc.code }],
-    categories: [
-      { system: SYSTEMS.observationCategory, code: row.category },
-      { system: SYSTEMS.phdCategory, code: 'phd' },
-    ],
-  }));
-}
-
 export function parseObservationSearch(query: RawQuery, lenient: boolean): ObservationSearch {
   const values = searchValues(query, OBSERVATION_SEARCH_PARAMETERS, lenient);
   const patient = patientReference('patient', [...(values.get('patient') ?? []), ...(values.get('subject') ?? [])]);
@@ -209,7 +197,10 @@ export function parseObservationSearch(query: RawQuery, lenient: boolean): Obser
   if (sort !== 'date' && sort !== '-date') throw invalid('_sort', `"${sort}": Observations sort by date or -date`);
   const cursorText = values.get('_cursor')?.at(-1);
   const kinds = (Object.keys(OBSERVATION_TABLE) as MeasurementKind[]).filter((kind) =>
-    rowCodings(kind).some((row) => codes.every((alternatives) => codingsMatch(row.codes, alternatives)) && categories.every((alternatives) => codingsMatch(row.categories, alternatives))),
+    OBSERVATION_TABLE[kind].some((row) => {
+      const codings = rowCodings(row);
+      return codes.every((alternatives) => codingsMatch(codings.codes, alternatives)) && categories.every((alternatives) => codingsMatch(codings.categories, alternatives));
+    }),
   );
   return {
     ...(patient ? { patient } : {}),
@@ -221,11 +212,4 @@ export function parseObservationSearch(query: RawQuery, lenient: boolean): Obser
     ...(cursorText ? { cursor: decodeCursor(cursorText) } : {}),
     kinds,
   };
-}
-
-/** Whether an Observation matches the search's codes and categories. */
-export function observationMatches(observation: Observation, search: Pick<ObservationSearch, 'codes' | 'categories'>): boolean {
-  const codes = observation.code.coding ?? [];
-  const categories = (observation.category ?? []).flatMap((category) => category.coding ?? []);
-  return search.codes.every((alternatives) => codingsMatch(codes, alternatives)) && search.categories.every((alternatives) => codingsMatch(categories, alternatives));
 }

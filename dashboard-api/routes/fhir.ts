@@ -15,7 +15,7 @@ import {
   fhirIdOf,
   instantOfObservationId,
   observationPage,
-  observationsOf,
+  numberedObservationJsonOf,
   operationOutcome,
   pageSize,
   parseObservationSearch,
@@ -24,6 +24,7 @@ import {
   platformIdOf,
   searchValues,
   searchset,
+  searchsetJson,
   type RawQuery,
 } from '../../fhir/index.js';
 import { STORE_ERRORS, type ClinicalStore, type Device, type Page, type Patient, type ReadingsStore } from '../../store/index.js';
@@ -61,7 +62,8 @@ function lenient(request: FastifyRequest): boolean {
   return /\bhandling\s*=\s*lenient\b/i.test(String(request.headers.prefer ?? ''));
 }
 
-function send(reply: FastifyReply, resource: Resource): FastifyReply {
+/** A resource, or its JSON text already written (searches of Observations). */
+function send(reply: FastifyReply, resource: Resource | string): FastifyReply {
   return reply.type(`${FHIR_JSON}; charset=utf-8`).header('Cache-Control', 'no-store').send(resource);
 }
 
@@ -202,10 +204,10 @@ export const fhirRoutes: FastifyPluginAsync<FhirRouteOptions> = async (app, { cl
     const instantMs = instantOfObservationId(request.params.id);
     if (instantMs === undefined) throw notFound('Observation', request.params.id);
     for (const reading of await readingsStore.measuredWithin(instantMs)) {
-      const observation = observationsOf(reading).find((candidate) => candidate.id === request.params.id);
+      const observation = numberedObservationJsonOf(reading).find((candidate) => candidate.id === request.params.id);
       if (!observation) continue;
       await visiblePatient(request, fhirIdOf(reading.patientId));
-      return send(reply, observation);
+      return send(reply, observation.json);
     }
     throw notFound('Observation', request.params.id);
   });
@@ -217,7 +219,7 @@ export const fhirRoutes: FastifyPluginAsync<FhirRouteOptions> = async (app, { cl
     if (!patientFhirId) throw new RpmError(FHIR_ERRORS.INVALID_SEARCH_PARAMETER, 'patient: is required (one patient per search; every patient at once is the Bulk Data export)');
     const patient = await visiblePatient(request, patientFhirId);
     const page = await observationPage(readingsStore, patient.id, search);
-    return send(reply, searchset(baseUrl(request), selfUrl(request), page.observations, page.next ? encodeCursor(page.next) : undefined));
+    return send(reply, searchsetJson(baseUrl(request), selfUrl(request), 'Observation', page.observations, page.next ? encodeCursor(page.next) : undefined));
   });
 };
 

@@ -129,6 +129,26 @@ const CASES: Case[] = [
   { route: 'GET /v1/me', prepare: async () => ({ method: 'GET', path: '/v1/me' }), expected: { ...everyone, patientA: 200, patientA2: 200 } },
   { route: 'DELETE /v1/sessions/current', prepare: async () => ({ method: 'DELETE', path: '/v1/sessions/current' }), expected: { ...everyone204, patientA: 204, patientA2: 204 } },
   { route: 'GET /v1/billing/rpm', prepare: async () => ({ method: 'GET', path: '/v1/billing/rpm?month=2026-11' }), expected: { admin: 200, nurseA: 403, physicianA: 403, billingA: 200, nurseB: 403, physicianB: 403 } },
+  { route: 'PUT /v1/care-teams/:id/fhir-endpoint', prepare: async () => ({ method: 'PUT', path: `/v1/care-teams/${teamA}/fhir-endpoint`, body: { baseUrl: 'https://ehr.example.org/fhir', auth: { type: 'bearer', token: 'secret' } } }), expected: adminOnly },
+  { route: 'GET /v1/care-teams/:id/fhir-endpoint', prepare: async () => (await withEndpoint(teamA), { method: 'GET', path: `/v1/care-teams/${teamA}/fhir-endpoint` }), expected: clinicalOwnOnly },
+  { route: 'DELETE /v1/care-teams/:id/fhir-endpoint', prepare: async () => ({ method: 'DELETE', path: `/v1/care-teams/${await withEndpoint((await app.clinicalStore.careTeams.create({ name: 'Fresh' })).id)}/fhir-endpoint` }), expected: { ...adminOnly, admin: 204 } },
+  { route: 'GET /v1/fhir-deliveries', prepare: async () => ({ method: 'GET', path: '/v1/fhir-deliveries' }), expected: clinicalAll },
+];
+
+/** A team pushing to an EHR (for the routes that read or remove its endpoint); its id. */
+async function withEndpoint(teamId: string): Promise<string> {
+  await app.clinicalStore.fhirEndpoints.put({ careTeamId: teamId, baseUrl: 'https://ehr.example.org/fhir', auth: { type: 'bearer', token: 'secret' }, enabled: true, updatedBy: 'test' });
+  return teamId;
+}
+
+/** The FHIR API: the same roles and teams, answered with OperationOutcome resources. */
+const FHIR_CASES: (Case & { headers?: Record<string, string> })[] = [
+  { route: 'GET /fhir/R4/Patient/:id', prepare: async () => ({ method: 'GET', path: `/fhir/R4/Patient/${patientA}` }), expected: { ...clinicalOwnOnly, patientA: 200 } },
+  { route: 'GET /fhir/R4/Patient', prepare: async () => ({ method: 'GET', path: '/fhir/R4/Patient' }), expected: { ...clinicalAll, patientA: 200, patientA2: 200 } },
+  { route: 'GET /fhir/R4/Observation', prepare: async () => ({ method: 'GET', path: `/fhir/R4/Observation?patient=${patientA}` }), expected: { ...clinicalOwnOnly, patientA: 200 } },
+  { route: 'GET /fhir/R4/Device', prepare: async () => ({ method: 'GET', path: '/fhir/R4/Device' }), expected: { ...clinicalAll, patientA: 200, patientA2: 200 } },
+  { route: 'GET /fhir/R4/Group/:id/$export', headers: { Prefer: 'respond-async' }, prepare: async () => ({ method: 'GET', path: `/fhir/R4/Group/${teamA}/$export?_type=Patient` }), expected: { admin: 202, nurseA: 202, physicianA: 202, billingA: 403, nurseB: 403, physicianB: 403 } },
+  { route: 'GET /fhir/R4/Patient/$export', headers: { Prefer: 'respond-async' }, prepare: async () => ({ method: 'GET', path: '/fhir/R4/Patient/$export?_type=Patient' }), expected: { admin: 202, nurseA: 403, physicianA: 403, billingA: 403, nurseB: 403, physicianB: 403 } },
 ];
 
 describe('the access matrix', () => {
@@ -142,6 +162,15 @@ describe('the access matrix', () => {
     // In absolute form the same caller gets the same answer: access is decided on the matched route.
     const again = await testCase.prepare();
     expect([caller, 'absolute-form', (await absoluteFormRequest(app.baseUrl, again.method, again.path, { token: tokens[caller], body: again.body })).status]).toEqual([caller, 'absolute-form', expected]);
+  });
+
+  const fhirRows = FHIR_CASES.flatMap((c) => (Object.keys(CALLERS) as Caller[]).map((caller) => [c.route, caller, c] as const));
+  it.each(fhirRows)('%s as %s', async (_route, caller, testCase) => {
+    const { method, path } = await testCase.prepare();
+    const response = await app.request(method, path, { token: tokens[caller], headers: testCase.headers ?? {} });
+    expect([caller, response.status]).toEqual([caller, testCase.expected[caller as keyof Case['expected']] ?? 403]);
+    if (response.status >= 400) expect(response.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ details: { coding: [{ code: expect.stringMatching(/^RPM_ERR_/) }] } }] });
+    expect([caller, (await app.request(method, path, { headers: testCase.headers ?? {} })).status]).toEqual([caller, 401]);
   });
 
   it('refuses every /v1 route without a token, or with a forged one', async () => {

@@ -4,12 +4,13 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Observation, Quantity } from '@medplum/fhirtypes';
 import type { StoredReading } from '../../../device-profiles/index.js';
-import { OBSERVATION_TABLE, observationsOf } from '../../../fhir/observations.js';
+import { OBSERVATION_TABLE, effectiveDateTime, numberedObservationJsonOf, numberedObservationsOf, observationsOf } from '../../../fhir/observations.js';
 import { instantOfObservationId } from '../../../fhir/ids.js';
 import { fhirErrors, isValidUcum } from '../../support/fhir-validator.js';
 import { storedReading } from '../store/stored-reading.js';
 
 const VIA_GATEWAY = { gatewayId: 'hub:01', source: 'gateway' as const };
+const KIND_UNITS: Record<string, string> = { blood_pressure: 'mmHg', glucose: 'mg/dL', weight: 'kg', spo2: '%', temperature: 'Cel', heart_rate: '/min' };
 
 /** One fixture per kind and unit the devices send, straight and through a gateway. */
 const FIXTURES: Record<string, StoredReading> = {
@@ -73,6 +74,7 @@ describe('readings as FHIR Observations', () => {
       expect(codes(observation, MDC)).toHaveLength(1);
       expect(observation.identifier).toEqual([{ system: `${PHD}/PhdBaseObservation`, value: expect.stringMatching(new RegExp(`^${reading.deviceId}/${reading.readingId}/`)) }]);
       expect(observation.effectiveDateTime).toBe(reading.measuredAtAsSent);
+      expect(observation.effectiveDateTime).toMatch(/T.*(Z|[+-]\d\d:\d\d)$/);
       expect(observation.issued).toBe(reading.receivedAt);
       expect(instantOfObservationId(observation.id!)).toBe(Date.parse(reading.measuredAt));
       const gateway = observation.extension?.filter((extension) => extension.url === 'http://hl7.org/fhir/StructureDefinition/observation-gatewayDevice') ?? [];
@@ -173,6 +175,49 @@ describe('readings as FHIR Observations', () => {
     expect(codes(heartRate!, LOINC)).toEqual(['8867-4']);
     expect(codes(heartRate!, MDC)).toEqual(['147842']);
     expect(heartRate!.valueQuantity?.code).toBe('/min');
+  });
+
+  it('keeps the measurement time as sent where FHIR can take it, written as FHIR writes it', () => {
+    const at = (measuredAtAsSent: string) => effectiveDateTime({ measuredAt: '2026-11-20T08:00:00.000Z', measuredAtAsSent });
+    expect(at('2026-11-20T03:00:00-05:00')).toBe('2026-11-20T03:00:00-05:00');
+    expect(at('2026-11-20t08:00:00.5z')).toBe('2026-11-20T08:00:00.5Z');
+    // RFC 3339 allows 10 decimals and an offset past 14:00; FHIR does not: the UTC instant is used.
+    expect(at('2026-11-20T08:00:00.0000000001Z')).toBe('2026-11-20T08:00:00.000Z');
+    expect(at('2026-11-20T23:00:00+15:00')).toBe('2026-11-20T08:00:00.000Z');
+  });
+
+  it('writes each Observation’s JSON directly, byte for byte what the objects serialize to, for every shape', () => {
+    // Every fixture, and readings of every kind in many shapes: through a gateway or not, every unit,
+    // LO/HI, flags true or false, meal contexts, ids that JSON must escape.
+    const units: Record<string, string[]> = { blood_pressure: ['mmHg', 'kPa'], glucose: ['mg/dL', 'mmol/L'], weight: ['kg', 'lb'], spo2: ['%'], temperature: ['Cel', 'degF'], heart_rate: ['/min'] };
+    const readings = [...Object.values(FIXTURES)];
+    let seed = 7;
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    for (let i = 0; i < 400; i += 1) {
+      const kind = Object.keys(OBSERVATION_TABLE)[i % 6] as StoredReading['kind'];
+      const sent = units[kind]![Math.floor(random() * units[kind]!.length)]!;
+      const fields = kind === 'blood_pressure' ? ['systolic', 'diastolic', ...(random() < 0.5 ? ['meanArterial'] : [])] : ['value'];
+      const values: Record<string, number> = Object.fromEntries(fields.map((field) => [field, Math.round(random() * 20000) / 100]));
+      if ((kind === 'blood_pressure' || kind === 'spo2') && random() < 0.6) values.pulse = 40 + Math.floor(random() * 100);
+      if (kind === 'weight' && random() < 0.5) values.bmi = 18 + Math.round(random() * 200) / 10;
+      const flags: Record<string, string | boolean> = {};
+      if (kind === 'blood_pressure' && random() < 0.5) flags.irregularHeartbeat = random() < 0.5;
+      if (kind === 'blood_pressure' && random() < 0.5) flags.bodyMovement = random() < 0.5;
+      if (kind === 'glucose' && random() < 0.5) flags.mealContext = 'after_meal';
+      if (kind === 'glucose' && random() < 0.3) flags.outOfRange = random() < 0.5 ? 'low' : 'high';
+      readings.push(storedReading({ kind, deviceId: `dev_${i}:x.y`, readingId: `r"${i}\\é`, patientId: i % 3 === 0 ? 'pt_1' : 'p-2', gatewayId: random() < 0.5 ? 'hub:1' : null, measuredAtAsSent: i % 5 === 0 ? '2026-11-20t03:00:00.123456z' : '2026-11-20T03:00:00-05:00', unit: KIND_UNITS[kind]!, values, flags, original: { unit: sent, values: Object.fromEntries(fields.map((field) => [field, values[field]! * 1.5])) } }));
+    }
+    let compared = 0;
+    for (const reading of readings) {
+      const objects = numberedObservationsOf(reading);
+      const texts = numberedObservationJsonOf(reading);
+      expect(texts.map((text) => [text.part, text.id])).toEqual(objects.map((object) => [object.part, object.observation.id]));
+      for (const [index, object] of objects.entries()) {
+        expect(texts[index]!.json).toBe(JSON.stringify(object.observation));
+        compared += 1;
+      }
+    }
+    expect(compared).toBeGreaterThan(500);
   });
 
   it('the validator used here does catch a broken Observation (so a pass above means something)', () => {
