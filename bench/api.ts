@@ -23,9 +23,12 @@ export interface LoadFigures {
   generatorDelayMaxMs: Summary;
 }
 
-/** One endpoint: as many requests as the clients can send (saturated), and at the fixed rate. */
+/**
+ * One endpoint: as many requests as the clients can send (saturated), and at the fixed rate; not at
+ * the fixed rate when the endpoint saturates below it (its latency would only be the queue's growth).
+ */
 export interface EndpointFigures extends LoadFigures {
-  fixedRate: LoadFigures;
+  fixedRate?: LoadFigures;
 }
 
 export interface ApiBenchResult {
@@ -161,7 +164,14 @@ export async function benchApi(options: { concurrency: number; seconds: number; 
         generatorDelayMaxMs: summarize(runs.map((r) => r.generatorDelayMax)),
       };
     };
-    const measure = async (name: string, url: string): Promise<EndpointFigures> => ({ ...(await measureLoad(name, url)), fixedRate: await measureLoad(name, url, options.fixedRatePerSecond) });
+    const measure = async (name: string, url: string): Promise<EndpointFigures> => {
+      const saturated = await measureLoad(name, url);
+      if (saturated.requestsPerSecond.max < options.fixedRatePerSecond) {
+        log(`api: ${name} saturates at ${saturated.requestsPerSecond.max.toFixed(0)} req/s, below ${options.fixedRatePerSecond}/s: not measured at that rate`);
+        return saturated;
+      }
+      return { ...saturated, fixedRate: await measureLoad(name, url, options.fixedRatePerSecond) };
+    };
     let baseline: EndpointFigures;
     try {
       baseline = await measure('baseline', `http://127.0.0.1:${baselineServer.match[1]}/`);

@@ -20,11 +20,17 @@ export function searchset(baseUrl: string, selfUrl: string, resources: readonly 
 }
 
 /**
- * `searchset`'s Bundle as JSON text, around resources already serialized (observationJson): the same
- * keys in the same order, without building the resources as objects and serializing them again.
+ * `searchset`'s Bundle as JSON (UTF-8), around resources already serialized (observationJson): the
+ * same keys in the same order, without building the resources as objects and serializing them again.
+ * Each entry is encoded on its own and the pieces copied once into the body: joining a megabyte of
+ * short strings into one string first cost a 90-day search a fifth of its time (bench/api.ts).
  */
-export function searchsetJson(baseUrl: string, selfUrl: string, resourceType: string, resources: readonly { id: string; json: string }[], nextCursor?: string): string {
+export function searchsetJson(baseUrl: string, selfUrl: string, resourceType: string, resources: readonly { id: string; json: string }[], nextCursor?: string): Buffer {
   const link = [{ relation: 'self', url: selfUrl }, ...(nextCursor ? [{ relation: 'next', url: pageLink(selfUrl, nextCursor) }] : [])];
-  const entries = resources.map((resource) => `{"fullUrl":${JSON.stringify(`${baseUrl}/${resourceType}/${resource.id}`)},"resource":${resource.json},"search":{"mode":"match"}}`);
-  return `{"resourceType":"Bundle","type":"searchset","timestamp":"${new Date().toISOString()}","link":${JSON.stringify(link)},"entry":[${entries.join(',')}]}`;
+  const pieces: Buffer[] = [Buffer.from(`{"resourceType":"Bundle","type":"searchset","timestamp":"${new Date().toISOString()}","link":${JSON.stringify(link)},"entry":[`)];
+  resources.forEach((resource, index) => {
+    pieces.push(Buffer.from(`${index === 0 ? '' : ','}{"fullUrl":${JSON.stringify(`${baseUrl}/${resourceType}/${resource.id}`)},"resource":${resource.json},"search":{"mode":"match"}}`));
+  });
+  pieces.push(Buffer.from(']}'));
+  return Buffer.concat(pieces);
 }

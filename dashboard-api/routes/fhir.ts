@@ -62,8 +62,8 @@ function lenient(request: FastifyRequest): boolean {
   return /\bhandling\s*=\s*lenient\b/i.test(String(request.headers.prefer ?? ''));
 }
 
-/** A resource, or its JSON text already written (searches of Observations). */
-function send(reply: FastifyReply, resource: Resource | string): FastifyReply {
+/** A resource, or its JSON already written (searches of Observations, as text or UTF-8). */
+function send(reply: FastifyReply, resource: Resource | string | Buffer): FastifyReply {
   return reply.type(`${FHIR_JSON}; charset=utf-8`).header('Cache-Control', 'no-store').send(resource);
 }
 
