@@ -14,7 +14,7 @@ import type { Device as FhirDevice } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { DeviceProfiles, StoredReading } from '../device-profiles/index.js';
-import type { WebhookTargetPolicy } from '../rules/index.js';
+import { DueWorkLoop, type WebhookTargetPolicy } from '../rules/index.js';
 import type { ClinicalStore, FhirDelivery, FhirEndpoint } from '../store/index.js';
 import { EhrAnswer, EhrClient } from './ehr-client.js';
 import { deviceResource, patientResource } from './resources.js';
@@ -70,33 +70,31 @@ export interface FhirPushSenderDependencies {
 }
 
 export class FhirPushSender {
+  private readonly loop: DueWorkLoop;
   private readonly clients = new Map<string, EhrClient>();
   /**
    * Per team, how many readings a transaction may hold: halved each time the EHR refuses a batch
    * whole, and forgotten after BATCH_SIZE_MEMORY_MS, so one bad reading does not shrink them for good.
    */
   private readonly batchSizes = new Map<string, { size: number; learnedAtMs: number }>();
-  private running: Promise<void> | undefined;
-  private again = false;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
   private readonly retry: PushRetry;
   private readonly sent: Counter<'outcome'>;
 
   constructor(private readonly dependencies: FhirPushSenderDependencies) {
     this.retry = dependencies.retry ?? DEFAULT_PUSH_RETRY;
+    this.loop = new DueWorkLoop(
+      () => this.sendDue(),
+      (error) => dependencies.logger.error({ err: error.message }, 'FHIR push loop failed'),
+    );
     this.sent = new Counter({ name: 'rpm_fhir_push_readings_total', help: 'Readings pushed to EHRs, by outcome of the attempt', labelNames: ['outcome'], registers: [dependencies.registry] });
   }
 
   start(): void {
-    this.timer = setInterval(() => this.kick(), POLL_INTERVAL_MS);
-    this.kick();
+    this.loop.start(POLL_INTERVAL_MS);
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** The EHR client of a team (for its token count in tests and diagnostics). */
@@ -104,27 +102,14 @@ export class FhirPushSender {
     return this.clients.get(careTeamId);
   }
 
-  /** Sends what is due now; at most one loop runs at a time. */
+  /** Sends what is due now. */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.sendDue()
-      .catch((error: Error) => this.dependencies.logger.error({ err: error.message }, 'FHIR push loop failed'))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    this.loop.kick();
   }
 
   private async sendDue(): Promise<void> {
     const { clinicalStore } = this.dependencies;
-    while (!this.stopped) {
+    while (!this.loop.isStopped) {
       const batch = await clinicalStore.fhirDeliveries.claimDue(PUSH_BATCH_SIZE, new Date(Date.now() + PUSH_LEASE_MS).toISOString());
       if (batch.length === 0) return;
       const size = this.batchSize(batch[0]!.careTeamId);

@@ -10,3 +10,4 @@ export { flattenUnionIssues, patientOverrides, resolveRules, ruleDefinition, rul
 export { RulesService, type RulesServiceOptions } from './service.js';
 export { RULES_PARTITIONS, RulesFeed, acceptedTopic, forwardToRules, partitionOf, type RulesHandover } from './handover.js';
 export { polledAlertFeed } from './polled-alert-feed.js';
+export { DueWorkLoop } from './due-work-loop.js';

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { AlertEventName } from '../device-profiles/index.js';
 import type { Alert, ClinicalStore, DeliveriesOf, NotificationDelivery } from '../store/index.js';
 import { effectivePolicy, type Audience } from './escalation-policy.js';
+import { DueWorkLoop } from './due-work-loop.js';
 import { WebhookTargetPolicy, WebhookTargetRefused, sendThrough } from './webhook-target.js';
 
 export type { AlertEventName };
@@ -118,10 +119,7 @@ export class AlertNotifier {
   private readonly feedSubject = new Subject<AlertChange>();
   /** Every new or changed alert, for the API's SSE stream. */
   readonly feed$: Observable<AlertChange> = this.feedSubject.asObservable();
-  private running: Promise<void> | undefined;
-  private again = false;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
+  private readonly loop: DueWorkLoop;
 
   constructor(
     private readonly dependencies: {
@@ -135,19 +133,20 @@ export class AlertNotifier {
     },
   ) {
     this.webhookTargets = dependencies.webhookTargets ?? new WebhookTargetPolicy();
+    this.loop = new DueWorkLoop(
+      () => this.sendDue(),
+      (error) => dependencies.logger.error({ err: error.message }, 'notification delivery loop failed'),
+    );
   }
 
   private readonly webhookTargets: WebhookTargetPolicy;
 
   start(): void {
-    this.timer = setInterval(() => this.kick(), POLL_INTERVAL_MS);
-    this.kick();
+    this.loop.start(POLL_INTERVAL_MS);
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.running;
+    await this.loop.stop();
     this.feedSubject.complete();
   }
 
@@ -164,27 +163,14 @@ export class AlertNotifier {
 
   /** Sends what is due now; at most one sender runs at a time. */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.sendDue()
-      .catch((error: Error) => this.dependencies.logger.error({ err: error.message }, 'notification delivery loop failed'))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    this.loop.kick();
   }
 
   private async sendDue(): Promise<void> {
     const { clinicalStore } = this.dependencies;
     for (;;) {
       const due = await clinicalStore.deliveries.due(new Date().toISOString(), 100);
-      if (due.length === 0 || this.stopped) return;
+      if (due.length === 0 || this.loop.isStopped) return;
       await Promise.all(due.map((delivery) => this.attempt(delivery)));
     }
   }
