@@ -255,6 +255,8 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       const text = (await page.textContent('main')) ?? '';
       expect(text).toContain('clinical-billing.md');
       expect(text).toContain('last reading');
+      // The status line reads as words: "escalation tier 0 · patient", not "0· patient".
+      expect(text).toMatch(/escalation tier \d+ · patient/);
       expect(await page.$$eval('table.events tbody tr', (rows) => rows.map((row) => row.textContent ?? ''))).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`acknowledged.*${ids.nurse}.*acknowledged from the console banner`))]));
       expect(await seriousViolations(page, 'alert')).toEqual([]);
       // Critical: no snooze offered, and why; taking it shows the team who has it.

@@ -70,14 +70,19 @@ export function AlertPage({ id }: { id: string }) {
   if (error) return html`<main id="main"><p class="error" role="alert">${error}</p></main>`;
   if (!alert) return html`<main id="main"><p aria-busy="true">Loading…</p></main>`;
   const open = alert.status !== 'resolved';
+  // In the status line each separator carries its own spaces: htm drops the whitespace of a line
+  // break between expressions ("escalation tier 0· patient").
   return html`
     <main id="main">
       <h1><span class=${`badge severity-${alert.severity}`}>${severityText(alert.severity)}</span> ${alert.summary}</h1>
       <p>
-        Status ${alert.status.replace(/_/g, ' ')} · opened <time datetime=${alert.openedAt}>${eventTime.format(new Date(alert.openedAt))}</time> · escalation tier ${alert.escalationTier}
-        ${alert.claimedBy ? html` · <strong class="claimed">taken by ${alert.claimedBy}</strong>` : null}
-        ${alert.snoozedUntil && Date.parse(alert.snoozedUntil) > Date.now() ? html` · <strong class="snoozed">snoozed until <time datetime=${alert.snoozedUntil}>${eventTime.format(new Date(alert.snoozedUntil))}</time> by ${alert.snoozedBy}</strong>` : null}
-        · <a href=${`/patients/${encodeURIComponent(alert.patientId)}`} onClick=${follow}>patient</a>
+        Status ${alert.status.replace(/_/g, ' ')} · opened <time datetime=${alert.openedAt}>${eventTime.format(new Date(alert.openedAt))}</time> · escalation tier ${alert.escalationTier}${alert.claimedBy
+          ? html` · <strong class="claimed">taken by ${alert.claimedBy}</strong>`
+          : null}${alert.snoozedUntil && Date.parse(alert.snoozedUntil) > Date.now() ? html` · <strong class="snoozed">snoozed until <time datetime=${alert.snoozedUntil}>${eventTime.format(new Date(alert.snoozedUntil))}</time> by ${alert.snoozedBy}</strong>` : null}${' · '}<a
+          href=${`/patients/${encodeURIComponent(alert.patientId)}`}
+          onClick=${follow}
+          >patient</a
+        >
       </p>
       <section aria-labelledby="rule-heading">
         <h2 id="rule-heading">Rule</h2>
