@@ -208,6 +208,8 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       const page = await context.newPage();
       await signIn(page, ids.physician);
       await page.goto(`${baseUrl}/patients/${ids.patientA}`);
+      // Each threshold rule's clear level in a column of its own: SpO2 below 90 % ends at 92 % (the COPD target range's top).
+      expect(await page.textContent('tr[data-rule="spo2-low"] td.clear-level')).toBe('value ≥ 92 %');
       await page.click('button:has-text("Edit thresholds")');
       await page.fill('#th-rules-bp-crisis-retakeWindowMinutes', '500');
       await page.fill('#th-rules-bp-crisis-any-0-value', '170');

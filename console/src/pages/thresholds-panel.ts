@@ -5,7 +5,7 @@ import { useState } from 'preact/hooks';
 import { ApiFailure, api, session } from '../api.js';
 import type { Rule, Thresholds } from '../api-types.js';
 import { html } from '../html.js';
-import { isNumeric, opText, ruleText, unitOf } from '../rules-view.js';
+import { conditionText, isNumeric, opText, ruleText, unitOf } from '../rules-view.js';
 import { severityText } from '../severity.js';
 
 /** The numeric settings of each rule type, besides its conditions, with what they mean. */
@@ -128,6 +128,10 @@ export function ThresholdsPanel({ patientId, thresholds, onSaved }: { patientId:
     ${(SETTINGS[rule.type] ?? []).map((s) => html`<br />${s.label} ${numberInput(rule, [s.key], s.label, (rule as unknown as Record<string, number>)[s.key]!)}`)}`;
   };
 
+  /** A threshold rule's clear level (hysteresis: the episode ends and the rule re-arms there); every condition must hold. */
+  const clearText = (rule: Rule) =>
+    rule.type === 'threshold' && rule.clear ? rule.clear.map((condition) => conditionText(condition, rule.kind)).join(' and ') : '—';
+
   const shown = draft ? rules.map((rule) => draft[rule.id]!) : rules;
   return html`<section aria-labelledby="thresholds-heading">
     <h2 id="thresholds-heading">Thresholds</h2>
@@ -140,13 +144,14 @@ export function ThresholdsPanel({ patientId, thresholds, onSaved }: { patientId:
       ${errors[''] ? html`<p class="error" role="alert">${errors['']}</p>` : Object.keys(errors).length > 0 ? html`<p class="error" role="alert">Not saved: see the fields marked below.</p>` : null}
       <table class="thresholds">
         <caption>Rules in effect for this patient (values in the kind's unit)</caption>
-        <thead><tr><th scope="col">Rule</th><th scope="col">Severity</th><th scope="col">Fires when</th><th scope="col">On</th></tr></thead>
+        <thead><tr><th scope="col">Rule</th><th scope="col">Severity</th><th scope="col">Fires when</th><th scope="col">Clears when</th><th scope="col">On</th></tr></thead>
         <tbody>
           ${shown.map(
             (rule) => html`<tr data-rule=${rule.id}>
               <th scope="row">${rule.title}${rule.source ? html`<br /><small class="source">${rule.source}</small>` : null}</th>
               <td><span class=${`badge severity-${rule.severity}`}>${severityText(rule.severity)}</span></td>
               <td>${conditionCells(rule, draft !== undefined)}${thresholds.overrides.rules?.[rule.id] ? html`<br /><small class="source">changed for this patient (the title is the program's default)</small>` : null}</td>
+              <td class="clear-level">${clearText(rule)}</td>
               <td>
                 ${draft
                   ? html`<input type="checkbox" id=${fieldId(`rules/${rule.id}/enabled`)} aria-label=${`${rule.title}: on`} checked=${rule.enabled !== false} onChange=${(e: Event) => change(rule.id, ['enabled'], (e.target as HTMLInputElement).checked)} />`
