@@ -344,7 +344,7 @@ export function numberedObservationsOf(reading: StoredReading, wanted?: (row: Ob
 
 /** The Observations a stored reading becomes, in the table's order. */
 export function observationsOf(reading: StoredReading): Observation[] {
-  return OBSERVATION_TABLE[reading.kind].filter((row) => reading.values[row.field] !== undefined).map((row) => observationOf(reading, row));
+  return numberedObservationsOf(reading).map(({ observation }) => observation);
 }
 
 /** The JSON text of a reading's Observations whose rows `wanted` keeps, with their ids and places. */

@@ -149,10 +149,10 @@ export const fhirRoutes: FastifyPluginAsync<FhirRouteOptions> = async (app, { cl
         if (patient) patients.push(patient);
       }
       request.auditPatientId = patients.length === 1 ? patients[0]!.id : null;
-      return send(reply, searchset(baseUrl(request), selfUrl(request), patients.map(patientResource)));
+      return send(reply, searchset(baseUrl(request), selfUrl(request), 'Patient', patients.map(patientResource)));
     }
     const page = await clinicalStore.patients.list({ careTeamIds: visibleTeams(user), limit: pageSize(values), after: values.get('_cursor')?.at(-1) });
-    return send(reply, searchset(baseUrl(request), selfUrl(request), page.items.map(patientResource), page.nextCursor ?? undefined));
+    return send(reply, searchset(baseUrl(request), selfUrl(request), 'Patient', page.items.map(patientResource), page.nextCursor ?? undefined));
   });
 
   app.get<{ Params: { id: string } }>('/Device/:id', { config: readAccess('fhir.device.read', 'device') }, async (request, reply) => {
@@ -196,7 +196,7 @@ export const fhirRoutes: FastifyPluginAsync<FhirRouteOptions> = async (app, { cl
       }
     }
     const resources = (await Promise.all(devices.map((device) => visibleDevice(user, device)))).flatMap((visible) => (visible ? [visible.resource] : []));
-    return send(reply, searchset(baseUrl(request), selfUrl(request), resources, nextCursor));
+    return send(reply, searchset(baseUrl(request), selfUrl(request), 'Device', resources, nextCursor));
   });
 
   app.get<{ Params: { id: string } }>('/Observation/:id', { config: readAccess('fhir.observation.read', 'observation') }, async (request, reply) => {
