@@ -7,8 +7,11 @@
 //               audited, and throttled per address and per claimed identity (429)
 //   preHandler  the patient or alert the route names is resolved first (so a denied read is
 //               audited with its patient), then the route's roles, then the care-team scope (403)
-//   onResponse  an audit record for every authenticated request, allowed or denied
+//   onSend      an audit record for every authenticated request, allowed or denied, committed
+//               before the answer leaves: a process killed right after answering has still
+//               recorded who read what; when it cannot be recorded, the data does not go out (503)
 import { timingSafeEqual } from 'node:crypto';
+import { isReadable, type Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { FailureThrottle, STORE_ERRORS, type ActiveSession, type ClinicalStore } from '../store/index.js';
 import { API_ERRORS, ApiError } from './errors.js';
@@ -145,20 +148,21 @@ export function registerAccessControl(
     throw new Error(`route ${String(route.method)} ${route.url} declares neither an access rule nor public: true`);
   });
 
+  /** Resolves once the record is durable (group-committed with the records of other requests). */
   const audit = (request: FastifyRequest, record: AuditEvent) =>
-    dependencies.clinicalStore.audit
-      .append({
-        actor: record.actor,
-        actorRole: record.actorRole,
-        action: record.action,
-        outcome: record.outcome,
-        resourceType: record.resourceType ?? request.routeOptions.config.access?.resourceType ?? 'patient',
-        resourceId: record.resourceId !== undefined ? record.resourceId : (request.auditResourceId ?? null),
-        patientId: record.patientId !== undefined ? record.patientId : (request.auditPatientId ?? null),
-        sourceIp: request.ip,
-        requestId: request.id,
-      })
-      .catch((error: Error) => request.log.error({ err: error.message }, 'could not write the audit record'));
+    dependencies.clinicalStore.audit.append({
+      actor: record.actor,
+      actorRole: record.actorRole,
+      action: record.action,
+      outcome: record.outcome,
+      resourceType: record.resourceType ?? request.routeOptions.config.access?.resourceType ?? 'patient',
+      resourceId: record.resourceId !== undefined ? record.resourceId : (request.auditResourceId ?? null),
+      patientId: record.patientId !== undefined ? record.patientId : (request.auditPatientId ?? null),
+      sourceIp: request.ip,
+      requestId: request.id,
+    });
+  const auditOrLog = (request: FastifyRequest, record: AuditEvent) =>
+    audit(request, record).catch((error: Error) => request.log.error({ err: error.message }, 'could not write the audit record'));
 
   /** What a request for a patient's data names before anyone is authenticated: for the audit record. */
   const namedPatient = (request: FastifyRequest): string | null => {
@@ -172,7 +176,8 @@ export function registerAccessControl(
     const identity = claimedSubject(token);
     const refuse = async (message: string) => {
       request.auditPatientId = namedPatient(request);
-      await audit(request, { actor: identity ?? 'anonymous', actorRole: 'unauthenticated', action: 'auth.failed', outcome: 'denied' });
+      // The request is refused whether or not the record could be written.
+      await auditOrLog(request, { actor: identity ?? 'anonymous', actorRole: 'unauthenticated', action: 'auth.failed', outcome: 'denied' });
       throw new ApiError(API_ERRORS.UNAUTHENTICATED, message);
     };
     const retryAfterMs = throttle.retryAfterMs(request.ip, identity);
@@ -255,10 +260,20 @@ export function registerAccessControl(
     }
   });
 
-  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const rule = request.routeOptions.config.access;
-    if (!rule || !request.user || request.audited) return;
-    await audit(request, { actor: request.user.sub, actorRole: request.user.role, action: rule.audit, outcome: reply.statusCode < 400 ? 'allowed' : 'denied' });
+    if (!rule || !request.user || request.audited) return payload;
+    request.audited = true;
+    try {
+      await audit(request, { actor: request.user.sub, actorRole: request.user.role, action: rule.audit, outcome: reply.statusCode < 400 ? 'allowed' : 'denied' });
+      return payload;
+    } catch (error) {
+      // Fail closed: a read nobody could account for later is not answered.
+      request.log.error({ err: (error as Error).message }, 'could not write the audit record; the answer is withheld');
+      if (isReadable(payload as Readable)) (payload as Readable).destroy();
+      reply.code(503).type('application/json; charset=utf-8');
+      return JSON.stringify({ error: API_ERRORS.AUDIT_UNAVAILABLE, message: 'the audit record of this request could not be written, so the answer is withheld; try again' });
+    }
   });
 
   return {

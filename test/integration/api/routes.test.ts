@@ -295,6 +295,22 @@ describe('thresholds, time entries, dead letters, audit, pagination', () => {
     expect(records[0]!.requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('withholds the answer (503) when its audit record cannot be written, and answers again once it can', async () => {
+    const patientId = await newPatient();
+    const audit = app.clinicalStore.audit;
+    const append = audit.append.bind(audit);
+    audit.append = () => Promise.reject(new Error('disk full'));
+    try {
+      const refused = await app.request('GET', `/v1/patients/${patientId}`, { token: nurse });
+      expect(refused.status).toBe(503);
+      expect(refused.body).toEqual({ error: 'RPM_ERR_AUDIT_UNAVAILABLE', message: expect.stringContaining('withheld') });
+      expect(JSON.stringify(refused.body)).not.toContain(patientId);
+    } finally {
+      audit.append = append;
+    }
+    expect((await app.request('GET', `/v1/patients/${patientId}`, { token: nurse })).status).toBe(200);
+  });
+
   it('pages through a long list without gaps or repeats', async () => {
     const team = (await app.clinicalStore.careTeams.create({ id: unique('big-team'), name: 'Big' })).id;
     const ids: string[] = [];
