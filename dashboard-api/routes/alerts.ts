@@ -3,9 +3,10 @@ import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provid
 import { Subject, filter, merge, type Observable } from 'rxjs';
 import { SIGNATURE_HEADER, alertDeliveries, effectivePolicy, verifyWebhookSignature, type AlertChange, type AlertEventName } from '../../rules/index.js';
 import { SNOOZE_CAP_MINUTES } from '../../rules/snooze-policy.js';
-import { ALERT_SEVERITIES, ALERT_STATUSES, everyItem, FailureThrottle, STORE_ERRORS, type Alert, type ClinicalStore, type DeliveriesOf } from '../../store/index.js';
+import { ALERT_SEVERITIES, ALERT_STATUSES, FailureThrottle, STORE_ERRORS, type Alert, type ClinicalStore, type DeliveriesOf } from '../../store/index.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, maySeeTeam, requireUser, visibleTeams, type AccessControl } from '../access.js';
 import { API_ERRORS, ApiError } from '../errors.js';
+import { TriageList } from '../triage-list.js';
 import { idParams, pageQuery } from './shared.js';
 import { alertEventView, alertView, cursor, errorResponses, patientAlertView, triageRow } from '../schemas.js';
 
@@ -18,7 +19,6 @@ const SSE_HEARTBEAT_MS = 15_000;
 const MAX_STREAMS_PER_USER = 5;
 /** setTimeout's largest delay (about 24.8 days); a token valid longer is checked again then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-const SEVERITY_RANK: Readonly<Record<string, number>> = { critical: 0, high: 1, moderate: 2, low: 3 };
 
 /** Events an SSE stream may see twice (from this process and from the rules' feed): remembered per stream. */
 const SENT_EVENTS_REMEMBERED = 1_000;
@@ -256,24 +256,15 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
     });
   });
 
-  app.get('/v1/triage', { schema: { response: { 200: z.object({ patients: z.array(triageRow) }), ...errorResponses }, tags: ['alerts'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'triage.read' } } }, async (request) => {
-    const user = requireUser(request);
-    // Every open alert, however many pages: a triage list cut at some count would hide patients.
-    const byPatient = new Map<string, Alert[]>();
-    for await (const alert of everyItem((page) => clinicalStore.alerts.list({ careTeamIds: visibleTeams(user), status: ['open', 'awaiting_confirmation', 'acknowledged'], ...page }))) {
-      const alerts = byPatient.get(alert.patientId);
-      if (alerts) alerts.push(alert);
-      else byPatient.set(alert.patientId, [alert]);
-    }
-    const patients = await clinicalStore.patients.getMany([...byPatient.keys()]);
-    const rows = [...byPatient.entries()].map(([patientId, alerts]) => {
-      const patient = patients.get(patientId);
-      const worst = alerts.reduce((a, b) => (SEVERITY_RANK[a.severity]! <= SEVERITY_RANK[b.severity]! ? a : b));
-      const latest = alerts.reduce((a, b) => (a.updatedAt >= b.updatedAt ? a : b));
-      return { patientId, name: patient?.name ?? null, careTeamId: worst.careTeamId, worstSeverity: worst.severity, openAlerts: alerts.length, unacknowledged: alerts.filter((a) => a.status !== 'acknowledged').length, lastActivityAt: latest.updatedAt, alerts };
-    });
-    // Ranked by the worst open severity, then by recency.
-    rows.sort((a, b) => SEVERITY_RANK[a.worstSeverity]! - SEVERITY_RANK[b.worstSeverity]! || b.lastActivityAt.localeCompare(a.lastActivityAt));
-    return { patients: rows };
-  });
+  const triage = new TriageList(clinicalStore);
+  app.get(
+    '/v1/triage',
+    {
+      schema: { response: { 200: z.object({ patients: z.array(triageRow) }), ...errorResponses }, tags: ['alerts'] },
+      // The schema documents the answer; TriageList checks each rendering against it once and keeps
+      // the bytes, which are sent as they are (Fastify serializes only objects), hence the cast.
+      config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'triage.read' } },
+    },
+    async (request, reply) => reply.type('application/json; charset=utf-8').send((await triage.answer(visibleTeams(requireUser(request)))) as never),
+  );
 };

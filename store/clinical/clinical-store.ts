@@ -16,6 +16,7 @@ import { ThresholdRepository } from './repositories/thresholds.js';
 import { SessionRepository } from './repositories/sessions.js';
 import { TimeEntryRepository } from './repositories/time-entries.js';
 import { UserRepository } from './repositories/users.js';
+import { ChangeCounterRepository } from './repositories/change-counters.js';
 
 export class ClinicalStore {
   readonly careTeams: CareTeamRepository;
@@ -32,6 +33,7 @@ export class ClinicalStore {
   readonly bulkExports: BulkExportRepository;
   readonly fhirEndpoints: FhirEndpointRepository;
   readonly fhirDeliveries: FhirDeliveryRepository;
+  readonly changeCounters: ChangeCounterRepository;
 
   private constructor(private readonly connection: ClinicalConnection) {
     const { db, reader } = connection;
@@ -49,6 +51,7 @@ export class ClinicalStore {
     this.bulkExports = new BulkExportRepository(db);
     this.fhirEndpoints = new FhirEndpointRepository(db);
     this.fhirDeliveries = new FhirDeliveryRepository(db);
+    this.changeCounters = new ChangeCounterRepository(db);
   }
 
   /** Opens the database and brings its schema up to date. */

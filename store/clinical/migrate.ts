@@ -12,6 +12,7 @@ import { alertClaimSnoozeMigration } from './migrations/0006-alert-claim-snooze.
 import { alertLastEventMigration } from './migrations/0007-alert-last-event.js';
 import { bulkExportsMigration } from './migrations/0008-bulk-exports.js';
 import { fhirPushMigration } from './migrations/0009-fhir-push.js';
+import { changeCountersMigration } from './migrations/0010-change-counters.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -25,6 +26,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0007-alert-last-event': alertLastEventMigration,
     '0008-bulk-exports': bulkExportsMigration,
     '0009-fhir-push': fhirPushMigration(dialect),
+    '0010-change-counters': changeCountersMigration(dialect),
   };
 }
 

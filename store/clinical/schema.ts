@@ -277,6 +277,11 @@ export interface FhirDeliveryTable {
   delivered_at: string | null;
 }
 
+export interface ChangeCounterTable {
+  name: string;
+  version: number;
+}
+
 export interface ClinicalDatabase {
   care_teams: CareTeamTable;
   patients: PatientTable;
@@ -296,4 +301,5 @@ export interface ClinicalDatabase {
   bulk_exports: BulkExportTable;
   fhir_endpoints: FhirEndpointTable;
   fhir_deliveries: FhirDeliveryTable;
+  change_counters: ChangeCounterTable;
 }

@@ -1,0 +1,78 @@
+// The triage list (GET /v1/triage): every patient of the caller's care teams with an unresolved
+// alert, worst first. Nurses on shift poll it, and it changes only when an alert or a patient's name
+// does, so each set of care teams' list is rendered once per change and kept as the bytes sent: the
+// database counts those changes itself (migration 0010), and one read of that counter tells whether
+// the kept list is still the answer (issue #27; bench/api.ts measures it with alerts changing).
+import { z } from 'zod';
+import { everyItem, type Alert, type ClinicalStore } from '../store/index.js';
+import { triageRow } from './schemas.js';
+
+const SEVERITY_RANK: Readonly<Record<string, number>> = { critical: 0, high: 1, moderate: 2, low: 3 };
+const UNRESOLVED = ['open', 'awaiting_confirmation', 'acknowledged'] as const;
+/** Lists kept (one per set of care teams asking): a list is tens of KB, an admin's of 10,000 patients a few MB. */
+const MAX_KEPT = 256;
+
+/** The contract's shape, checked (and stripped to it) once per rendering rather than per answer. */
+const triageRows = z.array(triageRow);
+
+interface Rendered {
+  version: number;
+  body: Promise<Buffer>;
+}
+
+export class TriageList {
+  private readonly kept = new Map<string, Rendered>();
+
+  constructor(private readonly clinicalStore: ClinicalStore) {}
+
+  /** The answer's JSON for these care teams (undefined: all of them, an admin's), as sent. */
+  async answer(careTeamIds: readonly string[] | undefined): Promise<Buffer> {
+    const key = careTeamIds === undefined ? '*' : [...new Set(careTeamIds)].sort().join('\n');
+    // Read before the rows (ChangeCounterRepository.version): the rows are at least this new.
+    const version = await this.clinicalStore.changeCounters.version('triage');
+    const kept = this.kept.get(key);
+    if (kept !== undefined && kept.version === version) {
+      // Most recently used last, so the least recently used is the first to go.
+      this.kept.delete(key);
+      this.kept.set(key, kept);
+      return kept.body;
+    }
+    // One rendering per change however many nurses ask at once: the others wait for it.
+    const rendered: Rendered = { version, body: this.render(careTeamIds).then((rows) => Buffer.from(JSON.stringify({ patients: rows }))) };
+    this.kept.delete(key);
+    this.kept.set(key, rendered);
+    if (this.kept.size > MAX_KEPT) this.kept.delete(this.kept.keys().next().value!);
+    rendered.body.catch(() => {
+      if (this.kept.get(key) === rendered) this.kept.delete(key);
+    });
+    return rendered.body;
+  }
+
+  private async render(careTeamIds: readonly string[] | undefined): Promise<z.infer<typeof triageRows>> {
+    // Every unresolved alert, however many pages: a triage list cut at some count would hide patients.
+    const byPatient = new Map<string, Alert[]>();
+    for await (const alert of everyItem((page) => this.clinicalStore.alerts.list({ careTeamIds, status: [...UNRESOLVED], ...page }))) {
+      const alerts = byPatient.get(alert.patientId);
+      if (alerts) alerts.push(alert);
+      else byPatient.set(alert.patientId, [alert]);
+    }
+    const patients = await this.clinicalStore.patients.getMany([...byPatient.keys()]);
+    const rows = [...byPatient.entries()].map(([patientId, alerts]) => {
+      const worst = alerts.reduce((a, b) => (SEVERITY_RANK[a.severity]! <= SEVERITY_RANK[b.severity]! ? a : b));
+      const latest = alerts.reduce((a, b) => (a.updatedAt >= b.updatedAt ? a : b));
+      return {
+        patientId,
+        name: patients.get(patientId)?.name ?? null,
+        careTeamId: worst.careTeamId,
+        worstSeverity: worst.severity,
+        openAlerts: alerts.length,
+        unacknowledged: alerts.filter((a) => a.status !== 'acknowledged').length,
+        lastActivityAt: latest.updatedAt,
+        alerts,
+      };
+    });
+    // Ranked by the worst open severity, then by recency.
+    rows.sort((a, b) => SEVERITY_RANK[a.worstSeverity]! - SEVERITY_RANK[b.worstSeverity]! || b.lastActivityAt.localeCompare(a.lastActivityAt));
+    return triageRows.parse(rows);
+  }
+}

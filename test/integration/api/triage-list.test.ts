@@ -1,0 +1,122 @@
+// The triage list is kept as rendered between changes (dashboard-api/triage-list.ts): every change
+// of what it shows must show, whoever made it. Changes through the API, through this process's
+// store, and through a second connection to the same database (another process: a rules role, a
+// person with psql), with either clinical store; each care team sees only its own list.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
+import { ClinicalStore, type ClinicalDatabaseLocation } from '../../../store/index.js';
+import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
+import { unique } from '../../support/ingest-harness.js';
+import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../support/postgres.js';
+import { describeWithServer } from '../../support/servers.js';
+
+interface TriageAnswer {
+  patients: { patientId: string; name: string | null; worstSeverity: string; openAlerts: number; unacknowledged: number; alerts: { id: string; status: string; nextEscalationAt: string | null; claimedBy: string | null }[] }[];
+}
+
+const postgresMissing = await postgresUnavailableReason();
+
+function triageSuite(store: 'sqlite' | 'postgres'): void {
+  let app: ApiHarness;
+  let database: TestDatabase | undefined;
+  /** A second connection to the same database: another process's writes. */
+  let other: ClinicalStore;
+  let nurseA: string;
+  let nurseB: string;
+  let admin: string;
+  const teamA = unique('triage-a');
+  const teamB = unique('triage-b');
+
+  beforeAll(async () => {
+    database = store === 'postgres' ? await createTestDatabase() : undefined;
+    const location: ClinicalDatabaseLocation | undefined = database ? { dialect: 'postgres', url: database.url } : undefined;
+    app = await startApiHarness({ rateLimitPerMinute: 0, clinicalDatabase: location });
+    other = await ClinicalStore.open(location ?? { dialect: 'sqlite', path: join(app.dataDir, 'clinical.sqlite') });
+    await app.clinicalStore.careTeams.create({ id: teamA, name: 'A' });
+    await app.clinicalStore.careTeams.create({ id: teamB, name: 'B' });
+    nurseA = await app.token('nurse', [teamA]);
+    nurseB = await app.token('nurse', [teamB]);
+    admin = await app.token('admin', []);
+  });
+  afterAll(async () => {
+    await other?.close();
+    await app?.stopAll();
+    await database?.drop();
+  });
+
+  const renameDirectly = async (patientId: string, name: string) => {
+    if (database) {
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      await client.query('UPDATE patients SET name = $1 WHERE id = $2', [name, patientId]).finally(() => client.end());
+    } else {
+      const sqlite = new SqliteDatabase(join(app.dataDir, 'clinical.sqlite'));
+      sqlite.prepare('UPDATE patients SET name = ? WHERE id = ?').run(name, patientId);
+      sqlite.close();
+    }
+  };
+  const triage = async (token: string) => {
+    const answer = await app.request('GET', '/v1/triage', { token });
+    expect(answer.status).toBe(200);
+    return answer.body as TriageAnswer;
+  };
+  const openAlert = (patientId: string, severity: 'critical' | 'high', ruleId = 'bp-crisis') =>
+    app.clinicalStore.alerts.open({ patientId, ruleId, severity, summary: 'test alert', readingId: unique('r'), measuredAt: new Date().toISOString(), actor: 'test', nextEscalationAt: new Date(Date.now() + 600_000).toISOString() });
+
+  it('shows every change, made here, through the API or by another connection, to the teams that may see it', async () => {
+    const patientA = (await app.clinicalStore.patients.create({ name: 'Ann', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: teamA })).id;
+    const patientB = (await app.clinicalStore.patients.create({ name: 'Bob', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: teamB })).id;
+    expect((await triage(nurseA)).patients).toEqual([]);
+
+    const first = await openAlert(patientA, 'high');
+    expect((await triage(nurseA)).patients).toMatchObject([{ patientId: patientA, name: 'Ann', worstSeverity: 'high', openAlerts: 1 }]);
+    // Asked again with nothing changed: the same answer (kept, not rendered again).
+    expect(await triage(nurseA)).toEqual(await triage(nurseA));
+    expect((await triage(nurseB)).patients).toEqual([]);
+
+    // Another process opens an alert for team B and renames Ann.
+    const second = await other.alerts.open({ patientId: patientB, ruleId: 'bp-crisis', severity: 'critical', summary: 'test alert', readingId: unique('r'), measuredAt: new Date().toISOString(), actor: 'test' });
+    expect((await triage(nurseB)).patients).toMatchObject([{ patientId: patientB, worstSeverity: 'critical' }]);
+    expect((await triage(nurseA)).patients.map((p) => p.patientId)).toEqual([patientA]);
+    // No route renames a patient; a person with a database client can.
+    await renameDirectly(patientA, 'Ann Renamed');
+    expect((await triage(nurseA)).patients[0]!.name).toBe('Ann Renamed');
+    // The admin's list is kept apart from the teams' lists: both patients, the critical one first.
+    expect((await triage(admin)).patients.filter((p) => p.patientId === patientA || p.patientId === patientB).map((p) => p.patientId)).toEqual([patientB, patientA]);
+
+    // A change that writes no alert event: the escalation stopped (the team's policy has no tier left).
+    expect((await triage(nurseA)).patients[0]!.alerts[0]!.nextEscalationAt).not.toBeNull();
+    await other.alerts.stopEscalation(first.id);
+    expect((await triage(nurseA)).patients[0]!.alerts[0]!.nextEscalationAt).toBeNull();
+
+    // Through the API: claimed, then acknowledged.
+    expect((await app.request('POST', `/v1/alerts/${first.id}/claim`, { token: nurseA, body: {} })).status).toBe(200);
+    expect((await triage(nurseA)).patients[0]!.alerts[0]!.claimedBy).toEqual(expect.any(String));
+    expect((await app.request('POST', `/v1/alerts/${first.id}/ack`, { token: nurseA, body: {} })).status).toBe(200);
+    expect((await triage(nurseA)).patients).toMatchObject([{ patientId: patientA, unacknowledged: 0, alerts: [{ status: 'acknowledged' }] }]);
+
+    // Many nurses asking at once right after a change all get the new list.
+    await openAlert(patientA, 'critical', 'bp-second');
+    const answers = await Promise.all(Array.from({ length: 20 }, () => triage(nurseA)));
+    for (const answer of answers) expect(answer.patients).toMatchObject([{ patientId: patientA, worstSeverity: 'critical', openAlerts: 2 }]);
+
+    // Resolved elsewhere: gone from the list.
+    for (const alert of (await triage(nurseA)).patients[0]!.alerts) await other.alerts.transition(alert.id, 'resolved', { actor: 'test' });
+    await other.alerts.transition(second.id, 'resolved', { actor: 'test' });
+    expect((await triage(nurseA)).patients).toEqual([]);
+    expect((await triage(nurseB)).patients).toEqual([]);
+  });
+
+  it('answers with the contract’s fields only', async () => {
+    const patient = (await app.clinicalStore.patients.create({ name: 'Cy', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: teamA })).id;
+    await openAlert(patient, 'high');
+    const row = (await triage(nurseA)).patients.find((p) => p.patientId === patient)!;
+    expect(Object.keys(row).sort()).toEqual(['alerts', 'careTeamId', 'lastActivityAt', 'name', 'openAlerts', 'patientId', 'unacknowledged', 'worstSeverity']);
+    expect(Object.keys(row.alerts[0]!)).toContain('lastEvent');
+  });
+}
+
+describe('the triage list across changes (SQLite clinical store)', () => triageSuite('sqlite'));
+describeWithServer('PostgreSQL', postgresMissing)('the triage list across changes (PostgreSQL clinical store)', () => triageSuite('postgres'));
