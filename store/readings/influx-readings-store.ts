@@ -21,10 +21,10 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InfluxDB, escape, type WriteApi } from '@influxdata/influxdb-client';
-import { MEASUREMENT_KINDS, isMeasurementKind, type MeasurementKind } from '../../device-profiles/index.js';
+import { DAY_MS, MEASUREMENT_KINDS, isMeasurementKind, type MeasurementKind } from '../../device-profiles/index.js';
 import { aggregateReadings, datedReading, localDatesOf } from './aggregate.js';
 import { ReadingsWriterThread } from './writer-thread.js';
-import { NO_ENVELOPE, parseSerialized, readingObject, type SerializedReadings, type AggregateQuery, type JsonEnvelope, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
+import { NO_ENVELOPE, newDayMark, parseSerialized, readingObject, type SerializedReadings, type AggregateQuery, type JsonEnvelope, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
 
 export type InfluxWriteProtocol = 'v1' | 'v2' | 'auto';
 
@@ -93,6 +93,21 @@ export function lineOf(reading: StoredReading): string {
   if (!(measuredAtMs >= 0)) throw new Error(`invalid measuredAt ${reading.measuredAt}`);
   const time = `${measuredAtMs}${String(subMillisecondOffset(reading)).padStart(6, '0')}`;
   return `${measurement(reading.kind)},device_id=${tag(reading.deviceId)},kind=${tag(reading.kind)},patient_id=${tag(reading.patientId)},source=${tag(reading.source)} ${fields} ${time}`;
+}
+
+/** The measurement of the day marks (ReadingsStore.dayMarks): a point per patient and UTC day, its time the day's start. */
+const DAY_MARKS = 'rpm_day_marks';
+
+/** A new mark for every (patient, UTC day) the readings were measured on; the point is overwritten. */
+function dayMarkLines(readings: readonly StoredReading[]): string[] {
+  const lines = new Map<string, string>();
+  for (const reading of readings) {
+    const startMs = Math.floor(Date.parse(reading.measuredAt) / DAY_MS) * DAY_MS;
+    const series = `${DAY_MARKS},patient_id=${tag(reading.patientId)}`;
+    const key = `${series} ${startMs}`;
+    if (!lines.has(key)) lines.set(key, `${series} mark=${newDayMark()}i ${startMs}000000`);
+  }
+  return [...lines.values()];
 }
 
 const STRING_COLUMNS = new Set(['reading_id', 'measured_at_sent', 'received_at', 'unit', 'original_unit', 'gateway_id', ...TAGS]);
@@ -211,11 +226,18 @@ export class InfluxReadingsStore implements ReadingsStore {
   async write(readings: readonly StoredReading[]): Promise<void> {
     if (readings.length === 0) return;
     if (this.options.writerThread) return this.writeSerialized([this.serialize(readings)]);
+    await this.writeLines(readings.map(lineOf));
+    // After the readings, never before (ReadingsStore.dayMarks): a reader that sees a day's new
+    // mark finds its new readings. A crash in between leaves the old marks on new readings: the
+    // spool writes the batch again, and the marks with it.
+    await this.writeLines(dayMarkLines(readings));
+  }
+
+  private async writeLines(lines: readonly string[]): Promise<void> {
     const protocol = await this.detectProtocol();
-    const lines = readings.map(lineOf);
     if (protocol === 'v2') {
       const api = this.v2WriteApi();
-      api.writeRecords(lines);
+      api.writeRecords([...lines]);
       await api.flush();
       return;
     }
@@ -270,6 +292,14 @@ export class InfluxReadingsStore implements ReadingsStore {
 
   async queryJsonArray(query: ReadingQuery, envelope: JsonEnvelope = NO_ENVELOPE): Promise<Buffer> {
     return Buffer.from(envelope.before + JSON.stringify((await this.query(query)).map(readingObject)) + envelope.after);
+  }
+
+  async dayMarks(patientId: string, fromDay: number, toDay: number): Promise<string> {
+    const response = await this.influxQl(
+      `SELECT sum(mark), count(mark) FROM ${DAY_MARKS} WHERE patient_id = ${literal(patientId)} AND time >= ${fromDay * DAY_MS}ms AND time < ${toDay * DAY_MS}ms`,
+    );
+    const row = response.results?.[0]?.series?.[0]?.values[0];
+    return row ? `${Number(row[1])}:${Number(row[2])}` : '0:0';
   }
 
   async aggregate(query: AggregateQuery): Promise<ReadingBucket[]> {

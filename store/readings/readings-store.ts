@@ -1,5 +1,6 @@
 // The readings store: one interface, two implementations (embedded SQLite, InfluxDB). Every
 // implementation passes the same suite (test/integration/store/readings-store.suite.ts).
+import { randomInt } from 'node:crypto';
 import type { MeasurementKind } from '../../device-profiles/index.js';
 
 // The reading as stored is the domain's (device-profiles); the store re-exports it for its callers.
@@ -90,6 +91,16 @@ export interface ReadingsStore {
    * Observation, whose id leads with its instant (fhir/ids.ts), is found again by id.
    */
   measuredWithin(instantMs: number): Promise<StoredReading[]>;
+  /**
+   * A fingerprint of the patient's readings measured on the UTC days [fromDay, toDay) (days since
+   * the epoch): it changes whenever a reading measured on one of those days is written, whichever
+   * process writes it, and only then. Each write gives the days it adds to a random mark; this is
+   * their sum and count. A cache of a chart's closed days asks it before reading the days, so what
+   * it keeps under a fingerprint is never older than the fingerprint (the marks are written with
+   * the readings, or after them). Days no write has marked since the store kept marks count as
+   * unchanged.
+   */
+  dayMarks(patientId: string, fromDay: number, toDay: number): Promise<string>;
   /** The newest reading of each kind the patient has. */
   latest(patientId: string): Promise<Partial<Record<MeasurementKind, StoredReading>>>;
   /** Distinct local dates (patient timezone) with at least one reading, with the readings of each. */
@@ -124,6 +135,15 @@ export interface SerializedRow {
   kind: MeasurementKind;
   source: ReadingSource;
   json: string;
+}
+
+/**
+ * A day's mark after a write (ReadingsStore.dayMarks): random, below 2^43, so the sum of a year's
+ * marks stays an exact integer in a double and in SQLite, and two writes' marks differ but once in
+ * 2^43.
+ */
+export function newDayMark(): number {
+  return randomInt(1, 2 ** 43);
 }
 
 export function serializeReadings(readings: readonly StoredReading[]): string {

@@ -9,11 +9,12 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import SqliteDatabase, { type Database, type Statement } from 'better-sqlite3';
-import type { MeasurementKind } from '../../device-profiles/index.js';
+import { DAY_MS, type MeasurementKind } from '../../device-profiles/index.js';
 import { aggregateReadings, localDatesOf } from './aggregate.js';
 import { ReadingsWriterThread } from './writer-thread.js';
 import {
   NO_ENVELOPE,
+  newDayMark,
   readingFromObject,
   serializeReadings,
   serializedRowOf,
@@ -33,9 +34,9 @@ import {
 /**
  * `PRAGMA user_version` of the current layout. 0 was the first one (keyed by device and reading);
  * 2 kept the reading's fields in columns and a `body` beside its JSON, each reading rendered twice.
- * 4 added the index by instant (a FHIR Observation read by id).
+ * 4 added the index by instant (a FHIR Observation read by id). 5 added the day marks.
  */
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS readings (
@@ -49,6 +50,12 @@ CREATE TABLE IF NOT EXISTS readings (
   PRIMARY KEY (patient_id, measured_at_ms, device_id, reading_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS readings_by_instant ON readings (measured_at_ms);
+CREATE TABLE IF NOT EXISTS day_marks (
+  patient_id TEXT NOT NULL,
+  day INTEGER NOT NULL,
+  mark INTEGER NOT NULL,
+  PRIMARY KEY (patient_id, day)
+) WITHOUT ROWID;
 `;
 
 /**
@@ -67,9 +74,13 @@ function toReading([patientId, measuredAtMs, json]: RawRow): StoredReading {
 const INSERT = `INSERT INTO readings (patient_id, kind, measured_at_ms, device_id, reading_id, source, json)
   VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
 
-function insertRow(insert: Statement, row: SerializedRow): void {
-  insert.run(row.patientId, row.kind, row.measuredAtMs, row.deviceId, row.readingId, row.source, row.json);
+/** True when the row was new (a second copy of a reading changes nothing). */
+function insertRow(insert: Statement, row: SerializedRow): boolean {
+  return insert.run(row.patientId, row.kind, row.measuredAtMs, row.deviceId, row.readingId, row.source, row.json).changes > 0;
 }
+
+const MARK_DAY = `INSERT INTO day_marks (patient_id, day, mark) VALUES (?, ?, ?)
+  ON CONFLICT (patient_id, day) DO UPDATE SET mark = excluded.mark`;
 
 /** No more rows than this per query: a UI never needs more, and memory stays bounded. */
 const MAX_ROWS_PER_QUERY = 100_000;
@@ -165,8 +176,20 @@ export class SqliteReadingsStore implements ReadingsStore {
       this.database.pragma(`user_version = ${SCHEMA_VERSION}`);
     }
     const insert = this.database.prepare(INSERT);
+    const markDay = this.database.prepare(MARK_DAY);
+    // The day marks change in the transaction that changes the days (ReadingsStore.dayMarks).
     this.insertRows = this.database.transaction((batches: readonly SerializedRow[][]) => {
-      for (const rows of batches) for (const row of rows) insertRow(insert, row);
+      const days = new Map<string, Set<number>>();
+      for (const rows of batches) {
+        for (const row of rows) {
+          if (!insertRow(insert, row)) continue;
+          const day = Math.floor(row.measuredAtMs / DAY_MS);
+          const ofPatient = days.get(row.patientId);
+          if (ofPatient) ofPatient.add(day);
+          else days.set(row.patientId, new Set([day]));
+        }
+      }
+      for (const [patientId, ofPatient] of days) for (const day of ofPatient) markDay.run(patientId, day, newDayMark());
     });
     this.threaded = options.writerThread === true;
     if (this.threaded && path === ':memory:') throw new Error('an in-memory readings store cannot write from another thread');
@@ -247,6 +270,15 @@ export class SqliteReadingsStore implements ReadingsStore {
 
   async aggregate(query: AggregateQuery): Promise<ReadingBucket[]> {
     return aggregateReadings(await this.query(query), query);
+  }
+
+  async dayMarks(patientId: string, fromDay: number, toDay: number): Promise<string> {
+    let statement = this.queries.get('marks');
+    if (!statement) {
+      statement = this.database.prepare('SELECT coalesce(sum(mark), 0) || \':\' || count(*) FROM day_marks WHERE patient_id = ? AND day >= ? AND day < ?').pluck(true);
+      this.queries.set('marks', statement);
+    }
+    return statement.get(patientId, fromDay, toDay) as string;
   }
 
   async measuredWithin(instantMs: number): Promise<StoredReading[]> {

@@ -156,6 +156,35 @@ export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: (
     expect(await store.query({ patientId: patient, ...FOREVER })).toHaveLength(1);
   });
 
+  it('changes the day marks of exactly the days a write adds readings to, of that patient only', async () => {
+    const patient = patientId();
+    const neighbour = patientId();
+    const day = (instant: string) => Math.floor(Date.parse(instant) / 86_400_000);
+    const [d20, d21, d22] = [day('2026-11-20T00:00:00Z'), day('2026-11-21T00:00:00Z'), day('2026-11-22T00:00:00Z')];
+    const marks = async () => ({ d20: await store.dayMarks(patient, d20, d21), d21: await store.dayMarks(patient, d21, d22), both: await store.dayMarks(patient, d20, d22) });
+    expect(await marks()).toEqual({ d20: '0:0', d21: '0:0', both: '0:0' });
+
+    await store.write([bp(patient, '2026-11-20T08:00:00.000Z', 150), bp(patient, '2026-11-20T23:59:59.999Z', 151)]);
+    const afterFirst = await marks();
+    expect(afterFirst.d20).not.toBe('0:0');
+    expect(afterFirst.d21).toBe('0:0');
+
+    // A reading of the next day: that day's mark and the span's change, the first day's does not.
+    await store.write([bp(patient, '2026-11-21T00:00:00.000Z', 152)]);
+    const afterSecond = await marks();
+    expect(afterSecond.d20).toBe(afterFirst.d20);
+    expect(afterSecond.d21).not.toBe('0:0');
+    expect(afterSecond.both).not.toBe(afterFirst.both);
+
+    // A late reading (a gateway's backlog) for the first day changes it again; another patient's readings change nothing here.
+    await store.write([bp(neighbour, '2026-11-20T09:00:00.000Z', 140), bp(neighbour, '2026-11-21T09:00:00.000Z', 141)]);
+    expect(await marks()).toEqual(afterSecond);
+    await store.write([bp(patient, '2026-11-20T12:00:00.000Z', 153)]);
+    const afterLate = await marks();
+    expect(afterLate.d20).not.toBe(afterSecond.d20);
+    expect(afterLate.d21).toBe(afterSecond.d21);
+  });
+
   it('keeps two readings of one device measured in the same millisecond', async () => {
     const patient = patientId();
     await store.write([bp(patient, '2026-11-20T08:00:00.000Z', 150), bp(patient, '2026-11-20T08:00:00.000Z', 152)]);
