@@ -36,15 +36,39 @@ function verified(payload: { exp?: number; iat?: number }): VerifiedClaims {
   return { ...claims, expiresAtMs: Math.min(byAge, byExpiry) };
 }
 
+/** Verified tokens remembered (a nurse's console sends the same token with every request). */
+const REMEMBERED_TOKENS = 10_000;
+
+/**
+ * The verifier, remembering what it verified: the same token string (its signature included) is not
+ * verified again until it expires. WebCrypto's HMAC verification, a job on another thread with a
+ * promise per request, was a sixth of a cached chart's CPU (bench/api.ts, issue #27). Only valid
+ * tokens are remembered, and each is refused from its expiry on, as jose refuses it.
+ */
+export function rememberingVerifier(verify: TokenVerifier, now: () => number = Date.now): TokenVerifier {
+  const remembered = new Map<string, VerifiedClaims>();
+  return async (token) => {
+    const known = remembered.get(token);
+    if (known !== undefined) {
+      if (now() < known.expiresAtMs) return known;
+      remembered.delete(token);
+    }
+    const claims = await verify(token);
+    if (remembered.size >= REMEMBERED_TOKENS) remembered.delete(remembered.keys().next().value!);
+    remembered.set(token, claims);
+    return claims;
+  };
+}
+
 export function createTokenVerifier(secret: string): TokenVerifier {
   // Imported once: given the raw bytes, jose imports a WebCrypto key on every verification, which
   // was a visible share of each API request's CPU (bench/api.ts profile).
   const key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
-  return async (token) => {
+  return rememberingVerifier(async (token) => {
     // The issuer too: a token signed with this secret for another purpose is not an access token.
     const { payload } = await jwtVerify(token, await key, { algorithms: ['HS256'], maxTokenAge: MAX_TOKEN_AGE, issuer: ISSUER });
     return verified(payload);
-  };
+  });
 }
 
 /**
@@ -56,7 +80,7 @@ export function createTokenVerifier(secret: string): TokenVerifier {
  */
 export function createJwksTokenVerifier(jwksUrl: string, expected: { issuer: string; audience: string }): TokenVerifier {
   const keys = createRemoteJWKSet(new URL(jwksUrl));
-  return async (token) => {
+  return rememberingVerifier(async (token) => {
     const { payload } = await jwtVerify(token, keys, {
       algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'],
       maxTokenAge: MAX_TOKEN_AGE,
@@ -65,7 +89,7 @@ export function createJwksTokenVerifier(jwksUrl: string, expected: { issuer: str
       requiredClaims: ['iss', 'aud', 'exp'],
     });
     return verified(payload);
-  };
+  });
 }
 
 /** Signs a token (development and tests: `rpm token`; production tokens come from the identity provider). */

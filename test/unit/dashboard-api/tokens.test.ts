@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { createJwksTokenVerifier, createTokenVerifier, signAccessToken } from '../../../dashboard-api/index.js';
+import { createJwksTokenVerifier, createTokenVerifier, rememberingVerifier, signAccessToken } from '../../../dashboard-api/index.js';
 
 const SECRET = 'unit-test-secret-of-at-least-32-characters';
 
@@ -19,6 +19,33 @@ describe('HS256 tokens', () => {
     await expect(verify(tampered)).rejects.toThrow();
     const noRole = await new SignJWT({ careTeams: [] }).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setIssuer('rpm-platform').setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
     await expect(verify(noRole)).rejects.toThrow(/role/);
+  });
+
+  it('remembers a verified token until it expires, and never an invalid one', async () => {
+    let clock = Date.now();
+    let verifications = 0;
+    const inner = createTokenVerifier(SECRET);
+    const verify = rememberingVerifier(async (token) => {
+      verifications += 1;
+      return inner(token);
+    }, () => clock);
+    const token = await signAccessToken(SECRET, { sub: 'nurse-1', role: 'nurse', careTeams: ['a'] }, '1h');
+    const first = await verify(token);
+    expect(await verify(token)).toEqual(first);
+    expect(verifications).toBe(1);
+    // A forged token is verified (and refused) every time, never answered from what was remembered.
+    const [header, , signature] = token.split('.');
+    const forged = `${header}.${Buffer.from(JSON.stringify({ sub: 'nurse-1', role: 'admin', careTeams: [], iss: 'rpm-platform' })).toString('base64url')}.${signature}`;
+    await expect(verify(forged)).rejects.toThrow();
+    await expect(verify(forged)).rejects.toThrow();
+    expect(verifications).toBe(3);
+    // From its expiry on, the remembered token is verified again (and jose refuses it): a token of 1 s, really waited for.
+    const brief = await signAccessToken(SECRET, { sub: 'nurse-2', role: 'nurse', careTeams: ['a'] }, '1s');
+    const briefClaims = await verify(brief);
+    await new Promise((resolve) => setTimeout(resolve, briefClaims.expiresAtMs - Date.now() + 50));
+    clock = Date.now();
+    await expect(verify(brief)).rejects.toThrow(/exp/);
+    expect(verifications).toBe(5);
   });
 
   it('refuses a token signed with the secret for another issuer', async () => {
