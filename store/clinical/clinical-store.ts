@@ -44,7 +44,7 @@ export class ClinicalStore {
     this.alerts = new AlertRepository(db);
     this.timeEntries = new TimeEntryRepository(db);
     this.deadLetters = new DeadLetterRepository(db);
-    this.audit = new AuditLogRepository(db);
+    this.audit = new AuditLogRepository(db, connection.walSync);
     this.deliveries = new NotificationDeliveryRepository(db);
     this.users = new UserRepository(db);
     this.sessions = new SessionRepository(db);

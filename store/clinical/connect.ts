@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { WalSync } from '../wal-sync.js';
 import type { ClinicalDatabase } from './schema.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -16,6 +17,12 @@ export interface ClinicalConnection {
   /** For reads that must not wait behind writes: a second SQLite connection; PostgreSQL's pool is already concurrent. */
   reader: Kysely<ClinicalDatabase>;
   dialect: SqlDialectName;
+  /**
+   * A SQLite file's WAL, synced off the event loop: a writer that commits with synchronous=NORMAL
+   * and waits for this sync is as durable as a FULL commit without the event loop waiting for the
+   * disk (the audit log's group commits). Absent for PostgreSQL and in-memory databases.
+   */
+  walSync?: WalSync;
   close(): Promise<void>;
 }
 
@@ -66,13 +73,16 @@ function openSqlite(path: string): ClinicalConnection {
   readDatabase.pragma('query_only = ON');
   readDatabase.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   const reader = new Kysely<ClinicalDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(readDatabase) }) });
+  const walSync = new WalSync(path);
   return {
     db,
     reader,
     dialect: 'sqlite',
+    walSync,
     close: async () => {
       await reader.destroy();
       await db.destroy();
+      walSync.close();
     },
   };
 }

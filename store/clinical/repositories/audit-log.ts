@@ -1,4 +1,5 @@
-import type { Insertable, Kysely, Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
+import type { WalSync } from '../../wal-sync.js';
 import { nowInstant, toInstant } from '../../time.js';
 import type { AuditLogTable, ClinicalDatabase } from '../schema.js';
 import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
@@ -60,11 +61,18 @@ export class AuditLogRepository {
   private pending: PendingRecord[] = [];
   private flushing = false;
 
-  constructor(private readonly db: Kysely<ClinicalDatabase>) {}
+  constructor(
+    private readonly db: Kysely<ClinicalDatabase>,
+    private readonly walSync?: WalSync,
+  ) {}
 
   /**
-   * Resolves once the record is committed. Records that arrive together are committed together
-   * (group commit): one transaction, one fsync, for all the requests of a busy moment.
+   * Resolves once the record is durable. Records that arrive together are committed together
+   * (group commit): one transaction, one fsync, for all the requests of a busy moment; and the
+   * records arriving while that fsync runs make the next group. In a SQLite file the fsync runs off
+   * the event loop (WalSync): the API answers each read only after its record is durable
+   * (dashboard-api/access.ts), and an fsync inline, repeated for every group, held the event loop
+   * for a fifth of a busy API's time (bench/api.ts profile, issue #27).
    */
   append(record: NewAuditRecord): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -95,7 +103,7 @@ export class AuditLogRepository {
       while (this.pending.length > 0) {
         const batch = this.pending.splice(0, MAX_ROWS_PER_INSERT);
         try {
-          await this.db.insertInto('audit_log').values(batch.map((p) => p.row)).execute();
+          await this.commit(batch.map((p) => p.row));
           for (const p of batch) p.resolve();
         } catch (error) {
           for (const p of batch) p.reject(error);
@@ -104,6 +112,25 @@ export class AuditLogRepository {
     } finally {
       this.flushing = false;
     }
+  }
+
+  private async commit(rows: Insertable<AuditLogTable>[]): Promise<void> {
+    const walSync = this.walSync;
+    if (!walSync?.ready()) {
+      await this.db.insertInto('audit_log').values(rows).execute();
+      return;
+    }
+    // The connection held throughout (no other statement runs between the pragmas): only this
+    // commit goes without the inline fsync, and the one below makes it durable.
+    await this.db.connection().execute(async (connection) => {
+      await sql`PRAGMA synchronous = NORMAL`.execute(connection);
+      try {
+        await connection.insertInto('audit_log').values(rows).execute();
+      } finally {
+        await sql`PRAGMA synchronous = FULL`.execute(connection);
+      }
+    });
+    await new Promise<void>((resolve, reject) => walSync.afterSync((error) => (error ? reject(error) : resolve())));
   }
 
   /** Newest first; `from`/`to` bound `at` as [from, to). */
