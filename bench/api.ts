@@ -1,10 +1,16 @@
 // API under concurrent requests: a nurse's triage list (500 patients of the team, 100 with open
-// alerts), one patient's 90-day readings query (6 readings a day), and the same 90 days searched as
-// FHIR Observations (issue #24's target: p99 < 20 ms at 200/s), each hammered by C concurrent
-// keep-alive clients for a fixed time after a warm-up. Every request is authenticated, scoped to
-// the care team and audited, as in production.
+// alerts), an admin's (10,000 patients, 2,000 with alerts), one patient's 90-day readings query (6
+// readings a day), and the same 90 days searched as FHIR Observations (issue #24's target: p99 <
+// 20 ms at 200/s), each hammered by C concurrent keep-alive clients for a fixed time after a
+// warm-up; with the embedded stores (SQLite, SQLite) and production's (PostgreSQL, InfluxDB 1.x).
+// Every request is authenticated, scoped to the care team and audited, as in production, and
+// during every run an alert changes and the charted patient gets a new reading once a second
+// (BENCH_API_CHANGES_PER_SECOND), from this process, as a rules and an ingest process would: the
+// triage list and the chart's kept days are measured while what they keep goes stale (issue #27).
 import { signAccessToken } from '../dashboard-api/index.js';
-import { SqliteReadingsStore } from '../store/index.js';
+import { InfluxReadingsStore, SqliteReadingsStore, type ClinicalDatabaseLocation, type ReadingsStore } from '../store/index.js';
+import { influxdUnavailableReason, startInfluxd } from '../local-servers/time-series.js';
+import { createTestDatabase, postgresUnavailableReason } from '../local-servers/postgres.js';
 import type { StoredReading } from '../device-profiles/index.js';
 import { writeFileSync } from 'node:fs';
 import { Agent, get as httpGet } from 'node:http';
@@ -31,25 +37,44 @@ export interface EndpointFigures extends LoadFigures {
   fixedRate?: LoadFigures;
 }
 
+/** The API's figures with one combination of stores. */
+export interface StoreShapeFigures {
+  stores: string;
+  triage: EndpointFigures;
+  /** An admin's triage list: every team's, 10,000 patients, ALL_WITH_ALERTS of them with alerts. */
+  triageAll: EndpointFigures;
+  readings90Days: EndpointFigures;
+  /** The same 90 days as FHIR Observations (the blood-pressure panels: 540, one per reading); embedded stores only. */
+  fhirObservations90Days?: EndpointFigures;
+}
+
 export interface ApiBenchResult {
   concurrency: number;
   /** Requests/s the same clients share in the fixed-rate measurement. */
   fixedRatePerSecond: number;
   seconds: number;
   patients: number;
+  allPatients: number;
+  allWithAlerts: number;
   readingsIn90Days: number;
+  /** During every measurement: this many alert changes and new readings of the charted patient per second. */
+  changesPerSecond: number;
   /** Bare Fastify sending the same 90-day body, fixed, with nothing behind it: the HTTP layer's limit. */
   baseline: EndpointFigures;
-  triage: EndpointFigures;
-  readings90Days: EndpointFigures;
-  /** The same 90 days as FHIR Observations (the blood-pressure panels: 540, one per reading). */
-  fhirObservations90Days: EndpointFigures;
   /** Bytes of the 90-day response. */
   readings90DaysBytes: number;
+  /** SQLite clinical and readings stores (`rpm start`'s default). */
+  embedded: StoreShapeFigures;
+  /** PostgreSQL clinical store and InfluxDB 1.x readings store (production's). */
+  production?: StoreShapeFigures;
+  /** Why the production shape was not measured. */
+  productionSkipped?: string;
 }
 
 const PATIENTS = 500;
 const WITH_ALERTS = 100;
+const ALL_PATIENTS = 10_000;
+const ALL_WITH_ALERTS = 2_000;
 const READINGS_PER_DAY = 6;
 
 /**
@@ -103,85 +128,200 @@ async function load(url: string, token: string, concurrency: number, seconds: nu
   return { rps: latencies.length / elapsed, latencies };
 }
 
-export async function benchApi(options: { concurrency: number; seconds: number; runs: number; fixedRatePerSecond: number }, log: (line: string) => void): Promise<ApiBenchResult> {
-  const data = await benchData('api');
-  const now = Date.now();
+function subjectReading(subject: string, readingId: string, at: string, systolic: number): StoredReading {
+  const values = { systolic, diastolic: 80, pulse: 70 };
+  return { patientId: subject, deviceId: 'bench-cuff-0', readingId, kind: 'blood_pressure', measuredAt: at, measuredAtAsSent: at, receivedAt: at, gatewayId: null, source: 'device', unit: 'mmHg', values, flags: {}, original: { unit: 'mmHg', values } };
+}
+
+interface Shape {
+  name: string;
+  clinical?: ClinicalDatabaseLocation;
+  readingsStore(dataDir: string): ReadingsStore;
+  env: NodeJS.ProcessEnv;
+  fhir: boolean;
+}
+
+/**
+ * The fixture of one shape: a team of PATIENTS (WITH_ALERTS with alerts), a second team that makes
+ * ALL_PATIENTS in all (ALL_WITH_ALERTS with alerts), and one patient's 90 days of readings. The
+ * bench keeps its connections to both stores open: it changes them during the runs, as a rules
+ * process and an ingest process would.
+ */
+async function fixture(shape: Shape, now: number) {
+  const data = await benchData('api', shape.clinical);
+  const store = data.clinicalStore;
   let subject = '';
+  const alertIds: string[] = [];
+  const openAlert = async (patientId: string, i: number) =>
+    alertIds.push((await store.alerts.open({ patientId, ruleId: 'bp-crisis', severity: i % 3 === 0 ? 'critical' : 'high', summary: 'bench alert', readingId: 'r0', measuredAt: new Date(now - i * 60_000).toISOString(), actor: 'bench' })).id);
   for (let i = 0; i < PATIENTS; i += 1) {
     // Enrolled now: patients enrolled long ago with no readings would get missing-data alerts from
     // the rules engine during the run, and the triage list would grow under the measurement.
     const device = await data.provisionAssigned(`bench-cuff-${i}`, 'blood_pressure', { timezone: 'America/New_York', since: new Date(now).toISOString() });
     if (i === 0) subject = device.patientId;
-    if (i < WITH_ALERTS) {
-      await data.clinicalStore.alerts.open({ patientId: device.patientId, ruleId: 'bp-crisis', severity: i % 3 === 0 ? 'critical' : 'high', summary: 'bench alert', readingId: 'r0', measuredAt: new Date(now - i * 60_000).toISOString(), actor: 'bench' });
-    }
+    if (i < WITH_ALERTS) await openAlert(device.patientId, i);
   }
-  await data.close();
-  const readingsStore = new SqliteReadingsStore(join(data.dataDir, 'readings.sqlite'));
+  const others = await store.careTeams.create({ name: 'Bench, the rest of the program' });
+  // In parallel: PostgreSQL answers each commit after a round trip, and there are 9,500.
+  for (let i = PATIENTS; i < ALL_PATIENTS; i += 50) {
+    await Promise.all(
+      Array.from({ length: Math.min(50, ALL_PATIENTS - i) }, async (_, j) => {
+        const patient = await store.patients.create({ name: `bench-${i + j}`, birthDate: '1950-01-01', timezone: 'UTC', careTeamId: others.id, enrolledAt: new Date(now).toISOString() });
+        if (i + j < PATIENTS + ALL_WITH_ALERTS - WITH_ALERTS) await openAlert(patient.id, i + j);
+      }),
+    );
+  }
+  const readingsStore = shape.readingsStore(data.dataDir);
   const readings: StoredReading[] = [];
-  for (let i = 0; i < 90 * READINGS_PER_DAY; i += 1) {
-    const at = new Date(now - (i + 1) * (86_400_000 / READINGS_PER_DAY)).toISOString();
-    readings.push({ patientId: subject, deviceId: 'bench-cuff-0', readingId: `r${i}`, kind: 'blood_pressure', measuredAt: at, measuredAtAsSent: at, receivedAt: at, gatewayId: null, source: 'device', unit: 'mmHg', values: { systolic: 120 + (i % 30), diastolic: 80, pulse: 70 }, flags: {}, original: { unit: 'mmHg', values: { systolic: 120 + (i % 30), diastolic: 80, pulse: 70 } } });
-  }
+  for (let i = 0; i < 90 * READINGS_PER_DAY; i += 1) readings.push(subjectReading(subject, `r${i}`, new Date(now - (i + 1) * (86_400_000 / READINGS_PER_DAY)).toISOString(), 120 + (i % 30)));
   await readingsStore.write(readings);
-  await readingsStore.close();
+  return { data, subject, alertIds, readingsStore, readingsIn90Days: readings.length };
+}
 
-  // The per-user rate limit would cap the load generator's one user: off for the measurement.
-  const platform = await startPlatform(data.dataDir, { RPM_API_RATE_LIMIT: '0' });
-  try {
-    const token = await signAccessToken(BENCH_JWT_SECRET, { sub: 'bench-nurse', role: 'nurse', careTeams: [data.teamId] });
-    const from = new Date(now - 90 * 86_400_000).toISOString();
-    const endpoints = {
-      triage: `${platform.httpUrl}/v1/triage`,
-      readings90Days: `${platform.httpUrl}/v1/patients/${subject}/readings?from=${encodeURIComponent(from)}&to=${encodeURIComponent(new Date(now).toISOString())}`,
-      fhirObservations90Days: `${platform.httpUrl}/fhir/R4/Observation?patient=${subject}&code=85354-9&date=ge${encodeURIComponent(from)}&date=lt${encodeURIComponent(new Date(now).toISOString())}&_count=1000`,
-    };
-    const fhirSample = (await (await fetch(endpoints.fhirObservations90Days, { headers: { authorization: `Bearer ${token}` } })).json()) as { entry?: unknown[] };
-    if (fhirSample.entry?.length !== readings.length) throw new Error(`the FHIR search answered ${fhirSample.entry?.length ?? 0} Observations, not ${readings.length}`);
-    const sample = await fetch(endpoints.readings90Days, { headers: { authorization: `Bearer ${token}` } });
-    const sampleBody = await sample.text();
-    if (sample.status !== 200 || (JSON.parse(sampleBody) as { readings: unknown[] }).readings.length !== readings.length) {
-      throw new Error(`the 90-day query answered ${sample.status} without the ${readings.length} readings`);
+/** Every 1/rate s until stopped: a note on one of the alerts (every triage list changes) and a new reading of the charted patient. */
+function changeWhileRunning(shape: Awaited<ReturnType<typeof fixture>>, ratePerSecond: number): () => Promise<void> {
+  if (ratePerSecond <= 0) return async () => undefined;
+  let n = 0;
+  let last = Promise.resolve();
+  const timer = setInterval(() => {
+    n += 1;
+    const alertId = shape.alertIds[n % shape.alertIds.length]!;
+    last = last
+      .then(async () => {
+        await shape.data.clinicalStore.alerts.addNote(alertId, { actor: 'bench', text: `change ${n}` });
+        await shape.readingsStore.write([subjectReading(shape.subject, `live-${n}`, new Date().toISOString(), 125)]);
+      })
+      .catch((error: unknown) => console.error(`api: a change during the run failed: ${(error as Error).message}`));
+  }, 1000 / ratePerSecond);
+  return async () => {
+    clearInterval(timer);
+    await last;
+  };
+}
+
+export async function benchApi(options: { concurrency: number; seconds: number; runs: number; fixedRatePerSecond: number; changesPerSecond: number }, log: (line: string) => void): Promise<ApiBenchResult> {
+  const measureLoad = async (name: string, url: string, token: string, ratePerSecond?: number): Promise<LoadFigures> => {
+    await load(url, token, options.concurrency, 2, ratePerSecond); // warm-up
+    const runs: { rps: number; p50: number; p95: number; p99: number; max: number; generatorDelayMax: number }[] = [];
+    for (let run = 1; run <= options.runs; run += 1) {
+      const generatorDelay = watchGeneratorDelay();
+      const { rps, latencies } = await load(url, token, options.concurrency, options.seconds, ratePerSecond);
+      runs.push({ rps, p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: latencies[latencies.length - 1]!, generatorDelayMax: generatorDelay().maxMs });
+      log(`api: ${name}${ratePerSecond ? ` at ${ratePerSecond}/s` : ''} run ${run}/${options.runs}: ${rps.toFixed(0)} req/s, p99 ${runs[run - 1]!.p99.toFixed(1)} ms`);
     }
-    const bodyFile = join(data.dataDir, 'baseline-body.json');
-    writeFileSync(bodyFile, sampleBody);
-    const baselineServer = await spawnServer('bench/http-baseline-server.js', [bodyFile], {}, /PORT (\d+)/);
-    const measureLoad = async (name: string, url: string, ratePerSecond?: number): Promise<LoadFigures> => {
-      await load(url, token, options.concurrency, 2, ratePerSecond); // warm-up
-      const runs: { rps: number; p50: number; p95: number; p99: number; max: number; generatorDelayMax: number }[] = [];
-      for (let run = 1; run <= options.runs; run += 1) {
-        const generatorDelay = watchGeneratorDelay();
-        const { rps, latencies } = await load(url, token, options.concurrency, options.seconds, ratePerSecond);
-        runs.push({ rps, p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: latencies[latencies.length - 1]!, generatorDelayMax: generatorDelay().maxMs });
-        log(`api: ${name}${ratePerSecond ? ` at ${ratePerSecond}/s` : ''} run ${run}/${options.runs}: ${rps.toFixed(0)} req/s, p99 ${runs[run - 1]!.p99.toFixed(1)} ms`);
-      }
-      return {
-        requestsPerSecond: summarize(runs.map((r) => r.rps)),
-        p50Ms: summarize(runs.map((r) => r.p50)),
-        p95Ms: summarize(runs.map((r) => r.p95)),
-        p99Ms: summarize(runs.map((r) => r.p99)),
-        maxMs: summarize(runs.map((r) => r.max)),
-        generatorDelayMaxMs: summarize(runs.map((r) => r.generatorDelayMax)),
-      };
+    return {
+      requestsPerSecond: summarize(runs.map((r) => r.rps)),
+      p50Ms: summarize(runs.map((r) => r.p50)),
+      p95Ms: summarize(runs.map((r) => r.p95)),
+      p99Ms: summarize(runs.map((r) => r.p99)),
+      maxMs: summarize(runs.map((r) => r.max)),
+      generatorDelayMaxMs: summarize(runs.map((r) => r.generatorDelayMax)),
     };
-    const measure = async (name: string, url: string): Promise<EndpointFigures> => {
-      const saturated = await measureLoad(name, url);
-      if (saturated.requestsPerSecond.max < options.fixedRatePerSecond) {
-        log(`api: ${name} saturates at ${saturated.requestsPerSecond.max.toFixed(0)} req/s, below ${options.fixedRatePerSecond}/s: not measured at that rate`);
-        return saturated;
-      }
-      return { ...saturated, fixedRate: await measureLoad(name, url, options.fixedRatePerSecond) };
-    };
-    let baseline: EndpointFigures;
+  };
+  // BENCH_API_ONLY=readings90Days,triage measures only those endpoints (profiling one at a time).
+  const only = process.env.BENCH_API_ONLY?.split(',');
+  const notMeasured: EndpointFigures = { requestsPerSecond: summarize([0]), p50Ms: summarize([0]), p95Ms: summarize([0]), p99Ms: summarize([0]), maxMs: summarize([0]), generatorDelayMaxMs: summarize([0]) };
+  const measure = async (name: string, url: string, token: string): Promise<EndpointFigures> => {
+    if (only && !only.some((endpoint) => name.endsWith(`: ${endpoint}`) || name === endpoint)) return notMeasured;
+    const saturated = await measureLoad(name, url, token);
+    if (saturated.requestsPerSecond.max < options.fixedRatePerSecond) {
+      log(`api: ${name} saturates at ${saturated.requestsPerSecond.max.toFixed(0)} req/s, below ${options.fixedRatePerSecond}/s: not measured at that rate`);
+      return saturated;
+    }
+    return { ...saturated, fixedRate: await measureLoad(name, url, token, options.fixedRatePerSecond) };
+  };
+
+  const now = Date.now();
+  const from = new Date(now - 90 * 86_400_000).toISOString();
+  const to = new Date(now + 60_000).toISOString();
+  let baseline: { figures: EndpointFigures; bytes: number } | undefined;
+
+  const measureShape = async (shape: Shape): Promise<StoreShapeFigures> => {
+    log(`api: ${shape.name}: setting up ${ALL_PATIENTS} patients`);
+    const set = await fixture(shape, now);
+    // The per-user rate limit would cap the load generator's one user: off for the measurement.
+    const platform = await startPlatform(set.data.dataDir, { RPM_API_RATE_LIMIT: '0', ...shape.env });
+    let stopChanging: (() => Promise<void>) | undefined;
     try {
-      baseline = await measure('baseline', `http://127.0.0.1:${baselineServer.match[1]}/`);
+      const nurse = await signAccessToken(BENCH_JWT_SECRET, { sub: 'bench-nurse', role: 'nurse', careTeams: [set.data.teamId] });
+      const admin = await signAccessToken(BENCH_JWT_SECRET, { sub: 'bench-admin', role: 'admin', careTeams: [] });
+      const endpoints = {
+        triage: `${platform.httpUrl}/v1/triage`,
+        readings90Days: `${platform.httpUrl}/v1/patients/${set.subject}/readings?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`,
+        fhirObservations90Days: `${platform.httpUrl}/fhir/R4/Observation?patient=${set.subject}&code=85354-9&date=ge${encodeURIComponent(from)}&date=lt${encodeURIComponent(new Date(now).toISOString())}&_count=1000`,
+      };
+      const sample = await fetch(endpoints.readings90Days, { headers: { authorization: `Bearer ${nurse}` } });
+      const sampleBody = await sample.text();
+      if (sample.status !== 200 || (JSON.parse(sampleBody) as { readings: unknown[] }).readings.length !== set.readingsIn90Days) {
+        throw new Error(`${shape.name}: the 90-day query answered ${sample.status} without the ${set.readingsIn90Days} readings`);
+      }
+      const all = (await (await fetch(endpoints.triage, { headers: { authorization: `Bearer ${admin}` } })).json()) as { patients: unknown[] };
+      if (all.patients.length !== ALL_WITH_ALERTS) throw new Error(`${shape.name}: the admin's triage list has ${all.patients.length} patients, not ${ALL_WITH_ALERTS}`);
+      if (shape.fhir) {
+        const fhirSample = (await (await fetch(endpoints.fhirObservations90Days, { headers: { authorization: `Bearer ${nurse}` } })).json()) as { entry?: unknown[] };
+        if (fhirSample.entry?.length !== set.readingsIn90Days) throw new Error(`the FHIR search answered ${fhirSample.entry?.length ?? 0} Observations, not ${set.readingsIn90Days}`);
+      }
+      if (!baseline) {
+        const bodyFile = join(set.data.dataDir, 'baseline-body.json');
+        writeFileSync(bodyFile, sampleBody);
+        const baselineServer = await spawnServer('bench/http-baseline-server.js', [bodyFile], {}, /PORT (\d+)/);
+        try {
+          baseline = { figures: await measure('baseline', `http://127.0.0.1:${baselineServer.match[1]}/`, nurse), bytes: Buffer.byteLength(sampleBody) };
+        } finally {
+          await stopServer(baselineServer.child);
+        }
+      }
+      stopChanging = changeWhileRunning(set, options.changesPerSecond);
+      const label = (name: string) => `${shape.name}: ${name}`;
+      return {
+        stores: shape.name,
+        triage: await measure(label('triage'), endpoints.triage, nurse),
+        triageAll: await measure(label('triageAll'), endpoints.triage, admin),
+        readings90Days: await measure(label('readings90Days'), endpoints.readings90Days, nurse),
+        ...(shape.fhir ? { fhirObservations90Days: await measure(label('fhirObservations90Days'), endpoints.fhirObservations90Days, nurse) } : {}),
+      };
     } finally {
-      await stopServer(baselineServer.child);
+      await stopChanging?.();
+      await platform.stop();
+      await set.readingsStore.close();
+      await set.data.close();
+      set.data.remove();
     }
-    const figures = { baseline, triage: await measure('triage', endpoints.triage), readings90Days: await measure('readings90Days', endpoints.readings90Days), fhirObservations90Days: await measure('fhirObservations90Days', endpoints.fhirObservations90Days) };
-    return { concurrency: options.concurrency, fixedRatePerSecond: options.fixedRatePerSecond, seconds: options.seconds, patients: PATIENTS, readingsIn90Days: readings.length, readings90DaysBytes: Buffer.byteLength(sampleBody), ...figures };
-  } finally {
-    await platform.stop();
-    data.remove();
+  };
+
+  const embedded = await measureShape({ name: 'SQLite + SQLite', readingsStore: (dataDir) => new SqliteReadingsStore(join(dataDir, 'readings.sqlite')), env: {}, fhir: true });
+  let production: StoreShapeFigures | undefined;
+  // BENCH_API_EMBEDDED_ONLY=1 leaves production's stores out (profiling).
+  const productionSkipped = process.env.BENCH_API_EMBEDDED_ONLY ? 'BENCH_API_EMBEDDED_ONLY is set' : ((await postgresUnavailableReason()) ?? influxdUnavailableReason());
+  if (productionSkipped) log(`api: the production shape is not measured: ${productionSkipped}`);
+  else {
+    const database = await createTestDatabase();
+    const influx = await startInfluxd();
+    try {
+      production = await measureShape({
+        name: 'PostgreSQL + InfluxDB 1.x',
+        clinical: { dialect: 'postgres', url: database.url },
+        readingsStore: () => new InfluxReadingsStore({ url: influx.url, bucket: 'rpm_bench_api' }),
+        env: { RPM_DATABASE_URL: database.url, RPM_READINGS_STORE: 'influx', RPM_INFLUX_URL: influx.url, RPM_INFLUX_BUCKET: 'rpm_bench_api' },
+        fhir: false,
+      });
+    } finally {
+      await influx.stop();
+      await database.drop();
+    }
   }
+  return {
+    concurrency: options.concurrency,
+    fixedRatePerSecond: options.fixedRatePerSecond,
+    seconds: options.seconds,
+    patients: PATIENTS,
+    allPatients: ALL_PATIENTS,
+    allWithAlerts: ALL_WITH_ALERTS,
+    readingsIn90Days: 90 * READINGS_PER_DAY,
+    changesPerSecond: options.changesPerSecond,
+    baseline: baseline!.figures,
+    readings90DaysBytes: baseline!.bytes,
+    embedded,
+    ...(production ? { production } : { productionSkipped: productionSkipped ?? undefined }),
+  };
 }

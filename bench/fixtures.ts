@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { ClinicalStore, hashDeviceSecret, generateDeviceSecret } from '../store/index.js';
+import { ClinicalStore, hashDeviceSecret, generateDeviceSecret, type ClinicalDatabaseLocation } from '../store/index.js';
 import { spawnServer, stopServer } from './processes.js';
 
 export const BENCH_JWT_SECRET = 'benchmark-secret-of-at-least-32-characters';
@@ -25,9 +25,10 @@ export interface BenchData {
   remove(): void;
 }
 
-export async function benchData(prefix: string): Promise<BenchData> {
+/** `clinical`: another clinical database than the data directory's SQLite file (PostgreSQL). */
+export async function benchData(prefix: string, clinical?: ClinicalDatabaseLocation): Promise<BenchData> {
   const dataDir = mkdtempSync(join(tmpdir(), `rpm-bench-${prefix}-`));
-  const clinicalStore = await ClinicalStore.open({ dialect: 'sqlite', path: join(dataDir, 'clinical.sqlite') });
+  const clinicalStore = await ClinicalStore.open(clinical ?? { dialect: 'sqlite', path: join(dataDir, 'clinical.sqlite') });
   const team = await clinicalStore.careTeams.create({ name: 'Bench' });
   return {
     dataDir,

@@ -230,42 +230,45 @@ export class SqliteReadingsStore implements ReadingsStore {
   /**
    * The prepared range query for this shape: `columns` is what each row returns; with `asJsonArray`
    * the rows' `json` texts are concatenated by SQLite into one UTF-8 JSON array, returned as a Buffer.
+   * Parameters are positional, in the order the SQL text names them: better-sqlite3 binds an object
+   * of named ones at twice the cost of a small query (13 against 26 µs for a day's readings).
    */
-  private rangeStatement(columns: string, query: ReadingQuery, asJsonArray = false): { statement: Statement; parameters: Record<string, unknown> } {
+  private rangeStatement(columns: string, query: ReadingQuery, asJsonArray = false): { statement: Statement; parameters: unknown[] } {
     const order = query.newestFirst ? 'DESC' : 'ASC';
     const key = `${columns}|${query.kind ? 'kind' : 'all'}|${order}|${asJsonArray ? 'array' : 'rows'}`;
     let statement = this.queries.get(key);
     if (!statement) {
       // A range of the primary key, in its order (no sort); one kind is a filter over the range,
       // which holds the few kinds one patient measures.
-      const kindClause = query.kind ? 'AND kind = @kind' : '';
+      const kindClause = query.kind ? 'AND kind = ?' : '';
       const keyOrder = `measured_at_ms ${order}, device_id ${order}, reading_id ${order}`;
-      const range = `SELECT ${columns} FROM readings WHERE patient_id = @patientId ${kindClause}
-           AND measured_at_ms >= @from AND measured_at_ms < @to
-           ORDER BY ${keyOrder} LIMIT @limit`;
+      const range = `SELECT ${columns} FROM readings WHERE patient_id = ? ${kindClause}
+           AND measured_at_ms >= ? AND measured_at_ms < ?
+           ORDER BY ${keyOrder} LIMIT ?`;
       // One string built by SQLite instead of a JavaScript string per row joined and encoded again
       // for the socket: 90 days of readings in about half the time (bench/api.ts). The aggregate's
       // own ORDER BY is what guarantees the order (a subquery's order reaching group_concat is not).
       statement = asJsonArray
         ? this.database
-            .prepare(`SELECT CAST(@before || '[' || coalesce(group_concat(json, ',' ORDER BY ${keyOrder}), '') || ']' || @after AS BLOB) FROM (${range.replace(`SELECT ${columns}`, 'SELECT json, measured_at_ms, device_id, reading_id')})`)
+            .prepare(`SELECT CAST(? || '[' || coalesce(group_concat(json, ',' ORDER BY ${keyOrder}), '') || ']' || ? AS BLOB) FROM (${range.replace(`SELECT ${columns}`, 'SELECT json, measured_at_ms, device_id, reading_id')})`)
             .pluck(true)
         : this.database.prepare(range).raw(true);
       this.queries.set(key, statement);
     }
     const limit = Math.min(query.limit ?? MAX_ROWS_PER_QUERY, MAX_ROWS_PER_QUERY);
-    const parameters = { patientId: query.patientId, from: Date.parse(query.from), to: Date.parse(query.to), limit, ...(query.kind ? { kind: query.kind } : {}) };
+    const parameters = query.kind ? [query.patientId, query.kind, Date.parse(query.from), Date.parse(query.to), limit] : [query.patientId, Date.parse(query.from), Date.parse(query.to), limit];
     return { statement, parameters };
   }
 
   async query(query: ReadingQuery): Promise<StoredReading[]> {
     const { statement, parameters } = this.rangeStatement(COLUMNS, query);
-    return (statement.all(parameters) as RawRow[]).map(toReading);
+    return (statement.all(...parameters) as RawRow[]).map(toReading);
   }
 
   async queryJsonArray(query: ReadingQuery, envelope: JsonEnvelope = NO_ENVELOPE): Promise<Buffer> {
     const { statement, parameters } = this.rangeStatement('json', query, true);
-    return statement.get({ ...parameters, before: envelope.before, after: envelope.after }) as Buffer;
+    // The envelope's two texts come first in the SQL text: before the subquery's range.
+    return statement.get(envelope.before, envelope.after, ...parameters) as Buffer;
   }
 
   async aggregate(query: AggregateQuery): Promise<ReadingBucket[]> {
@@ -317,7 +320,7 @@ export class SqliteReadingsStore implements ReadingsStore {
     // The four columns dating needs, not whole readings: a month's billing export reads every
     // patient's readings, and parsing each one's JSON was most of it (bench/billing.ts).
     const { statement, parameters } = this.rangeStatement('device_id, reading_id, measured_at_ms, source', query);
-    const rows = statement.all(parameters) as [string, string, number, ReadingSource][];
+    const rows = statement.all(...parameters) as [string, string, number, ReadingSource][];
     return localDatesOf(
       rows.map(([deviceId, readingId, measuredAtMs, source]) => ({ deviceId, readingId, measuredAtMs, source })),
       query,

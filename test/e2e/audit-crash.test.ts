@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { signAccessToken } from '../../dashboard-api/index.js';
 import { ClinicalStore } from '../../store/index.js';
 import { runRpm, type RpmProcess } from '../support/process.js';
-import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../support/postgres.js';
+import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../local-servers/postgres.js';
 import { describeWithServer } from '../support/servers.js';
 
 const SECRET = 'audit-crash-secret-of-at-least-32-characters';

@@ -15,7 +15,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { signAccessToken } from '../../dashboard-api/index.js';
 import { unique } from '../support/ingest-harness.js';
 import { runRpm, type RpmProcess } from '../support/process.js';
-import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../support/postgres.js';
+import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../local-servers/postgres.js';
 import { describeWithServer } from '../support/servers.js';
 
 const CHROMIUM = '/usr/bin/chromium';

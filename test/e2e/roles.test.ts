@@ -15,7 +15,7 @@ import { mosquittoUnavailableReason, startMosquitto, type Mosquitto } from '../.
 import { influxdUnavailableReason, startInfluxd, type ServerProcess } from '../../local-servers/time-series.js';
 import { ClinicalStore, InfluxReadingsStore } from '../../store/index.js';
 import { eventually } from '../support/ingest-harness.js';
-import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../support/postgres.js';
+import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../local-servers/postgres.js';
 import { runRpm, type RpmProcess } from '../support/process.js';
 import { describeWithServer } from '../support/servers.js';
 

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { ClinicalStore, type ClinicalDatabaseLocation } from '../../../store/index.js';
 import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
 import { unique } from '../../support/ingest-harness.js';
-import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../support/postgres.js';
+import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../../local-servers/postgres.js';
 import { describeWithServer } from '../../support/servers.js';
 
 interface TriageAnswer {

@@ -3,7 +3,7 @@
 import { afterAll } from '@jest/globals';
 import { InfluxReadingsStore } from '../../../store/index.js';
 import { influxdUnavailableReason, startInfluxd, type ServerProcess } from '../../../local-servers/time-series.js';
-import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../support/postgres.js';
+import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../../local-servers/postgres.js';
 import { describeWithServer } from '../../support/servers.js';
 import { fhirApiSuite } from './fhir-api.suite.js';
 

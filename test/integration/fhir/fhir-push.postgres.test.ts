@@ -1,6 +1,6 @@
 // The push to an EHR with its queue in a PostgreSQL clinical database (the outage runs on SQLite).
 import { afterAll } from '@jest/globals';
-import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../support/postgres.js';
+import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../../local-servers/postgres.js';
 import { describeWithServer } from '../../support/servers.js';
 import { fhirPushSuite } from './fhir-push.suite.js';
 

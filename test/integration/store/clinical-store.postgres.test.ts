@@ -1,4 +1,4 @@
-import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../support/postgres.js';
+import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../../local-servers/postgres.js';
 import { describeWithServer } from '../../support/servers.js';
 import { clinicalStoreSuite } from './clinical-store.suite.js';
 

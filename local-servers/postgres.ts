@@ -1,4 +1,4 @@
-// A fresh PostgreSQL database per test file, on the server at RPM_TEST_POSTGRES_URL
+// A fresh PostgreSQL database per test file or benchmark, on the server at RPM_TEST_POSTGRES_URL
 // (default postgres://postgres@127.0.0.1:5432/postgres, the one .ci/run starts).
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
