@@ -41,11 +41,20 @@ export class ClosedDays {
 
   /** readingsStore.queryJsonArray for a newest-first range, the same bytes, with the whole days in the middle kept. */
   async queryJsonArray(query: ReadingQuery & { newestFirst: true }, envelope: JsonEnvelope): Promise<Buffer> {
+    return Buffer.concat(await this.queryJsonParts(query, envelope));
+  }
+
+  /**
+   * The same bytes in parts, to be written one after the other: joining them allocated and copied a
+   * chart's 160 KiB for every answer, a seventh of the route's CPU (fresh pages for every large
+   * buffer), where the kept days can be written as they are.
+   */
+  async queryJsonParts(query: ReadingQuery & { newestFirst: true }, envelope: JsonEnvelope): Promise<Buffer[]> {
     const fromMs = Date.parse(query.from);
     const toMs = Date.parse(query.to);
     const firstDay = Math.ceil(fromMs / DAY_MS);
     const endDay = Math.floor(toMs / DAY_MS);
-    if (query.limit !== undefined || endDay - firstDay < MIN_WHOLE_DAYS) return this.readingsStore.queryJsonArray(query, envelope);
+    if (query.limit !== undefined || endDay - firstDay < MIN_WHOLE_DAYS) return [await this.readingsStore.queryJsonArray(query, envelope)];
     const range = (from: number, to: number) => ({ ...query, from: new Date(from).toISOString(), to: new Date(to).toISOString() });
     // Read the marks first: the days read after them are at least as new (ReadingsStore.dayMarks).
     const marks = await this.readingsStore.dayMarks(query.patientId, firstDay, endDay);
@@ -61,7 +70,7 @@ export class ClosedDays {
       parts.push(items);
     }
     parts.push(CLOSE, Buffer.from(envelope.after));
-    return Buffer.concat(parts);
+    return parts;
   }
 
   private wholeDays(query: ReadingQuery, firstDay: number, endDay: number, marks: string): Promise<Buffer> {
