@@ -26,6 +26,7 @@ export type {
   AggregateQuery,
   FieldStatistics,
   JsonEnvelope,
+  JsonItems,
   LocalDatesQuery,
   ReadingBucket,
   ReadingQuery,

@@ -7,7 +7,7 @@ import { DEFAULT_RULES, resolveRules } from '../../rules/index.js';
 import { addDays, billingProgress, nextMonth, progressQueryStart, ruleSetFor } from '../../billing/index.js';
 import { localDate, MAX_MINUTES_PER_ENTRY, startOfLocalDate, STORE_ERRORS, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, requireUser } from '../access.js';
-import { ClosedDays } from '../closed-days.js';
+import { ChartDays } from '../chart-days.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import { idParams, instant } from './shared.js';
 import { billingProgressView, bucketView, errorResponses, readingView as readingSchema, thresholdsView, timeEntryView } from '../schemas.js';
@@ -18,7 +18,7 @@ const READINGS_BODY = { before: '{"readings":', after: '}' };
 const MAX_RANGE_MS = 366 * DAY_MS;
 
 export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; readingsStore: ReadingsStore }> = async (app, { clinicalStore, readingsStore }) => {
-  const closedDays = new ClosedDays(readingsStore);
+  const chartDays = new ChartDays(readingsStore);
   app.get(
     '/v1/patients/:id/readings',
     {
@@ -45,9 +45,9 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
         const patient = await clinicalStore.patients.require(request.params.id);
         return { buckets: await readingsStore.aggregate({ patientId: patient.id, kind: request.query.kind, from, to, every: request.query.every, timezone: patient.timezone }) };
       }
-      const parts = await closedDays.queryJsonParts({ patientId: request.params.id, kind: request.query.kind, from, to, newestFirst: true }, READINGS_BODY);
+      const parts = await chartDays.queryJsonParts({ patientId: request.params.id, kind: request.query.kind, from, to, newestFirst: true }, READINGS_BODY);
       // The typed reply wants the { readings } object; this is that object already serialized, in
-      // parts written one after the other (ClosedDays.queryJsonParts), and Fastify sends a stream
+      // parts written one after the other (ChartDays.queryJsonParts), and Fastify sends a stream
       // as it is (it serializes only objects), hence the cast. Its length is known: not chunked.
       const length = parts.reduce((sum, part) => sum + part.length, 0);
       return reply.type('application/json; charset=utf-8').header('content-length', length).send(Readable.from(parts) as never);

@@ -24,7 +24,7 @@ import { InfluxDB, escape, type WriteApi } from '@influxdata/influxdb-client';
 import { DAY_MS, MEASUREMENT_KINDS, isMeasurementKind, type MeasurementKind } from '../../device-profiles/index.js';
 import { aggregateReadings, datedReading, localDatesOf } from './aggregate.js';
 import { ReadingsWriterThread } from './writer-thread.js';
-import { NO_ENVELOPE, newDayMark, parseSerialized, readingObject, type SerializedReadings, type AggregateQuery, type JsonEnvelope, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
+import { NO_ENVELOPE, jsonItemsOf, newDayMark, parseSerialized, readingObject, type JsonItems, type SerializedReadings, type AggregateQuery, type JsonEnvelope, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
 
 export type InfluxWriteProtocol = 'v1' | 'v2' | 'auto';
 
@@ -294,12 +294,13 @@ export class InfluxReadingsStore implements ReadingsStore {
     return Buffer.from(envelope.before + JSON.stringify((await this.query(query)).map(readingObject)) + envelope.after);
   }
 
-  async dayMarks(patientId: string, fromDay: number, toDay: number): Promise<string> {
-    const response = await this.influxQl(
-      `SELECT sum(mark), count(mark) FROM ${DAY_MARKS} WHERE patient_id = ${literal(patientId)} AND time >= ${fromDay * DAY_MS}ms AND time < ${toDay * DAY_MS}ms`,
-    );
-    const row = response.results?.[0]?.series?.[0]?.values[0];
-    return row ? `${Number(row[1])}:${Number(row[2])}` : '0:0';
+  async dayMarks(patientId: string, fromDay: number, toDay: number): Promise<[number, number][]> {
+    const response = await this.influxQl(`SELECT mark FROM ${DAY_MARKS} WHERE patient_id = ${literal(patientId)} AND time >= ${fromDay * DAY_MS}ms AND time < ${toDay * DAY_MS}ms`);
+    return (response.results?.[0]?.series?.[0]?.values ?? []).map(([time, mark]) => [Math.floor(Number(time) / DAY_MS), Number(mark)]);
+  }
+
+  async queryJsonItems(query: ReadingQuery & { newestFirst: true }): Promise<JsonItems> {
+    return jsonItemsOf(await this.query(query));
   }
 
   async aggregate(query: AggregateQuery): Promise<ReadingBucket[]> {

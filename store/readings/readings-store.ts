@@ -92,15 +92,20 @@ export interface ReadingsStore {
    */
   measuredWithin(instantMs: number): Promise<StoredReading[]>;
   /**
-   * A fingerprint of the patient's readings measured on the UTC days [fromDay, toDay) (days since
-   * the epoch): it changes whenever a reading measured on one of those days is written, whichever
-   * process writes it, and only then. Each write gives the days it adds to a random mark; this is
-   * their sum and count. A cache of a chart's closed days asks it before reading the days, so what
-   * it keeps under a fingerprint is never older than the fingerprint (the marks are written with
-   * the readings, or after them). Days no write has marked since the store kept marks count as
-   * unchanged.
+   * The marks of the patient's days among the UTC days [fromDay, toDay) (days since the epoch), as
+   * [day, mark] pairs: a day's mark changes whenever a reading measured on it is written, whichever
+   * process writes it, and only then (a random number per write). A day no write has marked since
+   * the store kept marks is left out. A cache of rendered days reads the marks before the days, so
+   * what it keeps under a mark is never older than the mark (the marks are written with the
+   * readings, or after them).
    */
-  dayMarks(patientId: string, fromDay: number, toDay: number): Promise<string>;
+  dayMarks(patientId: string, fromDay: number, toDay: number): Promise<[number, number][]>;
+  /**
+   * The readings of `queryJsonArray` as its items, newest first: their JSON joined by commas
+   * (without the brackets), and where each begins and when it was measured, so that a part of them
+   * can be cut out without parsing them (a chart's first and last day).
+   */
+  queryJsonItems(query: ReadingQuery & { newestFirst: true }): Promise<JsonItems>;
   /** The newest reading of each kind the patient has. */
   latest(patientId: string): Promise<Partial<Record<MeasurementKind, StoredReading>>>;
   /** Distinct local dates (patient timezone) with at least one reading, with the readings of each. */
@@ -137,11 +142,30 @@ export interface SerializedRow {
   json: string;
 }
 
-/**
- * A day's mark after a write (ReadingsStore.dayMarks): random, below 2^43, so the sum of a year's
- * marks stays an exact integer in a double and in SQLite, and two writes' marks differ but once in
- * 2^43.
- */
+/** Readings as JSON items (ReadingsStore.queryJsonItems). */
+export interface JsonItems {
+  /** The items joined by commas, newest first; empty for none. */
+  json: Buffer;
+  /** Where each item begins in `json`. */
+  starts: number[];
+  /** Each item's measuredAt, epoch ms. */
+  measuredAtMs: number[];
+}
+
+/** Items from readings, as a store that renders each reading's JSON itself answers them. */
+export function jsonItemsOf(readings: readonly StoredReading[]): JsonItems {
+  const texts = readings.map((reading) => JSON.stringify(readingObject(reading)));
+  const json = Buffer.from(texts.join(','));
+  const starts: number[] = [];
+  let at = 0;
+  for (const text of texts) {
+    starts.push(at);
+    at += Buffer.byteLength(text) + 1;
+  }
+  return { json, starts, measuredAtMs: readings.map((reading) => Date.parse(reading.measuredAt)) };
+}
+
+/** A day's mark after a write (ReadingsStore.dayMarks): random, two writes' marks differ but once in 2^43. */
 export function newDayMark(): number {
   return randomInt(1, 2 ** 43);
 }

@@ -23,6 +23,7 @@ import {
   type SerializedRow,
   type AggregateQuery,
   type JsonEnvelope,
+  type JsonItems,
   type LocalDatesQuery,
   type ReadingBucket,
   type ReadingQuery,
@@ -275,13 +276,44 @@ export class SqliteReadingsStore implements ReadingsStore {
     return aggregateReadings(await this.query(query), query);
   }
 
-  async dayMarks(patientId: string, fromDay: number, toDay: number): Promise<string> {
+  async dayMarks(patientId: string, fromDay: number, toDay: number): Promise<[number, number][]> {
     let statement = this.queries.get('marks');
     if (!statement) {
-      statement = this.database.prepare('SELECT coalesce(sum(mark), 0) || \':\' || count(*) FROM day_marks WHERE patient_id = ? AND day >= ? AND day < ?').pluck(true);
+      statement = this.database.prepare('SELECT day, mark FROM day_marks WHERE patient_id = ? AND day >= ? AND day < ?').raw(true);
       this.queries.set('marks', statement);
     }
-    return statement.get(patientId, fromDay, toDay) as string;
+    return statement.all(patientId, fromDay, toDay) as [number, number][];
+  }
+
+  async queryJsonItems(query: ReadingQuery & { newestFirst: true }): Promise<JsonItems> {
+    const key = query.kind ? 'items|kind' : 'items|all';
+    let statement = this.queries.get(key);
+    if (!statement) {
+      const keyOrder = 'measured_at_ms DESC, device_id DESC, reading_id DESC';
+      // Each item's instant and byte length in the same order as the items: two aggregates, each
+      // with the same ORDER BY (the order of a subquery reaching an aggregate is not promised).
+      statement = this.database
+        .prepare(
+          `SELECT CAST(coalesce(group_concat(json, ',' ORDER BY ${keyOrder}), '') AS BLOB),
+                  coalesce(group_concat(measured_at_ms || ' ' || length(CAST(json AS BLOB)), ' ' ORDER BY ${keyOrder}), '')
+           FROM (SELECT json, measured_at_ms, device_id, reading_id FROM readings WHERE patient_id = ? ${query.kind ? 'AND kind = ?' : ''}
+                 AND measured_at_ms >= ? AND measured_at_ms < ? ORDER BY ${keyOrder} LIMIT ?)`,
+        )
+        .raw(true);
+      this.queries.set(key, statement);
+    }
+    const limit = Math.min(query.limit ?? MAX_ROWS_PER_QUERY, MAX_ROWS_PER_QUERY);
+    const range = [Date.parse(query.from), Date.parse(query.to), limit];
+    const [json, index] = (query.kind ? statement.get(query.patientId, query.kind, ...range) : statement.get(query.patientId, ...range)) as [Buffer, string];
+    const numbers = index === '' ? [] : index.split(' ').map(Number);
+    const starts: number[] = [];
+    const measuredAtMs: number[] = [];
+    for (let i = 0, at = 0; i < numbers.length; i += 2) {
+      measuredAtMs.push(numbers[i]!);
+      starts.push(at);
+      at += numbers[i + 1]! + 1;
+    }
+    return { json, starts, measuredAtMs };
   }
 
   async measuredWithin(instantMs: number): Promise<StoredReading[]> {

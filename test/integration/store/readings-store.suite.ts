@@ -161,28 +161,41 @@ export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: (
     const neighbour = patientId();
     const day = (instant: string) => Math.floor(Date.parse(instant) / 86_400_000);
     const [d20, d21, d22] = [day('2026-11-20T00:00:00Z'), day('2026-11-21T00:00:00Z'), day('2026-11-22T00:00:00Z')];
-    const marks = async () => ({ d20: await store.dayMarks(patient, d20, d21), d21: await store.dayMarks(patient, d21, d22), both: await store.dayMarks(patient, d20, d22) });
-    expect(await marks()).toEqual({ d20: '0:0', d21: '0:0', both: '0:0' });
+    const marks = async () => new Map(await store.dayMarks(patient, d20 - 1, d22 + 1));
+    expect(await marks()).toEqual(new Map());
 
     await store.write([bp(patient, '2026-11-20T08:00:00.000Z', 150), bp(patient, '2026-11-20T23:59:59.999Z', 151)]);
     const afterFirst = await marks();
-    expect(afterFirst.d20).not.toBe('0:0');
-    expect(afterFirst.d21).toBe('0:0');
+    expect([...afterFirst.keys()]).toEqual([d20]);
 
-    // A reading of the next day: that day's mark and the span's change, the first day's does not.
+    // A reading of the next day: that day gets a mark, the first day's stays.
     await store.write([bp(patient, '2026-11-21T00:00:00.000Z', 152)]);
     const afterSecond = await marks();
-    expect(afterSecond.d20).toBe(afterFirst.d20);
-    expect(afterSecond.d21).not.toBe('0:0');
-    expect(afterSecond.both).not.toBe(afterFirst.both);
+    expect([...afterSecond.keys()].sort()).toEqual([d20, d21]);
+    expect(afterSecond.get(d20)).toBe(afterFirst.get(d20));
 
-    // A late reading (a gateway's backlog) for the first day changes it again; another patient's readings change nothing here.
+    // Another patient's readings change nothing here; a late reading (a gateway's backlog) for the first day changes it again.
     await store.write([bp(neighbour, '2026-11-20T09:00:00.000Z', 140), bp(neighbour, '2026-11-21T09:00:00.000Z', 141)]);
     expect(await marks()).toEqual(afterSecond);
     await store.write([bp(patient, '2026-11-20T12:00:00.000Z', 153)]);
     const afterLate = await marks();
-    expect(afterLate.d20).not.toBe(afterSecond.d20);
-    expect(afterLate.d21).toBe(afterSecond.d21);
+    expect(afterLate.get(d20)).not.toBe(afterSecond.get(d20));
+    expect(afterLate.get(d21)).toBe(afterSecond.get(d21));
+    // Only the days asked for.
+    expect(await store.dayMarks(patient, d21, d22)).toEqual([[d21, afterLate.get(d21)]]);
+  });
+
+  it('answers readings as JSON items, newest first, with where each begins and when it was measured', async () => {
+    const patient = patientId();
+    await store.write([bp(patient, '2026-11-20T08:00:00.000Z', 150), glucose(patient, '2026-11-20T09:00:00.000Z', 99), bp(patient, '2026-11-20T10:00:00.000Z', 152, { deviceId: 'cuff-ü' })]);
+    const range = { patientId: patient, from: '2026-11-20T00:00:00.000Z', to: '2026-11-21T00:00:00.000Z', newestFirst: true as const };
+    const items = await store.queryJsonItems(range);
+    expect(`[${items.json.toString()}]`).toBe((await store.queryJsonArray(range)).toString());
+    expect(items.measuredAtMs).toEqual(['10:00', '09:00', '08:00'].map((time) => Date.parse(`2026-11-20T${time}:00.000Z`)));
+    const objects = items.starts.map((start, i) => JSON.parse(items.json.subarray(start, i + 1 < items.starts.length ? items.starts[i + 1]! - 1 : items.json.length).toString()) as { measuredAt: string });
+    expect(objects.map((o) => o.measuredAt)).toEqual(['2026-11-20T10:00:00.000Z', '2026-11-20T09:00:00.000Z', '2026-11-20T08:00:00.000Z']);
+    expect(await store.queryJsonItems({ ...range, kind: 'glucose' })).toMatchObject({ starts: [0], measuredAtMs: [Date.parse('2026-11-20T09:00:00.000Z')] });
+    expect(await store.queryJsonItems({ ...range, from: '2026-11-21T00:00:00.000Z', to: '2026-11-22T00:00:00.000Z' })).toEqual({ json: Buffer.alloc(0), starts: [], measuredAtMs: [] });
   });
 
   it('keeps two readings of one device measured in the same millisecond', async () => {

@@ -1,4 +1,4 @@
-// A chart's kept closed days (dashboard-api/closed-days.ts) answer exactly what the store answers
+// A chart's kept days (dashboard-api/chart-days.ts) answer exactly what the store answers
 // for the whole range, byte for byte, before and after every kind of write: a new reading today, a
 // late reading for a kept day (a gateway's backlog), a write by another connection (another
 // process), another patient's readings; with readings at the very edges of days, with a kind, with
@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StoredReading } from '../../../device-profiles/index.js';
-import { ClosedDays } from '../../../dashboard-api/closed-days.js';
+import { ChartDays } from '../../../dashboard-api/chart-days.js';
 import { InfluxReadingsStore, SqliteReadingsStore, type ReadingsStore } from '../../../store/index.js';
 import { influxdUnavailableReason, startInfluxd, type ServerProcess } from '../../../local-servers/time-series.js';
 import { describeWithServer } from '../../support/servers.js';
@@ -24,7 +24,7 @@ function reading(patientId: string, measuredAtMs: number, kind: 'blood_pressure'
   return { patientId, deviceId: kind === 'glucose' ? 'meter' : 'cuff', readingId: `r${sequence}`, kind, measuredAt: at, measuredAtAsSent: at, receivedAt: at, gatewayId: null, source: 'device', unit: kind === 'glucose' ? 'mg/dL' : 'mmHg', values, flags: {}, original: { unit: kind === 'glucose' ? 'mg/dL' : 'mmHg', values } };
 }
 
-function closedDaysSuite(open: () => Promise<{ store: ReadingsStore; other: () => Promise<ReadingsStore>; close: () => Promise<void> }>): void {
+function chartDaysSuite(open: () => Promise<{ store: ReadingsStore; other: () => Promise<ReadingsStore>; close: () => Promise<void> }>): void {
   let store: ReadingsStore;
   let other: () => Promise<ReadingsStore>;
   let close: () => Promise<void>;
@@ -34,7 +34,7 @@ function closedDaysSuite(open: () => Promise<{ store: ReadingsStore; other: () =
   afterAll(async () => close?.());
 
   const midnight = Math.floor(Date.now() / DAY) * DAY;
-  const patient = `closed-days-${process.pid}-${Date.now()}`;
+  const patient = `chart-days-${process.pid}-${Date.now()}`;
   /** Windows as a chart asks: from a millisecond 20 days back to a minute ahead; the edges of days; a kind. */
   const windows = [
     { from: midnight - 20 * DAY + 12_345, to: Date.now() + 60_000 },
@@ -42,9 +42,12 @@ function closedDaysSuite(open: () => Promise<{ store: ReadingsStore; other: () =
     { from: midnight - 5 * DAY - 1, to: midnight - DAY + 1 },
     { from: midnight - 3 * DAY + 7, to: midnight + DAY, kind: 'glucose' as const },
     { from: midnight - 30 * DAY, to: midnight - 25 * DAY },
+    // Within one day, cut at both ends; and a range that ends on the very instant of a reading.
+    { from: midnight - 5 * DAY + 3_600_000, to: midnight - 5 * DAY + 9 * 3_600_000 },
+    { from: midnight - 9 * DAY + 1, to: midnight - 5 * DAY },
   ];
 
-  async function expectSameAsStore(cache: ClosedDays): Promise<void> {
+  async function expectSameAsStore(cache: ChartDays): Promise<void> {
     for (const window of windows) {
       const query = { patientId: patient, from: new Date(window.from).toISOString(), to: new Date(window.to).toISOString(), newestFirst: true as const, ...(window.kind ? { kind: window.kind } : {}) };
       const expected = await store.queryJsonArray(query, ENVELOPE);
@@ -62,7 +65,7 @@ function closedDaysSuite(open: () => Promise<{ store: ReadingsStore; other: () =
     }
     readings.push(reading(patient, midnight - 5 * DAY), reading(patient, midnight - 5 * DAY - 1), reading(patient, midnight - DAY), reading(patient, midnight - 2 * DAY + 3_600_000, 'glucose'));
     await store.write(readings);
-    const cache = new ClosedDays(store);
+    const cache = new ChartDays(store);
     await expectSameAsStore(cache);
     const before = (await cache.queryJsonArray({ patientId: patient, from: new Date(windows[0]!.from).toISOString(), to: new Date(windows[0]!.to).toISOString(), newestFirst: true }, ENVELOPE)).toString();
     expect((JSON.parse(before) as { readings: unknown[] }).readings.length).toBeGreaterThan(100);
@@ -81,35 +84,57 @@ function closedDaysSuite(open: () => Promise<{ store: ReadingsStore; other: () =
     await store.write([reading(`${patient}-neighbour`, midnight - 7 * DAY + 6_000)]);
     await expectSameAsStore(cache);
     // A cache that keeps almost nothing answers the same.
-    await expectSameAsStore(new ClosedDays(store, 1_000));
+    await expectSameAsStore(new ChartDays(store, 1_000));
   });
 
-  it('renders kept days once however many ask at once', async () => {
-    const cache = new ClosedDays(store);
-    const query = { patientId: patient, from: new Date(windows[0]!.from).toISOString(), to: new Date(windows[0]!.to).toISOString(), newestFirst: true as const };
-    const answers = await Promise.all(Array.from({ length: 10 }, () => cache.queryJsonArray(query, ENVELOPE)));
+  it('reads each day once however many ask at once, the marks in shared reads, and afterwards only the days written to', async () => {
+    let dayReads = 0;
+    let markReads = 0;
+    const counting: ReadingsStore = Object.assign(Object.create(store) as ReadingsStore, {
+      queryJsonItems: (query: Parameters<ReadingsStore['queryJsonItems']>[0]) => {
+        dayReads += 1;
+        return store.queryJsonItems(query);
+      },
+      dayMarks: (...args: Parameters<ReadingsStore['dayMarks']>) => {
+        markReads += 1;
+        return store.dayMarks(...args);
+      },
+    });
+    const cache = new ChartDays(counting);
+    const window = windows[0]!;
+    const query = { patientId: patient, from: new Date(window.from).toISOString(), to: new Date(window.to).toISOString(), newestFirst: true as const };
+    const days = Math.ceil(window.to / DAY) - Math.floor(window.from / DAY);
+    const answers: Buffer[] = await Promise.all(Array.from({ length: 10 }, () => cache.queryJsonArray(query, ENVELOPE)));
     expect(new Set(answers.map((answer) => answer.toString())).size).toBe(1);
     expect(answers[0]!.toString()).toBe((await store.queryJsonArray(query, ENVELOPE)).toString());
+    expect(dayReads).toBe(days);
+    // The marks too: the first request's read, and one more for the nine that came while it ran.
+    expect(markReads).toBe(2);
+    await cache.queryJsonArray(query, ENVELOPE);
+    expect(dayReads).toBe(days);
+    await store.write([reading(patient, midnight - 3 * DAY + 1_000)]);
+    expect((await cache.queryJsonArray(query, ENVELOPE)).toString()).toBe((await store.queryJsonArray(query, ENVELOPE)).toString());
+    expect(dayReads).toBe(days + 1);
   });
 }
 
-describe('a chart’s closed days, SQLite readings store', () => {
-  closedDaysSuite(async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'rpm-closed-days-')), 'readings.sqlite');
+describe('a chart’s kept days, SQLite readings store', () => {
+  chartDaysSuite(async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'rpm-chart-days-')), 'readings.sqlite');
     const store = new SqliteReadingsStore(path);
     return { store, other: async () => new SqliteReadingsStore(path), close: () => store.close() };
   });
 });
 
 let influxd: ServerProcess | undefined;
-describeWithServer('InfluxDB (influxd)', influxdUnavailableReason())('a chart’s closed days, InfluxDB readings store', () => {
-  closedDaysSuite(async () => {
+describeWithServer('InfluxDB (influxd)', influxdUnavailableReason())('a chart’s kept days, InfluxDB readings store', () => {
+  chartDaysSuite(async () => {
     influxd = await startInfluxd();
     const url = influxd.url;
-    const store = new InfluxReadingsStore({ url, bucket: 'rpm_closed_days' });
+    const store = new InfluxReadingsStore({ url, bucket: 'rpm_chart_days' });
     return {
       store,
-      other: async () => new InfluxReadingsStore({ url, bucket: 'rpm_closed_days' }),
+      other: async () => new InfluxReadingsStore({ url, bucket: 'rpm_chart_days' }),
       close: async () => {
         await store.close();
         await influxd?.stop();

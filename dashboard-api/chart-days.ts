@@ -1,0 +1,234 @@
+// A chart's readings, kept as rendered a day at a time (issue #27). A chart asks for a range such
+// as the last 90 days, again and again, from every nurse who opens the patient, and its days seldom
+// change once they are over. So each UTC day of a patient's readings is rendered once and kept with
+// the store's mark of that day (ReadingsStore.dayMarks: one small read tells which days any process
+// wrote readings to since: today's new readings, a gateway's late backlog, a re-ingest after an
+// assignment), and only the days whose mark changed are read again. A range's first and last day
+// are cut from the kept day by the readings' instants, so any range (the console asks from a
+// millisecond 90 days back) is answered from kept days.
+import { DAY_MS } from '../device-profiles/index.js';
+import type { JsonEnvelope, JsonItems, ReadingQuery, ReadingsStore } from '../store/index.js';
+
+/** Bytes of rendered days kept in all, and as much again of joined spans (least recently used first to go): ~400 patients' 90-day charts. */
+const DEFAULT_MAX_BYTES = 64 * 2 ** 20;
+/** A longer range is read whole (the route allows 366 days). */
+const MAX_DAYS = 367;
+/** A day nobody marked since the store kept marks. */
+const UNMARKED = 0;
+
+interface KeptDay {
+  mark: number;
+  items: Promise<JsonItems>;
+  bytes: number;
+}
+
+interface KeptSpan {
+  /** The marks of its days when it was joined. */
+  marks: string;
+  json: Promise<Buffer>;
+  bytes: number;
+}
+
+const COMMA = Buffer.from(',');
+/** Whole days in a range from which they are kept joined (a chart of a week or more). */
+const MIN_SPAN_DAYS = 2;
+/** Joined spans kept: a few ranges each for the charts in use (90 days of 6 readings: 160 KiB). */
+const MAX_SPANS = 256;
+
+/** The index of the first item measured before `ms` (items are newest first). */
+function firstBefore(items: JsonItems, ms: number): number {
+  let low = 0;
+  let high = items.measuredAtMs.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (items.measuredAtMs[middle]! >= ms) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** The items measured in [fromMs, toMs), as bytes of the joined text (empty for none). */
+function cut(items: JsonItems, fromMs: number, toMs: number): Buffer {
+  const first = firstBefore(items, toMs);
+  const end = firstBefore(items, fromMs);
+  if (first >= end) return items.json.subarray(0, 0);
+  // Each item but the last is followed by its comma, which the cut leaves out.
+  return items.json.subarray(items.starts[first]!, end < items.starts.length ? items.starts[end]! - 1 : items.json.length);
+}
+
+export class ChartDays {
+  private readonly kept = new Map<string, KeptDay>();
+  private readonly spans = new Map<string, KeptSpan>();
+  /** Marks queries under way, and the one the requests that came meanwhile wait for. */
+  private readonly markReads = new Map<string, { running: Promise<[number, number][]>; next: Promise<[number, number][]> | undefined }>();
+  private spanBytes = 0;
+  private keptBytes = 0;
+
+  constructor(
+    private readonly readingsStore: ReadingsStore,
+    private readonly maxBytes = DEFAULT_MAX_BYTES,
+  ) {}
+
+  /** readingsStore.queryJsonArray for a newest-first range: the same bytes. */
+  async queryJsonArray(query: ReadingQuery & { newestFirst: true }, envelope: JsonEnvelope): Promise<Buffer> {
+    return Buffer.concat(await this.queryJsonParts(query, envelope));
+  }
+
+  /**
+   * The same bytes in parts, to be written one after the other: joining them allocated and copied a
+   * chart's 160 KiB for every answer, a seventh of the route's CPU (fresh pages for every large
+   * buffer), where the kept days can be written as they are.
+   */
+  async queryJsonParts(query: ReadingQuery & { newestFirst: true }, envelope: JsonEnvelope): Promise<Buffer[]> {
+    const fromMs = Date.parse(query.from);
+    const toMs = Date.parse(query.to);
+    const firstDay = Math.floor(fromMs / DAY_MS);
+    const endDay = Math.ceil(toMs / DAY_MS);
+    if (query.limit !== undefined || endDay - firstDay > MAX_DAYS) return [await this.readingsStore.queryJsonArray(query, envelope)];
+    // Read the marks first: the days read after them are at least as new (ReadingsStore.dayMarks).
+    const markList = await this.marksAfterNow(query.patientId, firstDay, endDay);
+    const marks = new Map(markList);
+    // The whole days inside the range, kept joined as one span; the partial days at its ends cut.
+    const firstWhole = Math.ceil(fromMs / DAY_MS);
+    const endWhole = Math.floor(toMs / DAY_MS);
+    const pieces: Promise<Buffer>[] = [];
+    const cutDay = (day: number) => this.day(query, day, marks.get(day) ?? UNMARKED).then((items) => cut(items, fromMs, toMs));
+    if (endWhole - firstWhole >= MIN_SPAN_DAYS) {
+      for (let day = endDay - 1; day >= endWhole; day -= 1) pieces.push(cutDay(day));
+      pieces.push(this.span(query, firstWhole, endWhole, markList));
+      for (let day = firstWhole - 1; day >= firstDay; day -= 1) pieces.push(cutDay(day));
+    } else {
+      for (let day = endDay - 1; day >= firstDay; day -= 1) pieces.push(cutDay(day));
+    }
+    const parts: Buffer[] = [Buffer.from(`${envelope.before}[`)];
+    for (const piece of await Promise.all(pieces)) {
+      if (piece.length === 0) continue;
+      if (parts.length > 1) parts.push(COMMA);
+      parts.push(piece);
+    }
+    parts.push(Buffer.from(`]${envelope.after}`));
+    return parts;
+  }
+
+  /**
+   * The days' marks, read by a query that starts after this call: requests arriving while one runs
+   * share the next, as the audit log's records share a commit. With InfluxDB a marks query is a
+   * few milliseconds of its CPU, and a busy chart asked for it once per request (bench/api.ts).
+   */
+  private marksAfterNow(patientId: string, firstDay: number, endDay: number): Promise<[number, number][]> {
+    const key = `${patientId}\n${firstDay}\n${endDay}`;
+    const reads = this.markReads.get(key);
+    if (reads?.next) return reads.next;
+    const start = (): Promise<[number, number][]> => {
+      const running = this.readingsStore.dayMarks(patientId, firstDay, endDay);
+      const state = { running, next: undefined as Promise<[number, number][]> | undefined };
+      this.markReads.set(key, state);
+      const done = () => {
+        if (this.markReads.get(key) === state && state.next === undefined) this.markReads.delete(key);
+      };
+      running.then(done, done);
+      return running;
+    };
+    if (!reads) return start();
+    // One is running: it may have started before this request came, so this one waits for the next.
+    const next = reads.running.then(start, start);
+    reads.next = next;
+    return next;
+  }
+
+  /** The whole days [firstDay, endDay) joined, newest first, kept as one buffer while none of their marks changes. */
+  private span(query: ReadingQuery, firstDay: number, endDay: number, markList: readonly [number, number][]): Promise<Buffer> {
+    let marks = '';
+    for (const [day, mark] of markList) if (day >= firstDay && day < endDay) marks += `${day}:${mark} `;
+    const key = `span\n${query.patientId}\n${query.kind ?? ''}\n${firstDay}\n${endDay}`;
+    const kept = this.spans.get(key);
+    if (kept !== undefined && kept.marks === marks) {
+      this.spans.delete(key);
+      this.spans.set(key, kept);
+      return kept.json;
+    }
+    const days: Promise<JsonItems>[] = [];
+    const byDay = new Map(markList);
+    for (let day = endDay - 1; day >= firstDay; day -= 1) days.push(this.day(query, day, byDay.get(day) ?? UNMARKED));
+    const entry: KeptSpan = {
+      marks,
+      bytes: 0,
+      json: Promise.all(days).then((all) => {
+        const parts: Buffer[] = [];
+        for (const items of all) {
+          if (items.json.length === 0) continue;
+          if (parts.length > 0) parts.push(COMMA);
+          parts.push(items.json);
+        }
+        return Buffer.concat(parts);
+      }),
+    };
+    this.forgetSpan(key);
+    this.spans.set(key, entry);
+    entry.json.then(
+      (json) => {
+        if (this.spans.get(key) !== entry) return;
+        entry.bytes = json.length;
+        this.spanBytes += json.length;
+        // Least recently used first, past a count or the byte budget (days and spans have one each).
+        for (const [oldest] of this.spans) {
+          if ((this.spanBytes <= this.maxBytes && this.spans.size <= MAX_SPANS) || oldest === key) break;
+          this.forgetSpan(oldest);
+        }
+      },
+      () => {
+        if (this.spans.get(key) === entry) this.spans.delete(key);
+      },
+    );
+    return entry.json;
+  }
+
+  private day(query: ReadingQuery, day: number, mark: number): Promise<JsonItems> {
+    const key = `${query.patientId}\n${query.kind ?? ''}\n${day}`;
+    const kept = this.kept.get(key);
+    if (kept !== undefined && kept.mark === mark) {
+      // Most recently used last.
+      this.kept.delete(key);
+      this.kept.set(key, kept);
+      return kept.items;
+    }
+    this.forget(key);
+    // One reading of the day however many ask at once: the others wait for it.
+    const entry: KeptDay = {
+      mark,
+      bytes: 0,
+      items: this.readingsStore.queryJsonItems({ ...query, from: new Date(day * DAY_MS).toISOString(), to: new Date((day + 1) * DAY_MS).toISOString(), newestFirst: true }),
+    };
+    this.kept.set(key, entry);
+    entry.items.then(
+      (items) => {
+        if (this.kept.get(key) !== entry) return;
+        // The text and its index (two numbers an item).
+        entry.bytes = items.json.length + 16 * items.starts.length + 100;
+        this.keptBytes += entry.bytes;
+        for (const [oldest] of this.kept) {
+          if (this.keptBytes <= this.maxBytes || oldest === key) break;
+          this.forget(oldest);
+        }
+      },
+      () => {
+        if (this.kept.get(key) === entry) this.kept.delete(key);
+      },
+    );
+    return entry.items;
+  }
+
+  private forgetSpan(key: string): void {
+    const kept = this.spans.get(key);
+    if (!kept) return;
+    this.spanBytes -= kept.bytes;
+    this.spans.delete(key);
+  }
+
+  private forget(key: string): void {
+    const kept = this.kept.get(key);
+    if (!kept) return;
+    this.keptBytes -= kept.bytes;
+    this.kept.delete(key);
+  }
+}
