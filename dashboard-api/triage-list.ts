@@ -4,11 +4,10 @@
 // database counts those changes itself (migration 0010), and one read of that counter tells whether
 // the kept list is still the answer (issue #27; bench/api.ts measures it with alerts changing).
 import { z } from 'zod';
-import { everyItem, type Alert, type ClinicalStore } from '../store/index.js';
+import type { Alert, ClinicalStore } from '../store/index.js';
 import { triageRow } from './schemas.js';
 
 const SEVERITY_RANK: Readonly<Record<string, number>> = { critical: 0, high: 1, moderate: 2, low: 3 };
-const UNRESOLVED = ['open', 'awaiting_confirmation', 'acknowledged'] as const;
 /** Lists kept (one per set of care teams asking): a list is tens of KB, an admin's of 10,000 patients a few MB. */
 const MAX_KEPT = 256;
 
@@ -49,20 +48,21 @@ export class TriageList {
   }
 
   private async render(careTeamIds: readonly string[] | undefined): Promise<z.infer<typeof triageRows>> {
-    // Every unresolved alert, however many pages: a triage list cut at some count would hide patients.
-    const byPatient = new Map<string, Alert[]>();
-    for await (const alert of everyItem((page) => this.clinicalStore.alerts.list({ careTeamIds, status: [...UNRESOLVED], ...page }))) {
-      const alerts = byPatient.get(alert.patientId);
-      if (alerts) alerts.push(alert);
-      else byPatient.set(alert.patientId, [alert]);
+    // Every unresolved alert: a triage list cut at some count would hide patients.
+    const byPatient = new Map<string, { name: string | null; alerts: Alert[] }>();
+    for (const { alert, patientName } of await this.clinicalStore.alerts.unresolvedWithNames(careTeamIds)) {
+      const patient = byPatient.get(alert.patientId);
+      if (patient) patient.alerts.push(alert);
+      else byPatient.set(alert.patientId, { name: patientName, alerts: [alert] });
     }
-    const patients = await this.clinicalStore.patients.getMany([...byPatient.keys()]);
-    const rows = [...byPatient.entries()].map(([patientId, alerts]) => {
+    const rows = [...byPatient.entries()].map(([patientId, { name, alerts }]) => {
+      // The same order within a patient as the alert list (newest opened first).
+      alerts.sort((a, b) => b.openedAt.localeCompare(a.openedAt) || b.id.localeCompare(a.id));
       const worst = alerts.reduce((a, b) => (SEVERITY_RANK[a.severity]! <= SEVERITY_RANK[b.severity]! ? a : b));
       const latest = alerts.reduce((a, b) => (a.updatedAt >= b.updatedAt ? a : b));
       return {
         patientId,
-        name: patients.get(patientId)?.name ?? null,
+        name,
         careTeamId: worst.careTeamId,
         worstSeverity: worst.severity,
         openAlerts: alerts.length,

@@ -1,4 +1,5 @@
-// A counter the database itself advances whenever what the triage list is made of changes (an
+// What the triage list needs of the database (issue #27): a partial index of the unresolved alerts,
+// and a counter the database itself advances whenever what the list is made of changes (an
 // alert's row, a patient's name), so an API process can keep the list it rendered and know, with
 // one primary-key read, whether it is still the answer (issue #27). Triggers rather than calls in
 // the repositories: no write path can forget it (a stopped escalation, an alert moved with its
@@ -25,6 +26,8 @@ export function changeCountersMigration(dialect: SqlDialectName): Migration {
         .addColumn('version', 'bigint', (c) => c.notNull())
         .execute();
       await db.insertInto('change_counters').values({ name: 'triage', version: 0 }).execute();
+      // What a triage list reads: the unresolved alerts, a few among a history that only grows.
+      await sql`CREATE INDEX alerts_unresolved ON alerts (care_team_id) WHERE status <> 'resolved'`.execute(db);
       if (dialect === 'postgres') {
         await sql`CREATE FUNCTION advance_triage_counter() RETURNS trigger LANGUAGE plpgsql AS $$
           BEGIN UPDATE change_counters SET version = version + 1 WHERE name = 'triage'; RETURN NULL; END $$`.execute(db);
@@ -51,6 +54,7 @@ export function changeCountersMigration(dialect: SqlDialectName): Migration {
         for (const event of ['insert', 'update', 'delete']) await sql`DROP TRIGGER ${sql.raw(`alerts_advance_triage_${event}`)}`.execute(db);
         await sql`DROP TRIGGER patients_advance_triage`.execute(db);
       }
+      await db.schema.dropIndex('alerts_unresolved').execute();
       await db.schema.dropTable('change_counters').execute();
     },
   };
