@@ -7,7 +7,7 @@
 // are cut from the kept day by the readings' instants, so any range (the console asks from a
 // millisecond 90 days back) is answered from kept days.
 import { DAY_MS } from '../device-profiles/index.js';
-import type { JsonEnvelope, JsonItems, ReadingQuery, ReadingsStore } from '../store/index.js';
+import { DayMarkReads, type JsonEnvelope, type JsonItems, type ReadingQuery, type ReadingsStore } from '../store/index.js';
 
 /** Bytes of rendered days kept in all, and as much again of joined spans (least recently used first to go): ~400 patients' 90-day charts. */
 const DEFAULT_MAX_BYTES = 64 * 2 ** 20;
@@ -59,15 +59,16 @@ function cut(items: JsonItems, fromMs: number, toMs: number): Buffer {
 export class ChartDays {
   private readonly kept = new Map<string, KeptDay>();
   private readonly spans = new Map<string, KeptSpan>();
-  /** Marks queries under way, and the one the requests that came meanwhile wait for. */
-  private readonly markReads = new Map<string, { running: Promise<[number, number][]>; next: Promise<[number, number][]> | undefined }>();
+  private readonly marks: DayMarkReads;
   private spanBytes = 0;
   private keptBytes = 0;
 
   constructor(
     private readonly readingsStore: ReadingsStore,
     private readonly maxBytes = DEFAULT_MAX_BYTES,
-  ) {}
+  ) {
+    this.marks = new DayMarkReads(readingsStore);
+  }
 
   /** readingsStore.queryJsonArray for a newest-first range: the same bytes. */
   async queryJsonArray(query: ReadingQuery & { newestFirst: true }, envelope: JsonEnvelope): Promise<Buffer> {
@@ -86,7 +87,7 @@ export class ChartDays {
     const endDay = Math.ceil(toMs / DAY_MS);
     if (query.limit !== undefined || endDay - firstDay > MAX_DAYS) return [await this.readingsStore.queryJsonArray(query, envelope)];
     // Read the marks first: the days read after them are at least as new (ReadingsStore.dayMarks).
-    const markList = await this.marksAfterNow(query.patientId, firstDay, endDay);
+    const markList = await this.marks.read(query.patientId, firstDay, endDay);
     const marks = new Map(markList);
     // The whole days inside the range, kept joined as one span; the partial days at its ends cut.
     const firstWhole = Math.ceil(fromMs / DAY_MS);
@@ -108,32 +109,6 @@ export class ChartDays {
     }
     parts.push(Buffer.from(`]${envelope.after}`));
     return parts;
-  }
-
-  /**
-   * The days' marks, read by a query that starts after this call: requests arriving while one runs
-   * share the next, as the audit log's records share a commit. With InfluxDB a marks query is a
-   * few milliseconds of its CPU, and a busy chart asked for it once per request (bench/api.ts).
-   */
-  private marksAfterNow(patientId: string, firstDay: number, endDay: number): Promise<[number, number][]> {
-    const key = `${patientId}\n${firstDay}\n${endDay}`;
-    const reads = this.markReads.get(key);
-    if (reads?.next) return reads.next;
-    const start = (): Promise<[number, number][]> => {
-      const running = this.readingsStore.dayMarks(patientId, firstDay, endDay);
-      const state = { running, next: undefined as Promise<[number, number][]> | undefined };
-      this.markReads.set(key, state);
-      const done = () => {
-        if (this.markReads.get(key) === state && state.next === undefined) this.markReads.delete(key);
-      };
-      running.then(done, done);
-      return running;
-    };
-    if (!reads) return start();
-    // One is running: it may have started before this request came, so this one waits for the next.
-    const next = reads.running.then(start, start);
-    reads.next = next;
-    return next;
   }
 
   /** The whole days [firstDay, endDay) joined, newest first, kept as one buffer while none of their marks changes. */

@@ -37,6 +37,8 @@ export type {
 } from './readings/readings-store.js';
 export { parseSerialized, readingFromObject, readingObject, serializeReadings, serializedRows } from './readings/readings-store.js';
 export { SqliteReadingsStore } from './readings/sqlite-readings-store.js';
+export { DayMarkReads } from './readings/day-mark-reads.js';
+export { KeptReadings } from './readings/kept-readings.js';
 export { localDate, startOfLocalDate } from './readings/local-time.js';
 export { InfluxReadingsStore, type InfluxReadingsStoreOptions, type InfluxWriteProtocol } from './readings/influx-readings-store.js';
 export { ENROLLMENT_COLUMNS, ImportRefused, MAX_IMPORT_ROWS, type ImportProblem, type ImportResult } from './clinical/repositories/enrollment-import.js';

@@ -27,7 +27,7 @@ import {
   searchsetJson,
   type RawQuery,
 } from '../../fhir/index.js';
-import { STORE_ERRORS, type ClinicalStore, type Device, type Page, type Patient, type ReadingsStore } from '../../store/index.js';
+import { KeptReadings, STORE_ERRORS, type ClinicalStore, type Device, type Page, type Patient, type ReadingsStore } from '../../store/index.js';
 import { CLINICAL_ROLES_AND_PATIENT, maySeePatient, maySeeTeam, requireUser, visibleTeams, type AccessControl } from '../access.js';
 import { registerBulkExport } from './fhir-export.js';
 import { API_ERRORS, ApiError } from '../errors.js';
@@ -131,6 +131,9 @@ export const fhirRoutes: FastifyPluginAsync<FhirRouteOptions> = async (app, { cl
   app.get('/metadata', { config: { public: true } }, async (request, reply) => send(reply, capabilityStatement(baseUrl(request), true)));
 
   registerBulkExport(app, { clinicalStore, readingsStore, deviceProfiles, access, baseUrl, lenient });
+  // Searches page through a patient's days of readings as kept (KeptReadings): read again only the
+  // days written to since, and rendered once per reading (fhir/observation-pages.ts).
+  const keptReadings = new KeptReadings(readingsStore);
 
   app.get<{ Params: { id: string } }>('/Patient/:id', { config: readAccess('fhir.patient.read', 'patient') }, async (request, reply) => {
     request.auditResourceId = request.params.id;
@@ -218,7 +221,7 @@ export const fhirRoutes: FastifyPluginAsync<FhirRouteOptions> = async (app, { cl
     const patientFhirId = search.patient ?? (user.role === 'patient' && user.patientId ? fhirIdOf(user.patientId) : undefined);
     if (!patientFhirId) throw new RpmError(FHIR_ERRORS.INVALID_SEARCH_PARAMETER, 'patient: is required (one patient per search; every patient at once is the Bulk Data export)');
     const patient = await visiblePatient(request, patientFhirId);
-    const page = await observationPage(readingsStore, patient.id, search);
+    const page = await observationPage(keptReadings, patient.id, search);
     return send(reply, searchsetJson(baseUrl(request), selfUrl(request), 'Observation', page.observations, page.next ? encodeCursor(page.next) : undefined));
   });
 };

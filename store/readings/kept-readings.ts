@@ -1,0 +1,106 @@
+// A readings store's `query`, answered from days of readings kept as read (issue #24's search
+// target): a FHIR search pages through a patient's readings as objects, and reading and parsing 90
+// days of them for every search was most of its time. Each UTC day of a patient's readings (of one
+// kind, or all) is read once and kept with the store's mark of that day (ReadingsStore.dayMarks),
+// read again only when its mark changed; a query's range and limit are cut from the kept days. The
+// readings are the same objects every time, so what is rendered from them can be kept beside them
+// (fhir/observation-pages.ts keeps their Observations' JSON). Callers must not change them.
+import { DAY_MS } from '../../device-profiles/index.js';
+import { DayMarkReads } from './day-mark-reads.js';
+import type { ReadingQuery, ReadingsStore, StoredReading } from './readings-store.js';
+
+/** A longer range (a search without dates spans two centuries) goes to the store as it is. */
+const MAX_DAYS = 367;
+/** Readings kept in all (least recently used days first to go): ~40 patients' 90-day charts. */
+const DEFAULT_MAX_READINGS = 20_000;
+/** The same bound as the stores: no query returns more. */
+const MAX_ROWS_PER_QUERY = 100_000;
+
+interface KeptDay {
+  mark: number;
+  /** Oldest first, in the stores' key order (instant, device, reading), with each one's instant. */
+  readings: Promise<{ readings: StoredReading[]; measuredAtMs: number[] }>;
+  count: number;
+}
+
+function compareKeys(a: StoredReading, aMs: number, b: StoredReading, bMs: number): number {
+  return aMs - bMs || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0) || (a.readingId < b.readingId ? -1 : a.readingId > b.readingId ? 1 : 0);
+}
+
+export class KeptReadings {
+  private readonly kept = new Map<string, KeptDay>();
+  private keptCount = 0;
+  private readonly marks: DayMarkReads;
+
+  constructor(
+    private readonly store: Pick<ReadingsStore, 'query' | 'dayMarks'>,
+    private readonly maxReadings = DEFAULT_MAX_READINGS,
+  ) {
+    this.marks = new DayMarkReads(store);
+  }
+
+  /** The readings `store.query` answers: the range in the key order asked for, up to the limit. */
+  async query(query: ReadingQuery): Promise<StoredReading[]> {
+    const fromMs = Date.parse(query.from);
+    const toMs = Date.parse(query.to);
+    const firstDay = Math.floor(fromMs / DAY_MS);
+    const endDay = Math.ceil(toMs / DAY_MS);
+    if (!(endDay - firstDay <= MAX_DAYS)) return this.store.query(query);
+    // Read the marks first: the days read after them are at least as new (ReadingsStore.dayMarks).
+    const marks = new Map(await this.marks.read(query.patientId, firstDay, endDay));
+    const limit = Math.min(query.limit ?? MAX_ROWS_PER_QUERY, MAX_ROWS_PER_QUERY);
+    const found: StoredReading[] = [];
+    const step = query.newestFirst ? -1 : 1;
+    // Days in the order asked for, each read (or taken as kept) only when the page gets there.
+    for (let day = query.newestFirst ? endDay - 1 : firstDay; day >= firstDay && day < endDay && found.length < limit; day += step) {
+      const { readings, measuredAtMs } = await this.day(query, day, marks.get(day) ?? 0);
+      for (let i = query.newestFirst ? readings.length - 1 : 0; i >= 0 && i < readings.length && found.length < limit; i += step) {
+        if (measuredAtMs[i]! >= fromMs && measuredAtMs[i]! < toMs) found.push(readings[i]!);
+      }
+    }
+    return found;
+  }
+
+  private day(query: ReadingQuery, day: number, mark: number): Promise<{ readings: StoredReading[]; measuredAtMs: number[] }> {
+    const key = `${query.patientId}\n${query.kind ?? ''}\n${day}`;
+    const kept = this.kept.get(key);
+    if (kept !== undefined && kept.mark === mark) {
+      this.kept.delete(key);
+      this.kept.set(key, kept);
+      return kept.readings;
+    }
+    this.forget(key);
+    const entry: KeptDay = {
+      mark,
+      count: 0,
+      readings: this.store.query({ patientId: query.patientId, kind: query.kind, from: new Date(day * DAY_MS).toISOString(), to: new Date((day + 1) * DAY_MS).toISOString() }).then((readings) => {
+        const keyed = readings.map((reading) => ({ reading, ms: Date.parse(reading.measuredAt) }));
+        keyed.sort((a, b) => compareKeys(a.reading, a.ms, b.reading, b.ms));
+        return { readings: keyed.map((k) => k.reading), measuredAtMs: keyed.map((k) => k.ms) };
+      }),
+    };
+    this.kept.set(key, entry);
+    entry.readings.then(
+      ({ readings }) => {
+        if (this.kept.get(key) !== entry) return;
+        entry.count = readings.length;
+        this.keptCount += readings.length;
+        for (const [oldest] of this.kept) {
+          if (this.keptCount <= this.maxReadings || oldest === key) break;
+          this.forget(oldest);
+        }
+      },
+      () => {
+        if (this.kept.get(key) === entry) this.kept.delete(key);
+      },
+    );
+    return entry.readings;
+  }
+
+  private forget(key: string): void {
+    const kept = this.kept.get(key);
+    if (!kept) return;
+    this.keptCount -= kept.count;
+    this.kept.delete(key);
+  }
+}
