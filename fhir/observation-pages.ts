@@ -4,12 +4,14 @@
 import { MEASUREMENT_KINDS } from '../device-profiles/index.js';
 import type { ReadingsStore, StoredReading } from '../store/index.js';
 import { OBSERVATION_TABLE, numberedObservationJsonOf, rowCodings, type ObservationRow } from './observations.js';
+import { entryTailOf } from './bundles.js';
 import { ALL_TIME, codingsMatch, type ObservationCursor, type ObservationSearch } from './search.js';
 
-/** An Observation as JSON text (observationJson), with its id. */
+/** An Observation as JSON text (observationJson), with its id and its search entry's bytes. */
 export interface ObservationText {
   id: string;
   json: string;
+  entryTail?: Buffer;
 }
 
 export interface ObservationPage {
@@ -31,8 +33,16 @@ function compareKeys(a: { measuredAtMs: number; deviceId: string; readingId: str
   return a.measuredAtMs - b.measuredAtMs || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0) || (a.readingId < b.readingId ? -1 : a.readingId > b.readingId ? 1 : 0);
 }
 
+/** Each reading's key, computed once per reading object (kept readings come back every search). */
+const keys = new WeakMap<StoredReading, { measuredAtMs: number; deviceId: string; readingId: string }>();
+
 function keyOf(reading: StoredReading): { measuredAtMs: number; deviceId: string; readingId: string } {
-  return { measuredAtMs: Date.parse(reading.measuredAt), deviceId: reading.deviceId, readingId: reading.readingId };
+  let key = keys.get(reading);
+  if (!key) {
+    key = { measuredAtMs: Date.parse(reading.measuredAt), deviceId: reading.deviceId, readingId: reading.readingId };
+    keys.set(reading, key);
+  }
+  return key;
 }
 
 /**
@@ -101,14 +111,14 @@ function rowFilter(search: Pick<ObservationSearch, 'codes' | 'categories'>): (ro
  * its readings as read (KeptReadings) hands the same objects to every search, and rendering 540
  * Observations per search was a fifth of its time. Held weakly: kept as long as the reading is.
  */
-const rendered = new WeakMap<StoredReading, { part: number; id: string; json: string; row: ObservationRow }[]>();
+const rendered = new WeakMap<StoredReading, { part: number; id: string; json: string; entryTail: Buffer; row: ObservationRow }[]>();
 
-function renderedObservationsOf(reading: StoredReading, wanted: (row: ObservationRow) => boolean): { part: number; id: string; json: string }[] {
+function renderedObservationsOf(reading: StoredReading, wanted: (row: ObservationRow) => boolean): { part: number; id: string; json: string; entryTail: Buffer }[] {
   let all = rendered.get(reading);
   if (!all) {
     all = [];
     const rows = OBSERVATION_TABLE[reading.kind];
-    for (const { part, id, json } of numberedObservationJsonOf(reading)) all.push({ part, id, json, row: rows[part]! });
+    for (const { part, id, json } of numberedObservationJsonOf(reading)) all.push({ part, id, json, entryTail: entryTailOf('Observation', { id, json }), row: rows[part]! });
     rendered.set(reading, all);
   }
   return all.filter(({ row }) => wanted(row));
@@ -123,11 +133,11 @@ export async function observationPage(store: Pick<ReadingsStore, 'query'>, patie
   for await (const reading of readingsAfter(store, patientId, search)) {
     const key = keyOf(reading);
     const resumeAfterPart = search.cursor && compareKeys(key, search.cursor) === 0 ? search.cursor.part : -1;
-    for (const { part, id, json } of renderedObservationsOf(reading, wanted)) {
+    for (const { part, id, json, entryTail } of renderedObservationsOf(reading, wanted)) {
       if (part <= resumeAfterPart) continue;
       // One more than the page holds: then there is a next page, which starts after the last one kept.
       if (observations.length === search.count) return { observations, next: last };
-      observations.push({ id, json });
+      observations.push({ id, json, entryTail });
       last = { ...key, part };
     }
   }
