@@ -46,11 +46,12 @@ function keyOf(reading: StoredReading): { measuredAtMs: number; deviceId: string
 }
 
 /**
- * The patient's readings in the search's order from just after the cursor. A store query reads a
+ * The patient's readings in the search's order from just after the cursor, a batch at a time (a
+ * step of an async generator per reading was a tenth of a 90-day search). A store query reads a
  * range of instants with a limit, and may end part-way through an instant's readings; the readings
  * of the instant it ended in are read again whole, as the next step's first query.
  */
-async function* readingsAfter(store: Pick<ReadingsStore, 'query'>, patientId: string, search: ObservationSearch): AsyncGenerator<StoredReading> {
+async function* readingBatchesAfter(store: Pick<ReadingsStore, 'query'>, patientId: string, search: ObservationSearch): AsyncGenerator<StoredReading[]> {
   const order: Order = search.newestFirst ? -1 : 1;
   const kind = search.kinds.length === 1 ? search.kinds[0] : undefined;
   const wanted = (reading: StoredReading) => search.kinds.includes(reading.kind);
@@ -67,29 +68,27 @@ async function* readingsAfter(store: Pick<ReadingsStore, 'query'>, patientId: st
   for (;;) {
     if (boundary) {
       const at = boundary.measuredAtMs;
+      const after = boundary;
       const instant = await store.query({ patientId, kind, from: new Date(at).toISOString(), to: new Date(at + 1).toISOString(), limit: MAX_READINGS_PER_INSTANT });
-      for (const reading of sorted(instant)) {
-        if ('deviceId' in boundary && order * compareKeys(keyOf(reading), boundary) < 0) continue;
-        yield reading;
-      }
+      yield sorted(instant).filter((reading) => !('deviceId' in after) || order * compareKeys(keyOf(reading), after) >= 0);
       if (order === 1) fromMs = Math.max(fromMs, at + 1);
       else toMs = Math.min(toMs, at);
     }
     if (fromMs >= toMs) return;
     const chunk = await store.query({ patientId, kind, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), newestFirst: order === -1, limit: perQuery });
     if (chunk.length < perQuery) {
-      yield* sorted(chunk);
+      yield sorted(chunk);
       return;
     }
-    const lastMs = Date.parse(chunk[chunk.length - 1]!.measuredAt);
-    yield* sorted(chunk.filter((reading) => Date.parse(reading.measuredAt) !== lastMs));
+    const lastMs = keyOf(chunk[chunk.length - 1]!).measuredAtMs;
+    yield sorted(chunk.filter((reading) => keyOf(reading).measuredAtMs !== lastMs));
     boundary = { measuredAtMs: lastMs };
   }
 }
 
 /** Every reading of the patient, oldest first, read a chunk at a time (a Bulk Data file's Observations). */
-export function patientReadings(store: ReadingsStore, patientId: string): AsyncGenerator<StoredReading> {
-  return readingsAfter(store, patientId, { kinds: [...MEASUREMENT_KINDS], range: ALL_TIME, newestFirst: false, codes: [], categories: [], count: 0 });
+export async function* patientReadings(store: ReadingsStore, patientId: string): AsyncGenerator<StoredReading> {
+  for await (const batch of readingBatchesAfter(store, patientId, { kinds: [...MEASUREMENT_KINDS], range: ALL_TIME, newestFirst: false, codes: [], categories: [], count: 0 })) yield* batch;
 }
 
 /** Whether the search's codes and categories keep a row's Observations (decided before any is built). */
@@ -130,15 +129,17 @@ export async function observationPage(store: Pick<ReadingsStore, 'query'>, patie
   let last: ObservationCursor | undefined;
   if (search.kinds.length === 0 || search.range.fromMs >= search.range.toMs) return { observations };
   const wanted = rowFilter(search);
-  for await (const reading of readingsAfter(store, patientId, search)) {
-    const key = keyOf(reading);
-    const resumeAfterPart = search.cursor && compareKeys(key, search.cursor) === 0 ? search.cursor.part : -1;
-    for (const { part, id, json, entryTail } of renderedObservationsOf(reading, wanted)) {
-      if (part <= resumeAfterPart) continue;
-      // One more than the page holds: then there is a next page, which starts after the last one kept.
-      if (observations.length === search.count) return { observations, next: last };
-      observations.push({ id, json, entryTail });
-      last = { ...key, part };
+  for await (const batch of readingBatchesAfter(store, patientId, search)) {
+    for (const reading of batch) {
+      const key = keyOf(reading);
+      const resumeAfterPart = search.cursor && compareKeys(key, search.cursor) === 0 ? search.cursor.part : -1;
+      for (const { part, id, json, entryTail } of renderedObservationsOf(reading, wanted)) {
+        if (part <= resumeAfterPart) continue;
+        // One more than the page holds: then there is a next page, which starts after the last one kept.
+        if (observations.length === search.count) return { observations, next: last };
+        observations.push({ id, json, entryTail });
+        last = { ...key, part };
+      }
     }
   }
   return { observations };
