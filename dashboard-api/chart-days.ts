@@ -7,7 +7,7 @@
 // are cut from the kept day by the readings' instants, so any range (the console asks from a
 // millisecond 90 days back) is answered from kept days.
 import { DAY_MS } from '../device-profiles/index.js';
-import { DayMarkReads, type JsonEnvelope, type JsonItems, type ReadingQuery, type ReadingsStore } from '../store/index.js';
+import { DayMarkReads, KeptVersions, type JsonEnvelope, type JsonItems, type ReadingQuery, type ReadingsStore } from '../store/index.js';
 
 /** Bytes of rendered days kept in all, and as much again of joined spans (least recently used first to go): ~400 patients' 90-day charts. */
 const DEFAULT_MAX_BYTES = 64 * 2 ** 20;
@@ -16,24 +16,9 @@ const MAX_DAYS = 367;
 /** A day nobody marked since the store kept marks. */
 const UNMARKED = 0;
 
-interface KeptDay {
-  mark: number;
-  items: Promise<JsonItems>;
-  bytes: number;
-}
-
-interface KeptSpan {
-  /** The marks of its days when it was joined. */
-  marks: string;
-  json: Promise<Buffer>;
-  bytes: number;
-}
-
 const COMMA = Buffer.from(',');
 /** Whole days in a range from which they are kept joined (a chart of a week or more). */
 const MIN_SPAN_DAYS = 2;
-/** Joined spans kept: a few ranges each for the charts in use (90 days of 6 readings: 160 KiB). */
-const MAX_SPANS = 256;
 
 /** The index of the first item measured before `ms` (items are newest first). */
 function firstBefore(items: JsonItems, ms: number): number {
@@ -57,16 +42,19 @@ function cut(items: JsonItems, fromMs: number, toMs: number): Buffer {
 }
 
 export class ChartDays {
-  private readonly kept = new Map<string, KeptDay>();
-  private readonly spans = new Map<string, KeptSpan>();
+  /** Each day's readings as JSON items, under the day's mark. */
+  private readonly days: KeptVersions<JsonItems>;
+  /** Whole days joined, under their marks. */
+  private readonly spans: KeptVersions<Buffer>;
   private readonly marks: DayMarkReads;
-  private spanBytes = 0;
-  private keptBytes = 0;
 
   constructor(
     private readonly readingsStore: ReadingsStore,
-    private readonly maxBytes = DEFAULT_MAX_BYTES,
+    maxBytes = DEFAULT_MAX_BYTES,
   ) {
+    // The text and its index (two numbers an item).
+    this.days = new KeptVersions(maxBytes, (items) => items.json.length + 16 * items.starts.length + 100);
+    this.spans = new KeptVersions(maxBytes, (json) => json.length + 100);
     this.marks = new DayMarkReads(readingsStore);
   }
 
@@ -115,95 +103,23 @@ export class ChartDays {
   private span(query: ReadingQuery, firstDay: number, endDay: number, markList: readonly [number, number][]): Promise<Buffer> {
     let marks = '';
     for (const [day, mark] of markList) if (day >= firstDay && day < endDay) marks += `${day}:${mark} `;
-    const key = `span\n${query.patientId}\n${query.kind ?? ''}\n${firstDay}\n${endDay}`;
-    const kept = this.spans.get(key);
-    if (kept !== undefined && kept.marks === marks) {
-      this.spans.delete(key);
-      this.spans.set(key, kept);
-      return kept.json;
-    }
-    const days: Promise<JsonItems>[] = [];
-    const byDay = new Map(markList);
-    for (let day = endDay - 1; day >= firstDay; day -= 1) days.push(this.day(query, day, byDay.get(day) ?? UNMARKED));
-    const entry: KeptSpan = {
-      marks,
-      bytes: 0,
-      json: Promise.all(days).then((all) => {
-        const parts: Buffer[] = [];
-        for (const items of all) {
-          if (items.json.length === 0) continue;
-          if (parts.length > 0) parts.push(COMMA);
-          parts.push(items.json);
-        }
-        return Buffer.concat(parts);
-      }),
-    };
-    this.forgetSpan(key);
-    this.spans.set(key, entry);
-    entry.json.then(
-      (json) => {
-        if (this.spans.get(key) !== entry) return;
-        entry.bytes = json.length;
-        this.spanBytes += json.length;
-        // Least recently used first, past a count or the byte budget (days and spans have one each).
-        for (const [oldest] of this.spans) {
-          if ((this.spanBytes <= this.maxBytes && this.spans.size <= MAX_SPANS) || oldest === key) break;
-          this.forgetSpan(oldest);
-        }
-      },
-      () => {
-        if (this.spans.get(key) === entry) this.spans.delete(key);
-      },
-    );
-    return entry.json;
+    return this.spans.get(`${query.patientId}\n${query.kind ?? ''}\n${firstDay}\n${endDay}`, marks, async () => {
+      const byDay = new Map(markList);
+      const days: Promise<JsonItems>[] = [];
+      for (let day = endDay - 1; day >= firstDay; day -= 1) days.push(this.day(query, day, byDay.get(day) ?? UNMARKED));
+      const parts: Buffer[] = [];
+      for (const items of await Promise.all(days)) {
+        if (items.json.length === 0) continue;
+        if (parts.length > 0) parts.push(COMMA);
+        parts.push(items.json);
+      }
+      return Buffer.concat(parts);
+    });
   }
 
   private day(query: ReadingQuery, day: number, mark: number): Promise<JsonItems> {
-    const key = `${query.patientId}\n${query.kind ?? ''}\n${day}`;
-    const kept = this.kept.get(key);
-    if (kept !== undefined && kept.mark === mark) {
-      // Most recently used last.
-      this.kept.delete(key);
-      this.kept.set(key, kept);
-      return kept.items;
-    }
-    this.forget(key);
-    // One reading of the day however many ask at once: the others wait for it.
-    const entry: KeptDay = {
-      mark,
-      bytes: 0,
-      items: this.readingsStore.queryJsonItems({ ...query, from: new Date(day * DAY_MS).toISOString(), to: new Date((day + 1) * DAY_MS).toISOString(), newestFirst: true }),
-    };
-    this.kept.set(key, entry);
-    entry.items.then(
-      (items) => {
-        if (this.kept.get(key) !== entry) return;
-        // The text and its index (two numbers an item).
-        entry.bytes = items.json.length + 16 * items.starts.length + 100;
-        this.keptBytes += entry.bytes;
-        for (const [oldest] of this.kept) {
-          if (this.keptBytes <= this.maxBytes || oldest === key) break;
-          this.forget(oldest);
-        }
-      },
-      () => {
-        if (this.kept.get(key) === entry) this.kept.delete(key);
-      },
+    return this.days.get(`${query.patientId}\n${query.kind ?? ''}\n${day}`, mark, () =>
+      this.readingsStore.queryJsonItems({ ...query, from: new Date(day * DAY_MS).toISOString(), to: new Date((day + 1) * DAY_MS).toISOString(), newestFirst: true }),
     );
-    return entry.items;
-  }
-
-  private forgetSpan(key: string): void {
-    const kept = this.spans.get(key);
-    if (!kept) return;
-    this.spanBytes -= kept.bytes;
-    this.spans.delete(key);
-  }
-
-  private forget(key: string): void {
-    const kept = this.kept.get(key);
-    if (!kept) return;
-    this.keptBytes -= kept.bytes;
-    this.kept.delete(key);
   }
 }

@@ -38,6 +38,7 @@ export type {
 export { parseSerialized, readingFromObject, readingObject, serializeReadings, serializedRows } from './readings/readings-store.js';
 export { SqliteReadingsStore } from './readings/sqlite-readings-store.js';
 export { DayMarkReads } from './readings/day-mark-reads.js';
+export { KeptVersions } from './readings/kept-versions.js';
 export { KeptReadings } from './readings/kept-readings.js';
 export { localDate, startOfLocalDate } from './readings/local-time.js';
 export { InfluxReadingsStore, type InfluxReadingsStoreOptions, type InfluxWriteProtocol } from './readings/influx-readings-store.js';

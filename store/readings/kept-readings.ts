@@ -7,6 +7,7 @@
 // (fhir/observation-pages.ts keeps their Observations' JSON). Callers must not change them.
 import { DAY_MS } from '../../device-profiles/index.js';
 import { DayMarkReads } from './day-mark-reads.js';
+import { KeptVersions } from './kept-versions.js';
 import type { ReadingQuery, ReadingsStore, StoredReading } from './readings-store.js';
 
 /** A longer range (a search without dates spans two centuries) goes to the store as it is. */
@@ -16,11 +17,10 @@ const DEFAULT_MAX_READINGS = 20_000;
 /** The same bound as the stores: no query returns more. */
 const MAX_ROWS_PER_QUERY = 100_000;
 
+/** A day's readings oldest first, in the stores' key order (instant, device, reading), with each one's instant. */
 interface KeptDay {
-  mark: number;
-  /** Oldest first, in the stores' key order (instant, device, reading), with each one's instant. */
-  readings: Promise<{ readings: StoredReading[]; measuredAtMs: number[] }>;
-  count: number;
+  readings: StoredReading[];
+  measuredAtMs: number[];
 }
 
 function compareKeys(a: StoredReading, aMs: number, b: StoredReading, bMs: number): number {
@@ -28,14 +28,14 @@ function compareKeys(a: StoredReading, aMs: number, b: StoredReading, bMs: numbe
 }
 
 export class KeptReadings {
-  private readonly kept = new Map<string, KeptDay>();
-  private keptCount = 0;
+  private readonly kept: KeptVersions<KeptDay>;
   private readonly marks: DayMarkReads;
 
   constructor(
     private readonly store: Pick<ReadingsStore, 'query' | 'dayMarks'>,
-    private readonly maxReadings = DEFAULT_MAX_READINGS,
+    maxReadings = DEFAULT_MAX_READINGS,
   ) {
+    this.kept = new KeptVersions(maxReadings, (day) => day.readings.length);
     this.marks = new DayMarkReads(store);
   }
 
@@ -61,46 +61,13 @@ export class KeptReadings {
     return found;
   }
 
-  private day(query: ReadingQuery, day: number, mark: number): Promise<{ readings: StoredReading[]; measuredAtMs: number[] }> {
-    const key = `${query.patientId}\n${query.kind ?? ''}\n${day}`;
-    const kept = this.kept.get(key);
-    if (kept !== undefined && kept.mark === mark) {
-      this.kept.delete(key);
-      this.kept.set(key, kept);
-      return kept.readings;
-    }
-    this.forget(key);
-    const entry: KeptDay = {
-      mark,
-      count: 0,
-      readings: this.store.query({ patientId: query.patientId, kind: query.kind, from: new Date(day * DAY_MS).toISOString(), to: new Date((day + 1) * DAY_MS).toISOString() }).then((readings) => {
+  private day(query: ReadingQuery, day: number, mark: number): Promise<KeptDay> {
+    return this.kept.get(`${query.patientId}\n${query.kind ?? ''}\n${day}`, mark, () =>
+      this.store.query({ patientId: query.patientId, kind: query.kind, from: new Date(day * DAY_MS).toISOString(), to: new Date((day + 1) * DAY_MS).toISOString() }).then((readings) => {
         const keyed = readings.map((reading) => ({ reading, ms: Date.parse(reading.measuredAt) }));
         keyed.sort((a, b) => compareKeys(a.reading, a.ms, b.reading, b.ms));
         return { readings: keyed.map((k) => k.reading), measuredAtMs: keyed.map((k) => k.ms) };
       }),
-    };
-    this.kept.set(key, entry);
-    entry.readings.then(
-      ({ readings }) => {
-        if (this.kept.get(key) !== entry) return;
-        entry.count = readings.length;
-        this.keptCount += readings.length;
-        for (const [oldest] of this.kept) {
-          if (this.keptCount <= this.maxReadings || oldest === key) break;
-          this.forget(oldest);
-        }
-      },
-      () => {
-        if (this.kept.get(key) === entry) this.kept.delete(key);
-      },
     );
-    return entry.readings;
-  }
-
-  private forget(key: string): void {
-    const kept = this.kept.get(key);
-    if (!kept) return;
-    this.keptCount -= kept.count;
-    this.kept.delete(key);
   }
 }

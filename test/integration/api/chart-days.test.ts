@@ -3,28 +3,16 @@
 // late reading for a kept day (a gateway's backlog), a write by another connection (another
 // process), another patient's readings; with readings at the very edges of days, with a kind, with
 // empty days, and with a cache too small to keep everything. With both readings stores.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { StoredReading } from '../../../device-profiles/index.js';
 import { ChartDays } from '../../../dashboard-api/chart-days.js';
-import { InfluxReadingsStore, SqliteReadingsStore, type ReadingsStore } from '../../../store/index.js';
-import { influxdUnavailableReason, startInfluxd, type ServerProcess } from '../../../local-servers/time-series.js';
-import { describeWithServer } from '../../support/servers.js';
+import type { ReadingsStore } from '../../../store/index.js';
+import { onEachReadingsStore, readingAt, type OpenedReadingsStore } from '../../support/readings-stores.js';
 
 const DAY = 86_400_000;
 const ENVELOPE = { before: '{"readings":', after: '}' };
-let sequence = 0;
 
-function reading(patientId: string, measuredAtMs: number, kind: 'blood_pressure' | 'glucose' = 'blood_pressure'): StoredReading {
-  sequence += 1;
-  const at = new Date(measuredAtMs).toISOString();
-  const values: Record<string, number> = kind === 'glucose' ? { value: 90 + (sequence % 50) } : { systolic: 110 + (sequence % 40), diastolic: 75, pulse: 66 };
-  return { patientId, deviceId: kind === 'glucose' ? 'meter' : 'cuff', readingId: `r${sequence}`, kind, measuredAt: at, measuredAtAsSent: at, receivedAt: at, gatewayId: null, source: 'device', unit: kind === 'glucose' ? 'mg/dL' : 'mmHg', values, flags: {}, original: { unit: kind === 'glucose' ? 'mg/dL' : 'mmHg', values } };
-}
-
-function chartDaysSuite(open: () => Promise<{ store: ReadingsStore; other: () => Promise<ReadingsStore>; close: () => Promise<void> }>): void {
+function chartDaysSuite(open: () => Promise<OpenedReadingsStore>): void {
   let store: ReadingsStore;
   let other: () => Promise<ReadingsStore>;
   let close: () => Promise<void>;
@@ -61,9 +49,9 @@ function chartDaysSuite(open: () => Promise<{ store: ReadingsStore; other: () =>
     // Every 4 hours for 20 days, plus readings on the very first and last millisecond of days; two empty days.
     for (let at = midnight - 20 * DAY; at < Date.now(); at += 4 * 3_600_000) {
       if (at >= midnight - 12 * DAY && at < midnight - 10 * DAY) continue;
-      readings.push(reading(patient, at));
+      readings.push(readingAt(patient, at));
     }
-    readings.push(reading(patient, midnight - 5 * DAY), reading(patient, midnight - 5 * DAY - 1), reading(patient, midnight - DAY), reading(patient, midnight - 2 * DAY + 3_600_000, 'glucose'));
+    readings.push(readingAt(patient, midnight - 5 * DAY), readingAt(patient, midnight - 5 * DAY - 1), readingAt(patient, midnight - DAY), readingAt(patient, midnight - 2 * DAY + 3_600_000, 'glucose'));
     await store.write(readings);
     const cache = new ChartDays(store);
     await expectSameAsStore(cache);
@@ -71,17 +59,17 @@ function chartDaysSuite(open: () => Promise<{ store: ReadingsStore; other: () =>
     expect((JSON.parse(before) as { readings: unknown[] }).readings.length).toBeGreaterThan(100);
 
     // A reading today (a partial day, read every time), then a late one for a kept day.
-    await store.write([reading(patient, Math.min(Date.now() - 1000, midnight + 1000))]);
+    await store.write([readingAt(patient, Math.min(Date.now() - 1000, midnight + 1000))]);
     await expectSameAsStore(cache);
-    await store.write([reading(patient, midnight - 7 * DAY + 5_000), reading(patient, midnight - 2 * DAY + 7_200_000, 'glucose')]);
+    await store.write([readingAt(patient, midnight - 7 * DAY + 5_000), readingAt(patient, midnight - 2 * DAY + 7_200_000, 'glucose')]);
     await expectSameAsStore(cache);
     // Into one of the empty days, by another connection (another process).
     const elsewhere = await other();
-    await elsewhere.write([reading(patient, midnight - 11 * DAY + 60_000)]);
+    await elsewhere.write([readingAt(patient, midnight - 11 * DAY + 60_000)]);
     await elsewhere.close();
     await expectSameAsStore(cache);
     // Another patient's readings on the same days.
-    await store.write([reading(`${patient}-neighbour`, midnight - 7 * DAY + 6_000)]);
+    await store.write([readingAt(`${patient}-neighbour`, midnight - 7 * DAY + 6_000)]);
     await expectSameAsStore(cache);
     // A cache that keeps almost nothing answers the same.
     await expectSameAsStore(new ChartDays(store, 1_000));
@@ -112,33 +100,10 @@ function chartDaysSuite(open: () => Promise<{ store: ReadingsStore; other: () =>
     expect(markReads).toBe(2);
     await cache.queryJsonArray(query, ENVELOPE);
     expect(dayReads).toBe(days);
-    await store.write([reading(patient, midnight - 3 * DAY + 1_000)]);
+    await store.write([readingAt(patient, midnight - 3 * DAY + 1_000)]);
     expect((await cache.queryJsonArray(query, ENVELOPE)).toString()).toBe((await store.queryJsonArray(query, ENVELOPE)).toString());
     expect(dayReads).toBe(days + 1);
   });
 }
 
-describe('a chart’s kept days, SQLite readings store', () => {
-  chartDaysSuite(async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'rpm-chart-days-')), 'readings.sqlite');
-    const store = new SqliteReadingsStore(path);
-    return { store, other: async () => new SqliteReadingsStore(path), close: () => store.close() };
-  });
-});
-
-let influxd: ServerProcess | undefined;
-describeWithServer('InfluxDB (influxd)', influxdUnavailableReason())('a chart’s kept days, InfluxDB readings store', () => {
-  chartDaysSuite(async () => {
-    influxd = await startInfluxd();
-    const url = influxd.url;
-    const store = new InfluxReadingsStore({ url, bucket: 'rpm_chart_days' });
-    return {
-      store,
-      other: async () => new InfluxReadingsStore({ url, bucket: 'rpm_chart_days' }),
-      close: async () => {
-        await store.close();
-        await influxd?.stop();
-      },
-    };
-  });
-});
+onEachReadingsStore('a chart’s kept days', chartDaysSuite);

@@ -2,26 +2,14 @@
 // `query` answers, for ranges, both orders, kinds and limits, before and after every kind of write:
 // a reading today, a late one for a kept day, one by another connection (another process); with a
 // cache too small to keep much. With both readings stores.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { StoredReading } from '../../../device-profiles/index.js';
-import { InfluxReadingsStore, KeptReadings, SqliteReadingsStore, type ReadingQuery, type ReadingsStore } from '../../../store/index.js';
-import { influxdUnavailableReason, startInfluxd, type ServerProcess } from '../../../local-servers/time-series.js';
-import { describeWithServer } from '../../support/servers.js';
+import { KeptReadings, type ReadingQuery, type ReadingsStore } from '../../../store/index.js';
+import { onEachReadingsStore, readingAt, type OpenedReadingsStore } from '../../support/readings-stores.js';
 
 const DAY = 86_400_000;
-let sequence = 0;
 
-function reading(patientId: string, measuredAtMs: number, kind: 'blood_pressure' | 'glucose' = 'blood_pressure', deviceId = kind === 'glucose' ? 'meter' : 'cuff'): StoredReading {
-  sequence += 1;
-  const at = new Date(measuredAtMs).toISOString();
-  const values: Record<string, number> = kind === 'glucose' ? { value: 90 + (sequence % 50) } : { systolic: 110 + (sequence % 40), diastolic: 75, pulse: 66 };
-  return { patientId, deviceId, readingId: `r${sequence}`, kind, measuredAt: at, measuredAtAsSent: at, receivedAt: at, gatewayId: null, source: 'device', unit: kind === 'glucose' ? 'mg/dL' : 'mmHg', values, flags: {}, original: { unit: kind === 'glucose' ? 'mg/dL' : 'mmHg', values } };
-}
-
-function keptReadingsSuite(open: () => Promise<{ store: ReadingsStore; other: () => Promise<ReadingsStore>; close: () => Promise<void> }>): void {
+function keptReadingsSuite(open: () => Promise<OpenedReadingsStore>): void {
   let store: ReadingsStore;
   let other: () => Promise<ReadingsStore>;
   let close: () => Promise<void>;
@@ -56,17 +44,17 @@ function keptReadingsSuite(open: () => Promise<{ store: ReadingsStore; other: ()
 
   it('answers what the store answers, across every kind of write', async () => {
     const readings: StoredReading[] = [];
-    for (let at = midnight - 20 * DAY; at < Date.now(); at += 4 * 3_600_000) readings.push(reading(patient, at));
-    readings.push(reading(patient, midnight - 5 * DAY), reading(patient, midnight - 5 * DAY, 'blood_pressure', 'cuff-2'), reading(patient, midnight - 5 * DAY - 1), reading(patient, midnight - 2 * DAY + 3_600_000, 'glucose'));
+    for (let at = midnight - 20 * DAY; at < Date.now(); at += 4 * 3_600_000) readings.push(readingAt(patient, at));
+    readings.push(readingAt(patient, midnight - 5 * DAY), readingAt(patient, midnight - 5 * DAY, 'blood_pressure', 'cuff-2'), readingAt(patient, midnight - 5 * DAY - 1), readingAt(patient, midnight - 2 * DAY + 3_600_000, 'glucose'));
     await store.write(readings);
     const kept = new KeptReadings(store);
     await expectSameAsStore(kept);
-    await store.write([reading(patient, Math.min(Date.now() - 1000, midnight + 1000))]);
+    await store.write([readingAt(patient, Math.min(Date.now() - 1000, midnight + 1000))]);
     await expectSameAsStore(kept);
-    await store.write([reading(patient, midnight - 7 * DAY + 5_000), reading(patient, midnight - 2 * DAY + 7_200_000, 'glucose')]);
+    await store.write([readingAt(patient, midnight - 7 * DAY + 5_000), readingAt(patient, midnight - 2 * DAY + 7_200_000, 'glucose')]);
     await expectSameAsStore(kept);
     const elsewhere = await other();
-    await elsewhere.write([reading(patient, midnight - 11 * DAY + 60_000)]);
+    await elsewhere.write([readingAt(patient, midnight - 11 * DAY + 60_000)]);
     await elsewhere.close();
     await expectSameAsStore(kept);
     await expectSameAsStore(new KeptReadings(store, 10));
@@ -89,33 +77,10 @@ function keptReadingsSuite(open: () => Promise<{ store: ReadingsStore; other: ()
     const again = await kept.query(query);
     expect(dayReads).toBe(days);
     expect(again[0]).toBe(first[0]);
-    await store.write([reading(patient, midnight - 4 * DAY + 1_000)]);
+    await store.write([readingAt(patient, midnight - 4 * DAY + 1_000)]);
     expect((await kept.query(query)).length).toBe(first.length + 1);
     expect(dayReads).toBe(days + 1);
   });
 }
 
-describe('readings kept a day at a time, SQLite readings store', () => {
-  keptReadingsSuite(async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'rpm-kept-readings-')), 'readings.sqlite');
-    const store = new SqliteReadingsStore(path);
-    return { store, other: async () => new SqliteReadingsStore(path), close: () => store.close() };
-  });
-});
-
-let influxd: ServerProcess | undefined;
-describeWithServer('InfluxDB (influxd)', influxdUnavailableReason())('readings kept a day at a time, InfluxDB readings store', () => {
-  keptReadingsSuite(async () => {
-    influxd = await startInfluxd();
-    const url = influxd.url;
-    const store = new InfluxReadingsStore({ url, bucket: 'rpm_kept_readings' });
-    return {
-      store,
-      other: async () => new InfluxReadingsStore({ url, bucket: 'rpm_kept_readings' }),
-      close: async () => {
-        await store.close();
-        await influxd?.stop();
-      },
-    };
-  });
-});
+onEachReadingsStore('readings kept a day at a time', keptReadingsSuite);

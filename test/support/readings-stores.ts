@@ -1,0 +1,55 @@
+// Both readings stores for a suite that runs on each, with a second connection to the same data (a
+// write by another process), and a reading maker: the kept-days suites' scaffolding.
+import { describe } from '@jest/globals';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { StoredReading } from '../../device-profiles/index.js';
+import { InfluxReadingsStore, SqliteReadingsStore, type ReadingsStore } from '../../store/index.js';
+import { influxdUnavailableReason, startInfluxd, type ServerProcess } from '../../local-servers/time-series.js';
+import { describeWithServer } from './servers.js';
+
+export interface OpenedReadingsStore {
+  store: ReadingsStore;
+  /** Another connection to the same data (another process's writes); the caller closes it. */
+  other: () => Promise<ReadingsStore>;
+  close: () => Promise<void>;
+}
+
+/** `suite` once on a SQLite store in a fresh file, once on a real InfluxDB 1.x started for it. */
+export function onEachReadingsStore(title: string, suite: (open: () => Promise<OpenedReadingsStore>) => void): void {
+  describe(`${title}, SQLite readings store`, () => {
+    suite(async () => {
+      const path = join(mkdtempSync(join(tmpdir(), 'rpm-readings-')), 'readings.sqlite');
+      const store = new SqliteReadingsStore(path);
+      return { store, other: async () => new SqliteReadingsStore(path), close: () => store.close() };
+    });
+  });
+  let influxd: ServerProcess | undefined;
+  describeWithServer('InfluxDB (influxd)', influxdUnavailableReason())(`${title}, InfluxDB readings store`, () => {
+    suite(async () => {
+      influxd = await startInfluxd();
+      const url = influxd.url;
+      const store = new InfluxReadingsStore({ url, bucket: 'rpm_test' });
+      return {
+        store,
+        other: async () => new InfluxReadingsStore({ url, bucket: 'rpm_test' }),
+        close: async () => {
+          await store.close();
+          await influxd?.stop();
+        },
+      };
+    });
+  });
+}
+
+let sequence = 0;
+
+/** A blood-pressure or glucose reading of the patient at that instant, with a reading id never used before. */
+export function readingAt(patientId: string, measuredAtMs: number, kind: 'blood_pressure' | 'glucose' = 'blood_pressure', deviceId = kind === 'glucose' ? 'meter' : 'cuff'): StoredReading {
+  sequence += 1;
+  const at = new Date(measuredAtMs).toISOString();
+  const values: Record<string, number> = kind === 'glucose' ? { value: 90 + (sequence % 50) } : { systolic: 110 + (sequence % 40), diastolic: 75, pulse: 66 };
+  const unit = kind === 'glucose' ? 'mg/dL' : 'mmHg';
+  return { patientId, deviceId, readingId: `r${sequence}`, kind, measuredAt: at, measuredAtAsSent: at, receivedAt: at, gatewayId: null, source: 'device', unit, values, flags: {}, original: { unit, values } };
+}
