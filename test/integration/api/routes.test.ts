@@ -301,10 +301,13 @@ describe('thresholds, time entries, dead letters, audit, pagination', () => {
     const append = audit.append.bind(audit);
     audit.append = () => Promise.reject(new Error('disk full'));
     try {
-      const refused = await app.request('GET', `/v1/patients/${patientId}`, { token: nurse });
-      expect(refused.status).toBe(503);
-      expect(refused.body).toEqual({ error: 'RPM_ERR_AUDIT_UNAVAILABLE', message: expect.stringContaining('withheld') });
-      expect(JSON.stringify(refused.body)).not.toContain(patientId);
+      // A route answering an object, and the readings route, which streams its answer with its length.
+      for (const path of [`/v1/patients/${patientId}`, `/v1/patients/${patientId}/readings`]) {
+        const refused = await app.request('GET', path, { token: nurse });
+        expect(refused.status).toBe(503);
+        expect(refused.body).toEqual({ error: 'RPM_ERR_AUDIT_UNAVAILABLE', message: expect.stringContaining('withheld') });
+        expect(JSON.stringify(refused.body)).not.toContain(patientId);
+      }
     } finally {
       audit.append = append;
     }
