@@ -2,7 +2,7 @@
 // the last one ended (its last Observation's instant, device, reading and part), so page 100 costs
 // what page 1 does, and readings that arrive meanwhile do not shift the pages (no offsets).
 import { MEASUREMENT_KINDS } from '../device-profiles/index.js';
-import type { ReadingsStore, StoredReading } from '../store/index.js';
+import { compareReadingKeys, type ReadingsStore, type StoredReading } from '../store/index.js';
 import { OBSERVATION_TABLE, numberedObservationJsonOf, rowCodings, type ObservationRow } from './observations.js';
 import { entryTailOf } from './bundles.js';
 import { ALL_TIME, codingsMatch, type ObservationCursor, type ObservationSearch } from './search.js';
@@ -28,10 +28,6 @@ const MAX_READINGS_PER_QUERY = 1001;
 const MAX_READINGS_PER_INSTANT = 100_000;
 
 type Order = 1 | -1;
-
-function compareKeys(a: { measuredAtMs: number; deviceId: string; readingId: string }, b: { measuredAtMs: number; deviceId: string; readingId: string }): number {
-  return a.measuredAtMs - b.measuredAtMs || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0) || (a.readingId < b.readingId ? -1 : a.readingId > b.readingId ? 1 : 0);
-}
 
 /** Each reading's key, computed once per reading object (kept readings come back every search). */
 const keys = new WeakMap<StoredReading, { measuredAtMs: number; deviceId: string; readingId: string }>();
@@ -60,7 +56,7 @@ async function* readingBatchesAfter(store: Pick<ReadingsStore, 'query'>, patient
     readings
       .filter(wanted)
       .map((reading) => ({ reading, key: keyOf(reading) }))
-      .sort((a, b) => order * compareKeys(a.key, b.key))
+      .sort((a, b) => order * compareReadingKeys(a.key, b.key))
       .map(({ reading }) => reading);
   const perQuery = Math.min(Math.max(search.count + 1, READINGS_PER_QUERY), MAX_READINGS_PER_QUERY);
   let { fromMs, toMs } = search.range;
@@ -70,7 +66,7 @@ async function* readingBatchesAfter(store: Pick<ReadingsStore, 'query'>, patient
       const at = boundary.measuredAtMs;
       const after = boundary;
       const instant = await store.query({ patientId, kind, from: new Date(at).toISOString(), to: new Date(at + 1).toISOString(), limit: MAX_READINGS_PER_INSTANT });
-      yield sorted(instant).filter((reading) => !('deviceId' in after) || order * compareKeys(keyOf(reading), after) >= 0);
+      yield sorted(instant).filter((reading) => !('deviceId' in after) || order * compareReadingKeys(keyOf(reading), after) >= 0);
       if (order === 1) fromMs = Math.max(fromMs, at + 1);
       else toMs = Math.min(toMs, at);
     }
@@ -132,7 +128,7 @@ export async function observationPage(store: Pick<ReadingsStore, 'query'>, patie
   for await (const batch of readingBatchesAfter(store, patientId, search)) {
     for (const reading of batch) {
       const key = keyOf(reading);
-      const resumeAfterPart = search.cursor && compareKeys(key, search.cursor) === 0 ? search.cursor.part : -1;
+      const resumeAfterPart = search.cursor && compareReadingKeys(key, search.cursor) === 0 ? search.cursor.part : -1;
       for (const { part, id, json, entryTail } of renderedObservationsOf(reading, wanted)) {
         if (part <= resumeAfterPart) continue;
         // One more than the page holds: then there is a next page, which starts after the last one kept.

@@ -35,7 +35,7 @@ export type {
   SerializedReadings,
   StoredReading,
 } from './readings/readings-store.js';
-export { parseSerialized, readingFromObject, readingObject, serializeReadings, serializedRows } from './readings/readings-store.js';
+export { compareReadingKeys, parseSerialized, readingFromObject, readingObject, serializeReadings, serializedRows } from './readings/readings-store.js';
 export { SqliteReadingsStore } from './readings/sqlite-readings-store.js';
 export { DayMarkReads } from './readings/day-mark-reads.js';
 export { KeptVersions } from './readings/kept-versions.js';

@@ -24,7 +24,7 @@ import { InfluxDB, escape, type WriteApi } from '@influxdata/influxdb-client';
 import { DAY_MS, MEASUREMENT_KINDS, isMeasurementKind, type MeasurementKind } from '../../device-profiles/index.js';
 import { aggregateReadings, datedReading, localDatesOf } from './aggregate.js';
 import { ReadingsWriterThread } from './writer-thread.js';
-import { NO_ENVELOPE, jsonItemsOf, newDayMark, parseSerialized, readingObject, type JsonItems, type SerializedReadings, type AggregateQuery, type JsonEnvelope, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
+import { MAX_ROWS_PER_QUERY, NO_ENVELOPE, jsonItemsOf, newDayMark, parseSerialized, readingObject, type JsonItems, type SerializedReadings, type AggregateQuery, type JsonEnvelope, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
 
 export type InfluxWriteProtocol = 'v1' | 'v2' | 'auto';
 
@@ -50,8 +50,6 @@ const WRITER_SCRIPT = fileURLToPath(new URL('./influx-readings-writer.js', impor
 const TAGS = ['patient_id', 'device_id', 'kind', 'source'] as const;
 const NANOS_PER_MS = 1_000_000n;
 const DEFAULT_TIMEOUT_MS = 10_000;
-/** The same bound as the SQLite store: no query returns more than this. */
-const MAX_ROWS_PER_QUERY = 100_000;
 
 function subMillisecondOffset(reading: StoredReading): number {
   if (reading.acceptedSeq !== undefined) return reading.acceptedSeq % 1_000_000;

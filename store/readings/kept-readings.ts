@@ -8,23 +8,17 @@
 import { DAY_MS } from '../../device-profiles/index.js';
 import { DayMarkReads } from './day-mark-reads.js';
 import { KeptVersions } from './kept-versions.js';
-import type { ReadingQuery, ReadingsStore, StoredReading } from './readings-store.js';
+import { MAX_ROWS_PER_QUERY, compareReadingKeys, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
 
 /** A longer range (a search without dates spans two centuries) goes to the store as it is. */
 const MAX_DAYS = 367;
 /** Readings kept in all (least recently used days first to go): ~40 patients' 90-day charts. */
 const DEFAULT_MAX_READINGS = 20_000;
-/** The same bound as the stores: no query returns more. */
-const MAX_ROWS_PER_QUERY = 100_000;
 
 /** A day's readings oldest first, in the stores' key order (instant, device, reading), with each one's instant. */
 interface KeptDay {
   readings: StoredReading[];
   measuredAtMs: number[];
-}
-
-function compareKeys(a: StoredReading, aMs: number, b: StoredReading, bMs: number): number {
-  return aMs - bMs || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0) || (a.readingId < b.readingId ? -1 : a.readingId > b.readingId ? 1 : 0);
 }
 
 export class KeptReadings {
@@ -64,9 +58,9 @@ export class KeptReadings {
   private day(query: ReadingQuery, day: number, mark: number): Promise<KeptDay> {
     return this.kept.get(`${query.patientId}\n${query.kind ?? ''}\n${day}`, mark, () =>
       this.store.query({ patientId: query.patientId, kind: query.kind, from: new Date(day * DAY_MS).toISOString(), to: new Date((day + 1) * DAY_MS).toISOString() }).then((readings) => {
-        const keyed = readings.map((reading) => ({ reading, ms: Date.parse(reading.measuredAt) }));
-        keyed.sort((a, b) => compareKeys(a.reading, a.ms, b.reading, b.ms));
-        return { readings: keyed.map((k) => k.reading), measuredAtMs: keyed.map((k) => k.ms) };
+        const keyed = readings.map((reading) => ({ reading, measuredAtMs: Date.parse(reading.measuredAt), deviceId: reading.deviceId, readingId: reading.readingId }));
+        keyed.sort(compareReadingKeys);
+        return { readings: keyed.map((k) => k.reading), measuredAtMs: keyed.map((k) => k.measuredAtMs) };
       }),
     );
   }

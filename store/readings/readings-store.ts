@@ -142,6 +142,14 @@ export interface SerializedRow {
   json: string;
 }
 
+/** No more rows than this per query, in every store: a UI never needs more, and memory stays bounded. */
+export const MAX_ROWS_PER_QUERY = 100_000;
+
+/** The stores' order of readings: by instant, then device, then reading id. */
+export function compareReadingKeys(a: { measuredAtMs: number; deviceId: string; readingId: string }, b: { measuredAtMs: number; deviceId: string; readingId: string }): number {
+  return a.measuredAtMs - b.measuredAtMs || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0) || (a.readingId < b.readingId ? -1 : a.readingId > b.readingId ? 1 : 0);
+}
+
 /** Readings as JSON items (ReadingsStore.queryJsonItems). */
 export interface JsonItems {
   /** The items joined by commas, newest first; empty for none. */

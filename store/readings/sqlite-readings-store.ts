@@ -13,6 +13,7 @@ import { DAY_MS, type MeasurementKind } from '../../device-profiles/index.js';
 import { aggregateReadings, localDatesOf } from './aggregate.js';
 import { ReadingsWriterThread } from './writer-thread.js';
 import {
+  MAX_ROWS_PER_QUERY,
   NO_ENVELOPE,
   newDayMark,
   readingFromObject,
@@ -83,8 +84,6 @@ function insertRow(insert: Statement, row: SerializedRow): boolean {
 const MARK_DAY = `INSERT INTO day_marks (patient_id, day, mark) VALUES (?, ?, ?)
   ON CONFLICT (patient_id, day) DO UPDATE SET mark = excluded.mark`;
 
-/** No more rows than this per query: a UI never needs more, and memory stays bounded. */
-const MAX_ROWS_PER_QUERY = 100_000;
 
 /** A reading of the first two layouts, from their columns. */
 type EarlierRow = [string, string, string, string, number, string, string, string | null, string, string, string];
@@ -229,14 +228,15 @@ export class SqliteReadingsStore implements ReadingsStore {
   }
 
   /**
-   * The prepared range query for this shape: `columns` is what each row returns; with `asJsonArray`
-   * the rows' `json` texts are concatenated by SQLite into one UTF-8 JSON array, returned as a Buffer.
+   * The prepared range query for this shape: `columns` is what each row returns; `array` has the
+   * rows' `json` texts concatenated by SQLite into one UTF-8 JSON array, returned as a Buffer;
+   * `items` has them joined by commas, with each one's instant and byte length in a second column.
    * Parameters are positional, in the order the SQL text names them: better-sqlite3 binds an object
    * of named ones at twice the cost of a small query (13 against 26 µs for a day's readings).
    */
-  private rangeStatement(columns: string, query: ReadingQuery, asJsonArray = false): { statement: Statement; parameters: unknown[] } {
+  private rangeStatement(columns: string, query: ReadingQuery, shape: 'rows' | 'array' | 'items' = 'rows'): { statement: Statement; parameters: unknown[] } {
     const order = query.newestFirst ? 'DESC' : 'ASC';
-    const key = `${columns}|${query.kind ? 'kind' : 'all'}|${order}|${asJsonArray ? 'array' : 'rows'}`;
+    const key = `${columns}|${query.kind ? 'kind' : 'all'}|${order}|${shape}`;
     let statement = this.queries.get(key);
     if (!statement) {
       // A range of the primary key, in its order (no sort); one kind is a filter over the range,
@@ -246,14 +246,24 @@ export class SqliteReadingsStore implements ReadingsStore {
       const range = `SELECT ${columns} FROM readings WHERE patient_id = ? ${kindClause}
            AND measured_at_ms >= ? AND measured_at_ms < ?
            ORDER BY ${keyOrder} LIMIT ?`;
+      const ordered = range.replace(`SELECT ${columns}`, 'SELECT json, measured_at_ms, device_id, reading_id');
       // One string built by SQLite instead of a JavaScript string per row joined and encoded again
       // for the socket: 90 days of readings in about half the time (bench/api.ts). The aggregate's
-      // own ORDER BY is what guarantees the order (a subquery's order reaching group_concat is not).
-      statement = asJsonArray
-        ? this.database
-            .prepare(`SELECT CAST(? || '[' || coalesce(group_concat(json, ',' ORDER BY ${keyOrder}), '') || ']' || ? AS BLOB) FROM (${range.replace(`SELECT ${columns}`, 'SELECT json, measured_at_ms, device_id, reading_id')})`)
-            .pluck(true)
-        : this.database.prepare(range).raw(true);
+      // own ORDER BY is what guarantees the order (a subquery's order reaching group_concat is not);
+      // the items' index is a second aggregate with the same ORDER BY.
+      if (shape === 'array') {
+        statement = this.database.prepare(`SELECT CAST(? || '[' || coalesce(group_concat(json, ',' ORDER BY ${keyOrder}), '') || ']' || ? AS BLOB) FROM (${ordered})`).pluck(true);
+      } else if (shape === 'items') {
+        statement = this.database
+          .prepare(
+            `SELECT CAST(coalesce(group_concat(json, ',' ORDER BY ${keyOrder}), '') AS BLOB),
+                    coalesce(group_concat(measured_at_ms || ' ' || length(CAST(json AS BLOB)), ' ' ORDER BY ${keyOrder}), '')
+             FROM (${ordered})`,
+          )
+          .raw(true);
+      } else {
+        statement = this.database.prepare(range).raw(true);
+      }
       this.queries.set(key, statement);
     }
     const limit = Math.min(query.limit ?? MAX_ROWS_PER_QUERY, MAX_ROWS_PER_QUERY);
@@ -267,7 +277,7 @@ export class SqliteReadingsStore implements ReadingsStore {
   }
 
   async queryJsonArray(query: ReadingQuery, envelope: JsonEnvelope = NO_ENVELOPE): Promise<Buffer> {
-    const { statement, parameters } = this.rangeStatement('json', query, true);
+    const { statement, parameters } = this.rangeStatement('json', query, 'array');
     // The envelope's two texts come first in the SQL text: before the subquery's range.
     return statement.get(envelope.before, envelope.after, ...parameters) as Buffer;
   }
@@ -284,27 +294,9 @@ export class SqliteReadingsStore implements ReadingsStore {
     }
     return statement.all(patientId, fromDay, toDay) as [number, number][];
   }
-
   async queryJsonItems(query: ReadingQuery & { newestFirst: true }): Promise<JsonItems> {
-    const key = query.kind ? 'items|kind' : 'items|all';
-    let statement = this.queries.get(key);
-    if (!statement) {
-      const keyOrder = 'measured_at_ms DESC, device_id DESC, reading_id DESC';
-      // Each item's instant and byte length in the same order as the items: two aggregates, each
-      // with the same ORDER BY (the order of a subquery reaching an aggregate is not promised).
-      statement = this.database
-        .prepare(
-          `SELECT CAST(coalesce(group_concat(json, ',' ORDER BY ${keyOrder}), '') AS BLOB),
-                  coalesce(group_concat(measured_at_ms || ' ' || length(CAST(json AS BLOB)), ' ' ORDER BY ${keyOrder}), '')
-           FROM (SELECT json, measured_at_ms, device_id, reading_id FROM readings WHERE patient_id = ? ${query.kind ? 'AND kind = ?' : ''}
-                 AND measured_at_ms >= ? AND measured_at_ms < ? ORDER BY ${keyOrder} LIMIT ?)`,
-        )
-        .raw(true);
-      this.queries.set(key, statement);
-    }
-    const limit = Math.min(query.limit ?? MAX_ROWS_PER_QUERY, MAX_ROWS_PER_QUERY);
-    const range = [Date.parse(query.from), Date.parse(query.to), limit];
-    const [json, index] = (query.kind ? statement.get(query.patientId, query.kind, ...range) : statement.get(query.patientId, ...range)) as [Buffer, string];
+    const { statement, parameters } = this.rangeStatement('json', query, 'items');
+    const [json, index] = statement.get(...parameters) as [Buffer, string];
     const numbers = index === '' ? [] : index.split(' ').map(Number);
     const starts: number[] = [];
     const measuredAtMs: number[] = [];
