@@ -7,18 +7,27 @@
 // are cut from the kept day by the readings' instants, so any range (the console asks from a
 // millisecond 90 days back) is answered from kept days.
 import { DAY_MS } from '../device-profiles/index.js';
-import { DayMarkReads, KeptVersions, type JsonEnvelope, type JsonItems, type ReadingQuery, type ReadingsStore } from '../store/index.js';
+import { DayMarkReads, KeptVersions, MAX_KEPT_RANGE_DAYS, type JsonEnvelope, type JsonItems, type ReadingQuery, type ReadingsStore } from '../store/index.js';
 
 /** Bytes of rendered days kept in all, and as much again of joined spans (least recently used first to go): ~400 patients' 90-day charts. */
 const DEFAULT_MAX_BYTES = 64 * 2 ** 20;
-/** A longer range is read whole (the route allows 366 days). */
-const MAX_DAYS = 367;
 /** A day nobody marked since the store kept marks. */
 const UNMARKED = 0;
 
 const COMMA = Buffer.from(',');
 /** Whole days in a range from which they are kept joined (a chart of a week or more). */
 const MIN_SPAN_DAYS = 2;
+
+/** The non-empty pieces with a comma between each two: joined items of a JSON array. */
+function joinedWithCommas(pieces: readonly Buffer[]): Buffer[] {
+  const joined: Buffer[] = [];
+  for (const piece of pieces) {
+    if (piece.length === 0) continue;
+    if (joined.length > 0) joined.push(COMMA);
+    joined.push(piece);
+  }
+  return joined;
+}
 
 /** The index of the first item measured before `ms` (items are newest first). */
 function firstBefore(items: JsonItems, ms: number): number {
@@ -73,10 +82,9 @@ export class ChartDays {
     const toMs = Date.parse(query.to);
     const firstDay = Math.floor(fromMs / DAY_MS);
     const endDay = Math.ceil(toMs / DAY_MS);
-    if (query.limit !== undefined || endDay - firstDay > MAX_DAYS) return [await this.readingsStore.queryJsonArray(query, envelope)];
+    if (query.limit !== undefined || endDay - firstDay > MAX_KEPT_RANGE_DAYS) return [await this.readingsStore.queryJsonArray(query, envelope)];
     // Read the marks first: the days read after them are at least as new (ReadingsStore.dayMarks).
-    const markList = await this.marks.read(query.patientId, firstDay, endDay);
-    const marks = new Map(markList);
+    const marks = new Map(await this.marks.read(query.patientId, firstDay, endDay));
     // The whole days inside the range, kept joined as one span; the partial days at its ends cut.
     const firstWhole = Math.ceil(fromMs / DAY_MS);
     const endWhole = Math.floor(toMs / DAY_MS);
@@ -84,36 +92,22 @@ export class ChartDays {
     const cutDay = (day: number) => this.day(query, day, marks.get(day) ?? UNMARKED).then((items) => cut(items, fromMs, toMs));
     if (endWhole - firstWhole >= MIN_SPAN_DAYS) {
       for (let day = endDay - 1; day >= endWhole; day -= 1) pieces.push(cutDay(day));
-      pieces.push(this.span(query, firstWhole, endWhole, markList));
+      pieces.push(this.span(query, firstWhole, endWhole, marks));
       for (let day = firstWhole - 1; day >= firstDay; day -= 1) pieces.push(cutDay(day));
     } else {
       for (let day = endDay - 1; day >= firstDay; day -= 1) pieces.push(cutDay(day));
     }
-    const parts: Buffer[] = [Buffer.from(`${envelope.before}[`)];
-    for (const piece of await Promise.all(pieces)) {
-      if (piece.length === 0) continue;
-      if (parts.length > 1) parts.push(COMMA);
-      parts.push(piece);
-    }
-    parts.push(Buffer.from(`]${envelope.after}`));
-    return parts;
+    return [Buffer.from(`${envelope.before}[`), ...joinedWithCommas(await Promise.all(pieces)), Buffer.from(`]${envelope.after}`)];
   }
 
   /** The whole days [firstDay, endDay) joined, newest first, kept as one buffer while none of their marks changes. */
-  private span(query: ReadingQuery, firstDay: number, endDay: number, markList: readonly [number, number][]): Promise<Buffer> {
-    let marks = '';
-    for (const [day, mark] of markList) if (day >= firstDay && day < endDay) marks += `${day}:${mark} `;
-    return this.spans.get(`${query.patientId}\n${query.kind ?? ''}\n${firstDay}\n${endDay}`, marks, async () => {
-      const byDay = new Map(markList);
+  private span(query: ReadingQuery, firstDay: number, endDay: number, marks: ReadonlyMap<number, number>): Promise<Buffer> {
+    let version = '';
+    for (const [day, mark] of marks) if (day >= firstDay && day < endDay) version += `${day}:${mark} `;
+    return this.spans.get(`${query.patientId}\n${query.kind ?? ''}\n${firstDay}\n${endDay}`, version, async () => {
       const days: Promise<JsonItems>[] = [];
-      for (let day = endDay - 1; day >= firstDay; day -= 1) days.push(this.day(query, day, byDay.get(day) ?? UNMARKED));
-      const parts: Buffer[] = [];
-      for (const items of await Promise.all(days)) {
-        if (items.json.length === 0) continue;
-        if (parts.length > 0) parts.push(COMMA);
-        parts.push(items.json);
-      }
-      return Buffer.concat(parts);
+      for (let day = endDay - 1; day >= firstDay; day -= 1) days.push(this.day(query, day, marks.get(day) ?? UNMARKED));
+      return Buffer.concat(joinedWithCommas((await Promise.all(days)).map((items) => items.json)));
     });
   }
 

@@ -4,23 +4,20 @@
 // database counts those changes itself (migration 0010), and one read of that counter tells whether
 // the kept list is still the answer (issue #27; bench/api.ts measures it with alerts changing).
 import { z } from 'zod';
-import type { Alert, ClinicalStore } from '../store/index.js';
+import { ALERT_SEVERITIES, KeptVersions, type Alert, type ClinicalStore } from '../store/index.js';
 import { triageRow } from './schemas.js';
 
-const SEVERITY_RANK: Readonly<Record<string, number>> = { critical: 0, high: 1, moderate: 2, low: 3 };
+/** Worst first: the vocabulary lists the severities in that order. */
+const SEVERITY_RANK: Readonly<Record<string, number>> = Object.fromEntries(ALERT_SEVERITIES.map((severity, rank) => [severity, rank]));
 /** Lists kept (one per set of care teams asking): a list is tens of KB, an admin's of 10,000 patients a few MB. */
 const MAX_KEPT = 256;
 
 /** The contract's shape, checked (and stripped to it) once per rendering rather than per answer. */
 const triageRows = z.array(triageRow);
 
-interface Rendered {
-  version: number;
-  body: Promise<Buffer>;
-}
-
 export class TriageList {
-  private readonly kept = new Map<string, Rendered>();
+  /** Counted one each, so at most MAX_KEPT lists are kept. */
+  private readonly kept = new KeptVersions<Buffer>(MAX_KEPT, () => 1);
 
   constructor(private readonly clinicalStore: ClinicalStore) {}
 
@@ -29,22 +26,8 @@ export class TriageList {
     const key = careTeamIds === undefined ? '*' : [...new Set(careTeamIds)].sort().join('\n');
     // Read before the rows (ChangeCounterRepository.version): the rows are at least this new.
     const version = await this.clinicalStore.changeCounters.version('triage');
-    const kept = this.kept.get(key);
-    if (kept !== undefined && kept.version === version) {
-      // Most recently used last, so the least recently used is the first to go.
-      this.kept.delete(key);
-      this.kept.set(key, kept);
-      return kept.body;
-    }
     // One rendering per change however many nurses ask at once: the others wait for it.
-    const rendered: Rendered = { version, body: this.render(careTeamIds).then((rows) => Buffer.from(JSON.stringify({ patients: rows }))) };
-    this.kept.delete(key);
-    this.kept.set(key, rendered);
-    if (this.kept.size > MAX_KEPT) this.kept.delete(this.kept.keys().next().value!);
-    rendered.body.catch(() => {
-      if (this.kept.get(key) === rendered) this.kept.delete(key);
-    });
-    return rendered.body;
+    return this.kept.get(key, version, async () => Buffer.from(JSON.stringify({ patients: await this.render(careTeamIds) })));
   }
 
   private async render(careTeamIds: readonly string[] | undefined): Promise<z.infer<typeof triageRows>> {

@@ -37,7 +37,7 @@ export type {
 } from './readings/readings-store.js';
 export { compareReadingKeys, parseSerialized, readingFromObject, readingObject, serializeReadings, serializedRows } from './readings/readings-store.js';
 export { SqliteReadingsStore } from './readings/sqlite-readings-store.js';
-export { DayMarkReads } from './readings/day-mark-reads.js';
+export { DayMarkReads, MAX_KEPT_RANGE_DAYS } from './readings/day-mark-reads.js';
 export { KeptVersions } from './readings/kept-versions.js';
 export { KeptReadings } from './readings/kept-readings.js';
 export { localDate, startOfLocalDate } from './readings/local-time.js';

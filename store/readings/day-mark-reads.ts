@@ -6,6 +6,12 @@ import type { ReadingsStore } from './readings-store.js';
 
 type Marks = [number, number][];
 
+/**
+ * The most days a cache of days answers a range of (a year's chart and its partial days); a longer
+ * one, such as a FHIR search without dates (two centuries), goes to the store as it is.
+ */
+export const MAX_KEPT_RANGE_DAYS = 367;
+
 export class DayMarkReads {
   /** Marks queries under way, and the one the requests that came meanwhile wait for. */
   private readonly reads = new Map<string, { running: Promise<Marks>; next: Promise<Marks> | undefined }>();

@@ -6,12 +6,10 @@
 // readings are the same objects every time, so what is rendered from them can be kept beside them
 // (fhir/observation-pages.ts keeps their Observations' JSON). Callers must not change them.
 import { DAY_MS } from '../../device-profiles/index.js';
-import { DayMarkReads } from './day-mark-reads.js';
+import { DayMarkReads, MAX_KEPT_RANGE_DAYS } from './day-mark-reads.js';
 import { KeptVersions } from './kept-versions.js';
 import { MAX_ROWS_PER_QUERY, compareReadingKeys, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
 
-/** A longer range (a search without dates spans two centuries) goes to the store as it is. */
-const MAX_DAYS = 367;
 /** Readings kept in all (least recently used days first to go): ~40 patients' 90-day charts. */
 const DEFAULT_MAX_READINGS = 20_000;
 
@@ -39,7 +37,7 @@ export class KeptReadings {
     const toMs = Date.parse(query.to);
     const firstDay = Math.floor(fromMs / DAY_MS);
     const endDay = Math.ceil(toMs / DAY_MS);
-    if (!(endDay - firstDay <= MAX_DAYS)) return this.store.query(query);
+    if (!(endDay - firstDay <= MAX_KEPT_RANGE_DAYS)) return this.store.query(query);
     // Read the marks first: the days read after them are at least as new (ReadingsStore.dayMarks).
     const marks = new Map(await this.marks.read(query.patientId, firstDay, endDay));
     const limit = Math.min(query.limit ?? MAX_ROWS_PER_QUERY, MAX_ROWS_PER_QUERY);

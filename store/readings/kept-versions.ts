@@ -1,6 +1,7 @@
 // Values kept under a version, least recently used first to go past a size budget: the rendered or
 // read days of readings that caches keep with their day marks (dashboard-api/chart-days.ts,
-// store/readings/kept-readings.ts). A value asked for at another version than the one kept is loaded
+// store/readings/kept-readings.ts), and the triage lists under the database's change counter
+// (dashboard-api/triage-list.ts). A value asked for at another version than the one kept is loaded
 // again; everyone who asks while it loads shares that load; a failed load is not kept.
 interface Entry<V> {
   version: string | number;
