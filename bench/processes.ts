@@ -32,7 +32,8 @@ export function spawnServer(script: string, args: string[], env: NodeJS.ProcessE
 }
 
 export async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  // Exited, or killed by a signal (exitCode stays null then): its 'exit' has come and gone.
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);

@@ -1,6 +1,6 @@
 // `npm run bench`: benchmarks with their baselines measured in the same run, a table on stdout and
 // JSON in bench/results/. Not part of `npm test`: figures are reported, never asserted.
-// BENCH_ONLY=ingest,latency,connections,backlog,api,fhir-export,billing,console runs a subset (all by default).
+// BENCH_ONLY=ingest,https-ingest,latency,connections,backlog,api,fhir-export,billing,console,ha runs a subset (all by default).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -13,7 +13,9 @@ import { benchBilling } from './billing.js';
 import { benchConsole } from './console.js';
 import { benchConnections } from './connections.js';
 import { benchFhirExport } from './fhir-export.js';
+import { benchHttpsIngest } from './https-ingest.js';
 import { benchIngest, type PipelineThreads } from './ingest.js';
+import { benchHighAvailability, haBenchUnavailable } from './high-availability.js';
 import type { Summary } from './stats.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
@@ -22,7 +24,7 @@ const ms = (n: number) => n.toFixed(1);
 const spread = (s: Summary, f: (n: number) => string = fmt) => `${f(s.min)}–${f(s.max)}`;
 const pct = (share: number) => `${(share * 100).toFixed(0)} %`;
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const only = new Set((process.env.BENCH_ONLY ?? 'ingest,latency,connections,backlog,api,fhir-export,billing,console').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'ingest,https-ingest,latency,connections,backlog,api,fhir-export,billing,console,ha').split(','));
 const log = (line: string) => console.error(line);
 
 function table(rows: string[][]): string {
@@ -197,6 +199,24 @@ if (only.has('api')) {
   }
 }
 
+if (only.has('https-ingest')) {
+  await settle();
+  const options = { clients: env('BENCH_HTTPS_CLIENTS', 50), seconds: env('BENCH_HTTPS_SECONDS', 5), runs: env('BENCH_RUNS', 3), batchSize: env('BENCH_HTTPS_BATCH', 100) };
+  const https = await benchHttpsIngest(options, log);
+  results.httpsIngest = https;
+  console.log(`\nReadings over HTTPS (issue #25): ${options.clients} devices, keep-alive, each posting when answered, ${options.seconds} s × ${options.runs} runs; rpm start with the embedded stores against bare Fastify taking the same bodies\n`);
+  const row = (name: string, figures: typeof https.singles, base: typeof https.singles) => [name, fmt(figures.requestsPerSecond.median), spread(figures.requestsPerSecond), fmt(figures.readingsPerSecond.median), (figures.requestsPerSecond.median / base.requestsPerSecond.median).toFixed(2)];
+  console.log(
+    table([
+      ['figure', 'requests/s', 'spread (min–max)', 'readings/s', 'ratio to bare Fastify, same bodies'],
+      ['bare Fastify, single readings', ...row('', https.baselineSingles, https.baselineSingles).slice(1)],
+      ['POST /v1/devices/:id/readings, single readings', ...row('', https.singles, https.baselineSingles).slice(1)],
+      [`bare Fastify, batches of ${options.batchSize}`, ...row('', https.baselineBatches, https.baselineBatches).slice(1)],
+      [`POST /v1/devices/:id/readings, batches of ${options.batchSize} (target ≥ 0.5)`, ...row('', https.batches, https.baselineBatches).slice(1)],
+    ]),
+  );
+}
+
 if (only.has('fhir-export')) {
   await settle();
   const exported = await benchFhirExport({ patients: env('BENCH_EXPORT_PATIENTS', 1000), readingsPerPatient: env('BENCH_EXPORT_READINGS_PER_PATIENT', 1000) }, log);
@@ -235,6 +255,32 @@ if (only.has('console')) {
       ['console JavaScript, gzipped, KB', (consoleBench.javascriptGzipBytes / 1024).toFixed(1), '', '< 250'],
     ]),
   );
+}
+
+if (only.has('ha')) {
+  const unavailable = await haBenchUnavailable();
+  if (unavailable) {
+    console.log(`\nHigh availability: not run (${unavailable})`);
+  } else {
+    await settle();
+    const options = { devices: env('BENCH_HA_DEVICES', 50), throughputPerDevice: env('BENCH_HA_READINGS_PER_DEVICE', 400), window: env('BENCH_WINDOW', 10), steadyRatePerSecond: env('BENCH_HA_RATE', 1000), steadySeconds: env('BENCH_HA_SECONDS', 15), failovers: env('BENCH_HA_FAILOVERS', 5) };
+    const ha = await benchHighAvailability(options, log);
+    results.highAvailability = ha;
+    console.log(
+      `\nHigh availability: three NATS nodes, two ingest and two rules processes against one \`rpm start\`, both on PostgreSQL and InfluxDB; ${options.devices} devices, ${options.window} QoS 1 readings in flight each for throughput; PUBACK latency at ${options.steadyRatePerSecond.toLocaleString('en-US')} readings/s for ${options.steadySeconds} s\n`,
+    );
+    const ratio = (a: number, b: number) => (a / b).toFixed(2);
+    console.log(
+      table([
+        ['figure', 'single process', 'HA shape', 'HA / single'],
+        ['readings acknowledged (PUBACK) per second', fmt(ha.single.acknowledgedPerSecond), fmt(ha.highlyAvailable.acknowledgedPerSecond), ratio(ha.highlyAvailable.acknowledgedPerSecond, ha.single.acknowledgedPerSecond)],
+        ['readings stored per second (first publish → last in InfluxDB)', fmt(ha.single.storedPerSecond), fmt(ha.highlyAvailable.storedPerSecond), ratio(ha.highlyAvailable.storedPerSecond, ha.single.storedPerSecond)],
+        [`publish → PUBACK p50 at ${options.steadyRatePerSecond}/s, ms`, ms(ha.single.pubackAtSteadyRate.p50Ms), ms(ha.highlyAvailable.pubackAtSteadyRate.p50Ms), ratio(ha.highlyAvailable.pubackAtSteadyRate.p50Ms, ha.single.pubackAtSteadyRate.p50Ms)],
+        [`publish → PUBACK p99 at ${options.steadyRatePerSecond}/s, ms`, ms(ha.single.pubackAtSteadyRate.p99Ms), ms(ha.highlyAvailable.pubackAtSteadyRate.p99Ms), ratio(ha.highlyAvailable.pubackAtSteadyRate.p99Ms, ha.single.pubackAtSteadyRate.p99Ms)],
+        [`rules process killed: its partitions held by the other, s (median of ${options.failovers}; spread)`, '–', `${ha.rulesFailoverSeconds.median} (${spread(ha.rulesFailoverSeconds, (n) => n.toFixed(1))})`, 'target < 30'],
+      ]),
+    );
+  }
 }
 
 mkdirSync(RESULTS_DIR, { recursive: true });

@@ -8,10 +8,13 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { RpmError, defineErrors } from '../device-profiles/index.js';
 import type { ClinicalDatabaseLocation } from '../store/index.js';
+import type { VendorWebhookCredentials } from '../ingest/index.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** HS256 needs a key at least as long as the hash output: 256 bits, 32 bytes (RFC 7518 §3.2). */
 const MIN_JWT_SECRET_LENGTH = 32;
+/** A vendor webhook's secret is a password others could guess at: 16 characters at least. */
+const MIN_WEBHOOK_SECRET_LENGTH = 16;
 
 const port = (fallback: number) =>
   z
@@ -37,6 +40,13 @@ const environmentSchema = z
         message: 'must be a broker URL such as mqtt://broker.example:1883 or mqtts://broker.example:8883',
       })
       .optional(),
+    RPM_NATS_URL: z
+      .string()
+      .refine((text) => text.split(',').every((url) => /^(nats|tls):\/\/[^\s/]+/.test(url.trim()) && URL.canParse(url.trim())), {
+        message: 'must be the NATS cluster\'s nodes, comma-separated, such as nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222',
+      })
+      .optional(),
+    RPM_NATS_REPLICAS: z.coerce.number({ message: 'must be a number of copies' }).int('must be 1, 3 or 5').refine((n) => [1, 3, 5].includes(n), 'must be 1, 3 or 5 (a majority of an odd number of nodes)').default(3),
     RPM_MQTT_TLS_CERT: z.string().optional(),
     RPM_MQTT_TLS_KEY: z.string().optional(),
     RPM_DATABASE_URL: z
@@ -82,6 +92,9 @@ const environmentSchema = z
     RPM_LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
     RPM_MQTT_PUBLISH_RATE: z.coerce.number({ message: 'must be a number of publishes per second' }).int('must be a whole number of publishes per second').min(1, 'must be 1 or more publishes per second').default(100),
     RPM_MQTT_PUBLISH_BURST: z.coerce.number({ message: 'must be a number of publishes' }).int('must be a whole number of publishes').min(1, 'must be 1 or more publishes').default(500),
+    RPM_TENOVI_WEBHOOK_AUTHORIZATION: z.string().min(MIN_WEBHOOK_SECRET_LENGTH, `must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters: the whole Authorization header value set on Tenovi's side for this webhook`).max(2000).optional(),
+    RPM_BODYTRACE_WEBHOOK_USER: z.string().min(1).max(200).regex(/^[^:]+$/, 'must not contain ":" (HTTP Basic user)').optional(),
+    RPM_BODYTRACE_WEBHOOK_PASSWORD: z.string().min(MIN_WEBHOOK_SECRET_LENGTH, `must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters`).max(2000).optional(),
     RPM_API_RATE_LIMIT: z.coerce.number({ message: 'must be a number of requests per minute' }).int('must be a whole number of requests per minute').min(0, 'must be 0 (no limit) or more').default(600),
   })
   .superRefine((env, context) => {
@@ -106,6 +119,10 @@ const environmentSchema = z
         if (!env[name]) context.addIssue({ code: 'custom', path: [name], message: 'is required with RPM_JWT_JWKS_URL: tokens are accepted only from this issuer and for this audience (the iss and aud claims)' });
       }
     }
+    if (Boolean(env.RPM_BODYTRACE_WEBHOOK_USER) !== Boolean(env.RPM_BODYTRACE_WEBHOOK_PASSWORD)) {
+      const missing = env.RPM_BODYTRACE_WEBHOOK_USER ? 'RPM_BODYTRACE_WEBHOOK_PASSWORD' : 'RPM_BODYTRACE_WEBHOOK_USER';
+      context.addIssue({ code: 'custom', path: [missing], message: 'is required with the other: BodyTrace posts with HTTP Basic, a user and a password' });
+    }
     if (env.RPM_READINGS_STORE !== 'influx') return;
     for (const name of ['RPM_INFLUX_URL', 'RPM_INFLUX_BUCKET'] as const) {
       if (!env[name]) context.addIssue({ code: 'custom', path: [name], message: 'is required when RPM_READINGS_STORE=influx' });
@@ -119,6 +136,12 @@ export interface PlatformConfig {
   httpPort: number;
   mqttPort: number;
   mqttUrl: string | undefined;
+  /**
+   * The highly available shape (docs/high-availability.md): the NATS JetStream cluster that holds
+   * the replicated hand-over to the rules and the leases of the rules partitions, and how many
+   * copies of each it keeps.
+   */
+  nats: { urls: string; replicas: number } | undefined;
   /**
    * The address the HTTP API and the embedded broker listen on. Unset: every interface (0.0.0.0),
    * except for `rpm start --demo`, which prints an admin token and listens on 127.0.0.1.
@@ -144,6 +167,8 @@ export interface PlatformConfig {
   logLevel: (typeof LOG_LEVELS)[number];
   /** Hosts alert webhooks may reach although they are not public (a receiver inside the network). */
   webhookAllowHosts: string[];
+  /** The vendor-cloud webhooks taken, with what each must present (POST /ingest/tenovi, /ingest/bodytrace). */
+  vendorWebhooks: VendorWebhookCredentials;
   /** API requests per minute per user (per address without a token); 0 turns the limit off. */
   apiRateLimitPerMinute: number;
   /**
@@ -161,7 +186,7 @@ function describeValue(value: string | undefined): string {
   return value.length > 60 ? `"${value.slice(0, 60)}…"` : `"${value}"`;
 }
 
-const SECRET_VARIABLES = new Set(['RPM_JWT_SECRET', 'RPM_INFLUX_TOKEN', 'RPM_DATABASE_URL', 'RPM_OIDC_CLIENT_SECRET']);
+const SECRET_VARIABLES = new Set(['RPM_JWT_SECRET', 'RPM_INFLUX_TOKEN', 'RPM_DATABASE_URL', 'RPM_OIDC_CLIENT_SECRET', 'RPM_TENOVI_WEBHOOK_AUTHORIZATION', 'RPM_BODYTRACE_WEBHOOK_PASSWORD']);
 
 export const CLI_ERRORS = defineErrors('cli', {
   CONFIG: { status: null, meaning: 'a bad `RPM_*` variable or command-line value: start-up stops with exit status 78 naming it' },
@@ -192,6 +217,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Platfo
     httpPort: env.RPM_HTTP_PORT,
     mqttPort: env.RPM_MQTT_PORT,
     mqttUrl: env.RPM_MQTT_URL,
+    nats: env.RPM_NATS_URL ? { urls: env.RPM_NATS_URL, replicas: env.RPM_NATS_REPLICAS } : undefined,
     listenHost: env.RPM_LISTEN_HOST,
     mqttTls: env.RPM_MQTT_TLS_CERT && env.RPM_MQTT_TLS_KEY ? { certPath: env.RPM_MQTT_TLS_CERT, keyPath: env.RPM_MQTT_TLS_KEY } : undefined,
     clinicalDatabase: env.RPM_DATABASE_URL
@@ -215,6 +241,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Platfo
     logLevel: env.RPM_LOG_LEVEL,
     webhookAllowHosts: env.RPM_WEBHOOK_ALLOW_HOSTS ?? [],
     apiRateLimitPerMinute: env.RPM_API_RATE_LIMIT,
+    vendorWebhooks: {
+      ...(env.RPM_TENOVI_WEBHOOK_AUTHORIZATION ? { tenovi: { authorization: env.RPM_TENOVI_WEBHOOK_AUTHORIZATION } } : {}),
+      ...(env.RPM_BODYTRACE_WEBHOOK_USER && env.RPM_BODYTRACE_WEBHOOK_PASSWORD ? { bodytrace: { user: env.RPM_BODYTRACE_WEBHOOK_USER, password: env.RPM_BODYTRACE_WEBHOOK_PASSWORD } } : {}),
+    },
     mqttPublishLimit: { ratePerSecond: env.RPM_MQTT_PUBLISH_RATE, burst: env.RPM_MQTT_PUBLISH_BURST },
     warnings,
   };

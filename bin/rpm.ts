@@ -125,8 +125,10 @@ async function runStart(values: { demo?: boolean; role?: string; partitions?: st
     if (!(ROLES_OF_PLATFORM as readonly string[]).includes(values.role)) throw new UsageError(`--role must be one of ${ROLES_OF_PLATFORM.join(', ')}`);
     if (values.demo) throw new UsageError('--demo runs the whole platform in one process; it does not combine with --role');
     if (values.partitions && values.role !== 'rules') throw new UsageError('--partitions applies to --role rules only');
-    const running = await startRole(config(), values.role as PlatformRole, parsePartitions(values.partitions));
-    console.log(`RPM ${running.role} role running\n  health:    ${running.httpUrl}/healthz\n  readiness: ${running.httpUrl}/readyz`);
+    const settings = config();
+    if (values.partitions && settings.nats) throw new UsageError('--partitions: with RPM_NATS_URL the rules processes share the partitions by themselves (leases); leave it out');
+    const running = await startRole(settings, values.role as PlatformRole, parsePartitions(values.partitions));
+    console.log(`RPM ${running.role} role running\n  health:    ${running.httpUrl}/healthz\n  readiness: ${running.httpUrl}/readyz${running.mqttPort ? `\n  devices:   mqtt port ${running.mqttPort}` : ''}`);
     if (!startedWithPlatformFlags()) console.log(FLAGS_NOTE);
     const stop = (signal: string) => {
       console.log(`${signal}: stopping`);

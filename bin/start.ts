@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApi, createJwksTokenVerifier, createTokenVerifier, type TokenVerifier } from '../dashboard-api/index.js';
-import { IngestService, receiptsTopic } from '../ingest/index.js';
+import { IngestService, receiptsTopic, type BrokerOptions } from '../ingest/index.js';
 import { RulesService, WebhookTargetPolicy, type AlertPublisher, type RetakeRequester } from '../rules/index.js';
 import { loadDeviceProfiles } from '../device-profiles/index.js';
 import { startFhirPush } from './fhir-push.js';
@@ -47,6 +47,18 @@ export interface RunningPlatform {
 }
 
 /** Closes what was opened, newest first, even when one step fails. */
+/** The embedded broker as configured: port, address, TLS, people's tokens, per-device publish limits. */
+export function deviceBrokerOptions(config: PlatformConfig, verifyUserToken: BrokerOptions['verifyUserToken']): BrokerOptions {
+  return {
+    port: config.mqttPort,
+    host: config.listenHost ?? ALL_INTERFACES,
+    tls: config.mqttTls ? { cert: readFileSync(config.mqttTls.certPath), key: readFileSync(config.mqttTls.keyPath) } : undefined,
+    verifyUserToken,
+    publishRatePerSecond: config.mqttPublishLimit.ratePerSecond,
+    publishBurst: config.mqttPublishLimit.burst,
+  };
+}
+
 export async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {
   for (const close of closers.reverse()) await close().catch(() => undefined);
 }
@@ -105,19 +117,13 @@ export async function startPlatform(config: PlatformConfig, output: PlatformOutp
     const ingest = new IngestService(
       {
         dataDir: config.dataDir,
-        broker: {
-          port: config.mqttPort,
-          host: config.listenHost ?? ALL_INTERFACES,
-          tls: config.mqttTls ? { cert: readFileSync(config.mqttTls.certPath), key: readFileSync(config.mqttTls.keyPath) } : undefined,
-          verifyUserToken: verifyToken,
-          publishRatePerSecond: config.mqttPublishLimit.ratePerSecond,
-          publishBurst: config.mqttPublishLimit.burst,
-        },
+        broker: deviceBrokerOptions(config, verifyToken),
         externalBrokerUrl: config.mqttUrl,
         // Each accepted reading is judged, its alerts written, and queued for the team's EHR before
         // ingest counts it handed over: a crash in between means doing it again after the restart,
         // never a missed alert (a reading is queued once per team).
         forward: (readings) => fhirPush.handOver(readings),
+        vendorWebhooks: config.vendorWebhooks,
       },
       { clinicalStore, readingsStore, logger, registry },
     );

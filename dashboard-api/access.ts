@@ -13,7 +13,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { isReadable, type Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { FailureThrottle, STORE_ERRORS, type ActiveSession, type ClinicalStore } from '../store/index.js';
+import { FailureThrottle, STORE_ERRORS, type ActiveSession, type Alert, type ClinicalStore } from '../store/index.js';
 import { API_ERRORS, ApiError } from './errors.js';
 import { DEFAULT_SESSION_SETTINGS, SESSION_COOKIE, clearSessionCookie, requestCookie, type SessionSettings } from './session-cookie.js';
 import type { AccessClaims, Role, TokenVerifier, VerifiedClaims } from './tokens.js';
@@ -42,6 +42,8 @@ declare module 'fastify' {
     /** The patient whose data the request touched, for the audit record. */
     auditPatientId?: string | null;
     auditResourceId?: string | null;
+    /** The alert of an `alert`-scoped route, as the scope check read it (routes start from it, not a second read). */
+    scopedAlert?: Alert;
     /** Set once the request's audit record was written by the route itself (a stream). */
     audited?: boolean;
   }
@@ -75,6 +77,12 @@ export function maySeePatient(user: AccessClaims, patient: { id: string; careTea
 export function requireUser(request: FastifyRequest): VerifiedClaims {
   if (!request.user) throw new ApiError(API_ERRORS.UNAUTHENTICATED, 'sign in, or send a Bearer access token');
   return request.user;
+}
+
+/** The alert an `alert`-scoped route is about, as its scope check read it. */
+export function scopedAlert(request: FastifyRequest): Alert {
+  if (!request.scopedAlert) throw new Error(`${request.routeOptions.url}: scopedAlert on a route whose access rule is not alert-scoped`);
+  return request.scopedAlert;
 }
 
 function sameSecret(sent: string | undefined, expected: string): boolean {
@@ -137,6 +145,7 @@ export function registerAccessControl(
   app.decorateRequest('auditPatientId', null);
   app.decorateRequest('auditResourceId', null);
   app.decorateRequest('audited', false);
+  app.decorateRequest('scopedAlert', undefined);
 
   app.addHook('onRoute', (route: RouteOptions) => {
     const config = (route.config ?? {}) as { access?: AccessRule; public?: boolean };
@@ -252,6 +261,7 @@ export function registerAccessControl(
       const alert = await dependencies.clinicalStore.alerts.get(id);
       if (!alert) throw new ApiError(STORE_ERRORS.NOT_FOUND, `alert ${id} does not exist`);
       request.auditPatientId = alert.patientId;
+      request.scopedAlert = alert;
       owner = { id: alert.patientId, careTeamId: alert.careTeamId };
     }
     if (!rule.roles.includes(user.role)) throw new ApiError(API_ERRORS.FORBIDDEN, `the ${user.role} role may not use this route`);

@@ -22,6 +22,9 @@ import { peopleRoutes } from './routes/people.js';
 import { oidcRoutes, type OidcSettings } from './routes/oidc.js';
 import { consoleRoutes } from './routes/console.js';
 import { adminRoutes } from './routes/admin.js';
+import { deviceReadingsRoutes } from './routes/device-readings.js';
+import { vendorWebhookRoutes } from './routes/vendor-webhooks.js';
+import { messageRoutes } from './routes/messages.js';
 import { alertRoutes } from './routes/alerts.js';
 import { careTeamRoutes } from './routes/care-teams.js';
 import { deviceRoutes } from './routes/devices.js';
@@ -49,6 +52,8 @@ export interface ApiDependencies {
   consoleDir?: string;
   /** SSE heartbeat (15 s): also how often an open stream re-checks its session. */
   sseHeartbeatMs?: number;
+  /** How often a live message thread looks for other processes' changes (default 5 s; tests shorten it). */
+  messagePollMs?: number;
   /** Failed-authentication throttle (default limits: store's DEFAULT_THROTTLE_LIMITS). */
   authThrottle?: FailureThrottle;
   /** Requests per minute per user (default 600); 0: no limit. */
@@ -144,6 +149,9 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   await app.register(careTeamRoutes, { clinicalStore, webhookTargets: dependencies.webhookTargets ?? new WebhookTargetPolicy() });
   await app.register(patientRoutes, { clinicalStore, readingsStore });
   await app.register(deviceRoutes, { clinicalStore, ingest: dependencies.ingest });
+  await app.register(deviceReadingsRoutes, { ingest: dependencies.ingest });
+  await app.register(vendorWebhookRoutes, { ingest: dependencies.ingest });
+  await app.register(messageRoutes, { clinicalStore, access, publisher: dependencies.ingest.transport, heartbeatMs: dependencies.sseHeartbeatMs, pollMs: dependencies.messagePollMs });
   await app.register(patientDataRoutes, { clinicalStore, readingsStore });
   await app.register(alertRoutes, { clinicalStore, alertFeed$: dependencies.alertFeed$, access, heartbeatMs: dependencies.sseHeartbeatMs, publicUrl: sessions.publicUrl });
   await app.register(peopleRoutes, { clinicalStore, access, sessions });

@@ -39,6 +39,8 @@ export const deviceView = z.object({
   createdAt: instant,
   secretRotatedAt: instant,
   retiredAt: nullableInstant,
+  vendor: z.string().nullable(),
+  vendorDeviceId: z.string().nullable(),
 });
 
 /** `patientId` is null on rows of another care team's patient: the dates show, the patient does not. */
@@ -219,3 +221,17 @@ export const triageRow = z.object({
 });
 
 export const cursor = z.string().nullable();
+
+export const messageView = z.object({
+  id: z.string(),
+  patientId: z.string(),
+  senderId: z.string(),
+  senderRole: z.string(),
+  from: z.enum(['patient', 'care_team']),
+  text: z.string(),
+  sentAt: instant,
+  deliveredAt: nullableInstant,
+  readAt: nullableInstant,
+  readBy: z.string().nullable(),
+  image: z.object({ contentType: z.string(), size: z.number() }).nullable(),
+});

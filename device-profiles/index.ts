@@ -15,6 +15,7 @@ export {
   type OutOfRangeFlag,
 } from './kinds.js';
 export { DAY_MS, HOUR_MS, MINUTE_MS } from './time-units.js';
+export { Pauses } from './pauses.js';
 export { ALERT_EVENT_NAMES, ALERT_SEVERITIES, ALERT_STATUSES, alertEventName, type AlertEventName, type AlertSeverity, type AlertStatus } from './alert-vocabulary.js';
 export * from './units.js';
 export type * from './reading.js';
@@ -24,6 +25,7 @@ export {
   DEVICE_ID_PATTERN,
   MAX_READINGS_PER_BATCH,
   READING_ID_PATTERN,
+  VENDOR_DEVICE_ID_PATTERN,
   READING_SCHEMA_ID,
   batchSchema,
   readingSchema,

@@ -15,6 +15,8 @@ export const MAX_READINGS_PER_BATCH = 1000;
 export const DEVICE_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$';
 /** Printable ASCII: a sequence number or a device timestamp, never a payload of its own. */
 export const READING_ID_PATTERN = '^[!-~]{1,128}$';
+/** A vendor's own id of a device (a Tenovi hardware id, a scale's IMEI): printable ASCII, as a reading id. */
+export const VENDOR_DEVICE_ID_PATTERN = READING_ID_PATTERN;
 
 const timestamp = { type: 'string', format: 'date-time', maxLength: 64 } as const;
 const finiteNumber = { type: 'number' } as const;

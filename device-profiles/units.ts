@@ -3,7 +3,8 @@
 
 export const PRESSURE_UNITS = ['mmHg', 'kPa'] as const;
 export const GLUCOSE_UNITS = ['mg/dL', 'mmol/L'] as const;
-export const MASS_UNITS = ['kg', 'lb'] as const;
+// Grams: what cellular scales report (a BodyTrace scale sends grams whatever its display shows).
+export const MASS_UNITS = ['kg', 'lb', 'g'] as const;
 export const TEMPERATURE_UNITS = ['Cel', 'degF'] as const;
 export const PERCENT_UNITS = ['%'] as const;
 export const RATE_UNITS = ['/min'] as const;
@@ -22,6 +23,7 @@ export const UCUM: Readonly<Record<WireUnit, string>> = {
   'mmol/L': 'mmol/L',
   kg: 'kg',
   lb: '[lb_av]',
+  g: 'g',
   Cel: 'Cel',
   degF: '[degF]',
   '%': '%',
@@ -63,11 +65,13 @@ export function mgDlTo(value: number, unit: GlucoseUnit): number {
 }
 
 export function massToKg(value: number, unit: MassUnit): number {
-  return unit === 'kg' ? value : roundCanonical(value * KG_PER_LB);
+  if (unit === 'kg') return value;
+  return roundCanonical(unit === 'g' ? value / 1000 : value * KG_PER_LB);
 }
 
 export function kgTo(value: number, unit: MassUnit): number {
-  return unit === 'kg' ? value : roundCanonical(value / KG_PER_LB);
+  if (unit === 'kg') return value;
+  return roundCanonical(unit === 'g' ? value * 1000 : value / KG_PER_LB);
 }
 
 export function temperatureToCelsius(value: number, unit: TemperatureUnit): number {

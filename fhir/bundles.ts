@@ -25,6 +25,14 @@ const COMMA = Buffer.from(',');
 const CLOSE = Buffer.from(']}');
 
 /**
+ * `{"fullUrl":"<base>`: the base URL as a JSON string without its closing quote, what every entry of
+ * a page starts with; the entry's tail (`entryTailOf`) goes on from there.
+ */
+export function fullUrlStartOf(baseUrl: string): Buffer {
+  return Buffer.from(`{"fullUrl":${JSON.stringify(baseUrl).slice(0, -1)}`);
+}
+
+/**
  * An entry's bytes after its base URL: `/Type/id","resource":{…},"search":{"mode":"match"}}`. The
  * part before (`{"fullUrl":"` and the request's base URL) is the same for every entry of a page, so
  * a resource's entry is encoded once and kept beside its JSON (fhir/observation-pages.ts), where
@@ -42,14 +50,20 @@ export function entryTailOf(resourceType: string, resource: { id: string; json: 
  * its time).
  */
 export function searchsetJson(baseUrl: string, selfUrl: string, resourceType: string, resources: readonly SearchResult[], nextCursor?: string): Buffer {
-  const link = [{ relation: 'self', url: selfUrl }, ...(nextCursor ? [{ relation: 'next', url: pageLink(selfUrl, nextCursor) }] : [])];
-  const pieces: Buffer[] = [Buffer.from(`{"resourceType":"Bundle","type":"searchset","timestamp":"${new Date().toISOString()}","link":${JSON.stringify(link)},"entry":[`)];
-  // The base URL as a JSON string without its closing quote: the entry's tail goes on from there.
-  const fullUrlStart = Buffer.from(`{"fullUrl":${JSON.stringify(baseUrl).slice(0, -1)}`);
+  const entries: Buffer[] = [];
+  const fullUrlStart = fullUrlStartOf(baseUrl);
   resources.forEach((resource, index) => {
-    if (index > 0) pieces.push(COMMA);
-    pieces.push(fullUrlStart, resource.entryTail ?? entryTailOf(resourceType, resource));
+    if (index > 0) entries.push(COMMA);
+    entries.push(fullUrlStart, resource.entryTail ?? entryTailOf(resourceType, resource));
   });
-  pieces.push(CLOSE);
-  return Buffer.concat(pieces);
+  return Buffer.concat(searchsetParts(selfUrl, entries, nextCursor));
+}
+
+/**
+ * A searchset Bundle in parts, around its entries' bytes as given (comma-separated, each
+ * `{"fullUrl":…}`): written one after the other, the entries are never copied into one body.
+ */
+export function searchsetParts(selfUrl: string, entries: readonly Buffer[], nextCursor?: string): Buffer[] {
+  const link = [{ relation: 'self', url: selfUrl }, ...(nextCursor ? [{ relation: 'next', url: pageLink(selfUrl, nextCursor) }] : [])];
+  return [Buffer.from(`{"resourceType":"Bundle","type":"searchset","timestamp":"${new Date().toISOString()}","link":${JSON.stringify(link)},"entry":[`), ...entries, CLOSE];
 }

@@ -1,12 +1,12 @@
 // Public surface of fhir/: the platform's readings, patients and devices as FHIR R4 resources, and
 // FHIR search as this server understands it.
 export { capabilityStatement } from './capability.js';
-export { searchset, searchsetJson } from './bundles.js';
+export { searchset, searchsetJson, searchsetParts } from './bundles.js';
 export { EXPORT_FILES_HOURS, EXPORT_TYPES, PATIENTS_PER_FILE, STALLED_PLANNING_MS, exportChunks, exportLines, parseExportRequest, planExport, startExport, type ExportRequest, type ExportStores, type ExportType } from './bulk-export.js';
 export { FHIR_ERRORS, operationOutcome } from './errors.js';
 export { fhirIdOf, instantOfObservationId, observationId, platformIdOf, type ParsedFhirId } from './ids.js';
 export { OBSERVATION_TABLE, numberedObservationJsonOf, observationJson, observationsOf, type ObservationRow } from './observations.js';
-export { observationPage, type ObservationPage, type ObservationText } from './observation-pages.js';
+export { ObservationSearchPages, observationPage, type ObservationEntriesPage, type ObservationPage, type ObservationText } from './observation-pages.js';
 export { deviceResource, patientResource, type DeviceFacts } from './resources.js';
 export { OBSERVATION_SEARCH_PARAMETERS, codingsMatch, decodeCursor, encodeCursor, pageSize, parseObservationSearch, parseTokens, searchValues, type ObservationSearch, type RawQuery } from './search.js';
 export { EXTENSIONS, FHIR_JSON, FHIR_VERSION, PROFILES, SYSTEMS } from './vocabulary.js';

@@ -1,10 +1,10 @@
 // A page of a patient's Observations, read from the readings store by keyset: each page starts where
 // the last one ended (its last Observation's instant, device, reading and part), so page 100 costs
 // what page 1 does, and readings that arrive meanwhile do not shift the pages (no offsets).
-import { MEASUREMENT_KINDS } from '../device-profiles/index.js';
-import { compareReadingKeys, type ReadingsStore, type StoredReading } from '../store/index.js';
+import { DAY_MS, MEASUREMENT_KINDS } from '../device-profiles/index.js';
+import { KeptVersions, MAX_KEPT_RANGE_DAYS, compareReadingKeys, type KeptReadings, type ReadingsStore, type StoredReading } from '../store/index.js';
 import { OBSERVATION_TABLE, numberedObservationJsonOf, rowCodings, type ObservationRow } from './observations.js';
-import { entryTailOf } from './bundles.js';
+import { entryTailOf, fullUrlStartOf } from './bundles.js';
 import { ALL_TIME, codingsMatch, type ObservationCursor, type ObservationSearch } from './search.js';
 
 /** An Observation as JSON text (observationJson), with its id and its search entry's bytes. */
@@ -139,4 +139,128 @@ export async function observationPage(store: Pick<ReadingsStore, 'query'>, patie
     }
   }
   return { observations };
+}
+
+const COMMA = Buffer.from(',');
+
+/** A page as the bytes of its entries (comma-separated, in parts written one after the other). */
+export interface ObservationEntriesPage {
+  parts: Buffer[];
+  count: number;
+  next?: ObservationCursor;
+}
+
+/** A whole day's entries for one search shape, joined, and the cursor of its last entry. */
+interface JoinedDay {
+  bytes: Buffer;
+  count: number;
+  last?: ObservationCursor;
+}
+
+/** Joined days kept in all, by size: a 90-day search of one patient's blood pressure is ~1 MiB. */
+const DEFAULT_MAX_JOINED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Observation search pages built from whole days of entries kept joined (issue #24's search target):
+ * a page of 540 Observations was 1,080 pieces copied into a 1 MB body per answer, whose allocation
+ * outside V8's heap drove full collections under load. A day wholly inside the search's range and
+ * the page is kept as its entries' bytes, per search shape (kinds, codes, categories, order) and
+ * base URL, with the day's mark (KeptReadings.days): a page is a few dozen parts written without a
+ * copy. Days cut by the range, the cursor or the page's end are built entry by entry, as
+ * `observationPage` does; both give the same bytes (test/integration/fhir/observation-search-pages.test.ts).
+ */
+export class ObservationSearchPages {
+  private readonly joined: KeptVersions<JoinedDay>;
+
+  constructor(
+    private readonly kept: KeptReadings,
+    maxBytes = DEFAULT_MAX_JOINED_BYTES,
+  ) {
+    this.joined = new KeptVersions(maxBytes, (day) => day.bytes.length + 200);
+  }
+
+  async page(patientId: string, search: ObservationSearch, baseUrl: string): Promise<ObservationEntriesPage> {
+    const fullUrlStart = fullUrlStartOf(baseUrl);
+    const { fromMs, toMs } = search.range;
+    if (search.kinds.length === 0 || fromMs >= toMs) return { parts: [], count: 0 };
+    let firstDay = Math.floor(fromMs / DAY_MS);
+    let endDay = Math.ceil(toMs / DAY_MS);
+    if (endDay - firstDay > MAX_KEPT_RANGE_DAYS) return entriesOf(await observationPage(this.kept, patientId, search), fullUrlStart);
+    const order: Order = search.newestFirst ? -1 : 1;
+    const cursor = search.cursor;
+    const cursorDay = cursor ? Math.floor(cursor.measuredAtMs / DAY_MS) : undefined;
+    // Days before the cursor's, in the search's order, hold nothing of this page.
+    if (cursorDay !== undefined) {
+      if (order === 1) firstDay = Math.max(firstDay, cursorDay);
+      else endDay = Math.min(endDay, cursorDay + 1);
+    }
+    const wanted = rowFilter(search);
+    const shape = `${patientId}\n${search.kinds.join(',')}\n${JSON.stringify([search.codes, search.categories])}\n${order}\n${baseUrl}`;
+    const kind = search.kinds.length === 1 ? search.kinds[0] : undefined;
+    const parts: Buffer[] = [];
+    let count = 0;
+    let last: ObservationCursor | undefined;
+    for await (const day of this.kept.days(patientId, kind, firstDay, endDay, search.newestFirst)) {
+      const whole = day.day * DAY_MS >= fromMs && (day.day + 1) * DAY_MS <= toMs && day.day !== cursorDay;
+      if (whole) {
+        const joined = await this.joined.get(`${shape}\n${day.day}`, day.mark, async () => joinDay(day.readings, search, wanted, order, fullUrlStart));
+        if (joined.count === 0) continue;
+        if (count === search.count) return { parts, count, next: last };
+        if (count + joined.count <= search.count) {
+          if (count > 0) parts.push(COMMA);
+          parts.push(joined.bytes);
+          count += joined.count;
+          last = joined.last;
+          continue;
+        }
+      }
+      // Entry by entry: a day cut by the range, the cursor, or the end of the page.
+      for (let i = order === 1 ? 0 : day.readings.length - 1; i >= 0 && i < day.readings.length; i += order) {
+        const reading = day.readings[i]!;
+        const at = day.measuredAtMs[i]!;
+        if (at < fromMs || at >= toMs || !search.kinds.includes(reading.kind)) continue;
+        const key = keyOf(reading);
+        const sinceCursor = cursor ? order * compareReadingKeys(key, cursor) : 1;
+        if (sinceCursor < 0) continue;
+        const resumeAfterPart = sinceCursor === 0 ? cursor!.part : -1;
+        for (const { part, entryTail } of renderedObservationsOf(reading, wanted)) {
+          if (part <= resumeAfterPart) continue;
+          if (count === search.count) return { parts, count, next: last };
+          if (count > 0) parts.push(COMMA);
+          parts.push(fullUrlStart, entryTail);
+          count += 1;
+          last = { ...key, part };
+        }
+      }
+    }
+    return { parts, count };
+  }
+}
+
+/** A day's entries for the search, in its order, as one buffer. */
+function joinDay(readings: readonly StoredReading[], search: ObservationSearch, wanted: (row: ObservationRow) => boolean, order: Order, fullUrlStart: Buffer): JoinedDay {
+  const pieces: Buffer[] = [];
+  let count = 0;
+  let last: ObservationCursor | undefined;
+  for (let i = order === 1 ? 0 : readings.length - 1; i >= 0 && i < readings.length; i += order) {
+    const reading = readings[i]!;
+    if (!search.kinds.includes(reading.kind)) continue;
+    for (const { part, entryTail } of renderedObservationsOf(reading, wanted)) {
+      if (count > 0) pieces.push(COMMA);
+      pieces.push(fullUrlStart, entryTail);
+      count += 1;
+      last = { ...keyOf(reading), part };
+    }
+  }
+  return { bytes: Buffer.concat(pieces), count, last };
+}
+
+/** A page of ObservationTexts as entry bytes. */
+function entriesOf(page: ObservationPage, fullUrlStart: Buffer): ObservationEntriesPage {
+  const parts: Buffer[] = [];
+  page.observations.forEach((observation, index) => {
+    if (index > 0) parts.push(COMMA);
+    parts.push(fullUrlStart, observation.entryTail ?? entryTailOf('Observation', observation));
+  });
+  return { parts, count: page.observations.length, next: page.next };
 }

@@ -84,7 +84,7 @@ export const OBSERVATION_TABLE: Readonly<Record<MeasurementKind, readonly Observ
     { part: 'glucose', field: 'value', category: 'laboratory', loinc: [LOINC.capillaryGlucose], mdc: MDC.capillaryGlucose, text: 'Glucose in capillary blood by glucometer', phdProfile: PROFILES.phdNumeric, unitsKeptAsSent: ['mg/dL', 'mmol/L'] },
   ],
   weight: [
-    { part: 'weight', field: 'value', category: 'vital-signs', loinc: [LOINC.bodyWeight], mdc: MDC.bodyWeight, text: 'Body weight', profile: PROFILES.bodyWeight, phdProfile: PROFILES.phdNumeric, unitsKeptAsSent: ['kg', 'lb'] },
+    { part: 'weight', field: 'value', category: 'vital-signs', loinc: [LOINC.bodyWeight], mdc: MDC.bodyWeight, text: 'Body weight', profile: PROFILES.bodyWeight, phdProfile: PROFILES.phdNumeric, unitsKeptAsSent: ['kg', 'lb', 'g'] },
     { part: 'bmi', field: 'bmi', category: 'vital-signs', loinc: [LOINC.bmi], mdc: MDC.bmi, text: 'Body mass index', profile: PROFILES.bmi, phdProfile: PROFILES.phdNumeric, unitsKeptAsSent: [] },
   ],
   spo2: [

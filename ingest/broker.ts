@@ -10,9 +10,10 @@ import type { Logger } from 'pino';
 import { everyItem, FailureThrottle, type ClinicalStore } from '../store/index.js';
 import type { IngestMetrics } from './metrics.js';
 import type { Receipt, ReceiptPublisher } from './processor.js';
-import type { Spool } from './spool.js';
+import type { MessageInbox } from './inbox.js';
 import { nextMessageId, receivedNow } from './message-stamp.js';
 import { guardPacketSize } from './packet-size-guard.js';
+import { PublishLimit, type PublishBudget } from './publish-budget.js';
 import { parseTopic, receiptsTopic } from './topics.js';
 
 export interface BrokerOptions {
@@ -31,7 +32,7 @@ export interface BrokerOptions {
    * Verifies a user's access token (JWT): nurse apps connect with their token as the password and
    * may subscribe to the alerts topics of their care teams (admins: all), and publish nothing.
    */
-  verifyUserToken?: (token: string) => Promise<{ sub: string; role: string; careTeams: string[] }>;
+  verifyUserToken?: (token: string) => Promise<{ sub: string; role: string; careTeams: string[]; patientId?: string }>;
   /** Failed-login throttle (default: the store's DEFAULT_THROTTLE_LIMITS). */
   loginThrottle?: FailureThrottle;
 }
@@ -39,6 +40,7 @@ export interface BrokerOptions {
 /** A compact JWS: three base64url parts, the header starting with `{"` (eyJ). */
 const JWT_SHAPE = /^eyJ[\w-]*\.[\w-]+\.[\w-]+$/;
 const ALERTS_TOPIC = /^rpm\/v1\/alerts\/([^/+#]+)$/;
+const PATIENT_MESSAGES_TOPIC = /^rpm\/v1\/patients\/([^/+#]+)\/messages$/;
 
 const DEFAULT_MAX_PACKET_BYTES = 512 * 1024;
 /** A gateway uploading days of history sends batches, not thousands of single publishes. */
@@ -60,17 +62,15 @@ const BUCKET_SWEEP_MS = 60_000;
  * The publish budget of one identity, shared by all its connections: reconnecting does not refill
  * it, and neither does opening more connections.
  */
-interface PublishBucket {
-  tokens: number;
-  lastRefillMs: number;
+interface PublishBucket extends PublishBudget {
   connections: number;
 }
 
 interface Principal {
   id: string;
   isGateway: boolean;
-  /** Set for a person (nurse app) authenticated with an access token. */
-  user?: { role: string; careTeams: Set<string> };
+  /** Set for a person (a nurse's app, a patient's app) authenticated with an access token. */
+  user?: { role: string; careTeams: Set<string>; patientId?: string };
   /** Devices whose topics this client may use: itself, or a gateway's bound devices. */
   devices: Set<string>;
   bucket: PublishBucket;
@@ -94,8 +94,7 @@ export class EmbeddedBroker implements ReceiptPublisher {
   private server: Server | undefined;
   private aedes: Aedes | undefined;
   private readonly maxPacketBytes: number;
-  private readonly ratePerSecond: number;
-  private readonly burst: number;
+  private readonly publishLimit: PublishLimit;
   private readonly loginThrottle: FailureThrottle;
   /** By identity (`device:ID`, `user:SUB`). */
   private readonly buckets = new Map<string, PublishBucket>();
@@ -103,11 +102,16 @@ export class EmbeddedBroker implements ReceiptPublisher {
 
   constructor(
     private readonly options: BrokerOptions,
-    private readonly dependencies: { clinicalStore: ClinicalStore; spool: Spool; metrics: IngestMetrics; logger: Logger },
+    private readonly dependencies: {
+      clinicalStore: ClinicalStore;
+      /** Where an authorized reading publish goes before its PUBACK: the spool, or the replicated inbox. */
+      inbox: MessageInbox;
+      metrics: IngestMetrics;
+      logger: Logger;
+    },
   ) {
     this.maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
-    this.ratePerSecond = options.publishRatePerSecond ?? DEFAULT_PUBLISH_RATE;
-    this.burst = options.publishBurst ?? DEFAULT_PUBLISH_BURST;
+    this.publishLimit = new PublishLimit(options.publishRatePerSecond ?? DEFAULT_PUBLISH_RATE, options.publishBurst ?? DEFAULT_PUBLISH_BURST);
     this.loginThrottle = options.loginThrottle ?? new FailureThrottle();
   }
 
@@ -193,7 +197,7 @@ export class EmbeddedBroker implements ReceiptPublisher {
       if (!this.options.verifyUserToken) failed('bad_token', 'access tokens are not accepted here');
       const claims = await this.options.verifyUserToken!(secret).catch(() => undefined);
       if (!claims || claims.sub !== username) return failed('bad_token', 'invalid access token, or the user name is not its subject');
-      principal = { id: claims.sub, isGateway: false, devices: new Set(), user: { role: claims.role, careTeams: new Set(claims.careTeams) } };
+      principal = { id: claims.sub, isGateway: false, devices: new Set(), user: { role: claims.role, careTeams: new Set(claims.careTeams), patientId: claims.patientId } };
     } else {
       const device = await clinicalStore.devices.authenticate(username, secret);
       if (!device) return failed('bad_credentials', 'bad device id or secret');
@@ -204,7 +208,7 @@ export class EmbeddedBroker implements ReceiptPublisher {
     // Gone while its credential was checked: nothing to count, and its close event has passed.
     if ((client.conn as { destroyed?: boolean }).destroyed) throw authError('the connection closed during authentication');
     const identity = principal.user ? `user:${principal.id}` : `device:${principal.id}`;
-    const bucket = this.buckets.get(identity) ?? { tokens: this.burst, lastRefillMs: Date.now(), connections: 0 };
+    const bucket = this.buckets.get(identity) ?? { ...this.publishLimit.full(), connections: 0 };
     const limit = principal.user ? MAX_CONNECTIONS_PER_USER : MAX_CONNECTIONS_PER_DEVICE;
     if (bucket.connections >= limit) {
       metrics.refusedConnections.inc({ reason: 'too_many_connections' });
@@ -238,21 +242,11 @@ export class EmbeddedBroker implements ReceiptPublisher {
     return principal.devices.has(deviceId);
   }
 
-  private withinRate({ bucket }: Principal): boolean {
-    const now = Date.now();
-    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.lastRefillMs) / 1000) * this.ratePerSecond);
-    bucket.lastRefillMs = now;
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
-  }
-
   /** Forgets the buckets of identities with no connection whose budget has refilled: nothing to remember. */
   private sweepBuckets(): void {
     const now = Date.now();
     for (const [identity, bucket] of this.buckets) {
-      const refilled = bucket.tokens + ((now - bucket.lastRefillMs) / 1000) * this.ratePerSecond >= this.burst;
-      if (bucket.connections === 0 && refilled) this.buckets.delete(identity);
+      if (bucket.connections === 0 && this.publishLimit.refilled(bucket, now)) this.buckets.delete(identity);
     }
   }
 
@@ -276,7 +270,7 @@ export class EmbeddedBroker implements ReceiptPublisher {
       this.refuse('unauthenticated', 'not authenticated');
     }
     if (principal.user) this.refuse('acl_publish', `${principal.id} is a user; users do not publish`);
-    if (!this.withinRate(principal)) this.refuse('rate_limited', `client ${principal.id} exceeds ${this.ratePerSecond} publishes per second`);
+    if (!this.publishLimit.take(principal.bucket)) this.refuse('rate_limited', `client ${principal.id} exceeds ${this.publishLimit.ratePerSecond} publishes per second`);
     if (topic?.type === 'gateway_status' && principal.isGateway && topic.gatewayId === principal.id) return undefined;
     if (topic?.type !== 'readings') this.refuse('acl_publish', `${principal.id} may not publish to ${packet.topic.slice(0, 200)}`);
     const { deviceId } = topic;
@@ -287,14 +281,14 @@ export class EmbeddedBroker implements ReceiptPublisher {
     });
   }
 
-  /** Appends an authorized reading publish to the spool; resolves once it is durable there. */
+  /** Appends an authorized reading publish to the inbox; resolves once it is durable there. */
   private async spoolReading(principal: Principal, packet: PublishPacket): Promise<void> {
-    const { spool, metrics } = this.dependencies;
+    const { inbox, metrics } = this.dependencies;
     // Past the bound, devices keep their readings and retry later: refusing is the backpressure.
-    if (spool.isFull) this.refuse('backlog_full', `the ingest backlog is full (${spool.backlog}); try again later`);
+    if (inbox.isFull) this.refuse('backlog_full', `the ingest backlog is full (${inbox.backlog}); try again later`);
     // Readings are never retained: a retained reading would be replayed to nobody and kept in memory.
     packet.retain = false;
-    await spool.append({
+    await inbox.append({
       messageId: nextMessageId(),
       topic: packet.topic,
       payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
@@ -308,8 +302,14 @@ export class EmbeddedBroker implements ReceiptPublisher {
   private async authorizeSubscribe(client: Client, subscription: Subscription): Promise<boolean> {
     const principal = this.principals.get(client);
     if (principal?.user) {
+      const { user } = principal;
       const team = ALERTS_TOPIC.exec(subscription.topic)?.[1];
-      const allowed = team !== undefined && (principal.user.role === 'admin' || (principal.user.role !== 'billing' && principal.user.careTeams.has(team)));
+      const patient = PATIENT_MESSAGES_TOPIC.exec(subscription.topic)?.[1];
+      // A team's alerts to its clinicians (every team's to an admin); a patient's messages to that patient's own app alone.
+      const allowed =
+        team !== undefined
+          ? user.role === 'admin' || (user.role !== 'billing' && user.role !== 'patient' && user.careTeams.has(team))
+          : patient !== undefined && user.role === 'patient' && user.patientId === patient;
       if (!allowed) this.dependencies.metrics.refusedConnections.inc({ reason: 'acl_subscribe' });
       return allowed;
     }

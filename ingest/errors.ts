@@ -16,6 +16,7 @@ export const INGEST_ERRORS = defineErrors('ingest', {
   CLOCK_UNSET: { status: 400, meaning: '`measuredAt` before 2 January 2000: the device’s clock was never set' },
   FUTURE_TIMESTAMP: { status: 400, meaning: '`measuredAt` more than 5 minutes ahead of the platform’s clock' },
   NOT_A_READINGS_TOPIC: { status: 400, meaning: 'a publish to a topic other than `rpm/v1/devices/{deviceId}/readings`' },
+  BACKLOG_FULL: { status: 503, meaning: 'the ingest backlog is full: the device keeps its readings and sends them later (over MQTT the publish is refused; over HTTPS a `503` with `Retry-After`)' },
   SPOOL_BEHIND: { status: null, meaning: 'the spool holds fewer messages than it acknowledged: start-up stops naming the file and what to do' },
   SPOOL_DAMAGED: { status: null, meaning: 'the spool file is damaged: start-up stops naming the file and what to do' },
 });

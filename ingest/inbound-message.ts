@@ -4,10 +4,10 @@ export interface InboundMessage {
   messageId: string;
   topic: string;
   payload: Buffer;
-  /** The authenticated MQTT username (device or gateway id); null for an external broker or replay. */
+  /** The authenticated device or gateway id (MQTT username, HTTP Basic user); null for an external broker or replay. */
   principal: string | null;
   receivedAt: string;
-  source: 'mqtt' | 'replay';
+  source: 'mqtt' | 'https' | 'replay';
 }
 
 export interface SpooledMessage extends InboundMessage {

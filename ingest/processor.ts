@@ -7,12 +7,12 @@
 import { Subject, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import type { ClinicalStore, ReadingsStore } from '../store/index.js';
-import type { StoredReading } from '../device-profiles/index.js';
+import { MAX_READINGS_PER_BATCH, Pauses, type StoredReading } from '../device-profiles/index.js';
 import { finishMessage, prepareMessage, readingPairs, type DeviceDirectory, type MessageEvaluation, type ReadingOutcome } from './evaluate.js';
 import type { IngestMetrics } from './metrics.js';
-import { Pauses } from './pauses.js';
 import { type InboundMessage, type OutboxBatch, type Spool, type SpooledMessage } from './spool.js';
 import { StoreWriter } from './store-writer.js';
+import { inboxSeqOf } from './inbox.js';
 
 export interface Receipt {
   readingId: string | null;
@@ -39,14 +39,13 @@ export interface ProcessorOptions {
 
 const DEFAULTS = { evaluationBatch: 500, storeBatch: 1000, retryInitialMs: 200, retryMaxMs: 30_000 } as const;
 
-function receiptOf(outcome: ReadingOutcome): Receipt {
+export function receiptOf(outcome: ReadingOutcome): Receipt {
   if (outcome.status === 'rejected') return { readingId: outcome.readingId, status: 'rejected', reason: `${outcome.code}: ${outcome.reason}` };
   return { readingId: outcome.readingId, status: outcome.status };
 }
 
 export class IngestProcessor {
   private readonly acceptedSubject = new Subject<AcceptedReading>();
-  private readonly evaluatedSubject = new Subject<{ messageId: string; evaluation: MessageEvaluation }>();
   private readonly options: Required<ProcessorOptions>;
   private evaluating: Promise<void> | undefined;
   private writing: Promise<void> | undefined;
@@ -56,11 +55,13 @@ export class IngestProcessor {
   private readonly pauses = new Pauses();
   private readonly storeWriter: StoreWriter;
   private readonly onAppended = () => this.wake();
+  /** With `settled`: the messages of each evaluated batch whose outbox rows are not yet in the store, by row. */
+  private readonly unsettled = new Map<number, { rows: Set<number>; messageIds: string[] }>();
+  /** `submit`s waiting for their message's evaluation, by message id. */
+  private readonly waiters = new Map<string, (evaluation: MessageEvaluation) => void>();
 
   /** Accepted readings, each emitted once, after it is committed to the spool. */
   readonly accepted$: Observable<AcceptedReading> = this.acceptedSubject.asObservable();
-  /** Every evaluated message with its outcomes (dead-letter replay waits on it). */
-  readonly evaluated$ = this.evaluatedSubject.asObservable();
 
   constructor(
     private readonly dependencies: {
@@ -77,12 +78,20 @@ export class IngestProcessor {
        * and out of the readings store, and are handed over again (at start-up, or after a retry).
        */
       forward?: (readings: readonly AcceptedReading[]) => Promise<void>;
+      /**
+       * Told the ids of messages whose outcome is now kept outside this process: rejects in dead
+       * letters, accepted readings handed over and in the readings store (the highly available
+       * shape acknowledges them to the replicated inbox only then; ingest/replicated-inbox.ts).
+       */
+      settled?: (messageIds: readonly string[]) => void;
+      /** Told each evaluation (the highly available shape sends posts' answers to the process that waits). */
+      evaluated?: (message: InboundMessage, evaluation: MessageEvaluation) => void;
     },
     options: ProcessorOptions = {},
   ) {
     this.options = { ...DEFAULTS, ...options };
     const { spool, readingsStore, metrics, logger } = dependencies;
-    this.storeWriter = new StoreWriter({ spool, readingsStore, metrics, logger, pauses: this.pauses, stopped: () => this.stopped }, this.options);
+    this.storeWriter = new StoreWriter({ spool, readingsStore, metrics, logger, pauses: this.pauses, stopped: () => this.stopped, stored: (ids) => this.stored(ids) }, this.options);
   }
 
   /** Emits what an earlier run committed but did not get to emit, then drains the spool. */
@@ -104,18 +113,36 @@ export class IngestProcessor {
     });
   }
 
-  /** Appends a message to the spool (as a device publish would) and resolves with its evaluation. */
-  async submit(message: InboundMessage): Promise<MessageEvaluation> {
-    const evaluated = new Promise<MessageEvaluation>((resolve) => {
-      const subscription = this.evaluatedSubject.subscribe(({ messageId, evaluation }) => {
-        if (messageId !== message.messageId) return;
-        subscription.unsubscribe();
-        resolve(evaluation);
-      });
+  /**
+   * Appends the message to the spool (as a device publish would) and resolves with its evaluation
+   * once durable and evaluated; or, given `waitMs`, with undefined when the evaluation takes longer
+   * (the message is durable all the same and will be evaluated). Waiters are kept by message id:
+   * one lookup per evaluated message.
+   */
+  submit(message: InboundMessage): Promise<MessageEvaluation>;
+  submit(message: InboundMessage, waitMs: number): Promise<MessageEvaluation | undefined>;
+  async submit(message: InboundMessage, waitMs?: number): Promise<MessageEvaluation | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const evaluated = new Promise<MessageEvaluation | undefined>((resolve) => {
+      this.waiters.set(message.messageId, resolve);
+      if (waitMs !== undefined) {
+        timer = setTimeout(() => {
+          this.waiters.delete(message.messageId);
+          resolve(undefined);
+        }, waitMs);
+      }
     });
-    await this.dependencies.spool.append(message);
+    try {
+      await this.dependencies.spool.append(message);
+    } catch (error) {
+      clearTimeout(timer);
+      this.waiters.delete(message.messageId);
+      throw error;
+    }
     this.dependencies.metrics.messagesReceived.inc();
-    return evaluated;
+    const evaluation = await evaluated;
+    clearTimeout(timer);
+    return evaluation;
   }
 
   async stop(): Promise<void> {
@@ -125,7 +152,6 @@ export class IngestProcessor {
     this.dependencies.spool.off('appended', this.onAppended);
     await Promise.allSettled([this.evaluating, this.writing]);
     this.acceptedSubject.complete();
-    this.evaluatedSubject.complete();
   }
 
   private async emitUnemitted(): Promise<void> {
@@ -156,6 +182,28 @@ export class IngestProcessor {
     for (const reading of readings) this.acceptedSubject.next(reading);
     spool.markEmitted(batch);
     return true;
+  }
+
+  /** A batch's messages settle once all its outbox rows are stored; at once when it accepted nothing. */
+  private awaitStore(messages: readonly SpooledMessage[], rows: readonly number[]): void {
+    const { settled } = this.dependencies;
+    if (!settled) return;
+    const messageIds = messages.map((message) => message.messageId);
+    if (rows.length === 0) return settled(messageIds);
+    const group = { rows: new Set(rows), messageIds };
+    for (const row of rows) this.unsettled.set(row, group);
+  }
+
+  private stored(rows: readonly number[]): void {
+    const { settled } = this.dependencies;
+    if (!settled) return;
+    for (const row of rows) {
+      const group = this.unsettled.get(row);
+      if (!group) continue;
+      this.unsettled.delete(row);
+      group.rows.delete(row);
+      if (group.rows.size === 0) settled(group.messageIds);
+    }
   }
 
   private scheduleForwardRetry(): void {
@@ -221,12 +269,24 @@ export class IngestProcessor {
       }
     }
     const accepted: AcceptedReading[] = [];
-    for (const { evaluation } of evaluations) for (const outcome of evaluation.outcomes) if (outcome.status === 'accepted') accepted.push(outcome.reading);
+    for (const { message, evaluation } of evaluations) {
+      const inboxSeq = inboxSeqOf(message.messageId);
+      for (let position = 0; position < evaluation.outcomes.length; position += 1) {
+        const outcome = evaluation.outcomes[position]!;
+        if (outcome.status !== 'accepted') continue;
+        // From the replicated inbox: numbered from the message's place in the stream, the same in
+        // whichever process evaluates it (ingest/replicated-inbox.ts), so a second evaluation
+        // rewrites the same points instead of adding others.
+        if (inboxSeq !== undefined) outcome.reading.acceptedSeq = inboxSeq * MAX_READINGS_PER_BATCH + position;
+        accepted.push(outcome.reading);
+      }
+    }
     const batch = spool.commit(
       messages.map((message) => message.seq),
       accepted,
     );
     await this.emit(batch);
+    this.awaitStore(messages, batch.ids);
     // Counted per batch: a labelled counter's increment costs a label lookup each time.
     const byStatus = { accepted: 0, duplicate: 0, rejected: 0 };
     for (const { message, evaluation } of evaluations) {
@@ -235,7 +295,12 @@ export class IngestProcessor {
         if (outcome.status === 'rejected') metrics.rejected.inc({ code: outcome.code });
         if (evaluation.deviceId) receipts.publishReceipt(evaluation.deviceId, receiptOf(outcome));
       }
-      this.evaluatedSubject.next({ messageId: message.messageId, evaluation });
+      this.dependencies.evaluated?.(message, evaluation);
+      const waiter = this.waiters.get(message.messageId);
+      if (waiter) {
+        this.waiters.delete(message.messageId);
+        waiter(evaluation);
+      }
     }
     for (const [status, count] of Object.entries(byStatus)) if (count > 0) metrics.readings.inc({ status }, count);
     metrics.spoolBacklog.set(spool.backlog);

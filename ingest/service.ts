@@ -4,17 +4,24 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { ClinicalStore, DeadLetter, ReadingsStore } from '../store/index.js';
+import { FailureThrottle, type ClinicalStore, type ClusterEngine, type DeadLetter, type ReadingsStore } from '../store/index.js';
 import { EmbeddedBroker, type BrokerOptions } from './broker.js';
 import type { MessageEvaluation } from './evaluate.js';
 import { nextMessageId } from './message-stamp.js';
 import { IngestMetrics } from './metrics.js';
 import { CachedDeviceDirectory } from './device-directory.js';
 import { ExternalSubscriber } from './external-subscriber.js';
-import { IngestProcessor, type AcceptedReading, type ProcessorOptions, type ReceiptPublisher } from './processor.js';
+import { IngestProcessor, type AcceptedReading, type ProcessorOptions } from './processor.js';
 import { DEFAULT_MAX_BACKLOG, Spool } from './spool.js';
+import { HttpsReadings, submitToPipeline } from './https-readings.js';
+import { VendorWebhooks, type VendorWebhookCredentials } from './vendor-webhooks.js';
+import { ReplicatedInbox } from './replicated-inbox.js';
+import { DeviceBoundBridge } from './device-bound-bridge.js';
 import { HELD_REASON, groupHeld, measuredAtOf, type HeldDevice } from './held-readings.js';
 import { readingsTopic } from './topics.js';
+import type { IngestTransport } from './transport.js';
+
+export type { IngestTransport } from './transport.js';
 
 export interface IngestOptions {
   dataDir: string;
@@ -35,15 +42,15 @@ export interface IngestOptions {
    * once this resolves; see IngestProcessor.
    */
   forward?: (readings: readonly AcceptedReading[]) => Promise<void>;
-}
-
-/** The MQTT side of ingest: the embedded broker, or a subscription to an external one. */
-export interface IngestTransport extends ReceiptPublisher {
-  readonly listening: boolean;
-  publish(topic: string, payload: unknown): Promise<void>;
-  /** No new device traffic; what the platform itself publishes (alerts, receipts) still goes out. */
-  stopAccepting(): Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * The highly available shape (RPM_NATS_URL): device publishes are acknowledged once replicated in
+   * the engine's inbox stream, which every ingest process drains (ingest/replicated-inbox.ts), and
+   * device-bound messages reach whichever process a device is connected to (device-bound-bridge.ts).
+   * With `subscribe: false` (the API role), no broker runs: it only publishes through the engine.
+   */
+  cluster?: ClusterEngine;
+  /** The vendor-cloud webhooks this platform takes, with what each must present (none: all answer 404). */
+  vendorWebhooks?: VendorWebhookCredentials;
 }
 
 /** A client id kept in the data directory: stable across restarts, distinct per ingest process. */
@@ -69,6 +76,10 @@ export interface IngestDependencies {
 export class IngestService {
   readonly spool: Spool;
   readonly processor: IngestProcessor;
+  /** Readings over HTTPS (`POST /v1/devices/:deviceId/readings`), into the same spool and pipeline. */
+  readonly https: HttpsReadings;
+  /** `POST /ingest/tenovi`, `POST /ingest/bodytrace`: vendor clouds' readings into the same pipeline. */
+  readonly vendors: VendorWebhooks;
   /** Set in embedded mode. */
   readonly broker: EmbeddedBroker | undefined;
   readonly transport: IngestTransport;
@@ -77,6 +88,9 @@ export class IngestService {
   /** The embedded broker's port (0 in external mode). */
   mqttPort = 0;
   private readonly external: ExternalSubscriber | undefined;
+  private readonly replicatedInbox: ReplicatedInbox | undefined;
+  private readonly drainsInbox: boolean = false;
+  private readonly bridge: DeviceBoundBridge | undefined;
 
   constructor(
     private readonly options: IngestOptions,
@@ -88,14 +102,26 @@ export class IngestService {
       maxBacklog: options.maxBacklog ?? DEFAULT_MAX_BACKLOG,
       serialize: (readings) => dependencies.readingsStore.serialize(readings),
     });
-    if (options.externalBrokerUrl) {
+    // One count of failed device sign-ins, whichever way a secret is tried (MQTT CONNECT, HTTP Basic):
+    // two counts would let a guesser try twice as many secrets.
+    const deviceSignIns = options.broker.loginThrottle ?? new FailureThrottle();
+    if (options.cluster) {
+      // The API role appends posts over HTTPS to the inbox; only ingest processes drain it.
+      this.replicatedInbox = new ReplicatedInbox(options.cluster, this.spool, dependencies.logger);
+      this.drainsInbox = options.subscribe ?? true;
+      this.broker = this.drainsInbox
+        ? new EmbeddedBroker({ ...options.broker, loginThrottle: deviceSignIns }, { clinicalStore: dependencies.clinicalStore, inbox: this.replicatedInbox, metrics: this.metrics, logger: dependencies.logger })
+        : undefined;
+      this.bridge = new DeviceBoundBridge(options.cluster, this.broker, dependencies.logger);
+      this.transport = this.bridge;
+    } else if (options.externalBrokerUrl) {
       this.external = new ExternalSubscriber(
         { url: options.externalBrokerUrl, clientId: persistentClientId(options.dataDir), subscribe: options.subscribe ?? true },
         { spool: this.spool, metrics: this.metrics, logger: dependencies.logger },
       );
       this.transport = this.external;
     } else {
-      this.broker = new EmbeddedBroker(options.broker, { clinicalStore: dependencies.clinicalStore, spool: this.spool, metrics: this.metrics, logger: dependencies.logger });
+      this.broker = new EmbeddedBroker({ ...options.broker, loginThrottle: deviceSignIns }, { clinicalStore: dependencies.clinicalStore, inbox: this.spool, metrics: this.metrics, logger: dependencies.logger });
       this.transport = this.broker;
     }
     this.processor = new IngestProcessor(
@@ -108,15 +134,35 @@ export class IngestService {
         metrics: this.metrics,
         logger: dependencies.logger,
         forward: options.forward,
+        settled: this.replicatedInbox ? (messageIds) => this.replicatedInbox!.settled(messageIds) : undefined,
+        evaluated: this.replicatedInbox ? (message, evaluation) => this.replicatedInbox!.answer(message, evaluation) : undefined,
       },
       options.processor,
+    );
+    // Posts per device share the limits a device's publishes have (RPM_MQTT_PUBLISH_RATE, _BURST).
+    this.https = new HttpsReadings(
+      {
+        clinicalStore: dependencies.clinicalStore,
+        inbox: this.replicatedInbox ?? this.spool,
+        submit: this.replicatedInbox?.submit ?? submitToPipeline(this.processor),
+        metrics: this.metrics,
+        logger: dependencies.logger,
+      },
+      { ratePerSecond: options.broker.publishRatePerSecond, burst: options.broker.publishBurst, signIns: deviceSignIns },
+    );
+    this.vendors = new VendorWebhooks(
+      { clinicalStore: dependencies.clinicalStore, inbox: this.replicatedInbox ?? this.spool, submit: this.replicatedInbox?.submit ?? submitToPipeline(this.processor), logger: dependencies.logger },
+      options.vendorWebhooks ?? {},
     );
   }
 
   async start(): Promise<void> {
     // Drain what an earlier run acknowledged before taking new publishes.
     this.processor.start();
+    if (this.replicatedInbox && this.drainsInbox) await this.replicatedInbox.start();
+    else if (this.replicatedInbox) await this.replicatedInbox.open();
     if (this.broker) this.mqttPort = await this.broker.start();
+    this.bridge?.start();
     if (this.external) await this.external.start();
     this.metrics.spoolBacklog.set(this.spool.backlog);
   }
@@ -184,6 +230,9 @@ export class IngestService {
    */
   async drain(): Promise<void> {
     await this.transport.stopAccepting();
+    // No more pulls; what this process holds settles as the processor finishes it (or goes to
+    // another ingest process after the stream's wait).
+    await this.replicatedInbox?.stop();
     await this.processor.stop();
   }
 

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { ReadingsStore } from '../store/index.js';
 import type { IngestMetrics } from './metrics.js';
-import type { Pauses } from './pauses.js';
+import type { Pauses } from '../device-profiles/index.js';
 import type { Spool } from './spool.js';
 
 export interface StoreWriterOptions {
@@ -18,13 +18,22 @@ export interface StoreWriterOptions {
 
 export class StoreWriter {
   constructor(
-    private readonly dependencies: { spool: Spool; readingsStore: ReadingsStore; metrics: IngestMetrics; logger: Logger; pauses: Pauses; stopped: () => boolean },
+    private readonly dependencies: {
+      spool: Spool;
+      readingsStore: ReadingsStore;
+      metrics: IngestMetrics;
+      logger: Logger;
+      pauses: Pauses;
+      stopped: () => boolean;
+      /** Told the outbox rows now in the store. */
+      stored: (rows: readonly number[]) => void;
+    },
     private readonly options: StoreWriterOptions,
   ) {}
 
   /** Writes until the outbox holds nothing judged, or the processor stops. */
   async run(): Promise<void> {
-    const { spool, readingsStore, metrics, logger, pauses, stopped } = this.dependencies;
+    const { spool, readingsStore, metrics, logger, pauses, stopped, stored } = this.dependencies;
     let retryMs = this.options.retryInitialMs;
     while (!stopped()) {
       const batch = spool.takeForStore(this.options.storeBatch);
@@ -34,6 +43,7 @@ export class StoreWriter {
         await readingsStore.writeSerialized(batch.readings);
         stopTimer();
         spool.removeFromOutbox(batch);
+        stored(batch.ids);
         metrics.spoolBacklog.set(spool.backlog);
         retryMs = this.options.retryInitialMs;
       } catch (error) {

@@ -535,6 +535,8 @@ function onTick(state: PatientState, nowMs: number): AlertSignal[] {
 }
 
 function onRestore(state: PatientState, event: Extract<RulesEvent, { type: 'restore' }>): void {
+  // A patient restored again (its partition came back to this process) starts from the stores only.
+  Object.assign(state, emptyPatientState(state.patientId));
   state.configuration = event.configuration;
   for (const reading of [...event.readings].sort((a, b) => a.measuredAtMs - b.measuredAtMs)) {
     remember(state, reading);

@@ -38,13 +38,30 @@ export async function forwardToRules(transport: AlertPublisher, readings: readon
   await Promise.all(readings.map((reading) => transport.publish(acceptedTopic(partitionOf(reading.patientId)), reading)));
 }
 
+/** A reading's identity: its device and the device's id for it. */
+export const readingKey = (reading: { deviceId: string; readingId: string }) => `${reading.deviceId}\u0000${reading.readingId}`;
+
 /** How many reading keys a rules process remembers to drop redeliveries (a broker resends after a reconnect). */
-const SEEN_CAPACITY = 200_000;
+const JUDGED_CAPACITY = 200_000;
+
+/** The readings a rules process judged lately, oldest forgotten first: a redelivery is dropped. */
+export class RecentlyJudged {
+  private readonly keys = new Map<string, true>();
+
+  has(reading: StoredReading): boolean {
+    return this.keys.has(readingKey(reading));
+  }
+
+  add(reading: StoredReading): void {
+    this.keys.set(readingKey(reading), true);
+    if (this.keys.size > JUDGED_CAPACITY) this.keys.delete(this.keys.keys().next().value!);
+  }
+}
 
 /** Rules side: the owned partitions' readings as an observable, and the broker for alert messages. */
 export class RulesFeed implements AlertPublisher {
   private client: MqttClient | undefined;
-  private readonly seen = new Map<string, true>();
+  private readonly judged = new RecentlyJudged();
   /** Set before start(): judges readings, resolving once their alerts are written. */
   judge: (readings: readonly StoredReading[]) => Promise<void> = () => Promise.reject(new Error('no rules engine attached'));
 
@@ -99,11 +116,9 @@ export class RulesFeed implements AlertPublisher {
       this.logger.error('rules: a hand-over message that is not JSON was dropped');
       return;
     }
-    const key = `${reading.deviceId}\u0000${reading.readingId}`;
-    if (this.seen.has(key) || !this.owns(reading.patientId)) return;
+    if (this.judged.has(reading) || !this.owns(reading.patientId)) return;
     await this.judge([reading]);
-    this.seen.set(key, true);
-    if (this.seen.size > SEEN_CAPACITY) this.seen.delete(this.seen.keys().next().value!);
+    this.judged.add(reading);
     this.received.inc();
   }
 

@@ -11,3 +11,5 @@ export { RulesService, type RulesServiceOptions } from './service.js';
 export { RULES_PARTITIONS, RulesFeed, acceptedTopic, forwardToRules, partitionOf, type RulesHandover } from './handover.js';
 export { polledAlertFeed } from './polled-alert-feed.js';
 export { DueWorkLoop } from './due-work-loop.js';
+export { ACCEPTED_STREAM, JetStreamHandover, JetStreamRulesFeed, ensureAcceptedStream } from './jetstream-handover.js';
+export { LEASE_DEFAULTS, PartitionLeases, type PartitionLeaseOptions } from './partition-leases.js';

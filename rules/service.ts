@@ -12,7 +12,7 @@ import { DEFAULT_TICK_MS, rulesEngine, type PatientEvent } from './engine.js';
 import { toRuleReading, type AlertSignal, type PatientConfiguration } from './evaluate-patient.js';
 import type { WebhookTargetPolicy } from './webhook-target.js';
 import { AlertNotifier, type AlertPublisher } from './notifications.js';
-import type { RulesHandover } from './handover.js';
+import { readingKey, type RulesHandover } from './handover.js';
 import { resolveRules, type RuleDefinition } from './rule-definitions.js';
 
 export interface RulesServiceOptions {
@@ -52,6 +52,7 @@ export class RulesService implements RulesHandover {
   private timers: NodeJS.Timeout[] = [];
   private lastReloadAt = new Date().toISOString();
   private readonly signalsCounter: Counter<'type'>;
+  private readonly fencedCounter: Counter;
   private readonly onThresholdsChanged = (patientId: string) => void this.reconfigure(patientId);
   private readonly onDeviceChanged = (deviceId: string) => void this.reconfigureDevice(deviceId);
 
@@ -79,6 +80,7 @@ export class RulesService implements RulesHandover {
       now: options.now ?? (options.scheduler ? () => options.scheduler!.now() : undefined),
       ownsPatient: options.ownsPatient,
     });
+    this.fencedCounter = new Counter({ name: 'rpm_rules_signals_fenced_total', help: "Signals about patients whose partition this process no longer holds: not acted on", registers: [dependencies.registry] });
     this.signalsCounter = new Counter({ name: 'rpm_rules_signals_total', help: 'Signals of the rules engine, by type', labelNames: ['type'], registers: [dependencies.registry] });
   }
 
@@ -128,15 +130,15 @@ export class RulesService implements RulesHandover {
     for (const patientId of new Set(history.map((a) => a.patientId))) await this.reconfigure(patientId);
   }
 
-  /** Every patient with a device assigned, with their recent readings and open alerts. */
-  private async restoreEvents(): Promise<PatientEvent[]> {
+  /** Every patient with a device assigned (of those `owned`), with their recent readings and open alerts. */
+  private async restoreEvents(owned: (patientId: string) => boolean = (id) => this.owns(id)): Promise<PatientEvent[]> {
     const { clinicalStore, readingsStore } = this.dependencies;
     const unresolvedByPatient = new Map<string, Alert[]>();
     for (const alert of await clinicalStore.alerts.unresolved()) unresolvedByPatient.set(alert.patientId, [...(unresolvedByPatient.get(alert.patientId) ?? []), alert]);
     const events: PatientEvent[] = [];
     const now = Date.now();
     for await (const patient of everyItem((page) => clinicalStore.patients.list(page))) {
-      if (!this.owns(patient.id)) continue;
+      if (!owned(patient.id)) continue;
       const configuration = await this.configurationOf(patient.id);
       if (!configuration) continue;
       const readings = await readingsStore.query({ patientId: patient.id, from: new Date(now - RESTORE_WINDOW_MS).toISOString(), to: new Date(now + DAY_MS).toISOString() });
@@ -192,6 +194,12 @@ export class RulesService implements RulesHandover {
               return EMPTY;
             }
             const { signal } = work;
+            // Fencing: a patient whose partition moved to another process (this one was frozen or cut
+            // off past its lease) is that process's now; its state here is stale and acts on nothing.
+            if (!this.owns(signal.patientId)) {
+              this.fencedCounter.inc();
+              return EMPTY;
+            }
             this.signalsCounter.inc({ type: signal.type });
             const handled = this.manager.handle(signal).catch((error: Error) => logger.error({ err: error.message, ruleId: signal.ruleId, type: signal.type }, 'could not act on a rules signal'));
             this.inFlight = handled;
@@ -239,6 +247,26 @@ export class RulesService implements RulesHandover {
       this.pendingJudgements.add(settle);
       this.markers.next(() => settle());
     });
+  }
+
+  /**
+   * Patients this process has just taken over (a rules partition acquired in the highly available
+   * shape): their state rebuilt from the stores as at start-up, before their readings are judged.
+   */
+  async adopt(owned: (patientId: string) => boolean, unjudged: () => Promise<Set<string>>): Promise<void> {
+    // The store first, then what is still waiting: a reading handed over meanwhile is in neither
+    // or in the second, never restored as judged when it was not.
+    const events = await this.restoreEvents(owned);
+    const waiting = await unjudged();
+    for (const event of events) {
+      if (event.type === 'restore' && waiting.size > 0) event.readings = event.readings.filter((r) => !waiting.has(readingKey(r)));
+      this.patientEvents.next(event);
+    }
+  }
+
+  /** Patients now another process's: configured and restored afresh if they come back. */
+  forget(gone: (patientId: string) => boolean): void {
+    for (const patientId of [...this.known]) if (gone(patientId)) this.known.delete(patientId);
   }
 
   /** Threshold edits made through another process (the API as its own role). */

@@ -2,7 +2,7 @@
 // the API's shape is a type error here, not a surprise in a nurse's browser. Type-only imports:
 // nothing of zod or the server goes into the bundle.
 import type { z } from 'zod';
-import type { alertView, assignmentView, auditRecordView, billingProgressView, careTeamView, deadLetterView, deviceView, heldDeviceView, patientView, readingView, thresholdsView, timeEntryView, triageRow } from '../../dashboard-api/schemas.js';
+import type { alertView, assignmentView, auditRecordView, billingProgressView, careTeamView, deadLetterView, deviceView, heldDeviceView, messageView, patientView, readingView, thresholdsView, timeEntryView, triageRow } from '../../dashboard-api/schemas.js';
 import type { EscalationPolicy } from '../../rules/escalation-policy.js';
 import type { PatientOverrides, RuleDefinition } from '../../rules/rule-definitions.js';
 
@@ -25,6 +25,13 @@ export type TimeEntry = z.infer<typeof timeEntryView>;
 export type CareTeam = Omit<z.infer<typeof careTeamView>, 'escalation'> & { escalation: { tiers?: EscalationPolicy['tiers']; webhooks?: { url: string }[] } };
 export type DeadLetter = z.infer<typeof deadLetterView>;
 export type AuditRecord = z.infer<typeof auditRecordView>;
+export type Message = z.infer<typeof messageView>;
+export interface UnreadThread {
+  patientId: string;
+  patientName: string;
+  unread: number;
+  oldestUnreadAt: string;
+}
 
 export interface Me {
   user: { id: string; name: string | null; role: string; careTeams: string[]; patientId: string | null };

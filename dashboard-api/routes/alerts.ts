@@ -4,21 +4,13 @@ import { Subject, filter, merge, type Observable } from 'rxjs';
 import { SIGNATURE_HEADER, alertDeliveries, effectivePolicy, verifyWebhookSignature, type AlertChange, type AlertEventName } from '../../rules/index.js';
 import { SNOOZE_CAP_MINUTES } from '../../rules/snooze-policy.js';
 import { ALERT_SEVERITIES, ALERT_STATUSES, FailureThrottle, STORE_ERRORS, type Alert, type ClinicalStore, type DeliveriesOf } from '../../store/index.js';
-import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, maySeeTeam, requireUser, visibleTeams, type AccessControl } from '../access.js';
+import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, maySeeTeam, requireUser, scopedAlert, visibleTeams, type AccessControl } from '../access.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import { TriageList } from '../triage-list.js';
+import { SSE_HEARTBEAT_MS, StreamLimit, openEventStream } from '../event-stream.js';
 import { idParams, pageQuery } from './shared.js';
 import { alertEventView, alertView, cursor, errorResponses, patientAlertView, triageRow } from '../schemas.js';
 
-/** A comment line this often keeps proxies and load balancers from closing an idle stream. */
-const SSE_HEARTBEAT_MS = 15_000;
-/**
- * Open streams per user: a nurse has the console open in a few tabs and on a phone; more is a
- * script gone wrong or an attack holding sockets and replaying alert data.
- */
-const MAX_STREAMS_PER_USER = 5;
-/** setTimeout's largest delay (about 24.8 days); a token valid longer is checked again then. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Events an SSE stream may see twice (from this process and from the rules' feed): remembered per stream. */
 const SENT_EVENTS_REMEMBERED = 1_000;
@@ -38,7 +30,9 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
   app,
   { clinicalStore, alertFeed$, access, heartbeatMs = SSE_HEARTBEAT_MS, publicUrl },
 ) => {
-  const openStreams = new Map<string, number>();
+  // A nurse has the console open in a few tabs and on a phone; more is a script gone wrong or an
+  // attack holding sockets and replaying alert data.
+  const alertStreams = new StreamLimit('alert');
   app.get(
     '/v1/alerts',
     {
@@ -64,9 +58,8 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
   // rules' notifier, in this process or another), and on this process's streams at once (the
   // rules' feed carries its own).
   const localChanges = new Subject<AlertChange>();
-  const changed = async (event: AlertEventName, alertId: string, commit: (deliveries: DeliveriesOf) => Promise<Alert>) => {
-    const current = await clinicalStore.alerts.get(alertId);
-    if (!current) throw new ApiError(STORE_ERRORS.NOT_FOUND, `alert ${alertId} does not exist`);
+  // `current`: the alert as the caller read it (its care team's channels are the ones notified).
+  const changed = async (event: AlertEventName, current: Alert, commit: (deliveries: DeliveriesOf) => Promise<Alert>) => {
     const alert = await commit(await alertDeliveries(clinicalStore, event, current.careTeamId, { publicUrl }));
     localChanges.next({ event, alert, eventId: alert.lastEvent?.id ?? 0 });
     return alert;
@@ -80,7 +73,7 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
       async (request) => {
         const user = requireUser(request);
         const to = action === 'ack' ? 'acknowledged' : 'resolved';
-        return changed(to, request.params.id, (deliveries) => clinicalStore.alerts.transition(request.params.id, to, { actor: user.sub, note: request.body?.note ?? null, deliveries }));
+        return changed(to, scopedAlert(request), (deliveries) => clinicalStore.alerts.transition(request.params.id, to, { actor: user.sub, note: request.body?.note ?? null, deliveries }));
       },
     );
   }
@@ -88,7 +81,7 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
   app.post(
     '/v1/alerts/:id/claim',
     { schema: { params: idParams, body: noteBody, response: { 200: alertView, ...errorResponses }, tags: ['alerts'], description: 'One person takes the alert; the others see who. Escalation goes on until it is acknowledged.' }, config: { access: { roles: CLINICAL_ROLES, scope: 'alert', audit: 'alert.claim', resourceType: 'alert' } } },
-    async (request) => changed('claimed', request.params.id, (deliveries) => clinicalStore.alerts.claim(request.params.id, { actor: requireUser(request).sub, note: request.body?.note ?? null, deliveries })),
+    async (request) => changed('claimed', scopedAlert(request), (deliveries) => clinicalStore.alerts.claim(request.params.id, { actor: requireUser(request).sub, note: request.body?.note ?? null, deliveries })),
   );
 
   app.post(
@@ -104,12 +97,12 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
       config: { access: { roles: CLINICAL_ROLES, scope: 'alert', audit: 'alert.snooze', resourceType: 'alert' } },
     },
     async (request) => {
-      const alert = await clinicalStore.alerts.require(request.params.id);
+      const alert = scopedAlert(request);
       if (alert.severity === 'critical') throw new ApiError(STORE_ERRORS.CONFLICT, `alert ${alert.id} (rule ${alert.ruleId}) is critical: it cannot be snoozed; acknowledge it, or claim it to show it is yours`);
       const cap = SNOOZE_CAP_MINUTES[alert.severity];
       if (request.body.minutes > cap) throw new ApiError(API_ERRORS.VALIDATION, `body/minutes: a ${alert.severity} alert (rule ${alert.ruleId}) can be snoozed for at most ${cap} minutes`);
       const until = new Date(Date.now() + request.body.minutes * 60_000).toISOString();
-      return changed('snoozed', alert.id, (deliveries) => clinicalStore.alerts.snooze(alert.id, { actor: requireUser(request).sub, until, note: request.body.note ?? null, deliveries }));
+      return changed('snoozed', alert, (deliveries) => clinicalStore.alerts.snooze(alert.id, { actor: requireUser(request).sub, until, note: request.body.note ?? null, deliveries }));
     },
   );
 
@@ -165,16 +158,14 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
         await access.auditEvent(request, { actor, actorRole: 'webhook', action: 'alert.ack', outcome: 'allowed', resourceType: 'alert', resourceId: alert.id, patientId: alert.patientId });
         if (alert.status === 'acknowledged' || alert.status === 'resolved') return { alert };
         const note = `acknowledged by ${request.body.by}${request.body.note ? `: ${request.body.note}` : ''}`;
-        const acknowledged = await changed('acknowledged', alert.id, (deliveries) => clinicalStore.alerts.transition(alert.id, 'acknowledged', { actor, note, details: { via: 'webhook', by: request.body.by }, deliveries }));
+        const acknowledged = await changed('acknowledged', alert, (deliveries) => clinicalStore.alerts.transition(alert.id, 'acknowledged', { actor, note, details: { via: 'webhook', by: request.body.by }, deliveries }));
         return { alert: acknowledged };
       },
     );
   });
 
   app.get('/v1/alerts/:id', { schema: { params: idParams, response: { 200: alertView, ...errorResponses }, tags: ['alerts'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'alert', audit: 'alert.read', resourceType: 'alert' } } }, async (request) => {
-    const alert = await clinicalStore.alerts.get(request.params.id);
-    if (!alert) throw new ApiError(STORE_ERRORS.NOT_FOUND, `alert ${request.params.id} does not exist`);
-    return alert;
+    return scopedAlert(request);
   });
 
   app.get('/v1/alerts/:id/events', { schema: { params: idParams, response: { 200: z.object({ events: z.array(alertEventView) }), ...errorResponses }, tags: ['alerts'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'alert', audit: 'alert.read', resourceType: 'alert' } } }, async (request) => ({
@@ -185,26 +176,7 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
   // from the stored alert events, so a reconnecting dashboard misses nothing.
   app.get('/v1/alerts/stream', { schema: { tags: ['alerts'], description: 'Server-Sent Events (text/event-stream): `id` is the alert event id, `event` what happened, `data` the alert. Send Last-Event-ID to resume.' }, config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'alerts.stream', resourceType: 'alert' } } }, async (request, reply) => {
     const user = requireUser(request);
-    const open = openStreams.get(user.sub) ?? 0;
-    if (open >= MAX_STREAMS_PER_USER) throw new ApiError(API_ERRORS.TOO_MANY_STREAMS, `at most ${MAX_STREAMS_PER_USER} alert streams may be open per user; close one first`);
-    openStreams.set(user.sub, open + 1);
-    let closed = false;
-    const release = () => {
-      if (closed) return;
-      closed = true;
-      const remaining = (openStreams.get(user.sub) ?? 1) - 1;
-      if (remaining > 0) openStreams.set(user.sub, remaining);
-      else openStreams.delete(user.sub);
-    };
-    reply.raw.on('close', release);
-    // A stream replays alert data for as long as it is open: its read is audited when it opens,
-    // not when it closes hours later (or never, if the process dies first).
-    await access.auditNow(request, 'allowed');
-    const raw = reply.raw;
-    reply.hijack();
-    raw.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
-    raw.write(': connected\n\n');
-    const send = (eventId: number, event: string, alert: Alert) => raw.write(`id: ${eventId}\nevent: ${event}\ndata: ${JSON.stringify(alert)}\n\n`);
+    const stream = await openEventStream(request, reply, { access, clinicalStore, limit: alertStreams, heartbeatMs });
     // `Last-Event-ID: 0` asks for everything still stored (the first page of events).
     const header = request.headers['last-event-id'];
     const lastEventId = header === undefined ? Number.NaN : Number(header);
@@ -212,7 +184,7 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
     if (Number.isInteger(lastEventId) && lastEventId >= 0) {
       for (const event of await clinicalStore.alerts.eventsAfter(lastEventId, { careTeamIds: visibleTeams(user) })) {
         const alert = await clinicalStore.alerts.get(event.alertId);
-        if (alert) send(event.id, event.name, alert);
+        if (alert) stream.send(event.name, alert, event.id);
         replayedUpTo = event.id;
       }
     }
@@ -222,38 +194,9 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
       .subscribe((change) => {
         sent.add(change.eventId);
         if (sent.size > SENT_EVENTS_REMEMBERED) sent.delete(sent.values().next().value!);
-        send(change.eventId, change.event, change.alert);
+        stream.send(change.event, change.alert, change.eventId);
       });
-    const endExpired = () => {
-      raw.write(`event: expired\ndata: ${JSON.stringify({ error: API_ERRORS.UNAUTHENTICATED, message: 'the access token or session ended; sign in or reconnect with a new token' })}\n\n`);
-      raw.end();
-    };
-    // A session can be revoked, time out or lose its user at any moment: each heartbeat asks.
-    const heartbeat = setInterval(() => {
-      raw.write(': heartbeat\n\n');
-      if (user.sessionId) {
-        void clinicalStore.sessions.isActive(user.sessionId).then(
-          (active) => (active ? undefined : endExpired()),
-          () => undefined,
-        );
-      }
-    }, heartbeatMs);
-    // A token's stream ends when the token does: a client must come back with a valid one.
-    let expiry: NodeJS.Timeout | undefined;
-    const endAtExpiry = () => {
-      const remainingMs = user.expiresAtMs - Date.now();
-      if (remainingMs > MAX_TIMER_MS) {
-        expiry = setTimeout(endAtExpiry, MAX_TIMER_MS);
-        return;
-      }
-      expiry = setTimeout(endExpired, Math.max(0, remainingMs));
-    };
-    if (!user.sessionId) endAtExpiry();
-    raw.on('close', () => {
-      clearInterval(heartbeat);
-      clearTimeout(expiry);
-      subscription.unsubscribe();
-    });
+    stream.onClose(() => subscription.unsubscribe());
   });
 
   const triage = new TriageList(clinicalStore);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { MEASUREMENT_KINDS } from '../../device-profiles/index.js';
+import { MEASUREMENT_KINDS, VENDOR_DEVICE_ID_PATTERN } from '../../device-profiles/index.js';
 import type { IngestService } from '../../ingest/index.js';
 import type { ClinicalStore } from '../../store/index.js';
 import { API_ERRORS, ApiError } from '../errors.js';
@@ -8,13 +8,26 @@ import { maySeeTeam, requireUser, visibleTeams } from '../access.js';
 import type { AccessClaims } from '../tokens.js';
 import { idParams, instant, pageQuery } from './shared.js';
 import { assignmentView, cursor, deviceView, errorResponses, heldDeviceView } from '../schemas.js';
-import { STORE_ERRORS } from '../../store/index.js';
+import { DEVICE_VENDORS, STORE_ERRORS } from '../../store/index.js';
 
 const deviceBody = z.object({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'must be 1–64 characters of A–Z, a–z, 0–9, ".", "_", ":" or "-"'),
   kind: z.enum([...MEASUREMENT_KINDS, 'gateway']),
   model: z.string().max(100).optional(),
   gatewayId: z.string().max(64).optional(),
+  // A device that reports through its vendor's cloud: the vendor, and its id there (webhooks name it so).
+  vendor: z.enum(DEVICE_VENDORS).optional(),
+  vendorDeviceId: z.string().regex(new RegExp(VENDOR_DEVICE_ID_PATTERN), 'must be 1–128 printable ASCII characters').optional(),
+});
+
+const statusView = z.object({
+  deviceId: z.string(),
+  reportedAt: instant,
+  source: z.string(),
+  batteryPercent: z.number().nullable(),
+  batteryVoltage: z.number().nullable(),
+  signalRssi: z.number().nullable(),
+  details: z.record(z.string(), z.unknown()),
 });
 
 /**
@@ -99,6 +112,21 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore;
         devices.push({ ...held, kind: (await clinicalStore.devices.get(held.deviceId))?.kind ?? null });
       }
       return { devices };
+    },
+  );
+
+  app.get(
+    '/v1/devices/:id/status',
+    { schema: { params: idParams, response: { 200: statusView, ...errorResponses }, tags: ['devices'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none', audit: 'device.status', resourceType: 'device' } } },
+    async (request) => {
+      const user = requireUser(request);
+      request.auditResourceId = request.params.id;
+      await clinicalStore.devices.require(request.params.id);
+      // Visible as the device's history is: a nurse never sees another team's device.
+      if (await heldByAnotherTeam(clinicalStore, request.params.id, new Date().toISOString(), user)) throw new ApiError(STORE_ERRORS.NOT_FOUND, `device ${request.params.id} does not exist`);
+      const status = await clinicalStore.devices.statusOf(request.params.id);
+      if (!status) throw new ApiError(STORE_ERRORS.NOT_FOUND, `device ${request.params.id} has reported no status`);
+      return status;
     },
   );
 

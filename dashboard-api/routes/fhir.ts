@@ -2,6 +2,7 @@
 // CapabilityStatement. Authentication, roles and the audit record come from the same hooks as /v1
 // (access.ts); the care-team scope is checked here, per resource, because a FHIR id is not a
 // platform id (fhir/ids.ts). Errors are OperationOutcome resources (this plugin's error handler).
+import { Readable } from 'node:stream';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Device as FhirDevice, Resource } from '@medplum/fhirtypes';
 import { RpmError, errorInfo, loadDeviceProfiles, type DeviceProfiles } from '../../device-profiles/index.js';
@@ -14,7 +15,7 @@ import {
   encodeCursor,
   fhirIdOf,
   instantOfObservationId,
-  observationPage,
+  ObservationSearchPages,
   numberedObservationJsonOf,
   operationOutcome,
   pageSize,
@@ -24,7 +25,7 @@ import {
   platformIdOf,
   searchValues,
   searchset,
-  searchsetJson,
+  searchsetParts,
   type RawQuery,
 } from '../../fhir/index.js';
 import { KeptReadings, STORE_ERRORS, type ClinicalStore, type Device, type Page, type Patient, type ReadingsStore } from '../../store/index.js';
@@ -63,7 +64,7 @@ function lenient(request: FastifyRequest): boolean {
 }
 
 /** A resource, or its JSON already written (searches of Observations, as text or UTF-8). */
-function send(reply: FastifyReply, resource: Resource | string | Buffer): FastifyReply {
+function send(reply: FastifyReply, resource: Resource | string | Buffer | Readable): FastifyReply {
   return reply.type(`${FHIR_JSON}; charset=utf-8`).header('Cache-Control', 'no-store').send(resource);
 }
 
@@ -133,7 +134,7 @@ export const fhirRoutes: FastifyPluginAsync<FhirRouteOptions> = async (app, { cl
   registerBulkExport(app, { clinicalStore, readingsStore, deviceProfiles, access, baseUrl, lenient });
   // Searches page through a patient's days of readings as kept (KeptReadings): read again only the
   // days written to since, and rendered once per reading (fhir/observation-pages.ts).
-  const keptReadings = new KeptReadings(readingsStore);
+  const observationPages = new ObservationSearchPages(new KeptReadings(readingsStore));
 
   app.get<{ Params: { id: string } }>('/Patient/:id', { config: readAccess('fhir.patient.read', 'patient') }, async (request, reply) => {
     request.auditResourceId = request.params.id;
@@ -221,8 +222,12 @@ export const fhirRoutes: FastifyPluginAsync<FhirRouteOptions> = async (app, { cl
     const patientFhirId = search.patient ?? (user.role === 'patient' && user.patientId ? fhirIdOf(user.patientId) : undefined);
     if (!patientFhirId) throw new RpmError(FHIR_ERRORS.INVALID_SEARCH_PARAMETER, 'patient: is required (one patient per search; every patient at once is the Bulk Data export)');
     const patient = await visiblePatient(request, patientFhirId);
-    const page = await observationPage(keptReadings, patient.id, search);
-    return send(reply, searchsetJson(baseUrl(request), selfUrl(request), 'Observation', page.observations, page.next ? encodeCursor(page.next) : undefined));
+    const page = await observationPages.page(patient.id, search, baseUrl(request));
+    // The Bundle in parts, its days of entries as kept (ObservationSearchPages): written one after
+    // the other with the length known, never copied into one body. Fastify sends a stream as it is.
+    const parts = searchsetParts(selfUrl(request), page.parts, page.next ? encodeCursor(page.next) : undefined);
+    const length = parts.reduce((sum, part) => sum + part.length, 0);
+    return send(reply.header('content-length', length), Readable.from(parts));
   });
 };
 

@@ -3,6 +3,7 @@
 // syncs the clock, fetches the stored records (burst or RACP) into the outbox and disconnects,
 // with backoff after failures. A D-Bus error never takes the process down.
 import NodeBle from 'node-ble';
+import { Pauses } from '../../device-profiles/index.js';
 import type { GatewayConfig, ResolvedDevice } from '../config.js';
 import type { Outbox } from '../outbox.js';
 import { syncDeviceClock, type ClockSync } from '../sync/clock-sync.js';
@@ -58,7 +59,7 @@ export class BleGateway {
   private destroyBus: (() => void) | undefined;
   private agent: PairingAgent | undefined;
   private stopped = false;
-  private readonly wakeups = new Set<() => void>();
+  private readonly pauses = new Pauses();
   private workers: Promise<void>[] = [];
   private readonly links = new Set<GattLink>();
 
@@ -87,20 +88,11 @@ export class BleGateway {
 
   /** Tries a device now instead of at its next poll (e.g. after a test adds records). */
   wake(): void {
-    for (const wake of this.wakeups) wake();
+    this.pauses.endAll();
   }
 
   private async pause(ms: number): Promise<void> {
-    if (this.stopped) return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeups.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeups.add(done);
-    });
+    if (!this.stopped) await this.pauses.wait(ms);
   }
 
   private async work(adapter: NodeBle.Adapter, device: ResolvedDevice): Promise<void> {

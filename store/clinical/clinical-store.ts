@@ -15,6 +15,7 @@ import { PatientRepository } from './repositories/patients.js';
 import { ThresholdRepository } from './repositories/thresholds.js';
 import { SessionRepository } from './repositories/sessions.js';
 import { TimeEntryRepository } from './repositories/time-entries.js';
+import { MessageRepository } from './repositories/messages.js';
 import { UserRepository } from './repositories/users.js';
 import { ChangeCounterRepository } from './repositories/change-counters.js';
 
@@ -25,6 +26,7 @@ export class ClinicalStore {
   readonly thresholds: ThresholdRepository;
   readonly alerts: AlertRepository;
   readonly timeEntries: TimeEntryRepository;
+  readonly messages: MessageRepository;
   readonly deadLetters: DeadLetterRepository;
   readonly audit: AuditLogRepository;
   readonly deliveries: NotificationDeliveryRepository;
@@ -43,6 +45,7 @@ export class ClinicalStore {
     this.thresholds = new ThresholdRepository(db);
     this.alerts = new AlertRepository(db);
     this.timeEntries = new TimeEntryRepository(db);
+    this.messages = new MessageRepository(db);
     this.deadLetters = new DeadLetterRepository(db);
     this.audit = new AuditLogRepository(db, connection.walSync);
     this.deliveries = new NotificationDeliveryRepository(db);

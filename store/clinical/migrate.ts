@@ -13,6 +13,8 @@ import { alertLastEventMigration } from './migrations/0007-alert-last-event.js';
 import { bulkExportsMigration } from './migrations/0008-bulk-exports.js';
 import { fhirPushMigration } from './migrations/0009-fhir-push.js';
 import { changeCountersMigration } from './migrations/0010-change-counters.js';
+import { messagesMigration } from './migrations/0011-messages.js';
+import { vendorDevicesMigration } from './migrations/0012-vendor-devices.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -27,6 +29,8 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0008-bulk-exports': bulkExportsMigration,
     '0009-fhir-push': fhirPushMigration(dialect),
     '0010-change-counters': changeCountersMigration(dialect),
+    '0011-messages': messagesMigration(dialect),
+    '0012-vendor-devices': vendorDevicesMigration,
   };
 }
 

@@ -37,6 +37,19 @@ export interface DeviceTable {
   secret_rotated_at: string;
   created_at: string;
   retired_at: string | null;
+  /** The cloud the device reports through (`tenovi`, `bodytrace`), and its id there (0012). */
+  vendor: string | null;
+  vendor_device_id: string | null;
+}
+
+export interface DeviceStatusTable {
+  device_id: string;
+  reported_at: string;
+  source: string;
+  battery_percent: number | null;
+  battery_voltage: number | null;
+  signal_rssi: number | null;
+  details: string | null;
 }
 
 export interface DeviceAssignmentTable {
@@ -107,6 +120,27 @@ export interface TimeEntryTable {
   interactive: number;
   note: string | null;
   created_at: string;
+}
+
+export interface MessageTable {
+  id: string;
+  patient_id: string;
+  care_team_id: string;
+  sender_id: string;
+  sender_role: string;
+  from_patient: number;
+  text: string;
+  sent_at: string;
+  delivered_at: string | null;
+  read_at: string | null;
+  read_by: string | null;
+}
+
+export interface MessageImageTable {
+  message_id: string;
+  content_type: string;
+  size: number;
+  bytes: Buffer;
 }
 
 export interface DeadLetterTable {
@@ -286,6 +320,7 @@ export interface ClinicalDatabase {
   care_teams: CareTeamTable;
   patients: PatientTable;
   devices: DeviceTable;
+  device_status: DeviceStatusTable;
   device_assignments: DeviceAssignmentTable;
   patient_thresholds: PatientThresholdsTable;
   alerts: AlertTable;
@@ -302,4 +337,6 @@ export interface ClinicalDatabase {
   fhir_endpoints: FhirEndpointTable;
   fhir_deliveries: FhirDeliveryTable;
   change_counters: ChangeCounterTable;
+  messages: MessageTable;
+  message_images: MessageImageTable;
 }

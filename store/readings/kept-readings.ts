@@ -14,7 +14,7 @@ import { MAX_ROWS_PER_QUERY, compareReadingKeys, type ReadingQuery, type Reading
 const DEFAULT_MAX_READINGS = 20_000;
 
 /** A day's readings oldest first, in the stores' key order (instant, device, reading), with each one's instant. */
-interface KeptDay {
+export interface KeptDay {
   readings: StoredReading[];
   measuredAtMs: number[];
 }
@@ -38,24 +38,38 @@ export class KeptReadings {
     const firstDay = Math.floor(fromMs / DAY_MS);
     const endDay = Math.ceil(toMs / DAY_MS);
     if (!(endDay - firstDay <= MAX_KEPT_RANGE_DAYS)) return this.store.query(query);
-    // Read the marks first: the days read after them are at least as new (ReadingsStore.dayMarks).
-    const marks = new Map(await this.marks.read(query.patientId, firstDay, endDay));
     const limit = Math.min(query.limit ?? MAX_ROWS_PER_QUERY, MAX_ROWS_PER_QUERY);
     const found: StoredReading[] = [];
     const step = query.newestFirst ? -1 : 1;
-    // Days in the order asked for, each read (or taken as kept) only when the page gets there.
-    for (let day = query.newestFirst ? endDay - 1 : firstDay; day >= firstDay && day < endDay && found.length < limit; day += step) {
-      const { readings, measuredAtMs } = await this.day(query, day, marks.get(day) ?? 0);
+    for await (const { readings, measuredAtMs } of this.days(query.patientId, query.kind, firstDay, endDay, query.newestFirst ?? false)) {
       for (let i = query.newestFirst ? readings.length - 1 : 0; i >= 0 && i < readings.length && found.length < limit; i += step) {
         if (measuredAtMs[i]! >= fromMs && measuredAtMs[i]! < toMs) found.push(readings[i]!);
       }
+      if (found.length >= limit) break;
     }
     return found;
   }
 
-  private day(query: ReadingQuery, day: number, mark: number): Promise<KeptDay> {
-    return this.kept.get(`${query.patientId}\n${query.kind ?? ''}\n${day}`, mark, () =>
-      this.store.query({ patientId: query.patientId, kind: query.kind, from: new Date(day * DAY_MS).toISOString(), to: new Date((day + 1) * DAY_MS).toISOString() }).then((readings) => {
+  /**
+   * The patient's UTC days `firstDay` to `endDay` (exclusive; at most MAX_KEPT_RANGE_DAYS of them) in
+   * the order asked for, each as kept (its readings oldest first) with its mark: what is kept beside
+   * a day can be kept by the mark too. Each day is read (or taken as kept) only when the caller gets
+   * there; a caller that stops early reads no more.
+   */
+  async *days(patientId: string, kind: ReadingQuery['kind'], firstDay: number, endDay: number, newestFirst: boolean): AsyncGenerator<KeptDay & { day: number; mark: number }> {
+    if (endDay - firstDay > MAX_KEPT_RANGE_DAYS) throw new RangeError(`KeptReadings.days: ${endDay - firstDay} days asked, at most ${MAX_KEPT_RANGE_DAYS} are kept`);
+    // Read the marks first: the days read after them are at least as new (ReadingsStore.dayMarks).
+    const marks = new Map(await this.marks.read(patientId, firstDay, endDay));
+    const step = newestFirst ? -1 : 1;
+    for (let day = newestFirst ? endDay - 1 : firstDay; day >= firstDay && day < endDay; day += step) {
+      const mark = marks.get(day) ?? 0;
+      yield { day, mark, ...(await this.day(patientId, kind, day, mark)) };
+    }
+  }
+
+  private day(patientId: string, kind: ReadingQuery['kind'], day: number, mark: number): Promise<KeptDay> {
+    return this.kept.get(`${patientId}\n${kind ?? ''}\n${day}`, mark, () =>
+      this.store.query({ patientId, kind, from: new Date(day * DAY_MS).toISOString(), to: new Date((day + 1) * DAY_MS).toISOString() }).then((readings) => {
         const keyed = readings.map((reading) => ({ reading, measuredAtMs: Date.parse(reading.measuredAt), deviceId: reading.deviceId, readingId: reading.readingId }));
         keyed.sort(compareReadingKeys);
         return { readings: keyed.map((k) => k.reading), measuredAtMs: keyed.map((k) => k.measuredAtMs) };

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signAccessToken } from '../../dashboard-api/index.js';
 import { ClinicalStore } from '../../store/index.js';
+import { loadUntilKilled } from '../support/kill-under-load.js';
 import { runRpm, type RpmProcess } from '../support/process.js';
 import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../local-servers/postgres.js';
 import { describeWithServer } from '../support/servers.js';
@@ -47,36 +48,24 @@ for (const store of ['sqlite', 'postgres'] as const) {
       for (let round = 0; round < ROUNDS; round += 1) {
         rpm = runRpm(['start'], env);
         const [, baseUrl] = (await rpm.waitFor(/health:\s+(http:\/\/\S+)\/healthz/)) as unknown as [string, string];
-        const child = rpm.child;
         const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
-        // Killed as soon as this many answers have been read in this round: mid-stream, never between groups on purpose.
-        const killAfter = 50 + round * 37;
-        let answeredThisRound = 0;
-        let killed = false;
         const once = (requestId: string) =>
-          new Promise<void>((resolve) => {
+          new Promise<boolean>((resolve) => {
             requested += 1;
             const request = httpGet(`${baseUrl}/v1/patients/${patient.id}/readings?from=2026-01-01T00:00:00Z`, { agent, headers: { authorization: `Bearer ${token}`, 'x-request-id': requestId } }, (response) => {
               response.resume();
-              response.on('error', () => resolve());
+              response.on('error', () => resolve(false));
               response.on('end', () => {
-                if (response.statusCode === 200 && response.complete) {
-                  answered.push(requestId);
-                  answeredThisRound += 1;
-                  if (answeredThisRound >= killAfter && !killed) {
-                    killed = true;
-                    child.kill('SIGKILL');
-                  }
-                }
-                resolve();
+                const ok = response.statusCode === 200 && response.complete;
+                if (ok) answered.push(requestId);
+                resolve(ok);
               });
             });
-            request.on('error', () => resolve());
+            request.on('error', () => resolve(false));
           });
-        const worker = async (index: number) => {
-          for (let n = 0; !killed; n += 1) await once(`audit-crash-${store}-${round}-${index}-${n}`);
-        };
-        await Promise.all(Array.from({ length: CLIENTS }, (_, index) => worker(index)));
+        let sent = 0;
+        // Killed as soon as this many answers have been read in this round.
+        await loadUntilKilled(rpm.child, { clients: CLIENTS, killAfter: 50 + round * 37, send: (client) => once(`audit-crash-${store}-${round}-${client}-${(sent += 1)}`) });
         await rpm.exited;
         agent.destroy();
       }

@@ -17,6 +17,7 @@ import { unique } from '../support/ingest-harness.js';
 import { runRpm, type RpmProcess } from '../support/process.js';
 import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../local-servers/postgres.js';
 import { describeWithServer } from '../support/servers.js';
+import { drawablePng } from '../support/images.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -398,6 +399,58 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(await page.textContent('table.history tbody')).toContain('Ada Alpha');
       expect(violations).toEqual([]);
       await context.close();
+    }, 60_000);
+
+    it('lets a patient and a nurse exchange messages: written on a phone, seen on triage, read and answered', async () => {
+      const patientUser = unique('ada').toLowerCase();
+      await addPerson({ id: patientUser, name: 'Ada Alpha', role: 'patient', patientId: ids.patientA });
+      const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, timezoneId: 'America/New_York' });
+      const patientPage = await phone.newPage();
+      await patientPage.goto(`${baseUrl}/`);
+      await patientPage.fill('#username', patientUser);
+      await patientPage.fill('#password', PASSWORD);
+      await patientPage.click('button[type=submit]');
+      await patientPage.waitForSelector('#messages-heading');
+      const written = '<b>More short of breath</b> since last night';
+      await patientPage.fill('#message-text', written);
+      // With a photo whose file carries where it was taken: the thread shows it, without that.
+      await patientPage.setInputFiles('#message-image', { name: 'ankles.png', mimeType: 'image/png', buffer: await drawablePng(48, [200, 120, 90]) });
+      await patientPage.click('.messages-panel button[type=submit]');
+      await patientPage.waitForSelector('.thread .from-patient');
+      const photo = patientPage.locator('.thread .from-patient img.message-image');
+      await photo.waitFor();
+      await patientPage.waitForFunction(() => (document.querySelector('.thread .from-patient img.message-image') as HTMLImageElement | null)?.naturalWidth === 48);
+      expect(await photo.getAttribute('alt')).toBe('Image sent by you');
+      const served = await patientPage.evaluate(async (src) => new Uint8Array(await (await fetch(src!)).arrayBuffer()).reduce((text, byte) => text + String.fromCharCode(byte), ''), await photo.getAttribute('src'));
+      expect(served).not.toContain('Home Street');
+      // Shown as the text it is, never as markup.
+      expect(await patientPage.textContent('.thread .from-patient .message-text')).toBe(written);
+      expect(await patientPage.locator('.thread .from-patient b').count()).toBe(0);
+      expect(await seriousViolations(patientPage, 'patient-messages-phone')).toEqual([]);
+
+      const desk = await browser.newContext();
+      const nursePage = await desk.newPage();
+      await signIn(nursePage);
+      const unread = nursePage.locator(`li[data-unread="${ids.patientA}"]`);
+      await unread.waitFor();
+      expect(await unread.textContent()).toMatch(/^Ada Alpha: 1 unread since /);
+      await unread.locator('a').click();
+      await nursePage.waitForSelector('.thread .from-patient');
+      await nursePage.click('.thread .from-patient button:has-text("Mark as read")');
+      await nursePage.waitForSelector(`.thread .from-patient :text("Read by ${ids.nurse}")`);
+      await nursePage.fill('#message-text', 'Please weigh yourself now and take your evening dose; I will call you at 6.');
+      await nursePage.click('.messages-panel button[type=submit]');
+      await nursePage.waitForSelector('.thread .from-care_team');
+      expect(await seriousViolations(nursePage, 'patient-messages-nurse')).toEqual([]);
+
+      // The patient's page shows the answer and the read mark without a reload (the thread's live stream).
+      await patientPage.waitForSelector('.thread .from-care_team', { timeout: 10_000 });
+      await patientPage.waitForFunction(() => /· read$/.test(document.querySelector('.thread .from-patient .message-meta')?.textContent ?? ''), undefined, { timeout: 10_000 });
+      expect(await patientPage.textContent('.thread .from-care_team .message-text')).toBe('Please weigh yourself now and take your evening dose; I will call you at 6.');
+      expect(await patientPage.textContent('.thread .from-patient .message-meta')).toMatch(/· read$/);
+      await patientPage.screenshot({ path: join(screenshots, 'patient-messages-answered.png'), fullPage: true });
+      await desk.close();
+      await phone.close();
     }, 60_000);
 
     it('leaves no page usable after signing out, with the back button, nor after the idle timeout', async () => {

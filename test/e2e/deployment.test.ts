@@ -20,12 +20,15 @@ const missing = (command: string, pkg: string) => (spawnSync('sh', ['-c', `comma
 
 const SECRETS = ['RPM_POSTGRES_PASSWORD', 'RPM_INFLUX_PASSWORD', 'RPM_INFLUX_TOKEN', 'RPM_MQTT_PLATFORM_PASSWORD', 'RPM_JWT_SECRET', 'RPM_GRAFANA_PASSWORD'];
 
-function compose(env: Record<string, string>) {
+function compose(env: Record<string, string>, options: string[] = [], file = 'docker-compose.yml') {
   const dir = mkdtempSync(join(tmpdir(), 'rpm-compose-'));
   const envFile = join(dir, '.env');
   writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n'));
-  return spawnSync('docker-compose', ['--env-file', envFile, '-f', join(ROOT, 'docker-compose.yml'), 'config'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  return spawnSync('docker-compose', ['--env-file', envFile, '-f', join(ROOT, file), 'config', ...options], { encoding: 'utf8', env: { PATH: process.env.PATH } });
 }
+
+/** The secrets the highly available shape asks for: no broker password, no Grafana. */
+const HA_SECRETS = ['RPM_POSTGRES_PASSWORD', 'RPM_INFLUX_PASSWORD', 'RPM_INFLUX_TOKEN', 'RPM_JWT_SECRET'];
 
 describeWithServer('docker-compose', missing('docker-compose', 'docker-compose'))('docker-compose.yml', () => {
   it('validates, and wires every service the deployment needs', () => {
@@ -37,6 +40,59 @@ describeWithServer('docker-compose', missing('docker-compose', 'docker-compose')
     expect(result.stdout).toContain('image: influxdb:2.7');
     expect(result.stdout).toContain('image: postgres:16');
     expect(result.stdout).toContain('image: eclipse-mosquitto:2');
+  });
+
+  it('has every service, volume and account docs/deployment.md names in its commands', () => {
+    const services = compose(Object.fromEntries(SECRETS.map((name) => [name, 'x'.repeat(40)])), ['--services']);
+    expect(services.status).toBe(0);
+    const known = new Set(services.stdout.trim().split('\n'));
+    const guide = read('docs/deployment.md');
+    // The service each `docker compose <command> [options] <service>` of the guide acts on.
+    const valueOptions = new Set(['-s', '--signal', '-u', '--user', '-e', '--env', '-w', '--workdir', '--tail']);
+    const named = [...guide.matchAll(/docker compose ([a-z]+)((?: [^\s`|&;>]+)*)/g)].flatMap(([, command, rest]) => {
+      if (command === 'up' || command === 'down' || command === 'config') return [];
+      const words = rest!.trim().split(' ');
+      for (let i = 0; i < words.length; i += 1) {
+        if (!words[i]!.startsWith('-')) return [words[i]!];
+        if (valueOptions.has(words[i]!)) i += 1;
+      }
+      return [''];
+    });
+    expect(named.length).toBeGreaterThanOrEqual(5);
+    for (const service of named) expect({ service, known: known.has(service) }).toEqual({ service, known: true });
+    const file = read('docker-compose.yml');
+    for (const [, volume] of guide.matchAll(/the `([a-z-]+)` volume/g)) expect(file).toMatch(new RegExp(`^  ${volume}:$`, 'm'));
+    // The dump's account and database are the ones the compose file creates; the backup path is the mounted volume.
+    const dump = /pg_dump -U (\w+) -Fc (\w+)/.exec(guide);
+    expect(dump).not.toBeNull();
+    // The stores' services come from deploy/compose/stores.yml: read them as compose resolves them.
+    const resolved = compose(Object.fromEntries(SECRETS.map((name) => [name, 'x'.repeat(40)]))).stdout;
+    expect(resolved).toContain(`POSTGRES_USER: ${dump![1]}`);
+    expect(resolved).toContain(`POSTGRES_DB: ${dump![2]}`);
+    expect(guide).toContain('influx backup /var/lib/influxdb2/');
+    expect(resolved).toContain('influxdb-data:/var/lib/influxdb2');
+    // `cp deploy/env.example .env`: the file exists and lists every secret compose asks for.
+    const example = read('deploy/env.example');
+    for (const name of SECRETS) expect(example).toMatch(new RegExp(`^${name}=`, 'm'));
+  });
+
+  it('has the highly available shape in docker-compose.ha.yml: three NATS nodes, two brokers that ingest, two rules processes on leases, no Mosquitto', () => {
+    const result = compose(Object.fromEntries(HA_SECRETS.map((name) => [name, `value-for-${name.toLowerCase()}-0123456789`])), [], 'docker-compose.ha.yml');
+    expect(result.stderr).not.toMatch(/error/i);
+    expect(result.status).toBe(0);
+    const services = compose(Object.fromEntries(HA_SECRETS.map((name) => [name, 'x'.repeat(40)])), ['--services'], 'docker-compose.ha.yml').stdout.trim().split('\n').sort();
+    expect(services).toEqual(['api', 'influxdb', 'ingest-1', 'ingest-2', 'migrate', 'nats-1', 'nats-2', 'nats-3', 'postgres', 'rules-1', 'rules-2']);
+    // Every platform process knows every NATS node; each node routes to the two others; rules take no fixed partitions.
+    const urls = [...result.stdout.matchAll(/RPM_NATS_URL: (\S+)/g)].map((m) => m[1]);
+    expect(urls).toHaveLength(6);
+    for (const url of urls) expect(url).toBe('nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222');
+    expect(result.stdout).not.toContain('--partitions');
+    expect(result.stdout).not.toContain('RPM_MQTT_URL');
+    for (const node of [1, 2, 3]) expect(result.stdout).toMatch(new RegExp(`- nats-${node}\\n(?:\\s+- .*\\n)*?\\s+- --cluster_name`));
+    expect(result.stdout).toContain('image: postgres:16');
+    const missingSecret = compose(Object.fromEntries(HA_SECRETS.filter((name) => name !== 'RPM_JWT_SECRET').map((name) => [name, 'x'.repeat(40)])), [], 'docker-compose.ha.yml');
+    expect(missingSecret.status).not.toBe(0);
+    expect(missingSecret.stderr).toContain('RPM_JWT_SECRET');
   });
 
   it('refuses to start without a secret, naming it', () => {

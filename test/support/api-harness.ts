@@ -1,5 +1,6 @@
 // The real application on a free port: ingest with its embedded broker, the rules engine and the
 // API over real stores, plus tokens for every role.
+import type { VendorWebhookCredentials } from '../../ingest/index.js';
 import { request as httpRequest } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -24,11 +25,14 @@ export interface ApiHarness extends Harness {
 }
 
 export interface ApiHarnessOptions {
+  vendorWebhooks?: VendorWebhookCredentials;
   rateLimitPerMinute?: number;
   authThrottle?: FailureThrottle;
   sessions?: SessionSettings;
   oidc?: OidcSettings;
   sseHeartbeatMs?: number;
+  /** How often a live message thread looks for other processes' changes. */
+  messagePollMs?: number;
   /** A fixed port (for an OIDC provider that must know the callback before the API starts). */
   port?: number;
   /** Where alert webhooks may go (a receiver on this machine must be allowed by name). */
@@ -41,7 +45,7 @@ export interface ApiHarnessOptions {
 }
 
 export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<ApiHarness> {
-  const harness = await startHarness({ broker: { verifyUserToken: createTokenVerifier(JWT_SECRET) }, readingsStore: options.readingsStore, clinicalDatabase: options.clinicalDatabase });
+  const harness = await startHarness({ broker: { verifyUserToken: createTokenVerifier(JWT_SECRET) }, readingsStore: options.readingsStore, clinicalDatabase: options.clinicalDatabase, vendorWebhooks: options.vendorWebhooks });
   const registry = new Registry();
   const rules = await startRules(harness, { registry, webhookTargets: options.webhookTargets, publicUrl: options.publicUrl });
   const api = await buildApi({
@@ -58,6 +62,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     webhookTargets: options.webhookTargets,
     oidc: options.oidc,
     sseHeartbeatMs: options.sseHeartbeatMs,
+    messagePollMs: options.messagePollMs,
   });
   await api.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;

@@ -14,6 +14,8 @@ export interface FaultSummaryRow {
   badRefused?: number;
   alertsExpected?: number;
   alertsRaised?: number;
+  /** The longest time from an acknowledged critical reading to its alert, in seconds. */
+  longestAlertGapS?: number;
 }
 
 export function recordFaultSummary(row: FaultSummaryRow): void {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { IngestService, type AcceptedReading, type BrokerOptions, type Receipt } from '../../ingest/index.js';
+import { IngestService, type AcceptedReading, type BrokerOptions, type Receipt, type VendorWebhookCredentials } from '../../ingest/index.js';
 import type { RulesHandover } from '../../rules/index.js';
 import { ClinicalStore, SqliteReadingsStore, type ClinicalDatabaseLocation, type ReadingsStore } from '../../store/index.js';
 
@@ -27,7 +27,7 @@ export interface Harness {
 let counter = 0;
 export const unique = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toString(36)}-${(counter += 1)}`;
 
-export async function startHarness(options: { dataDir?: string; broker?: Partial<BrokerOptions>; readingsStore?: ReadingsStore; clinicalDatabase?: ClinicalDatabaseLocation } = {}): Promise<Harness> {
+export async function startHarness(options: { dataDir?: string; broker?: Partial<BrokerOptions>; readingsStore?: ReadingsStore; clinicalDatabase?: ClinicalDatabaseLocation; vendorWebhooks?: VendorWebhookCredentials } = {}): Promise<Harness> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'rpm-ingest-'));
   const clinicalStore = await ClinicalStore.open(options.clinicalDatabase ?? { dialect: 'sqlite', path: join(dataDir, 'clinical.sqlite') });
   const readingsStore = options.readingsStore ?? new SqliteReadingsStore(join(dataDir, 'readings.sqlite'));
@@ -38,7 +38,7 @@ export async function startHarness(options: { dataDir?: string; broker?: Partial
   const make = async () => {
     const ingest = new IngestService(
       // The one way into the rules, as in the platform: judged (alerts written) before handed over.
-      { dataDir, broker: { port: 0, host: '127.0.0.1', ...options.broker }, processor: { retryInitialMs: 50, retryMaxMs: 500 }, forward: (readings) => harness.handover?.judge(readings) ?? Promise.resolve() },
+      { dataDir, broker: { port: 0, host: '127.0.0.1', ...options.broker }, processor: { retryInitialMs: 50, retryMaxMs: 500 }, forward: (readings) => harness.handover?.judge(readings) ?? Promise.resolve(), vendorWebhooks: options.vendorWebhooks },
       { clinicalStore, readingsStore, logger, registry: new Registry() },
     );
     ingest.processor.accepted$.subscribe((reading) => accepted.push(reading));

@@ -48,3 +48,21 @@ export function runRpm(args: string[], env: NodeJS.ProcessEnv, cwd?: string, nod
     },
   };
 }
+
+/** The variables `rpm start --demo` tells a newcomer to export (RPM_URL, MQTT_PORT, ADMIN_TOKEN, NURSE_TOKEN). */
+export type DemoExports = Record<'RPM_URL' | 'MQTT_PORT' | 'ADMIN_TOKEN' | 'NURSE_TOKEN', string>;
+
+/** `rpm start --demo` on free ports in a fresh data directory, once it printed its `export …` line. */
+export async function startDemo(dataDir: string): Promise<{ demo: RpmProcess; exports: DemoExports }> {
+  const demo = runRpm(['start', '--demo'], { RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', RPM_LOG_LEVEL: 'warn' });
+  const [, line] = await demo.waitFor(/\n\s+export (RPM_URL=\S+ MQTT_PORT=\d+ ADMIN_TOKEN=\S+ NURSE_TOKEN=\S+)\n/);
+  const exports = Object.fromEntries(line!.split(' ').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])) as DemoExports;
+  return { demo, exports };
+}
+
+/** Stops a process started here, if it still runs, and waits for it. */
+export async function stopRpm(rpm: RpmProcess | undefined): Promise<void> {
+  if (!rpm || rpm.child.exitCode !== null) return;
+  rpm.child.kill('SIGTERM');
+  await rpm.exited;
+}

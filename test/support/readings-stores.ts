@@ -1,33 +1,65 @@
 // Both readings stores for a suite that runs on each, with a second connection to the same data (a
 // write by another process), and a reading maker: the kept-days suites' scaffolding.
-import { describe } from '@jest/globals';
+import { afterAll, beforeAll, describe } from '@jest/globals';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { StoredReading } from '../../device-profiles/index.js';
+import { DAY_MS, type StoredReading } from '../../device-profiles/index.js';
 import { InfluxReadingsStore, SqliteReadingsStore, type ReadingsStore } from '../../store/index.js';
 import { influxdUnavailableReason, startInfluxd, type ServerProcess } from '../../local-servers/time-series.js';
 import { describeWithServer } from './servers.js';
 
-export interface OpenedReadingsStore {
+interface OpenedReadingsStore {
   store: ReadingsStore;
   /** Another connection to the same data (another process's writes); the caller closes it. */
   other: () => Promise<ReadingsStore>;
   close: () => Promise<void>;
 }
 
+/** What a suite runs against: the store opened before its tests and closed after them. */
+export interface ReadingsStoreFixture {
+  /** The store (from the suite's first test on). */
+  readonly store: ReadingsStore;
+  /** Another connection to the same data (another process's writes); the caller closes it. */
+  other(): Promise<ReadingsStore>;
+  /** The start of today (UTC), when the suite was defined. */
+  readonly midnight: number;
+  /** A patient id of this suite's own, never used by another run. */
+  readonly patient: string;
+}
+
+function fixture(title: string, open: () => Promise<OpenedReadingsStore>): ReadingsStoreFixture {
+  let opened: OpenedReadingsStore | undefined;
+  beforeAll(async () => {
+    opened = await open();
+  });
+  afterAll(async () => opened?.close());
+  const required = () => {
+    if (!opened) throw new Error('the readings store is opened before the suite\'s first test');
+    return opened;
+  };
+  return {
+    get store() {
+      return required().store;
+    },
+    other: () => required().other(),
+    midnight: Math.floor(Date.now() / DAY_MS) * DAY_MS,
+    patient: `${title.replace(/\W+/g, '-')}-${process.pid}-${Date.now()}`,
+  };
+}
+
 /** `suite` once on a SQLite store in a fresh file, once on a real InfluxDB 1.x started for it. */
-export function onEachReadingsStore(title: string, suite: (open: () => Promise<OpenedReadingsStore>) => void): void {
+export function onEachReadingsStore(title: string, suite: (fixture: ReadingsStoreFixture) => void): void {
   describe(`${title}, SQLite readings store`, () => {
-    suite(async () => {
+    suite(fixture(title, async () => {
       const path = join(mkdtempSync(join(tmpdir(), 'rpm-readings-')), 'readings.sqlite');
       const store = new SqliteReadingsStore(path);
       return { store, other: async () => new SqliteReadingsStore(path), close: () => store.close() };
-    });
+    }));
   });
   let influxd: ServerProcess | undefined;
   describeWithServer('InfluxDB (influxd)', influxdUnavailableReason())(`${title}, InfluxDB readings store`, () => {
-    suite(async () => {
+    suite(fixture(title, async () => {
       influxd = await startInfluxd();
       const url = influxd.url;
       const store = new InfluxReadingsStore({ url, bucket: 'rpm_test' });
@@ -39,7 +71,7 @@ export function onEachReadingsStore(title: string, suite: (open: () => Promise<O
           await influxd?.stop();
         },
       };
-    });
+    }));
   });
 }
 

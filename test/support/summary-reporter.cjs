@@ -5,8 +5,8 @@ const { existsSync, readFileSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 
-const COLUMNS = ['test', 'sent', 'acknowledged', 'stored', 'lost', 'duplicated', 'badTried', 'badRefused', 'alertsExpected', 'alertsRaised'];
-const HEADINGS = ['fault test', 'readings sent', 'acknowledged', 'stored', 'lost', 'duplicated', 'bad inputs tried', 'refused', 'alerts expected', 'alerts raised'];
+const COLUMNS = ['test', 'sent', 'acknowledged', 'stored', 'lost', 'duplicated', 'badTried', 'badRefused', 'alertsExpected', 'alertsRaised', 'longestAlertGapS'];
+const HEADINGS = ['fault test', 'readings sent', 'acknowledged', 'stored', 'lost', 'duplicated', 'bad inputs tried', 'refused', 'alerts expected', 'alerts raised', 'longest gap in alerting (s)'];
 
 class SummaryReporter {
   constructor() {

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import type { TriageRow } from '../api-types.js';
+import type { TriageRow, UnreadThread } from '../api-types.js';
 import { html } from '../html.js';
 import { useAlertChanges } from '../live-alerts.js';
 import { follow } from '../router.js';
@@ -11,6 +11,14 @@ const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle
 export function Triage() {
   const [rows, setRows] = useState<TriageRow[] | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
+  const [unread, setUnread] = useState<UnreadThread[]>([]);
+  useEffect(() => {
+    // Patients' messages nobody of the team has read: looked at again every minute.
+    const refresh = () => api<{ threads: UnreadThread[] }>('GET', '/v1/messages/unread').then((answer) => setUnread(answer.threads), () => undefined);
+    void refresh();
+    const every = setInterval(refresh, 60_000);
+    return () => clearInterval(every);
+  }, []);
   const load = useCallback(() => {
     api<{ patients: TriageRow[] }>('GET', '/v1/triage').then(
       (answer) => {
@@ -28,6 +36,17 @@ export function Triage() {
       <h1>Triage</h1>
       <p class="hint">Patients of your care teams with open alerts, the most severe first, then the most recent.</p>
       ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+      ${unread.length > 0
+        ? html`<section aria-labelledby="unread-heading" class="unread-threads">
+            <h2 id="unread-heading">Unread messages</h2>
+            <ul>
+              ${unread.map(
+                (thread) =>
+                  html`<li data-unread=${thread.patientId}><a href=${`/patients/${encodeURIComponent(thread.patientId)}`} onClick=${follow}>${thread.patientName}</a>: ${thread.unread} unread since <time datetime=${thread.oldestUnreadAt}>${time.format(new Date(thread.oldestUnreadAt))}</time></li>`,
+              )}
+            </ul>
+          </section>`
+        : null}
       ${rows === undefined
         ? html`<p aria-busy="true">Loading…</p>`
         : rows.length === 0

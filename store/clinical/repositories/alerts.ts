@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { Kysely, Selectable, Transaction, Updateable } from 'kysely';
 import { RpmError } from '../../../device-profiles/index.js';
 import { alertEventName, type AlertEventName, type AlertSeverity, type AlertStatus } from '../../../device-profiles/alert-vocabulary.js';
 import { STORE_ERRORS, conflict, found, isUniqueViolation, notFound } from '../../errors.js';
 import { nowInstant, toInstant } from '../../time.js';
 import type { AlertEventTable, AlertTable, ClinicalDatabase } from '../schema.js';
-import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
+import { decodeInstantIdCursor, encodeInstantIdCursor, pageSize, toPage, type Page, type PageRequest } from './pagination.js';
 import { insertDeliveries, type NewNotificationDelivery } from './notification-deliveries.js';
 
 // The vocabulary is the domain's (device-profiles); the store re-exports it for its callers.
@@ -148,16 +148,16 @@ type Db = Kysely<ClinicalDatabase> | Transaction<ClinicalDatabase>;
  */
 export type DeliveriesOf = (alert: Alert) => readonly NewNotificationDelivery[];
 
-async function queueDeliveries(trx: Db, id: string, build: DeliveriesOf): Promise<void> {
-  const stored = toAlert(await trx.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
-  await insertDeliveries(trx, build(stored));
-}
+type AlertEventInput = { alertId: string; type: string; from: AlertStatus | null; to: AlertStatus; actor: string; at: string; note?: string | null; details?: unknown };
 
-/** Appends an event and makes it the alert's latest (`lastEvent`), in the caller's transaction. */
-async function appendEvent(
-  db: Db,
-  event: { alertId: string; type: string; from: AlertStatus | null; to: AlertStatus; actor: string; at: string; note?: string | null; details?: unknown },
-): Promise<number> {
+/**
+ * One change of an alert, in the caller's transaction: its event appended, the alert row updated
+ * with `changes` and made to point at that event (`lastEvent`) in ONE statement that returns the
+ * row, and the notifications of the change queued from it. Every change was an UPDATE of its own,
+ * a second UPDATE for the last event and two reads of the row back (one for the notifications, one
+ * for the caller).
+ */
+async function recordChange(db: Db, event: AlertEventInput, changes: Updateable<AlertTable> = {}, deliveries?: DeliveriesOf): Promise<{ eventId: number; alert: Alert }> {
   const inserted = await db
     .insertInto('alert_events')
     .values({
@@ -172,9 +172,16 @@ async function appendEvent(
     })
     .returning('id')
     .executeTakeFirstOrThrow();
-  const id = Number(inserted.id);
-  await db.updateTable('alerts').set({ last_event_id: id, last_event: alertEventName(event.type, event.to) }).where('id', '=', event.alertId).execute();
-  return id;
+  const eventId = Number(inserted.id);
+  const row = await db
+    .updateTable('alerts')
+    .set({ ...changes, last_event_id: eventId, last_event: alertEventName(event.type, event.to) })
+    .where('id', '=', event.alertId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const alert = toAlert(row);
+  if (deliveries) await insertDeliveries(db, deliveries(alert));
+  return { eventId, alert };
 }
 
 /** Alerts and their event history; every change of an alert is an event with who and when. */
@@ -187,7 +194,7 @@ export class AlertRepository {
     const status = input.status ?? 'open';
     const id = randomUUID();
     try {
-      await this.db.transaction().execute(async (trx) => {
+      return await this.db.transaction().execute(async (trx) => {
         const patient = await trx.selectFrom('patients').select(['care_team_id']).where('id', '=', input.patientId).executeTakeFirst();
         if (!patient) throw notFound('patient', input.patientId);
         await trx
@@ -216,8 +223,7 @@ export class AlertRepository {
           .execute();
         // The first tier is part of the opening: one event, the one every channel announces.
         const firstTier = input.firstTier ? { tier: 0, ...((input.firstTier.details as object) ?? {}) } : {};
-        await appendEvent(trx, { alertId: id, type: 'opened', from: null, to: status, actor: input.actor, at, details: { severity: input.severity, ...firstTier } });
-        if (input.deliveries) await queueDeliveries(trx, id, input.deliveries);
+        return (await recordChange(trx, { alertId: id, type: 'opened', from: null, to: status, actor: input.actor, at, details: { severity: input.severity, ...firstTier } }, {}, input.deliveries)).alert;
       });
     } catch (error) {
       if (isUniqueViolation(error)) {
@@ -226,7 +232,6 @@ export class AlertRepository {
       }
       throw error;
     }
-    return this.require(id);
   }
 
   async get(id: string): Promise<Alert | undefined> {
@@ -294,24 +299,13 @@ export class AlertRepository {
     update: { readingId: string; measuredAt: string; worstValue?: unknown; severity?: AlertSeverity; actor: string; at?: string; deliveries?: DeliveriesOf },
   ): Promise<Alert> {
     const at = toInstant(update.at ?? nowInstant(), 'at');
-    await this.db.transaction().execute(async (trx) => {
+    return this.db.transaction().execute(async (trx) => {
       const current = await trx.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
       if (!current) throw notFound('alert', id);
       if (current.status === 'resolved') throw new RpmError(STORE_ERRORS.INVALID_TRANSITION, `alert ${id} is resolved`);
       const measuredAt = toInstant(update.measuredAt, 'measuredAt');
       const isLatest = current.last_measured_at === null || measuredAt >= current.last_measured_at;
-      await trx
-        .updateTable('alerts')
-        .set({
-          reading_count: current.reading_count + 1,
-          updated_at: at,
-          ...(isLatest ? { last_reading_id: update.readingId, last_measured_at: measuredAt } : {}),
-          ...(update.worstValue === undefined ? {} : { worst_value: JSON.stringify(update.worstValue) }),
-          ...(update.severity ? { severity: update.severity } : {}),
-        })
-        .where('id', '=', id)
-        .execute();
-      await appendEvent(trx, {
+      const event = {
         alertId: id,
         type: 'reading',
         from: current.status as AlertStatus,
@@ -319,10 +313,16 @@ export class AlertRepository {
         actor: update.actor,
         at,
         details: { readingId: update.readingId, ...(update.severity && update.severity !== current.severity ? { severity: update.severity } : {}) },
-      });
-      if (update.deliveries) await queueDeliveries(trx, id, update.deliveries);
+      };
+      const changes = {
+        reading_count: current.reading_count + 1,
+        updated_at: at,
+        ...(isLatest ? { last_reading_id: update.readingId, last_measured_at: measuredAt } : {}),
+        ...(update.worstValue === undefined ? {} : { worst_value: JSON.stringify(update.worstValue) }),
+        ...(update.severity ? { severity: update.severity } : {}),
+      };
+      return (await recordChange(trx, event, changes, update.deliveries)).alert;
     });
-    return this.require(id);
   }
 
   /**
@@ -346,7 +346,7 @@ export class AlertRepository {
     },
   ): Promise<Alert> {
     const at = toInstant(change.at ?? nowInstant(), 'at');
-    await this.db.transaction().execute(async (trx) => {
+    return this.db.transaction().execute(async (trx) => {
       const current = await trx.selectFrom('alerts').select(['status', 'reading_count', 'last_measured_at']).where('id', '=', id).executeTakeFirst();
       if (!current) throw notFound('alert', id);
       const from = current.status as AlertStatus;
@@ -354,27 +354,21 @@ export class AlertRepository {
         throw new RpmError(STORE_ERRORS.INVALID_TRANSITION, `alert ${id} is ${from}; it cannot become ${to}`, { from, to });
       }
       const measuredAt = change.reading ? toInstant(change.reading.measuredAt, 'measuredAt') : undefined;
-      await trx
-        .updateTable('alerts')
-        .set({
-          status: to,
-          updated_at: at,
-          ...(change.summary !== undefined ? { summary: change.summary } : {}),
-          ...(change.reading ? { reading_count: current.reading_count + 1 } : {}),
-          ...(change.reading && (current.last_measured_at === null || measuredAt! >= current.last_measured_at) ? { last_reading_id: change.reading.readingId, last_measured_at: measuredAt! } : {}),
-          ...(change.escalation ? { escalation_tier: change.escalation.tier, next_escalation_at: change.escalation.nextEscalationAt } : {}),
-          ...(to === 'acknowledged' ? { acknowledged_at: at, acknowledged_by: change.actor, next_escalation_at: null, snoozed_until: null } : {}),
-          ...(to === 'resolved' ? { resolved_at: at, resolved_by: change.actor, next_escalation_at: null, snoozed_until: null } : {}),
-        })
-        .where('id', '=', id)
-        .execute();
+      const changes = {
+        status: to,
+        updated_at: at,
+        ...(change.summary !== undefined ? { summary: change.summary } : {}),
+        ...(change.reading ? { reading_count: current.reading_count + 1 } : {}),
+        ...(change.reading && (current.last_measured_at === null || measuredAt! >= current.last_measured_at) ? { last_reading_id: change.reading.readingId, last_measured_at: measuredAt! } : {}),
+        ...(change.escalation ? { escalation_tier: change.escalation.tier, next_escalation_at: change.escalation.nextEscalationAt } : {}),
+        ...(to === 'acknowledged' ? { acknowledged_at: at, acknowledged_by: change.actor, next_escalation_at: null, snoozed_until: null } : {}),
+        ...(to === 'resolved' ? { resolved_at: at, resolved_by: change.actor, next_escalation_at: null, snoozed_until: null } : {}),
+      };
       const details = change.details !== undefined || change.reading || change.escalation
         ? { ...((change.details as object) ?? {}), ...(change.reading ? { readingId: change.reading.readingId } : {}), ...(change.escalation ? { tier: change.escalation.tier, ...((change.escalation.details as object) ?? {}) } : {}) }
         : undefined;
-      await appendEvent(trx, { alertId: id, type: change.type ?? to, from, to, actor: change.actor, at, note: change.note ?? null, details });
-      if (change.deliveries) await queueDeliveries(trx, id, change.deliveries);
+      return (await recordChange(trx, { alertId: id, type: change.type ?? to, from, to, actor: change.actor, at, note: change.note ?? null, details }, changes, change.deliveries)).alert;
     });
-    return this.require(id);
   }
 
   /** Records that an unacknowledged alert went up a tier, and when the next tier is due. */
@@ -383,19 +377,13 @@ export class AlertRepository {
     change: { tier: number; nextEscalationAt: string | null; actor: string; at?: string; details?: unknown; deliveries?: DeliveriesOf },
   ): Promise<Alert> {
     const at = toInstant(change.at ?? nowInstant(), 'at');
-    await this.db.transaction().execute(async (trx) => {
+    return this.db.transaction().execute(async (trx) => {
       const current = await trx.selectFrom('alerts').select(['status']).where('id', '=', id).executeTakeFirst();
       if (!current) throw notFound('alert', id);
       const status = current.status as AlertStatus;
-      await trx
-        .updateTable('alerts')
-        .set({ escalation_tier: change.tier, next_escalation_at: change.nextEscalationAt, updated_at: at })
-        .where('id', '=', id)
-        .execute();
-      await appendEvent(trx, { alertId: id, type: 'escalated', from: status, to: status, actor: change.actor, at, details: { tier: change.tier, ...((change.details as object) ?? {}) } });
-      if (change.deliveries) await queueDeliveries(trx, id, change.deliveries);
+      const event = { alertId: id, type: 'escalated', from: status, to: status, actor: change.actor, at, details: { tier: change.tier, ...((change.details as object) ?? {}) } };
+      return (await recordChange(trx, event, { escalation_tier: change.tier, next_escalation_at: change.nextEscalationAt, updated_at: at }, change.deliveries)).alert;
     });
-    return this.require(id);
   }
 
   /** No tier is left to notify (the team's policy has fewer tiers now): nothing is due any more. Not an event. */
@@ -406,16 +394,14 @@ export class AlertRepository {
   /** One person takes the alert: the others see who. Escalation goes on until it is acknowledged. */
   async claim(id: string, change: { actor: string; note?: string | null; at?: string; deliveries?: DeliveriesOf }): Promise<Alert> {
     const at = toInstant(change.at ?? nowInstant(), 'at');
-    await this.db.transaction().execute(async (trx) => {
+    return this.db.transaction().execute(async (trx) => {
       const current = await trx.selectFrom('alerts').select(['status', 'claimed_by']).where('id', '=', id).executeTakeFirst();
       if (!current) throw notFound('alert', id);
       const status = current.status as AlertStatus;
       if (status === 'resolved') throw new RpmError(STORE_ERRORS.INVALID_TRANSITION, `alert ${id} is resolved; there is nothing to claim`, { from: status });
-      await trx.updateTable('alerts').set({ claimed_by: change.actor, claimed_at: at, updated_at: at }).where('id', '=', id).execute();
-      await appendEvent(trx, { alertId: id, type: 'claimed', from: status, to: status, actor: change.actor, at, note: change.note ?? null, details: current.claimed_by && current.claimed_by !== change.actor ? { from: current.claimed_by } : undefined });
-      if (change.deliveries) await queueDeliveries(trx, id, change.deliveries);
+      const event = { alertId: id, type: 'claimed', from: status, to: status, actor: change.actor, at, note: change.note ?? null, details: current.claimed_by && current.claimed_by !== change.actor ? { from: current.claimed_by } : undefined };
+      return (await recordChange(trx, event, { claimed_by: change.actor, claimed_at: at, updated_at: at }, change.deliveries)).alert;
     });
-    return this.require(id);
   }
 
   /**
@@ -425,18 +411,16 @@ export class AlertRepository {
   async snooze(id: string, change: { actor: string; until: string; note?: string | null; at?: string; deliveries?: DeliveriesOf }): Promise<Alert> {
     const at = toInstant(change.at ?? nowInstant(), 'at');
     const until = toInstant(change.until, 'until');
-    await this.db.transaction().execute(async (trx) => {
+    return this.db.transaction().execute(async (trx) => {
       const current = await trx.selectFrom('alerts').select(['status', 'next_escalation_at']).where('id', '=', id).executeTakeFirst();
       if (!current) throw notFound('alert', id);
       const status = current.status as AlertStatus;
       if (status !== 'open') throw new RpmError(STORE_ERRORS.INVALID_TRANSITION, `alert ${id} is ${status}; only an open alert can be snoozed`, { from: status });
       // A snooze delays the next tier, never brings it forward; with every tier notified there is none to delay.
       const next = current.next_escalation_at === null ? null : current.next_escalation_at > until ? current.next_escalation_at : until;
-      await trx.updateTable('alerts').set({ snoozed_until: until, snoozed_by: change.actor, next_escalation_at: next, updated_at: at }).where('id', '=', id).execute();
-      await appendEvent(trx, { alertId: id, type: 'snoozed', from: status, to: status, actor: change.actor, at, note: change.note ?? null, details: { until } });
-      if (change.deliveries) await queueDeliveries(trx, id, change.deliveries);
+      const event = { alertId: id, type: 'snoozed', from: status, to: status, actor: change.actor, at, note: change.note ?? null, details: { until } };
+      return (await recordChange(trx, event, { snoozed_until: until, snoozed_by: change.actor, next_escalation_at: next, updated_at: at }, change.deliveries)).alert;
     });
-    return this.require(id);
   }
 
   /**
@@ -445,22 +429,21 @@ export class AlertRepository {
    */
   async endSnooze(id: string, change: { actor: string; reason: string; resumeNow?: boolean; at?: string; deliveries?: DeliveriesOf }): Promise<Alert> {
     const at = toInstant(change.at ?? nowInstant(), 'at');
-    await this.db.transaction().execute(async (trx) => {
+    const ended = await this.db.transaction().execute(async (trx) => {
       const current = await trx.selectFrom('alerts').select(['status', 'snoozed_until', 'next_escalation_at']).where('id', '=', id).executeTakeFirst();
       if (!current) throw notFound('alert', id);
-      if (!current.snoozed_until) return;
+      if (!current.snoozed_until) return undefined;
       const status = current.status as AlertStatus;
       const next = change.resumeNow && current.next_escalation_at !== null ? at : current.next_escalation_at;
-      await trx.updateTable('alerts').set({ snoozed_until: null, next_escalation_at: next, updated_at: at }).where('id', '=', id).execute();
-      await appendEvent(trx, { alertId: id, type: 'snooze_ended', from: status, to: status, actor: change.actor, at, details: { snoozedUntil: current.snoozed_until, reason: change.reason } });
-      if (change.deliveries) await queueDeliveries(trx, id, change.deliveries);
+      const event = { alertId: id, type: 'snooze_ended', from: status, to: status, actor: change.actor, at, details: { snoozedUntil: current.snoozed_until, reason: change.reason } };
+      return (await recordChange(trx, event, { snoozed_until: null, next_escalation_at: next, updated_at: at }, change.deliveries)).alert;
     });
-    return this.require(id);
+    return ended ?? this.require(id);
   }
 
   async addNote(id: string, note: { actor: string; text: string; at?: string }): Promise<AlertEvent> {
     const alert = await this.require(id);
-    const eventId = await this.db.transaction().execute((trx) => appendEvent(trx, { alertId: id, type: 'note', from: alert.status, to: alert.status, actor: note.actor, at: toInstant(note.at ?? nowInstant(), 'at'), note: note.text }));
+    const { eventId } = await this.db.transaction().execute((trx) => recordChange(trx, { alertId: id, type: 'note', from: alert.status, to: alert.status, actor: note.actor, at: toInstant(note.at ?? nowInstant(), 'at'), note: note.text }));
     return (await this.events(id)).find((event) => event.id === eventId)!;
   }
 
@@ -474,10 +457,10 @@ export class AlertRepository {
     if (filter.status?.length) query = query.where('status', 'in', filter.status);
     if (filter.severity?.length) query = query.where('severity', 'in', filter.severity);
     if (filter.after) {
-      const [openedAt, id] = decodeAlertCursor(filter.after);
+      const [openedAt, id] = decodeInstantIdCursor(filter.after);
       query = query.where((eb) => eb.or([eb('opened_at', '<', openedAt), eb.and([eb('opened_at', '=', openedAt), eb('id', '<', id)])]));
     }
-    return toPage(await query.execute(), limit, (row) => encodeAlertCursor(row.opened_at, row.id), toAlert);
+    return toPage(await query.execute(), limit, (row) => encodeInstantIdCursor(row.opened_at, row.id), toAlert);
   }
 
   /** The newest event id of all alerts (0 when none): where a live feed starts. */
@@ -525,12 +508,3 @@ export class AlertRepository {
   }
 }
 
-function encodeAlertCursor(openedAt: string, id: string): string {
-  return Buffer.from(`${openedAt}|${id}`, 'utf8').toString('base64url');
-}
-
-function decodeAlertCursor(cursor: string): [string, string] {
-  const [openedAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (!openedAt || !id) throw new RpmError(STORE_ERRORS.INVALID_INPUT, 'after: not a cursor returned by this API', { field: 'after' });
-  return [openedAt, id];
-}

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { DEVICE_ID_PATTERN, isMeasurementKind } from '../../../device-profiles/index.js';
+import { DEVICE_ID_PATTERN, VENDOR_DEVICE_ID_PATTERN, isMeasurementKind } from '../../../device-profiles/index.js';
 import { generateDeviceSecret, hashDeviceSecret, mosquittoPasswordHash, verifyDeviceSecret } from '../../credentials.js';
 import { conflict, found, invalidInput, notFound } from '../../errors.js';
 import { nowInstant, toInstant } from '../../time.js';
@@ -18,14 +18,37 @@ export interface Device {
   createdAt: string;
   secretRotatedAt: string;
   retiredAt: string | null;
+  /** The cloud the device reports through, and its id there; null for a device that reports itself. */
+  vendor: DeviceVendor | null;
+  vendorDeviceId: string | null;
 }
+
+/** Vendor clouds whose webhooks the platform takes (issue #25). */
+export const DEVICE_VENDORS = ['tenovi', 'bodytrace'] as const;
+export type DeviceVendor = (typeof DEVICE_VENDORS)[number];
 
 export interface NewDevice {
   id: string;
   kind: DeviceKind;
   model?: string | null;
   gatewayId?: string | null;
+  vendor?: DeviceVendor | null;
+  vendorDeviceId?: string | null;
 }
+
+/** What a device last reported about itself (battery, signal): never a reading, never a billing day. */
+export interface DeviceStatus {
+  deviceId: string;
+  reportedAt: string;
+  /** Who reported it (`tenovi`, `bodytrace`). */
+  source: string;
+  batteryPercent: number | null;
+  batteryVoltage: number | null;
+  signalRssi: number | null;
+  details: Record<string, unknown>;
+}
+
+const VENDOR_DEVICE_ID = new RegExp(VENDOR_DEVICE_ID_PATTERN);
 
 export interface ProvisionedDevice {
   device: Device;
@@ -53,6 +76,8 @@ function toDevice(row: Selectable<DeviceTable>): Device {
     createdAt: row.created_at,
     secretRotatedAt: row.secret_rotated_at,
     retiredAt: row.retired_at,
+    vendor: (row.vendor as DeviceVendor | null) ?? null,
+    vendorDeviceId: row.vendor_device_id ?? null,
   };
 }
 
@@ -104,6 +129,11 @@ export class DeviceRepository {
     if (input.kind !== 'gateway' && !isMeasurementKind(input.kind)) {
       throw invalidInput('kind', `"${input.kind}" is neither a measurement kind nor "gateway"`);
     }
+    const vendor = input.vendor ?? null;
+    const vendorDeviceId = input.vendorDeviceId ?? null;
+    if (vendor !== null && !(DEVICE_VENDORS as readonly string[]).includes(vendor)) throw invalidInput('vendor', `must be one of ${DEVICE_VENDORS.join(', ')}`);
+    if ((vendor === null) !== (vendorDeviceId === null)) throw invalidInput(vendor === null ? 'vendor' : 'vendorDeviceId', 'vendor and vendorDeviceId go together: the cloud the device reports through and its id there');
+    if (vendorDeviceId !== null && !VENDOR_DEVICE_ID.test(vendorDeviceId)) throw invalidInput('vendorDeviceId', 'must be 1–128 printable ASCII characters');
     const secret = generateDeviceSecret();
     const now = nowInstant();
     await this.db.transaction().execute(async (trx) => {
@@ -112,6 +142,10 @@ export class DeviceRepository {
         if (!gateway || gateway.retired_at) throw notFound('gateway', input.gatewayId);
         if (gateway.kind !== 'gateway') throw invalidInput('gatewayId', `${input.gatewayId} is a ${gateway.kind} device, not a gateway`);
         if (input.kind === 'gateway') throw invalidInput('gatewayId', 'a gateway cannot be bound to another gateway');
+      }
+      if (vendor !== null) {
+        const holder = await trx.selectFrom('devices').select(['id']).where('vendor', '=', vendor).where('vendor_device_id', '=', vendorDeviceId).executeTakeFirst();
+        if (holder && holder.id !== input.id) throw conflict(`${vendor} device ${vendorDeviceId} is already provisioned as ${holder.id}`, { id: holder.id });
       }
       const existing = await trx.selectFrom('devices').select(['kind']).where('id', '=', input.id).executeTakeFirst();
       if (existing && existing.kind !== input.kind) {
@@ -127,6 +161,8 @@ export class DeviceRepository {
             model: input.model ?? null,
             gateway_id: input.gatewayId ?? null,
             retired_at: null,
+            // A secret rotated without naming the vendor keeps the vendor id the device has.
+            ...(input.vendor === undefined && input.vendorDeviceId === undefined ? {} : { vendor, vendor_device_id: vendorDeviceId }),
           })
           .where('id', '=', input.id)
           .execute();
@@ -143,6 +179,8 @@ export class DeviceRepository {
             secret_rotated_at: now,
             created_at: now,
             retired_at: null,
+            vendor,
+            vendor_device_id: vendorDeviceId,
           })
           .execute();
       }
@@ -154,6 +192,46 @@ export class DeviceRepository {
   async get(id: string): Promise<Device | undefined> {
     const row = await this.reader.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toDevice(row);
+  }
+
+  /** The device a vendor's cloud knows by `vendorDeviceId` (its webhooks name devices that way). */
+  async findByVendorId(vendor: DeviceVendor, vendorDeviceId: string): Promise<Device | undefined> {
+    const row = await this.reader.selectFrom('devices').selectAll().where('vendor', '=', vendor).where('vendor_device_id', '=', vendorDeviceId).executeTakeFirst();
+    return row && toDevice(row);
+  }
+
+  /** Keeps what a device reported about itself, unless a later report is kept already (webhooks come out of order). */
+  async reportStatus(status: Omit<DeviceStatus, 'details'> & { details?: Record<string, unknown> }): Promise<void> {
+    const row = {
+      device_id: status.deviceId,
+      reported_at: toInstant(status.reportedAt),
+      source: status.source,
+      battery_percent: status.batteryPercent,
+      battery_voltage: status.batteryVoltage,
+      signal_rssi: status.signalRssi,
+      details: status.details && Object.keys(status.details).length > 0 ? JSON.stringify(status.details) : null,
+    };
+    const { device_id: _deviceId, ...update } = row;
+    await this.db
+      .insertInto('device_status')
+      .values(row)
+      .onConflict((oc) => oc.column('device_id').doUpdateSet(update).where('device_status.reported_at', '<=', row.reported_at))
+      .execute();
+  }
+
+  /** The device's latest reported status, if it ever sent one. */
+  async statusOf(deviceId: string): Promise<DeviceStatus | undefined> {
+    const row = await this.reader.selectFrom('device_status').selectAll().where('device_id', '=', deviceId).executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      deviceId: row.device_id,
+      reportedAt: row.reported_at,
+      source: row.source,
+      batteryPercent: row.battery_percent,
+      batteryVoltage: row.battery_voltage,
+      signalRssi: row.signal_rssi,
+      details: row.details ? (JSON.parse(row.details) as Record<string, unknown>) : {},
+    };
   }
 
   async require(id: string): Promise<Device> {

@@ -1,3 +1,6 @@
+import { RpmError } from '../../../device-profiles/index.js';
+import { STORE_ERRORS } from '../../errors.js';
+
 /** Keyset pagination: a page of items and the cursor of the next page, if there is one. */
 export interface Page<T> {
   items: T[];
@@ -23,6 +26,17 @@ export function toPage<Row, T>(rows: Row[], limit: number, cursorOf: (row: Row) 
   const kept = rows.slice(0, limit);
   const last = kept[kept.length - 1];
   return { items: kept.map(map), nextCursor: rows.length > limit && last !== undefined ? cursorOf(last) : null };
+}
+
+/** A cursor of a list ordered by (instant, id), both descending or both ascending. */
+export function encodeInstantIdCursor(at: string, id: string): string {
+  return Buffer.from(`${at}|${id}`, 'utf8').toString('base64url');
+}
+
+export function decodeInstantIdCursor(cursor: string): [string, string] {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (!at || !id) throw new RpmError(STORE_ERRORS.INVALID_INPUT, 'after: not a cursor returned by this API', { field: 'after' });
+  return [at, id];
 }
 
 /** Page size of `everyItem`: large enough for few round trips, small enough to bound memory. */

@@ -3,42 +3,32 @@
 // late reading for a kept day (a gateway's backlog), a write by another connection (another
 // process), another patient's readings; with readings at the very edges of days, with a kind, with
 // empty days, and with a cache too small to keep everything. With both readings stores.
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import type { StoredReading } from '../../../device-profiles/index.js';
+import { expect, it } from '@jest/globals';
+import { DAY_MS, type StoredReading } from '../../../device-profiles/index.js';
 import { ChartDays } from '../../../dashboard-api/chart-days.js';
 import type { ReadingsStore } from '../../../store/index.js';
-import { onEachReadingsStore, readingAt, type OpenedReadingsStore } from '../../support/readings-stores.js';
+import { onEachReadingsStore, readingAt, type ReadingsStoreFixture } from '../../support/readings-stores.js';
 
-const DAY = 86_400_000;
 const ENVELOPE = { before: '{"readings":', after: '}' };
 
-function chartDaysSuite(open: () => Promise<OpenedReadingsStore>): void {
-  let store: ReadingsStore;
-  let other: () => Promise<ReadingsStore>;
-  let close: () => Promise<void>;
-  beforeAll(async () => {
-    ({ store, other, close } = await open());
-  });
-  afterAll(async () => close?.());
-
-  const midnight = Math.floor(Date.now() / DAY) * DAY;
-  const patient = `chart-days-${process.pid}-${Date.now()}`;
+function chartDaysSuite(fixture: ReadingsStoreFixture): void {
+  const { midnight, patient } = fixture;
   /** Windows as a chart asks: from a millisecond 20 days back to a minute ahead; the edges of days; a kind. */
   const windows = [
-    { from: midnight - 20 * DAY + 12_345, to: Date.now() + 60_000 },
-    { from: midnight - 20 * DAY, to: midnight },
-    { from: midnight - 5 * DAY - 1, to: midnight - DAY + 1 },
-    { from: midnight - 3 * DAY + 7, to: midnight + DAY, kind: 'glucose' as const },
-    { from: midnight - 30 * DAY, to: midnight - 25 * DAY },
+    { from: midnight - 20 * DAY_MS + 12_345, to: Date.now() + 60_000 },
+    { from: midnight - 20 * DAY_MS, to: midnight },
+    { from: midnight - 5 * DAY_MS - 1, to: midnight - DAY_MS + 1 },
+    { from: midnight - 3 * DAY_MS + 7, to: midnight + DAY_MS, kind: 'glucose' as const },
+    { from: midnight - 30 * DAY_MS, to: midnight - 25 * DAY_MS },
     // Within one day, cut at both ends; and a range that ends on the very instant of a reading.
-    { from: midnight - 5 * DAY + 3_600_000, to: midnight - 5 * DAY + 9 * 3_600_000 },
-    { from: midnight - 9 * DAY + 1, to: midnight - 5 * DAY },
+    { from: midnight - 5 * DAY_MS + 3_600_000, to: midnight - 5 * DAY_MS + 9 * 3_600_000 },
+    { from: midnight - 9 * DAY_MS + 1, to: midnight - 5 * DAY_MS },
   ];
 
   async function expectSameAsStore(cache: ChartDays): Promise<void> {
     for (const window of windows) {
       const query = { patientId: patient, from: new Date(window.from).toISOString(), to: new Date(window.to).toISOString(), newestFirst: true as const, ...(window.kind ? { kind: window.kind } : {}) };
-      const expected = await store.queryJsonArray(query, ENVELOPE);
+      const expected = await fixture.store.queryJsonArray(query, ENVELOPE);
       const answer = await cache.queryJsonArray(query, ENVELOPE);
       expect(answer.toString()).toBe(expected.toString());
     }
@@ -47,61 +37,61 @@ function chartDaysSuite(open: () => Promise<OpenedReadingsStore>): void {
   it('answers what the store answers for the whole range, across every kind of write', async () => {
     const readings: StoredReading[] = [];
     // Every 4 hours for 20 days, plus readings on the very first and last millisecond of days; two empty days.
-    for (let at = midnight - 20 * DAY; at < Date.now(); at += 4 * 3_600_000) {
-      if (at >= midnight - 12 * DAY && at < midnight - 10 * DAY) continue;
+    for (let at = midnight - 20 * DAY_MS; at < Date.now(); at += 4 * 3_600_000) {
+      if (at >= midnight - 12 * DAY_MS && at < midnight - 10 * DAY_MS) continue;
       readings.push(readingAt(patient, at));
     }
-    readings.push(readingAt(patient, midnight - 5 * DAY), readingAt(patient, midnight - 5 * DAY - 1), readingAt(patient, midnight - DAY), readingAt(patient, midnight - 2 * DAY + 3_600_000, 'glucose'));
-    await store.write(readings);
-    const cache = new ChartDays(store);
+    readings.push(readingAt(patient, midnight - 5 * DAY_MS), readingAt(patient, midnight - 5 * DAY_MS - 1), readingAt(patient, midnight - DAY_MS), readingAt(patient, midnight - 2 * DAY_MS + 3_600_000, 'glucose'));
+    await fixture.store.write(readings);
+    const cache = new ChartDays(fixture.store);
     await expectSameAsStore(cache);
     const before = (await cache.queryJsonArray({ patientId: patient, from: new Date(windows[0]!.from).toISOString(), to: new Date(windows[0]!.to).toISOString(), newestFirst: true }, ENVELOPE)).toString();
     expect((JSON.parse(before) as { readings: unknown[] }).readings.length).toBeGreaterThan(100);
 
     // A reading today (a partial day, read every time), then a late one for a kept day.
-    await store.write([readingAt(patient, Math.min(Date.now() - 1000, midnight + 1000))]);
+    await fixture.store.write([readingAt(patient, Math.min(Date.now() - 1000, midnight + 1000))]);
     await expectSameAsStore(cache);
-    await store.write([readingAt(patient, midnight - 7 * DAY + 5_000), readingAt(patient, midnight - 2 * DAY + 7_200_000, 'glucose')]);
+    await fixture.store.write([readingAt(patient, midnight - 7 * DAY_MS + 5_000), readingAt(patient, midnight - 2 * DAY_MS + 7_200_000, 'glucose')]);
     await expectSameAsStore(cache);
     // Into one of the empty days, by another connection (another process).
-    const elsewhere = await other();
-    await elsewhere.write([readingAt(patient, midnight - 11 * DAY + 60_000)]);
+    const elsewhere = await fixture.other();
+    await elsewhere.write([readingAt(patient, midnight - 11 * DAY_MS + 60_000)]);
     await elsewhere.close();
     await expectSameAsStore(cache);
     // Another patient's readings on the same days.
-    await store.write([readingAt(`${patient}-neighbour`, midnight - 7 * DAY + 6_000)]);
+    await fixture.store.write([readingAt(`${patient}-neighbour`, midnight - 7 * DAY_MS + 6_000)]);
     await expectSameAsStore(cache);
     // A cache that keeps almost nothing answers the same.
-    await expectSameAsStore(new ChartDays(store, 1_000));
+    await expectSameAsStore(new ChartDays(fixture.store, 1_000));
   });
 
   it('reads each day once however many ask at once, the marks in shared reads, and afterwards only the days written to', async () => {
     let dayReads = 0;
     let markReads = 0;
-    const counting: ReadingsStore = Object.assign(Object.create(store) as ReadingsStore, {
+    const counting: ReadingsStore = Object.assign(Object.create(fixture.store) as ReadingsStore, {
       queryJsonItems: (query: Parameters<ReadingsStore['queryJsonItems']>[0]) => {
         dayReads += 1;
-        return store.queryJsonItems(query);
+        return fixture.store.queryJsonItems(query);
       },
       dayMarks: (...args: Parameters<ReadingsStore['dayMarks']>) => {
         markReads += 1;
-        return store.dayMarks(...args);
+        return fixture.store.dayMarks(...args);
       },
     });
     const cache = new ChartDays(counting);
     const window = windows[0]!;
     const query = { patientId: patient, from: new Date(window.from).toISOString(), to: new Date(window.to).toISOString(), newestFirst: true as const };
-    const days = Math.ceil(window.to / DAY) - Math.floor(window.from / DAY);
+    const days = Math.ceil(window.to / DAY_MS) - Math.floor(window.from / DAY_MS);
     const answers: Buffer[] = await Promise.all(Array.from({ length: 10 }, () => cache.queryJsonArray(query, ENVELOPE)));
     expect(new Set(answers.map((answer) => answer.toString())).size).toBe(1);
-    expect(answers[0]!.toString()).toBe((await store.queryJsonArray(query, ENVELOPE)).toString());
+    expect(answers[0]!.toString()).toBe((await fixture.store.queryJsonArray(query, ENVELOPE)).toString());
     expect(dayReads).toBe(days);
     // The marks too: the first request's read, and one more for the nine that came while it ran.
     expect(markReads).toBe(2);
     await cache.queryJsonArray(query, ENVELOPE);
     expect(dayReads).toBe(days);
-    await store.write([readingAt(patient, midnight - 3 * DAY + 1_000)]);
-    expect((await cache.queryJsonArray(query, ENVELOPE)).toString()).toBe((await store.queryJsonArray(query, ENVELOPE)).toString());
+    await fixture.store.write([readingAt(patient, midnight - 3 * DAY_MS + 1_000)]);
+    expect((await cache.queryJsonArray(query, ENVELOPE)).toString()).toBe((await fixture.store.queryJsonArray(query, ENVELOPE)).toString());
     expect(dayReads).toBe(days + 1);
   });
 }

@@ -1,19 +1,22 @@
 // The examples of docs/ as written (issue #22: "every command and payload in the README and docs/
 // is run by a test"): the MQTT publish of docs/mqtt.md with mosquitto_pub against a real broker,
 // the gateway configuration of docs/gateway.md through the gateway's own parser, and the CSV of
-// docs/api.md through the bulk import. The README's tour is test/e2e/readme-example.test.ts, the
-// webhook acknowledgement of docs/rules.md test/integration/api/alert-channels.test.ts.
+// docs/api.md through the bulk import, the escalation policy of docs/rules.md through the policy's
+// schema. The README's tour is test/e2e/readme-example.test.ts, docs/gateway.md's walk-through
+// test/e2e/gateway-walkthrough.test.ts, docs/deployment.md's compose commands
+// test/e2e/deployment.test.ts, the webhook acknowledgement of docs/rules.md
+// test/integration/api/alert-channels.test.ts, docs/fhir.md's requests test/integration/fhir/fhir-push.suite.ts.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { loadDeviceProfiles } from '../../../device-profiles/index.js';
 import { parseGatewayConfig } from '../../../gateway/config.js';
+import { DEFAULT_TIERS, escalationPolicy } from '../../../rules/escalation-policy.js';
+import { fencedBlocks, repositoryFile } from '../../support/doc-blocks.js';
 import { eventually, startHarness, type Harness } from '../../support/ingest-harness.js';
 
-const doc = (name: string) => readFileSync(new URL(`../../../docs/${name}`, import.meta.url), 'utf8');
-/** The fenced blocks of a document in the given language, in order. */
-const blocks = (text: string, language: string) => [...text.matchAll(new RegExp('```' + language + '\\n([^]*?)```', 'g'))].map((match) => match[1]!);
+const doc = (name: string) => repositoryFile(`docs/${name}`);
+const blocks = (text: string, language: string) => fencedBlocks(text, language);
 
 function missing(program: string): boolean {
   try {
@@ -69,5 +72,13 @@ describe('docs/api.md', () => {
       ['cuff-1001', 'blood_pressure', 'mrn-1001'],
       ['scale-1001', 'weight', 'mrn-1001'],
     ]);
+  });
+});
+
+describe('docs/rules.md', () => {
+  it('its escalation policy is one a care team may store, and its tiers are the defaults the page says they are', () => {
+    const policy = escalationPolicy.parse(JSON.parse(blocks(doc('rules.md'), 'json')[0]!));
+    expect(policy.tiers).toEqual(DEFAULT_TIERS);
+    expect(policy.webhooks).toHaveLength(1);
   });
 });

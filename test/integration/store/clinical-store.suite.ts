@@ -196,6 +196,30 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
       expect(await store.devices.patientAt(id, '2026-02-02T00:00:00Z')).toBeUndefined();
       expect(await store.devices.patientAt(id, '2026-01-15T00:00:00Z')).toBe(patient.id);
     });
+
+    it('finds a device by its vendor id, one device per vendor id, kept when the secret is rotated', async () => {
+      const id = uid('scale');
+      const imei = uid('imei');
+      const { device } = await store.devices.provision({ id, kind: 'weight', vendor: 'bodytrace', vendorDeviceId: imei });
+      expect(device).toMatchObject({ vendor: 'bodytrace', vendorDeviceId: imei });
+      expect((await store.devices.findByVendorId('bodytrace', imei))?.id).toBe(id);
+      expect(await store.devices.findByVendorId('tenovi', imei)).toBeUndefined();
+      await expectRpmError(store.devices.provision({ id: uid('scale'), kind: 'weight', vendor: 'bodytrace', vendorDeviceId: imei }), 'RPM_ERR_CONFLICT', id);
+      await expectRpmError(store.devices.provision({ id: uid('scale'), kind: 'weight', vendor: 'bodytrace' }), 'RPM_ERR_INVALID_INPUT', 'vendorDeviceId');
+      await store.devices.provision({ id, kind: 'weight' });
+      expect((await store.devices.findByVendorId('bodytrace', imei))?.id).toBe(id);
+    });
+
+    it('keeps the latest status a device reported, whatever order the reports come in', async () => {
+      const { device } = await store.devices.provision({ id: uid('cuff'), kind: 'blood_pressure', vendor: 'tenovi', vendorDeviceId: uid('hwi') });
+      expect(await store.devices.statusOf(device.id)).toBeUndefined();
+      await store.devices.reportStatus({ deviceId: device.id, reportedAt: '2026-12-04T08:00:00Z', source: 'tenovi', batteryPercent: 80, batteryVoltage: null, signalRssi: null });
+      // An older report arriving late (a vendor re-sending) does not overwrite the newer one.
+      await store.devices.reportStatus({ deviceId: device.id, reportedAt: '2026-12-03T08:00:00Z', source: 'tenovi', batteryPercent: 95, batteryVoltage: null, signalRssi: null });
+      expect(await store.devices.statusOf(device.id)).toEqual({ deviceId: device.id, reportedAt: '2026-12-04T08:00:00.000Z', source: 'tenovi', batteryPercent: 80, batteryVoltage: null, signalRssi: null, details: {} });
+      await store.devices.reportStatus({ deviceId: device.id, reportedAt: '2026-12-04T09:00:00Z', source: 'tenovi', batteryPercent: 78, batteryVoltage: 2.9, signalRssi: -71, details: { gateway: 'abc123' } });
+      expect(await store.devices.statusOf(device.id)).toMatchObject({ batteryPercent: 78, batteryVoltage: 2.9, signalRssi: -71, details: { gateway: 'abc123' } });
+    });
   });
 
   describe('device assignments', () => {

@@ -46,6 +46,8 @@ describe('unit conversions', () => {
     expect(pressureToMmHg(142, 'mmHg')).toBe(142);
     expect(glucoseToMgDl(104, 'mg/dL')).toBe(104);
     expect(massToKg(82.4, 'kg')).toBe(82.4);
+    expect(massToKg(82_350, 'g')).toBe(82.35);
+    expect(kgTo(82.35, 'g')).toBe(82_350);
     expect(temperatureToCelsius(37.2, 'Cel')).toBe(37.2);
   });
 

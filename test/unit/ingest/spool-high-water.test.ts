@@ -5,7 +5,7 @@ import { describe, expect, it } from '@jest/globals';
 import { copyFileSync, mkdtempSync, readFileSync, renameSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { highWaterPath } from '../../../ingest/spool-high-water.js';
+import { highWaterPath } from '../../../ingest/spool/high-water.js';
 import { Spool } from '../../../ingest/spool.js';
 
 const directory = () => mkdtempSync(join(tmpdir(), 'rpm-spool-hw-'));

@@ -1,8 +1,8 @@
 // The spool's tables and how it keeps them: the schema, the inbox's group encoding (a group commit
 // of messages is one row: their headers as JSON, their payloads concatenated), the positions kept in
-// `spool_state`, and the migrations from the layouts of earlier versions. spool.ts is the spool itself.
+// `spool_state`, and the migrations from the layouts of earlier versions. ../spool.ts is the spool itself.
 import type { Database } from 'better-sqlite3';
-import type { InboundMessage, SpooledMessage } from './inbound-message.js';
+import type { InboundMessage, SpooledMessage } from '../inbound-message.js';
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS inbox_groups (

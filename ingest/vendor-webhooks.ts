@@ -1,0 +1,157 @@
+// Vendor-cloud webhooks (`POST /ingest/tenovi`, `POST /ingest/bodytrace`; issue #25): another way
+// into the same pipeline, as readings over HTTPS are. A POST is authenticated the way the vendor
+// sends it (Tenovi: the Authorization header configured on its side; BodyTrace: HTTP Basic), mapped
+// to the reading vocabulary (ingest/vendors/), and its readings go, per device, into the same
+// durable inbox as a device's own publish, with the device's own id as the sender: validation,
+// dedup, dead letters and receipts are the pipeline's. The answer waits until they are durable and
+// evaluated; a vendor re-sending is answered 2xx and stored once (the reading ids come from the
+// vendor's own time and index of each reading). What the devices say about themselves (battery,
+// signal) is kept as their status, never as a reading.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ZodError, ZodType } from 'zod';
+import { DEVICE_ID_PATTERN } from '../device-profiles/index.js';
+import { FailureThrottle, type ClinicalStore, type DeviceVendor } from '../store/index.js';
+import { basicCredential, type SubmitForAnswer } from './https-readings.js';
+import type { MessageInbox } from './inbox.js';
+import { nextMessageId, receivedNow } from './message-stamp.js';
+import { readingsTopic } from './topics.js';
+import { bodytraceBatch, bodytraceWebhookSchema } from './vendors/bodytrace.js';
+import { tenoviBatch, tenoviWebhookSchema } from './vendors/tenovi.js';
+import type { VendorBatch, VendorReading } from './vendors/vendor-batch.js';
+
+/** What each vendor's webhook must present (RPM_TENOVI_WEBHOOK_AUTHORIZATION, RPM_BODYTRACE_WEBHOOK_USER/_PASSWORD). */
+export interface VendorWebhookCredentials {
+  /** The whole `Authorization` header value set on Tenovi's side (`Basic …`, `Bearer …`). */
+  tenovi?: { authorization: string };
+  bodytrace?: { user: string; password: string };
+}
+
+export interface VendorReceipt {
+  vendorDeviceId: string;
+  readingId: string | null;
+  status: 'accepted' | 'duplicate' | 'rejected' | 'spooled';
+  reason?: string;
+}
+
+export type VendorOutcome =
+  | { refused: 'not_configured' | 'bad_credentials' | 'throttled' | 'bad_payload' | 'backlog_full'; message: string; retryAfterSeconds?: number }
+  | { refused?: undefined; receipts: VendorReceipt[] };
+
+interface VendorDefinition {
+  schema: ZodType;
+  batch(body: never): VendorBatch;
+  authorized(authorization: string | undefined, credentials: VendorWebhookCredentials): boolean | undefined;
+}
+
+/** Equal secrets, compared in constant time (as digests, so their lengths do not show either). */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+const VENDORS: Readonly<Record<DeviceVendor, VendorDefinition>> = {
+  tenovi: {
+    schema: tenoviWebhookSchema,
+    batch: tenoviBatch as VendorDefinition['batch'],
+    authorized: (authorization, { tenovi }) => tenovi && sameSecret(authorization ?? '', tenovi.authorization),
+  },
+  bodytrace: {
+    schema: bodytraceWebhookSchema,
+    batch: bodytraceBatch as VendorDefinition['batch'],
+    authorized: (authorization, { bodytrace }) => {
+      if (!bodytrace) return undefined;
+      const credential = basicCredential(authorization);
+      // Both compared, always: which of the two was wrong does not show in the time taken.
+      const user = sameSecret(credential?.id ?? '', bodytrace.user);
+      const password = sameSecret(credential?.secret ?? '', bodytrace.password);
+      return credential !== undefined && user && password;
+    },
+  },
+};
+
+const BACKLOG_RETRY_AFTER_SECONDS = 30;
+const deviceIdPattern = new RegExp(DEVICE_ID_PATTERN);
+
+/** The first problem, named by field; of a union (one measurement, or an array), the branch that got furthest. */
+function firstIssue(error: ZodError): string {
+  type Issue = { path: PropertyKey[]; message: string; errors?: Issue[][] };
+  let issue = error.issues[0] as Issue | undefined;
+  while (issue?.errors) {
+    const branches = issue.errors.filter((branch) => branch.length > 0);
+    const deepest = branches.find((branch) => branch.some((i) => i.path.length > 0)) ?? branches[0];
+    const next = deepest?.find((i) => i.path.length > 0) ?? deepest?.[0];
+    if (!next) break;
+    issue = { ...next, path: [...issue.path, ...next.path] };
+  }
+  return issue ? `${issue.path.map(String).join('.') || 'body'}: ${issue.message}` : 'not a payload of this vendor';
+}
+
+export class VendorWebhooks {
+  /** Failed sign-ins per address and vendor: a webhook secret is not to be guessed at. */
+  private readonly throttle = new FailureThrottle();
+
+  constructor(
+    private readonly dependencies: { clinicalStore: ClinicalStore; inbox: MessageInbox; submit: SubmitForAnswer; logger: Logger },
+    private readonly credentials: VendorWebhookCredentials,
+    private readonly evaluationWaitMs = 10_000,
+  ) {}
+
+  /** One webhook POST: resolves once its readings are durable and evaluated (or it is refused). */
+  async receive(vendor: DeviceVendor, request: { authorization: string | undefined; body: Buffer; address: string }): Promise<VendorOutcome> {
+    const definition = VENDORS[vendor];
+    const retryAfterMs = this.throttle.retryAfterMs(request.address, vendor);
+    if (retryAfterMs > 0) {
+      const seconds = Math.ceil(retryAfterMs / 1000);
+      return { refused: 'throttled', message: `too many failed sign-ins; try again in ${seconds} s`, retryAfterSeconds: seconds };
+    }
+    const authorized = definition.authorized(request.authorization, this.credentials);
+    if (authorized === undefined) return { refused: 'not_configured', message: `the ${vendor} webhook is not configured on this platform` };
+    if (!authorized) {
+      this.throttle.failed(request.address, vendor);
+      return { refused: 'bad_credentials', message: `bad ${vendor} webhook credentials` };
+    }
+    this.throttle.succeeded(request.address, vendor);
+    let json: unknown;
+    try {
+      json = JSON.parse(request.body.toString('utf8'));
+    } catch {
+      return { refused: 'bad_payload', message: 'the body is not JSON' };
+    }
+    const parsed = definition.schema.safeParse(json);
+    if (!parsed.success) return { refused: 'bad_payload', message: firstIssue(parsed.error) };
+    // Past the bound, the vendor keeps the readings and sends them again: refusing is the backpressure.
+    if (this.dependencies.inbox.isFull) return { refused: 'backlog_full', message: 'the ingest backlog is full; send again later', retryAfterSeconds: BACKLOG_RETRY_AFTER_SECONDS };
+    const batch = definition.batch(parsed.data as never);
+    const receipts: VendorReceipt[] = batch.refused.map((r) => ({ vendorDeviceId: r.vendorDeviceId, readingId: r.readingId, status: 'rejected', reason: r.reason }));
+    const byDevice = new Map<string, VendorReading[]>();
+    for (const reading of batch.readings) byDevice.set(reading.vendorDeviceId, [...(byDevice.get(reading.vendorDeviceId) ?? []), reading]);
+    for (const [vendorDeviceId, readings] of byDevice) receipts.push(...(await this.submitReadings(vendor, vendorDeviceId, readings)));
+    for (const status of batch.statuses) {
+      const device = await this.dependencies.clinicalStore.devices.findByVendorId(vendor, status.vendorDeviceId);
+      if (device) await this.dependencies.clinicalStore.devices.reportStatus({ deviceId: device.id, source: vendor, ...status });
+    }
+    return { receipts };
+  }
+
+  /**
+   * One device's readings as one message of that device. A vendor id no device carries is sent as
+   * `vendor:id`, which the pipeline dead-letters as an unknown device with the payload: nothing is
+   * lost, and the dead letter names the id to provision.
+   */
+  private async submitReadings(vendor: DeviceVendor, vendorDeviceId: string, readings: VendorReading[]): Promise<VendorReceipt[]> {
+    const device = await this.dependencies.clinicalStore.devices.findByVendorId(vendor, vendorDeviceId);
+    const deviceId = device?.id ?? `${vendor}:${vendorDeviceId}`;
+    if (!deviceIdPattern.test(deviceId)) {
+      this.dependencies.logger.warn({ vendor, readings: readings.length }, 'vendor webhook: readings of a device id that is not provisioned and cannot be one; refused');
+      return readings.map((r) => ({ vendorDeviceId, readingId: r.readingId, status: 'rejected', reason: `no device is provisioned with ${vendor} id ${vendorDeviceId}` }));
+    }
+    const payload = { readings: readings.map((r) => ({ readingId: r.readingId, deviceId, measuredAt: r.measuredAt, ...r.reading })) };
+    const answer = await this.dependencies.submit(
+      { messageId: nextMessageId(), topic: readingsTopic(deviceId), payload: Buffer.from(JSON.stringify(payload)), principal: deviceId, receivedAt: receivedNow(), source: 'https' },
+      this.evaluationWaitMs,
+    );
+    if (!answer) return readings.map((r) => ({ vendorDeviceId, readingId: r.readingId, status: 'spooled' }));
+    return answer.receipts.map((receipt) => ({ vendorDeviceId, readingId: receipt.readingId, status: receipt.status, ...(receipt.reason ? { reason: receipt.reason } : {}) }));
+  }
+}

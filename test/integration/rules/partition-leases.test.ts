@@ -1,0 +1,190 @@
+// The rules partitions' leases (issue #28) against a real NATS server with JetStream: the fair
+// share, the hand-over when a process stops or dies, fencing on the process's own clock, and
+// renewals that go on while a partition's work is still starting (a rebuild that takes longer
+// than a lease lives must not cost the process the partitions it already holds).
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { natsUnavailableReason, startNatsCluster, type NatsCluster } from '../../../local-servers/nats-cluster.js';
+import { connectEngine, openBucket, type ClusterEngine } from '../../../store/index.js';
+import { PartitionLeases, type PartitionLeaseOptions } from '../../../rules/index.js';
+import { RULES_PARTITIONS } from '../../../rules/handover.js';
+import { eventually } from '../../support/ingest-harness.js';
+import { describeWithServer } from '../../support/servers.js';
+
+const LEASE_MS = 2_000;
+const RENEW_MS = 300;
+const MARGIN_MS = 300;
+
+let nats: NatsCluster;
+let engine: ClusterEngine;
+let bucketCount = 0;
+const running: PartitionLeases[] = [];
+
+beforeAll(async () => {
+  if (natsUnavailableReason()) return;
+  nats = await startNatsCluster(1);
+  engine = await connectEngine(nats.urls, 1, 'partition-leases-test');
+}, 60_000);
+
+afterAll(async () => {
+  for (const leases of running) await leases.stop();
+  await engine?.nc.close();
+  await nats?.stop();
+});
+
+interface Recorder {
+  acquired: number[];
+  lost: number[];
+}
+
+/** Fresh buckets per test, so that no lease of an earlier test is still alive. */
+async function buckets(ttlMs = LEASE_MS) {
+  bucketCount += 1;
+  return {
+    leases: await openBucket(engine, `test-leases-${bucketCount}`, ttlMs, RENEW_MS),
+    members: await openBucket(engine, `test-members-${bucketCount}`, ttlMs, RENEW_MS),
+  };
+}
+
+function holder(kv: Awaited<ReturnType<typeof buckets>>, ownerId: string, overrides: Partial<PartitionLeaseOptions> = {}): { leases: PartitionLeases; record: Recorder } {
+  const record: Recorder = { acquired: [], lost: [] };
+  const leases = new PartitionLeases(kv.leases, kv.members, {
+    ownerId,
+    leaseMs: LEASE_MS,
+    renewMs: RENEW_MS,
+    marginMs: MARGIN_MS,
+    logger: pino({ level: 'silent' }),
+    registry: new Registry(),
+    onAcquired: async (partition) => void record.acquired.push(partition),
+    onLost: (partition) => void record.lost.push(partition),
+    ...overrides,
+  });
+  running.push(leases);
+  return { leases, record };
+}
+
+const all = Array.from({ length: RULES_PARTITIONS }, (_, p) => p);
+
+describeWithServer('NATS', natsUnavailableReason())('rules partition leases on NATS JetStream KV', () => {
+  it('shares the partitions fairly between two processes, each held by exactly one', async () => {
+    const kv = await buckets();
+    const a = holder(kv, 'a');
+    await a.leases.start();
+    expect(a.leases.owned()).toEqual(all);
+    const b = holder(kv, 'b');
+    await b.leases.start();
+    // The first gives back what is above its fair share; the second claims it.
+    await eventually(async () => (a.leases.owned().length === RULES_PARTITIONS / 2 && b.leases.owned().length === RULES_PARTITIONS / 2 ? true : undefined), 10_000);
+    expect([...a.leases.owned(), ...b.leases.owned()].sort((x, y) => x - y)).toEqual(all);
+    expect(a.record.lost.sort((x, y) => x - y)).toEqual(b.leases.owned());
+    await b.leases.stop();
+    // A graceful stop gives its partitions back at once: the other holds them all within a few rounds.
+    await eventually(async () => (a.leases.owned().length === RULES_PARTITIONS ? true : undefined), 5_000);
+    await a.leases.stop();
+  }, 30_000);
+
+  it('lets another process take a dead one’s partitions only once their leases ran out', async () => {
+    const kv = await buckets();
+    // "Dead" after its first round: it never renews.
+    const dead = holder(kv, 'dead', { renewMs: 3_600_000 });
+    await dead.leases.start();
+    expect(dead.leases.owned()).toEqual(all);
+    const diedAt = Date.now();
+    const heir = holder(kv, 'heir');
+    await heir.leases.start();
+    await eventually(async () => (heir.leases.owned().length === RULES_PARTITIONS ? true : undefined), 15_000);
+    // Not before the bucket expired the leases: no moment with two owners.
+    expect(Date.now() - diedAt).toBeGreaterThanOrEqual(LEASE_MS - MARGIN_MS);
+    // The dead one's own clock says its leases ran out (fencing), without asking the engine.
+    expect(dead.leases.owned()).toEqual([]);
+    await heir.leases.stop();
+  }, 30_000);
+
+  it('acts on nothing once its clock passed the lease’s end, even before a round learns it is gone', async () => {
+    const kv = await buckets();
+    let skewMs = 0;
+    const frozen = holder(kv, 'frozen', { renewMs: 3_600_000, now: () => performance.now() + skewMs });
+    await frozen.leases.start();
+    expect(frozen.leases.owns(3)).toBe(true);
+    // As if the process was stopped for longer than a lease lives, its timers not run yet.
+    skewMs = LEASE_MS;
+    expect(frozen.leases.owns(3)).toBe(false);
+    expect(frozen.leases.owned()).toEqual([]);
+    // The next round gives the partitions up before asking the engine anything.
+    await frozen.leases.tick();
+    expect(frozen.record.lost.sort((x, y) => x - y)).toEqual(all);
+  }, 30_000);
+
+  it('renews the partitions it holds while a new partition’s work takes longer than a lease lives', async () => {
+    const kv = await buckets();
+    const slowPartitions = new Set<number>();
+    let release: () => void = () => undefined;
+    const slowStart = new Promise<void>((resolve) => (release = resolve));
+    // The first holds half; the second's take-over of the other half is slow to start.
+    const first = holder(kv, 'first');
+    const other = holder(kv, 'other');
+    await Promise.all([first.leases.start(), other.leases.start()]);
+    await eventually(async () => (first.leases.owned().length === RULES_PARTITIONS / 2 ? true : undefined), 10_000);
+    const slow = holder(kv, 'slow', {
+      onAcquired: async (partition) => {
+        slowPartitions.add(partition);
+        await slowStart;
+      },
+    });
+    await other.leases.stop();
+    const startedSlow = slow.leases.start();
+    await eventually(async () => (slowPartitions.size > 0 ? true : undefined), 10_000);
+    const held = slow.leases.owned();
+    expect(held.length).toBeGreaterThan(0);
+    // Three lease lifetimes with the start still under way: renewed all along, nothing lost.
+    await new Promise((resolve) => setTimeout(resolve, 3 * LEASE_MS));
+    expect(slow.record.lost).toEqual([]);
+    expect(slow.leases.owned()).toEqual(expect.arrayContaining(held));
+    release();
+    await startedSlow;
+    await slow.leases.stop();
+    await first.leases.stop();
+  }, 40_000);
+
+  it('gives a partition back when its work cannot start, and undoes a start that finished after the partition was lost', async () => {
+    const kv = await buckets();
+    const failing = holder(kv, 'failing', {
+      onAcquired: async (partition) => {
+        if (partition === 0) throw new Error('the store is down');
+      },
+    });
+    await failing.leases.start();
+    expect(failing.leases.owned()).not.toContain(0);
+    // A later round claims it again (and fails again): it is never counted as held.
+    await failing.leases.tick();
+    await failing.leases.started();
+    expect(failing.leases.owns(0)).toBe(false);
+    await failing.leases.stop();
+
+    // Leases that outlive the test in the bucket: nothing is claimed again behind its back.
+    const kv2 = await buckets(60_000);
+    let skewMs = 0;
+    let finish: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (finish = resolve));
+    const late = holder(kv2, 'late', {
+      renewMs: 3_600_000,
+      now: () => performance.now() + skewMs,
+      onAcquired: async (partition) => {
+        if (partition === 0) await gate;
+      },
+    });
+    void late.leases.start();
+    await eventually(async () => (late.leases.owns(1) ? true : undefined), 10_000);
+    // The first round ends (tick() joins a round under way): the next one starts afresh, on the skewed clock.
+    await late.leases.tick();
+    skewMs = LEASE_MS;
+    await late.leases.tick();
+    const lostBefore = late.record.lost.filter((p) => p === 0).length;
+    expect(lostBefore).toBe(1);
+    finish();
+    await late.leases.started();
+    // The start that finished late is undone: what it set up is forgotten again.
+    expect(late.record.lost.filter((p) => p === 0).length).toBe(2);
+  }, 30_000);
+});
