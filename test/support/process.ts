@@ -20,7 +20,18 @@ export function runRpm(args: string[], env: NodeJS.ProcessEnv, cwd?: string, nod
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'exit' can come before the last of the child's output has been read (Node's docs: its stdio may
+  // still be open), which once left a `--help` test with an empty stdout; 'close' comes after both
+  // streams ended. The fallback covers a grandchild that inherited the pipes and keeps them open.
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      const fallback = setTimeout(() => resolve(code), 2_000);
+      child.once('close', () => {
+        clearTimeout(fallback);
+        resolve(code);
+      });
+    }),
+  );
   return {
     child,
     exited,
