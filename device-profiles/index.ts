@@ -1,6 +1,7 @@
 // Public surface of device-profiles: the measurement vocabulary every other module shares.
 export { RpmError, VALIDATION_ERRORS, defineErrors, errorInfo, errorTable, isRpmError, type ErrorInfo } from './errors.js';
 export {
+  CGM_TRENDS,
   KINDS,
   MEAL_CONTEXTS,
   MEASUREMENT_KINDS,
@@ -9,6 +10,7 @@ export {
   isMeasurementKind,
   measuredFields,
   type KindDefinition,
+  type CgmTrend,
   type LoincCoding,
   type MealContext,
   type MeasurementKind,

@@ -17,6 +17,11 @@ export const MEASUREMENT_KINDS = [
   'spo2',
   'temperature',
   'heart_rate',
+  // Continuous glucose (a sensor in interstitial fluid, a value every 1–5 minutes) is its own kind, not
+  // a source of `glucose`: another LOINC code (99504-3, not capillary 41653-7), rules that judge
+  // sustained episodes instead of single values, and its own summary (time in ranges, GMI). As a
+  // source, every meter rule would fire on each 5-minute point and charts would mix both.
+  'cgm_glucose',
 ] as const;
 export type MeasurementKind = (typeof MEASUREMENT_KINDS)[number];
 
@@ -28,6 +33,9 @@ export const MEAL_CONTEXTS = ['fasting', 'before_meal', 'after_meal', 'bedtime',
 export type MealContext = (typeof MEAL_CONTEXTS)[number];
 export const OUT_OF_RANGE_FLAGS = ['low', 'high'] as const;
 export type OutOfRangeFlag = (typeof OUT_OF_RANGE_FLAGS)[number];
+/** A CGM's trend arrow, spelt as Nightscout and its uploaders spell `direction` (kept as sent). */
+export const CGM_TRENDS = ['DoubleUp', 'SingleUp', 'FortyFiveUp', 'Flat', 'FortyFiveDown', 'SingleDown', 'DoubleDown', 'NOT COMPUTABLE', 'RATE OUT OF RANGE', 'NONE'] as const;
+export type CgmTrend = (typeof CGM_TRENDS)[number];
 
 export interface LoincCoding {
   code: string;
@@ -111,6 +119,16 @@ export const KINDS: Readonly<Record<MeasurementKind, KindDefinition>> = {
     optionalMeasured: [],
     optionalFixed: {},
     loinc: HEART_RATE_LOINC,
+    fieldLoinc: {},
+  },
+  cgm_glucose: {
+    units: GLUCOSE_UNITS,
+    canonicalUnit: 'mg/dL',
+    requiredMeasured: ['value'],
+    optionalMeasured: [],
+    optionalFixed: {},
+    // The HL7 CGM IG's code (fhir.md): interstitial fluid, not blood.
+    loinc: { code: '99504-3', display: 'Glucose [Mass/volume] in Interstitial fluid' },
     fieldLoinc: {},
   },
 };

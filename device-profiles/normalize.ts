@@ -18,6 +18,7 @@ export function toCanonicalValue(kind: MeasurementKind, value: number, unit: str
     case 'blood_pressure':
       return pressureToMmHg(value, unit as PressureUnit);
     case 'glucose':
+    case 'cgm_glucose':
       return glucoseToMgDl(value, unit as GlucoseUnit);
     case 'weight':
       return massToKg(value, unit as MassUnit);

@@ -22,6 +22,7 @@ export const PLAUSIBLE_RANGES = {
   heartRate: { min: 20, max: 300, unit: '/min' },
   // Meters report 10–600 mg/dL (clinical-billing.md §2.4); beyond that they show LO/HI.
   glucose: { min: 10, max: 600, unit: 'mg/dL' },
+  cgmGlucose: { min: 20, max: 600, unit: 'mg/dL' },
   // A LO reading carries the meter's lower limit (10 or 20 mg/dL; 0 when the meter gives none).
   glucoseLowFlagged: { min: 0, max: 70, unit: 'mg/dL' },
   // A HI reading carries the meter's upper limit (600, or 900 for a GlucoDr Plus, §2.4).
@@ -93,6 +94,11 @@ export function checkPlausibility(reading: Reading): ValidationIssue[] {
       issues.push(outside('value', canonical(reading.value), range, asReceived(reading.value)));
       break;
     }
+    case 'cgm_glucose':
+      // Sensors report 40–400 (Dexcom) or 40–500 mg/dL (Libre); below 20 an uploader's number is a
+      // sensor error code (Dexcom's 1–12), never a glucose value.
+      issues.push(outside('value', canonical(reading.value), PLAUSIBLE_RANGES.cgmGlucose, asReceived(reading.value)));
+      break;
     case 'weight':
       issues.push(outside('value', canonical(reading.value), PLAUSIBLE_RANGES.weight, asReceived(reading.value)));
       if (reading.bmi !== undefined) issues.push(outside('bmi', reading.bmi, PLAUSIBLE_RANGES.bmi));

@@ -1,6 +1,6 @@
 // JSON Schemas (draft 2020-12) of the v1 wire format. They check shape and types; physiological
 // plausibility (which depends on the unit and on other fields) is checked in plausibility.ts.
-import { KINDS, MEAL_CONTEXTS, MEASUREMENT_KINDS, OUT_OF_RANGE_FLAGS, type MeasurementKind } from './kinds.js';
+import { CGM_TRENDS, KINDS, MEAL_CONTEXTS, MEASUREMENT_KINDS, OUT_OF_RANGE_FLAGS, type MeasurementKind } from './kinds.js';
 
 export const READING_SCHEMA_ID = 'https://rpm.example.org/schemas/v1/reading.json';
 export const BATCH_SCHEMA_ID = 'https://rpm.example.org/schemas/v1/reading-batch.json';
@@ -41,6 +41,7 @@ const kindSpecificProperties: Readonly<Record<MeasurementKind, Record<string, ob
   spo2: {},
   temperature: {},
   heart_rate: {},
+  cgm_glucose: { trend: { enum: [...CGM_TRENDS] } },
 };
 
 function kindSchema(kind: MeasurementKind): Record<string, unknown> {

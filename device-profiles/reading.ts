@@ -1,5 +1,5 @@
 // The v1 reading object of ../shared/ARCHITECTURE.md ("Reading object (v1)"), as TypeScript types.
-import type { MealContext, MeasurementKind, OutOfRangeFlag } from './kinds.js';
+import type { CgmTrend, MealContext, MeasurementKind, OutOfRangeFlag } from './kinds.js';
 import type { GlucoseUnit, MassUnit, PressureUnit, TemperatureUnit } from './units.js';
 
 export interface ReadingCommon {
@@ -59,13 +59,22 @@ export interface HeartRateReading extends ReadingCommon {
   unit: '/min';
 }
 
+export interface CgmGlucoseReading extends ReadingCommon {
+  kind: 'cgm_glucose';
+  value: number;
+  /** The trend arrow the sensor's app showed. */
+  trend?: CgmTrend;
+  unit: GlucoseUnit;
+}
+
 export type Reading =
   | BloodPressureReading
   | GlucoseReading
   | WeightReading
   | Spo2Reading
   | TemperatureReading
-  | HeartRateReading;
+  | HeartRateReading
+  | CgmGlucoseReading;
 
 export interface ReadingBatch {
   readings: unknown[];

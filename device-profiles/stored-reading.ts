@@ -22,7 +22,7 @@ export interface StoredReading {
   unit: string;
   /** Numeric fields in canonical units (systolic, diastolic, pulse, value, bmi, …). */
   values: Record<string, number>;
-  /** Non-numeric fields (mealContext, outOfRange, irregularHeartbeat, bodyMovement). */
+  /** Non-numeric fields (mealContext, outOfRange, irregularHeartbeat, bodyMovement, trend). */
   flags: Record<string, string | boolean>;
   original: { unit: string; values: Record<string, number> };
   /**

@@ -50,6 +50,8 @@ const LOINC = {
   /** Asked for by US Core besides 2708-6. */
   pulseOximetry: { code: '59408-5', display: 'Oxygen saturation in Arterial blood by Pulse oximetry' },
   capillaryGlucose: { code: '41653-7', display: 'Glucose [Mass/volume] in Capillary blood by Glucometer' },
+  /** The HL7 CGM IG's sensor reading (fhir.md). */
+  interstitialGlucose: { code: '99504-3', display: 'Glucose [Mass/volume] in Interstitial fluid' },
   bodyWeight: { code: '29463-7', display: 'Body weight' },
   bmi: { code: '39156-5', display: 'Body mass index (BMI) [Ratio]' },
   bodyTemperature: { code: '8310-5', display: 'Body temperature' },
@@ -95,6 +97,9 @@ export const OBSERVATION_TABLE: Readonly<Record<MeasurementKind, readonly Observ
     { part: 'temperature', field: 'value', category: 'vital-signs', loinc: [LOINC.bodyTemperature], mdc: MDC.bodyTemperature, text: 'Body temperature', profile: PROFILES.bodyTemperature, phdProfile: PROFILES.phdNumeric, unitsKeptAsSent: ['Cel', 'degF'] },
   ],
   heart_rate: [heartRateRow('value', MDC.heartRate)],
+  cgm_glucose: [
+    { part: 'cgm-glucose', field: 'value', category: 'laboratory', loinc: [LOINC.interstitialGlucose], mdc: MDC.interstitialGlucose, text: 'Glucose in interstitial fluid by continuous glucose monitor', phdProfile: PROFILES.phdNumeric, unitsKeptAsSent: ['mg/dL', 'mmol/L'] },
+  ],
 };
 
 /** UCUM codes of the units the platform stores that are not wire units. */

@@ -65,6 +65,8 @@ export const MDC = {
   heartRate: { code: '147842', display: 'MDC_ECG_HEART_RATE' },
   spo2: { code: '150456', display: 'MDC_PULS_OXIM_SAT_O2' },
   capillaryGlucose: { code: '160184', display: 'MDC_CONC_GLU_CAPILLARY_WHOLEBLOOD' },
+  /** ISO/IEEE 11073-10425 (CGM): glucose in interstitial fluid. */
+  interstitialGlucose: { code: '160212', display: 'MDC_CONC_GLU_ISF' },
   bodyWeight: { code: '188736', display: 'MDC_MASS_BODY_ACTUAL' },
   bmi: { code: '188752', display: 'MDC_RATIO_MASS_BODY_LEN_SQ' },
   bodyTemperature: { code: '150364', display: 'MDC_TEMP_BODY' },

@@ -146,7 +146,7 @@ function requirePatient(reading: Reading, patientId: string | undefined): string
 }
 
 /** The flags a reading may carry, read by name. */
-type ReadingFlags = Partial<Record<'mealContext' | 'outOfRange' | 'irregularHeartbeat' | 'bodyMovement', string | boolean>>;
+type ReadingFlags = Partial<Record<'mealContext' | 'outOfRange' | 'irregularHeartbeat' | 'bodyMovement' | 'trend', string | boolean>>;
 
 /** The reading in canonical units (normalization), as it is stored. */
 function toStoredReading(reading: Reading, context: { patientId: string; measuredAt: string; message: InboundMessage }): StoredReading {
@@ -159,6 +159,7 @@ function toStoredReading(reading: Reading, context: { patientId: string; measure
   if (fields.outOfRange !== undefined) flags.outOfRange = fields.outOfRange;
   if (fields.irregularHeartbeat !== undefined) flags.irregularHeartbeat = fields.irregularHeartbeat;
   if (fields.bodyMovement !== undefined) flags.bodyMovement = fields.bodyMovement;
+  if (fields.trend !== undefined) flags.trend = fields.trend;
   const viaGateway = reading.gatewayId !== undefined || (context.message.principal !== null && context.message.principal !== reading.deviceId);
   const source: ReadingSource = viaGateway ? 'gateway' : 'device';
   return {

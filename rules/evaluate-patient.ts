@@ -2,9 +2,9 @@
 // state per patient inside its stream (scan); side effects (store, notifiers) happen downstream.
 // Readings are evaluated at their measuredAt, so a gateway uploading yesterday's history is judged
 // against yesterday's window, not today's.
-import { DAY_MS, HOUR_MS, displayUnit, type MeasurementKind } from '../device-profiles/index.js';
+import { DAY_MS, HOUR_MS, MINUTE_MS, displayUnit, type MeasurementKind } from '../device-profiles/index.js';
 import type { AlertSeverity } from '../store/index.js';
-import type { AverageRule, Condition, ConfirmRule, ConsecutiveRule, DeltaRule, RuleDefinition, ThresholdRule } from './rule-definitions.js';
+import type { AverageRule, Condition, ConfirmRule, ConsecutiveRule, DeltaRule, RateRule, RuleDefinition, SustainedRule, ThresholdRule } from './rule-definitions.js';
 import { toRuleReading, type RuleReading } from './rule-reading.js';
 import { WindowSums } from './window-sums.js';
 
@@ -138,6 +138,8 @@ function describe(reading: RuleReading): string {
       const flag = reading.flags.outOfRange;
       return `glucose ${flag === 'high' ? 'HI (>' : flag === 'low' ? 'LO (<' : ''}${round(v.value!)} mg/dL${flag ? ')' : ''}`;
     }
+    case 'cgm_glucose':
+      return `CGM glucose ${round(v.value!)} mg/dL${typeof reading.flags.trend === 'string' ? ` (${reading.flags.trend})` : ''}`;
     default:
       return `${reading.kind.replace('_', ' ')} ${round(v.value!)} ${unit}`;
   }
@@ -169,6 +171,31 @@ function maxWindowMs(rules: readonly RuleDefinition[]): number {
 
 const NO_RULES: readonly RuleDefinition[] = [];
 
+const KEPT_WINDOW_MS = new WeakMap<readonly RuleDefinition[], Map<MeasurementKind, number>>();
+
+/**
+ * How far back a kind's readings are kept. A kind judged only as a stream (sustained and rate
+ * rules: a CGM's 288 to 1,440 readings a day) keeps twice its longest stream window, room for late
+ * uploads, instead of days of them: 10,000 CGM patients would otherwise hold millions of readings.
+ */
+function keptWindowMs(rules: readonly RuleDefinition[], kind: MeasurementKind): number {
+  let perKind = KEPT_WINDOW_MS.get(rules);
+  if (!perKind) KEPT_WINDOW_MS.set(rules, (perKind = new Map()));
+  const known = perKind.get(kind);
+  if (known !== undefined) return known;
+  let stream = 0;
+  let other = false;
+  for (const rule of rules) {
+    if (rule.kind !== kind || rule.type === 'missing_data') continue;
+    if (rule.type === 'sustained') stream = Math.max(stream, (rule.forMinutes + rule.endAfterMinutes) * MINUTE_MS);
+    else if (rule.type === 'rate') stream = Math.max(stream, 2 * rule.overMinutes * MINUTE_MS);
+    else other = true;
+  }
+  const kept = stream > 0 && !other ? 2 * stream : maxWindowMs(rules) + HISTORY_MARGIN_MS;
+  perKind.set(kind, kept);
+  return kept;
+}
+
 /**
  * Adds a reading in time order; false when it is already there (a re-emission after restart). A
  * reading again has its own instant, so only the readings of that instant are compared: no set of
@@ -188,7 +215,7 @@ function remember(state: PatientState, reading: RuleReading): boolean {
   if (!sums) state.windowSums.set(reading.kind, new WindowSums(list));
   else if (index === list.length - 1) sums.appended(reading);
   else sums.rebuild(list);
-  const keepFromMs = list[list.length - 1]!.measuredAtMs - maxWindowMs(state.configuration?.rules ?? NO_RULES) - HISTORY_MARGIN_MS;
+  const keepFromMs = list[list.length - 1]!.measuredAtMs - keptWindowMs(state.configuration?.rules ?? NO_RULES, reading.kind);
   while (list.length > MIN_READINGS_KEPT && list[0]!.measuredAtMs < keepFromMs) {
     list.shift();
     state.windowSums.get(reading.kind)!.droppedFirst(list);
@@ -411,6 +438,129 @@ function thresholdEpisodeAfter(rule: ThresholdRule, readings: readonly RuleReadi
   return worst;
 }
 
+// ---- streams: sustained and rate rules ----------------------------------------------------------
+
+/** Where the run beyond the bound that ends at `end` began; -1 when `end` is not beyond it. */
+function runStart(rule: SustainedRule, series: readonly RuleReading[], end: number): number {
+  const at = series[end]!;
+  if (!matches(rule, at.values, at.flags)) return -1;
+  const maxGapMs = rule.maxGapMinutes * MINUTE_MS;
+  let start = end;
+  while (start > 0) {
+    const before = series[start - 1]!;
+    if (series[start]!.measuredAtMs - before.measuredAtMs > maxGapMs || !matches(rule, before.values, before.flags)) break;
+    start -= 1;
+  }
+  return start;
+}
+
+/** The episode is over: the readings since the last one beyond the bound span `endAfterMinutes`. */
+function sustainedEnded(rule: SustainedRule, series: readonly RuleReading[], end: number): boolean {
+  let lastBeyond = end;
+  while (lastBeyond >= 0 && !matches(rule, series[lastBeyond]!.values, series[lastBeyond]!.flags)) lastBeyond -= 1;
+  return series[end]!.measuredAtMs - series[lastBeyond + 1]!.measuredAtMs >= rule.endAfterMinutes * MINUTE_MS;
+}
+
+/** A run long enough to start the episode at `end`: its evidence, with the worst exceedance of the run. */
+function sustainedStart(rule: SustainedRule, series: readonly RuleReading[], end: number): AbnormalEvidence | undefined {
+  const start = runStart(rule, series, end);
+  if (start < 0) return undefined;
+  const minutes = (series[end]!.measuredAtMs - series[start]!.measuredAtMs) / MINUTE_MS;
+  if (minutes < rule.forMinutes) return undefined;
+  let worst = start;
+  for (let i = start; i <= end; i += 1) if (exceedance(rule, series[i]!.values, series[i]!.flags) > exceedance(rule, series[worst]!.values, series[worst]!.flags)) worst = i;
+  const reading = series[end]!;
+  const worstText = worst === end ? '' : `, worst ${describe(series[worst]!)}`;
+  return { reading, score: exceedance(rule, series[worst]!.values, series[worst]!.flags), summary: `${describe(reading)}, beyond the bound for ${Math.round(minutes)} min${worstText}` };
+}
+
+/**
+ * A sustained rule at a reading: one alert per episode however many readings it spans; a dip back
+ * within the bound shorter than `endAfterMinutes` is still the same episode.
+ */
+function onSustained(rule: SustainedRule, state: PatientState, reading: RuleReading, isLatest: boolean): AlertSignal[] {
+  const patientId = state.patientId;
+  const list = state.history.get(reading.kind)!;
+  const inEpisode = state.episodes.has(rule.id);
+  if (!isLatest) {
+    // A late (backfilled) reading can complete the run that ends at the newest one; it never
+    // continues or ends an episode of the present.
+    const present = inEpisode ? undefined : sustainedStart(rule, list, list.length - 1);
+    if (!present) return [];
+    state.episodes.add(rule.id);
+    state.episodeWorst.set(rule.id, present.score);
+    return [{ type: 'abnormal', patientId, ruleId: rule.id, severity: rule.severity, episode: 'start', late: false, ...present }];
+  }
+  const end = list.length - 1;
+  if (!matches(rule, reading.values, reading.flags)) {
+    if (inEpisode && sustainedEnded(rule, list, end)) {
+      state.episodes.delete(rule.id);
+      state.episodeWorst.delete(rule.id);
+    }
+    return [];
+  }
+  if (inEpisode) {
+    const score = exceedance(rule, reading.values, reading.flags);
+    const worstSoFar = state.episodeWorst.get(rule.id) ?? 0;
+    state.episodeWorst.set(rule.id, Math.max(worstSoFar, score));
+    return [{ type: 'abnormal', patientId, ruleId: rule.id, severity: rule.severity, episode: 'continues', late: false, worse: score > worstSoFar, reading, score, summary: describe(reading) }];
+  }
+  const evidence = sustainedStart(rule, list, end);
+  if (!evidence) return [];
+  state.episodes.add(rule.id);
+  state.episodeWorst.set(rule.id, evidence.score);
+  return [{ type: 'abnormal', patientId, ruleId: rule.id, severity: rule.severity, episode: 'start', late: false, ...evidence }];
+}
+
+/** Whether a sustained rule's episode is under way after `series`, and its worst exceedance: replayed at a restore. */
+function sustainedEpisodeAfter(rule: SustainedRule, series: readonly RuleReading[]): number | undefined {
+  let worst: number | undefined;
+  for (let end = 0; end < series.length; end += 1) {
+    const at = series[end]!;
+    if (worst === undefined) worst = sustainedStart(rule, series, end)?.score;
+    else if (matches(rule, at.values, at.flags)) worst = Math.max(worst, exceedance(rule, at.values, at.flags));
+    else if (sustainedEnded(rule, series, end)) worst = undefined;
+  }
+  return worst;
+}
+
+/** The change per minute over the rule's window ending at `end`, when faster than its bound. */
+function rateHolds(rule: RateRule, series: readonly RuleReading[], end: number): AbnormalEvidence | undefined {
+  const reading = series[end]!;
+  const value = reading.values[rule.field];
+  const fromMs = reading.measuredAtMs - rule.overMinutes * MINUTE_MS;
+  // The last reading at or before the window's start, and not much earlier: no rate across a gap.
+  const before = series[firstAfter(series, fromMs) - 1];
+  const then = before?.values[rule.field];
+  if (value === undefined || then === undefined || fromMs - before!.measuredAtMs > (rule.overMinutes * MINUTE_MS) / 2) return undefined;
+  const minutes = (reading.measuredAtMs - before!.measuredAtMs) / MINUTE_MS;
+  const perMinute = (rule.direction === 'fall' ? then - value : value - then) / minutes;
+  if (!(perMinute > rule.perMinuteAbove)) return undefined;
+  const unit = displayUnit(reading.kind);
+  return {
+    reading,
+    score: Math.round(((perMinute - rule.perMinuteAbove) / rule.perMinuteAbove) * 10_000) / 10_000,
+    summary: `${describe(reading)}, ${rule.direction === 'fall' ? 'down' : 'up'} ${round1(Math.abs(then - value))} ${unit} in ${Math.round(minutes)} min (${round1(perMinute)} ${unit}/min)`,
+  };
+}
+
+/** A rate rule at the newest reading; a late one says nothing about how fast the value moves now. */
+function onRate(rule: RateRule, state: PatientState, reading: RuleReading, isLatest: boolean): AlertSignal[] {
+  if (!isLatest) return [];
+  const list = state.history.get(reading.kind)!;
+  const evidence = rateHolds(rule, list, list.length - 1);
+  const inEpisode = state.episodes.has(rule.id);
+  if (!evidence) {
+    state.episodes.delete(rule.id);
+    state.episodeWorst.delete(rule.id);
+    return [];
+  }
+  const worstSoFar = state.episodeWorst.get(rule.id) ?? 0;
+  state.episodes.add(rule.id);
+  state.episodeWorst.set(rule.id, Math.max(worstSoFar, evidence.score));
+  return [{ type: 'abnormal', patientId: state.patientId, ruleId: rule.id, severity: rule.severity, episode: inEpisode ? 'continues' : 'start', late: false, ...(inEpisode ? { worse: evidence.score > worstSoFar } : {}), ...evidence }];
+}
+
 function onConfirmRule(rule: ConfirmRule, state: PatientState, reading: RuleReading, nowMs: number, patientId: string): AlertSignal[] {
   const pending = state.pending.get(rule.id);
   if (pending && reading.measuredAtMs > pending.reading.measuredAtMs && reading.measuredAtMs <= pending.deadlineMs) {
@@ -492,6 +642,12 @@ function onReading(state: PatientState, reading: RuleReading, nowMs: number): Al
       case 'missing_data':
         if (isLatest && state.episodes.delete(rule.id)) signals.push({ type: 'data_resumed', patientId, ruleId: rule.id, reading });
         break;
+      case 'sustained':
+        signals.push(...onSustained(rule, state, reading, isLatest));
+        break;
+      case 'rate':
+        signals.push(...onRate(rule, state, reading, isLatest));
+        break;
     }
   }
   return signals;
@@ -554,6 +710,14 @@ function onRestore(state: PatientState, event: Extract<RulesEvent, { type: 'rest
   for (const rule of event.configuration.rules) {
     if (rule.type !== 'threshold' || !rule.clear) continue;
     const worst = thresholdEpisodeAfter(rule, state.history.get(rule.kind) ?? []);
+    if (worst === undefined) continue;
+    state.episodes.add(rule.id);
+    state.episodeWorst.set(rule.id, worst);
+  }
+  // Stream episodes likewise: a CGM low under way when the process stopped is still the same episode.
+  for (const rule of event.configuration.rules) {
+    const list = state.history.get(rule.kind) ?? [];
+    const worst = rule.type === 'sustained' ? sustainedEpisodeAfter(rule, list) : rule.type === 'rate' && list.length > 0 ? rateHolds(rule, list, list.length - 1)?.score : undefined;
     if (worst === undefined) continue;
     state.episodes.add(rule.id);
     state.episodeWorst.set(rule.id, worst);

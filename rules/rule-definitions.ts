@@ -109,7 +109,41 @@ export const missingDataRule = z
   })
   .strict();
 
-export const ruleDefinition = z.discriminatedUnion('type', [thresholdRule, confirmRule, deltaRule, averageRule, consecutiveRule, missingDataRule]);
+/**
+ * A condition that holds reading after reading for a while: what a continuous stream (a CGM every 1
+ * or 5 minutes) needs instead of a judgement per reading. The episode starts once the readings
+ * have been beyond the bound for `forMinutes`, raises one alert, and ends only after
+ * `endAfterMinutes` without the condition (the International Consensus's CGM event: at least 15
+ * minutes below, ended by at least 15 minutes above; clinical-billing.md §2.1).
+ */
+export const sustainedRule = z
+  .object({
+    ...base,
+    type: z.literal('sustained'),
+    ...when,
+    forMinutes: z.number().int().min(1).max(24 * 60),
+    endAfterMinutes: z.number().int().min(1).max(24 * 60).default(15),
+    /** Readings further apart than this break the run: a lost signal is not a sustained value. */
+    maxGapMinutes: z.number().int().min(1).max(120).default(15),
+  })
+  .strict();
+
+/**
+ * How fast a value moves: over the last `overMinutes`, faster than `perMinuteAbove` (canonical unit
+ * per minute) in `direction`; a CGM's rapid fall. The episode lasts while it keeps moving that fast.
+ */
+export const rateRule = z
+  .object({
+    ...base,
+    type: z.literal('rate'),
+    field: z.string().min(1).max(40),
+    direction: z.enum(['fall', 'rise']),
+    perMinuteAbove: z.number().positive(),
+    overMinutes: z.number().int().min(2).max(120),
+  })
+  .strict();
+
+export const ruleDefinition = z.discriminatedUnion('type', [thresholdRule, confirmRule, deltaRule, averageRule, consecutiveRule, missingDataRule, sustainedRule, rateRule]);
 export const ruleSet = z.array(ruleDefinition).superRefine((rules, context) => {
   const seen = new Set<string>();
   rules.forEach((rule, index) => {
@@ -152,6 +186,8 @@ export type DeltaRule = z.infer<typeof deltaRule>;
 export type AverageRule = z.infer<typeof averageRule>;
 export type ConsecutiveRule = z.infer<typeof consecutiveRule>;
 export type MissingDataRule = z.infer<typeof missingDataRule>;
+export type SustainedRule = z.infer<typeof sustainedRule>;
+export type RateRule = z.infer<typeof rateRule>;
 
 /**
  * Per-patient overrides (`PUT /v1/patients/:id/thresholds`): per rule id, the fields to change

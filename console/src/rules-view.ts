@@ -36,11 +36,13 @@ export function ruleText(rule: Rule): string {
     case 'delta':
       return `${rule.field} rises by more than ${rule.increaseAbove} ${unit} within ${rule.windowHours} hours`;
     case 'missing_data':
-      return `no reading for ${rule.afterHours} hours`;
+      return rule.afterHours < 1 ? `no reading for ${Math.round(rule.afterHours * 60)} minutes` : `no reading for ${rule.afterHours} hours`;
+    case 'rate':
+      return `${rule.field} ${rule.direction === 'fall' ? 'falls' : 'rises'} faster than ${rule.perMinuteAbove} ${unit} per minute over ${rule.overMinutes} min`;
     default: {
       const any = rule.any.map((c) => conditionText(c, rule.kind)).join(' or ');
       const all = rule.all && rule.all.length > 0 ? ` (and ${rule.all.map((c) => conditionText(c, rule.kind)).join(' and ')})` : '';
-      const how = rule.type === 'average' ? `${rule.windowDays}-day mean: ` : rule.type === 'consecutive' ? `${rule.count} readings in a row: ` : rule.type === 'confirm' ? `confirmed by a retake within ${rule.retakeWindowMinutes} min: ` : '';
+      const how = rule.type === 'average' ? `${rule.windowDays}-day mean: ` : rule.type === 'consecutive' ? `${rule.count} readings in a row: ` : rule.type === 'confirm' ? `confirmed by a retake within ${rule.retakeWindowMinutes} min: ` : rule.type === 'sustained' ? `for ${rule.forMinutes} min: ` : '';
       return `${how}${any}${all}`;
     }
   }

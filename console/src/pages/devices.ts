@@ -5,7 +5,7 @@ import type { Assignment, Device, HeldDevice, PatientSummary } from '../api-type
 import { html } from '../html.js';
 import { localDateValue } from '../local-time.js';
 
-const KINDS = ['blood_pressure', 'glucose', 'weight', 'spo2', 'temperature', 'heart_rate', 'gateway'];
+const KINDS = ['blood_pressure', 'glucose', 'weight', 'spo2', 'temperature', 'heart_rate', 'cgm_glucose', 'gateway'];
 
 export function DevicesPage() {
   const [devices, setDevices] = useState<Device[]>([]);
