@@ -24,6 +24,7 @@ import { consoleRoutes } from './routes/console.js';
 import { adminRoutes } from './routes/admin.js';
 import { deviceReadingsRoutes } from './routes/device-readings.js';
 import { vendorWebhookRoutes } from './routes/vendor-webhooks.js';
+import { nightscoutRoutes } from './routes/nightscout.js';
 import { messageRoutes } from './routes/messages.js';
 import { alertRoutes } from './routes/alerts.js';
 import { careTeamRoutes } from './routes/care-teams.js';
@@ -151,6 +152,7 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   await app.register(deviceRoutes, { clinicalStore, ingest: dependencies.ingest });
   await app.register(deviceReadingsRoutes, { ingest: dependencies.ingest });
   await app.register(vendorWebhookRoutes, { ingest: dependencies.ingest });
+  await app.register(nightscoutRoutes, { ingest: dependencies.ingest });
   await app.register(messageRoutes, { clinicalStore, access, publisher: dependencies.ingest.transport, heartbeatMs: dependencies.sseHeartbeatMs, pollMs: dependencies.messagePollMs });
   await app.register(patientDataRoutes, { clinicalStore, readingsStore });
   await app.register(alertRoutes, { clinicalStore, alertFeed$: dependencies.alertFeed$, access, heartbeatMs: dependencies.sseHeartbeatMs, publicUrl: sessions.publicUrl });

@@ -10,6 +10,7 @@ export { IngestService, type IngestOptions, type IngestTransport } from './servi
 export { DEFAULT_MAX_BACKLOG, Spool, type InboundMessage } from './spool.js';
 export { SHARED_READINGS_SUBSCRIPTION, alertsTopic, gatewayStatusTopic, parseTopic, readingsTopic, receiptsTopic } from './topics.js';
 export { HELD_REASON, groupHeld, measuredAtOf, type HeldDevice } from './held-readings.js';
+export { NightscoutUploads, type NightscoutEntryReceipt, type NightscoutOutcome } from './nightscout-uploads.js';
 export { VendorWebhooks, type VendorOutcome, type VendorReceipt, type VendorWebhookCredentials } from './vendor-webhooks.js';
 export { HttpsReadings, answerOf, basicCredential, submitToPipeline, type HttpsAnswer, type HttpsOutcome, type SubmitForAnswer } from './https-readings.js';
 export { DeviceBoundBridge } from './device-bound-bridge.js';

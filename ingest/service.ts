@@ -15,6 +15,7 @@ import { IngestProcessor, type AcceptedReading, type ProcessorOptions } from './
 import { DEFAULT_MAX_BACKLOG, Spool } from './spool.js';
 import { HttpsReadings, submitToPipeline } from './https-readings.js';
 import { VendorWebhooks, type VendorWebhookCredentials } from './vendor-webhooks.js';
+import { NightscoutUploads } from './nightscout-uploads.js';
 import { ReplicatedInbox } from './replicated-inbox.js';
 import { DeviceBoundBridge } from './device-bound-bridge.js';
 import { HELD_REASON, groupHeld, measuredAtOf, type HeldDevice } from './held-readings.js';
@@ -80,6 +81,8 @@ export class IngestService {
   readonly https: HttpsReadings;
   /** `POST /ingest/tenovi`, `POST /ingest/bodytrace`: vendor clouds' readings into the same pipeline. */
   readonly vendors: VendorWebhooks;
+  /** `POST /api/v1/entries`: CGM uploaders speaking Nightscout's API, into the same pipeline. */
+  readonly nightscout: NightscoutUploads;
   /** Set in embedded mode. */
   readonly broker: EmbeddedBroker | undefined;
   readonly transport: IngestTransport;
@@ -150,10 +153,9 @@ export class IngestService {
       },
       { ratePerSecond: options.broker.publishRatePerSecond, burst: options.broker.publishBurst, signIns: deviceSignIns },
     );
-    this.vendors = new VendorWebhooks(
-      { clinicalStore: dependencies.clinicalStore, inbox: this.replicatedInbox ?? this.spool, submit: this.replicatedInbox?.submit ?? submitToPipeline(this.processor), logger: dependencies.logger },
-      options.vendorWebhooks ?? {},
-    );
+    const onBehalf = { clinicalStore: dependencies.clinicalStore, inbox: this.replicatedInbox ?? this.spool, submit: this.replicatedInbox?.submit ?? submitToPipeline(this.processor), logger: dependencies.logger };
+    this.vendors = new VendorWebhooks(onBehalf, options.vendorWebhooks ?? {});
+    this.nightscout = new NightscoutUploads(onBehalf);
   }
 
   async start(): Promise<void> {

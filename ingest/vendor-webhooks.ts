@@ -9,13 +9,12 @@
 // signal) is kept as their status, never as a reading.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ZodError, ZodType } from 'zod';
+import type { ZodType } from 'zod';
 import { DEVICE_ID_PATTERN } from '../device-profiles/index.js';
 import { FailureThrottle, type ClinicalStore, type DeviceVendor } from '../store/index.js';
 import { basicCredential, type SubmitForAnswer } from './https-readings.js';
 import type { MessageInbox } from './inbox.js';
-import { nextMessageId, receivedNow } from './message-stamp.js';
-import { readingsTopic } from './topics.js';
+import { firstIssue, submitAsDevice } from './submit-as-device.js';
 import { bodytraceBatch, bodytraceWebhookSchema } from './vendors/bodytrace.js';
 import { tenoviBatch, tenoviWebhookSchema } from './vendors/tenovi.js';
 import type { VendorBatch, VendorReading } from './vendors/vendor-batch.js';
@@ -72,20 +71,6 @@ const VENDORS: Readonly<Record<DeviceVendor, VendorDefinition>> = {
 
 const BACKLOG_RETRY_AFTER_SECONDS = 30;
 const deviceIdPattern = new RegExp(DEVICE_ID_PATTERN);
-
-/** The first problem, named by field; of a union (one measurement, or an array), the branch that got furthest. */
-function firstIssue(error: ZodError): string {
-  type Issue = { path: PropertyKey[]; message: string; errors?: Issue[][] };
-  let issue = error.issues[0] as Issue | undefined;
-  while (issue?.errors) {
-    const branches = issue.errors.filter((branch) => branch.length > 0);
-    const deepest = branches.find((branch) => branch.some((i) => i.path.length > 0)) ?? branches[0];
-    const next = deepest?.find((i) => i.path.length > 0) ?? deepest?.[0];
-    if (!next) break;
-    issue = { ...next, path: [...issue.path, ...next.path] };
-  }
-  return issue ? `${issue.path.map(String).join('.') || 'body'}: ${issue.message}` : 'not a payload of this vendor';
-}
 
 export class VendorWebhooks {
   /** Failed sign-ins per address and vendor: a webhook secret is not to be guessed at. */
@@ -146,12 +131,8 @@ export class VendorWebhooks {
       this.dependencies.logger.warn({ vendor, readings: readings.length }, 'vendor webhook: readings of a device id that is not provisioned and cannot be one; refused');
       return readings.map((r) => ({ vendorDeviceId, readingId: r.readingId, status: 'rejected', reason: `no device is provisioned with ${vendor} id ${vendorDeviceId}` }));
     }
-    const payload = { readings: readings.map((r) => ({ readingId: r.readingId, deviceId, measuredAt: r.measuredAt, ...r.reading })) };
-    const answer = await this.dependencies.submit(
-      { messageId: nextMessageId(), topic: readingsTopic(deviceId), payload: Buffer.from(JSON.stringify(payload)), principal: deviceId, receivedAt: receivedNow(), source: 'https' },
-      this.evaluationWaitMs,
-    );
-    if (!answer) return readings.map((r) => ({ vendorDeviceId, readingId: r.readingId, status: 'spooled' }));
-    return answer.receipts.map((receipt) => ({ vendorDeviceId, readingId: receipt.readingId, status: receipt.status, ...(receipt.reason ? { reason: receipt.reason } : {}) }));
+    const receipts = await submitAsDevice(this.dependencies.submit, deviceId, readings, this.evaluationWaitMs);
+    if (!receipts) return readings.map((r) => ({ vendorDeviceId, readingId: r.readingId, status: 'spooled' }));
+    return receipts.map((receipt) => ({ vendorDeviceId, readingId: receipt.readingId, status: receipt.status, ...(receipt.reason ? { reason: receipt.reason } : {}) }));
   }
 }

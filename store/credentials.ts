@@ -2,7 +2,7 @@
 // only a salted HMAC-SHA-256. A slow password KDF (scrypt, argon2) protects low-entropy human
 // passwords; a 256-bit random secret cannot be guessed, and a fast hash lets one process verify a
 // reconnect storm of 10,000 devices without stalling (scrypt at N=2^14 costs ~50 ms each).
-import { createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const SECRET_BYTES = 32;
 const SALT_BYTES = 16;
@@ -29,6 +29,19 @@ export function verifyDeviceSecret(secret: string, storedHash: string): boolean 
   const expected = Buffer.from(digestText, 'base64url');
   const actual = digest(Buffer.from(saltText, 'base64url'), secret);
   return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+/**
+ * What a Nightscout uploader presents for a secret: the SHA-1 hex of it, as Nightscout's
+ * `api-secret` header (uploaders hash the secret they are given themselves).
+ */
+export function nightscoutApiSecret(secret: string): string {
+  return createHash('sha1').update(secret, 'utf8').digest('hex');
+}
+
+/** The lookup key of an `api-secret` header value (lower-cased hex); see migration 0013. */
+export function apiSecretDigest(apiSecret: string): string {
+  return createHash('sha256').update(apiSecret.toLowerCase(), 'utf8').digest('hex');
 }
 
 /** Mosquitto 2's password-file hash (`$7$`: PBKDF2-HMAC-SHA-512, 101 iterations, 12-byte salt), as `mosquitto_passwd` writes it. */

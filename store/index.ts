@@ -17,7 +17,7 @@ export type { NewPatient, Patient } from './clinical/repositories/patients.js';
 export type { PatientThresholds } from './clinical/repositories/thresholds.js';
 export { MAX_MINUTES_PER_ENTRY, MAX_MINUTES_PER_PATIENT_DAY, type NewTimeEntry, type TimeEntry } from './clinical/repositories/time-entries.js';
 export { MAX_MESSAGE_CHARACTERS, type Message, type MessageSide, type UnreadThread } from './clinical/repositories/messages.js';
-export { generateDeviceSecret, hashDeviceSecret, mosquittoPasswordHash, verifyDeviceSecret } from './credentials.js';
+export { generateDeviceSecret, hashDeviceSecret, mosquittoPasswordHash, nightscoutApiSecret, verifyDeviceSecret } from './credentials.js';
 export { DEFAULT_THROTTLE_LIMITS, FailureThrottle, type ThrottleLimits } from './failure-throttle.js';
 export { USER_ID_PATTERN, USER_ROLES, SETUP_TOKEN_HOURS, normalizeUserId, type NewUser, type SetupToken, type User, type UserChange, type UserRole } from './clinical/repositories/users.js';
 export type { ActiveSession, Session, SessionPolicy } from './clinical/repositories/sessions.js';

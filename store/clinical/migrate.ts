@@ -15,6 +15,7 @@ import { fhirPushMigration } from './migrations/0009-fhir-push.js';
 import { changeCountersMigration } from './migrations/0010-change-counters.js';
 import { messagesMigration } from './migrations/0011-messages.js';
 import { vendorDevicesMigration } from './migrations/0012-vendor-devices.js';
+import { nightscoutUploadersMigration } from './migrations/0013-nightscout-uploaders.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -31,6 +32,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0010-change-counters': changeCountersMigration(dialect),
     '0011-messages': messagesMigration(dialect),
     '0012-vendor-devices': vendorDevicesMigration,
+    '0013-nightscout-uploaders': nightscoutUploadersMigration,
   };
 }
 

@@ -40,6 +40,8 @@ export interface DeviceTable {
   /** The cloud the device reports through (`tenovi`, `bodytrace`), and its id there (0012). */
   vendor: string | null;
   vendor_device_id: string | null;
+  /** CGM devices: SHA-256 hex of the Nightscout `api-secret` (the SHA-1 hex of the secret), to find them by (0013). */
+  api_secret_digest: string | null;
 }
 
 export interface DeviceStatusTable {

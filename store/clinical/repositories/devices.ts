@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { DEVICE_ID_PATTERN, VENDOR_DEVICE_ID_PATTERN, isMeasurementKind } from '../../../device-profiles/index.js';
-import { generateDeviceSecret, hashDeviceSecret, mosquittoPasswordHash, verifyDeviceSecret } from '../../credentials.js';
+import { apiSecretDigest, generateDeviceSecret, hashDeviceSecret, mosquittoPasswordHash, nightscoutApiSecret, verifyDeviceSecret } from '../../credentials.js';
 import { conflict, found, invalidInput, notFound } from '../../errors.js';
 import { nowInstant, toInstant } from '../../time.js';
 import type { ClinicalDatabase, DeviceAssignmentTable, DeviceTable } from '../schema.js';
@@ -135,6 +135,8 @@ export class DeviceRepository {
     if ((vendor === null) !== (vendorDeviceId === null)) throw invalidInput(vendor === null ? 'vendor' : 'vendorDeviceId', 'vendor and vendorDeviceId go together: the cloud the device reports through and its id there');
     if (vendorDeviceId !== null && !VENDOR_DEVICE_ID.test(vendorDeviceId)) throw invalidInput('vendorDeviceId', 'must be 1–128 printable ASCII characters');
     const secret = generateDeviceSecret();
+    // A CGM may upload as a Nightscout uploader, which names no device: found by its secret alone.
+    const api_secret_digest = input.kind === 'cgm_glucose' ? apiSecretDigest(nightscoutApiSecret(secret)) : null;
     const now = nowInstant();
     await this.db.transaction().execute(async (trx) => {
       if (input.gatewayId) {
@@ -158,6 +160,7 @@ export class DeviceRepository {
             secret_hash: hashDeviceSecret(secret),
             broker_password_hash: mosquittoPasswordHash(secret),
             secret_rotated_at: now,
+            api_secret_digest,
             model: input.model ?? null,
             gateway_id: input.gatewayId ?? null,
             retired_at: null,
@@ -177,6 +180,7 @@ export class DeviceRepository {
             secret_hash: hashDeviceSecret(secret),
             broker_password_hash: mosquittoPasswordHash(secret),
             secret_rotated_at: now,
+            api_secret_digest,
             created_at: now,
             retired_at: null,
             vendor,
@@ -191,6 +195,12 @@ export class DeviceRepository {
 
   async get(id: string): Promise<Device | undefined> {
     const row = await this.reader.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toDevice(row);
+  }
+
+  /** The CGM device whose secret's SHA-1 hex is `apiSecret` (a Nightscout uploader's header), if not retired. */
+  async findByApiSecret(apiSecret: string): Promise<Device | undefined> {
+    const row = await this.reader.selectFrom('devices').selectAll().where('api_secret_digest', '=', apiSecretDigest(apiSecret)).where('retired_at', 'is', null).executeTakeFirst();
     return row && toDevice(row);
   }
 

@@ -36,6 +36,8 @@ const VALID: Record<string, Record<string, unknown>> = {
   'temperature Cel': { ...base, kind: 'temperature', value: 37.2, unit: 'Cel' },
   'temperature degF': { ...base, kind: 'temperature', value: 99.1, unit: 'degF' },
   'heart_rate /min': { ...base, kind: 'heart_rate', value: 64, unit: '/min' },
+  'cgm_glucose mg/dL with its trend': { ...base, kind: 'cgm_glucose', value: 128, trend: 'FortyFiveUp', unit: 'mg/dL' },
+  'cgm_glucose mmol/L': { ...base, kind: 'cgm_glucose', value: 7.1, unit: 'mmol/L' },
   'with gateway and receivedAt in UTC': {
     ...base,
     measuredAt: '2026-11-22T13:14:03.250Z',
@@ -111,6 +113,8 @@ const INVALID: [string, unknown, string, string][] = [
   ['spo2 above 100', { ...VALID['spo2 %'], value: 101 }, '/value', 'plausible'],
   ['temperature in degF sent as Cel', { ...VALID['temperature Cel'], value: 99.1 }, '/value', 'plausible'],
   ['heart rate 0', { ...VALID['heart_rate /min'], value: 0 }, '/value', 'plausible'],
+  ['a CGM sensor status code as a value', { ...VALID['cgm_glucose mg/dL with its trend'], value: 5 }, '/value', 'plausible'],
+  ['a CGM trend arrow nobody spells', { ...VALID['cgm_glucose mg/dL with its trend'], trend: 'Up' }, '/trend', 'FortyFiveUp'],
   ['measuredAt without offset', { ...bp, measuredAt: '2026-11-22T08:14:03' }, '/measuredAt', 'offset'],
   ['measuredAt date only', { ...bp, measuredAt: '2026-11-22' }, '/measuredAt', 'RFC 3339'],
   ['measuredAt as epoch ms', { ...bp, measuredAt: 1795000000000 }, '/measuredAt', 'string'],

@@ -10,13 +10,14 @@ import { fhirErrors, isValidUcum } from '../../support/fhir-validator.js';
 import { storedReading } from '../store/stored-reading.js';
 
 const VIA_GATEWAY = { gatewayId: 'hub:01', source: 'gateway' as const };
-const KIND_UNITS: Record<string, string> = { blood_pressure: 'mmHg', glucose: 'mg/dL', weight: 'kg', spo2: '%', temperature: 'Cel', heart_rate: '/min' };
+const KIND_UNITS: Record<string, string> = { blood_pressure: 'mmHg', glucose: 'mg/dL', weight: 'kg', spo2: '%', temperature: 'Cel', heart_rate: '/min', cgm_glucose: 'mg/dL' };
 
 /** One fixture per kind and unit the devices send, straight and through a gateway. */
 const FIXTURES: Record<string, StoredReading> = {
   'blood pressure in kPa with pulse and flags': storedReading(),
   'blood pressure in mmHg through a gateway': storedReading({ ...VIA_GATEWAY, deviceId: 'cuff-2', values: { systolic: 128, diastolic: 82, meanArterial: 97 }, flags: {}, original: { unit: 'mmHg', values: { systolic: 128, diastolic: 82, meanArterial: 97 } } }),
   'glucose in mg/dL before a meal': storedReading({ kind: 'glucose', deviceId: 'meter-1', unit: 'mg/dL', values: { value: 104 }, flags: { mealContext: 'before_meal' }, original: { unit: 'mg/dL', values: { value: 104 } } }),
+  'CGM glucose in mmol/L with its trend': storedReading({ kind: 'cgm_glucose', deviceId: 'cgm-1', unit: 'mg/dL', values: { value: 127.9108 }, flags: { trend: 'Flat' }, original: { unit: 'mmol/L', values: { value: 7.1 } } }),
   'glucose in mmol/L, the meter showing LO, through a gateway': storedReading({ ...VIA_GATEWAY, kind: 'glucose', deviceId: 'meter-2', unit: 'mg/dL', values: { value: 36.0312 }, flags: { outOfRange: 'low' }, original: { unit: 'mmol/L', values: { value: 2 } } }),
   'weight in lb with BMI through a gateway': storedReading({ ...VIA_GATEWAY, kind: 'weight', deviceId: 'scale-1', unit: 'kg', values: { value: 81.6466, bmi: 26.4 }, flags: {}, original: { unit: 'lb', values: { value: 180 } } }),
   'weight in kg': storedReading({ kind: 'weight', deviceId: 'scale-2', unit: 'kg', values: { value: 72.5 }, flags: {}, original: { unit: 'kg', values: { value: 72.5 } } }),
