@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { DAY_MS, MEASUREMENT_KINDS } from '../../device-profiles/index.js';
 import { DEFAULT_RULES, resolveRules } from '../../rules/index.js';
 import { addDays, billingProgress, nextMonth, progressQueryStart, ruleSetFor } from '../../billing/index.js';
-import { localDate, MAX_MINUTES_PER_ENTRY, startOfLocalDate, STORE_ERRORS, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
+import { cgmSummary, localDate, MAX_MINUTES_PER_ENTRY, startOfLocalDate, STORE_ERRORS, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, requireUser } from '../access.js';
 import { ChartDays } from '../chart-days.js';
 import { API_ERRORS, ApiError } from '../errors.js';
@@ -16,6 +16,26 @@ import { billingProgressView, bucketView, errorResponses, readingView as reading
 const READINGS_BODY = { before: '{"readings":', after: '}' };
 /** A readings query spans at most a year: enough for any chart, bounded in memory. */
 const MAX_RANGE_MS = 366 * DAY_MS;
+/** The AGP's period: 14 days by default (the consensus's minimum for a representative profile), at most 90. */
+const CGM_DEFAULT_DAYS = 14;
+const CGM_MAX_RANGE_MS = 90 * DAY_MS;
+const CGM_QUERY_SPAN_MS = 30 * DAY_MS;
+
+const percentiles = z.object({ p5: z.number(), p25: z.number(), p50: z.number(), p75: z.number(), p95: z.number() });
+const cgmSummaryView = z.object({
+  patientId: z.string(),
+  from: instant,
+  to: instant,
+  timezone: z.string(),
+  readings: z.number().int(),
+  intervalMinutes: z.number().int().nullable(),
+  sensorWearPercent: z.number(),
+  timeInRanges: z.object({ veryLow: z.number(), low: z.number(), inRange: z.number(), high: z.number(), veryHigh: z.number() }),
+  meanMgdl: z.number().nullable(),
+  gmiPercent: z.number().nullable(),
+  cvPercent: z.number().nullable(),
+  hourly: z.array(z.object({ hour: z.number().int(), readings: z.number().int(), percentiles: percentiles.nullable() })),
+});
 
 export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; readingsStore: ReadingsStore }> = async (app, { clinicalStore, readingsStore }) => {
   const chartDays = new ChartDays(readingsStore);
@@ -51,6 +71,35 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
       // as it is (it serializes only objects), hence the cast. Its length is known: not chunked.
       const length = parts.reduce((sum, part) => sum + part.length, 0);
       return reply.type('application/json; charset=utf-8').header('content-length', length).send(Readable.from(parts) as never);
+    },
+  );
+
+  app.get(
+    '/v1/patients/:id/cgm-summary',
+    {
+      schema: {
+        params: idParams,
+        querystring: z.object({ from: instant.optional(), to: instant.optional() }),
+        response: { 200: cgmSummaryView, ...errorResponses },
+        tags: ['readings'],
+        description:
+          'CGM metrics of a period (default the last 14 days, at most 90): % of readings in the consensus ranges (veryLow < 54, low 54–69, inRange 70–180, high 181–250, veryHigh > 250 mg/dL), mean, GMI, CV, sensor wear (readings received of those the period could hold at the sensor\u2019s interval), and per hour of the patient\u2019s local day the 5/25/50/75/95th percentiles (the AGP).',
+      },
+      config: { access: { roles: CLINICAL_ROLES_AND_PATIENT, scope: 'patient', audit: 'cgm-summary.read' } },
+    },
+    async (request) => {
+      const to = request.query.to ?? new Date().toISOString();
+      const from = request.query.from ?? new Date(Date.parse(to) - CGM_DEFAULT_DAYS * DAY_MS).toISOString();
+      if (Date.parse(to) <= Date.parse(from)) throw new ApiError(API_ERRORS.VALIDATION, 'querystring/to: must be after from');
+      if (Date.parse(to) - Date.parse(from) > CGM_MAX_RANGE_MS) throw new ApiError(API_ERRORS.VALIDATION, 'querystring/from: the range may span at most 90 days');
+      const patient = await clinicalStore.patients.require(request.params.id);
+      // A month at a time: 90 days of a 1-minute sensor (129,600 readings) is past a query's row bound.
+      const points: { epochMs: number; value: number }[] = [];
+      for (let startMs = Date.parse(from); startMs < Date.parse(to); startMs += CGM_QUERY_SPAN_MS) {
+        const end = new Date(Math.min(startMs + CGM_QUERY_SPAN_MS, Date.parse(to))).toISOString();
+        for (const reading of await readingsStore.query({ patientId: patient.id, kind: 'cgm_glucose', from: new Date(startMs).toISOString(), to: end })) points.push({ epochMs: Date.parse(reading.measuredAt), value: reading.values.value! });
+      }
+      return { patientId: patient.id, from: new Date(from).toISOString(), to: new Date(to).toISOString(), timezone: patient.timezone, ...cgmSummary(points, { fromMs: Date.parse(from), toMs: Date.parse(to), timezone: patient.timezone }) };
     },
   );
 

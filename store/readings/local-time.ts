@@ -62,6 +62,11 @@ export function localDate(epochMs: number, timezone: string): string {
   return new Date(epochMs + cachedOffsetMs(epochMs, timezone)).toISOString().slice(0, 10);
 }
 
+/** The patient's local hour of the day (0–23) of an instant: a DST day has 23 or 25 hours, each binned as the clock read. */
+export function localHour(epochMs: number, timezone: string): number {
+  return new Date(epochMs + cachedOffsetMs(epochMs, timezone)).getUTCHours();
+}
+
 /** Offset of the zone from UTC at an instant, in milliseconds (local = utc + offset). */
 function offsetMs(epochMs: number, timezone: string): number {
   const p = localParts(epochMs, timezone);

@@ -170,3 +170,34 @@ describe('POST /api/v1/entries (Nightscout-compatible uploads)', () => {
     expect(await storedOf(device.patientId)).toHaveLength(3);
   });
 });
+
+describe('GET /v1/patients/:id/cgm-summary', () => {
+  it('summarizes what the uploader sent, for the care team and the patient, audited, and names a bad range', async () => {
+    const device = await cgm();
+    const toMs = Date.now();
+    // Two hours at 5 minutes: 60 mg/dL for the first, 200 for the second.
+    const entries = Array.from({ length: 24 }, (_, i) => ({ type: 'sgv', sgv: i < 12 ? 60 : 200, date: toMs - (24 - i) * 5 * 60_000 }));
+    expect((await upload(device.apiSecret, entries)).status).toBe(200);
+    const from = new Date(toMs - 2 * 3_600_000 - 60_000).toISOString();
+    const to = new Date(toMs).toISOString();
+    const nurse = await app.token('nurse', [app.teamId], 'nurse-cgm');
+    const answer = await app.request('GET', `/v1/patients/${device.patientId}/cgm-summary?from=${from}&to=${to}`, { token: nurse });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({
+      patientId: device.patientId,
+      timezone: 'Europe/Berlin',
+      readings: 24,
+      intervalMinutes: 5,
+      timeInRanges: { veryLow: 0, low: 50, inRange: 0, high: 50, veryHigh: 0 },
+      meanMgdl: 130,
+      gmiPercent: 6.4,
+    });
+    // The patient sees their own.
+    const patient = await app.token('patient', [], 'patient-cgm', device.patientId);
+    expect((await app.request('GET', `/v1/patients/${device.patientId}/cgm-summary`, { token: patient })).status).toBe(200);
+    const audit = (await app.clinicalStore.audit.list({ patientId: device.patientId, limit: 10 })).items.map((record) => `${record.actor} ${record.action} ${record.outcome}`);
+    expect(audit).toEqual(expect.arrayContaining(['nurse-cgm cgm-summary.read allowed', 'patient-cgm cgm-summary.read allowed']));
+    const tooLong = await app.request('GET', `/v1/patients/${device.patientId}/cgm-summary?from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z`, { token: nurse });
+    expect(tooLong).toMatchObject({ status: 400, body: { message: 'querystring/from: the range may span at most 90 days' } });
+  });
+});

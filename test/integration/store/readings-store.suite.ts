@@ -1,6 +1,6 @@
 // The one readings-store suite every implementation must pass (SQLite, InfluxDB).
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { parseSerialized, readingObject, serializeReadings, type ReadingsStore } from '../../../store/index.js';
+import { cgmSummary, parseSerialized, readingObject, serializeReadings, type ReadingsStore } from '../../../store/index.js';
 import type { StoredReading } from '../../../device-profiles/index.js';
 
 let sequence = 0;
@@ -309,6 +309,55 @@ export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: (
       { date: '2026-11-11', readingIds: [`cuff-1/${morning.readingId}`] },
     ]);
     expect((await store.localDates(range)).map((d) => d.date)).toEqual(['2026-11-10', '2026-11-11', '2026-11-12']);
+  });
+
+  it('gives the CGM summary of a synthetic 14 days across a DST change, as computed independently here', async () => {
+    const patient = patientId();
+    const timezone = 'America/New_York';
+    // 14 days around the end of DST (2026-11-01: a 25-hour day), every 5 minutes, with gaps.
+    const fromMs = Date.parse('2026-10-25T04:00:00.000Z');
+    const toMs = fromMs + 14 * 86_400_000;
+    const readings: StoredReading[] = [];
+    let seed = 7;
+    const random = () => ((seed = (seed * 48_271) % 2_147_483_647) / 2_147_483_647);
+    for (let t = fromMs, i = 0; t < toMs; t += 5 * 60_000, i += 1) {
+      if (random() < 0.08) continue; // signal lost now and then: wear below 100 %
+      const value = Math.round(140 + 90 * Math.sin((2 * Math.PI * (t - fromMs)) / 86_400_000) + 40 * (random() - 0.5));
+      readings.push(bp(patient, new Date(t).toISOString(), 0, { kind: 'cgm_glucose', deviceId: 'cgm-1', readingId: `sgv-${t}`, unit: 'mg/dL', values: { value: Math.max(40, value) }, flags: {}, original: { unit: 'mg/dL', values: { value: Math.max(40, value) } } }));
+    }
+    // A meter reading of the same patient is not part of the CGM summary.
+    await store.write([...readings, glucose(patient, '2026-10-30T12:00:00.000Z', 30)]);
+    const stored = await store.query({ patientId: patient, kind: 'cgm_glucose', from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() });
+    const summary = cgmSummary(stored.map((r) => ({ epochMs: Date.parse(r.measuredAt), value: r.values.value! })), { fromMs, toMs, timezone });
+
+    // Independently: the values as written, local hours from Intl itself, percentiles by their definition.
+    const values = readings.map((r) => r.values.value!);
+    const n = values.length;
+    const mean = values.reduce((a, b) => a + b, 0) / n;
+    const sd = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1));
+    const share = (test: (v: number) => boolean) => Math.round((values.filter(test).length / n) * 1000) / 10;
+    const hourOf = (ms: number) => Number(new Intl.DateTimeFormat('en-US', { timeZone: timezone, hour: '2-digit', hourCycle: 'h23' }).format(new Date(ms)));
+    const type7 = (sorted: number[], p: number) => {
+      const rank = (sorted.length - 1) * (p / 100);
+      const below = sorted[Math.floor(rank)]!;
+      const above = sorted[Math.ceil(rank)]!;
+      return below + (rank - Math.floor(rank)) * (above - below);
+    };
+    expect(summary).toMatchObject({
+      readings: n,
+      intervalMinutes: 5,
+      sensorWearPercent: Math.round((n / (14 * 288)) * 1000) / 10,
+      timeInRanges: { veryLow: share((v) => v < 54), low: share((v) => v >= 54 && v < 70), inRange: share((v) => v >= 70 && v <= 180), high: share((v) => v > 180 && v <= 250), veryHigh: share((v) => v > 250) },
+      meanMgdl: Math.round(mean * 10) / 10,
+      gmiPercent: Math.round((3.31 + 0.02392 * mean) * 10) / 10,
+      cvPercent: Math.round((sd / mean) * 1000) / 10,
+    });
+    for (const hour of [0, 1, 2, 13, 23]) {
+      const ofHour = readings.filter((r) => hourOf(Date.parse(r.measuredAt)) === hour).map((r) => r.values.value!).sort((a, b) => a - b);
+      expect(summary.hourly[hour]).toEqual({ hour, readings: ofHour.length, percentiles: { p5: Math.round(type7(ofHour, 5) * 10) / 10, p25: Math.round(type7(ofHour, 25) * 10) / 10, p50: Math.round(type7(ofHour, 50) * 10) / 10, p75: Math.round(type7(ofHour, 75) * 10) / 10, p95: Math.round(type7(ofHour, 95) * 10) / 10 } });
+    }
+    // The 25-hour day: 1 a.m. came twice, so hour 1 holds about 15 days of readings, the others 14.
+    expect(summary.hourly[1]!.readings).toBeGreaterThan(summary.hourly[13]!.readings + 6);
   });
 
   it('answers a ping', async () => {

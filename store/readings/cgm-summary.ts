@@ -1,0 +1,95 @@
+// The CGM summary of a period (issue #25 item 5; `GET /v1/patients/:id/cgm-summary`): the metrics of
+// the International Consensus on Time in Range (Battelino et al., Diabetes Care 2019) and of the
+// Ambulatory Glucose Profile: time in five ranges, mean glucose, GMI, coefficient of variation,
+// sensor wear, and the 5/25/50/75/95th percentiles of each hour of the day. Computed here, over the
+// store's readings of the period, for the same reason as aggregate.ts: one definition of the
+// patient's local hour (DST included) for both stores, rather than two query languages' ideas of it.
+import { localHour } from './local-time.js';
+
+/** The consensus ranges in mg/dL: below 54, 54–69, 70–180, 181–250, above 250. */
+export const CGM_RANGES = [
+  { name: 'veryLow', below: 54 },
+  { name: 'low', below: 70 },
+  { name: 'inRange', below: 180, inclusive: true },
+  { name: 'high', below: 250, inclusive: true },
+  { name: 'veryHigh', below: Number.POSITIVE_INFINITY },
+] as const;
+export type CgmRangeName = (typeof CGM_RANGES)[number]['name'];
+
+export const AGP_PERCENTILES = [5, 25, 50, 75, 95] as const;
+
+export interface CgmPoint {
+  epochMs: number;
+  /** mg/dL. */
+  value: number;
+}
+
+export interface CgmSummary {
+  readings: number;
+  /** Minutes between readings the sensor reports at (the median gap: 1, 5 or 15), null below 2 readings. */
+  intervalMinutes: number | null;
+  /** Readings received of those the period could hold at that interval, in %. */
+  sensorWearPercent: number;
+  /** % of readings in each range, each rounded to 0.1. */
+  timeInRanges: Record<CgmRangeName, number>;
+  meanMgdl: number | null;
+  /** Glucose management indicator: 3.31 + 0.02392 × mean mg/dL (Bergenstal et al., Diabetes Care 2018). */
+  gmiPercent: number | null;
+  /** Standard deviation / mean × 100 (sample SD); ≤ 36 % is the consensus's stable glucose. */
+  cvPercent: number | null;
+  /** Per local hour 0–23: the readings of that hour in every day of the period, and their percentiles. */
+  hourly: { hour: number; readings: number; percentiles: Record<`p${(typeof AGP_PERCENTILES)[number]}`, number> | null }[];
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+function rangeOf(value: number): CgmRangeName {
+  for (const range of CGM_RANGES) if ('inclusive' in range ? value <= range.below : value < range.below) return range.name;
+  return 'veryHigh';
+}
+
+/** Percentile of sorted values by linear interpolation between closest ranks (Hyndman–Fan type 7, as R and NumPy default). */
+export function percentile(sorted: readonly number[], p: number): number {
+  const rank = (p / 100) * (sorted.length - 1);
+  const low = Math.floor(rank);
+  const high = Math.ceil(rank);
+  return sorted[low]! + (sorted[high]! - sorted[low]!) * (rank - low);
+}
+
+export function cgmSummary(points: readonly CgmPoint[], period: { fromMs: number; toMs: number; timezone: string }): CgmSummary {
+  const n = points.length;
+  const counts: Record<CgmRangeName, number> = { veryLow: 0, low: 0, inRange: 0, high: 0, veryHigh: 0 };
+  const byHour: number[][] = Array.from({ length: 24 }, () => []);
+  let sum = 0;
+  for (const point of points) {
+    counts[rangeOf(point.value)] += 1;
+    sum += point.value;
+    byHour[localHour(point.epochMs, period.timezone)]!.push(point.value);
+  }
+  const mean = n > 0 ? sum / n : null;
+  let squares = 0;
+  if (mean !== null) for (const point of points) squares += (point.value - mean) ** 2;
+  const sd = n > 1 ? Math.sqrt(squares / (n - 1)) : null;
+  const times = points.map((point) => point.epochMs).sort((a, b) => a - b);
+  const gaps = times.slice(1).map((t, i) => t - times[i]!).sort((a, b) => a - b);
+  // Rounded to the whole minute: sensors report every 1, 5 or 15 minutes give or take seconds.
+  const intervalMinutes = gaps.length > 0 ? Math.max(1, Math.round(percentile(gaps, 50) / 60_000)) : null;
+  const possible = intervalMinutes ? (period.toMs - period.fromMs) / (intervalMinutes * 60_000) : 0;
+  return {
+    readings: n,
+    intervalMinutes,
+    sensorWearPercent: possible > 0 ? round1(Math.min(100, (n / possible) * 100)) : 0,
+    timeInRanges: Object.fromEntries(Object.entries(counts).map(([name, count]) => [name, n > 0 ? round1((count / n) * 100) : 0])) as Record<CgmRangeName, number>,
+    meanMgdl: mean === null ? null : round1(mean),
+    gmiPercent: mean === null ? null : round1(3.31 + 0.02392 * mean),
+    cvPercent: mean === null || sd === null ? null : round1((sd / mean) * 100),
+    hourly: byHour.map((values, hour) => {
+      const sorted = values.sort((a, b) => a - b);
+      return {
+        hour,
+        readings: sorted.length,
+        percentiles: sorted.length === 0 ? null : (Object.fromEntries(AGP_PERCENTILES.map((p) => [`p${p}`, round1(percentile(sorted, p))])) as CgmSummary['hourly'][number]['percentiles']),
+      };
+    }),
+  };
+}
