@@ -31,7 +31,7 @@ export interface LatencyBenchResult {
   generatorDelayMs: { p99Ms: number; maxMs: number };
 }
 
-function figures(values: number[]): LatencyFigures {
+export function figures(values: number[]): LatencyFigures {
   const sorted = [...values].sort((a, b) => a - b);
   const round = (n: number) => Math.round(n * 100) / 100;
   return { samples: sorted.length, p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)), p99: round(percentile(sorted, 99)), max: round(sorted[sorted.length - 1] ?? Number.NaN) };

@@ -16,7 +16,7 @@ export interface ConnectionsBenchResult {
 
 const CONCURRENT_CONNECTS = 200;
 
-function connectDevice(port: number, id: string, secret: string): Promise<Socket> {
+export function connectDevice(port: number, id: string, secret: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connectTcp(port, '127.0.0.1');
     const timer = setTimeout(() => {

@@ -1,6 +1,6 @@
 // `npm run bench`: benchmarks with their baselines measured in the same run, a table on stdout and
 // JSON in bench/results/. Not part of `npm test`: figures are reported, never asserted.
-// BENCH_ONLY=ingest,https-ingest,latency,connections,backlog,api,fhir-export,billing,console,ha runs a subset (all by default).
+// BENCH_ONLY=ingest,https-ingest,latency,cgm,connections,backlog,api,fhir-export,billing,console,ha runs a subset (all by default).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -10,6 +10,7 @@ import { benchAlertLatency } from './alert-latency.js';
 import { benchApi, type EndpointFigures, type LoadFigures } from './api.js';
 import { benchBacklog } from './backlog.js';
 import { benchBilling } from './billing.js';
+import { benchCgmAlerts } from './cgm-alerts.js';
 import { benchConsole } from './console.js';
 import { benchConnections } from './connections.js';
 import { benchFhirExport } from './fhir-export.js';
@@ -24,7 +25,7 @@ const ms = (n: number) => n.toFixed(1);
 const spread = (s: Summary, f: (n: number) => string = fmt) => `${f(s.min)}–${f(s.max)}`;
 const pct = (share: number) => `${(share * 100).toFixed(0)} %`;
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const only = new Set((process.env.BENCH_ONLY ?? 'ingest,https-ingest,latency,connections,backlog,api,fhir-export,billing,console,ha').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'ingest,https-ingest,latency,cgm,connections,backlog,api,fhir-export,billing,console,ha').split(','));
 const log = (line: string) => console.error(line);
 
 function table(rows: string[][]): string {
@@ -117,6 +118,19 @@ if (only.has('latency')) {
   console.log(`\nLatency at ${latency.achievedBackgroundRate} readings/s background (target ${latency.options.backgroundRatePerSecond}/s from ${latency.options.backgroundDevices} devices), a critical glucose reading every ${latency.options.criticalIntervalMs} ms, ${latency.options.durationSeconds} s\n`);
   console.log(table([['figure (ms)', 'p50', 'p95', 'p99', 'max', 'samples'], ['publish → PUBACK', ...f(latency.pubackMs)], ["publish → alert on the nurse's MQTT topic (target p99 < 50)", ...f(latency.publishToAlertMs)]]));
   console.log(`\nThe load generator's own event loop meanwhile (a stall there delays what it times): p99 ${latency.generatorDelayMs.p99Ms} ms, longest ${latency.generatorDelayMs.maxMs} ms`);
+}
+
+if (only.has('cgm')) {
+  await settle();
+  log('cgm: CGM patients at one reading per 5 minutes each, some completing a sustained low');
+  const cgm = await benchCgmAlerts({ patients: env('BENCH_CGM_PATIENTS', 10_000), durationSeconds: env('BENCH_CGM_SECONDS', 120), lowPatients: env('BENCH_CGM_LOWS', 200) }, log);
+  results.cgm = cgm;
+  const f = (x: { p50: number; p95: number; p99: number; max: number; samples: number }) => [String(x.p50), String(x.p95), String(x.p99), String(x.max), String(x.samples)];
+  console.log(
+    `\nCGM: ${fmt(cgm.options.patients)} patients, each CGM on its own MQTT connection (connected in ${cgm.connectSeconds} s) sending one reading per 5 minutes: ${cgm.readingsPerSecond} readings/s for ${cgm.options.durationSeconds} s (${fmt(cgm.readingsSent)} readings), ${cgm.alertsExpected} of them completing 15 minutes below 54 mg/dL\n`,
+  );
+  console.log(table([['figure (ms)', 'p50', 'p95', 'p99', 'max', 'samples'], ['publish → PUBACK', ...f(cgm.pubackMs)], ["publish → the Level 2 low alert on the nurses' MQTT topic (target p99 < 50)", ...f(cgm.publishToAlertMs)]]));
+  console.log(`\nPlatform resident memory: ${cgm.residentMiB.connected} MiB connected, ${cgm.residentMiB.end} MiB at the end; the load generator's event loop: p99 ${cgm.generatorDelayMs.p99Ms} ms, longest ${cgm.generatorDelayMs.maxMs} ms`);
 }
 
 if (only.has('connections')) {
