@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
+import { fencedBlocks, repositoryFile } from '../../support/doc-blocks.js';
 import { eventually, unique } from '../../support/ingest-harness.js';
 
 let app: ApiHarness;
@@ -199,5 +200,16 @@ describe('GET /v1/patients/:id/cgm-summary', () => {
     expect(audit).toEqual(expect.arrayContaining(['nurse-cgm cgm-summary.read allowed', 'patient-cgm cgm-summary.read allowed']));
     const tooLong = await app.request('GET', `/v1/patients/${device.patientId}/cgm-summary?from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z`, { token: nurse });
     expect(tooLong).toMatchObject({ status: 400, body: { message: 'querystring/from: the range may span at most 90 days' } });
+  });
+});
+
+describe('docs/mqtt.md, "From CGM uploaders"', () => {
+  it('runs its curl example as written, and prints the answer it shows', async () => {
+    const block = fencedBlocks(repositoryFile('docs/mqtt.md'), 'sh', '## From CGM uploaders')[0]!;
+    const printed = /^# (\[.*\])$/m.exec(block)![1]!;
+    const device = await cgm();
+    const { stdout } = await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', block], { env: { PATH: process.env.PATH, CGM_SECRET: device.secret, RPM_URL: app.baseUrl } });
+    expect(JSON.parse(stdout)).toEqual(JSON.parse(printed));
+    expect((await storedOf(device.patientId)).map((r) => [r.measuredAt, r.measuredAtAsSent, r.values.value, r.flags.trend])).toEqual([['2026-12-04T07:20:00.000Z', '2026-12-04T08:20:00.000+01:00', 112, 'Flat']]);
   });
 });
