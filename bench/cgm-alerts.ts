@@ -61,9 +61,9 @@ export async function benchCgmAlerts(options: CgmBenchOptions, log: (line: strin
   const teamId = data.teamId;
   await data.close();
   const startMs = Date.now();
-  // Assigned 16 minutes ago: the seeded lows fit, and no patient has gone the 20 minutes without a
-  // reading that raise "signal lost" before the run ends (it lasts minutes).
-  const devices = bulkAssigned(data.dataDir, teamId, 'cgm', options.patients, 'cgm_glucose', new Date(startMs - 16 * 60_000).toISOString());
+  // Devices assigned 16 minutes ago, so the seeded lows are the patients'; patients enrolled now, so
+  // that "signal lost" (20 minutes without a reading since monitoring began) comes after the run.
+  const devices = bulkAssigned(data.dataDir, teamId, 'cgm', options.patients, 'cgm_glucose', new Date(startMs - 16 * 60_000).toISOString(), new Date(startMs).toISOString());
   const platform = await startPlatform(data.dataDir);
   const sockets: Socket[] = [];
   const nurse = await mqtt.connectAsync(platform.mqttUrl, { username: 'bench-nurse', password: await signAccessToken(BENCH_JWT_SECRET, { sub: 'bench-nurse', role: 'nurse', careTeams: [teamId] }), clientId: `bench-nurse-${Date.now()}`, reconnectPeriod: 0 });
@@ -108,6 +108,7 @@ export async function benchCgmAlerts(options: CgmBenchOptions, log: (line: strin
         return publish[index]!(device.id, { readings: seed });
       }),
     );
+    log(`cgm: ${low.size} sustained lows seeded`);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, runStartMs - Date.now())));
     const residentConnected = residentBytes(platform.pid);
 
@@ -129,8 +130,10 @@ export async function benchCgmAlerts(options: CgmBenchOptions, log: (line: strin
         inFlight.push(publish[index]!(device.id, reading).then(() => void pubacks.push(performance.now() - at)));
         next += 1;
       }
+      if (process.env.BENCH_CGM_TRACE && next % 500 === 0) log(`cgm: ${next} sent, ${pubacks.length} acknowledged, ${alertLatencies.length} alerts`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
+    log(`cgm: ${inRun.length} readings sent; waiting for their PUBACKs`);
     await Promise.all(inFlight);
     const elapsedSeconds = (performance.now() - started) / 1000;
     const generatorDelayMs = generatorDelay();

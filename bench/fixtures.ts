@@ -70,7 +70,7 @@ export function bulkProvision(dataDir: string, prefix: string, count: number, ki
  * `count` patients of the team, each with one device of `kind` assigned from `since`, written in one
  * transaction (provisioning 10,000 through the repository, a transaction each, takes minutes).
  */
-export function bulkAssigned(dataDir: string, teamId: string, prefix: string, count: number, kind: string, since: string): (BenchDevice & { patientId: string })[] {
+export function bulkAssigned(dataDir: string, teamId: string, prefix: string, count: number, kind: string, since: string, enrolledAt = since): (BenchDevice & { patientId: string })[] {
   const database = new SqliteDatabase(join(dataDir, 'clinical.sqlite'));
   const patient = database.prepare('INSERT INTO patients (id, care_team_id, name, birth_date, timezone, enrolled_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   const device = database.prepare('INSERT INTO devices (id, kind, model, gateway_id, secret_hash, secret_rotated_at, created_at, retired_at) VALUES (?, ?, NULL, NULL, ?, ?, ?, NULL)');
@@ -80,7 +80,7 @@ export function bulkAssigned(dataDir: string, teamId: string, prefix: string, co
   database.transaction(() => {
     for (let i = 0; i < count; i += 1) {
       const assigned = { id: `${prefix}-${i}`, secret: generateDeviceSecret(), patientId: `${prefix}-patient-${i}` };
-      patient.run(assigned.patientId, teamId, assigned.patientId, '1970-01-01', 'UTC', since, now, now);
+      patient.run(assigned.patientId, teamId, assigned.patientId, '1970-01-01', 'UTC', enrolledAt, now, now);
       device.run(assigned.id, kind, hashDeviceSecret(assigned.secret), now, now);
       assignment.run(assigned.id, assigned.patientId, since, 'bench', now);
       devices.push(assigned);

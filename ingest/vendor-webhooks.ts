@@ -16,7 +16,8 @@ import { basicCredential, type SubmitForAnswer } from './https-readings.js';
 import type { MessageInbox } from './inbox.js';
 import { firstIssue, submitAsDevice } from './submit-as-device.js';
 import { bodytraceBatch, bodytraceWebhookSchema } from './vendors/bodytrace.js';
-import { tenoviBatch, tenoviWebhookSchema } from './vendors/tenovi.js';
+import { HeldGroups } from './vendors/held-groups.js';
+import { tenoviBatch, tenoviReadingComplete, tenoviReadingKey, tenoviWebhookSchema, type TenoviMeasurement } from './vendors/tenovi.js';
 import type { VendorBatch, VendorReading } from './vendors/vendor-batch.js';
 
 /** What each vendor's webhook must present (RPM_TENOVI_WEBHOOK_AUTHORIZATION, RPM_BODYTRACE_WEBHOOK_USER/_PASSWORD). */
@@ -70,11 +71,19 @@ const VENDORS: Readonly<Record<DeviceVendor, VendorDefinition>> = {
 };
 
 const BACKLOG_RETRY_AFTER_SECONDS = 30;
+/**
+ * How long a Tenovi row posted alone waits for the other rows of its reading (without "Post as
+ * Array" a cuff's blood pressure, pulse and irregular-heartbeat flag come as separate webhooks from
+ * one upload of its gateway).
+ */
+export const TENOVI_JOIN_WAIT_MS = 3_000;
 const deviceIdPattern = new RegExp(DEVICE_ID_PATTERN);
 
 export class VendorWebhooks {
   /** Failed sign-ins per address and vendor: a webhook secret is not to be guessed at. */
   private readonly throttle = new FailureThrottle();
+  /** Tenovi rows posted one per webhook, held until their reading's other rows come (or the wait ends). */
+  private readonly tenoviRows = new HeldGroups<TenoviMeasurement, VendorReceipt[]>(TENOVI_JOIN_WAIT_MS, tenoviReadingComplete, (rows) => this.process('tenovi', tenoviBatch(rows)));
 
   constructor(
     private readonly dependencies: { clinicalStore: ClinicalStore; inbox: MessageInbox; submit: SubmitForAnswer; logger: Logger },
@@ -107,7 +116,17 @@ export class VendorWebhooks {
     if (!parsed.success) return { refused: 'bad_payload', message: firstIssue(parsed.error) };
     // Past the bound, the vendor keeps the readings and sends them again: refusing is the backpressure.
     if (this.dependencies.inbox.isFull) return { refused: 'backlog_full', message: 'the ingest backlog is full; send again later', retryAfterSeconds: BACKLOG_RETRY_AFTER_SECONDS };
-    const batch = definition.batch(parsed.data as never);
+    if (vendor === 'tenovi' && !Array.isArray(parsed.data)) {
+      // One row per POST: the other rows of its reading may be on their way in other POSTs. Every
+      // POST of the reading is answered with the reading's receipts, once it is durable.
+      const row = parsed.data as TenoviMeasurement;
+      return { receipts: await this.tenoviRows.add(tenoviReadingKey(row), [row]) };
+    }
+    return { receipts: await this.process(vendor, definition.batch(parsed.data as never)) };
+  }
+
+  /** A webhook's mapped readings into the pipeline, per device, and what the devices said about themselves. */
+  private async process(vendor: DeviceVendor, batch: VendorBatch): Promise<VendorReceipt[]> {
     const receipts: VendorReceipt[] = batch.refused.map((r) => ({ vendorDeviceId: r.vendorDeviceId, readingId: r.readingId, status: 'rejected', reason: r.reason }));
     const byDevice = new Map<string, VendorReading[]>();
     for (const reading of batch.readings) byDevice.set(reading.vendorDeviceId, [...(byDevice.get(reading.vendorDeviceId) ?? []), reading]);
@@ -116,7 +135,7 @@ export class VendorWebhooks {
       const device = await this.dependencies.clinicalStore.devices.findByVendorId(vendor, status.vendorDeviceId);
       if (device) await this.dependencies.clinicalStore.devices.reportStatus({ deviceId: device.id, source: vendor, ...status });
     }
-    return { receipts };
+    return receipts;
   }
 
   /**

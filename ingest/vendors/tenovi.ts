@@ -43,6 +43,25 @@ function utcInstant(timestamp: string): string {
   return /(Z|[+-]\d\d:?\d\d)$/i.test(timestamp) ? timestamp : `${timestamp}Z`;
 }
 
+/** Which physical reading a row belongs to: its device, time and `measurement_index`. */
+export function tenoviReadingKey(row: TenoviMeasurement): string {
+  const index = row.filter_params?.['measurement_index'];
+  return `${row.hwi_device_id}\u0000${row.timestamp}\u0000${typeof index === 'number' || typeof index === 'string' ? index : ''}`;
+}
+
+/**
+ * Whether the rows of one physical reading, posted one per webhook, are all there: a cuff's blood
+ * pressure with its pulse and irregular-heartbeat flag, an oximeter's SpO2 with its pulse; a meter's
+ * glucose stands alone. Until then (or until the wait is over) they are held (HeldGroups).
+ */
+export function tenoviReadingComplete(rows: readonly TenoviMeasurement[]): boolean {
+  const metrics = new Set(rows.map((row) => row.metric));
+  if (metrics.has('glucose')) return true;
+  if (metrics.has('blood_pressure')) return metrics.has('pulse') && metrics.has('irregular_heartbeat');
+  if (metrics.has('spO2')) return metrics.has('pulse');
+  return false;
+}
+
 /**
  * The readings of one webhook POST, per Tenovi device id: the rows of one physical reading (same
  * device, `timestamp` and `measurement_index`) become one reading; battery rows become status.
@@ -52,8 +71,7 @@ export function tenoviBatch(body: z.infer<typeof tenoviWebhookSchema>): VendorBa
   const rows = Array.isArray(body) ? body : [body];
   const groups = new Map<string, TenoviMeasurement[]>();
   for (const row of rows) {
-    const index = row.filter_params?.['measurement_index'];
-    const key = `${row.hwi_device_id}\u0000${row.timestamp}\u0000${typeof index === 'number' || typeof index === 'string' ? index : ''}`;
+    const key = tenoviReadingKey(row);
     groups.set(key, [...(groups.get(key) ?? []), row]);
   }
   const readings: VendorBatch['readings'] = [];
@@ -82,8 +100,9 @@ export function tenoviBatch(body: z.infer<typeof tenoviWebhookSchema>): VendorBa
         readings.push({ ...base, reading: { kind: 'glucose', value: glucose.value_1, unit: 'mg/dL', ...(mealContext ? { mealContext } : {}), ...(high ? { outOfRange: 'high' } : {}) } });
       }
     } else if (pulse) {
-      // A pulse alone: a heart-rate reading (a cuff's pulse posted apart from its blood pressure,
-      // without "Post as Array", is refused by the pipeline as another kind than the device's).
+      // A pulse alone: a heart-rate reading (a cuff's pulse posted so long after its blood pressure
+      // that the reading was taken without it is refused by the pipeline as another kind, a dead
+      // letter with its value).
       readings.push({ ...base, reading: { kind: 'heart_rate', value: pulse.value_1, unit: '/min' } });
     } else if (irregular) {
       refused.push({ vendorDeviceId: first.hwi_device_id, readingId, reason: 'irregular_heartbeat without the blood pressure it belongs to' });

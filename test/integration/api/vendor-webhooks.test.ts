@@ -68,6 +68,29 @@ describe('POST /ingest/tenovi', () => {
     expect(await storedOf(cuff.patientId)).toHaveLength(1);
   });
 
+  it('joins the rows of one reading posted one per webhook (without "Post as Array") into one reading, and answers every post once it is durable', async () => {
+    const cuff = await vendorDevice('blood_pressure', 'tenovi');
+    const measuredAt = new Date(Date.now() - 180_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const rows = fixture('tenovi-bpm-post-as-array.json', { 'HWI-DEVICE-ID': cuff.vendorDeviceId, 'MEASURED-AT': measuredAt }) as { metric: string }[];
+    const readingId = `tenovi-${Date.parse(measuredAt)}-3`;
+    // The battery first, then blood pressure, irregular heartbeat and pulse, 200 ms apart.
+    const order = ['battery_percentage', 'blood_pressure', 'irregular_heartbeat', 'pulse'];
+    const answers = await Promise.all(order.map(async (metric, i) => {
+      await new Promise((resolve) => setTimeout(resolve, i * 200));
+      return post('tenovi', TENOVI_AUTHORIZATION, rows.find((row) => row.metric === metric));
+    }));
+    for (const answer of answers) expect(answer).toEqual({ status: 200, body: { receipts: [{ vendorDeviceId: cuff.vendorDeviceId, readingId, status: 'accepted' }] } });
+    const stored = await storedOf(cuff.patientId);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({ readingId, kind: 'blood_pressure', values: { systolic: 184, diastolic: 112, pulse: 91 }, flags: { irregularHeartbeat: true } });
+    expect(await app.clinicalStore.devices.statusOf(cuff.deviceId)).toMatchObject({ batteryPercent: 64 });
+    // A blood pressure whose other rows never come is taken alone once the wait is over.
+    const later = new Date(Date.parse(measuredAt) + 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const alone = await post('tenovi', TENOVI_AUTHORIZATION, { ...rows.find((row) => row.metric === 'blood_pressure'), timestamp: later });
+    expect(alone.body.receipts!.map((r) => r.status)).toEqual(['accepted']);
+    expect((await storedOf(cuff.patientId)).find((r) => r.measuredAt === new Date(later).toISOString())?.values).toEqual({ systolic: 184, diastolic: 112 });
+  });
+
   it('takes a glucometer’s single post with its meal context and out-of-range flag, in mg/dL as sent', async () => {
     const meter = await vendorDevice('glucose', 'tenovi');
     const measuredAt = new Date(Date.now() - 300_000).toISOString();
