@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { FailureThrottle, type ClinicalStore, type ClusterEngine, type DeadLetter, type ReadingsStore } from '../store/index.js';
+import { DEVICE_VENDORS, FailureThrottle, type ClinicalStore, type ClusterEngine, type DeadLetter, type ReadingsStore } from '../store/index.js';
+import { INGEST_ERRORS } from './errors.js';
 import { EmbeddedBroker, type BrokerOptions } from './broker.js';
 import type { MessageEvaluation } from './evaluate.js';
 import { nextMessageId } from './message-stamp.js';
@@ -174,14 +175,15 @@ export class IngestService {
    * It goes through the whole pipeline again; the dead letter is marked replayed only when every
    * reading in it was accepted (or was a duplicate).
    */
-  async replayDeadLetter(id: number, by: string): Promise<{ deadLetter: DeadLetter; evaluation: MessageEvaluation }> {
+  async replayDeadLetter(id: number, by: string, asDevice?: string): Promise<{ deadLetter: DeadLetter; evaluation: MessageEvaluation }> {
     const { clinicalStore } = this.dependencies;
     const deadLetter = await clinicalStore.deadLetters.require(id);
-    const topic = deadLetter.topic ?? (deadLetter.deviceId ? readingsTopic(deadLetter.deviceId) : '');
+    const topic = asDevice ? readingsTopic(asDevice) : (deadLetter.topic ?? (deadLetter.deviceId ? readingsTopic(deadLetter.deviceId) : ''));
     const evaluation = await this.processor.submit({
       messageId: nextMessageId(),
       topic,
-      payload: deadLetter.rawPayload,
+      // A vendor's reading held under `vendor:id` is replayed as the device provisioned with that id since.
+      payload: asDevice ? Buffer.from(JSON.stringify({ ...(JSON.parse(deadLetter.rawPayload.toString('utf8')) as object), deviceId: asDevice })) : deadLetter.rawPayload,
       principal: null,
       receivedAt: new Date().toISOString(),
       source: 'replay',
@@ -193,9 +195,14 @@ export class IngestService {
     return { deadLetter: await clinicalStore.deadLetters.markReplayed(id, { by, result, succeeded }), evaluation };
   }
 
-  /** Readings held for devices that had no patient at their time, grouped by device. */
+  /**
+   * Readings held for devices that had no patient at their time, grouped by device; and a vendor's
+   * readings of a device nobody provisioned yet, under `vendor:id` (tenovi:…, bodytrace:…).
+   */
   async heldReadings(): Promise<HeldDevice[]> {
-    return groupHeld(await this.dependencies.clinicalStore.deadLetters.pendingFor(HELD_REASON));
+    const { deadLetters } = this.dependencies.clinicalStore;
+    const unprovisioned = (await deadLetters.pendingFor(INGEST_ERRORS.UNKNOWN_DEVICE)).filter((letter) => DEVICE_VENDORS.some((vendor) => letter.deviceId?.startsWith(`${vendor}:`)));
+    return groupHeld([...(await deadLetters.pendingFor(HELD_REASON)), ...unprovisioned]);
   }
 
   /**
@@ -206,6 +213,10 @@ export class IngestService {
     const { clinicalStore } = this.dependencies;
     const counts = { replayed: 0, accepted: 0, duplicates: 0, rejected: 0 };
     const letters = await clinicalStore.deadLetters.pendingFor(HELD_REASON, deviceId);
+    // A vendor's readings that came before the device was provisioned with its vendor id.
+    const device = await clinicalStore.devices.get(deviceId);
+    const vendorKey = device?.vendor && device.vendorDeviceId ? `${device.vendor}:${device.vendorDeviceId}` : undefined;
+    if (vendorKey) letters.push(...(await clinicalStore.deadLetters.pendingFor(INGEST_ERRORS.UNKNOWN_DEVICE, vendorKey)));
     const mine: DeadLetter[] = [];
     for (const letter of letters) {
       const measuredAt = measuredAtOf(letter);
@@ -213,7 +224,7 @@ export class IngestService {
     }
     // A few at a time: each waits for its group commit, and a month of a CGM is thousands.
     for (let start = 0; start < mine.length; start += REPLAY_CONCURRENCY) {
-      const results = await Promise.all(mine.slice(start, start + REPLAY_CONCURRENCY).map((letter) => this.replayDeadLetter(letter.id, by)));
+      const results = await Promise.all(mine.slice(start, start + REPLAY_CONCURRENCY).map((letter) => this.replayDeadLetter(letter.id, by, letter.deviceId === vendorKey ? deviceId : undefined)));
       for (const { evaluation } of results) {
         counts.replayed += 1;
         for (const outcome of evaluation.outcomes) {

@@ -115,6 +115,17 @@ describe('POST /ingest/tenovi', () => {
     expect(unknown.body.receipts![0]).toMatchObject({ vendorDeviceId: stranger, status: 'rejected', reason: expect.stringMatching(/^RPM_ERR_UNKNOWN_DEVICE/) });
     const letters = (await app.clinicalStore.deadLetters.list({ deviceId: `tenovi:${stranger}` })).items;
     expect(letters.map((l) => [l.reasonCode, (JSON.parse(l.rawPayload.toString()) as { value: number }).value])).toEqual([['RPM_ERR_UNKNOWN_DEVICE', 312]]);
+    // It is listed with the unassigned readings, and comes in once the device is provisioned with that id and assigned.
+    const admin = await app.token('admin');
+    const held = (await app.request('GET', '/v1/unassigned-readings', { token: admin })).body as { devices: { deviceId: string; count: number; kind: string | null }[] };
+    expect(held.devices.find((d) => d.deviceId === `tenovi:${stranger}`)).toMatchObject({ count: 1, kind: null, firstMeasuredAt: new Date(measuredAt).toISOString() });
+    const provisioned = unique('meter');
+    await app.clinicalStore.devices.provision({ id: provisioned, kind: 'glucose', vendor: 'tenovi', vendorDeviceId: stranger });
+    const owner = await app.clinicalStore.patients.create({ name: 'Late Provisioned', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: app.teamId });
+    const assigned = await app.request('PUT', `/v1/devices/${provisioned}/assignment`, { token: admin, body: { patientId: owner.id, from: '2026-01-01T00:00:00Z', replay: true } });
+    expect(assigned).toMatchObject({ status: 200, body: { replayed: { replayed: 1, accepted: 1, duplicates: 0, rejected: 0 } } });
+    expect((await storedOf(owner.id)).map((r) => [r.deviceId, r.values.value])).toEqual([[provisioned, 312]]);
+    expect(((await app.request('GET', '/v1/unassigned-readings', { token: admin })).body as { devices: { deviceId: string }[] }).devices.map((d) => d.deviceId)).not.toContain(`tenovi:${stranger}`);
 
     const noDevice = await post('tenovi', TENOVI_AUTHORIZATION, { metric: 'glucose', value_1: 100, timestamp: measuredAt });
     expect({ status: noDevice.status, error: noDevice.body.error }).toEqual({ status: 400, error: 'RPM_ERR_BAD_REQUEST' });
