@@ -235,3 +235,20 @@ export const messageView = z.object({
   readBy: z.string().nullable(),
   image: z.object({ contentType: z.string(), size: z.number() }).nullable(),
 });
+
+const percentiles = z.object({ p5: z.number(), p25: z.number(), p50: z.number(), p75: z.number(), p95: z.number() });
+/** GET /v1/patients/:id/cgm-summary (store/readings/cgm-summary.ts). */
+export const cgmSummaryView = z.object({
+  patientId: z.string(),
+  from: instant,
+  to: instant,
+  timezone: z.string(),
+  readings: z.number().int(),
+  intervalMinutes: z.number().int().nullable(),
+  sensorWearPercent: z.number(),
+  timeInRanges: z.object({ veryLow: z.number(), low: z.number(), inRange: z.number(), high: z.number(), veryHigh: z.number() }),
+  meanMgdl: z.number().nullable(),
+  gmiPercent: z.number().nullable(),
+  cvPercent: z.number().nullable(),
+  hourly: z.array(z.object({ hour: z.number().int(), readings: z.number().int(), percentiles: percentiles.nullable() })),
+});

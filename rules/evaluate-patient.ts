@@ -468,7 +468,8 @@ function sustainedStart(rule: SustainedRule, series: readonly RuleReading[], end
   const minutes = (series[end]!.measuredAtMs - series[start]!.measuredAtMs) / MINUTE_MS;
   if (minutes < rule.forMinutes) return undefined;
   let worst = start;
-  for (let i = start; i <= end; i += 1) if (exceedance(rule, series[i]!.values, series[i]!.flags) > exceedance(rule, series[worst]!.values, series[worst]!.flags)) worst = i;
+  // The latest of equally bad readings: the summary names a worse one only when there was one.
+  for (let i = start; i <= end; i += 1) if (exceedance(rule, series[i]!.values, series[i]!.flags) >= exceedance(rule, series[worst]!.values, series[worst]!.flags)) worst = i;
   const reading = series[end]!;
   const worstText = worst === end ? '' : `, worst ${describe(series[worst]!)}`;
   return { reading, score: exceedance(rule, series[worst]!.values, series[worst]!.flags), summary: `${describe(reading)}, beyond the bound for ${Math.round(minutes)} min${worstText}` };

@@ -10,7 +10,7 @@ import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, requireUser } from '../acce
 import { ChartDays } from '../chart-days.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import { idParams, instant } from './shared.js';
-import { billingProgressView, bucketView, errorResponses, readingView as readingSchema, thresholdsView, timeEntryView } from '../schemas.js';
+import { billingProgressView, bucketView, cgmSummaryView, errorResponses, readingView as readingSchema, thresholdsView, timeEntryView } from '../schemas.js';
 
 /** The body of a readings answer around the array the store renders. */
 const READINGS_BODY = { before: '{"readings":', after: '}' };
@@ -21,21 +21,6 @@ const CGM_DEFAULT_DAYS = 14;
 const CGM_MAX_RANGE_MS = 90 * DAY_MS;
 const CGM_QUERY_SPAN_MS = 30 * DAY_MS;
 
-const percentiles = z.object({ p5: z.number(), p25: z.number(), p50: z.number(), p75: z.number(), p95: z.number() });
-const cgmSummaryView = z.object({
-  patientId: z.string(),
-  from: instant,
-  to: instant,
-  timezone: z.string(),
-  readings: z.number().int(),
-  intervalMinutes: z.number().int().nullable(),
-  sensorWearPercent: z.number(),
-  timeInRanges: z.object({ veryLow: z.number(), low: z.number(), inRange: z.number(), high: z.number(), veryHigh: z.number() }),
-  meanMgdl: z.number().nullable(),
-  gmiPercent: z.number().nullable(),
-  cvPercent: z.number().nullable(),
-  hourly: z.array(z.object({ hour: z.number().int(), readings: z.number().int(), percentiles: percentiles.nullable() })),
-});
 
 export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; readingsStore: ReadingsStore }> = async (app, { clinicalStore, readingsStore }) => {
   const chartDays = new ChartDays(readingsStore);

@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
+import { createHash } from 'node:crypto';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { signAccessToken } from '../../dashboard-api/index.js';
 import { unique } from '../support/ingest-harness.js';
@@ -229,6 +230,31 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(stored.overrides.reason).toBe('CKD stage 3: act earlier on a crisis');
       expect(stored.effectiveRules.find((r) => r.id === 'bp-crisis')?.any?.[0]?.value).toBe(170);
       await page.screenshot({ path: join(screenshots, 'thresholds.png'), fullPage: true });
+      await context.close();
+    }, 60_000);
+
+    it('shows a CGM patient their continuous glucose: the chart with its target band and rule lines, time in ranges in words, GMI and the hourly profile', async () => {
+      const patientId = String((await call('POST', '/v1/patients', { name: 'Cy Glucose', birthDate: '1990-05-05', timezone: 'Europe/Berlin', careTeamId: ids.teamA })).id);
+      const cgm = unique('cgm');
+      const secret = await provision(cgm, 'cgm_glucose', patientId);
+      // Six hours every 5 minutes from a Nightscout uploader: a night low, a day in range, a high afternoon.
+      const now = Date.now();
+      const entries = Array.from({ length: 72 }, (_, i) => ({ type: 'sgv', sgv: i < 12 ? 62 : i < 48 ? 120 + (i % 7) * 5 : 230 + (i % 5) * 10, date: now - (72 - i) * 5 * 60_000, direction: 'Flat', device: 'xDrip-DexcomG7' }));
+      const apiSecret = createHash('sha1').update(secret).digest('hex');
+      const uploaded = await fetch(`${baseUrl}/api/v1/entries`, { method: 'POST', headers: { 'content-type': 'application/json', 'api-secret': apiSecret }, body: JSON.stringify(entries) });
+      expect(uploaded.status).toBe(200);
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await signIn(page);
+      await page.goto(`${baseUrl}/patients/${patientId}`);
+      await page.waitForSelector('section.cgm .cgm-metrics');
+      const panel = (await page.textContent('section.cgm')) ?? '';
+      expect(panel).toContain('Low, 54–69 mg/dL: 16.7 %');
+      expect(panel).toContain('In range, 70–180 mg/dL: 50 %');
+      expect(panel).toContain('Sensor wear');
+      expect(await page.locator('section.cgm table.agp tbody tr').count()).toBe(24);
+      expect((await page.textContent('figure:has([aria-label^="Continuous glucose"])')) ?? '').toContain('< 54 mg/dL (critical)');
+      expect(await seriousViolations(page, 'patient-cgm')).toEqual([]);
       await context.close();
     }, 60_000);
 

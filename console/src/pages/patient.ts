@@ -6,6 +6,7 @@ import { thresholdLines } from '../rules-view.js';
 import { ThresholdsPanel } from './thresholds-panel.js';
 import { TimePanel } from './time-panel.js';
 import { MessagesPanel } from './messages-panel.js';
+import { CgmPanel } from './cgm-panel.js';
 import { DAY_MS } from '../../../device-profiles/time-units.js';
 import { html } from '../html.js';
 import { follow } from '../router.js';
@@ -104,6 +105,8 @@ function chartsOf(readings: Reading[], rules: readonly Rule[]): ChartSpec[] {
       charts.push({ kind, title: 'Oxygen saturation', unit: '%', timesMs, series: [{ label: 'SpO2', stroke: '#00695c', values }] });
     } else if (kind === 'temperature') {
       charts.push({ kind, title: 'Temperature', unit: '°C', timesMs, series: [{ label: 'Temperature', stroke: '#e65100', values }] });
+    } else if (kind === 'cgm_glucose') {
+      charts.push({ kind, title: 'Continuous glucose (CGM)', unit: 'mg/dL', timesMs, series: [{ label: 'CGM glucose', stroke: '#4a148c', values }], band: { ...GLUCOSE_TARGET, fill: 'rgba(46, 125, 50, 0.12)' } });
     } else if (kind === 'heart_rate') {
       charts.push({ kind, title: 'Heart rate', unit: '/min', timesMs, series: [{ label: 'Heart rate', stroke: '#ad1457', values }] });
     }
@@ -146,6 +149,7 @@ export function PatientPage({ id }: { id: string }) {
   if (error) return html`<main id="main"><p class="error" role="alert">${error}</p></main>`;
   if (!patient) return html`<main id="main"><p aria-busy="true">Loading…</p></main>`;
   const localTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone: patient.timezone });
+  const wearsCgm = readings.some((r) => r.kind === 'cgm_glucose') || patient.lastReadings.some((r) => r.kind === 'cgm_glucose');
   return html`
     <main id="main">
       <h1>${patient.name}</h1>
@@ -170,6 +174,7 @@ export function PatientPage({ id }: { id: string }) {
           ${RANGES.map((range) => html`<button type="button" aria-pressed=${days === range} onClick=${() => setDays(range)}>${range} days</button>`)}
         </div>
         ${charts.length === 0 ? html`<p>No readings in this period.</p>` : charts.map((chart) => html`<${TimeChart} key=${chart.title} timezone=${patient.timezone} ...${chart} />`)}
+        ${wearsCgm ? html`<${CgmPanel} patientId=${id} days=${days} />` : null}
         <table class="readings">
           <caption>Readings of the last ${days} days, newest first, in ${patient.timezone} time, as the devices sent them</caption>
           <thead><tr><th scope="col">Measured</th><th scope="col">Kind</th><th scope="col">Value as sent</th><th scope="col">Device</th></tr></thead>
