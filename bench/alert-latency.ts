@@ -37,6 +37,24 @@ export function figures(values: number[]): LatencyFigures {
   return { samples: sorted.length, p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)), p99: round(percentile(sorted, 99)), max: round(sorted[sorted.length - 1] ?? Number.NaN) };
 }
 
+/**
+ * Times from each reading sent (by its id, in `sentAt`) to the alert message naming it as its
+ * `lastReadingId` on the nurses' topic: the alert a nurse app receives for it.
+ */
+export function timeAlerts(nurse: MqttClient): { sentAt: Map<string, number>; latencies: number[] } {
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  nurse.on('message', (_topic, payload) => {
+    const alert = JSON.parse(payload.toString()) as { lastReadingId?: string };
+    const started = alert.lastReadingId ? sentAt.get(alert.lastReadingId) : undefined;
+    if (started !== undefined) {
+      latencies.push(performance.now() - started);
+      sentAt.delete(alert.lastReadingId!);
+    }
+  });
+  return { sentAt, latencies };
+}
+
 export async function benchAlertLatency(options: LatencyBenchOptions): Promise<LatencyBenchResult> {
   const data = await benchData('latency');
   const background: { id: string; secret: string }[] = [];
@@ -55,16 +73,7 @@ export async function benchAlertLatency(options: LatencyBenchOptions): Promise<L
       return client;
     };
     const nurse = await connect('bench-nurse', await signAccessToken(BENCH_JWT_SECRET, { sub: 'bench-nurse', role: 'nurse', careTeams: [team.id] }));
-    const sentAt = new Map<string, number>();
-    const alertLatencies: number[] = [];
-    nurse.on('message', (_topic, payload) => {
-      const alert = JSON.parse(payload.toString()) as { lastReadingId?: string };
-      const started = alert.lastReadingId ? sentAt.get(alert.lastReadingId) : undefined;
-      if (started !== undefined) {
-        alertLatencies.push(performance.now() - started);
-        sentAt.delete(alert.lastReadingId!);
-      }
-    });
+    const { sentAt, latencies: alertLatencies } = timeAlerts(nurse);
     await nurse.subscribeAsync(`rpm/v1/alerts/${team.id}`, { qos: 1 });
     const backgroundClients = await Promise.all(background.map((d) => connect(d.id, d.secret)));
     const meterClient = await connect(meter.id, meter.secret);

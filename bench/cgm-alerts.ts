@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import mqtt from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import { signAccessToken } from '../dashboard-api/index.js';
-import { figures, type LatencyFigures } from './alert-latency.js';
+import { figures, timeAlerts, type LatencyFigures } from './alert-latency.js';
 import { connectDevice } from './connections.js';
 import { BENCH_JWT_SECRET, benchData, bulkAssigned, residentBytes, startPlatform } from './fixtures.js';
 import { watchGeneratorDelay } from './stats.js';
@@ -86,16 +86,7 @@ export async function benchCgmAlerts(options: CgmBenchOptions, log: (line: strin
     const every = Math.max(1, Math.floor(inRun.length / options.lowPatients));
     const low = new Set(inRun.filter((_, k) => k % every === 0).slice(0, options.lowPatients).map((d) => d.index));
 
-    const sentAt = new Map<string, number>();
-    const alertLatencies: number[] = [];
-    nurse.on('message', (_topic, payload) => {
-      const alert = JSON.parse(payload.toString()) as { lastReadingId?: string };
-      const started = alert.lastReadingId ? sentAt.get(alert.lastReadingId) : undefined;
-      if (started !== undefined) {
-        alertLatencies.push(performance.now() - started);
-        sentAt.delete(alert.lastReadingId!);
-      }
-    });
+    const { sentAt, latencies: alertLatencies } = timeAlerts(nurse);
     await nurse.subscribeAsync(`rpm/v1/alerts/${teamId}`, { qos: 1 });
 
     // The run's clock starts now; the lows' first three readings are dated before each one's turn.
