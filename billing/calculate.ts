@@ -29,6 +29,8 @@ export interface TimeEntryEvidence {
   performedBy: string;
   minutes: number;
   interactive: boolean;
+  /** What the minutes were spent on, when logged from there (`message_thread`). */
+  activity?: string | null;
 }
 
 export interface BillingRow {

@@ -39,7 +39,7 @@ async function patientRows(patient: Patient, month: string, ruleSet: BillingRule
     ...managementRow(
       patient.id,
       month,
-      entries.map((e) => ({ id: e.id, performedAt: e.performedAt, performedBy: e.performedBy, minutes: e.minutes, interactive: e.interactive })),
+      entries.map((e) => ({ id: e.id, performedAt: e.performedAt, performedBy: e.performedBy, minutes: e.minutes, interactive: e.interactive, activity: e.activity })),
       ruleSet,
     ),
   ];
@@ -87,7 +87,7 @@ export function billingCsv(report: BillingExport): string {
   for (const row of report.rows) {
     const evidence = row.evidence.days
       ? row.evidence.days.map((d) => `${d.date}:${d.readingIds.join('|')}`).join(' ')
-      : (row.evidence.timeEntries ?? []).map((e) => `${e.performedAt}:${e.minutes}min${e.interactive ? ':interactive' : ''}:${e.performedBy}`).join(' ');
+      : (row.evidence.timeEntries ?? []).map((e) => `${e.performedAt}:${e.minutes}min${e.interactive ? ':interactive' : ''}${e.activity ? `:${e.activity}` : ''}:${e.performedBy}`).join(' ');
     lines.push(
       [row.patientId, row.patientName, row.code, row.units, row.group, row.periodStart, row.periodEnd, row.deviceDays, row.minutes, row.interactive, evidence, row.reasons.join('; '), report.ruleSetVersion]
         .map(csvCell)

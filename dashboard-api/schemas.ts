@@ -131,6 +131,8 @@ export const timeEntryView = z.object({
   interactive: z.boolean(),
   note: z.string().nullable(),
   createdAt: instant,
+  /** `message_thread`: logged from the patient's message thread. */
+  activity: z.string().nullable(),
 });
 
 const localDay = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);

@@ -15,7 +15,7 @@ export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, everyItem, type Page, type PageReques
 export type { DeliveryStatus, NewNotificationDelivery, NotificationDelivery } from './clinical/repositories/notification-deliveries.js';
 export type { NewPatient, Patient } from './clinical/repositories/patients.js';
 export type { PatientThresholds } from './clinical/repositories/thresholds.js';
-export { MAX_MINUTES_PER_ENTRY, MAX_MINUTES_PER_PATIENT_DAY, type NewTimeEntry, type TimeEntry } from './clinical/repositories/time-entries.js';
+export { MAX_MINUTES_PER_ENTRY, MAX_MINUTES_PER_PATIENT_DAY, TIME_ENTRY_ACTIVITIES, type NewTimeEntry, type TimeEntry, type TimeEntryActivity } from './clinical/repositories/time-entries.js';
 export { MAX_MESSAGE_CHARACTERS, type Message, type MessageSide, type UnreadThread } from './clinical/repositories/messages.js';
 export { generateDeviceSecret, hashDeviceSecret, mosquittoPasswordHash, nightscoutApiSecret, verifyDeviceSecret } from './credentials.js';
 export { DEFAULT_THROTTLE_LIMITS, FailureThrottle, type ThrottleLimits } from './failure-throttle.js';

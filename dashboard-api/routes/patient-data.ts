@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { DAY_MS, MEASUREMENT_KINDS } from '../../device-profiles/index.js';
 import { DEFAULT_RULES, resolveRules } from '../../rules/index.js';
 import { addDays, billingProgress, nextMonth, progressQueryStart, ruleSetFor } from '../../billing/index.js';
-import { cgmSummary, localDate, MAX_MINUTES_PER_ENTRY, startOfLocalDate, STORE_ERRORS, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
+import { cgmSummary, localDate, MAX_MINUTES_PER_ENTRY, TIME_ENTRY_ACTIVITIES, startOfLocalDate, STORE_ERRORS, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, requireUser } from '../access.js';
 import { ChartDays } from '../chart-days.js';
 import { API_ERRORS, ApiError } from '../errors.js';
@@ -109,7 +109,7 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
     {
       schema: {
         params: idParams,
-        body: z.object({ minutes: z.number().int().min(1).max(MAX_MINUTES_PER_ENTRY, `must be at most ${MAX_MINUTES_PER_ENTRY} minutes: one entry is one sitting; log longer work as the sittings it was`), performedAt: instant, interactive: z.boolean(), note: z.string().max(2000).optional() }),
+        body: z.object({ minutes: z.number().int().min(1).max(MAX_MINUTES_PER_ENTRY, `must be at most ${MAX_MINUTES_PER_ENTRY} minutes: one entry is one sitting; log longer work as the sittings it was`), performedAt: instant, interactive: z.boolean(), note: z.string().max(2000).optional(), activity: z.enum(TIME_ENTRY_ACTIVITIES).optional() }),
         response: { 201: timeEntryView, ...errorResponses },
         tags: ['time entries'],
       },

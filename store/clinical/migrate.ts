@@ -16,6 +16,7 @@ import { changeCountersMigration } from './migrations/0010-change-counters.js';
 import { messagesMigration } from './migrations/0011-messages.js';
 import { vendorDevicesMigration } from './migrations/0012-vendor-devices.js';
 import { nightscoutUploadersMigration } from './migrations/0013-nightscout-uploaders.js';
+import { timeEntryActivityMigration } from './migrations/0014-time-entry-activity.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -33,6 +34,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0011-messages': messagesMigration(dialect),
     '0012-vendor-devices': vendorDevicesMigration,
     '0013-nightscout-uploaders': nightscoutUploadersMigration,
+    '0014-time-entry-activity': timeEntryActivityMigration,
   };
 }
 

@@ -122,6 +122,8 @@ export interface TimeEntryTable {
   interactive: number;
   note: string | null;
   created_at: string;
+  /** What the minutes were spent on, when logged from there (`message_thread`; 0014). */
+  activity: string | null;
 }
 
 export interface MessageTable {

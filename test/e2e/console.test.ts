@@ -465,8 +465,14 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await nursePage.click('.thread .from-patient button:has-text("Mark as read")');
       await nursePage.waitForSelector(`.thread .from-patient :text("Read by ${ids.nurse}")`);
       await nursePage.fill('#message-text', 'Please weigh yourself now and take your evening dose; I will call you at 6.');
-      await nursePage.click('.messages-panel button[type=submit]');
+      await nursePage.click('.messages-panel button:has-text("Send")');
       await nursePage.waitForSelector('.thread .from-care_team');
+      // The time the thread took is logged from it: management time, not interactive.
+      await nursePage.fill('#thread-minutes', '7');
+      await nursePage.click('.messages-panel button:has-text("Log thread time")');
+      await nursePage.waitForSelector('.messages-panel [role=status]:has-text("Logged 7 minutes")');
+      const progress = (await call('GET', `/v1/patients/${ids.patientA}/billing-progress`)) as { timeEntries: { minutes: number; interactive: boolean; activity: string | null; performedBy: string }[] };
+      expect(progress.timeEntries).toContainEqual(expect.objectContaining({ minutes: 7, interactive: false, activity: 'message_thread', performedBy: ids.nurse }));
       expect(await seriousViolations(nursePage, 'patient-messages-nurse')).toEqual([]);
 
       // The patient's page shows the answer and the read mark without a reload (the thread's live stream).

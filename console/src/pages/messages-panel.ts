@@ -27,6 +27,8 @@ export function MessagesPanel({ patientId }: { patientId: string }) {
   const [error, setError] = useState<string | undefined>(undefined);
   const [sending, setSending] = useState(false);
   const [image, setImage] = useState<File | undefined>(undefined);
+  const [threadMinutes, setThreadMinutes] = useState('');
+  const [logged, setLogged] = useState<string | undefined>(undefined);
   const mySide = session.me?.user.role === 'patient' ? 'patient' : 'care_team';
   const load = () =>
     api<{ messages: Message[] }>('GET', `/v1/patients/${encodeURIComponent(patientId)}/messages?limit=100`).then(
@@ -60,6 +62,20 @@ export function MessagesPanel({ patientId }: { patientId: string }) {
       setError((failure as Error).message);
     } finally {
       setSending(false);
+    }
+  };
+  // Time on the thread is RPM management time, never interactive communication (CMS: real-time voice or video only).
+  const logThreadTime = async (event: Event) => {
+    event.preventDefault();
+    setError(undefined);
+    setLogged(undefined);
+    try {
+      const minutes = Number(threadMinutes);
+      await api('POST', `/v1/patients/${encodeURIComponent(patientId)}/time-entries`, { minutes, performedAt: new Date().toISOString(), interactive: false, activity: 'message_thread' });
+      setThreadMinutes('');
+      setLogged(`Logged ${minutes} minutes on this thread as management time (not interactive).`);
+    } catch (failure) {
+      setError((failure as Error).message);
     }
   };
   const markRead = async (id: string) => {
@@ -107,6 +123,14 @@ export function MessagesPanel({ patientId }: { patientId: string }) {
         <input id="message-image" type="file" accept="image/jpeg,image/png" onChange=${(event: Event) => setImage((event.target as HTMLInputElement).files?.[0])} />
         <button type="submit" disabled=${sending || (text.trim() === '' && !image)}>Send</button>
       </form>
+      ${mySide === 'care_team'
+        ? html`<form class="thread-time" onSubmit=${logThreadTime}>
+            <label for="thread-minutes">Minutes spent on this thread (RPM management time)</label>
+            <input id="thread-minutes" type="number" min="1" max="120" required value=${threadMinutes} onInput=${(event: Event) => setThreadMinutes((event.target as HTMLInputElement).value)} />
+            <button type="submit" class="secondary">Log thread time</button>
+          </form>`
+        : null}
+      ${logged ? html`<p role="status">${logged}</p>` : null}
       ${error ? html`<p class="error" role="alert">${error}</p>` : null}
     </section>
   `;

@@ -121,7 +121,7 @@ export function TimePanel({ patientId }: { patientId: string }) {
       ? html`<table class="time-entries">
           <caption>Time logged in ${management!.month}</caption>
           <thead><tr><th scope="col">When</th><th scope="col">Minutes</th><th scope="col">Interactive</th><th scope="col">By</th><th scope="col">Note</th></tr></thead>
-          <tbody>${progress.timeEntries.map((entry) => html`<tr><td>${new Date(entry.performedAt).toLocaleString()}</td><td>${entry.minutes}</td><td>${entry.interactive ? 'yes' : 'no'}</td><td>${entry.performedBy}</td><td>${entry.note ?? ''}</td></tr>`)}</tbody>
+          <tbody>${progress.timeEntries.map((entry) => html`<tr><td>${new Date(entry.performedAt).toLocaleString()}</td><td>${entry.minutes}</td><td>${entry.interactive ? 'yes' : 'no'}</td><td>${entry.performedBy}</td><td>${entry.activity === 'message_thread' ? `On the message thread${entry.note ? `: ${entry.note}` : ''}` : (entry.note ?? '')}</td></tr>`)}</tbody>
         </table>`
       : null}
   </section>`;

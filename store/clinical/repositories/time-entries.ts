@@ -5,6 +5,10 @@ import { localDate, startOfLocalDate } from '../../readings/local-time.js';
 import { nowInstant, toInstant } from '../../time.js';
 import type { ClinicalDatabase, TimeEntryTable } from '../schema.js';
 
+/** What a time entry's minutes were spent on, when logged from there: the patient's message thread. */
+export const TIME_ENTRY_ACTIVITIES = ['message_thread'] as const;
+export type TimeEntryActivity = (typeof TIME_ENTRY_ACTIVITIES)[number];
+
 /** RPM management time (CPT 99457/99458/99470 evidence). */
 export interface TimeEntry {
   id: string;
@@ -16,6 +20,7 @@ export interface TimeEntry {
   interactive: boolean;
   note: string | null;
   createdAt: string;
+  activity: TimeEntryActivity | null;
 }
 
 export interface NewTimeEntry {
@@ -25,6 +30,7 @@ export interface NewTimeEntry {
   minutes: number;
   interactive: boolean;
   note?: string | null;
+  activity?: TimeEntryActivity | null;
 }
 
 /**
@@ -47,6 +53,7 @@ function toTimeEntry(row: Selectable<TimeEntryTable>): TimeEntry {
     interactive: row.interactive === 1,
     note: row.note,
     createdAt: row.created_at,
+    activity: (row.activity as TimeEntryActivity | null) ?? null,
   };
 }
 
@@ -57,6 +64,10 @@ export class TimeEntryRepository {
     if (!Number.isInteger(input.minutes) || input.minutes < 1 || input.minutes > MAX_MINUTES_PER_ENTRY) {
       throw invalidInput('minutes', `must be a whole number from 1 to ${MAX_MINUTES_PER_ENTRY}`);
     }
+    const activity = input.activity ?? null;
+    if (activity !== null && !(TIME_ENTRY_ACTIVITIES as readonly string[]).includes(activity)) throw invalidInput('activity', `must be one of ${TIME_ENTRY_ACTIVITIES.join(', ')}`);
+    // CMS counts as interactive communication only real-time voice or video, never written messages.
+    if (activity === 'message_thread' && input.interactive) throw invalidInput('interactive', 'time on the message thread is not interactive communication (CMS counts only real-time voice or video)');
     const performedAt = toInstant(input.performedAt, 'performedAt');
     if (performedAt > nowInstant()) throw invalidInput('performedAt', 'is in the future');
     const patient = await this.db.selectFrom('patients').select(['id', 'enrolled_at', 'timezone']).where('id', '=', input.patientId).executeTakeFirst();
@@ -86,6 +97,7 @@ export class TimeEntryRepository {
       interactive: input.interactive ? 1 : 0,
       note: input.note ?? null,
       created_at: nowInstant(),
+      activity,
     };
     await this.db.insertInto('time_entries').values(row).execute();
     return toTimeEntry(row);

@@ -179,6 +179,25 @@ function messagesSuite(store: 'sqlite' | 'postgres'): void {
     expect((await app.clinicalStore.messages.thread(patientId, 'care_team', { limit: 500 })).items.length).toBe(before);
   });
 
+  it('logs time spent on the thread as RPM management time, never interactive, and the billing export names it', async () => {
+    // Now: the patient was enrolled when the suite began.
+    const performedAt = new Date().toISOString();
+    const logged = await app.request('POST', `/v1/patients/${patientId}/time-entries`, { token: nurse, body: { minutes: 12, performedAt, interactive: false, activity: 'message_thread', note: 'answered about breathing' } });
+    expect(logged).toMatchObject({ status: 201, body: { minutes: 12, interactive: false, activity: 'message_thread', performedBy: 'nurse-msg' } });
+    // Written messages are not interactive communication (CMS: real-time voice or video only).
+    const interactive = await app.request('POST', `/v1/patients/${patientId}/time-entries`, { token: nurse, body: { minutes: 5, performedAt, interactive: true, activity: 'message_thread' } });
+    expect(interactive).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^interactive: .*not interactive/) } });
+    const other = await app.request('POST', `/v1/patients/${patientId}/time-entries`, { token: nurse, body: { minutes: 5, performedAt, interactive: false, activity: 'phone_call' } });
+    expect(other).toMatchObject({ status: 400, body: { message: expect.stringContaining('activity') } });
+    const admin = await app.token('admin');
+    const month = performedAt.slice(0, 7);
+    const report = (await app.request('GET', `/v1/billing/rpm?month=${month}`, { token: admin })).body as { rows: { patientId: string; group: string; minutes: number; evidence: { timeEntries?: { activity?: string | null; minutes: number }[] } }[] };
+    const management = report.rows.find((row) => row.patientId === patientId && row.group === 'management');
+    expect(management?.evidence.timeEntries).toEqual([expect.objectContaining({ minutes: 12, activity: 'message_thread', interactive: false })]);
+    const csv = await fetch(`${app.baseUrl}/v1/billing/rpm?month=${month}&format=csv`, { headers: { authorization: `Bearer ${admin}` } });
+    expect((await csv.text()).split('\n').find((line) => line.startsWith(patientId))).toContain(':12min:message_thread:nurse-msg');
+  });
+
   it('names the field of text it cannot take, and stores nothing', async () => {
     const before = (await app.clinicalStore.messages.thread(patientId, 'care_team', { limit: 500 })).items.length;
     const blank = await app.request('POST', `/v1/patients/${patientId}/messages`, { token: nurse, body: { text: '   ' } });
