@@ -10,6 +10,9 @@ import { WindowSums } from './window-sums.js';
 
 export { toRuleReading, type RuleReading };
 
+/** Kinds judged as streams: their history is kept (and restored) for hours, not days (keptWindowMs). */
+export const STREAM_KINDS: readonly MeasurementKind[] = ['cgm_glucose'];
+
 /** Readings older than the longest window plus this margin are dropped from memory. */
 const HISTORY_MARGIN_MS = DAY_MS;
 /** Kept per kind whatever their age: a consecutive rule on weekly readings still needs them. */
@@ -178,7 +181,7 @@ const KEPT_WINDOW_MS = new WeakMap<readonly RuleDefinition[], Map<MeasurementKin
  * rules: a CGM's 288 to 1,440 readings a day) keeps twice its longest stream window, room for late
  * uploads, instead of days of them: 10,000 CGM patients would otherwise hold millions of readings.
  */
-function keptWindowMs(rules: readonly RuleDefinition[], kind: MeasurementKind): number {
+export function keptWindowMs(rules: readonly RuleDefinition[], kind: MeasurementKind): number {
   let perKind = KEPT_WINDOW_MS.get(rules);
   if (!perKind) KEPT_WINDOW_MS.set(rules, (perKind = new Map()));
   const known = perKind.get(kind);

@@ -4,12 +4,12 @@
 import { EMPTY, Subject, concatMap, from, map, merge, type SchedulerLike, type Subscription } from 'rxjs';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import { DAY_MS, type MeasurementKind, type StoredReading } from '../device-profiles/index.js';
+import { DAY_MS, MEASUREMENT_KINDS, type MeasurementKind, type StoredReading } from '../device-profiles/index.js';
 import { everyItem, type Alert, type ClinicalStore, type ReadingsStore } from '../store/index.js';
 import { AlertManager, type RetakeRequester } from './alert-manager.js';
 import { DEFAULT_RULES } from './default-rules.js';
 import { DEFAULT_TICK_MS, rulesEngine, type PatientEvent } from './engine.js';
-import { toRuleReading, type AlertSignal, type PatientConfiguration } from './evaluate-patient.js';
+import { STREAM_KINDS, keptWindowMs, toRuleReading, type AlertSignal, type PatientConfiguration } from './evaluate-patient.js';
 import type { WebhookTargetPolicy } from './webhook-target.js';
 import { AlertNotifier, type AlertPublisher } from './notifications.js';
 import { readingKey, type RulesHandover } from './handover.js';
@@ -141,7 +141,7 @@ export class RulesService implements RulesHandover {
       if (!owned(patient.id)) continue;
       const configuration = await this.configurationOf(patient.id);
       if (!configuration) continue;
-      const readings = await readingsStore.query({ patientId: patient.id, from: new Date(now - RESTORE_WINDOW_MS).toISOString(), to: new Date(now + DAY_MS).toISOString() });
+      const readings = await this.restoredReadings(patient.id, configuration, now);
       const open = unresolvedByPatient.get(patient.id) ?? [];
       const byId = new Map(readings.map((r) => [r.readingId, r]));
       events.push({
@@ -157,6 +157,25 @@ export class RulesService implements RulesHandover {
       this.known.add(patient.id);
     }
     return events;
+  }
+
+  /**
+   * A patient's readings to rebuild the rules' state from: 8 days of each kind, but of a stream kind
+   * (a CGM: 288 to 1,440 readings a day) only the hours its rules keep, queried on its own. Eight days
+   * of 10,000 CGM patients would be tens of millions of readings held at once during a start.
+   */
+  private async restoredReadings(patientId: string, configuration: PatientConfiguration, nowMs: number): Promise<StoredReading[]> {
+    const { readingsStore } = this.dependencies;
+    const to = new Date(nowMs + DAY_MS).toISOString();
+    const daysAgo = new Date(nowMs - RESTORE_WINDOW_MS).toISOString();
+    const streams = STREAM_KINDS.filter((kind) => configuration.enrolledKinds.includes(kind));
+    if (streams.length === 0) return readingsStore.query({ patientId, from: daysAgo, to });
+    const others = MEASUREMENT_KINDS.filter((kind) => !streams.includes(kind));
+    const parts = await Promise.all([
+      ...others.map((kind) => readingsStore.query({ patientId, kind, from: daysAgo, to })),
+      ...streams.map((kind) => readingsStore.query({ patientId, kind, from: new Date(nowMs - keptWindowMs(configuration.rules, kind)).toISOString(), to })),
+    ]);
+    return parts.flat();
   }
 
   private readingEvent(reading: StoredReading): PatientEvent {

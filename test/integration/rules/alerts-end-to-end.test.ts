@@ -264,6 +264,23 @@ describe('access to the alerts topics', () => {
 });
 
 describe('restart', () => {
+  it('carries a CGM low under way across a restart (the stream restored on its own, for the hours its rules keep): the reading that completes 15 minutes raises one alert', async () => {
+    const cgm = await deviceClient('cgm_glucose');
+    const nowMs = Date.now();
+    const at = (minutesAgo: number) => new Date(nowMs - minutesAgo * 60_000).toISOString();
+    const sgv = (minutesAgo: number, value: number) => cgm.publish(reading(cgm.deviceId, { readingId: `sgv-${minutesAgo}`, kind: 'cgm_glucose', value, unit: 'mg/dL', measuredAt: at(minutesAgo), systolic: undefined, diastolic: undefined, pulse: undefined }));
+    for (const minutesAgo of [15, 10, 5]) await sgv(minutesAgo, 50);
+    await eventually(async () => ((await harness.readingsStore.query({ patientId: cgm.patientId, from: at(60), to: at(-1) })).length === 3 ? true : undefined));
+    await rules.stop();
+    rules = startRules();
+    await rules.start();
+    await sgv(0, 49);
+    const alert = await eventually(() => harness.clinicalStore.alerts.findOpen(cgm.patientId, 'cgm-level-2-low'));
+    expect(alert.summary).toBe('CGM glucose 49 mg/dL, beyond the bound for 15 min');
+    expect((await harness.clinicalStore.alerts.list({ patientId: cgm.patientId })).items.map((a) => a.ruleId)).toEqual(['cgm-level-2-low']);
+    await cgm.client.endAsync();
+  });
+
   it('does not raise an alert again after the engine restarts; further readings update it', async () => {
     const meter = await deviceClient('glucose');
     await meter.publish(glucose(meter.deviceId, 310));
