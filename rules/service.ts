@@ -132,7 +132,7 @@ export class RulesService implements RulesHandover {
 
   /** Every patient with a device assigned (of those `owned`), with their recent readings and open alerts. */
   private async restoreEvents(owned: (patientId: string) => boolean = (id) => this.owns(id)): Promise<PatientEvent[]> {
-    const { clinicalStore, readingsStore } = this.dependencies;
+    const { clinicalStore } = this.dependencies;
     const unresolvedByPatient = new Map<string, Alert[]>();
     for (const alert of await clinicalStore.alerts.unresolved()) unresolvedByPatient.set(alert.patientId, [...(unresolvedByPatient.get(alert.patientId) ?? []), alert]);
     const events: PatientEvent[] = [];
