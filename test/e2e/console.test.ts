@@ -353,6 +353,12 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.click('form:has(#assign-device) button[type=submit]');
       await page.waitForSelector('table.history tbody tr');
       expect(await page.textContent('table.history tbody')).toContain('Ada Alpha');
+      // A CGM's secret comes with what to do with it in the uploader.
+      await page.fill('#device-id', unique('cgm'));
+      await page.selectOption('#device-kind', 'cgm_glucose');
+      await page.click('form:has(#device-id) button[type=submit]');
+      await page.waitForSelector('section[aria-label="Device secret"]:has-text("Nightscout URL")');
+      expect(await page.textContent('section[aria-label="Device secret"]')).toContain(`set this platform's address (${baseUrl}) as its Nightscout URL and this secret as its API secret`);
       violations.push(...(await seriousViolations(page, 'devices')));
       await page.click('nav a:has-text("Billing")');
       await page.waitForSelector('table.billing');

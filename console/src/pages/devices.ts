@@ -10,7 +10,7 @@ const KINDS = ['blood_pressure', 'glucose', 'weight', 'spo2', 'temperature', 'he
 export function DevicesPage() {
   const [devices, setDevices] = useState<Device[]>([]);
   const [patients, setPatients] = useState<PatientSummary[]>([]);
-  const [secret, setSecret] = useState<{ id: string; secret: string } | undefined>(undefined);
+  const [secret, setSecret] = useState<{ id: string; secret: string; kind: string } | undefined>(undefined);
   const [history, setHistory] = useState<{ deviceId: string; rows: Assignment[] } | undefined>(undefined);
   const [provision, setProvision] = useState({ id: '', kind: 'blood_pressure', model: '' });
   const [assign, setAssign] = useState({ deviceId: '', patientId: '', from: localDateValue(Date.now()), replay: true });
@@ -27,7 +27,7 @@ export function DevicesPage() {
     event.preventDefault();
     void run(async () => {
       const answer = await api<Device & { secret: string }>('POST', '/v1/devices', { id: provision.id, kind: provision.kind, ...(provision.model ? { model: provision.model } : {}) });
-      setSecret({ id: answer.id, secret: answer.secret });
+      setSecret({ id: answer.id, secret: answer.secret, kind: answer.kind });
       setProvision({ id: '', kind: 'blood_pressure', model: '' });
     });
   };
@@ -60,6 +60,7 @@ export function DevicesPage() {
       ${secret
         ? html`<${ShownOnce} label="Device secret" value=${secret.secret}>
             <strong>Secret of ${secret.id}</strong>: shown this once and stored only as a hash. Put it into the device or gateway now; if it is lost, provision the device again for a new one.
+            ${secret.kind === 'cgm_glucose' ? html` For a CGM uploader (xDrip+, AndroidAPS): set this platform's address (${location.origin}) as its Nightscout URL and this secret as its API secret.` : null}
           <//>`
         : null}
       ${isAdmin
