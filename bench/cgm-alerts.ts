@@ -121,7 +121,6 @@ export async function benchCgmAlerts(options: CgmBenchOptions, log: (line: strin
         inFlight.push(publish[index]!(device.id, reading).then(() => void pubacks.push(performance.now() - at)));
         next += 1;
       }
-      if (process.env.BENCH_CGM_TRACE && next % 500 === 0) log(`cgm: ${next} sent, ${pubacks.length} acknowledged, ${alertLatencies.length} alerts`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     log(`cgm: ${inRun.length} readings sent; waiting for their PUBACKs`);
