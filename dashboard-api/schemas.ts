@@ -25,6 +25,7 @@ export const patientView = z.object({
   name: z.string(),
   birthDate: z.string(),
   timezone: z.string(),
+  language: z.string().nullable(),
   careTeamId: z.string(),
   enrolledAt: instant,
   createdAt: instant,

@@ -3,6 +3,11 @@
 // imports: the console bundles it as it is.
 export const ALERT_SEVERITIES = ['critical', 'high', 'moderate', 'low'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+
+/** The more severe of two severities. */
+export function moreSevere(a: AlertSeverity, b: AlertSeverity): AlertSeverity {
+  return ALERT_SEVERITIES.indexOf(a) <= ALERT_SEVERITIES.indexOf(b) ? a : b;
+}
 export const ALERT_STATUSES = ['awaiting_confirmation', 'open', 'acknowledged', 'resolved'] as const;
 export type AlertStatus = (typeof ALERT_STATUSES)[number];
 

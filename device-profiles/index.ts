@@ -18,7 +18,7 @@ export {
 } from './kinds.js';
 export { DAY_MS, HOUR_MS, MINUTE_MS } from './time-units.js';
 export { Pauses } from './pauses.js';
-export { ALERT_EVENT_NAMES, ALERT_SEVERITIES, ALERT_STATUSES, alertEventName, type AlertEventName, type AlertSeverity, type AlertStatus } from './alert-vocabulary.js';
+export { ALERT_EVENT_NAMES, ALERT_SEVERITIES, ALERT_STATUSES, alertEventName, moreSevere, type AlertEventName, type AlertSeverity, type AlertStatus } from './alert-vocabulary.js';
 export * from './units.js';
 export type * from './reading.js';
 export type { ReadingSource, StoredReading } from './stored-reading.js';
@@ -45,3 +45,28 @@ export { formatIssues, type ValidationIssue } from './validation-issue.js';
 export { MAX_JSON_DEPTH, exceedsJsonDepth } from './json-depth.js';
 export { DEVICE_QUIRKS, deviceProfileSchema, type DeviceProfile, type DeviceQuirk } from './profile-schema.js';
 export { DEFAULT_PROFILES_DIR, DeviceProfiles, loadDeviceProfiles, parseDeviceProfile } from './profiles.js';
+export {
+  AnswerRefused,
+  QUESTIONNAIRES,
+  answerDisplay,
+  parseQuestionnaires,
+  questionnaireById,
+  questionnaireSchema,
+  scoreAnswers,
+  type AnswerOption,
+  type Questionnaire,
+  type QuestionnaireItem,
+  type ScoredAnswers,
+} from './questionnaires.js';
+export { patientMessagesTopic, type CheckInPrompt } from './patient-topic.js';
+export {
+  DEFAULT_LANGUAGE,
+  MAX_TEMPLATE_CHARACTERS,
+  MESSAGE_TEMPLATE_KEYS,
+  SHIPPED_TEMPLATES,
+  TEMPLATE_VARIABLES,
+  renderTemplate,
+  shippedTemplate,
+  unknownVariables,
+  type MessageTemplateKey,
+} from './message-templates.js';

@@ -18,6 +18,8 @@ export function patientResource(patient: Patient): FhirPatient {
     active: true,
     name: [{ text: patient.name }],
     birthDate: patient.birthDate,
+    // The language automated messages use, as FHIR says a patient's language (BCP 47 codes).
+    ...(patient.language ? { communication: [{ language: { coding: [{ system: 'urn:ietf:bcp:47', code: patient.language }] }, preferred: true }] } : {}),
   };
 }
 

@@ -2,11 +2,12 @@
 // further abnormal readings; the lifecycle transitions with their events; escalation tiers; and a
 // notification per change. The side-effect edge of the rules engine.
 import type { Logger } from 'pino';
-import { MINUTE_MS, isRpmError } from '../device-profiles/index.js';
-import { ALERT_SEVERITIES, STORE_ERRORS, type Alert, type AlertSeverity, type ClinicalStore, type DeliveriesOf, type NewAlert } from '../store/index.js';
+import { MINUTE_MS, isRpmError, moreSevere } from '../device-profiles/index.js';
+import { STORE_ERRORS, type Alert, type AlertSeverity, type ClinicalStore, type DeliveriesOf, type NewAlert } from '../store/index.js';
 import type { AlertSignal, RuleReading } from './evaluate-patient.js';
 import { effectivePolicy, type Audience } from './escalation-policy.js';
 import type { AlertChange, AlertEventName, AlertNotifier } from './notifications.js';
+import type { PatientMessenger } from './patient-messenger.js';
 
 export const RULES_ACTOR = 'rules-engine';
 
@@ -32,8 +33,11 @@ function nextTierAt(tiers: readonly { afterMinutes: number }[], index: number, n
   return next ? new Date(nowMs + (next.afterMinutes - tiers[index]!.afterMinutes) * MINUTE_MS).toISOString() : null;
 }
 
-function moreSevere(a: AlertSeverity, b: AlertSeverity): AlertSeverity {
-  return ALERT_SEVERITIES.indexOf(a) <= ALERT_SEVERITIES.indexOf(b) ? a : b;
+/** A summary with what raised it ("…, with check-in: breathlessness worse"), kept before ": retake requested". */
+function withCompanion(summary: string, raisedWith: string | undefined): string {
+  if (!raisedWith) return summary;
+  const held = summary.match(/^(.*)(: retake requested)$/);
+  return held ? `${held[1]}, with ${raisedWith}${held[2]}` : `${summary}, with ${raisedWith}`;
 }
 
 export class AlertManager {
@@ -42,6 +46,8 @@ export class AlertManager {
       clinicalStore: ClinicalStore;
       notifier: AlertNotifier;
       retakes: RetakeRequester;
+      /** Automated messages in the patient's thread (a retake request, missing readings); none in some tests. */
+      messenger?: PatientMessenger;
       logger: Logger;
       now?: () => number;
       /** With rules split over processes: escalate only the alerts of this process's patients. */
@@ -68,6 +74,12 @@ export class AlertManager {
   private async tiersFor(alert: Pick<Alert, 'careTeamId' | 'severity'>) {
     const team = await this.dependencies.clinicalStore.careTeams.get(alert.careTeamId);
     return effectivePolicy(team?.escalationPolicy).tiers[alert.severity];
+  }
+
+  /** When the next tier of an alert under way is due if its tiers were its (raised) severity's, from now. */
+  private async nextTierFor(alert: Pick<Alert, 'careTeamId' | 'severity' | 'escalationTier'>, nowMs: number): Promise<string | undefined> {
+    const tiers = await this.tiersFor(alert);
+    return nextTierAt(tiers, Math.min(alert.escalationTier, tiers.length - 1), nowMs) ?? undefined;
   }
 
   /** The first tier and when the next one is due, for an alert opened for people now. */
@@ -152,12 +164,19 @@ export class AlertManager {
             await this.endSnooze(open, `a ${signal.severity} reading: ${signal.summary}`, at, true);
           }
           const currentWorst = open.worstValue as Worst | null;
+          const severity = moreSevere(open.severity, signal.severity);
+          // Raised by what came with it (a check-in): the summary says so, and the next tier comes no
+          // later than the raised severity's tiers would bring it.
+          const raised = severity !== open.severity && signal.raisedWith !== undefined;
+          const nextEscalationAt = raised && open.status !== 'awaiting_confirmation' ? await this.nextTierFor({ ...open, severity }, this.now()) : undefined;
           await this.commitNotified('updated', open.careTeamId, (deliveries) =>
             alerts.recordReading(open.id, {
               readingId: signal.reading.readingId,
               measuredAt,
               worstValue: !currentWorst || signal.score > currentWorst.score ? worstOf(signal.reading, signal.score) : undefined,
-              severity: moreSevere(open.severity, signal.severity),
+              severity,
+              ...(raised ? { summary: withCompanion(open.summary, signal.raisedWith) } : {}),
+              ...(nextEscalationAt ? { nextEscalationAt } : {}),
               actor: RULES_ACTOR,
               at,
               deliveries,
@@ -175,7 +194,7 @@ export class AlertManager {
             return;
           }
         }
-        const summary = signal.episode === 'continues' ? `${signal.summary}, worse than earlier in this episode` : signal.summary;
+        const summary = withCompanion(signal.episode === 'continues' && !signal.raisedWith ? `${signal.summary}, worse than earlier in this episode` : signal.summary, signal.raisedWith);
         await this.openEscalated(signal, signal.reading, signal.score, summary, at);
         return;
       }
@@ -188,9 +207,11 @@ export class AlertManager {
         }
         const patient = await clinicalStore.patients.get(signal.patientId);
         const deliveries = patient ? await this.dependencies.notifier.deliveriesFor('awaiting_confirmation', patient.careTeamId) : undefined;
-        const opened = await this.openAlert(signal, 'awaiting_confirmation', signal.reading, signal.score, `${signal.summary}: retake requested`, at, { deliveries });
+        const opened = await this.openAlert(signal, 'awaiting_confirmation', signal.reading, signal.score, `${withCompanion(signal.summary, signal.raisedWith)}: retake requested`, at, { deliveries });
         if (!opened) return;
         this.dependencies.retakes.requestRetake(signal.reading.deviceId, { readingId: signal.reading.readingId, message: signal.retakeMessage, alertId: opened.id });
+        // Also in the thread: a device's screen may show nothing, the patient's app and page do.
+        await this.dependencies.messenger?.trySend(signal.patientId, 'retake_request', { instructions: signal.retakeMessage });
         await this.announce('awaiting_confirmation', opened, {});
         return;
       }
@@ -223,6 +244,10 @@ export class AlertManager {
       case 'missing_data': {
         if (open) return;
         await this.openEscalated(signal, undefined, 0, signal.summary, at);
+        // Days without a measurement are worth a word to the patient; a CGM's minutes without signal are the sensor's, not theirs.
+        if (signal.afterHours >= 24 && signal.kind !== 'check_in') {
+          await this.dependencies.messenger?.trySend(signal.patientId, 'missing_readings', { kind: signal.kind.replace(/_/g, ' '), days: Math.round(signal.afterHours / 24) });
+        }
         return;
       }
       case 'data_resumed': {

@@ -2,13 +2,16 @@
 // state per patient inside its stream (scan); side effects (store, notifiers) happen downstream.
 // Readings are evaluated at their measuredAt, so a gateway uploading yesterday's history is judged
 // against yesterday's window, not today's.
-import { DAY_MS, HOUR_MS, MINUTE_MS, displayUnit, type MeasurementKind } from '../device-profiles/index.js';
+import { DAY_MS, HOUR_MS, MINUTE_MS, displayUnit as measurementUnit, moreSevere, type MeasurementKind } from '../device-profiles/index.js';
 import type { AlertSeverity } from '../store/index.js';
-import type { AverageRule, Condition, ConfirmRule, ConsecutiveRule, DeltaRule, RateRule, RuleDefinition, SustainedRule, ThresholdRule } from './rule-definitions.js';
-import { toRuleReading, type RuleReading } from './rule-reading.js';
+import type { AverageRule, Condition, ConfirmRule, ConsecutiveRule, DeltaRule, RateRule, RuleDefinition, SustainedRule, ThresholdRule, TogetherRule } from './rule-definitions.js';
+import { toRuleReading, type RuleKind, type RuleReading } from './rule-reading.js';
 import { WindowSums } from './window-sums.js';
 
 export { toRuleReading, type RuleReading };
+
+/** A check-in's scores have no unit. */
+const displayUnit = (kind: RuleKind): string => (kind === 'check_in' ? '' : measurementUnit(kind));
 
 /** Kinds judged as streams: their history is kept (and restored) for hours, not days (keptWindowMs). */
 export const STREAM_KINDS: readonly MeasurementKind[] = ['cgm_glucose'];
@@ -22,8 +25,8 @@ const DELTA_SLACK_MS = 6 * HOUR_MS;
 
 export interface PatientConfiguration {
   rules: readonly RuleDefinition[];
-  /** Kinds of the devices assigned to the patient: missing-data rules watch these. */
-  enrolledKinds: readonly MeasurementKind[];
+  /** Kinds of the devices assigned to the patient: missing-data rules watch these (a check-in is never enrolled so). */
+  enrolledKinds: readonly RuleKind[];
   /** Since when the patient is monitored: the start of a missing-data window with no reading yet. */
   monitoredSinceMs: number;
 }
@@ -60,30 +63,34 @@ export type AlertSignal =
       late: boolean;
       /** In an episode under way: this reading is further beyond the bound than any before it in the episode. */
       worse?: boolean;
+      /** A `together` rule raised its severity: what came with it ("check-in: breathlessness worse"). */
+      raisedWith?: string;
     } & AbnormalEvidence)
-  | ({ type: 'confirmation_requested'; patientId: string; ruleId: string; severity: AlertSeverity; deadlineMs: number; retakeMessage: string } & AbnormalEvidence)
+  | ({ type: 'confirmation_requested'; patientId: string; ruleId: string; severity: AlertSeverity; deadlineMs: number; retakeMessage: string; raisedWith?: string } & AbnormalEvidence)
   | { type: 'confirmed'; patientId: string; ruleId: string; severity: AlertSeverity; reason: 'retake_abnormal' | 'no_retake'; reading?: RuleReading; summary: string }
   | { type: 'downgraded'; patientId: string; ruleId: string; reading: RuleReading; summary: string }
-  | { type: 'missing_data'; patientId: string; ruleId: string; severity: AlertSeverity; kind: MeasurementKind; lastReadingAtMs: number | null; summary: string }
+  | { type: 'missing_data'; patientId: string; ruleId: string; severity: AlertSeverity; kind: RuleKind; afterHours: number; lastReadingAtMs: number | null; summary: string }
   | { type: 'data_resumed'; patientId: string; ruleId: string; reading: RuleReading };
 
 export interface PatientState {
   patientId: string;
   configuration: PatientConfiguration | undefined;
   /** Per kind, sorted by measuredAt. */
-  history: Map<MeasurementKind, RuleReading[]>;
-  latestMs: Map<MeasurementKind, number>;
+  history: Map<RuleKind, RuleReading[]>;
+  latestMs: Map<RuleKind, number>;
   pending: Map<string, { deadlineMs: number; reading: RuleReading }>;
   /** Trend, missing-data and clear-level threshold rules whose episode is under way. */
   episodes: Set<string>;
   /** The largest exceedance so far of each threshold episode under way: a worse reading alerts again. */
   episodeWorst: Map<string, number>;
   /** Running sums over each kind's `history`, kept in step with it by `remember`. */
-  windowSums: Map<MeasurementKind, WindowSums>;
+  windowSums: Map<RuleKind, WindowSums>;
+  /** Per `together` rule, the reading whose alert it last raised: raised once, not at every check-in. */
+  raised: Map<string, string>;
 }
 
 export function emptyPatientState(patientId: string): PatientState {
-  return { patientId, configuration: undefined, history: new Map(), latestMs: new Map(), pending: new Map(), episodes: new Set(), episodeWorst: new Map(), windowSums: new Map() };
+  return { patientId, configuration: undefined, history: new Map(), latestMs: new Map(), pending: new Map(), episodes: new Set(), episodeWorst: new Map(), windowSums: new Map(), raised: new Map() };
 }
 
 // ---- conditions -------------------------------------------------------------------------------
@@ -141,6 +148,10 @@ function describe(reading: RuleReading): string {
       const flag = reading.flags.outOfRange;
       return `glucose ${flag === 'high' ? 'HI (>' : flag === 'low' ? 'LO (<' : ''}${round(v.value!)} mg/dL${flag ? ')' : ''}`;
     }
+    case 'check_in': {
+      const worse = Object.entries(v).filter(([, score]) => score > 0).map(([linkId]) => `${linkId.replace(/_/g, ' ')} ${String(reading.flags[linkId]).replace(/_/g, ' ')}`);
+      return `check-in: ${worse.length > 0 ? worse.join(', ') : 'all as usual'}`;
+    }
     case 'cgm_glucose':
       return `CGM glucose ${round(v.value!)} mg/dL${typeof reading.flags.trend === 'string' ? ` (${reading.flags.trend})` : ''}`;
     default:
@@ -167,6 +178,7 @@ function maxWindowMs(rules: readonly RuleDefinition[]): number {
     if (rule.type === 'delta') longest = Math.max(longest, rule.windowHours * HOUR_MS);
     if (rule.type === 'average') longest = Math.max(longest, rule.windowDays * DAY_MS);
     if (rule.type === 'confirm') longest = Math.max(longest, rule.retakeWindowMinutes * 60_000);
+    if (rule.type === 'together') longest = Math.max(longest, rule.withinHours * HOUR_MS);
   }
   MAX_WINDOW_MS.set(rules, longest);
   return longest;
@@ -174,14 +186,14 @@ function maxWindowMs(rules: readonly RuleDefinition[]): number {
 
 const NO_RULES: readonly RuleDefinition[] = [];
 
-const KEPT_WINDOW_MS = new WeakMap<readonly RuleDefinition[], Map<MeasurementKind, number>>();
+const KEPT_WINDOW_MS = new WeakMap<readonly RuleDefinition[], Map<RuleKind, number>>();
 
 /**
  * How far back a kind's readings are kept. A kind judged only as a stream (sustained and rate
  * rules: a CGM's 288 to 1,440 readings a day) keeps twice its longest stream window, room for late
  * uploads, instead of days of them: 10,000 CGM patients would otherwise hold millions of readings.
  */
-export function keptWindowMs(rules: readonly RuleDefinition[], kind: MeasurementKind): number {
+export function keptWindowMs(rules: readonly RuleDefinition[], kind: RuleKind): number {
   let perKind = KEPT_WINDOW_MS.get(rules);
   if (!perKind) KEPT_WINDOW_MS.set(rules, (perKind = new Map()));
   const known = perKind.get(kind);
@@ -228,7 +240,7 @@ function remember(state: PatientState, reading: RuleReading): boolean {
 }
 
 /** Readings of the kind up to and including `atMs` (the whole list, uncopied, for the newest). */
-function upTo(state: PatientState, kind: MeasurementKind, atMs: number): readonly RuleReading[] {
+function upTo(state: PatientState, kind: RuleKind, atMs: number): readonly RuleReading[] {
   const list = state.history.get(kind) ?? [];
   if (list.length === 0 || list[list.length - 1]!.measuredAtMs <= atMs) return list;
   let end = list.length;
@@ -565,6 +577,67 @@ function onRate(rule: RateRule, state: PatientState, reading: RuleReading, isLat
   return [{ type: 'abnormal', patientId: state.patientId, ruleId: rule.id, severity: rule.severity, episode: inEpisode ? 'continues' : 'start', late: false, ...(inEpisode ? { worse: evidence.score > worstSoFar } : {}), ...evidence }];
 }
 
+// ---- together -----------------------------------------------------------------------------------
+
+/** The newest reading of the together rule's kind meeting its conditions within its window of `atMs`. */
+function companionOf(rule: TogetherRule, state: PatientState, atMs: number): RuleReading | undefined {
+  const windowMs = rule.withinHours * HOUR_MS;
+  const list = state.history.get(rule.kind) ?? [];
+  for (let index = list.length - 1; index >= 0; index -= 1) {
+    const candidate = list[index]!;
+    if (candidate.measuredAtMs > atMs + windowMs) continue;
+    if (candidate.measuredAtMs < atMs - windowMs) break;
+    if (matches(rule, candidate.values, candidate.flags)) return candidate;
+  }
+  return undefined;
+}
+
+/** A signal of the raised rule in this step: made more severe when a companion lies within the window. */
+function raiseWithCompanion(rule: TogetherRule, state: PatientState, signals: AlertSignal[]): void {
+  for (const signal of signals) {
+    if (signal.ruleId !== rule.raises || (signal.type !== 'abnormal' && signal.type !== 'confirmation_requested') || signal.raisedWith) continue;
+    const companion = companionOf(rule, state, signal.reading.measuredAtMs);
+    if (!companion) continue;
+    signal.severity = moreSevere(signal.severity, rule.severity);
+    signal.raisedWith = describe(companion);
+    state.raised.set(rule.id, signal.reading.readingId);
+  }
+}
+
+/**
+ * The raised rule's evidence at a reading within the window of `atMs`: the reading awaiting its
+ * retake, or the newest reading of the rule's kind at which the rule holds.
+ */
+function raisedEvidence(raised: RuleDefinition, state: PatientState, atMs: number, windowMs: number): RuleReading | undefined {
+  const pending = state.pending.get(raised.id);
+  if (pending && Math.abs(pending.reading.measuredAtMs - atMs) <= windowMs) return pending.reading;
+  const list = state.history.get(raised.kind) ?? [];
+  for (let index = list.length - 1; index >= 0; index -= 1) {
+    const candidate = list[index]!;
+    if (candidate.measuredAtMs > atMs + windowMs) continue;
+    if (candidate.measuredAtMs < atMs - windowMs) break;
+    const holds =
+      raised.type === 'threshold' || raised.type === 'confirm'
+        ? matches(raised, candidate.values, candidate.flags)
+        : raised.type === 'delta' || raised.type === 'average' || raised.type === 'consecutive'
+          ? trendHolds(raised, state, candidate) !== undefined
+          : false;
+    if (holds) return candidate;
+  }
+  return undefined;
+}
+
+/** A companion (a worrying check-in) after the raised rule's finding: that alert is raised now. */
+function onCompanion(rule: TogetherRule, state: PatientState, reading: RuleReading): AlertSignal[] {
+  if (!matches(rule, reading.values, reading.flags)) return [];
+  const raised = state.configuration?.rules.find((candidate) => candidate.id === rule.raises && candidate.enabled);
+  if (!raised) return [];
+  const evidence = raisedEvidence(raised, state, reading.measuredAtMs, rule.withinHours * HOUR_MS);
+  if (!evidence || state.raised.get(rule.id) === evidence.readingId) return [];
+  state.raised.set(rule.id, evidence.readingId);
+  return [{ type: 'abnormal', patientId: state.patientId, ruleId: raised.id, severity: rule.severity, episode: 'continues', worse: true, late: false, reading: evidence, score: 0, summary: describe(evidence), raisedWith: describe(reading) }];
+}
+
 function onConfirmRule(rule: ConfirmRule, state: PatientState, reading: RuleReading, nowMs: number, patientId: string): AlertSignal[] {
   const pending = state.pending.get(rule.id);
   if (pending && reading.measuredAtMs > pending.reading.measuredAtMs && reading.measuredAtMs <= pending.deadlineMs) {
@@ -652,8 +725,12 @@ function onReading(state: PatientState, reading: RuleReading, nowMs: number): Al
       case 'rate':
         signals.push(...onRate(rule, state, reading, isLatest));
         break;
+      case 'together':
+        signals.push(...onCompanion(rule, state, reading));
+        break;
     }
   }
+  for (const rule of rules) if (rule.enabled && rule.type === 'together') raiseWithCompanion(rule, state, signals);
   return signals;
 }
 
@@ -687,6 +764,7 @@ function onTick(state: PatientState, nowMs: number): AlertSignal[] {
       ruleId: rule.id,
       severity: rule.severity,
       kind: rule.kind,
+      afterHours: rule.afterHours,
       lastReadingAtMs: lastMs ?? null,
       summary: lastMs === undefined ? `no ${rule.kind.replace('_', ' ')} reading since monitoring started` : `no ${rule.kind.replace('_', ' ')} reading since ${new Date(lastMs).toISOString()}`,
     });

@@ -13,3 +13,6 @@ export { polledAlertFeed } from './polled-alert-feed.js';
 export { DueWorkLoop } from './due-work-loop.js';
 export { ACCEPTED_STREAM, JetStreamHandover, JetStreamRulesFeed, ensureAcceptedStream } from './jetstream-handover.js';
 export { LEASE_DEFAULTS, PartitionLeases, type PartitionLeaseOptions } from './partition-leases.js';
+export { CheckInScheduler } from './check-in-scheduler.js';
+export { PLATFORM_SENDER, PatientMessenger } from './patient-messenger.js';
+export { CHECK_IN_SOURCE, RULE_KINDS, checkInRuleReading, type RuleKind } from './rule-reading.js';

@@ -1,9 +1,10 @@
 // Rule definitions as data, validated with zod. Every threshold is in the kind's canonical unit
 // (mmHg, mg/dL, kg, %, Cel, /min): a reading is compared after normalization, whatever unit came in.
 import { z } from 'zod';
-import { ALERT_SEVERITIES, MEASUREMENT_KINDS } from '../device-profiles/index.js';
+import { ALERT_SEVERITIES } from '../device-profiles/index.js';
+import { RULE_KINDS } from './rule-reading.js';
 
-const kind = z.enum(MEASUREMENT_KINDS);
+const kind = z.enum(RULE_KINDS);
 const severity = z.enum(ALERT_SEVERITIES);
 
 /** `systolic >= 180`: a numeric field of the reading compared with a bound. */
@@ -143,13 +144,35 @@ export const rateRule = z
   })
   .strict();
 
-export const ruleDefinition = z.discriminatedUnion('type', [thresholdRule, confirmRule, deltaRule, averageRule, consecutiveRule, missingDataRule, sustainedRule, rateRule]);
+/**
+ * Two findings together are worse than either: when the alert of rule `raises` holds for a reading
+ * and a reading of `kind` meeting the conditions (a check-in's answer) lies within `withinHours` of
+ * it, in either order, that alert is raised to `severity` and says why. One alert, not two: the
+ * nurse sees the weight alert become critical "with breathing worse", not a second alert to match
+ * up. BEAT-HF's urgent alert is a weight gain "with symptoms" (clinical-billing.md §3.1, T3 tier).
+ */
+export const togetherRule = z
+  .object({
+    ...base,
+    type: z.literal('together'),
+    raises: z.string().min(2).max(64),
+    ...when,
+    withinHours: z.number().positive().max(72),
+  })
+  .strict();
+
+export const ruleDefinition = z.discriminatedUnion('type', [thresholdRule, confirmRule, deltaRule, averageRule, consecutiveRule, missingDataRule, sustainedRule, rateRule, togetherRule]);
 export const ruleSet = z.array(ruleDefinition).superRefine((rules, context) => {
   const seen = new Set<string>();
   rules.forEach((rule, index) => {
     if (seen.has(rule.id)) context.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate rule id ${rule.id}` });
     seen.add(rule.id);
     for (const issue of clearLevelIssues(rule)) context.addIssue({ ...issue, path: [index, ...issue.path] });
+    if (rule.type === 'together') {
+      const raised = rules.find((other) => other.id === rule.raises);
+      if (!raised) context.addIssue({ code: 'custom', path: [index, 'raises'], message: `no rule ${rule.raises} in the set` });
+      else if (raised.type === 'together' || raised.type === 'missing_data' || raised.type === 'sustained' || raised.type === 'rate') context.addIssue({ code: 'custom', path: [index, 'raises'], message: `rule ${rule.raises} is a ${raised.type} rule; only a rule judged per reading (threshold, confirm, delta, average, consecutive) can be raised` });
+    }
   });
 });
 
@@ -188,6 +211,7 @@ export type ConsecutiveRule = z.infer<typeof consecutiveRule>;
 export type MissingDataRule = z.infer<typeof missingDataRule>;
 export type SustainedRule = z.infer<typeof sustainedRule>;
 export type RateRule = z.infer<typeof rateRule>;
+export type TogetherRule = z.infer<typeof togetherRule>;
 
 /**
  * Per-patient overrides (`PUT /v1/patients/:id/thresholds`): per rule id, the fields to change

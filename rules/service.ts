@@ -14,6 +14,10 @@ import type { WebhookTargetPolicy } from './webhook-target.js';
 import { AlertNotifier, type AlertPublisher } from './notifications.js';
 import { readingKey, type RulesHandover } from './handover.js';
 import { resolveRules, type RuleDefinition } from './rule-definitions.js';
+import { checkInRuleReading, type RuleReading } from './rule-reading.js';
+import { PatientMessenger } from './patient-messenger.js';
+import { CheckInScheduler } from './check-in-scheduler.js';
+import { DueWorkLoop } from './due-work-loop.js';
 
 export interface RulesServiceOptions {
   tickMs?: number;
@@ -28,15 +32,25 @@ export interface RulesServiceOptions {
    * state lives here. Others are neither restored, configured, evaluated nor escalated here.
    */
   ownsPatient?: (patientId: string) => boolean;
+  /** How often answered check-ins are looked for (another process, the API, wrote them). */
+  checkInPollMs?: number;
+  /** How often scheduled check-ins are prompted and reminded. */
+  checkInScheduleMs?: number;
 }
 
 /** Readings loaded per patient at start-up: the longest default window (7 days) and a day more. */
 const RESTORE_WINDOW_MS = 8 * DAY_MS;
 const DEFAULT_RELOAD_INTERVAL_MS = 30_000;
+const DEFAULT_CHECK_IN_POLL_MS = 1_000;
+const DEFAULT_CHECK_IN_SCHEDULE_MS = 30_000;
 
 export class RulesService implements RulesHandover {
   readonly notifier: AlertNotifier;
   readonly manager: AlertManager;
+  readonly messenger: PatientMessenger;
+  readonly checkInScheduler: CheckInScheduler;
+  private readonly checkInFeed: DueWorkLoop;
+  private readonly checkInSchedule: DueWorkLoop;
   private readonly patientEvents = new Subject<PatientEvent>();
   /** Readings handed in by judge(), pushed synchronously so that their signals queue before the marker. */
   private readonly judged = new Subject<PatientEvent>();
@@ -72,14 +86,20 @@ export class RulesService implements RulesHandover {
     private readonly options: RulesServiceOptions = {},
   ) {
     this.notifier = new AlertNotifier({ clinicalStore: dependencies.clinicalStore, publisher: dependencies.publisher, logger: dependencies.logger, webhookTargets: dependencies.webhookTargets, publicUrl: dependencies.publicUrl });
+    const now = options.now ?? (options.scheduler ? () => options.scheduler!.now() : undefined);
+    this.messenger = new PatientMessenger({ clinicalStore: dependencies.clinicalStore, publisher: dependencies.publisher, logger: dependencies.logger, now });
     this.manager = new AlertManager({
       clinicalStore: dependencies.clinicalStore,
       notifier: this.notifier,
       retakes: dependencies.retakes,
+      messenger: this.messenger,
       logger: dependencies.logger,
-      now: options.now ?? (options.scheduler ? () => options.scheduler!.now() : undefined),
+      now,
       ownsPatient: options.ownsPatient,
     });
+    this.checkInScheduler = new CheckInScheduler({ clinicalStore: dependencies.clinicalStore, publisher: dependencies.publisher, messenger: this.messenger, logger: dependencies.logger, now: now ?? Date.now, ownsPatient: options.ownsPatient });
+    this.checkInFeed = new DueWorkLoop(async () => void (await this.judgeCheckIns()), (error) => dependencies.logger.error({ err: error.message }, 'could not judge answered check-ins'));
+    this.checkInSchedule = new DueWorkLoop(async () => void (await this.checkInScheduler.runDue()), (error) => dependencies.logger.error({ err: error.message }, 'could not send due check-in prompts'));
     this.fencedCounter = new Counter({ name: 'rpm_rules_signals_fenced_total', help: "Signals about patients whose partition this process no longer holds: not acted on", registers: [dependencies.registry] });
     this.signalsCounter = new Counter({ name: 'rpm_rules_signals_total', help: 'Signals of the rules engine, by type', labelNames: ['type'], registers: [dependencies.registry] });
   }
@@ -142,13 +162,14 @@ export class RulesService implements RulesHandover {
       const configuration = await this.configurationOf(patient.id);
       if (!configuration) continue;
       const readings = await this.restoredReadings(patient.id, configuration, now);
+      const checkIns = await this.restoredCheckIns(patient.id, now);
       const open = unresolvedByPatient.get(patient.id) ?? [];
       const byId = new Map(readings.map((r) => [r.readingId, r]));
       events.push({
         type: 'restore',
         patientId: patient.id,
         configuration,
-        readings: readings.map(toRuleReading),
+        readings: [...readings.map(toRuleReading), ...checkIns],
         openRuleIds: open.map((a) => a.ruleId),
         awaitingConfirmation: open
           .filter((a) => a.status === 'awaiting_confirmation' && a.lastReadingId && byId.has(a.lastReadingId))
@@ -176,6 +197,39 @@ export class RulesService implements RulesHandover {
       ...streams.map((kind) => readingsStore.query({ patientId, kind, from: new Date(nowMs - keptWindowMs(configuration.rules, kind)).toISOString(), to })),
     ]);
     return parts.flat();
+  }
+
+  /** The patient's judged check-ins of the restore window (those not judged yet come through judgeCheckIns). */
+  private async restoredCheckIns(patientId: string, nowMs: number): Promise<RuleReading[]> {
+    const responses = await this.dependencies.clinicalStore.checkIns.judgedSince(patientId, new Date(nowMs - RESTORE_WINDOW_MS).toISOString());
+    return responses.map(checkInRuleReading);
+  }
+
+  /**
+   * Answered check-ins into the rules like readings: those of this process's patients, in the order
+   * answered, marked judged once every alert they cause is written. Another process's patients' wait
+   * for that process.
+   */
+  async judgeCheckIns(): Promise<number> {
+    const { clinicalStore } = this.dependencies;
+    const waiting = (await clinicalStore.checkIns.unjudged()).filter((response) => this.owns(response.patientId));
+    if (waiting.length === 0) return 0;
+    const nowMs = this.options.scheduler?.now() ?? this.options.now?.() ?? Date.now();
+    for (const response of waiting) {
+      const event: PatientEvent = { type: 'reading', patientId: response.patientId, reading: checkInRuleReading(response), nowMs };
+      if (!this.known.has(response.patientId)) {
+        const configuration = await this.configurationOf(response.patientId);
+        if (!configuration) continue;
+        if (!this.known.has(response.patientId)) {
+          this.known.add(response.patientId);
+          this.judged.next({ type: 'configure', patientId: response.patientId, configuration });
+        }
+      }
+      this.judged.next(event);
+    }
+    await this.settled();
+    await clinicalStore.checkIns.markJudged(waiting.map((response) => response.id), new Date(nowMs).toISOString());
+    return waiting.length;
   }
 
   private readingEvent(reading: StoredReading): PatientEvent {
@@ -242,6 +296,8 @@ export class RulesService implements RulesHandover {
     );
     this.timers.push(setInterval(() => void this.reloadChangedThresholds(), this.options.reloadIntervalMs ?? DEFAULT_RELOAD_INTERVAL_MS));
     this.notifier.start();
+    this.checkInFeed.start(this.options.checkInPollMs ?? DEFAULT_CHECK_IN_POLL_MS);
+    this.checkInSchedule.start(this.options.checkInScheduleMs ?? DEFAULT_CHECK_IN_SCHEDULE_MS);
     logger.info({ patients: restored.length }, 'rules engine started');
   }
 
@@ -257,7 +313,12 @@ export class RulesService implements RulesHandover {
       if (this.known.has(reading.patientId) && this.owns(reading.patientId)) this.judged.next(this.readingEvent(reading));
       else for (const event of await this.eventsOf(reading)) this.judged.next(event);
     }
-    await new Promise<void>((resolve, reject) => {
+    await this.settled();
+  }
+
+  /** Resolves once every signal queued before it was acted on; rejects when the service stops first. */
+  private settled(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       const settle = (error?: Error) => {
         this.pendingJudgements.delete(settle);
         if (error) reject(error);
@@ -301,12 +362,14 @@ export class RulesService implements RulesHandover {
     clinicalStore.thresholds.changes.off('changed', this.onThresholdsChanged);
     clinicalStore.devices.changes.off('changed', this.onDeviceChanged);
     for (const timer of this.timers) clearInterval(timer);
+    // The check-in loops end before the engine under them: a judgement under way settles or is rejected below.
+    const checkInLoops = Promise.all([this.checkInFeed.stop(), this.checkInSchedule.stop()]);
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     for (const settle of [...this.pendingJudgements]) settle(new Error('the rules engine stopped before judging these readings'));
     // The signal and the escalation check under way are finished before the notifier stops and
     // the caller closes the stores under them (a signal can take several commits: a reading added,
     // then a transition).
-    await Promise.all([this.inFlight, this.escalating]);
+    await Promise.all([this.inFlight, this.escalating, checkInLoops]);
     await this.notifier.stop();
   }
 }

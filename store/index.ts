@@ -16,6 +16,17 @@ export type { DeliveryStatus, NewNotificationDelivery, NotificationDelivery } fr
 export type { NewPatient, Patient } from './clinical/repositories/patients.js';
 export type { PatientThresholds } from './clinical/repositories/thresholds.js';
 export { MAX_MINUTES_PER_ENTRY, MAX_MINUTES_PER_PATIENT_DAY, TIME_ENTRY_ACTIVITIES, type NewTimeEntry, type TimeEntry, type TimeEntryActivity } from './clinical/repositories/time-entries.js';
+export {
+  CHECK_IN_DAYS,
+  CHECK_IN_TIME,
+  scheduledTimes,
+  type CheckInDay,
+  type CheckInPlan,
+  type CheckInPlanInput,
+  type CheckInResponse,
+  type ScheduledCheckIn,
+} from './clinical/repositories/check-ins.js';
+export { type MessageTemplate } from './clinical/repositories/message-templates.js';
 export { MAX_MESSAGE_CHARACTERS, type Message, type MessageSide, type UnreadThread } from './clinical/repositories/messages.js';
 export { generateDeviceSecret, hashDeviceSecret, mosquittoPasswordHash, nightscoutApiSecret, verifyDeviceSecret } from './credentials.js';
 export { DEFAULT_THROTTLE_LIMITS, FailureThrottle, type ThrottleLimits } from './failure-throttle.js';
@@ -42,7 +53,7 @@ export { SqliteReadingsStore } from './readings/sqlite-readings-store.js';
 export { DayMarkReads, MAX_KEPT_RANGE_DAYS } from './readings/day-mark-reads.js';
 export { KeptVersions } from './readings/kept-versions.js';
 export { KeptReadings } from './readings/kept-readings.js';
-export { localDate, startOfLocalDate } from './readings/local-time.js';
+export { localDate, localTimeOfDay, startOfLocalDate } from './readings/local-time.js';
 export { AGP_PERCENTILES, CGM_RANGES, cgmSummary, type CgmSummary } from './readings/cgm-summary.js';
 export { InfluxReadingsStore, type InfluxReadingsStoreOptions, type InfluxWriteProtocol } from './readings/influx-readings-store.js';
 export { ENROLLMENT_COLUMNS, ImportRefused, MAX_IMPORT_ROWS, type ImportProblem, type ImportResult } from './clinical/repositories/enrollment-import.js';

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import { patientMessagesTopic } from '../../device-profiles/index.js';
 import { MAX_MESSAGE_CHARACTERS, STORE_ERRORS, type ClinicalStore, type Message, type MessageSide } from '../../store/index.js';
 import { Subject, filter } from 'rxjs';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, maySeePatient, requireUser, visibleTeams, type AccessControl } from '../access.js';
@@ -16,8 +17,7 @@ import { ImageRefused, MAX_IMAGE_BYTES, stripImage } from '../message-image.js';
 import { idParams, pageQuery } from './shared.js';
 import { cursor, errorResponses, messageView } from '../schemas.js';
 
-/** Where a patient's app hears of new messages (MQTT QoS 1; the patient's own topic only). */
-export const patientMessagesTopic = (patientId: string) => `rpm/v1/patients/${patientId}/messages`;
+export { patientMessagesTopic };
 
 export interface MessagePublisher {
   publish(topic: string, payload: unknown): Promise<void>;

@@ -11,6 +11,7 @@ const patientBody = z.object({
   name: z.string().min(1).max(200),
   birthDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD'),
   timezone: z.string().min(1).max(64),
+  language: z.string().min(2).max(35).nullable().optional(),
   careTeamId: z.string().min(1),
   enrolledAt: instant.optional(),
 });
@@ -24,6 +25,15 @@ export const patientRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore
     request.auditResourceId = patient.id;
     return reply.code(201).send(patient);
   });
+
+  app.patch(
+    '/v1/patients/:id',
+    {
+      schema: { params: idParams, body: z.object({ language: z.string().min(2).max(35).nullable() }).strict(), response: { 200: patientView, ...errorResponses }, tags: ['patients'], description: 'Changes the patient’s language (BCP 47; null: English), in which automated messages are sent when the care team has a template in it.' },
+      config: { access: { roles: ['admin', 'nurse'], scope: 'patient', audit: 'patient.update' } },
+    },
+    async (request) => clinicalStore.patients.update(request.params.id, request.body),
+  );
 
   app.get('/v1/patients', { schema: { querystring: z.object(pageQuery), response: { 200: z.object({ patients: z.array(patientView), nextCursor: cursor }), ...errorResponses }, tags: ['patients'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'patient.list' } } }, async (request) => {
     const page = await clinicalStore.patients.list({ careTeamIds: visibleTeams(requireUser(request)), limit: request.query.limit, after: request.query.after });

@@ -16,6 +16,8 @@ import { ThresholdRepository } from './repositories/thresholds.js';
 import { SessionRepository } from './repositories/sessions.js';
 import { TimeEntryRepository } from './repositories/time-entries.js';
 import { MessageRepository } from './repositories/messages.js';
+import { CheckInRepository } from './repositories/check-ins.js';
+import { MessageTemplateRepository } from './repositories/message-templates.js';
 import { UserRepository } from './repositories/users.js';
 import { ChangeCounterRepository } from './repositories/change-counters.js';
 
@@ -27,6 +29,8 @@ export class ClinicalStore {
   readonly alerts: AlertRepository;
   readonly timeEntries: TimeEntryRepository;
   readonly messages: MessageRepository;
+  readonly checkIns: CheckInRepository;
+  readonly messageTemplates: MessageTemplateRepository;
   readonly deadLetters: DeadLetterRepository;
   readonly audit: AuditLogRepository;
   readonly deliveries: NotificationDeliveryRepository;
@@ -46,6 +50,8 @@ export class ClinicalStore {
     this.alerts = new AlertRepository(db);
     this.timeEntries = new TimeEntryRepository(db);
     this.messages = new MessageRepository(db);
+    this.checkIns = new CheckInRepository(db);
+    this.messageTemplates = new MessageTemplateRepository(db);
     this.deadLetters = new DeadLetterRepository(db);
     this.audit = new AuditLogRepository(db, connection.walSync);
     this.deliveries = new NotificationDeliveryRepository(db);

@@ -17,6 +17,7 @@ import { messagesMigration } from './migrations/0011-messages.js';
 import { vendorDevicesMigration } from './migrations/0012-vendor-devices.js';
 import { nightscoutUploadersMigration } from './migrations/0013-nightscout-uploaders.js';
 import { timeEntryActivityMigration } from './migrations/0014-time-entry-activity.js';
+import { patientChannelMigration } from './migrations/0015-patient-channel.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -35,6 +36,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0012-vendor-devices': vendorDevicesMigration,
     '0013-nightscout-uploaders': nightscoutUploadersMigration,
     '0014-time-entry-activity': timeEntryActivityMigration,
+    '0015-patient-channel': patientChannelMigration,
   };
 }
 

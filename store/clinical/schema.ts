@@ -20,6 +20,8 @@ export interface PatientTable {
   name: string;
   birth_date: string;
   timezone: string;
+  /** BCP 47; null: English, the platform's default (migration 0015). */
+  language: string | null;
   enrolled_at: string;
   created_at: string;
   updated_at: string;
@@ -138,6 +140,50 @@ export interface MessageTable {
   delivered_at: string | null;
   read_at: string | null;
   read_by: string | null;
+}
+
+export interface MessageTemplateTable {
+  care_team_id: string;
+  key: string;
+  language: string;
+  text: string;
+  updated_at: string;
+  updated_by: string;
+}
+
+export interface CheckInPlanTable {
+  patient_id: string;
+  questionnaire_id: string;
+  times: string;
+  days: string;
+  remind_after_minutes: number;
+  active: number;
+  starts_at: string;
+  updated_at: string;
+  updated_by: string;
+}
+
+export interface CheckInPromptTable {
+  patient_id: string;
+  due_at: string;
+  questionnaire_id: string;
+  prompted_at: string;
+  reminded_at: string | null;
+}
+
+export interface CheckInResponseTable {
+  id: string;
+  patient_id: string;
+  care_team_id: string;
+  questionnaire_id: string;
+  questionnaire_version: string;
+  due_at: string | null;
+  answers: string;
+  scores: string;
+  submitted_at: string;
+  submitted_by: string;
+  submitted_role: string;
+  judged_at: string | null;
 }
 
 export interface MessageImageTable {
@@ -342,5 +388,9 @@ export interface ClinicalDatabase {
   fhir_deliveries: FhirDeliveryTable;
   change_counters: ChangeCounterTable;
   messages: MessageTable;
+  message_templates: MessageTemplateTable;
+  check_in_plans: CheckInPlanTable;
+  check_in_prompts: CheckInPromptTable;
+  check_in_responses: CheckInResponseTable;
   message_images: MessageImageTable;
 }

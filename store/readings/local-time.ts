@@ -84,6 +84,37 @@ export function startOfLocalDate(date: string, timezone: string): number {
   return instant;
 }
 
+/**
+ * The instant the patient's clock reads `time` (`HH:MM`) on `date`. A time skipped by a DST change
+ * (02:30 on a spring-forward night) comes out as the instant an hour later on the clock, 03:30; a
+ * time read twice (autumn) as its first reading.
+ */
+export function localDateTime(date: string, time: string, timezone: string): number {
+  const [hours, minutes] = time.split(':').map(Number) as [number, number];
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+  const wall = Date.UTC(year, month - 1, day, hours, minutes);
+  const early = wall - cachedOffsetMs(wall - 12 * 3_600_000, timezone);
+  const late = wall - cachedOffsetMs(wall + 12 * 3_600_000, timezone);
+  // Of the day's two offsets, the one under which the instant reads back as the wall time.
+  const candidates = [early, late].filter((instant) => instant + cachedOffsetMs(instant, timezone) === wall).sort((a, b) => a - b);
+  return candidates[0] ?? Math.max(early, late);
+}
+
+/** The patient's local time of day of an instant, `HH:MM`. */
+export function localTimeOfDay(epochMs: number, timezone: string): string {
+  return new Date(epochMs + cachedOffsetMs(epochMs, timezone)).toISOString().slice(11, 16);
+}
+
+/** The day of the week of a local date: 0 Sunday … 6 Saturday. */
+export function weekdayOf(date: string): number {
+  return new Date(`${date}T00:00:00Z`).getUTCDay();
+}
+
+/** The local date `days` after `date` (negative: before). */
+export function addDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+}
+
 const UNIT_MS: Readonly<Record<string, number>> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
 export const BUCKET_PATTERN = /^([1-9]\d{0,2})([mhd])$/;
 

@@ -296,7 +296,19 @@ export class AlertRepository {
   /** Another abnormal reading for an open alert: counted, and the worst value and severity kept. */
   async recordReading(
     id: string,
-    update: { readingId: string; measuredAt: string; worstValue?: unknown; severity?: AlertSeverity; actor: string; at?: string; deliveries?: DeliveriesOf },
+    update: {
+      readingId: string;
+      measuredAt: string;
+      worstValue?: unknown;
+      severity?: AlertSeverity;
+      /** A new summary (what raised the severity, said in it). */
+      summary?: string;
+      /** An earlier time for the next tier (a severity raised: its tiers are faster); a later one is ignored. */
+      nextEscalationAt?: string;
+      actor: string;
+      at?: string;
+      deliveries?: DeliveriesOf;
+    },
   ): Promise<Alert> {
     const at = toInstant(update.at ?? nowInstant(), 'at');
     return this.db.transaction().execute(async (trx) => {
@@ -312,7 +324,7 @@ export class AlertRepository {
         to: current.status as AlertStatus,
         actor: update.actor,
         at,
-        details: { readingId: update.readingId, ...(update.severity && update.severity !== current.severity ? { severity: update.severity } : {}) },
+        details: { readingId: update.readingId, ...(update.severity && update.severity !== current.severity ? { severity: update.severity } : {}), ...(update.summary && update.summary !== current.summary ? { summary: update.summary } : {}) },
       };
       const changes = {
         reading_count: current.reading_count + 1,
@@ -320,6 +332,8 @@ export class AlertRepository {
         ...(isLatest ? { last_reading_id: update.readingId, last_measured_at: measuredAt } : {}),
         ...(update.worstValue === undefined ? {} : { worst_value: JSON.stringify(update.worstValue) }),
         ...(update.severity ? { severity: update.severity } : {}),
+        ...(update.summary ? { summary: update.summary } : {}),
+        ...(update.nextEscalationAt && current.next_escalation_at && update.nextEscalationAt < current.next_escalation_at ? { next_escalation_at: update.nextEscalationAt } : {}),
       };
       return (await recordChange(trx, event, changes, update.deliveries)).alert;
     });

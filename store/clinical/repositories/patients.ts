@@ -11,6 +11,8 @@ export interface Patient {
   birthDate: string;
   /** IANA zone: billing days and daily aggregates are the patient's local dates. */
   timezone: string;
+  /** BCP 47 (`en`, `es`, `pt-BR`): automated messages are sent in it when a template exists; null: English. */
+  language: string | null;
   careTeamId: string;
   enrolledAt: string;
   createdAt: string;
@@ -22,6 +24,7 @@ export interface NewPatient {
   name: string;
   birthDate: string;
   timezone: string;
+  language?: string | null;
   careTeamId: string;
   enrolledAt?: string;
 }
@@ -32,6 +35,7 @@ function toPatient(row: Selectable<PatientTable>): Patient {
     name: row.name,
     birthDate: row.birth_date,
     timezone: row.timezone,
+    language: row.language ?? null,
     careTeamId: row.care_team_id,
     enrolledAt: row.enrolled_at,
     createdAt: row.created_at,
@@ -47,6 +51,17 @@ export function checkBirthDate(birthDate: string): void {
     throw invalidInput('birthDate', `"${birthDate}" is not a date YYYY-MM-DD`);
   }
   if (parsed.getTime() > Date.now()) throw invalidInput('birthDate', 'is in the future');
+}
+
+/** A BCP 47 language tag as Intl canonicalizes it (`pt-br` → `pt-BR`); refused naming `language`. */
+export function checkLanguage(language: string): string {
+  try {
+    const [canonical] = Intl.getCanonicalLocales(language);
+    if (canonical && /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(canonical)) return canonical;
+  } catch {
+    // falls through to the refusal
+  }
+  throw invalidInput('language', `"${language}" is not a language tag such as en, es or pt-BR`);
 }
 
 export class PatientRepository {
@@ -65,12 +80,23 @@ export class PatientRepository {
       name: input.name,
       birth_date: input.birthDate,
       timezone,
+      language: input.language ? checkLanguage(input.language) : null,
       enrolled_at: input.enrolledAt ? toInstant(input.enrolledAt, 'enrolledAt') : now,
       created_at: now,
       updated_at: now,
     };
     await insertUnique(this.db.insertInto('patients').values(row).execute(), 'patient', row.id);
     return toPatient(row);
+  }
+
+  /** Changes what may change after enrolment: the language of automated messages. */
+  async update(id: string, change: { language?: string | null }): Promise<Patient> {
+    const patient = await this.get(id);
+    if (!patient) throw notFound('patient', id);
+    const language = change.language === undefined ? patient.language : change.language === null ? null : checkLanguage(change.language);
+    const updatedAt = nowInstant();
+    await this.db.updateTable('patients').set({ language, updated_at: updatedAt }).where('id', '=', id).execute();
+    return { ...patient, language, updatedAt };
   }
 
   /** Several patients in one query (the triage list), by id; unknown ids are absent. */
