@@ -163,7 +163,7 @@ export async function startPlatform(config: PlatformConfig, output: PlatformOutp
     }
     closers.push(() => ingest.drain());
 
-    const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: rules.notifier.feed$, verifyToken, registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute, webhookTargets, sessions: sessionSettingsOf(config), oidc: config.oidc, consoleDir: builtConsole(), logRequests: output.logRequests });
+    const api = await buildApi({ clinicalStore, readingsStore, ingest, alertFeed$: rules.notifier.feed$, verifyToken, registry, logger, rateLimitPerMinute: config.apiRateLimitPerMinute, webhookTargets, sessions: sessionSettingsOf(config), oidc: config.oidc, consoleDir: builtConsole(), logRequests: output.logRequests, checkInAnswered: () => rules.checkInAnswered() });
     closers.push(() => api.close());
     try {
       await api.listen({ port: config.httpPort, host: config.listenHost ?? ALL_INTERFACES });

@@ -26,6 +26,8 @@ import { deviceReadingsRoutes } from './routes/device-readings.js';
 import { vendorWebhookRoutes } from './routes/vendor-webhooks.js';
 import { nightscoutRoutes } from './routes/nightscout.js';
 import { messageRoutes } from './routes/messages.js';
+import { checkInRoutes } from './routes/check-ins.js';
+import { messageTemplateRoutes } from './routes/message-templates.js';
 import { alertRoutes } from './routes/alerts.js';
 import { careTeamRoutes } from './routes/care-teams.js';
 import { deviceRoutes } from './routes/devices.js';
@@ -55,6 +57,8 @@ export interface ApiDependencies {
   sseHeartbeatMs?: number;
   /** How often a live message thread looks for other processes' changes (default 5 s; tests shorten it). */
   messagePollMs?: number;
+  /** Told when a check-in is answered: the rules in this process judge it now instead of at their next look. */
+  checkInAnswered?: () => void;
   /** Failed-authentication throttle (default limits: store's DEFAULT_THROTTLE_LIMITS). */
   authThrottle?: FailureThrottle;
   /** Requests per minute per user (default 600); 0: no limit. */
@@ -154,6 +158,8 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   await app.register(vendorWebhookRoutes, { ingest: dependencies.ingest });
   await app.register(nightscoutRoutes, { ingest: dependencies.ingest });
   await app.register(messageRoutes, { clinicalStore, access, publisher: dependencies.ingest.transport, heartbeatMs: dependencies.sseHeartbeatMs, pollMs: dependencies.messagePollMs });
+  await app.register(checkInRoutes, { clinicalStore, checkInAnswered: dependencies.checkInAnswered });
+  await app.register(messageTemplateRoutes, { clinicalStore });
   await app.register(patientDataRoutes, { clinicalStore, readingsStore });
   await app.register(alertRoutes, { clinicalStore, alertFeed$: dependencies.alertFeed$, access, heartbeatMs: dependencies.sseHeartbeatMs, publicUrl: sessions.publicUrl });
   await app.register(peopleRoutes, { clinicalStore, access, sessions });

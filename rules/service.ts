@@ -232,6 +232,11 @@ export class RulesService implements RulesHandover {
     return waiting.length;
   }
 
+  /** A check-in was answered (through this process's API): judged now rather than at the next look. */
+  checkInAnswered(): void {
+    this.checkInFeed.kick();
+  }
+
   private readingEvent(reading: StoredReading): PatientEvent {
     return { type: 'reading', patientId: reading.patientId, reading: toRuleReading(reading), nowMs: this.options.scheduler?.now() ?? Date.now() };
   }

@@ -63,6 +63,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     oidc: options.oidc,
     sseHeartbeatMs: options.sseHeartbeatMs,
     messagePollMs: options.messagePollMs,
+    checkInAnswered: () => rules.checkInAnswered(),
   });
   await api.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
