@@ -42,12 +42,14 @@ export interface ApiHarnessOptions {
   /** Other stores than the embedded SQLite ones (InfluxDB, PostgreSQL). */
   readingsStore?: ReadingsStore;
   clinicalDatabase?: ClinicalDatabaseLocation;
+  /** The rules' clock (escalation, check-in schedule): tests move it forward. */
+  now?: () => number;
 }
 
 export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<ApiHarness> {
   const harness = await startHarness({ broker: { verifyUserToken: createTokenVerifier(JWT_SECRET) }, readingsStore: options.readingsStore, clinicalDatabase: options.clinicalDatabase, vendorWebhooks: options.vendorWebhooks });
   const registry = new Registry();
-  const rules = await startRules(harness, { registry, webhookTargets: options.webhookTargets, publicUrl: options.publicUrl });
+  const rules = await startRules(harness, { registry, webhookTargets: options.webhookTargets, publicUrl: options.publicUrl, now: options.now });
   const api = await buildApi({
     clinicalStore: harness.clinicalStore,
     readingsStore: harness.readingsStore,

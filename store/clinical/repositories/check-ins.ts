@@ -176,13 +176,15 @@ export class CheckInRepository {
     const at = toInstant(input.at ?? nowInstant(), 'at');
     const atMs = Date.parse(at);
     const plan = await this.plan(input.patientId);
-    const open = plan && plan.questionnaireId === questionnaire.id ? await this.openTimes(plan, input.timezone, atMs) : [];
+    const times = plan && plan.questionnaireId === questionnaire.id ? await this.answerableTimes(plan, input.timezone, atMs) : [];
     let dueAt: string | null = null;
     if (input.dueAt !== undefined) {
       dueAt = toInstant(input.dueAt, 'dueAt');
-      if (!open.includes(dueAt)) throw invalidInput('dueAt', `${dueAt} is not a scheduled ${questionnaire.id} check-in of this patient still open to answers`);
+      const time = times.find((candidate) => candidate.dueAt === dueAt);
+      if (!time) throw invalidInput('dueAt', `${dueAt} is not a scheduled ${questionnaire.id} check-in of this patient open to answers (from a day back to an hour ahead)`);
+      if (time.answered) throw conflict(`the check-in due at ${dueAt} is already answered`, { dueAt });
     } else {
-      dueAt = open.at(-1) ?? null;
+      dueAt = times.filter((time) => !time.answered).at(-1)?.dueAt ?? null;
     }
     const row: Selectable<CheckInResponseTable> = {
       id: randomUUID(),
@@ -207,14 +209,9 @@ export class CheckInRepository {
     return toResponse(row);
   }
 
-  /** Scheduled times a check-in sent at `atMs` may answer (a day back to an hour ahead), not yet answered, oldest first. */
-  private async openTimes(plan: CheckInPlan, timezone: string, atMs: number): Promise<string[]> {
-    const times = scheduledTimes(plan, timezone, atMs - ANSWER_LATE_MS, atMs + ANSWER_EARLY_MS).map((ms) => new Date(ms).toISOString());
-    if (times.length === 0) return [];
-    const answered = new Set(
-      (await this.db.selectFrom('check_in_responses').select('due_at').where('patient_id', '=', plan.patientId).where('due_at', 'in', times).execute()).map((row) => row.due_at),
-    );
-    return times.filter((time) => !answered.has(time));
+  /** Scheduled times a check-in sent at `atMs` may answer (a day back to an hour ahead), oldest first, with whether each is answered. */
+  private async answerableTimes(plan: CheckInPlan, timezone: string, atMs: number): Promise<{ dueAt: string; answered: boolean }[]> {
+    return (await this.scheduled(plan, timezone, atMs)).map((time) => ({ dueAt: time.dueAt, answered: time.responseId !== null }));
   }
 
   async get(id: string): Promise<CheckInResponse | undefined> {
