@@ -1,6 +1,6 @@
 // A reading as the rules see it: times as numbers, values and flags apart. Its own module, so the
 // engine's parts (evaluate-patient, window-sums) can share it without importing each other.
-import { MEASUREMENT_KINDS, type MeasurementKind, type StoredReading } from '../device-profiles/index.js';
+import { MEASUREMENT_KINDS, type StoredReading } from '../device-profiles/index.js';
 import type { CheckInResponse } from '../store/index.js';
 
 /**
