@@ -255,3 +255,49 @@ export const cgmSummaryView = z.object({
   cvPercent: z.number().nullable(),
   hourly: z.array(z.object({ hour: z.number().int(), readings: z.number().int(), percentiles: percentiles.nullable() })),
 });
+
+// Check-ins (issue #26): routes/check-ins.ts.
+const answerOptionView = z.object({ code: z.string(), display: z.string(), score: z.number() });
+export const questionnaireView = z.object({
+  id: z.string(),
+  version: z.string(),
+  title: z.string(),
+  description: z.string(),
+  item: z.array(
+    z.object({ linkId: z.string(), text: z.string(), type: z.enum(['choice', 'text']), required: z.boolean(), answerOption: z.array(answerOptionView).optional(), maxLength: z.number().optional() }),
+  ),
+});
+
+export const checkInPlanView = z.object({
+  patientId: z.string(),
+  questionnaireId: z.string(),
+  times: z.array(z.string()),
+  days: z.array(z.string()),
+  remindAfterMinutes: z.number(),
+  active: z.boolean(),
+  startsAt: z.string(),
+  updatedAt: z.string(),
+  updatedBy: z.string(),
+});
+
+export const checkInScheduledView = z.object({ dueAt: z.string(), questionnaireId: z.string(), responseId: z.string().nullable() });
+
+export const checkInView = z.object({
+  id: z.string(),
+  patientId: z.string(),
+  questionnaireId: z.string(),
+  questionnaireVersion: z.string(),
+  dueAt: z.string().nullable(),
+  answers: z.record(z.string(), z.string()),
+  /** The chosen answers in the questionnaire's words, by linkId (free text as written). */
+  answerDisplays: z.record(z.string(), z.string()),
+  /** The answers' scores by linkId: 0 as usual, higher worse. */
+  scores: z.record(z.string(), z.number()),
+  submittedAt: z.string(),
+  submittedBy: z.string(),
+  submittedRole: z.string(),
+  judgedAt: z.string().nullable(),
+});
+
+/** An automated message's template (routes/message-templates.ts). */
+export const messageTemplateView = z.object({ key: z.string(), language: z.string(), text: z.string(), edited: z.boolean(), updatedAt: z.string().nullable(), updatedBy: z.string().nullable() });

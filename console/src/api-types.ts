@@ -2,7 +2,7 @@
 // the API's shape is a type error here, not a surprise in a nurse's browser. Type-only imports:
 // nothing of zod or the server goes into the bundle.
 import type { z } from 'zod';
-import type { alertView, assignmentView, auditRecordView, billingProgressView, careTeamView, cgmSummaryView, deadLetterView, deviceView, heldDeviceView, messageView, patientView, readingView, thresholdsView, timeEntryView, triageRow } from '../../dashboard-api/schemas.js';
+import type { alertView, assignmentView, auditRecordView, billingProgressView, careTeamView, cgmSummaryView, checkInPlanView, checkInScheduledView, checkInView, deadLetterView, deviceView, heldDeviceView, messageTemplateView, messageView, patientView, questionnaireView, readingView, thresholdsView, timeEntryView, triageRow } from '../../dashboard-api/schemas.js';
 import type { EscalationPolicy } from '../../rules/escalation-policy.js';
 import type { PatientOverrides, RuleDefinition } from '../../rules/rule-definitions.js';
 
@@ -27,6 +27,11 @@ export type CareTeam = Omit<z.infer<typeof careTeamView>, 'escalation'> & { esca
 export type DeadLetter = z.infer<typeof deadLetterView>;
 export type AuditRecord = z.infer<typeof auditRecordView>;
 export type Message = z.infer<typeof messageView>;
+export type Questionnaire = z.infer<typeof questionnaireView>;
+export type CheckInPlan = z.infer<typeof checkInPlanView>;
+export type ScheduledCheckIn = z.infer<typeof checkInScheduledView>;
+export type CheckIn = z.infer<typeof checkInView>;
+export type MessageTemplate = z.infer<typeof messageTemplateView>;
 export interface UnreadThread {
   patientId: string;
   patientName: string;

@@ -39,11 +39,13 @@ export function ruleText(rule: Rule): string {
       return rule.afterHours < 1 ? `no reading for ${Math.round(rule.afterHours * 60)} minutes` : `no reading for ${rule.afterHours} hours`;
     case 'rate':
       return `${rule.field} ${rule.direction === 'fall' ? 'falls' : 'rises'} faster than ${rule.perMinuteAbove} ${unit} per minute over ${rule.overMinutes} min`;
+    case 'together':
+      return `raises the ${rule.raises} alert to ${rule.severity} when a ${rule.kind === 'check_in' ? 'check-in' : rule.kind.replace(/_/g, ' ')} within ${rule.withinHours} hours says ${rule.any.map((c) => conditionText(c, rule.kind)).join(' or ')}`;
     default: {
       const any = rule.any.map((c) => conditionText(c, rule.kind)).join(' or ');
       const all = rule.all && rule.all.length > 0 ? ` (and ${rule.all.map((c) => conditionText(c, rule.kind)).join(' and ')})` : '';
       const how = rule.type === 'average' ? `${rule.windowDays}-day mean: ` : rule.type === 'consecutive' ? `${rule.count} readings in a row: ` : rule.type === 'confirm' ? `confirmed by a retake within ${rule.retakeWindowMinutes} min: ` : rule.type === 'sustained' ? `for ${rule.forMinutes} min: ` : '';
-      return `${how}${any}${all}`;
+      return `${rule.kind === 'check_in' ? 'check-in answer (score, 0 = as usual): ' : ''}${how}${any}${all}`;
     }
   }
 }

@@ -9,18 +9,7 @@ import { QUESTIONNAIRES, answerDisplay, questionnaireById } from '../../device-p
 import { CHECK_IN_DAYS, type CheckInResponse, type ClinicalStore } from '../../store/index.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, requireUser } from '../access.js';
 import { idParams, instant, pageQuery } from './shared.js';
-import { cursor, errorResponses } from '../schemas.js';
-
-const answerOptionView = z.object({ code: z.string(), display: z.string(), score: z.number() });
-const questionnaireView = z.object({
-  id: z.string(),
-  version: z.string(),
-  title: z.string(),
-  description: z.string(),
-  item: z.array(
-    z.object({ linkId: z.string(), text: z.string(), type: z.enum(['choice', 'text']), required: z.boolean(), answerOption: z.array(answerOptionView).optional(), maxLength: z.number().optional() }),
-  ),
-});
+import { checkInPlanView as planView, checkInScheduledView as scheduledView, checkInView as responseView, cursor, errorResponses, questionnaireView } from '../schemas.js';
 
 const planBody = z
   .object({
@@ -31,37 +20,6 @@ const planBody = z
     active: z.boolean().optional(),
   })
   .strict();
-
-const planView = z.object({
-  patientId: z.string(),
-  questionnaireId: z.string(),
-  times: z.array(z.string()),
-  days: z.array(z.string()),
-  remindAfterMinutes: z.number(),
-  active: z.boolean(),
-  startsAt: z.string(),
-  updatedAt: z.string(),
-  updatedBy: z.string(),
-});
-
-const scheduledView = z.object({ dueAt: z.string(), questionnaireId: z.string(), responseId: z.string().nullable() });
-
-const responseView = z.object({
-  id: z.string(),
-  patientId: z.string(),
-  questionnaireId: z.string(),
-  questionnaireVersion: z.string(),
-  dueAt: z.string().nullable(),
-  answers: z.record(z.string(), z.string()),
-  /** The chosen answers in the questionnaire's words, by linkId (free text as written). */
-  answerDisplays: z.record(z.string(), z.string()),
-  /** The answers' scores by linkId: 0 as usual, higher worse. */
-  scores: z.record(z.string(), z.number()),
-  submittedAt: z.string(),
-  submittedBy: z.string(),
-  submittedRole: z.string(),
-  judgedAt: z.string().nullable(),
-});
 
 function responseAnswer(response: CheckInResponse): z.infer<typeof responseView> {
   const questionnaire = questionnaireById(response.questionnaireId);

@@ -8,10 +8,9 @@ import { STORE_ERRORS, type ClinicalStore } from '../../store/index.js';
 import { CLINICAL_ROLES, maySeeTeam, requireUser } from '../access.js';
 import { ApiError } from '../errors.js';
 import { idParams } from './shared.js';
-import { errorResponses } from '../schemas.js';
+import { errorResponses, messageTemplateView as templateView } from '../schemas.js';
 
 const templateParams = idParams.extend({ key: z.enum(MESSAGE_TEMPLATE_KEYS), language: z.string().min(2).max(35) });
-const templateView = z.object({ key: z.string(), language: z.string(), text: z.string(), edited: z.boolean(), updatedAt: z.string().nullable(), updatedBy: z.string().nullable() });
 
 export const messageTemplateRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore }> = async (app, { clinicalStore }) => {
   /** Another team's templates are none of the caller's business: answered as if the team did not exist. */

@@ -491,6 +491,56 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await phone.close();
     }, 60_000);
 
+    it('lets a nurse set a check-in plan and the patient answer today’s check-in on a phone; the nurse reads the answers, the worrying ones marked in words', async () => {
+      const desk = await browser.newContext({ timezoneId: 'America/New_York' });
+      const nursePage = await desk.newPage();
+      await signIn(nursePage);
+      await nursePage.goto(`${baseUrl}/patients/${ids.patientA}`);
+      await nursePage.waitForSelector('#check-in-heading');
+      await nursePage.click('.check-in-panel summary');
+      // Due ten minutes from now on the patient's clock: answerable now (up to an hour early).
+      const dueLocal = new Intl.DateTimeFormat('en-GB', { timeZone: 'America/New_York', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(Date.now() + 10 * 60_000));
+      await nursePage.fill('#plan-times', dueLocal);
+      await nursePage.fill('#plan-remind', '60');
+      await nursePage.click('.check-in-plan button[type=submit]');
+      await nursePage.waitForSelector(`.check-in-plan [role=status]:has-text("Saved: ${dueLocal} on every day")`);
+      expect(await seriousViolations(nursePage, 'check-in-plan-nurse')).toEqual([]);
+
+      const patientUser = unique('ada-checkin').toLowerCase();
+      await addPerson({ id: patientUser, name: 'Ada Alpha', role: 'patient', patientId: ids.patientA });
+      const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, timezoneId: 'America/New_York' });
+      const patientPage = await phone.newPage();
+      await patientPage.goto(`${baseUrl}/`);
+      await patientPage.fill('#username', patientUser);
+      await patientPage.fill('#password', PASSWORD);
+      await patientPage.click('button[type=submit]');
+      await patientPage.waitForSelector('.check-in-form');
+      expect(await patientPage.textContent('.check-in-panel h3')).toContain('Daily heart-failure check');
+      // Sending with a question unanswered is stopped by the form itself.
+      await patientPage.click('.check-in-form label:has-text("Worse: I get out of breath more easily")');
+      await patientPage.click('.check-in-form button[type=submit]');
+      expect(await patientPage.locator('.check-in-panel .sent').count()).toBe(0);
+      expect(await seriousViolations(patientPage, 'check-in-patient-phone')).toEqual([]);
+      await patientPage.click('.check-in-form fieldset:nth-of-type(2) label:has-text("A little more")');
+      await patientPage.click('.check-in-form fieldset:nth-of-type(3) label:has-text("No")');
+      await patientPage.click('.check-in-form fieldset:nth-of-type(4) label:has-text("No")');
+      await patientPage.click('.check-in-form button[type=submit]');
+      await patientPage.waitForSelector('.check-in-panel .sent');
+      expect(await patientPage.textContent('.check-in-panel .sent')).toMatch(/^Thank you\. Your answers reached your care team at /);
+      expect(await patientPage.locator('.check-in-form').count()).toBe(0);
+      await patientPage.screenshot({ path: join(screenshots, 'check-in-patient-sent.png'), fullPage: true });
+
+      await nursePage.reload();
+      await nursePage.waitForSelector('.check-ins li');
+      const answers = await nursePage.locator('.check-ins li').first().textContent();
+      expect(answers).toContain('by the patient');
+      expect(answers).toContain('How is your breathing today, compared with yesterday? Worse: I get out of breath more easily (not as usual)');
+      expect(await nursePage.locator('.check-ins li').first().locator('strong').allTextContents()).toEqual(['Worse: I get out of breath more easily (not as usual)', 'A little more (not as usual)']);
+      expect(await seriousViolations(nursePage, 'check-in-answers-nurse')).toEqual([]);
+      await desk.close();
+      await phone.close();
+    }, 60_000);
+
     it('leaves no page usable after signing out, with the back button, nor after the idle timeout', async () => {
       const context = await browser.newContext();
       const page = await context.newPage();

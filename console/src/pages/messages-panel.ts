@@ -99,8 +99,8 @@ export function MessagesPanel({ patientId }: { patientId: string }) {
               ${messages.map(
                 (message) => html`<li class=${`message from-${message.from}`} data-message=${message.id}>
                   <p class="message-meta">
-                    <strong>${message.from === mySide ? 'You' : message.from === 'patient' ? 'Patient' : 'Care team'}</strong>
-                    ${message.from === 'care_team' && mySide === 'care_team' ? html` (${message.senderId})` : null} ·
+                    <strong>${message.senderRole === 'system' ? 'Automated message' : message.from === mySide ? 'You' : message.from === 'patient' ? 'Patient' : 'Care team'}</strong>
+                    ${message.from === 'care_team' && mySide === 'care_team' && message.senderRole !== 'system' ? html` (${message.senderId})` : null} ·
                     <time datetime=${message.sentAt}>${time.format(new Date(message.sentAt))}</time>
                     ${message.from === mySide ? html` · ${message.readAt ? 'read' : message.deliveredAt ? 'delivered' : 'sent'}` : null}
                   </p>

@@ -7,6 +7,7 @@ import { ThresholdsPanel } from './thresholds-panel.js';
 import { TimePanel } from './time-panel.js';
 import { MessagesPanel } from './messages-panel.js';
 import { CgmPanel } from './cgm-panel.js';
+import { CheckInPanel } from './check-in-panel.js';
 import { DAY_MS } from '../../../device-profiles/time-units.js';
 import { html } from '../html.js';
 import { follow } from '../router.js';
@@ -167,7 +168,9 @@ export function PatientPage({ id }: { id: string }) {
           ? html`<p>No alerts.</p>`
           : html`<ul class="alerts">${alerts.map((alert) => html`<li><span class=${`badge severity-${alert.severity}`}>${severityText(alert.severity)}</span> <a href=${`/alerts/${encodeURIComponent(alert.id)}`} onClick=${follow}>${alert.summary}</a> — ${alert.status.replace(/_/g, ' ')}</li>`)}</ul>`}
       </section>
+      ${!clinician ? html`<${CheckInPanel} patientId=${id} timezone=${patient.timezone} />` : null}
       ${session.me?.user.role !== 'billing' ? html`<${MessagesPanel} patientId=${id} />` : null}
+      ${clinician && session.me?.user.role !== 'billing' ? html`<${CheckInPanel} patientId=${id} timezone=${patient.timezone} />` : null}
       <section aria-labelledby="readings-heading">
         <h2 id="readings-heading">Readings</h2>
         <div role="group" aria-label="Period" class="ranges">
