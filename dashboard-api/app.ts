@@ -28,6 +28,7 @@ import { nightscoutRoutes } from './routes/nightscout.js';
 import { messageRoutes } from './routes/messages.js';
 import { checkInRoutes } from './routes/check-ins.js';
 import { messageTemplateRoutes } from './routes/message-templates.js';
+import { patientGatewayRoutes } from './routes/patient-gateway.js';
 import { alertRoutes } from './routes/alerts.js';
 import { careTeamRoutes } from './routes/care-teams.js';
 import { deviceRoutes } from './routes/devices.js';
@@ -160,6 +161,7 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   await app.register(messageRoutes, { clinicalStore, access, publisher: dependencies.ingest.transport, heartbeatMs: dependencies.sseHeartbeatMs, pollMs: dependencies.messagePollMs });
   await app.register(checkInRoutes, { clinicalStore, checkInAnswered: dependencies.checkInAnswered });
   await app.register(messageTemplateRoutes, { clinicalStore });
+  await app.register(patientGatewayRoutes, { clinicalStore, webhookTargets: dependencies.webhookTargets ?? new WebhookTargetPolicy() });
   await app.register(patientDataRoutes, { clinicalStore, readingsStore });
   await app.register(alertRoutes, { clinicalStore, alertFeed$: dependencies.alertFeed$, access, heartbeatMs: dependencies.sseHeartbeatMs, publicUrl: sessions.publicUrl });
   await app.register(peopleRoutes, { clinicalStore, access, sessions });

@@ -49,7 +49,7 @@ export class CheckInScheduler {
         if (this.claimed.has(key)) continue;
         // A time the patient answered early is claimed without a prompt.
         const answered = await clinicalStore.checkIns.isAnswered(plan.patientId, dueAt);
-        const claimed = await clinicalStore.checkIns.claimPrompt(plan.patientId, dueAt, plan.questionnaireId, new Date(nowMs).toISOString());
+        const claimed = await clinicalStore.checkIns.claimPrompt(plan.patientId, dueAt, plan.questionnaireId, new Date(nowMs).toISOString(), { notify: !answered });
         this.remember(key);
         if (!claimed || answered) continue;
         prompted += 1;
@@ -73,7 +73,8 @@ export class CheckInScheduler {
         logger.warn({ patientId: prompt.patientId, dueAt: prompt.dueAt, err: error.message }, 'could not publish a check-in reminder'),
       );
       const patient = await clinicalStore.patients.get(prompt.patientId);
-      await messenger.trySend(prompt.patientId, 'check_in_reminder', { questionnaire: title, time: patient ? localTimeOfDay(Date.parse(prompt.dueAt), patient.timezone) : '' });
+      // The gateway was told of the reminder with its claim: the message itself is not announced again.
+      await messenger.trySend(prompt.patientId, 'check_in_reminder', { questionnaire: title, time: patient ? localTimeOfDay(Date.parse(prompt.dueAt), patient.timezone) : '' }, { notifyGateway: false });
     }
     return reminded;
   }

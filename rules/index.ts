@@ -16,3 +16,4 @@ export { LEASE_DEFAULTS, PartitionLeases, type PartitionLeaseOptions } from './p
 export { CheckInScheduler } from './check-in-scheduler.js';
 export { PLATFORM_SENDER, PatientMessenger } from './patient-messenger.js';
 export { CHECK_IN_SOURCE, RULE_KINDS, checkInRuleReading, type RuleKind } from './rule-reading.js';
+export { PatientGatewayNotifier } from './patient-gateway-notifier.js';

@@ -103,6 +103,10 @@ export async function alertDeliveries(
 export const MAX_DELIVERY_ATTEMPTS = 20;
 const FIRST_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 3_600_000;
+/** How long after its `attempt`th failure (1-based) a delivery is tried again. */
+export function retryDelayMs(attempt: number): number {
+  return Math.min(FIRST_RETRY_MS * 2 ** (attempt - 1), MAX_RETRY_MS);
+}
 /** A webhook receiver gets this long to answer. */
 const WEBHOOK_TIMEOUT_MS = 5_000;
 /**
@@ -112,7 +116,7 @@ const WEBHOOK_TIMEOUT_MS = 5_000;
  */
 export const WEBHOOK_DELIVERY_FAILED = 'webhook delivery failed; the platform log has the detail';
 /** A claimed delivery whose sender died is due again after this (longer than any one attempt). */
-const SEND_LEASE_MS = 60_000;
+export const SEND_LEASE_MS = 60_000;
 const POLL_INTERVAL_MS = 1_000;
 
 export class AlertNotifier {
@@ -187,7 +191,7 @@ export class AlertNotifier {
     } catch (error) {
       const attempt = delivery.attempts + 1;
       const giveUp = attempt >= MAX_DELIVERY_ATTEMPTS;
-      const delayMs = Math.min(FIRST_RETRY_MS * 2 ** (attempt - 1), MAX_RETRY_MS);
+      const delayMs = retryDelayMs(attempt);
       const message = (error as Error).message;
       const stored = delivery.channel !== 'webhook' || error instanceof WebhookTargetRefused ? message : WEBHOOK_DELIVERY_FAILED;
       await clinicalStore.deliveries.markAttemptFailed(delivery.id, stored, giveUp ? null : new Date(Date.now() + delayMs).toISOString());
@@ -214,6 +218,6 @@ export class AlertNotifier {
 }
 
 /** POSTs a JSON body through the target policy and resolves with the status. */
-async function postJson(url: string, body: string, headers: Record<string, string>, targets: WebhookTargetPolicy): Promise<number> {
+export async function postJson(url: string, body: string, headers: Record<string, string>, targets: WebhookTargetPolicy): Promise<number> {
   return (await sendThrough(targets, url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body, timeoutMs: WEBHOOK_TIMEOUT_MS })).status;
 }

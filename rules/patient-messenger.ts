@@ -13,7 +13,7 @@ export class PatientMessenger {
   constructor(private readonly dependencies: { clinicalStore: ClinicalStore; publisher: AlertPublisher; logger: Logger; now?: () => number }) {}
 
   /** Writes the template's message in the thread and tells the app; undefined when the patient is unknown. */
-  async send(patientId: string, key: MessageTemplateKey, values: Readonly<Record<string, string | number>>): Promise<Message | undefined> {
+  async send(patientId: string, key: MessageTemplateKey, values: Readonly<Record<string, string | number>>, options: { notifyGateway?: boolean } = {}): Promise<Message | undefined> {
     const { clinicalStore, publisher, logger } = this.dependencies;
     const patient = await clinicalStore.patients.get(patientId);
     if (!patient) return undefined;
@@ -21,7 +21,7 @@ export class PatientMessenger {
     const text = renderTemplate(template.text, values);
     if (text.length === 0) return undefined;
     const at = this.dependencies.now ? new Date(this.dependencies.now()).toISOString() : undefined;
-    const message = await clinicalStore.messages.send({ patientId, senderId: PLATFORM_SENDER.id, senderRole: PLATFORM_SENDER.role, from: 'care_team', text, ...(at ? { at } : {}) });
+    const message = await clinicalStore.messages.send({ patientId, senderId: PLATFORM_SENDER.id, senderRole: PLATFORM_SENDER.role, from: 'care_team', text, ...(at ? { at } : {}), ...options });
     publisher.publish(patientMessagesTopic(patientId), { type: 'message', message }).catch((error: unknown) => {
       logger.warn({ patientId, template: key, err: (error as Error).message }, 'could not publish an automated message to the patient’s app; it is in the thread');
     });
@@ -29,8 +29,8 @@ export class PatientMessenger {
   }
 
   /** Like send, for callers that must not fail because a message could not be written (logged instead). */
-  async trySend(patientId: string, key: MessageTemplateKey, values: Readonly<Record<string, string | number>>): Promise<void> {
-    await this.send(patientId, key, values).catch((error: unknown) => {
+  async trySend(patientId: string, key: MessageTemplateKey, values: Readonly<Record<string, string | number>>, options: { notifyGateway?: boolean } = {}): Promise<void> {
+    await this.send(patientId, key, values, options).catch((error: unknown) => {
       this.dependencies.logger.error({ patientId, template: key, err: (error as Error).message }, 'could not write an automated message to the patient’s thread');
     });
   }

@@ -17,6 +17,7 @@ import { resolveRules, type RuleDefinition } from './rule-definitions.js';
 import { checkInRuleReading, type RuleReading } from './rule-reading.js';
 import { PatientMessenger } from './patient-messenger.js';
 import { CheckInScheduler } from './check-in-scheduler.js';
+import { PatientGatewayNotifier } from './patient-gateway-notifier.js';
 import { DueWorkLoop } from './due-work-loop.js';
 
 export interface RulesServiceOptions {
@@ -49,6 +50,7 @@ export class RulesService implements RulesHandover {
   readonly manager: AlertManager;
   readonly messenger: PatientMessenger;
   readonly checkInScheduler: CheckInScheduler;
+  readonly patientGateway: PatientGatewayNotifier;
   private readonly checkInFeed: DueWorkLoop;
   private readonly checkInSchedule: DueWorkLoop;
   private readonly patientEvents = new Subject<PatientEvent>();
@@ -97,6 +99,7 @@ export class RulesService implements RulesHandover {
       now,
       ownsPatient: options.ownsPatient,
     });
+    this.patientGateway = new PatientGatewayNotifier({ clinicalStore: dependencies.clinicalStore, logger: dependencies.logger, webhookTargets: dependencies.webhookTargets });
     this.checkInScheduler = new CheckInScheduler({ clinicalStore: dependencies.clinicalStore, publisher: dependencies.publisher, messenger: this.messenger, logger: dependencies.logger, now: now ?? Date.now, ownsPatient: options.ownsPatient });
     this.checkInFeed = new DueWorkLoop(async () => void (await this.judgeCheckIns()), (error) => dependencies.logger.error({ err: error.message }, 'could not judge answered check-ins'));
     this.checkInSchedule = new DueWorkLoop(async () => void (await this.checkInScheduler.runDue()), (error) => dependencies.logger.error({ err: error.message }, 'could not send due check-in prompts'));
@@ -303,6 +306,7 @@ export class RulesService implements RulesHandover {
     this.notifier.start();
     this.checkInFeed.start(this.options.checkInPollMs ?? DEFAULT_CHECK_IN_POLL_MS);
     this.checkInSchedule.start(this.options.checkInScheduleMs ?? DEFAULT_CHECK_IN_SCHEDULE_MS);
+    this.patientGateway.start();
     logger.info({ patients: restored.length }, 'rules engine started');
   }
 
@@ -368,7 +372,7 @@ export class RulesService implements RulesHandover {
     clinicalStore.devices.changes.off('changed', this.onDeviceChanged);
     for (const timer of this.timers) clearInterval(timer);
     // The check-in loops end before the engine under them: a judgement under way settles or is rejected below.
-    const checkInLoops = Promise.all([this.checkInFeed.stop(), this.checkInSchedule.stop()]);
+    const checkInLoops = Promise.all([this.checkInFeed.stop(), this.checkInSchedule.stop(), this.patientGateway.stop()]);
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     for (const settle of [...this.pendingJudgements]) settle(new Error('the rules engine stopped before judging these readings'));
     // The signal and the escalation check under way are finished before the notifier stops and

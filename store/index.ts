@@ -27,6 +27,13 @@ export {
   type ScheduledCheckIn,
 } from './clinical/repositories/check-ins.js';
 export { type MessageTemplate } from './clinical/repositories/message-templates.js';
+export {
+  PATIENT_NOTIFICATION_EVENTS,
+  PATIENT_NOTIFICATION_TEXT,
+  type PatientGateway,
+  type PatientNotification,
+  type PatientNotificationEvent,
+} from './clinical/repositories/patient-notifications.js';
 export { MAX_MESSAGE_CHARACTERS, type Message, type MessageSide, type UnreadThread } from './clinical/repositories/messages.js';
 export { generateDeviceSecret, hashDeviceSecret, mosquittoPasswordHash, nightscoutApiSecret, verifyDeviceSecret } from './credentials.js';
 export { DEFAULT_THROTTLE_LIMITS, FailureThrottle, type ThrottleLimits } from './failure-throttle.js';

@@ -18,6 +18,7 @@ import { TimeEntryRepository } from './repositories/time-entries.js';
 import { MessageRepository } from './repositories/messages.js';
 import { CheckInRepository } from './repositories/check-ins.js';
 import { MessageTemplateRepository } from './repositories/message-templates.js';
+import { PatientNotificationRepository } from './repositories/patient-notifications.js';
 import { UserRepository } from './repositories/users.js';
 import { ChangeCounterRepository } from './repositories/change-counters.js';
 
@@ -31,6 +32,7 @@ export class ClinicalStore {
   readonly messages: MessageRepository;
   readonly checkIns: CheckInRepository;
   readonly messageTemplates: MessageTemplateRepository;
+  readonly patientNotifications: PatientNotificationRepository;
   readonly deadLetters: DeadLetterRepository;
   readonly audit: AuditLogRepository;
   readonly deliveries: NotificationDeliveryRepository;
@@ -52,6 +54,7 @@ export class ClinicalStore {
     this.messages = new MessageRepository(db);
     this.checkIns = new CheckInRepository(db);
     this.messageTemplates = new MessageTemplateRepository(db);
+    this.patientNotifications = new PatientNotificationRepository(db);
     this.deadLetters = new DeadLetterRepository(db);
     this.audit = new AuditLogRepository(db, connection.walSync);
     this.deliveries = new NotificationDeliveryRepository(db);

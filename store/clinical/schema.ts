@@ -142,6 +142,27 @@ export interface MessageTable {
   read_by: string | null;
 }
 
+export interface PatientGatewayTable {
+  care_team_id: string;
+  url: string;
+  secret: string;
+  updated_at: string;
+  updated_by: string;
+}
+
+export interface PatientNotificationTable {
+  id: string;
+  care_team_id: string;
+  patient_id: string;
+  event: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
 export interface MessageTemplateTable {
   care_team_id: string;
   key: string;
@@ -389,6 +410,8 @@ export interface ClinicalDatabase {
   change_counters: ChangeCounterTable;
   messages: MessageTable;
   message_templates: MessageTemplateTable;
+  patient_gateways: PatientGatewayTable;
+  patient_notifications: PatientNotificationTable;
   check_in_plans: CheckInPlanTable;
   check_in_prompts: CheckInPromptTable;
   check_in_responses: CheckInResponseTable;

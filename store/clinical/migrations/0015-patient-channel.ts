@@ -1,4 +1,6 @@
-// The patient channel's second part (issue #26, items 3 and 4). Automated messages: the templates a
+// The patient channel's second part (issue #26, items 2, 3 and 4). A care team's SMS/e-mail
+// gateway (a webhook told only "you have a new message", never what it says) and its outbox, one
+// row per notification, retried until delivered. Automated messages: the templates a
 // care team edited (the shipped English ones are in code), per template and language, and the
 // patient's language. Patient-reported check-ins: a plan per patient (which questionnaire, at which
 // local times, on which days), the prompts sent for each scheduled time (the row claims the prompt
@@ -12,6 +14,30 @@ type AnyDb = Kysely<any>;
 
 export const patientChannelMigration: Migration = {
   async up(db: AnyDb) {
+    await db.schema
+      .createTable('patient_gateways')
+      .addColumn('care_team_id', 'text', (c) => c.primaryKey().references('care_teams.id'))
+      .addColumn('url', 'text', (c) => c.notNull())
+      // Kept to sign each request (HMAC), as alert webhooks' secrets are; never answered by the API.
+      .addColumn('secret', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addColumn('updated_by', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('patient_notifications')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('care_team_id', 'text', (c) => c.notNull())
+      .addColumn('patient_id', 'text', (c) => c.notNull())
+      .addColumn('event', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull())
+      .addColumn('next_attempt_at', 'text')
+      .addColumn('last_error', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('delivered_at', 'text')
+      .execute();
+    await db.schema.createIndex('patient_notifications_due').on('patient_notifications').columns(['status', 'next_attempt_at']).execute();
+    await db.schema.createIndex('patient_notifications_team').on('patient_notifications').columns(['care_team_id', 'created_at']).execute();
     // BCP 47 (`en`, `es`, `pt-BR`); null: the platform's default (English).
     await db.schema.alterTable('patients').addColumn('language', 'text').execute();
     await db.schema
@@ -75,6 +101,8 @@ export const patientChannelMigration: Migration = {
     await db.schema.dropTable('check_in_prompts').execute();
     await db.schema.dropTable('check_in_plans').execute();
     await db.schema.dropTable('message_templates').execute();
+    await db.schema.dropTable('patient_notifications').execute();
+    await db.schema.dropTable('patient_gateways').execute();
     await db.schema.alterTable('patients').dropColumn('language').execute();
   },
 };

@@ -9,6 +9,7 @@ import { conflict, invalidInput, isUniqueViolation, notFound } from '../../error
 import { addDays, localDate, localDateTime, weekdayOf } from '../../readings/local-time.js';
 import { nowInstant, toInstant } from '../../time.js';
 import type { CheckInPlanTable, CheckInResponseTable, ClinicalDatabase } from '../schema.js';
+import { notifyPatientGateway } from './patient-notifications.js';
 import { decodeInstantIdCursor, encodeInstantIdCursor, pageSize, toPage, type Page, type PageRequest } from './pagination.js';
 
 export const CHECK_IN_DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
@@ -249,14 +250,18 @@ export class CheckInRepository {
     return rows.map(toResponse);
   }
 
-  /** Claims the prompt of a scheduled time: true once, for the one caller that sends it. */
-  async claimPrompt(patientId: string, dueAt: string, questionnaireId: string, at = nowInstant()): Promise<boolean> {
-    const result = await this.db
-      .insertInto('check_in_prompts')
-      .values({ patient_id: patientId, due_at: dueAt, questionnaire_id: questionnaireId, prompted_at: at, reminded_at: null })
-      .onConflict((oc) => oc.columns(['patient_id', 'due_at']).doNothing())
-      .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  /** Claims the prompt of a scheduled time: true once, for the one caller that sends it; the team's gateway is told in the same transaction (unless the time was answered already: `notify` false). */
+  async claimPrompt(patientId: string, dueAt: string, questionnaireId: string, at = nowInstant(), options: { notify?: boolean } = {}): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .insertInto('check_in_prompts')
+        .values({ patient_id: patientId, due_at: dueAt, questionnaire_id: questionnaireId, prompted_at: at, reminded_at: null })
+        .onConflict((oc) => oc.columns(['patient_id', 'due_at']).doNothing())
+        .executeTakeFirst();
+      const claimed = Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+      if (claimed && options.notify !== false) await notifyPatientGateway(trx, patientId, 'check_in');
+      return claimed;
+    });
   }
 
   /** Prompts of the last two days with no answer and no reminder yet, with their plan's reminder delay. */
@@ -276,10 +281,14 @@ export class CheckInRepository {
     return rows.map((row) => ({ patientId: row.patient_id, dueAt: row.due_at, questionnaireId: row.questionnaire_id, remindAfterMinutes: row.remind_after_minutes }));
   }
 
-  /** Claims the reminder of a scheduled time: true once. */
+  /** Claims the reminder of a scheduled time: true once; the team's gateway is told in the same transaction. */
   async claimReminder(patientId: string, dueAt: string, at = nowInstant()): Promise<boolean> {
-    const result = await this.db.updateTable('check_in_prompts').set({ reminded_at: at }).where('patient_id', '=', patientId).where('due_at', '=', dueAt).where('reminded_at', 'is', null).executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx.updateTable('check_in_prompts').set({ reminded_at: at }).where('patient_id', '=', patientId).where('due_at', '=', dueAt).where('reminded_at', 'is', null).executeTakeFirst();
+      const claimed = Number(result.numUpdatedRows) === 1;
+      if (claimed) await notifyPatientGateway(trx, patientId, 'check_in_reminder');
+      return claimed;
+    });
   }
 
   /** Whether a scheduled time is answered (a prompt is not sent for a time answered early). */

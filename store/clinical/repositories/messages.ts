@@ -7,6 +7,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { invalidInput, notFound } from '../../errors.js';
 import { nowInstant } from '../../time.js';
 import type { ClinicalDatabase, MessageTable } from '../schema.js';
+import { notifyPatientGateway } from './patient-notifications.js';
 import { decodeInstantIdCursor, encodeInstantIdCursor, pageSize, toPage, type Page, type PageRequest } from './pagination.js';
 
 /** Longest message text, in characters (the contract's 4,000). */
@@ -60,8 +61,12 @@ const fromPatientFlag = (side: MessageSide) => (side === 'patient' ? 1 : 0);
 export class MessageRepository {
   constructor(private readonly db: Kysely<ClinicalDatabase>) {}
 
-  /** A new message in the patient's thread, from `from`'s side. */
-  async send(input: { patientId: string; senderId: string; senderRole: string; from: MessageSide; text: string; image?: { contentType: string; bytes: Buffer }; at?: string }): Promise<Message> {
+  /**
+   * A new message in the patient's thread, from `from`'s side. One from the team is announced to the
+   * team's SMS/e-mail gateway in the same transaction, unless `notifyGateway` is false (an automated
+   * reminder announced as what it is).
+   */
+  async send(input: { patientId: string; senderId: string; senderRole: string; from: MessageSide; text: string; image?: { contentType: string; bytes: Buffer }; at?: string; notifyGateway?: boolean }): Promise<Message> {
     const text = input.text.trim();
     if (text.length === 0 && !input.image) throw invalidInput('text', 'is empty (a message has text, an image, or both)');
     if (text.length > MAX_MESSAGE_CHARACTERS) throw invalidInput('text', `is ${text.length} characters; a message holds at most ${MAX_MESSAGE_CHARACTERS}`);
@@ -84,6 +89,7 @@ export class MessageRepository {
     await this.db.transaction().execute(async (trx) => {
       await trx.insertInto('messages').values(row).execute();
       if (image) await trx.insertInto('message_images').values({ message_id: row.id, content_type: image.contentType, size: image.bytes.length, bytes: image.bytes }).execute();
+      if (input.from === 'care_team' && input.notifyGateway !== false) await notifyPatientGateway(trx, input.patientId, 'message');
     });
     return toMessage({ ...row, image_type: image?.contentType ?? null, image_size: image?.bytes.length ?? null });
   }

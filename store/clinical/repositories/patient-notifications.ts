@@ -1,0 +1,144 @@
+// A care team's SMS/e-mail gateway and its outbox (issue #26, item 2). The gateway is a webhook the
+// team points at its texting or e-mail service; it is told that there is something for the patient
+// ("You have a new message from your care team") and whom for (the patient's id, which the team's
+// service maps to a phone number or address), never what the message or check-in says. A
+// notification is queued in the same transaction as what it announces (a message, a check-in
+// prompt or reminder), so neither exists without the other, and retried until delivered.
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Selectable } from 'kysely';
+import { nowInstant, toInstant } from '../../time.js';
+import type { ClinicalDatabase, PatientNotificationTable } from '../schema.js';
+import { pageSize } from './pagination.js';
+
+export const PATIENT_NOTIFICATION_EVENTS = ['message', 'check_in', 'check_in_reminder'] as const;
+export type PatientNotificationEvent = (typeof PATIENT_NOTIFICATION_EVENTS)[number];
+
+/** What the gateway may say: fixed words per event, with no health information in them. */
+export const PATIENT_NOTIFICATION_TEXT: Readonly<Record<PatientNotificationEvent, string>> = {
+  message: 'You have a new message from your care team.',
+  check_in: 'Your check-in is ready. It takes less than a minute.',
+  check_in_reminder: 'Your check-in is still waiting for your answers.',
+};
+
+export interface PatientGateway {
+  careTeamId: string;
+  url: string;
+  secret: string;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+export type PatientNotificationStatus = 'pending' | 'sending' | 'delivered' | 'failed';
+
+export interface PatientNotification {
+  id: string;
+  careTeamId: string;
+  patientId: string;
+  event: PatientNotificationEvent;
+  status: PatientNotificationStatus;
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastError: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
+}
+
+function toNotification(row: Selectable<PatientNotificationTable>): PatientNotification {
+  return {
+    id: row.id,
+    careTeamId: row.care_team_id,
+    patientId: row.patient_id,
+    event: row.event as PatientNotificationEvent,
+    status: row.status as PatientNotificationStatus,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    deliveredAt: row.delivered_at,
+  };
+}
+
+/**
+ * Queues a notification to the patient's team's gateway through `db` (the transaction of what it
+ * announces), if the team has one; a team without a gateway gets none.
+ */
+export async function notifyPatientGateway(db: Kysely<ClinicalDatabase>, patientId: string, event: PatientNotificationEvent): Promise<void> {
+  const gateway = await db
+    .selectFrom('patients')
+    .innerJoin('patient_gateways', 'patient_gateways.care_team_id', 'patients.care_team_id')
+    .select('patients.care_team_id')
+    .where('patients.id', '=', patientId)
+    .executeTakeFirst();
+  if (!gateway) return;
+  // The outbox runs on the wall clock, whatever clock scheduled what it announces.
+  const at = nowInstant();
+  await db
+    .insertInto('patient_notifications')
+    .values({ id: randomUUID(), care_team_id: gateway.care_team_id, patient_id: patientId, event, status: 'pending', attempts: 0, next_attempt_at: at, last_error: null, created_at: at, delivered_at: null })
+    .execute();
+}
+
+export class PatientNotificationRepository {
+  constructor(private readonly db: Kysely<ClinicalDatabase>) {}
+
+  async gateway(careTeamId: string): Promise<PatientGateway | undefined> {
+    const row = await this.db.selectFrom('patient_gateways').selectAll().where('care_team_id', '=', careTeamId).executeTakeFirst();
+    return row && { careTeamId: row.care_team_id, url: row.url, secret: row.secret, updatedAt: row.updated_at, updatedBy: row.updated_by };
+  }
+
+  async setGateway(careTeamId: string, gateway: { url: string; secret: string }, by: string): Promise<PatientGateway> {
+    const at = nowInstant();
+    await this.db
+      .insertInto('patient_gateways')
+      .values({ care_team_id: careTeamId, url: gateway.url, secret: gateway.secret, updated_at: at, updated_by: by })
+      .onConflict((oc) => oc.column('care_team_id').doUpdateSet({ url: gateway.url, secret: gateway.secret, updated_at: at, updated_by: by }))
+      .execute();
+    return { careTeamId, ...gateway, updatedAt: at, updatedBy: by };
+  }
+
+  /** Removes the team's gateway; its queued notifications are not sent (true when there was one). */
+  async removeGateway(careTeamId: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const removed = await trx.deleteFrom('patient_gateways').where('care_team_id', '=', careTeamId).executeTakeFirst();
+      await trx.updateTable('patient_notifications').set({ status: 'failed', next_attempt_at: null, last_error: 'the care team removed its gateway' }).where('care_team_id', '=', careTeamId).where('status', 'in', ['pending', 'sending']).execute();
+      return Number(removed.numDeletedRows) > 0;
+    });
+  }
+
+  /** Notifications whose next attempt is due (pending, or claimed by a sender that died), oldest first. */
+  async due(now: string, limit: number): Promise<PatientNotification[]> {
+    const rows = await this.db.selectFrom('patient_notifications').selectAll().where('status', 'in', ['pending', 'sending']).where('next_attempt_at', '<=', toInstant(now, 'now')).orderBy('created_at').limit(limit).execute();
+    return rows.map(toNotification);
+  }
+
+  /** Takes a due notification for one sender until `leaseUntil`: true for exactly one of several racing. */
+  async claim(notification: Pick<PatientNotification, 'id' | 'status' | 'nextAttemptAt'>, leaseUntil: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('patient_notifications')
+      .set({ status: 'sending', next_attempt_at: toInstant(leaseUntil, 'leaseUntil') })
+      .where('id', '=', notification.id)
+      .where('status', '=', notification.status)
+      .where('next_attempt_at', '=', notification.nextAttemptAt)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async markDelivered(id: string): Promise<void> {
+    await this.db.updateTable('patient_notifications').set((eb) => ({ status: 'delivered', delivered_at: nowInstant(), next_attempt_at: null, attempts: eb('attempts', '+', 1) })).where('id', '=', id).execute();
+  }
+
+  /** Records a failed attempt; `retryAt` null means giving up (status `failed`). */
+  async markAttemptFailed(id: string, error: string, retryAt: string | null): Promise<void> {
+    await this.db
+      .updateTable('patient_notifications')
+      .set((eb) => ({ status: retryAt ? 'pending' : 'failed', next_attempt_at: retryAt, last_error: error.slice(0, 1000), attempts: eb('attempts', '+', 1) }))
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** The team's notifications, newest first. */
+  async ofTeam(careTeamId: string, page: { limit?: number } = {}): Promise<PatientNotification[]> {
+    const rows = await this.db.selectFrom('patient_notifications').selectAll().where('care_team_id', '=', careTeamId).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(pageSize(page)).execute();
+    return rows.map(toNotification);
+  }
+}
