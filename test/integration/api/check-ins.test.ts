@@ -175,6 +175,28 @@ function checkInSuite(store: 'sqlite' | 'postgres'): void {
     expect(await eventually(() => alertOf(third.patientId, 'weight-gain-24h'))).toMatchObject({ severity: 'high' });
   });
 
+  it('writes the missing-readings message in the patient’s language when the team has that template, else in English', async () => {
+    const base = `/v1/care-teams/${app.teamId}/message-templates`;
+    expect((await app.request('PUT', `${base}/missing_readings/es`, { token: nurse, body: { text: 'No hemos recibido su lectura de {{kind}} en {{days}} días.' } })).status).toBe(200);
+    const enrolled = new Date(Date.now() - 4 * 86_400_000).toISOString();
+    const messagesOf = async (patientId: string) => (await app.clinicalStore.messages.thread(patientId, 'patient')).items.filter((m) => m.senderRole === 'system').map((m) => m.text);
+    const patients: string[] = [];
+    for (const language of ['es', null]) {
+      const created = await app.request('POST', '/v1/patients', { token: nurse, body: { name: 'Quiet Patient', birthDate: '1940-01-01', timezone: 'UTC', careTeamId: app.teamId, enrolledAt: enrolled, ...(language ? { language } : {}) } });
+      const patientId = (created.body as { id: string }).id;
+      patients.push(patientId);
+      const deviceId = unique('scale');
+      await app.request('POST', '/v1/devices', { token: admin, body: { id: deviceId, kind: 'weight' } });
+      await app.request('PUT', `/v1/devices/${deviceId}/assignment`, { token: nurse, body: { patientId, from: enrolled } });
+    }
+    // No weight for 4 days (the rule: 72 hours): an alert for the team and a word to the patient.
+    const [spanish, english] = await Promise.all(patients.map((patientId) => eventually(async () => ((await messagesOf(patientId)).length > 0 ? messagesOf(patientId) : undefined))));
+    expect(spanish).toEqual(['No hemos recibido su lectura de weight en 3 días.']);
+    expect(english).toEqual(['We have not received a weight reading from you for 3 days. Please measure today. If something is wrong with your device, reply here and we will help.']);
+    expect(await alertOf(patients[1]!, 'missing-weight')).toMatchObject({ severity: 'low' });
+    await app.request('DELETE', `${base}/missing_readings/es`, { token: nurse });
+  });
+
   it('keeps a care team’s templates per language, refuses unknown variables, and resets to the shipped text', async () => {
     const base = `/v1/care-teams/${app.teamId}/message-templates`;
     const listed = (await app.request('GET', base, { token: nurse })).body as { keys: { key: string; variables: Record<string, string> }[]; edited: unknown[] };
