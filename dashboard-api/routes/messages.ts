@@ -50,6 +50,8 @@ interface ThreadChange {
 
 /** Messages a live thread compares each time it looks (a thread is read a page at a time anyway). */
 const LIVE_WINDOW = 50;
+/** How far back a live thread looks for check-in prompts (a day's prompts and reminders, and room). */
+const PROMPT_WINDOW_MS = 2 * 24 * 3_600_000;
 /** How often a live thread looks at the store, for what other processes wrote (this process's changes go out at once). */
 const DEFAULT_POLL_MS = 5_000;
 
@@ -138,7 +140,7 @@ export const messageRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore
   app.get(
     '/v1/patients/:id/messages/stream',
     {
-      schema: { params: idParams, tags: ['messages'], description: 'Server-Sent Events (text/event-stream): `message` when a message is added to the thread, `read` when one is read; data: {id, from, sentAt, readAt}. Fetch the thread for the text.' },
+      schema: { params: idParams, tags: ['messages'], description: 'Server-Sent Events (text/event-stream): `message` when a message is added to the thread, `read` when one is read (data: {id, from, sentAt, readAt}; fetch the thread for the text); `check_in` when a scheduled check-in comes due and `check_in_reminder` when it is reminded (data: {questionnaireId, dueAt}).' },
       config: { access: { roles: CLINICAL_ROLES_AND_PATIENT, scope: 'patient', audit: 'messages.stream', resourceType: 'message' } },
     },
     async (request, reply) => {
@@ -152,13 +154,24 @@ export const messageRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore
         stream.send(event, { id: message.id, from: message.from, sentAt: message.sentAt, readAt: message.readAt });
       };
       const subscription = localChanges.pipe(filter((change) => change.patientId === patientId)).subscribe((change) => tell(change.event, change.message));
+      // Check-in prompts and reminders (sent by the rules' scheduler, in whichever process): told once each.
+      const promptsFrom = new Date(Date.now() - PROMPT_WINDOW_MS).toISOString();
+      const toldPrompts = new Set((await clinicalStore.checkIns.promptsSince(patientId, promptsFrom)).map((prompt) => `${prompt.dueAt}|${prompt.reminded}`));
+      const lookAtPrompts = async () => {
+        for (const prompt of await clinicalStore.checkIns.promptsSince(patientId, promptsFrom)) {
+          const key = `${prompt.dueAt}|${prompt.reminded}`;
+          if (toldPrompts.has(key)) continue;
+          toldPrompts.add(key);
+          stream.send(prompt.reminded ? 'check_in_reminder' : 'check_in', { questionnaireId: prompt.questionnaireId, dueAt: prompt.dueAt });
+        }
+      };
       const look = setInterval(() => {
-        clinicalStore.messages.latest(patientId, LIVE_WINDOW).then(
-          (latest) => {
+        Promise.all([
+          clinicalStore.messages.latest(patientId, LIVE_WINDOW).then((latest) => {
             for (const message of [...latest].reverse()) tell(known.has(message.id) ? 'read' : 'message', message);
-          },
-          (error: unknown) => request.log.warn({ err: (error as Error).message }, 'a live thread could not look at the store'),
-        );
+          }),
+          lookAtPrompts(),
+        ]).catch((error: unknown) => request.log.warn({ err: (error as Error).message }, 'a live thread could not look at the store'));
       }, pollMs);
       stream.onClose(() => {
         clearInterval(look);

@@ -1,4 +1,4 @@
-// A client of GET /v1/alerts/stream as a dashboard would be: events parsed as they come, `ready`
+// A client of the API's event streams (GET /v1/alerts/stream) as a dashboard would be: events parsed as they come, `ready`
 // once the stream is connected, Last-Event-ID to resume.
 export interface StreamEvent {
   id: number;
@@ -7,12 +7,17 @@ export interface StreamEvent {
 }
 
 export function openAlertStream(baseUrl: string, token: string, lastEventId?: string): { events: StreamEvent[]; ready: Promise<void>; close(): void } {
+  return openStream(`${baseUrl}/v1/alerts/stream`, token, lastEventId);
+}
+
+/** Any of the API's event streams (a thread's: /v1/patients/{id}/messages/stream). */
+export function openStream(url: string, token: string, lastEventId?: string): { events: StreamEvent[]; ready: Promise<void>; close(): void } {
   const controller = new AbortController();
   const events: StreamEvent[] = [];
   let markReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   void (async () => {
-    const response = await fetch(`${baseUrl}/v1/alerts/stream`, { headers: { Authorization: `Bearer ${token}`, ...(lastEventId ? { 'Last-Event-ID': lastEventId } : {}) }, signal: controller.signal });
+    const response = await fetch(url, { headers: { Authorization: `Bearer ${token}`, ...(lastEventId ? { 'Last-Event-ID': lastEventId } : {}) }, signal: controller.signal });
     const reader = response.body!.getReader();
     const decoder = new TextDecoder();
     let buffer = '';

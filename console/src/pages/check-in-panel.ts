@@ -142,6 +142,16 @@ export function CheckInPanel({ patientId, timezone }: { patientId: string; timez
     api<{ questionnaires: Questionnaire[] }>('GET', '/v1/questionnaires').then((answer) => setQuestionnaires(answer.questionnaires), (failure: Error) => setError(failure.message));
     load();
   }, [patientId]);
+  // The patient's page hears a check-in come due (or its reminder) on the thread's live stream.
+  useEffect(() => {
+    if (!isPatient) return undefined;
+    const events = new EventSource(`${base}/messages/stream`);
+    const due = () => load();
+    events.addEventListener('check_in', due);
+    events.addEventListener('check_in_reminder', due);
+    events.addEventListener('expired', () => events.close());
+    return () => events.close();
+  }, [patientId]);
   const at = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone: timezone });
   const byId = (id: string) => questionnaires.find((q) => q.id === id);
   const plan = planAnswer?.plan ?? null;

@@ -291,6 +291,12 @@ export class CheckInRepository {
     });
   }
 
+  /** The patient's prompts due since `since`, with whether each was reminded (what a live page is told). */
+  async promptsSince(patientId: string, since: string): Promise<{ dueAt: string; questionnaireId: string; reminded: boolean }[]> {
+    const rows = await this.db.selectFrom('check_in_prompts').select(['due_at', 'questionnaire_id', 'reminded_at']).where('patient_id', '=', patientId).where('due_at', '>=', since).orderBy('due_at').execute();
+    return rows.map((row) => ({ dueAt: row.due_at, questionnaireId: row.questionnaire_id, reminded: row.reminded_at !== null }));
+  }
+
   /** Whether a scheduled time is answered (a prompt is not sent for a time answered early). */
   async isAnswered(patientId: string, dueAt: string): Promise<boolean> {
     const row = await this.db.selectFrom('check_in_responses').select(sql<number>`1`.as('one')).where('patient_id', '=', patientId).where('due_at', '=', dueAt).executeTakeFirst();

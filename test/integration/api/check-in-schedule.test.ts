@@ -8,6 +8,7 @@ import type { MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
 import { connect, eventually, unique } from '../../support/ingest-harness.js';
+import { openStream } from '../../support/sse-client.js';
 import { CheckInScheduler, PatientMessenger } from '../../../rules/index.js';
 import type { CheckInPrompt } from '../../../device-profiles/index.js';
 import type { Message } from '../../../store/index.js';
@@ -21,7 +22,7 @@ describe('a scheduled check-in, prompted on MQTT in virtual time', () => {
   const clients: MqttClient[] = [];
 
   beforeAll(async () => {
-    app = await startApiHarness({ rateLimitPerMinute: 0, now: clock });
+    app = await startApiHarness({ rateLimitPerMinute: 0, now: clock, messagePollMs: 200 });
   });
   afterAll(async () => {
     for (const client of clients) await client.endAsync();
@@ -63,6 +64,10 @@ describe('a scheduled check-in, prompted on MQTT in virtual time', () => {
     expect(plan.status).toBe(200);
     const dueAt = new Date(dueMs).toISOString();
 
+    // The patient's browser listens too: its page's live stream.
+    const live = openStream(`${app.baseUrl}/v1/patients/${patientId}/messages/stream`, patientToken);
+    await live.ready;
+
     // Before its time: nothing.
     expect(await app.rules.checkInScheduler.runDue()).toEqual({ prompted: 0, reminded: 0 });
     // At its time: one prompt, with no health information in it.
@@ -70,6 +75,7 @@ describe('a scheduled check-in, prompted on MQTT in virtual time', () => {
     expect(await app.rules.checkInScheduler.runDue()).toEqual({ prompted: 1, reminded: 0 });
     const prompt = await eventually(() => heard.find((event) => event.type === 'check_in'));
     expect(prompt).toEqual({ type: 'check_in', questionnaireId: 'heart-failure-daily', title: 'Daily heart-failure check', dueAt });
+    expect((await eventually(() => live.events.find((event) => event.event === 'check_in'))).data).toEqual({ questionnaireId: 'heart-failure-daily', dueAt });
     // Claimed once: the same scheduler again, or another process's, sends nothing more.
     expect(await app.rules.checkInScheduler.runDue()).toEqual({ prompted: 0, reminded: 0 });
     const logger = pino({ level: 'silent' });
@@ -81,6 +87,9 @@ describe('a scheduled check-in, prompted on MQTT in virtual time', () => {
     expect(await app.rules.checkInScheduler.runDue()).toEqual({ prompted: 0, reminded: 1 });
     expect(await otherProcess.runDue()).toEqual({ prompted: 0, reminded: 0 });
     await eventually(() => heard.find((event) => event.type === 'check_in_reminder'));
+    expect((await eventually(() => live.events.find((event) => event.event === 'check_in_reminder'))).data).toEqual({ questionnaireId: 'heart-failure-daily', dueAt });
+    expect(live.events.filter((event) => event.event.startsWith('check_in'))).toHaveLength(2);
+    live.close();
     const reminderText = `Your check-in “Daily heart-failure check” for ${localTime} is still waiting. It takes less than a minute: please answer it in your app or on your page.`;
     const automated = await eventually(() => heard.find((event): event is { type: 'message'; message: Message } => event.type === 'message' && event.message.text === reminderText));
     expect(automated.message).toMatchObject({ senderId: 'rpm-platform', senderRole: 'system', from: 'care_team' });
