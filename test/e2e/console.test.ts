@@ -537,6 +537,20 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(answers).toContain('How is your breathing today, compared with yesterday? Worse: I get out of breath more easily (not as usual)');
       expect(await nursePage.locator('.check-ins li').first().locator('strong').allTextContents()).toEqual(['Worse: I get out of breath more easily (not as usual)', 'A little more (not as usual)']);
       expect(await seriousViolations(nursePage, 'check-in-answers-nurse')).toEqual([]);
+
+      // The team's automated messages: the nurse rewords the check-in reminder; a typo in a variable is refused by name.
+      await nursePage.goto(`${baseUrl}/care-teams`);
+      await nursePage.click(`button[aria-label="Messages to patients of Team A"]`);
+      await nursePage.waitForSelector('#template-check_in_reminder');
+      await nursePage.fill('#template-check_in_reminder', 'Hello! Your {{questionnaire}} for {{tme}} is waiting.');
+      await nursePage.click('.template:has(#template-check_in_reminder) button:has-text("Save")');
+      await nursePage.waitForSelector('.template:has(#template-check_in_reminder) [role=alert]:has-text("uses {{tme}}")');
+      await nursePage.fill('#template-check_in_reminder', 'Hello! Your {{questionnaire}} for {{time}} is waiting.');
+      await nursePage.click('.template:has(#template-check_in_reminder) button:has-text("Save")');
+      await nursePage.waitForSelector(`.template:has(#template-check_in_reminder) label:has-text("edited by ${ids.nurse}")`);
+      expect(await seriousViolations(nursePage, 'patient-messaging-templates')).toEqual([]);
+      const templates = (await call('GET', `/v1/care-teams/${ids.teamA}/message-templates`)) as { edited: { key: string; language: string; text: string }[] };
+      expect(templates.edited).toEqual([expect.objectContaining({ key: 'check_in_reminder', language: 'en', text: 'Hello! Your {{questionnaire}} for {{time}} is waiting.' })]);
       await desk.close();
       await phone.close();
     }, 60_000);

@@ -7,6 +7,7 @@ import { ApiFailure, api, session } from '../api.js';
 import type { CareTeam } from '../api-types.js';
 import { html } from '../html.js';
 import { severityText } from '../severity.js';
+import { PatientMessaging } from './patient-messaging.js';
 
 const SEVERITIES = ['critical', 'high', 'moderate', 'low'] as const;
 type Severity = (typeof SEVERITIES)[number];
@@ -69,6 +70,7 @@ function TierEditor({ team, onDone }: { team: CareTeam; onDone: () => void }) {
 export function CareTeamsPage() {
   const [teams, setTeams] = useState<CareTeam[]>([]);
   const [editing, setEditing] = useState<string | undefined>(undefined);
+  const [messaging, setMessaging] = useState<string | undefined>(undefined);
   const [form, setForm] = useState({ id: '', name: '' });
   const isAdmin = session.me?.user.role === 'admin';
   const { error, run } = useReloadingActions(async () => setTeams((await api<{ careTeams: CareTeam[] }>('GET', '/v1/care-teams')).careTeams));
@@ -84,16 +86,20 @@ export function CareTeamsPage() {
     <h1>Care teams</h1>
     ${error ? html`<p class="error" role="alert">${error}</p>` : null}
     ${team ? html`<${TierEditor} key=${team.id} team=${team} onDone=${() => { setEditing(undefined); void run(); }} />` : null}
+    ${teams.find((t) => t.id === messaging) ? html`<${PatientMessaging} key=${messaging} team=${teams.find((t) => t.id === messaging)!} onDone=${() => setMessaging(undefined)} />` : null}
     <table class="care-teams">
       <caption>${isAdmin ? 'Every care team' : 'Your care teams'} and who their alerts reach</caption>
-      <thead><tr><th scope="col">Team</th>${SEVERITIES.map((s) => html`<th scope="col">${severityText(s)}</th>`)}<th scope="col">Webhooks</th>${isAdmin ? html`<th scope="col"><span class="visually-hidden">Actions</span></th>` : null}</tr></thead>
+      <thead><tr><th scope="col">Team</th>${SEVERITIES.map((s) => html`<th scope="col">${severityText(s)}</th>`)}<th scope="col">Webhooks</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
       <tbody>
         ${teams.map(
           (t) => html`<tr data-team=${t.id}>
             <th scope="row">${t.name}<br /><small class="source">${t.id}</small></th>
             ${SEVERITIES.map((s) => html`<td><ol class="tier-list">${t.effectiveTiers[s].map((tier) => html`<li>${tierText(tier)}</li>`)}</ol>${t.escalation.tiers?.[s] ? null : html`<small class="source">program default</small>`}</td>`)}
             <td>${(t.escalation.webhooks ?? []).length === 0 ? 'none' : html`<ul>${(t.escalation.webhooks ?? []).map((w) => html`<li><code>${w.url}</code></li>`)}</ul>`}</td>
-            ${isAdmin ? html`<td><button type="button" class="secondary" aria-label=${`Edit escalation of ${t.name}`} onClick=${() => setEditing(t.id)}>Edit escalation</button></td>` : null}
+            <td>
+              ${isAdmin ? html`<button type="button" class="secondary" aria-label=${`Edit escalation of ${t.name}`} onClick=${() => setEditing(t.id)}>Edit escalation</button> ` : null}
+              <button type="button" class="secondary" aria-label=${`Messages to patients of ${t.name}`} onClick=${() => setMessaging(t.id)}>Messages to patients</button>
+            </td>
           </tr>`,
         )}
       </tbody>
