@@ -88,9 +88,12 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
     },
   );
 
-  app.get('/v1/patients/:id/thresholds', { schema: { params: idParams, response: { 200: thresholdsView, ...errorResponses }, tags: ['thresholds'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'patient', audit: 'thresholds.read' } } }, async (request) => {
+  app.get('/v1/patients/:id/thresholds', { schema: { params: idParams, response: { 200: thresholdsView, ...errorResponses }, tags: ['thresholds'] }, config: { access: { roles: CLINICAL_ROLES_AND_PATIENT, scope: 'patient', audit: 'thresholds.read' } } }, async (request) => {
     const stored = await clinicalStore.thresholds.get(request.params.id);
-    return { ...stored, effectiveRules: resolveRules(DEFAULT_RULES, stored.overrides) };
+    const effectiveRules = resolveRules(DEFAULT_RULES, stored.overrides);
+    // The patient reads the limits in effect for them, not the clinicians' overrides and reasons.
+    if (requireUser(request).role === 'patient') return { ...stored, overrides: {}, updatedBy: null, effectiveRules };
+    return { ...stored, effectiveRules };
   });
 
   app.put(

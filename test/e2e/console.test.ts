@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { createHash } from 'node:crypto';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { signAccessToken } from '../../dashboard-api/index.js';
 import { unique } from '../support/ingest-harness.js';
 import { runRpm, type RpmProcess } from '../support/process.js';
@@ -68,6 +68,18 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
     await page.fill('#password', PASSWORD);
     await page.click('button[type=submit]');
     await page.waitForSelector('h1:has-text("Triage")');
+  }
+
+  /** Patient A's own account, signed in on a phone-sized screen in the patient's time zone. */
+  async function patientOnPhone(username: string): Promise<{ phone: BrowserContext; patientPage: Page }> {
+    await addPerson({ id: username, name: 'Ada Alpha', role: 'patient', patientId: ids.patientA });
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, timezoneId: 'America/New_York' });
+    const patientPage = await phone.newPage();
+    await patientPage.goto(`${baseUrl}/`);
+    await patientPage.fill('#username', username);
+    await patientPage.fill('#password', PASSWORD);
+    await patientPage.click('button[type=submit]');
+    return { phone, patientPage };
   }
 
   async function addPerson(body: Record<string, unknown>): Promise<void> {
@@ -434,14 +446,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
     }, 60_000);
 
     it('lets a patient and a nurse exchange messages: written on a phone, seen on triage, read and answered', async () => {
-      const patientUser = unique('ada').toLowerCase();
-      await addPerson({ id: patientUser, name: 'Ada Alpha', role: 'patient', patientId: ids.patientA });
-      const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, timezoneId: 'America/New_York' });
-      const patientPage = await phone.newPage();
-      await patientPage.goto(`${baseUrl}/`);
-      await patientPage.fill('#username', patientUser);
-      await patientPage.fill('#password', PASSWORD);
-      await patientPage.click('button[type=submit]');
+      const { phone, patientPage } = await patientOnPhone(unique('ada').toLowerCase());
       await patientPage.waitForSelector('#messages-heading');
       const written = '<b>More short of breath</b> since last night';
       await patientPage.fill('#message-text', written);
@@ -482,9 +487,10 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(await seriousViolations(nursePage, 'patient-messages-nurse')).toEqual([]);
 
       // The patient's page shows the answer and the read mark without a reload (the thread's live stream).
-      await patientPage.waitForSelector('.thread .from-care_team', { timeout: 10_000 });
+      // (The platform may have written first: patient A's meter has sent nothing for days, an automated message.)
+      await patientPage.waitForSelector('.thread .from-care_team .message-text:has-text("Please weigh yourself now")', { timeout: 10_000 });
       await patientPage.waitForFunction(() => /· read$/.test(document.querySelector('.thread .from-patient .message-meta')?.textContent ?? ''), undefined, { timeout: 10_000 });
-      expect(await patientPage.textContent('.thread .from-care_team .message-text')).toBe('Please weigh yourself now and take your evening dose; I will call you at 6.');
+      expect(await patientPage.locator('.thread .from-care_team .message-text').last().textContent()).toBe('Please weigh yourself now and take your evening dose; I will call you at 6.');
       expect(await patientPage.textContent('.thread .from-patient .message-meta')).toMatch(/· read$/);
       await patientPage.screenshot({ path: join(screenshots, 'patient-messages-answered.png'), fullPage: true });
       await desk.close();
@@ -506,16 +512,17 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await nursePage.waitForSelector(`.check-in-plan [role=status]:has-text("Saved: ${dueLocal} on every day")`);
       expect(await seriousViolations(nursePage, 'check-in-plan-nurse')).toEqual([]);
 
-      const patientUser = unique('ada-checkin').toLowerCase();
-      await addPerson({ id: patientUser, name: 'Ada Alpha', role: 'patient', patientId: ids.patientA });
-      const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, timezoneId: 'America/New_York' });
-      const patientPage = await phone.newPage();
-      await patientPage.goto(`${baseUrl}/`);
-      await patientPage.fill('#username', patientUser);
-      await patientPage.fill('#password', PASSWORD);
-      await patientPage.click('button[type=submit]');
+      const { phone, patientPage } = await patientOnPhone(unique('ada-checkin').toLowerCase());
       await patientPage.waitForSelector('.check-in-form');
       expect(await patientPage.textContent('.check-in-panel h3')).toContain('Daily heart-failure check');
+      // Their latest readings in plain words, against the limits their care team set.
+      await patientPage.waitForSelector('.my-readings li p');
+      // (The crisis bound is the patient's own: a physician may have changed it earlier in this file.)
+      const limits = (await call('GET', `/v1/patients/${ids.patientA}/thresholds`)) as { effectiveRules: { id: string; any: { field: string; value: number }[] }[] };
+      const crisisSystolic = limits.effectiveRules.find((rule) => rule.id === 'bp-crisis')!.any.find((condition) => condition.field === 'systolic')!.value;
+      const mine = await patientPage.textContent('.my-readings li');
+      expect(mine).toMatch(/^\s*Blood pressure: 120\/80 mmHg, /);
+      expect(mine).toContain(`Within the limits your care team set (they are told at systolic ${crisisSystolic} mmHg or more, diastolic 120 mmHg or more, systolic below 90 mmHg). They also watch for: 7-day mean: systolic ≥ 135 mmHg or diastolic ≥ 85 mmHg`);
       // Sending with a question unanswered is stopped by the form itself.
       await patientPage.click('.check-in-form label:has-text("Worse: I get out of breath more easily")');
       await patientPage.click('.check-in-form button[type=submit]');

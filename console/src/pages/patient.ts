@@ -8,6 +8,7 @@ import { TimePanel } from './time-panel.js';
 import { MessagesPanel } from './messages-panel.js';
 import { CgmPanel } from './cgm-panel.js';
 import { CheckInPanel } from './check-in-panel.js';
+import { MyReadings } from './my-readings.js';
 import { DAY_MS } from '../../../device-profiles/time-units.js';
 import { html } from '../html.js';
 import { follow } from '../router.js';
@@ -130,7 +131,8 @@ export function PatientPage({ id }: { id: string }) {
   // overwrite the newer one, which showed 7 days' readings under a "90 days" caption.
   useEffect(() => {
     const answer = latest();
-    if (clinician) api<Thresholds>('GET', `/v1/patients/${encodeURIComponent(id)}/thresholds`).then(answer(setThresholds), answer(() => setThresholds(undefined)));
+    // A patient reads their own limits too: their latest readings are said against them.
+    if (session.me?.user.role !== 'billing') api<Thresholds>('GET', `/v1/patients/${encodeURIComponent(id)}/thresholds`).then(answer(setThresholds), answer(() => setThresholds(undefined)));
     return answer.stale;
   }, [id]);
   useEffect(() => {
@@ -157,11 +159,13 @@ export function PatientPage({ id }: { id: string }) {
       <p class="patient-header">
         Age ${age(patient.birthDate)} · time zone ${patient.timezone} · care team ${patient.careTeamId} · devices ${patient.devices.length > 0 ? patient.devices.join(', ') : 'none'}
       </p>
-      <dl class="last-readings" aria-label="Last reading of each kind">
-        ${patient.lastReadings.length === 0
-          ? html`<dt>Last reading</dt><dd>none yet</dd>`
-          : [...patient.lastReadings].sort((a, b) => a.kind.localeCompare(b.kind)).map((r) => html`<div><dt>${r.kind.replace(/_/g, ' ')}</dt><dd>${asSent(r)}, <time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></dd></div>`)}
-      </dl>
+      ${clinician
+        ? html`<dl class="last-readings" aria-label="Last reading of each kind">
+            ${patient.lastReadings.length === 0
+              ? html`<dt>Last reading</dt><dd>none yet</dd>`
+              : [...patient.lastReadings].sort((a, b) => a.kind.localeCompare(b.kind)).map((r) => html`<div><dt>${r.kind.replace(/_/g, ' ')}</dt><dd>${asSent(r)}, <time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></dd></div>`)}
+          </dl>`
+        : html`<${MyReadings} readings=${patient.lastReadings} rules=${thresholds?.effectiveRules} timezone=${patient.timezone} />`}
       <section aria-labelledby="alerts-heading">
         <h2 id="alerts-heading">Alerts</h2>
         ${alerts.length === 0
@@ -188,7 +192,7 @@ export function PatientPage({ id }: { id: string }) {
         ${readings.length > TABLE_ROWS && !showAll ? html`<p>Showing the newest ${TABLE_ROWS} of ${readings.length} readings. <button type="button" class="secondary" onClick=${() => setShowAll(true)}>Show all ${readings.length}</button></p>` : null}
       </section>
       ${clinician ? html`<${TimePanel} patientId=${id} />` : null}
-      ${thresholds ? html`<${ThresholdsPanel} patientId=${id} thresholds=${thresholds} onSaved=${setThresholds} />` : null}
+      ${thresholds && clinician ? html`<${ThresholdsPanel} patientId=${id} thresholds=${thresholds} onSaved=${setThresholds} />` : null}
     </main>
   `;
 }

@@ -79,7 +79,7 @@ const CASES: Case[] = [
   { route: 'GET /v1/patients/:id', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}` }), expected: { ...clinicalOwnOnly, patientA: 200 } },
   { route: 'GET /v1/patients/:id/readings', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/readings` }), expected: { ...clinicalOwnOnly, patientA: 200 } },
   { route: 'GET /v1/patients/:id/cgm-summary', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/cgm-summary` }), expected: { ...clinicalOwnOnly, patientA: 200 } },
-  { route: 'GET /v1/patients/:id/thresholds', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/thresholds` }), expected: clinicalOwnOnly },
+  { route: 'GET /v1/patients/:id/thresholds', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/thresholds` }), expected: { ...clinicalOwnOnly, patientA: 200 } },
   {
     route: 'PUT /v1/patients/:id/thresholds',
     prepare: async () => ({ method: 'PUT', path: `/v1/patients/${patientA}/thresholds`, body: { rules: { fever: { enabled: true } } } }),
@@ -134,6 +134,39 @@ const CASES: Case[] = [
   { route: 'GET /v1/care-teams/:id/fhir-endpoint', prepare: async () => (await withEndpoint(teamA), { method: 'GET', path: `/v1/care-teams/${teamA}/fhir-endpoint` }), expected: clinicalOwnOnly },
   { route: 'DELETE /v1/care-teams/:id/fhir-endpoint', prepare: async () => ({ method: 'DELETE', path: `/v1/care-teams/${await withEndpoint((await app.clinicalStore.careTeams.create({ name: 'Fresh' })).id)}/fhir-endpoint` }), expected: { ...adminOnly, admin: 204 } },
   { route: 'GET /v1/fhir-deliveries', prepare: async () => ({ method: 'GET', path: '/v1/fhir-deliveries' }), expected: clinicalAll },
+  // The patient channel's check-ins, templates and gateway (issue #26).
+  { route: 'GET /v1/questionnaires', prepare: async () => ({ method: 'GET', path: '/v1/questionnaires' }), expected: { ...clinicalAll, patientA: 200, patientA2: 200 } },
+  { route: 'GET /v1/patients/:id/check-in-plan', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/check-in-plan` }), expected: { ...clinicalOwnOnly, patientA: 200 } },
+  { route: 'PUT /v1/patients/:id/check-in-plan', prepare: async () => ({ method: 'PUT', path: `/v1/patients/${patientA}/check-in-plan`, body: { questionnaireId: 'general-wellbeing', times: ['09:00'] } }), expected: clinicalOwnOnly },
+  { route: 'GET /v1/patients/:id/check-ins', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/check-ins` }), expected: { ...clinicalOwnOnly, patientA: 200 } },
+  {
+    route: 'POST /v1/patients/:id/check-ins',
+    prepare: async () => ({ method: 'POST', path: `/v1/patients/${patientA}/check-ins`, body: { questionnaireId: 'general-wellbeing', answers: { wellbeing: 'good', medicines: 'all', wants_call: 'no' } } }),
+    expected: { admin: 201, nurseA: 201, physicianA: 201, billingA: 403, nurseB: 403, physicianB: 403, patientA: 201 },
+  },
+  { route: 'PATCH /v1/patients/:id', prepare: async () => ({ method: 'PATCH', path: `/v1/patients/${patientA}`, body: { language: 'en' } }), expected: { admin: 200, nurseA: 200, physicianA: 403, billingA: 403, nurseB: 403, physicianB: 403 } },
+  { route: 'GET /v1/care-teams/:id/message-templates', prepare: async () => ({ method: 'GET', path: `/v1/care-teams/${teamA}/message-templates` }), expected: { ...clinicalOwnOnly, nurseB: 404, physicianB: 404 } },
+  {
+    route: 'PUT /v1/care-teams/:id/message-templates/:key/:language',
+    prepare: async () => ({ method: 'PUT', path: `/v1/care-teams/${teamA}/message-templates/check_in_reminder/en`, body: { text: 'Your check-in for {{time}} is waiting.' } }),
+    expected: { ...clinicalOwnOnly, nurseB: 404, physicianB: 404 },
+  },
+  {
+    route: 'DELETE /v1/care-teams/:id/message-templates/:key/:language',
+    prepare: async () => (await app.clinicalStore.messageTemplates.set(teamA, 'retake_request', 'fr', 'Refaites la mesure.', 'test'), { method: 'DELETE', path: `/v1/care-teams/${teamA}/message-templates/retake_request/fr` }),
+    expected: { admin: 204, nurseA: 204, physicianA: 204, billingA: 403, nurseB: 404, physicianB: 404 },
+  },
+  { route: 'GET /v1/care-teams/:id/patient-gateway', prepare: async () => ({ method: 'GET', path: `/v1/care-teams/${teamA}/patient-gateway` }), expected: { ...clinicalOwnOnly, nurseB: 404, physicianB: 404 } },
+  { route: 'PUT /v1/care-teams/:id/patient-gateway', prepare: async () => ({ method: 'PUT', path: `/v1/care-teams/${teamA}/patient-gateway`, body: { url: 'https://93.184.216.34/sms', secret: 'a-secret-of-some-length' } }), expected: adminOnly },
+  {
+    route: 'DELETE /v1/care-teams/:id/patient-gateway',
+    prepare: async () => {
+      const team = (await app.clinicalStore.careTeams.create({ name: 'Fresh' })).id;
+      await app.clinicalStore.patientNotifications.setGateway(team, { url: 'https://93.184.216.34/sms', secret: 'a-secret-of-some-length' }, 'test');
+      return { method: 'DELETE', path: `/v1/care-teams/${team}/patient-gateway` };
+    },
+    expected: { ...adminOnly, admin: 204 },
+  },
 ];
 
 /** A team pushing to an EHR (for the routes that read or remove its endpoint); its id. */

@@ -212,7 +212,13 @@ describe('the patient role', () => {
       expect(alert.patientId).toBe(patientId);
       expect(Object.keys(alert).sort()).toEqual(['id', 'openedAt', 'patientId', 'resolvedAt', 'severity', 'status', 'summary', 'updatedAt']);
     }
-    for (const path of [`/v1/patients/${other}`, `/v1/patients/${other}/readings`, `/v1/alerts?patientId=${other}`, '/v1/patients', '/v1/triage', `/v1/patients/${patientId}/thresholds`, '/v1/devices', '/v1/alerts/stream']) {
+    // Their own limits, as in effect for them: not the clinicians' overrides and reasons.
+    await app.clinicalStore.thresholds.put(patientId, { rules: { fever: { enabled: false } }, reason: 'febrile neutropenia plan: the oncology team watches temperature' }, 'dr-x');
+    const limits = await patient.request('GET', `/v1/patients/${patientId}/thresholds`);
+    expect(limits).toMatchObject({ status: 200, body: { overrides: {}, updatedBy: null } });
+    expect(JSON.stringify(limits.body)).not.toContain('neutropenia');
+    expect((limits.body as { effectiveRules: { id: string; enabled: boolean }[] }).effectiveRules.find((rule) => rule.id === 'fever')?.enabled).toBe(false);
+    for (const path of [`/v1/patients/${other}`, `/v1/patients/${other}/readings`, `/v1/alerts?patientId=${other}`, '/v1/patients', '/v1/triage', `/v1/patients/${other}/thresholds`, '/v1/devices', '/v1/alerts/stream']) {
       expect([path, (await patient.request('GET', path)).status]).toEqual([path, 403]);
     }
   });
