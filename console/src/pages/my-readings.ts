@@ -64,7 +64,7 @@ function verdict(reading: Reading, rules: readonly Rule[]): { outside: boolean; 
     return { outside: true, text: `Outside the limits your care team set: ${worst.title}. Your care team sees this reading.${now}` };
   }
   const bounds = single.flatMap((rule) => rule.any.map((c) => boundText(c, reading.kind)));
-  const watched = enabled.filter((rule) => rule.type !== 'threshold' && rule.type !== 'confirm' && rule.type !== 'missing_data' && rule.type !== 'together').map((rule) => ruleText(rule));
+  const watched = enabled.filter((rule) => rule.type !== 'threshold' && rule.type !== 'confirm' && rule.type !== 'missing_data' && rule.type !== 'together').map((rule) => ruleText(rule).replace(/^value /, `${(KIND_NAMES[reading.kind] ?? 'the value').toLowerCase()} `));
   const parts = [bounds.length > 0 ? `Within the limits your care team set (they are told at ${[...new Set(bounds)].join(', ')}).` : 'Your care team sees this reading.', watched.length > 0 ? `They also watch for: ${watched.join('; ')}.` : ''];
   return { outside: false, text: parts.filter(Boolean).join(' ') };
 }
