@@ -85,12 +85,12 @@ describe('hostile input during valid traffic', () => {
         socket.on('error', () => undefined);
       }),
     );
+    // Connected before the flood: a CONNECT queued behind 2,200 hostile payloads on a loaded CI
+    // machine once waited out the client's 5 s CONNACK timeout, and the lost rejection hung the test.
+    const oversizeClient = await connect(harness.url, other.deviceId, other.secret);
     const oversize = new Promise<void>((resolve) => {
-      void (async () => {
-        const client = await connect(harness.url, other.deviceId, other.secret);
-        client.once('close', () => resolve());
-        client.publish(`rpm/v1/devices/${other.deviceId}/readings`, Buffer.alloc(2 * 1024 * 1024, 0x41), { qos: 1 });
-      })();
+      oversizeClient.once('close', () => resolve());
+      oversizeClient.publish(`rpm/v1/devices/${other.deviceId}/readings`, Buffer.alloc(2 * 1024 * 1024, 0x41), { qos: 1 });
     });
     const [closedByBroker] = await Promise.all([
       Promise.all(garbageSockets),

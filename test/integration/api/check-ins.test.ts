@@ -175,6 +175,32 @@ function checkInSuite(store: 'sqlite' | 'postgres'): void {
     expect(await eventually(() => alertOf(third.patientId, 'weight-gain-24h'))).toMatchObject({ severity: 'high' });
   });
 
+  it('brings the next tier of a weight alert already open for the nurses forward when a check-in makes it critical', async () => {
+    const { patientId, token } = await patient();
+    const weigh = await scaleOf(patientId);
+    for (const days of [3, 2, 1]) await weigh(80, ago(days * 86_400_000));
+    await weigh(82, ago(120_000));
+    await eventually(() => alertOf(patientId, 'weight-gain-24h'));
+    // The re-weigh confirms it: open for the nurses, high, the physician due in 60 minutes.
+    await weigh(82.2, ago(60_000));
+    const open = await eventually(async () => {
+      const alert = await alertOf(patientId, 'weight-gain-24h');
+      return alert?.status === 'open' ? alert : undefined;
+    });
+    expect(open.severity).toBe('high');
+    expect(Date.parse(open.nextEscalationAt!) - Date.now()).toBeGreaterThan(50 * 60_000);
+    await app.request('POST', `/v1/patients/${patientId}/check-ins`, { token, body: { questionnaireId: 'heart-failure-daily', answers: { breathlessness: 'much_worse', swelling: 'no', orthopnea: 'no', dizziness: 'no' } } });
+    const raised = await eventually(async () => {
+      const alert = await alertOf(patientId, 'weight-gain-24h');
+      return alert?.severity === 'critical' ? alert : undefined;
+    });
+    // Critical's next tier (the on-call physician) is 10 minutes after the first.
+    expect(Date.parse(raised.nextEscalationAt!) - Date.now()).toBeLessThanOrEqual(10 * 60_000);
+    expect(raised.summary).toContain('— retake confirms: weight 82.2 kg, with check-in: breathlessness much worse');
+    // The answer alone raised its own alert too: short of breath sitting still.
+    expect(await alertOf(patientId, 'check-in-breathless-at-rest')).toMatchObject({ severity: 'high' });
+  });
+
   it('writes the missing-readings message in the patient’s language when the team has that template, else in English', async () => {
     const base = `/v1/care-teams/${app.teamId}/message-templates`;
     expect((await app.request('PUT', `${base}/missing_readings/es`, { token: nurse, body: { text: 'No hemos recibido su lectura de {{kind}} en {{days}} días.' } })).status).toBe(200);
