@@ -77,7 +77,9 @@ describeWithServer('NATS', natsUnavailableReason())('rules partition leases on N
     // The first gives back what is above its fair share; the second claims it.
     await eventually(async () => (a.leases.owned().length === RULES_PARTITIONS / 2 && b.leases.owned().length === RULES_PARTITIONS / 2 ? true : undefined), 10_000);
     expect([...a.leases.owned(), ...b.leases.owned()].sort((x, y) => x - y)).toEqual(all);
-    expect(a.record.lost.sort((x, y) => x - y)).toEqual(b.leases.owned());
+    // What b holds, a gave up. On a loaded machine a may also give up one or two and win them back
+    // (a round late: CI once saw 6 and 7 go and return); never one that b holds.
+    expect([...new Set(a.record.lost)].filter((p) => !a.leases.owned().includes(p)).sort((x, y) => x - y)).toEqual(b.leases.owned());
     await b.leases.stop();
     // A graceful stop gives its partitions back at once: the other holds them all within a few rounds.
     await eventually(async () => (a.leases.owned().length === RULES_PARTITIONS ? true : undefined), 5_000);
