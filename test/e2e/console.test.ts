@@ -534,7 +534,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await patientPage.click('.check-in-form button[type=submit]');
       await patientPage.waitForSelector('.check-in-panel .sent');
       expect(await patientPage.textContent('.check-in-panel .sent')).toMatch(/^Thank you\. Your answers reached your care team at /);
-      expect(await patientPage.locator('.check-in-form').count()).toBe(0);
+      await patientPage.waitForSelector('.check-in-form', { state: 'detached', timeout: 5_000 });
       await patientPage.screenshot({ path: join(screenshots, 'check-in-patient-sent.png'), fullPage: true });
 
       await nursePage.reload();

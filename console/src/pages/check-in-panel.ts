@@ -160,6 +160,8 @@ export function CheckInPanel({ patientId, timezone }: { patientId: string; timez
   const onSent = (checkIn: CheckIn) => {
     setSent(checkIn);
     setAnswering(false);
+    // Answered at once on this page (no second send while the plan reloads), then from the API.
+    setPlanAnswer((current) => current && { ...current, scheduled: current.scheduled.map((slot) => (slot.dueAt === checkIn.dueAt ? { ...slot, responseId: checkIn.id } : slot)) });
     load();
   };
 
