@@ -48,8 +48,11 @@ export class PatientGatewayNotifier {
   private async attempt(notification: PatientNotification): Promise<void> {
     const { clinicalStore, logger } = this.dependencies;
     if (!(await clinicalStore.patientNotifications.claim(notification, new Date(Date.now() + SEND_LEASE_MS).toISOString()))) return;
+    // A team that removed its gateway will not get one back for this notification: no retries.
+    let gatewayGone = false;
     try {
       const gateway = await clinicalStore.patientNotifications.gateway(notification.careTeamId);
+      gatewayGone = !gateway;
       if (!gateway) throw new WebhookTargetRefused(`care team ${notification.careTeamId} has no patient gateway any more`);
       const problem = this.targets.problemWith(gateway.url);
       if (problem) throw new WebhookTargetRefused(`patient gateway ${gateway.url} ${problem}`);
@@ -59,7 +62,7 @@ export class PatientGatewayNotifier {
       await clinicalStore.patientNotifications.markDelivered(notification.id);
     } catch (error) {
       const attempt = notification.attempts + 1;
-      const giveUp = attempt >= MAX_DELIVERY_ATTEMPTS || (error instanceof WebhookTargetRefused && /no patient gateway/.test((error as Error).message));
+      const giveUp = attempt >= MAX_DELIVERY_ATTEMPTS || gatewayGone;
       const message = (error as Error).message;
       await clinicalStore.patientNotifications.markAttemptFailed(notification.id, error instanceof WebhookTargetRefused ? message : WEBHOOK_DELIVERY_FAILED, giveUp ? null : new Date(Date.now() + retryDelayMs(attempt)).toISOString());
       logger.warn({ notificationId: notification.id, careTeamId: notification.careTeamId, attempt, err: message, gaveUp: giveUp }, 'patient gateway notification failed');
