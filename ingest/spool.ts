@@ -18,6 +18,7 @@ import { dirname } from 'node:path';
 import SqliteDatabase, { type Database } from 'better-sqlite3';
 import { serializeReadings } from '../store/index.js';
 import { type StoredReading, RpmError } from '../device-profiles/index.js';
+import { checkpointOffTheEventLoop, type WalCheckpointsHandle } from '../store/wal-checkpoints.js';
 import { WalSync } from '../store/wal-sync.js';
 import { INGEST_ERRORS } from './errors.js';
 import type { InboundMessage, SpooledMessage } from './inbound-message.js';
@@ -53,6 +54,8 @@ export class Spool extends EventEmitter {
   private readonly database: Database;
   /** fdatasync of the spool's WAL off the event loop, after which appends are acknowledged. */
   private readonly walSync: WalSync;
+  /** Set once the file is open in WAL mode (wal-checkpoints.ts). */
+  private checkpoints: WalCheckpointsHandle | undefined;
   private readonly inbox: SpoolInbox;
   private readonly seenKeys: SeenKeys;
   private readonly outbox: SpoolOutbox;
@@ -72,6 +75,7 @@ export class Spool extends EventEmitter {
       // back). Everything else runs with NORMAL: in WAL mode a power cut can only roll back the newest
       // of those transactions as a whole, leaving their messages to be evaluated again.
       this.database.pragma('synchronous = NORMAL');
+      this.checkpoints = checkpointOffTheEventLoop(this.database, path);
       this.database.exec(SCHEMA);
       migrateInbox(this.database);
       migrateOutbox(this.database);
@@ -86,6 +90,7 @@ export class Spool extends EventEmitter {
         return ids;
       });
     } catch (error) {
+      this.checkpoints?.release();
       throw damagedSpool(path, error);
     }
     if (path !== ':memory:') this.inbox.highWater = this.checkedHighWater(path);
@@ -96,6 +101,7 @@ export class Spool extends EventEmitter {
     const acknowledged = SpoolHighWaterMark.read(path);
     const held = this.inbox.syncedThrough;
     if (acknowledged !== undefined && acknowledged > held) {
+      this.checkpoints?.release();
       this.database.close();
       throw new RpmError(
         INGEST_ERRORS.SPOOL_BEHIND,
@@ -185,6 +191,7 @@ export class Spool extends EventEmitter {
     // What still waits for an fdatasync (queued, or in flight) is made durable now, and acknowledged.
     this.walSync.close();
     this.inbox.highWater?.close();
+    this.checkpoints?.release();
     if (this.database.open) this.database.close();
   }
 }

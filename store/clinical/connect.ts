@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { checkpointOffTheEventLoop } from '../wal-checkpoints.js';
 import { WalSync } from '../wal-sync.js';
 import type { ClinicalDatabase } from './schema.js';
 
@@ -74,6 +75,8 @@ function openSqlite(path: string): ClinicalConnection {
   readDatabase.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   const reader = new Kysely<ClinicalDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(readDatabase) }) });
   const walSync = new WalSync(path);
+  // The audit log commits on the event loop for every read the API answers (wal-checkpoints.ts).
+  const checkpoints = checkpointOffTheEventLoop(database, path);
   return {
     db,
     reader,
@@ -81,6 +84,7 @@ function openSqlite(path: string): ClinicalConnection {
     walSync,
     close: async () => {
       await reader.destroy();
+      checkpoints.release();
       await db.destroy();
       walSync.close();
     },
