@@ -5,7 +5,8 @@
 // warm-up; with the embedded stores (SQLite, SQLite) and production's (PostgreSQL, InfluxDB 1.x).
 // Every request is authenticated, scoped to the care team and audited, as in production, and
 // during every run an alert changes and the charted patient gets a new reading once a second
-// (BENCH_API_CHANGES_PER_SECOND), from this process, as a rules and an ingest process would: the
+// (BENCH_API_CHANGES_PER_SECOND), from a worker thread of this process with its own connections to
+// the stores (api-changes-thread.ts), as a rules and an ingest process would: the
 // triage list and the chart's kept days are measured while what they keep goes stale (issue #27).
 import { signAccessToken } from '../dashboard-api/index.js';
 import { InfluxReadingsStore, SqliteReadingsStore, type ClinicalDatabaseLocation, type ReadingsStore } from '../store/index.js';
@@ -14,9 +15,12 @@ import { createTestDatabase, postgresUnavailableReason } from '../local-servers/
 import type { StoredReading } from '../device-profiles/index.js';
 import { writeFileSync } from 'node:fs';
 import { Agent, get as httpGet } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { BENCH_JWT_SECRET, benchData, startPlatform } from './fixtures.js';
 import { spawnServer, stopServer } from './processes.js';
+import { subjectReading, type ChangesThreadData } from './api-changes-thread.js';
 import { percentile, summarize, watchGeneratorDelay, type Summary } from './stats.js';
 
 export interface LoadFigures {
@@ -128,15 +132,12 @@ async function load(url: string, token: string, concurrency: number, seconds: nu
   return { rps: latencies.length / elapsed, latencies };
 }
 
-function subjectReading(subject: string, readingId: string, at: string, systolic: number): StoredReading {
-  const values = { systolic, diastolic: 80, pulse: 70 };
-  return { patientId: subject, deviceId: 'bench-cuff-0', readingId, kind: 'blood_pressure', measuredAt: at, measuredAtAsSent: at, receivedAt: at, gatewayId: null, source: 'device', unit: 'mmHg', values, flags: {}, original: { unit: 'mmHg', values } };
-}
 
 interface Shape {
   name: string;
   clinical?: ClinicalDatabaseLocation;
-  readingsStore(dataDir: string): ReadingsStore;
+  /** Where the readings store is, given the fixture's data directory. */
+  readings(dataDir: string): ChangesThreadData['readings'];
   env: NodeJS.ProcessEnv;
   fhir: boolean;
 }
@@ -171,31 +172,39 @@ async function fixture(shape: Shape, now: number) {
       }),
     );
   }
-  const readingsStore = shape.readingsStore(data.dataDir);
+  const readingsLocation = shape.readings(data.dataDir);
+  const readingsStore = 'sqlitePath' in readingsLocation ? new SqliteReadingsStore(readingsLocation.sqlitePath) : new InfluxReadingsStore({ url: readingsLocation.influxUrl, bucket: readingsLocation.bucket });
+  const clinical: ClinicalDatabaseLocation = shape.clinical ?? { dialect: 'sqlite', path: join(data.dataDir, 'clinical.sqlite') };
   const readings: StoredReading[] = [];
   for (let i = 0; i < 90 * READINGS_PER_DAY; i += 1) readings.push(subjectReading(subject, `r${i}`, new Date(now - (i + 1) * (86_400_000 / READINGS_PER_DAY)).toISOString(), 120 + (i % 30)));
   await readingsStore.write(readings);
-  return { data, subject, alertIds, readingsStore, readingsIn90Days: readings.length };
+  return { data, subject, alertIds, readingsStore, readingsLocation, clinical, readingsIn90Days: readings.length };
 }
 
-/** Every 1/rate s until stopped: a note on one of the alerts (every triage list changes) and a new reading of the charted patient. */
-function changeWhileRunning(shape: Awaited<ReturnType<typeof fixture>>, ratePerSecond: number): () => Promise<void> {
+/**
+ * Every 1/rate s until stopped: a note on one of the alerts (every triage list changes) and a new
+ * reading of the charted patient, from a worker thread with its own connections (api-changes-thread.ts).
+ */
+async function changeWhileRunning(shape: Awaited<ReturnType<typeof fixture>>, ratePerSecond: number): Promise<() => Promise<void>> {
   if (ratePerSecond <= 0) return async () => undefined;
-  let n = 0;
-  let last = Promise.resolve();
-  const timer = setInterval(() => {
-    n += 1;
-    const alertId = shape.alertIds[n % shape.alertIds.length]!;
-    last = last
-      .then(async () => {
-        await shape.data.clinicalStore.alerts.addNote(alertId, { actor: 'bench', text: `change ${n}` });
-        await shape.readingsStore.write([subjectReading(shape.subject, `live-${n}`, new Date().toISOString(), 125)]);
-      })
-      .catch((error: unknown) => console.error(`api: a change during the run failed: ${(error as Error).message}`));
-  }, 1000 / ratePerSecond);
+  const data: ChangesThreadData = { clinical: shape.clinical, readings: shape.readingsLocation, alertIds: shape.alertIds, subject: shape.subject, ratePerSecond };
+  const worker = new Worker(fileURLToPath(new URL('./api-changes-thread.js', import.meta.url)), { workerData: { changesThread: true, data } });
+  const stopped = new Promise<void>((resolve, reject) => {
+    worker.on('message', (message: { error?: string; stopped?: boolean }) => {
+      if (message.error) console.error(`api: ${message.error}`);
+      if (message.stopped) resolve();
+    });
+    worker.on('error', reject);
+    worker.on('exit', () => resolve());
+  });
+  await new Promise<void>((resolve, reject) => {
+    worker.once('message', () => resolve());
+    worker.once('error', reject);
+  });
   return async () => {
-    clearInterval(timer);
-    await last;
+    worker.postMessage('stop');
+    await stopped;
+    await worker.terminate();
   };
 }
 
@@ -271,7 +280,7 @@ export async function benchApi(options: { concurrency: number; seconds: number; 
           await stopServer(baselineServer.child);
         }
       }
-      stopChanging = changeWhileRunning(set, options.changesPerSecond);
+      stopChanging = await changeWhileRunning(set, options.changesPerSecond);
       const label = (name: string) => `${shape.name}: ${name}`;
       return {
         stores: shape.name,
@@ -289,7 +298,7 @@ export async function benchApi(options: { concurrency: number; seconds: number; 
     }
   };
 
-  const embedded = await measureShape({ name: 'SQLite + SQLite', readingsStore: (dataDir) => new SqliteReadingsStore(join(dataDir, 'readings.sqlite')), env: {}, fhir: true });
+  const embedded = await measureShape({ name: 'SQLite + SQLite', readings: (dataDir) => ({ sqlitePath: join(dataDir, 'readings.sqlite') }), env: {}, fhir: true });
   let production: StoreShapeFigures | undefined;
   // BENCH_API_EMBEDDED_ONLY=1 leaves production's stores out (profiling).
   const productionSkipped = process.env.BENCH_API_EMBEDDED_ONLY ? 'BENCH_API_EMBEDDED_ONLY is set' : ((await postgresUnavailableReason()) ?? influxdUnavailableReason());
@@ -301,7 +310,7 @@ export async function benchApi(options: { concurrency: number; seconds: number; 
       production = await measureShape({
         name: 'PostgreSQL + InfluxDB 1.x',
         clinical: { dialect: 'postgres', url: database.url },
-        readingsStore: () => new InfluxReadingsStore({ url: influx.url, bucket: 'rpm_bench_api' }),
+        readings: () => ({ influxUrl: influx.url, bucket: 'rpm_bench_api' }),
         env: { RPM_DATABASE_URL: database.url, RPM_READINGS_STORE: 'influx', RPM_INFLUX_URL: influx.url, RPM_INFLUX_BUCKET: 'rpm_bench_api' },
         fhir: false,
       });

@@ -4,9 +4,10 @@
 // ingest spool's appends that thread is the event loop. Measured with the audit log's shape (groups
 // of 20 rows every 5 ms): commits p99 6.1 ms and 292 ms of blocked event loop in 10 s with SQLite's
 // automatic checkpoints, p99 0.95 ms and 22 ms without; every request and PUBACK waiting behind such
-// a commit waited with it (issue #27). Here the connection that commits on the event loop turns the
-// automatic checkpoint off, and one worker thread per process checkpoints every database so handed
-// over, on its own connection, in PASSIVE mode (never waiting for, nor blocking, readers and writers).
+// a commit waited with it (issue #27). Here one worker thread per process checkpoints every database
+// so handed over, on its own connection, in PASSIVE mode (never waiting for, nor blocking, readers
+// and writers), and the connection that commits on the event loop keeps its own checkpoint only as a
+// backstop (BACKSTOP_FRAMES).
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type SqliteDatabase from 'better-sqlite3';
@@ -15,11 +16,16 @@ import type SqliteDatabase from 'better-sqlite3';
 const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
 /** How often the thread checkpoints: a busy spool writes ~1,000 WAL pages in a few hundred milliseconds. */
 const DEFAULT_INTERVAL_MS = 200;
-/** WAL frames (pages) past which the thread starts the WAL afresh: SQLite's own checkpoints start at as many. */
-const RESTART_FRAMES = SQLITE_AUTOCHECKPOINT_PAGES;
-/** How long the thread waits for a writer or reader to let it start the WAL afresh, before trying next round. */
-const RESTART_WAIT_MS = 100;
-/** What a WAL is cut back to once copied: four times what SQLite's own checkpoints let it reach. */
+/**
+ * The owner's own checkpoints, kept as a backstop at ten times SQLite's mark. A WAL starts afresh
+ * only at a commit that finds it wholly copied, which a writer that never pauses for a checkpoint's
+ * length never does; the thread's checkpoints cannot force it (RESTART mode holds the write lock
+ * while it waits for readers, and a transaction that read before writing is then refused with
+ * SQLITE_BUSY, not made to wait). So past this mark the owner's next commit copies what the thread
+ * has not (a few frames) and syncs, inline, once, and the WAL starts afresh.
+ */
+const BACKSTOP_FRAMES = 10 * SQLITE_AUTOCHECKPOINT_PAGES;
+/** What a WAL is cut back to when it starts afresh (SQLite keeps the file as large as it grew). */
 const WAL_SIZE_LIMIT_BYTES = 16 * 2 ** 20;
 /** The longest a closing database waits for the thread to let go of its file. */
 const RELEASE_TIMEOUT_MS = 5000;
@@ -46,7 +52,7 @@ parentPort.on('message', (message) => {
     if (entry) { entry.users += 1; return; }
     try {
       const db = new Database(message.path, { fileMustExist: true });
-      db.pragma('busy_timeout = ' + workerData.restartWaitMs);
+      db.pragma('busy_timeout = 0');
       watched.set(message.path, { db, users: 1 });
     } catch (error) {
       parentPort.postMessage({ type: 'failed', path: message.path, error: String(error && error.message) });
@@ -63,12 +69,7 @@ function round() {
     try {
       // [busy, frames in the WAL, frames copied]: all copied, the next commit starts the WAL afresh.
       const [result] = entry.db.pragma('wal_checkpoint(PASSIVE)');
-      if (result.log >= workerData.restartFrames) {
-        // A writer that never pauses never finds the WAL wholly copied, and the WAL never starts
-        // afresh: with the bulk copied just now, copy the few frames written meanwhile while
-        // writers wait (milliseconds), and start it afresh.
-        entry.db.pragma('wal_checkpoint(RESTART)');
-      } else if (result.checkpointed < result.log) behind = true;
+      if (result.checkpointed < result.log) behind = true;
     } catch (error) {
       // SQLITE_BUSY (another checkpoint runs) is tried again next round; a file gone is let go.
       if (error && error.code !== 'SQLITE_BUSY' && error.code !== 'SQLITE_LOCKED') {
@@ -93,7 +94,7 @@ let thread: { worker: Worker; handovers: Set<Handover> } | undefined;
 
 function startThread(): NonNullable<typeof thread> {
   const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { sqlite, intervalMs: DEFAULT_INTERVAL_MS, restartFrames: RESTART_FRAMES, restartWaitMs: RESTART_WAIT_MS } });
+  const worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { sqlite, intervalMs: DEFAULT_INTERVAL_MS } });
   const started = { worker, handovers: new Set<Handover>() };
   const giveBack = (path?: string) => {
     for (const handover of started.handovers) {
@@ -127,13 +128,12 @@ export interface WalCheckpointsHandle {
  * connection first, so the database's own close is the last one and checkpoints and removes the
  * WAL as SQLite does.
  */
-export function checkpointOffTheEventLoop(database: SqliteDatabase.Database, path: string): WalCheckpointsHandle {
+export function checkpointOffTheEventLoop(database: SqliteDatabase.Database, path: string, options: { backstopFrames?: number } = {}): WalCheckpointsHandle {
   if (path === ':memory:') return { release: () => undefined };
   thread ??= startThread();
   const current = thread;
   const handover: Handover = { database, path };
-  database.pragma('wal_autocheckpoint = 0');
-  // A WAL that grew under a burst is cut back to this when it starts afresh (SQLite keeps the file).
+  database.pragma(`wal_autocheckpoint = ${options.backstopFrames ?? BACKSTOP_FRAMES}`);
   database.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   current.handovers.add(handover);
   current.worker.postMessage({ type: 'watch', path });
