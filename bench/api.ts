@@ -9,7 +9,7 @@
 // the stores (api-changes-thread.ts), as a rules and an ingest process would: the
 // triage list and the chart's kept days are measured while what they keep goes stale (issue #27).
 import { signAccessToken } from '../dashboard-api/index.js';
-import { InfluxReadingsStore, SqliteReadingsStore, type ClinicalDatabaseLocation, type ReadingsStore } from '../store/index.js';
+import { InfluxReadingsStore, SqliteReadingsStore, type ClinicalDatabaseLocation } from '../store/index.js';
 import { influxdUnavailableReason, startInfluxd } from '../local-servers/time-series.js';
 import { createTestDatabase, postgresUnavailableReason } from '../local-servers/postgres.js';
 import type { StoredReading } from '../device-profiles/index.js';
