@@ -95,6 +95,9 @@ export interface AlertFilter extends PageRequest {
   severity?: readonly AlertSeverity[];
 }
 
+/** Ids bound in one IN list: far below SQLite's and PostgreSQL's limits of bound parameters. */
+const MAX_IDS_PER_QUERY = 500;
+
 function toAlert(row: Selectable<AlertTable>): Alert {
   return {
     id: row.id,
@@ -291,6 +294,37 @@ export class AlertRepository {
       .where('alerts.status', '<>', 'resolved');
     if (careTeamIds) query = query.where('alerts.care_team_id', 'in', careTeamIds);
     return (await query.execute()).map((row) => ({ alert: toAlert(row), patientName: row.patient_name ?? null }));
+  }
+
+  /**
+   * What tells whether an unresolved alert changed, without reading it (the triage list's kept
+   * alerts): every change of an alert is an event (`lastEventId`) but for the escalation's end
+   * (`stopEscalation`, which only clears `nextEscalationAt`); and the patient's name, which the list shows.
+   */
+  async unresolvedVersions(careTeamIds?: readonly string[]): Promise<{ id: string; lastEventId: number | null; nextEscalationAt: string | null; patientName: string | null }[]> {
+    if (careTeamIds && careTeamIds.length === 0) return [];
+    let query = this.db
+      .selectFrom('alerts')
+      .leftJoin('patients', 'patients.id', 'alerts.patient_id')
+      .select(['alerts.id as id', 'alerts.last_event_id as last_event_id', 'alerts.next_escalation_at as next_escalation_at', 'patients.name as patient_name'])
+      .where('alerts.status', '<>', 'resolved');
+    if (careTeamIds) query = query.where('alerts.care_team_id', 'in', careTeamIds);
+    return (await query.execute()).map((row) => ({
+      id: row.id,
+      lastEventId: row.last_event_id === null ? null : Number(row.last_event_id),
+      nextEscalationAt: row.next_escalation_at,
+      patientName: row.patient_name ?? null,
+    }));
+  }
+
+  /** These alerts, in no particular order (ids not found are left out). */
+  async getMany(ids: readonly string[]): Promise<Alert[]> {
+    const alerts: Alert[] = [];
+    for (let start = 0; start < ids.length; start += MAX_IDS_PER_QUERY) {
+      const rows = await this.db.selectFrom('alerts').selectAll().where('id', 'in', ids.slice(start, start + MAX_IDS_PER_QUERY)).execute();
+      for (const row of rows) alerts.push(toAlert(row));
+    }
+    return alerts;
   }
 
   /** Another abnormal reading for an open alert: counted, and the worst value and severity kept. */

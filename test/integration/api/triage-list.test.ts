@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
-import { ClinicalStore, type ClinicalDatabaseLocation } from '../../../store/index.js';
+import { z } from 'zod';
+import { ALERT_SEVERITIES, ClinicalStore, type Alert, type ClinicalDatabaseLocation } from '../../../store/index.js';
+import { triageRow } from '../../../dashboard-api/schemas.js';
 import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
 import { unique } from '../../support/ingest-harness.js';
 import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../../local-servers/postgres.js';
@@ -17,6 +19,28 @@ interface TriageAnswer {
 }
 
 const postgresMissing = await postgresUnavailableReason();
+
+/**
+ * The list as the route rendered it whole before it kept alerts between renderings (issue #27): every
+ * unresolved alert read with its patient's name, grouped, ranked, checked against the contract.
+ */
+async function wholeRendering(store: ClinicalStore, careTeamIds: readonly string[] | undefined): Promise<string> {
+  const rank = (severity: string) => ALERT_SEVERITIES.indexOf(severity as (typeof ALERT_SEVERITIES)[number]);
+  const byPatient = new Map<string, { name: string | null; alerts: Alert[] }>();
+  for (const { alert, patientName } of await store.alerts.unresolvedWithNames(careTeamIds)) {
+    const patient = byPatient.get(alert.patientId) ?? { name: patientName, alerts: [] };
+    patient.alerts.push(alert);
+    byPatient.set(alert.patientId, patient);
+  }
+  const rows = [...byPatient.entries()].map(([patientId, { name, alerts }]) => {
+    alerts.sort((a, b) => b.openedAt.localeCompare(a.openedAt) || b.id.localeCompare(a.id));
+    const worst = alerts.reduce((a, b) => (rank(a.severity) <= rank(b.severity) ? a : b));
+    const latest = alerts.reduce((a, b) => (a.updatedAt >= b.updatedAt ? a : b));
+    return { patientId, name, careTeamId: worst.careTeamId, worstSeverity: worst.severity, openAlerts: alerts.length, unacknowledged: alerts.filter((a) => a.status !== 'acknowledged').length, lastActivityAt: latest.updatedAt, alerts };
+  });
+  rows.sort((a, b) => rank(a.worstSeverity) - rank(b.worstSeverity) || b.lastActivityAt.localeCompare(a.lastActivityAt));
+  return JSON.stringify({ patients: z.array(triageRow).parse(rows) });
+}
 
 function triageSuite(store: 'sqlite' | 'postgres'): void {
   let app: ApiHarness;
@@ -39,6 +63,7 @@ function triageSuite(store: 'sqlite' | 'postgres'): void {
     nurseA = await app.token('nurse', [teamA]);
     nurseB = await app.token('nurse', [teamB]);
     admin = await app.token('admin', []);
+    teamsOf.set(nurseA, [teamA]).set(nurseB, [teamB]).set(admin, undefined);
   });
   afterAll(async () => {
     await other?.close();
@@ -57,9 +82,12 @@ function triageSuite(store: 'sqlite' | 'postgres'): void {
       sqlite.close();
     }
   };
+  const teamsOf = new Map<string, string[] | undefined>();
   const triage = async (token: string) => {
     const answer = await app.request('GET', '/v1/triage', { token });
     expect(answer.status).toBe(200);
+    // The kept rendering is the whole one, byte for byte (key order included).
+    expect(JSON.stringify(answer.body)).toBe(await wholeRendering(app.clinicalStore, teamsOf.get(token)));
     return answer.body as TriageAnswer;
   };
   const openAlert = (patientId: string, severity: 'critical' | 'high', ruleId = 'bp-crisis') =>
