@@ -13,16 +13,18 @@ import { alertView } from './schemas.js';
 const SEVERITY_RANK: Readonly<Record<string, number>> = Object.fromEntries(ALERT_SEVERITIES.map((severity, rank) => [severity, rank]));
 /** Lists kept (one per set of care teams asking): a list is tens of KB, an admin's of 10,000 patients a few MB. */
 const MAX_KEPT = 256;
-/** Renderings after which an alert no list showed is let go (resolved, or of a team nobody asked for). */
-const FORGET_AFTER_RENDERINGS = 64;
+/**
+ * Every this many renderings one is whole (the kept alerts dropped first): it lets go of alerts no
+ * list shows any more, and bounds how long a change made beside the store's repository (a person
+ * with a database client updating an alert without an event) can go unseen.
+ */
+const WHOLE_RENDERING_EVERY = 64;
 
 /** An alert as rendered: its JSON in the contract's shape (checked once, when it changed), and what a row needs of it. */
 interface RenderedAlert {
   version: string;
   json: string;
   alert: Alert;
-  /** The rendering that last showed it. */
-  seen: number;
 }
 
 export class TriageList {
@@ -45,26 +47,24 @@ export class TriageList {
 
   private async render(careTeamIds: readonly string[] | undefined): Promise<string> {
     this.renderings += 1;
-    const rendering = this.renderings;
+    if (this.renderings % WHOLE_RENDERING_EVERY === 0) this.alerts.clear();
     // Every unresolved alert: a triage list cut at some count would hide patients.
     const versions = await this.clinicalStore.alerts.unresolvedVersions(careTeamIds);
     const versionOf = new Map(versions.map(({ id, lastEventId, nextEscalationAt }) => [id, `${lastEventId} ${nextEscalationAt}`]));
     const changed = [...versionOf].filter(([id, version]) => this.alerts.get(id)?.version !== version).map(([id]) => id);
     for (const alert of await this.clinicalStore.alerts.getMany(changed)) {
       // Read after its version, so at least as new: a change in between is read again next time.
-      this.alerts.set(alert.id, { version: versionOf.get(alert.id)!, json: JSON.stringify(alertView.parse(alert)), alert, seen: rendering });
+      this.alerts.set(alert.id, { version: versionOf.get(alert.id)!, json: JSON.stringify(alertView.parse(alert)), alert });
     }
     const byPatient = new Map<string, { name: string | null; alerts: RenderedAlert[] }>();
     for (const { id, patientName } of versions) {
       const rendered = this.alerts.get(id);
       // Resolved since its version was read (or deleted): not on the list.
       if (!rendered || rendered.alert.status === 'resolved') continue;
-      rendered.seen = rendering;
       const patient = byPatient.get(rendered.alert.patientId);
       if (patient) patient.alerts.push(rendered);
       else byPatient.set(rendered.alert.patientId, { name: patientName, alerts: [rendered] });
     }
-    this.forgetUnseen(rendering);
     const rows = [...byPatient.entries()].map(([patientId, { name, alerts }]) => {
       // The same order within a patient as the alert list (newest opened first).
       alerts.sort((a, b) => b.alert.openedAt.localeCompare(a.alert.openedAt) || b.alert.id.localeCompare(a.alert.id));
@@ -82,10 +82,5 @@ export class TriageList {
         `"lastActivityAt":${JSON.stringify(row.lastActivityAt)},"alerts":[${row.alerts.map((a) => a.json).join(',')}]}`,
     );
     return `{"patients":[${parts.join(',')}]}`;
-  }
-
-  private forgetUnseen(rendering: number): void {
-    if (rendering % FORGET_AFTER_RENDERINGS !== 0) return;
-    for (const [id, rendered] of this.alerts) if (rendering - rendered.seen >= FORGET_AFTER_RENDERINGS) this.alerts.delete(id);
   }
 }
