@@ -9,7 +9,7 @@
 // the stores (api-changes-thread.ts), as a rules and an ingest process would: the
 // triage list and the chart's kept days are measured while what they keep goes stale (issue #27).
 import { signAccessToken } from '../dashboard-api/index.js';
-import { InfluxReadingsStore, SqliteReadingsStore, type ClinicalDatabaseLocation } from '../store/index.js';
+import type { ClinicalDatabaseLocation } from '../store/index.js';
 import { influxdUnavailableReason, startInfluxd } from '../local-servers/time-series.js';
 import { createTestDatabase, postgresUnavailableReason } from '../local-servers/postgres.js';
 import type { StoredReading } from '../device-profiles/index.js';
@@ -20,7 +20,7 @@ import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { BENCH_JWT_SECRET, benchData, startPlatform } from './fixtures.js';
 import { spawnServer, stopServer } from './processes.js';
-import { subjectReading, type ChangesThreadData } from './api-changes-thread.js';
+import { openReadingsStore, subjectReading, type ChangesThreadData } from './api-changes-thread.js';
 import { percentile, summarize, watchGeneratorDelay, type Summary } from './stats.js';
 
 export interface LoadFigures {
@@ -132,7 +132,6 @@ async function load(url: string, token: string, concurrency: number, seconds: nu
   return { rps: latencies.length / elapsed, latencies };
 }
 
-
 interface Shape {
   name: string;
   clinical?: ClinicalDatabaseLocation;
@@ -173,12 +172,11 @@ async function fixture(shape: Shape, now: number) {
     );
   }
   const readingsLocation = shape.readings(data.dataDir);
-  const readingsStore = 'sqlitePath' in readingsLocation ? new SqliteReadingsStore(readingsLocation.sqlitePath) : new InfluxReadingsStore({ url: readingsLocation.influxUrl, bucket: readingsLocation.bucket });
-  const clinical: ClinicalDatabaseLocation = shape.clinical ?? { dialect: 'sqlite', path: join(data.dataDir, 'clinical.sqlite') };
+  const readingsStore = openReadingsStore(readingsLocation);
   const readings: StoredReading[] = [];
   for (let i = 0; i < 90 * READINGS_PER_DAY; i += 1) readings.push(subjectReading(subject, `r${i}`, new Date(now - (i + 1) * (86_400_000 / READINGS_PER_DAY)).toISOString(), 120 + (i % 30)));
   await readingsStore.write(readings);
-  return { data, subject, alertIds, readingsStore, readingsLocation, clinical, readingsIn90Days: readings.length };
+  return { data, subject, alertIds, readingsStore, readingsLocation, readingsIn90Days: readings.length };
 }
 
 /**
@@ -187,7 +185,7 @@ async function fixture(shape: Shape, now: number) {
  */
 async function changeWhileRunning(shape: Awaited<ReturnType<typeof fixture>>, ratePerSecond: number): Promise<() => Promise<void>> {
   if (ratePerSecond <= 0) return async () => undefined;
-  const data: ChangesThreadData = { clinical: shape.clinical, readings: shape.readingsLocation, alertIds: shape.alertIds, subject: shape.subject, ratePerSecond };
+  const data: ChangesThreadData = { clinical: shape.data.clinical, readings: shape.readingsLocation, alertIds: shape.alertIds, subject: shape.subject, ratePerSecond };
   const worker = new Worker(fileURLToPath(new URL('./api-changes-thread.js', import.meta.url)), { workerData: { changesThread: true, data } });
   const stopped = new Promise<void>((resolve, reject) => {
     worker.on('message', (message: { error?: string; stopped?: boolean }) => {

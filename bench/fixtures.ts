@@ -17,6 +17,8 @@ export interface BenchDevice {
 
 export interface BenchData {
   dataDir: string;
+  /** Where the clinical database is: another connection (a worker thread's) opens it from here. */
+  clinical: ClinicalDatabaseLocation;
   clinicalStore: ClinicalStore;
   teamId: string;
   /** A device assigned to a new patient of the team. */
@@ -28,10 +30,12 @@ export interface BenchData {
 /** `clinical`: another clinical database than the data directory's SQLite file (PostgreSQL). */
 export async function benchData(prefix: string, clinical?: ClinicalDatabaseLocation): Promise<BenchData> {
   const dataDir = mkdtempSync(join(tmpdir(), `rpm-bench-${prefix}-`));
-  const clinicalStore = await ClinicalStore.open(clinical ?? { dialect: 'sqlite', path: join(dataDir, 'clinical.sqlite') });
+  const location: ClinicalDatabaseLocation = clinical ?? { dialect: 'sqlite', path: join(dataDir, 'clinical.sqlite') };
+  const clinicalStore = await ClinicalStore.open(location);
   const team = await clinicalStore.careTeams.create({ name: 'Bench' });
   return {
     dataDir,
+    clinical: location,
     clinicalStore,
     teamId: team.id,
     async provisionAssigned(id, kind, options = {}) {

@@ -280,9 +280,9 @@ export class AlertRepository {
 
   /**
    * Every unresolved alert of the teams (undefined: of every team) with its patient's name, in no
-   * particular order: the triage list, which ranks them itself. One query over the partial index of
-   * unresolved alerts (migration 0010), where paging through the list sorted all of them per page
-   * and looked the patients up apart (53 ms for an admin's 2,000 alerts).
+   * particular order: the triage list read whole. The list now reads `unresolvedVersions` and only
+   * the alerts that changed; this whole read is what its test renders the list from independently
+   * (test/integration/api/triage-list.test.ts).
    */
   async unresolvedWithNames(careTeamIds?: readonly string[]): Promise<{ alert: Alert; patientName: string | null }[]> {
     if (careTeamIds && careTeamIds.length === 0) return [];
