@@ -71,14 +71,15 @@ function triageSuite(store: 'sqlite' | 'postgres'): void {
     await database?.drop();
   });
 
-  const renameDirectly = async (patientId: string, name: string) => {
+  /** A change made with a database client, as a person with psql would: no repository, no event. */
+  const setDirectly = async (table: 'patients' | 'alerts', column: 'name' | 'summary', value: string, id: string) => {
     if (database) {
       const client = new pg.Client({ connectionString: database.url });
       await client.connect();
-      await client.query('UPDATE patients SET name = $1 WHERE id = $2', [name, patientId]).finally(() => client.end());
+      await client.query(`UPDATE ${table} SET ${column} = $1 WHERE id = $2`, [value, id]).finally(() => client.end());
     } else {
       const sqlite = new SqliteDatabase(join(app.dataDir, 'clinical.sqlite'));
-      sqlite.prepare('UPDATE patients SET name = ? WHERE id = ?').run(name, patientId);
+      sqlite.prepare(`UPDATE ${table} SET ${column} = ? WHERE id = ?`).run(value, id);
       sqlite.close();
     }
   };
@@ -89,17 +90,6 @@ function triageSuite(store: 'sqlite' | 'postgres'): void {
     // The kept rendering is the whole one, byte for byte (key order included).
     if (whole) expect(JSON.stringify(answer.body)).toBe(await wholeRendering(app.clinicalStore, teamsOf.get(token)));
     return answer.body as TriageAnswer;
-  };
-  const updateAlertDirectly = async (alertId: string, summary: string) => {
-    if (database) {
-      const client = new pg.Client({ connectionString: database.url });
-      await client.connect();
-      await client.query('UPDATE alerts SET summary = $1 WHERE id = $2', [summary, alertId]).finally(() => client.end());
-    } else {
-      const sqlite = new SqliteDatabase(join(app.dataDir, 'clinical.sqlite'));
-      sqlite.prepare('UPDATE alerts SET summary = ? WHERE id = ?').run(summary, alertId);
-      sqlite.close();
-    }
   };
   const openAlert = (patientId: string, severity: 'critical' | 'high', ruleId = 'bp-crisis') =>
     app.clinicalStore.alerts.open({ patientId, ruleId, severity, summary: 'test alert', readingId: unique('r'), measuredAt: new Date().toISOString(), actor: 'test', nextEscalationAt: new Date(Date.now() + 600_000).toISOString() });
@@ -120,7 +110,7 @@ function triageSuite(store: 'sqlite' | 'postgres'): void {
     expect((await triage(nurseB)).patients).toMatchObject([{ patientId: patientB, worstSeverity: 'critical' }]);
     expect((await triage(nurseA)).patients.map((p) => p.patientId)).toEqual([patientA]);
     // No route renames a patient; a person with a database client can.
-    await renameDirectly(patientA, 'Ann Renamed');
+    await setDirectly('patients', 'name', 'Ann Renamed', patientA);
     expect((await triage(nurseA)).patients[0]!.name).toBe('Ann Renamed');
     // The admin's list is kept apart from the teams' lists: both patients, the critical one first.
     expect((await triage(admin)).patients.filter((p) => p.patientId === patientA || p.patientId === patientB).map((p) => p.patientId)).toEqual([patientB, patientA]);
@@ -155,7 +145,7 @@ function triageSuite(store: 'sqlite' | 'postgres'): void {
     expect((await triage(nurseA)).patients.find((p) => p.patientId === patient)).toBeDefined();
     // The database's trigger counts the change, but the alert's version (its last event) stays:
     // the kept alert is shown until a whole rendering, one in 64.
-    await updateAlertDirectly(changedAside.id, 'changed with a database client');
+    await setDirectly('alerts', 'summary', 'changed with a database client', changedAside.id);
     const summaries: string[] = [];
     for (let i = 0; i < 64; i += 1) {
       await app.clinicalStore.alerts.addNote(other.id, { actor: 'test', text: `note ${i}` });
