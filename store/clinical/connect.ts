@@ -100,6 +100,11 @@ function openPostgres(url: string): ClinicalConnection {
         oid === PG_INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
+  // An idle pooled connection the server ends (a restart, a failover, an administrator's
+  // pg_terminate_backend, a dropped database: error 57P01) is reported as an 'error' event on the
+  // pool, which without a listener ends the process. The pool has already discarded that client
+  // and the next query opens a new one; a query in flight fails on its own with the same error.
+  pool.on('error', () => undefined);
   const db = new Kysely<ClinicalDatabase>({ dialect: new PostgresDialect({ pool }) });
   return { db, reader: db, dialect: 'postgres', close: () => db.destroy() };
 }
