@@ -21,15 +21,18 @@ export function subjectReading(subject: string, readingId: string, at: string, s
   return { patientId: subject, deviceId: 'bench-cuff-0', readingId, kind: 'blood_pressure', measuredAt: at, measuredAtAsSent: at, receivedAt: at, gatewayId: null, source: 'device', unit: 'mmHg', values, flags: {}, original: { unit: 'mmHg', values } };
 }
 
-/** A connection of its own to the readings store at `location` (the fixture's and the thread's). */
-export function openReadingsStore(location: ChangesThreadData['readings']): ReadingsStore {
-  return 'sqlitePath' in location ? new SqliteReadingsStore(location.sqlitePath) : new InfluxReadingsStore({ url: location.influxUrl, bucket: location.bucket });
+/**
+ * A connection of its own to the readings store at `location` (the fixture's and the thread's);
+ * InfluxDB's day marks kept in `clinical`, as `rpm start` keeps them (bin/start.ts).
+ */
+export function openReadingsStore(location: ChangesThreadData['readings'], clinical: ClinicalStore): ReadingsStore {
+  return 'sqlitePath' in location ? new SqliteReadingsStore(location.sqlitePath) : new InfluxReadingsStore({ url: location.influxUrl, bucket: location.bucket }, clinical.readingDayMarks);
 }
 
 async function run(data: ChangesThreadData): Promise<void> {
   const port = parentPort!;
   const clinical = await ClinicalStore.open(data.clinical);
-  const readings = openReadingsStore(data.readings);
+  const readings = openReadingsStore(data.readings, clinical);
   let n = 0;
   let last = Promise.resolve();
   const timer = setInterval(() => {

@@ -172,7 +172,7 @@ async function fixture(shape: Shape, now: number) {
     );
   }
   const readingsLocation = shape.readings(data.dataDir);
-  const readingsStore = openReadingsStore(readingsLocation);
+  const readingsStore = openReadingsStore(readingsLocation, store);
   const readings: StoredReading[] = [];
   for (let i = 0; i < 90 * READINGS_PER_DAY; i += 1) readings.push(subjectReading(subject, `r${i}`, new Date(now - (i + 1) * (86_400_000 / READINGS_PER_DAY)).toISOString(), 120 + (i % 30)));
   await readingsStore.write(readings);

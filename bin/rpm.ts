@@ -210,7 +210,7 @@ async function runBillingExport(values: { month?: string; format?: string }): Pr
   if (format !== 'csv' && format !== 'json') throw new UsageError('--format must be csv or json');
   const settings = config();
   const clinicalStore = await ClinicalStore.open(settings.clinicalDatabase);
-  const readingsStore = openReadingsStore(settings);
+  const readingsStore = openReadingsStore(settings, clinicalStore);
   try {
     const report = await exportBilling({ clinicalStore, readingsStore }, { month: values.month });
     process.stdout.write(format === 'csv' ? billingCsv(report) : `${JSON.stringify(report, null, 2)}\n`);

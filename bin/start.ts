@@ -70,16 +70,21 @@ export function redactUrl(url: string): string {
   return parsed.toString();
 }
 
-export function openReadingsStore(config: PlatformConfig): ReadingsStore {
+/**
+ * The readings store of the configuration. With InfluxDB, its day marks are kept in the clinical
+ * database (ClinicalStore.readingDayMarks), read there by every chart request and written there by
+ * every process that writes readings.
+ */
+export function openReadingsStore(config: PlatformConfig, clinicalStore: ClinicalStore): ReadingsStore {
   if (!config.influx) return new SqliteReadingsStore(join(config.dataDir, 'readings.sqlite'), { writerThread: true });
-  return new InfluxReadingsStore({ url: config.influx.url, token: config.influx.token, org: config.influx.org, bucket: config.influx.bucket, writerThread: true });
+  return new InfluxReadingsStore({ url: config.influx.url, token: config.influx.token, org: config.influx.org, bucket: config.influx.bucket, writerThread: true }, clinicalStore.readingDayMarks);
 }
 
 /** Both stores, with their closers registered; an unreachable InfluxDB is reported, not fatal. */
 export async function openStores(config: PlatformConfig, closers: (() => Promise<void>)[], logger: Logger): Promise<{ clinicalStore: ClinicalStore; readingsStore: ReadingsStore }> {
   const clinicalStore = await ClinicalStore.open(config.clinicalDatabase);
   closers.push(() => clinicalStore.close());
-  const readingsStore = openReadingsStore(config);
+  const readingsStore = openReadingsStore(config, clinicalStore);
   closers.push(() => readingsStore.close());
   if (config.influx) {
     // Not fatal: readings wait in the spool until InfluxDB answers. But say so at once.

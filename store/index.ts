@@ -44,6 +44,8 @@ export { STORE_ERRORS, isUniqueViolation } from './errors.js';
 export { canonicalTimeZone, instantAt, nowInstant, toInstant } from './time.js';
 export type {
   AggregateQuery,
+  DayMark,
+  DayMarkKeeper,
   FieldStatistics,
   JsonEnvelope,
   JsonItems,

@@ -21,6 +21,7 @@ import { MessageTemplateRepository } from './repositories/message-templates.js';
 import { PatientNotificationRepository } from './repositories/patient-notifications.js';
 import { UserRepository } from './repositories/users.js';
 import { ChangeCounterRepository } from './repositories/change-counters.js';
+import { ReadingDayMarkRepository } from './repositories/reading-day-marks.js';
 
 export class ClinicalStore {
   readonly careTeams: CareTeamRepository;
@@ -42,6 +43,7 @@ export class ClinicalStore {
   readonly fhirEndpoints: FhirEndpointRepository;
   readonly fhirDeliveries: FhirDeliveryRepository;
   readonly changeCounters: ChangeCounterRepository;
+  readonly readingDayMarks: ReadingDayMarkRepository;
 
   private constructor(private readonly connection: ClinicalConnection) {
     const { db, reader } = connection;
@@ -64,6 +66,7 @@ export class ClinicalStore {
     this.fhirEndpoints = new FhirEndpointRepository(db);
     this.fhirDeliveries = new FhirDeliveryRepository(db);
     this.changeCounters = new ChangeCounterRepository(db);
+    this.readingDayMarks = new ReadingDayMarkRepository(db);
   }
 
   /** Opens the database and brings its schema up to date. */
@@ -82,7 +85,6 @@ export class ClinicalStore {
     return this.connection.dialect;
   }
 
-  /** A cheap round trip, for readiness checks. */
   /**
    * Patients, devices and assignments from a CSV file, in one transaction; refuses the whole file
    * (ImportRefused, every problem with its line and field) if any row is wrong.
@@ -93,6 +95,7 @@ export class ClinicalStore {
     return result;
   }
 
+  /** A cheap round trip, for readiness checks. */
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.connection.db);
   }

@@ -18,6 +18,7 @@ import { vendorDevicesMigration } from './migrations/0012-vendor-devices.js';
 import { nightscoutUploadersMigration } from './migrations/0013-nightscout-uploaders.js';
 import { timeEntryActivityMigration } from './migrations/0014-time-entry-activity.js';
 import { patientChannelMigration } from './migrations/0015-patient-channel.js';
+import { readingDayMarksMigration } from './migrations/0016-reading-day-marks.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -37,6 +38,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0013-nightscout-uploaders': nightscoutUploadersMigration,
     '0014-time-entry-activity': timeEntryActivityMigration,
     '0015-patient-channel': patientChannelMigration,
+    '0016-reading-day-marks': readingDayMarksMigration,
   };
 }
 

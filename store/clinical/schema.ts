@@ -387,6 +387,12 @@ export interface ChangeCounterTable {
   version: number;
 }
 
+export interface ReadingDayMarkTable {
+  patient_id: string;
+  day: number;
+  mark: number;
+}
+
 export interface ClinicalDatabase {
   care_teams: CareTeamTable;
   patients: PatientTable;
@@ -408,6 +414,7 @@ export interface ClinicalDatabase {
   fhir_endpoints: FhirEndpointTable;
   fhir_deliveries: FhirDeliveryTable;
   change_counters: ChangeCounterTable;
+  reading_day_marks: ReadingDayMarkTable;
   messages: MessageTable;
   message_templates: MessageTemplateTable;
   patient_gateways: PatientGatewayTable;

@@ -24,7 +24,7 @@ import { InfluxDB, escape, type WriteApi } from '@influxdata/influxdb-client';
 import { DAY_MS, MEASUREMENT_KINDS, isMeasurementKind, type MeasurementKind } from '../../device-profiles/index.js';
 import { aggregateReadings, datedReading, localDatesOf } from './aggregate.js';
 import { ReadingsWriterThread } from './writer-thread.js';
-import { MAX_ROWS_PER_QUERY, NO_ENVELOPE, jsonItemsOf, newDayMark, parseSerialized, readingObject, type JsonItems, type SerializedReadings, type AggregateQuery, type JsonEnvelope, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
+import { MAX_ROWS_PER_QUERY, NO_ENVELOPE, jsonItemsOf, newDayMark, parseSerialized, readingObject, type DayMark, type DayMarkKeeper, type JsonItems, type SerializedReadings, type AggregateQuery, type JsonEnvelope, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
 
 export type InfluxWriteProtocol = 'v1' | 'v2' | 'auto';
 
@@ -96,16 +96,20 @@ export function lineOf(reading: StoredReading): string {
 /** The measurement of the day marks (ReadingsStore.dayMarks): a point per patient and UTC day, its time the day's start. */
 const DAY_MARKS = 'rpm_day_marks';
 
-/** A new mark for every (patient, UTC day) the readings were measured on; the point is overwritten. */
-function dayMarkLines(readings: readonly StoredReading[]): string[] {
-  const lines = new Map<string, string>();
+/** A new mark for every (patient, UTC day) the readings were measured on. */
+function dayMarksOf(readings: readonly StoredReading[]): DayMark[] {
+  const marks = new Map<string, DayMark>();
   for (const reading of readings) {
-    const startMs = Math.floor(Date.parse(reading.measuredAt) / DAY_MS) * DAY_MS;
-    const series = `${DAY_MARKS},patient_id=${tag(reading.patientId)}`;
-    const key = `${series} ${startMs}`;
-    if (!lines.has(key)) lines.set(key, `${series} mark=${newDayMark()}i ${startMs}000000`);
+    const day = Math.floor(Date.parse(reading.measuredAt) / DAY_MS);
+    const key = `${reading.patientId}\n${day}`;
+    if (!marks.has(key)) marks.set(key, { patientId: reading.patientId, day, mark: newDayMark() });
   }
-  return [...lines.values()];
+  return [...marks.values()];
+}
+
+/** The marks as points, one per patient and day, its time the day's start: a new mark overwrites the point. */
+function dayMarkLines(marks: readonly DayMark[]): string[] {
+  return marks.map(({ patientId, day, mark }) => `${DAY_MARKS},patient_id=${tag(patientId)} mark=${mark}i ${day * DAY_MS}000000`);
 }
 
 const STRING_COLUMNS = new Set(['reading_id', 'measured_at_sent', 'received_at', 'unit', 'original_unit', 'gateway_id', ...TAGS]);
@@ -161,10 +165,18 @@ export class InfluxReadingsStore implements ReadingsStore {
   private protocol: 'v1' | 'v2' | undefined;
   private writeApi: WriteApi | undefined;
   private readonly timeoutMs: number;
-  private writer: ReadingsWriterThread | undefined;
+  private writer: ReadingsWriterThread<DayMark[]> | undefined;
   private closed = false;
 
-  constructor(private readonly options: InfluxReadingsStoreOptions) {
+  /**
+   * `dayMarkKeeper`: where the day marks are kept besides InfluxDB and read from (the clinical
+   * database, `rpm start`); every process that writes readings to the same InfluxDB must have it,
+   * or the days it writes keep their old marks there.
+   */
+  constructor(
+    private readonly options: InfluxReadingsStoreOptions,
+    private readonly dayMarkKeeper?: DayMarkKeeper,
+  ) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (options.writeProtocol && options.writeProtocol !== 'auto') this.protocol = options.writeProtocol;
     if (options.writerThread && !existsSync(WRITER_SCRIPT)) throw new Error(`the readings writer thread ${WRITER_SCRIPT} is missing: run npm run build`);
@@ -213,22 +225,38 @@ export class InfluxReadingsStore implements ReadingsStore {
 
   async writeSerialized(batches: readonly SerializedReadings[]): Promise<void> {
     if (batches.length === 0) return;
+    let marks: DayMark[];
     if (this.options.writerThread) {
       if (this.closed) throw new Error('the readings store is closed');
       this.writer ??= new ReadingsWriterThread(WRITER_SCRIPT, { ...this.options, writerThread: false });
-      return this.writer.write(batches);
+      marks = await this.writer.write(batches);
+    } else {
+      marks = await this.writeMarked(batches.flatMap(parseSerialized));
     }
-    return this.write(batches.flatMap(parseSerialized));
+    await this.dayMarkKeeper?.keep(marks);
   }
 
   async write(readings: readonly StoredReading[]): Promise<void> {
     if (readings.length === 0) return;
     if (this.options.writerThread) return this.writeSerialized([this.serialize(readings)]);
+    // Not one expression: `?.` would skip the write itself when there is no keeper.
+    const marks = await this.writeMarked(readings);
+    await this.dayMarkKeeper?.keep(marks);
+  }
+
+  /**
+   * Writes the readings, then their days' new marks (ReadingsStore.dayMarks), and answers the marks
+   * for the keeper (the writer thread's whole work). After the readings, never before: a reader
+   * that sees a day's new mark finds its new readings. A crash in between leaves the old marks on
+   * new readings: the spool writes the batch again, and the marks with it. The marks go to InfluxDB
+   * even with a keeper, for processes that read them there.
+   */
+  async writeMarked(readings: readonly StoredReading[]): Promise<DayMark[]> {
+    if (readings.length === 0) return [];
     await this.writeLines(readings.map(lineOf));
-    // After the readings, never before (ReadingsStore.dayMarks): a reader that sees a day's new
-    // mark finds its new readings. A crash in between leaves the old marks on new readings: the
-    // spool writes the batch again, and the marks with it.
-    await this.writeLines(dayMarkLines(readings));
+    const marks = dayMarksOf(readings);
+    await this.writeLines(dayMarkLines(marks));
+    return marks;
   }
 
   private async writeLines(lines: readonly string[]): Promise<void> {
@@ -293,6 +321,7 @@ export class InfluxReadingsStore implements ReadingsStore {
   }
 
   async dayMarks(patientId: string, fromDay: number, toDay: number): Promise<[number, number][]> {
+    if (this.dayMarkKeeper) return this.dayMarkKeeper.read(patientId, fromDay, toDay);
     const response = await this.influxQl(`SELECT mark FROM ${DAY_MARKS} WHERE patient_id = ${literal(patientId)} AND time >= ${fromDay * DAY_MS}ms AND time < ${toDay * DAY_MS}ms`);
     return (response.results?.[0]?.series?.[0]?.values ?? []).map(([time, mark]) => [Math.floor(Number(time) / DAY_MS), Number(mark)]);
   }

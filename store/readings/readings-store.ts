@@ -173,6 +173,24 @@ export function jsonItemsOf(readings: readonly StoredReading[]): JsonItems {
   return { json, starts, measuredAtMs: readings.map((reading) => Date.parse(reading.measuredAt)) };
 }
 
+/** A (patient, UTC day)'s new mark after a write of readings measured on that day. */
+export interface DayMark {
+  patientId: string;
+  day: number;
+  mark: number;
+}
+
+/**
+ * Where a readings store keeps its day marks outside itself: the clinical database
+ * (ClinicalStore.readingDayMarks), for the InfluxDB store, whose own answer to the smallest query
+ * has a p99 of 8–9 ms (docs/benchmarks.md, "Why production's stores miss").
+ */
+export interface DayMarkKeeper {
+  /** Called after the readings of the days are in the store, never before. */
+  keep(marks: readonly DayMark[]): Promise<void>;
+  read(patientId: string, fromDay: number, toDay: number): Promise<[number, number][]>;
+}
+
 /** A day's mark after a write (ReadingsStore.dayMarks): random, two writes' marks differ but once in 2^43. */
 export function newDayMark(): number {
   return randomInt(1, 2 ** 43);

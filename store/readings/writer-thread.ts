@@ -25,27 +25,29 @@ function movable(batches: readonly SerializedReadings[]): ArrayBuffer[] {
   return [...buffers];
 }
 
-interface WriteReply {
+interface WriteReply<R> {
   seq: number;
   /** Set when the batch was not written. */
   error?: string;
+  /** What the thread's write answered (the InfluxDB store's day marks). */
+  result?: R;
 }
 
-/** The store's side: posts writes to the thread and resolves each when the thread has done it. */
-export class ReadingsWriterThread {
+/** The store's side: posts writes to the thread and resolves each with its answer when the thread has done it. */
+export class ReadingsWriterThread<R = void> {
   private readonly worker: Worker;
   /** Posted writes not yet answered, by sequence number. */
-  private readonly pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly pending = new Map<number, { resolve: (result: R) => void; reject: (error: Error) => void }>();
+  private readonly inFlight = new Set<Promise<R>>();
   private nextSeq = 0;
   private failure: Error | undefined;
 
   constructor(script: string, workerData: unknown) {
     this.worker = new Worker(script, { workerData });
-    this.worker.on('message', (reply: WriteReply) => {
+    this.worker.on('message', (reply: WriteReply<R>) => {
       const waiting = this.pending.get(reply.seq);
       this.pending.delete(reply.seq);
-      if (reply.error === undefined) waiting?.resolve();
+      if (reply.error === undefined) waiting?.resolve(reply.result as R);
       else waiting?.reject(new Error(reply.error));
     });
     // A thread that died fails what it held and every write after it: the readings stay in the
@@ -63,10 +65,10 @@ export class ReadingsWriterThread {
   }
 
   /** Buffers among `batches` are moved to the thread: they are empty once this returns. */
-  write(batches: readonly SerializedReadings[]): Promise<void> {
+  write(batches: readonly SerializedReadings[]): Promise<R> {
     if (this.failure) return Promise.reject(this.failure);
     const seq = this.nextSeq++;
-    const written = new Promise<void>((resolve, reject) => this.pending.set(seq, { resolve, reject }));
+    const written = new Promise<R>((resolve, reject) => this.pending.set(seq, { resolve, reject }));
     this.inFlight.add(written);
     void written.catch(() => undefined).finally(() => this.inFlight.delete(written));
     const request: WriteRequest = { seq, batches };
@@ -85,16 +87,15 @@ export class ReadingsWriterThread {
  * The thread's side: runs `write` for each posted request, one at a time and in order (a later
  * batch may hold a newer version of the same point), and answers each.
  */
-export function serveReadingsWrites(write: (batches: readonly SerializedReadings[]) => void | Promise<void>): void {
+export function serveReadingsWrites<R>(write: (batches: readonly SerializedReadings[]) => R | Promise<R>): void {
   const port = parentPort;
   if (!port) throw new Error('a readings writer runs as a worker thread');
   let previous: Promise<void> = Promise.resolve();
   port.on('message', (request: WriteRequest) => {
     previous = previous.then(async () => {
-      let reply: WriteReply;
+      let reply: WriteReply<R>;
       try {
-        await write(request.batches);
-        reply = { seq: request.seq };
+        reply = { seq: request.seq, result: await write(request.batches) };
       } catch (error) {
         reply = { seq: request.seq, error: (error as Error).message };
       }

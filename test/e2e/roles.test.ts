@@ -30,6 +30,7 @@ let mosquitto: Mosquitto;
 let store: ClinicalStore;
 const processes: RpmProcess[] = [];
 const clients: MqttClient[] = [];
+const clientOf = new Map<string, MqttClient>();
 const meters: { id: string; secret: string; patientId: string }[] = [];
 const bucket = `rpm_roles_${Date.now()}`;
 let teamId = '';
@@ -64,6 +65,16 @@ afterAll(async () => {
   await database?.drop();
 });
 
+async function queryRows(url: string, text: string, values: unknown[]): Promise<Record<string, unknown>[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows as Record<string, unknown>[];
+  } finally {
+    await client.end();
+  }
+}
+
 function role(args: string[]): RpmProcess {
   const rpm = runRpm(['start', ...args], {
     RPM_DATA_DIR: mkdtempSync(join(tmpdir(), 'rpm-role-')),
@@ -96,6 +107,7 @@ describeWithServer('Mosquitto, InfluxDB and PostgreSQL', unavailable)('rpm start
       meters.map(async (meter) => {
         const client = await mqtt.connectAsync(mosquitto.url, { username: meter.id, password: meter.secret, clientId: meter.id, reconnectPeriod: 0 });
         clients.push(client);
+        clientOf.set(meter.id, client);
         for (let i = 0; i < NORMAL_READINGS; i += 1) {
           const reading = { readingId: `n-${i}`, deviceId: meter.id, kind: 'glucose', measuredAt: new Date(base + i * 600_000).toISOString(), value: 100 + i, unit: 'mg/dL' };
           await client.publishAsync(`rpm/v1/devices/${meter.id}/readings`, JSON.stringify(reading), { qos: 1 });
@@ -153,5 +165,21 @@ describeWithServer('Mosquitto, InfluxDB and PostgreSQL', unavailable)('rpm start
     const triage = (await (await fetch(`${urls[4]}/v1/triage`, { headers: { authorization: `Bearer ${token}` } })).json()) as { patients: { worstSeverity: string }[] };
     expect(triage.patients).toHaveLength(PATIENTS);
     expect(triage.patients.every((p) => p.worstSeverity === 'critical')).toBe(true);
+
+    // A chart the API keeps (its days under their marks, which the ingest processes keep in
+    // PostgreSQL beside InfluxDB's readings) shows a reading another process stored after it.
+    const charted = meters[0]!;
+    const chart = async () => {
+      const answer = await fetch(`${urls[4]}/v1/patients/${charted.patientId}/readings?from=${new Date(base - 86_400_000).toISOString()}`, { headers: { authorization: `Bearer ${token}` } });
+      expect(answer.status).toBe(200);
+      return ((await answer.json()) as { readings: { readingId: string }[] }).readings.map((r) => r.readingId);
+    };
+    expect(await chart()).toHaveLength(NORMAL_READINGS + 1);
+    expect(await chart()).toHaveLength(NORMAL_READINGS + 1);
+    const late = { readingId: 'late', deviceId: charted.id, kind: 'glucose', measuredAt: new Date(base + 300_000).toISOString(), value: 104, unit: 'mg/dL' };
+    await clientOf.get(charted.id)!.publishAsync(`rpm/v1/devices/${charted.id}/readings`, JSON.stringify(late), { qos: 1 });
+    expect(await eventually(async () => ((await chart()).includes('late') ? true : undefined), 20_000)).toBe(true);
+    const marked = await queryRows(database.url, 'SELECT count(*) AS n FROM reading_day_marks WHERE patient_id = $1', [charted.patientId]);
+    expect(Number(marked[0]!.n)).toBeGreaterThan(0);
   }, 180_000);
 });

@@ -5,8 +5,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DAY_MS, type StoredReading } from '../../device-profiles/index.js';
-import { InfluxReadingsStore, SqliteReadingsStore, type ReadingsStore } from '../../store/index.js';
+import { ClinicalStore, InfluxReadingsStore, SqliteReadingsStore, type ReadingsStore } from '../../store/index.js';
 import { influxdUnavailableReason, startInfluxd, type ServerProcess } from '../../local-servers/time-series.js';
+import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../local-servers/postgres.js';
 import { describeWithServer } from './servers.js';
 
 interface OpenedReadingsStore {
@@ -48,7 +49,12 @@ function fixture(title: string, open: () => Promise<OpenedReadingsStore>): Readi
   };
 }
 
-/** `suite` once on a SQLite store in a fresh file, once on a real InfluxDB 1.x started for it. */
+const postgresMissing = await postgresUnavailableReason();
+
+/**
+ * `suite` once on a SQLite store in a fresh file, once on a real InfluxDB 1.x started for it with its
+ * day marks in a PostgreSQL clinical database, as `rpm start` runs it (bin/start.ts).
+ */
 export function onEachReadingsStore(title: string, suite: (fixture: ReadingsStoreFixture) => void): void {
   describe(`${title}, SQLite readings store`, () => {
     suite(fixture(title, async () => {
@@ -58,16 +64,28 @@ export function onEachReadingsStore(title: string, suite: (fixture: ReadingsStor
     }));
   });
   let influxd: ServerProcess | undefined;
-  describeWithServer('InfluxDB (influxd)', influxdUnavailableReason())(`${title}, InfluxDB readings store`, () => {
+  let database: TestDatabase | undefined;
+  describeWithServer('InfluxDB (influxd) and PostgreSQL', influxdUnavailableReason() ?? postgresMissing)(`${title}, InfluxDB readings store`, () => {
     suite(fixture(title, async () => {
       influxd = await startInfluxd();
+      database = await createTestDatabase();
       const url = influxd.url;
-      const store = new InfluxReadingsStore({ url, bucket: 'rpm_test' });
+      const clinicalUrl = database.url;
+      // Each store with a clinical store of its own: another process has its own connections.
+      const opened: ClinicalStore[] = [];
+      const open = async () => {
+        const clinical = await ClinicalStore.open({ dialect: 'postgres', url: clinicalUrl });
+        opened.push(clinical);
+        return new InfluxReadingsStore({ url, bucket: 'rpm_test' }, clinical.readingDayMarks);
+      };
+      const store = await open();
       return {
         store,
-        other: async () => new InfluxReadingsStore({ url, bucket: 'rpm_test' }),
+        other: open,
         close: async () => {
           await store.close();
+          for (const clinical of opened) await clinical.close();
+          await database?.drop();
           await influxd?.stop();
         },
       };

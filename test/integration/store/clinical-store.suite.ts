@@ -804,4 +804,30 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
       expect((await store.fhirDeliveries.countByStatus()).failed).toBeGreaterThanOrEqual(1);
     });
   });
+
+  describe('readings day marks (kept here for the InfluxDB readings store)', () => {
+    it('keeps each day’s last mark, answers the days asked for in order, and takes more rows than one statement holds', async () => {
+      const patient = uid('marks');
+      const neighbour = uid('marks');
+      expect(await store.readingDayMarks.read(patient, 0, 30_000)).toEqual([]);
+      await store.readingDayMarks.keep([
+        { patientId: patient, day: 20_412, mark: 2 ** 43 - 1 },
+        { patientId: patient, day: 20_410, mark: 7 },
+        // A day given twice in one call: the last mark wins.
+        { patientId: patient, day: 20_410, mark: 8 },
+        { patientId: neighbour, day: 20_410, mark: 9 },
+      ]);
+      expect(await store.readingDayMarks.read(patient, 20_400, 20_420)).toEqual([[20_410, 8], [20_412, 2 ** 43 - 1]]);
+      expect(await store.readingDayMarks.read(patient, 20_411, 20_412)).toEqual([]);
+      await store.readingDayMarks.keep([{ patientId: patient, day: 20_410, mark: 11 }]);
+      expect(await store.readingDayMarks.read(patient, 20_410, 20_411)).toEqual([[20_410, 11]]);
+      expect(await store.readingDayMarks.read(neighbour, 20_400, 20_420)).toEqual([[20_410, 9]]);
+
+      const many = uid('marks');
+      await store.readingDayMarks.keep(Array.from({ length: 4_500 }, (_, i) => ({ patientId: many, day: i, mark: i + 1 })));
+      const read = await store.readingDayMarks.read(many, 0, 5_000);
+      expect(read).toHaveLength(4_500);
+      expect(read[4_499]).toEqual([4_499, 4_500]);
+    });
+  });
 }

@@ -1,8 +1,9 @@
 // The readings-store suite against a real InfluxDB 1.x (Debian's influxd 1.6.7: the /write path and
 // InfluxQL), and the v2 write API against a real VictoriaMetrics, which accepts /api/v2/write.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { InfluxReadingsStore, serializeReadings } from '../../../store/index.js';
+import { ClinicalStore, InfluxReadingsStore, serializeReadings, type DayMark, type DayMarkKeeper } from '../../../store/index.js';
 import { describeWithServer } from '../../support/servers.js';
+import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../../local-servers/postgres.js';
 import { influxdUnavailableReason, startInfluxd, startVictoriaMetrics, victoriaMetricsUnavailableReason, type ServerProcess } from '../../../local-servers/time-series.js';
 import { bp, readingsStoreSuite } from './readings-store.suite.js';
 
@@ -13,6 +14,9 @@ const compiled = (await import(COMPILED_STORE)) as typeof import('../../../store
 
 let influxd: ServerProcess | undefined;
 let threadedInfluxd: ServerProcess | undefined;
+let clinicalDatabase: TestDatabase | undefined;
+let clinical: ClinicalStore | undefined;
+const postgresMissing = await postgresUnavailableReason();
 
 describeWithServer('InfluxDB (influxd)', influxdUnavailableReason())('readings store on InfluxDB 1.x', () => {
   readingsStoreSuite(
@@ -26,14 +30,55 @@ describeWithServer('InfluxDB (influxd)', influxdUnavailableReason())('readings s
   );
 });
 
-describeWithServer('InfluxDB (influxd)', influxdUnavailableReason())('readings store on InfluxDB 1.x, writing on its own thread (as `rpm start` runs it)', () => {
+describeWithServer('InfluxDB (influxd) and PostgreSQL', influxdUnavailableReason() ?? postgresMissing)('readings store on InfluxDB 1.x, writing on its own thread, its day marks in PostgreSQL (as `rpm start` runs it)', () => {
   readingsStoreSuite(
     async () => {
       threadedInfluxd = await startInfluxd();
-      return new compiled.InfluxReadingsStore({ url: threadedInfluxd.url, bucket: 'rpm_threaded', writerThread: true });
+      clinicalDatabase = await createTestDatabase();
+      clinical = await ClinicalStore.open({ dialect: 'postgres', url: clinicalDatabase.url });
+      return new compiled.InfluxReadingsStore({ url: threadedInfluxd.url, bucket: 'rpm_threaded', writerThread: true }, clinical.readingDayMarks);
     },
-    async () => threadedInfluxd?.stop(),
+    async () => {
+      await clinical?.close();
+      await clinicalDatabase?.drop();
+      await threadedInfluxd?.stop();
+    },
   );
+
+  it('keeps the day marks in the clinical database only once the readings are in InfluxDB, and fails the write when it cannot keep them', async () => {
+    const patient = `p-marks-${Date.now()}`;
+    const day = Math.floor(Date.parse('2026-11-20T08:00:00.000Z') / 86_400_000);
+    const direct = new InfluxReadingsStore({ url: threadedInfluxd!.url, bucket: 'rpm_threaded' });
+    const seenAtKeep: number[] = [];
+    let refuse = false;
+    const keeper: DayMarkKeeper = {
+      keep: async (marks: readonly DayMark[]) => {
+        // What a chart reading the new mark would find: the readings are already there.
+        seenAtKeep.push((await direct.query({ patientId: patient, from: '2026-11-20T00:00:00.000Z', to: '2026-11-21T00:00:00.000Z' })).length);
+        if (refuse) throw new Error('the clinical database is down');
+        await clinical!.readingDayMarks.keep(marks);
+      },
+      read: (...args) => clinical!.readingDayMarks.read(...args),
+    };
+    const store = new compiled.InfluxReadingsStore({ url: threadedInfluxd!.url, bucket: 'rpm_threaded', writerThread: true }, keeper);
+    await store.write([bp(patient, '2026-11-20T08:00:00.000Z', 150), bp(patient, '2026-11-20T09:00:00.000Z', 151)]);
+    expect(seenAtKeep).toEqual([2]);
+    const [[markedDay, first]] = (await store.dayMarks(patient, day, day + 1)) as [[number, number]];
+    expect(markedDay).toBe(day);
+    // The same mark is in InfluxDB, for a process that reads it there.
+    expect(await direct.dayMarks(patient, day, day + 1)).toEqual([[day, first]]);
+
+    refuse = true;
+    await expect(store.write([bp(patient, '2026-11-20T10:00:00.000Z', 152)])).rejects.toThrow(/clinical database is down/);
+    // Not kept: the spool keeps the batch and writes it again, marks and all.
+    expect(await store.dayMarks(patient, day, day + 1)).toEqual([[day, first]]);
+    refuse = false;
+    await store.write([bp(patient, '2026-11-20T10:00:00.000Z', 152)]);
+    const [[, second]] = (await store.dayMarks(patient, day, day + 1)) as [[number, number]];
+    expect(second).not.toBe(first);
+    await store.close();
+    await direct.close();
+  });
 
   it('finishes the writes already handed to the thread when it closes', async () => {
     const store = new compiled.InfluxReadingsStore({ url: threadedInfluxd!.url, bucket: 'rpm_threaded_close', writerThread: true });
