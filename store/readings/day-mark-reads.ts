@@ -1,7 +1,8 @@
 // Reading a patient's day marks (ReadingsStore.dayMarks) for caches of rendered days, by queries
 // that start after the request: requests that arrive while one runs share the next, as the audit
-// log's records share a commit. With InfluxDB a marks query is a few milliseconds of its CPU, and a
-// busy chart asked for it once per request (bench/api.ts).
+// log's records share a commit. A busy chart asked for them once per request (bench/api.ts): with
+// InfluxDB that was a query of a few milliseconds of its CPU, and the InfluxDB store now reads them
+// from the clinical database (store/clinical/migrations/0016-reading-day-marks.ts).
 import type { ReadingsStore } from './readings-store.js';
 
 type Marks = [number, number][];
