@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { nowInstant, toInstant } from '../../time.js';
 import type { ClinicalDatabase, NotificationDeliveryTable } from '../schema.js';
+import { OutboxAttempts, type OutboxRowState } from './outbox-attempts.js';
 
 /** `sending`: claimed by one sender until `next_attempt_at` (a lease); past it, due again. */
 export type DeliveryStatus = 'pending' | 'sending' | 'delivered' | 'failed';
@@ -70,7 +71,11 @@ export async function insertDeliveries(db: Kysely<ClinicalDatabase>, deliveries:
 }
 
 export class NotificationDeliveryRepository {
-  constructor(private readonly db: Kysely<ClinicalDatabase>) {}
+  private readonly attempts: OutboxAttempts<number>;
+
+  constructor(private readonly db: Kysely<ClinicalDatabase>) {
+    this.attempts = new OutboxAttempts(db, 'notification_deliveries');
+  }
 
   /** Queues deliveries, due at once. */
   async enqueue(deliveries: readonly NewNotificationDelivery[]): Promise<NotificationDelivery[]> {
@@ -90,36 +95,18 @@ export class NotificationDeliveryRepository {
     return rows.map(toDelivery);
   }
 
-  /**
-   * Takes a due delivery for one sender until `leaseUntil`: true for exactly one of several rules
-   * processes racing for it, so a notification is sent once however many run.
-   */
-  async claim(delivery: Pick<NotificationDelivery, 'id' | 'status' | 'nextAttemptAt'>, leaseUntil: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('notification_deliveries')
-      .set({ status: 'sending', next_attempt_at: toInstant(leaseUntil, 'leaseUntil') })
-      .where('id', '=', delivery.id)
-      .where('status', '=', delivery.status)
-      .where('next_attempt_at', '=', delivery.nextAttemptAt)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+  /** Takes a due delivery for one sender until `leaseUntil` (OutboxAttempts.claim). */
+  claim(delivery: OutboxRowState<number>, leaseUntil: string): Promise<boolean> {
+    return this.attempts.claim(delivery, leaseUntil);
   }
 
-  async markDelivered(id: number): Promise<void> {
-    await this.db
-      .updateTable('notification_deliveries')
-      .set((eb) => ({ status: 'delivered', delivered_at: nowInstant(), next_attempt_at: null, attempts: eb('attempts', '+', 1) }))
-      .where('id', '=', id)
-      .execute();
+  markDelivered(id: number): Promise<void> {
+    return this.attempts.markDelivered(id);
   }
 
   /** Records a failed attempt; `retryAt` null means giving up (status `failed`). */
-  async markAttemptFailed(id: number, error: string, retryAt: string | null): Promise<void> {
-    await this.db
-      .updateTable('notification_deliveries')
-      .set((eb) => ({ status: retryAt ? 'pending' : 'failed', next_attempt_at: retryAt, last_error: error.slice(0, 1000), attempts: eb('attempts', '+', 1) }))
-      .where('id', '=', id)
-      .execute();
+  markAttemptFailed(id: number, error: string, retryAt: string | null): Promise<void> {
+    return this.attempts.markAttemptFailed(id, error, retryAt);
   }
 
   async forAlert(alertId: string): Promise<NotificationDelivery[]> {

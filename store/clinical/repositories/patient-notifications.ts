@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { nowInstant, toInstant } from '../../time.js';
+import { OutboxAttempts, type OutboxRowState } from './outbox-attempts.js';
 import type { ClinicalDatabase, PatientNotificationTable } from '../schema.js';
 import { pageSize } from './pagination.js';
 
@@ -79,7 +80,11 @@ export async function notifyPatientGateway(db: Kysely<ClinicalDatabase>, patient
 }
 
 export class PatientNotificationRepository {
-  constructor(private readonly db: Kysely<ClinicalDatabase>) {}
+  private readonly attempts: OutboxAttempts<string>;
+
+  constructor(private readonly db: Kysely<ClinicalDatabase>) {
+    this.attempts = new OutboxAttempts(db, 'patient_notifications');
+  }
 
   async gateway(careTeamId: string): Promise<PatientGateway | undefined> {
     const row = await this.db.selectFrom('patient_gateways').selectAll().where('care_team_id', '=', careTeamId).executeTakeFirst();
@@ -111,29 +116,18 @@ export class PatientNotificationRepository {
     return rows.map(toNotification);
   }
 
-  /** Takes a due notification for one sender until `leaseUntil`: true for exactly one of several racing. */
-  async claim(notification: Pick<PatientNotification, 'id' | 'status' | 'nextAttemptAt'>, leaseUntil: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('patient_notifications')
-      .set({ status: 'sending', next_attempt_at: toInstant(leaseUntil, 'leaseUntil') })
-      .where('id', '=', notification.id)
-      .where('status', '=', notification.status)
-      .where('next_attempt_at', '=', notification.nextAttemptAt)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+  /** Takes a due notification for one sender until `leaseUntil` (OutboxAttempts.claim). */
+  claim(notification: OutboxRowState<string>, leaseUntil: string): Promise<boolean> {
+    return this.attempts.claim(notification, leaseUntil);
   }
 
-  async markDelivered(id: string): Promise<void> {
-    await this.db.updateTable('patient_notifications').set((eb) => ({ status: 'delivered', delivered_at: nowInstant(), next_attempt_at: null, attempts: eb('attempts', '+', 1) })).where('id', '=', id).execute();
+  markDelivered(id: string): Promise<void> {
+    return this.attempts.markDelivered(id);
   }
 
   /** Records a failed attempt; `retryAt` null means giving up (status `failed`). */
-  async markAttemptFailed(id: string, error: string, retryAt: string | null): Promise<void> {
-    await this.db
-      .updateTable('patient_notifications')
-      .set((eb) => ({ status: retryAt ? 'pending' : 'failed', next_attempt_at: retryAt, last_error: error.slice(0, 1000), attempts: eb('attempts', '+', 1) }))
-      .where('id', '=', id)
-      .execute();
+  markAttemptFailed(id: string, error: string, retryAt: string | null): Promise<void> {
+    return this.attempts.markAttemptFailed(id, error, retryAt);
   }
 
   /** The team's notifications, newest first. */
