@@ -158,4 +158,40 @@ describe('readings store on SQLite', () => {
     ]);
     columns.close();
   });
+
+  it('answers a chart’s day marks again from the patient’s mark, and reads them again after a write by another connection or from a layout without patient marks', async () => {
+    const path = freshPath();
+    const day = (instant: string) => Math.floor(Date.parse(instant) / 86_400_000);
+    const [d20, d21] = [day('2026-11-20T00:00:00Z'), day('2026-11-21T00:00:00Z')];
+    // A data directory of layout 5: day marks, no patient marks.
+    const store = new SqliteReadingsStore(path);
+    await store.write([bp('p-marks', '2026-11-20T08:00:00.000Z', 150)]);
+    await store.close();
+    const old = new SqliteDatabase(path);
+    old.exec('DROP TABLE patient_marks; PRAGMA user_version = 5;');
+    old.close();
+
+    const reader = new SqliteReadingsStore(path);
+    const first = await reader.dayMarks('p-marks', d20, d21 + 1);
+    expect(first.map(([d]) => d)).toEqual([d20]);
+    // Nothing written since: the same answer, kept.
+    expect(await reader.dayMarks('p-marks', d20, d21 + 1)).toBe(first);
+    // Another range is read, not cut from the kept one.
+    expect(await reader.dayMarks('p-marks', d21, d21 + 1)).toEqual([]);
+    const writer = new SqliteReadingsStore(path);
+    const onTheSecondDay = bp('p-marks', '2026-11-21T08:00:00.000Z', 151);
+    await writer.write([onTheSecondDay]);
+    const second = await reader.dayMarks('p-marks', d20, d21 + 1);
+    expect(second).toEqual([first[0], [d21, expect.any(Number)]]);
+    // A late reading for the first day, by the other connection: its mark changes, and is seen.
+    await writer.write([bp('p-marks', '2026-11-20T09:00:00.000Z', 152)]);
+    const third = await reader.dayMarks('p-marks', d20, d21 + 1);
+    expect(third[0]![1]).not.toBe(first[0]![1]);
+    expect(third[1]).toEqual(second[1]);
+    // A second copy of a reading changes nothing, and the kept answer stands.
+    await writer.write([onTheSecondDay]);
+    await writer.close();
+    expect(await reader.dayMarks('p-marks', d20, d21 + 1)).toBe(third);
+    await reader.close();
+  });
 });
