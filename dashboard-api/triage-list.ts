@@ -6,6 +6,8 @@
 // A rendering after a change reads only what tells each unresolved alert's version, and reads,
 // checks and renders again only the alerts that changed: an admin's list of 2,000 alerts took 35–50
 // ms of the event loop to read and render whole, once per change, and every request behind it waited.
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { ALERT_SEVERITIES, KeptVersions, type Alert, type ClinicalStore } from '../store/index.js';
 import { alertView } from './schemas.js';
 
@@ -20,6 +22,20 @@ const MAX_KEPT = 256;
  */
 const WHOLE_RENDERING_EVERY = 64;
 
+const gzipAsync = promisify(gzip);
+/** Lists shorter than this are sent as they are: their gzip header and checksum would be most of what compression saves. */
+const GZIP_MIN_BYTES = 1024;
+
+/**
+ * A list as kept: its JSON, and once compressed (on libuv's thread pool, after the list was kept)
+ * its gzip. An admin's list of 10,000 patients is 1.7 MB of JSON, which a browser accepts gzipped
+ * at a tenth of that; compressing it per request would cost more than rendering it.
+ */
+export interface TriageAnswer {
+  json: Buffer;
+  gzip: Buffer | undefined;
+}
+
 /** An alert as rendered: its JSON in the contract's shape (checked once, when it changed), and what a row needs of it. */
 interface RenderedAlert {
   version: string;
@@ -29,20 +45,32 @@ interface RenderedAlert {
 
 export class TriageList {
   /** Counted one each, so at most MAX_KEPT lists are kept. */
-  private readonly kept = new KeptVersions<Buffer>(MAX_KEPT, () => 1);
+  private readonly kept = new KeptVersions<TriageAnswer>(MAX_KEPT, () => 1);
   /** Unresolved alerts as rendered, by id, shared by every set of care teams. */
   private readonly alerts = new Map<string, RenderedAlert>();
   private renderings = 0;
 
   constructor(private readonly clinicalStore: ClinicalStore) {}
 
-  /** The answer's JSON for these care teams (undefined: all of them, an admin's), as sent. */
-  async answer(careTeamIds: readonly string[] | undefined): Promise<Buffer> {
+  /**
+   * The answer for these care teams (undefined: all of them, an admin's): its JSON as sent, and its
+   * gzip once compressed. Until then a request gets the JSON: nobody waits for the compression.
+   */
+  async answer(careTeamIds: readonly string[] | undefined): Promise<TriageAnswer> {
     const key = careTeamIds === undefined ? '*' : [...new Set(careTeamIds)].sort().join('\n');
     // Read before the rows (ChangeCounterRepository.version): the rows are at least this new.
     const version = await this.clinicalStore.changeCounters.version('triage');
     // One rendering per change however many nurses ask at once: the others wait for it.
-    return this.kept.get(key, version, async () => Buffer.from(await this.render(careTeamIds)));
+    return this.kept.get(key, version, async () => {
+      const answer: TriageAnswer = { json: Buffer.from(await this.render(careTeamIds)), gzip: undefined };
+      if (answer.json.length >= GZIP_MIN_BYTES) {
+        gzipAsync(answer.json).then(
+          (compressed) => (answer.gzip = compressed),
+          () => undefined, // Not compressed: the JSON is sent as it is.
+        );
+      }
+      return answer;
+    });
   }
 
   private async render(careTeamIds: readonly string[] | undefined): Promise<string> {

@@ -1,3 +1,4 @@
+import Negotiator from 'negotiator';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Subject, filter, merge, type Observable } from 'rxjs';
@@ -208,6 +209,11 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
       // the bytes, which are sent as they are (Fastify serializes only objects), hence the cast.
       config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'triage.read' } },
     },
-    async (request, reply) => reply.type('application/json; charset=utf-8').send((await triage.answer(visibleTeams(requireUser(request)))) as never),
+    async (request, reply) => {
+      const answer = await triage.answer(visibleTeams(requireUser(request)));
+      reply.type('application/json; charset=utf-8').header('vary', 'accept-encoding');
+      if (answer.gzip && new Negotiator(request.raw).encoding(['identity', 'gzip']) === 'gzip') return reply.header('content-encoding', 'gzip').send(answer.gzip as never);
+      return reply.send(answer.json as never);
+    },
   );
 };

@@ -3,7 +3,9 @@
 // store, and through a second connection to the same database (another process: a rules role, a
 // person with psql), with either clinical store; each care team sees only its own list.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { z } from 'zod';
@@ -155,6 +157,39 @@ function triageSuite(store: 'sqlite' | 'postgres'): void {
     expect(summaries).toContain('changed with a database client');
     // And from then on the list is the whole rendering again.
     await triage(nurseA);
+  });
+
+  it('answers a list gzipped to a client that accepts it, once compressed, and as it is to one that does not', async () => {
+    const raw = (acceptEncoding: string | undefined) =>
+      new Promise<{ encoding: string | undefined; vary: string | undefined; body: Buffer }>((resolve, reject) => {
+        const headers: Record<string, string> = { authorization: `Bearer ${admin}` };
+        if (acceptEncoding !== undefined) headers['accept-encoding'] = acceptEncoding;
+        httpGet(`${app.baseUrl}/v1/triage`, { headers }, (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => resolve({ encoding: response.headers['content-encoding'], vary: response.headers.vary, body: Buffer.concat(chunks) }));
+        }).on('error', reject);
+      });
+    // Enough alerts for a list worth compressing (over 1 KiB).
+    for (let i = 0; i < 8; i += 1) {
+      const patient = (await app.clinicalStore.patients.create({ name: `Gz ${i}`, birthDate: '1950-01-01', timezone: 'UTC', careTeamId: teamB })).id;
+      await openAlert(patient, 'high');
+    }
+    const plain = await raw(undefined);
+    expect(plain.encoding).toBeUndefined();
+    expect(plain.vary).toMatch(/accept-encoding/i);
+    expect(plain.body.toString()).toBe(await wholeRendering(app.clinicalStore, undefined));
+    let gzipped = await raw('gzip, deflate, br');
+    for (let tries = 0; gzipped.encoding !== 'gzip' && tries < 50; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      gzipped = await raw('gzip, deflate, br');
+    }
+    expect(gzipped.encoding).toBe('gzip');
+    expect(gzipped.body.length).toBeLessThan(plain.body.length / 2);
+    expect(gunzipSync(gzipped.body).toString()).toBe(plain.body.toString());
+    // Refused explicitly (q=0), or only identity accepted: as it is.
+    expect((await raw('gzip;q=0, br')).encoding).toBeUndefined();
+    expect((await raw('identity')).encoding).toBeUndefined();
   });
 
   it('answers with the contract’s fields only', async () => {
