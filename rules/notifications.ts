@@ -182,19 +182,19 @@ export class AlertNotifier {
   private async attempt(delivery: NotificationDelivery): Promise<void> {
     const { clinicalStore, logger } = this.dependencies;
     // Another rules process may be looking at the same row: only the one that claims it sends.
-    if (!(await clinicalStore.deliveries.claim(delivery, new Date(Date.now() + SEND_LEASE_MS).toISOString()))) return;
+    if (!(await clinicalStore.deliveries.attempts.claim(delivery, new Date(Date.now() + SEND_LEASE_MS).toISOString()))) return;
     try {
       if (delivery.channel === 'mqtt') await this.dependencies.publisher.publish(delivery.target, delivery.payload);
       else if (delivery.channel === 'webhook') await this.postWebhook(delivery);
       else throw new Error(`unknown channel ${delivery.channel}`);
-      await clinicalStore.deliveries.markDelivered(delivery.id);
+      await clinicalStore.deliveries.attempts.markDelivered(delivery.id);
     } catch (error) {
       const attempt = delivery.attempts + 1;
       const giveUp = attempt >= MAX_DELIVERY_ATTEMPTS;
       const delayMs = retryDelayMs(attempt);
       const message = (error as Error).message;
       const stored = delivery.channel !== 'webhook' || error instanceof WebhookTargetRefused ? message : WEBHOOK_DELIVERY_FAILED;
-      await clinicalStore.deliveries.markAttemptFailed(delivery.id, stored, giveUp ? null : new Date(Date.now() + delayMs).toISOString());
+      await clinicalStore.deliveries.attempts.markAttemptFailed(delivery.id, stored, giveUp ? null : new Date(Date.now() + delayMs).toISOString());
       logger.warn({ deliveryId: delivery.id, alertId: delivery.alertId, channel: delivery.channel, attempt, err: message, gaveUp: giveUp }, 'alert notification failed');
       if (giveUp) this.dependencies.onDeliveryFailed?.(delivery);
     }

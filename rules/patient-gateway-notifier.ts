@@ -47,7 +47,7 @@ export class PatientGatewayNotifier {
 
   private async attempt(notification: PatientNotification): Promise<void> {
     const { clinicalStore, logger } = this.dependencies;
-    if (!(await clinicalStore.patientNotifications.claim(notification, new Date(Date.now() + SEND_LEASE_MS).toISOString()))) return;
+    if (!(await clinicalStore.patientNotifications.attempts.claim(notification, new Date(Date.now() + SEND_LEASE_MS).toISOString()))) return;
     // A team that removed its gateway will not get one back for this notification: no retries.
     let gatewayGone = false;
     try {
@@ -59,12 +59,12 @@ export class PatientGatewayNotifier {
       const body = JSON.stringify({ id: notification.id, event: notification.event, patientId: notification.patientId, careTeamId: notification.careTeamId, text: PATIENT_NOTIFICATION_TEXT[notification.event], createdAt: notification.createdAt });
       const status = await postJson(gateway.url, body, { [SIGNATURE_HEADER]: signWebhook(gateway.secret, body, Math.floor(Date.now() / 1000)), 'X-RPM-Delivery': notification.id, 'X-RPM-Event': `patient.${notification.event}` }, this.targets);
       if (status < 200 || status >= 300) throw new Error(`patient gateway answered ${status}`);
-      await clinicalStore.patientNotifications.markDelivered(notification.id);
+      await clinicalStore.patientNotifications.attempts.markDelivered(notification.id);
     } catch (error) {
       const attempt = notification.attempts + 1;
       const giveUp = attempt >= MAX_DELIVERY_ATTEMPTS || gatewayGone;
       const message = (error as Error).message;
-      await clinicalStore.patientNotifications.markAttemptFailed(notification.id, error instanceof WebhookTargetRefused ? message : WEBHOOK_DELIVERY_FAILED, giveUp ? null : new Date(Date.now() + retryDelayMs(attempt)).toISOString());
+      await clinicalStore.patientNotifications.attempts.markAttemptFailed(notification.id, error instanceof WebhookTargetRefused ? message : WEBHOOK_DELIVERY_FAILED, giveUp ? null : new Date(Date.now() + retryDelayMs(attempt)).toISOString());
       logger.warn({ notificationId: notification.id, careTeamId: notification.careTeamId, attempt, err: message, gaveUp: giveUp }, 'patient gateway notification failed');
     }
   }

@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { nowInstant, toInstant } from '../../time.js';
 import type { ClinicalDatabase, NotificationDeliveryTable } from '../schema.js';
-import { OutboxAttempts, type OutboxRowState } from './outbox-attempts.js';
+import { OutboxAttempts } from './outbox-attempts.js';
 
 /** `sending`: claimed by one sender until `next_attempt_at` (a lease); past it, due again. */
 export type DeliveryStatus = 'pending' | 'sending' | 'delivered' | 'failed';
@@ -71,7 +71,8 @@ export async function insertDeliveries(db: Kysely<ClinicalDatabase>, deliveries:
 }
 
 export class NotificationDeliveryRepository {
-  private readonly attempts: OutboxAttempts<number>;
+  /** A due row's attempts: claim, delivered, failed. */
+  readonly attempts: OutboxAttempts<number>;
 
   constructor(private readonly db: Kysely<ClinicalDatabase>) {
     this.attempts = new OutboxAttempts(db, 'notification_deliveries');
@@ -93,20 +94,6 @@ export class NotificationDeliveryRepository {
       .limit(limit)
       .execute();
     return rows.map(toDelivery);
-  }
-
-  /** Takes a due delivery for one sender until `leaseUntil` (OutboxAttempts.claim). */
-  claim(delivery: OutboxRowState<number>, leaseUntil: string): Promise<boolean> {
-    return this.attempts.claim(delivery, leaseUntil);
-  }
-
-  markDelivered(id: number): Promise<void> {
-    return this.attempts.markDelivered(id);
-  }
-
-  /** Records a failed attempt; `retryAt` null means giving up (status `failed`). */
-  markAttemptFailed(id: number, error: string, retryAt: string | null): Promise<void> {
-    return this.attempts.markAttemptFailed(id, error, retryAt);
   }
 
   async forAlert(alertId: string): Promise<NotificationDelivery[]> {

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { nowInstant, toInstant } from '../../time.js';
-import { OutboxAttempts, type OutboxRowState } from './outbox-attempts.js';
+import { OutboxAttempts } from './outbox-attempts.js';
 import type { ClinicalDatabase, PatientNotificationTable } from '../schema.js';
 import { pageSize } from './pagination.js';
 
@@ -80,7 +80,8 @@ export async function notifyPatientGateway(db: Kysely<ClinicalDatabase>, patient
 }
 
 export class PatientNotificationRepository {
-  private readonly attempts: OutboxAttempts<string>;
+  /** A due row's attempts: claim, delivered, failed. */
+  readonly attempts: OutboxAttempts<string>;
 
   constructor(private readonly db: Kysely<ClinicalDatabase>) {
     this.attempts = new OutboxAttempts(db, 'patient_notifications');
@@ -114,20 +115,6 @@ export class PatientNotificationRepository {
   async due(now: string, limit: number): Promise<PatientNotification[]> {
     const rows = await this.db.selectFrom('patient_notifications').selectAll().where('status', 'in', ['pending', 'sending']).where('next_attempt_at', '<=', toInstant(now, 'now')).orderBy('created_at').limit(limit).execute();
     return rows.map(toNotification);
-  }
-
-  /** Takes a due notification for one sender until `leaseUntil` (OutboxAttempts.claim). */
-  claim(notification: OutboxRowState<string>, leaseUntil: string): Promise<boolean> {
-    return this.attempts.claim(notification, leaseUntil);
-  }
-
-  markDelivered(id: string): Promise<void> {
-    return this.attempts.markDelivered(id);
-  }
-
-  /** Records a failed attempt; `retryAt` null means giving up (status `failed`). */
-  markAttemptFailed(id: string, error: string, retryAt: string | null): Promise<void> {
-    return this.attempts.markAttemptFailed(id, error, retryAt);
   }
 
   /** The team's notifications, newest first. */
