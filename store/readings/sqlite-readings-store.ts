@@ -258,8 +258,7 @@ export class SqliteReadingsStore implements ReadingsStore {
   private rangeStatement(columns: string, query: ReadingQuery, shape: 'rows' | 'array' | 'items' = 'rows'): { statement: Statement; parameters: unknown[] } {
     const order = query.newestFirst ? 'DESC' : 'ASC';
     const key = `${columns}|${query.kind ? 'kind' : 'all'}|${order}|${shape}`;
-    let statement = this.queries.get(key);
-    if (!statement) {
+    const statement = this.statement(key, () => {
       // A range of the primary key, in its order (no sort); one kind is a filter over the range,
       // which holds the few kinds one patient measures.
       const kindClause = query.kind ? 'AND kind = ?' : '';
@@ -273,20 +272,19 @@ export class SqliteReadingsStore implements ReadingsStore {
       // own ORDER BY is what guarantees the order (a subquery's order reaching group_concat is not);
       // the items' index is a second aggregate with the same ORDER BY.
       if (shape === 'array') {
-        statement = this.database.prepare(`SELECT CAST(? || '[' || coalesce(group_concat(json, ',' ORDER BY ${keyOrder}), '') || ']' || ? AS BLOB) FROM (${ordered})`).pluck(true);
-      } else if (shape === 'items') {
-        statement = this.database
+        return this.database.prepare(`SELECT CAST(? || '[' || coalesce(group_concat(json, ',' ORDER BY ${keyOrder}), '') || ']' || ? AS BLOB) FROM (${ordered})`).pluck(true);
+      }
+      if (shape === 'items') {
+        return this.database
           .prepare(
             `SELECT CAST(coalesce(group_concat(json, ',' ORDER BY ${keyOrder}), '') AS BLOB),
                     coalesce(group_concat(measured_at_ms || ' ' || length(CAST(json AS BLOB)), ' ' ORDER BY ${keyOrder}), '')
              FROM (${ordered})`,
           )
           .raw(true);
-      } else {
-        statement = this.database.prepare(range).raw(true);
       }
-      this.queries.set(key, statement);
-    }
+      return this.database.prepare(range).raw(true);
+    });
     const limit = Math.min(query.limit ?? MAX_ROWS_PER_QUERY, MAX_ROWS_PER_QUERY);
     const parameters = query.kind ? [query.patientId, query.kind, Date.parse(query.from), Date.parse(query.to), limit] : [query.patientId, Date.parse(query.from), Date.parse(query.to), limit];
     return { statement, parameters };
@@ -313,19 +311,20 @@ export class SqliteReadingsStore implements ReadingsStore {
    * not change the answer).
    */
   async dayMarks(patientId: string, fromDay: number, toDay: number): Promise<[number, number][]> {
-    const patientMark = (this.statement('patientMark', 'SELECT mark FROM patient_marks WHERE patient_id = ?').pluck().get(patientId) as number | undefined) ?? 0;
+    const patientMark = (this.statement('patientMark', () => this.database.prepare('SELECT mark FROM patient_marks WHERE patient_id = ?').pluck()).get(patientId) as number | undefined) ?? 0;
     const kept = this.keptMarks.get(patientId);
     if (kept && kept.patientMark === patientMark && kept.fromDay === fromDay && kept.toDay === toDay) return kept.marks;
-    const marks = this.statement('marks', 'SELECT day, mark FROM day_marks WHERE patient_id = ? AND day >= ? AND day < ?').raw(true).all(patientId, fromDay, toDay) as [number, number][];
+    const marks = this.statement('marks', () => this.database.prepare('SELECT day, mark FROM day_marks WHERE patient_id = ? AND day >= ? AND day < ?').raw(true)).all(patientId, fromDay, toDay) as [number, number][];
     if (this.keptMarks.size >= MAX_KEPT_MARKS) this.keptMarks.clear();
     this.keptMarks.set(patientId, { patientMark, fromDay, toDay, marks });
     return marks;
   }
 
-  private statement(key: string, sql: string): Statement {
+  /** The statement prepared under `key` the first time it is asked for (with its modes: raw, pluck). */
+  private statement(key: string, prepare: () => Statement): Statement {
     let statement = this.queries.get(key);
     if (!statement) {
-      statement = this.database.prepare(sql);
+      statement = prepare();
       this.queries.set(key, statement);
     }
     return statement;
@@ -346,29 +345,23 @@ export class SqliteReadingsStore implements ReadingsStore {
   }
 
   async measuredWithin(instantMs: number): Promise<StoredReading[]> {
-    let statement = this.queries.get('instant');
-    if (!statement) {
-      statement = this.database.prepare(`SELECT ${COLUMNS} FROM readings WHERE measured_at_ms = ? ORDER BY device_id, reading_id LIMIT ${MAX_ROWS_PER_QUERY}`).raw(true);
-      this.queries.set('instant', statement);
-    }
+    const statement = this.statement('instant', () => this.database.prepare(`SELECT ${COLUMNS} FROM readings WHERE measured_at_ms = ? ORDER BY device_id, reading_id LIMIT ${MAX_ROWS_PER_QUERY}`).raw(true));
     return (statement.all(instantMs) as RawRow[]).map(toReading);
   }
 
   async latest(patientId: string): Promise<Partial<Record<MeasurementKind, StoredReading>>> {
     // One pass over the patient's range finds each kind's newest instant; a probe per kind then
     // reads that row (the key's prefix), instead of a backwards scan per kind the patient may lack.
-    let statement = this.queries.get('latest');
-    if (!statement) {
-      statement = this.database
+    const statement = this.statement('latest', () =>
+      this.database
         .prepare(
           `SELECT ${COLUMNS.split(', ').map((column) => `r.${column}`).join(', ')} FROM readings r
            JOIN (SELECT kind, MAX(measured_at_ms) AS newest FROM readings WHERE patient_id = @patientId GROUP BY kind) n
              ON r.patient_id = @patientId AND r.measured_at_ms = n.newest AND r.kind = n.kind
            ORDER BY r.device_id, r.reading_id`,
         )
-        .raw(true);
-      this.queries.set('latest', statement);
-    }
+        .raw(true),
+    );
     const latest: Partial<Record<MeasurementKind, StoredReading>> = {};
     for (const row of statement.all({ patientId }) as RawRow[]) {
       const reading = toReading(row);
