@@ -6,14 +6,16 @@
 //               otherwise), and a write with the cookie its CSRF token (403); failed attempts are
 //               audited, and throttled per address and per claimed identity (429)
 //   preHandler  the patient or alert the route names is resolved first (so a denied read is
-//               audited with its patient), then the route's roles, then the care-team scope (403)
+//               audited with its patient), then the route's roles, then the care-team scope (403);
+//               the patient by a read that starts after the request (FreshReads: concurrent
+//               requests for one patient share it, none is decided on a team read before it came)
 //   onSend      an audit record for every authenticated request, allowed or denied, committed
 //               before the answer leaves: a process killed right after answering has still
 //               recorded who read what; when it cannot be recorded, the data does not go out (503)
 import { timingSafeEqual } from 'node:crypto';
 import { isReadable, type Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { FailureThrottle, STORE_ERRORS, type ActiveSession, type Alert, type ClinicalStore } from '../store/index.js';
+import { FailureThrottle, FreshReads, STORE_ERRORS, type ActiveSession, type Alert, type ClinicalStore, type Patient } from '../store/index.js';
 import { API_ERRORS, ApiError } from './errors.js';
 import { DEFAULT_SESSION_SETTINGS, SESSION_COOKIE, clearSessionCookie, requestCookie, type SessionSettings } from './session-cookie.js';
 import type { AccessClaims, Role, TokenVerifier, VerifiedClaims } from './tokens.js';
@@ -146,6 +148,9 @@ export function registerAccessControl(
   app.decorateRequest('auditResourceId', null);
   app.decorateRequest('audited', false);
   app.decorateRequest('scopedAlert', undefined);
+  // A chart, or the console's patient page, is asked for by many at once; their care-team checks
+  // share one lookup of the patient.
+  const patientReads = new FreshReads<Patient | undefined>();
 
   app.addHook('onRoute', (route: RouteOptions) => {
     const config = (route.config ?? {}) as { access?: AccessRule; public?: boolean };
@@ -250,7 +255,7 @@ export function registerAccessControl(
     let owner: { id: string; careTeamId: string } | undefined;
     if (rule.scope === 'patient' && id) {
       request.auditPatientId = id;
-      const patient = await dependencies.clinicalStore.patients.get(id);
+      const patient = await patientReads.read(id, () => dependencies.clinicalStore.patients.get(id));
       if (!patient) {
         request.auditPatientId = null;
         throw new ApiError(STORE_ERRORS.NOT_FOUND, `patient ${id} does not exist`);

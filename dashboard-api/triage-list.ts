@@ -8,7 +8,7 @@
 // ms of the event loop to read and render whole, once per change, and every request behind it waited.
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import { ALERT_SEVERITIES, KeptVersions, type Alert, type ClinicalStore } from '../store/index.js';
+import { ALERT_SEVERITIES, FreshReads, KeptVersions, type Alert, type ClinicalStore } from '../store/index.js';
 import { alertView } from './schemas.js';
 
 /** Worst first: the vocabulary lists the severities in that order. */
@@ -49,6 +49,8 @@ export class TriageList {
   /** Unresolved alerts as rendered, by id, shared by every set of care teams. */
   private readonly alerts = new Map<string, RenderedAlert>();
   private renderings = 0;
+  /** The change counter, read once for the requests that came while the last read ran. */
+  private readonly counterReads = new FreshReads<number>();
 
   constructor(private readonly clinicalStore: ClinicalStore) {}
 
@@ -58,8 +60,9 @@ export class TriageList {
    */
   async answer(careTeamIds: readonly string[] | undefined): Promise<TriageAnswer> {
     const key = careTeamIds === undefined ? '*' : [...new Set(careTeamIds)].sort().join('\n');
-    // Read before the rows (ChangeCounterRepository.version): the rows are at least this new.
-    const version = await this.clinicalStore.changeCounters.version('triage');
+    // Read before the rows (ChangeCounterRepository.version): the rows are at least this new. By a
+    // read that starts after the request, shared by those that came while the last one ran.
+    const version = await this.counterReads.read('triage', () => this.clinicalStore.changeCounters.version('triage'));
     // One rendering per change however many nurses ask at once: the others wait for it.
     return this.kept.get(key, version, async () => {
       const answer: TriageAnswer = { json: Buffer.from(await this.render(careTeamIds)), gzip: undefined };

@@ -60,6 +60,7 @@ export type {
 export { compareReadingKeys, parseSerialized, readingFromObject, readingObject, serializeReadings, serializedRows } from './readings/readings-store.js';
 export { SqliteReadingsStore } from './readings/sqlite-readings-store.js';
 export { DayMarkReads, MAX_KEPT_RANGE_DAYS } from './readings/day-mark-reads.js';
+export { FreshReads } from './fresh-reads.js';
 export { KeptVersions } from './readings/kept-versions.js';
 export { KeptReadings } from './readings/kept-readings.js';
 export { localDate, localTimeOfDay, startOfLocalDate } from './readings/local-time.js';

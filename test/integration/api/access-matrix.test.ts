@@ -230,6 +230,42 @@ describe('the access matrix', () => {
     recordFaultSummary({ test: 'absolute-form requests, no or forged token', badTried: tried, badRefused: refused });
   });
 
+  it('checks the care team of concurrent requests for one patient with shared lookups, none started before the request', async () => {
+    const patients = app.clinicalStore.patients;
+    const realGet = patients.get.bind(patients);
+    let team = teamA;
+    let lookups = 0;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    // A lookup answers the team as it was when the lookup started; the first one is held until the
+    // requests below have come.
+    patients.get = async (id: string) => {
+      lookups += 1;
+      const teamAtStart = team;
+      const patient = await realGet(id);
+      if (lookups === 1) await released;
+      return patient && { ...patient, careTeamId: teamAtStart };
+    };
+    try {
+      const path = `/v1/patients/${patientA2}/readings`;
+      const first = app.request('GET', path, { token: tokens.nurseA });
+      while (lookups === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      // The patient moves to team B while the first request's lookup runs: every request that comes
+      // after the move is decided on a lookup that started after it.
+      team = teamB;
+      const laterRequests = Promise.all(Array.from({ length: 10 }, () => app.request('GET', path, { token: tokens.nurseA })));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      release();
+      const later = await laterRequests;
+      expect((await first).status).toBe(200);
+      expect(later.map((answer) => answer.status)).toEqual(Array.from({ length: 10 }, () => 403));
+      // The ten shared one lookup, started when the first request's had ended.
+      expect(lookups).toBe(2);
+    } finally {
+      patients.get = realGet;
+    }
+  });
+
   it('lists only the patients and alerts of the caller’s teams', async () => {
     const patientB = (await app.clinicalStore.patients.create({ name: 'Patient B', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: teamB })).id;
     await app.clinicalStore.alerts.open({ patientId: patientB, ruleId: 'r-b', severity: 'low', summary: 'b', actor: 'test' });

@@ -140,6 +140,36 @@ function triageSuite(store: 'sqlite' | 'postgres'): void {
     expect((await triage(nurseB)).patients).toEqual([]);
   });
 
+  it('reads the change counter once for the requests that came while a read ran, never one started before them', async () => {
+    const patient = (await app.clinicalStore.patients.create({ name: 'Eve', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: teamA })).id;
+    const counters = app.clinicalStore.changeCounters;
+    const realVersion = counters.version.bind(counters);
+    let reads = 0;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    // The first read of the counter is held (its number read before the change below) until the
+    // requests that come after the change are waiting.
+    counters.version = async (name) => {
+      reads += 1;
+      const version = await realVersion(name);
+      if (reads === 1) await released;
+      return version;
+    };
+    try {
+      const first = triage(nurseA, { whole: false });
+      while (reads === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      await openAlert(patient, 'critical', 'bp-shared-read');
+      const later = Promise.all(Array.from({ length: 10 }, () => triage(nurseA, { whole: false })));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      release();
+      await first;
+      for (const answer of await later) expect(answer.patients.find((p) => p.patientId === patient)).toMatchObject({ worstSeverity: 'critical' });
+      expect(reads).toBe(2);
+    } finally {
+      counters.version = realVersion;
+    }
+  });
+
   it('shows an alert changed beside the store (no event) within 64 renderings', async () => {
     const patient = (await app.clinicalStore.patients.create({ name: 'Di', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: teamA })).id;
     const changedAside = await openAlert(patient, 'high');
