@@ -25,15 +25,21 @@ const WHOLE_RENDERING_EVERY = 64;
 const gzipAsync = promisify(gzip);
 /** Lists shorter than this are sent as they are: their gzip header and checksum would be most of what compression saves. */
 const GZIP_MIN_BYTES = 1024;
+/** zlib's level 3: the list's repeated keys compress nearly as well as at the default 6, in about half the time. */
+const GZIP_LEVEL = 3;
+const NOT_COMPRESSED: Promise<undefined> = Promise.resolve(undefined);
 
 /**
- * A list as kept: its JSON, and once compressed (on libuv's thread pool, after the list was kept)
- * its gzip. An admin's list of 10,000 patients is 1.7 MB of JSON, which a browser accepts gzipped
- * at a tenth of that; compressing it per request would cost more than rendering it.
+ * A list as kept: its JSON, and its gzip, compressed once on libuv's thread pool (undefined for a
+ * short list, or if compression failed). An admin's list of 10,000 patients is 1.7 MB of JSON, which
+ * a browser accepts gzipped at a tenth of that; compressing it per request would cost more than
+ * rendering it. A client that takes gzip waits for the compression (a few milliseconds, once per
+ * change) rather than being sent ten times the bytes: those answers were the admin's tail
+ * (bench/api.ts); one that does not is sent the JSON at once.
  */
 export interface TriageAnswer {
   json: Buffer;
-  gzip: Buffer | undefined;
+  gzip: Promise<Buffer | undefined>;
 }
 
 /** An alert as rendered: its JSON in the contract's shape (checked once, when it changed), and what a row needs of it. */
@@ -54,10 +60,7 @@ export class TriageList {
 
   constructor(private readonly clinicalStore: ClinicalStore) {}
 
-  /**
-   * The answer for these care teams (undefined: all of them, an admin's): its JSON as sent, and its
-   * gzip once compressed. Until then a request gets the JSON: nobody waits for the compression.
-   */
+  /** The answer for these care teams (undefined: all of them, an admin's): its JSON as sent, and its gzip. */
   async answer(careTeamIds: readonly string[] | undefined): Promise<TriageAnswer> {
     const key = careTeamIds === undefined ? '*' : [...new Set(careTeamIds)].sort().join('\n');
     // Read before the rows (ChangeCounterRepository.version): the rows are at least this new. By a
@@ -65,14 +68,10 @@ export class TriageList {
     const version = await this.counterReads.read('triage', () => this.clinicalStore.changeCounters.version('triage'));
     // One rendering per change however many nurses ask at once: the others wait for it.
     return this.kept.get(key, version, async () => {
-      const answer: TriageAnswer = { json: Buffer.from(await this.render(careTeamIds)), gzip: undefined };
-      if (answer.json.length >= GZIP_MIN_BYTES) {
-        gzipAsync(answer.json).then(
-          (compressed) => (answer.gzip = compressed),
-          () => undefined, // Not compressed: the JSON is sent as it is.
-        );
-      }
-      return answer;
+      const json = Buffer.from(await this.render(careTeamIds));
+      // Not compressed (failed): the JSON is sent as it is.
+      const compressed = json.length >= GZIP_MIN_BYTES ? gzipAsync(json, { level: GZIP_LEVEL }).catch(() => undefined) : NOT_COMPRESSED;
+      return { json, gzip: compressed };
     });
   }
 

@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import { MINUTE_MS, isRpmError, moreSevere } from '../device-profiles/index.js';
 import { STORE_ERRORS, type Alert, type AlertSeverity, type ClinicalStore, type DeliveriesOf, type NewAlert } from '../store/index.js';
+import { confirmedBy, heldForRetake, withCompanion } from './alert-summary.js';
 import type { AlertSignal, RuleReading } from './evaluate-patient.js';
 import { effectivePolicy, type Audience } from './escalation-policy.js';
 import type { AlertChange, AlertEventName, AlertNotifier } from './notifications.js';
@@ -31,13 +32,6 @@ function worstOf(reading: RuleReading, score: number): Worst {
 function nextTierAt(tiers: readonly { afterMinutes: number }[], index: number, nowMs: number): string | null {
   const next = tiers[index + 1];
   return next ? new Date(nowMs + (next.afterMinutes - tiers[index]!.afterMinutes) * MINUTE_MS).toISOString() : null;
-}
-
-/** A summary with what raised it ("…, with check-in: breathlessness worse"), kept before ": retake requested". */
-function withCompanion(summary: string, raisedWith: string | undefined): string {
-  if (!raisedWith) return summary;
-  const held = summary.match(/^(.*)(: retake requested)$/);
-  return held ? `${held[1]}, with ${raisedWith}${held[2]}` : `${summary}, with ${raisedWith}`;
 }
 
 export class AlertManager {
@@ -207,7 +201,7 @@ export class AlertManager {
         }
         const patient = await clinicalStore.patients.get(signal.patientId);
         const deliveries = patient ? await this.dependencies.notifier.deliveriesFor('awaiting_confirmation', patient.careTeamId) : undefined;
-        const opened = await this.openAlert(signal, 'awaiting_confirmation', signal.reading, signal.score, `${withCompanion(signal.summary, signal.raisedWith)}: retake requested`, at, { deliveries });
+        const opened = await this.openAlert(signal, 'awaiting_confirmation', signal.reading, signal.score, heldForRetake(withCompanion(signal.summary, signal.raisedWith)), at, { deliveries });
         if (!opened) return;
         this.dependencies.retakes.requestRetake(signal.reading.deviceId, { readingId: signal.reading.readingId, message: signal.retakeMessage, alertId: opened.id });
         // Also in the thread: a device's screen may show nothing, the patient's app and page do.
@@ -221,8 +215,8 @@ export class AlertManager {
           return;
         }
         // Open for people in one commit: the retake counted, the first tier started, its
-        // notifications queued. "retake requested" no longer holds: the summary says how it was confirmed.
-        const summary = `${open.summary.replace(/: retake requested$/, '')} — ${signal.summary}`;
+        // notifications queued; the summary says how it was confirmed.
+        const summary = confirmedBy(open.summary, signal.summary);
         const tier = await this.firstTier(open, this.now());
         const audience = { tier: 0, audience: tier.audience };
         const reading = signal.reading ? { readingId: signal.reading.readingId, measuredAt: new Date(signal.reading.measuredAtMs).toISOString() } : undefined;

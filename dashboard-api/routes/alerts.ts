@@ -212,7 +212,10 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
     async (request, reply) => {
       const answer = await triage.answer(visibleTeams(requireUser(request)));
       reply.type('application/json; charset=utf-8').header('vary', 'accept-encoding');
-      if (answer.gzip && new Negotiator(request.raw).encoding(['identity', 'gzip']) === 'gzip') return reply.header('content-encoding', 'gzip').send(answer.gzip as never);
+      if (new Negotiator(request.raw).encoding(['identity', 'gzip']) === 'gzip') {
+        const gzipped = await answer.gzip;
+        if (gzipped) return reply.header('content-encoding', 'gzip').send(gzipped as never);
+      }
       return reply.send(answer.json as never);
     },
   );

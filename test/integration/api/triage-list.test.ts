@@ -189,7 +189,7 @@ function triageSuite(store: 'sqlite' | 'postgres'): void {
     await triage(nurseA);
   });
 
-  it('answers a list gzipped to a client that accepts it, once compressed, and as it is to one that does not', async () => {
+  it('answers a list gzipped to a client that accepts it, right after a change too, and as it is to one that does not', async () => {
     const raw = (acceptEncoding: string | undefined) =>
       new Promise<{ encoding: string | undefined; vary: string | undefined; body: Buffer }>((resolve, reject) => {
         const headers: Record<string, string> = { authorization: `Bearer ${admin}` };
@@ -205,16 +205,14 @@ function triageSuite(store: 'sqlite' | 'postgres'): void {
       const patient = (await app.clinicalStore.patients.create({ name: `Gz ${i}`, birthDate: '1950-01-01', timezone: 'UTC', careTeamId: teamB })).id;
       await openAlert(patient, 'high');
     }
+    // The first request after the change takes gzip: it waits for the compression.
+    const gzipped = await raw('gzip, deflate, br');
+    expect(gzipped.encoding).toBe('gzip');
+    expect(gzipped.vary).toMatch(/accept-encoding/i);
     const plain = await raw(undefined);
     expect(plain.encoding).toBeUndefined();
     expect(plain.vary).toMatch(/accept-encoding/i);
     expect(plain.body.toString()).toBe(await wholeRendering(app.clinicalStore, undefined));
-    let gzipped = await raw('gzip, deflate, br');
-    for (let tries = 0; gzipped.encoding !== 'gzip' && tries < 50; tries += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      gzipped = await raw('gzip, deflate, br');
-    }
-    expect(gzipped.encoding).toBe('gzip');
     expect(gzipped.body.length).toBeLessThan(plain.body.length / 2);
     expect(gunzipSync(gzipped.body).toString()).toBe(plain.body.toString());
     // Refused explicitly (q=0), or only identity accepted: as it is.
