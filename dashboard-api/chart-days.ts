@@ -9,7 +9,7 @@
 import { DAY_MS } from '../device-profiles/index.js';
 import { DayMarkReads, KeptVersions, MAX_KEPT_RANGE_DAYS, type JsonEnvelope, type JsonItems, type ReadingQuery, type ReadingsStore } from '../store/index.js';
 
-/** Bytes of rendered days kept in all, and as much again of joined spans (least recently used first to go): ~400 patients' 90-day charts. */
+/** Bytes of rendered days kept in all, as much again of joined spans and half as much of whole answers (least recently used first to go): ~400 patients' 90-day charts. */
 const DEFAULT_MAX_BYTES = 64 * 2 ** 20;
 /** A day nobody marked since the store kept marks. */
 const UNMARKED = 0;
@@ -41,13 +41,20 @@ function firstBefore(items: JsonItems, ms: number): number {
   return low;
 }
 
-/** The items measured in [fromMs, toMs), as bytes of the joined text (empty for none). */
-function cut(items: JsonItems, fromMs: number, toMs: number): Buffer {
+/** A piece of an answer, and what tells its bytes apart from any other version of it. */
+interface Piece {
+  json: Buffer;
+  version: string;
+}
+
+/** The day's items measured in [fromMs, toMs), as bytes of the joined text (empty for none). */
+function cut(items: JsonItems, day: number, mark: number, fromMs: number, toMs: number): Piece {
   const first = firstBefore(items, toMs);
   const end = firstBefore(items, fromMs);
-  if (first >= end) return items.json.subarray(0, 0);
+  const version = `${day}:${mark}:${first}:${end}`;
+  if (first >= end) return { json: items.json.subarray(0, 0), version };
   // Each item but the last is followed by its comma, which the cut leaves out.
-  return items.json.subarray(items.starts[first]!, end < items.starts.length ? items.starts[end]! - 1 : items.json.length);
+  return { json: items.json.subarray(items.starts[first]!, end < items.starts.length ? items.starts[end]! - 1 : items.json.length), version };
 }
 
 export class ChartDays {
@@ -55,6 +62,8 @@ export class ChartDays {
   private readonly days: KeptVersions<JsonItems>;
   /** Whole days joined, under their marks. */
   private readonly spans: KeptVersions<Buffer>;
+  /** Whole answers, under their pieces' versions. */
+  private readonly answers: KeptVersions<Buffer>;
   private readonly marks: DayMarkReads;
 
   constructor(
@@ -64,32 +73,34 @@ export class ChartDays {
     // The text and its index (two numbers an item).
     this.days = new KeptVersions(maxBytes, (items) => items.json.length + 16 * items.starts.length + 100);
     this.spans = new KeptVersions(maxBytes, (json) => json.length + 100);
+    this.answers = new KeptVersions(maxBytes / 2, (json) => json.length + 100);
     this.marks = new DayMarkReads(readingsStore);
   }
 
-  /** readingsStore.queryJsonArray for a newest-first range: the same bytes. */
-  async queryJsonArray(query: ReadingQuery & { newestFirst: true }, envelope: JsonEnvelope): Promise<Buffer> {
-    return Buffer.concat(await this.queryJsonParts(query, envelope));
-  }
-
   /**
-   * The same bytes in parts, to be written one after the other: joining them allocated and copied a
-   * chart's 160 KiB for every answer, a seventh of the route's CPU (fresh pages for every large
-   * buffer), where the kept days can be written as they are.
+   * readingsStore.queryJsonArray for a newest-first range: the same bytes, as one buffer kept while
+   * none of its days' marks and neither of its cut ends changes. A chart asked for again and again
+   * (the console asks from a millisecond 90 days back, so the range moves with every request) cuts
+   * its end days at the same readings for hours: the answer is joined once per change and sent as it
+   * is. Sending the kept days as a stream of parts instead cost the route Node's stream machinery
+   * per request, and joining them per answer allocated and copied 160 KiB each time.
    */
-  async queryJsonParts(query: ReadingQuery & { newestFirst: true }, envelope: JsonEnvelope): Promise<Buffer[]> {
+  async queryJsonArray(query: ReadingQuery & { newestFirst: true }, envelope: JsonEnvelope): Promise<Buffer> {
     const fromMs = Date.parse(query.from);
     const toMs = Date.parse(query.to);
     const firstDay = Math.floor(fromMs / DAY_MS);
     const endDay = Math.ceil(toMs / DAY_MS);
-    if (query.limit !== undefined || endDay - firstDay > MAX_KEPT_RANGE_DAYS) return [await this.readingsStore.queryJsonArray(query, envelope)];
+    if (query.limit !== undefined || endDay - firstDay > MAX_KEPT_RANGE_DAYS) return this.readingsStore.queryJsonArray(query, envelope);
     // Read the marks first: the days read after them are at least as new (ReadingsStore.dayMarks).
     const marks = new Map(await this.marks.read(query.patientId, firstDay, endDay));
     // The whole days inside the range, kept joined as one span; the partial days at its ends cut.
     const firstWhole = Math.ceil(fromMs / DAY_MS);
     const endWhole = Math.floor(toMs / DAY_MS);
-    const pieces: Promise<Buffer>[] = [];
-    const cutDay = (day: number) => this.day(query, day, marks.get(day) ?? UNMARKED).then((items) => cut(items, fromMs, toMs));
+    const pieces: Promise<Piece>[] = [];
+    const cutDay = (day: number) => {
+      const mark = marks.get(day) ?? UNMARKED;
+      return this.day(query, day, mark).then((items) => cut(items, day, mark, fromMs, toMs));
+    };
     if (endWhole - firstWhole >= MIN_SPAN_DAYS) {
       for (let day = endDay - 1; day >= endWhole; day -= 1) pieces.push(cutDay(day));
       pieces.push(this.span(query, firstWhole, endWhole, marks));
@@ -97,18 +108,23 @@ export class ChartDays {
     } else {
       for (let day = endDay - 1; day >= firstDay; day -= 1) pieces.push(cutDay(day));
     }
-    return [Buffer.from(`${envelope.before}[`), ...joinedWithCommas(await Promise.all(pieces)), Buffer.from(`]${envelope.after}`)];
+    const parts = await Promise.all(pieces);
+    const version = `${envelope.before}\n${envelope.after}\n${parts.map((part) => part.version).join(' ')}`;
+    return this.answers.get(`${query.patientId}\n${query.kind ?? ''}\n${firstDay}\n${endDay}`, version, () =>
+      Promise.resolve(Buffer.concat([Buffer.from(`${envelope.before}[`), ...joinedWithCommas(parts.map((part) => part.json)), Buffer.from(`]${envelope.after}`)])),
+    );
   }
 
   /** The whole days [firstDay, endDay) joined, newest first, kept as one buffer while none of their marks changes. */
-  private span(query: ReadingQuery, firstDay: number, endDay: number, marks: ReadonlyMap<number, number>): Promise<Buffer> {
-    let version = '';
+  private async span(query: ReadingQuery, firstDay: number, endDay: number, marks: ReadonlyMap<number, number>): Promise<Piece> {
+    let version = `${firstDay}-${endDay}:`;
     for (const [day, mark] of marks) if (day >= firstDay && day < endDay) version += `${day}:${mark} `;
-    return this.spans.get(`${query.patientId}\n${query.kind ?? ''}\n${firstDay}\n${endDay}`, version, async () => {
+    const json = await this.spans.get(`${query.patientId}\n${query.kind ?? ''}\n${firstDay}\n${endDay}`, version, async () => {
       const days: Promise<JsonItems>[] = [];
       for (let day = endDay - 1; day >= firstDay; day -= 1) days.push(this.day(query, day, marks.get(day) ?? UNMARKED));
       return Buffer.concat(joinedWithCommas((await Promise.all(days)).map((items) => items.json)));
     });
+    return { json, version };
   }
 
   private day(query: ReadingQuery, day: number, mark: number): Promise<JsonItems> {

@@ -1,5 +1,4 @@
 // Routes under /v1/patients/:id: readings, thresholds, time entries. Scoped to the patient's team.
-import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { DAY_MS, MEASUREMENT_KINDS } from '../../device-profiles/index.js';
@@ -50,12 +49,10 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
         const patient = await clinicalStore.patients.require(request.params.id);
         return { buckets: await readingsStore.aggregate({ patientId: patient.id, kind: request.query.kind, from, to, every: request.query.every, timezone: patient.timezone }) };
       }
-      const parts = await chartDays.queryJsonParts({ patientId: request.params.id, kind: request.query.kind, from, to, newestFirst: true }, READINGS_BODY);
-      // The typed reply wants the { readings } object; this is that object already serialized, in
-      // parts written one after the other (ChartDays.queryJsonParts), and Fastify sends a stream
-      // as it is (it serializes only objects), hence the cast. Its length is known: not chunked.
-      const length = parts.reduce((sum, part) => sum + part.length, 0);
-      return reply.type('application/json; charset=utf-8').header('content-length', length).send(Readable.from(parts) as never);
+      const body = await chartDays.queryJsonArray({ patientId: request.params.id, kind: request.query.kind, from, to, newestFirst: true }, READINGS_BODY);
+      // The typed reply wants the { readings } object; this is that object already serialized (kept
+      // by ChartDays), and Fastify sends a Buffer as it is (it serializes only objects), hence the cast.
+      return reply.type('application/json; charset=utf-8').send(body as never);
     },
   );
 

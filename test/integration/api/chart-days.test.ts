@@ -65,6 +65,35 @@ function chartDaysSuite(fixture: ReadingsStoreFixture): void {
     await expectSameAsStore(new ChartDays(fixture.store, 1_000));
   });
 
+  it('keeps a moving range’s answer while its ends cut the same readings, and answers anew when they do not or a day changes', async () => {
+    const who = `${patient}-moving`;
+    const readings: StoredReading[] = [];
+    for (let at = midnight - 10 * DAY_MS; at < Date.now() - 1_000; at += 4 * 3_600_000) readings.push(readingAt(who, at));
+    await fixture.store.write(readings);
+    const cache = new ChartDays(fixture.store);
+    const query = (fromMs: number, toMs: number) => ({ patientId: who, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), newestFirst: true as const });
+    const ask = async (fromMs: number, toMs: number) => {
+      const answer = await cache.queryJsonArray(query(fromMs, toMs), ENVELOPE);
+      expect(answer.toString()).toBe((await fixture.store.queryJsonArray(query(fromMs, toMs), ENVELOPE)).toString());
+      return answer;
+    };
+    const count = (answer: Buffer) => (JSON.parse(answer.toString()) as { readings: unknown[] }).readings.length;
+    const fromMs = midnight - 8 * DAY_MS + 1_000;
+    const toMs = Date.now() + 60_000;
+    const first = await ask(fromMs, toMs);
+    // A millisecond later, as the console asks: the same readings, the same kept answer.
+    expect(await ask(fromMs + 1, toMs + 1)).toBe(first);
+    // The start passes a reading: one fewer.
+    const passed = await ask(midnight - 8 * DAY_MS + 4 * 3_600_000 + 1, toMs);
+    expect(count(passed)).toBe(count(first) - 1);
+    // A late reading into a whole day of the range: answered anew.
+    await fixture.store.write([readingAt(who, midnight - 4 * DAY_MS + 1_234)]);
+    const after = await ask(fromMs, toMs);
+    expect(count(after)).toBe(count(first) + 1);
+    // Another envelope around the same readings is another answer.
+    expect((await cache.queryJsonArray(query(fromMs, toMs), { before: '', after: '' })).toString()).toBe((await fixture.store.queryJsonArray(query(fromMs, toMs), { before: '', after: '' })).toString());
+  });
+
   it('reads each day once however many ask at once, the marks in shared reads, and afterwards only the days written to', async () => {
     let dayReads = 0;
     let markReads = 0;
