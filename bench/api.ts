@@ -44,6 +44,12 @@ export interface EndpointFigures extends LoadFigures {
 /** The API's figures with one combination of stores. */
 export interface StoreShapeFigures {
   stores: string;
+  /**
+   * Bare Fastify sending this shape's 90-day body, measured just before the shape's readings: the
+   * shape's ratios divide by it. One baseline at the start of a run once divided the PostgreSQL
+   * shape's readings, measured 8 minutes later, by a load generator that had not yet slowed.
+   */
+  baseline: EndpointFigures;
   triage: EndpointFigures;
   /** An admin's triage list: every team's, 10,000 patients, ALL_WITH_ALERTS of them with alerts. */
   triageAll: EndpointFigures;
@@ -63,7 +69,7 @@ export interface ApiBenchResult {
   readingsIn90Days: number;
   /** During every measurement: this many alert changes and new readings of the charted patient per second. */
   changesPerSecond: number;
-  /** Bare Fastify sending the same 90-day body, fixed, with nothing behind it: the HTTP layer's limit. */
+  /** Bare Fastify sending the same 90-day body, fixed, with nothing behind it: the HTTP layer's limit (the first shape's). */
   baseline: EndpointFigures;
   /** Bytes of the 90-day response. */
   readings90DaysBytes: number;
@@ -243,7 +249,7 @@ export async function benchApi(options: { concurrency: number; seconds: number; 
   const now = Date.now();
   const from = new Date(now - 90 * 86_400_000).toISOString();
   const to = new Date(now + 60_000).toISOString();
-  let baseline: { figures: EndpointFigures; bytes: number } | undefined;
+  let bodyBytes = 0;
 
   const measureShape = async (shape: Shape): Promise<StoreShapeFigures> => {
     log(`api: ${shape.name}: setting up ${ALL_PATIENTS} patients`);
@@ -270,22 +276,27 @@ export async function benchApi(options: { concurrency: number; seconds: number; 
         const fhirSample = (await (await fetch(endpoints.fhirObservations90Days, { headers: { authorization: `Bearer ${nurse}` } })).json()) as { entry?: unknown[] };
         if (fhirSample.entry?.length !== set.readingsIn90Days) throw new Error(`the FHIR search answered ${fhirSample.entry?.length ?? 0} Observations, not ${set.readingsIn90Days}`);
       }
-      if (!baseline) {
+      bodyBytes ||= Buffer.byteLength(sampleBody);
+      const label = (name: string) => `${shape.name}: ${name}`;
+      const measureBaseline = async (): Promise<EndpointFigures> => {
         const bodyFile = join(set.data.dataDir, 'baseline-body.json');
         writeFileSync(bodyFile, sampleBody);
         const baselineServer = await spawnServer('bench/http-baseline-server.js', [bodyFile], {}, /PORT (\d+)/);
         try {
-          baseline = { figures: await measure('baseline', `http://127.0.0.1:${baselineServer.match[1]}/`, nurse), bytes: Buffer.byteLength(sampleBody) };
+          return await measure(label('baseline'), `http://127.0.0.1:${baselineServer.match[1]}/`, nurse);
         } finally {
           await stopServer(baselineServer.child);
         }
-      }
+      };
       stopChanging = await changeWhileRunning(set, options.changesPerSecond);
-      const label = (name: string) => `${shape.name}: ${name}`;
+      const triage = await measure(label('triage'), endpoints.triage, nurse);
+      const triageAll = await measure(label('triageAll'), endpoints.triage, admin);
+      const baseline = await measureBaseline();
       return {
         stores: shape.name,
-        triage: await measure(label('triage'), endpoints.triage, nurse),
-        triageAll: await measure(label('triageAll'), endpoints.triage, admin),
+        baseline,
+        triage,
+        triageAll,
         readings90Days: await measure(label('readings90Days'), endpoints.readings90Days, nurse),
         ...(shape.fhir ? { fhirObservations90Days: await measure(label('fhirObservations90Days'), endpoints.fhirObservations90Days, nurse) } : {}),
       };
@@ -328,8 +339,8 @@ export async function benchApi(options: { concurrency: number; seconds: number; 
     allWithAlerts: ALL_WITH_ALERTS,
     readingsIn90Days: 90 * READINGS_PER_DAY,
     changesPerSecond: options.changesPerSecond,
-    baseline: baseline!.figures,
-    readings90DaysBytes: baseline!.bytes,
+    baseline: embedded.baseline,
+    readings90DaysBytes: bodyBytes,
     embedded,
     ...(production ? { production } : { productionSkipped: productionSkipped ?? undefined }),
   };

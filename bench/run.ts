@@ -173,36 +173,40 @@ if (only.has('api')) {
   console.log(
     `\nAPI: ${api.concurrency} concurrent keep-alive clients, ${api.seconds} s per run after a 2 s warm-up; a nurse's triage list (${api.patients} patients in the team) and an admin's (${fmt(api.allPatients)} patients, ${fmt(api.allWithAlerts)} with alerts); the 90-day query returns ${api.readingsIn90Days} readings (${fmt(api.readings90DaysBytes / 1024)} KiB); during every run, ${api.changesPerSecond} alert change and ${api.changesPerSecond} new reading of the charted patient per second\n`,
   );
-  const baseRps = api.baseline.requestsPerSecond.median;
-  const row = (name: string, f: LoadFigures, ratio = true) => [
+  // Each shape's ratios divide by the baseline measured just before its readings (the load
+  // generator late in a run is not the one at its start).
+  const row = (name: string, f: LoadFigures, baseline?: EndpointFigures) => [
     name,
     fmt(f.requestsPerSecond.median),
-    ...(ratio ? [(f.requestsPerSecond.median / baseRps).toFixed(2)] : []),
+    // A baseline left out (BENCH_API_ONLY) has no requests: no ratio.
+    ...(baseline ? [baseline.requestsPerSecond.median > 0 ? (f.requestsPerSecond.median / baseline.requestsPerSecond.median).toFixed(2) : '–'] : []),
     ms(f.p50Ms.median),
     ms(f.p95Ms.median),
     `${ms(f.p99Ms.median)} (${spread(f.p99Ms, ms)})`,
     ms(f.maxMs.median),
     `${ms(f.generatorDelayMaxMs.median)} (${spread(f.generatorDelayMaxMs, ms)})`,
   ];
-  const endpoints: [string, EndpointFigures][] = [['baseline: bare Fastify sending the same 90-day body, fixed', api.baseline]];
+  const endpoints: [string, EndpointFigures, EndpointFigures][] = [];
   for (const shape of [api.embedded, api.production]) {
     if (!shape) continue;
-    endpoints.push(
+    const rows: [string, EndpointFigures][] = [
+      [`${shape.stores}: baseline, bare Fastify sending the same 90-day body, fixed (measured before the readings)`, shape.baseline],
       [`${shape.stores}: GET /v1/triage, nurse, ${api.patients} patients (target ≥ 2,000/s, p99 < 20 ms at 200/s)`, shape.triage],
       [`${shape.stores}: GET /v1/triage, admin, ${fmt(api.allPatients)} patients (target p99 < 50 ms)`, shape.triageAll],
       [`${shape.stores}: GET /v1/patients/:id/readings, 90 days (target ≥ 0.5, p99 < 20 ms at 200/s)`, shape.readings90Days],
-    );
-    if (shape.fhirObservations90Days) endpoints.push([`${shape.stores}: GET /fhir/R4/Observation, the same 90 days (540 Observations; target p99 < 20 ms at 200/s)`, shape.fhirObservations90Days]);
+    ];
+    if (shape.fhirObservations90Days) rows.push([`${shape.stores}: GET /fhir/R4/Observation, the same 90 days (540 Observations; target p99 < 20 ms at 200/s)`, shape.fhirObservations90Days]);
+    endpoints.push(...rows.map(([name, figures]): [string, EndpointFigures, EndpointFigures] => [name, figures, shape.baseline]));
   }
   if (api.productionSkipped) console.log(`PostgreSQL + InfluxDB not measured: ${api.productionSkipped}\n`);
   console.log(`Saturated: each client sends its next request as soon as the previous answer is read\n`);
   const stall = "load generator's own longest stall, ms (spread)";
-  console.log(table([['endpoint', 'requests/s', 'ratio to baseline', 'p50 ms', 'p95 ms', 'p99 ms (spread)', 'max ms', stall], ...endpoints.map(([name, f]) => row(name, f))]));
+  console.log(table([['endpoint', 'requests/s', 'ratio to baseline', 'p50 ms', 'p95 ms', 'p99 ms (spread)', 'max ms', stall], ...endpoints.map(([name, f, baseline]) => row(name, f, baseline))]));
   console.log(`\nAt a fixed ${fmt(api.fixedRatePerSecond)} requests/s shared by the ${api.concurrency} clients (latency from when each request was due)\n`);
   console.log(
     table([
       ['endpoint', 'requests/s', 'p50 ms', 'p95 ms', 'p99 ms (spread)', 'max ms', stall],
-      ...endpoints.map(([name, f]) => (f.fixedRate ? row(name, f.fixedRate, false) : [name, `saturates at ${fmt(f.requestsPerSecond.max)}: not measured`, '', '', '', '', ''])),
+      ...endpoints.map(([name, f]) => (f.fixedRate ? row(name, f.fixedRate) : [name, `saturates at ${fmt(f.requestsPerSecond.max)}: not measured`, '', '', '', '', ''])),
     ]),
   );
   const fhir = api.embedded.fhirObservations90Days;

@@ -87,8 +87,14 @@ export async function provisionAssigned(
   return { deviceId, secret, patientId: patient.id };
 }
 
+/**
+ * A refused CONNECT is answered at once with a refusal, so the CONNACK time-out only bounds a
+ * stalled host: 5 s once expired on a loaded 2-core CI machine (the hostile-input suite, stop 39).
+ */
+const CONNACK_TIMEOUT_MS = 20_000;
+
 export async function connect(url: string, username: string, password: string, options: IClientOptions = {}): Promise<MqttClient> {
-  return mqtt.connectAsync(url, { username, password, reconnectPeriod: 0, connectTimeout: 5000, clientId: unique('c'), ...options });
+  return mqtt.connectAsync(url, { username, password, reconnectPeriod: 0, connectTimeout: CONNACK_TIMEOUT_MS, clientId: unique('c'), ...options });
 }
 
 /** Subscribes to a device's receipts and collects them. */
