@@ -18,9 +18,8 @@ function withoutHold(summary: string): string {
 /** A summary with what raised it ("…, with check-in: breathlessness worse"), kept before a held alert's ending. */
 export function withCompanion(summary: string, raisedWith: string | undefined): string {
   if (!raisedWith) return summary;
-  const base = withoutHold(summary);
-  const raised = `${base}, with ${raisedWith}`;
-  return base === summary ? raised : heldForRetake(raised);
+  const raised = `${withoutHold(summary)}, with ${raisedWith}`;
+  return summary.endsWith(HELD_FOR_RETAKE) ? heldForRetake(raised) : raised;
 }
 
 /** A held alert's summary once the retake confirmed it: the hold no longer holds, how it was confirmed does. */
