@@ -14,14 +14,14 @@ import { influxdUnavailableReason, startInfluxd } from '../local-servers/time-se
 import { createTestDatabase, postgresUnavailableReason } from '../local-servers/postgres.js';
 import type { StoredReading } from '../device-profiles/index.js';
 import { writeFileSync } from 'node:fs';
-import { Agent, get as httpGet } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { BENCH_JWT_SECRET, benchData, startPlatform } from './fixtures.js';
 import { spawnServer, stopServer } from './processes.js';
 import { openReadingsStore, subjectReading, type ChangesThreadData } from './api-changes-thread.js';
-import { percentile, summarize, watchGeneratorDelay, type Summary } from './stats.js';
+import { summarize, type Summary } from './stats.js';
+import { loadOnThread } from './api-load-thread.js';
 
 export interface LoadFigures {
   requestsPerSecond: Summary;
@@ -86,59 +86,6 @@ const WITH_ALERTS = 100;
 const ALL_PATIENTS = 10_000;
 const ALL_WITH_ALERTS = 2_000;
 const READINGS_PER_DAY = 6;
-
-/**
- * C keep-alive clients, each sending its next request when the previous answer has been read,
- * for a fixed time. node:http rather than fetch: the load generator shares the machine's two
- * cores with the server, and fetch spent about twice the CPU per request of the server it
- * measured (WHATWG streams per body), which showed up as the server's latency.
- * With `ratePerSecond`, the clients share that fixed rate instead (each sends on its own schedule,
- * staggered): a request's latency counts from when it was due, so a slow answer that delays the
- * client's next request is counted against that request too (no coordinated omission).
- */
-async function load(url: string, token: string, concurrency: number, seconds: number, ratePerSecond?: number): Promise<{ rps: number; latencies: number[] }> {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const latencies: number[] = [];
-  const endAt = performance.now() + seconds * 1000;
-  const once = (started: number) =>
-    new Promise<void>((resolve, reject) => {
-      // As a browser asks (the console): a route that keeps a gzip of its answer sends that (the
-      // triage list); the time is to the answer's last byte, not decompressed here.
-      const request = httpGet(url, { agent, headers: { authorization: `Bearer ${token}`, 'accept-encoding': 'gzip, deflate, br' } }, (response) => {
-        response.on('data', () => {});
-        response.on('error', reject);
-        response.on('end', () => {
-          if (response.statusCode !== 200) reject(new Error(`${url} answered ${response.statusCode}`));
-          else {
-            latencies.push(performance.now() - started);
-            resolve();
-          }
-        });
-      });
-      request.on('error', reject);
-    });
-  const started = performance.now();
-  const worker = async (index: number) => {
-    if (ratePerSecond === undefined) {
-      while (performance.now() < endAt) await once(performance.now());
-      return;
-    }
-    const intervalMs = (1000 * concurrency) / ratePerSecond;
-    for (let due = started + (index * intervalMs) / concurrency; due < endAt; due += intervalMs) {
-      // Never before it is due: a timer may fire a fraction of a millisecond early.
-      for (let wait = due - performance.now(); wait > 0; wait = due - performance.now()) await new Promise((resolve) => setTimeout(resolve, Math.max(wait, 1)));
-      await once(due);
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: concurrency }, (_, index) => worker(index)));
-  } finally {
-    agent.destroy();
-  }
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / elapsed, latencies };
-}
 
 interface Shape {
   name: string;
@@ -216,14 +163,9 @@ async function changeWhileRunning(shape: Awaited<ReturnType<typeof fixture>>, ra
 
 export async function benchApi(options: { concurrency: number; seconds: number; runs: number; fixedRatePerSecond: number; changesPerSecond: number }, log: (line: string) => void): Promise<ApiBenchResult> {
   const measureLoad = async (name: string, url: string, token: string, ratePerSecond?: number): Promise<LoadFigures> => {
-    await load(url, token, options.concurrency, 2, ratePerSecond); // warm-up
-    const runs: { rps: number; p50: number; p95: number; p99: number; max: number; generatorDelayMax: number }[] = [];
-    for (let run = 1; run <= options.runs; run += 1) {
-      const generatorDelay = watchGeneratorDelay();
-      const { rps, latencies } = await load(url, token, options.concurrency, options.seconds, ratePerSecond);
-      runs.push({ rps, p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: latencies[latencies.length - 1]!, generatorDelayMax: generatorDelay().maxMs });
-      log(`api: ${name}${ratePerSecond ? ` at ${ratePerSecond}/s` : ''} run ${run}/${options.runs}: ${rps.toFixed(0)} req/s, p99 ${runs[run - 1]!.p99.toFixed(1)} ms`);
-    }
+    const runs = await loadOnThread({ url, token, concurrency: options.concurrency, seconds: options.seconds, ratePerSecond, warmUpSeconds: 2, runs: options.runs }, (run, index) =>
+      log(`api: ${name}${ratePerSecond ? ` at ${ratePerSecond}/s` : ''} run ${index + 1}/${options.runs}: ${run.rps.toFixed(0)} req/s, p99 ${run.p99.toFixed(1)} ms`),
+    );
     return {
       requestsPerSecond: summarize(runs.map((r) => r.rps)),
       p50Ms: summarize(runs.map((r) => r.p50)),
