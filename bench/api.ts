@@ -47,7 +47,8 @@ export interface StoreShapeFigures {
   /**
    * Bare Fastify sending this shape's 90-day body, measured just before the shape's readings: the
    * shape's ratios divide by it. One baseline at the start of a run once divided the PostgreSQL
-   * shape's readings, measured 8 minutes later, by a load generator that had not yet slowed.
+   * shape's readings, measured 8 minutes later, by what the load generator did before its heap
+   * grew (on the main thread then; api-load-thread.ts).
    */
   baseline: EndpointFigures;
   triage: EndpointFigures;
