@@ -33,6 +33,23 @@ const missing = !existsSync(CHROMIUM)
     : undefined;
 const postgresMissing = await postgresUnavailableReason();
 
+/**
+ * What `read` finds once the page's navigations are over. After Back, the console may replace the
+ * document again (the session is gone: to the sign-in page), and a read that was running then
+ * fails with "Execution context was destroyed" (a CI run of session 21): read again, on the page
+ * it ended on.
+ */
+async function afterNavigations<T>(page: Page, read: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    await page.waitForLoadState();
+    try {
+      return await read();
+    } catch (error) {
+      if (attempt >= 5 || !/Execution context was destroyed|navigation/i.test((error as Error).message)) throw error;
+    }
+  }
+}
+
 /** The same pages against each clinical store: SQLite (the embedded default) and PostgreSQL. */
 function consoleSuite(store: 'sqlite' | 'postgres'): void {
   let rpm: RpmProcess;
@@ -584,9 +601,9 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(await idlePage.textContent('body')).toContain('signed out after a time without activity');
       // Back leads to the sign-in page or out of the console: never to the triage seen before.
       await idlePage.goBack();
-      await idlePage.waitForLoadState();
-      expect(await idlePage.$('table.triage')).toBeNull();
-      expect((await idlePage.textContent('body')) ?? '').not.toContain(HOSTILE_NAME);
+      const afterBack = await afterNavigations(idlePage, async () => ({ triage: await idlePage.$('table.triage'), body: (await idlePage.textContent('body')) ?? '' }));
+      expect(afterBack.triage).toBeNull();
+      expect(afterBack.body).not.toContain(HOSTILE_NAME);
       await idle.close();
       await context.close();
     }, 60_000);
