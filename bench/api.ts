@@ -70,8 +70,6 @@ export interface ApiBenchResult {
   readingsIn90Days: number;
   /** During every measurement: this many alert changes and new readings of the charted patient per second. */
   changesPerSecond: number;
-  /** Bare Fastify sending the same 90-day body, fixed, with nothing behind it: the HTTP layer's limit (the first shape's). */
-  baseline: EndpointFigures;
   /** Bytes of the 90-day response. */
   readings90DaysBytes: number;
   /** SQLite clinical and readings stores (`rpm start`'s default). */
@@ -282,7 +280,6 @@ export async function benchApi(options: { concurrency: number; seconds: number; 
     allWithAlerts: ALL_WITH_ALERTS,
     readingsIn90Days: 90 * READINGS_PER_DAY,
     changesPerSecond: options.changesPerSecond,
-    baseline: embedded.baseline,
     readings90DaysBytes: bodyBytes,
     embedded,
     ...(production ? { production } : { productionSkipped: productionSkipped ?? undefined }),
