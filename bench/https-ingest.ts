@@ -8,13 +8,33 @@ import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClinicalStore } from '../store/index.js';
-import { startPlatform } from './fixtures.js';
+import { ownCpuSeconds, startPlatform, threadTimes } from './fixtures.js';
 import { spawnServer, stopServer } from './processes.js';
 import { summarize, type Summary } from './stats.js';
 
 export interface HttpsIngestFigures {
   requestsPerSecond: Summary;
   readingsPerSecond: Summary;
+  /**
+   * Where the cores went, in shares of one core over the phase: the server's event loop, its other
+   * threads (the readings store's writer, V8's helpers, libuv's pool), and the load generator (this
+   * process). A server whose event loop is near 1.0 is bound by it; a generator near 1.0 means the
+   * figure is the generator's ceiling, not the server's.
+   */
+  serverMainCores: Summary;
+  serverOtherCores: Summary;
+  generatorCores: Summary;
+  /** The server's CPU (all threads) per reading accepted, in microseconds. */
+  serverCpuMicrosPerReading: Summary;
+}
+
+interface PhaseFigures {
+  requests: number;
+  readings: number;
+  serverMainCores: number;
+  serverOtherCores: number;
+  generatorCores: number;
+  serverCpuMicrosPerReading: number;
 }
 
 export interface HttpsIngestResult {
@@ -44,8 +64,8 @@ function body(device: Device, readings: number): string {
   return readings === 1 ? items[0]! : `{"readings":[${items.join(',')}]}`;
 }
 
-/** Every client posting for `seconds`; `check` sees each answer. Requests and readings per second. */
-async function load(baseUrl: string, devices: readonly Device[], readingsPerRequest: number, seconds: number, check: (status: number, text: string, readings: number) => void): Promise<{ requests: number; readings: number }> {
+/** Every client posting for `seconds`; `check` sees each answer. Requests and readings per second, and where the CPU went. */
+async function load(baseUrl: string, serverPid: number, devices: readonly Device[], readingsPerRequest: number, seconds: number, check: (status: number, text: string, readings: number) => void): Promise<PhaseFigures> {
   const agent = new Agent({ keepAlive: true, maxSockets: devices.length });
   const endAt = performance.now() + seconds * 1000;
   let requests = 0;
@@ -71,6 +91,7 @@ async function load(baseUrl: string, devices: readonly Device[], readingsPerRequ
       request.end(payload);
     });
   const started = performance.now();
+  const [serverBefore, generatorBefore] = [threadTimes(serverPid), ownCpuSeconds()];
   try {
     await Promise.all(devices.map(async (device) => {
       while (performance.now() < endAt) await once(device);
@@ -79,7 +100,17 @@ async function load(baseUrl: string, devices: readonly Device[], readingsPerRequ
     agent.destroy();
   }
   const elapsed = (performance.now() - started) / 1000;
-  return { requests: requests / elapsed, readings: (requests * readingsPerRequest) / elapsed };
+  const [serverAfter, generatorAfter] = [threadTimes(serverPid), ownCpuSeconds()];
+  const serverMain = serverAfter.mainCpuSeconds - serverBefore.mainCpuSeconds;
+  const serverOther = serverAfter.otherCpuSeconds - serverBefore.otherCpuSeconds;
+  return {
+    requests: requests / elapsed,
+    readings: (requests * readingsPerRequest) / elapsed,
+    serverMainCores: serverMain / elapsed,
+    serverOtherCores: serverOther / elapsed,
+    generatorCores: (generatorAfter - generatorBefore) / elapsed,
+    serverCpuMicrosPerReading: ((serverMain + serverOther) * 1e6) / Math.max(1, requests * readingsPerRequest),
+  };
 }
 
 function platformCheck(status: number, text: string, readings: number): void {
@@ -111,27 +142,31 @@ export async function benchHttpsIngest(options: { clients: number; seconds: numb
   const baselineUrl = `http://127.0.0.1:${baseline.match[1]}`;
   // The limits per device (100 posts a second) are lifted: 50 devices are the load generator here.
   const platform = await startPlatform(dataDir, { RPM_API_RATE_LIMIT: '0', RPM_MQTT_PUBLISH_RATE: '1000000', RPM_MQTT_PUBLISH_BURST: '1000000' });
-  const runs: Record<'baselineSingles' | 'singles' | 'baselineBatches' | 'batches', { requests: number; readings: number }[]> = { baselineSingles: [], singles: [], baselineBatches: [], batches: [] };
+  const runs: Record<'baselineSingles' | 'singles' | 'baselineBatches' | 'batches', PhaseFigures[]> = { baselineSingles: [], singles: [], baselineBatches: [], batches: [] };
   try {
     // Warm-up: both servers compile their paths.
-    await load(baselineUrl, devices, 1, 1, baselineCheck);
-    await load(platform.httpUrl, devices, 1, 1, platformCheck);
+    await load(baselineUrl, baseline.child.pid!, devices, 1, 1, baselineCheck);
+    await load(platform.httpUrl, platform.pid, devices, 1, 1, platformCheck);
     for (let run = 0; run < options.runs; run += 1) {
-      for (const [name, url, size, check] of [
-        ['baselineSingles', baselineUrl, 1, baselineCheck],
-        ['singles', platform.httpUrl, 1, platformCheck],
-        ['baselineBatches', baselineUrl, options.batchSize, baselineCheck],
-        ['batches', platform.httpUrl, options.batchSize, platformCheck],
+      for (const [name, url, pid, size, check] of [
+        ['baselineSingles', baselineUrl, baseline.child.pid!, 1, baselineCheck],
+        ['singles', platform.httpUrl, platform.pid, 1, platformCheck],
+        ['baselineBatches', baselineUrl, baseline.child.pid!, options.batchSize, baselineCheck],
+        ['batches', platform.httpUrl, platform.pid, options.batchSize, platformCheck],
       ] as const) {
-        const figures = await load(url, devices, size, options.seconds, check);
+        const figures = await load(url, pid, devices, size, options.seconds, check);
         runs[name].push(figures);
-        log(`https-ingest: ${name} run ${run + 1}/${options.runs}: ${Math.round(figures.requests)} requests/s, ${Math.round(figures.readings)} readings/s`);
+        const cores = (value: number) => value.toFixed(2);
+        log(`https-ingest: ${name} run ${run + 1}/${options.runs}: ${Math.round(figures.requests)} requests/s, ${Math.round(figures.readings)} readings/s; cores: server loop ${cores(figures.serverMainCores)}, server other ${cores(figures.serverOtherCores)}, generator ${cores(figures.generatorCores)}; server ${figures.serverCpuMicrosPerReading.toFixed(1)} µs CPU a reading`);
       }
     }
   } finally {
     await platform.stop();
     await stopServer(baseline.child);
   }
-  const figures = (name: keyof typeof runs): HttpsIngestFigures => ({ requestsPerSecond: summarize(runs[name].map((r) => r.requests)), readingsPerSecond: summarize(runs[name].map((r) => r.readings)) });
+  const figures = (name: keyof typeof runs): HttpsIngestFigures => {
+    const of = (field: keyof PhaseFigures) => summarize(runs[name].map((r) => r[field]));
+    return { requestsPerSecond: of('requests'), readingsPerSecond: of('readings'), serverMainCores: of('serverMainCores'), serverOtherCores: of('serverOtherCores'), generatorCores: of('generatorCores'), serverCpuMicrosPerReading: of('serverCpuMicrosPerReading') };
+  };
   return { ...options, baselineSingles: figures('baselineSingles'), singles: figures('singles'), baselineBatches: figures('baselineBatches'), batches: figures('batches') };
 }

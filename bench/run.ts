@@ -223,10 +223,11 @@ if (only.has('https-ingest')) {
   const https = await benchHttpsIngest(options, log);
   results.httpsIngest = https;
   console.log(`\nReadings over HTTPS (issue #25): ${options.clients} devices, keep-alive, each posting when answered, ${options.seconds} s × ${options.runs} runs; rpm start with the embedded stores against bare Fastify taking the same bodies\n`);
-  const row = (name: string, figures: typeof https.singles, base: typeof https.singles) => [name, fmt(figures.requestsPerSecond.median), spread(figures.requestsPerSecond), fmt(figures.readingsPerSecond.median), (figures.requestsPerSecond.median / base.requestsPerSecond.median).toFixed(2)];
+  const cores = (figures: typeof https.singles) => `${figures.serverMainCores.median.toFixed(2)} / ${figures.serverOtherCores.median.toFixed(2)} / ${figures.generatorCores.median.toFixed(2)}`;
+  const row = (name: string, figures: typeof https.singles, base: typeof https.singles) => [name, fmt(figures.requestsPerSecond.median), spread(figures.requestsPerSecond), fmt(figures.readingsPerSecond.median), (figures.requestsPerSecond.median / base.requestsPerSecond.median).toFixed(2), cores(figures), figures.serverCpuMicrosPerReading.median.toFixed(1)];
   console.log(
     table([
-      ['figure', 'requests/s', 'spread (min–max)', 'readings/s', 'ratio to bare Fastify, same bodies'],
+      ['figure', 'requests/s', 'spread (min–max)', 'readings/s', 'ratio to bare Fastify, same bodies', 'cores: server loop / server other threads / load generator', 'server CPU µs a reading'],
       ['bare Fastify, single readings', ...row('', https.baselineSingles, https.baselineSingles).slice(1)],
       ['POST /v1/devices/:id/readings, single readings', ...row('', https.singles, https.baselineSingles).slice(1)],
       [`bare Fastify, batches of ${options.batchSize}`, ...row('', https.baselineBatches, https.baselineBatches).slice(1)],
