@@ -249,6 +249,7 @@ export const cgmSummaryView = z.object({
   readings: z.number().int(),
   intervalMinutes: z.number().int().nullable(),
   sensorWearPercent: z.number(),
+  daysWithReadings: z.number().int(),
   timeInRanges: z.object({ veryLow: z.number(), low: z.number(), inRange: z.number(), high: z.number(), veryHigh: z.number() }),
   meanMgdl: z.number().nullable(),
   gmiPercent: z.number().nullable(),

@@ -32,10 +32,19 @@ export function capabilityStatement(baseUrl: string, bulkExport = false): Capabi
         documentation: `Read-only. Same authentication as the platform's /v1 API (a Bearer token, or a person's session), care-team scoping and an audit record for every read. Pages hold ${DEFAULT_PAGE} resources unless _count asks otherwise (at most ${MAX_PAGE}); follow the Bundle's next link. Unknown search parameters are refused (400) unless Prefer: handling=lenient.`,
         security: { cors: false, service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'OAuth' }] }], description: 'Bearer JWT (RPM_JWT_SECRET) or the session cookie of a person signed in' },
         resource: [
-          resource('Patient', [], [
-            { name: '_id', type: 'token', documentation: 'the FHIR id' },
-            { name: 'identifier', type: 'token', documentation: 'urn:rpm-ingest:patient|<platform id>' },
-          ]),
+          {
+            ...resource('Patient', [], [
+              { name: '_id', type: 'token', documentation: 'the FHIR id' },
+              { name: 'identifier', type: 'token', documentation: 'urn:rpm-ingest:patient|<platform id>' },
+            ]),
+            operation: [
+              {
+                name: 'cgm-summary',
+                definition: 'urn:rpm-ingest:OperationDefinition/cgm-summary',
+                documentation: 'GET Patient/<id>/$cgm-summary?start=YYYY-MM-DD&end=YYYY-MM-DD: the HL7 CGM IG 1.0.0 summary (time in ranges, mean glucose, GMI, CV, days of wear, sensor active %) of whole local dates, as a collection Bundle; by default the 14 days up to yesterday, at most 90',
+              },
+            ],
+          },
           resource('Device', [], [
             { name: '_id', type: 'token', documentation: 'the FHIR id' },
             { name: 'identifier', type: 'token', documentation: 'urn:rpm-ingest:device|<platform id>' },

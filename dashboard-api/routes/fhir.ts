@@ -11,6 +11,7 @@ import {
   FHIR_JSON,
   SYSTEMS,
   capabilityStatement,
+  cgmSummaryBundle,
   deviceResource,
   encodeCursor,
   fhirIdOf,
@@ -28,7 +29,7 @@ import {
   searchsetParts,
   type RawQuery,
 } from '../../fhir/index.js';
-import { KeptReadings, STORE_ERRORS, type ClinicalStore, type Device, type Page, type Patient, type ReadingsStore } from '../../store/index.js';
+import { KeptReadings, STORE_ERRORS, addDays, cgmSummary, localDate, readCgmPoints, startOfLocalDate, type ClinicalStore, type Device, type Page, type Patient, type ReadingsStore } from '../../store/index.js';
 import { CLINICAL_ROLES_AND_PATIENT, maySeePatient, maySeeTeam, requireUser, visibleTeams, type AccessControl } from '../access.js';
 import { registerBulkExport } from './fhir-export.js';
 import { API_ERRORS, ApiError } from '../errors.js';
@@ -45,6 +46,31 @@ export interface FhirRouteOptions {
 const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json']);
 
 const readAccess = (audit: string, resourceType: string) => ({ access: { roles: CLINICAL_ROLES_AND_PATIENT, scope: 'none' as const, audit, resourceType } });
+
+/** A CGM summary's reporting period: 14 days unless asked (the AGP's), at most 90 (as `/v1/patients/:id/cgm-summary`). */
+const CGM_DEFAULT_DAYS = 14;
+const CGM_MAX_DAYS = 90;
+const FHIR_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * `start` and `end` of `$cgm-summary`: whole local dates of the patient, both included; by default
+ * the 14 days up to yesterday (a report of complete days). A period may not end after today.
+ */
+function cgmPeriod(values: Map<string, string[]>, timezone: string, nowMs: number): { start: string; end: string } {
+  const date = (name: string): string | undefined => {
+    const value = values.get(name)?.at(-1);
+    if (value === undefined) return undefined;
+    if (!FHIR_DATE.test(value) || new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value) throw new RpmError(FHIR_ERRORS.INVALID_SEARCH_PARAMETER, `${name}: "${value}" is not a date (YYYY-MM-DD)`);
+    return value;
+  };
+  const today = localDate(nowMs, timezone);
+  const end = date('end') ?? addDays(today, -1);
+  const start = date('start') ?? addDays(end, -(CGM_DEFAULT_DAYS - 1));
+  if (end > today) throw new RpmError(FHIR_ERRORS.INVALID_SEARCH_PARAMETER, `end: ${end} is after today (${today} in the patient's time zone)`);
+  if (start > end) throw new RpmError(FHIR_ERRORS.INVALID_SEARCH_PARAMETER, `start: ${start} is after end (${end})`);
+  if (start < addDays(end, -(CGM_MAX_DAYS - 1))) throw new RpmError(FHIR_ERRORS.INVALID_SEARCH_PARAMETER, `start: the period may span at most ${CGM_MAX_DAYS} days`);
+  return { start, end };
+}
 
 function notFound(type: string, id: string): RpmError {
   return new RpmError(FHIR_ERRORS.UNKNOWN_RESOURCE, `${type}/${id} is not known here`);
@@ -139,6 +165,20 @@ export const fhirRoutes: FastifyPluginAsync<FhirRouteOptions> = async (app, { cl
   app.get<{ Params: { id: string } }>('/Patient/:id', { config: readAccess('fhir.patient.read', 'patient') }, async (request, reply) => {
     request.auditResourceId = request.params.id;
     return send(reply, patientResource(await visiblePatient(request, request.params.id)));
+  });
+
+  // The HL7 CGM IG's summary of a period (fhir/cgm-summary.ts): an operation, as its figures are
+  // computed from the readings when asked, not kept.
+  app.get<{ Params: { id: string } }>('/Patient/:id/$cgm-summary', { config: readAccess('fhir.cgm-summary.read', 'patient') }, async (request, reply) => {
+    request.auditResourceId = request.params.id;
+    const patient = await visiblePatient(request, request.params.id);
+    const nowMs = Date.now();
+    const period = cgmPeriod(searchValues(request.query as RawQuery, ['start', 'end'], lenient(request)), patient.timezone, nowMs);
+    const fromMs = startOfLocalDate(period.start, patient.timezone);
+    // Today, if the period ends today, counts as far as it has gone: sensor wear is of the time that passed.
+    const toMs = Math.min(startOfLocalDate(addDays(period.end, 1), patient.timezone), nowMs);
+    const summary = cgmSummary(await readCgmPoints(readingsStore, patient.id, fromMs, toMs), { fromMs, toMs, timezone: patient.timezone }, 2);
+    return send(reply, cgmSummaryBundle({ patientFhirId: request.params.id, period, summary, issued: new Date(nowMs).toISOString() }));
   });
 
   app.get('/Patient', { config: readAccess('fhir.patient.search', 'patient') }, async (request, reply) => {

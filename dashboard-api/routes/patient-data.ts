@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { DAY_MS, MEASUREMENT_KINDS } from '../../device-profiles/index.js';
 import { DEFAULT_RULES, resolveRules } from '../../rules/index.js';
 import { addDays, billingProgress, nextMonth, progressQueryStart, ruleSetFor } from '../../billing/index.js';
-import { cgmSummary, localDate, MAX_MINUTES_PER_ENTRY, TIME_ENTRY_ACTIVITIES, startOfLocalDate, STORE_ERRORS, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
+import { cgmSummary, localDate, readCgmPoints, MAX_MINUTES_PER_ENTRY, TIME_ENTRY_ACTIVITIES, startOfLocalDate, STORE_ERRORS, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, requireUser } from '../access.js';
 import { ChartDays } from '../chart-days.js';
 import { API_ERRORS, ApiError } from '../errors.js';
@@ -18,7 +18,6 @@ const MAX_RANGE_MS = 366 * DAY_MS;
 /** The AGP's period: 14 days by default (the consensus's minimum for a representative profile), at most 90. */
 const CGM_DEFAULT_DAYS = 14;
 const CGM_MAX_RANGE_MS = 90 * DAY_MS;
-const CGM_QUERY_SPAN_MS = 30 * DAY_MS;
 
 
 export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; readingsStore: ReadingsStore }> = async (app, { clinicalStore, readingsStore }) => {
@@ -75,12 +74,7 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
       if (Date.parse(to) <= Date.parse(from)) throw new ApiError(API_ERRORS.VALIDATION, 'querystring/to: must be after from');
       if (Date.parse(to) - Date.parse(from) > CGM_MAX_RANGE_MS) throw new ApiError(API_ERRORS.VALIDATION, 'querystring/from: the range may span at most 90 days');
       const patient = await clinicalStore.patients.require(request.params.id);
-      // A month at a time: 90 days of a 1-minute sensor (129,600 readings) is past a query's row bound.
-      const points: { epochMs: number; value: number }[] = [];
-      for (let startMs = Date.parse(from); startMs < Date.parse(to); startMs += CGM_QUERY_SPAN_MS) {
-        const end = new Date(Math.min(startMs + CGM_QUERY_SPAN_MS, Date.parse(to))).toISOString();
-        for (const reading of await readingsStore.query({ patientId: patient.id, kind: 'cgm_glucose', from: new Date(startMs).toISOString(), to: end })) points.push({ epochMs: Date.parse(reading.measuredAt), value: reading.values.value! });
-      }
+      const points = await readCgmPoints(readingsStore, patient.id, Date.parse(from), Date.parse(to));
       return { patientId: patient.id, from: new Date(from).toISOString(), to: new Date(to).toISOString(), timezone: patient.timezone, ...cgmSummary(points, { fromMs: Date.parse(from), toMs: Date.parse(to), timezone: patient.timezone }) };
     },
   );

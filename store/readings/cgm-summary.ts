@@ -4,7 +4,8 @@
 // sensor wear, and the 5/25/50/75/95th percentiles of each hour of the day. Computed here, over the
 // store's readings of the period, for the same reason as aggregate.ts: one definition of the
 // patient's local hour (DST included) for both stores, rather than two query languages' ideas of it.
-import { localHour } from './local-time.js';
+import { localDate, localHour } from './local-time.js';
+import type { ReadingsStore } from './readings-store.js';
 
 /** The consensus ranges in mg/dL: below 54, 54–69, 70–180, 181–250, above 250. */
 export const CGM_RANGES = [
@@ -30,7 +31,9 @@ export interface CgmSummary {
   intervalMinutes: number | null;
   /** Readings received of those the period could hold at that interval, in %. */
   sensorWearPercent: number;
-  /** % of readings in each range, each rounded to 0.1. */
+  /** Days of the patient's local calendar with at least one reading: the days the sensor was worn. */
+  daysWithReadings: number;
+  /** % of readings in each range, each rounded to 0.1 (or to the decimals asked for). */
   timeInRanges: Record<CgmRangeName, number>;
   meanMgdl: number | null;
   /** Glucose management indicator: 3.31 + 0.02392 × mean mg/dL (Bergenstal et al., Diabetes Care 2018). */
@@ -41,7 +44,6 @@ export interface CgmSummary {
   hourly: { hour: number; readings: number; percentiles: Record<`p${(typeof AGP_PERCENTILES)[number]}`, number> | null }[];
 }
 
-const round1 = (n: number) => Math.round(n * 10) / 10;
 
 function rangeOf(value: number): CgmRangeName {
   for (const range of CGM_RANGES) if ('inclusive' in range ? value <= range.below : value < range.below) return range.name;
@@ -56,15 +58,23 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[low]! + (sorted[high]! - sorted[low]!) * (rank - low);
 }
 
-export function cgmSummary(points: readonly CgmPoint[], period: { fromMs: number; toMs: number; timezone: string }): CgmSummary {
+/**
+ * The summary of the points of a period. `decimals` rounds every figure (default 1: the API's and
+ * the console's; the HL7 CGM IG asks percentages of time with at least two).
+ */
+export function cgmSummary(points: readonly CgmPoint[], period: { fromMs: number; toMs: number; timezone: string }, decimals = 1): CgmSummary {
+  const scale = 10 ** decimals;
+  const round1 = (n: number) => Math.round(n * scale) / scale;
   const n = points.length;
   const counts: Record<CgmRangeName, number> = { veryLow: 0, low: 0, inRange: 0, high: 0, veryHigh: 0 };
   const byHour: number[][] = Array.from({ length: 24 }, () => []);
+  const days = new Set<string>();
   let sum = 0;
   for (const point of points) {
     counts[rangeOf(point.value)] += 1;
     sum += point.value;
     byHour[localHour(point.epochMs, period.timezone)]!.push(point.value);
+    days.add(localDate(point.epochMs, period.timezone));
   }
   const mean = n > 0 ? sum / n : null;
   let squares = 0;
@@ -79,6 +89,7 @@ export function cgmSummary(points: readonly CgmPoint[], period: { fromMs: number
     readings: n,
     intervalMinutes,
     sensorWearPercent: possible > 0 ? round1(Math.min(100, (n / possible) * 100)) : 0,
+    daysWithReadings: days.size,
     timeInRanges: Object.fromEntries(Object.entries(counts).map(([name, count]) => [name, n > 0 ? round1((count / n) * 100) : 0])) as Record<CgmRangeName, number>,
     meanMgdl: mean === null ? null : round1(mean),
     gmiPercent: mean === null ? null : round1(3.31 + 0.02392 * mean),
@@ -92,4 +103,17 @@ export function cgmSummary(points: readonly CgmPoint[], period: { fromMs: number
       };
     }),
   };
+}
+
+/** How much of a period one query reads: 90 days of a 1-minute sensor (129,600 readings) is past a query's row bound. */
+const QUERY_SPAN_MS = 30 * 86_400_000;
+
+/** A patient's CGM readings of a period as points (mg/dL, the kind's canonical unit), read a month at a time. */
+export async function readCgmPoints(readingsStore: Pick<ReadingsStore, 'query'>, patientId: string, fromMs: number, toMs: number): Promise<CgmPoint[]> {
+  const points: CgmPoint[] = [];
+  for (let startMs = fromMs; startMs < toMs; startMs += QUERY_SPAN_MS) {
+    const end = new Date(Math.min(startMs + QUERY_SPAN_MS, toMs)).toISOString();
+    for (const reading of await readingsStore.query({ patientId, kind: 'cgm_glucose', from: new Date(startMs).toISOString(), to: end })) points.push({ epochMs: Date.parse(reading.measuredAt), value: reading.values.value! });
+  }
+  return points;
 }

@@ -178,6 +178,7 @@ async function withEndpoint(teamId: string): Promise<string> {
 /** The FHIR API: the same roles and teams, answered with OperationOutcome resources. */
 const FHIR_CASES: (Case & { headers?: Record<string, string> })[] = [
   { route: 'GET /fhir/R4/Patient/:id', prepare: async () => ({ method: 'GET', path: `/fhir/R4/Patient/${patientA}` }), expected: { ...clinicalOwnOnly, patientA: 200 } },
+  { route: 'GET /fhir/R4/Patient/:id/$cgm-summary', prepare: async () => ({ method: 'GET', path: `/fhir/R4/Patient/${patientA}/$cgm-summary` }), expected: { ...clinicalOwnOnly, patientA: 200 } },
   { route: 'GET /fhir/R4/Patient', prepare: async () => ({ method: 'GET', path: '/fhir/R4/Patient' }), expected: { ...clinicalAll, patientA: 200, patientA2: 200 } },
   { route: 'GET /fhir/R4/Observation', prepare: async () => ({ method: 'GET', path: `/fhir/R4/Observation?patient=${patientA}` }), expected: { ...clinicalOwnOnly, patientA: 200 } },
   { route: 'GET /fhir/R4/Device', prepare: async () => ({ method: 'GET', path: '/fhir/R4/Device' }), expected: { ...clinicalAll, patientA: 200, patientA2: 200 } },

@@ -8,7 +8,7 @@ import type { StoredReading } from '../../../device-profiles/index.js';
 import type { ClinicalDatabaseLocation, ReadingsStore } from '../../../store/index.js';
 import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
 import { connect, eventually, receiptCollector, unique } from '../../support/ingest-harness.js';
-import { fhirErrors } from '../../support/fhir-validator.js';
+import { fhirErrors, isValidUcum } from '../../support/fhir-validator.js';
 
 export interface FhirSuiteStores {
   readingsStore?: () => Promise<ReadingsStore>;
@@ -249,6 +249,134 @@ export function fhirApiSuite(stores: FhirSuiteStores): void {
     expect((await get(`/fhir/R4/Observation?patient=${pagedPatientId}`, patientToken)).status).toBe(403);
     const billing = await app.token('billing', [app.teamId]);
     expect((await get(`/fhir/R4/Observation?patient=${patientFhirId}`, billing)).status).toBe(403);
+  });
+
+  describe('the HL7 CGM IG summary (Patient/$cgm-summary)', () => {
+    const cgmPatientId = unique('cgm');
+    const timezone = 'America/Chicago';
+    // 14 local days across the end of DST (2026-11-01: a 25-hour day in Chicago), a reading every 5
+    // minutes from the day before to the day after, with gaps; values swing through every range.
+    const start = '2026-10-26';
+    const end = '2026-11-08';
+    const values = new Map<number, number>();
+    // A team of its own, so the other tests' team (exported whole below) is as it was.
+    let cgmNurse = '';
+    const ask = (query = '', token: string | null = cgmNurse) => get(`/fhir/R4/Patient/${cgmPatientId}/$cgm-summary${query}`, token);
+
+    beforeAll(async () => {
+      const team = await app.clinicalStore.careTeams.create({ id: unique('cgm-team'), name: 'Diabetes clinic' });
+      cgmNurse = await app.token('nurse', [team.id], unique('nurse'));
+      await app.clinicalStore.patients.create({ id: cgmPatientId, name: 'Sensor Wearer', birthDate: '1980-04-02', timezone, careTeamId: team.id });
+      let seed = 11;
+      const random = () => ((seed = (seed * 48_271) % 2_147_483_647) / 2_147_483_647);
+      const readings: StoredReading[] = [];
+      for (let t = Date.parse('2026-10-25T00:00:00Z'); t < Date.parse('2026-11-10T00:00:00Z'); t += 5 * 60_000) {
+        if (random() < 0.1) continue;
+        const value = Math.max(40, Math.min(400, Math.round(150 + 120 * Math.sin(t / 9_000_000) + 30 * (random() - 0.5))));
+        values.set(t, value);
+        const measuredAt = new Date(t).toISOString();
+        readings.push({ patientId: cgmPatientId, deviceId: 'cgm-sensor-1', readingId: `sgv-${t}`, kind: 'cgm_glucose', measuredAt, measuredAtAsSent: measuredAt, receivedAt: measuredAt, gatewayId: null, source: 'device', unit: 'mg/dL', values: { value }, flags: {}, original: { unit: 'mg/dL', values: { value } } });
+      }
+      await app.readingsStore.write(readings);
+    });
+
+    /** The figures computed here, independently: local dates from Intl, the period's length from its two midnights. */
+    function expected() {
+      const dateOf = (ms: number) => new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(ms));
+      const inPeriod = [...values].filter(([t]) => dateOf(t) >= start && dateOf(t) <= end);
+      const v = inPeriod.map(([, value]) => value);
+      const n = v.length;
+      const mean = v.reduce((a, b) => a + b, 0) / n;
+      const sd = Math.sqrt(v.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1));
+      const round2 = (x: number) => Math.round(x * 100) / 100;
+      const share = (test: (x: number) => boolean) => round2((v.filter(test).length / n) * 100);
+      // CDT (−5) until 2026-11-01 02:00, CST (−6) after: 14 days and one hour.
+      const periodMinutes = (Date.parse('2026-11-09T06:00:00Z') - Date.parse('2026-10-26T05:00:00Z')) / 60_000;
+      return {
+        mean: round2(mean),
+        gmi: round2(3.31 + 0.02392 * mean),
+        cv: round2((sd / mean) * 100),
+        ranges: [share((x) => x < 54), share((x) => x >= 54 && x < 70), share((x) => x >= 70 && x <= 180), share((x) => x > 180 && x <= 250), share((x) => x > 250)],
+        days: new Set(inPeriod.map(([t]) => dateOf(t))).size,
+        active: round2(Math.min(100, (n / (periodMinutes / 5)) * 100)),
+        periodMinutes,
+      };
+    }
+
+    it('answers the summary and its six metrics with the IG’s codes, units and period, valid FHIR, the figures as computed here, and audits the read', async () => {
+      const response = await ask(`?start=${start}&end=${end}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
+      const answer = bundle(response.body);
+      expect(answer).toMatchObject({ resourceType: 'Bundle', type: 'collection' });
+      expect(fhirErrors(answer)).toEqual([]);
+      const [summaryEntry, ...memberEntries] = answer.entry!;
+      const summary = summaryEntry!.resource as Observation;
+      expect(summary).toMatchObject({
+        resourceType: 'Observation',
+        status: 'final',
+        meta: { profile: ['http://hl7.org/fhir/uv/cgm/StructureDefinition/cgm-summary'] },
+        code: { coding: [{ system: 'http://hl7.org/fhir/uv/cgm/CodeSystem/cgm-summary-codes-temporary', code: 'cgm-summary' }] },
+        subject: { reference: `Patient/${cgmPatientId}` },
+        effectivePeriod: { start, end },
+      });
+      // hasMember names every other entry by its fullUrl (references resolve inside the Bundle).
+      expect(summary.hasMember!.map((member) => member.reference)).toEqual(memberEntries.map((entry) => entry.fullUrl));
+      for (const entry of answer.entry!) expect(entry.fullUrl).toMatch(/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      const members = new Map(memberEntries.map((entry) => { const observation = entry.resource as Observation; return [observation.code!.coding![0]!.code!, observation] as const; }));
+      expect([...members.keys()]).toEqual(['97507-8', '106793-3', '97506-0', '104638-2', '104636-6', '104637-4']);
+      for (const observation of members.values()) {
+        expect(observation).toMatchObject({ status: 'final', subject: { reference: `Patient/${cgmPatientId}` }, effectivePeriod: { start, end }, category: [{ coding: [{ code: 'laboratory' }] }] });
+        expect(observation.code!.coding![0]!.system).toBe('http://loinc.org');
+        for (const quantity of [observation.valueQuantity, ...(observation.component ?? []).map((component) => component.valueQuantity)].filter((q) => q !== undefined)) {
+          expect(quantity!.system).toBe('http://unitsofmeasure.org');
+          expect(isValidUcum(quantity!.code!)).toBe(true);
+        }
+      }
+      const want = expected();
+      expect(members.get('97507-8')!.valueQuantity).toEqual({ value: want.mean, unit: 'mg/dl', system: 'http://unitsofmeasure.org', code: 'mg/dL' });
+      expect(members.get('106793-3')!.component!.map((component) => [component.code.coding![0]!.code, component.valueQuantity!.value, component.valueQuantity!.code])).toEqual([
+        ['104642-4', want.ranges[0], '%'],
+        ['104641-6', want.ranges[1], '%'],
+        ['97510-2', want.ranges[2], '%'],
+        ['104640-8', want.ranges[3], '%'],
+        ['104639-0', want.ranges[4], '%'],
+      ]);
+      expect(want.ranges.every((share) => share > 0)).toBe(true);
+      expect(members.get('97506-0')!.valueQuantity).toMatchObject({ value: want.gmi, code: '%' });
+      expect(members.get('104638-2')!.valueQuantity).toMatchObject({ value: want.cv, code: '%' });
+      expect(members.get('104636-6')!.valueQuantity).toMatchObject({ value: want.days, code: 'd' });
+      expect(want.days).toBe(14);
+      expect(members.get('104637-4')!.valueQuantity).toMatchObject({ value: want.active, code: '%' });
+      expect(want.periodMinutes).toBe(14 * 1440 + 60);
+      // The same period asked again: the same resources under the same fullUrls and identifiers.
+      const again = bundle((await ask(`?end=${end}&start=${start}`)).body);
+      expect(again.entry!.map((entry) => [entry.fullUrl, (entry.resource as Observation).identifier])).toEqual(answer.entry!.map((entry) => [entry.fullUrl, (entry.resource as Observation).identifier]));
+      const audit = await eventually(async () => (await app.clinicalStore.audit.list({ patientId: cgmPatientId, action: 'fhir.cgm-summary.read' })).items[0]);
+      expect(audit).toMatchObject({ outcome: 'allowed', resourceId: cgmPatientId });
+    });
+
+    it('answers a period without readings (by default the 14 days up to yesterday) with a Bundle of no entries', async () => {
+      const response = await ask();
+      expect(response.status).toBe(200);
+      expect(bundle(response.body)).toMatchObject({ resourceType: 'Bundle', type: 'collection', entry: [] });
+    });
+
+    it('refuses a bad period naming the parameter, another team’s patient, and an unknown parameter', async () => {
+      const refused = async (query: string, parameter: string) => {
+        const response = await ask(`?${query}`);
+        expect([query, response.status]).toEqual([query, 400]);
+        expect(outcome(response.body).issue[0]!.diagnostics).toMatch(new RegExp(`^${parameter}:`));
+      };
+      await refused('start=2026-02-30', 'start');
+      await refused('end=yesterday', 'end');
+      await refused('start=2026-11-08&end=2026-11-01', 'start');
+      await refused('start=2026-01-01&end=2026-11-08', 'start');
+      await refused('end=2999-01-01', 'end');
+      await refused('from=2026-11-01', 'from');
+      expect((await ask(`?start=${start}&end=${end}`, nurse)).status).toBe(403);
+      expect((await ask('', null)).status).toBe(401);
+    });
   });
 
   describe('Bulk Data export', () => {

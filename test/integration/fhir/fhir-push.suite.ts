@@ -225,14 +225,16 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
     expect((await fetch(`${app.baseUrl}/v1/care-teams/${teamB.teamId}/fhir-endpoint/jwks.json`)).status).toBe(404);
   });
 
-  it('runs the examples of docs/fhir.md as written: a search, an export kick-off, an endpoint set up for SMART', async () => {
+  it('runs the examples of docs/fhir.md as written: a search, a CGM summary, an export kick-off, an endpoint set up for SMART', async () => {
     const text = readFileSync(new URL('../../../docs/fhir.md', import.meta.url), 'utf8');
-    const [search, kickOff, configure] = [...text.matchAll(/```sh\n([^]*?)```/g)].map((match) => match[1]!);
+    const [search, cgmSummary, kickOff, configure] = [...text.matchAll(/```sh\n([^]*?)```/g)].map((match) => match[1]!);
     const team = await app.clinicalStore.careTeams.create({ id: unique('docs-team'), name: 'Docs team' });
     const patient = await app.clinicalStore.patients.create({ name: 'Docs Patient', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: team.id });
     const env = { ...process.env, RPM: app.baseUrl, TOKEN: admin, PATIENT: patient.id, TEAM: team.id, EHR: smartEhr.baseUrl };
     const run = async (command: string) => (await promisify(execFile)('sh', ['-c', command], { env })).stdout;
     expect(JSON.parse(await run(search!))).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
+    // A patient with no CGM readings in the period: the summary is a Bundle with no entries.
+    expect(JSON.parse(await run(cgmSummary!))).toEqual({ resourceType: 'Bundle', type: 'collection', timestamp: expect.any(String), entry: [] });
     expect(await run(kickOff!)).toMatch(/^HTTP\/1\.1 202[^]*content-location: .*\$export-status\//im);
     expect(JSON.parse(await run(configure!))).toMatchObject({ careTeamId: team.id, auth: { type: 'smart-backend', clientId: 'rpm-platform' } });
   });

@@ -358,6 +358,19 @@ export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: (
     }
     // The 25-hour day: 1 a.m. came twice, so hour 1 holds about 15 days of readings, the others 14.
     expect(summary.hourly[1]!.readings).toBeGreaterThan(summary.hourly[13]!.readings + 6);
+    // Days worn: local calendar dates with a reading, from Intl itself (14 here: no whole day lost).
+    const dateOf = (ms: number) => new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(ms));
+    expect(summary.daysWithReadings).toBe(new Set(readings.map((r) => dateOf(Date.parse(r.measuredAt)))).size);
+    expect(summary.daysWithReadings).toBe(14);
+    // To two decimals (the HL7 CGM IG's precision for times in ranges).
+    const precise = cgmSummary(stored.map((r) => ({ epochMs: Date.parse(r.measuredAt), value: r.values.value! })), { fromMs, toMs, timezone }, 2);
+    const share2 = (test: (v: number) => boolean) => Math.round((values.filter(test).length / n) * 10_000) / 100;
+    expect(precise).toMatchObject({
+      timeInRanges: { veryLow: share2((v) => v < 54), low: share2((v) => v >= 54 && v < 70), inRange: share2((v) => v >= 70 && v <= 180), high: share2((v) => v > 180 && v <= 250), veryHigh: share2((v) => v > 250) },
+      meanMgdl: Math.round(mean * 100) / 100,
+      cvPercent: Math.round((sd / mean) * 10_000) / 100,
+      sensorWearPercent: Math.round((n / (14 * 288)) * 10_000) / 100,
+    });
   });
 
   it('answers a ping', async () => {

@@ -1,0 +1,120 @@
+// A patient's CGM summary as the HL7 CGM IG 1.0.0 (STU 1, hl7.org/fhir/uv/cgm) has an EHR receive
+// it: a CGM Summary Observation whose hasMember are the metrics, each an Observation of its own
+// profile with its LOINC code, over a reporting period of whole local dates. The figures are the
+// platform's own (store/readings/cgm-summary.ts, the International Consensus on Time in Range);
+// only their shape is the IG's. Answered by `GET /fhir/R4/Patient/:id/$cgm-summary` as a
+// `collection` Bundle, the summary first; members are referenced by their `urn:uuid:` fullUrls,
+// which are stable for a patient and period, and each resource carries an identifier an EHR can
+// create it conditionally on (as the IG's data submission does with `$submit-cgm-bundle`).
+import { createHash } from 'node:crypto';
+import type { Bundle, CodeableConcept, Observation, Quantity } from '@medplum/fhirtypes';
+import type { CgmSummary } from '../store/index.js';
+import { SYSTEMS } from './vocabulary.js';
+
+/** The IG's canonical base, its temporary code system (for the one concept LOINC has not published) and its profiles. */
+const CGM_IG = 'http://hl7.org/fhir/uv/cgm';
+const CGM_SUMMARY_CODES = `${CGM_IG}/CodeSystem/cgm-summary-codes-temporary`;
+const profile = (id: string) => `${CGM_IG}/StructureDefinition/${id}`;
+
+/** The identifier system of the summary's resources: `<patient>/<start>/<end>/<metric>`. */
+export const CGM_SUMMARY_IDENTIFIER = 'urn:rpm-ingest:cgm-summary';
+
+const loinc = (code: string, display: string): CodeableConcept => ({ coding: [{ system: SYSTEMS.loinc, code, display }] });
+const percent = (value: number): Quantity => ({ value, unit: '%', system: SYSTEMS.ucum, code: '%' });
+
+/** The metrics, one Observation each (the IG's hasMember slices), in the IG's order. */
+const METRICS = [
+  {
+    name: 'mean-glucose-mass-per-volume',
+    profile: profile('cgm-summary-mean-glucose-mass-per-volume'),
+    code: loinc('97507-8', 'Average glucose [Mass/volume] in Interstitial fluid during Reporting Period'),
+    value: (summary: CgmSummary): Pick<Observation, 'valueQuantity'> => ({ valueQuantity: { value: summary.meanMgdl!, unit: 'mg/dl', system: SYSTEMS.ucum, code: 'mg/dL' } }),
+  },
+  {
+    name: 'times-in-ranges',
+    profile: profile('cgm-summary-times-in-ranges'),
+    code: loinc('106793-3', 'Continuous glucose monitoring time in ranges panel'),
+    value: (summary: CgmSummary): Pick<Observation, 'component'> => ({
+      component: [
+        { code: loinc('104642-4', 'Time in very low range, < 54 mg/dL'), valueQuantity: percent(summary.timeInRanges.veryLow) },
+        { code: loinc('104641-6', 'Time in low range, 54–69 mg/dL'), valueQuantity: percent(summary.timeInRanges.low) },
+        { code: loinc('97510-2', 'Time in target range, 70–180 mg/dL'), valueQuantity: percent(summary.timeInRanges.inRange) },
+        { code: loinc('104640-8', 'Time in high range, 181–250 mg/dL'), valueQuantity: percent(summary.timeInRanges.high) },
+        { code: loinc('104639-0', 'Time in very high range, > 250 mg/dL'), valueQuantity: percent(summary.timeInRanges.veryHigh) },
+      ],
+    }),
+  },
+  {
+    name: 'gmi',
+    profile: profile('cgm-summary-gmi'),
+    code: loinc('97506-0', 'Glucose management indicator'),
+    value: (summary: CgmSummary): Pick<Observation, 'valueQuantity'> => ({ valueQuantity: percent(summary.gmiPercent!) }),
+  },
+  {
+    name: 'cv',
+    profile: profile('cgm-summary-coefficient-of-variation'),
+    code: loinc('104638-2', 'Coefficient of variation of glucose'),
+    value: (summary: CgmSummary): Pick<Observation, 'valueQuantity'> => ({ valueQuantity: percent(summary.cvPercent!) }),
+  },
+  {
+    name: 'days-of-wear',
+    profile: profile('cgm-summary-days-of-wear'),
+    code: loinc('104636-6', 'Continuous glucose monitoring duration of use'),
+    value: (summary: CgmSummary): Pick<Observation, 'valueQuantity'> => ({ valueQuantity: { value: summary.daysWithReadings, unit: 'days', system: SYSTEMS.ucum, code: 'd' } }),
+  },
+  {
+    name: 'sensor-active-percentage',
+    profile: profile('cgm-summary-sensor-active-percentage'),
+    code: loinc('104637-4', 'Continuous glucose monitoring sensor wear time active'),
+    value: (summary: CgmSummary): Pick<Observation, 'valueQuantity'> => ({ valueQuantity: percent(summary.sensorWearPercent) }),
+  },
+] as const;
+
+/** The LOINC codes of the members, for tests and the docs' table. */
+export const CGM_SUMMARY_MEMBER_CODES = METRICS.map((metric) => metric.code.coding![0]!.code!);
+
+/** A name-based UUID (RFC 9562 version 5 layout, SHA-1) of the key: the same patient, period and metric give the same fullUrl. */
+function stableUuid(key: string): string {
+  const bytes = createHash('sha1').update(`${CGM_SUMMARY_IDENTIFIER}:${key}`).digest().subarray(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x50;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `urn:uuid:${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+export interface CgmSummaryPeriod {
+  /** The first and last local dates of the period (YYYY-MM-DD), both whole days. */
+  start: string;
+  end: string;
+}
+
+/**
+ * The summary and its metrics as a `collection` Bundle, or one with no entry when the period has
+ * fewer than two readings (no mean, no variation: nothing the IG's profiles could carry).
+ */
+export function cgmSummaryBundle(input: { patientFhirId: string; period: CgmSummaryPeriod; summary: CgmSummary; issued: string }): Bundle {
+  const { patientFhirId, period, summary, issued } = input;
+  const timestamp = issued;
+  if (summary.readings < 2 || summary.meanMgdl === null || summary.gmiPercent === null || summary.cvPercent === null) return { resourceType: 'Bundle', type: 'collection', timestamp, entry: [] };
+  const key = (metric: string) => `${patientFhirId}/${period.start}/${period.end}/${metric}`;
+  const common = (metric: string): Pick<Observation, 'identifier' | 'status' | 'category' | 'subject' | 'effectivePeriod' | 'issued'> => ({
+    identifier: [{ system: CGM_SUMMARY_IDENTIFIER, value: key(metric) }],
+    status: 'final',
+    category: [{ coding: [{ system: SYSTEMS.observationCategory, code: 'laboratory' }] }],
+    subject: { reference: `Patient/${patientFhirId}` },
+    effectivePeriod: { start: period.start, end: period.end },
+    issued,
+  });
+  const members = METRICS.map((metric) => ({
+    fullUrl: stableUuid(key(metric.name)),
+    resource: { resourceType: 'Observation', meta: { profile: [metric.profile] }, ...common(metric.name), code: metric.code, ...metric.value(summary) } satisfies Observation,
+  }));
+  const summaryObservation: Observation = {
+    resourceType: 'Observation',
+    meta: { profile: [profile('cgm-summary')] },
+    ...common('cgm-summary'),
+    code: { coding: [{ system: CGM_SUMMARY_CODES, code: 'cgm-summary', display: 'CGM Summary Report' }] },
+    hasMember: members.map((member) => ({ reference: member.fullUrl })),
+  };
+  return { resourceType: 'Bundle', type: 'collection', timestamp, entry: [{ fullUrl: stableUuid(key('cgm-summary')), resource: summaryObservation }, ...members] };
+}

@@ -1,0 +1,35 @@
+// The HL7 CGM IG summary Bundle (fhir/cgm-summary.ts) at its edges: too few readings for the
+// profiles' figures, and the stable fullUrls that make a period asked twice the same resources.
+import { describe, expect, it } from '@jest/globals';
+import type { Observation } from '@medplum/fhirtypes';
+import { CGM_SUMMARY_MEMBER_CODES, cgmSummaryBundle } from '../../../fhir/index.js';
+import { cgmSummary } from '../../../store/index.js';
+import { fhirErrors } from '../../support/fhir-validator.js';
+
+const period = { start: '2026-11-01', end: '2026-11-14' };
+const window = { fromMs: Date.parse('2026-11-01T00:00:00Z'), toMs: Date.parse('2026-11-15T00:00:00Z'), timezone: 'UTC' };
+const issued = '2026-11-15T08:00:00.000Z';
+const points = (values: number[]) => values.map((value, i) => ({ epochMs: window.fromMs + i * 300_000, value }));
+
+describe('cgmSummaryBundle', () => {
+  it('has no entry for a period of one reading: a mean but no variation, which the IG’s CV Observation requires', () => {
+    const bundle = cgmSummaryBundle({ patientFhirId: 'p-1', period, summary: cgmSummary(points([120]), window, 2), issued });
+    expect(bundle).toEqual({ resourceType: 'Bundle', type: 'collection', timestamp: issued, entry: [] });
+  });
+
+  it('names each resource by a version-5 UUID of patient, period and metric: stable, and different for another patient or period', () => {
+    const summary = cgmSummary(points([60, 120, 200, 260, 45]), window, 2);
+    const urls = (patientFhirId: string, p = period) => cgmSummaryBundle({ patientFhirId, period: p, summary, issued }).entry!.map((entry) => entry.fullUrl!);
+    const first = urls('p-1');
+    expect(first).toHaveLength(1 + CGM_SUMMARY_MEMBER_CODES.length);
+    expect(new Set(first).size).toBe(first.length);
+    expect(urls('p-1')).toEqual(first);
+    expect(urls('p-2').some((url) => first.includes(url))).toBe(false);
+    expect(urls('p-1', { ...period, end: '2026-11-13' }).some((url) => first.includes(url))).toBe(false);
+    const bundle = cgmSummaryBundle({ patientFhirId: 'p-1', period, summary, issued });
+    expect(fhirErrors(bundle)).toEqual([]);
+    // Five readings, one in each range: 20 % each.
+    const ranges = (bundle.entry![2]!.resource as Observation).component!.map((component) => component.valueQuantity!.value);
+    expect(ranges).toEqual([20, 20, 20, 20, 20]);
+  });
+});
