@@ -281,9 +281,13 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(panel).toContain('Low, 54–69 mg/dL: 16.7 %');
       expect(panel).toContain('In range, 70–180 mg/dL: 50 %');
       expect(panel).toContain('Sensor wear');
+      // Days worn: the patient's (Berlin) dates the six hours fell on, one or two.
+      const berlinDates = new Set(entries.map((entry) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date(entry.date))));
+      expect(panel).toMatch(new RegExp(`Days with readings${berlinDates.size} of \\d+`));
       expect(await page.locator('section.cgm table.agp tbody tr').count()).toBe(24);
       expect((await page.textContent('figure:has([aria-label^="Continuous glucose"])')) ?? '').toContain('< 54 mg/dL (critical)');
       expect(await seriousViolations(page, 'patient-cgm')).toEqual([]);
+      await page.locator('section.cgm').screenshot({ path: join(screenshots, 'patient-cgm.png') });
       await context.close();
     }, 60_000);
 

@@ -58,6 +58,7 @@ export function CgmPanel({ patientId, days }: { patientId: string; days: number 
         <div><dt>Mean glucose</dt><dd>${number(summary.meanMgdl, ' mg/dL')}</dd></div>
         <div><dt>GMI</dt><dd>${number(summary.gmiPercent, ' %')}</dd></div>
         <div><dt>Variability (CV)</dt><dd>${number(summary.cvPercent, ' %')}${summary.cvPercent !== null && summary.cvPercent > 36 ? ' (above 36 %: unstable)' : ''}</dd></div>
+        <div><dt>Days with readings</dt><dd>${summary.daysWithReadings} of ${days}</dd></div>
         <div><dt>Sensor wear</dt><dd>${summary.sensorWearPercent} % (${summary.readings} readings${summary.intervalMinutes ? `, every ${summary.intervalMinutes} min` : ''})${summary.sensorWearPercent < 70 ? ' — below the 70 % a representative profile needs' : ''}</dd></div>
       </dl>
       <details>
