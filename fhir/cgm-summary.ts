@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { Bundle, CodeableConcept, Observation, Quantity } from '@medplum/fhirtypes';
 import type { CgmSummary } from '../store/index.js';
+import { fhirIdOf } from './ids.js';
 import { SYSTEMS } from './vocabulary.js';
 
 /** The IG's canonical base, its temporary code system (for the one concept LOINC has not published) and its profiles. */
@@ -16,7 +17,7 @@ const CGM_IG = 'http://hl7.org/fhir/uv/cgm';
 const CGM_SUMMARY_CODES = `${CGM_IG}/CodeSystem/cgm-summary-codes-temporary`;
 const profile = (id: string) => `${CGM_IG}/StructureDefinition/${id}`;
 
-/** The identifier system of the summary's resources: `<patient>/<start>/<end>/<metric>`. */
+/** The identifier system of the summary's resources: `<patient's platform id>/<start>/<end>/<metric>`. */
 export const CGM_SUMMARY_IDENTIFIER = 'urn:rpm-ingest:cgm-summary';
 
 const loinc = (code: string, display: string): CodeableConcept => ({ coding: [{ system: SYSTEMS.loinc, code, display }] });
@@ -92,16 +93,15 @@ export interface CgmSummaryPeriod {
  * The summary and its metrics as a `collection` Bundle, or one with no entry when the period has
  * fewer than two readings (no mean, no variation: nothing the IG's profiles could carry).
  */
-export function cgmSummaryBundle(input: { patientFhirId: string; period: CgmSummaryPeriod; summary: CgmSummary; issued: string }): Bundle {
-  const { patientFhirId, period, summary, issued } = input;
-  const timestamp = issued;
-  if (summary.readings < 2 || summary.meanMgdl === null || summary.gmiPercent === null || summary.cvPercent === null) return { resourceType: 'Bundle', type: 'collection', timestamp, entry: [] };
-  const key = (metric: string) => `${patientFhirId}/${period.start}/${period.end}/${metric}`;
+export function cgmSummaryBundle(input: { patientId: string; period: CgmSummaryPeriod; summary: CgmSummary; issued: string }): Bundle {
+  const { patientId, period, summary, issued } = input;
+  if (summary.readings < 2 || summary.meanMgdl === null || summary.gmiPercent === null || summary.cvPercent === null) return { resourceType: 'Bundle', type: 'collection', timestamp: issued, entry: [] };
+  const key = (metric: string) => `${patientId}/${period.start}/${period.end}/${metric}`;
   const common = (metric: string): Pick<Observation, 'identifier' | 'status' | 'category' | 'subject' | 'effectivePeriod' | 'issued'> => ({
     identifier: [{ system: CGM_SUMMARY_IDENTIFIER, value: key(metric) }],
     status: 'final',
     category: [{ coding: [{ system: SYSTEMS.observationCategory, code: 'laboratory' }] }],
-    subject: { reference: `Patient/${patientFhirId}` },
+    subject: { reference: `Patient/${fhirIdOf(patientId)}` },
     effectivePeriod: { start: period.start, end: period.end },
     issued,
   });
@@ -116,5 +116,5 @@ export function cgmSummaryBundle(input: { patientFhirId: string; period: CgmSumm
     code: { coding: [{ system: CGM_SUMMARY_CODES, code: 'cgm-summary', display: 'CGM Summary Report' }] },
     hasMember: members.map((member) => ({ reference: member.fullUrl })),
   };
-  return { resourceType: 'Bundle', type: 'collection', timestamp, entry: [{ fullUrl: stableUuid(key('cgm-summary')), resource: summaryObservation }, ...members] };
+  return { resourceType: 'Bundle', type: 'collection', timestamp: issued, entry: [{ fullUrl: stableUuid(key('cgm-summary')), resource: summaryObservation }, ...members] };
 }

@@ -1,7 +1,7 @@
 // Public surface of fhir/: the platform's readings, patients and devices as FHIR R4 resources, and
 // FHIR search as this server understands it.
 export { capabilityStatement } from './capability.js';
-export { CGM_SUMMARY_IDENTIFIER, CGM_SUMMARY_MEMBER_CODES, cgmSummaryBundle, type CgmSummaryPeriod } from './cgm-summary.js';
+export { CGM_SUMMARY_MEMBER_CODES, cgmSummaryBundle, type CgmSummaryPeriod } from './cgm-summary.js';
 export { searchset, searchsetJson, searchsetParts } from './bundles.js';
 export { EXPORT_FILES_HOURS, EXPORT_TYPES, PATIENTS_PER_FILE, STALLED_PLANNING_MS, exportChunks, exportLines, parseExportRequest, planExport, startExport, type ExportRequest, type ExportStores, type ExportType } from './bulk-export.js';
 export { FHIR_ERRORS, operationOutcome } from './errors.js';

@@ -29,7 +29,7 @@ import {
   searchsetParts,
   type RawQuery,
 } from '../../fhir/index.js';
-import { KeptReadings, STORE_ERRORS, addDays, cgmSummary, localDate, readCgmPoints, startOfLocalDate, type ClinicalStore, type Device, type Page, type Patient, type ReadingsStore } from '../../store/index.js';
+import { CGM_PERIOD_DAYS, KeptReadings, STORE_ERRORS, addDays, cgmSummary, localDate, readCgmPoints, startOfLocalDate, type ClinicalStore, type Device, type Page, type Patient, type ReadingsStore } from '../../store/index.js';
 import { CLINICAL_ROLES_AND_PATIENT, maySeePatient, maySeeTeam, requireUser, visibleTeams, type AccessControl } from '../access.js';
 import { registerBulkExport } from './fhir-export.js';
 import { API_ERRORS, ApiError } from '../errors.js';
@@ -47,9 +47,6 @@ const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json
 
 const readAccess = (audit: string, resourceType: string) => ({ access: { roles: CLINICAL_ROLES_AND_PATIENT, scope: 'none' as const, audit, resourceType } });
 
-/** A CGM summary's reporting period: 14 days unless asked (the AGP's), at most 90 (as `/v1/patients/:id/cgm-summary`). */
-const CGM_DEFAULT_DAYS = 14;
-const CGM_MAX_DAYS = 90;
 const FHIR_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
@@ -65,10 +62,10 @@ function cgmPeriod(values: Map<string, string[]>, timezone: string, nowMs: numbe
   };
   const today = localDate(nowMs, timezone);
   const end = date('end') ?? addDays(today, -1);
-  const start = date('start') ?? addDays(end, -(CGM_DEFAULT_DAYS - 1));
+  const start = date('start') ?? addDays(end, -(CGM_PERIOD_DAYS.default - 1));
   if (end > today) throw new RpmError(FHIR_ERRORS.INVALID_SEARCH_PARAMETER, `end: ${end} is after today (${today} in the patient's time zone)`);
   if (start > end) throw new RpmError(FHIR_ERRORS.INVALID_SEARCH_PARAMETER, `start: ${start} is after end (${end})`);
-  if (start < addDays(end, -(CGM_MAX_DAYS - 1))) throw new RpmError(FHIR_ERRORS.INVALID_SEARCH_PARAMETER, `start: the period may span at most ${CGM_MAX_DAYS} days`);
+  if (start < addDays(end, -(CGM_PERIOD_DAYS.max - 1))) throw new RpmError(FHIR_ERRORS.INVALID_SEARCH_PARAMETER, `start: the period may span at most ${CGM_PERIOD_DAYS.max} days`);
   return { start, end };
 }
 
@@ -178,7 +175,7 @@ export const fhirRoutes: FastifyPluginAsync<FhirRouteOptions> = async (app, { cl
     // Today, if the period ends today, counts as far as it has gone: sensor wear is of the time that passed.
     const toMs = Math.min(startOfLocalDate(addDays(period.end, 1), patient.timezone), nowMs);
     const summary = cgmSummary(await readCgmPoints(readingsStore, patient.id, fromMs, toMs), { fromMs, toMs, timezone: patient.timezone }, 2);
-    return send(reply, cgmSummaryBundle({ patientFhirId: request.params.id, period, summary, issued: new Date(nowMs).toISOString() }));
+    return send(reply, cgmSummaryBundle({ patientId: patient.id, period, summary, issued: new Date(nowMs).toISOString() }));
   });
 
   app.get('/Patient', { config: readAccess('fhir.patient.search', 'patient') }, async (request, reply) => {

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { DAY_MS, MEASUREMENT_KINDS } from '../../device-profiles/index.js';
 import { DEFAULT_RULES, resolveRules } from '../../rules/index.js';
 import { addDays, billingProgress, nextMonth, progressQueryStart, ruleSetFor } from '../../billing/index.js';
-import { cgmSummary, localDate, readCgmPoints, MAX_MINUTES_PER_ENTRY, TIME_ENTRY_ACTIVITIES, startOfLocalDate, STORE_ERRORS, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
+import { CGM_PERIOD_DAYS, cgmSummary, localDate, readCgmPoints, MAX_MINUTES_PER_ENTRY, TIME_ENTRY_ACTIVITIES, startOfLocalDate, STORE_ERRORS, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, requireUser } from '../access.js';
 import { ChartDays } from '../chart-days.js';
 import { API_ERRORS, ApiError } from '../errors.js';
@@ -15,9 +15,7 @@ import { billingProgressView, bucketView, cgmSummaryView, errorResponses, readin
 const READINGS_BODY = { before: '{"readings":', after: '}' };
 /** A readings query spans at most a year: enough for any chart, bounded in memory. */
 const MAX_RANGE_MS = 366 * DAY_MS;
-/** The AGP's period: 14 days by default (the consensus's minimum for a representative profile), at most 90. */
-const CGM_DEFAULT_DAYS = 14;
-const CGM_MAX_RANGE_MS = 90 * DAY_MS;
+const CGM_MAX_RANGE_MS = CGM_PERIOD_DAYS.max * DAY_MS;
 
 
 export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; readingsStore: ReadingsStore }> = async (app, { clinicalStore, readingsStore }) => {
@@ -70,9 +68,9 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
     },
     async (request) => {
       const to = request.query.to ?? new Date().toISOString();
-      const from = request.query.from ?? new Date(Date.parse(to) - CGM_DEFAULT_DAYS * DAY_MS).toISOString();
+      const from = request.query.from ?? new Date(Date.parse(to) - CGM_PERIOD_DAYS.default * DAY_MS).toISOString();
       if (Date.parse(to) <= Date.parse(from)) throw new ApiError(API_ERRORS.VALIDATION, 'querystring/to: must be after from');
-      if (Date.parse(to) - Date.parse(from) > CGM_MAX_RANGE_MS) throw new ApiError(API_ERRORS.VALIDATION, 'querystring/from: the range may span at most 90 days');
+      if (Date.parse(to) - Date.parse(from) > CGM_MAX_RANGE_MS) throw new ApiError(API_ERRORS.VALIDATION, `querystring/from: the range may span at most ${CGM_PERIOD_DAYS.max} days`);
       const patient = await clinicalStore.patients.require(request.params.id);
       const points = await readCgmPoints(readingsStore, patient.id, Date.parse(from), Date.parse(to));
       return { patientId: patient.id, from: new Date(from).toISOString(), to: new Date(to).toISOString(), timezone: patient.timezone, ...cgmSummary(points, { fromMs: Date.parse(from), toMs: Date.parse(to), timezone: patient.timezone }) };

@@ -19,6 +19,9 @@ export type CgmRangeName = (typeof CGM_RANGES)[number]['name'];
 
 export const AGP_PERCENTILES = [5, 25, 50, 75, 95] as const;
 
+/** A summary's period in days: 14 unless asked (the consensus's minimum for a representative profile), at most 90. */
+export const CGM_PERIOD_DAYS = { default: 14, max: 90 } as const;
+
 export interface CgmPoint {
   epochMs: number;
   /** mg/dL. */

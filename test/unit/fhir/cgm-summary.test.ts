@@ -13,20 +13,20 @@ const points = (values: number[]) => values.map((value, i) => ({ epochMs: window
 
 describe('cgmSummaryBundle', () => {
   it('has no entry for a period of one reading: a mean but no variation, which the IG’s CV Observation requires', () => {
-    const bundle = cgmSummaryBundle({ patientFhirId: 'p-1', period, summary: cgmSummary(points([120]), window, 2), issued });
+    const bundle = cgmSummaryBundle({ patientId: 'p-1', period, summary: cgmSummary(points([120]), window, 2), issued });
     expect(bundle).toEqual({ resourceType: 'Bundle', type: 'collection', timestamp: issued, entry: [] });
   });
 
   it('names each resource by a version-5 UUID of patient, period and metric: stable, and different for another patient or period', () => {
     const summary = cgmSummary(points([60, 120, 200, 260, 45]), window, 2);
-    const urls = (patientFhirId: string, p = period) => cgmSummaryBundle({ patientFhirId, period: p, summary, issued }).entry!.map((entry) => entry.fullUrl!);
+    const urls = (patientId: string, p = period) => cgmSummaryBundle({ patientId, period: p, summary, issued }).entry!.map((entry) => entry.fullUrl!);
     const first = urls('p-1');
     expect(first).toHaveLength(1 + CGM_SUMMARY_MEMBER_CODES.length);
     expect(new Set(first).size).toBe(first.length);
     expect(urls('p-1')).toEqual(first);
     expect(urls('p-2').some((url) => first.includes(url))).toBe(false);
     expect(urls('p-1', { ...period, end: '2026-11-13' }).some((url) => first.includes(url))).toBe(false);
-    const bundle = cgmSummaryBundle({ patientFhirId: 'p-1', period, summary, issued });
+    const bundle = cgmSummaryBundle({ patientId: 'p-1', period, summary, issued });
     expect(fhirErrors(bundle)).toEqual([]);
     // Five readings, one in each range: 20 % each.
     const ranges = (bundle.entry![2]!.resource as Observation).component!.map((component) => component.valueQuantity!.value);
