@@ -1,7 +1,7 @@
 // A FHIR client nobody here wrote (fhir-kit-client) reads the API as it would any FHIR server: it
 // discovers the server's capabilities, searches a patient's Observations over a date range, and pages
 // through them with the Bundle's next links; a read of one Observation by id; the server's errors
-// reach it as OperationOutcomes.
+// reach it as OperationOutcomes; the CGM summary operation, its members resolved inside the Bundle.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client } from 'fhir-kit-client';
 import type { Bundle, CapabilityStatement, Observation, OperationOutcome } from '@medplum/fhirtypes';
@@ -43,6 +43,11 @@ describe('a published FHIR client (fhir-kit-client) reading the API', () => {
         });
       }
     }
+    // Two days of a CGM every 15 minutes (Chicago's 2026-07-01 and 02), rising 1 mg/dL a reading from 60.
+    for (let index = 0; index < 192; index++) {
+      const measuredAt = new Date(Date.UTC(2026, 6, 1, 5) + index * 15 * 60_000).toISOString();
+      readings.push({ patientId, deviceId: 'kit-cgm', readingId: `cgm-${index}`, kind: 'cgm_glucose', measuredAt, measuredAtAsSent: measuredAt, receivedAt: measuredAt, gatewayId: null, source: 'device', unit: 'mg/dL', values: { value: 60 + index }, flags: {}, original: { unit: 'mg/dL', values: { value: 60 + index } } });
+    }
     await app.readingsStore.write(readings);
     client = new Client({ baseUrl: `${app.baseUrl}/fhir/R4`, bearerToken: await app.token('nurse', [app.teamId], unique('nurse')) });
   });
@@ -54,6 +59,20 @@ describe('a published FHIR client (fhir-kit-client) reading the API', () => {
   it('reads the CapabilityStatement', async () => {
     const statement = (await client.capabilityStatement()) as unknown as CapabilityStatement;
     expect(statement.rest?.[0]?.resource?.map((resource) => resource.type)).toEqual(['Patient', 'Device', 'Observation']);
+  });
+
+  it('calls the CGM summary operation and resolves the summary’s members inside the Bundle it answers', async () => {
+    const bundle = (await client.operation({ name: 'cgm-summary', resourceType: 'Patient', id: patientId, method: 'GET', input: { start: '2026-07-01', end: '2026-07-02' } })) as unknown as Bundle;
+    expect(bundle.type).toBe('collection');
+    const summary = bundle.entry![0]!.resource as Observation;
+    const members = (await Promise.all(summary.hasMember!.map((member) => client.resolve({ reference: member.reference!, context: bundle as never })))) as unknown as Observation[];
+    expect(members.map((member) => member.code?.coding?.[0]?.code)).toEqual(['97507-8', '106793-3', '97506-0', '104638-2', '104636-6', '104637-4']);
+    // 192 readings, 60 to 251 mg/dL: the mean 155.5, 2 days worn, every 15-minute slot of the two days filled.
+    expect(members[0]!.valueQuantity?.value).toBe(155.5);
+    expect(members[4]!.valueQuantity).toMatchObject({ value: 2, code: 'd' });
+    expect(members[5]!.valueQuantity?.value).toBe(100);
+    // Times in ranges: 54–69 holds 10 readings (60–69), 70–180 holds 111, 181–250 holds 70, > 250 one.
+    expect(members[1]!.component!.map((component) => component.valueQuantity?.value)).toEqual([0, 5.21, 57.81, 36.46, 0.52]);
   });
 
   it('searches a patient’s weights over a date range and follows next links to the end', async () => {
