@@ -69,7 +69,14 @@ async function enrol(row: string, count = DEVICES): Promise<Device[]> {
 async function publishUntilAcknowledged(client: MqttClient, topic: string, payload: string): Promise<void> {
   for (;;) {
     try {
-      await Promise.race([client.publishAsync(topic, payload, { qos: 1 }), new Promise((_, reject) => setTimeout(() => reject(new Error('no PUBACK within 15 s')), 15_000))]);
+      // The time-out is cleared once the PUBACK comes: 3,000 timers of 15 s left running kept Jest's
+      // worker alive after the suite ("did not exit one second after the test run").
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([client.publishAsync(topic, payload, { qos: 1 }), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no PUBACK within 15 s')), 15_000)))]);
+      } finally {
+        clearTimeout(timer);
+      }
       return;
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 250));
