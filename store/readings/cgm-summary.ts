@@ -47,7 +47,6 @@ export interface CgmSummary {
   hourly: { hour: number; readings: number; percentiles: Record<`p${(typeof AGP_PERCENTILES)[number]}`, number> | null }[];
 }
 
-
 function rangeOf(value: number): CgmRangeName {
   for (const range of CGM_RANGES) if ('inclusive' in range ? value <= range.below : value < range.below) return range.name;
   return 'veryHigh';
@@ -67,7 +66,7 @@ export function percentile(sorted: readonly number[], p: number): number {
  */
 export function cgmSummary(points: readonly CgmPoint[], period: { fromMs: number; toMs: number; timezone: string }, decimals = 1): CgmSummary {
   const scale = 10 ** decimals;
-  const round1 = (n: number) => Math.round(n * scale) / scale;
+  const round = (n: number) => Math.round(n * scale) / scale;
   const n = points.length;
   const counts: Record<CgmRangeName, number> = { veryLow: 0, low: 0, inRange: 0, high: 0, veryHigh: 0 };
   const byHour: number[][] = Array.from({ length: 24 }, () => []);
@@ -91,18 +90,18 @@ export function cgmSummary(points: readonly CgmPoint[], period: { fromMs: number
   return {
     readings: n,
     intervalMinutes,
-    sensorWearPercent: possible > 0 ? round1(Math.min(100, (n / possible) * 100)) : 0,
+    sensorWearPercent: possible > 0 ? round(Math.min(100, (n / possible) * 100)) : 0,
     daysWithReadings: days.size,
-    timeInRanges: Object.fromEntries(Object.entries(counts).map(([name, count]) => [name, n > 0 ? round1((count / n) * 100) : 0])) as Record<CgmRangeName, number>,
-    meanMgdl: mean === null ? null : round1(mean),
-    gmiPercent: mean === null ? null : round1(3.31 + 0.02392 * mean),
-    cvPercent: mean === null || sd === null ? null : round1((sd / mean) * 100),
+    timeInRanges: Object.fromEntries(Object.entries(counts).map(([name, count]) => [name, n > 0 ? round((count / n) * 100) : 0])) as Record<CgmRangeName, number>,
+    meanMgdl: mean === null ? null : round(mean),
+    gmiPercent: mean === null ? null : round(3.31 + 0.02392 * mean),
+    cvPercent: mean === null || sd === null ? null : round((sd / mean) * 100),
     hourly: byHour.map((values, hour) => {
       const sorted = values.sort((a, b) => a - b);
       return {
         hour,
         readings: sorted.length,
-        percentiles: sorted.length === 0 ? null : (Object.fromEntries(AGP_PERCENTILES.map((p) => [`p${p}`, round1(percentile(sorted, p))])) as CgmSummary['hourly'][number]['percentiles']),
+        percentiles: sorted.length === 0 ? null : (Object.fromEntries(AGP_PERCENTILES.map((p) => [`p${p}`, round(percentile(sorted, p))])) as CgmSummary['hourly'][number]['percentiles']),
       };
     }),
   };
