@@ -41,7 +41,7 @@ export { USER_ID_PATTERN, USER_ROLES, SETUP_TOKEN_HOURS, normalizeUserId, type N
 export type { ActiveSession, Session, SessionPolicy } from './clinical/repositories/sessions.js';
 export { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 export { STORE_ERRORS, isUniqueViolation } from './errors.js';
-export { canonicalTimeZone, instantAt, nowInstant, toInstant } from './time.js';
+export { canonicalTimeZone, instantAt, isCalendarDate, nowInstant, toInstant } from './time.js';
 export type {
   AggregateQuery,
   DayMark,

@@ -76,6 +76,14 @@ function civilFromDays(days: number): [number, number, number] {
   return [yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, date];
 }
 
+const CALENDAR_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Whether `text` is a date of the calendar, `YYYY-MM-DD` (not 2026-02-30, nor 2026-13-01). */
+export function isCalendarDate(text: string): boolean {
+  const parsed = new Date(`${text}T00:00:00Z`);
+  return CALENDAR_DATE.test(text) && !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 10) === text;
+}
+
 export function nowInstant(): string {
   return new Date().toISOString();
 }

@@ -29,7 +29,7 @@ import {
   searchsetParts,
   type RawQuery,
 } from '../../fhir/index.js';
-import { CGM_PERIOD_DAYS, KeptReadings, STORE_ERRORS, addDays, cgmSummary, localDate, readCgmPoints, startOfLocalDate, type ClinicalStore, type Device, type Page, type Patient, type ReadingsStore } from '../../store/index.js';
+import { CGM_PERIOD_DAYS, KeptReadings, STORE_ERRORS, addDays, cgmSummary, isCalendarDate, localDate, readCgmPoints, startOfLocalDate, type ClinicalStore, type Device, type Page, type Patient, type ReadingsStore } from '../../store/index.js';
 import { CLINICAL_ROLES_AND_PATIENT, maySeePatient, maySeeTeam, requireUser, visibleTeams, type AccessControl } from '../access.js';
 import { registerBulkExport } from './fhir-export.js';
 import { API_ERRORS, ApiError } from '../errors.js';
@@ -47,8 +47,6 @@ const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json
 
 const readAccess = (audit: string, resourceType: string) => ({ access: { roles: CLINICAL_ROLES_AND_PATIENT, scope: 'none' as const, audit, resourceType } });
 
-const FHIR_DATE = /^\d{4}-\d{2}-\d{2}$/;
-
 /**
  * `start` and `end` of `$cgm-summary`: whole local dates of the patient, both included; by default
  * the 14 days up to yesterday (a report of complete days). A period may not end after today.
@@ -57,7 +55,7 @@ function cgmPeriod(values: Map<string, string[]>, timezone: string, nowMs: numbe
   const date = (name: string): string | undefined => {
     const value = values.get(name)?.at(-1);
     if (value === undefined) return undefined;
-    if (!FHIR_DATE.test(value) || new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value) throw new RpmError(FHIR_ERRORS.INVALID_SEARCH_PARAMETER, `${name}: "${value}" is not a date (YYYY-MM-DD)`);
+    if (!isCalendarDate(value)) throw new RpmError(FHIR_ERRORS.INVALID_SEARCH_PARAMETER, `${name}: "${value}" is not a date (YYYY-MM-DD)`);
     return value;
   };
   const today = localDate(nowMs, timezone);

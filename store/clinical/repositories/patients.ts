@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { found, insertUnique, invalidInput, notFound } from '../../errors.js';
-import { canonicalTimeZone, nowInstant, toInstant } from '../../time.js';
+import { canonicalTimeZone, isCalendarDate, nowInstant, toInstant } from '../../time.js';
 import type { ClinicalDatabase, PatientTable } from '../schema.js';
 import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
 
@@ -43,14 +43,9 @@ function toPatient(row: Selectable<PatientTable>): Patient {
   };
 }
 
-const BIRTH_DATE = /^\d{4}-\d{2}-\d{2}$/;
-
 export function checkBirthDate(birthDate: string): void {
-  const parsed = new Date(`${birthDate}T00:00:00Z`);
-  if (!BIRTH_DATE.test(birthDate) || Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== birthDate) {
-    throw invalidInput('birthDate', `"${birthDate}" is not a date YYYY-MM-DD`);
-  }
-  if (parsed.getTime() > Date.now()) throw invalidInput('birthDate', 'is in the future');
+  if (!isCalendarDate(birthDate)) throw invalidInput('birthDate', `"${birthDate}" is not a date YYYY-MM-DD`);
+  if (Date.parse(`${birthDate}T00:00:00Z`) > Date.now()) throw invalidInput('birthDate', 'is in the future');
 }
 
 /** A BCP 47 language tag as Intl canonicalizes it (`pt-br` → `pt-BR`); refused naming `language`. */

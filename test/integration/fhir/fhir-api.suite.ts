@@ -369,6 +369,7 @@ export function fhirApiSuite(stores: FhirSuiteStores): void {
         expect(outcome(response.body).issue[0]!.diagnostics).toMatch(new RegExp(`^${parameter}:`));
       };
       await refused('start=2026-02-30', 'start');
+      await refused('start=2026-13-01', 'start');
       await refused('end=yesterday', 'end');
       await refused('start=2026-11-08&end=2026-11-01', 'start');
       await refused('start=2026-01-01&end=2026-11-08', 'start');
