@@ -89,9 +89,11 @@ export async function provisionAssigned(
 
 /**
  * A refused CONNECT is answered at once with a refusal, so the CONNACK time-out only bounds a
- * stalled host: 5 s once expired on a loaded 2-core CI machine (the hostile-input suite, stop 39).
+ * stalled host: 5 s once expired on a loaded 2-core CI machine (the hostile-input suite, stop 39;
+ * broker-hardening's own connect, beside the HA fault suite, in a session-23 run). Every test's
+ * client of the platform's broker waits this long.
  */
-const CONNACK_TIMEOUT_MS = 20_000;
+export const CONNACK_TIMEOUT_MS = 20_000;
 
 export async function connect(url: string, username: string, password: string, options: IClientOptions = {}): Promise<MqttClient> {
   return mqtt.connectAsync(url, { username, password, reconnectPeriod: 0, connectTimeout: CONNACK_TIMEOUT_MS, clientId: unique('c'), ...options });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import mqtt, { type MqttClient } from 'mqtt';
 import { createTokenVerifier, signAccessToken } from '../../../dashboard-api/index.js';
 import { DEFAULT_THROTTLE_LIMITS, FailureThrottle } from '../../../store/index.js';
-import { connect, eventually, provisionAssigned, reading, startHarness, unique, type Harness } from '../../support/ingest-harness.js';
+import { CONNACK_TIMEOUT_MS, connect, eventually, provisionAssigned, reading, startHarness, unique, type Harness } from '../../support/ingest-harness.js';
 
 const SECRET = 'broker-hardening-secret-of-32-characters';
 let harness: Harness;
@@ -37,7 +37,7 @@ async function kept(client: Promise<MqttClient>): Promise<MqttClient> {
 /** Resolves with the CONNACK's session-present flag, and the messages delivered in the next moment. */
 async function connectCollecting(username: string, password: string, clientId: string): Promise<{ client: MqttClient; sessionPresent: boolean; messages: string[] }> {
   const messages: string[] = [];
-  const client = mqtt.connect(harness.url, { username, password, clientId, clean: false, reconnectPeriod: 0, connectTimeout: 5000 });
+  const client = mqtt.connect(harness.url, { username, password, clientId, clean: false, reconnectPeriod: 0, connectTimeout: CONNACK_TIMEOUT_MS });
   client.on('message', (topic, payload) => messages.push(`${topic} ${payload.toString('utf8')}`));
   const sessionPresent = await new Promise<boolean>((resolve, reject) => {
     client.once('connect', (connack) => resolve(connack.sessionPresent));

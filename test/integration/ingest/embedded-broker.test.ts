@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { connect as connectTcp } from 'node:net';
 import { promisify } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
-import { connect, eventually, provisionAssigned, reading, receiptCollector, startHarness, unique, type Harness } from '../../support/ingest-harness.js';
+import { CONNACK_TIMEOUT_MS, connect, eventually, provisionAssigned, reading, receiptCollector, startHarness, unique, type Harness } from '../../support/ingest-harness.js';
 import { describeWithServer } from '../../support/servers.js';
 
 const run = promisify(execFile);
@@ -45,7 +45,7 @@ async function grantedQos(client: MqttClient, topic: string): Promise<number | u
 
 /** Connects in the given persistent session, collecting receipts from the first packet on (queued ones come at once). */
 async function mqttConnectCollecting(username: string, password: string, clientId: string, receipts: unknown[]): Promise<MqttClient> {
-  const client = mqtt.connect(harness.url, { username, password, clientId, clean: false, reconnectPeriod: 0, connectTimeout: 5000 });
+  const client = mqtt.connect(harness.url, { username, password, clientId, clean: false, reconnectPeriod: 0, connectTimeout: CONNACK_TIMEOUT_MS });
   client.on('message', (topic, payload) => {
     if (topic === `rpm/v1/devices/${username}/receipts`) receipts.push(JSON.parse(payload.toString('utf8')));
   });

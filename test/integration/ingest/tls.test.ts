@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { connect, eventually, provisionAssigned, reading, startHarness, type Harness } from '../../support/ingest-harness.js';
+import { CONNACK_TIMEOUT_MS, connect, eventually, provisionAssigned, reading, startHarness, type Harness } from '../../support/ingest-harness.js';
 import { describeWithServer } from '../../support/servers.js';
 
 function opensslMissing(): string | undefined {
@@ -21,7 +21,7 @@ function opensslMissing(): string | undefined {
 /** Whether a plain client gets a CONNACK ('connected') or loses the connection first ('refused'). */
 function connectOutcome(url: string, username: string, password: string): Promise<'connected' | 'refused'> {
   return new Promise((resolve) => {
-    const client = mqtt.connect(url, { username, password, reconnectPeriod: 0, connectTimeout: 3000 });
+    const client = mqtt.connect(url, { username, password, reconnectPeriod: 0, connectTimeout: CONNACK_TIMEOUT_MS });
     const finish = (outcome: 'connected' | 'refused') => {
       client.end(true);
       resolve(outcome);
