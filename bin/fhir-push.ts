@@ -1,12 +1,12 @@
 // Wiring of the push to EHRs into the processes that judge readings (the embedded platform, the rules
 // role): readings are queued after the rules have judged them, on the same hand-over, and a sender
-// loop beside the alert notifier delivers them.
+// loop beside the alert notifier delivers them, and the teams' CGM summaries on their schedules.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { DeviceProfiles, StoredReading } from '../device-profiles/index.js';
 import { FhirPushQueue, FhirPushSender, type PushRetry } from '../fhir/index.js';
 import type { RulesService, WebhookTargetPolicy } from '../rules/index.js';
-import type { ClinicalStore } from '../store/index.js';
+import type { ClinicalStore, ReadingsStore } from '../store/index.js';
 
 export interface FhirPush {
   /** The hand-over: the rules judge the readings (alerts first), then they are queued for EHRs. */
@@ -14,7 +14,7 @@ export interface FhirPush {
   stop(): Promise<void>;
 }
 
-export function startFhirPush(rules: Pick<RulesService, 'judge'>, dependencies: { clinicalStore: ClinicalStore; deviceProfiles: DeviceProfiles; targets: WebhookTargetPolicy; logger: Logger; registry: Registry; retry?: PushRetry }): FhirPush & { sender: FhirPushSender } {
+export function startFhirPush(rules: Pick<RulesService, 'judge'>, dependencies: { clinicalStore: ClinicalStore; readingsStore: Pick<ReadingsStore, 'query'>; deviceProfiles: DeviceProfiles; targets: WebhookTargetPolicy; logger: Logger; registry: Registry; retry?: PushRetry; cgmGraceMs?: number }): FhirPush & { sender: FhirPushSender } {
   const queue = new FhirPushQueue(dependencies.clinicalStore);
   const sender = new FhirPushSender(dependencies);
   sender.start();

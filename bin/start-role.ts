@@ -101,7 +101,7 @@ async function startLeasedRules(
     { ownsPatient: (patientId) => leases.owns(partitionOf(patientId)) },
   );
   await rules.start();
-  const fhirPush = startFhirPush(rules, { clinicalStore, deviceProfiles: loadDeviceProfiles(), targets: new WebhookTargetPolicy(config.webhookAllowHosts), logger, registry });
+  const fhirPush = startFhirPush(rules, { clinicalStore, readingsStore, deviceProfiles: loadDeviceProfiles(), targets: new WebhookTargetPolicy(config.webhookAllowHosts), logger, registry });
   const feed = new JetStreamRulesFeed(engine, (partition) => leases.token(partition), logger, registry);
   feed.judge = (readings) => fhirPush.handOver(readings);
   // Stopped in reverse: the leases given back (the pulls end within one), the rules, the push.
@@ -170,7 +170,7 @@ export async function startRole(config: PlatformConfig, role: PlatformRole, part
           { ownsPatient: (patientId) => feed.owns(patientId) },
         );
         await rules.start();
-        const fhirPush = startFhirPush(rules, { clinicalStore, deviceProfiles: loadDeviceProfiles(), targets: new WebhookTargetPolicy(config.webhookAllowHosts), logger, registry });
+        const fhirPush = startFhirPush(rules, { clinicalStore, readingsStore, deviceProfiles: loadDeviceProfiles(), targets: new WebhookTargetPolicy(config.webhookAllowHosts), logger, registry });
         feed.judge = (readings) => fhirPush.handOver(readings);
         closers.push(() => feed.stop());
         closers.push(() => fhirPush.stop());

@@ -146,7 +146,7 @@ export async function startPlatform(config: PlatformConfig, output: PlatformOutp
       publicUrl: config.publicUrl,
     });
     await rules.start();
-    const fhirPush = startFhirPush(rules, { clinicalStore, deviceProfiles: loadDeviceProfiles(), targets: webhookTargets, logger, registry });
+    const fhirPush = startFhirPush(rules, { clinicalStore, readingsStore, deviceProfiles: loadDeviceProfiles(), targets: webhookTargets, logger, registry });
     // Closers run newest first: ingest drains, then the rules engine judges the last readings and
     // sends its last notifications, and only then does the broker they go through close.
     closers.push(() => ingest.close());

@@ -7,9 +7,10 @@
 // which are stable for a patient and period, and each resource carries an identifier an EHR can
 // create it conditionally on (as the IG's data submission does with `$submit-cgm-bundle`).
 import { createHash } from 'node:crypto';
-import type { Bundle, CodeableConcept, Observation, Quantity } from '@medplum/fhirtypes';
-import type { CgmSummary } from '../store/index.js';
+import type { Bundle, BundleEntry, CodeableConcept, Observation, Patient as FhirPatient, Quantity } from '@medplum/fhirtypes';
+import { addDays, cgmSummary, readCgmPoints, startOfLocalDate, type CgmSummary, type Patient, type ReadingsStore } from '../store/index.js';
 import { fhirIdOf } from './ids.js';
+import { forTheEhr, identifierQuery } from './transaction-bundle.js';
 import { SYSTEMS } from './vocabulary.js';
 
 /** The IG's canonical base, its temporary code system (for the one concept LOINC has not published) and its profiles. */
@@ -117,4 +118,31 @@ export function cgmSummaryBundle(input: { patientId: string; period: CgmSummaryP
     hasMember: members.map((member) => ({ reference: member.fullUrl })),
   };
   return { resourceType: 'Bundle', type: 'collection', timestamp: issued, entry: [{ fullUrl: stableUuid(key('cgm-summary')), resource: summaryObservation }, ...members] };
+}
+
+/**
+ * The patient's summary of a period as the Bundle above, read from the readings store. A period
+ * ending today counts today as far as it has gone (sensor wear is of the time that passed).
+ */
+export async function readCgmSummaryBundle(readingsStore: Pick<ReadingsStore, 'query'>, patient: Pick<Patient, 'id' | 'timezone'>, period: CgmSummaryPeriod, nowMs: number): Promise<Bundle> {
+  const fromMs = startOfLocalDate(period.start, patient.timezone);
+  const toMs = Math.min(startOfLocalDate(addDays(period.end, 1), patient.timezone), nowMs);
+  const summary = cgmSummary(await readCgmPoints(readingsStore, patient.id, fromMs, toMs), { fromMs, toMs, timezone: patient.timezone }, 2);
+  return cgmSummaryBundle({ patientId: patient.id, period, summary, issued: new Date(nowMs).toISOString() });
+}
+
+/**
+ * A summary Bundle as the IG's CGM Data Submission Bundle: a `transaction` of the patient and the
+ * summary's Observations, each a conditional create on its identifier (so a period submitted twice
+ * exists once in the EHR), referring to each other by the Bundle's fullUrls.
+ */
+export function cgmSubmissionBundle(patient: FhirPatient, summary: Bundle): Bundle {
+  const patientUrl = stableUuid(`patient/${patient.identifier?.[0]?.value ?? patient.id ?? ''}`);
+  const fullUrls = new Map<string, string>([[`Patient/${patient.id}`, patientUrl]]);
+  for (const entry of summary.entry ?? []) fullUrls.set(entry.fullUrl!, entry.fullUrl!);
+  const entries: BundleEntry[] = [
+    { fullUrl: patientUrl, resource: forTheEhr(patient, fullUrls), request: { method: 'POST', url: 'Patient', ifNoneExist: identifierQuery(patient) } },
+    ...(summary.entry ?? []).map((entry) => ({ fullUrl: entry.fullUrl!, resource: forTheEhr(entry.resource as Observation, fullUrls), request: { method: 'POST' as const, url: 'Observation', ifNoneExist: identifierQuery(entry.resource as Observation) } })),
+  ];
+  return { resourceType: 'Bundle', meta: { profile: [profile('cgm-data-submission-bundle')] }, type: 'transaction', timestamp: summary.timestamp, entry: entries };
 }

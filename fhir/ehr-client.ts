@@ -1,4 +1,5 @@
-// The platform as a client of an EHR's FHIR server: POSTs transaction Bundles, authenticated with a
+// The platform as a client of an EHR's FHIR server: POSTs transaction Bundles (and the HL7 CGM IG's
+// submission Bundles), authenticated with a
 // static bearer token or as a SMART Backend Services client (SMART App Launch 2.x: an access token
 // for `grant_type=client_credentials` with a `client_assertion` JWT signed by the platform's private
 // key, ES384; the EHR knows the public key from the care team's JWKS URL). The token is kept until a
@@ -19,6 +20,10 @@ const ASSERTION_LIFETIME_SECONDS = 300;
 /** A token is renewed this long before it expires, so none expires on the way. */
 const TOKEN_RENEWAL_MARGIN_MS = 60_000;
 export const SMART_SIGNING_ALGORITHM = 'ES384';
+/** What a CGM Data Receiver's CapabilityStatement instantiates (HL7 CGM IG). */
+export const CGM_DATA_RECEIVER = 'http://hl7.org/fhir/uv/cgm/CapabilityStatement/cgm-data-receiver';
+/** How long whether an EHR is a CGM Data Receiver is kept before asking again. */
+const CAPABILITY_CACHE_MS = 3_600_000;
 
 export class EhrAnswer extends Error {
   constructor(
@@ -42,6 +47,7 @@ interface CachedToken {
 export class EhrClient {
   private token: CachedToken | undefined;
   private tokenUrl: string | undefined;
+  private cgmReceiver: { value: boolean; untilMs: number } | undefined;
   /** How many access tokens were requested (for the operator, and the tests). */
   tokensRequested = 0;
 
@@ -59,28 +65,74 @@ export class EhrClient {
     if (endpoint.updatedAt !== this.endpoint.updatedAt) {
       this.token = undefined;
       this.tokenUrl = undefined;
+      this.cgmReceiver = undefined;
     }
     this.endpoint = endpoint;
   }
 
   /** POSTs a transaction Bundle; resolves with the transaction-response Bundle, rejects with EhrAnswer otherwise. */
   async transaction(bundle: Bundle): Promise<Bundle> {
-    const body = JSON.stringify(bundle);
-    let answer = await this.post(body);
-    if (answer.status === 401 && this.endpoint.auth.type === 'smart-backend') {
-      this.token = undefined;
-      answer = await this.post(body);
-    }
-    if (answer.status < 200 || answer.status >= 300) throw new EhrAnswer(answer.status, `the EHR answered ${answer.status}: ${diagnostics(answer.body)}`);
-    const response = JSON.parse(answer.body) as Bundle;
-    if (response.resourceType !== 'Bundle' || response.type !== 'transaction-response') throw new EhrAnswer(502, 'the EHR did not answer with a transaction-response Bundle');
+    const response = await this.postBundle('', bundle);
+    if (response.type !== 'transaction-response') throw new EhrAnswer(502, 'the EHR did not answer with a transaction-response Bundle');
     const failed = (response.entry ?? []).find((entry) => !entry.response?.status?.startsWith('2'));
     if (failed) throw new EhrAnswer(Number.parseInt(failed.response?.status ?? '500', 10) || 500, `the EHR refused an entry: ${failed.response?.status ?? 'no status'}`);
     return response;
   }
 
-  private async post(body: string) {
-    return sendThrough(this.targets, this.endpoint.baseUrl.replace(/\/+$/, ''), {
+  /**
+   * Submits a CGM Data Submission Bundle (HL7 CGM IG): to `[base]/$submit-cgm-bundle` when the EHR
+   * is a CGM Data Receiver, which may keep a subset of the entries (resolves with a note naming what
+   * it did not keep); otherwise as a transaction at its base, all or nothing.
+   */
+  async submitCgmBundle(bundle: Bundle): Promise<string | undefined> {
+    if (!(await this.isCgmReceiver())) {
+      await this.transaction(bundle);
+      return undefined;
+    }
+    const entries = (await this.postBundle('/$submit-cgm-bundle', bundle)).entry ?? [];
+    const refused = entries.filter((entry) => !entry.response?.status?.startsWith('2'));
+    if (refused.length === 0 && entries.length === (bundle.entry ?? []).length) return undefined;
+    return `the EHR kept ${entries.length - refused.length} of ${(bundle.entry ?? []).length} entries (${refused.map((entry) => entry.response?.status ?? 'no status').join(', ') || 'statuses missing'})`;
+  }
+
+  /** Whether the server's CapabilityStatement instantiates the IG's CGM Data Receiver; asked once an hour. */
+  private async isCgmReceiver(): Promise<boolean> {
+    if (this.cgmReceiver && Date.now() < this.cgmReceiver.untilMs) return this.cgmReceiver.value;
+    const answer = await sendThrough(this.targets, `${this.base}/metadata`, { method: 'GET', headers: { Accept: FHIR_JSON, Authorization: `Bearer ${await this.accessToken()}` }, timeoutMs: EHR_TIMEOUT_MS, maxResponseBytes: MAX_RESPONSE_BYTES });
+    if (answer.status >= 500) throw new EhrAnswer(answer.status, `the EHR answered ${answer.status} to GET metadata: ${diagnostics(answer.body)}`);
+    let value = false;
+    if (answer.status === 200) {
+      try {
+        const statement = JSON.parse(answer.body) as { instantiates?: unknown };
+        value = Array.isArray(statement.instantiates) && statement.instantiates.some((canonical) => typeof canonical === 'string' && canonical.split('|')[0] === CGM_DATA_RECEIVER);
+      } catch {
+        // Not a CapabilityStatement: a server that is not a receiver.
+      }
+    }
+    this.cgmReceiver = { value, untilMs: Date.now() + CAPABILITY_CACHE_MS };
+    return value;
+  }
+
+  private get base(): string {
+    return this.endpoint.baseUrl.replace(/\/+$/, '');
+  }
+
+  /** POSTs a Bundle to the base (or an operation under it), with one retry on a 401 for a fresh token; the answer must be a 2xx Bundle. */
+  private async postBundle(path: string, bundle: Bundle): Promise<Bundle> {
+    const body = JSON.stringify(bundle);
+    let answer = await this.post(path, body);
+    if (answer.status === 401 && this.endpoint.auth.type === 'smart-backend') {
+      this.token = undefined;
+      answer = await this.post(path, body);
+    }
+    if (answer.status < 200 || answer.status >= 300) throw new EhrAnswer(answer.status, `the EHR answered ${answer.status}: ${diagnostics(answer.body)}`);
+    const response = JSON.parse(answer.body) as Bundle;
+    if (response.resourceType !== 'Bundle') throw new EhrAnswer(502, 'the EHR did not answer with a Bundle');
+    return response;
+  }
+
+  private async post(path: string, body: string) {
+    return sendThrough(this.targets, `${this.base}${path}`, {
       method: 'POST',
       headers: { 'Content-Type': `${FHIR_JSON}; charset=utf-8`, Accept: FHIR_JSON, Authorization: `Bearer ${await this.accessToken()}` },
       body,
@@ -117,7 +169,7 @@ export class EhrClient {
 
   /** The token endpoint from the server's SMART configuration (`.well-known/smart-configuration`). */
   private async discoverTokenUrl(): Promise<string> {
-    const answer = await sendThrough(this.targets, `${this.endpoint.baseUrl.replace(/\/+$/, '')}/.well-known/smart-configuration`, { method: 'GET', headers: { Accept: 'application/json' }, timeoutMs: EHR_TIMEOUT_MS, maxResponseBytes: 262_144 });
+    const answer = await sendThrough(this.targets, `${this.base}/.well-known/smart-configuration`, { method: 'GET', headers: { Accept: 'application/json' }, timeoutMs: EHR_TIMEOUT_MS, maxResponseBytes: 262_144 });
     const tokenEndpoint = answer.status === 200 ? (JSON.parse(answer.body) as { token_endpoint?: unknown }).token_endpoint : undefined;
     if (typeof tokenEndpoint !== 'string') throw new EhrAnswer(502, `the EHR publishes no SMART token_endpoint (GET .well-known/smart-configuration answered ${answer.status})`);
     return tokenEndpoint;

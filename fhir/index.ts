@@ -1,7 +1,8 @@
 // Public surface of fhir/: the platform's readings, patients and devices as FHIR R4 resources, and
 // FHIR search as this server understands it.
 export { capabilityStatement } from './capability.js';
-export { CGM_SUMMARY_MEMBER_CODES, cgmSummaryBundle, type CgmSummaryPeriod } from './cgm-summary.js';
+export { CGM_SUMMARY_IDENTIFIER, CGM_SUMMARY_MEMBER_CODES, cgmSubmissionBundle, cgmSummaryBundle, readCgmSummaryBundle, type CgmSummaryPeriod } from './cgm-summary.js';
+export { CGM_SUBMISSION_GRACE_MS, cgmPeriodsToPlan } from './cgm-submission-plan.js';
 export { searchset, searchsetJson, searchsetParts } from './bundles.js';
 export { EXPORT_FILES_HOURS, EXPORT_TYPES, PATIENTS_PER_FILE, STALLED_PLANNING_MS, exportChunks, exportLines, parseExportRequest, planExport, startExport, type ExportRequest, type ExportStores, type ExportType } from './bulk-export.js';
 export { FHIR_ERRORS, operationOutcome } from './errors.js';
@@ -12,6 +13,7 @@ export { deviceResource, patientResource, type DeviceFacts } from './resources.j
 export { OBSERVATION_SEARCH_PARAMETERS, codingsMatch, decodeCursor, encodeCursor, pageSize, parseObservationSearch, parseTokens, searchValues, type ObservationSearch, type RawQuery } from './search.js';
 export { EXTENSIONS, FHIR_JSON, FHIR_VERSION, PROFILES, SYSTEMS } from './vocabulary.js';
 export { EhrAnswer, EhrClient, SMART_SIGNING_ALGORITHM } from './ehr-client.js';
-export { DEFAULT_PUSH_RETRY, FhirPushQueue, FhirPushSender, PUSH_BATCH_SIZE, type FhirPushSenderDependencies, type PushRetry } from './push.js';
+export { FhirPushQueue, FhirPushSender, PUSH_BATCH_SIZE, type FhirPushSenderDependencies } from './push.js';
+export { DEFAULT_PUSH_RETRY, type PushRetry } from './push-retry.js';
 export { generateSigningKeys, type SigningKeys } from './smart-keys.js';
 export { escapeSearchValue, transactionBundle, type PushBatch } from './transaction-bundle.js';

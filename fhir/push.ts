@@ -15,8 +15,10 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { DeviceProfiles, StoredReading } from '../device-profiles/index.js';
 import { DueWorkLoop, type WebhookTargetPolicy } from '../rules/index.js';
-import type { ClinicalStore, FhirDelivery, FhirEndpoint } from '../store/index.js';
+import type { ClinicalStore, FhirDelivery, FhirEndpoint, ReadingsStore } from '../store/index.js';
+import { CgmSummarySubmitter } from './cgm-submissions.js';
 import { EhrAnswer, EhrClient } from './ehr-client.js';
+import { DEFAULT_PUSH_RETRY, type PushRetry } from './push-retry.js';
 import { deviceResource, patientResource } from './resources.js';
 import { transactionBundle } from './transaction-bundle.js';
 
@@ -40,18 +42,6 @@ export class FhirPushQueue {
   }
 }
 
-export interface PushRetry {
-  firstMs: number;
-  maxMs: number;
-  maxAttempts: number;
-}
-
-/**
- * 5 s doubling to an hour, 80 attempts — about three days of trying (5+10+…+2560 s ≈ 85 min over
- * the first ten, then 70 × 60 min) before a delivery is marked failed; an EHR's weekend maintenance
- * loses nothing.
- */
-export const DEFAULT_PUSH_RETRY: PushRetry = { firstMs: 5_000, maxMs: 3_600_000, maxAttempts: 80 };
 /** Readings per transaction Bundle: a few hundred resources, well under any EHR's request limit. */
 export const PUSH_BATCH_SIZE = 100;
 /** How long a smaller batch size learned from a refusal is kept (then the full size is tried again). */
@@ -62,11 +52,15 @@ const POLL_INTERVAL_MS = 1_000;
 
 export interface FhirPushSenderDependencies {
   clinicalStore: ClinicalStore;
+  /** The readings the CGM summaries are computed from. */
+  readingsStore: Pick<ReadingsStore, 'query'>;
   deviceProfiles: DeviceProfiles;
   targets: WebhookTargetPolicy;
   logger: Logger;
   registry: Registry;
   retry?: PushRetry;
+  /** How long after a period ends its CGM summary is sent (CGM_SUBMISSION_GRACE_MS). */
+  cgmGraceMs?: number;
 }
 
 export class FhirPushSender {
@@ -79,6 +73,8 @@ export class FhirPushSender {
   private readonly batchSizes = new Map<string, { size: number; learnedAtMs: number }>();
   private readonly retry: PushRetry;
   private readonly sent: Counter<'outcome'>;
+  /** The teams' CGM summaries, sent from the same loop with the same clients. */
+  readonly cgmSummaries: CgmSummarySubmitter;
 
   constructor(private readonly dependencies: FhirPushSenderDependencies) {
     this.retry = dependencies.retry ?? DEFAULT_PUSH_RETRY;
@@ -87,6 +83,15 @@ export class FhirPushSender {
       (error) => dependencies.logger.error({ err: error.message }, 'FHIR push loop failed'),
     );
     this.sent = new Counter({ name: 'rpm_fhir_push_readings_total', help: 'Readings pushed to EHRs, by outcome of the attempt', labelNames: ['outcome'], registers: [dependencies.registry] });
+    this.cgmSummaries = new CgmSummarySubmitter({
+      clinicalStore: dependencies.clinicalStore,
+      readingsStore: dependencies.readingsStore,
+      logger: dependencies.logger,
+      retry: this.retry,
+      clientFor: (endpoint) => this.clientFor(endpoint),
+      submitted: new Counter({ name: 'rpm_fhir_push_cgm_summaries_total', help: 'CGM summaries submitted to EHRs, by outcome of the attempt', labelNames: ['outcome'], registers: [dependencies.registry] }),
+      graceMs: dependencies.cgmGraceMs,
+    });
   }
 
   start(): void {
@@ -111,10 +116,20 @@ export class FhirPushSender {
     const { clinicalStore } = this.dependencies;
     while (!this.loop.isStopped) {
       const batch = await clinicalStore.fhirDeliveries.claimDue(PUSH_BATCH_SIZE, new Date(Date.now() + PUSH_LEASE_MS).toISOString());
-      if (batch.length === 0) return;
+      if (batch.length === 0) break;
       const size = this.batchSize(batch[0]!.careTeamId);
       for (let start = 0; start < batch.length; start += size) await this.sendBatch(batch.slice(start, start + size));
     }
+    await this.cgmSummaries.run(() => this.loop.isStopped);
+  }
+
+  /** The team's EHR client, brought up to date with its endpoint (a changed endpoint drops what was learned of the old one). */
+  private clientFor(endpoint: FhirEndpoint): EhrClient {
+    let client = this.clients.get(endpoint.careTeamId);
+    if (client && client.updatedAt !== endpoint.updatedAt) this.batchSizes.delete(endpoint.careTeamId);
+    if (client) client.update(endpoint);
+    else this.clients.set(endpoint.careTeamId, (client = new EhrClient(endpoint, this.dependencies.targets)));
+    return client;
   }
 
   private batchSize(careTeamId: string): number {
@@ -153,7 +168,7 @@ export class FhirPushSender {
   }
 
   private async send(endpoint: FhirEndpoint, batch: readonly FhirDelivery[]): Promise<void> {
-    const { clinicalStore, deviceProfiles, targets } = this.dependencies;
+    const { clinicalStore, deviceProfiles } = this.dependencies;
     const readings = batch.map((delivery) => delivery.reading);
     const patients = [...(await clinicalStore.patients.getMany([...new Set(readings.map((reading) => reading.patientId))])).values()].map(patientResource);
     // The readings' devices and gateways, and each device's own gateway (Device.parent).
@@ -167,11 +182,7 @@ export class FhirPushSender {
       const patientId = readings.find((reading) => reading.deviceId === deviceId)?.patientId;
       devices.push(deviceResource({ device, patientId, profile: device.model ? deviceProfiles.get(device.model) : undefined }));
     }
-    let client = this.clients.get(endpoint.careTeamId);
-    if (client && client.updatedAt !== endpoint.updatedAt) this.batchSizes.delete(endpoint.careTeamId);
-    if (client) client.update(endpoint);
-    else this.clients.set(endpoint.careTeamId, (client = new EhrClient(endpoint, targets)));
-    await client.transaction(transactionBundle({ readings, patients, devices }));
+    await this.clientFor(endpoint).transaction(transactionBundle({ readings, patients, devices }));
   }
 
   private async failed(batch: readonly FhirDelivery[], error: Error): Promise<void> {

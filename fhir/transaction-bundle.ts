@@ -13,7 +13,7 @@ export function escapeSearchValue(value: string): string {
   return value.replace(/[\\|,$]/g, (character) => `\\${character}`);
 }
 
-function identifierQuery(resource: { identifier?: { system?: string; value?: string }[] }): string {
+export function identifierQuery(resource: { identifier?: { system?: string; value?: string }[] }): string {
   const identifier = resource.identifier?.[0];
   if (!identifier?.system || !identifier.value) throw new Error(`a ${JSON.stringify(resource).slice(0, 40)} to push has no identifier`);
   return `identifier=${encodeURIComponent(`${escapeSearchValue(identifier.system)}|${escapeSearchValue(identifier.value)}`)}`;
@@ -23,7 +23,7 @@ function identifierQuery(resource: { identifier?: { system?: string; value?: str
  * Our resource without what is ours alone (id, lastUpdated), its references rewritten to the Bundle's
  * fullUrls: a reference to anything not in the Bundle would point at an id the EHR does not have.
  */
-function forTheEhr<T extends Resource>(resource: T, fullUrls: ReadonlyMap<string, string>): T {
+export function forTheEhr<T extends Resource>(resource: T, fullUrls: ReadonlyMap<string, string>): T {
   const text = JSON.stringify({ ...resource, id: undefined, meta: resource.meta?.profile ? { profile: resource.meta.profile } : undefined }, (key, value: unknown) => {
     if (key !== 'reference' || typeof value !== 'string') return value;
     const fullUrl = fullUrls.get(value);

@@ -1,11 +1,12 @@
 // Pushing a care team's readings to its EHR: the team's FHIR endpoint (admins set it; the team's
 // clinicians may see where their patients' readings go), the public key an EHR registers for SMART
-// Backend Services, and the deliveries' state (GET /v1/fhir-deliveries).
+// Backend Services, and the deliveries' state (GET /v1/fhir-deliveries), and that of the CGM
+// summaries submitted on the team's schedule (GET /v1/fhir-cgm-submissions).
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { generateSigningKeys } from '../../fhir/index.js';
 import type { WebhookTargetPolicy } from '../../rules/index.js';
-import { MAX_PAGE_SIZE, STORE_ERRORS, type ClinicalStore, type FhirDelivery, type FhirEndpoint, type FhirEndpointAuth } from '../../store/index.js';
+import { CGM_PERIOD_DAYS, FHIR_CGM_SUBMISSION_STATUSES, MAX_PAGE_SIZE, STORE_ERRORS, type ClinicalStore, type FhirDelivery, type FhirEndpoint, type FhirEndpointAuth } from '../../store/index.js';
 import { maySeeTeam, requireUser, visibleTeams } from '../access.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import { cursor, errorResponses } from '../schemas.js';
@@ -22,6 +23,8 @@ const endpointBody = z
       z.object({ type: z.literal('smart-backend'), clientId: z.string().min(1).max(500), tokenUrl: z.string().url().max(2000).optional(), scope: z.string().min(1).max(2000).optional(), rotateKey: z.boolean().optional() }).strict(),
     ]),
     enabled: z.boolean().default(true),
+    /** Every this many days, each patient's CGM summary of those days (HL7 CGM IG); absent or null: none. */
+    cgmSummaryDays: z.number().int().min(1).max(CGM_PERIOD_DAYS.max).nullable().default(null),
   })
   .strict();
 
@@ -33,8 +36,23 @@ const endpointView = z.object({
     z.object({ type: z.literal('smart-backend'), clientId: z.string(), tokenUrl: z.string().nullable(), scope: z.string(), publicJwk: z.record(z.string(), z.unknown()), jwksUrl: z.string() }),
   ]),
   enabled: z.boolean(),
+  cgmSummaryDays: z.number().nullable(),
   updatedBy: z.string(),
   updatedAt: z.string(),
+});
+
+const cgmSubmissionView = z.object({
+  id: z.number(),
+  careTeamId: z.string(),
+  patientId: z.string(),
+  periodStart: z.string(),
+  periodEnd: z.string(),
+  status: z.enum(FHIR_CGM_SUBMISSION_STATUSES),
+  attempts: z.number(),
+  nextAttemptAt: z.string().nullable(),
+  lastError: z.string().nullable(),
+  createdAt: z.string(),
+  deliveredAt: z.string().nullable(),
 });
 
 const deliveryView = z.object({
@@ -59,6 +77,7 @@ function view(endpoint: FhirEndpoint, publicUrl: string): z.infer<typeof endpoin
     baseUrl: endpoint.baseUrl,
     auth: auth.type === 'bearer' ? { type: 'bearer' } : { type: 'smart-backend', clientId: auth.clientId, tokenUrl: auth.tokenUrl, scope: auth.scope, publicJwk: auth.publicJwk, jwksUrl: `${publicUrl}/v1/care-teams/${encodeURIComponent(endpoint.careTeamId)}/fhir-endpoint/jwks.json` },
     enabled: endpoint.enabled,
+    cgmSummaryDays: endpoint.cgmSummaryDays,
     updatedBy: endpoint.updatedBy,
     updatedAt: endpoint.updatedAt,
   };
@@ -81,7 +100,7 @@ export const fhirPushRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
     { schema: { params: idParams, body: endpointBody, response: { 200: endpointView, ...errorResponses }, tags: ['FHIR push'] }, config: { access: { roles: ['admin'], scope: 'none', audit: 'fhir_endpoint.change', resourceType: 'care_team' } } },
     async (request) => {
       const careTeam = await team(request.params.id);
-      const { baseUrl, auth, enabled } = request.body;
+      const { baseUrl, auth, enabled, cgmSummaryDays } = request.body;
       for (const [field, url] of [['baseUrl', baseUrl], ['auth/tokenUrl', auth.type === 'smart-backend' ? auth.tokenUrl : undefined]] as const) {
         const problem = url === undefined ? undefined : await targets.problemWithResolved(url);
         if (problem) throw new ApiError(API_ERRORS.VALIDATION, `body/${field}: ${problem}`);
@@ -94,7 +113,7 @@ export const fhirPushRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
         const keys = before?.type === 'smart-backend' && !auth.rotateKey ? { privateJwk: before.privateJwk, publicJwk: before.publicJwk } : await generateSigningKeys();
         stored = { type: 'smart-backend', clientId: auth.clientId, tokenUrl: auth.tokenUrl ?? null, scope: auth.scope ?? DEFAULT_SMART_SCOPE, ...keys };
       }
-      return view(await clinicalStore.fhirEndpoints.put({ careTeamId: careTeam.id, baseUrl, auth: stored, enabled, updatedBy: requireUser(request).sub }), publicUrl);
+      return view(await clinicalStore.fhirEndpoints.put({ careTeamId: careTeam.id, baseUrl, auth: stored, enabled, cgmSummaryDays, updatedBy: requireUser(request).sub }), publicUrl);
     },
   );
 
@@ -135,6 +154,32 @@ export const fhirPushRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
       if (careTeamId && !maySeeTeam(user, careTeamId)) throw new ApiError(API_ERRORS.FORBIDDEN, `care team ${careTeamId} is not one of yours`);
       const deliveries = await clinicalStore.fhirDeliveries.list({ ...page, ...(careTeamId ? { careTeamIds: [careTeamId] } : visible ? { careTeamIds: visible } : {}) });
       return { deliveries: deliveries.items.map(deliveryOf), nextCursor: deliveries.nextCursor };
+    },
+  );
+
+  app.get(
+    '/v1/fhir-cgm-submissions',
+    {
+      schema: {
+        querystring: z.object({
+          status: z.enum(FHIR_CGM_SUBMISSION_STATUSES).optional(),
+          careTeamId: z.string().max(200).optional(),
+          patientId: z.string().max(200).optional(),
+          limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
+          after: z.string().regex(/^\d{1,18}$/).optional(),
+        }),
+        response: { 200: z.object({ submissions: z.array(cgmSubmissionView), nextCursor: cursor }), ...errorResponses },
+        tags: ['FHIR push'],
+      },
+      config: { access: { roles: ['admin', 'nurse', 'physician'], scope: 'none', audit: 'fhir_cgm_submissions.list', resourceType: 'fhir_cgm_submission' } },
+    },
+    async (request) => {
+      const user = requireUser(request);
+      const visible = visibleTeams(user);
+      const { careTeamId, ...rest } = request.query;
+      if (careTeamId && !maySeeTeam(user, careTeamId)) throw new ApiError(API_ERRORS.FORBIDDEN, `care team ${careTeamId} is not one of yours`);
+      const submissions = await clinicalStore.fhirCgmSubmissions.list({ ...rest, ...(careTeamId ? { careTeamIds: [careTeamId] } : visible ? { careTeamIds: visible } : {}) });
+      return { submissions: submissions.items, nextCursor: submissions.nextCursor };
     },
   );
 };

@@ -11,7 +11,7 @@ import {
   FHIR_JSON,
   SYSTEMS,
   capabilityStatement,
-  cgmSummaryBundle,
+  readCgmSummaryBundle,
   deviceResource,
   encodeCursor,
   fhirIdOf,
@@ -29,7 +29,7 @@ import {
   searchsetParts,
   type RawQuery,
 } from '../../fhir/index.js';
-import { CGM_PERIOD_DAYS, KeptReadings, STORE_ERRORS, addDays, cgmSummary, isCalendarDate, localDate, readCgmPoints, startOfLocalDate, type ClinicalStore, type Device, type Page, type Patient, type ReadingsStore } from '../../store/index.js';
+import { CGM_PERIOD_DAYS, KeptReadings, STORE_ERRORS, addDays, isCalendarDate, localDate, type ClinicalStore, type Device, type Page, type Patient, type ReadingsStore } from '../../store/index.js';
 import { CLINICAL_ROLES_AND_PATIENT, maySeePatient, maySeeTeam, requireUser, visibleTeams, type AccessControl } from '../access.js';
 import { registerBulkExport } from './fhir-export.js';
 import { API_ERRORS, ApiError } from '../errors.js';
@@ -169,11 +169,7 @@ export const fhirRoutes: FastifyPluginAsync<FhirRouteOptions> = async (app, { cl
     const patient = await visiblePatient(request, request.params.id);
     const nowMs = Date.now();
     const period = cgmPeriod(searchValues(request.query as RawQuery, ['start', 'end'], lenient(request)), patient.timezone, nowMs);
-    const fromMs = startOfLocalDate(period.start, patient.timezone);
-    // Today, if the period ends today, counts as far as it has gone: sensor wear is of the time that passed.
-    const toMs = Math.min(startOfLocalDate(addDays(period.end, 1), patient.timezone), nowMs);
-    const summary = cgmSummary(await readCgmPoints(readingsStore, patient.id, fromMs, toMs), { fromMs, toMs, timezone: patient.timezone }, 2);
-    return send(reply, cgmSummaryBundle({ patientId: patient.id, period, summary, issued: new Date(nowMs).toISOString() }));
+    return send(reply, await readCgmSummaryBundle(readingsStore, patient, period, nowMs));
   });
 
   app.get('/Patient', { config: readAccess('fhir.patient.search', 'patient') }, async (request, reply) => {

@@ -6,6 +6,7 @@ import { AlertRepository } from './repositories/alerts.js';
 import { AuditLogRepository } from './repositories/audit-log.js';
 import { BulkExportRepository } from './repositories/bulk-exports.js';
 import { FhirDeliveryRepository, FhirEndpointRepository } from './repositories/fhir-push.js';
+import { FhirCgmSubmissionRepository } from './repositories/fhir-cgm-submissions.js';
 import { CareTeamRepository } from './repositories/care-teams.js';
 import { DeadLetterRepository } from './repositories/dead-letters.js';
 import { DeviceRepository } from './repositories/devices.js';
@@ -42,6 +43,7 @@ export class ClinicalStore {
   readonly bulkExports: BulkExportRepository;
   readonly fhirEndpoints: FhirEndpointRepository;
   readonly fhirDeliveries: FhirDeliveryRepository;
+  readonly fhirCgmSubmissions: FhirCgmSubmissionRepository;
   readonly changeCounters: ChangeCounterRepository;
   readonly readingDayMarks: ReadingDayMarkRepository;
 
@@ -65,6 +67,7 @@ export class ClinicalStore {
     this.bulkExports = new BulkExportRepository(db);
     this.fhirEndpoints = new FhirEndpointRepository(db);
     this.fhirDeliveries = new FhirDeliveryRepository(db);
+    this.fhirCgmSubmissions = new FhirCgmSubmissionRepository(db);
     this.changeCounters = new ChangeCounterRepository(db);
     this.readingDayMarks = new ReadingDayMarkRepository(db);
   }

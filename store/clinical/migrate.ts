@@ -19,6 +19,7 @@ import { nightscoutUploadersMigration } from './migrations/0013-nightscout-uploa
 import { timeEntryActivityMigration } from './migrations/0014-time-entry-activity.js';
 import { patientChannelMigration } from './migrations/0015-patient-channel.js';
 import { readingDayMarksMigration } from './migrations/0016-reading-day-marks.js';
+import { fhirCgmSubmissionsMigration } from './migrations/0017-fhir-cgm-submissions.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -39,6 +40,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0014-time-entry-activity': timeEntryActivityMigration,
     '0015-patient-channel': patientChannelMigration,
     '0016-reading-day-marks': readingDayMarksMigration,
+    '0017-fhir-cgm-submissions': fhirCgmSubmissionsMigration(dialect),
   };
 }
 

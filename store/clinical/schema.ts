@@ -360,8 +360,27 @@ export interface FhirEndpointTable {
   private_jwk: string | null;
   public_jwk: string | null;
   enabled: number;
+  /** Every this many days, the CGM summary of those days to the EHR; null: none. */
+  cgm_summary_days: number | null;
   updated_by: string;
   updated_at: string;
+}
+
+export interface FhirCgmSubmissionTable {
+  id: Generated<number>;
+  care_team_id: string;
+  patient_id: string;
+  /** The period's first and last local dates (YYYY-MM-DD) of the patient. */
+  period_start: string;
+  period_end: string;
+  /** `pending`, `sending` (claimed until next_attempt_at), `delivered`, `no_data` (nothing to send), `failed`. */
+  status: string;
+  attempts: number;
+  next_attempt_at: string | null;
+  claimed_by: string | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
 }
 
 export interface FhirDeliveryTable {
@@ -413,6 +432,7 @@ export interface ClinicalDatabase {
   bulk_exports: BulkExportTable;
   fhir_endpoints: FhirEndpointTable;
   fhir_deliveries: FhirDeliveryTable;
+  fhir_cgm_submissions: FhirCgmSubmissionTable;
   change_counters: ChangeCounterTable;
   reading_day_marks: ReadingDayMarkTable;
   messages: MessageTable;

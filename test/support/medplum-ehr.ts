@@ -27,15 +27,22 @@ function loadDefinitions(): void {
 export interface EhrOptions {
   /** `bearer`: one static token; `smart`: tokens from the token endpoint for a registered client. */
   auth: { type: 'bearer'; token: string } | { type: 'smart'; clientId: string; tokenLifetimeSeconds: number };
+  /**
+   * A CGM Data Receiver of the HL7 CGM IG: its CapabilityStatement instantiates the IG's, and
+   * `$submit-cgm-bundle` takes the submission Bundle (handed to Medplum as the transaction it is).
+   */
+  cgmReceiver?: boolean;
 }
+
+const CGM_DATA_RECEIVER = 'http://hl7.org/fhir/uv/cgm/CapabilityStatement/cgm-data-receiver';
 
 export interface MedplumEhr {
   baseUrl: string;
   tokenUrl: string;
   /** Registers the platform as a SMART client: its JWKS URL. */
   registerClient(jwksUrl: string): void;
-  /** Token requests answered, transactions committed. */
-  counts: { tokens: number; transactions: number };
+  /** Token requests answered, transactions committed (at the base, and through `$submit-cgm-bundle`). */
+  counts: { tokens: number; transactions: number; cgmSubmissions: number };
   /** The next committed transaction's answer is lost (the connection is cut). */
   loseNextAnswer(): void;
   /** Transactions holding an Observation with this value are refused (400), as an EHR refuses what it cannot take. */
@@ -64,7 +71,7 @@ export async function startMedplumEhr(options: EhrOptions): Promise<MedplumEhr> 
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   let loseAnswer = false;
   let refusedValue: number | undefined;
-  const counts = { tokens: 0, transactions: 0 };
+  const counts = { tokens: 0, transactions: 0, cgmSubmissions: 0 };
 
   const json = (response: ServerResponse, status: number, payload: unknown, type = 'application/fhir+json') => {
     response.writeHead(status, { 'content-type': type });
@@ -104,6 +111,12 @@ export async function startMedplumEhr(options: EhrOptions): Promise<MedplumEhr> 
     if (!authorized(request)) return json(response, 401, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login', diagnostics: 'unauthorized' }] });
     const text = await body(request);
     const parsed = text ? (JSON.parse(text) as Bundle) : undefined;
+    let path = url.pathname.slice('/fhir/R4'.length) || '/';
+    if (options.cgmReceiver && path === '/metadata' && request.method === 'GET') {
+      return json(response, 200, { resourceType: 'CapabilityStatement', status: 'active', kind: 'instance', fhirVersion: '4.0.1', format: ['json'], instantiates: [`${CGM_DATA_RECEIVER}|1.0.0`], rest: [{ mode: 'server', operation: [{ name: 'submit-cgm-bundle', definition: 'http://hl7.org/fhir/uv/cgm/OperationDefinition/submit-cgm-bundle' }] }] });
+    }
+    const cgmSubmission = options.cgmReceiver === true && path === '/$submit-cgm-bundle' && request.method === 'POST';
+    if (cgmSubmission) path = '/';
     const transaction = request.method === 'POST' && parsed?.resourceType === 'Bundle' && parsed.type === 'transaction';
     const values = (resource: unknown) => {
       const observation = resource as { valueQuantity?: { value?: number }; component?: { valueQuantity?: { value?: number } }[] } | undefined;
@@ -112,13 +125,13 @@ export async function startMedplumEhr(options: EhrOptions): Promise<MedplumEhr> 
     if (transaction && refusedValue !== undefined && parsed.entry?.some((entry) => values(entry.resource).includes(refusedValue))) {
       return json(response, 400, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'business-rule', diagnostics: `value ${refusedValue} is refused here` }] });
     }
-    const path = url.pathname.slice('/fhir/R4'.length) || '/';
     const [outcome, resource] = await router.handleRequest(
       { method: (request.method ?? 'GET') as HttpMethod, url: `${path}${url.search}`, pathname: '', body: parsed, params: {}, query: Object.fromEntries(url.searchParams), headers: request.headers, config: { transactions: true } },
       repo,
     );
     if (transaction && getStatus(outcome) < 300) {
       counts.transactions += 1;
+      if (cgmSubmission) counts.cgmSubmissions += 1;
       if (loseAnswer) {
         loseAnswer = false;
         request.socket.destroy();

@@ -18,6 +18,8 @@ export interface FhirEndpoint {
   baseUrl: string;
   auth: FhirEndpointAuth;
   enabled: boolean;
+  /** Every this many days, the CGM summary of those days to the EHR (the HL7 CGM IG's submission); null: none. */
+  cgmSummaryDays: number | null;
   updatedBy: string;
   updatedAt: string;
 }
@@ -27,7 +29,7 @@ function toEndpoint(row: Selectable<FhirEndpointTable>): FhirEndpoint {
     row.auth_type === 'bearer'
       ? { type: 'bearer', token: row.bearer_token ?? '' }
       : { type: 'smart-backend', clientId: row.client_id ?? '', tokenUrl: row.token_url, scope: row.scope ?? '', privateJwk: JSON.parse(row.private_jwk ?? '{}') as Record<string, unknown>, publicJwk: JSON.parse(row.public_jwk ?? '{}') as Record<string, unknown> };
-  return { careTeamId: row.care_team_id, baseUrl: row.base_url, auth, enabled: row.enabled === 1, updatedBy: row.updated_by, updatedAt: row.updated_at };
+  return { careTeamId: row.care_team_id, baseUrl: row.base_url, auth, enabled: row.enabled === 1, cgmSummaryDays: row.cgm_summary_days, updatedBy: row.updated_by, updatedAt: row.updated_at };
 }
 
 export class FhirEndpointRepository {
@@ -38,7 +40,7 @@ export class FhirEndpointRepository {
     return row && toEndpoint(row);
   }
 
-  async put(endpoint: Omit<FhirEndpoint, 'updatedAt'>): Promise<FhirEndpoint> {
+  async put(endpoint: Omit<FhirEndpoint, 'updatedAt' | 'cgmSummaryDays'> & { cgmSummaryDays?: number | null }): Promise<FhirEndpoint> {
     const { auth } = endpoint;
     const values = {
       base_url: endpoint.baseUrl,
@@ -50,6 +52,7 @@ export class FhirEndpointRepository {
       private_jwk: auth.type === 'smart-backend' ? JSON.stringify(auth.privateJwk) : null,
       public_jwk: auth.type === 'smart-backend' ? JSON.stringify(auth.publicJwk) : null,
       enabled: endpoint.enabled ? 1 : 0,
+      cgm_summary_days: endpoint.cgmSummaryDays ?? null,
       updated_by: endpoint.updatedBy,
       updated_at: nowInstant(),
     };
@@ -65,6 +68,11 @@ export class FhirEndpointRepository {
   async delete(careTeamId: string): Promise<boolean> {
     const result = await this.db.deleteFrom('fhir_endpoints').where('care_team_id', '=', careTeamId).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
+  }
+
+  /** The enabled endpoints that ask for CGM summaries. */
+  async cgmSummaryEndpoints(): Promise<FhirEndpoint[]> {
+    return (await this.db.selectFrom('fhir_endpoints').selectAll().where('enabled', '=', 1).where('cgm_summary_days', 'is not', null).execute()).map(toEndpoint);
   }
 
   /** The care teams whose readings are pushed now. */

@@ -134,6 +134,8 @@ const CASES: Case[] = [
   { route: 'GET /v1/care-teams/:id/fhir-endpoint', prepare: async () => (await withEndpoint(teamA), { method: 'GET', path: `/v1/care-teams/${teamA}/fhir-endpoint` }), expected: clinicalOwnOnly },
   { route: 'DELETE /v1/care-teams/:id/fhir-endpoint', prepare: async () => ({ method: 'DELETE', path: `/v1/care-teams/${await withEndpoint((await app.clinicalStore.careTeams.create({ name: 'Fresh' })).id)}/fhir-endpoint` }), expected: { ...adminOnly, admin: 204 } },
   { route: 'GET /v1/fhir-deliveries', prepare: async () => ({ method: 'GET', path: '/v1/fhir-deliveries' }), expected: clinicalAll },
+  // A clinician asking for another team's submissions is refused; their own (or all they see) are answered.
+  { route: 'GET /v1/fhir-cgm-submissions', prepare: async () => ({ method: 'GET', path: `/v1/fhir-cgm-submissions?careTeamId=${teamA}` }), expected: clinicalOwnOnly },
   // The patient channel's check-ins, templates and gateway (issue #26).
   { route: 'GET /v1/questionnaires', prepare: async () => ({ method: 'GET', path: '/v1/questionnaires' }), expected: { ...clinicalAll, patientA: 200, patientA2: 200 } },
   { route: 'GET /v1/patients/:id/check-in-plan', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/check-in-plan` }), expected: { ...clinicalOwnOnly, patientA: 200 } },

@@ -1,6 +1,7 @@
 // Readings pushed to an EHR's FHIR server nobody here wrote (Medplum's FHIR router standing in for
 // the EHR, test/support/medplum-ehr.ts), as the platform pushes them: queued on the hand-over from
-// ingest, sent in transaction Bundles with conditional creates, retried with backoff across restarts.
+// ingest, sent in transaction Bundles with conditional creates, retried with backoff across restarts;
+// and each patient's CGM summary on the team's schedule, as the HL7 CGM IG's data submission.
 // Run over each clinical store (the queue lives there); the minute-long outage runs once, on SQLite.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
@@ -9,8 +10,9 @@ import { promisify } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import type { Device, Observation, Patient } from '@medplum/fhirtypes';
-import { startFhirPush, type FhirPush } from '../../../bin/fhir-push.js';
+import type { Bundle, Device, Observation, Patient } from '@medplum/fhirtypes';
+import type { StoredReading } from '../../../device-profiles/index.js';
+import { startFhirPush } from '../../../bin/fhir-push.js';
 import { loadDeviceProfiles } from '../../../device-profiles/index.js';
 import { WebhookTargetPolicy } from '../../../rules/index.js';
 import type { ClinicalDatabaseLocation } from '../../../store/index.js';
@@ -39,13 +41,13 @@ export interface FhirPushSuiteOptions {
 export function fhirPushSuite(options: FhirPushSuiteOptions): void {
   let app: ApiHarness;
   let admin: string;
-  let push: FhirPush;
+  let push: ReturnType<typeof startFhirPush>;
   let bearerEhr: MedplumEhr;
   let smartEhr: MedplumEhr;
   let teamA: Enrolled;
   let teamB: Enrolled;
   const targets = new WebhookTargetPolicy(['127.0.0.1']);
-  const startPush = () => startFhirPush(app.rules, { clinicalStore: app.clinicalStore, deviceProfiles: loadDeviceProfiles(), targets, logger: pino({ level: process.env.RPM_TEST_LOG_LEVEL ?? 'silent' }), registry: new Registry(), retry: { firstMs: 200, maxMs: 2_000, maxAttempts: 10_000 } });
+  const startPush = () => startFhirPush(app.rules, { clinicalStore: app.clinicalStore, readingsStore: app.readingsStore, deviceProfiles: loadDeviceProfiles(), targets, logger: pino({ level: process.env.RPM_TEST_LOG_LEVEL ?? 'silent' }), registry: new Registry(), retry: { firstMs: 200, maxMs: 2_000, maxAttempts: 10_000 }, cgmGraceMs: 0 });
 
   async function enroll(teamId: string): Promise<Enrolled> {
     const patient = await app.clinicalStore.patients.create({ name: 'Pushed Patient', birthDate: '1944-05-06', timezone: 'America/Denver', careTeamId: teamId });
@@ -211,6 +213,105 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
     expect((again.body as { auth: { publicJwk: unknown } }).auth.publicJwk).toEqual(auth.publicJwk);
   });
 
+  /** A CGM reading every 5 minutes over the last 16 days (values through every range), straight into the readings store. */
+  async function wearSensor(patientId: string): Promise<void> {
+    const readings: StoredReading[] = [];
+    const now = Date.now();
+    for (let t = now - 16 * 86_400_000, i = 0; t < now; t += 300_000, i += 1) {
+      if (i % 13 === 5) continue;
+      const value = Math.round(150 + 110 * Math.sin(i / 40) + (i % 7) * 3);
+      const measuredAt = new Date(t).toISOString();
+      readings.push({ patientId, deviceId: `cgm-of-${patientId}`, readingId: `sgv-${i}`, kind: 'cgm_glucose', measuredAt, measuredAtAsSent: measuredAt, receivedAt: measuredAt, gatewayId: null, source: 'device', unit: 'mg/dL', values: { value }, flags: {}, original: { unit: 'mg/dL', values: { value } } });
+    }
+    await app.readingsStore.write(readings);
+  }
+
+  type Submission = { id: number; patientId: string; periodStart: string; periodEnd: string; status: string; attempts: number; lastError: string | null };
+  async function submissions(teamId: string, token = admin): Promise<Submission[]> {
+    const response = await app.request('GET', `/v1/fhir-cgm-submissions?careTeamId=${teamId}`, { token });
+    expect(response.status).toBe(200);
+    return (response.body as { submissions: Submission[] }).submissions;
+  }
+
+  /** The summary's values, member by member (by LOINC code), from the platform's read API or from what an EHR holds. */
+  const valuesByCode = (observations: Observation[]) =>
+    Object.fromEntries(observations.filter((o) => o.code?.coding?.[0]?.system === 'http://loinc.org').map((o) => [o.code!.coding![0]!.code!, [o.valueQuantity?.value, ...(o.component ?? []).map((c) => c.valueQuantity?.value)]]));
+
+  it('submits each patient’s CGM summary on the team’s schedule: to $submit-cgm-bundle of a CGM Data Receiver, as a transaction to a plain FHIR server, once per period, the figures the read API gives', async () => {
+    const receiver = await startMedplumEhr({ auth: { type: 'bearer', token: 'cgm-receiver-token' }, cgmReceiver: true });
+    try {
+      const team = await app.clinicalStore.careTeams.create({ id: unique('cgm-team'), name: 'Diabetes clinic' });
+      const wearer = await app.clinicalStore.patients.create({ name: 'Sensor Wearer', birthDate: '1980-04-02', timezone: 'America/Chicago', careTeamId: team.id });
+      const noSensor = await app.clinicalStore.patients.create({ name: 'No Sensor', birthDate: '1970-01-01', timezone: 'Asia/Tokyo', careTeamId: team.id });
+      const plainWearer = await app.clinicalStore.patients.create({ name: 'Other Wearer', birthDate: '1975-07-08', timezone: 'Europe/Berlin', careTeamId: teamA.teamId });
+      await wearSensor(wearer.id);
+      await wearSensor(plainWearer.id);
+
+      const body = { baseUrl: receiver.baseUrl, auth: { type: 'bearer', token: 'cgm-receiver-token' }, cgmSummaryDays: 14 };
+      for (const bad of [0, 91, 1.5, '14']) {
+        const refused = await app.request('PUT', `/v1/care-teams/${team.id}/fhir-endpoint`, { token: admin, body: { ...body, cgmSummaryDays: bad } });
+        expect(refused.status).toBe(400);
+        expect((refused.body as { message: string }).message).toMatch(/cgmSummaryDays/);
+      }
+      const stored = await app.request('PUT', `/v1/care-teams/${team.id}/fhir-endpoint`, { token: admin, body });
+      expect(stored.status).toBe(200);
+      expect(stored.body).toMatchObject({ cgmSummaryDays: 14, enabled: true });
+      // Team A's EHR (a FHIR server that is no CGM Data Receiver) asks for weekly summaries too.
+      expect((await app.request('PUT', `/v1/care-teams/${teamA.teamId}/fhir-endpoint`, { token: admin, body: { baseUrl: bearerEhr.baseUrl, auth: { type: 'bearer', token: 'ehr-secret-token' }, cgmSummaryDays: 7 } })).status).toBe(200);
+
+      // The first answer is lost after the receiver committed it: sent again, the conditional creates find what it made.
+      receiver.loseNextAnswer();
+      expect(await push.sender.cgmSummaries.plan()).toBeGreaterThanOrEqual(4);
+      push.sender.kick();
+      const settled = await eventually(async () => {
+        const rows = await submissions(team.id);
+        return rows.length === 2 && rows.every((row) => row.status === 'delivered' || row.status === 'no_data') ? rows : undefined;
+      }, 20_000);
+      const submitted = settled.find((row) => row.patientId === wearer.id)!;
+      expect(submitted).toMatchObject({ status: 'delivered', attempts: 2, lastError: null });
+      expect(settled.find((row) => row.patientId === noSensor.id)).toMatchObject({ status: 'no_data' });
+      // The period ending yesterday in the patient's own calendar, 14 days long.
+      const yesterday = new Date(Date.now() - 86_400_000).toLocaleDateString('en-CA', { timeZone: 'America/Chicago' });
+      expect(submitted.periodEnd).toBe(yesterday);
+      expect(Date.parse(submitted.periodEnd) - Date.parse(submitted.periodStart)).toBe(13 * 86_400_000);
+      expect(receiver.counts.cgmSubmissions).toBe(2);
+
+      // In the EHR: one summary and six members, each once, the patient its own, the figures the read API gives for the period.
+      const held = (await receiver.search<Observation>('Observation?_count=1000')).filter((o) => o.identifier?.[0]?.system === 'urn:rpm-ingest:cgm-summary');
+      expect(held).toHaveLength(7);
+      const read = await app.request('GET', `/fhir/R4/Patient/${wearer.id}/$cgm-summary?start=${submitted.periodStart}&end=${submitted.periodEnd}`, { token: admin });
+      const asRead = ((read.body as Bundle).entry ?? []).map((entry) => entry.resource as Observation);
+      expect(Object.keys(valuesByCode(held))).toHaveLength(6);
+      expect(valuesByCode(held)).toEqual(valuesByCode(asRead));
+      const [ehrPatient] = await receiver.search<Patient>('Patient');
+      expect(ehrPatient!.identifier![0]!.value).toBe(wearer.id);
+      for (const observation of held) expect(observation.subject).toEqual({ reference: `Patient/${ehrPatient!.id}` });
+      const summary = held.find((o) => o.code?.coding?.[0]?.code === 'cgm-summary')!;
+      expect(new Set(summary.hasMember!.map((member) => member.reference))).toEqual(new Set(held.filter((o) => o !== summary).map((o) => `Observation/${o.id}`)));
+
+      // Planned again (another process, a restart): nothing new until the next period ends.
+      expect(await push.sender.cgmSummaries.plan()).toBe(0);
+      expect(await submissions(team.id)).toHaveLength(2);
+
+      // Team A's plain FHIR server: the same Bundle as a transaction at its base.
+      const plain = await eventually(async () => (await submissions(teamA.teamId)).find((row) => row.patientId === plainWearer.id && row.status === 'delivered'), 20_000);
+      expect(plain.periodEnd).toBe(new Date(Date.now() - 86_400_000).toLocaleDateString('en-CA', { timeZone: 'Europe/Berlin' }));
+      const plainHeld = (await bearerEhr.search<Observation>('Observation?_count=1000')).filter((o) => o.identifier?.[0]?.value?.startsWith(`${plainWearer.id}/`));
+      expect(plainHeld).toHaveLength(7);
+      const plainRead = await app.request('GET', `/fhir/R4/Patient/${plainWearer.id}/$cgm-summary?start=${plain.periodStart}&end=${plain.periodEnd}`, { token: admin });
+      expect(valuesByCode(plainHeld)).toEqual(valuesByCode(((plainRead.body as Bundle).entry ?? []).map((entry) => entry.resource as Observation)));
+
+      // A nurse of another team sees none of this team's submissions.
+      const nurseB = await app.token('nurse', [teamB.teamId], unique('nurse'));
+      expect((await app.request('GET', `/v1/fhir-cgm-submissions?careTeamId=${team.id}`, { token: nurseB })).status).toBe(403);
+      expect((await submissions(teamB.teamId, nurseB)).length).toBe(0);
+      const everySeen = (await app.request('GET', '/v1/fhir-cgm-submissions', { token: nurseB })).body as { submissions: Submission[] };
+      expect(everySeen.submissions).toEqual([]);
+    } finally {
+      await receiver.stop();
+    }
+  });
+
   it('shows a team only its own deliveries; removing the endpoint fails what was still queued, saying why', async () => {
     const nurseB = await app.token('nurse', [teamB.teamId], unique('nurse'));
     const seen = await app.request('GET', '/v1/fhir-deliveries', { token: nurseB });
@@ -225,17 +326,21 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
     expect((await fetch(`${app.baseUrl}/v1/care-teams/${teamB.teamId}/fhir-endpoint/jwks.json`)).status).toBe(404);
   });
 
-  it('runs the examples of docs/fhir.md as written: a search, a CGM summary, an export kick-off, an endpoint set up for SMART', async () => {
+  it('runs the examples of docs/fhir.md as written: a search, a CGM summary, an export kick-off, an endpoint set up for SMART, CGM summaries on a schedule', async () => {
     const text = readFileSync(new URL('../../../docs/fhir.md', import.meta.url), 'utf8');
-    const [search, cgmSummary, kickOff, configure] = [...text.matchAll(/```sh\n([^]*?)```/g)].map((match) => match[1]!);
+    const [search, cgmSummary, kickOff, configure, cgmSchedule] = [...text.matchAll(/```sh\n([^]*?)```/g)].map((match) => match[1]!);
     const team = await app.clinicalStore.careTeams.create({ id: unique('docs-team'), name: 'Docs team' });
     const patient = await app.clinicalStore.patients.create({ name: 'Docs Patient', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: team.id });
-    const env = { ...process.env, RPM: app.baseUrl, TOKEN: admin, PATIENT: patient.id, TEAM: team.id, EHR: smartEhr.baseUrl };
+    const env = { ...process.env, RPM: app.baseUrl, TOKEN: admin, PATIENT: patient.id, TEAM: team.id, EHR: smartEhr.baseUrl, EHR_TOKEN: 'a-token' };
     const run = async (command: string) => (await promisify(execFile)('sh', ['-c', command], { env })).stdout;
     expect(JSON.parse(await run(search!))).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
     // A patient with no CGM readings in the period: the summary is a Bundle with no entries.
     expect(JSON.parse(await run(cgmSummary!))).toEqual({ resourceType: 'Bundle', type: 'collection', timestamp: expect.any(String), entry: [] });
     expect(await run(kickOff!)).toMatch(/^HTTP\/1\.1 202[^]*content-location: .*\$export-status\//im);
     expect(JSON.parse(await run(configure!))).toMatchObject({ careTeamId: team.id, auth: { type: 'smart-backend', clientId: 'rpm-platform' } });
+    // Two answers back to back: the endpoint as changed, then the team's submissions (none planned yet).
+    const [changed, listed] = (await run(cgmSchedule!)).split(/(?<=\})(?=\{)/);
+    expect(JSON.parse(changed!)).toMatchObject({ careTeamId: team.id, auth: { type: 'bearer' }, cgmSummaryDays: 14 });
+    expect(JSON.parse(listed!)).toEqual({ submissions: [], nextCursor: null });
   });
 }

@@ -1,0 +1,117 @@
+// Each patient's CGM summary to the care team's EHR on the team's schedule (the HL7 CGM IG's data
+// submission): planned once a period has ended (cgm-submission-plan.ts), computed from the readings
+// when it is sent (so readings that came in late are in it), and sent as the IG's CGM Data
+// Submission Bundle, to `$submit-cgm-bundle` when the EHR says it is a CGM Data Receiver, otherwise
+// as a plain transaction to its base; retried with the reading push's backoff across restarts.
+import type { Logger } from 'pino';
+import type { Counter } from 'prom-client';
+import type { ClinicalStore, FhirCgmSubmission, FhirEndpoint, ReadingsStore } from '../store/index.js';
+import { cgmPeriodsToPlan } from './cgm-submission-plan.js';
+import { cgmSubmissionBundle, readCgmSummaryBundle } from './cgm-summary.js';
+import type { EhrClient } from './ehr-client.js';
+import type { PushRetry } from './push-retry.js';
+import { patientResource } from './resources.js';
+
+/** Periods are looked for this often: a period ends at a patient's midnight, in whichever time zone. */
+const PLAN_INTERVAL_MS = 15 * 60_000;
+/** Submissions claimed at a time: each is one request to the EHR. */
+const SUBMIT_BATCH = 10;
+/** A claimed submission whose sender died is due again after this. */
+const SUBMIT_LEASE_MS = 120_000;
+/** Rows planned per insert (SQLite's bound on a statement's parameters). */
+const PLAN_CHUNK = 500;
+
+export interface CgmSummarySubmitterDependencies {
+  clinicalStore: ClinicalStore;
+  readingsStore: Pick<ReadingsStore, 'query'>;
+  logger: Logger;
+  retry: PushRetry;
+  /** The team's EHR client (shared with the reading push: one token per team). */
+  clientFor: (endpoint: FhirEndpoint) => EhrClient;
+  /** Submissions by outcome of the attempt. */
+  submitted: Counter<'outcome'>;
+  /** How long after a period's last day it is sent (CGM_SUBMISSION_GRACE_MS). */
+  graceMs?: number;
+}
+
+export class CgmSummarySubmitter {
+  private plannedAtMs = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly dependencies: CgmSummarySubmitterDependencies) {}
+
+  /** Plans and sends what is due; planning at most every PLAN_INTERVAL_MS. */
+  async run(isStopped: () => boolean): Promise<void> {
+    const nowMs = Date.now();
+    if (nowMs - this.plannedAtMs >= PLAN_INTERVAL_MS) await this.plan(nowMs);
+    await this.submitDue(isStopped);
+  }
+
+  /** Plans every ended period of every patient of the teams that ask for summaries; how many were new. */
+  async plan(nowMs = Date.now()): Promise<number> {
+    const { clinicalStore, graceMs } = this.dependencies;
+    this.plannedAtMs = nowMs;
+    let planned = 0;
+    for (const endpoint of await clinicalStore.fhirEndpoints.cgmSummaryEndpoints()) {
+      const latest = await clinicalStore.fhirCgmSubmissions.latestPeriodEnds(endpoint.careTeamId);
+      let after: string | undefined;
+      do {
+        const page = await clinicalStore.patients.list({ careTeamIds: [endpoint.careTeamId], limit: PLAN_CHUNK, after });
+        const items = page.items.flatMap((patient) =>
+          cgmPeriodsToPlan({ everyDays: endpoint.cgmSummaryDays!, timezone: patient.timezone, latestEnd: latest.get(patient.id), nowMs, graceMs }).map((period) => ({
+            careTeamId: endpoint.careTeamId,
+            patientId: patient.id,
+            periodStart: period.start,
+            periodEnd: period.end,
+            dueAt: new Date(period.dueAtMs).toISOString(),
+          })),
+        );
+        for (let start = 0; start < items.length; start += PLAN_CHUNK) planned += await clinicalStore.fhirCgmSubmissions.plan(items.slice(start, start + PLAN_CHUNK));
+        after = page.nextCursor ?? undefined;
+      } while (after !== undefined);
+    }
+    return planned;
+  }
+
+  async submitDue(isStopped: () => boolean = () => false): Promise<void> {
+    const { clinicalStore } = this.dependencies;
+    while (!isStopped()) {
+      const due = await clinicalStore.fhirCgmSubmissions.claimDue(SUBMIT_BATCH, new Date(Date.now() + SUBMIT_LEASE_MS).toISOString());
+      if (due.length === 0) return;
+      for (const submission of due) await this.submit(submission);
+    }
+  }
+
+  private async submit(submission: FhirCgmSubmission): Promise<void> {
+    const { clinicalStore, readingsStore, clientFor, submitted, retry } = this.dependencies;
+    const submissions = clinicalStore.fhirCgmSubmissions;
+    const endpoint = await clinicalStore.fhirEndpoints.get(submission.careTeamId);
+    if (!endpoint) return submissions.markAttemptFailed(submission.id, "the care team's FHIR endpoint was removed", null);
+    // Paused: kept, and tried again later, when the team's admin may have switched it back on.
+    if (!endpoint.enabled) return submissions.markAttemptFailed(submission.id, "the care team's FHIR endpoint is switched off", new Date(Date.now() + retry.maxMs).toISOString());
+    if (endpoint.cgmSummaryDays === null) return submissions.markAttemptFailed(submission.id, "the care team's EHR no longer asks for CGM summaries", null);
+    const patient = await clinicalStore.patients.get(submission.patientId);
+    if (!patient || patient.careTeamId !== submission.careTeamId) return submissions.markAttemptFailed(submission.id, 'the patient is no longer in this care team', null);
+    try {
+      const summary = await readCgmSummaryBundle(readingsStore, patient, { start: submission.periodStart, end: submission.periodEnd }, Date.now());
+      if ((summary.entry ?? []).length === 0) {
+        submitted.inc({ outcome: 'no_data' });
+        return await submissions.markDone(submission.id, 'no_data');
+      }
+      const kept = await clientFor(endpoint).submitCgmBundle(cgmSubmissionBundle(patientResource(patient), summary));
+      await submissions.markDone(submission.id, 'delivered', kept);
+      submitted.inc({ outcome: 'delivered' });
+    } catch (error) {
+      await this.failed(submission, error as Error);
+    }
+  }
+
+  private async failed(submission: FhirCgmSubmission, error: Error): Promise<void> {
+    const { clinicalStore, logger, submitted, retry } = this.dependencies;
+    const attempt = submission.attempts + 1;
+    const giveUp = attempt >= retry.maxAttempts;
+    const delayMs = Math.min(retry.firstMs * 2 ** (attempt - 1), retry.maxMs);
+    await clinicalStore.fhirCgmSubmissions.markAttemptFailed(submission.id, error.message, giveUp ? null : new Date(Date.now() + delayMs).toISOString());
+    submitted.inc({ outcome: giveUp ? 'failed' : 'retry' });
+    logger.warn({ careTeamId: submission.careTeamId, submission: submission.id, attempt, err: error.message, gaveUp: giveUp }, 'CGM summary submission to the EHR failed');
+  }
+}

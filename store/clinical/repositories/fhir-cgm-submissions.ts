@@ -1,0 +1,133 @@
+// CGM summaries pushed to EHRs: one submission per patient per period of their team's endpoint,
+// planned once the period has ended, claimed by a sender (leased, so one whose sender died is due
+// again), and marked delivered, without data, or due again later with backoff, as reading
+// deliveries are (fhir-push.ts).
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { nowInstant, toInstant } from '../../time.js';
+import type { ClinicalDatabase, FhirCgmSubmissionTable } from '../schema.js';
+import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
+
+export const FHIR_CGM_SUBMISSION_STATUSES = ['pending', 'sending', 'delivered', 'no_data', 'failed'] as const;
+export type FhirCgmSubmissionStatus = (typeof FHIR_CGM_SUBMISSION_STATUSES)[number];
+
+export interface FhirCgmSubmission {
+  id: number;
+  careTeamId: string;
+  patientId: string;
+  /** The period's first and last local dates of the patient, both included. */
+  periodStart: string;
+  periodEnd: string;
+  status: FhirCgmSubmissionStatus;
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastError: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
+}
+
+function toSubmission(row: Selectable<FhirCgmSubmissionTable>): FhirCgmSubmission {
+  return {
+    id: Number(row.id),
+    careTeamId: row.care_team_id,
+    patientId: row.patient_id,
+    periodStart: row.period_start,
+    periodEnd: row.period_end,
+    status: row.status as FhirCgmSubmissionStatus,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    deliveredAt: row.delivered_at,
+  };
+}
+
+export class FhirCgmSubmissionRepository {
+  constructor(private readonly db: Kysely<ClinicalDatabase>) {}
+
+  /** Each team's patients' latest planned period end, by patient (a patient never planned is absent). */
+  async latestPeriodEnds(careTeamId: string): Promise<Map<string, string>> {
+    const rows = await this.db
+      .selectFrom('fhir_cgm_submissions')
+      .select(['patient_id', sql<string>`max(period_end)`.as('period_end')])
+      .where('care_team_id', '=', careTeamId)
+      .groupBy('patient_id')
+      .execute();
+    return new Map(rows.map((row) => [row.patient_id, row.period_end]));
+  }
+
+  /** Plans submissions, each due at its `dueAt`; a period already planned for a team and patient is not planned again. */
+  async plan(items: readonly { careTeamId: string; patientId: string; periodStart: string; periodEnd: string; dueAt: string }[]): Promise<number> {
+    if (items.length === 0) return 0;
+    const now = nowInstant();
+    const result = await this.db
+      .insertInto('fhir_cgm_submissions')
+      .values(
+        items.map((item) => ({
+          care_team_id: item.careTeamId,
+          patient_id: item.patientId,
+          period_start: item.periodStart,
+          period_end: item.periodEnd,
+          status: 'pending',
+          attempts: 0,
+          next_attempt_at: toInstant(item.dueAt, 'dueAt'),
+          claimed_by: null,
+          last_error: null,
+          created_at: now,
+          delivered_at: null,
+        })),
+      )
+      .onConflict((conflict) => conflict.columns(['care_team_id', 'patient_id', 'period_end']).doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0);
+  }
+
+  /** Claims up to `limit` due submissions until `leaseUntil`: each by exactly one of several senders racing for it. */
+  async claimDue(limit: number, leaseUntil: string, now = nowInstant()): Promise<FhirCgmSubmission[]> {
+    const due = await this.db.selectFrom('fhir_cgm_submissions').select('id').where('status', 'in', ['pending', 'sending']).where('next_attempt_at', '<=', now).orderBy('id').limit(limit).execute();
+    if (due.length === 0) return [];
+    const claim = randomUUID();
+    await this.db
+      .updateTable('fhir_cgm_submissions')
+      .set({ status: 'sending', next_attempt_at: toInstant(leaseUntil, 'leaseUntil'), claimed_by: claim })
+      .where('id', 'in', due.map((row) => row.id))
+      .where('status', 'in', ['pending', 'sending'])
+      .where('next_attempt_at', '<=', now)
+      .execute();
+    const rows = await this.db.selectFrom('fhir_cgm_submissions').selectAll().where('claimed_by', '=', claim).orderBy('id').execute();
+    return rows.map(toSubmission);
+  }
+
+  /**
+   * Sent (`delivered`), or nothing to send (`no_data`: fewer than two readings in the period);
+   * `note` says what the EHR did not keep of a submission it took (a receiver may keep a subset).
+   */
+  async markDone(id: number, status: 'delivered' | 'no_data', note?: string): Promise<void> {
+    await this.db
+      .updateTable('fhir_cgm_submissions')
+      .set((eb) => ({ status, delivered_at: status === 'delivered' ? nowInstant() : null, next_attempt_at: null, claimed_by: null, last_error: note?.slice(0, 1000) ?? null, attempts: eb('attempts', '+', status === 'delivered' ? 1 : 0) }))
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** A failed attempt: due again at `retryAt`, or `failed` for good when retryAt is null. */
+  async markAttemptFailed(id: number, error: string, retryAt: string | null): Promise<void> {
+    await this.db
+      .updateTable('fhir_cgm_submissions')
+      .set((eb) => ({ status: retryAt ? 'pending' : 'failed', next_attempt_at: retryAt, claimed_by: null, last_error: error.slice(0, 1000), attempts: eb('attempts', '+', 1) }))
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Newest first, a page at a time (the cursor is the last id). */
+  async list(filter: { status?: FhirCgmSubmissionStatus; careTeamIds?: readonly string[]; patientId?: string } & PageRequest = {}): Promise<Page<FhirCgmSubmission>> {
+    if (filter.careTeamIds && filter.careTeamIds.length === 0) return { items: [], nextCursor: null };
+    const limit = pageSize(filter);
+    let query = this.db.selectFrom('fhir_cgm_submissions').selectAll().orderBy('id', 'desc').limit(limit + 1);
+    if (filter.status) query = query.where('status', '=', filter.status);
+    if (filter.careTeamIds) query = query.where('care_team_id', 'in', [...filter.careTeamIds]);
+    if (filter.patientId) query = query.where('patient_id', '=', filter.patientId);
+    if (filter.after) query = query.where('id', '<', Number(filter.after));
+    return toPage(await query.execute(), limit, (row) => String(row.id), toSubmission);
+  }
+}
