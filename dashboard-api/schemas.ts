@@ -2,7 +2,7 @@
 // each response against them, so a field that should never leave (a secret, a hash) cannot.
 import { z } from 'zod';
 import { ALERT_EVENT_NAMES, MEASUREMENT_KINDS } from '../device-profiles/index.js';
-import { ALERT_SEVERITIES, ALERT_STATUSES } from '../store/index.js';
+import { ALERT_SEVERITIES, ALERT_STATUSES, FHIR_CGM_SUBMISSION_STATUSES } from '../store/index.js';
 
 const instant = z.string();
 const nullableInstant = z.string().nullable();
@@ -302,3 +302,47 @@ export const checkInView = z.object({
 
 /** An automated message's template (routes/message-templates.ts). */
 export const messageTemplateView = z.object({ key: z.string(), language: z.string(), text: z.string(), edited: z.boolean(), updatedAt: z.string().nullable(), updatedBy: z.string().nullable() });
+
+/** A care team's EHR endpoint as the API shows it: never the bearer token, never the private key. */
+export const fhirEndpointView = z.object({
+  careTeamId: z.string(),
+  baseUrl: z.string(),
+  auth: z.union([
+    z.object({ type: z.literal('bearer') }),
+    z.object({ type: z.literal('smart-backend'), clientId: z.string(), tokenUrl: z.string().nullable(), scope: z.string(), publicJwk: z.record(z.string(), z.unknown()), jwksUrl: z.string() }),
+  ]),
+  enabled: z.boolean(),
+  cgmSummaryDays: z.number().nullable(),
+  updatedBy: z.string(),
+  updatedAt: z.string(),
+});
+
+/** A reading's delivery to a team's EHR. */
+export const fhirDeliveryView = z.object({
+  id: z.number(),
+  careTeamId: z.string(),
+  patientId: z.string(),
+  deviceId: z.string(),
+  readingId: z.string(),
+  status: z.enum(['pending', 'sending', 'delivered', 'failed']),
+  attempts: z.number(),
+  nextAttemptAt: z.string().nullable(),
+  lastError: z.string().nullable(),
+  createdAt: z.string(),
+  deliveredAt: z.string().nullable(),
+});
+
+/** A patient's CGM summary of a period, submitted to the team's EHR on its schedule. */
+export const cgmSubmissionView = z.object({
+  id: z.number(),
+  careTeamId: z.string(),
+  patientId: z.string(),
+  periodStart: z.string(),
+  periodEnd: z.string(),
+  status: z.enum(FHIR_CGM_SUBMISSION_STATUSES),
+  attempts: z.number(),
+  nextAttemptAt: z.string().nullable(),
+  lastError: z.string().nullable(),
+  createdAt: z.string(),
+  deliveredAt: z.string().nullable(),
+});

@@ -105,7 +105,7 @@ export class WebhookTargetPolicy {
     }
     const host = normalizeHost(parsed.hostname);
     if (this.isAllowedHost(host)) return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? undefined : 'must be an https:// URL';
-    if (parsed.protocol !== 'https:') return 'must be an https:// URL (alerts carry health information); an http:// receiver inside the network needs its host in RPM_WEBHOOK_ALLOW_HOSTS';
+    if (parsed.protocol !== 'https:') return 'must be an https:// URL (what is sent there is health information); an http:// receiver inside the network needs its host in RPM_WEBHOOK_ALLOW_HOSTS';
     if (parsed.username || parsed.password) return 'must not carry credentials; the signature header authenticates the platform';
     if (host === 'localhost' || host.endsWith('.localhost')) return 'must not point at this machine';
     if (isIP(host) !== 0 && !isPublicAddress(host)) return `must not point at a private, loopback or link-local address (${host}); allow the host with RPM_WEBHOOK_ALLOW_HOSTS if this receiver is meant`;

@@ -2,7 +2,7 @@
 // the API's shape is a type error here, not a surprise in a nurse's browser. Type-only imports:
 // nothing of zod or the server goes into the bundle.
 import type { z } from 'zod';
-import type { alertView, assignmentView, auditRecordView, billingProgressView, careTeamView, cgmSummaryView, checkInPlanView, checkInScheduledView, checkInView, deadLetterView, deviceView, heldDeviceView, messageTemplateView, messageView, patientView, questionnaireView, readingView, thresholdsView, timeEntryView, triageRow } from '../../dashboard-api/schemas.js';
+import type { alertView, assignmentView, auditRecordView, billingProgressView, careTeamView, cgmSubmissionView, cgmSummaryView, checkInPlanView, checkInScheduledView, checkInView, deadLetterView, deviceView, fhirDeliveryView, fhirEndpointView, heldDeviceView, messageTemplateView, messageView, patientView, questionnaireView, readingView, thresholdsView, timeEntryView, triageRow } from '../../dashboard-api/schemas.js';
 import type { EscalationPolicy } from '../../rules/escalation-policy.js';
 import type { PatientOverrides, RuleDefinition } from '../../rules/rule-definitions.js';
 
@@ -32,6 +32,9 @@ export type CheckInPlan = z.infer<typeof checkInPlanView>;
 export type ScheduledCheckIn = z.infer<typeof checkInScheduledView>;
 export type CheckIn = z.infer<typeof checkInView>;
 export type MessageTemplate = z.infer<typeof messageTemplateView>;
+export type FhirEndpoint = z.infer<typeof fhirEndpointView>;
+export type FhirDelivery = z.infer<typeof fhirDeliveryView>;
+export type CgmSubmission = z.infer<typeof cgmSubmissionView>;
 export interface UnreadThread {
   patientId: string;
   patientName: string;

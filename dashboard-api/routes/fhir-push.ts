@@ -9,7 +9,7 @@ import type { WebhookTargetPolicy } from '../../rules/index.js';
 import { CGM_PERIOD_DAYS, FHIR_CGM_SUBMISSION_STATUSES, MAX_PAGE_SIZE, STORE_ERRORS, type ClinicalStore, type FhirDelivery, type FhirEndpoint, type FhirEndpointAuth } from '../../store/index.js';
 import { maySeeTeam, requireUser, visibleTeams } from '../access.js';
 import { API_ERRORS, ApiError } from '../errors.js';
-import { cursor, errorResponses } from '../schemas.js';
+import { cgmSubmissionView, cursor, errorResponses, fhirDeliveryView, fhirEndpointView } from '../schemas.js';
 import { idParams } from './shared.js';
 
 /** SMART v2 system scopes: create resources, and read and search them (conditional create searches). */
@@ -28,49 +28,8 @@ const endpointBody = z
   })
   .strict();
 
-const endpointView = z.object({
-  careTeamId: z.string(),
-  baseUrl: z.string(),
-  auth: z.union([
-    z.object({ type: z.literal('bearer') }),
-    z.object({ type: z.literal('smart-backend'), clientId: z.string(), tokenUrl: z.string().nullable(), scope: z.string(), publicJwk: z.record(z.string(), z.unknown()), jwksUrl: z.string() }),
-  ]),
-  enabled: z.boolean(),
-  cgmSummaryDays: z.number().nullable(),
-  updatedBy: z.string(),
-  updatedAt: z.string(),
-});
-
-const cgmSubmissionView = z.object({
-  id: z.number(),
-  careTeamId: z.string(),
-  patientId: z.string(),
-  periodStart: z.string(),
-  periodEnd: z.string(),
-  status: z.enum(FHIR_CGM_SUBMISSION_STATUSES),
-  attempts: z.number(),
-  nextAttemptAt: z.string().nullable(),
-  lastError: z.string().nullable(),
-  createdAt: z.string(),
-  deliveredAt: z.string().nullable(),
-});
-
-const deliveryView = z.object({
-  id: z.number(),
-  careTeamId: z.string(),
-  patientId: z.string(),
-  deviceId: z.string(),
-  readingId: z.string(),
-  status: z.enum(['pending', 'sending', 'delivered', 'failed']),
-  attempts: z.number(),
-  nextAttemptAt: z.string().nullable(),
-  lastError: z.string().nullable(),
-  createdAt: z.string(),
-  deliveredAt: z.string().nullable(),
-});
-
 /** What the API shows of an endpoint: never the bearer token, never the private key. */
-function view(endpoint: FhirEndpoint, publicUrl: string): z.infer<typeof endpointView> {
+function view(endpoint: FhirEndpoint, publicUrl: string): z.infer<typeof fhirEndpointView> {
   const { auth } = endpoint;
   return {
     careTeamId: endpoint.careTeamId,
@@ -83,7 +42,7 @@ function view(endpoint: FhirEndpoint, publicUrl: string): z.infer<typeof endpoin
   };
 }
 
-function deliveryOf(delivery: FhirDelivery): z.infer<typeof deliveryView> {
+function deliveryOf(delivery: FhirDelivery): z.infer<typeof fhirDeliveryView> {
   const { reading: _reading, ...rest } = delivery;
   return rest;
 }
@@ -97,7 +56,7 @@ export const fhirPushRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
 
   app.put(
     '/v1/care-teams/:id/fhir-endpoint',
-    { schema: { params: idParams, body: endpointBody, response: { 200: endpointView, ...errorResponses }, tags: ['FHIR push'] }, config: { access: { roles: ['admin'], scope: 'none', audit: 'fhir_endpoint.change', resourceType: 'care_team' } } },
+    { schema: { params: idParams, body: endpointBody, response: { 200: fhirEndpointView, ...errorResponses }, tags: ['FHIR push'] }, config: { access: { roles: ['admin'], scope: 'none', audit: 'fhir_endpoint.change', resourceType: 'care_team' } } },
     async (request) => {
       const careTeam = await team(request.params.id);
       const { baseUrl, auth, enabled, cgmSummaryDays } = request.body;
@@ -117,7 +76,7 @@ export const fhirPushRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
     },
   );
 
-  app.get('/v1/care-teams/:id/fhir-endpoint', { schema: { params: idParams, response: { 200: endpointView, ...errorResponses }, tags: ['FHIR push'] }, config: { access: { roles: ['admin', 'nurse', 'physician'], scope: 'none', audit: 'fhir_endpoint.read', resourceType: 'care_team' } } }, async (request) => {
+  app.get('/v1/care-teams/:id/fhir-endpoint', { schema: { params: idParams, response: { 200: fhirEndpointView, ...errorResponses }, tags: ['FHIR push'] }, config: { access: { roles: ['admin', 'nurse', 'physician'], scope: 'none', audit: 'fhir_endpoint.read', resourceType: 'care_team' } } }, async (request) => {
     const careTeam = await team(request.params.id);
     if (!maySeeTeam(requireUser(request), careTeam.id)) throw new ApiError(API_ERRORS.FORBIDDEN, `care team ${careTeam.id} is not one of yours`);
     const endpoint = await clinicalStore.fhirEndpoints.get(careTeam.id);
@@ -142,7 +101,7 @@ export const fhirPushRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
     {
       schema: {
         querystring: z.object({ status: z.enum(['pending', 'sending', 'delivered', 'failed']).optional(), careTeamId: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(), after: z.string().regex(/^\d{1,18}$/).optional() }),
-        response: { 200: z.object({ deliveries: z.array(deliveryView), nextCursor: cursor }), ...errorResponses },
+        response: { 200: z.object({ deliveries: z.array(fhirDeliveryView), nextCursor: cursor }), ...errorResponses },
         tags: ['FHIR push'],
       },
       config: { access: { roles: ['admin', 'nurse', 'physician'], scope: 'none', audit: 'fhir_deliveries.list', resourceType: 'fhir_delivery' } },

@@ -19,6 +19,7 @@ import { runRpm, type RpmProcess } from '../support/process.js';
 import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../local-servers/postgres.js';
 import { describeWithServer } from '../support/servers.js';
 import { drawablePng } from '../support/images.js';
+import { startMedplumEhr, type MedplumEhr } from '../support/medplum-ehr.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -59,6 +60,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
   let admin: string;
   const screenshots = mkdtempSync(join(tmpdir(), `rpm-console-screenshots-${store}-`));
   let database: TestDatabase | undefined;
+  let ehr: MedplumEhr;
   const ids = { teamA: unique('team-a'), teamB: unique('team-b'), patientA: '', patientB: '', hostile: '', cuff: unique('cuff'), meter: unique('meter'), nurse: unique('nurse').toLowerCase(), admin: unique('admin').toLowerCase(), physician: unique('physician').toLowerCase() };
   let meterSecret = '';
 
@@ -115,7 +117,9 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
     beforeAll(async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'rpm-console-'));
       if (store === 'postgres') database = await createTestDatabase();
-      rpm = runRpm(['start'], { ...(database ? { RPM_DATABASE_URL: database.url } : {}), RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', RPM_LISTEN_HOST: '127.0.0.1', RPM_JWT_SECRET: SECRET, RPM_LOG_LEVEL: 'warn' });
+      // An EHR on this machine (Medplum's FHIR router) for the EHR connection: loopback allowed as a target.
+      ehr = await startMedplumEhr({ auth: { type: 'bearer', token: 'console-ehr-token' } });
+      rpm = runRpm(['start'], { ...(database ? { RPM_DATABASE_URL: database.url } : {}), RPM_DATA_DIR: dataDir, RPM_HTTP_PORT: '0', RPM_MQTT_PORT: '0', RPM_LISTEN_HOST: '127.0.0.1', RPM_JWT_SECRET: SECRET, RPM_LOG_LEVEL: 'warn', RPM_WEBHOOK_ALLOW_HOSTS: '127.0.0.1' });
       [, baseUrl] = (await rpm.waitFor(/health:\s+(http:\/\/\S+)\/healthz/)) as unknown as [string, string];
       [, mqttPort] = (await rpm.waitFor(/MQTT:\s+mqtt:\/\/127\.0\.0\.1:(\d+)/)) as unknown as [string, string];
       admin = await signAccessToken(SECRET, { sub: 'console-admin', role: 'admin', careTeams: [] });
@@ -150,6 +154,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
         await rpm.exited;
       }
       await database?.drop();
+      await ehr?.stop();
     });
 
     it("shows a nurse her team's patients only, with a hostile name as text, and passes axe-core on every page", async () => {
@@ -582,6 +587,66 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await desk.close();
       await phone.close();
     }, 60_000);
+
+    it('lets an admin connect a team’s EHR, see its readings delivered, switch it to SMART and remove it; a nurse sees where the readings go', async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await signIn(page, ids.admin);
+      await page.goto(`${baseUrl}/care-teams`);
+      await page.click('button[aria-label="EHR connection of Team A"]');
+      await page.waitForSelector('.ehr-summary:has-text("This team’s readings go to no EHR.")');
+      // A target outside the platform's policy is refused on the field it names.
+      await page.fill('#ehr-baseUrl', 'http://10.1.2.3/fhir');
+      await page.fill('#ehr-token', 'console-ehr-token');
+      await page.fill('#ehr-cgmSummaryDays', '14');
+      await page.click('.ehr-form button[type=submit]');
+      await page.waitForSelector('#ehr-baseUrl-error');
+      expect(await page.getAttribute('#ehr-baseUrl', 'aria-invalid')).toBe('true');
+      expect(await seriousViolations(page, 'ehr-connection-error')).toEqual([]);
+      await page.fill('#ehr-baseUrl', ehr.baseUrl);
+      await page.click('.ehr-form button[type=submit]');
+      await page.waitForSelector('.ehr-connection [role=status]:has-text("Saved.")');
+      const summary = (await page.textContent('.ehr-summary'))!.replace(/\s+/g, ' ');
+      expect(summary).toBe(`Readings go to ${ehr.baseUrl}, signed in with a bearer token. Each patient’s CGM summary every 14 days.`);
+      // A reading measured now reaches the EHR, and the team's page says so.
+      publish(ids.meter, meterSecret, { readingId: unique('ehr'), kind: 'glucose', measuredAt: new Date(Date.now() - 30_000).toISOString(), value: 112, unit: 'mg/dL', mealContext: 'fasting' });
+      const deadline = Date.now() + 20_000;
+      while (!(await ehr.search('Observation?code=41653-7')).length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+      expect((await ehr.search('Observation?code=41653-7')).length).toBeGreaterThanOrEqual(1);
+      await page.click('.ehr-connection button:has-text("Close")');
+      await page.click('button[aria-label="EHR connection of Team A"]');
+      await page.waitForSelector('.delivery-state');
+      expect((await page.textContent('.delivery-state'))!.replace(/\s+/g, ' ')).toBe('Of the latest 1 reading: 1 delivered, 0 waiting, 0 failed.');
+      expect(await seriousViolations(page, 'ehr-connection')).toEqual([]);
+
+      // The team's nurse sees where the readings go, and no form to change it.
+      const nurseContext = await browser.newContext();
+      const nursePage = await nurseContext.newPage();
+      await signIn(nursePage);
+      await nursePage.goto(`${baseUrl}/care-teams`);
+      await nursePage.click('button[aria-label="EHR connection of Team A"]');
+      await nursePage.waitForSelector('.delivery-state');
+      expect(await nursePage.textContent('.ehr-summary')).toContain(ehr.baseUrl);
+      expect(await nursePage.locator('.ehr-form').count()).toBe(0);
+      await nurseContext.close();
+
+      // SMART Backend Services: the page gives the JWKS address the EHR registers, which serves the public key.
+      await page.check('input[name=ehr-auth][value=smart-backend]');
+      await page.fill('#ehr-clientId', 'rpm-platform');
+      await page.click('.ehr-form button[type=submit]');
+      await page.waitForSelector('.ehr-summary:has-text("SMART Backend Services client rpm-platform")');
+      const jwksUrl = (await page.textContent('.ehr-connection .notice code'))!;
+      // At the platform's public URL (RPM_PUBLIC_URL; this test's server listens on a port of its own).
+      expect(new URL(jwksUrl).pathname).toBe(`/v1/care-teams/${ids.teamA}/fhir-endpoint/jwks.json`);
+      const jwks = (await (await fetch(`${baseUrl}${new URL(jwksUrl).pathname}`)).json()) as { keys: { kty: string; d?: string }[] };
+      expect(jwks.keys).toHaveLength(1);
+      expect(jwks.keys[0]!.d).toBeUndefined();
+      await page.screenshot({ path: join(screenshots, 'ehr-connection-smart.png'), fullPage: true });
+      await page.click('.ehr-form button:has-text("Remove the connection")');
+      await page.waitForSelector('.ehr-summary:has-text("This team’s readings go to no EHR.")');
+      expect((await fetch(`${baseUrl}/v1/care-teams/${ids.teamA}/fhir-endpoint`, { headers: { Authorization: `Bearer ${admin}` } })).status).toBe(404);
+      await context.close();
+    }, 90_000);
 
     it('leaves no page usable after signing out, with the back button, nor after the idle timeout', async () => {
       const context = await browser.newContext();

@@ -1,12 +1,14 @@
 // Care teams and their escalation policy: who is notified for each severity, and after how many
 // minutes without acknowledgement the next tier is. Everyone clinical sees their own teams' policy
-// (who gets paged is part of the job); admins create teams and change the tiers.
+// (who gets paged is part of the job); admins create teams and change the tiers. From each team:
+// its automated messages to patients, and its EHR connection.
 import { useState } from 'preact/hooks';
 import { useReloadingActions } from '../admin-actions.js';
 import { ApiFailure, api, session } from '../api.js';
 import type { CareTeam } from '../api-types.js';
 import { html } from '../html.js';
 import { severityText } from '../severity.js';
+import { EhrConnection } from './ehr-connection.js';
 import { PatientMessaging } from './patient-messaging.js';
 
 const SEVERITIES = ['critical', 'high', 'moderate', 'low'] as const;
@@ -71,6 +73,7 @@ export function CareTeamsPage() {
   const [teams, setTeams] = useState<CareTeam[]>([]);
   const [editing, setEditing] = useState<string | undefined>(undefined);
   const [messaging, setMessaging] = useState<string | undefined>(undefined);
+  const [ehr, setEhr] = useState<string | undefined>(undefined);
   const [form, setForm] = useState({ id: '', name: '' });
   const isAdmin = session.me?.user.role === 'admin';
   const { error, run } = useReloadingActions(async () => setTeams((await api<{ careTeams: CareTeam[] }>('GET', '/v1/care-teams')).careTeams));
@@ -86,6 +89,7 @@ export function CareTeamsPage() {
     <h1>Care teams</h1>
     ${error ? html`<p class="error" role="alert">${error}</p>` : null}
     ${team ? html`<${TierEditor} key=${team.id} team=${team} onDone=${() => { setEditing(undefined); void run(); }} />` : null}
+    ${teams.find((t) => t.id === ehr) ? html`<${EhrConnection} key=${ehr} team=${teams.find((t) => t.id === ehr)!} onDone=${() => setEhr(undefined)} />` : null}
     ${teams.find((t) => t.id === messaging) ? html`<${PatientMessaging} key=${messaging} team=${teams.find((t) => t.id === messaging)!} onDone=${() => setMessaging(undefined)} />` : null}
     <table class="care-teams">
       <caption>${isAdmin ? 'Every care team' : 'Your care teams'} and who their alerts reach</caption>
@@ -99,6 +103,7 @@ export function CareTeamsPage() {
             <td>
               ${isAdmin ? html`<button type="button" class="secondary" aria-label=${`Edit escalation of ${t.name}`} onClick=${() => setEditing(t.id)}>Edit escalation</button> ` : null}
               <button type="button" class="secondary" aria-label=${`Messages to patients of ${t.name}`} onClick=${() => setMessaging(t.id)}>Messages to patients</button>
+              <button type="button" class="secondary" aria-label=${`EHR connection of ${t.name}`} onClick=${() => setEhr(t.id)}>EHR connection</button>
             </td>
           </tr>`,
         )}

@@ -1,0 +1,175 @@
+// Where a care team's readings and CGM summaries go in its EHR (docs/fhir.md, "Push to an EHR"):
+// the team's clinicians see where, how it is going, and what failed; an admin connects the EHR
+// (a bearer token, or SMART Backend Services with the platform's key pair, whose public key the
+// EHR registers), pauses it, chooses the CGM summaries' schedule, or removes the connection.
+// The token and the private key never come back from the API: a change asks for the token again.
+import { useEffect, useState } from 'preact/hooks';
+import { ApiFailure, api, session } from '../api.js';
+import type { CareTeam, CgmSubmission, FhirDelivery, FhirEndpoint } from '../api-types.js';
+import { html } from '../html.js';
+import { ShownOnce } from '../admin-actions.js';
+
+/** The latest deliveries counted for the summary line. */
+const RECENT = 100;
+
+const SUBMISSION_STATUS: Readonly<Record<CgmSubmission['status'], string>> = {
+  pending: 'waiting',
+  sending: 'being sent',
+  delivered: 'delivered',
+  no_data: 'no CGM data (not sent)',
+  failed: 'failed',
+};
+
+interface Form {
+  baseUrl: string;
+  authType: 'bearer' | 'smart-backend';
+  token: string;
+  clientId: string;
+  tokenUrl: string;
+  rotateKey: boolean;
+  enabled: boolean;
+  /** Empty: no CGM summaries. */
+  cgmSummaryDays: string;
+}
+
+function formOf(endpoint: FhirEndpoint | undefined): Form {
+  const smart = endpoint?.auth.type === 'smart-backend' ? endpoint.auth : undefined;
+  return {
+    baseUrl: endpoint?.baseUrl ?? '',
+    authType: endpoint?.auth.type ?? 'bearer',
+    token: '',
+    clientId: smart?.clientId ?? '',
+    tokenUrl: smart?.tokenUrl ?? '',
+    rotateKey: false,
+    enabled: endpoint?.enabled ?? true,
+    cgmSummaryDays: endpoint?.cgmSummaryDays ? String(endpoint.cgmSummaryDays) : '',
+  };
+}
+
+/** `body/auth/token: message` → the form's field; what names none is under ''. */
+function fieldOf(message: string): { field: string; text: string } {
+  const match = /^body\/([\w/]+): (.*)$/s.exec(message);
+  if (!match) return { field: '', text: message };
+  const field = { baseUrl: 'baseUrl', 'auth/token': 'token', 'auth/clientId': 'clientId', 'auth/tokenUrl': 'tokenUrl', cgmSummaryDays: 'cgmSummaryDays' }[match[1]!] ?? '';
+  return { field, text: field ? match[2]! : message };
+}
+
+function DeliveryState({ deliveries }: { deliveries: FhirDelivery[] }) {
+  if (deliveries.length === 0) return html`<p>No reading has been sent yet.</p>`;
+  const count = (status: FhirDelivery['status']) => deliveries.filter((d) => d.status === status).length;
+  const troubled = deliveries.find((d) => d.lastError !== null && d.status !== 'delivered');
+  return html`<p class="delivery-state">Of the latest ${deliveries.length} ${deliveries.length === 1 ? 'reading' : 'readings'}: ${count('delivered')} delivered, ${count('pending') + count('sending')} waiting, ${count('failed')} failed.</p>
+    ${troubled ? html`<p>Last problem (${troubled.attempts} ${troubled.attempts === 1 ? 'attempt' : 'attempts'}): <span class="source">${troubled.lastError}</span></p>` : null}`;
+}
+
+function SubmissionTable({ submissions }: { submissions: CgmSubmission[] }) {
+  if (submissions.length === 0) return html`<p>No CGM summary has been planned yet.</p>`;
+  return html`<table class="cgm-submissions">
+    <caption>The latest CGM summaries for the EHR</caption>
+    <thead><tr><th scope="col">Patient</th><th scope="col">Period</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Note</th></tr></thead>
+    <tbody>
+      ${submissions.map(
+        (s) => html`<tr data-submission=${String(s.id)}>
+          <td><a href=${`/patients/${encodeURIComponent(s.patientId)}`}>${s.patientId}</a></td>
+          <td>${s.periodStart} to ${s.periodEnd}</td>
+          <td>${SUBMISSION_STATUS[s.status]}</td>
+          <td>${s.attempts}</td>
+          <td>${s.lastError ?? ''}</td>
+        </tr>`,
+      )}
+    </tbody>
+  </table>`;
+}
+
+export function EhrConnection({ team, onDone }: { team: CareTeam; onDone: () => void }) {
+  const [endpoint, setEndpoint] = useState<FhirEndpoint | null | undefined>(undefined);
+  const [deliveries, setDeliveries] = useState<FhirDelivery[]>([]);
+  const [submissions, setSubmissions] = useState<CgmSubmission[]>([]);
+  const [form, setForm] = useState<Form>(formOf(undefined));
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [status, setStatus] = useState<string | undefined>(undefined);
+  const isAdmin = session.me?.user.role === 'admin';
+  const base = `/v1/care-teams/${encodeURIComponent(team.id)}/fhir-endpoint`;
+  const load = async () => {
+    try {
+      const found = await api<FhirEndpoint>('GET', base).catch((failure: unknown) => (failure instanceof ApiFailure && failure.status === 404 ? null : Promise.reject(failure)));
+      setEndpoint(found);
+      setForm(formOf(found ?? undefined));
+      const query = `careTeamId=${encodeURIComponent(team.id)}`;
+      setDeliveries((await api<{ deliveries: FhirDelivery[] }>('GET', `/v1/fhir-deliveries?${query}&limit=${RECENT}`)).deliveries);
+      setSubmissions((await api<{ submissions: CgmSubmission[] }>('GET', `/v1/fhir-cgm-submissions?${query}&limit=20`)).submissions);
+    } catch (failure) {
+      setErrors({ '': (failure as Error).message });
+    }
+  };
+  useEffect(() => void load(), [team.id]);
+  const set = (change: Partial<Form>) => setForm({ ...form, ...change });
+  const save = async (event: Event) => {
+    event.preventDefault();
+    setErrors({});
+    setStatus(undefined);
+    const auth =
+      form.authType === 'bearer'
+        ? { type: 'bearer', token: form.token }
+        : { type: 'smart-backend', clientId: form.clientId, ...(form.tokenUrl ? { tokenUrl: form.tokenUrl } : {}), ...(form.rotateKey ? { rotateKey: true } : {}) };
+    try {
+      await api('PUT', base, { baseUrl: form.baseUrl, auth, enabled: form.enabled, cgmSummaryDays: form.cgmSummaryDays === '' ? null : Number(form.cgmSummaryDays) });
+      setStatus('Saved.');
+      await load();
+    } catch (failure) {
+      const { field, text } = fieldOf((failure as Error).message);
+      setErrors({ [field]: text });
+    }
+  };
+  const remove = async () => {
+    setErrors({});
+    try {
+      await api('DELETE', base);
+      setStatus('The connection is removed: nothing more is sent, and what was waiting is marked failed.');
+      await load();
+    } catch (failure) {
+      setErrors({ '': (failure as Error).message });
+    }
+  };
+  const field = (id: keyof Form & string, label: string, input: unknown) => html`<label for=${`ehr-${id}`}>${label}</label>
+    ${input}
+    ${errors[id] ? html`<span class="error field-error" id=${`ehr-${id}-error`}>${errors[id]}</span>` : null}`;
+  const invalid = (id: string) => ({ 'aria-invalid': errors[id] ? 'true' : 'false', 'aria-describedby': errors[id] ? `ehr-${id}-error` : undefined });
+  const smart = endpoint?.auth.type === 'smart-backend' ? endpoint.auth : undefined;
+  return html`<section class="ehr-connection" aria-labelledby="ehr-heading">
+    <h2 id="ehr-heading" tabIndex=${-1}>EHR connection of ${team.name}</h2>
+    ${errors[''] ? html`<p class="error" role="alert">${errors['']}</p>` : null}
+    ${status ? html`<p role="status">${status}</p>` : null}
+    ${endpoint === undefined
+      ? html`<p aria-busy="true">Loading…</p>`
+      : endpoint === null
+        ? html`<p class="ehr-summary">This team’s readings go to no EHR.</p>`
+        : html`<p class="ehr-summary">${endpoint.enabled ? 'Readings go' : 'Paused: nothing is sent'} to <code>${endpoint.baseUrl}</code>, signed in${smart ? html` as SMART Backend Services client <code>${smart.clientId}</code>` : ' with a bearer token'}. ${endpoint.cgmSummaryDays ? `Each patient’s CGM summary every ${endpoint.cgmSummaryDays} ${endpoint.cgmSummaryDays === 1 ? 'day' : 'days'}.` : 'No CGM summaries.'}</p>
+          <p><small class="source">Changed by ${endpoint.updatedBy}, ${new Date(endpoint.updatedAt).toLocaleString()}</small></p>`}
+    ${smart ? html`<${ShownOnce} label="The key the EHR registers" value=${smart.jwksUrl}>The EHR registers the platform’s public key by this JWKS address (the private key never leaves the platform):</${ShownOnce}>` : null}
+    ${endpoint ? html`<h3>Readings</h3><${DeliveryState} deliveries=${deliveries} /><h3>CGM summaries</h3><${SubmissionTable} submissions=${submissions} />` : null}
+    ${isAdmin
+      ? html`<form class="create-person ehr-form" onSubmit=${save} novalidate>
+          <h3>${endpoint ? 'Change the connection' : 'Connect an EHR'}</h3>
+          ${field('baseUrl', 'FHIR base URL (https)', html`<input id="ehr-baseUrl" type="url" required value=${form.baseUrl} ...${invalid('baseUrl')} onInput=${(e: Event) => set({ baseUrl: (e.target as HTMLInputElement).value })} />`)}
+          <fieldset>
+            <legend>How the platform signs in to the EHR</legend>
+            <label><input type="radio" name="ehr-auth" value="bearer" checked=${form.authType === 'bearer'} onChange=${() => set({ authType: 'bearer' })} /> A bearer token the EHR gave</label>
+            <label><input type="radio" name="ehr-auth" value="smart-backend" checked=${form.authType === 'smart-backend'} onChange=${() => set({ authType: 'smart-backend' })} /> SMART Backend Services (the platform’s own key)</label>
+          </fieldset>
+          ${form.authType === 'bearer'
+            ? field('token', 'Bearer token (asked again on every change; never shown)', html`<input id="ehr-token" type="password" autocomplete="off" required value=${form.token} ...${invalid('token')} onInput=${(e: Event) => set({ token: (e.target as HTMLInputElement).value })} />`)
+            : html`${field('clientId', 'Client id the EHR registered', html`<input id="ehr-clientId" required value=${form.clientId} ...${invalid('clientId')} onInput=${(e: Event) => set({ clientId: (e.target as HTMLInputElement).value })} />`)}
+                ${field('tokenUrl', 'Token URL (optional: found in the EHR’s SMART configuration)', html`<input id="ehr-tokenUrl" type="url" value=${form.tokenUrl} ...${invalid('tokenUrl')} onInput=${(e: Event) => set({ tokenUrl: (e.target as HTMLInputElement).value })} />`)}
+                ${smart ? html`<label><input type="checkbox" checked=${form.rotateKey} onChange=${(e: Event) => set({ rotateKey: (e.target as HTMLInputElement).checked })} /> Make a new key pair (the EHR must fetch the new public key)</label>` : null}`}
+          ${field('cgmSummaryDays', 'CGM summaries every so many days (1–90; empty for none)', html`<input id="ehr-cgmSummaryDays" type="number" min="1" max="90" step="1" class="number" value=${form.cgmSummaryDays} ...${invalid('cgmSummaryDays')} onInput=${(e: Event) => set({ cgmSummaryDays: (e.target as HTMLInputElement).value })} />`)}
+          <label><input type="checkbox" checked=${form.enabled} onChange=${(e: Event) => set({ enabled: (e.target as HTMLInputElement).checked })} /> Sending (untick to pause: what is waiting is kept)</label>
+          <div class="actions">
+            <button type="submit">${endpoint ? 'Save the connection' : 'Connect'}</button>
+            ${endpoint ? html`<button type="button" class="secondary" onClick=${() => void remove()}>Remove the connection</button>` : null}
+          </div>
+        </form>`
+      : null}
+    <div class="actions"><button type="button" class="secondary" onClick=${onDone}>Close</button></div>
+  </section>`;
+}
