@@ -339,6 +339,7 @@ export const cgmSubmissionView = z.object({
   patientId: z.string(),
   periodStart: z.string(),
   periodEnd: z.string(),
+  requestedBy: z.string().nullable(),
   status: z.enum(FHIR_CGM_SUBMISSION_STATUSES),
   attempts: z.number(),
   nextAttemptAt: z.string().nullable(),

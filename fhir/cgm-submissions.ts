@@ -88,7 +88,7 @@ export class CgmSummarySubmitter {
     if (!endpoint) return submissions.markAttemptFailed(submission.id, "the care team's FHIR endpoint was removed", null);
     // Paused: kept, and tried again later, when the team's admin may have switched it back on.
     if (!endpoint.enabled) return submissions.markAttemptFailed(submission.id, "the care team's FHIR endpoint is switched off", new Date(Date.now() + retry.maxMs).toISOString());
-    if (endpoint.cgmSummaryDays === null) return submissions.markAttemptFailed(submission.id, "the care team's EHR no longer asks for CGM summaries", null);
+    if (endpoint.cgmSummaryDays === null && submission.requestedBy === null) return submissions.markAttemptFailed(submission.id, "the care team's EHR no longer asks for CGM summaries", null);
     const patient = await clinicalStore.patients.get(submission.patientId);
     if (!patient || patient.careTeamId !== submission.careTeamId) return submissions.markAttemptFailed(submission.id, 'the patient is no longer in this care team', null);
     try {

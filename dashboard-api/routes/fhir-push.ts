@@ -6,14 +6,17 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { generateSigningKeys } from '../../fhir/index.js';
 import type { WebhookTargetPolicy } from '../../rules/index.js';
-import { CGM_PERIOD_DAYS, FHIR_CGM_SUBMISSION_STATUSES, MAX_PAGE_SIZE, STORE_ERRORS, type ClinicalStore, type FhirDelivery, type FhirEndpoint, type FhirEndpointAuth } from '../../store/index.js';
-import { maySeeTeam, requireUser, visibleTeams } from '../access.js';
+import { CGM_PERIOD_DAYS, FHIR_CGM_SUBMISSION_STATUSES, MAX_PAGE_SIZE, STORE_ERRORS, addDays, isCalendarDate, localDate, type ClinicalStore, type FhirDelivery, type FhirEndpoint, type FhirEndpointAuth } from '../../store/index.js';
+import { CLINICAL_ROLES, maySeeTeam, requireUser, visibleTeams } from '../access.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import { cgmSubmissionView, cursor, errorResponses, fhirDeliveryView, fhirEndpointView } from '../schemas.js';
 import { idParams } from './shared.js';
 
 /** SMART v2 system scopes: create resources, and read and search them (conditional create searches). */
 const DEFAULT_SMART_SCOPE = 'system/Patient.crs system/Device.crs system/Observation.crs';
+
+const calendarDate = z.string().refine(isCalendarDate, 'a date (YYYY-MM-DD)');
+const submissionRequestBody = z.object({ start: calendarDate.optional(), end: calendarDate.optional() }).strict();
 
 const endpointBody = z
   .object({
@@ -139,6 +142,31 @@ export const fhirPushRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
       if (careTeamId && !maySeeTeam(user, careTeamId)) throw new ApiError(API_ERRORS.FORBIDDEN, `care team ${careTeamId} is not one of yours`);
       const submissions = await clinicalStore.fhirCgmSubmissions.list({ ...rest, ...(careTeamId ? { careTeamIds: [careTeamId] } : visible ? { careTeamIds: visible } : {}) });
       return { submissions: submissions.items, nextCursor: submissions.nextCursor };
+    },
+  );
+
+  // The IG's manual trigger: a clinician sends a patient's summary of whole local dates now (before
+  // a visit, say), by default the team's period (or 14 days) ending yesterday.
+  app.post(
+    '/v1/patients/:id/cgm-summary/submissions',
+    {
+      schema: { params: idParams, body: submissionRequestBody, response: { 200: cgmSubmissionView, 202: cgmSubmissionView, ...errorResponses }, tags: ['FHIR push'] },
+      config: { access: { roles: CLINICAL_ROLES, scope: 'patient', audit: 'fhir_cgm_submission.request' } },
+    },
+    async (request, reply) => {
+      const patient = await clinicalStore.patients.get(request.params.id);
+      if (!patient) throw new ApiError(STORE_ERRORS.NOT_FOUND, `patient ${request.params.id} does not exist`);
+      const endpoint = await clinicalStore.fhirEndpoints.get(patient.careTeamId);
+      if (!endpoint) throw new ApiError(STORE_ERRORS.CONFLICT, `care team ${patient.careTeamId} pushes to no EHR: connect one first`);
+      // Whole days only: the EHR keeps the first summary of a period it is sent, so a day still under way is never sent.
+      const yesterday = addDays(localDate(Date.now(), patient.timezone), -1);
+      const end = request.body.end ?? yesterday;
+      const start = request.body.start ?? addDays(end, -((endpoint.cgmSummaryDays ?? CGM_PERIOD_DAYS.default) - 1));
+      if (end > yesterday) throw new ApiError(API_ERRORS.VALIDATION, `body/end: ${end} is not over yet in the patient's time zone; the latest a period may end is ${yesterday}`);
+      if (start > end) throw new ApiError(API_ERRORS.VALIDATION, `body/start: ${start} is after end (${end})`);
+      if (start < addDays(end, -(CGM_PERIOD_DAYS.max - 1))) throw new ApiError(API_ERRORS.VALIDATION, `body/start: a period may span at most ${CGM_PERIOD_DAYS.max} days`);
+      const { submission, created } = await clinicalStore.fhirCgmSubmissions.request({ careTeamId: patient.careTeamId, patientId: patient.id, periodStart: start, periodEnd: end, requestedBy: requireUser(request).sub });
+      return reply.code(created ? 202 : 200).send(submission);
     },
   );
 };

@@ -373,6 +373,8 @@ export interface FhirCgmSubmissionTable {
   /** The period's first and last local dates (YYYY-MM-DD) of the patient. */
   period_start: string;
   period_end: string;
+  /** '' for the team's schedule; otherwise the person who asked for this period. */
+  requested_by: string;
   /** `pending`, `sending` (claimed until next_attempt_at), `delivered`, `no_data` (nothing to send), `failed`. */
   status: string;
   attempts: number;

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { createHash } from 'node:crypto';
+import type { Observation } from '@medplum/fhirtypes';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { signAccessToken } from '../../dashboard-api/index.js';
 import { unique } from '../support/ingest-harness.js';
@@ -61,6 +62,8 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
   const screenshots = mkdtempSync(join(tmpdir(), `rpm-console-screenshots-${store}-`));
   let database: TestDatabase | undefined;
   let ehr: MedplumEhr;
+  /** The CGM wearer of team A and their uploader's api-secret (set by the CGM test, used by the EHR connection's). */
+  const cgmWearer = { patientId: '', apiSecret: '' };
   const ids = { teamA: unique('team-a'), teamB: unique('team-b'), patientA: '', patientB: '', hostile: '', cuff: unique('cuff'), meter: unique('meter'), nurse: unique('nurse').toLowerCase(), admin: unique('admin').toLowerCase(), physician: unique('physician').toLowerCase() };
   let meterSecret = '';
 
@@ -275,6 +278,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       const now = Date.now();
       const entries = Array.from({ length: 72 }, (_, i) => ({ type: 'sgv', sgv: i < 12 ? 62 : i < 48 ? 120 + (i % 7) * 5 : 230 + (i % 5) * 10, date: now - (72 - i) * 5 * 60_000, direction: 'Flat', device: 'xDrip-DexcomG7' }));
       const apiSecret = createHash('sha1').update(secret).digest('hex');
+      Object.assign(cgmWearer, { patientId, apiSecret });
       const uploaded = await fetch(`${baseUrl}/api/v1/entries`, { method: 'POST', headers: { 'content-type': 'application/json', 'api-secret': apiSecret }, body: JSON.stringify(entries) });
       expect(uploaded.status).toBe(200);
       const context = await browser.newContext();
@@ -588,7 +592,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await phone.close();
     }, 60_000);
 
-    it('lets an admin connect a team’s EHR, see its readings delivered, switch it to SMART and remove it; a nurse sees where the readings go', async () => {
+    it('lets an admin connect a team’s EHR, see its readings delivered, switch it to SMART and remove it; a nurse sends a CGM summary from the patient’s page and sees where it went', async () => {
       const context = await browser.newContext();
       const page = await context.newPage();
       await signIn(page, ids.admin);
@@ -619,14 +623,36 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect((await page.textContent('.delivery-state'))!.replace(/\s+/g, ' ')).toBe('Of the latest 1 reading: 1 delivered, 0 waiting, 0 failed.');
       expect(await seriousViolations(page, 'ehr-connection')).toEqual([]);
 
-      // The team's nurse sees where the readings go, and no form to change it.
+      // The team's nurse sends a CGM wearer's summary from the patient's page (the IG's manual trigger):
+      // the whole days ending yesterday in the patient's zone, which the button names.
       const nurseContext = await browser.newContext();
       const nursePage = await nurseContext.newPage();
       await signIn(nursePage);
+      await nursePage.goto(`${baseUrl}/patients/${cgmWearer.patientId}`);
+      const button = nursePage.locator('.cgm-to-ehr button');
+      await button.waitFor();
+      const [, start, end] = /^Send the summary of (\d{4}-\d{2}-\d{2}) to (\d{4}-\d{2}-\d{2}) to the EHR$/.exec(((await button.textContent()) ?? '').replace(/\s+/g, ' ').trim())!;
+      expect(end).toBe(new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date(Date.now() - 86_400_000)));
+      // Readings of that last day (08:00–14:00 UTC is within the day in Berlin, summer or winter).
+      const lastDay = Array.from({ length: 72 }, (_, i) => ({ type: 'sgv', sgv: 100 + (i % 9) * 10, date: Date.parse(`${end}T08:00:00Z`) + i * 5 * 60_000, direction: 'Flat', device: 'xDrip-DexcomG7' }));
+      expect((await fetch(`${baseUrl}/api/v1/entries`, { method: 'POST', headers: { 'content-type': 'application/json', 'api-secret': cgmWearer.apiSecret }, body: JSON.stringify(lastDay) })).status).toBe(200);
+      await button.click();
+      await nursePage.waitForSelector(`.cgm-to-ehr [role=status]:has-text("On its way: the summary of ${start} to ${end} reaches the EHR within a minute.")`);
+      expect(await seriousViolations(nursePage, 'patient-cgm-to-ehr')).toEqual([]);
+      await nursePage.locator('section.cgm').screenshot({ path: join(screenshots, 'patient-cgm-to-ehr-panel.png') });
+      const meanIdentifier = `urn:rpm-ingest:cgm-summary|${cgmWearer.patientId}/${start}/${end}/mean-glucose-mass-per-volume`;
+      const until = Date.now() + 20_000;
+      while (!(await ehr.search(`Observation?identifier=${encodeURIComponent(meanIdentifier)}`)).length && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 200));
+      const [mean] = await ehr.search<Observation>(`Observation?identifier=${encodeURIComponent(meanIdentifier)}`);
+      const asRead = (await call('GET', `/fhir/R4/Patient/${cgmWearer.patientId}/$cgm-summary?start=${start}&end=${end}`)) as { entry?: { resource: { code: { coding: { code: string }[] }; valueQuantity?: { value: number } } }[] };
+      expect(mean?.valueQuantity?.value).toBe(asRead.entry!.find((entry) => entry.resource.code.coding[0]!.code === '97507-8')!.resource.valueQuantity!.value);
+
+      // The team's nurse sees where the readings go, and no form to change it.
       await nursePage.goto(`${baseUrl}/care-teams`);
       await nursePage.click('button[aria-label="EHR connection of Team A"]');
       await nursePage.waitForSelector('.delivery-state');
       expect(await nursePage.textContent('.ehr-summary')).toContain(ehr.baseUrl);
+      expect(await nursePage.textContent(`table.cgm-submissions tr:has-text("${start} to ${end}")`)).toContain('delivered');
       expect(await nursePage.locator('.ehr-form').count()).toBe(0);
       await nurseContext.close();
 

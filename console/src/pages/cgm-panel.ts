@@ -6,6 +6,7 @@ import { api } from '../api.js';
 import type { CgmSummary } from '../api-types.js';
 import { html } from '../html.js';
 import { DAY_MS } from '../../../device-profiles/time-units.js';
+import { CgmToEhr } from './cgm-to-ehr.js';
 
 /** The ranges in the consensus's colours (dark red, red, green, amber, orange), each with its words. */
 const RANGES: readonly { key: keyof CgmSummary['timeInRanges']; label: string; colour: string }[] = [
@@ -29,7 +30,8 @@ function timeInRangesBar(summary: CgmSummary) {
   </svg>`;
 }
 
-export function CgmPanel({ patientId, days }: { patientId: string; days: number }) {
+/** `ehr`: the patient's team and time zone, for a clinician to send the summary to the team's EHR; absent for the patient. */
+export function CgmPanel({ patientId, days, ehr }: { patientId: string; days: number; ehr?: { careTeamId: string; timezone: string } }) {
   const [summary, setSummary] = useState<CgmSummary | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   useEffect(() => {
@@ -71,6 +73,7 @@ export function CgmPanel({ patientId, days }: { patientId: string; days: number 
           </tbody>
         </table>
       </details>
+      ${ehr ? html`<${CgmToEhr} patientId=${patientId} careTeamId=${ehr.careTeamId} timezone=${ehr.timezone} days=${days} />` : null}
     </section>
   `;
 }

@@ -181,7 +181,7 @@ export function PatientPage({ id }: { id: string }) {
           ${RANGES.map((range) => html`<button type="button" aria-pressed=${days === range} onClick=${() => setDays(range)}>${range} days</button>`)}
         </div>
         ${charts.length === 0 ? html`<p>No readings in this period.</p>` : charts.map((chart) => html`<${TimeChart} key=${chart.title} timezone=${patient.timezone} ...${chart} />`)}
-        ${wearsCgm ? html`<${CgmPanel} patientId=${id} days=${days} />` : null}
+        ${wearsCgm ? html`<${CgmPanel} patientId=${id} days=${days} ehr=${clinician && session.me?.user.role !== 'billing' ? { careTeamId: patient.careTeamId, timezone: patient.timezone } : undefined} />` : null}
         <table class="readings">
           <caption>Readings of the last ${days} days, newest first, in ${patient.timezone} time, as the devices sent them</caption>
           <thead><tr><th scope="col">Measured</th><th scope="col">Kind</th><th scope="col">Value as sent</th><th scope="col">Device</th></tr></thead>

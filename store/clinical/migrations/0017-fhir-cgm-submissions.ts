@@ -20,6 +20,8 @@ export function fhirCgmSubmissionsMigration(dialect: SqlDialectName): Migration 
         // Local dates of the patient (YYYY-MM-DD), both included.
         .addColumn('period_start', 'text', (c) => c.notNull())
         .addColumn('period_end', 'text', (c) => c.notNull())
+        // '' for the team's schedule; otherwise the person who asked for this period.
+        .addColumn('requested_by', 'text', (c) => c.notNull())
         .addColumn('status', 'text', (c) => c.notNull())
         .addColumn('attempts', 'integer', (c) => c.notNull())
         .addColumn('next_attempt_at', 'text')
@@ -28,8 +30,9 @@ export function fhirCgmSubmissionsMigration(dialect: SqlDialectName): Migration 
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('delivered_at', 'text')
         .execute();
-      // A period is submitted once per team and patient, however many processes plan it.
-      await db.schema.createIndex('fhir_cgm_submissions_once').on('fhir_cgm_submissions').columns(['care_team_id', 'patient_id', 'period_end']).unique().execute();
+      // A period is submitted once per team and patient on the schedule, however many processes plan
+      // it; a person asking twice for the same period asks once.
+      await db.schema.createIndex('fhir_cgm_submissions_once').on('fhir_cgm_submissions').columns(['care_team_id', 'patient_id', 'requested_by', 'period_end', 'period_start']).unique().execute();
       await db.schema.createIndex('fhir_cgm_submissions_due').on('fhir_cgm_submissions').columns(['status', 'next_attempt_at']).execute();
       await db.schema.createIndex('fhir_cgm_submissions_claimed').on('fhir_cgm_submissions').column('claimed_by').execute();
     },

@@ -1,5 +1,5 @@
 // CGM summaries pushed to EHRs: one submission per patient per period of their team's endpoint,
-// planned once the period has ended, claimed by a sender (leased, so one whose sender died is due
+// planned once the period has ended (or asked for by a clinician), claimed by a sender (leased, so one whose sender died is due
 // again), and marked delivered, without data, or due again later with backoff, as reading
 // deliveries are (fhir-push.ts).
 import { randomUUID } from 'node:crypto';
@@ -18,6 +18,8 @@ export interface FhirCgmSubmission {
   /** The period's first and last local dates of the patient, both included. */
   periodStart: string;
   periodEnd: string;
+  /** Null for the team's schedule; otherwise the person who asked for this period. */
+  requestedBy: string | null;
   status: FhirCgmSubmissionStatus;
   attempts: number;
   nextAttemptAt: string | null;
@@ -33,6 +35,7 @@ function toSubmission(row: Selectable<FhirCgmSubmissionTable>): FhirCgmSubmissio
     patientId: row.patient_id,
     periodStart: row.period_start,
     periodEnd: row.period_end,
+    requestedBy: row.requested_by === '' ? null : row.requested_by,
     status: row.status as FhirCgmSubmissionStatus,
     attempts: row.attempts,
     nextAttemptAt: row.next_attempt_at,
@@ -45,18 +48,19 @@ function toSubmission(row: Selectable<FhirCgmSubmissionTable>): FhirCgmSubmissio
 export class FhirCgmSubmissionRepository {
   constructor(private readonly db: Kysely<ClinicalDatabase>) {}
 
-  /** Each team's patients' latest planned period end, by patient (a patient never planned is absent). */
+  /** Each team's patients' latest period end on the schedule, by patient (a patient never planned is absent). */
   async latestPeriodEnds(careTeamId: string): Promise<Map<string, string>> {
     const rows = await this.db
       .selectFrom('fhir_cgm_submissions')
       .select(['patient_id', sql<string>`max(period_end)`.as('period_end')])
       .where('care_team_id', '=', careTeamId)
+      .where('requested_by', '=', '')
       .groupBy('patient_id')
       .execute();
     return new Map(rows.map((row) => [row.patient_id, row.period_end]));
   }
 
-  /** Plans submissions, each due at its `dueAt`; a period already planned for a team and patient is not planned again. */
+  /** Plans the schedule's submissions, each due at its `dueAt`; a period already planned for a team and patient is not planned again. */
   async plan(items: readonly { careTeamId: string; patientId: string; periodStart: string; periodEnd: string; dueAt: string }[]): Promise<number> {
     if (items.length === 0) return 0;
     const now = nowInstant();
@@ -68,6 +72,7 @@ export class FhirCgmSubmissionRepository {
           patient_id: item.patientId,
           period_start: item.periodStart,
           period_end: item.periodEnd,
+          requested_by: '',
           status: 'pending',
           attempts: 0,
           next_attempt_at: toInstant(item.dueAt, 'dueAt'),
@@ -77,9 +82,47 @@ export class FhirCgmSubmissionRepository {
           delivered_at: null,
         })),
       )
-      .onConflict((conflict) => conflict.columns(['care_team_id', 'patient_id', 'period_end']).doNothing())
+      .onConflict((conflict) => conflict.columns(['care_team_id', 'patient_id', 'requested_by', 'period_end', 'period_start']).doNothing())
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0);
+  }
+
+  /**
+   * A period a person asked for, due at once; the same person asking again for the same period
+   * gets the submission already made (whatever became of it: the EHR keeps the first it was sent).
+   */
+  async request(item: { careTeamId: string; patientId: string; periodStart: string; periodEnd: string; requestedBy: string }): Promise<{ submission: FhirCgmSubmission; created: boolean }> {
+    const now = nowInstant();
+    const inserted = await this.db
+      .insertInto('fhir_cgm_submissions')
+      .values({
+        care_team_id: item.careTeamId,
+        patient_id: item.patientId,
+        period_start: item.periodStart,
+        period_end: item.periodEnd,
+        requested_by: item.requestedBy,
+        status: 'pending',
+        attempts: 0,
+        next_attempt_at: now,
+        claimed_by: null,
+        last_error: null,
+        created_at: now,
+        delivered_at: null,
+      })
+      .onConflict((conflict) => conflict.columns(['care_team_id', 'patient_id', 'requested_by', 'period_end', 'period_start']).doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (inserted) return { submission: toSubmission(inserted), created: true };
+    const existing = await this.db
+      .selectFrom('fhir_cgm_submissions')
+      .selectAll()
+      .where('care_team_id', '=', item.careTeamId)
+      .where('patient_id', '=', item.patientId)
+      .where('requested_by', '=', item.requestedBy)
+      .where('period_end', '=', item.periodEnd)
+      .where('period_start', '=', item.periodStart)
+      .executeTakeFirstOrThrow();
+    return { submission: toSubmission(existing), created: false };
   }
 
   /** Claims up to `limit` due submissions until `leaseUntil`: each by exactly one of several senders racing for it. */

@@ -11,6 +11,7 @@ let teamA: string;
 let teamB: string;
 let patientA: string;
 let patientA2: string;
+let submissionTries = 0;
 
 type Caller = 'admin' | 'nurseA' | 'physicianA' | 'billingA' | 'nurseB' | 'physicianB' | 'patientA' | 'patientA2';
 /** patientA is the person whose record is patient A; patientA2 another patient of the same team. */
@@ -135,6 +136,8 @@ const CASES: Case[] = [
   { route: 'DELETE /v1/care-teams/:id/fhir-endpoint', prepare: async () => ({ method: 'DELETE', path: `/v1/care-teams/${await withEndpoint((await app.clinicalStore.careTeams.create({ name: 'Fresh' })).id)}/fhir-endpoint` }), expected: { ...adminOnly, admin: 204 } },
   { route: 'GET /v1/fhir-deliveries', prepare: async () => ({ method: 'GET', path: '/v1/fhir-deliveries' }), expected: clinicalAll },
   // A clinician asking for another team's submissions is refused; their own (or all they see) are answered.
+  // Each try asks for a period of its own (a period asked for again is answered 200 with the first).
+  { route: 'POST /v1/patients/:id/cgm-summary/submissions', prepare: async () => (await withEndpoint(teamA), { method: 'POST', path: `/v1/patients/${patientA}/cgm-summary/submissions`, body: { start: new Date(Date.now() - (2 + (submissionTries += 1)) * 86_400_000).toISOString().slice(0, 10) } }), expected: { ...clinicalOwnOnly, admin: 202, nurseA: 202, physicianA: 202 } },
   { route: 'GET /v1/fhir-cgm-submissions', prepare: async () => ({ method: 'GET', path: `/v1/fhir-cgm-submissions?careTeamId=${teamA}` }), expected: clinicalOwnOnly },
   // The patient channel's check-ins, templates and gateway (issue #26).
   { route: 'GET /v1/questionnaires', prepare: async () => ({ method: 'GET', path: '/v1/questionnaires' }), expected: { ...clinicalAll, patientA: 200, patientA2: 200 } },

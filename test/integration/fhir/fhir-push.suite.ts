@@ -226,7 +226,7 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
     await app.readingsStore.write(readings);
   }
 
-  type Submission = { id: number; patientId: string; periodStart: string; periodEnd: string; status: string; attempts: number; lastError: string | null };
+  type Submission = { id: number; patientId: string; periodStart: string; periodEnd: string; requestedBy: string | null; status: string; attempts: number; lastError: string | null };
   async function submissions(teamId: string, token = admin): Promise<Submission[]> {
     const response = await app.request('GET', `/v1/fhir-cgm-submissions?careTeamId=${teamId}`, { token });
     expect(response.status).toBe(200);
@@ -237,7 +237,7 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
   const valuesByCode = (observations: Observation[]) =>
     Object.fromEntries(observations.filter((o) => o.code?.coding?.[0]?.system === 'http://loinc.org').map((o) => [o.code!.coding![0]!.code!, [o.valueQuantity?.value, ...(o.component ?? []).map((c) => c.valueQuantity?.value)]]));
 
-  it('submits each patient’s CGM summary on the team’s schedule: to $submit-cgm-bundle of a CGM Data Receiver, as a transaction to a plain FHIR server, once per period, the figures the read API gives', async () => {
+  it('submits each patient’s CGM summary on the team’s schedule or when a clinician asks: to $submit-cgm-bundle of a CGM Data Receiver, as a transaction to a plain FHIR server, once per period, the figures the read API gives', async () => {
     const receiver = await startMedplumEhr({ auth: { type: 'bearer', token: 'cgm-receiver-token' }, cgmReceiver: true });
     try {
       const team = await app.clinicalStore.careTeams.create({ id: unique('cgm-team'), name: 'Diabetes clinic' });
@@ -265,7 +265,7 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
       push.sender.kick();
       const settled = await eventually(async () => {
         const rows = await submissions(team.id);
-        return rows.length === 2 && rows.every((row) => row.status === 'delivered' || row.status === 'no_data') ? rows : undefined;
+        return rows.length >= 2 && rows.every((row) => row.status === 'delivered' || row.status === 'no_data') ? rows : undefined;
       }, 20_000);
       const submitted = settled.find((row) => row.patientId === wearer.id)!;
       expect(submitted).toMatchObject({ status: 'delivered', attempts: 2, lastError: null });
@@ -300,6 +300,38 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
       expect(plainHeld).toHaveLength(7);
       const plainRead = await app.request('GET', `/fhir/R4/Patient/${plainWearer.id}/$cgm-summary?start=${plain.periodStart}&end=${plain.periodEnd}`, { token: admin });
       expect(valuesByCode(plainHeld)).toEqual(valuesByCode(((plainRead.body as Bundle).entry ?? []).map((entry) => entry.resource as Observation)));
+
+      // Asked for by hand (before a visit): a period of the clinician's choosing, sent at once, even where the team set no schedule.
+      const nurse = await app.token('nurse', [team.id], unique('nurse'));
+      const ask = (patientId: string, body: Record<string, unknown>, token = nurse) => app.request('POST', `/v1/patients/${patientId}/cgm-summary/submissions`, { token, body });
+      const today = new Date().toLocaleDateString('en-CA', { timeZone: 'America/Chicago' });
+      const notOver = await ask(wearer.id, { end: today });
+      expect(notOver.status).toBe(400);
+      expect((notOver.body as { message: string }).message).toMatch(/^body\/end: .* is not over yet/);
+      expect((await ask(wearer.id, { start: '2026-13-01' })).status).toBe(400);
+      expect((await ask(wearer.id, { start: submitted.periodEnd, end: submitted.periodStart })).body).toMatchObject({ message: expect.stringMatching(/^body\/start: /) });
+      const weekStart = new Date(Date.parse(`${submitted.periodEnd}T12:00:00Z`) - 6 * 86_400_000).toISOString().slice(0, 10);
+      const asked = await ask(wearer.id, { start: weekStart, end: submitted.periodEnd });
+      expect(asked.status).toBe(202);
+      expect(asked.body).toMatchObject({ patientId: wearer.id, periodStart: weekStart, periodEnd: submitted.periodEnd, status: 'pending' });
+      push.sender.kick();
+      const sent = await eventually(async () => (await submissions(team.id)).find((row) => row.id === (asked.body as Submission).id && row.status === 'delivered'), 20_000);
+      expect(sent).toMatchObject({ periodStart: weekStart, requestedBy: expect.stringContaining('nurse') });
+      const week = (await receiver.search<Observation>('Observation?_count=1000')).filter((o) => o.identifier?.[0]?.value?.startsWith(`${wearer.id}/${weekStart}/`));
+      expect(week).toHaveLength(7);
+      const weekRead = await app.request('GET', `/fhir/R4/Patient/${wearer.id}/$cgm-summary?start=${weekStart}&end=${submitted.periodEnd}`, { token: admin });
+      expect(valuesByCode(week)).toEqual(valuesByCode(((weekRead.body as Bundle).entry ?? []).map((entry) => entry.resource as Observation)));
+      // Asked again: the same submission, nothing sent twice; the schedule's next period is unchanged.
+      const again = await ask(wearer.id, { start: weekStart, end: submitted.periodEnd });
+      expect(again.status).toBe(200);
+      expect((again.body as Submission).id).toBe((asked.body as Submission).id);
+      expect(await push.sender.cgmSummaries.plan()).toBe(0);
+      // A team with no EHR: nothing to send to.
+      const elsewhere = await app.clinicalStore.careTeams.create({ id: unique('no-ehr'), name: 'No EHR' });
+      const unconnected = await app.clinicalStore.patients.create({ name: 'Not Connected', birthDate: '1990-01-01', timezone: 'UTC', careTeamId: elsewhere.id });
+      const refused = await ask(unconnected.id, {}, admin);
+      expect(refused.status).toBe(409);
+      expect((refused.body as { message: string }).message).toMatch(/pushes to no EHR/);
 
       // A nurse of another team sees none of this team's submissions.
       const nurseB = await app.token('nurse', [teamB.teamId], unique('nurse'));
