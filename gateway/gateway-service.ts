@@ -42,7 +42,13 @@ export class GatewayService {
   async start(): Promise<void> {
     // The uplink first: a backlog from before a power cut goes out while the BLE side starts.
     await this.uplink.start();
-    await this.ble.start();
+    try {
+      await this.ble.start();
+    } catch (error) {
+      // A gateway that cannot start leaves nothing running: no uplink reconnecting on its own.
+      await this.stop().catch(() => undefined);
+      throw error;
+    }
   }
 
   async stop(): Promise<void> {

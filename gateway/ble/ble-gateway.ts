@@ -16,6 +16,9 @@ import { dbusErrorName, errorText, sleep, withTimeout } from './bluez-errors.js'
 import { GattLink, describeBleError, type LinkTimeouts } from './gatt-link.js';
 import { registerPairingAgent, type PairingAgent } from './pairing-agent.js';
 
+/** How long the adapter and the pairing agent may take at start-up (a device's connect has its own bound). */
+const STARTUP_TIMEOUT_MS = 30_000;
+
 export interface GatewayLog {
   info(fields: Record<string, unknown>, message: string): void;
   warn(fields: Record<string, unknown>, message: string): void;
@@ -75,9 +78,9 @@ export class BleGateway {
     // node-ble keeps its dbus-next bus here; without an 'error' listener an EPIPE kills the process (§7.4).
     const bus = (bluetooth as unknown as { dbus: MessageBus & Parameters<typeof registerPairingAgent>[0] }).dbus;
     bus.on('error', (error: unknown) => this.options.log.warn({ error: errorText(error) }, 'D-Bus connection error'));
-    const connectMs = this.options.config.connectTimeoutMs;
-    const adapter = await withTimeout(this.options.config.adapter ? bluetooth.getAdapter(this.options.config.adapter) : bluetooth.defaultAdapter(), connectMs, 'finding the Bluetooth adapter');
-    this.agent = await withTimeout(registerPairingAgent(bus, new Map(this.options.devices.map((d) => [d.address, { passkey: d.passkey }]))), connectMs, 'registering the pairing agent');
+    // Bounded apart from a device's connect: BlueZ answers slowly while it starts with the machine.
+    const adapter = await withTimeout(this.options.config.adapter ? bluetooth.getAdapter(this.options.config.adapter) : bluetooth.defaultAdapter(), STARTUP_TIMEOUT_MS, 'finding the Bluetooth adapter');
+    this.agent = await withTimeout(registerPairingAgent(bus, new Map(this.options.devices.map((d) => [d.address, { passkey: d.passkey }]))), STARTUP_TIMEOUT_MS, 'registering the pairing agent');
     // One long-lived discovery, filtered to the configured devices' services: start/stop cycling
     // desynchronizes BlueZ, and an unbonded device's object vanishes when discovery stops (Q14).
     const adapterName = this.options.config.adapter ?? (await bluetooth.adapters())[0] ?? 'hci0';

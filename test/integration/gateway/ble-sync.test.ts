@@ -94,6 +94,15 @@ async function settle(service: GatewayService, peripheral: VirtualPeripheral, tr
 }
 
 describeBle('BLE gateway against the simulated BlueZ', () => {
+  it('that cannot find its adapter fails to start and leaves nothing running: its uplink is closed, not reconnecting', async () => {
+    const before = harness.ingest.broker!.connectedClients;
+    await expect(startGateway([{ address: nextAddress(), model: 'omron-bp7250', deviceId: unique('cuff') }], { adapter: 'hci7' })).rejects.toThrow(/hci7|adapter/i);
+    await eventually(() => (harness.ingest.broker!.connectedClients === before ? true : undefined), 10_000);
+    // Still none a while later: a reconnecting client would be back within its reconnect period.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(harness.ingest.broker!.connectedClients).toBe(before);
+  }, 30_000);
+
   it('takes a blood-pressure burst once, corrects the skewed clock, writes Current Time (ATT 0x80 counts as set) and absorbs the re-sent history', async () => {
     const cuffDevice = await provisionAssigned(harness, 'blood_pressure', { gatewayId });
     const cuff = new VirtualBurstDevice(nextAddress(), 'BP7250', TZ, { uuid: '1810', measurement: '2A35', timeCharacteristic: '2A2B' });
