@@ -8,6 +8,7 @@ import { generateSigningKeys } from '../../fhir/index.js';
 import type { WebhookTargetPolicy } from '../../rules/index.js';
 import { CGM_PERIOD_DAYS, FHIR_CGM_SUBMISSION_STATUSES, MAX_PAGE_SIZE, STORE_ERRORS, addDays, isCalendarDate, localDate, type ClinicalStore, type FhirDelivery, type FhirEndpoint, type FhirEndpointAuth } from '../../store/index.js';
 import { CLINICAL_ROLES, maySeeTeam, requireUser, visibleTeams } from '../access.js';
+import type { AccessClaims } from '../tokens.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import { cgmSubmissionView, cursor, errorResponses, fhirDeliveryView, fhirEndpointView } from '../schemas.js';
 import { idParams } from './shared.js';
@@ -43,6 +44,13 @@ function view(endpoint: FhirEndpoint, publicUrl: string): z.infer<typeof fhirEnd
     updatedBy: endpoint.updatedBy,
     updatedAt: endpoint.updatedAt,
   };
+}
+
+/** The teams a list is narrowed to: the one asked for (if it is the caller's), else all the caller sees (none named: an admin's all). */
+function teamsAsked(user: AccessClaims, careTeamId: string | undefined): { careTeamIds?: string[] } {
+  if (careTeamId && !maySeeTeam(user, careTeamId)) throw new ApiError(API_ERRORS.FORBIDDEN, `care team ${careTeamId} is not one of yours`);
+  const visible = visibleTeams(user);
+  return careTeamId ? { careTeamIds: [careTeamId] } : visible ? { careTeamIds: visible } : {};
 }
 
 function deliveryOf(delivery: FhirDelivery): z.infer<typeof fhirDeliveryView> {
@@ -110,11 +118,8 @@ export const fhirPushRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
       config: { access: { roles: ['admin', 'nurse', 'physician'], scope: 'none', audit: 'fhir_deliveries.list', resourceType: 'fhir_delivery' } },
     },
     async (request) => {
-      const user = requireUser(request);
-      const visible = visibleTeams(user);
       const { careTeamId, ...page } = request.query;
-      if (careTeamId && !maySeeTeam(user, careTeamId)) throw new ApiError(API_ERRORS.FORBIDDEN, `care team ${careTeamId} is not one of yours`);
-      const deliveries = await clinicalStore.fhirDeliveries.list({ ...page, ...(careTeamId ? { careTeamIds: [careTeamId] } : visible ? { careTeamIds: visible } : {}) });
+      const deliveries = await clinicalStore.fhirDeliveries.list({ ...page, ...teamsAsked(requireUser(request), careTeamId) });
       return { deliveries: deliveries.items.map(deliveryOf), nextCursor: deliveries.nextCursor };
     },
   );
@@ -136,11 +141,8 @@ export const fhirPushRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
       config: { access: { roles: ['admin', 'nurse', 'physician'], scope: 'none', audit: 'fhir_cgm_submissions.list', resourceType: 'fhir_cgm_submission' } },
     },
     async (request) => {
-      const user = requireUser(request);
-      const visible = visibleTeams(user);
       const { careTeamId, ...rest } = request.query;
-      if (careTeamId && !maySeeTeam(user, careTeamId)) throw new ApiError(API_ERRORS.FORBIDDEN, `care team ${careTeamId} is not one of yours`);
-      const submissions = await clinicalStore.fhirCgmSubmissions.list({ ...rest, ...(careTeamId ? { careTeamIds: [careTeamId] } : visible ? { careTeamIds: visible } : {}) });
+      const submissions = await clinicalStore.fhirCgmSubmissions.list({ ...rest, ...teamsAsked(requireUser(request), careTeamId) });
       return { submissions: submissions.items, nextCursor: submissions.nextCursor };
     },
   );

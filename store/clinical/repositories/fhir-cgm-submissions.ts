@@ -45,6 +45,28 @@ function toSubmission(row: Selectable<FhirCgmSubmissionTable>): FhirCgmSubmissio
   };
 }
 
+/** The unique key: a period is planned once per team and patient on the schedule, and once per person who asks. */
+const ONCE = ['care_team_id', 'patient_id', 'requested_by', 'period_end', 'period_start'] as const;
+
+type Period = { careTeamId: string; patientId: string; periodStart: string; periodEnd: string };
+
+function newRow(period: Period, requestedBy: string, dueAt: string, now: string) {
+  return {
+    care_team_id: period.careTeamId,
+    patient_id: period.patientId,
+    period_start: period.periodStart,
+    period_end: period.periodEnd,
+    requested_by: requestedBy,
+    status: 'pending',
+    attempts: 0,
+    next_attempt_at: dueAt,
+    claimed_by: null,
+    last_error: null,
+    created_at: now,
+    delivered_at: null,
+  };
+}
+
 export class FhirCgmSubmissionRepository {
   constructor(private readonly db: Kysely<ClinicalDatabase>) {}
 
@@ -61,28 +83,13 @@ export class FhirCgmSubmissionRepository {
   }
 
   /** Plans the schedule's submissions, each due at its `dueAt`; a period already planned for a team and patient is not planned again. */
-  async plan(items: readonly { careTeamId: string; patientId: string; periodStart: string; periodEnd: string; dueAt: string }[]): Promise<number> {
+  async plan(items: readonly (Period & { dueAt: string })[]): Promise<number> {
     if (items.length === 0) return 0;
     const now = nowInstant();
     const result = await this.db
       .insertInto('fhir_cgm_submissions')
-      .values(
-        items.map((item) => ({
-          care_team_id: item.careTeamId,
-          patient_id: item.patientId,
-          period_start: item.periodStart,
-          period_end: item.periodEnd,
-          requested_by: '',
-          status: 'pending',
-          attempts: 0,
-          next_attempt_at: toInstant(item.dueAt, 'dueAt'),
-          claimed_by: null,
-          last_error: null,
-          created_at: now,
-          delivered_at: null,
-        })),
-      )
-      .onConflict((conflict) => conflict.columns(['care_team_id', 'patient_id', 'requested_by', 'period_end', 'period_start']).doNothing())
+      .values(items.map((item) => newRow(item, '', toInstant(item.dueAt, 'dueAt'), now)))
+      .onConflict((conflict) => conflict.columns(ONCE).doNothing())
       .executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0);
   }
@@ -91,25 +98,12 @@ export class FhirCgmSubmissionRepository {
    * A period a person asked for, due at once; the same person asking again for the same period
    * gets the submission already made (whatever became of it: the EHR keeps the first it was sent).
    */
-  async request(item: { careTeamId: string; patientId: string; periodStart: string; periodEnd: string; requestedBy: string }): Promise<{ submission: FhirCgmSubmission; created: boolean }> {
+  async request(item: Period & { requestedBy: string }): Promise<{ submission: FhirCgmSubmission; created: boolean }> {
     const now = nowInstant();
     const inserted = await this.db
       .insertInto('fhir_cgm_submissions')
-      .values({
-        care_team_id: item.careTeamId,
-        patient_id: item.patientId,
-        period_start: item.periodStart,
-        period_end: item.periodEnd,
-        requested_by: item.requestedBy,
-        status: 'pending',
-        attempts: 0,
-        next_attempt_at: now,
-        claimed_by: null,
-        last_error: null,
-        created_at: now,
-        delivered_at: null,
-      })
-      .onConflict((conflict) => conflict.columns(['care_team_id', 'patient_id', 'requested_by', 'period_end', 'period_start']).doNothing())
+      .values(newRow(item, item.requestedBy, now, now))
+      .onConflict((conflict) => conflict.columns(ONCE).doNothing())
       .returningAll()
       .executeTakeFirst();
     if (inserted) return { submission: toSubmission(inserted), created: true };
