@@ -59,6 +59,28 @@ export function searchsetJson(baseUrl: string, selfUrl: string, resourceType: st
   return Buffer.concat(searchsetParts(selfUrl, entries, nextCursor));
 }
 
+/** A page's entries (comma-separated bytes) followed by `_include`d resources (`search.mode` include). */
+export function withIncluded(entries: readonly Buffer[], baseUrl: string, included: readonly { resourceType: string; id?: string }[]): Buffer[] {
+  const more = included.map((resource) => Buffer.from(JSON.stringify({ fullUrl: `${baseUrl}/${resource.resourceType}/${resource.id ?? ''}`, resource, search: { mode: 'include' } })));
+  return [...entries, ...more.flatMap((entry, index) => (index === 0 && entries.length === 0 ? [entry] : [COMMA, entry]))];
+}
+
+/**
+ * The ids a page's entries refer to as `"<field>":{"reference":"<type>/<id>"}`. The entries are kept
+ * as the bytes the server wrote (observationJson), never as objects: what they name is read off them.
+ */
+export function referencedIds(parts: readonly Buffer[], field: string, type: string): Set<string> {
+  const marker = Buffer.from(`"${field}":{"reference":"${type}/`);
+  const ids = new Set<string>();
+  for (const part of parts) {
+    for (let at = part.indexOf(marker); at !== -1; at = part.indexOf(marker, at + marker.length)) {
+      const start = at + marker.length;
+      ids.add(part.toString('utf8', start, part.indexOf(0x22, start)));
+    }
+  }
+  return ids;
+}
+
 /**
  * A searchset Bundle in parts, around its entries' bytes as given (comma-separated, each
  * `{"fullUrl":…}`): written one after the other, the entries are never copied into one body.

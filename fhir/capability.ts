@@ -1,7 +1,7 @@
 // The CapabilityStatement at /fhir/R4/metadata: what this server reads and searches, as a FHIR
 // client discovers it before it asks.
 import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestResourceSearchParam } from '@medplum/fhirtypes';
-import { DEFAULT_PAGE, MAX_PAGE } from './search.js';
+import { DEFAULT_PAGE, MAX_PAGE, OBSERVATION_INCLUDES } from './search.js';
 import { FHIR_JSON, FHIR_VERSION, PROFILES } from './vocabulary.js';
 
 function resource(type: CapabilityStatementRestResource['type'], profiles: string[], parameters: Required<Pick<CapabilityStatementRestResourceSearchParam, 'name' | 'type' | 'documentation'>>[]): CapabilityStatementRestResource {
@@ -50,14 +50,18 @@ export function capabilityStatement(baseUrl: string, bulkExport = false): Capabi
             { name: 'identifier', type: 'token', documentation: 'urn:rpm-ingest:device|<platform id>' },
             { name: 'patient', type: 'reference', documentation: 'devices assigned to the patient now' },
           ]),
-          resource('Observation', [PROFILES.bloodPressure, PROFILES.heartRate, PROFILES.oxygenSaturation, PROFILES.bodyWeight, PROFILES.bodyTemperature, PROFILES.bmi, PROFILES.phdNumeric, PROFILES.phdCompoundNumeric], [
-            { name: 'patient', type: 'reference', documentation: 'required (but for a patient, whose own it is); Patient/<id> or <id>' },
-            { name: 'subject', type: 'reference', documentation: 'the same as patient' },
-            { name: 'code', type: 'token', documentation: 'LOINC or MDC, with or without the system' },
-            { name: 'category', type: 'token', documentation: 'vital-signs, laboratory, phd' },
-            { name: 'date', type: 'date', documentation: 'prefixes eq, ge, gt, le, lt, sa, eb; repeat to give a range; no time zone means UTC' },
-            { name: '_sort', type: 'special', documentation: 'date or -date (the default, newest first)' },
-          ]),
+          {
+            ...resource('Observation', [PROFILES.bloodPressure, PROFILES.heartRate, PROFILES.oxygenSaturation, PROFILES.bodyWeight, PROFILES.bodyTemperature, PROFILES.bmi, PROFILES.phdNumeric, PROFILES.phdCompoundNumeric], [
+              { name: 'patient', type: 'reference', documentation: 'required (but for a patient, whose own it is); Patient/<id> or <id>' },
+              { name: 'subject', type: 'reference', documentation: 'the same as patient' },
+              { name: 'code', type: 'token', documentation: 'LOINC or MDC, with or without the system' },
+              { name: 'category', type: 'token', documentation: 'vital-signs, laboratory, phd' },
+              { name: 'date', type: 'date', documentation: 'prefixes eq, ge, gt, le, lt, sa, eb; repeat to give a range; no time zone means UTC' },
+              { name: '_sort', type: 'special', documentation: 'date or -date (the default, newest first)' },
+            ]),
+            // `_include`: the page's patient and the devices its Observations name, after the matches.
+            searchInclude: [...OBSERVATION_INCLUDES],
+          },
         ],
         ...(bulkExport ? { operation: [{ name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export' }] } : {}),
       },

@@ -3,14 +3,14 @@
 export { capabilityStatement } from './capability.js';
 export { CGM_SUMMARY_IDENTIFIER, CGM_SUMMARY_MEMBER_CODES, cgmSubmissionBundle, cgmSummaryBundle, readCgmSummaryBundle, type CgmSummaryPeriod } from './cgm-summary.js';
 export { CGM_SUBMISSION_GRACE_MS, cgmPeriodsToPlan } from './cgm-submission-plan.js';
-export { searchset, searchsetJson, searchsetParts } from './bundles.js';
+export { referencedIds, withIncluded, searchset, searchsetJson, searchsetParts } from './bundles.js';
 export { EXPORT_FILES_HOURS, EXPORT_TYPES, PATIENTS_PER_FILE, STALLED_PLANNING_MS, exportChunks, exportLines, parseExportRequest, planExport, startExport, type ExportRequest, type ExportStores, type ExportType } from './bulk-export.js';
 export { FHIR_ERRORS, operationOutcome } from './errors.js';
 export { fhirIdOf, instantOfObservationId, observationId, platformIdOf, type ParsedFhirId } from './ids.js';
 export { OBSERVATION_TABLE, numberedObservationJsonOf, observationJson, observationsOf, type ObservationRow } from './observations.js';
 export { ObservationSearchPages, observationPage, type ObservationEntriesPage, type ObservationPage, type ObservationText } from './observation-pages.js';
 export { deviceResource, patientResource, type DeviceFacts } from './resources.js';
-export { OBSERVATION_SEARCH_PARAMETERS, codingsMatch, decodeCursor, encodeCursor, pageSize, parseObservationSearch, parseTokens, searchValues, type ObservationSearch, type RawQuery } from './search.js';
+export { OBSERVATION_INCLUDES, OBSERVATION_SEARCH_PARAMETERS, codingsMatch, decodeCursor, encodeCursor, pageSize, parseObservationSearch, parseTokens, searchValues, type ObservationSearch, type RawQuery } from './search.js';
 export { EXTENSIONS, FHIR_JSON, FHIR_VERSION, PROFILES, SYSTEMS } from './vocabulary.js';
 export { EhrAnswer, EhrClient, SMART_SIGNING_ALGORITHM } from './ehr-client.js';
 export { FhirPushQueue, FhirPushSender, PUSH_BATCH_SIZE, type FhirPushSenderDependencies } from './push.js';

@@ -84,7 +84,7 @@ async function* readingBatchesAfter(store: Pick<ReadingsStore, 'query'>, patient
 
 /** Every reading of the patient, oldest first, read a chunk at a time (a Bulk Data file's Observations). */
 export async function* patientReadings(store: ReadingsStore, patientId: string): AsyncGenerator<StoredReading> {
-  for await (const batch of readingBatchesAfter(store, patientId, { kinds: [...MEASUREMENT_KINDS], range: ALL_TIME, newestFirst: false, codes: [], categories: [], count: 0 })) yield* batch;
+  for await (const batch of readingBatchesAfter(store, patientId, { kinds: [...MEASUREMENT_KINDS], range: ALL_TIME, newestFirst: false, codes: [], categories: [], count: 0, include: { patient: false, device: false } })) yield* batch;
 }
 
 /** Whether the search's codes and categories keep a row's Observations (decided before any is built). */

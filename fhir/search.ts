@@ -176,9 +176,14 @@ export interface ObservationSearch {
   cursor?: ObservationCursor;
   /** The kinds whose Observations can match the codes and categories. */
   kinds: MeasurementKind[];
+  /** `_include`: the page's patient, the devices its Observations name. */
+  include: { patient: boolean; device: boolean };
 }
 
-export const OBSERVATION_SEARCH_PARAMETERS = ['patient', 'subject', 'code', 'category', 'date', '_sort'];
+export const OBSERVATION_SEARCH_PARAMETERS = ['patient', 'subject', 'code', 'category', 'date', '_sort', '_include'];
+
+/** What `_include` may name on an Observation search: its subject (the patient) and the device that measured it. */
+export const OBSERVATION_INCLUDES = ['Observation:patient', 'Observation:subject', 'Observation:device', 'Observation:*'] as const;
 
 function patientReference(parameter: string, values: readonly string[]): string | undefined {
   const ids = new Set(values.map((value) => value.replace(/^(?:.*\/)?Patient\//, '')));
@@ -196,6 +201,14 @@ export function parseObservationSearch(query: RawQuery, lenient: boolean): Obser
   const sort = values.get('_sort')?.at(-1) ?? '-date';
   if (sort !== 'date' && sort !== '-date') throw invalid('_sort', `"${sort}": Observations sort by date or -date`);
   const cursorText = values.get('_cursor')?.at(-1);
+  const include = { patient: false, device: false };
+  for (const value of (values.get('_include') ?? []).flatMap((text) => text.split(','))) {
+    // `:iterate` follows references of included resources; a Patient or Device refers to nothing more to include here.
+    const target = value.replace(/:iterate$/, '');
+    if (!(OBSERVATION_INCLUDES as readonly string[]).includes(target)) throw invalid('_include', `"${value}": an Observation search includes ${OBSERVATION_INCLUDES.join(', ')}`);
+    if (target !== 'Observation:device') include.patient = true;
+    if (target === 'Observation:device' || target === 'Observation:*') include.device = true;
+  }
   const kinds = (Object.keys(OBSERVATION_TABLE) as MeasurementKind[]).filter((kind) =>
     OBSERVATION_TABLE[kind].some((row) => {
       const codings = rowCodings(row);
@@ -211,5 +224,6 @@ export function parseObservationSearch(query: RawQuery, lenient: boolean): Obser
     newestFirst: sort === '-date',
     ...(cursorText ? { cursor: decodeCursor(cursorText) } : {}),
     kinds,
+    include,
   };
 }

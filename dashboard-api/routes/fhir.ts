@@ -4,7 +4,7 @@
 // platform id (fhir/ids.ts). Errors are OperationOutcome resources (this plugin's error handler).
 import { Readable } from 'node:stream';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { Device as FhirDevice, Resource } from '@medplum/fhirtypes';
+import type { Device as FhirDevice, Patient as FhirPatient, Resource } from '@medplum/fhirtypes';
 import { RpmError, errorInfo, loadDeviceProfiles, type DeviceProfiles } from '../../device-profiles/index.js';
 import {
   FHIR_ERRORS,
@@ -27,6 +27,8 @@ import {
   searchValues,
   searchset,
   searchsetParts,
+  referencedIds,
+  withIncluded,
   type RawQuery,
 } from '../../fhir/index.js';
 import { CGM_PERIOD_DAYS, KeptReadings, STORE_ERRORS, addDays, isCalendarDate, localDate, type ClinicalStore, type Device, type Page, type Patient, type ReadingsStore } from '../../store/index.js';
@@ -150,6 +152,27 @@ export const fhirRoutes: FastifyPluginAsync<FhirRouteOptions> = async (app, { cl
     return { resource, patientId: current?.patientId };
   }
 
+  /**
+   * `_include`d entries of a page of the patient's Observations: the patient, and each device the
+   * page's Observations name that the caller may see (the devices that measured for this patient,
+   * as the Device read shows them).
+   */
+  async function includedOf(user: VerifiedClaims, patient: Patient, parts: readonly Buffer[], include: { patient: boolean; device: boolean }): Promise<(FhirPatient | FhirDevice)[]> {
+    const entries: (FhirPatient | FhirDevice)[] = [];
+    if (include.patient) entries.push(patientResource(patient));
+    if (include.device) {
+      const named = referencedIds(parts, 'device', 'Device');
+      const deviceIds = new Set((await clinicalStore.devices.assignmentsOfPatient(patient.id)).map((assignment) => assignment.deviceId));
+      for (const deviceId of deviceIds) {
+        if (!named.has(fhirIdOf(deviceId))) continue;
+        const device = await clinicalStore.devices.get(deviceId);
+        const visible = device && (await visibleDevice(user, device));
+        if (visible) entries.push(visible.resource);
+      }
+    }
+    return entries;
+  }
+
   app.get('/metadata', { config: { public: true } }, async (request, reply) => send(reply, capabilityStatement(baseUrl(request), true)));
 
   registerBulkExport(app, { clinicalStore, readingsStore, deviceProfiles, access, baseUrl, lenient });
@@ -254,9 +277,11 @@ export const fhirRoutes: FastifyPluginAsync<FhirRouteOptions> = async (app, { cl
     if (!patientFhirId) throw new RpmError(FHIR_ERRORS.INVALID_SEARCH_PARAMETER, 'patient: is required (one patient per search; every patient at once is the Bulk Data export)');
     const patient = await visiblePatient(request, patientFhirId);
     const page = await observationPages.page(patient.id, search, baseUrl(request));
+    // Included only beside matches: a page with none includes nothing.
+    const included = page.count > 0 ? await includedOf(user, patient, page.parts, search.include) : [];
     // The Bundle in parts, its days of entries as kept (ObservationSearchPages): written one after
     // the other with the length known, never copied into one body. Fastify sends a stream as it is.
-    const parts = searchsetParts(selfUrl(request), page.parts, page.next ? encodeCursor(page.next) : undefined);
+    const parts = searchsetParts(selfUrl(request), withIncluded(page.parts, baseUrl(request), included), page.next ? encodeCursor(page.next) : undefined);
     const length = parts.reduce((sum, part) => sum + part.length, 0);
     return send(reply.header('content-length', length), Readable.from(parts));
   });

@@ -148,6 +148,33 @@ export function fhirApiSuite(stores: FhirSuiteStores): void {
     expect(found.entry![0]!.fullUrl).toBe(`${app.baseUrl}/fhir/R4/Observation/${panel!.id}`);
   });
 
+  it('includes the patient and the measuring devices after the matches (_include), valid FHIR, each once; refuses what it cannot include', async () => {
+    const found = bundle((await get(`/fhir/R4/Observation?patient=${patientFhirId}&_include=Observation:patient&_include=Observation:device&_count=3`)).body);
+    expect(fhirErrors(found)).toEqual([]);
+    const modes = found.entry!.map((entry) => `${entry.search?.mode}:${entry.resource!.resourceType}`);
+    expect(modes).toEqual(['match:Observation', 'match:Observation', 'match:Observation', 'include:Patient', 'include:Device', 'include:Device']);
+    const included = found.entry!.filter((entry) => entry.search?.mode === 'include');
+    expect(included[0]!.fullUrl).toBe(`${app.baseUrl}/fhir/R4/Patient/${patientFhirId}`);
+    // Each device the page's Observations name, as the Device read answers it.
+    const named = new Set(found.entry!.filter((entry) => entry.search?.mode === 'match').map((entry) => (entry.resource as Observation).device!.reference));
+    expect(new Set(included.slice(1).map((entry) => `Device/${entry.resource!.id}`))).toEqual(named);
+    for (const entry of included.slice(1)) expect(entry.resource).toEqual((await get(`/fhir/R4/Device/${entry.resource!.id}`)).body);
+    // The next page includes again what its own matches name; `Observation:*` is both.
+    const next = found.link!.find((link) => link.relation === 'next')!.url;
+    expect(next).toContain('_include=Observation%3Apatient');
+    const rest = bundle((await get(next.replace(app.baseUrl, ''))).body);
+    expect(rest.entry!.filter((entry) => entry.search?.mode === 'include').map((entry) => entry.resource!.resourceType)).toEqual(['Patient', 'Device']);
+    const star = bundle((await get(`/fhir/R4/Observation?patient=${patientFhirId}&_include=Observation:*`)).body);
+    expect(star.entry!.filter((entry) => entry.search?.mode === 'include')).toHaveLength(3);
+    // No match, nothing included.
+    expect(bundle((await get(`/fhir/R4/Observation?patient=${patientFhirId}&code=29463-7&_include=Observation:patient`)).body).entry ?? []).toEqual([]);
+    const refused = await get(`/fhir/R4/Observation?patient=${patientFhirId}&_include=Observation:performer`);
+    expect(refused.status).toBe(400);
+    expect(outcome(refused.body).issue[0]!.diagnostics).toMatch(/^_include: "Observation:performer"/);
+    const capability = (await get('/fhir/R4/metadata', null)).body as { rest: { resource: { type: string; searchInclude?: string[] }[] }[] };
+    expect(capability.rest[0]!.resource.find((resource) => resource.type === 'Observation')!.searchInclude).toEqual(['Observation:patient', 'Observation:subject', 'Observation:device', 'Observation:*']);
+  });
+
   it('reads an Observation by the id a search gave, and refuses it to another team', async () => {
     const found = bundle((await get(`/fhir/R4/Observation?patient=${patientFhirId}&code=41653-7`)).body);
     const glucose = found.entry![0]!.resource as Observation;
