@@ -8,7 +8,7 @@
 // create it conditionally on (as the IG's data submission does with `$submit-cgm-bundle`).
 import { createHash } from 'node:crypto';
 import type { Bundle, BundleEntry, CodeableConcept, Observation, Patient as FhirPatient, Quantity } from '@medplum/fhirtypes';
-import { addDays, cgmSummary, readCgmPoints, startOfLocalDate, type CgmSummary, type Patient, type ReadingsStore } from '../store/index.js';
+import { addDays, readCgmSummary, startOfLocalDate, type CgmSummary, type Patient, type ReadingsStore } from '../store/index.js';
 import { fhirIdOf } from './ids.js';
 import { forTheEhr, identifierQuery } from './transaction-bundle.js';
 import { SYSTEMS } from './vocabulary.js';
@@ -127,7 +127,7 @@ export function cgmSummaryBundle(input: { patientId: string; period: CgmSummaryP
 export async function readCgmSummaryBundle(readingsStore: Pick<ReadingsStore, 'query'>, patient: Pick<Patient, 'id' | 'timezone'>, period: CgmSummaryPeriod, nowMs: number): Promise<Bundle> {
   const fromMs = startOfLocalDate(period.start, patient.timezone);
   const toMs = Math.min(startOfLocalDate(addDays(period.end, 1), patient.timezone), nowMs);
-  const summary = cgmSummary(await readCgmPoints(readingsStore, patient.id, fromMs, toMs), { fromMs, toMs, timezone: patient.timezone }, 2);
+  const summary = await readCgmSummary(readingsStore, patient, fromMs, toMs, 2);
   return cgmSummaryBundle({ patientId: patient.id, period, summary, issued: new Date(nowMs).toISOString() });
 }
 

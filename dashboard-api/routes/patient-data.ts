@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { DAY_MS, MEASUREMENT_KINDS } from '../../device-profiles/index.js';
 import { DEFAULT_RULES, resolveRules } from '../../rules/index.js';
 import { addDays, billingProgress, nextMonth, progressQueryStart, ruleSetFor } from '../../billing/index.js';
-import { CGM_PERIOD_DAYS, cgmSummary, localDate, readCgmPoints, MAX_MINUTES_PER_ENTRY, TIME_ENTRY_ACTIVITIES, startOfLocalDate, STORE_ERRORS, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
+import { CGM_PERIOD_DAYS, localDate, readCgmSummary, MAX_MINUTES_PER_ENTRY, TIME_ENTRY_ACTIVITIES, startOfLocalDate, STORE_ERRORS, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, requireUser } from '../access.js';
 import { ChartDays } from '../chart-days.js';
 import { API_ERRORS, ApiError } from '../errors.js';
@@ -72,8 +72,7 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
       if (Date.parse(to) <= Date.parse(from)) throw new ApiError(API_ERRORS.VALIDATION, 'querystring/to: must be after from');
       if (Date.parse(to) - Date.parse(from) > CGM_MAX_RANGE_MS) throw new ApiError(API_ERRORS.VALIDATION, `querystring/from: the range may span at most ${CGM_PERIOD_DAYS.max} days`);
       const patient = await clinicalStore.patients.require(request.params.id);
-      const points = await readCgmPoints(readingsStore, patient.id, Date.parse(from), Date.parse(to));
-      return { patientId: patient.id, from: new Date(from).toISOString(), to: new Date(to).toISOString(), timezone: patient.timezone, ...cgmSummary(points, { fromMs: Date.parse(from), toMs: Date.parse(to), timezone: patient.timezone }) };
+      return { patientId: patient.id, from: new Date(from).toISOString(), to: new Date(to).toISOString(), timezone: patient.timezone, ...(await readCgmSummary(readingsStore, patient, Date.parse(from), Date.parse(to))) };
     },
   );
 

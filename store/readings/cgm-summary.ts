@@ -119,3 +119,8 @@ export async function readCgmPoints(readingsStore: Pick<ReadingsStore, 'query'>,
   }
   return points;
 }
+
+/** A patient's summary of `[fromMs, toMs)` in their time zone, read from the readings store. */
+export async function readCgmSummary(readingsStore: Pick<ReadingsStore, 'query'>, patient: { id: string; timezone: string }, fromMs: number, toMs: number, decimals = 1): Promise<CgmSummary> {
+  return cgmSummary(await readCgmPoints(readingsStore, patient.id, fromMs, toMs), { fromMs, toMs, timezone: patient.timezone }, decimals);
+}
