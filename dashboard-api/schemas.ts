@@ -337,6 +337,8 @@ export const cgmSubmissionView = z.object({
   id: z.number(),
   careTeamId: z.string(),
   patientId: z.string(),
+  /** For the people who read the list (null: the patient no longer exists). */
+  patientName: z.string().nullable(),
   periodStart: z.string(),
   periodEnd: z.string(),
   requestedBy: z.string().nullable(),

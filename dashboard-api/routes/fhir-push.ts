@@ -143,7 +143,8 @@ export const fhirPushRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
     async (request) => {
       const { careTeamId, ...rest } = request.query;
       const submissions = await clinicalStore.fhirCgmSubmissions.list({ ...rest, ...teamsAsked(requireUser(request), careTeamId) });
-      return { submissions: submissions.items, nextCursor: submissions.nextCursor };
+      const patients = await clinicalStore.patients.getMany([...new Set(submissions.items.map((submission) => submission.patientId))]);
+      return { submissions: submissions.items.map((submission) => ({ ...submission, patientName: patients.get(submission.patientId)?.name ?? null })), nextCursor: submissions.nextCursor };
     },
   );
 
@@ -168,7 +169,7 @@ export const fhirPushRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
       if (start > end) throw new ApiError(API_ERRORS.VALIDATION, `body/start: ${start} is after end (${end})`);
       if (start < addDays(end, -(CGM_PERIOD_DAYS.max - 1))) throw new ApiError(API_ERRORS.VALIDATION, `body/start: a period may span at most ${CGM_PERIOD_DAYS.max} days`);
       const { submission, created } = await clinicalStore.fhirCgmSubmissions.request({ careTeamId: patient.careTeamId, patientId: patient.id, periodStart: start, periodEnd: end, requestedBy: requireUser(request).sub });
-      return reply.code(created ? 202 : 200).send(submission);
+      return reply.code(created ? 202 : 200).send({ ...submission, patientName: patient.name });
     },
   );
 };

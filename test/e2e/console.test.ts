@@ -652,7 +652,9 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await nursePage.click('button[aria-label="EHR connection of Team A"]');
       await nursePage.waitForSelector('.delivery-state');
       expect(await nursePage.textContent('.ehr-summary')).toContain(ehr.baseUrl);
-      expect(await nursePage.textContent(`table.cgm-submissions tr:has-text("${start} to ${end}")`)).toContain('delivered');
+      const listed = await nursePage.textContent(`table.cgm-submissions tr:has-text("${start} to ${end}")`);
+      expect(listed).toContain('Cy Glucose');
+      expect(listed).toContain('delivered');
       expect(await nursePage.locator('.ehr-form').count()).toBe(0);
       await nurseContext.close();
 

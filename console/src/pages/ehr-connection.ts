@@ -70,7 +70,7 @@ function SubmissionTable({ submissions }: { submissions: CgmSubmission[] }) {
     <tbody>
       ${submissions.map(
         (s) => html`<tr data-submission=${String(s.id)}>
-          <td><a href=${`/patients/${encodeURIComponent(s.patientId)}`}>${s.patientId}</a></td>
+          <td><a href=${`/patients/${encodeURIComponent(s.patientId)}`}>${s.patientName ?? s.patientId}</a></td>
           <td>${s.periodStart} to ${s.periodEnd}</td>
           <td>${SUBMISSION_STATUS[s.status]}</td>
           <td>${s.attempts}</td>

@@ -268,7 +268,7 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
         return rows.length >= 2 && rows.every((row) => row.status === 'delivered' || row.status === 'no_data') ? rows : undefined;
       }, 20_000);
       const submitted = settled.find((row) => row.patientId === wearer.id)!;
-      expect(submitted).toMatchObject({ status: 'delivered', attempts: 2, lastError: null });
+      expect(submitted).toMatchObject({ status: 'delivered', attempts: 2, lastError: null, patientName: 'Sensor Wearer' });
       expect(settled.find((row) => row.patientId === noSensor.id)).toMatchObject({ status: 'no_data' });
       // The period ending yesterday in the patient's own calendar, 14 days long.
       const yesterday = new Date(Date.now() - 86_400_000).toLocaleDateString('en-CA', { timeZone: 'America/Chicago' });
