@@ -46,7 +46,7 @@ export class CgmSummarySubmitter {
     await this.submitDue(isStopped);
   }
 
-  /** Plans every ended period of every patient of the teams that ask for summaries; how many were new. */
+  /** Plans every ended period of every CGM wearer of the teams that ask for summaries; how many were new. */
   async plan(nowMs = Date.now()): Promise<number> {
     const { clinicalStore, graceMs } = this.dependencies;
     this.plannedAtMs = nowMs;
@@ -55,7 +55,7 @@ export class CgmSummarySubmitter {
       const latest = await clinicalStore.fhirCgmSubmissions.latestPeriodEnds(endpoint.careTeamId);
       let after: string | undefined;
       do {
-        const page = await clinicalStore.patients.list({ careTeamIds: [endpoint.careTeamId], limit: PLAN_CHUNK, after });
+        const page = await clinicalStore.fhirCgmSubmissions.cgmWearers(endpoint.careTeamId, { limit: PLAN_CHUNK, after });
         const items = page.items.flatMap((patient) =>
           cgmPeriodsToPlan({ everyDays: endpoint.cgmSummaryDays!, timezone: patient.timezone, latestEnd: latest.get(patient.id), nowMs, graceMs }).map((period) => ({
             careTeamId: endpoint.careTeamId,

@@ -213,8 +213,17 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
     expect((again.body as { auth: { publicJwk: unknown } }).auth.publicJwk).toEqual(auth.publicJwk);
   });
 
-  /** A CGM reading every 5 minutes over the last 16 days (values through every range), straight into the readings store. */
+  /** A CGM assigned to the patient (what makes them one the schedule plans for); its id. */
+  async function giveSensor(patientId: string): Promise<string> {
+    const deviceId = `cgm-of-${patientId}`;
+    await app.clinicalStore.devices.provision({ id: deviceId, kind: 'cgm_glucose' });
+    await app.clinicalStore.devices.assign(deviceId, patientId, { at: '2026-01-01T00:00:00Z', by: 'test' });
+    return deviceId;
+  }
+
+  /** A CGM, and a reading every 5 minutes over the last 16 days (values through every range), straight into the readings store. */
   async function wearSensor(patientId: string): Promise<void> {
+    await giveSensor(patientId);
     const readings: StoredReading[] = [];
     const now = Date.now();
     for (let t = now - 16 * 86_400_000, i = 0; t < now; t += 300_000, i += 1) {
@@ -242,7 +251,10 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
     try {
       const team = await app.clinicalStore.careTeams.create({ id: unique('cgm-team'), name: 'Diabetes clinic' });
       const wearer = await app.clinicalStore.patients.create({ name: 'Sensor Wearer', birthDate: '1980-04-02', timezone: 'America/Chicago', careTeamId: team.id });
-      const noSensor = await app.clinicalStore.patients.create({ name: 'No Sensor', birthDate: '1970-01-01', timezone: 'Asia/Tokyo', careTeamId: team.id });
+      // A sensor that sent nothing: planned, nothing to send. A patient who never had a CGM: not planned at all.
+      const quiet = await app.clinicalStore.patients.create({ name: 'Quiet Sensor', birthDate: '1970-01-01', timezone: 'Asia/Tokyo', careTeamId: team.id });
+      await giveSensor(quiet.id);
+      const noSensor = await app.clinicalStore.patients.create({ name: 'No Sensor', birthDate: '1972-01-01', timezone: 'UTC', careTeamId: team.id });
       const plainWearer = await app.clinicalStore.patients.create({ name: 'Other Wearer', birthDate: '1975-07-08', timezone: 'Europe/Berlin', careTeamId: teamA.teamId });
       await wearSensor(wearer.id);
       await wearSensor(plainWearer.id);
@@ -261,7 +273,8 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
 
       // The first answer is lost after the receiver committed it: sent again, the conditional creates find what it made.
       receiver.loseNextAnswer();
-      expect(await push.sender.cgmSummaries.plan()).toBeGreaterThanOrEqual(4);
+      // This team's wearer and quiet sensor, and team A's wearer: not the patients who never had a CGM.
+      expect(await push.sender.cgmSummaries.plan()).toBe(3);
       push.sender.kick();
       const settled = await eventually(async () => {
         const rows = await submissions(team.id);
@@ -269,7 +282,8 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
       }, 20_000);
       const submitted = settled.find((row) => row.patientId === wearer.id)!;
       expect(submitted).toMatchObject({ status: 'delivered', attempts: 2, lastError: null, patientName: 'Sensor Wearer' });
-      expect(settled.find((row) => row.patientId === noSensor.id)).toMatchObject({ status: 'no_data' });
+      expect(settled.find((row) => row.patientId === quiet.id)).toMatchObject({ status: 'no_data' });
+      expect(settled.find((row) => row.patientId === noSensor.id)).toBeUndefined();
       // The period ending yesterday in the patient's own calendar, 14 days long.
       const yesterday = new Date(Date.now() - 86_400_000).toLocaleDateString('en-CA', { timeZone: 'America/Chicago' });
       expect(submitted.periodEnd).toBe(yesterday);
