@@ -12,7 +12,7 @@
 // Ingest never waits on an EHR: the queue is a row written in the platform's own database.
 import type { Device as FhirDevice } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DeviceProfiles, StoredReading } from '../device-profiles/index.js';
 import { DueWorkLoop, type WebhookTargetPolicy } from '../rules/index.js';
 import type { ClinicalStore, FhirDelivery, FhirEndpoint, ReadingsStore } from '../store/index.js';
@@ -83,6 +83,18 @@ export class FhirPushSender {
       (error) => dependencies.logger.error({ err: error.message }, 'FHIR push loop failed'),
     );
     this.sent = new Counter({ name: 'rpm_fhir_push_readings_total', help: 'Readings pushed to EHRs, by outcome of the attempt', labelNames: ['outcome'], registers: [dependencies.registry] });
+    const { clinicalStore } = dependencies;
+    new Gauge({
+      name: 'rpm_fhir_push_backlog',
+      help: 'Readings (what="readings") and CGM summaries (what="cgm_summaries") waiting to be pushed to EHRs, or failed for good, by status',
+      labelNames: ['what', 'status'],
+      registers: [dependencies.registry],
+      // Read when /metrics is scraped: the queues are rows any process may change.
+      async collect() {
+        const [readings, summaries] = await Promise.all([clinicalStore.fhirDeliveries.countUndelivered(), clinicalStore.fhirCgmSubmissions.countUndelivered()]);
+        for (const [what, counts] of [['readings', readings], ['cgm_summaries', summaries]] as const) for (const [status, n] of Object.entries(counts)) this.set({ what, status }, n);
+      },
+    });
     this.cgmSummaries = new CgmSummarySubmitter({
       clinicalStore: dependencies.clinicalStore,
       readingsStore: dependencies.readingsStore,

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { nowInstant, toInstant } from '../../time.js';
 import type { ClinicalDatabase, FhirCgmSubmissionTable } from '../schema.js';
+import { countUndelivered } from './fhir-push.js';
 import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
 
 export const FHIR_CGM_SUBMISSION_STATUSES = ['pending', 'sending', 'delivered', 'no_data', 'failed'] as const;
@@ -192,5 +193,10 @@ export class FhirCgmSubmissionRepository {
     if (filter.patientId) query = query.where('patient_id', '=', filter.patientId);
     if (filter.after) query = query.where('id', '<', Number(filter.after));
     return toPage(await query.execute(), limit, (row) => String(row.id), toSubmission);
+  }
+
+  /** How many submissions wait or failed for good (a gauge for /metrics). */
+  async countUndelivered(): Promise<Record<'pending' | 'sending' | 'failed', number>> {
+    return countUndelivered(this.db, 'fhir_cgm_submissions');
   }
 }

@@ -204,11 +204,19 @@ export class FhirDeliveryRepository {
     return toPage(await query.execute(), limit, (row) => String(row.id), toDelivery);
   }
 
-  /** How many deliveries are in each status (a gauge for /metrics). */
-  async countByStatus(): Promise<Record<FhirDeliveryStatus, number>> {
-    const rows = await this.db.selectFrom('fhir_deliveries').select(['status', sql<number>`count(*)`.as('n')]).groupBy('status').execute();
-    const counts: Record<FhirDeliveryStatus, number> = { pending: 0, sending: 0, delivered: 0, failed: 0 };
-    for (const row of rows) counts[row.status as FhirDeliveryStatus] = Number(row.n);
-    return counts;
+  /**
+   * How many deliveries wait (`pending`, `sending`) or failed for good: the push's backlog, a gauge
+   * for /metrics. Delivered ones are not counted (they only grow; counting them would scan them all).
+   */
+  async countUndelivered(): Promise<Record<'pending' | 'sending' | 'failed', number>> {
+    return countUndelivered(this.db, 'fhir_deliveries');
   }
+}
+
+/** The rows of a push queue (reading deliveries, CGM submissions) waiting or failed, by status, read through the status index. */
+export async function countUndelivered(db: Kysely<ClinicalDatabase>, table: 'fhir_deliveries' | 'fhir_cgm_submissions'): Promise<Record<'pending' | 'sending' | 'failed', number>> {
+  const rows = await db.selectFrom(table).select(['status', sql<number>`count(*)`.as('n')]).where('status', 'in', ['pending', 'sending', 'failed']).groupBy('status').execute();
+  const counts = { pending: 0, sending: 0, failed: 0 };
+  for (const row of rows) counts[row.status as keyof typeof counts] = Number(row.n);
+  return counts;
 }

@@ -47,7 +47,9 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
   let teamA: Enrolled;
   let teamB: Enrolled;
   const targets = new WebhookTargetPolicy(['127.0.0.1']);
-  const startPush = () => startFhirPush(app.rules, { clinicalStore: app.clinicalStore, readingsStore: app.readingsStore, deviceProfiles: loadDeviceProfiles(), targets, logger: pino({ level: process.env.RPM_TEST_LOG_LEVEL ?? 'silent' }), registry: new Registry(), retry: { firstMs: 200, maxMs: 2_000, maxAttempts: 10_000 }, cgmGraceMs: 0 });
+  /** The running push's metrics. */
+  let registry = new Registry();
+  const startPush = () => startFhirPush(app.rules, { clinicalStore: app.clinicalStore, readingsStore: app.readingsStore, deviceProfiles: loadDeviceProfiles(), targets, logger: pino({ level: process.env.RPM_TEST_LOG_LEVEL ?? 'silent' }), registry: (registry = new Registry()), retry: { firstMs: 200, maxMs: 2_000, maxAttempts: 10_000 }, cgmGraceMs: 0 });
 
   async function enroll(teamId: string): Promise<Enrolled> {
     const patient = await app.clinicalStore.patients.create({ name: 'Pushed Patient', birthDate: '1944-05-06', timezone: 'America/Denver', careTeamId: teamId });
@@ -366,9 +368,15 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
     await smartEhr.stop();
     const queued = await publish(teamB, [160]);
     await eventually(async () => ((await deliveries(teamB.teamId)).find((delivery) => delivery.readingId === queued[0] && delivery.attempts >= 1) ? true : undefined));
+    // The backlog in /metrics: the reading waits, then (its endpoint removed) it failed for good.
+    const backlog = async (status: string) => Number(new RegExp(`rpm_fhir_push_backlog\\{what="readings",status="${status}"\\} (\\d+)`).exec((await registry.getSingleMetricAsString('rpm_fhir_push_backlog')))?.[1]);
+    expect(await backlog('pending')).toBeGreaterThanOrEqual(1);
+    const failedBefore = await backlog('failed');
     expect((await app.request('DELETE', `/v1/care-teams/${teamB.teamId}/fhir-endpoint`, { token: admin })).status).toBe(204);
     const failed = await eventually(async () => (await deliveries(teamB.teamId, 'failed')).find((delivery) => delivery.readingId === queued[0]));
     expect(failed.lastError).toMatch(/endpoint was removed/);
+    expect(await backlog('failed')).toBeGreaterThan(failedBefore);
+    expect(await registry.getSingleMetricAsString('rpm_fhir_push_backlog')).toMatch(/rpm_fhir_push_backlog\{what="cgm_summaries",status="pending"\} \d+/);
     expect((await fetch(`${app.baseUrl}/v1/care-teams/${teamB.teamId}/fhir-endpoint/jwks.json`)).status).toBe(404);
   });
 
