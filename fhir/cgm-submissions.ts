@@ -9,7 +9,7 @@ import type { ClinicalStore, FhirCgmSubmission, FhirEndpoint, ReadingsStore } fr
 import { cgmPeriodsToPlan } from './cgm-submission-plan.js';
 import { cgmSubmissionBundle, readCgmSummaryBundle } from './cgm-summary.js';
 import type { EhrClient } from './ehr-client.js';
-import type { PushRetry } from './push-retry.js';
+import { retryAtAfter, type PushRetry } from './push-retry.js';
 import { patientResource } from './resources.js';
 
 /** Periods are looked for this often: a period ends at a patient's midnight, in whichever time zone. */
@@ -108,9 +108,9 @@ export class CgmSummarySubmitter {
   private async failed(submission: FhirCgmSubmission, error: Error): Promise<void> {
     const { clinicalStore, logger, submitted, retry } = this.dependencies;
     const attempt = submission.attempts + 1;
-    const giveUp = attempt >= retry.maxAttempts;
-    const delayMs = Math.min(retry.firstMs * 2 ** (attempt - 1), retry.maxMs);
-    await clinicalStore.fhirCgmSubmissions.markAttemptFailed(submission.id, error.message, giveUp ? null : new Date(Date.now() + delayMs).toISOString());
+    const retryAt = retryAtAfter(retry, attempt);
+    const giveUp = retryAt === null;
+    await clinicalStore.fhirCgmSubmissions.markAttemptFailed(submission.id, error.message, retryAt);
     submitted.inc({ outcome: giveUp ? 'failed' : 'retry' });
     logger.warn({ careTeamId: submission.careTeamId, submission: submission.id, attempt, err: error.message, gaveUp: giveUp }, 'CGM summary submission to the EHR failed');
   }

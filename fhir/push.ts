@@ -18,7 +18,7 @@ import { DueWorkLoop, type WebhookTargetPolicy } from '../rules/index.js';
 import type { ClinicalStore, FhirDelivery, FhirEndpoint, ReadingsStore } from '../store/index.js';
 import { CgmSummarySubmitter } from './cgm-submissions.js';
 import { EhrAnswer, EhrClient } from './ehr-client.js';
-import { DEFAULT_PUSH_RETRY, type PushRetry } from './push-retry.js';
+import { DEFAULT_PUSH_RETRY, retryAtAfter, type PushRetry } from './push-retry.js';
 import { deviceResource, patientResource } from './resources.js';
 import { transactionBundle } from './transaction-bundle.js';
 
@@ -201,9 +201,9 @@ export class FhirPushSender {
     const { clinicalStore, logger } = this.dependencies;
     // A batch's deliveries were claimed together and fail together; the most tried decides the delay.
     const attempt = Math.max(...batch.map((delivery) => delivery.attempts)) + 1;
-    const giveUp = attempt >= this.retry.maxAttempts;
-    const delayMs = Math.min(this.retry.firstMs * 2 ** (attempt - 1), this.retry.maxMs);
-    await clinicalStore.fhirDeliveries.markAttemptFailed(batch.map((delivery) => delivery.id), error.message, giveUp ? null : new Date(Date.now() + delayMs).toISOString());
+    const retryAt = retryAtAfter(this.retry, attempt);
+    const giveUp = retryAt === null;
+    await clinicalStore.fhirDeliveries.markAttemptFailed(batch.map((delivery) => delivery.id), error.message, retryAt);
     this.sent.inc({ outcome: giveUp ? 'failed' : 'retry' }, batch.length);
     logger.warn({ careTeamId: batch[0]!.careTeamId, readings: batch.length, attempt, err: error.message, gaveUp: giveUp }, 'FHIR push to the EHR failed');
   }
