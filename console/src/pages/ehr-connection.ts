@@ -113,7 +113,10 @@ export function EhrConnection({ team, onDone }: { team: CareTeam; onDone: () => 
         ? { type: 'bearer', token: form.token }
         : { type: 'smart-backend', clientId: form.clientId, ...(form.tokenUrl ? { tokenUrl: form.tokenUrl } : {}), ...(form.rotateKey ? { rotateKey: true } : {}) };
     try {
-      await api('PUT', base, { baseUrl: form.baseUrl, auth, enabled: form.enabled, cgmSummaryDays: form.cgmSummaryDays === '' ? null : Number(form.cgmSummaryDays) });
+      // The page shows what the server saved before it says "Saved.", so the summary never contradicts the status.
+      const saved = await api<FhirEndpoint>('PUT', base, { baseUrl: form.baseUrl, auth, enabled: form.enabled, cgmSummaryDays: form.cgmSummaryDays === '' ? null : Number(form.cgmSummaryDays) });
+      setEndpoint(saved);
+      setForm(formOf(saved));
       setStatus('Saved.');
       await load();
     } catch (failure) {
@@ -125,6 +128,8 @@ export function EhrConnection({ team, onDone }: { team: CareTeam; onDone: () => 
     setErrors({});
     try {
       await api('DELETE', base);
+      setEndpoint(null);
+      setForm(formOf(undefined));
       setStatus('The connection is removed: nothing more is sent, and what was waiting is marked failed.');
       await load();
     } catch (failure) {
