@@ -71,6 +71,13 @@ export function maySeeTeam(user: AccessClaims, careTeamId: string): boolean {
   return user.role === 'admin' || (user.role !== 'billing' && user.role !== 'patient' && user.careTeams.includes(careTeamId));
 }
 
+/** A list route's `careTeamId` filter: that team if the caller may see it (else 403), otherwise every team the caller sees (all for an admin). */
+export function teamsAsked(user: AccessClaims, careTeamId: string | undefined): { careTeamIds?: string[] } {
+  if (careTeamId && !maySeeTeam(user, careTeamId)) throw new ApiError(API_ERRORS.FORBIDDEN, `care team ${careTeamId} is not one of yours`);
+  const visible = visibleTeams(user);
+  return careTeamId ? { careTeamIds: [careTeamId] } : visible ? { careTeamIds: visible } : {};
+}
+
 /** A patient's data: their care team's, an admin's, or the patient's own. */
 export function maySeePatient(user: AccessClaims, patient: { id: string; careTeamId: string }): boolean {
   return user.role === 'patient' ? user.patientId === patient.id : maySeeTeam(user, patient.careTeamId);

@@ -55,7 +55,7 @@ export class CgmSummarySubmitter {
       const latest = await clinicalStore.fhirCgmSubmissions.latestPeriodEnds(endpoint.careTeamId);
       let after: string | undefined;
       do {
-        const page = await clinicalStore.fhirCgmSubmissions.cgmWearers(endpoint.careTeamId, { limit: PLAN_CHUNK, after });
+        const page = await clinicalStore.patients.cgmWearers({ careTeamIds: [endpoint.careTeamId], limit: PLAN_CHUNK, after });
         const items = page.items.flatMap((patient) =>
           cgmPeriodsToPlan({ everyDays: endpoint.cgmSummaryDays!, timezone: patient.timezone, latestEnd: latest.get(patient.id), nowMs, graceMs }).map((period) => ({
             careTeamId: endpoint.careTeamId,

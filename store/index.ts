@@ -66,6 +66,7 @@ export { KeptVersions } from './readings/kept-versions.js';
 export { KeptReadings } from './readings/kept-readings.js';
 export { addDays, localDate, localTimeOfDay, startOfLocalDate } from './readings/local-time.js';
 export { AGP_PERCENTILES, CGM_PERIOD_DAYS, CGM_RANGES, cgmSummary, readCgmPoints, readCgmSummary, type CgmPoint, type CgmSummary } from './readings/cgm-summary.js';
+export { CGM_FLAGS, CGM_TARGETS, byCgmUrgency, cgmFlags, cgmPopulationFigures, type CgmFlag } from './readings/cgm-targets.js';
 export { InfluxReadingsStore, type InfluxReadingsStoreOptions, type InfluxWriteProtocol } from './readings/influx-readings-store.js';
 export { ENROLLMENT_COLUMNS, ImportRefused, MAX_IMPORT_ROWS, type ImportProblem, type ImportResult } from './clinical/repositories/enrollment-import.js';
 export { NS_PER_MS, connectEngine, ensureStream, openBucket, patiently, pullBatch, type ClusterEngine } from './cluster-engine.js';

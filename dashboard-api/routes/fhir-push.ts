@@ -7,8 +7,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { generateSigningKeys } from '../../fhir/index.js';
 import type { WebhookTargetPolicy } from '../../rules/index.js';
 import { CGM_PERIOD_DAYS, FHIR_CGM_SUBMISSION_STATUSES, MAX_PAGE_SIZE, STORE_ERRORS, addDays, isCalendarDate, localDate, type ClinicalStore, type FhirDelivery, type FhirEndpoint, type FhirEndpointAuth } from '../../store/index.js';
-import { CLINICAL_ROLES, maySeeTeam, requireUser, visibleTeams } from '../access.js';
-import type { AccessClaims } from '../tokens.js';
+import { CLINICAL_ROLES, maySeeTeam, requireUser, teamsAsked } from '../access.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import { cgmSubmissionView, cursor, errorResponses, fhirDeliveryView, fhirEndpointView } from '../schemas.js';
 import { idParams } from './shared.js';
@@ -44,13 +43,6 @@ function view(endpoint: FhirEndpoint, publicUrl: string): z.infer<typeof fhirEnd
     updatedBy: endpoint.updatedBy,
     updatedAt: endpoint.updatedAt,
   };
-}
-
-/** The teams a list is narrowed to: the one asked for (if it is the caller's), else all the caller sees (none named: an admin's all). */
-function teamsAsked(user: AccessClaims, careTeamId: string | undefined): { careTeamIds?: string[] } {
-  if (careTeamId && !maySeeTeam(user, careTeamId)) throw new ApiError(API_ERRORS.FORBIDDEN, `care team ${careTeamId} is not one of yours`);
-  const visible = visibleTeams(user);
-  return careTeamId ? { careTeamIds: [careTeamId] } : visible ? { careTeamIds: visible } : {};
 }
 
 function deliveryOf(delivery: FhirDelivery): z.infer<typeof fhirDeliveryView> {

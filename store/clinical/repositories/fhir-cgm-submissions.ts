@@ -83,32 +83,6 @@ export class FhirCgmSubmissionRepository {
     return new Map(rows.map((row) => [row.patient_id, row.period_end]));
   }
 
-  /**
-   * The team's patients who have ever had a CGM assigned (only a `cgm_glucose` device sends CGM
-   * readings): the schedule plans their periods, and no empty submission for everyone else.
-   */
-  async cgmWearers(careTeamId: string, page: PageRequest = {}): Promise<Page<{ id: string; timezone: string }>> {
-    const limit = pageSize(page);
-    let query = this.db
-      .selectFrom('patients')
-      .select(['patients.id', 'patients.timezone'])
-      .where('patients.care_team_id', '=', careTeamId)
-      .where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('device_assignments')
-            .innerJoin('devices', 'devices.id', 'device_assignments.device_id')
-            .select(sql<number>`1`.as('one'))
-            .whereRef('device_assignments.patient_id', '=', 'patients.id')
-            .where('devices.kind', '=', 'cgm_glucose'),
-        ),
-      )
-      .orderBy('patients.id')
-      .limit(limit + 1);
-    if (page.after) query = query.where('patients.id', '>', page.after);
-    return toPage(await query.execute(), limit, (row) => row.id, (row) => ({ id: row.id, timezone: row.timezone }));
-  }
-
   /** Plans the schedule's submissions, each due at its `dueAt`; a period already planned for a team and patient is not planned again. */
   async plan(items: readonly (Period & { dueAt: string })[]): Promise<number> {
     if (items.length === 0) return 0;

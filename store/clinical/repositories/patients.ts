@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { found, insertUnique, invalidInput, notFound } from '../../errors.js';
 import { canonicalTimeZone, isCalendarDate, nowInstant, toInstant } from '../../time.js';
 import type { ClinicalDatabase, PatientTable } from '../schema.js';
@@ -119,6 +119,36 @@ export class PatientRepository {
     if (filter.careTeamIds && filter.careTeamIds.length === 0) return { items: [], nextCursor: null };
     const limit = pageSize(filter);
     let query = this.db.selectFrom('patients').selectAll().orderBy('id').limit(limit + 1);
+    if (filter.careTeamIds) query = query.where('care_team_id', 'in', filter.careTeamIds);
+    if (filter.after) query = query.where('id', '>', filter.after);
+    return toPage(await query.execute(), limit, (row) => row.id, toPatient);
+  }
+
+  /**
+   * The CGM wearers of the given care teams (all when undefined): patients who have had a
+   * `cgm_glucose` device assigned, and with `since`, one whose assignment lasted past it (a
+   * sensor worn during a period that ends now). By id, a page at a time.
+   */
+  async cgmWearers(filter: { careTeamIds?: readonly string[]; since?: string } & PageRequest = {}): Promise<Page<Patient>> {
+    if (filter.careTeamIds && filter.careTeamIds.length === 0) return { items: [], nextCursor: null };
+    const limit = pageSize(filter);
+    const since = filter.since === undefined ? undefined : toInstant(filter.since);
+    let query = this.db
+      .selectFrom('patients')
+      .selectAll()
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('device_assignments')
+            .innerJoin('devices', 'devices.id', 'device_assignments.device_id')
+            .select(sql<number>`1`.as('one'))
+            .whereRef('device_assignments.patient_id', '=', 'patients.id')
+            .where('devices.kind', '=', 'cgm_glucose')
+            .$if(since !== undefined, (qb) => qb.where((inner) => inner.or([inner('device_assignments.assigned_until', 'is', null), inner('device_assignments.assigned_until', '>', since!)]))),
+        ),
+      )
+      .orderBy('id')
+      .limit(limit + 1);
     if (filter.careTeamIds) query = query.where('care_team_id', 'in', filter.careTeamIds);
     if (filter.after) query = query.where('id', '>', filter.after);
     return toPage(await query.execute(), limit, (row) => row.id, toPatient);
