@@ -2,7 +2,7 @@
 // each response against them, so a field that should never leave (a secret, a hash) cannot.
 import { z } from 'zod';
 import { ALERT_EVENT_NAMES, MEASUREMENT_KINDS } from '../device-profiles/index.js';
-import { ALERT_SEVERITIES, ALERT_STATUSES, FHIR_CGM_SUBMISSION_STATUSES } from '../store/index.js';
+import { ALERT_SEVERITIES, ALERT_STATUSES, CGM_FLAGS, FHIR_CGM_SUBMISSION_STATUSES } from '../store/index.js';
 
 const instant = z.string();
 const nullableInstant = z.string().nullable();
@@ -255,6 +255,18 @@ export const cgmSummaryView = z.object({
   gmiPercent: z.number().nullable(),
   cvPercent: z.number().nullable(),
   hourly: z.array(z.object({ hour: z.number().int(), readings: z.number().int(), percentiles: percentiles.nullable() })),
+});
+
+/** A row of the CGM population (routes/cgm-population.ts): a wearer's figures without the hourly profile. */
+export const cgmPopulationRowView = z.object({
+  patientId: z.string(),
+  name: z.string(),
+  careTeamId: z.string(),
+  timezone: z.string(),
+  lastReadingAt: nullableInstant,
+  summary: cgmSummaryView.omit({ patientId: true, from: true, to: true, timezone: true, hourly: true }),
+  previousTimeInRange: z.number().nullable(),
+  flags: z.array(z.enum(CGM_FLAGS)),
 });
 
 // Check-ins (issue #26): routes/check-ins.ts.

@@ -2,7 +2,7 @@
 // the API's shape is a type error here, not a surprise in a nurse's browser. Type-only imports:
 // nothing of zod or the server goes into the bundle.
 import type { z } from 'zod';
-import type { alertView, assignmentView, auditRecordView, billingProgressView, careTeamView, cgmSubmissionView, cgmSummaryView, checkInPlanView, checkInScheduledView, checkInView, deadLetterView, deviceView, fhirDeliveryView, fhirEndpointView, heldDeviceView, messageTemplateView, messageView, patientView, questionnaireView, readingView, thresholdsView, timeEntryView, triageRow } from '../../dashboard-api/schemas.js';
+import type { alertView, assignmentView, auditRecordView, billingProgressView, careTeamView, cgmPopulationRowView, cgmSubmissionView, cgmSummaryView, checkInPlanView, checkInScheduledView, checkInView, deadLetterView, deviceView, fhirDeliveryView, fhirEndpointView, heldDeviceView, messageTemplateView, messageView, patientView, questionnaireView, readingView, thresholdsView, timeEntryView, triageRow } from '../../dashboard-api/schemas.js';
 import type { EscalationPolicy } from '../../rules/escalation-policy.js';
 import type { PatientOverrides, RuleDefinition } from '../../rules/rule-definitions.js';
 
@@ -13,6 +13,7 @@ export type PatientSummary = z.infer<typeof patientView>;
 export type Patient = z.infer<typeof patientView> & { devices: string[]; lastReadings: Reading[] };
 export type Reading = z.infer<typeof readingView>;
 export type CgmSummary = z.infer<typeof cgmSummaryView>;
+export type CgmPopulationRow = z.infer<typeof cgmPopulationRowView>;
 export type TriageRow = z.infer<typeof triageRow>;
 export type Device = z.infer<typeof deviceView>;
 export type Assignment = z.infer<typeof assignmentView>;

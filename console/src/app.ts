@@ -9,6 +9,7 @@ import { AuditPage } from './pages/audit.js';
 import { CareTeamsPage } from './pages/care-teams.js';
 import { DeadLettersPage } from './pages/dead-letters.js';
 import { BillingPage } from './pages/billing.js';
+import { CgmPopulationPage } from './pages/cgm-population.js';
 import { DevicesPage } from './pages/devices.js';
 import { PeoplePage } from './pages/people.js';
 import { PasswordSetup } from './pages/password-setup.js';
@@ -94,6 +95,8 @@ export function App() {
   const role = me.user.role;
   const page = path.startsWith('/billing') && (role === 'billing' || role === 'admin')
     ? html`<${BillingPage} />`
+    : path.startsWith('/cgm') && (role === 'admin' || role === 'nurse' || role === 'physician')
+    ? html`<${CgmPopulationPage} />`
     : path.startsWith('/devices') && (role === 'admin' || role === 'nurse')
     ? html`<${DevicesPage} />`
     : path.startsWith('/people') && role === 'admin'
@@ -117,7 +120,7 @@ export function App() {
     <a class="skip" href="#main">Skip to content</a>
     <header class="top">
       <nav aria-label="Main">
-        ${role === 'admin' || role === 'nurse' || role === 'physician' ? html`<a href="/" onClick=${follow}>Triage</a>` : null}
+        ${role === 'admin' || role === 'nurse' || role === 'physician' ? html`<a href="/" onClick=${follow}>Triage</a> <a href="/cgm" onClick=${follow}>CGM</a>` : null}
         ${role === 'admin' || role === 'nurse' ? html` <a href="/devices" onClick=${follow}>Devices</a>` : null}
         ${role === 'admin' || role === 'billing' ? html` <a href="/billing" onClick=${follow}>Billing</a>` : null}
         ${role === 'admin' || role === 'nurse' || role === 'physician' ? html` <a href="/care-teams" onClick=${follow}>Care teams</a>` : null}

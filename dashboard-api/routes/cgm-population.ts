@@ -8,7 +8,7 @@ import { DAY_MS } from '../../device-profiles/index.js';
 import { CGM_FLAGS, CGM_PERIOD_DAYS, byCgmUrgency, cgmPopulationFigures, readCgmPoints, type ClinicalStore, type Patient, type ReadingsStore } from '../../store/index.js';
 import { CLINICAL_ROLES, requireUser, teamsAsked } from '../access.js';
 import { API_ERRORS, ApiError } from '../errors.js';
-import { cgmSummaryView, errorResponses } from '../schemas.js';
+import { cgmPopulationRowView, errorResponses } from '../schemas.js';
 import { instant } from './shared.js';
 
 /**
@@ -18,17 +18,6 @@ import { instant } from './shared.js';
 export const CGM_POPULATION_MAX = 1_000;
 /** Wearers read at once: the readings store is asked in parallel, not all of them at the same moment. */
 const CONCURRENCY = 8;
-
-const populationRow = z.object({
-  patientId: z.string(),
-  name: z.string(),
-  careTeamId: z.string(),
-  timezone: z.string(),
-  lastReadingAt: instant.nullable(),
-  summary: cgmSummaryView.omit({ patientId: true, from: true, to: true, timezone: true, hourly: true }),
-  previousTimeInRange: z.number().nullable(),
-  flags: z.array(z.enum(CGM_FLAGS)),
-});
 
 async function wearersOf(clinicalStore: ClinicalStore, careTeamIds: string[] | undefined, since: string): Promise<Patient[]> {
   const wearers: Patient[] = [];
@@ -53,7 +42,7 @@ export const cgmPopulationRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clinica
           careTeamId: z.string().max(200).optional(),
           days: z.coerce.number().int().min(1).max(CGM_PERIOD_DAYS.max).optional(),
         }),
-        response: { 200: z.object({ days: z.number().int(), from: instant, to: instant, patients: z.array(populationRow) }), ...errorResponses },
+        response: { 200: z.object({ days: z.number().int(), from: instant, to: instant, patients: z.array(cgmPopulationRowView) }), ...errorResponses },
         tags: ['readings'],
         description:
           `The CGM wearers of the caller\u2019s care teams (or of the one asked): each with the summary of the last \`days\` (default ${CGM_PERIOD_DAYS.default}), the time in range of the period before it, and the consensus targets missed (\`flags\`: ${CGM_FLAGS.join(', ')}), most urgent first. At most ${CGM_POPULATION_MAX} wearers: past that, ask for one care team.`,
@@ -68,7 +57,7 @@ export const cgmPopulationRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clinica
       const fromMs = toMs - days * DAY_MS;
       // Worn at some time of this period or the one before (a sensor taken off is a drop worth seeing).
       const wearers = await wearersOf(clinicalStore, careTeamIds, new Date(fromMs - days * DAY_MS).toISOString());
-      const rows: z.infer<typeof populationRow>[] = [];
+      const rows: z.infer<typeof cgmPopulationRowView>[] = [];
       for (let start = 0; start < wearers.length; start += CONCURRENCY) {
         const chunk = wearers.slice(start, start + CONCURRENCY);
         rows.push(

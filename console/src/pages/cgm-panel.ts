@@ -18,7 +18,7 @@ const RANGES: readonly { key: keyof CgmSummary['timeInRanges']; label: string; c
 ];
 
 /** The five shares side by side, as SVG (the page's Content-Security-Policy allows no inline styles); the list below says them in words. */
-function timeInRangesBar(summary: CgmSummary) {
+export function timeInRangesBar(summary: Pick<CgmSummary, 'timeInRanges'>) {
   let x = 0;
   return html`<svg class="tir-bar" viewBox="0 0 100 4" preserveAspectRatio="none" aria-hidden="true">
     ${RANGES.map((range) => {

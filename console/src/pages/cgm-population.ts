@@ -1,0 +1,120 @@
+// The CGM population (GET /v1/cgm-population): the wearers of the clinician's care teams, those who
+// miss the most urgent consensus target first, each target missed said in words, with the figures a
+// clinician weighs it against (time in range as the patient page's bar, below 70 and above 180 with
+// their severe parts, GMI, CV, wear, the newest reading). A row opens the patient's page.
+import { useEffect, useState } from 'preact/hooks';
+import { api } from '../api.js';
+import type { CareTeam, CgmPopulationRow } from '../api-types.js';
+import { html } from '../html.js';
+import { follow } from '../router.js';
+import { timeInRangesBar } from './cgm-panel.js';
+
+const PERIODS = [7, 14, 30, 90] as const;
+const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+/** Each target missed, as a clinician says it (the consensus's targets for most adults). */
+function flagText(flag: CgmPopulationRow['flags'][number], row: CgmPopulationRow): string {
+  const t = row.summary.timeInRanges;
+  switch (flag) {
+    case 'no_data':
+      return 'No readings';
+    case 'very_low':
+      return `Very low ${t.veryLow} % (target under 1 %)`;
+    case 'low':
+      return `Below 70 ${round(t.veryLow + t.low)} % (target under 4 %)`;
+    case 'tir_drop':
+      return `In range fell ${round((row.previousTimeInRange ?? 0) - t.inRange)} points`;
+    case 'low_tir':
+      return `In range ${t.inRange} % (target over 70 %)`;
+    case 'very_high':
+      return `Very high ${t.veryHigh} % (target under 5 %)`;
+    case 'high':
+      return `Above 180 ${round(t.high + t.veryHigh)} % (target under 25 %)`;
+    case 'unstable':
+      return `Variable, CV ${row.summary.cvPercent ?? ''} % (target 36 % or less)`;
+    case 'low_wear':
+      return `Worn ${row.summary.sensorWearPercent} % (70 % needed)`;
+  }
+}
+
+const round = (n: number) => Math.round(n * 10) / 10;
+/** The lows are the urgent ones: their flags are drawn as critical, the rest as attention. */
+const URGENT = new Set(['very_low', 'low']);
+
+export function CgmPopulationPage() {
+  const [days, setDays] = useState<number>(14);
+  const [teams, setTeams] = useState<CareTeam[]>([]);
+  const [teamId, setTeamId] = useState<string>('');
+  const [onlyOutside, setOnlyOutside] = useState(false);
+  const [rows, setRows] = useState<CgmPopulationRow[] | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  useEffect(() => {
+    api<{ careTeams: CareTeam[] }>('GET', '/v1/care-teams').then((answer) => setTeams(answer.careTeams), () => undefined);
+  }, []);
+  useEffect(() => {
+    let stale = false;
+    setRows(undefined);
+    api<{ patients: CgmPopulationRow[] }>('GET', `/v1/cgm-population?days=${days}${teamId ? `&careTeamId=${encodeURIComponent(teamId)}` : ''}`).then(
+      (answer) => !stale && (setRows(answer.patients), setError(undefined)),
+      (failure: Error) => !stale && setError(failure.message),
+    );
+    return () => {
+      stale = true;
+    };
+  }, [days, teamId]);
+  const shown = rows?.filter((row) => !onlyOutside || row.flags.length > 0);
+  const outside = rows?.filter((row) => row.flags.length > 0).length ?? 0;
+  return html`
+    <main id="main" class="cgm-population">
+      <h1>CGM patients</h1>
+      <p class="hint">Continuous glucose wearers of your care teams over the last ${days} days, those missing the most urgent target of the International Consensus on Time in Range first: lows, then a fall in time in range, time in range, highs, variability and sensor wear.</p>
+      <form class="filters" onSubmit=${(event: Event) => event.preventDefault()}>
+        <label for="cgm-days">Period</label>
+        <select id="cgm-days" value=${String(days)} onChange=${(event: Event) => setDays(Number((event.target as HTMLSelectElement).value))}>
+          ${PERIODS.map((period) => html`<option value=${String(period)}>Last ${period} days</option>`)}
+        </select>
+        ${teams.length > 1
+          ? html`<label for="cgm-team">Care team</label>
+              <select id="cgm-team" value=${teamId} onChange=${(event: Event) => setTeamId((event.target as HTMLSelectElement).value)}>
+                <option value="">All of yours</option>
+                ${teams.map((team) => html`<option value=${team.id}>${team.name}</option>`)}
+              </select>`
+          : null}
+        <label><input type="checkbox" checked=${onlyOutside} onChange=${(event: Event) => setOnlyOutside((event.target as HTMLInputElement).checked)} /> Only those missing a target</label>
+      </form>
+      ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+      ${shown === undefined
+        ? error
+          ? null
+          : html`<p aria-busy="true">Loading…</p>`
+        : rows!.length === 0
+          ? html`<p>No CGM wearers in your care teams.</p>`
+          : html`
+              <p class="population-count" role="status">${outside} of ${rows!.length} ${rows!.length === 1 ? 'wearer misses' : 'wearers miss'} a target.</p>
+              <div class="table-scroll"><table class="cgm-population-table">
+                <caption class="visually-hidden">CGM wearers, the most urgent first</caption>
+                <thead>
+                  <tr><th scope="col">Patient</th><th scope="col">Targets missed</th><th scope="col">Time in range</th><th scope="col">Below 70 (below 54)</th><th scope="col">Above 180 (above 250)</th><th scope="col">GMI</th><th scope="col">CV</th><th scope="col">Worn</th><th scope="col">Latest reading</th></tr>
+                </thead>
+                <tbody>
+                  ${shown.map(
+                    (row) => html`
+                      <tr data-patient=${row.patientId}>
+                        <th scope="row"><a href=${`/patients/${encodeURIComponent(row.patientId)}`} onClick=${follow}>${row.name}</a></th>
+                        <td>${row.flags.length === 0 ? 'None' : html`<ul class="flags">${row.flags.map((flag) => html`<li><span class=${`badge ${URGENT.has(flag) ? 'severity-critical' : 'severity-moderate'}`}>${flagText(flag, row)}</span></li>`)}</ul>`}</td>
+                        <td class="tir">${row.summary.readings > 0 ? html`${timeInRangesBar(row.summary)} ${row.summary.timeInRanges.inRange} %` : '—'}</td>
+                        <td>${row.summary.readings > 0 ? `${round(row.summary.timeInRanges.veryLow + row.summary.timeInRanges.low)} % (${row.summary.timeInRanges.veryLow} %)` : '—'}</td>
+                        <td>${row.summary.readings > 0 ? `${round(row.summary.timeInRanges.high + row.summary.timeInRanges.veryHigh)} % (${row.summary.timeInRanges.veryHigh} %)` : '—'}</td>
+                        <td>${row.summary.gmiPercent === null ? '—' : `${row.summary.gmiPercent} %`}</td>
+                        <td>${row.summary.cvPercent === null ? '—' : `${row.summary.cvPercent} %`}</td>
+                        <td>${row.summary.sensorWearPercent} %</td>
+                        <td>${row.lastReadingAt ? html`<time datetime=${row.lastReadingAt}>${time.format(new Date(row.lastReadingAt))}</time>` : 'none'}</td>
+                      </tr>
+                    `,
+                  )}
+                </tbody>
+              </table></div>
+            `}
+    </main>
+  `;
+}
