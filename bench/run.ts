@@ -1,6 +1,6 @@
 // `npm run bench`: benchmarks with their baselines measured in the same run, a table on stdout and
 // JSON in bench/results/. Not part of `npm test`: figures are reported, never asserted.
-// BENCH_ONLY=ingest,https-ingest,latency,cgm,connections,backlog,api,fhir-export,billing,console,ha runs a subset (all by default).
+// BENCH_ONLY=ingest,https-ingest,latency,cgm,connections,backlog,api,fhir-export,billing,cgm-population,console,ha runs a subset (all by default).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -10,6 +10,7 @@ import { benchAlertLatency } from './alert-latency.js';
 import { benchApi, type EndpointFigures, type LoadFigures } from './api.js';
 import { benchBacklog } from './backlog.js';
 import { benchBilling } from './billing.js';
+import { benchCgmPopulation } from './cgm-population.js';
 import { benchCgmAlerts } from './cgm-alerts.js';
 import { benchConsole } from './console.js';
 import { benchConnections } from './connections.js';
@@ -25,7 +26,7 @@ const ms = (n: number) => n.toFixed(1);
 const spread = (s: Summary, f: (n: number) => string = fmt) => `${f(s.min)}–${f(s.max)}`;
 const pct = (share: number) => `${(share * 100).toFixed(0)} %`;
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const only = new Set((process.env.BENCH_ONLY ?? 'ingest,https-ingest,latency,cgm,connections,backlog,api,fhir-export,billing,console,ha').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'ingest,https-ingest,latency,cgm,connections,backlog,api,fhir-export,billing,cgm-population,console,ha').split(','));
 const log = (line: string) => console.error(line);
 
 function table(rows: string[][]): string {
@@ -258,6 +259,16 @@ if (only.has('billing')) {
   const billing = await benchBilling(env('BENCH_BILLING_PATIENTS', 10_000));
   results.billing = billing;
   console.log(`\nBilling export of one month: ${billing.patients.toLocaleString('en-US')} patients, ${billing.readings.toLocaleString('en-US')} readings, ${billing.rows.toLocaleString('en-US')} rows in ${billing.seconds} s (target < 10 s)`);
+}
+
+if (only.has('cgm-population')) {
+  await settle();
+  log('cgm-population: a team of CGM wearers ranked');
+  const population = await benchCgmPopulation(env('BENCH_CGM_POPULATION_WEARERS', 200));
+  results.cgmPopulation = population;
+  console.log(
+    `\nCGM population: ${population.wearers} wearers, ${population.readings.toLocaleString('en-US')} readings (28 days each): ranked in ${population.seconds} s (${population.msPerWearer} ms a wearer); from whole readings ${population.wholeReadingsSeconds} s (${(population.wholeReadingsSeconds / population.seconds).toFixed(1)}× as long)`,
+  );
 }
 
 if (only.has('console')) {

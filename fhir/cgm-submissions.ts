@@ -23,7 +23,7 @@ const PLAN_CHUNK = 500;
 
 export interface CgmSummarySubmitterDependencies {
   clinicalStore: ClinicalStore;
-  readingsStore: Pick<ReadingsStore, 'query'>;
+  readingsStore: Pick<ReadingsStore, 'series'>;
   logger: Logger;
   retry: PushRetry;
   /** The team's EHR client (shared with the reading push: one token per team). */

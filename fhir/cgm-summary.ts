@@ -124,7 +124,7 @@ export function cgmSummaryBundle(input: { patientId: string; period: CgmSummaryP
  * The patient's summary of a period as the Bundle above, read from the readings store. A period
  * ending today counts today as far as it has gone (sensor wear is of the time that passed).
  */
-export async function readCgmSummaryBundle(readingsStore: Pick<ReadingsStore, 'query'>, patient: Pick<Patient, 'id' | 'timezone'>, period: CgmSummaryPeriod, nowMs: number): Promise<Bundle> {
+export async function readCgmSummaryBundle(readingsStore: Pick<ReadingsStore, 'series'>, patient: Pick<Patient, 'id' | 'timezone'>, period: CgmSummaryPeriod, nowMs: number): Promise<Bundle> {
   const fromMs = startOfLocalDate(period.start, patient.timezone);
   const toMs = Math.min(startOfLocalDate(addDays(period.end, 1), patient.timezone), nowMs);
   const summary = await readCgmSummary(readingsStore, patient, fromMs, toMs, 2);

@@ -4,7 +4,8 @@
 // sensor wear, and the 5/25/50/75/95th percentiles of each hour of the day. Computed here, over the
 // store's readings of the period, for the same reason as aggregate.ts: one definition of the
 // patient's local hour (DST included) for both stores, rather than two query languages' ideas of it.
-import { localDate, localHour } from './local-time.js';
+import { DAY_MS, HOUR_MS } from '../../device-profiles/time-units.js';
+import { QUARTER_HOUR_MS, cachedOffsetMs } from './local-time.js';
 import type { ReadingsStore } from './readings-store.js';
 
 /** The consensus ranges in mg/dL: below 54, 54–69, 70–180, 181–250, above 250. */
@@ -70,13 +71,24 @@ export function cgmSummary(points: readonly CgmPoint[], period: { fromMs: number
   const n = points.length;
   const counts: Record<CgmRangeName, number> = { veryLow: 0, low: 0, inRange: 0, high: 0, veryHigh: 0 };
   const byHour: number[][] = Array.from({ length: 24 }, () => []);
-  const days = new Set<string>();
+  const days = new Set<number>();
+  // The zone's offset once per quarter hour (points come oldest first from the store): the local
+  // hour and day of each point are then arithmetic, a whole population's summaries in milliseconds.
+  let slot = Number.NaN;
+  let offsetMs = 0;
   let sum = 0;
   for (const point of points) {
     counts[rangeOf(point.value)] += 1;
     sum += point.value;
-    byHour[localHour(point.epochMs, period.timezone)]!.push(point.value);
-    days.add(localDate(point.epochMs, period.timezone));
+    const pointSlot = Math.floor(point.epochMs / QUARTER_HOUR_MS);
+    if (pointSlot !== slot) {
+      slot = pointSlot;
+      offsetMs = cachedOffsetMs(point.epochMs, period.timezone);
+    }
+    const local = point.epochMs + offsetMs;
+    const day = Math.floor(local / DAY_MS);
+    byHour[Math.floor((local - day * DAY_MS) / HOUR_MS)]!.push(point.value);
+    days.add(day);
   }
   const mean = n > 0 ? sum / n : null;
   let squares = 0;
@@ -111,16 +123,16 @@ export function cgmSummary(points: readonly CgmPoint[], period: { fromMs: number
 const QUERY_SPAN_MS = 30 * 86_400_000;
 
 /** A patient's CGM readings of a period as points (mg/dL, the kind's canonical unit), read a month at a time. */
-export async function readCgmPoints(readingsStore: Pick<ReadingsStore, 'query'>, patientId: string, fromMs: number, toMs: number): Promise<CgmPoint[]> {
+export async function readCgmPoints(readingsStore: Pick<ReadingsStore, 'series'>, patientId: string, fromMs: number, toMs: number): Promise<CgmPoint[]> {
   const points: CgmPoint[] = [];
   for (let startMs = fromMs; startMs < toMs; startMs += QUERY_SPAN_MS) {
-    const end = new Date(Math.min(startMs + QUERY_SPAN_MS, toMs)).toISOString();
-    for (const reading of await readingsStore.query({ patientId, kind: 'cgm_glucose', from: new Date(startMs).toISOString(), to: end })) points.push({ epochMs: Date.parse(reading.measuredAt), value: reading.values.value! });
+    const to = new Date(Math.min(startMs + QUERY_SPAN_MS, toMs)).toISOString();
+    for (const point of await readingsStore.series({ patientId, kind: 'cgm_glucose', field: 'value', from: new Date(startMs).toISOString(), to })) points.push(point);
   }
   return points;
 }
 
 /** A patient's summary of `[fromMs, toMs)` in their time zone, read from the readings store. */
-export async function readCgmSummary(readingsStore: Pick<ReadingsStore, 'query'>, patient: { id: string; timezone: string }, fromMs: number, toMs: number, decimals = 1): Promise<CgmSummary> {
+export async function readCgmSummary(readingsStore: Pick<ReadingsStore, 'series'>, patient: { id: string; timezone: string }, fromMs: number, toMs: number, decimals = 1): Promise<CgmSummary> {
   return cgmSummary(await readCgmPoints(readingsStore, patient.id, fromMs, toMs), { fromMs, toMs, timezone: patient.timezone }, decimals);
 }

@@ -24,7 +24,7 @@ import { InfluxDB, escape, type WriteApi } from '@influxdata/influxdb-client';
 import { DAY_MS, MEASUREMENT_KINDS, isMeasurementKind, type MeasurementKind } from '../../device-profiles/index.js';
 import { aggregateReadings, datedReading, localDatesOf } from './aggregate.js';
 import { ReadingsWriterThread } from './writer-thread.js';
-import { MAX_ROWS_PER_QUERY, NO_ENVELOPE, jsonItemsOf, newDayMark, parseSerialized, readingObject, type DayMark, type DayMarkKeeper, type JsonItems, type SerializedReadings, type AggregateQuery, type JsonEnvelope, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type StoredReading } from './readings-store.js';
+import { MAX_ROWS_PER_QUERY, NO_ENVELOPE, jsonItemsOf, newDayMark, parseSerialized, readingObject, type DayMark, type DayMarkKeeper, type JsonItems, type SerializedReadings, type AggregateQuery, type JsonEnvelope, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type SeriesPoint, type SeriesQuery, type StoredReading, checkSeriesField } from './readings-store.js';
 
 export type InfluxWriteProtocol = 'v1' | 'v2' | 'auto';
 
@@ -299,6 +299,18 @@ export class InfluxReadingsStore implements ReadingsStore {
 
   private measurementClause(kind: MeasurementKind | undefined): string {
     return kind ? `"${kind}"` : MEASUREMENT_KINDS.map((k) => `"${k}"`).join(', ');
+  }
+
+  async series(query: SeriesQuery): Promise<SeriesPoint[]> {
+    const field = checkSeriesField(query.field);
+    const response = await this.influxQl(
+      `SELECT "${field}" FROM "${query.kind}" WHERE patient_id = ${literal(query.patientId)} AND time >= ${nanos(query.from)} AND time < ${nanos(query.to)} ORDER BY time ASC LIMIT ${MAX_ROWS_PER_QUERY}`,
+    );
+    const points: SeriesPoint[] = [];
+    for (const series of response.results?.[0]?.series ?? []) {
+      for (const [time, value] of series.values as [number, unknown][]) if (typeof value === 'number') points.push({ epochMs: time, value });
+    }
+    return points;
   }
 
   async query(query: ReadingQuery): Promise<StoredReading[]> {

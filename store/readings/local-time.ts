@@ -42,11 +42,12 @@ function localParts(epochMs: number, timezone: string): LocalParts {
  * offset per zone and quarter hour is exact, and spares Intl (the costliest step of a billing
  * export over a whole population) for every other reading in it.
  */
-const QUARTER_HOUR_MS = 15 * 60_000;
+export const QUARTER_HOUR_MS = 15 * 60_000;
 const MAX_CACHED_OFFSETS = 200_000;
 const offsetCache = new Map<string, number>();
 
-function cachedOffsetMs(epochMs: number, timezone: string): number {
+/** The zone's offset from UTC at an instant in ms (local = utc + offset), the same for every instant of its quarter hour. */
+export function cachedOffsetMs(epochMs: number, timezone: string): number {
   const key = `${timezone}|${Math.floor(epochMs / QUARTER_HOUR_MS)}`;
   let offset = offsetCache.get(key);
   if (offset === undefined) {

@@ -19,6 +19,28 @@ export interface ReadingQuery {
   limit?: number;
 }
 
+export interface SeriesQuery {
+  patientId: string;
+  kind: MeasurementKind;
+  /** A field of the kind's values: letters, digits and `_` (it is named in the query's text). */
+  field: string;
+  /** Inclusive lower bound on measuredAt. */
+  from: string;
+  /** Exclusive upper bound on measuredAt. */
+  to: string;
+}
+
+export interface SeriesPoint {
+  epochMs: number;
+  value: number;
+}
+
+/** A series field as a query may name it (the field is interpolated into SQL and InfluxQL text). */
+export function checkSeriesField(field: string): string {
+  if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(field)) throw new Error(`series field "${field}" is not a value field's name`);
+  return field;
+}
+
 export interface FieldStatistics {
   count: number;
   min: number;
@@ -76,6 +98,13 @@ export interface ReadingsStore {
    */
   serialize(readings: readonly StoredReading[]): string;
   query(query: ReadingQuery): Promise<StoredReading[]>;
+  /**
+   * One numeric field (`values[field]`, canonical unit) of one kind's readings in the range, oldest
+   * first, as instants and values: what the CGM metrics need, without building a whole reading per
+   * row (a population's 28 days of 5-minute readings, bench/cgm-population.ts). Readings without
+   * the field are left out; at most MAX_ROWS_PER_QUERY, as for `query`.
+   */
+  series(query: SeriesQuery): Promise<SeriesPoint[]>;
   /**
    * The same readings as `query`, as one JSON array (UTF-8) of `readingObject(reading)`: what the
    * API returns. A store that keeps each reading's text pre-rendered answers a 90-day chart without

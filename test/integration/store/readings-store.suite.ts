@@ -249,6 +249,32 @@ export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: (
     expect(november.map((r) => r.values.systolic)).toEqual([120, 130]);
   });
 
+  it('reads one field of one kind as instants and values, oldest first, within the range and of the patient only', async () => {
+    const patient = patientId();
+    const other = patientId();
+    await store.write([
+      glucose(patient, '2026-11-15T12:05:00.000Z', 95.5),
+      glucose(patient, '2026-11-01T00:00:00.000Z', 110),
+      glucose(patient, '2026-11-10T07:00:00.123Z', 60),
+      glucose(patient, '2026-12-01T00:00:00.000Z', 140),
+      glucose(other, '2026-11-15T12:00:00.000Z', 190),
+      bp(patient, '2026-11-15T12:00:00.000Z', 130),
+    ]);
+    const range = { patientId: patient, from: '2026-11-01T00:00:00.000Z', to: '2026-12-01T00:00:00.000Z' };
+    expect(await store.series({ ...range, kind: 'glucose', field: 'value' })).toEqual([
+      { epochMs: Date.parse('2026-11-01T00:00:00.000Z'), value: 110 },
+      { epochMs: Date.parse('2026-11-10T07:00:00.123Z'), value: 60 },
+      { epochMs: Date.parse('2026-11-15T12:05:00.000Z'), value: 95.5 },
+    ]);
+    // A field the kind's readings lack gives nothing; another kind's field is its own.
+    expect(await store.series({ ...range, kind: 'glucose', field: 'systolic' })).toEqual([]);
+    expect(await store.series({ ...range, kind: 'blood_pressure', field: 'systolic' })).toEqual([{ epochMs: Date.parse('2026-11-15T12:00:00.000Z'), value: 130 }]);
+    // A flag is not a value, whatever its name.
+    expect(await store.series({ ...range, kind: 'blood_pressure', field: 'irregularHeartbeat' })).toEqual([]);
+    // The field is named in the query's text: anything but a name is refused before it gets there.
+    await expect(store.series({ ...range, kind: 'glucose', field: 'value") OR 1=1 --' })).rejects.toThrow(/is not a value field's name/);
+  });
+
   it('aggregates per local day in the patient’s time zone, across the end of daylight saving time', async () => {
     const patient = patientId();
     // America/New_York left DST on 2026-11-01 at 02:00 local (06:00Z): that day has 25 hours.

@@ -1,0 +1,58 @@
+// A care team's CGM population (GET /v1/cgm-population): every wearer's summary of the last N days
+// and of the N before, the consensus targets missed, most urgent first. Each wearer's two periods
+// are read as one series (ReadingsStore.series) and summed here; bench/cgm-population.ts measures it.
+import { setImmediate } from 'node:timers/promises';
+import { DAY_MS } from '../device-profiles/index.js';
+import { byCgmUrgency, cgmPopulationFigures, readCgmPoints, type CgmFlag, type CgmSummary, type ClinicalStore, type Patient, type ReadingsStore } from '../store/index.js';
+import { API_ERRORS, ApiError } from './errors.js';
+
+/** Past this many wearers an answer would take seconds: the caller is asked to name one team. */
+export const CGM_POPULATION_MAX = 1_000;
+
+export interface CgmPopulationRow {
+  patientId: string;
+  name: string;
+  careTeamId: string;
+  timezone: string;
+  lastReadingAt: string | null;
+  summary: Omit<CgmSummary, 'hourly'>;
+  previousTimeInRange: number | null;
+  flags: CgmFlag[];
+}
+
+async function wearersOf(clinicalStore: ClinicalStore, careTeamIds: string[] | undefined, since: string): Promise<Patient[]> {
+  const wearers: Patient[] = [];
+  let after: string | undefined;
+  do {
+    const page = await clinicalStore.patients.cgmWearers({ careTeamIds, since, limit: 500, after });
+    wearers.push(...page.items);
+    if (wearers.length > CGM_POPULATION_MAX) {
+      throw new ApiError(API_ERRORS.VALIDATION, `querystring/careTeamId: more than ${CGM_POPULATION_MAX} CGM wearers in the teams asked; ask for one care team at a time`);
+    }
+    after = page.nextCursor ?? undefined;
+  } while (after !== undefined);
+  return wearers;
+}
+
+/** `careTeamIds` undefined: every team's (an admin's). */
+export async function cgmPopulation(
+  stores: { clinicalStore: ClinicalStore; readingsStore: Pick<ReadingsStore, 'series'> },
+  options: { careTeamIds?: string[]; days: number; nowMs: number },
+): Promise<{ days: number; from: string; to: string; patients: CgmPopulationRow[] }> {
+  const toMs = options.nowMs;
+  const fromMs = toMs - options.days * DAY_MS;
+  const previousFromMs = fromMs - options.days * DAY_MS;
+  // Worn at some time of this period or the one before (a sensor taken off is a drop worth seeing).
+  const wearers = await wearersOf(stores.clinicalStore, options.careTeamIds, new Date(previousFromMs).toISOString());
+  const rows: CgmPopulationRow[] = [];
+  for (const patient of wearers) {
+    const points = await readCgmPoints(stores.readingsStore, patient.id, previousFromMs, toMs);
+    const { summary, ...figures } = cgmPopulationFigures(points, { fromMs, toMs, timezone: patient.timezone });
+    const { hourly: _hourly, ...shown } = summary;
+    rows.push({ patientId: patient.id, name: patient.name, careTeamId: patient.careTeamId, timezone: patient.timezone, summary: shown, ...figures });
+    // The embedded store reads synchronously: the event loop gets its turn between wearers, so
+    // ingest and other requests are not held up for a whole population.
+    await setImmediate();
+  }
+  return { days: options.days, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), patients: rows.sort(byCgmUrgency) };
+}
