@@ -20,11 +20,11 @@ export interface CgmPopulationRow {
   flags: CgmFlag[];
 }
 
-async function wearersOf(clinicalStore: ClinicalStore, careTeamIds: string[] | undefined, since: string): Promise<Patient[]> {
+async function wearersOf(clinicalStore: ClinicalStore, careTeamIds: string[] | undefined, worn: { from: string; to: string }): Promise<Patient[]> {
   const wearers: Patient[] = [];
   let after: string | undefined;
   do {
-    const page = await clinicalStore.patients.cgmWearers({ careTeamIds, since, limit: 500, after });
+    const page = await clinicalStore.patients.cgmWearers({ careTeamIds, worn, limit: 500, after });
     wearers.push(...page.items);
     if (wearers.length > CGM_POPULATION_MAX) {
       throw new ApiError(API_ERRORS.VALIDATION, `querystring/careTeamId: more than ${CGM_POPULATION_MAX} CGM wearers in the teams asked; ask for one care team at a time`);
@@ -42,8 +42,9 @@ export async function cgmPopulation(
   const toMs = options.nowMs;
   const fromMs = toMs - options.days * DAY_MS;
   const previousFromMs = fromMs - options.days * DAY_MS;
-  // Worn at some time of this period or the one before (a sensor taken off is a drop worth seeing).
-  const wearers = await wearersOf(stores.clinicalStore, options.careTeamIds, new Date(previousFromMs).toISOString());
+  // Worn at some time of this period or the one before (a sensor taken off is a drop worth seeing;
+  // one that begins tomorrow is not yet missing its readings).
+  const wearers = await wearersOf(stores.clinicalStore, options.careTeamIds, { from: new Date(previousFromMs).toISOString(), to: new Date(toMs).toISOString() });
   const rows: CgmPopulationRow[] = [];
   for (const patient of wearers) {
     const points = await readCgmPoints(stores.readingsStore, patient.id, previousFromMs, toMs);

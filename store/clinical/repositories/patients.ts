@@ -126,13 +126,13 @@ export class PatientRepository {
 
   /**
    * The CGM wearers of the given care teams (all when undefined): patients who have had a
-   * `cgm_glucose` device assigned, and with `since`, one whose assignment lasted past it (a
-   * sensor worn during a period that ends now). By id, a page at a time.
+   * `cgm_glucose` device assigned, and with `worn`, one assigned for some of that time (not a
+   * sensor returned before it, nor one scheduled to begin after it). By id, a page at a time.
    */
-  async cgmWearers(filter: { careTeamIds?: readonly string[]; since?: string } & PageRequest = {}): Promise<Page<Patient>> {
+  async cgmWearers(filter: { careTeamIds?: readonly string[]; worn?: { from: string; to: string } } & PageRequest = {}): Promise<Page<Patient>> {
     if (filter.careTeamIds && filter.careTeamIds.length === 0) return { items: [], nextCursor: null };
     const limit = pageSize(filter);
-    const since = filter.since === undefined ? undefined : toInstant(filter.since);
+    const worn = filter.worn && { from: toInstant(filter.worn.from, 'worn.from'), to: toInstant(filter.worn.to, 'worn.to') };
     let query = this.db
       .selectFrom('patients')
       .selectAll()
@@ -144,7 +144,9 @@ export class PatientRepository {
             .select(sql<number>`1`.as('one'))
             .whereRef('device_assignments.patient_id', '=', 'patients.id')
             .where('devices.kind', '=', 'cgm_glucose')
-            .$if(since !== undefined, (qb) => qb.where((inner) => inner.or([inner('device_assignments.assigned_until', 'is', null), inner('device_assignments.assigned_until', '>', since!)]))),
+            .$if(worn !== undefined, (qb) =>
+              qb.where('device_assignments.assigned_from', '<', worn!.to).where((inner) => inner.or([inner('device_assignments.assigned_until', 'is', null), inner('device_assignments.assigned_until', '>', worn!.from)])),
+            ),
         ),
       )
       .orderBy('id')

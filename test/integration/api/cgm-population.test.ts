@@ -1,7 +1,7 @@
 // `GET /v1/cgm-population` through the real application, with either clinical store: the care
 // team's CGM wearers (a CGM assigned during the period or the one before it) ranked by the
 // consensus targets they miss, the figures checked against counts made here from what was
-// uploaded; another team's wearers and a sensor returned long ago left out; another team asked
+// uploaded; another team's wearers, a sensor returned long ago and one not begun left out; another team asked
 // for refused; the read audited; a bad period named.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
@@ -42,11 +42,11 @@ function populationSuite(store: 'sqlite' | 'postgres'): void {
   });
 
   /** A patient with a CGM assigned since January (or only a meter), as a clinic enrolls one. */
-  async function wearer(name: string, options: { careTeamId?: string; kind?: 'cgm_glucose' | 'glucose'; returnedAt?: string } = {}) {
+  async function wearer(name: string, options: { careTeamId?: string; kind?: 'cgm_glucose' | 'glucose'; assignedAt?: string; returnedAt?: string } = {}) {
     const deviceId = unique('cgm');
     const { secret } = await app.clinicalStore.devices.provision({ id: deviceId, kind: options.kind ?? 'cgm_glucose', model: 'nightscout-uploader' });
     const patient = await app.clinicalStore.patients.create({ name, birthDate: '1970-01-01', timezone: 'America/New_York', careTeamId: options.careTeamId ?? app.teamId });
-    await app.clinicalStore.devices.assign(deviceId, patient.id, { at: '2026-01-01T00:00:00Z', by: 'test' });
+    await app.clinicalStore.devices.assign(deviceId, patient.id, { at: options.assignedAt ?? '2026-01-01T00:00:00Z', by: 'test' });
     if (options.returnedAt) await app.clinicalStore.devices.unassign(deviceId, { at: options.returnedAt });
     return { patientId: patient.id, apiSecret: createHash('sha1').update(secret).digest('hex') };
   }
@@ -56,7 +56,8 @@ function populationSuite(store: 'sqlite' | 'postgres'): void {
     const entries = values.map((sgv, i) => ({ type: 'sgv', sgv, date: endMs - (i + 0.5) * FIVE_MINUTES, direction: 'Flat' }));
     for (let start = 0; start < entries.length; start += 200) {
       const response = await fetch(`${app.baseUrl}/api/v1/entries`, { method: 'POST', headers: { 'content-type': 'application/json', 'api-secret': apiSecret }, body: JSON.stringify(entries.slice(start, start + 200)) });
-      expect(response.status).toBe(200);
+      // Read to its end: a fetch whose body is left unread holds its connection, and the API's close waits for it.
+      expect({ status: response.status, receipts: ((await response.json()) as unknown[]).length }).toEqual({ status: 200, receipts: entries.slice(start, start + 200).length });
     }
   }
 
@@ -80,8 +81,13 @@ function populationSuite(store: 'sqlite' | 'postgres'): void {
     await upload(offAndOn.apiSecret, nowMs, day(120).slice(0, 100));
     // Assigned, nothing received.
     const silent = await wearer('Ed Silent');
-    // Not listed: another team's wearer, a sensor returned in February, a meter.
-    const notListed = [await wearer('Fay Elsewhere', { careTeamId: otherTeam }), await wearer('Gus Returned', { returnedAt: '2026-02-01T00:00:00Z' }), await wearer('Hal Meter', { kind: 'glucose' })];
+    // Not listed: another team's wearer, a sensor returned in February, one that begins tomorrow, a meter.
+    const notListed = [
+      await wearer('Fay Elsewhere', { careTeamId: otherTeam }),
+      await wearer('Gus Returned', { returnedAt: '2026-02-01T00:00:00Z' }),
+      await wearer('Jo Tomorrow', { assignedAt: new Date(nowMs + DAY).toISOString() }),
+      await wearer('Hal Meter', { kind: 'glucose' }),
+    ];
     // Every reading stored before the population is read (the pipeline evaluates after the answer).
     await eventually(async () => ((await app.readingsStore.query({ patientId: offAndOn.patientId, from: '2026-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z' })).length === 100 ? true : undefined), 20_000);
     await eventually(async () => ((await app.readingsStore.query({ patientId: dropping.patientId, from: '2026-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z' })).length === 576 ? true : undefined), 20_000);

@@ -157,7 +157,9 @@ function messagesSuite(store: 'sqlite' | 'postgres'): void {
     const bytes = Buffer.from(await image.arrayBuffer());
     expect(bytes.equals(jpegStripped())).toBe(true);
     expect(bytes.toString('latin1')).not.toContain('GPS');
-    expect((await fetch(`${app.baseUrl}/v1/messages/${message.id}/image`, { headers: { authorization: `Bearer ${patient}` } })).status).toBe(200);
+    // Read to its end, as any client of a large body must: an unread one holds its connection open past the API's close.
+    const patientsOwn = await fetch(`${app.baseUrl}/v1/messages/${message.id}/image`, { headers: { authorization: `Bearer ${patient}` } });
+    expect({ status: patientsOwn.status, bytes: (await patientsOwn.arrayBuffer()).byteLength }).toEqual({ status: 200, bytes: bytes.length });
     const outsider = await app.token('nurse', [otherTeam], 'nurse-elsewhere');
     expect((await fetch(`${app.baseUrl}/v1/messages/${message.id}/image`, { headers: { authorization: `Bearer ${outsider}` } })).status).toBe(403);
     const audit = (await app.clinicalStore.audit.list({ patientId, action: 'message.image.read', limit: 10 })).items.map((record) => `${record.actor} ${record.outcome}`);
