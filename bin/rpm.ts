@@ -90,7 +90,7 @@ async function demoPeople(apiUrl: string, adminToken: string, patientId: string)
 
 /** Patients, devices and simulated readings, and what a newcomer needs to see them. */
 async function startDemo(platform: Awaited<ReturnType<typeof startPlatform>>, jwtSecret: string): Promise<() => Promise<void>> {
-  const simulator = await startSimulator({ apiUrl: platform.httpUrl, mqttUrl: platform.mqttUrl, jwtSecret, patients: 4, ratePerSecond: 2 });
+  const simulator = await startSimulator({ apiUrl: platform.httpUrl, mqttUrl: platform.mqttUrl, jwtSecret, patients: 4, ratePerSecond: 2, cgmPatients: 2 });
   const adminToken = await signAccessToken(jwtSecret, { sub: 'demo-admin', role: 'admin', careTeams: [] });
   const nurseToken = await signAccessToken(jwtSecret, { sub: 'demo-nurse', role: 'nurse', careTeams: [SIMULATED_TEAM_ID] });
   const people = await demoPeople(platform.httpUrl, adminToken, simulator.patientIds[0]!);

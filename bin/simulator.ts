@@ -1,6 +1,9 @@
 // Simulated patients (`rpm simulate`, and the demo): each gets a blood-pressure cuff, a glucometer and
 // a scale, provisioned and assigned through the API like a real program would, then publishing
-// realistic readings over MQTT with QoS 1 — mostly in range, some abnormal.
+// realistic readings over MQTT with QoS 1 — mostly in range, some abnormal. The first `cgmPatients`
+// also wear a CGM: its last 14 days uploaded at start as a Nightscout uploader would, then a
+// reading every 5 minutes over MQTT.
+import { createHash } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { signAccessToken } from '../dashboard-api/index.js';
 import { politeFetch } from './polite-fetch.js';
@@ -14,6 +17,8 @@ export interface SimulatorOptions {
   ratePerSecond: number;
   /** Share of readings that are abnormal (0–1). */
   abnormalShare?: number;
+  /** How many of the patients also wear a CGM (default none): the first meets the consensus targets, the next run high. */
+  cgmPatients?: number;
   log?: (line: string) => void;
 }
 
@@ -64,6 +69,44 @@ function readingOf(device: SimulatedDevice, abnormal: boolean): Record<string, u
   }
 }
 
+const CGM_INTERVAL_MS = 5 * 60_000;
+const CGM_BACKFILL_DAYS = 14;
+const DAY_MS = 86_400_000;
+
+interface SimulatedCgm {
+  id: string;
+  secret: string;
+  client: MqttClient;
+  /** The day's curve: its middle and how far it swings (mg/dL). */
+  level: number;
+  swing: number;
+}
+
+/**
+ * A CGM's glucose at a 5-minute mark: a daily curve with noise fixed by the mark, so a reading sent
+ * again is the same reading. The curves stay within 74–238 mg/dL: the demo's CGM alerts come from
+ * nothing historic (the sustained low and high rules need < 70 or > 250).
+ */
+function cgmValue(cgm: SimulatedCgm, epochMs: number): number {
+  const phase = ((epochMs % DAY_MS) / DAY_MS) * 2 * Math.PI;
+  const noise = ((Math.floor(epochMs / CGM_INTERVAL_MS) * 7919) % 17) - 8;
+  return Math.round(cgm.level + cgm.swing * Math.sin(phase) + noise);
+}
+
+/** The 14 days before now, oldest first (in order: no reading judged as late), a day per request, as xDrip+ backfills. */
+async function backfillCgm(apiUrl: string, cgm: SimulatedCgm, nowMs: number): Promise<void> {
+  const lastMark = Math.floor(nowMs / CGM_INTERVAL_MS) * CGM_INTERVAL_MS;
+  const count = (CGM_BACKFILL_DAYS * DAY_MS) / CGM_INTERVAL_MS;
+  const marks = Array.from({ length: count }, (_, i) => lastMark - (count - 1 - i) * CGM_INTERVAL_MS);
+  const apiSecret = createHash('sha1').update(cgm.secret).digest('hex');
+  for (let start = 0; start < marks.length; start += 288) {
+    const entries = marks.slice(start, start + 288).map((date) => ({ type: 'sgv', sgv: cgmValue(cgm, date), date, direction: 'Flat', device: 'rpm-simulator' }));
+    const response = await politeFetch(`${apiUrl}/api/v1/entries`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'api-secret': apiSecret }, body: JSON.stringify(entries) });
+    const receipts = (await response.json().catch(() => [])) as unknown;
+    if (!response.ok) throw new Error(`uploading the CGM ${cgm.id}'s readings: ${response.status} ${JSON.stringify(receipts)}`);
+  }
+}
+
 export interface RunningSimulator {
   patientIds: string[];
   stop(): Promise<void>;
@@ -96,7 +139,33 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       devices.push({ id, kind, client, sequence: 0, baseline });
     }
   }
-  log(`simulating ${options.patients} patients with ${devices.length} devices at ${options.ratePerSecond} readings/s`);
+  const cgms: SimulatedCgm[] = [];
+  for (let i = 1; i <= Math.min(options.cgmPatients ?? 0, options.patients); i += 1) {
+    const id = `sim-cgm-${i}`;
+    const provisioned = await api(options.apiUrl, admin, 'POST', '/v1/devices', { id, kind: 'cgm_glucose' });
+    await api(options.apiUrl, admin, 'PUT', `/v1/devices/${id}/assignment`, { patientId: patientIds[i - 1], from: '2026-01-01T00:00:00Z' });
+    const secret = String(provisioned.body.secret);
+    const client = await mqtt.connectAsync(options.mqttUrl, { username: id, password: secret, clientId: `${id}-${process.pid}`, reconnectPeriod: 2000 });
+    cgms.push({ id, secret, client, level: i % 2 === 1 ? 125 : 175, swing: i % 2 === 1 ? 35 : 55 });
+  }
+  log(`simulating ${options.patients} patients with ${devices.length + cgms.length} devices at ${options.ratePerSecond} readings/s${cgms.length ? `, ${cgms.length} CGMs every 5 minutes` : ''}`);
+  // The uploads run behind the live readings: a start is not held up by 14 days of them.
+  const startedMs = Date.now();
+  const backfilled = Promise.all(cgms.map((cgm) => backfillCgm(options.apiUrl, cgm, startedMs))).catch((error: Error) => log(`could not upload the simulated CGMs' last 14 days: ${error.message}`));
+  const publishCgms = () => {
+    const mark = Math.floor(Date.now() / CGM_INTERVAL_MS) * CGM_INTERVAL_MS;
+    for (const cgm of cgms) {
+      const reading = { readingId: `sgv-${mark}`, deviceId: cgm.id, kind: 'cgm_glucose', measuredAt: new Date(mark).toISOString(), value: cgmValue(cgm, mark), unit: 'mg/dL', trend: 'Flat' };
+      cgm.client.publish(`rpm/v1/devices/${cgm.id}/readings`, JSON.stringify(reading), { qos: 1 });
+    }
+  };
+  let cgmTimer: NodeJS.Timeout | undefined;
+  // On the next 5-minute mark, then on every one after it.
+  const firstCgm = setTimeout(() => {
+    publishCgms();
+    cgmTimer = setInterval(publishCgms, CGM_INTERVAL_MS);
+  }, CGM_INTERVAL_MS - (Date.now() % CGM_INTERVAL_MS));
+  if (cgms.length === 0) clearTimeout(firstCgm);
   let published = 0;
   const abnormalShare = options.abnormalShare ?? 0.08;
   const intervalMs = Math.max(10, Math.round(1000 / options.ratePerSecond));
@@ -112,7 +181,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     patientIds,
     async stop() {
       clearInterval(timer);
-      await Promise.all(devices.map((d) => d.client.endAsync().catch(() => undefined)));
+      clearTimeout(firstCgm);
+      clearInterval(cgmTimer);
+      await backfilled;
+      await Promise.all([...devices, ...cgms].map((d) => d.client.endAsync().catch(() => undefined)));
     },
   };
 }

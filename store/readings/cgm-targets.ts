@@ -6,8 +6,7 @@
 // over 15 points, time in range under 70 %, wear under 70 %; ../shared/reference/anchors.md §1.2),
 // the highs and variability after the lows. Older or high-risk adults have looser targets
 // (> 50 % in range, < 1 % below 70): the flags say which target is missed, the clinician judges.
-import type { CgmPoint, CgmSummary } from './cgm-summary.js';
-import { cgmSummary } from './cgm-summary.js';
+import { cgmSummary, type CgmPoint, type CgmSummary } from './cgm-summary.js';
 
 /** The targets missed, most urgent first: the order a population is ranked in. */
 export const CGM_FLAGS = ['no_data', 'very_low', 'low', 'tir_drop', 'low_tir', 'very_high', 'high', 'unstable', 'low_wear'] as const;

@@ -47,6 +47,21 @@ describe('rpm start --demo', () => {
     expect(body.patients.length).toBeGreaterThan(0);
     expect(body.patients.every((p) => p.careTeamId === 'simulated-team')).toBe(true);
 
+    // Two of the patients wear a CGM: 14 days uploaded at start, one meeting every target, one running high.
+    const populationUrl = new URL('/v1/cgm-population', triageUrl!).toString();
+    type Population = { patients: { patientId: string; flags: string[]; summary: { readings: number; sensorWearPercent: number } }[] };
+    let population: Population = { patients: [] };
+    const uploaded = Date.now() + 40_000;
+    while (Date.now() < uploaded) {
+      population = (await (await fetch(populationUrl, { headers: { Authorization: `Bearer ${nurseToken}` } })).json()) as Population;
+      if (population.patients.length === 2 && population.patients.every((row) => row.summary.readings >= 4032)) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(population.patients.map((row) => [row.patientId, row.flags, row.summary.sensorWearPercent])).toEqual([
+      ['sim-patient-2', ['low_tir', 'high'], 100],
+      ['sim-patient-1', [], 100],
+    ]);
+
     // The demo nurse signs in with the password printed, and her session cookie opens triage.
     const signIn = await fetch(new URL('/v1/sessions', triageUrl!), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'demo-nurse', password: nursePassword }) });
     expect(signIn.status).toBe(201);
@@ -62,7 +77,7 @@ describe('rpm start --demo', () => {
 
     demo.child.kill('SIGTERM');
     expect(await demo.exited).toBe(0);
-  }, 60_000);
+  }, 120_000);
 });
 
 /** The IPv4 addresses a TCP port is listened on, from the kernel's table (/proc/net/tcp, state 0A). */
