@@ -84,8 +84,8 @@ interface SimulatedCgm {
 
 /**
  * A CGM's glucose at a 5-minute mark: a daily curve with noise fixed by the mark, so a reading sent
- * again is the same reading. The curves stay within 74–238 mg/dL: the demo's CGM alerts come from
- * nothing historic (the sustained low and high rules need < 70 or > 250).
+ * again is the same reading. The curves stay within 82–238 mg/dL, so no uploaded day raises a CGM
+ * alert (the sustained low and high rules need < 70 or > 250).
  */
 function cgmValue(cgm: SimulatedCgm, epochMs: number): number {
   const phase = ((epochMs % DAY_MS) / DAY_MS) * 2 * Math.PI;
