@@ -5,6 +5,7 @@
 // reading every 5 minutes over MQTT.
 import { createHash } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
+import { DAY_MS } from '../device-profiles/index.js';
 import { signAccessToken } from '../dashboard-api/index.js';
 import { politeFetch } from './polite-fetch.js';
 
@@ -71,7 +72,6 @@ function readingOf(device: SimulatedDevice, abnormal: boolean): Record<string, u
 
 const CGM_INTERVAL_MS = 5 * 60_000;
 const CGM_BACKFILL_DAYS = 14;
-const DAY_MS = 86_400_000;
 
 interface SimulatedCgm {
   id: string;

@@ -3,22 +3,16 @@
 // are read as one series (ReadingsStore.series) and summed here; bench/cgm-population.ts measures it.
 import { setImmediate } from 'node:timers/promises';
 import { DAY_MS } from '../device-profiles/index.js';
-import { byCgmUrgency, cgmPopulationFigures, readCgmPoints, type CgmFlag, type CgmSummary, type ClinicalStore, type Patient, type ReadingsStore } from '../store/index.js';
+import type { z } from 'zod';
+import { byCgmUrgency, cgmPopulationFigures, readCgmPoints, type ClinicalStore, type Patient, type ReadingsStore } from '../store/index.js';
 import { API_ERRORS, ApiError } from './errors.js';
+import type { cgmPopulationRowView } from './schemas.js';
 
 /** Past this many wearers an answer would take seconds: the caller is asked to name one team. */
 export const CGM_POPULATION_MAX = 1_000;
 
-export interface CgmPopulationRow {
-  patientId: string;
-  name: string;
-  careTeamId: string;
-  timezone: string;
-  lastReadingAt: string | null;
-  summary: Omit<CgmSummary, 'hourly'>;
-  previousTimeInRange: number | null;
-  flags: CgmFlag[];
-}
+/** As the API answers it (schemas.ts). */
+export type CgmPopulationRow = z.infer<typeof cgmPopulationRowView>;
 
 async function wearersOf(clinicalStore: ClinicalStore, careTeamIds: string[] | undefined, worn: { from: string; to: string }): Promise<Patient[]> {
   const wearers: Patient[] = [];

@@ -5,7 +5,7 @@
 // store's readings of the period, for the same reason as aggregate.ts: one definition of the
 // patient's local hour (DST included) for both stores, rather than two query languages' ideas of it.
 import { DAY_MS, HOUR_MS } from '../../device-profiles/time-units.js';
-import { QUARTER_HOUR_MS, cachedOffsetMs } from './local-time.js';
+import { cachedOffsetMs } from './local-time.js';
 import type { ReadingsStore } from './readings-store.js';
 
 /** The consensus ranges in mg/dL: below 54, 54–69, 70–180, 181–250, above 250. */
@@ -71,21 +71,14 @@ export function cgmSummary(points: readonly CgmPoint[], period: { fromMs: number
   const n = points.length;
   const counts: Record<CgmRangeName, number> = { veryLow: 0, low: 0, inRange: 0, high: 0, veryHigh: 0 };
   const byHour: number[][] = Array.from({ length: 24 }, () => []);
+  // Each point's local day and hour from the zone's offset, by arithmetic: a date string per point
+  // cost a population's summaries five times as much (bench/cgm-population.ts).
   const days = new Set<number>();
-  // The zone's offset once per quarter hour (points come oldest first from the store): the local
-  // hour and day of each point are then arithmetic, a whole population's summaries in milliseconds.
-  let slot = Number.NaN;
-  let offsetMs = 0;
   let sum = 0;
   for (const point of points) {
     counts[rangeOf(point.value)] += 1;
     sum += point.value;
-    const pointSlot = Math.floor(point.epochMs / QUARTER_HOUR_MS);
-    if (pointSlot !== slot) {
-      slot = pointSlot;
-      offsetMs = cachedOffsetMs(point.epochMs, period.timezone);
-    }
-    const local = point.epochMs + offsetMs;
+    const local = point.epochMs + cachedOffsetMs(point.epochMs, period.timezone);
     const day = Math.floor(local / DAY_MS);
     byHour[Math.floor((local - day * DAY_MS) / HOUR_MS)]!.push(point.value);
     days.add(day);

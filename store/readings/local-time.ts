@@ -42,19 +42,24 @@ function localParts(epochMs: number, timezone: string): LocalParts {
  * offset per zone and quarter hour is exact, and spares Intl (the costliest step of a billing
  * export over a whole population) for every other reading in it.
  */
-export const QUARTER_HOUR_MS = 15 * 60_000;
+const QUARTER_HOUR_MS = 15 * 60_000;
 const MAX_CACHED_OFFSETS = 200_000;
 const offsetCache = new Map<string, number>();
+/** The last quarter hour asked for: readings come in time order, so most asks are for the one before. */
+let last = { timezone: '', slot: Number.NaN, offset: 0 };
 
 /** The zone's offset from UTC at an instant in ms (local = utc + offset), the same for every instant of its quarter hour. */
 export function cachedOffsetMs(epochMs: number, timezone: string): number {
-  const key = `${timezone}|${Math.floor(epochMs / QUARTER_HOUR_MS)}`;
+  const slot = Math.floor(epochMs / QUARTER_HOUR_MS);
+  if (slot === last.slot && timezone === last.timezone) return last.offset;
+  const key = `${timezone}|${slot}`;
   let offset = offsetCache.get(key);
   if (offset === undefined) {
     if (offsetCache.size >= MAX_CACHED_OFFSETS) offsetCache.clear();
-    offset = offsetMs(Math.floor(epochMs / QUARTER_HOUR_MS) * QUARTER_HOUR_MS, timezone);
+    offset = offsetMs(slot * QUARTER_HOUR_MS, timezone);
     offsetCache.set(key, offset);
   }
+  last = { timezone, slot, offset };
   return offset;
 }
 
