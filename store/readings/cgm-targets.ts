@@ -21,7 +21,7 @@ type Figures = Pick<CgmSummary, 'readings' | 'timeInRanges' | 'cvPercent' | 'sen
 /**
  * The targets a period misses, from the rounded figures a clinician is shown (so "4.0 % low" is
  * never flagged as above 4 %). `previous`: the period of the same length just before; a drop in
- * time in range is only flagged against a previous period with readings.
+ * time in range is only flagged against a previous period that stands for itself (see `comparable`).
  */
 export function cgmFlags(current: Figures, previous?: Figures): CgmFlag[] {
   if (current.readings === 0) return ['no_data'];
@@ -29,13 +29,23 @@ export function cgmFlags(current: Figures, previous?: Figures): CgmFlag[] {
   const flags: CgmFlag[] = [];
   if (t.veryLow > CGM_TARGETS.veryLowMax) flags.push('very_low');
   if (t.veryLow + t.low > CGM_TARGETS.lowMax) flags.push('low');
-  if (previous && previous.readings > 0 && previous.timeInRanges.inRange - t.inRange > CGM_TARGETS.tirDropMax) flags.push('tir_drop');
+  if (previous && comparable(previous) && previous.timeInRanges.inRange - t.inRange > CGM_TARGETS.tirDropMax) flags.push('tir_drop');
   if (t.inRange < CGM_TARGETS.inRangeMin) flags.push('low_tir');
   if (t.veryHigh > CGM_TARGETS.veryHighMax) flags.push('very_high');
   if (t.high + t.veryHigh > CGM_TARGETS.highMax) flags.push('high');
   if (current.cvPercent !== null && current.cvPercent > CGM_TARGETS.cvMax) flags.push('unstable');
   if (current.sensorWearPercent < CGM_TARGETS.wearMin) flags.push('low_wear');
   return flags;
+}
+
+/**
+ * Whether a period's time in range may be held against another's: the sensor worn for at least the
+ * consensus's 70 % of it (its minimum for the figures to stand for the period). A period with a
+ * reading or two (the end of a first upload, a sensor put on the day before) would otherwise read
+ * as 0 or 100 % in range and raise or hide a drop on one reading.
+ */
+function comparable(period: Figures): boolean {
+  return period.readings > 0 && period.sensorWearPercent >= CGM_TARGETS.wearMin;
 }
 
 /**
@@ -62,7 +72,7 @@ export function cgmPopulationFigures(points: readonly CgmPoint[], period: { from
   for (const point of points) if (point.epochMs < period.toMs && point.epochMs > newest) newest = point.epochMs;
   return {
     summary,
-    previousTimeInRange: previous.readings > 0 ? previous.timeInRanges.inRange : null,
+    previousTimeInRange: comparable(previous) ? previous.timeInRanges.inRange : null,
     flags: cgmFlags(summary, previous),
     lastReadingAt: Number.isFinite(newest) ? new Date(newest).toISOString() : null,
   };

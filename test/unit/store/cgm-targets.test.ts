@@ -24,10 +24,13 @@ describe('cgmFlags', () => {
     expect(cgmFlags(figures({}, { cvPercent: null, readings: 1, sensorWearPercent: 0.1 }))).toEqual(['low_wear']);
   });
 
-  it('flags a drop in time in range of more than 15 points against a previous period with readings only', () => {
+  it('flags a drop in time in range of more than 15 points against a previous period worn at least 70 % only', () => {
     expect(cgmFlags(figures({ inRange: 80, high: 20 }), figures({ inRange: 95, high: 5 }))).toEqual([]);
     expect(cgmFlags(figures({ inRange: 79.9, high: 20.1 }), figures({ inRange: 95, high: 5 }))).toEqual(['tir_drop']);
     expect(cgmFlags(figures({ inRange: 79.9, high: 20.1 }), figures({ inRange: 0 }, { readings: 0, sensorWearPercent: 0 }))).toEqual([]);
+    // Worn exactly the target before: compared. Less (two readings at the end of a first upload): not.
+    expect(cgmFlags(figures({ inRange: 79.9, high: 20.1 }), figures({ inRange: 95, high: 5 }, { sensorWearPercent: 70 }))).toEqual(['tir_drop']);
+    expect(cgmFlags(figures({ inRange: 79.9, high: 20.1 }), figures({ inRange: 100 }, { readings: 2, sensorWearPercent: 69.9 }))).toEqual([]);
   });
 
   it('says only that there is no data when the period has no readings', () => {
@@ -48,6 +51,7 @@ describe('cgmPopulationFigures', () => {
     const toMs = Date.parse('2026-03-10T00:00:00Z');
     const fromMs = toMs - 86_400_000;
     const points = [
+      { epochMs: fromMs - 23 * 3_600_000, value: 110 },
       { epochMs: fromMs - 3_600_000, value: 100 },
       { epochMs: fromMs + 3_600_000, value: 40 },
       { epochMs: toMs - 60_000, value: 200 },
@@ -60,5 +64,16 @@ describe('cgmPopulationFigures', () => {
     expect(result.lastReadingAt).toBe(new Date(toMs - 60_000).toISOString());
     // One reading at 40 and one at 200: half very low, half high; 100 % in range the day before; the median gap says hourly, so wear is full.
     expect(result.flags).toEqual(['very_low', 'low', 'tir_drop', 'low_tir', 'high', 'unstable']);
+  });
+
+  it('holds no time in range against a period before it with a reading or two only', () => {
+    const toMs = Date.parse('2026-03-10T00:00:00Z');
+    const fromMs = toMs - 14 * 86_400_000;
+    // A first upload of 14 days whose oldest readings fall a few minutes before the period asked.
+    const points = Array.from({ length: 14 * 288 + 2 }, (_, i) => ({ epochMs: fromMs - 2 * 300_000 + i * 300_000, value: i % 2 === 0 ? 120 : 220 }));
+    const result = cgmPopulationFigures(points, { fromMs, toMs, timezone: 'Europe/Berlin' });
+    expect(result.summary).toMatchObject({ readings: 14 * 288, sensorWearPercent: 100, timeInRanges: { inRange: 50, high: 50 } });
+    expect(result.previousTimeInRange).toBeNull();
+    expect(result.flags).toEqual(['low_tir', 'high']);
   });
 });
