@@ -3,6 +3,10 @@
 // the embedded broker, does not) on RPM_MQTT_PORT (TLS with RPM_MQTT_TLS_CERT/KEY), with the password
 // and ACL files of `rpm mosquitto-files`, regenerated every few seconds and applied with SIGHUP when
 // the registry changed: a newly provisioned device can connect within seconds, a retired one cannot.
+// Devices' client ids are bound to their credentials on their listener (Mosquitto's
+// `use_username_as_clientid`): a device cannot take over another's session by naming its client id.
+// The platform's processes share one user and need client ids of their own, so when RPM_MQTT_URL
+// names another port they get a listener of their own, which only the platform's user can log in to.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -41,6 +45,12 @@ export async function startBrokerRole(config: PlatformConfig, clinicalStore: Cli
   if (await portOpen(config.mqttPort)) {
     throw new StartupError(`RPM_MQTT_PORT ${config.mqttPort} is already in use by another program (another MQTT broker?): stop it, or set RPM_MQTT_PORT to a free port`);
   }
+  const platformUrl = new URL(config.mqttUrl!);
+  const platformPort = Number(platformUrl.port || (platformUrl.protocol === 'mqtts:' ? 8883 : 1883));
+  const ownListener = platformPort !== config.mqttPort;
+  if (ownListener && (await portOpen(platformPort))) {
+    throw new StartupError(`RPM_MQTT_URL: port ${platformPort}, the platform's own listener, is already in use by another program: stop it, or name a free port`);
+  }
   const directory = join(config.dataDir, 'mosquitto');
   mkdirSync(join(directory, 'data'), { recursive: true });
   const user = { ...platform, passwordHash: mosquittoPasswordHash(platform.password) };
@@ -56,15 +66,31 @@ export async function startBrokerRole(config: PlatformConfig, clinicalStore: Cli
   };
   await sync();
   const tls = config.mqttTls ? [`certfile ${config.mqttTls.certPath}`, `keyfile ${config.mqttTls.keyPath}`, 'tls_version tlsv1.2'] : [];
+  const auth = (passwd: string) => ['allow_anonymous false', `password_file ${join(directory, passwd)}`, `acl_file ${join(directory, 'acl')}`];
+  let listeners: string[];
+  if (ownListener) {
+    writeFileSync(join(directory, 'passwd-platform'), `${user.username}:${user.passwordHash}\n`, { mode: 0o600 });
+    listeners = [
+      'per_listener_settings true',
+      `listener ${config.mqttPort} 0.0.0.0`,
+      ...tls,
+      'use_username_as_clientid true',
+      ...auth('passwd'),
+      `listener ${platformPort} 0.0.0.0`,
+      ...(platformUrl.protocol === 'mqtts:' ? tls : []),
+      ...auth('passwd-platform'),
+    ];
+  } else {
+    logger.warn(
+      { mqttPort: config.mqttPort },
+      "RPM_MQTT_URL names the devices' port: devices and the platform share a listener, so a device's client id is not bound to its credential (give the platform a port of its own in RPM_MQTT_URL; docs/security.md)",
+    );
+    listeners = ['per_listener_settings false', ...auth('passwd'), `listener ${config.mqttPort} 0.0.0.0`, ...tls];
+  }
   writeFileSync(
     join(directory, 'mosquitto.conf'),
     [
-      'per_listener_settings false',
-      'allow_anonymous false',
-      `password_file ${join(directory, 'passwd')}`,
-      `acl_file ${join(directory, 'acl')}`,
-      `listener ${config.mqttPort} 0.0.0.0`,
-      ...tls,
+      ...listeners,
       'persistence true',
       `persistence_location ${join(directory, 'data')}/`,
       'max_queued_messages 100000',
@@ -82,7 +108,8 @@ export async function startBrokerRole(config: PlatformConfig, clinicalStore: Cli
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
   let stopping = false;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  for (let i = 0; !(await portOpen(config.mqttPort)); i += 1) {
+  const listening = async () => (await portOpen(config.mqttPort)) && (!ownListener || (await portOpen(platformPort)));
+  for (let i = 0; !(await listening()); i += 1) {
     if (child.exitCode !== null || i > 100) throw new StartupError(`Mosquitto did not start: ${stderr.trim() || `exit code ${child.exitCode}`}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -104,9 +131,9 @@ export async function startBrokerRole(config: PlatformConfig, clinicalStore: Cli
       .catch((error: Error) => logger.error({ err: error.message }, 'could not regenerate the broker files'));
   }, RESYNC_MS);
 
-  logger.info({ mqttPort: config.mqttPort }, 'broker role started (Mosquitto)');
+  logger.info({ mqttPort: config.mqttPort, platformPort }, 'broker role started (Mosquitto)');
   return {
-    ready: async () => child.exitCode === null && (await portOpen(config.mqttPort)),
+    ready: async () => child.exitCode === null && (await listening()),
     stop: async () => {
       stopping = true;
       clearInterval(timer);

@@ -8,9 +8,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import { fileURLToPath } from 'node:url';
 import { MEASUREMENT_KINDS } from '../../device-profiles/index.js';
 import { freePort, terminate } from '../../local-servers/time-series.js';
+import { mosquittoPasswordHash } from '../../store/index.js';
 import { runRpm, type RpmProcess } from '../support/process.js';
 import { describeWithServer } from '../support/servers.js';
 
@@ -103,10 +105,10 @@ describeWithServer('docker-compose', missing('docker-compose', 'docker-compose')
 });
 
 describeWithServer('mosquitto', missing('mosquitto', 'mosquitto') ?? missing('openssl', 'openssl'))('deploy/mosquitto/mosquitto.conf', () => {
-  it('starts a real Mosquitto 2 with its TLS listener', async () => {
+  it('starts a real Mosquitto 2 with its TLS listener, where a device cannot take over another’s client id', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rpm-mosq-conf-'));
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'server.key'), '-out', join(dir, 'server.crt')], { stdio: 'ignore' });
-    writeFileSync(join(dir, 'passwd'), '');
+    writeFileSync(join(dir, 'passwd'), ['cuff-1', 'cuff-2'].map((id) => `${id}:${mosquittoPasswordHash(`${id}-secret`)}\n`).join(''));
     writeFileSync(join(dir, 'acl'), '');
     const [plain, tls] = [await freePort(), await freePort()];
     // The file as shipped, with its container paths and ports pointed at this test's.
@@ -135,6 +137,14 @@ describeWithServer('mosquitto', missing('mosquitto', 'mosquitto') ?? missing('op
       expect(await listening(plain)).toBe(true);
       expect(await listening(tls)).toBe(true);
       expect(broker.exitCode).toBeNull();
+      const connect = (username: string, clientId: string) => mqtt.connectAsync(`mqtts://127.0.0.1:${tls}`, { username, password: `${username}-secret`, clientId, rejectUnauthorized: false, reconnectPeriod: 0 });
+      const victim = await connect('cuff-2', 'cuff-2');
+      let kicked = false;
+      victim.on('close', () => (kicked = true));
+      const intruder = await connect('cuff-1', 'cuff-2');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(kicked).toBe(false);
+      for (const client of [victim, intruder]) await client.endAsync(true);
     } finally {
       await terminate(broker);
     }
