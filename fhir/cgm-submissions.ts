@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import type { ClinicalStore, FhirCgmSubmission, FhirEndpoint, ReadingsStore } from '../store/index.js';
 import { cgmPeriodsToPlan } from './cgm-submission-plan.js';
-import { cgmSubmissionBundle, readCgmSummaryBundle } from './cgm-summary.js';
+import { cgmSubmissionBundles, readCgmSummaryBundle } from './cgm-summary.js';
 import type { EhrClient } from './ehr-client.js';
 import { retryAtAfter, type PushRetry } from './push-retry.js';
 import { patientResource } from './resources.js';
@@ -92,13 +92,18 @@ export class CgmSummarySubmitter {
     const patient = await clinicalStore.patients.get(submission.patientId);
     if (!patient || patient.careTeamId !== submission.careTeamId) return submissions.markAttemptFailed(submission.id, 'the patient is no longer in this care team', null);
     try {
-      const summary = await readCgmSummaryBundle(readingsStore, patient, { start: submission.periodStart, end: submission.periodEnd }, Date.now());
+      const summary = await readCgmSummaryBundle(readingsStore, patient, { start: submission.periodStart, end: submission.periodEnd }, Date.now(), { withPdf: true });
       if ((summary.entry ?? []).length === 0) {
         submitted.inc({ outcome: 'no_data' });
         return await submissions.markDone(submission.id, 'no_data');
       }
-      const kept = await clientFor(endpoint).submitCgmBundle(cgmSubmissionBundle(patientResource(patient), summary));
-      await submissions.markDone(submission.id, 'delivered', kept);
+      // In order: the report refers to the summary the first Bundle creates.
+      const notes: string[] = [];
+      for (const bundle of cgmSubmissionBundles(patientResource(patient), summary)) {
+        const kept = await clientFor(endpoint).submitCgmBundle(bundle);
+        if (kept) notes.push(kept);
+      }
+      await submissions.markDone(submission.id, 'delivered', notes.length > 0 ? notes.join('; ') : undefined);
       submitted.inc({ outcome: 'delivered' });
     } catch (error) {
       await this.failed(submission, error as Error);

@@ -7,8 +7,9 @@
 // which are stable for a patient and period, and each resource carries an identifier an EHR can
 // create it conditionally on (as the IG's data submission does with `$submit-cgm-bundle`).
 import { createHash } from 'node:crypto';
-import type { Bundle, BundleEntry, CodeableConcept, Observation, Patient as FhirPatient, Quantity } from '@medplum/fhirtypes';
-import { addDays, readCgmSummary, startOfLocalDate, type CgmSummary, type Patient, type ReadingsStore } from '../store/index.js';
+import type { Bundle, BundleEntry, CodeableConcept, DiagnosticReport, Observation, Patient as FhirPatient, Quantity, Resource } from '@medplum/fhirtypes';
+import { addDays, cgmSummary, readCgmPoints, startOfLocalDate, type CgmSummary, type Patient, type ReadingsStore } from '../store/index.js';
+import { cgmReportPdf } from './cgm-report-pdf.js';
 import { fhirIdOf } from './ids.js';
 import { forTheEhr, identifierQuery } from './transaction-bundle.js';
 import { SYSTEMS } from './vocabulary.js';
@@ -120,21 +121,73 @@ export function cgmSummaryBundle(input: { patientId: string; period: CgmSummaryP
   return { resourceType: 'Bundle', type: 'collection', timestamp: issued, entry: [{ fullUrl: stableUuid(key('cgm-summary')), resource: summaryObservation }, ...members] };
 }
 
-/**
- * The patient's summary of a period as the Bundle above, read from the readings store. A period
- * ending today counts today as far as it has gone (sensor wear is of the time that passed).
- */
-export async function readCgmSummaryBundle(readingsStore: Pick<ReadingsStore, 'series'>, patient: Pick<Patient, 'id' | 'timezone'>, period: CgmSummaryPeriod, nowMs: number): Promise<Bundle> {
-  const fromMs = startOfLocalDate(period.start, patient.timezone);
-  const toMs = Math.min(startOfLocalDate(addDays(period.end, 1), patient.timezone), nowMs);
-  const summary = await readCgmSummary(readingsStore, patient, fromMs, toMs, 2);
-  return cgmSummaryBundle({ patientId: patient.id, period, summary, issued: new Date(nowMs).toISOString() });
+/** The days of a period of whole local dates, both ends included. */
+export function periodDays(period: CgmSummaryPeriod): number {
+  return Math.round((Date.parse(`${period.end}T00:00:00Z`) - Date.parse(`${period.start}T00:00:00Z`)) / 86_400_000) + 1;
 }
 
 /**
- * A summary Bundle as the IG's CGM Data Submission Bundle: a `transaction` of the patient and the
- * summary's Observations, each a conditional create on its identifier (so a period submitted twice
- * exists once in the EHR), referring to each other by the Bundle's fullUrls.
+ * A patient's readings of a period of whole local dates, summed up: with the IG's two decimals (the
+ * Observations) and with the one the console and the PDF report show (their flags are taken from
+ * the figures shown). A period ending today counts today as far as it has gone (sensor wear is of
+ * the time that passed).
+ */
+export async function readPeriodSummaries(readingsStore: Pick<ReadingsStore, 'series'>, patient: Pick<Patient, 'id' | 'timezone'>, period: CgmSummaryPeriod, nowMs: number): Promise<{ observations: CgmSummary; shown: CgmSummary }> {
+  const fromMs = startOfLocalDate(period.start, patient.timezone);
+  const toMs = Math.min(startOfLocalDate(addDays(period.end, 1), patient.timezone), nowMs);
+  const points = await readCgmPoints(readingsStore, patient.id, fromMs, toMs);
+  const window = { fromMs, toMs, timezone: patient.timezone };
+  return { observations: cgmSummary(points, window, 2), shown: cgmSummary(points, window, 1) };
+}
+
+/** The one-page report of a period (fhir/cgm-report-pdf.ts). */
+export function periodReportPdf(patient: Pick<Patient, 'id' | 'name' | 'birthDate' | 'timezone'>, period: CgmSummaryPeriod, shown: CgmSummary, issued: string): Promise<Buffer> {
+  return cgmReportPdf({ patient, period: { ...period, days: periodDays(period) }, summary: shown, issued });
+}
+
+/**
+ * The IG's CGM Summary PDF Report: a DiagnosticReport (LOINC 107931-8) of the period whose
+ * presentedForm is the report, its result the summary Observation.
+ */
+export function cgmSummaryPdfEntry(input: { patientId: string; period: CgmSummaryPeriod; issued: string; summaryFullUrl: string; pdf: Buffer }): BundleEntry<DiagnosticReport> {
+  const { patientId, period, issued, pdf } = input;
+  const key = `${patientId}/${period.start}/${period.end}/pdf`;
+  return {
+    fullUrl: stableUuid(key),
+    resource: {
+      resourceType: 'DiagnosticReport',
+      meta: { profile: [profile('cgm-summary-pdf')] },
+      identifier: [{ system: CGM_SUMMARY_IDENTIFIER, value: key }],
+      status: 'final',
+      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0074', code: 'LAB' }] }],
+      code: { coding: [{ system: SYSTEMS.loinc, code: '107931-8' }], text: 'CGM summary report' },
+      subject: { reference: `Patient/${fhirIdOf(patientId)}` },
+      effectivePeriod: { start: period.start, end: period.end },
+      issued,
+      result: [{ reference: input.summaryFullUrl }],
+      presentedForm: [{ contentType: 'application/pdf', data: pdf.toString('base64'), title: `CGM summary report ${period.start} to ${period.end}`, creation: issued }],
+    },
+  };
+}
+
+/**
+ * The patient's summary of a period as the Bundle above, read from the readings store; with
+ * `withPdf` (what is submitted to an EHR) also the IG's PDF report of it.
+ */
+export async function readCgmSummaryBundle(readingsStore: Pick<ReadingsStore, 'series'>, patient: Pick<Patient, 'id' | 'name' | 'birthDate' | 'timezone'>, period: CgmSummaryPeriod, nowMs: number, options: { withPdf?: boolean } = {}): Promise<Bundle> {
+  const issued = new Date(nowMs).toISOString();
+  const { observations, shown } = await readPeriodSummaries(readingsStore, patient, period, nowMs);
+  const bundle = cgmSummaryBundle({ patientId: patient.id, period, summary: observations, issued });
+  if (!options.withPdf || (bundle.entry ?? []).length === 0) return bundle;
+  const pdf = await periodReportPdf(patient, period, shown, issued);
+  return { ...bundle, entry: [...bundle.entry!, cgmSummaryPdfEntry({ patientId: patient.id, period, issued, summaryFullUrl: bundle.entry![0]!.fullUrl!, pdf })] };
+}
+
+/**
+ * A summary Bundle as the IG's CGM Data Submission Bundle: a `transaction` of the patient, the
+ * summary's Observations and its PDF report when it has one, each a conditional create on its
+ * identifier (so a period submitted twice exists once in the EHR), referring to each other by the
+ * Bundle's fullUrls.
  */
 export function cgmSubmissionBundle(patient: FhirPatient, summary: Bundle): Bundle {
   const patientUrl = stableUuid(`patient/${patient.identifier?.[0]?.value ?? patient.id ?? ''}`);
@@ -142,7 +195,29 @@ export function cgmSubmissionBundle(patient: FhirPatient, summary: Bundle): Bund
   for (const entry of summary.entry ?? []) fullUrls.set(entry.fullUrl!, entry.fullUrl!);
   const entries: BundleEntry[] = [
     { fullUrl: patientUrl, resource: forTheEhr(patient, fullUrls), request: { method: 'POST', url: 'Patient', ifNoneExist: identifierQuery(patient) } },
-    ...(summary.entry ?? []).map((entry) => ({ fullUrl: entry.fullUrl!, resource: forTheEhr(entry.resource as Observation, fullUrls), request: { method: 'POST' as const, url: 'Observation', ifNoneExist: identifierQuery(entry.resource as Observation) } })),
+    ...(summary.entry ?? []).map((entry) => {
+      const resource = entry.resource as Observation | DiagnosticReport;
+      return { fullUrl: entry.fullUrl!, resource: forTheEhr(resource, fullUrls) as Resource, request: { method: 'POST' as const, url: resource.resourceType, ifNoneExist: identifierQuery(resource) } };
+    }),
   ];
   return { resourceType: 'Bundle', meta: { profile: [profile('cgm-data-submission-bundle')] }, type: 'transaction', timestamp: summary.timestamp, entry: entries };
+}
+
+/**
+ * What a summary Bundle is submitted as: the patient and the summary's Observations, then, when it
+ * holds the PDF report, a second Bundle of the report with the patient and the summary it refers to.
+ * Servers that run conditional creates in a serializable transaction take few of them at once
+ * (Medplum: 8, the first Bundle's size), and a reference between two Bundles can only be one to a
+ * resource the second creates conditionally: the EHR finds the patient and the summary the first
+ * made and keeps the report with references to them. The summary goes without its members there
+ * (they are not in that Bundle); it is found, not created, as the first Bundle was kept.
+ */
+export function cgmSubmissionBundles(patient: FhirPatient, summary: Bundle): Bundle[] {
+  const entries = summary.entry ?? [];
+  const reports = entries.filter((entry) => entry.resource?.resourceType === 'DiagnosticReport');
+  const observations = entries.filter((entry) => entry.resource?.resourceType !== 'DiagnosticReport');
+  const first = cgmSubmissionBundle(patient, { ...summary, entry: observations });
+  if (reports.length === 0 || observations.length === 0) return [first];
+  const { hasMember: _members, ...summaryAlone } = observations[0]!.resource as Observation;
+  return [first, cgmSubmissionBundle(patient, { ...summary, entry: [{ ...observations[0]!, resource: summaryAlone }, ...reports] })];
 }

@@ -10,15 +10,16 @@ import { promisify } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import type { Bundle, Device, Observation, Patient } from '@medplum/fhirtypes';
+import type { Bundle, Device, DiagnosticReport, Observation, Patient } from '@medplum/fhirtypes';
 import type { StoredReading } from '../../../device-profiles/index.js';
 import { startFhirPush } from '../../../bin/fhir-push.js';
 import { loadDeviceProfiles } from '../../../device-profiles/index.js';
 import { WebhookTargetPolicy } from '../../../rules/index.js';
-import type { ClinicalDatabaseLocation } from '../../../store/index.js';
+import { addDays, startOfLocalDate, type ClinicalDatabaseLocation } from '../../../store/index.js';
 import { freePort, startApiHarness, type ApiHarness } from '../../support/api-harness.js';
 import { connect, eventually, receiptCollector, unique } from '../../support/ingest-harness.js';
 import { startMedplumEhr, type MedplumEhr } from '../../support/medplum-ehr.js';
+import { pdfText } from '../../support/pdf-text.js';
 
 /** The outage the issue names: the EHR is down for a minute. */
 const OUTAGE_MS = 60_000;
@@ -290,7 +291,8 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
       const yesterday = new Date(Date.now() - 86_400_000).toLocaleDateString('en-CA', { timeZone: 'America/Chicago' });
       expect(submitted.periodEnd).toBe(yesterday);
       expect(Date.parse(submitted.periodEnd) - Date.parse(submitted.periodStart)).toBe(13 * 86_400_000);
-      expect(receiver.counts.cgmSubmissions).toBe(2);
+      // The lost one, then the summary and its PDF report (a Bundle each: Medplum takes 8 conditional creates at once).
+      expect(receiver.counts.cgmSubmissions).toBe(3);
 
       // In the EHR: one summary and six members, each once, the patient its own, the figures the read API gives for the period.
       const held = (await receiver.search<Observation>('Observation?_count=1000')).filter((o) => o.identifier?.[0]?.system === 'urn:rpm-ingest:cgm-summary');
@@ -304,6 +306,14 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
       for (const observation of held) expect(observation.subject).toEqual({ reference: `Patient/${ehrPatient!.id}` });
       const summary = held.find((o) => o.code?.coding?.[0]?.code === 'cgm-summary')!;
       expect(new Set(summary.hasMember!.map((member) => member.reference))).toEqual(new Set(held.filter((o) => o !== summary).map((o) => `Observation/${o.id}`)));
+      // And the IG's PDF report of it, once: its result the summary, its figures the console's (one decimal).
+      const reports = await receiver.search<DiagnosticReport>('DiagnosticReport');
+      expect(reports).toHaveLength(1);
+      expect(reports[0]).toMatchObject({ code: { coding: [{ code: '107931-8' }] }, subject: { reference: `Patient/${ehrPatient!.id}` }, effectivePeriod: { start: submitted.periodStart, end: submitted.periodEnd }, result: [{ reference: `Observation/${summary.id}` }] });
+      const { text } = await pdfText(Buffer.from(reports[0]!.presentedForm![0]!.data!, 'base64'));
+      const shown = (await app.request('GET', `/v1/patients/${wearer.id}/cgm-summary?from=${new Date(startOfLocalDate(submitted.periodStart, 'America/Chicago')).toISOString()}&to=${new Date(startOfLocalDate(addDays(submitted.periodEnd, 1), 'America/Chicago')).toISOString()}`, { token: admin })).body as { timeInRanges: { inRange: number }; readings: number };
+      expect(text).toContain(`In range, 70–180 mg/dL ${shown.timeInRanges.inRange.toFixed(1)} %`);
+      expect(text).toContain(`Readings ${shown.readings.toLocaleString('en-US')}`);
 
       // Planned again (another process, a restart): nothing new until the next period ends.
       expect(await push.sender.cgmSummaries.plan()).toBe(0);
