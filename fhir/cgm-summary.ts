@@ -8,7 +8,7 @@
 // create it conditionally on (as the IG's data submission does with `$submit-cgm-bundle`).
 import { createHash } from 'node:crypto';
 import type { Bundle, BundleEntry, CodeableConcept, DiagnosticReport, Observation, Patient as FhirPatient, Quantity, Resource } from '@medplum/fhirtypes';
-import { addDays, cgmSummary, readCgmPoints, startOfLocalDate, type CgmSummary, type Patient, type ReadingsStore } from '../store/index.js';
+import { CGM_PERIOD_DAYS, addDays, cgmSummary, readCgmPoints, startOfLocalDate, type CgmSummary, type Patient, type ReadingsStore } from '../store/index.js';
 import { cgmReportPdf } from './cgm-report-pdf.js';
 import { fhirIdOf } from './ids.js';
 import { forTheEhr, identifierQuery } from './transaction-bundle.js';
@@ -119,6 +119,18 @@ export function cgmSummaryBundle(input: { patientId: string; period: CgmSummaryP
     hasMember: members.map((member) => ({ reference: member.fullUrl })),
   };
   return { resourceType: 'Bundle', type: 'collection', timestamp: issued, entry: [{ fullUrl: stableUuid(key('cgm-summary')), resource: summaryObservation }, ...members] };
+}
+
+/**
+ * What is wrong with a period of local dates, naming the bound at fault, or undefined: it may end on
+ * `latest.end` at the latest (today for a report, yesterday for a submission, which the EHR keeps
+ * as first sent), and span at most CGM_PERIOD_DAYS.max days.
+ */
+export function cgmPeriodProblem(period: CgmSummaryPeriod, latest: { end: string; why: string }): { name: 'start' | 'end'; message: string } | undefined {
+  if (period.end > latest.end) return { name: 'end', message: `${period.end} ${latest.why}` };
+  if (period.start > period.end) return { name: 'start', message: `${period.start} is after end (${period.end})` };
+  if (period.start < addDays(period.end, -(CGM_PERIOD_DAYS.max - 1))) return { name: 'start', message: `the period may span at most ${CGM_PERIOD_DAYS.max} days` };
+  return undefined;
 }
 
 /** The days of a period of whole local dates, both ends included. */

@@ -4,18 +4,17 @@
 // summaries submitted on the team's schedule (GET /v1/fhir-cgm-submissions).
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { generateSigningKeys } from '../../fhir/index.js';
+import { cgmPeriodProblem, generateSigningKeys } from '../../fhir/index.js';
 import type { WebhookTargetPolicy } from '../../rules/index.js';
-import { CGM_PERIOD_DAYS, FHIR_CGM_SUBMISSION_STATUSES, MAX_PAGE_SIZE, STORE_ERRORS, addDays, isCalendarDate, localDate, type ClinicalStore, type FhirDelivery, type FhirEndpoint, type FhirEndpointAuth } from '../../store/index.js';
+import { CGM_PERIOD_DAYS, FHIR_CGM_SUBMISSION_STATUSES, MAX_PAGE_SIZE, STORE_ERRORS, addDays, localDate, type ClinicalStore, type FhirDelivery, type FhirEndpoint, type FhirEndpointAuth } from '../../store/index.js';
 import { CLINICAL_ROLES, maySeeTeam, requireUser, teamsAsked } from '../access.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import { cgmSubmissionView, cursor, errorResponses, fhirDeliveryView, fhirEndpointView } from '../schemas.js';
-import { idParams } from './shared.js';
+import { calendarDate, idParams } from './shared.js';
 
 /** SMART v2 system scopes: create resources, and read and search them (conditional create searches). */
 const DEFAULT_SMART_SCOPE = 'system/Patient.crs system/Device.crs system/Observation.crs';
 
-const calendarDate = z.string().refine(isCalendarDate, 'a date (YYYY-MM-DD)');
 const submissionRequestBody = z.object({ start: calendarDate.optional(), end: calendarDate.optional() }).strict();
 
 const endpointBody = z
@@ -157,9 +156,8 @@ export const fhirPushRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
       const yesterday = addDays(localDate(Date.now(), patient.timezone), -1);
       const end = request.body.end ?? yesterday;
       const start = request.body.start ?? addDays(end, -((endpoint.cgmSummaryDays ?? CGM_PERIOD_DAYS.default) - 1));
-      if (end > yesterday) throw new ApiError(API_ERRORS.VALIDATION, `body/end: ${end} is not over yet in the patient's time zone; the latest a period may end is ${yesterday}`);
-      if (start > end) throw new ApiError(API_ERRORS.VALIDATION, `body/start: ${start} is after end (${end})`);
-      if (start < addDays(end, -(CGM_PERIOD_DAYS.max - 1))) throw new ApiError(API_ERRORS.VALIDATION, `body/start: a period may span at most ${CGM_PERIOD_DAYS.max} days`);
+      const problem = cgmPeriodProblem({ start, end }, { end: yesterday, why: `is not over yet in the patient's time zone; the latest a period may end is ${yesterday}` });
+      if (problem) throw new ApiError(API_ERRORS.VALIDATION, `body/${problem.name}: ${problem.message}`);
       const { submission, created } = await clinicalStore.fhirCgmSubmissions.request({ careTeamId: patient.careTeamId, patientId: patient.id, periodStart: start, periodEnd: end, requestedBy: requireUser(request).sub });
       return reply.code(created ? 202 : 200).send({ ...submission, patientName: patient.name });
     },

@@ -11,6 +11,7 @@ import {
   FHIR_JSON,
   SYSTEMS,
   capabilityStatement,
+  cgmPeriodProblem,
   readCgmSummaryBundle,
   deviceResource,
   encodeCursor,
@@ -63,9 +64,8 @@ function cgmPeriod(values: Map<string, string[]>, timezone: string, nowMs: numbe
   const today = localDate(nowMs, timezone);
   const end = date('end') ?? addDays(today, -1);
   const start = date('start') ?? addDays(end, -(CGM_PERIOD_DAYS.default - 1));
-  if (end > today) throw new RpmError(FHIR_ERRORS.INVALID_SEARCH_PARAMETER, `end: ${end} is after today (${today} in the patient's time zone)`);
-  if (start > end) throw new RpmError(FHIR_ERRORS.INVALID_SEARCH_PARAMETER, `start: ${start} is after end (${end})`);
-  if (start < addDays(end, -(CGM_PERIOD_DAYS.max - 1))) throw new RpmError(FHIR_ERRORS.INVALID_SEARCH_PARAMETER, `start: the period may span at most ${CGM_PERIOD_DAYS.max} days`);
+  const problem = cgmPeriodProblem({ start, end }, { end: today, why: `is after today (${today} in the patient's time zone)` });
+  if (problem) throw new RpmError(FHIR_ERRORS.INVALID_SEARCH_PARAMETER, `${problem.name}: ${problem.message}`);
   return { start, end };
 }
 

@@ -5,10 +5,11 @@ import { DAY_MS, MEASUREMENT_KINDS } from '../../device-profiles/index.js';
 import { DEFAULT_RULES, resolveRules } from '../../rules/index.js';
 import { addDays, billingProgress, nextMonth, progressQueryStart, ruleSetFor } from '../../billing/index.js';
 import { CGM_PERIOD_DAYS, localDate, readCgmSummary, MAX_MINUTES_PER_ENTRY, TIME_ENTRY_ACTIVITIES, startOfLocalDate, STORE_ERRORS, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
+import { cgmPeriodProblem, periodReportPdf, readPeriodSummaries } from '../../fhir/index.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, requireUser } from '../access.js';
 import { ChartDays } from '../chart-days.js';
 import { API_ERRORS, ApiError } from '../errors.js';
-import { idParams, instant } from './shared.js';
+import { calendarDate, idParams, instant } from './shared.js';
 import { billingProgressView, bucketView, cgmSummaryView, errorResponses, readingView as readingSchema, thresholdsView, timeEntryView } from '../schemas.js';
 
 /** The body of a readings answer around the array the store renders. */
@@ -73,6 +74,39 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
       if (Date.parse(to) - Date.parse(from) > CGM_MAX_RANGE_MS) throw new ApiError(API_ERRORS.VALIDATION, `querystring/from: the range may span at most ${CGM_PERIOD_DAYS.max} days`);
       const patient = await clinicalStore.patients.require(request.params.id);
       return { patientId: patient.id, from: new Date(from).toISOString(), to: new Date(to).toISOString(), timezone: patient.timezone, ...(await readCgmSummary(readingsStore, patient, Date.parse(from), Date.parse(to))) };
+    },
+  );
+
+  app.get(
+    '/v1/patients/:id/cgm-report',
+    {
+      schema: {
+        params: idParams,
+        querystring: z.object({ start: calendarDate.optional(), end: calendarDate.optional() }),
+        response: { 200: z.instanceof(Buffer).describe('The report: a one-page PDF'), ...errorResponses },
+        produces: ['application/pdf'],
+        tags: ['readings'],
+        description:
+          'The CGM summary of whole local dates as a one-page PDF report for print or the record (the AGP: statistics with their targets, time in ranges, the 24-hour profile; the HL7 CGM IG\u2019s CGM Summary PDF Report). `start`/`end`: the patient\u2019s local dates, both included, by default the 14 days ending today (today as far as it has gone); at most 90 days, ending today at the latest.',
+      },
+      config: { access: { roles: CLINICAL_ROLES_AND_PATIENT, scope: 'patient', audit: 'cgm-report.read' } },
+    },
+    async (request, reply) => {
+      const patient = await clinicalStore.patients.require(request.params.id);
+      const nowMs = Date.now();
+      const today = localDate(nowMs, patient.timezone);
+      const end = request.query.end ?? today;
+      const period = { start: request.query.start ?? addDays(end, -(CGM_PERIOD_DAYS.default - 1)), end };
+      const problem = cgmPeriodProblem(period, { end: today, why: `is after today (${today} in the patient's time zone)` });
+      if (problem) throw new ApiError(API_ERRORS.VALIDATION, `querystring/${problem.name}: ${problem.message}`);
+      const { shown } = await readPeriodSummaries(readingsStore, patient, period, nowMs);
+      const pdf = await periodReportPdf(patient, period, shown, new Date(nowMs).toISOString());
+      // A download, not a page: the console's Content-Security-Policy is no place for a PDF viewer.
+      return reply
+        .type('application/pdf')
+        .header('Content-Disposition', `attachment; filename="cgm-report-${period.start}-to-${period.end}.pdf"`)
+        .header('Cache-Control', 'no-store')
+        .send(pdf);
     },
   );
 

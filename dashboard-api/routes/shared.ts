@@ -1,6 +1,6 @@
 // Schemas shared by the route plugins.
 import { z } from 'zod';
-import { MAX_PAGE_SIZE } from '../../store/index.js';
+import { MAX_PAGE_SIZE, isCalendarDate } from '../../store/index.js';
 
 export const idParams = z.object({ id: z.string().min(1).max(200) });
 export const pageQuery = {
@@ -8,4 +8,6 @@ export const pageQuery = {
   after: z.string().max(500).optional(),
 };
 export const instant = z.string().refine((text) => !Number.isNaN(Date.parse(text)) && /T.*(Z|[+-]\d{2}:\d{2})$/.test(text), { message: 'must be an RFC 3339 date-time with Z or an offset' });
+/** A calendar date, YYYY-MM-DD (a patient's local date where it names one). */
+export const calendarDate = z.string().refine(isCalendarDate, 'a date (YYYY-MM-DD)');
 export const errorResponse = z.object({ error: z.string(), message: z.string() });

@@ -6,6 +6,7 @@ import { api } from '../api.js';
 import type { CgmSummary } from '../api-types.js';
 import { html } from '../html.js';
 import { DAY_MS } from '../../../device-profiles/time-units.js';
+import { addDays, localDate } from '../../../store/readings/local-time.js';
 import { CgmToEhr } from './cgm-to-ehr.js';
 
 /** The ranges in the consensus's colours (dark red, red, green, amber, orange), each with its words. */
@@ -49,6 +50,9 @@ export function CgmPanel({ patientId, days, ehr }: { patientId: string; days: nu
   if (error) return html`<section aria-labelledby="cgm-heading"><h2 id="cgm-heading">Continuous glucose</h2><p class="error" role="alert">${error}</p></section>`;
   if (!summary) return html`<section aria-labelledby="cgm-heading"><h2 id="cgm-heading">Continuous glucose</h2><p aria-busy="true">Loading…</p></section>`;
   const number = (value: number | null, unit: string) => (value === null ? 'not enough readings' : `${value}${unit}`);
+  // The report is of whole local dates: the panel's days, ending today.
+  const reportEnd = localDate(Date.now(), summary.timezone);
+  const reportStart = addDays(reportEnd, -(days - 1));
   return html`
     <section aria-labelledby="cgm-heading" class="cgm">
       <h2 id="cgm-heading">Continuous glucose, last ${days} days</h2>
@@ -73,6 +77,7 @@ export function CgmPanel({ patientId, days, ehr }: { patientId: string; days: nu
           </tbody>
         </table>
       </details>
+      <p class="cgm-report"><a href=${`/v1/patients/${encodeURIComponent(patientId)}/cgm-report?start=${reportStart}&end=${reportEnd}`} download>Download the report of ${reportStart} to ${reportEnd} (PDF, one page for print or the record)</a></p>
       ${ehr ? html`<${CgmToEhr} patientId=${patientId} careTeamId=${ehr.careTeamId} timezone=${ehr.timezone} days=${days} />` : null}
     </section>
   `;

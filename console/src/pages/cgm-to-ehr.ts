@@ -5,11 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiFailure, api } from '../api.js';
 import type { CgmSubmission, FhirEndpoint } from '../api-types.js';
 import { html } from '../html.js';
-
-/** YYYY-MM-DD `days` before `date` (calendar arithmetic, no time zone involved). */
-function daysBefore(date: string, days: number): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) - days * 86_400_000).toISOString().slice(0, 10);
-}
+import { addDays, localDate } from '../../../store/readings/local-time.js';
 
 export function CgmToEhr({ patientId, careTeamId, timezone, days }: { patientId: string; careTeamId: string; timezone: string; days: number }) {
   const [endpoint, setEndpoint] = useState<FhirEndpoint | undefined>(undefined);
@@ -22,9 +18,8 @@ export function CgmToEhr({ patientId, careTeamId, timezone, days }: { patientId:
     });
   }, [careTeamId]);
   if (!endpoint) return error ? html`<p class="error" role="alert">${error}</p>` : null;
-  const today = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
-  const end = daysBefore(today, 1);
-  const start = daysBefore(end, days - 1);
+  const end = addDays(localDate(Date.now(), timezone), -1);
+  const start = addDays(end, -(days - 1));
   const send = async () => {
     setError(undefined);
     setStatus(undefined);

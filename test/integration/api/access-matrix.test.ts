@@ -80,6 +80,7 @@ const CASES: Case[] = [
   { route: 'GET /v1/patients/:id', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}` }), expected: { ...clinicalOwnOnly, patientA: 200 } },
   { route: 'GET /v1/patients/:id/readings', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/readings` }), expected: { ...clinicalOwnOnly, patientA: 200 } },
   { route: 'GET /v1/patients/:id/cgm-summary', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/cgm-summary` }), expected: { ...clinicalOwnOnly, patientA: 200 } },
+  { route: 'GET /v1/patients/:id/cgm-report', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/cgm-report` }), expected: { ...clinicalOwnOnly, patientA: 200 } },
   { route: 'GET /v1/patients/:id/thresholds', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/thresholds` }), expected: { ...clinicalOwnOnly, patientA: 200 } },
   {
     route: 'PUT /v1/patients/:id/thresholds',

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
 import { fencedBlocks, repositoryFile } from '../../support/doc-blocks.js';
 import { eventually, unique } from '../../support/ingest-harness.js';
+import { pdfText } from '../../support/pdf-text.js';
 
 let app: ApiHarness;
 beforeAll(async () => {
@@ -200,6 +201,48 @@ describe('GET /v1/patients/:id/cgm-summary', () => {
     expect(audit).toEqual(expect.arrayContaining(['nurse-cgm cgm-summary.read allowed', 'patient-cgm cgm-summary.read allowed']));
     const tooLong = await app.request('GET', `/v1/patients/${device.patientId}/cgm-summary?from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z`, { token: nurse });
     expect(tooLong).toMatchObject({ status: 400, body: { message: 'querystring/from: the range may span at most 90 days' } });
+  });
+});
+
+describe('GET /v1/patients/:id/cgm-report', () => {
+  it('is the period’s summary as a PDF to download, with the figures the summary gives, for the care team and the patient, audited, and names a bad period', async () => {
+    const device = await cgm();
+    const toMs = Date.now();
+    // Two hours at 5 minutes: 60 mg/dL for the first, 200 for the second.
+    const entries = Array.from({ length: 24 }, (_, i) => ({ type: 'sgv', sgv: i < 12 ? 60 : 200, date: toMs - (24 - i) * 5 * 60_000 }));
+    expect((await upload(device.apiSecret, entries)).status).toBe(200);
+    await eventually(async () => ((await storedOf(device.patientId)).length === 24 ? true : undefined), 20_000);
+    const nurse = await app.token('nurse', [app.teamId], 'nurse-report');
+    const get = (token: string, query = '') => fetch(`${app.baseUrl}/v1/patients/${device.patientId}/cgm-report${query}`, { headers: { Authorization: `Bearer ${token}` } });
+    const answer = await get(nurse);
+    expect(answer.status).toBe(200);
+    // By default the 14 local dates ending today in the patient's zone.
+    const today = new Date().toLocaleDateString('en-CA', { timeZone: 'Europe/Berlin' });
+    const start = new Date(Date.parse(`${today}T00:00:00Z`) - 13 * 86_400_000).toISOString().slice(0, 10);
+    expect({ type: answer.headers.get('content-type'), disposition: answer.headers.get('content-disposition'), cache: answer.headers.get('cache-control') }).toEqual({ type: 'application/pdf', disposition: `attachment; filename="cgm-report-${start}-to-${today}.pdf"`, cache: 'no-store' });
+    const { text, pages } = await pdfText(new Uint8Array(await answer.arrayBuffer()));
+    expect(pages).toBe(1);
+    expect(text).toContain(`Test Patient born 1980-01-01 patient id ${device.patientId}`);
+    expect(text).toContain(`${start} to ${today} (14 days), times of day in Europe/Berlin`);
+    for (const line of ['Readings 24', 'Mean glucose 130 mg/dL', 'Low, 54–69 mg/dL 50.0 %', 'High, 181–250 mg/dL 50.0 %', 'In range, 70–180 mg/dL 0.0 %']) expect(text).toContain(line);
+    // The patient downloads their own.
+    const patient = await app.token('patient', [], 'patient-report', device.patientId);
+    const own = await get(patient, `?start=${today}&end=${today}`);
+    expect(own.status).toBe(200);
+    expect((await pdfText(new Uint8Array(await own.arrayBuffer()))).text).toContain(`${today} to ${today} (1 day)`);
+    const audit = (await app.clinicalStore.audit.list({ patientId: device.patientId, limit: 10 })).items.map((record) => `${record.actor} ${record.action} ${record.outcome}`);
+    expect(audit).toEqual(expect.arrayContaining(['nurse-report cgm-report.read allowed', 'patient-report cgm-report.read allowed']));
+    // A bad period, named.
+    const tomorrow = new Date(Date.parse(`${today}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    for (const [query, message] of [
+      [`?end=${tomorrow}`, `querystring/end: ${tomorrow} is after today (${today} in the patient's time zone)`],
+      ['?start=2026-02-30', 'querystring/start: a date (YYYY-MM-DD)'],
+      [`?start=${today}&end=${start}`, `querystring/start: ${today} is after end (${start})`],
+      ['?start=2026-01-01&end=2026-06-01', 'querystring/start: the period may span at most 90 days'],
+    ]) {
+      const refused = await get(nurse, query);
+      expect({ status: refused.status, message: ((await refused.json()) as { message: string }).message }).toEqual({ status: 400, message });
+    }
   });
 });
 
