@@ -1,6 +1,7 @@
 // When a care team's EHR gets each patient's CGM summary (the HL7 CGM IG's scheduled submission):
-// every N days, the summary of those N whole local dates of the patient, the first one ending
-// yesterday (the day the team asked for them), the next ones following on without gap or overlap.
+// every N days, the summary of those N whole local dates of the patient (or of the lookback an EHR's
+// standing order asks for, which may reach further back), the first one ending yesterday (the day the
+// team or the order asked for them), the next ones ending N days apart.
 import { addDays, localDate, startOfLocalDate } from '../store/index.js';
 
 /**
@@ -23,8 +24,9 @@ export interface PlannedCgmPeriod {
  * planned period's last day), every `everyDays` days up to yesterday; with none planned yet, the one
  * ending yesterday.
  */
-export function cgmPeriodsToPlan(input: { everyDays: number; timezone: string; latestEnd: string | undefined; nowMs: number; graceMs?: number }): PlannedCgmPeriod[] {
+export function cgmPeriodsToPlan(input: { everyDays: number; lookbackDays?: number; timezone: string; latestEnd: string | undefined; nowMs: number; graceMs?: number }): PlannedCgmPeriod[] {
   const { everyDays, timezone, latestEnd, nowMs } = input;
+  const lookbackDays = input.lookbackDays ?? everyDays;
   const graceMs = input.graceMs ?? CGM_SUBMISSION_GRACE_MS;
   const yesterday = addDays(localDate(nowMs, timezone), -1);
   const ends: string[] = [];
@@ -33,5 +35,5 @@ export function cgmPeriodsToPlan(input: { everyDays: number; timezone: string; l
     const earliest = addDays(yesterday, -(CATCH_UP_DAYS - 1));
     for (let end = addDays(latestEnd, everyDays); end <= yesterday; end = addDays(end, everyDays)) if (end >= earliest) ends.push(end);
   }
-  return ends.map((end) => ({ start: addDays(end, -(everyDays - 1)), end, dueAtMs: startOfLocalDate(addDays(end, 1), timezone) + graceMs }));
+  return ends.map((end) => ({ start: addDays(end, -(lookbackDays - 1)), end, dueAtMs: startOfLocalDate(addDays(end, 1), timezone) + graceMs }));
 }

@@ -1,11 +1,14 @@
-// Each patient's CGM summary to the care team's EHR on the team's schedule (the HL7 CGM IG's data
-// submission): planned once a period has ended (cgm-submission-plan.ts), computed from the readings
+// Each patient's CGM summary to the care team's EHR on the team's schedule, or on the patient's
+// standing order where the EHR has one, and the periods of the EHR's one-time orders (the HL7 CGM
+// IG's data submission; orders read from the EHR at each planning, cgm-orders.ts): planned once a
+// period has ended (cgm-submission-plan.ts), computed from the readings
 // when it is sent (so readings that came in late are in it), and sent as the IG's CGM Data
 // Submission Bundle, to `$submit-cgm-bundle` when the EHR says it is a CGM Data Receiver, otherwise
 // as a plain transaction to its base; retried with the reading push's backoff across restarts.
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
-import type { ClinicalStore, FhirCgmSubmission, FhirEndpoint, ReadingsStore } from '../store/index.js';
+import { CGM_PERIOD_DAYS, addDays, localDate, type ClinicalStore, type FhirCgmSubmission, type FhirEndpoint, type ReadingsStore } from '../store/index.js';
+import { readTeamCgmOrders } from './cgm-orders.js';
 import { cgmPeriodsToPlan } from './cgm-submission-plan.js';
 import { cgmSubmissionBundles, readCgmSummaryBundle } from './cgm-summary.js';
 import type { EhrClient } from './ehr-client.js';
@@ -46,28 +49,80 @@ export class CgmSummarySubmitter {
     await this.submitDue(isStopped);
   }
 
-  /** Plans every ended period of every CGM wearer of the teams that ask for summaries; how many were new. */
+  /**
+   * Reads each enabled endpoint's CGM orders from its EHR and keeps them as the team's; an EHR that
+   * cannot be read keeps the orders last read (its schedule does not lapse on a bad hour).
+   */
+  async readOrders(): Promise<void> {
+    const { clinicalStore, clientFor, logger } = this.dependencies;
+    for (const careTeamId of await clinicalStore.fhirEndpoints.enabledTeams()) {
+      const endpoint = await clinicalStore.fhirEndpoints.get(careTeamId);
+      if (!endpoint) continue;
+      try {
+        const { orders, skipped } = await readTeamCgmOrders(clientFor(endpoint), careTeamId, clinicalStore.patients);
+        await clinicalStore.fhirCgmOrders.replaceForTeam(careTeamId, orders);
+        for (const order of skipped) logger.info({ careTeamId, ehrOrder: order.ehrOrderId, problem: order.problem }, "an EHR's CGM order the platform does not serve");
+      } catch (error) {
+        logger.warn({ careTeamId, err: (error as Error).message }, "could not read the EHR's CGM orders; keeping those last read");
+      }
+    }
+  }
+
+  /**
+   * Reads the EHRs' orders, then plans every ended period of every CGM wearer of the teams that ask
+   * for summaries or whose EHR holds orders, and each ended period of a one-time order; how many were new.
+   */
   async plan(nowMs = Date.now()): Promise<number> {
     const { clinicalStore, graceMs } = this.dependencies;
     this.plannedAtMs = nowMs;
+    await this.readOrders();
+    const endpoints = new Map((await clinicalStore.fhirEndpoints.cgmSummaryEndpoints()).map((endpoint) => [endpoint.careTeamId, endpoint]));
+    for (const careTeamId of await clinicalStore.fhirCgmOrders.teams()) {
+      const endpoint = endpoints.has(careTeamId) ? undefined : await clinicalStore.fhirEndpoints.get(careTeamId);
+      if (endpoint?.enabled) endpoints.set(careTeamId, endpoint);
+    }
     let planned = 0;
-    for (const endpoint of await clinicalStore.fhirEndpoints.cgmSummaryEndpoints()) {
+    for (const endpoint of endpoints.values()) {
+      const orders = await clinicalStore.fhirCgmOrders.forTeam(endpoint.careTeamId);
+      // A patient's standing order is the EHR's word for that patient; of several, the most frequent.
+      const standing = new Map<string, { everyDays: number; lookbackDays: number }>();
+      for (const order of orders) if (order.kind === 'standing' && !(order.everyDays >= (standing.get(order.patientId)?.everyDays ?? Infinity))) standing.set(order.patientId, order);
       const latest = await clinicalStore.fhirCgmSubmissions.latestPeriodEnds(endpoint.careTeamId);
       let after: string | undefined;
       do {
         const page = await clinicalStore.patients.cgmWearers({ careTeamIds: [endpoint.careTeamId], limit: PLAN_CHUNK, after });
-        const items = page.items.flatMap((patient) =>
-          cgmPeriodsToPlan({ everyDays: endpoint.cgmSummaryDays!, timezone: patient.timezone, latestEnd: latest.get(patient.id), nowMs, graceMs }).map((period) => ({
+        const items = page.items.flatMap((patient) => {
+          const schedule = standing.get(patient.id) ?? (endpoint.cgmSummaryDays === null ? undefined : { everyDays: endpoint.cgmSummaryDays, lookbackDays: endpoint.cgmSummaryDays });
+          if (!schedule) return [];
+          return cgmPeriodsToPlan({ ...schedule, timezone: patient.timezone, latestEnd: latest.get(patient.id), nowMs, graceMs }).map((period) => ({
             careTeamId: endpoint.careTeamId,
             patientId: patient.id,
             periodStart: period.start,
             periodEnd: period.end,
             dueAt: new Date(period.dueAtMs).toISOString(),
-          })),
-        );
+          }));
+        });
         for (let start = 0; start < items.length; start += PLAN_CHUNK) planned += await clinicalStore.fhirCgmSubmissions.plan(items.slice(start, start + PLAN_CHUNK));
         after = page.nextCursor ?? undefined;
       } while (after !== undefined);
+      for (const order of orders) if (order.kind === 'one_time') planned += await this.planOneTime(order, nowMs);
+    }
+    return planned;
+  }
+
+  /**
+   * A one-time order's period once it has ended in the patient's zone, sent at once, in pieces of at
+   * most 90 days (as the IG advises for long periods); once per order, however often it is read.
+   */
+  private async planOneTime(order: { careTeamId: string; patientId: string; ehrOrderId: string; periodStart: string; periodEnd: string }, nowMs: number): Promise<number> {
+    const { clinicalStore } = this.dependencies;
+    const patient = await clinicalStore.patients.get(order.patientId);
+    if (!patient || order.periodEnd > addDays(localDate(nowMs, patient.timezone), -1)) return 0;
+    let planned = 0;
+    for (let start = order.periodStart; start <= order.periodEnd; start = addDays(start, CGM_PERIOD_DAYS.max)) {
+      const end = addDays(start, CGM_PERIOD_DAYS.max - 1) < order.periodEnd ? addDays(start, CGM_PERIOD_DAYS.max - 1) : order.periodEnd;
+      const { created } = await clinicalStore.fhirCgmSubmissions.request({ careTeamId: order.careTeamId, patientId: order.patientId, periodStart: start, periodEnd: end, requestedBy: `ehr-order/${order.ehrOrderId}` });
+      if (created) planned += 1;
     }
     return planned;
   }
@@ -88,7 +143,9 @@ export class CgmSummarySubmitter {
     if (!endpoint) return submissions.markAttemptFailed(submission.id, "the care team's FHIR endpoint was removed", null);
     // Paused: kept, and tried again later, when the team's admin may have switched it back on.
     if (!endpoint.enabled) return submissions.markAttemptFailed(submission.id, "the care team's FHIR endpoint is switched off", new Date(Date.now() + retry.maxMs).toISOString());
-    if (endpoint.cgmSummaryDays === null && submission.requestedBy === null) return submissions.markAttemptFailed(submission.id, "the care team's EHR no longer asks for CGM summaries", null);
+    if (endpoint.cgmSummaryDays === null && submission.requestedBy === null && !(await clinicalStore.fhirCgmOrders.forTeam(submission.careTeamId)).some((order) => order.kind === 'standing' && order.patientId === submission.patientId)) {
+      return submissions.markAttemptFailed(submission.id, "the care team's EHR no longer asks for CGM summaries", null);
+    }
     const patient = await clinicalStore.patients.get(submission.patientId);
     if (!patient || patient.careTeamId !== submission.careTeamId) return submissions.markAttemptFailed(submission.id, 'the patient is no longer in this care team', null);
     try {

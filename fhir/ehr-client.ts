@@ -1,12 +1,12 @@
 // The platform as a client of an EHR's FHIR server: POSTs transaction Bundles (and the HL7 CGM IG's
-// submission Bundles), authenticated with a
+// submission Bundles) and searches it (the IG's orders for CGM data), authenticated with a
 // static bearer token or as a SMART Backend Services client (SMART App Launch 2.x: an access token
 // for `grant_type=client_credentials` with a `client_assertion` JWT signed by the platform's private
 // key, ES384; the EHR knows the public key from the care team's JWKS URL). The token is kept until a
 // minute before it expires, and fetched again when the server answers 401.
 import { randomUUID } from 'node:crypto';
 import { SignJWT, importJWK } from 'jose';
-import type { Bundle } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import { sendThrough, type WebhookTargetPolicy } from '../rules/index.js';
 import type { FhirEndpoint } from '../store/index.js';
 import { FHIR_JSON } from './vocabulary.js';
@@ -22,6 +22,8 @@ const TOKEN_RENEWAL_MARGIN_MS = 60_000;
 export const SMART_SIGNING_ALGORITHM = 'ES384';
 /** What a CGM Data Receiver's CapabilityStatement instantiates (HL7 CGM IG). */
 export const CGM_DATA_RECEIVER = 'http://hl7.org/fhir/uv/cgm/CapabilityStatement/cgm-data-receiver';
+/** A search's pages followed at most: the orders of a team fit in a few. */
+const MAX_SEARCH_PAGES = 20;
 /** How long whether an EHR is a CGM Data Receiver is kept before asking again. */
 const CAPABILITY_CACHE_MS = 3_600_000;
 
@@ -93,6 +95,33 @@ export class EhrClient {
     const refused = entries.filter((entry) => !entry.response?.status?.startsWith('2'));
     if (refused.length === 0 && entries.length === (bundle.entry ?? []).length) return undefined;
     return `the EHR kept ${entries.length - refused.length} of ${(bundle.entry ?? []).length} entries (${refused.map((entry) => entry.response?.status ?? 'no status').join(', ') || 'statuses missing'})`;
+  }
+
+  /**
+   * The entries of a search (`Type?params`) over all its pages, following `next` links that stay
+   * under the endpoint's base (a link elsewhere is not followed with the team's token).
+   */
+  async searchAll(query: string): Promise<BundleEntry[]> {
+    const entries: BundleEntry[] = [];
+    let url: string | undefined = `${this.base}/${query}`;
+    for (let page = 0; url !== undefined && page < MAX_SEARCH_PAGES; page += 1) {
+      let answer = await this.get(url);
+      if (answer.status === 401 && this.endpoint.auth.type === 'smart-backend') {
+        this.token = undefined;
+        answer = await this.get(url);
+      }
+      if (answer.status !== 200) throw new EhrAnswer(answer.status, `the EHR answered ${answer.status} to a search: ${diagnostics(answer.body)}`);
+      const bundle = JSON.parse(answer.body) as Bundle;
+      if (bundle.resourceType !== 'Bundle') throw new EhrAnswer(502, 'the EHR did not answer a search with a Bundle');
+      entries.push(...(bundle.entry ?? []));
+      const next = bundle.link?.find((link) => link.relation === 'next')?.url;
+      url = next !== undefined && next.startsWith(`${this.base}/`) ? next : undefined;
+    }
+    return entries;
+  }
+
+  private async get(url: string) {
+    return sendThrough(this.targets, url, { method: 'GET', headers: { Accept: FHIR_JSON, Authorization: `Bearer ${await this.accessToken()}` }, timeoutMs: EHR_TIMEOUT_MS, maxResponseBytes: MAX_RESPONSE_BYTES });
   }
 
   /** Whether the server's CapabilityStatement instantiates the IG's CGM Data Receiver; asked once an hour. */

@@ -6,6 +6,7 @@ import { AlertRepository } from './repositories/alerts.js';
 import { AuditLogRepository } from './repositories/audit-log.js';
 import { BulkExportRepository } from './repositories/bulk-exports.js';
 import { FhirDeliveryRepository, FhirEndpointRepository } from './repositories/fhir-push.js';
+import { FhirCgmOrderRepository } from './repositories/fhir-cgm-orders.js';
 import { FhirCgmSubmissionRepository } from './repositories/fhir-cgm-submissions.js';
 import { CareTeamRepository } from './repositories/care-teams.js';
 import { DeadLetterRepository } from './repositories/dead-letters.js';
@@ -44,6 +45,7 @@ export class ClinicalStore {
   readonly fhirEndpoints: FhirEndpointRepository;
   readonly fhirDeliveries: FhirDeliveryRepository;
   readonly fhirCgmSubmissions: FhirCgmSubmissionRepository;
+  readonly fhirCgmOrders: FhirCgmOrderRepository;
   readonly changeCounters: ChangeCounterRepository;
   readonly readingDayMarks: ReadingDayMarkRepository;
 
@@ -68,6 +70,7 @@ export class ClinicalStore {
     this.fhirEndpoints = new FhirEndpointRepository(db);
     this.fhirDeliveries = new FhirDeliveryRepository(db);
     this.fhirCgmSubmissions = new FhirCgmSubmissionRepository(db);
+    this.fhirCgmOrders = new FhirCgmOrderRepository(db);
     this.changeCounters = new ChangeCounterRepository(db);
     this.readingDayMarks = new ReadingDayMarkRepository(db);
   }

@@ -20,6 +20,7 @@ import { timeEntryActivityMigration } from './migrations/0014-time-entry-activit
 import { patientChannelMigration } from './migrations/0015-patient-channel.js';
 import { readingDayMarksMigration } from './migrations/0016-reading-day-marks.js';
 import { fhirCgmSubmissionsMigration } from './migrations/0017-fhir-cgm-submissions.js';
+import { fhirCgmOrdersMigration } from './migrations/0018-fhir-cgm-orders.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -41,6 +42,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0015-patient-channel': patientChannelMigration,
     '0016-reading-day-marks': readingDayMarksMigration,
     '0017-fhir-cgm-submissions': fhirCgmSubmissionsMigration(dialect),
+    '0018-fhir-cgm-orders': fhirCgmOrdersMigration,
   };
 }
 

@@ -366,6 +366,21 @@ export interface FhirEndpointTable {
   updated_at: string;
 }
 
+export interface FhirCgmOrderTable {
+  care_team_id: string;
+  /** The ServiceRequest's id in the EHR. */
+  ehr_order_id: string;
+  patient_id: string;
+  /** `standing` (every_days, lookback_days) or `one_time` (period_start, period_end). */
+  kind: string;
+  every_days: number | null;
+  lookback_days: number | null;
+  /** The patient's local dates (YYYY-MM-DD), both included. */
+  period_start: string | null;
+  period_end: string | null;
+  read_at: string;
+}
+
 export interface FhirCgmSubmissionTable {
   id: Generated<number>;
   care_team_id: string;
@@ -435,6 +450,7 @@ export interface ClinicalDatabase {
   fhir_endpoints: FhirEndpointTable;
   fhir_deliveries: FhirDeliveryTable;
   fhir_cgm_submissions: FhirCgmSubmissionTable;
+  fhir_cgm_orders: FhirCgmOrderTable;
   change_counters: ChangeCounterTable;
   reading_day_marks: ReadingDayMarkTable;
   messages: MessageTable;

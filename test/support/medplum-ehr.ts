@@ -48,6 +48,9 @@ export interface MedplumEhr {
   /** Transactions holding an Observation with this value are refused (400), as an EHR refuses what it cannot take. */
   refuseValue(value: number | undefined): void;
   search<T extends Resource>(query: string): Promise<T[]>;
+  /** Creates or changes a resource as the EHR's own users would (an order, a patient registered there). */
+  create<T extends Resource>(resource: T): Promise<T>;
+  update<T extends Resource>(resource: T): Promise<T>;
   stop(): Promise<void>;
   start(): Promise<void>;
 }
@@ -159,6 +162,12 @@ export async function startMedplumEhr(options: EhrOptions): Promise<MedplumEhr> 
     async search<T extends Resource>(query: string) {
       const [, found] = await router.handleRequest({ method: 'GET', url: `/${query}`, pathname: '', body: undefined, params: {}, query: Object.fromEntries(new URL(`/${query}`, origin).searchParams) }, repo);
       return ((found as Bundle | undefined)?.entry ?? []).map((entry) => entry.resource as T);
+    },
+    async create<T extends Resource>(resource: T) {
+      return repo.createResource(resource);
+    },
+    async update<T extends Resource>(resource: T) {
+      return repo.updateResource(resource);
     },
     async start() {
       server = createServer((request, response) => {

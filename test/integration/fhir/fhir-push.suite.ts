@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import type { Bundle, Device, DiagnosticReport, Observation, Patient } from '@medplum/fhirtypes';
+import type { Bundle, Device, DiagnosticReport, Observation, Patient, Quantity, ServiceRequest } from '@medplum/fhirtypes';
 import type { StoredReading } from '../../../device-profiles/index.js';
 import { startFhirPush } from '../../../bin/fhir-push.js';
 import { loadDeviceProfiles } from '../../../device-profiles/index.js';
@@ -365,6 +365,70 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
       expect((await submissions(teamB.teamId, nurseB)).length).toBe(0);
       const everySeen = (await app.request('GET', '/v1/fhir-cgm-submissions', { token: nurseB })).body as { submissions: Submission[] };
       expect(everySeen.submissions).toEqual([]);
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  it('follows the EHR’s orders for CGM data: a standing order’s schedule for its patient instead of the team’s, a one-time order’s period once, an order withdrawn no longer', async () => {
+    const receiver = await startMedplumEhr({ auth: { type: 'bearer', token: 'orders-token' }, cgmReceiver: true });
+    try {
+      const team = await app.clinicalStore.careTeams.create({ id: unique('orders-team'), name: 'Orders clinic' });
+      const ordered = await app.clinicalStore.patients.create({ name: 'Ordered Wearer', birthDate: '1981-03-03', timezone: 'America/Chicago', careTeamId: team.id });
+      const onTeamSchedule = await app.clinicalStore.patients.create({ name: 'Team Schedule', birthDate: '1982-04-04', timezone: 'UTC', careTeamId: team.id });
+      await wearSensor(ordered.id);
+      await wearSensor(onTeamSchedule.id);
+      expect((await app.request('PUT', `/v1/care-teams/${team.id}/fhir-endpoint`, { token: admin, body: { baseUrl: receiver.baseUrl, auth: { type: 'bearer', token: 'orders-token' }, cgmSummaryDays: 7 } })).status).toBe(200);
+
+      // The EHR knows the patient as the platform sends patients (by its identifier), and orders for them as the IG models orders.
+      const ehrPatient = await receiver.create<Patient>({ resourceType: 'Patient', identifier: [{ system: 'urn:rpm-ingest:patient', value: ordered.id }] });
+      const stranger = await receiver.create<Patient>({ resourceType: 'Patient', name: [{ family: 'Registered', given: ['Only', 'There'] }] });
+      const IG = 'http://hl7.org/fhir/uv/cgm';
+      const order = (patient: Patient, code: string, extension: ServiceRequest['extension']): ServiceRequest => ({ resourceType: 'ServiceRequest', status: 'active', intent: 'order', code: { coding: [{ system: `${IG}/CodeSystem/cgm`, code }] }, subject: { reference: `Patient/${patient.id}` }, extension });
+      const schedule = (every: Quantity, lookback: Quantity, profile = `${IG}/StructureDefinition/cgm-summary`) => [
+        { url: `${IG}/StructureDefinition/data-submission-schedule`, extension: [{ url: 'submissionPeriod', valueQuantity: every }, { url: 'lookbackPeriod', valueQuantity: lookback }, { url: 'submissionDataProfile', valueCanonical: profile }] },
+      ];
+      const yesterday = new Date(Date.now() - 86_400_000).toLocaleDateString('en-CA', { timeZone: 'America/Chicago' });
+      const daysBefore = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) - days * 86_400_000).toISOString().slice(0, 10);
+      const standing = await receiver.create(order(ehrPatient, 'cgm-data-submission-standing-order', schedule({ value: 2, unit: 'week', system: 'http://unitsofmeasure.org', code: 'wk' }, { value: 30, unit: 'day', system: 'http://unitsofmeasure.org', code: 'd' })));
+      const oneTime = await receiver.create(
+        order(ehrPatient, 'cgm-data-submission-one-time-order', [
+          { url: `${IG}/StructureDefinition/data-submission-one-time-spec`, extension: [{ url: 'timePeriod', valuePeriod: { start: daysBefore(yesterday, 9), end: daysBefore(yesterday, 3) } }, { url: 'submissionDataProfile', valueCanonical: `${IG}/StructureDefinition/cgm-summary-pdf` }] },
+        ]),
+      );
+      // Not served: sensor readings only, a patient the platform never sent, an order already done.
+      await receiver.create(order(ehrPatient, 'cgm-data-submission-standing-order', schedule({ value: 1, code: 'd' }, { value: 1, code: 'd' }, `${IG}/StructureDefinition/cgm-sensor-reading-mass-per-volume`)));
+      await receiver.create(order(stranger, 'cgm-data-submission-standing-order', schedule({ value: 1, code: 'wk' }, { value: 1, code: 'wk' })));
+      await receiver.create({ ...order(ehrPatient, 'cgm-data-submission-standing-order', schedule({ value: 1, code: 'd' }, { value: 1, code: 'd' })), status: 'completed' });
+
+      await push.sender.cgmSummaries.plan();
+      expect(await app.clinicalStore.fhirCgmOrders.forTeam(team.id)).toEqual([
+        { kind: 'standing', careTeamId: team.id, ehrOrderId: standing.id, patientId: ordered.id, everyDays: 14, lookbackDays: 30 },
+        { kind: 'one_time', careTeamId: team.id, ehrOrderId: oneTime.id, patientId: ordered.id, periodStart: daysBefore(yesterday, 9), periodEnd: daysBefore(yesterday, 3) },
+      ]);
+      const planned = (await submissions(team.id)).map((row) => [row.patientId, row.periodStart, row.periodEnd, row.requestedBy]);
+      const utcYesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+      expect(planned).toEqual(
+        expect.arrayContaining([
+          // The standing order: the 30 days ending yesterday in the patient's zone, not the team's 7.
+          [ordered.id, daysBefore(yesterday, 29), yesterday, null],
+          [ordered.id, daysBefore(yesterday, 9), daysBefore(yesterday, 3), `ehr-order/${oneTime.id}`],
+          [onTeamSchedule.id, daysBefore(utcYesterday, 6), utcYesterday, null],
+        ]),
+      );
+      expect(planned).toHaveLength(3);
+      push.sender.kick();
+      await eventually(async () => ((await submissions(team.id)).every((row) => row.status === 'delivered') ? true : undefined), 20_000);
+      // The one-time order's period is in the EHR, its PDF report with it.
+      const reports = await receiver.search<DiagnosticReport>(`DiagnosticReport?subject=Patient/${ehrPatient.id}`);
+      expect(reports.map((report) => `${report.effectivePeriod!.start} ${report.effectivePeriod!.end}`).sort()).toEqual([`${daysBefore(yesterday, 29)} ${yesterday}`, `${daysBefore(yesterday, 9)} ${daysBefore(yesterday, 3)}`]);
+
+      // Read again: nothing new. The EHR withdraws the standing order: the team's schedule is the patient's again.
+      await push.sender.cgmSummaries.plan();
+      expect(await submissions(team.id)).toHaveLength(3);
+      await receiver.update({ ...standing, status: 'revoked' });
+      await push.sender.cgmSummaries.plan();
+      expect((await app.clinicalStore.fhirCgmOrders.forTeam(team.id)).map((kept) => kept.kind)).toEqual(['one_time']);
     } finally {
       await receiver.stop();
     }

@@ -16,6 +16,14 @@ describe('cgmPeriodsToPlan', () => {
     expect(cgmPeriodsToPlan({ everyDays: 14, timezone: 'Europe/Berlin', latestEnd: undefined, nowMs })[0]!.end).toBe('2026-12-04');
   });
 
+  it('reaches back the lookback an EHR’s standing order asks for, ending the periods its cadence apart', () => {
+    const periods = cgmPeriodsToPlan({ everyDays: 14, lookbackDays: 30, timezone: 'UTC', latestEnd: '2026-11-06', nowMs: Date.parse('2026-12-05T12:00:00Z'), graceMs: 0 });
+    expect(periods.map((period) => [period.start, period.end])).toEqual([
+      ['2026-10-22', '2026-11-20'],
+      ['2026-11-05', '2026-12-04'],
+    ]);
+  });
+
   it('plans nothing before the next period has ended, then exactly the next one', () => {
     const plan = (now: string) => cgmPeriodsToPlan({ everyDays: 7, timezone: 'UTC', latestEnd: '2026-11-28', nowMs: Date.parse(now) });
     expect(plan('2026-12-05T23:59:59Z')).toEqual([]);

@@ -1,0 +1,136 @@
+// The EHR's orders for CGM data (HL7 CGM IG 1.0.0): ServiceRequests the EHR exposes and a data
+// submitter reads to learn what to send. A standing order (`cgm-data-submission-standing-order`)
+// gives a patient's schedule in its `data-submission-schedule` extension: how often
+// (`submissionPeriod`) and over how long (`lookbackPeriod`, by default the same); a one-time order
+// (`cgm-data-submission-one-time-order`) asks for one period (`data-submission-one-time-spec`'s
+// `timePeriod`), before a visit say. Each names the profiles it wants; the platform sends CGM
+// summaries (with their PDF report), so an order for sensor readings only is not one it can serve.
+import type { Extension, Patient as FhirPatient, Quantity, ServiceRequest } from '@medplum/fhirtypes';
+import { localDate, type FhirCgmOrder, type Patient } from '../store/index.js';
+import type { EhrClient } from './ehr-client.js';
+import { SYSTEMS } from './vocabulary.js';
+
+const CGM_IG = 'http://hl7.org/fhir/uv/cgm';
+/** The IG's code system of the two order codes. */
+export const CGM_ORDER_SYSTEM = `${CGM_IG}/CodeSystem/cgm`;
+export const STANDING_ORDER_CODE = 'cgm-data-submission-standing-order';
+export const ONE_TIME_ORDER_CODE = 'cgm-data-submission-one-time-order';
+const SCHEDULE_EXTENSION = `${CGM_IG}/StructureDefinition/data-submission-schedule`;
+const ONE_TIME_EXTENSION = `${CGM_IG}/StructureDefinition/data-submission-one-time-spec`;
+/** What the platform submits: the summary, its members, its PDF report. */
+const SERVED_PROFILE = new RegExp(`^${CGM_IG.replaceAll('.', '\\.')}/StructureDefinition/cgm-summary(-[a-z-]+)?(\\|.*)?$`);
+
+/** Days per UCUM unit of time; a month as 30 days and a year as 365 (periods here are whole local days). */
+const DAYS_PER_UNIT: Readonly<Record<string, number>> = { s: 1 / 86_400, min: 1 / 1_440, h: 1 / 24, d: 1, wk: 7, mo: 30, a: 365 };
+/** A schedule's longest cadence; a period's longest span is the summaries' own (90 days). */
+const MAX_EVERY_DAYS = 365;
+const MAX_LOOKBACK_DAYS = 90;
+
+export type CgmOrder =
+  | { kind: 'standing'; ehrOrderId: string; subject: string; everyDays: number; lookbackDays: number }
+  | { kind: 'one_time'; ehrOrderId: string; subject: string; start: string; end: string };
+
+/** Whole days of a Quantity of time (at least 1), or why it is none. */
+function days(quantity: Quantity | undefined, name: string): number | string {
+  const perUnit = quantity?.code === undefined ? undefined : DAYS_PER_UNIT[quantity.code];
+  if (quantity?.value === undefined || perUnit === undefined || !(quantity.value > 0)) return `${name} is not a positive time in d, wk, mo or a`;
+  return Math.max(1, Math.ceil(quantity.value * perUnit - 1e-9));
+}
+
+const part = (extension: Extension, url: string) => extension.extension?.filter((inner) => inner.url === url) ?? [];
+
+/**
+ * An order the platform can serve, or why not (the reason is logged, never sent anywhere). A
+ * standing order with several schedules is served by the one that asks for summaries.
+ */
+export function parseCgmOrder(request: ServiceRequest): CgmOrder | { ehrOrderId: string; problem: string } {
+  const ehrOrderId = request.id ?? '';
+  const code = request.code?.coding?.find((coding) => coding.system === CGM_ORDER_SYSTEM)?.code;
+  const subject = request.subject?.reference;
+  if (!subject?.startsWith('Patient/')) return { ehrOrderId, problem: 'its subject is not a Patient' };
+  if (request.status !== 'active') return { ehrOrderId, problem: `it is ${request.status ?? 'without a status'}` };
+  const serves = (extension: Extension) => part(extension, 'submissionDataProfile').some((profile) => SERVED_PROFILE.test(profile.valueCanonical ?? ''));
+  if (code === STANDING_ORDER_CODE) {
+    const schedules = (request.extension ?? []).filter((extension) => extension.url === SCHEDULE_EXTENSION);
+    const schedule = schedules.find(serves);
+    if (!schedule) return { ehrOrderId, problem: schedules.length === 0 ? 'it has no data-submission-schedule' : 'it asks for no CGM summary' };
+    const every = days(part(schedule, 'submissionPeriod')[0]?.valueQuantity, 'submissionPeriod');
+    if (typeof every === 'string') return { ehrOrderId, problem: every };
+    const lookbackQuantity = part(schedule, 'lookbackPeriod')[0]?.valueQuantity;
+    const lookback = lookbackQuantity === undefined ? every : days(lookbackQuantity, 'lookbackPeriod');
+    if (typeof lookback === 'string') return { ehrOrderId, problem: lookback };
+    return { kind: 'standing', ehrOrderId, subject, everyDays: Math.min(every, MAX_EVERY_DAYS), lookbackDays: Math.min(lookback, MAX_LOOKBACK_DAYS) };
+  }
+  if (code === ONE_TIME_ORDER_CODE) {
+    const spec = (request.extension ?? []).find((extension) => extension.url === ONE_TIME_EXTENSION);
+    if (!spec) return { ehrOrderId, problem: 'it has no data-submission-one-time-spec' };
+    if (!serves(spec)) return { ehrOrderId, problem: 'it asks for no CGM summary' };
+    const period = part(spec, 'timePeriod')[0]?.valuePeriod;
+    if (!period?.start || !period.end || Number.isNaN(Date.parse(period.start)) || Number.isNaN(Date.parse(period.end))) return { ehrOrderId, problem: 'its timePeriod has no start and end' };
+    return { kind: 'one_time', ehrOrderId, subject, start: period.start, end: period.end };
+  }
+  return { ehrOrderId, problem: 'it is not a CGM data submission order' };
+}
+
+/**
+ * A FHIR date or dateTime as the patient's local date: a date (or a year, or a month: its first or
+ * last day, as `edge` says) as written; a dateTime where it falls in the patient's zone.
+ */
+export function orderDate(value: string, timezone: string, edge: 'start' | 'end'): string {
+  const year = /^(\d{4})$/.exec(value);
+  if (year) return edge === 'start' ? `${year[1]}-01-01` : `${year[1]}-12-31`;
+  const month = /^(\d{4})-(\d{2})$/.exec(value);
+  if (month) return edge === 'start' ? `${value}-01` : new Date(Date.UTC(Number(month[1]), Number(month[2]), 0)).toISOString().slice(0, 10);
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
+  return localDate(Date.parse(value), timezone);
+}
+
+/**
+ * A care team's CGM orders in its EHR, for the patients the platform sent it (their identifier of
+ * system `urn:rpm-ingest:patient`) who are still the team's; with the orders it cannot serve and why.
+ */
+export async function readTeamCgmOrders(
+  client: Pick<EhrClient, 'searchAll'>,
+  careTeamId: string,
+  patients: { get(id: string): Promise<Patient | undefined> },
+): Promise<{ orders: FhirCgmOrder[]; skipped: { ehrOrderId: string; problem: string }[] }> {
+  const codes = [STANDING_ORDER_CODE, ONE_TIME_ORDER_CODE].map((code) => `${CGM_ORDER_SYSTEM}|${code}`).join(',');
+  const entries = await client.searchAll(`ServiceRequest?code=${encodeURIComponent(codes)}&status=active&_include=ServiceRequest:subject&_count=100`);
+  const inEhr = new Map<string, FhirPatient>();
+  const requests: ServiceRequest[] = [];
+  for (const entry of entries) {
+    if (entry.resource?.resourceType === 'Patient') inEhr.set(`Patient/${entry.resource.id}`, entry.resource);
+    if (entry.resource?.resourceType === 'ServiceRequest') requests.push(entry.resource);
+  }
+  // A server that does not do _include: the subjects read in one search.
+  const missing = [...new Set(requests.map((request) => request.subject?.reference ?? '').filter((reference) => reference.startsWith('Patient/') && !inEhr.has(reference)))];
+  if (missing.length > 0) {
+    for (const entry of await client.searchAll(`Patient?_id=${encodeURIComponent(missing.map((reference) => reference.slice('Patient/'.length)).join(','))}`)) {
+      if (entry.resource?.resourceType === 'Patient') inEhr.set(`Patient/${entry.resource.id}`, entry.resource);
+    }
+  }
+  const orders: FhirCgmOrder[] = [];
+  const skipped: { ehrOrderId: string; problem: string }[] = [];
+  for (const request of requests) {
+    const order = parseCgmOrder(request);
+    if ('problem' in order) {
+      skipped.push(order);
+      continue;
+    }
+    const platformId = inEhr.get(order.subject)?.identifier?.find((identifier) => identifier.system === SYSTEMS.patientId)?.value;
+    const patient = platformId === undefined ? undefined : await patients.get(platformId);
+    if (!patient || patient.careTeamId !== careTeamId) {
+      skipped.push({ ehrOrderId: order.ehrOrderId, problem: platformId === undefined ? 'its patient is not one the platform sent' : "its patient is not this team's" });
+      continue;
+    }
+    if (order.kind === 'standing') {
+      orders.push({ kind: 'standing', careTeamId, ehrOrderId: order.ehrOrderId, patientId: patient.id, everyDays: order.everyDays, lookbackDays: order.lookbackDays });
+      continue;
+    }
+    const periodStart = orderDate(order.start, patient.timezone, 'start');
+    const periodEnd = orderDate(order.end, patient.timezone, 'end');
+    if (periodStart > periodEnd) skipped.push({ ehrOrderId: order.ehrOrderId, problem: 'its timePeriod ends before it starts' });
+    else orders.push({ kind: 'one_time', careTeamId, ehrOrderId: order.ehrOrderId, patientId: patient.id, periodStart, periodEnd });
+  }
+  return { orders, skipped };
+}

@@ -1,0 +1,58 @@
+// The EHR's orders for CGM data as the HL7 CGM IG models them (fhir/cgm-orders.ts): the IG's own
+// examples read as the schedule and period they ask for, units of time to whole days, the orders the
+// platform cannot serve said why, and FHIR dates to a patient's local dates.
+import { describe, expect, it } from '@jest/globals';
+import type { ServiceRequest } from '@medplum/fhirtypes';
+import { orderDate, parseCgmOrder } from '../../../fhir/cgm-orders.js';
+
+const IG = 'http://hl7.org/fhir/uv/cgm';
+const base = (code: string, extension: ServiceRequest['extension']): ServiceRequest => ({ resourceType: 'ServiceRequest', id: 'o-1', status: 'active', intent: 'order', code: { coding: [{ system: `${IG}/CodeSystem/cgm`, code }] }, subject: { reference: 'Patient/p-1' }, extension });
+const standing = (parts: NonNullable<ServiceRequest['extension']>) => base('cgm-data-submission-standing-order', [{ url: `${IG}/StructureDefinition/data-submission-schedule`, extension: parts }]);
+const summary = { url: 'submissionDataProfile', valueCanonical: `${IG}/StructureDefinition/cgm-summary` };
+const every = (value: number, code: string) => ({ url: 'submissionPeriod', valueQuantity: { value, system: 'http://unitsofmeasure.org', code } });
+
+describe('parseCgmOrder', () => {
+  it('reads the IG’s standing order example: every 2 weeks, the summary and its PDF, over the same 2 weeks', () => {
+    const example = standing([every(2, 'wk'), summary, { url: 'submissionDataProfile', valueCanonical: `${IG}/StructureDefinition/cgm-summary-pdf` }]);
+    expect(parseCgmOrder(example)).toEqual({ kind: 'standing', ehrOrderId: 'o-1', subject: 'Patient/p-1', everyDays: 14, lookbackDays: 14 });
+  });
+
+  it('turns units of time into whole days, with a lookback of its own, within the bounds a summary has', () => {
+    const days = (quantity: [number, string], lookback?: [number, string]) => {
+      const order = parseCgmOrder(standing([every(...quantity), ...(lookback ? [{ url: 'lookbackPeriod', valueQuantity: { value: lookback[0], code: lookback[1] } }] : []), summary]));
+      return 'problem' in order ? order.problem : order.kind === 'standing' ? [order.everyDays, order.lookbackDays] : order.kind;
+    };
+    expect(days([1, 'mo'], [3, 'mo'])).toEqual([30, 90]);
+    expect(days([12, 'h'])).toEqual([1, 1]);
+    expect(days([1.5, 'd'])).toEqual([2, 2]);
+    expect(days([2, 'a'], [1, 'a'])).toEqual([365, 90]);
+    expect(days([0, 'd'])).toBe('submissionPeriod is not a positive time in d, wk, mo or a');
+    expect(days([1, 'fortnight'])).toBe('submissionPeriod is not a positive time in d, wk, mo or a');
+    expect(days([1, 'd'], [-1, 'd'])).toBe('lookbackPeriod is not a positive time in d, wk, mo or a');
+  });
+
+  it('reads the IG’s one-time order: a period to send once', () => {
+    const order = base('cgm-data-submission-one-time-order', [{ url: `${IG}/StructureDefinition/data-submission-one-time-spec`, extension: [{ url: 'timePeriod', valuePeriod: { start: '2024-12-17', end: '2025-01-16' } }, summary] }]);
+    expect(parseCgmOrder(order)).toEqual({ kind: 'one_time', ehrOrderId: 'o-1', subject: 'Patient/p-1', start: '2024-12-17', end: '2025-01-16' });
+  });
+
+  it('says why it cannot serve an order', () => {
+    const problem = (order: ServiceRequest) => (parseCgmOrder(order) as { problem?: string }).problem;
+    expect(problem(standing([every(1, 'wk'), { url: 'submissionDataProfile', valueCanonical: `${IG}/StructureDefinition/cgm-sensor-reading-mass-per-volume` }]))).toBe('it asks for no CGM summary');
+    expect(problem({ ...standing([every(1, 'wk'), summary]), subject: { reference: 'Group/g-1' } })).toBe('its subject is not a Patient');
+    expect(problem({ ...standing([every(1, 'wk'), summary]), status: 'on-hold' })).toBe('it is on-hold');
+    expect(problem(base('cgm-data-submission-standing-order', []))).toBe('it has no data-submission-schedule');
+    expect(problem(base('cgm-data-submission-one-time-order', [{ url: `${IG}/StructureDefinition/data-submission-one-time-spec`, extension: [{ url: 'timePeriod', valuePeriod: { start: '2024-12-17' } }, summary] }]))).toBe('its timePeriod has no start and end');
+    expect(problem(base('something-else', []))).toBe('it is not a CGM data submission order');
+  });
+});
+
+describe('orderDate', () => {
+  it('keeps a date, widens a year or a month to its first or last day, and puts a dateTime in the patient’s zone', () => {
+    expect(orderDate('2024-05-14', 'Asia/Tokyo', 'end')).toBe('2024-05-14');
+    expect([orderDate('2024', 'UTC', 'start'), orderDate('2024', 'UTC', 'end')]).toEqual(['2024-01-01', '2024-12-31']);
+    expect([orderDate('2024-02', 'UTC', 'start'), orderDate('2024-02', 'UTC', 'end')]).toEqual(['2024-02-01', '2024-02-29']);
+    // 23:30 UTC on 1 March is already 2 March in Tokyo, still 1 March in Chicago.
+    expect([orderDate('2024-03-01T23:30:00Z', 'Asia/Tokyo', 'start'), orderDate('2024-03-01T23:30:00Z', 'America/Chicago', 'start')]).toEqual(['2024-03-02', '2024-03-01']);
+  });
+});
