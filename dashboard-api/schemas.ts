@@ -345,6 +345,12 @@ export const fhirDeliveryView = z.object({
 });
 
 /** A patient's CGM summary of a period, submitted to the team's EHR on its schedule. */
+/** An order for CGM data the team's EHR holds (fhir/cgm-orders.ts), as last read from it. */
+export const cgmOrderView = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('standing'), careTeamId: z.string(), ehrOrderId: z.string(), patientId: z.string(), patientName: z.string().nullable(), everyDays: z.number(), lookbackDays: z.number(), readAt: z.string() }),
+  z.object({ kind: z.literal('one_time'), careTeamId: z.string(), ehrOrderId: z.string(), patientId: z.string(), patientName: z.string().nullable(), periodStart: z.string(), periodEnd: z.string(), readAt: z.string() }),
+]);
+
 export const cgmSubmissionView = z.object({
   id: z.number(),
   careTeamId: z.string(),

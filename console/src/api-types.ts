@@ -2,7 +2,7 @@
 // the API's shape is a type error here, not a surprise in a nurse's browser. Type-only imports:
 // nothing of zod or the server goes into the bundle.
 import type { z } from 'zod';
-import type { alertView, assignmentView, auditRecordView, billingProgressView, careTeamView, cgmPopulationRowView, cgmSubmissionView, cgmSummaryView, checkInPlanView, checkInScheduledView, checkInView, deadLetterView, deviceView, fhirDeliveryView, fhirEndpointView, heldDeviceView, messageTemplateView, messageView, patientView, questionnaireView, readingView, thresholdsView, timeEntryView, triageRow } from '../../dashboard-api/schemas.js';
+import type { alertView, assignmentView, auditRecordView, billingProgressView, careTeamView, cgmOrderView, cgmPopulationRowView, cgmSubmissionView, cgmSummaryView, checkInPlanView, checkInScheduledView, checkInView, deadLetterView, deviceView, fhirDeliveryView, fhirEndpointView, heldDeviceView, messageTemplateView, messageView, patientView, questionnaireView, readingView, thresholdsView, timeEntryView, triageRow } from '../../dashboard-api/schemas.js';
 import type { EscalationPolicy } from '../../rules/escalation-policy.js';
 import type { PatientOverrides, RuleDefinition } from '../../rules/rule-definitions.js';
 
@@ -36,6 +36,7 @@ export type MessageTemplate = z.infer<typeof messageTemplateView>;
 export type FhirEndpoint = z.infer<typeof fhirEndpointView>;
 export type FhirDelivery = z.infer<typeof fhirDeliveryView>;
 export type CgmSubmission = z.infer<typeof cgmSubmissionView>;
+export type CgmOrder = z.infer<typeof cgmOrderView>;
 export interface UnreadThread {
   patientId: string;
   patientName: string;

@@ -9,7 +9,7 @@ import type { WebhookTargetPolicy } from '../../rules/index.js';
 import { CGM_PERIOD_DAYS, FHIR_CGM_SUBMISSION_STATUSES, MAX_PAGE_SIZE, STORE_ERRORS, addDays, localDate, type ClinicalStore, type FhirDelivery, type FhirEndpoint, type FhirEndpointAuth } from '../../store/index.js';
 import { CLINICAL_ROLES, maySeeTeam, requireUser, teamsAsked } from '../access.js';
 import { API_ERRORS, ApiError } from '../errors.js';
-import { cgmSubmissionView, cursor, errorResponses, fhirDeliveryView, fhirEndpointView } from '../schemas.js';
+import { cgmOrderView, cgmSubmissionView, cursor, errorResponses, fhirDeliveryView, fhirEndpointView } from '../schemas.js';
 import { calendarDate, idParams } from './shared.js';
 
 /** SMART v2 system scopes: create resources, and read and search them (conditional create searches). */
@@ -136,6 +136,24 @@ export const fhirPushRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
       const submissions = await clinicalStore.fhirCgmSubmissions.list({ ...rest, ...teamsAsked(requireUser(request), careTeamId) });
       const patients = await clinicalStore.patients.getMany([...new Set(submissions.items.map((submission) => submission.patientId))]);
       return { submissions: submissions.items.map((submission) => ({ ...submission, patientName: patients.get(submission.patientId)?.name ?? null })), nextCursor: submissions.nextCursor };
+    },
+  );
+
+  app.get(
+    '/v1/fhir-cgm-orders',
+    {
+      schema: {
+        querystring: z.object({ careTeamId: z.string().max(200).optional() }),
+        response: { 200: z.object({ orders: z.array(cgmOrderView) }), ...errorResponses },
+        tags: ['FHIR push'],
+        description: 'The orders for CGM data the teams\u2019 EHRs hold for their patients (the HL7 CGM IG\u2019s standing and one-time orders), as last read (every 15 minutes): a standing order is its patient\u2019s schedule instead of the team\u2019s.',
+      },
+      config: { access: { roles: ['admin', 'nurse', 'physician'], scope: 'none', audit: 'fhir_cgm_orders.list', resourceType: 'fhir_cgm_order' } },
+    },
+    async (request) => {
+      const orders = await clinicalStore.fhirCgmOrders.list(teamsAsked(requireUser(request), request.query.careTeamId));
+      const patients = await clinicalStore.patients.getMany([...new Set(orders.map((order) => order.patientId))]);
+      return { orders: orders.map((order) => ({ ...order, patientName: patients.get(order.patientId)?.name ?? null })) };
     },
   );
 

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import type { Observation } from '@medplum/fhirtypes';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { signAccessToken } from '../../dashboard-api/index.js';
+import { ClinicalStore } from '../../store/index.js';
 import { unique } from '../support/ingest-harness.js';
 import { runRpm, type RpmProcess } from '../support/process.js';
 import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../local-servers/postgres.js';
@@ -117,9 +118,10 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
     return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${name}: ${v.id} ${v.help}`);
   }
 
+  let dataDir = '';
   describeWithServer(store === 'postgres' ? 'Chromium, mosquitto_pub and PostgreSQL' : 'Chromium and mosquitto_pub', store === 'postgres' ? (missing ?? postgresMissing) : missing)(`the care console in Chromium (${store} clinical store)`, () => {
     beforeAll(async () => {
-      const dataDir = mkdtempSync(join(tmpdir(), 'rpm-console-'));
+      dataDir = mkdtempSync(join(tmpdir(), 'rpm-console-'));
       if (store === 'postgres') database = await createTestDatabase();
       // An EHR on this machine (Medplum's FHIR router) for the EHR connection: loopback allowed as a target.
       ehr = await startMedplumEhr({ auth: { type: 'bearer', token: 'console-ehr-token' } });
@@ -677,7 +679,19 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.click('button[aria-label="EHR connection of Team A"]');
       await page.waitForSelector('.delivery-state');
       expect((await page.textContent('.delivery-state'))!.replace(/\s+/g, ' ')).toBe('Of the latest 1 reading: 1 delivered, 0 waiting, 0 failed.');
+      expect(await page.textContent('.cgm-orders-none')).toContain('The EHR holds no CGM orders for this team');
       expect(await seriousViolations(page, 'ehr-connection')).toEqual([]);
+      // The EHR's orders as the sender keeps them after reading the EHR (read every 15 minutes, which
+      // this test does not wait for: tested against Medplum in fhir-push.suite.ts), shown in words.
+      const kept = await ClinicalStore.open(database ? { dialect: 'postgres', url: database.url } : { dialect: 'sqlite', path: join(dataDir, 'clinical.sqlite') });
+      await kept.fhirCgmOrders.replaceForTeam(ids.teamA, [{ kind: 'standing', careTeamId: ids.teamA, ehrOrderId: 'sr-standing-1', patientId: cgmWearer.patientId, everyDays: 14, lookbackDays: 30 }]);
+      await kept.close();
+      await page.click('.ehr-connection button:has-text("Close")');
+      await page.click('button[aria-label="EHR connection of Team A"]');
+      await page.waitForSelector('table.cgm-orders');
+      expect((await page.textContent('table.cgm-orders tr[data-order="sr-standing-1"]'))!.replace(/\s+/g, ' ').trim()).toBe('Cy Glucose Every 14 days, the summary of the last 30 days sr-standing-1');
+      expect(await seriousViolations(page, 'ehr-connection-orders')).toEqual([]);
+      await page.locator('.ehr-connection').screenshot({ path: join(screenshots, 'ehr-connection-orders.png') });
 
       // The team's nurse sends a CGM wearer's summary from the patient's page (the IG's manual trigger):
       // the whole days ending yesterday in the patient's zone, which the button names.

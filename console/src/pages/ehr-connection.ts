@@ -5,7 +5,7 @@
 // The token and the private key never come back from the API: a change asks for the token again.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiFailure, api, session } from '../api.js';
-import type { CareTeam, CgmSubmission, FhirDelivery, FhirEndpoint } from '../api-types.js';
+import type { CareTeam, CgmOrder, CgmSubmission, FhirDelivery, FhirEndpoint } from '../api-types.js';
 import { html } from '../html.js';
 import { ShownOnce } from '../admin-actions.js';
 
@@ -81,10 +81,29 @@ function SubmissionTable({ submissions }: { submissions: CgmSubmission[] }) {
   </table>`;
 }
 
+/** The EHR's orders for its patients' CGM data (the HL7 CGM IG's), in words: what each asks the platform to send. */
+function OrderTable({ orders }: { orders: CgmOrder[] }) {
+  if (orders.length === 0) return html`<p class="cgm-orders-none">The EHR holds no CGM orders for this team's patients (looked for every 15 minutes); each patient's summary follows the team's schedule.</p>`;
+  return html`<table class="cgm-orders">
+    <caption>What the EHR orders (looked for every 15 minutes; a standing order is its patient's schedule instead of the team's)</caption>
+    <thead><tr><th scope="col">Patient</th><th scope="col">Order</th><th scope="col">The EHR's id</th></tr></thead>
+    <tbody>
+      ${orders.map(
+        (order) => html`<tr data-order=${order.ehrOrderId}>
+          <td><a href=${`/patients/${encodeURIComponent(order.patientId)}`}>${order.patientName ?? order.patientId}</a></td>
+          <td>${order.kind === 'standing' ? `Every ${order.everyDays} ${order.everyDays === 1 ? 'day' : 'days'}, the summary of the last ${order.lookbackDays} ${order.lookbackDays === 1 ? 'day' : 'days'}` : `Once, the summary of ${order.periodStart} to ${order.periodEnd}`}</td>
+          <td><span class="source">${order.ehrOrderId}</span></td>
+        </tr>`,
+      )}
+    </tbody>
+  </table>`;
+}
+
 export function EhrConnection({ team, onDone }: { team: CareTeam; onDone: () => void }) {
   const [endpoint, setEndpoint] = useState<FhirEndpoint | null | undefined>(undefined);
   const [deliveries, setDeliveries] = useState<FhirDelivery[]>([]);
   const [submissions, setSubmissions] = useState<CgmSubmission[]>([]);
+  const [orders, setOrders] = useState<CgmOrder[]>([]);
   const [form, setForm] = useState<Form>(formOf(undefined));
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [status, setStatus] = useState<string | undefined>(undefined);
@@ -98,6 +117,7 @@ export function EhrConnection({ team, onDone }: { team: CareTeam; onDone: () => 
       const query = `careTeamId=${encodeURIComponent(team.id)}`;
       setDeliveries((await api<{ deliveries: FhirDelivery[] }>('GET', `/v1/fhir-deliveries?${query}&limit=${RECENT}`)).deliveries);
       setSubmissions((await api<{ submissions: CgmSubmission[] }>('GET', `/v1/fhir-cgm-submissions?${query}&limit=20`)).submissions);
+      setOrders((await api<{ orders: CgmOrder[] }>('GET', `/v1/fhir-cgm-orders?${query}`)).orders);
     } catch (failure) {
       setErrors({ '': (failure as Error).message });
     }
@@ -152,7 +172,7 @@ export function EhrConnection({ team, onDone }: { team: CareTeam; onDone: () => 
         : html`<p class="ehr-summary">${endpoint.enabled ? 'Readings go' : 'Paused: nothing is sent'} to <code>${endpoint.baseUrl}</code>, signed in${smart ? html` as SMART Backend Services client <code>${smart.clientId}</code>` : ' with a bearer token'}. ${endpoint.cgmSummaryDays ? `Each patient’s CGM summary every ${endpoint.cgmSummaryDays} ${endpoint.cgmSummaryDays === 1 ? 'day' : 'days'}.` : 'No CGM summaries.'}</p>
           <p><small class="source">Changed by ${endpoint.updatedBy}, ${new Date(endpoint.updatedAt).toLocaleString()}</small></p>`}
     ${smart ? html`<${ShownOnce} label="The key the EHR registers" value=${smart.jwksUrl}>The EHR registers the platform’s public key by this JWKS address (the private key never leaves the platform):</${ShownOnce}>` : null}
-    ${endpoint ? html`<h3>Readings</h3><${DeliveryState} deliveries=${deliveries} /><h3>CGM summaries</h3><${SubmissionTable} submissions=${submissions} />` : null}
+    ${endpoint ? html`<h3>Readings</h3><${DeliveryState} deliveries=${deliveries} /><h3>CGM summaries</h3><${SubmissionTable} submissions=${submissions} /><${OrderTable} orders=${orders} />` : null}
     ${isAdmin
       ? html`<form class="create-person ehr-form" onSubmit=${save} novalidate>
           <h3>${endpoint ? 'Change the connection' : 'Connect an EHR'}</h3>

@@ -1,12 +1,21 @@
 // The EHR's CGM orders as last read from each care team's EHR (fhir/cgm-orders.ts reads and parses
 // them): a team's set is replaced whole at each read, so an order the EHR withdrew stops counting.
-import type { Kysely } from 'kysely';
+// At most 1,000 are listed: a team's orders are a few per CGM wearer.
+import type { Kysely, Selectable } from 'kysely';
 import { nowInstant } from '../../time.js';
-import type { ClinicalDatabase } from '../schema.js';
+import type { ClinicalDatabase, FhirCgmOrderTable } from '../schema.js';
 
 export type FhirCgmOrder =
   | { kind: 'standing'; careTeamId: string; ehrOrderId: string; patientId: string; everyDays: number; lookbackDays: number }
   | { kind: 'one_time'; careTeamId: string; ehrOrderId: string; patientId: string; periodStart: string; periodEnd: string };
+
+/** An order as kept: with when it was last read from the EHR. */
+export type KeptFhirCgmOrder = FhirCgmOrder & { readAt: string };
+
+function toOrder(row: Selectable<FhirCgmOrderTable>): KeptFhirCgmOrder {
+  const common = { careTeamId: row.care_team_id, ehrOrderId: row.ehr_order_id, patientId: row.patient_id, readAt: row.read_at };
+  return row.kind === 'standing' ? { kind: 'standing', ...common, everyDays: row.every_days!, lookbackDays: row.lookback_days! } : { kind: 'one_time', ...common, periodStart: row.period_start!, periodEnd: row.period_end! };
+}
 
 export class FhirCgmOrderRepository {
   constructor(private readonly db: Kysely<ClinicalDatabase>) {}
@@ -37,13 +46,16 @@ export class FhirCgmOrderRepository {
   }
 
   /** The team's orders, standing ones first, each kind by the EHR's id. */
-  async forTeam(careTeamId: string): Promise<FhirCgmOrder[]> {
-    const rows = await this.db.selectFrom('fhir_cgm_orders').selectAll().where('care_team_id', '=', careTeamId).orderBy('kind', 'desc').orderBy('ehr_order_id').execute();
-    return rows.map((row) =>
-      row.kind === 'standing'
-        ? { kind: 'standing', careTeamId, ehrOrderId: row.ehr_order_id, patientId: row.patient_id, everyDays: row.every_days!, lookbackDays: row.lookback_days! }
-        : { kind: 'one_time', careTeamId, ehrOrderId: row.ehr_order_id, patientId: row.patient_id, periodStart: row.period_start!, periodEnd: row.period_end! },
-    );
+  async forTeam(careTeamId: string): Promise<KeptFhirCgmOrder[]> {
+    return this.list({ careTeamIds: [careTeamId] });
+  }
+
+  /** The orders of these teams (every team's without), by team, standing ones first, each kind by the EHR's id. */
+  async list(filter: { careTeamIds?: readonly string[] } = {}): Promise<KeptFhirCgmOrder[]> {
+    if (filter.careTeamIds?.length === 0) return [];
+    let query = this.db.selectFrom('fhir_cgm_orders').selectAll();
+    if (filter.careTeamIds) query = query.where('care_team_id', 'in', filter.careTeamIds);
+    return (await query.orderBy('care_team_id').orderBy('kind', 'desc').orderBy('ehr_order_id').limit(1000).execute()).map(toOrder);
   }
 
   /** The teams that hold any order. */

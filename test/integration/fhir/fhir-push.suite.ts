@@ -402,9 +402,12 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
       await receiver.create({ ...order(ehrPatient, 'cgm-data-submission-standing-order', schedule({ value: 1, code: 'd' }, { value: 1, code: 'd' })), status: 'completed' });
 
       await push.sender.cgmSummaries.plan();
-      expect(await app.clinicalStore.fhirCgmOrders.forTeam(team.id)).toEqual([
-        { kind: 'standing', careTeamId: team.id, ehrOrderId: standing.id, patientId: ordered.id, everyDays: 14, lookbackDays: 30 },
-        { kind: 'one_time', careTeamId: team.id, ehrOrderId: oneTime.id, patientId: ordered.id, periodStart: daysBefore(yesterday, 9), periodEnd: daysBefore(yesterday, 3) },
+      // What the team's people are shown: the orders kept, with the patient's name.
+      const listed = await app.request('GET', `/v1/fhir-cgm-orders?careTeamId=${team.id}`, { token: admin });
+      expect(listed.status).toBe(200);
+      expect((listed.body as { orders: unknown[] }).orders).toEqual([
+        { kind: 'standing', careTeamId: team.id, ehrOrderId: standing.id, patientId: ordered.id, patientName: 'Ordered Wearer', everyDays: 14, lookbackDays: 30, readAt: expect.any(String) },
+        { kind: 'one_time', careTeamId: team.id, ehrOrderId: oneTime.id, patientId: ordered.id, patientName: 'Ordered Wearer', periodStart: daysBefore(yesterday, 9), periodEnd: daysBefore(yesterday, 3), readAt: expect.any(String) },
       ]);
       const planned = (await submissions(team.id)).map((row) => [row.patientId, row.periodStart, row.periodEnd, row.requestedBy]);
       const utcYesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
