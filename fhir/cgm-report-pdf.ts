@@ -4,8 +4,12 @@
 // 24-hour profile of the period's readings (median, 25–75th and 5–95th percentiles of each hour of
 // the patient's local day). It is the HL7 CGM IG's "CGM Summary PDF Report" (a DiagnosticReport's
 // presentedForm, fhir/cgm-summary.ts) and what `GET /v1/patients/:id/cgm-report` answers.
-// Drawn with pdfkit in its standard Helvetica: the figures and words are Latin-1; a name in another
-// script prints with its Latin-1 characters only (the report names the patient's id beside it).
+// Drawn with pdfkit in DejaVu Sans (embedded, only the glyphs used): a patient's name prints in
+// Latin with its accents (Łukasz, Şükrü, Nguyễn), Greek, Cyrillic or Hebrew; a character the font
+// lacks (Chinese, Japanese, Korean) prints as "?" rather than as another glyph, and the report
+// names the patient's id beside the name. pdfkit's standard fonts know Latin-1 only.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import PDFDocument from 'pdfkit';
 import { CGM_TARGETS, cgmFlags, type CgmFlag, type CgmSummary } from '../store/index.js';
 
@@ -29,9 +33,18 @@ const MEDIAN = '#08306b';
 /** The profile's glucose axis, mg/dL: readings above are drawn at its top. */
 const AXIS_MAX = 350;
 
-/** Latin-1 only (the standard fonts' WinAnsi encoding); anything else would print as another glyph. */
+const require = createRequire(import.meta.url);
+const FONT_DIRECTORY = join(dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
+const FONTS = { regular: join(FONT_DIRECTORY, 'DejaVuSans.ttf'), bold: join(FONT_DIRECTORY, 'DejaVuSans-Bold.ttf') } as const;
+// fontkit (pdfkit's own font reader) says which characters the font has; it ships no types.
+const fontkit = require('fontkit') as { openSync(path: string): { hasGlyphForCodePoint(codePoint: number): boolean } };
+let coverage: ReturnType<typeof fontkit.openSync> | undefined;
+
+/** The text with what the font cannot draw (and control characters) as "?". */
 function printable(text: string): string {
-  return text.normalize('NFC').replace(/[^\u0020-\u007e\u00a0-\u00ff\u2013\u2014\u2018\u2019\u201c\u201d]/g, '?');
+  coverage ??= fontkit.openSync(FONTS.bold);
+  const face = coverage;
+  return [...text.normalize('NFC')].map((character) => (character >= ' ' && face.hasGlyphForCodePoint(character.codePointAt(0)!) ? character : '?')).join('');
 }
 
 const number = (value: number, decimals = 1) => value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
@@ -55,11 +68,14 @@ export async function cgmReportPdf(input: CgmReportInput): Promise<Buffer> {
   const doc = new PDFDocument({
     size: 'LETTER',
     margin: PAGE.margin,
+    font: FONTS.regular,
     pdfVersion: '1.7',
     lang: 'en-US',
     displayTitle: true,
     info: { Title: `CGM summary report ${period.start} to ${period.end}`, Author: 'RPM platform', Subject: 'Ambulatory glucose profile', CreationDate: new Date(issued) },
   });
+  doc.registerFont('regular', FONTS.regular);
+  doc.registerFont('bold', FONTS.bold);
   const chunks: Buffer[] = [];
   doc.on('data', (chunk: Buffer) => chunks.push(chunk));
   const ended = new Promise<void>((resolve, reject) => {
@@ -69,15 +85,15 @@ export async function cgmReportPdf(input: CgmReportInput): Promise<Buffer> {
 
   const left = PAGE.margin;
   const width = PAGE.width - 2 * PAGE.margin;
-  doc.fillColor(INK).font('Helvetica-Bold').fontSize(16).text('Continuous glucose monitoring: summary report', left, 40);
-  doc.font('Helvetica').fontSize(9).fillColor(MUTED).text('Ambulatory glucose profile (AGP), International Consensus on Time in Range', left, 60);
+  doc.fillColor(INK).font('bold').fontSize(16).text('Continuous glucose monitoring: summary report', left, 40);
+  doc.font('regular').fontSize(9).fillColor(MUTED).text('Ambulatory glucose profile (AGP), International Consensus on Time in Range', left, 60);
   doc.fillColor(INK).fontSize(10);
-  doc.font('Helvetica-Bold').text(printable(patient.name), left, 82, { continued: true }).font('Helvetica').text(`    born ${patient.birthDate}    patient id ${printable(patient.id)}`);
+  doc.font('bold').text(printable(patient.name), left, 82, { continued: true }).font('regular').text(`    born ${patient.birthDate}    patient id ${printable(patient.id)}`);
   doc.text(`${period.start} to ${period.end} (${period.days} ${period.days === 1 ? 'day' : 'days'}), times of day in ${printable(patient.timezone)}`, left, 97);
   doc.moveTo(left, 115).lineTo(left + width, 115).lineWidth(0.5).strokeColor('#999999').stroke();
 
   if (summary.readings < 2 || summary.meanMgdl === null) {
-    doc.font('Helvetica-Bold').fontSize(12).text(summary.readings === 0 ? 'No CGM readings in this period.' : 'Too few CGM readings in this period for a summary (one reading).', left, 135);
+    doc.font('bold').fontSize(12).text(summary.readings === 0 ? 'No CGM readings in this period.' : 'Too few CGM readings in this period for a summary (one reading).', left, 135);
     footer(doc, issued);
     doc.end();
     await ended;
@@ -85,11 +101,11 @@ export async function cgmReportPdf(input: CgmReportInput): Promise<Buffer> {
   }
 
   statistics(doc, summary, period.days, left, 130);
-  timeInRanges(doc, summary, left + 300, 130);
+  timeInRanges(doc, summary, left + 290, 130);
   const missed = cgmFlags(summary).map((flag) => MISSED[flag]);
   doc
-    .font('Helvetica-Bold')
-    .fontSize(10)
+    .font('bold')
+    .fontSize(9.5)
     .fillColor(INK)
     .text(missed.length === 0 ? 'Every consensus target met.' : `Targets missed: ${missed.join(', ')}.`, left, 345, { width });
   profile(doc, summary, period.days, left, 380, width, 320);
@@ -100,7 +116,7 @@ export async function cgmReportPdf(input: CgmReportInput): Promise<Buffer> {
 }
 
 function statistics(doc: PDFKit.PDFDocument, summary: CgmSummary, days: number, x: number, y: number): void {
-  doc.font('Helvetica-Bold').fontSize(11).fillColor(INK).text('Glucose statistics and targets', x, y);
+  doc.font('bold').fontSize(11).fillColor(INK).text('Glucose statistics and targets', x, y);
   const rows: [string, string, string][] = [
     ['Readings', summary.readings.toLocaleString('en-US'), summary.intervalMinutes ? `every ${summary.intervalMinutes} min` : ''],
     ['Sensor active', `${number(summary.sensorWearPercent)} %`, `target at least ${CGM_TARGETS.wearMin} %`],
@@ -111,16 +127,16 @@ function statistics(doc: PDFKit.PDFDocument, summary: CgmSummary, days: number, 
   ];
   let rowY = y + 22;
   for (const [label, value, target] of rows) {
-    doc.font('Helvetica').fontSize(9.5).fillColor(INK).text(label, x, rowY, { width: 150 });
-    doc.font('Helvetica-Bold').text(value, x + 150, rowY, { width: 70, align: 'right' });
-    if (target) doc.font('Helvetica').fontSize(8).fillColor(MUTED).text(target, x + 150, rowY + 12, { width: 120 });
+    doc.font('regular').fontSize(9).fillColor(INK).text(label, x, rowY, { width: 165 });
+    doc.font('bold').text(value, x + 165, rowY, { width: 75, align: 'right' });
+    if (target) doc.font('regular').fontSize(7.5).fillColor(MUTED).text(target, x + 165, rowY + 12, { width: 120 });
     rowY += target ? 30 : 22;
   }
 }
 
 function timeInRanges(doc: PDFKit.PDFDocument, summary: CgmSummary, x: number, y: number): void {
   const t = summary.timeInRanges;
-  doc.font('Helvetica-Bold').fontSize(11).fillColor(INK).text('Time in ranges', x, y);
+  doc.font('bold').fontSize(11).fillColor(INK).text('Time in ranges', x, y);
   const rows = [
     { name: 'veryHigh', label: 'Very high, above 250 mg/dL', value: t.veryHigh, target: `target under ${CGM_TARGETS.veryHighMax} %` },
     { name: 'high', label: 'High, 181–250 mg/dL', value: t.high, target: `with very high under ${CGM_TARGETS.highMax} %` },
@@ -141,16 +157,16 @@ function timeInRanges(doc: PDFKit.PDFDocument, summary: CgmSummary, x: number, y
   let rowY = barTop;
   for (const row of rows) {
     doc.rect(x + 40, rowY + 2, 8, 8).fill(RANGE_COLOURS[row.name]);
-    doc.font('Helvetica').fontSize(9.5).fillColor(INK).text(row.label, x + 54, rowY, { width: 130 });
-    doc.font('Helvetica-Bold').text(`${number(row.value)} %`, x + 180, rowY, { width: 52, align: 'right' });
-    doc.font('Helvetica').fontSize(8).fillColor(MUTED).text(row.target, x + 54, rowY + 12, { width: 180 });
+    doc.font('regular').fontSize(9).fillColor(INK).text(row.label, x + 54, rowY, { width: 150 });
+    doc.font('bold').text(`${number(row.value)} %`, x + 200, rowY, { width: 42, align: 'right' });
+    doc.font('regular').fontSize(7.5).fillColor(MUTED).text(row.target, x + 54, rowY + 12, { width: 188 });
     rowY += 38;
   }
 }
 
 function profile(doc: PDFKit.PDFDocument, summary: CgmSummary, days: number, x: number, y: number, width: number, height: number): void {
-  doc.font('Helvetica-Bold').fontSize(11).fillColor(INK).text('Ambulatory glucose profile', x, y);
-  doc.font('Helvetica').fontSize(8.5).fillColor(MUTED).text(`Each hour of the day over the ${days} ${days === 1 ? 'day' : 'days'}: the median (line), 25–75 % and 5–95 % of the readings (bands).`, x, y + 15, { width });
+  doc.font('bold').fontSize(11).fillColor(INK).text('Ambulatory glucose profile', x, y);
+  doc.font('regular').fontSize(8.5).fillColor(MUTED).text(`Each hour of the day over the ${days} ${days === 1 ? 'day' : 'days'}: the median (line), 25–75 % and 5–95 % of the readings (bands).`, x, y + 15, { width });
   const plot = { x: x + 34, y: y + 46, width: width - 40, height: height - 70 };
   const yOf = (mgdl: number) => plot.y + plot.height - (Math.min(mgdl, AXIS_MAX) / AXIS_MAX) * plot.height;
   const xOf = (hour: number) => plot.x + (hour / 24) * plot.width;
@@ -160,7 +176,7 @@ function profile(doc: PDFKit.PDFDocument, summary: CgmSummary, days: number, x: 
   for (const mgdl of [54, 70, 180, 250]) {
     doc.moveTo(plot.x, yOf(mgdl)).lineTo(plot.x + plot.width, yOf(mgdl)).lineWidth(mgdl === 70 || mgdl === 180 ? 1 : 0.5).strokeColor(mgdl === 70 || mgdl === 180 ? RANGE_COLOURS.inRange : '#bbbbbb').stroke();
   }
-  doc.font('Helvetica').fontSize(8).fillColor(MUTED);
+  doc.font('regular').fontSize(8).fillColor(MUTED);
   for (const mgdl of [0, 54, 70, 180, 250, 350]) doc.text(String(mgdl), plot.x - 30, yOf(mgdl) - 4, { width: 26, align: 'right' });
   doc.text('mg/dL', plot.x - 34, plot.y - 16, { width: 30, align: 'right' });
   for (let hour = 0; hour <= 24; hour += 3) doc.text(`${String(hour % 24).padStart(2, '0')}:00`, xOf(hour) - 15, plot.y + plot.height + 4, { width: 30, align: 'center' });
@@ -199,8 +215,8 @@ function profile(doc: PDFKit.PDFDocument, summary: CgmSummary, days: number, x: 
 
 function footer(doc: PDFKit.PDFDocument, issued: string): void {
   doc
-    .font('Helvetica')
-    .fontSize(7.5)
+    .font('regular')
+    .fontSize(7)
     .fillColor(MUTED)
     .text(
       `Made ${issued.slice(0, 16).replace('T', ' ')} UTC by the RPM platform from the readings received. Time in ranges: % of readings. GMI = 3.31 + 0.02392 × mean glucose in mg/dL (Bergenstal et al., Diabetes Care 2018). Targets for most adults with type 1 or type 2 diabetes (Battelino et al., Diabetes Care 2019); older or high-risk adults have looser targets.`,

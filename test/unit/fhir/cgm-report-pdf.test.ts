@@ -58,9 +58,17 @@ describe('cgmReportPdf', () => {
     expect((await pdfText(await cgmReportPdf({ patient, period, summary: cgmSummary(fortnight.slice(0, 1), window, 1), issued }))).text).toContain('Too few CGM readings');
   });
 
-  it('prints a name’s Latin-1 letters and marks the others, beside the patient’s id', async () => {
-    const { text } = await pdfText(await cgmReportPdf({ patient: { ...patient, name: 'José Müller 王' }, period, summary: cgmSummary(fortnight, window, 1), issued }));
-    expect(text).toContain('José Müller ? born 1950-02-03 patient id p-1');
+  it('prints names in the scripts its font has, and what it lacks as "?" beside the patient’s id', async () => {
+    for (const [name, printed] of [
+      ['Łukasz Żółć-Şükrü', 'Łukasz Żółć-Şükrü'],
+      ['Nguyễn Thị Ánh', 'Nguyễn Thị Ánh'],
+      ['Анна Ψαρά', 'Анна Ψαρά'],
+      ['José 王小明', 'José ???'],
+      ['Tab\there', 'Tab?here'],
+    ]) {
+      const { text } = await pdfText(await cgmReportPdf({ patient: { ...patient, name: name! }, period, summary: cgmSummary(fortnight, window, 1), issued }));
+      expect(text).toContain(`${printed} born 1950-02-03 patient id p-1`);
+    }
   });
 });
 
