@@ -82,12 +82,12 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
     {
       schema: {
         params: idParams,
-        querystring: z.object({ start: calendarDate.optional(), end: calendarDate.optional() }),
+        querystring: z.object({ start: calendarDate.optional(), end: calendarDate.optional(), days: z.coerce.number().int().min(1).max(CGM_PERIOD_DAYS.max).optional() }),
         response: { 200: z.instanceof(Buffer).describe('The report: a one-page PDF'), ...errorResponses },
         produces: ['application/pdf'],
         tags: ['readings'],
         description:
-          'The CGM summary of whole local dates as a one-page PDF report for print or the record (the AGP: statistics with their targets, time in ranges, the 24-hour profile; the HL7 CGM IG\u2019s CGM Summary PDF Report). `start`/`end`: the patient\u2019s local dates, both included, by default the 14 days ending today (today as far as it has gone); at most 90 days, ending today at the latest.',
+          'The CGM summary of whole local dates as a one-page PDF report for print or the record (the AGP: statistics with their targets, time in ranges, the 24-hour profile; the HL7 CGM IG\u2019s CGM Summary PDF Report). `start`/`end`: the patient\u2019s local dates, both included; by default `end` is today (as far as it has gone) and `start` the `days` (default 14) before it; at most 90 days, ending today at the latest.',
       },
       config: { access: { roles: CLINICAL_ROLES_AND_PATIENT, scope: 'patient', audit: 'cgm-report.read' } },
     },
@@ -96,7 +96,7 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
       const nowMs = Date.now();
       const today = localDate(nowMs, patient.timezone);
       const end = request.query.end ?? today;
-      const period = { start: request.query.start ?? addDays(end, -(CGM_PERIOD_DAYS.default - 1)), end };
+      const period = { start: request.query.start ?? addDays(end, -((request.query.days ?? CGM_PERIOD_DAYS.default) - 1)), end };
       const problem = cgmPeriodProblem(period, { end: today, why: `is after today (${today} in the patient's time zone)` });
       if (problem) throw new ApiError(API_ERRORS.VALIDATION, `querystring/${problem.name}: ${problem.message}`);
       const { shown } = await readPeriodSummaries(readingsStore, patient, period, nowMs);

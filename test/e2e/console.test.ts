@@ -344,6 +344,11 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(dee).not.toContain('the 14 days before');
       expect(await seriousViolations(page, 'cgm-population')).toEqual([]);
       await page.screenshot({ path: join(screenshots, 'cgm-population.png'), fullPage: true });
+      // Each wearer's report of the days shown, to print before clinic.
+      const [report] = await Promise.all([page.waitForEvent('download'), page.click(`tr[data-patient="${patientId}"] a.report`)]);
+      const chicagoToday = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Chicago' }).format(new Date());
+      expect(report.suggestedFilename()).toBe(`cgm-report-${new Date(Date.parse(`${chicagoToday}T00:00:00Z`) - 13 * 86_400_000).toISOString().slice(0, 10)}-to-${chicagoToday}.pdf`);
+      expect((await pdfText(readFileSync(await report.path()))).text).toContain('Dee Steady born 1985-02-02');
       // The last 7 days: Dee meets every target, and drops out of the list of those missing one. The 7
       // before them hold a day of readings, too few to compare with (worn under 70 %): nothing shown beside.
       await page.selectOption('#cgm-days', '7');

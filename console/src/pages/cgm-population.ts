@@ -100,7 +100,7 @@ export function CgmPopulationPage() {
                   ${shown.map(
                     (row) => html`
                       <tr data-patient=${row.patientId}>
-                        <th scope="row"><a href=${`/patients/${encodeURIComponent(row.patientId)}`} onClick=${follow}>${row.name}</a></th>
+                        <th scope="row"><a href=${`/patients/${encodeURIComponent(row.patientId)}`} onClick=${follow}>${row.name}</a><br /><a class="report" href=${`/v1/patients/${encodeURIComponent(row.patientId)}/cgm-report?days=${days}`} download aria-label=${`Report of ${row.name}, the last ${days} days (PDF)`}>Report (PDF)</a></th>
                         <td>${row.flags.length === 0 ? 'None' : html`<ul class="flags">${row.flags.map((flag) => html`<li><span class=${`badge ${URGENT.has(flag) ? 'severity-critical' : 'severity-moderate'}`}>${flagText(flag, row)}</span></li>`)}</ul>`}</td>
                         <td class="tir">${row.summary.readings > 0 ? html`${timeInRangesBar(row.summary)} ${row.summary.timeInRanges.inRange} %${row.previousTimeInRange === null ? '' : html`<br /><span class="hint">${row.previousTimeInRange} % the ${days} days before</span>`}` : '—'}</td>
                         <td>${row.summary.readings > 0 ? `${round(row.summary.timeInRanges.veryLow + row.summary.timeInRanges.low)} % (${row.summary.timeInRanges.veryLow} %)` : '—'}</td>

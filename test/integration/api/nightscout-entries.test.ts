@@ -225,10 +225,11 @@ describe('GET /v1/patients/:id/cgm-report', () => {
     expect(text).toContain(`Test Patient born 1980-01-01 patient id ${device.patientId}`);
     expect(text).toContain(`${start} to ${today} (14 days), times of day in Europe/Berlin`);
     for (const line of ['Readings 24', 'Mean glucose 130 mg/dL', 'Low, 54–69 mg/dL 50.0 %', 'High, 181–250 mg/dL 50.0 %', 'In range, 70–180 mg/dL 0.0 %']) expect(text).toContain(line);
-    // The patient downloads their own.
+    // The patient downloads their own; `days` counts back from today as the default does.
     const patient = await app.token('patient', [], 'patient-report', device.patientId);
-    const own = await get(patient, `?start=${today}&end=${today}`);
+    const own = await get(patient, '?days=1');
     expect(own.status).toBe(200);
+    expect(own.headers.get('content-disposition')).toBe(`attachment; filename="cgm-report-${today}-to-${today}.pdf"`);
     expect((await pdfText(new Uint8Array(await own.arrayBuffer()))).text).toContain(`${today} to ${today} (1 day)`);
     const audit = (await app.clinicalStore.audit.list({ patientId: device.patientId, limit: 10 })).items.map((record) => `${record.actor} ${record.action} ${record.outcome}`);
     expect(audit).toEqual(expect.arrayContaining(['nurse-report cgm-report.read allowed', 'patient-report cgm-report.read allowed']));
@@ -243,6 +244,8 @@ describe('GET /v1/patients/:id/cgm-report', () => {
       const refused = await get(nurse, query);
       expect({ status: refused.status, message: ((await refused.json()) as { message: string }).message }).toEqual({ status: 400, message });
     }
+    const tooMany = await get(nurse, '?days=91');
+    expect({ status: tooMany.status, message: ((await tooMany.json()) as { message: string }).message }).toEqual({ status: 400, message: expect.stringMatching(/^querystring\/days: /) });
   });
 });
 
