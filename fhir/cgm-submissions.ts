@@ -86,7 +86,11 @@ export class CgmSummarySubmitter {
       const orders = await clinicalStore.fhirCgmOrders.forTeam(endpoint.careTeamId);
       // A patient's standing order is the EHR's word for that patient; of several, the most frequent.
       const standing = new Map<string, { everyDays: number; lookbackDays: number }>();
-      for (const order of orders) if (order.kind === 'standing' && !(order.everyDays >= (standing.get(order.patientId)?.everyDays ?? Infinity))) standing.set(order.patientId, order);
+      for (const order of orders) {
+        if (order.kind !== 'standing') continue;
+        const kept = standing.get(order.patientId);
+        if (!kept || order.everyDays < kept.everyDays) standing.set(order.patientId, order);
+      }
       const latest = await clinicalStore.fhirCgmSubmissions.latestPeriodEnds(endpoint.careTeamId);
       let after: string | undefined;
       do {

@@ -334,7 +334,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.waitForSelector('h1:has-text("CGM patients")');
       await page.waitForSelector('table.cgm-population-table');
       // Fourteen days: Cy's lows come first; Dee wore the sensor eight of them.
-      const names = async () => (await page.locator('table.cgm-population-table tbody th').allTextContents()).map((name) => name.trim());
+      const names = async () => (await page.locator('table.cgm-population-table tbody th a:not(.report)').allTextContents()).map((name) => name.trim());
       expect((await names()).indexOf('Cy Glucose')).toBeLessThan((await names()).indexOf('Dee Steady'));
       const cy = (await page.textContent(`tr[data-patient="${cgmWearer.patientId}"]`))!.replace(/\s+/g, ' ');
       expect(cy).toContain('Below 70 16.7 % (target under 4 %)');
@@ -694,7 +694,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.click('.ehr-connection button:has-text("Close")');
       await page.click('button[aria-label="EHR connection of Team A"]');
       await page.waitForSelector('table.cgm-orders');
-      expect((await page.textContent('table.cgm-orders tr[data-order="sr-standing-1"]'))!.replace(/\s+/g, ' ').trim()).toBe('Cy Glucose Every 14 days, the summary of the last 30 days sr-standing-1');
+      expect((await page.innerText('table.cgm-orders tr[data-order="sr-standing-1"]')).replace(/\s+/g, ' ').trim()).toBe('Cy Glucose Every 14 days, the summary of the last 30 days sr-standing-1');
       expect(await seriousViolations(page, 'ehr-connection-orders')).toEqual([]);
       await page.locator('.ehr-connection').screenshot({ path: join(screenshots, 'ehr-connection-orders.png') });
 

@@ -41,6 +41,18 @@ export class FhirCgmOrderRepository {
             read_at: readAt,
           })),
         )
+        // Two rules processes reading the same EHR at once: the later read's orders stand.
+        .onConflict((conflict) =>
+          conflict.columns(['care_team_id', 'ehr_order_id']).doUpdateSet((eb) => ({
+            patient_id: eb.ref('excluded.patient_id'),
+            kind: eb.ref('excluded.kind'),
+            every_days: eb.ref('excluded.every_days'),
+            lookback_days: eb.ref('excluded.lookback_days'),
+            period_start: eb.ref('excluded.period_start'),
+            period_end: eb.ref('excluded.period_end'),
+            read_at: eb.ref('excluded.read_at'),
+          })),
+        )
         .execute();
     });
   }
