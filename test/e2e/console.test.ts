@@ -349,6 +349,22 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       const chicagoToday = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Chicago' }).format(new Date());
       expect(report.suggestedFilename()).toBe(`cgm-report-${new Date(Date.parse(`${chicagoToday}T00:00:00Z`) - 13 * 86_400_000).toISOString().slice(0, 10)}-to-${chicagoToday}.pdf`);
       expect((await pdfText(readFileSync(await report.path()))).text).toContain('Dee Steady born 1985-02-02');
+      // Sorted by a figure, the worse first (Cy wore the sensor 2 % of the days, Dee 57 %), then the
+      // other way; "Targets missed" puts the urgency order back.
+      const order = async () => [(await names()).indexOf('Cy Glucose'), (await names()).indexOf('Dee Steady')];
+      const sortOf = (label: string) => page.getAttribute(`th:has(button.sort:has-text("${label}"))`, 'aria-sort');
+      await page.click('th button.sort:has-text("Worn")');
+      expect(await sortOf('Worn')).toBe('ascending');
+      const [cyFirst, deeSecond] = await order();
+      expect(cyFirst!).toBeLessThan(deeSecond!);
+      await page.click('th button.sort:has-text("Worn")');
+      expect(await sortOf('Worn')).toBe('descending');
+      const [cyLater, deeEarlier] = await order();
+      expect(deeEarlier!).toBeLessThan(cyLater!);
+      expect(await seriousViolations(page, 'cgm-population-sorted')).toEqual([]);
+      await page.click('th button.sort:has-text("Targets missed")');
+      expect(await sortOf('Targets missed')).toBe('other');
+      expect(await sortOf('Worn')).toBe('none');
       // The last 7 days: Dee meets every target, and drops out of the list of those missing one. The 7
       // before them hold a day of readings, too few to compare with (worn under 70 %): nothing shown beside.
       await page.selectOption('#cgm-days', '7');

@@ -1,7 +1,8 @@
 // The CGM population (GET /v1/cgm-population): the wearers of the clinician's care teams, those who
 // miss the most urgent consensus target first, each target missed said in words, with the figures a
 // clinician weighs it against (time in range as the patient page's bar, below 70 and above 180 with
-// their severe parts, GMI, CV, wear, the newest reading). A row opens the patient's page.
+// their severe parts, GMI, CV, wear, the newest reading), or sorted by any of those figures. A row
+// opens the patient's page.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import type { CareTeam, CgmPopulationRow } from '../api-types.js';
@@ -38,6 +39,34 @@ function flagText(flag: CgmPopulationRow['flags'][number], row: CgmPopulationRow
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
+
+type Direction = 'ascending' | 'descending';
+/**
+ * The columns a clinician may sort by (as Tidepool's population view lets them), each first in the
+ * order that puts the worse first; a wearer without the figure comes last either way.
+ */
+const SORTS = {
+  tir: { label: 'Time in range', worseFirst: 'ascending', value: (row: CgmPopulationRow) => (row.summary.readings > 0 ? row.summary.timeInRanges.inRange : null) },
+  below70: { label: 'Below 70 (below 54)', worseFirst: 'descending', value: (row: CgmPopulationRow) => (row.summary.readings > 0 ? row.summary.timeInRanges.veryLow + row.summary.timeInRanges.low : null) },
+  above180: { label: 'Above 180 (above 250)', worseFirst: 'descending', value: (row: CgmPopulationRow) => (row.summary.readings > 0 ? row.summary.timeInRanges.high + row.summary.timeInRanges.veryHigh : null) },
+  gmi: { label: 'GMI', worseFirst: 'descending', value: (row: CgmPopulationRow) => row.summary.gmiPercent },
+  cv: { label: 'CV', worseFirst: 'descending', value: (row: CgmPopulationRow) => row.summary.cvPercent },
+  worn: { label: 'Worn', worseFirst: 'ascending', value: (row: CgmPopulationRow) => row.summary.sensorWearPercent },
+  latest: { label: 'Latest reading', worseFirst: 'ascending', value: (row: CgmPopulationRow) => (row.lastReadingAt ? Date.parse(row.lastReadingAt) : null) },
+} as const satisfies Record<string, { label: string; worseFirst: Direction; value: (row: CgmPopulationRow) => number | null }>;
+type SortKey = keyof typeof SORTS;
+
+/** The rows in a column's order (a stable sort: ties keep the urgency order the API gave). */
+function sorted(rows: CgmPopulationRow[], sort: { key: SortKey; direction: Direction } | undefined): CgmPopulationRow[] {
+  if (!sort) return rows;
+  const value = SORTS[sort.key].value;
+  const sign = sort.direction === 'ascending' ? 1 : -1;
+  return [...rows].sort((a, b) => {
+    const [x, y] = [value(a), value(b)];
+    if (x === null || y === null) return x === null ? (y === null ? 0 : 1) : -1;
+    return sign * (x - y);
+  });
+}
 /** The lows are the urgent ones: their flags are drawn as critical, the rest as attention. */
 const URGENT = new Set(['very_low', 'low']);
 
@@ -46,6 +75,7 @@ export function CgmPopulationPage() {
   const [teams, setTeams] = useState<CareTeam[]>([]);
   const [teamId, setTeamId] = useState<string>('');
   const [onlyOutside, setOnlyOutside] = useState(false);
+  const [sort, setSort] = useState<{ key: SortKey; direction: Direction } | undefined>(undefined);
   const [rows, setRows] = useState<CgmPopulationRow[] | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   useEffect(() => {
@@ -62,7 +92,11 @@ export function CgmPopulationPage() {
       stale = true;
     };
   }, [days, teamId]);
-  const shown = rows?.filter((row) => !onlyOutside || row.flags.length > 0);
+  const shown = rows && sorted(rows.filter((row) => !onlyOutside || row.flags.length > 0), sort);
+  // A first click puts the worse first; the next reverses.
+  const toggle = (key: SortKey) => setSort(sort?.key === key ? { key, direction: sort.direction === 'ascending' ? 'descending' : 'ascending' } : { key, direction: SORTS[key].worseFirst });
+  const header = (key: SortKey) =>
+    html`<th scope="col" aria-sort=${sort?.key === key ? sort.direction : 'none'}><button type="button" class="sort" onClick=${() => toggle(key)}>${SORTS[key].label}<span aria-hidden="true">${sort?.key === key ? (sort.direction === 'ascending' ? ' ▲' : ' ▼') : ''}</span></button></th>`;
   const outside = rows?.filter((row) => row.flags.length > 0).length ?? 0;
   return html`
     <main id="main" class="cgm-population">
@@ -94,7 +128,11 @@ export function CgmPopulationPage() {
               <div class="table-scroll"><table class="cgm-population-table">
                 <caption class="visually-hidden">CGM wearers, the most urgent first</caption>
                 <thead>
-                  <tr><th scope="col">Patient</th><th scope="col">Targets missed</th><th scope="col">Time in range</th><th scope="col">Below 70 (below 54)</th><th scope="col">Above 180 (above 250)</th><th scope="col">GMI</th><th scope="col">CV</th><th scope="col">Worn</th><th scope="col">Latest reading</th></tr>
+                  <tr>
+                    <th scope="col">Patient</th>
+                    <th scope="col" aria-sort=${sort ? 'none' : 'other'}><button type="button" class="sort" onClick=${() => setSort(undefined)}>Targets missed</button></th>
+                    ${(Object.keys(SORTS) as SortKey[]).map(header)}
+                  </tr>
                 </thead>
                 <tbody>
                   ${shown.map(
