@@ -39,13 +39,22 @@ export interface CgmSummarySubmitterDependencies {
 
 export class CgmSummarySubmitter {
   private plannedAtMs = Number.NEGATIVE_INFINITY;
+  private plannedForEndpoints: string | undefined;
 
   constructor(private readonly dependencies: CgmSummarySubmitterDependencies) {}
 
-  /** Plans and sends what is due; planning at most every PLAN_INTERVAL_MS. */
+  /**
+   * Plans and sends what is due; planning every PLAN_INTERVAL_MS, and at once when a team's endpoint
+   * was set, changed or removed (in whichever process): an EHR just connected has its orders read
+   * and its schedule planned now, not a quarter of an hour later.
+   */
   async run(isStopped: () => boolean): Promise<void> {
     const nowMs = Date.now();
-    if (nowMs - this.plannedAtMs >= PLAN_INTERVAL_MS) await this.plan(nowMs);
+    const endpoints = await this.dependencies.clinicalStore.fhirEndpoints.changeStamp();
+    if (nowMs - this.plannedAtMs >= PLAN_INTERVAL_MS || endpoints !== this.plannedForEndpoints) {
+      this.plannedForEndpoints = endpoints;
+      await this.plan(nowMs);
+    }
     await this.submitDue(isStopped);
   }
 

@@ -12,10 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { createHash } from 'node:crypto';
-import type { Observation } from '@medplum/fhirtypes';
+import type { Observation, Patient, ServiceRequest } from '@medplum/fhirtypes';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { signAccessToken } from '../../dashboard-api/index.js';
-import { ClinicalStore } from '../../store/index.js';
 import { unique } from '../support/ingest-harness.js';
 import { runRpm, type RpmProcess } from '../support/process.js';
 import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../local-servers/postgres.js';
@@ -118,10 +117,9 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
     return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${name}: ${v.id} ${v.help}`);
   }
 
-  let dataDir = '';
   describeWithServer(store === 'postgres' ? 'Chromium, mosquitto_pub and PostgreSQL' : 'Chromium and mosquitto_pub', store === 'postgres' ? (missing ?? postgresMissing) : missing)(`the care console in Chromium (${store} clinical store)`, () => {
     beforeAll(async () => {
-      dataDir = mkdtempSync(join(tmpdir(), 'rpm-console-'));
+      const dataDir = mkdtempSync(join(tmpdir(), 'rpm-console-'));
       if (store === 'postgres') database = await createTestDatabase();
       // An EHR on this machine (Medplum's FHIR router) for the EHR connection: loopback allowed as a target.
       ehr = await startMedplumEhr({ auth: { type: 'bearer', token: 'console-ehr-token' } });
@@ -686,6 +684,18 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.waitForSelector('#ehr-baseUrl-error');
       expect(await page.getAttribute('#ehr-baseUrl', 'aria-invalid')).toBe('true');
       expect(await seriousViolations(page, 'ehr-connection-error')).toEqual([]);
+      // The EHR already holds a standing order for Cy's CGM data (the HL7 CGM IG's ServiceRequest):
+      // read as soon as the connection is saved.
+      const IG = 'http://hl7.org/fhir/uv/cgm';
+      const ehrCy = await ehr.create<Patient>({ resourceType: 'Patient', identifier: [{ system: 'urn:rpm-ingest:patient', value: cgmWearer.patientId }] });
+      const standing = await ehr.create<ServiceRequest>({
+        resourceType: 'ServiceRequest',
+        status: 'active',
+        intent: 'order',
+        code: { coding: [{ system: `${IG}/CodeSystem/cgm`, code: 'cgm-data-submission-standing-order' }] },
+        subject: { reference: `Patient/${ehrCy.id}` },
+        extension: [{ url: `${IG}/StructureDefinition/data-submission-schedule`, extension: [{ url: 'submissionPeriod', valueQuantity: { value: 2, code: 'wk' } }, { url: 'lookbackPeriod', valueQuantity: { value: 30, code: 'd' } }, { url: 'submissionDataProfile', valueCanonical: `${IG}/StructureDefinition/cgm-summary` }] }],
+      });
       await page.fill('#ehr-baseUrl', ehr.baseUrl);
       await page.click('.ehr-form button[type=submit]');
       await page.waitForSelector('.ehr-connection [role=status]:has-text("Saved.")');
@@ -700,18 +710,16 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.click('button[aria-label="EHR connection of Team A"]');
       await page.waitForSelector('.delivery-state');
       expect((await page.textContent('.delivery-state'))!.replace(/\s+/g, ' ')).toBe('Of the latest 1 reading: 1 delivered, 0 waiting, 0 failed.');
-      expect(await page.textContent('.cgm-orders-none')).toContain('The EHR holds no CGM orders for this team');
+      // The EHR's order, read when the connection was saved, in words (the panel is opened again until the read is in).
+      const ordersShown = Date.now() + 20_000;
+      while ((await page.locator('table.cgm-orders').count()) === 0 && Date.now() < ordersShown) {
+        await page.click('.ehr-connection button:has-text("Close")');
+        await page.click('button[aria-label="EHR connection of Team A"]');
+        await page.waitForSelector('.delivery-state');
+        await page.waitForTimeout(250);
+      }
+      expect((await page.innerText(`table.cgm-orders tr[data-order="${standing.id}"]`)).replace(/\s+/g, ' ').trim()).toBe(`Cy Glucose Every 14 days, the summary of the last 30 days ${standing.id}`);
       expect(await seriousViolations(page, 'ehr-connection')).toEqual([]);
-      // The EHR's orders as the sender keeps them after reading the EHR (read every 15 minutes, which
-      // this test does not wait for: tested against Medplum in fhir-push.suite.ts), shown in words.
-      const kept = await ClinicalStore.open(database ? { dialect: 'postgres', url: database.url } : { dialect: 'sqlite', path: join(dataDir, 'clinical.sqlite') });
-      await kept.fhirCgmOrders.replaceForTeam(ids.teamA, [{ kind: 'standing', careTeamId: ids.teamA, ehrOrderId: 'sr-standing-1', patientId: cgmWearer.patientId, everyDays: 14, lookbackDays: 30 }]);
-      await kept.close();
-      await page.click('.ehr-connection button:has-text("Close")');
-      await page.click('button[aria-label="EHR connection of Team A"]');
-      await page.waitForSelector('table.cgm-orders');
-      expect((await page.innerText('table.cgm-orders tr[data-order="sr-standing-1"]')).replace(/\s+/g, ' ').trim()).toBe('Cy Glucose Every 14 days, the summary of the last 30 days sr-standing-1');
-      expect(await seriousViolations(page, 'ehr-connection-orders')).toEqual([]);
       await page.locator('.ehr-connection').screenshot({ path: join(screenshots, 'ehr-connection-orders.png') });
 
       // The team's nurse sends a CGM wearer's summary from the patient's page (the IG's manual trigger):
@@ -743,7 +751,8 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await nursePage.click('button[aria-label="EHR connection of Team A"]');
       await nursePage.waitForSelector('.delivery-state');
       expect(await nursePage.textContent('.ehr-summary')).toContain(ehr.baseUrl);
-      const listed = await nursePage.textContent(`table.cgm-submissions tr:has-text("${start} to ${end}")`);
+      // Beside the schedule's own rows (planned when the connection was saved), the one the nurse asked for.
+      const listed = await nursePage.textContent(`table.cgm-submissions tr:has-text("Cy Glucose"):has-text("${start} to ${end}")`);
       expect(listed).toContain('Cy Glucose');
       expect(listed).toContain('delivered');
       expect(await nursePage.locator('.ehr-form').count()).toBe(0);

@@ -75,6 +75,12 @@ export class FhirEndpointRepository {
     return (await this.db.selectFrom('fhir_endpoints').selectAll().where('enabled', '=', 1).where('cgm_summary_days', 'is not', null).execute()).map(toEndpoint);
   }
 
+  /** Changes whenever an endpoint is set, changed or removed: how many there are and the latest change. */
+  async changeStamp(): Promise<string> {
+    const row = await this.db.selectFrom('fhir_endpoints').select((eb) => [eb.fn.countAll<number | string>().as('n'), eb.fn.max('updated_at').as('latest')]).executeTakeFirstOrThrow();
+    return `${Number(row.n)}/${row.latest ?? ''}`;
+  }
+
   /** The care teams whose readings are pushed now. */
   async enabledTeams(): Promise<string[]> {
     return (await this.db.selectFrom('fhir_endpoints').select('care_team_id').where('enabled', '=', 1).execute()).map((row) => row.care_team_id);
