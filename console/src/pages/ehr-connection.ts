@@ -83,9 +83,9 @@ function SubmissionTable({ submissions }: { submissions: CgmSubmission[] }) {
 
 /** The EHR's orders for its patients' CGM data (the HL7 CGM IG's), in words: what each asks the platform to send. */
 function OrderTable({ orders }: { orders: CgmOrder[] }) {
-  if (orders.length === 0) return html`<p class="cgm-orders-none">The EHR holds no CGM orders for this team's patients (looked for every 15 minutes); each patient's summary follows the team's schedule.</p>`;
+  if (orders.length === 0) return html`<p class="cgm-orders-none">The EHR holds no CGM orders for this team's patients (read when the connection is saved, then every 15 minutes); each patient's summary follows the team's schedule.</p>`;
   return html`<table class="cgm-orders">
-    <caption>What the EHR orders (looked for every 15 minutes; a standing order is its patient's schedule instead of the team's)</caption>
+    <caption>What the EHR orders (read when the connection is saved, then every 15 minutes; a standing order is its patient's schedule instead of the team's)</caption>
     <thead><tr><th scope="col">Patient</th><th scope="col">Order</th><th scope="col">The EHR's id</th></tr></thead>
     <tbody>
       ${orders.map(
