@@ -1,6 +1,6 @@
 // `npm run bench`: benchmarks with their baselines measured in the same run, a table on stdout and
 // JSON in bench/results/. Not part of `npm test`: figures are reported, never asserted.
-// BENCH_ONLY=ingest,https-ingest,latency,cgm,connections,backlog,api,fhir-export,billing,cgm-population,console,ha runs a subset (all by default).
+// BENCH_ONLY=ingest,https-ingest,latency,cgm,connections,backlog,api,fhir-export,billing,cgm-population,cgm-report,console,ha runs a subset (all by default).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -11,6 +11,7 @@ import { benchApi, type EndpointFigures, type LoadFigures } from './api.js';
 import { benchBacklog } from './backlog.js';
 import { benchBilling } from './billing.js';
 import { benchCgmPopulation } from './cgm-population.js';
+import { benchCgmReport } from './cgm-report.js';
 import { benchCgmAlerts } from './cgm-alerts.js';
 import { benchConsole } from './console.js';
 import { benchConnections } from './connections.js';
@@ -26,7 +27,7 @@ const ms = (n: number) => n.toFixed(1);
 const spread = (s: Summary, f: (n: number) => string = fmt) => `${f(s.min)}–${f(s.max)}`;
 const pct = (share: number) => `${(share * 100).toFixed(0)} %`;
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const only = new Set((process.env.BENCH_ONLY ?? 'ingest,https-ingest,latency,cgm,connections,backlog,api,fhir-export,billing,cgm-population,console,ha').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'ingest,https-ingest,latency,cgm,connections,backlog,api,fhir-export,billing,cgm-population,cgm-report,console,ha').split(','));
 const log = (line: string) => console.error(line);
 
 function table(rows: string[][]): string {
@@ -269,6 +270,14 @@ if (only.has('cgm-population')) {
   console.log(
     `\nCGM population: ${population.wearers} wearers, ${population.readings.toLocaleString('en-US')} readings (28 days each): ranked in ${population.seconds} s (${population.msPerWearer} ms a wearer); from whole readings ${population.wholeReadingsSeconds} s (${(population.wholeReadingsSeconds / population.seconds).toFixed(1)}× as long)`,
   );
+}
+
+if (only.has('cgm-report')) {
+  await settle();
+  log('cgm-report: the one-page PDF of a 14-day summary');
+  const report = await benchCgmReport(env('BENCH_CGM_REPORT_RUNS', 30));
+  results.cgmReport = report;
+  console.log(`\nCGM report: a 14-day summary (4,032 readings) drawn as its PDF in ${report.reportMs} ms (median of ${report.runs}; ${(report.reportBytes / 1024).toFixed(0)} KB), the summary itself computed in ${report.summaryMs} ms (the report ${(report.reportMs / report.summaryMs).toFixed(1)}× that)`);
 }
 
 if (only.has('console')) {
