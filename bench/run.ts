@@ -10,7 +10,7 @@ import { benchAlertLatency } from './alert-latency.js';
 import { benchApi, type EndpointFigures, type LoadFigures } from './api.js';
 import { benchBacklog } from './backlog.js';
 import { benchBilling } from './billing.js';
-import { benchCgmPopulation } from './cgm-population.js';
+import { benchCgmPopulation, benchCgmPopulationInflux } from './cgm-population.js';
 import { benchCgmReport } from './cgm-report.js';
 import { benchCgmAlerts } from './cgm-alerts.js';
 import { benchConsole } from './console.js';
@@ -20,6 +20,7 @@ import { benchHttpsIngest } from './https-ingest.js';
 import { benchIngest, type PipelineThreads } from './ingest.js';
 import { benchHighAvailability, haBenchUnavailable } from './high-availability.js';
 import type { Summary } from './stats.js';
+import { influxdUnavailableReason } from '../local-servers/time-series.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -270,6 +271,15 @@ if (only.has('cgm-population')) {
   console.log(
     `\nCGM population: ${population.wearers} wearers, ${population.readings.toLocaleString('en-US')} readings (28 days each): ranked in ${population.seconds} s (${population.msPerWearer} ms a wearer); from whole readings ${population.wholeReadingsSeconds} s (${(population.wholeReadingsSeconds / population.seconds).toFixed(1)}× as long)`,
   );
+  const influxMissing = influxdUnavailableReason();
+  if (influxMissing) console.log(`CGM population over InfluxDB: not run (${influxMissing})`);
+  else {
+    const overInflux = await benchCgmPopulationInflux(env('BENCH_CGM_POPULATION_INFLUX_WEARERS', 50));
+    results.cgmPopulationInflux = overInflux;
+    console.log(
+      `CGM population over InfluxDB 1.x: ${overInflux.wearers} wearers, ${overInflux.readings.toLocaleString('en-US')} readings: ranked in ${overInflux.seconds} s (${overInflux.msPerWearer} ms a wearer); one wearer at a time ${overInflux.oneAtATimeSeconds} s (${(overInflux.oneAtATimeSeconds / overInflux.seconds).toFixed(1)}× as long)`,
+    );
+  }
 }
 
 if (only.has('cgm-report')) {

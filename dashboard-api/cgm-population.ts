@@ -8,6 +8,12 @@ import { byCgmUrgency, cgmPopulationFigures, readCgmPoints, type ClinicalStore, 
 import { API_ERRORS, ApiError } from './errors.js';
 import type { cgmPopulationRowView } from './schemas.js';
 
+/**
+ * Wearers read at once: InfluxDB answers each wearer's query over HTTP, so a few in flight overlap
+ * its round trips (bench/cgm-population.ts); the embedded store reads synchronously either way.
+ */
+export const CGM_POPULATION_CONCURRENCY = 8;
+
 /** Past this many wearers an answer would take seconds: the caller is asked to name one team. */
 export const CGM_POPULATION_MAX = 1_000;
 
@@ -31,7 +37,7 @@ async function wearersOf(clinicalStore: ClinicalStore, careTeamIds: string[] | u
 /** `careTeamIds` undefined: every team's (an admin's). */
 export async function cgmPopulation(
   stores: { clinicalStore: ClinicalStore; readingsStore: Pick<ReadingsStore, 'series'> },
-  options: { careTeamIds?: string[]; days: number; nowMs: number },
+  options: { careTeamIds?: string[]; days: number; nowMs: number; concurrency?: number },
 ): Promise<{ days: number; from: string; to: string; patients: CgmPopulationRow[] }> {
   const toMs = options.nowMs;
   const fromMs = toMs - options.days * DAY_MS;
@@ -40,14 +46,19 @@ export async function cgmPopulation(
   // one that begins tomorrow is not yet missing its readings).
   const wearers = await wearersOf(stores.clinicalStore, options.careTeamIds, { from: new Date(previousFromMs).toISOString(), to: new Date(toMs).toISOString() });
   const rows: CgmPopulationRow[] = [];
-  for (const patient of wearers) {
-    const points = await readCgmPoints(stores.readingsStore, patient.id, previousFromMs, toMs);
-    const { summary, ...figures } = cgmPopulationFigures(points, { fromMs, toMs, timezone: patient.timezone });
-    const { hourly: _hourly, ...shown } = summary;
-    rows.push({ patientId: patient.id, name: patient.name, careTeamId: patient.careTeamId, timezone: patient.timezone, summary: shown, ...figures });
-    // The embedded store reads synchronously: the event loop gets its turn between wearers, so
-    // ingest and other requests are not held up for a whole population.
-    await setImmediate();
-  }
+  let next = 0;
+  const reader = async () => {
+    for (let index = next++; index < wearers.length; index = next++) {
+      const patient = wearers[index]!;
+      const points = await readCgmPoints(stores.readingsStore, patient.id, previousFromMs, toMs);
+      const { summary, ...figures } = cgmPopulationFigures(points, { fromMs, toMs, timezone: patient.timezone });
+      const { hourly: _hourly, ...shown } = summary;
+      rows.push({ patientId: patient.id, name: patient.name, careTeamId: patient.careTeamId, timezone: patient.timezone, summary: shown, ...figures });
+      // The embedded store reads synchronously: the event loop gets its turn between wearers, so
+      // ingest and other requests are not held up for a whole population.
+      await setImmediate();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? CGM_POPULATION_CONCURRENCY, wearers.length)) }, reader));
   return { days: options.days, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), patients: rows.sort(byCgmUrgency) };
 }
