@@ -349,6 +349,8 @@ export const fhirDeliveryView = z.object({
 export const cgmOrderView = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('standing'), careTeamId: z.string(), ehrOrderId: z.string(), patientId: z.string(), patientName: z.string().nullable(), everyDays: z.number(), lookbackDays: z.number(), readAt: z.string() }),
   z.object({ kind: z.literal('one_time'), careTeamId: z.string(), ehrOrderId: z.string(), patientId: z.string(), patientName: z.string().nullable(), periodStart: z.string(), periodEnd: z.string(), readAt: z.string() }),
+  /** An order the platform does not serve, and why; its patient when the platform knows them in this team. */
+  z.object({ kind: z.literal('unserved'), careTeamId: z.string(), ehrOrderId: z.string(), patientId: z.string().nullable(), patientName: z.string().nullable(), problem: z.string(), readAt: z.string() }),
 ]);
 
 export const cgmSubmissionView = z.object({

@@ -6,7 +6,7 @@
 // `timePeriod`), before a visit say. Each names the profiles it wants; the platform sends CGM
 // summaries (with their PDF report), so an order for sensor readings only is not one it can serve.
 import type { Extension, Patient as FhirPatient, Quantity, ServiceRequest } from '@medplum/fhirtypes';
-import { localDate, type FhirCgmOrder, type Patient } from '../store/index.js';
+import { localDate, type FhirCgmOrder, type Patient, type UnservedFhirCgmOrder } from '../store/index.js';
 import type { EhrClient } from './ehr-client.js';
 import { SYSTEMS } from './vocabulary.js';
 
@@ -93,7 +93,7 @@ export async function readTeamCgmOrders(
   client: Pick<EhrClient, 'searchAll'>,
   careTeamId: string,
   patients: { get(id: string): Promise<Patient | undefined> },
-): Promise<{ orders: FhirCgmOrder[]; skipped: { ehrOrderId: string; problem: string }[] }> {
+): Promise<{ orders: FhirCgmOrder[]; skipped: UnservedFhirCgmOrder[] }> {
   const codes = [STANDING_ORDER_CODE, ONE_TIME_ORDER_CODE].map((code) => `${CGM_ORDER_SYSTEM}|${code}`).join(',');
   const entries = await client.searchAll(`ServiceRequest?code=${encodeURIComponent(codes)}&status=active&_include=ServiceRequest:subject&_count=100`);
   const inEhr = new Map<string, FhirPatient>();
@@ -110,17 +110,20 @@ export async function readTeamCgmOrders(
     }
   }
   const orders: FhirCgmOrder[] = [];
-  const skipped: { ehrOrderId: string; problem: string }[] = [];
+  const skipped: UnservedFhirCgmOrder[] = [];
   for (const request of requests) {
+    const platformId = inEhr.get(request.subject?.reference ?? '')?.identifier?.find((identifier) => identifier.system === SYSTEMS.patientId)?.value;
+    const found = platformId === undefined ? undefined : await patients.get(platformId);
+    // Only a patient of this team is named beside an order it cannot serve.
+    const patient = found?.careTeamId === careTeamId ? found : undefined;
+    const unserved = (problem: string) => skipped.push({ kind: 'unserved', careTeamId, ehrOrderId: request.id ?? '', patientId: patient?.id ?? null, problem });
     const order = parseCgmOrder(request);
     if ('problem' in order) {
-      skipped.push(order);
+      unserved(order.problem);
       continue;
     }
-    const platformId = inEhr.get(order.subject)?.identifier?.find((identifier) => identifier.system === SYSTEMS.patientId)?.value;
-    const patient = platformId === undefined ? undefined : await patients.get(platformId);
-    if (!patient || patient.careTeamId !== careTeamId) {
-      skipped.push({ ehrOrderId: order.ehrOrderId, problem: platformId === undefined ? 'its patient is not one the platform sent' : "its patient is not this team's" });
+    if (!patient) {
+      unserved(found ? "its patient is not this team's" : 'its patient is not one the platform sent');
       continue;
     }
     if (order.kind === 'standing') {
@@ -129,7 +132,7 @@ export async function readTeamCgmOrders(
     }
     const periodStart = orderDate(order.start, patient.timezone, 'start');
     const periodEnd = orderDate(order.end, patient.timezone, 'end');
-    if (periodStart > periodEnd) skipped.push({ ehrOrderId: order.ehrOrderId, problem: 'its timePeriod ends before it starts' });
+    if (periodStart > periodEnd) unserved('its timePeriod ends before it starts');
     else orders.push({ kind: 'one_time', careTeamId, ehrOrderId: order.ehrOrderId, patientId: patient.id, periodStart, periodEnd });
   }
   return { orders, skipped };

@@ -69,7 +69,8 @@ export class CgmSummarySubmitter {
       if (!endpoint) continue;
       try {
         const { orders, skipped } = await readTeamCgmOrders(clientFor(endpoint), careTeamId, clinicalStore.patients);
-        await clinicalStore.fhirCgmOrders.replaceForTeam(careTeamId, orders);
+        // The ones it cannot serve are kept too (the team's people see why), and logged by id.
+        await clinicalStore.fhirCgmOrders.replaceForTeam(careTeamId, [...orders, ...skipped]);
         for (const order of skipped) logger.info({ careTeamId, ehrOrder: order.ehrOrderId, problem: order.problem }, "an EHR's CGM order the platform does not serve");
       } catch (error) {
         logger.warn({ careTeamId, err: (error as Error).message }, "could not read the EHR's CGM orders; keeping those last read");

@@ -146,14 +146,14 @@ export const fhirPushRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
         querystring: z.object({ careTeamId: z.string().max(200).optional() }),
         response: { 200: z.object({ orders: z.array(cgmOrderView) }), ...errorResponses },
         tags: ['FHIR push'],
-        description: 'The orders for CGM data the teams\u2019 EHRs hold for their patients (the HL7 CGM IG\u2019s standing and one-time orders), as last read (every 15 minutes): a standing order is its patient\u2019s schedule instead of the team\u2019s.',
+        description: 'The orders for CGM data the teams\u2019 EHRs hold for their patients (the HL7 CGM IG\u2019s standing and one-time orders), as last read (when the endpoint changes, then every 15 minutes): a standing order is its patient\u2019s schedule instead of the team\u2019s; an order the platform does not serve says why (`unserved`, `problem`).',
       },
       config: { access: { roles: ['admin', 'nurse', 'physician'], scope: 'none', audit: 'fhir_cgm_orders.list', resourceType: 'fhir_cgm_order' } },
     },
     async (request) => {
       const orders = await clinicalStore.fhirCgmOrders.list(teamsAsked(requireUser(request), request.query.careTeamId));
-      const patients = await clinicalStore.patients.getMany([...new Set(orders.map((order) => order.patientId))]);
-      return { orders: orders.map((order) => ({ ...order, patientName: patients.get(order.patientId)?.name ?? null })) };
+      const patients = await clinicalStore.patients.getMany([...new Set(orders.flatMap((order) => (order.patientId === null ? [] : [order.patientId])))]);
+      return { orders: orders.map((order) => ({ ...order, patientName: order.patientId === null ? null : (patients.get(order.patientId)?.name ?? null) })) };
     },
   );
 

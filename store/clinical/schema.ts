@@ -370,14 +370,16 @@ export interface FhirCgmOrderTable {
   care_team_id: string;
   /** The ServiceRequest's id in the EHR. */
   ehr_order_id: string;
-  patient_id: string;
-  /** `standing` (every_days, lookback_days) or `one_time` (period_start, period_end). */
+  /** Null when the platform does not know the order's patient (or they are another team's). */
+  patient_id: string | null;
+  /** `standing` (every_days, lookback_days), `one_time` (period_start, period_end) or `unserved` (problem). */
   kind: string;
   every_days: number | null;
   lookback_days: number | null;
   /** The patient's local dates (YYYY-MM-DD), both included. */
   period_start: string | null;
   period_end: string | null;
+  problem: string | null;
   read_at: string;
 }
 

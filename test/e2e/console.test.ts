@@ -696,6 +696,12 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
         subject: { reference: `Patient/${ehrCy.id}` },
         extension: [{ url: `${IG}/StructureDefinition/data-submission-schedule`, extension: [{ url: 'submissionPeriod', valueQuantity: { value: 2, code: 'wk' } }, { url: 'lookbackPeriod', valueQuantity: { value: 30, code: 'd' } }, { url: 'submissionDataProfile', valueCanonical: `${IG}/StructureDefinition/cgm-summary` }] }],
       });
+      // And one for sensor readings only, which the platform does not send: shown with why.
+      const readingsOnly = await ehr.create<ServiceRequest>({
+        ...standing,
+        id: undefined,
+        extension: [{ url: `${IG}/StructureDefinition/data-submission-schedule`, extension: [{ url: 'submissionPeriod', valueQuantity: { value: 1, code: 'd' } }, { url: 'submissionDataProfile', valueCanonical: `${IG}/StructureDefinition/cgm-sensor-reading-mass-per-volume` }] }],
+      });
       await page.fill('#ehr-baseUrl', ehr.baseUrl);
       await page.click('.ehr-form button[type=submit]');
       await page.waitForSelector('.ehr-connection [role=status]:has-text("Saved.")');
@@ -719,6 +725,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
         await page.waitForTimeout(250);
       }
       expect((await page.innerText(`table.cgm-orders tr[data-order="${standing.id}"]`)).replace(/\s+/g, ' ').trim()).toBe(`Cy Glucose Every 14 days, the summary of the last 30 days ${standing.id}`);
+      expect((await page.innerText(`table.cgm-orders tr[data-order="${readingsOnly.id}"]`)).replace(/\s+/g, ' ').trim()).toBe(`Cy Glucose Not served: it asks for no CGM summary ${readingsOnly.id}`);
       expect(await seriousViolations(page, 'ehr-connection')).toEqual([]);
       await page.locator('.ehr-connection').screenshot({ path: join(screenshots, 'ehr-connection-orders.png') });
 

@@ -81,6 +81,19 @@ function SubmissionTable({ submissions }: { submissions: CgmSubmission[] }) {
   </table>`;
 }
 
+/** What an order asks the platform to send, or why it sends nothing for it. */
+function orderInWords(order: CgmOrder): string {
+  const days = (n: number) => `${n} ${n === 1 ? 'day' : 'days'}`;
+  switch (order.kind) {
+    case 'standing':
+      return `Every ${days(order.everyDays)}, the summary of the last ${days(order.lookbackDays)}`;
+    case 'one_time':
+      return `Once, the summary of ${order.periodStart} to ${order.periodEnd}`;
+    case 'unserved':
+      return `Not served: ${order.problem}`;
+  }
+}
+
 /** The EHR's orders for its patients' CGM data (the HL7 CGM IG's), in words: what each asks the platform to send. */
 function OrderTable({ orders }: { orders: CgmOrder[] }) {
   if (orders.length === 0) return html`<p class="cgm-orders-none">The EHR holds no CGM orders for this team's patients (read when the connection is saved, then every 15 minutes); each patient's summary follows the team's schedule.</p>`;
@@ -90,8 +103,8 @@ function OrderTable({ orders }: { orders: CgmOrder[] }) {
     <tbody>
       ${orders.map(
         (order) => html`<tr data-order=${order.ehrOrderId}>
-          <td><a href=${`/patients/${encodeURIComponent(order.patientId)}`}>${order.patientName ?? order.patientId}</a></td>
-          <td>${order.kind === 'standing' ? `Every ${order.everyDays} ${order.everyDays === 1 ? 'day' : 'days'}, the summary of the last ${order.lookbackDays} ${order.lookbackDays === 1 ? 'day' : 'days'}` : `Once, the summary of ${order.periodStart} to ${order.periodEnd}`}</td>
+          <td>${order.patientId === null ? html`<span class="hint">not a patient of this team here</span>` : html`<a href=${`/patients/${encodeURIComponent(order.patientId)}`}>${order.patientName ?? order.patientId}</a>`}</td>
+          <td>${orderInWords(order)}</td>
           <td><span class="source">${order.ehrOrderId}</span></td>
         </tr>`,
       )}

@@ -5,23 +5,29 @@ import type { Kysely, Selectable } from 'kysely';
 import { nowInstant } from '../../time.js';
 import type { ClinicalDatabase, FhirCgmOrderTable } from '../schema.js';
 
+/** An order the platform serves. */
 export type FhirCgmOrder =
   | { kind: 'standing'; careTeamId: string; ehrOrderId: string; patientId: string; everyDays: number; lookbackDays: number }
   | { kind: 'one_time'; careTeamId: string; ehrOrderId: string; patientId: string; periodStart: string; periodEnd: string };
+/** An order it does not, and why (its patient when the platform knows them in this team). */
+export type UnservedFhirCgmOrder = { kind: 'unserved'; careTeamId: string; ehrOrderId: string; patientId: string | null; problem: string };
 
 /** An order as kept: with when it was last read from the EHR. */
-export type KeptFhirCgmOrder = FhirCgmOrder & { readAt: string };
+export type KeptFhirCgmOrder = (FhirCgmOrder | UnservedFhirCgmOrder) & { readAt: string };
 
 function toOrder(row: Selectable<FhirCgmOrderTable>): KeptFhirCgmOrder {
-  const common = { careTeamId: row.care_team_id, ehrOrderId: row.ehr_order_id, patientId: row.patient_id, readAt: row.read_at };
-  return row.kind === 'standing' ? { kind: 'standing', ...common, everyDays: row.every_days!, lookbackDays: row.lookback_days! } : { kind: 'one_time', ...common, periodStart: row.period_start!, periodEnd: row.period_end! };
+  const common = { careTeamId: row.care_team_id, ehrOrderId: row.ehr_order_id, readAt: row.read_at };
+  if (row.kind === 'unserved') return { kind: 'unserved', ...common, patientId: row.patient_id, problem: row.problem ?? '' };
+  return row.kind === 'standing'
+    ? { kind: 'standing', ...common, patientId: row.patient_id!, everyDays: row.every_days!, lookbackDays: row.lookback_days! }
+    : { kind: 'one_time', ...common, patientId: row.patient_id!, periodStart: row.period_start!, periodEnd: row.period_end! };
 }
 
 export class FhirCgmOrderRepository {
   constructor(private readonly db: Kysely<ClinicalDatabase>) {}
 
   /** The team's orders, now exactly these. */
-  async replaceForTeam(careTeamId: string, orders: readonly FhirCgmOrder[]): Promise<void> {
+  async replaceForTeam(careTeamId: string, orders: readonly (FhirCgmOrder | UnservedFhirCgmOrder)[]): Promise<void> {
     const readAt = nowInstant();
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('fhir_cgm_orders').where('care_team_id', '=', careTeamId).execute();
@@ -38,6 +44,7 @@ export class FhirCgmOrderRepository {
             lookback_days: order.kind === 'standing' ? order.lookbackDays : null,
             period_start: order.kind === 'one_time' ? order.periodStart : null,
             period_end: order.kind === 'one_time' ? order.periodEnd : null,
+            problem: order.kind === 'unserved' ? order.problem : null,
             read_at: readAt,
           })),
         )
@@ -50,6 +57,7 @@ export class FhirCgmOrderRepository {
             lookback_days: eb.ref('excluded.lookback_days'),
             period_start: eb.ref('excluded.period_start'),
             period_end: eb.ref('excluded.period_end'),
+            problem: eb.ref('excluded.problem'),
             read_at: eb.ref('excluded.read_at'),
           })),
         )
@@ -57,17 +65,19 @@ export class FhirCgmOrderRepository {
     });
   }
 
-  /** The team's orders, standing ones first, each kind by the EHR's id. */
-  async forTeam(careTeamId: string): Promise<KeptFhirCgmOrder[]> {
-    return this.list({ careTeamIds: [careTeamId] });
+  /** The team's orders the platform serves, standing ones first, each kind by the EHR's id. */
+  async forTeam(careTeamId: string): Promise<(FhirCgmOrder & { readAt: string })[]> {
+    return (await this.list({ careTeamIds: [careTeamId] })).filter((order): order is FhirCgmOrder & { readAt: string } => order.kind !== 'unserved');
   }
 
-  /** The orders of these teams (every team's without), by team, standing ones first, each kind by the EHR's id. */
+  /** The orders of these teams (every team's without), served or not, by team; standing, one-time, then unserved; each kind by the EHR's id. */
   async list(filter: { careTeamIds?: readonly string[] } = {}): Promise<KeptFhirCgmOrder[]> {
     if (filter.careTeamIds?.length === 0) return [];
     let query = this.db.selectFrom('fhir_cgm_orders').selectAll();
     if (filter.careTeamIds) query = query.where('care_team_id', 'in', filter.careTeamIds);
-    return (await query.orderBy('care_team_id').orderBy('kind', 'desc').orderBy('ehr_order_id').limit(1000).execute()).map(toOrder);
+    const rows = (await query.orderBy('care_team_id').orderBy('ehr_order_id').limit(1000).execute()).map(toOrder);
+    const rank = { standing: 0, one_time: 1, unserved: 2 } as const;
+    return rows.sort((a, b) => a.careTeamId.localeCompare(b.careTeamId) || rank[a.kind] - rank[b.kind]);
   }
 
   /** The teams that hold any order. */

@@ -399,19 +399,25 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
           { url: `${IG}/StructureDefinition/data-submission-one-time-spec`, extension: [{ url: 'timePeriod', valuePeriod: { start: daysBefore(yesterday, 9), end: daysBefore(yesterday, 3) } }, { url: 'submissionDataProfile', valueCanonical: `${IG}/StructureDefinition/cgm-summary-pdf` }] },
         ]),
       );
-      // Not served: sensor readings only, a patient the platform never sent, an order already done.
-      await receiver.create(order(ehrPatient, 'cgm-data-submission-standing-order', schedule({ value: 1, code: 'd' }, { value: 1, code: 'd' }, `${IG}/StructureDefinition/cgm-sensor-reading-mass-per-volume`)));
-      await receiver.create(order(stranger, 'cgm-data-submission-standing-order', schedule({ value: 1, code: 'wk' }, { value: 1, code: 'wk' })));
+      // Not served: sensor readings only, a patient the platform never sent, an order already done (not even read).
+      const readingsOnly = await receiver.create(order(ehrPatient, 'cgm-data-submission-standing-order', schedule({ value: 1, code: 'd' }, { value: 1, code: 'd' }, `${IG}/StructureDefinition/cgm-sensor-reading-mass-per-volume`)));
+      const forStranger = await receiver.create(order(stranger, 'cgm-data-submission-standing-order', schedule({ value: 1, code: 'wk' }, { value: 1, code: 'wk' })));
       await receiver.create({ ...order(ehrPatient, 'cgm-data-submission-standing-order', schedule({ value: 1, code: 'd' }, { value: 1, code: 'd' })), status: 'completed' });
 
       await push.sender.cgmSummaries.plan();
       // What the team's people are shown: the orders kept, with the patient's name.
       const listed = await app.request('GET', `/v1/fhir-cgm-orders?careTeamId=${team.id}`, { token: admin });
       expect(listed.status).toBe(200);
-      expect((listed.body as { orders: unknown[] }).orders).toEqual([
-        { kind: 'standing', careTeamId: team.id, ehrOrderId: standing.id, patientId: ordered.id, patientName: 'Ordered Wearer', everyDays: 14, lookbackDays: 30, readAt: expect.any(String) },
-        { kind: 'one_time', careTeamId: team.id, ehrOrderId: oneTime.id, patientId: ordered.id, patientName: 'Ordered Wearer', periodStart: daysBefore(yesterday, 9), periodEnd: daysBefore(yesterday, 3), readAt: expect.any(String) },
-      ]);
+      const byId = <T extends { ehrOrderId: string }>(orders: T[]) => [...orders].sort((a, b) => a.ehrOrderId.localeCompare(b.ehrOrderId));
+      expect(byId((listed.body as { orders: { ehrOrderId: string }[] }).orders)).toEqual(
+        byId([
+          { kind: 'standing', careTeamId: team.id, ehrOrderId: standing.id!, patientId: ordered.id, patientName: 'Ordered Wearer', everyDays: 14, lookbackDays: 30, readAt: expect.any(String) },
+          { kind: 'one_time', careTeamId: team.id, ehrOrderId: oneTime.id!, patientId: ordered.id, patientName: 'Ordered Wearer', periodStart: daysBefore(yesterday, 9), periodEnd: daysBefore(yesterday, 3), readAt: expect.any(String) },
+          // What it does not serve, and why; the patient named only when the platform knows them here.
+          { kind: 'unserved', careTeamId: team.id, ehrOrderId: readingsOnly.id!, patientId: ordered.id, patientName: 'Ordered Wearer', problem: 'it asks for no CGM summary', readAt: expect.any(String) },
+          { kind: 'unserved', careTeamId: team.id, ehrOrderId: forStranger.id!, patientId: null, patientName: null, problem: 'its patient is not one the platform sent', readAt: expect.any(String) },
+        ]),
+      );
       const planned = (await submissions(team.id)).map((row) => [row.patientId, row.periodStart, row.periodEnd, row.requestedBy]);
       const utcYesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
       expect(planned).toEqual(
@@ -435,6 +441,7 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
       await receiver.update({ ...standing, status: 'revoked' });
       await push.sender.cgmSummaries.plan();
       expect((await app.clinicalStore.fhirCgmOrders.forTeam(team.id)).map((kept) => kept.kind)).toEqual(['one_time']);
+      expect((await app.clinicalStore.fhirCgmOrders.list({ careTeamIds: [team.id] })).map((kept) => kept.kind).sort()).toEqual(['one_time', 'unserved', 'unserved']);
     } finally {
       await receiver.stop();
     }
