@@ -94,21 +94,17 @@ export async function cgmReportPdf(input: CgmReportInput): Promise<Buffer> {
 
   if (summary.readings < 2 || summary.meanMgdl === null) {
     doc.font('bold').fontSize(12).text(summary.readings === 0 ? 'No CGM readings in this period.' : 'Too few CGM readings in this period for a summary (one reading).', left, 135);
-    footer(doc, issued);
-    doc.end();
-    await ended;
-    return Buffer.concat(chunks);
+  } else {
+    statistics(doc, summary, period.days, left, 130);
+    timeInRanges(doc, summary, left + 290, 130);
+    const missed = cgmFlags(summary).map((flag) => MISSED[flag]);
+    doc
+      .font('bold')
+      .fontSize(9.5)
+      .fillColor(INK)
+      .text(missed.length === 0 ? 'Every consensus target met.' : `Targets missed: ${missed.join(', ')}.`, left, 345, { width });
+    profile(doc, summary, period.days, left, 380, width, 320);
   }
-
-  statistics(doc, summary, period.days, left, 130);
-  timeInRanges(doc, summary, left + 290, 130);
-  const missed = cgmFlags(summary).map((flag) => MISSED[flag]);
-  doc
-    .font('bold')
-    .fontSize(9.5)
-    .fillColor(INK)
-    .text(missed.length === 0 ? 'Every consensus target met.' : `Targets missed: ${missed.join(', ')}.`, left, 345, { width });
-  profile(doc, summary, period.days, left, 380, width, 320);
   footer(doc, issued);
   doc.end();
   await ended;

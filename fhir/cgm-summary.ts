@@ -139,17 +139,21 @@ export function periodDays(period: CgmSummaryPeriod): number {
 }
 
 /**
- * A patient's readings of a period of whole local dates, summed up: with the IG's two decimals (the
- * Observations) and with the one the console and the PDF report show (their flags are taken from
- * the figures shown). A period ending today counts today as far as it has gone (sensor wear is of
- * the time that passed).
+ * The instants of a period of whole local dates and the zone to sum it in. A period ending today
+ * counts today as far as it has gone (sensor wear is of the time that passed).
  */
-export async function readPeriodSummaries(readingsStore: Pick<ReadingsStore, 'series'>, patient: Pick<Patient, 'id' | 'timezone'>, period: CgmSummaryPeriod, nowMs: number): Promise<{ observations: CgmSummary; shown: CgmSummary }> {
-  const fromMs = startOfLocalDate(period.start, patient.timezone);
-  const toMs = Math.min(startOfLocalDate(addDays(period.end, 1), patient.timezone), nowMs);
-  const points = await readCgmPoints(readingsStore, patient.id, fromMs, toMs);
-  const window = { fromMs, toMs, timezone: patient.timezone };
-  return { observations: cgmSummary(points, window, 2), shown: cgmSummary(points, window, 1) };
+function periodWindow(period: CgmSummaryPeriod, timezone: string, nowMs: number): { fromMs: number; toMs: number; timezone: string } {
+  return { fromMs: startOfLocalDate(period.start, timezone), toMs: Math.min(startOfLocalDate(addDays(period.end, 1), timezone), nowMs), timezone };
+}
+
+/**
+ * A patient's readings of a period of whole local dates, summed up at `decimals`: 2 for the IG's
+ * Observations, 1 for what the console and the PDF report show (their flags are taken from the
+ * figures shown).
+ */
+export async function readPeriodSummary(readingsStore: Pick<ReadingsStore, 'series'>, patient: Pick<Patient, 'id' | 'timezone'>, period: CgmSummaryPeriod, nowMs: number, decimals: 1 | 2): Promise<CgmSummary> {
+  const window = periodWindow(period, patient.timezone, nowMs);
+  return cgmSummary(await readCgmPoints(readingsStore, patient.id, window.fromMs, window.toMs), window, decimals);
 }
 
 /** The one-page report of a period (fhir/cgm-report-pdf.ts). */
@@ -188,10 +192,12 @@ export function cgmSummaryPdfEntry(input: { patientId: string; period: CgmSummar
  */
 export async function readCgmSummaryBundle(readingsStore: Pick<ReadingsStore, 'series'>, patient: Pick<Patient, 'id' | 'name' | 'birthDate' | 'timezone'>, period: CgmSummaryPeriod, nowMs: number, options: { withPdf?: boolean } = {}): Promise<Bundle> {
   const issued = new Date(nowMs).toISOString();
-  const { observations, shown } = await readPeriodSummaries(readingsStore, patient, period, nowMs);
-  const bundle = cgmSummaryBundle({ patientId: patient.id, period, summary: observations, issued });
+  const window = periodWindow(period, patient.timezone, nowMs);
+  const points = await readCgmPoints(readingsStore, patient.id, window.fromMs, window.toMs);
+  const bundle = cgmSummaryBundle({ patientId: patient.id, period, summary: cgmSummary(points, window, 2), issued });
   if (!options.withPdf || (bundle.entry ?? []).length === 0) return bundle;
-  const pdf = await periodReportPdf(patient, period, shown, issued);
+  // The report's figures at the console's one decimal, from the same points (read once).
+  const pdf = await periodReportPdf(patient, period, cgmSummary(points, window, 1), issued);
   return { ...bundle, entry: [...bundle.entry!, cgmSummaryPdfEntry({ patientId: patient.id, period, issued, summaryFullUrl: bundle.entry![0]!.fullUrl!, pdf })] };
 }
 

@@ -105,11 +105,8 @@ export class EhrClient {
     const entries: BundleEntry[] = [];
     let url: string | undefined = `${this.base}/${query}`;
     for (let page = 0; url !== undefined && page < MAX_SEARCH_PAGES; page += 1) {
-      let answer = await this.get(url);
-      if (answer.status === 401 && this.endpoint.auth.type === 'smart-backend') {
-        this.token = undefined;
-        answer = await this.get(url);
-      }
+      const pageUrl = url;
+      const answer = await this.withFreshTokenOn401(() => this.get(pageUrl));
       if (answer.status !== 200) throw new EhrAnswer(answer.status, `the EHR answered ${answer.status} to a search: ${diagnostics(answer.body)}`);
       const bundle = JSON.parse(answer.body) as Bundle;
       if (bundle.resourceType !== 'Bundle') throw new EhrAnswer(502, 'the EHR did not answer a search with a Bundle');
@@ -118,6 +115,14 @@ export class EhrClient {
       url = next !== undefined && next.startsWith(`${this.base}/`) ? next : undefined;
     }
     return entries;
+  }
+
+  /** Sends once more with a new token when the EHR answers 401 to a SMART one (it may have revoked or expired it early). */
+  private async withFreshTokenOn401<T extends { status: number }>(send: () => Promise<T>): Promise<T> {
+    const answer = await send();
+    if (answer.status !== 401 || this.endpoint.auth.type !== 'smart-backend') return answer;
+    this.token = undefined;
+    return send();
   }
 
   private async get(url: string) {
@@ -149,11 +154,7 @@ export class EhrClient {
   /** POSTs a Bundle to the base (or an operation under it), with one retry on a 401 for a fresh token; the answer must be a 2xx Bundle. */
   private async postBundle(path: string, bundle: Bundle): Promise<Bundle> {
     const body = JSON.stringify(bundle);
-    let answer = await this.post(path, body);
-    if (answer.status === 401 && this.endpoint.auth.type === 'smart-backend') {
-      this.token = undefined;
-      answer = await this.post(path, body);
-    }
+    const answer = await this.withFreshTokenOn401(() => this.post(path, body));
     if (answer.status < 200 || answer.status >= 300) throw new EhrAnswer(answer.status, `the EHR answered ${answer.status}: ${diagnostics(answer.body)}`);
     const response = JSON.parse(answer.body) as Bundle;
     if (response.resourceType !== 'Bundle') throw new EhrAnswer(502, 'the EHR did not answer with a Bundle');

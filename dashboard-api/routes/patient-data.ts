@@ -5,7 +5,7 @@ import { DAY_MS, MEASUREMENT_KINDS } from '../../device-profiles/index.js';
 import { DEFAULT_RULES, resolveRules } from '../../rules/index.js';
 import { addDays, billingProgress, nextMonth, progressQueryStart, ruleSetFor } from '../../billing/index.js';
 import { CGM_PERIOD_DAYS, localDate, readCgmSummary, MAX_MINUTES_PER_ENTRY, TIME_ENTRY_ACTIVITIES, startOfLocalDate, STORE_ERRORS, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
-import { cgmPeriodProblem, periodReportPdf, readPeriodSummaries } from '../../fhir/index.js';
+import { cgmPeriodProblem, periodReportPdf, readPeriodSummary } from '../../fhir/index.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, requireUser } from '../access.js';
 import { ChartDays } from '../chart-days.js';
 import { API_ERRORS, ApiError } from '../errors.js';
@@ -99,7 +99,7 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
       const period = { start: request.query.start ?? addDays(end, -((request.query.days ?? CGM_PERIOD_DAYS.default) - 1)), end };
       const problem = cgmPeriodProblem(period, { end: today, why: `is after today (${today} in the patient's time zone)` });
       if (problem) throw new ApiError(API_ERRORS.VALIDATION, `querystring/${problem.name}: ${problem.message}`);
-      const { shown } = await readPeriodSummaries(readingsStore, patient, period, nowMs);
+      const shown = await readPeriodSummary(readingsStore, patient, period, nowMs, 1);
       const pdf = await periodReportPdf(patient, period, shown, new Date(nowMs).toISOString());
       // A download, not a page: the console's Content-Security-Policy is no place for a PDF viewer.
       return reply
