@@ -29,12 +29,20 @@ export interface ObservationRow {
   loinc: readonly Code[];
   mdc: Code;
   text: string;
-  /** The R4 vital-signs profile it claims (none for glucose, not a vital sign). */
+  /** The profile it claims whichever way the reading came: R4 vital-signs, or the HL7 CGM IG's sensor reading (none for a meter's glucose). */
   profile?: string;
   /** The PHD profile it claims when the reading came through a gateway. */
   phdProfile: string;
   /** Units the value may keep as the device sent it; any other is sent converted, with the original beside it. */
   unitsKeptAsSent: readonly WireUnit[];
+  /**
+   * Only readings sent in these units become this row's Observation: glucose is coded by what the
+   * value measures, mass (mg/dL) or moles (mmol/L), as LOINC's property says; a code for one with a
+   * value in the other would have an EHR read 6.7 mmol/L under a mg/dL concept.
+   */
+  sentUnits?: readonly WireUnit[];
+  /** How Quantity.unit is written where the profile fixes it (the CGM IG: "mg/dl", "mmol/l"). */
+  unitText?: Readonly<Record<string, string>>;
   /** A panel: the value is in components (systolic, diastolic, mean). */
   components?: readonly ComponentRow[];
 }
@@ -50,8 +58,10 @@ const LOINC = {
   /** Asked for by US Core besides 2708-6. */
   pulseOximetry: { code: '59408-5', display: 'Oxygen saturation in Arterial blood by Pulse oximetry' },
   capillaryGlucose: { code: '41653-7', display: 'Glucose [Mass/volume] in Capillary blood by Glucometer' },
-  /** The HL7 CGM IG's sensor reading (fhir.md). */
+  capillaryGlucoseMoles: { code: '14743-9', display: 'Glucose [Moles/volume] in Capillary blood by Glucometer' },
+  /** The HL7 CGM IG's sensor readings (fhir.md), by the unit of the value. */
   interstitialGlucose: { code: '99504-3', display: 'Glucose [Mass/volume] in Interstitial fluid' },
+  interstitialGlucoseMoles: { code: '105272-9', display: 'Glucose [Moles/volume] in Interstitial fluid' },
   bodyWeight: { code: '29463-7', display: 'Body weight' },
   bmi: { code: '39156-5', display: 'Body mass index (BMI) [Ratio]' },
   bodyTemperature: { code: '8310-5', display: 'Body temperature' },
@@ -60,6 +70,9 @@ const LOINC = {
 function heartRateRow(field: string, mdc: Code): ObservationRow {
   return { part: field === 'value' ? 'heart-rate' : 'pulse', field, category: 'vital-signs', loinc: [LOINC.heartRate], mdc, text: 'Heart rate', profile: PROFILES.heartRate, phdProfile: PROFILES.phdNumeric, unitsKeptAsSent: ['/min'] };
 }
+
+/** A CGM's sensor reading: the IG fixes the unit's text as it writes it. */
+const CGM_ROW = { part: 'cgm-glucose', field: 'value', category: 'laboratory', mdc: MDC.interstitialGlucose, text: 'Glucose in interstitial fluid by continuous glucose monitor', phdProfile: PROFILES.phdNumeric, unitText: { 'mg/dL': 'mg/dl', 'mmol/L': 'mmol/l' } } as const;
 
 export const OBSERVATION_TABLE: Readonly<Record<MeasurementKind, readonly ObservationRow[]>> = {
   blood_pressure: [
@@ -83,7 +96,8 @@ export const OBSERVATION_TABLE: Readonly<Record<MeasurementKind, readonly Observ
     heartRateRow('pulse', MDC.cuffPulse),
   ],
   glucose: [
-    { part: 'glucose', field: 'value', category: 'laboratory', loinc: [LOINC.capillaryGlucose], mdc: MDC.capillaryGlucose, text: 'Glucose in capillary blood by glucometer', phdProfile: PROFILES.phdNumeric, unitsKeptAsSent: ['mg/dL', 'mmol/L'] },
+    { part: 'glucose', field: 'value', category: 'laboratory', loinc: [LOINC.capillaryGlucose], mdc: MDC.capillaryGlucose, text: 'Glucose in capillary blood by glucometer', phdProfile: PROFILES.phdNumeric, unitsKeptAsSent: ['mg/dL'], sentUnits: ['mg/dL'] },
+    { part: 'glucose', field: 'value', category: 'laboratory', loinc: [LOINC.capillaryGlucoseMoles], mdc: MDC.capillaryGlucose, text: 'Glucose in capillary blood by glucometer', phdProfile: PROFILES.phdNumeric, unitsKeptAsSent: ['mmol/L'], sentUnits: ['mmol/L'] },
   ],
   weight: [
     { part: 'weight', field: 'value', category: 'vital-signs', loinc: [LOINC.bodyWeight], mdc: MDC.bodyWeight, text: 'Body weight', profile: PROFILES.bodyWeight, phdProfile: PROFILES.phdNumeric, unitsKeptAsSent: ['kg', 'lb', 'g'] },
@@ -98,7 +112,8 @@ export const OBSERVATION_TABLE: Readonly<Record<MeasurementKind, readonly Observ
   ],
   heart_rate: [heartRateRow('value', MDC.heartRate)],
   cgm_glucose: [
-    { part: 'cgm-glucose', field: 'value', category: 'laboratory', loinc: [LOINC.interstitialGlucose], mdc: MDC.interstitialGlucose, text: 'Glucose in interstitial fluid by continuous glucose monitor', phdProfile: PROFILES.phdNumeric, unitsKeptAsSent: ['mg/dL', 'mmol/L'] },
+    { ...CGM_ROW, loinc: [LOINC.interstitialGlucose], profile: PROFILES.cgmSensorReadingMass, unitsKeptAsSent: ['mg/dL'], sentUnits: ['mg/dL'] },
+    { ...CGM_ROW, loinc: [LOINC.interstitialGlucoseMoles], profile: PROFILES.cgmSensorReadingMoles, unitsKeptAsSent: ['mmol/L'], sentUnits: ['mmol/L'] },
   ],
 };
 
@@ -122,8 +137,12 @@ interface FieldValue {
 const COMPARATOR = { low: '<', high: '>' } as const;
 type Comparator = (typeof COMPARATOR)[keyof typeof COMPARATOR];
 
-function ucumQuantity(value: number, ucum: string, comparator?: Comparator): Quantity {
-  return { value, ...(comparator ? { comparator } : {}), unit: UNIT_TEXT[ucum] ?? ucum, system: SYSTEMS.ucum, code: ucum };
+function unitWritten(ucum: string, row?: ObservationRow): string {
+  return row?.unitText?.[ucum] ?? UNIT_TEXT[ucum] ?? ucum;
+}
+
+function ucumQuantity(value: number, ucum: string, comparator?: Comparator, row?: ObservationRow): Quantity {
+  return { value, ...(comparator ? { comparator } : {}), unit: unitWritten(ucum, row), system: SYSTEMS.ucum, code: ucum };
 }
 
 /**
@@ -245,7 +264,7 @@ function observationOf(reading: StoredReading, row: ObservationRow): Observation
     device: { reference: `Device/${fhirIdOf(reading.deviceId)}` },
   };
   if (main) {
-    observation.valueQuantity = ucumQuantity(main.value, main.ucum, comparatorOf(reading));
+    observation.valueQuantity = ucumQuantity(main.value, main.ucum, comparatorOf(reading), row);
     return observation;
   }
   const components: ObservationComponent[] = [];
@@ -278,7 +297,7 @@ export function observationJson(reading: StoredReading, row: ObservationRow): { 
   if (extensions.length > 0) json += `,"extension":[${extensions.join(',')}]`;
   json += `,"identifier":[{"system":"${SYSTEMS.phdObservationIdentifier}","value":${JSON.stringify(observationIdentifierValue(reading, row.part))}}],"status":"final"${text.categoryAndCode}`;
   json += `,"subject":{"reference":${JSON.stringify(`Patient/${fhirIdOf(reading.patientId)}`)}},"effectiveDateTime":${JSON.stringify(effectiveDateTime(reading))},"issued":${receivedAt},"device":{"reference":${JSON.stringify(`Device/${fhirIdOf(reading.deviceId)}`)}}`;
-  if (main) return { id, json: `${json},"valueQuantity":${quantityJson(main.value, main.ucum, comparatorOf(reading))}}` };
+  if (main) return { id, json: `${json},"valueQuantity":${quantityJson(main.value, main.ucum, comparatorOf(reading), row)}}` };
   const components: string[] = [];
   row.components!.forEach((component, index) => {
     if (reading.values[component.field] === undefined) return;
@@ -297,8 +316,8 @@ function numberJson(value: number): string {
   return JSON.stringify(value);
 }
 
-function quantityJson(value: number, ucum: string, comparator?: Comparator): string {
-  return `{"value":${numberJson(value)}${comparator ? `,"comparator":"${comparator}"` : ''},"unit":${JSON.stringify(UNIT_TEXT[ucum] ?? ucum)},"system":"${SYSTEMS.ucum}","code":${JSON.stringify(ucum)}}`;
+function quantityJson(value: number, ucum: string, comparator?: Comparator, row?: ObservationRow): string {
+  return `{"value":${numberJson(value)}${comparator ? `,"comparator":"${comparator}"` : ''},"unit":${JSON.stringify(unitWritten(ucum, row))},"system":"${SYSTEMS.ucum}","code":${JSON.stringify(ucum)}}`;
 }
 
 function asSentJson(asSent: NonNullable<FieldValue['asSent']>): string {
@@ -332,6 +351,11 @@ function textOf(row: ObservationRow): RowText {
   return text;
 }
 
+/** Whether a reading becomes the row's Observation: it has the row's field, sent in a unit the row codes. */
+function rowApplies(reading: StoredReading, row: ObservationRow): boolean {
+  return reading.values[row.field] !== undefined && (!row.sentUnits || row.sentUnits.includes(reading.original.unit as WireUnit));
+}
+
 /** An Observation of a reading and its place among the reading's (the table's order), for paging. */
 export interface NumberedObservation {
   part: number;
@@ -342,7 +366,7 @@ export interface NumberedObservation {
 export function numberedObservationsOf(reading: StoredReading, wanted?: (row: ObservationRow) => boolean): NumberedObservation[] {
   const numbered: NumberedObservation[] = [];
   OBSERVATION_TABLE[reading.kind].forEach((row, part) => {
-    if (reading.values[row.field] !== undefined && (!wanted || wanted(row))) numbered.push({ part, observation: observationOf(reading, row) });
+    if (rowApplies(reading, row) && (!wanted || wanted(row))) numbered.push({ part, observation: observationOf(reading, row) });
   });
   return numbered;
 }
@@ -356,7 +380,7 @@ export function observationsOf(reading: StoredReading): Observation[] {
 export function numberedObservationJsonOf(reading: StoredReading, wanted?: (row: ObservationRow) => boolean): { part: number; id: string; json: string }[] {
   const numbered: { part: number; id: string; json: string }[] = [];
   OBSERVATION_TABLE[reading.kind].forEach((row, part) => {
-    if (reading.values[row.field] !== undefined && (!wanted || wanted(row))) numbered.push({ part, ...observationJson(reading, row) });
+    if (rowApplies(reading, row) && (!wanted || wanted(row))) numbered.push({ part, ...observationJson(reading, row) });
   });
   return numbered;
 }

@@ -2,12 +2,13 @@
 // (PhdDevice for a measuring device, PhgDevice for a gateway: the type codes, the specialization)
 // as far as the platform knows the facts, but claim neither profile: both require the firmware
 // versions and (for a PHD) the manufacturer and model number, which the platform does not learn from
-// every path a reading takes (README, "FHIR").
+// every path a reading takes (README, "FHIR"). A CGM claims the HL7 CGM IG's CGM Device, which asks
+// only for an identifier and a user-friendly name.
 import type { Device as FhirDevice, Patient as FhirPatient } from '@medplum/fhirtypes';
 import { isMeasurementKind, type DeviceProfile } from '../device-profiles/index.js';
 import type { Device, Patient } from '../store/index.js';
 import { fhirIdOf } from './ids.js';
-import { MDC, SPECIALIZATIONS, SYSTEMS } from './vocabulary.js';
+import { MDC, PROFILES, SPECIALIZATIONS, SYSTEMS } from './vocabulary.js';
 
 export function patientResource(patient: Patient): FhirPatient {
   return {
@@ -36,14 +37,21 @@ export function deviceResource({ device, patientId, profile }: DeviceFacts): Fhi
   const type = gateway ? MDC.phg : MDC.phd;
   const specialization = isMeasurementKind(device.kind) && device.kind in SPECIALIZATIONS ? SPECIALIZATIONS[device.kind as keyof typeof SPECIALIZATIONS] : undefined;
   const modelName = profile?.model ?? device.model;
+  const cgm = device.kind === 'cgm_glucose';
+  const deviceName: NonNullable<FhirDevice['deviceName']> = [
+    ...(modelName ? [{ name: modelName, type: 'model-name' as const }] : []),
+    // The CGM IG's one required name: manufacturer and model as far as known.
+    ...(cgm ? [{ name: [profile?.manufacturer, modelName].filter(Boolean).join(' ') || 'Continuous glucose monitor', type: 'user-friendly-name' as const }] : []),
+  ];
   return {
     resourceType: 'Device',
     id: fhirIdOf(device.id),
-    meta: { lastUpdated: device.retiredAt ?? device.createdAt },
+    meta: { ...(cgm ? { profile: [PROFILES.cgmDevice] } : {}), lastUpdated: device.retiredAt ?? device.createdAt },
     identifier: [{ system: SYSTEMS.deviceId, value: device.id }],
     status: device.retiredAt ? 'inactive' : 'active',
     ...(profile ? { manufacturer: profile.manufacturer } : {}),
-    ...(modelName ? { deviceName: [{ name: modelName, type: 'model-name' as const }], modelNumber: modelName } : {}),
+    ...(deviceName.length > 0 ? { deviceName } : {}),
+    ...(modelName ? { modelNumber: modelName } : {}),
     type: { coding: [{ system: SYSTEMS.mdc, code: type.code, display: type.display }], text: gateway ? 'Personal health gateway' : 'Personal health device' },
     ...(specialization ? { specialization: [{ systemType: { coding: [{ system: SYSTEMS.mdc, code: specialization.code, display: specialization.display }] } }] } : {}),
     ...(patientId ? { patient: { reference: `Patient/${fhirIdOf(patientId)}` } } : {}),

@@ -32,6 +32,7 @@ export const EXTENSIONS = {
 
 const R4 = 'http://hl7.org/fhir/StructureDefinition';
 const PHD = 'http://hl7.org/fhir/uv/phd/StructureDefinition';
+const CGM = 'http://hl7.org/fhir/uv/cgm/StructureDefinition';
 
 export const PROFILES = {
   vitalSigns: `${R4}/vitalsigns`,
@@ -45,6 +46,10 @@ export const PROFILES = {
   phdCompoundNumeric: `${PHD}/PhdCompoundNumericObservation`,
   phdDevice: `${PHD}/PhdDevice`,
   phgDevice: `${PHD}/PhgDevice`,
+  /** HL7 CGM IG 1.0.0: a sensor reading by the unit of its value, and the sensor as a Device. */
+  cgmSensorReadingMass: `${CGM}/cgm-sensor-reading-mass-per-volume`,
+  cgmSensorReadingMoles: `${CGM}/cgm-sensor-reading-moles-per-volume`,
+  cgmDevice: `${CGM}/cgm-device`,
 } as const;
 
 export interface Code {

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Bundle, Device, Observation, OperationOutcome, Patient } from '@medplum/fhirtypes';
 import type { StoredReading } from '../../../device-profiles/index.js';
+import { fhirIdOf } from '../../../fhir/ids.js';
 import type { ClinicalDatabaseLocation, ReadingsStore } from '../../../store/index.js';
 import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
 import { connect, eventually, receiptCollector, unique } from '../../support/ingest-harness.js';
@@ -133,7 +134,7 @@ export function fhirApiSuite(stores: FhirSuiteStores): void {
     expect(found).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
     expect(fhirErrors(found)).toEqual([]);
     const observations = found.entry!.map((entry) => entry.resource as Observation);
-    expect(observations.map((observation) => observation.code.coding![0]!.code)).toEqual(['85354-9', '8867-4', '41653-7', '85354-9']);
+    expect(observations.map((observation) => observation.code.coding![0]!.code)).toEqual(['85354-9', '8867-4', '14743-9', '85354-9']);
     const [panel, pulse, glucose] = observations;
     expect(panel!.component![0]!.valueQuantity).toMatchObject({ value: 150.0123, code: 'mm[Hg]' });
     expect(panel!.component![0]!.extension![0]!.valueQuantity).toMatchObject({ value: 20, code: 'kPa' });
@@ -176,7 +177,7 @@ export function fhirApiSuite(stores: FhirSuiteStores): void {
   });
 
   it('reads an Observation by the id a search gave, and refuses it to another team', async () => {
-    const found = bundle((await get(`/fhir/R4/Observation?patient=${patientFhirId}&code=41653-7`)).body);
+    const found = bundle((await get(`/fhir/R4/Observation?patient=${patientFhirId}&code=14743-9`)).body);
     const glucose = found.entry![0]!.resource as Observation;
     const read = await get(`/fhir/R4/Observation/${glucose.id}`);
     expect(read.status).toBe(200);
@@ -193,8 +194,10 @@ export function fhirApiSuite(stores: FhirSuiteStores): void {
     expect(await codes(`code=${encodeURIComponent('urn:iso:std:iso:11073:10101|150020')}`)).toHaveLength(2);
     expect(await codes(`code=${encodeURIComponent('urn:iso:std:iso:11073:10101|85354-9')}`)).toEqual([]);
     expect(await codes(`code=${encodeURIComponent('|85354-9')}`)).toEqual([]);
-    expect(await codes('code=8867-4,41653-7')).toEqual(['41653-7', '8867-4']);
-    expect(await codes('category=laboratory')).toEqual(['41653-7']);
+    expect(await codes('code=8867-4,14743-9')).toEqual(['14743-9', '8867-4']);
+    // The meter sent mmol/L: its glucose is under LOINC's moles concept only, never the mass one.
+    expect(await codes('code=41653-7')).toEqual([]);
+    expect(await codes('category=laboratory')).toEqual(['14743-9']);
     expect(await codes('category=vital-signs')).toEqual(['85354-9', '85354-9', '8867-4']);
   });
 
@@ -266,6 +269,22 @@ export function fhirApiSuite(stores: FhirSuiteStores): void {
     const ofPatient = bundle((await get(`/fhir/R4/Device?patient=${patientFhirId}`)).body);
     expect(ofPatient.entry!.map((entry) => entry.resource!.id).sort()).toEqual([cuffFhirId, meterId].sort());
     expect((await get(`/fhir/R4/Device/${cuffFhirId}`, otherNurse)).status).toBe(404);
+  });
+
+  it("reads a CGM as the HL7 CGM IG's CGM Device: an identifier and a user-friendly name (profiles.fsh, CGMDevice)", async () => {
+    const named = unique('cgm-named');
+    const plain = unique('cgm-plain');
+    await app.clinicalStore.devices.provision({ id: named, kind: 'cgm_glucose', model: 'Dexcom G7' });
+    await app.clinicalStore.devices.provision({ id: plain, kind: 'cgm_glucose' });
+    for (const [id, name] of [[named, 'Dexcom G7'], [plain, 'Continuous glucose monitor']] as const) {
+      const device = (await get(`/fhir/R4/Device/${fhirIdOf(id)}`)).body as Device;
+      expect(device.meta?.profile).toEqual(['http://hl7.org/fhir/uv/cgm/StructureDefinition/cgm-device']);
+      expect(device.identifier).toEqual([{ system: 'urn:rpm-ingest:device', value: id }]);
+      expect(device.deviceName?.filter((entry) => entry.type === 'user-friendly-name')).toEqual([{ name, type: 'user-friendly-name' }]);
+      expect(fhirErrors(device)).toEqual([]);
+    }
+    // Other devices claim no CGM profile.
+    expect(((await get(`/fhir/R4/Device/${meterId}`)).body as Device).meta?.profile).toBeUndefined();
   });
 
   it('a patient signed in sees their own Observations without naming themself, and nobody else’s', async () => {

@@ -3,7 +3,7 @@
 // here (../shared/reference/fhir.md).
 import { describe, expect, it } from '@jest/globals';
 import type { Observation, Quantity } from '@medplum/fhirtypes';
-import type { StoredReading } from '../../../device-profiles/index.js';
+import { KINDS, type StoredReading } from '../../../device-profiles/index.js';
 import { OBSERVATION_TABLE, effectiveDateTime, numberedObservationJsonOf, numberedObservationsOf, observationsOf } from '../../../fhir/observations.js';
 import { instantOfObservationId } from '../../../fhir/ids.js';
 import { fhirErrors, isValidUcum } from '../../support/fhir-validator.js';
@@ -18,6 +18,7 @@ const FIXTURES: Record<string, StoredReading> = {
   'blood pressure in mmHg through a gateway': storedReading({ ...VIA_GATEWAY, deviceId: 'cuff-2', values: { systolic: 128, diastolic: 82, meanArterial: 97 }, flags: {}, original: { unit: 'mmHg', values: { systolic: 128, diastolic: 82, meanArterial: 97 } } }),
   'glucose in mg/dL before a meal': storedReading({ kind: 'glucose', deviceId: 'meter-1', unit: 'mg/dL', values: { value: 104 }, flags: { mealContext: 'before_meal' }, original: { unit: 'mg/dL', values: { value: 104 } } }),
   'CGM glucose in mmol/L with its trend': storedReading({ kind: 'cgm_glucose', deviceId: 'cgm-1', unit: 'mg/dL', values: { value: 127.9108 }, flags: { trend: 'Flat' }, original: { unit: 'mmol/L', values: { value: 7.1 } } }),
+  'CGM glucose in mg/dL': storedReading({ kind: 'cgm_glucose', deviceId: 'cgm-2', unit: 'mg/dL', values: { value: 142 }, flags: {}, original: { unit: 'mg/dL', values: { value: 142 } } }),
   'glucose in mmol/L, the meter showing LO, through a gateway': storedReading({ ...VIA_GATEWAY, kind: 'glucose', deviceId: 'meter-2', unit: 'mg/dL', values: { value: 36.0312 }, flags: { outOfRange: 'low' }, original: { unit: 'mmol/L', values: { value: 2 } } }),
   'weight in lb with BMI through a gateway': storedReading({ ...VIA_GATEWAY, kind: 'weight', deviceId: 'scale-1', unit: 'kg', values: { value: 81.6466, bmi: 26.4 }, flags: {}, original: { unit: 'lb', values: { value: 180 } } }),
   'weight in kg': storedReading({ kind: 'weight', deviceId: 'scale-2', unit: 'kg', values: { value: 72.5 }, flags: {}, original: { unit: 'kg', values: { value: 72.5 } } }),
@@ -31,6 +32,7 @@ const LOINC = 'http://loinc.org';
 const MDC = 'urn:iso:std:iso:11073:10101';
 const R4 = 'http://hl7.org/fhir/StructureDefinition';
 const PHD = 'http://hl7.org/fhir/uv/phd/StructureDefinition';
+const CGM_IG = 'http://hl7.org/fhir/uv/cgm/StructureDefinition';
 
 function codes(observation: Observation, system: string): string[] {
   return (observation.code.coding ?? []).filter((coding) => coding.system === system).map((coding) => coding.code!);
@@ -51,8 +53,9 @@ describe('readings as FHIR Observations', () => {
     expect(fhirErrors(observation)).toEqual([]);
     for (const profile of observation.meta?.profile ?? []) {
       // The validator cannot check the R4 bp profile's nested slices (fhir.md); asserted below. PHD
-      // profiles are not loaded in the validator (not in the repository); their rules are asserted below.
-      if (profile === `${R4}/bp` || profile.startsWith(PHD)) continue;
+      // profiles are not loaded in the validator (not in the repository), nor the CGM IG's (published
+      // as FSH only); their rules are asserted below.
+      if (profile === `${R4}/bp` || profile.startsWith(PHD) || profile.startsWith(CGM_IG)) continue;
       expect(fhirErrors(observation, profile)).toEqual([]);
     }
   });
@@ -141,6 +144,40 @@ describe('readings as FHIR Observations', () => {
     const [low] = observationsOf(FIXTURES['glucose in mmol/L, the meter showing LO, through a gateway']!);
     expect(low!.valueQuantity).toEqual({ value: 2, comparator: '<', unit: 'mmol/L', system: 'http://unitsofmeasure.org', code: 'mmol/L' });
     expect(low!.meta?.profile).toEqual([`${PHD}/PhdNumericObservation`]);
+    // A value in mmol/L under LOINC's moles concept, never the mass one (41653-7 is [Mass/volume]).
+    expect(codes(low!, LOINC)).toEqual(['14743-9']);
+    expect(codes(low!, MDC)).toEqual(['160184']);
+    expect(low!.extension?.some((extension) => extension.url === 'urn:rpm-ingest:extension:as-sent')).toBe(false);
+  });
+
+  it("CGM sensor readings: the HL7 CGM IG's sensor-reading profile of the value's unit, its LOINC code and its fixed Quantity (profiles.fsh)", () => {
+    const [mass] = observationsOf(FIXTURES['CGM glucose in mg/dL']!);
+    const [moles] = observationsOf(FIXTURES['CGM glucose in mmol/L with its trend']!);
+    expect(mass!.meta?.profile).toEqual([`${CGM_IG}/cgm-sensor-reading-mass-per-volume`]);
+    expect(codes(mass!, LOINC)).toEqual(['99504-3']);
+    expect(mass!.valueQuantity).toEqual({ value: 142, unit: 'mg/dl', system: 'http://unitsofmeasure.org', code: 'mg/dL' });
+    expect(moles!.meta?.profile).toEqual([`${CGM_IG}/cgm-sensor-reading-moles-per-volume`]);
+    expect(codes(moles!, LOINC)).toEqual(['105272-9']);
+    expect(moles!.valueQuantity).toEqual({ value: 7.1, unit: 'mmol/l', system: 'http://unitsofmeasure.org', code: 'mmol/L' });
+    for (const observation of [mass!, moles!]) {
+      // ObservationBase: subject 1..1; effectiveDateTime 1..1; category laboratory as the IG's examples.
+      expect(observation.subject?.reference).toMatch(/^Patient\//);
+      expect(observation.effectiveDateTime).toBeDefined();
+      expect(codes(observation, MDC)).toEqual(['160212']);
+      expect(observation.category![0]!.coding![0]!.code).toBe('laboratory');
+      expect(observation.identifier![0]!.value).toMatch(/cgm-glucose$/);
+    }
+  });
+
+  it('every unit a kind takes becomes exactly one Observation of its main value (glucose coded by the unit it was sent in)', () => {
+    for (const kind of Object.keys(OBSERVATION_TABLE) as StoredReading['kind'][]) {
+      for (const unit of KINDS[kind].units) {
+        const field = KINDS[kind].requiredMeasured[0]!;
+        const reading = storedReading({ kind, unit: KINDS[kind].canonicalUnit, values: Object.fromEntries(KINDS[kind].requiredMeasured.map((name) => [name, 100])), flags: {}, original: { unit, values: Object.fromEntries(KINDS[kind].requiredMeasured.map((name) => [name, 100])) } });
+        const main = OBSERVATION_TABLE[kind].filter((row) => row.field === field);
+        expect([kind, unit, numberedObservationsOf(reading, (row) => main.includes(row)).length]).toEqual([kind, unit, 1]);
+      }
+    }
   });
 
   it('weight in lb stays in [lb_av]; BMI is its own R4 bmi Observation in kg/m2', () => {
@@ -190,12 +227,12 @@ describe('readings as FHIR Observations', () => {
   it('writes each Observation’s JSON directly, byte for byte what the objects serialize to, for every shape', () => {
     // Every fixture, and readings of every kind in many shapes: through a gateway or not, every unit,
     // LO/HI, flags true or false, meal contexts, ids that JSON must escape.
-    const units: Record<string, string[]> = { blood_pressure: ['mmHg', 'kPa'], glucose: ['mg/dL', 'mmol/L'], weight: ['kg', 'lb'], spo2: ['%'], temperature: ['Cel', 'degF'], heart_rate: ['/min'] };
+    const units: Record<string, string[]> = { blood_pressure: ['mmHg', 'kPa'], glucose: ['mg/dL', 'mmol/L'], weight: ['kg', 'lb'], spo2: ['%'], temperature: ['Cel', 'degF'], heart_rate: ['/min'], cgm_glucose: ['mg/dL', 'mmol/L'] };
     const readings = [...Object.values(FIXTURES)];
     let seed = 7;
     const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
-    for (let i = 0; i < 400; i += 1) {
-      const kind = Object.keys(OBSERVATION_TABLE)[i % 6] as StoredReading['kind'];
+    for (let i = 0; i < 490; i += 1) {
+      const kind = Object.keys(OBSERVATION_TABLE)[i % Object.keys(OBSERVATION_TABLE).length] as StoredReading['kind'];
       const sent = units[kind]![Math.floor(random() * units[kind]!.length)]!;
       const fields = kind === 'blood_pressure' ? ['systolic', 'diastolic', ...(random() < 0.5 ? ['meanArterial'] : [])] : ['value'];
       const values: Record<string, number> = Object.fromEntries(fields.map((field) => [field, Math.round(random() * 20000) / 100]));
