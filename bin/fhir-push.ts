@@ -14,7 +14,7 @@ export interface FhirPush {
   stop(): Promise<void>;
 }
 
-export function startFhirPush(rules: Pick<RulesService, 'judge'>, dependencies: { clinicalStore: ClinicalStore; readingsStore: Pick<ReadingsStore, 'series'>; deviceProfiles: DeviceProfiles; targets: WebhookTargetPolicy; logger: Logger; registry: Registry; retry?: PushRetry; cgmGraceMs?: number }): FhirPush & { sender: FhirPushSender } {
+export function startFhirPush(rules: Pick<RulesService, 'judge'>, dependencies: { clinicalStore: ClinicalStore; readingsStore: Pick<ReadingsStore, 'series' | 'query'>; deviceProfiles: DeviceProfiles; targets: WebhookTargetPolicy; logger: Logger; registry: Registry; retry?: PushRetry; cgmGraceMs?: number }): FhirPush & { sender: FhirPushSender } {
   const queue = new FhirPushQueue(dependencies.clinicalStore);
   const sender = new FhirPushSender(dependencies);
   sender.start();

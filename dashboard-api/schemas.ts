@@ -2,7 +2,7 @@
 // each response against them, so a field that should never leave (a secret, a hash) cannot.
 import { z } from 'zod';
 import { ALERT_EVENT_NAMES, MEASUREMENT_KINDS } from '../device-profiles/index.js';
-import { ALERT_SEVERITIES, ALERT_STATUSES, CGM_FLAGS, FHIR_CGM_SUBMISSION_STATUSES } from '../store/index.js';
+import { ALERT_SEVERITIES, ALERT_STATUSES, CGM_FLAGS, FHIR_CGM_SUBMISSION_CONTENTS, FHIR_CGM_SUBMISSION_STATUSES } from '../store/index.js';
 
 const instant = z.string();
 const nullableInstant = z.string().nullable();
@@ -346,9 +346,12 @@ export const fhirDeliveryView = z.object({
 
 /** A patient's CGM summary of a period, submitted to the team's EHR on its schedule. */
 /** An order for CGM data the team's EHR holds (fhir/cgm-orders.ts), as last read from it. */
+/** What a served order asks for: the CGM summary (its Observations and PDF report), the sensor readings, or both. */
+const orderContent = { summary: z.boolean(), sensorReadings: z.boolean() };
+
 export const cgmOrderView = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('standing'), careTeamId: z.string(), ehrOrderId: z.string(), patientId: z.string(), patientName: z.string().nullable(), everyDays: z.number(), lookbackDays: z.number(), readAt: z.string() }),
-  z.object({ kind: z.literal('one_time'), careTeamId: z.string(), ehrOrderId: z.string(), patientId: z.string(), patientName: z.string().nullable(), periodStart: z.string(), periodEnd: z.string(), readAt: z.string() }),
+  z.object({ kind: z.literal('standing'), careTeamId: z.string(), ehrOrderId: z.string(), patientId: z.string(), patientName: z.string().nullable(), everyDays: z.number(), lookbackDays: z.number(), ...orderContent, readAt: z.string() }),
+  z.object({ kind: z.literal('one_time'), careTeamId: z.string(), ehrOrderId: z.string(), patientId: z.string(), patientName: z.string().nullable(), periodStart: z.string(), periodEnd: z.string(), ...orderContent, readAt: z.string() }),
   /** An order the platform does not serve, and why; its patient when the platform knows them in this team. */
   z.object({ kind: z.literal('unserved'), careTeamId: z.string(), ehrOrderId: z.string(), patientId: z.string().nullable(), patientName: z.string().nullable(), problem: z.string(), readAt: z.string() }),
 ]);
@@ -362,6 +365,8 @@ export const cgmSubmissionView = z.object({
   periodStart: z.string(),
   periodEnd: z.string(),
   requestedBy: z.string().nullable(),
+  /** `summary` (the summary Observations and PDF report) or `sensor_readings` (the period's readings, handed to the reading push). */
+  content: z.enum(FHIR_CGM_SUBMISSION_CONTENTS),
   status: z.enum(FHIR_CGM_SUBMISSION_STATUSES),
   attempts: z.number(),
   nextAttemptAt: z.string().nullable(),

@@ -3,10 +3,10 @@
 // gives a patient's schedule in its `data-submission-schedule` extension: how often
 // (`submissionPeriod`) and over how long (`lookbackPeriod`, by default the same); a one-time order
 // (`cgm-data-submission-one-time-order`) asks for one period (`data-submission-one-time-spec`'s
-// `timePeriod`), before a visit say. Each names the profiles it wants; the platform sends CGM
-// summaries (with their PDF report), so an order for sensor readings only is not one it can serve.
+// `timePeriod`), before a visit say. Each names the profiles it wants: the platform sends CGM
+// summaries (with their PDF report) and the sensor readings themselves.
 import type { Extension, Patient as FhirPatient, Quantity, ServiceRequest } from '@medplum/fhirtypes';
-import { localDate, type FhirCgmOrder, type Patient, type UnservedFhirCgmOrder } from '../store/index.js';
+import { localDate, type CgmOrderContent, type FhirCgmOrder, type Patient, type UnservedFhirCgmOrder } from '../store/index.js';
 import type { EhrClient } from './ehr-client.js';
 import { SYSTEMS } from './vocabulary.js';
 
@@ -17,8 +17,10 @@ export const STANDING_ORDER_CODE = 'cgm-data-submission-standing-order';
 export const ONE_TIME_ORDER_CODE = 'cgm-data-submission-one-time-order';
 const SCHEDULE_EXTENSION = `${CGM_IG}/StructureDefinition/data-submission-schedule`;
 const ONE_TIME_EXTENSION = `${CGM_IG}/StructureDefinition/data-submission-one-time-spec`;
-/** What the platform submits: the summary, its members, its PDF report. */
-const SERVED_PROFILE = new RegExp(`^${CGM_IG.replaceAll('.', '\\.')}/StructureDefinition/cgm-summary(-[a-z-]+)?(\\|.*)?$`);
+const PROFILE_BASE = `^${CGM_IG.replaceAll('.', '\\.')}/StructureDefinition/`;
+/** What the platform submits: the summary, its members, its PDF report; and the sensor readings (either unit). */
+const SUMMARY_PROFILE = new RegExp(`${PROFILE_BASE}cgm-summary(-[a-z-]+)?(\\|.*)?$`);
+const SENSOR_READING_PROFILE = new RegExp(`${PROFILE_BASE}cgm-sensor-reading-(mass|moles)-per-volume(\\|.*)?$`);
 
 /** Days per UCUM unit of time; a month as 30 days and a year as 365 (periods here are whole local days). */
 const DAYS_PER_UNIT: Readonly<Record<string, number>> = { s: 1 / 86_400, min: 1 / 1_440, h: 1 / 24, d: 1, wk: 7, mo: 30, a: 365 };
@@ -27,8 +29,19 @@ const MAX_EVERY_DAYS = 365;
 const MAX_LOOKBACK_DAYS = 90;
 
 export type CgmOrder =
-  | { kind: 'standing'; ehrOrderId: string; subject: string; everyDays: number; lookbackDays: number }
-  | { kind: 'one_time'; ehrOrderId: string; subject: string; start: string; end: string };
+  | ({ kind: 'standing'; ehrOrderId: string; subject: string; everyDays: number; lookbackDays: number } & CgmOrderContent)
+  | ({ kind: 'one_time'; ehrOrderId: string; subject: string; start: string; end: string } & CgmOrderContent);
+
+/** What a schedule or one-time spec asks for of what the platform sends (its `submissionDataProfile`s). */
+function contentOf(extension: Extension): CgmOrderContent {
+  const profiles = part(extension, 'submissionDataProfile').map((profile) => profile.valueCanonical ?? '');
+  return { summary: profiles.some((profile) => SUMMARY_PROFILE.test(profile)), sensorReadings: profiles.some((profile) => SENSOR_READING_PROFILE.test(profile)) };
+}
+
+const asksForAny = (content: CgmOrderContent) => content.summary || content.sensorReadings;
+const NOTHING_SERVED = 'it asks for neither a CGM summary nor sensor readings';
+
+const part = (extension: Extension, url: string) => extension.extension?.filter((inner) => inner.url === url) ?? [];
 
 /** Whole days of a Quantity of time (at least 1), or why it is none. */
 function days(quantity: Quantity | undefined, name: string): number | string {
@@ -37,11 +50,10 @@ function days(quantity: Quantity | undefined, name: string): number | string {
   return Math.max(1, Math.ceil(quantity.value * perUnit - 1e-9));
 }
 
-const part = (extension: Extension, url: string) => extension.extension?.filter((inner) => inner.url === url) ?? [];
-
 /**
  * An order the platform can serve, or why not (the reason is logged, never sent anywhere). A
- * standing order with several schedules is served by the one that asks for summaries.
+ * standing order with several schedules is served by the first that asks for summaries, else by the
+ * first that asks for sensor readings.
  */
 export function parseCgmOrder(request: ServiceRequest): CgmOrder | { ehrOrderId: string; problem: string } {
   const ehrOrderId = request.id ?? '';
@@ -49,25 +61,24 @@ export function parseCgmOrder(request: ServiceRequest): CgmOrder | { ehrOrderId:
   const subject = request.subject?.reference;
   if (!subject?.startsWith('Patient/')) return { ehrOrderId, problem: 'its subject is not a Patient' };
   if (request.status !== 'active') return { ehrOrderId, problem: `it is ${request.status ?? 'without a status'}` };
-  const serves = (extension: Extension) => part(extension, 'submissionDataProfile').some((profile) => SERVED_PROFILE.test(profile.valueCanonical ?? ''));
   if (code === STANDING_ORDER_CODE) {
     const schedules = (request.extension ?? []).filter((extension) => extension.url === SCHEDULE_EXTENSION);
-    const schedule = schedules.find(serves);
-    if (!schedule) return { ehrOrderId, problem: schedules.length === 0 ? 'it has no data-submission-schedule' : 'it asks for no CGM summary' };
+    const schedule = schedules.find((extension) => contentOf(extension).summary) ?? schedules.find((extension) => asksForAny(contentOf(extension)));
+    if (!schedule) return { ehrOrderId, problem: schedules.length === 0 ? 'it has no data-submission-schedule' : NOTHING_SERVED };
     const every = days(part(schedule, 'submissionPeriod')[0]?.valueQuantity, 'submissionPeriod');
     if (typeof every === 'string') return { ehrOrderId, problem: every };
     const lookbackQuantity = part(schedule, 'lookbackPeriod')[0]?.valueQuantity;
     const lookback = lookbackQuantity === undefined ? every : days(lookbackQuantity, 'lookbackPeriod');
     if (typeof lookback === 'string') return { ehrOrderId, problem: lookback };
-    return { kind: 'standing', ehrOrderId, subject, everyDays: Math.min(every, MAX_EVERY_DAYS), lookbackDays: Math.min(lookback, MAX_LOOKBACK_DAYS) };
+    return { kind: 'standing', ehrOrderId, subject, everyDays: Math.min(every, MAX_EVERY_DAYS), lookbackDays: Math.min(lookback, MAX_LOOKBACK_DAYS), ...contentOf(schedule) };
   }
   if (code === ONE_TIME_ORDER_CODE) {
     const spec = (request.extension ?? []).find((extension) => extension.url === ONE_TIME_EXTENSION);
     if (!spec) return { ehrOrderId, problem: 'it has no data-submission-one-time-spec' };
-    if (!serves(spec)) return { ehrOrderId, problem: 'it asks for no CGM summary' };
+    if (!asksForAny(contentOf(spec))) return { ehrOrderId, problem: NOTHING_SERVED };
     const period = part(spec, 'timePeriod')[0]?.valuePeriod;
     if (!period?.start || !period.end || Number.isNaN(Date.parse(period.start)) || Number.isNaN(Date.parse(period.end))) return { ehrOrderId, problem: 'its timePeriod has no start and end' };
-    return { kind: 'one_time', ehrOrderId, subject, start: period.start, end: period.end };
+    return { kind: 'one_time', ehrOrderId, subject, start: period.start, end: period.end, ...contentOf(spec) };
   }
   return { ehrOrderId, problem: 'it is not a CGM data submission order' };
 }
@@ -127,13 +138,13 @@ export async function readTeamCgmOrders(
       continue;
     }
     if (order.kind === 'standing') {
-      orders.push({ kind: 'standing', careTeamId, ehrOrderId: order.ehrOrderId, patientId: patient.id, everyDays: order.everyDays, lookbackDays: order.lookbackDays });
+      orders.push({ kind: 'standing', careTeamId, ehrOrderId: order.ehrOrderId, patientId: patient.id, everyDays: order.everyDays, lookbackDays: order.lookbackDays, summary: order.summary, sensorReadings: order.sensorReadings });
       continue;
     }
     const periodStart = orderDate(order.start, patient.timezone, 'start');
     const periodEnd = orderDate(order.end, patient.timezone, 'end');
     if (periodStart > periodEnd) unserved('its timePeriod ends before it starts');
-    else orders.push({ kind: 'one_time', careTeamId, ehrOrderId: order.ehrOrderId, patientId: patient.id, periodStart, periodEnd });
+    else orders.push({ kind: 'one_time', careTeamId, ehrOrderId: order.ehrOrderId, patientId: patient.id, periodStart, periodEnd, summary: order.summary, sensorReadings: order.sensorReadings });
   }
   return { orders, skipped };
 }

@@ -142,7 +142,7 @@ export function periodDays(period: CgmSummaryPeriod): number {
  * The instants of a period of whole local dates and the zone to sum it in. A period ending today
  * counts today as far as it has gone (sensor wear is of the time that passed).
  */
-function periodWindow(period: CgmSummaryPeriod, timezone: string, nowMs: number): { fromMs: number; toMs: number; timezone: string } {
+export function periodWindow(period: CgmSummaryPeriod, timezone: string, nowMs: number): { fromMs: number; toMs: number; timezone: string } {
   return { fromMs: startOfLocalDate(period.start, timezone), toMs: Math.min(startOfLocalDate(addDays(period.end, 1), timezone), nowMs), timezone };
 }
 

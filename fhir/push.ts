@@ -53,7 +53,7 @@ const POLL_INTERVAL_MS = 1_000;
 export interface FhirPushSenderDependencies {
   clinicalStore: ClinicalStore;
   /** The readings the CGM summaries are computed from. */
-  readingsStore: Pick<ReadingsStore, 'series'>;
+  readingsStore: Pick<ReadingsStore, 'series' | 'query'>;
   deviceProfiles: DeviceProfiles;
   targets: WebhookTargetPolicy;
   logger: Logger;

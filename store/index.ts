@@ -7,8 +7,8 @@ export type { Alert, AlertEvent, AlertFilter, AlertSeverity, AlertStatus, Delive
 export type { AuditRecord, NewAuditRecord } from './clinical/repositories/audit-log.js';
 export type { CareTeam, NewCareTeam } from './clinical/repositories/care-teams.js';
 export type { FhirDelivery, FhirDeliveryStatus, FhirEndpoint, FhirEndpointAuth } from './clinical/repositories/fhir-push.js';
-export type { FhirCgmOrder, KeptFhirCgmOrder, UnservedFhirCgmOrder } from './clinical/repositories/fhir-cgm-orders.js';
-export { FHIR_CGM_SUBMISSION_STATUSES, type FhirCgmSubmission, type FhirCgmSubmissionStatus } from './clinical/repositories/fhir-cgm-submissions.js';
+export type { CgmOrderContent, FhirCgmOrder, KeptFhirCgmOrder, UnservedFhirCgmOrder } from './clinical/repositories/fhir-cgm-orders.js';
+export { FHIR_CGM_SUBMISSION_CONTENTS, FHIR_CGM_SUBMISSION_STATUSES, type FhirCgmSubmission, type FhirCgmSubmissionContent, type FhirCgmSubmissionStatus } from './clinical/repositories/fhir-cgm-submissions.js';
 export type { BulkExport, BulkExportFile, BulkExportStatus, NewBulkExport } from './clinical/repositories/bulk-exports.js';
 export type { DeadLetter, DeadLetterStatus, NewDeadLetter } from './clinical/repositories/dead-letters.js';
 export type { Device, DeviceAssignment, DeviceStatus, DeviceVendor, NewDevice, ProvisionedDevice } from './clinical/repositories/devices.js';

@@ -21,6 +21,7 @@ import { patientChannelMigration } from './migrations/0015-patient-channel.js';
 import { readingDayMarksMigration } from './migrations/0016-reading-day-marks.js';
 import { fhirCgmSubmissionsMigration } from './migrations/0017-fhir-cgm-submissions.js';
 import { fhirCgmOrdersMigration } from './migrations/0018-fhir-cgm-orders.js';
+import { fhirCgmSensorReadingsMigration } from './migrations/0019-fhir-cgm-sensor-readings.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -43,6 +44,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0016-reading-day-marks': readingDayMarksMigration,
     '0017-fhir-cgm-submissions': fhirCgmSubmissionsMigration(dialect),
     '0018-fhir-cgm-orders': fhirCgmOrdersMigration,
+    '0019-fhir-cgm-sensor-readings': fhirCgmSensorReadingsMigration,
   };
 }
 

@@ -380,6 +380,9 @@ export interface FhirCgmOrderTable {
   period_start: string | null;
   period_end: string | null;
   problem: string | null;
+  /** 1 when the order asks for the CGM summary (and its PDF), for its sensor readings: each 1 or 0. */
+  summary: Generated<number>;
+  sensor_readings: Generated<number>;
   read_at: string;
 }
 
@@ -392,6 +395,8 @@ export interface FhirCgmSubmissionTable {
   period_end: string;
   /** '' for the team's schedule; otherwise the person who asked for this period. */
   requested_by: string;
+  /** `summary` or `sensor_readings`. */
+  content: Generated<string>;
   /** `pending`, `sending` (claimed until next_attempt_at), `delivered`, `no_data` (nothing to send), `failed`. */
   status: string;
   attempts: number;

@@ -702,6 +702,11 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
         id: undefined,
         extension: [{ url: `${IG}/StructureDefinition/data-submission-schedule`, extension: [{ url: 'submissionPeriod', valueQuantity: { value: 1, code: 'd' } }, { url: 'submissionDataProfile', valueCanonical: `${IG}/StructureDefinition/cgm-sensor-reading-mass-per-volume` }] }],
       });
+      const unknownData = await ehr.create<ServiceRequest>({
+        ...standing,
+        id: undefined,
+        extension: [{ url: `${IG}/StructureDefinition/data-submission-schedule`, extension: [{ url: 'submissionPeriod', valueQuantity: { value: 1, code: 'wk' } }, { url: 'submissionDataProfile', valueCanonical: 'http://example.org/StructureDefinition/insulin-doses' }] }],
+      });
       await page.fill('#ehr-baseUrl', ehr.baseUrl);
       await page.click('.ehr-form button[type=submit]');
       await page.waitForSelector('.ehr-connection [role=status]:has-text("Saved.")');
@@ -725,7 +730,8 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
         await page.waitForTimeout(250);
       }
       expect((await page.innerText(`table.cgm-orders tr[data-order="${standing.id}"]`)).replace(/\s+/g, ' ').trim()).toBe(`Cy Glucose Every 14 days, the summary of the last 30 days ${standing.id}`);
-      expect((await page.innerText(`table.cgm-orders tr[data-order="${readingsOnly.id}"]`)).replace(/\s+/g, ' ').trim()).toBe(`Cy Glucose Not served: it asks for no CGM summary ${readingsOnly.id}`);
+      expect((await page.innerText(`table.cgm-orders tr[data-order="${readingsOnly.id}"]`)).replace(/\s+/g, ' ').trim()).toBe(`Cy Glucose Every day, the sensor readings of the last day ${readingsOnly.id}`);
+      expect((await page.innerText(`table.cgm-orders tr[data-order="${unknownData.id}"]`)).replace(/\s+/g, ' ').trim()).toBe(`Cy Glucose Not served: it asks for neither a CGM summary nor sensor readings ${unknownData.id}`);
       expect(await seriousViolations(page, 'ehr-connection')).toEqual([]);
       await page.locator('.ehr-connection').screenshot({ path: join(screenshots, 'ehr-connection-orders.png') });
 

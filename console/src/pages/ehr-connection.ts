@@ -71,7 +71,7 @@ function SubmissionTable({ submissions }: { submissions: CgmSubmission[] }) {
       ${submissions.map(
         (s) => html`<tr data-submission=${String(s.id)}>
           <td><a href=${`/patients/${encodeURIComponent(s.patientId)}`}>${s.patientName ?? s.patientId}</a></td>
-          <td>${s.periodStart} to ${s.periodEnd}</td>
+          <td>${s.content === 'sensor_readings' ? 'Sensor readings, ' : ''}${s.periodStart} to ${s.periodEnd}</td>
           <td>${SUBMISSION_STATUS[s.status]}</td>
           <td>${s.attempts}</td>
           <td>${s.lastError ?? ''}</td>
@@ -83,12 +83,13 @@ function SubmissionTable({ submissions }: { submissions: CgmSubmission[] }) {
 
 /** What an order asks the platform to send, or why it sends nothing for it. */
 function orderInWords(order: CgmOrder): string {
-  const days = (n: number) => `${n} ${n === 1 ? 'day' : 'days'}`;
+  const days = (n: number) => (n === 1 ? 'day' : `${n} days`);
+  const what = (order: { summary: boolean; sensorReadings: boolean }) => [order.summary ? 'the summary' : '', order.sensorReadings ? 'the sensor readings' : ''].filter(Boolean).join(' and ');
   switch (order.kind) {
     case 'standing':
-      return `Every ${days(order.everyDays)}, the summary of the last ${days(order.lookbackDays)}`;
+      return `Every ${days(order.everyDays)}, ${what(order)} of the last ${days(order.lookbackDays)}`;
     case 'one_time':
-      return `Once, the summary of ${order.periodStart} to ${order.periodEnd}`;
+      return `Once, ${what(order)} of ${order.periodStart} to ${order.periodEnd}`;
     case 'unserved':
       return `Not served: ${order.problem}`;
   }

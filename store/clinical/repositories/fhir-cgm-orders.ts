@@ -5,10 +5,16 @@ import type { Kysely, Selectable } from 'kysely';
 import { nowInstant } from '../../time.js';
 import type { ClinicalDatabase, FhirCgmOrderTable } from '../schema.js';
 
+/** What an order asks for: the CGM summary (its Observations and PDF report), the sensor readings, or both. */
+export interface CgmOrderContent {
+  summary: boolean;
+  sensorReadings: boolean;
+}
+
 /** An order the platform serves. */
 export type FhirCgmOrder =
-  | { kind: 'standing'; careTeamId: string; ehrOrderId: string; patientId: string; everyDays: number; lookbackDays: number }
-  | { kind: 'one_time'; careTeamId: string; ehrOrderId: string; patientId: string; periodStart: string; periodEnd: string };
+  | ({ kind: 'standing'; careTeamId: string; ehrOrderId: string; patientId: string; everyDays: number; lookbackDays: number } & CgmOrderContent)
+  | ({ kind: 'one_time'; careTeamId: string; ehrOrderId: string; patientId: string; periodStart: string; periodEnd: string } & CgmOrderContent);
 /** An order it does not, and why (its patient when the platform knows them in this team). */
 export type UnservedFhirCgmOrder = { kind: 'unserved'; careTeamId: string; ehrOrderId: string; patientId: string | null; problem: string };
 
@@ -18,9 +24,10 @@ export type KeptFhirCgmOrder = (FhirCgmOrder | UnservedFhirCgmOrder) & { readAt:
 function toOrder(row: Selectable<FhirCgmOrderTable>): KeptFhirCgmOrder {
   const common = { careTeamId: row.care_team_id, ehrOrderId: row.ehr_order_id, readAt: row.read_at };
   if (row.kind === 'unserved') return { kind: 'unserved', ...common, patientId: row.patient_id, problem: row.problem ?? '' };
+  const content = { summary: Number(row.summary) === 1, sensorReadings: Number(row.sensor_readings) === 1 };
   return row.kind === 'standing'
-    ? { kind: 'standing', ...common, patientId: row.patient_id!, everyDays: row.every_days!, lookbackDays: row.lookback_days! }
-    : { kind: 'one_time', ...common, patientId: row.patient_id!, periodStart: row.period_start!, periodEnd: row.period_end! };
+    ? { kind: 'standing', ...common, ...content, patientId: row.patient_id!, everyDays: row.every_days!, lookbackDays: row.lookback_days! }
+    : { kind: 'one_time', ...common, ...content, patientId: row.patient_id!, periodStart: row.period_start!, periodEnd: row.period_end! };
 }
 
 export class FhirCgmOrderRepository {
@@ -45,6 +52,8 @@ export class FhirCgmOrderRepository {
             period_start: order.kind === 'one_time' ? order.periodStart : null,
             period_end: order.kind === 'one_time' ? order.periodEnd : null,
             problem: order.kind === 'unserved' ? order.problem : null,
+            summary: order.kind !== 'unserved' && order.summary ? 1 : 0,
+            sensor_readings: order.kind !== 'unserved' && order.sensorReadings ? 1 : 0,
             read_at: readAt,
           })),
         )
@@ -58,6 +67,8 @@ export class FhirCgmOrderRepository {
             period_start: eb.ref('excluded.period_start'),
             period_end: eb.ref('excluded.period_end'),
             problem: eb.ref('excluded.problem'),
+            summary: eb.ref('excluded.summary'),
+            sensor_readings: eb.ref('excluded.sensor_readings'),
             read_at: eb.ref('excluded.read_at'),
           })),
         )

@@ -11,6 +11,8 @@ import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
 
 export const FHIR_CGM_SUBMISSION_STATUSES = ['pending', 'sending', 'delivered', 'no_data', 'failed'] as const;
 export type FhirCgmSubmissionStatus = (typeof FHIR_CGM_SUBMISSION_STATUSES)[number];
+export const FHIR_CGM_SUBMISSION_CONTENTS = ['summary', 'sensor_readings'] as const;
+export type FhirCgmSubmissionContent = (typeof FHIR_CGM_SUBMISSION_CONTENTS)[number];
 
 export interface FhirCgmSubmission {
   id: number;
@@ -21,6 +23,8 @@ export interface FhirCgmSubmission {
   periodEnd: string;
   /** Null for the team's schedule; otherwise the person who asked for this period. */
   requestedBy: string | null;
+  /** The summary (its Observations and PDF report), or the period's sensor readings (an EHR's order for them). */
+  content: FhirCgmSubmissionContent;
   status: FhirCgmSubmissionStatus;
   attempts: number;
   nextAttemptAt: string | null;
@@ -37,6 +41,7 @@ function toSubmission(row: Selectable<FhirCgmSubmissionTable>): FhirCgmSubmissio
     periodStart: row.period_start,
     periodEnd: row.period_end,
     requestedBy: row.requested_by === '' ? null : row.requested_by,
+    content: row.content as FhirCgmSubmissionContent,
     status: row.status as FhirCgmSubmissionStatus,
     attempts: row.attempts,
     nextAttemptAt: row.next_attempt_at,
@@ -47,9 +52,10 @@ function toSubmission(row: Selectable<FhirCgmSubmissionTable>): FhirCgmSubmissio
 }
 
 /** The unique key: a period is planned once per team and patient on the schedule, and once per person who asks. */
-const ONCE = ['care_team_id', 'patient_id', 'requested_by', 'period_end', 'period_start'] as const;
+const ONCE = ['care_team_id', 'patient_id', 'requested_by', 'content', 'period_end', 'period_start'] as const;
 
-type Period = { careTeamId: string; patientId: string; periodStart: string; periodEnd: string };
+/** A period of a patient; of the summary unless `content` says the sensor readings. */
+type Period = { careTeamId: string; patientId: string; periodStart: string; periodEnd: string; content?: FhirCgmSubmissionContent };
 
 function newRow(period: Period, requestedBy: string, dueAt: string, now: string) {
   return {
@@ -58,6 +64,7 @@ function newRow(period: Period, requestedBy: string, dueAt: string, now: string)
     period_start: period.periodStart,
     period_end: period.periodEnd,
     requested_by: requestedBy,
+    content: period.content ?? 'summary',
     status: 'pending',
     attempts: 0,
     next_attempt_at: dueAt,
@@ -71,13 +78,14 @@ function newRow(period: Period, requestedBy: string, dueAt: string, now: string)
 export class FhirCgmSubmissionRepository {
   constructor(private readonly db: Kysely<ClinicalDatabase>) {}
 
-  /** Each team's patients' latest period end on the schedule, by patient (a patient never planned is absent). */
-  async latestPeriodEnds(careTeamId: string): Promise<Map<string, string>> {
+  /** Each team's patients' latest period end on the schedule, by patient (a patient never planned is absent), of one content. */
+  async latestPeriodEnds(careTeamId: string, content: FhirCgmSubmissionContent = 'summary'): Promise<Map<string, string>> {
     const rows = await this.db
       .selectFrom('fhir_cgm_submissions')
       .select(['patient_id', sql<string>`max(period_end)`.as('period_end')])
       .where('care_team_id', '=', careTeamId)
       .where('requested_by', '=', '')
+      .where('content', '=', content)
       .groupBy('patient_id')
       .execute();
     return new Map(rows.map((row) => [row.patient_id, row.period_end]));
@@ -114,6 +122,7 @@ export class FhirCgmSubmissionRepository {
       .where('care_team_id', '=', item.careTeamId)
       .where('patient_id', '=', item.patientId)
       .where('requested_by', '=', item.requestedBy)
+      .where('content', '=', item.content ?? 'summary')
       .where('period_end', '=', item.periodEnd)
       .where('period_start', '=', item.periodStart)
       .executeTakeFirstOrThrow();

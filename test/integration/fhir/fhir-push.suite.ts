@@ -238,7 +238,7 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
     await app.readingsStore.write(readings);
   }
 
-  type Submission = { id: number; patientId: string; periodStart: string; periodEnd: string; requestedBy: string | null; status: string; attempts: number; lastError: string | null };
+  type Submission = { id: number; patientId: string; content: string; periodStart: string; periodEnd: string; requestedBy: string | null; status: string; attempts: number; lastError: string | null };
   async function submissions(teamId: string, token = admin): Promise<Submission[]> {
     const response = await app.request('GET', `/v1/fhir-cgm-submissions?careTeamId=${teamId}`, { token });
     expect(response.status).toBe(200);
@@ -373,7 +373,7 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
     }
   });
 
-  it('follows the EHR’s orders for CGM data: a standing order’s schedule for its patient instead of the team’s, a one-time order’s period once, an order withdrawn no longer', async () => {
+  it('follows the EHR’s orders for CGM data: a standing order’s schedule for its patient instead of the team’s, a one-time order’s period once, an order for sensor readings by the reading push, an order withdrawn no longer', async () => {
     const receiver = await startMedplumEhr({ auth: { type: 'bearer', token: 'orders-token' }, cgmReceiver: true });
     try {
       const team = await app.clinicalStore.careTeams.create({ id: unique('orders-team'), name: 'Orders clinic' });
@@ -381,10 +381,20 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
       const onTeamSchedule = await app.clinicalStore.patients.create({ name: 'Team Schedule', birthDate: '1982-04-04', timezone: 'UTC', careTeamId: team.id });
       await wearSensor(ordered.id);
       await wearSensor(onTeamSchedule.id);
+      // A wearer whose EHR orders the sensor readings: a reading each hour (the EHR takes 8 resources a transaction; a day of 5-minute readings would take a minute here).
+      const readingsWearer = await app.clinicalStore.patients.create({ name: 'Readings Wearer', birthDate: '1983-05-05', timezone: 'America/Chicago', careTeamId: team.id });
+      const sensorId = await giveSensor(readingsWearer.id);
+      const hourly: StoredReading[] = [];
+      for (let t = Date.now() - 3 * 86_400_000, i = 0; t < Date.now(); t += 3_600_000, i += 1) {
+        const measuredAt = new Date(t).toISOString();
+        hourly.push({ patientId: readingsWearer.id, deviceId: sensorId, readingId: `sgv-h${i}`, kind: 'cgm_glucose', measuredAt, measuredAtAsSent: measuredAt, receivedAt: measuredAt, gatewayId: null, source: 'device', unit: 'mg/dL', values: { value: 100 + i }, flags: {}, original: { unit: 'mg/dL', values: { value: 100 + i } } });
+      }
+      await app.readingsStore.write(hourly);
       expect((await app.request('PUT', `/v1/care-teams/${team.id}/fhir-endpoint`, { token: admin, body: { baseUrl: receiver.baseUrl, auth: { type: 'bearer', token: 'orders-token' }, cgmSummaryDays: 7 } })).status).toBe(200);
 
       // The EHR knows the patient as the platform sends patients (by its identifier), and orders for them as the IG models orders.
       const ehrPatient = await receiver.create<Patient>({ resourceType: 'Patient', identifier: [{ system: 'urn:rpm-ingest:patient', value: ordered.id }] });
+      const ehrReadingsPatient = await receiver.create<Patient>({ resourceType: 'Patient', identifier: [{ system: 'urn:rpm-ingest:patient', value: readingsWearer.id }] });
       const stranger = await receiver.create<Patient>({ resourceType: 'Patient', name: [{ family: 'Registered', given: ['Only', 'There'] }] });
       const IG = 'http://hl7.org/fhir/uv/cgm';
       const order = (patient: Patient, code: string, extension: ServiceRequest['extension']): ServiceRequest => ({ resourceType: 'ServiceRequest', status: 'active', intent: 'order', code: { coding: [{ system: `${IG}/CodeSystem/cgm`, code }] }, subject: { reference: `Patient/${patient.id}` }, extension });
@@ -399,8 +409,9 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
           { url: `${IG}/StructureDefinition/data-submission-one-time-spec`, extension: [{ url: 'timePeriod', valuePeriod: { start: daysBefore(yesterday, 9), end: daysBefore(yesterday, 3) } }, { url: 'submissionDataProfile', valueCanonical: `${IG}/StructureDefinition/cgm-summary-pdf` }] },
         ]),
       );
-      // Not served: sensor readings only, a patient the platform never sent, an order already done (not even read).
-      const readingsOnly = await receiver.create(order(ehrPatient, 'cgm-data-submission-standing-order', schedule({ value: 1, code: 'd' }, { value: 1, code: 'd' }, `${IG}/StructureDefinition/cgm-sensor-reading-mass-per-volume`)));
+      // Every day, the sensor readings of the day before (readings the push never sent: written straight to the store).
+      const readingsOnly = await receiver.create(order(ehrReadingsPatient, 'cgm-data-submission-standing-order', schedule({ value: 1, code: 'd' }, { value: 1, code: 'd' }, `${IG}/StructureDefinition/cgm-sensor-reading-mass-per-volume`)));
+      // Not served: a patient the platform never sent, an order already done (not even read).
       const forStranger = await receiver.create(order(stranger, 'cgm-data-submission-standing-order', schedule({ value: 1, code: 'wk' }, { value: 1, code: 'wk' })));
       await receiver.create({ ...order(ehrPatient, 'cgm-data-submission-standing-order', schedule({ value: 1, code: 'd' }, { value: 1, code: 'd' })), status: 'completed' });
 
@@ -411,41 +422,56 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
       const byId = <T extends { ehrOrderId: string }>(orders: T[]) => [...orders].sort((a, b) => a.ehrOrderId.localeCompare(b.ehrOrderId));
       expect(byId((listed.body as { orders: { ehrOrderId: string }[] }).orders)).toEqual(
         byId([
-          { kind: 'standing', careTeamId: team.id, ehrOrderId: standing.id!, patientId: ordered.id, patientName: 'Ordered Wearer', everyDays: 14, lookbackDays: 30, readAt: expect.any(String) },
-          { kind: 'one_time', careTeamId: team.id, ehrOrderId: oneTime.id!, patientId: ordered.id, patientName: 'Ordered Wearer', periodStart: daysBefore(yesterday, 9), periodEnd: daysBefore(yesterday, 3), readAt: expect.any(String) },
+          { kind: 'standing', careTeamId: team.id, ehrOrderId: standing.id!, patientId: ordered.id, patientName: 'Ordered Wearer', everyDays: 14, lookbackDays: 30, summary: true, sensorReadings: false, readAt: expect.any(String) },
+          { kind: 'one_time', careTeamId: team.id, ehrOrderId: oneTime.id!, patientId: ordered.id, patientName: 'Ordered Wearer', periodStart: daysBefore(yesterday, 9), periodEnd: daysBefore(yesterday, 3), summary: true, sensorReadings: false, readAt: expect.any(String) },
+          { kind: 'standing', careTeamId: team.id, ehrOrderId: readingsOnly.id!, patientId: readingsWearer.id, patientName: 'Readings Wearer', everyDays: 1, lookbackDays: 1, summary: false, sensorReadings: true, readAt: expect.any(String) },
           // What it does not serve, and why; the patient named only when the platform knows them here.
-          { kind: 'unserved', careTeamId: team.id, ehrOrderId: readingsOnly.id!, patientId: ordered.id, patientName: 'Ordered Wearer', problem: 'it asks for no CGM summary', readAt: expect.any(String) },
           { kind: 'unserved', careTeamId: team.id, ehrOrderId: forStranger.id!, patientId: null, patientName: null, problem: 'its patient is not one the platform sent', readAt: expect.any(String) },
         ]),
       );
-      const planned = (await submissions(team.id)).map((row) => [row.patientId, row.periodStart, row.periodEnd, row.requestedBy]);
+      const planned = (await submissions(team.id)).map((row) => [row.patientId, row.content, row.periodStart, row.periodEnd, row.requestedBy]);
       const utcYesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
       expect(planned).toEqual(
         expect.arrayContaining([
           // The standing order: the 30 days ending yesterday in the patient's zone, not the team's 7.
-          [ordered.id, daysBefore(yesterday, 29), yesterday, null],
-          [ordered.id, daysBefore(yesterday, 9), daysBefore(yesterday, 3), `ehr-order/${oneTime.id}`],
-          [onTeamSchedule.id, daysBefore(utcYesterday, 6), utcYesterday, null],
+          [ordered.id, 'summary', daysBefore(yesterday, 29), yesterday, null],
+          [ordered.id, 'summary', daysBefore(yesterday, 9), daysBefore(yesterday, 3), `ehr-order/${oneTime.id}`],
+          [readingsWearer.id, 'sensor_readings', yesterday, yesterday, null],
+          // Its summary stays on the team's schedule: the order asks for readings only.
+          [readingsWearer.id, 'summary', daysBefore(yesterday, 6), yesterday, null],
+          [onTeamSchedule.id, 'summary', daysBefore(utcYesterday, 6), utcYesterday, null],
         ]),
       );
-      expect(planned).toHaveLength(3);
+      expect(planned).toHaveLength(5);
       push.sender.kick();
       await eventually(async () => ((await submissions(team.id)).every((row) => row.status === 'delivered') ? true : undefined), 20_000);
       // The one-time order's period is in the EHR, its PDF report with it.
       const reports = await receiver.search<DiagnosticReport>(`DiagnosticReport?subject=Patient/${ehrPatient.id}`);
       expect(reports.map((report) => `${report.effectivePeriod!.start} ${report.effectivePeriod!.end}`).sort()).toEqual([`${daysBefore(yesterday, 29)} ${yesterday}`, `${daysBefore(yesterday, 9)} ${daysBefore(yesterday, 3)}`]);
+      // The sensor readings of yesterday in the patient's zone (counted here with Intl), each once, as the IG's sensor readings of their CGM.
+      const chicagoDate = (iso: string) => new Date(iso).toLocaleDateString('en-CA', { timeZone: 'America/Chicago' });
+      const ofYesterday = (await app.readingsStore.query({ patientId: readingsWearer.id, kind: 'cgm_glucose', from: new Date(Date.now() - 4 * 86_400_000).toISOString(), to: new Date().toISOString() })).filter((reading) => chicagoDate(reading.measuredAt) === yesterday);
+      expect(ofYesterday.length).toBeGreaterThanOrEqual(23);
+      const sensorReadings = async () => receiver.search<Observation>(`Observation?code=http://loinc.org|99504-3&subject=Patient/${ehrReadingsPatient.id}&_count=1000`);
+      await eventually(async () => ((await sensorReadings()).length >= ofYesterday.length ? true : undefined), 30_000);
+      const inEhr = await sensorReadings();
+      expect(inEhr.map((observation) => observation.effectiveDateTime).sort()).toEqual(ofYesterday.map((reading) => reading.measuredAt).sort());
+      expect(new Set(inEhr.map((observation) => observation.meta?.profile?.join()))).toEqual(new Set(['http://hl7.org/fhir/uv/cgm/StructureDefinition/cgm-sensor-reading-mass-per-volume']));
+      const [sensor] = await receiver.search<Device>(`Device?identifier=urn:rpm-ingest:device|${sensorId}`);
+      expect(sensor!.meta?.profile).toContain('http://hl7.org/fhir/uv/cgm/StructureDefinition/cgm-device');
+      expect(inEhr.every((observation) => observation.device?.reference === `Device/${sensor!.id}`)).toBe(true);
 
       // Read again: nothing new. The EHR withdraws the standing order: the team's schedule is the patient's again.
       await push.sender.cgmSummaries.plan();
-      expect(await submissions(team.id)).toHaveLength(3);
+      expect(await submissions(team.id)).toHaveLength(5);
       await receiver.update({ ...standing, status: 'revoked' });
       await push.sender.cgmSummaries.plan();
-      expect((await app.clinicalStore.fhirCgmOrders.forTeam(team.id)).map((kept) => kept.kind)).toEqual(['one_time']);
-      expect((await app.clinicalStore.fhirCgmOrders.list({ careTeamIds: [team.id] })).map((kept) => kept.kind).sort()).toEqual(['one_time', 'unserved', 'unserved']);
+      expect((await app.clinicalStore.fhirCgmOrders.forTeam(team.id)).map((kept) => kept.kind)).toEqual(['standing', 'one_time']);
+      expect((await app.clinicalStore.fhirCgmOrders.list({ careTeamIds: [team.id] })).map((kept) => kept.kind).sort()).toEqual(['one_time', 'standing', 'unserved']);
     } finally {
       await receiver.stop();
     }
-  });
+  }, 60_000);
 
   it('shows a team only its own deliveries; removing the endpoint fails what was still queued, saying why', async () => {
     const nurseB = await app.token('nurse', [teamB.teamId], unique('nurse'));

@@ -14,7 +14,17 @@ const every = (value: number, code: string) => ({ url: 'submissionPeriod', value
 describe('parseCgmOrder', () => {
   it('reads the IG’s standing order example: every 2 weeks, the summary and its PDF, over the same 2 weeks', () => {
     const example = standing([every(2, 'wk'), summary, { url: 'submissionDataProfile', valueCanonical: `${IG}/StructureDefinition/cgm-summary-pdf` }]);
-    expect(parseCgmOrder(example)).toEqual({ kind: 'standing', ehrOrderId: 'o-1', subject: 'Patient/p-1', everyDays: 14, lookbackDays: 14 });
+    expect(parseCgmOrder(example)).toEqual({ kind: 'standing', ehrOrderId: 'o-1', subject: 'Patient/p-1', everyDays: 14, lookbackDays: 14, summary: true, sensorReadings: false });
+  });
+
+  it('reads an order for the sensor readings, alone or with the summary; of several schedules, the one with the summary', () => {
+    const readings = (unit: 'mass' | 'moles') => ({ url: 'submissionDataProfile', valueCanonical: `${IG}/StructureDefinition/cgm-sensor-reading-${unit}-per-volume` });
+    expect(parseCgmOrder(standing([every(1, 'd'), readings('mass')]))).toMatchObject({ kind: 'standing', everyDays: 1, summary: false, sensorReadings: true });
+    expect(parseCgmOrder(standing([every(1, 'wk'), summary, readings('moles')]))).toMatchObject({ kind: 'standing', everyDays: 7, summary: true, sensorReadings: true });
+    const schedule = (parts: NonNullable<ServiceRequest['extension']>) => ({ url: `${IG}/StructureDefinition/data-submission-schedule`, extension: parts });
+    expect(parseCgmOrder(base('cgm-data-submission-standing-order', [schedule([every(1, 'd'), readings('mass')]), schedule([every(2, 'wk'), summary])]))).toMatchObject({ everyDays: 14, summary: true, sensorReadings: false });
+    const oneTime = base('cgm-data-submission-one-time-order', [{ url: `${IG}/StructureDefinition/data-submission-one-time-spec`, extension: [{ url: 'timePeriod', valuePeriod: { start: '2024-12-17', end: '2025-01-16' } }, readings('mass')] }]);
+    expect(parseCgmOrder(oneTime)).toMatchObject({ kind: 'one_time', summary: false, sensorReadings: true });
   });
 
   it('turns units of time into whole days, with a lookback of its own, within the bounds a summary has', () => {
@@ -33,12 +43,12 @@ describe('parseCgmOrder', () => {
 
   it('reads the IG’s one-time order: a period to send once', () => {
     const order = base('cgm-data-submission-one-time-order', [{ url: `${IG}/StructureDefinition/data-submission-one-time-spec`, extension: [{ url: 'timePeriod', valuePeriod: { start: '2024-12-17', end: '2025-01-16' } }, summary] }]);
-    expect(parseCgmOrder(order)).toEqual({ kind: 'one_time', ehrOrderId: 'o-1', subject: 'Patient/p-1', start: '2024-12-17', end: '2025-01-16' });
+    expect(parseCgmOrder(order)).toEqual({ kind: 'one_time', ehrOrderId: 'o-1', subject: 'Patient/p-1', start: '2024-12-17', end: '2025-01-16', summary: true, sensorReadings: false });
   });
 
   it('says why it cannot serve an order', () => {
     const problem = (order: ServiceRequest) => (parseCgmOrder(order) as { problem?: string }).problem;
-    expect(problem(standing([every(1, 'wk'), { url: 'submissionDataProfile', valueCanonical: `${IG}/StructureDefinition/cgm-sensor-reading-mass-per-volume` }]))).toBe('it asks for no CGM summary');
+    expect(problem(standing([every(1, 'wk'), { url: 'submissionDataProfile', valueCanonical: 'http://example.org/StructureDefinition/insulin-doses' }]))).toBe('it asks for neither a CGM summary nor sensor readings');
     expect(problem({ ...standing([every(1, 'wk'), summary]), subject: { reference: 'Group/g-1' } })).toBe('its subject is not a Patient');
     expect(problem({ ...standing([every(1, 'wk'), summary]), status: 'on-hold' })).toBe('it is on-hold');
     expect(problem(base('cgm-data-submission-standing-order', []))).toBe('it has no data-submission-schedule');
