@@ -27,6 +27,8 @@ const DAYS_PER_UNIT: Readonly<Record<string, number>> = { s: 1 / 86_400, min: 1 
 /** A schedule's longest cadence; a period's longest span is the summaries' own (90 days). */
 const MAX_EVERY_DAYS = 365;
 const MAX_LOOKBACK_DAYS = 90;
+/** Patients read by id in one search where the EHR does not `_include` an order's subject. */
+const SUBJECTS_PER_SEARCH = 50;
 
 export type CgmOrder =
   | ({ kind: 'standing'; ehrOrderId: string; subject: string; everyDays: number; lookbackDays: number } & CgmOrderContent)
@@ -113,10 +115,11 @@ export async function readTeamCgmOrders(
     if (entry.resource?.resourceType === 'Patient') inEhr.set(`Patient/${entry.resource.id}`, entry.resource);
     if (entry.resource?.resourceType === 'ServiceRequest') requests.push(entry.resource);
   }
-  // A server that does not do _include: the subjects read in one search.
-  const missing = [...new Set(requests.map((request) => request.subject?.reference ?? '').filter((reference) => reference.startsWith('Patient/') && !inEhr.has(reference)))];
-  if (missing.length > 0) {
-    for (const entry of await client.searchAll(`Patient?_id=${encodeURIComponent(missing.map((reference) => reference.slice('Patient/'.length)).join(','))}`)) {
+  // A server that does not do _include: the subjects read by id, a search per SUBJECTS_PER_SEARCH
+  // (a URL of thousands of ids is one a server or proxy may refuse).
+  const missing = [...new Set(requests.map((request) => request.subject?.reference ?? '').filter((reference) => reference.startsWith('Patient/') && !inEhr.has(reference)))].map((reference) => reference.slice('Patient/'.length));
+  for (let start = 0; start < missing.length; start += SUBJECTS_PER_SEARCH) {
+    for (const entry of await client.searchAll(`Patient?_id=${encodeURIComponent(missing.slice(start, start + SUBJECTS_PER_SEARCH).join(','))}`)) {
       if (entry.resource?.resourceType === 'Patient') inEhr.set(`Patient/${entry.resource.id}`, entry.resource);
     }
   }

@@ -133,6 +133,11 @@ export function cgmPeriodProblem(period: CgmSummaryPeriod, latest: { end: string
   return undefined;
 }
 
+/** cgmPeriodProblem for a period read rather than submitted: it may end today (as far as today has gone). */
+export function readablePeriodProblem(period: CgmSummaryPeriod, today: string): { name: 'start' | 'end'; message: string } | undefined {
+  return cgmPeriodProblem(period, { end: today, why: `is after today (${today} in the patient's time zone)` });
+}
+
 /** The days of a period of whole local dates, both ends included. */
 export function periodDays(period: CgmSummaryPeriod): number {
   return Math.round((Date.parse(`${period.end}T00:00:00Z`) - Date.parse(`${period.start}T00:00:00Z`)) / 86_400_000) + 1;

@@ -1,7 +1,7 @@
 // Public surface of fhir/: the platform's readings, patients and devices as FHIR R4 resources, and
 // FHIR search as this server understands it.
 export { capabilityStatement } from './capability.js';
-export { CGM_SUMMARY_IDENTIFIER, CGM_SUMMARY_MEMBER_CODES, cgmPeriodProblem, cgmSubmissionBundle, cgmSubmissionBundles, cgmSummaryBundle, cgmSummaryPdfEntry, periodDays, periodReportPdf, readCgmSummaryBundle, readPeriodSummary, type CgmSummaryPeriod } from './cgm-summary.js';
+export { CGM_SUMMARY_IDENTIFIER, CGM_SUMMARY_MEMBER_CODES, cgmPeriodProblem, cgmSubmissionBundle, cgmSubmissionBundles, cgmSummaryBundle, cgmSummaryPdfEntry, periodDays, periodReportPdf, readCgmSummaryBundle, readPeriodSummary, readablePeriodProblem, type CgmSummaryPeriod } from './cgm-summary.js';
 export { cgmReportPdf, type CgmReportInput } from './cgm-report-pdf.js';
 export { CGM_SUBMISSION_GRACE_MS, cgmPeriodsToPlan } from './cgm-submission-plan.js';
 export { referencedIds, withIncluded, searchset, searchsetJson, searchsetParts } from './bundles.js';

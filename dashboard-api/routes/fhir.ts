@@ -11,7 +11,7 @@ import {
   FHIR_JSON,
   SYSTEMS,
   capabilityStatement,
-  cgmPeriodProblem,
+  readablePeriodProblem,
   readCgmSummaryBundle,
   deviceResource,
   encodeCursor,
@@ -64,7 +64,7 @@ function cgmPeriod(values: Map<string, string[]>, timezone: string, nowMs: numbe
   const today = localDate(nowMs, timezone);
   const end = date('end') ?? addDays(today, -1);
   const start = date('start') ?? addDays(end, -(CGM_PERIOD_DAYS.default - 1));
-  const problem = cgmPeriodProblem({ start, end }, { end: today, why: `is after today (${today} in the patient's time zone)` });
+  const problem = readablePeriodProblem({ start, end }, today);
   if (problem) throw new RpmError(FHIR_ERRORS.INVALID_SEARCH_PARAMETER, `${problem.name}: ${problem.message}`);
   return { start, end };
 }

@@ -5,7 +5,7 @@ import { DAY_MS, MEASUREMENT_KINDS } from '../../device-profiles/index.js';
 import { DEFAULT_RULES, resolveRules } from '../../rules/index.js';
 import { addDays, billingProgress, nextMonth, progressQueryStart, ruleSetFor } from '../../billing/index.js';
 import { CGM_PERIOD_DAYS, localDate, readCgmSummary, MAX_MINUTES_PER_ENTRY, TIME_ENTRY_ACTIVITIES, startOfLocalDate, STORE_ERRORS, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
-import { cgmPeriodProblem, periodReportPdf, readPeriodSummary } from '../../fhir/index.js';
+import { periodReportPdf, readPeriodSummary, readablePeriodProblem } from '../../fhir/index.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, requireUser } from '../access.js';
 import { ChartDays } from '../chart-days.js';
 import { API_ERRORS, ApiError } from '../errors.js';
@@ -97,7 +97,7 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
       const today = localDate(nowMs, patient.timezone);
       const end = request.query.end ?? today;
       const period = { start: request.query.start ?? addDays(end, -((request.query.days ?? CGM_PERIOD_DAYS.default) - 1)), end };
-      const problem = cgmPeriodProblem(period, { end: today, why: `is after today (${today} in the patient's time zone)` });
+      const problem = readablePeriodProblem(period, today);
       if (problem) throw new ApiError(API_ERRORS.VALIDATION, `querystring/${problem.name}: ${problem.message}`);
       const shown = await readPeriodSummary(readingsStore, patient, period, nowMs, 1);
       const pdf = await periodReportPdf(patient, period, shown, new Date(nowMs).toISOString());

@@ -65,7 +65,7 @@ function DeliveryState({ deliveries }: { deliveries: FhirDelivery[] }) {
 function SubmissionTable({ submissions }: { submissions: CgmSubmission[] }) {
   if (submissions.length === 0) return html`<p>No CGM summary has been planned yet.</p>`;
   return html`<table class="cgm-submissions">
-    <caption>The latest CGM summaries for the EHR</caption>
+    <caption>The latest CGM summaries for the EHR, and the sensor readings its orders ask for</caption>
     <thead><tr><th scope="col">Patient</th><th scope="col">Period</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Note</th></tr></thead>
     <tbody>
       ${submissions.map(
@@ -99,7 +99,7 @@ function orderInWords(order: CgmOrder): string {
 function OrderTable({ orders }: { orders: CgmOrder[] }) {
   if (orders.length === 0) return html`<p class="cgm-orders-none">The EHR holds no CGM orders for this team's patients (read when the connection is saved, then every 15 minutes); each patient's summary follows the team's schedule.</p>`;
   return html`<table class="cgm-orders">
-    <caption>What the EHR orders (read when the connection is saved, then every 15 minutes; a standing order is its patient's schedule instead of the team's)</caption>
+    <caption>What the EHR orders (read when the connection is saved, then every 15 minutes; a standing order for summaries is its patient's schedule instead of the team's)</caption>
     <thead><tr><th scope="col">Patient</th><th scope="col">Order</th><th scope="col">The EHR's id</th></tr></thead>
     <tbody>
       ${orders.map(

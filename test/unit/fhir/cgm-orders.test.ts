@@ -2,8 +2,9 @@
 // examples read as the schedule and period they ask for, units of time to whole days, the orders the
 // platform cannot serve said why, and FHIR dates to a patient's local dates.
 import { describe, expect, it } from '@jest/globals';
-import type { ServiceRequest } from '@medplum/fhirtypes';
-import { orderDate, parseCgmOrder } from '../../../fhir/cgm-orders.js';
+import type { BundleEntry, Patient, ServiceRequest } from '@medplum/fhirtypes';
+import { orderDate, parseCgmOrder, readTeamCgmOrders } from '../../../fhir/cgm-orders.js';
+import type { Patient as PlatformPatient } from '../../../store/index.js';
 
 const IG = 'http://hl7.org/fhir/uv/cgm';
 const base = (code: string, extension: ServiceRequest['extension']): ServiceRequest => ({ resourceType: 'ServiceRequest', id: 'o-1', status: 'active', intent: 'order', code: { coding: [{ system: `${IG}/CodeSystem/cgm`, code }] }, subject: { reference: 'Patient/p-1' }, extension });
@@ -64,5 +65,27 @@ describe('orderDate', () => {
     expect([orderDate('2024-02', 'UTC', 'start'), orderDate('2024-02', 'UTC', 'end')]).toEqual(['2024-02-01', '2024-02-29']);
     // 23:30 UTC on 1 March is already 2 March in Tokyo, still 1 March in Chicago.
     expect([orderDate('2024-03-01T23:30:00Z', 'Asia/Tokyo', 'start'), orderDate('2024-03-01T23:30:00Z', 'America/Chicago', 'start')]).toEqual(['2024-03-02', '2024-03-01']);
+  });
+});
+
+describe('readTeamCgmOrders', () => {
+  it('reads the subjects by id, 50 a search, from an EHR that does not _include them', async () => {
+    const searches: string[] = [];
+    const orders = Array.from({ length: 120 }, (_, i) => ({ ...standing([every(1, 'wk'), summary]), id: `o-${i}`, subject: { reference: `Patient/e-${i}` } }));
+    const client = {
+      // An EHR that answers the orders without their subjects, and patients by id.
+      async searchAll(query: string): Promise<BundleEntry[]> {
+        searches.push(query);
+        if (query.startsWith('ServiceRequest?')) return orders.map((resource) => ({ resource }));
+        const ids = decodeURIComponent(/_id=([^&]*)/.exec(query)![1]!).split(',');
+        return ids.map((id) => ({ resource: { resourceType: 'Patient', id, identifier: [{ system: 'urn:rpm-ingest:patient', value: `p-${id.slice(2)}` }] } as Patient }));
+      },
+    };
+    const patients = { get: async (id: string) => ({ id, careTeamId: 'team-1', timezone: 'UTC' }) as PlatformPatient };
+    const read = await readTeamCgmOrders(client, 'team-1', patients);
+    expect(read.skipped).toEqual([]);
+    expect(read.orders.map((order) => order.patientId)).toEqual(orders.map((_, i) => `p-${i}`));
+    const byId = searches.filter((query) => query.startsWith('Patient?'));
+    expect(byId.map((query) => decodeURIComponent(query).split(',').length)).toEqual([50, 50, 20]);
   });
 });
