@@ -55,8 +55,8 @@ export class IngestProcessor {
   private readonly pauses = new Pauses();
   private readonly storeWriter: StoreWriter;
   private readonly onAppended = () => this.wake();
-  /** With `settled`: the messages of each evaluated batch whose outbox rows are not yet in the store, by row. */
-  private readonly unsettled = new Map<number, { rows: Set<number>; messageIds: string[] }>();
+  /** With `settled`: the messages of each evaluated batch whose outbox rows are not yet in the store, by row (a row may hold up several batches). */
+  private readonly unsettled = new Map<number, { rows: Set<number>; messageIds: string[] }[]>();
   /** `submit`s waiting for their message's evaluation, by message id. */
   private readonly waiters = new Map<string, (evaluation: MessageEvaluation) => void>();
 
@@ -184,25 +184,38 @@ export class IngestProcessor {
     return true;
   }
 
-  /** A batch's messages settle once all its outbox rows are stored; at once when it accepted nothing. */
-  private awaitStore(messages: readonly SpooledMessage[], rows: readonly number[]): void {
-    const { settled } = this.dependencies;
+  /**
+   * A batch's messages settle once all its outbox rows are stored; at once when it accepted nothing
+   * and held no duplicate. A duplicate's reading was accepted before, maybe by this process before it
+   * restarted, its row still in the outbox here: settling the message at once would have the inbox
+   * forget the only copy outside this host's disk. So a batch with a duplicate settles once every
+   * row in the outbox when it was evaluated is stored (duplicates are rare: device re-sends).
+   */
+  private awaitStore(messages: readonly SpooledMessage[], rows: readonly number[], heldDuplicate: boolean): void {
+    const { settled, spool } = this.dependencies;
     if (!settled) return;
     const messageIds = messages.map((message) => message.messageId);
-    if (rows.length === 0) return settled(messageIds);
-    const group = { rows: new Set(rows), messageIds };
-    for (const row of rows) this.unsettled.set(row, group);
+    const waitsFor = new Set(heldDuplicate ? [...rows, ...spool.outboxRows()] : rows);
+    if (waitsFor.size === 0) return settled(messageIds);
+    const group = { rows: waitsFor, messageIds };
+    for (const row of waitsFor) {
+      const groups = this.unsettled.get(row);
+      if (groups) groups.push(group);
+      else this.unsettled.set(row, [group]);
+    }
   }
 
   private stored(rows: readonly number[]): void {
     const { settled } = this.dependencies;
     if (!settled) return;
     for (const row of rows) {
-      const group = this.unsettled.get(row);
-      if (!group) continue;
+      const groups = this.unsettled.get(row);
+      if (!groups) continue;
       this.unsettled.delete(row);
-      group.rows.delete(row);
-      if (group.rows.size === 0) settled(group.messageIds);
+      for (const group of groups) {
+        group.rows.delete(row);
+        if (group.rows.size === 0) settled(group.messageIds);
+      }
     }
   }
 
@@ -286,7 +299,11 @@ export class IngestProcessor {
       accepted,
     );
     await this.emit(batch);
-    this.awaitStore(messages, batch.ids);
+    this.awaitStore(
+      messages,
+      batch.ids,
+      evaluations.some(({ evaluation }) => evaluation.outcomes.some((outcome) => outcome.status === 'duplicate')),
+    );
     // Counted per batch: a labelled counter's increment costs a label lookup each time.
     const byStatus = { accepted: 0, duplicate: 0, rejected: 0 };
     for (const { message, evaluation } of evaluations) {

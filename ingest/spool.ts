@@ -181,6 +181,11 @@ export class Spool extends EventEmitter {
     this.outbox.markEmitted(batch);
   }
 
+  /** The outbox rows not yet in the readings store (this run's and an earlier run's). */
+  outboxRows(): number[] {
+    return this.outbox.rowIds();
+  }
+
   /** Readings now in the readings store leave the outbox. */
   removeFromOutbox(batch: Pick<OutboxBatch, 'ids'>): void {
     this.outbox.remove(batch);

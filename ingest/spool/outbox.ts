@@ -26,7 +26,7 @@ export interface SerializedOutboxBatch {
 }
 
 export class SpoolOutbox {
-  private readonly statements: Record<'insert' | 'setAcceptedThrough' | 'takeEmitted' | 'takeUnemitted' | 'delete' | 'markEmitted', Statement>;
+  private readonly statements: Record<'insert' | 'setAcceptedThrough' | 'takeEmitted' | 'takeUnemitted' | 'delete' | 'markEmitted' | 'rowIds', Statement>;
   /** Readings waiting, emitted or not. */
   count: number;
   /** The acceptedSeq of the newest committed accepted reading (`spool_state`). */
@@ -48,6 +48,7 @@ export class SpoolOutbox {
       takeUnemitted: database.prepare('SELECT id, count, CAST(readings AS BLOB) AS readings FROM outbox_batches WHERE emitted = 0 ORDER BY id'),
       delete: database.prepare(`DELETE FROM outbox_batches WHERE id IN (${batchIds}) RETURNING count`),
       markEmitted: database.prepare(`UPDATE outbox_batches SET emitted = 1 WHERE id IN (${batchIds})`),
+      rowIds: database.prepare('SELECT id FROM outbox_batches ORDER BY id').pluck(),
     };
     this.count = (database.prepare('SELECT coalesce(sum(count), 0) AS n FROM outbox_batches').get() as { n: number }).n;
     this.acceptedThrough = stateValue(database, 'accepted_through');
@@ -69,6 +70,11 @@ export class SpoolOutbox {
   written(accepted: readonly StoredReading[]): void {
     this.acceptedThrough += accepted.length;
     this.count += accepted.length;
+  }
+
+  /** The ids of the rows not yet in the readings store, emitted or not. */
+  rowIds(): number[] {
+    return this.statements.rowIds.all() as number[];
   }
 
   /** Readings not yet emitted to the rules engine, oldest first: whole rows, about `limit` readings. */
