@@ -327,6 +327,8 @@ export const fhirEndpointView = z.object({
   cgmSummaryDays: z.number().nullable(),
   updatedBy: z.string(),
   updatedAt: z.string(),
+  /** The EHR's CGM orders: when a person last asked to read them now, when they were last read (or tried), and why that failed (null: read). */
+  orders: z.object({ askedAt: z.string().nullable(), checkedAt: z.string().nullable(), problem: z.string().nullable() }),
 });
 
 /** A reading's delivery to a team's EHR. */

@@ -90,8 +90,11 @@ export class CgmSummarySubmitter {
         const { orders, skipped } = await readTeamCgmOrders(clientFor(endpoint), careTeamId, clinicalStore.patients);
         // The ones it cannot serve are kept too (the team's people see why), and logged by id.
         await clinicalStore.fhirCgmOrders.replaceForTeam(careTeamId, [...orders, ...skipped]);
+        await clinicalStore.fhirEndpoints.ordersChecked(careTeamId, null);
         for (const order of skipped) logger.info({ careTeamId, ehrOrder: order.ehrOrderId, problem: order.problem }, "an EHR's CGM order the platform does not serve");
       } catch (error) {
+        // The team's people see why (the EHR connection), as the reading push shows its last problem.
+        await clinicalStore.fhirEndpoints.ordersChecked(careTeamId, (error as Error).message).catch(() => undefined);
         logger.warn({ careTeamId, err: (error as Error).message }, "could not read the EHR's CGM orders; keeping those last read");
       }
     }

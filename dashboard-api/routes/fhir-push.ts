@@ -3,6 +3,7 @@
 // Backend Services, and the deliveries' state (GET /v1/fhir-deliveries), and that of the CGM
 // summaries submitted on the team's schedule (GET /v1/fhir-cgm-submissions).
 import { z } from 'zod';
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { cgmPeriodProblem, generateSigningKeys } from '../../fhir/index.js';
 import type { WebhookTargetPolicy } from '../../rules/index.js';
@@ -41,6 +42,7 @@ function view(endpoint: FhirEndpoint, publicUrl: string): z.infer<typeof fhirEnd
     cgmSummaryDays: endpoint.cgmSummaryDays,
     updatedBy: endpoint.updatedBy,
     updatedAt: endpoint.updatedAt,
+    orders: endpoint.orders,
   };
 }
 
@@ -54,6 +56,14 @@ export const fhirPushRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
     const found = await clinicalStore.careTeams.get(id);
     if (!found) throw new ApiError(STORE_ERRORS.NOT_FOUND, `care team ${id} does not exist`);
     return found;
+  };
+  /** A team's endpoint, for a person of the team (or an admin). */
+  const teamEndpoint = async (request: FastifyRequest, id: string): Promise<FhirEndpoint> => {
+    const careTeam = await team(id);
+    if (!maySeeTeam(requireUser(request), careTeam.id)) throw new ApiError(API_ERRORS.FORBIDDEN, `care team ${careTeam.id} is not one of yours`);
+    const endpoint = await clinicalStore.fhirEndpoints.get(careTeam.id);
+    if (!endpoint) throw new ApiError(STORE_ERRORS.NOT_FOUND, `care team ${careTeam.id} pushes to no EHR`);
+    return endpoint;
   };
 
   app.put(
@@ -78,13 +88,30 @@ export const fhirPushRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
     },
   );
 
-  app.get('/v1/care-teams/:id/fhir-endpoint', { schema: { params: idParams, response: { 200: fhirEndpointView, ...errorResponses }, tags: ['FHIR push'] }, config: { access: { roles: ['admin', 'nurse', 'physician'], scope: 'none', audit: 'fhir_endpoint.read', resourceType: 'care_team' } } }, async (request) => {
-    const careTeam = await team(request.params.id);
-    if (!maySeeTeam(requireUser(request), careTeam.id)) throw new ApiError(API_ERRORS.FORBIDDEN, `care team ${careTeam.id} is not one of yours`);
-    const endpoint = await clinicalStore.fhirEndpoints.get(careTeam.id);
-    if (!endpoint) throw new ApiError(STORE_ERRORS.NOT_FOUND, `care team ${careTeam.id} pushes to no EHR`);
-    return view(endpoint, publicUrl);
-  });
+  app.get('/v1/care-teams/:id/fhir-endpoint', { schema: { params: idParams, response: { 200: fhirEndpointView, ...errorResponses }, tags: ['FHIR push'] }, config: { access: { roles: ['admin', 'nurse', 'physician'], scope: 'none', audit: 'fhir_endpoint.read', resourceType: 'care_team' } } }, async (request) =>
+    view(await teamEndpoint(request, request.params.id), publicUrl),
+  );
+
+  // The EHR's CGM orders are read every 15 minutes; a clinician who just placed one asks for them now.
+  app.post(
+    '/v1/care-teams/:id/fhir-endpoint/orders-read',
+    {
+      schema: {
+        params: idParams,
+        response: { 202: z.object({ askedAt: z.string() }), ...errorResponses },
+        tags: ['FHIR push'],
+        description: 'Asks for the team\u2019s EHR\u2019s CGM orders to be read now rather than at the next 15-minute round; answered at once (202). The endpoint\u2019s `orders.checkedAt` passes `askedAt` once they were read, with `orders.problem` saying why when the EHR could not be read.',
+      },
+      config: { access: { roles: ['admin', 'nurse', 'physician'], scope: 'none', audit: 'fhir_endpoint.read_orders', resourceType: 'care_team' } },
+    },
+    async (request, reply) => {
+      const endpoint = await teamEndpoint(request, request.params.id);
+      if (!endpoint.enabled) throw new ApiError(STORE_ERRORS.CONFLICT, `care team ${endpoint.careTeamId}'s EHR connection is switched off: its orders are not read`);
+      const askedAt = await clinicalStore.fhirEndpoints.askForOrders(endpoint.careTeamId);
+      if (!askedAt) throw new ApiError(STORE_ERRORS.NOT_FOUND, `care team ${endpoint.careTeamId} pushes to no EHR`);
+      return reply.code(202).send({ askedAt });
+    },
+  );
 
   app.delete('/v1/care-teams/:id/fhir-endpoint', { schema: { params: idParams, response: { 204: z.null(), ...errorResponses }, tags: ['FHIR push'] }, config: { access: { roles: ['admin'], scope: 'none', audit: 'fhir_endpoint.delete', resourceType: 'care_team' } } }, async (request, reply) => {
     if (!(await clinicalStore.fhirEndpoints.delete((await team(request.params.id)).id))) throw new ApiError(STORE_ERRORS.NOT_FOUND, `care team ${request.params.id} pushes to no EHR`);

@@ -364,6 +364,10 @@ export interface FhirEndpointTable {
   cgm_summary_days: number | null;
   updated_by: string;
   updated_at: string;
+  /** When someone asked for the EHR's CGM orders to be read now; when they were last read (or tried), and why that failed. */
+  orders_asked_at: string | null;
+  orders_checked_at: string | null;
+  orders_problem: string | null;
 }
 
 export interface FhirCgmOrderTable {

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import type { Observation, Patient, ServiceRequest } from '@medplum/fhirtypes';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { signAccessToken } from '../../dashboard-api/index.js';
-import { unique } from '../support/ingest-harness.js';
+import { eventually, unique } from '../support/ingest-harness.js';
 import { runRpm, type RpmProcess } from '../support/process.js';
 import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../local-servers/postgres.js';
 import { describeWithServer } from '../support/servers.js';
@@ -732,6 +732,16 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect((await page.innerText(`table.cgm-orders tr[data-order="${standing.id}"]`)).replace(/\s+/g, ' ').trim()).toBe(`Cy Glucose Every 14 days, the summary of the last 30 days ${standing.id}`);
       expect((await page.innerText(`table.cgm-orders tr[data-order="${readingsOnly.id}"]`)).replace(/\s+/g, ' ').trim()).toBe(`Cy Glucose Every day, the sensor readings of the last day ${readingsOnly.id}`);
       expect((await page.innerText(`table.cgm-orders tr[data-order="${unknownData.id}"]`)).replace(/\s+/g, ' ').trim()).toBe(`Cy Glucose Not served: it asks for neither a CGM summary nor sensor readings ${unknownData.id}`);
+      // Read now rather than at the next round: the page waits for the rules process's read and says when.
+      expect(await page.textContent('.orders-read')).toMatch(/The EHR’s orders were read at/);
+      await page.click('.orders-read button:has-text("Read the EHR’s orders now")');
+      const asked = await eventually(async () => ((await call('GET', `/v1/care-teams/${ids.teamA}/fhir-endpoint`)).orders as { askedAt: string | null }).askedAt ?? undefined);
+      await eventually(async () => {
+        const { checkedAt, problem } = (await call('GET', `/v1/care-teams/${ids.teamA}/fhir-endpoint`)).orders as { checkedAt: string; problem: string | null };
+        return checkedAt >= asked && problem === null ? true : undefined;
+      }, 30_000);
+      await page.waitForSelector('.orders-read button:not([disabled]):has-text("Read the EHR’s orders now")', { timeout: 30_000 });
+      expect((await page.textContent('.orders-read'))!).toMatch(/^The EHR’s orders were read at .+ Read the EHR’s orders now$/);
       expect(await seriousViolations(page, 'ehr-connection')).toEqual([]);
       await page.locator('.ehr-connection').screenshot({ path: join(screenshots, 'ehr-connection-orders.png') });
 

@@ -113,6 +113,22 @@ function OrderTable({ orders }: { orders: CgmOrder[] }) {
   </table>`;
 }
 
+/** How long the page waits for the rules process to read the EHR's orders after a person asked. */
+const ORDERS_READ_WAIT_MS = 30_000;
+
+/** When the EHR's orders were last read, or why they could not be; and a way to read them now. */
+function OrdersRead({ endpoint, reading, onRead }: { endpoint: FhirEndpoint; reading: boolean; onRead: () => void }) {
+  const { checkedAt, problem } = endpoint.orders;
+  const when = checkedAt ? new Date(checkedAt).toLocaleString() : undefined;
+  const state = !when
+    ? html`<span>The EHR’s orders have not been read yet.</span>`
+    : problem
+      ? html`<span class="error">Could not read the EHR’s orders at ${when}: <span class="source">${problem}</span>. The orders read before still count.</span>`
+      : html`<span>The EHR’s orders were read at ${when}.</span>`;
+  return html`<p class="orders-read">${state}
+    ${endpoint.enabled ? html` <button type="button" class="secondary" onClick=${onRead} disabled=${reading} aria-busy=${reading ? 'true' : 'false'}>${reading ? 'Reading the EHR’s orders…' : 'Read the EHR’s orders now'}</button>` : null}</p>`;
+}
+
 export function EhrConnection({ team, onDone }: { team: CareTeam; onDone: () => void }) {
   const [endpoint, setEndpoint] = useState<FhirEndpoint | null | undefined>(undefined);
   const [deliveries, setDeliveries] = useState<FhirDelivery[]>([]);
@@ -121,6 +137,7 @@ export function EhrConnection({ team, onDone }: { team: CareTeam; onDone: () => 
   const [form, setForm] = useState<Form>(formOf(undefined));
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [status, setStatus] = useState<string | undefined>(undefined);
+  const [readingOrders, setReadingOrders] = useState(false);
   const isAdmin = session.me?.user.role === 'admin';
   const base = `/v1/care-teams/${encodeURIComponent(team.id)}/fhir-endpoint`;
   const load = async () => {
@@ -158,6 +175,27 @@ export function EhrConnection({ team, onDone }: { team: CareTeam; onDone: () => 
       setErrors({ [field]: text });
     }
   };
+  // The orders are read by the rules process (it sees the ask within a second or so): the page waits
+  // until the endpoint says they were read after the ask, then shows them.
+  const readOrders = async () => {
+    setErrors({});
+    setReadingOrders(true);
+    try {
+      const { askedAt } = await api<{ askedAt: string }>('POST', `${base}/orders-read`);
+      const deadline = Date.now() + ORDERS_READ_WAIT_MS;
+      let current = await api<FhirEndpoint>('GET', base);
+      while ((current.orders.checkedAt ?? '') < askedAt && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        current = await api<FhirEndpoint>('GET', base);
+      }
+      if ((current.orders.checkedAt ?? '') < askedAt) setStatus('The EHR’s orders are not read yet; they will be within 15 minutes.');
+      await load();
+    } catch (failure) {
+      setErrors({ '': (failure as Error).message });
+    } finally {
+      setReadingOrders(false);
+    }
+  };
   const remove = async () => {
     setErrors({});
     try {
@@ -186,7 +224,7 @@ export function EhrConnection({ team, onDone }: { team: CareTeam; onDone: () => 
         : html`<p class="ehr-summary">${endpoint.enabled ? 'Readings go' : 'Paused: nothing is sent'} to <code>${endpoint.baseUrl}</code>, signed in${smart ? html` as SMART Backend Services client <code>${smart.clientId}</code>` : ' with a bearer token'}. ${endpoint.cgmSummaryDays ? `Each patient’s CGM summary every ${endpoint.cgmSummaryDays} ${endpoint.cgmSummaryDays === 1 ? 'day' : 'days'}.` : 'No CGM summaries.'}</p>
           <p><small class="source">Changed by ${endpoint.updatedBy}, ${new Date(endpoint.updatedAt).toLocaleString()}</small></p>`}
     ${smart ? html`<${ShownOnce} label="The key the EHR registers" value=${smart.jwksUrl}>The EHR registers the platform’s public key by this JWKS address (the private key never leaves the platform):</${ShownOnce}>` : null}
-    ${endpoint ? html`<h3>Readings</h3><${DeliveryState} deliveries=${deliveries} /><h3>CGM summaries</h3><${SubmissionTable} submissions=${submissions} /><${OrderTable} orders=${orders} />` : null}
+    ${endpoint ? html`<h3>Readings</h3><${DeliveryState} deliveries=${deliveries} /><h3>CGM summaries</h3><${SubmissionTable} submissions=${submissions} /><${OrderTable} orders=${orders} /><${OrdersRead} endpoint=${endpoint} reading=${readingOrders} onRead=${readOrders} />` : null}
     ${isAdmin
       ? html`<form class="create-person ehr-form" onSubmit=${save} novalidate>
           <h3>${endpoint ? 'Change the connection' : 'Connect an EHR'}</h3>

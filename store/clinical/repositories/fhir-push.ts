@@ -22,6 +22,8 @@ export interface FhirEndpoint {
   cgmSummaryDays: number | null;
   updatedBy: string;
   updatedAt: string;
+  /** The EHR's CGM orders: when a person asked to read them now, when they were last read or tried, and why that failed (null: read). */
+  orders: { askedAt: string | null; checkedAt: string | null; problem: string | null };
 }
 
 function toEndpoint(row: Selectable<FhirEndpointTable>): FhirEndpoint {
@@ -29,7 +31,16 @@ function toEndpoint(row: Selectable<FhirEndpointTable>): FhirEndpoint {
     row.auth_type === 'bearer'
       ? { type: 'bearer', token: row.bearer_token ?? '' }
       : { type: 'smart-backend', clientId: row.client_id ?? '', tokenUrl: row.token_url, scope: row.scope ?? '', privateJwk: JSON.parse(row.private_jwk ?? '{}') as Record<string, unknown>, publicJwk: JSON.parse(row.public_jwk ?? '{}') as Record<string, unknown> };
-  return { careTeamId: row.care_team_id, baseUrl: row.base_url, auth, enabled: row.enabled === 1, cgmSummaryDays: row.cgm_summary_days, updatedBy: row.updated_by, updatedAt: row.updated_at };
+  return {
+    careTeamId: row.care_team_id,
+    baseUrl: row.base_url,
+    auth,
+    enabled: row.enabled === 1,
+    cgmSummaryDays: row.cgm_summary_days,
+    updatedBy: row.updated_by,
+    updatedAt: row.updated_at,
+    orders: { askedAt: row.orders_asked_at, checkedAt: row.orders_checked_at, problem: row.orders_problem },
+  };
 }
 
 export class FhirEndpointRepository {
@@ -40,7 +51,7 @@ export class FhirEndpointRepository {
     return row && toEndpoint(row);
   }
 
-  async put(endpoint: Omit<FhirEndpoint, 'updatedAt' | 'cgmSummaryDays'> & { cgmSummaryDays?: number | null }): Promise<FhirEndpoint> {
+  async put(endpoint: Omit<FhirEndpoint, 'updatedAt' | 'cgmSummaryDays' | 'orders'> & { cgmSummaryDays?: number | null }): Promise<FhirEndpoint> {
     const { auth } = endpoint;
     const values = {
       base_url: endpoint.baseUrl,
@@ -75,10 +86,25 @@ export class FhirEndpointRepository {
     return (await this.db.selectFrom('fhir_endpoints').selectAll().where('enabled', '=', 1).where('cgm_summary_days', 'is not', null).execute()).map(toEndpoint);
   }
 
-  /** Changes whenever an endpoint is set, changed or removed: how many there are and the latest change. */
+  /** Changes whenever an endpoint is set, changed or removed, or someone asks for its EHR's orders: how many there are and the latest change and ask. */
   async changeStamp(): Promise<string> {
-    const row = await this.db.selectFrom('fhir_endpoints').select((eb) => [eb.fn.countAll<number | string>().as('n'), eb.fn.max('updated_at').as('latest')]).executeTakeFirstOrThrow();
-    return `${Number(row.n)}/${row.latest ?? ''}`;
+    const row = await this.db
+      .selectFrom('fhir_endpoints')
+      .select((eb) => [eb.fn.countAll<number | string>().as('n'), eb.fn.max('updated_at').as('latest'), eb.fn.max('orders_asked_at').as('asked')])
+      .executeTakeFirstOrThrow();
+    return `${Number(row.n)}/${row.latest ?? ''}/${row.asked ?? ''}`;
+  }
+
+  /** A person asks for the team's EHR's orders to be read now (the sender sees the change stamp move); when, or undefined without an endpoint. */
+  async askForOrders(careTeamId: string): Promise<string | undefined> {
+    const askedAt = nowInstant();
+    const result = await this.db.updateTable('fhir_endpoints').set({ orders_asked_at: askedAt }).where('care_team_id', '=', careTeamId).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0 ? askedAt : undefined;
+  }
+
+  /** The team's EHR's orders were read (problem null) or could not be (why). */
+  async ordersChecked(careTeamId: string, problem: string | null): Promise<void> {
+    await this.db.updateTable('fhir_endpoints').set({ orders_checked_at: nowInstant(), orders_problem: problem?.slice(0, 1000) ?? null }).where('care_team_id', '=', careTeamId).execute();
   }
 
   /** The care teams whose readings are pushed now. */

@@ -134,6 +134,7 @@ const CASES: Case[] = [
   { route: 'GET /v1/billing/rpm', prepare: async () => ({ method: 'GET', path: '/v1/billing/rpm?month=2026-11' }), expected: { admin: 200, nurseA: 403, physicianA: 403, billingA: 200, nurseB: 403, physicianB: 403 } },
   { route: 'PUT /v1/care-teams/:id/fhir-endpoint', prepare: async () => ({ method: 'PUT', path: `/v1/care-teams/${teamA}/fhir-endpoint`, body: { baseUrl: 'https://ehr.example.org/fhir', auth: { type: 'bearer', token: 'secret' } } }), expected: adminOnly },
   { route: 'GET /v1/care-teams/:id/fhir-endpoint', prepare: async () => (await withEndpoint(teamA), { method: 'GET', path: `/v1/care-teams/${teamA}/fhir-endpoint` }), expected: clinicalOwnOnly },
+  { route: 'POST /v1/care-teams/:id/fhir-endpoint/orders-read', prepare: async () => (await withEndpoint(teamA), { method: 'POST', path: `/v1/care-teams/${teamA}/fhir-endpoint/orders-read` }), expected: { ...clinicalOwnOnly, admin: 202, nurseA: 202, physicianA: 202 } },
   { route: 'DELETE /v1/care-teams/:id/fhir-endpoint', prepare: async () => ({ method: 'DELETE', path: `/v1/care-teams/${await withEndpoint((await app.clinicalStore.careTeams.create({ name: 'Fresh' })).id)}/fhir-endpoint` }), expected: { ...adminOnly, admin: 204 } },
   { route: 'GET /v1/fhir-deliveries', prepare: async () => ({ method: 'GET', path: '/v1/fhir-deliveries' }), expected: clinicalAll },
   // A clinician asking for another team's submissions is refused; their own (or all they see) are answered.

@@ -415,7 +415,11 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
       const forStranger = await receiver.create(order(stranger, 'cgm-data-submission-standing-order', schedule({ value: 1, code: 'wk' }, { value: 1, code: 'wk' })));
       await receiver.create({ ...order(ehrPatient, 'cgm-data-submission-standing-order', schedule({ value: 1, code: 'd' }, { value: 1, code: 'd' })), status: 'completed' });
 
+      const before = new Date().toISOString();
       await push.sender.cgmSummaries.plan();
+      const endpointOrders = async () => ((await app.request('GET', `/v1/care-teams/${team.id}/fhir-endpoint`, { token: admin })).body as { orders: { askedAt: string | null; checkedAt: string | null; problem: string | null } }).orders;
+      expect(await endpointOrders()).toEqual({ askedAt: null, checkedAt: expect.any(String), problem: null });
+      expect((await endpointOrders()).checkedAt! >= before).toBe(true);
       // What the team's people are shown: the orders kept, with the patient's name.
       const listed = await app.request('GET', `/v1/fhir-cgm-orders?careTeamId=${team.id}`, { token: admin });
       expect(listed.status).toBe(200);
@@ -468,6 +472,32 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
       await push.sender.cgmSummaries.plan();
       expect((await app.clinicalStore.fhirCgmOrders.forTeam(team.id)).map((kept) => kept.kind)).toEqual(['standing', 'one_time']);
       expect((await app.clinicalStore.fhirCgmOrders.list({ careTeamIds: [team.id] })).map((kept) => kept.kind).sort()).toEqual(['one_time', 'standing', 'unserved']);
+
+      // An order placed in the EHR is read when a clinician asks, not at the next 15-minute round.
+      const placed = await receiver.create(order(ehrReadingsPatient, 'cgm-data-submission-standing-order', schedule({ value: 1, code: 'wk' }, { value: 1, code: 'wk' })));
+      const nurse = await app.token('nurse', [team.id], unique('nurse'));
+      const asked = await app.request('POST', `/v1/care-teams/${team.id}/fhir-endpoint/orders-read`, { token: nurse });
+      expect(asked.status).toBe(202);
+      const { askedAt } = asked.body as { askedAt: string };
+      expect((await endpointOrders()).askedAt).toBe(askedAt);
+      push.sender.kick();
+      await eventually(async () => ((await endpointOrders()).checkedAt! >= askedAt ? true : undefined), 20_000);
+      expect((await app.clinicalStore.fhirCgmOrders.forTeam(team.id)).map((kept) => kept.ehrOrderId)).toContain(placed.id);
+      expect((await app.request('POST', `/v1/care-teams/${team.id}/fhir-endpoint/orders-read`, { token: await app.token('nurse', [teamB.teamId], unique('nurse')) })).status).toBe(403);
+      // An EHR that cannot be read: the team's people see why, and the orders read before still count.
+      expect((await app.request('PUT', `/v1/care-teams/${team.id}/fhir-endpoint`, { token: admin, body: { baseUrl: receiver.baseUrl, auth: { type: 'bearer', token: 'a-token-the-ehr-never-gave' }, cgmSummaryDays: 7 } })).status).toBe(200);
+      push.sender.kick();
+      const refused = await eventually(async () => {
+        const current = await endpointOrders();
+        return current.problem ? current : undefined;
+      }, 20_000);
+      expect(refused.problem).toMatch(/401/);
+      expect((await app.clinicalStore.fhirCgmOrders.forTeam(team.id)).map((kept) => kept.ehrOrderId)).toContain(placed.id);
+      // Switched off: its orders are not read, and asking says so.
+      expect((await app.request('PUT', `/v1/care-teams/${team.id}/fhir-endpoint`, { token: admin, body: { baseUrl: receiver.baseUrl, auth: { type: 'bearer', token: 'orders-token' }, cgmSummaryDays: 7, enabled: false } })).status).toBe(200);
+      const paused = await app.request('POST', `/v1/care-teams/${team.id}/fhir-endpoint/orders-read`, { token: nurse });
+      expect(paused.status).toBe(409);
+      expect((paused.body as { message: string }).message).toMatch(/switched off/);
     } finally {
       await receiver.stop();
     }
