@@ -29,8 +29,11 @@ async function startProvider(port: number, apiBase: string): Promise<void> {
     ttl: { AuthorizationCode: 3, AccessToken: 600, IdToken: 600, Grant: 600, Session: 600, Interaction: 600 },
     pkce: { required: () => true },
   } as never);
-  providerServer = provider.listen(port);
-  await new Promise<void>((resolve) => providerServer.once('listening', () => resolve()));
+  providerServer = provider.listen(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    providerServer.once('listening', () => resolve());
+    providerServer.once('error', reject);
+  });
 }
 
 /** A browser's cookie jar for one host. */
@@ -86,7 +89,7 @@ async function browserSignIn(api: ApiHarness, login: string, beforeCallback?: (c
   throw new Error('the sign-in did not come back to the platform');
 }
 
-beforeAll(async () => {
+async function startAll(): Promise<void> {
   const [providerPort, apiPort, otherPort] = [await freePort(), await freePort(), await freePort()];
   const apiBase = `http://127.0.0.1:${apiPort}`;
   await startProvider(providerPort, apiBase);
@@ -95,12 +98,28 @@ beforeAll(async () => {
   teamId = app.teamId;
   // The same provider under another name: its discovery document says another issuer.
   wrongIssuerApp = await startApiHarness({ port: otherPort, sessions: { ...sessions, publicUrl: `http://127.0.0.1:${otherPort}` }, oidc: { issuer: `http://localhost:${providerPort}`, ...CLIENT, roleClaim: 'rpm_role' } });
-});
-afterAll(async () => {
+}
+
+async function stopAll(): Promise<void> {
   await app?.stopAll();
   await wrongIssuerApp?.stopAll();
   providerServer?.close();
+}
+
+beforeAll(async () => {
+  // Each server is named to the others before it starts, so their ports are chosen first; on a busy
+  // machine another process can take one in between (a CI run lost the API's this way): start again
+  // on others.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startAll();
+    } catch (error) {
+      await stopAll().catch(() => undefined);
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 5) throw error;
+    }
+  }
 });
+afterAll(stopAll);
 
 describe('sign-in through an OpenID Connect provider', () => {
   it('signs in a person whose role and teams the provider gives, with a session cookie that opens the API', async () => {

@@ -155,8 +155,43 @@ describe('readings store on SQLite', () => {
       'reading_id',
       'source',
       'json',
+      'cgm_value',
     ]);
     columns.close();
+  });
+
+  it("gives the CGM readings of a data directory of layout 6 their column, and reads a CGM's values from the index alone", async () => {
+    const path = freshPath();
+    const cgm = (measuredAt: string, value: number): StoredReading => bp('p-cgm', measuredAt, 0, { kind: 'cgm_glucose', deviceId: 'cgm-1', unit: 'mg/dL', values: { value }, flags: {}, original: { unit: 'mg/dL', values: { value } } });
+    const readings = [cgm('2026-11-20T08:00:00.000Z', 101), cgm('2026-11-20T08:05:00.000Z', 104.5), bp('p-cgm', '2026-11-20T08:07:00.000Z', 150)];
+    const store = new SqliteReadingsStore(path);
+    await store.write(readings);
+    await store.close();
+    // Layout 6, as earlier versions left it: no column, no index.
+    const old = new SqliteDatabase(path);
+    old.exec('DROP INDEX readings_cgm_values; ALTER TABLE readings DROP COLUMN cgm_value; PRAGMA user_version = 6;');
+    old.close();
+
+    const migrated = new SqliteReadingsStore(path);
+    const range = { patientId: 'p-cgm', from: '2026-11-20T00:00:00.000Z', to: '2026-11-21T00:00:00.000Z' };
+    expect(await migrated.series({ ...range, kind: 'cgm_glucose', field: 'value' })).toEqual([
+      { epochMs: Date.parse('2026-11-20T08:00:00.000Z'), value: 101 },
+      { epochMs: Date.parse('2026-11-20T08:05:00.000Z'), value: 104.5 },
+    ]);
+    await migrated.write([cgm('2026-11-20T08:10:00.000Z', 99)]);
+    expect((await migrated.series({ ...range, kind: 'cgm_glucose', field: 'value' })).map((point) => point.value)).toEqual([101, 104.5, 99]);
+    await migrated.close();
+    const database = new SqliteDatabase(path, { readonly: true });
+    expect(database.prepare('SELECT kind, cgm_value FROM readings ORDER BY measured_at_ms').raw(true).all()).toEqual([
+      ['cgm_glucose', 101],
+      ['cgm_glucose', 104.5],
+      ['blood_pressure', null],
+      ['cgm_glucose', 99],
+    ]);
+    // The values come from the index: no row, no JSON, is read.
+    const plan = database.prepare("EXPLAIN QUERY PLAN SELECT measured_at_ms, cgm_value FROM readings INDEXED BY readings_cgm_values WHERE patient_id = 'p-cgm' AND kind = 'cgm_glucose' AND measured_at_ms >= 0 AND measured_at_ms < 1 ORDER BY measured_at_ms, device_id, reading_id").all() as { detail: string }[];
+    expect(plan.map((step) => step.detail).join()).toMatch(/COVERING INDEX readings_cgm_values/);
+    database.close();
   });
 
   it('answers a chart’s day marks again from the patient’s mark, and reads them again after a write by another connection or from a layout without patient marks', async () => {

@@ -275,6 +275,29 @@ export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: (
     await expect(store.series({ ...range, kind: 'glucose', field: 'value") OR 1=1 --' })).rejects.toThrow(/is not a value field's name/);
   });
 
+  it("reads a CGM's values apart from a meter's, each sensor's in time order, whatever unit they were sent in", async () => {
+    const patient = patientId();
+    const cgm = (measuredAt: string, value: number, overrides: Partial<StoredReading> = {}) => glucose(patient, measuredAt, value, { kind: 'cgm_glucose', deviceId: 'cgm-1', flags: { trend: 'Flat' }, original: { unit: 'mg/dL', values: { value } }, ...overrides });
+    await store.write([
+      cgm('2026-11-15T12:05:00.000Z', 182),
+      cgm('2026-11-15T12:00:00.000Z', 176.5),
+      // Sent in mmol/L: stored in mg/dL, as every CGM reading.
+      cgm('2026-11-15T12:10:00.000Z', 189.1638, { original: { unit: 'mmol/L', values: { value: 10.5 } } }),
+      cgm('2026-11-15T12:11:00.000Z', 190, { deviceId: 'cgm-2' }),
+      glucose(patient, '2026-11-15T12:07:00.000Z', 99),
+      cgm('2026-12-02T00:00:00.000Z', 140),
+    ]);
+    const range = { patientId: patient, from: '2026-11-15T00:00:00.000Z', to: '2026-11-16T00:00:00.000Z' };
+    expect(await store.series({ ...range, kind: 'cgm_glucose', field: 'value' })).toEqual([
+      { epochMs: Date.parse('2026-11-15T12:00:00.000Z'), value: 176.5 },
+      { epochMs: Date.parse('2026-11-15T12:05:00.000Z'), value: 182 },
+      { epochMs: Date.parse('2026-11-15T12:10:00.000Z'), value: 189.1638 },
+      { epochMs: Date.parse('2026-11-15T12:11:00.000Z'), value: 190 },
+    ]);
+    expect(await store.series({ ...range, kind: 'glucose', field: 'value' })).toEqual([{ epochMs: Date.parse('2026-11-15T12:07:00.000Z'), value: 99 }]);
+    expect(await store.series({ ...range, kind: 'cgm_glucose', field: 'trend' })).toEqual([]);
+  });
+
   it('aggregates per local day in the patient’s time zone, across the end of daylight saving time', async () => {
     const patient = patientId();
     // America/New_York left DST on 2026-11-01 at 02:00 local (06:00Z): that day has 25 hours.
