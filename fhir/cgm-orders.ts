@@ -140,14 +140,15 @@ export async function readTeamCgmOrders(
       unserved(found ? "its patient is not this team's" : 'its patient is not one the platform sent');
       continue;
     }
+    const content = { summary: order.summary, sensorReadings: order.sensorReadings };
     if (order.kind === 'standing') {
-      orders.push({ kind: 'standing', careTeamId, ehrOrderId: order.ehrOrderId, patientId: patient.id, everyDays: order.everyDays, lookbackDays: order.lookbackDays, summary: order.summary, sensorReadings: order.sensorReadings });
+      orders.push({ kind: 'standing', careTeamId, ehrOrderId: order.ehrOrderId, patientId: patient.id, everyDays: order.everyDays, lookbackDays: order.lookbackDays, ...content });
       continue;
     }
     const periodStart = orderDate(order.start, patient.timezone, 'start');
     const periodEnd = orderDate(order.end, patient.timezone, 'end');
     if (periodStart > periodEnd) unserved('its timePeriod ends before it starts');
-    else orders.push({ kind: 'one_time', careTeamId, ehrOrderId: order.ehrOrderId, patientId: patient.id, periodStart, periodEnd, summary: order.summary, sensorReadings: order.sensorReadings });
+    else orders.push({ kind: 'one_time', careTeamId, ehrOrderId: order.ehrOrderId, patientId: patient.id, periodStart, periodEnd, ...content });
   }
   return { orders, skipped };
 }

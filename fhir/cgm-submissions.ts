@@ -120,7 +120,7 @@ export class CgmSummarySubmitter {
       // team's schedule; one for sensor readings is a schedule of its own.
       const summaries = standingSchedules(orders, (order) => order.summary);
       const sensorReadings = standingSchedules(orders, (order) => order.sensorReadings);
-      const latest = { summary: await clinicalStore.fhirCgmSubmissions.latestPeriodEnds(endpoint.careTeamId, 'summary'), sensor_readings: await clinicalStore.fhirCgmSubmissions.latestPeriodEnds(endpoint.careTeamId, 'sensor_readings') };
+      const latest = await clinicalStore.fhirCgmSubmissions.latestPeriodEnds(endpoint.careTeamId);
       let after: string | undefined;
       do {
         const page = await clinicalStore.patients.cgmWearers({ careTeamIds: [endpoint.careTeamId], limit: PLAN_CHUNK, after });

@@ -6,7 +6,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freePort, terminate } from './time-series.js';
+import { freePort } from './ports.js';
+import { terminate } from './time-series.js';
 
 export function mosquittoUnavailableReason(): string | undefined {
   try {

@@ -6,7 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './time-series.js';
+import { freePort } from './ports.js';
 
 export function natsUnavailableReason(): string | undefined {
   try {

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './time-series.js';
+import { freePort } from './ports.js';
 
 const run = promisify(execFile);
 const SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';

@@ -108,6 +108,7 @@ export const fhirPushRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
       const endpoint = await teamEndpoint(request, request.params.id);
       if (!endpoint.enabled) throw new ApiError(STORE_ERRORS.CONFLICT, `care team ${endpoint.careTeamId}'s EHR connection is switched off: its orders are not read`);
       const askedAt = await clinicalStore.fhirEndpoints.askForOrders(endpoint.careTeamId);
+      // The endpoint was there a moment ago: none now is an admin's delete in between.
       if (!askedAt) throw new ApiError(STORE_ERRORS.NOT_FOUND, `care team ${endpoint.careTeamId} pushes to no EHR`);
       return reply.code(202).send({ askedAt });
     },

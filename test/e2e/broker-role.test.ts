@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { freePort } from '../../local-servers/time-series.js';
+import { freePort } from '../../local-servers/ports.js';
 import { mosquittoUnavailableReason } from '../../local-servers/mosquitto.js';
 import { ClinicalStore } from '../../store/index.js';
 import { eventually } from '../support/ingest-harness.js';

@@ -125,14 +125,3 @@ export function absoluteFormRequest(baseUrl: string, method: string, path: strin
     request.end(body);
   });
 }
-
-
-/** A free loopback port, for a server that must be named before it starts. */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

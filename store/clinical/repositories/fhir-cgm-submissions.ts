@@ -78,17 +78,18 @@ function newRow(period: Period, requestedBy: string, dueAt: string, now: string)
 export class FhirCgmSubmissionRepository {
   constructor(private readonly db: Kysely<ClinicalDatabase>) {}
 
-  /** Each team's patients' latest period end on the schedule, by patient (a patient never planned is absent), of one content. */
-  async latestPeriodEnds(careTeamId: string, content: FhirCgmSubmissionContent = 'summary'): Promise<Map<string, string>> {
+  /** A team's patients' latest period end on the schedule, by content and then patient (a patient never planned is absent). */
+  async latestPeriodEnds(careTeamId: string): Promise<Record<FhirCgmSubmissionContent, Map<string, string>>> {
     const rows = await this.db
       .selectFrom('fhir_cgm_submissions')
-      .select(['patient_id', sql<string>`max(period_end)`.as('period_end')])
+      .select(['content', 'patient_id', sql<string>`max(period_end)`.as('period_end')])
       .where('care_team_id', '=', careTeamId)
       .where('requested_by', '=', '')
-      .where('content', '=', content)
-      .groupBy('patient_id')
+      .groupBy(['content', 'patient_id'])
       .execute();
-    return new Map(rows.map((row) => [row.patient_id, row.period_end]));
+    const latest: Record<FhirCgmSubmissionContent, Map<string, string>> = { summary: new Map(), sensor_readings: new Map() };
+    for (const row of rows) latest[row.content as FhirCgmSubmissionContent].set(row.patient_id, row.period_end);
+    return latest;
   }
 
   /** Plans the schedule's submissions, each due at its `dueAt`; a period already planned for a team and patient is not planned again. */

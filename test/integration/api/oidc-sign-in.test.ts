@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Server } from 'node:http';
 import Provider from 'oidc-provider';
-import { freePort, startApiHarness, type ApiHarness } from '../../support/api-harness.js';
+import { startOnFreePorts } from '../../../local-servers/ports.js';
+import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
 import { unique } from '../../support/ingest-harness.js';
 
 const CLIENT = { clientId: 'rpm-platform', clientSecret: 'a-client-secret-of-some-length-0123456789' };
@@ -89,8 +90,7 @@ async function browserSignIn(api: ApiHarness, login: string, beforeCallback?: (c
   throw new Error('the sign-in did not come back to the platform');
 }
 
-async function startAll(): Promise<void> {
-  const [providerPort, apiPort, otherPort] = [await freePort(), await freePort(), await freePort()];
+async function startAll([providerPort, apiPort, otherPort]: [number, number, number]): Promise<void> {
   const apiBase = `http://127.0.0.1:${apiPort}`;
   await startProvider(providerPort, apiBase);
   const sessions = { idleMs: 15 * 60_000, maxMs: 12 * 3_600_000, secureCookie: false, publicUrl: apiBase };
@@ -106,19 +106,8 @@ async function stopAll(): Promise<void> {
   providerServer?.close();
 }
 
-beforeAll(async () => {
-  // Each server is named to the others before it starts, so their ports are chosen first; on a busy
-  // machine another process can take one in between (a CI run lost the API's this way): start again
-  // on others.
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await startAll();
-    } catch (error) {
-      await stopAll().catch(() => undefined);
-      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 5) throw error;
-    }
-  }
-});
+// Each server is named to the others before it starts, so their ports are chosen first.
+beforeAll(() => startOnFreePorts(3, startAll, stopAll));
 afterAll(stopAll);
 
 describe('sign-in through an OpenID Connect provider', () => {

@@ -16,7 +16,8 @@ import { startFhirPush } from '../../../bin/fhir-push.js';
 import { loadDeviceProfiles } from '../../../device-profiles/index.js';
 import { WebhookTargetPolicy } from '../../../rules/index.js';
 import { addDays, startOfLocalDate, type ClinicalDatabaseLocation } from '../../../store/index.js';
-import { freePort, startApiHarness, type ApiHarness } from '../../support/api-harness.js';
+import { startOnFreePorts } from '../../../local-servers/ports.js';
+import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
 import { connect, eventually, receiptCollector, unique } from '../../support/ingest-harness.js';
 import { startMedplumEhr, type MedplumEhr } from '../../support/medplum-ehr.js';
 import { pdfText } from '../../support/pdf-text.js';
@@ -93,8 +94,8 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
   const observationsIn = async (ehr: MedplumEhr, enrolled: Enrolled) => (await ehr.search<Observation>(`Observation?_count=1000`)).filter((observation) => observation.identifier?.[0]?.value?.startsWith(`${enrolled.cuffId}/`));
 
   beforeAll(async () => {
-    const port = await freePort();
-    app = await startApiHarness({ port, publicUrl: `http://127.0.0.1:${port}`, webhookTargets: targets, rateLimitPerMinute: 0, clinicalDatabase: await options.clinicalDatabase?.() });
+    const clinicalDatabase = await options.clinicalDatabase?.();
+    app = await startOnFreePorts(1, ([port]) => startApiHarness({ port, publicUrl: `http://127.0.0.1:${port}`, webhookTargets: targets, rateLimitPerMinute: 0, clinicalDatabase }));
     admin = await app.token('admin', [], unique('admin'));
     push = startPush();
     app.handover = { judge: (readings) => push.handOver(readings) };
