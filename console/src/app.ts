@@ -4,6 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, onSessionChange, restoreSession, session, signOut } from './api.js';
 import { html } from './html.js';
 import { startLiveAlerts, stopLiveAlerts, useCriticalAlerts } from './live-alerts.js';
+import { bornText, usePatientIdentity } from './patient-identity.js';
 import { AlertPage } from './pages/alert.js';
 import { AuditPage } from './pages/audit.js';
 import { CareTeamsPage } from './pages/care-teams.js';
@@ -47,6 +48,7 @@ function IdleClock({ onTimeout }: { onTimeout: () => void }) {
 function CriticalBanner() {
   const { critical, dismiss } = useCriticalAlerts();
   const [error, setError] = useState<string | undefined>(undefined);
+  const patient = usePatientIdentity(critical[0]?.patientId);
   if (critical.length === 0) return null;
   const alert = critical[0]!;
   const acknowledge = async () => {
@@ -58,7 +60,9 @@ function CriticalBanner() {
     }
   };
   return html`<section class="banner" role="alert" aria-label="Critical alert">
-    <strong>‼ Critical alert</strong> <span>${alert.summary}</span>
+    <strong>‼ Critical alert</strong>
+    <span class="who">${patient ? html`<strong>${patient.name}</strong>${`, ${bornText(patient.birthDate)}`}` : null}</span>
+    <span>${alert.summary}</span>
     <a href=${`/alerts/${encodeURIComponent(alert.id)}`} onClick=${follow}>Open alert</a>
     <a href=${`/patients/${encodeURIComponent(alert.patientId)}`} onClick=${follow}>Open patient</a>
     <button type="button" onClick=${acknowledge}>Acknowledge</button>

@@ -111,6 +111,12 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
     expect(setup.status).toBe(200);
   }
 
+  /** Ada Alpha's age today, born 1948-03-02 (counted here apart from the console's own). */
+  const adaAge = () => {
+    const now = new Date();
+    return now.getUTCFullYear() - 1948 - (now.getUTCMonth() < 2 || (now.getUTCMonth() === 2 && now.getUTCDate() < 2) ? 1 : 0);
+  };
+
   async function seriousViolations(page: Page, name: string): Promise<string[]> {
     await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
     const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
@@ -182,6 +188,8 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       violations.push(...(await seriousViolations(page, 'triage')));
       await page.goto(`${baseUrl}/patients/${ids.patientA}`);
       await page.waitForSelector('table.readings tbody tr');
+      // Two identifiers, the name and the date of birth, head the page.
+      expect((await page.textContent('main')) ?? '').toContain(`Born Mar 2, 1948, age ${adaAge()} · time zone America/New_York`);
       violations.push(...(await seriousViolations(page, 'patient')));
       expect(violations).toEqual([]);
       expect(dialogs).toEqual([]);
@@ -386,6 +394,9 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       publish(ids.meter, meterSecret, { readingId: unique('crit'), kind: 'glucose', measuredAt: new Date().toISOString(), value: 40, unit: 'mg/dL', mealContext: 'fasting' });
       await page.waitForSelector('section.banner', { timeout: 5_000 });
       expect(Date.now() - published).toBeLessThan(2_000 + 1_000);
+      // Whose it is, before anyone acknowledges it: the name and the date of birth.
+      await page.waitForSelector('section.banner .who strong');
+      expect((await page.textContent('section.banner .who'))?.trim()).toBe(`Ada Alpha, born Mar 2, 1948, age ${adaAge()}`);
       expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('not reloaded');
       await page.screenshot({ path: join(screenshots, 'critical-banner.png') });
       await page.click('section.banner button:has-text("Acknowledge")');
@@ -403,8 +414,10 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       const text = (await page.textContent('main')) ?? '';
       expect(text).toContain('clinical-billing.md');
       expect(text).toContain('last reading');
-      // The status line reads as words: "escalation tier 0 · patient", not "0· patient".
-      expect(text).toMatch(/escalation tier \d+ · patient/);
+      // Whose alert, by name and date of birth, linked to the patient's page.
+      await page.waitForSelector('p.who a:has-text("Ada Alpha")');
+      expect((await page.textContent('p.who'))?.replace(/\s+/g, ' ').trim()).toBe(`For Ada Alpha, born Mar 2, 1948, age ${adaAge()}`);
+      expect(await page.getAttribute('p.who a', 'href')).toBe(`/patients/${ids.patientA}`);
       expect(await page.$$eval('table.events tbody tr', (rows) => rows.map((row) => row.textContent ?? ''))).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`acknowledged.*${ids.nurse}.*acknowledged from the console banner`))]));
       expect(await seriousViolations(page, 'alert')).toEqual([]);
       // Critical: no snooze offered, and why; taking it shows the team who has it.

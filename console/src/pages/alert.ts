@@ -7,6 +7,7 @@ import { html } from '../html.js';
 import { eventTime } from '../local-time.js';
 import { follow } from '../router.js';
 import { severityText } from '../severity.js';
+import { bornText, usePatientIdentity } from '../patient-identity.js';
 
 interface AlertEvent {
   id: number;
@@ -42,6 +43,7 @@ export function AlertPage({ id }: { id: string }) {
   const [note, setNote] = useState('');
   const [snoozeMinutes, setSnoozeMinutes] = useState(15);
   const [error, setError] = useState<string | undefined>(undefined);
+  const patient = usePatientIdentity(alert?.patientId);
   const load = async () => {
     try {
       const current = await api<Alert>('GET', `/v1/alerts/${encodeURIComponent(id)}`);
@@ -71,18 +73,17 @@ export function AlertPage({ id }: { id: string }) {
   if (!alert) return html`<main id="main"><p aria-busy="true">Loading…</p></main>`;
   const open = alert.status !== 'resolved';
   // In the status line each separator carries its own spaces: htm drops the whitespace of a line
-  // break between expressions ("escalation tier 0· patient").
+  // break between expressions ("escalation tier 0· taken by").
   return html`
     <main id="main">
       <h1><span class=${`badge severity-${alert.severity}`}>${severityText(alert.severity)}</span> ${alert.summary}</h1>
+      <p class="who">
+        For <a href=${`/patients/${encodeURIComponent(alert.patientId)}`} onClick=${follow}>${patient?.name ?? 'the patient'}</a>${patient ? `, ${bornText(patient.birthDate)}` : ''}
+      </p>
       <p>
         Status ${alert.status.replace(/_/g, ' ')} · opened <time datetime=${alert.openedAt}>${eventTime.format(new Date(alert.openedAt))}</time> · escalation tier ${alert.escalationTier}${alert.claimedBy
           ? html` · <strong class="claimed">taken by ${alert.claimedBy}</strong>`
-          : null}${alert.snoozedUntil && Date.parse(alert.snoozedUntil) > Date.now() ? html` · <strong class="snoozed">snoozed until <time datetime=${alert.snoozedUntil}>${eventTime.format(new Date(alert.snoozedUntil))}</time> by ${alert.snoozedBy}</strong>` : null}${' · '}<a
-          href=${`/patients/${encodeURIComponent(alert.patientId)}`}
-          onClick=${follow}
-          >patient</a
-        >
+          : null}${alert.snoozedUntil && Date.parse(alert.snoozedUntil) > Date.now() ? html` · <strong class="snoozed">snoozed until <time datetime=${alert.snoozedUntil}>${eventTime.format(new Date(alert.snoozedUntil))}</time> by ${alert.snoozedBy}</strong>` : null}
       </p>
       <section aria-labelledby="rule-heading">
         <h2 id="rule-heading">Rule</h2>

@@ -13,6 +13,7 @@ import { DAY_MS } from '../../../device-profiles/time-units.js';
 import { html } from '../html.js';
 import { follow } from '../router.js';
 import { severityText } from '../severity.js';
+import { bornText } from '../patient-identity.js';
 
 const RANGES = [7, 30, 90] as const;
 /**
@@ -29,14 +30,6 @@ function latest(): (<T>(handler: (value: T) => void) => (value: T) => void) & { 
 
 /** Rows shown before "Show all": a CGM's 90 days are 25,920 readings, too many to lay out at once. */
 const TABLE_ROWS = 300;
-
-function age(birthDate: string): number {
-  const born = new Date(`${birthDate}T00:00:00Z`);
-  const now = new Date();
-  let years = now.getUTCFullYear() - born.getUTCFullYear();
-  if (now.getUTCMonth() < born.getUTCMonth() || (now.getUTCMonth() === born.getUTCMonth() && now.getUTCDate() < born.getUTCDate())) years -= 1;
-  return years;
-}
 
 /** A reading's values and unit as the device sent them (mmol/L stays mmol/L on screen). */
 function asSent(reading: Reading): string {
@@ -157,7 +150,7 @@ export function PatientPage({ id }: { id: string }) {
     <main id="main">
       <h1>${patient.name}</h1>
       <p class="patient-header">
-        Age ${age(patient.birthDate)} · time zone ${patient.timezone} · care team ${patient.careTeamId} · devices ${patient.devices.length > 0 ? patient.devices.join(', ') : 'none'}
+        ${bornText(patient.birthDate).replace(/^b/, 'B')} · time zone ${patient.timezone} · care team ${patient.careTeamId} · devices ${patient.devices.length > 0 ? patient.devices.join(', ') : 'none'}
       </p>
       ${clinician
         ? html`<dl class="last-readings" aria-label="Last reading of each kind">

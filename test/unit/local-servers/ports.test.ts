@@ -1,3 +1,4 @@
+import { describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:net';
 import { freePort, startOnFreePorts } from '../../../local-servers/ports.js';
 

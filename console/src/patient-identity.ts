@@ -1,0 +1,37 @@
+// Whose alert this is, in two identifiers: the name and the date of birth, as a nurse checks before
+// acting on a patient (The Joint Commission's NPSG.01.01.01: at least two patient identifiers). A
+// summary such as "glucose 40 mg/dL" says nothing of whose it is; two patients can share a name.
+import { useEffect, useState } from 'preact/hooks';
+import { api } from './api.js';
+import type { PatientSummary } from './api-types.js';
+
+/** A birth date as the browser's locale writes a date ("Mar 2, 1948"); the date is a calendar date, not an instant. */
+const birthDateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: 'UTC' });
+
+/** Whole years since the birth date, today. */
+export function age(birthDate: string, now = new Date()): number {
+  const born = new Date(`${birthDate}T00:00:00Z`);
+  let years = now.getUTCFullYear() - born.getUTCFullYear();
+  if (now.getUTCMonth() < born.getUTCMonth() || (now.getUTCMonth() === born.getUTCMonth() && now.getUTCDate() < born.getUTCDate())) years -= 1;
+  return years;
+}
+
+/** "born Mar 2, 1948, age 78". */
+export function bornText(birthDate: string): string {
+  return `born ${birthDateFormat.format(new Date(`${birthDate}T00:00:00Z`))}, age ${age(birthDate)}`;
+}
+
+/** The patient's name and birth date, read once per patient shown (the read is audited like any other). */
+export function usePatientIdentity(patientId: string | undefined): Pick<PatientSummary, 'id' | 'name' | 'birthDate'> | undefined {
+  const [identity, setIdentity] = useState<Pick<PatientSummary, 'id' | 'name' | 'birthDate'> | undefined>(undefined);
+  useEffect(() => {
+    if (!patientId) return undefined;
+    let current = true;
+    setIdentity(undefined);
+    api<PatientSummary>('GET', `/v1/patients/${encodeURIComponent(patientId)}`)
+      .then((patient) => current && setIdentity({ id: patient.id, name: patient.name, birthDate: patient.birthDate }))
+      .catch(() => undefined);
+    return () => void (current = false);
+  }, [patientId]);
+  return identity?.id === patientId ? identity : undefined;
+}
