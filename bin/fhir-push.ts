@@ -21,8 +21,11 @@ export function startFhirPush(rules: Pick<RulesService, 'judge'>, dependencies: 
   return {
     async handOver(readings) {
       await rules.judge(readings);
-      await queue.enqueue(readings);
-      sender.kick();
+      // Kicked only for new deliveries: a kick is a claim of due work (a write) and the CGM planner's
+      // look, and once per hand-over those were most of ingest's database queries with no EHR
+      // connected at all (a CPU profile of HTTPS single readings). What is due otherwise (a retry's
+      // time, a CGM submission) is found by the sender's once-a-second round.
+      if ((await queue.enqueue(readings)) > 0) sender.kick();
     },
     stop: () => sender.stop(),
     sender,

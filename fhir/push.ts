@@ -26,19 +26,20 @@ export class FhirPushQueue {
   constructor(private readonly clinicalStore: ClinicalStore) {}
 
   /**
-   * Queues the readings of teams that push to an EHR. The teams are read each time (a small table,
-   * one query per hand-over), so a reading accepted a moment after an endpoint was set is pushed.
+   * Queues the readings of teams that push to an EHR, and says how many were queued. The teams are
+   * read each time (a small table, one query per hand-over), so a reading accepted a moment after an
+   * endpoint was set is pushed.
    */
-  async enqueue(readings: readonly StoredReading[]): Promise<void> {
-    if (readings.length === 0) return;
+  async enqueue(readings: readonly StoredReading[]): Promise<number> {
+    if (readings.length === 0) return 0;
     const teams = new Set(await this.clinicalStore.fhirEndpoints.enabledTeams());
-    if (teams.size === 0) return;
+    if (teams.size === 0) return 0;
     const patients = await this.clinicalStore.patients.getMany([...new Set(readings.map((reading) => reading.patientId))]);
     const items = readings.flatMap((reading) => {
       const careTeamId = patients.get(reading.patientId)?.careTeamId;
       return careTeamId !== undefined && teams.has(careTeamId) ? [{ careTeamId, reading }] : [];
     });
-    await this.clinicalStore.fhirDeliveries.enqueue(items);
+    return this.clinicalStore.fhirDeliveries.enqueue(items);
   }
 }
 

@@ -17,6 +17,7 @@ import type { InboundMessage } from './inbound-message.js';
 import type { MessageInbox } from './inbox.js';
 import { readingsTopic } from './topics.js';
 import { PublishLimit, type PublishBudget } from './publish-budget.js';
+import { RecentSignIns } from './recent-sign-ins.js';
 
 /** The answer to an evaluated POST: its status, a receipt per reading, and the refusal when all were refused. */
 export interface HttpsAnswer {
@@ -84,6 +85,7 @@ export class HttpsReadings {
   private readonly publishLimit: PublishLimit;
   private readonly budgets = new Map<string, PublishBudget>();
   private sweptAtMs = Date.now();
+  private readonly signIns: RecentSignIns;
 
   constructor(
     private readonly dependencies: { clinicalStore: ClinicalStore; inbox: MessageInbox; submit: SubmitForAnswer; metrics: IngestMetrics; logger: Logger },
@@ -92,6 +94,11 @@ export class HttpsReadings {
     this.evaluationWaitMs = options.evaluationWaitMs ?? DEFAULTS.evaluationWaitMs;
     this.throttle = options.signIns ?? new FailureThrottle();
     this.publishLimit = new PublishLimit(options.ratePerSecond ?? DEFAULTS.ratePerSecond, options.burst ?? DEFAULTS.burst);
+    this.signIns = new RecentSignIns(dependencies.clinicalStore.devices);
+  }
+
+  close(): void {
+    this.signIns.close();
   }
 
   /** One POST of a device's readings, from `address`: resolves once durable and evaluated (or refused). */
@@ -104,7 +111,7 @@ export class HttpsReadings {
       const seconds = Math.ceil(retryAfterMs / 1000);
       return { refused: 'throttled', message: `too many failed sign-ins; try again in ${seconds} s`, retryAfterSeconds: seconds };
     }
-    const principal = await clinicalStore.devices.authenticate(credential.id, credential.secret);
+    const principal = await this.signIns.authenticate(credential.id, credential.secret);
     if (!principal) {
       this.throttle.failed(request.address, credential.id);
       metrics.refusedConnections.inc({ reason: 'bad_credentials' });

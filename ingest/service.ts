@@ -252,6 +252,7 @@ export class IngestService {
   async close(): Promise<void> {
     await this.transport.stop();
     this.devices.close();
+    this.https.close();
     this.spool.close();
   }
 

@@ -3,7 +3,7 @@
 // ingest, sent in transaction Bundles with conditional creates, retried with backoff across restarts;
 // and each patient's CGM summary on the team's schedule, as the HL7 CGM IG's data submission.
 // Run over each clinical store (the queue lives there); the minute-long outage runs once, on SQLite.
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it, jest } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
@@ -156,6 +156,26 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
     await publish(teamA, [131]);
     await eventually(async () => ((await observationsIn(bearerEhr, teamA)).length === 6 ? true : undefined));
     expect(await bearerEhr.search<Patient>(`Patient?identifier=${encodeURIComponent(`urn:rpm-ingest:patient|${teamA.patientId}`)}`)).toHaveLength(1);
+  });
+
+  it('wakes its sender only for readings it queued: a team with no EHR costs the sender nothing', async () => {
+    const lone = await enroll((await app.clinicalStore.careTeams.create({ id: unique('team'), name: 'No EHR' })).id);
+    const handedOver = jest.spyOn(push, 'handOver');
+    const kick = jest.spyOn(push.sender, 'kick');
+    try {
+      const [loneId] = await publish(lone, [124]);
+      await eventually(async () => (handedOver.mock.calls.some(([readings]) => readings.some((reading) => reading.readingId === loneId)) ? true : undefined));
+      // Its hand-over has finished (rules, queue) once the returned promise settles.
+      await Promise.all(handedOver.mock.results.map((result) => result.value));
+      expect(kick).not.toHaveBeenCalled();
+      const ids = await publish(teamA, [126]);
+      await delivered(teamA.teamId, ids);
+      expect(kick).toHaveBeenCalled();
+    } finally {
+      handedOver.mockRestore();
+      kick.mockRestore();
+      await lone.client.endAsync();
+    }
   });
 
   it('a reading the EHR refuses holds up only itself: the batch is sent again in halves', async () => {
