@@ -7,6 +7,8 @@ export {
   MEASUREMENT_KINDS,
   OUT_OF_RANGE_FLAGS,
   displayUnit,
+  sentAsText,
+  unitText,
   isMeasurementKind,
   measuredFields,
   type KindDefinition,

@@ -136,8 +136,25 @@ export const KINDS: Readonly<Record<MeasurementKind, KindDefinition>> = {
 /** Every numeric field of a kind that is expressed in the reading's `unit`. */
 /** The canonical unit as people read it (°C rather than UCUM's Cel): rule texts, alert summaries, charts. */
 export function displayUnit(kind: MeasurementKind): string {
-  const unit = KINDS[kind].canonicalUnit;
-  return unit === 'Cel' ? '°C' : unit;
+  return unitText(KINDS[kind].canonicalUnit);
+}
+
+/** A wire unit as people write it: `Cel` is °C, `degF` °F. */
+export function unitText(unit: WireUnit): string {
+  return unit === 'Cel' ? '°C' : unit === 'degF' ? '°F' : unit;
+}
+
+/**
+ * The reading's values as the device sent them, in words ("2.2 mmol/L", "187.4 lb", "101.3 °F"),
+ * when they were sent in a unit other than the kind's canonical one; undefined otherwise. What the
+ * patient's own device showed them, beside the canonical value the rules and summaries use.
+ */
+export function sentAsText(kind: MeasurementKind, original: { unit: string; values: Readonly<Record<string, number>> }): string | undefined {
+  if (original.unit === KINDS[kind].canonicalUnit) return undefined;
+  const unit = unitText(original.unit as WireUnit);
+  const { values } = original;
+  if (kind === 'blood_pressure') return values.systolic === undefined || values.diastolic === undefined ? undefined : `${values.systolic}/${values.diastolic} ${unit}`;
+  return values.value === undefined ? undefined : `${values.value} ${unit}`;
 }
 
 export function measuredFields(kind: MeasurementKind): readonly string[] {

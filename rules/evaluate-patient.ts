@@ -138,6 +138,11 @@ function exceedance(rule: { any: Condition[] }, values: Record<string, number>, 
 }
 
 function describe(reading: RuleReading): string {
+  const described = describeCanonical(reading);
+  return reading.sentAs === undefined ? described : `${described} (sent as ${reading.sentAs})`;
+}
+
+function describeCanonical(reading: RuleReading): string {
   const unit = displayUnit(reading.kind);
   const v = reading.values;
   const round = (n: number) => Math.round(n * 10) / 10;

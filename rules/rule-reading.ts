@@ -1,6 +1,6 @@
 // A reading as the rules see it: times as numbers, values and flags apart. Its own module, so the
 // engine's parts (evaluate-patient, window-sums) can share it without importing each other.
-import { MEASUREMENT_KINDS, type StoredReading } from '../device-profiles/index.js';
+import { MEASUREMENT_KINDS, sentAsText, type StoredReading } from '../device-profiles/index.js';
 import type { CheckInResponse } from '../store/index.js';
 
 /**
@@ -20,10 +20,15 @@ export interface RuleReading {
   measuredAtMs: number;
   values: Record<string, number>;
   flags: Record<string, string | boolean>;
+  /**
+   * The values as the device sent them ("2.2 mmol/L"), when not in the canonical unit: summaries say
+   * both, so that a nurse reads what the patient's meter showed them. Absent for canonical units.
+   */
+  sentAs?: string;
 }
 
 export function toRuleReading(reading: StoredReading): RuleReading {
-  return {
+  const ruleReading: RuleReading = {
     deviceId: reading.deviceId,
     readingId: reading.readingId,
     kind: reading.kind,
@@ -31,6 +36,9 @@ export function toRuleReading(reading: StoredReading): RuleReading {
     values: reading.values,
     flags: reading.flags,
   };
+  const sentAs = sentAsText(reading.kind, reading.original);
+  if (sentAs !== undefined) ruleReading.sentAs = sentAs;
+  return ruleReading;
 }
 
 export function checkInRuleReading(response: CheckInResponse): RuleReading {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { DEFAULT_RULES } from '../../../rules/default-rules.js';
-import { emptyPatientState, stepPatient, type AlertSignal, type PatientState, type RuleReading } from '../../../rules/evaluate-patient.js';
+import { emptyPatientState, stepPatient, toRuleReading, type AlertSignal, type PatientState, type RuleReading } from '../../../rules/evaluate-patient.js';
 import { resolveRules, type RuleDefinition } from '../../../rules/rule-definitions.js';
-import type { MeasurementKind } from '../../../device-profiles/index.js';
+import { canonicalMeasurement } from '../../../device-profiles/normalize.js';
+import type { MeasurementKind, Reading, StoredReading } from '../../../device-profiles/index.js';
 import { inMeasuredOrder } from '../../../ingest/processor.js';
 
 const T0 = Date.parse('2026-11-10T08:00:00Z');
@@ -58,6 +59,18 @@ describe('threshold rules (canonical units)', () => {
   it('describes the reading and scores how far past the bound it is', () => {
     const [signal] = feed(patient(), [glucose(T0, 40)]);
     expect(signal!).toMatchObject({ summary: 'glucose 40 mg/dL', score: 0.2593, severity: 'critical' });
+  });
+
+  it.each([
+    ['glucose', { kind: 'glucose', value: 2.2, unit: 'mmol/L', mealContext: 'fasting' }, 'glucose 39.6 mg/dL (sent as 2.2 mmol/L)'],
+    ['temperature', { kind: 'temperature', value: 101.3, unit: 'degF' }, 'temperature 38.5 °C (sent as 101.3 °F)'],
+    ['blood pressure', { kind: 'blood_pressure', systolic: 25, diastolic: 16, unit: 'kPa' }, 'BP 187.5/120 mmHg (sent as 25/16 kPa)'],
+    ['glucose in mg/dL', { kind: 'glucose', value: 40, unit: 'mg/dL' }, 'glucose 40 mg/dL'],
+  ] as const)('says what the patient\u2019s own device showed beside the canonical value: %s', (_name, sent, summary) => {
+    const { unit, values, original } = canonicalMeasurement(sent as unknown as Reading);
+    const stored: StoredReading = { patientId: 'p1', deviceId: 'dev', readingId: `sent-${sent.kind}`, kind: sent.kind, measuredAt: new Date(T0).toISOString(), measuredAtAsSent: new Date(T0).toISOString(), receivedAt: new Date(T0).toISOString(), gatewayId: null, source: 'device', unit, values, flags: {}, original };
+    const [signal] = feed(patient(DEFAULT_RULES, ['blood_pressure', 'glucose', 'temperature']), [toRuleReading(stored)]);
+    expect(signal).toMatchObject({ summary });
   });
 });
 
