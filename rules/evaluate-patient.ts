@@ -2,7 +2,7 @@
 // state per patient inside its stream (scan); side effects (store, notifiers) happen downstream.
 // Readings are evaluated at their measuredAt, so a gateway uploading yesterday's history is judged
 // against yesterday's window, not today's.
-import { DAY_MS, HOUR_MS, MINUTE_MS, displayUnit as measurementUnit, moreSevere, type MeasurementKind } from '../device-profiles/index.js';
+import { DAY_MS, HOUR_MS, KG_PER_LB, MINUTE_MS, displayUnit as measurementUnit, moreSevere, type MeasurementKind } from '../device-profiles/index.js';
 import type { AlertSeverity } from '../store/index.js';
 import type { AverageRule, Condition, ConfirmRule, ConsecutiveRule, DeltaRule, RateRule, RuleDefinition, SustainedRule, ThresholdRule, TogetherRule } from './rule-definitions.js';
 import { toRuleReading, type RuleKind, type RuleReading } from './rule-reading.js';
@@ -352,7 +352,7 @@ function trendHolds(rule: AverageRule | ConsecutiveRule | DeltaRule, state: Pati
       return {
         reading,
         score: Math.round(((gain - rule.increaseAbove) / rule.increaseAbove) * 10_000) / 10_000,
-        summary: `${deltaSubject(rule, reading)} up ${round2(gain)} ${displayUnit(reading.kind)} over ${hours} h (baseline ${round1(jump.baseline)}, last two readings ${round1(series[m]!.values[rule.field]!)} and ${round1(last)})`,
+        summary: `${deltaSubject(rule, reading)} up ${gainText(reading, gain)} over ${hours} h (baseline ${round1(jump.baseline)}, last two readings ${round1(series[m]!.values[rule.field]!)} and ${round1(last)})`,
       };
     }
   }
@@ -361,6 +361,9 @@ function trendHolds(rule: AverageRule | ConsecutiveRule | DeltaRule, state: Pati
 const round1 = (n: number) => Math.round(n * 10) / 10;
 const round2 = (n: number) => Math.round(n * 100) / 100;
 const deltaSubject = (rule: DeltaRule, reading: RuleReading) => (rule.field === 'value' ? reading.kind : rule.field);
+
+/** A gain in the canonical unit, and in pounds too from a scale that weighs in pounds (heart-failure advice speaks of "3 lb in a day"). */
+const gainText = (reading: RuleReading, gain: number) => `${round2(gain)} ${displayUnit(reading.kind)}${reading.kind === 'weight' && reading.sentUnit === 'lb' ? ` (${round1(gain / KG_PER_LB)} lb)` : ''}`;
 
 /**
  * The gain of the reading at `index` over its baseline: the median of the three readings around the
@@ -423,7 +426,7 @@ function onDeltaRetake(rule: DeltaRule, state: PatientState, reading: RuleReadin
       retakeMessage: rule.retakeMessage,
       reading,
       score: Math.round(((jump.gain - rule.increaseAbove) / rule.increaseAbove) * 10_000) / 10_000,
-      summary: `${deltaSubject(rule, reading)} up ${round2(jump.gain)} ${displayUnit(reading.kind)} over ${hours} h (baseline ${round1(jump.baseline)}, one reading ${round1(reading.values[rule.field]!)})`,
+      summary: `${deltaSubject(rule, reading)} up ${gainText(reading, jump.gain)} over ${hours} h (baseline ${round1(jump.baseline)}, one reading ${round1(reading.values[rule.field]!)})`,
     },
   ];
 }

@@ -25,6 +25,8 @@ export interface RuleReading {
    * both, so that a nurse reads what the patient's meter showed them. Absent for canonical units.
    */
   sentAs?: string;
+  /** The unit it was sent in, beside `sentAs` (a weight gain is said in pounds too for a scale in pounds). */
+  sentUnit?: string;
 }
 
 export function toRuleReading(reading: StoredReading): RuleReading {
@@ -37,7 +39,10 @@ export function toRuleReading(reading: StoredReading): RuleReading {
     flags: reading.flags,
   };
   const sentAs = sentAsText(reading.kind, reading.original);
-  if (sentAs !== undefined) ruleReading.sentAs = sentAs;
+  if (sentAs !== undefined) {
+    ruleReading.sentAs = sentAs;
+    ruleReading.sentUnit = reading.original.unit;
+  }
   return ruleReading;
 }
 

@@ -120,6 +120,17 @@ describe('delta over a window (weight gain), robust to a single outlier', () => 
     expect(signal?.type === 'abnormal' && signal.summary).toMatch(/^weight up 1.6 kg over 48 h \(baseline 80, last two readings 81.6 and 81.7\)/);
   });
 
+  it('says the gain in pounds too from a scale that weighs in pounds', () => {
+    const state = patient();
+    // 176.4 lb a day for three days, then 180.0 and 180.2: as the scale sent them, canonicalized.
+    const pounds = (atMs: number, lb: number): RuleReading => ({ ...weight(atMs, Math.round(lb * 0.45359237 * 10_000) / 10_000), sentAs: `${lb} lb`, sentUnit: 'lb' });
+    feed(state, [0, 1, 2].map((day) => pounds(T0 + day * DAY, 176.4)));
+    const [asked] = feed(state, [pounds(T0 + 3 * DAY, 180)]);
+    expect(asked?.type === 'confirmation_requested' && asked.summary).toBe('weight up 1.63 kg (3.6 lb) over 24 h (baseline 80, one reading 81.6)');
+    const [raised] = feed(state, [pounds(T0 + 4 * DAY, 180.2)]);
+    expect(raised?.type === 'abnormal' && raised.summary).toMatch(/^weight up 1\.63 kg \(3\.6 lb\) over 48 h/);
+  });
+
   it('is not raised by a single outlier, nor hidden by one in the baseline', () => {
     const noPrompt = resolveRules(DEFAULT_RULES, { rules: { 'weight-gain-24h': { retakeWindowMinutes: undefined, retakeMessage: undefined } } });
     expect(brief(feed(patient(noPrompt), daily([80, 80, 80, 86, 80, 80])))).toEqual([]);
