@@ -215,6 +215,8 @@ export const deliveryView = z.object({
 export const triageRow = z.object({
   patientId: z.string(),
   name: z.string().nullable(),
+  /** The second identifier beside the name (YYYY-MM-DD). */
+  birthDate: z.string().nullable(),
   careTeamId: z.string(),
   worstSeverity: z.enum(ALERT_SEVERITIES),
   openAlerts: z.number(),

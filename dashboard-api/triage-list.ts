@@ -86,28 +86,28 @@ export class TriageList {
       // Read after its version, so at least as new: a change in between is read again next time.
       this.alerts.set(alert.id, { version: versionOf.get(alert.id)!, json: JSON.stringify(alertView.parse(alert)), alert });
     }
-    const byPatient = new Map<string, { name: string | null; alerts: RenderedAlert[] }>();
-    for (const { id, patientName } of versions) {
+    const byPatient = new Map<string, { name: string | null; birthDate: string | null; alerts: RenderedAlert[] }>();
+    for (const { id, patientName, patientBirthDate } of versions) {
       const rendered = this.alerts.get(id);
       // Resolved since its version was read (or deleted): not on the list.
       if (!rendered || rendered.alert.status === 'resolved') continue;
       const patient = byPatient.get(rendered.alert.patientId);
       if (patient) patient.alerts.push(rendered);
-      else byPatient.set(rendered.alert.patientId, { name: patientName, alerts: [rendered] });
+      else byPatient.set(rendered.alert.patientId, { name: patientName, birthDate: patientBirthDate, alerts: [rendered] });
     }
-    const rows = [...byPatient.entries()].map(([patientId, { name, alerts }]) => {
+    const rows = [...byPatient.entries()].map(([patientId, { name, birthDate, alerts }]) => {
       // The same order within a patient as the alert list (newest opened first).
       alerts.sort((a, b) => b.alert.openedAt.localeCompare(a.alert.openedAt) || b.alert.id.localeCompare(a.alert.id));
       const worst = alerts.reduce((a, b) => (SEVERITY_RANK[a.alert.severity]! <= SEVERITY_RANK[b.alert.severity]! ? a : b)).alert;
       const latest = alerts.reduce((a, b) => (a.alert.updatedAt >= b.alert.updatedAt ? a : b)).alert;
-      return { patientId, name, worst, lastActivityAt: latest.updatedAt, alerts };
+      return { patientId, name, birthDate, worst, lastActivityAt: latest.updatedAt, alerts };
     });
     // Ranked by the worst open severity, then by recency.
     rows.sort((a, b) => SEVERITY_RANK[a.worst.severity]! - SEVERITY_RANK[b.worst.severity]! || b.lastActivityAt.localeCompare(a.lastActivityAt));
     // The contract's row (schemas.ts triageRow), its keys in the schema's order, as zod's parse left them.
     const parts = rows.map(
       (row) =>
-        `{"patientId":${JSON.stringify(row.patientId)},"name":${JSON.stringify(row.name)},"careTeamId":${JSON.stringify(row.worst.careTeamId)},` +
+        `{"patientId":${JSON.stringify(row.patientId)},"name":${JSON.stringify(row.name)},"birthDate":${JSON.stringify(row.birthDate)},"careTeamId":${JSON.stringify(row.worst.careTeamId)},` +
         `"worstSeverity":${JSON.stringify(row.worst.severity)},"openAlerts":${row.alerts.length},"unacknowledged":${row.alerts.filter((a) => a.alert.status !== 'acknowledged').length},` +
         `"lastActivityAt":${JSON.stringify(row.lastActivityAt)},"alerts":[${row.alerts.map((a) => a.json).join(',')}]}`,
     );

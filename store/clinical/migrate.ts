@@ -22,6 +22,7 @@ import { readingDayMarksMigration } from './migrations/0016-reading-day-marks.js
 import { fhirCgmSubmissionsMigration } from './migrations/0017-fhir-cgm-submissions.js';
 import { fhirCgmOrdersMigration } from './migrations/0018-fhir-cgm-orders.js';
 import { fhirCgmSensorReadingsMigration } from './migrations/0019-fhir-cgm-sensor-readings.js';
+import { triageBirthDateMigration } from './migrations/0020-triage-birth-date.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -45,6 +46,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0017-fhir-cgm-submissions': fhirCgmSubmissionsMigration(dialect),
     '0018-fhir-cgm-orders': fhirCgmOrdersMigration,
     '0019-fhir-cgm-sensor-readings': fhirCgmSensorReadingsMigration,
+    '0020-triage-birth-date': triageBirthDateMigration(dialect),
   };
 }
 

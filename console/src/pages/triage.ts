@@ -5,6 +5,7 @@ import { html } from '../html.js';
 import { useAlertChanges } from '../live-alerts.js';
 import { follow } from '../router.js';
 import { severityText } from '../severity.js';
+import { bornText } from '../patient-identity.js';
 
 const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
@@ -61,7 +62,7 @@ export function Triage() {
                   ${rows.map(
                     (row) => html`
                       <tr class=${`severity-${row.worstSeverity}`} data-patient=${row.patientId}>
-                        <th scope="row"><a href=${`/patients/${encodeURIComponent(row.patientId)}`} onClick=${follow}>${row.name ?? row.patientId}</a></th>
+                        <th scope="row"><a href=${`/patients/${encodeURIComponent(row.patientId)}`} onClick=${follow}>${row.name ?? row.patientId}</a>${row.birthDate ? html`<br /><span class="born">${bornText(row.birthDate)}</span>` : null}</th>
                         <td><span class=${`badge severity-${row.worstSeverity}`}>${severityText(row.worstSeverity)}</span> ${row.alerts[0]?.summary ?? ''}</td>
                         <td>${row.openAlerts}</td>
                         <td>${row.unacknowledged}</td>

@@ -14,7 +14,7 @@ import type { SqlDialectName } from '../connect.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely's documented migration signature
 type AnyDb = Kysely<any>;
 
-/** The counters and the tables whose changes advance them (`patients`: only a change of name). */
+/** The counters and the tables whose changes advance them (`patients`: only a change of name, and of birth date since 0020). */
 export const CHANGE_COUNTERS = { triage: ['alerts', 'patients'] } as const;
 
 export function changeCountersMigration(dialect: SqlDialectName): Migration {

@@ -284,29 +284,29 @@ export class AlertRepository {
    * the alerts that changed; this whole read is what its test renders the list from independently
    * (test/integration/api/triage-list.test.ts).
    */
-  async unresolvedWithNames(careTeamIds?: readonly string[]): Promise<{ alert: Alert; patientName: string | null }[]> {
+  async unresolvedWithNames(careTeamIds?: readonly string[]): Promise<{ alert: Alert; patientName: string | null; patientBirthDate: string | null }[]> {
     if (careTeamIds && careTeamIds.length === 0) return [];
     let query = this.db
       .selectFrom('alerts')
       .leftJoin('patients', 'patients.id', 'alerts.patient_id')
       .selectAll('alerts')
-      .select('patients.name as patient_name')
+      .select(['patients.name as patient_name', 'patients.birth_date as patient_birth_date'])
       .where('alerts.status', '<>', 'resolved');
     if (careTeamIds) query = query.where('alerts.care_team_id', 'in', careTeamIds);
-    return (await query.execute()).map((row) => ({ alert: toAlert(row), patientName: row.patient_name ?? null }));
+    return (await query.execute()).map((row) => ({ alert: toAlert(row), patientName: row.patient_name ?? null, patientBirthDate: row.patient_birth_date ?? null }));
   }
 
   /**
    * What tells whether an unresolved alert changed, without reading it (the triage list's kept
    * alerts): every change of an alert is an event (`lastEventId`) but for the escalation's end
-   * (`stopEscalation`, which only clears `nextEscalationAt`); and the patient's name, which the list shows.
+   * (`stopEscalation`, which only clears `nextEscalationAt`); and the patient's name and birth date, which the list shows.
    */
-  async unresolvedVersions(careTeamIds?: readonly string[]): Promise<{ id: string; lastEventId: number | null; nextEscalationAt: string | null; patientName: string | null }[]> {
+  async unresolvedVersions(careTeamIds?: readonly string[]): Promise<{ id: string; lastEventId: number | null; nextEscalationAt: string | null; patientName: string | null; patientBirthDate: string | null }[]> {
     if (careTeamIds && careTeamIds.length === 0) return [];
     let query = this.db
       .selectFrom('alerts')
       .leftJoin('patients', 'patients.id', 'alerts.patient_id')
-      .select(['alerts.id as id', 'alerts.last_event_id as last_event_id', 'alerts.next_escalation_at as next_escalation_at', 'patients.name as patient_name'])
+      .select(['alerts.id as id', 'alerts.last_event_id as last_event_id', 'alerts.next_escalation_at as next_escalation_at', 'patients.name as patient_name', 'patients.birth_date as patient_birth_date'])
       .where('alerts.status', '<>', 'resolved');
     if (careTeamIds) query = query.where('alerts.care_team_id', 'in', careTeamIds);
     return (await query.execute()).map((row) => ({
@@ -314,6 +314,7 @@ export class AlertRepository {
       lastEventId: row.last_event_id === null ? null : Number(row.last_event_id),
       nextEscalationAt: row.next_escalation_at,
       patientName: row.patient_name ?? null,
+      patientBirthDate: row.patient_birth_date ?? null,
     }));
   }
 

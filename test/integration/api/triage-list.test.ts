@@ -17,7 +17,7 @@ import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from
 import { describeWithServer } from '../../support/servers.js';
 
 interface TriageAnswer {
-  patients: { patientId: string; name: string | null; worstSeverity: string; openAlerts: number; unacknowledged: number; alerts: { id: string; status: string; nextEscalationAt: string | null; claimedBy: string | null }[] }[];
+  patients: { patientId: string; name: string | null; birthDate: string | null; worstSeverity: string; openAlerts: number; unacknowledged: number; alerts: { id: string; status: string; nextEscalationAt: string | null; claimedBy: string | null }[] }[];
 }
 
 const postgresMissing = await postgresUnavailableReason();
@@ -28,17 +28,17 @@ const postgresMissing = await postgresUnavailableReason();
  */
 async function wholeRendering(store: ClinicalStore, careTeamIds: readonly string[] | undefined): Promise<string> {
   const rank = (severity: string) => ALERT_SEVERITIES.indexOf(severity as (typeof ALERT_SEVERITIES)[number]);
-  const byPatient = new Map<string, { name: string | null; alerts: Alert[] }>();
-  for (const { alert, patientName } of await store.alerts.unresolvedWithNames(careTeamIds)) {
-    const patient = byPatient.get(alert.patientId) ?? { name: patientName, alerts: [] };
+  const byPatient = new Map<string, { name: string | null; birthDate: string | null; alerts: Alert[] }>();
+  for (const { alert, patientName, patientBirthDate } of await store.alerts.unresolvedWithNames(careTeamIds)) {
+    const patient = byPatient.get(alert.patientId) ?? { name: patientName, birthDate: patientBirthDate, alerts: [] };
     patient.alerts.push(alert);
     byPatient.set(alert.patientId, patient);
   }
-  const rows = [...byPatient.entries()].map(([patientId, { name, alerts }]) => {
+  const rows = [...byPatient.entries()].map(([patientId, { name, birthDate, alerts }]) => {
     alerts.sort((a, b) => b.openedAt.localeCompare(a.openedAt) || b.id.localeCompare(a.id));
     const worst = alerts.reduce((a, b) => (rank(a.severity) <= rank(b.severity) ? a : b));
     const latest = alerts.reduce((a, b) => (a.updatedAt >= b.updatedAt ? a : b));
-    return { patientId, name, careTeamId: worst.careTeamId, worstSeverity: worst.severity, openAlerts: alerts.length, unacknowledged: alerts.filter((a) => a.status !== 'acknowledged').length, lastActivityAt: latest.updatedAt, alerts };
+    return { patientId, name, birthDate, careTeamId: worst.careTeamId, worstSeverity: worst.severity, openAlerts: alerts.length, unacknowledged: alerts.filter((a) => a.status !== 'acknowledged').length, lastActivityAt: latest.updatedAt, alerts };
   });
   rows.sort((a, b) => rank(a.worstSeverity) - rank(b.worstSeverity) || b.lastActivityAt.localeCompare(a.lastActivityAt));
   return JSON.stringify({ patients: z.array(triageRow).parse(rows) });
@@ -74,7 +74,7 @@ function triageSuite(store: 'sqlite' | 'postgres'): void {
   });
 
   /** A change made with a database client, as a person with psql would: no repository, no event. */
-  const setDirectly = async (table: 'patients' | 'alerts', column: 'name' | 'summary', value: string, id: string) => {
+  const setDirectly = async (table: 'patients' | 'alerts', column: 'name' | 'birth_date' | 'summary', value: string, id: string) => {
     if (database) {
       const client = new pg.Client({ connectionString: database.url });
       await client.connect();
@@ -102,7 +102,7 @@ function triageSuite(store: 'sqlite' | 'postgres'): void {
     expect((await triage(nurseA)).patients).toEqual([]);
 
     const first = await openAlert(patientA, 'high');
-    expect((await triage(nurseA)).patients).toMatchObject([{ patientId: patientA, name: 'Ann', worstSeverity: 'high', openAlerts: 1 }]);
+    expect((await triage(nurseA)).patients).toMatchObject([{ patientId: patientA, name: 'Ann', birthDate: '1950-01-01', worstSeverity: 'high', openAlerts: 1 }]);
     // Asked again with nothing changed: the same answer (kept, not rendered again).
     expect(await triage(nurseA)).toEqual(await triage(nurseA));
     expect((await triage(nurseB)).patients).toEqual([]);
@@ -114,6 +114,9 @@ function triageSuite(store: 'sqlite' | 'postgres'): void {
     // No route renames a patient; a person with a database client can.
     await setDirectly('patients', 'name', 'Ann Renamed', patientA);
     expect((await triage(nurseA)).patients[0]!.name).toBe('Ann Renamed');
+    // A birth date corrected the same way: the list's second identifier follows at once.
+    await setDirectly('patients', 'birth_date', '1951-02-03', patientA);
+    expect((await triage(nurseA)).patients[0]!.birthDate).toBe('1951-02-03');
     // The admin's list is kept apart from the teams' lists: both patients, the critical one first.
     expect((await triage(admin)).patients.filter((p) => p.patientId === patientA || p.patientId === patientB).map((p) => p.patientId)).toEqual([patientB, patientA]);
 
@@ -224,7 +227,7 @@ function triageSuite(store: 'sqlite' | 'postgres'): void {
     const patient = (await app.clinicalStore.patients.create({ name: 'Cy', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: teamA })).id;
     await openAlert(patient, 'high');
     const row = (await triage(nurseA)).patients.find((p) => p.patientId === patient)!;
-    expect(Object.keys(row).sort()).toEqual(['alerts', 'careTeamId', 'lastActivityAt', 'name', 'openAlerts', 'patientId', 'unacknowledged', 'worstSeverity']);
+    expect(Object.keys(row).sort()).toEqual(['alerts', 'birthDate', 'careTeamId', 'lastActivityAt', 'name', 'openAlerts', 'patientId', 'unacknowledged', 'worstSeverity']);
     expect(Object.keys(row.alerts[0]!)).toContain('lastEvent');
   });
 }
