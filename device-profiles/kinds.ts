@@ -150,7 +150,8 @@ export function unitText(unit: WireUnit): string {
  * patient's own device showed them, beside the canonical value the rules and summaries use.
  */
 export function sentAsText(kind: MeasurementKind, original: { unit: string; values: Readonly<Record<string, number>> }): string | undefined {
-  if (original.unit === KINDS[kind].canonicalUnit) return undefined;
+  // Grams are a cellular scale's wire format, not what its display showed (units.ts): not said.
+  if (original.unit === KINDS[kind].canonicalUnit || original.unit === 'g') return undefined;
   const unit = unitText(original.unit as WireUnit);
   const { values } = original;
   if (kind === 'blood_pressure') return values.systolic === undefined || values.diastolic === undefined ? undefined : `${values.systolic}/${values.diastolic} ${unit}`;

@@ -62,14 +62,19 @@ describe('threshold rules (canonical units)', () => {
   });
 
   it.each([
-    ['glucose', { kind: 'glucose', value: 2.2, unit: 'mmol/L', mealContext: 'fasting' }, 'glucose 39.6 mg/dL (sent as 2.2 mmol/L)'],
-    ['temperature', { kind: 'temperature', value: 101.3, unit: 'degF' }, 'temperature 38.5 °C (sent as 101.3 °F)'],
-    ['blood pressure', { kind: 'blood_pressure', systolic: 25, diastolic: 16, unit: 'kPa' }, 'BP 187.5/120 mmHg (sent as 25/16 kPa)'],
-    ['glucose in mg/dL', { kind: 'glucose', value: 40, unit: 'mg/dL' }, 'glucose 40 mg/dL'],
-  ] as const)('says what the patient\u2019s own device showed beside the canonical value: %s', (_name, sent, summary) => {
+    ['glucose', { kind: 'glucose', value: 2.2, unit: 'mmol/L', mealContext: 'fasting' }, '2.2 mmol/L', 'glucose 39.6 mg/dL (sent as 2.2 mmol/L)'],
+    ['temperature', { kind: 'temperature', value: 101.3, unit: 'degF' }, '101.3 °F', 'temperature 38.5 °C (sent as 101.3 °F)'],
+    ['blood pressure', { kind: 'blood_pressure', systolic: 25, diastolic: 16, unit: 'kPa' }, '25/16 kPa', 'BP 187.5/120 mmHg (sent as 25/16 kPa)'],
+    ['glucose in mg/dL', { kind: 'glucose', value: 40, unit: 'mg/dL' }, undefined, 'glucose 40 mg/dL'],
+    // A cellular scale's grams are its wire format, not what its display showed.
+    ['weight in grams', { kind: 'weight', value: 50_000, unit: 'g' }, undefined, undefined],
+  ] as const)('says what the patient\u2019s own device showed beside the canonical value: %s', (_name, sent, sentAs, summary) => {
     const { unit, values, original } = canonicalMeasurement(sent as unknown as Reading);
     const stored: StoredReading = { patientId: 'p1', deviceId: 'dev', readingId: `sent-${sent.kind}`, kind: sent.kind, measuredAt: new Date(T0).toISOString(), measuredAtAsSent: new Date(T0).toISOString(), receivedAt: new Date(T0).toISOString(), gatewayId: null, source: 'device', unit, values, flags: {}, original };
-    const [signal] = feed(patient(DEFAULT_RULES, ['blood_pressure', 'glucose', 'temperature']), [toRuleReading(stored)]);
+    const ruleReading = toRuleReading(stored);
+    expect(ruleReading.sentAs).toBe(sentAs);
+    if (summary === undefined) return;
+    const [signal] = feed(patient(DEFAULT_RULES, ['blood_pressure', 'glucose', 'temperature']), [ruleReading]);
     expect(signal).toMatchObject({ summary });
   });
 });
