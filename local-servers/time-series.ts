@@ -2,7 +2,7 @@
 // benchmarks: Debian's InfluxDB 1.6.7 (`influxd`) and VictoriaMetrics (`victoria-metrics`).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { freePort } from './ports.js';
+import { startOnFreePorts } from './ports.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -49,7 +49,8 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-function managed(command: string, args: string[], url: string, readyPath: string): ServerProcess {
+/** A server process answering `readyPath` at `url` once started (exported for its own test). */
+export function managed(command: string, args: string[], url: string, readyPath: string): ServerProcess {
   let child: ChildProcess | undefined;
   let output = '';
   return {
@@ -59,12 +60,16 @@ function managed(command: string, args: string[], url: string, readyPath: string
       child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
       child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
-      try {
-        await waitForHttp(`${url}${readyPath}`, 30_000);
-      } catch (error) {
-        child.kill('SIGKILL');
-        throw new Error(`${command} did not start: ${(error as Error).message}\n${output}`);
-      }
+      const started = child;
+      // A server that exits at once (its port taken since it was chosen) is not waited for.
+      const exited = new Promise<string>((resolve) => started.once('exit', (code) => resolve(`it exited (${code})`)));
+      const failure = await Promise.race([waitForHttp(`${url}${readyPath}`, 30_000).then(() => undefined, (error: Error) => error.message), exited]);
+      if (failure === undefined) return;
+      started.kill('SIGKILL');
+      const error: NodeJS.ErrnoException = new Error(`${command} did not start: ${failure}\n${output}`);
+      // startOnFreePorts starts it again on other ports.
+      if (/address already in use/i.test(output)) error.code = 'EADDRINUSE';
+      throw error;
     },
     async stop() {
       await terminate(child);
@@ -73,44 +78,45 @@ function managed(command: string, args: string[], url: string, readyPath: string
   };
 }
 
-export async function startInfluxd(): Promise<ServerProcess> {
+export function startInfluxd(): Promise<ServerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'rpm-influxd-'));
-  const httpPort = await freePort();
-  const rpcPort = await freePort();
-  const config = join(dir, 'influxdb.conf');
-  writeFileSync(
-    config,
-    [
-      `reporting-disabled = true`,
-      `bind-address = "127.0.0.1:${rpcPort}"`,
-      `[meta]`,
-      `  dir = "${dir}/meta"`,
-      `[data]`,
-      `  dir = "${dir}/data"`,
-      `  wal-dir = "${dir}/wal"`,
-      `  query-log-enabled = false`,
-      `[http]`,
-      `  bind-address = "127.0.0.1:${httpPort}"`,
-      `  log-enabled = false`,
-      `[monitor]`,
-      `  store-enabled = false`,
-      '',
-    ].join('\n'),
-  );
-  const server = managed('influxd', ['-config', config], `http://127.0.0.1:${httpPort}`, '/ping');
-  await server.start();
-  return server;
+  return startOnFreePorts(2, async ([httpPort, rpcPort]) => {
+    const config = join(dir, 'influxdb.conf');
+    writeFileSync(
+      config,
+      [
+        `reporting-disabled = true`,
+        `bind-address = "127.0.0.1:${rpcPort}"`,
+        `[meta]`,
+        `  dir = "${dir}/meta"`,
+        `[data]`,
+        `  dir = "${dir}/data"`,
+        `  wal-dir = "${dir}/wal"`,
+        `  query-log-enabled = false`,
+        `[http]`,
+        `  bind-address = "127.0.0.1:${httpPort}"`,
+        `  log-enabled = false`,
+        `[monitor]`,
+        `  store-enabled = false`,
+        '',
+      ].join('\n'),
+    );
+    const server = managed('influxd', ['-config', config], `http://127.0.0.1:${httpPort}`, '/ping');
+    await server.start();
+    return server;
+  });
 }
 
-export async function startVictoriaMetrics(): Promise<ServerProcess> {
+export function startVictoriaMetrics(): Promise<ServerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'rpm-victoria-'));
-  const port = await freePort();
-  const server = managed(
-    'victoria-metrics',
-    [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dir}`, '-retentionPeriod=100y', '-search.latencyOffset=0s', '-loggerLevel=ERROR'],
-    `http://127.0.0.1:${port}`,
-    '/health',
-  );
-  await server.start();
-  return server;
+  return startOnFreePorts(1, async ([port]) => {
+    const server = managed(
+      'victoria-metrics',
+      [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dir}`, '-retentionPeriod=100y', '-search.latencyOffset=0s', '-loggerLevel=ERROR'],
+      `http://127.0.0.1:${port}`,
+      '/health',
+    );
+    await server.start();
+    return server;
+  });
 }
