@@ -191,7 +191,9 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.goto(`${baseUrl}/patients/${ids.patientA}`);
       await page.waitForSelector('table.readings tbody tr');
       // Two identifiers, the name and the date of birth, head the page.
-      expect((await page.textContent('main')) ?? '').toContain(`Born Mar 2, 1948, age ${adaAge()} · time zone America/New_York`);
+      // And the care team by its name, not its id.
+      await page.waitForSelector('p.patient-header:has-text("care team Team A ·")');
+      expect((await page.textContent('main')) ?? '').toContain(`Born Mar 2, 1948, age ${adaAge()} · time zone America/New_York · care team Team A ·`);
       violations.push(...(await seriousViolations(page, 'patient')));
       expect(violations).toEqual([]);
       expect(dialogs).toEqual([]);

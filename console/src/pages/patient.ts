@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, session } from '../api.js';
-import type { Alert, Patient, Reading, Rule, Thresholds } from '../api-types.js';
+import type { Alert, CareTeam, Patient, Reading, Rule, Thresholds } from '../api-types.js';
 import { TimeChart, type Band, type Line, type Series } from '../chart.js';
 import { thresholdLines } from '../rules-view.js';
 import { ThresholdsPanel } from './thresholds-panel.js';
@@ -119,6 +119,7 @@ export function PatientPage({ id }: { id: string }) {
   const [showAll, setShowAll] = useState(false);
   const [thresholds, setThresholds] = useState<Thresholds | undefined>(undefined);
   const clinician = session.me?.user.role !== 'patient';
+  const [teamName, setTeamName] = useState<string | undefined>(undefined);
   // Each answer is used only if it still answers the page's question: switching from 7 to 90 days
   // (or to another patient) while the first request is under way must not let its late answer
   // overwrite the newer one, which showed 7 days' readings under a "90 days" caption.
@@ -130,7 +131,13 @@ export function PatientPage({ id }: { id: string }) {
   }, [id]);
   useEffect(() => {
     const answer = latest();
-    api<Patient>('GET', `/v1/patients/${encodeURIComponent(id)}`).then(answer(setPatient), answer((failure: Error) => setError(failure.message)));
+    const showPatient = (found: Patient) => {
+      setPatient(found);
+      // The team by its name, for the people who may list teams (a patient sees their team's id).
+      if (clinician) api<{ careTeams: CareTeam[] }>('GET', '/v1/care-teams').then(answer((teams) => setTeamName(teams.careTeams.find((team) => team.id === found.careTeamId)?.name)), () => undefined);
+    };
+    setTeamName(undefined);
+    api<Patient>('GET', `/v1/patients/${encodeURIComponent(id)}`).then(answer(showPatient), answer((failure: Error) => setError(failure.message)));
     api<{ alerts: Alert[] }>('GET', `/v1/alerts?patientId=${encodeURIComponent(id)}&limit=50`).then(answer((found) => setAlerts(found.alerts)), answer(() => setAlerts([])));
     return answer.stale;
   }, [id]);
@@ -150,7 +157,7 @@ export function PatientPage({ id }: { id: string }) {
     <main id="main">
       <h1>${patient.name}</h1>
       <p class="patient-header">
-        ${bornText(patient.birthDate).replace(/^b/, 'B')} · time zone ${patient.timezone} · care team ${patient.careTeamId} · devices ${patient.devices.length > 0 ? patient.devices.join(', ') : 'none'}
+        ${bornText(patient.birthDate).replace(/^b/, 'B')} · time zone ${patient.timezone} · care team ${teamName ?? patient.careTeamId} · devices ${patient.devices.length > 0 ? patient.devices.join(', ') : 'none'}
       </p>
       ${clinician
         ? html`<dl class="last-readings" aria-label="Last reading of each kind">
