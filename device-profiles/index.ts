@@ -8,7 +8,6 @@ export {
   OUT_OF_RANGE_FLAGS,
   displayUnit,
   sentAsText,
-  unitText,
   isMeasurementKind,
   measuredFields,
   type KindDefinition,

@@ -7,6 +7,7 @@ import {
   PRESSURE_UNITS,
   RATE_UNITS,
   TEMPERATURE_UNITS,
+  unitText,
   type WireUnit,
 } from './units.js';
 
@@ -137,11 +138,6 @@ export const KINDS: Readonly<Record<MeasurementKind, KindDefinition>> = {
 /** The canonical unit as people read it (°C rather than UCUM's Cel): rule texts, alert summaries, charts. */
 export function displayUnit(kind: MeasurementKind): string {
   return unitText(KINDS[kind].canonicalUnit);
-}
-
-/** A wire unit as people write it: `Cel` is °C, `degF` °F. */
-export function unitText(unit: WireUnit): string {
-  return unit === 'Cel' ? '°C' : unit === 'degF' ? '°F' : unit;
 }
 
 /**

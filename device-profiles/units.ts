@@ -15,6 +15,11 @@ export type MassUnit = (typeof MASS_UNITS)[number];
 export type TemperatureUnit = (typeof TEMPERATURE_UNITS)[number];
 export type WireUnit = PressureUnit | GlucoseUnit | MassUnit | TemperatureUnit | '%' | '/min';
 
+/** A wire unit as people write it: `Cel` is °C, `degF` °F. */
+export function unitText(unit: WireUnit): string {
+  return unit === 'Cel' ? '°C' : unit === 'degF' ? '°F' : unit;
+}
+
 /** UCUM code of each wire unit (clinical-billing.md §9.1; system http://unitsofmeasure.org). */
 export const UCUM: Readonly<Record<WireUnit, string>> = {
   mmHg: 'mm[Hg]',

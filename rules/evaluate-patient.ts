@@ -2,7 +2,7 @@
 // state per patient inside its stream (scan); side effects (store, notifiers) happen downstream.
 // Readings are evaluated at their measuredAt, so a gateway uploading yesterday's history is judged
 // against yesterday's window, not today's.
-import { DAY_MS, HOUR_MS, KG_PER_LB, MINUTE_MS, displayUnit as measurementUnit, moreSevere, type MeasurementKind } from '../device-profiles/index.js';
+import { DAY_MS, HOUR_MS, KG_PER_LB, MINUTE_MS, displayUnit as measurementUnit, moreSevere, sentAsText, type MeasurementKind } from '../device-profiles/index.js';
 import type { AlertSeverity } from '../store/index.js';
 import type { AverageRule, Condition, ConfirmRule, ConsecutiveRule, DeltaRule, RateRule, RuleDefinition, SustainedRule, ThresholdRule, TogetherRule } from './rule-definitions.js';
 import { toRuleReading, type RuleKind, type RuleReading } from './rule-reading.js';
@@ -139,7 +139,9 @@ function exceedance(rule: { any: Condition[] }, values: Record<string, number>, 
 
 function describe(reading: RuleReading): string {
   const described = describeCanonical(reading);
-  return reading.sentAs === undefined ? described : `${described} (sent as ${reading.sentAs})`;
+  // Worded only here, when an alert is described, not for every reading judged.
+  const sentAs = reading.sent && reading.kind !== 'check_in' ? sentAsText(reading.kind, reading.sent) : undefined;
+  return sentAs === undefined ? described : `${described} (sent as ${sentAs})`;
 }
 
 function describeCanonical(reading: RuleReading): string {
@@ -363,7 +365,7 @@ const round2 = (n: number) => Math.round(n * 100) / 100;
 const deltaSubject = (rule: DeltaRule, reading: RuleReading) => (rule.field === 'value' ? reading.kind : rule.field);
 
 /** A gain in the canonical unit, and in pounds too from a scale that weighs in pounds (heart-failure advice speaks of "3 lb in a day"). */
-const gainText = (reading: RuleReading, gain: number) => `${round2(gain)} ${displayUnit(reading.kind)}${reading.kind === 'weight' && reading.sentUnit === 'lb' ? ` (${round1(gain / KG_PER_LB)} lb)` : ''}`;
+const gainText = (reading: RuleReading, gain: number) => `${round2(gain)} ${displayUnit(reading.kind)}${reading.kind === 'weight' && reading.sent?.unit === 'lb' ? ` (${round1(gain / KG_PER_LB)} lb)` : ''}`;
 
 /**
  * The gain of the reading at `index` over its baseline: the median of the three readings around the

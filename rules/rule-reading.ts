@@ -1,6 +1,6 @@
 // A reading as the rules see it: times as numbers, values and flags apart. Its own module, so the
 // engine's parts (evaluate-patient, window-sums) can share it without importing each other.
-import { MEASUREMENT_KINDS, sentAsText, type StoredReading } from '../device-profiles/index.js';
+import { MEASUREMENT_KINDS, type StoredReading } from '../device-profiles/index.js';
 import type { CheckInResponse } from '../store/index.js';
 
 /**
@@ -21,12 +21,11 @@ export interface RuleReading {
   values: Record<string, number>;
   flags: Record<string, string | boolean>;
   /**
-   * The values as the device sent them ("2.2 mmol/L"), when not in the canonical unit: summaries say
-   * both, so that a nurse reads what the patient's meter showed them. Absent for canonical units.
+   * The unit and values as the device sent them, when not in the canonical unit (the reading's own
+   * `original`, not a copy): an alert's summary says both, so that a nurse reads what the patient's
+   * meter showed them. Absent for canonical units.
    */
-  sentAs?: string;
-  /** The unit it was sent in, beside `sentAs` (a weight gain is said in pounds too for a scale in pounds). */
-  sentUnit?: string;
+  sent?: StoredReading['original'];
 }
 
 export function toRuleReading(reading: StoredReading): RuleReading {
@@ -38,11 +37,7 @@ export function toRuleReading(reading: StoredReading): RuleReading {
     values: reading.values,
     flags: reading.flags,
   };
-  const sentAs = sentAsText(reading.kind, reading.original);
-  if (sentAs !== undefined) {
-    ruleReading.sentAs = sentAs;
-    ruleReading.sentUnit = reading.original.unit;
-  }
+  if (reading.original.unit !== reading.unit) ruleReading.sent = reading.original;
   return ruleReading;
 }
 

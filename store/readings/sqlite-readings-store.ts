@@ -85,12 +85,12 @@ function toReading([patientId, measuredAtMs, json]: RawRow): StoredReading {
  * A CGM reading's value, beside its JSON: a population's CGM figures read 8,064 values a wearer, and
  * the index that holds them (readings_cgm_values) answers without reading a row's JSON at all.
  */
-const CGM_VALUE = `CASE WHEN ? = 'cgm_glucose' THEN ? ->> '$.value' END`;
+const cgmValueOf = (kind: string, json: string) => `CASE WHEN ${kind} = 'cgm_glucose' THEN ${json} ->> '$.value' END`;
 
 // ON CONFLICT DO NOTHING, not OR IGNORE: only a second copy of a reading is skipped; a row
 // that breaks a NOT NULL constraint is an error, never silently left out.
 const INSERT = `INSERT INTO readings (patient_id, kind, measured_at_ms, device_id, reading_id, source, json, cgm_value)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ${CGM_VALUE}) ON CONFLICT DO NOTHING`;
+  VALUES (?, ?, ?, ?, ?, ?, ?, ${cgmValueOf('?', '?')}) ON CONFLICT DO NOTHING`;
 
 /** True when the row was new (a second copy of a reading changes nothing). */
 function insertRow(insert: Statement, row: SerializedRow): boolean {
@@ -104,7 +104,7 @@ function addCgmValues(database: Database): void {
   if (columns.length === 0 || columns.some((column) => column.name === 'cgm_value')) return;
   database.transaction(() => {
     database.exec('ALTER TABLE readings ADD COLUMN cgm_value REAL');
-    database.exec("UPDATE readings SET cgm_value = json ->> '$.value' WHERE kind = 'cgm_glucose'");
+    database.exec(`UPDATE readings SET cgm_value = ${cgmValueOf('kind', 'json')} WHERE kind = 'cgm_glucose'`);
   })();
 }
 
@@ -160,7 +160,7 @@ function migrateEarlierLayout(database: Database): void {
     database.exec(SCHEMA);
     if (columns.has('json')) {
       database.exec(
-        "INSERT INTO readings (patient_id, kind, measured_at_ms, device_id, reading_id, source, json, cgm_value) SELECT patient_id, kind, measured_at_ms, device_id, reading_id, source, json, CASE WHEN kind = 'cgm_glucose' THEN json ->> '$.value' END FROM readings_earlier_layout",
+        `INSERT INTO readings (patient_id, kind, measured_at_ms, device_id, reading_id, source, json, cgm_value) SELECT patient_id, kind, measured_at_ms, device_id, reading_id, source, json, ${cgmValueOf('kind', 'json')} FROM readings_earlier_layout`,
       );
     } else {
       const insert = database.prepare(INSERT);

@@ -3,6 +3,7 @@ import { DEFAULT_RULES } from '../../../rules/default-rules.js';
 import { emptyPatientState, stepPatient, toRuleReading, type AlertSignal, type PatientState, type RuleReading } from '../../../rules/evaluate-patient.js';
 import { resolveRules, type RuleDefinition } from '../../../rules/rule-definitions.js';
 import { canonicalMeasurement } from '../../../device-profiles/normalize.js';
+import { sentAsText } from '../../../device-profiles/index.js';
 import type { MeasurementKind, Reading, StoredReading } from '../../../device-profiles/index.js';
 import { inMeasuredOrder } from '../../../ingest/processor.js';
 
@@ -72,7 +73,7 @@ describe('threshold rules (canonical units)', () => {
     const { unit, values, original } = canonicalMeasurement(sent as unknown as Reading);
     const stored: StoredReading = { patientId: 'p1', deviceId: 'dev', readingId: `sent-${sent.kind}`, kind: sent.kind, measuredAt: new Date(T0).toISOString(), measuredAtAsSent: new Date(T0).toISOString(), receivedAt: new Date(T0).toISOString(), gatewayId: null, source: 'device', unit, values, flags: {}, original };
     const ruleReading = toRuleReading(stored);
-    expect(ruleReading.sentAs).toBe(sentAs);
+    expect(ruleReading.sent && sentAsText(sent.kind, ruleReading.sent)).toBe(sentAs);
     if (summary === undefined) return;
     const [signal] = feed(patient(DEFAULT_RULES, ['blood_pressure', 'glucose', 'temperature']), [ruleReading]);
     expect(signal).toMatchObject({ summary });
@@ -128,7 +129,7 @@ describe('delta over a window (weight gain), robust to a single outlier', () => 
   it('says the gain in pounds too from a scale that weighs in pounds', () => {
     const state = patient();
     // 176.4 lb a day for three days, then 180.0 and 180.2: as the scale sent them, canonicalized.
-    const pounds = (atMs: number, lb: number): RuleReading => ({ ...weight(atMs, Math.round(lb * 0.45359237 * 10_000) / 10_000), sentAs: `${lb} lb`, sentUnit: 'lb' });
+    const pounds = (atMs: number, lb: number): RuleReading => ({ ...weight(atMs, Math.round(lb * 0.45359237 * 10_000) / 10_000), sent: { unit: 'lb', values: { value: lb } } });
     feed(state, [0, 1, 2].map((day) => pounds(T0 + day * DAY, 176.4)));
     const [asked] = feed(state, [pounds(T0 + 3 * DAY, 180)]);
     expect(asked?.type === 'confirmation_requested' && asked.summary).toBe('weight up 1.63 kg (3.6 lb) over 24 h (baseline 80, one reading 81.6)');
