@@ -100,7 +100,9 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
     push = startPush();
     app.handover = { judge: (readings) => push.handOver(readings) };
     bearerEhr = await startMedplumEhr({ auth: { type: 'bearer', token: 'ehr-secret-token' } });
-    smartEhr = await startMedplumEhr({ auth: { type: 'smart', clientId: 'rpm-platform', tokenLifetimeSeconds: 2 } });
+    // Tokens live 5 s: long enough that a push on a loaded machine is not caught by its own token's end
+    // (2 s let a CI run fetch a third token), short enough to see one renewed.
+    smartEhr = await startMedplumEhr({ auth: { type: 'smart', clientId: 'rpm-platform', tokenLifetimeSeconds: 5 } });
     teamA = await enroll(app.teamId);
     teamB = await enroll((await app.clinicalStore.careTeams.create({ id: unique('team'), name: 'SMART team' })).id);
   });
@@ -226,8 +228,8 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
     const first = await publish(teamB, [150]);
     await delivered(teamB.teamId, first);
     expect(smartEhr.counts.tokens).toBe(1);
-    // The token lives 2 s: the next push asks for a new one.
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    // The token lives 5 s: the next push asks for a new one.
+    await new Promise((resolve) => setTimeout(resolve, 5_500));
     const second = await publish(teamB, [151]);
     await delivered(teamB.teamId, second);
     expect(smartEhr.counts.tokens).toBe(2);
