@@ -6,6 +6,7 @@
 // and once thawed it acts on none of them (fencing). Devices publish to the ingest process's own
 // broker; real PostgreSQL and InfluxDB.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { get } from 'node:http';
 import mqtt, { type MqttClient } from 'mqtt';
 import { partitionOf } from '../../rules/index.js';
 import { natsUnavailableReason } from '../../local-servers/nats-cluster.js';
@@ -44,17 +45,25 @@ afterAll(async () => {
 const role = (args: string[]): RpmProcess => stack.role(args);
 
 /**
- * A counter of a process's /metrics. A process taking over partitions on a loaded machine may take
- * seconds to answer (a CI run saw more than 2): in a probe that is "not yet" (-1), never a failure.
+ * A counter of a process's /metrics, or -1 when the process gives no answer: a process taking over
+ * partitions on a loaded machine may take seconds to answer (a CI run saw more than 2), and a frozen
+ * one never does. Each probe opens its own connection (agent: false): a pooled keep-alive socket
+ * that the process closed while it was frozen would otherwise fail the next probe ("other side
+ * closed", seen in a CI run) although the process is awake. In an `eventually` probe -1 is "not
+ * yet"; a direct assertion on the count still fails on it.
  */
-async function metric(url: string, name: string): Promise<number> {
-  try {
-    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
-    return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
-  } catch (error) {
-    if ((error as Error).name === 'TimeoutError') return -1;
-    throw error;
-  }
+function metric(url: string, name: string): Promise<number> {
+  return new Promise((resolve) => {
+    const request = get(`${url}/metrics`, { agent: false, timeout: 10_000 }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve(Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0)));
+      response.on('error', () => resolve(-1));
+    });
+    request.on('timeout', () => request.destroy(new Error('no answer in 10 s')));
+    request.on('error', () => resolve(-1));
+  });
 }
 
 let sequence = 0;
