@@ -53,6 +53,14 @@ async function afterNavigations<T>(page: Page, read: () => Promise<T>): Promise<
   }
 }
 
+/**
+ * The time one walk-through may take. Each wait inside it has its own, shorter limit (that is what
+ * finds a page that never shows what it should); this one only bounds a loaded machine. The
+ * check-in walk-through takes 17 s alone and ran past 60 s in a CI run of session 28, both stores'
+ * suites and other test files sharing two cores.
+ */
+const WALKTHROUGH_MS = 150_000;
+
 /** The same pages against each clinical store: SQLite (the embedded default) and PostgreSQL. */
 function consoleSuite(store: 'sqlite' | 'postgres'): void {
   let rpm: RpmProcess;
@@ -198,7 +206,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(violations).toEqual([]);
       expect(dialogs).toEqual([]);
       await context.close();
-    }, 60_000);
+    }, WALKTHROUGH_MS);
 
     it("draws exactly the API's readings for the period, in the patient's time zone across a DST change", async () => {
       const context = await browser.newContext({ timezoneId: 'Asia/Tokyo' });
@@ -218,7 +226,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(times.filter((text) => /Nov 1, 2026, 1:30\sAM/.test(text))).toHaveLength(2);
       await page.screenshot({ path: join(screenshots, 'patient-90-days.png'), fullPage: true });
       await context.close();
-    }, 60_000);
+    }, WALKTHROUGH_MS);
 
     it("draws the patient's thresholds on the charts, keeps a timer across pages, and logs the time against this month's progress", async () => {
       const context = await browser.newContext();
@@ -253,7 +261,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(audit.map((r) => r.patientId)).toEqual([ids.patientA]);
       expect(await seriousViolations(page, 'patient-time')).toEqual([]);
       await context.close();
-    }, 60_000);
+    }, WALKTHROUGH_MS);
 
     it('lets a physician change a threshold, showing a refused value on its field, and draws the new line', async () => {
       const context = await browser.newContext();
@@ -281,7 +289,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(stored.effectiveRules.find((r) => r.id === 'bp-crisis')?.any?.[0]?.value).toBe(170);
       await page.screenshot({ path: join(screenshots, 'thresholds.png'), fullPage: true });
       await context.close();
-    }, 60_000);
+    }, WALKTHROUGH_MS);
 
     it('shows a CGM patient their continuous glucose: the chart with its target band and rule lines, time in ranges in words, GMI and the hourly profile', async () => {
       const patientId = String((await call('POST', '/v1/patients', { name: 'Cy Glucose', birthDate: '1990-05-05', timezone: 'Europe/Berlin', careTeamId: ids.teamA })).id);
@@ -318,7 +326,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(report.pages).toBe(1);
       for (const line of ['Cy Glucose born 1990-05-05', 'Low, 54–69 mg/dL 16.7 %', 'In range, 70–180 mg/dL 50.0 %', 'Readings 72']) expect(report.text).toContain(line);
       await context.close();
-    }, 60_000);
+    }, WALKTHROUGH_MS);
 
     it('lists the team’s CGM wearers the most urgent first, the targets they miss in words, narrowed by period and to those missing one', async () => {
       // Beside Cy Glucose (six hours, a sixth of them low): eight days in range, every 5 minutes.
@@ -387,7 +395,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.click(`tr[data-patient="${cgmWearer.patientId}"] a`);
       await page.waitForSelector('section.cgm .cgm-metrics');
       await context.close();
-    }, 60_000);
+    }, WALKTHROUGH_MS);
 
     it('raises a banner for a critical reading within 2 s without reload, and acknowledging it is audited and stops escalation', async () => {
       const context = await browser.newContext();
@@ -434,7 +442,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.waitForFunction(() => !document.querySelector('#note'));
       expect(((await call('GET', `/v1/alerts/${alerts[0]!.id}`)) as { status: string }).status).toBe('resolved');
       await context.close();
-    }, 60_000);
+    }, WALKTHROUGH_MS);
 
     it('lets an admin add a person and a device, each secret shown once, assign the device, and see the billing table with its CSV', async () => {
       const context = await browser.newContext();
@@ -502,7 +510,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       violations.push(...(await seriousViolations(page, 'billing')));
       expect(violations).toEqual([]);
       await context.close();
-    }, 60_000);
+    }, WALKTHROUGH_MS);
 
     it("lets an admin change a team's escalation, replay a dead letter, read the audit log and a device's history", async () => {
       const context = await browser.newContext();
@@ -567,7 +575,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(await page.textContent('table.history tbody')).toContain('Ada Alpha');
       expect(violations).toEqual([]);
       await context.close();
-    }, 60_000);
+    }, WALKTHROUGH_MS);
 
     it('lets a patient and a nurse exchange messages: written on a phone, seen on triage, read and answered', async () => {
       const { phone, patientPage } = await patientOnPhone(unique('ada').toLowerCase());
@@ -619,7 +627,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await patientPage.screenshot({ path: join(screenshots, 'patient-messages-answered.png'), fullPage: true });
       await desk.close();
       await phone.close();
-    }, 60_000);
+    }, WALKTHROUGH_MS);
 
     it('lets a nurse set a check-in plan and the patient answer today’s check-in on a phone; the nurse reads the answers, the worrying ones marked in words', async () => {
       const desk = await browser.newContext({ timezoneId: 'America/New_York' });
@@ -684,7 +692,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(templates.edited).toEqual([expect.objectContaining({ key: 'check_in_reminder', language: 'en', text: 'Hello! Your {{questionnaire}} for {{time}} is waiting.' })]);
       await desk.close();
       await phone.close();
-    }, 60_000);
+    }, WALKTHROUGH_MS);
 
     it('lets an admin connect a team’s EHR, see its readings delivered, switch it to SMART and remove it; a nurse sends a CGM summary from the patient’s page and sees where it went', async () => {
       const context = await browser.newContext();
@@ -844,7 +852,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(afterBack.body).not.toContain(HOSTILE_NAME);
       await idle.close();
       await context.close();
-    }, 60_000);
+    }, WALKTHROUGH_MS);
   });
 }
 
