@@ -134,7 +134,6 @@ export const KINDS: Readonly<Record<MeasurementKind, KindDefinition>> = {
   },
 };
 
-/** Every numeric field of a kind that is expressed in the reading's `unit`. */
 /** The canonical unit as people read it (°C rather than UCUM's Cel): rule texts, alert summaries, charts. */
 export function displayUnit(kind: MeasurementKind): string {
   return unitText(KINDS[kind].canonicalUnit);
@@ -148,12 +147,13 @@ export function displayUnit(kind: MeasurementKind): string {
 export function sentAsText(kind: MeasurementKind, original: { unit: string; values: Readonly<Record<string, number>> }): string | undefined {
   // Grams are a cellular scale's wire format, not what its display showed (units.ts): not said.
   if (original.unit === KINDS[kind].canonicalUnit || original.unit === 'g') return undefined;
-  const unit = unitText(original.unit as WireUnit);
+  const unit = unitText(original.unit);
   const { values } = original;
   if (kind === 'blood_pressure') return values.systolic === undefined || values.diastolic === undefined ? undefined : `${values.systolic}/${values.diastolic} ${unit}`;
   return values.value === undefined ? undefined : `${values.value} ${unit}`;
 }
 
+/** Every numeric field of a kind that is expressed in the reading's `unit`. */
 export function measuredFields(kind: MeasurementKind): readonly string[] {
   const definition = KINDS[kind];
   return [...definition.requiredMeasured, ...definition.optionalMeasured];

@@ -15,8 +15,8 @@ export type MassUnit = (typeof MASS_UNITS)[number];
 export type TemperatureUnit = (typeof TEMPERATURE_UNITS)[number];
 export type WireUnit = PressureUnit | GlucoseUnit | MassUnit | TemperatureUnit | '%' | '/min';
 
-/** A wire unit as people write it: `Cel` is °C, `degF` °F. */
-export function unitText(unit: WireUnit): string {
+/** A wire unit as people write it: `Cel` is °C, `degF` °F (any other unit as it is). */
+export function unitText(unit: WireUnit | (string & {})): string {
   return unit === 'Cel' ? '°C' : unit === 'degF' ? '°F' : unit;
 }
 

@@ -423,6 +423,8 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.waitForSelector('table.events tbody tr');
       // The readings arrive after the events (the page loads them last): wait for the marked one.
       await page.waitForSelector('td:has-text("last reading")');
+      // Its values as the meter sent them, written as people write them.
+      expect(await page.textContent('tr:has(td:has-text("last reading")) td:nth-child(3)')).toBe('40 mg/dL');
       const text = (await page.textContent('main')) ?? '';
       expect(text).toContain('clinical-billing.md');
       expect(text).toContain('last reading');

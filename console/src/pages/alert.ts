@@ -8,6 +8,7 @@ import { eventTime } from '../local-time.js';
 import { follow } from '../router.js';
 import { severityText } from '../severity.js';
 import { bornText, usePatientIdentity } from '../patient-identity.js';
+import { asSent } from '../reading-text.js';
 
 interface AlertEvent {
   id: number;
@@ -119,7 +120,7 @@ export function AlertPage({ id }: { id: string }) {
           <thead><tr><th scope="col">Measured</th><th scope="col">Kind</th><th scope="col">Values</th><th scope="col">Behind the alert</th></tr></thead>
           <tbody>
             ${readings.map(
-              (r) => html`<tr><td><time datetime=${r.measuredAt}>${eventTime.format(new Date(r.measuredAt))}</time></td><td>${r.kind.replace(/_/g, ' ')}</td><td>${Object.entries(r.original.values).map(([field, value]) => `${field} ${value}`).join(', ')} ${r.original.unit}</td><td>${r.readingId === alert.lastReadingId ? 'last reading' : ''}</td></tr>`,
+              (r) => html`<tr><td><time datetime=${r.measuredAt}>${eventTime.format(new Date(r.measuredAt))}</time></td><td>${r.kind.replace(/_/g, ' ')}</td><td>${asSent(r)}</td><td>${r.readingId === alert.lastReadingId ? 'last reading' : ''}</td></tr>`,
             )}
           </tbody>
         </table>

@@ -6,6 +6,7 @@ import { displayUnit, isMeasurementKind } from '../../../device-profiles/kinds.j
 import type { Reading, Rule } from '../api-types.js';
 import { html } from '../html.js';
 import { ruleText } from '../rules-view.js';
+import { asSent } from '../reading-text.js';
 
 type SingleReadingRule = Extract<Rule, { type: 'threshold' | 'confirm' }>;
 type Condition = SingleReadingRule['any'][number];
@@ -41,12 +42,6 @@ function boundText(condition: Condition, kind: string): string {
   const field = condition.field === 'value' ? '' : `${condition.field} `;
   const value = `${condition.value}${unit ? ` ${unit}` : ''}`;
   return `${field}${condition.op === '>=' ? `${value} or more` : condition.op === '>' ? `above ${value}` : condition.op === '<' ? `below ${value}` : `${value} or less`}`;
-}
-
-function asSent(reading: Reading): string {
-  const { unit, values } = reading.original;
-  if (reading.kind === 'blood_pressure') return `${values.systolic}/${values.diastolic} ${unit}${values.pulse !== undefined ? `, pulse ${values.pulse}` : ''}`;
-  return Object.entries(values).map(([field, value]) => (field === 'value' ? `${value} ${unit}` : `${field} ${value}`)).join(', ');
 }
 
 function verdict(reading: Reading, rules: readonly Rule[]): { outside: boolean; text: string } {

@@ -14,6 +14,7 @@ import { html } from '../html.js';
 import { follow } from '../router.js';
 import { severityText } from '../severity.js';
 import { bornText } from '../patient-identity.js';
+import { asSent } from '../reading-text.js';
 
 const RANGES = [7, 30, 90] as const;
 /**
@@ -30,15 +31,6 @@ function latest(): (<T>(handler: (value: T) => void) => (value: T) => void) & { 
 
 /** Rows shown before "Show all": a CGM's 90 days are 25,920 readings, too many to lay out at once. */
 const TABLE_ROWS = 300;
-
-/** A reading's values and unit as the device sent them (mmol/L stays mmol/L on screen). */
-function asSent(reading: Reading): string {
-  const { unit, values } = reading.original;
-  if (reading.kind === 'blood_pressure') return `${values.systolic}/${values.diastolic} ${unit}${values.pulse !== undefined ? `, pulse ${values.pulse}` : ''}`;
-  return Object.entries(values)
-    .map(([field, value]) => (field === 'value' ? `${value} ${unit}` : `${field} ${value}`))
-    .join(', ');
-}
 
 /** Glucose in range for most people with diabetes (International Consensus on Time in Range, 2019). */
 const GLUCOSE_TARGET = { from: 70, to: 180 };
