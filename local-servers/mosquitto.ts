@@ -2,11 +2,10 @@
 // as a production deployment would generate them from the device registry (or bare, for the
 // benchmarks' baseline).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './ports.js';
+import { startOnFreePorts } from './ports.js';
 import { terminate } from './time-series.js';
 
 export function mosquittoUnavailableReason(): string | undefined {
@@ -27,20 +26,53 @@ export interface Mosquitto {
   stop(): Promise<void>;
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+/**
+ * Whether process `pid` holds the socket listening on 127.0.0.1:`port` (Linux: /proc/net/tcp names
+ * the listening socket's inode, /proc/<pid>/fd the sockets the process holds).
+ */
+function holdsListener(pid: number, port: number): boolean {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const inodes = new Set<string>();
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const [, address, , state, , , , , , inode] = line.trim().split(/\s+/);
+    if (address === local && state === '0A' && inode) inodes.add(`socket:[${inode}]`);
+  }
+  if (inodes.size === 0) return false;
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return inodes.has(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      } catch {
+        return false; // closed meanwhile
+      }
+    });
+  } catch {
+    return false; // the process is gone
+  }
+}
+
+/**
+ * Runs Mosquitto with the configuration file `conf`, whose listener is 127.0.0.1:`port`. It is ready
+ * once the broker itself holds the listening socket: a port that merely answers may be another
+ * process's, taken between choosing the port and starting the broker (the broker then exits, and
+ * the start fails as EADDRINUSE so that startOnFreePorts chooses another). Exported for its test.
+ */
+export async function runMosquitto(conf: string, port: number, timeoutMs = 10_000): Promise<ChildProcess> {
+  const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let output = '';
+  child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+  let exited: string | undefined;
+  child.once('exit', (code) => (exited = `it exited (${code})`));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (child.pid !== undefined && exited === undefined && holdsListener(child.pid, port)) return child;
+    if (exited !== undefined || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      const error: NodeJS.ErrnoException = new Error(`mosquitto did not listen on ${port}: ${exited ?? `not in ${timeoutMs} ms`}\n${output}`);
+      if (/address already in use/i.test(output)) error.code = 'EADDRINUSE';
+      throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 
@@ -57,7 +89,6 @@ export async function startMosquitto(
   options: { anonymous?: boolean; files?: { passwordFile: string; aclFile: string } } = {},
 ): Promise<Mosquitto> {
   const dir = mkdtempSync(join(tmpdir(), 'rpm-mosquitto-'));
-  const port = await freePort();
   const passwordFile = options.files?.passwordFile ?? join(dir, 'passwd');
   const aclFile = options.files?.aclFile ?? join(dir, 'acl');
   if (!options.files) {
@@ -65,21 +96,30 @@ export async function startMosquitto(
     for (const [name, password] of Object.entries(users)) execFileSync('mosquitto_passwd', ['-b', passwordFile, name, password]);
     writeFileSync(aclFile, acl);
   }
-  writeFileSync(
-    join(dir, 'mosquitto.conf'),
-    [
-      `listener ${port} 127.0.0.1`,
-      // Started as root, mosquitto would switch to its own user, which cannot read these files.
-      `user ${userInfo().username}`,
-      ...(options.anonymous
-        ? ['allow_anonymous true', 'persistence false', 'max_inflight_messages 0']
-        : ['allow_anonymous false', `password_file ${passwordFile}`, `acl_file ${aclFile}`, 'persistence true', `persistence_location ${dir}/`]),
-      'max_queued_messages 100000',
-      'log_dest none',
-      '',
-    ].join('\n'),
-  );
+  const conf = join(dir, 'mosquitto.conf');
+  const configure = (port: number) =>
+    writeFileSync(
+      conf,
+      [
+        `listener ${port} 127.0.0.1`,
+        // Started as root, mosquitto would switch to its own user, which cannot read these files.
+        `user ${userInfo().username}`,
+        ...(options.anonymous
+          ? ['allow_anonymous true', 'persistence false', 'max_inflight_messages 0']
+          : ['allow_anonymous false', `password_file ${passwordFile}`, `acl_file ${aclFile}`, 'persistence true', `persistence_location ${dir}/`]),
+        'max_queued_messages 100000',
+        // Errors only (a port in use among them): connections are not logged, even in the benchmarks.
+        'log_dest stderr',
+        'log_type error',
+        '',
+      ].join('\n'),
+    );
   let child: ChildProcess | undefined;
+  const port = await startOnFreePorts(1, async ([chosen]) => {
+    configure(chosen);
+    child = await runMosquitto(conf, chosen);
+    return chosen;
+  });
   const server: Mosquitto = {
     url: `mqtt://127.0.0.1:${port}`,
     port,
@@ -87,14 +127,12 @@ export async function startMosquitto(
       return child?.pid;
     },
     async start() {
-      child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
-      await waitForPort(port, 10_000);
+      child = await runMosquitto(conf, port);
     },
     async stop() {
       await terminate(child);
       child = undefined;
     },
   };
-  await server.start();
   return server;
 }

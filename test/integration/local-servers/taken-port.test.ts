@@ -1,33 +1,68 @@
 // A real server whose port was taken between choosing and starting it: it exits, and the start fails
 // at once as EADDRINUSE (startOnFreePorts then starts it on other ports), not after 30 s of waiting.
 import { expect, it } from '@jest/globals';
-import { mkdtempSync } from 'node:fs';
+import mqtt from 'mqtt';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mosquittoUnavailableReason, runMosquitto, startMosquitto } from '../../../local-servers/mosquitto.js';
 import { freePort } from '../../../local-servers/ports.js';
 import { managed, startVictoriaMetrics, victoriaMetricsUnavailableReason } from '../../../local-servers/time-series.js';
 import { describeWithServer } from '../../support/servers.js';
 
+/** A server of another process on `port`, which takes connections and never answers. */
+async function takePort(port: number): Promise<() => Promise<void>> {
+  const sockets = new Set<Socket>();
+  const thief = createServer((socket) => void sockets.add(socket));
+  await new Promise<void>((resolve) => thief.listen(port, '127.0.0.1', resolve));
+  return async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => thief.close(() => resolve()));
+  };
+}
+
 describeWithServer('victoria-metrics', victoriaMetricsUnavailableReason())('a spawned server on a taken port', () => {
   it('fails its start as EADDRINUSE when its port is taken, and starts on a free one', async () => {
     const port = await freePort();
-    // Another process's server on it, which takes connections and never answers.
-    const sockets = new Set<Socket>();
-    const thief = createServer((socket) => void sockets.add(socket));
-    await new Promise<void>((resolve) => thief.listen(port, '127.0.0.1', resolve));
+    const release = await takePort(port);
     try {
       const server = managed('victoria-metrics', [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${mkdtempSync(join(tmpdir(), 'rpm-taken-'))}`, '-loggerLevel=ERROR'], `http://127.0.0.1:${port}`, '/health');
       await expect(server.start()).rejects.toMatchObject({ code: 'EADDRINUSE', message: expect.stringContaining('it exited') });
     } finally {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => thief.close(() => resolve()));
+      await release();
     }
     const started = await startVictoriaMetrics();
     try {
       expect((await fetch(`${started.url}/health`)).status).toBe(200);
     } finally {
       await started.stop();
+    }
+  });
+});
+
+describeWithServer('mosquitto', mosquittoUnavailableReason())('a spawned Mosquitto on a taken port', () => {
+  it('is not taken for ready because its port answers: it fails as EADDRINUSE, and starts on a free one', async () => {
+    const port = await freePort();
+    const release = await takePort(port);
+    try {
+      const conf = join(mkdtempSync(join(tmpdir(), 'rpm-taken-')), 'mosquitto.conf');
+      writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\n`);
+      await expect(runMosquitto(conf, port)).rejects.toMatchObject({ code: 'EADDRINUSE', message: expect.stringContaining('it exited') });
+    } finally {
+      await release();
+    }
+    const broker = await startMosquitto({}, '', { anonymous: true });
+    try {
+      const client = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+      await client.endAsync();
+      // Stopped and started again on its own port, as the fault tests do.
+      await broker.stop();
+      await broker.start();
+      const again = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+      await again.endAsync();
+    } finally {
+      await broker.stop();
     }
   });
 });
