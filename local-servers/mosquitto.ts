@@ -52,12 +52,12 @@ function holdsListener(pid: number, port: number): boolean {
 }
 
 /**
- * Runs Mosquitto with the configuration file `conf`, whose listener is 127.0.0.1:`port`. It is ready
- * once the broker itself holds the listening socket: a port that merely answers may be another
+ * Runs Mosquitto with the configuration file `conf`, whose listeners are 127.0.0.1:`ports`. It is
+ * ready once the broker itself holds each listening socket: a port that merely answers may be another
  * process's, taken between choosing the port and starting the broker (the broker then exits, and
  * the start fails as EADDRINUSE so that startOnFreePorts chooses another). Exported for its test.
  */
-export async function runMosquitto(conf: string, port: number, timeoutMs = 10_000): Promise<ChildProcess> {
+export async function runMosquitto(conf: string, ports: readonly number[], timeoutMs = 10_000): Promise<ChildProcess> {
   const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let output = '';
   child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
@@ -65,10 +65,11 @@ export async function runMosquitto(conf: string, port: number, timeoutMs = 10_00
   child.once('exit', (code) => (exited = `it exited (${code})`));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.pid !== undefined && exited === undefined && holdsListener(child.pid, port)) return child;
+    const pid = child.pid;
+    if (pid !== undefined && exited === undefined && ports.every((port) => holdsListener(pid, port))) return child;
     if (exited !== undefined || Date.now() > deadline) {
       child.kill('SIGKILL');
-      const error: NodeJS.ErrnoException = new Error(`mosquitto did not listen on ${port}: ${exited ?? `not in ${timeoutMs} ms`}\n${output}`);
+      const error: NodeJS.ErrnoException = new Error(`mosquitto did not listen on ${ports.join(' and ')}: ${exited ?? `not in ${timeoutMs} ms`}\n${output}`);
       if (/address already in use/i.test(output)) error.code = 'EADDRINUSE';
       throw error;
     }
@@ -117,7 +118,7 @@ export async function startMosquitto(
   let child: ChildProcess | undefined;
   const port = await startOnFreePorts(1, async ([chosen]) => {
     configure(chosen);
-    child = await runMosquitto(conf, chosen);
+    child = await runMosquitto(conf, [chosen]);
     return chosen;
   });
   const server: Mosquitto = {
@@ -127,7 +128,7 @@ export async function startMosquitto(
       return child?.pid;
     },
     async start() {
-      child = await runMosquitto(conf, port);
+      child = await runMosquitto(conf, [port]);
     },
     async stop() {
       await terminate(child);

@@ -3,15 +3,15 @@
 // configuration starts a real Mosquitto 2 with TLS; the image's health check command answers against
 // a running platform; Grafana's dashboard queries the measurements and fields the platform writes.
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { fileURLToPath } from 'node:url';
 import { MEASUREMENT_KINDS } from '../../device-profiles/index.js';
-import { freePort } from '../../local-servers/ports.js';
+import { runMosquitto } from '../../local-servers/mosquitto.js';
+import { freePort, startOnFreePorts } from '../../local-servers/ports.js';
 import { terminate } from '../../local-servers/time-series.js';
 import { mosquittoPasswordHash } from '../../store/index.js';
 import { runRpm, type RpmProcess } from '../support/process.js';
@@ -111,33 +111,23 @@ describeWithServer('mosquitto', missing('mosquitto', 'mosquitto') ?? missing('op
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'server.key'), '-out', join(dir, 'server.crt')], { stdio: 'ignore' });
     writeFileSync(join(dir, 'passwd'), ['cuff-1', 'cuff-2'].map((id) => `${id}:${mosquittoPasswordHash(`${id}-secret`)}\n`).join(''));
     writeFileSync(join(dir, 'acl'), '');
-    const [plain, tls] = [await freePort(), await freePort()];
     // The file as shipped, with its container paths and ports pointed at this test's.
-    const conf = read('deploy/mosquitto/mosquitto.conf')
-      .replaceAll('/mosquitto-auth/', `${dir}/`)
-      .replaceAll('/mosquitto/tls/', `${dir}/`)
-      .replaceAll('/mosquitto/data/', `${dir}/`)
-      .replace('listener 1883 0.0.0.0', `listener ${plain} 127.0.0.1`)
-      .replace('listener 8883 0.0.0.0', `listener ${tls} 127.0.0.1`)
-      .replace('log_dest stdout', `log_dest file ${dir}/mosquitto.log\nuser ${userInfo().username}`);
-    writeFileSync(join(dir, 'mosquitto.conf'), conf);
-    const broker = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
+    const conf = join(dir, 'mosquitto.conf');
+    const [broker, tls] = await startOnFreePorts(2, async ([plain, tls]) => {
+      writeFileSync(
+        conf,
+        read('deploy/mosquitto/mosquitto.conf')
+          .replaceAll('/mosquitto-auth/', `${dir}/`)
+          .replaceAll('/mosquitto/tls/', `${dir}/`)
+          .replaceAll('/mosquitto/data/', `${dir}/`)
+          .replace('listener 1883 0.0.0.0', `listener ${plain} 127.0.0.1`)
+          .replace('listener 8883 0.0.0.0', `listener ${tls} 127.0.0.1`)
+          .replace('log_dest stdout', `log_dest stderr\nuser ${userInfo().username}`),
+      );
+      // Ready once the broker itself listens on both (runMosquitto), having read the whole file.
+      return [await runMosquitto(conf, [plain, tls]), tls] as const;
+    });
     try {
-      const listening = async (port: number) => {
-        for (let i = 0; i < 50; i += 1) {
-          const open = await new Promise<boolean>((resolve) => {
-            const socket = createConnection(port, '127.0.0.1');
-            socket.once('connect', () => (socket.destroy(), resolve(true)));
-            socket.once('error', () => resolve(false));
-          });
-          if (open) return true;
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-        return false;
-      };
-      expect(await listening(plain)).toBe(true);
-      expect(await listening(tls)).toBe(true);
-      expect(broker.exitCode).toBeNull();
       const connect = (username: string, clientId: string) => mqtt.connectAsync(`mqtts://127.0.0.1:${tls}`, { username, password: `${username}-secret`, clientId, rejectUnauthorized: false, reconnectPeriod: 0 });
       const victim = await connect('cuff-2', 'cuff-2');
       let kicked = false;

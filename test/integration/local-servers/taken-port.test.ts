@@ -48,7 +48,7 @@ describeWithServer('mosquitto', mosquittoUnavailableReason())('a spawned Mosquit
     try {
       const conf = join(mkdtempSync(join(tmpdir(), 'rpm-taken-')), 'mosquitto.conf');
       writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\n`);
-      await expect(runMosquitto(conf, port)).rejects.toMatchObject({ code: 'EADDRINUSE', message: expect.stringContaining('it exited') });
+      await expect(runMosquitto(conf, [port])).rejects.toMatchObject({ code: 'EADDRINUSE', message: expect.stringContaining('it exited') });
     } finally {
       await release();
     }
