@@ -2,10 +2,10 @@
 // as a production deployment would generate them from the device registry (or bare, for the
 // benchmarks' baseline).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { startOnFreePorts } from './ports.js';
+import { holdsListener, startOnFreePorts } from './ports.js';
 import { terminate } from './time-series.js';
 
 export function mosquittoUnavailableReason(): string | undefined {
@@ -24,31 +24,6 @@ export interface Mosquitto {
   readonly pid: number | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
-}
-
-/**
- * Whether process `pid` holds the socket listening on 127.0.0.1:`port` (Linux: /proc/net/tcp names
- * the listening socket's inode, /proc/<pid>/fd the sockets the process holds).
- */
-function holdsListener(pid: number, port: number): boolean {
-  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const inodes = new Set<string>();
-  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
-    const [, address, , state, , , , , , inode] = line.trim().split(/\s+/);
-    if (address === local && state === '0A' && inode) inodes.add(`socket:[${inode}]`);
-  }
-  if (inodes.size === 0) return false;
-  try {
-    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
-      try {
-        return inodes.has(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      } catch {
-        return false; // closed meanwhile
-      }
-    });
-  } catch {
-    return false; // the process is gone
-  }
 }
 
 /**

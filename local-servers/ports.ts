@@ -1,4 +1,5 @@
 // Loopback ports for servers started by the tests and the benchmarks.
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A free loopback port, for a server that must be named before it starts. */
@@ -34,5 +35,32 @@ export async function startOnFreePorts<T, N extends number>(count: N, start: (po
       await undo().catch(() => undefined);
       if (!isPortTaken(error) || attempt >= attempts) throw error;
     }
+  }
+}
+
+/**
+ * Whether process `pid` holds the socket listening on 127.0.0.1:`port` (Linux: /proc/net/tcp names
+ * the listening socket's inode, /proc/<pid>/fd the sockets the process holds). A server we spawned
+ * is ready when it holds its listener, not when its port answers: the port may have been taken by
+ * another process between choosing it and starting the server.
+ */
+export function holdsListener(pid: number, port: number): boolean {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const inodes = new Set<string>();
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const [, address, , state, , , , , , inode] = line.trim().split(/\s+/);
+    if (address === local && state === '0A' && inode) inodes.add(`socket:[${inode}]`);
+  }
+  if (inodes.size === 0) return false;
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return inodes.has(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      } catch {
+        return false; // closed meanwhile
+      }
+    });
+  } catch {
+    return false; // the process is gone
   }
 }

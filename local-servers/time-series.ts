@@ -2,7 +2,7 @@
 // benchmarks: Debian's InfluxDB 1.6.7 (`influxd`) and VictoriaMetrics (`victoria-metrics`).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { startOnFreePorts } from './ports.js';
+import { holdsListener, startOnFreePorts } from './ports.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -27,17 +27,12 @@ function binaryMissing(binary: string, debianPackage: string): string | undefine
 export const influxdUnavailableReason = () => binaryMissing('influxd', 'influxdb');
 export const victoriaMetricsUnavailableReason = () => binaryMissing('victoria-metrics', 'victoria-metrics');
 
-async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (response.status < 500) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+/** Whether `url` answers below 500 within a second. */
+async function answers(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url, { signal: AbortSignal.timeout(1000) })).status < 500;
+  } catch {
+    return false; // not up yet
   }
 }
 
@@ -53,6 +48,7 @@ export interface ServerProcess {
 export function managed(command: string, args: string[], url: string, readyPath: string): ServerProcess {
   let child: ChildProcess | undefined;
   let output = '';
+  const port = Number(new URL(url).port);
   return {
     url,
     async start() {
@@ -61,15 +57,23 @@ export function managed(command: string, args: string[], url: string, readyPath:
       child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
       child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
       const started = child;
-      // A server that exits at once (its port taken since it was chosen) is not waited for.
-      const exited = new Promise<string>((resolve) => started.once('exit', (code) => resolve(`it exited (${code})`)));
-      const failure = await Promise.race([waitForHttp(`${url}${readyPath}`, 30_000).then(() => undefined, (error: Error) => error.message), exited]);
-      if (failure === undefined) return;
-      started.kill('SIGKILL');
-      const error: NodeJS.ErrnoException = new Error(`${command} did not start: ${failure}\n${output}`);
-      // startOnFreePorts starts it again on other ports.
-      if (/address already in use/i.test(output)) error.code = 'EADDRINUSE';
-      throw error;
+      let exited: string | undefined;
+      started.once('exit', (code) => (exited = `it exited (${code})`));
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        // Ready when it answers on a port it holds itself (another process may have taken the port).
+        if ((await answers(`${url}${readyPath}`)) && exited === undefined && started.pid !== undefined && holdsListener(started.pid, port)) return;
+        // A server that exits (its port taken since it was chosen) is not waited for.
+        const failure = exited ?? (Date.now() > deadline ? `${url}${readyPath} did not answer within 30000 ms` : undefined);
+        if (failure !== undefined) {
+          started.kill('SIGKILL');
+          const error: NodeJS.ErrnoException = new Error(`${command} did not start: ${failure}\n${output}`);
+          // startOnFreePorts starts it again on other ports.
+          if (/address already in use/i.test(output)) error.code = 'EADDRINUSE';
+          throw error;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     },
     async stop() {
       await terminate(child);

@@ -1,9 +1,10 @@
-// A real server whose port was taken between choosing and starting it: it exits, and the start fails
-// at once as EADDRINUSE (startOnFreePorts then starts it on other ports), not after 30 s of waiting.
+// A real server whose port was taken between choosing and starting it, by a server that answers: it
+// exits, and the start fails at once as EADDRINUSE (startOnFreePorts then starts it on other ports),
+// neither taking the other server's answers for its own nor waiting 30 s.
 import { expect, it } from '@jest/globals';
 import mqtt from 'mqtt';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mosquittoUnavailableReason, runMosquitto, startMosquitto } from '../../../local-servers/mosquitto.js';
@@ -11,14 +12,17 @@ import { freePort } from '../../../local-servers/ports.js';
 import { managed, startVictoriaMetrics, victoriaMetricsUnavailableReason } from '../../../local-servers/time-series.js';
 import { describeWithServer } from '../../support/servers.js';
 
-/** A server of another process on `port`, which takes connections and never answers. */
+/**
+ * Another server on `port`, which answers every HTTP request 200 (so that a start which took any
+ * answer on its port for readiness would pass).
+ */
 async function takePort(port: number): Promise<() => Promise<void>> {
-  const sockets = new Set<Socket>();
-  const thief = createServer((socket) => void sockets.add(socket));
+  const thief = createServer((request, response) => response.end('ok'));
   await new Promise<void>((resolve) => thief.listen(port, '127.0.0.1', resolve));
   return async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => thief.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => thief.close(() => resolve()));
+    thief.closeAllConnections();
+    await closed;
   };
 }
 
