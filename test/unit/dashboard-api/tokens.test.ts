@@ -39,8 +39,10 @@ describe('HS256 tokens', () => {
     await expect(verify(forged)).rejects.toThrow();
     await expect(verify(forged)).rejects.toThrow();
     expect(verifications).toBe(3);
-    // From its expiry on, the remembered token is verified again (and jose refuses it): a token of 1 s, really waited for.
-    const brief = await signAccessToken(SECRET, { sub: 'nurse-2', role: 'nurse', careTeams: ['a'] }, '1s');
+    // From its expiry on, the remembered token is verified again (and jose refuses it): a brief token, really waited for.
+    // Of 2 s: `exp` counts whole seconds from the signing second, so a token "of 1 s" signed late in a
+    // second could expire a millisecond later, before its first use (a CI run of session 28).
+    const brief = await signAccessToken(SECRET, { sub: 'nurse-2', role: 'nurse', careTeams: ['a'] }, '2s');
     const briefClaims = await verify(brief);
     await new Promise((resolve) => setTimeout(resolve, briefClaims.expiresAtMs - Date.now() + 50));
     clock = Date.now();

@@ -2,6 +2,7 @@
 // must not start as if nothing happened, and a damaged spool file must be named with what to do
 // (issue #19, item 13).
 import { describe, expect, it } from '@jest/globals';
+import Database from 'better-sqlite3';
 import { copyFileSync, mkdtempSync, readFileSync, renameSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,12 +33,20 @@ describe('the spool high-water mark', () => {
   it('refuses to open a copy of the spool made without its WAL, naming the files and what to do', async () => {
     const source = join(directory(), 'spool.sqlite');
     const spool = new Spool(source, { maxBacklog: 10_000, highWaterIntervalMs: 0 });
+    // A reader holding its snapshot from before the appends: the checkpoint thread (every 200 ms)
+    // cannot copy the WAL's newer frames into spool.sqlite past it, so the WAL holds all 62 however
+    // slowly this runs (a loaded CI run copied a spool.sqlite already holding them).
+    const reader = new Database(source);
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM sqlite_master').get();
     for (let i = 1; i <= 62; i += 1) await spool.append(message(i));
     await waitForMark(source, 62);
     // The operator's copy: spool.sqlite alone (its WAL holds the 62 messages) and the mark.
     const copy = join(directory(), 'spool.sqlite');
     copyFileSync(source, copy);
     copyFileSync(highWaterPath(source), highWaterPath(copy));
+    reader.exec('COMMIT');
+    reader.close();
     const error = refusal(() => new Spool(copy, { maxBacklog: 10_000 }));
     expect(error.code).toBe('RPM_ERR_SPOOL_BEHIND');
     expect(error.message).toContain(copy);
