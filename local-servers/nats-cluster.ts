@@ -6,7 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './ports.js';
+import { holdsListener, startOnFreePorts } from './ports.js';
 
 export function natsUnavailableReason(): string | undefined {
   try {
@@ -56,62 +56,84 @@ async function healthy(monitorPort: number, caughtUp: boolean): Promise<boolean>
 
 /** `size` nodes clustered (3 by default); one node is a standalone server, for tests of one client. */
 export async function startNatsCluster(size = 3): Promise<NatsCluster> {
-  const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), route: await freePort(), monitor: await freePort() })));
   const root = mkdtempSync(join(tmpdir(), 'rpm-nats-'));
-  const routes = ports.map((p) => `nats://127.0.0.1:${p.route}`).join(',');
-  const nodes: NatsNode[] = ports.map((port, index) => {
-    const name = `n${index + 1}`;
-    const dataDir = join(root, name);
-    let child: ChildProcess | undefined;
-    const node: NatsNode = {
-      name,
-      clientPort: port.client,
-      url: `nats://127.0.0.1:${port.client}`,
-      dataDir,
-      get pid() {
-        return child?.pid;
-      },
-      async start({ caughtUp = true } = {}) {
-        child = spawn(
-          'nats-server',
-          ['-a', '127.0.0.1', '-p', String(port.client), '-m', String(port.monitor), '-js', '-sd', dataDir, '--server_name', name, ...(size > 1 ? ['--cluster_name', 'rpm', '--cluster', `nats://127.0.0.1:${port.route}`, '--routes', routes] : [])],
-          { stdio: 'ignore' },
-        );
-        const deadline = Date.now() + 20_000;
-        while (!(await healthy(port.monitor, caughtUp))) {
-          if (child.exitCode !== null) throw new Error(`nats-server ${name} exited with ${child.exitCode}`);
-          if (Date.now() > deadline) throw new Error(`nats-server ${name} was not healthy within 20 s`);
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      },
-      async kill() {
-        if (!child || child.exitCode !== null) return;
-        const exited = new Promise((resolve) => child!.once('exit', resolve));
-        child.kill('SIGKILL');
-        await exited;
-        child = undefined;
-      },
-      wipe() {
-        rmSync(dataDir, { recursive: true, force: true });
-      },
-      freeze() {
-        child?.kill('SIGSTOP');
-      },
-      thaw() {
-        child?.kill('SIGCONT');
-      },
-    };
-    return node;
-  });
-  // A node is healthy only once the JetStream meta group has a leader: start them together.
-  await Promise.all(nodes.map((node) => node.start()));
-  return {
-    nodes,
-    urls: nodes.map((node) => node.url).join(','),
-    async stop() {
-      for (const node of nodes) node.thaw();
+  let nodes: NatsNode[] = [];
+  // Three ports a node; if one was taken meanwhile, the whole cluster starts again on others.
+  return startOnFreePorts(
+    3 * size,
+    async (chosen: number[]) => {
+      const ports = Array.from({ length: size }, (_, i) => ({ client: chosen[3 * i]!, route: chosen[3 * i + 1]!, monitor: chosen[3 * i + 2]! }));
+      nodes = ports.map((port, index) => natsNode(`n${index + 1}`, join(root, `n${index + 1}`), port, size > 1 ? ports.map((p) => `nats://127.0.0.1:${p.route}`).join(',') : undefined));
+      // A node is healthy only once the JetStream meta group has a leader: start them together.
+      const started = await Promise.allSettled(nodes.map((node) => node.start()));
+      const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (failed) throw failed.reason;
+      return {
+        nodes,
+        urls: nodes.map((node) => node.url).join(','),
+        async stop() {
+          for (const node of nodes) node.thaw();
+          await Promise.all(nodes.map((node) => node.kill()));
+          rmSync(root, { recursive: true, force: true });
+        },
+      };
+    },
+    async () => {
       await Promise.all(nodes.map((node) => node.kill()));
       rmSync(root, { recursive: true, force: true });
+    },
+  );
+}
+
+/** One node of a cluster whose routes are `routes` (none for a standalone server); exported for its test. */
+export function natsNode(name: string, dataDir: string, port: { client: number; route: number; monitor: number }, routes: string | undefined): NatsNode {
+  let child: ChildProcess | undefined;
+  return {
+    name,
+    clientPort: port.client,
+    url: `nats://127.0.0.1:${port.client}`,
+    dataDir,
+    get pid() {
+      return child?.pid;
+    },
+    async start({ caughtUp = true } = {}) {
+      const started = spawn(
+        'nats-server',
+        ['-a', '127.0.0.1', '-p', String(port.client), '-m', String(port.monitor), '-js', '-sd', dataDir, '--server_name', name, ...(routes ? ['--cluster_name', 'rpm', '--cluster', `nats://127.0.0.1:${port.route}`, '--routes', routes] : [])],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      child = started;
+      let output = '';
+      started.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+      const deadline = Date.now() + 20_000;
+      // Healthy on a monitoring port it holds itself, serving clients on its own client port.
+      while (!(await healthy(port.monitor, caughtUp)) || started.exitCode !== null || !holdsListener(started.pid!, port.monitor) || !holdsListener(started.pid!, port.client)) {
+        const failure = started.exitCode !== null ? `exited with ${started.exitCode}` : Date.now() > deadline ? 'was not healthy within 20 s' : undefined;
+        if (failure) {
+          started.kill('SIGKILL');
+          const error: NodeJS.ErrnoException = new Error(`nats-server ${name} ${failure}\n${output}`);
+          // startOnFreePorts starts the cluster again on other ports.
+          if (/address already in use/i.test(output)) error.code = 'EADDRINUSE';
+          throw error;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    async kill() {
+      if (!child || child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child!.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      child = undefined;
+    },
+    wipe() {
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+    freeze() {
+      child?.kill('SIGSTOP');
+    },
+    thaw() {
+      child?.kill('SIGCONT');
     },
   };
 }

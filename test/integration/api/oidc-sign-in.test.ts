@@ -3,7 +3,9 @@
 // the local user, and the failures that must stop it: a wrong nonce, a wrong issuer, an expired
 // code (issue #20, item 5).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
+import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
 import { startOnFreePorts } from '../../../local-servers/ports.js';
 import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
@@ -21,7 +23,11 @@ let teamId: string;
 
 async function startProvider(port: number, apiBase: string): Promise<void> {
   issuer = `http://127.0.0.1:${port}`;
+  // Its own signing key and cookie keys, as a deployed provider has (not its development ones).
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const provider = new Provider(issuer, {
+    jwks: { keys: [{ ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: 'test-provider' }] },
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
     clients: [{ client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, redirect_uris: [`${apiBase}/auth/oidc/callback`], grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' }],
     claims: { openid: ['sub'], profile: ['name', 'preferred_username', 'rpm_role', 'rpm_teams'], email: ['email'] },
     conformIdTokenClaims: false,

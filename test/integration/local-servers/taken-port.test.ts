@@ -2,12 +2,15 @@
 // exits, and the start fails at once as EADDRINUSE (startOnFreePorts then starts it on other ports),
 // neither taking the other server's answers for its own nor waiting 30 s.
 import { expect, it } from '@jest/globals';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import mqtt from 'mqtt';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mosquittoUnavailableReason, runMosquitto, startMosquitto } from '../../../local-servers/mosquitto.js';
+import { natsNode, natsUnavailableReason, startNatsCluster } from '../../../local-servers/nats-cluster.js';
 import { freePort } from '../../../local-servers/ports.js';
 import { managed, startVictoriaMetrics, victoriaMetricsUnavailableReason } from '../../../local-servers/time-series.js';
 import { describeWithServer } from '../../support/servers.js';
@@ -67,6 +70,32 @@ describeWithServer('mosquitto', mosquittoUnavailableReason())('a spawned Mosquit
       await again.endAsync();
     } finally {
       await broker.stop();
+    }
+  });
+});
+
+describeWithServer('nats-server', natsUnavailableReason())('a spawned NATS node on a taken port', () => {
+  it('fails as EADDRINUSE when another server that answers holds its monitoring port, and a cluster starts on free ones', async () => {
+    const [client, route, monitor] = [await freePort(), await freePort(), await freePort()];
+    const release = await takePort(monitor);
+    try {
+      const node = natsNode('n1', mkdtempSync(join(tmpdir(), 'rpm-taken-')), { client, route, monitor }, undefined);
+      await expect(node.start()).rejects.toMatchObject({ code: 'EADDRINUSE', message: expect.stringContaining('exited') });
+      await node.kill();
+    } finally {
+      await release();
+    }
+    const cluster = await startNatsCluster(1);
+    try {
+      // It serves JetStream on its own client port.
+      const connection = await connect({ servers: cluster.urls });
+      try {
+        expect((await (await jetstreamManager(connection)).getAccountInfo()).limits).toBeDefined();
+      } finally {
+        await connection.close();
+      }
+    } finally {
+      await cluster.stop();
     }
   });
 });
