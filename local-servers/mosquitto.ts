@@ -5,7 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { holdsListener, startOnFreePorts } from './ports.js';
+import { startOnFreePorts, untilListening } from './ports.js';
 import { terminate } from './time-series.js';
 
 export function mosquittoUnavailableReason(): string | undefined {
@@ -34,22 +34,8 @@ export interface Mosquitto {
  */
 export async function runMosquitto(conf: string, ports: readonly number[], timeoutMs = 10_000): Promise<ChildProcess> {
   const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let output = '';
-  child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
-  let exited: string | undefined;
-  child.once('exit', (code) => (exited = `it exited (${code})`));
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const pid = child.pid;
-    if (pid !== undefined && exited === undefined && ports.every((port) => holdsListener(pid, port))) return child;
-    if (exited !== undefined || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      const error: NodeJS.ErrnoException = new Error(`mosquitto did not listen on ${ports.join(' and ')}: ${exited ?? `not in ${timeoutMs} ms`}\n${output}`);
-      if (/address already in use/i.test(output)) error.code = 'EADDRINUSE';
-      throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  await untilListening(child, ports, { name: 'mosquitto', timeoutMs });
+  return child;
 }
 
 /** Bare Mosquitto, anonymous and in memory: the benchmarks' raw pass-through baseline. */

@@ -6,7 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { holdsListener, startOnFreePorts } from './ports.js';
+import { startOnFreePorts, untilListening } from './ports.js';
 
 export function natsUnavailableReason(): string | undefined {
   try {
@@ -103,21 +103,8 @@ export function natsNode(name: string, dataDir: string, port: { client: number; 
         { stdio: ['ignore', 'ignore', 'pipe'] },
       );
       child = started;
-      let output = '';
-      started.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
-      const deadline = Date.now() + 20_000;
       // Healthy on a monitoring port it holds itself, serving clients on its own client port.
-      while (!(await healthy(port.monitor, caughtUp)) || started.exitCode !== null || !holdsListener(started.pid!, port.monitor) || !holdsListener(started.pid!, port.client)) {
-        const failure = started.exitCode !== null ? `exited with ${started.exitCode}` : Date.now() > deadline ? 'was not healthy within 20 s' : undefined;
-        if (failure) {
-          started.kill('SIGKILL');
-          const error: NodeJS.ErrnoException = new Error(`nats-server ${name} ${failure}\n${output}`);
-          // startOnFreePorts starts the cluster again on other ports.
-          if (/address already in use/i.test(output)) error.code = 'EADDRINUSE';
-          throw error;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await untilListening(started, [port.monitor, port.client], { name: `nats-server ${name}`, timeoutMs: 20_000, ready: () => healthy(port.monitor, caughtUp), intervalMs: 100 });
     },
     async kill() {
       if (!child || child.exitCode !== null) return;

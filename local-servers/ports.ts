@@ -1,4 +1,5 @@
 // Loopback ports for servers started by the tests and the benchmarks.
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 
@@ -62,5 +63,34 @@ export function holdsListener(pid: number, port: number): boolean {
     });
   } catch {
     return false; // the process is gone
+  }
+}
+
+/**
+ * Waits until the spawned `child` holds its listeners on `ports` (holdsListener) and `ready` (its own
+ * health check, if it has one) says so. A child that exits first fails the start at once, as
+ * EADDRINUSE when its output (its piped stdout and stderr, kept here) said an address was in use, so
+ * that startOnFreePorts starts it on other ports; so does the deadline, having killed the child.
+ */
+export async function untilListening(child: ChildProcess, ports: readonly number[], options: { name: string; timeoutMs: number; ready?: () => Promise<boolean>; intervalMs?: number }): Promise<void> {
+  let output = '';
+  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => (exited = `it exited (${code ?? signal})`));
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    const healthy = options.ready ? await options.ready() : true;
+    const pid = child.pid;
+    if (healthy && exited === undefined && pid !== undefined && ports.every((port) => holdsListener(pid, port))) return;
+    const failure = exited ?? (Date.now() > deadline ? `not listening on ${ports.join(' and ')} within ${options.timeoutMs} ms` : undefined);
+    if (failure !== undefined) {
+      child.kill('SIGKILL');
+      const error: NodeJS.ErrnoException = new Error(`${options.name} did not start: ${failure}\n${output}`);
+      if (/address already in use/i.test(output)) error.code = 'EADDRINUSE';
+      throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 25));
   }
 }

@@ -2,7 +2,7 @@
 // benchmarks: Debian's InfluxDB 1.6.7 (`influxd`) and VictoriaMetrics (`victoria-metrics`).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { holdsListener, startOnFreePorts } from './ports.js';
+import { startOnFreePorts, untilListening } from './ports.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -47,33 +47,12 @@ export interface ServerProcess {
 /** A server process answering `readyPath` at `url` once started (exported for its own test). */
 export function managed(command: string, args: string[], url: string, readyPath: string): ServerProcess {
   let child: ChildProcess | undefined;
-  let output = '';
   const port = Number(new URL(url).port);
   return {
     url,
     async start() {
-      output = '';
       child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
-      child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
-      const started = child;
-      let exited: string | undefined;
-      started.once('exit', (code) => (exited = `it exited (${code})`));
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        // Ready when it answers on a port it holds itself (another process may have taken the port).
-        if ((await answers(`${url}${readyPath}`)) && exited === undefined && started.pid !== undefined && holdsListener(started.pid, port)) return;
-        // A server that exits (its port taken since it was chosen) is not waited for.
-        const failure = exited ?? (Date.now() > deadline ? `${url}${readyPath} did not answer within 30000 ms` : undefined);
-        if (failure !== undefined) {
-          started.kill('SIGKILL');
-          const error: NodeJS.ErrnoException = new Error(`${command} did not start: ${failure}\n${output}`);
-          // startOnFreePorts starts it again on other ports.
-          if (/address already in use/i.test(output)) error.code = 'EADDRINUSE';
-          throw error;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await untilListening(child, [port], { name: command, timeoutMs: 30_000, ready: () => answers(`${url}${readyPath}`), intervalMs: 100 });
     },
     async stop() {
       await terminate(child);
