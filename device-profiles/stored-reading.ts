@@ -25,10 +25,4 @@ export interface StoredReading {
   /** Non-numeric fields (mealContext, outOfRange, irregularHeartbeat, bodyMovement, trend). */
   flags: Record<string, string | boolean>;
   original: { unit: string; values: Record<string, number> };
-  /**
-   * The ingest spool's number for the reading: consecutive in the order readings are accepted, never
-   * reused (ingest/spool.ts). The InfluxDB store derives a point's sub-millisecond offset from it.
-   * Absent for readings written without the spool (and kept nowhere else).
-   */
-  acceptedSeq?: number;
 }

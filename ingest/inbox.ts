@@ -12,9 +12,8 @@ const INBOX_ID = /^inbox-(\d+)$/;
 
 /**
  * The stream's sequence of a message pulled from the inbox (its id, whichever ingest process pulls
- * it, however often): the processor numbers its readings from it, so that a message evaluated again
- * by another process (the first died before settling it) gives the readings store the same points,
- * and its dead letters the same keys.
+ * it, however often): a message evaluated again by another process (the first died before settling
+ * it) gives its dead letters the same keys.
  */
 export function inboxSeqOf(messageId: string): number | undefined {
   const match = INBOX_ID.exec(messageId);

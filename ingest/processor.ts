@@ -7,12 +7,11 @@
 import { Subject, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import type { ClinicalStore, ReadingsStore } from '../store/index.js';
-import { MAX_READINGS_PER_BATCH, Pauses, type StoredReading } from '../device-profiles/index.js';
+import { Pauses, type StoredReading } from '../device-profiles/index.js';
 import { finishMessage, prepareMessage, readingPairs, type DeviceDirectory, type MessageEvaluation, type ReadingOutcome } from './evaluate.js';
 import type { IngestMetrics } from './metrics.js';
 import { type InboundMessage, type OutboxBatch, type Spool, type SpooledMessage } from './spool.js';
 import { StoreWriter } from './store-writer.js';
-import { inboxSeqOf } from './inbox.js';
 
 export interface Receipt {
   readingId: string | null;
@@ -282,17 +281,8 @@ export class IngestProcessor {
       }
     }
     const accepted: AcceptedReading[] = [];
-    for (const { message, evaluation } of evaluations) {
-      const inboxSeq = inboxSeqOf(message.messageId);
-      for (let position = 0; position < evaluation.outcomes.length; position += 1) {
-        const outcome = evaluation.outcomes[position]!;
-        if (outcome.status !== 'accepted') continue;
-        // From the replicated inbox: numbered from the message's place in the stream, the same in
-        // whichever process evaluates it (ingest/replicated-inbox.ts), so a second evaluation
-        // rewrites the same points instead of adding others.
-        if (inboxSeq !== undefined) outcome.reading.acceptedSeq = inboxSeq * MAX_READINGS_PER_BATCH + position;
-        accepted.push(outcome.reading);
-      }
+    for (const { evaluation } of evaluations) {
+      for (const outcome of evaluation.outcomes) if (outcome.status === 'accepted') accepted.push(outcome.reading);
     }
     const batch = spool.commit(
       messages.map((message) => message.seq),

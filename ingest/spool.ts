@@ -146,8 +146,8 @@ export class Spool extends EventEmitter {
   }
 
   /**
-   * Commits the outcome of evaluating these inbox messages: accepted readings move to the outbox,
-   * each numbered (its acceptedSeq is set here). Returns the outbox batch they form, not yet emitted.
+   * Commits the outcome of evaluating these inbox messages: accepted readings move to the outbox.
+   * Returns the outbox batch they form, not yet emitted.
    */
   commit(seqs: readonly number[], accepted: readonly StoredReading[]): OutboxBatch {
     this.inbox.checkNext(seqs);

@@ -3,12 +3,9 @@
 // store takes most cheaply (SerializedReadings), in commit order. A row per reading cost four b-tree
 // operations per reading (insert, mark emitted, read, delete) where this costs four per batch
 // (bench/ingest.ts profile).
-// Accepted readings are numbered as they enter it (StoredReading.acceptedSeq, consecutive and never
-// reused; `spool_state.accepted_through` holds the last one).
 import type { Database, Statement } from 'better-sqlite3';
 import { parseSerialized } from '../../store/index.js';
 import type { StoredReading } from '../../device-profiles/index.js';
-import { stateValue } from './schema.js';
 
 /** Readings in the outbox, oldest first, and the ids of the outbox rows that hold them. */
 export interface OutboxBatch {
@@ -26,11 +23,9 @@ export interface SerializedOutboxBatch {
 }
 
 export class SpoolOutbox {
-  private readonly statements: Record<'insert' | 'setAcceptedThrough' | 'takeEmitted' | 'takeUnemitted' | 'delete' | 'markEmitted' | 'rowIds', Statement>;
+  private readonly statements: Record<'insert' | 'takeEmitted' | 'takeUnemitted' | 'delete' | 'markEmitted' | 'rowIds', Statement>;
   /** Readings waiting, emitted or not. */
   count: number;
-  /** The acceptedSeq of the newest committed accepted reading (`spool_state`). */
-  private acceptedThrough: number;
 
   constructor(
     database: Database,
@@ -42,7 +37,6 @@ export class SpoolOutbox {
     const batchIds = 'SELECT value FROM json_each(?)';
     this.statements = {
       insert: database.prepare('INSERT INTO outbox_batches (count, readings) VALUES (?, ?)'),
-      setAcceptedThrough: database.prepare("INSERT INTO spool_state (name, value) VALUES ('accepted_through', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
       // The text as its UTF-8 bytes: no JavaScript string of a few hundred KiB per batch.
       takeEmitted: database.prepare('SELECT id, count, CAST(readings AS BLOB) AS readings FROM outbox_batches WHERE emitted = 1 ORDER BY id'),
       takeUnemitted: database.prepare('SELECT id, count, CAST(readings AS BLOB) AS readings FROM outbox_batches WHERE emitted = 0 ORDER BY id'),
@@ -51,24 +45,16 @@ export class SpoolOutbox {
       rowIds: database.prepare('SELECT id FROM outbox_batches ORDER BY id').pluck(),
     };
     this.count = (database.prepare('SELECT coalesce(sum(count), 0) AS n FROM outbox_batches').get() as { n: number }).n;
-    this.acceptedThrough = stateValue(database, 'accepted_through');
   }
 
-  /**
-   * In the evaluation's transaction: numbers the accepted readings (sets their acceptedSeq) and
-   * writes them as one row. Returns the ids of the rows written.
-   */
+  /** In the evaluation's transaction: writes the accepted readings as one row. Returns the ids of the rows written. */
   write(accepted: readonly StoredReading[]): number[] {
     if (accepted.length === 0) return [];
-    // Readings from the replicated inbox come numbered from their message (IngestProcessor).
-    accepted.forEach((reading, index) => (reading.acceptedSeq ??= this.acceptedThrough + 1 + index));
-    this.statements.setAcceptedThrough.run(this.acceptedThrough + accepted.length);
     return [Number(this.statements.insert.run(accepted.length, this.serialize(accepted)).lastInsertRowid)];
   }
 
   /** After that transaction committed. */
   written(accepted: readonly StoredReading[]): void {
-    this.acceptedThrough += accepted.length;
     this.count += accepted.length;
   }
 

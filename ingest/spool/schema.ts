@@ -56,7 +56,7 @@ export function decodeGroup(row: InboxGroupRow): SpooledMessage[] {
   });
 }
 
-export function stateValue(database: Database, name: 'evaluated_through' | 'accepted_through'): number {
+export function stateValue(database: Database, name: 'evaluated_through'): number {
   return (database.prepare('SELECT value FROM spool_state WHERE name = ?').get(name) as { value: number } | undefined)?.value ?? 0;
 }
 

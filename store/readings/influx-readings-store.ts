@@ -10,13 +10,16 @@
 // Reads: InfluxQL on /query, which 1.x, 2.x (v1 compatibility) and 3.x all serve.
 //
 // Idempotency: a point is identified by measurement, tags and time. The time is measuredAt in
-// milliseconds plus a sub-millisecond offset, so re-writing a reading overwrites the same point and
-// two readings of one device in the same millisecond do not. The offset is the spool's acceptance
-// number modulo 1,000,000 (StoredReading.acceptedSeq): readings of one device measured in the same
-// millisecond arrive together (a gateway's batch, a burst), so theirs differ. An offset hashed from
-// the reading id, as before, let two such readings collide once in a million pairs, and the later
-// point replaced the earlier one: the ingest benchmark lost a reading that way (2026-12-01). The
-// hash remains for readings written without the spool.
+// milliseconds plus a sub-millisecond offset that comes from the reading's identity alone (device and
+// reading id: pointOffset), so whoever writes a reading, however often, writes the same point: the
+// spool retrying a write, another ingest process of the highly available shape evaluating the same
+// message, or a reading re-sent in another message, any time later, to any ingest process. The
+// offset was the spool's acceptance number until 2026-12-06, which differed between processes: a
+// reading re-sent after the inbox's 10-minute window and evaluated by another process became a
+// second point (docs/high-availability.md). Two readings of one device, kind and millisecond must
+// not share an offset (the later point would replace the earlier: the ingest benchmark lost a
+// reading that way on 2026-12-01 with a plain hash of the id), so ids that end in a number (a
+// device's sequence, `p-521`) are placed by that number: consecutive ones never collide.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -51,11 +54,30 @@ const TAGS = ['patient_id', 'device_id', 'kind', 'source'] as const;
 const NANOS_PER_MS = 1_000_000n;
 const DEFAULT_TIMEOUT_MS = 10_000;
 
-function subMillisecondOffset(reading: StoredReading): number {
-  if (reading.acceptedSeq !== undefined) return reading.acceptedSeq % 1_000_000;
-  const { deviceId, readingId } = reading;
-  const digest = createHash('sha256').update(`${deviceId}\u0000${readingId}`).digest();
-  return digest.readUInt32BE(0) % 1_000_000;
+/** Offsets of id stems (a device, an id without its trailing number): a device's ids share one. */
+const stemOffsets = new Map<string, number>();
+const STEMS_KEPT = 10_000;
+const TRAILING_NUMBER = /\d{1,6}$/;
+
+/**
+ * A reading's sub-millisecond offset, 0–999,999, from its device and reading id alone. An id's
+ * trailing number (its last six digits at most) is added to an offset hashed from the device and
+ * the id before the number's significant digits, so a device's consecutive ids (`p-99`, `p-100`)
+ * get consecutive offsets and cannot collide, and `p-7` and `p-007` are apart. Ids with no number,
+ * or with stems of their own, collide once in a million pairs, which matters only for two readings
+ * of one device and kind measured in the same millisecond.
+ */
+export function pointOffset(deviceId: string, readingId: string): number {
+  const digits = TRAILING_NUMBER.exec(readingId)?.[0];
+  const number = digits === undefined ? 0 : Number(digits);
+  const stem = `${deviceId}\u0000${digits === undefined ? readingId : readingId.slice(0, readingId.length - String(number).length)}`;
+  let base = stemOffsets.get(stem);
+  if (base === undefined) {
+    if (stemOffsets.size >= STEMS_KEPT) stemOffsets.clear();
+    base = createHash('sha256').update(stem).digest().readUInt32BE(0) % 1_000_000;
+    stemOffsets.set(stem, base);
+  }
+  return (base + number) % 1_000_000;
 }
 
 function floatText(field: string, value: number): string {
@@ -89,7 +111,7 @@ export function lineOf(reading: StoredReading): string {
   }
   const measuredAtMs = Date.parse(reading.measuredAt);
   if (!(measuredAtMs >= 0)) throw new Error(`invalid measuredAt ${reading.measuredAt}`);
-  const time = `${measuredAtMs}${String(subMillisecondOffset(reading)).padStart(6, '0')}`;
+  const time = `${measuredAtMs}${String(pointOffset(reading.deviceId, reading.readingId)).padStart(6, '0')}`;
   return `${measurement(reading.kind)},device_id=${tag(reading.deviceId)},kind=${tag(reading.kind)},patient_id=${tag(reading.patientId)},source=${tag(reading.source)} ${fields} ${time}`;
 }
 
@@ -347,7 +369,7 @@ export class InfluxReadingsStore implements ReadingsStore {
   }
 
   async measuredWithin(instantMs: number): Promise<StoredReading[]> {
-    // A point's time is measuredAt plus a sub-millisecond offset (acceptedSeq): the whole millisecond.
+    // A point's time is measuredAt plus a sub-millisecond offset (pointOffset): the whole millisecond.
     const response = await this.influxQl(
       `SELECT * FROM ${this.measurementClause(undefined)} WHERE time >= ${nanos(new Date(instantMs).toISOString())} AND time < ${nanos(new Date(instantMs + 1).toISOString())} LIMIT ${MAX_ROWS_PER_QUERY}`,
     );

@@ -156,14 +156,17 @@ export interface ReadingsStore {
  */
 export type SerializedReadings = string | Uint8Array;
 
-/** [patientId, measuredAt as epoch ms, acceptedSeq or null, deviceId, readingId, kind, source] */
+/**
+ * [patientId, measuredAt as epoch ms, unused, deviceId, readingId, kind, source]. The third place held
+ * the spool's acceptance number until 2026-12-06 (outboxes written before may still hold one); now
+ * always null, and ignored.
+ */
 type ReadingHead = [string, number, number | null, string, string, MeasurementKind, ReadingSource];
 
 /** One reading of a serialized batch: its key and filter columns, and its API object's JSON. */
 export interface SerializedRow {
   patientId: string;
   measuredAtMs: number;
-  acceptedSeq: number | null;
   deviceId: string;
   readingId: string;
   kind: MeasurementKind;
@@ -228,7 +231,7 @@ export function newDayMark(): number {
 export function serializeReadings(readings: readonly StoredReading[]): string {
   let text = '';
   for (const reading of readings) {
-    const head: ReadingHead = [reading.patientId, Date.parse(reading.measuredAt), reading.acceptedSeq ?? null, reading.deviceId, reading.readingId, reading.kind, reading.source];
+    const head: ReadingHead = [reading.patientId, Date.parse(reading.measuredAt), null, reading.deviceId, reading.readingId, reading.kind, reading.source];
     text += `${JSON.stringify(head)}\t${JSON.stringify(readingObject(reading))}\n`;
   }
   return text;
@@ -245,8 +248,8 @@ function isJsonArrayForm(text: string): boolean {
 
 /** A reading as a row of a serialized batch: its key and filter columns and its API JSON. */
 export function serializedRowOf(reading: StoredReading): SerializedRow {
-  const { patientId, acceptedSeq, deviceId, readingId, kind, source } = reading;
-  return { patientId, measuredAtMs: Date.parse(reading.measuredAt), acceptedSeq: acceptedSeq ?? null, deviceId, readingId, kind, source, json: JSON.stringify(readingObject(reading)) };
+  const { patientId, deviceId, readingId, kind, source } = reading;
+  return { patientId, measuredAtMs: Date.parse(reading.measuredAt), deviceId, readingId, kind, source, json: JSON.stringify(readingObject(reading)) };
 }
 
 /** The rows of a serialized batch, in order. */
@@ -259,8 +262,8 @@ export function serializedRows(batch: SerializedReadings): SerializedRow[] {
     const tab = text.indexOf('\t', start);
     const end = text.indexOf('\n', tab);
     if (tab < 0 || end < 0) throw new Error(`serialized readings: line at offset ${start} is not head TAB json NEWLINE`);
-    const [patientId, measuredAtMs, acceptedSeq, deviceId, readingId, kind, source] = JSON.parse(text.slice(start, tab)) as ReadingHead;
-    rows.push({ patientId, measuredAtMs, acceptedSeq, deviceId, readingId, kind, source, json: text.slice(tab + 1, end) });
+    const [patientId, measuredAtMs, , deviceId, readingId, kind, source] = JSON.parse(text.slice(start, tab)) as ReadingHead;
+    rows.push({ patientId, measuredAtMs, deviceId, readingId, kind, source, json: text.slice(tab + 1, end) });
     start = end + 1;
   }
   return rows;
@@ -273,7 +276,7 @@ const OBJECT_KEYS = new Set(['readingId', 'deviceId', 'kind', 'measuredAt', 'uni
  * A stored reading back from its API object (readingObject) and what the object leaves out. Values
  * are the object's other numbers; flags its other strings and booleans (a flag is never a number).
  */
-export function readingFromObject(object: Record<string, unknown>, patientId: string, measuredAtMs: number, acceptedSeq: number | null = null): StoredReading {
+export function readingFromObject(object: Record<string, unknown>, patientId: string, measuredAtMs: number): StoredReading {
   const values: Record<string, number> = {};
   const flags: Record<string, string | boolean> = {};
   for (const key in object) {
@@ -282,7 +285,7 @@ export function readingFromObject(object: Record<string, unknown>, patientId: st
     if (typeof value === 'number') values[key] = value;
     else flags[key] = value as string | boolean;
   }
-  const reading: StoredReading = {
+  return {
     patientId,
     deviceId: object.deviceId as string,
     readingId: object.readingId as string,
@@ -297,15 +300,13 @@ export function readingFromObject(object: Record<string, unknown>, patientId: st
     flags,
     original: object.original as StoredReading['original'],
   };
-  if (acceptedSeq !== null) reading.acceptedSeq = acceptedSeq;
-  return reading;
 }
 
 /** The readings of a serialized batch. */
 export function parseSerialized(batch: SerializedReadings): StoredReading[] {
   const text = textOf(batch);
   if (isJsonArrayForm(text)) return JSON.parse(text) as StoredReading[];
-  return serializedRows(text).map((row) => readingFromObject(JSON.parse(row.json) as Record<string, unknown>, row.patientId, row.measuredAtMs, row.acceptedSeq));
+  return serializedRows(text).map((row) => readingFromObject(JSON.parse(row.json) as Record<string, unknown>, row.patientId, row.measuredAtMs));
 }
 
 /** Text around a JSON value: a response body's `{"readings":` and `}`. */

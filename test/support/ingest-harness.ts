@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { CachedDeviceDirectory } from '../../ingest/device-directory.js';
+import { IngestMetrics } from '../../ingest/metrics.js';
+import { IngestProcessor } from '../../ingest/processor.js';
+import type { Spool } from '../../ingest/spool.js';
 import { IngestService, type AcceptedReading, type BrokerOptions, type Receipt, type VendorWebhookCredentials } from '../../ingest/index.js';
 import type { RulesHandover } from '../../rules/index.js';
 import { ClinicalStore, SqliteReadingsStore, type ClinicalDatabaseLocation, type ReadingsStore } from '../../store/index.js';
@@ -143,4 +147,25 @@ export function reading(deviceId: string, overrides: Record<string, unknown> = {
     unit: 'mmHg',
     ...overrides,
   };
+}
+
+/**
+ * An ingest process's pipeline alone, on its own spool, as the highly available shape runs one per
+ * process behind the replicated inbox: messages go in with `submit`, and `settled` hears which
+ * messages' outcomes are kept outside the process.
+ */
+export function standaloneProcessor(harness: Harness, spool: Spool, readingsStore: ReadingsStore, settled: string[]): IngestProcessor {
+  return new IngestProcessor(
+    {
+      spool,
+      devices: new CachedDeviceDirectory(harness.clinicalStore),
+      readingsStore,
+      clinicalStore: harness.clinicalStore,
+      receipts: { publishReceipt: () => undefined },
+      metrics: new IngestMetrics(new Registry()),
+      logger: pino({ level: 'silent' }),
+      settled: (messageIds) => settled.push(...messageIds),
+    },
+    { retryInitialMs: 20, retryMaxMs: 100 },
+  );
 }

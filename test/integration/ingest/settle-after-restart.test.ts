@@ -8,15 +8,10 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
-import { CachedDeviceDirectory } from '../../../ingest/device-directory.js';
-import { IngestMetrics } from '../../../ingest/metrics.js';
-import { IngestProcessor } from '../../../ingest/processor.js';
 import { Spool } from '../../../ingest/spool.js';
 import type { InboundMessage } from '../../../ingest/inbound-message.js';
 import { SqliteReadingsStore, type ReadingsStore } from '../../../store/index.js';
-import { eventually, provisionAssigned, reading, startHarness, type Harness } from '../../support/ingest-harness.js';
+import { eventually, provisionAssigned, reading, standaloneProcessor, startHarness, type Harness } from '../../support/ingest-harness.js';
 
 let harness: Harness;
 let dir: string;
@@ -43,23 +38,6 @@ function flakyStore(store: ReadingsStore): { store: ReadingsStore; down: { value
   return { store: proxy, down };
 }
 
-function processorOn(spool: Spool, readingsStore: ReadingsStore, settled: string[]): IngestProcessor {
-  const registry = new Registry();
-  return new IngestProcessor(
-    {
-      spool,
-      devices: new CachedDeviceDirectory(harness.clinicalStore),
-      readingsStore,
-      clinicalStore: harness.clinicalStore,
-      receipts: { publishReceipt: () => undefined },
-      metrics: new IngestMetrics(registry),
-      logger: pino({ level: 'silent' }),
-      settled: (messageIds) => settled.push(...messageIds),
-    },
-    { retryInitialMs: 20, retryMaxMs: 100 },
-  );
-}
-
 it('settles a message delivered again after a restart only once the readings it held are in the readings store', async () => {
   const { deviceId, patientId } = await provisionAssigned(harness, 'blood_pressure');
   const readingsStore = new SqliteReadingsStore(join(dir, 'readings.sqlite'));
@@ -69,7 +47,7 @@ it('settles a message delivered again after a restart only once the readings it 
   // First run: accepted and committed to the spool's outbox; the store is down, so not settled.
   const settledFirst: string[] = [];
   let spool = new Spool(join(dir, 'spool.sqlite'));
-  let processor = processorOn(spool, store, settledFirst);
+  let processor = standaloneProcessor(harness, spool, store, settledFirst);
   processor.start();
   expect((await processor.submit(message())).outcomes.map((outcome) => outcome.status)).toEqual(['accepted']);
   expect(spool.outboxRows()).toHaveLength(1);
@@ -81,7 +59,7 @@ it('settles a message delivered again after a restart only once the readings it 
   // Restarted on the same disk, the store still down; the inbox delivers the message again.
   const settledAgain: string[] = [];
   spool = new Spool(join(dir, 'spool.sqlite'));
-  processor = processorOn(spool, store, settledAgain);
+  processor = standaloneProcessor(harness, spool, store, settledAgain);
   processor.start();
   expect((await processor.submit(message())).outcomes.map((outcome) => outcome.status)).toEqual(['duplicate']);
   await new Promise((resolve) => setTimeout(resolve, 300));
@@ -103,7 +81,7 @@ it('settles a message that accepted nothing new at once when nothing waits in th
   const readingsStore = new SqliteReadingsStore(join(dir, 'readings-2.sqlite'));
   const settled: string[] = [];
   const spool = new Spool(join(dir, 'spool-2.sqlite'));
-  const processor = processorOn(spool, readingsStore, settled);
+  const processor = standaloneProcessor(harness, spool, readingsStore, settled);
   processor.start();
   const payload = Buffer.from(JSON.stringify(reading(deviceId, { readingId: 'once-1' })));
   const at = new Date().toISOString();

@@ -70,10 +70,10 @@ export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: (
     const readings = [
       bp(patient, '2026-11-20T08:00:00.000Z', 150, { gatewayId: 'gw-1', source: 'gateway', measuredAtAsSent: '2026-11-20T03:00:00-05:00' }),
       glucose(patient, '2026-11-20T09:30:00.000Z', 99.0858, { flags: { mealContext: 'fasting', outOfRange: 'high' } }),
-      bp(patient, '2026-11-21T08:00:00.000Z', 131, { acceptedSeq: 7 }),
+      bp(patient, '2026-11-21T08:00:00.000Z', 131),
     ];
     await store.writeSerialized([serializeReadings(readings.slice(0, 2)), serializeReadings(readings.slice(2))]);
-    expect(await store.query({ patientId: patient, ...FOREVER })).toEqual(readings.map(({ acceptedSeq: _, ...reading }) => reading));
+    expect(await store.query({ patientId: patient, ...FOREVER })).toEqual(readings);
     // Again: still once each.
     await store.writeSerialized([serializeReadings(readings)]);
     expect(await store.query({ patientId: patient, ...FOREVER })).toHaveLength(3);
@@ -82,14 +82,14 @@ export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: (
   it('writes readings in the form it asks the ingest spool to keep them in, which reads back exactly', async () => {
     const patient = patientId();
     const readings = [
-      bp(patient, '2026-11-20T08:00:00.000Z', 150, { gatewayId: 'gw-1', source: 'gateway', acceptedSeq: 3 }),
-      glucose(patient, '2026-11-20T09:30:00.000Z', 99.0858, { flags: { mealContext: 'fasting', outOfRange: 'low' }, acceptedSeq: 4 }),
+      bp(patient, '2026-11-20T08:00:00.000Z', 150, { gatewayId: 'gw-1', source: 'gateway' }),
+      glucose(patient, '2026-11-20T09:30:00.000Z', 99.0858, { flags: { mealContext: 'fasting', outOfRange: 'low' } }),
     ];
     const kept = store.serialize(readings);
     // The spool reads its outbox back for the rules engine after a restart: the same readings.
     expect(parseSerialized(kept)).toEqual(readings);
     await store.writeSerialized([Buffer.from(kept)]);
-    expect(await store.query({ patientId: patient, ...FOREVER })).toEqual(readings.map(({ acceptedSeq: _, ...reading }) => reading));
+    expect(await store.query({ patientId: patient, ...FOREVER })).toEqual(readings);
   });
 
   it('writes readings given in either form, a JSON array of them (InfluxDB’s, and outboxes of earlier versions) or lines, mixed, exactly as objects', async () => {
@@ -207,11 +207,11 @@ export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: (
 
   it('keeps readings of one device measured in the same millisecond whose ids hash to the same sub-millisecond offset', async () => {
     // These two ids hash alike (sha256 of device and id, modulo 1,000,000): the InfluxDB store once
-    // stored the second over the first (bench/ingest.ts, 2026-12-01). Numbered by the spool, both stay.
+    // stored the second over the first (bench/ingest.ts, 2026-12-01). Placed by their numbers, both stay.
     const patient = patientId();
     const at = '2026-11-20T08:00:00.000Z';
-    const first = bp(patient, at, 150, { deviceId: 'bench-cuff-69', readingId: 'p-521', acceptedSeq: 1_000_041 });
-    const second = bp(patient, at, 152, { deviceId: 'bench-cuff-69', readingId: 'p-527', acceptedSeq: 1_000_042 });
+    const first = bp(patient, at, 150, { deviceId: 'bench-cuff-69', readingId: 'p-521' });
+    const second = bp(patient, at, 152, { deviceId: 'bench-cuff-69', readingId: 'p-527' });
     await store.write([first]);
     await store.write([second, first]);
     const rows = await store.query({ patientId: patient, ...FOREVER });
@@ -221,6 +221,20 @@ export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: (
     ]);
   });
 
+  it('keeps a thousand readings of one device measured in the same millisecond, and each once when written again by another writer', async () => {
+    // A burst with consecutive ids, and the same readings written again apart from it, as another
+    // ingest process does with a reading re-sent to it: what identifies a point is the reading alone.
+    const patient = patientId();
+    const at = '2026-11-20T09:00:00.000Z';
+    const burst = Array.from({ length: 1000 }, (_, i) => bp(patient, at, 100 + (i % 80), { deviceId: 'burst-cuff', readingId: `b-${i}` }));
+    await store.write(burst);
+    await store.write([...burst.slice(0, 10)].reverse());
+    await store.write([bp(patient, at, 101, { deviceId: 'burst-cuff', readingId: 'b-1', receivedAt: '2026-11-20T10:00:00.000Z' })]);
+    const rows = await store.query({ patientId: patient, ...FOREVER });
+    expect(rows).toHaveLength(1000);
+    expect(new Set(rows.map((r) => r.readingId)).size).toBe(1000);
+  });
+
   it('finds every reading measured within one millisecond, of any patient, and none of the next', async () => {
     // An instant no other test writes at (the suite's store is shared by its tests). The acceptance
     // numbers put InfluxDB points at either end of the millisecond; both read back in it.
@@ -228,7 +242,7 @@ export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: (
     const next = new Date(Date.parse(at) + 1).toISOString();
     const first = patientId();
     const second = patientId();
-    await store.write([bp(first, at, 150, { acceptedSeq: 7 }), bp(second, at, 160, { deviceId: 'cuff-2', acceptedSeq: 999_999 }), bp(first, next, 170)]);
+    await store.write([bp(first, at, 150, { readingId: 'r-0' }), bp(second, at, 160, { deviceId: 'cuff-2', readingId: 'r-999999' }), bp(first, next, 170)]);
     const found = await store.measuredWithin(Date.parse(at));
     expect(found.map((reading) => [reading.patientId, reading.deviceId, reading.values.systolic, reading.measuredAt]).sort()).toEqual([
       [first, 'cuff-1', 150, at],

@@ -96,27 +96,6 @@ describe('spool', () => {
     spool.close();
   });
 
-  it('numbers accepted readings consecutively as it commits them, never reusing a number, also after a reopen', async () => {
-    const path = spoolPath();
-    let spool = new Spool(path);
-    await Promise.all(['m1', 'm2', 'm3'].map((id) => spool.append(message(id))));
-    const [m1, m2, m3] = spool.takeInbox(10);
-    const first = spool.commit([m1!.seq], [reading('d1', 'r1'), reading('d1', 'r2')]);
-    spool.commit([m2!.seq], []);
-    expect(first.readings.map((r) => r.acceptedSeq)).toEqual([1, 2]);
-    // The number is kept with the reading in the outbox: a retried store write uses the same one.
-    spool.markEmitted(first);
-    expect(spool.takeForStore(10).readings.flatMap((bytes) => parseSerialized(bytes).map((r) => r.acceptedSeq))).toEqual([1, 2]);
-    spool.removeFromOutbox(first);
-    spool.close();
-
-    // Emptied outbox, new process: numbering goes on from the last one committed.
-    spool = new Spool(path);
-    const next = spool.commit([m3!.seq], [reading('d1', 'r3')]);
-    expect(next.readings.map((r) => r.acceptedSeq)).toEqual([3]);
-    spool.close();
-  });
-
   it('hands appended messages to evaluation from memory, and from the table after a restart or past the memory bound, in order', async () => {
     const path = spoolPath();
     let spool = new Spool(path);
