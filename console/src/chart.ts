@@ -3,6 +3,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { placeLabels } from './chart-labels.js';
 import { html } from './html.js';
 
 export interface Series {
@@ -32,7 +33,7 @@ const NO_LINES: Line[] = [];
 /** Above this many readings the points are not marked one by one (25,920 markers took ~400 ms to draw). */
 const MAX_MARKED_POINTS = 1_000;
 
-/** Draws the band and the threshold lines behind the readings, each line dashed and labelled in words. */
+/** Draws the band and the threshold lines behind the readings, each line dashed. */
 function drawGuides(u: uPlot, band: Band | undefined, lines: readonly Line[]): void {
   const { ctx } = u;
   ctx.save();
@@ -44,18 +45,51 @@ function drawGuides(u: uPlot, band: Band | undefined, lines: readonly Line[]): v
   }
   ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
   ctx.lineWidth = devicePixelRatio;
-  ctx.font = `${12 * devicePixelRatio}px system-ui, sans-serif`;
-  ctx.textAlign = 'right';
   for (const line of lines) {
     const y = u.valToPos(line.value, 'y', true);
     ctx.strokeStyle = line.stroke;
-    ctx.fillStyle = line.stroke;
     ctx.beginPath();
     ctx.moveTo(u.bbox.left, y);
     ctx.lineTo(u.bbox.left + u.bbox.width, y);
     ctx.stroke();
-    ctx.fillText(line.label, u.bbox.left + u.bbox.width - 4, y - 4 * devicePixelRatio);
   }
+  ctx.restore();
+}
+
+/**
+ * Labels each threshold line in words, each where no other label is and no reading's line runs
+ * (placeLabels), on a white ground that the grid does not cross. Drawn after the axes and before the
+ * readings, so that where a label cannot keep clear of them it still never hides a reading.
+ */
+function drawGuideLabels(u: uPlot, lines: readonly Line[]): void {
+  const { ctx } = u;
+  ctx.save();
+  const fontPx = 12 * devicePixelRatio;
+  const pad = 2 * devicePixelRatio;
+  ctx.font = `${fontPx}px system-ui, sans-serif`;
+  const widths = lines.map((line) => ctx.measureText(line.label).width);
+  const xs = Array.from(u.data[0], (x) => u.valToPos(x, 'x', true));
+  const drawn = u.data.slice(1).flatMap((values, i) =>
+    u.series[i + 1]?.show === false ? [] : [{ xs, ys: Array.from(values as ArrayLike<number | null | undefined>, (v) => (v === null || v === undefined ? null : u.valToPos(v, 'y', true))) }],
+  );
+  const places = placeLabels(
+    lines.map((line, i) => ({ y: u.valToPos(line.value, 'y', true), width: widths[i]! })),
+    u.bbox,
+    fontPx,
+    4 * devicePixelRatio,
+    drawn,
+  );
+  lines.forEach((line, i) => {
+    const place = places[i]!;
+    const left = place.align === 'right' ? place.x - widths[i]! : place.x;
+    const top = place.baseline === 'bottom' ? place.y - fontPx : place.y;
+    ctx.fillStyle = 'rgba(255, 255, 255, 0.85)';
+    ctx.fillRect(left - pad, top - pad, widths[i]! + 2 * pad, fontPx + 2 * pad);
+    ctx.fillStyle = line.stroke;
+    ctx.textAlign = place.align;
+    ctx.textBaseline = place.baseline;
+    ctx.fillText(line.label, place.x, place.y);
+  });
   ctx.restore();
 }
 
@@ -86,7 +120,7 @@ export function TimeChart({ title, timesMs, series, timezone, unit, band, lines 
         series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, points: { show: timesMs.length <= MAX_MARKED_POINTS, size: 5 } }))],
         // The thresholds stay in view: a line at 180 above readings around 130 shows the distance to it.
         scales: { x: { time: true }, y: { range: (_u, min, max) => paddedRange([min, max, ...lines.map((l) => l.value), ...(band ? [band.from, band.to] : [])]) } },
-        hooks: band || lines.length > 0 ? { drawClear: [(u: uPlot) => drawGuides(u, band, lines)] } : {},
+        hooks: band || lines.length > 0 ? { drawClear: [(u: uPlot) => drawGuides(u, band, lines)], drawAxes: [(u: uPlot) => drawGuideLabels(u, lines)] } : {},
       },
       [timesMs.map((ms) => ms / 1000), ...series.map((s) => s.values)],
       element,
