@@ -2,6 +2,7 @@
 // and the thresholds a chart draws as lines (rules/rule-definitions.ts gives the shapes).
 import { displayUnit, isMeasurementKind } from '../../device-profiles/kinds.js';
 import type { Rule } from './api-types.js';
+import { severityText } from './severity.js';
 
 type Condition = Extract<Rule, { any: unknown }>['any'][number];
 type NumericCondition = Extract<Condition, { op: string }>;
@@ -13,7 +14,7 @@ export function unitOf(kind: string): string {
 
 const OP_TEXT: Readonly<Record<string, string>> = { '>': '>', '>=': '≥', '<': '<', '<=': '≤' };
 
-/** Line colours by severity; the label says the severity in words as well. */
+/** Line colours by severity; the label says the severity in words and symbol as well. */
 const SEVERITY_STROKE: Readonly<Record<string, string>> = { critical: '#a4161a', high: '#9a4a00', moderate: '#6b5200', low: '#1d4e89' };
 
 export function isNumeric(condition: Condition): condition is NumericCondition {
@@ -68,7 +69,9 @@ export function thresholdLines(rules: readonly Rule[], kind: string, fields: rea
     for (const condition of rule.any) {
       if (!isNumeric(condition) || !fields.includes(condition.field)) continue;
       const prefix = rule.type === 'average' ? `${rule.windowDays}-day mean ` : '';
-      const label = `${prefix}${fields.length > 1 ? `${condition.field} ` : ''}${opText(condition.op)} ${condition.value} ${unit} (${rule.severity})`;
+      // "systolic < 90 mmHg: ▲ High alert", not "(high)": beside a low bound, a bare "high" read as
+      // the pressure's, not the alert's.
+      const label = `${prefix}${fields.length > 1 ? `${condition.field} ` : ''}${opText(condition.op)} ${condition.value} ${unit}: ${severityText(rule.severity)} alert`;
       if (!lines.has(label)) lines.set(label, { value: condition.value, label, stroke: SEVERITY_STROKE[rule.severity] ?? '#4a4a4a' });
     }
   }

@@ -235,9 +235,9 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.goto(`${baseUrl}/patients/${ids.patientA}`);
       await page.waitForSelector('figure:has([aria-label^="Blood pressure"]) .thresholds-drawn');
       const drawn = (await page.textContent('figure:has([aria-label^="Blood pressure"]) .thresholds-drawn')) ?? '';
-      expect(drawn).toContain('systolic ≥ 180 mmHg (critical)');
-      expect(drawn).toContain('diastolic ≥ 120 mmHg (critical)');
-      expect(drawn).toContain('systolic < 90 mmHg (high)');
+      expect(drawn).toContain('systolic ≥ 180 mmHg: ‼ Critical alert');
+      expect(drawn).toContain('diastolic ≥ 120 mmHg: ‼ Critical alert');
+      expect(drawn).toContain('systolic < 90 mmHg: ▲ High alert');
       expect(await page.textContent('dl.last-readings')).toMatch(/blood pressure\s*120\/80 mmHg/);
       await page.waitForSelector('#device-days-text');
       expect(await page.textContent('#device-days-text')).toMatch(/^\d+ days? with readings in the period /);
@@ -282,7 +282,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.fill('#th-rules-bp-crisis-retakeWindowMinutes', '15');
       await page.click('button:has-text("Save thresholds")');
       await page.waitForSelector('text=Saved.');
-      await page.waitForFunction(() => document.querySelector('figure:has([aria-label^="Blood pressure"]) .thresholds-drawn')?.textContent?.includes('systolic ≥ 170 mmHg (critical)'));
+      await page.waitForFunction(() => document.querySelector('figure:has([aria-label^="Blood pressure"]) .thresholds-drawn')?.textContent?.includes('systolic ≥ 170 mmHg: ‼ Critical alert'));
       const stored = (await call('GET', `/v1/patients/${ids.patientA}/thresholds`)) as { updatedBy: string; overrides: { reason: string }; effectiveRules: { id: string; any?: { value: number }[] }[] };
       expect(stored.updatedBy).toBe(ids.physician);
       expect(stored.overrides.reason).toBe('CKD stage 3: act earlier on a crisis');
@@ -315,7 +315,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       const berlinDates = new Set(entries.map((entry) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date(entry.date))));
       expect(panel).toMatch(new RegExp(`Days with readings${berlinDates.size} of \\d+`));
       expect(await page.locator('section.cgm table.agp tbody tr').count()).toBe(24);
-      expect((await page.textContent('figure:has([aria-label^="Continuous glucose"])')) ?? '').toContain('< 54 mg/dL (critical)');
+      expect((await page.textContent('figure:has([aria-label^="Continuous glucose"])')) ?? '').toContain('< 54 mg/dL: ‼ Critical alert');
       expect(await seriousViolations(page, 'patient-cgm')).toEqual([]);
       await page.locator('section.cgm').screenshot({ path: join(screenshots, 'patient-cgm.png') });
       // The report to print or file: the panel's days of whole Berlin dates, ending today, as a PDF with the panel's figures.
