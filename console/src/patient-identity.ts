@@ -21,15 +21,18 @@ export function bornText(birthDate: string): string {
   return `born ${birthDateFormat.format(new Date(`${birthDate}T00:00:00Z`))}, age ${age(birthDate)}`;
 }
 
-/** The patient's name and birth date, read once per patient shown (the read is audited like any other). */
-export function usePatientIdentity(patientId: string | undefined): Pick<PatientSummary, 'id' | 'name' | 'birthDate'> | undefined {
-  const [identity, setIdentity] = useState<Pick<PatientSummary, 'id' | 'name' | 'birthDate'> | undefined>(undefined);
+/** Who the patient is, and the time zone their readings are shown in. */
+export type PatientIdentity = Pick<PatientSummary, 'id' | 'name' | 'birthDate' | 'timezone'>;
+
+/** The patient's name, birth date and time zone, read once per patient shown (the read is audited like any other). */
+export function usePatientIdentity(patientId: string | undefined): PatientIdentity | undefined {
+  const [identity, setIdentity] = useState<PatientIdentity | undefined>(undefined);
   useEffect(() => {
     if (!patientId) return undefined;
     let current = true;
     setIdentity(undefined);
     api<PatientSummary>('GET', `/v1/patients/${encodeURIComponent(patientId)}`)
-      .then((patient) => current && setIdentity({ id: patient.id, name: patient.name, birthDate: patient.birthDate }))
+      .then((patient) => current && setIdentity({ id: patient.id, name: patient.name, birthDate: patient.birthDate, timezone: patient.timezone }))
       .catch(() => undefined);
     return () => void (current = false);
   }, [patientId]);

@@ -398,12 +398,14 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
     }, WALKTHROUGH_MS);
 
     it('raises a banner for a critical reading within 2 s without reload, and acknowledging it is audited and stops escalation', async () => {
-      const context = await browser.newContext();
+      // A nurse's browser in another zone than the patient's (Ada's is New York).
+      const context = await browser.newContext({ timezoneId: 'UTC' });
       const page = await context.newPage();
       await signIn(page);
       await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'not reloaded'));
       const published = Date.now();
-      publish(ids.meter, meterSecret, { readingId: unique('crit'), kind: 'glucose', measuredAt: new Date().toISOString(), value: 40, unit: 'mg/dL', mealContext: 'fasting' });
+      const measuredAt = new Date().toISOString();
+      publish(ids.meter, meterSecret, { readingId: unique('crit'), kind: 'glucose', measuredAt, value: 40, unit: 'mg/dL', mealContext: 'fasting' });
       await page.waitForSelector('section.banner', { timeout: 5_000 });
       expect(Date.now() - published).toBeLessThan(2_000 + 1_000);
       // Whose it is, before anyone acknowledges it: the name and the date of birth.
@@ -425,6 +427,11 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.waitForSelector('td:has-text("last reading")');
       // Its values as the meter sent them, written as people write them.
       expect(await page.textContent('tr:has(td:has-text("last reading")) td:nth-child(3)')).toBe('40 mg/dL');
+      // Measured in Ada's time zone (New York), as on her page, not this browser's (UTC); said so.
+      const spaced = (text: string | null) => (text ?? '').replace(/\s+/g, ' ').trim();
+      await page.waitForSelector('table.readings caption:has-text("America/New_York")');
+      expect(spaced(await page.textContent('tr:has(td:has-text("last reading")) td:nth-child(1)'))).toBe(spaced(new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'America/New_York' }).format(new Date(measuredAt))));
+      expect(spaced(await page.textContent('table.events caption'))).toBe('In your time zone (UTC)');
       const text = (await page.textContent('main')) ?? '';
       expect(text).toContain('clinical-billing.md');
       expect(text).toContain('last reading');

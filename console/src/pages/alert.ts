@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { SNOOZE_CAP_MINUTES } from '../../../rules/snooze-policy.js';
 import { api, session } from '../api.js';
 import type { Alert, Reading } from '../api-types.js';
@@ -29,6 +29,9 @@ interface RuleView {
 }
 
 const SNOOZE_CHOICES = [15, 30, 60, 120, 240, 480, 1440];
+
+/** This browser's time zone, which event times are shown in (local-time.ts). */
+const YOUR_TIME_ZONE = new Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 function detailsText(details: unknown): string {
   if (!details || typeof details !== 'object') return '';
@@ -70,6 +73,9 @@ export function AlertPage({ id }: { id: string }) {
       setError((failure as Error).message);
     }
   };
+  // The readings in the patient's time zone, as on the patient's page (a low at 3 a.m. is a night's
+  // low wherever the nurse is), once the patient is read; what people did, in the nurse's own.
+  const patientTime = useMemo(() => (patient ? new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium', timeZone: patient.timezone }) : undefined), [patient?.timezone]);
   if (error) return html`<main id="main"><p class="error" role="alert">${error}</p></main>`;
   if (!alert) return html`<main id="main"><p aria-busy="true">Loading…</p></main>`;
   const open = alert.status !== 'resolved';
@@ -82,7 +88,7 @@ export function AlertPage({ id }: { id: string }) {
         For <a href=${`/patients/${encodeURIComponent(alert.patientId)}`} onClick=${follow}>${patient?.name ?? 'the patient'}</a>${patient ? `, ${bornText(patient.birthDate)}` : ''}
       </p>
       <p>
-        Status ${alert.status.replace(/_/g, ' ')} · opened <time datetime=${alert.openedAt}>${eventTime.format(new Date(alert.openedAt))}</time> · escalation tier ${alert.escalationTier}${alert.claimedBy
+        Status ${alert.status.replace(/_/g, ' ')} · opened <time datetime=${alert.openedAt}>${eventTime.format(new Date(alert.openedAt))}</time> (your time) · escalation tier ${alert.escalationTier}${alert.claimedBy
           ? html` · <strong class="claimed">taken by ${alert.claimedBy}</strong>`
           : null}${alert.snoozedUntil && Date.parse(alert.snoozedUntil) > Date.now() ? html` · <strong class="snoozed">snoozed until <time datetime=${alert.snoozedUntil}>${eventTime.format(new Date(alert.snoozedUntil))}</time> by ${alert.snoozedBy}</strong>` : null}
       </p>
@@ -115,12 +121,14 @@ export function AlertPage({ id }: { id: string }) {
         : null}
       <section aria-labelledby="readings-heading">
         <h2 id="readings-heading">Readings around it</h2>
-        <table>
-          <caption>From a day before the alert opened until its last change; the reading that last changed it is marked</caption>
+        <table class="readings">
+          <caption>
+            From a day before the alert opened until its last change, ${patient ? `in ${patient.timezone} time (the patient's)` : `in your time zone (${YOUR_TIME_ZONE})`}; the reading that last changed it is marked
+          </caption>
           <thead><tr><th scope="col">Measured</th><th scope="col">Kind</th><th scope="col">Values</th><th scope="col">Behind the alert</th></tr></thead>
           <tbody>
             ${readings.map(
-              (r) => html`<tr><td><time datetime=${r.measuredAt}>${eventTime.format(new Date(r.measuredAt))}</time></td><td>${r.kind.replace(/_/g, ' ')}</td><td>${asSent(r)}</td><td>${r.readingId === alert.lastReadingId ? 'last reading' : ''}</td></tr>`,
+              (r) => html`<tr><td><time datetime=${r.measuredAt}>${(patientTime ?? eventTime).format(new Date(r.measuredAt))}</time></td><td>${r.kind.replace(/_/g, ' ')}</td><td>${asSent(r)}</td><td>${r.readingId === alert.lastReadingId ? 'last reading' : ''}</td></tr>`,
             )}
           </tbody>
         </table>
@@ -128,6 +136,7 @@ export function AlertPage({ id }: { id: string }) {
       <section aria-labelledby="events-heading">
         <h2 id="events-heading">History</h2>
         <table class="events">
+          <caption>In your time zone (${YOUR_TIME_ZONE})</caption>
           <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Who</th><th scope="col">Tier and channel</th><th scope="col">Note</th></tr></thead>
           <tbody>
             ${events.map((event) => html`<tr><td><time datetime=${event.at}>${eventTime.format(new Date(event.at))}</time></td><td>${event.type.replace(/_/g, ' ')}</td><td>${event.actor}</td><td>${detailsText(event.details)}</td><td>${event.note ?? ''}</td></tr>`)}
