@@ -68,10 +68,9 @@ function drawGuideLabels(u: uPlot, lines: readonly Line[]): void {
   const pad = 2 * devicePixelRatio;
   ctx.font = `${fontPx}px system-ui, sans-serif`;
   const widths = lines.map((line) => ctx.measureText(line.label).width);
-  const xs = Array.from(u.data[0], (x) => u.valToPos(x, 'x', true));
-  const drawn = u.data.slice(1).flatMap((values, i) =>
-    u.series[i + 1]?.show === false ? [] : [{ xs, ys: Array.from(values as ArrayLike<number | null | undefined>, (v) => (v === null || v === undefined ? null : u.valToPos(v, 'y', true))) }],
-  );
+  const toX = (x: number) => u.valToPos(x, 'x', true);
+  const toY = (y: number) => u.valToPos(y, 'y', true);
+  const drawn = u.data.slice(1).flatMap((values, i) => (u.series[i + 1]?.show === false ? [] : [{ xs: u.data[0], ys: values as ArrayLike<number | null | undefined>, toX, toY }]));
   const places = placeLabels(
     lines.map((line, i) => ({ y: u.valToPos(line.value, 'y', true), width: widths[i]! })),
     u.bbox,
