@@ -58,6 +58,11 @@ async function healthy(monitorPort: number, caughtUp: boolean): Promise<boolean>
 export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   const root = mkdtempSync(join(tmpdir(), 'rpm-nats-'));
   let nodes: NatsNode[] = [];
+  const stop = async () => {
+    for (const node of nodes) node.thaw();
+    await Promise.all(nodes.map((node) => node.kill()));
+    rmSync(root, { recursive: true, force: true });
+  };
   // Three ports a node; if one was taken meanwhile, the whole cluster starts again on others.
   return startOnFreePorts(
     3 * size,
@@ -68,20 +73,9 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
       const started = await Promise.allSettled(nodes.map((node) => node.start()));
       const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
       if (failed) throw failed.reason;
-      return {
-        nodes,
-        urls: nodes.map((node) => node.url).join(','),
-        async stop() {
-          for (const node of nodes) node.thaw();
-          await Promise.all(nodes.map((node) => node.kill()));
-          rmSync(root, { recursive: true, force: true });
-        },
-      };
+      return { nodes, urls: nodes.map((node) => node.url).join(','), stop };
     },
-    async () => {
-      await Promise.all(nodes.map((node) => node.kill()));
-      rmSync(root, { recursive: true, force: true });
-    },
+    stop,
   );
 }
 
