@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { InboundMessage } from './inbound-message.js';
 import { inboxMessageId, inboxSeqOf, type MessageInbox } from './inbox.js';
 import type { Spool } from './spool.js';
-import { NS_PER_MS, ensureStream, patiently, pullBatch, type ClusterEngine } from '../store/index.js';
+import { NS_PER_MS, appendReplicated, ensureStream, patiently, pullBatch, type ClusterEngine } from '../store/index.js';
 
 export const INBOX_STREAM = 'RPM_INBOX';
 const INBOX_SUBJECT = 'rpm.inbox';
@@ -35,6 +35,8 @@ const PULL_EXPIRES_MS = 1_000;
 /** Messages this process holds unsettled at most; it pulls no more until some settle. */
 const MAX_HELD = 20_000;
 const KEPT_MS = 7 * 86_400_000;
+/** Tries of one append to the inbox (appendReplicated: 2.5 s each, with pauses between). */
+const APPEND_TRIES = 6;
 
 const HEADER = { topic: 'Rpm-Topic', principal: 'Rpm-Principal', receivedAt: 'Rpm-Received-At', source: 'Rpm-Source' } as const;
 
@@ -90,7 +92,10 @@ export class ReplicatedInbox implements MessageInbox {
     await this.appendAt(message);
   }
 
-  /** The message's sequence in the stream (its first copy's, for a re-send), and whether it was one. */
+  /**
+   * The message's sequence in the stream (its first copy's, for a re-send), and whether it was a
+   * re-send of the sender's (not this process's own try again after an unanswered one).
+   */
   private async appendAt(message: InboundMessage): Promise<{ seq: number; duplicate: boolean }> {
     const h = natsHeaders();
     h.set(HEADER.topic, message.topic);
@@ -99,8 +104,11 @@ export class ReplicatedInbox implements MessageInbox {
     h.set(HEADER.source, message.source);
     // A device that re-sends a publish whose PUBACK it missed (its ingest process died) sends the
     // same bytes, maybe to another ingest process: the stream keeps one within its duplicate window.
-    const ack = await this.engine.js.publish(INBOX_SUBJECT, message.payload, { headers: h, msgID: resendKey(message) });
-    return { seq: ack.seq, duplicate: ack.duplicate };
+    // Tried for up to ~18 s: a device is answered once the stream has a leader again, rather than
+    // disconnected (an MQTT device re-sends only when it reconnects).
+    const { ack, retried } = await appendReplicated(this.engine, INBOX_SUBJECT, message.payload, { headers: h, msgID: resendKey(message) }, APPEND_TRIES);
+    // A duplicate after this process's own unanswered try may be that try: its answer is still to come.
+    return { seq: ack.seq, duplicate: ack.duplicate && !retried };
   }
 
   /**

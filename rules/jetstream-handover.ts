@@ -14,7 +14,7 @@ import { AckPolicy, RetentionPolicy, StorageType, type Consumer, type JsMsg, typ
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { StoredReading } from '../device-profiles/index.js';
-import { NS_PER_MS, ensureStream, patiently, pullBatch, type ClusterEngine } from '../store/index.js';
+import { NS_PER_MS, appendReplicated, ensureStream, patiently, pullBatch, type ClusterEngine } from '../store/index.js';
 import { RecentlyJudged, partitionOf, readingKey, type RulesHandover } from './handover.js';
 
 export const ACCEPTED_STREAM = 'RPM_ACCEPTED';
@@ -23,6 +23,8 @@ const acceptedSubject = (partition: number) => `rpm.accepted.${partition}`;
 const ACCEPTED_MAX_AGE_MS = 7 * 86_400_000;
 /** A hand-over repeated within this window (ingest retrying after a lost acknowledgement) is stored once. */
 const DUPLICATE_WINDOW_MS = 10 * 60_000;
+/** Tries of one hand-over before ingest gives up and hands it over again later (appendReplicated). */
+const HANDOVER_TRIES = 4;
 /** A delivered reading not acknowledged within this time goes to the partition's owner again. */
 const ACK_WAIT_MS = 10_000;
 
@@ -59,7 +61,7 @@ export class JetStreamHandover implements RulesHandover {
       [...byPartition].map(([partition, batch]) => {
         const digest = createHash('sha256');
         for (const reading of batch) digest.update(readingKey(reading)).update('\u0001');
-        return this.engine.js.publish(acceptedSubject(partition), JSON.stringify(batch), { msgID: digest.digest('base64url') });
+        return appendReplicated(this.engine, acceptedSubject(partition), JSON.stringify(batch), { msgID: digest.digest('base64url') }, HANDOVER_TRIES);
       }),
     );
   }

@@ -43,13 +43,18 @@ interface Held {
 export const LEASE_DEFAULTS = { leaseMs: 15_000, renewMs: 3_000, marginMs: 2_000 } as const;
 
 const keyOf = (partition: number) => `p${partition}`;
+/** The key changed since the revision named (renewal), or exists (claim): another process holds it. */
+const isConflict = (error: unknown) => /wrong last sequence|key exists/i.test((error as Error).message);
 
 export class PartitionLeases {
   private readonly held = new Map<number, Held>();
   /** Partitions acquired whose work is still starting (onAcquired under way). */
   private readonly starting = new Map<number, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
-  private ticking: Promise<void> | undefined;
+  private renewing: Promise<void> | undefined;
+  private balancing: Promise<void> | undefined;
+  /** The rules processes alive at the last count: kept while the engine cannot list them (see balance). */
+  private memberCount = 1;
   private stopped = false;
   private readonly now: () => number;
 
@@ -102,12 +107,20 @@ export class PartitionLeases {
     while (this.starting.size > 0) await Promise.all(this.starting.values());
   }
 
-  /** One round: renew, drop what expired, give back more than the fair share, claim up to it. */
+  /**
+   * One round: renew what is held; then drop what expired, give back more than the fair share,
+   * claim up to it. The two go on independently: renewals go out every period even while the
+   * other part still waits for the engine (counting members, listing leases, claiming), which can
+   * take several request time-outs when a node is away; chained behind it, renewals once came
+   * 6 s apart during a frozen node and a lease (13 s of validity) had little room left.
+   */
   tick(): Promise<void> {
-    this.ticking ??= this.round()
+    const renewing = (this.renewing ??= this.renewAll().finally(() => (this.renewing = undefined)));
+    this.balancing ??= renewing
+      .then(() => this.balance())
       .catch((error: Error) => this.options.logger.warn({ err: error.message }, 'rules: could not renew or claim partitions; retrying'))
-      .finally(() => (this.ticking = undefined));
-    return this.ticking;
+      .finally(() => (this.balancing = undefined));
+    return Promise.all([renewing, this.balancing]).then(() => undefined);
   }
 
   private lose(partition: number, why: string): void {
@@ -116,31 +129,41 @@ export class PartitionLeases {
     this.options.onLost(partition);
   }
 
-  private async round(): Promise<void> {
-    const { ownerId, leaseMs, marginMs } = this.options;
+  private async renewAll(): Promise<void> {
     // First what ran out on this process's own clock (it was frozen, or cut off): given up before
     // anything is asked of the engine, which may not answer.
     for (const [partition, held] of [...this.held]) if (held.validUntil <= this.now()) this.lose(partition, 'the lease ran out before it could be renewed');
     // All at once: one slow answer (the engine electing a new leader) must not hold up the others.
     await Promise.all([...this.held].map(([partition, held]) => this.renew(partition, held)));
-    await this.members.put(ownerId, ownerId);
+  }
+
+  private async balance(): Promise<void> {
+    const { ownerId } = this.options;
     if (this.stopped) return;
-    const memberCount = Math.max(1, await this.count(this.members));
-    const fairShare = Math.ceil(RULES_PARTITIONS / memberCount);
+    // Who else is there, and which partitions are free, come from listing the buckets, which a
+    // NATS cluster answers only while its meta leader is in place (a listing is a consumer, and
+    // the meta leader creates consumers). Without it, the last count stands and free partitions
+    // are claimed without a listing (a create fails on a held one): a partition given back just
+    // before a node froze once stayed without an owner for the node's whole outage.
+    const registered = this.members.put(ownerId, ownerId);
+    this.memberCount = await registered.then(() => this.count(this.members)).then((count) => Math.max(1, count), () => this.memberCount);
+    if (this.stopped) return;
+    const fairShare = Math.ceil(RULES_PARTITIONS / this.memberCount);
     // More than the fair share: a process joined. Give back the highest partitions, stopping work first.
     for (const partition of this.owned().slice(fairShare).reverse()) await this.release(partition);
     if (this.owned().length >= fairShare) return;
-    const taken = new Set(await this.keys(this.leases));
-    for (let partition = 0; partition < RULES_PARTITIONS && this.owned().length < fairShare; partition += 1) {
-      if (taken.has(keyOf(partition)) || this.held.has(partition)) continue;
+    const taken = await this.keys(this.leases).then((keys) => new Set(keys), () => undefined);
+    for (let partition = 0; partition < RULES_PARTITIONS && this.owned().length < fairShare && !this.stopped; partition += 1) {
+      if (taken?.has(keyOf(partition)) || this.held.has(partition)) continue;
       const claimedAt = this.now();
       let revision: number;
       try {
         revision = await this.leases.create(keyOf(partition), ownerId);
-      } catch {
-        continue; // claimed by another process meanwhile
+      } catch (error) {
+        if (isConflict(error)) continue; // claimed by another process meanwhile
+        throw error; // the engine did not answer: the next round tries again
       }
-      this.held.set(partition, { token: revision, revision, validUntil: claimedAt + leaseMs - marginMs });
+      this.held.set(partition, { token: revision, revision, validUntil: claimedAt + this.options.leaseMs - this.options.marginMs });
       this.options.logger.info({ partition, token: revision }, 'rules: partition acquired');
       // Not awaited: rebuilding a partition's patients can take longer than a lease lives, and the
       // leases already held are renewed meanwhile by the next rounds.
@@ -158,6 +181,8 @@ export class PartitionLeases {
         .finally(() => this.starting.get(partition) === start && this.starting.delete(partition));
       this.starting.set(partition, start);
     }
+    // A registration that failed is told: the others did not count this process this round.
+    await registered;
   }
 
   private async renew(partition: number, held: Held): Promise<void> {
@@ -167,7 +192,7 @@ export class PartitionLeases {
       held.validUntil = renewedAt + this.options.leaseMs - this.options.marginMs;
     } catch (error) {
       // A wrong revision: someone else holds it (this process was away longer than the lease).
-      if (/wrong last sequence|key exists/i.test((error as Error).message)) this.lose(partition, 'another process holds it');
+      if (isConflict(error)) this.lose(partition, 'another process holds it');
       else if (held.validUntil <= this.now()) this.lose(partition, 'the lease ran out before it could be renewed');
     }
   }
@@ -194,7 +219,7 @@ export class PartitionLeases {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await this.ticking;
+    await Promise.all([this.renewing, this.balancing]);
     for (const partition of [...this.held.keys()]) await this.release(partition);
     await this.members.delete(this.options.ownerId).catch(() => undefined);
   }

@@ -4,7 +4,8 @@
 // over RabbitMQ's quorum queues by the measurements in docs/high-availability.md. This module only
 // connects and creates; what goes in the streams belongs to ingest and the rules.
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg, type StreamConfig } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg, type PubAck, type StreamConfig } from '@nats-io/jetstream';
+import type { MsgHdrs } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
 
 export interface ClusterEngine {
@@ -81,6 +82,31 @@ export function ensureStream(engine: ClusterEngine, config: Partial<StreamConfig
 export function openBucket(engine: ClusterEngine, name: string, ttlMs: number, requestTimeoutMs = REQUEST_TIMEOUT_MS): Promise<KV> {
   const js = requestTimeoutMs === REQUEST_TIMEOUT_MS ? engine.js : jetstream(engine.nc, { timeout: requestTimeoutMs });
   return patiently(() => new Kvm(js).create(name, { replicas: engine.replicas, history: 1, ttl: ttlMs }));
+}
+
+/** How long one try of a replicated append waits for its acknowledgement (p99 141 ms at 1,000/s on 2 cores, docs/high-availability.md). */
+const APPEND_TRY_MS = 2_500;
+
+/**
+ * A replicated append on the readings' path (a device's message into the inbox, a hand-over to the
+ * rules), tried `tries` times, each try waiting at most 2.5 s. An append sent to a stream leader
+ * that froze is never answered; waiting the engine's usual 10 s for it, then again at the next
+ * stage, added up to more than the 30 s in which an alert must be raised while a node was away.
+ * The stream's duplicate window makes a try again harmless: the message id is the same, and a try
+ * that was stored but not answered is answered `duplicate` the next time. `retried` says whether
+ * that may have been this call's own earlier try.
+ */
+export async function appendReplicated(engine: ClusterEngine, subject: string, payload: Uint8Array | string, options: { msgID: string; headers?: MsgHdrs }, tries: number): Promise<{ ack: PubAck; retried: boolean }> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return { ack: await engine.js.publish(subject, payload, { ...options, timeout: APPEND_TRY_MS }), retried: attempt > 1 };
+    } catch (error) {
+      // Not answered, or no leader to answer (the client library says "jetstream is not enabled").
+      const unanswered = transient(error) || /jetstream is not enabled/i.test((error as Error).message);
+      if (!unanswered || attempt >= tries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250 * attempt, 1_000)));
+    }
+  }
 }
 
 /**

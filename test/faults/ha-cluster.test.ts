@@ -32,6 +32,8 @@ let ingestPorts: number[] = [];
 let apiUrl = '';
 const ingests: RpmProcess[] = [];
 const rules: RpmProcess[] = [];
+/** Every role, in the order started (for explaining a row that failed). */
+const roles: RpmProcess[] = [];
 
 beforeAll(async () => {
   if (unavailable) return;
@@ -40,6 +42,7 @@ beforeAll(async () => {
   ingests.push(stack.role(['--role', 'ingest']), stack.role(['--role', 'ingest']));
   rules.push(stack.role(['--role', 'rules']), stack.role(['--role', 'rules']));
   const api = stack.role(['--role', 'api']);
+  roles.push(...ingests, ...rules, api);
   await Promise.all([...ingests, ...rules, api].map((rpm) => rpm.waitFor(/readiness:/, 60_000)));
   apiUrl = await haRoleUrl(api);
   ingestPorts = await Promise.all(ingests.map(haDevicePort));
@@ -152,7 +155,7 @@ async function storedOf(devices: Device[]): Promise<{ stored: number; distinct: 
 }
 
 /** The critical alerts of these patients, once each has one (or the wait ends), and the longest wait for one. */
-async function alertsOf(devices: Device[], criticalAckedAt: Map<string, number>): Promise<{ raised: number; longestGapMs: number }> {
+async function alertsOf(devices: Device[], criticalAckedAt: Map<string, number>): Promise<{ raised: number; longestGapMs: number; gaps: { ackedAt: number; openedAt: number }[] }> {
   const query = async () =>
     (
       await stack.sql.query<{ patient_id: string; opened_at: string }>("SELECT patient_id, opened_at FROM alerts WHERE rule_id = 'glucose-level-2-hypoglycemia' AND patient_id = ANY($1)", [devices.map((d) => d.patientId)])
@@ -161,16 +164,39 @@ async function alertsOf(devices: Device[], criticalAckedAt: Map<string, number>)
     const found = await query();
     return new Set(found.map((r) => r.patient_id)).size >= devices.length ? found : undefined;
   }, 60_000).catch(() => query());
-  const longestGapMs = Math.max(0, ...rows.map((row) => Date.parse(row.opened_at) - (criticalAckedAt.get(row.patient_id) ?? Date.parse(row.opened_at))));
-  return { raised: rows.length, longestGapMs };
+  const gaps = rows.map((row) => ({ ackedAt: criticalAckedAt.get(row.patient_id) ?? Date.parse(row.opened_at), openedAt: Date.parse(row.opened_at) }));
+  const longestGapMs = Math.max(0, ...gaps.map((gap) => gap.openedAt - gap.ackedAt));
+  return { raised: rows.length, longestGapMs, gaps };
+}
+
+/**
+ * What explains a row that failed, printed with it (CI keeps nothing else of the roles): each critical
+ * reading's acknowledgement and alert, and the roles' warnings, in seconds from the fault.
+ */
+function explain(faultAt: number, gaps: { ackedAt: number; openedAt: number }[]): void {
+  const at = (ms: number) => ((ms - faultAt) / 1_000).toFixed(1);
+  const warnings: { time: number; line: string }[] = [];
+  for (const [i, rpm] of roles.entries()) {
+    for (const line of rpm.output().stdout.split('\n')) {
+      const time = Number(/"time":(\d+)/.exec(line)?.[1]);
+      if (time >= faultAt - 5_000) warnings.push({ time, line: `role ${i} (${rpm.child.pid}) ${at(time)} s: ${line.replace(/"(time|pid|hostname)":[^,]*,/g, '')}` });
+    }
+  }
+  const lines = [`critical readings (acknowledged → alert opened, s from the fault): ${gaps.map((g) => `${at(g.ackedAt)}→${at(g.openedAt)}`).join(' ')}`, ...warnings.sort((a, b) => a.time - b.time).map((w) => w.line)];
+  console.log(lines.join('\n'));
 }
 
 async function row(name: string, devices: Device[], fault: () => Promise<void>): Promise<void> {
-  const result = await stream(devices, fault);
+  let faultAt = 0;
+  const result = await stream(devices, () => {
+    faultAt = Date.now();
+    return fault();
+  });
   const { stored, distinct } = await storedOf(devices);
   const alerts = await alertsOf(devices, result.criticalAckedAt);
   const lost = result.acknowledged - distinct;
   const duplicated = stored - distinct;
+  if (lost !== 0 || duplicated !== 0 || alerts.raised !== devices.length || alerts.longestGapMs >= 30_000) explain(faultAt, alerts.gaps);
   recordFaultSummary({ test: name, sent: result.sent, acknowledged: result.acknowledged, stored: distinct, lost, duplicated, alertsExpected: devices.length, alertsRaised: alerts.raised, longestAlertGapS: Math.round(alerts.longestGapMs / 100) / 10 });
   expect(result.acknowledged).toBe(result.sent);
   expect(lost).toBe(0);

@@ -1,6 +1,6 @@
 // `rpm start --role …` in the highly available shape, as the HA tests run it: free ports, a data
 // directory of its own, the NATS cluster, PostgreSQL and InfluxDB of the test.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -56,6 +56,9 @@ async function stopHaStack(processes: RpmProcess[], servers: (() => Promise<unkn
     if (rpm.child.exitCode === null) rpm.child.kill('SIGTERM');
     await rpm.exited;
   }
+  // HA_LOG_DIR keeps each role's output (with HA_LOG_LEVEL=info, its partition and engine lines).
+  const logDir = process.env.HA_LOG_DIR;
+  if (logDir) processes.forEach((rpm, i) => writeFileSync(join(logDir, `role-${i}-${rpm.child.pid}.log`), rpm.output().stdout + rpm.output().stderr));
   for (const stop of servers) await stop();
 }
 

@@ -1,11 +1,13 @@
 // The rules partitions' leases (issue #28) against a real NATS server with JetStream: the fair
-// share, the hand-over when a process stops or dies, fencing on the process's own clock, and
-// renewals that go on while a partition's work is still starting (a rebuild that takes longer
-// than a lease lives must not cost the process the partitions it already holds).
+// share, the hand-over when a process stops or dies, claims and renewals while part of the engine
+// does not answer, fencing on the process's own clock, and renewals that go on while a partition's
+// work is still starting (a rebuild that takes longer than a lease lives must not cost the process
+// the partitions it already holds).
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { natsUnavailableReason, startNatsCluster, type NatsCluster } from '../../../local-servers/nats-cluster.js';
+import type { KV } from '@nats-io/kv';
 import { connectEngine, openBucket, type ClusterEngine } from '../../../store/index.js';
 import { PartitionLeases, type PartitionLeaseOptions } from '../../../rules/index.js';
 import { RULES_PARTITIONS } from '../../../rules/handover.js';
@@ -71,6 +73,34 @@ function holder(kv: Awaited<ReturnType<typeof buckets>>, ownerId: string, overri
 
 const all = Array.from({ length: RULES_PARTITIONS }, (_, p) => p);
 
+/**
+ * A bucket as a NATS cluster without its meta leader serves it: reads and writes answered, listings
+ * (a consumer, which the meta leader creates) not; and, once `hold` is called, puts that wait until
+ * the returned function lets them go (the bucket's own leader away).
+ */
+function impaired(kv: KV, options: { listing: boolean }): { kv: KV; hold(): () => void } {
+  let held: Promise<void> | undefined;
+  const proxy = new Proxy(kv, {
+    get(target, property) {
+      if (property === 'keys' && !options.listing) return () => Promise.reject(new Error('timeout'));
+      if (property === 'put') return async (...args: Parameters<KV['put']>) => (await held, target.put(...args));
+      const value: unknown = Reflect.get(target, property);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return {
+    kv: proxy,
+    hold() {
+      let release: () => void = () => undefined;
+      held = new Promise((resolve) => (release = resolve));
+      return () => {
+        held = undefined;
+        release();
+      };
+    },
+  };
+}
+
 describeWithServer('NATS', natsUnavailableReason())('rules partition leases on NATS JetStream KV', () => {
   it('shares the partitions fairly between two processes, each held by exactly one', async () => {
     const kv = await buckets();
@@ -106,6 +136,43 @@ describeWithServer('NATS', natsUnavailableReason())('rules partition leases on N
     // The dead one's own clock says its leases ran out (fencing), without asking the engine.
     expect(dead.leases.owned()).toEqual([]);
     await heir.leases.stop();
+  }, 30_000);
+
+  it('claims partitions given back while the engine cannot list the leases or the processes', async () => {
+    const kv = await buckets();
+    const a = holder(kv, 'a');
+    const b = holder(kv, 'b');
+    await Promise.all([a.leases.start(), b.leases.start()]);
+    await eventually(async () => (a.leases.owned().length === RULES_PARTITIONS / 2 && b.leases.owned().length === RULES_PARTITIONS / 2 ? true : undefined), 10_000);
+    const mine = a.leases.owned();
+    await b.leases.stop();
+    // A process joining (or claiming again) while the cluster's meta leader is away: it claims
+    // what is free without a listing, and a's partitions stay a's.
+    const blind = holder({ leases: impaired(kv.leases, { listing: false }).kv, members: impaired(kv.members, { listing: false }).kv }, 'blind');
+    await blind.leases.start();
+    expect(blind.leases.owned()).toEqual(all.filter((p) => !mine.includes(p)));
+    expect(a.leases.owned()).toEqual(mine);
+    await blind.leases.stop();
+    await a.leases.stop();
+  }, 30_000);
+
+  it('renews what it holds while the rest of a round waits on the engine', async () => {
+    const kv = await buckets();
+    const members = impaired(kv.members, { listing: true });
+    const waiting = holder({ leases: kv.leases, members: members.kv }, 'waiting');
+    await waiting.leases.start();
+    expect(waiting.leases.owned()).toEqual(all);
+    // Registering as a member now waits (that bucket's leader is away): two lease lives later,
+    // every lease was renewed meanwhile.
+    const release = members.hold();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2 * LEASE_MS));
+      expect(waiting.record.lost).toEqual([]);
+      expect(waiting.leases.owned()).toEqual(all);
+    } finally {
+      release();
+    }
+    await waiting.leases.stop();
   }, 30_000);
 
   it('acts on nothing once its clock passed the lease’s end, even before a round learns it is gone', async () => {
