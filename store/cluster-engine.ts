@@ -1,8 +1,9 @@
 // The distributed engine of the highly available shape (RPM_NATS_URL): a NATS cluster with
 // JetStream, which keeps replicated streams (the inbox of device messages, the hand-over to the
 // rules) and key-value buckets (the rules partitions' leases) on a majority of its nodes. Chosen
-// over RabbitMQ's quorum queues by the measurements in docs/high-availability.md. This module only
-// connects and creates; what goes in the streams belongs to ingest and the rules.
+// over RabbitMQ's quorum queues by the measurements in docs/high-availability.md. This module
+// connects, creates, and appends and pulls the way a cluster losing a node needs; what goes in the
+// streams belongs to ingest and the rules.
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg, type PubAck, type StreamConfig } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
