@@ -48,6 +48,8 @@ const isConflict = (error: unknown) => /wrong last sequence|key exists/i.test((e
 
 export class PartitionLeases {
   private readonly held = new Map<number, Held>();
+  /** Claims whose answer did not come, with when each was sent: the engine may have stored them. */
+  private readonly unansweredClaims = new Map<number, number>();
   /** Partitions acquired whose work is still starting (onAcquired under way). */
   private readonly starting = new Map<number, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
@@ -154,14 +156,24 @@ export class PartitionLeases {
     if (this.owned().length >= fairShare) return;
     const taken = await this.keys(this.leases).then((keys) => new Set(keys), () => undefined);
     for (let partition = 0; partition < RULES_PARTITIONS && this.owned().length < fairShare && !this.stopped; partition += 1) {
-      if (taken?.has(keyOf(partition)) || this.held.has(partition)) continue;
-      const claimedAt = this.now();
-      let revision: number;
-      try {
-        revision = await this.leases.create(keyOf(partition), ownerId);
-      } catch (error) {
-        if (isConflict(error)) continue; // claimed by another process meanwhile
-        throw error; // the engine did not answer: the next round tries again
+      if (this.held.has(partition)) continue;
+      // A claim of an earlier round whose answer did not come may have been stored: the lease is
+      // then this process's since that claim was sent, and no one else can claim it until it runs
+      // out (it stayed without an owner until then).
+      const unanswered = this.unansweredClaims.get(partition);
+      this.unansweredClaims.delete(partition);
+      let claimedAt = unanswered ?? this.now();
+      let revision = unanswered !== undefined && unanswered + this.options.leaseMs - this.options.marginMs > this.now() ? await this.ownRevision(partition) : undefined;
+      if (revision === undefined) {
+        if (taken?.has(keyOf(partition))) continue;
+        claimedAt = this.now();
+        try {
+          revision = await this.leases.create(keyOf(partition), ownerId);
+        } catch (error) {
+          if (isConflict(error)) continue; // claimed by another process meanwhile
+          this.unansweredClaims.set(partition, claimedAt);
+          throw error; // the engine did not answer: the next round looks again
+        }
       }
       this.held.set(partition, { token: revision, revision, validUntil: claimedAt + this.options.leaseMs - this.options.marginMs });
       this.options.logger.info({ partition, token: revision }, 'rules: partition acquired');
@@ -191,9 +203,36 @@ export class PartitionLeases {
       held.revision = await this.leases.update(keyOf(partition), this.options.ownerId, held.revision);
       held.validUntil = renewedAt + this.options.leaseMs - this.options.marginMs;
     } catch (error) {
-      // A wrong revision: someone else holds it (this process was away longer than the lease).
-      if (isConflict(error)) this.lose(partition, 'another process holds it');
+      // A wrong revision: someone else holds it (this process was away longer than the lease), or
+      // an earlier renewal of this process was stored but its answer did not come in time.
+      if (isConflict(error) && !(await this.stillMine(partition, held))) this.lose(partition, 'another process holds it');
       else if (held.validUntil <= this.now()) this.lose(partition, 'the lease ran out before it could be renewed');
+    }
+  }
+
+  /** The lease's revision if its latest value is this process's own (see stillMine), else undefined. */
+  private async ownRevision(partition: number): Promise<number | undefined> {
+    const entry = await this.leases.get(keyOf(partition)).catch(() => null);
+    return entry?.operation === 'PUT' && entry.string() === this.options.ownerId ? entry.revision : undefined;
+  }
+
+  /**
+   * Whether the lease's latest value is this process's own: a renewal that timed out here while the
+   * engine stored it moved the revision on, and the next renewal, naming the old one, was refused;
+   * the partition was given up although no one else held it, and stayed without an owner until its
+   * lease ran out (a loaded CI host lost eight partitions at once so). Only this process writes its
+   * id, and only over the revision it holds, so its id there means no one else wrote since. The
+   * revision is taken; the validity is not extended (when that write was stored is not known) until
+   * a renewal is answered. Not known (the engine did not answer): the lease's own time decides.
+   */
+  private async stillMine(partition: number, held: Held): Promise<boolean> {
+    try {
+      const entry = await this.leases.get(keyOf(partition));
+      if (entry?.operation !== 'PUT' || entry.string() !== this.options.ownerId) return false;
+      held.revision = entry.revision;
+      return true;
+    } catch {
+      return true;
     }
   }
 

@@ -74,14 +74,31 @@ function holder(kv: Awaited<ReturnType<typeof buckets>>, ownerId: string, overri
 const all = Array.from({ length: RULES_PARTITIONS }, (_, p) => p);
 
 /**
- * A bucket as a NATS cluster without its meta leader serves it: reads and writes answered, listings
- * (a consumer, which the meta leader creates) not; and, once `hold` is called, puts that wait until
- * the returned function lets them go (the bucket's own leader away).
+ * A bucket as a struggling NATS cluster serves it: without its meta leader, reads and writes
+ * answered but listings (a consumer, which the meta leader creates) not; a listing that gives a key
+ * twice; the first `unansweredUpdates` updates (or `unansweredCreates` creates) stored but answered
+ * too late; and, once `hold` is
+ * called, puts that wait until the returned function lets them go (the bucket's own leader away).
  */
-function impaired(kv: KV, options: { listing: boolean | 'twice' }): { kv: KV; hold(): () => void } {
+function impaired(kv: KV, options: { listing: boolean | 'twice'; unansweredUpdates?: number; unansweredCreates?: number }): { kv: KV; hold(): () => void } {
   let held: Promise<void> | undefined;
+  let unanswered = options.unansweredUpdates ?? 0;
+  let unansweredCreates = options.unansweredCreates ?? 0;
   const proxy = new Proxy(kv, {
     get(target, property) {
+      if (property === 'create') return async (...args: Parameters<KV['create']>) => {
+        const revision = await target.create(...args);
+        if (unansweredCreates <= 0) return revision;
+        unansweredCreates -= 1;
+        throw new Error('TIMEOUT');
+      };
+      // Stored by the engine, its answer too late: the caller sees a time-out.
+      if (property === 'update') return async (...args: Parameters<KV['update']>) => {
+        const revision = await target.update(...args);
+        if (unanswered <= 0) return revision;
+        unanswered -= 1;
+        throw new Error('TIMEOUT');
+      };
       if (property === 'keys' && !options.listing) return () => Promise.reject(new Error('timeout'));
       // A key written while the listing runs comes twice (the listing delivers new writes too).
       if (property === 'keys' && options.listing === 'twice') return async () => (async function* () {
@@ -171,6 +188,30 @@ describeWithServer('NATS', natsUnavailableReason())('rules partition leases on N
     expect(b.leases.owned()).toHaveLength(RULES_PARTITIONS / 2);
     expect(b.record.lost).toEqual([]);
     await Promise.all([a.leases.stop(), b.leases.stop()]);
+  }, 30_000);
+
+  it('keeps a partition whose renewal was stored but answered too late', async () => {
+    const kv = await buckets();
+    const late = holder({ leases: impaired(kv.leases, { listing: true, unansweredUpdates: RULES_PARTITIONS }).kv, members: kv.members }, 'late');
+    await late.leases.start();
+    // The first renewal of every partition is stored, its answer lost; the next names the old revision.
+    for (let round = 0; round < 3; round += 1) await late.leases.tick();
+    expect(late.record.lost).toEqual([]);
+    expect(late.leases.owned()).toEqual(all);
+    await late.leases.stop();
+  }, 30_000);
+
+  it('holds a partition whose claim was stored but answered too late', async () => {
+    const kv = await buckets();
+    const late = holder({ leases: impaired(kv.leases, { listing: true, unansweredCreates: 1 }).kv, members: kv.members }, 'late');
+    // The first claim (partition 0) is stored, its answer lost; the round ends there.
+    await late.leases.start();
+    expect(late.leases.owned()).toEqual([]);
+    // The next round finds it is its own, rather than waiting for its own lease to run out.
+    await late.leases.tick();
+    expect(late.leases.owned()).toEqual(all);
+    expect(late.leases.token(0)).toBe((await kv.leases.get('p0'))?.revision);
+    await late.leases.stop();
   }, 30_000);
 
   it('renews what it holds while the rest of a round waits on the engine', async () => {
