@@ -220,10 +220,11 @@ export class PartitionLeases {
    * Whether the lease's latest value is this process's own: a renewal that timed out here while the
    * engine stored it moved the revision on, and the next renewal, naming the old one, was refused;
    * the partition was given up although no one else held it, and stayed without an owner until its
-   * lease ran out (a loaded CI host lost eight partitions at once so). Only this process writes its
-   * id, and only over the revision it holds, so its id there means no one else wrote since. The
-   * revision is taken; the validity is not extended (when that write was stored is not known) until
-   * a renewal is answered. Not known (the engine did not answer): the lease's own time decides.
+   * lease ran out (a loaded CI host lost eight partitions at once, most likely so). Only this
+   * process writes its id, and only over the revision it holds, so its id there means no one else
+   * wrote since. The revision is taken; the validity is not extended (when that write was stored is
+   * not known) until a renewal is answered. Not known (the engine did not answer): the lease's own
+   * time decides.
    */
   private async stillMine(partition: number, held: Held): Promise<boolean> {
     try {
