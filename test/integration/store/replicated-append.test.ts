@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { StorageType, jetstreamManager } from '@nats-io/jetstream';
 import { natsUnavailableReason, startNatsCluster, type NatsCluster } from '../../../local-servers/nats-cluster.js';
-import { appendReplicated, connectEngine, ensureStream, type ClusterEngine } from '../../../store/index.js';
+import { appendReplicated, connectEngine, ensureStream, patiently, type ClusterEngine } from '../../../store/index.js';
 import { describeWithServer } from '../../support/servers.js';
 
 const STREAM = 'TEST_APPEND';
@@ -26,21 +26,23 @@ afterAll(async () => {
   await nats?.stop();
 }, 60_000);
 
+/** The stream's leader, asked again while the cluster is busy or electing (a loaded CI host). */
 async function leaderName(): Promise<string | undefined> {
-  return (await (await jetstreamManager(engine.nc)).streams.info(STREAM)).cluster?.leader;
+  return patiently(async () => (await (await jetstreamManager(engine.nc)).streams.info(STREAM)).cluster?.leader);
 }
 
 describeWithServer('NATS', natsUnavailableReason())('a replicated append while the stream’s leader is frozen', () => {
   it('gives up one unanswered try, and with more tries stores the message once, under the leader the others elect', async () => {
-    const first = await appendReplicated(engine, 'test.append', 'before', { msgID: 'm-before' }, 1);
-    expect(first).toMatchObject({ ack: { duplicate: false }, retried: false });
+    // A stream just created on a loaded host may still be settling: tries enough for that.
+    const first = await appendReplicated(engine, 'test.append', 'before', { msgID: 'm-before' }, 10);
+    expect(first.ack.duplicate).toBe(false);
     const name = await leaderName();
     const leader = nats.nodes.find((node) => node.name === name)!;
     leader.freeze();
     try {
       // Before the others notice (raft elections wait 4 s or more): one try goes to the frozen
       // leader, unanswered, and is given up.
-      await expect(appendReplicated(engine, 'test.append', 'lost', { msgID: 'm-lost' }, 1)).rejects.toThrow(/timeout/i);
+      await expect(appendReplicated(engine, 'test.append', 'lost', { msgID: 'm-lost' }, 1)).rejects.toThrow(/timeout|jetstream is not enabled/i);
       const during = await appendReplicated(engine, 'test.append', 'during', { msgID: 'm-during' }, 20);
       expect(during.ack.duplicate).toBe(false);
       expect(await leaderName()).not.toBe(leader.name);
