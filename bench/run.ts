@@ -292,7 +292,7 @@ if (only.has('cgm-report')) {
 
 if (only.has('console')) {
   await settle();
-  const consoleBench = await benchConsole({ patients: env('BENCH_CONSOLE_PATIENTS', 500), glucosePoints: env('BENCH_CONSOLE_GLUCOSE_POINTS', 25_920), runs: env('BENCH_RUNS', 3) }, log);
+  const consoleBench = await benchConsole({ patients: env('BENCH_CONSOLE_PATIENTS', 500), glucosePoints: env('BENCH_CONSOLE_GLUCOSE_POINTS', 25_920), runs: env('BENCH_RUNS', 3), banners: env('BENCH_CONSOLE_BANNERS', 20) }, log);
   results.console = consoleBench;
   console.log(`\nCare console in Chromium: ${consoleBench.patients} patients on triage, ${consoleBench.glucosePoints.toLocaleString('en-US')} glucose readings over 90 days\n`);
   console.log(
@@ -301,6 +301,7 @@ if (only.has('console')) {
       ['triage interactive from navigation, ms', ms(consoleBench.triageInteractiveMs.median), spread(consoleBench.triageInteractiveMs, ms), '< 1,000'],
       ['90-day glucose chart drawn (uPlot construction and first draw), ms', ms(consoleBench.glucoseChartDrawMs.median), spread(consoleBench.glucoseChartDrawMs, ms), '< 300'],
       ['90-day glucose page from the click (query, transfer, parse, chart, first 300 rows), ms', ms(consoleBench.glucosePageMs.median), spread(consoleBench.glucosePageMs, ms), '–'],
+      [`critical reading published over MQTT → its banner on a nurse's triage page (${consoleBench.criticalBannerMs.runs.length} readings), ms`, ms(consoleBench.criticalBannerMs.median), spread(consoleBench.criticalBannerMs, ms), '< 2,000'],
       ['console JavaScript, gzipped, KB', (consoleBench.javascriptGzipBytes / 1024).toFixed(1), '', '< 250'],
     ]),
   );

@@ -163,7 +163,7 @@ export class PartitionLeases {
       const unanswered = this.unansweredClaims.get(partition);
       this.unansweredClaims.delete(partition);
       let claimedAt = unanswered ?? this.now();
-      let revision = unanswered !== undefined && unanswered + this.options.leaseMs - this.options.marginMs > this.now() ? await this.ownRevision(partition) : undefined;
+      let revision = unanswered !== undefined && unanswered + this.options.leaseMs - this.options.marginMs > this.now() ? (await this.ownRevision(partition)) ?? undefined : undefined;
       if (revision === undefined) {
         if (taken?.has(keyOf(partition))) continue;
         claimedAt = this.now();
@@ -210,31 +210,33 @@ export class PartitionLeases {
     }
   }
 
-  /** The lease's revision if its latest value is this process's own (see stillMine), else undefined. */
-  private async ownRevision(partition: number): Promise<number | undefined> {
-    const entry = await this.leases.get(keyOf(partition)).catch(() => null);
-    return entry?.operation === 'PUT' && entry.string() === this.options.ownerId ? entry.revision : undefined;
+  /**
+   * The lease's revision if its latest value is this process's own, null if it is not, undefined
+   * when the engine did not answer. Only this process writes its id, and only over the revision it
+   * holds, so its id there means no one else wrote since.
+   */
+  private async ownRevision(partition: number): Promise<number | null | undefined> {
+    try {
+      const entry = await this.leases.get(keyOf(partition));
+      return entry?.operation === 'PUT' && entry.string() === this.options.ownerId ? entry.revision : null;
+    } catch {
+      return undefined;
+    }
   }
 
   /**
-   * Whether the lease's latest value is this process's own: a renewal that timed out here while the
-   * engine stored it moved the revision on, and the next renewal, naming the old one, was refused;
-   * the partition was given up although no one else held it, and stayed without an owner until its
-   * lease ran out (a loaded CI host lost eight partitions at once, most likely so). Only this
-   * process writes its id, and only over the revision it holds, so its id there means no one else
-   * wrote since. The revision is taken; the validity is not extended (when that write was stored is
-   * not known) until a renewal is answered. Not known (the engine did not answer): the lease's own
-   * time decides.
+   * Whether the lease is still this process's after a refused renewal: one that timed out here while
+   * the engine stored it moved the revision on, and the next renewal, naming the old one, was
+   * refused; the partition was given up although no one else held it, and stayed without an owner
+   * until its lease ran out (a loaded CI host lost eight partitions at once, most likely so). The
+   * revision is taken; the validity is not extended (when that write was stored is not known) until
+   * a renewal is answered. Not known (the engine did not answer): the lease's own time decides.
    */
   private async stillMine(partition: number, held: Held): Promise<boolean> {
-    try {
-      const entry = await this.leases.get(keyOf(partition));
-      if (entry?.operation !== 'PUT' || entry.string() !== this.options.ownerId) return false;
-      held.revision = entry.revision;
-      return true;
-    } catch {
-      return true;
-    }
+    const revision = await this.ownRevision(partition);
+    if (revision === null) return false;
+    if (revision !== undefined) held.revision = revision;
+    return true;
   }
 
   private async keys(kv: KV): Promise<string[]> {

@@ -2,24 +2,59 @@
 // screen, and a new critical alert raises the banner, a sound and a desktop notification.
 import { useEffect, useState } from 'preact/hooks';
 import { ALERT_EVENT_NAMES } from '../../device-profiles/alert-vocabulary.js';
+import { api } from './api.js';
 import type { Alert } from './api-types.js';
 
 type Listener = (event: string, alert: Alert) => void;
 const listeners = new Set<Listener>();
 let source: EventSource | undefined;
 
+/**
+ * Critical alerts already open when the stream (re)opened, so a nurse who signs in, reloads or comes
+ * back from a lost connection still sees the banner for what nobody has acknowledged yet (the stream
+ * carries only what happens after it opens). Apart from the stream's listeners: not a change.
+ */
+type StillOpenListener = (alerts: Alert[]) => void;
+const stillOpenListeners = new Set<StillOpenListener>();
+/** The last such list, less what was closed since: a banner mounted after it came still shows it. */
+let stillOpen: Alert[] = [];
+
 /** Events that ask someone to act: they raise the banner when the alert is critical. */
 const URGENT_EVENTS = new Set(['opened', 'confirmed', 'escalated']);
 
 export function startLiveAlerts(): void {
   if (source) return;
-  source = new EventSource('/v1/alerts/stream');
+  const opened = new EventSource('/v1/alerts/stream');
+  source = opened;
+  const notify = (name: string, alert: Alert) => {
+    for (const listener of listeners) listener(name, alert);
+  };
+  // Acknowledged or resolved since the stream opened: a list asked for at the opening may still
+  // hold them as open (it and the stream's events cross on the way).
+  let closedSinceOpen = new Set<string>();
   for (const name of ALERT_EVENT_NAMES) {
-    source.addEventListener(name, (message) => {
+    opened.addEventListener(name, (message) => {
       const alert = JSON.parse((message as MessageEvent<string>).data) as Alert;
-      for (const listener of listeners) listener(name, alert);
+      if (name === 'acknowledged' || name === 'resolved') {
+        closedSinceOpen.add(alert.id);
+        stillOpen = stillOpen.filter((open) => open.id !== alert.id);
+      }
+      notify(name, alert);
     });
   }
+  // Asked once the stream is open, so nothing falls between the list and the stream's first event.
+  opened.addEventListener('open', () => {
+    const closed = (closedSinceOpen = new Set<string>());
+    void api<{ alerts: Alert[] }>('GET', '/v1/alerts?severity=critical&status=open&limit=500')
+      .then(({ alerts }) => {
+        if (source !== opened) return;
+        stillOpen = alerts.filter((alert) => !closed.has(alert.id));
+        for (const listener of stillOpenListeners) listener(stillOpen);
+      })
+      .catch(() => {
+        // The stream still raises the banner for what comes next; triage lists what is open.
+      });
+  });
   // The session ended: the stream says so and closes; the page's next request goes to sign-in.
   source.addEventListener('expired', () => stopLiveAlerts());
 }
@@ -27,6 +62,7 @@ export function startLiveAlerts(): void {
 export function stopLiveAlerts(): void {
   source?.close();
   source = undefined;
+  stillOpen = [];
 }
 
 export function useAlertChanges(listener: Listener): void {
@@ -67,5 +103,14 @@ export function useCriticalAlerts(): { critical: Alert[]; dismiss(id: string): v
       setCritical((current) => current.filter((a) => a.id !== alert.id));
     }
   });
+  // Open before this page listened: shown after what the stream brought (newer), without a chime.
+  useEffect(() => {
+    const listener: StillOpenListener = (alerts) => setCritical((current) => [...current, ...alerts.filter((alert) => !current.some((a) => a.id === alert.id))]);
+    stillOpenListeners.add(listener);
+    listener(stillOpen);
+    return () => {
+      stillOpenListeners.delete(listener);
+    };
+  }, []);
   return { critical, dismiss: (id) => setCritical((current) => current.filter((a) => a.id !== id)) };
 }

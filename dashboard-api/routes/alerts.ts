@@ -178,26 +178,40 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
   app.get('/v1/alerts/stream', { schema: { tags: ['alerts'], description: 'Server-Sent Events (text/event-stream): `id` is the alert event id, `event` what happened, `data` the alert. Send Last-Event-ID to resume.' }, config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'alerts.stream', resourceType: 'alert' } } }, async (request, reply) => {
     const user = requireUser(request);
     const stream = await openEventStream(request, reply, { access, clinicalStore, limit: alertStreams, heartbeatMs });
+    const sent = new Set<number>();
+    let replayedUpTo = 0;
+    const sendOnce = (change: AlertChange) => {
+      if (sent.has(change.eventId)) return;
+      sent.add(change.eventId);
+      if (sent.size > SENT_EVENTS_REMEMBERED) sent.delete(sent.values().next().value!);
+      stream.send(change.event, change.alert, change.eventId);
+    };
+    // Listening before the replay reads the stored events, and holding what comes meanwhile until it
+    // is sent: an alert event stored between the two would otherwise be in neither.
+    let heldDuringReplay: AlertChange[] | undefined = [];
+    const subscription = merge(alertFeed$, localChanges)
+      .pipe(filter((change) => maySeeTeam(user, change.alert.careTeamId)))
+      .subscribe((change) => {
+        if (heldDuringReplay) heldDuringReplay.push(change);
+        else if (change.eventId > replayedUpTo) sendOnce(change);
+      });
+    stream.onClose(() => subscription.unsubscribe());
     // `Last-Event-ID: 0` asks for everything still stored (the first page of events).
     const header = request.headers['last-event-id'];
     const lastEventId = header === undefined ? Number.NaN : Number(header);
-    let replayedUpTo = 0;
-    if (Number.isInteger(lastEventId) && lastEventId >= 0) {
-      for (const event of await clinicalStore.alerts.eventsAfter(lastEventId, { careTeamIds: visibleTeams(user) })) {
-        const alert = await clinicalStore.alerts.get(event.alertId);
-        if (alert) stream.send(event.name, alert, event.id);
-        replayedUpTo = event.id;
+    try {
+      if (Number.isInteger(lastEventId) && lastEventId >= 0) {
+        for (const event of await clinicalStore.alerts.eventsAfter(lastEventId, { careTeamIds: visibleTeams(user) })) {
+          const alert = await clinicalStore.alerts.get(event.alertId);
+          if (alert) sendOnce({ event: event.name, alert, eventId: event.id });
+          replayedUpTo = event.id;
+        }
       }
+    } finally {
+      const held = heldDuringReplay;
+      heldDuringReplay = undefined;
+      for (const change of held) if (change.eventId > replayedUpTo) sendOnce(change);
     }
-    const sent = new Set<number>();
-    const subscription = merge(alertFeed$, localChanges)
-      .pipe(filter((change) => maySeeTeam(user, change.alert.careTeamId) && change.eventId > replayedUpTo && !sent.has(change.eventId)))
-      .subscribe((change) => {
-        sent.add(change.eventId);
-        if (sent.size > SENT_EVENTS_REMEMBERED) sent.delete(sent.values().next().value!);
-        stream.send(change.event, change.alert, change.eventId);
-      });
-    stream.onClose(() => subscription.unsubscribe());
   });
 
   const triage = new TriageList(clinicalStore);

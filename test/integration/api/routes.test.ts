@@ -139,6 +139,33 @@ describe('readings, alerts and the live stream', () => {
     const triage = await app.request('GET', '/v1/triage', { token: nurse });
     expect((triage.body as { patients: { patientId: string; worstSeverity: string }[] }).patients.find((p) => p.patientId === patientId)).toMatchObject({ worstSeverity: 'high' });
   });
+
+  it('a resumed stream also carries what happens while it reads the stored events', async () => {
+    const patientId = await newPatient();
+    const first = await app.clinicalStore.alerts.open({ patientId, ruleId: 'resume-a', severity: 'high', summary: 'first', actor: 'test' });
+    const second = await app.clinicalStore.alerts.open({ patientId, ruleId: 'resume-b', severity: 'high', summary: 'second', actor: 'test' });
+    // The replay's read returns, and before the stream sends it the second alert is acknowledged:
+    // that event is in no stored page the replay read, only in what happens live.
+    const alerts = app.clinicalStore.alerts;
+    const eventsAfter = alerts.eventsAfter.bind(alerts);
+    let acknowledged = false;
+    alerts.eventsAfter = async (...args: Parameters<typeof eventsAfter>) => {
+      const page = await eventsAfter(...args);
+      if (!acknowledged) {
+        acknowledged = true;
+        expect((await app.request('POST', `/v1/alerts/${second.id}/ack`, { token: nurse, body: {} })).status).toBe(200);
+      }
+      return page;
+    };
+    const resumed = openStream(nurse, String(first.lastEvent!.id - 1));
+    try {
+      await eventually(() => resumed.events.find((e) => e.data.id === second.id && e.event === 'acknowledged'));
+      expect(resumed.events.filter((e) => e.data.id === first.id).map((e) => e.event)).toEqual(['opened']);
+    } finally {
+      resumed.close();
+      alerts.eventsAfter = eventsAfter;
+    }
+  });
 });
 
 const openStream = (token: string, lastEventId?: string) => openAlertStream(app.baseUrl, token, lastEventId);

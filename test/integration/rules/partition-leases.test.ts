@@ -82,23 +82,19 @@ const all = Array.from({ length: RULES_PARTITIONS }, (_, p) => p);
  */
 function impaired(kv: KV, options: { listing: boolean | 'twice'; unansweredUpdates?: number; unansweredCreates?: number }): { kv: KV; hold(): () => void } {
   let held: Promise<void> | undefined;
-  let unanswered = options.unansweredUpdates ?? 0;
-  let unansweredCreates = options.unansweredCreates ?? 0;
+  // Stored by the engine, its answer too late: the caller sees a time-out (the first `count` times).
+  const answeredLate = <A extends unknown[]>(call: (...args: A) => Promise<number>, count: number) => async (...args: A): Promise<number> => {
+    const revision = await call(...args);
+    if (count <= 0) return revision;
+    count -= 1;
+    throw new Error('TIMEOUT');
+  };
+  const create = answeredLate((...args: Parameters<KV['create']>) => kv.create(...args), options.unansweredCreates ?? 0);
+  const update = answeredLate((...args: Parameters<KV['update']>) => kv.update(...args), options.unansweredUpdates ?? 0);
   const proxy = new Proxy(kv, {
     get(target, property) {
-      if (property === 'create') return async (...args: Parameters<KV['create']>) => {
-        const revision = await target.create(...args);
-        if (unansweredCreates <= 0) return revision;
-        unansweredCreates -= 1;
-        throw new Error('TIMEOUT');
-      };
-      // Stored by the engine, its answer too late: the caller sees a time-out.
-      if (property === 'update') return async (...args: Parameters<KV['update']>) => {
-        const revision = await target.update(...args);
-        if (unanswered <= 0) return revision;
-        unanswered -= 1;
-        throw new Error('TIMEOUT');
-      };
+      if (property === 'create') return create;
+      if (property === 'update') return update;
       if (property === 'keys' && !options.listing) return () => Promise.reject(new Error('timeout'));
       // A key written while the listing runs comes twice (the listing delivers new writes too).
       if (property === 'keys' && options.listing === 'twice') return async () => (async function* () {
