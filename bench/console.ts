@@ -115,7 +115,7 @@ async function criticalBanners(browser: Browser, platform: { httpUrl: string; mq
       // Noted by a MutationObserver the moment the banner names this patient (polling would add its
       // period). A script's text: this file is compiled without the DOM's types.
       await page.evaluate(`(${WATCH_BANNER})(${JSON.stringify(`/patients/${meter.patientId}`)})`);
-      const shown = page.waitForFunction('window.bannerSeenAt', undefined, { timeout: 30_000 });
+      const shown = page.waitForFunction(() => (globalThis as { bannerSeenAt?: number }).bannerSeenAt, undefined, { timeout: 30_000 });
       const measuredAt = new Date().toISOString();
       const published = Date.now();
       await clients[index]!.publishAsync(`rpm/v1/devices/${meter.id}/readings`, JSON.stringify({ deviceId: meter.id, readingId: `banner-${index}`, kind: 'glucose', measuredAt, value: 40, unit: 'mg/dL', mealContext: 'fasting' }), { qos: 1 });
