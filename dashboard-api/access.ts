@@ -17,7 +17,7 @@ import { isReadable, type Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { FailureThrottle, FreshReads, STORE_ERRORS, type ActiveSession, type Alert, type ClinicalStore, type Patient } from '../store/index.js';
 import { API_ERRORS, ApiError } from './errors.js';
-import { DEFAULT_SESSION_SETTINGS, SESSION_COOKIE, clearSessionCookie, requestCookie, type SessionSettings } from './session-cookie.js';
+import { BACKGROUND_HEADER, DEFAULT_SESSION_SETTINGS, SESSION_COOKIE, clearSessionCookie, requestCookie, type SessionSettings } from './session-cookie.js';
 import type { AccessClaims, Role, TokenVerifier, VerifiedClaims } from './tokens.js';
 
 export type Scope = 'none' | 'patient' | 'alert';
@@ -211,7 +211,9 @@ export function registerAccessControl(
     }
     const sessionToken = token === undefined ? requestCookie(request, SESSION_COOKIE) : undefined;
     if (sessionToken !== undefined) {
-      const active = await dependencies.clinicalStore.sessions.findActive(sessionToken, sessionSettings);
+      // What a page asks by itself (its refreshes) is not the person's activity: it does not move the
+      // idle expiry, or a page left open would keep its session alive (console/src/api.ts).
+      const active = await dependencies.clinicalStore.sessions.findActive(sessionToken, sessionSettings, { touch: request.headers[BACKGROUND_HEADER] !== '1' });
       if (active === undefined || active === 'ended') {
         // An ended session is a person coming back to a timed-out tab; a token that never was one is a guess.
         if (active === undefined) throttle.failed(request.ip, undefined);

@@ -5,6 +5,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export const SESSION_COOKIE = 'rpm_session';
 
+/**
+ * `x-rpm-background: 1` on a request a page makes by itself (a refresh, a reload the alert stream
+ * asked for): answered as any other, but not the person's activity, so it does not move the
+ * session's idle expiry. The console sends it (console/src/api.ts, which names it too: the browser
+ * bundle does not import server modules).
+ */
+export const BACKGROUND_HEADER = 'x-rpm-background';
+
 export interface SessionSettings {
   /** Idle timeout (RPM_SESSION_IDLE_MINUTES, 15): HIPAA §164.312(a)(2)(iii) automatic logoff. */
   idleMs: number;

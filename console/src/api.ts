@@ -1,6 +1,7 @@
 // Every call to the API: same-origin, with the session cookie the browser keeps (HttpOnly: this code
-// never sees it), the CSRF token on writes, and the idle clock restarted by each answer. A 401 means
-// the session ended: back to sign-in.
+// never sees it), the CSRF token on writes, and the idle clock restarted by each answer to what the
+// person did (not by the page's own refreshes: `background`). A 401 means the session ended: back to
+// sign-in.
 import type { Me } from './api-types.js';
 
 export class ApiFailure extends Error {
@@ -46,14 +47,23 @@ export function endSession(): void {
   changed();
 }
 
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+/**
+ * Sent with what the page asks by itself (a refresh every minute, a reload because the alert stream
+ * said something changed): the API then does not count it as the person's activity, and neither does
+ * the idle clock here. Otherwise a triage page left open on a shared screen kept its session alive
+ * for as long as the session's absolute limit allowed.
+ */
+export const BACKGROUND_HEADER = 'x-rpm-background';
+
+export async function api<T>(method: string, path: string, body?: unknown, options: { background?: boolean } = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
+  if (options.background) headers[BACKGROUND_HEADER] = '1';
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && session.me?.csrfToken) headers['x-csrf-token'] = session.me.csrfToken;
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin', cache: 'no-store' });
   if (response.status === 401 && session.me && !path.startsWith('/v1/sessions')) {
     endSession();
-  } else if (response.ok && session.me) {
+  } else if (response.ok && session.me && !options.background) {
     session.idleDeadlineMs = Date.now() + session.idleMs;
   }
   if (response.status === 204) return undefined as T;

@@ -45,7 +45,7 @@ export function startLiveAlerts(): void {
   // Asked once the stream is open, so nothing falls between the list and the stream's first event.
   opened.addEventListener('open', () => {
     const closed = (closedSinceOpen = new Set<string>());
-    void api<{ alerts: Alert[] }>('GET', '/v1/alerts?severity=critical&status=open&limit=500')
+    void api<{ alerts: Alert[] }>('GET', '/v1/alerts?severity=critical&status=open&limit=500', undefined, { background: true })
       .then(({ alerts }) => {
         if (source !== opened) return;
         stillOpen = alerts.filter((alert) => !closed.has(alert.id));

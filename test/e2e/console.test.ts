@@ -845,7 +845,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       // 30 s alone; a clean-clone CI run beside other suites took it past 90 s (2026-12-05 19:35).
     }, 180_000);
 
-    it('leaves no page usable after signing out, with the back button, nor after the idle timeout', async () => {
+    it('leaves no page usable after signing out, with the back button, nor after the idle timeout, which its own refreshes do not put off', async () => {
       const context = await browser.newContext();
       const page = await context.newPage();
       await signIn(page);
@@ -871,6 +871,20 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(afterBack.triage).toBeNull();
       expect(afterBack.body).not.toContain(HOSTILE_NAME);
       await idle.close();
+      // A triage page left open asks for the unread messages every minute by itself: not activity,
+      // so it signs out all the same (each of those answers used to restart the idle clock).
+      const watching = await browser.newContext();
+      const watchingPage = await watching.newPage();
+      await watchingPage.clock.install();
+      await signIn(watchingPage);
+      for (let minute = 0; minute < 16 && !(await watchingPage.$('#username')); minute += 1) {
+        const refreshed = watchingPage.waitForResponse((response) => response.url().endsWith('/v1/messages/unread'), { timeout: 10_000 }).catch(() => undefined);
+        await watchingPage.clock.fastForward('01:00');
+        await refreshed;
+      }
+      await watchingPage.waitForSelector('#username', { timeout: 10_000 });
+      expect(await watchingPage.textContent('body')).toContain('signed out after a time without activity');
+      await watching.close();
       await context.close();
     }, WALKTHROUGH_MS);
   });

@@ -134,9 +134,9 @@ export function CheckInPanel({ patientId, timezone }: { patientId: string; timez
   const [error, setError] = useState<string | undefined>(undefined);
   const isPatient = session.me?.user.role === 'patient';
   const base = `/v1/patients/${encodeURIComponent(patientId)}`;
-  const load = () => {
-    api<PlanAnswer>('GET', `${base}/check-in-plan`).then(setPlanAnswer, (failure: Error) => setError(failure.message));
-    api<{ checkIns: CheckIn[] }>('GET', `${base}/check-ins?limit=10`).then((answer) => setCheckIns(answer.checkIns), (failure: Error) => setError(failure.message));
+  const load = (background = false) => {
+    api<PlanAnswer>('GET', `${base}/check-in-plan`, undefined, { background }).then(setPlanAnswer, (failure: Error) => setError(failure.message));
+    api<{ checkIns: CheckIn[] }>('GET', `${base}/check-ins?limit=10`, undefined, { background }).then((answer) => setCheckIns(answer.checkIns), (failure: Error) => setError(failure.message));
   };
   useEffect(() => {
     api<{ questionnaires: Questionnaire[] }>('GET', '/v1/questionnaires').then((answer) => setQuestionnaires(answer.questionnaires), (failure: Error) => setError(failure.message));
@@ -146,7 +146,7 @@ export function CheckInPanel({ patientId, timezone }: { patientId: string; timez
   useEffect(() => {
     if (!isPatient) return undefined;
     const events = new EventSource(`${base}/messages/stream`);
-    const due = () => load();
+    const due = () => load(true);
     events.addEventListener('check_in', due);
     events.addEventListener('check_in_reminder', due);
     events.addEventListener('expired', () => events.close());

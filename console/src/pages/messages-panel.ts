@@ -30,8 +30,8 @@ export function MessagesPanel({ patientId }: { patientId: string }) {
   const [threadMinutes, setThreadMinutes] = useState('');
   const [logged, setLogged] = useState<string | undefined>(undefined);
   const mySide = session.me?.user.role === 'patient' ? 'patient' : 'care_team';
-  const load = () =>
-    api<{ messages: Message[] }>('GET', `/v1/patients/${encodeURIComponent(patientId)}/messages?limit=100`).then(
+  const load = (background = false) =>
+    api<{ messages: Message[] }>('GET', `/v1/patients/${encodeURIComponent(patientId)}/messages?limit=100`, undefined, { background }).then(
       (answer) => setMessages([...answer.messages].reverse()),
       (failure: Error) => setError(failure.message),
     );
@@ -39,7 +39,7 @@ export function MessagesPanel({ patientId }: { patientId: string }) {
   // Live: the thread is fetched again when the stream says it changed (the stream carries no text).
   useEffect(() => {
     const events = new EventSource(`/v1/patients/${encodeURIComponent(patientId)}/messages/stream`);
-    const changed = () => void load();
+    const changed = () => void load(true);
     events.addEventListener('message', changed);
     events.addEventListener('read', changed);
     events.addEventListener('expired', () => events.close());

@@ -15,13 +15,13 @@ export function Triage() {
   const [unread, setUnread] = useState<UnreadThread[]>([]);
   useEffect(() => {
     // Patients' messages nobody of the team has read: looked at again every minute.
-    const refresh = () => api<{ threads: UnreadThread[] }>('GET', '/v1/messages/unread').then((answer) => setUnread(answer.threads), () => undefined);
+    const refresh = () => api<{ threads: UnreadThread[] }>('GET', '/v1/messages/unread', undefined, { background: true }).then((answer) => setUnread(answer.threads), () => undefined);
     void refresh();
     const every = setInterval(refresh, 60_000);
     return () => clearInterval(every);
   }, []);
-  const load = useCallback(() => {
-    api<{ patients: TriageRow[] }>('GET', '/v1/triage').then(
+  const load = useCallback((background = false) => {
+    api<{ patients: TriageRow[] }>('GET', '/v1/triage', undefined, { background }).then(
       (answer) => {
         setRows(answer.patients);
         setError(undefined);
@@ -29,9 +29,9 @@ export function Triage() {
       (failure: Error) => setError(failure.message),
     );
   }, []);
-  useEffect(load, [load]);
+  useEffect(() => load(), [load]);
   // Ranked as the API ranks them, refreshed on every change the stream reports: no reload.
-  useAlertChanges(useCallback(() => load(), [load]));
+  useAlertChanges(useCallback(() => load(true), [load]));
   return html`
     <main id="main">
       <h1>Triage</h1>

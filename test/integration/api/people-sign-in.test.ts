@@ -174,6 +174,26 @@ describe('signing in', () => {
     expect(statuses[statuses.length - 1]).toBe(401);
   }, 20_000);
 
+  it("does not count a page's own refreshes (x-rpm-background) as activity: the session still times out", async () => {
+    const { browser: watching } = await signedIn('nurse');
+    // A triage page left open: its refreshes come every 300 ms, the idle timeout is 3 s.
+    const started = Date.now();
+    const statuses: number[] = [];
+    while (Date.now() - started < 5_000) {
+      statuses.push((await watching.request('GET', '/v1/triage', undefined, { 'x-rpm-background': '1' })).status);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    expect(statuses[0]).toBe(200);
+    expect(statuses[statuses.length - 1]).toBe(401);
+    // The same refreshes without the header are activity: that session lives on.
+    const { browser: working } = await signedIn('nurse');
+    const workStarted = Date.now();
+    while (Date.now() - workStarted < 5_000) {
+      expect((await working.request('GET', '/v1/triage')).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  }, 20_000);
+
   it('refuses a revoked session everywhere at once, closing its open alert stream within a heartbeat', async () => {
     const { id, browser: nurse } = await signedIn('nurse');
     const stream = await fetch(`${app.baseUrl}/v1/alerts/stream`, { headers: { Cookie: nurse.cookie! } });
