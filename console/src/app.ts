@@ -48,7 +48,7 @@ function IdleClock({ onTimeout }: { onTimeout: () => void }) {
 function CriticalBanner() {
   const { critical, dismiss } = useCriticalAlerts();
   const [error, setError] = useState<string | undefined>(undefined);
-  const patient = usePatientIdentity(critical[0]?.patientId);
+  const patient = usePatientIdentity(critical[0]?.patientId, { background: true });
   if (critical.length === 0) return null;
   const alert = critical[0]!;
   const acknowledge = async () => {

@@ -24,14 +24,18 @@ export function bornText(birthDate: string): string {
 /** Who the patient is, and the time zone their readings are shown in. */
 export type PatientIdentity = Pick<PatientSummary, 'id' | 'name' | 'birthDate' | 'timezone'>;
 
-/** The patient's name, birth date and time zone, read once per patient shown (the read is audited like any other). */
-export function usePatientIdentity(patientId: string | undefined): PatientIdentity | undefined {
+/**
+ * The patient's name, birth date and time zone, read once per patient shown (the read is audited like
+ * any other). `background`: the patient was not chosen by the person (the banner's newest critical
+ * alert, which the alert stream changes), so the read does not count as their activity.
+ */
+export function usePatientIdentity(patientId: string | undefined, options: { background?: boolean } = {}): PatientIdentity | undefined {
   const [identity, setIdentity] = useState<PatientIdentity | undefined>(undefined);
   useEffect(() => {
     if (!patientId) return undefined;
     let current = true;
     setIdentity(undefined);
-    api<PatientSummary>('GET', `/v1/patients/${encodeURIComponent(patientId)}`)
+    api<PatientSummary>('GET', `/v1/patients/${encodeURIComponent(patientId)}`, undefined, { background: options.background })
       .then((patient) => current && setIdentity({ id: patient.id, name: patient.name, birthDate: patient.birthDate, timezone: patient.timezone }))
       .catch(() => undefined);
     return () => void (current = false);

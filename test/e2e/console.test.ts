@@ -877,11 +877,20 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       const watchingPage = await watching.newPage();
       await watchingPage.clock.install();
       await signIn(watchingPage);
+      // Nothing the page asks by itself from here counts as activity (the stream cannot say so; the
+      // sign-out at the timeout is the page's own doing).
+      const foreground: string[] = [];
+      watchingPage.on('request', (request) => {
+        const { pathname } = new URL(request.url());
+        if (!pathname.startsWith('/v1/') || pathname === '/v1/alerts/stream' || (request.method() === 'DELETE' && pathname === '/v1/sessions/current')) return;
+        if (request.headers()['x-rpm-background'] !== '1') foreground.push(`${request.method()} ${pathname}`);
+      });
       for (let minute = 0; minute < 16 && !(await watchingPage.$('#username')); minute += 1) {
         const refreshed = watchingPage.waitForResponse((response) => response.url().endsWith('/v1/messages/unread'), { timeout: 10_000 }).catch(() => undefined);
         await watchingPage.clock.fastForward('01:00');
         await refreshed;
       }
+      expect(foreground).toEqual([]);
       await watchingPage.waitForSelector('#username', { timeout: 10_000 });
       expect(await watchingPage.textContent('body')).toContain('signed out after a time without activity');
       await watching.close();
