@@ -10,15 +10,18 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import mqtt from 'mqtt';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { signAccessToken } from '../dashboard-api/index.js';
 import { ClinicalStore, SqliteReadingsStore, hashPassword } from '../store/index.js';
 import type { StoredReading } from '../device-profiles/index.js';
-import { startPlatform } from './fixtures.js';
+import { timeAlerts } from './alert-latency.js';
+import { BENCH_JWT_SECRET, startPlatform } from './fixtures.js';
 import { summarize, type Summary } from './stats.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const PASSWORD = 'a benchmark passphrase of some length';
 const FIVE_MINUTES_MS = 5 * 60_000;
+const TEAM_ID = 'bench-team';
 
 export interface ConsoleBenchResult {
   patients: number;
@@ -28,6 +31,8 @@ export interface ConsoleBenchResult {
   glucosePageMs: Summary;
   /** A critical glucose reading's publish to its banner on screen (a meter each, its own patient). */
   criticalBannerMs: Summary;
+  /** The same readings' publish to their alerts on the nurse's MQTT topic: what the page adds is the difference. */
+  criticalAlertMqttMs: Summary;
   javascriptGzipBytes: number;
 }
 
@@ -41,7 +46,7 @@ async function seed(dataDir: string, patients: number, glucosePoints: number, me
   const clinicalStore = await ClinicalStore.open({ dialect: 'sqlite', path: join(dataDir, 'clinical.sqlite') });
   const readingsStore = new SqliteReadingsStore(join(dataDir, 'readings.sqlite'));
   try {
-    const team = await clinicalStore.careTeams.create({ id: 'bench-team', name: 'Bench' });
+    const team = await clinicalStore.careTeams.create({ id: TEAM_ID, name: 'Bench' });
     const { setupToken } = await clinicalStore.users.create({ id: 'bench-nurse', name: 'Bench Nurse', role: 'nurse', careTeams: [team.id] }, 'bench');
     await clinicalStore.users.completeSetup(setupToken.token, await hashPassword(PASSWORD));
     const severities = ['critical', 'high', 'moderate', 'low'] as const;
@@ -90,11 +95,6 @@ async function signIn(page: Page, httpUrl: string): Promise<void> {
   await page.waitForSelector('table.triage');
 }
 
-/**
- * Each meter publishes a critical glucose reading (40 mg/dL) while a nurse's triage page is open;
- * the time from the publish to its banner, read in the page when the banner names the patient (the
- * page's clock and this process's are the same machine's).
- */
 const WATCH_BANNER = `(href) => {
   window.bannerSeenAt = undefined;
   new MutationObserver((_, observer) => {
@@ -104,10 +104,19 @@ const WATCH_BANNER = `(href) => {
   }).observe(document.body, { childList: true, subtree: true, attributes: true });
 }`;
 
-async function criticalBanners(browser: Browser, platform: { httpUrl: string; mqttUrl: string }, meters: Meter[]): Promise<number[]> {
+/**
+ * Each meter publishes a critical glucose reading (40 mg/dL) while a nurse's triage page is open;
+ * the time from the publish to its banner, read in the page when the banner names the patient (the
+ * page's clock and this process's are the same machine's). Beside it, as the baseline, the time to
+ * the same alert on the nurse's MQTT topic, which the platform publishes when it opens the alert.
+ */
+async function criticalBanners(browser: Browser, platform: { httpUrl: string; mqttUrl: string }, meters: Meter[]): Promise<{ banner: number[]; mqttAlert: number[] }> {
   const context = await browser.newContext();
   const page = await context.newPage();
   await signIn(page, platform.httpUrl);
+  const nurse = await mqtt.connectAsync(platform.mqttUrl, { username: 'bench-nurse', password: await signAccessToken(BENCH_JWT_SECRET, { sub: 'bench-nurse', role: 'nurse', careTeams: [TEAM_ID] }), clientId: 'bench-nurse-mqtt', reconnectPeriod: 0 });
+  const { sentAt, latencies: mqttAlert } = timeAlerts(nurse);
+  await nurse.subscribeAsync(`rpm/v1/alerts/${TEAM_ID}`, { qos: 1 });
   const clients = await Promise.all(meters.map((meter) => mqtt.connectAsync(platform.mqttUrl, { username: meter.id, password: meter.secret, clientId: meter.id, reconnectPeriod: 0 })));
   const latencies: number[] = [];
   try {
@@ -117,16 +126,18 @@ async function criticalBanners(browser: Browser, platform: { httpUrl: string; mq
       await page.evaluate(`(${WATCH_BANNER})(${JSON.stringify(`/patients/${meter.patientId}`)})`);
       const shown = page.waitForFunction(() => (globalThis as { bannerSeenAt?: number }).bannerSeenAt, undefined, { timeout: 30_000 });
       const measuredAt = new Date().toISOString();
+      const readingId = `banner-${index}`;
+      sentAt.set(readingId, performance.now());
       const published = Date.now();
-      await clients[index]!.publishAsync(`rpm/v1/devices/${meter.id}/readings`, JSON.stringify({ deviceId: meter.id, readingId: `banner-${index}`, kind: 'glucose', measuredAt, value: 40, unit: 'mg/dL', mealContext: 'fasting' }), { qos: 1 });
+      await clients[index]!.publishAsync(`rpm/v1/devices/${meter.id}/readings`, JSON.stringify({ deviceId: meter.id, readingId, kind: 'glucose', measuredAt, value: 40, unit: 'mg/dL', mealContext: 'fasting' }), { qos: 1 });
       latencies.push(((await (await shown).jsonValue()) as number) - published);
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   } finally {
-    await Promise.all(clients.map((client) => client.endAsync()));
+    await Promise.all([...clients, nurse].map((client) => client.endAsync()));
     await context.close();
   }
-  return latencies;
+  return { banner: latencies, mqttAlert };
 }
 
 export async function benchConsole(options: { patients: number; glucosePoints: number; runs: number; banners: number }, log: (line: string) => void): Promise<ConsoleBenchResult> {
@@ -138,7 +149,7 @@ export async function benchConsole(options: { patients: number; glucosePoints: n
   const triage: number[] = [];
   const chart: number[] = [];
   const page90: number[] = [];
-  let banners: number[] = [];
+  let banners: { banner: number[]; mqttAlert: number[] } = { banner: [], mqttAlert: [] };
   try {
     for (let run = 0; run < options.runs; run += 1) {
       const context = await browser.newContext();
@@ -161,10 +172,10 @@ export async function benchConsole(options: { patients: number; glucosePoints: n
       log(`console run ${run + 1}: triage ${triage.at(-1)!.toFixed(0)} ms, glucose chart ${chart.at(-1)!.toFixed(0)} ms, 90-day page ${page90.at(-1)!.toFixed(0)} ms`);
     }
     banners = await criticalBanners(browser, platform, meters);
-    log(`console: critical reading to banner ${banners.map((ms) => ms.toFixed(0)).join(', ')} ms`);
+    log(`console: critical reading to banner ${banners.banner.map((ms) => ms.toFixed(0)).join(', ')} ms; to the nurse's MQTT topic ${banners.mqttAlert.map((ms) => ms.toFixed(0)).join(', ')} ms`);
   } finally {
     await browser.close();
     await platform.stop();
   }
-  return { patients: options.patients, glucosePoints: options.glucosePoints, triageInteractiveMs: summarize(triage), glucoseChartDrawMs: summarize(chart), glucosePageMs: summarize(page90), criticalBannerMs: summarize(banners), javascriptGzipBytes: javascriptGzipBytes() };
+  return { patients: options.patients, glucosePoints: options.glucosePoints, triageInteractiveMs: summarize(triage), glucoseChartDrawMs: summarize(chart), glucosePageMs: summarize(page90), criticalBannerMs: summarize(banners.banner), criticalAlertMqttMs: summarize(banners.mqttAlert), javascriptGzipBytes: javascriptGzipBytes() };
 }

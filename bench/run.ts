@@ -302,6 +302,7 @@ if (only.has('console')) {
       ['90-day glucose chart drawn (uPlot construction and first draw), ms', ms(consoleBench.glucoseChartDrawMs.median), spread(consoleBench.glucoseChartDrawMs, ms), '< 300'],
       ['90-day glucose page from the click (query, transfer, parse, chart, first 300 rows), ms', ms(consoleBench.glucosePageMs.median), spread(consoleBench.glucosePageMs, ms), '–'],
       [`critical reading published over MQTT → its banner on a nurse's triage page (${consoleBench.criticalBannerMs.runs.length} readings), ms`, ms(consoleBench.criticalBannerMs.median), spread(consoleBench.criticalBannerMs, ms), '< 2,000'],
+      [`baseline: the same readings → their alerts on the nurse's MQTT topic (${consoleBench.criticalAlertMqttMs.runs.length}), ms; the banner's median ${(consoleBench.criticalBannerMs.median / consoleBench.criticalAlertMqttMs.median).toFixed(1)}× this`, ms(consoleBench.criticalAlertMqttMs.median), spread(consoleBench.criticalAlertMqttMs, ms), '–'],
       ['console JavaScript, gzipped, KB', (consoleBench.javascriptGzipBytes / 1024).toFixed(1), '', '< 250'],
     ]),
   );
