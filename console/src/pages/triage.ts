@@ -4,7 +4,7 @@ import type { TriageRow, UnreadThread } from '../api-types.js';
 import { html } from '../html.js';
 import { useAlertChanges } from '../live-alerts.js';
 import { follow } from '../router.js';
-import { severityText } from '../severity.js';
+import { severityText, worstOpenAlert } from '../severity.js';
 import { bornText } from '../patient-identity.js';
 
 const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
@@ -63,7 +63,7 @@ export function Triage() {
                     (row) => html`
                       <tr class=${`severity-${row.worstSeverity}`} data-patient=${row.patientId}>
                         <th scope="row"><a href=${`/patients/${encodeURIComponent(row.patientId)}`} onClick=${follow}>${row.name ?? row.patientId}</a>${row.birthDate ? html`<br /><span class="born">${bornText(row.birthDate)}</span>` : null}</th>
-                        <td><span class=${`badge severity-${row.worstSeverity}`}>${severityText(row.worstSeverity)}</span> ${row.alerts[0]?.summary ?? ''}</td>
+                        <td><span class=${`badge severity-${row.worstSeverity}`}>${severityText(row.worstSeverity)}</span> ${worstOpenAlert(row)?.summary ?? ''}</td>
                         <td>${row.openAlerts}</td>
                         <td>${row.unacknowledged}</td>
                         <td><time datetime=${row.lastActivityAt}>${time.format(new Date(row.lastActivityAt))}</time></td>
