@@ -75,6 +75,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
   const cgmWearer = { patientId: '', apiSecret: '' };
   const ids = { teamA: unique('team-a'), teamB: unique('team-b'), patientA: '', patientB: '', hostile: '', cuff: unique('cuff'), meter: unique('meter'), nurse: unique('nurse').toLowerCase(), admin: unique('admin').toLowerCase(), physician: unique('physician').toLowerCase() };
   let meterSecret = '';
+  let cuffSecret = '';
 
   async function call(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
     const response = await fetch(`${baseUrl}${path}`, { method, headers: { Authorization: `Bearer ${admin}`, ...(body ? { 'Content-Type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
@@ -146,7 +147,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       ids.patientA = String((await call('POST', '/v1/patients', { name: 'Ada Alpha', birthDate: '1948-03-02', timezone: 'America/New_York', careTeamId: ids.teamA, enrolledAt: '2026-09-01T00:00:00Z' })).id);
       ids.hostile = String((await call('POST', '/v1/patients', { name: HOSTILE_NAME, birthDate: '1950-01-01', timezone: 'UTC', careTeamId: ids.teamA })).id);
       ids.patientB = String((await call('POST', '/v1/patients', { name: 'Bea Beta', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: ids.teamB })).id);
-      const cuffSecret = await provision(ids.cuff, 'blood_pressure', ids.patientA);
+      cuffSecret = await provision(ids.cuff, 'blood_pressure', ids.patientA);
       meterSecret = await provision(ids.meter, 'glucose', ids.patientA);
       // Two readings an hour apart in UTC that are both 1:30 AM in New York: DST ended at 2:00 on 1 November 2026.
       publish(ids.cuff, cuffSecret, { readingId: 'dst-1', kind: 'blood_pressure', measuredAt: '2026-11-01T05:30:00Z', systolic: 128, diastolic: 82, pulse: 70, unit: 'mmHg' });
@@ -404,6 +405,9 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await signIn(page);
       await page.evaluate(() => ((window as unknown as { marker: string }).marker = 'not reloaded'));
       const measuredAt = new Date().toISOString();
+      // A blood pressure an hour before: another kind than the alert's, in its page's window (the
+      // values of Ada's latest until now, which her own page shows in a later test).
+      publish(ids.cuff, cuffSecret, { readingId: unique('bp-before'), kind: 'blood_pressure', measuredAt: new Date(Date.now() - 3_600_000).toISOString(), systolic: 120, diastolic: 80, pulse: 70, unit: 'mmHg' });
       publish(ids.meter, meterSecret, { readingId: unique('crit'), kind: 'glucose', measuredAt, value: 40, unit: 'mg/dL', mealContext: 'fasting' });
       // How soon is measured by the console's benchmark (docs/console.md, Speed), not here: a loaded
       // CI host once took 5 s.
@@ -441,6 +445,13 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       // Measured in Ada's time zone (New York), as on her page, not this browser's (UTC); said so.
       const spaced = (text: string | null) => (text ?? '').replace(/\s+/g, ' ').trim();
       await page.waitForSelector('table.readings caption:has-text("America/New_York")');
+      // The alert's own kind first (glucose); the blood pressure an hour before on request.
+      const kinds = () => page.$$eval('table.readings tbody tr td:nth-child(2)', (cells) => [...new Set(cells.map((cell) => cell.textContent ?? ''))]);
+      expect(await kinds()).toEqual(['glucose']);
+      expect(spaced(await page.textContent('table.readings caption'))).toMatch(/^The glucose readings from a day before/);
+      await page.click('button:has-text("Show every kind")');
+      await page.waitForSelector('table.readings tbody tr td:nth-child(2):has-text("blood pressure")');
+      expect((await kinds()).sort()).toEqual(['blood pressure', 'glucose']);
       expect(spaced(await page.textContent('tr:has(td:has-text("last reading")) td:nth-child(1)'))).toBe(spaced(new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'America/New_York' }).format(new Date(measuredAt))));
       expect(spaced(await page.textContent('table.events caption'))).toBe('In your time zone (UTC)');
       const text = (await page.textContent('main')) ?? '';

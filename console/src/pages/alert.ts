@@ -44,6 +44,7 @@ export function AlertPage({ id }: { id: string }) {
   const [events, setEvents] = useState<AlertEvent[]>([]);
   const [rule, setRule] = useState<RuleView | undefined>(undefined);
   const [readings, setReadings] = useState<Reading[]>([]);
+  const [everyKind, setEveryKind] = useState(false);
   const [note, setNote] = useState('');
   const [snoozeMinutes, setSnoozeMinutes] = useState(15);
   const [error, setError] = useState<string | undefined>(undefined);
@@ -79,6 +80,10 @@ export function AlertPage({ id }: { id: string }) {
   if (error) return html`<main id="main"><p class="error" role="alert">${error}</p></main>`;
   if (!alert) return html`<main id="main"><p aria-busy="true">Loading…</p></main>`;
   const open = alert.status !== 'resolved';
+  // The readings of the kind behind the alert, first: a CGM wearer's day is ~288 readings of another
+  // kind around a meter's low, and the page ran to hundreds of rows. Every kind on request.
+  const alertKind = readings.find((r) => r.readingId === alert.lastReadingId)?.kind;
+  const shown = everyKind || !alertKind ? readings : readings.filter((r) => r.kind === alertKind);
   // In the status line each separator carries its own spaces: htm drops the whitespace of a line
   // break between expressions ("escalation tier 0· taken by").
   return html`
@@ -123,15 +128,18 @@ export function AlertPage({ id }: { id: string }) {
         <h2 id="readings-heading">Readings around it</h2>
         <table class="readings">
           <caption>
-            From a day before the alert opened until its last change, ${patient ? `in ${patient.timezone} time (the patient's)` : `in your time zone (${YOUR_TIME_ZONE})`}; the reading that last changed it is marked
+            ${shown.length < readings.length ? `The ${alertKind!.replace(/_/g, ' ')} readings f` : 'F'}rom a day before the alert opened until its last change, ${patient ? `in ${patient.timezone} time (the patient's)` : `in your time zone (${YOUR_TIME_ZONE})`}; the reading that last changed it is marked
           </caption>
           <thead><tr><th scope="col">Measured</th><th scope="col">Kind</th><th scope="col">Values</th><th scope="col">Behind the alert</th></tr></thead>
           <tbody>
-            ${readings.map(
+            ${shown.map(
               (r) => html`<tr><td><time datetime=${r.measuredAt}>${(patientTime ?? eventTime).format(new Date(r.measuredAt))}</time></td><td>${r.kind.replace(/_/g, ' ')}</td><td>${asSent(r)}</td><td>${r.readingId === alert.lastReadingId ? 'last reading' : ''}</td></tr>`,
             )}
           </tbody>
         </table>
+        ${shown.length < readings.length
+          ? html`<p>Showing the ${shown.length} ${alertKind!.replace(/_/g, ' ')} readings of ${readings.length}. <button type="button" class="secondary" onClick=${() => setEveryKind(true)}>Show every kind</button></p>`
+          : null}
       </section>
       <section aria-labelledby="events-heading">
         <h2 id="events-heading">History</h2>
