@@ -84,6 +84,8 @@ export function AlertPage({ id }: { id: string }) {
   // kind around a meter's low, and the page ran to hundreds of rows. Every kind on request.
   const alertKind = readings.find((r) => r.readingId === alert.lastReadingId)?.kind;
   const shown = everyKind || !alertKind ? readings : readings.filter((r) => r.kind === alertKind);
+  // The kind in words when the table holds only it (undefined: every kind is shown).
+  const onlyKind = shown.length < readings.length ? alertKind?.replace(/_/g, ' ') : undefined;
   // In the status line each separator carries its own spaces: htm drops the whitespace of a line
   // break between expressions ("escalation tier 0· taken by").
   return html`
@@ -128,7 +130,7 @@ export function AlertPage({ id }: { id: string }) {
         <h2 id="readings-heading">Readings around it</h2>
         <table class="readings">
           <caption>
-            ${shown.length < readings.length ? `The ${alertKind!.replace(/_/g, ' ')} readings f` : 'F'}rom a day before the alert opened until its last change, ${patient ? `in ${patient.timezone} time (the patient's)` : `in your time zone (${YOUR_TIME_ZONE})`}; the reading that last changed it is marked
+            ${onlyKind ? `The ${onlyKind} readings f` : 'F'}rom a day before the alert opened until its last change, ${patient ? `in ${patient.timezone} time (the patient's)` : `in your time zone (${YOUR_TIME_ZONE})`}; the reading that last changed it is marked
           </caption>
           <thead><tr><th scope="col">Measured</th><th scope="col">Kind</th><th scope="col">Values</th><th scope="col">Behind the alert</th></tr></thead>
           <tbody>
@@ -137,8 +139,8 @@ export function AlertPage({ id }: { id: string }) {
             )}
           </tbody>
         </table>
-        ${shown.length < readings.length
-          ? html`<p>Showing the ${shown.length} ${alertKind!.replace(/_/g, ' ')} readings of ${readings.length}. <button type="button" class="secondary" onClick=${() => setEveryKind(true)}>Show every kind</button></p>`
+        ${onlyKind
+          ? html`<p>Showing the ${shown.length} ${onlyKind} readings of ${readings.length}. <button type="button" class="secondary" onClick=${() => setEveryKind(true)}>Show every kind</button></p>`
           : null}
       </section>
       <section aria-labelledby="events-heading">
