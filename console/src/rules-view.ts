@@ -2,6 +2,7 @@
 // and the thresholds a chart draws as lines (rules/rule-definitions.ts gives the shapes).
 import { displayUnit, isMeasurementKind } from '../../device-profiles/kinds.js';
 import type { Rule } from './api-types.js';
+import { kindText } from './reading-text.js';
 import { severityText } from './severity.js';
 
 type Condition = Extract<Rule, { any: unknown }>['any'][number];
@@ -41,7 +42,7 @@ export function ruleText(rule: Rule): string {
     case 'rate':
       return `${rule.field} ${rule.direction === 'fall' ? 'falls' : 'rises'} faster than ${rule.perMinuteAbove} ${unit} per minute over ${rule.overMinutes} min`;
     case 'together':
-      return `raises the ${rule.raises} alert to ${rule.severity} when a ${rule.kind === 'check_in' ? 'check-in' : rule.kind.replace(/_/g, ' ')} within ${rule.withinHours} hours says ${rule.any.map((c) => conditionText(c, rule.kind)).join(' or ')}`;
+      return `raises the ${rule.raises} alert to ${rule.severity} when a ${kindText(rule.kind)} within ${rule.withinHours} hours says ${rule.any.map((c) => conditionText(c, rule.kind)).join(' or ')}`;
     default: {
       const any = rule.any.map((c) => conditionText(c, rule.kind)).join(' or ');
       const all = rule.all && rule.all.length > 0 ? ` (and ${rule.all.map((c) => conditionText(c, rule.kind)).join(' and ')})` : '';

@@ -8,7 +8,7 @@ import { eventTime } from '../local-time.js';
 import { follow } from '../router.js';
 import { severityText } from '../severity.js';
 import { bornText, usePatientIdentity } from '../patient-identity.js';
-import { asSent } from '../reading-text.js';
+import { asSent, kindText, words } from '../reading-text.js';
 
 interface AlertEvent {
   id: number;
@@ -85,7 +85,7 @@ export function AlertPage({ id }: { id: string }) {
   const alertKind = readings.find((r) => r.readingId === alert.lastReadingId)?.kind;
   const shown = everyKind || !alertKind ? readings : readings.filter((r) => r.kind === alertKind);
   // The kind in words when the table holds only it (undefined: every kind is shown).
-  const onlyKind = shown.length < readings.length ? alertKind?.replace(/_/g, ' ') : undefined;
+  const onlyKind = shown.length < readings.length ? (alertKind === undefined ? undefined : kindText(alertKind)) : undefined;
   // In the status line each separator carries its own spaces: htm drops the whitespace of a line
   // break between expressions ("escalation tier 0· taken by").
   return html`
@@ -95,7 +95,7 @@ export function AlertPage({ id }: { id: string }) {
         For <a href=${`/patients/${encodeURIComponent(alert.patientId)}`} onClick=${follow}>${patient?.name ?? 'the patient'}</a>${patient ? `, ${bornText(patient.birthDate)}` : ''}
       </p>
       <p>
-        Status ${alert.status.replace(/_/g, ' ')} · opened <time datetime=${alert.openedAt}>${eventTime.format(new Date(alert.openedAt))}</time> (your time) · escalation tier ${alert.escalationTier}${alert.claimedBy
+        Status ${words(alert.status)} · opened <time datetime=${alert.openedAt}>${eventTime.format(new Date(alert.openedAt))}</time> (your time) · escalation tier ${alert.escalationTier}${alert.claimedBy
           ? html` · <strong class="claimed">taken by ${alert.claimedBy}</strong>`
           : null}${alert.snoozedUntil && Date.parse(alert.snoozedUntil) > Date.now() ? html` · <strong class="snoozed">snoozed until <time datetime=${alert.snoozedUntil}>${eventTime.format(new Date(alert.snoozedUntil))}</time> by ${alert.snoozedBy}</strong>` : null}
       </p>
@@ -135,7 +135,7 @@ export function AlertPage({ id }: { id: string }) {
           <thead><tr><th scope="col">Measured</th><th scope="col">Kind</th><th scope="col">Values</th><th scope="col">Behind the alert</th></tr></thead>
           <tbody>
             ${shown.map(
-              (r) => html`<tr><td><time datetime=${r.measuredAt}>${(patientTime ?? eventTime).format(new Date(r.measuredAt))}</time></td><td>${r.kind.replace(/_/g, ' ')}</td><td>${asSent(r)}</td><td>${r.readingId === alert.lastReadingId ? 'last reading' : ''}</td></tr>`,
+              (r) => html`<tr><td><time datetime=${r.measuredAt}>${(patientTime ?? eventTime).format(new Date(r.measuredAt))}</time></td><td>${kindText(r.kind)}</td><td>${asSent(r)}</td><td>${r.readingId === alert.lastReadingId ? 'last reading' : ''}</td></tr>`,
             )}
           </tbody>
         </table>
@@ -149,7 +149,7 @@ export function AlertPage({ id }: { id: string }) {
           <caption>In your time zone (${YOUR_TIME_ZONE})</caption>
           <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Who</th><th scope="col">Tier and channel</th><th scope="col">Note</th></tr></thead>
           <tbody>
-            ${events.map((event) => html`<tr><td><time datetime=${event.at}>${eventTime.format(new Date(event.at))}</time></td><td>${event.type.replace(/_/g, ' ')}</td><td>${event.actor}</td><td>${detailsText(event.details)}</td><td>${event.note ?? ''}</td></tr>`)}
+            ${events.map((event) => html`<tr><td><time datetime=${event.at}>${eventTime.format(new Date(event.at))}</time></td><td>${words(event.type)}</td><td>${event.actor}</td><td>${detailsText(event.details)}</td><td>${event.note ?? ''}</td></tr>`)}
           </tbody>
         </table>
       </section>

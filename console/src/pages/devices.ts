@@ -1,11 +1,14 @@
 import { useState } from 'preact/hooks';
+import { MEASUREMENT_KINDS } from '../../../device-profiles/kinds.js';
 import { ShownOnce, useReloadingActions } from '../admin-actions.js';
 import { api, session } from '../api.js';
 import type { Assignment, Device, HeldDevice, PatientSummary } from '../api-types.js';
 import { html } from '../html.js';
+import { kindText } from '../reading-text.js';
 import { localDateValue } from '../local-time.js';
 
-const KINDS = ['blood_pressure', 'glucose', 'weight', 'spo2', 'temperature', 'heart_rate', 'cgm_glucose', 'gateway'];
+// A gateway is provisioned like a device (its own credentials) but measures nothing.
+const KINDS = [...MEASUREMENT_KINDS, 'gateway'];
 
 export function DevicesPage() {
   const [devices, setDevices] = useState<Device[]>([]);
@@ -68,7 +71,7 @@ export function DevicesPage() {
             <h2>Provision a device</h2>
             <label for="device-id">Device id (as the device reports it)</label><input id="device-id" required value=${provision.id} onInput=${(e: Event) => setProvision({ ...provision, id: (e.target as HTMLInputElement).value })} />
             <label for="device-kind">Kind</label>
-            <select id="device-kind" value=${provision.kind} onChange=${(e: Event) => setProvision({ ...provision, kind: (e.target as HTMLSelectElement).value })}>${KINDS.map((kind) => html`<option value=${kind}>${kind.replace(/_/g, ' ')}</option>`)}</select>
+            <select id="device-kind" value=${provision.kind} onChange=${(e: Event) => setProvision({ ...provision, kind: (e.target as HTMLSelectElement).value })}>${KINDS.map((kind) => html`<option value=${kind}>${kindText(kind)}</option>`)}</select>
             <label for="device-model">Model (optional)</label><input id="device-model" value=${provision.model} onInput=${(e: Event) => setProvision({ ...provision, model: (e.target as HTMLInputElement).value })} />
             <button type="submit">Provision</button>
           </form>`
@@ -78,7 +81,7 @@ export function DevicesPage() {
         <label for="assign-device">Device</label>
         <select id="assign-device" required value=${assign.deviceId} onChange=${(e: Event) => setAssign({ ...assign, deviceId: (e.target as HTMLSelectElement).value })}>
           <option value="">Choose a device</option>
-          ${devices.filter((d) => d.kind !== 'gateway').map((d) => html`<option value=${d.id}>${d.id} (${d.kind.replace(/_/g, ' ')})</option>`)}
+          ${devices.filter((d) => d.kind !== 'gateway').map((d) => html`<option value=${d.id}>${d.id} (${kindText(d.kind)})</option>`)}
         </select>
         <label for="assign-patient">Patient</label>
         <select id="assign-patient" required value=${assign.patientId} onChange=${(e: Event) => setAssign({ ...assign, patientId: (e.target as HTMLSelectElement).value })}>
@@ -94,7 +97,7 @@ export function DevicesPage() {
         ? html`<table class="held">
             <caption>Readings held for devices that had no patient when they measured: assign the device from the first day to re-ingest them</caption>
             <thead><tr><th scope="col">Device</th><th scope="col">Kind</th><th scope="col">Readings</th><th scope="col">Measured</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-            <tbody>${held.map((h) => html`<tr data-held=${h.deviceId}><th scope="row">${h.deviceId}</th><td>${(h.kind ?? 'unknown').replace(/_/g, ' ')}</td><td>${h.count}</td><td>${h.firstMeasuredAt ? new Date(h.firstMeasuredAt).toLocaleString() : '?'} to ${h.lastMeasuredAt ? new Date(h.lastMeasuredAt).toLocaleString() : '?'}</td><td><button type="button" class="secondary" aria-label=${`Assign ${h.deviceId} and re-ingest its ${h.count} held readings`} onClick=${() => assignHeld(h)}>Assign and re-ingest</button></td></tr>`)}</tbody>
+            <tbody>${held.map((h) => html`<tr data-held=${h.deviceId}><th scope="row">${h.deviceId}</th><td>${kindText(h.kind ?? 'unknown')}</td><td>${h.count}</td><td>${h.firstMeasuredAt ? new Date(h.firstMeasuredAt).toLocaleString() : '?'} to ${h.lastMeasuredAt ? new Date(h.lastMeasuredAt).toLocaleString() : '?'}</td><td><button type="button" class="secondary" aria-label=${`Assign ${h.deviceId} and re-ingest its ${h.count} held readings`} onClick=${() => assignHeld(h)}>Assign and re-ingest</button></td></tr>`)}</tbody>
           </table>`
         : null}
       ${history
@@ -107,7 +110,7 @@ export function DevicesPage() {
       <table class="devices">
         <caption>Devices of your care teams, and devices not assigned yet</caption>
         <thead><tr><th scope="col">Device</th><th scope="col">Kind</th><th scope="col">Model</th><th scope="col">Gateway</th><th scope="col">Provisioned</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-        <tbody>${devices.map((d) => html`<tr data-device=${d.id}><th scope="row">${d.id}</th><td>${d.kind.replace(/_/g, ' ')}</td><td>${d.model ?? ''}</td><td>${d.gatewayId ?? ''}</td><td>${new Date(d.createdAt).toLocaleDateString()}</td><td><button type="button" class="secondary" aria-label=${`Assignment history of ${d.id}`} onClick=${() => void showHistory(d.id)}>History</button></td></tr>`)}</tbody>
+        <tbody>${devices.map((d) => html`<tr data-device=${d.id}><th scope="row">${d.id}</th><td>${kindText(d.kind)}</td><td>${d.model ?? ''}</td><td>${d.gatewayId ?? ''}</td><td>${new Date(d.createdAt).toLocaleDateString()}</td><td><button type="button" class="secondary" aria-label=${`Assignment history of ${d.id}`} onClick=${() => void showHistory(d.id)}>History</button></td></tr>`)}</tbody>
       </table>
     </main>
   `;

@@ -14,7 +14,7 @@ import { html } from '../html.js';
 import { follow } from '../router.js';
 import { severityText } from '../severity.js';
 import { bornText } from '../patient-identity.js';
-import { asSent } from '../reading-text.js';
+import { asSent, kindText, words } from '../reading-text.js';
 
 const RANGES = [7, 30, 90] as const;
 /**
@@ -155,14 +155,14 @@ export function PatientPage({ id }: { id: string }) {
         ? html`<dl class="last-readings" aria-label="Last reading of each kind">
             ${patient.lastReadings.length === 0
               ? html`<dt>Last reading</dt><dd>none yet</dd>`
-              : [...patient.lastReadings].sort((a, b) => a.kind.localeCompare(b.kind)).map((r) => html`<div><dt>${r.kind.replace(/_/g, ' ')}</dt><dd>${asSent(r)}, <time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></dd></div>`)}
+              : [...patient.lastReadings].sort((a, b) => a.kind.localeCompare(b.kind)).map((r) => html`<div><dt>${kindText(r.kind)}</dt><dd>${asSent(r)}, <time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></dd></div>`)}
           </dl>`
         : html`<${MyReadings} readings=${patient.lastReadings} rules=${thresholds?.effectiveRules} timezone=${patient.timezone} />`}
       <section aria-labelledby="alerts-heading">
         <h2 id="alerts-heading">Alerts</h2>
         ${alerts.length === 0
           ? html`<p>No alerts.</p>`
-          : html`<ul class="alerts">${alerts.map((alert) => html`<li><span class=${`badge severity-${alert.severity}`}>${severityText(alert.severity)}</span> <a href=${`/alerts/${encodeURIComponent(alert.id)}`} onClick=${follow}>${alert.summary}</a> — ${alert.status.replace(/_/g, ' ')}</li>`)}</ul>`}
+          : html`<ul class="alerts">${alerts.map((alert) => html`<li><span class=${`badge severity-${alert.severity}`}>${severityText(alert.severity)}</span> <a href=${`/alerts/${encodeURIComponent(alert.id)}`} onClick=${follow}>${alert.summary}</a> — ${words(alert.status)}</li>`)}</ul>`}
       </section>
       ${!clinician ? html`<${CheckInPanel} patientId=${id} timezone=${patient.timezone} />` : null}
       ${session.me?.user.role !== 'billing' ? html`<${MessagesPanel} patientId=${id} />` : null}
@@ -178,7 +178,7 @@ export function PatientPage({ id }: { id: string }) {
           <caption>Readings of the last ${days} days, newest first, in ${patient.timezone} time, as the devices sent them</caption>
           <thead><tr><th scope="col">Measured</th><th scope="col">Kind</th><th scope="col">Value as sent</th><th scope="col">Device</th></tr></thead>
           <tbody>
-            ${(showAll ? readings : readings.slice(0, TABLE_ROWS)).map((r) => html`<tr><td><time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></td><td>${r.kind.replace(/_/g, ' ')}</td><td>${asSent(r)}</td><td>${r.deviceId}</td></tr>`)}
+            ${(showAll ? readings : readings.slice(0, TABLE_ROWS)).map((r) => html`<tr><td><time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></td><td>${kindText(r.kind)}</td><td>${asSent(r)}</td><td>${r.deviceId}</td></tr>`)}
           </tbody>
         </table>
         ${readings.length > TABLE_ROWS && !showAll ? html`<p>Showing the newest ${TABLE_ROWS} of ${readings.length} readings. <button type="button" class="secondary" onClick=${() => setShowAll(true)}>Show all ${readings.length}</button></p>` : null}

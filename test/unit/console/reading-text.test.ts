@@ -1,7 +1,8 @@
 // The console's words for a reading as its device sent it: the unit as people write it (°F, not
 // the wire's degF), the device's own unit kept (mmol/L stays mmol/L).
 import { describe, expect, it } from '@jest/globals';
-import { asSent } from '../../../console/src/reading-text.js';
+import { MEASUREMENT_KINDS } from '../../../device-profiles/kinds.js';
+import { asSent, kindText, words } from '../../../console/src/reading-text.js';
 
 describe('a reading as sent, in the console', () => {
   it('writes blood pressure as systolic/diastolic with the pulse after it', () => {
@@ -17,5 +18,16 @@ describe('a reading as sent, in the console', () => {
   it('keeps the unit the device sent, and names any other field', () => {
     expect(asSent({ kind: 'glucose', original: { unit: 'mmol/L', values: { value: 2.2 } } })).toBe('2.2 mmol/L');
     expect(asSent({ kind: 'spo2', original: { unit: '%', values: { value: 97, pulse: 64 } } })).toBe('97 %, pulse 64');
+  });
+
+  it('names every kind in words, a sensor\'s glucose apart from a meter\'s', () => {
+    expect(MEASUREMENT_KINDS.map(kindText)).toEqual(['blood pressure', 'glucose', 'weight', 'SpO₂', 'temperature', 'heart rate', 'CGM glucose']);
+    expect(kindText('check_in')).toBe('check-in');
+    expect(kindText('gateway')).toBe('gateway');
+  });
+
+  it('writes an API code in words', () => {
+    expect(words('in_progress')).toBe('in progress');
+    expect(words('escalation_tier_raised')).toBe('escalation tier raised');
   });
 });
