@@ -44,6 +44,28 @@ export const deviceView = z.object({
   vendorDeviceId: z.string().nullable(),
 });
 
+/** What a device last reported about itself (a vendor's battery, signal): never a reading. */
+export const deviceStatusView = z.object({
+  deviceId: z.string(),
+  reportedAt: instant,
+  source: z.string(),
+  batteryPercent: z.number().nullable(),
+  batteryVoltage: z.number().nullable(),
+  signalRssi: z.number().nullable(),
+  details: z.record(z.string(), z.unknown()),
+});
+
+/**
+ * A device as the devices page lists it: whose it is now (or next, when only scheduled), when it last
+ * sent a reading that was accepted, and what it last reported of itself (a vendor's battery, signal).
+ */
+export const listedDeviceView = deviceView.extend({
+  assignment: z.object({ patientId: z.string().nullable(), patientName: z.string().nullable(), assignedFrom: instant, assignedUntil: nullableInstant }).nullable(),
+  lastMeasuredAt: nullableInstant,
+  lastReceivedAt: nullableInstant,
+  status: deviceStatusView.omit({ deviceId: true }).nullable(),
+});
+
 /** `patientId` is null on rows of another care team's patient: the dates show, the patient does not. */
 export const assignmentView = z.object({ id: z.number(), deviceId: z.string(), patientId: z.string().nullable(), assignedFrom: instant, assignedUntil: nullableInstant, assignedBy: z.string() });
 

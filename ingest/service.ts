@@ -13,6 +13,7 @@ import { IngestMetrics } from './metrics.js';
 import { CachedDeviceDirectory } from './device-directory.js';
 import { ExternalSubscriber } from './external-subscriber.js';
 import { IngestProcessor, type AcceptedReading, type ProcessorOptions } from './processor.js';
+import { DeviceActivityRecorder } from './device-activity.js';
 import { DEFAULT_MAX_BACKLOG, Spool } from './spool.js';
 import { HttpsReadings, submitToPipeline } from './https-readings.js';
 import { VendorWebhooks, type VendorWebhookCredentials } from './vendor-webhooks.js';
@@ -53,6 +54,8 @@ export interface IngestOptions {
   cluster?: ClusterEngine;
   /** The vendor-cloud webhooks this platform takes, with what each must present (none: all answer 404). */
   vendorWebhooks?: VendorWebhookCredentials;
+  /** How far behind its readings each device's last activity is written (ms); tests shorten it. */
+  deviceActivityFlushMs?: number;
 }
 
 /** A client id kept in the data directory: stable across restarts, distinct per ingest process. */
@@ -95,6 +98,7 @@ export class IngestService {
   private readonly replicatedInbox: ReplicatedInbox | undefined;
   private readonly drainsInbox: boolean = false;
   private readonly bridge: DeviceBoundBridge | undefined;
+  private readonly activity: DeviceActivityRecorder;
 
   constructor(
     private readonly options: IngestOptions,
@@ -143,6 +147,7 @@ export class IngestService {
       },
       options.processor,
     );
+    this.activity = new DeviceActivityRecorder({ accepted$: this.processor.accepted$, devices: dependencies.clinicalStore.devices, logger: dependencies.logger }, options.deviceActivityFlushMs);
     // Posts per device share the limits a device's publishes have (RPM_MQTT_PUBLISH_RATE, _BURST).
     this.https = new HttpsReadings(
       {
@@ -161,6 +166,7 @@ export class IngestService {
 
   async start(): Promise<void> {
     // Drain what an earlier run acknowledged before taking new publishes.
+    this.activity.start();
     this.processor.start();
     if (this.replicatedInbox && this.drainsInbox) await this.replicatedInbox.start();
     else if (this.replicatedInbox) await this.replicatedInbox.open();
@@ -247,6 +253,7 @@ export class IngestService {
     // another ingest process after the stream's wait).
     await this.replicatedInbox?.stop();
     await this.processor.stop();
+    await this.activity.stop();
   }
 
   async close(): Promise<void> {

@@ -11,7 +11,7 @@ export type { CgmOrderContent, FhirCgmOrder, KeptFhirCgmOrder, UnservedFhirCgmOr
 export { FHIR_CGM_SUBMISSION_CONTENTS, FHIR_CGM_SUBMISSION_STATUSES, type FhirCgmSubmission, type FhirCgmSubmissionContent, type FhirCgmSubmissionStatus } from './clinical/repositories/fhir-cgm-submissions.js';
 export type { BulkExport, BulkExportFile, BulkExportStatus, NewBulkExport } from './clinical/repositories/bulk-exports.js';
 export type { DeadLetter, DeadLetterStatus, NewDeadLetter } from './clinical/repositories/dead-letters.js';
-export type { Device, DeviceAssignment, DeviceStatus, DeviceVendor, NewDevice, ProvisionedDevice } from './clinical/repositories/devices.js';
+export type { Device, DeviceActivity, DeviceAssignment, DeviceState, DeviceStatus, DeviceVendor, NewDevice, ProvisionedDevice } from './clinical/repositories/devices.js';
 export { DEVICE_VENDORS } from './clinical/repositories/devices.js';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, everyItem, type Page, type PageRequest } from './clinical/repositories/pagination.js';
 export type { DeliveryStatus, NewNotificationDelivery, NotificationDelivery } from './clinical/repositories/notification-deliveries.js';

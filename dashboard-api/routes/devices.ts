@@ -7,7 +7,7 @@ import { API_ERRORS, ApiError } from '../errors.js';
 import { maySeeTeam, requireUser, visibleTeams } from '../access.js';
 import type { AccessClaims } from '../tokens.js';
 import { idParams, instant, pageQuery } from './shared.js';
-import { assignmentView, cursor, deviceView, errorResponses, heldDeviceView } from '../schemas.js';
+import { assignmentView, cursor, deviceStatusView, deviceView, errorResponses, heldDeviceView, listedDeviceView } from '../schemas.js';
 import { DEVICE_VENDORS, STORE_ERRORS } from '../../store/index.js';
 
 const deviceBody = z.object({
@@ -18,16 +18,6 @@ const deviceBody = z.object({
   // A device that reports through its vendor's cloud: the vendor, and its id there (webhooks name it so).
   vendor: z.enum(DEVICE_VENDORS).optional(),
   vendorDeviceId: z.string().regex(new RegExp(VENDOR_DEVICE_ID_PATTERN), 'must be 1–128 printable ASCII characters').optional(),
-});
-
-const statusView = z.object({
-  deviceId: z.string(),
-  reportedAt: instant,
-  source: z.string(),
-  batteryPercent: z.number().nullable(),
-  batteryVoltage: z.number().nullable(),
-  signalRssi: z.number().nullable(),
-  details: z.record(z.string(), z.unknown()),
 });
 
 /**
@@ -65,12 +55,24 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore;
     return reply.code(201).header('Cache-Control', 'no-store').send({ ...device, secret });
   });
 
-  app.get('/v1/devices', { schema: { querystring: z.object({ ...pageQuery, gatewayId: z.string().optional() }), response: { 200: z.object({ devices: z.array(deviceView), nextCursor: cursor }), ...errorResponses }, tags: ['devices'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none', audit: 'devices.list', resourceType: 'device' } } }, async (request) => {
+  app.get('/v1/devices', { schema: { querystring: z.object({ ...pageQuery, gatewayId: z.string().optional() }), response: { 200: z.object({ devices: z.array(listedDeviceView), nextCursor: cursor }), ...errorResponses }, tags: ['devices'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none', audit: 'devices.list', resourceType: 'device' } } }, async (request) => {
     const user = requireUser(request);
     // A nurse sees her teams' devices and the unassigned ones she may assign; never another team's.
     const teams = visibleTeams(user);
     const page = await clinicalStore.devices.list({ ...request.query, ...(teams ? { careTeamIds: teams, includeUnassigned: true } : {}) });
-    return { devices: page.items, nextCursor: page.nextCursor };
+    const states = await clinicalStore.devices.statesOf(page.items.map((device) => device.id));
+    const devices = page.items.map((device) => {
+      const { assignment, activity, status } = states.get(device.id)!;
+      return {
+        ...device,
+        // A patient of a team the caller does not belong to stays unnamed, as in a device's history.
+        assignment: assignment && { ...(maySeeTeam(user, assignment.careTeamId) ? { patientId: assignment.patientId, patientName: assignment.patientName } : { patientId: null, patientName: null }), assignedFrom: assignment.assignedFrom, assignedUntil: assignment.assignedUntil },
+        lastMeasuredAt: activity?.lastMeasuredAt ?? null,
+        lastReceivedAt: activity?.lastReceivedAt ?? null,
+        status: status && { reportedAt: status.reportedAt, source: status.source, batteryPercent: status.batteryPercent, batteryVoltage: status.batteryVoltage, signalRssi: status.signalRssi, details: status.details },
+      };
+    });
+    return { devices, nextCursor: page.nextCursor };
   });
 
   app.put(
@@ -117,7 +119,7 @@ export const deviceRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore;
 
   app.get(
     '/v1/devices/:id/status',
-    { schema: { params: idParams, response: { 200: statusView, ...errorResponses }, tags: ['devices'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none', audit: 'device.status', resourceType: 'device' } } },
+    { schema: { params: idParams, response: { 200: deviceStatusView, ...errorResponses }, tags: ['devices'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none', audit: 'device.status', resourceType: 'device' } } },
     async (request) => {
       const user = requireUser(request);
       request.auditResourceId = request.params.id;

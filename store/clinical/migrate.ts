@@ -23,6 +23,7 @@ import { fhirCgmSubmissionsMigration } from './migrations/0017-fhir-cgm-submissi
 import { fhirCgmOrdersMigration } from './migrations/0018-fhir-cgm-orders.js';
 import { fhirCgmSensorReadingsMigration } from './migrations/0019-fhir-cgm-sensor-readings.js';
 import { triageBirthDateMigration } from './migrations/0020-triage-birth-date.js';
+import { deviceActivityMigration } from './migrations/0021-device-activity.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -47,6 +48,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0018-fhir-cgm-orders': fhirCgmOrdersMigration,
     '0019-fhir-cgm-sensor-readings': fhirCgmSensorReadingsMigration,
     '0020-triage-birth-date': triageBirthDateMigration(dialect),
+    '0021-device-activity': deviceActivityMigration,
   };
 }
 

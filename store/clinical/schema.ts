@@ -56,6 +56,12 @@ export interface DeviceStatusTable {
   details: string | null;
 }
 
+export interface DeviceActivityTable {
+  device_id: string;
+  last_measured_at: string;
+  last_received_at: string;
+}
+
 export interface DeviceAssignmentTable {
   id: Generated<number>;
   device_id: string;
@@ -445,6 +451,7 @@ export interface ClinicalDatabase {
   patients: PatientTable;
   devices: DeviceTable;
   device_status: DeviceStatusTable;
+  device_activity: DeviceActivityTable;
   device_assignments: DeviceAssignmentTable;
   patient_thresholds: PatientThresholdsTable;
   alerts: AlertTable;

@@ -516,11 +516,18 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(await page.textContent(`tr[data-person="${newcomer}"]`)).toContain('active');
       await page.click('nav a:has-text("Devices")');
       await page.waitForSelector('table.devices');
+      // Each device with whose it is and when it last sent: Ada's cuff, with her newest blood pressure.
+      const rowText = async (id: string) => ((await page.textContent(`tr[data-device="${id}"]`)) ?? '').replace(/\s+/g, ' ');
+      const newestPressure = ((await call('GET', `/v1/patients/${ids.patientA}`)).lastReadings as { kind: string; measuredAt: string }[]).find((r) => r.kind === 'blood_pressure')!.measuredAt;
+      expect(await page.getAttribute(`tr[data-device="${ids.cuff}"] time`, 'datetime')).toBe(newestPressure);
+      expect(await rowText(ids.cuff)).toMatch(/Ada Alpha.*\((\d+ (hour|day)s? ago|within the hour)\)/);
+      expect(await page.getAttribute(`tr[data-device="${ids.cuff}"] a`, 'href')).toBe(`/patients/${ids.patientA}`);
       const device = unique('scale');
       await page.fill('#device-id', device);
       await page.selectOption('#device-kind', 'weight');
       await page.click('form:has(#device-id) button[type=submit]');
       await page.waitForSelector(`tr[data-device="${device}"]`);
+      expect(await rowText(device)).toContain('not assigned');
       const secret = (await page.textContent('section[aria-label="Device secret"] code')) ?? '';
       expect(secret).toMatch(/^[\w-]{43}$/);
       await page.selectOption('#assign-device', device);
@@ -528,6 +535,8 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.click('form:has(#assign-device) button[type=submit]');
       await page.waitForSelector('table.history tbody tr');
       expect(await page.textContent('table.history tbody')).toContain('Ada Alpha');
+      await page.waitForSelector(`tr[data-device="${device}"]:has-text("none yet")`);
+      expect(await rowText(device)).toContain('Ada Alpha');
       // A CGM's secret comes with what to do with it in the uploader.
       await page.fill('#device-id', unique('cgm'));
       await page.selectOption('#device-kind', 'cgm_glucose');

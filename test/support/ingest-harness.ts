@@ -42,7 +42,7 @@ export async function startHarness(options: { dataDir?: string; broker?: Partial
   const make = async () => {
     const ingest = new IngestService(
       // The one way into the rules, as in the platform: judged (alerts written) before handed over.
-      { dataDir, broker: { port: 0, host: '127.0.0.1', ...options.broker }, processor: { retryInitialMs: 50, retryMaxMs: 500 }, forward: (readings) => harness.handover?.judge(readings) ?? Promise.resolve(), vendorWebhooks: options.vendorWebhooks },
+      { dataDir, broker: { port: 0, host: '127.0.0.1', ...options.broker }, processor: { retryInitialMs: 50, retryMaxMs: 500 }, forward: (readings) => harness.handover?.judge(readings) ?? Promise.resolve(), vendorWebhooks: options.vendorWebhooks, deviceActivityFlushMs: 100 },
       { clinicalStore, readingsStore, logger, registry: new Registry() },
     );
     ingest.processor.accepted$.subscribe((reading) => accepted.push(reading));

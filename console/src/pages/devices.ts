@@ -2,16 +2,58 @@ import { useState } from 'preact/hooks';
 import { MEASUREMENT_KINDS } from '../../../device-profiles/kinds.js';
 import { ShownOnce, useReloadingActions } from '../admin-actions.js';
 import { api, session } from '../api.js';
-import type { Assignment, Device, HeldDevice, PatientSummary } from '../api-types.js';
+import type { Assignment, Device, HeldDevice, ListedDevice, PatientSummary } from '../api-types.js';
 import { html } from '../html.js';
+import { follow } from '../router.js';
 import { kindText } from '../reading-text.js';
 import { localDateValue } from '../local-time.js';
 
 // A gateway is provisioned like a device (its own credentials) but measures nothing.
 const KINDS = [...MEASUREMENT_KINDS, 'gateway'];
 
+/**
+ * An assigned device silent this long is marked: the default missing-readings rules raise a task
+ * after 72 hours without a reading (clinical-billing.md §5, no_data_72h), so the page says which
+ * device went quiet before the alert does.
+ */
+const SILENT_AFTER_MS = 72 * 3_600_000;
+/** A battery at or under this is marked low: a vendor's cuff or scale then has days, not weeks, left. */
+const LOW_BATTERY_PERCENT = 20;
+
+const shortTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+function daysText(ms: number): string {
+  const days = Math.floor(ms / 86_400_000);
+  if (days >= 1) return `${days} day${days === 1 ? '' : 's'} ago`;
+  const hours = Math.floor(ms / 3_600_000);
+  if (hours >= 1) return `${hours} hour${hours === 1 ? '' : 's'} ago`;
+  return 'within the hour';
+}
+
+/** When the device last sent a reading, and whether an assigned device has gone silent. */
+function lastReadingCell(device: ListedDevice, now: number) {
+  if (device.kind === 'gateway') return html`<td></td>`;
+  if (device.lastMeasuredAt === null) return html`<td>${device.assignment && Date.parse(device.assignment.assignedFrom) <= now ? 'none yet' : ''}</td>`;
+  const since = now - Date.parse(device.lastMeasuredAt);
+  const silent = device.assignment !== null && Date.parse(device.assignment.assignedFrom) <= now && since >= SILENT_AFTER_MS;
+  return html`<td class=${silent ? 'silent' : undefined}>
+    <time datetime=${device.lastMeasuredAt}>${shortTime.format(new Date(device.lastMeasuredAt))}</time> (${daysText(since)})${silent ? html`<br /><strong>Silent for ${Math.floor(since / 86_400_000)} days</strong>` : null}
+  </td>`;
+}
+
+/** What a vendor's cloud last said of the device's battery (and signal), with when. */
+function batteryText(status: ListedDevice['status']): string {
+  if (!status) return '';
+  const parts = [];
+  if (status.batteryPercent !== null) parts.push(`${status.batteryPercent} %${status.batteryPercent <= LOW_BATTERY_PERCENT ? ' (low)' : ''}`);
+  else if (status.batteryVoltage !== null) parts.push(`${status.batteryVoltage} V`);
+  if (status.signalRssi !== null) parts.push(`signal ${status.signalRssi}`);
+  if (parts.length === 0) return '';
+  return `${parts.join(', ')}; ${shortTime.format(new Date(status.reportedAt))}`;
+}
+
 export function DevicesPage() {
-  const [devices, setDevices] = useState<Device[]>([]);
+  const [devices, setDevices] = useState<ListedDevice[]>([]);
   const [patients, setPatients] = useState<PatientSummary[]>([]);
   const [secret, setSecret] = useState<{ id: string; secret: string; kind: string } | undefined>(undefined);
   const [history, setHistory] = useState<{ deviceId: string; rows: Assignment[] } | undefined>(undefined);
@@ -21,7 +63,7 @@ export function DevicesPage() {
   const [replayed, setReplayed] = useState<string | undefined>(undefined);
   const isAdmin = session.me?.user.role === 'admin';
   const load = async () => {
-    setDevices((await api<{ devices: Device[] }>('GET', '/v1/devices?limit=500')).devices);
+    setDevices((await api<{ devices: ListedDevice[] }>('GET', '/v1/devices?limit=500')).devices);
     setPatients((await api<{ patients: PatientSummary[] }>('GET', '/v1/patients?limit=500')).patients);
     setHeld((await api<{ devices: HeldDevice[] }>('GET', '/v1/unassigned-readings')).devices);
   };
@@ -50,6 +92,18 @@ export function DevicesPage() {
     document.getElementById('assign-patient')?.focus();
   };
   const nameOf = (patientId: string) => patients.find((p) => p.id === patientId)?.name ?? patientId;
+  const now = Date.now();
+  const holderText = (d: ListedDevice) => {
+    if (!d.assignment) return '';
+    const who = d.assignment.patientName ?? 'a patient of another care team';
+    return Date.parse(d.assignment.assignedFrom) > now ? `${who} from ${new Date(d.assignment.assignedFrom).toLocaleDateString()}` : who;
+  };
+  const holderCell = (device: ListedDevice) => {
+    const assignment = device.assignment;
+    if (!assignment) return html`<td>${device.kind === 'gateway' ? '' : 'not assigned'}</td>`;
+    if (assignment.patientId === null) return html`<td>${holderText(device)}</td>`;
+    return html`<td><a href=${`/patients/${encodeURIComponent(assignment.patientId)}`} onClick=${follow}>${assignment.patientName}</a>${Date.parse(assignment.assignedFrom) > now ? ` from ${new Date(assignment.assignedFrom).toLocaleDateString()}` : ''}</td>`;
+  };
   const showHistory = (deviceId: string) =>
     run(async () => {
       const answer = await api<{ deviceId: string; history: Assignment[] }>('GET', `/v1/devices/${encodeURIComponent(deviceId)}/assignment`);
@@ -81,7 +135,7 @@ export function DevicesPage() {
         <label for="assign-device">Device</label>
         <select id="assign-device" required value=${assign.deviceId} onChange=${(e: Event) => setAssign({ ...assign, deviceId: (e.target as HTMLSelectElement).value })}>
           <option value="">Choose a device</option>
-          ${devices.filter((d) => d.kind !== 'gateway').map((d) => html`<option value=${d.id}>${d.id} (${kindText(d.kind)})</option>`)}
+          ${devices.filter((d) => d.kind !== 'gateway').map((d) => html`<option value=${d.id}>${d.id} (${[kindText(d.kind), holderText(d) || 'not assigned'].join(', ')})</option>`)}
         </select>
         <label for="assign-patient">Patient</label>
         <select id="assign-patient" required value=${assign.patientId} onChange=${(e: Event) => setAssign({ ...assign, patientId: (e.target as HTMLSelectElement).value })}>
@@ -109,8 +163,8 @@ export function DevicesPage() {
         : null}
       <table class="devices">
         <caption>Devices of your care teams, and devices not assigned yet</caption>
-        <thead><tr><th scope="col">Device</th><th scope="col">Kind</th><th scope="col">Model</th><th scope="col">Gateway</th><th scope="col">Provisioned</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-        <tbody>${devices.map((d) => html`<tr data-device=${d.id}><th scope="row">${d.id}</th><td>${kindText(d.kind)}</td><td>${d.model ?? ''}</td><td>${d.gatewayId ?? ''}</td><td>${new Date(d.createdAt).toLocaleDateString()}</td><td><button type="button" class="secondary" aria-label=${`Assignment history of ${d.id}`} onClick=${() => void showHistory(d.id)}>History</button></td></tr>`)}</tbody>
+        <thead><tr><th scope="col">Device</th><th scope="col">Kind</th><th scope="col">Patient</th><th scope="col">Last reading (measured)</th><th scope="col">Battery</th><th scope="col">Model</th><th scope="col">Gateway</th><th scope="col">Provisioned</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+        <tbody>${devices.map((d) => html`<tr data-device=${d.id}><th scope="row">${d.id}</th><td>${kindText(d.kind)}</td>${holderCell(d)}${lastReadingCell(d, now)}<td class="battery">${batteryText(d.status)}</td><td>${d.model ?? ''}</td><td>${d.gatewayId ?? ''}</td><td>${new Date(d.createdAt).toLocaleDateString()}</td><td><button type="button" class="secondary" aria-label=${`Assignment history of ${d.id}`} onClick=${() => void showHistory(d.id)}>History</button></td></tr>`)}</tbody>
       </table>
     </main>
   `;

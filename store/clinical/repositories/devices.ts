@@ -4,7 +4,7 @@ import { DEVICE_ID_PATTERN, VENDOR_DEVICE_ID_PATTERN, isMeasurementKind } from '
 import { apiSecretDigest, generateDeviceSecret, hashDeviceSecret, mosquittoPasswordHash, nightscoutApiSecret, verifyDeviceSecret } from '../../credentials.js';
 import { conflict, found, invalidInput, notFound } from '../../errors.js';
 import { nowInstant, toInstant } from '../../time.js';
-import type { ClinicalDatabase, DeviceAssignmentTable, DeviceTable } from '../schema.js';
+import type { ClinicalDatabase, DeviceAssignmentTable, DeviceStatusTable, DeviceTable } from '../schema.js';
 import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
 
 export type DeviceKind = string;
@@ -48,6 +48,21 @@ export interface DeviceStatus {
   details: Record<string, unknown>;
 }
 
+/** When a device last sent a reading the platform accepted (its newest measurement, its newest arrival). */
+export interface DeviceActivity {
+  deviceId: string;
+  lastMeasuredAt: string;
+  lastReceivedAt: string;
+}
+
+/** What the devices page shows beside a device: whose it is, when it last sent, what it last said of itself. */
+export interface DeviceState {
+  /** The assignment in force now, else the next one scheduled; with its patient's team (for scoping). */
+  assignment: (DeviceAssignment & { careTeamId: string; patientName: string }) | null;
+  activity: Omit<DeviceActivity, 'deviceId'> | null;
+  status: DeviceStatus | null;
+}
+
 const VENDOR_DEVICE_ID = new RegExp(VENDOR_DEVICE_ID_PATTERN);
 
 export interface ProvisionedDevice {
@@ -67,6 +82,9 @@ export interface DeviceAssignment {
 
 export const deviceIdPattern = new RegExp(DEVICE_ID_PATTERN);
 
+/** Devices per upsert of their activity: well under SQLite's and PostgreSQL's bound-parameter limits. */
+const ACTIVITY_ROWS_PER_STATEMENT = 500;
+
 function toDevice(row: Selectable<DeviceTable>): Device {
   return {
     id: row.id,
@@ -78,6 +96,18 @@ function toDevice(row: Selectable<DeviceTable>): Device {
     retiredAt: row.retired_at,
     vendor: (row.vendor as DeviceVendor | null) ?? null,
     vendorDeviceId: row.vendor_device_id ?? null,
+  };
+}
+
+function toStatus(row: Selectable<DeviceStatusTable>): DeviceStatus {
+  return {
+    deviceId: row.device_id,
+    reportedAt: row.reported_at,
+    source: row.source,
+    batteryPercent: row.battery_percent,
+    batteryVoltage: row.battery_voltage,
+    signalRssi: row.signal_rssi,
+    details: row.details ? (JSON.parse(row.details) as Record<string, unknown>) : {},
   };
 }
 
@@ -229,19 +259,66 @@ export class DeviceRepository {
       .execute();
   }
 
+  /**
+   * Moves each device's last activity forward (never back: ingest processes flush in any order, and
+   * a replayed old reading must not make a device look silent since then).
+   */
+  async recordActivity(entries: readonly DeviceActivity[]): Promise<void> {
+    for (let start = 0; start < entries.length; start += ACTIVITY_ROWS_PER_STATEMENT) {
+      const rows = entries.slice(start, start + ACTIVITY_ROWS_PER_STATEMENT).map((entry) => ({
+        device_id: entry.deviceId,
+        last_measured_at: toInstant(entry.lastMeasuredAt),
+        last_received_at: toInstant(entry.lastReceivedAt),
+      }));
+      await this.db
+        .insertInto('device_activity')
+        .values(rows)
+        .onConflict((oc) =>
+          oc.column('device_id').doUpdateSet({
+            last_measured_at: sql`CASE WHEN excluded.last_measured_at > device_activity.last_measured_at THEN excluded.last_measured_at ELSE device_activity.last_measured_at END`,
+            last_received_at: sql`CASE WHEN excluded.last_received_at > device_activity.last_received_at THEN excluded.last_received_at ELSE device_activity.last_received_at END`,
+          }),
+        )
+        .execute();
+    }
+  }
+
+  /**
+   * The state of each device named (a page of the devices list): three reads for the page, not three
+   * per device. A device with none of it is absent from neither: every id named has an entry.
+   */
+  async statesOf(deviceIds: readonly string[], at: string = nowInstant()): Promise<Map<string, DeviceState>> {
+    const states = new Map<string, DeviceState>(deviceIds.map((id) => [id, { assignment: null, activity: null, status: null }]));
+    if (deviceIds.length === 0) return states;
+    const ids = [...deviceIds];
+    const now = toInstant(at, 'at');
+    const assignments = await this.reader
+      .selectFrom('device_assignments')
+      .innerJoin('patients', 'patients.id', 'device_assignments.patient_id')
+      .selectAll('device_assignments')
+      .select(['patients.care_team_id', 'patients.name'])
+      .where('device_assignments.device_id', 'in', ids)
+      .where((eb) => eb.or([eb('device_assignments.assigned_until', 'is', null), eb('device_assignments.assigned_until', '>', now)]))
+      .orderBy('device_assignments.assigned_from')
+      .execute();
+    // Oldest first: the first open one is the one in force (or, with none in force, the next).
+    for (const row of assignments) {
+      const state = states.get(row.device_id)!;
+      state.assignment ??= { ...toAssignment(row), careTeamId: row.care_team_id, patientName: row.name };
+    }
+    for (const row of await this.reader.selectFrom('device_activity').selectAll().where('device_id', 'in', ids).execute()) {
+      states.get(row.device_id)!.activity = { lastMeasuredAt: row.last_measured_at, lastReceivedAt: row.last_received_at };
+    }
+    for (const row of await this.reader.selectFrom('device_status').selectAll().where('device_id', 'in', ids).execute()) {
+      states.get(row.device_id)!.status = toStatus(row);
+    }
+    return states;
+  }
+
   /** The device's latest reported status, if it ever sent one. */
   async statusOf(deviceId: string): Promise<DeviceStatus | undefined> {
     const row = await this.reader.selectFrom('device_status').selectAll().where('device_id', '=', deviceId).executeTakeFirst();
-    if (!row) return undefined;
-    return {
-      deviceId: row.device_id,
-      reportedAt: row.reported_at,
-      source: row.source,
-      batteryPercent: row.battery_percent,
-      batteryVoltage: row.battery_voltage,
-      signalRssi: row.signal_rssi,
-      details: row.details ? (JSON.parse(row.details) as Record<string, unknown>) : {},
-    };
+    return row && toStatus(row);
   }
 
   async require(id: string): Promise<Device> {

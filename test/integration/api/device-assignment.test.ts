@@ -3,7 +3,7 @@
 // device list shows a nurse her teams' devices and the unassigned ones (issue #19, item 3).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
-import { unique } from '../../support/ingest-harness.js';
+import { connect, eventually, reading, unique } from '../../support/ingest-harness.js';
 
 let app: ApiHarness;
 let teamB: string;
@@ -97,5 +97,54 @@ describe('a device’s assignment history, without reassigning it', () => {
     const reassigned = await app.request('PUT', `/v1/devices/${id}/assignment`, { token: nurseA, body: { patientId: patientA } });
     expect((reassigned.body as { history: { patientId: string | null }[] }).history[0]!.patientId).toBeNull();
     expect((await app.request('GET', `/v1/devices/${unique('none')}/assignment`, { token: admin })).status).toBe(404);
+  });
+});
+
+describe('the device list: whose each device is, when it last sent, its battery', () => {
+  interface Listed {
+    id: string;
+    assignment: { patientId: string | null; patientName: string | null; assignedFrom: string; assignedUntil: string | null } | null;
+    lastMeasuredAt: string | null;
+    lastReceivedAt: string | null;
+    status: { batteryPercent: number | null; signalRssi: number | null; source: string } | null;
+  }
+  const listedAs = async (token: string, id: string) => ((await app.request('GET', '/v1/devices?limit=500', { token })).body as { devices: Listed[] }).devices.find((d) => d.id === id);
+
+  it('shows the patient, the newest reading accepted over MQTT (an older one sent later moves nothing) and the last status', async () => {
+    const id = unique('cuff');
+    const { secret } = await app.clinicalStore.devices.provision({ id, kind: 'blood_pressure' });
+    expect(await listedAs(nurseA, id)).toMatchObject({ assignment: null, lastMeasuredAt: null, lastReceivedAt: null, status: null });
+    await app.clinicalStore.devices.assign(id, patientA, { at: '2026-01-01T00:00:00Z', by: 'test' });
+    const client = await connect(app.url, id, secret);
+    const topic = `rpm/v1/devices/${id}/readings`;
+    const newest = new Date(Date.now() - 60_000).toISOString();
+    await client.publishAsync(topic, JSON.stringify(reading(id, { readingId: 'newest', measuredAt: newest })), { qos: 1 });
+    // A reading from yesterday the cuff kept and sends afterwards: stored, but the cuff's last reading stays the newest.
+    await client.publishAsync(topic, JSON.stringify(reading(id, { readingId: 'older', measuredAt: new Date(Date.now() - 86_400_000).toISOString() })), { qos: 1 });
+    await client.endAsync();
+    await app.clinicalStore.devices.reportStatus({ deviceId: id, reportedAt: new Date().toISOString(), source: 'tenovi', batteryPercent: 17, batteryVoltage: null, signalRssi: null });
+
+    const listed = await eventually(async () => {
+      const found = await listedAs(nurseA, id);
+      return found?.lastMeasuredAt === newest && (await app.readingsStore.query({ patientId: patientA, from: '2026-01-01T00:00:00Z', to: new Date(Date.now() + 60_000).toISOString() })).filter((r) => r.deviceId === id).length === 2 ? found : undefined;
+    });
+    // Flushed once more after both readings were accepted: still the newest.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const after = await listedAs(nurseA, id);
+    expect(after).toMatchObject({ assignment: { patientId: patientA, patientName: 'Patient A', assignedFrom: '2026-01-01T00:00:00.000Z', assignedUntil: null }, lastMeasuredAt: newest, status: { source: 'tenovi', batteryPercent: 17, signalRssi: null } });
+    expect(Date.parse(after!.lastReceivedAt!)).toBeGreaterThanOrEqual(Date.parse(listed.lastReceivedAt!));
+    // Another team's nurse does not see the device at all; an admin sees whose it is.
+    expect(await listedAs(nurseB, id)).toBeUndefined();
+    expect((await listedAs(admin, id))?.assignment?.patientId).toBe(patientA);
+  });
+
+  it("names no patient of another team: a device with team B's patient until tomorrow, team A's from then", async () => {
+    const id = unique('scale');
+    await app.clinicalStore.devices.provision({ id, kind: 'weight' });
+    await app.clinicalStore.devices.assign(id, patientB, { at: '2026-01-01T00:00:00Z', by: 'test' });
+    await app.clinicalStore.devices.assign(id, patientA, { at: new Date(Date.now() + 86_400_000).toISOString(), by: 'test' });
+    expect((await listedAs(nurseA, id))?.assignment).toMatchObject({ patientId: null, patientName: null, assignedFrom: '2026-01-01T00:00:00.000Z' });
+    expect((await listedAs(nurseB, id))?.assignment).toBeUndefined();
+    expect((await listedAs(admin, id))?.assignment).toMatchObject({ patientId: patientB, patientName: 'Patient B' });
   });
 });

@@ -222,6 +222,45 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
     });
   });
 
+  describe('device state for the devices page', () => {
+    it('moves a device\'s last activity forward only, and gives each device named its holder, activity and status', async () => {
+      const cuff = uid('cuff');
+      const scale = uid('scale');
+      const stock = uid('stock');
+      await store.devices.provision({ id: cuff, kind: 'blood_pressure' });
+      await store.devices.provision({ id: scale, kind: 'weight', vendor: 'bodytrace', vendorDeviceId: uid('imei') });
+      await store.devices.provision({ id: stock, kind: 'glucose' });
+      const ada = await newPatient();
+      const grace = await newPatient({ name: 'Grace Example' });
+      await store.devices.assign(cuff, ada.id, { at: '2026-03-01T00:00:00Z', by: 'nurse-1' });
+      // The scale is Grace's from a day still to come: shown as hers, from then.
+      const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+      await store.devices.assign(scale, grace.id, { at: tomorrow, by: 'nurse-1' });
+
+      await store.devices.recordActivity([{ deviceId: cuff, lastMeasuredAt: '2026-12-04T08:00:00Z', lastReceivedAt: '2026-12-04T08:00:05Z' }]);
+      // Another ingest process flushing an older reading later (a replayed one): nothing goes back.
+      await store.devices.recordActivity([
+        { deviceId: cuff, lastMeasuredAt: '2026-12-01T08:00:00Z', lastReceivedAt: '2026-12-04T09:00:00Z' },
+        { deviceId: scale, lastMeasuredAt: '2026-12-02T07:00:00Z', lastReceivedAt: '2026-12-02T07:00:01Z' },
+      ]);
+      await store.devices.reportStatus({ deviceId: scale, reportedAt: '2026-12-02T07:00:00Z', source: 'bodytrace', batteryPercent: null, batteryVoltage: 5.9, signalRssi: 70 });
+
+      const states = await store.devices.statesOf([cuff, scale, stock]);
+      expect(states.get(cuff)).toEqual({
+        assignment: expect.objectContaining({ deviceId: cuff, patientId: ada.id, patientName: 'Ada Example', careTeamId: teamId, assignedFrom: '2026-03-01T00:00:00.000Z', assignedUntil: null }),
+        activity: { lastMeasuredAt: '2026-12-04T08:00:00.000Z', lastReceivedAt: '2026-12-04T09:00:00.000Z' },
+        status: null,
+      });
+      expect(states.get(scale)).toMatchObject({ assignment: { patientId: grace.id }, activity: { lastMeasuredAt: '2026-12-02T07:00:00.000Z' }, status: { source: 'bodytrace', batteryVoltage: 5.9, signalRssi: 70 } });
+      expect(states.get(stock)).toEqual({ assignment: null, activity: null, status: null });
+
+      // Moved to Grace today: the cuff's holder is Grace now, Ada's assignment closed.
+      await store.devices.assign(cuff, grace.id, { at: new Date().toISOString(), by: 'nurse-1' });
+      expect((await store.devices.statesOf([cuff])).get(cuff)?.assignment?.patientId).toBe(grace.id);
+      expect(await store.devices.statesOf([])).toEqual(new Map());
+    });
+  });
+
   describe('device assignments', () => {
     it('resolves the patient a device was assigned to at measuredAt, across a reassignment', async () => {
       const id = uid('cuff');
