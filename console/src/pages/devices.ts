@@ -5,51 +5,24 @@ import { api, session } from '../api.js';
 import type { Assignment, Device, HeldDevice, ListedDevice, PatientSummary } from '../api-types.js';
 import { html } from '../html.js';
 import { follow } from '../router.js';
+import { agoText, batteryText, shortTime, silentDays } from '../device-health.js';
 import { kindText } from '../reading-text.js';
 import { localDateValue } from '../local-time.js';
 
 // A gateway is provisioned like a device (its own credentials) but measures nothing.
 const KINDS = [...MEASUREMENT_KINDS, 'gateway'];
 
-/**
- * An assigned device silent this long is marked: the default missing-readings rules raise a task
- * after 72 hours without a reading (clinical-billing.md §5, no_data_72h), so the page says which
- * device went quiet before the alert does.
- */
-const SILENT_AFTER_MS = 72 * 3_600_000;
-/** A battery at or under this is marked low: a vendor's cuff or scale then has days, not weeks, left. */
-const LOW_BATTERY_PERCENT = 20;
-
-const shortTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-
-function daysText(ms: number): string {
-  const days = Math.floor(ms / 86_400_000);
-  if (days >= 1) return `${days} day${days === 1 ? '' : 's'} ago`;
-  const hours = Math.floor(ms / 3_600_000);
-  if (hours >= 1) return `${hours} hour${hours === 1 ? '' : 's'} ago`;
-  return 'within the hour';
-}
-
 /** When the device last sent a reading, and whether an assigned device has gone silent. */
 function lastReadingCell(device: ListedDevice, now: number) {
   if (device.kind === 'gateway') return html`<td></td>`;
-  if (device.lastMeasuredAt === null) return html`<td>${device.assignment && Date.parse(device.assignment.assignedFrom) <= now ? 'none yet' : ''}</td>`;
-  const since = now - Date.parse(device.lastMeasuredAt);
-  const silent = device.assignment !== null && Date.parse(device.assignment.assignedFrom) <= now && since >= SILENT_AFTER_MS;
-  return html`<td class=${silent ? 'silent' : undefined}>
-    <time datetime=${device.lastMeasuredAt}>${shortTime.format(new Date(device.lastMeasuredAt))}</time> (${daysText(since)})${silent ? html`<br /><strong>Silent for ${Math.floor(since / 86_400_000)} days</strong>` : null}
+  const silent = silentDays(device, now);
+  if (device.lastMeasuredAt === null) {
+    const inUse = device.assignment !== null && Date.parse(device.assignment.assignedFrom) <= now;
+    return html`<td class=${silent === undefined ? undefined : 'silent'}>${inUse ? 'none yet' : ''}${silent === undefined ? null : html`<br /><strong>Silent for ${silent} days, since it was assigned</strong>`}</td>`;
+  }
+  return html`<td class=${silent === undefined ? undefined : 'silent'}>
+    <time datetime=${device.lastMeasuredAt}>${shortTime.format(new Date(device.lastMeasuredAt))}</time> (${agoText(now - Date.parse(device.lastMeasuredAt))})${silent === undefined ? null : html`<br /><strong>Silent for ${silent} days${device.assignment && Date.parse(device.lastMeasuredAt) < Date.parse(device.assignment.assignedFrom) ? ', since it was assigned' : ''}</strong>`}
   </td>`;
-}
-
-/** What a vendor's cloud last said of the device's battery (and signal), with when. */
-function batteryText(status: ListedDevice['status']): string {
-  if (!status) return '';
-  const parts = [];
-  if (status.batteryPercent !== null) parts.push(`${status.batteryPercent} %${status.batteryPercent <= LOW_BATTERY_PERCENT ? ' (low)' : ''}`);
-  else if (status.batteryVoltage !== null) parts.push(`${status.batteryVoltage} V`);
-  if (status.signalRssi !== null) parts.push(`signal ${status.signalRssi}`);
-  if (parts.length === 0) return '';
-  return `${parts.join(', ')}; ${shortTime.format(new Date(status.reportedAt))}`;
 }
 
 export function DevicesPage() {
