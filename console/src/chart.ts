@@ -102,7 +102,10 @@ function paddedRange(values: (number | null)[]): [number, number] {
   return [low - pad, high + pad];
 }
 
-export function TimeChart({ title, timesMs, series, timezone, unit, band, lines = NO_LINES, summary }: { title: string; timesMs: number[]; series: Series[]; timezone: string; unit: string; band?: Band; lines?: Line[]; summary?: string }) {
+/** Where a chart's points are listed as text (a chart is an image; the table is what a screen reader reads). */
+const LISTED_BELOW = 'the table below lists every point';
+
+export function TimeChart({ title, timesMs, series, timezone, unit, band, lines = NO_LINES, summary, listed = LISTED_BELOW }: { title: string; timesMs: number[]; series: Series[]; timezone: string; unit: string; band?: Band; lines?: Line[]; summary?: string; listed?: string }) {
   const container = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const element = container.current;
@@ -132,7 +135,7 @@ export function TimeChart({ title, timesMs, series, timezone, unit, band, lines 
     };
   }, [timesMs, series, timezone, unit, band, lines]);
   return html`<figure class="chart">
-    <figcaption>${title} (${timezone} time; the table below lists every point)${summary ? html`<br /><strong>${summary}</strong>` : null}</figcaption>
+    <figcaption>${title} (${timezone} time; ${listed})${summary ? html`<br /><strong>${summary}</strong>` : null}</figcaption>
     ${lines.length > 0 ? html`<p class="thresholds-drawn">Thresholds drawn (dashed): ${lines.map((l) => l.label).join('; ')}</p>` : null}
     <div ref=${container} role="img" aria-label=${`${title}: ${timesMs.length} readings`} data-points=${timesMs.length}></div>
   </figure>`;

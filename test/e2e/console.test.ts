@@ -314,7 +314,10 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(panel).toContain('Sensor wear');
       // Days worn: the patient's (Berlin) dates the six hours fell on, one or two.
       const berlinDates = new Set(entries.map((entry) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date(entry.date))));
-      expect(panel).toMatch(new RegExp(`Days with readings${berlinDates.size} of \\d+`));
+      // Of the panel's 7 whole Berlin dates, today's so far included (the 7 days back from now once touched 8: "8 of 7").
+      expect(panel).toContain(`Days with readings${berlinDates.size} of 7`);
+      const todayInBerlin = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date());
+      expect(panel).toContain(`to ${todayInBerlin} (today so far), dates in Europe/Berlin`);
       expect(await page.locator('section.cgm table.agp tbody tr').count()).toBe(24);
       expect((await page.textContent('figure:has([aria-label^="Continuous glucose"])')) ?? '').toContain('< 54 mg/dL: ‼ Critical alert');
       expect(await seriousViolations(page, 'patient-cgm')).toEqual([]);
@@ -424,11 +427,22 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       const colleague = await browser.newContext({ timezoneId: 'UTC' });
       const colleaguePage = await colleague.newPage();
       await signIn(colleaguePage);
+      // The colleague on Ada's page: the critical low heads her alerts not resolved (the most severe
+      // first, then the newest), with when it opened.
+      await colleaguePage.goto(`${baseUrl}/patients/${ids.patientA}`);
       await colleaguePage.waitForSelector(alertLink);
+      await colleaguePage.waitForSelector('ul.alerts.unresolved li:has-text("glucose 40 mg/dL")');
+      const spacedText = async (selector: string) => ((await colleaguePage.textContent(selector)) ?? '').replace(/\s+/g, ' ').trim();
+      expect(await spacedText('ul.alerts.unresolved li:first-child')).toMatch(/^‼ Critical glucose 40 mg\/dL — open, opened \w{3} \d+, \d{4}/);
+      // Readings of one kind on request.
+      await colleaguePage.selectOption('#table-kind', 'glucose');
+      await colleaguePage.waitForSelector('table.readings caption:has-text("Glucose readings of the last 7 days")');
+      expect([...new Set(await colleaguePage.$$eval('table.readings tbody tr td:nth-child(2)', (cells) => cells.map((cell) => cell.textContent)))]).toEqual(['glucose']);
       await page.click('section.banner button:has-text("Acknowledge")');
       await page.waitForSelector(alertLink, { state: 'detached' });
-      // Acknowledged here: gone from the colleague's screen too.
+      // Acknowledged here: gone from the colleague's screen too, and her list of Ada's alerts says so without a reload.
       await colleaguePage.waitForSelector(alertLink, { state: 'detached' });
+      await colleaguePage.waitForSelector('ul.alerts.unresolved li:first-child:has-text("glucose 40 mg/dL — acknowledged")');
       await colleague.close();
       const alerts = (await call('GET', `/v1/alerts?patientId=${ids.patientA}&severity=critical`)).alerts as { id: string; status: string; nextEscalationAt: string | null; acknowledgedBy: string | null }[];
       expect(alerts[0]).toMatchObject({ status: 'acknowledged', acknowledgedBy: ids.nurse, nextEscalationAt: null });

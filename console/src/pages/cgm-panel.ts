@@ -5,8 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import type { CgmSummary } from '../api-types.js';
 import { html } from '../html.js';
-import { DAY_MS } from '../../../device-profiles/time-units.js';
-import { addDays, localDate } from '../../../store/readings/local-time.js';
+import { addDays, localDate, startOfLocalDate } from '../../../store/readings/local-time.js';
 import { CgmToEhr } from './cgm-to-ehr.js';
 
 /** The ranges in the consensus's colours (dark red, red, green, amber, orange), each with its words. */
@@ -32,13 +31,15 @@ export function timeInRangesBar(summary: Pick<CgmSummary, 'timeInRanges'>) {
 }
 
 /** `ehr`: the patient's team and time zone, for a clinician to send the summary to the team's EHR; absent for the patient. */
-export function CgmPanel({ patientId, days, ehr }: { patientId: string; days: number; ehr?: { careTeamId: string; timezone: string } }) {
+export function CgmPanel({ patientId, days, timezone, ehr }: { patientId: string; days: number; timezone: string; ehr?: { careTeamId: string; timezone: string } }) {
   const [summary, setSummary] = useState<CgmSummary | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   useEffect(() => {
     let stale = false;
+    // Whole dates of the patient's calendar, today's so far included, as the report's: the last 7
+    // days counted back from now touched 8 dates, and "Days with readings" read "8 of 7".
     const to = new Date().toISOString();
-    const from = new Date(Date.now() - days * DAY_MS).toISOString();
+    const from = new Date(startOfLocalDate(addDays(localDate(Date.now(), timezone), -(days - 1)), timezone)).toISOString();
     api<CgmSummary>('GET', `/v1/patients/${encodeURIComponent(patientId)}/cgm-summary?from=${from}&to=${to}`).then(
       (found) => !stale && (setSummary(found), setError(undefined)),
       (failure: Error) => !stale && setError(failure.message),
@@ -46,16 +47,17 @@ export function CgmPanel({ patientId, days, ehr }: { patientId: string; days: nu
     return () => {
       stale = true;
     };
-  }, [patientId, days]);
+  }, [patientId, days, timezone]);
   if (error) return html`<section aria-labelledby="cgm-heading"><h2 id="cgm-heading">Continuous glucose</h2><p class="error" role="alert">${error}</p></section>`;
   if (!summary) return html`<section aria-labelledby="cgm-heading"><h2 id="cgm-heading">Continuous glucose</h2><p aria-busy="true">Loading…</p></section>`;
   const number = (value: number | null, unit: string) => (value === null ? 'not enough readings' : `${value}${unit}`);
-  // The report is of whole local dates: the panel's days, ending today.
+  // The report is of the panel's whole local dates, ending today.
   const reportEnd = localDate(Date.now(), summary.timezone);
   const reportStart = addDays(reportEnd, -(days - 1));
   return html`
     <section aria-labelledby="cgm-heading" class="cgm">
       <h2 id="cgm-heading">Continuous glucose, last ${days} days</h2>
+      <p class="hint">${reportStart} to ${reportEnd} (today so far), dates in ${summary.timezone}</p>
       ${timeInRangesBar(summary)}
       <ul class="tir-list" aria-label="Time in ranges">
         ${RANGES.map((range) => html`<li><svg class="swatch" width="12" height="12" aria-hidden="true"><rect width="12" height="12" fill=${range.colour} /></svg> ${range.label}: <strong>${summary.timeInRanges[range.key]} %</strong></li>`)}

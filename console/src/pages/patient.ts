@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { api, session } from '../api.js';
 import type { Alert, CareTeam, Patient, Reading, Rule, Thresholds } from '../api-types.js';
 import { TimeChart, type Band, type Line, type Series } from '../chart.js';
@@ -12,11 +12,16 @@ import { MyReadings } from './my-readings.js';
 import { DAY_MS } from '../../../device-profiles/time-units.js';
 import { html } from '../html.js';
 import { follow } from '../router.js';
-import { severityText } from '../severity.js';
+import { alertsToWork, severityText } from '../severity.js';
+import { useAlertChanges } from '../live-alerts.js';
+import { eventTime } from '../local-time.js';
 import { bornText } from '../patient-identity.js';
 import { asSent, kindText, words } from '../reading-text.js';
 
 const RANGES = [7, 30, 90] as const;
+/** The readings table's choices besides one kind. */
+const ALL_KINDS = 'all';
+const NOT_CGM = 'all-but-cgm';
 /**
  * Guards an effect's answers: `answer(handler)` runs the handler only while the effect is current;
  * `answer.stale`, returned as the effect's cleanup, retires it when its inputs change.
@@ -29,8 +34,8 @@ function latest(): (<T>(handler: (value: T) => void) => (value: T) => void) & { 
   return Object.assign(answer, { stale: () => void (current = false) });
 }
 
-/** Rows shown before "Show all": a CGM's 90 days are 25,920 readings, too many to lay out at once. */
-const TABLE_ROWS = 300;
+/** Rows shown before "Show all": a CGM's 90 days are 25,920 readings, and a page of 300 rows ran to 12,000 pixels before the patient's time and thresholds. */
+const TABLE_ROWS = 100;
 
 /** Glucose in range for most people with diabetes (International Consensus on Time in Range, 2019). */
 const GLUCOSE_TARGET = { from: 70, to: 180 };
@@ -44,6 +49,8 @@ interface ChartSpec {
   band?: Band;
   lines?: Line[];
   summary?: string;
+  /** Where its points are listed, when not always in the table below. */
+  listed?: string;
 }
 
 function field(reading: Reading, name: string): number | null {
@@ -93,7 +100,7 @@ function chartsOf(readings: Reading[], rules: readonly Rule[]): ChartSpec[] {
     } else if (kind === 'temperature') {
       charts.push({ kind, title: 'Temperature', unit: '°C', timesMs, series: [{ label: 'Temperature', stroke: '#e65100', values }] });
     } else if (kind === 'cgm_glucose') {
-      charts.push({ kind, title: 'Continuous glucose (CGM)', unit: 'mg/dL', timesMs, series: [{ label: 'CGM glucose', stroke: '#4a148c', values }], band: { ...GLUCOSE_TARGET, fill: 'rgba(46, 125, 50, 0.12)' } });
+      charts.push({ kind, title: 'Continuous glucose (CGM)', unit: 'mg/dL', timesMs, series: [{ label: 'CGM glucose', stroke: '#4a148c', values }], band: { ...GLUCOSE_TARGET, fill: 'rgba(46, 125, 50, 0.12)' }, listed: 'the table below lists every point when set to every kind or to CGM glucose' });
     } else if (kind === 'heart_rate') {
       charts.push({ kind, title: 'Heart rate', unit: '/min', timesMs, series: [{ label: 'Heart rate', stroke: '#ad1457', values }] });
     }
@@ -109,6 +116,8 @@ export function PatientPage({ id }: { id: string }) {
   const [days, setDays] = useState<number>(7);
   const [error, setError] = useState<string | undefined>(undefined);
   const [showAll, setShowAll] = useState(false);
+  /** The table's kind: every kind, one kind, or (the default for a CGM wearer) every kind but CGM. */
+  const [tableKind, setTableKind] = useState<string | undefined>(undefined);
   const [thresholds, setThresholds] = useState<Thresholds | undefined>(undefined);
   const clinician = session.me?.user.role !== 'patient';
   const [teamName, setTeamName] = useState<string | undefined>(undefined);
@@ -133,6 +142,20 @@ export function PatientPage({ id }: { id: string }) {
     api<{ alerts: Alert[] }>('GET', `/v1/alerts?patientId=${encodeURIComponent(id)}&limit=50`).then(answer((found) => setAlerts(found.alerts)), answer(() => setAlerts([])));
     return answer.stale;
   }, [id]);
+  // The patient's alerts as they change (a new one, another nurse's acknowledgement), asked in the
+  // background: the page's own refreshes do not put off the idle sign-out.
+  useAlertChanges(
+    useCallback(
+      (_event: string, changed: Alert) => {
+        if (changed.patientId !== id) return;
+        api<{ alerts: Alert[] }>('GET', `/v1/alerts?patientId=${encodeURIComponent(id)}&limit=50`, undefined, { background: true }).then(
+          (found) => setAlerts(found.alerts),
+          () => undefined,
+        );
+      },
+      [id],
+    ),
+  );
   useEffect(() => {
     const answer = latest();
     const to = new Date(Date.now() + 60_000).toISOString();
@@ -145,6 +168,15 @@ export function PatientPage({ id }: { id: string }) {
   if (!patient) return html`<main id="main"><p aria-busy="true">Loading…</p></main>`;
   const localTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone: patient.timezone });
   const wearsCgm = readings.some((r) => r.kind === 'cgm_glucose') || patient.lastReadings.some((r) => r.kind === 'cgm_glucose');
+  const worked = alertsToWork(alerts);
+  // A CGM's ~288 readings a day buried the meter, cuff and scale readings under thousands of rows;
+  // its readings have their own panel above, so the table leaves them out unless asked.
+  const shownKind = tableKind ?? (wearsCgm ? NOT_CGM : ALL_KINDS);
+  const tableReadings = shownKind === ALL_KINDS ? readings : shownKind === NOT_CGM ? readings.filter((r) => r.kind !== 'cgm_glucose') : readings.filter((r) => r.kind === shownKind);
+  const kindsPresent = [...new Set(readings.map((r) => r.kind))].sort();
+  const tableWhat = shownKind === ALL_KINDS ? 'Readings' : shownKind === NOT_CGM ? 'Readings other than CGM glucose' : `${kindText(shownKind).replace(/^./, (c) => c.toUpperCase())} readings`;
+  const alertItem = (alert: Alert) =>
+    html`<li><span class=${`badge severity-${alert.severity}`}>${severityText(alert.severity)}</span> <a href=${`/alerts/${encodeURIComponent(alert.id)}`} onClick=${follow}>${alert.summary}</a> — ${words(alert.status)}, opened <time datetime=${alert.openedAt}>${eventTime.format(new Date(alert.openedAt))}</time></li>`;
   return html`
     <main id="main">
       <h1>${patient.name}</h1>
@@ -162,7 +194,8 @@ export function PatientPage({ id }: { id: string }) {
         <h2 id="alerts-heading">Alerts</h2>
         ${alerts.length === 0
           ? html`<p>No alerts.</p>`
-          : html`<ul class="alerts">${alerts.map((alert) => html`<li><span class=${`badge severity-${alert.severity}`}>${severityText(alert.severity)}</span> <a href=${`/alerts/${encodeURIComponent(alert.id)}`} onClick=${follow}>${alert.summary}</a> — ${words(alert.status)}</li>`)}</ul>`}
+          : html`${worked.unresolved.length === 0 ? html`<p>No alert open.</p>` : html`<p class="hint">Not resolved, the most severe first; times in your time zone.</p><ul class="alerts unresolved">${worked.unresolved.map(alertItem)}</ul>`}
+              ${worked.resolved.length > 0 ? html`<details class="resolved-alerts"><summary>${worked.resolved.length} resolved</summary><ul class="alerts">${worked.resolved.map(alertItem)}</ul></details>` : null}`}
       </section>
       ${!clinician ? html`<${CheckInPanel} patientId=${id} timezone=${patient.timezone} />` : null}
       ${session.me?.user.role !== 'billing' ? html`<${MessagesPanel} patientId=${id} />` : null}
@@ -173,15 +206,23 @@ export function PatientPage({ id }: { id: string }) {
           ${RANGES.map((range) => html`<button type="button" aria-pressed=${days === range} onClick=${() => setDays(range)}>${range} days</button>`)}
         </div>
         ${charts.length === 0 ? html`<p>No readings in this period.</p>` : charts.map((chart) => html`<${TimeChart} key=${chart.title} timezone=${patient.timezone} ...${chart} />`)}
-        ${wearsCgm ? html`<${CgmPanel} patientId=${id} days=${days} ehr=${clinician && session.me?.user.role !== 'billing' ? { careTeamId: patient.careTeamId, timezone: patient.timezone } : undefined} />` : null}
+        ${wearsCgm ? html`<${CgmPanel} patientId=${id} days=${days} timezone=${patient.timezone} ehr=${clinician && session.me?.user.role !== 'billing' ? { careTeamId: patient.careTeamId, timezone: patient.timezone } : undefined} />` : null}
+        ${kindsPresent.length > 1
+          ? html`<p class="table-kind"><label for="table-kind">Readings in the table</label>
+              <select id="table-kind" value=${shownKind} onChange=${(e: Event) => setTableKind((e.target as HTMLSelectElement).value)}>
+                ${wearsCgm ? html`<option value=${NOT_CGM}>Every kind but CGM glucose (in its panel above)</option>` : null}
+                <option value=${ALL_KINDS}>Every kind</option>
+                ${kindsPresent.map((kind) => html`<option value=${kind}>${kindText(kind)}</option>`)}
+              </select></p>`
+          : null}
         <table class="readings">
-          <caption>Readings of the last ${days} days, newest first, in ${patient.timezone} time, as the devices sent them</caption>
+          <caption>${tableWhat} of the last ${days} days, newest first, in ${patient.timezone} time, as the devices sent them</caption>
           <thead><tr><th scope="col">Measured</th><th scope="col">Kind</th><th scope="col">Value as sent</th><th scope="col">Device</th></tr></thead>
           <tbody>
-            ${(showAll ? readings : readings.slice(0, TABLE_ROWS)).map((r) => html`<tr><td><time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></td><td>${kindText(r.kind)}</td><td>${asSent(r)}</td><td>${r.deviceId}</td></tr>`)}
+            ${(showAll ? tableReadings : tableReadings.slice(0, TABLE_ROWS)).map((r) => html`<tr><td><time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></td><td>${kindText(r.kind)}</td><td>${asSent(r)}</td><td>${r.deviceId}</td></tr>`)}
           </tbody>
         </table>
-        ${readings.length > TABLE_ROWS && !showAll ? html`<p>Showing the newest ${TABLE_ROWS} of ${readings.length} readings. <button type="button" class="secondary" onClick=${() => setShowAll(true)}>Show all ${readings.length}</button></p>` : null}
+        ${tableReadings.length > TABLE_ROWS && !showAll ? html`<p>Showing the newest ${TABLE_ROWS} of ${tableReadings.length} readings. <button type="button" class="secondary" onClick=${() => setShowAll(true)}>Show all ${tableReadings.length}</button></p>` : null}
       </section>
       ${clinician ? html`<${TimePanel} patientId=${id} />` : null}
       ${thresholds && clinician ? html`<${ThresholdsPanel} patientId=${id} thresholds=${thresholds} onSaved=${setThresholds} />` : null}
