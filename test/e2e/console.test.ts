@@ -634,6 +634,12 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
     it('lets a patient and a nurse exchange messages: written on a phone, seen on triage, read and answered', async () => {
       const { phone, patientPage } = await patientOnPhone(unique('ada').toLowerCase());
       await patientPage.waitForSelector('#messages-heading');
+      // What her care team was told, in her words: the critical low a nurse acknowledged (and closed) above, no
+      // link to a clinicians' page, no device ids in her header.
+      await patientPage.waitForSelector('ul.told li:has-text("glucose 40 mg/dL")');
+      expect(((await patientPage.textContent('ul.told li:has-text("glucose 40 mg/dL")')) ?? '').replace(/\s+/g, ' ')).toMatch(/: (seen|closed) by your care team$/);
+      expect(await patientPage.$$('main a[href^="/alerts/"]')).toHaveLength(0);
+      expect(await patientPage.textContent('p.patient-header')).not.toContain(ids.cuff);
       const written = '<b>More short of breath</b> since last night';
       await patientPage.fill('#message-text', written);
       // With a photo whose file carries where it was taken: the thread shows it, without that.

@@ -109,6 +109,28 @@ function chartsOf(readings: Reading[], rules: readonly Rule[]): ChartSpec[] {
   return charts;
 }
 
+/** An alert's state as its patient reads it: whether someone on the care team has seen it yet. */
+const TOLD_STATUS: Readonly<Record<string, string>> = {
+  awaiting_confirmation: 'waiting for your next reading, which confirms it or not',
+  open: 'your care team has been told',
+  acknowledged: 'seen by your care team',
+  resolved: 'closed by your care team',
+};
+
+/**
+ * For the patient, what their care team was told of and whether someone has seen it, in plain words:
+ * the clinicians' worklist (severity rules, tiers, links to pages only they may open) led nowhere.
+ */
+function ToldTheTeam({ alerts }: { alerts: Alert[] }) {
+  const recent = alerts.filter((alert) => alert.status !== 'resolved' || Date.now() - Date.parse(alert.openedAt) < 7 * DAY_MS);
+  return html`<section aria-labelledby="told-heading">
+    <h2 id="told-heading">What your care team was told</h2>
+    ${recent.length === 0
+      ? html`<p>Nothing in the last 7 days.</p>`
+      : html`<ul class="told">${recent.map((alert) => html`<li><strong>${alert.summary}</strong>, <time datetime=${alert.openedAt}>${eventTime.format(new Date(alert.openedAt))}</time>: ${TOLD_STATUS[alert.status] ?? words(alert.status)}</li>`)}</ul>`}
+  </section>`;
+}
+
 export function PatientPage({ id }: { id: string }) {
   const [patient, setPatient] = useState<Patient | undefined>(undefined);
   const [readings, setReadings] = useState<Reading[]>([]);
@@ -181,7 +203,7 @@ export function PatientPage({ id }: { id: string }) {
     <main id="main">
       <h1>${patient.name}</h1>
       <p class="patient-header">
-        ${bornText(patient.birthDate).replace(/^b/, 'B')} · time zone ${patient.timezone} · care team ${teamName ?? patient.careTeamId} · devices ${patient.devices.length > 0 ? patient.devices.join(', ') : 'none'}
+        ${bornText(patient.birthDate).replace(/^b/, 'B')} · time zone ${patient.timezone}${clinician ? ` · care team ${teamName ?? patient.careTeamId} · devices ${patient.devices.length > 0 ? patient.devices.join(', ') : 'none'}` : ''}
       </p>
       ${clinician
         ? html`<dl class="last-readings" aria-label="Last reading of each kind">
@@ -190,13 +212,15 @@ export function PatientPage({ id }: { id: string }) {
               : [...patient.lastReadings].sort((a, b) => a.kind.localeCompare(b.kind)).map((r) => html`<div><dt>${kindText(r.kind)}</dt><dd>${asSent(r)}, <time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></dd></div>`)}
           </dl>`
         : html`<${MyReadings} readings=${patient.lastReadings} rules=${thresholds?.effectiveRules} timezone=${patient.timezone} />`}
-      <section aria-labelledby="alerts-heading">
+      ${!clinician
+        ? html`<${ToldTheTeam} alerts=${alerts} />`
+        : html`<section aria-labelledby="alerts-heading">
         <h2 id="alerts-heading">Alerts</h2>
         ${alerts.length === 0
           ? html`<p>No alerts.</p>`
           : html`${worked.unresolved.length === 0 ? html`<p>No alert open.</p>` : html`<p class="hint">Not resolved, the most severe first; times in your time zone.</p><ul class="alerts unresolved">${worked.unresolved.map(alertItem)}</ul>`}
               ${worked.resolved.length > 0 ? html`<details class="resolved-alerts"><summary>${worked.resolved.length} resolved</summary><ul class="alerts">${worked.resolved.map(alertItem)}</ul></details>` : null}`}
-      </section>
+      </section>`}
       ${!clinician ? html`<${CheckInPanel} patientId=${id} timezone=${patient.timezone} />` : null}
       ${session.me?.user.role !== 'billing' ? html`<${MessagesPanel} patientId=${id} />` : null}
       ${clinician && session.me?.user.role !== 'billing' ? html`<${CheckInPanel} patientId=${id} timezone=${patient.timezone} />` : null}

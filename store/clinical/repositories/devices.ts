@@ -265,11 +265,16 @@ export class DeviceRepository {
    */
   async recordActivity(entries: readonly DeviceActivity[]): Promise<void> {
     for (let start = 0; start < entries.length; start += ACTIVITY_ROWS_PER_STATEMENT) {
-      const rows = entries.slice(start, start + ACTIVITY_ROWS_PER_STATEMENT).map((entry) => ({
+      const chunk = entries.slice(start, start + ACTIVITY_ROWS_PER_STATEMENT);
+      // Only provisioned devices: one reading of an id nobody provisioned would fail the whole
+      // statement on the foreign key, flush after flush, and no device's activity would be kept.
+      const known = new Set((await this.db.selectFrom('devices').select('id').where('id', 'in', chunk.map((entry) => entry.deviceId)).execute()).map((row) => row.id));
+      const rows = chunk.filter((entry) => known.has(entry.deviceId)).map((entry) => ({
         device_id: entry.deviceId,
         last_measured_at: toInstant(entry.lastMeasuredAt),
         last_received_at: toInstant(entry.lastReceivedAt),
       }));
+      if (rows.length === 0) continue;
       await this.db
         .insertInto('device_activity')
         .values(rows)

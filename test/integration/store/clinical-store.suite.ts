@@ -239,8 +239,10 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
 
       await store.devices.recordActivity([{ deviceId: cuff, lastMeasuredAt: '2026-12-04T08:00:00Z', lastReceivedAt: '2026-12-04T08:00:05Z' }]);
       // Another ingest process flushing an older reading later (a replayed one): nothing goes back.
+      // With an id nobody provisioned in the same flush: left out, the others kept.
       await store.devices.recordActivity([
         { deviceId: cuff, lastMeasuredAt: '2026-12-01T08:00:00Z', lastReceivedAt: '2026-12-04T09:00:00Z' },
+        { deviceId: uid('never-provisioned'), lastMeasuredAt: '2026-12-02T07:00:00Z', lastReceivedAt: '2026-12-02T07:00:01Z' },
         { deviceId: scale, lastMeasuredAt: '2026-12-02T07:00:00Z', lastReceivedAt: '2026-12-02T07:00:01Z' },
       ]);
       await store.devices.reportStatus({ deviceId: scale, reportedAt: '2026-12-02T07:00:00Z', source: 'bodytrace', batteryPercent: null, batteryVoltage: 5.9, signalRssi: 70 });
