@@ -561,7 +561,12 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.click('nav a:has-text("Billing")');
       await page.waitForSelector('table.billing');
       expect(await page.getAttribute('a:has-text("Download CSV")', 'href')).toMatch(/^\/v1\/billing\/rpm\?month=\d{4}-\d{2}&format=csv$/);
+      expect(await page.textContent('main')).toMatch(/\d+ of \d+ rows carry a code/);
       violations.push(...(await seriousViolations(page, 'billing')));
+      // A month before anyone was enrolled: said in words, not an empty table.
+      await page.fill('#month', '2026-01');
+      await page.waitForSelector('p.notice:has-text("Nothing to bill for 2026-01")');
+      expect(await page.$('table.billing')).toBeNull();
       expect(violations).toEqual([]);
       await context.close();
     }, WALKTHROUGH_MS);

@@ -46,7 +46,10 @@ export function BillingPage() {
       ${error ? html`<p class="error" role="alert">${error}</p>` : null}
       ${report === undefined
         ? html`<p aria-busy="true">Loading…</p>`
-        : html`<table class="billing">
+        : report.rows.length === 0
+        ? html`<p class="notice" role="status">Nothing to bill for ${month}: no patient had a 30-day device period ending in it, nor management time in it.</p>`
+        : html`<p>${report.rows.filter((row) => row.code !== null).length} of ${report.rows.length} rows carry a code.</p>
+          <table class="billing">
             <caption>Medicare RPM codes for ${month} (rule set ${report.ruleSetVersion}); a row without a code says why</caption>
             <thead><tr><th scope="col">Patient</th><th scope="col">Code</th><th scope="col">Units</th><th scope="col">Period</th><th scope="col">Device days</th><th scope="col">Minutes</th><th scope="col">Why</th></tr></thead>
             <tbody>
