@@ -66,7 +66,7 @@ function CriticalBanner() {
     <a href=${`/alerts/${encodeURIComponent(alert.id)}`} onClick=${follow}>Open alert</a>
     <a href=${`/patients/${encodeURIComponent(alert.patientId)}`} onClick=${follow}>Open patient</a>
     <button type="button" onClick=${acknowledge}>Acknowledge</button>
-    ${critical.length > 1 ? html`<span>and ${critical.length - 1} more</span>` : null}
+    ${critical.length > 1 ? html`<a href="/" onClick=${follow}>and ${critical.length - 1} more critical, on triage</a>` : null}
     ${error ? html`<span class="error">${error}</span>` : null}
   </section>`;
 }

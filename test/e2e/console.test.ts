@@ -419,6 +419,8 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       const alertLink = `section.banner a[href="${await page.getAttribute('section.banner a:has-text("Open alert")', 'href')}"]`;
       // Whose it is, before anyone acknowledges it: the name and the date of birth.
       expect((await page.textContent('section.banner .who'))?.trim()).toBe(`Ada Alpha, born Mar 2, 1948, age ${adaAge()}`);
+      // The hostile-named patient's critical low of the first test is still open: the rest are a link away.
+      expect(await page.getAttribute('section.banner a:has-text("more critical, on triage")', 'href')).toBe('/');
       expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('not reloaded');
       await page.screenshot({ path: join(screenshots, 'critical-banner.png') });
       // Still there after a reload, and for whoever signs in next, while nobody has acknowledged it.
