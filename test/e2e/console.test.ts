@@ -530,8 +530,18 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.reload();
       await page.waitForSelector(`tr[data-person="${newcomer}"]`);
       expect(await page.textContent(`tr[data-person="${newcomer}"]`)).toContain('active');
+      // A cuff Ada was given on 1 September that never sent a reading: silent since.
+      const quietCuff = unique('quiet-cuff');
+      await provision(quietCuff, 'blood_pressure', ids.patientA);
       await page.click('nav a:has-text("Devices")');
       await page.waitForSelector('table.devices');
+      await page.check('#only-silent');
+      await page.waitForSelector('table.devices caption:has-text("silent for 72 hours or more")');
+      const silentRows = await page.$$eval('table.devices tbody tr', (rows) => rows.map((row) => row.getAttribute('data-device')));
+      expect(silentRows).toContain(quietCuff);
+      expect(silentRows).not.toContain(ids.cuff);
+      expect(((await page.textContent(`tr[data-device="${quietCuff}"]`)) ?? '').replace(/\s+/g, ' ')).toMatch(/none yet ?Silent for \d+ days, since it was assigned/);
+      await page.uncheck('#only-silent');
       // Each device with whose it is and when it last sent: Ada's cuff, with her newest blood pressure.
       const rowText = async (id: string) => ((await page.textContent(`tr[data-device="${id}"]`)) ?? '').replace(/\s+/g, ' ');
       const newestPressure = ((await call('GET', `/v1/patients/${ids.patientA}`)).lastReadings as { kind: string; measuredAt: string }[]).find((r) => r.kind === 'blood_pressure')!.measuredAt;

@@ -33,6 +33,7 @@ export function DevicesPage() {
   const [provision, setProvision] = useState({ id: '', kind: 'blood_pressure', model: '' });
   const [assign, setAssign] = useState({ deviceId: '', patientId: '', from: localDateValue(Date.now()), replay: true });
   const [held, setHeld] = useState<HeldDevice[]>([]);
+  const [onlySilent, setOnlySilent] = useState(false);
   const [replayed, setReplayed] = useState<string | undefined>(undefined);
   const isAdmin = session.me?.user.role === 'admin';
   const load = async () => {
@@ -66,6 +67,10 @@ export function DevicesPage() {
   };
   const nameOf = (patientId: string) => patients.find((p) => p.id === patientId)?.name ?? patientId;
   const now = Date.now();
+  const silentCount = devices.filter((d) => silentDays(d, now) !== undefined).length;
+  const listed = onlySilent
+    ? devices.filter((d) => silentDays(d, now) !== undefined).sort((a, b) => (silentDays(b, now) ?? 0) - (silentDays(a, now) ?? 0))
+    : devices;
   const holderText = (d: ListedDevice) => {
     if (!d.assignment) return '';
     const who = d.assignment.patientName ?? 'a patient of another care team';
@@ -134,10 +139,14 @@ export function DevicesPage() {
             <tbody>${history.rows.map((row) => html`<tr><td>${row.patientId === null ? 'a patient of another care team' : nameOf(row.patientId)}</td><td>${new Date(row.assignedFrom).toLocaleString()}</td><td>${row.assignedUntil ? new Date(row.assignedUntil).toLocaleString() : 'now'}</td><td>${row.assignedBy}</td></tr>`)}</tbody>
           </table>`
         : null}
+      <p class="filters">
+        <label class="check"><input id="only-silent" type="checkbox" checked=${onlySilent} onChange=${(e: Event) => setOnlySilent((e.target as HTMLInputElement).checked)} /> Only devices silent for 72 hours or more</label>
+      </p>
+      <p role="status">${silentCount === 0 ? 'No assigned device has been silent for 72 hours.' : `${silentCount} assigned device${silentCount === 1 ? ' has' : 's have'} been silent for 72 hours or more.`}</p>
       <table class="devices">
-        <caption>Devices of your care teams, and devices not assigned yet</caption>
+        <caption>${onlySilent ? 'Assigned devices silent for 72 hours or more, the longest silent first' : 'Devices of your care teams, and devices not assigned yet'}</caption>
         <thead><tr><th scope="col">Device</th><th scope="col">Kind</th><th scope="col">Patient</th><th scope="col">Last reading (measured)</th><th scope="col">Battery</th><th scope="col">Model</th><th scope="col">Gateway</th><th scope="col">Provisioned</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-        <tbody>${devices.map((d) => html`<tr data-device=${d.id}><th scope="row">${d.id}</th><td>${kindText(d.kind)}</td>${holderCell(d)}${lastReadingCell(d, now)}<td class="battery">${batteryText(d.status)}</td><td>${d.model ?? ''}</td><td>${d.gatewayId ?? ''}</td><td>${new Date(d.createdAt).toLocaleDateString()}</td><td><button type="button" class="secondary" aria-label=${`Assignment history of ${d.id}`} onClick=${() => void showHistory(d.id)}>History</button></td></tr>`)}</tbody>
+        <tbody>${listed.map((d) => html`<tr data-device=${d.id}><th scope="row">${d.id}</th><td>${kindText(d.kind)}</td>${holderCell(d)}${lastReadingCell(d, now)}<td class="battery">${batteryText(d.status)}</td><td>${d.model ?? ''}</td><td>${d.gatewayId ?? ''}</td><td>${new Date(d.createdAt).toLocaleDateString()}</td><td><button type="button" class="secondary" aria-label=${`Assignment history of ${d.id}`} onClick=${() => void showHistory(d.id)}>History</button></td></tr>`)}</tbody>
       </table>
     </main>
   `;
