@@ -22,3 +22,20 @@ export function usePagedList<T>(path: string, key: string): { items: T[]; more: 
   useEffect(() => void fetchPage(null, false), [path]);
   return { items, more: cursor !== null, error, loadMore: () => fetchPage(cursor, true), reload: () => fetchPage(null, false) };
 }
+
+/**
+ * Every page of a list, up to `cap` items: for pages that must see the whole list at once (the
+ * devices page counts the silent ones; its assign form offers every patient). `capped` says the
+ * list went on past the cap.
+ */
+export async function everyPage<T>(path: string, key: string, cap: number): Promise<{ items: T[]; capped: boolean }> {
+  const items: T[] = [];
+  const separator = path.includes('?') ? '&' : '?';
+  let after: string | null = null;
+  do {
+    const answer: Record<string, unknown> & { nextCursor: string | null } = await api('GET', `${path}${after ? `${separator}after=${encodeURIComponent(after)}` : ''}`);
+    items.push(...(answer[key] as T[]));
+    after = answer.nextCursor;
+  } while (after !== null && items.length < cap);
+  return { items: items.slice(0, cap), capped: after !== null || items.length > cap };
+}

@@ -4,10 +4,14 @@ import { ShownOnce, useReloadingActions } from '../admin-actions.js';
 import { api, session } from '../api.js';
 import type { Assignment, Device, HeldDevice, ListedDevice, PatientSummary } from '../api-types.js';
 import { html } from '../html.js';
+import { everyPage } from '../paged-list.js';
 import { follow } from '../router.js';
 import { agoText, batteryText, shortTime, silentDays } from '../device-health.js';
 import { kindText } from '../reading-text.js';
 import { localDateValue } from '../local-time.js';
+
+/** Devices (and patients) the page holds at most: past that, a care team's list is no longer read on one page. */
+const LIST_CAP = 10_000;
 
 // A gateway is provisioned like a device (its own credentials) but measures nothing.
 const KINDS = [...MEASUREMENT_KINDS, 'gateway'];
@@ -34,11 +38,15 @@ export function DevicesPage() {
   const [assign, setAssign] = useState({ deviceId: '', patientId: '', from: localDateValue(Date.now()), replay: true });
   const [held, setHeld] = useState<HeldDevice[]>([]);
   const [onlySilent, setOnlySilent] = useState(false);
+  const [devicesCapped, setDevicesCapped] = useState(false);
   const [replayed, setReplayed] = useState<string | undefined>(undefined);
   const isAdmin = session.me?.user.role === 'admin';
   const load = async () => {
-    setDevices((await api<{ devices: ListedDevice[] }>('GET', '/v1/devices?limit=500')).devices);
-    setPatients((await api<{ patients: PatientSummary[] }>('GET', '/v1/patients?limit=500')).patients);
+    // Every page: the silent devices are counted over all of them, and any patient may be given one.
+    const listed = await everyPage<ListedDevice>('/v1/devices?limit=500', 'devices', LIST_CAP);
+    setDevices(listed.items);
+    setDevicesCapped(listed.capped);
+    setPatients((await everyPage<PatientSummary>('/v1/patients?limit=500', 'patients', LIST_CAP)).items);
     setHeld((await api<{ devices: HeldDevice[] }>('GET', '/v1/unassigned-readings')).devices);
   };
   const { error, run } = useReloadingActions(load);
@@ -142,6 +150,7 @@ export function DevicesPage() {
       <p class="filters">
         <label class="check"><input id="only-silent" type="checkbox" checked=${onlySilent} onChange=${(e: Event) => setOnlySilent((e.target as HTMLInputElement).checked)} /> Only devices silent for 72 hours or more</label>
       </p>
+      ${devicesCapped ? html`<p class="notice">The first ${LIST_CAP.toLocaleString()} devices, in id order: the counts below are of those.</p>` : null}
       <p role="status">${silentCount === 0 ? 'No assigned device has been silent for 72 hours.' : `${silentCount} assigned device${silentCount === 1 ? ' has' : 's have'} been silent for 72 hours or more.`}</p>
       <table class="devices">
         <caption>${onlySilent ? 'Assigned devices silent for 72 hours or more, the longest silent first' : 'Devices of your care teams, and devices not assigned yet'}</caption>

@@ -2,13 +2,17 @@
 // other; oldest first, as a conversation reads; each message says who wrote it and when, whether
 // the other side has it (delivered) and has read it. A clinician marks a patient's message read;
 // the patient's page marks nothing (fetching delivers). The text is shown as text, never as HTML.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, session } from '../api.js';
 import type { Message } from '../api-types.js';
 import { html } from '../html.js';
 
 const MAX_CHARACTERS = 4_000;
 const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
+/** Messages fetched: the newest of the thread. */
+const THREAD_LIMIT = 100;
+/** Within this of the thread's end, a reader is following it: a new message scrolls into view. */
+const FOLLOWING_PX = 80;
 
 /** A file's bytes as base64 (the API checks what they are). */
 function base64Of(file: File): Promise<string> {
@@ -30,8 +34,21 @@ export function MessagesPanel({ patientId }: { patientId: string }) {
   const [threadMinutes, setThreadMinutes] = useState('');
   const [logged, setLogged] = useState<string | undefined>(undefined);
   const mySide = session.me?.user.role === 'patient' ? 'patient' : 'care_team';
+  // The thread scrolls in its own box, its newest message in view as in any messenger: a hundred
+  // automated reminders pushed the rest of the patient's page thousands of pixels down. A reader
+  // scrolled up to older messages stays where she is when a new one comes.
+  const thread = useRef<HTMLOListElement>(null);
+  const following = useRef(true);
+  useEffect(() => {
+    const box = thread.current;
+    if (box && following.current) box.scrollTop = box.scrollHeight;
+  }, [messages]);
+  const onThreadScroll = () => {
+    const box = thread.current;
+    if (box) following.current = box.scrollHeight - box.scrollTop - box.clientHeight <= FOLLOWING_PX;
+  };
   const load = (background = false) =>
-    api<{ messages: Message[] }>('GET', `/v1/patients/${encodeURIComponent(patientId)}/messages?limit=100`, undefined, { background }).then(
+    api<{ messages: Message[] }>('GET', `/v1/patients/${encodeURIComponent(patientId)}/messages?limit=${THREAD_LIMIT}`, undefined, { background }).then(
       (answer) => setMessages([...answer.messages].reverse()),
       (failure: Error) => setError(failure.message),
     );
@@ -95,7 +112,7 @@ export function MessagesPanel({ patientId }: { patientId: string }) {
         ? html`<p aria-busy="true">Loading…</p>`
         : messages.length === 0
           ? html`<p>No messages yet.</p>`
-          : html`<ol class="thread" aria-label="Messages, oldest first">
+          : html`${messages.length >= THREAD_LIMIT ? html`<p class="hint">The newest ${THREAD_LIMIT} messages.</p>` : null}<ol class="thread" ref=${thread} onScroll=${onThreadScroll} tabIndex=${0} aria-label="Messages, oldest first, the newest in view">
               ${messages.map(
                 (message) => html`<li class=${`message from-${message.from}`} data-message=${message.id}>
                   <p class="message-meta">

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { ShownOnce, useReloadingActions } from '../admin-actions.js';
 import { api } from '../api.js';
+import { everyPage } from '../paged-list.js';
 import { html } from '../html.js';
 
 interface Person {
@@ -20,7 +21,8 @@ export function PeoplePage() {
   const [people, setPeople] = useState<Person[]>([]);
   const [link, setLink] = useState<{ id: string; url: string; expiresAt: string } | undefined>(undefined);
   const [form, setForm] = useState({ id: '', name: '', role: 'nurse', careTeams: '', patientId: '' });
-  const load = async () => setPeople((await api<{ users: Person[] }>('GET', '/v1/users?limit=500')).users);
+  // Every page: the 501st person must be on the list too.
+  const load = async () => setPeople((await everyPage<Person>('/v1/users?limit=500', 'users', 10_000)).items);
   const { error, run } = useReloadingActions(load);
   const create = (event: Event) => {
     event.preventDefault();
