@@ -127,3 +127,36 @@ export function progressQueryStart(episodeStart: string, today: string, ruleSet:
   const earliest = addDays(today, -(ruleSet.deviceDays.periodDays - 1));
   return earliest > episodeStart ? earliest : episodeStart;
 }
+
+/** Where a patient's running device period stands against the top device code, for a worklist. */
+export const DEVICE_PACES = ['behind', 'cannot_reach', 'on_track', 'reached', 'not_started'] as const;
+export type DevicePace = (typeof DEVICE_PACES)[number];
+
+export interface DevicePaceAnswer {
+  pace: DevicePace;
+  /** Which day of the period today is (1 on its first day). */
+  dayOfPeriod: number | null;
+  /** Days with readings a patient on pace has by now (before today's), by the "(day / 2) + 1" rule. */
+  expectedDays: number | null;
+  /** Days that can still be missed and the top code reached: days left less days needed. */
+  spareDays: number | null;
+}
+
+/**
+ * The running period against the top device code (99454's 16 days in 2026): reached; no longer
+ * reachable (too few days left, Prevounce's red X); behind the pace practices use, (day / 2) + 1 days
+ * of data by a period's day (anchors.md, ccmpays.com "The Formula"), counted on the days already
+ * over so that a morning without a reading yet is not behind; else on track. Before the episode
+ * starts: not started.
+ */
+export function devicePace(device: DeviceProgress | null, today: string): DevicePaceAnswer {
+  if (!device) return { pace: 'not_started', dayOfPeriod: null, expectedDays: null, spareDays: null };
+  const top = device.targets.at(-1)!;
+  const dayOfPeriod = daysBetween(device.periodStart, today) + 1;
+  const daysOver = dayOfPeriod - 1;
+  const expectedDays = daysOver === 0 ? 0 : Math.min(top.minDays, Math.floor(daysOver / 2) + 1);
+  const spareDays = device.daysRemaining - top.daysNeeded;
+  const measuredBeforeToday = device.dates.filter((date) => date < today).length;
+  const pace: DevicePace = top.reached ? 'reached' : !top.reachable ? 'cannot_reach' : measuredBeforeToday < expectedDays ? 'behind' : 'on_track';
+  return { pace, dayOfPeriod, expectedDays, spareDays };
+}

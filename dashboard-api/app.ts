@@ -34,6 +34,7 @@ import { careTeamRoutes } from './routes/care-teams.js';
 import { deviceRoutes } from './routes/devices.js';
 import { patientDataRoutes } from './routes/patient-data.js';
 import { cgmPopulationRoutes } from './routes/cgm-population.js';
+import { billingProgressRoutes } from './routes/billing-progress.js';
 import { patientRoutes } from './routes/patients.js';
 import { fhirRoutes } from './routes/fhir.js';
 import { fhirPushRoutes } from './routes/fhir-push.js';
@@ -165,6 +166,7 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   await app.register(patientGatewayRoutes, { clinicalStore, webhookTargets: dependencies.webhookTargets ?? new WebhookTargetPolicy() });
   await app.register(patientDataRoutes, { clinicalStore, readingsStore });
   await app.register(cgmPopulationRoutes, { clinicalStore, readingsStore });
+  await app.register(billingProgressRoutes, { clinicalStore, readingsStore });
   await app.register(alertRoutes, { clinicalStore, alertFeed$: dependencies.alertFeed$, access, heartbeatMs: dependencies.sseHeartbeatMs, publicUrl: sessions.publicUrl });
   await app.register(peopleRoutes, { clinicalStore, access, sessions });
   await app.register(fhirRoutes, { prefix: '/fhir/R4', clinicalStore, readingsStore, access });

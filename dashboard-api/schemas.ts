@@ -2,6 +2,7 @@
 // each response against them, so a field that should never leave (a secret, a hash) cannot.
 import { z } from 'zod';
 import { ALERT_EVENT_NAMES, MEASUREMENT_KINDS } from '../device-profiles/index.js';
+import { DEVICE_PACES } from '../billing/index.js';
 import { ALERT_SEVERITIES, ALERT_STATUSES, CGM_FLAGS, FHIR_CGM_SUBMISSION_CONTENTS, FHIR_CGM_SUBMISSION_STATUSES } from '../store/index.js';
 
 const instant = z.string();
@@ -185,6 +186,22 @@ export const billingProgressView = z.object({
     summary: z.string(),
   }),
   timeEntries: z.array(timeEntryView),
+});
+
+/** GET /v1/billing-progress: a patient's running device period and month of minutes, with the period's pace. */
+export const billingProgressRowView = z.object({
+  patientId: z.string(),
+  name: z.string(),
+  birthDate: localDay,
+  careTeamId: z.string(),
+  timezone: z.string(),
+  today: localDay,
+  pace: z.enum(DEVICE_PACES),
+  dayOfPeriod: z.number().nullable(),
+  expectedDays: z.number().nullable(),
+  spareDays: z.number().nullable(),
+  device: billingProgressView.shape.device.unwrap().omit({ dates: true }).nullable(),
+  management: billingProgressView.shape.management,
 });
 
 export const deadLetterView = z.object({

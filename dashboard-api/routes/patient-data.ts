@@ -3,11 +3,12 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { DAY_MS, MEASUREMENT_KINDS } from '../../device-profiles/index.js';
 import { DEFAULT_RULES, resolveRules } from '../../rules/index.js';
-import { addDays, billingProgress, nextMonth, progressQueryStart, ruleSetFor } from '../../billing/index.js';
-import { CGM_PERIOD_DAYS, localDate, readCgmSummary, MAX_MINUTES_PER_ENTRY, TIME_ENTRY_ACTIVITIES, startOfLocalDate, STORE_ERRORS, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
+import { addDays } from '../../billing/index.js';
+import { CGM_PERIOD_DAYS, localDate, readCgmSummary, MAX_MINUTES_PER_ENTRY, TIME_ENTRY_ACTIVITIES, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
 import { periodReportPdf, readPeriodSummary, readablePeriodProblem } from '../../fhir/index.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, requireUser } from '../access.js';
 import { ChartDays } from '../chart-days.js';
+import { readBillingProgress } from '../billing-progress.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import { calendarDate, idParams, instant } from './shared.js';
 import { billingProgressView, bucketView, cgmSummaryView, errorResponses, readingView as readingSchema, thresholdsView, timeEntryView } from '../schemas.js';
@@ -149,29 +150,6 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
   app.get(
     '/v1/patients/:id/billing-progress',
     { schema: { params: idParams, response: { 200: billingProgressView, ...errorResponses }, tags: ['time entries'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'patient', audit: 'billing_progress.read' } } },
-    async (request) => {
-      // Today in the patient's time zone: a day with readings, and a month of minutes, are theirs.
-      const patient = await clinicalStore.patients.require(request.params.id);
-      const tz = patient.timezone;
-      const today = localDate(Date.now(), tz);
-      const month = today.slice(0, 7);
-      const ruleSet = ruleSetFor(month);
-      if (!ruleSet) throw new ApiError(STORE_ERRORS.CONFLICT, `no billing rule set covers ${month}`);
-      const episodeStart = localDate(Date.parse(patient.enrolledAt), tz);
-      const days = await readingsStore.localDates({
-        patientId: patient.id,
-        from: new Date(startOfLocalDate(progressQueryStart(episodeStart, today, ruleSet), tz)).toISOString(),
-        to: new Date(startOfLocalDate(addDays(today, 1), tz)).toISOString(),
-        timezone: tz,
-        // As in the export: readings entered by hand never make a device day.
-        sources: ['device', 'gateway'],
-      });
-      const entries = await clinicalStore.timeEntries.listForPatient(patient.id, {
-        from: new Date(startOfLocalDate(`${month}-01`, tz)).toISOString(),
-        // The whole month, as the export counts it.
-        to: new Date(startOfLocalDate(`${nextMonth(month)}-01`, tz)).toISOString(),
-      });
-      return { patientId: patient.id, timezone: tz, ...billingProgress({ episodeStart, days, today, entries, ruleSet }), timeEntries: entries };
-    },
+    async (request) => readBillingProgress({ clinicalStore, readingsStore }, await clinicalStore.patients.require(request.params.id), Date.now()),
   );
 };

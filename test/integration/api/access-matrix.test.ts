@@ -142,6 +142,7 @@ const CASES: Case[] = [
   { route: 'POST /v1/patients/:id/cgm-summary/submissions', prepare: async () => (await withEndpoint(teamA), { method: 'POST', path: `/v1/patients/${patientA}/cgm-summary/submissions`, body: { start: new Date(Date.now() - (2 + (submissionTries += 1)) * 86_400_000).toISOString().slice(0, 10) } }), expected: { ...clinicalOwnOnly, admin: 202, nurseA: 202, physicianA: 202 } },
   { route: 'GET /v1/fhir-cgm-submissions', prepare: async () => ({ method: 'GET', path: `/v1/fhir-cgm-submissions?careTeamId=${teamA}` }), expected: clinicalOwnOnly },
   { route: 'GET /v1/fhir-cgm-orders', prepare: async () => ({ method: 'GET', path: `/v1/fhir-cgm-orders?careTeamId=${teamA}` }), expected: clinicalOwnOnly },
+  { route: 'GET /v1/billing-progress', prepare: async () => ({ method: 'GET', path: `/v1/billing-progress?careTeamId=${teamA}` }), expected: clinicalOwnOnly },
   { route: 'GET /v1/cgm-population', prepare: async () => ({ method: 'GET', path: `/v1/cgm-population?careTeamId=${teamA}` }), expected: clinicalOwnOnly },
   // The patient channel's check-ins, templates and gateway (issue #26).
   { route: 'GET /v1/questionnaires', prepare: async () => ({ method: 'GET', path: '/v1/questionnaires' }), expected: { ...clinicalAll, patientA: 200, patientA2: 200 } },

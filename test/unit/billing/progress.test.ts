@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { RULE_SET_2026, addDays, billingProgress, deviceProgress, managementProgress, shortDate, type DayEvidence, type TimeEntryEvidence } from '../../../billing/index.js';
+import { RULE_SET_2026, addDays, billingProgress, devicePace, deviceProgress, managementProgress, shortDate, type DayEvidence, type TimeEntryEvidence } from '../../../billing/index.js';
 
 const days = (start: string, count: number, step = 1): DayEvidence[] => Array.from({ length: count }, (_, i) => ({ date: addDays(start, i * step), readingIds: [`cuff/${i}`] }));
 const entry = (minutes: number, interactive: boolean, i = 0): TimeEntryEvidence => ({ id: `t${i}`, performedAt: '2026-12-02T15:00:00.000Z', performedBy: 'nurse-1', minutes, interactive });
@@ -63,4 +63,25 @@ it('puts both together for a day, with the rule set named', () => {
   const progress = billingProgress({ episodeStart: '2026-11-15', days: days('2026-11-15', 3), today: '2026-12-03', entries: [entry(25, true)], ruleSet: RULE_SET_2026 });
   expect(progress).toMatchObject({ today: '2026-12-03', ruleSetVersion: 'medicare-rpm-2026.1', management: { month: '2026-12', minutes: 25 } });
   expect(shortDate('2026-01-09')).toBe('9 Jan');
+});
+
+describe('the pace of the running period against 99454', () => {
+  // Period 15 Nov … 14 Dec. On 3 Dec (day 19, 18 days over) a patient on pace has 18 / 2 + 1 = 10 days.
+  it('is behind below (days over / 2) + 1, counting only the days already over', () => {
+    const nine = devicePace(deviceProgress('2026-11-15', days('2026-11-15', 9), '2026-12-03', RULE_SET_2026), '2026-12-03');
+    expect(nine).toEqual({ pace: 'behind', dayOfPeriod: 19, expectedDays: 10, spareDays: 5 });
+    expect(devicePace(deviceProgress('2026-11-15', days('2026-11-15', 10), '2026-12-03', RULE_SET_2026), '2026-12-03').pace).toBe('on_track');
+    // Today's reading does not count towards the days over: nine days before today is still behind.
+    const withToday = devicePace(deviceProgress('2026-11-15', [...days('2026-11-15', 9), { date: '2026-12-03', readingIds: ['today'] }], '2026-12-03', RULE_SET_2026), '2026-12-03');
+    expect(withToday.pace).toBe('behind');
+    // The first morning of a period, nothing yet: on track.
+    expect(devicePace(deviceProgress('2026-11-15', [], '2026-11-15', RULE_SET_2026), '2026-11-15')).toEqual({ pace: 'on_track', dayOfPeriod: 1, expectedDays: 0, spareDays: 14 });
+  });
+
+  it('cannot reach 16 days once fewer days are left than needed, and has reached it at 16', () => {
+    // 3 days by 3 Dec: 13 more needed, 12 days left (3 … 14 Dec).
+    expect(devicePace(deviceProgress('2026-11-15', days('2026-11-15', 3), '2026-12-03', RULE_SET_2026), '2026-12-03')).toMatchObject({ pace: 'cannot_reach', spareDays: -1 });
+    expect(devicePace(deviceProgress('2026-11-15', days('2026-11-15', 16), '2026-12-03', RULE_SET_2026), '2026-12-03').pace).toBe('reached');
+    expect(devicePace(deviceProgress('2026-12-10', [], '2026-12-03', RULE_SET_2026), '2026-12-03')).toEqual({ pace: 'not_started', dayOfPeriod: null, expectedDays: null, spareDays: null });
+  });
 });
