@@ -2,7 +2,7 @@
 // the API's shape is a type error here, not a surprise in a nurse's browser. Type-only imports:
 // nothing of zod or the server goes into the bundle.
 import type { z } from 'zod';
-import type { alertView, assignmentView, auditRecordView, billingProgressView, careTeamView, cgmOrderView, cgmPopulationRowView, cgmSubmissionView, cgmSummaryView, checkInPlanView, checkInScheduledView, checkInView, deadLetterView, deviceView, fhirDeliveryView, listedDeviceView, fhirEndpointView, heldDeviceView, messageTemplateView, messageView, patientView, questionnaireView, readingView, thresholdsView, timeEntryView, triageRow } from '../../dashboard-api/schemas.js';
+import type { alertView, assignmentView, auditRecordView, billingProgressView, careTeamView, cgmOrderView, cgmPopulationRowView, cgmSubmissionView, cgmSummaryView, checkInPlanView, checkInScheduledView, checkInView, deadLetterView, deviceView, fhirDeliveryView, listedDeviceView, billingProgressRowView, fhirEndpointView, heldDeviceView, messageTemplateView, messageView, patientView, questionnaireView, readingView, thresholdsView, timeEntryView, triageRow } from '../../dashboard-api/schemas.js';
 import type { EscalationPolicy } from '../../rules/escalation-policy.js';
 import type { PatientOverrides, RuleDefinition } from '../../rules/rule-definitions.js';
 
@@ -17,6 +17,7 @@ export type CgmPopulationRow = z.infer<typeof cgmPopulationRowView>;
 export type TriageRow = z.infer<typeof triageRow>;
 export type Device = z.infer<typeof deviceView>;
 export type ListedDevice = z.infer<typeof listedDeviceView>;
+export type BillingProgressRow = z.infer<typeof billingProgressRowView>;
 export type Assignment = z.infer<typeof assignmentView>;
 export type HeldDevice = z.infer<typeof heldDeviceView>;
 export type Rule = RuleDefinition;

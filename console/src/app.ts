@@ -10,6 +10,7 @@ import { AuditPage } from './pages/audit.js';
 import { CareTeamsPage } from './pages/care-teams.js';
 import { DeadLettersPage } from './pages/dead-letters.js';
 import { BillingPage } from './pages/billing.js';
+import { AdherencePage } from './pages/adherence.js';
 import { CgmPopulationPage } from './pages/cgm-population.js';
 import { DevicesPage } from './pages/devices.js';
 import { PeoplePage } from './pages/people.js';
@@ -101,6 +102,8 @@ export function App() {
     ? html`<${BillingPage} />`
     : path.startsWith('/cgm') && (role === 'admin' || role === 'nurse' || role === 'physician')
     ? html`<${CgmPopulationPage} />`
+    : path.startsWith('/adherence') && (role === 'admin' || role === 'nurse' || role === 'physician')
+    ? html`<${AdherencePage} />`
     : path.startsWith('/devices') && (role === 'admin' || role === 'nurse')
     ? html`<${DevicesPage} />`
     : path.startsWith('/people') && role === 'admin'
@@ -124,7 +127,7 @@ export function App() {
     <a class="skip" href="#main">Skip to content</a>
     <header class="top">
       <nav aria-label="Main">
-        ${role === 'admin' || role === 'nurse' || role === 'physician' ? html`<a href="/" onClick=${follow}>Triage</a> <a href="/cgm" onClick=${follow}>CGM</a>` : null}
+        ${role === 'admin' || role === 'nurse' || role === 'physician' ? html`<a href="/" onClick=${follow}>Triage</a> <a href="/cgm" onClick=${follow}>CGM</a> <a href="/adherence" onClick=${follow}>Adherence</a>` : null}
         ${role === 'admin' || role === 'nurse' ? html` <a href="/devices" onClick=${follow}>Devices</a>` : null}
         ${role === 'admin' || role === 'billing' ? html` <a href="/billing" onClick=${follow}>Billing</a>` : null}
         ${role === 'admin' || role === 'nurse' || role === 'physician' ? html` <a href="/care-teams" onClick=${follow}>Care teams</a>` : null}

@@ -401,6 +401,43 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await context.close();
     }, WALKTHROUGH_MS);
 
+    it('lists the team’s patients by the pace of their device days, those behind first, and narrows to those at risk', async () => {
+      // A patient enrolled 18 days ago with 5 days of readings: day 19 of 30, 10 days on pace, behind.
+      const enrolledAt = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 - 18 * 86_400_000).toISOString();
+      const slow = String((await call('POST', '/v1/patients', { name: 'Sol Slow', birthDate: '1944-04-04', timezone: 'UTC', careTeamId: ids.teamA, enrolledAt })).id);
+      const scale = unique('slow-scale');
+      const scaleSecret = await provision(scale, 'weight', slow);
+      for (let i = 0; i < 5; i += 1) publish(scale, scaleSecret, { readingId: `slow-${i}`, kind: 'weight', measuredAt: new Date(Date.parse(enrolledAt) + i * 86_400_000 + 43_200_000).toISOString(), value: 80, unit: 'kg' });
+      const fromApi = async (query = '') => ((await call('GET', `/v1/billing-progress?careTeamId=${ids.teamA}${query}`)).patients as { patientId: string; pace: string }[]);
+      for (let tries = 0; (await fromApi()).find((row) => row.patientId === slow)?.pace !== 'behind'; tries += 1) {
+        if (tries > 100) throw new Error('the slow patient never showed as behind');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await signIn(page);
+      await page.click('nav a:has-text("Adherence")');
+      await page.waitForSelector(`table.adherence-table tr[data-patient="${slow}"]`);
+      // The page lists the API's patients in the API's order, each pace in words.
+      const shown = () => page.$$eval('table.adherence-table tbody tr', (rows) => rows.map((row) => [row.getAttribute('data-patient'), row.getAttribute('data-pace')]));
+      expect(await shown()).toEqual((await fromApi()).map((row) => [row.patientId, row.pace]));
+      const slowRow = ((await page.textContent(`tr[data-patient="${slow}"]`)) ?? '').replace(/\s+/g, ' ');
+      expect(slowRow).toContain('Behind');
+      expect(slowRow).toContain('5 of 16; on pace: 10 by now');
+      expect(slowRow).toContain('12 left, 11 needed (1 to spare)');
+      expect(slowRow).toMatch(/day 19 of 30/);
+      expect(await page.textContent('p.population-count')).toMatch(/^\d+ behind, \d+ can no longer reach 16 days, \d+ on track, \d+ reached, of \d+ patients\.$/);
+      expect(await seriousViolations(page, 'adherence')).toEqual([]);
+      await page.check('#only-at-risk');
+      await page.waitForFunction(() => Array.from(document.querySelectorAll('table.adherence-table tbody tr')).every((row) => ['behind', 'cannot_reach'].includes(row.getAttribute('data-pace') ?? '')));
+      expect((await shown()).map(([id]) => id)).toEqual((await fromApi('&pace=behind,cannot_reach')).map((row) => row.patientId));
+      await page.screenshot({ path: join(screenshots, 'adherence.png'), fullPage: true });
+      // A row opens the patient's page.
+      await page.click(`tr[data-patient="${slow}"] a`);
+      await page.waitForSelector('h1:has-text("Sol Slow")');
+      await context.close();
+    }, WALKTHROUGH_MS);
+
     it('raises a banner for a critical reading without reload, kept across a reload and for colleagues until acknowledged; acknowledging it is audited and stops escalation', async () => {
       // A nurse's browser in another zone than the patient's (Ada's is New York).
       const context = await browser.newContext({ timezoneId: 'UTC' });

@@ -1,0 +1,108 @@
+// Adherence (GET /v1/billing-progress): each patient's running 30-day device period against the 16
+// days with readings 99454 needs, those behind the pace first, so that a nurse calls this week the
+// patients whose month of monitoring would otherwise end with 15 days of data. A row opens the
+// patient's page, where the period's days and the time entries are.
+import { useEffect, useState } from 'preact/hooks';
+import { api } from '../api.js';
+import type { BillingProgressRow, CareTeam } from '../api-types.js';
+import { html } from '../html.js';
+import { follow } from '../router.js';
+import { bornText } from '../patient-identity.js';
+
+/** Each pace in words (never by colour alone), with the class that marks it. */
+const PACE_TEXT: Readonly<Record<BillingProgressRow['pace'], string>> = {
+  behind: 'Behind',
+  cannot_reach: 'Cannot reach 16 days',
+  on_track: 'On track',
+  reached: '16 days reached',
+  not_started: 'Not started',
+};
+
+const periodLength = (start: string, end: string) => Math.round((Date.parse(`${end}T00:00:00Z`) - Date.parse(`${start}T00:00:00Z`)) / 86_400_000) + 1;
+const periodDate = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' });
+const shortDay = (date: string) => periodDate.format(new Date(`${date}T00:00:00Z`));
+
+/** The days: how many, and against the pace and the top code. */
+function daysText(row: BillingProgressRow): string {
+  const device = row.device;
+  if (!device) return 'Enrolled from a later date';
+  const top = device.targets.at(-1)!;
+  const pace = row.expectedDays !== null ? `; on pace: ${row.expectedDays} by now` : '';
+  return `${device.deviceDays} of ${top.minDays}${pace}`;
+}
+
+function leftText(row: BillingProgressRow): string {
+  const device = row.device;
+  if (!device) return '';
+  const top = device.targets.at(-1)!;
+  if (top.reached) return `${device.daysRemaining} left`;
+  return `${device.daysRemaining} left, ${top.daysNeeded} needed${row.spareDays !== null && row.spareDays >= 0 ? ` (${row.spareDays} to spare)` : ''}`;
+}
+
+export function AdherencePage() {
+  const [teams, setTeams] = useState<CareTeam[]>([]);
+  const [teamId, setTeamId] = useState<string>('');
+  const [onlyAtRisk, setOnlyAtRisk] = useState(false);
+  const [rows, setRows] = useState<BillingProgressRow[] | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  useEffect(() => {
+    api<{ careTeams: CareTeam[] }>('GET', '/v1/care-teams').then((answer) => setTeams(answer.careTeams), () => undefined);
+  }, []);
+  useEffect(() => {
+    let stale = false;
+    setRows(undefined);
+    api<{ patients: BillingProgressRow[] }>('GET', `/v1/billing-progress${teamId ? `?careTeamId=${encodeURIComponent(teamId)}` : ''}`).then(
+      (answer) => !stale && (setRows(answer.patients), setError(undefined)),
+      (failure: Error) => !stale && setError(failure.message),
+    );
+    return () => {
+      stale = true;
+    };
+  }, [teamId]);
+  const count = (pace: BillingProgressRow['pace']) => rows?.filter((row) => row.pace === pace).length ?? 0;
+  const shown = rows?.filter((row) => !onlyAtRisk || row.pace === 'behind' || row.pace === 'cannot_reach');
+  return html`
+    <main id="main" class="adherence">
+      <h1>Adherence</h1>
+      <p class="hint">
+        Days with readings in each patient's running 30-day period against the 16 that 99454 needs, those behind first (the fewest days to spare first).
+        Behind: fewer days with readings than the days already over, halved, plus one (the pace that reaches 16 by day 30). Minutes are this month's management time.
+      </p>
+      <form class="filters" onSubmit=${(event: Event) => event.preventDefault()}>
+        ${teams.length > 1
+          ? html`<label for="adherence-team">Care team</label>
+              <select id="adherence-team" value=${teamId} onChange=${(event: Event) => setTeamId((event.target as HTMLSelectElement).value)}>
+                <option value="">All of yours</option>
+                ${teams.map((team) => html`<option value=${team.id}>${team.name}</option>`)}
+              </select>`
+          : null}
+        <label><input id="only-at-risk" type="checkbox" checked=${onlyAtRisk} onChange=${(event: Event) => setOnlyAtRisk((event.target as HTMLInputElement).checked)} /> Only those behind or unable to reach 16 days</label>
+      </form>
+      ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+      ${shown === undefined
+        ? error
+          ? null
+          : html`<p aria-busy="true">Loading…</p>`
+        : rows!.length === 0
+          ? html`<p>No patients in your care teams.</p>`
+          : html`
+              <p class="population-count" role="status">${count('behind')} behind, ${count('cannot_reach')} can no longer reach 16 days, ${count('on_track')} on track, ${count('reached')} reached, of ${rows!.length} patients.</p>
+              <div class="table-scroll"><table class="adherence-table">
+                <caption class="visually-hidden">Patients, those behind first</caption>
+                <thead><tr><th scope="col">Patient</th><th scope="col">Pace</th><th scope="col">Days with readings</th><th scope="col">Days left in the period</th><th scope="col">Period</th><th scope="col">Minutes this month</th></tr></thead>
+                <tbody>
+                  ${shown.map(
+                    (row) => html`<tr data-patient=${row.patientId} data-pace=${row.pace}>
+                      <th scope="row"><a href=${`/patients/${encodeURIComponent(row.patientId)}`} onClick=${follow}>${row.name}</a><br /><span class="born">${bornText(row.birthDate)}</span></th>
+                      <td><span class=${`pace pace-${row.pace}`}>${PACE_TEXT[row.pace]}</span></td>
+                      <td>${daysText(row)}</td>
+                      <td>${leftText(row)}</td>
+                      <td>${row.device ? `${shortDay(row.device.periodStart)} – ${shortDay(row.device.periodEnd)}, day ${row.dayOfPeriod} of ${periodLength(row.device.periodStart, row.device.periodEnd)}` : ''}</td>
+                      <td>${row.management.minutes}${row.management.interactive ? ', interactive' : ', no interactive communication yet'}</td>
+                    </tr>`,
+                  )}
+                </tbody>
+              </table></div>`}
+    </main>
+  `;
+}
