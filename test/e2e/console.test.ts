@@ -572,8 +572,11 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await provision(quietCuff, 'blood_pressure', ids.patientA);
       await page.click('nav a:has-text("Devices")');
       await page.waitForSelector('table.devices');
+      // The list loaded (the table stands empty until it has): then only the silent ones.
+      await page.waitForSelector(`tr[data-device="${quietCuff}"]`);
       await page.check('#only-silent');
       await page.waitForSelector('table.devices caption:has-text("silent for 72 hours or more")');
+      await page.waitForSelector(`tr[data-device="${ids.cuff}"]`, { state: 'detached' });
       const silentRows = await page.$$eval('table.devices tbody tr', (rows) => rows.map((row) => row.getAttribute('data-device')));
       expect(silentRows).toContain(quietCuff);
       expect(silentRows).not.toContain(ids.cuff);
