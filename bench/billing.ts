@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportBilling } from '../billing/index.js';
+import { billingProgressList } from '../dashboard-api/billing-progress.js';
 import { ClinicalStore, SqliteReadingsStore } from '../store/index.js';
 import type { StoredReading } from '../device-profiles/index.js';
 
@@ -12,18 +13,24 @@ export interface BillingBenchResult {
   readings: number;
   rows: number;
   seconds: number;
+  /** The Adherence page's list (GET /v1/billing-progress) of one care team, during a running period. */
+  worklist: { patients: number; seconds: number; msPerPatient: number; exportMsPerPatient: number; ratioToExport: number };
 }
+
+/** Patients per care team: the worklist is read a team at a time (its answer stops at 2,000). */
+const TEAM_SIZE = 1_000;
 
 export async function benchBilling(patients: number): Promise<BillingBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'rpm-bench-billing-'));
   const clinicalStore = await ClinicalStore.open({ dialect: 'sqlite', path: join(dir, 'clinical.sqlite') });
   const readingsStore = new SqliteReadingsStore(join(dir, 'readings.sqlite'));
   try {
-    const team = await clinicalStore.careTeams.create({ name: 'Bench' });
+    const teams: string[] = [];
     let readings = 0;
     const zones = ['America/New_York', 'America/Chicago', 'America/Denver', 'America/Los_Angeles'];
     for (let i = 0; i < patients; i += 1) {
-      const patient = await clinicalStore.patients.create({ name: `P${i}`, birthDate: '1950-01-01', timezone: zones[i % 4]!, careTeamId: team.id, enrolledAt: '2026-10-01T12:00:00Z' });
+      if (i % TEAM_SIZE === 0) teams.push((await clinicalStore.careTeams.create({ name: `Bench ${teams.length}` })).id);
+      const patient = await clinicalStore.patients.create({ name: `P${i}`, birthDate: '1950-01-01', timezone: zones[i % 4]!, careTeamId: teams.at(-1)!, enrolledAt: '2026-10-01T12:00:00Z' });
       const batch: StoredReading[] = [];
       for (let day = 0; day < 60; day += 1) {
         if ((day + i) % 3 === 0) continue;
@@ -36,7 +43,14 @@ export async function benchBilling(patients: number): Promise<BillingBenchResult
     }
     const started = performance.now();
     const report = await exportBilling({ clinicalStore, readingsStore }, { month: '2026-11', now: Date.parse('2026-12-15T00:00:00Z') });
-    return { patients, readings, rows: report.rows.length, seconds: Math.round((performance.now() - started) / 10) / 100 };
+    const exportMs = performance.now() - started;
+    // The first team's worklist on 20 November, day 21 of its second period; baseline: the export's time per patient.
+    const listStarted = performance.now();
+    const rows = await billingProgressList({ clinicalStore, readingsStore }, { careTeamIds: [teams[0]!], nowMs: Date.parse('2026-11-20T15:00:00Z') });
+    const listMs = performance.now() - listStarted;
+    const round2 = (n: number) => Math.round(n * 100) / 100;
+    const worklist = { patients: rows.length, seconds: round2(listMs / 1000), msPerPatient: round2(listMs / rows.length), exportMsPerPatient: round2(exportMs / patients), ratioToExport: round2(listMs / rows.length / (exportMs / patients)) };
+    return { patients, readings, rows: report.rows.length, seconds: Math.round(exportMs / 10) / 100, worklist };
   } finally {
     await readingsStore.close();
     await clinicalStore.close();

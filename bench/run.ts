@@ -261,6 +261,8 @@ if (only.has('billing')) {
   const billing = await benchBilling(env('BENCH_BILLING_PATIENTS', 10_000));
   results.billing = billing;
   console.log(`\nBilling export of one month: ${billing.patients.toLocaleString('en-US')} patients, ${billing.readings.toLocaleString('en-US')} readings, ${billing.rows.toLocaleString('en-US')} rows in ${billing.seconds} s (target < 10 s)`);
+  const w = billing.worklist;
+  console.log(`Adherence worklist of one care team (GET /v1/billing-progress): ${w.patients.toLocaleString('en-US')} patients in ${w.seconds} s (${w.msPerPatient} ms per patient, ${w.ratioToExport}× the export's ${w.exportMsPerPatient} ms per patient; target < 2 s)`);
 }
 
 if (only.has('cgm-population')) {
