@@ -2,9 +2,9 @@
 // days with readings 99454 needs, those behind the pace first, so that a nurse calls this week the
 // patients whose month of monitoring would otherwise end with 15 days of data. A row opens the
 // patient's page, where the period's days and the time entries are.
-import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.js';
-import type { BillingProgressRow, CareTeam } from '../api-types.js';
+import { useState } from 'preact/hooks';
+import type { BillingProgressRow } from '../api-types.js';
+import { teamFilter, useCareTeams, usePatientsList } from '../population.js';
 import { html } from '../html.js';
 import { follow } from '../router.js';
 import { bornText } from '../patient-identity.js';
@@ -40,25 +40,10 @@ function leftText(row: BillingProgressRow): string {
 }
 
 export function AdherencePage() {
-  const [teams, setTeams] = useState<CareTeam[]>([]);
+  const teams = useCareTeams();
   const [teamId, setTeamId] = useState<string>('');
   const [onlyAtRisk, setOnlyAtRisk] = useState(false);
-  const [rows, setRows] = useState<BillingProgressRow[] | undefined>(undefined);
-  const [error, setError] = useState<string | undefined>(undefined);
-  useEffect(() => {
-    api<{ careTeams: CareTeam[] }>('GET', '/v1/care-teams').then((answer) => setTeams(answer.careTeams), () => undefined);
-  }, []);
-  useEffect(() => {
-    let stale = false;
-    setRows(undefined);
-    api<{ patients: BillingProgressRow[] }>('GET', `/v1/billing-progress${teamId ? `?careTeamId=${encodeURIComponent(teamId)}` : ''}`).then(
-      (answer) => !stale && (setRows(answer.patients), setError(undefined)),
-      (failure: Error) => !stale && setError(failure.message),
-    );
-    return () => {
-      stale = true;
-    };
-  }, [teamId]);
+  const { rows, error } = usePatientsList<BillingProgressRow>(`/v1/billing-progress${teamId ? `?careTeamId=${encodeURIComponent(teamId)}` : ''}`);
   const count = (pace: BillingProgressRow['pace']) => rows?.filter((row) => row.pace === pace).length ?? 0;
   const shown = rows?.filter((row) => !onlyAtRisk || row.pace === 'behind' || row.pace === 'cannot_reach');
   return html`
@@ -69,13 +54,7 @@ export function AdherencePage() {
         Behind: fewer days with readings than the days already over, halved, plus one (the pace that reaches 16 by day 30). Minutes are this month's management time.
       </p>
       <form class="filters" onSubmit=${(event: Event) => event.preventDefault()}>
-        ${teams.length > 1
-          ? html`<label for="adherence-team">Care team</label>
-              <select id="adherence-team" value=${teamId} onChange=${(event: Event) => setTeamId((event.target as HTMLSelectElement).value)}>
-                <option value="">All of yours</option>
-                ${teams.map((team) => html`<option value=${team.id}>${team.name}</option>`)}
-              </select>`
-          : null}
+        ${teamFilter('adherence-team', teams, teamId, setTeamId)}
         <label><input id="only-at-risk" type="checkbox" checked=${onlyAtRisk} onChange=${(event: Event) => setOnlyAtRisk((event.target as HTMLInputElement).checked)} /> Only those behind or unable to reach 16 days</label>
       </form>
       ${error ? html`<p class="error" role="alert">${error}</p>` : null}

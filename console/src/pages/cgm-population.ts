@@ -3,9 +3,9 @@
 // clinician weighs it against (time in range as the patient page's bar, below 70 and above 180 with
 // their severe parts, GMI, CV, wear, the newest reading), or sorted by any of those figures. A row
 // opens the patient's page.
-import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.js';
-import type { CareTeam, CgmPopulationRow } from '../api-types.js';
+import { useState } from 'preact/hooks';
+import type { CgmPopulationRow } from '../api-types.js';
+import { teamFilter, useCareTeams, usePatientsList } from '../population.js';
 import { html } from '../html.js';
 import { follow } from '../router.js';
 import { timeInRangesBar } from './cgm-panel.js';
@@ -72,26 +72,11 @@ const URGENT = new Set(['very_low', 'low']);
 
 export function CgmPopulationPage() {
   const [days, setDays] = useState<number>(14);
-  const [teams, setTeams] = useState<CareTeam[]>([]);
+  const teams = useCareTeams();
   const [teamId, setTeamId] = useState<string>('');
   const [onlyOutside, setOnlyOutside] = useState(false);
   const [sort, setSort] = useState<{ key: SortKey; direction: Direction } | undefined>(undefined);
-  const [rows, setRows] = useState<CgmPopulationRow[] | undefined>(undefined);
-  const [error, setError] = useState<string | undefined>(undefined);
-  useEffect(() => {
-    api<{ careTeams: CareTeam[] }>('GET', '/v1/care-teams').then((answer) => setTeams(answer.careTeams), () => undefined);
-  }, []);
-  useEffect(() => {
-    let stale = false;
-    setRows(undefined);
-    api<{ patients: CgmPopulationRow[] }>('GET', `/v1/cgm-population?days=${days}${teamId ? `&careTeamId=${encodeURIComponent(teamId)}` : ''}`).then(
-      (answer) => !stale && (setRows(answer.patients), setError(undefined)),
-      (failure: Error) => !stale && setError(failure.message),
-    );
-    return () => {
-      stale = true;
-    };
-  }, [days, teamId]);
+  const { rows, error } = usePatientsList<CgmPopulationRow>(`/v1/cgm-population?days=${days}${teamId ? `&careTeamId=${encodeURIComponent(teamId)}` : ''}`);
   const shown = rows && sorted(rows.filter((row) => !onlyOutside || row.flags.length > 0), sort);
   // A first click puts the worse first; the next reverses.
   const toggle = (key: SortKey) => setSort(sort?.key === key ? { key, direction: sort.direction === 'ascending' ? 'descending' : 'ascending' } : { key, direction: SORTS[key].worseFirst });
@@ -107,13 +92,7 @@ export function CgmPopulationPage() {
         <select id="cgm-days" value=${String(days)} onChange=${(event: Event) => setDays(Number((event.target as HTMLSelectElement).value))}>
           ${PERIODS.map((period) => html`<option value=${String(period)}>Last ${period} days</option>`)}
         </select>
-        ${teams.length > 1
-          ? html`<label for="cgm-team">Care team</label>
-              <select id="cgm-team" value=${teamId} onChange=${(event: Event) => setTeamId((event.target as HTMLSelectElement).value)}>
-                <option value="">All of yours</option>
-                ${teams.map((team) => html`<option value=${team.id}>${team.name}</option>`)}
-              </select>`
-          : null}
+        ${teamFilter('cgm-team', teams, teamId, setTeamId)}
         <label><input type="checkbox" checked=${onlyOutside} onChange=${(event: Event) => setOnlyOutside((event.target as HTMLInputElement).checked)} /> Only those missing a target</label>
       </form>
       ${error ? html`<p class="error" role="alert">${error}</p>` : null}

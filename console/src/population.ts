@@ -1,0 +1,43 @@
+// What the population pages (CGM patients, Adherence) share: the caller's care teams for a filter,
+// and a list the API computes for a team (or all of the caller's), read again when the question
+// changes, a late answer to an earlier question dropped.
+import { useEffect, useState } from 'preact/hooks';
+import { api } from './api.js';
+import type { CareTeam } from './api-types.js';
+import { html } from './html.js';
+
+export function useCareTeams(): CareTeam[] {
+  const [teams, setTeams] = useState<CareTeam[]>([]);
+  useEffect(() => {
+    api<{ careTeams: CareTeam[] }>('GET', '/v1/care-teams').then((answer) => setTeams(answer.careTeams), () => undefined);
+  }, []);
+  return teams;
+}
+
+/** The `patients` of `path`; undefined while it is asked (again). */
+export function usePatientsList<T>(path: string): { rows: T[] | undefined; error: string | undefined } {
+  const [rows, setRows] = useState<T[] | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  useEffect(() => {
+    let stale = false;
+    setRows(undefined);
+    api<{ patients: T[] }>('GET', path).then(
+      (answer) => !stale && (setRows(answer.patients), setError(undefined)),
+      (failure: Error) => !stale && setError(failure.message),
+    );
+    return () => {
+      stale = true;
+    };
+  }, [path]);
+  return { rows, error };
+}
+
+/** "Care team: All of yours / …", for people of more than one team. */
+export function teamFilter(id: string, teams: readonly CareTeam[], teamId: string, onChange: (teamId: string) => void) {
+  if (teams.length <= 1) return null;
+  return html`<label for=${id}>Care team</label>
+    <select id=${id} value=${teamId} onChange=${(event: Event) => onChange((event.target as HTMLSelectElement).value)}>
+      <option value="">All of yours</option>
+      ${teams.map((team) => html`<option value=${team.id}>${team.name}</option>`)}
+    </select>`;
+}
