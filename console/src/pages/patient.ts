@@ -140,6 +140,12 @@ export function PatientPage({ id }: { id: string }) {
   const [showAll, setShowAll] = useState(false);
   /** The table's kind: every kind, one kind, or (the default for a CGM wearer) every kind but CGM. */
   const [tableKind, setTableKind] = useState<string | undefined>(undefined);
+  // Another patient's page (the banner's Open patient) starts the table again from its default:
+  // the kind chosen for the last patient may be one this one has no readings of.
+  useEffect(() => {
+    setTableKind(undefined);
+    setShowAll(false);
+  }, [id]);
   const [thresholds, setThresholds] = useState<Thresholds | undefined>(undefined);
   const clinician = session.me?.user.role !== 'patient';
   const [teamName, setTeamName] = useState<string | undefined>(undefined);
