@@ -2,10 +2,10 @@
 // and month of minutes (GET /v1/patients/:id/billing-progress, the patient page), and the same for
 // every patient of the caller's teams with the device period's pace (GET /v1/billing-progress): the
 // worklist of whom to call this week so that a month of monitoring is not lost to 15 days of data.
-import { setImmediate } from 'node:timers/promises';
 import { addDays, billingProgress, devicePace, nextMonth, progressQueryStart, ruleSetFor, type BillingProgress, type DevicePace, type DevicePaceAnswer } from '../billing/index.js';
 import { localDate, startOfLocalDate, STORE_ERRORS, type ClinicalStore, type Patient, type ReadingsStore, type TimeEntry } from '../store/index.js';
-import { API_ERRORS, ApiError } from './errors.js';
+import { ApiError } from './errors.js';
+import { everyPatientUpTo, readEachPatient } from './population-read.js';
 
 type Stores = { clinicalStore: ClinicalStore; readingsStore: Pick<ReadingsStore, 'localDates'> };
 
@@ -56,36 +56,15 @@ export function byPace(a: BillingProgressRow, b: BillingProgressRow): number {
   return PACE_ORDER[a.pace] - PACE_ORDER[b.pace] || (a.spareDays ?? 0) - (b.spareDays ?? 0) || a.name.localeCompare(b.name) || a.patientId.localeCompare(b.patientId);
 }
 
-async function patientsOf(clinicalStore: ClinicalStore, careTeamIds: string[] | undefined): Promise<Patient[]> {
-  const patients: Patient[] = [];
-  let after: string | undefined;
-  do {
-    const page = await clinicalStore.patients.list({ careTeamIds, limit: 500, after });
-    patients.push(...page.items);
-    if (patients.length > BILLING_PROGRESS_MAX) throw new ApiError(API_ERRORS.VALIDATION, `querystring/careTeamId: more than ${BILLING_PROGRESS_MAX} patients in the teams asked; ask for one care team at a time`);
-    after = page.nextCursor ?? undefined;
-  } while (after !== undefined);
-  return patients;
-}
-
 /** `careTeamIds` undefined: every team's (an admin's). `pace`: only the patients at these paces. */
 export async function billingProgressList(stores: Stores, options: { careTeamIds?: string[]; nowMs: number; pace?: readonly DevicePace[] }): Promise<BillingProgressRow[]> {
-  const patients = await patientsOf(stores.clinicalStore, options.careTeamIds);
-  const rows: BillingProgressRow[] = [];
-  let next = 0;
-  const reader = async () => {
-    for (let index = next++; index < patients.length; index = next++) {
-      const patient = patients[index]!;
-      const progress = await readBillingProgress(stores, patient, options.nowMs);
-      const pace = devicePace(progress.device, progress.today);
-      if (!options.pace || options.pace.includes(pace.pace)) {
-        const device = progress.device && (({ dates: _dates, ...rest }) => rest)(progress.device);
-        rows.push({ patientId: patient.id, name: patient.name, birthDate: patient.birthDate, careTeamId: patient.careTeamId, timezone: patient.timezone, today: progress.today, device, management: progress.management, ...pace });
-      }
-      // The embedded store reads synchronously: ingest and other requests get their turn between patients.
-      await setImmediate();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(CONCURRENCY, patients.length)) }, reader));
+  const patients = await everyPatientUpTo((page) => stores.clinicalStore.patients.list({ careTeamIds: options.careTeamIds, ...page }), BILLING_PROGRESS_MAX, 'patients');
+  const rows = await readEachPatient(patients, CONCURRENCY, async (patient): Promise<BillingProgressRow | undefined> => {
+    const progress = await readBillingProgress(stores, patient, options.nowMs);
+    const pace = devicePace(progress.device, progress.today);
+    if (options.pace && !options.pace.includes(pace.pace)) return undefined;
+    const device = progress.device && (({ dates: _dates, ...rest }) => rest)(progress.device);
+    return { patientId: patient.id, name: patient.name, birthDate: patient.birthDate, careTeamId: patient.careTeamId, timezone: patient.timezone, today: progress.today, device, management: progress.management, ...pace };
+  });
   return rows.sort(byPace);
 }
