@@ -1,6 +1,6 @@
 // What the population pages (CGM patients, Adherence) share: the caller's care teams for a filter,
 // and a list the API computes for a team (or all of the caller's), read again when the question
-// changes, a late answer to an earlier question dropped.
+// changes, a late answer to an earlier question dropped, and the states around its table.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.js';
 import type { CareTeam } from './api-types.js';
@@ -40,4 +40,14 @@ export function teamFilter(id: string, teams: readonly CareTeam[], teamId: strin
       <option value="">All of yours</option>
       ${teams.map((team) => html`<option value=${team.id}>${team.name}</option>`)}
     </select>`;
+}
+
+/**
+ * A population list's place on its page: the error, "Loading…" while it is asked, its own words
+ * when the teams have no one in it, else `render` with the rows shown (filtered, sorted) and all.
+ */
+export function populationList<T>(list: { rows: T[] | undefined; error: string | undefined }, shown: T[] | undefined, emptyText: string, render: (shown: T[], all: T[]) => unknown) {
+  const { rows, error } = list;
+  return html`${error ? html`<p class="error" role="alert">${error}</p>` : null}
+    ${rows === undefined || shown === undefined ? (error ? null : html`<p aria-busy="true">Loading…</p>`) : rows.length === 0 ? html`<p>${emptyText}</p>` : render(shown, rows)}`;
 }

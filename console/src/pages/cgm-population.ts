@@ -5,7 +5,7 @@
 // opens the patient's page.
 import { useState } from 'preact/hooks';
 import type { CgmPopulationRow } from '../api-types.js';
-import { teamFilter, useCareTeams, usePatientsList } from '../population.js';
+import { populationList, teamFilter, useCareTeams, usePatientsList } from '../population.js';
 import { html } from '../html.js';
 import { follow } from '../router.js';
 import { timeInRangesBar } from './cgm-panel.js';
@@ -76,13 +76,13 @@ export function CgmPopulationPage() {
   const [teamId, setTeamId] = useState<string>('');
   const [onlyOutside, setOnlyOutside] = useState(false);
   const [sort, setSort] = useState<{ key: SortKey; direction: Direction } | undefined>(undefined);
-  const { rows, error } = usePatientsList<CgmPopulationRow>(`/v1/cgm-population?days=${days}${teamId ? `&careTeamId=${encodeURIComponent(teamId)}` : ''}`);
-  const shown = rows && sorted(rows.filter((row) => !onlyOutside || row.flags.length > 0), sort);
+  const list = usePatientsList<CgmPopulationRow>(`/v1/cgm-population?days=${days}${teamId ? `&careTeamId=${encodeURIComponent(teamId)}` : ''}`);
+  const shown = list.rows && sorted(list.rows.filter((row) => !onlyOutside || row.flags.length > 0), sort);
   // A first click puts the worse first; the next reverses.
   const toggle = (key: SortKey) => setSort(sort?.key === key ? { key, direction: sort.direction === 'ascending' ? 'descending' : 'ascending' } : { key, direction: SORTS[key].worseFirst });
   const header = (key: SortKey) =>
     html`<th scope="col" aria-sort=${sort?.key === key ? sort.direction : 'none'}><button type="button" class="sort" onClick=${() => toggle(key)}>${SORTS[key].label}<span aria-hidden="true">${sort?.key === key ? (sort.direction === 'ascending' ? ' ▲' : ' ▼') : ''}</span></button></th>`;
-  const outside = rows?.filter((row) => row.flags.length > 0).length ?? 0;
+  const outside = list.rows?.filter((row) => row.flags.length > 0).length ?? 0;
   return html`
     <main id="main" class="cgm-population">
       <h1>CGM patients</h1>
@@ -95,15 +95,12 @@ export function CgmPopulationPage() {
         ${teamFilter('cgm-team', teams, teamId, setTeamId)}
         <label><input type="checkbox" checked=${onlyOutside} onChange=${(event: Event) => setOnlyOutside((event.target as HTMLInputElement).checked)} /> Only those missing a target</label>
       </form>
-      ${error ? html`<p class="error" role="alert">${error}</p>` : null}
-      ${shown === undefined
-        ? error
-          ? null
-          : html`<p aria-busy="true">Loading…</p>`
-        : rows!.length === 0
-          ? html`<p>No CGM wearers in your care teams.</p>`
-          : html`
-              <p class="population-count" role="status">${outside} of ${rows!.length} ${rows!.length === 1 ? 'wearer misses' : 'wearers miss'} a target.</p>
+      ${populationList(
+        list,
+        shown,
+        'No CGM wearers in your care teams.',
+        (shown, rows) => html`
+              <p class="population-count" role="status">${outside} of ${rows.length} ${rows.length === 1 ? 'wearer misses' : 'wearers miss'} a target.</p>
               <div class="table-scroll"><table class="cgm-population-table">
                 <caption class="visually-hidden">CGM wearers, the most urgent first</caption>
                 <thead>
@@ -131,7 +128,8 @@ export function CgmPopulationPage() {
                   )}
                 </tbody>
               </table></div>
-            `}
+            `,
+      )}
     </main>
   `;
 }

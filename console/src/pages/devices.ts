@@ -17,9 +17,8 @@ const LIST_CAP = 10_000;
 const KINDS = [...MEASUREMENT_KINDS, 'gateway'];
 
 /** When the device last sent a reading, and whether an assigned device has gone silent. */
-function lastReadingCell(device: ListedDevice, now: number) {
+function lastReadingCell(device: ListedDevice, silent: number | undefined, now: number) {
   if (device.kind === 'gateway') return html`<td></td>`;
-  const silent = silentDays(device, now);
   if (device.lastMeasuredAt === null) {
     const inUse = device.assignment !== null && Date.parse(device.assignment.assignedFrom) <= now;
     return html`<td class=${silent === undefined ? undefined : 'silent'}>${inUse ? 'none yet' : ''}${silent === undefined ? null : html`<br /><strong>Silent for ${silent} days, since it was assigned</strong>`}</td>`;
@@ -75,20 +74,17 @@ export function DevicesPage() {
   };
   const nameOf = (patientId: string) => patients.find((p) => p.id === patientId)?.name ?? patientId;
   const now = Date.now();
-  const silentCount = devices.filter((d) => silentDays(d, now) !== undefined).length;
-  const listed = onlySilent
-    ? devices.filter((d) => silentDays(d, now) !== undefined).sort((a, b) => (silentDays(b, now) ?? 0) - (silentDays(a, now) ?? 0))
-    : devices;
-  const holderText = (d: ListedDevice) => {
-    if (!d.assignment) return '';
-    const who = d.assignment.patientName ?? 'a patient of another care team';
-    return Date.parse(d.assignment.assignedFrom) > now ? `${who} from ${new Date(d.assignment.assignedFrom).toLocaleDateString()}` : who;
-  };
+  const silentOf = new Map(devices.map((d) => [d.id, silentDays(d, now)]));
+  const silentDevices = devices.filter((d) => silentOf.get(d.id) !== undefined);
+  const listed = onlySilent ? silentDevices.sort((a, b) => (silentOf.get(b.id) ?? 0) - (silentOf.get(a.id) ?? 0)) : devices;
+  // A device handed over at a later date: whose it will be, and from when.
+  const fromText = (assignment: NonNullable<ListedDevice['assignment']>) => (Date.parse(assignment.assignedFrom) > now ? ` from ${new Date(assignment.assignedFrom).toLocaleDateString()}` : '');
+  const holderText = (d: ListedDevice) => (d.assignment ? `${d.assignment.patientName ?? 'a patient of another care team'}${fromText(d.assignment)}` : '');
   const holderCell = (device: ListedDevice) => {
     const assignment = device.assignment;
     if (!assignment) return html`<td>${device.kind === 'gateway' ? '' : 'not assigned'}</td>`;
     if (assignment.patientId === null) return html`<td>${holderText(device)}</td>`;
-    return html`<td><a href=${`/patients/${encodeURIComponent(assignment.patientId)}`} onClick=${follow}>${assignment.patientName}</a>${Date.parse(assignment.assignedFrom) > now ? ` from ${new Date(assignment.assignedFrom).toLocaleDateString()}` : ''}</td>`;
+    return html`<td><a href=${`/patients/${encodeURIComponent(assignment.patientId)}`} onClick=${follow}>${assignment.patientName}</a>${fromText(assignment)}</td>`;
   };
   const showHistory = (deviceId: string) =>
     run(async () => {
@@ -151,11 +147,11 @@ export function DevicesPage() {
         <label class="check"><input id="only-silent" type="checkbox" checked=${onlySilent} onChange=${(e: Event) => setOnlySilent((e.target as HTMLInputElement).checked)} /> Only devices silent for 72 hours or more</label>
       </p>
       ${devicesCapped ? html`<p class="notice">The first ${LIST_CAP.toLocaleString()} devices, in id order: the counts below are of those.</p>` : null}
-      <p role="status">${silentCount === 0 ? 'No assigned device has been silent for 72 hours.' : `${silentCount} assigned device${silentCount === 1 ? ' has' : 's have'} been silent for 72 hours or more.`}</p>
+      <p role="status">${silentDevices.length === 0 ? 'No assigned device has been silent for 72 hours.' : `${silentDevices.length} assigned device${silentDevices.length === 1 ? ' has' : 's have'} been silent for 72 hours or more.`}</p>
       <table class="devices">
         <caption>${onlySilent ? 'Assigned devices silent for 72 hours or more, the longest silent first' : 'Devices of your care teams, and devices not assigned yet'}</caption>
         <thead><tr><th scope="col">Device</th><th scope="col">Kind</th><th scope="col">Patient</th><th scope="col">Last reading (measured)</th><th scope="col">Battery</th><th scope="col">Model</th><th scope="col">Gateway</th><th scope="col">Provisioned</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-        <tbody>${listed.map((d) => html`<tr data-device=${d.id}><th scope="row">${d.id}</th><td>${kindText(d.kind)}</td>${holderCell(d)}${lastReadingCell(d, now)}<td class="battery">${batteryText(d.status)}</td><td>${d.model ?? ''}</td><td>${d.gatewayId ?? ''}</td><td>${new Date(d.createdAt).toLocaleDateString()}</td><td><button type="button" class="secondary" aria-label=${`Assignment history of ${d.id}`} onClick=${() => void showHistory(d.id)}>History</button></td></tr>`)}</tbody>
+        <tbody>${listed.map((d) => html`<tr data-device=${d.id}><th scope="row">${d.id}</th><td>${kindText(d.kind)}</td>${holderCell(d)}${lastReadingCell(d, silentOf.get(d.id), now)}<td class="battery">${batteryText(d.status)}</td><td>${d.model ?? ''}</td><td>${d.gatewayId ?? ''}</td><td>${new Date(d.createdAt).toLocaleDateString()}</td><td><button type="button" class="secondary" aria-label=${`Assignment history of ${d.id}`} onClick=${() => void showHistory(d.id)}>History</button></td></tr>`)}</tbody>
       </table>
     </main>
   `;

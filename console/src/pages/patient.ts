@@ -131,6 +131,11 @@ function ToldTheTeam({ alerts }: { alerts: Alert[] }) {
   </section>`;
 }
 
+/** The patient's latest alerts, as the page lists them (alertsToWork orders them). */
+function patientAlerts(patientId: string, options: { background?: boolean } = {}): Promise<Alert[]> {
+  return api<{ alerts: Alert[] }>('GET', `/v1/alerts?patientId=${encodeURIComponent(patientId)}&limit=50`, undefined, options).then((found) => found.alerts);
+}
+
 export function PatientPage({ id }: { id: string }) {
   const [patient, setPatient] = useState<Patient | undefined>(undefined);
   const [readings, setReadings] = useState<Reading[]>([]);
@@ -167,7 +172,7 @@ export function PatientPage({ id }: { id: string }) {
     };
     setTeamName(undefined);
     api<Patient>('GET', `/v1/patients/${encodeURIComponent(id)}`).then(answer(showPatient), answer((failure: Error) => setError(failure.message)));
-    api<{ alerts: Alert[] }>('GET', `/v1/alerts?patientId=${encodeURIComponent(id)}&limit=50`).then(answer((found) => setAlerts(found.alerts)), answer(() => setAlerts([])));
+    patientAlerts(id).then(answer(setAlerts), answer(() => setAlerts([])));
     return answer.stale;
   }, [id]);
   // The patient's alerts as they change (a new one, another nurse's acknowledgement), asked in the
@@ -176,10 +181,7 @@ export function PatientPage({ id }: { id: string }) {
     useCallback(
       (_event: string, changed: Alert) => {
         if (changed.patientId !== id) return;
-        api<{ alerts: Alert[] }>('GET', `/v1/alerts?patientId=${encodeURIComponent(id)}&limit=50`, undefined, { background: true }).then(
-          (found) => setAlerts(found.alerts),
-          () => undefined,
-        );
+        patientAlerts(id, { background: true }).then(setAlerts, () => undefined);
       },
       [id],
     ),
