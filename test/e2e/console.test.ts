@@ -408,7 +408,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       const scale = unique('slow-scale');
       const scaleSecret = await provision(scale, 'weight', slow);
       for (let i = 0; i < 5; i += 1) publish(scale, scaleSecret, { readingId: `slow-${i}`, kind: 'weight', measuredAt: new Date(Date.parse(enrolledAt) + i * 86_400_000 + 43_200_000).toISOString(), value: 80, unit: 'kg' });
-      const fromApi = async (query = '') => ((await call('GET', `/v1/billing-progress?careTeamId=${ids.teamA}${query}`)).patients as { patientId: string; pace: string }[]);
+      const fromApi = async (query = '') => ((await call('GET', `/v1/billing-progress?careTeamId=${ids.teamA}${query}`)).patients as { patientId: string; pace: string; device: { deviceDays: number } | null }[]);
       for (let tries = 0; (await fromApi()).find((row) => row.patientId === slow)?.pace !== 'behind'; tries += 1) {
         if (tries > 100) throw new Error('the slow patient never showed as behind');
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -435,6 +435,21 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       // A row opens the patient's page.
       await page.click(`tr[data-patient="${slow}"] a`);
       await page.waitForSelector('h1:has-text("Sol Slow")');
+      // Triage shows the same pace beside each patient's alerts (the hostile-named patient's critical
+      // low of the first test: one day with readings, today's).
+      await page.click('nav a:has-text("Triage")');
+      await page.waitForSelector(`table.triage tr[data-patient="${ids.hostile}"] td.pace-cell .pace`);
+      const paces = new Map((await fromApi()).map((row) => [row.patientId, row]));
+      const triagePaces = await page.$$eval('table.triage tbody tr', (rows) => rows.map((row) => ({ id: row.getAttribute('data-patient') ?? '', marked: row.querySelector('td.pace-cell .pace')?.className, text: row.querySelector('td.pace-cell')?.textContent ?? '' })));
+      expect(triagePaces.length).toBeGreaterThan(0);
+      for (const { id, marked, text } of triagePaces) {
+        const fromList = paces.get(id);
+        expect(fromList).toBeDefined();
+        expect(marked).toBe(`pace pace-${fromList!.pace}`);
+        if (fromList!.device) expect(text).toContain(`${fromList!.device.deviceDays} of 16`);
+      }
+      expect(triagePaces.find((row) => row.id === ids.hostile)?.text).toMatch(/^(On track|Behind)[01] of 16; on pace: \d+ by now$/);
+      expect(await page.textContent('thead')).toContain('Days with readings this period');
       await context.close();
     }, WALKTHROUGH_MS);
 

@@ -4,32 +4,15 @@
 // patient's page, where the period's days and the time entries are.
 import { useState } from 'preact/hooks';
 import type { BillingProgressRow } from '../api-types.js';
-import { teamFilter, useCareTeams, usePatientsList } from '../population.js';
+import { populationList, teamFilter, useCareTeams, usePatientsList } from '../population.js';
 import { html } from '../html.js';
 import { follow } from '../router.js';
 import { bornText } from '../patient-identity.js';
-
-/** Each pace in words (never by colour alone), with the class that marks it. */
-const PACE_TEXT: Readonly<Record<BillingProgressRow['pace'], string>> = {
-  behind: 'Behind',
-  cannot_reach: 'Cannot reach 16 days',
-  on_track: 'On track',
-  reached: '16 days reached',
-  not_started: 'Not started',
-};
+import { daysText, PACE_TEXT } from '../pace-text.js';
 
 const periodLength = (start: string, end: string) => Math.round((Date.parse(`${end}T00:00:00Z`) - Date.parse(`${start}T00:00:00Z`)) / 86_400_000) + 1;
 const periodDate = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' });
 const shortDay = (date: string) => periodDate.format(new Date(`${date}T00:00:00Z`));
-
-/** The days: how many, and against the pace and the top code. */
-function daysText(row: BillingProgressRow): string {
-  const device = row.device;
-  if (!device) return 'Enrolled from a later date';
-  const top = device.targets.at(-1)!;
-  const pace = row.expectedDays !== null ? `; on pace: ${row.expectedDays} by now` : '';
-  return `${device.deviceDays} of ${top.minDays}${pace}`;
-}
 
 function leftText(row: BillingProgressRow): string {
   const device = row.device;
@@ -43,9 +26,9 @@ export function AdherencePage() {
   const teams = useCareTeams();
   const [teamId, setTeamId] = useState<string>('');
   const [onlyAtRisk, setOnlyAtRisk] = useState(false);
-  const { rows, error } = usePatientsList<BillingProgressRow>(`/v1/billing-progress${teamId ? `?careTeamId=${encodeURIComponent(teamId)}` : ''}`);
-  const count = (pace: BillingProgressRow['pace']) => rows?.filter((row) => row.pace === pace).length ?? 0;
-  const shown = rows?.filter((row) => !onlyAtRisk || row.pace === 'behind' || row.pace === 'cannot_reach');
+  const list = usePatientsList<BillingProgressRow>(`/v1/billing-progress${teamId ? `?careTeamId=${encodeURIComponent(teamId)}` : ''}`);
+  const count = (pace: BillingProgressRow['pace']) => list.rows?.filter((row) => row.pace === pace).length ?? 0;
+  const shown = list.rows?.filter((row) => !onlyAtRisk || row.pace === 'behind' || row.pace === 'cannot_reach');
   return html`
     <main id="main" class="adherence">
       <h1>Adherence</h1>
@@ -57,15 +40,12 @@ export function AdherencePage() {
         ${teamFilter('adherence-team', teams, teamId, setTeamId)}
         <label><input id="only-at-risk" type="checkbox" checked=${onlyAtRisk} onChange=${(event: Event) => setOnlyAtRisk((event.target as HTMLInputElement).checked)} /> Only those behind or unable to reach 16 days</label>
       </form>
-      ${error ? html`<p class="error" role="alert">${error}</p>` : null}
-      ${shown === undefined
-        ? error
-          ? null
-          : html`<p aria-busy="true">Loading…</p>`
-        : rows!.length === 0
-          ? html`<p>No patients in your care teams.</p>`
-          : html`
-              <p class="population-count" role="status">${count('behind')} behind, ${count('cannot_reach')} can no longer reach 16 days, ${count('on_track')} on track, ${count('reached')} reached, of ${rows!.length} patients.</p>
+      ${populationList(
+        list,
+        shown,
+        'No patients in your care teams.',
+        (shown, rows) => html`
+              <p class="population-count" role="status">${count('behind')} behind, ${count('cannot_reach')} can no longer reach 16 days, ${count('on_track')} on track, ${count('reached')} reached, of ${rows.length} patients.</p>
               <div class="table-scroll"><table class="adherence-table">
                 <caption class="visually-hidden">Patients, those behind first</caption>
                 <thead><tr><th scope="col">Patient</th><th scope="col">Pace</th><th scope="col">Days with readings</th><th scope="col">Days left in the period</th><th scope="col">Period</th><th scope="col">Minutes this month</th></tr></thead>
@@ -81,7 +61,8 @@ export function AdherencePage() {
                     </tr>`,
                   )}
                 </tbody>
-              </table></div>`}
+              </table></div>`,
+      )}
     </main>
   `;
 }

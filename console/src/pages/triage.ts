@@ -1,13 +1,42 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import type { TriageRow, UnreadThread } from '../api-types.js';
+import type { BillingProgressRow, TriageRow, UnreadThread } from '../api-types.js';
 import { html } from '../html.js';
 import { useAlertChanges } from '../live-alerts.js';
 import { follow } from '../router.js';
 import { severityText, worstOpenAlert } from '../severity.js';
 import { bornText } from '../patient-identity.js';
+import { paceSummary } from '../pace-text.js';
 
 const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+/** Days with readings change with readings, not alerts: read again every few minutes, not on each alert. */
+const PACE_REFRESH_MS = 5 * 60_000;
+
+/**
+ * Each patient's running device period (GET /v1/billing-progress), by patient id: a nurse working
+ * an alert sees whether the patient's month of monitoring is at risk too (anchors.md, opportunity 9).
+ */
+function usePaces(ready: boolean): { paces: Map<string, BillingProgressRow> | undefined; problem: string | undefined } {
+  const [paces, setPaces] = useState<Map<string, BillingProgressRow> | undefined>(undefined);
+  const [problem, setProblem] = useState<string | undefined>(undefined);
+  useEffect(() => {
+    if (!ready) return undefined;
+    let stopped = false;
+    // Asked by the page itself, never by the person: background, so it does not put off the idle sign-out.
+    const read = () =>
+      api<{ patients: BillingProgressRow[] }>('GET', '/v1/billing-progress', undefined, { background: true }).then(
+        (answer) => !stopped && (setPaces(new Map(answer.patients.map((row) => [row.patientId, row]))), setProblem(undefined)),
+        (failure: Error) => !stopped && setProblem(failure.message),
+      );
+    void read();
+    const every = setInterval(() => void read(), PACE_REFRESH_MS);
+    return () => {
+      stopped = true;
+      clearInterval(every);
+    };
+  }, [ready]);
+  return { paces, problem };
+}
 
 export function Triage() {
   const [rows, setRows] = useState<TriageRow[] | undefined>(undefined);
@@ -32,10 +61,17 @@ export function Triage() {
   useEffect(() => load(), [load]);
   // Ranked as the API ranks them, refreshed on every change the stream reports: no reload.
   useAlertChanges(useCallback(() => load(true), [load]));
+  // Asked once the list is on screen: a team's days take the server longer than its alerts.
+  const { paces, problem } = usePaces(rows !== undefined);
+  // A patient enrolled since the days were read has none yet.
+  const paceOf = (patientId: string) => {
+    const pace = paces?.get(patientId);
+    return pace ? paceSummary(pace) : '—';
+  };
   return html`
     <main id="main">
       <h1>Triage</h1>
-      <p class="hint">Patients of your care teams with open alerts, the most severe first, then the most recent.</p>
+      <p class="hint">Patients of your care teams with open alerts, the most severe first, then the most recent, with the days with readings of each one's running 30-day period against the 16 that 99454 needs.</p>
       ${error ? html`<p class="error" role="alert">${error}</p>` : null}
       ${unread.length > 0
         ? html`<section aria-labelledby="unread-heading" class="unread-threads">
@@ -56,7 +92,7 @@ export function Triage() {
               <table class="triage">
                 <caption class="visually-hidden">Patients with open alerts</caption>
                 <thead>
-                  <tr><th scope="col">Patient</th><th scope="col">Worst open alert</th><th scope="col">Open</th><th scope="col">Not acknowledged</th><th scope="col">Last activity</th></tr>
+                  <tr><th scope="col">Patient</th><th scope="col">Worst open alert</th><th scope="col">Open</th><th scope="col">Not acknowledged</th><th scope="col">Last activity</th>${paces ? html`<th scope="col">Days with readings this period</th>` : null}</tr>
                 </thead>
                 <tbody>
                   ${rows.map(
@@ -67,11 +103,13 @@ export function Triage() {
                         <td>${row.openAlerts}</td>
                         <td>${row.unacknowledged}</td>
                         <td><time datetime=${row.lastActivityAt}>${time.format(new Date(row.lastActivityAt))}</time></td>
+                        ${paces ? html`<td class="pace-cell">${paceOf(row.patientId)}</td>` : null}
                       </tr>
                     `,
                   )}
                 </tbody>
               </table>
+              ${problem ? html`<p class="hint">Days with readings could not be read here (${problem}); the <a href="/adherence" onClick=${follow}>Adherence</a> page lists them by care team.</p>` : null}
             `}
     </main>
   `;
