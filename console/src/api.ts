@@ -9,6 +9,8 @@ export class ApiFailure extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The whole answer: some refusals say more than the message (an import's `problems`). */
+    readonly answer: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -55,12 +57,17 @@ export function endSession(): void {
  */
 export const BACKGROUND_HEADER = 'x-rpm-background';
 
-export async function api<T>(method: string, path: string, body?: unknown, options: { background?: boolean } = {}): Promise<T> {
+/**
+ * `body` is sent as JSON, or as it is with `contentType` (a CSV file's text). `background`: the page
+ * asked by itself, so the answer does not restart the idle clock.
+ */
+export async function api<T>(method: string, path: string, body?: unknown, options: { background?: boolean; contentType?: string } = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (options.background) headers[BACKGROUND_HEADER] = '1';
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (body !== undefined) headers['Content-Type'] = options.contentType ?? 'application/json';
   if (method !== 'GET' && session.me?.csrfToken) headers['x-csrf-token'] = session.me.csrfToken;
-  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin', cache: 'no-store' });
+  const sent = body === undefined ? undefined : options.contentType ? String(body) : JSON.stringify(body);
+  const response = await fetch(path, { method, headers, body: sent, credentials: 'same-origin', cache: 'no-store' });
   if (response.status === 401 && session.me && !path.startsWith('/v1/sessions')) {
     endSession();
   } else if (response.ok && session.me && !options.background) {
@@ -68,7 +75,7 @@ export async function api<T>(method: string, path: string, body?: unknown, optio
   }
   if (response.status === 204) return undefined as T;
   const payload = (await response.json().catch(() => ({}))) as { error?: string; message?: string };
-  if (!response.ok) throw new ApiFailure(response.status, payload.error ?? `HTTP_${response.status}`, payload.message ?? `the API answered ${response.status}`);
+  if (!response.ok) throw new ApiFailure(response.status, payload.error ?? `HTTP_${response.status}`, payload.message ?? `the API answered ${response.status}`, payload);
   return payload as T;
 }
 

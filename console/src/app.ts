@@ -18,6 +18,7 @@ import { PasswordSetup } from './pages/password-setup.js';
 import { PatientPage } from './pages/patient.js';
 import { SignIn } from './pages/sign-in.js';
 import { Triage } from './pages/triage.js';
+import { PatientsPage } from './pages/patients.js';
 import { follow, navigate, usePath } from './router.js';
 
 function useSession() {
@@ -102,6 +103,8 @@ export function App() {
     ? html`<${BillingPage} />`
     : path.startsWith('/cgm') && (role === 'admin' || role === 'nurse' || role === 'physician')
     ? html`<${CgmPopulationPage} />`
+    : /^\/patients\/?$/.test(path) && (role === 'admin' || role === 'nurse' || role === 'physician')
+    ? html`<${PatientsPage} />`
     : path.startsWith('/adherence') && (role === 'admin' || role === 'nurse' || role === 'physician')
     ? html`<${AdherencePage} />`
     : path.startsWith('/devices') && (role === 'admin' || role === 'nurse')
@@ -127,7 +130,7 @@ export function App() {
     <a class="skip" href="#main">Skip to content</a>
     <header class="top">
       <nav aria-label="Main">
-        ${role === 'admin' || role === 'nurse' || role === 'physician' ? html`<a href="/" onClick=${follow}>Triage</a> <a href="/cgm" onClick=${follow}>CGM</a> <a href="/adherence" onClick=${follow}>Adherence</a>` : null}
+        ${role === 'admin' || role === 'nurse' || role === 'physician' ? html`<a href="/" onClick=${follow}>Triage</a> <a href="/patients" onClick=${follow}>Patients</a> <a href="/cgm" onClick=${follow}>CGM</a> <a href="/adherence" onClick=${follow}>Adherence</a>` : null}
         ${role === 'admin' || role === 'nurse' ? html` <a href="/devices" onClick=${follow}>Devices</a>` : null}
         ${role === 'admin' || role === 'billing' ? html` <a href="/billing" onClick=${follow}>Billing</a>` : null}
         ${role === 'admin' || role === 'nurse' || role === 'physician' ? html` <a href="/care-teams" onClick=${follow}>Care teams</a>` : null}

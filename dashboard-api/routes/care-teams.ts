@@ -4,12 +4,12 @@ import { effectivePolicy, escalationPolicy, type EscalationPolicy, type WebhookT
 import type { CareTeam, ClinicalStore } from '../../store/index.js';
 import { maySeeTeam, requireUser, visibleTeams } from '../access.js';
 import { API_ERRORS, ApiError } from '../errors.js';
-import { idParams } from './shared.js';
+import { chosenId, idParams } from './shared.js';
 import { careTeamView, errorResponses } from '../schemas.js';
 import { STORE_ERRORS } from '../../store/index.js';
 
 const careTeamBody = z.object({
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).optional(),
+  id: chosenId.optional(),
   name: z.string().min(1).max(200),
   escalation: escalationPolicy.optional(),
 });

@@ -3,11 +3,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { readingObject, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, maySeeTeam, requireUser, visibleTeams } from '../access.js';
-import { idParams, instant, pageQuery } from './shared.js';
+import { chosenId, idParams, instant, pageQuery } from './shared.js';
 import { cursor, errorResponses, patientView, readingView } from '../schemas.js';
 
 const patientBody = z.object({
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).optional(),
+  id: chosenId.optional(),
   name: z.string().min(1).max(200),
   birthDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD'),
   timezone: z.string().min(1).max(64),

@@ -10,4 +10,6 @@ export const pageQuery = {
 export const instant = z.string().refine((text) => !Number.isNaN(Date.parse(text)) && /T.*(Z|[+-]\d{2}:\d{2})$/.test(text), { message: 'must be an RFC 3339 date-time with Z or an offset' });
 /** A calendar date, YYYY-MM-DD (a patient's local date where it names one). */
 export const calendarDate = z.string().refine(isCalendarDate, 'a date (YYYY-MM-DD)');
+/** An id a person chooses (a clinic's record number, a team's short name): refused in words, not as a pattern. */
+export const chosenId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1–64 characters of A–Z, a–z, 0–9, ".", "_" or "-", the first a letter or digit');
 export const errorResponse = z.object({ error: z.string(), message: z.string() });

@@ -453,6 +453,88 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await context.close();
     }, WALKTHROUGH_MS);
 
+    it('lets a nurse find her team’s patients by name, id or birth date and enroll one, a refused field marked; an admin enrolls from a CSV file', async () => {
+      const context = await browser.newContext({ timezoneId: 'UTC' });
+      const page = await context.newPage();
+      await signIn(page);
+      await page.click('nav a:has-text("Patients")');
+      await page.waitForSelector('table.patients-table tbody tr');
+      const listed = () => page.$$eval('table.patients-table tbody tr', (rows) => rows.map((row) => row.getAttribute('data-patient')));
+      // Every patient of her team and no one else's: the API's list.
+      const teamAPatients = async () => ((await call('GET', '/v1/patients?limit=500')).patients as { id: string; careTeamId: string }[]).filter((p) => p.careTeamId === ids.teamA).map((p) => p.id);
+      const fromApi = await teamAPatients();
+      expect([...(await listed())].sort()).toEqual([...fromApi].sort());
+      expect(await listed()).not.toContain(ids.patientB);
+      expect(await listed()).toContain(ids.hostile);
+      // Typing narrows the list: part of a name without its case, a date of birth.
+      await page.fill('#patient-search', 'SOL sl');
+      await page.waitForFunction(() => document.querySelectorAll('table.patients-table tbody tr').length === 1);
+      expect(await page.textContent('table.patients-table tbody tr th a')).toBe('Sol Slow');
+      await page.fill('#patient-search', '1944-04-04');
+      await page.waitForFunction(() => document.querySelector('table.patients-table tbody tr th a')?.textContent === 'Sol Slow');
+      expect(await page.textContent('p.population-count')).toMatch(/^1 of \d+ patients match\.$/);
+      await page.fill('#patient-search', 'nobody-by-this-name');
+      await page.waitForSelector('text=No patient matches.');
+      await page.fill('#patient-search', '');
+
+      // Enrolling: a refused id is marked on its field, and nothing is enrolled.
+      const before = fromApi.length;
+      await page.click('summary:has-text("Enroll a patient")');
+      await page.fill('#enroll-name', 'Eve Enrolled');
+      await page.fill('#enroll-birth-date', '1951-05-06');
+      await page.selectOption('#enroll-timezone', 'America/Chicago');
+      await page.fill('#enroll-from', '2026-11-20');
+      await page.fill('#enroll-id', 'mrn 77');
+      await page.click('form.enroll button[type=submit]');
+      await page.waitForSelector('#enroll-id-error');
+      expect(await page.textContent('#enroll-id-error')).toBe('must be 1–64 characters of A–Z, a–z, 0–9, ".", "_" or "-", the first a letter or digit');
+      expect(await page.getAttribute('#enroll-id', 'aria-invalid')).toBe('true');
+      expect(await page.getAttribute('#enroll-id', 'aria-describedby')).toContain('enroll-id-error');
+      expect(await page.textContent('form.enroll p.error[role=alert]')).toBe('Not enrolled: see the fields marked below.');
+      expect((await teamAPatients()).length).toBe(before);
+      expect(await seriousViolations(page, 'patients-enroll-error')).toEqual([]);
+      const mrn = unique('mrn');
+      await page.fill('#enroll-id', mrn);
+      await page.click('form.enroll button[type=submit]');
+      await page.waitForSelector(`p.notice a[href="/patients/${mrn}"]`);
+      await page.waitForSelector(`table.patients-table tr[data-patient="${mrn}"]`);
+      // As the API keeps it: monitored from midnight of 20 November in Chicago (CST, UTC−6).
+      const eve = (await call('GET', `/v1/patients/${mrn}`)) as unknown as { name: string; birthDate: string; timezone: string; careTeamId: string; enrolledAt: string };
+      expect(eve).toMatchObject({ name: 'Eve Enrolled', birthDate: '1951-05-06', timezone: 'America/Chicago', careTeamId: ids.teamA, enrolledAt: '2026-11-20T06:00:00.000Z' });
+      expect(((await page.textContent(`tr[data-patient="${mrn}"]`)) ?? '').replace(/\s+/g, ' ')).toContain('America/Chicago');
+      expect(await seriousViolations(page, 'patients')).toEqual([]);
+      await page.click(`p.notice a[href="/patients/${mrn}"]`);
+      await page.waitForSelector('h1:has-text("Eve Enrolled")');
+      await context.close();
+
+      // An admin's CSV file: refused whole with each problem by line and column, then imported.
+      const adminContext = await browser.newContext();
+      const admin = await adminContext.newPage();
+      await signIn(admin, ids.admin);
+      await admin.click('nav a:has-text("Patients")');
+      await admin.click('summary:has-text("Enroll from a CSV file")');
+      await admin.waitForSelector('form.enrollment-import #import-file');
+      const [first, second, scale] = [unique('csv'), unique('csv'), unique('csv-scale')];
+      const csv = (zone: string) => `patientId,name,birthDate,timezone,careTeamId,deviceId,deviceKind\n${first},"Imported, Ida",1949-07-08,America/Denver,${ids.teamA},${scale},weight\n${second},Ivo Imported,1952-09-10,${zone},${ids.teamA},,\n`;
+      await admin.setInputFiles('#import-file', { name: 'patients.csv', mimeType: 'text/csv', buffer: Buffer.from(csv('Mars/Base')) });
+      await admin.click('form.enrollment-import button[type=submit]');
+      await admin.waitForSelector('.import-problems table');
+      const problems = await admin.$$eval('.import-problems tbody tr', (rows) => rows.map((row) => Array.from(row.querySelectorAll('td')).map((cell) => cell.textContent)));
+      expect(problems).toEqual([['3', 'timezone', expect.stringContaining('Mars/Base')]]);
+      expect(await admin.textContent('.import-problems p.error')).toBe('Nothing was imported: 1 problem to mend in the file.');
+      expect((await call('GET', `/v1/patients/${first}`).catch((error: Error) => error)) instanceof Error).toBe(true);
+      await admin.setInputFiles('#import-file', { name: 'patients.csv', mimeType: 'text/csv', buffer: Buffer.from(csv('Europe/Lisbon')) });
+      await admin.click('form.enrollment-import button[type=submit]');
+      await admin.waitForSelector('.import-result p[role=status]');
+      expect(await admin.textContent('.import-result p[role=status]')).toBe('Imported 2 patients and 1 device.');
+      expect(await admin.$$eval('table.device-secrets tbody tr', (rows) => rows.map((row) => row.getAttribute('data-device')))).toEqual([scale]);
+      expect(((await admin.textContent(`table.device-secrets tr[data-device="${scale}"] code`)) ?? '').length).toBeGreaterThan(20);
+      await admin.waitForSelector(`table.patients-table tr[data-patient="${first}"]`);
+      expect(await admin.textContent(`table.patients-table tr[data-patient="${first}"] th a`)).toBe('Imported, Ida');
+      expect(await seriousViolations(admin, 'patients-import')).toEqual([]);
+      await adminContext.close();
+    }, WALKTHROUGH_MS);
+
     it('raises a banner for a critical reading without reload, kept across a reload and for colleagues until acknowledged; acknowledging it is audited and stops escalation', async () => {
       // A nurse's browser in another zone than the patient's (Ada's is New York).
       const context = await browser.newContext({ timezoneId: 'UTC' });

@@ -1,6 +1,7 @@
 // The patient's effective rules, and for physicians and admins a form that changes them: each bound,
 // window and on/off switch is a field; the API validates the whole set (rules/rule-definitions.ts)
 // and its errors are shown on the field they name ("body/rules/bp-crisis/retakeWindowMinutes: …").
+import { fieldErrors } from '../field-errors.js';
 import { useState } from 'preact/hooks';
 import { ApiFailure, api, session } from '../api.js';
 import type { Rule, Thresholds } from '../api-types.js';
@@ -27,17 +28,6 @@ type Draft = Record<string, Rule>;
 
 /** The id of the field an API error path names: `rules/bp-crisis/any/0/value` → `th-rules-bp-crisis-any-0-value`. */
 const fieldId = (path: string) => `th-${path.replace(/\//g, '-')}`;
-
-/** `body/rules/x/y: message; body/…` → field id → message; what names no field is under ''. */
-function fieldErrors(message: string): Record<string, string> {
-  const errors: Record<string, string> = {};
-  for (const part of message.split('; ')) {
-    const match = /^body\/([^:]+): (.*)$/.exec(part);
-    const key = match && document.getElementById(fieldId(match[1]!)) ? fieldId(match[1]!) : '';
-    errors[key] = errors[key] ? `${errors[key]}; ${match?.[2] ?? part}` : (match && key ? match[2]! : part);
-  }
-  return errors;
-}
 
 /** The override of one rule: the fields the form changed, on top of what was stored before. */
 function changedFields(before: Rule, after: Rule): Record<string, unknown> {
@@ -108,7 +98,7 @@ export function ThresholdsPanel({ patientId, thresholds, onSaved }: { patientId:
       setSaved(true);
       onSaved(next);
     } catch (failure) {
-      setErrors(failure instanceof ApiFailure && failure.status === 400 ? fieldErrors(failure.message) : { '': (failure as Error).message });
+      setErrors(failure instanceof ApiFailure && failure.status === 400 ? fieldErrors(failure.message, (path) => (document.getElementById(fieldId(path)) ? fieldId(path) : undefined)) : { '': (failure as Error).message });
     }
   };
 

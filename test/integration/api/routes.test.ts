@@ -36,6 +36,8 @@ describe('validation errors name the field', () => {
   it.each([
     ['POST', '/v1/patients', { name: 'X', timezone: 'UTC', careTeamId: 'x' }, 'body/birthDate'],
     ['POST', '/v1/patients', { name: 'X', birthDate: '03/02/1948', timezone: 'UTC', careTeamId: 'x' }, 'body/birthDate'],
+    ['POST', '/v1/patients', { id: 'mrn 7', name: 'X', birthDate: '1948-03-02', timezone: 'UTC', careTeamId: 'x' }, 'body/id: must be 1–64 characters of A–Z, a–z, 0–9, ".", "_" or "-", the first a letter or digit'],
+    ['POST', '/v1/care-teams', { id: '-team', name: 'T' }, 'body/id: must be 1–64 characters'],
     ['POST', '/v1/devices', { id: 'cuff/1', kind: 'blood_pressure' }, 'body/id'],
     ['POST', '/v1/devices', { id: 'cuff-1', kind: 'toaster' }, 'body/kind'],
     ['GET', '/v1/alerts?severity=urgent', undefined, 'querystring/severity'],

@@ -1,0 +1,111 @@
+// Patients (`/patients`): every patient of the person's care teams, found by typing part of a name,
+// an id or a date of birth, each a link to their page; nurses and admins enroll a patient here, and
+// admins a clinic's patients from a CSV file. Before this page a patient without an open alert could
+// be reached only through another list (Adherence, a device), and enrolling took the API or the CLI.
+import { useMemo, useState } from 'preact/hooks';
+import { session } from '../api.js';
+import type { PatientSummary } from '../api-types.js';
+import { html } from '../html.js';
+import { everyPage } from '../paged-list.js';
+import { bornText } from '../patient-identity.js';
+import { byName, matchesQuery, searchText } from '../patient-search.js';
+import { teamFilter, useCareTeams } from '../population.js';
+import { follow } from '../router.js';
+import { useReloadingActions } from '../admin-actions.js';
+import { EnrollPatientForm } from './enroll-patient.js';
+import { EnrollmentImport } from './enrollment-import.js';
+
+/** Patients the page holds at most, as on the devices page. */
+const LIST_CAP = 10_000;
+/** Rows drawn before Show all: a long list is searched, not scrolled. */
+const SHOWN_ROWS = 200;
+
+const enrolledDate = (patient: PatientSummary) => new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: patient.timezone }).format(new Date(patient.enrolledAt));
+
+export function PatientsPage() {
+  const role = session.me?.user.role;
+  const teams = useCareTeams();
+  const [patients, setPatients] = useState<PatientSummary[] | undefined>(undefined);
+  const [capped, setCapped] = useState(false);
+  const [query, setQuery] = useState('');
+  const [teamId, setTeamId] = useState('');
+  const [showAll, setShowAll] = useState(false);
+  const [enrolled, setEnrolled] = useState<PatientSummary | undefined>(undefined);
+  const [enrollOpen, setEnrollOpen] = useState(false);
+  const { error, run } = useReloadingActions(async () => {
+    const listed = await everyPage<PatientSummary>('/v1/patients?limit=500', 'patients', LIST_CAP);
+    setPatients(listed.items.sort(byName));
+    setCapped(listed.capped);
+  });
+  // Each patient's search text once per list, not once per keystroke.
+  const searchable = useMemo(() => (patients ?? []).map((patient) => ({ patient, text: searchText(patient) })), [patients]);
+  const matching = searchable.filter(({ patient, text }) => (!teamId || patient.careTeamId === teamId) && matchesQuery(text, query)).map(({ patient }) => patient);
+  const shown = showAll ? matching : matching.slice(0, SHOWN_ROWS);
+  const teamName = (id: string) => teams.find((team) => team.id === id)?.name ?? id;
+  const countText = () => {
+    const total = patients?.length ?? 0;
+    const of = query || teamId ? `${matching.length} of ${total} patients match` : `${total} patient${total === 1 ? '' : 's'}`;
+    return `${of}${capped ? ` (the first ${LIST_CAP.toLocaleString()} of your teams' patients: search narrows those)` : ''}.`;
+  };
+  return html`
+    <main id="main" class="patients">
+      <h1>Patients</h1>
+      ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+      ${enrolled
+        ? html`<p class="notice" role="status">
+            Enrolled <a href=${`/patients/${encodeURIComponent(enrolled.id)}`} onClick=${follow}>${enrolled.name}</a> (${bornText(enrolled.birthDate)}).
+            ${role === 'admin' || role === 'nurse' ? html`Next: give them a device on the <a href="/devices" onClick=${follow}>Devices</a> page.` : null}
+          </p>`
+        : null}
+      ${role === 'admin' || role === 'nurse'
+        ? html`<details class="enroll-details" open=${enrollOpen} onToggle=${(event: Event) => setEnrollOpen((event.target as HTMLDetailsElement).open)}>
+            <summary>Enroll a patient</summary>
+            <${EnrollPatientForm}
+              teams=${teams}
+              onEnrolled=${(patient: PatientSummary) => {
+                setEnrolled(patient);
+                setEnrollOpen(false);
+                void run();
+              }}
+            />
+          </details>`
+        : null}
+      ${role === 'admin'
+        ? html`<details class="enroll-details">
+            <summary>Enroll from a CSV file</summary>
+            <${EnrollmentImport} onImported=${() => void run()} />
+          </details>`
+        : null}
+      <form class="filters" role="search" onSubmit=${(event: Event) => event.preventDefault()}>
+        <label for="patient-search">Find a patient</label>
+        <input id="patient-search" type="search" autocomplete="off" placeholder="Name, id or date of birth (1948-03-02)" value=${query} onInput=${(event: Event) => (setQuery((event.target as HTMLInputElement).value), setShowAll(false))} />
+        ${teamFilter('patients-team', teams, teamId, (id) => (setTeamId(id), setShowAll(false)))}
+      </form>
+      ${patients === undefined
+        ? error
+          ? null
+          : html`<p aria-busy="true">Loading…</p>`
+        : html`
+            <p class="population-count" role="status">${countText()}</p>
+            ${matching.length === 0
+              ? html`<p>${patients.length === 0 ? 'No patients in your care teams yet.' : 'No patient matches.'}</p>`
+              : html`<div class="table-scroll"><table class="patients-table">
+                  <caption class="visually-hidden">Patients of your care teams, by name</caption>
+                  <thead><tr><th scope="col">Patient</th><th scope="col">Id</th><th scope="col">Care team</th><th scope="col">Time zone</th><th scope="col">Monitored since</th></tr></thead>
+                  <tbody>
+                    ${shown.map(
+                      (patient) => html`<tr data-patient=${patient.id}>
+                        <th scope="row"><a href=${`/patients/${encodeURIComponent(patient.id)}`} onClick=${follow}>${patient.name}</a><br /><span class="born">${bornText(patient.birthDate)}</span></th>
+                        <td>${patient.id}</td>
+                        <td>${teamName(patient.careTeamId)}</td>
+                        <td>${patient.timezone.replace(/_/g, ' ')}</td>
+                        <td>${enrolledDate(patient)}</td>
+                      </tr>`,
+                    )}
+                  </tbody>
+                </table></div>
+                ${shown.length < matching.length ? html`<p><button type="button" class="secondary" onClick=${() => setShowAll(true)}>Show all ${matching.length}</button></p>` : null}`}
+          `}
+    </main>
+  `;
+}
