@@ -29,7 +29,16 @@ export const patientRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore
   app.patch(
     '/v1/patients/:id',
     {
-      schema: { params: idParams, body: z.object({ language: z.string().min(2).max(35).nullable() }).strict(), response: { 200: patientView, ...errorResponses }, tags: ['patients'], description: 'Changes the patient’s language (BCP 47; null: English), in which automated messages are sent when the care team has a template in it.' },
+      schema: {
+        params: idParams,
+        body: z
+          .object({ name: z.string().min(1).max(200).optional(), birthDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD').optional(), language: z.string().min(2).max(35).nullable().optional() })
+          .strict()
+          .refine((change) => Object.keys(change).length > 0, 'name, birthDate or language: nothing to change'),
+        response: { 200: patientView, ...errorResponses },
+        tags: ['patients'],
+        description: 'Corrects the patient’s name or date of birth, or changes their language (BCP 47; null: English), in which automated messages are sent when the care team has a template in it. The time zone and the care team do not change after enrolment.',
+      },
       config: { access: { roles: ['admin', 'nurse'], scope: 'patient', audit: 'patient.update' } },
     },
     async (request) => clinicalStore.patients.update(request.params.id, request.body),

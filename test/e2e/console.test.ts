@@ -505,6 +505,23 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(await seriousViolations(page, 'patients')).toEqual([]);
       await page.click(`p.notice a[href="/patients/${mrn}"]`);
       await page.waitForSelector('h1:has-text("Eve Enrolled")');
+      // A misspelt name and a wrong birth date are corrected on the patient's page; a birth date in
+      // the future is refused on its field.
+      await page.click('summary:has-text("Correct the name, date of birth or language")');
+      await page.fill('#details-birth-date', '2999-01-01');
+      await page.click('form.patient-details button[type=submit]');
+      await page.waitForSelector('#details-birth-date-error');
+      expect(await page.textContent('#details-birth-date-error')).toBe('is in the future');
+      expect(await page.getAttribute('#details-birth-date', 'aria-invalid')).toBe('true');
+      expect(await seriousViolations(page, 'patient-details-error')).toEqual([]);
+      await page.fill('#details-birth-date', '1951-05-07');
+      await page.fill('#details-name', 'Eve Enrolee');
+      await page.fill('#details-language', 'es');
+      await page.click('form.patient-details button[type=submit]');
+      await page.waitForSelector('h1:has-text("Eve Enrolee")');
+      expect(await page.textContent('form.patient-details p[role=status]')).toBe('Saved.');
+      expect(((await page.textContent('p.patient-header')) ?? '').replace(/\s+/g, ' ')).toMatch(/^ ?Born May 7, 1951, age 75 · time zone America\/Chicago · .* · messages in Spanish ?$/);
+      expect(await call('GET', `/v1/patients/${mrn}`)).toMatchObject({ name: 'Eve Enrolee', birthDate: '1951-05-07', language: 'es', timezone: 'America/Chicago' });
       await context.close();
 
       // An admin's CSV file: refused whole with each problem by line and column, then imported.

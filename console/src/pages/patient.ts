@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { api, session } from '../api.js';
-import type { Alert, CareTeam, Patient, Reading, Rule, Thresholds } from '../api-types.js';
+import type { Alert, CareTeam, Patient, PatientSummary, Reading, Rule, Thresholds } from '../api-types.js';
 import { TimeChart, type Band, type Line, type Series } from '../chart.js';
 import { thresholdLines } from '../rules-view.js';
 import { ThresholdsPanel } from './thresholds-panel.js';
@@ -9,6 +9,7 @@ import { MessagesPanel } from './messages-panel.js';
 import { CgmPanel } from './cgm-panel.js';
 import { CheckInPanel } from './check-in-panel.js';
 import { MyReadings } from './my-readings.js';
+import { PatientDetailsForm } from './patient-details-form.js';
 import { DAY_MS } from '../../../device-profiles/time-units.js';
 import { html } from '../html.js';
 import { follow } from '../router.js';
@@ -131,6 +132,15 @@ function ToldTheTeam({ alerts }: { alerts: Alert[] }) {
   </section>`;
 }
 
+/** "Spanish" for `es`, in the browser's language; the tag itself where the browser has no name for it. */
+function languageName(tag: string): string {
+  try {
+    return new Intl.DisplayNames(undefined, { type: 'language' }).of(tag) ?? tag;
+  } catch {
+    return tag;
+  }
+}
+
 /** The patient's latest alerts, as the page lists them (alertsToWork orders them). */
 function patientAlerts(patientId: string, options: { background?: boolean } = {}): Promise<Alert[]> {
   return api<{ alerts: Alert[] }>('GET', `/v1/alerts?patientId=${encodeURIComponent(patientId)}&limit=50`, undefined, options).then((found) => found.alerts);
@@ -153,6 +163,7 @@ export function PatientPage({ id }: { id: string }) {
   }, [id]);
   const [thresholds, setThresholds] = useState<Thresholds | undefined>(undefined);
   const clinician = session.me?.user.role !== 'patient';
+  const mayCorrect = session.me?.user.role === 'admin' || session.me?.user.role === 'nurse';
   const [teamName, setTeamName] = useState<string | undefined>(undefined);
   // Each answer is used only if it still answers the page's question: switching from 7 to 90 days
   // (or to another patient) while the first request is under way must not let its late answer
@@ -211,8 +222,11 @@ export function PatientPage({ id }: { id: string }) {
     <main id="main">
       <h1>${patient.name}</h1>
       <p class="patient-header">
-        ${bornText(patient.birthDate).replace(/^b/, 'B')} · time zone ${patient.timezone}${clinician ? ` · care team ${teamName ?? patient.careTeamId} · devices ${patient.devices.length > 0 ? patient.devices.join(', ') : 'none'}` : ''}
+        ${bornText(patient.birthDate).replace(/^b/, 'B')} · time zone ${patient.timezone}${clinician ? ` · care team ${teamName ?? patient.careTeamId} · devices ${patient.devices.length > 0 ? patient.devices.join(', ') : 'none'}${patient.language ? ` · messages in ${languageName(patient.language)}` : ''}` : ''}
       </p>
+      ${mayCorrect
+        ? html`<details class="enroll-details"><summary>Correct the name, date of birth or language</summary><${PatientDetailsForm} key=${patient.id} patient=${patient} onSaved=${(saved: PatientSummary) => setPatient({ ...patient, ...saved })} /></details>`
+        : null}
       ${clinician
         ? html`<dl class="last-readings" aria-label="Last reading of each kind">
             ${patient.lastReadings.length === 0

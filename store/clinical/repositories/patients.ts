@@ -84,14 +84,27 @@ export class PatientRepository {
     return toPatient(row);
   }
 
-  /** Changes what may change after enrolment: the language of automated messages. */
-  async update(id: string, change: { language?: string | null }): Promise<Patient> {
+  /**
+   * Changes what may change after enrolment: a corrected name or date of birth, and the language of
+   * automated messages. The time zone and the care team stay: the zone makes the patient's past
+   * billing days, and a team's move would carry its alerts and thresholds with it.
+   */
+  async update(id: string, change: { name?: string; birthDate?: string; language?: string | null }): Promise<Patient> {
     const patient = await this.get(id);
     if (!patient) throw notFound('patient', id);
+    const name = change.name === undefined ? patient.name : change.name.trim();
+    if (name.length === 0 || name.length > 200) throw invalidInput('name', 'must be 1–200 characters, not only spaces');
+    if (change.birthDate !== undefined) checkBirthDate(change.birthDate);
+    const birthDate = change.birthDate ?? patient.birthDate;
     const language = change.language === undefined ? patient.language : change.language === null ? null : checkLanguage(change.language);
     const updatedAt = nowInstant();
-    await this.db.updateTable('patients').set({ language, updated_at: updatedAt }).where('id', '=', id).execute();
-    return { ...patient, language, updatedAt };
+    // Only the columns that change: the triage list's change counter follows an update of the name
+    // or birth date (migration 0020), not one of the language.
+    const set: { name?: string; birth_date?: string; language: string | null; updated_at: string } = { language, updated_at: updatedAt };
+    if (name !== patient.name) set.name = name;
+    if (birthDate !== patient.birthDate) set.birth_date = birthDate;
+    await this.db.updateTable('patients').set(set).where('id', '=', id).execute();
+    return { ...patient, name, birthDate, language, updatedAt };
   }
 
   /** Several patients in one query (the triage list), by id; unknown ids are absent. */

@@ -61,6 +61,33 @@ describe('validation errors name the field', () => {
   });
 });
 
+describe('patient details', () => {
+  it('lets a nurse correct a name and a birth date, which triage shows at once, and refuses what may not change', async () => {
+    const patientId = await newPatient();
+    await app.clinicalStore.alerts.open({ patientId, ruleId: 'r-details', severity: 'high', summary: 's', actor: 'test' });
+    const triageName = async () => ((await app.request('GET', '/v1/triage', { token: nurse })).body as { patients: { patientId: string; name: string; birthDate: string }[] }).patients.find((row) => row.patientId === patientId);
+    expect(await triageName()).toMatchObject({ name: 'Ada Example', birthDate: '1948-03-02' });
+    const corrected = await app.request('PATCH', `/v1/patients/${patientId}`, { token: nurse, body: { name: '  Ada Exemplar ', birthDate: '1948-02-03' } });
+    expect(corrected).toMatchObject({ status: 200, body: { id: patientId, name: 'Ada Exemplar', birthDate: '1948-02-03', timezone: 'America/New_York', language: null } });
+    // The kept triage list is rendered again: its change counter follows the name and birth date.
+    expect(await triageName()).toMatchObject({ name: 'Ada Exemplar', birthDate: '1948-02-03' });
+    expect((await app.request('GET', `/v1/patients/${patientId}`, { token: nurse })).body).toMatchObject({ name: 'Ada Exemplar', birthDate: '1948-02-03' });
+    // The language alone leaves the name as it is.
+    expect(await app.request('PATCH', `/v1/patients/${patientId}`, { token: nurse, body: { language: 'es' } })).toMatchObject({ status: 200, body: { name: 'Ada Exemplar', language: 'es' } });
+    const audit = (await app.request('GET', `/v1/audit?patientId=${patientId}&action=patient.update`, { token: admin })).body as { records: { actor: string; outcome: string }[] };
+    expect(audit.records.map((r) => r.actor)).toEqual(['nurse-1', 'nurse-1']);
+
+    const refused = async (body: unknown) => (await app.request('PATCH', `/v1/patients/${patientId}`, { token: nurse, body })).body as { error: string; message: string };
+    expect(await refused({ birthDate: '2999-01-01' })).toMatchObject({ error: 'RPM_ERR_INVALID_INPUT', message: 'birthDate: is in the future' });
+    expect(await refused({ birthDate: '1948-02-30' })).toMatchObject({ message: expect.stringContaining('birthDate') });
+    expect(await refused({ name: '   ' })).toMatchObject({ message: 'name: must be 1–200 characters, not only spaces' });
+    expect(await refused({})).toMatchObject({ error: 'RPM_ERR_VALIDATION', message: expect.stringContaining('nothing to change') });
+    expect(await refused({ timezone: 'Europe/Paris' })).toMatchObject({ error: 'RPM_ERR_VALIDATION', message: expect.stringContaining('timezone') });
+    expect(await refused({ careTeamId: 'elsewhere' })).toMatchObject({ error: 'RPM_ERR_VALIDATION' });
+    expect((await app.request('GET', `/v1/patients/${patientId}`, { token: nurse })).body).toMatchObject({ name: 'Ada Exemplar', birthDate: '1948-02-03', timezone: 'America/New_York', careTeamId: app.teamId });
+  });
+});
+
 describe('devices', () => {
   it('returns the secret once, rotates it on re-provisioning, and never lists it', async () => {
     const id = unique('meter');
