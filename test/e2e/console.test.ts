@@ -651,12 +651,20 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       const newcomer = unique('newcomer').toLowerCase();
       await page.fill('#person-id', newcomer);
       await page.fill('#person-name', 'New Comer');
-      await page.fill('#person-teams', ids.teamA);
+      await page.check(`#person-team-${ids.teamA}`);
       await page.click('form.create-person button[type=submit]');
       await page.waitForSelector(`tr[data-person="${newcomer}"]`);
       const link = (await page.textContent('code.link')) ?? '';
       expect(link).toMatch(/\/password-setup#token=[\w-]{43}$/);
       expect(await page.textContent(`tr[data-person="${newcomer}"]`)).toContain('waiting for setup');
+      expect(await page.textContent(`tr[data-person="${newcomer}"] td:nth-of-type(3)`)).toBe('Team A');
+      // Her teams change from the list: Team B added, by name.
+      await page.click(`button[aria-label="Care teams of ${newcomer}"]`);
+      expect(await page.isChecked(`#edit-team-${ids.teamA}`)).toBe(true);
+      await page.check(`#edit-team-${ids.teamB}`);
+      await page.click('form.edit-teams button[type=submit]');
+      await page.waitForFunction((id) => document.querySelector(`tr[data-person="${id}"] td:nth-of-type(3)`)?.textContent === 'Team A, Team B', newcomer);
+      expect(((await call('GET', '/v1/users?limit=500')).users as { id: string; careTeams: string[] }[]).find((user) => user.id === newcomer)?.careTeams.sort()).toEqual([ids.teamA, ids.teamB].sort());
       const violations = await seriousViolations(page, 'people');
       // The newcomer opens the link (its path and fragment: the printed host is RPM_PUBLIC_URL's), sets a password and signs in.
       const newcomerContext = await browser.newContext();
