@@ -503,7 +503,13 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(eve).toMatchObject({ name: 'Eve Enrolled', birthDate: '1951-05-06', timezone: 'America/Chicago', careTeamId: ids.teamA, enrolledAt: '2026-11-20T06:00:00.000Z' });
       expect(((await page.textContent(`tr[data-patient="${mrn}"]`)) ?? '').replace(/\s+/g, ' ')).toContain('America/Chicago');
       expect(await seriousViolations(page, 'patients')).toEqual([]);
-      await page.click(`p.notice a[href="/patients/${mrn}"]`);
+      // "Give them a device" opens the devices page's assign form with her chosen, named with her birth date.
+      await page.click('p.notice a:has-text("give them a device")');
+      await page.waitForSelector(`#assign-patient option[value="${mrn}"]`, { state: 'attached' });
+      expect(await page.$eval('#assign-patient', (select) => (select as HTMLSelectElement).value)).toBe(mrn);
+      expect(await page.textContent(`#assign-patient option[value="${mrn}"]`)).toBe('Eve Enrolled, born May 6, 1951, age 75');
+      await page.click('nav a:has-text("Patients")');
+      await page.click(`table.patients-table tr[data-patient="${mrn}"] th a`);
       await page.waitForSelector('h1:has-text("Eve Enrolled")');
       // A misspelt name and a wrong birth date are corrected on the patient's page; a birth date in
       // the future is refused on its field.

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { MEASUREMENT_KINDS } from '../../../device-profiles/kinds.js';
 import { ShownOnce, useReloadingActions } from '../admin-actions.js';
 import { api, session } from '../api.js';
@@ -9,6 +9,7 @@ import { follow } from '../router.js';
 import { agoText, batteryText, shortTime, silentDays } from '../device-health.js';
 import { kindText } from '../reading-text.js';
 import { localDateValue } from '../local-time.js';
+import { bornText } from '../patient-identity.js';
 
 /** Devices (and patients) the page holds at most: past that, a care team's list is no longer read on one page. */
 const LIST_CAP = 10_000;
@@ -34,7 +35,9 @@ export function DevicesPage() {
   const [secret, setSecret] = useState<{ id: string; secret: string; kind: string } | undefined>(undefined);
   const [history, setHistory] = useState<{ deviceId: string; rows: Assignment[] } | undefined>(undefined);
   const [provision, setProvision] = useState({ id: '', kind: 'blood_pressure', model: '' });
-  const [assign, setAssign] = useState({ deviceId: '', patientId: '', from: localDateValue(Date.now()), replay: true });
+  // `?patient=`: the Patients page's "give them a device" after enrolling one: the patient is chosen.
+  const [handingTo] = useState(() => new URLSearchParams(location.search).get('patient') ?? '');
+  const [assign, setAssign] = useState({ deviceId: '', patientId: handingTo, from: localDateValue(Date.now()), replay: true });
   const [held, setHeld] = useState<HeldDevice[]>([]);
   const [onlySilent, setOnlySilent] = useState(false);
   const [devicesCapped, setDevicesCapped] = useState(false);
@@ -48,6 +51,9 @@ export function DevicesPage() {
     setPatients((await everyPage<PatientSummary>('/v1/patients?limit=500', 'patients', LIST_CAP)).items);
     setHeld((await api<{ devices: HeldDevice[] }>('GET', '/v1/unassigned-readings')).devices);
   };
+  useEffect(() => {
+    if (handingTo) document.getElementById('assign-device')?.focus();
+  }, [handingTo, patients.length > 0]);
   const { error, run } = useReloadingActions(load);
   const submitProvision = (event: Event) => {
     event.preventDefault();
@@ -122,7 +128,7 @@ export function DevicesPage() {
         <label for="assign-patient">Patient</label>
         <select id="assign-patient" required value=${assign.patientId} onChange=${(e: Event) => setAssign({ ...assign, patientId: (e.target as HTMLSelectElement).value })}>
           <option value="">Choose a patient</option>
-          ${patients.map((p) => html`<option value=${p.id}>${p.name}</option>`)}
+          ${patients.map((p) => html`<option value=${p.id}>${p.name}, ${bornText(p.birthDate)}</option>`)}
         </select>
         <label for="assign-from">From</label><input id="assign-from" type="date" required value=${assign.from} onInput=${(e: Event) => setAssign({ ...assign, from: (e.target as HTMLInputElement).value })} />
         <label class="check"><input id="assign-replay" type="checkbox" checked=${assign.replay} onChange=${(e: Event) => setAssign({ ...assign, replay: (e.target as HTMLInputElement).checked })} /> Re-ingest the readings held for this device from this date</label>

@@ -54,7 +54,7 @@ export function PatientsPage() {
       ${enrolled
         ? html`<p class="notice" role="status">
             Enrolled <a href=${`/patients/${encodeURIComponent(enrolled.id)}`} onClick=${follow}>${enrolled.name}</a> (${bornText(enrolled.birthDate)}).
-            ${role === 'admin' || role === 'nurse' ? html`Next: give them a device on the <a href="/devices" onClick=${follow}>Devices</a> page.` : null}
+            ${role === 'admin' || role === 'nurse' ? html`Next: <a href=${`/devices?patient=${encodeURIComponent(enrolled.id)}`} onClick=${follow}>give them a device</a>.` : null}
           </p>`
         : null}
       ${role === 'admin' || role === 'nurse'
