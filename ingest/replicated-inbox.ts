@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { InboundMessage } from './inbound-message.js';
 import { inboxMessageId, inboxSeqOf, type MessageInbox } from './inbox.js';
 import type { Spool } from './spool.js';
-import { NS_PER_MS, appendReplicated, ensureStream, patiently, pullBatch, type ClusterEngine } from '../store/index.js';
+import { NS_PER_MS, STREAM_SETTLING, appendReplicated, ensureStream, patiently, pullBatch, type ClusterEngine } from '../store/index.js';
 
 export const INBOX_STREAM = 'RPM_INBOX';
 const INBOX_SUBJECT = 'rpm.inbox';
@@ -73,7 +73,7 @@ export class ReplicatedInbox implements MessageInbox {
         // A consumer created with an earlier wait takes this one.
         await jsm.consumers.update(INBOX_STREAM, CONSUMER, { ack_wait: ACK_WAIT_MS * NS_PER_MS });
       }
-    });
+    }, { alsoTransient: STREAM_SETTLING });
   }
 
   get isFull(): boolean {
@@ -160,7 +160,7 @@ export class ReplicatedInbox implements MessageInbox {
   /** Starts pulling this process's share of the stream into its spool. */
   async start(): Promise<void> {
     await this.open();
-    const consumer = await this.engine.js.consumers.get(INBOX_STREAM, CONSUMER);
+    const consumer = await patiently(() => this.engine.js.consumers.get(INBOX_STREAM, CONSUMER), { alsoTransient: STREAM_SETTLING });
     this.pulling = this.pull(consumer);
     this.workingTimer = setInterval(() => {
       for (const message of this.held.values()) message.working();

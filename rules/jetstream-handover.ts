@@ -14,7 +14,7 @@ import { AckPolicy, RetentionPolicy, StorageType, type Consumer, type JsMsg, typ
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { StoredReading } from '../device-profiles/index.js';
-import { NS_PER_MS, appendReplicated, ensureStream, patiently, pullBatch, type ClusterEngine } from '../store/index.js';
+import { NS_PER_MS, STREAM_SETTLING, appendReplicated, ensureStream, patiently, pullBatch, type ClusterEngine } from '../store/index.js';
 import { RecentlyJudged, partitionOf, readingKey, type RulesHandover } from './handover.js';
 
 export const ACCEPTED_STREAM = 'RPM_ACCEPTED';
@@ -126,9 +126,9 @@ export class JetStreamRulesFeed {
           max_ack_pending: 10 * BATCH,
         });
       }
-    });
+    }, { alsoTransient: STREAM_SETTLING });
     // Asks the consumer's leader, which a cluster electing one lacks for a few seconds.
-    const consumer = await patiently(() => this.engine.js.consumers.get(ACCEPTED_STREAM, durable));
+    const consumer = await patiently(() => this.engine.js.consumers.get(ACCEPTED_STREAM, durable), { alsoTransient: STREAM_SETTLING });
     const token = this.tokenOf(partition);
     if (token === undefined) return;
     const previous = this.pulling.get(partition);
