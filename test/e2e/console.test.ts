@@ -502,6 +502,16 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       const eve = (await call('GET', `/v1/patients/${mrn}`)) as unknown as { name: string; birthDate: string; timezone: string; careTeamId: string; enrolledAt: string };
       expect(eve).toMatchObject({ name: 'Eve Enrolled', birthDate: '1951-05-06', timezone: 'America/Chicago', careTeamId: ids.teamA, enrolledAt: '2026-11-20T06:00:00.000Z' });
       expect(((await page.textContent(`tr[data-patient="${mrn}"]`)) ?? '').replace(/\s+/g, ' ')).toContain('America/Chicago');
+      // Who still needs a device: Eve, not Ada (her cuff and meter are hers since 1 September).
+      expect(await page.textContent(`tr[data-patient="${mrn}"] td.devices-cell`)).toBe('none · give one');
+      const adasDevices = (await page.textContent(`tr[data-patient="${ids.patientA}"] td.devices-cell`)) ?? '';
+      expect(adasDevices).toMatch(/blood pressure/i);
+      expect(adasDevices).toMatch(/glucose/i);
+      expect(adasDevices).not.toContain('none');
+      await page.check('#only-without-device');
+      await page.waitForFunction((id) => !document.querySelector(`table.patients-table tr[data-patient="${id}"]`), ids.patientA);
+      expect(await listed()).toContain(mrn);
+      await page.uncheck('#only-without-device');
       expect(await seriousViolations(page, 'patients')).toEqual([]);
       // "Give them a device" opens the devices page's assign form with her chosen, named with her birth date.
       await page.click('p.notice a:has-text("give them a device")');

@@ -4,7 +4,8 @@
 // be reached only through another list (Adherence, a device), and enrolling took the API or the CLI.
 import { useMemo, useState } from 'preact/hooks';
 import { session } from '../api.js';
-import type { PatientSummary } from '../api-types.js';
+import type { ListedDevice, PatientSummary } from '../api-types.js';
+import { kindText } from '../reading-text.js';
 import { html } from '../html.js';
 import { everyPage } from '../paged-list.js';
 import { bornText } from '../patient-identity.js';
@@ -22,6 +23,31 @@ const SHOWN_ROWS = 200;
 
 const enrolledDate = (patient: PatientSummary) => new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: patient.timezone }).format(new Date(patient.enrolledAt));
 
+/** A device of a patient: in use now, or handed over from a later date. */
+type DeviceInUse = { id: string; kind: string; inUse: boolean; from: string };
+
+/** Each patient's devices from the devices list (each device's assignment in force, else its next). */
+function devicesByPatient(devices: readonly ListedDevice[], nowMs: number): Map<string, DeviceInUse[]> {
+  const byPatient = new Map<string, DeviceInUse[]>();
+  for (const device of devices) {
+    const assignment = device.assignment;
+    if (!assignment?.patientId || device.kind === 'gateway') continue;
+    const held = byPatient.get(assignment.patientId) ?? [];
+    held.push({ id: device.id, kind: device.kind, inUse: Date.parse(assignment.assignedFrom) <= nowMs, from: assignment.assignedFrom });
+    byPatient.set(assignment.patientId, held);
+  }
+  return byPatient;
+}
+
+/** "Blood pressure, weight", a scale "from Dec 9", or none with a link to give one. */
+function devicesCell(patientId: string, devices: readonly DeviceInUse[]) {
+  if (devices.length === 0) return html`none · <a href=${`/devices?patient=${encodeURIComponent(patientId)}`} onClick=${follow}>give one</a>`;
+  return devices
+    .map((device) => `${kindText(device.kind)}${device.inUse ? '' : ` from ${new Date(device.from).toLocaleDateString()}`}`)
+    .join(', ')
+    .replace(/^./, (first) => first.toUpperCase());
+}
+
 export function PatientsPage() {
   const role = session.me?.user.role;
   const teams = useCareTeams();
@@ -32,19 +58,26 @@ export function PatientsPage() {
   const [showAll, setShowAll] = useState(false);
   const [enrolled, setEnrolled] = useState<PatientSummary | undefined>(undefined);
   const [enrollOpen, setEnrollOpen] = useState(false);
+  const [devicesOf, setDevicesOf] = useState<Map<string, DeviceInUse[]> | undefined>(undefined);
+  const [onlyWithout, setOnlyWithout] = useState(false);
+  const handsDevices = role === 'admin' || role === 'nurse';
   const { error, run } = useReloadingActions(async () => {
     const listed = await everyPage<PatientSummary>('/v1/patients?limit=500', 'patients', LIST_CAP);
     setPatients(listed.items.sort(byName));
     setCapped(listed.capped);
+    // Who has a device, for those who hand them out (the devices list is theirs to read).
+    if (handsDevices) setDevicesOf(devicesByPatient((await everyPage<ListedDevice>('/v1/devices?limit=500', 'devices', LIST_CAP)).items, Date.now()));
   });
   // Each patient's search text once per list, not once per keystroke.
   const searchable = useMemo(() => (patients ?? []).map((patient) => ({ patient, text: searchText(patient) })), [patients]);
-  const matching = searchable.filter(({ patient, text }) => (!teamId || patient.careTeamId === teamId) && matchesQuery(text, query)).map(({ patient }) => patient);
+  const matching = searchable
+    .filter(({ patient, text }) => (!teamId || patient.careTeamId === teamId) && (!onlyWithout || !devicesOf?.get(patient.id)?.some((d) => d.inUse)) && matchesQuery(text, query))
+    .map(({ patient }) => patient);
   const shown = showAll ? matching : matching.slice(0, SHOWN_ROWS);
   const teamName = (id: string) => teams.find((team) => team.id === id)?.name ?? id;
   const countText = () => {
     const total = patients?.length ?? 0;
-    const of = query || teamId ? `${matching.length} of ${total} patients match` : `${total} patient${total === 1 ? '' : 's'}`;
+    const of = query || teamId || onlyWithout ? `${matching.length} of ${total} patients match` : `${total} patient${total === 1 ? '' : 's'}`;
     return `${of}${capped ? ` (the first ${LIST_CAP.toLocaleString()} of your teams' patients: search narrows those)` : ''}.`;
   };
   return html`
@@ -80,6 +113,7 @@ export function PatientsPage() {
         <label for="patient-search">Find a patient</label>
         <input id="patient-search" type="search" autocomplete="off" placeholder="Name, id or date of birth (1948-03-02)" value=${query} onInput=${(event: Event) => (setQuery((event.target as HTMLInputElement).value), setShowAll(false))} />
         ${teamFilter('patients-team', teams, teamId, (id) => (setTeamId(id), setShowAll(false)))}
+        ${devicesOf ? html`<label class="check"><input id="only-without-device" type="checkbox" checked=${onlyWithout} onChange=${(event: Event) => (setOnlyWithout((event.target as HTMLInputElement).checked), setShowAll(false))} /> Only patients without a device in use</label>` : null}
       </form>
       ${patients === undefined
         ? error
@@ -91,7 +125,7 @@ export function PatientsPage() {
               ? html`<p>${patients.length === 0 ? 'No patients in your care teams yet.' : 'No patient matches.'}</p>`
               : html`<div class="table-scroll"><table class="patients-table">
                   <caption class="visually-hidden">Patients of your care teams, by name</caption>
-                  <thead><tr><th scope="col">Patient</th><th scope="col">Id</th><th scope="col">Care team</th><th scope="col">Time zone</th><th scope="col">Monitored since</th></tr></thead>
+                  <thead><tr><th scope="col">Patient</th><th scope="col">Id</th><th scope="col">Care team</th><th scope="col">Time zone</th><th scope="col">Monitored since</th>${devicesOf ? html`<th scope="col">Devices</th>` : null}</tr></thead>
                   <tbody>
                     ${shown.map(
                       (patient) => html`<tr data-patient=${patient.id}>
@@ -100,6 +134,7 @@ export function PatientsPage() {
                         <td>${teamName(patient.careTeamId)}</td>
                         <td>${patient.timezone.replace(/_/g, ' ')}</td>
                         <td>${enrolledDate(patient)}</td>
+                        ${devicesOf ? html`<td class="devices-cell">${devicesCell(patient.id, devicesOf.get(patient.id) ?? [])}</td>` : null}
                       </tr>`,
                     )}
                   </tbody>
