@@ -36,6 +36,12 @@ describe('the spool high-water mark', () => {
     // A reader holding its snapshot from before the appends: the checkpoint thread (every 200 ms)
     // cannot copy the WAL's newer frames into spool.sqlite past it, so the WAL holds all 62 however
     // slowly this runs (a loaded CI run copied a spool.sqlite already holding them).
+    // Everything written before it (the schema) is first checkpointed into spool.sqlite, so that
+    // with the reader in place the checkpoint thread has nothing left it may write there: a copy
+    // taken while it wrote the schema's pages was torn and opened as damaged (a CI run, 2026-12-06).
+    const checkpointer = new Database(source);
+    checkpointer.pragma('wal_checkpoint(TRUNCATE)');
+    checkpointer.close();
     const reader = new Database(source);
     reader.exec('BEGIN');
     reader.prepare('SELECT count(*) FROM sqlite_master').get();
