@@ -56,9 +56,20 @@ export function byPace(a: BillingProgressRow, b: BillingProgressRow): number {
   return PACE_ORDER[a.pace] - PACE_ORDER[b.pace] || (a.spareDays ?? 0) - (b.spareDays ?? 0) || a.name.localeCompare(b.name) || a.patientId.localeCompare(b.patientId);
 }
 
-/** `careTeamIds` undefined: every team's (an admin's). `pace`: only the patients at these paces. */
-export async function billingProgressList(stores: Stores, options: { careTeamIds?: string[]; nowMs: number; pace?: readonly DevicePace[] }): Promise<BillingProgressRow[]> {
-  const patients = await everyPatientUpTo((page) => stores.clinicalStore.patients.list({ careTeamIds: options.careTeamIds, ...page }), BILLING_PROGRESS_MAX, 'patients');
+/** Patients named at once (`patientId=a,b,…`): a triage page's rows, asked in pieces of this size. */
+export const BILLING_PROGRESS_IDS_MAX = 100;
+
+/**
+ * `careTeamIds` undefined: every team's (an admin's). `pace`: only the patients at these paces.
+ * `patientIds`: only these, those of other teams or unknown left out as a list's filter would.
+ */
+export async function billingProgressList(
+  stores: Stores,
+  options: { careTeamIds?: string[]; nowMs: number; pace?: readonly DevicePace[]; patientIds?: readonly string[] },
+): Promise<BillingProgressRow[]> {
+  const patients = options.patientIds
+    ? [...(await stores.clinicalStore.patients.getMany([...new Set(options.patientIds)])).values()].filter((patient) => !options.careTeamIds || options.careTeamIds.includes(patient.careTeamId))
+    : await everyPatientUpTo((page) => stores.clinicalStore.patients.list({ careTeamIds: options.careTeamIds, ...page }), BILLING_PROGRESS_MAX, 'patients');
   const rows = await readEachPatient(patients, CONCURRENCY, async (patient): Promise<BillingProgressRow | undefined> => {
     const progress = await readBillingProgress(stores, patient, options.nowMs);
     const pace = devicePace(progress.device, progress.today);

@@ -2,6 +2,7 @@
 // then "Load more" appends the next. A change of filters starts again from the first page.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.js';
+import type { ListedDevice, PatientSummary } from './api-types.js';
 
 export function usePagedList<T>(path: string, key: string): { items: T[]; more: boolean; error: string | undefined; loadMore(): Promise<void>; reload(): Promise<void> } {
   const [items, setItems] = useState<T[]>([]);
@@ -39,3 +40,12 @@ export async function everyPage<T>(path: string, key: string, cap: number): Prom
   } while (after !== null && items.length < cap);
   return { items: items.slice(0, cap), capped: after !== null || items.length > cap };
 }
+
+/** The most patients or devices a whole-list page holds (searching, counting, offering them). */
+export const WHOLE_LIST_CAP = 10_000;
+
+/** Every patient of the caller's teams, up to the cap (the Patients, People and Devices pages). */
+export const readAllPatients = () => everyPage<PatientSummary>('/v1/patients?limit=500', 'patients', WHOLE_LIST_CAP);
+
+/** Every device, up to the cap (the Devices page, and the Patients page's devices column). */
+export const readAllDevices = () => everyPage<ListedDevice>('/v1/devices?limit=500', 'devices', WHOLE_LIST_CAP);

@@ -437,6 +437,10 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.waitForSelector('h1:has-text("Sol Slow")');
       // Triage shows the same pace beside each patient's alerts (the hostile-named patient's critical
       // low of the first test: one day with readings, today's).
+      const paceAsks: URL[] = [];
+      page.on('request', (request) => {
+        if (request.url().includes('/v1/billing-progress')) paceAsks.push(new URL(request.url()));
+      });
       await page.click('nav a:has-text("Triage")');
       await page.waitForSelector(`table.triage tr[data-patient="${ids.hostile}"] td.pace-cell .pace`);
       const paces = new Map((await fromApi()).map((row) => [row.patientId, row]));
@@ -450,6 +454,24 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       }
       expect(triagePaces.find((row) => row.id === ids.hostile)?.text).toMatch(/^(On track|Behind)[01] of 16; on pace: \d+ by now$/);
       expect(await page.textContent('thead')).toContain('Days with readings this period');
+      // Only the rows' patients are read, not the whole team.
+      const rowIds = triagePaces.map((row) => row.id).sort();
+      expect(paceAsks.map((url) => (url.searchParams.get('patientId') ?? 'the whole team').split(',').sort())).toEqual([rowIds]);
+      // A patient who joins the list while the page is open has their days at once, not at the next
+      // 5-minute round (one enrolled now: no silent-device alert has put them on the list already).
+      const newcomer = String((await call('POST', '/v1/patients', { name: 'Nel Newcomer', birthDate: '1951-05-05', timezone: 'UTC', careTeamId: ids.teamA })).id);
+      const meter = unique('new-meter');
+      const meterSecret = await provision(meter, 'glucose', newcomer);
+      publish(meter, meterSecret, { readingId: unique('new-low'), kind: 'glucose', measuredAt: new Date().toISOString(), value: 45, unit: 'mg/dL', mealContext: 'fasting' });
+      await page.waitForSelector(`table.triage tr[data-patient="${newcomer}"] td.pace-cell .pace`, { timeout: 15_000 });
+      expect(((await page.textContent(`table.triage tr[data-patient="${newcomer}"] td.pace-cell`)) ?? '').replace(/\s+/g, ' ')).toMatch(/^On track ?1 of 16; on pace: 0 by now$/);
+      // Every ask named rows of the list, never the whole team, and each patient once: the
+      // newcomer was read alone (another patient's alert may have joined them in the same ask).
+      const rowsNow = new Set(await page.$$eval('table.triage tbody tr', (rows) => rows.map((row) => row.getAttribute('data-patient') ?? '')));
+      const asked = paceAsks.flatMap((url) => (url.searchParams.get('patientId') ?? 'the whole team').split(','));
+      expect(asked.filter((id) => !rowsNow.has(id))).toEqual([]);
+      expect(asked).toHaveLength(new Set(asked).size);
+      expect(asked).toContain(newcomer);
       await context.close();
     }, WALKTHROUGH_MS);
 

@@ -4,15 +4,12 @@ import { ShownOnce, useReloadingActions } from '../admin-actions.js';
 import { api, session } from '../api.js';
 import type { Assignment, Device, HeldDevice, ListedDevice, PatientSummary } from '../api-types.js';
 import { html } from '../html.js';
-import { everyPage } from '../paged-list.js';
+import { readAllDevices, readAllPatients, WHOLE_LIST_CAP } from '../paged-list.js';
 import { follow } from '../router.js';
 import { agoText, batteryText, shortTime, silentDays } from '../device-health.js';
 import { kindText } from '../reading-text.js';
 import { localDateValue } from '../local-time.js';
 import { bornText } from '../patient-identity.js';
-
-/** Devices (and patients) the page holds at most: past that, a care team's list is no longer read on one page. */
-const LIST_CAP = 10_000;
 
 // A gateway is provisioned like a device (its own credentials) but measures nothing.
 const KINDS = [...MEASUREMENT_KINDS, 'gateway'];
@@ -45,10 +42,10 @@ export function DevicesPage() {
   const isAdmin = session.me?.user.role === 'admin';
   const load = async () => {
     // Every page: the silent devices are counted over all of them, and any patient may be given one.
-    const listed = await everyPage<ListedDevice>('/v1/devices?limit=500', 'devices', LIST_CAP);
+    const listed = await readAllDevices();
     setDevices(listed.items);
     setDevicesCapped(listed.capped);
-    setPatients((await everyPage<PatientSummary>('/v1/patients?limit=500', 'patients', LIST_CAP)).items);
+    setPatients((await readAllPatients()).items);
     setHeld((await api<{ devices: HeldDevice[] }>('GET', '/v1/unassigned-readings')).devices);
   };
   useEffect(() => {
@@ -152,7 +149,7 @@ export function DevicesPage() {
       <p class="filters">
         <label class="check"><input id="only-silent" type="checkbox" checked=${onlySilent} onChange=${(e: Event) => setOnlySilent((e.target as HTMLInputElement).checked)} /> Only devices silent for 72 hours or more</label>
       </p>
-      ${devicesCapped ? html`<p class="notice">The first ${LIST_CAP.toLocaleString()} devices, in id order: the counts below are of those.</p>` : null}
+      ${devicesCapped ? html`<p class="notice">The first ${WHOLE_LIST_CAP.toLocaleString()} devices, in id order: the counts below are of those.</p>` : null}
       <p role="status">${silentDevices.length === 0 ? 'No assigned device has been silent for 72 hours.' : `${silentDevices.length} assigned device${silentDevices.length === 1 ? ' has' : 's have'} been silent for 72 hours or more.`}</p>
       <table class="devices">
         <caption>${onlySilent ? 'Assigned devices silent for 72 hours or more, the longest silent first' : 'Devices of your care teams, and devices not assigned yet'}</caption>

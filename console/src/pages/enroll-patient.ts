@@ -5,6 +5,7 @@ import { useState } from 'preact/hooks';
 import { ApiFailure, api } from '../api.js';
 import type { CareTeam, PatientSummary } from '../api-types.js';
 import { fieldErrors } from '../field-errors.js';
+import { formFields } from '../form-field.js';
 import { html } from '../html.js';
 import { localDateValue } from '../local-time.js';
 import { enrollmentBody, type Draft } from '../enrollment-body.js';
@@ -58,26 +59,17 @@ export function EnrollPatientForm({ teams, onEnrolled }: { teams: readonly CareT
       setBusy(false);
     }
   };
-  /** A field's label, control and error, the error tied to the control for screen readers. */
-  const field = (id: string, label: string, control: unknown, hint?: string) => html`
-    <div class="field">
-      <label for=${id}>${label}</label>
-      ${control}
-      ${hint ? html`<p class="hint" id=${`${id}-hint`}>${hint}</p>` : null}
-      ${errors[id] ? html`<p class="error field-error" id=${`${id}-error`}>${errors[id]}</p>` : null}
-    </div>`;
-  const described = (id: string, hint = false) => [hint ? `${id}-hint` : '', errors[id] ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
-  const invalid = (id: string) => (errors[id] ? 'true' : 'false');
+  const { field, aria } = formFields(errors);
   return html`
     <form class="enroll" onSubmit=${submit} aria-labelledby="enroll-heading">
       <h2 id="enroll-heading" class="visually-hidden">Enroll a patient</h2>
       ${errors[''] ? html`<p class="error" role="alert">${errors['']}</p>` : Object.keys(errors).length > 0 ? html`<p class="error" role="alert">Not enrolled: see the fields marked below.</p>` : null}
-      ${field('enroll-name', 'Name', html`<input id="enroll-name" required autocomplete="off" value=${draft.name} onInput=${input('name')} aria-invalid=${invalid('enroll-name')} aria-describedby=${described('enroll-name')} />`)}
-      ${field('enroll-birth-date', 'Date of birth', html`<input id="enroll-birth-date" type="date" required max=${localDateValue(Date.now())} value=${draft.birthDate} onInput=${input('birthDate')} aria-invalid=${invalid('enroll-birth-date')} aria-describedby=${described('enroll-birth-date')} />`)}
+      ${field('enroll-name', 'Name', html`<input id="enroll-name" required autocomplete="off" value=${draft.name} onInput=${input('name')} ...${aria('enroll-name')} />`)}
+      ${field('enroll-birth-date', 'Date of birth', html`<input id="enroll-birth-date" type="date" required max=${localDateValue(Date.now())} value=${draft.birthDate} onInput=${input('birthDate')} ...${aria('enroll-birth-date')} />`)}
       ${field(
         'enroll-timezone',
         'Time zone',
-        html`<select id="enroll-timezone" value=${draft.timezone} onChange=${input('timezone')} aria-invalid=${invalid('enroll-timezone')} aria-describedby=${described('enroll-timezone', true)}>
+        html`<select id="enroll-timezone" value=${draft.timezone} onChange=${input('timezone')} ...${aria('enroll-timezone', true)}>
           ${zones.map((zone) => html`<option value=${zone}>${zone.replace(/_/g, ' ')}</option>`)}
         </select>`,
         "Where the patient lives: their days with readings, charts and messages follow this zone's clock.",
@@ -85,13 +77,13 @@ export function EnrollPatientForm({ teams, onEnrolled }: { teams: readonly CareT
       ${field(
         'enroll-team',
         'Care team',
-        html`<select id="enroll-team" required value=${careTeamId} onChange=${input('careTeamId')} aria-invalid=${invalid('enroll-team')} aria-describedby=${described('enroll-team')}>
+        html`<select id="enroll-team" required value=${careTeamId} onChange=${input('careTeamId')} ...${aria('enroll-team')}>
           ${teams.map((team) => html`<option value=${team.id}>${team.name}</option>`)}
         </select>`,
       )}
-      ${field('enroll-from', 'Monitoring from', html`<input id="enroll-from" type="date" required value=${draft.from} onInput=${input('from')} aria-invalid=${invalid('enroll-from')} aria-describedby=${described('enroll-from', true)} />`, 'The first day of the first 30-day device period (in the patient’s time zone).')}
-      ${field('enroll-id', 'Patient id (optional)', html`<input id="enroll-id" autocomplete="off" value=${draft.id} onInput=${input('id')} aria-invalid=${invalid('enroll-id')} aria-describedby=${described('enroll-id', true)} />`, 'The clinic’s medical record number, say: letters, digits, dot, dash and underscore. Left empty, one is made.')}
-      ${field('enroll-language', 'Language of automated messages (optional)', html`<input id="enroll-language" autocomplete="off" placeholder="es" value=${draft.language} onInput=${input('language')} aria-invalid=${invalid('enroll-language')} aria-describedby=${described('enroll-language', true)} />`, 'A language tag such as es or pt-BR; left empty, English.')}
+      ${field('enroll-from', 'Monitoring from', html`<input id="enroll-from" type="date" required value=${draft.from} onInput=${input('from')} ...${aria('enroll-from', true)} />`, 'The first day of the first 30-day device period (in the patient’s time zone).')}
+      ${field('enroll-id', 'Patient id (optional)', html`<input id="enroll-id" autocomplete="off" value=${draft.id} onInput=${input('id')} ...${aria('enroll-id', true)} />`, 'The clinic’s medical record number, say: letters, digits, dot, dash and underscore. Left empty, one is made.')}
+      ${field('enroll-language', 'Language of automated messages (optional)', html`<input id="enroll-language" autocomplete="off" placeholder="es" value=${draft.language} onInput=${input('language')} ...${aria('enroll-language', true)} />`, 'A language tag such as es or pt-BR; left empty, English.')}
       <button type="submit" disabled=${busy || teams.length === 0}>Enroll</button>
     </form>
   `;

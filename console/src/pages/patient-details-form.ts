@@ -6,6 +6,7 @@ import { useState } from 'preact/hooks';
 import { ApiFailure, api } from '../api.js';
 import type { PatientSummary } from '../api-types.js';
 import { fieldErrors } from '../field-errors.js';
+import { formFields } from '../form-field.js';
 import { html } from '../html.js';
 
 const FIELDS: Readonly<Record<string, string>> = { name: 'details-name', birthDate: 'details-birth-date', language: 'details-language' };
@@ -40,12 +41,7 @@ export function PatientDetailsForm({ patient, onSaved }: { patient: PatientSumma
       setErrors(failure instanceof ApiFailure && failure.status === 400 ? fieldErrors(failure.message, (path) => FIELDS[path]) : { '': (failure as Error).message });
     }
   };
-  const field = (id: string, label: string, control: unknown) => html`<div class="field">
-    <label for=${id}>${label}</label>
-    ${control}
-    ${errors[id] ? html`<p class="error field-error" id=${`${id}-error`}>${errors[id]}</p>` : null}
-  </div>`;
-  const aria = (id: string) => ({ 'aria-invalid': errors[id] ? 'true' : 'false', 'aria-describedby': errors[id] ? `${id}-error` : undefined });
+  const { field, aria } = formFields(errors);
   return html`
     <form class="enroll patient-details" onSubmit=${submit} aria-label="Patient details">
       ${errors[''] ? html`<p class="error" role="alert">${errors['']}</p>` : Object.keys(errors).length > 0 ? html`<p class="error" role="alert">Not saved: see the fields marked below.</p>` : null}

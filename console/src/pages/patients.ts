@@ -7,7 +7,7 @@ import { session } from '../api.js';
 import type { ListedDevice, PatientSummary } from '../api-types.js';
 import { kindText } from '../reading-text.js';
 import { html } from '../html.js';
-import { everyPage } from '../paged-list.js';
+import { readAllDevices, readAllPatients, WHOLE_LIST_CAP } from '../paged-list.js';
 import { bornText } from '../patient-identity.js';
 import { byName, matchesQuery, searchText } from '../patient-search.js';
 import { teamFilter, useCareTeams } from '../population.js';
@@ -16,8 +16,6 @@ import { useReloadingActions } from '../admin-actions.js';
 import { EnrollPatientForm } from './enroll-patient.js';
 import { EnrollmentImport } from './enrollment-import.js';
 
-/** Patients the page holds at most, as on the devices page. */
-const LIST_CAP = 10_000;
 /** Rows drawn before Show all: a long list is searched, not scrolled. */
 const SHOWN_ROWS = 200;
 
@@ -62,11 +60,11 @@ export function PatientsPage() {
   const [onlyWithout, setOnlyWithout] = useState(false);
   const handsDevices = role === 'admin' || role === 'nurse';
   const { error, run } = useReloadingActions(async () => {
-    const listed = await everyPage<PatientSummary>('/v1/patients?limit=500', 'patients', LIST_CAP);
+    const listed = await readAllPatients();
     setPatients(listed.items.sort(byName));
     setCapped(listed.capped);
     // Who has a device, for those who hand them out (the devices list is theirs to read).
-    if (handsDevices) setDevicesOf(devicesByPatient((await everyPage<ListedDevice>('/v1/devices?limit=500', 'devices', LIST_CAP)).items, Date.now()));
+    if (handsDevices) setDevicesOf(devicesByPatient((await readAllDevices()).items, Date.now()));
   });
   // Each patient's search text once per list, not once per keystroke.
   const searchable = useMemo(() => (patients ?? []).map((patient) => ({ patient, text: searchText(patient) })), [patients]);
@@ -78,7 +76,7 @@ export function PatientsPage() {
   const countText = () => {
     const total = patients?.length ?? 0;
     const of = query || teamId || onlyWithout ? `${matching.length} of ${total} patients match` : `${total} patient${total === 1 ? '' : 's'}`;
-    return `${of}${capped ? ` (the first ${LIST_CAP.toLocaleString()} of your teams' patients: search narrows those)` : ''}.`;
+    return `${of}${capped ? ` (the first ${WHOLE_LIST_CAP.toLocaleString()} of your teams' patients: search narrows those)` : ''}.`;
   };
   return html`
     <main id="main" class="patients">
@@ -86,7 +84,7 @@ export function PatientsPage() {
       ${error ? html`<p class="error" role="alert">${error}</p>` : null}
       ${enrolled
         ? html`<p class="notice" role="status">
-            Enrolled <a href=${`/patients/${encodeURIComponent(enrolled.id)}`} onClick=${follow}>${enrolled.name}</a> (${bornText(enrolled.birthDate)}).
+            Enrolled <a href=${`/patients/${encodeURIComponent(enrolled.id)}`} onClick=${follow}>${enrolled.name}</a> (${bornText(enrolled.birthDate)}).${' '}
             ${role === 'admin' || role === 'nurse' ? html`Next: <a href=${`/devices?patient=${encodeURIComponent(enrolled.id)}`} onClick=${follow}>give them a device</a>.` : null}
           </p>`
         : null}

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { ShownOnce, useReloadingActions } from '../admin-actions.js';
 import { api } from '../api.js';
-import { everyPage } from '../paged-list.js';
+import { everyPage, readAllPatients, WHOLE_LIST_CAP } from '../paged-list.js';
 import { html } from '../html.js';
 import type { CareTeam, PatientSummary } from '../api-types.js';
 import { bornText } from '../patient-identity.js';
@@ -44,8 +44,8 @@ export function PeoplePage() {
   const [editing, setEditing] = useState<{ id: string; careTeams: string[] } | undefined>(undefined);
   // Every page: the 501st person must be on the list too; the patients for a patient's sign-in.
   const load = async () => {
-    setPeople((await everyPage<Person>('/v1/users?limit=500', 'users', 10_000)).items);
-    setPatients((await everyPage<PatientSummary>('/v1/patients?limit=500', 'patients', 10_000)).items);
+    setPeople((await everyPage<Person>('/v1/users?limit=500', 'users', WHOLE_LIST_CAP)).items);
+    setPatients((await readAllPatients()).items);
   };
   const { error, run } = useReloadingActions(load);
   const create = (event: Event) => {

@@ -2,6 +2,7 @@
 // window and on/off switch is a field; the API validates the whole set (rules/rule-definitions.ts)
 // and its errors are shown on the field they name ("body/rules/bp-crisis/retakeWindowMinutes: …").
 import { fieldErrors } from '../field-errors.js';
+import { formFields } from '../form-field.js';
 import { useState } from 'preact/hooks';
 import { ApiFailure, api, session } from '../api.js';
 import type { Rule, Thresholds } from '../api-types.js';
@@ -122,6 +123,7 @@ export function ThresholdsPanel({ patientId, thresholds, onSaved }: { patientId:
   const clearText = (rule: Rule) =>
     rule.type === 'threshold' && rule.clear ? rule.clear.map((condition) => conditionText(condition, rule.kind)).join(' and ') : '—';
 
+  const reasonField = formFields(errors);
   const shown = draft ? rules.map((rule) => draft[rule.id]!) : rules;
   return html`<section aria-labelledby="thresholds-heading">
     <h2 id="thresholds-heading">Thresholds</h2>
@@ -154,9 +156,11 @@ export function ThresholdsPanel({ patientId, thresholds, onSaved }: { patientId:
         </tbody>
       </table>
       ${draft
-        ? html`<label for="th-reason">Reason for the change (kept with the thresholds)</label>
-            <textarea id="th-reason" required rows="2" aria-invalid=${errors['th-reason'] ? 'true' : 'false'} aria-describedby=${errors['th-reason'] ? 'th-reason-error' : undefined} value=${reason} onInput=${(e: Event) => setReason((e.target as HTMLTextAreaElement).value)}></textarea>
-            ${errors['th-reason'] ? html`<p class="error field-error" id="th-reason-error">${errors['th-reason']}</p>` : null}
+        ? html`${reasonField.field(
+              'th-reason',
+              'Reason for the change (kept with the thresholds)',
+              html`<textarea id="th-reason" required rows="2" ...${reasonField.aria('th-reason')} value=${reason} onInput=${(e: Event) => setReason((e.target as HTMLTextAreaElement).value)}></textarea>`,
+            )}
             <div class="actions"><button type="submit">Save thresholds</button><button type="button" class="secondary" onClick=${() => { setDraft(undefined); setErrors({}); }}>Cancel</button></div>`
         : null}
     </form>

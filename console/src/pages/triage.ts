@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import type { BillingProgressRow, TriageRow, UnreadThread } from '../api-types.js';
 import { html } from '../html.js';
@@ -12,29 +12,64 @@ const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle
 /** Days with readings change with readings, not alerts: read again every few minutes, not on each alert. */
 const PACE_REFRESH_MS = 5 * 60_000;
 
+/** The route's most patient ids at once (BILLING_PROGRESS_IDS_MAX): more rows are asked in pieces. */
+const PACE_IDS_PER_ASK = 100;
+
+/** The running device periods of these patients alone (GET /v1/billing-progress?patientId=…). */
+async function readPaces(patientIds: readonly string[]): Promise<BillingProgressRow[]> {
+  const pieces: string[][] = [];
+  for (let i = 0; i < patientIds.length; i += PACE_IDS_PER_ASK) pieces.push(patientIds.slice(i, i + PACE_IDS_PER_ASK));
+  // Asked by the page itself, never by the person: background, so it does not put off the idle sign-out.
+  const answers = await Promise.all(
+    pieces.map((piece) => api<{ patients: BillingProgressRow[] }>('GET', `/v1/billing-progress?patientId=${piece.map(encodeURIComponent).join(',')}`, undefined, { background: true })),
+  );
+  return answers.flatMap((answer) => answer.patients);
+}
+
 /**
- * Each patient's running device period (GET /v1/billing-progress), by patient id: a nurse working
- * an alert sees whether the patient's month of monitoring is at risk too (anchors.md, opportunity 9).
+ * Each triage patient's running device period, by patient id: a nurse working an alert sees whether
+ * the patient's month of monitoring is at risk too (anchors.md, opportunity 9). Only the rows' patients
+ * are read, not the whole team; a patient who joins the list is read at once, and all of them again
+ * every few minutes.
  */
-function usePaces(ready: boolean): { paces: Map<string, BillingProgressRow> | undefined; problem: string | undefined } {
+function usePaces(patientIds: readonly string[] | undefined): { paces: Map<string, BillingProgressRow> | undefined; problem: string | undefined } {
   const [paces, setPaces] = useState<Map<string, BillingProgressRow> | undefined>(undefined);
   const [problem, setProblem] = useState<string | undefined>(undefined);
+  const asked = useRef(new Set<string>());
+  const shown = useRef(patientIds);
+  shown.current = patientIds;
+  const live = useRef(true);
+  useEffect(
+    () => () => {
+      live.current = false;
+    },
+    [],
+  );
+  const read = useCallback((ids: readonly string[]) => {
+    for (const id of ids) asked.current.add(id);
+    readPaces(ids).then(
+      (rows) => {
+        if (!live.current) return;
+        setPaces((known) => new Map([...(known ?? []), ...rows.map((row) => [row.patientId, row] as const)]));
+        setProblem(undefined);
+      },
+      (failure: Error) => {
+        // Asked again when the rows next change.
+        for (const id of ids) asked.current.delete(id);
+        if (live.current) setProblem(failure.message);
+      },
+    );
+  }, []);
+  // Keyed by the ids' text: the rows are a new array on every load, mostly of the same patients.
+  const rowsKey = patientIds?.join(',');
   useEffect(() => {
-    if (!ready) return undefined;
-    let stopped = false;
-    // Asked by the page itself, never by the person: background, so it does not put off the idle sign-out.
-    const read = () =>
-      api<{ patients: BillingProgressRow[] }>('GET', '/v1/billing-progress', undefined, { background: true }).then(
-        (answer) => !stopped && (setPaces(new Map(answer.patients.map((row) => [row.patientId, row]))), setProblem(undefined)),
-        (failure: Error) => !stopped && setProblem(failure.message),
-      );
-    void read();
-    const every = setInterval(() => void read(), PACE_REFRESH_MS);
-    return () => {
-      stopped = true;
-      clearInterval(every);
-    };
-  }, [ready]);
+    const fresh = (patientIds ?? []).filter((id) => !asked.current.has(id));
+    if (fresh.length > 0) read(fresh);
+  }, [rowsKey, read]);
+  useEffect(() => {
+    const every = setInterval(() => shown.current?.length && read(shown.current), PACE_REFRESH_MS);
+    return () => clearInterval(every);
+  }, [read]);
   return { paces, problem };
 }
 
@@ -61,8 +96,8 @@ export function Triage() {
   useEffect(() => load(), [load]);
   // Ranked as the API ranks them, refreshed on every change the stream reports: no reload.
   useAlertChanges(useCallback(() => load(true), [load]));
-  // Asked once the list is on screen: a team's days take the server longer than its alerts.
-  const { paces, problem } = usePaces(rows !== undefined);
+  // Asked once the list is on screen: days with readings take the server longer than alerts.
+  const { paces, problem } = usePaces(rows?.map((row) => row.patientId));
   // A patient enrolled since the days were read has none yet.
   const paceOf = (patientId: string) => {
     const pace = paces?.get(patientId);

@@ -81,6 +81,27 @@ describe('the billing worklist', () => {
     expect(bad).toMatchObject({ status: 400, body: { error: 'RPM_ERR_VALIDATION', message: expect.stringContaining('querystring/pace') } });
   });
 
+  it('answers for the patients named alone (the triage rows), leaving out those of teams not the caller\'s', async () => {
+    const named = async (token: string, patientIds: string) => app.request('GET', `/v1/billing-progress?patientId=${patientIds}`, { token });
+    const rows = ((await named(nurse, `${ids['Steady Sam']},${ids['Behind Bo']}`)).body as { patients: Row[] }).patients;
+    expect(rows.map((row) => [row.name, row.pace])).toEqual([
+      ['Behind Bo', 'behind'],
+      ['Steady Sam', 'on_track'],
+    ]);
+    // The same figures as the team's list.
+    const teamRows = ((await list(nurse)).body as { patients: Row[] }).patients;
+    expect(rows).toEqual(teamRows.filter((row) => row.name === 'Behind Bo' || row.name === 'Steady Sam'));
+    // Another team's nurse, or an id nobody has, gets nothing rather than an error that would say who exists.
+    expect(((await named(otherNurse, ids['Behind Bo']!)).body as { patients: Row[] }).patients).toEqual([]);
+    expect(((await named(nurse, `no-such-patient,${ids['Done Di']}`)).body as { patients: Row[] }).patients.map((row) => row.name)).toEqual(['Done Di']);
+    // With the pace and team filters too.
+    expect(((await list(nurse, `&pace=behind&patientId=${ids['Lost Lu']},${ids['Behind Bo']}`)).body as { patients: Row[] }).patients.map((row) => row.name)).toEqual(['Behind Bo']);
+    // More than a hundred at once, or an empty id, is refused naming the field.
+    const many = Array.from({ length: 101 }, (_, i) => `p${i}`).join(',');
+    expect(await named(nurse, many)).toMatchObject({ status: 400, body: { message: expect.stringMatching(/querystring\/patientId.*at most 100/) } });
+    expect(await named(nurse, `${ids['Done Di']},`)).toMatchObject({ status: 400, body: { message: expect.stringContaining('querystring/patientId') } });
+  });
+
   it("refuses another team's nurse, lists for an admin, and records who read it", async () => {
     expect((await list(otherNurse)).status).toBe(403);
     expect(((await list(admin)).body as { patients: Row[] }).patients).toHaveLength(6);
