@@ -1,4 +1,5 @@
 // Every route × every role × own or other care team, against the real application over HTTP.
+import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Role } from '../../../dashboard-api/index.js';
 import { DEFAULT_THROTTLE_LIMITS, FailureThrottle } from '../../../store/index.js';
@@ -257,15 +258,23 @@ describe('the access matrix', () => {
       if (lookups === 1) await released;
       return patient && { ...patient, careTeamId: teamAtStart };
     };
+    const path = `/v1/patients/${patientA2}/readings`;
+    // Requests that reached the server: on a loaded host ten requests sent at once may take longer
+    // than any fixed wait to arrive (a CI run released the first lookup before one had come, and
+    // that one, rightly, started a lookup of its own).
+    let arrived = 0;
+    const onArrival = (request: IncomingMessage) => void (request.url === path && (arrived += 1));
+    app.api.server.on('request', onArrival);
     try {
-      const path = `/v1/patients/${patientA2}/readings`;
       const first = app.request('GET', path, { token: tokens.nurseA });
       while (lookups === 0) await new Promise((resolve) => setTimeout(resolve, 5));
       // The patient moves to team B while the first request's lookup runs: every request that comes
       // after the move is decided on a lookup that started after it.
       team = teamB;
       const laterRequests = Promise.all(Array.from({ length: 10 }, () => app.request('GET', path, { token: tokens.nurseA })));
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      while (arrived < 11) await new Promise((resolve) => setTimeout(resolve, 5));
+      // Come in, and given the time to reach their care-team check (no I/O before it).
+      await new Promise((resolve) => setTimeout(resolve, 300));
       release();
       const later = await laterRequests;
       expect((await first).status).toBe(200);
@@ -274,6 +283,7 @@ describe('the access matrix', () => {
       expect(lookups).toBe(2);
     } finally {
       patients.get = realGet;
+      app.api.server.off('request', onArrival);
     }
   });
 
