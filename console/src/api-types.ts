@@ -42,6 +42,7 @@ export type CgmOrder = z.infer<typeof cgmOrderView>;
 export interface UnreadThread {
   patientId: string;
   patientName: string;
+  careTeamId: string;
   unread: number;
   oldestUnreadAt: string;
 }

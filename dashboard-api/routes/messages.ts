@@ -198,7 +198,7 @@ export const messageRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore
   app.get(
     '/v1/messages/unread',
     {
-      schema: { response: { 200: z.object({ threads: z.array(z.object({ patientId: z.string(), patientName: z.string(), unread: z.number(), oldestUnreadAt: z.string() })) }), ...errorResponses }, tags: ['messages'], description: 'The caller’s teams’ patients with messages nobody of the team has read, oldest first.' },
+      schema: { response: { 200: z.object({ threads: z.array(z.object({ patientId: z.string(), patientName: z.string(), careTeamId: z.string(), unread: z.number(), oldestUnreadAt: z.string() })) }), ...errorResponses }, tags: ['messages'], description: 'The caller’s teams’ patients with messages nobody of the team has read, oldest first.' },
       config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'messages.unread', resourceType: 'message' } },
     },
     async (request) => ({ threads: await clinicalStore.messages.unreadThreads(visibleTeams(requireUser(request))) }),

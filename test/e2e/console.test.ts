@@ -475,6 +475,54 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await context.close();
     }, WALKTHROUGH_MS);
 
+    it('narrows triage to one of several teams, counting the other teams\u2019 patients and their critical ones, and keeps the choice across pages', async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await signIn(page, ids.admin);
+      await page.waitForSelector(`table.triage tr[data-patient="${ids.patientB}"]`);
+      type Row = { patientId: string; careTeamId: string; worstSeverity: string };
+      const listed = () => page.$$eval('table.triage tbody tr', (rows) => rows.map((row) => row.getAttribute('data-patient')));
+      // The page against the API, asked again while an alert of the background rules (a silent
+      // device) may still be on its way to the page.
+      const sameAsApi = async (expected: (rows: Row[]) => Row[]): Promise<Row[]> => {
+        for (let tries = 0; ; tries += 1) {
+          const fromApi = (await call('GET', '/v1/triage')).patients as Row[];
+          const shown = await listed();
+          if (tries === 40 || JSON.stringify(shown) === JSON.stringify(expected(fromApi).map((row) => row.patientId))) {
+            expect(shown).toEqual(expected(fromApi).map((row) => row.patientId));
+            return fromApi;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      };
+      await sameAsApi((rows) => rows);
+      await page.selectOption('#triage-team', ids.teamA);
+      await page.waitForSelector(`table.triage tr[data-patient="${ids.patientB}"]`, { state: 'detached' });
+      // Team A's, in the API's order; the others counted, their critical ones named.
+      const fromApi = await sameAsApi((rows) => rows.filter((row) => row.careTeamId === ids.teamA));
+      const others = fromApi.filter((row) => row.careTeamId !== ids.teamA);
+      const critical = others.filter((row) => row.worstSeverity === 'critical').length;
+      expect(critical).toBeGreaterThan(0); // Bea Beta's low of the first test
+      const patientsText = (count: number) => `${count} patient${count === 1 ? '' : 's'}`;
+      const unreadElsewhere = ((await call('GET', '/v1/messages/unread')).threads as { careTeamId: string }[]).filter((thread) => thread.careTeamId !== ids.teamA).length;
+      expect(((await page.textContent('p.notice.elsewhere')) ?? '').replace(/\s+/g, ' ').trim()).toBe(
+        `In your other teams: ${patientsText(others.length)} with open alerts, ${critical} of them critical${unreadElsewhere > 0 ? `; ${patientsText(unreadElsewhere)} with unread messages` : ''}. Show all your teams`,
+      );
+      expect(await seriousViolations(page, 'triage-team')).toEqual([]);
+      await page.screenshot({ path: join(screenshots, 'triage-team.png'), fullPage: true });
+      // Kept while she opens a patient and comes back.
+      await page.click(`table.triage tr[data-patient="${ids.hostile}"] a`);
+      await page.waitForSelector('p.patient-header');
+      await page.click('nav a:has-text("Triage")');
+      await page.waitForSelector('table.triage tbody tr');
+      expect(await page.inputValue('#triage-team')).toBe(ids.teamA);
+      expect(await listed()).not.toContain(ids.patientB);
+      await page.click('p.notice.elsewhere button:has-text("Show all your teams")');
+      await page.waitForSelector(`table.triage tr[data-patient="${ids.patientB}"]`);
+      expect(await page.inputValue('#triage-team')).toBe('');
+      await context.close();
+    }, WALKTHROUGH_MS);
+
     it('lets a nurse find her team’s patients by name, id or birth date and enroll one, a refused field marked; an admin enrolls from a CSV file', async () => {
       const context = await browser.newContext({ timezoneId: 'UTC' });
       const page = await context.newPage();

@@ -7,10 +7,14 @@ import { follow } from '../router.js';
 import { severityText, worstOpenAlert } from '../severity.js';
 import { bornText } from '../patient-identity.js';
 import { paceSummary } from '../pace-text.js';
+import { teamFilter, useCareTeams } from '../population.js';
 
 const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 /** Days with readings change with readings, not alerts: read again every few minutes, not on each alert. */
 const PACE_REFRESH_MS = 5 * 60_000;
+
+/** The team a person narrowed triage to, kept while they go to a patient and back (sessionStorage ends with the session). */
+const TEAM_KEY = 'triage-team';
 
 /** The route's most patient ids at once (BILLING_PROGRESS_IDS_MAX): more rows are asked in pieces. */
 const PACE_IDS_PER_ASK = 100;
@@ -98,7 +102,24 @@ export function Triage() {
   useAlertChanges(useCallback(() => load(true), [load]));
   // Asked once the list is on screen: days with readings take the server longer than alerts.
   const { paces, problem } = usePaces(rows?.map((row) => row.patientId));
-  // A patient enrolled since the days were read has none yet.
+  // One of several teams: a nurse covering two teams works one at a time. The others' patients are
+  // counted, their critical ones named, never silently hidden.
+  const teams = useCareTeams();
+  const [teamId, setTeamId] = useState(() => sessionStorage.getItem(TEAM_KEY) ?? '');
+  const chooseTeam = (id: string) => {
+    setTeamId(id);
+    if (id) sessionStorage.setItem(TEAM_KEY, id);
+    else sessionStorage.removeItem(TEAM_KEY);
+  };
+  // A team kept from before that is no longer the person's: all of theirs.
+  const team = teamId && (teams.length === 0 || teams.some((t) => t.id === teamId)) ? teamId : '';
+  const shown = rows && team ? rows.filter((row) => row.careTeamId === team) : rows;
+  const elsewhere = rows && shown ? rows.length - shown.length : 0;
+  const criticalElsewhere = rows && team ? rows.filter((row) => row.careTeamId !== team && row.worstSeverity === 'critical').length : 0;
+  const unreadShown = team ? unread.filter((thread) => thread.careTeamId === team) : unread;
+  const unreadElsewhere = unread.length - unreadShown.length;
+  const patientsText = (count: number) => `${count} patient${count === 1 ? '' : 's'}`;
+  // Not read yet, or enrolled since: a dash.
   const paceOf = (patientId: string) => {
     const pace = paces?.get(patientId);
     return pace ? paceSummary(pace) : '—';
@@ -108,21 +129,31 @@ export function Triage() {
       <h1>Triage</h1>
       <p class="hint">Patients of your care teams with open alerts, the most severe first, then the most recent, with the days with readings of each one's running 30-day period against the 16 that 99454 needs.</p>
       ${error ? html`<p class="error" role="alert">${error}</p>` : null}
-      ${unread.length > 0
+      ${teams.length > 1 ? html`<p class="filters">${teamFilter('triage-team', teams, team, chooseTeam)}</p>` : null}
+      ${elsewhere > 0 || unreadElsewhere > 0
+        ? html`<p class="notice elsewhere">
+            In your other teams:${' '}
+            ${elsewhere > 0 ? html`${patientsText(elsewhere)} with open alerts${criticalElsewhere > 0 ? html`, <strong>${criticalElsewhere} of them critical</strong>` : null}` : null}
+            ${elsewhere > 0 && unreadElsewhere > 0 ? '; ' : null}
+            ${unreadElsewhere > 0 ? `${patientsText(unreadElsewhere)} with unread messages` : null}.${' '}
+            <button type="button" class="secondary" onClick=${() => chooseTeam('')}>Show all your teams</button>
+          </p>`
+        : null}
+      ${unreadShown.length > 0
         ? html`<section aria-labelledby="unread-heading" class="unread-threads">
             <h2 id="unread-heading">Unread messages</h2>
             <ul>
-              ${unread.map(
+              ${unreadShown.map(
                 (thread) =>
                   html`<li data-unread=${thread.patientId}><a href=${`/patients/${encodeURIComponent(thread.patientId)}`} onClick=${follow}>${thread.patientName}</a>: ${thread.unread} unread since <time datetime=${thread.oldestUnreadAt}>${time.format(new Date(thread.oldestUnreadAt))}</time></li>`,
               )}
             </ul>
           </section>`
         : null}
-      ${rows === undefined
+      ${rows === undefined || shown === undefined
         ? html`<p aria-busy="true">Loading…</p>`
-        : rows.length === 0
-          ? html`<p>No open alerts.</p>`
+        : shown.length === 0
+          ? html`<p>${team ? 'No open alerts in this team.' : 'No open alerts.'}</p>`
           : html`
               <table class="triage">
                 <caption class="visually-hidden">Patients with open alerts</caption>
@@ -130,7 +161,7 @@ export function Triage() {
                   <tr><th scope="col">Patient</th><th scope="col">Worst open alert</th><th scope="col">Open</th><th scope="col">Not acknowledged</th><th scope="col">Last activity</th>${paces ? html`<th scope="col">Days with readings this period</th>` : null}</tr>
                 </thead>
                 <tbody>
-                  ${rows.map(
+                  ${shown.map(
                     (row) => html`
                       <tr class=${`severity-${row.worstSeverity}`} data-patient=${row.patientId}>
                         <th scope="row"><a href=${`/patients/${encodeURIComponent(row.patientId)}`} onClick=${follow}>${row.name ?? row.patientId}</a>${row.birthDate ? html`<br /><span class="born">${bornText(row.birthDate)}</span>` : null}</th>

@@ -34,6 +34,7 @@ export interface Message {
 export interface UnreadThread {
   patientId: string;
   patientName: string;
+  careTeamId: string;
   unread: number;
   oldestUnreadAt: string;
 }
@@ -164,12 +165,12 @@ export class MessageRepository {
     let query = this.db
       .selectFrom('messages')
       .innerJoin('patients', 'patients.id', 'messages.patient_id')
-      .select(['messages.patient_id', 'patients.name', (eb) => eb.fn.countAll<number | string>().as('unread'), (eb) => eb.fn.min('messages.sent_at').as('oldest')])
+      .select(['messages.patient_id', 'patients.name', 'patients.care_team_id', (eb) => eb.fn.countAll<number | string>().as('unread'), (eb) => eb.fn.min('messages.sent_at').as('oldest')])
       .where('messages.from_patient', '=', 1)
       .where('messages.read_at', 'is', null)
-      .groupBy(['messages.patient_id', 'patients.name'])
+      .groupBy(['messages.patient_id', 'patients.name', 'patients.care_team_id'])
       .orderBy('oldest');
     if (careTeamIds) query = query.where('patients.care_team_id', 'in', careTeamIds);
-    return (await query.execute()).map((row) => ({ patientId: row.patient_id, patientName: row.name, unread: Number(row.unread), oldestUnreadAt: String(row.oldest) }));
+    return (await query.execute()).map((row) => ({ patientId: row.patient_id, patientName: row.name, careTeamId: row.care_team_id, unread: Number(row.unread), oldestUnreadAt: String(row.oldest) }));
   }
 }

@@ -72,7 +72,7 @@ function messagesSuite(store: 'sqlite' | 'postgres'): void {
     expect(received.filter((event) => event.message.id === fromPatient.id)).toEqual([]);
 
     const unread = await app.request('GET', '/v1/messages/unread', { token: nurse });
-    expect((unread.body as { threads: { patientId: string; patientName: string; unread: number }[] }).threads).toEqual([{ patientId, patientName: 'Mia Messages', unread: 1, oldestUnreadAt: fromPatient.sentAt }]);
+    expect((unread.body as { threads: { patientId: string; patientName: string; unread: number }[] }).threads).toEqual([{ patientId, patientName: 'Mia Messages', careTeamId: team, unread: 1, oldestUnreadAt: fromPatient.sentAt }]);
     // Reading is the other side's: the patient cannot mark their own message read.
     expect((await app.request('POST', `/v1/messages/${fromPatient.id}/read`, { token: patient })).status).toBe(400);
     const read = await app.request('POST', `/v1/messages/${fromPatient.id}/read`, { token: nurse });
