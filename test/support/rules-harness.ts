@@ -14,7 +14,7 @@ export async function startRules(harness: Harness, options: { tickMs?: number; n
       readingsStore: harness.readingsStore,
       publisher: harness.ingest.transport,
       retakes: { requestRetake: (deviceId, r) => void harness.ingest.transport.publish(receiptsTopic(deviceId), { readingId: r.readingId, status: 'accepted', request: 'retake', message: r.message }) },
-      logger: pino({ level: 'silent' }),
+      logger: pino({ level: process.env.RPM_TEST_LOG_LEVEL ?? 'silent' }),
       registry: options.registry ?? new Registry(),
       ...(options.webhookTargets ? { webhookTargets: options.webhookTargets } : {}),
       ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
