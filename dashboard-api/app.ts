@@ -10,7 +10,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
 import { Counter, Histogram } from 'prom-client';
-import type { Observable } from 'rxjs';
+import { Subject, type Observable } from 'rxjs';
 import type { IngestService } from '../ingest/index.js';
 import { WebhookTargetPolicy, type AlertChange } from '../rules/index.js';
 import type { ClinicalStore, FailureThrottle, ReadingsStore } from '../store/index.js';
@@ -155,7 +155,9 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
 
   const { clinicalStore, readingsStore } = dependencies;
   await app.register(careTeamRoutes, { clinicalStore, webhookTargets: dependencies.webhookTargets ?? new WebhookTargetPolicy() });
-  await app.register(patientRoutes, { clinicalStore, readingsStore });
+  // Alert changes made by this process's routes, for its SSE streams at once.
+  const localAlertChanges = new Subject<AlertChange>();
+  await app.register(patientRoutes, { clinicalStore, readingsStore, localAlertChanges });
   await app.register(deviceRoutes, { clinicalStore, ingest: dependencies.ingest });
   await app.register(deviceReadingsRoutes, { ingest: dependencies.ingest });
   await app.register(vendorWebhookRoutes, { ingest: dependencies.ingest });
@@ -167,7 +169,7 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   await app.register(patientDataRoutes, { clinicalStore, readingsStore });
   await app.register(cgmPopulationRoutes, { clinicalStore, readingsStore });
   await app.register(billingProgressRoutes, { clinicalStore, readingsStore });
-  await app.register(alertRoutes, { clinicalStore, alertFeed$: dependencies.alertFeed$, access, heartbeatMs: dependencies.sseHeartbeatMs, publicUrl: sessions.publicUrl });
+  await app.register(alertRoutes, { clinicalStore, alertFeed$: dependencies.alertFeed$, localChanges: localAlertChanges, access, heartbeatMs: dependencies.sseHeartbeatMs, publicUrl: sessions.publicUrl });
   await app.register(peopleRoutes, { clinicalStore, access, sessions });
   await app.register(fhirRoutes, { prefix: '/fhir/R4', clinicalStore, readingsStore, access });
   await app.register(fhirPushRoutes, { clinicalStore, targets: dependencies.webhookTargets ?? new WebhookTargetPolicy(), publicUrl: sessions.publicUrl });

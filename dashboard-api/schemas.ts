@@ -33,6 +33,16 @@ export const patientView = z.object({
   updatedAt: instant,
 });
 
+/** A patient's move from one care team to another (routes/patients.ts). */
+export const careTeamMoveView = z.object({ fromCareTeamId: z.string(), toCareTeamId: z.string(), movedAt: instant, movedBy: z.string(), reason: z.string() });
+
+/** The answer to a move: the patient as moved, and how many of their records went with them. */
+export const careTeamMoveAnswer = z.object({
+  patient: patientView,
+  fromCareTeamId: z.string(),
+  moved: z.object({ unresolvedAlerts: z.number().int(), resolvedAlerts: z.number().int(), messages: z.number().int(), checkInResponses: z.number().int() }),
+});
+
 export const deviceView = z.object({
   id: z.string(),
   kind: z.string(),

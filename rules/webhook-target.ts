@@ -151,29 +151,14 @@ export class WebhookTargetPolicy {
  * so that the addresses checked are the ones the socket connects to. Redirects are not followed (a
  * receiver could send the platform anywhere).
  */
-export async function sendThrough(policy: WebhookTargetPolicy, url: string, request: OutboundRequest): Promise<OutboundResponse> {
-  try {
-    return await sendOnce(policy, url, request);
-  } catch (error) {
-    // A kept-alive connection the receiver closed as it went idle (its keep-alive timeout) can be
-    // taken from the pool at that very moment; the request never reached the receiver, so it is
-    // sent again at once on a new connection rather than waiting for the outbox's next retry (the
-    // pattern node:http documents for `request.reusedSocket`).
-    if (error instanceof StaleConnection) return sendOnce(policy, url, request, { freshConnection: true });
-    throw error;
-  }
-}
-
-class StaleConnection extends Error {}
-
-function sendOnce(policy: WebhookTargetPolicy, url: string, request: OutboundRequest, options: { freshConnection?: boolean } = {}): Promise<OutboundResponse> {
+export function sendThrough(policy: WebhookTargetPolicy, url: string, request: OutboundRequest): Promise<OutboundResponse> {
   const target = new URL(url);
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
   const limit = request.maxResponseBytes ?? 0;
   return new Promise((resolve, reject) => {
     const outgoing = send(
       target,
-      { method: request.method, headers: { ...(request.body !== undefined ? { 'Content-Length': String(Buffer.byteLength(request.body)) } : {}), ...request.headers }, lookup: policy.lookup, timeout: request.timeoutMs, ...(options.freshConnection ? { agent: false } : {}) },
+      { method: request.method, headers: { ...(request.body !== undefined ? { 'Content-Length': String(Buffer.byteLength(request.body)) } : {}), ...request.headers }, lookup: policy.lookup, timeout: request.timeoutMs },
       (response) => {
         const chunks: Buffer[] = [];
         let kept = 0;
@@ -187,7 +172,7 @@ function sendOnce(policy: WebhookTargetPolicy, url: string, request: OutboundReq
       },
     );
     outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer within ${request.timeoutMs} ms`)));
-    outgoing.on('error', (error: NodeJS.ErrnoException) => reject(outgoing.reusedSocket && error.code === 'ECONNRESET' ? new StaleConnection(error.message) : error));
+    outgoing.on('error', reject);
     outgoing.end(request.body);
   });
 }

@@ -2,7 +2,7 @@
 // the API's shape is a type error here, not a surprise in a nurse's browser. Type-only imports:
 // nothing of zod or the server goes into the bundle.
 import type { z } from 'zod';
-import type { alertView, assignmentView, auditRecordView, billingProgressView, careTeamView, cgmOrderView, cgmPopulationRowView, cgmSubmissionView, cgmSummaryView, checkInPlanView, checkInScheduledView, checkInView, deadLetterView, deviceView, fhirDeliveryView, listedDeviceView, billingProgressRowView, fhirEndpointView, heldDeviceView, messageTemplateView, messageView, patientView, questionnaireView, readingView, thresholdsView, timeEntryView, triageRow } from '../../dashboard-api/schemas.js';
+import type { alertView, assignmentView, auditRecordView, billingProgressView, careTeamMoveAnswer, careTeamMoveView, careTeamView, cgmOrderView, cgmPopulationRowView, cgmSubmissionView, cgmSummaryView, checkInPlanView, checkInScheduledView, checkInView, deadLetterView, deviceView, fhirDeliveryView, listedDeviceView, billingProgressRowView, fhirEndpointView, heldDeviceView, messageTemplateView, messageView, patientView, questionnaireView, readingView, thresholdsView, timeEntryView, triageRow } from '../../dashboard-api/schemas.js';
 import type { EscalationPolicy } from '../../rules/escalation-policy.js';
 import type { PatientOverrides, RuleDefinition } from '../../rules/rule-definitions.js';
 
@@ -12,6 +12,8 @@ export type PatientSummary = z.infer<typeof patientView>;
 /** As GET /v1/patients/:id answers (the list has no devices and last readings). */
 export type Patient = z.infer<typeof patientView> & { devices: string[]; lastReadings: Reading[] };
 export type Reading = z.infer<typeof readingView>;
+export type CareTeamMove = z.infer<typeof careTeamMoveView>;
+export type CareTeamMoveAnswer = z.infer<typeof careTeamMoveAnswer>;
 export type CgmSummary = z.infer<typeof cgmSummaryView>;
 export type CgmPopulationRow = z.infer<typeof cgmPopulationRowView>;
 export type TriageRow = z.infer<typeof triageRow>;

@@ -1,6 +1,7 @@
 // A device's health in words for the devices page: how long since it last sent, whether an assigned
 // device has gone silent, and what its vendor last said of its battery.
 import type { ListedDevice } from './api-types.js';
+import { counted } from './counted.js';
 
 /**
  * An assigned device silent this long is marked: the default missing-readings rules raise a task
@@ -16,9 +17,9 @@ export const shortTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium
 /** "3 days ago", "5 hours ago", "within the hour". */
 export function agoText(ms: number): string {
   const days = Math.floor(ms / 86_400_000);
-  if (days >= 1) return `${days} day${days === 1 ? '' : 's'} ago`;
+  if (days >= 1) return `${counted(days, 'day')} ago`;
   const hours = Math.floor(ms / 3_600_000);
-  if (hours >= 1) return `${hours} hour${hours === 1 ? '' : 's'} ago`;
+  if (hours >= 1) return `${counted(hours, 'hour')} ago`;
   return 'within the hour';
 }
 

@@ -1,7 +1,7 @@
 import Negotiator from 'negotiator';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
-import { Subject, filter, merge, type Observable } from 'rxjs';
+import { filter, merge, type Observable, type Subject } from 'rxjs';
 import { SIGNATURE_HEADER, alertDeliveries, effectivePolicy, verifyWebhookSignature, type AlertChange, type AlertEventName } from '../../rules/index.js';
 import { SNOOZE_CAP_MINUTES } from '../../rules/snooze-policy.js';
 import { ALERT_SEVERITIES, ALERT_STATUSES, FailureThrottle, STORE_ERRORS, type Alert, type ClinicalStore, type DeliveriesOf } from '../../store/index.js';
@@ -27,9 +27,9 @@ const csv = <T extends string>(values: readonly [T, ...T[]]) =>
     .transform((text) => text.split(',').map((v) => v.trim()))
     .pipe(z.array(z.enum(values)));
 
-export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; alertFeed$: Observable<AlertChange>; access: AccessControl; heartbeatMs?: number; publicUrl?: string }> = async (
+export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; alertFeed$: Observable<AlertChange>; localChanges: Subject<AlertChange>; access: AccessControl; heartbeatMs?: number; publicUrl?: string }> = async (
   app,
-  { clinicalStore, alertFeed$, access, heartbeatMs = SSE_HEARTBEAT_MS, publicUrl },
+  { clinicalStore, alertFeed$, localChanges, access, heartbeatMs = SSE_HEARTBEAT_MS, publicUrl },
 ) => {
   // A nurse has the console open in a few tabs and on a phone; more is a script gone wrong or an
   // attack holding sockets and replaying alert data.
@@ -55,10 +55,9 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
     },
   );
 
-  // Changes people make here: committed with their MQTT and webhook notifications (sent by the
-  // rules' notifier, in this process or another), and on this process's streams at once (the
-  // rules' feed carries its own).
-  const localChanges = new Subject<AlertChange>();
+  // Changes people make here (and a patient's move: routes/patients.ts): committed with their MQTT
+  // and webhook notifications (sent by the rules' notifier, in this process or another), and on
+  // this process's streams at once through `localChanges` (the rules' feed carries its own).
   // `current`: the alert as the caller read it (its care team's channels are the ones notified).
   const changed = async (event: AlertEventName, current: Alert, commit: (deliveries: DeliveriesOf) => Promise<Alert>) => {
     const alert = await commit(await alertDeliveries(clinicalStore, event, current.careTeamId, { publicUrl }));

@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import type { Subject } from 'rxjs';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { readingObject, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
+import { alertDeliveries, type AlertChange } from '../../rules/index.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, maySeeTeam, requireUser, visibleTeams } from '../access.js';
 import { chosenId, idParams, instant, pageQuery } from './shared.js';
-import { cursor, errorResponses, patientView, readingView } from '../schemas.js';
+import { careTeamMoveAnswer, careTeamMoveView, cursor, errorResponses, patientView, readingView } from '../schemas.js';
 
 const patientBody = z.object({
   id: chosenId.optional(),
@@ -16,7 +18,7 @@ const patientBody = z.object({
   enrolledAt: instant.optional(),
 });
 
-export const patientRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; readingsStore: ReadingsStore }> = async (app, { clinicalStore, readingsStore }) => {
+export const patientRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; readingsStore: ReadingsStore; localAlertChanges: Subject<AlertChange> }> = async (app, { clinicalStore, readingsStore, localAlertChanges }) => {
   app.post('/v1/patients', { schema: { body: patientBody, response: { 201: patientView, ...errorResponses }, tags: ['patients'] }, config: { access: { roles: ['admin', 'nurse'], scope: 'none', audit: 'patient.create' } } }, async (request, reply) => {
     const user = requireUser(request);
     if (!maySeeTeam(user, request.body.careTeamId)) throw new ApiError(API_ERRORS.FORBIDDEN, `care team ${request.body.careTeamId} is not one of yours`);
@@ -37,11 +39,50 @@ export const patientRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore
           .refine((change) => Object.keys(change).length > 0, 'name, birthDate or language: nothing to change'),
         response: { 200: patientView, ...errorResponses },
         tags: ['patients'],
-        description: 'Corrects the patient’s name or date of birth, or changes their language (BCP 47; null: English), in which automated messages are sent when the care team has a template in it. The time zone and the care team do not change after enrolment.',
+        description: 'Corrects the patient’s name or date of birth, or changes their language (BCP 47; null: English), in which automated messages are sent when the care team has a template in it. The time zone does not change after enrolment (it makes the past billing days); the care team changes by a move (POST /v1/patients/{id}/care-team-moves).',
       },
       config: { access: { roles: ['admin', 'nurse'], scope: 'patient', audit: 'patient.update' } },
     },
     async (request) => clinicalStore.patients.update(request.params.id, request.body),
+  );
+
+  // A patient moves to another of the mover's care teams with their alerts, messages and check-in
+  // answers (store: patients.moveToCareTeam). Each unresolved alert's move is announced as
+  // `updated` on MQTT to both teams' topics (the team left learns the alert is no longer its
+  // own) and on this process's streams.
+  app.post(
+    '/v1/patients/:id/care-team-moves',
+    {
+      schema: {
+        params: idParams,
+        body: z.object({ careTeamId: z.string().min(1).max(200), reason: z.string().min(1).max(500) }).strict(),
+        response: { 201: careTeamMoveAnswer, ...errorResponses },
+        tags: ['patients'],
+        description: 'Moves the patient to another care team (one of the caller’s), with their alerts, message thread and check-in answers; unresolved alerts get a `moved` event with the reason and lose their claim, and escalation goes on through the new team’s tiers.',
+      },
+      config: { access: { roles: ['admin', 'nurse'], scope: 'patient', audit: 'patient.move' } },
+    },
+    async (request, reply) => {
+      const user = requireUser(request);
+      const { careTeamId, reason } = request.body;
+      if (!maySeeTeam(user, careTeamId)) throw new ApiError(API_ERRORS.FORBIDDEN, `care team ${careTeamId} is not one of yours`);
+      const from = (await clinicalStore.patients.require(request.params.id)).careTeamId;
+      const toNewTeam = await alertDeliveries(clinicalStore, 'updated', careTeamId);
+      const move = await clinicalStore.patients.moveToCareTeam(request.params.id, {
+        careTeamId,
+        reason,
+        actor: user.sub,
+        deliveries: (alert) => [...toNewTeam(alert), { alertId: alert.id, careTeamId: from, channel: 'mqtt', target: `rpm/v1/alerts/${from}`, event: 'updated', payload: alert }],
+      });
+      for (const alert of move.movedAlerts) localAlertChanges.next({ event: 'updated', alert, eventId: alert.lastEvent?.id ?? 0 });
+      return reply.code(201).send({ patient: move.patient, fromCareTeamId: move.fromCareTeamId, moved: move.moved });
+    },
+  );
+
+  app.get(
+    '/v1/patients/:id/care-team-moves',
+    { schema: { params: idParams, response: { 200: z.object({ moves: z.array(careTeamMoveView) }), ...errorResponses }, tags: ['patients'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'patient', audit: 'patient.moves.read' } } },
+    async (request) => ({ moves: await clinicalStore.patients.moves(request.params.id) }),
   );
 
   app.get('/v1/patients', { schema: { querystring: z.object(pageQuery), response: { 200: z.object({ patients: z.array(patientView), nextCursor: cursor }), ...errorResponses }, tags: ['patients'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'patient.list' } } }, async (request) => {

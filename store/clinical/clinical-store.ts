@@ -52,13 +52,13 @@ export class ClinicalStore {
   private constructor(private readonly connection: ClinicalConnection) {
     const { db, reader } = connection;
     this.careTeams = new CareTeamRepository(db);
-    this.patients = new PatientRepository(db);
+    this.patients = new PatientRepository(db, connection.dialect);
     this.devices = new DeviceRepository(db, reader);
     this.thresholds = new ThresholdRepository(db);
-    this.alerts = new AlertRepository(db);
+    this.alerts = new AlertRepository(db, connection.dialect);
     this.timeEntries = new TimeEntryRepository(db);
-    this.messages = new MessageRepository(db);
-    this.checkIns = new CheckInRepository(db);
+    this.messages = new MessageRepository(db, connection.dialect);
+    this.checkIns = new CheckInRepository(db, connection.dialect);
     this.messageTemplates = new MessageTemplateRepository(db);
     this.patientNotifications = new PatientNotificationRepository(db);
     this.deadLetters = new DeadLetterRepository(db);

@@ -24,6 +24,7 @@ import { fhirCgmOrdersMigration } from './migrations/0018-fhir-cgm-orders.js';
 import { fhirCgmSensorReadingsMigration } from './migrations/0019-fhir-cgm-sensor-readings.js';
 import { triageBirthDateMigration } from './migrations/0020-triage-birth-date.js';
 import { deviceActivityMigration } from './migrations/0021-device-activity.js';
+import { careTeamMovesMigration } from './migrations/0022-care-team-moves.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -49,6 +50,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0019-fhir-cgm-sensor-readings': fhirCgmSensorReadingsMigration,
     '0020-triage-birth-date': triageBirthDateMigration(dialect),
     '0021-device-activity': deviceActivityMigration,
+    '0022-care-team-moves': careTeamMovesMigration,
   };
 }
 

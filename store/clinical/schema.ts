@@ -81,6 +81,16 @@ export interface PatientThresholdsTable {
   updated_by: string;
 }
 
+export interface CareTeamMoveTable {
+  id: string;
+  patient_id: string;
+  from_care_team_id: string;
+  to_care_team_id: string;
+  moved_at: string;
+  moved_by: string;
+  reason: string;
+}
+
 export interface AlertTable {
   id: string;
   patient_id: string;
@@ -454,6 +464,7 @@ export interface ClinicalDatabase {
   device_activity: DeviceActivityTable;
   device_assignments: DeviceAssignmentTable;
   patient_thresholds: PatientThresholdsTable;
+  care_team_moves: CareTeamMoveTable;
   alerts: AlertTable;
   alert_events: AlertEventTable;
   time_entries: TimeEntryTable;

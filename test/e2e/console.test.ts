@@ -1150,6 +1150,51 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       // 30 s alone; a clean-clone CI run beside other suites took it past 90 s (2026-12-05 19:35).
     }, 180_000);
 
+    it('lets a nurse of two teams move a patient to the other with their alert and messages, the reason kept, the team left seeing none of it', async () => {
+      const both = unique('nurse-both').toLowerCase();
+      await addPerson({ id: both, name: 'Bo Both', role: 'nurse', careTeams: [ids.teamA, ids.teamB] });
+      const mover = String((await call('POST', '/v1/patients', { name: 'Milo Mover', birthDate: '1949-07-08', timezone: 'UTC', careTeamId: ids.teamA })).id);
+      const meter = unique('move-meter');
+      publish(meter, await provision(meter, 'glucose', mover), { readingId: unique('move-low'), kind: 'glucose', measuredAt: new Date().toISOString(), value: 48, unit: 'mg/dL', mealContext: 'fasting' });
+      await call('POST', `/v1/patients/${mover}/messages`, { text: 'Please call us about your insulin.' });
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await signIn(page, both);
+      await page.waitForSelector(`table.triage tr[data-patient="${mover}"]`, { timeout: 15_000 });
+      await page.click(`table.triage tr[data-patient="${mover}"] a`);
+      await page.waitForSelector('p.patient-header');
+      expect(await page.textContent('p.patient-header')).toContain('care team Team A');
+      await page.click('summary:has-text("Move to another care team")');
+      expect(await page.inputValue('#move-team')).toBe(ids.teamB);
+      expect(await page.isDisabled('form.care-team-move button[type=submit]')).toBe(true);
+      await page.fill('#move-reason', 'Moved to the Springfield clinic');
+      await page.click('form.care-team-move button[type=submit]');
+      await page.waitForSelector('form.care-team-move p.notice');
+      // Counted against the API's own answer: the alert, the message, no answers yet.
+      const unresolved = ((await call('GET', `/v1/alerts?patientId=${mover}`)).alerts as { status: string }[]).filter((a) => a.status !== 'resolved').length;
+      expect(unresolved).toBeGreaterThan(0);
+      expect(((await page.textContent('form.care-team-move p.notice')) ?? '').trim()).toBe(`Moved to Team B with ${unresolved} open alert${unresolved === 1 ? '' : 's'} and 1 message.`);
+      await page.waitForSelector('p.patient-header:has-text("care team Team B")');
+      await page.waitForSelector('ul.care-team-moves li');
+      expect(((await page.textContent('ul.care-team-moves li')) ?? '').replace(/\s+/g, ' ')).toMatch(new RegExp(`: from Team A to Team B by ${both}\\. Moved to the Springfield clinic$`));
+      expect(await seriousViolations(page, 'patient-moved')).toEqual([]);
+      // The alert's history says who moved it, from where to where, and why.
+      await page.click('main ul.alerts a');
+      await page.waitForSelector('table.events');
+      const movedRow = await page.$$eval('table.events tbody tr', (rows) => rows.map((row) => (row.textContent ?? '').replace(/\s+/g, ' ')).find((text) => text.includes('moved')));
+      expect(movedRow).toContain(`from care team ${ids.teamA} to ${ids.teamB}`);
+      expect(movedRow).toContain('Moved to the Springfield clinic');
+      await context.close();
+      // The team left sees none of it: Team A's nurse no longer finds the patient.
+      const nurseContext = await browser.newContext();
+      const nursePage = await nurseContext.newPage();
+      await signIn(nursePage, ids.nurse);
+      await nursePage.goto(`${baseUrl}/patients/${mover}`);
+      await nursePage.waitForSelector('main p.error');
+      expect(await nursePage.textContent('main p.error')).toContain('belongs to another care team');
+      await nurseContext.close();
+    }, WALKTHROUGH_MS);
+
     it('leaves no page usable after signing out, with the back button, nor after the idle timeout, which its own refreshes do not put off', async () => {
       const context = await browser.newContext();
       const page = await context.newPage();

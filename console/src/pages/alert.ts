@@ -35,8 +35,17 @@ const YOUR_TIME_ZONE = new Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 function detailsText(details: unknown): string {
   if (!details || typeof details !== 'object') return '';
-  const { tier, channel, audience } = details as { tier?: unknown; channel?: unknown; audience?: unknown };
-  return [tier !== undefined ? `tier ${String(tier)}` : '', audience !== undefined ? `to ${String(audience)}` : '', channel !== undefined ? `via ${String(channel)}` : ''].filter(Boolean).join(', ');
+  const { tier, channel, audience, fromCareTeamId, toCareTeamId, releasedClaimOf } = details as { tier?: unknown; channel?: unknown; audience?: unknown; fromCareTeamId?: unknown; toCareTeamId?: unknown; releasedClaimOf?: unknown };
+  return [
+    tier !== undefined ? `tier ${String(tier)}` : '',
+    audience !== undefined ? `to ${String(audience)}` : '',
+    channel !== undefined ? `via ${String(channel)}` : '',
+    // A patient's move to another care team (routes/patients.ts).
+    fromCareTeamId !== undefined ? `from care team ${String(fromCareTeamId)} to ${String(toCareTeamId)}` : '',
+    releasedClaimOf !== undefined ? `claim of ${String(releasedClaimOf)} released` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
 }
 
 export function AlertPage({ id }: { id: string }) {
@@ -147,7 +156,7 @@ export function AlertPage({ id }: { id: string }) {
         <h2 id="events-heading">History</h2>
         <table class="events">
           <caption>In your time zone (${YOUR_TIME_ZONE})</caption>
-          <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Who</th><th scope="col">Tier and channel</th><th scope="col">Note</th></tr></thead>
+          <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Who</th><th scope="col">Details</th><th scope="col">Note</th></tr></thead>
           <tbody>
             ${events.map((event) => html`<tr><td><time datetime=${event.at}>${eventTime.format(new Date(event.at))}</time></td><td>${words(event.type)}</td><td>${event.actor}</td><td>${detailsText(event.details)}</td><td>${event.note ?? ''}</td></tr>`)}
           </tbody>

@@ -5,6 +5,7 @@ import type { AuditRecord } from '../api-types.js';
 import { html } from '../html.js';
 import { eventTime } from '../local-time.js';
 import { usePagedList } from '../paged-list.js';
+import { counted } from '../counted.js';
 
 const EMPTY = { actor: '', patientId: '', action: '', outcome: '', from: '', to: '' };
 /** Actions to pick from; any other is typed in full. */
@@ -44,7 +45,7 @@ export function AuditPage() {
     </form>
     ${list.error ? html`<p class="error" role="alert">${list.error}</p>` : null}
     <table class="audit">
-      <caption>${list.items.length} record${list.items.length === 1 ? '' : 's'} shown, newest first</caption>
+      <caption>${counted(list.items.length, 'record')} shown, newest first</caption>
       <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Action</th><th scope="col">Resource</th><th scope="col">Patient</th><th scope="col">Outcome</th><th scope="col">From</th></tr></thead>
       <tbody>
         ${list.items.map(

@@ -7,6 +7,7 @@ import type { DeadLetter } from '../api-types.js';
 import { html } from '../html.js';
 import { eventTime } from '../local-time.js';
 import { usePagedList } from '../paged-list.js';
+import { counted } from '../counted.js';
 
 interface ReplayAnswer {
   deadLetter: DeadLetter;
@@ -51,7 +52,7 @@ export function DeadLettersPage() {
         </section>`
       : null}
     <table class="dead-letters">
-      <caption>${list.items.length} dead letter${list.items.length === 1 ? '' : 's'}${applied.status ? `, ${applied.status}` : ''}${applied.deviceId ? `, device ${applied.deviceId}` : ''}, newest first</caption>
+      <caption>${counted(list.items.length, 'dead letter')}${applied.status ? `, ${applied.status}` : ''}${applied.deviceId ? `, device ${applied.deviceId}` : ''}, newest first</caption>
       <thead><tr><th scope="col">Received</th><th scope="col">Device</th><th scope="col">Reason</th><th scope="col">Payload</th><th scope="col">Status</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
       <tbody>
         ${list.items.map(

@@ -10,6 +10,7 @@ import { agoText, batteryText, shortTime, silentDays } from '../device-health.js
 import { kindText } from '../reading-text.js';
 import { localDateValue } from '../local-time.js';
 import { bornText } from '../patient-identity.js';
+import { counted } from '../counted.js';
 
 // A gateway is provisioned like a device (its own credentials) but measures nothing.
 const KINDS = [...MEASUREMENT_KINDS, 'gateway'];
@@ -68,7 +69,7 @@ export function DevicesPage() {
       const answer = await api<{ deviceId: string; history: Assignment[]; replayed?: { replayed: number; accepted: number; duplicates: number; rejected: number } }>('PUT', `/v1/devices/${encodeURIComponent(assign.deviceId)}/assignment`, { patientId: assign.patientId, from, replay: assign.replay });
       setHistory({ deviceId: answer.deviceId, rows: answer.history });
       const r = answer.replayed;
-      setReplayed(r && r.replayed > 0 ? `${r.replayed} held reading${r.replayed === 1 ? '' : 's'} of ${answer.deviceId} re-ingested: ${r.accepted} stored, ${r.duplicates} already stored, ${r.rejected} refused (see Dead letters).` : undefined);
+      setReplayed(r && r.replayed > 0 ? `${counted(r.replayed, 'held reading')} of ${answer.deviceId} re-ingested: ${r.accepted} stored, ${r.duplicates} already stored, ${r.rejected} refused (see Dead letters).` : undefined);
     });
   };
   const assignHeld = (device: HeldDevice) => {

@@ -4,6 +4,7 @@
 import { useState } from 'preact/hooks';
 import { ApiFailure, api } from '../api.js';
 import { html } from '../html.js';
+import { counted } from '../counted.js';
 
 /** The API takes files up to 2 MiB (its body limit): a larger one is refused here, before sending. */
 const MAX_BYTES = 2 * 1024 * 1024;
@@ -54,7 +55,7 @@ export function EnrollmentImport({ onImported }: { onImported: () => void }) {
       ${error ? html`<p class="error" role="alert">${error}</p>` : null}
       ${problems.length > 0
         ? html`<div role="alert" class="import-problems">
-            <p class="error">Nothing was imported: ${problems.length} problem${problems.length === 1 ? '' : 's'} to mend in the file.</p>
+            <p class="error">Nothing was imported: ${counted(problems.length, 'problem')} to mend in the file.</p>
             <table>
               <caption class="visually-hidden">Problems in the file</caption>
               <thead><tr><th scope="col">Line</th><th scope="col">Column</th><th scope="col">Problem</th></tr></thead>
@@ -64,7 +65,7 @@ export function EnrollmentImport({ onImported }: { onImported: () => void }) {
         : null}
       ${imported
         ? html`<div class="import-result">
-            <p role="status">Imported ${imported.patients.length} patient${imported.patients.length === 1 ? '' : 's'} and ${imported.devices.length} device${imported.devices.length === 1 ? '' : 's'}.</p>
+            <p role="status">Imported ${counted(imported.patients.length, 'patient')} and ${counted(imported.devices.length, 'device')}.</p>
             ${imported.devices.length > 0
               ? html`<section class="notice" role="status" aria-label="Device secrets">
                   <p><strong>The devices' MQTT secrets</strong>, shown this once: copy them into the devices' set-up now.</p>

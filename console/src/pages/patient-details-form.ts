@@ -1,7 +1,8 @@
 // Correcting a patient's name or date of birth, or setting the language of their automated messages
 // (PATCH /v1/patients/{id}), from their page: a misspelt name entered at enrolment is otherwise the
-// name every nurse checks before acting. The time zone and care team do not change after enrolment
-// (the zone makes the patient's past billing days), which the form says.
+// name every nurse checks before acting. The time zone does not change after enrolment (it makes
+// the patient's past billing days), which the form says; the care team changes by a move
+// (care-team-move-form.ts).
 import { useState } from 'preact/hooks';
 import { ApiFailure, api } from '../api.js';
 import type { PatientSummary } from '../api-types.js';
@@ -49,7 +50,7 @@ export function PatientDetailsForm({ patient, onSaved }: { patient: PatientSumma
       ${field('details-name', 'Name', html`<input id="details-name" required autocomplete="off" value=${draft.name} onInput=${input('name')} ...${aria('details-name')} />`)}
       ${field('details-birth-date', 'Date of birth', html`<input id="details-birth-date" type="date" required value=${draft.birthDate} onInput=${input('birthDate')} ...${aria('details-birth-date')} />`)}
       ${field('details-language', 'Language of automated messages (empty: English)', html`<input id="details-language" autocomplete="off" placeholder="es" value=${draft.language} onInput=${input('language')} ...${aria('details-language')} />`)}
-      <p class="hint">The time zone (${patient.timezone}) and the care team stay as enrolled: the zone makes the patient's past days with readings.</p>
+      <p class="hint">The time zone (${patient.timezone}) stays as enrolled: it makes the patient's past days with readings. The care team changes by a move (below).</p>
       <button type="submit" disabled=${Object.keys(change).length === 0}>Save</button>
     </form>
   `;

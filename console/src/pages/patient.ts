@@ -9,6 +9,7 @@ import { MessagesPanel } from './messages-panel.js';
 import { CgmPanel } from './cgm-panel.js';
 import { CheckInPanel } from './check-in-panel.js';
 import { MyReadings } from './my-readings.js';
+import { CareTeamMoveForm } from './care-team-move-form.js';
 import { PatientDetailsForm } from './patient-details-form.js';
 import { DAY_MS } from '../../../device-profiles/time-units.js';
 import { html } from '../html.js';
@@ -164,7 +165,8 @@ export function PatientPage({ id }: { id: string }) {
   const [thresholds, setThresholds] = useState<Thresholds | undefined>(undefined);
   const clinician = session.me?.user.role !== 'patient';
   const mayCorrect = session.me?.user.role === 'admin' || session.me?.user.role === 'nurse';
-  const [teamName, setTeamName] = useState<string | undefined>(undefined);
+  /** The care teams the user may list: the patient's team by its name, and where a nurse may move them. */
+  const [teams, setTeams] = useState<CareTeam[]>([]);
   // Each answer is used only if it still answers the page's question: switching from 7 to 90 days
   // (or to another patient) while the first request is under way must not let its late answer
   // overwrite the newer one, which showed 7 days' readings under a "90 days" caption.
@@ -179,9 +181,9 @@ export function PatientPage({ id }: { id: string }) {
     const showPatient = (found: Patient) => {
       setPatient(found);
       // The team by its name, for the people who may list teams (a patient sees their team's id).
-      if (clinician) api<{ careTeams: CareTeam[] }>('GET', '/v1/care-teams').then(answer((teams) => setTeamName(teams.careTeams.find((team) => team.id === found.careTeamId)?.name)), () => undefined);
+      if (clinician) api<{ careTeams: CareTeam[] }>('GET', '/v1/care-teams').then(answer((listed) => setTeams(listed.careTeams)), () => undefined);
     };
-    setTeamName(undefined);
+    setTeams([]);
     api<Patient>('GET', `/v1/patients/${encodeURIComponent(id)}`).then(answer(showPatient), answer((failure: Error) => setError(failure.message)));
     patientAlerts(id).then(answer(setAlerts), answer(() => setAlerts([])));
     return answer.stale;
@@ -222,10 +224,16 @@ export function PatientPage({ id }: { id: string }) {
     <main id="main">
       <h1>${patient.name}</h1>
       <p class="patient-header">
-        ${bornText(patient.birthDate).replace(/^b/, 'B')} · time zone ${patient.timezone}${clinician ? ` · care team ${teamName ?? patient.careTeamId} · devices ${patient.devices.length > 0 ? patient.devices.join(', ') : 'none'}${patient.language ? ` · messages in ${languageName(patient.language)}` : ''}` : ''}
+        ${bornText(patient.birthDate).replace(/^b/, 'B')} · time zone ${patient.timezone}${clinician ? ` · care team ${teams.find((team) => team.id === patient.careTeamId)?.name ?? patient.careTeamId} · devices ${patient.devices.length > 0 ? patient.devices.join(', ') : 'none'}${patient.language ? ` · messages in ${languageName(patient.language)}` : ''}` : ''}
       </p>
       ${mayCorrect
         ? html`<details class="enroll-details"><summary>Correct the name, date of birth or language</summary><${PatientDetailsForm} key=${patient.id} patient=${patient} onSaved=${(saved: PatientSummary) => setPatient({ ...patient, ...saved })} /></details>`
+        : null}
+      ${mayCorrect && teams.length > 1
+        ? html`<details class="enroll-details"><summary>Move to another care team</summary><${CareTeamMoveForm} key=${patient.id} patient=${patient} teams=${teams} onMoved=${(moved: PatientSummary) => {
+            setPatient({ ...patient, ...moved });
+            patientAlerts(id).then(setAlerts, () => undefined);
+          }} /></details>`
         : null}
       ${clinician
         ? html`<dl class="last-readings" aria-label="Last reading of each kind">

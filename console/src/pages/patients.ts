@@ -15,6 +15,7 @@ import { follow } from '../router.js';
 import { useReloadingActions } from '../admin-actions.js';
 import { EnrollPatientForm } from './enroll-patient.js';
 import { EnrollmentImport } from './enrollment-import.js';
+import { counted } from '../counted.js';
 
 /** Rows drawn before Show all: a long list is searched, not scrolled. */
 const SHOWN_ROWS = 200;
@@ -75,7 +76,7 @@ export function PatientsPage() {
   const teamName = (id: string) => teams.find((team) => team.id === id)?.name ?? id;
   const countText = () => {
     const total = patients?.length ?? 0;
-    const of = query || teamId || onlyWithout ? `${matching.length} of ${total} patients match` : `${total} patient${total === 1 ? '' : 's'}`;
+    const of = query || teamId || onlyWithout ? `${matching.length} of ${total} patients match` : counted(total, 'patient');
     return `${of}${capped ? ` (the first ${WHOLE_LIST_CAP.toLocaleString()} of your teams' patients: search narrows those)` : ''}.`;
   };
   return html`

@@ -8,6 +8,7 @@ import { severityText, worstOpenAlert } from '../severity.js';
 import { bornText } from '../patient-identity.js';
 import { paceSummary } from '../pace-text.js';
 import { teamFilter, useCareTeams } from '../population.js';
+import { counted } from '../counted.js';
 
 const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 /** Days with readings change with readings, not alerts: read again every few minutes, not on each alert. */
@@ -118,7 +119,7 @@ export function Triage() {
   const criticalElsewhere = rows && team ? rows.filter((row) => row.careTeamId !== team && row.worstSeverity === 'critical').length : 0;
   const unreadShown = team ? unread.filter((thread) => thread.careTeamId === team) : unread;
   const unreadElsewhere = unread.length - unreadShown.length;
-  const patientsText = (count: number) => `${count} patient${count === 1 ? '' : 's'}`;
+  const patientsText = (count: number) => counted(count, 'patient');
   // Not read yet, or enrolled since: a dash.
   const paceOf = (patientId: string) => {
     const pace = paces?.get(patientId);

@@ -4,6 +4,8 @@ import { RpmError } from '../../../device-profiles/index.js';
 import { alertEventName, type AlertEventName, type AlertSeverity, type AlertStatus } from '../../../device-profiles/alert-vocabulary.js';
 import { STORE_ERRORS, conflict, found, isUniqueViolation, notFound } from '../../errors.js';
 import { nowInstant, toInstant } from '../../time.js';
+import type { SqlDialectName } from '../connect.js';
+import { patientTeamForWrite } from './patient-team.js';
 import type { AlertEventTable, AlertTable, ClinicalDatabase } from '../schema.js';
 import { decodeInstantIdCursor, encodeInstantIdCursor, pageSize, toPage, type Page, type PageRequest } from './pagination.js';
 import { insertDeliveries, type NewNotificationDelivery } from './notification-deliveries.js';
@@ -187,9 +189,37 @@ async function recordChange(db: Db, event: AlertEventInput, changes: Updateable<
   return { eventId, alert };
 }
 
+/**
+ * A patient's alerts moved with them to another care team, in the caller's transaction (the move's):
+ * each unresolved alert gets a `moved` event (announced as `updated`: the alert changed hands, not
+ * state) with the reason as its note, and its claim is released, since who took it took it for
+ * the team it left; escalation goes on at its time through the new team's tiers. Resolved alerts
+ * move without an event: the history follows the patient. Answers the unresolved alerts as moved,
+ * and how many resolved ones moved.
+ */
+export async function movePatientAlerts(
+  trx: Db,
+  patientId: string,
+  move: { fromCareTeamId: string; toCareTeamId: string; actor: string; reason: string; at: string; deliveries?: DeliveriesOf },
+): Promise<{ unresolved: Alert[]; resolved: number }> {
+  const unresolved = await trx.selectFrom('alerts').select(['id', 'status', 'claimed_by']).where('patient_id', '=', patientId).where('status', '<>', 'resolved').orderBy('opened_at').execute();
+  const moved: Alert[] = [];
+  for (const alert of unresolved) {
+    const status = alert.status as AlertStatus;
+    const details = { fromCareTeamId: move.fromCareTeamId, toCareTeamId: move.toCareTeamId, ...(alert.claimed_by ? { releasedClaimOf: alert.claimed_by } : {}) };
+    const { alert: changed } = await recordChange(trx, { alertId: alert.id, type: 'moved', from: status, to: status, actor: move.actor, at: move.at, note: move.reason, details }, { care_team_id: move.toCareTeamId, claimed_by: null, claimed_at: null, updated_at: move.at }, move.deliveries);
+    moved.push(changed);
+  }
+  const resolved = await trx.updateTable('alerts').set({ care_team_id: move.toCareTeamId }).where('patient_id', '=', patientId).where('status', '=', 'resolved').executeTakeFirst();
+  return { unresolved: moved, resolved: Number(resolved.numUpdatedRows) };
+}
+
 /** Alerts and their event history; every change of an alert is an event with who and when. */
 export class AlertRepository {
-  constructor(private readonly db: Kysely<ClinicalDatabase>) {}
+  constructor(
+    private readonly db: Kysely<ClinicalDatabase>,
+    private readonly dialect: SqlDialectName,
+  ) {}
 
   /** Opens an alert; refuses (RPM_ERR_CONFLICT) when the patient already has one open for the rule. */
   async open(input: NewAlert): Promise<Alert> {
@@ -198,14 +228,14 @@ export class AlertRepository {
     const id = randomUUID();
     try {
       return await this.db.transaction().execute(async (trx) => {
-        const patient = await trx.selectFrom('patients').select(['care_team_id']).where('id', '=', input.patientId).executeTakeFirst();
-        if (!patient) throw notFound('patient', input.patientId);
+        const careTeamId = await patientTeamForWrite(trx, input.patientId, this.dialect);
+        if (careTeamId === undefined) throw notFound('patient', input.patientId);
         await trx
           .insertInto('alerts')
           .values({
             id,
             patient_id: input.patientId,
-            care_team_id: patient.care_team_id,
+            care_team_id: careTeamId,
             rule_id: input.ruleId,
             severity: input.severity,
             status,

@@ -8,6 +8,8 @@ import { AnswerRefused, questionnaireById, scoreAnswers, type ScoredAnswers } fr
 import { conflict, invalidInput, isUniqueViolation, notFound } from '../../errors.js';
 import { addDays, localDate, localDateTime, weekdayOf } from '../../readings/local-time.js';
 import { nowInstant, toInstant } from '../../time.js';
+import type { SqlDialectName } from '../connect.js';
+import { patientTeamForWrite } from './patient-team.js';
 import type { CheckInPlanTable, CheckInResponseTable, ClinicalDatabase } from '../schema.js';
 import { notifyPatientGateway } from './patient-notifications.js';
 import { decodeInstantIdCursor, encodeInstantIdCursor, pageSize, toPage, type Page, type PageRequest } from './pagination.js';
@@ -46,6 +48,8 @@ export interface CheckInPlanInput {
 export interface CheckInResponse {
   id: string;
   patientId: string;
+  /** The care team it is filed under: the patient's (moved with them). */
+  careTeamId: string;
   questionnaireId: string;
   questionnaireVersion: string;
   /** The scheduled time it answers; null when sent unprompted. */
@@ -88,6 +92,7 @@ function toResponse(row: Selectable<CheckInResponseTable>): CheckInResponse {
   return {
     id: row.id,
     patientId: row.patient_id,
+    careTeamId: row.care_team_id,
     questionnaireId: row.questionnaire_id,
     questionnaireVersion: row.questionnaire_version,
     dueAt: row.due_at,
@@ -117,7 +122,10 @@ export function scheduledTimes(plan: Pick<CheckInPlan, 'times' | 'days' | 'start
 }
 
 export class CheckInRepository {
-  constructor(private readonly db: Kysely<ClinicalDatabase>) {}
+  constructor(
+    private readonly db: Kysely<ClinicalDatabase>,
+    private readonly dialect: SqlDialectName,
+  ) {}
 
   async plan(patientId: string): Promise<CheckInPlan | undefined> {
     const row = await this.db.selectFrom('check_in_plans').selectAll().where('patient_id', '=', patientId).executeTakeFirst();
@@ -172,8 +180,7 @@ export class CheckInRepository {
       if (error instanceof AnswerRefused) throw invalidInput(error.field, error.message);
       throw error;
     }
-    const patient = await this.db.selectFrom('patients').select(['care_team_id']).where('id', '=', input.patientId).executeTakeFirst();
-    if (!patient) throw notFound('patient', input.patientId);
+    if (!(await this.db.selectFrom('patients').select('id').where('id', '=', input.patientId).executeTakeFirst())) throw notFound('patient', input.patientId);
     const at = toInstant(input.at ?? nowInstant(), 'at');
     const atMs = Date.parse(at);
     const plan = await this.plan(input.patientId);
@@ -190,7 +197,7 @@ export class CheckInRepository {
     const row: Selectable<CheckInResponseTable> = {
       id: randomUUID(),
       patient_id: input.patientId,
-      care_team_id: patient.care_team_id,
+      care_team_id: '',
       questionnaire_id: questionnaire.id,
       questionnaire_version: questionnaire.version,
       due_at: dueAt,
@@ -202,7 +209,12 @@ export class CheckInRepository {
       judged_at: null,
     };
     try {
-      await this.db.insertInto('check_in_responses').values(row).execute();
+      await this.db.transaction().execute(async (trx) => {
+        const careTeamId = await patientTeamForWrite(trx, input.patientId, this.dialect);
+        if (careTeamId === undefined) throw notFound('patient', input.patientId);
+        row.care_team_id = careTeamId;
+        await trx.insertInto('check_in_responses').values(row).execute();
+      });
     } catch (error) {
       if (isUniqueViolation(error)) throw conflict(`the check-in due at ${dueAt} is already answered`, { dueAt });
       throw error;

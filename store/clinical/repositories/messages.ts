@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { invalidInput, notFound } from '../../errors.js';
 import { nowInstant } from '../../time.js';
+import type { SqlDialectName } from '../connect.js';
+import { patientTeamForWrite } from './patient-team.js';
 import type { ClinicalDatabase, MessageTable } from '../schema.js';
 import { notifyPatientGateway } from './patient-notifications.js';
 import { decodeInstantIdCursor, encodeInstantIdCursor, pageSize, toPage, type Page, type PageRequest } from './pagination.js';
@@ -18,6 +20,8 @@ export type MessageSide = 'patient' | 'care_team';
 export interface Message {
   id: string;
   patientId: string;
+  /** The care team it is filed under: the patient's (moved with them). */
+  careTeamId: string;
   senderId: string;
   senderRole: string;
   from: MessageSide;
@@ -45,6 +49,7 @@ function toMessage(row: MessageRow): Message {
   return {
     id: row.id,
     patientId: row.patient_id,
+    careTeamId: row.care_team_id,
     senderId: row.sender_id,
     senderRole: row.sender_role,
     from: row.from_patient === 1 ? 'patient' : 'care_team',
@@ -60,7 +65,10 @@ function toMessage(row: MessageRow): Message {
 const fromPatientFlag = (side: MessageSide) => (side === 'patient' ? 1 : 0);
 
 export class MessageRepository {
-  constructor(private readonly db: Kysely<ClinicalDatabase>) {}
+  constructor(
+    private readonly db: Kysely<ClinicalDatabase>,
+    private readonly dialect: SqlDialectName,
+  ) {}
 
   /**
    * A new message in the patient's thread, from `from`'s side. One from the team is announced to the
@@ -71,12 +79,10 @@ export class MessageRepository {
     const text = input.text.trim();
     if (text.length === 0 && !input.image) throw invalidInput('text', 'is empty (a message has text, an image, or both)');
     if (text.length > MAX_MESSAGE_CHARACTERS) throw invalidInput('text', `is ${text.length} characters; a message holds at most ${MAX_MESSAGE_CHARACTERS}`);
-    const patient = await this.db.selectFrom('patients').select(['care_team_id']).where('id', '=', input.patientId).executeTakeFirst();
-    if (!patient) throw notFound('patient', input.patientId);
     const row: Selectable<MessageTable> = {
       id: randomUUID(),
       patient_id: input.patientId,
-      care_team_id: patient.care_team_id,
+      care_team_id: '',
       sender_id: input.senderId,
       sender_role: input.senderRole,
       from_patient: fromPatientFlag(input.from),
@@ -88,6 +94,9 @@ export class MessageRepository {
     };
     const image = input.image;
     await this.db.transaction().execute(async (trx) => {
+      const careTeamId = await patientTeamForWrite(trx, input.patientId, this.dialect);
+      if (careTeamId === undefined) throw notFound('patient', input.patientId);
+      row.care_team_id = careTeamId;
       await trx.insertInto('messages').values(row).execute();
       if (image) await trx.insertInto('message_images').values({ message_id: row.id, content_type: image.contentType, size: image.bytes.length, bytes: image.bytes }).execute();
       if (input.from === 'care_team' && input.notifyGateway !== false) await notifyPatientGateway(trx, input.patientId, 'message');

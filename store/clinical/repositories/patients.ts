@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { found, insertUnique, invalidInput, notFound } from '../../errors.js';
 import { canonicalTimeZone, isCalendarDate, nowInstant, toInstant } from '../../time.js';
+import type { SqlDialectName } from '../connect.js';
 import type { ClinicalDatabase, PatientTable } from '../schema.js';
+import { movePatientAlerts, type Alert, type DeliveriesOf } from './alerts.js';
 import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
 
 export interface Patient {
@@ -17,6 +19,24 @@ export interface Patient {
   enrolledAt: string;
   createdAt: string;
   updatedAt: string;
+}
+
+/** One move of a patient from a care team to another. */
+export interface CareTeamMove {
+  fromCareTeamId: string;
+  toCareTeamId: string;
+  movedAt: string;
+  movedBy: string;
+  reason: string;
+}
+
+/** A patient's move to another care team, and how many of their records went with them. */
+export interface PatientMove {
+  patient: Patient;
+  fromCareTeamId: string;
+  /** The unresolved alerts as the move left them (each with its `moved` event), for the live streams. */
+  movedAlerts: Alert[];
+  moved: { unresolvedAlerts: number; resolvedAlerts: number; messages: number; checkInResponses: number };
 }
 
 export interface NewPatient {
@@ -60,7 +80,10 @@ export function checkLanguage(language: string): string {
 }
 
 export class PatientRepository {
-  constructor(private readonly db: Kysely<ClinicalDatabase>) {}
+  constructor(
+    private readonly db: Kysely<ClinicalDatabase>,
+    private readonly dialect: SqlDialectName,
+  ) {}
 
   async create(input: NewPatient): Promise<Patient> {
     const timezone = canonicalTimeZone(input.timezone);
@@ -86,8 +109,8 @@ export class PatientRepository {
 
   /**
    * Changes what may change after enrolment: a corrected name or date of birth, and the language of
-   * automated messages. The time zone and the care team stay: the zone makes the patient's past
-   * billing days, and a team's move would carry its alerts and thresholds with it.
+   * automated messages. The time zone stays: it makes the patient's past billing days. The care
+   * team changes by a move (`moveToCareTeam`), which carries the patient's records with it.
    */
   async update(id: string, change: { name?: string; birthDate?: string; language?: string | null }): Promise<Patient> {
     const patient = await this.get(id);
@@ -105,6 +128,47 @@ export class PatientRepository {
     if (birthDate !== patient.birthDate) set.birth_date = birthDate;
     await this.db.updateTable('patients').set(set).where('id', '=', id).execute();
     return { ...patient, name, birthDate, language, updatedAt };
+  }
+
+  /**
+   * Moves a patient to another care team in one transaction, with what is filed under their team:
+   * their alerts (the unresolved ones with a `moved` event each and their claims released:
+   * movePatientAlerts), their message thread and their check-in answers, so the new team sees the
+   * whole history and the team left sees none of it. Queued notifications to the old team's
+   * channels and gateway, and its FHIR deliveries, stay as they were: they told that team of its
+   * patient. Refused naming `careTeamId` when it is already the patient's team.
+   */
+  async moveToCareTeam(id: string, move: { careTeamId: string; actor: string; reason: string; at?: string; deliveries?: DeliveriesOf }): Promise<PatientMove> {
+    const reason = move.reason.trim();
+    if (reason.length === 0 || reason.length > 500) throw invalidInput('reason', 'must be 1–500 characters, not only spaces');
+    const at = toInstant(move.at ?? nowInstant(), 'at');
+    return this.db.transaction().execute(async (trx) => {
+      // Locked first: a second move of the same patient waits and reads where this one left them,
+      // and a write about the patient waits for the move (patientTeamForWrite). SQLite runs one
+      // transaction at a time.
+      const query = trx.selectFrom('patients').selectAll().where('id', '=', id);
+      const patient = await (this.dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst();
+      if (!patient) throw notFound('patient', id);
+      if (patient.care_team_id === move.careTeamId) throw invalidInput('careTeamId', `is already the patient's care team (${move.careTeamId})`);
+      if (!(await trx.selectFrom('care_teams').select('id').where('id', '=', move.careTeamId).executeTakeFirst())) throw notFound('care team', move.careTeamId);
+      await trx.updateTable('patients').set({ care_team_id: move.careTeamId, updated_at: at }).where('id', '=', id).execute();
+      const alerts = await movePatientAlerts(trx, id, { fromCareTeamId: patient.care_team_id, toCareTeamId: move.careTeamId, actor: move.actor, reason, at, deliveries: move.deliveries });
+      const messages = await trx.updateTable('messages').set({ care_team_id: move.careTeamId }).where('patient_id', '=', id).executeTakeFirst();
+      const answers = await trx.updateTable('check_in_responses').set({ care_team_id: move.careTeamId }).where('patient_id', '=', id).executeTakeFirst();
+      await trx.insertInto('care_team_moves').values({ id: randomUUID(), patient_id: id, from_care_team_id: patient.care_team_id, to_care_team_id: move.careTeamId, moved_at: at, moved_by: move.actor, reason }).execute();
+      return {
+        patient: toPatient({ ...patient, care_team_id: move.careTeamId, updated_at: at }),
+        fromCareTeamId: patient.care_team_id,
+        movedAlerts: alerts.unresolved,
+        moved: { unresolvedAlerts: alerts.unresolved.length, resolvedAlerts: alerts.resolved, messages: Number(messages.numUpdatedRows), checkInResponses: Number(answers.numUpdatedRows) },
+      };
+    });
+  }
+
+  /** The patient's moves between care teams, oldest first. */
+  async moves(id: string): Promise<CareTeamMove[]> {
+    const rows = await this.db.selectFrom('care_team_moves').selectAll().where('patient_id', '=', id).orderBy('moved_at').orderBy('id').execute();
+    return rows.map((row) => ({ fromCareTeamId: row.from_care_team_id, toCareTeamId: row.to_care_team_id, movedAt: row.moved_at, movedBy: row.moved_by, reason: row.reason }));
   }
 
   /** Several patients in one query (the triage list), by id; unknown ids are absent. */

@@ -156,6 +156,9 @@ const CASES: Case[] = [
     expected: { admin: 201, nurseA: 201, physicianA: 201, billingA: 403, nurseB: 403, physicianB: 403, patientA: 201 },
   },
   { route: 'PATCH /v1/patients/:id', prepare: async () => ({ method: 'PATCH', path: `/v1/patients/${patientA}`, body: { language: 'en' } }), expected: { admin: 200, nurseA: 200, physicianA: 403, billingA: 403, nurseB: 403, physicianB: 403 } },
+  // A fresh patient of team A moved to team B: only an admin sees both teams here (a nurse of both is tested in care-team-moves).
+  { route: 'POST /v1/patients/:id/care-team-moves', prepare: async () => ({ method: 'POST', path: `/v1/patients/${(await app.clinicalStore.patients.create({ name: 'Mover', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: teamA })).id}/care-team-moves`, body: { careTeamId: teamB, reason: 'moved house' } }), expected: { admin: 201, nurseA: 403, physicianA: 403, billingA: 403, nurseB: 403, physicianB: 403 } },
+  { route: 'GET /v1/patients/:id/care-team-moves', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/care-team-moves` }), expected: clinicalOwnOnly },
   { route: 'GET /v1/care-teams/:id/message-templates', prepare: async () => ({ method: 'GET', path: `/v1/care-teams/${teamA}/message-templates` }), expected: { ...clinicalOwnOnly, nurseB: 404, physicianB: 404 } },
   {
     route: 'PUT /v1/care-teams/:id/message-templates/:key/:language',

@@ -45,6 +45,9 @@ function gatewaySuite(store: 'sqlite' | 'postgres'): void {
         response.writeHead(204).end();
       });
     });
+    // Kept-alive connections outlive the test: with Node's 5 s default, a notification sent as the
+    // receiver closed its idle connection failed once and counted 2 attempts (a CI run, 2026-12-06).
+    receiver.keepAliveTimeout = 120_000;
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
     url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/sms`;
     database = store === 'postgres' ? await createTestDatabase() : undefined;
@@ -53,6 +56,7 @@ function gatewaySuite(store: 'sqlite' | 'postgres'): void {
   afterAll(async () => {
     await app?.stopAll();
     await database?.drop();
+    receiver?.closeAllConnections();
     receiver?.close();
   });
 

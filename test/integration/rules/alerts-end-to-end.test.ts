@@ -73,6 +73,10 @@ beforeAll(async () => {
       response.writeHead(204).end();
     });
   });
+  // Kept-alive connections outlive the test: with Node's 5 s default, a webhook sent as the
+  // receiver closed its idle connection would fail once more than the test counts (as the patient
+  // gateway test's did in a CI run, 2026-12-06).
+  receiver.keepAliveTimeout = 120_000;
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
   harness = await startHarness({ broker: { verifyUserToken: createTokenVerifier(JWT_SECRET) } });
   await harness.clinicalStore.careTeams.updateEscalationPolicy(harness.teamId, {
@@ -91,6 +95,7 @@ afterAll(async () => {
   await nurse?.endAsync();
   await rules?.stop();
   await harness?.stop();
+  receiver?.closeAllConnections();
   receiver?.close();
 });
 

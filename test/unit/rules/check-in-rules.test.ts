@@ -30,6 +30,7 @@ function checkIn(atMs: number, answers: Record<string, string>): RuleReading {
   return checkInRuleReading({
     id: `ci-${counter}`,
     patientId: 'p1',
+    careTeamId: 't1',
     questionnaireId: questionnaire.id,
     questionnaireVersion: questionnaire.version,
     dueAt: null,

@@ -1,9 +1,7 @@
 // Webhook targets: the addresses of the SSRF report, in every spelling, are refused; public https
 // receivers and hosts an operator allowed are not (issue #19, item 8).
 import { describe, expect, it } from '@jest/globals';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
-import { WebhookTargetPolicy, isPublicAddress, sendThrough } from '../../../rules/index.js';
+import { WebhookTargetPolicy, isPublicAddress } from '../../../rules/index.js';
 
 describe('webhook target policy', () => {
   const policy = new WebhookTargetPolicy();
@@ -68,40 +66,5 @@ describe('webhook target policy', () => {
     expect(isPublicAddress('::ffff:10.1.2.3')).toBe(false);
     expect(isPublicAddress('64:ff9b::a00:1')).toBe(false);
     expect(isPublicAddress('not an address')).toBe(false);
-  });
-
-  it('sends again on a new connection when the kept-alive one it took was closed by the receiver', async () => {
-    // The receiver closes a connection as its second request comes in: what a receiver does when
-    // its keep-alive timeout ends just as the platform reuses the connection (CI met it once).
-    const requestsOn = new WeakMap<Socket, number>();
-    const bodies: string[] = [];
-    let connections = 0;
-    const receiver = createServer((incoming: IncomingMessage, response) => {
-      const count = (requestsOn.get(incoming.socket) ?? 0) + 1;
-      requestsOn.set(incoming.socket, count);
-      if (count > 1) {
-        incoming.socket.destroy();
-        return;
-      }
-      let body = '';
-      incoming.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      incoming.on('end', () => {
-        bodies.push(body);
-        response.writeHead(204).end();
-      });
-    });
-    receiver.on('connection', () => (connections += 1));
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
-    try {
-      const url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
-      const allowing = new WebhookTargetPolicy(['127.0.0.1']);
-      const post = (body: string) => sendThrough(allowing, url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body, timeoutMs: 5_000 });
-      expect((await post('{"n":1}')).status).toBe(204);
-      expect((await post('{"n":2}')).status).toBe(204);
-      expect({ bodies, connections }).toEqual({ bodies: ['{"n":1}', '{"n":2}'], connections: 2 });
-    } finally {
-      receiver.closeAllConnections();
-      receiver.close();
-    }
   });
 });
