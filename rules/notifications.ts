@@ -20,6 +20,8 @@ export interface AlertChange {
   eventId: number;
   tier?: number;
   audience?: Audience;
+  /** The team the alert left with its patient (a move): its streams hear the change too, so its screens let the alert go. */
+  formerCareTeamId?: string;
 }
 
 /** What the MQTT and webhook channels need from the platform. */

@@ -78,7 +78,8 @@ export function App() {
   const path = usePath();
   const [notice, setNotice] = useState<string | undefined>(undefined);
   useEffect(() => {
-    if (me) startLiveAlerts();
+    // Nurses and physicians see their teams' alerts; an admin sees every team's.
+    if (me) startLiveAlerts((careTeamId) => (me.user.role !== 'nurse' && me.user.role !== 'physician') || me.user.careTeams.includes(careTeamId));
     else stopLiveAlerts();
   }, [me]);
   useEffect(() => {

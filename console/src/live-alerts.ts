@@ -22,8 +22,15 @@ let stillOpen: Alert[] = [];
 /** Events that ask someone to act: they raise the banner when the alert is critical. */
 const URGENT_EVENTS = new Set(['opened', 'confirmed', 'escalated']);
 
-export function startLiveAlerts(): void {
+/**
+ * Whether an alert's team is one of the user's: an alert whose patient moved to another team comes
+ * once more on the stream of the team it left, which lets it go (banner, triage).
+ */
+let ofYourTeams: (careTeamId: string) => boolean = () => true;
+
+export function startLiveAlerts(yourTeam: (careTeamId: string) => boolean = () => true): void {
   if (source) return;
+  ofYourTeams = yourTeam;
   const opened = new EventSource('/v1/alerts/stream');
   source = opened;
   const notify = (name: string, alert: Alert) => {
@@ -35,7 +42,7 @@ export function startLiveAlerts(): void {
   for (const name of ALERT_EVENT_NAMES) {
     opened.addEventListener(name, (message) => {
       const alert = JSON.parse((message as MessageEvent<string>).data) as Alert;
-      if (name === 'acknowledged' || name === 'resolved') {
+      if (name === 'acknowledged' || name === 'resolved' || !ofYourTeams(alert.careTeamId)) {
         closedSinceOpen.add(alert.id);
         stillOpen = stillOpen.filter((open) => open.id !== alert.id);
       }
@@ -92,7 +99,9 @@ function chime(): void {
 export function useCriticalAlerts(): { critical: Alert[]; dismiss(id: string): void } {
   const [critical, setCritical] = useState<Alert[]>([]);
   useAlertChanges((event, alert) => {
-    if (alert.severity === 'critical' && URGENT_EVENTS.has(event) && alert.status !== 'acknowledged' && alert.status !== 'resolved') {
+    if (!ofYourTeams(alert.careTeamId)) {
+      setCritical((current) => current.filter((a) => a.id !== alert.id));
+    } else if (alert.severity === 'critical' && URGENT_EVENTS.has(event) && alert.status !== 'acknowledged' && alert.status !== 'resolved') {
       setCritical((current) => [alert, ...current.filter((a) => a.id !== alert.id)]);
       chime();
       if ('Notification' in window && Notification.permission === 'granted') {

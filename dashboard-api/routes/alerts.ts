@@ -189,7 +189,7 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
     // is sent: an alert event stored between the two would otherwise be in neither.
     let heldDuringReplay: AlertChange[] | undefined = [];
     const subscription = merge(alertFeed$, localChanges)
-      .pipe(filter((change) => maySeeTeam(user, change.alert.careTeamId)))
+      .pipe(filter((change) => maySeeTeam(user, change.alert.careTeamId) || (change.formerCareTeamId !== undefined && maySeeTeam(user, change.formerCareTeamId))))
       .subscribe((change) => {
         if (heldDuringReplay) heldDuringReplay.push(change);
         else if (change.eventId > replayedUpTo) sendOnce(change);

@@ -48,8 +48,8 @@ export const patientRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore
 
   // A patient moves to another of the mover's care teams with their alerts, messages and check-in
   // answers (store: patients.moveToCareTeam). Each unresolved alert's move is announced as
-  // `updated` on MQTT to both teams' topics (the team left learns the alert is no longer its
-  // own) and on this process's streams.
+  // `updated` on MQTT to both teams' topics and on this process's streams of both teams: the team
+  // left learns the alert is no longer its own (its banner and triage let it go).
   app.post(
     '/v1/patients/:id/care-team-moves',
     {
@@ -74,7 +74,7 @@ export const patientRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore
         actor: user.sub,
         deliveries: (alert) => [...toNewTeam(alert), { alertId: alert.id, careTeamId: from, channel: 'mqtt', target: `rpm/v1/alerts/${from}`, event: 'updated', payload: alert }],
       });
-      for (const alert of move.movedAlerts) localAlertChanges.next({ event: 'updated', alert, eventId: alert.lastEvent?.id ?? 0 });
+      for (const alert of move.movedAlerts) localAlertChanges.next({ event: 'updated', alert, eventId: alert.lastEvent?.id ?? 0, formerCareTeamId: move.fromCareTeamId });
       return reply.code(201).send({ patient: move.patient, fromCareTeamId: move.fromCareTeamId, moved: move.moved });
     },
   );

@@ -1157,6 +1157,11 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       const meter = unique('move-meter');
       publish(meter, await provision(meter, 'glucose', mover), { readingId: unique('move-low'), kind: 'glucose', measuredAt: new Date().toISOString(), value: 48, unit: 'mg/dL', mealContext: 'fasting' });
       await call('POST', `/v1/patients/${mover}/messages`, { text: 'Please call us about your insulin.' });
+      // Team A's nurse, on triage while the patient is moved away.
+      const nurseContext = await browser.newContext();
+      const nursePage = await nurseContext.newPage();
+      await signIn(nursePage, ids.nurse);
+      await nursePage.waitForSelector(`table.triage tr[data-patient="${mover}"]`, { timeout: 15_000 });
       const context = await browser.newContext();
       const page = await context.newPage();
       await signIn(page, both);
@@ -1185,10 +1190,10 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(movedRow).toContain(`from care team ${ids.teamA} to ${ids.teamB}`);
       expect(movedRow).toContain('Moved to the Springfield clinic');
       await context.close();
-      // The team left sees none of it: Team A's nurse no longer finds the patient.
-      const nurseContext = await browser.newContext();
-      const nursePage = await nurseContext.newPage();
-      await signIn(nursePage, ids.nurse);
+      // The team left lets the patient go at once (the live stream, not the minute's refresh): off
+      // its triage and its critical banner; and no longer finds them.
+      await nursePage.waitForSelector(`table.triage tr[data-patient="${mover}"]`, { state: 'detached', timeout: 10_000 });
+      expect((await nursePage.textContent('body')) ?? '').not.toContain('Milo Mover');
       await nursePage.goto(`${baseUrl}/patients/${mover}`);
       await nursePage.waitForSelector('main p.error');
       expect(await nursePage.textContent('main p.error')).toContain('belongs to another care team');

@@ -65,18 +65,32 @@ function moveSuite(store: 'sqlite' | 'postgres'): void {
     }
     expect((await app.request('GET', `/v1/patients/${patientId}`, { token: nurseA })).status).toBe(200);
 
-    // Nurse B's live stream, open before the move: the moved alerts come to it.
+    // Both nurses' live streams, open before the move: the moved alerts come to the new team's, and
+    // to the old team's once more (its screens let them go), with the new team named.
     const controller = new AbortController();
-    const stream = await fetch(`${app.baseUrl}/v1/alerts/stream`, { headers: { Authorization: `Bearer ${nurseB}` }, signal: controller.signal });
-    const reader = stream.body!.getReader();
+    const listen = async (token: string) => (await fetch(`${app.baseUrl}/v1/alerts/stream`, { headers: { Authorization: `Bearer ${token}` }, signal: controller.signal })).body!.getReader();
+    const readers = [await listen(nurseB), await listen(nurseA)];
+    const heard = async (reader: ReadableStreamDefaultReader<Uint8Array>) => {
+      let text = '';
+      while (!(text.includes(`"id":"${open.id}"`) && text.includes(`"id":"${claimed.id}"`))) text += new TextDecoder().decode((await reader.read()).value);
+      return text;
+    };
 
     const moved = await app.request('POST', path, { token: both, body: { careTeamId: teamB, reason: 'Moved to the Springfield clinic' } });
     expect(moved).toMatchObject({ status: 201, body: { patient: { id: patientId, careTeamId: teamB }, fromCareTeamId: teamA, moved: { unresolvedAlerts: 2, resolvedAlerts: 1, messages: 2, checkInResponses: 1 } } });
 
-    let text = '';
-    while (!(text.includes(`"id":"${open.id}"`) && text.includes(`"id":"${claimed.id}"`))) text += new TextDecoder().decode((await reader.read()).value);
-    controller.abort();
-    expect(text).toMatch(/event: updated/);
+    // A stream that never hears is given up (its read fails), not left to hold the server open.
+    const giveUp = setTimeout(() => controller.abort(), 15_000);
+    try {
+      for (const reader of readers) {
+        const text = await heard(reader);
+        expect(text).toMatch(/event: updated/);
+        expect(text).toContain(`"careTeamId":"${teamB}"`);
+      }
+    } finally {
+      clearTimeout(giveUp);
+      controller.abort();
+    }
 
     // The team left sees none of it; the new team sees all of it.
     for (const url of [`/v1/patients/${patientId}`, `/v1/patients/${patientId}/check-ins`, `/v1/patients/${patientId}/messages`, `/v1/alerts/${open.id}`, `/v1/alerts/${old.id}`]) {
