@@ -5,7 +5,11 @@ import { ALERT_EVENT_NAMES } from '../../device-profiles/alert-vocabulary.js';
 import { api } from './api.js';
 import type { Alert } from './api-types.js';
 
-type Listener = (event: string, alert: Alert) => void;
+/**
+ * `arrived`: a critical alert this screen has not known come as `updated` once the open ones are
+ * known, i.e. one that came into the user's teams with its patient (a move) or turned critical.
+ */
+type Listener = (event: string, alert: Alert, arrived: boolean) => void;
 const listeners = new Set<Listener>();
 let source: EventSource | undefined;
 
@@ -33,9 +37,13 @@ export function startLiveAlerts(yourTeam: (careTeamId: string) => boolean = () =
   ofYourTeams = yourTeam;
   const opened = new EventSource('/v1/alerts/stream');
   source = opened;
-  const notify = (name: string, alert: Alert) => {
-    for (const listener of listeners) listener(name, alert);
+  const notify = (name: string, alert: Alert, arrived: boolean) => {
+    for (const listener of listeners) listener(name, alert, arrived);
   };
+  // The critical alerts this screen knows, from the list of open ones and the stream; none counts
+  // as arrived until that list has come (before it, every alert is one not known).
+  const knownCritical = new Set<string>();
+  let openListCame = false;
   // Acknowledged or resolved since the stream opened: a list asked for at the opening may still
   // hold them as open (it and the stream's events cross on the way).
   let closedSinceOpen = new Set<string>();
@@ -46,7 +54,9 @@ export function startLiveAlerts(yourTeam: (careTeamId: string) => boolean = () =
         closedSinceOpen.add(alert.id);
         stillOpen = stillOpen.filter((open) => open.id !== alert.id);
       }
-      notify(name, alert);
+      const arrived = name === 'updated' && alert.severity === 'critical' && openListCame && !knownCritical.has(alert.id) && ofYourTeams(alert.careTeamId);
+      if (alert.severity === 'critical') knownCritical.add(alert.id);
+      notify(name, alert, arrived);
     });
   }
   // Asked once the stream is open, so nothing falls between the list and the stream's first event.
@@ -56,6 +66,8 @@ export function startLiveAlerts(yourTeam: (careTeamId: string) => boolean = () =
       .then(({ alerts }) => {
         if (source !== opened) return;
         stillOpen = alerts.filter((alert) => !closed.has(alert.id));
+        for (const alert of alerts) knownCritical.add(alert.id);
+        openListCame = true;
         for (const listener of stillOpenListeners) listener(stillOpen);
       })
       .catch(() => {
@@ -98,10 +110,10 @@ function chime(): void {
 
 export function useCriticalAlerts(): { critical: Alert[]; dismiss(id: string): void } {
   const [critical, setCritical] = useState<Alert[]>([]);
-  useAlertChanges((event, alert) => {
+  useAlertChanges((event, alert, arrived) => {
     if (!ofYourTeams(alert.careTeamId)) {
       setCritical((current) => current.filter((a) => a.id !== alert.id));
-    } else if (alert.severity === 'critical' && URGENT_EVENTS.has(event) && alert.status !== 'acknowledged' && alert.status !== 'resolved') {
+    } else if (alert.severity === 'critical' && (URGENT_EVENTS.has(event) || arrived) && alert.status !== 'acknowledged' && alert.status !== 'resolved') {
       setCritical((current) => [alert, ...current.filter((a) => a.id !== alert.id)]);
       chime();
       if ('Notification' in window && Notification.permission === 'granted') {

@@ -32,6 +32,25 @@ export function usePatientsList<T>(path: string): { rows: T[] | undefined; error
   return { rows, error };
 }
 
+/** Where the team a person narrowed a list to is kept (sessionStorage: it ends with the session, and sign-out clears it). */
+const TEAM_KEY = 'care-team';
+
+/**
+ * The care team a person of several teams narrowed the lists to ('' for all of theirs): one choice
+ * for triage, Patients, Adherence and CGM patients, kept while they go to a patient and back or
+ * from page to page, since a nurse covering two teams works one at a time. A kept team that is no
+ * longer theirs is all of theirs.
+ */
+export function useTeamChoice(teams: readonly CareTeam[]): [string, (teamId: string) => void] {
+  const [teamId, setTeamId] = useState(() => sessionStorage.getItem(TEAM_KEY) ?? '');
+  const choose = (id: string) => {
+    setTeamId(id);
+    if (id) sessionStorage.setItem(TEAM_KEY, id);
+    else sessionStorage.removeItem(TEAM_KEY);
+  };
+  return [teamId && (teams.length === 0 || teams.some((team) => team.id === teamId)) ? teamId : '', choose];
+}
+
 /** "Care team: All of yours / …", for people of more than one team. */
 export function teamFilter(id: string, teams: readonly CareTeam[], teamId: string, onChange: (teamId: string) => void) {
   if (teams.length <= 1) return null;

@@ -66,13 +66,12 @@ export const patientRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore
       const user = requireUser(request);
       const { careTeamId, reason } = request.body;
       if (!maySeeTeam(user, careTeamId)) throw new ApiError(API_ERRORS.FORBIDDEN, `care team ${careTeamId} is not one of yours`);
-      const from = (await clinicalStore.patients.require(request.params.id)).careTeamId;
       const toNewTeam = await alertDeliveries(clinicalStore, 'updated', careTeamId);
       const move = await clinicalStore.patients.moveToCareTeam(request.params.id, {
         careTeamId,
         reason,
         actor: user.sub,
-        deliveries: (alert) => [...toNewTeam(alert), { alertId: alert.id, careTeamId: from, channel: 'mqtt', target: `rpm/v1/alerts/${from}`, event: 'updated', payload: alert }],
+        deliveries: (alert, from) => [...toNewTeam(alert), { alertId: alert.id, careTeamId: from, channel: 'mqtt', target: `rpm/v1/alerts/${from}`, event: 'updated', payload: alert }],
       });
       for (const alert of move.movedAlerts) localAlertChanges.next({ event: 'updated', alert, eventId: alert.lastEvent?.id ?? 0, formerCareTeamId: move.fromCareTeamId });
       return reply.code(201).send({ patient: move.patient, fromCareTeamId: move.fromCareTeamId, moved: move.moved });

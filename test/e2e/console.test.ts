@@ -475,7 +475,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await context.close();
     }, WALKTHROUGH_MS);
 
-    it('narrows triage to one of several teams, counting the other teams\u2019 patients and their critical ones, and keeps the choice across pages', async () => {
+    it('narrows triage to one of several teams, counting the other teams\u2019 patients and their critical ones, and keeps the choice across pages and lists', async () => {
       const context = await browser.newContext();
       const page = await context.newPage();
       await signIn(page, ids.admin);
@@ -517,6 +517,18 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.waitForSelector('table.triage tbody tr');
       expect(await page.inputValue('#triage-team')).toBe(ids.teamA);
       expect(await listed()).not.toContain(ids.patientB);
+      // One choice for the other lists too: Patients and Adherence open on Team A.
+      await page.click('nav a:has-text("Patients")');
+      await page.waitForSelector('table.patients-table tbody tr');
+      expect(await page.inputValue('#patients-team')).toBe(ids.teamA);
+      const patientsListed = await page.$$eval('table.patients-table tbody tr', (rows) => rows.map((row) => row.getAttribute('data-patient')));
+      expect(patientsListed).toContain(ids.hostile);
+      expect(patientsListed).not.toContain(ids.patientB);
+      await page.click('nav a:has-text("Adherence")');
+      await page.waitForSelector('#adherence-team');
+      expect(await page.inputValue('#adherence-team')).toBe(ids.teamA);
+      await page.click('nav a:has-text("Triage")');
+      await page.waitForSelector('table.triage tbody tr');
       await page.click('p.notice.elsewhere button:has-text("Show all your teams")');
       await page.waitForSelector(`table.triage tr[data-patient="${ids.patientB}"]`);
       expect(await page.inputValue('#triage-team')).toBe('');
@@ -1157,18 +1169,25 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       const meter = unique('move-meter');
       publish(meter, await provision(meter, 'glucose', mover), { readingId: unique('move-low'), kind: 'glucose', measuredAt: new Date().toISOString(), value: 48, unit: 'mg/dL', mealContext: 'fasting' });
       await call('POST', `/v1/patients/${mover}/messages`, { text: 'Please call us about your insulin.' });
-      // Team A's nurse, on triage while the patient is moved away.
+      // Team A's nurse, on triage while the patient is moved away; Team B's, while they come.
       const nurseContext = await browser.newContext();
       const nursePage = await nurseContext.newPage();
       await signIn(nursePage, ids.nurse);
       await nursePage.waitForSelector(`table.triage tr[data-patient="${mover}"]`, { timeout: 15_000 });
+      const teamBNurse = unique('nurse-b').toLowerCase();
+      await addPerson({ id: teamBNurse, name: 'Ben B', role: 'nurse', careTeams: [ids.teamB] });
+      const teamBContext = await browser.newContext();
+      const teamBPage = await teamBContext.newPage();
+      const openListCame = teamBPage.waitForResponse((response) => response.url().includes('/v1/alerts?severity=critical'));
+      await signIn(teamBPage, teamBNurse);
+      await openListCame;
       const context = await browser.newContext();
       const page = await context.newPage();
       await signIn(page, both);
       await page.waitForSelector(`table.triage tr[data-patient="${mover}"]`, { timeout: 15_000 });
       await page.click(`table.triage tr[data-patient="${mover}"] a`);
-      await page.waitForSelector('p.patient-header');
-      expect(await page.textContent('p.patient-header')).toContain('care team Team A');
+      // The team by its name once the teams are listed (the header shows its id until then).
+      await page.waitForSelector('p.patient-header:has-text("care team Team A")');
       await page.click('summary:has-text("Move to another care team")');
       expect(await page.inputValue('#move-team')).toBe(ids.teamB);
       expect(await page.isDisabled('form.care-team-move button[type=submit]')).toBe(true);
@@ -1193,6 +1212,10 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       // The team left lets the patient go at once (the live stream, not the minute's refresh): off
       // its triage and its critical banner; and no longer finds them.
       await nursePage.waitForSelector(`table.triage tr[data-patient="${mover}"]`, { state: 'detached', timeout: 10_000 });
+      // Team B's nurse is told as of a new critical alert: her triage lists the patient, her banner names them.
+      await teamBPage.waitForSelector(`table.triage tr[data-patient="${mover}"]`, { timeout: 10_000 });
+      await teamBPage.waitForSelector('section.banner .who strong:has-text("Milo Mover")', { timeout: 10_000 });
+      await teamBContext.close();
       expect((await nursePage.textContent('body')) ?? '').not.toContain('Milo Mover');
       await nursePage.goto(`${baseUrl}/patients/${mover}`);
       await nursePage.waitForSelector('main p.error');

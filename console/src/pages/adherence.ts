@@ -4,7 +4,7 @@
 // patient's page, where the period's days and the time entries are.
 import { useState } from 'preact/hooks';
 import type { BillingProgressRow } from '../api-types.js';
-import { populationList, teamFilter, useCareTeams, usePatientsList } from '../population.js';
+import { populationList, teamFilter, useCareTeams, usePatientsList, useTeamChoice } from '../population.js';
 import { html } from '../html.js';
 import { follow } from '../router.js';
 import { bornText } from '../patient-identity.js';
@@ -24,7 +24,7 @@ function leftText(row: BillingProgressRow): string {
 
 export function AdherencePage() {
   const teams = useCareTeams();
-  const [teamId, setTeamId] = useState<string>('');
+  const [teamId, setTeamId] = useTeamChoice(teams);
   const [onlyAtRisk, setOnlyAtRisk] = useState(false);
   const list = usePatientsList<BillingProgressRow>(`/v1/billing-progress${teamId ? `?careTeamId=${encodeURIComponent(teamId)}` : ''}`);
   const count = (pace: BillingProgressRow['pace']) => list.rows?.filter((row) => row.pace === pace).length ?? 0;

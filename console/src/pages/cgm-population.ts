@@ -5,7 +5,7 @@
 // opens the patient's page.
 import { useState } from 'preact/hooks';
 import type { CgmPopulationRow } from '../api-types.js';
-import { populationList, teamFilter, useCareTeams, usePatientsList } from '../population.js';
+import { populationList, teamFilter, useCareTeams, usePatientsList, useTeamChoice } from '../population.js';
 import { html } from '../html.js';
 import { follow } from '../router.js';
 import { timeInRangesBar } from './cgm-panel.js';
@@ -73,7 +73,7 @@ const URGENT = new Set(['very_low', 'low']);
 export function CgmPopulationPage() {
   const [days, setDays] = useState<number>(14);
   const teams = useCareTeams();
-  const [teamId, setTeamId] = useState<string>('');
+  const [teamId, setTeamId] = useTeamChoice(teams);
   const [onlyOutside, setOnlyOutside] = useState(false);
   const [sort, setSort] = useState<{ key: SortKey; direction: Direction } | undefined>(undefined);
   const list = usePatientsList<CgmPopulationRow>(`/v1/cgm-population?days=${days}${teamId ? `&careTeamId=${encodeURIComponent(teamId)}` : ''}`);

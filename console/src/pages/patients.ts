@@ -10,7 +10,7 @@ import { html } from '../html.js';
 import { readAllDevices, readAllPatients, WHOLE_LIST_CAP } from '../paged-list.js';
 import { bornText } from '../patient-identity.js';
 import { byName, matchesQuery, searchText } from '../patient-search.js';
-import { teamFilter, useCareTeams } from '../population.js';
+import { teamFilter, useCareTeams, useTeamChoice } from '../population.js';
 import { follow } from '../router.js';
 import { useReloadingActions } from '../admin-actions.js';
 import { EnrollPatientForm } from './enroll-patient.js';
@@ -53,7 +53,7 @@ export function PatientsPage() {
   const [patients, setPatients] = useState<PatientSummary[] | undefined>(undefined);
   const [capped, setCapped] = useState(false);
   const [query, setQuery] = useState('');
-  const [teamId, setTeamId] = useState('');
+  const [teamId, setTeamId] = useTeamChoice(teams);
   const [showAll, setShowAll] = useState(false);
   const [enrolled, setEnrolled] = useState<PatientSummary | undefined>(undefined);
   const [enrollOpen, setEnrollOpen] = useState(false);

@@ -7,15 +7,13 @@ import { follow } from '../router.js';
 import { severityText, worstOpenAlert } from '../severity.js';
 import { bornText } from '../patient-identity.js';
 import { paceSummary } from '../pace-text.js';
-import { teamFilter, useCareTeams } from '../population.js';
+import { teamFilter, useCareTeams, useTeamChoice } from '../population.js';
 import { counted } from '../counted.js';
 
 const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 /** Days with readings change with readings, not alerts: read again every few minutes, not on each alert. */
 const PACE_REFRESH_MS = 5 * 60_000;
 
-/** The team a person narrowed triage to, kept while they go to a patient and back (sessionStorage ends with the session). */
-const TEAM_KEY = 'triage-team';
 
 /** The route's most patient ids at once (BILLING_PROGRESS_IDS_MAX): more rows are asked in pieces. */
 const PACE_IDS_PER_ASK = 100;
@@ -106,14 +104,7 @@ export function Triage() {
   // One of several teams: a nurse covering two teams works one at a time. The others' patients are
   // counted, their critical ones named, never silently hidden.
   const teams = useCareTeams();
-  const [teamId, setTeamId] = useState(() => sessionStorage.getItem(TEAM_KEY) ?? '');
-  const chooseTeam = (id: string) => {
-    setTeamId(id);
-    if (id) sessionStorage.setItem(TEAM_KEY, id);
-    else sessionStorage.removeItem(TEAM_KEY);
-  };
-  // A team kept from before that is no longer the person's: all of theirs.
-  const team = teamId && (teams.length === 0 || teams.some((t) => t.id === teamId)) ? teamId : '';
+  const [team, chooseTeam] = useTeamChoice(teams);
   const shown = rows && team ? rows.filter((row) => row.careTeamId === team) : rows;
   const elsewhere = rows && shown ? rows.length - shown.length : 0;
   const criticalElsewhere = rows && team ? rows.filter((row) => row.careTeamId !== team && row.worstSeverity === 'critical').length : 0;

@@ -152,6 +152,8 @@ type Db = Kysely<ClinicalDatabase> | Transaction<ClinicalDatabase>;
  * no change is committed without its notifications, whatever stops the process.
  */
 export type DeliveriesOf = (alert: Alert) => readonly NewNotificationDelivery[];
+/** The notifications of an alert's move, as the move leaves it, knowing the team it left. */
+export type MoveDeliveriesOf = (alert: Alert, fromCareTeamId: string) => readonly NewNotificationDelivery[];
 
 type AlertEventInput = { alertId: string; type: string; from: AlertStatus | null; to: AlertStatus; actor: string; at: string; note?: string | null; details?: unknown };
 
@@ -200,14 +202,16 @@ async function recordChange(db: Db, event: AlertEventInput, changes: Updateable<
 export async function movePatientAlerts(
   trx: Db,
   patientId: string,
-  move: { fromCareTeamId: string; toCareTeamId: string; actor: string; reason: string; at: string; deliveries?: DeliveriesOf },
+  move: { fromCareTeamId: string; toCareTeamId: string; actor: string; reason: string; at: string; deliveries?: MoveDeliveriesOf },
 ): Promise<{ unresolved: Alert[]; resolved: number }> {
   const unresolved = await trx.selectFrom('alerts').select(['id', 'status', 'claimed_by']).where('patient_id', '=', patientId).where('status', '<>', 'resolved').orderBy('opened_at').execute();
   const moved: Alert[] = [];
+  const { deliveries } = move;
+  const deliveriesOf: DeliveriesOf | undefined = deliveries && ((after) => deliveries(after, move.fromCareTeamId));
   for (const alert of unresolved) {
     const status = alert.status as AlertStatus;
     const details = { fromCareTeamId: move.fromCareTeamId, toCareTeamId: move.toCareTeamId, ...(alert.claimed_by ? { releasedClaimOf: alert.claimed_by } : {}) };
-    const { alert: changed } = await recordChange(trx, { alertId: alert.id, type: 'moved', from: status, to: status, actor: move.actor, at: move.at, note: move.reason, details }, { care_team_id: move.toCareTeamId, claimed_by: null, claimed_at: null, updated_at: move.at }, move.deliveries);
+    const { alert: changed } = await recordChange(trx, { alertId: alert.id, type: 'moved', from: status, to: status, actor: move.actor, at: move.at, note: move.reason, details }, { care_team_id: move.toCareTeamId, claimed_by: null, claimed_at: null, updated_at: move.at }, deliveriesOf);
     moved.push(changed);
   }
   const resolved = await trx.updateTable('alerts').set({ care_team_id: move.toCareTeamId }).where('patient_id', '=', patientId).where('status', '=', 'resolved').executeTakeFirst();

@@ -194,10 +194,10 @@ export class CheckInRepository {
     } else {
       dueAt = times.filter((time) => !time.answered).at(-1)?.dueAt ?? null;
     }
-    const row: Selectable<CheckInResponseTable> = {
+    // Its care team is read as it is written (patientTeamForWrite).
+    const fields: Omit<Selectable<CheckInResponseTable>, 'care_team_id'> = {
       id: randomUUID(),
       patient_id: input.patientId,
-      care_team_id: '',
       questionnaire_id: questionnaire.id,
       questionnaire_version: questionnaire.version,
       due_at: dueAt,
@@ -209,17 +209,19 @@ export class CheckInRepository {
       judged_at: null,
     };
     try {
-      await this.db.transaction().execute(async (trx) => {
-        const careTeamId = await patientTeamForWrite(trx, input.patientId, this.dialect);
-        if (careTeamId === undefined) throw notFound('patient', input.patientId);
-        row.care_team_id = careTeamId;
-        await trx.insertInto('check_in_responses').values(row).execute();
-      });
+      return toResponse(
+        await this.db.transaction().execute(async (trx) => {
+          const careTeamId = await patientTeamForWrite(trx, input.patientId, this.dialect);
+          if (careTeamId === undefined) throw notFound('patient', input.patientId);
+          const row: Selectable<CheckInResponseTable> = { ...fields, care_team_id: careTeamId };
+          await trx.insertInto('check_in_responses').values(row).execute();
+          return row;
+        }),
+      );
     } catch (error) {
       if (isUniqueViolation(error)) throw conflict(`the check-in due at ${dueAt} is already answered`, { dueAt });
       throw error;
     }
-    return toResponse(row);
   }
 
   /** Scheduled times a check-in sent at `atMs` may answer (a day back to an hour ahead), oldest first, with whether each is answered. */

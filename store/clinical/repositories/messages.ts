@@ -79,10 +79,10 @@ export class MessageRepository {
     const text = input.text.trim();
     if (text.length === 0 && !input.image) throw invalidInput('text', 'is empty (a message has text, an image, or both)');
     if (text.length > MAX_MESSAGE_CHARACTERS) throw invalidInput('text', `is ${text.length} characters; a message holds at most ${MAX_MESSAGE_CHARACTERS}`);
-    const row: Selectable<MessageTable> = {
+    // Its care team is read as it is written (patientTeamForWrite).
+    const fields: Omit<Selectable<MessageTable>, 'care_team_id'> = {
       id: randomUUID(),
       patient_id: input.patientId,
-      care_team_id: '',
       sender_id: input.senderId,
       sender_role: input.senderRole,
       from_patient: fromPatientFlag(input.from),
@@ -93,13 +93,14 @@ export class MessageRepository {
       read_by: null,
     };
     const image = input.image;
-    await this.db.transaction().execute(async (trx) => {
+    const row = await this.db.transaction().execute(async (trx) => {
       const careTeamId = await patientTeamForWrite(trx, input.patientId, this.dialect);
       if (careTeamId === undefined) throw notFound('patient', input.patientId);
-      row.care_team_id = careTeamId;
-      await trx.insertInto('messages').values(row).execute();
-      if (image) await trx.insertInto('message_images').values({ message_id: row.id, content_type: image.contentType, size: image.bytes.length, bytes: image.bytes }).execute();
+      const inserted: Selectable<MessageTable> = { ...fields, care_team_id: careTeamId };
+      await trx.insertInto('messages').values(inserted).execute();
+      if (image) await trx.insertInto('message_images').values({ message_id: inserted.id, content_type: image.contentType, size: image.bytes.length, bytes: image.bytes }).execute();
       if (input.from === 'care_team' && input.notifyGateway !== false) await notifyPatientGateway(trx, input.patientId, 'message');
+      return inserted;
     });
     return toMessage({ ...row, image_type: image?.contentType ?? null, image_size: image?.bytes.length ?? null });
   }

@@ -4,7 +4,7 @@ import { found, insertUnique, invalidInput, notFound } from '../../errors.js';
 import { canonicalTimeZone, isCalendarDate, nowInstant, toInstant } from '../../time.js';
 import type { SqlDialectName } from '../connect.js';
 import type { ClinicalDatabase, PatientTable } from '../schema.js';
-import { movePatientAlerts, type Alert, type DeliveriesOf } from './alerts.js';
+import { movePatientAlerts, type Alert, type MoveDeliveriesOf } from './alerts.js';
 import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
 
 export interface Patient {
@@ -138,7 +138,7 @@ export class PatientRepository {
    * channels and gateway, and its FHIR deliveries, stay as they were: they told that team of its
    * patient. Refused naming `careTeamId` when it is already the patient's team.
    */
-  async moveToCareTeam(id: string, move: { careTeamId: string; actor: string; reason: string; at?: string; deliveries?: DeliveriesOf }): Promise<PatientMove> {
+  async moveToCareTeam(id: string, move: { careTeamId: string; actor: string; reason: string; at?: string; deliveries?: MoveDeliveriesOf }): Promise<PatientMove> {
     const reason = move.reason.trim();
     if (reason.length === 0 || reason.length > 500) throw invalidInput('reason', 'must be 1–500 characters, not only spaces');
     const at = toInstant(move.at ?? nowInstant(), 'at');
