@@ -14,7 +14,6 @@ const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle
 /** Days with readings change with readings, not alerts: read again every few minutes, not on each alert. */
 const PACE_REFRESH_MS = 5 * 60_000;
 
-
 /** The route's most patient ids at once (BILLING_PROGRESS_IDS_MAX): more rows are asked in pieces. */
 const PACE_IDS_PER_ASK = 100;
 
