@@ -1188,7 +1188,16 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.click(`table.triage tr[data-patient="${mover}"] a`);
       // The team by its name once the teams are listed (the header shows its id until then).
       await page.waitForSelector('p.patient-header:has-text("care team Team A")');
+      // The earlier moves (an audited read) are asked for when the form opens, not with the page.
+      const movesAsked: string[] = [];
+      page.on('request', (request) => {
+        if (request.url().includes('/care-team-moves')) movesAsked.push(request.method());
+      });
+      await page.waitForSelector('main ul.alerts li');
+      expect(movesAsked).toEqual([]);
+      const movesCame = page.waitForResponse((response) => response.url().includes('/care-team-moves') && response.request().method() === 'GET');
       await page.click('summary:has-text("Move to another care team")');
+      await movesCame;
       expect(await page.inputValue('#move-team')).toBe(ids.teamB);
       expect(await page.isDisabled('form.care-team-move button[type=submit]')).toBe(true);
       await page.fill('#move-reason', 'Moved to the Springfield clinic');
@@ -1204,9 +1213,10 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(await seriousViolations(page, 'patient-moved')).toEqual([]);
       // The alert's history says who moved it, from where to where, and why.
       await page.click('main ul.alerts a');
-      await page.waitForSelector('table.events');
+      // The teams by name (the mover is in both).
+      await page.waitForSelector('table.events td:has-text("from care team Team A to Team B")');
       const movedRow = await page.$$eval('table.events tbody tr', (rows) => rows.map((row) => (row.textContent ?? '').replace(/\s+/g, ' ')).find((text) => text.includes('moved')));
-      expect(movedRow).toContain(`from care team ${ids.teamA} to ${ids.teamB}`);
+      expect(movedRow).toContain('from care team Team A to Team B');
       expect(movedRow).toContain('Moved to the Springfield clinic');
       await context.close();
       // The team left lets the patient go at once (the live stream, not the minute's refresh): off

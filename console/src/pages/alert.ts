@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { SNOOZE_CAP_MINUTES } from '../../../rules/snooze-policy.js';
 import { api, session } from '../api.js';
-import type { Alert, Reading } from '../api-types.js';
+import type { Alert, CareTeam, Reading } from '../api-types.js';
 import { DAY_MS } from '../../../device-profiles/time-units.js';
 import { html } from '../html.js';
 import { eventTime } from '../local-time.js';
@@ -33,7 +33,8 @@ const SNOOZE_CHOICES = [15, 30, 60, 120, 240, 480, 1440];
 /** This browser's time zone, which event times are shown in (local-time.ts). */
 const YOUR_TIME_ZONE = new Intl.DateTimeFormat().resolvedOptions().timeZone;
 
-function detailsText(details: unknown): string {
+/** An event's details in words; care teams by name where `teamName` knows them (a move names both). */
+function detailsText(details: unknown, teamName: (id: string) => string): string {
   if (!details || typeof details !== 'object') return '';
   const { tier, channel, audience, fromCareTeamId, toCareTeamId, releasedClaimOf } = details as { tier?: unknown; channel?: unknown; audience?: unknown; fromCareTeamId?: unknown; toCareTeamId?: unknown; releasedClaimOf?: unknown };
   return [
@@ -41,7 +42,7 @@ function detailsText(details: unknown): string {
     audience !== undefined ? `to ${String(audience)}` : '',
     channel !== undefined ? `via ${String(channel)}` : '',
     // A patient's move to another care team (routes/patients.ts).
-    fromCareTeamId !== undefined ? `from care team ${String(fromCareTeamId)} to ${String(toCareTeamId)}` : '',
+    fromCareTeamId !== undefined ? `from care team ${teamName(String(fromCareTeamId))} to ${teamName(String(toCareTeamId))}` : '',
     releasedClaimOf !== undefined ? `claim of ${String(releasedClaimOf)} released` : '',
   ]
     .filter(Boolean)
@@ -58,6 +59,14 @@ export function AlertPage({ id }: { id: string }) {
   const [snoozeMinutes, setSnoozeMinutes] = useState(15);
   const [error, setError] = useState<string | undefined>(undefined);
   const patient = usePatientIdentity(alert?.patientId);
+  // The caller's teams by name, asked only for a history with a move in it (a team that is not the
+  // caller's stays an id: they cannot list it).
+  const [teams, setTeams] = useState<CareTeam[]>([]);
+  const moved = events.some((event) => event.type === 'moved');
+  useEffect(() => {
+    if (moved) api<{ careTeams: CareTeam[] }>('GET', '/v1/care-teams').then((answer) => setTeams(answer.careTeams), () => undefined);
+  }, [moved]);
+  const teamName = (teamId: string) => teams.find((team) => team.id === teamId)?.name ?? teamId;
   const load = async () => {
     try {
       const current = await api<Alert>('GET', `/v1/alerts/${encodeURIComponent(id)}`);
@@ -158,7 +167,7 @@ export function AlertPage({ id }: { id: string }) {
           <caption>In your time zone (${YOUR_TIME_ZONE})</caption>
           <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Who</th><th scope="col">Details</th><th scope="col">Note</th></tr></thead>
           <tbody>
-            ${events.map((event) => html`<tr><td><time datetime=${event.at}>${eventTime.format(new Date(event.at))}</time></td><td>${words(event.type)}</td><td>${event.actor}</td><td>${detailsText(event.details)}</td><td>${event.note ?? ''}</td></tr>`)}
+            ${events.map((event) => html`<tr><td><time datetime=${event.at}>${eventTime.format(new Date(event.at))}</time></td><td>${words(event.type)}</td><td>${event.actor}</td><td>${detailsText(event.details, teamName)}</td><td>${event.note ?? ''}</td></tr>`)}
           </tbody>
         </table>
       </section>

@@ -25,7 +25,19 @@ export function movedText(moved: CareTeamMoveAnswer['moved']): string {
   return `with ${andList(parts)}`;
 }
 
-export function CareTeamMoveForm({ patient, teams, onMoved }: { patient: PatientSummary; teams: readonly CareTeam[]; onMoved: (patient: PatientSummary) => void }) {
+/**
+ * The form in a closed details: mounted when it first opens, so the earlier moves (a read of patient
+ * data, audited) are asked for when someone looks, not with every page of a nurse of several teams.
+ */
+export function CareTeamMoveDetails(props: { patient: PatientSummary; teams: readonly CareTeam[]; onMoved: (patient: PatientSummary) => void }) {
+  const [opened, setOpened] = useState(false);
+  return html`<details class="enroll-details" onToggle=${(event: Event) => (event.target as HTMLDetailsElement).open && setOpened(true)}>
+    <summary>Move to another care team</summary>
+    ${opened ? html`<${CareTeamMoveForm} ...${props} />` : null}
+  </details>`;
+}
+
+function CareTeamMoveForm({ patient, teams, onMoved }: { patient: PatientSummary; teams: readonly CareTeam[]; onMoved: (patient: PatientSummary) => void }) {
   const others = teams.filter((team) => team.id !== patient.careTeamId);
   const nameOf = (id: string) => teams.find((team) => team.id === id)?.name ?? id;
   const [to, setTo] = useState('');

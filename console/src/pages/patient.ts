@@ -9,7 +9,7 @@ import { MessagesPanel } from './messages-panel.js';
 import { CgmPanel } from './cgm-panel.js';
 import { CheckInPanel } from './check-in-panel.js';
 import { MyReadings } from './my-readings.js';
-import { CareTeamMoveForm } from './care-team-move-form.js';
+import { CareTeamMoveDetails } from './care-team-move-form.js';
 import { PatientDetailsForm } from './patient-details-form.js';
 import { DAY_MS } from '../../../device-profiles/time-units.js';
 import { html } from '../html.js';
@@ -230,10 +230,10 @@ export function PatientPage({ id }: { id: string }) {
         ? html`<details class="enroll-details"><summary>Correct the name, date of birth or language</summary><${PatientDetailsForm} key=${patient.id} patient=${patient} onSaved=${(saved: PatientSummary) => setPatient({ ...patient, ...saved })} /></details>`
         : null}
       ${mayCorrect && teams.length > 1
-        ? html`<details class="enroll-details"><summary>Move to another care team</summary><${CareTeamMoveForm} key=${patient.id} patient=${patient} teams=${teams} onMoved=${(moved: PatientSummary) => {
+        ? html`<${CareTeamMoveDetails} key=${patient.id} patient=${patient} teams=${teams} onMoved=${(moved: PatientSummary) => {
             setPatient({ ...patient, ...moved });
             patientAlerts(id).then(setAlerts, () => undefined);
-          }} /></details>`
+          }} />`
         : null}
       ${clinician
         ? html`<dl class="last-readings" aria-label="Last reading of each kind">
