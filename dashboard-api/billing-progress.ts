@@ -62,14 +62,16 @@ export const BILLING_PROGRESS_IDS_MAX = 100;
 /**
  * `careTeamIds` undefined: every team's (an admin's). `pace`: only the patients at these paces.
  * `patientIds`: only these, those of other teams or unknown left out as a list's filter would.
+ * Patients whose monitoring ended are left out: no day is to be won for them (their last period
+ * stays on their own page and in the billing export).
  */
 export async function billingProgressList(
   stores: Stores,
   options: { careTeamIds?: string[]; nowMs: number; pace?: readonly DevicePace[]; patientIds?: readonly string[] },
 ): Promise<BillingProgressRow[]> {
   const patients = options.patientIds
-    ? [...(await stores.clinicalStore.patients.getMany([...new Set(options.patientIds)])).values()].filter((patient) => !options.careTeamIds || options.careTeamIds.includes(patient.careTeamId))
-    : await everyPatientUpTo((page) => stores.clinicalStore.patients.list({ careTeamIds: options.careTeamIds, ...page }), BILLING_PROGRESS_MAX, 'patients');
+    ? [...(await stores.clinicalStore.patients.getMany([...new Set(options.patientIds)])).values()].filter((patient) => !patient.discharge && (!options.careTeamIds || options.careTeamIds.includes(patient.careTeamId)))
+    : await everyPatientUpTo((page) => stores.clinicalStore.patients.list({ careTeamIds: options.careTeamIds, monitored: true, ...page }), BILLING_PROGRESS_MAX, 'patients');
   const rows = await readEachPatient(patients, CONCURRENCY, async (patient): Promise<BillingProgressRow | undefined> => {
     const progress = await readBillingProgress(stores, patient, options.nowMs);
     const pace = devicePace(progress.device, progress.today);

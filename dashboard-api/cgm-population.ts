@@ -27,7 +27,7 @@ export async function cgmPopulation(
   // Worn at some time of this period or the one before (a sensor taken off is a drop worth seeing;
   // one that begins tomorrow is not yet missing its readings).
   const worn = { from: new Date(previousFromMs).toISOString(), to: new Date(toMs).toISOString() };
-  const wearers = await everyPatientUpTo((page) => stores.clinicalStore.patients.cgmWearers({ careTeamIds: options.careTeamIds, worn, ...page }), CGM_POPULATION_MAX, 'CGM wearers');
+  const wearers = await everyPatientUpTo((page) => stores.clinicalStore.patients.cgmWearers({ careTeamIds: options.careTeamIds, worn, monitoredOnly: true, ...page }), CGM_POPULATION_MAX, 'CGM wearers');
   const rows = await readEachPatient(wearers, options.concurrency ?? CGM_POPULATION_CONCURRENCY, async (patient): Promise<CgmPopulationRow> => {
     const points = await readCgmPoints(stores.readingsStore, patient.id, previousFromMs, toMs);
     const { summary, ...figures } = cgmPopulationFigures(points, { fromMs, toMs, timezone: patient.timezone });

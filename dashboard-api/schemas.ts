@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { ALERT_EVENT_NAMES, MEASUREMENT_KINDS } from '../device-profiles/index.js';
 import { DEVICE_PACES } from '../billing/index.js';
-import { ALERT_SEVERITIES, ALERT_STATUSES, CGM_FLAGS, FHIR_CGM_SUBMISSION_CONTENTS, FHIR_CGM_SUBMISSION_STATUSES } from '../store/index.js';
+import { ALERT_SEVERITIES, ALERT_STATUSES, CGM_FLAGS, DISCHARGE_REASONS, FHIR_CGM_SUBMISSION_CONTENTS, FHIR_CGM_SUBMISSION_STATUSES } from '../store/index.js';
 
 const instant = z.string();
 const nullableInstant = z.string().nullable();
@@ -31,6 +31,22 @@ export const patientView = z.object({
   enrolledAt: instant,
   createdAt: instant,
   updatedAt: instant,
+  /** Their monitoring ended (routes/patients.ts, POST /v1/patients/{id}/discharge); null while monitored. */
+  discharge: z.object({ at: instant, by: z.string(), reason: z.enum(DISCHARGE_REASONS), note: z.string().nullable() }).nullable(),
+});
+
+/** A discharge in a patient's history, with when monitoring resumed (null: it has not). */
+export const dischargeRecordView = z.object({ at: instant, by: z.string(), reason: z.enum(DISCHARGE_REASONS), note: z.string().nullable(), resumedAt: instant.nullable(), resumedBy: z.string().nullable() });
+
+/** The answer to a discharge: the patient, and what ended with their monitoring. */
+export const dischargeAnswer = z.object({
+  patient: patientView,
+  ended: z.object({
+    devicesReturned: z.array(z.string()).describe('devices whose assignment to the patient ended: back in stock, what they send next held'),
+    scheduledCancelled: z.array(z.string()).describe('devices scheduled for the patient from a later date, no longer'),
+    resolvedAlerts: z.number().int().describe('unresolved alerts resolved with the discharge as their note'),
+    checkInPlanPaused: z.boolean(),
+  }),
 });
 
 /** A patient's move from one care team to another (routes/patients.ts). */

@@ -9,7 +9,7 @@
 // push (fhir/push.ts), which sends them as the IG's sensor-reading Observations with their Device.
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
-import { CGM_PERIOD_DAYS, addDays, localDate, type ClinicalStore, type FhirCgmOrder, type FhirCgmSubmission, type FhirCgmSubmissionContent, type FhirEndpoint, type Patient, type ReadingsStore } from '../store/index.js';
+import { CGM_PERIOD_DAYS, addDays, localDate, startOfLocalDate, type ClinicalStore, type FhirCgmOrder, type FhirCgmSubmission, type FhirCgmSubmissionContent, type FhirEndpoint, type Patient, type ReadingsStore } from '../store/index.js';
 import { readTeamCgmOrders } from './cgm-orders.js';
 import { cgmPeriodsToPlan } from './cgm-submission-plan.js';
 import { cgmSubmissionBundles, periodWindow, readCgmSummaryBundle } from './cgm-summary.js';
@@ -132,7 +132,10 @@ export class CgmSummarySubmitter {
           return schedules.flatMap(([content, schedule]) =>
             !schedule
               ? []
-              : cgmPeriodsToPlan({ ...schedule, timezone: patient.timezone, latestEnd: latest[content].get(patient.id), nowMs, graceMs }).map((period) => ({
+              : cgmPeriodsToPlan({ ...schedule, timezone: patient.timezone, latestEnd: latest[content].get(patient.id), nowMs, graceMs })
+                  // After a discharge, the periods that began while the patient was monitored: the last one holds their last days.
+                  .filter((period) => !patient.discharge || startOfLocalDate(period.start, patient.timezone) < Date.parse(patient.discharge.at))
+                  .map((period) => ({
                   careTeamId: endpoint.careTeamId,
                   patientId: patient.id,
                   periodStart: period.start,

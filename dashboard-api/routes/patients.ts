@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import type { Subject } from 'rxjs';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { readingObject, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
+import { DISCHARGE_REASONS, readingObject, type ClinicalStore, type ReadingsStore } from '../../store/index.js';
 import { alertDeliveries, type AlertChange } from '../../rules/index.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, maySeeTeam, requireUser, visibleTeams } from '../access.js';
 import { chosenId, idParams, instant, pageQuery } from './shared.js';
-import { careTeamMoveAnswer, careTeamMoveView, cursor, errorResponses, patientView, readingView } from '../schemas.js';
+import { careTeamMoveAnswer, careTeamMoveView, cursor, dischargeAnswer, dischargeRecordView, errorResponses, patientView, readingView } from '../schemas.js';
 
 const patientBody = z.object({
   id: chosenId.optional(),
@@ -84,8 +84,60 @@ export const patientRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore
     async (request) => ({ moves: await clinicalStore.patients.moves(request.params.id) }),
   );
 
-  app.get('/v1/patients', { schema: { querystring: z.object(pageQuery), response: { 200: z.object({ patients: z.array(patientView), nextCursor: cursor }), ...errorResponses }, tags: ['patients'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'patient.list' } } }, async (request) => {
-    const page = await clinicalStore.patients.list({ careTeamIds: visibleTeams(requireUser(request)), limit: request.query.limit, after: request.query.after });
+  // A patient's monitoring ends (store: patients.discharge): their devices go back to stock, kits
+  // on their way are cancelled, their check-in plan pauses, and their unresolved alerts are resolved
+  // with the reason as the note, announced as `resolved` on every channel (the banner and triage
+  // of every process let them go: this one's at once, the others' from the alert feed).
+  app.post(
+    '/v1/patients/:id/discharge',
+    {
+      schema: {
+        params: idParams,
+        body: z.object({ reason: z.enum(DISCHARGE_REASONS), note: z.string().max(500).optional() }).strict(),
+        response: { 200: dischargeAnswer, ...errorResponses },
+        tags: ['patients'],
+        description: 'Ends the patient’s monitoring now: their devices’ assignments end (what the devices send next is held, never theirs), devices scheduled for them are cancelled, an active check-in plan pauses, and unresolved alerts are resolved with the reason as their note. Their records stay readable, they stay on the care team’s lists (`monitored=false`), and the team can still message them. `other` needs a `note`. 409 when their monitoring has already ended.',
+      },
+      config: { access: { roles: ['admin', 'nurse'], scope: 'patient', audit: 'patient.discharge' } },
+    },
+    async (request) => {
+      const user = requireUser(request);
+      const current = await clinicalStore.patients.require(request.params.id);
+      const deliveries = await alertDeliveries(clinicalStore, 'resolved', current.careTeamId);
+      const result = await clinicalStore.patients.discharge(request.params.id, { reason: request.body.reason, note: request.body.note ?? null, actor: user.sub, deliveries });
+      // Ingest's device directory and the rules' missing-data watch learn the devices are gone.
+      clinicalStore.devices.announceChanged([...result.devicesReturned, ...result.scheduledCancelled]);
+      for (const alert of result.resolvedAlerts) localAlertChanges.next({ event: 'resolved', alert, eventId: alert.lastEvent?.id ?? 0 });
+      const { patient, devicesReturned, scheduledCancelled, resolvedAlerts, checkInPlanPaused } = result;
+      return { patient, ended: { devicesReturned, scheduledCancelled, resolvedAlerts: resolvedAlerts.length, checkInPlanPaused } };
+    },
+  );
+
+  app.delete(
+    '/v1/patients/:id/discharge',
+    {
+      schema: {
+        params: idParams,
+        response: { 200: patientView, ...errorResponses },
+        tags: ['patients'],
+        description: 'Monitoring begins again for a discharged patient (a discharge by mistake, a patient back from hospital). Devices and the check-in plan stay as the discharge left them: give them again. 409 when the patient is monitored.',
+      },
+      config: { access: { roles: ['admin', 'nurse'], scope: 'patient', audit: 'patient.resume' } },
+    },
+    async (request) => clinicalStore.patients.resume(request.params.id, { actor: requireUser(request).sub }),
+  );
+
+  app.get(
+    '/v1/patients/:id/discharges',
+    { schema: { params: idParams, response: { 200: z.object({ discharges: z.array(dischargeRecordView) }), ...errorResponses }, tags: ['patients'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'patient', audit: 'patient.discharges.read' } } },
+    async (request) => ({ discharges: await clinicalStore.patients.discharges(request.params.id) }),
+  );
+
+  // `monitored`: only those whose monitoring goes on (true) or has ended (false); without it, all.
+  const monitoredQuery = z.enum(['true', 'false']).optional().describe('true: patients monitored now; false: those whose monitoring ended; absent: both');
+  app.get('/v1/patients', { schema: { querystring: z.object({ ...pageQuery, monitored: monitoredQuery }), response: { 200: z.object({ patients: z.array(patientView), nextCursor: cursor }), ...errorResponses }, tags: ['patients'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'none', audit: 'patient.list' } } }, async (request) => {
+    const monitored = request.query.monitored === undefined ? undefined : request.query.monitored === 'true';
+    const page = await clinicalStore.patients.list({ careTeamIds: visibleTeams(requireUser(request)), monitored, limit: request.query.limit, after: request.query.after });
     return { patients: page.items, nextCursor: page.nextCursor };
   });
 

@@ -25,6 +25,7 @@ import { fhirCgmSensorReadingsMigration } from './migrations/0019-fhir-cgm-senso
 import { triageBirthDateMigration } from './migrations/0020-triage-birth-date.js';
 import { deviceActivityMigration } from './migrations/0021-device-activity.js';
 import { careTeamMovesMigration } from './migrations/0022-care-team-moves.js';
+import { patientDischargesMigration } from './migrations/0023-patient-discharges.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -51,6 +52,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0020-triage-birth-date': triageBirthDateMigration(dialect),
     '0021-device-activity': deviceActivityMigration,
     '0022-care-team-moves': careTeamMovesMigration,
+    '0023-patient-discharges': patientDischargesMigration,
   };
 }
 

@@ -25,6 +25,23 @@ export interface PatientTable {
   enrolled_at: string;
   created_at: string;
   updated_at: string;
+  /** The discharge in force (migration 0023): null while the patient is monitored. */
+  discharged_at: string | null;
+  discharged_by: string | null;
+  discharge_reason: string | null;
+  discharge_note: string | null;
+}
+
+/** Every discharge of a patient, with its resumption (migration 0023). */
+export interface PatientDischargeTable {
+  id: string;
+  patient_id: string;
+  discharged_at: string;
+  discharged_by: string;
+  reason: string;
+  note: string | null;
+  resumed_at: string | null;
+  resumed_by: string | null;
 }
 
 export interface DeviceTable {
@@ -459,6 +476,7 @@ export interface ReadingDayMarkTable {
 export interface ClinicalDatabase {
   care_teams: CareTeamTable;
   patients: PatientTable;
+  patient_discharges: PatientDischargeTable;
   devices: DeviceTable;
   device_status: DeviceStatusTable;
   device_activity: DeviceActivityTable;

@@ -1233,6 +1233,53 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await nurseContext.close();
     }, WALKTHROUGH_MS);
 
+    it('lets a nurse end a patient’s monitoring with their device and alert, says so on their page, keeps them off triage and off the patient list unless asked, and resume it', async () => {
+      const leaving = String((await call('POST', '/v1/patients', { name: 'Lena Leaving', birthDate: '1938-11-12', timezone: 'UTC', careTeamId: ids.teamA })).id);
+      const meter = unique('leave-meter');
+      publish(meter, await provision(meter, 'glucose', leaving), { readingId: unique('leave-low'), kind: 'glucose', measuredAt: new Date().toISOString(), value: 47, unit: 'mg/dL', mealContext: 'fasting' });
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await signIn(page);
+      await page.waitForSelector(`table.triage tr[data-patient="${leaving}"]`, { timeout: 15_000 });
+      await page.click(`table.triage tr[data-patient="${leaving}"] a`);
+      await page.waitForSelector('main ul.alerts.unresolved li');
+      const open = ((await call('GET', `/v1/alerts?patientId=${leaving}`)).alerts as { status: string; severity: string }[]).filter((a) => a.status !== 'resolved');
+      const critical = open.filter((a) => a.severity === 'critical').length;
+      expect(critical).toBeGreaterThan(0);
+      await page.click('summary:has-text("End monitoring")');
+      // What will end is said before the button: the open alerts counted as the API counts them.
+      expect(((await page.textContent('form.discharge p.what-ends')) ?? '').replace(/\s+/g, ' ')).toContain(`their ${open.length} open alert${open.length === 1 ? '' : 's'} (${critical} critical) ${open.length === 1 ? 'is' : 'are'} resolved with this reason`);
+      expect(await page.isDisabled('form.discharge button[type=submit]')).toBe(true);
+      await page.selectOption('#discharge-reason', 'other');
+      expect(await page.isDisabled('form.discharge button[type=submit]')).toBe(true);
+      await page.selectOption('#discharge-reason', 'hospice');
+      await page.fill('#discharge-note', 'Family chose comfort care');
+      await page.click('form.discharge button[type=submit]');
+      await page.waitForSelector('section.monitoring-ended');
+      expect(((await page.textContent('main p.notice[role=status]')) ?? '').trim()).toBe(`Monitoring ended: 1 device back in stock and ${open.length} open alert${open.length === 1 ? '' : 's'} resolved.`);
+      expect(((await page.textContent('section.monitoring-ended p:has(strong)')) ?? '').replace(/\s+/g, ' ').trim()).toMatch(new RegExp(`^Monitoring ended on .+: moved to hospice care, by ${ids.nurse}\\. “?Family chose comfort care”?$`));
+      await page.waitForSelector('main ul.alerts.unresolved', { state: 'detached' });
+      expect(((await page.textContent('p.patient-header')) ?? '')).toContain('devices none');
+      expect(await seriousViolations(page, 'patient-monitoring-ended')).toEqual([]);
+      // Off triage; off the patient list until asked for, then marked.
+      await page.click('nav a:has-text("Triage")');
+      await page.waitForSelector('table.triage');
+      expect(await page.$(`table.triage tr[data-patient="${leaving}"]`)).toBeNull();
+      await page.click('nav a:has-text("Patients")');
+      await page.waitForSelector('table.patients-table');
+      expect(await page.$(`table.patients-table tr[data-patient="${leaving}"]`)).toBeNull();
+      await page.check('#with-ended');
+      await page.waitForSelector(`table.patients-table tr[data-patient="${leaving}"].discharged`);
+      expect(await page.textContent(`table.patients-table tr[data-patient="${leaving}"]`)).toContain('none (monitoring ended)');
+      // Resumed from their page, with the way to give them a device again.
+      await page.click(`table.patients-table tr[data-patient="${leaving}"] a`);
+      await page.click('section.monitoring-ended button:has-text("Resume monitoring")');
+      await page.waitForSelector('summary:has-text("End monitoring")');
+      expect(((await page.textContent('main p.notice[role=status]')) ?? '').replace(/\s+/g, ' ').trim()).toBe('Monitoring resumed. Next: give them a device.');
+      expect((await call('GET', `/v1/patients/${leaving}`)).discharge).toBeNull();
+      await context.close();
+    }, WALKTHROUGH_MS);
+
     it('leaves no page usable after signing out, with the back button, nor after the idle timeout, which its own refreshes do not put off', async () => {
       const context = await browser.newContext();
       const page = await context.newPage();

@@ -126,7 +126,7 @@ export function DevicesPage() {
         <label for="assign-patient">Patient</label>
         <select id="assign-patient" required value=${assign.patientId} onChange=${(e: Event) => setAssign({ ...assign, patientId: (e.target as HTMLSelectElement).value })}>
           <option value="">Choose a patient</option>
-          ${patients.map((p) => html`<option value=${p.id}>${p.name}, ${bornText(p.birthDate)}</option>`)}
+          ${patients.filter((p) => !p.discharge).map((p) => html`<option value=${p.id}>${p.name}, ${bornText(p.birthDate)}</option>`)}
         </select>
         <label for="assign-from">From</label><input id="assign-from" type="date" required value=${assign.from} onInput=${(e: Event) => setAssign({ ...assign, from: (e.target as HTMLInputElement).value })} />
         <label class="check"><input id="assign-replay" type="checkbox" checked=${assign.replay} onChange=${(e: Event) => setAssign({ ...assign, replay: (e.target as HTMLInputElement).checked })} /> Re-ingest the readings held for this device from this date</label>

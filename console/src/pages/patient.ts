@@ -10,6 +10,7 @@ import { CgmPanel } from './cgm-panel.js';
 import { CheckInPanel } from './check-in-panel.js';
 import { MyReadings } from './my-readings.js';
 import { CareTeamMoveDetails } from './care-team-move-form.js';
+import { MonitoringStatus } from './monitoring-status.js';
 import { PatientDetailsForm } from './patient-details-form.js';
 import { DAY_MS } from '../../../device-profiles/time-units.js';
 import { html } from '../html.js';
@@ -226,6 +227,12 @@ export function PatientPage({ id }: { id: string }) {
       <p class="patient-header">
         ${bornText(patient.birthDate).replace(/^b/, 'B')} · time zone ${patient.timezone}${clinician ? ` · care team ${teams.find((team) => team.id === patient.careTeamId)?.name ?? patient.careTeamId} · devices ${patient.devices.length > 0 ? patient.devices.join(', ') : 'none'}${patient.language ? ` · messages in ${languageName(patient.language)}` : ''}` : ''}
       </p>
+      <${MonitoringStatus} key=${patient.id} patient=${patient} alerts=${alerts} onChanged=${(changed: PatientSummary) => {
+        setPatient({ ...patient, ...changed });
+        // Read again: the devices in the header went back to stock with the discharge.
+        api<Patient>('GET', `/v1/patients/${encodeURIComponent(id)}`).then(setPatient, () => undefined);
+        patientAlerts(id).then(setAlerts, () => undefined);
+      }} />
       ${mayCorrect
         ? html`<details class="enroll-details"><summary>Correct the name, date of birth or language</summary><${PatientDetailsForm} key=${patient.id} patient=${patient} onSaved=${(saved: PatientSummary) => setPatient({ ...patient, ...saved })} /></details>`
         : null}
@@ -251,7 +258,7 @@ export function PatientPage({ id }: { id: string }) {
           : html`${worked.unresolved.length === 0 ? html`<p>No alert open.</p>` : html`<p class="hint">Not resolved, the most severe first; times in your time zone.</p><ul class="alerts unresolved">${worked.unresolved.map(alertItem)}</ul>`}
               ${worked.resolved.length > 0 ? html`<details class="resolved-alerts"><summary>${worked.resolved.length} resolved</summary><ul class="alerts">${worked.resolved.map(alertItem)}</ul></details>` : null}`}
       </section>`}
-      ${!clinician ? html`<${CheckInPanel} patientId=${id} timezone=${patient.timezone} />` : null}
+      ${!clinician && !patient.discharge ? html`<${CheckInPanel} patientId=${id} timezone=${patient.timezone} />` : null}
       ${session.me?.user.role !== 'billing' ? html`<${MessagesPanel} patientId=${id} />` : null}
       ${clinician && session.me?.user.role !== 'billing' ? html`<${CheckInPanel} patientId=${id} timezone=${patient.timezone} />` : null}
       <section aria-labelledby="readings-heading">

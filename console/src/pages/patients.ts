@@ -20,7 +20,8 @@ import { counted } from '../counted.js';
 /** Rows drawn before Show all: a long list is searched, not scrolled. */
 const SHOWN_ROWS = 200;
 
-const enrolledDate = (patient: PatientSummary) => new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: patient.timezone }).format(new Date(patient.enrolledAt));
+/** An instant as the patient's local date ("Dec 6, 2026"). */
+const localDay = (patient: PatientSummary, at: string) => new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: patient.timezone }).format(new Date(at));
 
 /** A device of a patient: in use now, or handed over from a later date. */
 type DeviceInUse = { id: string; kind: string; inUse: boolean; from: string };
@@ -59,6 +60,8 @@ export function PatientsPage() {
   const [enrollOpen, setEnrollOpen] = useState(false);
   const [devicesOf, setDevicesOf] = useState<Map<string, DeviceInUse[]> | undefined>(undefined);
   const [onlyWithout, setOnlyWithout] = useState(false);
+  /** Patients whose monitoring ended are listed on request only: the list is of those being cared for. */
+  const [withEnded, setWithEnded] = useState(false);
   const handsDevices = role === 'admin' || role === 'nurse';
   const { error, run } = useReloadingActions(async () => {
     const listed = await readAllPatients();
@@ -69,14 +72,15 @@ export function PatientsPage() {
   });
   // Each patient's search text once per list, not once per keystroke.
   const searchable = useMemo(() => (patients ?? []).map((patient) => ({ patient, text: searchText(patient) })), [patients]);
+  const endedCount = (patients ?? []).filter((patient) => patient.discharge).length;
   const matching = searchable
-    .filter(({ patient, text }) => (!teamId || patient.careTeamId === teamId) && (!onlyWithout || !devicesOf?.get(patient.id)?.some((d) => d.inUse)) && matchesQuery(text, query))
+    .filter(({ patient, text }) => (withEnded || !patient.discharge) && (!teamId || patient.careTeamId === teamId) && (!onlyWithout || !devicesOf?.get(patient.id)?.some((d) => d.inUse)) && matchesQuery(text, query))
     .map(({ patient }) => patient);
   const shown = showAll ? matching : matching.slice(0, SHOWN_ROWS);
   const teamName = (id: string) => teams.find((team) => team.id === id)?.name ?? id;
   const countText = () => {
-    const total = patients?.length ?? 0;
-    const of = query || teamId || onlyWithout ? `${matching.length} of ${total} patients match` : counted(total, 'patient');
+    const total = (patients?.length ?? 0) - (withEnded ? 0 : endedCount);
+    const of = query || teamId || onlyWithout ? `${matching.length} of ${total} patients match` : `${counted(total, 'patient')}${withEnded || endedCount === 0 ? '' : ' monitored'}`;
     return `${of}${capped ? ` (the first ${WHOLE_LIST_CAP.toLocaleString()} of your teams' patients: search narrows those)` : ''}.`;
   };
   return html`
@@ -112,6 +116,7 @@ export function PatientsPage() {
         <label for="patient-search">Find a patient</label>
         <input id="patient-search" type="search" autocomplete="off" placeholder="Name, id or date of birth (1948-03-02)" value=${query} onInput=${(event: Event) => (setQuery((event.target as HTMLInputElement).value), setShowAll(false))} />
         ${teamFilter('patients-team', teams, teamId, (id) => (setTeamId(id), setShowAll(false)))}
+        ${endedCount > 0 ? html`<label class="check"><input id="with-ended" type="checkbox" checked=${withEnded} onChange=${(event: Event) => (setWithEnded((event.target as HTMLInputElement).checked), setShowAll(false))} /> Include the ${counted(endedCount, 'patient')} whose monitoring ended</label>` : null}
         ${devicesOf ? html`<label class="check"><input id="only-without-device" type="checkbox" checked=${onlyWithout} onChange=${(event: Event) => (setOnlyWithout((event.target as HTMLInputElement).checked), setShowAll(false))} /> Only patients without a device in use</label>` : null}
       </form>
       ${patients === undefined
@@ -127,13 +132,13 @@ export function PatientsPage() {
                   <thead><tr><th scope="col">Patient</th><th scope="col">Id</th><th scope="col">Care team</th><th scope="col">Time zone</th><th scope="col">Monitored since</th>${devicesOf ? html`<th scope="col">Devices</th>` : null}</tr></thead>
                   <tbody>
                     ${shown.map(
-                      (patient) => html`<tr data-patient=${patient.id}>
+                      (patient) => html`<tr data-patient=${patient.id} class=${patient.discharge ? 'discharged' : undefined}>
                         <th scope="row"><a href=${`/patients/${encodeURIComponent(patient.id)}`} onClick=${follow}>${patient.name}</a><br /><span class="born">${bornText(patient.birthDate)}</span></th>
                         <td>${patient.id}</td>
                         <td>${teamName(patient.careTeamId)}</td>
                         <td>${patient.timezone.replace(/_/g, ' ')}</td>
-                        <td>${enrolledDate(patient)}</td>
-                        ${devicesOf ? html`<td class="devices-cell">${devicesCell(patient.id, devicesOf.get(patient.id) ?? [])}</td>` : null}
+                        <td>${localDay(patient, patient.enrolledAt)}${patient.discharge ? html`<br /><strong>ended ${localDay(patient, patient.discharge.at)}</strong>` : null}</td>
+                        ${devicesOf ? html`<td class="devices-cell">${patient.discharge ? 'none (monitoring ended)' : devicesCell(patient.id, devicesOf.get(patient.id) ?? [])}</td>` : null}
                       </tr>`,
                     )}
                   </tbody>

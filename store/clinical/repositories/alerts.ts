@@ -5,7 +5,7 @@ import { alertEventName, type AlertEventName, type AlertSeverity, type AlertStat
 import { STORE_ERRORS, conflict, found, isUniqueViolation, notFound } from '../../errors.js';
 import { nowInstant, toInstant } from '../../time.js';
 import type { SqlDialectName } from '../connect.js';
-import { patientTeamForWrite } from './patient-team.js';
+import { monitoringEnded, patientTeamForWrite } from './patient-team.js';
 import type { AlertEventTable, AlertTable, ClinicalDatabase } from '../schema.js';
 import { decodeInstantIdCursor, encodeInstantIdCursor, pageSize, toPage, type Page, type PageRequest } from './pagination.js';
 import { insertDeliveries, type NewNotificationDelivery } from './notification-deliveries.js';
@@ -88,6 +88,8 @@ export interface NewAlert {
   deliveries?: DeliveriesOf;
   actor: string;
   at?: string;
+  /** Refused (a conflict) when the patient's monitoring has ended: an alert about the time after it (missing data). */
+  whileMonitored?: boolean;
 }
 
 export interface AlertFilter extends PageRequest {
@@ -218,6 +220,23 @@ export async function movePatientAlerts(
   return { unresolved: moved, resolved: Number(resolved.numUpdatedRows) };
 }
 
+/**
+ * A patient's unresolved alerts resolved because their monitoring ended, in the caller's
+ * transaction (the discharge's): each gets a `resolved` event by the person who discharged them,
+ * with the discharge as its note and in its details; escalation and snoozes end as on any
+ * resolution. Answers the alerts as resolved.
+ */
+export async function resolvePatientAlerts(trx: Db, patientId: string, change: { actor: string; at: string; note: string; details: unknown; deliveries?: DeliveriesOf }): Promise<Alert[]> {
+  const unresolved = await trx.selectFrom('alerts').select(['id', 'status']).where('patient_id', '=', patientId).where('status', '<>', 'resolved').orderBy('opened_at').execute();
+  const resolved: Alert[] = [];
+  for (const alert of unresolved) {
+    const from = alert.status as AlertStatus;
+    const changes = { status: 'resolved' as const, updated_at: change.at, resolved_at: change.at, resolved_by: change.actor, next_escalation_at: null, snoozed_until: null };
+    resolved.push((await recordChange(trx, { alertId: alert.id, type: 'resolved', from, to: 'resolved', actor: change.actor, at: change.at, note: change.note, details: change.details }, changes, change.deliveries)).alert);
+  }
+  return resolved;
+}
+
 /** Alerts and their event history; every change of an alert is an event with who and when. */
 export class AlertRepository {
   constructor(
@@ -232,8 +251,10 @@ export class AlertRepository {
     const id = randomUUID();
     try {
       return await this.db.transaction().execute(async (trx) => {
-        const careTeamId = await patientTeamForWrite(trx, input.patientId, this.dialect);
-        if (careTeamId === undefined) throw notFound('patient', input.patientId);
+        const patient = await patientTeamForWrite(trx, input.patientId, this.dialect);
+        if (patient === undefined) throw notFound('patient', input.patientId);
+        if (input.whileMonitored && patient.dischargedAt) throw monitoringEnded(input.patientId, patient.dischargedAt);
+        const careTeamId = patient.careTeamId;
         await trx
           .insertInto('alerts')
           .values({

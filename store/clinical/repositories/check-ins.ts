@@ -9,7 +9,7 @@ import { conflict, invalidInput, isUniqueViolation, notFound } from '../../error
 import { addDays, localDate, localDateTime, weekdayOf } from '../../readings/local-time.js';
 import { nowInstant, toInstant } from '../../time.js';
 import type { SqlDialectName } from '../connect.js';
-import { patientTeamForWrite } from './patient-team.js';
+import { monitoringEnded, patientTeamForWrite } from './patient-team.js';
 import type { CheckInPlanTable, CheckInResponseTable, ClinicalDatabase } from '../schema.js';
 import { notifyPatientGateway } from './patient-notifications.js';
 import { decodeInstantIdCursor, encodeInstantIdCursor, pageSize, toPage, type Page, type PageRequest } from './pagination.js';
@@ -141,8 +141,10 @@ export class CheckInRepository {
     const times = [...new Set(input.times)].sort();
     const days = CHECK_IN_DAYS.filter((day) => (input.days ?? CHECK_IN_DAYS).includes(day));
     if (days.length === 0) throw invalidInput('days', 'names no day of the week');
-    const patient = await this.db.selectFrom('patients').select('id').where('id', '=', patientId).executeTakeFirst();
+    const patient = await this.db.selectFrom('patients').select(['id', 'discharged_at']).where('id', '=', patientId).executeTakeFirst();
     if (!patient) throw notFound('patient', patientId);
+    // A paused plan may be kept (or written paused) after a discharge; prompts may not begin.
+    if (patient.discharged_at && input.active !== false) throw conflict(`patient ${patientId}'s monitoring ended on ${patient.discharged_at}: resume it before their check-ins`, { id: patientId });
     const row: Selectable<CheckInPlanTable> = {
       patient_id: patientId,
       questionnaire_id: input.questionnaireId,
@@ -180,7 +182,11 @@ export class CheckInRepository {
       if (error instanceof AnswerRefused) throw invalidInput(error.field, error.message);
       throw error;
     }
-    if (!(await this.db.selectFrom('patients').select('id').where('id', '=', input.patientId).executeTakeFirst())) throw notFound('patient', input.patientId);
+    // Read again, locked, in the transaction below; this first read makes an unknown patient a 404
+    // rather than a dueAt that is "not a scheduled check-in" (their plan cannot be found either).
+    const patient = await this.db.selectFrom('patients').select(['id', 'discharged_at']).where('id', '=', input.patientId).executeTakeFirst();
+    if (!patient) throw notFound('patient', input.patientId);
+    if (patient.discharged_at) throw monitoringEnded(input.patientId, patient.discharged_at);
     const at = toInstant(input.at ?? nowInstant(), 'at');
     const atMs = Date.parse(at);
     const plan = await this.plan(input.patientId);
@@ -211,9 +217,10 @@ export class CheckInRepository {
     try {
       return toResponse(
         await this.db.transaction().execute(async (trx) => {
-          const careTeamId = await patientTeamForWrite(trx, input.patientId, this.dialect);
-          if (careTeamId === undefined) throw notFound('patient', input.patientId);
-          const row: Selectable<CheckInResponseTable> = { ...fields, care_team_id: careTeamId };
+          const current = await patientTeamForWrite(trx, input.patientId, this.dialect);
+          if (current === undefined) throw notFound('patient', input.patientId);
+          if (current.dischargedAt) throw monitoringEnded(input.patientId, current.dischargedAt);
+          const row: Selectable<CheckInResponseTable> = { ...fields, care_team_id: current.careTeamId };
           await trx.insertInto('check_in_responses').values(row).execute();
           return row;
         }),

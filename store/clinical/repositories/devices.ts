@@ -426,8 +426,9 @@ export class DeviceRepository {
       if (!device) throw notFound('device', deviceId);
       if (device.retired_at) throw conflict(`device ${deviceId} is retired`, { id: deviceId });
       if (device.kind === 'gateway') throw invalidInput('deviceId', 'a gateway is not assigned to a patient; assign the devices bound to it');
-      const patient = await trx.selectFrom('patients').select('id').where('id', '=', patientId).executeTakeFirst();
+      const patient = await trx.selectFrom('patients').select(['id', 'discharged_at']).where('id', '=', patientId).executeTakeFirst();
       if (!patient) throw notFound('patient', patientId);
+      if (patient.discharged_at) throw conflict(`patient ${patientId}'s monitoring ended on ${patient.discharged_at}: resume it (DELETE /v1/patients/${patientId}/discharge) before giving them a device`, { id: patientId });
       const later = await trx.selectFrom('device_assignments').selectAll().where('device_id', '=', deviceId).where('assigned_from', '>', at).orderBy('assigned_from').execute();
       const begun = later.find((row) => row.assigned_from <= now);
       if (begun) throw conflict(`device ${deviceId} has an assignment from ${begun.assigned_from}, after ${at}, which has begun`, { id: deviceId });

@@ -94,7 +94,7 @@ export class MessageRepository {
     };
     const image = input.image;
     const row = await this.db.transaction().execute(async (trx) => {
-      const careTeamId = await patientTeamForWrite(trx, input.patientId, this.dialect);
+      const careTeamId = (await patientTeamForWrite(trx, input.patientId, this.dialect))?.careTeamId;
       if (careTeamId === undefined) throw notFound('patient', input.patientId);
       const inserted: Selectable<MessageTable> = { ...fields, care_team_id: careTeamId };
       await trx.insertInto('messages').values(inserted).execute();

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { found, insertUnique, invalidInput, notFound } from '../../errors.js';
+import { conflict, found, insertUnique, invalidInput, notFound } from '../../errors.js';
 import { canonicalTimeZone, isCalendarDate, nowInstant, toInstant } from '../../time.js';
 import type { SqlDialectName } from '../connect.js';
 import type { ClinicalDatabase, PatientTable } from '../schema.js';
-import { movePatientAlerts, type Alert, type MoveDeliveriesOf } from './alerts.js';
+import { movePatientAlerts, resolvePatientAlerts, type Alert, type DeliveriesOf, type MoveDeliveriesOf } from './alerts.js';
+import { DISCHARGE_REASONS, dischargeReasonText, type DischargeReason } from '../discharge-reasons.js';
+import { monitoringEnded } from './patient-team.js';
 import { pageSize, toPage, type Page, type PageRequest } from './pagination.js';
 
 export interface Patient {
@@ -19,6 +21,33 @@ export interface Patient {
   enrolledAt: string;
   createdAt: string;
   updatedAt: string;
+  /** Their monitoring ended (discharged from the program): null while they are monitored. */
+  discharge: PatientDischarge | null;
+}
+
+export interface PatientDischarge {
+  at: string;
+  by: string;
+  reason: DischargeReason;
+  note: string | null;
+}
+
+/** One discharge in a patient's history, with its resumption when monitoring began again. */
+export interface PatientDischargeRecord extends PatientDischarge {
+  resumedAt: string | null;
+  resumedBy: string | null;
+}
+
+/** What a discharge ended with the patient's monitoring, for the caller to announce and count. */
+export interface PatientDischargeResult {
+  patient: Patient;
+  /** Devices whose assignment to the patient ended (back in stock), and kits scheduled for them that were cancelled. */
+  devicesReturned: string[];
+  scheduledCancelled: string[];
+  /** The unresolved alerts as the discharge resolved them (each with its `resolved` event). */
+  resolvedAlerts: Alert[];
+  /** Whether an active check-in plan was paused. */
+  checkInPlanPaused: boolean;
 }
 
 /** One move of a patient from a care team to another. */
@@ -60,6 +89,7 @@ function toPatient(row: Selectable<PatientTable>): Patient {
     enrolledAt: row.enrolled_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    discharge: row.discharged_at ? { at: row.discharged_at, by: row.discharged_by ?? '', reason: row.discharge_reason as DischargeReason, note: row.discharge_note ?? null } : null,
   };
 }
 
@@ -102,6 +132,10 @@ export class PatientRepository {
       enrolled_at: input.enrolledAt ? toInstant(input.enrolledAt, 'enrolledAt') : now,
       created_at: now,
       updated_at: now,
+      discharged_at: null,
+      discharged_by: null,
+      discharge_reason: null,
+      discharge_note: null,
     };
     await insertUnique(this.db.insertInto('patients').values(row).execute(), 'patient', row.id);
     return toPatient(row);
@@ -165,6 +199,71 @@ export class PatientRepository {
     });
   }
 
+  /**
+   * Ends the patient's monitoring now, in one transaction: their devices' assignments end (the
+   * devices back in stock: what they send next is held, never the patient's) and kits scheduled for
+   * them are cancelled, an active check-in plan is paused, and each unresolved alert is resolved
+   * with the reason as its note (escalation stops). Their records stay, readable as before; the
+   * care team can still message them. Refused (409) when their monitoring has already ended;
+   * `other` needs a note.
+   */
+  async discharge(id: string, input: { reason: DischargeReason; note?: string | null; actor: string; at?: string; deliveries?: DeliveriesOf }): Promise<PatientDischargeResult> {
+    if (!DISCHARGE_REASONS.includes(input.reason)) throw invalidInput('reason', `"${String(input.reason)}" is not one of ${DISCHARGE_REASONS.join(', ')}`);
+    const note = input.note?.trim() || null;
+    if (note !== null && note.length > 500) throw invalidInput('note', 'must be at most 500 characters');
+    if (input.reason === 'other' && note === null) throw invalidInput('note', 'says why monitoring ended when the reason is "other"');
+    const at = toInstant(input.at ?? nowInstant(), 'at');
+    return this.db.transaction().execute(async (trx) => {
+      // Locked first, as a move locks it: writes about the patient (alerts, check-in answers) read
+      // their row FOR SHARE (patientTeamForWrite) and see the discharge or come before it.
+      const query = trx.selectFrom('patients').selectAll().where('id', '=', id);
+      const patient = await (this.dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst();
+      if (!patient) throw notFound('patient', id);
+      if (patient.discharged_at) throw monitoringEnded(id, patient.discharged_at);
+      const discharge = { discharged_at: at, discharged_by: input.actor, discharge_reason: input.reason, discharge_note: note };
+      await trx.updateTable('patients').set({ ...discharge, updated_at: at }).where('id', '=', id).execute();
+      await trx.insertInto('patient_discharges').values({ id: randomUUID(), patient_id: id, discharged_at: at, discharged_by: input.actor, reason: input.reason, note, resumed_at: null, resumed_by: null }).execute();
+      const returned = await trx.updateTable('device_assignments').set({ assigned_until: at }).where('patient_id', '=', id).where('assigned_until', 'is', null).where('assigned_from', '<=', at).returning('device_id').execute();
+      // An assignment that ends later (a kit replaced from a date) ends now too.
+      const cut = await trx.updateTable('device_assignments').set({ assigned_until: at }).where('patient_id', '=', id).where('assigned_from', '<=', at).where('assigned_until', '>', at).returning('device_id').execute();
+      const scheduled = await trx.deleteFrom('device_assignments').where('patient_id', '=', id).where('assigned_from', '>', at).returning('device_id').execute();
+      const plan = await trx.updateTable('check_in_plans').set({ active: 0, updated_at: at, updated_by: input.actor }).where('patient_id', '=', id).where('active', '=', 1).executeTakeFirst();
+      const resolvedAlerts = await resolvePatientAlerts(trx, id, { actor: input.actor, at, note: `Monitoring ended: ${dischargeReasonText(input.reason)}${note ? `. ${note}` : ''}`, details: { discharge: input.reason }, deliveries: input.deliveries });
+      return {
+        patient: toPatient({ ...patient, ...discharge, updated_at: at }),
+        devicesReturned: [...new Set([...returned, ...cut].map((row) => row.device_id))],
+        scheduledCancelled: [...new Set(scheduled.map((row) => row.device_id))],
+        resolvedAlerts,
+        checkInPlanPaused: Number(plan.numUpdatedRows) > 0,
+      };
+    });
+  }
+
+  /**
+   * Monitoring begins again for a discharged patient (a discharge by mistake, a patient back from
+   * hospital). Their devices and check-in plan stay as the discharge left them: given again, as to
+   * a patient enrolled anew. Refused (409) when they are monitored.
+   */
+  async resume(id: string, input: { actor: string; at?: string }): Promise<Patient> {
+    const at = toInstant(input.at ?? nowInstant(), 'at');
+    return this.db.transaction().execute(async (trx) => {
+      const query = trx.selectFrom('patients').selectAll().where('id', '=', id);
+      const patient = await (this.dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst();
+      if (!patient) throw notFound('patient', id);
+      if (!patient.discharged_at) throw conflict(`patient ${id} is monitored: there is no discharge to undo`, { id });
+      const cleared = { discharged_at: null, discharged_by: null, discharge_reason: null, discharge_note: null };
+      await trx.updateTable('patients').set({ ...cleared, updated_at: at }).where('id', '=', id).execute();
+      await trx.updateTable('patient_discharges').set({ resumed_at: at, resumed_by: input.actor }).where('patient_id', '=', id).where('resumed_at', 'is', null).execute();
+      return toPatient({ ...patient, ...cleared, updated_at: at });
+    });
+  }
+
+  /** The patient's discharges, oldest first, each with its resumption. */
+  async discharges(id: string): Promise<PatientDischargeRecord[]> {
+    const rows = await this.db.selectFrom('patient_discharges').selectAll().where('patient_id', '=', id).orderBy('discharged_at').orderBy('id').execute();
+    return rows.map((row) => ({ at: row.discharged_at, by: row.discharged_by, reason: row.reason as DischargeReason, note: row.note, resumedAt: row.resumed_at, resumedBy: row.resumed_by }));
+  }
+
   /** The patient's moves between care teams, oldest first. */
   async moves(id: string): Promise<CareTeamMove[]> {
     const rows = await this.db.selectFrom('care_team_moves').selectAll().where('patient_id', '=', id).orderBy('moved_at').orderBy('id').execute();
@@ -191,12 +290,16 @@ export class PatientRepository {
     return found(await this.get(id), 'patient', id);
   }
 
-  /** Patients of the given care teams (all when `careTeamIds` is undefined), by id, a page at a time. */
-  async list(filter: { careTeamIds?: readonly string[] } & PageRequest = {}): Promise<Page<Patient>> {
+  /**
+   * Patients of the given care teams (all when `careTeamIds` is undefined), by id, a page at a time;
+   * with `monitored`, only those whose monitoring goes on (true) or has ended (false).
+   */
+  async list(filter: { careTeamIds?: readonly string[]; monitored?: boolean } & PageRequest = {}): Promise<Page<Patient>> {
     if (filter.careTeamIds && filter.careTeamIds.length === 0) return { items: [], nextCursor: null };
     const limit = pageSize(filter);
     let query = this.db.selectFrom('patients').selectAll().orderBy('id').limit(limit + 1);
     if (filter.careTeamIds) query = query.where('care_team_id', 'in', filter.careTeamIds);
+    if (filter.monitored !== undefined) query = query.where('discharged_at', filter.monitored ? 'is' : 'is not', null);
     if (filter.after) query = query.where('id', '>', filter.after);
     return toPage(await query.execute(), limit, (row) => row.id, toPatient);
   }
@@ -204,9 +307,10 @@ export class PatientRepository {
   /**
    * The CGM wearers of the given care teams (all when undefined): patients who have had a
    * `cgm_glucose` device assigned, and with `worn`, one assigned for some of that time (not a
-   * sensor returned before it, nor one scheduled to begin after it). By id, a page at a time.
+   * sensor returned before it, nor one scheduled to begin after it). With `monitoredOnly`, those
+   * whose monitoring ended are left out. By id, a page at a time.
    */
-  async cgmWearers(filter: { careTeamIds?: readonly string[]; worn?: { from: string; to: string } } & PageRequest = {}): Promise<Page<Patient>> {
+  async cgmWearers(filter: { careTeamIds?: readonly string[]; worn?: { from: string; to: string }; monitoredOnly?: boolean } & PageRequest = {}): Promise<Page<Patient>> {
     if (filter.careTeamIds && filter.careTeamIds.length === 0) return { items: [], nextCursor: null };
     const limit = pageSize(filter);
     const worn = filter.worn && { from: toInstant(filter.worn.from, 'worn.from'), to: toInstant(filter.worn.to, 'worn.to') };
@@ -228,6 +332,7 @@ export class PatientRepository {
       )
       .orderBy('id')
       .limit(limit + 1);
+    if (filter.monitoredOnly) query = query.where('discharged_at', 'is', null);
     if (filter.careTeamIds) query = query.where('care_team_id', 'in', filter.careTeamIds);
     if (filter.after) query = query.where('id', '>', filter.after);
     return toPage(await query.execute(), limit, (row) => row.id, toPatient);

@@ -159,6 +159,18 @@ const CASES: Case[] = [
   // A fresh patient of team A moved to team B: only an admin sees both teams here (a nurse of both is tested in care-team-moves).
   { route: 'POST /v1/patients/:id/care-team-moves', prepare: async () => ({ method: 'POST', path: `/v1/patients/${(await app.clinicalStore.patients.create({ name: 'Mover', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: teamA })).id}/care-team-moves`, body: { careTeamId: teamB, reason: 'moved house' } }), expected: { admin: 201, nurseA: 403, physicianA: 403, billingA: 403, nurseB: 403, physicianB: 403 } },
   { route: 'GET /v1/patients/:id/care-team-moves', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/care-team-moves` }), expected: clinicalOwnOnly },
+  // A fresh patient of team A each try: discharged, then (another) resumed.
+  { route: 'POST /v1/patients/:id/discharge', prepare: async () => ({ method: 'POST', path: `/v1/patients/${(await app.clinicalStore.patients.create({ name: 'Leaving', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: teamA })).id}/discharge`, body: { reason: 'goals_met' } }), expected: { admin: 200, nurseA: 200, physicianA: 403, billingA: 403, nurseB: 403, physicianB: 403 } },
+  {
+    route: 'DELETE /v1/patients/:id/discharge',
+    prepare: async () => {
+      const { id } = await app.clinicalStore.patients.create({ name: 'Back', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: teamA });
+      await app.clinicalStore.patients.discharge(id, { reason: 'declined', actor: 'test' });
+      return { method: 'DELETE', path: `/v1/patients/${id}/discharge` };
+    },
+    expected: { admin: 200, nurseA: 200, physicianA: 403, billingA: 403, nurseB: 403, physicianB: 403 },
+  },
+  { route: 'GET /v1/patients/:id/discharges', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/discharges` }), expected: clinicalOwnOnly },
   { route: 'GET /v1/care-teams/:id/message-templates', prepare: async () => ({ method: 'GET', path: `/v1/care-teams/${teamA}/message-templates` }), expected: { ...clinicalOwnOnly, nurseB: 404, physicianB: 404 } },
   {
     route: 'PUT /v1/care-teams/:id/message-templates/:key/:language',

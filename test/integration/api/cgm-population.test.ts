@@ -81,12 +81,17 @@ function populationSuite(store: 'sqlite' | 'postgres'): void {
     await upload(offAndOn.apiSecret, nowMs, day(120).slice(0, 100));
     // Assigned, nothing received.
     const silent = await wearer('Ed Silent');
-    // Not listed: another team's wearer, a sensor returned in February, one that begins tomorrow, a meter.
+    // Not listed: another team's wearer, a sensor returned in February, one that begins tomorrow, a
+    // meter, and a wearer whose monitoring ended today (their lows are nobody's to act on).
+    const ended = await wearer('Ida Ended');
+    await upload(ended.apiSecret, nowMs - 60 * 60_000, day(50).slice(0, 12));
+    await app.clinicalStore.patients.discharge(ended.patientId, { reason: 'goals_met', actor: 'test' });
     const notListed = [
       await wearer('Fay Elsewhere', { careTeamId: otherTeam }),
       await wearer('Gus Returned', { returnedAt: '2026-02-01T00:00:00Z' }),
       await wearer('Jo Tomorrow', { assignedAt: new Date(nowMs + DAY).toISOString() }),
       await wearer('Hal Meter', { kind: 'glucose' }),
+      ended,
     ];
     // Every reading stored before the population is read (the pipeline evaluates after the answer).
     await eventually(async () => ((await app.readingsStore.query({ patientId: offAndOn.patientId, from: '2026-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z' })).length === 100 ? true : undefined), 20_000);

@@ -284,6 +284,13 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
       const plainWearer = await app.clinicalStore.patients.create({ name: 'Other Wearer', birthDate: '1975-07-08', timezone: 'Europe/Berlin', careTeamId: teamA.teamId });
       await wearSensor(wearer.id);
       await wearSensor(plainWearer.id);
+      // Discharged just now (their last period holds their last days: still sent) and 20 days ago (no period began before it).
+      const justLeft = await app.clinicalStore.patients.create({ name: 'Just Left', birthDate: '1960-01-01', timezone: 'UTC', careTeamId: team.id });
+      await giveSensor(justLeft.id);
+      await app.clinicalStore.patients.discharge(justLeft.id, { reason: 'goals_met', actor: 'test' });
+      const longGone = await app.clinicalStore.patients.create({ name: 'Long Gone', birthDate: '1961-01-01', timezone: 'UTC', careTeamId: team.id });
+      await giveSensor(longGone.id);
+      await app.clinicalStore.patients.discharge(longGone.id, { reason: 'transferred', actor: 'test', at: new Date(Date.now() - 20 * 86_400_000).toISOString() });
 
       const body = { baseUrl: receiver.baseUrl, auth: { type: 'bearer', token: 'cgm-receiver-token' }, cgmSummaryDays: 14 };
       for (const bad of [0, 91, 1.5, '14']) {
@@ -302,12 +309,12 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
       // This team's wearer and quiet sensor, and team A's wearer: not the patients who never had a CGM.
       // (The sender plans by itself too, as soon as it sees the endpoints changed: whichever planned, once.)
       await push.sender.cgmSummaries.plan();
-      expect((await submissions(team.id)).map((row) => row.patientId).sort()).toEqual([wearer.id, quiet.id].sort());
+      expect((await submissions(team.id)).map((row) => row.patientId).sort()).toEqual([wearer.id, quiet.id, justLeft.id].sort());
       expect((await submissions(teamA.teamId)).filter((row) => row.patientId === plainWearer.id)).toHaveLength(1);
       push.sender.kick();
       const settled = await eventually(async () => {
         const rows = await submissions(team.id);
-        return rows.length >= 2 && rows.every((row) => row.status === 'delivered' || row.status === 'no_data') ? rows : undefined;
+        return rows.length >= 3 && rows.every((row) => row.status === 'delivered' || row.status === 'no_data') ? rows : undefined;
       }, 20_000);
       const submitted = settled.find((row) => row.patientId === wearer.id)!;
       expect(submitted).toMatchObject({ status: 'delivered', attempts: 2, lastError: null, patientName: 'Sensor Wearer' });
@@ -343,7 +350,7 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
 
       // Planned again (another process, a restart): nothing new until the next period ends.
       expect(await push.sender.cgmSummaries.plan()).toBe(0);
-      expect(await submissions(team.id)).toHaveLength(2);
+      expect(await submissions(team.id)).toHaveLength(3);
 
       // Team A's plain FHIR server: the same Bundle as a transaction at its base.
       const plain = await eventually(async () => (await submissions(teamA.teamId)).find((row) => row.patientId === plainWearer.id && row.status === 'delivered'), 20_000);

@@ -6,7 +6,7 @@ import { deviceResource, escapeSearchValue, patientResource, transactionBundle }
 import { fhirErrors } from '../../support/fhir-validator.js';
 import { storedReading } from '../store/stored-reading.js';
 
-const patient = patientResource({ id: 'pt_1', name: 'Ada', birthDate: '1950-01-01', timezone: 'UTC', language: null, careTeamId: 't', enrolledAt: '2026-01-01T00:00:00.000Z', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' });
+const patient = patientResource({ id: 'pt_1', name: 'Ada', birthDate: '1950-01-01', timezone: 'UTC', language: null, careTeamId: 't', enrolledAt: '2026-01-01T00:00:00.000Z', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z', discharge: null });
 const device = (id: string, kind: string, gatewayId: string | null = null) => deviceResource({ device: { id, kind, model: null, gatewayId, createdAt: '2026-01-01T00:00:00.000Z', secretRotatedAt: '2026-01-01T00:00:00.000Z', retiredAt: null, vendor: null, vendorDeviceId: null }, patientId: kind === 'gateway' ? undefined : 'pt_1', profile: undefined });
 
 describe('a transaction Bundle of readings for an EHR', () => {
