@@ -69,6 +69,22 @@ export async function exportBilling(
   return { month: options.month, ruleSetVersion: ruleSet.version, generatedAt: new Date(nowMs).toISOString(), rows };
 }
 
+/**
+ * One patient's rows of a month, as the export gives them (the monthly report's billing part).
+ * Refused naming `month` as the export refuses it.
+ */
+export async function patientBillingRows(stores: { clinicalStore: ClinicalStore; readingsStore: ReadingsStore }, patient: Patient, month: string, nowMs = Date.now()): Promise<BillingRow[]> {
+  if (!MONTH.test(month)) throw new RpmError(STORE_ERRORS.INVALID_INPUT, `month: "${month}" is not YYYY-MM`);
+  const ruleSet = ruleSetFor(month);
+  if (!ruleSet) throw new RpmError(STORE_ERRORS.INVALID_INPUT, `month: no billing rule set covers ${month}`);
+  if (localDate(Date.parse(patient.enrolledAt), patient.timezone) >= `${nextMonth(month)}-01`) return [];
+  const entries = await stores.clinicalStore.timeEntries.listForPatient(patient.id, {
+    from: new Date(Date.parse(`${month}-01T00:00:00Z`) - ZONE_MARGIN_MS).toISOString(),
+    to: new Date(Date.parse(`${nextMonth(month)}-01T00:00:00Z`) + ZONE_MARGIN_MS).toISOString(),
+  });
+  return patientRows(patient, month, ruleSet, stores, entries, nowMs);
+}
+
 const CSV_COLUMNS = ['patient_id', 'patient_name', 'code', 'units', 'group', 'period_start', 'period_end', 'device_days', 'minutes', 'interactive', 'evidence', 'reasons', 'rule_set_version'] as const;
 
 /**

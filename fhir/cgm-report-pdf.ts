@@ -4,13 +4,8 @@
 // 24-hour profile of the period's readings (median, 25–75th and 5–95th percentiles of each hour of
 // the patient's local day). It is the HL7 CGM IG's "CGM Summary PDF Report" (a DiagnosticReport's
 // presentedForm, fhir/cgm-summary.ts) and what `GET /v1/patients/:id/cgm-report` answers.
-// Drawn with pdfkit in DejaVu Sans (embedded, only the glyphs used): a patient's name prints in
-// Latin with its accents (Łukasz, Şükrü, Nguyễn), Greek, Cyrillic or Hebrew; a character the font
-// lacks (Chinese, Japanese, Korean) prints as "?" rather than as another glyph, and the report
-// names the patient's id beside the name. pdfkit's standard fonts know Latin-1 only.
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import PDFDocument from 'pdfkit';
+// Drawn with pdfkit in DejaVu Sans (reports/pdf-document.ts).
+import { INK, MUTED, PAGE, number, printable, startReport } from '../reports/pdf-document.js';
 import { CGM_TARGETS, cgmFlags, type CgmFlag, type CgmSummary } from '../store/index.js';
 
 export interface CgmReportInput {
@@ -22,9 +17,6 @@ export interface CgmReportInput {
   issued: string;
 }
 
-const PAGE = { width: 612, height: 792, margin: 40 } as const;
-const INK = '#1a1a1a';
-const MUTED = '#555555';
 /** The AGP's range colours (the consensus's report: oranges above, greens in range, reds below). */
 const RANGE_COLOURS = { veryHigh: '#e8711a', high: '#f5b335', inRange: '#3a9c4e', low: '#d9342b', veryLow: '#8c1c13' } as const;
 const BAND_OUTER = '#c6dbef';
@@ -32,22 +24,6 @@ const BAND_INNER = '#6baed6';
 const MEDIAN = '#08306b';
 /** The profile's glucose axis, mg/dL: readings above are drawn at its top. */
 const AXIS_MAX = 350;
-
-const require = createRequire(import.meta.url);
-const FONT_DIRECTORY = join(dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
-const FONTS = { regular: join(FONT_DIRECTORY, 'DejaVuSans.ttf'), bold: join(FONT_DIRECTORY, 'DejaVuSans-Bold.ttf') } as const;
-// fontkit (pdfkit's own font reader) says which characters the font has; it ships no types.
-const fontkit = require('fontkit') as { openSync(path: string): { hasGlyphForCodePoint(codePoint: number): boolean } };
-let coverage: ReturnType<typeof fontkit.openSync> | undefined;
-
-/** The text with what the font cannot draw (and control characters) as "?". */
-function printable(text: string): string {
-  coverage ??= fontkit.openSync(FONTS.bold);
-  const face = coverage;
-  return [...text.normalize('NFC')].map((character) => (character >= ' ' && face.hasGlyphForCodePoint(character.codePointAt(0)!) ? character : '?')).join('');
-}
-
-const number = (value: number, decimals = 1) => value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
 
 /** The targets a clinician is told were missed, in words (the population view's flags). */
 const MISSED: Record<CgmFlag, string> = {
@@ -65,23 +41,7 @@ const MISSED: Record<CgmFlag, string> = {
 /** The report as PDF bytes. */
 export async function cgmReportPdf(input: CgmReportInput): Promise<Buffer> {
   const { patient, period, summary, issued } = input;
-  const doc = new PDFDocument({
-    size: 'LETTER',
-    margin: PAGE.margin,
-    font: FONTS.regular,
-    pdfVersion: '1.7',
-    lang: 'en-US',
-    displayTitle: true,
-    info: { Title: `CGM summary report ${period.start} to ${period.end}`, Author: 'RPM platform', Subject: 'Ambulatory glucose profile', CreationDate: new Date(issued) },
-  });
-  doc.registerFont('regular', FONTS.regular);
-  doc.registerFont('bold', FONTS.bold);
-  const chunks: Buffer[] = [];
-  doc.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const ended = new Promise<void>((resolve, reject) => {
-    doc.on('end', resolve);
-    doc.on('error', reject);
-  });
+  const { doc, finish } = startReport({ title: `CGM summary report ${period.start} to ${period.end}`, subject: 'Ambulatory glucose profile', issued });
 
   const left = PAGE.margin;
   const width = PAGE.width - 2 * PAGE.margin;
@@ -106,9 +66,7 @@ export async function cgmReportPdf(input: CgmReportInput): Promise<Buffer> {
     profile(doc, summary, period.days, left, 380, width, 320);
   }
   footer(doc, issued);
-  doc.end();
-  await ended;
-  return Buffer.concat(chunks);
+  return finish();
 }
 
 function statistics(doc: PDFKit.PDFDocument, summary: CgmSummary, days: number, x: number, y: number): void {

@@ -9,6 +9,8 @@ import { periodReportPdf, readPeriodSummary, readablePeriodProblem } from '../..
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, requireUser } from '../access.js';
 import { ChartDays } from '../chart-days.js';
 import { readBillingProgress } from '../billing-progress.js';
+import { monthProblem, readMonthlyReport } from '../../reports/monthly-report.js';
+import { monthlyReportPdf } from '../../reports/monthly-report-pdf.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import { calendarDate, idParams, instant } from './shared.js';
 import { billingProgressView, bucketView, cgmSummaryView, errorResponses, readingView as readingSchema, thresholdsView, timeEntryView } from '../schemas.js';
@@ -151,5 +153,31 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
     '/v1/patients/:id/billing-progress',
     { schema: { params: idParams, response: { 200: billingProgressView, ...errorResponses }, tags: ['time entries'] }, config: { access: { roles: CLINICAL_ROLES, scope: 'patient', audit: 'billing_progress.read' } } },
     async (request) => readBillingProgress({ clinicalStore, readingsStore }, await clinicalStore.patients.require(request.params.id), Date.now()),
+  );
+
+  // The month for the physician's review and the chart (reports/monthly-report.ts): a PDF download.
+  app.get(
+    '/v1/patients/:id/monthly-report',
+    {
+      schema: {
+        params: idParams,
+        querystring: z.object({ month: z.string().optional().describe('YYYY-MM, the patient’s calendar month; by default the one running in their time zone') }),
+        response: { 200: z.instanceof(Buffer).describe('The report as PDF'), ...errorResponses },
+        produces: ['application/pdf'],
+        tags: ['time entries'],
+        description:
+          'A patient’s month of remote monitoring as a PDF to review, sign and file: each kind’s readings (how many, on how many days, each value’s mean, lowest and highest), the billing codes the month reaches with why not (as the billing export), the alerts opened and what became of them, the care team’s time, the check-ins answered, and a block for the reviewing physician’s signature. Days and times are the patient’s.',
+      },
+      config: { access: { roles: CLINICAL_ROLES, scope: 'patient', audit: 'monthly_report.read' } },
+    },
+    async (request, reply) => {
+      const patient = await clinicalStore.patients.require(request.params.id);
+      const nowMs = Date.now();
+      const month = request.query.month ?? localDate(nowMs, patient.timezone).slice(0, 7);
+      const problem = monthProblem(month, patient, nowMs);
+      if (problem) throw new ApiError(API_ERRORS.VALIDATION, `querystring/month: ${problem}`);
+      const pdf = await monthlyReportPdf(await readMonthlyReport({ clinicalStore, readingsStore }, patient, month, nowMs));
+      return reply.type('application/pdf').header('Content-Disposition', `attachment; filename="monitoring-report-${month}.pdf"`).header('Cache-Control', 'no-store').send(pdf);
+    },
   );
 };

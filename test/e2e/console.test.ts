@@ -260,6 +260,13 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(await page.textContent('table.time-entries tbody')).toContain(ids.nurse);
       const audit = (await call('GET', `/v1/audit?actor=${ids.nurse}&action=time_entry.create`)).records as { patientId: string }[];
       expect(audit.map((r) => r.patientId)).toEqual([ids.patientA]);
+      // The month so far as the PDF a physician reviews and signs, with the time just logged.
+      const thisMonth = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date()).slice(0, 7);
+      expect(await page.inputValue('#report-month')).toBe(thisMonth);
+      const [monthly] = await Promise.all([page.waitForEvent('download'), page.click('p.monthly-report a')]);
+      expect(monthly.suggestedFilename()).toBe(`monitoring-report-${thisMonth}.pdf`);
+      const monthlyText = (await pdfText(readFileSync(await monthly.path()))).text;
+      for (const line of ['Ada Alpha born 1948-03-02', '(the month so far)', 'Blood pressure', ids.nurse, 'Reviewed by']) expect(monthlyText).toContain(line);
       expect(await seriousViolations(page, 'patient-time')).toEqual([]);
       await context.close();
     }, WALKTHROUGH_MS);

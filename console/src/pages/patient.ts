@@ -285,7 +285,7 @@ export function PatientPage({ id }: { id: string }) {
         </table>
         ${tableReadings.length > TABLE_ROWS && !showAll ? html`<p>Showing the newest ${TABLE_ROWS} of ${tableReadings.length} readings. <button type="button" class="secondary" onClick=${() => setShowAll(true)}>Show all ${tableReadings.length}</button></p>` : null}
       </section>
-      ${clinician ? html`<${TimePanel} patientId=${id} />` : null}
+      ${clinician ? html`<${TimePanel} patientId=${id} enrolledAt=${patient.enrolledAt} timezone=${patient.timezone} />` : null}
       ${thresholds && clinician ? html`<${ThresholdsPanel} patientId=${id} thresholds=${thresholds} onSaved=${setThresholds} />` : null}
     </main>
   `;

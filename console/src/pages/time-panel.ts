@@ -5,6 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import type { BillingProgress } from '../api-types.js';
 import { html } from '../html.js';
+import { reportMonths } from '../report-months.js';
 import { localDateTimeValue } from '../local-time.js';
 
 const TIMER_KEY = (patientId: string) => `rpm-timer:${patientId}`;
@@ -49,7 +50,11 @@ function Meter({ id, label, value, max, text }: { id: string; label: string; val
   </div>`;
 }
 
-export function TimePanel({ patientId }: { patientId: string }) {
+const monthName = (month: string) => new Date(`${month}-15T12:00:00Z`).toLocaleDateString(undefined, { month: 'long', year: 'numeric', timeZone: 'UTC' });
+
+export function TimePanel({ patientId, enrolledAt, timezone }: { patientId: string; enrolledAt: string; timezone: string }) {
+  const months = reportMonths(enrolledAt, timezone, Date.now());
+  const [reportMonth, setReportMonth] = useState(months[0] ?? '');
   const [progress, setProgress] = useState<BillingProgress | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [saved, setSaved] = useState<string | undefined>(undefined);
@@ -99,6 +104,16 @@ export function TimePanel({ patientId }: { patientId: string }) {
             : html`<p>The monitoring episode has not started yet.</p>`}
           <${Meter} id="management-minutes" label=${`Management minutes, ${management!.month}`} value=${management!.minutes} max=${20} text=${management!.summary} />
         </div>`
+      : null}
+    ${months.length > 0
+      ? html`<p class="monthly-report">
+          <label for="report-month">Monthly report</label>
+          <select id="report-month" value=${reportMonth} onChange=${(e: Event) => setReportMonth((e.target as HTMLSelectElement).value)}>
+            ${months.map((month, index) => html`<option value=${month}>${monthName(month)}${index === 0 ? ' (so far)' : ''}</option>`)}
+          </select>
+          <a href=${`/v1/patients/${encodeURIComponent(patientId)}/monthly-report?month=${reportMonth}`} download>Download the report of ${monthName(reportMonth)} (PDF)</a>
+          <span class="hint">The month's readings, billing codes, alerts and time, with a block for the reviewing physician's signature.</span>
+        </p>`
       : null}
     <div class="timer" role="group" aria-label="Timer">
       ${timer.startedAt === undefined

@@ -7,7 +7,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { invalidInput, notFound } from '../../errors.js';
 import { nowInstant } from '../../time.js';
 import type { SqlDialectName } from '../connect.js';
-import { patientTeamForWrite } from './patient-team.js';
+import { monitoringEnded, patientTeamForWrite } from './patient-team.js';
 import type { ClinicalDatabase, MessageTable } from '../schema.js';
 import { notifyPatientGateway } from './patient-notifications.js';
 import { decodeInstantIdCursor, encodeInstantIdCursor, pageSize, toPage, type Page, type PageRequest } from './pagination.js';
@@ -73,9 +73,10 @@ export class MessageRepository {
   /**
    * A new message in the patient's thread, from `from`'s side. One from the team is announced to the
    * team's SMS/e-mail gateway in the same transaction, unless `notifyGateway` is false (an automated
-   * reminder announced as what it is).
+   * reminder announced as what it is). With `whileMonitored`, refused (a conflict) once the patient's
+   * monitoring has ended.
    */
-  async send(input: { patientId: string; senderId: string; senderRole: string; from: MessageSide; text: string; image?: { contentType: string; bytes: Buffer }; at?: string; notifyGateway?: boolean }): Promise<Message> {
+  async send(input: { patientId: string; senderId: string; senderRole: string; from: MessageSide; text: string; image?: { contentType: string; bytes: Buffer }; at?: string; notifyGateway?: boolean; whileMonitored?: boolean }): Promise<Message> {
     const text = input.text.trim();
     if (text.length === 0 && !input.image) throw invalidInput('text', 'is empty (a message has text, an image, or both)');
     if (text.length > MAX_MESSAGE_CHARACTERS) throw invalidInput('text', `is ${text.length} characters; a message holds at most ${MAX_MESSAGE_CHARACTERS}`);
@@ -94,8 +95,11 @@ export class MessageRepository {
     };
     const image = input.image;
     const row = await this.db.transaction().execute(async (trx) => {
-      const careTeamId = (await patientTeamForWrite(trx, input.patientId, this.dialect))?.careTeamId;
-      if (careTeamId === undefined) throw notFound('patient', input.patientId);
+      const current = await patientTeamForWrite(trx, input.patientId, this.dialect);
+      if (current === undefined) throw notFound('patient', input.patientId);
+      // An automated message (a reminder) is about monitoring: none once it has ended.
+      if (input.whileMonitored && current.dischargedAt) throw monitoringEnded(input.patientId, current.dischargedAt);
+      const careTeamId = current.careTeamId;
       const inserted: Selectable<MessageTable> = { ...fields, care_team_id: careTeamId };
       await trx.insertInto('messages').values(inserted).execute();
       if (image) await trx.insertInto('message_images').values({ message_id: inserted.id, content_type: image.contentType, size: image.bytes.length, bytes: image.bytes }).execute();

@@ -212,7 +212,7 @@ export class PatientRepository {
     const note = input.note?.trim() || null;
     if (note !== null && note.length > 500) throw invalidInput('note', 'must be at most 500 characters');
     if (input.reason === 'other' && note === null) throw invalidInput('note', 'says why monitoring ended when the reason is "other"');
-    const at = toInstant(input.at ?? nowInstant(), 'at');
+    const given = input.at === undefined ? undefined : toInstant(input.at, 'at');
     return this.db.transaction().execute(async (trx) => {
       // Locked first, as a move locks it: writes about the patient (alerts, check-in answers) read
       // their row FOR SHARE (patientTeamForWrite) and see the discharge or come before it.
@@ -220,6 +220,8 @@ export class PatientRepository {
       const patient = await (this.dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst();
       if (!patient) throw notFound('patient', id);
       if (patient.discharged_at) throw monitoringEnded(id, patient.discharged_at);
+      // Read once the patient is locked: whatever was written about them before is earlier than this.
+      const at = given ?? nowInstant();
       const discharge = { discharged_at: at, discharged_by: input.actor, discharge_reason: input.reason, discharge_note: note };
       await trx.updateTable('patients').set({ ...discharge, updated_at: at }).where('id', '=', id).execute();
       await trx.insertInto('patient_discharges').values({ id: randomUUID(), patient_id: id, discharged_at: at, discharged_by: input.actor, reason: input.reason, note, resumed_at: null, resumed_by: null }).execute();

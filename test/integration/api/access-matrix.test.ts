@@ -170,6 +170,7 @@ const CASES: Case[] = [
     },
     expected: { admin: 200, nurseA: 200, physicianA: 403, billingA: 403, nurseB: 403, physicianB: 403 },
   },
+  { route: 'GET /v1/patients/:id/monthly-report', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/monthly-report` }), expected: clinicalOwnOnly },
   { route: 'GET /v1/patients/:id/discharges', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/discharges` }), expected: clinicalOwnOnly },
   { route: 'GET /v1/care-teams/:id/message-templates', prepare: async () => ({ method: 'GET', path: `/v1/care-teams/${teamA}/message-templates` }), expected: { ...clinicalOwnOnly, nurseB: 404, physicianB: 404 } },
   {

@@ -1,0 +1,119 @@
+// A patient's month of remote monitoring in one document: what the physician reviews and signs
+// each month (the interpretation RPM management presumes), what goes into the chart, and what billing
+// keeps as the month's evidence. The readings of each kind summed up in the patient's calendar month
+// (how many, on how many days, each value's mean and range, in canonical units), the billing codes
+// the month reaches with why not, the alerts opened and what became of them, the care team's time
+// and the check-ins answered. Read from the stores each time, as the billing export is.
+import { patientBillingRows, type BillingRow } from '../billing/index.js';
+import { addDays, nextMonth } from '../billing/calculate.js';
+import { isMeasurementKind, type MeasurementKind } from '../device-profiles/index.js';
+import { everyItem, localDate, startOfLocalDate, type Alert, type ClinicalStore, type Patient, type ReadingsStore, type TimeEntry } from '../store/index.js';
+
+export interface MonthlyReadingSummary {
+  kind: MeasurementKind;
+  /** The canonical unit of the values (mmHg, mg/dL, kg…). */
+  unit: string;
+  readings: number;
+  days: number;
+  fields: { field: string; mean: number; min: number; max: number }[];
+}
+
+export interface MonthlyReport {
+  month: string;
+  /** The month's first local date and its last (today's while it runs). */
+  period: { start: string; end: string };
+  patient: Pick<Patient, 'id' | 'name' | 'birthDate' | 'timezone' | 'enrolledAt' | 'discharge'>;
+  careTeam: { id: string; name: string };
+  readings: MonthlyReadingSummary[];
+  billing: BillingRow[];
+  alerts: Pick<Alert, 'openedAt' | 'severity' | 'summary' | 'status' | 'resolvedAt' | 'resolvedBy' | 'acknowledgedBy'>[];
+  timeEntries: Pick<TimeEntry, 'performedAt' | 'minutes' | 'interactive' | 'performedBy' | 'activity'>[];
+  checkIns: number;
+  issued: string;
+}
+
+const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+async function countOf(items: AsyncIterable<unknown>): Promise<number> {
+  let count = 0;
+  for await (const _item of items) count += 1;
+  return count;
+}
+const round = (value: number) => Math.round(value * 10) / 10;
+
+/** The month's readings by kind, in the order the vocabulary lists kinds. */
+export function summarizeReadings(readings: readonly { kind: string; unit: string; measuredAt: string; values: Record<string, number> }[], timezone: string): MonthlyReadingSummary[] {
+  const byKind = new Map<MeasurementKind, { unit: string; readings: number; days: Set<string>; fields: Map<string, { sum: number; count: number; min: number; max: number }> }>();
+  for (const reading of readings) {
+    if (!isMeasurementKind(reading.kind)) continue;
+    let kind = byKind.get(reading.kind);
+    if (!kind) {
+      kind = { unit: reading.unit, readings: 0, days: new Set(), fields: new Map() };
+      byKind.set(reading.kind, kind);
+    }
+    kind.readings += 1;
+    kind.days.add(localDate(Date.parse(reading.measuredAt), timezone));
+    for (const [field, value] of Object.entries(reading.values)) {
+      const stats = kind.fields.get(field);
+      if (stats) {
+        stats.sum += value;
+        stats.count += 1;
+        stats.min = Math.min(stats.min, value);
+        stats.max = Math.max(stats.max, value);
+      } else kind.fields.set(field, { sum: value, count: 1, min: value, max: value });
+    }
+  }
+  return [...byKind.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([kind, summary]) => ({
+      kind,
+      unit: summary.unit,
+      readings: summary.readings,
+      days: summary.days.size,
+      fields: [...summary.fields.entries()].map(([field, stats]) => ({ field, mean: round(stats.sum / stats.count), min: stats.min, max: stats.max })),
+    }));
+}
+
+/** Refused naming `month` when it is not YYYY-MM, or not begun in the patient's zone. */
+export function monthProblem(month: string, patient: Pick<Patient, 'timezone'>, nowMs: number): string | undefined {
+  if (!MONTH.test(month)) return `"${month}" is not a month YYYY-MM`;
+  if (`${month}-01` > localDate(nowMs, patient.timezone)) return `${month} has not begun in the patient's time zone (${patient.timezone})`;
+  return undefined;
+}
+
+export async function readMonthlyReport(stores: { clinicalStore: ClinicalStore; readingsStore: ReadingsStore }, patient: Patient, month: string, nowMs = Date.now()): Promise<MonthlyReport> {
+  const { clinicalStore, readingsStore } = stores;
+  const tz = patient.timezone;
+  const today = localDate(nowMs, tz);
+  const lastDate = addDays(`${nextMonth(month)}-01`, -1);
+  const period = { start: `${month}-01`, end: lastDate < today ? lastDate : today };
+  const from = new Date(startOfLocalDate(period.start, tz)).toISOString();
+  const to = new Date(startOfLocalDate(`${nextMonth(month)}-01`, tz)).toISOString();
+  const [team, readings, billing, timeEntries, checkIns] = await Promise.all([
+    clinicalStore.careTeams.get(patient.careTeamId),
+    readingsStore.query({ patientId: patient.id, from, to }),
+    patientBillingRows(stores, patient, month, nowMs),
+    clinicalStore.timeEntries.listForPatient(patient.id, { from, to }),
+    countOf(everyItem((page) => clinicalStore.checkIns.responses(patient.id, { from, to, ...page }))),
+  ]);
+  // Newest first: read until the month's start is passed.
+  const alerts: Alert[] = [];
+  for await (const alert of everyItem((page) => clinicalStore.alerts.list({ patientId: patient.id, ...page }))) {
+    if (alert.openedAt < from) break;
+    if (alert.openedAt < to) alerts.push(alert);
+  }
+  return {
+    month,
+    period,
+    patient: { id: patient.id, name: patient.name, birthDate: patient.birthDate, timezone: tz, enrolledAt: patient.enrolledAt, discharge: patient.discharge },
+    careTeam: { id: patient.careTeamId, name: team?.name ?? patient.careTeamId },
+    readings: summarizeReadings(readings, tz),
+    billing,
+    alerts: alerts
+      .reverse()
+      .map(({ openedAt, severity, summary, status, resolvedAt, resolvedBy, acknowledgedBy }) => ({ openedAt, severity, summary, status, resolvedAt, resolvedBy, acknowledgedBy })),
+    timeEntries: timeEntries.map(({ performedAt, minutes, interactive, performedBy, activity }) => ({ performedAt, minutes, interactive, performedBy, activity })),
+    checkIns,
+    issued: new Date(nowMs).toISOString(),
+  };
+}
