@@ -14,10 +14,10 @@ const postgresMissing = await postgresUnavailableReason();
 const ZONE = 'America/Chicago';
 const HOUR_MS = 3_600_000;
 
-/** The calendar month before this one (in UTC, which is the same month in Chicago a day in). */
+/** The calendar month before the one running in Chicago (a whole month there). */
 function lastMonth(): { month: string; days: number; name: string } {
-  const now = new Date();
-  const first = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+  const [year, month] = new Date().toLocaleDateString('en-CA', { timeZone: ZONE }).split('-').map(Number) as [number, number];
+  const first = new Date(Date.UTC(year, month - 2, 1));
   const days = new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + 1, 0)).getUTCDate();
   return { month: first.toISOString().slice(0, 7), days, name: first.toLocaleDateString('en-US', { month: 'long', year: 'numeric', timeZone: 'UTC' }) };
 }
