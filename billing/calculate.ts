@@ -11,6 +11,16 @@ export function monthOf(date: string): string {
   return date.slice(0, 7);
 }
 
+/** A calendar month as the billing export and the monthly report take it: `YYYY-MM`. */
+export function isMonth(text: string): boolean {
+  return /^\d{4}-(0[1-9]|1[0-2])$/.test(text);
+}
+
+/** The last date of `YYYY-MM`. */
+export function lastDateOfMonth(month: string): string {
+  return addDays(`${nextMonth(month)}-01`, -1);
+}
+
 /** The month after `YYYY-MM`. */
 export function nextMonth(month: string): string {
   return addDays(`${month}-28`, 7).slice(0, 7);

@@ -3,7 +3,7 @@
 // Computed from the stores each time, so a reading that arrives late shows in the next export.
 import { RpmError } from '../device-profiles/index.js';
 import { everyItem, localDate, startOfLocalDate, STORE_ERRORS, type ClinicalStore, type Patient, type ReadingsStore, type TimeEntry } from '../store/index.js';
-import { addDays, deviceRows, managementRow, nextMonth, type BillingRow } from './calculate.js';
+import { addDays, deviceRows, isMonth, managementRow, nextMonth, type BillingRow } from './calculate.js';
 import { ruleSetFor, type BillingRuleSet } from './rule-sets.js';
 
 export interface BillingExport {
@@ -13,7 +13,6 @@ export interface BillingExport {
   rows: (BillingRow & { patientName: string; timezone: string })[];
 }
 
-const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 
 /** Time zones span UTC−12 to UTC+14: this much around a month holds every local version of it. */
 const ZONE_MARGIN_MS = 15 * 3_600_000;
@@ -49,7 +48,7 @@ export async function exportBilling(
   stores: { clinicalStore: ClinicalStore; readingsStore: ReadingsStore },
   options: { month: string; careTeamIds?: readonly string[]; now?: number },
 ): Promise<BillingExport> {
-  if (!MONTH.test(options.month)) throw new RpmError(STORE_ERRORS.INVALID_INPUT, `month: "${options.month}" is not YYYY-MM`);
+  if (!isMonth(options.month)) throw new RpmError(STORE_ERRORS.INVALID_INPUT, `month: "${options.month}" is not YYYY-MM`);
   const ruleSet = ruleSetFor(options.month);
   if (!ruleSet) throw new RpmError(STORE_ERRORS.INVALID_INPUT, `month: no billing rule set covers ${options.month}`);
   const nowMs = options.now ?? Date.now();
@@ -74,7 +73,7 @@ export async function exportBilling(
  * Refused naming `month` as the export refuses it.
  */
 export async function patientBillingRows(stores: { clinicalStore: ClinicalStore; readingsStore: ReadingsStore }, patient: Patient, month: string, nowMs = Date.now()): Promise<BillingRow[]> {
-  if (!MONTH.test(month)) throw new RpmError(STORE_ERRORS.INVALID_INPUT, `month: "${month}" is not YYYY-MM`);
+  if (!isMonth(month)) throw new RpmError(STORE_ERRORS.INVALID_INPUT, `month: "${month}" is not YYYY-MM`);
   const ruleSet = ruleSetFor(month);
   if (!ruleSet) throw new RpmError(STORE_ERRORS.INVALID_INPUT, `month: no billing rule set covers ${month}`);
   if (localDate(Date.parse(patient.enrolledAt), patient.timezone) >= `${nextMonth(month)}-01`) return [];

@@ -3,6 +3,7 @@
 // became of them, the care team's time, and a block for the reviewing physician's signature. Tables
 // run on to further pages as long as a month makes them; times are the patient's local ones.
 import { KINDS, kindText, unitText, words, type MeasurementKind } from '../device-profiles/index.js';
+import { lastDateOfMonth } from '../billing/calculate.js';
 import type { MonthlyReport } from './monthly-report.js';
 import { INK, MUTED, PAGE, number, printable, startReport } from './pdf-document.js';
 
@@ -71,7 +72,7 @@ export async function monthlyReportPdf(report: MonthlyReport): Promise<Buffer> {
   };
 
   doc.fillColor(INK).font('bold').fontSize(16).text('Remote patient monitoring: monthly report', LEFT, 40);
-  const running = report.period.end !== lastDateOf(report.month);
+  const running = report.period.end !== lastDateOfMonth(report.month);
   doc.font('regular').fontSize(10).fillColor(MUTED).text(`${monthName(report.month)}: ${report.period.start} to ${report.period.end}${running ? ' (the month so far)' : ''}, times in ${printable(patient.timezone)}`, LEFT, 62);
   doc.fillColor(INK).fontSize(10);
   doc.font('bold').text(printable(patient.name), LEFT, 84, { continued: true }).font('regular').text(`    born ${patient.birthDate}    patient id ${printable(patient.id)}`);
@@ -155,9 +156,4 @@ export async function monthlyReportPdf(report: MonthlyReport): Promise<Buffer> {
       );
   }
   return finish();
-}
-
-function lastDateOf(month: string): string {
-  const [year, monthNumber] = month.split('-').map(Number) as [number, number];
-  return new Date(Date.UTC(year, monthNumber, 0)).toISOString().slice(0, 10);
 }

@@ -5,9 +5,9 @@
 // the month reaches with why not, the alerts opened and what became of them, the care team's time
 // and the check-ins answered. Read from the stores each time, as the billing export is.
 import { patientBillingRows, type BillingRow } from '../billing/index.js';
-import { addDays, nextMonth } from '../billing/calculate.js';
+import { isMonth, lastDateOfMonth, nextMonth } from '../billing/calculate.js';
 import { isMeasurementKind, type MeasurementKind } from '../device-profiles/index.js';
-import { everyItem, localDate, startOfLocalDate, type Alert, type ClinicalStore, type Patient, type ReadingsStore, type TimeEntry } from '../store/index.js';
+import { accumulateFields, everyItem, fieldStatistics, localDate, startOfLocalDate, type Alert, type ClinicalStore, type FieldAccumulators, type Patient, type ReadingsStore, type TimeEntry } from '../store/index.js';
 
 export interface MonthlyReadingSummary {
   kind: MeasurementKind;
@@ -32,18 +32,15 @@ export interface MonthlyReport {
   issued: string;
 }
 
-const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
-
 async function countOf(items: AsyncIterable<unknown>): Promise<number> {
   let count = 0;
   for await (const _item of items) count += 1;
   return count;
 }
-const round = (value: number) => Math.round(value * 10) / 10;
 
 /** The month's readings by kind, in the order the vocabulary lists kinds. */
 export function summarizeReadings(readings: readonly { kind: string; unit: string; measuredAt: string; values: Record<string, number> }[], timezone: string): MonthlyReadingSummary[] {
-  const byKind = new Map<MeasurementKind, { unit: string; readings: number; days: Set<string>; fields: Map<string, { sum: number; count: number; min: number; max: number }> }>();
+  const byKind = new Map<MeasurementKind, { unit: string; readings: number; days: Set<string>; fields: FieldAccumulators }>();
   for (const reading of readings) {
     if (!isMeasurementKind(reading.kind)) continue;
     let kind = byKind.get(reading.kind);
@@ -53,15 +50,7 @@ export function summarizeReadings(readings: readonly { kind: string; unit: strin
     }
     kind.readings += 1;
     kind.days.add(localDate(Date.parse(reading.measuredAt), timezone));
-    for (const [field, value] of Object.entries(reading.values)) {
-      const stats = kind.fields.get(field);
-      if (stats) {
-        stats.sum += value;
-        stats.count += 1;
-        stats.min = Math.min(stats.min, value);
-        stats.max = Math.max(stats.max, value);
-      } else kind.fields.set(field, { sum: value, count: 1, min: value, max: value });
-    }
+    accumulateFields(kind.fields, reading.values);
   }
   return [...byKind.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
@@ -70,13 +59,13 @@ export function summarizeReadings(readings: readonly { kind: string; unit: strin
       unit: summary.unit,
       readings: summary.readings,
       days: summary.days.size,
-      fields: [...summary.fields.entries()].map(([field, stats]) => ({ field, mean: round(stats.sum / stats.count), min: stats.min, max: stats.max })),
+      fields: fieldStatistics(summary.fields, 1).map(([field, { mean, min, max }]) => ({ field, mean, min, max })),
     }));
 }
 
 /** Refused naming `month` when it is not YYYY-MM, or not begun in the patient's zone. */
 export function monthProblem(month: string, patient: Pick<Patient, 'timezone'>, nowMs: number): string | undefined {
-  if (!MONTH.test(month)) return `"${month}" is not a month YYYY-MM`;
+  if (!isMonth(month)) return `"${month}" is not a month YYYY-MM`;
   if (`${month}-01` > localDate(nowMs, patient.timezone)) return `${month} has not begun in the patient's time zone (${patient.timezone})`;
   return undefined;
 }
@@ -85,7 +74,7 @@ export async function readMonthlyReport(stores: { clinicalStore: ClinicalStore; 
   const { clinicalStore, readingsStore } = stores;
   const tz = patient.timezone;
   const today = localDate(nowMs, tz);
-  const lastDate = addDays(`${nextMonth(month)}-01`, -1);
+  const lastDate = lastDateOfMonth(month);
   const period = { start: `${month}-01`, end: lastDate < today ? lastDate : today };
   const from = new Date(startOfLocalDate(period.start, tz)).toISOString();
   const to = new Date(startOfLocalDate(`${nextMonth(month)}-01`, tz)).toISOString();

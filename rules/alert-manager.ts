@@ -96,15 +96,18 @@ export class AlertManager {
    * Opens an alert for people in one commit with its first tier started and that tier's
    * notifications queued: whatever stops the process, the alert never exists without them.
    */
-  private async openEscalated(signal: { patientId: string; ruleId: string; severity: AlertSeverity }, reading: RuleReading | undefined, score: number, summary: string, at: string, options: Pick<NewAlert, 'whileMonitored'> = {}): Promise<void> {
+  private async openEscalated(signal: { patientId: string; ruleId: string; severity: AlertSeverity }, reading: RuleReading | undefined, score: number, summary: string, at: string, options: Pick<NewAlert, 'whileMonitored'> = {}): Promise<Alert | undefined> {
     const patient = await this.dependencies.clinicalStore.patients.get(signal.patientId);
     // Unknown patient: the store refuses the alert with its own error, as for any other.
-    if (!patient) return void (await this.openAlert(signal, 'open', reading, score, summary, at));
+    if (!patient) return this.openAlert(signal, 'open', reading, score, summary, at);
+    // Monitoring ended: nothing is opened (the store also refuses one that races the discharge).
+    if (options.whileMonitored && patient.discharge) return undefined;
     const tier = await this.firstTier({ careTeamId: patient.careTeamId, severity: signal.severity }, Date.parse(at));
     const audience = { tier: 0, audience: tier.audience };
     const deliveries = await this.dependencies.notifier.deliveriesFor('opened', patient.careTeamId, audience);
     const opened = await this.openAlert(signal, 'open', reading, score, summary, at, { ...options, nextEscalationAt: tier.nextEscalationAt, firstTier: { details: { notified: tier.audience } }, deliveries });
     if (opened) await this.announce('opened', opened, audience);
+    return opened;
   }
 
   /** Called by the escalation scheduler for each alert whose next tier is due. */
@@ -237,12 +240,12 @@ export class AlertManager {
       }
       case 'missing_data': {
         if (open) return;
-        // Monitoring ended: no reading is missed (the devices went back; a rules process the
-        // discharge did not reach may still watch them). The store refuses one that races it.
-        if ((await this.dependencies.clinicalStore.patients.get(signal.patientId))?.discharge) return;
-        await this.openEscalated(signal, undefined, 0, signal.summary, at, { whileMonitored: true });
-        // Days without a measurement are worth a word to the patient; a CGM's minutes without signal are the sensor's, not theirs.
-        if (signal.afterHours >= 24 && signal.kind !== 'check_in') {
+        // Only while monitored: after a discharge no reading is missed (the devices went back; a
+        // rules process the discharge did not reach may still watch them).
+        const opened = await this.openEscalated(signal, undefined, 0, signal.summary, at, { whileMonitored: true });
+        // Days without a measurement are worth a word to the patient; a CGM's minutes without signal
+        // are the sensor's, not theirs. Only with the alert: the process that opened it says it once.
+        if (opened && signal.afterHours >= 24 && signal.kind !== 'check_in') {
           await this.dependencies.messenger?.trySend(signal.patientId, 'missing_readings', { kind: signal.kind.replace(/_/g, ' '), days: Math.round(signal.afterHours / 24) });
         }
         return;

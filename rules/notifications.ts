@@ -80,7 +80,9 @@ export async function alertDeliveries(
   const webhooks = WEBHOOK_EVENTS.has(event) ? effectivePolicy((await clinicalStore.careTeams.get(careTeamId))?.escalationPolicy).webhooks : [];
   return (alert) => [
     { alertId: alert.id, careTeamId: alert.careTeamId, channel: 'mqtt', target: `rpm/v1/alerts/${alert.careTeamId}`, event, payload: alert },
-    ...webhooks.map((webhook) => ({
+    // The webhooks were read for `careTeamId`: an alert its transaction found in another team (the
+    // patient moved between that read and the change) never goes to the team it left.
+    ...(alert.careTeamId === careTeamId ? webhooks : []).map((webhook) => ({
       alertId: alert.id,
       careTeamId: alert.careTeamId,
       channel: 'webhook',

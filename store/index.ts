@@ -67,6 +67,7 @@ export { FreshReads } from './fresh-reads.js';
 export { KeptVersions } from './readings/kept-versions.js';
 export { KeptReadings } from './readings/kept-readings.js';
 export { addDays, localDate, localTimeOfDay, startOfLocalDate } from './readings/local-time.js';
+export { accumulateFields, fieldStatistics, type FieldAccumulators } from './readings/aggregate.js';
 export { AGP_PERCENTILES, CGM_PERIOD_DAYS, CGM_RANGES, cgmSummary, readCgmPoints, readCgmSummary, type CgmPoint, type CgmSummary } from './readings/cgm-summary.js';
 export { CGM_FLAGS, CGM_TARGETS, byCgmUrgency, cgmFlags, cgmPopulationFigures, type CgmFlag } from './readings/cgm-targets.js';
 export { InfluxReadingsStore, type InfluxReadingsStoreOptions, type InfluxWriteProtocol } from './readings/influx-readings-store.js';

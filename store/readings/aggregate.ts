@@ -6,11 +6,34 @@ import { invalidInput } from '../errors.js';
 import { bucketOf, localDate, parseBucket } from './local-time.js';
 import type { AggregateQuery, FieldStatistics, LocalDatesQuery, ReadingBucket, ReadingSource, StoredReading } from './readings-store.js';
 
+/** A field's values summed up as they come, one reading at a time. */
+export type FieldAccumulators = Map<string, { count: number; min: number; max: number; sum: number }>;
+
+export function accumulateFields(fields: FieldAccumulators, values: Readonly<Record<string, number>>): void {
+  for (const [field, value] of Object.entries(values)) {
+    const stats = fields.get(field);
+    if (stats) {
+      stats.count += 1;
+      stats.sum += value;
+      stats.min = Math.min(stats.min, value);
+      stats.max = Math.max(stats.max, value);
+    } else {
+      fields.set(field, { count: 1, min: value, max: value, sum: value });
+    }
+  }
+}
+
+/** Each field's count, lowest, highest and mean (to `decimals` places), in the order first seen. */
+export function fieldStatistics(fields: FieldAccumulators, decimals = 2): [string, FieldStatistics][] {
+  const scale = 10 ** decimals;
+  return [...fields].map(([field, stats]) => [field, { count: stats.count, min: stats.min, max: stats.max, mean: Math.round((stats.sum / stats.count) * scale) / scale }]);
+}
+
 export function aggregateReadings(readings: readonly StoredReading[], query: AggregateQuery): ReadingBucket[] {
   const spec = parseBucket(query.every);
   if (!spec) throw invalidInput('every', 'must be a duration such as 15m, 1h, 6h, 1d or 7d');
   const originDate = localDate(Date.parse(query.from), query.timezone);
-  const buckets = new Map<string, { start: number; localDate?: string; count: number; fields: Map<string, { count: number; min: number; max: number; sum: number }> }>();
+  const buckets = new Map<string, { start: number; localDate?: string; count: number; fields: FieldAccumulators }>();
   for (const reading of readings) {
     const { key, startMs, localDate: date } = bucketOf(Date.parse(reading.measuredAt), spec, query.timezone, originDate);
     let bucket = buckets.get(key);
@@ -19,17 +42,7 @@ export function aggregateReadings(readings: readonly StoredReading[], query: Agg
       buckets.set(key, bucket);
     }
     bucket.count += 1;
-    for (const [field, value] of Object.entries(reading.values)) {
-      const stats = bucket.fields.get(field);
-      if (stats) {
-        stats.count += 1;
-        stats.sum += value;
-        stats.min = Math.min(stats.min, value);
-        stats.max = Math.max(stats.max, value);
-      } else {
-        bucket.fields.set(field, { count: 1, min: value, max: value, sum: value });
-      }
-    }
+    accumulateFields(bucket.fields, reading.values);
   }
   return [...buckets.values()]
     .sort((a, b) => a.start - b.start)
@@ -37,12 +50,7 @@ export function aggregateReadings(readings: readonly StoredReading[], query: Agg
       start: new Date(bucket.start).toISOString(),
       ...(bucket.localDate ? { localDate: bucket.localDate } : {}),
       count: bucket.count,
-      fields: Object.fromEntries(
-        [...bucket.fields].map(([field, stats]): [string, FieldStatistics] => [
-          field,
-          { count: stats.count, min: stats.min, max: stats.max, mean: Math.round((stats.sum / stats.count) * 100) / 100 },
-        ]),
-      ),
+      fields: Object.fromEntries(fieldStatistics(bucket.fields)),
     }));
 }
 

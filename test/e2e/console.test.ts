@@ -1266,6 +1266,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(((await page.textContent('main p.notice[role=status]')) ?? '').trim()).toBe(`Monitoring ended: 1 device back in stock and ${open.length} open alert${open.length === 1 ? '' : 's'} resolved.`);
       expect(((await page.textContent('section.monitoring-ended p:has(strong)')) ?? '').replace(/\s+/g, ' ').trim()).toMatch(new RegExp(`^Monitoring ended on .+: moved to hospice care, by ${ids.nurse}\\. “?Family chose comfort care”?$`));
       await page.waitForSelector('main ul.alerts.unresolved', { state: 'detached' });
+      // The header says so with the answer, not after a later read (the run of 2026-12-07 found it late).
       expect(((await page.textContent('p.patient-header')) ?? '')).toContain('devices none');
       expect(await seriousViolations(page, 'patient-monitoring-ended')).toEqual([]);
       // Off triage; off the patient list until asked for, then marked.
@@ -1278,6 +1279,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.check('#with-ended');
       await page.waitForSelector(`table.patients-table tr[data-patient="${leaving}"].discharged`);
       expect(await page.textContent(`table.patients-table tr[data-patient="${leaving}"]`)).toContain('none (monitoring ended)');
+      await page.screenshot({ path: join(screenshots, 'patients-with-ended.png'), fullPage: true });
       // Resumed from their page, with the way to give them a device again.
       await page.click(`table.patients-table tr[data-patient="${leaving}"] a`);
       await page.click('section.monitoring-ended button:has-text("Resume monitoring")');

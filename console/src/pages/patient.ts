@@ -228,8 +228,10 @@ export function PatientPage({ id }: { id: string }) {
         ${bornText(patient.birthDate).replace(/^b/, 'B')} · time zone ${patient.timezone}${clinician ? ` · care team ${teams.find((team) => team.id === patient.careTeamId)?.name ?? patient.careTeamId} · devices ${patient.devices.length > 0 ? patient.devices.join(', ') : 'none'}${patient.language ? ` · messages in ${languageName(patient.language)}` : ''}` : ''}
       </p>
       <${MonitoringStatus} key=${patient.id} patient=${patient} alerts=${alerts} onChanged=${(changed: PatientSummary) => {
-        setPatient({ ...patient, ...changed });
-        // Read again: the devices in the header went back to stock with the discharge.
+        // A discharge ends every device's assignment in its transaction: the header says so with the
+        // answer, not only after the read below (which arrived after the alerts' in a CI run).
+        setPatient({ ...patient, ...changed, ...(changed.discharge ? { devices: [] } : {}) });
+        // Read again for the rest the discharge changed.
         api<Patient>('GET', `/v1/patients/${encodeURIComponent(id)}`).then(setPatient, () => undefined);
         patientAlerts(id).then(setAlerts, () => undefined);
       }} />

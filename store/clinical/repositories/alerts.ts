@@ -157,6 +157,17 @@ export type DeliveriesOf = (alert: Alert) => readonly NewNotificationDelivery[];
 /** The notifications of an alert's move, as the move leaves it, knowing the team it left. */
 export type MoveDeliveriesOf = (alert: Alert, fromCareTeamId: string) => readonly NewNotificationDelivery[];
 
+/**
+ * What becoming `to` writes besides the status, wherever an alert becomes it (one alert's
+ * transition, a discharge's resolutions): who and when, and the escalation and snooze that end
+ * once a person has the alert in hand.
+ */
+function statusColumns(to: AlertStatus, actor: string, at: string): Updateable<AlertTable> {
+  if (to === 'acknowledged') return { acknowledged_at: at, acknowledged_by: actor, next_escalation_at: null, snoozed_until: null };
+  if (to === 'resolved') return { resolved_at: at, resolved_by: actor, next_escalation_at: null, snoozed_until: null };
+  return {};
+}
+
 type AlertEventInput = { alertId: string; type: string; from: AlertStatus | null; to: AlertStatus; actor: string; at: string; note?: string | null; details?: unknown };
 
 /**
@@ -231,7 +242,7 @@ export async function resolvePatientAlerts(trx: Db, patientId: string, change: {
   const resolved: Alert[] = [];
   for (const alert of unresolved) {
     const from = alert.status as AlertStatus;
-    const changes = { status: 'resolved' as const, updated_at: change.at, resolved_at: change.at, resolved_by: change.actor, next_escalation_at: null, snoozed_until: null };
+    const changes = { status: 'resolved' as const, updated_at: change.at, ...statusColumns('resolved', change.actor, change.at) };
     resolved.push((await recordChange(trx, { alertId: alert.id, type: 'resolved', from, to: 'resolved', actor: change.actor, at: change.at, note: change.note, details: change.details }, changes, change.deliveries)).alert);
   }
   return resolved;
@@ -465,8 +476,7 @@ export class AlertRepository {
         ...(change.reading ? { reading_count: current.reading_count + 1 } : {}),
         ...(change.reading && (current.last_measured_at === null || measuredAt! >= current.last_measured_at) ? { last_reading_id: change.reading.readingId, last_measured_at: measuredAt! } : {}),
         ...(change.escalation ? { escalation_tier: change.escalation.tier, next_escalation_at: change.escalation.nextEscalationAt } : {}),
-        ...(to === 'acknowledged' ? { acknowledged_at: at, acknowledged_by: change.actor, next_escalation_at: null, snoozed_until: null } : {}),
-        ...(to === 'resolved' ? { resolved_at: at, resolved_by: change.actor, next_escalation_at: null, snoozed_until: null } : {}),
+        ...statusColumns(to, change.actor, at),
       };
       const details = change.details !== undefined || change.reading || change.escalation
         ? { ...((change.details as object) ?? {}), ...(change.reading ? { readingId: change.reading.readingId } : {}), ...(change.escalation ? { tier: change.escalation.tier, ...((change.escalation.details as object) ?? {}) } : {}) }

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { isRpmError } from '../../../device-profiles/index.js';
 import { ClinicalStore, type Alert, type ClinicalDatabaseLocation } from '../../../store/index.js';
 import { openClinicalDatabase, type ClinicalConnection } from '../../../store/clinical/connect.js';
+import { alertDeliveries } from '../../../rules/index.js';
 
 export interface StoreBackend {
   location(): Promise<ClinicalDatabaseLocation>;
@@ -462,6 +463,28 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
       expect(events.map((e) => e.name)).toEqual(['awaiting_confirmation', 'confirmed', 'updated', 'claimed', 'acknowledged']);
       expect(acknowledged.lastEvent).toEqual({ id: events.at(-1)!.id, name: 'acknowledged' });
       expect(events[1]!.details).toEqual({ readingId: 'r2', tier: 0, notified: 'care_team_nurses' });
+    });
+
+    it('sends no webhook of the team the deliveries were read for when the change finds the patient in another team (moved in between)', async () => {
+      const hook = (name: string) => ({ webhooks: [{ url: `https://example.org/${name}`, secret: 'a-secret-of-sixteen-chars' }] });
+      const from = (await store.careTeams.create({ id: uid('team'), name: 'Left', escalationPolicy: hook('left') })).id;
+      const to = (await store.careTeams.create({ id: uid('team'), name: 'Joined', escalationPolicy: hook('joined') })).id;
+      const patient = await newPatient({ careTeamId: from });
+      const alert = await store.alerts.open({ patientId: patient.id, ruleId: 'bp-crisis', severity: 'critical', summary: 'SBP 190', actor: 'rules' });
+      // Read for the team the patient was in, as a route reads them before its change.
+      const deliveries = await alertDeliveries(store, 'resolved', from);
+      await store.patients.moveToCareTeam(patient.id, { careTeamId: to, actor: 'nurse-1', reason: 'moved house' });
+      await store.patients.discharge(patient.id, { reason: 'goals_met', actor: 'nurse-1', deliveries });
+      const queued = (await store.deliveries.forAlert(alert.id)).filter((d) => d.event === 'resolved');
+      expect(queued.map((d) => [d.channel, d.target])).toEqual([['mqtt', `rpm/v1/alerts/${to}`]]);
+      // In the team they were read for, the webhooks go.
+      const stayed = await newPatient({ careTeamId: from });
+      const its = await store.alerts.open({ patientId: stayed.id, ruleId: 'bp-crisis', severity: 'critical', summary: 'SBP 190', actor: 'rules' });
+      await store.patients.discharge(stayed.id, { reason: 'goals_met', actor: 'nurse-1', deliveries });
+      expect((await store.deliveries.forAlert(its.id)).filter((d) => d.event === 'resolved').map((d) => [d.channel, d.target])).toEqual([
+        ['mqtt', `rpm/v1/alerts/${from}`],
+        ['webhook', 'https://example.org/left'],
+      ]);
     });
 
     it('queues the opening’s notifications in the alert’s own transaction, built from the alert as stored', async () => {
