@@ -23,6 +23,7 @@ import { oidcRoutes, type OidcSettings } from './routes/oidc.js';
 import { consoleRoutes } from './routes/console.js';
 import { adminRoutes } from './routes/admin.js';
 import { deviceReadingsRoutes } from './routes/device-readings.js';
+import { reportedReadingRoutes } from './routes/reported-readings.js';
 import { vendorWebhookRoutes } from './routes/vendor-webhooks.js';
 import { nightscoutRoutes } from './routes/nightscout.js';
 import { messageRoutes } from './routes/messages.js';
@@ -162,6 +163,7 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   await app.register(deviceReadingsRoutes, { ingest: dependencies.ingest });
   await app.register(vendorWebhookRoutes, { ingest: dependencies.ingest });
   await app.register(nightscoutRoutes, { ingest: dependencies.ingest });
+  await app.register(reportedReadingRoutes, { clinicalStore, ingest: dependencies.ingest });
   await app.register(messageRoutes, { clinicalStore, access, publisher: dependencies.ingest.transport, heartbeatMs: dependencies.sseHeartbeatMs, pollMs: dependencies.messagePollMs });
   await app.register(checkInRoutes, { clinicalStore, checkInAnswered: dependencies.checkInAnswered });
   await app.register(messageTemplateRoutes, { clinicalStore });

@@ -24,6 +24,7 @@ export * from './units.js';
 export { kindText, words } from './kind-words.js';
 export type * from './reading.js';
 export type { ReadingSource, StoredReading } from './stored-reading.js';
+export { REPORTED_DEVICE_ID } from './stored-reading.js';
 export {
   BATCH_SCHEMA_ID,
   DEVICE_ID_PATTERN,

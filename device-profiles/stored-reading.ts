@@ -5,6 +5,13 @@ import type { MeasurementKind } from './kinds.js';
 /** How a reading reached the platform: billing counts only automatically transmitted readings. */
 export type ReadingSource = 'device' | 'gateway' | 'manual';
 
+/**
+ * The device id of a reading a person entered for the patient (source `manual`: a value the patient
+ * read off their own meter and told the care team, or typed in themselves): no provisioned device
+ * sent it, and none may be provisioned under this id.
+ */
+export const REPORTED_DEVICE_ID = 'reported';
+
 /** A reading as stored: canonical values, the patient it belongs to, and what was received. */
 export interface StoredReading {
   patientId: string;

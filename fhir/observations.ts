@@ -261,7 +261,8 @@ function observationOf(reading: StoredReading, row: ObservationRow): Observation
     subject: { reference: `Patient/${fhirIdOf(reading.patientId)}` },
     effectiveDateTime: effectiveDateTime(reading),
     issued: reading.receivedAt,
-    device: { reference: `Device/${fhirIdOf(reading.deviceId)}` },
+    // Entered by a person: the patient measured it on a meter of their own, no device of ours sent it.
+    ...(reading.source === 'manual' ? { performer: [{ reference: `Patient/${fhirIdOf(reading.patientId)}` }] } : { device: { reference: `Device/${fhirIdOf(reading.deviceId)}` } }),
   };
   if (main) {
     observation.valueQuantity = ucumQuantity(main.value, main.ucum, comparatorOf(reading), row);
@@ -296,7 +297,9 @@ export function observationJson(reading: StoredReading, row: ObservationRow): { 
   let json = `{"resourceType":"Observation","id":"${id}","meta":{${viaGateway ? text.viaGatewayProfile : text.directProfile}"lastUpdated":${receivedAt}}`;
   if (extensions.length > 0) json += `,"extension":[${extensions.join(',')}]`;
   json += `,"identifier":[{"system":"${SYSTEMS.phdObservationIdentifier}","value":${JSON.stringify(observationIdentifierValue(reading, row.part))}}],"status":"final"${text.categoryAndCode}`;
-  json += `,"subject":{"reference":${JSON.stringify(`Patient/${fhirIdOf(reading.patientId)}`)}},"effectiveDateTime":${JSON.stringify(effectiveDateTime(reading))},"issued":${receivedAt},"device":{"reference":${JSON.stringify(`Device/${fhirIdOf(reading.deviceId)}`)}}`;
+  const subject = JSON.stringify(`Patient/${fhirIdOf(reading.patientId)}`);
+  json += `,"subject":{"reference":${subject}},"effectiveDateTime":${JSON.stringify(effectiveDateTime(reading))},"issued":${receivedAt}`;
+  json += reading.source === 'manual' ? `,"performer":[{"reference":${subject}}]` : `,"device":{"reference":${JSON.stringify(`Device/${fhirIdOf(reading.deviceId)}`)}}`;
   if (main) return { id, json: `${json},"valueQuantity":${quantityJson(main.value, main.ucum, comparatorOf(reading), row)}}` };
   const components: string[] = [];
   row.components!.forEach((component, index) => {

@@ -185,7 +185,8 @@ export class FhirPushSender {
     const readings = batch.map((delivery) => delivery.reading);
     const patients = [...(await clinicalStore.patients.getMany([...new Set(readings.map((reading) => reading.patientId))])).values()].map(patientResource);
     // The readings' devices and gateways, and each device's own gateway (Device.parent).
-    const deviceIds = new Set(readings.flatMap((reading) => (reading.gatewayId ? [reading.deviceId, reading.gatewayId] : [reading.deviceId])));
+    // A reading a person entered has no device (its Observation names the patient as performer).
+    const deviceIds = new Set(readings.flatMap((reading) => (reading.source === 'manual' ? [] : reading.gatewayId ? [reading.deviceId, reading.gatewayId] : [reading.deviceId])));
     const devices: FhirDevice[] = [];
     for (const deviceId of deviceIds) {
       const device = await clinicalStore.devices.get(deviceId);

@@ -25,7 +25,10 @@ export class DeviceActivityRecorder {
   ) {}
 
   start(): void {
-    this.subscription ??= this.dependencies.accepted$.subscribe((reading) => this.note(reading.deviceId, reading.measuredAt, reading.receivedAt));
+    this.subscription ??= this.dependencies.accepted$.subscribe((reading) => {
+      // A reading a person entered was sent by no device.
+      if (reading.source !== 'manual') this.note(reading.deviceId, reading.measuredAt, reading.receivedAt);
+    });
     this.timer ??= setInterval(() => void this.flush(), this.flushEveryMs).unref();
   }
 

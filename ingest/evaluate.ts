@@ -6,7 +6,7 @@
 // The second half runs synchronously while the device directory's cache holds the answers and waits
 // only when it must ask the store: one runner (andThen) for both, not a synchronous and an
 // asynchronous twin.
-import { canonicalMeasurement, exceedsJsonDepth, formatIssues, MAX_JSON_DEPTH, isBatchPayload, validateBatchEnvelope, validateReading, type MeasurementKind, type Reading, type ReadingSource, type StoredReading } from '../device-profiles/index.js';
+import { canonicalMeasurement, exceedsJsonDepth, formatIssues, MAX_JSON_DEPTH, isBatchPayload, REPORTED_DEVICE_ID, validateBatchEnvelope, validateReading, type MeasurementKind, type Reading, type ReadingSource, type StoredReading } from '../device-profiles/index.js';
 import { instantAt } from '../store/index.js';
 import { INGEST_ERRORS } from './errors.js';
 import { readingKey, type InboundMessage } from './spool.js';
@@ -149,7 +149,7 @@ function requirePatient(reading: Reading, patientId: string | undefined): string
 type ReadingFlags = Partial<Record<'mealContext' | 'outOfRange' | 'irregularHeartbeat' | 'bodyMovement' | 'trend', string | boolean>>;
 
 /** The reading in canonical units (normalization), as it is stored. */
-function toStoredReading(reading: Reading, context: { patientId: string; measuredAt: string; message: InboundMessage }): StoredReading {
+function toStoredReading(reading: Reading, context: { patientId: string; measuredAt: string; message: InboundMessage; reported?: boolean }): StoredReading {
   const { unit, values, original } = canonicalMeasurement(reading);
   // Each flag read by its name, not looked up from a list of names: a keyed lookup per field was a
   // visible share of ingest's CPU (bench/ingest.ts profile).
@@ -160,8 +160,10 @@ function toStoredReading(reading: Reading, context: { patientId: string; measure
   if (fields.irregularHeartbeat !== undefined) flags.irregularHeartbeat = fields.irregularHeartbeat;
   if (fields.bodyMovement !== undefined) flags.bodyMovement = fields.bodyMovement;
   if (fields.trend !== undefined) flags.trend = fields.trend;
-  const viaGateway = reading.gatewayId !== undefined || (context.message.principal !== null && context.message.principal !== reading.deviceId);
-  const source: ReadingSource = viaGateway ? 'gateway' : 'device';
+  // Entered by a person: who entered it is kept with it (a replayed dead letter has no one to name).
+  if (context.reported && context.message.principal !== null) flags.enteredBy = context.message.principal;
+  const viaGateway = !context.reported && (reading.gatewayId !== undefined || (context.message.principal !== null && context.message.principal !== reading.deviceId));
+  const source: ReadingSource = context.reported ? 'manual' : viaGateway ? 'gateway' : 'device';
   return {
     patientId: context.patientId,
     deviceId: reading.deviceId,
@@ -207,6 +209,8 @@ export interface PreparedMessage {
   message: InboundMessage;
   /** The device of the topic: where receipts go. Undefined for a topic that names none. */
   deviceId: string | undefined;
+  /** The patient of readings a person entered for them (a `reported` topic). */
+  reportedFor?: string;
   items: PreparedItem[];
 }
 
@@ -231,33 +235,47 @@ export function prepareMessage(message: InboundMessage): PreparedMessage {
   }
 }
 
-function prepareMessageSteps(message: InboundMessage): PreparedMessage {
+/**
+ * Where a message's readings belong, by its topic: a device's (receipts go to it, each reading must
+ * name it), or a patient's when a person entered them. Readings entered by a person come only from
+ * the API (or an admin replaying one of their dead letters): a message of that topic from anywhere
+ * else is refused whole; each of its readings names the reported device, never a real one.
+ */
+function targetOf(message: InboundMessage): { deviceId: string | undefined; reportedFor?: string; readingsDevice: string } {
   const topic = parseTopic(message.topic);
-  if (!topic || topic.type !== 'readings') {
-    const error = new Rejection(INGEST_ERRORS.NOT_A_READINGS_TOPIC, `topic ${message.topic.slice(0, 200)} is not a readings topic`);
+  if (topic?.type === 'readings') return { deviceId: topic.deviceId, readingsDevice: topic.deviceId };
+  if (topic?.type === 'reported' && (message.source === 'manual' || message.source === 'replay')) return { deviceId: undefined, reportedFor: topic.patientId, readingsDevice: REPORTED_DEVICE_ID };
+  return reject(INGEST_ERRORS.NOT_A_READINGS_TOPIC, `topic ${message.topic.slice(0, 200)} is not a readings topic${topic?.type === 'reported' ? ' of this source' : ''}`);
+}
+
+function prepareMessageSteps(message: InboundMessage): PreparedMessage {
+  let target: ReturnType<typeof targetOf>;
+  try {
+    target = targetOf(message);
+  } catch (error) {
     return { message, deviceId: undefined, items: [{ index: null, item: null, outcome: rejection(error, null, null, message.payload) }] };
   }
+  const { deviceId, reportedFor, readingsDevice } = target;
+  const prepared = (items: PreparedItem[]): PreparedMessage => ({ message, deviceId, ...(reportedFor !== undefined ? { reportedFor } : {}), items });
   let items: unknown[];
   let isBatch: boolean;
   try {
     ({ items, isBatch } = split(parse(message.payload)));
   } catch (error) {
-    return { message, deviceId: topic.deviceId, items: [{ index: null, item: null, outcome: rejection(error, null, null, message.payload) }] };
+    return prepared([{ index: null, item: null, outcome: rejection(error, null, null, message.payload) }]);
   }
-  return {
-    message,
-    deviceId: topic.deviceId,
-    items: items.map((item, position) => {
+  return prepared(
+    items.map((item, position) => {
       const index = isBatch ? position : null;
       try {
         const reading = validate(item);
-        checkDeviceId(reading, topic.deviceId);
+        checkDeviceId(reading, readingsDevice);
         return { index, item, reading };
       } catch (error) {
         return { index, item, outcome: rejection(error, item, index, rawItem(message, item, isBatch)) };
       }
     }),
-  };
+  );
 }
 
 /** Adds the (device, reading) pairs of a prepared message's valid readings to `pairs`: what dedup looks up. */
@@ -272,9 +290,9 @@ export function readingPairs(prepared: PreparedMessage, pairs: [deviceId: string
 type FinishContext = { devices: DeviceDirectory; acceptedBefore: ReadonlySet<string>; acceptedInBatch: Set<string> };
 type ValidItem = Extract<PreparedItem, { reading: Reading }>;
 
-function accept(entry: ValidItem, key: string, patientId: string, measuredAt: string, message: InboundMessage, context: FinishContext): ReadingOutcome {
+function accept(entry: ValidItem, key: string, patientId: string, measuredAt: string, message: InboundMessage, context: FinishContext, reported = false): ReadingOutcome {
   context.acceptedInBatch.add(key);
-  const stored = toStoredReading(entry.reading, { patientId, measuredAt, message });
+  const stored = toStoredReading(entry.reading, { patientId, measuredAt, message, reported });
   return { status: 'accepted', readingId: entry.reading.readingId, reading: stored };
 }
 
@@ -291,7 +309,7 @@ function andThen<T, U>(value: T | Promise<T>, next: (value: T) => U | Promise<U>
  * One valid item: dedup, clock, device, patient, normalization. A failure in any step ends the item
  * as a rejection, whether it failed now or after a lookup.
  */
-function finishItem(entry: ValidItem, message: InboundMessage, receivedAtMs: number, context: FinishContext): ReadingOutcome | Promise<ReadingOutcome> {
+function finishItem(entry: ValidItem, message: InboundMessage, receivedAtMs: number, context: FinishContext, reportedFor?: string): ReadingOutcome | Promise<ReadingOutcome> {
   const { reading } = entry;
   const failed = (error: unknown) => rejection(error, entry.item, entry.index, rawItem(message, entry.item, entry.index !== null));
   try {
@@ -302,6 +320,9 @@ function finishItem(entry: ValidItem, message: InboundMessage, receivedAtMs: num
     }
     // The canonical instant, once: the patient lookup and the stored reading both use it.
     const measuredAt = instantAt(reading.measuredAt, checkClock(reading, receivedAtMs));
+    // Entered by a person: no device sent it, so there is none to check nor a patient to find at
+    // its time; the topic names the patient, whom the route that spooled it checked.
+    if (reportedFor !== undefined) return accept(entry, key, reportedFor, measuredAt, message, context, true);
     const known = context.devices.peek?.(reading.deviceId);
     const outcome = andThen(known ? known.device : lookup(context.devices.device(reading.deviceId)), (device) => {
       checkDevice(reading, device);
@@ -327,7 +348,7 @@ export function finishMessage(prepared: PreparedMessage, context: FinishContext)
   const from = (start: number): MessageEvaluation | Promise<MessageEvaluation> => {
     for (let position = start; position < items.length; position += 1) {
       const entry = items[position]!;
-      const outcome = 'outcome' in entry ? entry.outcome : finishItem(entry, prepared.message, receivedAtMs, context);
+      const outcome = 'outcome' in entry ? entry.outcome : finishItem(entry, prepared.message, receivedAtMs, context, prepared.reportedFor);
       if (outcome instanceof Promise) {
         return outcome.then((settled) => {
           outcomes.push(settled);

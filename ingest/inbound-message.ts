@@ -7,7 +7,8 @@ export interface InboundMessage {
   /** The authenticated device or gateway id (MQTT username, HTTP Basic user); null for an external broker or replay. */
   principal: string | null;
   receivedAt: string;
-  source: 'mqtt' | 'https' | 'replay';
+  /** `manual`: a reading a person entered for a patient (`POST /v1/patients/{id}/readings`); the principal is that person. */
+  source: 'mqtt' | 'https' | 'replay' | 'manual';
 }
 
 export interface SpooledMessage extends InboundMessage {

@@ -153,7 +153,7 @@ export class ReplicatedInbox implements MessageInbox {
 
   /** The processor's `evaluated`: a post's answer goes to the process that waits for it. */
   answer(message: InboundMessage, evaluation: MessageEvaluation): void {
-    if (message.source !== 'https' || inboxSeqOf(message.messageId) === undefined) return;
+    if ((message.source !== 'https' && message.source !== 'manual') || inboxSeqOf(message.messageId) === undefined) return;
     this.engine.nc.publish(`${ANSWERS_SUBJECT}.${message.messageId}`, JSON.stringify(answerOf(evaluation)));
   }
 

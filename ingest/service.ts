@@ -16,6 +16,7 @@ import { IngestProcessor, type AcceptedReading, type ProcessorOptions } from './
 import { DeviceActivityRecorder } from './device-activity.js';
 import { DEFAULT_MAX_BACKLOG, Spool } from './spool.js';
 import { HttpsReadings, submitToPipeline } from './https-readings.js';
+import { ReportedReadings } from './reported-readings.js';
 import { VendorWebhooks, type VendorWebhookCredentials } from './vendor-webhooks.js';
 import { NightscoutUploads } from './nightscout-uploads.js';
 import { ReplicatedInbox } from './replicated-inbox.js';
@@ -87,6 +88,8 @@ export class IngestService {
   readonly vendors: VendorWebhooks;
   /** `POST /api/v1/entries`: CGM uploaders speaking Nightscout's API, into the same pipeline. */
   readonly nightscout: NightscoutUploads;
+  /** `POST /v1/patients/{id}/readings`: readings a person entered for a patient, into the same pipeline. */
+  readonly reported: ReportedReadings;
   /** Set in embedded mode. */
   readonly broker: EmbeddedBroker | undefined;
   readonly transport: IngestTransport;
@@ -162,6 +165,7 @@ export class IngestService {
     const onBehalf = { clinicalStore: dependencies.clinicalStore, inbox: this.replicatedInbox ?? this.spool, submit: this.replicatedInbox?.submit ?? submitToPipeline(this.processor), logger: dependencies.logger };
     this.vendors = new VendorWebhooks(onBehalf, options.vendorWebhooks ?? {});
     this.nightscout = new NightscoutUploads(onBehalf);
+    this.reported = new ReportedReadings(onBehalf);
   }
 
   async start(): Promise<void> {

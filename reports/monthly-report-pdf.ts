@@ -85,8 +85,8 @@ export async function monthlyReportPdf(report: MonthlyReport): Promise<Buffer> {
   if (report.readings.length === 0) note('No readings were received this month.');
   else
     table(
-      [{ title: 'Kind', width: 95 }, { title: 'Readings', width: 55, align: 'right' }, { title: 'Days', width: 40, align: 'right' }, { title: 'Mean (lowest–highest)', width: WIDTH - 190 }],
-      report.readings.map((summary) => [kindText(summary.kind).replace(/^./, (c) => c.toUpperCase()), summary.readings.toLocaleString('en-US'), String(summary.days), valuesText(summary)]),
+      [{ title: 'Kind', width: 95 }, { title: 'Readings', width: 85, align: 'right' }, { title: 'Days', width: 40, align: 'right' }, { title: 'Mean (lowest–highest)', width: WIDTH - 220 }],
+      report.readings.map((summary) => [kindText(summary.kind).replace(/^./, (c) => c.toUpperCase()), `${summary.readings.toLocaleString('en-US')}${summary.enteredByHand > 0 ? ` (${summary.enteredByHand} by hand)` : ''}`, String(summary.days), valuesText(summary)]),
     );
 
   heading('Billing');

@@ -14,6 +14,8 @@ export interface MonthlyReadingSummary {
   /** The canonical unit of the values (mmHg, mg/dL, kg…). */
   unit: string;
   readings: number;
+  /** Of them, entered by a person (`source: manual`): judged, but never a billing day. */
+  enteredByHand: number;
   days: number;
   fields: { field: string; mean: number; min: number; max: number }[];
 }
@@ -39,16 +41,17 @@ async function countOf(items: AsyncIterable<unknown>): Promise<number> {
 }
 
 /** The month's readings by kind, in the order the vocabulary lists kinds. */
-export function summarizeReadings(readings: readonly { kind: string; unit: string; measuredAt: string; values: Record<string, number> }[], timezone: string): MonthlyReadingSummary[] {
-  const byKind = new Map<MeasurementKind, { unit: string; readings: number; days: Set<string>; fields: FieldAccumulators }>();
+export function summarizeReadings(readings: readonly { kind: string; unit: string; measuredAt: string; values: Record<string, number>; source?: string }[], timezone: string): MonthlyReadingSummary[] {
+  const byKind = new Map<MeasurementKind, { unit: string; readings: number; enteredByHand: number; days: Set<string>; fields: FieldAccumulators }>();
   for (const reading of readings) {
     if (!isMeasurementKind(reading.kind)) continue;
     let kind = byKind.get(reading.kind);
     if (!kind) {
-      kind = { unit: reading.unit, readings: 0, days: new Set(), fields: new Map() };
+      kind = { unit: reading.unit, readings: 0, enteredByHand: 0, days: new Set(), fields: new Map() };
       byKind.set(reading.kind, kind);
     }
     kind.readings += 1;
+    if (reading.source === 'manual') kind.enteredByHand += 1;
     kind.days.add(localDate(Date.parse(reading.measuredAt), timezone));
     accumulateFields(kind.fields, reading.values);
   }
@@ -58,6 +61,7 @@ export function summarizeReadings(readings: readonly { kind: string; unit: strin
       kind,
       unit: summary.unit,
       readings: summary.readings,
+      enteredByHand: summary.enteredByHand,
       days: summary.days.size,
       fields: fieldStatistics(summary.fields, 1).map(([field, { mean, min, max }]) => ({ field, mean, min, max })),
     }));

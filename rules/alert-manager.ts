@@ -2,7 +2,7 @@
 // further abnormal readings; the lifecycle transitions with their events; escalation tiers; and a
 // notification per change. The side-effect edge of the rules engine.
 import type { Logger } from 'pino';
-import { MINUTE_MS, isRpmError, moreSevere } from '../device-profiles/index.js';
+import { MINUTE_MS, REPORTED_DEVICE_ID, isRpmError, moreSevere } from '../device-profiles/index.js';
 import { STORE_ERRORS, type Alert, type AlertSeverity, type ClinicalStore, type DeliveriesOf, type NewAlert } from '../store/index.js';
 import { confirmedBy, heldForRetake, withCompanion } from './alert-summary.js';
 import type { AlertSignal, RuleReading } from './evaluate-patient.js';
@@ -206,7 +206,8 @@ export class AlertManager {
         const deliveries = patient ? await this.dependencies.notifier.deliveriesFor('awaiting_confirmation', patient.careTeamId) : undefined;
         const opened = await this.openAlert(signal, 'awaiting_confirmation', signal.reading, signal.score, heldForRetake(withCompanion(signal.summary, signal.raisedWith)), at, { deliveries });
         if (!opened) return;
-        this.dependencies.retakes.requestRetake(signal.reading.deviceId, { readingId: signal.reading.readingId, message: signal.retakeMessage, alertId: opened.id });
+        // A reading a person entered came from no device to ask: the thread asks the patient.
+        if (signal.reading.deviceId !== REPORTED_DEVICE_ID) this.dependencies.retakes.requestRetake(signal.reading.deviceId, { readingId: signal.reading.readingId, message: signal.retakeMessage, alertId: opened.id });
         // Also in the thread: a device's screen may show nothing, the patient's app and page do.
         await this.dependencies.messenger?.trySend(signal.patientId, 'retake_request', { instructions: signal.retakeMessage });
         await this.announce('awaiting_confirmation', opened, {});

@@ -17,6 +17,7 @@ export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, everyItem, type Page, type PageReques
 export type { DeliveryStatus, NewNotificationDelivery, NotificationDelivery } from './clinical/repositories/notification-deliveries.js';
 export type { CareTeamMove, NewPatient, Patient, PatientDischarge, PatientDischargeRecord, PatientDischargeResult, PatientMove } from './clinical/repositories/patients.js';
 export { DISCHARGE_REASONS, dischargeReasonText, type DischargeReason } from './clinical/discharge-reasons.js';
+export { monitoringEnded } from './clinical/repositories/patient-team.js';
 export type { PatientThresholds } from './clinical/repositories/thresholds.js';
 export { MAX_MINUTES_PER_ENTRY, MAX_MINUTES_PER_PATIENT_DAY, TIME_ENTRY_ACTIVITIES, type NewTimeEntry, type TimeEntry, type TimeEntryActivity } from './clinical/repositories/time-entries.js';
 export {

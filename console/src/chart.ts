@@ -102,6 +102,8 @@ function paddedRange(values: (number | null)[]): [number, number] {
   return [low - pad, high + pad];
 }
 
+const HALF_DAY_S = 12 * 60 * 60;
+
 /** Where a chart's points are listed as text (a chart is an image; the table is what a screen reader reads). */
 const LISTED_BELOW = 'the table below lists every point';
 
@@ -112,6 +114,7 @@ export function TimeChart({ title, timesMs, series, timezone, unit, band, lines 
     if (!element) return;
     // Measured for npm run bench (the 25,920-point glucose chart): construction and first draw.
     performance.mark(`chart-start:${title}`);
+    const single = timesMs.length > 0 && timesMs[0] === timesMs[timesMs.length - 1] ? timesMs[0]! / 1000 : undefined;
     const plot = new uPlot(
       {
         width: Math.max(320, element.clientWidth || 640),
@@ -121,7 +124,10 @@ export function TimeChart({ title, timesMs, series, timezone, unit, band, lines 
         // Each reading marked while they are few enough to tell apart; a CGM's thousands are a line.
         series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, points: { show: timesMs.length <= MAX_MARKED_POINTS, size: 5 } }))],
         // The thresholds stay in view: a line at 180 above readings around 130 shows the distance to it.
-        scales: { x: { time: true }, y: { range: (_u, min, max) => paddedRange([min, max, ...lines.map((l) => l.value), ...(band ? [band.from, band.to] : [])]) } },
+        // Readings at one instant alone (one reading): half a day either side of it. uPlot widens a
+        // single instant by 86400 / ms, which with times in seconds is a thousand days: the point sat
+        // at the left edge of an axis running to 2029.
+        scales: { x: { time: true, ...(single !== undefined ? { range: (): [number, number] => [single - HALF_DAY_S, single + HALF_DAY_S] } : {}) }, y: { range: (_u, min, max) => paddedRange([min, max, ...lines.map((l) => l.value), ...(band ? [band.from, band.to] : [])]) } },
         hooks: band || lines.length > 0 ? { drawClear: [(u: uPlot) => drawGuides(u, band, lines)], drawAxes: [(u: uPlot) => drawGuideLabels(u, lines)] } : {},
       },
       [timesMs.map((ms) => ms / 1000), ...series.map((s) => s.values)],

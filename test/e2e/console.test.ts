@@ -26,6 +26,7 @@ import { pdfText } from '../support/pdf-text.js';
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SECRET = 'console-test-secret-of-at-least-32-chars';
+const DAY_MS = 86_400_000;
 const PASSWORD = 'a long shift on the ward';
 const HOSTILE_NAME = '<img src=x onerror=alert(1)>';
 
@@ -1287,6 +1288,59 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(((await page.textContent('main p.notice[role=status]')) ?? '').replace(/\s+/g, ' ').trim()).toBe('Monitoring resumed. Next: give them a device.');
       expect((await call('GET', `/v1/patients/${leaving}`)).discharge).toBeNull();
       await context.close();
+    }, WALKTHROUGH_MS);
+
+    it('lets a nurse in another time zone enter a reading the patient reads out on the phone, in the patient’s time, marked as entered by hand; a typo named at its field; the patient their own from the phone', async () => {
+      const hugo = String((await call('POST', '/v1/patients', { name: 'Hugo Handheld', birthDate: '1950-02-03', timezone: 'America/Chicago', careTeamId: ids.teamA, enrolledAt: new Date(Date.now() - 2 * DAY_MS).toISOString() })).id);
+      const context = await browser.newContext({ timezoneId: 'America/New_York' });
+      const page = await context.newPage();
+      await signIn(page);
+      await page.goto(`${baseUrl}/patients/${hugo}`);
+      await page.click('summary:has-text("Enter a reading by hand")');
+      // Two hours ago on Chicago's clock, as the patient says it (written here without the console's helpers).
+      const at = Date.now() - 2 * 60 * 60_000;
+      const chicago = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: 'America/Chicago', hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }).formatToParts(at).map((p) => [p.type, p.value]));
+      const wall = `${chicago.year}-${chicago.month}-${chicago.day}T${chicago.hour}:${chicago.minute}`;
+      await page.fill('#entry-systolic', '1520');
+      await page.fill('#entry-diastolic', '94');
+      await page.fill('#entry-measured-at', wall);
+      await page.click('form.reading-entry button[type=submit]');
+      await page.waitForSelector('#entry-systolic-error');
+      expect(await page.getAttribute('#entry-systolic', 'aria-invalid')).toBe('true');
+      expect(await seriousViolations(page, 'reading-entry-refused')).toEqual([]);
+      await page.fill('#entry-systolic', '152');
+      await page.fill('#entry-pulse', '70');
+      await page.click('form.reading-entry button[type=submit]');
+      await page.waitForSelector('main p.notice[role=status]:has-text("kept, as entered by hand")');
+      expect(((await page.textContent('main p.notice[role=status]')) ?? '').trim()).toBe('Blood pressure 152/94 mmHg kept, as entered by hand.');
+      await page.waitForSelector('table.readings td:has-text("entered by hand by")');
+      expect(((await page.textContent('table.readings tbody tr')) ?? '').replace(/\s+/g, ' ')).toContain(`152/94 mmHg`);
+      expect(await page.textContent('table.readings tbody tr')).toContain(`entered by hand by ${ids.nurse}`);
+      await page.screenshot({ path: join(screenshots, 'reading-entered.png'), fullPage: true });
+      const [kept] = (await call('GET', `/v1/patients/${hugo}/readings?from=${new Date(at - DAY_MS).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}`)).readings as { measuredAt: string; source: string; enteredBy: string }[];
+      // Chicago's wall time with Chicago's offset, to the minute the patient said.
+      expect(kept).toMatchObject({ source: 'manual', enteredBy: ids.nurse });
+      expect(kept!.measuredAt.slice(0, 16)).toBe(wall);
+      expect(Math.abs(Date.parse(kept!.measuredAt) - at)).toBeLessThan(60_000);
+      await context.close();
+      // The patient, on their phone, enters a weight of theirs.
+      const username = unique('hugo').toLowerCase();
+      await addPerson({ id: username, name: 'Hugo Handheld', role: 'patient', patientId: hugo });
+      const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, timezoneId: 'America/Chicago' });
+      const patientPage = await phone.newPage();
+      await patientPage.goto(`${baseUrl}/`);
+      await patientPage.fill('#username', username);
+      await patientPage.fill('#password', PASSWORD);
+      await patientPage.click('button[type=submit]');
+      await patientPage.click('summary:has-text("Enter a reading from your meter")');
+      await patientPage.selectOption('#entry-kind', 'weight');
+      await patientPage.fill('#entry-value', '181.4');
+      await patientPage.click('form.reading-entry button[type=submit]');
+      await patientPage.waitForSelector('main p.notice[role=status]:has-text("Weight 181.4 lb kept")');
+      expect(await seriousViolations(patientPage, 'patient-reading-entered')).toEqual([]);
+      const weights = ((await call('GET', `/v1/patients/${hugo}/readings?kind=weight&from=${new Date(at - DAY_MS).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}`)).readings as { enteredBy: string; original: { unit: string } }[]);
+      expect(weights.map((w) => [w.enteredBy, w.original.unit])).toEqual([[username, 'lb']]);
+      await phone.close();
     }, WALKTHROUGH_MS);
 
     it('leaves no page usable after signing out, with the back button, nor after the idle timeout, which its own refreshes do not put off', async () => {

@@ -8,6 +8,7 @@ import { TimePanel } from './time-panel.js';
 import { MessagesPanel } from './messages-panel.js';
 import { CgmPanel } from './cgm-panel.js';
 import { CheckInPanel } from './check-in-panel.js';
+import { ReadingEntry } from './reading-entry.js';
 import { MyReadings } from './my-readings.js';
 import { CareTeamMoveDetails } from './care-team-move-form.js';
 import { MonitoringStatus } from './monitoring-status.js';
@@ -153,6 +154,8 @@ export function PatientPage({ id }: { id: string }) {
   const [readings, setReadings] = useState<Reading[]>([]);
   const [alerts, setAlerts] = useState<Alert[]>([]);
   const [days, setDays] = useState<number>(7);
+  /** Counts the readings entered here: each reads the period's readings and the latest again. */
+  const [entered, setEntered] = useState(0);
   const [error, setError] = useState<string | undefined>(undefined);
   const [showAll, setShowAll] = useState(false);
   /** The table's kind: every kind, one kind, or (the default for a CGM wearer) every kind but CGM. */
@@ -166,6 +169,7 @@ export function PatientPage({ id }: { id: string }) {
   const [thresholds, setThresholds] = useState<Thresholds | undefined>(undefined);
   const clinician = session.me?.user.role !== 'patient';
   const mayCorrect = session.me?.user.role === 'admin' || session.me?.user.role === 'nurse';
+  const mayEnter = session.me?.user.role !== 'billing';
   /** The care teams the user may list: the patient's team by its name, and where a nurse may move them. */
   const [teams, setTeams] = useState<CareTeam[]>([]);
   // Each answer is used only if it still answers the page's question: switching from 7 to 90 days
@@ -205,8 +209,9 @@ export function PatientPage({ id }: { id: string }) {
     const to = new Date(Date.now() + 60_000).toISOString();
     const from = new Date(Date.now() - days * DAY_MS).toISOString();
     api<{ readings: Reading[] }>('GET', `/v1/patients/${encodeURIComponent(id)}/readings?from=${from}&to=${to}`).then(answer((found) => setReadings(found.readings)), answer((failure: Error) => setError(failure.message)));
+    if (entered > 0) api<Patient>('GET', `/v1/patients/${encodeURIComponent(id)}`).then(answer(setPatient), () => undefined);
     return answer.stale;
-  }, [id, days]);
+  }, [id, days, entered]);
   const charts = useMemo(() => chartsOf(readings, thresholds?.effectiveRules ?? []), [readings, thresholds]);
   if (error) return html`<main id="main"><p class="error" role="alert">${error}</p></main>`;
   if (!patient) return html`<main id="main"><p aria-busy="true">Loading…</p></main>`;
@@ -251,6 +256,7 @@ export function PatientPage({ id }: { id: string }) {
               : [...patient.lastReadings].sort((a, b) => a.kind.localeCompare(b.kind)).map((r) => html`<div><dt>${kindText(r.kind)}</dt><dd>${asSent(r)}, <time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></dd></div>`)}
           </dl>`
         : html`<${MyReadings} readings=${patient.lastReadings} rules=${thresholds?.effectiveRules} timezone=${patient.timezone} />`}
+      ${mayEnter && !patient.discharge ? html`<${ReadingEntry} key=${patient.id} patientId=${id} timezone=${patient.timezone} forPatient=${!clinician} onSaved=${() => setEntered((n) => n + 1)} />` : null}
       ${!clinician
         ? html`<${ToldTheTeam} alerts=${alerts} />`
         : html`<section aria-labelledby="alerts-heading">
@@ -279,10 +285,10 @@ export function PatientPage({ id }: { id: string }) {
               </select></p>`
           : null}
         <table class="readings">
-          <caption>${tableWhat} of the last ${days} days, newest first, in ${patient.timezone} time, as the devices sent them</caption>
+          <caption>${tableWhat} of the last ${days} days, newest first, in ${patient.timezone} time, as the devices sent them or people entered them</caption>
           <thead><tr><th scope="col">Measured</th><th scope="col">Kind</th><th scope="col">Value as sent</th><th scope="col">Device</th></tr></thead>
           <tbody>
-            ${(showAll ? tableReadings : tableReadings.slice(0, TABLE_ROWS)).map((r) => html`<tr><td><time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></td><td>${kindText(r.kind)}</td><td>${asSent(r)}</td><td>${r.deviceId}</td></tr>`)}
+            ${(showAll ? tableReadings : tableReadings.slice(0, TABLE_ROWS)).map((r) => html`<tr><td><time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></td><td>${kindText(r.kind)}</td><td>${asSent(r)}</td><td>${r.source === 'manual' ? html`<span class="entered">entered by hand${typeof r.enteredBy === 'string' ? ` by ${r.enteredBy}` : ''}</span>` : r.deviceId}</td></tr>`)}
           </tbody>
         </table>
         ${tableReadings.length > TABLE_ROWS && !showAll ? html`<p>Showing the newest ${TABLE_ROWS} of ${tableReadings.length} readings. <button type="button" class="secondary" onClick=${() => setShowAll(true)}>Show all ${tableReadings.length}</button></p>` : null}

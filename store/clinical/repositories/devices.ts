@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { DEVICE_ID_PATTERN, VENDOR_DEVICE_ID_PATTERN, isMeasurementKind } from '../../../device-profiles/index.js';
+import { DEVICE_ID_PATTERN, REPORTED_DEVICE_ID, VENDOR_DEVICE_ID_PATTERN, isMeasurementKind } from '../../../device-profiles/index.js';
 import { apiSecretDigest, generateDeviceSecret, hashDeviceSecret, mosquittoPasswordHash, nightscoutApiSecret, verifyDeviceSecret } from '../../credentials.js';
 import { conflict, found, invalidInput, notFound } from '../../errors.js';
 import { nowInstant, toInstant } from '../../time.js';
@@ -156,6 +156,7 @@ export class DeviceRepository {
     if (!deviceIdPattern.test(input.id)) {
       throw invalidInput('id', 'must be 1–64 characters of A–Z, a–z, 0–9, ".", "_", ":" or "-" (it becomes an MQTT topic level)');
     }
+    if (input.id === REPORTED_DEVICE_ID) throw invalidInput('id', `"${REPORTED_DEVICE_ID}" names the readings people enter by hand; choose another id`);
     if (input.kind !== 'gateway' && !isMeasurementKind(input.kind)) {
       throw invalidInput('kind', `"${input.kind}" is neither a measurement kind nor "gateway"`);
     }

@@ -155,6 +155,11 @@ const CASES: Case[] = [
     prepare: async () => ({ method: 'POST', path: `/v1/patients/${patientA}/check-ins`, body: { questionnaireId: 'general-wellbeing', answers: { wellbeing: 'good', medicines: 'all', wants_call: 'no' } } }),
     expected: { admin: 201, nurseA: 201, physicianA: 201, billingA: 403, nurseB: 403, physicianB: 403, patientA: 201 },
   },
+  {
+    route: 'POST /v1/patients/:id/readings',
+    prepare: async () => ({ method: 'POST', path: `/v1/patients/${patientA}/readings`, body: { key: unique('entry'), kind: 'weight', measuredAt: new Date(Date.now() - 60_000).toISOString(), unit: 'kg', value: 80.2 } }),
+    expected: { admin: 201, nurseA: 201, physicianA: 201, billingA: 403, nurseB: 403, physicianB: 403, patientA: 201 },
+  },
   { route: 'PATCH /v1/patients/:id', prepare: async () => ({ method: 'PATCH', path: `/v1/patients/${patientA}`, body: { language: 'en' } }), expected: { admin: 200, nurseA: 200, physicianA: 403, billingA: 403, nurseB: 403, physicianB: 403 } },
   // A fresh patient of team A moved to team B: only an admin sees both teams here (a nurse of both is tested in care-team-moves).
   { route: 'POST /v1/patients/:id/care-team-moves', prepare: async () => ({ method: 'POST', path: `/v1/patients/${(await app.clinicalStore.patients.create({ name: 'Mover', birthDate: '1950-01-01', timezone: 'UTC', careTeamId: teamA })).id}/care-team-moves`, body: { careTeamId: teamB, reason: 'moved house' } }), expected: { admin: 201, nurseA: 403, physicianA: 403, billingA: 403, nurseB: 403, physicianB: 403 } },

@@ -51,8 +51,9 @@ function reportSuite(store: 'sqlite' | 'postgres'): void {
       systolic.push(values.systolic);
       readings.push({ patientId: patient.id, deviceId: 'cuff-m', readingId: `bp-${day}`, kind: 'blood_pressure', measuredAt: at(day), measuredAtAsSent: at(day), receivedAt: at(day), gatewayId: null, source: 'device', unit: 'mmHg', values, flags: {}, original: { unit: 'mmHg', values } });
     }
-    for (const [day, kg] of [[3, 81.2], [20, 82.6]] as const) {
-      readings.push({ patientId: patient.id, deviceId: 'scale-m', readingId: `w-${day}`, kind: 'weight', measuredAt: at(day), measuredAtAsSent: at(day), receivedAt: at(day), gatewayId: null, source: 'device', unit: 'kg', values: { value: kg }, flags: {}, original: { unit: 'kg', values: { value: kg } } });
+    // The second weight read out on the phone and entered by a nurse: in the month's figures, said so, never a billing day.
+    for (const [day, kg, manual] of [[3, 81.2, false], [20, 82.6, true]] as const) {
+      readings.push({ patientId: patient.id, deviceId: manual ? 'reported' : 'scale-m', readingId: `w-${day}`, kind: 'weight', measuredAt: at(day), measuredAtAsSent: at(day), receivedAt: at(day), gatewayId: null, source: manual ? 'manual' : 'device', unit: 'kg', values: { value: kg }, flags: manual ? { enteredBy: 'nurse-monthly' } : {}, original: { unit: 'kg', values: { value: kg } } });
     }
     await app.readingsStore.write(readings);
     const alert = await app.clinicalStore.alerts.open({ patientId: patient.id, ruleId: 'bp-high', severity: 'high', summary: 'BP 151/90 above 150/90', actor: 'rules', at: at(5, 16) });
@@ -77,13 +78,15 @@ function reportSuite(store: 'sqlite' | 'postgres'): void {
     // The readings, counted here.
     const mean = (values: number[]) => (values.reduce((a, b) => a + b, 0) / values.length).toFixed(1);
     expect(text).toMatch(new RegExp(`Blood pressure 17 17 systolic ${mean(systolic)} \\(${Math.min(...systolic)}–${Math.max(...systolic)}\\) mmHg`));
-    expect(text).toContain('Weight 2 2 81.9 (81.2–82.6) kg');
+    expect(text).toContain('Weight 2 (1 by hand) 2 81.9 (81.2–82.6) kg');
     // Billing as the export says it, code by code.
     const exported = (await app.request('GET', `/v1/billing/rpm?month=${month}`, { token: await app.token('billing', [app.teamId]) })).body as { rows: { patientId: string; code: string | null; deviceDays?: number; minutes?: number }[] };
     const rows = exported.rows.filter((row) => row.patientId === patient.id);
     expect(rows.map((row) => row.code)).toEqual(expect.arrayContaining(['99454', '99457']));
     for (const row of rows.filter((r) => r.code !== null)) expect(text).toContain(row.code!);
     expect(text).toContain(`${rows.find((row) => row.code === '99454')!.deviceDays} days with readings`);
+    // The 17 days of the cuff: the weight entered by hand on day 20 is no device day.
+    expect(rows.find((row) => row.code === '99454')!.deviceDays).toBe(17);
     expect(text).toContain('35 min, interactive');
     // The alert and what became of it; the time; the signature block.
     expect(text).toContain('BP 151/90 above 150/90');

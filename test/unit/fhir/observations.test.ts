@@ -224,6 +224,22 @@ describe('readings as FHIR Observations', () => {
     expect(at('2026-11-20T23:00:00+15:00')).toBe('2026-11-20T08:00:00.000Z');
   });
 
+  it('a reading a person entered: the patient as performer and no device, valid against the vital-signs profile it claims', () => {
+    const entered = storedReading({ source: 'manual', deviceId: 'reported', readingId: 'pt_1/form-9', patientId: 'pt_1', gatewayId: null, kind: 'blood_pressure', unit: 'mmHg', values: { systolic: 150, diastolic: 92, pulse: 70 }, flags: { enteredBy: 'nurse-1' }, original: { unit: 'mmHg', values: { systolic: 150, diastolic: 92 } } });
+    const [panel, pulse] = observationsOf(entered);
+    for (const observation of [panel!, pulse!]) {
+      expect(observation.device).toBeUndefined();
+      expect(observation.performer).toEqual([{ reference: 'Patient/pt.u1' }]);
+      expect(observation.meta?.profile?.some((profile) => profile.startsWith(PHD))).toBe(false);
+      expect(fhirErrors(observation)).toEqual([]);
+      // As above: the validator cannot check the R4 bp profile's nested slices; the heart rate's it can.
+      for (const profile of observation.meta?.profile ?? []) if (profile !== `${R4}/bp`) expect(fhirErrors(observation, profile)).toEqual([]);
+    }
+    expect(pulse!.meta?.profile).toEqual([`${R4}/heartrate`]);
+    // Who entered it is the platform's record (the reading's `enteredBy`, the audit), not a component.
+    expect(JSON.stringify(panel)).not.toContain('nurse-1');
+  });
+
   it('writes each Observation’s JSON directly, byte for byte what the objects serialize to, for every shape', () => {
     // Every fixture, and readings of every kind in many shapes: through a gateway or not, every unit,
     // LO/HI, flags true or false, meal contexts, ids that JSON must escape.
@@ -243,7 +259,9 @@ describe('readings as FHIR Observations', () => {
       if (kind === 'blood_pressure' && random() < 0.5) flags.bodyMovement = random() < 0.5;
       if (kind === 'glucose' && random() < 0.5) flags.mealContext = 'after_meal';
       if (kind === 'glucose' && random() < 0.3) flags.outOfRange = random() < 0.5 ? 'low' : 'high';
-      readings.push(storedReading({ kind, deviceId: `dev_${i}:x.y`, readingId: `r"${i}\\é`, patientId: i % 3 === 0 ? 'pt_1' : 'p-2', gatewayId: random() < 0.5 ? 'hub:1' : null, measuredAtAsSent: i % 5 === 0 ? '2026-11-20t03:00:00.123456z' : '2026-11-20T03:00:00-05:00', unit: KIND_UNITS[kind]!, values, flags, original: { unit: sent, values: Object.fromEntries(fields.map((field) => [field, values[field]! * 1.5])) } }));
+      // One in seven entered by a person: no device, no gateway.
+      const manual = kind !== 'cgm_glucose' && i % 7 === 3;
+      readings.push(storedReading({ kind, ...(manual ? { source: 'manual' as const } : {}), deviceId: manual ? 'reported' : `dev_${i}:x.y`, readingId: `r"${i}\\é`, patientId: i % 3 === 0 ? 'pt_1' : 'p-2', gatewayId: !manual && random() < 0.5 ? 'hub:1' : null, measuredAtAsSent: i % 5 === 0 ? '2026-11-20t03:00:00.123456z' : '2026-11-20T03:00:00-05:00', unit: KIND_UNITS[kind]!, values, flags, original: { unit: sent, values: Object.fromEntries(fields.map((field) => [field, values[field]! * 1.5])) } }));
     }
     let compared = 0;
     for (const reading of readings) {
