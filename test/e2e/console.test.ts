@@ -103,10 +103,10 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
     await page.waitForSelector('h1:has-text("Triage")');
   }
 
-  /** Patient A's own account, signed in on a phone-sized screen in the patient's time zone. */
-  async function patientOnPhone(username: string): Promise<{ phone: BrowserContext; patientPage: Page }> {
-    await addPerson({ id: username, name: 'Ada Alpha', role: 'patient', patientId: ids.patientA });
-    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, timezoneId: 'America/New_York' });
+  /** A patient's own account (patient A's unless said), signed in on a phone-sized screen in the patient's time zone. */
+  async function patientOnPhone(username: string, patient = { id: ids.patientA, name: 'Ada Alpha', timezone: 'America/New_York' }): Promise<{ phone: BrowserContext; patientPage: Page }> {
+    await addPerson({ id: username, name: patient.name, role: 'patient', patientId: patient.id });
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, timezoneId: patient.timezone });
     const patientPage = await phone.newPage();
     await patientPage.goto(`${baseUrl}/`);
     await patientPage.fill('#username', username);
@@ -1325,13 +1325,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await context.close();
       // The patient, on their phone, enters a weight of theirs.
       const username = unique('hugo').toLowerCase();
-      await addPerson({ id: username, name: 'Hugo Handheld', role: 'patient', patientId: hugo });
-      const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, timezoneId: 'America/Chicago' });
-      const patientPage = await phone.newPage();
-      await patientPage.goto(`${baseUrl}/`);
-      await patientPage.fill('#username', username);
-      await patientPage.fill('#password', PASSWORD);
-      await patientPage.click('button[type=submit]');
+      const { phone, patientPage } = await patientOnPhone(username, { id: hugo, name: 'Hugo Handheld', timezone: 'America/Chicago' });
       await patientPage.click('summary:has-text("Enter a reading from your meter")');
       await patientPage.selectOption('#entry-kind', 'weight');
       await patientPage.fill('#entry-value', '181.4');

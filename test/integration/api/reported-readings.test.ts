@@ -9,9 +9,8 @@ import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
 import { eventually, unique } from '../../support/ingest-harness.js';
 import { fhirErrors } from '../../support/fhir-validator.js';
 import { describeWithServer } from '../../support/servers.js';
-import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../../local-servers/postgres.js';
-import { influxdUnavailableReason, startInfluxd, type ServerProcess } from '../../../local-servers/time-series.js';
-import { InfluxReadingsStore, type ReadingsStore } from '../../../store/index.js';
+import { productionStores, productionStoresUnavailable } from '../../support/production-stores.js';
+import type { ReadingsStore } from '../../../store/index.js';
 import type { Observation } from '@medplum/fhirtypes';
 
 const VITAL_SIGNS_BP = 'http://hl7.org/fhir/StructureDefinition/bp';
@@ -164,21 +163,4 @@ function reportedReadingsSuite(stores: Stores): void {
 
 describeWithServer('SQLite', undefined)('readings entered by a person (SQLite)', () => reportedReadingsSuite({}));
 
-let influxd: ServerProcess | undefined;
-let database: TestDatabase | undefined;
-describeWithServer('InfluxDB and PostgreSQL', influxdUnavailableReason() ?? (await postgresUnavailableReason()))('readings entered by a person (InfluxDB and PostgreSQL)', () => {
-  reportedReadingsSuite({
-    readingsStore: async () => {
-      influxd = await startInfluxd();
-      return new InfluxReadingsStore({ url: influxd.url, bucket: 'rpm_reported' });
-    },
-    clinicalDatabase: async () => {
-      database = await createTestDatabase();
-      return { dialect: 'postgres', url: database.url };
-    },
-  });
-  afterAll(async () => {
-    await influxd?.stop();
-    await database?.drop();
-  });
-});
+describeWithServer('InfluxDB and PostgreSQL', await productionStoresUnavailable())('readings entered by a person (InfluxDB and PostgreSQL)', () => reportedReadingsSuite(productionStores('rpm_reported')));
