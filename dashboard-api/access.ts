@@ -201,22 +201,31 @@ export function registerAccessControl(
       await auditOrLog(request, { actor: identity ?? 'anonymous', actorRole: 'unauthenticated', action: 'auth.failed', outcome: 'denied' });
       throw new ApiError(API_ERRORS.UNAUTHENTICATED, message);
     };
-    const retryAfterMs = throttle.retryAfterMs(request.ip, identity);
-    if (retryAfterMs > 0) {
-      // Refused before the token is looked at, and not audited one by one: the failures that led
-      // here were, and a flood of refusals must not become a flood of audit rows.
+    const refuseWhileThrottled = () => {
+      const retryAfterMs = throttle.retryAfterMs(request.ip, identity);
+      if (retryAfterMs <= 0) return;
+      // Not audited one by one: the failures that led here were, and a flood of refusals must not
+      // become a flood of audit rows.
       const seconds = Math.ceil(retryAfterMs / 1000);
       reply.header('Retry-After', String(seconds));
       throw new ApiError(API_ERRORS.RATE_LIMITED, `too many failed authentication attempts; try again in ${seconds} s`);
-    }
+    };
     const sessionToken = token === undefined ? requestCookie(request, SESSION_COOKIE) : undefined;
+    // A bearer token is refused before it is looked at while its address (or subject) is blocked.
+    if (sessionToken === undefined) refuseWhileThrottled();
     if (sessionToken !== undefined) {
       // What a page asks by itself (its refreshes) is not the person's activity: it does not move the
       // idle expiry, or a page left open would keep its session alive (console/src/api.ts).
       const active = await dependencies.clinicalStore.sessions.findActive(sessionToken, sessionSettings, { touch: request.headers[BACKGROUND_HEADER] !== '1' });
       if (active === undefined || active === 'ended') {
-        // An ended session is a person coming back to a timed-out tab; a token that never was one is a guess.
-        if (active === undefined) throttle.failed(request.ip, undefined);
+        // An ended session is a person coming back to a timed-out tab; a token that never was one is
+        // a guess: counted, and refused while the address is blocked. A session that is one goes on
+        // whatever others did from its address (nurses behind one clinic address were locked out by
+        // a colleague's failures, the session having no subject to be known by before its lookup).
+        if (active === undefined) {
+          refuseWhileThrottled();
+          throttle.failed(request.ip, undefined);
+        }
         clearSessionCookie(reply, sessionSettings);
         return refuse('the session has ended (signed out, timed out or revoked); sign in again');
       }
@@ -239,10 +248,9 @@ export function registerAccessControl(
       throttle.succeeded(request.ip, user.id);
       return;
     }
-    if (!token) {
-      throttle.failed(request.ip, undefined);
-      return refuse('sign in, or send a Bearer access token');
-    }
+    // No credential at all is no guess: a sign-in page asking who is signed in. Counting it locked a
+    // clinic's address out after twenty page loads.
+    if (!token) return refuse('sign in, or send a Bearer access token');
     try {
       request.user = await dependencies.verifyToken(token);
     } catch {

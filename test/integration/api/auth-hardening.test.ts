@@ -184,4 +184,31 @@ describe('failed authentication throttled', () => {
       await throttled.stopAll();
     }
   });
+
+  it('does not count a request without credentials (a sign-in page asking who is signed in), and lets a signed-in session go on while its address is blocked; a guessed session is refused', async () => {
+    const throttled = await startApiHarness({ authThrottle: new FailureThrottle() });
+    try {
+      const admin = await throttled.token('admin', [], unique('admin'));
+      const id = unique('nurse.cookie').toLowerCase();
+      const created = (await throttled.request('POST', '/v1/users', { token: admin, body: { id, name: 'Nora Cookie', role: 'nurse', careTeams: [throttled.teamId] } })).body as { setupToken: string };
+      const password = 'a long and private passphrase 7';
+      expect((await throttled.request('POST', '/v1/password-setup', { body: { token: created.setupToken, password } })).status).toBe(200);
+      const signIn = await fetch(`${throttled.baseUrl}/v1/sessions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: id, password }) });
+      expect(signIn.status).toBe(201);
+      const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+      const me = (headers: Record<string, string> = {}) => fetch(`${throttled.baseUrl}/v1/me`, { headers }).then((response) => response.status);
+      // Thirty sign-in pages from the clinic's address: each asked who is signed in, none a guess.
+      const anonymous: number[] = [];
+      for (let i = 0; i < 30; i += 1) anonymous.push(await me());
+      expect(new Set(anonymous)).toEqual(new Set([401]));
+      // Twenty forged tokens block the address...
+      for (let i = 0; i < 20; i += 1) expect((await throttled.request('GET', '/v1/triage', { token: 'e30.e30.e30' })).status).toBe(401);
+      expect((await throttled.request('GET', '/v1/triage', { token: 'e30.e30.e30' })).status).toBe(429);
+      // ...not the nurse already signed in there, nor does a guessed session cookie get looked at for long.
+      expect(await me({ Cookie: cookie })).toBe(200);
+      expect(await me({ Cookie: 'rpm_session=guessed-session-token-0123456789' })).toBe(429);
+    } finally {
+      await throttled.stopAll();
+    }
+  });
 });
