@@ -5,6 +5,9 @@
 // rules (a crisis held for a retake asked in the thread, no device asked), never a billing day, and
 // an Observation with the patient as performer and no device for the EHR.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fencedBlocks, repositoryFile } from '../../support/doc-blocks.js';
 import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
 import { eventually, unique } from '../../support/ingest-harness.js';
 import { fhirErrors } from '../../support/fhir-validator.js';
@@ -160,6 +163,22 @@ function reportedReadingsSuite(stores: Stores): void {
     expect(fhirErrors(observation!)).toEqual([]);
   });
 }
+
+describeWithServer('SQLite', undefined)('docs/mqtt.md, "Entered by a person"', () => {
+  let app: ApiHarness;
+  beforeAll(async () => {
+    app = await startApiHarness({ rateLimitPerMinute: 0 });
+  });
+  afterAll(async () => app?.stopAll());
+  it('runs its curl example as written, and prints the receipt it shows', async () => {
+    const block = fencedBlocks(repositoryFile('docs/mqtt.md'), 'sh', '## Entered by a person')[0]!;
+    const printed = /^# (\{.*\})$/m.exec(block)![1]!;
+    await app.clinicalStore.patients.create({ id: 'pt-1042', name: 'Doc Example', birthDate: '1950-01-01', timezone: 'America/Chicago', careTeamId: app.teamId, enrolledAt: '2026-12-01T00:00:00Z' });
+    const token = await app.token('nurse', [app.teamId], 'nurse-doc');
+    const { stdout } = await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', block], { env: { PATH: process.env.PATH, TOKEN: token, RPM_URL: app.baseUrl } });
+    expect(JSON.parse(stdout)).toEqual(JSON.parse(printed));
+  });
+});
 
 describeWithServer('SQLite', undefined)('readings entered by a person (SQLite)', () => reportedReadingsSuite({}));
 
