@@ -149,6 +149,8 @@ function patientAlerts(patientId: string, options: { background?: boolean } = {}
   return api<{ alerts: Alert[] }>('GET', `/v1/alerts?patientId=${encodeURIComponent(patientId)}&limit=50`, undefined, options).then((found) => found.alerts);
 }
 
+const READ_AGAIN_AFTER_ENTRY_MS = 1_500;
+
 export function PatientPage({ id }: { id: string }) {
   const [patient, setPatient] = useState<Patient | undefined>(undefined);
   const [readings, setReadings] = useState<Reading[]>([]);
@@ -213,6 +215,12 @@ export function PatientPage({ id }: { id: string }) {
     return answer.stale;
   }, [id, days, entered]);
   const charts = useMemo(() => chartsOf(readings, thresholds?.effectiveRules ?? []), [readings, thresholds]);
+  // The answer to an entry comes once the reading is durable and judged; the readings store takes it
+  // from ingest's outbox a moment later: read now, and again shortly, so the table shows it either way.
+  const readAfterEntry = () => {
+    setEntered((n) => n + 1);
+    setTimeout(() => setEntered((n) => n + 1), READ_AGAIN_AFTER_ENTRY_MS);
+  };
   if (error) return html`<main id="main"><p class="error" role="alert">${error}</p></main>`;
   if (!patient) return html`<main id="main"><p aria-busy="true">Loading…</p></main>`;
   const localTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone: patient.timezone });
@@ -256,7 +264,7 @@ export function PatientPage({ id }: { id: string }) {
               : [...patient.lastReadings].sort((a, b) => a.kind.localeCompare(b.kind)).map((r) => html`<div><dt>${kindText(r.kind)}</dt><dd>${asSent(r)}, <time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></dd></div>`)}
           </dl>`
         : html`<${MyReadings} readings=${patient.lastReadings} rules=${thresholds?.effectiveRules} timezone=${patient.timezone} />`}
-      ${mayEnter && !patient.discharge ? html`<${ReadingEntry} key=${patient.id} patientId=${id} timezone=${patient.timezone} forPatient=${!clinician} onSaved=${() => setEntered((n) => n + 1)} />` : null}
+      ${mayEnter && !patient.discharge ? html`<${ReadingEntry} key=${patient.id} patientId=${id} timezone=${patient.timezone} forPatient=${!clinician} onSaved=${readAfterEntry} />` : null}
       ${!clinician
         ? html`<${ToldTheTeam} alerts=${alerts} />`
         : html`<section aria-labelledby="alerts-heading">
