@@ -1354,6 +1354,9 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       const idlePage = await idle.newPage();
       await idlePage.clock.install();
       await signIn(idlePage);
+      // Triage's own first reads are the person's activity: the jump comes after them (one answered
+      // after it moved the deadline past the jump, and the page never signed out: a CI run, 2026-12-07).
+      await idlePage.waitForSelector('table.triage');
       await idlePage.clock.fastForward('16:00');
       await idlePage.waitForSelector('#username', { timeout: 10_000 });
       expect(await idlePage.textContent('body')).toContain('signed out after a time without activity');
@@ -1369,6 +1372,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       const watchingPage = await watching.newPage();
       await watchingPage.clock.install();
       await signIn(watchingPage);
+      await watchingPage.waitForSelector('table.triage');
       // Nothing the page asks by itself from here counts as activity (the stream cannot say so; the
       // sign-out at the timeout is the page's own doing).
       const foreground: string[] = [];
@@ -1377,7 +1381,9 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
         if (!pathname.startsWith('/v1/') || pathname === '/v1/alerts/stream' || (request.method() === 'DELETE' && pathname === '/v1/sessions/current')) return;
         if (request.headers()['x-rpm-background'] !== '1') foreground.push(`${request.method()} ${pathname}`);
       });
-      for (let minute = 0; minute < 16 && !(await watchingPage.$('#username')); minute += 1) {
+      // Up to 20 minutes of the page's clock: it signs out at 15 after the last activity, whenever
+      // that was; refreshes counted as activity would keep it signed in however long it ran.
+      for (let minute = 0; minute < 20 && !(await watchingPage.$('#username')); minute += 1) {
         const refreshed = watchingPage.waitForResponse((response) => response.url().endsWith('/v1/messages/unread'), { timeout: 10_000 }).catch(() => undefined);
         await watchingPage.clock.fastForward('01:00');
         await refreshed;
