@@ -13,6 +13,13 @@ export interface BillingExport {
   rows: (BillingRow & { patientName: string; timezone: string })[];
 }
 
+/** The rule set a month is billed by; refused naming `month` when it is not YYYY-MM or none covers it. */
+function ruleSetOfMonth(month: string): BillingRuleSet {
+  if (!isMonth(month)) throw new RpmError(STORE_ERRORS.INVALID_INPUT, `month: "${month}" is not YYYY-MM`);
+  const ruleSet = ruleSetFor(month);
+  if (!ruleSet) throw new RpmError(STORE_ERRORS.INVALID_INPUT, `month: no billing rule set covers ${month}`);
+  return ruleSet;
+}
 
 /** Time zones span UTC−12 to UTC+14: this much around a month holds every local version of it. */
 const ZONE_MARGIN_MS = 15 * 3_600_000;
@@ -48,9 +55,7 @@ export async function exportBilling(
   stores: { clinicalStore: ClinicalStore; readingsStore: ReadingsStore },
   options: { month: string; careTeamIds?: readonly string[]; now?: number },
 ): Promise<BillingExport> {
-  if (!isMonth(options.month)) throw new RpmError(STORE_ERRORS.INVALID_INPUT, `month: "${options.month}" is not YYYY-MM`);
-  const ruleSet = ruleSetFor(options.month);
-  if (!ruleSet) throw new RpmError(STORE_ERRORS.INVALID_INPUT, `month: no billing rule set covers ${options.month}`);
+  const ruleSet = ruleSetOfMonth(options.month);
   const nowMs = options.now ?? Date.now();
   const utcStart = Date.parse(`${options.month}-01T00:00:00Z`);
   const utcEnd = Date.parse(`${nextMonth(options.month)}-01T00:00:00Z`);
@@ -73,9 +78,7 @@ export async function exportBilling(
  * Refused naming `month` as the export refuses it.
  */
 export async function patientBillingRows(stores: { clinicalStore: ClinicalStore; readingsStore: ReadingsStore }, patient: Patient, month: string, nowMs = Date.now()): Promise<BillingRow[]> {
-  if (!isMonth(month)) throw new RpmError(STORE_ERRORS.INVALID_INPUT, `month: "${month}" is not YYYY-MM`);
-  const ruleSet = ruleSetFor(month);
-  if (!ruleSet) throw new RpmError(STORE_ERRORS.INVALID_INPUT, `month: no billing rule set covers ${month}`);
+  const ruleSet = ruleSetOfMonth(month);
   if (localDate(Date.parse(patient.enrolledAt), patient.timezone) >= `${nextMonth(month)}-01`) return [];
   const entries = await stores.clinicalStore.timeEntries.listForPatient(patient.id, {
     from: new Date(Date.parse(`${month}-01T00:00:00Z`) - ZONE_MARGIN_MS).toISOString(),

@@ -27,12 +27,15 @@ function unitOf(kind: MeasurementKind, field: string, unit: string): string {
   return unitText(KINDS[kind].optionalFixed[field] ?? unit);
 }
 
+/** A value as measured: whole numbers without a decimal, others to one place. */
+const asMeasured = (value: number) => number(value, value % 1 === 0 ? 0 : 1);
+
 /** "systolic 138 (121–162) mmHg", or for a one-value kind "7.1 (6.0–8.2) mg/dL". */
 function valuesText(summary: MonthlyReport['readings'][number]): string {
   return summary.fields
     .map(({ field, mean, min, max }) => {
       const unit = unitOf(summary.kind, field, summary.unit);
-      const figures = summary.readings === 1 ? `${number(mean, mean % 1 === 0 ? 0 : 1)} ${unit}` : `${number(mean, 1)} (${number(min, min % 1 === 0 ? 0 : 1)}–${number(max, max % 1 === 0 ? 0 : 1)}) ${unit}`;
+      const figures = summary.readings === 1 ? `${asMeasured(mean)} ${unit}` : `${number(mean, 1)} (${asMeasured(min)}–${asMeasured(max)}) ${unit}`;
       return field === 'value' ? figures : `${words(field)} ${figures}`;
     })
     .join('; ');
