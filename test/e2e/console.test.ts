@@ -72,8 +72,8 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
   const screenshots = mkdtempSync(join(tmpdir(), `rpm-console-screenshots-${store}-`));
   let database: TestDatabase | undefined;
   let ehr: MedplumEhr;
-  /** The CGM wearer of team A and their uploader's api-secret (set by the CGM test, used by the EHR connection's). */
-  const cgmWearer = { patientId: '', apiSecret: '' };
+  /** The CGM wearer of team A, their uploader's api-secret and their readings' times (set by the CGM test, used by the EHR connection's). */
+  const cgmWearer = { patientId: '', apiSecret: '', readingTimes: [] as number[] };
   const ids = { teamA: unique('team-a'), teamB: unique('team-b'), patientA: '', patientB: '', hostile: '', cuff: unique('cuff'), meter: unique('meter'), nurse: unique('nurse').toLowerCase(), admin: unique('admin').toLowerCase(), physician: unique('physician').toLowerCase() };
   let meterSecret = '';
   let cuffSecret = '';
@@ -308,7 +308,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       const now = Date.now();
       const entries = Array.from({ length: 72 }, (_, i) => ({ type: 'sgv', sgv: i < 12 ? 62 : i < 48 ? 120 + (i % 7) * 5 : 230 + (i % 5) * 10, date: now - (72 - i) * 5 * 60_000, direction: 'Flat', device: 'xDrip-DexcomG7' }));
       const apiSecret = createHash('sha1').update(secret).digest('hex');
-      Object.assign(cgmWearer, { patientId, apiSecret });
+      Object.assign(cgmWearer, { patientId, apiSecret, readingTimes: entries.map((entry) => entry.date) });
       const uploaded = await fetch(`${baseUrl}/api/v1/entries`, { method: 'POST', headers: { 'content-type': 'application/json', 'api-secret': apiSecret }, body: JSON.stringify(entries) });
       expect(uploaded.status).toBe(200);
       const context = await browser.newContext();
@@ -1090,7 +1090,6 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.click('.ehr-connection button:has-text("Close")');
       await page.click('button[aria-label="EHR connection of Team A"]');
       await page.waitForSelector('.delivery-state');
-      expect((await page.textContent('.delivery-state'))!.replace(/\s+/g, ' ')).toBe('Of the latest 1 reading: 1 delivered, 0 waiting, 0 failed.');
       // The EHR's order, read when the connection was saved, in words (the panel is opened again until the read is in).
       const ordersShown = Date.now() + 20_000;
       while ((await page.locator('table.cgm-orders').count()) === 0 && Date.now() < ordersShown) {
@@ -1102,6 +1101,28 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect((await page.innerText(`table.cgm-orders tr[data-order="${standing.id}"]`)).replace(/\s+/g, ' ').trim()).toBe(`Cy Glucose Every 14 days, the summary of the last 30 days ${standing.id}`);
       expect((await page.innerText(`table.cgm-orders tr[data-order="${readingsOnly.id}"]`)).replace(/\s+/g, ' ').trim()).toBe(`Cy Glucose Every day, the sensor readings of the last day ${readingsOnly.id}`);
       expect((await page.innerText(`table.cgm-orders tr[data-order="${unknownData.id}"]`)).replace(/\s+/g, ' ').trim()).toBe(`Cy Glucose Not served: it asks for neither a CGM summary nor sensor readings ${unknownData.id}`);
+      // The order for sensor readings hands Cy's readings of yesterday (in Berlin) to the push once that
+      // day is due, 4 hours after the midnight that ends it (CGM_SUBMISSION_GRACE_MS): those of Cy's six
+      // hours that fell on it (some, between 04:00 and 06:00 in Berlin) go beside the meter's reading.
+      type SensorRun = { content: string; status: string; periodStart: string; periodEnd: string; nextAttemptAt: string | null };
+      const sensorRun = async () => ((await call('GET', `/v1/fhir-cgm-submissions?careTeamId=${ids.teamA}&patientId=${cgmWearer.patientId}`)).submissions as SensorRun[]).find((run) => run.content === 'sensor_readings');
+      const planned = await eventually(sensorRun, 20_000);
+      // Due within the next minute (or already): waited for; due later: nothing of it is sent during the check below.
+      const handedOver = planned.nextAttemptAt === null || Date.parse(planned.nextAttemptAt) <= Date.now() + 60_000;
+      const done = handedOver ? await eventually(async () => { const run = await sensorRun(); return run && ['delivered', 'no_data'].includes(run.status) ? run : undefined; }, 90_000) : planned;
+      const berlinDate = (ms: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date(ms));
+      const sensorReadings = handedOver ? cgmWearer.readingTimes.filter((ms) => berlinDate(ms) >= done.periodStart && berlinDate(ms) <= done.periodEnd).length : 0;
+      const delivered = 1 + sensorReadings;
+      const allDelivered = `Of the latest ${delivered} ${delivered === 1 ? 'reading' : 'readings'}: ${delivered} delivered, 0 waiting, 0 failed.`;
+      const deliveryState = async () => {
+        await page.click('.ehr-connection button:has-text("Close")');
+        await page.click('button[aria-label="EHR connection of Team A"]');
+        await page.waitForSelector('.delivery-state');
+        return (await page.textContent('.delivery-state'))!.replace(/\s+/g, ' ');
+      };
+      const deliveredBy = Date.now() + 30_000;
+      while ((await deliveryState()) !== allDelivered && Date.now() < deliveredBy) await page.waitForTimeout(250);
+      expect(await deliveryState()).toBe(allDelivered);
       // Read now rather than at the next round: the page waits for the rules process's read and says when.
       expect(await page.textContent('.orders-read')).toMatch(/The EHR’s orders were read at/);
       await page.click('.orders-read button:has-text("Read the EHR’s orders now")');
