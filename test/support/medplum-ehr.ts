@@ -43,6 +43,11 @@ export interface MedplumEhr {
   registerClient(jwksUrl: string): void;
   /** Token requests answered, transactions committed (at the base, and through `$submit-cgm-bundle`). */
   counts: { tokens: number; transactions: number; cgmSubmissions: number };
+  /**
+   * Each committed `$submit-cgm-bundle`, in order, in words: its resources' types and the CGM summary
+   * identifiers it holds (`<patient>/<start>/<end>/<metric>`), so a test names what was sent, not only how often.
+   */
+  cgmBundles: string[];
   /** The next committed transaction's answer is lost (the connection is cut). */
   loseNextAnswer(): void;
   /** Transactions holding an Observation with this value are refused (400), as an EHR refuses what it cannot take. */
@@ -79,6 +84,14 @@ async function medplumEhrOn(port: number, options: EhrOptions): Promise<MedplumE
   let loseAnswer = false;
   let refusedValue: number | undefined;
   const counts = { tokens: 0, transactions: 0, cgmSubmissions: 0 };
+  const cgmBundles: string[] = [];
+  const describeCgmBundle = (bundle: Bundle) =>
+    (bundle.entry ?? [])
+      .map(({ resource }) => {
+        const summaryId = (resource as { identifier?: { system?: string; value?: string }[] } | undefined)?.identifier?.find((identifier) => identifier.system === 'urn:rpm-ingest:cgm-summary')?.value;
+        return summaryId === undefined ? String(resource?.resourceType) : `${resource?.resourceType} ${summaryId}`;
+      })
+      .join(', ');
 
   const json = (response: ServerResponse, status: number, payload: unknown, type = 'application/fhir+json') => {
     response.writeHead(status, { 'content-type': type });
@@ -138,7 +151,10 @@ async function medplumEhrOn(port: number, options: EhrOptions): Promise<MedplumE
     );
     if (transaction && getStatus(outcome) < 300) {
       counts.transactions += 1;
-      if (cgmSubmission) counts.cgmSubmissions += 1;
+      if (cgmSubmission) {
+        counts.cgmSubmissions += 1;
+        cgmBundles.push(describeCgmBundle(parsed));
+      }
       if (loseAnswer) {
         loseAnswer = false;
         request.socket.destroy();
@@ -154,6 +170,7 @@ async function medplumEhrOn(port: number, options: EhrOptions): Promise<MedplumE
     baseUrl,
     tokenUrl,
     counts,
+    cgmBundles,
     registerClient(jwksUrl) {
       jwks = createRemoteJWKSet(new URL(jwksUrl));
     },

@@ -324,8 +324,13 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
       const yesterday = new Date(Date.now() - 86_400_000).toLocaleDateString('en-CA', { timeZone: 'America/Chicago' });
       expect(submitted.periodEnd).toBe(yesterday);
       expect(Date.parse(submitted.periodEnd) - Date.parse(submitted.periodStart)).toBe(13 * 86_400_000);
-      // The lost one, then the summary and its PDF report (a Bundle each: Medplum takes 8 conditional creates at once).
-      expect(receiver.counts.cgmSubmissions).toBe(3);
+      // The lost one, then the summary and its PDF report (a Bundle each: Medplum takes 8 conditional creates at once),
+      // named bundle by bundle (a clean-clone run once counted 4 where these 3 are expected).
+      const key = `${wearer.id}/${submitted.periodStart}/${submitted.periodEnd}`;
+      const members = ['times-in-ranges', 'mean-glucose-mass-per-volume', 'gmi', 'cv', 'sensor-active-percentage', 'days-of-wear'];
+      const summaryBundle = ['Patient', `Observation ${key}/cgm-summary`, ...members.map((metric) => `Observation ${key}/${metric}`)].sort();
+      const reportBundle = ['Patient', `Observation ${key}/cgm-summary`, `DiagnosticReport ${key}/pdf`].sort();
+      expect(receiver.cgmBundles.map((bundle) => bundle.split(', ').sort())).toEqual([summaryBundle, summaryBundle, reportBundle]);
 
       // In the EHR: one summary and six members, each once, the patient its own, the figures the read API gives for the period.
       const held = (await receiver.search<Observation>('Observation?_count=1000')).filter((o) => o.identifier?.[0]?.system === 'urn:rpm-ingest:cgm-summary');
