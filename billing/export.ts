@@ -24,6 +24,17 @@ function ruleSetOfMonth(month: string): BillingRuleSet {
 /** Time zones span UTC−12 to UTC+14: this much around a month holds every local version of it. */
 const ZONE_MARGIN_MS = 15 * 3_600_000;
 
+/** The time entries a month's rows are read from: the month in UTC widened by ZONE_MARGIN_MS, which holds any zone's local month. */
+export function billingTimeEntryRange(month: string): { from: string; to: string } {
+  return {
+    from: new Date(Date.parse(`${month}-01T00:00:00Z`) - ZONE_MARGIN_MS).toISOString(),
+    to: new Date(Date.parse(`${nextMonth(month)}-01T00:00:00Z`) + ZONE_MARGIN_MS).toISOString(),
+  };
+}
+
+/** A patient enrolled after the month (in their zone) has nothing to bill in it. */
+const enrolledAfter = (patient: Patient, month: string) => localDate(Date.parse(patient.enrolledAt), patient.timezone) >= `${nextMonth(month)}-01`;
+
 async function patientRows(patient: Patient, month: string, ruleSet: BillingRuleSet, stores: { readingsStore: ReadingsStore }, monthEntries: readonly TimeEntry[], nowMs: number) {
   const tz = patient.timezone;
   const episodeStart = localDate(Date.parse(patient.enrolledAt), tz);
@@ -57,17 +68,11 @@ export async function exportBilling(
 ): Promise<BillingExport> {
   const ruleSet = ruleSetOfMonth(options.month);
   const nowMs = options.now ?? Date.now();
-  const utcStart = Date.parse(`${options.month}-01T00:00:00Z`);
-  const utcEnd = Date.parse(`${nextMonth(options.month)}-01T00:00:00Z`);
   // One query for the month's time entries of everyone, then each patient's local month.
-  const entriesByPatient = await stores.clinicalStore.timeEntries.listInRange({
-    from: new Date(utcStart - ZONE_MARGIN_MS).toISOString(),
-    to: new Date(utcEnd + ZONE_MARGIN_MS).toISOString(),
-  });
+  const entriesByPatient = await stores.clinicalStore.timeEntries.listInRange(billingTimeEntryRange(options.month));
   const rows: BillingExport['rows'] = [];
   for await (const patient of everyItem((page) => stores.clinicalStore.patients.list({ careTeamIds: options.careTeamIds, ...page }))) {
-    // A patient enrolled after the month has nothing to bill in it.
-    if (localDate(Date.parse(patient.enrolledAt), patient.timezone) >= `${nextMonth(options.month)}-01`) continue;
+    if (enrolledAfter(patient, options.month)) continue;
     for (const row of await patientRows(patient, options.month, ruleSet, stores, entriesByPatient.get(patient.id) ?? [], nowMs)) rows.push({ ...row, patientName: patient.name, timezone: patient.timezone });
   }
   return { month: options.month, ruleSetVersion: ruleSet.version, generatedAt: new Date(nowMs).toISOString(), rows };
@@ -77,14 +82,14 @@ export async function exportBilling(
  * One patient's rows of a month, as the export gives them (the monthly report's billing part).
  * Refused naming `month` as the export refuses it.
  */
-export async function patientBillingRows(stores: { clinicalStore: ClinicalStore; readingsStore: ReadingsStore }, patient: Patient, month: string, nowMs = Date.now()): Promise<BillingRow[]> {
+/**
+ * A patient's rows of a month. `entries`: their time entries of `billingTimeEntryRange(month)`, when
+ * the caller has read them already (the monthly report lists them too); read here otherwise.
+ */
+export async function patientBillingRows(stores: { clinicalStore: ClinicalStore; readingsStore: ReadingsStore }, patient: Patient, month: string, nowMs = Date.now(), entries?: readonly TimeEntry[]): Promise<BillingRow[]> {
   const ruleSet = ruleSetOfMonth(month);
-  if (localDate(Date.parse(patient.enrolledAt), patient.timezone) >= `${nextMonth(month)}-01`) return [];
-  const entries = await stores.clinicalStore.timeEntries.listForPatient(patient.id, {
-    from: new Date(Date.parse(`${month}-01T00:00:00Z`) - ZONE_MARGIN_MS).toISOString(),
-    to: new Date(Date.parse(`${nextMonth(month)}-01T00:00:00Z`) + ZONE_MARGIN_MS).toISOString(),
-  });
-  return patientRows(patient, month, ruleSet, stores, entries, nowMs);
+  if (enrolledAfter(patient, month)) return [];
+  return patientRows(patient, month, ruleSet, stores, entries ?? (await stores.clinicalStore.timeEntries.listForPatient(patient.id, billingTimeEntryRange(month))), nowMs);
 }
 
 const CSV_COLUMNS = ['patient_id', 'patient_name', 'code', 'units', 'group', 'period_start', 'period_end', 'device_days', 'minutes', 'interactive', 'evidence', 'reasons', 'rule_set_version'] as const;

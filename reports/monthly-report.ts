@@ -4,7 +4,7 @@
 // (how many, on how many days, each value's mean and range, in canonical units), the billing codes
 // the month reaches with why not, the alerts opened and what became of them, the care team's time
 // and the check-ins answered. Read from the stores each time, as the billing export is.
-import { patientBillingRows, type BillingRow } from '../billing/index.js';
+import { billingTimeEntryRange, patientBillingRows, type BillingRow } from '../billing/index.js';
 import { isMonth, lastDateOfMonth, nextMonth } from '../billing/calculate.js';
 import { isMeasurementKind, type MeasurementKind } from '../device-profiles/index.js';
 import { accumulateFields, everyItem, fieldStatistics, localDate, startOfLocalDate, type Alert, type ClinicalStore, type FieldAccumulators, type Patient, type ReadingsStore, type TimeEntry } from '../store/index.js';
@@ -82,13 +82,16 @@ export async function readMonthlyReport(stores: { clinicalStore: ClinicalStore; 
   const period = { start: `${month}-01`, end: lastDate < today ? lastDate : today };
   const from = new Date(startOfLocalDate(period.start, tz)).toISOString();
   const to = new Date(startOfLocalDate(`${nextMonth(month)}-01`, tz)).toISOString();
-  const [team, readings, billing, timeEntries, checkIns] = await Promise.all([
+  // The time entries of billing's wider range, read once: the report lists those of the local month.
+  const [team, readings, entries, checkIns] = await Promise.all([
     clinicalStore.careTeams.get(patient.careTeamId),
     readingsStore.query({ patientId: patient.id, from, to }),
-    patientBillingRows(stores, patient, month, nowMs),
-    clinicalStore.timeEntries.listForPatient(patient.id, { from, to }),
+    clinicalStore.timeEntries.listForPatient(patient.id, billingTimeEntryRange(month)),
     countOf(everyItem((page) => clinicalStore.checkIns.responses(patient.id, { from, to, ...page }))),
   ]);
+  const billing = await patientBillingRows(stores, patient, month, nowMs, entries);
+  const [fromMs, toMs] = [Date.parse(from), Date.parse(to)];
+  const timeEntries = entries.filter((entry) => Date.parse(entry.performedAt) >= fromMs && Date.parse(entry.performedAt) < toMs);
   // Newest first: read until the month's start is passed.
   const alerts: Alert[] = [];
   for await (const alert of everyItem((page) => clinicalStore.alerts.list({ patientId: patient.id, ...page }))) {

@@ -60,6 +60,10 @@ function reportSuite(store: 'sqlite' | 'postgres'): void {
     await app.clinicalStore.alerts.transition(alert.id, 'resolved', { actor: 'nurse-monthly', at: at(5, 18) });
     await app.clinicalStore.timeEntries.add({ patientId: patient.id, performedBy: 'nurse-monthly', performedAt: at(6), minutes: 25, interactive: true, note: null });
     await app.clinicalStore.timeEntries.add({ patientId: patient.id, performedBy: 'nurse-monthly', performedAt: at(12), minutes: 10, interactive: false, note: null });
+    // Early on the next month's first day in Chicago (06:30 UTC): read with the month (billing's range
+    // reaches 15 hours past it, for any zone), but not the month's: not in its 35 minutes.
+    const nextMonthFirst = new Date(Date.UTC(Number(month.slice(0, 4)), Number(month.slice(5, 7)), 1, 6, 30)).toISOString();
+    if (Date.parse(nextMonthFirst) < Date.now()) await app.clinicalStore.timeEntries.add({ patientId: patient.id, performedBy: 'nurse-monthly', performedAt: nextMonthFirst, minutes: 15, interactive: true, note: null });
 
     const answer = await get(patient.id, nurse, `?month=${month}`);
     expect({ status: answer.status, type: answer.headers.get('content-type'), disposition: answer.headers.get('content-disposition'), cache: answer.headers.get('cache-control') }).toEqual({
