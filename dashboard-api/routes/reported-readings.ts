@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { MEASUREMENT_KINDS, type MeasurementKind } from '../../device-profiles/index.js';
 import { INGEST_ERRORS, MAX_FUTURE_SKEW_MS, type IngestService } from '../../ingest/index.js';
-import { monitoringEnded, type ClinicalStore } from '../../store/index.js';
+import { localDate, monitoringEnded, startOfLocalDate, type ClinicalStore } from '../../store/index.js';
 import { CLINICAL_ROLES_AND_PATIENT, requireUser } from '../access.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import { errorResponses } from '../schemas.js';
@@ -47,7 +47,10 @@ export const reportedReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
       }
       const measuredAtMs = Date.parse(reading.measuredAt);
       if (measuredAtMs > Date.now() + MAX_FUTURE_SKEW_MS) throw new ApiError(INGEST_ERRORS.FUTURE_TIMESTAMP, `body/measuredAt: ${reading.measuredAt} is in the future`);
-      if (measuredAtMs < Date.parse(patient.enrolledAt)) throw new ApiError(API_ERRORS.VALIDATION, `body/measuredAt: ${reading.measuredAt} is before the patient's enrolment (${patient.enrolledAt})`);
+      // From the enrolment's local date, not its instant: the patient enrolled at the 10:00 visit who
+      // measured at 08:00 at home that morning tells the nurse that morning's reading.
+      const enrolmentDate = localDate(Date.parse(patient.enrolledAt), patient.timezone);
+      if (measuredAtMs < startOfLocalDate(enrolmentDate, patient.timezone)) throw new ApiError(API_ERRORS.VALIDATION, `body/measuredAt: ${reading.measuredAt} is before the patient's enrolment on ${enrolmentDate} (${patient.timezone})`);
       const outcome = await ingest.reported.submit({ patientId: patient.id, enteredBy: user.sub, key, reading });
       if (outcome.refused === 'invalid') throw new ApiError(outcome.code, `body${outcome.message.startsWith('/') ? '' : ': '}${outcome.message}`);
       if (outcome.refused === 'backlog_full') throw new ApiError(INGEST_ERRORS.BACKLOG_FULL, outcome.message);

@@ -3,7 +3,7 @@
 // meter showed. The time is the patient's wall time (a nurse in another zone hears "eight this
 // morning" in theirs). The platform judges it as a device's reading and never bills it; the page
 // says both, so nobody enters readings to fill a billing period.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiFailure, api } from '../api.js';
 import { MEAL_CONTEXTS } from '../../../device-profiles/kinds.js';
 import { unitText } from '../../../device-profiles/units.js';
@@ -47,7 +47,16 @@ export function ReadingEntry({ patientId, timezone, forPatient, onSaved }: { pat
   const [unit, setUnit] = useState<string>(KIND_FIELDS.blood_pressure.units[0]!);
   const [values, setValues] = useState<Record<string, string>>({});
   const [mealContext, setMealContext] = useState('');
-  const [measuredAt, setMeasuredAt] = useState(() => wallTimeValue(Date.now(), timezone));
+  const clockNow = () => wallTimeValue(Date.now(), timezone);
+  const [measuredAt, setMeasuredAt] = useState(clockNow);
+  // Until the person sets the time, it follows the clock: a form opened (or left open) an hour after
+  // the page was does not offer a time an hour old, and an untouched time is the moment of saving.
+  const [timeSet, setTimeSet] = useState(false);
+  useEffect(() => {
+    if (timeSet) return undefined;
+    const timer = setInterval(() => setMeasuredAt(clockNow()), 30_000);
+    return () => clearInterval(timer);
+  }, [timeSet, timezone]);
   // One key per entry: pressing Save again after a lost answer is the same reading, kept once.
   const [key, setKey] = useState(newKey);
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -69,7 +78,7 @@ export function ReadingEntry({ patientId, timezone, forPatient, onSaved }: { pat
       await api('POST', `/v1/patients/${encodeURIComponent(patientId)}/readings`, {
         key,
         kind,
-        measuredAt: zonedDateTime(measuredAt, timezone),
+        measuredAt: zonedDateTime(timeSet ? measuredAt : clockNow(), timezone),
         unit,
         ...numbers,
         ...(kind === 'glucose' && mealContext ? { mealContext } : {}),
@@ -79,6 +88,8 @@ export function ReadingEntry({ patientId, timezone, forPatient, onSaved }: { pat
       setValues({});
       setErrors({});
       setKey(newKey());
+      setTimeSet(false);
+      setMeasuredAt(clockNow());
       onSaved();
     } catch (failure) {
       const elementOf = (path: string) => (path === 'measuredAt' ? fieldId('measured-at') : path === 'unit' ? fieldId('unit') : KIND_FIELDS[kind].fields.some((f) => f.name === path) ? fieldId(path) : undefined);
@@ -91,7 +102,7 @@ export function ReadingEntry({ patientId, timezone, forPatient, onSaved }: { pat
   const problem = errors[''] ? html`<p class="error" role="alert">${errors['']}</p>` : Object.keys(errors).length > 0 ? html`<p class="error" role="alert">Not kept: see the fields marked below.</p>` : null;
   return html`
     ${saved ? html`<p class="notice" role="status">${saved}</p>` : null}
-    <details class="enroll-details">
+    <details class="enroll-details" onToggle=${(e: Event) => { if ((e.target as HTMLDetailsElement).open && !timeSet) setMeasuredAt(clockNow()); }}>
       <summary>${forPatient ? 'Enter a reading from your meter' : 'Enter a reading by hand'}</summary>
       <form class="enroll reading-entry" onSubmit=${submit} aria-label="Enter a reading">
         <p class="hint">${forPatient
@@ -110,7 +121,7 @@ export function ReadingEntry({ patientId, timezone, forPatient, onSaved }: { pat
         ${kind === 'glucose'
           ? field(fieldId('meal'), 'When (optional)', html`<select id=${fieldId('meal')} value=${mealContext} onChange=${(e: Event) => setMealContext((e.target as HTMLSelectElement).value)}><option value="">Not said</option>${MEAL_CONTEXTS.filter((c) => c !== 'unknown').map((c) => html`<option value=${c}>${capitalized(words(c))}</option>`)}</select>`)
           : null}
-        ${field(fieldId('measured-at'), forPatient ? 'Measured at' : `Measured at (the patient’s time, ${timezone})`, html`<input id=${fieldId('measured-at')} type="datetime-local" required max=${wallTimeValue(Date.now() + 60_000, timezone)} value=${measuredAt} onInput=${(e: Event) => setMeasuredAt((e.target as HTMLInputElement).value)} ...${aria(fieldId('measured-at'))} />`)}
+        ${field(fieldId('measured-at'), forPatient ? 'Measured at' : `Measured at (the patient’s time, ${timezone})`, html`<input id=${fieldId('measured-at')} type="datetime-local" required max=${wallTimeValue(Date.now() + 60_000, timezone)} value=${measuredAt} onInput=${(e: Event) => { setMeasuredAt((e.target as HTMLInputElement).value); setTimeSet(true); }} ...${aria(fieldId('measured-at'))} />`)}
         <button type="submit" disabled=${busy}>Save the reading</button>
       </form>
     </details>

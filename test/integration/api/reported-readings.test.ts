@@ -13,7 +13,7 @@ import { eventually, unique } from '../../support/ingest-harness.js';
 import { fhirErrors } from '../../support/fhir-validator.js';
 import { describeWithServer } from '../../support/servers.js';
 import { productionStores, productionStoresUnavailable } from '../../support/production-stores.js';
-import type { ReadingsStore } from '../../../store/index.js';
+import { startOfLocalDate, type ReadingsStore } from '../../../store/index.js';
 import type { Observation } from '@medplum/fhirtypes';
 
 const VITAL_SIGNS_BP = 'http://hl7.org/fhir/StructureDefinition/bp';
@@ -94,6 +94,16 @@ function reportedReadingsSuite(stores: Stores): void {
     }
     expect(await readingsOf(patient.id)).toEqual([]);
     expect((await app.clinicalStore.deadLetters.list({ limit: 500 })).items.length).toBe(deadLettersBefore);
+    // Enrolled at a 10:00 visit two days ago (Chicago): that morning's 08:00 reading at home is theirs; the
+    // evening before is refused, naming the day.
+    const enrolmentDay = new Date(Date.now() - 2 * DAY_MS).toLocaleDateString('en-CA', { timeZone: 'America/Chicago' });
+    const midnight = startOfLocalDate(enrolmentDay, 'America/Chicago');
+    const visited = ((await app.request('POST', '/v1/patients', { token: nurse, body: { name: 'Vera Visit', birthDate: '1950-01-01', timezone: 'America/Chicago', careTeamId: app.teamId, enrolledAt: new Date(midnight + 10 * 3_600_000).toISOString() } })).body as { id: string }).id;
+    const morning = await report(nurse, visited, { ...base, key: unique('form'), measuredAt: new Date(midnight + 8 * 3_600_000).toISOString() });
+    expect(morning.status).toBe(201);
+    const evening = await report(nurse, visited, { ...base, key: unique('form'), measuredAt: new Date(midnight - 60_000).toISOString() });
+    expect(evening.status).toBe(400);
+    expect((evening.body as { message: string }).message).toContain(`before the patient's enrolment on ${enrolmentDay} (America/Chicago)`);
     // A device may not be provisioned under the reported readings' id.
     const provision = await app.request('POST', '/v1/devices', { token: admin, body: { id: 'reported', kind: 'blood_pressure' } });
     expect(provision.status).toBe(400);
@@ -129,7 +139,7 @@ function reportedReadingsSuite(stores: Stores): void {
     expect((ended.body as { message: string }).message).toContain('monitoring ended');
   });
 
-  it('judges a reported crisis as a device’s, asking the retake in the thread; never a billing day; an Observation with the patient as performer', async () => {
+  it('judges a reported crisis as a device’s, asking the retake in the thread, and a retake entered at once downgrades or confirms it; never a billing day; an Observation with the patient as performer', async () => {
     const patient = await enroll('Carl Crisis');
     // A scale of his that sent a reading yesterday: the billing period has begun.
     const scale = unique('scale');
@@ -152,6 +162,25 @@ function reportedReadingsSuite(stores: Stores): void {
     const progress = (await app.request('GET', `/v1/patients/${patient.id}/billing-progress`, { token: nurse })).body as { today: string; device: { dates: string[] } | null };
     expect(progress.device?.dates).toHaveLength(1);
     expect(progress.device?.dates).not.toContain(progress.today);
+    // The nurse, still on the phone, hears the retake at once and enters it: a normal retake resolves
+    // the held alert as downgraded, as a device's retake does.
+    expect((await report(nurse, patient.id, { key: unique('form'), kind: 'blood_pressure', measuredAt: minutesAgo(1), unit: 'mmHg', systolic: 138, diastolic: 86 })).status).toBe(201);
+    const downgraded = await eventually(async () => {
+      const now = await app.clinicalStore.alerts.get(alert.id);
+      return now?.status === 'resolved' ? now : undefined;
+    });
+    expect(downgraded.status).toBe('resolved');
+    expect((await app.clinicalStore.alerts.events(alert.id)).map((event) => event.type)).toContain('downgraded');
+    // Another patient's entered retake still in crisis opens the alert for the nurses, saying so.
+    const again = await enroll('Cora Confirmed');
+    expect((await report(nurse, again.id, { key: unique('form'), kind: 'blood_pressure', measuredAt: minutesAgo(3), unit: 'mmHg', systolic: 188, diastolic: 118 })).status).toBe(201);
+    const held = await eventually(async () => (await app.clinicalStore.alerts.list({ patientId: again.id })).items.find((a) => a.ruleId === 'bp-crisis' && a.status === 'awaiting_confirmation'));
+    expect((await report(nurse, again.id, { key: unique('form'), kind: 'blood_pressure', measuredAt: minutesAgo(1), unit: 'mmHg', systolic: 186, diastolic: 121 })).status).toBe(201);
+    const confirmed = await eventually(async () => {
+      const now = await app.clinicalStore.alerts.get(held.id);
+      return now?.status === 'open' ? now : undefined;
+    });
+    expect(confirmed.summary).toContain('retake confirms: BP 186/121 mmHg');
     // For the EHR: the patient measured it; no device of ours did.
     const search = (await app.request('GET', `/fhir/R4/Observation?patient=${patient.id}&code=http://loinc.org|85354-9`, { token: nurse })).body as { entry?: { resource: Observation }[] };
     const observation = search.entry?.[0]?.resource;
