@@ -21,6 +21,9 @@ export const careTeamView = z.object({
   createdAt: instant,
 });
 
+/** A patient's number in another system: the system's URI (`http://hospital.example.org/mrn`) and the number. */
+export const patientIdentifier = z.object({ system: z.string().min(1).max(255), value: z.string().min(1).max(100) }).strict();
+
 export const patientView = z.object({
   id: z.string(),
   name: z.string(),
@@ -33,6 +36,8 @@ export const patientView = z.object({
   updatedAt: instant,
   /** Their monitoring ended (routes/patients.ts, POST /v1/patients/{id}/discharge); null while monitored. */
   discharge: z.object({ at: instant, by: z.string(), reason: z.enum(DISCHARGE_REASONS), note: z.string().nullable() }).nullable(),
+  /** Their numbers in other systems (the EHR's medical record number): FHIR's Patient.identifier beside the platform's id. */
+  identifiers: z.array(patientIdentifier),
 });
 
 /** A discharge in a patient's history, with when monitoring resumed (null: it has not). */

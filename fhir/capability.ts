@@ -35,7 +35,7 @@ export function capabilityStatement(baseUrl: string, bulkExport = false): Capabi
           {
             ...resource('Patient', [], [
               { name: '_id', type: 'token', documentation: 'the FHIR id' },
-              { name: 'identifier', type: 'token', documentation: 'urn:rpm-ingest:patient|<platform id>' },
+              { name: 'identifier', type: 'token', documentation: 'urn:rpm-ingest:patient|<platform id> (also without a system), or <system>|<number> of a number the patient holds in another system (their medical record number in the EHR)' },
             ]),
             operation: [
               {

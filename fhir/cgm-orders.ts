@@ -99,13 +99,30 @@ export function orderDate(value: string, timezone: string, edge: 'start' | 'end'
 }
 
 /**
+ * The platform's patient an EHR's Patient is: by the platform's id the push gave it, else by a number
+ * of the EHR's the patient holds (their medical record number: the EHR's own chart of them).
+ */
+async function patientOf(inEhr: FhirPatient | undefined, patients: { get(id: string): Promise<Patient | undefined>; byIdentifier(system: string, value: string): Promise<Patient | undefined> }): Promise<Patient | undefined> {
+  const identifiers = inEhr?.identifier ?? [];
+  const platformId = identifiers.find((identifier) => identifier.system === SYSTEMS.patientId)?.value;
+  if (platformId !== undefined) return patients.get(platformId);
+  for (const { system, value } of identifiers) {
+    if (!system || !value) continue;
+    const patient = await patients.byIdentifier(system, value);
+    if (patient) return patient;
+  }
+  return undefined;
+}
+
+/**
  * A care team's CGM orders in its EHR, for the patients the platform sent it (their identifier of
- * system `urn:rpm-ingest:patient`) who are still the team's; with the orders it cannot serve and why.
+ * system `urn:rpm-ingest:patient`) or knows by the EHR's number of them, who are still the team's;
+ * with the orders it cannot serve and why.
  */
 export async function readTeamCgmOrders(
   client: Pick<EhrClient, 'searchAll'>,
   careTeamId: string,
-  patients: { get(id: string): Promise<Patient | undefined> },
+  patients: { get(id: string): Promise<Patient | undefined>; byIdentifier(system: string, value: string): Promise<Patient | undefined> },
 ): Promise<{ orders: FhirCgmOrder[]; skipped: UnservedFhirCgmOrder[] }> {
   const codes = [STANDING_ORDER_CODE, ONE_TIME_ORDER_CODE].map((code) => `${CGM_ORDER_SYSTEM}|${code}`).join(',');
   const entries = await client.searchAll(`ServiceRequest?code=${encodeURIComponent(codes)}&status=active&_include=ServiceRequest:subject&_count=100`);
@@ -126,8 +143,7 @@ export async function readTeamCgmOrders(
   const orders: FhirCgmOrder[] = [];
   const skipped: UnservedFhirCgmOrder[] = [];
   for (const request of requests) {
-    const platformId = inEhr.get(request.subject?.reference ?? '')?.identifier?.find((identifier) => identifier.system === SYSTEMS.patientId)?.value;
-    const found = platformId === undefined ? undefined : await patients.get(platformId);
+    const found = await patientOf(inEhr.get(request.subject?.reference ?? ''), patients);
     // Only a patient of this team is named beside an order it cannot serve.
     const patient = found?.careTeamId === careTeamId ? found : undefined;
     const unserved = (problem: string) => skipped.push({ kind: 'unserved', careTeamId, ehrOrderId: request.id ?? '', patientId: patient?.id ?? null, problem });
@@ -137,7 +153,7 @@ export async function readTeamCgmOrders(
       continue;
     }
     if (!patient) {
-      unserved(found ? "its patient is not this team's" : 'its patient is not one the platform sent');
+      unserved(found ? "its patient is not this team's" : 'its patient is not one the platform sent nor holds a number of');
       continue;
     }
     const content = { summary: order.summary, sensorReadings: order.sensorReadings };

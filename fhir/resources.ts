@@ -15,7 +15,9 @@ export function patientResource(patient: Patient): FhirPatient {
     resourceType: 'Patient',
     id: fhirIdOf(patient.id),
     meta: { lastUpdated: patient.updatedAt },
-    identifier: [{ system: SYSTEMS.patientId, value: patient.id }],
+    // The platform's id first (its conditional creates and CGM summaries name it), then the patient's
+    // numbers in other systems: the EHR's medical record number, which its chart is found by.
+    identifier: [{ system: SYSTEMS.patientId, value: patient.id }, ...patient.identifiers.map(({ system, value }) => ({ system, value }))],
     active: true,
     name: [{ text: patient.name }],
     birthDate: patient.birthDate,

@@ -13,10 +13,18 @@ export function escapeSearchValue(value: string): string {
   return value.replace(/[\\|,$]/g, (character) => `\\${character}`);
 }
 
-export function identifierQuery(resource: { identifier?: { system?: string; value?: string }[] }): string {
-  const identifier = resource.identifier?.[0];
-  if (!identifier?.system || !identifier.value) throw new Error(`a ${JSON.stringify(resource).slice(0, 40)} to push has no identifier`);
-  return `identifier=${encodeURIComponent(`${escapeSearchValue(identifier.system)}|${escapeSearchValue(identifier.value)}`)}`;
+/**
+ * The search a conditional create is made on: the resource's identifier; for a Patient, any of its
+ * identifiers (FHIR's comma is "or"): the platform's id, or a number the EHR knows the patient by,
+ * so that readings land in the chart the EHR has under the patient's medical record number rather
+ * than a second patient of the same person. An EHR holding two patients that match (its own chart
+ * and one the platform made before the number was known) refuses the create (412), to be merged
+ * there, rather than the platform choosing one.
+ */
+export function identifierQuery(resource: { resourceType?: string; identifier?: { system?: string; value?: string }[] }): string {
+  const identifiers = (resource.resourceType === 'Patient' ? resource.identifier : resource.identifier?.slice(0, 1)) ?? [];
+  if (identifiers.length === 0 || identifiers.some((identifier) => !identifier.system || !identifier.value)) throw new Error(`a ${JSON.stringify(resource).slice(0, 40)} to push has no identifier`);
+  return `identifier=${encodeURIComponent(identifiers.map((identifier) => `${escapeSearchValue(identifier.system!)}|${escapeSearchValue(identifier.value!)}`).join(','))}`;
 }
 
 /**

@@ -1,6 +1,7 @@
 // The FHIR vocabulary the mapping uses: code systems, profiles, extensions and identifier systems.
 // Sources: ../shared/reference/fhir.md (R4 vital-signs profiles, the HL7 Personal Health Device IG,
 // US Core) and the IEEE 11073-10101 nomenclature (MDC codes: partition × 65536 + term code).
+import { PLATFORM_PATIENT_SYSTEM } from '../store/index.js';
 
 export const FHIR_VERSION = '4.0.1';
 export const FHIR_JSON = 'application/fhir+json';
@@ -14,7 +15,7 @@ export const SYSTEMS = {
   /** The PHD IG fixes this system for the identifier an observation is conditionally created on. */
   phdObservationIdentifier: 'http://hl7.org/fhir/uv/phd/StructureDefinition/PhdBaseObservation',
   /** The platform's own ids, as identifiers: stable whatever address the platform is reached at. */
-  patientId: 'urn:rpm-ingest:patient',
+  patientId: PLATFORM_PATIENT_SYSTEM,
   deviceId: 'urn:rpm-ingest:device',
   /** The platform's own codes for what no published code system names (reading flags). */
   readingFlags: 'urn:rpm-ingest:reading-flag',

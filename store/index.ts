@@ -15,7 +15,8 @@ export type { Device, DeviceActivity, DeviceAssignment, DeviceState, DeviceStatu
 export { DEVICE_VENDORS } from './clinical/repositories/devices.js';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, everyItem, type Page, type PageRequest } from './clinical/repositories/pagination.js';
 export type { DeliveryStatus, NewNotificationDelivery, NotificationDelivery } from './clinical/repositories/notification-deliveries.js';
-export type { CareTeamMove, NewPatient, Patient, PatientDischarge, PatientDischargeRecord, PatientDischargeResult, PatientMove } from './clinical/repositories/patients.js';
+export type { CareTeamMove, NewPatient, Patient, PatientDischarge, PatientDischargeRecord, PatientDischargeResult, PatientIdentifier, PatientMove } from './clinical/repositories/patients.js';
+export { MAX_PATIENT_IDENTIFIERS, PLATFORM_PATIENT_SYSTEM } from './clinical/repositories/patients.js';
 export { DISCHARGE_REASONS, dischargeReasonText, type DischargeReason } from './clinical/discharge-reasons.js';
 export { monitoringEnded } from './clinical/repositories/patient-team.js';
 export type { PatientThresholds } from './clinical/repositories/thresholds.js';

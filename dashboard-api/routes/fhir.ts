@@ -198,9 +198,19 @@ export const fhirRoutes: FastifyPluginAsync<FhirRouteOptions> = async (app, { cl
   app.get('/Patient', { config: readAccess('fhir.patient.search', 'patient') }, async (request, reply) => {
     const user = requireUser(request);
     const values = searchValues(request.query as RawQuery, ['_id', 'identifier'], lenient(request));
-    const ids = [...(values.get('_id') ?? []).flatMap((value) => value.split(',')), ...(values.get('identifier') ?? []).flatMap((value) => identifierValues('identifier', value, SYSTEMS.patientId).map(fhirIdOf))];
-    if (ids.length > 0 || user.role === 'patient') {
-      const wanted = user.role === 'patient' ? (ids.length > 0 ? ids.filter((id) => id === fhirIdOf(user.patientId ?? '')) : [fhirIdOf(user.patientId ?? '')]) : ids;
+    // By the platform's id (`urn:rpm-ingest:patient`, or no system), or by a number of another
+    // system the patient holds (the EHR's medical record number).
+    const tokens = (values.get('identifier') ?? []).flatMap((value) => parseTokens('identifier', value));
+    const byNumber = await Promise.all(tokens.filter((token) => token.system !== undefined && token.system !== SYSTEMS.patientId).map((token) => clinicalStore.patients.byIdentifier(token.system!, token.code)));
+    const ids = [
+      ...(values.get('_id') ?? []).flatMap((value) => value.split(',')),
+      ...tokens.filter((token) => token.system === undefined || token.system === SYSTEMS.patientId).map((token) => fhirIdOf(token.code)),
+      ...byNumber.flatMap((patient) => (patient ? [fhirIdOf(patient.id)] : [])),
+    ];
+    // A search by id or identifier that matches nothing finds nothing (not every patient).
+    const asked = values.has('_id') || values.has('identifier');
+    if (asked || user.role === 'patient') {
+      const wanted = user.role === 'patient' ? (asked ? ids.filter((id) => id === fhirIdOf(user.patientId ?? '')) : [fhirIdOf(user.patientId ?? '')]) : ids;
       const patients: Patient[] = [];
       for (const id of new Set(wanted)) {
         const patient = await visiblePatient(request, id).catch((error: unknown) => (error instanceof RpmError || error instanceof ApiError ? undefined : Promise.reject(error)));

@@ -6,7 +6,8 @@ import { alertDeliveries, type AlertChange } from '../../rules/index.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, maySeeTeam, requireUser, visibleTeams } from '../access.js';
 import { chosenId, idParams, instant, pageQuery } from './shared.js';
-import { careTeamMoveAnswer, careTeamMoveView, cursor, dischargeAnswer, dischargeRecordView, errorResponses, patientView, readingView } from '../schemas.js';
+import { careTeamMoveAnswer, careTeamMoveView, cursor, dischargeAnswer, dischargeRecordView, errorResponses, patientIdentifier, patientView, readingView } from '../schemas.js';
+import { MAX_PATIENT_IDENTIFIERS } from '../../store/index.js';
 
 const patientBody = z.object({
   id: chosenId.optional(),
@@ -16,6 +17,7 @@ const patientBody = z.object({
   language: z.string().min(2).max(35).nullable().optional(),
   careTeamId: z.string().min(1),
   enrolledAt: instant.optional(),
+  identifiers: z.array(patientIdentifier).max(MAX_PATIENT_IDENTIFIERS).optional(),
 });
 
 export const patientRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; readingsStore: ReadingsStore; localAlertChanges: Subject<AlertChange> }> = async (app, { clinicalStore, readingsStore, localAlertChanges }) => {
@@ -34,12 +36,17 @@ export const patientRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore
       schema: {
         params: idParams,
         body: z
-          .object({ name: z.string().min(1).max(200).optional(), birthDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD').optional(), language: z.string().min(2).max(35).nullable().optional() })
+          .object({
+            name: z.string().min(1).max(200).optional(),
+            birthDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD').optional(),
+            language: z.string().min(2).max(35).nullable().optional(),
+            identifiers: z.array(patientIdentifier).max(MAX_PATIENT_IDENTIFIERS).optional(),
+          })
           .strict()
-          .refine((change) => Object.keys(change).length > 0, 'name, birthDate or language: nothing to change'),
+          .refine((change) => Object.keys(change).length > 0, 'name, birthDate, language or identifiers: nothing to change'),
         response: { 200: patientView, ...errorResponses },
         tags: ['patients'],
-        description: 'Corrects the patient’s name or date of birth, or changes their language (BCP 47; null: English), in which automated messages are sent when the care team has a template in it. The time zone does not change after enrolment (it makes the past billing days); the care team changes by a move (POST /v1/patients/{id}/care-team-moves).',
+        description: 'Corrects the patient’s name or date of birth, or changes their language (BCP 47; null: English), in which automated messages are sent when the care team has a template in it, or their numbers in other systems (`identifiers`, replacing those they had: the EHR’s medical record number, by which the FHIR push finds the EHR’s own chart of them; a number another patient holds is a 409). The time zone does not change after enrolment (it makes the past billing days); the care team changes by a move (POST /v1/patients/{id}/care-team-moves).',
       },
       config: { access: { roles: ['admin', 'nurse'], scope: 'patient', audit: 'patient.update' } },
     },

@@ -26,6 +26,7 @@ import { triageBirthDateMigration } from './migrations/0020-triage-birth-date.js
 import { deviceActivityMigration } from './migrations/0021-device-activity.js';
 import { careTeamMovesMigration } from './migrations/0022-care-team-moves.js';
 import { patientDischargesMigration } from './migrations/0023-patient-discharges.js';
+import { patientIdentifiersMigration } from './migrations/0024-patient-identifiers.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -53,6 +54,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0021-device-activity': deviceActivityMigration,
     '0022-care-team-moves': careTeamMovesMigration,
     '0023-patient-discharges': patientDischargesMigration,
+    '0024-patient-identifiers': patientIdentifiersMigration,
   };
 }
 

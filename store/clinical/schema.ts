@@ -30,6 +30,15 @@ export interface PatientTable {
   discharged_by: string | null;
   discharge_reason: string | null;
   discharge_note: string | null;
+  /** JSON `[{"system","value"}]`: the patient's record numbers in other systems (migration 0024). */
+  identifiers: Generated<string>;
+}
+
+/** One system's record number of a patient; the key makes it one patient's (migration 0024). */
+export interface PatientIdentifierTable {
+  system: string;
+  value: string;
+  patient_id: string;
 }
 
 /** Every discharge of a patient, with its resumption (migration 0023). */
@@ -477,6 +486,7 @@ export interface ClinicalDatabase {
   care_teams: CareTeamTable;
   patients: PatientTable;
   patient_discharges: PatientDischargeTable;
+  patient_identifiers: PatientIdentifierTable;
   devices: DeviceTable;
   device_status: DeviceStatusTable;
   device_activity: DeviceActivityTable;

@@ -613,7 +613,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.waitForSelector('h1:has-text("Eve Enrolled")');
       // A misspelt name and a wrong birth date are corrected on the patient's page; a birth date in
       // the future is refused on its field.
-      await page.click('summary:has-text("Correct the name, date of birth or language")');
+      await page.click('summary:has-text("Correct the name, date of birth, language or record numbers")');
       await page.fill('#details-birth-date', '2999-01-01');
       await page.click('form.patient-details button[type=submit]');
       await page.waitForSelector('#details-birth-date-error');
@@ -628,6 +628,22 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(await page.textContent('form.patient-details p[role=status]')).toBe('Saved.');
       expect(((await page.textContent('p.patient-header')) ?? '').replace(/\s+/g, ' ')).toMatch(/^ ?Born May 7, 1951, age 75 · time zone America\/Chicago · .* · messages in Spanish ?$/);
       expect(await call('GET', `/v1/patients/${mrn}`)).toMatchObject({ name: 'Eve Enrolee', birthDate: '1951-05-07', language: 'es', timezone: 'America/Chicago' });
+      // Her medical record number at the hospital, by which the EHR's own chart of her is found; one
+      // that is another patient's is refused at its field.
+      const hospital = 'http://hospital.example.org/mrn';
+      await call('PATCH', `/v1/patients/${ids.patientA}`, { identifiers: [{ system: hospital, value: `taken-${mrn}` }] });
+      await page.fill('#details-identifier-0-system', hospital);
+      await page.fill('#details-identifier-0-value', `taken-${mrn}`);
+      await page.click('form.patient-details button[type=submit]');
+      await page.waitForSelector('#details-identifier-0-value-error');
+      expect(await page.textContent('#details-identifier-0-value-error')).toBe(`${hospital} taken-${mrn} is another patient's number`);
+      expect(await seriousViolations(page, 'patient-details-identifier-taken')).toEqual([]);
+      await page.fill('#details-identifier-0-value', `MRN-${mrn}`);
+      await page.click('form.patient-details button[type=submit]');
+      await page.waitForSelector(`p.patient-header:has-text("MRN-${mrn} (${hospital})")`);
+      expect((await call('GET', `/v1/patients/${mrn}`)).identifiers).toEqual([{ system: hospital, value: `MRN-${mrn}` }]);
+      await page.locator('form.patient-details').screenshot({ path: join(screenshots, 'patient-details-identifiers.png') });
+      await call('PATCH', `/v1/patients/${ids.patientA}`, { identifiers: [] });
       await context.close();
 
       // An admin's CSV file: refused whole with each problem by line and column, then imported.
@@ -1347,7 +1363,23 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       // The patient, on their phone, enters a weight of theirs.
       const username = unique('hugo').toLowerCase();
       const { phone, patientPage } = await patientOnPhone(username, { id: hugo, name: 'Hugo Handheld', timezone: 'America/Chicago' });
+      // The page loaded ten minutes before the form is opened: the form offers the time it is opened
+      // (the page's clock set back, then forward to now without running its timers).
+      await patientPage.waitForSelector('summary:has-text("Enter a reading from your meter")');
+      await patientPage.clock.install({ time: Date.now() - 10 * 60_000 });
+      await patientPage.reload();
+      await patientPage.waitForSelector('summary:has-text("Enter a reading from your meter")');
+      const chicagoWall = (ms: number) => {
+        const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: 'America/Chicago', hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }).formatToParts(ms).map((p) => [p.type, p.value]));
+        return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
+      };
+      const loadedAt = chicagoWall(await patientPage.evaluate(() => Date.now()));
+      await patientPage.clock.setSystemTime(Date.now());
+      const openedFrom = chicagoWall(Date.now());
       await patientPage.click('summary:has-text("Enter a reading from your meter")');
+      const offered = await patientPage.inputValue('#entry-measured-at');
+      expect(offered).not.toBe(loadedAt);
+      expect([openedFrom, chicagoWall(Date.now())]).toContain(offered);
       await patientPage.selectOption('#entry-kind', 'weight');
       await patientPage.fill('#entry-value', '181.4');
       await patientPage.click('form.reading-entry button[type=submit]');

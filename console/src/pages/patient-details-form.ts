@@ -1,6 +1,7 @@
-// Correcting a patient's name or date of birth, or setting the language of their automated messages
-// (PATCH /v1/patients/{id}), from their page: a misspelt name entered at enrolment is otherwise the
-// name every nurse checks before acting. The time zone does not change after enrolment (it makes
+// Correcting a patient's name or date of birth, setting the language of their automated messages, or
+// their record numbers in other systems (PATCH /v1/patients/{id}), from their page: a misspelt name
+// entered at enrolment is otherwise the name every nurse checks before acting, and the EHR's medical
+// record number is how the FHIR push finds the hospital's own chart of them. The time zone does not change after enrolment (it makes
 // the patient's past billing days), which the form says; the care team changes by a move
 // (care-team-move-form.ts).
 import { useState } from 'preact/hooks';
@@ -11,23 +12,43 @@ import { formFields } from '../form-field.js';
 import { html } from '../html.js';
 
 const FIELDS: Readonly<Record<string, string>> = { name: 'details-name', birthDate: 'details-birth-date', language: 'details-language' };
+/** `identifiers/1/value` → the second number's field; `identifiers/1` (another patient's) → its number. */
+const fieldOf = (path: string) => {
+  const identifier = /^identifiers\/(\d+)(?:\/(system|value))?$/.exec(path);
+  return identifier ? `details-identifier-${identifier[1]}-${identifier[2] ?? 'value'}` : FIELDS[path];
+};
+
+type Identifier = PatientSummary['identifiers'][number];
+export interface DetailsDraft {
+  name: string;
+  birthDate: string;
+  language: string;
+  /** Rows of the form: one whose system and number are both empty is no number. */
+  identifiers: Identifier[];
+}
 
 /** What changed, as the request's body; empty when nothing did. */
-export function detailsChange(patient: Pick<PatientSummary, 'name' | 'birthDate' | 'language'>, draft: { name: string; birthDate: string; language: string }): Record<string, string | null> {
-  const change: Record<string, string | null> = {};
+export function detailsChange(patient: Pick<PatientSummary, 'name' | 'birthDate' | 'language' | 'identifiers'>, draft: DetailsDraft): Record<string, unknown> {
+  const change: Record<string, unknown> = {};
   if (draft.name.trim() !== patient.name) change.name = draft.name.trim();
   if (draft.birthDate !== patient.birthDate) change.birthDate = draft.birthDate;
   const language = draft.language.trim() || null;
   if (language !== patient.language) change.language = language;
+  const identifiers = draft.identifiers.map(({ system, value }) => ({ system: system.trim(), value: value.trim() })).filter(({ system, value }) => system || value);
+  if (JSON.stringify(identifiers) !== JSON.stringify(patient.identifiers)) change.identifiers = identifiers;
   return change;
 }
 
 export function PatientDetailsForm({ patient, onSaved }: { patient: PatientSummary; onSaved: (patient: PatientSummary) => void }) {
-  const [draft, setDraft] = useState({ name: patient.name, birthDate: patient.birthDate, language: patient.language ?? '' });
+  const [draft, setDraft] = useState<DetailsDraft>({ name: patient.name, birthDate: patient.birthDate, language: patient.language ?? '', identifiers: patient.identifiers.length > 0 ? patient.identifiers : [{ system: '', value: '' }] });
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [saved, setSaved] = useState(false);
-  const input = (key: keyof typeof draft) => (event: Event) => {
+  const input = (key: 'name' | 'birthDate' | 'language') => (event: Event) => {
     setDraft({ ...draft, [key]: (event.target as HTMLInputElement).value });
+    setSaved(false);
+  };
+  const identifierInput = (index: number, key: keyof Identifier) => (event: Event) => {
+    setDraft({ ...draft, identifiers: draft.identifiers.map((identifier, i) => (i === index ? { ...identifier, [key]: (event.target as HTMLInputElement).value } : identifier)) });
     setSaved(false);
   };
   const change = detailsChange(patient, draft);
@@ -39,7 +60,8 @@ export function PatientDetailsForm({ patient, onSaved }: { patient: PatientSumma
       setSaved(true);
       onSaved(answer);
     } catch (failure) {
-      setErrors(failure instanceof ApiFailure && failure.status === 400 ? fieldErrors(failure.message, (path) => FIELDS[path]) : { '': (failure as Error).message });
+      // A 409 names the number another patient holds.
+      setErrors(failure instanceof ApiFailure && (failure.status === 400 || failure.status === 409) ? fieldErrors(failure.message, fieldOf) : { '': (failure as Error).message });
     }
   };
   const { field, aria } = formFields(errors);
@@ -50,6 +72,17 @@ export function PatientDetailsForm({ patient, onSaved }: { patient: PatientSumma
       ${field('details-name', 'Name', html`<input id="details-name" required autocomplete="off" value=${draft.name} onInput=${input('name')} ...${aria('details-name')} />`)}
       ${field('details-birth-date', 'Date of birth', html`<input id="details-birth-date" type="date" required value=${draft.birthDate} onInput=${input('birthDate')} ...${aria('details-birth-date')} />`)}
       ${field('details-language', 'Language of automated messages (empty: English)', html`<input id="details-language" autocomplete="off" placeholder="es" value=${draft.language} onInput=${input('language')} ...${aria('details-language')} />`)}
+      <fieldset class="identifiers">
+        <legend>Record numbers in other systems</legend>
+        <p class="hint">The patient's medical record number in the hospital's EHR (and any other system's), with the address that names the system there (your EHR team knows it, such as http://hospital.example.org/mrn). Readings sent to the EHR go to the chart it has under that number.</p>
+        ${draft.identifiers.map(
+          (identifier, index) => html`<div class="identifier-row">
+            ${field(`details-identifier-${index}-system`, 'System', html`<input id=${`details-identifier-${index}-system`} autocomplete="off" placeholder="http://hospital.example.org/mrn" value=${identifier.system} onInput=${identifierInput(index, 'system')} ...${aria(`details-identifier-${index}-system`)} />`)}
+            ${field(`details-identifier-${index}-value`, 'Number', html`<input id=${`details-identifier-${index}-value`} autocomplete="off" value=${identifier.value} onInput=${identifierInput(index, 'value')} ...${aria(`details-identifier-${index}-value`)} />`)}
+          </div>`,
+        )}
+        <button type="button" class="secondary" onClick=${() => setDraft({ ...draft, identifiers: [...draft.identifiers, { system: '', value: '' }] })}>Add another number</button>
+      </fieldset>
       <p class="hint">The time zone (${patient.timezone}) stays as enrolled: it makes the patient's past days with readings. The care team changes by a move (below).</p>
       <button type="submit" disabled=${Object.keys(change).length === 0}>Save</button>
     </form>

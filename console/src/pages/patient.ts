@@ -238,7 +238,7 @@ export function PatientPage({ id }: { id: string }) {
     <main id="main">
       <h1>${patient.name}</h1>
       <p class="patient-header">
-        ${bornText(patient.birthDate).replace(/^b/, 'B')} · time zone ${patient.timezone}${clinician ? ` · care team ${teams.find((team) => team.id === patient.careTeamId)?.name ?? patient.careTeamId} · devices ${patient.devices.length > 0 ? patient.devices.join(', ') : 'none'}${patient.language ? ` · messages in ${languageName(patient.language)}` : ''}` : ''}
+        ${bornText(patient.birthDate).replace(/^b/, 'B')} · time zone ${patient.timezone}${clinician ? ` · care team ${teams.find((team) => team.id === patient.careTeamId)?.name ?? patient.careTeamId} · devices ${patient.devices.length > 0 ? patient.devices.join(', ') : 'none'}${patient.language ? ` · messages in ${languageName(patient.language)}` : ''}${patient.identifiers.map((identifier) => ` · ${identifier.value} (${identifier.system})`).join('')}` : ''}
       </p>
       <${MonitoringStatus} key=${patient.id} patient=${patient} alerts=${alerts} onChanged=${(changed: PatientSummary) => {
         // A discharge ends every device's assignment in its transaction: the header says so with the
@@ -249,7 +249,7 @@ export function PatientPage({ id }: { id: string }) {
         patientAlerts(id).then(setAlerts, () => undefined);
       }} />
       ${mayCorrect
-        ? html`<details class="enroll-details"><summary>Correct the name, date of birth or language</summary><${PatientDetailsForm} key=${patient.id} patient=${patient} onSaved=${(saved: PatientSummary) => setPatient({ ...patient, ...saved })} /></details>`
+        ? html`<details class="enroll-details"><summary>Correct the name, date of birth, language or record numbers</summary><${PatientDetailsForm} key=${patient.id} patient=${patient} onSaved=${(saved: PatientSummary) => setPatient({ ...patient, ...saved })} /></details>`
         : null}
       ${mayCorrect && teams.length > 1
         ? html`<${CareTeamMoveDetails} key=${patient.id} patient=${patient} teams=${teams} onMoved=${(moved: PatientSummary) => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { conflict, found, insertUnique, invalidInput, notFound } from '../../errors.js';
+import { conflict, found, insertUnique, invalidInput, isUniqueViolation, notFound } from '../../errors.js';
 import { canonicalTimeZone, isCalendarDate, nowInstant, toInstant } from '../../time.js';
 import type { SqlDialectName } from '../connect.js';
 import type { ClinicalDatabase, PatientTable } from '../schema.js';
@@ -23,6 +23,38 @@ export interface Patient {
   updatedAt: string;
   /** Their monitoring ended (discharged from the program): null while they are monitored. */
   discharge: PatientDischarge | null;
+  /** Their record numbers in other systems (the hospital EHR's medical record number), FHIR's Patient.identifier beside the platform's own. */
+  identifiers: PatientIdentifier[];
+}
+
+/** A patient's number in another system, as FHIR writes an Identifier: the system's URI and the number. */
+export interface PatientIdentifier {
+  system: string;
+  value: string;
+}
+
+/** The platform's own identifier system of its patients (in FHIR): no other number may take it. */
+export const PLATFORM_PATIENT_SYSTEM = 'urn:rpm-ingest:patient';
+export const MAX_PATIENT_IDENTIFIERS = 10;
+
+/**
+ * A patient's identifiers as kept: each system an absolute URI (`http://hospital.example.org/mrn`,
+ * `urn:oid:…`) once, never the platform's own, each number 1–100 characters; refused naming the item.
+ */
+export function checkIdentifiers(identifiers: readonly PatientIdentifier[]): PatientIdentifier[] {
+  if (identifiers.length > MAX_PATIENT_IDENTIFIERS) throw invalidInput('identifiers', `at most ${MAX_PATIENT_IDENTIFIERS}`);
+  const systems = new Set<string>();
+  return identifiers.map((identifier, index) => {
+    const system = identifier.system.trim();
+    const value = identifier.value.trim();
+    if (system.length > 255 || !/^[A-Za-z][A-Za-z0-9+.-]*:\S+$/.test(system)) throw invalidInput(`identifiers/${index}/system`, `"${identifier.system}" is not an absolute URI such as http://hospital.example.org/mrn or urn:oid:2.16.840.1.113883.19.5`);
+    if (system === PLATFORM_PATIENT_SYSTEM) throw invalidInput(`identifiers/${index}/system`, `${system} is the platform's own patient id, not a number of another system`);
+    if (systems.has(system)) throw invalidInput(`identifiers/${index}/system`, `${system} is given twice: one number per system`);
+    systems.add(system);
+    // eslint-disable-next-line no-control-regex -- control characters are what is refused
+    if (value.length === 0 || value.length > 100 || /[\u0000-\u001f\u007f]/.test(value)) throw invalidInput(`identifiers/${index}/value`, 'must be 1–100 characters, not only spaces, without control characters');
+    return { system, value };
+  });
 }
 
 export interface PatientDischarge {
@@ -76,6 +108,7 @@ export interface NewPatient {
   language?: string | null;
   careTeamId: string;
   enrolledAt?: string;
+  identifiers?: readonly PatientIdentifier[];
 }
 
 function toPatient(row: Selectable<PatientTable>): Patient {
@@ -90,6 +123,7 @@ function toPatient(row: Selectable<PatientTable>): Patient {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     discharge: row.discharged_at ? { at: row.discharged_at, by: row.discharged_by ?? '', reason: row.discharge_reason as DischargeReason, note: row.discharge_note ?? null } : null,
+    identifiers: row.identifiers ? (JSON.parse(row.identifiers) as PatientIdentifier[]) : [],
   };
 }
 
@@ -121,6 +155,7 @@ export class PatientRepository {
     checkBirthDate(input.birthDate);
     const team = await this.db.selectFrom('care_teams').select('id').where('id', '=', input.careTeamId).executeTakeFirst();
     if (!team) throw notFound('care team', input.careTeamId);
+    const identifiers = checkIdentifiers(input.identifiers ?? []);
     const now = nowInstant();
     const row = {
       id: input.id ?? randomUUID(),
@@ -136,9 +171,19 @@ export class PatientRepository {
       discharged_by: null,
       discharge_reason: null,
       discharge_note: null,
+      identifiers: JSON.stringify(identifiers),
     };
-    await insertUnique(this.db.insertInto('patients').values(row).execute(), 'patient', row.id);
+    await this.db.transaction().execute(async (trx) => {
+      await insertUnique(trx.insertInto('patients').values(row).execute(), 'patient', row.id);
+      await claimIdentifiers(trx, row.id, identifiers);
+    });
     return toPatient(row);
+  }
+
+  /** The patient another system's number names (an EHR order's subject, a FHIR search by identifier). */
+  async byIdentifier(system: string, value: string): Promise<Patient | undefined> {
+    const row = await this.db.selectFrom('patient_identifiers').select('patient_id').where('system', '=', system).where('value', '=', value).executeTakeFirst();
+    return row ? this.get(row.patient_id) : undefined;
   }
 
   /**
@@ -146,7 +191,7 @@ export class PatientRepository {
    * automated messages. The time zone stays: it makes the patient's past billing days. The care
    * team changes by a move (`moveToCareTeam`), which carries the patient's records with it.
    */
-  async update(id: string, change: { name?: string; birthDate?: string; language?: string | null }): Promise<Patient> {
+  async update(id: string, change: { name?: string; birthDate?: string; language?: string | null; identifiers?: readonly PatientIdentifier[] }): Promise<Patient> {
     const patient = await this.get(id);
     if (!patient) throw notFound('patient', id);
     const name = change.name === undefined ? patient.name : change.name.trim();
@@ -154,14 +199,19 @@ export class PatientRepository {
     if (change.birthDate !== undefined) checkBirthDate(change.birthDate);
     const birthDate = change.birthDate ?? patient.birthDate;
     const language = change.language === undefined ? patient.language : change.language === null ? null : checkLanguage(change.language);
+    const identifiers = change.identifiers === undefined ? patient.identifiers : checkIdentifiers(change.identifiers);
     const updatedAt = nowInstant();
     // Only the columns that change: the triage list's change counter follows an update of the name
     // or birth date (migration 0020), not one of the language.
-    const set: { name?: string; birth_date?: string; language: string | null; updated_at: string } = { language, updated_at: updatedAt };
+    const set: { name?: string; birth_date?: string; language: string | null; updated_at: string; identifiers?: string } = { language, updated_at: updatedAt };
     if (name !== patient.name) set.name = name;
     if (birthDate !== patient.birthDate) set.birth_date = birthDate;
-    await this.db.updateTable('patients').set(set).where('id', '=', id).execute();
-    return { ...patient, name, birthDate, language, updatedAt };
+    if (change.identifiers !== undefined) set.identifiers = JSON.stringify(identifiers);
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('patients').set(set).where('id', '=', id).execute();
+      if (change.identifiers !== undefined) await claimIdentifiers(trx, id, identifiers);
+    });
+    return { ...patient, name, birthDate, language, identifiers, updatedAt };
   }
 
   /**
@@ -338,5 +388,25 @@ export class PatientRepository {
     if (filter.careTeamIds) query = query.where('care_team_id', 'in', filter.careTeamIds);
     if (filter.after) query = query.where('id', '>', filter.after);
     return toPage(await query.execute(), limit, (row) => row.id, toPatient);
+  }
+}
+
+/**
+ * The patient's numbers in other systems become theirs alone (replacing those they had); one that is
+ * another patient's is a conflict naming the item (not the other patient, whom the caller may not see).
+ */
+async function claimIdentifiers(trx: Kysely<ClinicalDatabase>, patientId: string, identifiers: readonly PatientIdentifier[]): Promise<void> {
+  await trx.deleteFrom('patient_identifiers').where('patient_id', '=', patientId).execute();
+  for (const [index, { system, value }] of identifiers.entries()) {
+    const taken = () => conflict(`identifiers/${index}: ${system} ${value} is another patient's number`, { field: `identifiers/${index}` });
+    const holder = await trx.selectFrom('patient_identifiers').select('patient_id').where('system', '=', system).where('value', '=', value).executeTakeFirst();
+    if (holder) throw taken();
+    try {
+      await trx.insertInto('patient_identifiers').values({ system, value, patient_id: patientId }).execute();
+    } catch (error) {
+      // Another patient took it between the look and the insert.
+      if (isUniqueViolation(error)) throw taken();
+      throw error;
+    }
   }
 }

@@ -86,6 +86,39 @@ describe('patient details', () => {
     expect(await refused({ careTeamId: 'elsewhere' })).toMatchObject({ error: 'RPM_ERR_VALIDATION' });
     expect((await app.request('GET', `/v1/patients/${patientId}`, { token: nurse })).body).toMatchObject({ name: 'Ada Exemplar', birthDate: '1948-02-03', timezone: 'America/New_York', careTeamId: app.teamId });
   });
+
+  it('keeps a patient’s record numbers in other systems (the EHR’s MRN), one patient’s each, found by FHIR search within the team', async () => {
+    const MRN = 'http://hospital.example.org/mrn';
+    const mrn = unique('MRN');
+    const enrolled = await app.request('POST', '/v1/patients', { token: nurse, body: { name: 'Nora Numbered', birthDate: '1950-01-01', timezone: 'America/Chicago', careTeamId: app.teamId, identifiers: [{ system: MRN, value: mrn }] } });
+    expect(enrolled).toMatchObject({ status: 201, body: { identifiers: [{ system: MRN, value: mrn }] } });
+    const patientId = (enrolled.body as { id: string }).id;
+    expect(((await app.request('GET', `/v1/patients/${patientId}`, { token: nurse })).body as { identifiers: unknown }).identifiers).toEqual([{ system: MRN, value: mrn }]);
+    // FHIR: the platform's id first, then the MRN; a search by the MRN finds the patient, one by a number nobody holds finds no one.
+    const fhirSearch = async (query: string, token = nurse) => ((await app.request('GET', `/fhir/R4/Patient?${query}`, { token })).body as { entry?: { resource: { id: string; identifier: unknown } }[] }).entry ?? [];
+    const [found] = await fhirSearch(`identifier=${encodeURIComponent(`${MRN}|${mrn}`)}`);
+    expect(found?.resource).toMatchObject({ id: patientId, identifier: [{ system: 'urn:rpm-ingest:patient', value: patientId }, { system: MRN, value: mrn }] });
+    expect(await fhirSearch(`identifier=${encodeURIComponent(`${MRN}|nobody-${mrn}`)}`)).toEqual([]);
+    // Nor by a nurse of another team.
+    expect(await fhirSearch(`identifier=${encodeURIComponent(`${MRN}|${mrn}`)}`, await app.token('nurse', ['elsewhere'], 'nurse-elsewhere'))).toEqual([]);
+    // Another patient may not hold the same number: a conflict naming the item, before anything changes.
+    const other = await newPatient();
+    const taken = await app.request('PATCH', `/v1/patients/${other}`, { token: nurse, body: { identifiers: [{ system: 'urn:oid:2.16.840.1.113883.19.5', value: 'X-1' }, { system: MRN, value: mrn }] } });
+    expect(taken).toMatchObject({ status: 409, body: { message: `identifiers/1: ${MRN} ${mrn} is another patient's number` } });
+    expect(((await app.request('GET', `/v1/patients/${other}`, { token: nurse })).body as { identifiers: unknown }).identifiers).toEqual([]);
+    expect((await fhirSearch('identifier=urn:oid:2.16.840.1.113883.19.5|X-1')).length).toBe(0);
+    // Refused naming the item: not a URI, the platform's own system, a system twice, an empty number.
+    const refused = async (identifiers: unknown) => ((await app.request('PATCH', `/v1/patients/${other}`, { token: nurse, body: { identifiers } })).body as { message: string }).message;
+    expect(await refused([{ system: 'MRN', value: '1' }])).toMatch(/^identifiers\/0\/system: "MRN" is not an absolute URI/);
+    expect(await refused([{ system: 'urn:rpm-ingest:patient', value: '1' }])).toMatch(/^identifiers\/0\/system: .*platform's own/);
+    expect(await refused([{ system: MRN, value: '1' }, { system: MRN, value: '2' }])).toMatch(/^identifiers\/1\/system: .* given twice/);
+    expect(await refused([{ system: MRN, value: '   ' }])).toMatch(/^identifiers\/0\/value: /);
+    expect(await refused([{ system: MRN }])).toMatch(/^body\/identifiers\/0\/value: /);
+    // Replaced, the number is free for another patient; an empty list removes them.
+    expect((await app.request('PATCH', `/v1/patients/${patientId}`, { token: nurse, body: { identifiers: [] } })).body).toMatchObject({ identifiers: [] });
+    expect((await app.request('PATCH', `/v1/patients/${other}`, { token: nurse, body: { identifiers: [{ system: MRN, value: mrn }] } })).status).toBe(200);
+    expect((await fhirSearch(`identifier=${encodeURIComponent(`${MRN}|${mrn}`)}`)).map((entry) => entry.resource.id)).toEqual([other]);
+  });
 });
 
 describe('devices', () => {

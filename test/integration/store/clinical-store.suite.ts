@@ -116,6 +116,26 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
       await expectRpmError(newPatient(overrides), 'RPM_ERR_INVALID_INPUT', field);
     });
 
+    it('keeps a patient’s numbers in other systems, each one patient’s: a patient whose enrolment would take another’s is not kept', async () => {
+      const MRN = 'http://hospital.example.org/mrn';
+      const value = uid('mrn');
+      const patient = await newPatient({ identifiers: [{ system: ` ${MRN} `, value: ` ${value} ` }] });
+      expect(patient.identifiers).toEqual([{ system: MRN, value }]);
+      expect(await store.patients.get(patient.id)).toEqual(patient);
+      expect((await store.patients.byIdentifier(MRN, value))?.id).toBe(patient.id);
+      expect(await store.patients.byIdentifier(MRN, `${value}-other`)).toBeUndefined();
+      const second = uid('p');
+      await expectRpmError(newPatient({ id: second, identifiers: [{ system: MRN, value }] }), 'RPM_ERR_CONFLICT', 'identifiers/0');
+      // One transaction: the refused enrolment left no patient behind.
+      expect(await store.patients.get(second)).toBeUndefined();
+      // Replaced, the number is free again.
+      await store.patients.update(patient.id, { identifiers: [{ system: 'urn:oid:2.16.840.1.113883.19.5', value }] });
+      expect((await newPatient({ id: second, identifiers: [{ system: MRN, value }] })).identifiers).toEqual([{ system: MRN, value }]);
+      expect((await store.patients.byIdentifier(MRN, value))?.id).toBe(second);
+      expect((await store.patients.get(patient.id))?.identifiers).toEqual([{ system: 'urn:oid:2.16.840.1.113883.19.5', value }]);
+      await expectRpmError(store.patients.update(patient.id, { identifiers: [{ system: 'not a uri', value: '1' }] }), 'RPM_ERR_INVALID_INPUT', 'identifiers/0/system');
+    });
+
     it('refuses a patient of a care team that does not exist', async () => {
       await expectRpmError(newPatient({ careTeamId: 'no-such-team' }), 'RPM_ERR_NOT_FOUND', 'care team');
     });

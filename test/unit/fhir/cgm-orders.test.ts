@@ -81,11 +81,33 @@ describe('readTeamCgmOrders', () => {
         return ids.map((id) => ({ resource: { resourceType: 'Patient', id, identifier: [{ system: 'urn:rpm-ingest:patient', value: `p-${id.slice(2)}` }] } as Patient }));
       },
     };
-    const patients = { get: async (id: string) => ({ id, careTeamId: 'team-1', timezone: 'UTC' }) as PlatformPatient };
+    const patients = { get: async (id: string) => ({ id, careTeamId: 'team-1', timezone: 'UTC' }) as PlatformPatient, byIdentifier: async () => undefined };
     const read = await readTeamCgmOrders(client, 'team-1', patients);
     expect(read.skipped).toEqual([]);
     expect(read.orders.map((order) => order.patientId)).toEqual(orders.map((_, i) => `p-${i}`));
     const byId = searches.filter((query) => query.startsWith('Patient?'));
     expect(byId.map((query) => decodeURIComponent(query).split(',').length)).toEqual([50, 50, 20]);
+  });
+
+  it('finds the patient of an order on the EHR’s own chart by the medical record number the patient holds', async () => {
+    const MRN = 'http://hospital.example.org/mrn';
+    const subjects: Patient[] = [
+      { resourceType: 'Patient', id: 'chart-1', identifier: [{ system: MRN, value: 'MRN-0042' }] },
+      { resourceType: 'Patient', id: 'chart-2', identifier: [{ system: MRN, value: 'MRN-9999' }] },
+    ];
+    const orders = subjects.map((subject, i) => ({ ...standing([every(1, 'wk'), summary]), id: `o-${i}`, subject: { reference: `Patient/${subject.id}` } }));
+    const client = { searchAll: async () => [...orders, ...subjects].map((resource) => ({ resource })) };
+    const asked: string[] = [];
+    const patients = {
+      get: async () => undefined,
+      byIdentifier: async (system: string, value: string) => {
+        asked.push(`${system}|${value}`);
+        return value === 'MRN-0042' ? ({ id: 'p-42', careTeamId: 'team-1', timezone: 'UTC' } as PlatformPatient) : undefined;
+      },
+    };
+    const read = await readTeamCgmOrders(client, 'team-1', patients);
+    expect(read.orders).toEqual([expect.objectContaining({ ehrOrderId: 'o-0', patientId: 'p-42' })]);
+    expect(read.skipped).toEqual([expect.objectContaining({ ehrOrderId: 'o-1', patientId: null, problem: 'its patient is not one the platform sent nor holds a number of' })]);
+    expect(asked).toEqual([`${MRN}|MRN-0042`, `${MRN}|MRN-9999`]);
   });
 });

@@ -90,7 +90,7 @@ describe('the report as the CGM IG’s DiagnosticReport', () => {
       presentedForm: [{ contentType: 'application/pdf' }],
     });
     expect(Buffer.from(entry.resource!.presentedForm![0]!.data!, 'base64').equals(pdf)).toBe(true);
-    const fhirPatient = patientResource({ ...patient, language: null, careTeamId: 't-1', enrolledAt: '2026-01-01T00:00:00.000Z', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z', discharge: null });
+    const fhirPatient = patientResource({ ...patient, language: null, careTeamId: 't-1', enrolledAt: '2026-01-01T00:00:00.000Z', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z', discharge: null, identifiers: [] });
     const bundle = cgmSubmissionBundle(fhirPatient, { ...summary, entry: [...summary.entry!, entry] });
     expect(fhirErrors(bundle)).toEqual([]);
     const report = bundle.entry!.at(-1)!;

@@ -36,7 +36,7 @@ describe('cgmSummaryBundle', () => {
 });
 
 describe('cgmSubmissionBundle', () => {
-  const patient = patientResource({ id: 'p-1', name: 'Ada Example', birthDate: '1950-02-03', timezone: 'UTC', language: null, careTeamId: 't-1', enrolledAt: '2026-01-01T00:00:00.000Z', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z', discharge: null });
+  const patient = patientResource({ id: 'p-1', name: 'Ada Example', birthDate: '1950-02-03', timezone: 'UTC', language: null, careTeamId: 't-1', enrolledAt: '2026-01-01T00:00:00.000Z', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z', discharge: null, identifiers: [] });
   const summary = cgmSummaryBundle({ patientId: 'p-1', period, summary: cgmSummary(points([60, 120, 200, 260, 45]), window, 2), issued });
 
   it('is a transaction of the patient and the summary, each created only if its identifier is new, referring to each other by fullUrl', () => {

@@ -6,7 +6,8 @@ import { deviceResource, escapeSearchValue, patientResource, transactionBundle }
 import { fhirErrors } from '../../support/fhir-validator.js';
 import { storedReading } from '../store/stored-reading.js';
 
-const patient = patientResource({ id: 'pt_1', name: 'Ada', birthDate: '1950-01-01', timezone: 'UTC', language: null, careTeamId: 't', enrolledAt: '2026-01-01T00:00:00.000Z', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z', discharge: null });
+const patientFacts = { id: 'pt_1', name: 'Ada', birthDate: '1950-01-01', timezone: 'UTC', language: null, careTeamId: 't', enrolledAt: '2026-01-01T00:00:00.000Z', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z', discharge: null, identifiers: [] };
+const patient = patientResource(patientFacts);
 const device = (id: string, kind: string, gatewayId: string | null = null) => deviceResource({ device: { id, kind, model: null, gatewayId, createdAt: '2026-01-01T00:00:00.000Z', secretRotatedAt: '2026-01-01T00:00:00.000Z', retiredAt: null, vendor: null, vendorDeviceId: null }, patientId: kind === 'gateway' ? undefined : 'pt_1', profile: undefined });
 
 describe('a transaction Bundle of readings for an EHR', () => {
@@ -29,6 +30,15 @@ describe('a transaction Bundle of readings for an EHR', () => {
     expect(bundle.entry![0]!.request!.ifNoneExist).toBe(`identifier=${encodeURIComponent('urn:rpm-ingest:patient|pt_1')}`);
     expect(decodeURIComponent(bundle.entry![3]!.request!.ifNoneExist!)).toBe('identifier=http://hl7.org/fhir/uv/phd/StructureDefinition/PhdBaseObservation|cuff:1/r\\,1\\|x\\$\\\\/blood-pressure');
     expect(fhirErrors(bundle)).toEqual([]);
+  });
+
+  it('creates a patient only if none holds any of their identifiers: the EHR’s chart is found by the MRN the patient holds', () => {
+    const numbered = patientResource({ ...patientFacts, identifiers: [{ system: 'http://hospital.example.org/mrn', value: '00,12|3' }] });
+    expect(numbered.identifier).toEqual([{ system: 'urn:rpm-ingest:patient', value: 'pt_1' }, { system: 'http://hospital.example.org/mrn', value: '00,12|3' }]);
+    const [entry] = transactionBundle({ readings: [], patients: [numbered], devices: [] }).entry!;
+    // FHIR's comma between the two is "or"; those inside the number are escaped.
+    expect(decodeURIComponent(entry!.request!.ifNoneExist!)).toBe('identifier=urn:rpm-ingest:patient|pt_1,http://hospital.example.org/mrn|00\\,12\\|3');
+    expect(fhirErrors(numbered)).toEqual([]);
   });
 
   it('refers between its resources by their urn:uuid fullUrls, and sends none of the platform’s ids', () => {
