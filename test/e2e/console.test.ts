@@ -1377,8 +1377,9 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await patientPage.clock.setSystemTime(Date.now());
       const openedFrom = chicagoWall(Date.now());
       await patientPage.click('summary:has-text("Enter a reading from your meter")');
+      // The details' toggle event comes a task after the click.
+      await patientPage.waitForFunction((stale) => (document.querySelector('#entry-measured-at') as HTMLInputElement | null)?.value !== stale, loadedAt, { timeout: 5_000 });
       const offered = await patientPage.inputValue('#entry-measured-at');
-      expect(offered).not.toBe(loadedAt);
       expect([openedFrom, chicagoWall(Date.now())]).toContain(offered);
       await patientPage.selectOption('#entry-kind', 'weight');
       await patientPage.fill('#entry-value', '181.4');
