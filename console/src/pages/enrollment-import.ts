@@ -46,7 +46,8 @@ export function EnrollmentImport({ onImported }: { onImported: () => void }) {
       <h2 id="import-heading" class="visually-hidden">Enroll from a CSV file</h2>
       <p class="hint">
         One row per patient, and one more per further device, the first line naming the columns: patientId (optional: the clinic's record number), name, birthDate (YYYY-MM-DD),
-        timezone (such as America/New_York), careTeamId, and optionally deviceId, deviceKind, deviceModel and assignedFrom. Every row is checked first: a file with any problem is
+        timezone (such as America/New_York), careTeamId, and optionally identifierSystem and identifier (the patient's medical record number in the hospital's EHR and the address of its system, such as http://hospital.example.org/mrn),
+        deviceId, deviceKind, deviceModel and assignedFrom. Every row is checked first: a file with any problem is
         refused whole, and nothing is imported.
       </p>
       <label for="import-file">CSV file</label>

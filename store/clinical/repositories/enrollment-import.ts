@@ -8,13 +8,13 @@ import { parse } from 'csv-parse/sync';
 import { DEVICE_ID_PATTERN, isMeasurementKind } from '../../../device-profiles/index.js';
 import { generateDeviceSecret, hashDeviceSecret, mosquittoPasswordHash } from '../../credentials.js';
 import { RpmError } from '../../../device-profiles/index.js';
-import { STORE_ERRORS } from '../../errors.js';
+import { isUniqueViolation, STORE_ERRORS } from '../../errors.js';
 import { canonicalTimeZone, nowInstant, toInstant } from '../../time.js';
 import type { ClinicalDatabase } from '../schema.js';
-import { checkBirthDate } from './patients.js';
+import { checkBirthDate, checkIdentifiers, type PatientIdentifier } from './patients.js';
 
 /** The columns of the file, in any order; the first line names them. */
-export const ENROLLMENT_COLUMNS = ['patientId', 'name', 'birthDate', 'timezone', 'careTeamId', 'deviceId', 'deviceKind', 'deviceModel', 'assignedFrom'] as const;
+export const ENROLLMENT_COLUMNS = ['patientId', 'name', 'birthDate', 'timezone', 'careTeamId', 'identifierSystem', 'identifier', 'deviceId', 'deviceKind', 'deviceModel', 'assignedFrom'] as const;
 type Column = (typeof ENROLLMENT_COLUMNS)[number];
 const REQUIRED_PATIENT_FIELDS = ['name', 'birthDate', 'timezone', 'careTeamId'] as const satisfies readonly Column[];
 /** A clinic's spreadsheet, not a data dump: more rows than this is a mistake or an attack. */
@@ -83,7 +83,9 @@ export async function importEnrollment(db: Kysely<ClinicalDatabase>, text: strin
   const existingDevices = new Set<string>();
   for (let i = 0; i < deviceIds.length; i += 500) for (const row of await db.selectFrom('devices').select('id').where('id', 'in', deviceIds.slice(i, i + 500)).execute()) existingDevices.add(row.id);
 
-  const newPatients = new Map<string, { id: string; line: number; name: string; birthDate: string; timezone: string; careTeamId: string }>();
+  const newPatients = new Map<string, { id: string; line: number; name: string; birthDate: string; timezone: string; careTeamId: string; identifiers: PatientIdentifier[] }>();
+  /** A new patient's number in another system (the EHR's MRN), by `system|value`: the line that gave it. */
+  const numbersSeen = new Map<string, number>();
   const devices: { line: number; id: string; kind: string; model: string | null; patientId: string; from: string }[] = [];
   const devicesSeen = new Map<string, number>();
   for (const { line, values } of rows) {
@@ -91,11 +93,14 @@ export async function importEnrollment(db: Kysely<ClinicalDatabase>, text: strin
     const givenPatientFields = REQUIRED_PATIENT_FIELDS.filter((field) => values[field] !== undefined);
     let patientId = values.patientId;
     if (patientId !== undefined && !PATIENT_ID.test(patientId)) problem('patientId', 'must be 1–64 characters of A–Z, a–z, 0–9, ".", "_" or "-"');
+    const numberGiven = values.identifierSystem !== undefined || values.identifier !== undefined;
     if (patientId !== undefined && existingPatients.has(patientId)) {
       if (givenPatientFields.length > 0) problem('patientId', `patient ${patientId} already exists; leave ${givenPatientFields.join(', ')} empty to add a device to it`);
+      if (numberGiven) problem('identifier', `patient ${patientId} already exists; give their numbers with PATCH /v1/patients/${patientId}`);
     } else if (patientId !== undefined && newPatients.has(patientId)) {
       const first = newPatients.get(patientId)!;
       for (const field of givenPatientFields) if (values[field] !== first[field]) problem(field, `differs from line ${first.line} for the same patientId ${patientId}`);
+      if (numberGiven) problem('identifier', `give the patient's number on their first row (line ${first.line})`);
     } else {
       for (const field of REQUIRED_PATIENT_FIELDS) if (values[field] === undefined) problem(field, 'is required for a new patient');
       const timezone = values.timezone === undefined ? undefined : canonicalTimeZone(values.timezone);
@@ -109,8 +114,14 @@ export async function importEnrollment(db: Kysely<ClinicalDatabase>, text: strin
       }
       if (values.careTeamId !== undefined && !teams.has(values.careTeamId)) problem('careTeamId', `no care team ${values.careTeamId}`);
       if (values.name !== undefined && values.name.length > 200) problem('name', 'at most 200 characters');
+      const identifiers = numberOf(values, problem);
+      for (const { system, value } of identifiers) {
+        const earlier = numbersSeen.get(`${system}|${value}`);
+        if (earlier !== undefined) problem('identifier', `also on line ${earlier}: a number is one patient's`);
+        numbersSeen.set(`${system}|${value}`, line);
+      }
       patientId ??= randomUUID();
-      newPatients.set(patientId, { id: patientId, line, name: values.name ?? '', birthDate: values.birthDate ?? '', timezone: timezone ?? '', careTeamId: values.careTeamId ?? '' });
+      newPatients.set(patientId, { id: patientId, line, name: values.name ?? '', birthDate: values.birthDate ?? '', timezone: timezone ?? '', careTeamId: values.careTeamId ?? '', identifiers });
     }
     const deviceFields = (['deviceId', 'deviceKind', 'deviceModel', 'assignedFrom'] as const).filter((field) => values[field] !== undefined);
     if (deviceFields.length === 0) continue;
@@ -135,12 +146,27 @@ export async function importEnrollment(db: Kysely<ClinicalDatabase>, text: strin
     }
     devices.push({ line, id: values.deviceId, kind: values.deviceKind ?? '', model: values.deviceModel ?? null, patientId, from });
   }
+  for (const patient of newPatients.values()) {
+    for (const { system, value } of patient.identifiers) {
+      const holder = await db.selectFrom('patient_identifiers').select('patient_id').where('system', '=', system).where('value', '=', value).executeTakeFirst();
+      if (holder) problems.push({ line: patient.line, field: 'identifier', message: `${system} ${value} is another patient's number` });
+    }
+  }
   if (problems.length > 0) throw new ImportRefused(problems.sort((a, b) => a.line - b.line));
 
   const secrets = new Map(devices.map((device) => [device.id, generateDeviceSecret()]));
   await db.transaction().execute(async (trx) => {
     for (const patient of newPatients.values()) {
-      await trx.insertInto('patients').values({ id: patient.id, care_team_id: patient.careTeamId, name: patient.name, birth_date: patient.birthDate, timezone: patient.timezone, enrolled_at: now, created_at: now, updated_at: now }).execute();
+      await trx.insertInto('patients').values({ id: patient.id, care_team_id: patient.careTeamId, name: patient.name, birth_date: patient.birthDate, timezone: patient.timezone, enrolled_at: now, created_at: now, updated_at: now, identifiers: JSON.stringify(patient.identifiers) }).execute();
+      for (const { system, value } of patient.identifiers) {
+        try {
+          await trx.insertInto('patient_identifiers').values({ system, value, patient_id: patient.id }).execute();
+        } catch (error) {
+          // Taken since the check by a patient changed meanwhile: nothing is imported.
+          if (isUniqueViolation(error)) throw new ImportRefused([{ line: patient.line, field: 'identifier', message: `${system} ${value} is another patient's number` }]);
+          throw error;
+        }
+      }
     }
     for (const device of devices) {
       const secret = secrets.get(device.id)!;
@@ -152,4 +178,21 @@ export async function importEnrollment(db: Kysely<ClinicalDatabase>, text: strin
     patients: [...newPatients.values()].map(({ id, name, line }) => ({ id, name, line })),
     devices: devices.map((device) => ({ id: device.id, kind: device.kind, patientId: device.patientId, secret: secrets.get(device.id)! })),
   };
+}
+
+/** A new patient's number in another system from its two columns, both or neither; problems named by column. */
+function numberOf(values: Row['values'], problem: (field: string, message: string) => void): PatientIdentifier[] {
+  const { identifierSystem: system, identifier: value } = values;
+  if (system === undefined && value === undefined) return [];
+  if (system === undefined || value === undefined) {
+    problem(system === undefined ? 'identifierSystem' : 'identifier', `is required with ${system === undefined ? 'identifier' : 'identifierSystem'}`);
+    return [];
+  }
+  try {
+    return checkIdentifiers([{ system, value }]);
+  } catch (error) {
+    const message = (error as Error).message;
+    problem(message.startsWith('identifiers/0/system') ? 'identifierSystem' : 'identifier', message.replace(/^identifiers\/0\/(system|value): /, ''));
+    return [];
+  }
 }

@@ -42,6 +42,37 @@ describe('POST /v1/enrollment/import', () => {
     await eventually(async () => ((await app.readingsStore.query({ patientId: mrn, from: '2026-01-01T00:00:00Z', to: new Date(Date.now() + 60_000).toISOString() })).length === 1 ? true : undefined));
   });
 
+  it('enrols each patient with their number in the EHR (identifierSystem, identifier); a number on two rows, another patient’s, or half given is refused by line', async () => {
+    const MRN = 'http://hospital.example.org/mrn';
+    const [first, second, taken] = [unique('mrn'), unique('mrn'), unique('mrn')];
+    await app.clinicalStore.patients.create({ name: 'Holder', birthDate: '1940-01-01', timezone: 'UTC', careTeamId: app.teamId, identifiers: [{ system: MRN, value: taken }] });
+    const header = 'name,birthDate,timezone,careTeamId,identifierSystem,identifier';
+    const refused = await post(`${header}
+Ada,1948-03-02,UTC,${app.teamId},${MRN},${first}
+Ben,1950-02-03,UTC,${app.teamId},${MRN},${first}
+Cy,1951-01-01,UTC,${app.teamId},${MRN},${taken}
+Dee,1952-01-01,UTC,${app.teamId},,${second}
+Ed,1953-01-01,UTC,${app.teamId},MRN,${second}
+`);
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { problems: { line: number; field: string; message: string }[] }).problems).toEqual([
+      { line: 3, field: 'identifier', message: 'also on line 2: a number is one patient\'s' },
+      { line: 4, field: 'identifier', message: `${MRN} ${taken} is another patient's number` },
+      { line: 5, field: 'identifierSystem', message: 'is required with identifier' },
+      { line: 6, field: 'identifierSystem', message: expect.stringContaining('is not an absolute URI') },
+    ]);
+    expect(await app.clinicalStore.patients.byIdentifier(MRN, first)).toBeUndefined();
+    const imported = await post(`${header}
+Ada,1948-03-02,UTC,${app.teamId},${MRN},${first}
+Ben,1950-02-03,UTC,${app.teamId},,
+`);
+    expect(imported.status).toBe(201);
+    const [ada, ben] = ((await imported.json()) as { patients: { id: string }[] }).patients;
+    expect((await app.clinicalStore.patients.byIdentifier(MRN, first))?.id).toBe(ada!.id);
+    expect((await app.clinicalStore.patients.get(ada!.id))?.identifiers).toEqual([{ system: MRN, value: first }]);
+    expect((await app.clinicalStore.patients.get(ben!.id))?.identifiers).toEqual([]);
+  });
+
   it('is for admins only', async () => {
     const nurse = await app.token('nurse', [app.teamId], 'nurse-1');
     expect((await post('name\nAda\n', nurse)).status).toBe(403);

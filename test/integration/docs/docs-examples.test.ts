@@ -60,7 +60,7 @@ describe('docs/gateway.md', () => {
 });
 
 describe('docs/api.md', () => {
-  it('its bulk-enrollment CSV imports as the page says: two patients, the first with two devices', async () => {
+  it('its bulk-enrollment CSV imports as the page says: two patients, the first with two devices and a medical record number', async () => {
     const csv = blocks(doc('api.md'), 'csv')[0]!;
     await harness.clinicalStore.careTeams.create({ id: 'cardiology', name: 'Cardiology' });
     const result = await harness.clinicalStore.importEnrollment(csv, 'test');
@@ -72,6 +72,8 @@ describe('docs/api.md', () => {
       ['cuff-1001', 'blood_pressure', 'mrn-1001'],
       ['scale-1001', 'weight', 'mrn-1001'],
     ]);
+    expect((await harness.clinicalStore.patients.get('mrn-1001'))?.identifiers).toEqual([{ system: 'http://hospital.example.org/mrn', value: '000123' }]);
+    expect((await harness.clinicalStore.patients.get('mrn-1002'))?.identifiers).toEqual([]);
   });
 });
 
