@@ -184,6 +184,17 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
       const created = patients.find((patient) => patient.id !== chart.id)!;
       expect(created.identifier).toEqual([{ system: 'urn:rpm-ingest:patient', value: unnumbered.patientId }]);
       expect(new Set(own.map((observation) => observation.subject?.reference))).toEqual(new Set([`Patient/${created.id}`]));
+      // Their MRN entered only now, when the hospital's chart of them exists beside the Patient the
+      // platform made: the EHR holds two matches, and the reading waits (retried, saying why) rather
+      // than landing in either; nothing new is created.
+      await ehr.create<Patient>({ resourceType: 'Patient', identifier: [{ system: MRN, value: 'MRN-000456' }] });
+      expect((await app.request('PATCH', `/v1/patients/${unnumbered.patientId}`, { token: admin, body: { identifiers: [{ system: MRN, value: 'MRN-000456' }] } })).status).toBe(200);
+      const [waiting] = await publish(unnumbered, [122]);
+      const refused = await eventually(async () => (await deliveries(team.id)).find((delivery) => delivery.readingId === waiting && delivery.attempts >= 1 && delivery.lastError !== null), 20_000);
+      expect(refused.status).toBe('pending');
+      expect(refused.lastError).toMatch(/412/);
+      expect(await ehr.search<Patient>('Patient')).toHaveLength(3);
+      expect(await observationsIn(ehr, unnumbered)).toHaveLength(own.length);
     } finally {
       await numbered.client.endAsync();
       await unnumbered.client.endAsync();
