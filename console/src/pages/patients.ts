@@ -114,7 +114,7 @@ export function PatientsPage() {
         : null}
       <form class="filters" role="search" onSubmit=${(event: Event) => event.preventDefault()}>
         <label for="patient-search">Find a patient</label>
-        <input id="patient-search" type="search" autocomplete="off" placeholder="Name, id or date of birth (1948-03-02)" value=${query} onInput=${(event: Event) => (setQuery((event.target as HTMLInputElement).value), setShowAll(false))} />
+        <input id="patient-search" type="search" autocomplete="off" placeholder="Name, id, record number or date of birth (1948-03-02)" value=${query} onInput=${(event: Event) => (setQuery((event.target as HTMLInputElement).value), setShowAll(false))} />
         ${teamFilter('patients-team', teams, teamId, (id) => (setTeamId(id), setShowAll(false)))}
         ${endedCount > 0 ? html`<label class="check"><input id="with-ended" type="checkbox" checked=${withEnded} onChange=${(event: Event) => (setWithEnded((event.target as HTMLInputElement).checked), setShowAll(false))} /> Include the ${counted(endedCount, 'patient')} whose monitoring ended</label>` : null}
         ${devicesOf ? html`<label class="check"><input id="only-without-device" type="checkbox" checked=${onlyWithout} onChange=${(event: Event) => (setOnlyWithout((event.target as HTMLInputElement).checked), setShowAll(false))} /> Only patients without a device in use</label>` : null}

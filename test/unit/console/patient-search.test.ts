@@ -25,6 +25,13 @@ describe('patient search', () => {
     expect(matchesQuery(text, '   ')).toBe(true);
   });
 
+  it('finds by the record number the hospital’s EHR knows the patient by', () => {
+    const text = searchText({ ...jose, identifiers: [{ system: 'http://hospital.example.org/mrn', value: 'H-000123' }] });
+    expect(matchesQuery(text, 'h-000123')).toBe(true);
+    expect(matchesQuery(text, '000123 jose')).toBe(true);
+    expect(matchesQuery(searchText(jose), '000123')).toBe(false);
+  });
+
   it('folds accents and case', () => {
     expect(folded('Ångström ÇA')).toBe('angstrom ca');
   });
