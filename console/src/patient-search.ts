@@ -8,7 +8,7 @@ export function folded(text: string): string {
 }
 
 /** The text a search looks in: name, id, record numbers in other systems and date of birth (YYYY-MM-DD). */
-export function searchText(patient: { id: string; name: string; birthDate: string; identifiers?: readonly { value: string }[] }): string {
+export function searchText(patient: { id: string; name: string; birthDate: string; identifiers?: readonly { system: string; value: string }[] }): string {
   return folded(`${patient.name} ${patient.id} ${(patient.identifiers ?? []).map((identifier) => identifier.value).join(' ')} ${patient.birthDate}`);
 }
 

@@ -1062,6 +1062,19 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.goto(`${baseUrl}/care-teams`);
       await page.click('button[aria-label="EHR connection of Team A"]');
       await page.waitForSelector('.ehr-summary:has-text("This team’s readings go to no EHR.")');
+      // Before connecting: which of the team's patients have no record number in another system (their
+      // readings would go to a Patient the platform creates, not the hospital's chart), counted here from the API.
+      const teamPatients: { id: string; careTeamId: string; discharge: unknown; identifiers: unknown[] }[] = [];
+      for (let after: string | null = null, first = true; first || after !== null; first = false) {
+        const answer = (await call('GET', `/v1/patients?limit=500${after ? `&after=${encodeURIComponent(after)}` : ''}`)) as { patients: typeof teamPatients; nextCursor: string | null };
+        teamPatients.push(...answer.patients.filter((patient) => patient.careTeamId === ids.teamA && patient.discharge === null));
+        after = answer.nextCursor;
+      }
+      const unnumbered = teamPatients.filter((patient) => patient.identifiers.length === 0);
+      expect(unnumbered.length).toBeGreaterThan(0);
+      await page.waitForSelector('.numbers-state');
+      expect((await page.textContent('.numbers-state p'))!.replace(/\s+/g, ' ')).toMatch(new RegExp(`^${unnumbered.length} of this team’s ${teamPatients.length} patients have no record number in another system`));
+      expect(await page.locator(`.numbers-state a[href="/patients/${ids.patientA}"]`).count()).toBe(unnumbered.some((patient) => patient.id === ids.patientA) ? 1 : 0);
       // A target outside the platform's policy is refused on the field it names.
       await page.fill('#ehr-baseUrl', 'http://10.1.2.3/fhir');
       await page.fill('#ehr-token', 'console-ehr-token');

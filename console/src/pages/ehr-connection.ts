@@ -5,9 +5,10 @@
 // The token and the private key never come back from the API: a change asks for the token again.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiFailure, api, session } from '../api.js';
-import type { CareTeam, CgmOrder, CgmSubmission, FhirDelivery, FhirEndpoint } from '../api-types.js';
+import type { CareTeam, CgmOrder, CgmSubmission, FhirDelivery, FhirEndpoint, PatientSummary } from '../api-types.js';
 import { html } from '../html.js';
 import { ShownOnce } from '../admin-actions.js';
+import { readAllPatients } from '../paged-list.js';
 
 /** The latest deliveries counted for the summary line. */
 const RECENT = 100;
@@ -113,6 +114,24 @@ function OrderTable({ orders }: { orders: CgmOrder[] }) {
   </table>`;
 }
 
+/** Patients named beside the count of those with no record number. */
+const UNNUMBERED_NAMED = 10;
+
+/**
+ * The team's monitored patients with no record number in another system: their readings go to a
+ * Patient the platform makes in the EHR, not to the hospital's chart of them (docs/fhir.md). Said
+ * before the connection is made too, when entering the numbers first avoids a second Patient.
+ */
+function UnnumberedPatients({ patients }: { patients: PatientSummary[] | undefined }) {
+  if (patients === undefined) return null;
+  const without = patients.filter((patient) => patient.identifiers.length === 0);
+  if (without.length === 0) return patients.length === 0 ? null : html`<p class="numbers-state">Every patient of this team has a record number in another system: their readings go to the EHR’s chart under it.</p>`;
+  return html`<div class="numbers-state">
+    <p>${without.length} of this team’s ${patients.length} ${patients.length === 1 ? 'patient has' : 'patients have'} no record number in another system: ${without.length === 1 ? 'their readings go' : 'theirs go'} to a Patient the platform creates in the EHR, not to the hospital’s chart of them. Add each one’s medical record number on their page (<em>Correct the name, date of birth, language or record numbers</em>), best before the connection sends their first reading.</p>
+    <ul>${without.slice(0, UNNUMBERED_NAMED).map((patient) => html`<li><a href=${`/patients/${encodeURIComponent(patient.id)}`}>${patient.name}</a></li>`)}${without.length > UNNUMBERED_NAMED ? html`<li>and ${without.length - UNNUMBERED_NAMED} more</li>` : null}</ul>
+  </div>`;
+}
+
 /** How long the page waits for the rules process to read the EHR's orders after a person asked. */
 const ORDERS_READ_WAIT_MS = 30_000;
 
@@ -134,6 +153,7 @@ export function EhrConnection({ team, onDone }: { team: CareTeam; onDone: () => 
   const [deliveries, setDeliveries] = useState<FhirDelivery[]>([]);
   const [submissions, setSubmissions] = useState<CgmSubmission[]>([]);
   const [orders, setOrders] = useState<CgmOrder[]>([]);
+  const [patients, setPatients] = useState<PatientSummary[] | undefined>(undefined);
   const [form, setForm] = useState<Form>(formOf(undefined));
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [status, setStatus] = useState<string | undefined>(undefined);
@@ -149,6 +169,7 @@ export function EhrConnection({ team, onDone }: { team: CareTeam; onDone: () => 
       setDeliveries((await api<{ deliveries: FhirDelivery[] }>('GET', `/v1/fhir-deliveries?${query}&limit=${RECENT}`)).deliveries);
       setSubmissions((await api<{ submissions: CgmSubmission[] }>('GET', `/v1/fhir-cgm-submissions?${query}&limit=20`)).submissions);
       setOrders((await api<{ orders: CgmOrder[] }>('GET', `/v1/fhir-cgm-orders?${query}`)).orders);
+      setPatients((await readAllPatients()).items.filter((patient) => patient.careTeamId === team.id && patient.discharge === null));
     } catch (failure) {
       setErrors({ '': (failure as Error).message });
     }
@@ -223,6 +244,7 @@ export function EhrConnection({ team, onDone }: { team: CareTeam; onDone: () => 
         ? html`<p class="ehr-summary">This team’s readings go to no EHR.</p>`
         : html`<p class="ehr-summary">${endpoint.enabled ? 'Readings go' : 'Paused: nothing is sent'} to <code>${endpoint.baseUrl}</code>, signed in${smart ? html` as SMART Backend Services client <code>${smart.clientId}</code>` : ' with a bearer token'}. ${endpoint.cgmSummaryDays ? `Each patient’s CGM summary every ${endpoint.cgmSummaryDays} ${endpoint.cgmSummaryDays === 1 ? 'day' : 'days'}.` : 'No CGM summaries.'}</p>
           <p><small class="source">Changed by ${endpoint.updatedBy}, ${new Date(endpoint.updatedAt).toLocaleString()}</small></p>`}
+    <${UnnumberedPatients} patients=${patients} />
     ${smart ? html`<${ShownOnce} label="The key the EHR registers" value=${smart.jwksUrl}>The EHR registers the platform’s public key by this JWKS address (the private key never leaves the platform):</${ShownOnce}>` : null}
     ${endpoint ? html`<h3>Readings</h3><${DeliveryState} deliveries=${deliveries} /><h3>CGM summaries</h3><${SubmissionTable} submissions=${submissions} /><${OrderTable} orders=${orders} /><${OrdersRead} endpoint=${endpoint} reading=${readingOrders} onRead=${readOrders} />` : null}
     ${isAdmin
