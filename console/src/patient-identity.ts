@@ -21,8 +21,13 @@ export function bornText(birthDate: string): string {
   return `born ${birthDateFormat.format(new Date(`${birthDate}T00:00:00Z`))}, age ${age(birthDate)}`;
 }
 
-/** Who the patient is, and the time zone their readings are shown in. */
-export type PatientIdentity = Pick<PatientSummary, 'id' | 'name' | 'birthDate' | 'timezone'>;
+/** Who the patient is (with their record numbers in other systems, the EHR's MRN a nurse gives the hospital), and the time zone their readings are shown in. */
+export type PatientIdentity = Pick<PatientSummary, 'id' | 'name' | 'birthDate' | 'timezone' | 'identifiers'>;
+
+/** ", record number 000123" for each number the patient holds in another system. */
+export function recordNumbersText(identity: Pick<PatientSummary, 'identifiers'>): string {
+  return identity.identifiers.map((identifier) => `, record number ${identifier.value}`).join('');
+}
 
 /**
  * The patient's name, birth date and time zone, read once per patient shown (the read is audited like
@@ -36,7 +41,7 @@ export function usePatientIdentity(patientId: string | undefined, options: { bac
     let current = true;
     setIdentity(undefined);
     api<PatientSummary>('GET', `/v1/patients/${encodeURIComponent(patientId)}`, undefined, { background: options.background })
-      .then((patient) => current && setIdentity({ id: patient.id, name: patient.name, birthDate: patient.birthDate, timezone: patient.timezone }))
+      .then((patient) => current && setIdentity({ id: patient.id, name: patient.name, birthDate: patient.birthDate, timezone: patient.timezone, identifiers: patient.identifiers }))
       .catch(() => undefined);
     return () => void (current = false);
   }, [patientId]);

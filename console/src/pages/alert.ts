@@ -7,7 +7,7 @@ import { html } from '../html.js';
 import { eventTime } from '../local-time.js';
 import { follow } from '../router.js';
 import { severityText } from '../severity.js';
-import { bornText, usePatientIdentity } from '../patient-identity.js';
+import { bornText, recordNumbersText, usePatientIdentity } from '../patient-identity.js';
 import { asSent, kindText, words } from '../reading-text.js';
 
 interface AlertEvent {
@@ -110,7 +110,7 @@ export function AlertPage({ id }: { id: string }) {
     <main id="main">
       <h1><span class=${`badge severity-${alert.severity}`}>${severityText(alert.severity)}</span> ${alert.summary}</h1>
       <p class="who">
-        For <a href=${`/patients/${encodeURIComponent(alert.patientId)}`} onClick=${follow}>${patient?.name ?? 'the patient'}</a>${patient ? `, ${bornText(patient.birthDate)}` : ''}
+        For <a href=${`/patients/${encodeURIComponent(alert.patientId)}`} onClick=${follow}>${patient?.name ?? 'the patient'}</a>${patient ? `, ${bornText(patient.birthDate)}${recordNumbersText(patient)}` : ''}
       </p>
       <p>
         Status ${words(alert.status)} · opened <time datetime=${alert.openedAt}>${eventTime.format(new Date(alert.openedAt))}</time> (your time) · escalation tier ${alert.escalationTier}${alert.claimedBy
