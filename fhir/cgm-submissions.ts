@@ -50,6 +50,8 @@ export interface CgmSummarySubmitterDependencies {
   retry: PushRetry;
   /** The team's EHR client (shared with the reading push: one token per team). */
   clientFor: (endpoint: FhirEndpoint) => EhrClient;
+  /** Rejects when the EHR's chart under the patient's record number is not theirs (chart-check.ts): the summary is not filed there. */
+  checkChart: (endpoint: FhirEndpoint, patient: Patient) => Promise<void>;
   /** Submissions by outcome of the attempt. */
   submitted: Counter<'outcome'>;
   /** How long after a period's last day it is sent (CGM_SUBMISSION_GRACE_MS). */
@@ -203,6 +205,7 @@ export class CgmSummarySubmitter {
         return await submissions.markDone(submission.id, 'no_data');
       }
       // In order: the report refers to the summary the first Bundle creates.
+      await this.dependencies.checkChart(endpoint, patient);
       const notes: string[] = [];
       for (const bundle of cgmSubmissionBundles(patientResource(patient), summary)) {
         const kept = await clientFor(endpoint).submitCgmBundle(bundle);

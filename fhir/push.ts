@@ -16,6 +16,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DeviceProfiles, StoredReading } from '../device-profiles/index.js';
 import { DueWorkLoop, type WebhookTargetPolicy } from '../rules/index.js';
 import type { ClinicalStore, FhirDelivery, FhirEndpoint, ReadingsStore } from '../store/index.js';
+import { ChartCheck } from './chart-check.js';
 import { CgmSummarySubmitter } from './cgm-submissions.js';
 import { EhrAnswer, EhrClient } from './ehr-client.js';
 import { DEFAULT_PUSH_RETRY, retryAtAfter, type PushRetry } from './push-retry.js';
@@ -73,6 +74,8 @@ export class FhirPushSender {
    */
   private readonly batchSizes = new Map<string, { size: number; learnedAtMs: number }>();
   private readonly retry: PushRetry;
+  /** A patient's readings go to the EHR's chart under their record number only if its birth date is theirs. */
+  private readonly charts = new ChartCheck();
   private readonly sent: Counter<'outcome'>;
   /** The teams' CGM summaries, sent from the same loop with the same clients. */
   readonly cgmSummaries: CgmSummarySubmitter;
@@ -102,6 +105,7 @@ export class FhirPushSender {
       logger: dependencies.logger,
       retry: this.retry,
       clientFor: (endpoint) => this.clientFor(endpoint),
+      checkChart: (endpoint, patient) => this.charts.check(this.clientFor(endpoint), endpoint, [patient]),
       submitted: new Counter({ name: 'rpm_fhir_push_cgm_summaries_total', help: 'CGM summaries submitted to EHRs, by outcome of the attempt', labelNames: ['outcome'], registers: [dependencies.registry] }),
       graceMs: dependencies.cgmGraceMs,
     });
@@ -183,7 +187,9 @@ export class FhirPushSender {
   private async send(endpoint: FhirEndpoint, batch: readonly FhirDelivery[]): Promise<void> {
     const { clinicalStore, deviceProfiles } = this.dependencies;
     const readings = batch.map((delivery) => delivery.reading);
-    const patients = [...(await clinicalStore.patients.getMany([...new Set(readings.map((reading) => reading.patientId))])).values()].map(patientResource);
+    const platformPatients = [...(await clinicalStore.patients.getMany([...new Set(readings.map((reading) => reading.patientId))])).values()];
+    await this.charts.check(this.clientFor(endpoint), endpoint, platformPatients);
+    const patients = platformPatients.map(patientResource);
     // The readings' devices and gateways, and each device's own gateway (Device.parent).
     // A reading a person entered has no device (its Observation names the patient as performer).
     const deviceIds = new Set(readings.flatMap((reading) => (reading.source === 'manual' ? [] : reading.gatewayId ? [reading.deviceId, reading.gatewayId] : [reading.deviceId])));

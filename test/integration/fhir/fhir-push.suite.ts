@@ -195,6 +195,21 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
       expect(refused.lastError).toMatch(/412/);
       expect(await ehr.search<Patient>('Patient')).toHaveLength(3);
       expect(await observationsIn(ehr, unnumbered)).toHaveLength(own.length);
+      // A mistyped number that names another person's chart (born 1960, not 1944): checked by the birth
+      // date before anything is sent, the readings are held back saying why, not filed in that chart.
+      const stranger = await ehr.create<Patient>({ resourceType: 'Patient', identifier: [{ system: MRN, value: 'MRN-000789' }], birthDate: '1960-01-01' });
+      const mistyped = await enroll(team.id);
+      try {
+        expect((await app.request('PATCH', `/v1/patients/${mistyped.patientId}`, { token: admin, body: { identifiers: [{ system: MRN, value: 'MRN-000789' }] } })).status).toBe(200);
+        const [held] = await publish(mistyped, [140]);
+        const notFiled = await eventually(async () => (await deliveries(team.id)).find((delivery) => delivery.readingId === held && delivery.lastError !== null), 20_000);
+        expect(notFiled.status).toBe('pending');
+        expect(notFiled.lastError).toBe(`the EHR's patient under the record number of patient ${mistyped.patientId} has another birth date: check the number on the patient's page; their readings are held back, not filed in that chart`);
+        expect((await ehr.search<Observation>(`Observation?subject=Patient/${stranger.id}`)).length).toBe(0);
+        expect(await observationsIn(ehr, mistyped)).toEqual([]);
+      } finally {
+        await mistyped.client.endAsync();
+      }
     } finally {
       await numbered.client.endAsync();
       await unnumbered.client.endAsync();
