@@ -102,7 +102,10 @@ export function orderDate(value: string, timezone: string, edge: 'start' | 'end'
  * The platform's patient an EHR's Patient is: by the platform's id the push gave it, else by a number
  * of the EHR's the patient holds (their medical record number: the EHR's own chart of them).
  */
-async function patientOf(inEhr: FhirPatient | undefined, patients: { get(id: string): Promise<Patient | undefined>; byIdentifier(system: string, value: string): Promise<Patient | undefined> }): Promise<Patient | undefined> {
+/** How the platform's patients are found: by their id, or by a number of another system they hold. */
+type PatientLookup = { get(id: string): Promise<Patient | undefined>; byIdentifier(system: string, value: string): Promise<Patient | undefined> };
+
+async function patientOf(inEhr: FhirPatient | undefined, patients: PatientLookup): Promise<Patient | undefined> {
   const identifiers = inEhr?.identifier ?? [];
   const platformId = identifiers.find((identifier) => identifier.system === SYSTEMS.patientId)?.value;
   if (platformId !== undefined) return patients.get(platformId);
@@ -122,7 +125,7 @@ async function patientOf(inEhr: FhirPatient | undefined, patients: { get(id: str
 export async function readTeamCgmOrders(
   client: Pick<EhrClient, 'searchAll'>,
   careTeamId: string,
-  patients: { get(id: string): Promise<Patient | undefined>; byIdentifier(system: string, value: string): Promise<Patient | undefined> },
+  patients: PatientLookup,
 ): Promise<{ orders: FhirCgmOrder[]; skipped: UnservedFhirCgmOrder[] }> {
   const codes = [STANDING_ORDER_CODE, ONE_TIME_ORDER_CODE].map((code) => `${CGM_ORDER_SYSTEM}|${code}`).join(',');
   const entries = await client.searchAll(`ServiceRequest?code=${encodeURIComponent(codes)}&status=active&_include=ServiceRequest:subject&_count=100`);

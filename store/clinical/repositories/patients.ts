@@ -398,14 +398,12 @@ export class PatientRepository {
 async function claimIdentifiers(trx: Kysely<ClinicalDatabase>, patientId: string, identifiers: readonly PatientIdentifier[]): Promise<void> {
   await trx.deleteFrom('patient_identifiers').where('patient_id', '=', patientId).execute();
   for (const [index, { system, value }] of identifiers.entries()) {
-    const taken = () => conflict(`identifiers/${index}: ${system} ${value} is another patient's number`, { field: `identifiers/${index}` });
-    const holder = await trx.selectFrom('patient_identifiers').select('patient_id').where('system', '=', system).where('value', '=', value).executeTakeFirst();
-    if (holder) throw taken();
     try {
       await trx.insertInto('patient_identifiers').values({ system, value, patient_id: patientId }).execute();
     } catch (error) {
-      // Another patient took it between the look and the insert.
-      if (isUniqueViolation(error)) throw taken();
+      // The key (system, value) is held by another patient (theirs were deleted above); the
+      // transaction, aborted in PostgreSQL, is rolled back by the throw.
+      if (isUniqueViolation(error)) throw conflict(`identifiers/${index}: ${system} ${value} is another patient's number`, { field: `identifiers/${index}` });
       throw error;
     }
   }
