@@ -24,6 +24,7 @@ import { consoleRoutes } from './routes/console.js';
 import { adminRoutes } from './routes/admin.js';
 import { deviceReadingsRoutes } from './routes/device-readings.js';
 import { reportedReadingRoutes } from './routes/reported-readings.js';
+import { setAsideReadingRoutes } from './routes/set-aside-readings.js';
 import { vendorWebhookRoutes } from './routes/vendor-webhooks.js';
 import { nightscoutRoutes } from './routes/nightscout.js';
 import { messageRoutes } from './routes/messages.js';
@@ -159,6 +160,7 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   // Alert changes made by this process's routes, for its SSE streams at once.
   const localAlertChanges = new Subject<AlertChange>();
   await app.register(patientRoutes, { clinicalStore, readingsStore, localAlertChanges });
+  await app.register(setAsideReadingRoutes, { clinicalStore, readingsStore, localAlertChanges });
   await app.register(deviceRoutes, { clinicalStore, ingest: dependencies.ingest });
   await app.register(deviceReadingsRoutes, { ingest: dependencies.ingest });
   await app.register(vendorWebhookRoutes, { ingest: dependencies.ingest });

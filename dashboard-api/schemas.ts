@@ -410,7 +410,7 @@ export const fhirDeliveryView = z.object({
   patientId: z.string(),
   deviceId: z.string(),
   readingId: z.string(),
-  status: z.enum(['pending', 'sending', 'delivered', 'failed']),
+  status: z.enum(['pending', 'sending', 'delivered', 'failed', 'withdrawn']),
   attempts: z.number(),
   nextAttemptAt: z.string().nullable(),
   lastError: z.string().nullable(),

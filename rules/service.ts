@@ -42,6 +42,8 @@ export interface RulesServiceOptions {
 /** Readings loaded per patient at start-up: the longest default window (7 days) and a day more. */
 const RESTORE_WINDOW_MS = 8 * DAY_MS;
 const DEFAULT_RELOAD_INTERVAL_MS = 30_000;
+/** How far back each look for readings set aside by another process reaches before the last look. */
+const SET_ASIDE_MARGIN_MS = 10_000;
 const DEFAULT_CHECK_IN_POLL_MS = 1_000;
 const DEFAULT_CHECK_IN_SCHEDULE_MS = 30_000;
 
@@ -71,6 +73,8 @@ export class RulesService implements RulesHandover {
   private readonly fencedCounter: Counter;
   private readonly onThresholdsChanged = (patientId: string) => void this.reconfigure(patientId);
   private readonly onDeviceChanged = (deviceId: string) => void this.reconfigureDevice(deviceId);
+  private readonly onReadingsChanged = (patientId: string) =>
+    void this.rebuildPatient(patientId).catch((error: Error) => this.dependencies.logger.error({ err: error.message }, 'could not rebuild a patient after a reading was set aside'));
 
   constructor(
     private readonly dependencies: {
@@ -162,25 +166,42 @@ export class RulesService implements RulesHandover {
     const now = Date.now();
     for await (const patient of everyItem((page) => clinicalStore.patients.list(page))) {
       if (!owned(patient.id)) continue;
-      const configuration = await this.configurationOf(patient.id);
-      if (!configuration) continue;
-      const readings = await this.restoredReadings(patient.id, configuration, now);
-      const checkIns = await this.restoredCheckIns(patient.id, now);
-      const open = unresolvedByPatient.get(patient.id) ?? [];
-      const byId = new Map(readings.map((r) => [r.readingId, r]));
-      events.push({
-        type: 'restore',
-        patientId: patient.id,
-        configuration,
-        readings: [...readings.map(toRuleReading), ...checkIns],
-        openRuleIds: open.map((a) => a.ruleId),
-        awaitingConfirmation: open
-          .filter((a) => a.status === 'awaiting_confirmation' && a.lastReadingId && byId.has(a.lastReadingId))
-          .map((a) => ({ ruleId: a.ruleId, reading: toRuleReading(byId.get(a.lastReadingId!)!) })),
-      });
-      this.known.add(patient.id);
+      const event = await this.restoreEvent(patient.id, unresolvedByPatient.get(patient.id) ?? [], now);
+      if (event) events.push(event);
     }
     return events;
+  }
+
+  /** One patient's state as the stores hold it: their configuration, recent readings and check-ins, and open alerts. */
+  private async restoreEvent(patientId: string, open: readonly Alert[], now: number): Promise<PatientEvent | undefined> {
+    const configuration = await this.configurationOf(patientId);
+    if (!configuration) return undefined;
+    const readings = await this.restoredReadings(patientId, configuration, now);
+    const checkIns = await this.restoredCheckIns(patientId, now);
+    const byId = new Map(readings.map((r) => [r.readingId, r]));
+    this.known.add(patientId);
+    return {
+      type: 'restore',
+      patientId,
+      configuration,
+      readings: [...readings.map(toRuleReading), ...checkIns],
+      openRuleIds: open.map((a) => a.ruleId),
+      awaitingConfirmation: open
+        .filter((a) => a.status === 'awaiting_confirmation' && a.lastReadingId && byId.has(a.lastReadingId))
+        .map((a) => ({ ruleId: a.ruleId, reading: toRuleReading(byId.get(a.lastReadingId!)!) })),
+    };
+  }
+
+  /**
+   * A patient's readings changed in the store other than by ingest (a reading set aside, or put
+   * back): their state is rebuilt from it, so that averages, deltas and episodes no longer count a
+   * reading that was not theirs.
+   */
+  private async rebuildPatient(patientId: string): Promise<void> {
+    if (!this.owns(patientId)) return;
+    const open = await this.dependencies.clinicalStore.alerts.unresolvedOfPatient(patientId);
+    const event = await this.restoreEvent(patientId, open, Date.now());
+    if (event) this.patientEvents.next(event);
   }
 
   /**
@@ -291,6 +312,7 @@ export class RulesService implements RulesHandover {
     );
     clinicalStore.thresholds.changes.on('changed', this.onThresholdsChanged);
     clinicalStore.devices.changes.on('changed', this.onDeviceChanged);
+    clinicalStore.readingSetAsides.changes.on('changed', this.onReadingsChanged);
     const tickMs = this.options.tickMs ?? DEFAULT_TICK_MS;
     this.timers.push(
       setInterval(() => {
@@ -358,18 +380,24 @@ export class RulesService implements RulesHandover {
     for (const patientId of [...this.known]) if (gone(patientId)) this.known.delete(patientId);
   }
 
-  /** Threshold edits made through another process (the API as its own role). */
+  /** Threshold edits and readings set aside or put back through another process (the API as its own role). */
   private async reloadChangedThresholds(): Promise<void> {
     const since = this.lastReloadAt;
     this.lastReloadAt = new Date().toISOString();
-    const changed = await this.dependencies.clinicalStore.thresholds.changedSince(since).catch(() => []);
+    const { clinicalStore } = this.dependencies;
+    const changed = await clinicalStore.thresholds.changedSince(since).catch(() => []);
     for (const change of changed) await this.reconfigure(change.patientId);
+    // From a little earlier: the record commits before the reading leaves the readings store, and a
+    // look in between would rebuild the patient with it. A second rebuild is harmless.
+    const setAside = await clinicalStore.readingSetAsides.patientsChangedSince(new Date(Date.parse(since) - SET_ASIDE_MARGIN_MS).toISOString()).catch(() => []);
+    for (const patientId of setAside) this.onReadingsChanged(patientId);
   }
 
   async stop(): Promise<void> {
     const { clinicalStore } = this.dependencies;
     clinicalStore.thresholds.changes.off('changed', this.onThresholdsChanged);
     clinicalStore.devices.changes.off('changed', this.onDeviceChanged);
+    clinicalStore.readingSetAsides.changes.off('changed', this.onReadingsChanged);
     for (const timer of this.timers) clearInterval(timer);
     // The check-in loops end before the engine under them: a judgement under way settles or is rejected below.
     const checkInLoops = Promise.all([this.checkInFeed.stop(), this.checkInSchedule.stop(), this.patientGateway.stop()]);

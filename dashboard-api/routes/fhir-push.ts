@@ -130,7 +130,7 @@ export const fhirPushRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
     '/v1/fhir-deliveries',
     {
       schema: {
-        querystring: z.object({ status: z.enum(['pending', 'sending', 'delivered', 'failed']).optional(), careTeamId: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(), after: z.string().regex(/^\d{1,18}$/).optional() }),
+        querystring: z.object({ status: z.enum(['pending', 'sending', 'delivered', 'failed', 'withdrawn']).optional(), careTeamId: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(), after: z.string().regex(/^\d{1,18}$/).optional() }),
         response: { 200: z.object({ deliveries: z.array(fhirDeliveryView), nextCursor: cursor }), ...errorResponses },
         tags: ['FHIR push'],
       },

@@ -24,6 +24,7 @@ import { PatientNotificationRepository } from './repositories/patient-notificati
 import { UserRepository } from './repositories/users.js';
 import { ChangeCounterRepository } from './repositories/change-counters.js';
 import { ReadingDayMarkRepository } from './repositories/reading-day-marks.js';
+import { ReadingSetAsideRepository } from './repositories/reading-set-asides.js';
 
 export class ClinicalStore {
   readonly careTeams: CareTeamRepository;
@@ -48,6 +49,7 @@ export class ClinicalStore {
   readonly fhirCgmOrders: FhirCgmOrderRepository;
   readonly changeCounters: ChangeCounterRepository;
   readonly readingDayMarks: ReadingDayMarkRepository;
+  readonly readingSetAsides: ReadingSetAsideRepository;
 
   private constructor(private readonly connection: ClinicalConnection) {
     const { db, reader } = connection;
@@ -73,6 +75,7 @@ export class ClinicalStore {
     this.fhirCgmOrders = new FhirCgmOrderRepository(db);
     this.changeCounters = new ChangeCounterRepository(db);
     this.readingDayMarks = new ReadingDayMarkRepository(db);
+    this.readingSetAsides = new ReadingSetAsideRepository(db, connection.dialect);
   }
 
   /** Opens the database and brings its schema up to date. */

@@ -27,6 +27,7 @@ import { deviceActivityMigration } from './migrations/0021-device-activity.js';
 import { careTeamMovesMigration } from './migrations/0022-care-team-moves.js';
 import { patientDischargesMigration } from './migrations/0023-patient-discharges.js';
 import { patientIdentifiersMigration } from './migrations/0024-patient-identifiers.js';
+import { readingSetAsidesMigration } from './migrations/0025-reading-set-asides.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -55,6 +56,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0022-care-team-moves': careTeamMovesMigration,
     '0023-patient-discharges': patientDischargesMigration,
     '0024-patient-identifiers': patientIdentifiersMigration,
+    '0025-reading-set-asides': readingSetAsidesMigration,
   };
 }
 

@@ -41,6 +41,24 @@ export interface PatientIdentifierTable {
   patient_id: string;
 }
 
+/** A reading set aside from a patient's record, kept whole with why; put back when restored (migration 0025). */
+export interface ReadingSetAsideTable {
+  id: string;
+  patient_id: string;
+  device_id: string;
+  reading_id: string;
+  kind: string;
+  measured_at: string;
+  /** The stored reading, JSON. */
+  reading: string;
+  reason: string;
+  note: string | null;
+  set_aside_at: string;
+  set_aside_by: string;
+  restored_at: string | null;
+  restored_by: string | null;
+}
+
 /** Every discharge of a patient, with its resumption (migration 0023). */
 export interface PatientDischargeTable {
   id: string;
@@ -510,6 +528,7 @@ export interface ClinicalDatabase {
   fhir_cgm_orders: FhirCgmOrderTable;
   change_counters: ChangeCounterTable;
   reading_day_marks: ReadingDayMarkTable;
+  reading_set_asides: ReadingSetAsideTable;
   messages: MessageTable;
   message_templates: MessageTemplateTable;
   patient_gateways: PatientGatewayTable;

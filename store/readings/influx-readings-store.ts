@@ -27,7 +27,7 @@ import { InfluxDB, escape, type WriteApi } from '@influxdata/influxdb-client';
 import { DAY_MS, MEASUREMENT_KINDS, isMeasurementKind, type MeasurementKind } from '../../device-profiles/index.js';
 import { aggregateReadings, datedReading, localDatesOf } from './aggregate.js';
 import { ReadingsWriterThread } from './writer-thread.js';
-import { MAX_ROWS_PER_QUERY, NO_ENVELOPE, jsonItemsOf, newDayMark, parseSerialized, readingObject, type DayMark, type DayMarkKeeper, type JsonItems, type SerializedReadings, type AggregateQuery, type JsonEnvelope, type LocalDatesQuery, type ReadingBucket, type ReadingQuery, type ReadingsStore, type SeriesPoint, type SeriesQuery, type StoredReading, checkSeriesField } from './readings-store.js';
+import { MAX_ROWS_PER_QUERY, NO_ENVELOPE, jsonItemsOf, newDayMark, parseSerialized, readingObject, type DayMark, type DayMarkKeeper, type JsonItems, type SerializedReadings, type AggregateQuery, type JsonEnvelope, type LocalDatesQuery, type ReadingBucket, type ReadingKey, type ReadingQuery, type ReadingsStore, type SeriesPoint, type SeriesQuery, type StoredReading, checkSeriesField } from './readings-store.js';
 
 export type InfluxWriteProtocol = 'v1' | 'v2' | 'auto';
 
@@ -109,17 +109,21 @@ export function lineOf(reading: StoredReading): string {
     const value = flags[field]!;
     fields += `,${tag(`flag_${field}`)}=${typeof value === 'boolean' ? (value ? 'T' : 'F') : quoted(value)}`;
   }
+  return `${measurement(reading.kind)},device_id=${tag(reading.deviceId)},kind=${tag(reading.kind)},patient_id=${tag(reading.patientId)},source=${tag(reading.source)} ${fields} ${pointTime(reading)}`;
+}
+
+/** The reading's point's time in nanoseconds, as text: measuredAt in milliseconds and the offset's six digits. */
+function pointTime(reading: Pick<StoredReading, 'measuredAt' | 'deviceId' | 'readingId'>): string {
   const measuredAtMs = Date.parse(reading.measuredAt);
   if (!(measuredAtMs >= 0)) throw new Error(`invalid measuredAt ${reading.measuredAt}`);
-  const time = `${measuredAtMs}${String(pointOffset(reading.deviceId, reading.readingId)).padStart(6, '0')}`;
-  return `${measurement(reading.kind)},device_id=${tag(reading.deviceId)},kind=${tag(reading.kind)},patient_id=${tag(reading.patientId)},source=${tag(reading.source)} ${fields} ${time}`;
+  return `${measuredAtMs}${String(pointOffset(reading.deviceId, reading.readingId)).padStart(6, '0')}`;
 }
 
 /** The measurement of the day marks (ReadingsStore.dayMarks): a point per patient and UTC day, its time the day's start. */
 const DAY_MARKS = 'rpm_day_marks';
 
 /** A new mark for every (patient, UTC day) the readings were measured on. */
-function dayMarksOf(readings: readonly StoredReading[]): DayMark[] {
+function dayMarksOf(readings: readonly Pick<StoredReading, 'patientId' | 'measuredAt'>[]): DayMark[] {
   const marks = new Map<string, DayMark>();
   for (const reading of readings) {
     const day = Math.floor(Date.parse(reading.measuredAt) / DAY_MS);
@@ -376,6 +380,35 @@ export class InfluxReadingsStore implements ReadingsStore {
     return (response.results?.[0]?.series ?? []).flatMap((series) =>
       series.values.map((row) => readingOf(series.name, series.columns, row)).filter((reading): reading is StoredReading => reading !== undefined),
     );
+  }
+
+  /**
+   * Deletes each reading's point (its measurement, patient and device tags, and instant name it
+   * alone: the reading id is a field, which InfluxDB cannot delete by), then writes its day's new
+   * mark, as a write does. InfluxDB 1.x: InfluxQL DELETE; 2.x: the delete API over the instant.
+   */
+  async remove(readings: readonly ReadingKey[]): Promise<void> {
+    if (readings.length === 0) return;
+    const protocol = await this.detectProtocol();
+    for (const reading of readings) {
+      const time = pointTime(reading);
+      if (protocol === 'v1') {
+        await this.influxQl(`DELETE FROM "${reading.kind}" WHERE patient_id = ${literal(reading.patientId)} AND device_id = ${literal(reading.deviceId)} AND time = ${time}`, 'POST');
+        continue;
+      }
+      // The one nanosecond of the point, as RFC 3339 with nine digits of fraction.
+      const rfc3339 = (nanos: bigint) => `${new Date(Number(nanos / NANOS_PER_MS)).toISOString().slice(0, 19)}.${String(nanos % 1_000_000_000n).padStart(9, '0')}Z`;
+      const response = await fetch(this.endpoint('api/v2/delete', { org: this.options.org ?? '', bucket: this.options.bucket }), {
+        method: 'POST',
+        headers: { ...this.headers(), 'Content-Type': 'application/json' },
+        body: JSON.stringify({ start: rfc3339(BigInt(time)), stop: rfc3339(BigInt(time) + 1n), predicate: `_measurement=${quoted(reading.kind)} AND patient_id=${quoted(reading.patientId)} AND device_id=${quoted(reading.deviceId)}` }),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      if (!response.ok) throw new Error(`InfluxDB /api/v2/delete answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+    }
+    const marks = dayMarksOf(readings);
+    await this.writeLines(dayMarkLines(marks));
+    await this.dayMarkKeeper?.keep(marks);
   }
 
   async latest(patientId: string): Promise<Partial<Record<MeasurementKind, StoredReading>>> {

@@ -76,6 +76,9 @@ export interface LocalDatesQuery {
   sources?: readonly ReadingSource[];
 }
 
+/** What names one stored reading. */
+export type ReadingKey = Pick<StoredReading, 'patientId' | 'kind' | 'deviceId' | 'readingId' | 'measuredAt'>;
+
 export interface ReadingsStore {
   readonly name: string;
   /**
@@ -135,6 +138,12 @@ export interface ReadingsStore {
    * can be cut out without parsing them (a chart's first and last day).
    */
   queryJsonItems(query: ReadingQuery & { newestFirst: true }): Promise<JsonItems>;
+  /**
+   * Takes these readings out (readings set aside from a patient's record: the clinical store keeps
+   * them whole) and changes their days' marks, so every cache of those days reads them again. A
+   * reading that is not there is no error: a retry removes nothing more.
+   */
+  remove(readings: readonly ReadingKey[]): Promise<void>;
   /** The newest reading of each kind the patient has. */
   latest(patientId: string): Promise<Partial<Record<MeasurementKind, StoredReading>>>;
   /** Distinct local dates (patient timezone) with at least one reading, with the readings of each. */

@@ -27,6 +27,7 @@ import {
   type JsonItems,
   type LocalDatesQuery,
   type ReadingBucket,
+  type ReadingKey,
   type ReadingQuery,
   type ReadingSource,
   type ReadingsStore,
@@ -385,6 +386,29 @@ export class SqliteReadingsStore implements ReadingsStore {
     this.keptMarks.set(patientId, { patientMark, fromDay, toDay, marks });
     return marks;
   }
+
+  async remove(readings: readonly ReadingKey[]): Promise<void> {
+    if (readings.length === 0) return;
+    if (!this.database.open) throw new Error('the readings store is closed');
+    // On this thread's connection, beside the writer thread's: SQLite takes one writer at a time
+    // and better-sqlite3 waits for the other (its 5 s busy timeout).
+    this.removeRows(readings);
+  }
+
+  private readonly removeRows = (readings: readonly ReadingKey[]) =>
+    this.database.transaction(() => {
+      const remove = this.statement('remove', () => this.database.prepare('DELETE FROM readings WHERE patient_id = ? AND measured_at_ms = ? AND device_id = ? AND reading_id = ?'));
+      const markDay = this.statement('markDay', () => this.database.prepare(MARK_DAY));
+      const markPatient = this.statement('markPatient', () => this.database.prepare(MARK_PATIENT));
+      const patients = new Set<string>();
+      for (const reading of readings) {
+        const measuredAtMs = Date.parse(reading.measuredAt);
+        if (remove.run(reading.patientId, measuredAtMs, reading.deviceId, reading.readingId).changes === 0) continue;
+        markDay.run(reading.patientId, Math.floor(measuredAtMs / DAY_MS), newDayMark());
+        patients.add(reading.patientId);
+      }
+      for (const patientId of patients) markPatient.run(patientId, newDayMark());
+    })();
 
   /** The statement prepared under `key` the first time it is asked for (with its modes: raw, pluck). */
   private statement(key: string, prepare: () => Statement): Statement {

@@ -237,8 +237,11 @@ export async function movePatientAlerts(
  * with the discharge as its note and in its details; escalation and snoozes end as on any
  * resolution. Answers the alerts as resolved.
  */
-export async function resolvePatientAlerts(trx: Db, patientId: string, change: { actor: string; at: string; note: string; details: unknown; deliveries?: DeliveriesOf }): Promise<Alert[]> {
-  const unresolved = await trx.selectFrom('alerts').select(['id', 'status']).where('patient_id', '=', patientId).where('status', '<>', 'resolved').orderBy('opened_at').execute();
+export async function resolvePatientAlerts(trx: Db, patientId: string, change: { actor: string; at: string; note: string; details: unknown; deliveries?: DeliveriesOf }, only?: readonly string[]): Promise<Alert[]> {
+  if (only?.length === 0) return [];
+  let query = trx.selectFrom('alerts').select(['id', 'status']).where('patient_id', '=', patientId).where('status', '<>', 'resolved');
+  if (only) query = query.where('id', 'in', only);
+  const unresolved = await query.orderBy('opened_at').execute();
   const resolved: Alert[] = [];
   for (const alert of unresolved) {
     const from = alert.status as AlertStatus;
@@ -246,6 +249,27 @@ export async function resolvePatientAlerts(trx: Db, patientId: string, change: {
     resolved.push((await recordChange(trx, { alertId: alert.id, type: 'resolved', from, to: 'resolved', actor: change.actor, at: change.at, note: change.note, details: change.details }, changes, change.deliveries)).alert);
   }
   return resolved;
+}
+
+/**
+ * The patient's unresolved alerts raised by readings, each with the ids of the readings it counts
+ * (its events' `readingId`s and its last reading; the opening one is named by its event since
+ * migration 0025's time) and how many it counts (`reading_count`).
+ */
+export async function unresolvedReadingAlerts(trx: Db, patientId: string): Promise<{ id: string; readingCount: number; readingIds: Set<string> }[]> {
+  const alerts = await trx.selectFrom('alerts').select(['id', 'reading_count', 'last_reading_id', 'worst_value']).where('patient_id', '=', patientId).where('status', '<>', 'resolved').where('reading_count', '>', 0).execute();
+  if (alerts.length === 0) return [];
+  const events = await trx.selectFrom('alert_events').select(['alert_id', 'details']).where('alert_id', 'in', alerts.map((alert) => alert.id)).where('details', 'is not', null).execute();
+  const byAlert = new Map(alerts.map((alert) => [alert.id, { id: alert.id, readingCount: alert.reading_count, readingIds: new Set<string>(alert.last_reading_id ? [alert.last_reading_id] : []) }]));
+  for (const alert of alerts) {
+    const worst = alert.worst_value ? (JSON.parse(alert.worst_value) as { readingId?: unknown }) : undefined;
+    if (typeof worst?.readingId === 'string') byAlert.get(alert.id)!.readingIds.add(worst.readingId);
+  }
+  for (const event of events) {
+    const readingId = (JSON.parse(event.details!) as { readingId?: unknown }).readingId;
+    if (typeof readingId === 'string') byAlert.get(event.alert_id)!.readingIds.add(readingId);
+  }
+  return [...byAlert.values()];
 }
 
 /** Alerts and their event history; every change of an alert is an event with who and when. */
@@ -292,7 +316,7 @@ export class AlertRepository {
           .execute();
         // The first tier is part of the opening: one event, the one every channel announces.
         const firstTier = input.firstTier ? { tier: 0, ...((input.firstTier.details as object) ?? {}) } : {};
-        return (await recordChange(trx, { alertId: id, type: 'opened', from: null, to: status, actor: input.actor, at, details: { severity: input.severity, ...firstTier } }, {}, input.deliveries)).alert;
+        return (await recordChange(trx, { alertId: id, type: 'opened', from: null, to: status, actor: input.actor, at, details: { severity: input.severity, ...(input.readingId ? { readingId: input.readingId } : {}), ...firstTier } }, {}, input.deliveries)).alert;
       });
     } catch (error) {
       if (isUniqueViolation(error)) {
@@ -341,6 +365,12 @@ export class AlertRepository {
   /** Every unresolved alert (the rules engine's restart). */
   async unresolved(): Promise<Alert[]> {
     const rows = await this.db.selectFrom('alerts').selectAll().where('status', '<>', 'resolved').execute();
+    return rows.map(toAlert);
+  }
+
+  /** The patient's unresolved alerts. */
+  async unresolvedOfPatient(patientId: string): Promise<Alert[]> {
+    const rows = await this.db.selectFrom('alerts').selectAll().where('patient_id', '=', patientId).where('status', '<>', 'resolved').execute();
     return rows.map(toAlert);
   }
 

@@ -113,7 +113,8 @@ export class FhirEndpointRepository {
   }
 }
 
-export type FhirDeliveryStatus = 'pending' | 'sending' | 'delivered' | 'failed';
+/** `withdrawn`: the reading was set aside from the patient's record before it was sent. */
+export type FhirDeliveryStatus = 'pending' | 'sending' | 'delivered' | 'failed' | 'withdrawn';
 
 export interface FhirDelivery {
   id: number;

@@ -185,6 +185,34 @@ export function readingsStoreSuite(open: () => Promise<ReadingsStore>, close?: (
     expect(await store.dayMarks(patient, d21, d22)).toEqual([[d21, afterLate.get(d21)]]);
   });
 
+  it('removes exactly the readings named, of one device among readings of the same millisecond, and changes their days’ marks only', async () => {
+    const patient = patientId();
+    const day = (instant: string) => Math.floor(Date.parse(instant) / 86_400_000);
+    const [d20, d21] = [day('2026-11-20T00:00:00Z'), day('2026-11-21T00:00:00Z')];
+    const spouses = bp(patient, '2026-11-20T08:00:00.000Z', 182, { readingId: 'p-41' });
+    const sameInstant = bp(patient, '2026-11-20T08:00:00.000Z', 131, { readingId: 'p-42' });
+    const otherDevice = bp(patient, '2026-11-20T08:00:00.000Z', 133, { deviceId: 'cuff-2', readingId: 'p-41' });
+    const nextDay = glucose(patient, '2026-11-21T07:00:00.000Z', 101);
+    await store.write([spouses, sameInstant, otherDevice, nextDay]);
+    const before = new Map(await store.dayMarks(patient, d20, d21 + 1));
+
+    await store.remove([spouses]);
+    const left = await store.query({ patientId: patient, ...FOREVER });
+    expect(left.map((r) => `${r.deviceId}/${r.readingId}`).sort()).toEqual([`${otherDevice.deviceId}/p-41`, `${sameInstant.deviceId}/p-42`, `${nextDay.deviceId}/${nextDay.readingId}`].sort());
+    expect(JSON.parse((await store.queryJsonArray({ patientId: patient, ...FOREVER })).toString())).toHaveLength(3);
+    expect((await store.latest(patient)).blood_pressure?.readingId).not.toBe(undefined);
+    const after = new Map(await store.dayMarks(patient, d20, d21 + 1));
+    expect(after.get(d20)).not.toBe(before.get(d20));
+    expect(after.get(d21)).toBe(before.get(d21));
+
+    // Again (a retry), and a reading that was never there: nothing more goes.
+    await store.remove([spouses, bp(patient, '2026-11-22T08:00:00.000Z', 150, { readingId: 'never' })]);
+    expect(await store.query({ patientId: patient, ...FOREVER })).toHaveLength(3);
+    // Written back (put back into the record): it is there again as it was.
+    await store.write([spouses]);
+    expect((await store.query({ patientId: patient, ...FOREVER })).find((r) => r.readingId === 'p-41' && r.deviceId === spouses.deviceId)).toEqual(spouses);
+  });
+
   it('answers readings as JSON items, newest first, with where each begins and when it was measured', async () => {
     const patient = patientId();
     await store.write([bp(patient, '2026-11-20T08:00:00.000Z', 150), glucose(patient, '2026-11-20T09:00:00.000Z', 99), bp(patient, '2026-11-20T10:00:00.000Z', 152, { deviceId: 'cuff-ü' })]);

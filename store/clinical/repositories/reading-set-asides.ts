@@ -1,0 +1,215 @@
+// Readings set aside from a patient's record (migration 0025): the household member who used the
+// patient's cuff, a value typed in wrongly, a device that measured nonsense. Here the record of it,
+// with the reading kept whole; the reading's removal from the readings store is the caller's next
+// step (dashboard-api/routes/set-aside-readings.ts), after this commits, so that a crash between
+// the two leaves the reading in both places, never in neither.
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Kysely, Selectable } from 'kysely';
+import type { StoredReading } from '../../../device-profiles/index.js';
+import { conflict, found, invalidInput, isUniqueViolation, notFound } from '../../errors.js';
+import { nowInstant } from '../../time.js';
+import type { SqlDialectName } from '../connect.js';
+import type { ClinicalDatabase, ReadingSetAsideTable } from '../schema.js';
+import { resolvePatientAlerts, unresolvedReadingAlerts, type Alert, type DeliveriesOf } from './alerts.js';
+
+/**
+ * `not_the_patient`: someone else measured on the patient's device (a spouse on a shared cuff or
+ * scale); `entered_in_error`: a wrong value typed in, or a reading entered twice; `device_fault`: the
+ * device measured wrongly (a cuff put on badly, a scale on carpet, a faulty sensor); `other`, with a
+ * note saying what.
+ */
+export const SET_ASIDE_REASONS = ['not_the_patient', 'entered_in_error', 'device_fault', 'other'] as const;
+export type SetAsideReason = (typeof SET_ASIDE_REASONS)[number];
+
+const REASON_TEXT: Readonly<Record<SetAsideReason, string>> = {
+  not_the_patient: 'not the patient’s reading',
+  entered_in_error: 'entered in error',
+  device_fault: 'device fault',
+  other: 'other',
+};
+
+/** The reason in words, for an alert's note and the console. */
+export function setAsideReasonText(reason: SetAsideReason): string {
+  return REASON_TEXT[reason];
+}
+
+export const MAX_SET_ASIDE_NOTE = 500;
+
+export interface ReadingSetAside {
+  id: string;
+  patientId: string;
+  deviceId: string;
+  readingId: string;
+  kind: string;
+  measuredAt: string;
+  /** The reading as it was stored. */
+  reading: StoredReading;
+  reason: SetAsideReason;
+  note: string | null;
+  setAsideAt: string;
+  setAsideBy: string;
+  /** When it was put back into the patient's record, and by whom; null while set aside. */
+  restoredAt: string | null;
+  restoredBy: string | null;
+}
+
+export interface SetAsideResult {
+  setAside: ReadingSetAside;
+  /** False when the reading was set aside already (a retry): nothing changed here. */
+  created: boolean;
+  /** Unresolved alerts whose every reading is now set aside, resolved by the caller. */
+  resolvedAlerts: Alert[];
+  /** Deliveries of the reading to the care team's EHR that had not been sent, now withdrawn. */
+  ehrDeliveriesWithdrawn: number;
+  /** Deliveries of it the EHR has already taken (or is taking): it is in the EHR's chart. */
+  ehrDeliveriesDelivered: number;
+}
+
+function toSetAside(row: Selectable<ReadingSetAsideTable>): ReadingSetAside {
+  return {
+    id: row.id,
+    patientId: row.patient_id,
+    deviceId: row.device_id,
+    readingId: row.reading_id,
+    kind: row.kind,
+    measuredAt: row.measured_at,
+    reading: JSON.parse(row.reading) as StoredReading,
+    reason: row.reason as SetAsideReason,
+    note: row.note,
+    setAsideAt: row.set_aside_at,
+    setAsideBy: row.set_aside_by,
+    restoredAt: row.restored_at,
+    restoredBy: row.restored_by,
+  };
+}
+
+export class ReadingSetAsideRepository {
+  /** `changed` (patientId) once the caller has changed the readings store (`announceChanged`): the rules rebuild the patient. */
+  readonly changes = new EventEmitter();
+
+  constructor(
+    private readonly db: Kysely<ClinicalDatabase>,
+    private readonly dialect: SqlDialectName,
+  ) {}
+
+  /**
+   * Records the reading as set aside, resolves the patient's unresolved alerts that no reading of
+   * theirs is left to stand for (every reading each counts is set aside now), and withdraws its
+   * deliveries to the EHR not yet sent, in one transaction. The same reading again (a retry, or two
+   * nurses at once) answers the record there is, `created: false`.
+   */
+  async setAside(input: { reading: StoredReading; reason: SetAsideReason; note?: string | null; actor: string; deliveries?: DeliveriesOf }): Promise<SetAsideResult> {
+    const { reading } = input;
+    if (!SET_ASIDE_REASONS.includes(input.reason)) throw invalidInput('reason', `"${String(input.reason)}" is not one of ${SET_ASIDE_REASONS.join(', ')}`);
+    const note = input.note?.trim() || null;
+    if (note !== null && note.length > MAX_SET_ASIDE_NOTE) throw invalidInput('note', `must be at most ${MAX_SET_ASIDE_NOTE} characters`);
+    if (input.reason === 'other' && note === null) throw invalidInput('note', 'says why the reading is set aside when the reason is "other"');
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        // Locked as a move or a discharge locks it: an alert written meanwhile is seen or comes after.
+        const query = trx.selectFrom('patients').select('id').where('id', '=', reading.patientId);
+        if (!(await (this.dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst())) throw notFound('patient', reading.patientId);
+        const existing = await this.current(trx, reading.deviceId, reading.readingId);
+        if (existing) return { setAside: existing, created: false, resolvedAlerts: [], ehrDeliveriesWithdrawn: 0, ehrDeliveriesDelivered: 0 };
+        const at = nowInstant();
+        const row = {
+          id: randomUUID(),
+          patient_id: reading.patientId,
+          device_id: reading.deviceId,
+          reading_id: reading.readingId,
+          kind: reading.kind,
+          measured_at: reading.measuredAt,
+          reading: JSON.stringify(reading),
+          reason: input.reason,
+          note,
+          set_aside_at: at,
+          set_aside_by: input.actor,
+          restored_at: null,
+          restored_by: null,
+        };
+        await trx.insertInto('reading_set_asides').values(row).execute();
+        const setAsideIds = new Set(
+          (await trx.selectFrom('reading_set_asides').select('reading_id').where('patient_id', '=', reading.patientId).where('restored_at', 'is', null).execute()).map((r) => r.reading_id),
+        );
+        // An alert is resolved only when it counts no reading that is still the patient's: every id
+        // it names is set aside and it names as many as it counts (an alert opened before its opening
+        // reading was named in its events stays for a person to resolve).
+        const standsForNothing = (await unresolvedReadingAlerts(trx, reading.patientId))
+          .filter((alert) => alert.readingIds.has(reading.readingId) && alert.readingIds.size >= alert.readingCount && [...alert.readingIds].every((id) => setAsideIds.has(id)))
+          .map((alert) => alert.id);
+        const resolvedAlerts = await resolvePatientAlerts(
+          trx,
+          reading.patientId,
+          { actor: input.actor, at, note: `Reading set aside: ${setAsideReasonText(input.reason)}${note ? `. ${note}` : ''}`, details: { setAside: input.reason, readingId: reading.readingId }, deliveries: input.deliveries },
+          standsForNothing,
+        );
+        const withdrawn = await trx
+          .updateTable('fhir_deliveries')
+          .set({ status: 'withdrawn', next_attempt_at: null, last_error: `set aside from the patient's record: ${setAsideReasonText(input.reason)}` })
+          .where('device_id', '=', reading.deviceId)
+          .where('reading_id', '=', reading.readingId)
+          .where('status', 'in', ['pending', 'failed'])
+          .executeTakeFirst();
+        const delivered = await trx.selectFrom('fhir_deliveries').select('id').where('device_id', '=', reading.deviceId).where('reading_id', '=', reading.readingId).where('status', 'in', ['sending', 'delivered']).execute();
+        return { setAside: toSetAside(row), created: true, resolvedAlerts, ehrDeliveriesWithdrawn: Number(withdrawn.numUpdatedRows), ehrDeliveriesDelivered: delivered.length };
+      });
+    } catch (error) {
+      // Two at once: the other's record stands.
+      if (isUniqueViolation(error)) {
+        const existing = await this.current(this.db, reading.deviceId, reading.readingId);
+        if (existing) return { setAside: existing, created: false, resolvedAlerts: [], ehrDeliveriesWithdrawn: 0, ehrDeliveriesDelivered: 0 };
+      }
+      throw error;
+    }
+  }
+
+  /** The record of the reading set aside now, if it is. */
+  private async current(db: Kysely<ClinicalDatabase>, deviceId: string, readingId: string): Promise<ReadingSetAside | undefined> {
+    const row = await db.selectFrom('reading_set_asides').selectAll().where('device_id', '=', deviceId).where('reading_id', '=', readingId).where('restored_at', 'is', null).executeTakeFirst();
+    return row && toSetAside(row);
+  }
+
+  async get(id: string): Promise<ReadingSetAside | undefined> {
+    const row = await this.db.selectFrom('reading_set_asides').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toSetAside(row);
+  }
+
+  async require(id: string): Promise<ReadingSetAside> {
+    return found(await this.get(id), 'set-aside reading', id);
+  }
+
+  /** The patient's readings set aside, newest decision first, with those put back since. */
+  async ofPatient(patientId: string): Promise<ReadingSetAside[]> {
+    const rows = await this.db.selectFrom('reading_set_asides').selectAll().where('patient_id', '=', patientId).orderBy('set_aside_at', 'desc').orderBy('id').execute();
+    return rows.map(toSetAside);
+  }
+
+  /**
+   * Marks the record restored (the reading is to go back into the patient's record: the caller
+   * writes it to the readings store after this commits). 409 when it was restored already.
+   */
+  async restore(id: string, actor: string): Promise<ReadingSetAside> {
+    const at = nowInstant();
+    const updated = await this.db.updateTable('reading_set_asides').set({ restored_at: at, restored_by: actor }).where('id', '=', id).where('restored_at', 'is', null).returningAll().executeTakeFirst();
+    if (updated) return toSetAside(updated);
+    const record = await this.require(id);
+    throw conflict(`set-aside reading ${id} was put back on ${record.restoredAt}`, { id, restoredAt: record.restoredAt });
+  }
+
+  /** The readings store has been changed after a set-aside or restore: this process's rules rebuild the patient. */
+  announceChanged(patientId: string): void {
+    this.changes.emit('changed', patientId);
+  }
+
+  /** Patients with a reading set aside or put back after `since`: the rules rebuild their state. */
+  async patientsChangedSince(since: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('reading_set_asides')
+      .select('patient_id')
+      .where((eb) => eb.or([eb('set_aside_at', '>', since), eb('restored_at', '>', since)]))
+      .distinct()
+      .execute();
+    return rows.map((row) => row.patient_id);
+  }
+}
