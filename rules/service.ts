@@ -73,8 +73,17 @@ export class RulesService implements RulesHandover {
   private readonly fencedCounter: Counter;
   private readonly onThresholdsChanged = (patientId: string) => void this.reconfigure(patientId);
   private readonly onDeviceChanged = (deviceId: string) => void this.reconfigureDevice(deviceId);
-  private readonly onReadingsChanged = (patientId: string) =>
-    void this.rebuildPatient(patientId).catch((error: Error) => this.dependencies.logger.error({ err: error.message }, 'could not rebuild a patient after a reading was set aside'));
+  /** Patients whose state is being rebuilt from the stores: their next readings wait for it. */
+  private readonly rebuilding = new Map<string, Promise<void>>();
+  private readonly onReadingsChanged = (patientId: string) => {
+    const rebuilt: Promise<void> = (this.rebuilding.get(patientId) ?? Promise.resolve())
+      .then(() => this.rebuildPatient(patientId))
+      .catch((error: Error) => this.dependencies.logger.error({ err: error.message }, 'could not rebuild a patient after a reading was set aside'))
+      .finally(() => {
+        if (this.rebuilding.get(patientId) === rebuilt) this.rebuilding.delete(patientId);
+      });
+    this.rebuilding.set(patientId, rebuilt);
+  };
 
   constructor(
     private readonly dependencies: {
@@ -339,6 +348,9 @@ export class RulesService implements RulesHandover {
    * never a missed alert. Rejects when the service stops first.
    */
   async judge(readings: readonly StoredReading[]): Promise<void> {
+    // A reading arriving while its patient is rebuilt (a reading set aside) is judged against the
+    // rebuilt state, after it.
+    if (this.rebuilding.size > 0) for (const reading of readings) await this.rebuilding.get(reading.patientId);
     for (const reading of readings) {
       // A configured patient's reading goes straight in; only a first one waits for its configuration.
       if (this.known.has(reading.patientId) && this.owns(reading.patientId)) this.judged.next(this.readingEvent(reading));

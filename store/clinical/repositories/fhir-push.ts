@@ -223,6 +223,8 @@ export class FhirDeliveryRepository {
       .updateTable('fhir_deliveries')
       .set((eb) => ({ status: retryAt ? 'pending' : 'failed', next_attempt_at: retryAt, claimed_by: null, last_error: error.slice(0, 1000), attempts: eb('attempts', '+', 1) }))
       .where('id', 'in', [...ids])
+      // Withdrawn while it was being sent (its reading set aside): not tried again.
+      .where('status', '=', 'sending')
       .execute();
   }
 

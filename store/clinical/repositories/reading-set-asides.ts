@@ -144,14 +144,13 @@ export class ReadingSetAsideRepository {
           { actor: input.actor, at, note: `Reading set aside: ${setAsideReasonText(input.reason)}${note ? `. ${note}` : ''}`, details: { setAside: input.reason, readingId: reading.readingId }, deliveries: input.deliveries },
           standsForNothing,
         );
-        const withdrawn = await trx
-          .updateTable('fhir_deliveries')
-          .set({ status: 'withdrawn', next_attempt_at: null, last_error: `set aside from the patient's record: ${setAsideReasonText(input.reason)}` })
-          .where('device_id', '=', reading.deviceId)
-          .where('reading_id', '=', reading.readingId)
-          .where('status', 'in', ['pending', 'failed'])
-          .executeTakeFirst();
+        const ofReading = () => trx.updateTable('fhir_deliveries').where('device_id', '=', reading.deviceId).where('reading_id', '=', reading.readingId);
         const delivered = await trx.selectFrom('fhir_deliveries').select('id').where('device_id', '=', reading.deviceId).where('reading_id', '=', reading.readingId).where('status', 'in', ['sending', 'delivered']).execute();
+        const withdrawal = { status: 'withdrawn', last_error: `set aside from the patient's record: ${setAsideReasonText(input.reason)}` };
+        const withdrawn = await ofReading().set({ ...withdrawal, next_attempt_at: null }).where('status', 'in', ['pending', 'failed']).executeTakeFirst();
+        // One being sent may still reach the EHR (then it is marked delivered, which it is); should
+        // that attempt fail, it stays withdrawn rather than being tried again (markAttemptFailed).
+        await ofReading().set(withdrawal).where('status', '=', 'sending').execute();
         return { setAside: toSetAside(row), created: true, resolvedAlerts, ehrDeliveriesWithdrawn: Number(withdrawn.numUpdatedRows), ehrDeliveriesDelivered: delivered.length };
       });
     } catch (error) {

@@ -6,6 +6,7 @@ import { DEFAULT_THROTTLE_LIMITS, FailureThrottle } from '../../../store/index.j
 import { absoluteFormRequest, startApiHarness, type ApiHarness } from '../../support/api-harness.js';
 import { recordFaultSummary } from '../../support/fault-summary.js';
 import { unique } from '../../support/ingest-harness.js';
+import { readingAt } from '../../support/readings-stores.js';
 
 let app: ApiHarness;
 let teamA: string;
@@ -176,6 +177,26 @@ const CASES: Case[] = [
     expected: { admin: 200, nurseA: 200, physicianA: 403, billingA: 403, nurseB: 403, physicianB: 403 },
   },
   { route: 'GET /v1/patients/:id/monthly-report', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/monthly-report` }), expected: clinicalOwnOnly },
+  // A fresh reading of patient A each try, set aside; put back from a record made for it.
+  {
+    route: 'POST /v1/patients/:id/set-aside-readings',
+    prepare: async () => {
+      const reading = readingAt(patientA, Date.now() - 3_600_000);
+      await app.readingsStore.write([reading]);
+      return { method: 'POST', path: `/v1/patients/${patientA}/set-aside-readings`, body: { deviceId: reading.deviceId, readingId: reading.readingId, measuredAt: reading.measuredAt, reason: 'not_the_patient' } };
+    },
+    expected: { admin: 201, nurseA: 201, physicianA: 201, billingA: 403, nurseB: 403, physicianB: 403 },
+  },
+  { route: 'GET /v1/patients/:id/set-aside-readings', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/set-aside-readings` }), expected: clinicalOwnOnly },
+  {
+    route: 'POST /v1/patients/:id/set-aside-readings/:setAsideId/restore',
+    prepare: async () => {
+      const reading = readingAt(patientA, Date.now() - 3_600_000);
+      const { setAside } = await app.clinicalStore.readingSetAsides.setAside({ reading, reason: 'device_fault', actor: 'test' });
+      return { method: 'POST', path: `/v1/patients/${patientA}/set-aside-readings/${setAside.id}/restore` };
+    },
+    expected: clinicalOwnOnly,
+  },
   { route: 'GET /v1/patients/:id/discharges', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/discharges` }), expected: clinicalOwnOnly },
   { route: 'GET /v1/care-teams/:id/message-templates', prepare: async () => ({ method: 'GET', path: `/v1/care-teams/${teamA}/message-templates` }), expected: { ...clinicalOwnOnly, nurseB: 404, physicianB: 404 } },
   {

@@ -889,6 +889,58 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
     });
   });
 
+  describe('readings set aside', () => {
+    const reading = (patientId: string, deviceId: string, readingId: string) => ({ patientId, deviceId, readingId, kind: 'blood_pressure' as const, measuredAt: '2026-11-20T08:00:00.000Z', measuredAtAsSent: '2026-11-20T08:00:00.000Z', receivedAt: '2026-11-20T08:00:01.000Z', gatewayId: null, source: 'device' as const, unit: 'mmHg', values: { systolic: 186, diastolic: 104 }, flags: {}, original: { unit: 'mmHg', values: { systolic: 186, diastolic: 104 } } });
+
+    it('keeps the reading whole once, resolves only alerts that count no other reading, withdraws unsent EHR deliveries, and is put back once', async () => {
+      const patient = await newPatient();
+      const device = uid('cuff');
+      const [r1, r2, r3] = ['r-1', 'r-2', 'r-3'].map((id) => reading(patient.id, device, id)) as [ReturnType<typeof reading>, ReturnType<typeof reading>, ReturnType<typeof reading>];
+      // An alert raised by r-1 alone; another by r-1 and confirmed by r-2; one with no reading (missing data).
+      const alone = await store.alerts.open({ patientId: patient.id, ruleId: 'bp-crisis', severity: 'critical', summary: 'BP 186/104', actor: 'rules', readingId: 'r-1', measuredAt: r1.measuredAt });
+      const confirmed = await store.alerts.open({ patientId: patient.id, ruleId: 'bp-low', severity: 'high', summary: 'x', actor: 'rules', readingId: 'r-1', measuredAt: r1.measuredAt });
+      await store.alerts.recordReading(confirmed.id, { readingId: 'r-2', measuredAt: '2026-11-20T08:05:00.000Z', actor: 'rules' });
+      const missing = await store.alerts.open({ patientId: patient.id, ruleId: 'missing-weight', severity: 'low', summary: 'no weight', actor: 'rules' });
+      // Deliveries to two teams' EHRs: one not yet sent, one being sent (it fails afterwards), and r-3's delivered.
+      const otherTeam = (await store.careTeams.create({ name: 'Second EHR team' })).id;
+      await store.fhirDeliveries.enqueue([{ careTeamId: otherTeam, reading: r1 }, { careTeamId: otherTeam, reading: r3 }]);
+      // Claimed by a sender (a team at a time, the oldest first: other suites' teams may come first).
+      const sending: Awaited<ReturnType<typeof store.fhirDeliveries.claimDue>> = [];
+      for (let tries = 0; tries < 20 && sending.length < 2; tries += 1) sending.push(...(await store.fhirDeliveries.claimDue(100, new Date(Date.now() + 60_000).toISOString())).filter((d) => d.careTeamId === otherTeam));
+      await store.fhirDeliveries.markDelivered(sending.filter((d) => d.readingId === 'r-3').map((d) => d.id));
+      await store.fhirDeliveries.enqueue([{ careTeamId: teamId, reading: r1 }]);
+
+      const first = await store.readingSetAsides.setAside({ reading: r1, reason: 'not_the_patient', note: ' Her husband ', actor: 'nurse-1' });
+      expect(first).toMatchObject({ created: true, ehrDeliveriesWithdrawn: 1, ehrDeliveriesDelivered: 1, setAside: { reading: r1, reason: 'not_the_patient', note: 'Her husband', setAsideBy: 'nurse-1', restoredAt: null } });
+      expect(first.resolvedAlerts.map((a) => a.id)).toEqual([alone.id]);
+      expect((await store.alerts.require(alone.id))).toMatchObject({ status: 'resolved', resolvedBy: 'nurse-1' });
+      expect((await store.alerts.require(confirmed.id)).status).not.toBe('resolved');
+      expect((await store.alerts.require(missing.id)).status).not.toBe('resolved');
+      // The one being sent fails: it stays withdrawn, never due again.
+      await store.fhirDeliveries.markAttemptFailed(sending.filter((d) => d.readingId === 'r-1').map((d) => d.id), 'the EHR answered 503', new Date(0).toISOString());
+      const deliveries = (await store.fhirDeliveries.list({ careTeamIds: [teamId, otherTeam] })).items.map((d) => [d.careTeamId === teamId ? 'team' : 'other', d.readingId, d.status]);
+      expect(deliveries.sort()).toEqual([['other', 'r-1', 'withdrawn'], ['other', 'r-3', 'delivered'], ['team', 'r-1', 'withdrawn']]);
+
+      // Again: the record there is. Its second reading set aside too: the confirmed alert now counts none of hers.
+      expect(await store.readingSetAsides.setAside({ reading: r1, reason: 'device_fault', actor: 'nurse-2' })).toMatchObject({ created: false, setAside: { id: first.setAside.id, reason: 'not_the_patient' }, resolvedAlerts: [] });
+      expect((await store.readingSetAsides.setAside({ reading: r2, reason: 'not_the_patient', actor: 'nurse-1' })).resolvedAlerts.map((a) => a.id)).toEqual([confirmed.id]);
+      await expect(store.readingSetAsides.setAside({ reading: r3, reason: 'other', note: '  ', actor: 'nurse-1' })).rejects.toMatchObject({ message: expect.stringContaining('says why the reading is set aside') });
+      await expect(store.readingSetAsides.setAside({ reading: { ...r3, patientId: 'nobody' }, reason: 'not_the_patient', actor: 'nurse-1' })).rejects.toMatchObject({ message: expect.stringContaining('nobody') });
+
+      const since = new Date(Date.now() - 60_000).toISOString();
+      expect(await store.readingSetAsides.patientsChangedSince(since)).toContain(patient.id);
+      const restored = await store.readingSetAsides.restore(first.setAside.id, 'nurse-2');
+      expect(restored).toMatchObject({ id: first.setAside.id, restoredBy: 'nurse-2', restoredAt: expect.any(String), reading: r1 });
+      await expect(store.readingSetAsides.restore(first.setAside.id, 'nurse-2')).rejects.toMatchObject({ message: expect.stringContaining('was put back on') });
+      // Set aside again after being put back: a new record beside the old.
+      const secondTime = await store.readingSetAsides.setAside({ reading: r1, reason: 'entered_in_error', actor: 'nurse-1' });
+      expect(secondTime.created).toBe(true);
+      const records = await store.readingSetAsides.ofPatient(patient.id);
+      expect(records[0]!.id).toBe(secondTime.setAside.id);
+      expect(records.map((record) => `${record.readingId} ${record.reason} ${record.restoredAt === null ? 'set aside' : 'put back'}`).sort()).toEqual(['r-1 entered_in_error set aside', 'r-1 not_the_patient put back', 'r-2 not_the_patient set aside']);
+    });
+  });
+
   describe('readings day marks (kept here for the InfluxDB readings store)', () => {
     it('keeps each day’s last mark, answers the days asked for in order, and takes more rows than one statement holds', async () => {
       const patient = uid('marks');

@@ -1,0 +1,166 @@
+// Readings set aside from a patient's record, with either clinical store: the husband's blood
+// pressure on the patient's cuff, his glucose on her meter. The reading leaves the charts,
+// the billing days and the rules' state; the crisis alert it alone raised is resolved with the
+// reason; it is kept whole with why and by whom, a device re-sending it does not bring it back, and
+// it can be put back. Refusals name the field; every call is audited.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
+import { eventually, unique } from '../../support/ingest-harness.js';
+import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../../local-servers/postgres.js';
+import { describeWithServer } from '../../support/servers.js';
+
+const postgresMissing = await postgresUnavailableReason();
+const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+type Reading = { deviceId: string; readingId: string; measuredAt: string };
+type SetAside = { id: string; deviceId: string; readingId: string; measuredAt: string; reading: Reading; reason: string; note: string | null; setAsideBy: string; restoredAt: string | null; restoredBy: string | null };
+type Answer = { setAside: SetAside; resolvedAlerts: number; ehr: { withdrawn: number; delivered: number } };
+
+function setAsideSuite(store: 'sqlite' | 'postgres'): void {
+  let app: ApiHarness;
+  let database: TestDatabase | undefined;
+  let admin: string;
+  let nurse: string;
+
+  beforeAll(async () => {
+    database = store === 'postgres' ? await createTestDatabase() : undefined;
+    app = await startApiHarness({ rateLimitPerMinute: 0, clinicalDatabase: database ? { dialect: 'postgres', url: database.url } : undefined });
+    admin = await app.token('admin');
+    nurse = await app.token('nurse', [app.teamId], 'nurse-ivy');
+  });
+  afterAll(async () => {
+    await app?.stopAll();
+    await database?.drop();
+  });
+
+  const enroll = async (name: string) =>
+    ((await app.request('POST', '/v1/patients', { token: nurse, body: { name, birthDate: '1944-06-06', timezone: 'America/Chicago', careTeamId: app.teamId, enrolledAt: new Date(Date.now() - 2 * DAY_MS).toISOString() } })).body as { id: string }).id;
+  const provision = async (kind: string, patientId: string) => {
+    const id = unique(kind);
+    const secret = ((await app.request('POST', '/v1/devices', { token: admin, body: { id, kind } })).body as { secret: string }).secret;
+    expect((await app.request('PUT', `/v1/devices/${id}/assignment`, { token: nurse, body: { patientId, from: new Date(Date.now() - 2 * DAY_MS).toISOString() } })).status).toBe(200);
+    return { id, secret };
+  };
+  const post = async (device: { id: string; secret: string }, reading: Record<string, unknown>) => {
+    const response = await fetch(`${app.baseUrl}/v1/devices/${device.id}/readings`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: basic(device.id, device.secret) }, body: JSON.stringify({ deviceId: device.id, ...reading }) });
+    return { status: response.status, body: (await response.json()) as { receipts: { status: string }[] } };
+  };
+  const readingsOf = async (patientId: string) => ((await app.request('GET', `/v1/patients/${patientId}/readings`, { token: nurse })).body as { readings: Reading[] }).readings;
+  const deviceDates = async (patientId: string) => ((await app.request('GET', `/v1/patients/${patientId}/billing-progress`, { token: nurse })).body as { device: { dates: string[] } | null }).device?.dates ?? [];
+  const message = (body: unknown) => (body as { message: string }).message;
+
+  it('sets the husband’s crisis reading on her cuff aside: out of her chart and billing days, its alert resolved, kept whole, not brought back by a re-send, and put back', async () => {
+    const patientId = await enroll('Hattie Household');
+    const cuff = await provision('blood_pressure', patientId);
+    const yesterday = new Date(Date.now() - DAY_MS).toISOString();
+    const now = new Date(Date.now() - 60_000).toISOString();
+    expect((await post(cuff, { readingId: 'c-1', kind: 'blood_pressure', measuredAt: yesterday, unit: 'mmHg', systolic: 128, diastolic: 79, pulse: 70 })).status).toBe(200);
+    // Her husband, on her cuff: a crisis value, held for a retake.
+    expect((await post(cuff, { readingId: 'c-2', kind: 'blood_pressure', measuredAt: now, unit: 'mmHg', systolic: 186, diastolic: 104, pulse: 88 })).status).toBe(200);
+    const alert = await eventually(async () => (await app.clinicalStore.alerts.list({ patientId })).items.find((a) => a.ruleId === 'bp-crisis'));
+    expect(alert.status).toBe('awaiting_confirmation');
+    expect((await readingsOf(patientId)).map((r) => r.readingId)).toEqual(['c-2', 'c-1']);
+    const datesBefore = await deviceDates(patientId);
+    expect(datesBefore).toHaveLength(2);
+
+    // Refused, each naming why; nothing is set aside.
+    const path = `/v1/patients/${patientId}/set-aside-readings`;
+    const body = { deviceId: cuff.id, readingId: 'c-2', measuredAt: now, reason: 'not_the_patient', note: 'Her husband used her cuff' };
+    const otherTeam = (await app.clinicalStore.careTeams.create({ id: unique('team-other'), name: 'Other team' })).id;
+    const refusals = [
+      [await app.token('nurse', [otherTeam], 'nurse-other'), body, 403, `patient ${patientId} belongs to another care team`],
+      [await app.token('patient', [], unique('patient-hattie'), patientId), body, 403, 'the patient role may not use this route'],
+      [await app.token('billing', [app.teamId], 'billing-bo'), body, 403, 'the billing role may not use this route'],
+      [nurse, { ...body, reason: 'spouse' }, 400, 'body/reason'],
+      [nurse, { ...body, reason: 'other', note: ' ' }, 400, 'note: says why the reading is set aside when the reason is "other"'],
+      [nurse, { ...body, note: 'x'.repeat(501) }, 400, 'body/note'],
+      [nurse, { ...body, measuredAt: 'now' }, 400, 'body/measuredAt'],
+      [nurse, { ...body, readingId: 'c-9' }, 404, `the patient has no reading c-9 of device ${cuff.id} measured at ${now}`],
+      [nurse, { ...body, measuredAt: yesterday }, 404, 'the patient has no reading c-2'],
+    ] as const;
+    for (const [token, refusedBody, status, text] of refusals) {
+      const refused = await app.request('POST', path, { token, body: refusedBody });
+      expect([status, refused.status, message(refused.body)]).toEqual([status, status, expect.stringContaining(text)]);
+    }
+    expect((await readingsOf(patientId)).map((r) => r.readingId)).toEqual(['c-2', 'c-1']);
+
+    const setAside = await app.request('POST', path, { token: nurse, body });
+    expect(setAside).toMatchObject({
+      status: 201,
+      body: {
+        setAside: { deviceId: cuff.id, readingId: 'c-2', measuredAt: now, reason: 'not_the_patient', note: 'Her husband used her cuff', setAsideBy: 'nurse-ivy', restoredAt: null, reading: { readingId: 'c-2', systolic: 186, diastolic: 104, unit: 'mmHg' } },
+        resolvedAlerts: 1,
+        ehr: { withdrawn: 0, delivered: 0 },
+      },
+    });
+    const record = (setAside.body as Answer).setAside;
+
+    // Out of her chart, her latest and her billing days; the crisis alert resolved with the reason, announced.
+    expect((await readingsOf(patientId)).map((r) => r.readingId)).toEqual(['c-1']);
+    expect(((await app.request('GET', `/v1/patients/${patientId}`, { token: nurse })).body as { lastReadings: Reading[] }).lastReadings.map((r) => r.readingId)).toEqual(['c-1']);
+    expect(await deviceDates(patientId)).toEqual(datesBefore.filter((date) => date !== datesBefore.at(-1)));
+    const resolved = await app.clinicalStore.alerts.require(alert.id);
+    expect(resolved).toMatchObject({ status: 'resolved', resolvedBy: 'nurse-ivy' });
+    const events = ((await app.request('GET', `/v1/alerts/${alert.id}/events`, { token: nurse })).body as { events: { type: string; note: string | null; details: unknown }[] }).events;
+    expect(events.at(-1)).toEqual(expect.objectContaining({ type: 'resolved', note: 'Reading set aside: not the patient’s reading. Her husband used her cuff', details: { setAside: 'not_the_patient', readingId: 'c-2' } }));
+    expect((await app.clinicalStore.deliveries.forAlert(alert.id)).filter((d) => d.event === 'resolved').map((d) => d.target)).toEqual([`rpm/v1/alerts/${app.teamId}`]);
+
+    // Again (a retry): the same record, nothing more.
+    const again = await app.request('POST', path, { token: nurse, body });
+    expect(again).toMatchObject({ status: 200, body: { setAside: { id: record.id }, resolvedAlerts: 0 } });
+    // The cuff sends it again (its store-and-forward): a duplicate, not back in her record.
+    expect((await post(cuff, { readingId: 'c-2', kind: 'blood_pressure', measuredAt: now, unit: 'mmHg', systolic: 186, diastolic: 104, pulse: 88 })).body.receipts[0]!.status).toBe('duplicate');
+    expect((await readingsOf(patientId)).map((r) => r.readingId)).toEqual(['c-1']);
+
+    // Listed with the reading as it was, for the team (a physician too).
+    const listed = await app.request('GET', path, { token: await app.token('physician', [app.teamId], 'dr-ivy') });
+    expect(listed).toMatchObject({ status: 200, body: { setAsideReadings: [{ id: record.id, reason: 'not_the_patient', reading: { readingId: 'c-2', systolic: 186 }, restoredAt: null }] } });
+
+    // Put back (set aside by mistake): in her chart and billing days again, not judged again; twice is a 409.
+    const restore = `${path}/${record.id}/restore`;
+    expect(await app.request('POST', `/v1/patients/${await enroll('Someone Else')}/set-aside-readings/${record.id}/restore`, { token: nurse })).toMatchObject({ status: 404 });
+    expect(await app.request('POST', restore, { token: nurse })).toMatchObject({ status: 200, body: { setAside: { id: record.id, restoredBy: 'nurse-ivy', restoredAt: expect.any(String) } } });
+    expect((await readingsOf(patientId)).map((r) => r.readingId)).toEqual(['c-2', 'c-1']);
+    expect(await deviceDates(patientId)).toEqual(datesBefore);
+    expect((await app.clinicalStore.alerts.list({ patientId })).items.filter((a) => a.status !== 'resolved')).toEqual([]);
+    expect(await app.request('POST', restore, { token: nurse })).toMatchObject({ status: 409, body: { message: expect.stringContaining('was put back on') } });
+
+    // Every call audited, with the reading named and no value.
+    const audit = (await app.clinicalStore.audit.list({ limit: 500 })).items.filter((r) => r.patientId === patientId && r.action.startsWith('reading.'));
+    expect(audit.map((r) => [r.action, r.actor, r.outcome])).toEqual(
+      expect.arrayContaining([
+        ['reading.set_aside', 'nurse-ivy', 'allowed'],
+        ['reading.set_aside.read', 'dr-ivy', 'allowed'],
+        ['reading.restore', 'nurse-ivy', 'allowed'],
+        ['reading.set_aside', 'nurse-other', 'denied'],
+      ]),
+    );
+    expect(audit.find((r) => r.action === 'reading.set_aside' && r.outcome === 'allowed')?.resourceId).toBe(`${cuff.id}/c-2`);
+  }, 30_000);
+
+  it('rebuilds the rules’ state without her husband’s glucose: her next reading is judged after her own', async () => {
+    const patientId = await enroll('Gloria Gluco');
+    const meter = await provision('glucose', patientId);
+    const measure = (readingId: string, atMs: number, value: number) => post(meter, { readingId, kind: 'glucose', measuredAt: new Date(atMs).toISOString(), unit: 'mg/dL', value });
+    expect((await measure('g-1', Date.now() - 20 * HOUR_MS, 118)).status).toBe(200);
+    // Her husband on her meter: 276 mg/dL (above 250, below the 300 of an alert on its own).
+    const husbands = new Date(Date.now() - 2 * HOUR_MS).toISOString();
+    expect((await measure('g-2', Date.parse(husbands), 276)).status).toBe(200);
+    const set = await app.request('POST', `/v1/patients/${patientId}/set-aside-readings`, { token: nurse, body: { deviceId: meter.id, readingId: 'g-2', measuredAt: husbands, reason: 'not_the_patient' } });
+    expect(set).toMatchObject({ status: 201, body: { resolvedAlerts: 0 } });
+    // Her own 262 after a big lunch: one reading above 250 after her 118. Judged after his 276, it
+    // would be the second consecutive one above 250 (glucose-high-consecutive).
+    expect((await measure('g-3', Date.now() - 60_000, 262)).status).toBe(200);
+    // Another patient's two, judged after hers: the rules have judged hers by the time his alert is there.
+    const other = await enroll('Otto Other');
+    const otherMeter = await provision('glucose', other);
+    for (const [readingId, ago, value] of [['o-1', 2 * HOUR_MS, 270], ['o-2', 60_000, 265]] as const) await post(otherMeter, { readingId, kind: 'glucose', measuredAt: new Date(Date.now() - ago).toISOString(), unit: 'mg/dL', value });
+    await eventually(async () => (await app.clinicalStore.alerts.list({ patientId: other })).items.find((a) => a.ruleId === 'glucose-high-consecutive'));
+    expect((await app.clinicalStore.alerts.list({ patientId })).items.map((a) => a.ruleId)).toEqual([]);
+  }, 30_000);
+}
+
+describe('readings set aside, SQLite clinical store', () => setAsideSuite('sqlite'));
+describeWithServer('PostgreSQL', postgresMissing)('readings set aside, PostgreSQL clinical store', () => setAsideSuite('postgres'));
