@@ -1340,6 +1340,61 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await context.close();
     }, WALKTHROUGH_MS);
 
+    it('lets a nurse set aside the husband’s weight on the patient’s scale: gone from the table, its alert resolved, listed with why, and put back', async () => {
+      const wilma = String((await call('POST', '/v1/patients', { name: 'Wilma Weighs', birthDate: '1947-08-09', timezone: 'America/Chicago', careTeamId: ids.teamA, enrolledAt: new Date(Date.now() - 2 * DAY_MS).toISOString() })).id);
+      const scale = unique('shared-scale');
+      const secret = await provision(scale, 'weight', wilma);
+      publish(scale, secret, { readingId: 'w-1', kind: 'weight', measuredAt: new Date(Date.now() - 20 * 3_600_000).toISOString(), value: 61.0, unit: 'kg' });
+      // Her husband on her scale: 31 kg up in a day, held for a re-weigh.
+      const husbands = new Date(Date.now() - 5 * 60_000).toISOString();
+      publish(scale, secret, { readingId: 'w-2', kind: 'weight', measuredAt: husbands, value: 92.4, unit: 'kg' });
+      const alertsOf = async () => (await call('GET', `/v1/alerts?patientId=${wilma}`)).alerts as { id: string; ruleId: string; status: string }[];
+      const gain = await eventually(async () => (await alertsOf()).find((a) => a.ruleId === 'weight-gain-24h'), 15_000);
+      expect(gain.status).not.toBe('resolved');
+      const context = await browser.newContext({ timezoneId: 'America/Chicago' });
+      const page = await context.newPage();
+      await signIn(page);
+      await page.goto(`${baseUrl}/patients/${wilma}`);
+      const row = 'table.readings tbody tr:has-text("92.4")';
+      await page.waitForSelector(row);
+      await page.click(`${row} button.set-aside-button`);
+      await page.waitForSelector('form.set-aside');
+      expect(await page.getAttribute(`${row} button.set-aside-button`, 'aria-expanded')).toBe('true');
+      expect(await page.isDisabled('form.set-aside button[type=submit]')).toBe(true);
+      await page.selectOption('#set-aside-reason', 'other');
+      expect(await page.isDisabled('form.set-aside button[type=submit]')).toBe(true);
+      await page.selectOption('#set-aside-reason', 'not_the_patient');
+      await page.fill('#set-aside-note', 'Her husband stepped on the scale');
+      expect(await seriousViolations(page, 'patient-set-aside-form')).toEqual([]);
+      await page.screenshot({ path: join(screenshots, 'patient-set-aside-form.png'), fullPage: true });
+      await page.click('form.set-aside button[type=submit]');
+      await page.waitForSelector('form.set-aside', { state: 'detached' });
+      const notice = ((await page.textContent('main p.notice[role=status]')) ?? '').replace(/\s+/g, ' ').trim();
+      expect(notice).toMatch(/^Set aside the weight 92\.4 kg of .+: not the patient’s reading\. 1 alert it raised was resolved\.$/);
+      await page.waitForSelector(row, { state: 'detached' });
+      expect(await page.textContent('table.readings tbody')).toContain('61');
+      // The API agrees: out of her readings, the alert resolved with the reason, the record kept.
+      expect(((await call('GET', `/v1/patients/${wilma}/readings`)).readings as { readingId: string }[]).map((r) => r.readingId)).toEqual(['w-1']);
+      expect((await alertsOf()).find((a) => a.id === gain.id)?.status).toBe('resolved');
+      // Her device days are read again: as many as the API counts now (one fewer when his reading was
+      // on a day of its own, as at most hours of the day).
+      const days = ((await call('GET', `/v1/patients/${wilma}/billing-progress`)).device as { deviceDays: number }).deviceDays;
+      await page.waitForSelector(`section.time-panel :text("${days} day${days === 1 ? '' : 's'} with readings in the period")`);
+      await page.click('details.set-aside-readings summary');
+      const listed = ((await page.textContent('details.set-aside-readings')) ?? '').replace(/\s+/g, ' ');
+      expect(listed).toContain('1 reading set aside');
+      expect(listed).toMatch(/Weight 92\.4 kg of .+: not the patient’s reading “?Her husband stepped on the scale”?, set aside by /);
+      expect(await seriousViolations(page, 'patient-set-aside-list')).toEqual([]);
+      await page.screenshot({ path: join(screenshots, 'patient-set-aside-list.png'), fullPage: true });
+      // Put back (a mistake): in the table again, the list says by whom.
+      await page.click('details.set-aside-readings button:has-text("Put back")');
+      await page.waitForSelector(row);
+      expect(((await page.textContent('main p.notice[role=status]')) ?? '').trim()).toMatch(/^Put back the weight 92\.4 kg of /);
+      expect(((await page.textContent('details.set-aside-readings summary')) ?? '').trim()).toBe('0 readings set aside (1 put back)');
+      expect(((await call('GET', `/v1/patients/${wilma}/readings`)).readings as { readingId: string }[]).map((r) => r.readingId)).toEqual(['w-2', 'w-1']);
+      await context.close();
+    }, WALKTHROUGH_MS);
+
     it('lets a nurse in another time zone enter a reading the patient reads out on the phone, in the patient’s time, marked as entered by hand; a typo named at its field; the patient their own from the phone', async () => {
       const hugo = String((await call('POST', '/v1/patients', { name: 'Hugo Handheld', birthDate: '1950-02-03', timezone: 'America/Chicago', careTeamId: ids.teamA, enrolledAt: new Date(Date.now() - 2 * DAY_MS).toISOString() })).id);
       const context = await browser.newContext({ timezoneId: 'America/New_York' });

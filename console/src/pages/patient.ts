@@ -13,6 +13,7 @@ import { MyReadings } from './my-readings.js';
 import { CareTeamMoveDetails } from './care-team-move-form.js';
 import { MonitoringStatus } from './monitoring-status.js';
 import { PatientDetailsForm } from './patient-details-form.js';
+import { SetAsideForm, SetAsideList, maySetAside, readingWords } from './set-aside-readings.js';
 import { DAY_MS } from '../../../device-profiles/time-units.js';
 import { html } from '../html.js';
 import { follow } from '../router.js';
@@ -169,6 +170,14 @@ export function PatientPage({ id }: { id: string }) {
     setShowAll(false);
   }, [id]);
   const [thresholds, setThresholds] = useState<Thresholds | undefined>(undefined);
+  /** The reading of the table being set aside (`deviceId/readingId`), what was last set aside or put back, and a count that reads the list again. */
+  const [settingAside, setSettingAside] = useState<string | undefined>(undefined);
+  const [setAsideNotice, setSetAsideNotice] = useState<string | undefined>(undefined);
+  const [setAsideVersion, setSetAsideVersion] = useState(0);
+  useEffect(() => {
+    setSettingAside(undefined);
+    setSetAsideNotice(undefined);
+  }, [id]);
   const clinician = session.me?.user.role !== 'patient';
   const mayCorrect = session.me?.user.role === 'admin' || session.me?.user.role === 'nurse';
   const mayEnter = session.me?.user.role !== 'billing';
@@ -232,6 +241,24 @@ export function PatientPage({ id }: { id: string }) {
   const tableReadings = shownKind === ALL_KINDS ? readings : shownKind === NOT_CGM ? readings.filter((r) => r.kind !== 'cgm_glucose') : readings.filter((r) => r.kind === shownKind);
   const kindsPresent = [...new Set(readings.map((r) => r.kind))].sort();
   const tableWhat = shownKind === ALL_KINDS ? 'Readings' : shownKind === NOT_CGM ? 'Readings other than CGM glucose' : `${kindText(shownKind).replace(/^./, (c) => c.toUpperCase())} readings`;
+  const mayAside = maySetAside();
+  const keyOf = (r: Reading) => `${r.deviceId}/${r.readingId}`;
+  // A reading set aside or put back: the table, the charts, the latest readings and the alerts change.
+  const readingsChanged = (notice: string) => {
+    setSettingAside(undefined);
+    setSetAsideNotice(notice);
+    setSetAsideVersion((n) => n + 1);
+    setEntered((n) => n + 1);
+    patientAlerts(id).then(setAlerts, () => undefined);
+  };
+  const readingRow = (r: Reading) => {
+    const chosen = settingAside === keyOf(r);
+    const row = html`<tr key=${keyOf(r)}><td><time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></td><td>${kindText(r.kind)}</td><td>${asSent(r)}</td><td>${r.source === 'manual' ? html`<span class="entered">entered by hand${typeof r.enteredBy === 'string' ? ` by ${r.enteredBy}` : ''}</span>` : r.deviceId}</td>${mayAside
+      ? html`<td><button type="button" class="secondary set-aside-button" aria-expanded=${chosen} aria-label=${`Set aside the ${readingWords(r, localTime)}`} onClick=${() => setSettingAside(chosen ? undefined : keyOf(r))}>Set aside…</button></td>`
+      : null}</tr>`;
+    if (!chosen) return row;
+    return [row, html`<tr key=${`${keyOf(r)}-form`} class="set-aside-row"><td colspan="5"><${SetAsideForm} patientId=${id} reading=${r} localTime=${localTime} onDone=${readingsChanged} onCancel=${() => setSettingAside(undefined)} /></td></tr>`];
+  };
   const alertItem = (alert: Alert) =>
     html`<li><span class=${`badge severity-${alert.severity}`}>${severityText(alert.severity)}</span> <a href=${`/alerts/${encodeURIComponent(alert.id)}`} onClick=${follow}>${alert.summary}</a> — ${words(alert.status)}, opened <time datetime=${alert.openedAt}>${eventTime.format(new Date(alert.openedAt))}</time></li>`;
   return html`
@@ -292,16 +319,18 @@ export function PatientPage({ id }: { id: string }) {
                 ${kindsPresent.map((kind) => html`<option value=${kind}>${kindText(kind)}</option>`)}
               </select></p>`
           : null}
+        ${setAsideNotice ? html`<p class="notice" role="status">${setAsideNotice}</p>` : null}
         <table class="readings">
           <caption>${tableWhat} of the last ${days} days, newest first, in ${patient.timezone} time, as the devices sent them or people entered them</caption>
-          <thead><tr><th scope="col">Measured</th><th scope="col">Kind</th><th scope="col">Value as sent</th><th scope="col">Device</th></tr></thead>
+          <thead><tr><th scope="col">Measured</th><th scope="col">Kind</th><th scope="col">Value as sent</th><th scope="col">Device</th>${mayAside ? html`<th scope="col"><span class="visually-hidden">Not the patient’s?</span></th>` : null}</tr></thead>
           <tbody>
-            ${(showAll ? tableReadings : tableReadings.slice(0, TABLE_ROWS)).map((r) => html`<tr><td><time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></td><td>${kindText(r.kind)}</td><td>${asSent(r)}</td><td>${r.source === 'manual' ? html`<span class="entered">entered by hand${typeof r.enteredBy === 'string' ? ` by ${r.enteredBy}` : ''}</span>` : r.deviceId}</td></tr>`)}
+            ${(showAll ? tableReadings : tableReadings.slice(0, TABLE_ROWS)).map(readingRow)}
           </tbody>
         </table>
+        ${mayAside ? html`<${SetAsideList} key=${id} patientId=${id} localTime=${localTime} version=${setAsideVersion} onRestored=${readingsChanged} />` : null}
         ${tableReadings.length > TABLE_ROWS && !showAll ? html`<p>Showing the newest ${TABLE_ROWS} of ${tableReadings.length} readings. <button type="button" class="secondary" onClick=${() => setShowAll(true)}>Show all ${tableReadings.length}</button></p>` : null}
       </section>
-      ${clinician ? html`<${TimePanel} patientId=${id} enrolledAt=${patient.enrolledAt} timezone=${patient.timezone} />` : null}
+      ${clinician ? html`<${TimePanel} patientId=${id} enrolledAt=${patient.enrolledAt} timezone=${patient.timezone} readingsVersion=${setAsideVersion} />` : null}
       ${thresholds && clinician ? html`<${ThresholdsPanel} patientId=${id} thresholds=${thresholds} onSaved=${setThresholds} />` : null}
     </main>
   `;

@@ -52,7 +52,8 @@ function Meter({ id, label, value, max, text }: { id: string; label: string; val
 
 const monthName = (month: string) => new Date(`${month}-15T12:00:00Z`).toLocaleDateString(undefined, { month: 'long', year: 'numeric', timeZone: 'UTC' });
 
-export function TimePanel({ patientId, enrolledAt, timezone }: { patientId: string; enrolledAt: string; timezone: string }) {
+/** `readingsVersion` changes when the patient's readings change on the page (one set aside or put back): the device days are read again. */
+export function TimePanel({ patientId, enrolledAt, timezone, readingsVersion = 0 }: { patientId: string; enrolledAt: string; timezone: string; readingsVersion?: number }) {
   const months = reportMonths(enrolledAt, timezone, Date.now());
   const [reportMonth, setReportMonth] = useState(months[0] ?? '');
   const [progress, setProgress] = useState<BillingProgress | undefined>(undefined);
@@ -65,7 +66,7 @@ export function TimePanel({ patientId, enrolledAt, timezone }: { patientId: stri
       (answer) => setProgress(answer),
       (failure: Error) => setError(failure.message),
     );
-  useEffect(() => void load(), [patientId]);
+  useEffect(() => void load(), [patientId, readingsVersion]);
 
   const stopTimer = () => {
     const startedAt = timer.startedAt ?? Date.now();

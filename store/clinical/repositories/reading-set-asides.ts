@@ -11,30 +11,8 @@ import { conflict, found, invalidInput, isUniqueViolation, notFound } from '../.
 import { nowInstant } from '../../time.js';
 import type { SqlDialectName } from '../connect.js';
 import type { ClinicalDatabase, ReadingSetAsideTable } from '../schema.js';
+import { MAX_SET_ASIDE_NOTE, SET_ASIDE_REASONS, setAsideReasonText, type SetAsideReason } from '../set-aside-reasons.js';
 import { resolvePatientAlerts, unresolvedReadingAlerts, type Alert, type DeliveriesOf } from './alerts.js';
-
-/**
- * `not_the_patient`: someone else measured on the patient's device (a spouse on a shared cuff or
- * scale); `entered_in_error`: a wrong value typed in, or a reading entered twice; `device_fault`: the
- * device measured wrongly (a cuff put on badly, a scale on carpet, a faulty sensor); `other`, with a
- * note saying what.
- */
-export const SET_ASIDE_REASONS = ['not_the_patient', 'entered_in_error', 'device_fault', 'other'] as const;
-export type SetAsideReason = (typeof SET_ASIDE_REASONS)[number];
-
-const REASON_TEXT: Readonly<Record<SetAsideReason, string>> = {
-  not_the_patient: 'not the patient’s reading',
-  entered_in_error: 'entered in error',
-  device_fault: 'device fault',
-  other: 'other',
-};
-
-/** The reason in words, for an alert's note and the console. */
-export function setAsideReasonText(reason: SetAsideReason): string {
-  return REASON_TEXT[reason];
-}
-
-export const MAX_SET_ASIDE_NOTE = 500;
 
 export interface ReadingSetAside {
   id: string;

@@ -1,0 +1,133 @@
+// Setting a reading aside from the patient's record (POST /v1/patients/{id}/set-aside-readings): her
+// husband's blood pressure on her cuff, a value typed in wrongly. Before it, a nurse could only
+// resolve the alert such a reading raised; the reading stayed in the charts, the averages, the
+// billing days and the EHR. The form says what happens before anyone presses the button; the list
+// under the table keeps what was set aside, why and by whom, with **Put back** for a mistake.
+import { useEffect, useState } from 'preact/hooks';
+import { ApiFailure, api, session } from '../api.js';
+import type { Reading } from '../api-types.js';
+import { MAX_SET_ASIDE_NOTE, SET_ASIDE_REASONS, setAsideReasonText, type SetAsideReason } from '../../../store/clinical/set-aside-reasons.js';
+import { counted } from '../counted.js';
+import { fieldErrors } from '../field-errors.js';
+import { formFields } from '../form-field.js';
+import { html } from '../html.js';
+import { asSent, kindText } from '../reading-text.js';
+
+export interface SetAsideRecord {
+  id: string;
+  deviceId: string;
+  readingId: string;
+  measuredAt: string;
+  reading: Reading;
+  reason: SetAsideReason;
+  note: string | null;
+  setAsideAt: string;
+  setAsideBy: string;
+  restoredAt: string | null;
+  restoredBy: string | null;
+}
+
+interface SetAsideAnswer {
+  setAside: SetAsideRecord;
+  resolvedAlerts: number;
+  ehr: { withdrawn: number; delivered: number };
+}
+
+const FIELDS: Readonly<Record<string, string>> = { reason: 'set-aside-reason', note: 'set-aside-note' };
+const capitalized = (text: string) => text.replace(/^./, (first) => first.toUpperCase());
+/** Who may set readings aside: the care team's clinicians (the API's roles). */
+export const maySetAside = () => ['admin', 'nurse', 'physician'].includes(session.me?.user.role ?? '');
+
+/** The reading in words: "blood pressure 186/104 mmHg of 7 Dec 2026, 06:15". */
+export function readingWords(reading: Reading, localTime: Intl.DateTimeFormat): string {
+  return `${kindText(reading.kind)} ${asSent(reading)} of ${localTime.format(new Date(reading.measuredAt))}`;
+}
+
+/** The form under a reading of the table: why it is not the patient's. */
+export function SetAsideForm({ patientId, reading, localTime, onDone, onCancel }: { patientId: string; reading: Reading; localTime: Intl.DateTimeFormat; onDone: (notice: string) => void; onCancel: () => void }) {
+  const [reason, setReason] = useState<SetAsideReason | ''>('');
+  const [note, setNote] = useState('');
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    try {
+      const answer = await api<SetAsideAnswer>('POST', `/v1/patients/${encodeURIComponent(patientId)}/set-aside-readings`, {
+        deviceId: reading.deviceId,
+        readingId: reading.readingId,
+        measuredAt: reading.measuredAt,
+        reason,
+        ...(note.trim() ? { note: note.trim() } : {}),
+      });
+      const resolved = answer.resolvedAlerts > 0 ? ` ${capitalized(counted(answer.resolvedAlerts, 'alert'))} it raised ${answer.resolvedAlerts === 1 ? 'was' : 'were'} resolved.` : '';
+      const ehr = answer.ehr.delivered > 0 ? ' It had already been sent to the care team’s EHR: correct it there too.' : answer.ehr.withdrawn > 0 ? ' It will not be sent to the EHR.' : '';
+      onDone(`Set aside the ${readingWords(reading, localTime)}: ${setAsideReasonText(answer.setAside.reason)}.${resolved}${ehr}`);
+    } catch (failure) {
+      setErrors(failure instanceof ApiFailure && failure.status === 400 ? fieldErrors(failure.message, (field) => FIELDS[field]) : { '': (failure as Error).message });
+    } finally {
+      setBusy(false);
+    }
+  };
+  const { field, aria } = formFields(errors);
+  return html`
+    <form class="enroll set-aside" onSubmit=${submit} aria-label="Set this reading aside">
+      <p><strong>Set aside the ${readingWords(reading, localTime)}?</strong></p>
+      ${errors[''] ? html`<p class="error" role="alert">${errors['']}</p>` : Object.keys(errors).length > 0 ? html`<p class="error" role="alert">Not set aside: see the fields marked below.</p>` : null}
+      ${field('set-aside-reason', 'Why', html`<select id="set-aside-reason" required value=${reason} onChange=${(e: Event) => setReason((e.target as HTMLSelectElement).value as SetAsideReason)} ...${aria('set-aside-reason')}>
+        <option value="">Choose a reason</option>
+        ${SET_ASIDE_REASONS.map((code) => html`<option value=${code}>${capitalized(setAsideReasonText(code))}</option>`)}
+      </select>`)}
+      ${field('set-aside-note', reason === 'other' ? 'Note (say why)' : 'Note (optional)', html`<input id="set-aside-note" maxlength=${MAX_SET_ASIDE_NOTE} autocomplete="off" required=${reason === 'other'} value=${note} onInput=${(e: Event) => setNote((e.target as HTMLInputElement).value)} ...${aria('set-aside-note', true)} />`, 'Kept with the reading, and on an alert it alone raised.')}
+      <p class="hint">It leaves the charts, the averages the alerts are judged on, the billing days and the CGM figures, and is not sent to the EHR; an alert it alone raised is resolved. It is kept below the table and can be put back.</p>
+      <button type="submit" class="danger" disabled=${busy || reason === '' || (reason === 'other' && note.trim() === '')}>Set aside</button>
+      <button type="button" class="secondary" onClick=${onCancel}>Cancel</button>
+    </form>
+  `;
+}
+
+/** The readings set aside from the patient's record, with who and why, and **Put back**. */
+export function SetAsideList({ patientId, localTime, version, onRestored }: { patientId: string; localTime: Intl.DateTimeFormat; version: number; onRestored: (notice: string) => void }) {
+  const [records, setRecords] = useState<SetAsideRecord[]>([]);
+  const [problem, setProblem] = useState<string | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+  const path = `/v1/patients/${encodeURIComponent(patientId)}/set-aside-readings`;
+  useEffect(() => {
+    let stale = false;
+    api<{ setAsideReadings: SetAsideRecord[] }>('GET', path).then(
+      (found) => !stale && setRecords(found.setAsideReadings),
+      (failure: Error) => !stale && setProblem(failure.message),
+    );
+    return () => void (stale = true);
+  }, [path, version]);
+  if (records.length === 0) return problem ? html`<p class="error" role="alert">${problem}</p>` : null;
+  const putBack = async (record: SetAsideRecord) => {
+    setBusy(true);
+    try {
+      const { setAside } = await api<{ setAside: SetAsideRecord }>('POST', `${path}/${encodeURIComponent(record.id)}/restore`);
+      setRecords((kept) => kept.map((r) => (r.id === setAside.id ? setAside : r)));
+      setProblem(undefined);
+      onRestored(`Put back the ${readingWords(record.reading, localTime)}.`);
+    } catch (failure) {
+      setProblem((failure as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const standing = records.filter((record) => record.restoredAt === null).length;
+  return html`
+    <details class="set-aside-readings">
+      <summary>${counted(standing, 'reading')} set aside${records.length > standing ? ` (${records.length - standing} put back)` : ''}</summary>
+      ${problem ? html`<p class="error" role="alert">${problem}</p>` : null}
+      <ul>
+        ${records.map(
+          (record) => html`<li>
+            <span class="set-aside-what">${capitalized(readingWords(record.reading, localTime))}</span>: ${setAsideReasonText(record.reason)}${record.note ? html` <q>${record.note}</q>` : null}, set aside by ${record.setAsideBy} on <time datetime=${record.setAsideAt}>${localTime.format(new Date(record.setAsideAt))}</time>${record.restoredAt
+              ? html`; put back by ${record.restoredBy} on <time datetime=${record.restoredAt}>${localTime.format(new Date(record.restoredAt))}</time>.`
+              : html`. <button type="button" class="secondary" disabled=${busy} aria-label=${`Put back the ${readingWords(record.reading, localTime)}`} onClick=${() => putBack(record)}>Put back</button>`}
+          </li>`,
+        )}
+      </ul>
+    </details>
+  `;
+}
