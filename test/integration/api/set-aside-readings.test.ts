@@ -62,6 +62,8 @@ function setAsideSuite(store: 'sqlite' | 'postgres'): void {
     const alert = await eventually(async () => (await app.clinicalStore.alerts.list({ patientId })).items.find((a) => a.ruleId === 'bp-crisis'));
     expect(alert.status).toBe('awaiting_confirmation');
     expect((await readingsOf(patientId)).map((r) => r.readingId)).toEqual(['c-2', 'c-1']);
+    const observations = async () => ((await app.request('GET', `/fhir/R4/Observation?patient=${patientId}&code=http://loinc.org|85354-9`, { token: nurse })).body as { entry?: unknown[] }).entry?.length ?? 0;
+    expect(await observations()).toBe(2);
     const datesBefore = await deviceDates(patientId);
     expect(datesBefore).toHaveLength(2);
 
@@ -101,6 +103,7 @@ function setAsideSuite(store: 'sqlite' | 'postgres'): void {
     expect((await readingsOf(patientId)).map((r) => r.readingId)).toEqual(['c-1']);
     expect(((await app.request('GET', `/v1/patients/${patientId}`, { token: nurse })).body as { lastReadings: Reading[] }).lastReadings.map((r) => r.readingId)).toEqual(['c-1']);
     expect(await deviceDates(patientId)).toEqual(datesBefore.filter((date) => date !== datesBefore.at(-1)));
+    expect(await observations()).toBe(1);
     const resolved = await app.clinicalStore.alerts.require(alert.id);
     expect(resolved).toMatchObject({ status: 'resolved', resolvedBy: 'nurse-ivy' });
     const events = ((await app.request('GET', `/v1/alerts/${alert.id}/events`, { token: nurse })).body as { events: { type: string; note: string | null; details: unknown }[] }).events;
@@ -124,6 +127,7 @@ function setAsideSuite(store: 'sqlite' | 'postgres'): void {
     expect(await app.request('POST', restore, { token: nurse })).toMatchObject({ status: 200, body: { setAside: { id: record.id, restoredBy: 'nurse-ivy', restoredAt: expect.any(String) } } });
     expect((await readingsOf(patientId)).map((r) => r.readingId)).toEqual(['c-2', 'c-1']);
     expect(await deviceDates(patientId)).toEqual(datesBefore);
+    expect(await observations()).toBe(2);
     expect((await app.clinicalStore.alerts.list({ patientId })).items.filter((a) => a.status !== 'resolved')).toEqual([]);
     expect(await app.request('POST', restore, { token: nurse })).toMatchObject({ status: 409, body: { message: expect.stringContaining('was put back on') } });
 
