@@ -12,6 +12,7 @@ import { finishMessage, prepareMessage, readingPairs, type DeviceDirectory, type
 import type { IngestMetrics } from './metrics.js';
 import { type InboundMessage, type OutboxBatch, type Spool, type SpooledMessage } from './spool.js';
 import { StoreWriter } from './store-writer.js';
+import { SetAsideKeys } from './set-aside-keys.js';
 
 export interface Receipt {
   readingId: string | null;
@@ -59,6 +60,9 @@ export class IngestProcessor {
   /** `submit`s waiting for their message's evaluation, by message id. */
   private readonly waiters = new Map<string, (evaluation: MessageEvaluation) => void>();
 
+  /** Readings set aside from patients' records: sent again, they are duplicates. */
+  private readonly setAside: SetAsideKeys;
+
   /** Accepted readings, each emitted once, after it is committed to the spool. */
   readonly accepted$: Observable<AcceptedReading> = this.acceptedSubject.asObservable();
 
@@ -90,6 +94,7 @@ export class IngestProcessor {
   ) {
     this.options = { ...DEFAULTS, ...options };
     const { spool, readingsStore, metrics, logger } = dependencies;
+    this.setAside = new SetAsideKeys(dependencies.clinicalStore.readingSetAsides, logger);
     this.storeWriter = new StoreWriter({ spool, readingsStore, metrics, logger, pauses: this.pauses, stopped: () => this.stopped, stored: (ids) => this.stored(ids) }, this.options);
   }
 
@@ -97,6 +102,7 @@ export class IngestProcessor {
   start(): void {
     const { spool } = this.dependencies;
     spool.on('appended', this.onAppended);
+    this.setAside.start();
     void this.emitUnemitted().then(() => this.wake());
   }
 
@@ -146,6 +152,7 @@ export class IngestProcessor {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.setAside.stop();
     clearTimeout(this.forwardRetry);
     this.pauses.endAll();
     this.dependencies.spool.off('appended', this.onAppended);
@@ -235,6 +242,8 @@ export class IngestProcessor {
   private async evaluationLoop(): Promise<void> {
     const { spool, logger } = this.dependencies;
     let retryMs: number = this.options.retryInitialMs;
+    // The readings set aside are known before the first reading is judged new (read once at start).
+    await this.setAside.ready;
     while (!this.stopped) {
       const messages = spool.takeInbox(this.options.evaluationBatch);
       if (messages.length === 0) return;
@@ -257,6 +266,7 @@ export class IngestProcessor {
     const pairs: [string, string][] = [];
     for (const message of prepared) readingPairs(message, pairs);
     const acceptedBefore = spool.acceptedAmong(pairs);
+    this.setAside.addTo(pairs, acceptedBefore);
     const evaluations: { message: SpooledMessage; evaluation: MessageEvaluation }[] = [];
     for (let position = 0; position < messages.length; position += 1) {
       const finished = finishMessage(prepared[position]!, { devices, acceptedBefore, acceptedInBatch });

@@ -174,6 +174,12 @@ export class ReadingSetAsideRepository {
     throw conflict(`set-aside reading ${id} was put back on ${record.restoredAt}`, { id, restoredAt: record.restoredAt });
   }
 
+  /** Every reading set aside now, as (device, reading id) pairs: ingest answers them `duplicate`. */
+  async standingKeys(): Promise<[string, string][]> {
+    const rows = await this.db.selectFrom('reading_set_asides').select(['device_id', 'reading_id']).where('restored_at', 'is', null).execute();
+    return rows.map((row) => [row.device_id, row.reading_id]);
+  }
+
   /** The readings store has been changed after a set-aside or restore: this process's rules rebuild the patient. */
   announceChanged(patientId: string): void {
     this.changes.emit('changed', patientId);

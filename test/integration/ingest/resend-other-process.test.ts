@@ -67,4 +67,44 @@ describeWithServer('InfluxDB (influxd)', influxdUnavailableReason())('a reading 
       await store.close();
     }
   });
+
+  it('answers a reading set aside from the record `duplicate` in a process that never saw it, and keeps it out', async () => {
+    const { deviceId, patientId } = await provisionAssigned(harness, 'blood_pressure');
+    const husbands = reading(deviceId, { readingId: 'bp-3001', systolic: 186, diastolic: 104 });
+    const message = (messageId: string, body: unknown): InboundMessage => ({ messageId, topic: `rpm/v1/devices/${deviceId}/readings`, payload: Buffer.from(JSON.stringify(body)), principal: deviceId, receivedAt: new Date().toISOString(), source: 'mqtt' });
+    const open = (name: string) => {
+      const spool = new Spool(join(dir, `spool-aside-${name}.sqlite`));
+      const store = new InfluxReadingsStore({ url: influxd.url, bucket: 'rpm_resend' });
+      const settled: string[] = [];
+      const processor = standaloneProcessor(harness, spool, store, settled);
+      processor.start();
+      return { spool, store, settled, processor };
+    };
+    const a = open('a');
+    expect((await a.processor.submit(message('aside-1', husbands))).outcomes.map((o) => o.status)).toEqual(['accepted']);
+    await eventually(() => (a.settled.includes('aside-1') ? true : undefined));
+    const all = { patientId, from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z' };
+    const [stored] = await a.store.query(all);
+    // Set aside as the API does it: the record first, then out of the store.
+    await harness.clinicalStore.readingSetAsides.setAside({ reading: stored!, reason: 'not_the_patient', actor: 'nurse-1' });
+    await a.store.remove([stored!]);
+    expect(await a.store.query(all)).toEqual([]);
+
+    // Another process, started later, that never saw it: the device re-sends it there.
+    const b = open('b');
+    expect((await b.processor.submit(message('aside-2', husbands))).outcomes.map((o) => o.status)).toEqual(['duplicate']);
+    await eventually(() => (b.settled.includes('aside-2') ? true : undefined));
+    expect(await a.store.query(all)).toEqual([]);
+    // Put back: the next re-send is new to b again, and stored once.
+    const [record] = await harness.clinicalStore.readingSetAsides.ofPatient(patientId);
+    await harness.clinicalStore.readingSetAsides.restore(record!.id, 'nurse-1');
+    harness.clinicalStore.readingSetAsides.announceChanged(patientId);
+    await eventually(async () => ((await b.processor.submit(message(`aside-3-${Date.now()}`, husbands))).outcomes[0]!.status === 'accepted' ? true : undefined));
+    await eventually(async () => ((await a.store.query(all)).length === 1 ? true : undefined));
+    for (const { processor, spool, store } of [a, b]) {
+      await processor.stop();
+      spool.close();
+      await store.close();
+    }
+  });
 });
