@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { ALERT_EVENT_NAMES, MEASUREMENT_KINDS } from '../device-profiles/index.js';
 import { DEVICE_PACES } from '../billing/index.js';
-import { ALERT_SEVERITIES, ALERT_STATUSES, CGM_FLAGS, DISCHARGE_REASONS, FHIR_CGM_SUBMISSION_CONTENTS, FHIR_CGM_SUBMISSION_STATUSES } from '../store/index.js';
+import { ALERT_SEVERITIES, ALERT_STATUSES, CGM_FLAGS, DISCHARGE_REASONS, FHIR_CGM_SUBMISSION_CONTENTS, FHIR_CGM_SUBMISSION_STATUSES, SET_ASIDE_REASONS } from '../store/index.js';
 
 const instant = z.string();
 const nullableInstant = z.string().nullable();
@@ -447,4 +447,30 @@ export const cgmSubmissionView = z.object({
   lastError: z.string().nullable(),
   createdAt: z.string(),
   deliveredAt: z.string().nullable(),
+});
+
+/** A reading set aside from a patient's record (routes/set-aside-readings.ts). */
+export const setAsideView = z.object({
+  id: z.string(),
+  patientId: z.string(),
+  deviceId: z.string(),
+  readingId: z.string(),
+  kind: z.string(),
+  measuredAt: z.string(),
+  reading: readingView.describe('the reading as it was stored'),
+  reason: z.enum(SET_ASIDE_REASONS),
+  note: z.string().nullable(),
+  setAsideAt: z.string(),
+  setAsideBy: z.string(),
+  restoredAt: z.string().nullable().describe('when it was put back into the patient’s record; null while set aside'),
+  restoredBy: z.string().nullable(),
+});
+
+export const setAsideAnswer = z.object({
+  setAside: setAsideView,
+  resolvedAlerts: z.number().int().describe('unresolved alerts that counted no other reading, resolved with the reason as their note'),
+  ehr: z.object({
+    withdrawn: z.number().int().describe('deliveries of the reading to the care team’s EHR not yet sent, withdrawn'),
+    delivered: z.number().int().describe('deliveries the EHR had taken (or was taking): the reading is in its chart, to be corrected there'),
+  }),
 });

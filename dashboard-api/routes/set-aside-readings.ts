@@ -9,35 +9,10 @@ import { MAX_SET_ASIDE_NOTE, SET_ASIDE_REASONS, STORE_ERRORS, readingObject, typ
 import { alertDeliveries, type AlertChange } from '../../rules/index.js';
 import { requireUser } from '../access.js';
 import { ApiError } from '../errors.js';
-import { errorResponses, readingView } from '../schemas.js';
+import { errorResponses, type readingView, setAsideAnswer, setAsideView } from '../schemas.js';
 import { idParams, instant } from './shared.js';
 
 const CARE_ROLES = ['admin', 'nurse', 'physician'] as const;
-
-const setAsideView = z.object({
-  id: z.string(),
-  patientId: z.string(),
-  deviceId: z.string(),
-  readingId: z.string(),
-  kind: z.string(),
-  measuredAt: z.string(),
-  reading: readingView.describe('the reading as it was stored'),
-  reason: z.enum(SET_ASIDE_REASONS),
-  note: z.string().nullable(),
-  setAsideAt: z.string(),
-  setAsideBy: z.string(),
-  restoredAt: z.string().nullable().describe('when it was put back into the patient’s record; null while set aside'),
-  restoredBy: z.string().nullable(),
-});
-
-const setAsideAnswer = z.object({
-  setAside: setAsideView,
-  resolvedAlerts: z.number().int().describe('unresolved alerts that counted no other reading, resolved with the reason as their note'),
-  ehr: z.object({
-    withdrawn: z.number().int().describe('deliveries of the reading to the care team’s EHR not yet sent, withdrawn'),
-    delivered: z.number().int().describe('deliveries the EHR had taken (or was taking): the reading is in its chart, to be corrected there'),
-  }),
-});
 
 function view(record: ReadingSetAside): z.infer<typeof setAsideView> {
   return { ...record, reading: readingObject(record.reading) as z.infer<typeof readingView> };

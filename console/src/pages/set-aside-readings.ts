@@ -5,33 +5,13 @@
 // under the table keeps what was set aside, why and by whom, with **Put back** for a mistake.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiFailure, api, session } from '../api.js';
-import type { Reading } from '../api-types.js';
+import type { Reading, SetAsideAnswer, SetAsideRecord } from '../api-types.js';
 import { MAX_SET_ASIDE_NOTE, SET_ASIDE_REASONS, setAsideReasonText, type SetAsideReason } from '../../../store/clinical/set-aside-reasons.js';
 import { counted } from '../counted.js';
 import { fieldErrors } from '../field-errors.js';
 import { formFields } from '../form-field.js';
 import { html } from '../html.js';
 import { asSent, kindText } from '../reading-text.js';
-
-export interface SetAsideRecord {
-  id: string;
-  deviceId: string;
-  readingId: string;
-  measuredAt: string;
-  reading: Reading;
-  reason: SetAsideReason;
-  note: string | null;
-  setAsideAt: string;
-  setAsideBy: string;
-  restoredAt: string | null;
-  restoredBy: string | null;
-}
-
-interface SetAsideAnswer {
-  setAside: SetAsideRecord;
-  resolvedAlerts: number;
-  ehr: { withdrawn: number; delivered: number };
-}
 
 const FIELDS: Readonly<Record<string, string>> = { reason: 'set-aside-reason', note: 'set-aside-note' };
 const capitalized = (text: string) => text.replace(/^./, (first) => first.toUpperCase());
