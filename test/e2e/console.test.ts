@@ -1064,7 +1064,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.waitForSelector('.ehr-summary:has-text("This team’s readings go to no EHR.")');
       // Before connecting: which of the team's patients have no record number in another system (their
       // readings would go to a Patient the platform creates, not the hospital's chart), counted here from the API.
-      const teamPatients: { id: string; careTeamId: string; discharge: unknown; identifiers: unknown[] }[] = [];
+      const teamPatients: { id: string; name: string; careTeamId: string; discharge: unknown; identifiers: unknown[] }[] = [];
       for (let after: string | null = null, first = true; first || after !== null; first = false) {
         const answer = (await call('GET', `/v1/patients?limit=500${after ? `&after=${encodeURIComponent(after)}` : ''}`)) as { patients: typeof teamPatients; nextCursor: string | null };
         teamPatients.push(...answer.patients.filter((patient) => patient.careTeamId === ids.teamA && patient.discharge === null));
@@ -1074,7 +1074,15 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(unnumbered.length).toBeGreaterThan(0);
       await page.waitForSelector('.numbers-state');
       expect((await page.textContent('.numbers-state p'))!.replace(/\s+/g, ' ')).toMatch(new RegExp(`^${unnumbered.length} of this team’s ${teamPatients.length} patients have no record number in another system`));
-      expect(await page.locator(`.numbers-state a[href="/patients/${ids.patientA}"]`).count()).toBe(unnumbered.some((patient) => patient.id === ids.patientA) ? 1 : 0);
+      // The first ten of them by name (in the browser's own collation), as a nurse looks for them.
+      const shown = await page.$$eval('.numbers-state li a', (links) => links.map((a) => ({ name: a.textContent ?? '', id: decodeURIComponent((a.getAttribute('href') ?? '').replace('/patients/', '')) })));
+      expect(shown.length).toBe(Math.min(10, unnumbered.length));
+      expect(shown.every((patient) => unnumbered.some((u) => u.id === patient.id && u.name === patient.name))).toBe(true);
+      const notShown = unnumbered.filter((u) => !shown.some((patient) => patient.id === u.id)).map((u) => u.name);
+      expect(await page.evaluate(([names, rest]) => {
+        const order = (a: string, b: string) => a.localeCompare(b, undefined, { sensitivity: 'base' });
+        return names.every((name, i) => i === 0 || order(names[i - 1]!, name) <= 0) && rest.every((name) => order(names[names.length - 1]!, name) <= 0);
+      }, [shown.map((patient) => patient.name), notShown] as const)).toBe(true);
       // A target outside the platform's policy is refused on the field it names.
       await page.fill('#ehr-baseUrl', 'http://10.1.2.3/fhir');
       await page.fill('#ehr-token', 'console-ehr-token');

@@ -9,6 +9,7 @@ import type { CareTeam, CgmOrder, CgmSubmission, FhirDelivery, FhirEndpoint, Pat
 import { html } from '../html.js';
 import { ShownOnce } from '../admin-actions.js';
 import { readAllPatients } from '../paged-list.js';
+import { byName } from '../patient-search.js';
 
 /** The latest deliveries counted for the summary line. */
 const RECENT = 100;
@@ -124,7 +125,8 @@ const UNNUMBERED_NAMED = 10;
  */
 function UnnumberedPatients({ patients }: { patients: PatientSummary[] | undefined }) {
   if (patients === undefined) return null;
-  const without = patients.filter((patient) => patient.identifiers.length === 0);
+  // By name, as a nurse looks for them (the API lists them by id).
+  const without = patients.filter((patient) => patient.identifiers.length === 0).sort(byName);
   if (without.length === 0) return patients.length === 0 ? null : html`<p class="numbers-state">Every patient of this team has a record number in another system: their readings go to the EHR’s chart under it.</p>`;
   return html`<div class="numbers-state">
     <p>${without.length} of this team’s ${patients.length} ${patients.length === 1 ? 'patient has' : 'patients have'} no record number in another system: ${without.length === 1 ? 'their readings go' : 'theirs go'} to a Patient the platform creates in the EHR, not to the hospital’s chart of them. Add each one’s medical record number on their page (<em>Correct the name, date of birth, language or record numbers</em>), best before the connection sends their first reading.</p>

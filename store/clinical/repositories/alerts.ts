@@ -232,10 +232,11 @@ export async function movePatientAlerts(
 }
 
 /**
- * A patient's unresolved alerts resolved because their monitoring ended, in the caller's
- * transaction (the discharge's): each gets a `resolved` event by the person who discharged them,
- * with the discharge as its note and in its details; escalation and snoozes end as on any
- * resolution. Answers the alerts as resolved.
+ * A patient's unresolved alerts (or, with `only`, those of them named) resolved by a person's act
+ * about the patient, in the caller's transaction: their monitoring ended (the discharge), or the
+ * readings an alert stood for were set aside. Each gets a `resolved` event by that person, with the
+ * reason as its note and in its details; escalation and snoozes end as on any resolution. Answers
+ * the alerts as resolved.
  */
 export async function resolvePatientAlerts(trx: Db, patientId: string, change: { actor: string; at: string; note: string; details: unknown; deliveries?: DeliveriesOf }, only?: readonly string[]): Promise<Alert[]> {
   if (only?.length === 0) return [];
