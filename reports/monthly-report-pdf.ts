@@ -5,6 +5,7 @@
 import { KINDS, kindText, unitText, words, type MeasurementKind } from '../device-profiles/index.js';
 import { lastDateOfMonth } from '../billing/calculate.js';
 import type { MonthlyReport } from './monthly-report.js';
+import { setAsideReasonText } from '../store/clinical/set-aside-reasons.js';
 import { INK, MUTED, PAGE, number, printable, startReport } from './pdf-document.js';
 
 const LEFT = PAGE.margin;
@@ -91,6 +92,16 @@ export async function monthlyReportPdf(report: MonthlyReport): Promise<Buffer> {
       [{ title: 'Kind', width: 95 }, { title: 'Readings', width: 85, align: 'right' }, { title: 'Days', width: 40, align: 'right' }, { title: 'Mean (lowest–highest)', width: WIDTH - 220 }],
       report.readings.map((summary) => [kindText(summary.kind).replace(/^./, (c) => c.toUpperCase()), `${summary.readings.toLocaleString('en-US')}${summary.enteredByHand > 0 ? ` (${summary.enteredByHand} by hand)` : ''}`, String(summary.days), valuesText(summary)]),
     );
+
+  if (report.setAside.length > 0) {
+    doc.moveDown(0.4);
+    note(`Set aside from the record (not counted above, nor in billing): ${report.setAside.length} ${report.setAside.length === 1 ? 'reading' : 'readings'}.`);
+    doc.moveDown(0.2);
+    table(
+      [{ title: 'Measured', width: 105 }, { title: 'Kind', width: 80 }, { title: 'As sent', width: 110 }, { title: 'Why', width: WIDTH - 385 }, { title: 'By', width: 90 }],
+      report.setAside.map((reading) => [local(reading.measuredAt), kindText(reading.kind), reading.asSent, `${setAsideReasonText(reading.reason)}${reading.note ? ` (${reading.note})` : ''}`, reading.setAsideBy]),
+    );
+  }
 
   heading('Billing');
   if (report.billing.length === 0) note('Nothing to bill this month (monitoring had not begun).');

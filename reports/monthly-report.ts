@@ -6,8 +6,8 @@
 // and the check-ins answered. Read from the stores each time, as the billing export is.
 import { billingTimeEntryRange, patientBillingRows, type BillingRow } from '../billing/index.js';
 import { isMonth, lastDateOfMonth, nextMonth } from '../billing/calculate.js';
-import { isMeasurementKind, type MeasurementKind } from '../device-profiles/index.js';
-import { accumulateFields, everyItem, fieldStatistics, localDate, startOfLocalDate, type Alert, type ClinicalStore, type FieldAccumulators, type Patient, type ReadingsStore, type TimeEntry } from '../store/index.js';
+import { asSent, isMeasurementKind, type MeasurementKind } from '../device-profiles/index.js';
+import { accumulateFields, everyItem, fieldStatistics, localDate, startOfLocalDate, type SetAsideReason, type Alert, type ClinicalStore, type FieldAccumulators, type Patient, type ReadingsStore, type TimeEntry } from '../store/index.js';
 
 export interface MonthlyReadingSummary {
   kind: MeasurementKind;
@@ -27,6 +27,11 @@ export interface MonthlyReport {
   patient: Pick<Patient, 'id' | 'name' | 'birthDate' | 'timezone' | 'enrolledAt' | 'discharge'>;
   careTeam: { id: string; name: string };
   readings: MonthlyReadingSummary[];
+  /**
+   * Readings measured in the month and set aside from the record (not counted above, nor in billing):
+   * the reviewing physician sees what was left out and why.
+   */
+  setAside: { measuredAt: string; kind: string; asSent: string; reason: SetAsideReason; note: string | null; setAsideBy: string }[];
   billing: BillingRow[];
   alerts: Pick<Alert, 'openedAt' | 'severity' | 'summary' | 'status' | 'resolvedAt' | 'resolvedBy' | 'acknowledgedBy'>[];
   timeEntries: Pick<TimeEntry, 'performedAt' | 'minutes' | 'interactive' | 'performedBy' | 'activity'>[];
@@ -83,11 +88,12 @@ export async function readMonthlyReport(stores: { clinicalStore: ClinicalStore; 
   const from = new Date(startOfLocalDate(period.start, tz)).toISOString();
   const to = new Date(startOfLocalDate(`${nextMonth(month)}-01`, tz)).toISOString();
   // The time entries of billing's wider range, read once: the report lists those of the local month.
-  const [team, readings, entries, checkIns] = await Promise.all([
+  const [team, readings, entries, checkIns, setAside] = await Promise.all([
     clinicalStore.careTeams.get(patient.careTeamId),
     readingsStore.query({ patientId: patient.id, from, to }),
     clinicalStore.timeEntries.listForPatient(patient.id, billingTimeEntryRange(month)),
     countOf(everyItem((page) => clinicalStore.checkIns.responses(patient.id, { from, to, ...page }))),
+    clinicalStore.readingSetAsides.ofPatient(patient.id),
   ]);
   const billing = await patientBillingRows(stores, patient, month, nowMs, entries);
   const [fromMs, toMs] = [Date.parse(from), Date.parse(to)];
@@ -104,6 +110,17 @@ export async function readMonthlyReport(stores: { clinicalStore: ClinicalStore; 
     patient: { id: patient.id, name: patient.name, birthDate: patient.birthDate, timezone: tz, enrolledAt: patient.enrolledAt, discharge: patient.discharge },
     careTeam: { id: patient.careTeamId, name: team?.name ?? patient.careTeamId },
     readings: summarizeReadings(readings, tz),
+    setAside: setAside
+      .filter((record) => record.restoredAt === null && Date.parse(record.measuredAt) >= Date.parse(from) && Date.parse(record.measuredAt) < Date.parse(to))
+      .sort((a, b) => Date.parse(a.measuredAt) - Date.parse(b.measuredAt))
+      .map((record) => ({
+        measuredAt: record.measuredAt,
+        kind: record.kind,
+        asSent: asSent(record.reading),
+        reason: record.reason,
+        note: record.note,
+        setAsideBy: record.setAsideBy,
+      })),
     billing,
     alerts: alerts
       .reverse()

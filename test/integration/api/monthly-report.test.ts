@@ -55,7 +55,11 @@ function reportSuite(store: 'sqlite' | 'postgres'): void {
     for (const [day, kg, manual] of [[3, 81.2, false], [20, 82.6, true]] as const) {
       readings.push({ patientId: patient.id, deviceId: manual ? 'reported' : 'scale-m', readingId: `w-${day}`, kind: 'weight', measuredAt: at(day), measuredAtAsSent: at(day), receivedAt: at(day), gatewayId: null, source: manual ? 'manual' : 'device', unit: 'kg', values: { value: kg }, flags: manual ? { enteredBy: 'nurse-monthly' } : {}, original: { unit: 'kg', values: { value: kg } } });
     }
-    await app.readingsStore.write(readings);
+    // Her husband on her cuff on the 18th, set aside: left out of the month's figures and billing, listed with why.
+    const husbands: StoredReading = { patientId: patient.id, deviceId: 'cuff-m', readingId: 'bp-18', kind: 'blood_pressure', measuredAt: at(18), measuredAtAsSent: at(18), receivedAt: at(18), gatewayId: null, source: 'device', unit: 'mmHg', values: { systolic: 188, diastolic: 109, pulse: 90 }, flags: {}, original: { unit: 'mmHg', values: { systolic: 188, diastolic: 109, pulse: 90 } } };
+    await app.readingsStore.write([...readings, husbands]);
+    const set = await app.request('POST', `/v1/patients/${patient.id}/set-aside-readings`, { token: nurse, body: { deviceId: 'cuff-m', readingId: 'bp-18', measuredAt: at(18), reason: 'not_the_patient', note: 'her husband' } });
+    expect(set.status).toBe(201);
     const alert = await app.clinicalStore.alerts.open({ patientId: patient.id, ruleId: 'bp-high', severity: 'high', summary: 'BP 151/90 above 150/90', actor: 'rules', at: at(5, 16) });
     await app.clinicalStore.alerts.transition(alert.id, 'resolved', { actor: 'nurse-monthly', at: at(5, 18) });
     await app.clinicalStore.timeEntries.add({ patientId: patient.id, performedBy: 'nurse-monthly', performedAt: at(6), minutes: 25, interactive: true, note: null });
@@ -83,6 +87,8 @@ function reportSuite(store: 'sqlite' | 'postgres'): void {
     const mean = (values: number[]) => (values.reduce((a, b) => a + b, 0) / values.length).toFixed(1);
     expect(text).toMatch(new RegExp(`Blood pressure 17 17 systolic ${mean(systolic)} \\(${Math.min(...systolic)}–${Math.max(...systolic)}\\) mmHg`));
     expect(text).toContain('Weight 2 (1 by hand) 2 81.9 (81.2–82.6) kg');
+    expect(text).toContain('Set aside from the record (not counted above, nor in billing): 1 reading.');
+    expect(text.replace(/\s+/g, ' ')).toMatch(/blood pressure 188\/109 mmHg, pulse 90 not the patient’s reading \(her husband\) nurse-monthly/);
     // Billing as the export says it, code by code.
     const exported = (await app.request('GET', `/v1/billing/rpm?month=${month}`, { token: await app.token('billing', [app.teamId]) })).body as { rows: { patientId: string; code: string | null; deviceDays?: number; minutes?: number }[] };
     const rows = exported.rows.filter((row) => row.patientId === patient.id);
