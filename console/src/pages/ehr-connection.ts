@@ -10,6 +10,7 @@ import { html } from '../html.js';
 import { ShownOnce } from '../admin-actions.js';
 import { readAllPatients } from '../paged-list.js';
 import { byName } from '../patient-search.js';
+import { deliveryState } from '../delivery-state.js';
 
 /** The latest deliveries counted for the summary line. */
 const RECENT = 100;
@@ -58,10 +59,9 @@ function fieldOf(message: string): { field: string; text: string } {
 
 function DeliveryState({ deliveries }: { deliveries: FhirDelivery[] }) {
   if (deliveries.length === 0) return html`<p>No reading has been sent yet.</p>`;
-  const count = (status: FhirDelivery['status']) => deliveries.filter((d) => d.status === status).length;
-  const troubled = deliveries.find((d) => d.lastError !== null && d.status !== 'delivered');
-  return html`<p class="delivery-state">Of the latest ${deliveries.length} ${deliveries.length === 1 ? 'reading' : 'readings'}: ${count('delivered')} delivered, ${count('pending') + count('sending')} waiting, ${count('failed')} failed.</p>
-    ${troubled ? html`<p>Last problem (${troubled.attempts} ${troubled.attempts === 1 ? 'attempt' : 'attempts'}): <span class="source">${troubled.lastError}</span></p>` : null}`;
+  const { sentence, problem } = deliveryState(deliveries);
+  return html`<p class="delivery-state">${sentence}</p>
+    ${problem ? html`<p>Last problem (${problem.attempts} ${problem.attempts === 1 ? 'attempt' : 'attempts'}): <span class="source">${problem.lastError}</span></p>` : null}`;
 }
 
 function SubmissionTable({ submissions }: { submissions: CgmSubmission[] }) {
