@@ -21,7 +21,7 @@ export { DAY_MS, HOUR_MS, MINUTE_MS } from './time-units.js';
 export { Pauses } from './pauses.js';
 export { ALERT_EVENT_NAMES, ALERT_SEVERITIES, ALERT_STATUSES, alertEventName, moreSevere, type AlertEventName, type AlertSeverity, type AlertStatus } from './alert-vocabulary.js';
 export * from './units.js';
-export { asSent, kindText, words } from './kind-words.js';
+export { asSent, capitalized, kindText, words } from './kind-words.js';
 export type * from './reading.js';
 export type { ReadingSource, StoredReading } from './stored-reading.js';
 export { REPORTED_DEVICE_ID } from './stored-reading.js';

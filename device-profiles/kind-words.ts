@@ -16,6 +16,11 @@ export function kindText(kind: string): string {
   return KIND_WORDS[kind] ?? words(kind);
 }
 
+/** The text with its first letter in capitals, to begin a sentence or a cell: "Blood pressure". */
+export function capitalized(text: string): string {
+  return text.replace(/^./, (first) => first.toUpperCase());
+}
+
 /** A code of the API (a status, an event type) in words: "in_progress" as "in progress". */
 export function words(code: string): string {
   return code.replace(/_/g, ' ');

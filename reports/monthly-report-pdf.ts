@@ -2,7 +2,7 @@
 // patient, the month's readings by kind, the billing codes reached and why not, the alerts and what
 // became of them, the care team's time, and a block for the reviewing physician's signature. Tables
 // run on to further pages as long as a month makes them; times are the patient's local ones.
-import { KINDS, kindText, unitText, words, type MeasurementKind } from '../device-profiles/index.js';
+import { KINDS, capitalized, kindText, unitText, words, type MeasurementKind } from '../device-profiles/index.js';
 import { lastDateOfMonth } from '../billing/calculate.js';
 import type { MonthlyReport } from './monthly-report.js';
 import { setAsideReasonText } from '../store/clinical/set-aside-reasons.js';
@@ -90,7 +90,7 @@ export async function monthlyReportPdf(report: MonthlyReport): Promise<Buffer> {
   else
     table(
       [{ title: 'Kind', width: 95 }, { title: 'Readings', width: 85, align: 'right' }, { title: 'Days', width: 40, align: 'right' }, { title: 'Mean (lowest–highest)', width: WIDTH - 220 }],
-      report.readings.map((summary) => [kindText(summary.kind).replace(/^./, (c) => c.toUpperCase()), `${summary.readings.toLocaleString('en-US')}${summary.enteredByHand > 0 ? ` (${summary.enteredByHand} by hand)` : ''}`, String(summary.days), valuesText(summary)]),
+      report.readings.map((summary) => [capitalized(kindText(summary.kind)), `${summary.readings.toLocaleString('en-US')}${summary.enteredByHand > 0 ? ` (${summary.enteredByHand} by hand)` : ''}`, String(summary.days), valuesText(summary)]),
     );
 
   if (report.setAside.length > 0) {

@@ -208,7 +208,7 @@ export class RulesService implements RulesHandover {
    */
   private async rebuildPatient(patientId: string): Promise<void> {
     if (!this.owns(patientId)) return;
-    const open = await this.dependencies.clinicalStore.alerts.unresolvedOfPatient(patientId);
+    const open = await this.dependencies.clinicalStore.alerts.unresolved(patientId);
     const event = await this.restoreEvent(patientId, open, Date.now());
     if (event) this.patientEvents.next(event);
   }
@@ -333,7 +333,7 @@ export class RulesService implements RulesHandover {
           .finally(() => (this.escalating = undefined));
       }, tickMs),
     );
-    this.timers.push(setInterval(() => void this.reloadChangedThresholds(), this.options.reloadIntervalMs ?? DEFAULT_RELOAD_INTERVAL_MS));
+    this.timers.push(setInterval(() => void this.reloadOtherProcessesChanges(), this.options.reloadIntervalMs ?? DEFAULT_RELOAD_INTERVAL_MS));
     this.notifier.start();
     this.checkInFeed.start(this.options.checkInPollMs ?? DEFAULT_CHECK_IN_POLL_MS);
     this.checkInSchedule.start(this.options.checkInScheduleMs ?? DEFAULT_CHECK_IN_SCHEDULE_MS);
@@ -393,7 +393,7 @@ export class RulesService implements RulesHandover {
   }
 
   /** Threshold edits and readings set aside or put back through another process (the API as its own role). */
-  private async reloadChangedThresholds(): Promise<void> {
+  private async reloadOtherProcessesChanges(): Promise<void> {
     const since = this.lastReloadAt;
     this.lastReloadAt = new Date().toISOString();
     const { clinicalStore } = this.dependencies;

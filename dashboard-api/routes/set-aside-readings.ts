@@ -51,8 +51,8 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
       request.auditResourceId = `${deviceId}/${readingId}`;
       if (!reading) {
         // Set aside already, and out of the store: a retry is answered with the record there is.
-        const kept = (await clinicalStore.readingSetAsides.ofPatient(patient.id)).find((record) => record.deviceId === deviceId && record.readingId === readingId && record.restoredAt === null);
-        if (kept) return reply.code(200).send({ setAside: view(kept), resolvedAlerts: 0, ehr: { withdrawn: 0, delivered: 0 } });
+        const kept = await clinicalStore.readingSetAsides.standing(deviceId, readingId);
+        if (kept?.patientId === patient.id) return reply.code(200).send({ setAside: view(kept), resolvedAlerts: 0, ehr: { withdrawn: 0, delivered: 0 } });
         throw new ApiError(STORE_ERRORS.NOT_FOUND, `body: the patient has no reading ${readingId} of device ${deviceId} measured at ${measuredAt}`);
       }
       const deliveries = await alertDeliveries(clinicalStore, 'resolved', patient.careTeamId);

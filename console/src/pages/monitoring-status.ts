@@ -11,6 +11,7 @@ import { andList, counted } from '../counted.js';
 import { fieldErrors } from '../field-errors.js';
 import { formFields } from '../form-field.js';
 import { html } from '../html.js';
+import { capitalized } from '../reading-text.js';
 import { follow } from '../router.js';
 
 interface DischargeAnswer {
@@ -20,7 +21,6 @@ interface DischargeAnswer {
 
 const FIELDS: Readonly<Record<string, string>> = { reason: 'discharge-reason', note: 'discharge-note' };
 const dateOf = (at: string) => new Date(at).toLocaleDateString(undefined, { dateStyle: 'medium' });
-const capitalized = (text: string) => text.replace(/^./, (first) => first.toUpperCase());
 
 /** What a discharge ended, in words: "1 device back in stock, 2 open alerts resolved and check-ins paused". */
 export function endedText(ended: DischargeAnswer['ended']): string {

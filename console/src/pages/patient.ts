@@ -21,7 +21,7 @@ import { alertsToWork, severityText } from '../severity.js';
 import { useAlertChanges } from '../live-alerts.js';
 import { eventTime } from '../local-time.js';
 import { bornText } from '../patient-identity.js';
-import { asSent, kindText, words } from '../reading-text.js';
+import { asSent, capitalized, kindText, words } from '../reading-text.js';
 
 const RANGES = [7, 30, 90] as const;
 /** The readings table's choices besides one kind. */
@@ -240,7 +240,7 @@ export function PatientPage({ id }: { id: string }) {
   const shownKind = tableKind ?? (wearsCgm ? NOT_CGM : ALL_KINDS);
   const tableReadings = shownKind === ALL_KINDS ? readings : shownKind === NOT_CGM ? readings.filter((r) => r.kind !== 'cgm_glucose') : readings.filter((r) => r.kind === shownKind);
   const kindsPresent = [...new Set(readings.map((r) => r.kind))].sort();
-  const tableWhat = shownKind === ALL_KINDS ? 'Readings' : shownKind === NOT_CGM ? 'Readings other than CGM glucose' : `${kindText(shownKind).replace(/^./, (c) => c.toUpperCase())} readings`;
+  const tableWhat = shownKind === ALL_KINDS ? 'Readings' : shownKind === NOT_CGM ? 'Readings other than CGM glucose' : `${capitalized(kindText(shownKind))} readings`;
   const mayAside = maySetAside();
   const keyOf = (r: Reading) => `${r.deviceId}/${r.readingId}`;
   // A reading set aside or put back: the table, the charts, the latest readings and the alerts change.

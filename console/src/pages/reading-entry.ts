@@ -10,7 +10,7 @@ import { unitText } from '../../../device-profiles/units.js';
 import { fieldErrors } from '../field-errors.js';
 import { formFields } from '../form-field.js';
 import { html } from '../html.js';
-import { kindText, words } from '../reading-text.js';
+import { capitalized, kindText, words } from '../reading-text.js';
 import { wallTimeValue, zonedDateTime } from '../zoned-time.js';
 
 type EnteredKind = 'blood_pressure' | 'glucose' | 'weight' | 'spo2' | 'temperature' | 'heart_rate';
@@ -40,7 +40,6 @@ const KIND_FIELDS: Readonly<Record<EnteredKind, { fields: { name: string; label:
 const KINDS = Object.keys(KIND_FIELDS) as EnteredKind[];
 
 const newKey = () => crypto.randomUUID();
-const capitalized = (text: string) => text.replace(/^./, (first) => first.toUpperCase());
 
 export function ReadingEntry({ patientId, timezone, forPatient, onSaved }: { patientId: string; timezone: string; forPatient: boolean; onSaved: () => void }) {
   const [kind, setKind] = useState<EnteredKind>('blood_pressure');

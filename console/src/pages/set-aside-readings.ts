@@ -11,10 +11,9 @@ import { counted } from '../counted.js';
 import { fieldErrors } from '../field-errors.js';
 import { formFields } from '../form-field.js';
 import { html } from '../html.js';
-import { asSent, kindText } from '../reading-text.js';
+import { asSent, capitalized, kindText } from '../reading-text.js';
 
 const FIELDS: Readonly<Record<string, string>> = { reason: 'set-aside-reason', note: 'set-aside-note' };
-const capitalized = (text: string) => text.replace(/^./, (first) => first.toUpperCase());
 /** Who may set readings aside: the care team's clinicians (the API's roles). */
 export const maySetAside = () => ['admin', 'nurse', 'physician'].includes(session.me?.user.role ?? '');
 

@@ -363,16 +363,11 @@ export class AlertRepository {
     return row?.resolved_at ?? undefined;
   }
 
-  /** Every unresolved alert (the rules engine's restart). */
-  async unresolved(): Promise<Alert[]> {
-    const rows = await this.db.selectFrom('alerts').selectAll().where('status', '<>', 'resolved').execute();
-    return rows.map(toAlert);
-  }
-
-  /** The patient's unresolved alerts. */
-  async unresolvedOfPatient(patientId: string): Promise<Alert[]> {
-    const rows = await this.db.selectFrom('alerts').selectAll().where('patient_id', '=', patientId).where('status', '<>', 'resolved').execute();
-    return rows.map(toAlert);
+  /** Every unresolved alert (the rules engine's restart), or the patient's (a patient's state rebuilt). */
+  async unresolved(patientId?: string): Promise<Alert[]> {
+    let query = this.db.selectFrom('alerts').selectAll().where('status', '<>', 'resolved');
+    if (patientId !== undefined) query = query.where('patient_id', '=', patientId);
+    return (await query.execute()).map(toAlert);
   }
 
   /**

@@ -88,7 +88,7 @@ export class ReadingSetAsideRepository {
         // Locked as a move or a discharge locks it: an alert written meanwhile is seen or comes after.
         const query = trx.selectFrom('patients').select('id').where('id', '=', reading.patientId);
         if (!(await (this.dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst())) throw notFound('patient', reading.patientId);
-        const existing = await this.current(trx, reading.deviceId, reading.readingId);
+        const existing = await this.standing(reading.deviceId, reading.readingId, trx);
         if (existing) return { setAside: existing, created: false, resolvedAlerts: [], ehrDeliveriesWithdrawn: 0, ehrDeliveriesDelivered: 0 };
         const at = nowInstant();
         const row = {
@@ -134,15 +134,15 @@ export class ReadingSetAsideRepository {
     } catch (error) {
       // Two at once: the other's record stands.
       if (isUniqueViolation(error)) {
-        const existing = await this.current(this.db, reading.deviceId, reading.readingId);
+        const existing = await this.standing(reading.deviceId, reading.readingId);
         if (existing) return { setAside: existing, created: false, resolvedAlerts: [], ehrDeliveriesWithdrawn: 0, ehrDeliveriesDelivered: 0 };
       }
       throw error;
     }
   }
 
-  /** The record of the reading set aside now, if it is. */
-  private async current(db: Kysely<ClinicalDatabase>, deviceId: string, readingId: string): Promise<ReadingSetAside | undefined> {
+  /** The record of the reading set aside now, if it is (read in `db`, a transaction under way). */
+  async standing(deviceId: string, readingId: string, db: Kysely<ClinicalDatabase> = this.db): Promise<ReadingSetAside | undefined> {
     const row = await db.selectFrom('reading_set_asides').selectAll().where('device_id', '=', deviceId).where('reading_id', '=', readingId).where('restored_at', 'is', null).executeTakeFirst();
     return row && toSetAside(row);
   }
