@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { ALERT_EVENT_NAMES, MEASUREMENT_KINDS } from '../device-profiles/index.js';
 import { DEVICE_PACES } from '../billing/index.js';
-import { ALERT_SEVERITIES, ALERT_STATUSES, CGM_FLAGS, DISCHARGE_REASONS, FHIR_CGM_SUBMISSION_CONTENTS, FHIR_CGM_SUBMISSION_STATUSES, SET_ASIDE_REASONS } from '../store/index.js';
+import { ALERT_SEVERITIES, ALERT_STATUSES, CGM_FLAGS, DISCHARGE_REASONS, FHIR_CGM_SUBMISSION_CONTENTS, FHIR_CGM_SUBMISSION_STATUSES, FHIR_DELIVERY_ACTIONS, SET_ASIDE_REASONS } from '../store/index.js';
 
 const instant = z.string();
 const nullableInstant = z.string().nullable();
@@ -411,6 +411,9 @@ export const fhirDeliveryView = z.object({
   deviceId: z.string(),
   readingId: z.string(),
   status: z.enum(['pending', 'sending', 'delivered', 'failed', 'withdrawn']),
+  action: z
+    .enum(FHIR_DELIVERY_ACTIONS)
+    .describe('`create` the reading’s Observations; `retract` them (set to entered-in-error: the reading was set aside after the EHR took it); `reinstate` them (final again: it was put back)'),
   attempts: z.number(),
   nextAttemptAt: z.string().nullable(),
   lastError: z.string().nullable(),
@@ -470,7 +473,12 @@ export const setAsideAnswer = z.object({
   setAside: setAsideView,
   resolvedAlerts: z.number().int().describe('unresolved alerts that counted no other reading, resolved with the reason as their note'),
   ehr: z.object({
-    withdrawn: z.number().int().describe('deliveries of the reading to the care team’s EHR not yet sent, withdrawn'),
-    delivered: z.number().int().describe('deliveries the EHR had taken (or was taking): the reading is in its chart, to be corrected there'),
+    withdrawn: z.number().int().describe('deliveries of the reading to the care team’s EHR never tried, withdrawn'),
+    retracting: z.number().int().describe('deliveries the EHR took, or may have: it is to be told the reading’s Observations were entered in error'),
   }),
+});
+
+export const restoreAnswer = z.object({
+  setAside: setAsideView,
+  ehr: z.object({ queued: z.number().int().describe('deliveries of the reading to EHRs queued again: one withdrawn to be sent, one retracted to be set final again') }),
 });

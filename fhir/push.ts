@@ -132,8 +132,11 @@ export class FhirPushSender {
   private async sendDue(): Promise<void> {
     const { clinicalStore } = this.dependencies;
     while (!this.loop.isStopped) {
-      const batch = await clinicalStore.fhirDeliveries.claimDue(PUSH_BATCH_SIZE, new Date(Date.now() + PUSH_LEASE_MS).toISOString());
-      if (batch.length === 0) break;
+      const claimed = await clinicalStore.fhirDeliveries.claimDue(PUSH_BATCH_SIZE, new Date(Date.now() + PUSH_LEASE_MS).toISOString());
+      if (claimed.length === 0) break;
+      const withdrawn = await clinicalStore.fhirDeliveries.withdrawSetAside(claimed.map((delivery) => delivery.id));
+      const batch = claimed.filter((delivery) => !withdrawn.has(delivery.id));
+      if (batch.length === 0) continue;
       const size = this.batchSize(batch[0]!.careTeamId);
       for (let start = 0; start < batch.length; start += size) await this.sendBatch(batch.slice(start, start + size));
     }
@@ -202,7 +205,7 @@ export class FhirPushSender {
       const patientId = readings.find((reading) => reading.deviceId === deviceId)?.patientId;
       devices.push(deviceResource({ device, patientId, profile: device.model ? deviceProfiles.get(device.model) : undefined }));
     }
-    await this.clientFor(endpoint).transaction(transactionBundle({ readings, patients, devices }));
+    await this.clientFor(endpoint).transaction(transactionBundle({ readings: batch.map(({ reading, action }) => ({ reading, action })), patients, devices }));
   }
 
   private async failed(batch: readonly FhirDelivery[], error: Error): Promise<void> {

@@ -1,11 +1,15 @@
 // Readings as a FHIR transaction Bundle for an EHR: every resource is created only if none with its
 // identifier exists (`ifNoneExist`, conditional create), so a reading pushed twice, or a patient and
-// device pushed with every batch, exists once in the EHR. References between the resources are the
-// Bundle's own `urn:uuid:` fullUrls, which the EHR resolves to the resources it created or found
-// (FHIR R4 "Transaction processing rules"): the EHR's ids are its own.
+// device pushed with every batch, exists once in the EHR. A reading set aside from the patient's
+// record after the EHR took it has its Observations updated to `entered-in-error` by the same
+// identifier (conditional update, `PUT Observation?identifier=…`), and back to `final` when it is
+// put back: FHIR's way of saying a resource should not have been (R4 Observation.status). References
+// between the resources are the Bundle's own `urn:uuid:` fullUrls, which the EHR resolves to the
+// resources it created or found (FHIR R4 "Transaction processing rules"): the EHR's ids are its own.
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, Device as FhirDevice, Patient as FhirPatient, Resource } from '@medplum/fhirtypes';
 import type { StoredReading } from '../device-profiles/index.js';
+import type { FhirDeliveryAction } from '../store/index.js';
 import { observationsOf } from './observations.js';
 
 /** A token search value with FHIR's escapes (R4 "Search", escaping: `\\`, `|`, `,`, `$`). */
@@ -42,7 +46,8 @@ export function forTheEhr<T extends Resource>(resource: T, fullUrls: ReadonlyMap
 }
 
 export interface PushBatch {
-  readings: readonly StoredReading[];
+  /** Each reading with what to do with its Observations (`create` when not said). */
+  readings: readonly { reading: StoredReading; action?: FhirDeliveryAction }[];
   patients: readonly FhirPatient[];
   devices: readonly FhirDevice[];
 }
@@ -55,9 +60,17 @@ export function transactionBundle(batch: PushBatch): Bundle {
   for (const resource of [...batch.patients, ...batch.devices]) {
     entries.push({ fullUrl: fullUrls.get(`${resource.resourceType}/${resource.id}`)!, resource: forTheEhr(resource, fullUrls), request: { method: 'POST', url: resource.resourceType, ifNoneExist: identifierQuery(resource) } });
   }
-  for (const reading of batch.readings) {
+  for (const { reading, action = 'create' } of batch.readings) {
     for (const observation of observationsOf(reading)) {
-      entries.push({ fullUrl: `urn:uuid:${randomUUID()}`, resource: forTheEhr(observation, fullUrls), request: { method: 'POST', url: 'Observation', ifNoneExist: identifierQuery(observation) } });
+      const fullUrl = `urn:uuid:${randomUUID()}`;
+      if (action === 'create') {
+        entries.push({ fullUrl, resource: forTheEhr(observation, fullUrls), request: { method: 'POST', url: 'Observation', ifNoneExist: identifierQuery(observation) } });
+      } else {
+        // An EHR that never took it (an attempt that failed after all) creates it so: the record
+        // then says what the platform says of the reading, and a create still on its way finds it.
+        const status = action === 'retract' ? 'entered-in-error' : 'final';
+        entries.push({ fullUrl, resource: forTheEhr({ ...observation, status }, fullUrls), request: { method: 'PUT', url: `Observation?${identifierQuery(observation)}` } });
+      }
     }
   }
   return { resourceType: 'Bundle', type: 'transaction', entry: entries };

@@ -6,7 +6,8 @@ export { ALERT_SEVERITIES, ALERT_STATUSES, ALERT_TRANSITIONS } from './clinical/
 export type { Alert, AlertEvent, AlertFilter, AlertSeverity, AlertStatus, DeliveriesOf, NewAlert } from './clinical/repositories/alerts.js';
 export type { AuditRecord, NewAuditRecord } from './clinical/repositories/audit-log.js';
 export type { CareTeam, NewCareTeam } from './clinical/repositories/care-teams.js';
-export type { FhirDelivery, FhirDeliveryStatus, FhirEndpoint, FhirEndpointAuth } from './clinical/repositories/fhir-push.js';
+export type { FhirDelivery, FhirDeliveryAction, FhirDeliveryStatus, FhirEndpoint, FhirEndpointAuth } from './clinical/repositories/fhir-push.js';
+export { FHIR_DELIVERY_ACTIONS } from './clinical/repositories/fhir-push.js';
 export type { CgmOrderContent, FhirCgmOrder, KeptFhirCgmOrder, UnservedFhirCgmOrder } from './clinical/repositories/fhir-cgm-orders.js';
 export { FHIR_CGM_SUBMISSION_CONTENTS, FHIR_CGM_SUBMISSION_STATUSES, type FhirCgmSubmission, type FhirCgmSubmissionContent, type FhirCgmSubmissionStatus } from './clinical/repositories/fhir-cgm-submissions.js';
 export type { BulkExport, BulkExportFile, BulkExportStatus, NewBulkExport } from './clinical/repositories/bulk-exports.js';

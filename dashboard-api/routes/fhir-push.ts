@@ -7,7 +7,7 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { cgmPeriodProblem, generateSigningKeys } from '../../fhir/index.js';
 import type { WebhookTargetPolicy } from '../../rules/index.js';
-import { CGM_PERIOD_DAYS, FHIR_CGM_SUBMISSION_STATUSES, MAX_PAGE_SIZE, STORE_ERRORS, addDays, localDate, type ClinicalStore, type FhirDelivery, type FhirEndpoint, type FhirEndpointAuth } from '../../store/index.js';
+import { CGM_PERIOD_DAYS, FHIR_CGM_SUBMISSION_STATUSES, FHIR_DELIVERY_ACTIONS, MAX_PAGE_SIZE, STORE_ERRORS, addDays, localDate, type ClinicalStore, type FhirDelivery, type FhirEndpoint, type FhirEndpointAuth } from '../../store/index.js';
 import { CLINICAL_ROLES, maySeeTeam, requireUser, teamsAsked } from '../access.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import { cgmOrderView, cgmSubmissionView, cursor, errorResponses, fhirDeliveryView, fhirEndpointView } from '../schemas.js';
@@ -130,7 +130,7 @@ export const fhirPushRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
     '/v1/fhir-deliveries',
     {
       schema: {
-        querystring: z.object({ status: z.enum(['pending', 'sending', 'delivered', 'failed', 'withdrawn']).optional(), careTeamId: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(), after: z.string().regex(/^\d{1,18}$/).optional() }),
+        querystring: z.object({ status: z.enum(['pending', 'sending', 'delivered', 'failed', 'withdrawn']).optional(), action: z.enum(FHIR_DELIVERY_ACTIONS).optional(), careTeamId: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(), after: z.string().regex(/^\d{1,18}$/).optional() }),
         response: { 200: z.object({ deliveries: z.array(fhirDeliveryView), nextCursor: cursor }), ...errorResponses },
         tags: ['FHIR push'],
       },

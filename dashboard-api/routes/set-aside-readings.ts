@@ -9,7 +9,7 @@ import { MAX_SET_ASIDE_NOTE, SET_ASIDE_REASONS, STORE_ERRORS, readingObject, typ
 import { alertDeliveries, type AlertChange } from '../../rules/index.js';
 import { requireUser } from '../access.js';
 import { ApiError } from '../errors.js';
-import { errorResponses, type readingView, setAsideAnswer, setAsideView } from '../schemas.js';
+import { errorResponses, type readingView, restoreAnswer, setAsideAnswer, setAsideView } from '../schemas.js';
 import { idParams, instant } from './shared.js';
 
 const CARE_ROLES = ['admin', 'nurse', 'physician'] as const;
@@ -36,7 +36,7 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
         response: { 201: setAsideAnswer, 200: setAsideAnswer, ...errorResponses },
         tags: ['patients'],
         description:
-          'Sets one of the patient’s readings aside from their record: `not_the_patient` (someone else measured on their device), `entered_in_error`, `device_fault`, or `other` with a `note`. The reading (named by `deviceId`, `readingId` and `measuredAt`, as the readings list gives them) leaves the charts, the rules’ state, billing days and CGM figures, and is kept here whole with the reason; an unresolved alert that counted no other reading is resolved with the reason as its note; a delivery of it to the EHR not yet sent is withdrawn. 201; 200 with the same record when it was set aside already (a retry). 404 when the patient has no such reading.',
+          'Sets one of the patient’s readings aside from their record: `not_the_patient` (someone else measured on their device), `entered_in_error`, `device_fault`, or `other` with a `note`. The reading (named by `deviceId`, `readingId` and `measuredAt`, as the readings list gives them) leaves the charts, the rules’ state, billing days and CGM figures, and is kept here whole with the reason; an unresolved alert that counted no other reading is resolved with the reason as its note; a delivery of it to the EHR never tried is withdrawn, and the EHR that took it (or may have) is sent its Observations as `entered-in-error`. 201; 200 with the same record when it was set aside already (a retry). 404 when the patient has no such reading.',
       },
       config: { access: { roles: CARE_ROLES, scope: 'patient', audit: 'reading.set_aside', resourceType: 'reading' } },
     },
@@ -52,7 +52,7 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
       if (!reading) {
         // Set aside already, and out of the store: a retry is answered with the record there is.
         const kept = await clinicalStore.readingSetAsides.standing(deviceId, readingId);
-        if (kept?.patientId === patient.id) return reply.code(200).send({ setAside: view(kept), resolvedAlerts: 0, ehr: { withdrawn: 0, delivered: 0 } });
+        if (kept?.patientId === patient.id) return reply.code(200).send({ setAside: view(kept), resolvedAlerts: 0, ehr: { withdrawn: 0, retracting: 0 } });
         throw new ApiError(STORE_ERRORS.NOT_FOUND, `body: the patient has no reading ${readingId} of device ${deviceId} measured at ${measuredAt}`);
       }
       const deliveries = await alertDeliveries(clinicalStore, 'resolved', patient.careTeamId);
@@ -62,7 +62,7 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
       await readingsStore.remove([reading]);
       clinicalStore.readingSetAsides.announceChanged(patient.id);
       for (const alert of result.resolvedAlerts) localAlertChanges.next({ event: 'resolved', alert, eventId: alert.lastEvent?.id ?? 0 });
-      return reply.code(result.created ? 201 : 200).send({ setAside: view(result.setAside), resolvedAlerts: result.resolvedAlerts.length, ehr: { withdrawn: result.ehrDeliveriesWithdrawn, delivered: result.ehrDeliveriesDelivered } });
+      return reply.code(result.created ? 201 : 200).send({ setAside: view(result.setAside), resolvedAlerts: result.resolvedAlerts.length, ehr: { withdrawn: result.ehrDeliveriesWithdrawn, retracting: result.ehrDeliveriesRetracting } });
     },
   );
 
@@ -85,9 +85,9 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
     {
       schema: {
         params: idParams.extend({ setAsideId: z.string().min(1).max(200) }),
-        response: { 200: z.object({ setAside: setAsideView }), ...errorResponses },
+        response: { 200: restoreAnswer, ...errorResponses },
         tags: ['patients'],
-        description: 'Puts a reading set aside back into the patient’s record (set aside by mistake): charts, billing days and CGM figures count it again and the rules’ state includes it. It is not judged again: an alert its setting aside resolved stays resolved. 409 when it was put back already.',
+        description: 'Puts a reading set aside back into the patient’s record (set aside by mistake): charts, billing days and CGM figures count it again and the rules’ state includes it. It is not judged again: an alert its setting aside resolved stays resolved. A delivery of it to the EHR that was withdrawn is sent after all; one that told the EHR it was entered in error sets its Observations `final` again. 409 when it was put back already.',
       },
       config: { access: { roles: CARE_ROLES, scope: 'patient', audit: 'reading.restore', resourceType: 'reading' } },
     },
@@ -102,7 +102,7 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
       await readingsStore.write([record.reading]);
       const restored = await clinicalStore.readingSetAsides.restore(record.id, user.sub);
       clinicalStore.readingSetAsides.announceChanged(record.patientId);
-      return { setAside: view(restored) };
+      return { setAside: view(restored.setAside), ehr: { queued: restored.ehrDeliveriesQueued } };
     },
   );
 };

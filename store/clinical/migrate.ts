@@ -28,6 +28,7 @@ import { careTeamMovesMigration } from './migrations/0022-care-team-moves.js';
 import { patientDischargesMigration } from './migrations/0023-patient-discharges.js';
 import { patientIdentifiersMigration } from './migrations/0024-patient-identifiers.js';
 import { readingSetAsidesMigration } from './migrations/0025-reading-set-asides.js';
+import { fhirDeliveryActionsMigration } from './migrations/0026-fhir-delivery-actions.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -57,6 +58,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0023-patient-discharges': patientDischargesMigration,
     '0024-patient-identifiers': patientIdentifiersMigration,
     '0025-reading-set-asides': readingSetAsidesMigration,
+    '0026-fhir-delivery-actions': fhirDeliveryActionsMigration,
   };
 }
 

@@ -479,8 +479,10 @@ export interface FhirDeliveryTable {
   reading_id: string;
   /** The stored reading, JSON. */
   reading: string;
-  /** `pending`, `sending` (claimed until next_attempt_at), `delivered`, `failed`. */
+  /** `pending`, `sending` (claimed until next_attempt_at), `delivered`, `failed`, `withdrawn`. */
   status: string;
+  /** `create`, `retract` (to entered-in-error) or `reinstate` (to final) the reading's Observations (migration 0026). */
+  action: Generated<string>;
   attempts: number;
   next_attempt_at: string | null;
   claimed_by: string | null;

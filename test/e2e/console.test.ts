@@ -1124,7 +1124,8 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       const summary = (await page.textContent('.ehr-summary'))!.replace(/\s+/g, ' ');
       expect(summary).toBe(`Readings go to ${ehr.baseUrl}, signed in with a bearer token. Each patient’s CGM summary every 14 days.`);
       // A reading measured now reaches the EHR, and the team's page says so.
-      publish(ids.meter, meterSecret, { readingId: unique('ehr'), kind: 'glucose', measuredAt: new Date(Date.now() - 30_000).toISOString(), value: 112, unit: 'mg/dL', mealContext: 'fasting' });
+      const ehrReading = { readingId: unique('ehr'), measuredAt: new Date(Date.now() - 30_000).toISOString() };
+      publish(ids.meter, meterSecret, { ...ehrReading, kind: 'glucose', value: 112, unit: 'mg/dL', mealContext: 'fasting' });
       const deadline = Date.now() + 20_000;
       while (!(await ehr.search('Observation?code=41653-7')).length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
       expect((await ehr.search('Observation?code=41653-7')).length).toBeGreaterThanOrEqual(1);
@@ -1163,6 +1164,22 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       };
       const deliveredBy = Date.now() + 30_000;
       while ((await deliveryState()) !== allDelivered && Date.now() < deliveredBy) await page.waitForTimeout(250);
+      expect(await deliveryState()).toBe(allDelivered);
+      // The glucose reading set aside (not the patient's): the EHR is told it was entered in error, and
+      // the page counts it so; put back, the EHR's Observation is final again and the count as before.
+      const ehrStatus = async () => (await ehr.search<Observation>(`Observation?code=41653-7&_count=100`)).find((observation) => observation.identifier?.[0]?.value?.startsWith(`${ids.meter}/${ehrReading.readingId}/`))?.status;
+      const setAside = await call('POST', `/v1/patients/${ids.patientA}/set-aside-readings`, { deviceId: ids.meter, ...ehrReading, reason: 'not_the_patient' });
+      expect(setAside.ehr).toEqual({ withdrawn: 0, retracting: 1 });
+      await eventually(async () => ((await ehrStatus()) === 'entered-in-error' ? true : undefined), 20_000);
+      const retracted = `Of the latest ${delivered} ${delivered === 1 ? 'reading' : 'readings'}: ${delivered - 1} delivered, 0 waiting, 0 failed, 1 marked entered in error in the EHR (set aside after it was sent).`;
+      const retractedBy = Date.now() + 20_000;
+      while ((await deliveryState()) !== retracted && Date.now() < retractedBy) await page.waitForTimeout(250);
+      expect(await deliveryState()).toBe(retracted);
+      await page.locator('.ehr-connection').screenshot({ path: join(screenshots, 'ehr-connection-entered-in-error.png') });
+      expect((await call('POST', `/v1/patients/${ids.patientA}/set-aside-readings/${(setAside.setAside as { id: string }).id}/restore`)).ehr).toEqual({ queued: 1 });
+      await eventually(async () => ((await ehrStatus()) === 'final' ? true : undefined), 20_000);
+      const restoredBy = Date.now() + 20_000;
+      while ((await deliveryState()) !== allDelivered && Date.now() < restoredBy) await page.waitForTimeout(250);
       expect(await deliveryState()).toBe(allDelivered);
       // Read now rather than at the next round: the page waits for the rules process's read and says when.
       expect(await page.textContent('.orders-read')).toMatch(/The EHR’s orders were read at/);

@@ -5,7 +5,7 @@
 // under the table keeps what was set aside, why and by whom, with **Put back** for a mistake.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiFailure, api, session } from '../api.js';
-import type { Reading, SetAsideAnswer, SetAsideRecord } from '../api-types.js';
+import type { Reading, RestoreAnswer, SetAsideAnswer, SetAsideRecord } from '../api-types.js';
 import { MAX_SET_ASIDE_NOTE, SET_ASIDE_REASONS, setAsideReasonText, type SetAsideReason } from '../../../store/clinical/set-aside-reasons.js';
 import { counted } from '../counted.js';
 import { fieldErrors } from '../field-errors.js';
@@ -40,7 +40,7 @@ export function SetAsideForm({ patientId, reading, localTime, onDone, onCancel }
         ...(note.trim() ? { note: note.trim() } : {}),
       });
       const resolved = answer.resolvedAlerts > 0 ? ` ${capitalized(counted(answer.resolvedAlerts, 'alert'))} it raised ${answer.resolvedAlerts === 1 ? 'was' : 'were'} resolved.` : '';
-      const ehr = answer.ehr.delivered > 0 ? ' It had already been sent to the care team’s EHR: correct it there too.' : answer.ehr.withdrawn > 0 ? ' It will not be sent to the EHR.' : '';
+      const ehr = answer.ehr.retracting > 0 ? ' The care team’s EHR, which had it, is being told it was entered in error.' : answer.ehr.withdrawn > 0 ? ' It will not be sent to the EHR.' : '';
       onDone(`Set aside the ${readingWords(reading, localTime)}: ${setAsideReasonText(answer.setAside.reason)}.${resolved}${ehr}`);
     } catch (failure) {
       setErrors(failure instanceof ApiFailure && failure.status === 400 ? fieldErrors(failure.message, (field) => FIELDS[field]) : { '': (failure as Error).message });
@@ -58,7 +58,7 @@ export function SetAsideForm({ patientId, reading, localTime, onDone, onCancel }
         ${SET_ASIDE_REASONS.map((code) => html`<option value=${code}>${capitalized(setAsideReasonText(code))}</option>`)}
       </select>`)}
       ${field('set-aside-note', reason === 'other' ? 'Note (say why)' : 'Note (optional)', html`<input id="set-aside-note" maxlength=${MAX_SET_ASIDE_NOTE} autocomplete="off" required=${reason === 'other'} value=${note} onInput=${(e: Event) => setNote((e.target as HTMLInputElement).value)} ...${aria('set-aside-note', true)} />`, 'Kept with the reading, and on an alert it alone raised.')}
-      <p class="hint">It leaves the charts, the averages the alerts are judged on, the billing days and the CGM figures, and is not sent to the EHR; an alert it alone raised is resolved. It is kept below the table and can be put back.</p>
+      <p class="hint">It leaves the charts, the averages the alerts are judged on, the billing days and the CGM figures, and the EHR (an EHR that has it already is told it was entered in error); an alert it alone raised is resolved. It is kept below the table and can be put back.</p>
       <button type="submit" class="danger" disabled=${busy || reason === '' || (reason === 'other' && note.trim() === '')}>Set aside</button>
       <button type="button" class="secondary" onClick=${onCancel}>Cancel</button>
     </form>
@@ -83,10 +83,10 @@ export function SetAsideList({ patientId, localTime, version, onRestored }: { pa
   const putBack = async (record: SetAsideRecord) => {
     setBusy(true);
     try {
-      const { setAside } = await api<{ setAside: SetAsideRecord }>('POST', `${path}/${encodeURIComponent(record.id)}/restore`);
+      const { setAside, ehr } = await api<RestoreAnswer>('POST', `${path}/${encodeURIComponent(record.id)}/restore`);
       setRecords((kept) => kept.map((r) => (r.id === setAside.id ? setAside : r)));
       setProblem(undefined);
-      onRestored(`Put back the ${readingWords(record.reading, localTime)}.`);
+      onRestored(`Put back the ${readingWords(record.reading, localTime)}.${ehr.queued > 0 ? ' It is being sent to the care team’s EHR again.' : ''}`);
     } catch (failure) {
       setProblem((failure as Error).message);
     } finally {

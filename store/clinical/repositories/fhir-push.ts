@@ -116,6 +116,14 @@ export class FhirEndpointRepository {
 /** `withdrawn`: the reading was set aside from the patient's record before it was sent. */
 export type FhirDeliveryStatus = 'pending' | 'sending' | 'delivered' | 'failed' | 'withdrawn';
 
+/**
+ * What the delivery does with the reading's Observations in the EHR: `create` them (conditional
+ * create: once, however often sent), `retract` them (conditional update to `entered-in-error`: the
+ * reading was set aside after the EHR may have taken it), `reinstate` them (back to `final`: put back).
+ */
+export const FHIR_DELIVERY_ACTIONS = ['create', 'retract', 'reinstate'] as const;
+export type FhirDeliveryAction = (typeof FHIR_DELIVERY_ACTIONS)[number];
+
 export interface FhirDelivery {
   id: number;
   careTeamId: string;
@@ -124,6 +132,7 @@ export interface FhirDelivery {
   readingId: string;
   reading: StoredReading;
   status: FhirDeliveryStatus;
+  action: FhirDeliveryAction;
   attempts: number;
   nextAttemptAt: string | null;
   lastError: string | null;
@@ -140,6 +149,7 @@ function toDelivery(row: Selectable<FhirDeliveryTable>): FhirDelivery {
     readingId: row.reading_id,
     reading: JSON.parse(row.reading) as StoredReading,
     status: row.status as FhirDeliveryStatus,
+    action: row.action as FhirDeliveryAction,
     attempts: row.attempts,
     nextAttemptAt: row.next_attempt_at,
     lastError: row.last_error,
@@ -213,7 +223,35 @@ export class FhirDeliveryRepository {
       .updateTable('fhir_deliveries')
       .set((eb) => ({ status: 'delivered', delivered_at: nowInstant(), next_attempt_at: null, claimed_by: null, last_error: null, attempts: eb('attempts', '+', 1) }))
       .where('id', 'in', [...ids])
+      // Set aside or put back while it was being sent: its new action waits to be sent.
+      .where('status', '=', 'sending')
       .execute();
+  }
+
+  /**
+   * Of claimed deliveries, withdraws those that would create a reading set aside from the patient's
+   * record (queued on the hand-over a moment after a nurse set it aside), and answers their ids.
+   */
+  async withdrawSetAside(ids: readonly number[]): Promise<Set<number>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db
+      .updateTable('fhir_deliveries')
+      .set({ status: 'withdrawn', next_attempt_at: null, claimed_by: null, last_error: "set aside from the patient's record before it was sent" })
+      .where('id', 'in', [...ids])
+      .where('status', '=', 'sending')
+      .where('action', '=', 'create')
+      .where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('reading_set_asides')
+            .select('reading_set_asides.id')
+            .whereRef('reading_set_asides.device_id', '=', 'fhir_deliveries.device_id')
+            .whereRef('reading_set_asides.reading_id', '=', 'fhir_deliveries.reading_id')
+            .where('reading_set_asides.restored_at', 'is', null),
+        ),
+      )
+      .returning('id')
+      .execute();
+    return new Set(rows.map((row) => Number(row.id)));
   }
 
   /** A failed attempt: due again at `retryAt`, or `failed` for good when retryAt is null. */
@@ -229,11 +267,12 @@ export class FhirDeliveryRepository {
   }
 
   /** Newest first, a page at a time (the cursor is the last id). */
-  async list(filter: { status?: FhirDeliveryStatus; careTeamIds?: readonly string[] } & PageRequest = {}): Promise<Page<FhirDelivery>> {
+  async list(filter: { status?: FhirDeliveryStatus; action?: FhirDeliveryAction; careTeamIds?: readonly string[] } & PageRequest = {}): Promise<Page<FhirDelivery>> {
     if (filter.careTeamIds && filter.careTeamIds.length === 0) return { items: [], nextCursor: null };
     const limit = pageSize(filter);
     let query = this.db.selectFrom('fhir_deliveries').selectAll().orderBy('id', 'desc').limit(limit + 1);
     if (filter.status) query = query.where('status', '=', filter.status);
+    if (filter.action) query = query.where('action', '=', filter.action);
     if (filter.careTeamIds) query = query.where('care_team_id', 'in', [...filter.careTeamIds]);
     if (filter.after) query = query.where('id', '<', Number(filter.after));
     return toPage(await query.execute(), limit, (row) => String(row.id), toDelivery);
@@ -254,4 +293,61 @@ export async function countUndelivered(db: Kysely<ClinicalDatabase>, table: 'fhi
   const counts = { pending: 0, sending: 0, failed: 0 };
   for (const row of rows) counts[row.status as keyof typeof counts] = Number(row.n);
   return counts;
+}
+
+/**
+ * Gives the reading's deliveries (of every team) in `statuses`, and of `actions`, a new action: sent
+ * afresh (attempts from 0). One not being sent now is due at once; one being sent is due when its
+ * claim's lease ends (next_attempt_at kept), after that attempt has answered or given up, so the EHR
+ * sees the two in order and the last one decides.
+ */
+async function changeAction(
+  db: Kysely<ClinicalDatabase>,
+  reading: { deviceId: string; readingId: string },
+  action: FhirDeliveryAction,
+  where: { statuses: readonly FhirDeliveryStatus[]; actions?: readonly FhirDeliveryAction[] },
+): Promise<number> {
+  const change = (sending: boolean) => {
+    let query = db
+      .updateTable('fhir_deliveries')
+      .set({ action, status: 'pending', attempts: 0, claimed_by: null, last_error: null, ...(sending ? {} : { next_attempt_at: nowInstant() }) })
+      .where('device_id', '=', reading.deviceId)
+      .where('reading_id', '=', reading.readingId);
+    query = sending ? query.where('status', '=', 'sending') : query.where('status', 'in', where.statuses.filter((status) => status !== 'sending'));
+    return (where.actions ? query.where('action', 'in', [...where.actions]) : query).executeTakeFirst();
+  };
+  // Idle ones first: a changed one is pending, and must not be taken for idle with its lease lost.
+  const idle = where.statuses.some((status) => status !== 'sending') ? Number((await change(false)).numUpdatedRows) : 0;
+  const sending = where.statuses.includes('sending') ? Number((await change(true)).numUpdatedRows) : 0;
+  return idle + sending;
+}
+
+/**
+ * The reading was set aside from the patient's record (in `db`, the set-aside's transaction): each
+ * team's delivery of it never tried is withdrawn; one the EHR took, or may have (an attempt whose
+ * answer was lost, one under way, a retraction or reinstatement), is to retract its Observations.
+ */
+export async function retractDeliveries(db: Kysely<ClinicalDatabase>, reading: { deviceId: string; readingId: string }, why: string): Promise<{ withdrawn: number; retracting: number }> {
+  const withdrawn = await db
+    .updateTable('fhir_deliveries')
+    .set({ status: 'withdrawn', next_attempt_at: null, last_error: why })
+    .where('device_id', '=', reading.deviceId)
+    .where('reading_id', '=', reading.readingId)
+    .where('status', '=', 'pending')
+    .where('action', '=', 'create')
+    .where('attempts', '=', 0)
+    .executeTakeFirst();
+  const retracting = await changeAction(db, reading, 'retract', { statuses: ['pending', 'sending', 'delivered', 'failed'] });
+  return { withdrawn: Number(withdrawn.numUpdatedRows), retracting };
+}
+
+/**
+ * The reading was put back (in `db`, the restore's transaction): a delivery withdrawn is to create
+ * its Observations after all; one retracting them, or that did, is to set them `final` again. (A
+ * create still under way when the reading was set aside was made a retraction then.)
+ */
+export async function reinstateDeliveries(db: Kysely<ClinicalDatabase>, reading: { deviceId: string; readingId: string }): Promise<number> {
+  const created = await changeAction(db, reading, 'create', { statuses: ['withdrawn'] });
+  const reinstating = await changeAction(db, reading, 'reinstate', { statuses: ['pending', 'sending', 'delivered', 'failed'], actions: ['retract', 'reinstate'] });
+  return created + reinstating;
 }

@@ -13,6 +13,7 @@ import type { SqlDialectName } from '../connect.js';
 import type { ClinicalDatabase, ReadingSetAsideTable } from '../schema.js';
 import { MAX_SET_ASIDE_NOTE, SET_ASIDE_REASONS, setAsideReasonText, type SetAsideReason } from '../set-aside-reasons.js';
 import { resolvePatientAlerts, unresolvedReadingAlerts, type Alert, type DeliveriesOf } from './alerts.js';
+import { reinstateDeliveries, retractDeliveries } from './fhir-push.js';
 
 export interface ReadingSetAside {
   id: string;
@@ -38,10 +39,16 @@ export interface SetAsideResult {
   created: boolean;
   /** Unresolved alerts whose every reading is now set aside, resolved by the caller. */
   resolvedAlerts: Alert[];
-  /** Deliveries of the reading to the care team's EHR that had not been sent, now withdrawn. */
+  /** Deliveries of the reading to the care team's EHR never tried, now withdrawn. */
   ehrDeliveriesWithdrawn: number;
-  /** Deliveries of it the EHR has already taken (or is taking): it is in the EHR's chart. */
-  ehrDeliveriesDelivered: number;
+  /** Deliveries of it the EHR took, or may have: the EHR is to be told it was entered in error. */
+  ehrDeliveriesRetracting: number;
+}
+
+export interface RestoreResult {
+  setAside: ReadingSetAside;
+  /** Deliveries of the reading to EHRs queued again: one withdrawn to be sent, one retracted to be set final again. */
+  ehrDeliveriesQueued: number;
 }
 
 function toSetAside(row: Selectable<ReadingSetAsideTable>): ReadingSetAside {
@@ -89,7 +96,7 @@ export class ReadingSetAsideRepository {
         const query = trx.selectFrom('patients').select('id').where('id', '=', reading.patientId);
         if (!(await (this.dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst())) throw notFound('patient', reading.patientId);
         const existing = await this.standing(reading.deviceId, reading.readingId, trx);
-        if (existing) return { setAside: existing, created: false, resolvedAlerts: [], ehrDeliveriesWithdrawn: 0, ehrDeliveriesDelivered: 0 };
+        if (existing) return { setAside: existing, created: false, resolvedAlerts: [], ehrDeliveriesWithdrawn: 0, ehrDeliveriesRetracting: 0 };
         const at = nowInstant();
         const row = {
           id: randomUUID(),
@@ -122,20 +129,14 @@ export class ReadingSetAsideRepository {
           { actor: input.actor, at, note: `Reading set aside: ${setAsideReasonText(input.reason)}${note ? `. ${note}` : ''}`, details: { setAside: input.reason, readingId: reading.readingId }, deliveries: input.deliveries },
           standsForNothing,
         );
-        const ofReading = () => trx.updateTable('fhir_deliveries').where('device_id', '=', reading.deviceId).where('reading_id', '=', reading.readingId);
-        const delivered = await trx.selectFrom('fhir_deliveries').select('id').where('device_id', '=', reading.deviceId).where('reading_id', '=', reading.readingId).where('status', 'in', ['sending', 'delivered']).execute();
-        const withdrawal = { status: 'withdrawn', last_error: `set aside from the patient's record: ${setAsideReasonText(input.reason)}` };
-        const withdrawn = await ofReading().set({ ...withdrawal, next_attempt_at: null }).where('status', 'in', ['pending', 'failed']).executeTakeFirst();
-        // One being sent may still reach the EHR (then it is marked delivered, which it is); should
-        // that attempt fail, it stays withdrawn rather than being tried again (markAttemptFailed).
-        await ofReading().set(withdrawal).where('status', '=', 'sending').execute();
-        return { setAside: toSetAside(row), created: true, resolvedAlerts, ehrDeliveriesWithdrawn: Number(withdrawn.numUpdatedRows), ehrDeliveriesDelivered: delivered.length };
+        const ehr = await retractDeliveries(trx, reading, `set aside from the patient's record: ${setAsideReasonText(input.reason)}`);
+        return { setAside: toSetAside(row), created: true, resolvedAlerts, ehrDeliveriesWithdrawn: ehr.withdrawn, ehrDeliveriesRetracting: ehr.retracting };
       });
     } catch (error) {
       // Two at once: the other's record stands.
       if (isUniqueViolation(error)) {
         const existing = await this.standing(reading.deviceId, reading.readingId);
-        if (existing) return { setAside: existing, created: false, resolvedAlerts: [], ehrDeliveriesWithdrawn: 0, ehrDeliveriesDelivered: 0 };
+        if (existing) return { setAside: existing, created: false, resolvedAlerts: [], ehrDeliveriesWithdrawn: 0, ehrDeliveriesRetracting: 0 };
       }
       throw error;
     }
@@ -163,13 +164,16 @@ export class ReadingSetAsideRepository {
   }
 
   /**
-   * Marks the record restored (the reading is to go back into the patient's record: the caller
-   * writes it to the readings store after this commits). 409 when it was restored already.
+   * Marks the record restored (the caller has written the reading back to the readings store) and
+   * queues its deliveries to EHRs again, in one transaction. 409 when it was restored already.
    */
-  async restore(id: string, actor: string): Promise<ReadingSetAside> {
+  async restore(id: string, actor: string): Promise<RestoreResult> {
     const at = nowInstant();
-    const updated = await this.db.updateTable('reading_set_asides').set({ restored_at: at, restored_by: actor }).where('id', '=', id).where('restored_at', 'is', null).returningAll().executeTakeFirst();
-    if (updated) return toSetAside(updated);
+    const restored = await this.db.transaction().execute(async (trx) => {
+      const updated = await trx.updateTable('reading_set_asides').set({ restored_at: at, restored_by: actor }).where('id', '=', id).where('restored_at', 'is', null).returningAll().executeTakeFirst();
+      return updated && { setAside: toSetAside(updated), ehrDeliveriesQueued: await reinstateDeliveries(trx, { deviceId: updated.device_id, readingId: updated.reading_id }) };
+    });
+    if (restored) return restored;
     const record = await this.require(id);
     throw conflict(`set-aside reading ${id} was put back on ${record.restoredAt}`, { id, restoredAt: record.restoredAt });
   }

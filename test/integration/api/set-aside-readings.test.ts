@@ -16,7 +16,7 @@ const DAY_MS = 24 * HOUR_MS;
 
 type Reading = { deviceId: string; readingId: string; measuredAt: string };
 type SetAside = { id: string; deviceId: string; readingId: string; measuredAt: string; reading: Reading; reason: string; note: string | null; setAsideBy: string; restoredAt: string | null; restoredBy: string | null };
-type Answer = { setAside: SetAside; resolvedAlerts: number; ehr: { withdrawn: number; delivered: number } };
+type Answer = { setAside: SetAside; resolvedAlerts: number; ehr: { withdrawn: number; retracting: number } };
 
 function setAsideSuite(store: 'sqlite' | 'postgres'): void {
   let app: ApiHarness;
@@ -94,7 +94,7 @@ function setAsideSuite(store: 'sqlite' | 'postgres'): void {
       body: {
         setAside: { deviceId: cuff.id, readingId: 'c-2', measuredAt: now, reason: 'not_the_patient', note: 'Her husband used her cuff', setAsideBy: 'nurse-ivy', restoredAt: null, reading: { readingId: 'c-2', systolic: 186, diastolic: 104, unit: 'mmHg' } },
         resolvedAlerts: 1,
-        ehr: { withdrawn: 0, delivered: 0 },
+        ehr: { withdrawn: 0, retracting: 0 },
       },
     });
     const record = (setAside.body as Answer).setAside;
@@ -124,7 +124,7 @@ function setAsideSuite(store: 'sqlite' | 'postgres'): void {
     // Put back (set aside by mistake): in her chart and billing days again, not judged again; twice is a 409.
     const restore = `${path}/${record.id}/restore`;
     expect(await app.request('POST', `/v1/patients/${await enroll('Someone Else')}/set-aside-readings/${record.id}/restore`, { token: nurse })).toMatchObject({ status: 404 });
-    expect(await app.request('POST', restore, { token: nurse })).toMatchObject({ status: 200, body: { setAside: { id: record.id, restoredBy: 'nurse-ivy', restoredAt: expect.any(String) } } });
+    expect(await app.request('POST', restore, { token: nurse })).toMatchObject({ status: 200, body: { setAside: { id: record.id, restoredBy: 'nurse-ivy', restoredAt: expect.any(String) }, ehr: { queued: 0 } } });
     expect((await readingsOf(patientId)).map((r) => r.readingId)).toEqual(['c-2', 'c-1']);
     expect(await deviceDates(patientId)).toEqual(datesBefore);
     expect(await observations()).toBe(2);

@@ -248,6 +248,58 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
     await delivered(teamA.teamId, [ids[1]!]);
   });
 
+  it('tells the EHR that a reading it took was entered in error when a nurse sets it aside, and final again when it is put back; one set aside before it was sent never reaches the EHR until it is put back', async () => {
+    const nurse = await app.token('nurse', [teamA.teamId], unique('nurse'));
+    const storedOf = async (readingId: string) => (await app.readingsStore.query({ patientId: teamA.patientId, from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date().toISOString() })).find((reading) => reading.readingId === readingId)!;
+    const setAside = async (readingId: string) => {
+      const { deviceId, measuredAt } = await storedOf(readingId);
+      const answer = await app.request('POST', `/v1/patients/${teamA.patientId}/set-aside-readings`, { token: nurse, body: { deviceId, readingId, measuredAt, reason: 'not_the_patient', note: 'Her husband' } });
+      expect(answer.status).toBe(201);
+      return answer.body as { setAside: { id: string }; ehr: { withdrawn: number; retracting: number } };
+    };
+    const restore = async (setAsideId: string) => {
+      const answer = await app.request('POST', `/v1/patients/${teamA.patientId}/set-aside-readings/${setAsideId}/restore`, { token: nurse });
+      expect(answer.status).toBe(200);
+      return (answer.body as { ehr: { queued: number } }).ehr.queued;
+    };
+    /** The statuses of the EHR's Observations of each reading (a panel and a pulse each), once they are as expected. */
+    const inEhr = (readingIds: string[], expected: string[][]) =>
+      eventually(async () => {
+        const observations = await observationsIn(bearerEhr, teamA);
+        const statuses = readingIds.map((readingId) => observations.filter((observation) => observation.identifier![0]!.value!.startsWith(`${teamA.cuffId}/${readingId}/`)).map((observation) => observation.status!).sort());
+        return JSON.stringify(statuses) === JSON.stringify(expected) ? statuses : undefined;
+      }, 20_000);
+
+    const [husbands, hers] = await publish(teamA, [188, 126]);
+    await delivered(teamA.teamId, [husbands!, hers!]);
+    const countBefore = (await observationsIn(bearerEhr, teamA)).length;
+    const first = await setAside(husbands!);
+    expect(first.ehr).toEqual({ withdrawn: 0, retracting: 1 });
+    await inEhr([husbands!, hers!], [['entered-in-error', 'entered-in-error'], ['final', 'final']]);
+    // Updated where the EHR holds them: nothing new created in its chart.
+    expect((await observationsIn(bearerEhr, teamA)).length).toBe(countBefore);
+    const retracted = (await app.request('GET', `/v1/fhir-deliveries?careTeamId=${teamA.teamId}&action=retract`, { token: admin })).body as { deliveries: { readingId: string; status: string; action: string }[] };
+    await eventually(async () => ((await deliveries(teamA.teamId, 'delivered')).some((delivery) => delivery.readingId === husbands) ? true : undefined));
+    expect(retracted.deliveries.map((delivery) => [delivery.readingId, delivery.action])).toEqual([[husbands, 'retract']]);
+    // Set aside by mistake: put back, the EHR's Observations are final again.
+    expect(await restore(first.setAside.id)).toBe(1);
+    await inEhr([husbands!], [['final', 'final']]);
+
+    // The sender is down when a reading arrives: its delivery waits, never tried, and setting it
+    // aside withdraws it; the sender back, nothing of it reaches the EHR until it is put back.
+    await push.stop();
+    const [wrong] = await publish(teamA, [201]);
+    await eventually(async () => ((await deliveries(teamA.teamId, 'pending')).some((delivery) => delivery.readingId === wrong) ? true : undefined));
+    const second = await setAside(wrong!);
+    expect(second.ehr).toEqual({ withdrawn: 1, retracting: 0 });
+    push = startPush();
+    const [after] = await publish(teamA, [127]);
+    await delivered(teamA.teamId, [after!]);
+    await inEhr([wrong!, after!], [[], ['final', 'final']]);
+    expect(await restore(second.setAside.id)).toBe(1);
+    await inEhr([wrong!], [['final', 'final']]);
+  });
+
   // Registered only where asked for (not skipped elsewhere: it is not a missing server).
   if (options.outage) {
     it(

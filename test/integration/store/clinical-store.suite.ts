@@ -892,7 +892,7 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
   describe('readings set aside', () => {
     const reading = (patientId: string, deviceId: string, readingId: string) => ({ patientId, deviceId, readingId, kind: 'blood_pressure' as const, measuredAt: '2026-11-20T08:00:00.000Z', measuredAtAsSent: '2026-11-20T08:00:00.000Z', receivedAt: '2026-11-20T08:00:01.000Z', gatewayId: null, source: 'device' as const, unit: 'mmHg', values: { systolic: 186, diastolic: 104 }, flags: {}, original: { unit: 'mmHg', values: { systolic: 186, diastolic: 104 } } });
 
-    it('keeps the reading whole once, resolves only alerts that count no other reading, withdraws unsent EHR deliveries, and is put back once', async () => {
+    it('keeps the reading whole once, resolves only alerts that count no other reading, withdraws EHR deliveries never tried and retracts the rest, and is put back once', async () => {
       const patient = await newPatient();
       const device = uid('cuff');
       const [r1, r2, r3] = ['r-1', 'r-2', 'r-3'].map((id) => reading(patient.id, device, id)) as [ReturnType<typeof reading>, ReturnType<typeof reading>, ReturnType<typeof reading>];
@@ -901,7 +901,7 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
       const confirmed = await store.alerts.open({ patientId: patient.id, ruleId: 'bp-low', severity: 'high', summary: 'x', actor: 'rules', readingId: 'r-1', measuredAt: r1.measuredAt });
       await store.alerts.recordReading(confirmed.id, { readingId: 'r-2', measuredAt: '2026-11-20T08:05:00.000Z', actor: 'rules' });
       const missing = await store.alerts.open({ patientId: patient.id, ruleId: 'missing-weight', severity: 'low', summary: 'no weight', actor: 'rules' });
-      // Deliveries to two teams' EHRs: one not yet sent, one being sent (it fails afterwards), and r-3's delivered.
+      // Deliveries to two teams' EHRs: one not yet sent, one being sent (it reaches the EHR), and r-3's delivered.
       const otherTeam = (await store.careTeams.create({ name: 'Second EHR team' })).id;
       await store.fhirDeliveries.enqueue([{ careTeamId: otherTeam, reading: r1 }, { careTeamId: otherTeam, reading: r3 }]);
       // Claimed by a sender (a team at a time, the oldest first: other suites' teams may come first).
@@ -911,15 +911,20 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
       await store.fhirDeliveries.enqueue([{ careTeamId: teamId, reading: r1 }]);
 
       const first = await store.readingSetAsides.setAside({ reading: r1, reason: 'not_the_patient', note: ' Her husband ', actor: 'nurse-1' });
-      expect(first).toMatchObject({ created: true, ehrDeliveriesWithdrawn: 1, ehrDeliveriesDelivered: 1, setAside: { reading: r1, reason: 'not_the_patient', note: 'Her husband', setAsideBy: 'nurse-1', restoredAt: null } });
+      expect(first).toMatchObject({ created: true, ehrDeliveriesWithdrawn: 1, ehrDeliveriesRetracting: 1, setAside: { reading: r1, reason: 'not_the_patient', note: 'Her husband', setAsideBy: 'nurse-1', restoredAt: null } });
       expect(first.resolvedAlerts.map((a) => a.id)).toEqual([alone.id]);
       expect((await store.alerts.require(alone.id))).toMatchObject({ status: 'resolved', resolvedBy: 'nurse-1' });
       expect((await store.alerts.require(confirmed.id)).status).not.toBe('resolved');
       expect((await store.alerts.require(missing.id)).status).not.toBe('resolved');
-      // The one being sent fails: it stays withdrawn, never due again.
+      // The one being sent reaches the EHR: it is not marked delivered, its retraction waits to be
+      // sent when that attempt's lease ends (after it, so the EHR hears the two in order).
+      const lease = sending.find((d) => d.readingId === 'r-1')!.nextAttemptAt;
+      await store.fhirDeliveries.markDelivered(sending.filter((d) => d.readingId === 'r-1').map((d) => d.id));
       await store.fhirDeliveries.markAttemptFailed(sending.filter((d) => d.readingId === 'r-1').map((d) => d.id), 'the EHR answered 503', new Date(0).toISOString());
-      const deliveries = (await store.fhirDeliveries.list({ careTeamIds: [teamId, otherTeam] })).items.map((d) => [d.careTeamId === teamId ? 'team' : 'other', d.readingId, d.status]);
-      expect(deliveries.sort()).toEqual([['other', 'r-1', 'withdrawn'], ['other', 'r-3', 'delivered'], ['team', 'r-1', 'withdrawn']]);
+      const deliveries = async () => (await store.fhirDeliveries.list({ careTeamIds: [teamId, otherTeam] })).items.map((d) => [d.careTeamId === teamId ? 'team' : 'other', d.readingId, d.status, d.action, d.attempts]).sort();
+      expect(await deliveries()).toEqual([['other', 'r-1', 'pending', 'retract', 0], ['other', 'r-3', 'delivered', 'create', 1], ['team', 'r-1', 'withdrawn', 'create', 0]]);
+      const retraction = (await store.fhirDeliveries.list({ careTeamIds: [otherTeam], action: 'retract' })).items;
+      expect(retraction.map((d) => [d.readingId, d.nextAttemptAt, d.lastError])).toEqual([['r-1', lease, null]]);
 
       // Again: the record there is. Its second reading set aside too: the confirmed alert now counts none of hers.
       expect(await store.readingSetAsides.setAside({ reading: r1, reason: 'device_fault', actor: 'nurse-2' })).toMatchObject({ created: false, setAside: { id: first.setAside.id, reason: 'not_the_patient' }, resolvedAlerts: [] });
@@ -930,14 +935,67 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
       const since = new Date(Date.now() - 60_000).toISOString();
       expect(await store.readingSetAsides.patientsChangedSince(since)).toContain(patient.id);
       const restored = await store.readingSetAsides.restore(first.setAside.id, 'nurse-2');
-      expect(restored).toMatchObject({ id: first.setAside.id, restoredBy: 'nurse-2', restoredAt: expect.any(String), reading: r1 });
+      expect(restored).toMatchObject({ ehrDeliveriesQueued: 2, setAside: { id: first.setAside.id, restoredBy: 'nurse-2', restoredAt: expect.any(String), reading: r1 } });
       await expect(store.readingSetAsides.restore(first.setAside.id, 'nurse-2')).rejects.toMatchObject({ message: expect.stringContaining('was put back on') });
-      // Set aside again after being put back: a new record beside the old.
+      // Put back: the withdrawn delivery is sent after all, the retraction becomes a reinstatement.
+      expect(await deliveries()).toEqual([['other', 'r-1', 'pending', 'reinstate', 0], ['other', 'r-3', 'delivered', 'create', 1], ['team', 'r-1', 'pending', 'create', 0]]);
+      // Set aside again after being put back: a new record beside the old; the create never tried is withdrawn again.
       const secondTime = await store.readingSetAsides.setAside({ reading: r1, reason: 'entered_in_error', actor: 'nurse-1' });
-      expect(secondTime.created).toBe(true);
+      expect(secondTime).toMatchObject({ created: true, ehrDeliveriesWithdrawn: 1, ehrDeliveriesRetracting: 1 });
+      expect(await deliveries()).toEqual([['other', 'r-1', 'pending', 'retract', 0], ['other', 'r-3', 'delivered', 'create', 1], ['team', 'r-1', 'withdrawn', 'create', 0]]);
       const records = await store.readingSetAsides.ofPatient(patient.id);
       expect(records[0]!.id).toBe(secondTime.setAside.id);
       expect(records.map((record) => `${record.readingId} ${record.reason} ${record.restoredAt === null ? 'set aside' : 'put back'}`).sort()).toEqual(['r-1 entered_in_error set aside', 'r-1 not_the_patient put back', 'r-2 not_the_patient set aside']);
+    });
+    it('tells an EHR that took a reading, or may have, that it was entered in error, once sent; and final again when it is put back', async () => {
+      const patient = await newPatient();
+      const device = uid('cuff');
+      const team = (await store.careTeams.create({ name: 'Retracting EHR team' })).id;
+      const [taken, tried] = ['r-taken', 'r-tried'].map((id) => reading(patient.id, device, id)) as [ReturnType<typeof reading>, ReturnType<typeof reading>];
+      await store.fhirDeliveries.enqueue([{ careTeamId: team, reading: taken }, { careTeamId: team, reading: tried }]);
+      const claimOurs = async () => {
+        for (let tries = 0; tries < 20; tries += 1) {
+          const ours = (await store.fhirDeliveries.claimDue(100, new Date(Date.now() + 60_000).toISOString())).filter((d) => d.careTeamId === team);
+          if (ours.length > 0) return ours;
+        }
+        throw new Error('nothing of the team was due');
+      };
+      const sent = await claimOurs();
+      await store.fhirDeliveries.markDelivered(sent.filter((d) => d.readingId === 'r-taken').map((d) => d.id));
+      // r-tried: an attempt whose answer was lost (the EHR may hold it), due again later.
+      await store.fhirDeliveries.markAttemptFailed(sent.filter((d) => d.readingId === 'r-tried').map((d) => d.id), 'the EHR did not answer', new Date(Date.now() + 3_600_000).toISOString());
+      const before = Date.now();
+      for (const r of [taken, tried]) expect(await store.readingSetAsides.setAside({ reading: r, reason: 'entered_in_error', actor: 'nurse-1' })).toMatchObject({ ehrDeliveriesWithdrawn: 0, ehrDeliveriesRetracting: 1 });
+      const ofTeam = async () => (await store.fhirDeliveries.list({ careTeamIds: [team] })).items.sort((a, b) => a.readingId.localeCompare(b.readingId));
+      // Both due at once, from a first attempt.
+      for (const d of await ofTeam()) expect([d.readingId, d.status, d.action, d.attempts, d.lastError, Date.parse(d.nextAttemptAt!) <= Date.now() && Date.parse(d.nextAttemptAt!) >= before - 1_000]).toEqual([d.readingId, 'pending', 'retract', 0, null, true]);
+      const retractions = await claimOurs();
+      expect(retractions.map((d) => [d.readingId, d.action]).sort()).toEqual([['r-taken', 'retract'], ['r-tried', 'retract']]);
+      await store.fhirDeliveries.markDelivered(retractions.map((d) => d.id));
+      expect((await ofTeam()).map((d) => [d.readingId, d.status, d.action])).toEqual([['r-taken', 'delivered', 'retract'], ['r-tried', 'delivered', 'retract']]);
+      const record = (await store.readingSetAsides.standing(device, 'r-taken'))!;
+      expect((await store.readingSetAsides.restore(record.id, 'nurse-2')).ehrDeliveriesQueued).toBe(1);
+      expect((await ofTeam()).map((d) => [d.readingId, d.status, d.action, d.attempts])).toEqual([['r-taken', 'pending', 'reinstate', 0], ['r-tried', 'delivered', 'retract', 1]]);
+      expect((await store.fhirDeliveries.list({ careTeamIds: [team], action: 'reinstate' })).items.map((d) => d.readingId)).toEqual(['r-taken']);
+      await store.fhirDeliveries.markDelivered((await claimOurs()).map((d) => d.id));
+
+      // Queued on the hand-over a moment after a nurse set it aside: withdrawn when claimed, not sent;
+      // the reading beside it, and a retraction of one set aside, are sent.
+      const late = reading(patient.id, device, 'r-late');
+      const beside = reading(patient.id, device, 'r-beside');
+      await store.readingSetAsides.setAside({ reading: late, reason: 'not_the_patient', actor: 'nurse-1' });
+      await store.readingSetAsides.setAside({ reading: taken, reason: 'device_fault', actor: 'nurse-1' });
+      await store.fhirDeliveries.enqueue([{ careTeamId: team, reading: late }, { careTeamId: team, reading: beside }]);
+      const claimed = await claimOurs();
+      expect(claimed.map((d) => [d.readingId, d.action]).sort()).toEqual([['r-beside', 'create'], ['r-late', 'create'], ['r-taken', 'retract']]);
+      const withdrawn = await store.fhirDeliveries.withdrawSetAside(claimed.map((d) => d.id));
+      expect(claimed.filter((d) => withdrawn.has(d.id)).map((d) => d.readingId)).toEqual(['r-late']);
+      expect((await ofTeam()).map((d) => [d.readingId, d.status, d.action])).toEqual([
+        ['r-beside', 'sending', 'create'],
+        ['r-late', 'withdrawn', 'create'],
+        ['r-taken', 'sending', 'retract'],
+        ['r-tried', 'delivered', 'retract'],
+      ]);
     });
   });
 

@@ -1,9 +1,10 @@
 // The EHR connection's words for how the latest readings fared: a reading set aside before it was
-// sent is counted as not sent, and its note is no problem of the connection.
+// sent is counted as not sent, and its note is no problem of the connection; one set aside after
+// the EHR took it, as marked entered in error there once the EHR has been told.
 import { describe, expect, it } from '@jest/globals';
 import { deliveryState } from '../../../console/src/delivery-state.js';
 
-const delivery = (status: 'pending' | 'sending' | 'delivered' | 'failed' | 'withdrawn', lastError: string | null = null, attempts = 1) => ({ status, lastError, attempts });
+const delivery = (status: 'pending' | 'sending' | 'delivered' | 'failed' | 'withdrawn', lastError: string | null = null, attempts = 1, action: 'create' | 'retract' | 'reinstate' = 'create') => ({ status, lastError, attempts, action });
 
 describe('the state of the deliveries to an EHR', () => {
   it('counts each status, waiting being pending and sending', () => {
@@ -20,5 +21,11 @@ describe('the state of the deliveries to an EHR', () => {
     });
     // A real problem after it is still named.
     expect(deliveryState([delivery('withdrawn', 'set aside', 0), delivery('pending', 'the EHR answered 503', 3)]).problem).toEqual({ attempts: 3, lastError: 'the EHR answered 503' });
+  });
+
+  it('counts a reading the EHR was told was entered in error apart from those delivered, and one being told as waiting', () => {
+    expect(deliveryState([delivery('delivered'), delivery('delivered', null, 1, 'retract'), delivery('pending', null, 0, 'retract'), delivery('delivered', null, 1, 'reinstate')]).sentence).toBe(
+      'Of the latest 4 readings: 2 delivered, 1 waiting, 0 failed, 1 marked entered in error in the EHR (set aside after it was sent).',
+    );
   });
 });

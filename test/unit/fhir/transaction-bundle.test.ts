@@ -1,5 +1,6 @@
 // Readings as a transaction Bundle for an EHR: conditional creates on identifiers (escaped as FHIR
-// search asks), references between the Bundle's own resources, nothing of the platform's ids.
+// search asks), conditional updates to entered-in-error and back for readings set aside and put
+// back, references between the Bundle's own resources, nothing of the platform's ids.
 import { describe, expect, it } from '@jest/globals';
 import type { Observation } from '@medplum/fhirtypes';
 import { deviceResource, escapeSearchValue, patientResource, transactionBundle } from '../../../fhir/index.js';
@@ -12,7 +13,7 @@ const device = (id: string, kind: string, gatewayId: string | null = null) => de
 
 describe('a transaction Bundle of readings for an EHR', () => {
   const reading = storedReading({ patientId: 'pt_1', deviceId: 'cuff:1', readingId: 'r,1|x$\\', gatewayId: 'hub-1', source: 'gateway' });
-  const bundle = transactionBundle({ readings: [reading], patients: [patient], devices: [device('cuff:1', 'blood_pressure', 'hub-1'), device('hub-1', 'gateway')] });
+  const bundle = transactionBundle({ readings: [{ reading }], patients: [patient], devices: [device('cuff:1', 'blood_pressure', 'hub-1'), device('hub-1', 'gateway')] });
 
   it('escapes the characters FHIR search gives a meaning to', () => {
     expect(escapeSearchValue('a\\b|c,d$e')).toBe('a\\\\b\\|c\\,d\\$e');
@@ -53,7 +54,30 @@ describe('a transaction Bundle of readings for an EHR', () => {
     }
   });
 
+  it('tells the EHR a reading set aside was entered in error, and final again when it is put back: an update of the Observations it holds under their identifiers', () => {
+    const devices = [device('cuff:1', 'blood_pressure', 'hub-1'), device('hub-1', 'gateway')];
+    const other = storedReading({ patientId: 'pt_1', deviceId: 'cuff:1', readingId: 'r2', gatewayId: 'hub-1', source: 'gateway' });
+    const mixed = transactionBundle({ readings: [{ reading, action: 'retract' }, { reading: other, action: 'create' }], patients: [patient], devices });
+    const observations = mixed.entry!.filter((entry) => entry.resource!.resourceType === 'Observation');
+    expect(observations.map((entry) => [entry.request!.method, (entry.resource as Observation).status])).toEqual([
+      ['PUT', 'entered-in-error'],
+      ['PUT', 'entered-in-error'],
+      ['POST', 'final'],
+      ['POST', 'final'],
+    ]);
+    // The update names the Observation by the identifier it was created with, escaped as the create's.
+    expect(decodeURIComponent(observations[0]!.request!.url!)).toBe('Observation?identifier=http://hl7.org/fhir/uv/phd/StructureDefinition/PhdBaseObservation|cuff:1/r\\,1\\|x\\$\\\\/blood-pressure');
+    expect(observations[0]!.request!.url).toBe(`Observation?${bundle.entry![3]!.request!.ifNoneExist}`);
+    expect(observations[0]!.request!.ifNoneExist).toBeUndefined();
+    expect(fhirErrors(mixed)).toEqual([]);
+    const reinstated = transactionBundle({ readings: [{ reading, action: 'reinstate' }], patients: [patient], devices }).entry!.filter((entry) => entry.resource!.resourceType === 'Observation');
+    expect(reinstated.map((entry) => [entry.request!.method, (entry.resource as Observation).status])).toEqual([
+      ['PUT', 'final'],
+      ['PUT', 'final'],
+    ]);
+  });
+
   it('refuses a batch whose resources refer to something it does not hold', () => {
-    expect(() => transactionBundle({ readings: [reading], patients: [patient], devices: [device('cuff:1', 'blood_pressure', 'hub-1')] })).toThrow(/refers to Device\/hub-1/);
+    expect(() => transactionBundle({ readings: [{ reading }], patients: [patient], devices: [device('cuff:1', 'blood_pressure', 'hub-1')] })).toThrow(/refers to Device\/hub-1/);
   });
 });
