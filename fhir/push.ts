@@ -162,12 +162,12 @@ export class FhirPushSender {
     const careTeamId = batch[0]!.careTeamId;
     const endpoint = await clinicalStore.fhirEndpoints.get(careTeamId);
     if (!endpoint) {
-      await clinicalStore.fhirDeliveries.markAttemptFailed(batch.map((delivery) => delivery.id), "the care team's FHIR endpoint was removed", null);
+      await clinicalStore.fhirDeliveries.markAttemptFailed(batch.map((delivery) => delivery.id), "the care team's FHIR endpoint was removed", null, { sent: false });
       return;
     }
     if (!endpoint.enabled) {
       // Paused: kept, and tried again later, when the team's admin may have switched it back on.
-      await clinicalStore.fhirDeliveries.markAttemptFailed(batch.map((delivery) => delivery.id), "the care team's FHIR endpoint is switched off", new Date(Date.now() + this.retry.maxMs).toISOString());
+      await clinicalStore.fhirDeliveries.markAttemptFailed(batch.map((delivery) => delivery.id), "the care team's FHIR endpoint is switched off", new Date(Date.now() + this.retry.maxMs).toISOString(), { sent: false });
       return;
     }
     try {

@@ -10,6 +10,7 @@ import type { OidcSettings } from '../../dashboard-api/routes/oidc.js';
 import { DEFAULT_SESSION_SETTINGS } from '../../dashboard-api/session-cookie.js';
 import type { RulesService, WebhookTargetPolicy } from '../../rules/index.js';
 import type { ClinicalDatabaseLocation, FailureThrottle, ReadingsStore } from '../../store/index.js';
+import { createTestDatabase } from '../../local-servers/postgres.js';
 import { startRules } from './rules-harness.js';
 import { startHarness, type Harness } from './ingest-harness.js';
 
@@ -99,6 +100,27 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
       await harness.stop();
     },
   });
+}
+
+/**
+ * The harness over either clinical store: the embedded SQLite one, or a PostgreSQL database of its
+ * own, dropped when the harness stops (the suites that run once per store).
+ */
+export async function startApiHarnessOn(store: 'sqlite' | 'postgres', options: Omit<ApiHarnessOptions, 'clinicalDatabase'> = {}): Promise<ApiHarness> {
+  const database = store === 'postgres' ? await createTestDatabase() : undefined;
+  try {
+    const app = await startApiHarness({ ...options, clinicalDatabase: database ? { dialect: 'postgres', url: database.url } : undefined });
+    const stopAll = app.stopAll;
+    return Object.assign(app, {
+      async stopAll() {
+        await stopAll();
+        await database?.drop();
+      },
+    });
+  } catch (error) {
+    await database?.drop();
+    throw error;
+  }
 }
 
 /** A request whose request line carries an absolute URL (`GET http://host/v1/… HTTP/1.1`), as a proxy would send it. */

@@ -254,14 +254,18 @@ export class FhirDeliveryRepository {
     return new Set(rows.map((row) => Number(row.id)));
   }
 
-  /** A failed attempt: due again at `retryAt`, or `failed` for good when retryAt is null. */
-  async markAttemptFailed(ids: readonly number[], error: string, retryAt: string | null): Promise<void> {
+  /**
+   * A failed attempt: due again at `retryAt`, or `failed` for good when retryAt is null. `sent:
+   * false` when nothing went to the EHR (its endpoint paused or removed): not counted as an attempt,
+   * so a reading set aside afterwards is known never to have reached it (withdrawn, not retracted).
+   */
+  async markAttemptFailed(ids: readonly number[], error: string, retryAt: string | null, { sent = true }: { sent?: boolean } = {}): Promise<void> {
     if (ids.length === 0) return;
     await this.db
       .updateTable('fhir_deliveries')
-      .set((eb) => ({ status: retryAt ? 'pending' : 'failed', next_attempt_at: retryAt, claimed_by: null, last_error: error.slice(0, 1000), attempts: eb('attempts', '+', 1) }))
+      .set((eb) => ({ status: retryAt ? 'pending' : 'failed', next_attempt_at: retryAt, claimed_by: null, last_error: error.slice(0, 1000), attempts: sent ? eb('attempts', '+', 1) : eb.ref('attempts') }))
       .where('id', 'in', [...ids])
-      // Withdrawn while it was being sent (its reading set aside): not tried again.
+      // Set aside or put back while it was being sent: its new action waits to be sent.
       .where('status', '=', 'sending')
       .execute();
   }
@@ -333,7 +337,7 @@ export async function retractDeliveries(db: Kysely<ClinicalDatabase>, reading: {
     .set({ status: 'withdrawn', next_attempt_at: null, last_error: why })
     .where('device_id', '=', reading.deviceId)
     .where('reading_id', '=', reading.readingId)
-    .where('status', '=', 'pending')
+    .where('status', 'in', ['pending', 'failed'])
     .where('action', '=', 'create')
     .where('attempts', '=', 0)
     .executeTakeFirst();

@@ -4,9 +4,9 @@
 // teams' MQTT topics and the new team's live stream hear of it, the team left sees none of it any
 // more, and the move is kept (who, when, why). Writes racing the move land in the new team.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
+import { startApiHarnessOn, type ApiHarness } from '../../support/api-harness.js';
 import { unique } from '../../support/ingest-harness.js';
-import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../../local-servers/postgres.js';
+import { postgresUnavailableReason } from '../../../local-servers/postgres.js';
 import { describeWithServer } from '../../support/servers.js';
 
 const postgresMissing = await postgresUnavailableReason();
@@ -14,19 +14,16 @@ const ANSWERS = { wellbeing: 'good', medicines: 'all', wants_call: 'no' };
 
 function moveSuite(store: 'sqlite' | 'postgres'): void {
   let app: ApiHarness;
-  let database: TestDatabase | undefined;
   let teamA: string;
   let teamB: string;
 
   beforeAll(async () => {
-    database = store === 'postgres' ? await createTestDatabase() : undefined;
-    app = await startApiHarness({ rateLimitPerMinute: 0, clinicalDatabase: database ? { dialect: 'postgres', url: database.url } : undefined });
+    app = await startApiHarnessOn(store, { rateLimitPerMinute: 0 });
     teamA = app.teamId;
     teamB = (await app.clinicalStore.careTeams.create({ id: unique('team-b'), name: 'Team B' })).id;
   });
   afterAll(async () => {
     await app?.stopAll();
-    await database?.drop();
   });
 
   const enroll = async (name: string) => (await app.clinicalStore.patients.create({ name, birthDate: '1948-05-06', timezone: 'America/Chicago', careTeamId: teamA })).id;

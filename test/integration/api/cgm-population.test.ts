@@ -5,9 +5,9 @@
 // for refused; the read audited; a bad period named.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
+import { startApiHarnessOn, type ApiHarness } from '../../support/api-harness.js';
 import { eventually, unique } from '../../support/ingest-harness.js';
-import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../../local-servers/postgres.js';
+import { postgresUnavailableReason } from '../../../local-servers/postgres.js';
 import { describeWithServer } from '../../support/servers.js';
 
 const postgresMissing = await postgresUnavailableReason();
@@ -26,19 +26,16 @@ interface PopulationRow {
 
 function populationSuite(store: 'sqlite' | 'postgres'): void {
   let app: ApiHarness;
-  let database: TestDatabase | undefined;
   let nurse: string;
   let otherTeam: string;
 
   beforeAll(async () => {
-    database = store === 'postgres' ? await createTestDatabase() : undefined;
-    app = await startApiHarness({ rateLimitPerMinute: 0, clinicalDatabase: database ? { dialect: 'postgres', url: database.url } : undefined });
+    app = await startApiHarnessOn(store, { rateLimitPerMinute: 0 });
     nurse = await app.token('nurse', [app.teamId], 'nurse-population');
     otherTeam = (await app.clinicalStore.careTeams.create({ name: 'Other team', escalationPolicy: {} })).id;
   });
   afterAll(async () => {
     await app?.stopAll();
-    await database?.drop();
   });
 
   /** A patient with a CGM assigned since January (or only a meter), as a clinic enrolls one. */

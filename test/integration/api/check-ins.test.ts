@@ -6,10 +6,10 @@
 // templates per care team and language (item 4) are set, refused with a bad variable, and reset.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { MqttClient } from 'mqtt';
-import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
+import { startApiHarnessOn, type ApiHarness } from '../../support/api-harness.js';
 import { connect, eventually, unique } from '../../support/ingest-harness.js';
 import type { Alert } from '../../../store/index.js';
-import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../../local-servers/postgres.js';
+import { postgresUnavailableReason } from '../../../local-servers/postgres.js';
 import { describeWithServer } from '../../support/servers.js';
 
 const postgresMissing = await postgresUnavailableReason();
@@ -25,21 +25,18 @@ interface CheckInView {
 
 function checkInSuite(store: 'sqlite' | 'postgres'): void {
   let app: ApiHarness;
-  let database: TestDatabase | undefined;
   let nurse: string;
   let admin: string;
   const clients: MqttClient[] = [];
 
   beforeAll(async () => {
-    database = store === 'postgres' ? await createTestDatabase() : undefined;
-    app = await startApiHarness({ rateLimitPerMinute: 0, clinicalDatabase: database ? { dialect: 'postgres', url: database.url } : undefined });
+    app = await startApiHarnessOn(store, { rateLimitPerMinute: 0 });
     nurse = await app.token('nurse', [app.teamId], 'nurse-checkin');
     admin = await app.token('admin');
   });
   afterAll(async () => {
     for (const client of clients) await client.endAsync();
     await app?.stopAll();
-    await database?.drop();
   });
 
   async function patient(timezone = 'America/Chicago') {

@@ -5,9 +5,9 @@
 // billing progress) but not the patient list, their records stay readable, and nothing new begins
 // for them (a device, check-ins, a missing-data alert) until monitoring resumes.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
+import { startApiHarnessOn, type ApiHarness } from '../../support/api-harness.js';
 import { eventually, unique } from '../../support/ingest-harness.js';
-import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../../local-servers/postgres.js';
+import { postgresUnavailableReason } from '../../../local-servers/postgres.js';
 import { describeWithServer } from '../../support/servers.js';
 import { isRpmError } from '../../../device-profiles/index.js';
 import { STORE_ERRORS } from '../../../store/index.js';
@@ -20,19 +20,16 @@ type PatientBody = { id: string; discharge: { at: string; by: string; reason: st
 
 function dischargeSuite(store: 'sqlite' | 'postgres'): void {
   let app: ApiHarness;
-  let database: TestDatabase | undefined;
   let admin: string;
   let nurse: string;
 
   beforeAll(async () => {
-    database = store === 'postgres' ? await createTestDatabase() : undefined;
-    app = await startApiHarness({ rateLimitPerMinute: 0, clinicalDatabase: database ? { dialect: 'postgres', url: database.url } : undefined });
+    app = await startApiHarnessOn(store, { rateLimitPerMinute: 0 });
     admin = await app.token('admin');
     nurse = await app.token('nurse', [app.teamId], 'nurse-dee');
   });
   afterAll(async () => {
     await app?.stopAll();
-    await database?.drop();
   });
 
   const enroll = async (name: string, enrolledAt?: string) =>

@@ -5,10 +5,10 @@
 // field.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { MqttClient } from 'mqtt';
-import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
+import { startApiHarnessOn, type ApiHarness } from '../../support/api-harness.js';
 import { connect, eventually, unique } from '../../support/ingest-harness.js';
 import type { Message } from '../../../store/index.js';
-import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../../local-servers/postgres.js';
+import { postgresUnavailableReason } from '../../../local-servers/postgres.js';
 import { describeWithServer } from '../../support/servers.js';
 import { jpegStripped, jpegWithMetadata } from '../../support/images.js';
 
@@ -17,7 +17,6 @@ const postgresMissing = await postgresUnavailableReason();
 
 function messagesSuite(store: 'sqlite' | 'postgres'): void {
   let app: ApiHarness;
-  let database: TestDatabase | undefined;
   const team = unique('msg-team');
   const otherTeam = unique('msg-other');
   let patientId: string;
@@ -27,8 +26,7 @@ function messagesSuite(store: 'sqlite' | 'postgres'): void {
   const clients: MqttClient[] = [];
 
   beforeAll(async () => {
-    database = store === 'postgres' ? await createTestDatabase() : undefined;
-    app = await startApiHarness({ rateLimitPerMinute: 0, messagePollMs: 200, clinicalDatabase: database ? { dialect: 'postgres', url: database.url } : undefined });
+    app = await startApiHarnessOn(store, { rateLimitPerMinute: 0, messagePollMs: 200 });
     await app.clinicalStore.careTeams.create({ id: team, name: 'Heart failure' });
     await app.clinicalStore.careTeams.create({ id: otherTeam, name: 'Other' });
     patientId = (await app.clinicalStore.patients.create({ name: 'Mia Messages', birthDate: '1950-01-01', timezone: 'Europe/London', careTeamId: team })).id;
@@ -39,7 +37,6 @@ function messagesSuite(store: 'sqlite' | 'postgres'): void {
   afterAll(async () => {
     for (const client of clients) await client.endAsync();
     await app?.stopAll();
-    await database?.drop();
   });
 
   it('lets the nurse and the patient write, marks delivery and reading by the other side, and lists unread threads', async () => {

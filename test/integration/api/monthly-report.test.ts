@@ -3,10 +3,10 @@
 // reader extracts them, against values counted here from the readings the test wrote, the billing
 // export's own rows for the month, and the alerts and time entries it recorded.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
+import { startApiHarnessOn, type ApiHarness } from '../../support/api-harness.js';
 import { unique } from '../../support/ingest-harness.js';
 import { pdfText } from '../../support/pdf-text.js';
-import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../../local-servers/postgres.js';
+import { postgresUnavailableReason } from '../../../local-servers/postgres.js';
 import { describeWithServer } from '../../support/servers.js';
 import type { StoredReading } from '../../../store/index.js';
 
@@ -24,17 +24,14 @@ function lastMonth(): { month: string; days: number; name: string } {
 
 function reportSuite(store: 'sqlite' | 'postgres'): void {
   let app: ApiHarness;
-  let database: TestDatabase | undefined;
   let nurse: string;
 
   beforeAll(async () => {
-    database = store === 'postgres' ? await createTestDatabase() : undefined;
-    app = await startApiHarness({ rateLimitPerMinute: 0, clinicalDatabase: database ? { dialect: 'postgres', url: database.url } : undefined });
+    app = await startApiHarnessOn(store, { rateLimitPerMinute: 0 });
     nurse = await app.token('nurse', [app.teamId], 'nurse-monthly');
   });
   afterAll(async () => {
     await app?.stopAll();
-    await database?.drop();
   });
 
   const get = (patientId: string, token: string, query = '') => fetch(`${app.baseUrl}/v1/patients/${patientId}/monthly-report${query}`, { headers: { Authorization: `Bearer ${token}` } });

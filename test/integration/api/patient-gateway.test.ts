@@ -5,10 +5,10 @@
 // the gateway, nobody reads its secret back, and removing it stops what was still queued.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
-import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
+import { startApiHarnessOn, type ApiHarness } from '../../support/api-harness.js';
 import { eventually } from '../../support/ingest-harness.js';
 import { SIGNATURE_HEADER, WebhookTargetPolicy, verifyWebhookSignature } from '../../../rules/index.js';
-import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../../local-servers/postgres.js';
+import { postgresUnavailableReason } from '../../../local-servers/postgres.js';
 import { describeWithServer } from '../../support/servers.js';
 
 const postgresMissing = await postgresUnavailableReason();
@@ -23,7 +23,6 @@ interface Received {
 
 function gatewaySuite(store: 'sqlite' | 'postgres'): void {
   let app: ApiHarness;
-  let database: TestDatabase | undefined;
   let receiver: Server;
   let url: string;
   const received: Received[] = [];
@@ -50,12 +49,10 @@ function gatewaySuite(store: 'sqlite' | 'postgres'): void {
     receiver.keepAliveTimeout = 120_000;
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
     url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/sms`;
-    database = store === 'postgres' ? await createTestDatabase() : undefined;
-    app = await startApiHarness({ rateLimitPerMinute: 0, now: clock, webhookTargets: new WebhookTargetPolicy(['127.0.0.1']), clinicalDatabase: database ? { dialect: 'postgres', url: database.url } : undefined });
+    app = await startApiHarnessOn(store, { rateLimitPerMinute: 0, now: clock, webhookTargets: new WebhookTargetPolicy(['127.0.0.1']) });
   });
   afterAll(async () => {
     await app?.stopAll();
-    await database?.drop();
     receiver?.closeAllConnections();
     receiver?.close();
   });

@@ -4,9 +4,9 @@
 // reason; it is kept whole with why and by whom, a device re-sending it does not bring it back, and
 // it can be put back. Refusals name the field; every call is audited.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
+import { startApiHarnessOn, type ApiHarness } from '../../support/api-harness.js';
 import { eventually, unique } from '../../support/ingest-harness.js';
-import { createTestDatabase, postgresUnavailableReason, type TestDatabase } from '../../../local-servers/postgres.js';
+import { postgresUnavailableReason } from '../../../local-servers/postgres.js';
 import { describeWithServer } from '../../support/servers.js';
 
 const postgresMissing = await postgresUnavailableReason();
@@ -20,19 +20,16 @@ type Answer = { setAside: SetAside; resolvedAlerts: number; ehr: { withdrawn: nu
 
 function setAsideSuite(store: 'sqlite' | 'postgres'): void {
   let app: ApiHarness;
-  let database: TestDatabase | undefined;
   let admin: string;
   let nurse: string;
 
   beforeAll(async () => {
-    database = store === 'postgres' ? await createTestDatabase() : undefined;
-    app = await startApiHarness({ rateLimitPerMinute: 0, clinicalDatabase: database ? { dialect: 'postgres', url: database.url } : undefined });
+    app = await startApiHarnessOn(store, { rateLimitPerMinute: 0 });
     admin = await app.token('admin');
     nurse = await app.token('nurse', [app.teamId], 'nurse-ivy');
   });
   afterAll(async () => {
     await app?.stopAll();
-    await database?.drop();
   });
 
   const enroll = async (name: string) =>

@@ -979,6 +979,13 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
       expect((await store.fhirDeliveries.list({ careTeamIds: [team], action: 'reinstate' })).items.map((d) => d.readingId)).toEqual(['r-taken']);
       await store.fhirDeliveries.markDelivered((await claimOurs()).map((d) => d.id));
 
+      // Claimed while the team's endpoint was paused: nothing went to the EHR, no attempt counted, so
+      // set aside it is withdrawn, not retracted.
+      const paused = reading(patient.id, device, 'r-paused');
+      await store.fhirDeliveries.enqueue([{ careTeamId: team, reading: paused }]);
+      await store.fhirDeliveries.markAttemptFailed((await claimOurs()).map((d) => d.id), "the care team's FHIR endpoint is switched off", new Date(Date.now() + 3_600_000).toISOString(), { sent: false });
+      expect(await store.readingSetAsides.setAside({ reading: paused, reason: 'not_the_patient', actor: 'nurse-1' })).toMatchObject({ ehrDeliveriesWithdrawn: 1, ehrDeliveriesRetracting: 0 });
+
       // Queued on the hand-over a moment after a nurse set it aside: withdrawn when claimed, not sent;
       // the reading beside it, and a retraction of one set aside, are sent.
       const late = reading(patient.id, device, 'r-late');
@@ -993,6 +1000,7 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
       expect((await ofTeam()).map((d) => [d.readingId, d.status, d.action])).toEqual([
         ['r-beside', 'sending', 'create'],
         ['r-late', 'withdrawn', 'create'],
+        ['r-paused', 'withdrawn', 'create'],
         ['r-taken', 'sending', 'retract'],
         ['r-tried', 'delivered', 'retract'],
       ]);
