@@ -160,7 +160,7 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   // Alert changes made by this process's routes, for its SSE streams at once.
   const localAlertChanges = new Subject<AlertChange>();
   await app.register(patientRoutes, { clinicalStore, readingsStore, localAlertChanges });
-  await app.register(setAsideReadingRoutes, { clinicalStore, readingsStore, localAlertChanges });
+  await app.register(setAsideReadingRoutes, { clinicalStore, readingsStore, localAlertChanges, ingest: dependencies.ingest, access });
   await app.register(deviceRoutes, { clinicalStore, ingest: dependencies.ingest });
   await app.register(deviceReadingsRoutes, { ingest: dependencies.ingest });
   await app.register(vendorWebhookRoutes, { ingest: dependencies.ingest });

@@ -467,6 +467,10 @@ export const setAsideView = z.object({
   setAsideBy: z.string(),
   restoredAt: z.string().nullable().describe('when it was put back into the patient’s record; null while set aside'),
   restoredBy: z.string().nullable(),
+  movedTo: z
+    .object({ patientId: z.string(), readingId: z.string(), patientName: z.string().nullable().describe('null to a caller who may not see that patient') })
+    .nullable()
+    .describe('the patient whose reading it was, and its id in their record, where it was moved; null: not moved'),
 });
 
 export const setAsideAnswer = z.object({
@@ -476,6 +480,10 @@ export const setAsideAnswer = z.object({
     withdrawn: z.number().int().describe('deliveries of the reading to the care team’s EHR never tried, withdrawn'),
     retracting: z.number().int().describe('deliveries the EHR took, or may have: it is to be told the reading’s Observations were entered in error'),
   }),
+  moved: z
+    .object({ patientId: z.string(), readingId: z.string(), status: z.enum(['accepted', 'duplicate', 'spooled']) })
+    .nullable()
+    .describe('where the reading was entered, with `movedTo`: accepted and judged, there already (a retry), or spooled (judged within moments)'),
 });
 
 export const restoreAnswer = z.object({

@@ -4,7 +4,8 @@
 // plausibility, dedup, the durable inbox, the store and the rules. They are kept as `source: manual`
 // with who entered them, so that billing never counts them (CMS counts only readings the device
 // transmitted) and a reader always sees they were not measured by a device the platform knows.
-import { REPORTED_DEVICE_ID } from '../device-profiles/index.js';
+import { createHash } from 'node:crypto';
+import { REPORTED_DEVICE_ID, type StoredReading } from '../device-profiles/index.js';
 import { prepareMessage } from './evaluate.js';
 import type { HttpsAnswer, SubmitForAnswer } from './https-readings.js';
 import type { InboundMessage } from './inbound-message.js';
@@ -28,6 +29,23 @@ export interface ReportedReading {
 /** The id a reported reading is kept under: scoped to the patient, since callers choose keys. */
 export function reportedReadingId(patientId: string, key: string): string {
   return `${patientId}/${key}`;
+}
+
+/**
+ * The start of the keys the platform gives readings moved from another patient's record (a
+ * household's shared cuff): refused as a caller's key, so that a reading kept under it was moved.
+ */
+export const MOVED_KEY_PREFIX = 'moved-';
+
+/** The key a reading moved to another patient is entered under: the same reading, the same key (a retry is a duplicate). */
+export function movedReadingKey(reading: Pick<StoredReading, 'deviceId' | 'readingId'>): string {
+  return `${MOVED_KEY_PREFIX}${createHash('sha256').update(`${reading.deviceId}\n${reading.readingId}`).digest('hex').slice(0, 40)}`;
+}
+
+/** A stored reading's fields as its device sent them (values and unit as measured, its flags), to enter for another patient. */
+export function reportableFields(reading: StoredReading): Record<string, unknown> {
+  const { enteredBy: _enteredBy, ...flags } = reading.flags;
+  return { kind: reading.kind, measuredAt: reading.measuredAt, ...reading.values, ...reading.original.values, unit: reading.original.unit, ...flags };
 }
 
 export type ReportedOutcome =

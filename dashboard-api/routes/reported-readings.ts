@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { MEASUREMENT_KINDS, type MeasurementKind } from '../../device-profiles/index.js';
-import { INGEST_ERRORS, MAX_FUTURE_SKEW_MS, type IngestService } from '../../ingest/index.js';
+import { INGEST_ERRORS, MAX_FUTURE_SKEW_MS, MOVED_KEY_PREFIX, type IngestService } from '../../ingest/index.js';
 import { localDate, monitoringEnded, startOfLocalDate, type ClinicalStore } from '../../store/index.js';
 import { CLINICAL_ROLES_AND_PATIENT, requireUser } from '../access.js';
 import { API_ERRORS, ApiError } from '../errors.js';
@@ -26,7 +26,10 @@ export const reportedReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
         // The reading's own fields (values, unit, flags) are checked by the pipeline's schema, as a
         // device's are; here only what the route itself reads.
         body: z.looseObject({
-          key: z.string().regex(/^[!-~]{1,63}$/, 'must be 1–63 printable ASCII characters (an id of this entry, the same on a retry)'),
+          key: z
+            .string()
+            .regex(/^[!-~]{1,63}$/, 'must be 1–63 printable ASCII characters (an id of this entry, the same on a retry)')
+            .refine((key) => !key.startsWith(MOVED_KEY_PREFIX), `must not begin with "${MOVED_KEY_PREFIX}" (the platform's, for readings moved from another patient's record)`),
           kind: z.enum(REPORTABLE_KINDS),
           measuredAt: instant,
         }),

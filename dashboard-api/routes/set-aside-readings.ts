@@ -1,24 +1,95 @@
 // Readings set aside from a patient's record (store: readingSetAsides): the spouse who stepped on the
 // patient's scale, a value typed in wrongly, a cuff that measured nonsense. The reading leaves the
 // readings store, so charts, the rules, billing days, CGM figures and FHIR no longer count it; it is
-// kept whole in the clinical store with why and by whom, and can be put back.
+// kept whole in the clinical store with why and by whom, and can be put back. A reading that was
+// another monitored patient's (both spouses enrolled) is moved to their record: entered there as a
+// reading a person entered (ingest's reported path: judged by the rules for them, never a billing
+// day, since the device is not theirs), and taken out of it again when it is put back.
 import { z } from 'zod';
+import type { FastifyRequest } from 'fastify';
 import type { Subject } from 'rxjs';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { MAX_SET_ASIDE_NOTE, SET_ASIDE_REASONS, STORE_ERRORS, readingObject, type ClinicalStore, type ReadingSetAside, type ReadingsStore } from '../../store/index.js';
+import type { StoredReading } from '../../device-profiles/index.js';
+import { REPORTED_DEVICE_ID } from '../../device-profiles/index.js';
+import { INGEST_ERRORS, movedReadingKey, reportableFields, reportedReadingId, type IngestService } from '../../ingest/index.js';
+import { MAX_SET_ASIDE_NOTE, SET_ASIDE_REASONS, STORE_ERRORS, localDate, monitoringEnded, readingObject, startOfLocalDate, type Alert, type ClinicalStore, type Patient, type ReadingSetAside, type ReadingsStore } from '../../store/index.js';
 import { alertDeliveries, type AlertChange } from '../../rules/index.js';
-import { requireUser } from '../access.js';
-import { ApiError } from '../errors.js';
+import { maySeePatient, requireUser, type AccessControl } from '../access.js';
+import type { VerifiedClaims } from '../tokens.js';
+import { API_ERRORS, ApiError } from '../errors.js';
 import { errorResponses, type readingView, restoreAnswer, setAsideAnswer, setAsideView } from '../schemas.js';
 import { idParams, instant } from './shared.js';
 
 const CARE_ROLES = ['admin', 'nurse', 'physician'] as const;
 
-function view(record: ReadingSetAside): z.infer<typeof setAsideView> {
-  return { ...record, reading: readingObject(record.reading) as z.infer<typeof readingView> };
+/** The record for `user`: the patient it was moved to named only to someone who may see them (another team's patient stays "another patient"). */
+async function viewFor(clinicalStore: ClinicalStore, user: VerifiedClaims, records: readonly ReadingSetAside[]): Promise<z.infer<typeof setAsideView>[]> {
+  const movedTo = await clinicalStore.patients.getMany([...new Set(records.flatMap((record) => (record.movedTo ? [record.movedTo.patientId] : [])))]);
+  return records.map((record) => {
+    const target = record.movedTo && movedTo.get(record.movedTo.patientId);
+    return {
+      ...record,
+      reading: readingObject(record.reading) as z.infer<typeof readingView>,
+      movedTo: record.movedTo && { ...record.movedTo, patientName: target && maySeePatient(user, target) ? target.name : null },
+    };
+  });
 }
 
-export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; readingsStore: ReadingsStore; localAlertChanges: Subject<AlertChange> }> = async (app, { clinicalStore, readingsStore, localAlertChanges }) => {
+const view = async (clinicalStore: ClinicalStore, user: VerifiedClaims, record: ReadingSetAside) => (await viewFor(clinicalStore, user, [record]))[0]!;
+
+/** Where a reading moved to another patient went: its id in their record, and whether that record took it now, had it (a retry), or will (spooled). */
+type Moved = { patientId: string; readingId: string; status: 'accepted' | 'duplicate' | 'spooled' };
+
+/**
+ * Enters the reading in the record of the patient whose it was, before it leaves this one: a crash
+ * between the two leaves it in both (a retry finds it there, a duplicate), never in neither.
+ */
+async function moveToPatient(clinicalStore: ClinicalStore, ingest: IngestService, user: VerifiedClaims, from: Patient, reading: StoredReading, movedTo: string): Promise<{ target: Patient; moved: Moved }> {
+  const refuse = (text: string) => new ApiError(API_ERRORS.VALIDATION, `body/movedTo: ${text}`);
+  if (movedTo === from.id) throw refuse('is the patient the reading is set aside from');
+  const target = await clinicalStore.patients.get(movedTo);
+  // Another team's patient is answered as no patient at all: their existence is not this caller's to learn.
+  if (!target || !maySeePatient(user, target)) throw new ApiError(STORE_ERRORS.NOT_FOUND, `body/movedTo: no patient ${movedTo} in your care teams`);
+  if (target.discharge) throw monitoringEnded(target.id, target.discharge.at);
+  if (reading.kind === 'cgm_glucose') throw refuse('a CGM’s readings are its wearer’s: a sensor is not shared, so they are not moved');
+  if (reading.deviceId === REPORTED_DEVICE_ID) throw refuse('a reading entered by hand is entered again for the other patient, not moved');
+  const enrolmentDate = localDate(Date.parse(target.enrolledAt), target.timezone);
+  if (Date.parse(reading.measuredAt) < startOfLocalDate(enrolmentDate, target.timezone)) throw refuse(`the reading was measured before the patient's enrolment on ${enrolmentDate} (${target.timezone})`);
+  const key = movedReadingKey(reading);
+  const outcome = await ingest.reported.submit({ patientId: target.id, enteredBy: user.sub, key, reading: reportableFields(reading) });
+  if (outcome.refused === 'invalid') throw refuse(`the other patient's record refused it: ${outcome.message}`);
+  if (outcome.refused === 'backlog_full') throw new ApiError(INGEST_ERRORS.BACKLOG_FULL, outcome.message);
+  const readingId = reportedReadingId(target.id, key);
+  if (!outcome.answer) return { target, moved: { patientId: target.id, readingId, status: 'spooled' } };
+  const [first] = outcome.answer.receipts;
+  if (!first || first.status === 'rejected') throw refuse(`the other patient's record refused it: ${first?.reason ?? 'the reading was not kept'}`);
+  return { target, moved: { patientId: target.id, readingId, status: first.status } };
+}
+
+/**
+ * Takes a moved reading back out of the record it was moved to (it is being put back where it was
+ * taken from): set aside there as entered in error. 409 while that record has not taken it yet.
+ */
+async function takeBack(clinicalStore: ClinicalStore, readingsStore: ReadingsStore, record: ReadingSetAside, actor: string, deliveries: Awaited<ReturnType<typeof alertDeliveries>>): Promise<Alert[]> {
+  const { patientId, readingId } = record.movedTo!;
+  if (await clinicalStore.readingSetAsides.standing(REPORTED_DEVICE_ID, readingId)) return [];
+  const at = Date.parse(record.reading.measuredAt);
+  const [copy] = (await readingsStore.query({ patientId, from: new Date(at).toISOString(), to: new Date(at + 1).toISOString() })).filter((candidate) => candidate.deviceId === REPORTED_DEVICE_ID && candidate.readingId === readingId);
+  if (!copy) throw new ApiError(STORE_ERRORS.CONFLICT, `the reading moved to patient ${patientId} is not in their record yet; try again in a minute`);
+  const result = await clinicalStore.readingSetAsides.setAside({ reading: copy, reason: 'entered_in_error', note: 'Put back in the record it was moved from', actor, deliveries });
+  await readingsStore.remove([copy]);
+  clinicalStore.readingSetAsides.announceChanged(patientId);
+  return result.resolvedAlerts;
+}
+
+export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; readingsStore: ReadingsStore; localAlertChanges: Subject<AlertChange>; ingest: IngestService; access: AccessControl }> = async (
+  app,
+  { clinicalStore, readingsStore, localAlertChanges, ingest, access },
+) => {
+  /** An audit record of the other patient's record, which the request changed too (its own record names the first patient). */
+  const auditOther = (request: FastifyRequest, user: VerifiedClaims, action: string, patientId: string, readingId: string) =>
+    access.auditEvent(request, { actor: user.sub, actorRole: user.role, action, outcome: 'allowed', resourceType: 'reading', resourceId: `${REPORTED_DEVICE_ID}/${readingId}`, patientId });
+
   app.post(
     '/v1/patients/:id/set-aside-readings',
     {
@@ -31,19 +102,21 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
             measuredAt: instant,
             reason: z.enum(SET_ASIDE_REASONS),
             note: z.string().max(MAX_SET_ASIDE_NOTE).optional(),
+            movedTo: z.string().min(1).max(200).optional().describe('with `not_the_patient`: the patient whose reading it was, to enter it in their record'),
           })
           .strict(),
         response: { 201: setAsideAnswer, 200: setAsideAnswer, ...errorResponses },
         tags: ['patients'],
         description:
-          'Sets one of the patient’s readings aside from their record: `not_the_patient` (someone else measured on their device), `entered_in_error`, `device_fault`, or `other` with a `note`. The reading (named by `deviceId`, `readingId` and `measuredAt`, as the readings list gives them) leaves the charts, the rules’ state, billing days and CGM figures, and is kept here whole with the reason; an unresolved alert that counted no other reading is resolved with the reason as its note; a delivery of it to the EHR never tried is withdrawn, and the EHR that took it (or may have) is sent its Observations as `entered-in-error`. 201; 200 with the same record when it was set aside already (a retry). 404 when the patient has no such reading.',
+          'Sets one of the patient’s readings aside from their record: `not_the_patient` (someone else measured on their device), `entered_in_error`, `device_fault`, or `other` with a `note`. The reading (named by `deviceId`, `readingId` and `measuredAt`, as the readings list gives them) leaves the charts, the rules’ state, billing days and CGM figures, and is kept here whole with the reason; an unresolved alert that counted no other reading is resolved with the reason as its note; a delivery of it to the EHR never tried is withdrawn, and the EHR that took it (or may have) is sent its Observations as `entered-in-error`. With `movedTo` (reason `not_the_patient`: a spouse who is a patient too), it is first entered in that patient’s record as a reading entered by the caller (judged by the rules for them, never a billing day; `moved` says where: a 404 for a patient outside the caller’s teams, 409 when their monitoring ended, 400 for a CGM reading, one entered by hand, or one measured before their enrolment). 201; 200 with the same record when it was set aside already (a retry). 404 when the patient has no such reading.',
       },
       config: { access: { roles: CARE_ROLES, scope: 'patient', audit: 'reading.set_aside', resourceType: 'reading' } },
     },
     async (request, reply) => {
       const user = requireUser(request);
       const patient = await clinicalStore.patients.require(request.params.id);
-      const { deviceId, readingId, measuredAt, reason, note } = request.body;
+      const { deviceId, readingId, measuredAt, reason, note, movedTo } = request.body;
+      if (movedTo !== undefined && reason !== 'not_the_patient') throw new ApiError(API_ERRORS.VALIDATION, 'body/movedTo: a reading is moved to another patient only when it is not this patient’s (reason "not_the_patient")');
       const measuredAtMs = Date.parse(measuredAt);
       const [reading] = (await readingsStore.query({ patientId: patient.id, from: new Date(measuredAtMs).toISOString(), to: new Date(measuredAtMs + 1).toISOString() })).filter(
         (candidate) => candidate.deviceId === deviceId && candidate.readingId === readingId,
@@ -52,17 +125,24 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
       if (!reading) {
         // Set aside already, and out of the store: a retry is answered with the record there is.
         const kept = await clinicalStore.readingSetAsides.standing(deviceId, readingId);
-        if (kept?.patientId === patient.id) return reply.code(200).send({ setAside: view(kept), resolvedAlerts: 0, ehr: { withdrawn: 0, retracting: 0 } });
+        if (kept?.patientId === patient.id) return reply.code(200).send({ setAside: await view(clinicalStore, user, kept), resolvedAlerts: 0, ehr: { withdrawn: 0, retracting: 0 }, moved: null });
         throw new ApiError(STORE_ERRORS.NOT_FOUND, `body: the patient has no reading ${readingId} of device ${deviceId} measured at ${measuredAt}`);
       }
+      const move = movedTo === undefined ? undefined : await moveToPatient(clinicalStore, ingest, user, patient, reading, movedTo);
       const deliveries = await alertDeliveries(clinicalStore, 'resolved', patient.careTeamId);
-      const result = await clinicalStore.readingSetAsides.setAside({ reading, reason, note: note ?? null, actor: user.sub, deliveries });
+      const result = await clinicalStore.readingSetAsides.setAside({ reading, reason, note: note ?? null, actor: user.sub, deliveries, movedTo: move && { patientId: move.moved.patientId, readingId: move.moved.readingId } });
       // After the record commits: a crash in between leaves the reading in both places (a retry
       // removes it), never in neither.
       await readingsStore.remove([reading]);
       clinicalStore.readingSetAsides.announceChanged(patient.id);
       for (const alert of result.resolvedAlerts) localAlertChanges.next({ event: 'resolved', alert, eventId: alert.lastEvent?.id ?? 0 });
-      return reply.code(result.created ? 201 : 200).send({ setAside: view(result.setAside), resolvedAlerts: result.resolvedAlerts.length, ehr: { withdrawn: result.ehrDeliveriesWithdrawn, retracting: result.ehrDeliveriesRetracting } });
+      if (move) await auditOther(request, user, 'reading.move', move.target.id, move.moved.readingId);
+      return reply.code(result.created ? 201 : 200).send({
+        setAside: await view(clinicalStore, user, result.setAside),
+        resolvedAlerts: result.resolvedAlerts.length,
+        ehr: { withdrawn: result.ehrDeliveriesWithdrawn, retracting: result.ehrDeliveriesRetracting },
+        moved: move?.moved ?? null,
+      });
     },
   );
 
@@ -77,7 +157,7 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
       },
       config: { access: { roles: CARE_ROLES, scope: 'patient', audit: 'reading.set_aside.read', resourceType: 'reading' } },
     },
-    async (request) => ({ setAsideReadings: (await clinicalStore.readingSetAsides.ofPatient(request.params.id)).map(view) }),
+    async (request) => ({ setAsideReadings: await viewFor(clinicalStore, requireUser(request), await clinicalStore.readingSetAsides.ofPatient(request.params.id)) }),
   );
 
   app.post(
@@ -87,7 +167,7 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
         params: idParams.extend({ setAsideId: z.string().min(1).max(200) }),
         response: { 200: restoreAnswer, ...errorResponses },
         tags: ['patients'],
-        description: 'Puts a reading set aside back into the patient’s record (set aside by mistake): charts, billing days and CGM figures count it again and the rules’ state includes it. It is not judged again: an alert its setting aside resolved stays resolved. A delivery of it to the EHR that was withdrawn is sent after all; one that told the EHR it was entered in error sets its Observations `final` again. 409 when it was put back already.',
+        description: 'Puts a reading set aside back into the patient’s record (set aside by mistake): charts, billing days and CGM figures count it again and the rules’ state includes it. It is not judged again: an alert its setting aside resolved stays resolved. One moved to another patient is first set aside from their record (`entered_in_error`; 409 while their record has not taken it yet). A delivery of it to the EHR that was withdrawn is sent after all; one that told the EHR it was entered in error sets its Observations `final` again. 409 when it was put back already.',
       },
       config: { access: { roles: CARE_ROLES, scope: 'patient', audit: 'reading.restore', resourceType: 'reading' } },
     },
@@ -97,12 +177,20 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
       if (!record || record.patientId !== request.params.id) throw new ApiError(STORE_ERRORS.NOT_FOUND, `set-aside reading ${request.params.setAsideId} is not one of the patient's`);
       request.auditResourceId = `${record.deviceId}/${record.readingId}`;
       if (record.restoredAt) throw new ApiError(STORE_ERRORS.CONFLICT, `set-aside reading ${record.id} was put back on ${record.restoredAt}`);
+      // Moved to another patient: out of their record first (whoever may put it back here may take
+      // it out there: it was never theirs).
+      if (record.movedTo) {
+        const other = await clinicalStore.patients.require(record.movedTo.patientId);
+        const resolved = await takeBack(clinicalStore, readingsStore, record, user.sub, await alertDeliveries(clinicalStore, 'resolved', other.careTeamId));
+        for (const alert of resolved) localAlertChanges.next({ event: 'resolved', alert, eventId: alert.lastEvent?.id ?? 0 });
+        await auditOther(request, user, 'reading.move.undo', other.id, record.movedTo.readingId);
+      }
       // Written back before the record says so: a crash in between leaves it in both places (a
       // retry puts it back again, a write of the same reading storing it once), never in neither.
       await readingsStore.write([record.reading]);
       const restored = await clinicalStore.readingSetAsides.restore(record.id, user.sub);
       clinicalStore.readingSetAsides.announceChanged(record.patientId);
-      return { setAside: view(restored.setAside), ehr: { queued: restored.ehrDeliveriesQueued } };
+      return { setAside: await view(clinicalStore, user, restored.setAside), ehr: { queued: restored.ehrDeliveriesQueued } };
     },
   );
 };

@@ -29,6 +29,7 @@ import { patientDischargesMigration } from './migrations/0023-patient-discharges
 import { patientIdentifiersMigration } from './migrations/0024-patient-identifiers.js';
 import { readingSetAsidesMigration } from './migrations/0025-reading-set-asides.js';
 import { fhirDeliveryActionsMigration } from './migrations/0026-fhir-delivery-actions.js';
+import { readingMovesMigration } from './migrations/0027-reading-moves.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -59,6 +60,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0024-patient-identifiers': patientIdentifiersMigration,
     '0025-reading-set-asides': readingSetAsidesMigration,
     '0026-fhir-delivery-actions': fhirDeliveryActionsMigration,
+    '0027-reading-moves': readingMovesMigration,
   };
 }
 

@@ -57,6 +57,10 @@ export interface ReadingSetAsideTable {
   set_aside_by: string;
   restored_at: string | null;
   restored_by: string | null;
+  /** The patient whose reading it was, where it was entered (migration 0027); null: not moved. */
+  moved_to_patient_id: Generated<string | null>;
+  /** Its reading id in that patient's record (a reading entered by a person, `{patientId}/moved-…`). */
+  moved_reading_id: Generated<string | null>;
 }
 
 /** Every discharge of a patient, with its resumption (migration 0023). */

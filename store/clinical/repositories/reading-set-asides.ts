@@ -31,6 +31,8 @@ export interface ReadingSetAside {
   /** When it was put back into the patient's record, and by whom; null while set aside. */
   restoredAt: string | null;
   restoredBy: string | null;
+  /** The patient whose reading it was, and its id in their record, where it was moved; null: not moved. */
+  movedTo: { patientId: string; readingId: string } | null;
 }
 
 export interface SetAsideResult {
@@ -66,6 +68,7 @@ function toSetAside(row: Selectable<ReadingSetAsideTable>): ReadingSetAside {
     setAsideBy: row.set_aside_by,
     restoredAt: row.restored_at,
     restoredBy: row.restored_by,
+    movedTo: row.moved_to_patient_id && row.moved_reading_id ? { patientId: row.moved_to_patient_id, readingId: row.moved_reading_id } : null,
   };
 }
 
@@ -84,12 +87,13 @@ export class ReadingSetAsideRepository {
    * deliveries to the EHR not yet sent, in one transaction. The same reading again (a retry, or two
    * nurses at once) answers the record there is, `created: false`.
    */
-  async setAside(input: { reading: StoredReading; reason: SetAsideReason; note?: string | null; actor: string; deliveries?: DeliveriesOf }): Promise<SetAsideResult> {
+  async setAside(input: { reading: StoredReading; reason: SetAsideReason; note?: string | null; actor: string; deliveries?: DeliveriesOf; movedTo?: { patientId: string; readingId: string } }): Promise<SetAsideResult> {
     const { reading } = input;
     if (!SET_ASIDE_REASONS.includes(input.reason)) throw invalidInput('reason', `"${String(input.reason)}" is not one of ${SET_ASIDE_REASONS.join(', ')}`);
     const note = input.note?.trim() || null;
     if (note !== null && note.length > MAX_SET_ASIDE_NOTE) throw invalidInput('note', `must be at most ${MAX_SET_ASIDE_NOTE} characters`);
     if (input.reason === 'other' && note === null) throw invalidInput('note', 'says why the reading is set aside when the reason is "other"');
+    if (input.movedTo && input.reason !== 'not_the_patient') throw invalidInput('movedTo', 'a reading is moved to another patient only when it is not this patient’s (reason "not_the_patient")');
     try {
       return await this.db.transaction().execute(async (trx) => {
         // Locked as a move or a discharge locks it: an alert written meanwhile is seen or comes after.
@@ -112,6 +116,8 @@ export class ReadingSetAsideRepository {
           set_aside_by: input.actor,
           restored_at: null,
           restored_by: null,
+          moved_to_patient_id: input.movedTo?.patientId ?? null,
+          moved_reading_id: input.movedTo?.readingId ?? null,
         };
         await trx.insertInto('reading_set_asides').values(row).execute();
         const setAsideIds = new Set(

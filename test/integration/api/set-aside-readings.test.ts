@@ -15,8 +15,20 @@ const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
 type Reading = { deviceId: string; readingId: string; measuredAt: string };
-type SetAside = { id: string; deviceId: string; readingId: string; measuredAt: string; reading: Reading; reason: string; note: string | null; setAsideBy: string; restoredAt: string | null; restoredBy: string | null };
-type Answer = { setAside: SetAside; resolvedAlerts: number; ehr: { withdrawn: number; retracting: number } };
+type SetAside = {
+  id: string;
+  deviceId: string;
+  readingId: string;
+  measuredAt: string;
+  reading: Reading;
+  reason: string;
+  note: string | null;
+  setAsideBy: string;
+  restoredAt: string | null;
+  restoredBy: string | null;
+  movedTo: { patientId: string; readingId: string; patientName: string | null } | null;
+};
+type Answer = { setAside: SetAside; resolvedAlerts: number; ehr: { withdrawn: number; retracting: number }; moved: { patientId: string; readingId: string; status: string } | null };
 
 function setAsideSuite(store: 'sqlite' | 'postgres'): void {
   let app: ApiHarness;
@@ -44,8 +56,8 @@ function setAsideSuite(store: 'sqlite' | 'postgres'): void {
     const response = await fetch(`${app.baseUrl}/v1/devices/${device.id}/readings`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: basic(device.id, device.secret) }, body: JSON.stringify({ deviceId: device.id, ...reading }) });
     return { status: response.status, body: (await response.json()) as { receipts: { status: string }[] } };
   };
-  const readingsOf = async (patientId: string) => ((await app.request('GET', `/v1/patients/${patientId}/readings`, { token: nurse })).body as { readings: Reading[] }).readings;
-  const deviceDates = async (patientId: string) => ((await app.request('GET', `/v1/patients/${patientId}/billing-progress`, { token: nurse })).body as { device: { dates: string[] } | null }).device?.dates ?? [];
+  const readingsOf = async (patientId: string, token = nurse) => ((await app.request('GET', `/v1/patients/${patientId}/readings`, { token })).body as { readings: Reading[] }).readings;
+  const deviceDates = async (patientId: string, token = nurse) => ((await app.request('GET', `/v1/patients/${patientId}/billing-progress`, { token })).body as { device: { dates: string[] } | null }).device?.dates ?? [];
   const message = (body: unknown) => (body as { message: string }).message;
 
   it('sets the husband’s crisis reading on her cuff aside: out of her chart and billing days, its alert resolved, kept whole, not brought back by a re-send, and put back', async () => {
@@ -92,6 +104,7 @@ function setAsideSuite(store: 'sqlite' | 'postgres'): void {
         setAside: { deviceId: cuff.id, readingId: 'c-2', measuredAt: now, reason: 'not_the_patient', note: 'Her husband used her cuff', setAsideBy: 'nurse-ivy', restoredAt: null, reading: { readingId: 'c-2', systolic: 186, diastolic: 104, unit: 'mmHg' } },
         resolvedAlerts: 1,
         ehr: { withdrawn: 0, retracting: 0 },
+        moved: null,
       },
     });
     const record = (setAside.body as Answer).setAside;
@@ -139,6 +152,81 @@ function setAsideSuite(store: 'sqlite' | 'postgres'): void {
       ]),
     );
     expect(audit.find((r) => r.action === 'reading.set_aside' && r.outcome === 'allowed')?.resourceId).toBe(`${cuff.id}/c-2`);
+  }, 30_000);
+
+  it('moves her husband’s low glucose on her meter to his own record, where the rules judge it for him; refuses a patient the nurse may not see; takes it back out when it is put back', async () => {
+    const hattie = await enroll('Hattie Shared');
+    // Harold is a patient of another team; a nurse of both teams moves it.
+    const teamB = (await app.clinicalStore.careTeams.create({ id: unique('team-harold'), name: 'Harold’s team' })).id;
+    const both = await app.token('nurse', [app.teamId, teamB], 'nurse-both');
+    const harold = ((await app.request('POST', '/v1/patients', { token: both, body: { name: 'Harold Shared', birthDate: '1940-02-02', timezone: 'America/Chicago', careTeamId: teamB, enrolledAt: new Date(Date.now() - 2 * DAY_MS).toISOString() } })).body as { id: string }).id;
+    const meter = await provision('glucose', hattie);
+    const his = new Date(Date.now() - 10 * 60_000).toISOString();
+    expect((await post(meter, { readingId: 'g-his', kind: 'glucose', measuredAt: his, unit: 'mg/dL', value: 48, mealContext: 'fasting' })).status).toBe(200);
+    const hersAlert = await eventually(async () => (await app.clinicalStore.alerts.list({ patientId: hattie })).items.find((a) => a.ruleId === 'glucose-level-2-hypoglycemia'));
+    const path = `/v1/patients/${hattie}/set-aside-readings`;
+    const body = { deviceId: meter.id, readingId: 'g-his', measuredAt: his, reason: 'not_the_patient', note: 'Her husband used her meter', movedTo: harold };
+
+    // Refused, each naming why; nothing is moved nor set aside.
+    const ended = await enroll('Edna Ended');
+    await app.clinicalStore.patients.discharge(ended, { reason: 'goals_met', actor: 'test' });
+    const refusals = [
+      [both, { ...body, reason: 'device_fault' }, 400, 'body/movedTo: a reading is moved to another patient only when it is not this patient’s'],
+      [both, { ...body, movedTo: hattie }, 400, 'body/movedTo: is the patient the reading is set aside from'],
+      [nurse, body, 404, `body/movedTo: no patient ${harold} in your care teams`],
+      [both, { ...body, movedTo: 'nobody' }, 404, 'body/movedTo: no patient nobody in your care teams'],
+      [both, { ...body, movedTo: ended }, 409, `patient ${ended}`],
+    ] as const;
+    for (const [token, refusedBody, status, text] of refusals) {
+      const refused = await app.request('POST', path, { token, body: refusedBody });
+      expect([status, refused.status, message(refused.body)]).toEqual([status, status, expect.stringContaining(text)]);
+    }
+    expect((await readingsOf(hattie)).map((r) => r.readingId)).toEqual(['g-his']);
+    expect(await readingsOf(harold, both)).toEqual([]);
+
+    const moved = await app.request('POST', path, { token: both, body });
+    const answer = moved.body as Answer;
+    expect(moved.status).toBe(201);
+    expect(answer).toMatchObject({ resolvedAlerts: 1, moved: { patientId: harold, readingId: expect.stringMatching(new RegExp(`^${harold}/moved-[0-9a-f]{40}$`)), status: 'accepted' } });
+    expect(answer.setAside.movedTo).toEqual({ patientId: harold, readingId: answer.moved!.readingId, patientName: 'Harold Shared' });
+    // In his record as a reading entered by the nurse, as the meter measured it, never a billing day;
+    // out of hers, her alert resolved; the rules judged it for him.
+    const inHis = await readingsOf(harold, both);
+    expect(inHis).toEqual([expect.objectContaining({ readingId: answer.moved!.readingId, deviceId: 'reported', source: 'manual', enteredBy: 'nurse-both', value: 48, unit: 'mg/dL', mealContext: 'fasting', measuredAt: his })]);
+    expect(await readingsOf(hattie)).toEqual([]);
+    expect(await deviceDates(harold, both)).toEqual([]);
+    expect((await app.clinicalStore.alerts.require(hersAlert.id)).status).toBe('resolved');
+    const hisAlert = await eventually(async () => (await app.clinicalStore.alerts.list({ patientId: harold })).items.find((a) => a.ruleId === 'glucose-level-2-hypoglycemia'));
+    expect(hisAlert.status).not.toBe('resolved');
+
+    // Again (a retry): the same record, his copy once.
+    expect(await app.request('POST', path, { token: both, body })).toMatchObject({ status: 200, body: { setAside: { id: answer.setAside.id } } });
+    expect((await readingsOf(harold, both)).length).toBe(1);
+    // Her team's nurse, who may not see him, reads that it was moved, not to whom.
+    const listed = ((await app.request('GET', path, { token: nurse })).body as { setAsideReadings: SetAside[] }).setAsideReadings;
+    expect(listed[0]!.movedTo).toEqual({ patientId: harold, readingId: answer.moved!.readingId, patientName: null });
+    // The platform's keys are not a caller's.
+    const taken = await app.request('POST', `/v1/patients/${harold}/readings`, { token: both, body: { key: 'moved-mine', kind: 'glucose', measuredAt: his, unit: 'mg/dL', value: 99 } });
+    expect([taken.status, message(taken.body)]).toEqual([400, expect.stringContaining('body/key')]);
+
+    // Put back (it was hers after all): out of his record first, his alert resolved, back in hers.
+    expect((await app.request('POST', `${path}/${answer.setAside.id}/restore`, { token: both })).status).toBe(200);
+    expect(await readingsOf(harold, both)).toEqual([]);
+    expect((await readingsOf(hattie)).map((r) => r.readingId)).toEqual(['g-his']);
+    const hisSetAside = ((await app.request('GET', `/v1/patients/${harold}/set-aside-readings`, { token: both })).body as { setAsideReadings: SetAside[] }).setAsideReadings;
+    expect(hisSetAside).toEqual([expect.objectContaining({ deviceId: 'reported', readingId: answer.moved!.readingId, reason: 'entered_in_error', note: 'Put back in the record it was moved from', setAsideBy: 'nurse-both', movedTo: null })]);
+    expect((await app.clinicalStore.alerts.require(hisAlert.id)).status).toBe('resolved');
+
+    // Both records' changes audited, each with its own patient.
+    const audit = (await app.clinicalStore.audit.list({ limit: 500 })).items.filter((r) => r.actor === 'nurse-both' && r.action.startsWith('reading.'));
+    expect(audit.map((r) => [r.action, r.patientId]).filter(([action]) => action !== 'reading.set_aside.read')).toEqual(
+      expect.arrayContaining([
+        ['reading.set_aside', hattie],
+        ['reading.move', harold],
+        ['reading.restore', hattie],
+        ['reading.move.undo', harold],
+      ]),
+    );
   }, 30_000);
 
   it('rebuilds the rules’ state without her husband’s glucose: her next reading is judged after her own', async () => {
