@@ -24,7 +24,7 @@ export * from './units.js';
 export { asSent, capitalized, kindText, words } from './kind-words.js';
 export type * from './reading.js';
 export type { ReadingSource, StoredReading } from './stored-reading.js';
-export { REPORTED_DEVICE_ID } from './stored-reading.js';
+export { MOVED_KEY_PREFIX, REPORTED_DEVICE_ID, wasMoved } from './stored-reading.js';
 export {
   BATCH_SCHEMA_ID,
   DEVICE_ID_PATTERN,

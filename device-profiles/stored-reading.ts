@@ -12,6 +12,18 @@ export type ReadingSource = 'device' | 'gateway' | 'manual';
  */
 export const REPORTED_DEVICE_ID = 'reported';
 
+/**
+ * The start of the keys the platform gives readings moved from another patient's record (a
+ * household's shared cuff, both spouses monitored): refused as a caller's key, so that a reading
+ * entered under one was moved, not typed in.
+ */
+export const MOVED_KEY_PREFIX = 'moved-';
+
+/** Whether the patient's reading was moved to them from another patient's record (its id is `{patientId}/moved-…`). */
+export function wasMoved(patientId: string, reading: { deviceId: string; readingId: string }): boolean {
+  return reading.deviceId === REPORTED_DEVICE_ID && reading.readingId.startsWith(`${patientId}/${MOVED_KEY_PREFIX}`);
+}
+
 /** A reading as stored: canonical values, the patient it belongs to, and what was received. */
 export interface StoredReading {
   patientId: string;

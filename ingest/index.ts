@@ -12,7 +12,7 @@ export { SHARED_READINGS_SUBSCRIPTION, alertsTopic, gatewayStatusTopic, parseTop
 export { HELD_REASON, groupHeld, measuredAtOf, type HeldDevice } from './held-readings.js';
 export { NightscoutUploads, type NightscoutEntryReceipt, type NightscoutOutcome } from './nightscout-uploads.js';
 export { VendorWebhooks, type VendorOutcome, type VendorReceipt, type VendorWebhookCredentials } from './vendor-webhooks.js';
-export { MOVED_KEY_PREFIX, ReportedReadings, movedReadingKey, reportableFields, reportedReadingId, type ReportedOutcome, type ReportedReading } from './reported-readings.js';
+export { ReportedReadings, movedReadingKey, reportableFields, reportedReadingId, type ReportedOutcome, type ReportedReading } from './reported-readings.js';
 export { HttpsReadings, answerOf, basicCredential, submitToPipeline, type HttpsAnswer, type HttpsOutcome, type SubmitForAnswer } from './https-readings.js';
 export { DeviceBoundBridge } from './device-bound-bridge.js';
 export { ReplicatedInbox, INBOX_STREAM } from './replicated-inbox.js';

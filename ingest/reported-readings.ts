@@ -5,7 +5,7 @@
 // with who entered them, so that billing never counts them (CMS counts only readings the device
 // transmitted) and a reader always sees they were not measured by a device the platform knows.
 import { createHash } from 'node:crypto';
-import { REPORTED_DEVICE_ID, type StoredReading } from '../device-profiles/index.js';
+import { MOVED_KEY_PREFIX, REPORTED_DEVICE_ID, type StoredReading } from '../device-profiles/index.js';
 import { prepareMessage } from './evaluate.js';
 import type { HttpsAnswer, SubmitForAnswer } from './https-readings.js';
 import type { InboundMessage } from './inbound-message.js';
@@ -30,12 +30,6 @@ export interface ReportedReading {
 export function reportedReadingId(patientId: string, key: string): string {
   return `${patientId}/${key}`;
 }
-
-/**
- * The start of the keys the platform gives readings moved from another patient's record (a
- * household's shared cuff): refused as a caller's key, so that a reading kept under it was moved.
- */
-export const MOVED_KEY_PREFIX = 'moved-';
 
 /** The key a reading moved to another patient is entered under: the same reading, the same key (a retry is a duplicate). */
 export function movedReadingKey(reading: Pick<StoredReading, 'deviceId' | 'readingId'>): string {

@@ -4,8 +4,8 @@
 // with who entered it, judged by the rules, never counted for billing.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { MEASUREMENT_KINDS, type MeasurementKind } from '../../device-profiles/index.js';
-import { INGEST_ERRORS, MAX_FUTURE_SKEW_MS, MOVED_KEY_PREFIX, type IngestService } from '../../ingest/index.js';
+import { MEASUREMENT_KINDS, MOVED_KEY_PREFIX, type MeasurementKind } from '../../device-profiles/index.js';
+import { INGEST_ERRORS, MAX_FUTURE_SKEW_MS, type IngestService } from '../../ingest/index.js';
 import { localDate, monitoringEnded, startOfLocalDate, type ClinicalStore } from '../../store/index.js';
 import { CLINICAL_ROLES_AND_PATIENT, requireUser } from '../access.js';
 import { API_ERRORS, ApiError } from '../errors.js';

@@ -1369,8 +1369,11 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await context.close();
     }, WALKTHROUGH_MS);
 
-    it('lets a nurse set aside the husband’s weight on the patient’s scale: gone from the table, its alert resolved, listed with why, and put back', async () => {
+    it('lets a nurse set aside the husband’s weight on the patient’s scale and move it to his own record: gone from her table, its alert resolved, listed with why, in his table, and put back', async () => {
       const wilma = String((await call('POST', '/v1/patients', { name: 'Wilma Weighs', birthDate: '1947-08-09', timezone: 'America/Chicago', careTeamId: ids.teamA, enrolledAt: new Date(Date.now() - 2 * DAY_MS).toISOString() })).id);
+      // Her husband is monitored by the team too.
+      const harold = String((await call('POST', '/v1/patients', { name: 'Harold Weighs', birthDate: '1945-03-04', timezone: 'America/Chicago', careTeamId: ids.teamA, enrolledAt: new Date(Date.now() - 2 * DAY_MS).toISOString() })).id);
+      const readingsOf = async (patientId: string) => (await call('GET', `/v1/patients/${patientId}/readings`)).readings as { readingId: string; source: string; value: number }[];
       const scale = unique('shared-scale');
       const secret = await provision(scale, 'weight', wilma);
       publish(scale, secret, { readingId: 'w-1', kind: 'weight', measuredAt: new Date(Date.now() - 20 * 3_600_000).toISOString(), value: 61.0, unit: 'kg' });
@@ -1392,18 +1395,24 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(await page.isDisabled('form.set-aside button[type=submit]')).toBe(true);
       await page.selectOption('#set-aside-reason', 'other');
       expect(await page.isDisabled('form.set-aside button[type=submit]')).toBe(true);
+      // Not hers: whose is offered (the team's other patients, her not among them).
+      expect(await page.locator('#set-aside-moved-to').count()).toBe(0);
       await page.selectOption('#set-aside-reason', 'not_the_patient');
+      await page.waitForSelector(`#set-aside-moved-to option[value="${harold}"]`, { state: 'attached' });
+      expect(await page.locator(`#set-aside-moved-to option[value="${wilma}"]`).count()).toBe(0);
+      await page.selectOption('#set-aside-moved-to', harold);
       await page.fill('#set-aside-note', 'Her husband stepped on the scale');
       expect(await seriousViolations(page, 'patient-set-aside-form')).toEqual([]);
       await page.screenshot({ path: join(screenshots, 'patient-set-aside-form.png'), fullPage: true });
       await page.click('form.set-aside button[type=submit]');
       await page.waitForSelector('form.set-aside', { state: 'detached' });
       const notice = ((await page.textContent('main p.notice[role=status]')) ?? '').replace(/\s+/g, ' ').trim();
-      expect(notice).toMatch(/^Set aside the weight 92\.4 kg of .+: not the patient’s reading\. 1 alert it raised was resolved\.$/);
+      expect(notice).toMatch(/^Set aside the weight 92\.4 kg of .+: not the patient’s reading\. Moved to Harold Weighs’s record, where the alerts judge it as their reading\. 1 alert it raised was resolved\.$/);
       await page.waitForSelector(row, { state: 'detached' });
       expect(await page.textContent('table.readings tbody')).toContain('61');
-      // The API agrees: out of her readings, the alert resolved with the reason, the record kept.
-      expect(((await call('GET', `/v1/patients/${wilma}/readings`)).readings as { readingId: string }[]).map((r) => r.readingId)).toEqual(['w-1']);
+      // The API agrees: out of her readings, in his as entered by the nurse, the alert resolved with the reason, the record kept.
+      expect((await readingsOf(wilma)).map((r) => r.readingId)).toEqual(['w-1']);
+      expect((await readingsOf(harold)).map((r) => [r.source, r.value])).toEqual([['manual', 92.4]]);
       expect((await alertsOf()).find((a) => a.id === gain.id)?.status).toBe('resolved');
       // Her device days are read again: as many as the API counts now (one fewer when his reading was
       // on a day of its own, as at most hours of the day).
@@ -1412,15 +1421,24 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.click('details.set-aside-readings summary');
       const listed = ((await page.textContent('details.set-aside-readings')) ?? '').replace(/\s+/g, ' ');
       expect(listed).toContain('1 reading set aside');
-      expect(listed).toMatch(/Weight 92\.4 kg of .+: not the patient’s reading “?Her husband stepped on the scale”?, set aside by /);
+      expect(listed).toMatch(/Weight 92\.4 kg of .+: not the patient’s reading “?Her husband stepped on the scale”?, set aside by .+, moved to Harold Weighs’s record\. Put back/);
       expect(await seriousViolations(page, 'patient-set-aside-list')).toEqual([]);
       await page.screenshot({ path: join(screenshots, 'patient-set-aside-list.png'), fullPage: true });
-      // Put back (a mistake): in the table again, the list says by whom.
+      // His page, by the list's link: the reading in his table, saying where it came from.
+      await page.click('details.set-aside-readings a:has-text("Harold Weighs")');
+      await page.waitForSelector('table.readings td:has-text("moved here from another patient’s device by")');
+      expect(((await page.textContent('table.readings tbody tr:has-text("92.4")')) ?? '').replace(/\s+/g, ' ')).toContain('moved here from another patient’s device by');
+      expect(await seriousViolations(page, 'patient-moved-reading')).toEqual([]);
+      await page.screenshot({ path: join(screenshots, 'patient-moved-reading.png'), fullPage: true });
+      // Put back (it was hers after all): in her table again, out of his, the list says by whom.
+      await page.goBack();
+      await page.click('details.set-aside-readings summary');
       await page.click('details.set-aside-readings button:has-text("Put back")');
       await page.waitForSelector(row);
-      expect(((await page.textContent('main p.notice[role=status]')) ?? '').trim()).toMatch(/^Put back the weight 92\.4 kg of /);
+      expect(((await page.textContent('main p.notice[role=status]')) ?? '').replace(/\s+/g, ' ').trim()).toMatch(/^Put back the weight 92\.4 kg of .+\. Taken out of Harold Weighs’s record\.$/);
       expect(((await page.textContent('details.set-aside-readings summary')) ?? '').trim()).toBe('0 readings set aside (1 put back)');
-      expect(((await call('GET', `/v1/patients/${wilma}/readings`)).readings as { readingId: string }[]).map((r) => r.readingId)).toEqual(['w-2', 'w-1']);
+      expect((await readingsOf(wilma)).map((r) => r.readingId)).toEqual(['w-2', 'w-1']);
+      expect(await readingsOf(harold)).toEqual([]);
       await context.close();
     }, WALKTHROUGH_MS);
 

@@ -15,6 +15,7 @@ import { MonitoringStatus } from './monitoring-status.js';
 import { PatientDetailsForm } from './patient-details-form.js';
 import { SetAsideForm, SetAsideList, maySetAside, readingWords } from './set-aside-readings.js';
 import { DAY_MS } from '../../../device-profiles/time-units.js';
+import { wasMoved } from '../../../device-profiles/stored-reading.js';
 import { html } from '../html.js';
 import { follow } from '../router.js';
 import { alertsToWork, severityText } from '../severity.js';
@@ -253,7 +254,7 @@ export function PatientPage({ id }: { id: string }) {
   };
   const readingRow = (r: Reading) => {
     const chosen = settingAside === keyOf(r);
-    const row = html`<tr key=${keyOf(r)}><td><time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></td><td>${kindText(r.kind)}</td><td>${asSent(r)}</td><td>${r.source === 'manual' ? html`<span class="entered">entered by hand${typeof r.enteredBy === 'string' ? ` by ${r.enteredBy}` : ''}</span>` : r.deviceId}</td>${mayAside
+    const row = html`<tr key=${keyOf(r)}><td><time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></td><td>${kindText(r.kind)}</td><td>${asSent(r)}</td><td>${r.source === 'manual' ? html`<span class="entered">${wasMoved(id, r) ? 'moved here from another patient’s device' : 'entered by hand'}${typeof r.enteredBy === 'string' ? ` by ${r.enteredBy}` : ''}</span>` : r.deviceId}</td>${mayAside
       ? html`<td><button type="button" class="secondary set-aside-button" aria-expanded=${chosen} aria-label=${`Set aside the ${readingWords(r, localTime)}`} onClick=${() => setSettingAside(chosen ? undefined : keyOf(r))}>Set aside…</button></td>`
       : null}</tr>`;
     if (!chosen) return row;

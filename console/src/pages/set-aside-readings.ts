@@ -2,18 +2,27 @@
 // husband's blood pressure on her cuff, a value typed in wrongly. Before it, a nurse could only
 // resolve the alert such a reading raised; the reading stayed in the charts, the averages, the
 // billing days and the EHR. The form says what happens before anyone presses the button; the list
-// under the table keeps what was set aside, why and by whom, with **Put back** for a mistake.
+// under the table keeps what was set aside, why and by whom, with **Put back** for a mistake. A
+// reading that was another of the team's patients' (both spouses monitored) is moved to their
+// record from the same form.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiFailure, api, session } from '../api.js';
-import type { Reading, RestoreAnswer, SetAsideAnswer, SetAsideRecord } from '../api-types.js';
+import type { PatientSummary, Reading, RestoreAnswer, SetAsideAnswer, SetAsideRecord } from '../api-types.js';
+import { REPORTED_DEVICE_ID } from '../../../device-profiles/stored-reading.js';
 import { MAX_SET_ASIDE_NOTE, SET_ASIDE_REASONS, setAsideReasonText, type SetAsideReason } from '../../../store/clinical/set-aside-reasons.js';
 import { counted } from '../counted.js';
 import { fieldErrors } from '../field-errors.js';
 import { formFields } from '../form-field.js';
 import { html } from '../html.js';
+import { readAllPatients } from '../paged-list.js';
+import { bornText } from '../patient-identity.js';
 import { asSent, capitalized, kindText } from '../reading-text.js';
+import { follow } from '../router.js';
 
-const FIELDS: Readonly<Record<string, string>> = { reason: 'set-aside-reason', note: 'set-aside-note' };
+const FIELDS: Readonly<Record<string, string>> = { reason: 'set-aside-reason', note: 'set-aside-note', movedTo: 'set-aside-moved-to' };
+
+/** A reading a device measured, not a CGM's (worn by one person) nor one entered by hand (entered again instead), may be moved. */
+const movable = (reading: Reading) => reading.kind !== 'cgm_glucose' && reading.deviceId !== REPORTED_DEVICE_ID;
 /** Who may set readings aside: the care team's clinicians (the API's roles). */
 export const maySetAside = () => ['admin', 'nurse', 'physician'].includes(session.me?.user.role ?? '');
 
@@ -26,8 +35,21 @@ export function readingWords(reading: Reading, localTime: Intl.DateTimeFormat): 
 export function SetAsideForm({ patientId, reading, localTime, onDone, onCancel }: { patientId: string; reading: Reading; localTime: Intl.DateTimeFormat; onDone: (notice: string) => void; onCancel: () => void }) {
   const [reason, setReason] = useState<SetAsideReason | ''>('');
   const [note, setNote] = useState('');
+  const [movedTo, setMovedTo] = useState('');
+  const [others, setOthers] = useState<PatientSummary[] | undefined>(undefined);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
+  const offerMove = reason === 'not_the_patient' && movable(reading);
+  // The patients it could be moved to, read once the reason says it is someone else's.
+  useEffect(() => {
+    if (!offerMove || others !== undefined) return;
+    let stale = false;
+    readAllPatients().then(
+      ({ items }) => !stale && setOthers(items.filter((p) => p.id !== patientId && p.discharge === null).sort((a, b) => a.name.localeCompare(b.name))),
+      () => !stale && setOthers([]),
+    );
+    return () => void (stale = true);
+  }, [offerMove, others, patientId]);
   const submit = async (event: Event) => {
     event.preventDefault();
     setBusy(true);
@@ -38,12 +60,17 @@ export function SetAsideForm({ patientId, reading, localTime, onDone, onCancel }
         measuredAt: reading.measuredAt,
         reason,
         ...(note.trim() ? { note: note.trim() } : {}),
+        ...(offerMove && movedTo ? { movedTo } : {}),
       });
+      const whose = answer.setAside.movedTo?.patientName ?? 'the other patient';
+      const moved = answer.moved ? (answer.moved.status === 'spooled' ? ` It reaches ${whose}’s record within moments.` : ` Moved to ${whose}’s record, where the alerts judge it as their reading.`) : '';
       const resolved = answer.resolvedAlerts > 0 ? ` ${capitalized(counted(answer.resolvedAlerts, 'alert'))} it raised ${answer.resolvedAlerts === 1 ? 'was' : 'were'} resolved.` : '';
       const ehr = answer.ehr.retracting > 0 ? ' The care team’s EHR, which had it, is being told it was entered in error.' : answer.ehr.withdrawn > 0 ? ' It will not be sent to the EHR.' : '';
-      onDone(`Set aside the ${readingWords(reading, localTime)}: ${setAsideReasonText(answer.setAside.reason)}.${resolved}${ehr}`);
+      onDone(`Set aside the ${readingWords(reading, localTime)}: ${setAsideReasonText(answer.setAside.reason)}.${moved}${resolved}${ehr}`);
     } catch (failure) {
-      setErrors(failure instanceof ApiFailure && failure.status === 400 ? fieldErrors(failure.message, (field) => FIELDS[field]) : { '': (failure as Error).message });
+      // A 404 naming the field: the patient it was to go to is not one of the caller's.
+      const named = failure instanceof ApiFailure && (failure.status === 400 || (failure.status === 404 && failure.message.startsWith('body/')));
+      setErrors(named ? fieldErrors((failure as ApiFailure).message, (field) => FIELDS[field]) : { '': (failure as Error).message });
     } finally {
       setBusy(false);
     }
@@ -57,12 +84,30 @@ export function SetAsideForm({ patientId, reading, localTime, onDone, onCancel }
         <option value="">Choose a reason</option>
         ${SET_ASIDE_REASONS.map((code) => html`<option value=${code}>${capitalized(setAsideReasonText(code))}</option>`)}
       </select>`)}
+      ${offerMove
+        ? field(
+            'set-aside-moved-to',
+            'Whose reading is it?',
+            html`<select id="set-aside-moved-to" value=${movedTo} disabled=${others === undefined} onChange=${(e: Event) => setMovedTo((e.target as HTMLSelectElement).value)} ...${aria('set-aside-moved-to', true)}>
+              <option value="">Not a patient here: set it aside only</option>
+              ${(others ?? []).map((p) => html`<option value=${p.id}>${p.name}, ${bornText(p.birthDate)}</option>`)}
+            </select>`,
+            'One of your patients (a spouse on a shared cuff or scale): it goes into their record as a reading entered by you, where the alerts judge it; never a billing day, since the device is not theirs.',
+          )
+        : null}
       ${field('set-aside-note', reason === 'other' ? 'Note (say why)' : 'Note (optional)', html`<input id="set-aside-note" maxlength=${MAX_SET_ASIDE_NOTE} autocomplete="off" required=${reason === 'other'} value=${note} onInput=${(e: Event) => setNote((e.target as HTMLInputElement).value)} ...${aria('set-aside-note', true)} />`, 'Kept with the reading, and on an alert it alone raised.')}
       <p class="hint">It leaves the charts, the averages the alerts are judged on, the billing days and the CGM figures, and the EHR (an EHR that has it already is told it was entered in error); an alert it alone raised is resolved. It is kept below the table and can be put back.</p>
       <button type="submit" class="danger" disabled=${busy || reason === '' || (reason === 'other' && note.trim() === '')}>Set aside</button>
       <button type="button" class="secondary" onClick=${onCancel}>Cancel</button>
     </form>
   `;
+}
+
+/** Where a moved reading went: the patient's page when the reader may see them. */
+function movedText(record: SetAsideRecord) {
+  if (!record.movedTo || record.restoredAt) return null;
+  const { patientId, patientName } = record.movedTo;
+  return patientName === null ? ', moved to another patient’s record' : html`, moved to <a href=${`/patients/${encodeURIComponent(patientId)}`} onClick=${follow}>${patientName}</a>’s record`;
 }
 
 /** The readings set aside from the patient's record, with who and why, and **Put back**. */
@@ -86,7 +131,8 @@ export function SetAsideList({ patientId, localTime, version, onRestored }: { pa
       const { setAside, ehr } = await api<RestoreAnswer>('POST', `${path}/${encodeURIComponent(record.id)}/restore`);
       setRecords((kept) => kept.map((r) => (r.id === setAside.id ? setAside : r)));
       setProblem(undefined);
-      onRestored(`Put back the ${readingWords(record.reading, localTime)}.${ehr.queued > 0 ? ' It is being sent to the care team’s EHR again.' : ''}`);
+      const takenBack = record.movedTo ? ` Taken out of ${record.movedTo.patientName ?? 'the other patient'}’s record.` : '';
+      onRestored(`Put back the ${readingWords(record.reading, localTime)}.${takenBack}${ehr.queued > 0 ? ' It is being sent to the care team’s EHR again.' : ''}`);
     } catch (failure) {
       setProblem((failure as Error).message);
     } finally {
@@ -101,7 +147,7 @@ export function SetAsideList({ patientId, localTime, version, onRestored }: { pa
       <ul>
         ${records.map(
           (record) => html`<li>
-            <span class="set-aside-what">${capitalized(readingWords(record.reading, localTime))}</span>: ${setAsideReasonText(record.reason)}${record.note ? html` <q>${record.note}</q>` : null}, set aside by ${record.setAsideBy} on <time datetime=${record.setAsideAt}>${localTime.format(new Date(record.setAsideAt))}</time>${record.restoredAt
+            <span class="set-aside-what">${capitalized(readingWords(record.reading, localTime))}</span>: ${setAsideReasonText(record.reason)}${record.note ? html` <q>${record.note}</q>` : null}, set aside by ${record.setAsideBy} on <time datetime=${record.setAsideAt}>${localTime.format(new Date(record.setAsideAt))}</time>${movedText(record)}${record.restoredAt
               ? html`; put back by ${record.restoredBy} on <time datetime=${record.restoredAt}>${localTime.format(new Date(record.restoredAt))}</time>.`
               : html`. <button type="button" class="secondary" disabled=${busy} aria-label=${`Put back the ${readingWords(record.reading, localTime)}`} onClick=${() => putBack(record)}>Put back</button>`}
           </li>`,
