@@ -99,7 +99,7 @@ export async function monthlyReportPdf(report: MonthlyReport): Promise<Buffer> {
     doc.moveDown(0.2);
     table(
       [{ title: 'Measured', width: 105 }, { title: 'Kind', width: 80 }, { title: 'As sent', width: 110 }, { title: 'Why', width: WIDTH - 385 }, { title: 'By', width: 90 }],
-      report.setAside.map((reading) => [local(reading.measuredAt), kindText(reading.kind), reading.asSent, `${setAsideReasonText(reading.reason)}${reading.note ? ` (${reading.note})` : ''}`, reading.setAsideBy]),
+      report.setAside.map((reading) => [local(reading.measuredAt), kindText(reading.kind), reading.asSent, `${setAsideReasonText(reading.reason)}${reading.note ? ` (${reading.note})` : ''}${reading.moved ? '; moved to another patient’s record' : ''}`, reading.setAsideBy]),
     );
   }
 

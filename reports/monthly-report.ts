@@ -31,7 +31,7 @@ export interface MonthlyReport {
    * Readings measured in the month and set aside from the record (not counted above, nor in billing):
    * the reviewing physician sees what was left out and why.
    */
-  setAside: { measuredAt: string; kind: string; asSent: string; reason: SetAsideReason; note: string | null; setAsideBy: string }[];
+  setAside: { measuredAt: string; kind: string; asSent: string; reason: SetAsideReason; note: string | null; setAsideBy: string; moved: boolean }[];
   billing: BillingRow[];
   alerts: Pick<Alert, 'openedAt' | 'severity' | 'summary' | 'status' | 'resolvedAt' | 'resolvedBy' | 'acknowledgedBy'>[];
   timeEntries: Pick<TimeEntry, 'performedAt' | 'minutes' | 'interactive' | 'performedBy' | 'activity'>[];
@@ -120,6 +120,8 @@ export async function readMonthlyReport(stores: { clinicalStore: ClinicalStore; 
         reason: record.reason,
         note: record.note,
         setAsideBy: record.setAsideBy,
+        // Moved to the record of the patient whose it was: said, not who (another patient's name is not this record's).
+        moved: record.movedTo !== null,
       })),
     billing,
     alerts: alerts

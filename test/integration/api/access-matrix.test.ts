@@ -1,8 +1,7 @@
 // Every route × every role × own or other care team, against the real application over HTTP.
-import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Role } from '../../../dashboard-api/index.js';
-import { DEFAULT_THROTTLE_LIMITS, FailureThrottle } from '../../../store/index.js';
+import { DEFAULT_THROTTLE_LIMITS, FailureThrottle, FreshReads } from '../../../store/index.js';
 import { absoluteFormRequest, startApiHarness, type ApiHarness } from '../../support/api-harness.js';
 import { recordFaultSummary } from '../../support/fault-summary.js';
 import { unique } from '../../support/ingest-harness.js';
@@ -301,12 +300,15 @@ describe('the access matrix', () => {
       return patient && { ...patient, careTeamId: teamAtStart };
     };
     const path = `/v1/patients/${patientA2}/readings`;
-    // Requests that reached the server: on a loaded host ten requests sent at once may take longer
-    // than any fixed wait to arrive (a CI run released the first lookup before one had come, and
-    // that one, rightly, started a lookup of its own).
-    let arrived = 0;
-    const onArrival = (request: IncomingMessage) => void (request.url === path && (arrived += 1));
-    app.api.server.on('request', onArrival);
+    // Requests that reached their care-team check (asked for the patient's read): on a loaded host
+    // ten requests sent at once may take longer than any fixed wait to get there (CI runs released
+    // the first lookup before one had come, and that one, rightly, started a lookup of its own).
+    let checking = 0;
+    const realRead = FreshReads.prototype.read;
+    FreshReads.prototype.read = function (this: FreshReads<unknown>, key: string, query: () => Promise<unknown>) {
+      if (key === patientA2) checking += 1;
+      return realRead.call(this, key, query);
+    };
     try {
       const first = app.request('GET', path, { token: tokens.nurseA });
       while (lookups === 0) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -314,9 +316,7 @@ describe('the access matrix', () => {
       // after the move is decided on a lookup that started after it.
       team = teamB;
       const laterRequests = Promise.all(Array.from({ length: 10 }, () => app.request('GET', path, { token: tokens.nurseA })));
-      while (arrived < 11) await new Promise((resolve) => setTimeout(resolve, 5));
-      // Come in, and given the time to reach their care-team check (no I/O before it).
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      while (checking < 11) await new Promise((resolve) => setTimeout(resolve, 5));
       release();
       const later = await laterRequests;
       expect((await first).status).toBe(200);
@@ -325,7 +325,7 @@ describe('the access matrix', () => {
       expect(lookups).toBe(2);
     } finally {
       patients.get = realGet;
-      app.api.server.off('request', onArrival);
+      FreshReads.prototype.read = realRead;
     }
   });
 

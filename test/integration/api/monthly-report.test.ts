@@ -55,8 +55,10 @@ function reportSuite(store: 'sqlite' | 'postgres'): void {
     // Her husband on her cuff on the 18th, set aside: left out of the month's figures and billing, listed with why.
     const husbands: StoredReading = { patientId: patient.id, deviceId: 'cuff-m', readingId: 'bp-18', kind: 'blood_pressure', measuredAt: at(18), measuredAtAsSent: at(18), receivedAt: at(18), gatewayId: null, source: 'device', unit: 'mmHg', values: { systolic: 188, diastolic: 109, pulse: 90 }, flags: {}, original: { unit: 'mmHg', values: { systolic: 188, diastolic: 109, pulse: 90 } } };
     await app.readingsStore.write([...readings, husbands]);
-    const set = await app.request('POST', `/v1/patients/${patient.id}/set-aside-readings`, { token: nurse, body: { deviceId: 'cuff-m', readingId: 'bp-18', measuredAt: at(18), reason: 'not_the_patient', note: 'her husband' } });
-    expect(set.status).toBe(201);
+    // He is monitored too: the reading goes into his record, which her report says without naming him.
+    const husband = await app.clinicalStore.patients.create({ name: 'Milo Monthly', birthDate: '1942-02-02', timezone: ZONE, careTeamId: app.teamId, enrolledAt: `${month}-01T12:00:00Z` });
+    const set = await app.request('POST', `/v1/patients/${patient.id}/set-aside-readings`, { token: nurse, body: { deviceId: 'cuff-m', readingId: 'bp-18', measuredAt: at(18), reason: 'not_the_patient', note: 'her husband', movedTo: husband.id } });
+    expect([set.status, (set.body as { moved: { status: string } | null }).moved?.status]).toEqual([201, 'accepted']);
     const alert = await app.clinicalStore.alerts.open({ patientId: patient.id, ruleId: 'bp-high', severity: 'high', summary: 'BP 151/90 above 150/90', actor: 'rules', at: at(5, 16) });
     await app.clinicalStore.alerts.transition(alert.id, 'resolved', { actor: 'nurse-monthly', at: at(5, 18) });
     await app.clinicalStore.timeEntries.add({ patientId: patient.id, performedBy: 'nurse-monthly', performedAt: at(6), minutes: 25, interactive: true, note: null });
@@ -85,7 +87,8 @@ function reportSuite(store: 'sqlite' | 'postgres'): void {
     expect(text).toMatch(new RegExp(`Blood pressure 17 17 systolic ${mean(systolic)} \\(${Math.min(...systolic)}–${Math.max(...systolic)}\\) mmHg`));
     expect(text).toContain('Weight 2 (1 by hand) 2 81.9 (81.2–82.6) kg');
     expect(text).toContain('Set aside from the record (not counted above, nor in billing): 1 reading.');
-    expect(text.replace(/\s+/g, ' ')).toMatch(/blood pressure 188\/109 mmHg, pulse 90 not the patient’s reading \(her husband\) nurse-monthly/);
+    expect(text.replace(/\s+/g, ' ')).toMatch(/blood pressure 188\/109 mmHg, pulse 90 not the patient’s reading \(her husband\); moved to another patient’s record nurse-monthly/);
+    expect(text).not.toContain('Milo');
     // Billing as the export says it, code by code.
     const exported = (await app.request('GET', `/v1/billing/rpm?month=${month}`, { token: await app.token('billing', [app.teamId]) })).body as { rows: { patientId: string; code: string | null; deviceDays?: number; minutes?: number }[] };
     const rows = exported.rows.filter((row) => row.patientId === patient.id);
