@@ -40,6 +40,7 @@ import { billingProgressRoutes } from './routes/billing-progress.js';
 import { patientRoutes } from './routes/patients.js';
 import { fhirRoutes } from './routes/fhir.js';
 import { fhirPushRoutes } from './routes/fhir-push.js';
+import { ehrPatientRoutes } from './routes/ehr-patients.js';
 import type { TokenVerifier } from './tokens.js';
 
 export interface ApiDependencies {
@@ -177,6 +178,7 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
   await app.register(peopleRoutes, { clinicalStore, access, sessions });
   await app.register(fhirRoutes, { prefix: '/fhir/R4', clinicalStore, readingsStore, access });
   await app.register(fhirPushRoutes, { clinicalStore, targets: dependencies.webhookTargets ?? new WebhookTargetPolicy(), publicUrl: sessions.publicUrl });
+  await app.register(ehrPatientRoutes, { clinicalStore, targets: dependencies.webhookTargets ?? new WebhookTargetPolicy() });
   if (dependencies.oidc) await app.register(oidcRoutes, { clinicalStore, access, sessions, oidc: dependencies.oidc });
   // Whether the console offers the identity provider's sign-in button.
   app.get('/auth/providers', { schema: { hide: true }, config: { public: true } }, async (_request, reply) => reply.header('Cache-Control', 'no-store').send({ oidc: dependencies.oidc !== undefined }));

@@ -23,6 +23,7 @@ export const API_ERRORS = defineErrors('api', {
   OIDC_STATE: { status: 400, meaning: 'an OIDC sign-in that is unknown here or took longer than 10 minutes' },
   OIDC_FAILED: { status: 401, meaning: 'the identity provider’s answer was refused' },
   OIDC_UNAVAILABLE: { status: 502, meaning: 'the identity provider could not be reached or used' },
+  EHR_UNAVAILABLE: { status: 502, meaning: 'the care team’s EHR could not be reached, or refused the search (its answer is in the message)' },
   NO_ACCESS_RULE: { status: 500, meaning: 'a route declares no access rule (a programming error; the API refuses to start with one)' },
   AUDIT_UNAVAILABLE: { status: 503, meaning: 'the request’s audit record could not be written, so its answer was withheld; try again' },
   INTERNAL: { status: 500, meaning: 'an unexpected failure; the request id is in the logs' },

@@ -490,3 +490,19 @@ export const restoreAnswer = z.object({
   setAside: setAsideView,
   ehr: z.object({ queued: z.number().int().describe('deliveries of the reading to EHRs queued again: one withdrawn to be sent, one retracted to be set final again') }),
 });
+
+/** A chart of the patient's in their team's EHR, found by birth date and name (fhir/ehr-patient-search.ts). */
+const ehrPatientCandidateView = z.object({
+  ehrId: z.string().describe('the EHR’s id of its Patient'),
+  name: z.string(),
+  birthDate: z.string().nullable(),
+  gender: z.string().nullable(),
+  identifiers: z.array(z.object({ system: z.string(), value: z.string(), type: z.string().nullable().describe('as the EHR names it: `MR` is a medical record number') })),
+  linked: z.boolean().describe('one of its numbers is one the patient holds already'),
+  madeByPlatform: z.boolean().describe('the Patient the platform created in the EHR, not the hospital’s chart'),
+});
+
+export const ehrPatientsAnswer = z.object({
+  candidates: z.array(ehrPatientCandidateView),
+  searchedBy: z.enum(['every part of the name and the birth date', 'a part of the name and the birth date']),
+});

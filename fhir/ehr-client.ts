@@ -98,13 +98,13 @@ export class EhrClient {
   }
 
   /**
-   * The entries of a search (`Type?params`) over all its pages, following `next` links that stay
-   * under the endpoint's base (a link elsewhere is not followed with the team's token).
+   * The entries of a search (`Type?params`) over all its pages (or the first `maxPages`), following
+   * `next` links that stay under the endpoint's base (a link elsewhere is not followed with the team's token).
    */
-  async searchAll(query: string): Promise<BundleEntry[]> {
+  async searchAll(query: string, maxPages = MAX_SEARCH_PAGES): Promise<BundleEntry[]> {
     const entries: BundleEntry[] = [];
     let url: string | undefined = `${this.base}/${query}`;
-    for (let page = 0; url !== undefined && page < MAX_SEARCH_PAGES; page += 1) {
+    for (let page = 0; url !== undefined && page < maxPages; page += 1) {
       const pageUrl = url;
       const answer = await this.withFreshTokenOn401(() => this.get(pageUrl));
       if (answer.status !== 200) throw new EhrAnswer(answer.status, `the EHR answered ${answer.status} to a search: ${diagnostics(answer.body)}`);

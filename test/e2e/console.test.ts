@@ -1218,6 +1218,25 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       const asRead = (await call('GET', `/fhir/R4/Patient/${cgmWearer.patientId}/$cgm-summary?start=${start}&end=${end}`)) as { entry?: { resource: { code: { coding: { code: string }[] }; valueQuantity?: { value: number } } }[] };
       expect(mean?.valueQuantity?.value).toBe(asRead.entry!.find((entry) => entry.resource.code.coding[0]!.code === '97507-8')!.resource.valueQuantity!.value);
 
+      // A patient newly enrolled, whose chart the hospital has: the nurse finds it in the EHR from the
+      // details form and takes its record number from there instead of typing it.
+      const MRN = 'http://hospital.example.org/mrn';
+      const fay = String((await call('POST', '/v1/patients', { name: 'Fay Findme', birthDate: '1950-05-05', timezone: 'UTC', careTeamId: ids.teamA })).id);
+      await ehr.create<Patient>({ resourceType: 'Patient', identifier: [{ system: MRN, value: 'MRN-7001', type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] } }], name: [{ family: 'Findme', given: ['Fay'] }], birthDate: '1950-05-05', gender: 'female' });
+      await nursePage.goto(`${baseUrl}/patients/${fay}`);
+      await nursePage.click('summary:has-text("Correct the name, date of birth, language or record numbers")');
+      await nursePage.click('.ehr-chart-finder button:has-text("Find their chart in the EHR")');
+      await nursePage.waitForSelector('.ehr-candidates');
+      expect((await nursePage.innerText('.ehr-chart-finder [role=status]')).replace(/\s+/g, ' ')).toContain('Fay Findme, born 1950-05-05, female MRN-7001 (http://hospital.example.org/mrn, MR) Use this number');
+      expect(await seriousViolations(nursePage, 'patient-ehr-chart-finder')).toEqual([]);
+      await nursePage.locator('form.patient-details').screenshot({ path: join(screenshots, 'patient-ehr-chart-finder.png') });
+      await nursePage.click('button[aria-label="Use the number MRN-7001 of Fay Findme"]');
+      expect(await nursePage.inputValue('#details-identifier-0-value')).toBe('MRN-7001');
+      expect(await nursePage.inputValue('#details-identifier-0-system')).toBe(MRN);
+      await nursePage.click('form.patient-details button[type=submit]');
+      await nursePage.waitForSelector('form.patient-details [role=status]:has-text("Saved.")');
+      expect((await call('GET', `/v1/patients/${fay}`)).identifiers).toEqual([{ system: MRN, value: 'MRN-7001' }]);
+
       // The team's nurse sees where the readings go, and no form to change it.
       await nursePage.goto(`${baseUrl}/care-teams`);
       await nursePage.click('button[aria-label="EHR connection of Team A"]');

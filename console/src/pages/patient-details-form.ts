@@ -10,6 +10,7 @@ import type { PatientSummary } from '../api-types.js';
 import { fieldErrors } from '../field-errors.js';
 import { formFields } from '../form-field.js';
 import { html } from '../html.js';
+import { EhrChartFinder } from './ehr-chart-finder.js';
 
 const FIELDS: Readonly<Record<string, string>> = { name: 'details-name', birthDate: 'details-birth-date', language: 'details-language' };
 /** `identifiers/1/value` → the second number's field; `identifiers/1` (another patient's) → its number. */
@@ -51,6 +52,12 @@ export function PatientDetailsForm({ patient, onSaved }: { patient: PatientSumma
     setDraft({ ...draft, identifiers: draft.identifiers.map((identifier, i) => (i === index ? { ...identifier, [key]: (event.target as HTMLInputElement).value } : identifier)) });
     setSaved(false);
   };
+  /** A number taken from the EHR's chart: into the first empty row, or a row of its own. */
+  const choose = (identifier: Identifier) => {
+    const empty = draft.identifiers.findIndex((row) => !row.system.trim() && !row.value.trim());
+    setDraft({ ...draft, identifiers: empty >= 0 ? draft.identifiers.map((row, i) => (i === empty ? identifier : row)) : [...draft.identifiers, identifier] });
+    setSaved(false);
+  };
   const change = detailsChange(patient, draft);
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -82,6 +89,7 @@ export function PatientDetailsForm({ patient, onSaved }: { patient: PatientSumma
           </div>`,
         )}
         <button type="button" class="secondary" onClick=${() => setDraft({ ...draft, identifiers: [...draft.identifiers, { system: '', value: '' }] })}>Add another number</button>
+        <${EhrChartFinder} patient=${patient} chosen=${draft.identifiers} onChoose=${choose} />
       </fieldset>
       <p class="hint">The time zone (${patient.timezone}) stays as enrolled: it makes the patient's past days with readings. The care team changes by a move (below).</p>
       <button type="submit" disabled=${Object.keys(change).length === 0}>Save</button>

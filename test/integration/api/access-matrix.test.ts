@@ -187,6 +187,8 @@ const CASES: Case[] = [
     expected: { admin: 201, nurseA: 201, physicianA: 201, billingA: 403, nurseB: 403, physicianB: 403 },
   },
   { route: 'GET /v1/patients/:id/set-aside-readings', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/set-aside-readings` }), expected: clinicalOwnOnly },
+  // Past the access check the team is found to send readings to no EHR (the search itself: fhir-push.suite.ts).
+  { route: 'GET /v1/patients/:id/ehr-patients', prepare: async () => (await app.clinicalStore.fhirEndpoints.delete(teamA), { method: 'GET', path: `/v1/patients/${patientA}/ehr-patients` }), expected: { admin: 404, nurseA: 404, physicianA: 404, billingA: 403, nurseB: 403, physicianB: 403 } },
   {
     route: 'POST /v1/patients/:id/set-aside-readings/:setAsideId/restore',
     prepare: async () => {

@@ -160,6 +160,40 @@ export function fhirPushSuite(options: FhirPushSuiteOptions): void {
     expect(await bearerEhr.search<Patient>(`Patient?identifier=${encodeURIComponent(`urn:rpm-ingest:patient|${teamA.patientId}`)}`)).toHaveLength(1);
   });
 
+  it('finds a patient’s chart in the EHR by birth date and name, with the record numbers it holds them under, for a nurse to choose from', async () => {
+    const MRN = 'http://hospital.example.org/mrn';
+    const mr = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] };
+    // The hospital's charts: his; a namesake born another day; another man born the same day; "Robert" for the platform's "Bob".
+    const his = await bearerEhr.create<Patient>({ resourceType: 'Patient', identifier: [{ system: MRN, value: 'MRN-4411', type: mr }], name: [{ family: 'Findley', given: ['Harold', 'J.'] }], birthDate: '1939-03-03', gender: 'male' });
+    await bearerEhr.create<Patient>({ resourceType: 'Patient', identifier: [{ system: MRN, value: 'MRN-4412' }], name: [{ family: 'Findley', given: ['Harold'] }], birthDate: '1950-01-01' });
+    await bearerEhr.create<Patient>({ resourceType: 'Patient', identifier: [{ system: MRN, value: 'MRN-4413' }], name: [{ family: 'Other', given: ['Otto'] }], birthDate: '1939-03-03' });
+    const robert = await bearerEhr.create<Patient>({ resourceType: 'Patient', identifier: [{ system: MRN, value: 'MRN-4414' }], name: [{ family: 'Findley', given: ['Robert'] }], birthDate: '1941-04-04' });
+    const nurse = await app.token('nurse', [teamA.teamId], unique('nurse'));
+    const enrolled = async (name: string, birthDate: string) => (await app.clinicalStore.patients.create({ name, birthDate, timezone: 'America/Denver', careTeamId: teamA.teamId })).id;
+    const search = (patientId: string, token = nurse) => app.request('GET', `/v1/patients/${patientId}/ehr-patients`, { token });
+
+    const harold = await enrolled('Harold Findley', '1939-03-03');
+    const found = await search(harold);
+    expect(found).toMatchObject({ status: 200, body: { searchedBy: 'every part of the name and the birth date' } });
+    expect((found.body as { candidates: unknown[] }).candidates).toEqual([
+      { ehrId: his.id, name: 'Harold J. Findley', birthDate: '1939-03-03', gender: 'male', identifiers: [{ system: MRN, value: 'MRN-4411', type: 'MR' }], linked: false, madeByPlatform: false },
+    ]);
+    // Chosen and saved as any number: linked from then on, and his readings go to that chart.
+    expect((await app.request('PATCH', `/v1/patients/${harold}`, { token: nurse, body: { identifiers: [{ system: MRN, value: 'MRN-4411' }] } })).status).toBe(200);
+    expect(((await search(harold)).body as { candidates: { linked: boolean }[] }).candidates.map((c) => c.linked)).toEqual([true]);
+    // Nobody with every part of "Bob Findley": any part, with the birth date.
+    expect((await search(await enrolled('Bob Findley', '1941-04-04'))).body).toMatchObject({ searchedBy: 'a part of the name and the birth date', candidates: [{ ehrId: robert.id, name: 'Robert Findley' }] });
+    // The Patient the platform made for a patient without a number is said to be that, not a chart.
+    expect((await search(teamA.patientId)).body).toMatchObject({ candidates: [{ madeByPlatform: true, identifiers: [] }] });
+    // Another team's nurse: refused; a team with no EHR: nothing to search; audited.
+    expect((await search(harold, await app.token('nurse', [teamB.teamId], unique('nurse')))).status).toBe(403);
+    const lone = await app.clinicalStore.careTeams.create({ id: unique('team'), name: 'No EHR here' });
+    const unconnected = (await app.clinicalStore.patients.create({ name: 'Una Connected', birthDate: '1939-03-03', timezone: 'UTC', careTeamId: lone.id })).id;
+    expect(await search(unconnected, admin)).toMatchObject({ status: 404, body: { message: expect.stringContaining('sends readings to no EHR') } });
+    const audit = (await app.clinicalStore.audit.list({ limit: 500 })).items.filter((record) => record.action === 'patient.ehr_search' && record.patientId === harold);
+    expect(audit.map((record) => record.outcome)).toEqual(expect.arrayContaining(['allowed', 'denied']));
+  });
+
   it('sends readings to the EHR’s own chart of a patient, found by the medical record number the patient holds: no second patient of the same person', async () => {
     const ehr = await startMedplumEhr({ auth: { type: 'bearer', token: 'chart-token' } });
     const team = await app.clinicalStore.careTeams.create({ id: unique('chart-team'), name: 'Hospital clinic' });
