@@ -1247,6 +1247,20 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(listed).toContain('Cy Glucose');
       expect(listed).toContain('delivered');
       expect(await nursePage.locator('.ehr-form').count()).toBe(0);
+      // A patient without a number, found in the EHR from the team's EHR connection and saved at once.
+      const aaron = String((await call('POST', '/v1/patients', { name: 'Aaron Gotnone', birthDate: '1952-06-06', timezone: 'UTC', careTeamId: ids.teamA })).id);
+      await ehr.create<Patient>({ resourceType: 'Patient', identifier: [{ system: MRN, value: 'MRN-7002' }], name: [{ family: 'Gotnone', given: ['Aaron'] }], birthDate: '1952-06-06' });
+      await nursePage.click('.ehr-connection button:has-text("Close")');
+      await nursePage.click('button[aria-label="EHR connection of Team A"]');
+      const aaronRow = nursePage.locator(`.numbers-state li:has(a[href="/patients/${aaron}"])`);
+      await aaronRow.locator('button:has-text("Find their chart in the EHR")').click();
+      await nursePage.waitForSelector('button[aria-label="Use the number MRN-7002 of Aaron Gotnone"]');
+      expect(await seriousViolations(nursePage, 'ehr-connection-numbers')).toEqual([]);
+      await nursePage.locator('.ehr-connection').screenshot({ path: join(screenshots, 'ehr-connection-numbers.png') });
+      await nursePage.click('button[aria-label="Use the number MRN-7002 of Aaron Gotnone"]');
+      await nursePage.waitForSelector('.ehr-connection p.notice[role=status]:has-text("Saved MRN-7002 as Aaron Gotnone’s record number")');
+      expect(await nursePage.locator(`.numbers-state a[href="/patients/${aaron}"]`).count()).toBe(0);
+      expect((await call('GET', `/v1/patients/${aaron}`)).identifiers).toEqual([{ system: MRN, value: 'MRN-7002' }]);
       await nurseContext.close();
 
       // SMART Backend Services: the page gives the JWKS address the EHR registers, which serves the public key.

@@ -1,8 +1,9 @@
-// "Find their chart in the EHR" under the record numbers of the patient details form: the team's
-// EHR searched by the patient's birth date and name (GET /v1/patients/{id}/ehr-patients), each chart
-// found with the numbers the EHR holds it under, and **Use this number** to put one in the form,
-// which the nurse then saves. Nothing is taken from the EHR without a person choosing it; shown only
-// when the team sends readings to an EHR.
+// "Find their chart in the EHR" under the record numbers of the patient details form, and beside
+// each patient without a number on the team's EHR connection: the team's EHR searched by the
+// patient's birth date and name (GET /v1/patients/{id}/ehr-patients), each chart found with the
+// numbers the EHR holds it under, and **Use this number** (into the form, which the nurse then
+// saves; on the EHR connection, saved at once). Nothing is taken from the EHR without a person
+// choosing it; shown only when the team sends readings to an EHR.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiFailure, api } from '../api.js';
 import type { EhrPatients, PatientSummary } from '../api-types.js';
@@ -10,19 +11,21 @@ import { html } from '../html.js';
 
 type Identifier = PatientSummary['identifiers'][number];
 
-export function EhrChartFinder({ patient, chosen, onChoose }: { patient: PatientSummary; chosen: readonly Identifier[]; onChoose: (identifier: Identifier) => void }) {
-  const [connected, setConnected] = useState(false);
+export function EhrChartFinder({ patient, chosen, onChoose, known }: { patient: PatientSummary; chosen: readonly Identifier[]; onChoose: (identifier: Identifier) => void | Promise<void>; known?: boolean }) {
+  const [connected, setConnected] = useState(known ?? false);
   const [found, setFound] = useState<EhrPatients | undefined>(undefined);
   const [problem, setProblem] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
   useEffect(() => {
+    // The caller knows the team sends readings to an EHR (its EHR connection): not asked again.
+    if (known !== undefined) return;
     let stale = false;
     api('GET', `/v1/care-teams/${encodeURIComponent(patient.careTeamId)}/fhir-endpoint`).then(
       () => !stale && setConnected(true),
       (failure: unknown) => !stale && setConnected(!(failure instanceof ApiFailure && failure.status === 404)),
     );
     return () => void (stale = true);
-  }, [patient.careTeamId]);
+  }, [patient.careTeamId, known]);
   if (!connected) return null;
   const find = async () => {
     setBusy(true);
@@ -35,9 +38,20 @@ export function EhrChartFinder({ patient, chosen, onChoose }: { patient: Patient
       setBusy(false);
     }
   };
+  const choose = async (identifier: Identifier) => {
+    setBusy(true);
+    try {
+      await onChoose(identifier);
+      setProblem(undefined);
+    } catch (failure) {
+      setProblem((failure as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
   const inForm = (identifier: Identifier) => chosen.some((held) => held.system.trim() === identifier.system && held.value.trim() === identifier.value);
   return html`<div class="ehr-chart-finder">
-    <button type="button" class="secondary" disabled=${busy} onClick=${find}>Find their chart in the EHR</button>
+    <button type="button" class="secondary" disabled=${busy} aria-label=${`Find the chart of ${patient.name} in the EHR`} onClick=${find}>Find their chart in the EHR</button>
     ${problem ? html`<p class="error" role="alert">${problem}</p>` : null}
     ${found
       ? html`<div role="status">
@@ -57,7 +71,7 @@ export function EhrChartFinder({ patient, chosen, onChoose }: { patient: Patient
                                 <code>${identifier.value}</code> (${identifier.system}${identifier.type ? `, ${identifier.type}` : ''})
                                 ${inForm(identifier)
                                   ? html` in the form`
-                                  : html` <button type="button" class="secondary" aria-label=${`Use the number ${identifier.value} of ${candidate.name}`} onClick=${() => onChoose({ system: identifier.system, value: identifier.value })}>Use this number</button>`}
+                                  : html` <button type="button" class="secondary" disabled=${busy} aria-label=${`Use the number ${identifier.value} of ${candidate.name}`} onClick=${() => choose({ system: identifier.system, value: identifier.value })}>Use this number</button>`}
                               </li>`,
                             )}
                           </ul>`

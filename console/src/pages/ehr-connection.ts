@@ -11,6 +11,7 @@ import { ShownOnce } from '../admin-actions.js';
 import { readAllPatients } from '../paged-list.js';
 import { byName } from '../patient-search.js';
 import { deliveryState } from '../delivery-state.js';
+import { EhrChartFinder } from './ehr-chart-finder.js';
 
 /** The latest deliveries counted for the summary line. */
 const RECENT = 100;
@@ -123,14 +124,25 @@ const UNNUMBERED_NAMED = 10;
  * Patient the platform makes in the EHR, not to the hospital's chart of them (docs/fhir.md). Said
  * before the connection is made too, when entering the numbers first avoids a second Patient.
  */
-function UnnumberedPatients({ patients }: { patients: PatientSummary[] | undefined }) {
+function UnnumberedPatients({ patients, connected, onNumbered }: { patients: PatientSummary[] | undefined; connected: boolean; onNumbered: (patient: PatientSummary) => void }) {
+  const [saved, setSaved] = useState<string | undefined>(undefined);
   if (patients === undefined) return null;
+  // Found in the EHR and saved at once by those who may change a patient's numbers (admins, nurses).
+  const mayNumber = connected && ['admin', 'nurse'].includes(session.me?.user.role ?? '');
+  const number = async (patient: PatientSummary, identifier: { system: string; value: string }) => {
+    const updated = await api<PatientSummary>('PATCH', `/v1/patients/${encodeURIComponent(patient.id)}`, { identifiers: [...patient.identifiers, identifier] });
+    setSaved(`Saved ${identifier.value} as ${updated.name}’s record number: their readings go to that chart from now on.`);
+    onNumbered(updated);
+  };
+  const savedNote = saved ? html`<p class="notice" role="status">${saved}</p>` : null;
   // By name, as a nurse looks for them (the API lists them by id).
   const without = patients.filter((patient) => patient.identifiers.length === 0).sort(byName);
-  if (without.length === 0) return patients.length === 0 ? null : html`<p class="numbers-state">Every patient of this team has a record number in another system: their readings go to the EHR’s chart under it.</p>`;
-  return html`<div class="numbers-state">
-    <p>${without.length} of this team’s ${patients.length} ${patients.length === 1 ? 'patient has' : 'patients have'} no record number in another system: ${without.length === 1 ? 'their readings go' : 'theirs go'} to a Patient the platform creates in the EHR, not to the hospital’s chart of them. Add each one’s medical record number on their page (<em>Correct the name, date of birth, language or record numbers</em>), best before the connection sends their first reading.</p>
-    <ul>${without.slice(0, UNNUMBERED_NAMED).map((patient) => html`<li><a href=${`/patients/${encodeURIComponent(patient.id)}`}>${patient.name}</a></li>`)}${without.length > UNNUMBERED_NAMED ? html`<li>and ${without.length - UNNUMBERED_NAMED} more</li>` : null}</ul>
+  if (without.length === 0) return patients.length === 0 ? null : html`${savedNote}<p class="numbers-state">Every patient of this team has a record number in another system: their readings go to the EHR’s chart under it.</p>`;
+  return html`${savedNote}<div class="numbers-state">
+    <p>${without.length} of this team’s ${patients.length} ${patients.length === 1 ? 'patient has' : 'patients have'} no record number in another system: ${without.length === 1 ? 'their readings go' : 'theirs go'} to a Patient the platform creates in the EHR, not to the hospital’s chart of them. Add each one’s medical record number on their page (<em>Correct the name, date of birth, language or record numbers</em>)${mayNumber ? ', or find it in the EHR below' : ''}, best before the connection sends their first reading.</p>
+    <ul>${without.slice(0, UNNUMBERED_NAMED).map(
+      (patient) => html`<li key=${patient.id}><a href=${`/patients/${encodeURIComponent(patient.id)}`}>${patient.name}</a>${mayNumber ? html`<${EhrChartFinder} patient=${patient} chosen=${patient.identifiers} known=${true} onChoose=${(identifier: { system: string; value: string }) => number(patient, identifier)} />` : null}</li>`,
+    )}${without.length > UNNUMBERED_NAMED ? html`<li>and ${without.length - UNNUMBERED_NAMED} more</li>` : null}</ul>
   </div>`;
 }
 
@@ -246,7 +258,7 @@ export function EhrConnection({ team, onDone }: { team: CareTeam; onDone: () => 
         ? html`<p class="ehr-summary">This team’s readings go to no EHR.</p>`
         : html`<p class="ehr-summary">${endpoint.enabled ? 'Readings go' : 'Paused: nothing is sent'} to <code>${endpoint.baseUrl}</code>, signed in${smart ? html` as SMART Backend Services client <code>${smart.clientId}</code>` : ' with a bearer token'}. ${endpoint.cgmSummaryDays ? `Each patient’s CGM summary every ${endpoint.cgmSummaryDays} ${endpoint.cgmSummaryDays === 1 ? 'day' : 'days'}.` : 'No CGM summaries.'}</p>
           <p><small class="source">Changed by ${endpoint.updatedBy}, ${new Date(endpoint.updatedAt).toLocaleString()}</small></p>`}
-    <${UnnumberedPatients} patients=${patients} />
+    <${UnnumberedPatients} patients=${patients} connected=${Boolean(endpoint)} onNumbered=${(updated: PatientSummary) => setPatients((kept) => kept?.map((patient) => (patient.id === updated.id ? updated : patient)))} />
     ${smart ? html`<${ShownOnce} label="The key the EHR registers" value=${smart.jwksUrl}>The EHR registers the platform’s public key by this JWKS address (the private key never leaves the platform):</${ShownOnce}>` : null}
     ${endpoint ? html`<h3>Readings</h3><${DeliveryState} deliveries=${deliveries} /><h3>CGM summaries</h3><${SubmissionTable} submissions=${submissions} /><${OrderTable} orders=${orders} /><${OrdersRead} endpoint=${endpoint} reading=${readingOrders} onRead=${readOrders} />` : null}
     ${isAdmin
