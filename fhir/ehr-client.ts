@@ -206,6 +206,38 @@ export class EhrClient {
   }
 }
 
+/**
+ * The care teams' EHR clients, one per team, each brought up to date with the team's endpoint when
+ * asked for: a SMART token is reused until it runs out, and a changed endpoint drops it. The push
+ * (rules process) and the API's chart search (dashboard process) each keep one.
+ */
+export class EhrClients {
+  private readonly clients = new Map<string, EhrClient>();
+
+  constructor(
+    private readonly targets: WebhookTargetPolicy,
+    /** Told when a team's endpoint changed since its client was last used. */
+    private readonly onEndpointChanged: (careTeamId: string) => void = () => {},
+  ) {}
+
+  for(endpoint: FhirEndpoint): EhrClient {
+    const client = this.clients.get(endpoint.careTeamId);
+    if (!client) {
+      const created = new EhrClient(endpoint, this.targets);
+      this.clients.set(endpoint.careTeamId, created);
+      return created;
+    }
+    if (client.updatedAt !== endpoint.updatedAt) this.onEndpointChanged(endpoint.careTeamId);
+    client.update(endpoint);
+    return client;
+  }
+
+  /** The team's client, if it was used (for its token count in tests and diagnostics). */
+  of(careTeamId: string): EhrClient | undefined {
+    return this.clients.get(careTeamId);
+  }
+}
+
 /** What an OperationOutcome says, or the start of whatever else came back. */
 function diagnostics(body: string): string {
   try {

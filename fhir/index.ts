@@ -13,7 +13,7 @@ export { ObservationSearchPages, observationPage, type ObservationEntriesPage, t
 export { deviceResource, patientResource, type DeviceFacts } from './resources.js';
 export { OBSERVATION_INCLUDES, OBSERVATION_SEARCH_PARAMETERS, codingsMatch, decodeCursor, encodeCursor, pageSize, parseObservationSearch, parseTokens, searchValues, type ObservationSearch, type RawQuery } from './search.js';
 export { EXTENSIONS, FHIR_JSON, FHIR_VERSION, PROFILES, SYSTEMS } from './vocabulary.js';
-export { EhrAnswer, EhrClient, SMART_SIGNING_ALGORITHM } from './ehr-client.js';
+export { EhrAnswer, EhrClient, EhrClients, SMART_SIGNING_ALGORITHM } from './ehr-client.js';
 export { MAX_EHR_CANDIDATES, candidateOf, nameWords, searchEhrPatients, type EhrPatientCandidate, type EhrSearchBasis } from './ehr-patient-search.js';
 export { FhirPushQueue, FhirPushSender, PUSH_BATCH_SIZE, type FhirPushSenderDependencies } from './push.js';
 export { DEFAULT_PUSH_RETRY, type PushRetry } from './push-retry.js';

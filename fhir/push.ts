@@ -18,7 +18,7 @@ import { DueWorkLoop, type WebhookTargetPolicy } from '../rules/index.js';
 import type { ClinicalStore, FhirDelivery, FhirEndpoint, ReadingsStore } from '../store/index.js';
 import { ChartCheck } from './chart-check.js';
 import { CgmSummarySubmitter } from './cgm-submissions.js';
-import { EhrAnswer, EhrClient } from './ehr-client.js';
+import { EhrAnswer, EhrClients, type EhrClient } from './ehr-client.js';
 import { DEFAULT_PUSH_RETRY, retryAtAfter, type PushRetry } from './push-retry.js';
 import { deviceResource, patientResource } from './resources.js';
 import { transactionBundle } from './transaction-bundle.js';
@@ -67,7 +67,7 @@ export interface FhirPushSenderDependencies {
 
 export class FhirPushSender {
   private readonly loop: DueWorkLoop;
-  private readonly clients = new Map<string, EhrClient>();
+  private readonly clients: EhrClients;
   /**
    * Per team, how many readings a transaction may hold: halved each time the EHR refuses a batch
    * whole, and forgotten after BATCH_SIZE_MEMORY_MS, so one bad reading does not shrink them for good.
@@ -82,6 +82,8 @@ export class FhirPushSender {
 
   constructor(private readonly dependencies: FhirPushSenderDependencies) {
     this.retry = dependencies.retry ?? DEFAULT_PUSH_RETRY;
+    // A changed endpoint drops what was learned of the old one.
+    this.clients = new EhrClients(dependencies.targets, (careTeamId) => this.batchSizes.delete(careTeamId));
     this.loop = new DueWorkLoop(
       () => this.sendDue(),
       (error) => dependencies.logger.error({ err: error.message }, 'FHIR push loop failed'),
@@ -104,8 +106,8 @@ export class FhirPushSender {
       readingsStore: dependencies.readingsStore,
       logger: dependencies.logger,
       retry: this.retry,
-      clientFor: (endpoint) => this.clientFor(endpoint),
-      checkChart: (endpoint, patient) => this.charts.check(this.clientFor(endpoint), endpoint, [patient]),
+      clientFor: (endpoint) => this.clients.for(endpoint),
+      checkChart: (endpoint, patient) => this.charts.check(this.clients.for(endpoint), endpoint, [patient]),
       submitted: new Counter({ name: 'rpm_fhir_push_cgm_summaries_total', help: 'CGM summaries submitted to EHRs, by outcome of the attempt', labelNames: ['outcome'], registers: [dependencies.registry] }),
       graceMs: dependencies.cgmGraceMs,
     });
@@ -121,7 +123,7 @@ export class FhirPushSender {
 
   /** The EHR client of a team (for its token count in tests and diagnostics). */
   clientOf(careTeamId: string): EhrClient | undefined {
-    return this.clients.get(careTeamId);
+    return this.clients.of(careTeamId);
   }
 
   /** Sends what is due now. */
@@ -141,15 +143,6 @@ export class FhirPushSender {
       for (let start = 0; start < batch.length; start += size) await this.sendBatch(batch.slice(start, start + size));
     }
     await this.cgmSummaries.run(() => this.loop.isStopped);
-  }
-
-  /** The team's EHR client, brought up to date with its endpoint (a changed endpoint drops what was learned of the old one). */
-  private clientFor(endpoint: FhirEndpoint): EhrClient {
-    let client = this.clients.get(endpoint.careTeamId);
-    if (client && client.updatedAt !== endpoint.updatedAt) this.batchSizes.delete(endpoint.careTeamId);
-    if (client) client.update(endpoint);
-    else this.clients.set(endpoint.careTeamId, (client = new EhrClient(endpoint, this.dependencies.targets)));
-    return client;
   }
 
   private batchSize(careTeamId: string): number {
@@ -191,7 +184,7 @@ export class FhirPushSender {
     const { clinicalStore, deviceProfiles } = this.dependencies;
     const readings = batch.map((delivery) => delivery.reading);
     const platformPatients = [...(await clinicalStore.patients.getMany([...new Set(readings.map((reading) => reading.patientId))])).values()];
-    await this.charts.check(this.clientFor(endpoint), endpoint, platformPatients);
+    await this.charts.check(this.clients.for(endpoint), endpoint, platformPatients);
     const patients = platformPatients.map(patientResource);
     // The readings' devices and gateways, and each device's own gateway (Device.parent).
     // A reading a person entered has no device (its Observation names the patient as performer).
@@ -205,7 +198,7 @@ export class FhirPushSender {
       const patientId = readings.find((reading) => reading.deviceId === deviceId)?.patientId;
       devices.push(deviceResource({ device, patientId, profile: device.model ? deviceProfiles.get(device.model) : undefined }));
     }
-    await this.clientFor(endpoint).transaction(transactionBundle({ readings: batch.map(({ reading, action }) => ({ reading, action })), patients, devices }));
+    await this.clients.for(endpoint).transaction(transactionBundle({ readings: batch.map(({ reading, action }) => ({ reading, action })), patients, devices }));
   }
 
   private async failed(batch: readonly FhirDelivery[], error: Error): Promise<void> {

@@ -3,23 +3,16 @@
 // a nurse takes the medical record number from the EHR rather than typing it. Nothing is changed
 // here: the number chosen is saved as any record number (PATCH /v1/patients/:id).
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { EhrClient, MAX_EHR_CANDIDATES, searchEhrPatients } from '../../fhir/index.js';
+import { EhrClients, MAX_EHR_CANDIDATES, searchEhrPatients } from '../../fhir/index.js';
 import type { WebhookTargetPolicy } from '../../rules/index.js';
-import { STORE_ERRORS, type ClinicalStore, type FhirEndpoint } from '../../store/index.js';
+import { STORE_ERRORS, type ClinicalStore } from '../../store/index.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import { ehrPatientsAnswer, errorResponses } from '../schemas.js';
 import { idParams } from './shared.js';
 
 
 export const ehrPatientRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; targets: WebhookTargetPolicy }> = async (app, { clinicalStore, targets }) => {
-  // One client per team, as the push keeps them: a SMART token is reused until it runs out.
-  const clients = new Map<string, EhrClient>();
-  const clientFor = (endpoint: FhirEndpoint) => {
-    const client = clients.get(endpoint.careTeamId) ?? new EhrClient(endpoint, targets);
-    client.update(endpoint);
-    clients.set(endpoint.careTeamId, client);
-    return client;
-  };
+  const clients = new EhrClients(targets);
 
   app.get(
     '/v1/patients/:id/ehr-patients',
@@ -37,7 +30,7 @@ export const ehrPatientRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalSt
       const endpoint = await clinicalStore.fhirEndpoints.get(patient.careTeamId);
       if (!endpoint) throw new ApiError(STORE_ERRORS.NOT_FOUND, `care team ${patient.careTeamId} sends readings to no EHR: there is no EHR to search`);
       try {
-        return await searchEhrPatients(clientFor(endpoint), patient);
+        return await searchEhrPatients(clients.for(endpoint), patient);
       } catch (error) {
         throw new ApiError(API_ERRORS.EHR_UNAVAILABLE, `the care team's EHR could not be searched: ${(error as Error).message}`);
       }

@@ -37,6 +37,13 @@ async function viewFor(clinicalStore: ClinicalStore, user: VerifiedClaims, recor
 
 const view = async (clinicalStore: ClinicalStore, user: VerifiedClaims, record: ReadingSetAside) => (await viewFor(clinicalStore, user, [record]))[0]!;
 
+/** One stored reading of the patient, as the readings list names it: its device, its id and the instant it was measured. */
+async function storedReading(readingsStore: ReadingsStore, patientId: string, deviceId: string, readingId: string, measuredAt: string): Promise<StoredReading | undefined> {
+  const at = Date.parse(measuredAt);
+  const candidates = await readingsStore.query({ patientId, from: new Date(at).toISOString(), to: new Date(at + 1).toISOString() });
+  return candidates.find((candidate) => candidate.deviceId === deviceId && candidate.readingId === readingId);
+}
+
 /** Where a reading moved to another patient went: its id in their record, and whether that record took it now, had it (a retry), or will (spooled). */
 type Moved = { patientId: string; readingId: string; status: 'accepted' | 'duplicate' | 'spooled' };
 
@@ -73,8 +80,7 @@ async function moveToPatient(clinicalStore: ClinicalStore, ingest: IngestService
 async function takeBack(clinicalStore: ClinicalStore, readingsStore: ReadingsStore, record: ReadingSetAside, actor: string, deliveries: Awaited<ReturnType<typeof alertDeliveries>>): Promise<Alert[]> {
   const { patientId, readingId } = record.movedTo!;
   if (await clinicalStore.readingSetAsides.standing(REPORTED_DEVICE_ID, readingId)) return [];
-  const at = Date.parse(record.reading.measuredAt);
-  const [copy] = (await readingsStore.query({ patientId, from: new Date(at).toISOString(), to: new Date(at + 1).toISOString() })).filter((candidate) => candidate.deviceId === REPORTED_DEVICE_ID && candidate.readingId === readingId);
+  const copy = await storedReading(readingsStore, patientId, REPORTED_DEVICE_ID, readingId, record.reading.measuredAt);
   if (!copy) throw new ApiError(STORE_ERRORS.CONFLICT, `the reading moved to patient ${patientId} is not in their record yet; try again in a minute`);
   const result = await clinicalStore.readingSetAsides.setAside({ reading: copy, reason: 'entered_in_error', note: 'Put back in the record it was moved from', actor, deliveries });
   await readingsStore.remove([copy]);
@@ -117,10 +123,7 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
       const patient = await clinicalStore.patients.require(request.params.id);
       const { deviceId, readingId, measuredAt, reason, note, movedTo } = request.body;
       if (movedTo !== undefined && reason !== 'not_the_patient') throw new ApiError(API_ERRORS.VALIDATION, 'body/movedTo: a reading is moved to another patient only when it is not this patient’s (reason "not_the_patient")');
-      const measuredAtMs = Date.parse(measuredAt);
-      const [reading] = (await readingsStore.query({ patientId: patient.id, from: new Date(measuredAtMs).toISOString(), to: new Date(measuredAtMs + 1).toISOString() })).filter(
-        (candidate) => candidate.deviceId === deviceId && candidate.readingId === readingId,
-      );
+      const reading = await storedReading(readingsStore, patient.id, deviceId, readingId, measuredAt);
       request.auditResourceId = `${deviceId}/${readingId}`;
       if (!reading) {
         // Set aside already, and out of the store: a retry is answered with the record there is.
