@@ -476,6 +476,7 @@ export const setAsideView = z.object({
 export const setAsideAnswer = z.object({
   setAside: setAsideView,
   resolvedAlerts: z.number().int().describe('unresolved alerts that counted no other reading, resolved with the reason as their note'),
+  notedAlerts: z.number().int().describe('unresolved alerts that counted it with other readings of the patient’s: left open, each with a note that it was set aside, for a clinician to judge'),
   ehr: z.object({
     withdrawn: z.number().int().describe('deliveries of the reading to the care team’s EHR never tried, withdrawn'),
     retracting: z.number().int().describe('deliveries the EHR took, or may have: it is to be told the reading’s Observations were entered in error'),
@@ -489,6 +490,7 @@ export const setAsideAnswer = z.object({
 export const restoreAnswer = z.object({
   setAside: setAsideView,
   ehr: z.object({ queued: z.number().int().describe('deliveries of the reading to EHRs queued again: one withdrawn to be sent, one retracted to be set final again') }),
+  notedAlerts: z.number().int().describe('unresolved alerts that counted the reading before it was set aside, each given a note that it is back'),
 });
 
 /** A chart of the patient's in their team's EHR, found by birth date and name (fhir/ehr-patient-search.ts). */

@@ -77,7 +77,7 @@ async function moveToPatient(clinicalStore: ClinicalStore, ingest: IngestService
  * Takes a moved reading back out of the record it was moved to (it is being put back where it was
  * taken from): set aside there as entered in error. 409 while that record has not taken it yet.
  */
-async function takeBack(clinicalStore: ClinicalStore, readingsStore: ReadingsStore, record: ReadingSetAside, actor: string, deliveries: Awaited<ReturnType<typeof alertDeliveries>>): Promise<Alert[]> {
+async function takeBack(clinicalStore: ClinicalStore, readingsStore: ReadingsStore, record: ReadingSetAside, actor: string, deliveries: Awaited<ReturnType<typeof alertDeliveries>>): Promise<AlertChange[]> {
   const { patientId, readingId } = record.movedTo!;
   if (await clinicalStore.readingSetAsides.standing(REPORTED_DEVICE_ID, readingId)) return [];
   const copy = await storedReading(readingsStore, patientId, REPORTED_DEVICE_ID, readingId, record.reading.measuredAt);
@@ -85,7 +85,13 @@ async function takeBack(clinicalStore: ClinicalStore, readingsStore: ReadingsSto
   const result = await clinicalStore.readingSetAsides.setAside({ reading: copy, reason: 'entered_in_error', note: 'Put back in the record it was moved from', actor, deliveries });
   await readingsStore.remove([copy]);
   clinicalStore.readingSetAsides.announceChanged(patientId);
-  return result.resolvedAlerts;
+  return alertChanges(result);
+}
+
+/** What consoles are told of the alerts a change of the record touched: resolved, or given a note. */
+function alertChanges(result: { resolvedAlerts?: readonly Alert[]; notedAlerts: readonly Alert[] }): AlertChange[] {
+  const change = (event: 'resolved' | 'updated') => (alert: Alert) => ({ event, alert, eventId: alert.lastEvent?.id ?? 0 });
+  return [...(result.resolvedAlerts ?? []).map(change('resolved')), ...result.notedAlerts.map(change('updated'))];
 }
 
 export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; readingsStore: ReadingsStore; localAlertChanges: Subject<AlertChange>; ingest: IngestService; access: AccessControl }> = async (
@@ -114,7 +120,7 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
         response: { 201: setAsideAnswer, 200: setAsideAnswer, ...errorResponses },
         tags: ['patients'],
         description:
-          'Sets one of the patient’s readings aside from their record: `not_the_patient` (someone else measured on their device), `entered_in_error`, `device_fault`, or `other` with a `note`. The reading (named by `deviceId`, `readingId` and `measuredAt`, as the readings list gives them) leaves the charts, the rules’ state, billing days and CGM figures, and is kept here whole with the reason; an unresolved alert that counted no other reading is resolved with the reason as its note; a delivery of it to the EHR never tried is withdrawn, and the EHR that took it (or may have) is sent its Observations as `entered-in-error`. With `movedTo` (reason `not_the_patient`: a spouse who is a patient too), it is first entered in that patient’s record as a reading entered by the caller (judged by the rules for them, never a billing day; `moved` says where: a 404 for a patient outside the caller’s teams, 409 when their monitoring ended, 400 for a CGM reading, one entered by hand, or one measured before their enrolment). 201; 200 with the same record when it was set aside already (a retry). 404 when the patient has no such reading.',
+          'Sets one of the patient’s readings aside from their record: `not_the_patient` (someone else measured on their device), `entered_in_error`, `device_fault`, or `other` with a `note`. The reading (named by `deviceId`, `readingId` and `measuredAt`, as the readings list gives them) leaves the charts, the rules’ state, billing days and CGM figures, and is kept here whole with the reason; an unresolved alert that counted no other reading is resolved with the reason as its note, and one that counted the patient’s own readings too stays open with a note that this one was set aside, for a clinician to judge (`notedAlerts`); a delivery of it to the EHR never tried is withdrawn, and the EHR that took it (or may have) is sent its Observations as `entered-in-error`. With `movedTo` (reason `not_the_patient`: a spouse who is a patient too), it is first entered in that patient’s record as a reading entered by the caller (judged by the rules for them, never a billing day; `moved` says where: a 404 for a patient outside the caller’s teams, 409 when their monitoring ended, 400 for a CGM reading, one entered by hand, or one measured before their enrolment). 201; 200 with the same record when it was set aside already (a retry). 404 when the patient has no such reading.',
       },
       config: { access: { roles: CARE_ROLES, scope: 'patient', audit: 'reading.set_aside', resourceType: 'reading' } },
     },
@@ -128,7 +134,7 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
       if (!reading) {
         // Set aside already, and out of the store: a retry is answered with the record there is.
         const kept = await clinicalStore.readingSetAsides.standing(deviceId, readingId);
-        if (kept?.patientId === patient.id) return reply.code(200).send({ setAside: await view(clinicalStore, user, kept), resolvedAlerts: 0, ehr: { withdrawn: 0, retracting: 0 }, moved: null });
+        if (kept?.patientId === patient.id) return reply.code(200).send({ setAside: await view(clinicalStore, user, kept), resolvedAlerts: 0, notedAlerts: 0, ehr: { withdrawn: 0, retracting: 0 }, moved: null });
         throw new ApiError(STORE_ERRORS.NOT_FOUND, `body: the patient has no reading ${readingId} of device ${deviceId} measured at ${measuredAt}`);
       }
       const move = movedTo === undefined ? undefined : await moveToPatient(clinicalStore, ingest, user, patient, reading, movedTo);
@@ -138,11 +144,12 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
       // removes it), never in neither.
       await readingsStore.remove([reading]);
       clinicalStore.readingSetAsides.announceChanged(patient.id);
-      for (const alert of result.resolvedAlerts) localAlertChanges.next({ event: 'resolved', alert, eventId: alert.lastEvent?.id ?? 0 });
+      for (const change of alertChanges(result)) localAlertChanges.next(change);
       if (move) await auditOther(request, user, 'reading.move', move.target.id, move.moved.readingId);
       return reply.code(result.created ? 201 : 200).send({
         setAside: await view(clinicalStore, user, result.setAside),
         resolvedAlerts: result.resolvedAlerts.length,
+        notedAlerts: result.notedAlerts.length,
         ehr: { withdrawn: result.ehrDeliveriesWithdrawn, retracting: result.ehrDeliveriesRetracting },
         moved: move?.moved ?? null,
       });
@@ -170,7 +177,7 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
         params: idParams.extend({ setAsideId: z.string().min(1).max(200) }),
         response: { 200: restoreAnswer, ...errorResponses },
         tags: ['patients'],
-        description: 'Puts a reading set aside back into the patient’s record (set aside by mistake): charts, billing days and CGM figures count it again and the rules’ state includes it. It is not judged again: an alert its setting aside resolved stays resolved. One moved to another patient is first set aside from their record (`entered_in_error`; 409 while their record has not taken it yet). A delivery of it to the EHR that was withdrawn is sent after all; one that told the EHR it was entered in error sets its Observations `final` again. 409 when it was put back already.',
+        description: 'Puts a reading set aside back into the patient’s record (set aside by mistake): charts, billing days and CGM figures count it again and the rules’ state includes it. It is not judged again: an alert its setting aside resolved stays resolved, and one still open that counted it is given a note that it is back (`notedAlerts`). One moved to another patient is first set aside from their record (`entered_in_error`; 409 while their record has not taken it yet). A delivery of it to the EHR that was withdrawn is sent after all; one that told the EHR it was entered in error sets its Observations `final` again. 409 when it was put back already.',
       },
       config: { access: { roles: CARE_ROLES, scope: 'patient', audit: 'reading.restore', resourceType: 'reading' } },
     },
@@ -184,8 +191,8 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
       // it out there: it was never theirs).
       if (record.movedTo) {
         const other = await clinicalStore.patients.require(record.movedTo.patientId);
-        const resolved = await takeBack(clinicalStore, readingsStore, record, user.sub, await alertDeliveries(clinicalStore, 'resolved', other.careTeamId));
-        for (const alert of resolved) localAlertChanges.next({ event: 'resolved', alert, eventId: alert.lastEvent?.id ?? 0 });
+        const changes = await takeBack(clinicalStore, readingsStore, record, user.sub, await alertDeliveries(clinicalStore, 'resolved', other.careTeamId));
+        for (const change of changes) localAlertChanges.next(change);
         await auditOther(request, user, 'reading.move.undo', other.id, record.movedTo.readingId);
       }
       // Written back before the record says so: a crash in between leaves it in both places (a
@@ -193,7 +200,8 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
       await readingsStore.write([record.reading]);
       const restored = await clinicalStore.readingSetAsides.restore(record.id, user.sub);
       clinicalStore.readingSetAsides.announceChanged(record.patientId);
-      return { setAside: await view(clinicalStore, user, restored.setAside), ehr: { queued: restored.ehrDeliveriesQueued } };
+      for (const change of alertChanges(restored)) localAlertChanges.next(change);
+      return { setAside: await view(clinicalStore, user, restored.setAside), ehr: { queued: restored.ehrDeliveriesQueued }, notedAlerts: restored.notedAlerts.length };
     },
   );
 };

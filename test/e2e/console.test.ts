@@ -1475,6 +1475,38 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await context.close();
     }, WALKTHROUGH_MS);
 
+    it('leaves open, with a note in its history, a crisis alert her own retake confirmed when the nurse sets the first reading aside', async () => {
+      const nora = String((await call('POST', '/v1/patients', { name: 'Nora Noted', birthDate: '1949-01-02', timezone: 'America/Chicago', careTeamId: ids.teamA, enrolledAt: new Date(Date.now() - 2 * DAY_MS).toISOString() })).id);
+      const cuff = unique('sleeve-cuff');
+      const secret = await provision(cuff, 'blood_pressure', nora);
+      // A crisis value taken over a sleeve, and her retake six minutes later, in the crisis range too: confirmed.
+      publish(cuff, secret, { readingId: 'n-1', kind: 'blood_pressure', measuredAt: new Date(Date.now() - 10 * 60_000).toISOString(), systolic: 191, diastolic: 108, unit: 'mmHg' });
+      publish(cuff, secret, { readingId: 'n-2', kind: 'blood_pressure', measuredAt: new Date(Date.now() - 4 * 60_000).toISOString(), systolic: 183, diastolic: 102, unit: 'mmHg' });
+      const crisis = await eventually(async () => ((await call('GET', `/v1/alerts?patientId=${nora}`)).alerts as { id: string; ruleId: string; status: string; readingCount: number }[]).find((a) => a.ruleId === 'bp-crisis' && a.readingCount === 2), 15_000);
+      const context = await browser.newContext({ timezoneId: 'America/Chicago' });
+      const page = await context.newPage();
+      await signIn(page);
+      await page.goto(`${baseUrl}/patients/${nora}`);
+      const row = 'table.readings tbody tr:has-text("191/108")';
+      await page.waitForSelector(row);
+      await page.click(`${row} button.set-aside-button`);
+      await page.selectOption('#set-aside-reason', 'device_fault');
+      await page.fill('#set-aside-note', 'Cuff over a sleeve');
+      await page.click('form.set-aside button[type=submit]');
+      await page.waitForSelector('form.set-aside', { state: 'detached' });
+      const notice = ((await page.textContent('main p.notice[role=status]')) ?? '').replace(/\s+/g, ' ').trim();
+      expect(notice).toMatch(/^Set aside the blood pressure 191\/108 mmHg of .+: device fault\. 1 open alert counted it with other readings of theirs: it stays open with a note saying so; judge whether it still stands\.$/);
+      expect(((await call('GET', `/v1/alerts/${crisis.id}`)) as { status: string }).status).toBe(crisis.status);
+      // The alert's history says which reading left it and why, in the patient's time.
+      await page.goto(`${baseUrl}/alerts/${crisis.id}`);
+      const noteRow = 'table.events tbody tr:has-text("A reading this alert counted was set aside")';
+      await page.waitForSelector(noteRow);
+      expect(((await page.textContent(noteRow)) ?? '').replace(/\s+/g, ' ')).toMatch(/note.*A reading this alert counted was set aside \(device fault\. Cuff over a sleeve\): blood pressure 191\/108 mmHg, measured .+\. The alert counts other readings of the patient’s too: judge whether it still stands on them\./);
+      expect(await seriousViolations(page, 'alert-set-aside-note')).toEqual([]);
+      await page.screenshot({ path: join(screenshots, 'alert-set-aside-note.png'), fullPage: true });
+      await context.close();
+    }, WALKTHROUGH_MS);
+
     it('lets a nurse in another time zone enter a reading the patient reads out on the phone, in the patient’s time, marked as entered by hand; a typo named at its field; the patient their own from the phone', async () => {
       const hugo = String((await call('POST', '/v1/patients', { name: 'Hugo Handheld', birthDate: '1950-02-03', timezone: 'America/Chicago', careTeamId: ids.teamA, enrolledAt: new Date(Date.now() - 2 * DAY_MS).toISOString() })).id);
       const context = await browser.newContext({ timezoneId: 'America/New_York' });

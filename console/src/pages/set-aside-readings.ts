@@ -65,8 +65,9 @@ export function SetAsideForm({ patientId, reading, localTime, onDone, onCancel }
       const whose = answer.setAside.movedTo?.patientName ?? 'the other patient';
       const moved = answer.moved ? (answer.moved.status === 'spooled' ? ` It reaches ${whose}’s record within moments.` : ` Moved to ${whose}’s record, where the alerts judge it as their reading.`) : '';
       const resolved = answer.resolvedAlerts > 0 ? ` ${capitalized(counted(answer.resolvedAlerts, 'alert'))} it raised ${answer.resolvedAlerts === 1 ? 'was' : 'were'} resolved.` : '';
+      const noted = answer.notedAlerts > 0 ? ` ${capitalized(counted(answer.notedAlerts, 'open alert'))} counted it with other readings of theirs: ${answer.notedAlerts === 1 ? 'it stays open with a note saying so; judge whether it still stands' : 'they stay open with a note saying so; judge whether each still stands'}.` : '';
       const ehr = answer.ehr.retracting > 0 ? ' The care team’s EHR, which had it, is being told it was entered in error.' : answer.ehr.withdrawn > 0 ? ' It will not be sent to the EHR.' : '';
-      onDone(`Set aside the ${readingWords(reading, localTime)}: ${setAsideReasonText(answer.setAside.reason)}.${moved}${resolved}${ehr}`);
+      onDone(`Set aside the ${readingWords(reading, localTime)}: ${setAsideReasonText(answer.setAside.reason)}.${moved}${resolved}${noted}${ehr}`);
     } catch (failure) {
       // A 404 naming the field: the patient it was to go to is not one of the caller's.
       const named = failure instanceof ApiFailure && (failure.status === 400 || (failure.status === 404 && failure.message.startsWith('body/')));
@@ -95,8 +96,8 @@ export function SetAsideForm({ patientId, reading, localTime, onDone, onCancel }
             'One of your patients (a spouse on a shared cuff or scale): it goes into their record as a reading entered by you, where the alerts judge it; never a billing day, since the device is not theirs.',
           )
         : null}
-      ${field('set-aside-note', reason === 'other' ? 'Note (say why)' : 'Note (optional)', html`<input id="set-aside-note" maxlength=${MAX_SET_ASIDE_NOTE} autocomplete="off" required=${reason === 'other'} value=${note} onInput=${(e: Event) => setNote((e.target as HTMLInputElement).value)} ...${aria('set-aside-note', true)} />`, 'Kept with the reading, and on an alert it alone raised.')}
-      <p class="hint">It leaves the charts, the averages the alerts are judged on, the billing days and the CGM figures, and the EHR (an EHR that has it already is told it was entered in error); an alert it alone raised is resolved. It is kept below the table and can be put back.</p>
+      ${field('set-aside-note', reason === 'other' ? 'Note (say why)' : 'Note (optional)', html`<input id="set-aside-note" maxlength=${MAX_SET_ASIDE_NOTE} autocomplete="off" required=${reason === 'other'} value=${note} onInput=${(e: Event) => setNote((e.target as HTMLInputElement).value)} ...${aria('set-aside-note', true)} />`, 'Kept with the reading, and on the alerts that counted it.')}
+      <p class="hint">It leaves the charts, the averages the alerts are judged on, the billing days and the CGM figures, and the EHR (an EHR that has it already is told it was entered in error); an alert it alone raised is resolved, and one that counted other readings too is given a note. It is kept below the table and can be put back.</p>
       <button type="submit" class="danger" disabled=${busy || reason === '' || (reason === 'other' && note.trim() === '')}>Set aside</button>
       <button type="button" class="secondary" onClick=${onCancel}>Cancel</button>
     </form>
@@ -128,11 +129,11 @@ export function SetAsideList({ patientId, localTime, version, onRestored }: { pa
   const putBack = async (record: SetAsideRecord) => {
     setBusy(true);
     try {
-      const { setAside, ehr } = await api<RestoreAnswer>('POST', `${path}/${encodeURIComponent(record.id)}/restore`);
+      const { setAside, ehr, notedAlerts } = await api<RestoreAnswer>('POST', `${path}/${encodeURIComponent(record.id)}/restore`);
       setRecords((kept) => kept.map((r) => (r.id === setAside.id ? setAside : r)));
       setProblem(undefined);
       const takenBack = record.movedTo ? ` Taken out of ${record.movedTo.patientName ?? 'the other patient'}’s record.` : '';
-      onRestored(`Put back the ${readingWords(record.reading, localTime)}.${takenBack}${ehr.queued > 0 ? ' It is being sent to the care team’s EHR again.' : ''}`);
+      onRestored(`Put back the ${readingWords(record.reading, localTime)}.${takenBack}${notedAlerts > 0 ? ` ${capitalized(counted(notedAlerts, 'open alert'))} that counted it ${notedAlerts === 1 ? 'has' : 'have'} a note that it is back.` : ''}${ehr.queued > 0 ? ' It is being sent to the care team’s EHR again.' : ''}`);
     } catch (failure) {
       setProblem((failure as Error).message);
     } finally {

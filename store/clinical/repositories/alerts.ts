@@ -253,6 +253,21 @@ export async function resolvePatientAlerts(trx: Db, patientId: string, change: {
 }
 
 /**
+ * Adds the same note to each of these unresolved alerts, in the caller's transaction: their state
+ * is unchanged and no one is notified (a note asks the person who opens the alert to judge it).
+ */
+export async function notePatientAlerts(trx: Db, alertIds: readonly string[], change: { actor: string; at: string; note: string; details: unknown }): Promise<Alert[]> {
+  if (alertIds.length === 0) return [];
+  const unresolved = await trx.selectFrom('alerts').select(['id', 'status']).where('id', 'in', alertIds).where('status', '<>', 'resolved').orderBy('opened_at').execute();
+  const noted: Alert[] = [];
+  for (const alert of unresolved) {
+    const status = alert.status as AlertStatus;
+    noted.push((await recordChange(trx, { alertId: alert.id, type: 'note', from: status, to: status, actor: change.actor, at: change.at, note: change.note, details: change.details })).alert);
+  }
+  return noted;
+}
+
+/**
  * The patient's unresolved alerts raised by readings, each with the ids of the readings it counts
  * (its events' `readingId`s and its last reading; the opening one is named by its event since
  * migration 0025's time) and how many it counts (`reading_count`).

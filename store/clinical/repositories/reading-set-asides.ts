@@ -6,13 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Kysely, Selectable } from 'kysely';
-import type { StoredReading } from '../../../device-profiles/index.js';
+import { asSent, kindText, type StoredReading } from '../../../device-profiles/index.js';
 import { conflict, found, invalidInput, isUniqueViolation, notFound } from '../../errors.js';
 import { nowInstant } from '../../time.js';
 import type { SqlDialectName } from '../connect.js';
 import type { ClinicalDatabase, ReadingSetAsideTable } from '../schema.js';
 import { MAX_SET_ASIDE_NOTE, SET_ASIDE_REASONS, setAsideReasonText, type SetAsideReason } from '../set-aside-reasons.js';
-import { resolvePatientAlerts, unresolvedReadingAlerts, type Alert, type DeliveriesOf } from './alerts.js';
+import { notePatientAlerts, resolvePatientAlerts, unresolvedReadingAlerts, type Alert, type DeliveriesOf } from './alerts.js';
 import { reinstateDeliveries, retractDeliveries } from './fhir-push.js';
 
 export interface ReadingSetAside {
@@ -41,6 +41,11 @@ export interface SetAsideResult {
   created: boolean;
   /** Unresolved alerts whose every reading is now set aside, resolved by the caller. */
   resolvedAlerts: Alert[];
+  /**
+   * Unresolved alerts that counted the reading with others of the patient's: each given a note that
+   * it was set aside, for a person to judge whether the alert still stands on the rest.
+   */
+  notedAlerts: Alert[];
   /** Deliveries of the reading to the care team's EHR never tried, now withdrawn. */
   ehrDeliveriesWithdrawn: number;
   /** Deliveries of it the EHR took, or may have: the EHR is to be told it was entered in error. */
@@ -51,6 +56,14 @@ export interface RestoreResult {
   setAside: ReadingSetAside;
   /** Deliveries of the reading to EHRs queued again: one withdrawn to be sent, one retracted to be set final again. */
   ehrDeliveriesQueued: number;
+  /** Unresolved alerts that counted the reading before it was set aside: each given a note that it is back. */
+  notedAlerts: Alert[];
+}
+
+/** The reading as a clinician finds it in the table: "weight 84.2 kg, measured Dec 7, 2026, 6:15 AM" (the patient's time). */
+function readingWords(reading: StoredReading, timezone: string): string {
+  const measured = new Date(reading.measuredAt).toLocaleString('en-US', { timeZone: timezone, dateStyle: 'medium', timeStyle: 'short' });
+  return `${kindText(reading.kind)} ${asSent(reading)}, measured ${measured}`;
 }
 
 function toSetAside(row: Selectable<ReadingSetAsideTable>): ReadingSetAside {
@@ -97,10 +110,11 @@ export class ReadingSetAsideRepository {
     try {
       return await this.db.transaction().execute(async (trx) => {
         // Locked as a move or a discharge locks it: an alert written meanwhile is seen or comes after.
-        const query = trx.selectFrom('patients').select('id').where('id', '=', reading.patientId);
-        if (!(await (this.dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst())) throw notFound('patient', reading.patientId);
+        const query = trx.selectFrom('patients').select(['id', 'timezone']).where('id', '=', reading.patientId);
+        const patient = await (this.dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst();
+        if (!patient) throw notFound('patient', reading.patientId);
         const existing = await this.standing(reading.deviceId, reading.readingId, trx);
-        if (existing) return { setAside: existing, created: false, resolvedAlerts: [], ehrDeliveriesWithdrawn: 0, ehrDeliveriesRetracting: 0 };
+        if (existing) return { setAside: existing, created: false, resolvedAlerts: [], notedAlerts: [], ehrDeliveriesWithdrawn: 0, ehrDeliveriesRetracting: 0 };
         const at = nowInstant();
         const row = {
           id: randomUUID(),
@@ -126,23 +140,26 @@ export class ReadingSetAsideRepository {
         // An alert is resolved only when it counts no reading that is still the patient's: every id
         // it names is set aside and it names as many as it counts (an alert opened before its opening
         // reading was named in its events stays for a person to resolve).
-        const standsForNothing = (await unresolvedReadingAlerts(trx, reading.patientId))
-          .filter((alert) => alert.readingIds.has(reading.readingId) && alert.readingIds.size >= alert.readingCount && [...alert.readingIds].every((id) => setAsideIds.has(id)))
-          .map((alert) => alert.id);
-        const resolvedAlerts = await resolvePatientAlerts(
+        const counting = (await unresolvedReadingAlerts(trx, reading.patientId)).filter((alert) => alert.readingIds.has(reading.readingId));
+        const standsForNothing = counting.filter((alert) => alert.readingIds.size >= alert.readingCount && [...alert.readingIds].every((id) => setAsideIds.has(id))).map((alert) => alert.id);
+        const why = `${setAsideReasonText(input.reason)}${note ? `. ${note}` : ''}`;
+        const details = { setAside: input.reason, readingId: reading.readingId };
+        const resolvedAlerts = await resolvePatientAlerts(trx, reading.patientId, { actor: input.actor, at, note: `Reading set aside: ${why}`, details, deliveries: input.deliveries }, standsForNothing);
+        // One that counts the patient's own readings too stays open: whether it stands on them alone
+        // is a clinician's call (the rules no longer count the reading from now on), so it says why.
+        const notedAlerts = await notePatientAlerts(
           trx,
-          reading.patientId,
-          { actor: input.actor, at, note: `Reading set aside: ${setAsideReasonText(input.reason)}${note ? `. ${note}` : ''}`, details: { setAside: input.reason, readingId: reading.readingId }, deliveries: input.deliveries },
-          standsForNothing,
+          counting.filter((alert) => !standsForNothing.includes(alert.id)).map((alert) => alert.id),
+          { actor: input.actor, at, note: `A reading this alert counted was set aside (${why}): ${readingWords(reading, patient.timezone)}. The alert counts other readings of the patient’s too: judge whether it still stands on them.`, details },
         );
         const ehr = await retractDeliveries(trx, reading, `set aside from the patient's record: ${setAsideReasonText(input.reason)}`);
-        return { setAside: toSetAside(row), created: true, resolvedAlerts, ehrDeliveriesWithdrawn: ehr.withdrawn, ehrDeliveriesRetracting: ehr.retracting };
+        return { setAside: toSetAside(row), created: true, resolvedAlerts, notedAlerts, ehrDeliveriesWithdrawn: ehr.withdrawn, ehrDeliveriesRetracting: ehr.retracting };
       });
     } catch (error) {
       // Two at once: the other's record stands.
       if (isUniqueViolation(error)) {
         const existing = await this.standing(reading.deviceId, reading.readingId);
-        if (existing) return { setAside: existing, created: false, resolvedAlerts: [], ehrDeliveriesWithdrawn: 0, ehrDeliveriesRetracting: 0 };
+        if (existing) return { setAside: existing, created: false, resolvedAlerts: [], notedAlerts: [], ehrDeliveriesWithdrawn: 0, ehrDeliveriesRetracting: 0 };
       }
       throw error;
     }
@@ -177,7 +194,14 @@ export class ReadingSetAsideRepository {
     const at = nowInstant();
     const restored = await this.db.transaction().execute(async (trx) => {
       const updated = await trx.updateTable('reading_set_asides').set({ restored_at: at, restored_by: actor }).where('id', '=', id).where('restored_at', 'is', null).returningAll().executeTakeFirst();
-      return updated && { setAside: toSetAside(updated), ehrDeliveriesQueued: await reinstateDeliveries(trx, { deviceId: updated.device_id, readingId: updated.reading_id }) };
+      if (!updated) return undefined;
+      const ehrDeliveriesQueued = await reinstateDeliveries(trx, { deviceId: updated.device_id, readingId: updated.reading_id });
+      // The alerts told it was set aside are told it is back (one it resolved stays resolved).
+      const reading = JSON.parse(updated.reading) as StoredReading;
+      const { timezone } = await trx.selectFrom('patients').select('timezone').where('id', '=', updated.patient_id).executeTakeFirstOrThrow();
+      const counting = (await unresolvedReadingAlerts(trx, updated.patient_id)).filter((alert) => alert.readingIds.has(updated.reading_id)).map((alert) => alert.id);
+      const notedAlerts = await notePatientAlerts(trx, counting, { actor, at, note: `A reading set aside from this alert was put back in the patient’s record: ${readingWords(reading, timezone)}. The alert counts it again.`, details: { restored: true, readingId: updated.reading_id } });
+      return { setAside: toSetAside(updated), ehrDeliveriesQueued, notedAlerts };
     });
     if (restored) return restored;
     const record = await this.require(id);

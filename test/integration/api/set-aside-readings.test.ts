@@ -28,7 +28,7 @@ type SetAside = {
   restoredBy: string | null;
   movedTo: { patientId: string; readingId: string; patientName: string | null } | null;
 };
-type Answer = { setAside: SetAside; resolvedAlerts: number; ehr: { withdrawn: number; retracting: number }; moved: { patientId: string; readingId: string; status: string } | null };
+type Answer = { setAside: SetAside; resolvedAlerts: number; notedAlerts: number; ehr: { withdrawn: number; retracting: number }; moved: { patientId: string; readingId: string; status: string } | null };
 
 function setAsideSuite(store: 'sqlite' | 'postgres'): void {
   let app: ApiHarness;
@@ -227,6 +227,54 @@ function setAsideSuite(store: 'sqlite' | 'postgres'): void {
         ['reading.move.undo', harold],
       ]),
     );
+  }, 30_000);
+
+  it('leaves open, with a note, a crisis alert her own retake confirmed when the first reading is set aside; notes it when that one is put back', async () => {
+    const patientId = await enroll('Nell Noted');
+    const cuff = await provision('blood_pressure', patientId);
+    const first = new Date(Date.now() - 10 * 60_000).toISOString();
+    const retake = new Date(Date.now() - 4 * 60_000).toISOString();
+    // A crisis reading, held for a retake, and her retake six minutes later: crisis too, confirmed.
+    expect((await post(cuff, { readingId: 'n-1', kind: 'blood_pressure', measuredAt: first, unit: 'mmHg', systolic: 188, diastolic: 106, pulse: 90 })).status).toBe(200);
+    expect((await post(cuff, { readingId: 'n-2', kind: 'blood_pressure', measuredAt: retake, unit: 'mmHg', systolic: 182, diastolic: 101, pulse: 84 })).status).toBe(200);
+    const alert = await eventually(async () => (await app.clinicalStore.alerts.list({ patientId })).items.find((a) => a.ruleId === 'bp-crisis' && a.readingCount === 2));
+    expect(alert.status).toBe('open');
+    const eventsOf = async () => ((await app.request('GET', `/v1/alerts/${alert.id}/events`, { token: nurse })).body as { events: { type: string; actor: string; note: string | null; details: unknown }[] }).events;
+    const deliveriesBefore = (await app.clinicalStore.deliveries.forAlert(alert.id)).length;
+
+    // The first was taken with the cuff over a sleeve: set aside. The alert stands on her retake
+    // too, so it stays open, with a note saying which reading left it, for the nurse to judge.
+    const path = `/v1/patients/${patientId}/set-aside-readings`;
+    const set = await app.request('POST', path, { token: nurse, body: { deviceId: cuff.id, readingId: 'n-1', measuredAt: first, reason: 'device_fault', note: 'Cuff over a sleeve' } });
+    expect(set).toMatchObject({ status: 201, body: { resolvedAlerts: 0, notedAlerts: 1 } });
+    expect(await app.clinicalStore.alerts.require(alert.id)).toMatchObject({ status: 'open', resolvedAt: null });
+    const measured = new Date(first).toLocaleString('en-US', { timeZone: 'America/Chicago', dateStyle: 'medium', timeStyle: 'short' });
+    expect((await eventsOf()).at(-1)).toEqual(
+      expect.objectContaining({
+        type: 'note',
+        actor: 'nurse-ivy',
+        note: `A reading this alert counted was set aside (device fault. Cuff over a sleeve): blood pressure 188/106 mmHg, measured ${measured}. The alert counts other readings of the patient’s too: judge whether it still stands on them.`,
+        details: { setAside: 'device_fault', readingId: 'n-1' },
+      }),
+    );
+    // A note pages no one.
+    expect(await app.clinicalStore.deliveries.forAlert(alert.id)).toHaveLength(deliveriesBefore);
+
+    // Put back: the note says it is back; the alert stays as it was.
+    const record = (set.body as Answer).setAside;
+    const restored = await app.request('POST', `${path}/${record.id}/restore`, { token: nurse });
+    expect(restored).toMatchObject({ status: 200, body: { notedAlerts: 1 } });
+    expect((await eventsOf()).at(-1)).toEqual(
+      expect.objectContaining({ type: 'note', note: `A reading set aside from this alert was put back in the patient’s record: blood pressure 188/106 mmHg, measured ${measured}. The alert counts it again.`, details: { restored: true, readingId: 'n-1' } }),
+    );
+    expect(await app.clinicalStore.alerts.require(alert.id)).toMatchObject({ status: 'open' });
+
+    // Both set aside, one after the other: the first leaves a note, the second leaves the alert
+    // standing for nothing, and resolves it.
+    expect(await app.request('POST', path, { token: nurse, body: { deviceId: cuff.id, readingId: 'n-2', measuredAt: retake, reason: 'device_fault' } })).toMatchObject({ status: 201, body: { resolvedAlerts: 0, notedAlerts: 1 } });
+    expect(await app.request('POST', path, { token: nurse, body: { deviceId: cuff.id, readingId: 'n-1', measuredAt: first, reason: 'device_fault' } })).toMatchObject({ status: 201, body: { resolvedAlerts: 1, notedAlerts: 0 } });
+    expect(await app.clinicalStore.alerts.require(alert.id)).toMatchObject({ status: 'resolved', resolvedBy: 'nurse-ivy' });
+    expect((await eventsOf()).map((event) => event.type).slice(-2)).toEqual(['note', 'resolved']);
   }, 30_000);
 
   it('rebuilds the rules’ state without her husband’s glucose: her next reading is judged after her own', async () => {
