@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApi } from '../dashboard-api/index.js';
 import { DeviceBoundBridge, IngestService } from '../ingest/index.js';
-import { ClinicalStore, connectEngine, openBucket, type ClusterEngine } from '../store/index.js';
+import { ClinicalStore, ClusterChanges, clinicalChangesOf, connectEngine, openBucket, type ClusterEngine } from '../store/index.js';
 import {
   JetStreamHandover,
   JetStreamRulesFeed,
@@ -147,6 +147,10 @@ export async function startRole(config: PlatformConfig, role: PlatformRole, part
           closers.push(() => connected.nc.close());
           await ensureAcceptedStream(connected);
           engine = connected;
+          // Every process hears of a device, threshold or set-aside change made in another at once.
+          const changes = new ClusterChanges(connected.nc, clinicalChangesOf(clinicalStore), logger);
+          changes.start();
+          closers.push(async () => changes.stop());
         } catch (error) {
           throw new StartupError(`RPM_NATS_URL: cannot use JetStream on ${urls}: ${(error as Error).message}`);
         }
