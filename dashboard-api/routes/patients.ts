@@ -41,12 +41,13 @@ export const patientRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore
             birthDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD').optional(),
             language: z.string().min(2).max(35).nullable().optional(),
             identifiers: z.array(patientIdentifier).max(MAX_PATIENT_IDENTIFIERS).optional(),
+            timezone: z.string().min(1).max(64).optional(),
           })
           .strict()
-          .refine((change) => Object.keys(change).length > 0, 'name, birthDate, language or identifiers: nothing to change'),
+          .refine((change) => Object.keys(change).length > 0, 'name, birthDate, language, identifiers or timezone: nothing to change'),
         response: { 200: patientView, ...errorResponses },
         tags: ['patients'],
-        description: 'Corrects the patient’s name or date of birth, or changes their language (BCP 47; null: English), in which automated messages are sent when the care team has a template in it, or their numbers in other systems (`identifiers`, replacing those they had: the EHR’s medical record number, by which the FHIR push finds the EHR’s own chart of them; a number another patient holds is a 409). The time zone does not change after enrolment (it makes the past billing days); the care team changes by a move (POST /v1/patients/{id}/care-team-moves).',
+        description: 'Corrects the patient’s name or date of birth, or changes their language (BCP 47; null: English), in which automated messages are sent when the care team has a template in it, or their numbers in other systems (`identifiers`, replacing those they had: the EHR’s medical record number, by which the FHIR push finds the EHR’s own chart of them; a number another patient holds is a 409). A new `timezone` (IANA: a zone chosen wrongly at enrolment, a patient who moved) counts their whole record in it from then on, the past too: days with readings, billing periods (from the enrolment date in the new zone), CGM hours and check-in times. The care team changes by a move (POST /v1/patients/{id}/care-team-moves).',
       },
       config: { access: { roles: ['admin', 'nurse'], scope: 'patient', audit: 'patient.update' } },
     },

@@ -617,7 +617,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.waitForSelector('h1:has-text("Eve Enrolled")');
       // A misspelt name and a wrong birth date are corrected on the patient's page; a birth date in
       // the future is refused on its field.
-      await page.click('summary:has-text("Correct the name, date of birth, language or record numbers")');
+      await page.click('summary:has-text("Correct the name, date of birth, time zone, language or record numbers")');
       await page.fill('#details-birth-date', '2999-01-01');
       await page.click('form.patient-details button[type=submit]');
       await page.waitForSelector('#details-birth-date-error');
@@ -648,6 +648,17 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect((await call('GET', `/v1/patients/${mrn}`)).identifiers).toEqual([{ system: hospital, value: `MRN-${mrn}` }]);
       await page.locator('form.patient-details').screenshot({ path: join(screenshots, 'patient-details-identifiers.png') });
       await call('PATCH', `/v1/patients/${ids.patientA}`, { identifiers: [] });
+      // She moved to Phoenix: the form says what a new zone does before it is saved, and her whole
+      // record is counted there afterwards.
+      expect(await page.$eval('#details-timezone', (select) => (select as HTMLSelectElement).value)).toBe('America/Chicago');
+      await page.selectOption('#details-timezone', 'America/Phoenix');
+      expect(await page.textContent('#details-timezone-hint')).toBe('Saved, the whole record is counted in America/Phoenix, the past too: a reading near midnight may move to another day, billing periods start on the enrolment date there, and a past month’s billing export, run again, counts that way.');
+      expect(await seriousViolations(page, 'patient-details-timezone')).toEqual([]);
+      await page.locator('form.patient-details').screenshot({ path: join(screenshots, 'patient-details-timezone.png') });
+      await page.click('form.patient-details button[type=submit]');
+      await page.waitForSelector('p.patient-header:has-text("time zone America/Phoenix")');
+      expect((await call('GET', `/v1/patients/${mrn}`)).timezone).toBe('America/Phoenix');
+      expect(((await call('GET', `/v1/patients/${mrn}/billing-progress`)) as { timezone: string }).timezone).toBe('America/Phoenix');
       await context.close();
 
       // An admin's CSV file: refused whole with each problem by line and column, then imported.
@@ -1224,7 +1235,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       const fay = String((await call('POST', '/v1/patients', { name: 'Fay Findme', birthDate: '1950-05-05', timezone: 'UTC', careTeamId: ids.teamA })).id);
       await ehr.create<Patient>({ resourceType: 'Patient', identifier: [{ system: MRN, value: 'MRN-7001', type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] } }], name: [{ family: 'Findme', given: ['Fay'] }], birthDate: '1950-05-05', gender: 'female' });
       await nursePage.goto(`${baseUrl}/patients/${fay}`);
-      await nursePage.click('summary:has-text("Correct the name, date of birth, language or record numbers")');
+      await nursePage.click('summary:has-text("Correct the name, date of birth, time zone, language or record numbers")');
       await nursePage.click('.ehr-chart-finder button:has-text("Find their chart in the EHR")');
       await nursePage.waitForSelector('.ehr-candidates');
       expect((await nursePage.innerText('.ehr-chart-finder [role=status]')).replace(/\s+/g, ' ')).toContain('Fay Findme, born 1950-05-05, female MRN-7001 (http://hospital.example.org/mrn, MR) Use this number');

@@ -9,17 +9,8 @@ import { formFields } from '../form-field.js';
 import { html } from '../html.js';
 import { localDateValue } from '../local-time.js';
 import { enrollmentBody, type Draft } from '../enrollment-body.js';
+import { BROWSER_ZONE, timeZones, zoneText } from '../time-zones.js';
 
-/** This browser's time zone: the likeliest one of a clinic's patients. */
-const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
-
-/** Every IANA zone the browser knows, the browser's own among them. */
-function timeZones(): string[] {
-  const zones = new Set(typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : []);
-  zones.add(BROWSER_ZONE);
-  zones.add('UTC');
-  return [...zones].sort();
-}
 
 /** The API's field → the form's element. */
 const FIELDS: Readonly<Record<string, string>> = {
@@ -40,7 +31,7 @@ export function EnrollPatientForm({ teams, onEnrolled }: { teams: readonly CareT
   const [draft, setDraft] = useState<Draft>(() => emptyDraft(teams[0]?.id ?? ''));
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
-  const zones = useState(timeZones)[0];
+  const zones = useState(() => timeZones())[0];
   // The team list arrives after the form: the first team is the default until one is chosen.
   const careTeamId = draft.careTeamId || teams[0]?.id || '';
   const input = (key: keyof Draft) => (event: Event) => setDraft({ ...draft, [key]: (event.target as HTMLInputElement).value });
@@ -70,7 +61,7 @@ export function EnrollPatientForm({ teams, onEnrolled }: { teams: readonly CareT
         'enroll-timezone',
         'Time zone',
         html`<select id="enroll-timezone" value=${draft.timezone} onChange=${input('timezone')} ...${aria('enroll-timezone', true)}>
-          ${zones.map((zone) => html`<option value=${zone}>${zone.replace(/_/g, ' ')}</option>`)}
+          ${zones.map((zone) => html`<option value=${zone}>${zoneText(zone)}</option>`)}
         </select>`,
         "Where the patient lives: their days with readings, charts and messages follow this zone's clock.",
       )}

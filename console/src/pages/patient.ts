@@ -277,7 +277,7 @@ export function PatientPage({ id }: { id: string }) {
         patientAlerts(id).then(setAlerts, () => undefined);
       }} />
       ${mayCorrect
-        ? html`<details class="enroll-details"><summary>Correct the name, date of birth, language or record numbers</summary><${PatientDetailsForm} key=${patient.id} patient=${patient} onSaved=${(saved: PatientSummary) => setPatient({ ...patient, ...saved })} /></details>`
+        ? html`<details class="enroll-details"><summary>Correct the name, date of birth, time zone, language or record numbers</summary><${PatientDetailsForm} key=${patient.id} patient=${patient} onSaved=${(saved: PatientSummary) => setPatient({ ...patient, ...saved })} /></details>`
         : null}
       ${mayCorrect && teams.length > 1
         ? html`<${CareTeamMoveDetails} key=${patient.id} patient=${patient} teams=${teams} onMoved=${(moved: PatientSummary) => {

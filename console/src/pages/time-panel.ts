@@ -66,7 +66,8 @@ export function TimePanel({ patientId, enrolledAt, timezone, readingsVersion = 0
       (answer) => setProgress(answer),
       (failure: Error) => setError(failure.message),
     );
-  useEffect(() => void load(), [patientId, readingsVersion]);
+  // Read again when the patient's zone changes too: their days are counted in it.
+  useEffect(() => void load(), [patientId, readingsVersion, timezone]);
 
   const stopTimer = () => {
     const startedAt = timer.startedAt ?? Date.now();

@@ -191,9 +191,17 @@ export class PatientRepository {
    * automated messages. The time zone stays: it makes the patient's past billing days. The care
    * team changes by a move (`moveToCareTeam`), which carries the patient's records with it.
    */
-  async update(id: string, change: { name?: string; birthDate?: string; language?: string | null; identifiers?: readonly PatientIdentifier[] }): Promise<Patient> {
+  /**
+   * Corrects or changes what is known of the patient. A new time zone (a zone chosen wrongly at
+   * enrolment, a patient who moved) counts their whole record in it from then on: the platform keeps
+   * one zone per patient and derives every local date from it when asked (billing days and periods,
+   * CGM hours, check-in times), storing none.
+   */
+  async update(id: string, change: { name?: string; birthDate?: string; language?: string | null; identifiers?: readonly PatientIdentifier[]; timezone?: string }): Promise<Patient> {
     const patient = await this.get(id);
     if (!patient) throw notFound('patient', id);
+    const timezone = change.timezone === undefined ? patient.timezone : canonicalTimeZone(change.timezone);
+    if (!timezone) throw invalidInput('timezone', `"${change.timezone}" is not an IANA time zone such as America/New_York`);
     const name = change.name === undefined ? patient.name : change.name.trim();
     if (name.length === 0 || name.length > 200) throw invalidInput('name', 'must be 1–200 characters, not only spaces');
     if (change.birthDate !== undefined) checkBirthDate(change.birthDate);
@@ -203,15 +211,16 @@ export class PatientRepository {
     const updatedAt = nowInstant();
     // Only the columns that change: the triage list's change counter follows an update of the name
     // or birth date (migration 0020), not one of the language.
-    const set: { name?: string; birth_date?: string; language: string | null; updated_at: string; identifiers?: string } = { language, updated_at: updatedAt };
+    const set: { name?: string; birth_date?: string; language: string | null; updated_at: string; identifiers?: string; timezone?: string } = { language, updated_at: updatedAt };
     if (name !== patient.name) set.name = name;
+    if (timezone !== patient.timezone) set.timezone = timezone;
     if (birthDate !== patient.birthDate) set.birth_date = birthDate;
     if (change.identifiers !== undefined) set.identifiers = JSON.stringify(identifiers);
     await this.db.transaction().execute(async (trx) => {
       await trx.updateTable('patients').set(set).where('id', '=', id).execute();
       if (change.identifiers !== undefined) await claimIdentifiers(trx, id, identifiers);
     });
-    return { ...patient, name, birthDate, language, identifiers, updatedAt };
+    return { ...patient, name, birthDate, language, identifiers, timezone, updatedAt };
   }
 
   /**

@@ -82,7 +82,7 @@ describe('patient details', () => {
     expect(await refused({ birthDate: '1948-02-30' })).toMatchObject({ message: expect.stringContaining('birthDate') });
     expect(await refused({ name: '   ' })).toMatchObject({ message: 'name: must be 1–200 characters, not only spaces' });
     expect(await refused({})).toMatchObject({ error: 'RPM_ERR_VALIDATION', message: expect.stringContaining('nothing to change') });
-    expect(await refused({ timezone: 'Europe/Paris' })).toMatchObject({ error: 'RPM_ERR_VALIDATION', message: expect.stringContaining('timezone') });
+    expect(await refused({ timezone: 'Europe/Pariss' })).toMatchObject({ error: 'RPM_ERR_INVALID_INPUT', message: 'timezone: "Europe/Pariss" is not an IANA time zone such as America/New_York' });
     expect(await refused({ careTeamId: 'elsewhere' })).toMatchObject({ error: 'RPM_ERR_VALIDATION' });
     expect((await app.request('GET', `/v1/patients/${patientId}`, { token: nurse })).body).toMatchObject({ name: 'Ada Exemplar', birthDate: '1948-02-03', timezone: 'America/New_York', careTeamId: app.teamId });
   });
@@ -254,6 +254,33 @@ describe('thresholds, time entries, dead letters, audit, pagination', () => {
     expect(long).toMatchObject({ status: 400, body: { error: 'RPM_ERR_VALIDATION', message: expect.stringMatching(/^body\/minutes: must be at most 120 minutes/) } });
     const response = await app.request('POST', `/v1/patients/${patientId}/time-entries`, { token: nurse, body: { minutes: 21, performedAt: '2026-11-02T15:00:00Z', interactive: true, note: 'reviewed readings, called patient' } });
     expect(response).toMatchObject({ status: 201, body: { minutes: 21, interactive: true, performedBy: 'nurse-1' } });
+  });
+
+  it('moves a patient’s days to a corrected time zone: a late-evening reading counted on the day it was where they live', async () => {
+    const enrolled = new Date(Date.now() - 10 * 86_400_000);
+    // Enrolled in Chicago by mistake: the patient lives in Berlin.
+    const patientId = await newPatient(nurse, { timezone: 'America/Chicago', enrolledAt: enrolled.toISOString() });
+    const cuff = await provisionAndAssign('blood_pressure', patientId, enrolled.toISOString());
+    // 03:30 UTC four days ago: the evening before in Chicago, the small hours of that day in Berlin.
+    const measuredAt = new Date(Date.parse(`${new Date(Date.now() - 4 * 86_400_000).toISOString().slice(0, 10)}T03:30:00Z`));
+    const client = await connect(app.url, cuff.id, cuff.secret);
+    await client.publishAsync(`rpm/v1/devices/${cuff.id}/readings`, JSON.stringify(reading(cuff.id, { measuredAt: measuredAt.toISOString() })), { qos: 1 });
+    await client.endAsync();
+    const dates = async () => ((await app.request('GET', `/v1/patients/${patientId}/billing-progress`, { token: nurse })).body as { timezone: string; device: { dates: string[] } });
+    const utcDay = measuredAt.toISOString().slice(0, 10);
+    const dayBefore = new Date(Date.parse(utcDay) - 86_400_000).toISOString().slice(0, 10);
+    expect(await eventually(async () => ((await dates()).device.dates.length === 1 ? dates() : undefined))).toMatchObject({ timezone: 'America/Chicago', device: { dates: [dayBefore] } });
+
+    const corrected = await app.request('PATCH', `/v1/patients/${patientId}`, { token: nurse, body: { timezone: 'Europe/Berlin' } });
+    expect(corrected).toMatchObject({ status: 200, body: { id: patientId, timezone: 'Europe/Berlin' } });
+    expect(await dates()).toMatchObject({ timezone: 'Europe/Berlin', device: { dates: [utcDay] } });
+    expect((await app.request('GET', `/v1/patients/${patientId}`, { token: nurse })).body).toMatchObject({ timezone: 'Europe/Berlin' });
+    // A zone's other spelling is kept as the zone's own name; the change is audited.
+    expect(await app.request('PATCH', `/v1/patients/${patientId}`, { token: nurse, body: { timezone: 'europe/berlin' } })).toMatchObject({ status: 200, body: { timezone: 'Europe/Berlin' } });
+    const audit = (await app.request('GET', `/v1/audit?patientId=${patientId}&action=patient.update`, { token: admin })).body as { records: { actor: string }[] };
+    expect(audit.records.map((r) => r.actor)).toEqual(['nurse-1', 'nurse-1']);
+    // Not a physician's to change (nor billing's).
+    expect((await app.request('PATCH', `/v1/patients/${patientId}`, { token: await app.token('physician', [app.teamId]), body: { timezone: 'UTC' } })).status).toBe(403);
   });
 
   it("answers where a patient stands on this period's device days and this month's minutes", async () => {

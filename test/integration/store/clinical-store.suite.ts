@@ -915,6 +915,9 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
       expect(first.resolvedAlerts.map((a) => a.id)).toEqual([alone.id]);
       expect((await store.alerts.require(alone.id))).toMatchObject({ status: 'resolved', resolvedBy: 'nurse-1' });
       expect((await store.alerts.require(confirmed.id)).status).not.toBe('resolved');
+      // The alert it confirmed with r-2 stays open with a note naming the reading, in the patient's time.
+      expect(first.notedAlerts.map((a) => a.id)).toEqual([confirmed.id]);
+      expect((await store.alerts.events(confirmed.id)).at(-1)).toMatchObject({ type: 'note', actor: 'nurse-1', note: expect.stringMatching(/^A reading this alert counted was set aside \(not the patient’s reading\. Her husband\): blood pressure 186\/104 mmHg, measured Nov 20, 2026, 3:00 AM\. /), details: { setAside: 'not_the_patient', readingId: 'r-1' } });
       expect((await store.alerts.require(missing.id)).status).not.toBe('resolved');
       // The one being sent reaches the EHR: it is not marked delivered, its retraction waits to be
       // sent when that attempt's lease ends (after it, so the EHR hears the two in order).
