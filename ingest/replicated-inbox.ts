@@ -43,13 +43,26 @@ const HEADER = { topic: 'Rpm-Topic', principal: 'Rpm-Principal', receivedAt: 'Rp
 
 /** Answers to posts over HTTPS, from the ingest process that evaluated them to the one that waits. */
 const ANSWERS_SUBJECT = 'rpm.answers';
-/** An answer that came before its waiter (the evaluation was quicker than the publish's acknowledgement) is kept this long. */
-const EARLY_ANSWER_MS = 30_000;
+/**
+ * Answers kept at most (the oldest go first), each for the inbox's duplicate window: a body posted
+ * again within it is answered as its first post was. ~200 bytes each.
+ */
+const MAX_KEPT_ANSWERS = 50_000;
+
+/** A message's answer for the same message sent again: what it accepted is now a duplicate. */
+function repeated(answer: HttpsAnswer): HttpsAnswer {
+  return { ...answer, receipts: answer.receipts.map((receipt) => (receipt.status === 'accepted' ? { ...receipt, status: 'duplicate' } : receipt)) };
+}
 
 export class ReplicatedInbox implements MessageInbox {
   private readonly held = new Map<string, JsMsg>();
-  private readonly answerWaiters = new Map<string, (answer: HttpsAnswer) => void>();
-  private readonly earlyAnswers = new Map<string, { answer: HttpsAnswer; at: number }>();
+  private readonly answerWaiters = new Map<string, ((answer: HttpsAnswer) => void)[]>();
+  /**
+   * Answers heard (every process that posts hears every answer), oldest first: one that came before
+   * its waiter (the evaluation was quicker than the append's acknowledgement), and those a re-post
+   * of the same body is answered with.
+   */
+  private readonly keptAnswers = new Map<string, { answer: HttpsAnswer; at: number }>();
   private answers: Subscription | undefined;
   private pulling: Promise<void> | undefined;
   private workingTimer: NodeJS.Timeout | undefined;
@@ -121,35 +134,48 @@ export class ReplicatedInbox implements MessageInbox {
         if (error) return;
         const id = delivered.subject.slice(ANSWERS_SUBJECT.length + 1);
         const answer = delivered.json<HttpsAnswer>();
-        const waiter = this.answerWaiters.get(id);
-        if (waiter) return waiter(answer);
-        const now = Date.now();
-        for (const [early, { at }] of this.earlyAnswers) if (now - at > EARLY_ANSWER_MS) this.earlyAnswers.delete(early);
-        this.earlyAnswers.set(id, { answer, at: now });
+        this.keep(id, answer);
+        const waiters = this.answerWaiters.get(id);
+        this.answerWaiters.delete(id);
+        for (const waiter of waiters ?? []) waiter(answer);
       },
     });
     const { seq, duplicate } = await this.appendAt(message);
-    // The same body posted again within the window (a retry after a lost answer): kept once, and
-    // its answer went to the first post. This one is told it is kept (202).
-    if (duplicate) return undefined;
-    const id = inboxMessageId(seq);
-    const early = this.earlyAnswers.get(id);
-    if (early) {
-      this.earlyAnswers.delete(id);
-      return early.answer;
-    }
+    // The same body posted again within the window (a retry after a lost answer) is kept once and
+    // evaluated once: it is answered with its first post's answer, its readings `duplicate` as a
+    // second evaluation would have said (202 when that answer is not known here in time).
+    const answer = await this.answerOf(inboxMessageId(seq), waitMs);
+    return duplicate && answer ? repeated(answer) : answer;
+  };
+
+  /** The answer of the inbox's message `id`, heard already or within `waitMs`. */
+  private answerOf(id: string, waitMs: number): Promise<HttpsAnswer | undefined> {
+    const kept = this.keptAnswers.get(id);
+    if (kept) return Promise.resolve(kept.answer);
     return new Promise<HttpsAnswer | undefined>((resolve) => {
+      const waiter = (answer: HttpsAnswer) => {
+        clearTimeout(timer);
+        resolve(answer);
+      };
       const timer = setTimeout(() => {
-        this.answerWaiters.delete(id);
+        const others = (this.answerWaiters.get(id) ?? []).filter((other) => other !== waiter);
+        if (others.length > 0) this.answerWaiters.set(id, others);
+        else this.answerWaiters.delete(id);
         resolve(undefined);
       }, waitMs);
-      this.answerWaiters.set(id, (answer) => {
-        clearTimeout(timer);
-        this.answerWaiters.delete(id);
-        resolve(answer);
-      });
+      this.answerWaiters.set(id, [...(this.answerWaiters.get(id) ?? []), waiter]);
     });
-  };
+  }
+
+  private keep(id: string, answer: HttpsAnswer): void {
+    const now = Date.now();
+    // Oldest first: those past the window go, and the oldest beyond the bound.
+    for (const [kept, { at }] of this.keptAnswers) {
+      if (now - at <= ReplicatedInbox.RESEND_WINDOW_MS && this.keptAnswers.size < MAX_KEPT_ANSWERS) break;
+      this.keptAnswers.delete(kept);
+    }
+    this.keptAnswers.set(id, { answer, at: now });
+  }
 
   /** The processor's `evaluated`: a post's answer goes to the process that waits for it. */
   answer(message: InboundMessage, evaluation: MessageEvaluation): void {

@@ -230,9 +230,10 @@ describeWithServer('NATS, InfluxDB and PostgreSQL', unavailable)('the highly ava
     const accepted = await post({ readingId: 'h-1', value: 104, measuredAt: '2026-12-01T08:00:00.000Z' });
     expect(accepted.status).toBe(200);
     expect(((await accepted.json()) as { receipts: { readingId: string; status: string }[] }).receipts).toEqual([{ readingId: 'h-1', status: 'accepted' }]);
-    // The same body again (a retry after a lost answer): kept once, told so at once.
+    // The same body again (a retry after a lost answer): kept once, evaluated once, and answered as
+    // the first post was, its reading a duplicate (as a second evaluation would say).
     const again = await post({ readingId: 'h-1', value: 104, measuredAt: '2026-12-01T08:00:00.000Z' });
-    expect(again.status).toBe(202);
+    expect({ status: again.status, body: await again.json() }).toEqual({ status: 200, body: { receipts: [{ readingId: 'h-1', status: 'duplicate' }] } });
     const refused = await post({ readingId: 'h-2', value: 104, unit: 'mmol/mol', measuredAt: '2026-12-01T08:05:00.000Z' });
     expect(refused.status).toBeGreaterThanOrEqual(400);
     expect(((await refused.json()) as { error: string }).error).toMatch(/^RPM_ERR_/);
@@ -252,8 +253,9 @@ describeWithServer('NATS, InfluxDB and PostgreSQL', unavailable)('the highly ava
       });
     const accepted = await post();
     expect({ status: accepted.status, body: await accepted.json() }).toEqual({ status: 200, body: { receipts: [{ vendorDeviceId: imei, readingId: `bodytrace-${ts}`, status: 'accepted' }] } });
-    // BodyTrace re-sending the same message: already in the replicated inbox, answered at once.
-    expect((await post()).status).toBe(202);
+    // BodyTrace re-sending the same message: already in the replicated inbox, answered as before, a duplicate.
+    const again = await post();
+    expect({ status: again.status, body: await again.json() }).toEqual({ status: 200, body: { receipts: [{ vendorDeviceId: imei, readingId: `bodytrace-${ts}`, status: 'duplicate' }] } });
     expect(await stack.store.devices.statusOf('ha-scale-1')).toMatchObject({ source: 'bodytrace', batteryVoltage: 5.9, signalRssi: 70 });
   }, 60_000);
 
