@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApi } from '../dashboard-api/index.js';
 import { DeviceBoundBridge, IngestService } from '../ingest/index.js';
-import { ClinicalStore, ClusterChanges, clinicalChangesOf, connectEngine, openBucket, type ClusterEngine } from '../store/index.js';
+import { ClinicalStore, ClusterChanges, clinicalChangesOf, connectEngine, mqttChangeChannel, natsChangeChannel, type ChangeChannel, openBucket, type ClusterEngine } from '../store/index.js';
 import {
   JetStreamHandover,
   JetStreamRulesFeed,
@@ -147,14 +147,21 @@ export async function startRole(config: PlatformConfig, role: PlatformRole, part
           closers.push(() => connected.nc.close());
           await ensureAcceptedStream(connected);
           engine = connected;
-          // Every process hears of a device, threshold or set-aside change made in another at once.
-          const changes = new ClusterChanges(connected.nc, clinicalChangesOf(clinicalStore), logger);
-          changes.start();
-          closers.push(async () => changes.stop());
         } catch (error) {
           throw new StartupError(`RPM_NATS_URL: cannot use JetStream on ${urls}: ${(error as Error).message}`);
         }
       }
+      // Every process hears of a device, threshold or set-aside change made in another at once: over
+      // NATS in the highly available shape, over the broker in the roles shape.
+      let channel: ChangeChannel;
+      try {
+        channel = engine ? natsChangeChannel(engine.nc, logger) : await mqttChangeChannel(mqttUrl, `rpm-changes-${role}-${hostname()}-${process.pid}`, logger);
+      } catch (error) {
+        throw new StartupError(`RPM_MQTT_URL: cannot connect to the external broker ${redactUrl(mqttUrl)}: ${(error as Error).message}`);
+      }
+      const changes = new ClusterChanges(channel, clinicalChangesOf(clinicalStore), logger);
+      closers.push(() => changes.stop());
+      await changes.start();
       if (role === 'rules' && engine) {
         await startLeasedRules(engine, { clinicalStore, readingsStore, config, logger, registry, closers });
         ready = async () => !engine.nc.isClosed();

@@ -77,5 +77,5 @@ export { AGP_PERCENTILES, CGM_PERIOD_DAYS, CGM_RANGES, cgmSummary, readCgmPoints
 export { CGM_FLAGS, CGM_TARGETS, byCgmUrgency, cgmFlags, cgmPopulationFigures, type CgmFlag } from './readings/cgm-targets.js';
 export { InfluxReadingsStore, type InfluxReadingsStoreOptions, type InfluxWriteProtocol } from './readings/influx-readings-store.js';
 export { ENROLLMENT_COLUMNS, ImportRefused, MAX_IMPORT_ROWS, type ImportProblem, type ImportResult } from './clinical/repositories/enrollment-import.js';
-export { ClusterChanges, clinicalChangesOf, type SharedChanges } from './cluster-changes.js';
+export { ClusterChanges, STORE_CHANGES_TOPIC, clinicalChangesOf, mqttChangeChannel, natsChangeChannel, type ChangeChannel, type SharedChanges } from './cluster-changes.js';
 export { NS_PER_MS, STREAM_SETTLING, appendReplicated, connectEngine, ensureStream, openBucket, patiently, pullBatch, type ClusterEngine } from './cluster-engine.js';
