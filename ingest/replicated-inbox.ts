@@ -44,10 +44,12 @@ const HEADER = { topic: 'Rpm-Topic', principal: 'Rpm-Principal', receivedAt: 'Rp
 /** Answers to posts over HTTPS, from the ingest process that evaluated them to the one that waits. */
 const ANSWERS_SUBJECT = 'rpm.answers';
 /**
- * Answers kept at most (the oldest go first), each for the inbox's duplicate window: a body posted
- * again within it is answered as its first post was. ~200 bytes each.
+ * Receipts of the answers kept at most (the oldest answers go first), each answer for the inbox's
+ * duplicate window: a body posted again within it is answered as its first post was. ~100 bytes
+ * each: ~20 MB (a batch of 100 readings is 100 receipts; at the bench's 400 batches a second, the
+ * last ~5 s of them).
  */
-const MAX_KEPT_ANSWERS = 50_000;
+const MAX_KEPT_RECEIPTS = 200_000;
 
 /** A message's answer for the same message sent again: what it accepted is now a duplicate. */
 function repeated(answer: HttpsAnswer): HttpsAnswer {
@@ -63,6 +65,7 @@ export class ReplicatedInbox implements MessageInbox {
    * of the same body is answered with.
    */
   private readonly keptAnswers = new Map<string, { answer: HttpsAnswer; at: number }>();
+  private keptReceipts = 0;
   private answers: Subscription | undefined;
   private pulling: Promise<void> | undefined;
   private workingTimer: NodeJS.Timeout | undefined;
@@ -170,11 +173,14 @@ export class ReplicatedInbox implements MessageInbox {
   private keep(id: string, answer: HttpsAnswer): void {
     const now = Date.now();
     // Oldest first: those past the window go, and the oldest beyond the bound.
-    for (const [kept, { at }] of this.keptAnswers) {
-      if (now - at <= ReplicatedInbox.RESEND_WINDOW_MS && this.keptAnswers.size < MAX_KEPT_ANSWERS) break;
+    for (const [kept, { answer: old, at }] of this.keptAnswers) {
+      if (now - at <= ReplicatedInbox.RESEND_WINDOW_MS && this.keptReceipts + answer.receipts.length <= MAX_KEPT_RECEIPTS) break;
       this.keptAnswers.delete(kept);
+      this.keptReceipts -= old.receipts.length;
     }
+    if (this.keptAnswers.has(id)) return;
     this.keptAnswers.set(id, { answer, at: now });
+    this.keptReceipts += answer.receipts.length;
   }
 
   /** The processor's `evaluated`: a post's answer goes to the process that waits for it. */

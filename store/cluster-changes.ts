@@ -119,7 +119,7 @@ export class ClusterChanges {
     } catch {
       return this.logger.warn('store changes: a message that is not JSON was ignored');
     }
-    const emitter = typeof change.what === 'string' ? this.emitters[change.what] : undefined;
+    const emitter = typeof change.what === 'string' && Object.hasOwn(this.emitters, change.what) ? this.emitters[change.what] : undefined;
     if (change.origin === this.origin || !emitter || typeof change.id !== 'string') return;
     this.relaying = true;
     try {

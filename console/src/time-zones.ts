@@ -1,4 +1,6 @@
 // The IANA time zones a form offers for where a patient lives (enrolment, the details form).
+import type { FormFields } from './form-field.js';
+import { html } from './html.js';
 
 /** This browser's time zone: the likeliest one of a clinic's patients. */
 export const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -13,4 +15,16 @@ export function timeZones(...also: string[]): string[] {
 /** A zone as people read it: "America/New York". */
 export function zoneText(zone: string): string {
   return zone.replace(/_/g, ' ');
+}
+
+/** The form's **Time zone** field: a choice of `zones`, described by `hint`. */
+export function timeZoneField({ field, aria }: FormFields, id: string, zones: readonly string[], value: string, onChange: (event: Event) => void, hint: string): unknown {
+  return field(
+    id,
+    'Time zone',
+    html`<select id=${id} value=${value} onChange=${onChange} ...${aria(id, true)}>
+      ${zones.map((zone) => html`<option value=${zone}>${zoneText(zone)}</option>`)}
+    </select>`,
+    hint,
+  );
 }

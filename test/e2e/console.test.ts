@@ -127,6 +127,19 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
     return now.getUTCFullYear() - 1948 - (now.getUTCMonth() < 2 || (now.getUTCMonth() === 2 && now.getUTCDate() < 2) ? 1 : 0);
   };
 
+  /** The nurse, in the patient's zone (Chicago), on the patient's page with the set-aside form open under the row showing `values`. */
+  async function openSetAsideForm(patientId: string, values: string) {
+    const context = await browser.newContext({ timezoneId: 'America/Chicago' });
+    const page = await context.newPage();
+    await signIn(page);
+    await page.goto(`${baseUrl}/patients/${patientId}`);
+    const row = `table.readings tbody tr:has-text("${values}")`;
+    await page.waitForSelector(row);
+    await page.click(`${row} button.set-aside-button`);
+    await page.waitForSelector('form.set-aside');
+    return { context, page, row };
+  }
+
   async function seriousViolations(page: Page, name: string): Promise<string[]> {
     await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
     const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
@@ -1427,14 +1440,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       const alertsOf = async () => (await call('GET', `/v1/alerts?patientId=${wilma}`)).alerts as { id: string; ruleId: string; status: string }[];
       const gain = await eventually(async () => (await alertsOf()).find((a) => a.ruleId === 'weight-gain-24h'), 15_000);
       expect(gain.status).not.toBe('resolved');
-      const context = await browser.newContext({ timezoneId: 'America/Chicago' });
-      const page = await context.newPage();
-      await signIn(page);
-      await page.goto(`${baseUrl}/patients/${wilma}`);
-      const row = 'table.readings tbody tr:has-text("92.4")';
-      await page.waitForSelector(row);
-      await page.click(`${row} button.set-aside-button`);
-      await page.waitForSelector('form.set-aside');
+      const { context, page, row } = await openSetAsideForm(wilma, '92.4');
       expect(await page.getAttribute(`${row} button.set-aside-button`, 'aria-expanded')).toBe('true');
       expect(await page.isDisabled('form.set-aside button[type=submit]')).toBe(true);
       await page.selectOption('#set-aside-reason', 'other');
@@ -1494,13 +1500,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       publish(cuff, secret, { readingId: 'n-1', kind: 'blood_pressure', measuredAt: new Date(Date.now() - 10 * 60_000).toISOString(), systolic: 191, diastolic: 108, unit: 'mmHg' });
       publish(cuff, secret, { readingId: 'n-2', kind: 'blood_pressure', measuredAt: new Date(Date.now() - 4 * 60_000).toISOString(), systolic: 183, diastolic: 102, unit: 'mmHg' });
       const crisis = await eventually(async () => ((await call('GET', `/v1/alerts?patientId=${nora}`)).alerts as { id: string; ruleId: string; status: string; readingCount: number }[]).find((a) => a.ruleId === 'bp-crisis' && a.readingCount === 2), 15_000);
-      const context = await browser.newContext({ timezoneId: 'America/Chicago' });
-      const page = await context.newPage();
-      await signIn(page);
-      await page.goto(`${baseUrl}/patients/${nora}`);
-      const row = 'table.readings tbody tr:has-text("191/108")';
-      await page.waitForSelector(row);
-      await page.click(`${row} button.set-aside-button`);
+      const { context, page } = await openSetAsideForm(nora, '191/108');
       await page.selectOption('#set-aside-reason', 'device_fault');
       await page.fill('#set-aside-note', 'Cuff over a sleeve');
       await page.click('form.set-aside button[type=submit]');

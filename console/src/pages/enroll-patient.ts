@@ -9,7 +9,7 @@ import { formFields } from '../form-field.js';
 import { html } from '../html.js';
 import { localDateValue } from '../local-time.js';
 import { enrollmentBody, type Draft } from '../enrollment-body.js';
-import { BROWSER_ZONE, timeZones, zoneText } from '../time-zones.js';
+import { BROWSER_ZONE, timeZoneField, timeZones } from '../time-zones.js';
 
 
 /** The API's field → the form's element. */
@@ -50,21 +50,15 @@ export function EnrollPatientForm({ teams, onEnrolled }: { teams: readonly CareT
       setBusy(false);
     }
   };
-  const { field, aria } = formFields(errors);
+  const fields = formFields(errors);
+  const { field, aria } = fields;
   return html`
     <form class="enroll" onSubmit=${submit} aria-labelledby="enroll-heading">
       <h2 id="enroll-heading" class="visually-hidden">Enroll a patient</h2>
       ${errors[''] ? html`<p class="error" role="alert">${errors['']}</p>` : Object.keys(errors).length > 0 ? html`<p class="error" role="alert">Not enrolled: see the fields marked below.</p>` : null}
       ${field('enroll-name', 'Name', html`<input id="enroll-name" required autocomplete="off" value=${draft.name} onInput=${input('name')} ...${aria('enroll-name')} />`)}
       ${field('enroll-birth-date', 'Date of birth', html`<input id="enroll-birth-date" type="date" required max=${localDateValue(Date.now())} value=${draft.birthDate} onInput=${input('birthDate')} ...${aria('enroll-birth-date')} />`)}
-      ${field(
-        'enroll-timezone',
-        'Time zone',
-        html`<select id="enroll-timezone" value=${draft.timezone} onChange=${input('timezone')} ...${aria('enroll-timezone', true)}>
-          ${zones.map((zone) => html`<option value=${zone}>${zoneText(zone)}</option>`)}
-        </select>`,
-        "Where the patient lives: their days with readings, charts and messages follow this zone's clock.",
-      )}
+      ${timeZoneField(fields, 'enroll-timezone', zones, draft.timezone, input('timezone'), "Where the patient lives: their days with readings, charts and messages follow this zone's clock.")}
       ${field(
         'enroll-team',
         'Care team',

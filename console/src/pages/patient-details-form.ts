@@ -10,7 +10,7 @@ import type { PatientSummary } from '../api-types.js';
 import { fieldErrors } from '../field-errors.js';
 import { formFields } from '../form-field.js';
 import { html } from '../html.js';
-import { timeZones, zoneText } from '../time-zones.js';
+import { timeZoneField, timeZones, zoneText } from '../time-zones.js';
 import { EhrChartFinder } from './ehr-chart-finder.js';
 
 const FIELDS: Readonly<Record<string, string>> = { name: 'details-name', birthDate: 'details-birth-date', language: 'details-language', timezone: 'details-timezone' };
@@ -75,7 +75,8 @@ export function PatientDetailsForm({ patient, onSaved }: { patient: PatientSumma
       setErrors(failure instanceof ApiFailure && (failure.status === 400 || failure.status === 409) ? fieldErrors(failure.message, fieldOf) : { '': (failure as Error).message });
     }
   };
-  const { field, aria } = formFields(errors);
+  const fields = formFields(errors);
+  const { field, aria } = fields;
   return html`
     <form class="enroll patient-details" onSubmit=${submit} aria-label="Patient details">
       ${errors[''] ? html`<p class="error" role="alert">${errors['']}</p>` : Object.keys(errors).length > 0 ? html`<p class="error" role="alert">Not saved: see the fields marked below.</p>` : null}
@@ -83,12 +84,12 @@ export function PatientDetailsForm({ patient, onSaved }: { patient: PatientSumma
       ${field('details-name', 'Name', html`<input id="details-name" required autocomplete="off" value=${draft.name} onInput=${input('name')} ...${aria('details-name')} />`)}
       ${field('details-birth-date', 'Date of birth', html`<input id="details-birth-date" type="date" required value=${draft.birthDate} onInput=${input('birthDate')} ...${aria('details-birth-date')} />`)}
       ${field('details-language', 'Language of automated messages (empty: English)', html`<input id="details-language" autocomplete="off" placeholder="es" value=${draft.language} onInput=${input('language')} ...${aria('details-language')} />`)}
-      ${field(
+      ${timeZoneField(
+        fields,
         'details-timezone',
-        'Time zone',
-        html`<select id="details-timezone" value=${draft.timezone} onChange=${input('timezone')} ...${aria('details-timezone', true)}>
-          ${zones.map((zone) => html`<option value=${zone}>${zoneText(zone)}</option>`)}
-        </select>`,
+        zones,
+        draft.timezone,
+        input('timezone'),
         draft.timezone === patient.timezone
           ? 'Where the patient lives: their days with readings, billing periods, CGM hours and check-in times follow its clock.'
           : `Saved, the whole record is counted in ${zoneText(draft.timezone)}, the past too: a reading near midnight may move to another day, billing periods start on the enrolment date there, and a past month’s billing export, run again, counts that way.`,
