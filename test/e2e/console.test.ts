@@ -1512,7 +1512,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await page.goto(`${baseUrl}/alerts/${crisis.id}`);
       const noteRow = 'table.events tbody tr:has-text("A reading this alert counted was set aside")';
       await page.waitForSelector(noteRow);
-      expect(((await page.textContent(noteRow)) ?? '').replace(/\s+/g, ' ')).toMatch(/note.*A reading this alert counted was set aside \(device fault\. Cuff over a sleeve\): blood pressure 191\/108 mmHg, measured .+\. The alert counts other readings of the patient’s too: judge whether it still stands on them\./);
+      expect(((await page.textContent(noteRow)) ?? '').replace(/\s+/g, ' ')).toMatch(/note.*a reading set aside: device fault.*A reading this alert counted was set aside \(device fault\. Cuff over a sleeve\): blood pressure 191\/108 mmHg, measured .+\. The alert counts other readings of the patient’s too: judge whether it still stands on them\./);
       expect(await seriousViolations(page, 'alert-set-aside-note')).toEqual([]);
       await page.screenshot({ path: join(screenshots, 'alert-set-aside-note.png'), fullPage: true });
       await context.close();

@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { SNOOZE_CAP_MINUTES } from '../../../rules/snooze-policy.js';
+import { SET_ASIDE_REASONS, setAsideReasonText, type SetAsideReason } from '../../../store/clinical/set-aside-reasons.js';
 import { api, session } from '../api.js';
 import type { Alert, CareTeam, Reading } from '../api-types.js';
 import { DAY_MS } from '../../../device-profiles/time-units.js';
@@ -36,7 +37,16 @@ const YOUR_TIME_ZONE = new Intl.DateTimeFormat().resolvedOptions().timeZone;
 /** An event's details in words; care teams by name where `teamName` knows them (a move names both). */
 function detailsText(details: unknown, teamName: (id: string) => string): string {
   if (!details || typeof details !== 'object') return '';
-  const { tier, channel, audience, fromCareTeamId, toCareTeamId, releasedClaimOf } = details as { tier?: unknown; channel?: unknown; audience?: unknown; fromCareTeamId?: unknown; toCareTeamId?: unknown; releasedClaimOf?: unknown };
+  const { tier, channel, audience, fromCareTeamId, toCareTeamId, releasedClaimOf, setAside, restored } = details as {
+    tier?: unknown;
+    channel?: unknown;
+    audience?: unknown;
+    fromCareTeamId?: unknown;
+    toCareTeamId?: unknown;
+    releasedClaimOf?: unknown;
+    setAside?: unknown;
+    restored?: unknown;
+  };
   return [
     tier !== undefined ? `tier ${String(tier)}` : '',
     audience !== undefined ? `to ${String(audience)}` : '',
@@ -44,6 +54,9 @@ function detailsText(details: unknown, teamName: (id: string) => string): string
     // A patient's move to another care team (routes/patients.ts).
     fromCareTeamId !== undefined ? `from care team ${teamName(String(fromCareTeamId))} to ${teamName(String(toCareTeamId))}` : '',
     releasedClaimOf !== undefined ? `claim of ${String(releasedClaimOf)} released` : '',
+    // A reading of the alert's set aside from the patient's record, or put back (routes/set-aside-readings.ts).
+    typeof setAside === 'string' && (SET_ASIDE_REASONS as readonly string[]).includes(setAside) ? `a reading set aside: ${setAsideReasonText(setAside as SetAsideReason)}` : '',
+    restored === true ? 'a reading put back' : '',
   ]
     .filter(Boolean)
     .join(', ');
