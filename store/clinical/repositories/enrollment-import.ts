@@ -11,7 +11,7 @@ import { RpmError } from '../../../device-profiles/index.js';
 import { isUniqueViolation, STORE_ERRORS } from '../../errors.js';
 import { canonicalTimeZone, nowInstant, toInstant } from '../../time.js';
 import type { ClinicalDatabase } from '../schema.js';
-import { checkBirthDate, checkIdentifiers, type PatientIdentifier } from './patients.js';
+import { checkBirthDate, checkIdentifiers, notATimeZone, type PatientIdentifier } from './patients.js';
 
 /** The columns of the file, in any order; the first line names them. */
 export const ENROLLMENT_COLUMNS = ['patientId', 'name', 'birthDate', 'timezone', 'careTeamId', 'identifierSystem', 'identifier', 'deviceId', 'deviceKind', 'deviceModel', 'assignedFrom'] as const;
@@ -104,7 +104,7 @@ export async function importEnrollment(db: Kysely<ClinicalDatabase>, text: strin
     } else {
       for (const field of REQUIRED_PATIENT_FIELDS) if (values[field] === undefined) problem(field, 'is required for a new patient');
       const timezone = values.timezone === undefined ? undefined : canonicalTimeZone(values.timezone);
-      if (values.timezone !== undefined && !timezone) problem('timezone', `"${values.timezone}" is not an IANA time zone such as America/New_York`);
+      if (values.timezone !== undefined && !timezone) problem('timezone', notATimeZone(values.timezone));
       if (values.birthDate !== undefined) {
         try {
           checkBirthDate(values.birthDate);

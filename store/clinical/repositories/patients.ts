@@ -127,6 +127,16 @@ function toPatient(row: Selectable<PatientTable>): Patient {
   };
 }
 
+/** Why `name` is no zone a patient lives in (enrolment, a correction, a CSV row). */
+export const notATimeZone = (name: string) => `"${name}" is not an IANA time zone such as America/New_York`;
+
+/** An IANA zone under its own name (`europe/berlin` → `Europe/Berlin`); refused naming `timezone`. */
+export function checkTimeZone(name: string): string {
+  const timezone = canonicalTimeZone(name);
+  if (!timezone) throw invalidInput('timezone', notATimeZone(name));
+  return timezone;
+}
+
 export function checkBirthDate(birthDate: string): void {
   if (!isCalendarDate(birthDate)) throw invalidInput('birthDate', `"${birthDate}" is not a date YYYY-MM-DD`);
   if (Date.parse(`${birthDate}T00:00:00Z`) > Date.now()) throw invalidInput('birthDate', 'is in the future');
@@ -150,8 +160,7 @@ export class PatientRepository {
   ) {}
 
   async create(input: NewPatient): Promise<Patient> {
-    const timezone = canonicalTimeZone(input.timezone);
-    if (!timezone) throw invalidInput('timezone', `"${input.timezone}" is not an IANA time zone such as America/New_York`);
+    const timezone = checkTimeZone(input.timezone);
     checkBirthDate(input.birthDate);
     const team = await this.db.selectFrom('care_teams').select('id').where('id', '=', input.careTeamId).executeTakeFirst();
     if (!team) throw notFound('care team', input.careTeamId);
@@ -200,8 +209,7 @@ export class PatientRepository {
   async update(id: string, change: { name?: string; birthDate?: string; language?: string | null; identifiers?: readonly PatientIdentifier[]; timezone?: string }): Promise<Patient> {
     const patient = await this.get(id);
     if (!patient) throw notFound('patient', id);
-    const timezone = change.timezone === undefined ? patient.timezone : canonicalTimeZone(change.timezone);
-    if (!timezone) throw invalidInput('timezone', `"${change.timezone}" is not an IANA time zone such as America/New_York`);
+    const timezone = change.timezone === undefined ? patient.timezone : checkTimeZone(change.timezone);
     const name = change.name === undefined ? patient.name : change.name.trim();
     if (name.length === 0 || name.length > 200) throw invalidInput('name', 'must be 1–200 characters, not only spaces');
     if (change.birthDate !== undefined) checkBirthDate(change.birthDate);
