@@ -487,6 +487,15 @@ export const setAsideAnswer = z.object({
     .describe('where the reading was entered, with `movedTo`: accepted and judged, there already (a retry), or spooled (judged within moments)'),
 });
 
+/** POST …/set-aside-readings/batch: the single answer's figures for the whole batch, a record and a move per reading. */
+export const setAsideBatchAnswer = setAsideAnswer.omit({ setAside: true, moved: true }).extend({
+  setAside: z.array(setAsideView).describe('a record for each reading named, in the order named (one set aside already: its record as it stands)'),
+  created: z.number().int().describe('readings set aside by this request (the others were set aside already: a retry)'),
+  moved: z
+    .array(z.object({ patientId: z.string(), readingId: z.string(), status: z.enum(['accepted', 'duplicate', 'spooled']) }))
+    .describe('with `movedTo`: where each reading set aside by this request was entered, in the order named'),
+});
+
 export const restoreAnswer = z.object({
   setAside: setAsideView,
   ehr: z.object({ queued: z.number().int().describe('deliveries of the reading to EHRs queued again: one withdrawn to be sent, one retracted to be set final again') }),

@@ -20,8 +20,9 @@ export type { CareTeamMove, NewPatient, Patient, PatientDischarge, PatientDischa
 export { MAX_PATIENT_IDENTIFIERS, PLATFORM_PATIENT_SYSTEM } from './clinical/repositories/patients.js';
 export { DISCHARGE_REASONS, dischargeReasonText, type DischargeReason } from './clinical/discharge-reasons.js';
 export { monitoringEnded } from './clinical/repositories/patient-team.js';
-export type { ReadingSetAside, SetAsideResult } from './clinical/repositories/reading-set-asides.js';
-export { MAX_SET_ASIDE_NOTE, SET_ASIDE_REASONS, setAsideReasonText, type SetAsideReason } from './clinical/set-aside-reasons.js';
+export type { ReadingSetAside, SetAsideBatchResult, SetAsideResult } from './clinical/repositories/reading-set-asides.js';
+export { readingKey } from './clinical/repositories/reading-set-asides.js';
+export { MAX_SET_ASIDE_BATCH, MAX_SET_ASIDE_NOTE, SET_ASIDE_REASONS, setAsideReasonText, type SetAsideReason } from './clinical/set-aside-reasons.js';
 export type { PatientThresholds } from './clinical/repositories/thresholds.js';
 export { MAX_MINUTES_PER_ENTRY, MAX_MINUTES_PER_PATIENT_DAY, TIME_ENTRY_ACTIVITIES, type NewTimeEntry, type TimeEntry, type TimeEntryActivity } from './clinical/repositories/time-entries.js';
 export {

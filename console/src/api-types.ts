@@ -2,7 +2,7 @@
 // the API's shape is a type error here, not a surprise in a nurse's browser. Type-only imports:
 // nothing of zod or the server goes into the bundle.
 import type { z } from 'zod';
-import type { alertView, assignmentView, auditRecordView, billingProgressView, careTeamMoveAnswer, careTeamMoveView, careTeamView, cgmOrderView, cgmPopulationRowView, cgmSubmissionView, cgmSummaryView, checkInPlanView, checkInScheduledView, checkInView, deadLetterView, deviceView, fhirDeliveryView, listedDeviceView, billingProgressRowView, fhirEndpointView, heldDeviceView, messageTemplateView, messageView, patientView, questionnaireView, readingView, restoreAnswer, ehrPatientsAnswer, setAsideAnswer, setAsideView, thresholdsView, timeEntryView, triageRow } from '../../dashboard-api/schemas.js';
+import type { alertView, assignmentView, auditRecordView, billingProgressView, careTeamMoveAnswer, careTeamMoveView, careTeamView, cgmOrderView, cgmPopulationRowView, cgmSubmissionView, cgmSummaryView, checkInPlanView, checkInScheduledView, checkInView, deadLetterView, deviceView, fhirDeliveryView, listedDeviceView, billingProgressRowView, fhirEndpointView, heldDeviceView, messageTemplateView, messageView, patientView, questionnaireView, readingView, restoreAnswer, ehrPatientsAnswer, setAsideAnswer, setAsideBatchAnswer, setAsideView, thresholdsView, timeEntryView, triageRow } from '../../dashboard-api/schemas.js';
 import type { EscalationPolicy } from '../../rules/escalation-policy.js';
 import type { PatientOverrides, RuleDefinition } from '../../rules/rule-definitions.js';
 
@@ -58,5 +58,6 @@ export interface Me {
 /** A reading set aside from a patient's record, with why, by whom, and whether it was put back. */
 export type SetAsideRecord = z.infer<typeof setAsideView>;
 export type SetAsideAnswer = z.infer<typeof setAsideAnswer>;
+export type SetAsideBatchAnswer = z.infer<typeof setAsideBatchAnswer>;
 export type RestoreAnswer = z.infer<typeof restoreAnswer>;
 export type EhrPatients = z.infer<typeof ehrPatientsAnswer>;

@@ -12,12 +12,12 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { StoredReading } from '../../device-profiles/index.js';
 import { REPORTED_DEVICE_ID } from '../../device-profiles/index.js';
 import { INGEST_ERRORS, movedReadingKey, reportableFields, reportedReadingId, type IngestService } from '../../ingest/index.js';
-import { MAX_SET_ASIDE_NOTE, SET_ASIDE_REASONS, STORE_ERRORS, localDate, monitoringEnded, readingObject, startOfLocalDate, type Alert, type ClinicalStore, type Patient, type ReadingSetAside, type ReadingsStore } from '../../store/index.js';
+import { MAX_SET_ASIDE_BATCH, MAX_SET_ASIDE_NOTE, SET_ASIDE_REASONS, STORE_ERRORS, readingKey, localDate, monitoringEnded, readingObject, startOfLocalDate, type Alert, type ClinicalStore, type Patient, type ReadingSetAside, type ReadingsStore, type SetAsideBatchResult, type SetAsideReason } from '../../store/index.js';
 import { alertDeliveries, type AlertChange } from '../../rules/index.js';
 import { maySeePatient, requireUser, type AccessControl } from '../access.js';
 import type { VerifiedClaims } from '../tokens.js';
 import { API_ERRORS, ApiError } from '../errors.js';
-import { errorResponses, type readingView, restoreAnswer, setAsideAnswer, setAsideView } from '../schemas.js';
+import { errorResponses, type readingView, restoreAnswer, setAsideAnswer, setAsideBatchAnswer, setAsideView } from '../schemas.js';
 import { idParams, instant } from './shared.js';
 
 const CARE_ROLES = ['admin', 'nurse', 'physician'] as const;
@@ -47,30 +47,40 @@ async function storedReading(readingsStore: ReadingsStore, patientId: string, de
 /** Where a reading moved to another patient went: its id in their record, and whether that record took it now, had it (a retry), or will (spooled). */
 type Moved = { patientId: string; readingId: string; status: 'accepted' | 'duplicate' | 'spooled' };
 
-/**
- * Enters the reading in the record of the patient whose it was, before it leaves this one: a crash
- * between the two leaves it in both (a retry finds it there, a duplicate), never in neither.
- */
-async function moveToPatient(clinicalStore: ClinicalStore, ingest: IngestService, user: VerifiedClaims, from: Patient, reading: StoredReading, movedTo: string): Promise<{ target: Patient; moved: Moved }> {
-  const refuse = (text: string) => new ApiError(API_ERRORS.VALIDATION, `body/movedTo: ${text}`);
-  if (movedTo === from.id) throw refuse('is the patient the reading is set aside from');
+/** The patient readings are moved to: refused before anything changes when it is the same one, one outside the caller's teams, or one whose monitoring ended. */
+async function moveTarget(clinicalStore: ClinicalStore, user: VerifiedClaims, from: Patient, movedTo: string): Promise<Patient> {
+  if (movedTo === from.id) throw new ApiError(API_ERRORS.VALIDATION, 'body/movedTo: is the patient the reading is set aside from');
   const target = await clinicalStore.patients.get(movedTo);
   // Another team's patient is answered as no patient at all: their existence is not this caller's to learn.
   if (!target || !maySeePatient(user, target)) throw new ApiError(STORE_ERRORS.NOT_FOUND, `body/movedTo: no patient ${movedTo} in your care teams`);
   if (target.discharge) throw monitoringEnded(target.id, target.discharge.at);
-  if (reading.kind === 'cgm_glucose') throw refuse('a CGM’s readings are its wearer’s: a sensor is not shared, so they are not moved');
-  if (reading.deviceId === REPORTED_DEVICE_ID) throw refuse('a reading entered by hand is entered again for the other patient, not moved');
+  return target;
+}
+
+/** Why the reading cannot go into the target's record (said after the field named), or undefined. */
+function notMovable(target: Patient, reading: StoredReading): string | undefined {
+  if (reading.kind === 'cgm_glucose') return 'a CGM’s readings are its wearer’s: a sensor is not shared, so they are not moved';
+  if (reading.deviceId === REPORTED_DEVICE_ID) return 'a reading entered by hand is entered again for the other patient, not moved';
   const enrolmentDate = localDate(Date.parse(target.enrolledAt), target.timezone);
-  if (Date.parse(reading.measuredAt) < startOfLocalDate(enrolmentDate, target.timezone)) throw refuse(`the reading was measured before the patient's enrolment on ${enrolmentDate} (${target.timezone})`);
+  if (Date.parse(reading.measuredAt) < startOfLocalDate(enrolmentDate, target.timezone)) return `the reading was measured before the patient's enrolment on ${enrolmentDate} (${target.timezone})`;
+  return undefined;
+}
+
+/**
+ * Enters the reading in the record of the patient whose it was, before it leaves this one: a crash
+ * between the two leaves it in both (a retry finds it there, a duplicate), never in neither.
+ */
+async function enterInRecord(ingest: IngestService, user: VerifiedClaims, target: Patient, reading: StoredReading, field: string): Promise<Moved> {
+  const refuse = (text: string) => new ApiError(API_ERRORS.VALIDATION, `${field}: ${text}`);
   const key = movedReadingKey(reading);
   const outcome = await ingest.reported.submit({ patientId: target.id, enteredBy: user.sub, key, reading: reportableFields(reading) });
   if (outcome.refused === 'invalid') throw refuse(`the other patient's record refused it: ${outcome.message}`);
   if (outcome.refused === 'backlog_full') throw new ApiError(INGEST_ERRORS.BACKLOG_FULL, outcome.message);
   const readingId = reportedReadingId(target.id, key);
-  if (!outcome.answer) return { target, moved: { patientId: target.id, readingId, status: 'spooled' } };
+  if (!outcome.answer) return { patientId: target.id, readingId, status: 'spooled' };
   const [first] = outcome.answer.receipts;
   if (!first || first.status === 'rejected') throw refuse(`the other patient's record refused it: ${first?.reason ?? 'the reading was not kept'}`);
-  return { target, moved: { patientId: target.id, readingId, status: first.status } };
+  return { patientId: target.id, readingId, status: first.status };
 }
 
 /**
@@ -101,6 +111,44 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
   /** An audit record of the other patient's record, which the request changed too (its own record names the first patient). */
   const auditOther = (request: FastifyRequest, user: VerifiedClaims, action: string, patientId: string, readingId: string) =>
     access.auditEvent(request, { actor: user.sub, actorRole: user.role, action, outcome: 'allowed', resourceType: 'reading', resourceId: `${REPORTED_DEVICE_ID}/${readingId}`, patientId });
+
+  /**
+   * The readings found (each checked), set aside: first entered in the record of the patient they
+   * were (with `target`), then recorded, then out of the readings store (a crash in between leaves a
+   * reading in both places, which a retry mends, never in neither); the consoles told, every reading
+   * set aside audited (the request's own record names one), a move audited in the other record too.
+   */
+  const setAsideFound = async (
+    request: FastifyRequest,
+    user: VerifiedClaims,
+    patient: Patient,
+    found: readonly StoredReading[],
+    choice: { reason: SetAsideReason; note: string | null; target: Patient | undefined; field: (reading: StoredReading) => string },
+  ): Promise<{ result: SetAsideBatchResult; moved: Map<string, Moved> }> => {
+    const { target } = choice;
+    if (target) {
+      for (const reading of found) {
+        const refusal = notMovable(target, reading);
+        if (refusal) throw new ApiError(API_ERRORS.VALIDATION, `${choice.field(reading)}: ${refusal}`);
+      }
+    }
+    const moved = new Map<string, Moved>();
+    for (const reading of target ? found : []) moved.set(readingKey(reading), await enterInRecord(ingest, user, target!, reading, choice.field(reading)));
+    if (found.length === 0) return { result: { records: [], resolvedAlerts: [], notedAlerts: [], ehrDeliveriesWithdrawn: 0, ehrDeliveriesRetracting: 0 }, moved };
+    const deliveries = await alertDeliveries(clinicalStore, 'resolved', patient.careTeamId);
+    const result = await clinicalStore.readingSetAsides.setAsideReadings({ readings: found, reason: choice.reason, note: choice.note, actor: user.sub, deliveries, movedTo: moved });
+    await readingsStore.remove(found);
+    clinicalStore.readingSetAsides.announceChanged(patient.id);
+    for (const change of alertChanges(result)) localAlertChanges.next(change);
+    for (const { setAside, created } of result.records) {
+      if (!created) continue;
+      const key = readingKey(setAside);
+      if (key !== request.auditResourceId) await access.auditEvent(request, { actor: user.sub, actorRole: user.role, action: 'reading.set_aside', outcome: 'allowed', resourceType: 'reading', resourceId: key, patientId: patient.id });
+      const where = moved.get(key);
+      if (where) await auditOther(request, user, 'reading.move', where.patientId, where.readingId);
+    }
+    return { result, moved };
+  };
 
   app.post(
     '/v1/patients/:id/set-aside-readings',
@@ -137,21 +185,78 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
         if (kept?.patientId === patient.id) return reply.code(200).send({ setAside: await view(clinicalStore, user, kept), resolvedAlerts: 0, notedAlerts: 0, ehr: { withdrawn: 0, retracting: 0 }, moved: null });
         throw new ApiError(STORE_ERRORS.NOT_FOUND, `body: the patient has no reading ${readingId} of device ${deviceId} measured at ${measuredAt}`);
       }
-      const move = movedTo === undefined ? undefined : await moveToPatient(clinicalStore, ingest, user, patient, reading, movedTo);
-      const deliveries = await alertDeliveries(clinicalStore, 'resolved', patient.careTeamId);
-      const result = await clinicalStore.readingSetAsides.setAside({ reading, reason, note: note ?? null, actor: user.sub, deliveries, movedTo: move && { patientId: move.moved.patientId, readingId: move.moved.readingId } });
-      // After the record commits: a crash in between leaves the reading in both places (a retry
-      // removes it), never in neither.
-      await readingsStore.remove([reading]);
-      clinicalStore.readingSetAsides.announceChanged(patient.id);
-      for (const change of alertChanges(result)) localAlertChanges.next(change);
-      if (move) await auditOther(request, user, 'reading.move', move.target.id, move.moved.readingId);
-      return reply.code(result.created ? 201 : 200).send({
-        setAside: await view(clinicalStore, user, result.setAside),
+      const target = movedTo === undefined ? undefined : await moveTarget(clinicalStore, user, patient, movedTo);
+      const { result, moved } = await setAsideFound(request, user, patient, [reading], { reason, note: note ?? null, target, field: () => 'body/movedTo' });
+      const [{ setAside, created }] = result.records as [SetAsideBatchResult['records'][number]];
+      return reply.code(created ? 201 : 200).send({
+        setAside: await view(clinicalStore, user, setAside),
         resolvedAlerts: result.resolvedAlerts.length,
         notedAlerts: result.notedAlerts.length,
         ehr: { withdrawn: result.ehrDeliveriesWithdrawn, retracting: result.ehrDeliveriesRetracting },
-        moved: move?.moved ?? null,
+        moved: moved.get(readingKey(reading)) ?? null,
+      });
+    },
+  );
+
+  app.post(
+    '/v1/patients/:id/set-aside-readings/batch',
+    {
+      schema: {
+        params: idParams,
+        body: z
+          .object({
+            readings: z
+              .array(z.object({ deviceId: z.string().min(1).max(200), readingId: z.string().min(1).max(200), measuredAt: instant }).strict())
+              .min(1)
+              .max(MAX_SET_ASIDE_BATCH)
+              .describe(`the readings, as the readings list names them (at most ${MAX_SET_ASIDE_BATCH})`),
+            reason: z.enum(SET_ASIDE_REASONS),
+            note: z.string().max(MAX_SET_ASIDE_NOTE).optional(),
+            movedTo: z.string().min(1).max(200).optional().describe('with `not_the_patient`: the patient whose readings they were, to enter each in their record'),
+          })
+          .strict(),
+        response: { 201: setAsideBatchAnswer, 200: setAsideBatchAnswer, ...errorResponses },
+        tags: ['patients'],
+        description:
+          'Sets several of the patient’s readings aside at once, for one reason (a spouse’s week of readings on the patient’s cuff; a scale’s memory of the whole family synced onto one person), as the single form does for one, in one transaction: each alert is judged once on all of them (resolved when every reading it counts is set aside, or given one note naming those of the batch it counted). Every reading is found before anything changes: a reading the patient does not have is `404` naming `body/readings/<i>`, and with `movedTo` one that cannot be moved `400` naming it. One set aside already is answered with its record (a retry of the whole batch after a lost answer sets aside only what was left). 201; 200 when every one was set aside already.',
+      },
+      config: { access: { roles: CARE_ROLES, scope: 'patient', audit: 'reading.set_aside', resourceType: 'reading' } },
+    },
+    async (request, reply) => {
+      const user = requireUser(request);
+      const patient = await clinicalStore.patients.require(request.params.id);
+      const { readings: named, reason, note, movedTo } = request.body;
+      if (movedTo !== undefined && reason !== 'not_the_patient') throw new ApiError(API_ERRORS.VALIDATION, 'body/movedTo: readings are moved to another patient only when they are not this patient’s (reason "not_the_patient")');
+      named.forEach((reading, index) => {
+        const earlier = named.findIndex((other) => readingKey(other) === readingKey(reading));
+        if (earlier < index) throw new ApiError(API_ERRORS.VALIDATION, `body/readings/${index}: names the same reading as body/readings/${earlier}`);
+      });
+      request.auditResourceId = readingKey(named[0]!);
+      // Each found, or set aside already from this patient (a retry), before anything changes.
+      const found: StoredReading[] = [];
+      const kept: ReadingSetAside[] = [];
+      for (const [index, { deviceId, readingId, measuredAt }] of named.entries()) {
+        const reading = await storedReading(readingsStore, patient.id, deviceId, readingId, measuredAt);
+        if (reading) {
+          found.push(reading);
+          continue;
+        }
+        const standing = await clinicalStore.readingSetAsides.standing(deviceId, readingId);
+        if (standing?.patientId !== patient.id) throw new ApiError(STORE_ERRORS.NOT_FOUND, `body/readings/${index}: the patient has no reading ${readingId} of device ${deviceId} measured at ${measuredAt}`);
+        kept.push(standing);
+      }
+      const target = movedTo === undefined ? undefined : await moveTarget(clinicalStore, user, patient, movedTo);
+      const indexOf = new Map(named.map((reading, index) => [readingKey(reading), index]));
+      const { result, moved } = await setAsideFound(request, user, patient, found, { reason, note: note ?? null, target, field: (reading) => `body/readings/${indexOf.get(readingKey(reading))}` });
+      const created = result.records.filter((record) => record.created);
+      const records = new Map([...kept, ...result.records.map((record) => record.setAside)].map((record) => [readingKey(record), record]));
+      return reply.code(created.length > 0 ? 201 : 200).send({
+        setAside: await viewFor(clinicalStore, user, named.map((reading) => records.get(readingKey(reading))!)),
+        created: created.length,
+        resolvedAlerts: result.resolvedAlerts.length,
+        notedAlerts: result.notedAlerts.length,
+        ehr: { withdrawn: result.ehrDeliveriesWithdrawn, retracting: result.ehrDeliveriesRetracting },
+        moved: created.flatMap((record) => moved.get(readingKey(record.setAside)) ?? []),
       });
     },
   );

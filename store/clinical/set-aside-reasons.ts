@@ -24,3 +24,9 @@ export function setAsideReasonText(reason: SetAsideReason): string {
 
 /** A note kept with a reading set aside, at most. */
 export const MAX_SET_ASIDE_NOTE = 500;
+
+/**
+ * Readings set aside in one request, at most: a week or two of a spouse's readings on a shared cuff
+ * or scale fits in one; a device's whole memory synced onto the wrong person takes several.
+ */
+export const MAX_SET_ASIDE_BATCH = 100;

@@ -1518,6 +1518,56 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       await context.close();
     }, WALKTHROUGH_MS);
 
+    it('lets a nurse tick a week of her husband’s readings on her cuff and set them aside together, moved to his record: one notice, the crisis alert they raised resolved, her own reading kept', async () => {
+      const greta = String((await call('POST', '/v1/patients', { name: 'Greta Shares', birthDate: '1946-05-06', timezone: 'America/Chicago', careTeamId: ids.teamA, enrolledAt: new Date(Date.now() - 2 * DAY_MS).toISOString() })).id);
+      const gus = String((await call('POST', '/v1/patients', { name: 'Gus Shares', birthDate: '1944-07-08', timezone: 'America/Chicago', careTeamId: ids.teamA, enrolledAt: new Date(Date.now() - 2 * DAY_MS).toISOString() })).id);
+      const cuff = unique('family-cuff');
+      const secret = await provision(cuff, 'blood_pressure', greta);
+      const ago = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
+      // Hers the evening before; his three: a raised one, then a crisis value and its retake, confirmed as hers.
+      publish(cuff, secret, { readingId: 'gs-own', kind: 'blood_pressure', measuredAt: ago(600), systolic: 124, diastolic: 78, unit: 'mmHg' });
+      publish(cuff, secret, { readingId: 'gs-h1', kind: 'blood_pressure', measuredAt: ago(300), systolic: 152, diastolic: 94, unit: 'mmHg' });
+      publish(cuff, secret, { readingId: 'gs-h2', kind: 'blood_pressure', measuredAt: ago(30), systolic: 186, diastolic: 112, unit: 'mmHg' });
+      publish(cuff, secret, { readingId: 'gs-h3', kind: 'blood_pressure', measuredAt: ago(25), systolic: 184, diastolic: 110, unit: 'mmHg' });
+      const crisis = await eventually(async () => ((await call('GET', `/v1/alerts?patientId=${greta}`)).alerts as { id: string; ruleId: string; readingCount: number }[]).find((a) => a.ruleId === 'bp-crisis' && a.readingCount === 2), 15_000);
+      const context = await browser.newContext({ timezoneId: 'America/Chicago' });
+      const page = await context.newPage();
+      await signIn(page);
+      await page.goto(`${baseUrl}/patients/${greta}`);
+      const rowOf = (values: string) => `table.readings tbody tr:has-text("${values}")`;
+      await page.waitForSelector(rowOf('184/110'));
+      // Every reading shown, then none: the choice follows the header's box.
+      await page.check('table.readings thead input[type=checkbox]');
+      expect(((await page.textContent('p.ticked-readings')) ?? '').replace(/\s+/g, ' ')).toContain('4 readings chosen.');
+      await page.click('p.ticked-readings button:has-text("Clear the choice")');
+      await page.waitForSelector('p.ticked-readings', { state: 'detached' });
+      for (const values of ['152/94', '186/112', '184/110']) await page.check(`${rowOf(values)} input[type=checkbox]`);
+      expect(((await page.textContent('p.ticked-readings')) ?? '').replace(/\s+/g, ' ')).toContain('3 readings chosen.');
+      await page.click('p.ticked-readings button:has-text("Set aside the 3 readings chosen")');
+      await page.waitForSelector('form.set-aside');
+      expect(await page.locator('form.set-aside ul.set-aside-chosen li').allTextContents()).toEqual([expect.stringMatching(/^Blood pressure 184\/110 mmHg of /), expect.stringMatching(/^Blood pressure 186\/112 mmHg of /), expect.stringMatching(/^Blood pressure 152\/94 mmHg of /)]);
+      await page.selectOption('#set-aside-reason', 'not_the_patient');
+      await page.waitForSelector(`#set-aside-moved-to option[value="${gus}"]`, { state: 'attached' });
+      await page.selectOption('#set-aside-moved-to', gus);
+      await page.fill('#set-aside-note', 'Her husband used her cuff all week');
+      expect(await seriousViolations(page, 'patient-set-aside-several')).toEqual([]);
+      await page.click('form.set-aside button[type=submit]');
+      await page.waitForSelector('form.set-aside', { state: 'detached' });
+      const notice = ((await page.textContent('main p.notice[role=status]')) ?? '').replace(/\s+/g, ' ').trim();
+      expect(notice).toBe('Set aside 3 readings: not the patient’s reading. Moved to Gus Shares’s record, where the alerts judge them as their readings. 1 alert they raised was resolved.');
+      await page.waitForSelector(rowOf('184/110'), { state: 'detached' });
+      expect(await page.locator('table.readings tbody tr').allTextContents()).toEqual([expect.stringContaining('124/78')]);
+      expect(await page.locator('p.ticked-readings').count()).toBe(0);
+      await page.click('details.set-aside-readings summary');
+      expect(((await page.textContent('details.set-aside-readings summary')) ?? '').trim()).toBe('3 readings set aside');
+      expect(await seriousViolations(page, 'patient-set-aside-several-done')).toEqual([]);
+      // The API agrees: in his record as entered by the nurse, the crisis alert resolved once.
+      expect(((await call('GET', `/v1/patients/${gus}/readings`)).readings as { source: string; systolic: number }[]).map((r) => [r.source, r.systolic]).sort()).toEqual([['manual', 152], ['manual', 184], ['manual', 186]]);
+      const events = (await call('GET', `/v1/alerts/${crisis.id}/events`)).events as { type: string; note: string | null }[];
+      expect(events.filter((event) => event.type === 'resolved').map((event) => event.note)).toEqual(['2 readings set aside: not the patient’s reading. Her husband used her cuff all week']);
+      await context.close();
+    }, WALKTHROUGH_MS);
+
     it('lets a nurse in another time zone enter a reading the patient reads out on the phone, in the patient’s time, marked as entered by hand; a typo named at its field; the patient their own from the phone', async () => {
       const hugo = String((await call('POST', '/v1/patients', { name: 'Hugo Handheld', birthDate: '1950-02-03', timezone: 'America/Chicago', careTeamId: ids.teamA, enrolledAt: new Date(Date.now() - 2 * DAY_MS).toISOString() })).id);
       const context = await browser.newContext({ timezoneId: 'America/New_York' });

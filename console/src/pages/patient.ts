@@ -16,6 +16,8 @@ import { PatientDetailsForm } from './patient-details-form.js';
 import { SetAsideForm, SetAsideList, maySetAside, readingWords } from './set-aside-readings.js';
 import { DAY_MS } from '../../../device-profiles/time-units.js';
 import { wasMoved } from '../../../device-profiles/stored-reading.js';
+import { MAX_SET_ASIDE_BATCH } from '../../../store/clinical/set-aside-reasons.js';
+import { counted } from '../counted.js';
 import { html } from '../html.js';
 import { follow } from '../router.js';
 import { alertsToWork, severityText } from '../severity.js';
@@ -175,9 +177,14 @@ export function PatientPage({ id }: { id: string }) {
   const [settingAside, setSettingAside] = useState<string | undefined>(undefined);
   const [setAsideNotice, setSetAsideNotice] = useState<string | undefined>(undefined);
   const [setAsideVersion, setSetAsideVersion] = useState(0);
+  /** The readings ticked in the table (`deviceId/readingId`), to set aside together, and whether their form is open. */
+  const [ticked, setTicked] = useState<ReadonlySet<string>>(new Set());
+  const [settingAsideTicked, setSettingAsideTicked] = useState(false);
   useEffect(() => {
     setSettingAside(undefined);
     setSetAsideNotice(undefined);
+    setTicked(new Set());
+    setSettingAsideTicked(false);
   }, [id]);
   const clinician = session.me?.user.role !== 'patient';
   const mayCorrect = session.me?.user.role === 'admin' || session.me?.user.role === 'nurse';
@@ -247,18 +254,31 @@ export function PatientPage({ id }: { id: string }) {
   // A reading set aside or put back: the table, the charts, the latest readings and the alerts change.
   const readingsChanged = (notice: string) => {
     setSettingAside(undefined);
+    setTicked(new Set());
+    setSettingAsideTicked(false);
     setSetAsideNotice(notice);
     setSetAsideVersion((n) => n + 1);
     setEntered((n) => n + 1);
     patientAlerts(id).then(setAlerts, () => undefined);
   };
+  const shownReadings = showAll ? tableReadings : tableReadings.slice(0, TABLE_ROWS);
+  // Only rows in view count as ticked: a reading hidden by the kind chosen or the period is not set aside unseen.
+  const tickedReadings = shownReadings.filter((r) => ticked.has(keyOf(r)));
+  const tick = (keys: readonly string[], on: boolean) =>
+    setTicked((before) => {
+      const after = new Set(before);
+      for (const key of keys) if (on) after.add(key); else after.delete(key);
+      return after;
+    });
+  const tickCell = (r: Reading) =>
+    html`<td class="tick"><input type="checkbox" checked=${ticked.has(keyOf(r))} aria-label=${`Choose the ${readingWords(r, localTime)}`} onChange=${(e: Event) => tick([keyOf(r)], (e.target as HTMLInputElement).checked)} /></td>`;
   const readingRow = (r: Reading) => {
     const chosen = settingAside === keyOf(r);
-    const row = html`<tr key=${keyOf(r)}><td><time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></td><td>${kindText(r.kind)}</td><td>${asSent(r)}</td><td>${r.source === 'manual' ? html`<span class="entered">${wasMoved(id, r) ? 'moved here from another patient’s device' : 'entered by hand'}${typeof r.enteredBy === 'string' ? ` by ${r.enteredBy}` : ''}</span>` : r.deviceId}</td>${mayAside
+    const row = html`<tr key=${keyOf(r)}>${mayAside ? tickCell(r) : null}<td><time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></td><td>${kindText(r.kind)}</td><td>${asSent(r)}</td><td>${r.source === 'manual' ? html`<span class="entered">${wasMoved(id, r) ? 'moved here from another patient’s device' : 'entered by hand'}${typeof r.enteredBy === 'string' ? ` by ${r.enteredBy}` : ''}</span>` : r.deviceId}</td>${mayAside
       ? html`<td><button type="button" class="secondary set-aside-button" aria-expanded=${chosen} aria-label=${`Set aside the ${readingWords(r, localTime)}`} onClick=${() => setSettingAside(chosen ? undefined : keyOf(r))}>Set aside…</button></td>`
       : null}</tr>`;
     if (!chosen) return row;
-    return [row, html`<tr key=${`${keyOf(r)}-form`} class="set-aside-row"><td colspan="5"><${SetAsideForm} patientId=${id} reading=${r} localTime=${localTime} onDone=${readingsChanged} onCancel=${() => setSettingAside(undefined)} /></td></tr>`];
+    return [row, html`<tr key=${`${keyOf(r)}-form`} class="set-aside-row"><td colspan="6"><${SetAsideForm} patientId=${id} readings=${[r]} localTime=${localTime} onDone=${readingsChanged} onCancel=${() => setSettingAside(undefined)} /></td></tr>`];
   };
   const alertItem = (alert: Alert) =>
     html`<li><span class=${`badge severity-${alert.severity}`}>${severityText(alert.severity)}</span> <a href=${`/alerts/${encodeURIComponent(alert.id)}`} onClick=${follow}>${alert.summary}</a> — ${words(alert.status)}, opened <time datetime=${alert.openedAt}>${eventTime.format(new Date(alert.openedAt))}</time></li>`;
@@ -321,11 +341,26 @@ export function PatientPage({ id }: { id: string }) {
               </select></p>`
           : null}
         ${setAsideNotice ? html`<p class="notice" role="status">${setAsideNotice}</p>` : null}
+        ${mayAside && tickedReadings.length > 0
+          ? settingAsideTicked
+            ? html`<${SetAsideForm} key=${tickedReadings.map(keyOf).join(' ')} patientId=${id} readings=${tickedReadings} localTime=${localTime} onDone=${readingsChanged} onCancel=${() => setSettingAsideTicked(false)} />`
+            : html`<p class="ticked-readings" role="group" aria-label="Readings chosen">
+                ${counted(tickedReadings.length, 'reading')} chosen.
+                <button type="button" class="secondary" disabled=${tickedReadings.length > MAX_SET_ASIDE_BATCH} onClick=${() => {
+                  setSettingAside(undefined);
+                  setSettingAsideTicked(true);
+                }}>Set aside the ${tickedReadings.length === 1 ? 'reading' : `${tickedReadings.length} readings`} chosen…</button>
+                <button type="button" class="secondary" onClick=${() => setTicked(new Set())}>Clear the choice</button>
+                ${tickedReadings.length > MAX_SET_ASIDE_BATCH ? html`<span class="hint"> At most ${MAX_SET_ASIDE_BATCH} at once.</span>` : null}
+              </p>`
+          : null}
         <table class="readings">
           <caption>${tableWhat} of the last ${days} days, newest first, in ${patient.timezone} time, as the devices sent them or people entered them</caption>
-          <thead><tr><th scope="col">Measured</th><th scope="col">Kind</th><th scope="col">Value as sent</th><th scope="col">Device</th>${mayAside ? html`<th scope="col"><span class="visually-hidden">Not the patient’s?</span></th>` : null}</tr></thead>
+          <thead><tr>${mayAside
+            ? html`<th scope="col" class="tick"><input type="checkbox" checked=${shownReadings.length > 0 && tickedReadings.length === shownReadings.length} aria-label="Choose every reading shown" onChange=${(e: Event) => tick(shownReadings.map(keyOf), (e.target as HTMLInputElement).checked)} /></th>`
+            : null}<th scope="col">Measured</th><th scope="col">Kind</th><th scope="col">Value as sent</th><th scope="col">Device</th>${mayAside ? html`<th scope="col"><span class="visually-hidden">Not the patient’s?</span></th>` : null}</tr></thead>
           <tbody>
-            ${(showAll ? tableReadings : tableReadings.slice(0, TABLE_ROWS)).map(readingRow)}
+            ${shownReadings.map(readingRow)}
           </tbody>
         </table>
         ${mayAside ? html`<${SetAsideList} key=${id} patientId=${id} localTime=${localTime} version=${setAsideVersion} onRestored=${readingsChanged} />` : null}

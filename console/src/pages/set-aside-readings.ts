@@ -4,10 +4,11 @@
 // billing days and the EHR. The form says what happens before anyone presses the button; the list
 // under the table keeps what was set aside, why and by whom, with **Put back** for a mistake. A
 // reading that was another of the team's patients' (both spouses monitored) is moved to their
-// record from the same form.
+// record from the same form. Readings ticked in the table (a spouse's week on the patient's cuff)
+// are set aside together, in one request: each alert judged once on all of them.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiFailure, api, session } from '../api.js';
-import type { PatientSummary, Reading, RestoreAnswer, SetAsideAnswer, SetAsideRecord } from '../api-types.js';
+import type { PatientSummary, Reading, RestoreAnswer, SetAsideAnswer, SetAsideBatchAnswer, SetAsideRecord } from '../api-types.js';
 import { REPORTED_DEVICE_ID } from '../../../device-profiles/stored-reading.js';
 import { MAX_SET_ASIDE_NOTE, SET_ASIDE_REASONS, setAsideReasonText, type SetAsideReason } from '../../../store/clinical/set-aside-reasons.js';
 import { counted } from '../counted.js';
@@ -31,15 +32,42 @@ export function readingWords(reading: Reading, localTime: Intl.DateTimeFormat): 
   return `${kindText(reading.kind)} ${asSent(reading)} of ${localTime.format(new Date(reading.measuredAt))}`;
 }
 
-/** The form under a reading of the table: why it is not the patient's. */
-export function SetAsideForm({ patientId, reading, localTime, onDone, onCancel }: { patientId: string; reading: Reading; localTime: Intl.DateTimeFormat; onDone: (notice: string) => void; onCancel: () => void }) {
+/** What the answer to setting one reading aside says, for the notice. */
+function oneSetAside(answer: SetAsideAnswer, reading: Reading, localTime: Intl.DateTimeFormat): string {
+  const whose = answer.setAside.movedTo?.patientName ?? 'the other patient';
+  const moved = answer.moved ? (answer.moved.status === 'spooled' ? ` It reaches ${whose}’s record within moments.` : ` Moved to ${whose}’s record, where the alerts judge it as their reading.`) : '';
+  const resolved = answer.resolvedAlerts > 0 ? ` ${capitalized(counted(answer.resolvedAlerts, 'alert'))} it raised ${answer.resolvedAlerts === 1 ? 'was' : 'were'} resolved.` : '';
+  const noted = answer.notedAlerts > 0 ? ` ${capitalized(counted(answer.notedAlerts, 'open alert'))} counted it with other readings of theirs: ${answer.notedAlerts === 1 ? 'it stays open with a note saying so; judge whether it still stands' : 'they stay open with a note saying so; judge whether each still stands'}.` : '';
+  const ehr = answer.ehr.retracting > 0 ? ' The care team’s EHR, which had it, is being told it was entered in error.' : answer.ehr.withdrawn > 0 ? ' It will not be sent to the EHR.' : '';
+  return `Set aside the ${readingWords(reading, localTime)}: ${setAsideReasonText(answer.setAside.reason)}.${moved}${resolved}${noted}${ehr}`;
+}
+
+/** What the answer to setting several readings aside at once says, for the notice. */
+function severalSetAside(answer: SetAsideBatchAnswer, reason: SetAsideReason): string {
+  const whose = answer.setAside.find((record) => record.movedTo)?.movedTo?.patientName ?? 'the other patient';
+  const kept = answer.setAside.length - answer.created;
+  const already = kept > 0 ? ` (${counted(kept, 'was', 'were')} set aside already)` : '';
+  const moved = answer.moved.length === 0 ? '' : answer.moved.some((where) => where.status === 'spooled') ? ` They reach ${whose}’s record within moments.` : ` Moved to ${whose}’s record, where the alerts judge them as their readings.`;
+  const resolved = answer.resolvedAlerts > 0 ? ` ${capitalized(counted(answer.resolvedAlerts, 'alert'))} they raised ${answer.resolvedAlerts === 1 ? 'was' : 'were'} resolved.` : '';
+  const noted = answer.notedAlerts > 0 ? ` ${capitalized(counted(answer.notedAlerts, 'open alert'))} counted some of them with other readings of theirs: ${answer.notedAlerts === 1 ? 'it stays open with a note saying which; judge whether it still stands' : 'they stay open with a note saying which; judge whether each still stands'}.` : '';
+  const ehr = answer.ehr.retracting > 0 ? ' The care team’s EHR, which had some of them, is being told they were entered in error.' : answer.ehr.withdrawn > 0 ? ' They will not be sent to the EHR.' : '';
+  return `Set aside ${counted(answer.setAside.length, 'reading')}${already}: ${setAsideReasonText(reason)}.${moved}${resolved}${noted}${ehr}`;
+}
+
+/**
+ * The form under a reading of the table, or above the table for the readings chosen in it (a
+ * spouse's week on the patient's cuff): why they are not the patient's.
+ */
+export function SetAsideForm({ patientId, readings, localTime, onDone, onCancel }: { patientId: string; readings: readonly Reading[]; localTime: Intl.DateTimeFormat; onDone: (notice: string) => void; onCancel: () => void }) {
   const [reason, setReason] = useState<SetAsideReason | ''>('');
   const [note, setNote] = useState('');
   const [movedTo, setMovedTo] = useState('');
   const [others, setOthers] = useState<PatientSummary[] | undefined>(undefined);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
-  const offerMove = reason === 'not_the_patient' && movable(reading);
+  const one = readings.length === 1 ? readings[0] : undefined;
+  const notMovable = readings.filter((reading) => !movable(reading));
+  const offerMove = reason === 'not_the_patient' && notMovable.length === 0;
   // The patients it could be moved to, read once the reason says it is someone else's.
   useEffect(() => {
     if (!offerMove || others !== undefined) return;
@@ -52,34 +80,30 @@ export function SetAsideForm({ patientId, reading, localTime, onDone, onCancel }
   }, [offerMove, others, patientId]);
   const submit = async (event: Event) => {
     event.preventDefault();
+    if (reason === '') return;
     setBusy(true);
+    const path = `/v1/patients/${encodeURIComponent(patientId)}/set-aside-readings`;
+    const choice = { reason, ...(note.trim() ? { note: note.trim() } : {}), ...(offerMove && movedTo ? { movedTo } : {}) };
+    const named = (reading: Reading) => ({ deviceId: reading.deviceId, readingId: reading.readingId, measuredAt: reading.measuredAt });
     try {
-      const answer = await api<SetAsideAnswer>('POST', `/v1/patients/${encodeURIComponent(patientId)}/set-aside-readings`, {
-        deviceId: reading.deviceId,
-        readingId: reading.readingId,
-        measuredAt: reading.measuredAt,
-        reason,
-        ...(note.trim() ? { note: note.trim() } : {}),
-        ...(offerMove && movedTo ? { movedTo } : {}),
-      });
-      const whose = answer.setAside.movedTo?.patientName ?? 'the other patient';
-      const moved = answer.moved ? (answer.moved.status === 'spooled' ? ` It reaches ${whose}’s record within moments.` : ` Moved to ${whose}’s record, where the alerts judge it as their reading.`) : '';
-      const resolved = answer.resolvedAlerts > 0 ? ` ${capitalized(counted(answer.resolvedAlerts, 'alert'))} it raised ${answer.resolvedAlerts === 1 ? 'was' : 'were'} resolved.` : '';
-      const noted = answer.notedAlerts > 0 ? ` ${capitalized(counted(answer.notedAlerts, 'open alert'))} counted it with other readings of theirs: ${answer.notedAlerts === 1 ? 'it stays open with a note saying so; judge whether it still stands' : 'they stay open with a note saying so; judge whether each still stands'}.` : '';
-      const ehr = answer.ehr.retracting > 0 ? ' The care team’s EHR, which had it, is being told it was entered in error.' : answer.ehr.withdrawn > 0 ? ' It will not be sent to the EHR.' : '';
-      onDone(`Set aside the ${readingWords(reading, localTime)}: ${setAsideReasonText(answer.setAside.reason)}.${moved}${resolved}${noted}${ehr}`);
+      if (one) onDone(oneSetAside(await api<SetAsideAnswer>('POST', path, { ...named(one), ...choice }), one, localTime));
+      else onDone(severalSetAside(await api<SetAsideBatchAnswer>('POST', `${path}/batch`, { readings: readings.map(named), ...choice }), reason));
     } catch (failure) {
-      // A 404 naming the field: the patient it was to go to is not one of the caller's.
+      // A 404 naming the field: the patient it was to go to is not one of the caller's. A reading of
+      // the batch is named by its place: said in words.
       const named = failure instanceof ApiFailure && (failure.status === 400 || (failure.status === 404 && failure.message.startsWith('body/')));
-      setErrors(named ? fieldErrors((failure as ApiFailure).message, (field) => FIELDS[field]) : { '': (failure as Error).message });
+      const message = (failure as Error).message.replace(/body\/readings\/(\d+)/g, (_, index: string) => (readings[Number(index)] ? `The ${readingWords(readings[Number(index)]!, localTime)}` : 'A reading'));
+      setErrors(named ? fieldErrors(message, (field) => FIELDS[field]) : { '': message });
     } finally {
       setBusy(false);
     }
   };
   const { field, aria } = formFields(errors);
+  const what = one ? `the ${readingWords(one, localTime)}` : `these ${readings.length} readings`;
   return html`
-    <form class="enroll set-aside" onSubmit=${submit} aria-label="Set this reading aside">
-      <p><strong>Set aside the ${readingWords(reading, localTime)}?</strong></p>
+    <form class="enroll set-aside" onSubmit=${submit} aria-label=${one ? 'Set this reading aside' : 'Set these readings aside'}>
+      <p><strong>Set aside ${what}?</strong></p>
+      ${one ? null : html`<ul class="set-aside-chosen">${readings.map((reading) => html`<li>${capitalized(readingWords(reading, localTime))}</li>`)}</ul>`}
       ${errors[''] ? html`<p class="error" role="alert">${errors['']}</p>` : Object.keys(errors).length > 0 ? html`<p class="error" role="alert">Not set aside: see the fields marked below.</p>` : null}
       ${field('set-aside-reason', 'Why', html`<select id="set-aside-reason" required value=${reason} onChange=${(e: Event) => setReason((e.target as HTMLSelectElement).value as SetAsideReason)} ...${aria('set-aside-reason')}>
         <option value="">Choose a reason</option>
@@ -88,17 +112,18 @@ export function SetAsideForm({ patientId, reading, localTime, onDone, onCancel }
       ${offerMove
         ? field(
             'set-aside-moved-to',
-            'Whose reading is it?',
+            one ? 'Whose reading is it?' : 'Whose readings are they?',
             html`<select id="set-aside-moved-to" value=${movedTo} disabled=${others === undefined} onChange=${(e: Event) => setMovedTo((e.target as HTMLSelectElement).value)} ...${aria('set-aside-moved-to', true)}>
-              <option value="">Not a patient here: set it aside only</option>
+              <option value="">Not a patient here: set ${one ? 'it' : 'them'} aside only</option>
               ${(others ?? []).map((p) => html`<option value=${p.id}>${p.name}, ${bornText(p.birthDate)}</option>`)}
             </select>`,
-            'One of your patients (a spouse on a shared cuff or scale): it goes into their record as a reading entered by you, where the alerts judge it; never a billing day, since the device is not theirs.',
+            `One of your patients (a spouse on a shared cuff or scale): ${one ? 'it goes' : 'each goes'} into their record as a reading entered by you, where the alerts judge it; never a billing day, since the device is not theirs.`,
           )
         : null}
-      ${field('set-aside-note', reason === 'other' ? 'Note (say why)' : 'Note (optional)', html`<input id="set-aside-note" maxlength=${MAX_SET_ASIDE_NOTE} autocomplete="off" required=${reason === 'other'} value=${note} onInput=${(e: Event) => setNote((e.target as HTMLInputElement).value)} ...${aria('set-aside-note', true)} />`, 'Kept with the reading, and on the alerts that counted it.')}
-      <p class="hint">It leaves the charts, the averages the alerts are judged on, the billing days and the CGM figures, and the EHR (an EHR that has it already is told it was entered in error); an alert it alone raised is resolved, and one that counted other readings too is given a note. It is kept below the table and can be put back.</p>
-      <button type="submit" class="danger" disabled=${busy || reason === '' || (reason === 'other' && note.trim() === '')}>Set aside</button>
+      ${reason === 'not_the_patient' && notMovable.length > 0 && !one ? html`<p class="hint">${counted(notMovable.length, 'of these is', 'of these are')} a CGM’s or entered by hand, which are not moved to another patient: choose only a device’s readings to move them, or set these aside only.</p>` : null}
+      ${field('set-aside-note', reason === 'other' ? 'Note (say why)' : 'Note (optional)', html`<input id="set-aside-note" maxlength=${MAX_SET_ASIDE_NOTE} autocomplete="off" required=${reason === 'other'} value=${note} onInput=${(e: Event) => setNote((e.target as HTMLInputElement).value)} ...${aria('set-aside-note', true)} />`, `Kept with ${one ? 'the reading' : 'each reading'}, and on the alerts that counted ${one ? 'it' : 'them'}.`)}
+      <p class="hint">${one ? 'It leaves' : 'They leave'} the charts, the averages the alerts are judged on, the billing days and the CGM figures, and the EHR (an EHR that has ${one ? 'it' : 'one'} already is told it was entered in error); an alert ${one ? 'it alone' : 'they alone'} raised is resolved, and one that counted other readings too is given a note. ${one ? 'It is' : 'They are'} kept below the table and can be put back.</p>
+      <button type="submit" class="danger" disabled=${busy || reason === '' || (reason === 'other' && note.trim() === '')}>${one ? 'Set aside' : `Set aside ${readings.length} readings`}</button>
       <button type="button" class="secondary" onClick=${onCancel}>Cancel</button>
     </form>
   `;

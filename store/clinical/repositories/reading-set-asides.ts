@@ -52,6 +52,9 @@ export interface SetAsideResult {
   ehrDeliveriesRetracting: number;
 }
 
+/** `setAsideReadings`' answer: a record for each reading, and what the batch changed as `SetAsideResult` says. */
+export type SetAsideBatchResult = Omit<SetAsideResult, 'setAside' | 'created'> & { records: { setAside: ReadingSetAside; created: boolean }[] };
+
 export interface RestoreResult {
   setAside: ReadingSetAside;
   /** Deliveries of the reading to EHRs queued again: one withdrawn to be sent, one retracted to be set final again. */
@@ -64,6 +67,11 @@ export interface RestoreResult {
 function readingWords(reading: StoredReading, timezone: string): string {
   const measured = new Date(reading.measuredAt).toLocaleString('en-US', { timeZone: timezone, dateStyle: 'medium', timeStyle: 'short' });
   return `${kindText(reading.kind)} ${asSent(reading)}, measured ${measured}`;
+}
+
+/** A reading's key among a batch's: `deviceId/readingId` (a reading id is its device's). */
+export function readingKey(reading: { deviceId: string; readingId: string }): string {
+  return `${reading.deviceId}/${reading.readingId}`;
 }
 
 function toSetAside(row: Selectable<ReadingSetAsideTable>): ReadingSetAside {
@@ -101,24 +109,59 @@ export class ReadingSetAsideRepository {
    * nurses at once) answers the record there is, `created: false`.
    */
   async setAside(input: { reading: StoredReading; reason: SetAsideReason; note?: string | null; actor: string; deliveries?: DeliveriesOf; movedTo?: { patientId: string; readingId: string } }): Promise<SetAsideResult> {
-    const { reading } = input;
+    const { records, ...rest } = await this.setAsideReadings({ ...input, readings: [input.reading], movedTo: input.movedTo && new Map([[readingKey(input.reading), input.movedTo]]) });
+    return { ...records[0]!, ...rest };
+  }
+
+  /**
+   * Several readings of one patient set aside for one reason at once (a spouse's week on the
+   * patient's cuff, a scale's memory of the whole family synced onto one person), in one transaction:
+   * each alert is judged once on all of them, resolved when every reading it counts is set aside
+   * now or given one note naming those of the batch it counted. `records` in the order given; a
+   * reading set aside already answers its record, `created: false`. `movedTo` by `readingKey`.
+   */
+  async setAsideReadings(input: { readings: readonly StoredReading[]; reason: SetAsideReason; note?: string | null; actor: string; deliveries?: DeliveriesOf; movedTo?: ReadonlyMap<string, { patientId: string; readingId: string }> }): Promise<SetAsideBatchResult> {
+    const { readings } = input;
+    const patientId = readings[0]?.patientId;
+    if (patientId === undefined) throw invalidInput('readings', 'names no reading');
+    if (readings.some((reading) => reading.patientId !== patientId)) throw invalidInput('readings', 'are set aside together only from one patient’s record');
     if (!SET_ASIDE_REASONS.includes(input.reason)) throw invalidInput('reason', `"${String(input.reason)}" is not one of ${SET_ASIDE_REASONS.join(', ')}`);
     const note = input.note?.trim() || null;
     if (note !== null && note.length > MAX_SET_ASIDE_NOTE) throw invalidInput('note', `must be at most ${MAX_SET_ASIDE_NOTE} characters`);
     if (input.reason === 'other' && note === null) throw invalidInput('note', 'says why the reading is set aside when the reason is "other"');
-    if (input.movedTo && input.reason !== 'not_the_patient') throw invalidInput('movedTo', 'a reading is moved to another patient only when it is not this patient’s (reason "not_the_patient")');
-    try {
-      return await this.db.transaction().execute(async (trx) => {
-        // Locked as a move or a discharge locks it: an alert written meanwhile is seen or comes after.
-        const query = trx.selectFrom('patients').select(['id', 'timezone']).where('id', '=', reading.patientId);
-        const patient = await (this.dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst();
-        if (!patient) throw notFound('patient', reading.patientId);
-        const existing = await this.standing(reading.deviceId, reading.readingId, trx);
-        if (existing) return { setAside: existing, created: false, resolvedAlerts: [], notedAlerts: [], ehrDeliveriesWithdrawn: 0, ehrDeliveriesRetracting: 0 };
-        const at = nowInstant();
+    if (input.movedTo && input.movedTo.size > 0 && input.reason !== 'not_the_patient') throw invalidInput('movedTo', 'a reading is moved to another patient only when it is not this patient’s (reason "not_the_patient")');
+    // Two at once (another nurse setting one of these aside): tried again, theirs then standing.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.setAsideOnce(patientId, { ...input, note });
+      } catch (error) {
+        if (!isUniqueViolation(error) || attempt === 3) throw error;
+      }
+    }
+  }
+
+  private setAsideOnce(patientId: string, input: { readings: readonly StoredReading[]; reason: SetAsideReason; note: string | null; actor: string; deliveries?: DeliveriesOf; movedTo?: ReadonlyMap<string, { patientId: string; readingId: string }> }): Promise<SetAsideBatchResult> {
+    const { note } = input;
+    return this.db.transaction().execute(async (trx) => {
+      // Locked as a move or a discharge locks it: an alert written meanwhile is seen or comes after.
+      const query = trx.selectFrom('patients').select(['id', 'timezone']).where('id', '=', patientId);
+      const patient = await (this.dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst();
+      if (!patient) throw notFound('patient', patientId);
+      const at = nowInstant();
+      const records: { setAside: ReadingSetAside; created: boolean }[] = [];
+      const added: StoredReading[] = [];
+      let withdrawn = 0;
+      let retracting = 0;
+      for (const reading of input.readings) {
+        const existing = records.find((record) => record.setAside.deviceId === reading.deviceId && record.setAside.readingId === reading.readingId)?.setAside ?? (await this.standing(reading.deviceId, reading.readingId, trx));
+        if (existing) {
+          records.push({ setAside: existing, created: false });
+          continue;
+        }
+        const movedTo = input.movedTo?.get(readingKey(reading));
         const row = {
           id: randomUUID(),
-          patient_id: reading.patientId,
+          patient_id: patientId,
           device_id: reading.deviceId,
           reading_id: reading.readingId,
           kind: reading.kind,
@@ -130,39 +173,43 @@ export class ReadingSetAsideRepository {
           set_aside_by: input.actor,
           restored_at: null,
           restored_by: null,
-          moved_to_patient_id: input.movedTo?.patientId ?? null,
-          moved_reading_id: input.movedTo?.readingId ?? null,
+          moved_to_patient_id: movedTo?.patientId ?? null,
+          moved_reading_id: movedTo?.readingId ?? null,
         };
         await trx.insertInto('reading_set_asides').values(row).execute();
-        const setAsideIds = new Set(
-          (await trx.selectFrom('reading_set_asides').select('reading_id').where('patient_id', '=', reading.patientId).where('restored_at', 'is', null).execute()).map((r) => r.reading_id),
-        );
+        records.push({ setAside: toSetAside(row), created: true });
+        added.push(reading);
+        const ehr = await retractDeliveries(trx, reading, `set aside from the patient's record: ${setAsideReasonText(input.reason)}`);
+        withdrawn += ehr.withdrawn;
+        retracting += ehr.retracting;
+      }
+      if (added.length === 0) return { records, resolvedAlerts: [], notedAlerts: [], ehrDeliveriesWithdrawn: 0, ehrDeliveriesRetracting: 0 };
+      const setAsideIds = new Set(
+        (await trx.selectFrom('reading_set_asides').select('reading_id').where('patient_id', '=', patientId).where('restored_at', 'is', null).execute()).map((r) => r.reading_id),
+      );
+      const why = `${setAsideReasonText(input.reason)}${note ? `. ${note}` : ''}`;
+      const resolvedAlerts: Alert[] = [];
+      const notedAlerts: Alert[] = [];
+      for (const alert of await unresolvedReadingAlerts(trx, patientId)) {
+        const counted = added.filter((reading) => alert.readingIds.has(reading.readingId));
+        if (counted.length === 0) continue;
+        const details = { setAside: input.reason, readingId: counted[0]!.readingId, ...(counted.length > 1 ? { readingIds: counted.map((reading) => reading.readingId) } : {}) };
         // An alert is resolved only when it counts no reading that is still the patient's: every id
         // it names is set aside and it names as many as it counts (an alert opened before its opening
         // reading was named in its events stays for a person to resolve).
-        const counting = (await unresolvedReadingAlerts(trx, reading.patientId)).filter((alert) => alert.readingIds.has(reading.readingId));
-        const standsForNothing = counting.filter((alert) => alert.readingIds.size >= alert.readingCount && [...alert.readingIds].every((id) => setAsideIds.has(id))).map((alert) => alert.id);
-        const why = `${setAsideReasonText(input.reason)}${note ? `. ${note}` : ''}`;
-        const details = { setAside: input.reason, readingId: reading.readingId };
-        const resolvedAlerts = await resolvePatientAlerts(trx, reading.patientId, { actor: input.actor, at, note: `Reading set aside: ${why}`, details, deliveries: input.deliveries }, standsForNothing);
+        if (alert.readingIds.size >= alert.readingCount && [...alert.readingIds].every((id) => setAsideIds.has(id))) {
+          const note = `${counted.length === 1 ? 'Reading' : `${counted.length} readings`} set aside: ${why}`;
+          resolvedAlerts.push(...(await resolvePatientAlerts(trx, patientId, { actor: input.actor, at, note, details, deliveries: input.deliveries }, [alert.id])));
+          continue;
+        }
         // One that counts the patient's own readings too stays open: whether it stands on them alone
-        // is a clinician's call (the rules no longer count the reading from now on), so it says why.
-        const notedAlerts = await notePatientAlerts(
-          trx,
-          counting.filter((alert) => !standsForNothing.includes(alert.id)).map((alert) => alert.id),
-          { actor: input.actor, at, note: `A reading this alert counted was set aside (${why}): ${readingWords(reading, patient.timezone)}. The alert counts other readings of the patient’s too: judge whether it still stands on them.`, details },
-        );
-        const ehr = await retractDeliveries(trx, reading, `set aside from the patient's record: ${setAsideReasonText(input.reason)}`);
-        return { setAside: toSetAside(row), created: true, resolvedAlerts, notedAlerts, ehrDeliveriesWithdrawn: ehr.withdrawn, ehrDeliveriesRetracting: ehr.retracting };
-      });
-    } catch (error) {
-      // Two at once: the other's record stands.
-      if (isUniqueViolation(error)) {
-        const existing = await this.standing(reading.deviceId, reading.readingId);
-        if (existing) return { setAside: existing, created: false, resolvedAlerts: [], notedAlerts: [], ehrDeliveriesWithdrawn: 0, ehrDeliveriesRetracting: 0 };
+        // is a clinician's call (the rules no longer count these from now on), so it says why.
+        const what = counted.map((reading) => readingWords(reading, patient.timezone)).join('; ');
+        const note = `${counted.length === 1 ? 'A reading this alert counted was' : `${counted.length} readings this alert counted were`} set aside (${why}): ${what}. The alert counts other readings of the patient’s too: judge whether it still stands on them.`;
+        notedAlerts.push(...(await notePatientAlerts(trx, [alert.id], { actor: input.actor, at, note, details })));
       }
-      throw error;
-    }
+      return { records, resolvedAlerts, notedAlerts, ehrDeliveriesWithdrawn: withdrawn, ehrDeliveriesRetracting: retracting };
+    });
   }
 
   /** The record of the reading set aside now, if it is (read in `db`, a transaction under way). */

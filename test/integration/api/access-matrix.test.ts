@@ -186,6 +186,15 @@ const CASES: Case[] = [
     },
     expected: { admin: 201, nurseA: 201, physicianA: 201, billingA: 403, nurseB: 403, physicianB: 403 },
   },
+  {
+    route: 'POST /v1/patients/:id/set-aside-readings/batch',
+    prepare: async () => {
+      const readings = [readingAt(patientA, Date.now() - 2 * 3_600_000), readingAt(patientA, Date.now() - 3_600_000)];
+      await app.readingsStore.write(readings);
+      return { method: 'POST', path: `/v1/patients/${patientA}/set-aside-readings/batch`, body: { readings: readings.map(({ deviceId, readingId, measuredAt }) => ({ deviceId, readingId, measuredAt })), reason: 'device_fault' } };
+    },
+    expected: { admin: 201, nurseA: 201, physicianA: 201, billingA: 403, nurseB: 403, physicianB: 403 },
+  },
   { route: 'GET /v1/patients/:id/set-aside-readings', prepare: async () => ({ method: 'GET', path: `/v1/patients/${patientA}/set-aside-readings` }), expected: clinicalOwnOnly },
   // Past the access check the team is found to send readings to no EHR (the search itself: fhir-push.suite.ts).
   { route: 'GET /v1/patients/:id/ehr-patients', prepare: async () => (await app.clinicalStore.fhirEndpoints.delete(teamA), { method: 'GET', path: `/v1/patients/${patientA}/ehr-patients` }), expected: { admin: 404, nurseA: 404, physicianA: 404, billingA: 403, nurseB: 403, physicianB: 403 } },

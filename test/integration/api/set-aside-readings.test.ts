@@ -14,7 +14,7 @@ const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secr
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
-type Reading = { deviceId: string; readingId: string; measuredAt: string };
+type Reading = { deviceId: string; readingId: string; measuredAt: string; source?: string; enteredBy?: string };
 type SetAside = {
   id: string;
   deviceId: string;
@@ -28,6 +28,7 @@ type SetAside = {
   restoredBy: string | null;
   movedTo: { patientId: string; readingId: string; patientName: string | null } | null;
 };
+type BatchAnswer = { setAside: SetAside[]; created: number; resolvedAlerts: number; notedAlerts: number; ehr: { withdrawn: number; retracting: number }; moved: { patientId: string; readingId: string; status: string }[] };
 type Answer = { setAside: SetAside; resolvedAlerts: number; notedAlerts: number; ehr: { withdrawn: number; retracting: number }; moved: { patientId: string; readingId: string; status: string } | null };
 
 function setAsideSuite(store: 'sqlite' | 'postgres'): void {
@@ -275,6 +276,104 @@ function setAsideSuite(store: 'sqlite' | 'postgres'): void {
     expect(await app.request('POST', path, { token: nurse, body: { deviceId: cuff.id, readingId: 'n-1', measuredAt: first, reason: 'device_fault' } })).toMatchObject({ status: 201, body: { resolvedAlerts: 1, notedAlerts: 0 } });
     expect(await app.clinicalStore.alerts.require(alert.id)).toMatchObject({ status: 'resolved', resolvedBy: 'nurse-ivy' });
     expect((await eventsOf()).map((event) => event.type).slice(-2)).toEqual(['note', 'resolved']);
+  }, 30_000);
+
+  it('sets aside a week of her husband’s readings on her cuff in one request, moved to his record: the crisis alert they raised resolved once; nothing changed by a refusal; a retry sets aside only what was left', async () => {
+    const wanda = await enroll('Wanda Shared');
+    const walter = await enroll('Walter Shared');
+    const cuff = await provision('blood_pressure', wanda);
+    const at = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();
+    const [own, his1, his2, his3] = [at(600), at(300), at(30), at(25)];
+    // Hers, then his three: a raised one the day before, and a crisis reading with its retake that
+    // confirmed the crisis alert for her.
+    expect((await post(cuff, { readingId: 'w-own', kind: 'blood_pressure', measuredAt: own, unit: 'mmHg', systolic: 124, diastolic: 78 })).status).toBe(200);
+    expect((await post(cuff, { readingId: 'w-h1', kind: 'blood_pressure', measuredAt: his1, unit: 'mmHg', systolic: 152, diastolic: 94 })).status).toBe(200);
+    expect((await post(cuff, { readingId: 'w-h2', kind: 'blood_pressure', measuredAt: his2, unit: 'mmHg', systolic: 186, diastolic: 112 })).status).toBe(200);
+    expect((await post(cuff, { readingId: 'w-h3', kind: 'blood_pressure', measuredAt: his3, unit: 'mmHg', systolic: 184, diastolic: 110 })).status).toBe(200);
+    const alert = await eventually(async () => (await app.clinicalStore.alerts.list({ patientId: wanda })).items.find((a) => a.ruleId === 'bp-crisis' && a.readingCount === 2));
+    expect(alert.status).toBe('open');
+    // One she typed in herself: entered by hand, never moved.
+    expect((await app.request('POST', `/v1/patients/${wanda}/readings`, { token: nurse, body: { key: 'typed', kind: 'blood_pressure', measuredAt: at(60), unit: 'mmHg', systolic: 130, diastolic: 80 } })).status).toBe(201);
+    const typed = (await readingsOf(wanda)).find((r) => r.deviceId === 'reported')!;
+    const his = [
+      { deviceId: cuff.id, readingId: 'w-h1', measuredAt: his1 },
+      { deviceId: cuff.id, readingId: 'w-h2', measuredAt: his2 },
+      { deviceId: cuff.id, readingId: 'w-h3', measuredAt: his3 },
+    ];
+    const path = `/v1/patients/${wanda}/set-aside-readings/batch`;
+    const body = { readings: his, reason: 'not_the_patient', note: 'Her husband, all week', movedTo: walter };
+
+    // Refused, each naming the reading or the field; nothing set aside, nothing moved.
+    const refusals = [
+      [{ ...body, readings: [his[0], { ...his[1]!, readingId: 'w-none' }] }, 404, 'body/readings/1: the patient has no reading w-none'],
+      [{ ...body, readings: [his[0], his[1], his[0]] }, 400, 'body/readings/2: names the same reading as body/readings/0'],
+      [{ ...body, readings: [his[0], { deviceId: typed.deviceId, readingId: typed.readingId, measuredAt: typed.measuredAt }] }, 400, 'body/readings/1: a reading entered by hand is entered again for the other patient, not moved'],
+      [{ ...body, reason: 'device_fault' }, 400, 'body/movedTo: readings are moved to another patient only when they are not this patient’s'],
+      [{ ...body, readings: [] }, 400, 'body/readings'],
+      [{ ...body, readings: Array.from({ length: 101 }, (_, i) => ({ ...his[0]!, readingId: `r-${i}` })) }, 400, 'body/readings'],
+    ] as const;
+    for (const [refusedBody, status, text] of refusals) {
+      const refused = await app.request('POST', path, { token: nurse, body: refusedBody });
+      expect([status, refused.status, message(refused.body)]).toEqual([status, status, expect.stringContaining(text)]);
+    }
+    expect((await readingsOf(wanda)).map((r) => r.readingId).sort()).toEqual(['w-h1', 'w-h2', 'w-h3', 'w-own', typed.readingId].sort());
+    expect(await readingsOf(walter)).toEqual([]);
+
+    const done = await app.request('POST', path, { token: nurse, body });
+    const answer = done.body as BatchAnswer;
+    expect(done.status).toBe(201);
+    expect(answer).toMatchObject({ created: 3, resolvedAlerts: 1, notedAlerts: 0 });
+    expect(answer.setAside.map((record) => [record.readingId, record.reason, record.note, record.movedTo?.patientId])).toEqual(his.map((r) => [r.readingId, 'not_the_patient', 'Her husband, all week', walter]));
+    expect(answer.moved).toEqual(his.map(() => ({ patientId: walter, readingId: expect.stringMatching(new RegExp(`^${walter}/moved-[0-9a-f]{40}$`)), status: 'accepted' })));
+    // Out of her record, into his as readings entered by the nurse; her own two stay.
+    expect((await readingsOf(wanda)).map((r) => r.readingId).sort()).toEqual(['w-own', typed.readingId].sort());
+    expect((await readingsOf(walter)).map((r) => [r.source, r.enteredBy, r.measuredAt]).sort()).toEqual(his.map((r) => ['manual', 'nurse-ivy', r.measuredAt]).sort());
+    // The alert is resolved once, naming the readings of the batch it counted.
+    const events = ((await app.request('GET', `/v1/alerts/${alert.id}/events`, { token: nurse })).body as { events: { type: string; note: string | null; details: unknown }[] }).events;
+    expect(events.filter((event) => event.type === 'resolved')).toEqual([
+      expect.objectContaining({ note: '2 readings set aside: not the patient’s reading. Her husband, all week', details: { setAside: 'not_the_patient', readingId: 'w-h2', readingIds: ['w-h2', 'w-h3'] } }),
+    ]);
+    expect(events.filter((event) => event.type === 'note')).toEqual([]);
+
+    // The whole batch again (a retry after a lost answer) with one more of his: only that one is new.
+    const own1 = { deviceId: cuff.id, readingId: 'w-own', measuredAt: own };
+    const again = await app.request('POST', path, { token: nurse, body: { ...body, readings: [...his, own1] } });
+    expect(again).toMatchObject({ status: 201, body: { created: 1, resolvedAlerts: 0, moved: [{ patientId: walter, status: 'accepted' }] } });
+    expect((again.body as BatchAnswer).setAside.slice(0, 3).map((record) => record.id)).toEqual(answer.setAside.map((record) => record.id));
+    expect(await app.request('POST', path, { token: nurse, body: { ...body, readings: [...his, own1] } })).toMatchObject({ status: 200, body: { created: 0, moved: [] } });
+    expect((await readingsOf(walter)).length).toBe(4);
+
+    // Each reading set aside has its audit record in her record; each move one in his (the refusals
+    // have theirs too, not allowed).
+    const audit = (await app.clinicalStore.audit.list({ limit: 500 })).items.filter((r) => r.actor === 'nurse-ivy' && r.outcome === 'allowed' && (r.patientId === wanda || r.patientId === walter));
+    // (each request's own record names its first reading: w-h1 three times)
+    expect([...new Set(audit.filter((r) => r.action === 'reading.set_aside' && r.patientId === wanda).map((r) => r.resourceId))].sort()).toEqual([...his, own1].map((r) => `${cuff.id}/${r.readingId}`).sort());
+    expect(audit.filter((r) => r.action === 'reading.move' && r.patientId === walter)).toHaveLength(4);
+  }, 30_000);
+
+  it('leaves one note, naming both, on a crisis alert of hers that two readings of her husband’s counted too', async () => {
+    const patientId = await enroll('Nora Noted');
+    const cuff = await provision('blood_pressure', patientId);
+    const at = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();
+    const [hers, his1, his2] = [at(20), at(14), at(8)];
+    expect((await post(cuff, { readingId: 'nn-1', kind: 'blood_pressure', measuredAt: hers, unit: 'mmHg', systolic: 188, diastolic: 106 })).status).toBe(200);
+    expect((await post(cuff, { readingId: 'nn-2', kind: 'blood_pressure', measuredAt: his1, unit: 'mmHg', systolic: 186, diastolic: 110 })).status).toBe(200);
+    expect((await post(cuff, { readingId: 'nn-3', kind: 'blood_pressure', measuredAt: his2, unit: 'mmHg', systolic: 190, diastolic: 112 })).status).toBe(200);
+    const alert = await eventually(async () => (await app.clinicalStore.alerts.list({ patientId })).items.find((a) => a.ruleId === 'bp-crisis' && a.readingCount === 3));
+    const set = await app.request('POST', `/v1/patients/${patientId}/set-aside-readings/batch`, {
+      token: nurse,
+      body: { readings: [{ deviceId: cuff.id, readingId: 'nn-2', measuredAt: his1 }, { deviceId: cuff.id, readingId: 'nn-3', measuredAt: his2 }], reason: 'not_the_patient' },
+    });
+    expect(set).toMatchObject({ status: 201, body: { created: 2, resolvedAlerts: 0, notedAlerts: 1, moved: [] } });
+    expect(await app.clinicalStore.alerts.require(alert.id)).toMatchObject({ status: 'open' });
+    const measured = (iso: string) => new Date(iso).toLocaleString('en-US', { timeZone: 'America/Chicago', dateStyle: 'medium', timeStyle: 'short' });
+    const notes = ((await app.request('GET', `/v1/alerts/${alert.id}/events`, { token: nurse })).body as { events: { type: string; note: string | null; details: unknown }[] }).events.filter((event) => event.type === 'note');
+    expect(notes).toEqual([
+      expect.objectContaining({
+        note: `2 readings this alert counted were set aside (not the patient’s reading): blood pressure 186/110 mmHg, measured ${measured(his1)}; blood pressure 190/112 mmHg, measured ${measured(his2)}. The alert counts other readings of the patient’s too: judge whether it still stands on them.`,
+        details: { setAside: 'not_the_patient', readingId: 'nn-2', readingIds: ['nn-2', 'nn-3'] },
+      }),
+    ]);
   }, 30_000);
 
   it('rebuilds the rules’ state without her husband’s glucose: her next reading is judged after her own', async () => {

@@ -934,6 +934,9 @@ export function clinicalStoreSuite(backend: StoreBackend): void {
       expect((await store.readingSetAsides.setAside({ reading: r2, reason: 'not_the_patient', actor: 'nurse-1' })).resolvedAlerts.map((a) => a.id)).toEqual([confirmed.id]);
       await expect(store.readingSetAsides.setAside({ reading: r3, reason: 'other', note: '  ', actor: 'nurse-1' })).rejects.toMatchObject({ message: expect.stringContaining('says why the reading is set aside') });
       await expect(store.readingSetAsides.setAside({ reading: { ...r3, patientId: 'nobody' }, reason: 'not_the_patient', actor: 'nurse-1' })).rejects.toMatchObject({ message: expect.stringContaining('nobody') });
+      // A batch is one patient's: readings of two are refused before anything is kept.
+      await expect(store.readingSetAsides.setAsideReadings({ readings: [r3, { ...r3, readingId: 'r-9', patientId: 'someone-else' }], reason: 'not_the_patient', actor: 'nurse-1' })).rejects.toMatchObject({ message: expect.stringContaining('one patient’s record') });
+      expect(await store.readingSetAsides.standing(r3.deviceId, r3.readingId)).toBeUndefined();
 
       const since = new Date(Date.now() - 60_000).toISOString();
       expect(await store.readingSetAsides.patientsChangedSince(since)).toContain(patient.id);
