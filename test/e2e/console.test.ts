@@ -1560,6 +1560,8 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(await page.locator('p.ticked-readings').count()).toBe(0);
       await page.click('details.set-aside-readings summary');
       expect(((await page.textContent('details.set-aside-readings summary')) ?? '').trim()).toBe('3 readings set aside');
+      // Set aside together: listed as the table listed them, newest measured first.
+      expect(await page.locator('details.set-aside-readings .set-aside-what').allTextContents()).toEqual([expect.stringMatching(/^Blood pressure 184\/110/), expect.stringMatching(/^Blood pressure 186\/112/), expect.stringMatching(/^Blood pressure 152\/94/)]);
       expect(await seriousViolations(page, 'patient-set-aside-several-done')).toEqual([]);
       // The API agrees: in his record as entered by the nurse, the crisis alert resolved once.
       expect(((await call('GET', `/v1/patients/${gus}/readings`)).readings as { source: string; systolic: number }[]).map((r) => [r.source, r.systolic]).sort()).toEqual([['manual', 152], ['manual', 184], ['manual', 186]]);

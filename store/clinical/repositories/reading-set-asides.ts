@@ -227,9 +227,9 @@ export class ReadingSetAsideRepository {
     return found(await this.get(id), 'set-aside reading', id);
   }
 
-  /** The patient's readings set aside, newest decision first, with those put back since. */
+  /** The patient's readings set aside, newest decision first (those of one decision newest measured first, as the table lists them), with those put back since. */
   async ofPatient(patientId: string): Promise<ReadingSetAside[]> {
-    const rows = await this.db.selectFrom('reading_set_asides').selectAll().where('patient_id', '=', patientId).orderBy('set_aside_at', 'desc').orderBy('id').execute();
+    const rows = await this.db.selectFrom('reading_set_asides').selectAll().where('patient_id', '=', patientId).orderBy('set_aside_at', 'desc').orderBy('measured_at', 'desc').orderBy('id').execute();
     return rows.map(toSetAside);
   }
 
