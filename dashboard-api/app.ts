@@ -33,6 +33,7 @@ import { messageTemplateRoutes } from './routes/message-templates.js';
 import { patientGatewayRoutes } from './routes/patient-gateway.js';
 import { alertRoutes } from './routes/alerts.js';
 import { careTeamRoutes } from './routes/care-teams.js';
+import { teamWebhookRoutes } from './routes/team-webhooks.js';
 import { deviceRoutes } from './routes/devices.js';
 import { patientDataRoutes } from './routes/patient-data.js';
 import { cgmPopulationRoutes } from './routes/cgm-population.js';
@@ -158,6 +159,7 @@ export async function buildApi(dependencies: ApiDependencies): Promise<FastifyIn
 
   const { clinicalStore, readingsStore } = dependencies;
   await app.register(careTeamRoutes, { clinicalStore, webhookTargets: dependencies.webhookTargets ?? new WebhookTargetPolicy() });
+  await app.register(teamWebhookRoutes, { clinicalStore, webhookTargets: dependencies.webhookTargets ?? new WebhookTargetPolicy() });
   // Alert changes made by this process's routes, for its SSE streams at once.
   const localAlertChanges = new Subject<AlertChange>();
   await app.register(patientRoutes, { clinicalStore, readingsStore, localAlertChanges });

@@ -2,6 +2,7 @@
 // tiers with time limits, and the webhooks that receive its alerts. Validated with zod here, the
 // module that gives them meaning.
 import { z } from 'zod';
+import { MAX_WEBHOOKS } from './webhook-count.js';
 import type { AlertSeverity } from '../store/index.js';
 
 export const AUDIENCES = ['care_team_nurses', 'on_call_physician', 'care_team_admin'] as const;
@@ -26,6 +27,9 @@ const tiers = z
     });
   });
 
+/** Where a team's alerts are POSTed: an http(s) URL (its address checked by the outbound policy). */
+export const webhookUrl = z.url({ protocol: /^https?$/ });
+
 export const escalationPolicy = z
   .object({
     tiers: z
@@ -37,13 +41,13 @@ export const escalationPolicy = z
       .array(
         z
           .object({
-            url: z.url({ protocol: /^https?$/ }),
+            url: webhookUrl,
             /** Shared secret of the HMAC-SHA256 signature; at least 128 bits. */
             secret: z.string().min(16).max(200),
           })
           .strict(),
       )
-      .max(5)
+      .max(MAX_WEBHOOKS)
       .default([]),
   })
   .strict();

@@ -2,10 +2,11 @@
 export { AlertManager, RULES_ACTOR, type RetakeRequester } from './alert-manager.js';
 export { DEFAULT_RULES } from './default-rules.js';
 export { DEFAULT_TICK_MS, rulesEngine, type EngineOptions, type PatientEvent } from './engine.js';
-export { AUDIENCES, DEFAULT_TIERS, effectivePolicy, escalationPolicy, type Audience, type EscalationPolicy } from './escalation-policy.js';
+export { MAX_WEBHOOKS } from './webhook-count.js';
+export { AUDIENCES, DEFAULT_TIERS, effectivePolicy, escalationPolicy, webhookUrl, type Audience, type EscalationPolicy } from './escalation-policy.js';
 export { emptyPatientState, stepPatient, toRuleReading, type AlertSignal, type PatientConfiguration, type RuleReading, type RulesEvent } from './evaluate-patient.js';
 export { WebhookTargetPolicy, isPublicAddress, sendThrough, type OutboundRequest, type OutboundResponse } from './webhook-target.js';
-export { AlertNotifier, MAX_DELIVERY_ATTEMPTS, SIGNATURE_HEADER, WEBHOOK_DELIVERY_FAILED, SIGNATURE_TOLERANCE_SECONDS, WEBHOOK_EVENTS, acknowledgeUrl, alertDeliveries, signWebhook, verifyWebhookSignature, type AlertChange, type AlertEventName, type AlertPublisher } from './notifications.js';
+export { AlertNotifier, MAX_DELIVERY_ATTEMPTS, SIGNATURE_HEADER, WEBHOOK_DELIVERY_FAILED, WEBHOOK_TIMEOUT_MS, SIGNATURE_TOLERANCE_SECONDS, WEBHOOK_EVENTS, acknowledgeUrl, alertDeliveries, signWebhook, verifyWebhookSignature, type AlertChange, type AlertEventName, type AlertPublisher } from './notifications.js';
 export { flattenUnionIssues, patientOverrides, resolveRules, ruleDefinition, ruleSet, type PatientOverrides, type RuleDefinition } from './rule-definitions.js';
 export { RulesService, type RulesServiceOptions } from './service.js';
 export { RULES_PARTITIONS, RulesFeed, acceptedTopic, forwardToRules, partitionOf, type RulesHandover } from './handover.js';

@@ -112,7 +112,7 @@ export function retryDelayMs(attempt: number): number {
   return Math.min(FIRST_RETRY_MS * 2 ** (attempt - 1), MAX_RETRY_MS);
 }
 /** A webhook receiver gets this long to answer. */
-const WEBHOOK_TIMEOUT_MS = 5_000;
+export const WEBHOOK_TIMEOUT_MS = 5_000;
 /**
  * What is stored (and shown by GET /v1/notifications) when a webhook delivery fails: the same words
  * whether the receiver refused the connection, timed out or answered an error, so the stored errors

@@ -11,7 +11,8 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
 import type { Observation, Patient, ServiceRequest } from '@medplum/fhirtypes';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { signAccessToken } from '../../dashboard-api/index.js';
@@ -893,6 +894,62 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(await page.$('table.billing')).toBeNull();
       expect(violations).toEqual([]);
       await context.close();
+    }, WALKTHROUGH_MS);
+
+    it('lets an admin add a webhook to a team, see its signing secret once, send it a test the receiver checks with that secret, and remove it', async () => {
+      const teamId = unique('team-w');
+      await call('POST', '/v1/care-teams', { id: teamId, name: 'Team Webhook' });
+      const received: { body: string; signature: string; event: string }[] = [];
+      const receiver = createServer((request, response) => {
+        let body = '';
+        request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        request.on('end', () => {
+          received.push({ body, signature: String(request.headers['x-rpm-signature']), event: String(request.headers['x-rpm-event']) });
+          response.writeHead(204).end();
+        });
+      });
+      await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
+      const pager = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/pager`;
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      try {
+        await signIn(page, ids.admin);
+        await page.click('nav a:has-text("Care teams")');
+        await page.click('button[aria-label="Webhooks of Team Webhook"]');
+        await page.waitForSelector('section.team-webhooks');
+        expect(await page.textContent('section.team-webhooks')).toContain('No webhooks');
+        await page.fill('#webhook-url', 'http://10.9.8.7/hook');
+        await page.click('section.team-webhooks button[type=submit]');
+        // Refused at its field: an address inside the network.
+        await page.waitForSelector('#webhook-url-error');
+        expect(await page.getAttribute('#webhook-url', 'aria-invalid')).toBe('true');
+        await page.fill('#webhook-url', pager);
+        await page.click('section.team-webhooks button[type=submit]');
+        const shown = await page.waitForSelector('section.team-webhooks section[aria-label="Webhook signing secret"] code');
+        const secret = ((await shown.textContent()) ?? '').trim();
+        expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        expect(await page.textContent('section.team-webhooks ul.webhooks')).toContain(pager);
+        // The table says where the team's alerts go; the secret is in no answer but the one.
+        await page.waitForFunction(([team, url]) => document.querySelector(`tr[data-team="${team}"]`)?.textContent?.includes(url!), [teamId, pager]);
+        expect(JSON.stringify(await call('GET', `/v1/care-teams/${teamId}`))).not.toContain(secret);
+        await page.click(`button[aria-label="Send a test to ${pager}"]`);
+        await page.waitForSelector('section.team-webhooks p[role=status]:has-text("Delivered")');
+        expect(((await page.textContent('section.team-webhooks ul.webhooks p[role=status]')) ?? '').trim()).toMatch(/^Delivered: the receiver answered 204 in \d+ ms\.$/);
+        // The receiver checks it as it checks alerts: the signature with the secret shown.
+        expect(received.map((r) => r.event)).toEqual(['test']);
+        const [t, v1] = received[0]!.signature.split(',').map((part) => part.split('=')[1]!);
+        expect(createHmac('sha256', secret).update(`${t}.${received[0]!.body}`).digest('hex')).toBe(v1);
+        expect(JSON.parse(received[0]!.body)).toMatchObject({ event: 'test', careTeamId: teamId, alert: null });
+        expect(await seriousViolations(page, 'care-team-webhooks')).toEqual([]);
+        await page.click(`button[aria-label="Remove ${pager}"]`);
+        await page.click('section.team-webhooks button:has-text("Remove it")');
+        await page.waitForSelector('section.team-webhooks :text("No webhooks")');
+        expect(((await call('GET', `/v1/care-teams/${teamId}`)) as { escalation: { webhooks: unknown[] } }).escalation.webhooks).toEqual([]);
+      } finally {
+        await context.close();
+        receiver.closeAllConnections();
+        receiver.close();
+      }
     }, WALKTHROUGH_MS);
 
     it("lets an admin change a team's escalation, replay a dead letter, read the audit log and a device's history", async () => {

@@ -1,7 +1,7 @@
 // Care teams and their escalation policy: who is notified for each severity, and after how many
 // minutes without acknowledgement the next tier is. Everyone clinical sees their own teams' policy
-// (who gets paged is part of the job); admins create teams and change the tiers. From each team:
-// its automated messages to patients, and its EHR connection.
+// (who gets paged is part of the job); admins create teams, change the tiers and the webhooks. From
+// each team: its automated messages to patients, and its EHR connection.
 import { useState } from 'preact/hooks';
 import { useReloadingActions } from '../admin-actions.js';
 import { ApiFailure, api, session } from '../api.js';
@@ -10,6 +10,7 @@ import { html } from '../html.js';
 import { severityText } from '../severity.js';
 import { EhrConnection } from './ehr-connection.js';
 import { PatientMessaging } from './patient-messaging.js';
+import { TeamWebhooks } from './team-webhooks.js';
 
 const SEVERITIES = ['critical', 'high', 'moderate', 'low'] as const;
 type Severity = (typeof SEVERITIES)[number];
@@ -74,6 +75,7 @@ export function CareTeamsPage() {
   const [editing, setEditing] = useState<string | undefined>(undefined);
   const [messaging, setMessaging] = useState<string | undefined>(undefined);
   const [ehr, setEhr] = useState<string | undefined>(undefined);
+  const [hooks, setHooks] = useState<string | undefined>(undefined);
   const [form, setForm] = useState({ id: '', name: '' });
   const isAdmin = session.me?.user.role === 'admin';
   const { error, run } = useReloadingActions(async () => setTeams((await api<{ careTeams: CareTeam[] }>('GET', '/v1/care-teams')).careTeams));
@@ -89,6 +91,7 @@ export function CareTeamsPage() {
     <h1>Care teams</h1>
     ${error ? html`<p class="error" role="alert">${error}</p>` : null}
     ${team ? html`<${TierEditor} key=${team.id} team=${team} onDone=${() => { setEditing(undefined); void run(); }} />` : null}
+    ${teams.find((t) => t.id === hooks) ? html`<${TeamWebhooks} key=${hooks} team=${teams.find((t) => t.id === hooks)!} onDone=${() => setHooks(undefined)} onChanged=${() => void run()} />` : null}
     ${teams.find((t) => t.id === ehr) ? html`<${EhrConnection} key=${ehr} team=${teams.find((t) => t.id === ehr)!} onDone=${() => setEhr(undefined)} />` : null}
     ${teams.find((t) => t.id === messaging) ? html`<${PatientMessaging} key=${messaging} team=${teams.find((t) => t.id === messaging)!} onDone=${() => setMessaging(undefined)} />` : null}
     <table class="care-teams">
@@ -102,6 +105,7 @@ export function CareTeamsPage() {
             <td>${(t.escalation.webhooks ?? []).length === 0 ? 'none' : html`<ul>${(t.escalation.webhooks ?? []).map((w) => html`<li><code>${w.url}</code></li>`)}</ul>`}</td>
             <td>
               ${isAdmin ? html`<button type="button" class="secondary" aria-label=${`Edit escalation of ${t.name}`} onClick=${() => setEditing(t.id)}>Edit escalation</button> ` : null}
+              ${isAdmin ? html`<button type="button" class="secondary" aria-label=${`Webhooks of ${t.name}`} onClick=${() => setHooks(t.id)}>Webhooks</button> ` : null}
               <button type="button" class="secondary" aria-label=${`Messages to patients of ${t.name}`} onClick=${() => setMessaging(t.id)}>Messages to patients</button>
               <button type="button" class="secondary" aria-label=${`EHR connection of ${t.name}`} onClick=${() => setEhr(t.id)}>EHR connection</button>
             </td>
@@ -115,7 +119,6 @@ export function CareTeamsPage() {
           <label for="team-name">Name</label><input id="team-name" required value=${form.name} onInput=${(e: Event) => setForm({ ...form, name: (e.target as HTMLInputElement).value })} />
           <label for="team-id">Id (optional; letters, digits, dot, dash)</label><input id="team-id" value=${form.id} onInput=${(e: Event) => setForm({ ...form, id: (e.target as HTMLInputElement).value })} />
           <button type="submit">Create</button>
-          <p class="hint">Webhooks (with their signing secrets) are set through the API: <code>PATCH /v1/care-teams/:id</code>.</p>
         </form>`
       : null}
   </main>`;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
-import { found, insertUnique, notFound } from '../../errors.js';
+import { conflict, found, insertUnique, notFound } from '../../errors.js';
 import { nowInstant } from '../../time.js';
 import type { CareTeamTable, ClinicalDatabase } from '../schema.js';
 
@@ -55,6 +55,22 @@ export class CareTeamRepository {
 
   async updateEscalationPolicy(id: string, escalationPolicy: unknown): Promise<CareTeam> {
     return this.update(id, { escalationPolicy });
+  }
+
+  /**
+   * Changes the escalation policy as `change` says from the one stored, never over another change
+   * made meanwhile (two admins adding a webhook each at once both keep theirs): written only if the
+   * stored policy is still the one read, else read again.
+   */
+  async changeEscalationPolicy(id: string, change: (stored: unknown) => unknown): Promise<CareTeam> {
+    for (let attempt = 1; attempt <= 5; attempt += 1) {
+      const row = await this.db.selectFrom('care_teams').select('escalation_policy').where('id', '=', id).executeTakeFirst();
+      if (!row) throw notFound('care team', id);
+      const policy = JSON.stringify(change(JSON.parse(row.escalation_policy)));
+      const result = await this.db.updateTable('care_teams').set({ escalation_policy: policy }).where('id', '=', id).where('escalation_policy', '=', row.escalation_policy).executeTakeFirst();
+      if (result.numUpdatedRows > 0n) return this.require(id);
+    }
+    throw conflict(`the escalation policy of care team ${id} kept changing under this change; try again`);
   }
 
   /** Changes the name, the escalation policy (stored whole), or both. */

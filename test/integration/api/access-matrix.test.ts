@@ -71,6 +71,24 @@ const CASES: Case[] = [
     prepare: async () => ({ method: 'PATCH', path: `/v1/care-teams/${(await app.clinicalStore.careTeams.create({ name: 'Fresh' })).id}`, body: { escalation: { tiers: { low: [{ afterMinutes: 0, notify: 'care_team_nurses' }] } } } }),
     expected: adminOnly,
   },
+  // A public address by number: no name to resolve on a closed network (the test route's send fails there, answered 200 all the same).
+  { route: 'POST /v1/care-teams/:id/webhooks', prepare: async () => ({ method: 'POST', path: `/v1/care-teams/${(await app.clinicalStore.careTeams.create({ name: 'Fresh' })).id}/webhooks`, body: { url: 'https://93.184.216.34/hook' } }), expected: { ...adminOnly, admin: 201 } },
+  {
+    route: 'DELETE /v1/care-teams/:id/webhooks',
+    prepare: async () => {
+      const { id } = await app.clinicalStore.careTeams.create({ name: 'Fresh', escalationPolicy: { webhooks: [{ url: 'https://93.184.216.34/hook', secret: 'a-secret-of-at-least-16' }] } });
+      return { method: 'DELETE', path: `/v1/care-teams/${id}/webhooks?url=${encodeURIComponent('https://93.184.216.34/hook')}` };
+    },
+    expected: { ...adminOnly, admin: 204 },
+  },
+  {
+    route: 'POST /v1/care-teams/:id/webhooks/test',
+    prepare: async () => {
+      const { id } = await app.clinicalStore.careTeams.create({ name: 'Fresh', escalationPolicy: { webhooks: [{ url: 'https://93.184.216.34/hook', secret: 'a-secret-of-at-least-16' }] } });
+      return { method: 'POST', path: `/v1/care-teams/${id}/webhooks/test`, body: { url: 'https://93.184.216.34/hook' } };
+    },
+    expected: adminOnly,
+  },
   { route: 'GET /v1/care-teams', prepare: async () => ({ method: 'GET', path: '/v1/care-teams' }), expected: { admin: 200, nurseA: 200, physicianA: 200, billingA: 200, nurseB: 200, physicianB: 200 } },
   {
     route: 'POST /v1/patients',
