@@ -11,6 +11,7 @@ import { ChartDays } from '../chart-days.js';
 import { readBillingProgress } from '../billing-progress.js';
 import { monthProblem, readMonthlyReport } from '../../reports/monthly-report.js';
 import { monthlyReportPdf } from '../../reports/monthly-report-pdf.js';
+import { READINGS_CSV_COLUMNS, readingsCsv } from '../../reports/readings-csv.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import { calendarDate, idParams, instant } from './shared.js';
 import { billingProgressView, bucketView, cgmSummaryView, errorResponses, readingView as readingSchema, thresholdsView, timeEntryView } from '../schemas.js';
@@ -29,9 +30,16 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
     {
       schema: {
         params: idParams,
-        querystring: z.object({ kind: z.enum(MEASUREMENT_KINDS).optional(), from: instant.optional(), to: instant.optional(), every: z.string().regex(/^[1-9]\d{0,2}[mhd]$/, 'must be a duration such as 1h or 1d').optional() }),
+        querystring: z.object({
+          kind: z.enum(MEASUREMENT_KINDS).optional(),
+          from: instant.optional(),
+          to: instant.optional(),
+          every: z.string().regex(/^[1-9]\d{0,2}[mhd]$/, 'must be a duration such as 1h or 1d').optional(),
+          format: z.enum(['json', 'csv']).optional().describe('`csv`: the readings as a CSV file to download (not with `every`)'),
+        }),
         response: { 200: z.union([z.object({ readings: z.array(readingSchema) }), z.object({ buckets: z.array(bucketView) })]), ...errorResponses },
         tags: ['readings'],
+        description: `Readings newest first, or with \`every\` counts, minima, maxima and means per bucket. \`format=csv\`: a CSV file (${READINGS_CSV_COLUMNS.join(', ')}), one row a reading, newest first, values in the kind’s canonical unit and as sent, times as the instant and on the patient’s clock.`,
       },
       // The schema documents the response; at run time the readings arrive from the store as JSON
       // text already in the contract's shape (readingObject), joined into the body as they are:
@@ -45,6 +53,14 @@ export const patientDataRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
       const from = request.query.from ?? new Date(Date.parse(to) - 30 * DAY_MS).toISOString();
       if (Date.parse(to) <= Date.parse(from)) throw new ApiError(API_ERRORS.VALIDATION, 'querystring/to: must be after from');
       if (Date.parse(to) - Date.parse(from) > MAX_RANGE_MS) throw new ApiError(API_ERRORS.VALIDATION, 'querystring/from: the range may span at most 366 days');
+      if (request.query.format === 'csv') {
+        if (request.query.every) throw new ApiError(API_ERRORS.VALIDATION, 'querystring/every: buckets are not offered as CSV; leave it out');
+        const patient = await clinicalStore.patients.require(request.params.id);
+        const readings = await readingsStore.query({ patientId: patient.id, kind: request.query.kind, from, to, newestFirst: true });
+        const name = `readings-${patient.id}-${from.slice(0, 10)}-to-${to.slice(0, 10)}.csv`.replace(/[^A-Za-z0-9._-]/g, '_');
+        reply.header('Cache-Control', 'no-store').header('Content-Disposition', `attachment; filename="${name}"`);
+        return reply.type('text/csv; charset=utf-8').send(readingsCsv(readings, patient.timezone) as never);
+      }
       if (request.query.every) {
         if (!request.query.kind) throw new ApiError(API_ERRORS.VALIDATION, 'querystring/kind: is required with every');
         const patient = await clinicalStore.patients.require(request.params.id);

@@ -1624,6 +1624,13 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(((await call('GET', `/v1/patients/${gus}/readings`)).readings as { source: string; systolic: number }[]).map((r) => [r.source, r.systolic]).sort()).toEqual([['manual', 152], ['manual', 184], ['manual', 186]]);
       const events = (await call('GET', `/v1/alerts/${crisis.id}/events`)).events as { type: string; note: string | null }[];
       expect(events.filter((event) => event.type === 'resolved').map((event) => event.note)).toEqual(['2 readings set aside: not the patient’s reading. Her husband used her cuff all week']);
+      // Her readings as a file: what the table shows, her own reading alone, on her clock.
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('p.download-readings a:has-text("Download the last 7 days’ readings as CSV")')]);
+      expect(download.suggestedFilename()).toMatch(new RegExp(`^readings-${greta}-\\d{4}-\\d{2}-\\d{2}-to-\\d{4}-\\d{2}-\\d{2}\\.csv$`));
+      const csv = readFileSync((await download.path())!, 'utf8').split('\r\n').filter(Boolean);
+      expect(csv).toHaveLength(2);
+      expect(csv[0]).toMatch(/^measured_at,measured_local,timezone,kind,/);
+      expect(csv[1]).toContain(',America/Chicago,blood_pressure,,124,78,');
       await context.close();
     }, WALKTHROUGH_MS);
 

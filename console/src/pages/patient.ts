@@ -28,6 +28,14 @@ import { asSent, capitalized, kindText, words } from '../reading-text.js';
 
 const RANGES = [7, 30, 90] as const;
 /** The readings table's choices besides one kind. */
+/** The readings of the table's period as a CSV file (the API's `format=csv`), of the kind shown when one is chosen. */
+function readingsCsvHref(patientId: string, days: number, kind: string): string {
+  const to = new Date(Date.now() + 60_000).toISOString();
+  const from = new Date(Date.now() - days * DAY_MS).toISOString();
+  const oneKind = kind === ALL_KINDS || kind === NOT_CGM ? '' : `&kind=${encodeURIComponent(kind)}`;
+  return `/v1/patients/${encodeURIComponent(patientId)}/readings?from=${from}&to=${to}${oneKind}&format=csv`;
+}
+
 const ALL_KINDS = 'all';
 const NOT_CGM = 'all-but-cgm';
 /**
@@ -189,6 +197,8 @@ export function PatientPage({ id }: { id: string }) {
   const clinician = session.me?.user.role !== 'patient';
   const mayCorrect = session.me?.user.role === 'admin' || session.me?.user.role === 'nurse';
   const mayEnter = session.me?.user.role !== 'billing';
+  // The readings the page shows, as a file: the care team's, and the patient's own (their right of access).
+  const mayDownload = session.me?.user.role !== 'billing';
   /** The care teams the user may list: the patient's team by its name, and where a nurse may move them. */
   const [teams, setTeams] = useState<CareTeam[]>([]);
   // Each answer is used only if it still answers the page's question: switching from 7 to 90 days
@@ -363,6 +373,7 @@ export function PatientPage({ id }: { id: string }) {
             ${shownReadings.map(readingRow)}
           </tbody>
         </table>
+        ${mayDownload && readings.length > 0 ? html`<p class="download-readings"><a class="button secondary" href=${readingsCsvHref(id, days, shownKind)} download>Download the last ${days} days’ readings as CSV</a> <span class="hint">${shownKind === ALL_KINDS || shownKind === NOT_CGM ? `every kind${wearsCgm ? ', CGM glucose too' : ''}` : `${kindText(shownKind)} only`}; values as sent and in the kind’s unit, times on the patient’s clock</span></p>` : null}
         ${mayAside ? html`<${SetAsideList} key=${id} patientId=${id} localTime=${localTime} version=${setAsideVersion} onRestored=${readingsChanged} />` : null}
         ${tableReadings.length > TABLE_ROWS && !showAll ? html`<p>Showing the newest ${TABLE_ROWS} of ${tableReadings.length} readings. <button type="button" class="secondary" onClick=${() => setShowAll(true)}>Show all ${tableReadings.length}</button></p>` : null}
       </section>
