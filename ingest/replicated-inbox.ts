@@ -132,6 +132,22 @@ export class ReplicatedInbox implements MessageInbox {
    * or undefined after `waitMs` (it is durable and will be evaluated).
    */
   readonly submit: SubmitForAnswer = async (message, waitMs) => {
+    this.listenForAnswers();
+    const { seq, duplicate } = await this.appendAt(message);
+    // The same body posted again within the window (a retry after a lost answer) is kept once and
+    // evaluated once: it is answered with its first post's answer, its readings `duplicate` as a
+    // second evaluation would have said (202 when that answer is not known here in time).
+    const answer = await this.answerOf(inboxMessageId(seq), waitMs);
+    return duplicate && answer ? repeated(answer) : answer;
+  };
+
+  /**
+   * Hears every post's answer from now on, kept for re-posts (idempotent). A process that takes
+   * posts listens from its start: one that listened only from its own first post answered a re-post
+   * of a body first posted to another process before then with 202 after waiting 10 s, its answer
+   * gone by unheard.
+   */
+  listenForAnswers(): void {
     this.answers ??= this.engine.nc.subscribe(`${ANSWERS_SUBJECT}.*`, {
       callback: (error, delivered) => {
         if (error) return;
@@ -143,13 +159,7 @@ export class ReplicatedInbox implements MessageInbox {
         for (const waiter of waiters ?? []) waiter(answer);
       },
     });
-    const { seq, duplicate } = await this.appendAt(message);
-    // The same body posted again within the window (a retry after a lost answer) is kept once and
-    // evaluated once: it is answered with its first post's answer, its readings `duplicate` as a
-    // second evaluation would have said (202 when that answer is not known here in time).
-    const answer = await this.answerOf(inboxMessageId(seq), waitMs);
-    return duplicate && answer ? repeated(answer) : answer;
-  };
+  }
 
   /** The answer of the inbox's message `id`, heard already or within `waitMs`. */
   private answerOf(id: string, waitMs: number): Promise<HttpsAnswer | undefined> {

@@ -173,7 +173,11 @@ export class IngestService {
     this.activity.start();
     this.processor.start();
     if (this.replicatedInbox && this.drainsInbox) await this.replicatedInbox.start();
-    else if (this.replicatedInbox) await this.replicatedInbox.open();
+    else if (this.replicatedInbox) {
+      // The API role: it takes the posts over HTTPS, and answers a re-post with its first answer.
+      await this.replicatedInbox.open();
+      this.replicatedInbox.listenForAnswers();
+    }
     if (this.broker) this.mqttPort = await this.broker.start();
     this.bridge?.start();
     if (this.external) await this.external.start();

@@ -22,6 +22,21 @@ import { idParams, instant } from './shared.js';
 
 const CARE_ROLES = ['admin', 'nurse', 'physician'] as const;
 
+/** A reading as the readings list names it: its device, its id and the instant it was measured. */
+const namedReading = z.object({ deviceId: z.string().min(1).max(200), readingId: z.string().min(1).max(200), measuredAt: instant });
+
+/** Why readings are set aside, and, when they were another patient's, whose. */
+const whyFields = (movedToText: string) => ({
+  reason: z.enum(SET_ASIDE_REASONS),
+  note: z.string().max(MAX_SET_ASIDE_NOTE).optional(),
+  movedTo: z.string().min(1).max(200).optional().describe(movedToText),
+});
+
+/** A move names the patient a reading was; only a reading not this patient's is theirs. */
+function refuseMoveFor(reason: SetAsideReason, movedTo: string | undefined): void {
+  if (movedTo !== undefined && reason !== 'not_the_patient') throw new ApiError(API_ERRORS.VALIDATION, 'body/movedTo: a reading is moved to another patient only when it is not this patient’s (reason "not_the_patient")');
+}
+
 /** The record for `user`: the patient it was moved to named only to someone who may see them (another team's patient stays "another patient"). */
 async function viewFor(clinicalStore: ClinicalStore, user: VerifiedClaims, records: readonly ReadingSetAside[]): Promise<z.infer<typeof setAsideView>[]> {
   const movedTo = await clinicalStore.patients.getMany([...new Set(records.flatMap((record) => (record.movedTo ? [record.movedTo.patientId] : [])))]);
@@ -155,16 +170,7 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
     {
       schema: {
         params: idParams,
-        body: z
-          .object({
-            deviceId: z.string().min(1).max(200),
-            readingId: z.string().min(1).max(200),
-            measuredAt: instant,
-            reason: z.enum(SET_ASIDE_REASONS),
-            note: z.string().max(MAX_SET_ASIDE_NOTE).optional(),
-            movedTo: z.string().min(1).max(200).optional().describe('with `not_the_patient`: the patient whose reading it was, to enter it in their record'),
-          })
-          .strict(),
+        body: namedReading.extend(whyFields('with `not_the_patient`: the patient whose reading it was, to enter it in their record')).strict(),
         response: { 201: setAsideAnswer, 200: setAsideAnswer, ...errorResponses },
         tags: ['patients'],
         description:
@@ -176,7 +182,7 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
       const user = requireUser(request);
       const patient = await clinicalStore.patients.require(request.params.id);
       const { deviceId, readingId, measuredAt, reason, note, movedTo } = request.body;
-      if (movedTo !== undefined && reason !== 'not_the_patient') throw new ApiError(API_ERRORS.VALIDATION, 'body/movedTo: a reading is moved to another patient only when it is not this patient’s (reason "not_the_patient")');
+      refuseMoveFor(reason, movedTo);
       const reading = await storedReading(readingsStore, patient.id, deviceId, readingId, measuredAt);
       request.auditResourceId = `${deviceId}/${readingId}`;
       if (!reading) {
@@ -205,14 +211,8 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
         params: idParams,
         body: z
           .object({
-            readings: z
-              .array(z.object({ deviceId: z.string().min(1).max(200), readingId: z.string().min(1).max(200), measuredAt: instant }).strict())
-              .min(1)
-              .max(MAX_SET_ASIDE_BATCH)
-              .describe(`the readings, as the readings list names them (at most ${MAX_SET_ASIDE_BATCH})`),
-            reason: z.enum(SET_ASIDE_REASONS),
-            note: z.string().max(MAX_SET_ASIDE_NOTE).optional(),
-            movedTo: z.string().min(1).max(200).optional().describe('with `not_the_patient`: the patient whose readings they were, to enter each in their record'),
+            readings: z.array(namedReading.strict()).min(1).max(MAX_SET_ASIDE_BATCH).describe(`the readings, as the readings list names them (at most ${MAX_SET_ASIDE_BATCH})`),
+            ...whyFields('with `not_the_patient`: the patient whose readings they were, to enter each in their record'),
           })
           .strict(),
         response: { 201: setAsideBatchAnswer, 200: setAsideBatchAnswer, ...errorResponses },
@@ -226,7 +226,7 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
       const user = requireUser(request);
       const patient = await clinicalStore.patients.require(request.params.id);
       const { readings: named, reason, note, movedTo } = request.body;
-      if (movedTo !== undefined && reason !== 'not_the_patient') throw new ApiError(API_ERRORS.VALIDATION, 'body/movedTo: readings are moved to another patient only when they are not this patient’s (reason "not_the_patient")');
+      refuseMoveFor(reason, movedTo);
       named.forEach((reading, index) => {
         const earlier = named.findIndex((other) => readingKey(other) === readingKey(reading));
         if (earlier < index) throw new ApiError(API_ERRORS.VALIDATION, `body/readings/${index}: names the same reading as body/readings/${earlier}`);

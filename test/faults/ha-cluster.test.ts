@@ -30,6 +30,7 @@ let stack: HaStack;
 let teamId = '';
 let ingestPorts: number[] = [];
 let apiUrl = '';
+let otherApiUrl = '';
 const ingests: RpmProcess[] = [];
 const rules: RpmProcess[] = [];
 /** Every role, in the order started (for explaining a row that failed). */
@@ -42,9 +43,12 @@ beforeAll(async () => {
   ingests.push(stack.role(['--role', 'ingest']), stack.role(['--role', 'ingest']));
   rules.push(stack.role(['--role', 'rules']), stack.role(['--role', 'rules']));
   const api = stack.role(['--role', 'api']);
-  roles.push(...ingests, ...rules, api);
-  await Promise.all([...ingests, ...rules, api].map((rpm) => rpm.waitFor(/readiness:/, 60_000)));
+  // A second API process, posted to only by a re-post of a body first posted to the first.
+  const otherApi = stack.role(['--role', 'api']);
+  roles.push(...ingests, ...rules, api, otherApi);
+  await Promise.all([...ingests, ...rules, api, otherApi].map((rpm) => rpm.waitFor(/readiness:/, 60_000)));
   apiUrl = await haRoleUrl(api);
+  otherApiUrl = await haRoleUrl(otherApi);
   ingestPorts = await Promise.all(ingests.map(haDevicePort));
 }, 120_000);
 
@@ -221,8 +225,8 @@ async function inboxLeader(): Promise<NatsNode> {
 describeWithServer('NATS, InfluxDB and PostgreSQL', unavailable)('the highly available shape under host failures', () => {
   it('answers a post over HTTPS with the receipts of the ingest process that evaluated it', async () => {
     const [device] = await enrol('https', 1);
-    const post = (reading: Record<string, unknown>) =>
-      fetch(`${apiUrl}/v1/devices/${device!.id}/readings`, {
+    const post = (reading: Record<string, unknown>, url = apiUrl) =>
+      fetch(`${url}/v1/devices/${device!.id}/readings`, {
         method: 'POST',
         headers: { authorization: `Basic ${Buffer.from(`${device!.id}:${device!.secret}`).toString('base64')}`, 'content-type': 'application/json' },
         body: JSON.stringify({ deviceId: device!.id, kind: 'glucose', measuredAt: new Date(Date.now() - 60_000).toISOString(), unit: 'mg/dL', ...reading }),
@@ -234,6 +238,10 @@ describeWithServer('NATS, InfluxDB and PostgreSQL', unavailable)('the highly ava
     // the first post was, its reading a duplicate (as a second evaluation would say).
     const again = await post({ readingId: 'h-1', value: 104, measuredAt: '2026-12-01T08:00:00.000Z' });
     expect({ status: again.status, body: await again.json() }).toEqual({ status: 200, body: { receipts: [{ readingId: 'h-1', status: 'duplicate' }] } });
+    // The same re-post to the other API process, which had posted nothing yet: it heard the first
+    // answer as it went by (it listens from its start), so it answers it too, not 202 after 10 s.
+    const elsewhere = await post({ readingId: 'h-1', value: 104, measuredAt: '2026-12-01T08:00:00.000Z' }, otherApiUrl);
+    expect({ status: elsewhere.status, body: await elsewhere.json() }).toEqual({ status: 200, body: { receipts: [{ readingId: 'h-1', status: 'duplicate' }] } });
     const refused = await post({ readingId: 'h-2', value: 104, unit: 'mmol/mol', measuredAt: '2026-12-01T08:05:00.000Z' });
     expect(refused.status).toBeGreaterThanOrEqual(400);
     expect(((await refused.json()) as { error: string }).error).toMatch(/^RPM_ERR_/);

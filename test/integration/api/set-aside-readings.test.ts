@@ -308,7 +308,7 @@ function setAsideSuite(store: 'sqlite' | 'postgres'): void {
       [{ ...body, readings: [his[0], { ...his[1]!, readingId: 'w-none' }] }, 404, 'body/readings/1: the patient has no reading w-none'],
       [{ ...body, readings: [his[0], his[1], his[0]] }, 400, 'body/readings/2: names the same reading as body/readings/0'],
       [{ ...body, readings: [his[0], { deviceId: typed.deviceId, readingId: typed.readingId, measuredAt: typed.measuredAt }] }, 400, 'body/readings/1: a reading entered by hand is entered again for the other patient, not moved'],
-      [{ ...body, reason: 'device_fault' }, 400, 'body/movedTo: readings are moved to another patient only when they are not this patient’s'],
+      [{ ...body, reason: 'device_fault' }, 400, 'body/movedTo: a reading is moved to another patient only when it is not this patient’s'],
       [{ ...body, readings: [] }, 400, 'body/readings'],
       [{ ...body, readings: Array.from({ length: 101 }, (_, i) => ({ ...his[0]!, readingId: `r-${i}` })) }, 400, 'body/readings'],
     ] as const;

@@ -3,22 +3,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { readingsCsv } from '../../../reports/readings-csv.js';
 import type { StoredReading } from '../../../device-profiles/index.js';
+import { readingAt } from '../../support/readings-stores.js';
 
-const reading = (measuredAt: string, deviceId = 'cuff-1', flags: StoredReading['flags'] = {}): StoredReading => ({
-  patientId: 'p-1',
-  deviceId,
-  readingId: `r-${measuredAt}`,
-  kind: 'blood_pressure',
-  measuredAt,
-  measuredAtAsSent: measuredAt,
-  receivedAt: measuredAt,
-  gatewayId: null,
-  source: 'device',
-  unit: 'mmHg',
-  values: { systolic: 120, diastolic: 80 },
-  flags,
-  original: { unit: 'mmHg', values: { systolic: 120, diastolic: 80 } },
-});
+const reading = (measuredAt: string, deviceId = 'cuff-1', flags: StoredReading['flags'] = {}): StoredReading => ({ ...readingAt('p-1', Date.parse(measuredAt)), deviceId, flags });
 
 describe('readingsCsv', () => {
   it('writes the patient’s clock on each side of the spring-forward change (Chicago, 8 March 2026)', () => {
