@@ -238,7 +238,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       expect(drawn).toBe(fromApi.length);
       expect(drawn).toBe(7);
       // Both DST readings show 1:30 AM: New York time, not Tokyo's or UTC.
-      const times = await page.$$eval('table.readings tbody tr td:first-child', (cells) => cells.map((cell) => cell.textContent ?? ''));
+      const times = await page.$$eval('table.readings tbody tr td.measured', (cells) => cells.map((cell) => cell.textContent ?? ''));
       expect(times.filter((text) => /Nov 1, 2026, 1:30\sAM/.test(text))).toHaveLength(2);
       await page.screenshot({ path: join(screenshots, 'patient-90-days.png'), fullPage: true });
       await context.close();
@@ -741,7 +741,7 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       // Readings of one kind on request.
       await colleaguePage.selectOption('#table-kind', 'glucose');
       await colleaguePage.waitForSelector('table.readings caption:has-text("Glucose readings of the last 7 days")');
-      expect([...new Set(await colleaguePage.$$eval('table.readings tbody tr td:nth-child(2)', (cells) => cells.map((cell) => cell.textContent)))]).toEqual(['glucose']);
+      expect([...new Set(await colleaguePage.$$eval('table.readings tbody tr td.kind', (cells) => cells.map((cell) => cell.textContent)))]).toEqual(['glucose']);
       await page.click('section.banner button:has-text("Acknowledge")');
       await page.waitForSelector(alertLink, { state: 'detached' });
       // Acknowledged here: gone from the colleague's screen too, and her list of Ada's alerts says so without a reload.
@@ -764,11 +764,11 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
       const spaced = (text: string | null) => (text ?? '').replace(/\s+/g, ' ').trim();
       await page.waitForSelector('table.readings caption:has-text("America/New_York")');
       // The alert's own kind first (glucose); the blood pressure an hour before on request.
-      const kinds = () => page.$$eval('table.readings tbody tr td:nth-child(2)', (cells) => [...new Set(cells.map((cell) => cell.textContent ?? ''))]);
+      const kinds = () => page.$$eval('table.readings tbody tr td.kind', (cells) => [...new Set(cells.map((cell) => cell.textContent ?? ''))]);
       expect(await kinds()).toEqual(['glucose']);
       expect(spaced(await page.textContent('table.readings caption'))).toMatch(/^The glucose readings from a day before/);
       await page.click('button:has-text("Show every kind")');
-      await page.waitForSelector('table.readings tbody tr td:nth-child(2):has-text("blood pressure")');
+      await page.waitForSelector('table.readings tbody tr td.kind:has-text("blood pressure")');
       expect((await kinds()).sort()).toEqual(['blood pressure', 'glucose']);
       expect(spaced(await page.textContent('tr:has(td:has-text("last reading")) td:nth-child(1)'))).toBe(spaced(new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'America/New_York' }).format(new Date(measuredAt))));
       expect(spaced(await page.textContent('table.events caption'))).toBe('In your time zone (UTC)');

@@ -166,7 +166,7 @@ export function AlertPage({ id }: { id: string }) {
           <thead><tr><th scope="col">Measured</th><th scope="col">Kind</th><th scope="col">Values</th><th scope="col">Behind the alert</th></tr></thead>
           <tbody>
             ${shown.map(
-              (r) => html`<tr><td><time datetime=${r.measuredAt}>${(patientTime ?? eventTime).format(new Date(r.measuredAt))}</time></td><td>${kindText(r.kind)}</td><td>${asSent(r)}</td><td>${r.readingId === alert.lastReadingId ? 'last reading' : ''}</td></tr>`,
+              (r) => html`<tr><td class="measured"><time datetime=${r.measuredAt}>${(patientTime ?? eventTime).format(new Date(r.measuredAt))}</time></td><td class="kind">${kindText(r.kind)}</td><td class="as-sent">${asSent(r)}</td><td>${r.readingId === alert.lastReadingId ? 'last reading' : ''}</td></tr>`,
             )}
           </tbody>
         </table>

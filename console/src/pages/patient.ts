@@ -284,7 +284,7 @@ export function PatientPage({ id }: { id: string }) {
     html`<td class="tick"><input type="checkbox" checked=${ticked.has(keyOf(r))} aria-label=${`Choose the ${readingWords(r, localTime)}`} onChange=${(e: Event) => tick([keyOf(r)], (e.target as HTMLInputElement).checked)} /></td>`;
   const readingRow = (r: Reading) => {
     const chosen = settingAside === keyOf(r);
-    const row = html`<tr key=${keyOf(r)}>${mayAside ? tickCell(r) : null}<td><time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></td><td>${kindText(r.kind)}</td><td>${asSent(r)}</td><td>${r.source === 'manual' ? html`<span class="entered">${wasMoved(id, r) ? 'moved here from another patient’s device' : 'entered by hand'}${typeof r.enteredBy === 'string' ? ` by ${r.enteredBy}` : ''}</span>` : r.deviceId}</td>${mayAside
+    const row = html`<tr key=${keyOf(r)}>${mayAside ? tickCell(r) : null}<td class="measured"><time datetime=${r.measuredAt}>${localTime.format(new Date(r.measuredAt))}</time></td><td class="kind">${kindText(r.kind)}</td><td class="as-sent">${asSent(r)}</td><td class="device">${r.source === 'manual' ? html`<span class="entered">${wasMoved(id, r) ? 'moved here from another patient’s device' : 'entered by hand'}${typeof r.enteredBy === 'string' ? ` by ${r.enteredBy}` : ''}</span>` : r.deviceId}</td>${mayAside
       ? html`<td><button type="button" class="secondary set-aside-button" aria-expanded=${chosen} aria-label=${`Set aside the ${readingWords(r, localTime)}`} onClick=${() => setSettingAside(chosen ? undefined : keyOf(r))}>Set aside…</button></td>`
       : null}</tr>`;
     if (!chosen) return row;
