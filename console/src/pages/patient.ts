@@ -28,6 +28,9 @@ import { asSent, capitalized, kindText, words } from '../reading-text.js';
 
 const RANGES = [7, 30, 90] as const;
 /** The readings table's choices besides one kind. */
+const ALL_KINDS = 'all';
+const NOT_CGM = 'all-but-cgm';
+
 /** The readings of the table's period as a CSV file (the API's `format=csv`), of the kind shown when one is chosen. */
 function readingsCsvHref(patientId: string, days: number, kind: string): string {
   const to = new Date(Date.now() + 60_000).toISOString();
@@ -36,8 +39,6 @@ function readingsCsvHref(patientId: string, days: number, kind: string): string 
   return `/v1/patients/${encodeURIComponent(patientId)}/readings?from=${from}&to=${to}${oneKind}&format=csv`;
 }
 
-const ALL_KINDS = 'all';
-const NOT_CGM = 'all-but-cgm';
 /**
  * Guards an effect's answers: `answer(handler)` runs the handler only while the effect is current;
  * `answer.stale`, returned as the effect's cleanup, retires it when its inputs change.
