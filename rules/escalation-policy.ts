@@ -77,9 +77,19 @@ export const DEFAULT_TIERS: Readonly<Record<AlertSeverity, EscalationTier[]>> = 
   low: [{ afterMinutes: 0, notify: 'care_team_nurses' }],
 };
 
+/** The stored policy parsed, or an empty one where what is stored is not a policy. */
+function parseStored(stored: unknown): { policy: EscalationPolicy; valid: boolean } {
+  const parsed = escalationPolicy.safeParse(stored ?? {});
+  return parsed.success ? { policy: parsed.data, valid: true } : { policy: { tiers: {}, webhooks: [] }, valid: false };
+}
+
+/** The team's policy as stored (no defaults), the base of every change to it. */
+export function storedPolicy(stored: unknown): EscalationPolicy {
+  return parseStored(stored).policy;
+}
+
 /** The team's policy with defaults filled in; an invalid stored policy falls back to the defaults. */
 export function effectivePolicy(stored: unknown): { tiers: Record<AlertSeverity, EscalationTier[]>; webhooks: EscalationPolicy['webhooks']; valid: boolean } {
-  const parsed = escalationPolicy.safeParse(stored ?? {});
-  const policy = parsed.success ? parsed.data : { tiers: {}, webhooks: [] };
-  return { tiers: { ...DEFAULT_TIERS, ...policy.tiers }, webhooks: policy.webhooks, valid: parsed.success };
+  const { policy, valid } = parseStored(stored);
+  return { tiers: { ...DEFAULT_TIERS, ...policy.tiers }, webhooks: policy.webhooks, valid };
 }

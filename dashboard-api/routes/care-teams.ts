@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { effectivePolicy, escalationPolicy, type EscalationPolicy, type WebhookTargetPolicy } from '../../rules/index.js';
+import { effectivePolicy, escalationPolicy, storedPolicy, type EscalationPolicy, type WebhookTargetPolicy } from '../../rules/index.js';
 import type { CareTeam, ClinicalStore } from '../../store/index.js';
 import { maySeeTeam, requireUser, visibleTeams } from '../access.js';
 import { API_ERRORS, ApiError } from '../errors.js';
@@ -59,15 +59,16 @@ export const careTeamRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
 
   app.patch('/v1/care-teams/:id', { schema: { params: idParams, body: careTeamChange, response: { 200: careTeamView, ...errorResponses }, tags: ['care teams'] }, config: { access: { roles: ['admin'], scope: 'none', audit: 'care_team.change', resourceType: 'care_team' } } }, async (request) => {
     request.auditResourceId = request.params.id;
-    const stored = await clinicalStore.careTeams.require(request.params.id);
     const change = request.body.escalation;
-    let policy: EscalationPolicy | undefined;
+    if (change) await checkWebhooks(webhookTargets, change.webhooks ?? []);
+    let team = await clinicalStore.careTeams.update(request.params.id, { name: request.body.name });
+    // Compare-and-set, as the webhook routes write: a webhook added meanwhile is kept when only the tiers change.
     if (change) {
-      await checkWebhooks(webhookTargets, change.webhooks ?? []);
-      const current = escalationPolicy.safeParse(stored.escalationPolicy);
-      const kept = current.success ? current.data : { tiers: {}, webhooks: [] };
-      policy = { tiers: change.tiers ?? kept.tiers, webhooks: change.webhooks ?? kept.webhooks };
+      team = await clinicalStore.careTeams.changeEscalationPolicy(request.params.id, (stored) => {
+        const kept = storedPolicy(stored);
+        return { tiers: change.tiers ?? kept.tiers, webhooks: change.webhooks ?? kept.webhooks } satisfies EscalationPolicy;
+      });
     }
-    return careTeamAnswer(await clinicalStore.careTeams.update(request.params.id, { name: request.body.name, escalationPolicy: policy }));
+    return careTeamAnswer(team);
   });
 };

@@ -184,7 +184,7 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
       const { deviceId, readingId, measuredAt, reason, note, movedTo } = request.body;
       refuseMoveFor(reason, movedTo);
       const reading = await storedReading(readingsStore, patient.id, deviceId, readingId, measuredAt);
-      request.auditResourceId = `${deviceId}/${readingId}`;
+      request.auditResourceId = readingKey({ deviceId, readingId });
       if (!reading) {
         // Set aside already, and out of the store: a retry is answered with the record there is.
         const kept = await clinicalStore.readingSetAsides.standing(deviceId, readingId);
@@ -227,10 +227,13 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
       const patient = await clinicalStore.patients.require(request.params.id);
       const { readings: named, reason, note, movedTo } = request.body;
       refuseMoveFor(reason, movedTo);
-      named.forEach((reading, index) => {
-        const earlier = named.findIndex((other) => readingKey(other) === readingKey(reading));
-        if (earlier < index) throw new ApiError(API_ERRORS.VALIDATION, `body/readings/${index}: names the same reading as body/readings/${earlier}`);
-      });
+      // Each reading's place in the body: the name of its field in every refusal.
+      const placeOf = new Map<string, number>();
+      for (const [index, reading] of named.entries()) {
+        const earlier = placeOf.get(readingKey(reading));
+        if (earlier !== undefined) throw new ApiError(API_ERRORS.VALIDATION, `body/readings/${index}: names the same reading as body/readings/${earlier}`);
+        placeOf.set(readingKey(reading), index);
+      }
       request.auditResourceId = readingKey(named[0]!);
       // Each found, or set aside already from this patient (a retry), before anything changes.
       const found: StoredReading[] = [];
@@ -246,8 +249,7 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
         kept.push(standing);
       }
       const target = movedTo === undefined ? undefined : await moveTarget(clinicalStore, user, patient, movedTo);
-      const indexOf = new Map(named.map((reading, index) => [readingKey(reading), index]));
-      const { result, moved } = await setAsideFound(request, user, patient, found, { reason, note: note ?? null, target, field: (reading) => `body/readings/${indexOf.get(readingKey(reading))}` });
+      const { result, moved } = await setAsideFound(request, user, patient, found, { reason, note: note ?? null, target, field: (reading) => `body/readings/${placeOf.get(readingKey(reading))}` });
       const created = result.records.filter((record) => record.created);
       const records = new Map([...kept, ...result.records.map((record) => record.setAside)].map((record) => [readingKey(record), record]));
       return reply.code(created.length > 0 ? 201 : 200).send({
@@ -290,7 +292,7 @@ export const setAsideReadingRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clini
       const user = requireUser(request);
       const record = await clinicalStore.readingSetAsides.get(request.params.setAsideId);
       if (!record || record.patientId !== request.params.id) throw new ApiError(STORE_ERRORS.NOT_FOUND, `set-aside reading ${request.params.setAsideId} is not one of the patient's`);
-      request.auditResourceId = `${record.deviceId}/${record.readingId}`;
+      request.auditResourceId = readingKey(record);
       if (record.restoredAt) throw new ApiError(STORE_ERRORS.CONFLICT, `set-aside reading ${record.id} was put back on ${record.restoredAt}`);
       // Moved to another patient: out of their record first (whoever may put it back here may take
       // it out there: it was never theirs).

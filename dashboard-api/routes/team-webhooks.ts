@@ -5,17 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { MAX_WEBHOOKS, SIGNATURE_HEADER, WEBHOOK_TIMEOUT_MS, escalationPolicy, sendThrough, signWebhook, webhookUrl, type EscalationPolicy, type WebhookTargetPolicy } from '../../rules/index.js';
+import { MAX_WEBHOOKS, SIGNATURE_HEADER, WEBHOOK_TIMEOUT_MS, sendThrough, signWebhook, storedPolicy, webhookUrl, type WebhookTargetPolicy } from '../../rules/index.js';
 import { STORE_ERRORS, type ClinicalStore } from '../../store/index.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import { errorResponses } from '../schemas.js';
 import { idParams } from './shared.js';
-
-/** The stored policy, or an empty one where what is stored is not one (as PATCH reads it). */
-function storedPolicy(stored: unknown): EscalationPolicy {
-  const parsed = escalationPolicy.safeParse(stored);
-  return parsed.success ? parsed.data : { tiers: {}, webhooks: [] };
-}
 
 /** The event a test sends: no alert, so a receiver that handles only alert events ignores it. */
 export const TEST_EVENT = 'test';

@@ -53,7 +53,7 @@ export class ClinicalStore {
 
   private constructor(private readonly connection: ClinicalConnection) {
     const { db, reader } = connection;
-    this.careTeams = new CareTeamRepository(db);
+    this.careTeams = new CareTeamRepository(db, connection.dialect);
     this.patients = new PatientRepository(db, connection.dialect);
     this.devices = new DeviceRepository(db, reader);
     this.thresholds = new ThresholdRepository(db);

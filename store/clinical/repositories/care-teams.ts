@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
-import { conflict, found, insertUnique, notFound } from '../../errors.js';
+import { found, insertUnique, notFound } from '../../errors.js';
 import { nowInstant } from '../../time.js';
+import type { SqlDialectName } from '../connect.js';
 import type { CareTeamTable, ClinicalDatabase } from '../schema.js';
 
 export interface CareTeam {
@@ -23,7 +24,10 @@ function toCareTeam(row: Selectable<CareTeamTable>): CareTeam {
 }
 
 export class CareTeamRepository {
-  constructor(private readonly db: Kysely<ClinicalDatabase>) {}
+  constructor(
+    private readonly db: Kysely<ClinicalDatabase>,
+    private readonly dialect: SqlDialectName,
+  ) {}
 
   async create(input: NewCareTeam): Promise<CareTeam> {
     const row = {
@@ -59,18 +63,19 @@ export class CareTeamRepository {
 
   /**
    * Changes the escalation policy as `change` says from the one stored, never over another change
-   * made meanwhile (two admins adding a webhook each at once both keep theirs): written only if the
-   * stored policy is still the one read, else read again.
+   * made meanwhile (two admins adding a webhook each at once both keep theirs): the row is locked
+   * while it is read and written (SQLite runs one transaction at a time), so concurrent changes
+   * queue rather than fail.
    */
   async changeEscalationPolicy(id: string, change: (stored: unknown) => unknown): Promise<CareTeam> {
-    for (let attempt = 1; attempt <= 5; attempt += 1) {
-      const row = await this.db.selectFrom('care_teams').select('escalation_policy').where('id', '=', id).executeTakeFirst();
+    return this.db.transaction().execute(async (trx) => {
+      const query = trx.selectFrom('care_teams').selectAll().where('id', '=', id);
+      const row = await (this.dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst();
       if (!row) throw notFound('care team', id);
       const policy = JSON.stringify(change(JSON.parse(row.escalation_policy)));
-      const result = await this.db.updateTable('care_teams').set({ escalation_policy: policy }).where('id', '=', id).where('escalation_policy', '=', row.escalation_policy).executeTakeFirst();
-      if (result.numUpdatedRows > 0n) return this.require(id);
-    }
-    throw conflict(`the escalation policy of care team ${id} kept changing under this change; try again`);
+      await trx.updateTable('care_teams').set({ escalation_policy: policy }).where('id', '=', id).execute();
+      return toCareTeam({ ...row, escalation_policy: policy });
+    });
   }
 
   /** Changes the name, the escalation policy (stored whole), or both. */

@@ -138,6 +138,23 @@ function webhookSuite(store: 'sqlite' | 'postgres'): void {
     expect(stored.map((w) => w.url).sort()).toEqual(urls);
     expect(stored.map((w) => w.secret).sort()).toEqual(answers.map((answer) => (answer.body as { secret: string }).secret).sort());
   }, 20_000);
+
+  it('keeps a webhook added while another admin changes the tiers', async () => {
+    const teamId = (await app.clinicalStore.careTeams.create({ id: unique('team-tiers'), name: 'Tiers team' })).id;
+    const admin = await app.token('admin');
+    const urls = Array.from({ length: 4 }, (_, n) => `${base}/tiers-${n}`);
+    const tiers = (minutes: number) => ({ low: [{ afterMinutes: 0, notify: 'care_team_nurses' }, { afterMinutes: 60 + minutes, notify: 'on_call_physician' }] });
+    const answers = await Promise.all(
+      urls.flatMap((url, n) => [
+        app.request('POST', `/v1/care-teams/${teamId}/webhooks`, { token: admin, body: { url } }),
+        app.request('PATCH', `/v1/care-teams/${teamId}`, { token: admin, body: { escalation: { tiers: tiers(n) } } }),
+      ]),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual(urls.flatMap(() => [201, 200]));
+    const stored = (await app.clinicalStore.careTeams.require(teamId)).escalationPolicy as { tiers: { low: { afterMinutes: number }[] }; webhooks: { url: string }[] };
+    expect(stored.webhooks.map((w) => w.url).sort()).toEqual(urls);
+    expect([60, 61, 62, 63]).toContain(stored.tiers.low[1]?.afterMinutes);
+  }, 20_000);
 }
 
 describe('care team webhooks, SQLite clinical store', () => webhookSuite('sqlite'));
