@@ -3,6 +3,7 @@
 // summary such as "glucose 40 mg/dL" says nothing of whose it is; two patients can share a name.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.js';
+import { whileCurrent } from './latest-answer.js';
 import type { PatientSummary } from './api-types.js';
 
 /** A birth date as the browser's locale writes a date ("Mar 2, 1948"); the date is a calendar date, not an instant. */
@@ -38,12 +39,13 @@ export function usePatientIdentity(patientId: string | undefined, options: { bac
   const [identity, setIdentity] = useState<PatientIdentity | undefined>(undefined);
   useEffect(() => {
     if (!patientId) return undefined;
-    let current = true;
+    const answer = whileCurrent();
     setIdentity(undefined);
-    api<PatientSummary>('GET', `/v1/patients/${encodeURIComponent(patientId)}`, undefined, { background: options.background })
-      .then((patient) => current && setIdentity({ id: patient.id, name: patient.name, birthDate: patient.birthDate, timezone: patient.timezone, identifiers: patient.identifiers }))
-      .catch(() => undefined);
-    return () => void (current = false);
+    api<PatientSummary>('GET', `/v1/patients/${encodeURIComponent(patientId)}`, undefined, { background: options.background }).then(
+      answer((patient) => setIdentity({ id: patient.id, name: patient.name, birthDate: patient.birthDate, timezone: patient.timezone, identifiers: patient.identifiers })),
+      () => undefined,
+    );
+    return answer.stale;
   }, [patientId]);
   return identity?.id === patientId ? identity : undefined;
 }

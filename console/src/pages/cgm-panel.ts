@@ -5,6 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import type { CgmSummary } from '../api-types.js';
 import { html } from '../html.js';
+import { whileCurrent } from '../latest-answer.js';
 import { addDays, localDate, startOfLocalDate } from '../../../store/readings/local-time.js';
 import { CgmToEhr } from './cgm-to-ehr.js';
 
@@ -35,18 +36,16 @@ export function CgmPanel({ patientId, days, timezone, ehr }: { patientId: string
   const [summary, setSummary] = useState<CgmSummary | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   useEffect(() => {
-    let stale = false;
+    const answer = whileCurrent();
     // Whole dates of the patient's calendar, today's so far included, as the report's: the last 7
     // days counted back from now touched 8 dates, and "Days with readings" read "8 of 7".
     const to = new Date().toISOString();
     const from = new Date(startOfLocalDate(addDays(localDate(Date.now(), timezone), -(days - 1)), timezone)).toISOString();
     api<CgmSummary>('GET', `/v1/patients/${encodeURIComponent(patientId)}/cgm-summary?from=${from}&to=${to}`).then(
-      (found) => !stale && (setSummary(found), setError(undefined)),
-      (failure: Error) => !stale && setError(failure.message),
+      answer((found) => (setSummary(found), setError(undefined))),
+      answer((failure: Error) => setError(failure.message)),
     );
-    return () => {
-      stale = true;
-    };
+    return answer.stale;
   }, [patientId, days, timezone]);
   if (error) return html`<section aria-labelledby="cgm-heading"><h2 id="cgm-heading">Continuous glucose</h2><p class="error" role="alert">${error}</p></section>`;
   if (!summary) return html`<section aria-labelledby="cgm-heading"><h2 id="cgm-heading">Continuous glucose</h2><p aria-busy="true">Loading…</p></section>`;

@@ -2,10 +2,11 @@
 // form, one question at a time on a phone, each answer a large choice; the care team sets the plan
 // (which questionnaire, at which local times, on which days) and reads the answers, the ones worse
 // than usual in bold and said so in words (not by colour alone).
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, session } from '../api.js';
 import type { CheckIn, CheckInPlan, Questionnaire, ScheduledCheckIn } from '../api-types.js';
 import { html } from '../html.js';
+import { latestOnly } from '../latest-answer.js';
 
 const DAYS = [
   ['mon', 'Mon'],
@@ -134,9 +135,11 @@ export function CheckInPanel({ patientId, timezone }: { patientId: string; timez
   const [error, setError] = useState<string | undefined>(undefined);
   const isPatient = session.me?.user.role === 'patient';
   const base = `/v1/patients/${encodeURIComponent(patientId)}`;
+  const latestPlan = useMemo(latestOnly, []);
+  const latestCheckIns = useMemo(latestOnly, []);
   const load = (background = false) => {
-    api<PlanAnswer>('GET', `${base}/check-in-plan`, undefined, { background }).then(setPlanAnswer, (failure: Error) => setError(failure.message));
-    api<{ checkIns: CheckIn[] }>('GET', `${base}/check-ins?limit=10`, undefined, { background }).then((answer) => setCheckIns(answer.checkIns), (failure: Error) => setError(failure.message));
+    void latestPlan(api<PlanAnswer>('GET', `${base}/check-in-plan`, undefined, { background }), setPlanAnswer, (failure) => setError(failure.message));
+    void latestCheckIns(api<{ checkIns: CheckIn[] }>('GET', `${base}/check-ins?limit=10`, undefined, { background }), (answer) => setCheckIns(answer.checkIns), (failure) => setError(failure.message));
   };
   useEffect(() => {
     api<{ questionnaires: Questionnaire[] }>('GET', '/v1/questionnaires').then((answer) => setQuestionnaires(answer.questionnaires), (failure: Error) => setError(failure.message));

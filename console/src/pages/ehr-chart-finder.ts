@@ -8,6 +8,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiFailure, api } from '../api.js';
 import type { EhrPatients, PatientSummary } from '../api-types.js';
 import { html } from '../html.js';
+import { whileCurrent } from '../latest-answer.js';
 
 type Identifier = PatientSummary['identifiers'][number];
 
@@ -19,12 +20,12 @@ export function EhrChartFinder({ patient, chosen, onChoose, known }: { patient: 
   useEffect(() => {
     // The caller knows the team sends readings to an EHR (its EHR connection): not asked again.
     if (known !== undefined) return;
-    let stale = false;
+    const answer = whileCurrent();
     api('GET', `/v1/care-teams/${encodeURIComponent(patient.careTeamId)}/fhir-endpoint`).then(
-      () => !stale && setConnected(true),
-      (failure: unknown) => !stale && setConnected(!(failure instanceof ApiFailure && failure.status === 404)),
+      answer(() => setConnected(true)),
+      answer((failure: unknown) => setConnected(!(failure instanceof ApiFailure && failure.status === 404))),
     );
-    return () => void (stale = true);
+    return answer.stale;
   }, [patient.careTeamId, known]);
   if (!connected) return null;
   const find = async () => {

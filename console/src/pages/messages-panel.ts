@@ -2,10 +2,11 @@
 // other; oldest first, as a conversation reads; each message says who wrote it and when, whether
 // the other side has it (delivered) and has read it. A clinician marks a patient's message read;
 // the patient's page marks nothing (fetching delivers). The text is shown as text, never as HTML.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, session } from '../api.js';
 import type { Message } from '../api-types.js';
 import { html } from '../html.js';
+import { latestOnly } from '../latest-answer.js';
 
 const MAX_CHARACTERS = 4_000;
 const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
@@ -47,10 +48,12 @@ export function MessagesPanel({ patientId }: { patientId: string }) {
     const box = thread.current;
     if (box) following.current = box.scrollHeight - box.scrollTop - box.clientHeight <= FOLLOWING_PX;
   };
+  const latest = useMemo(latestOnly, []);
   const load = (background = false) =>
-    api<{ messages: Message[] }>('GET', `/v1/patients/${encodeURIComponent(patientId)}/messages?limit=${THREAD_LIMIT}`, undefined, { background }).then(
+    latest(
+      api<{ messages: Message[] }>('GET', `/v1/patients/${encodeURIComponent(patientId)}/messages?limit=${THREAD_LIMIT}`, undefined, { background }),
       (answer) => setMessages([...answer.messages].reverse()),
-      (failure: Error) => setError(failure.message),
+      (failure) => setError(failure.message),
     );
   useEffect(() => void load(), [patientId]);
   // Live: the thread is fetched again when the stream says it changed (the stream carries no text).
@@ -99,6 +102,8 @@ export function MessagesPanel({ patientId }: { patientId: string }) {
     try {
       const read = await api<Message>('POST', `/v1/messages/${encodeURIComponent(id)}/read`);
       setMessages((current) => current?.map((message) => (message.id === id ? read : message)));
+      // A fetch asked before the read would answer it unread: asked again, only this answer counts.
+      void load(true);
     } catch (failure) {
       setError((failure as Error).message);
     }

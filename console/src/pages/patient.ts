@@ -19,6 +19,7 @@ import { wasMoved } from '../../../device-profiles/stored-reading.js';
 import { MAX_SET_ASIDE_BATCH } from '../../../store/clinical/set-aside-reasons.js';
 import { counted } from '../counted.js';
 import { html } from '../html.js';
+import { latestOnly, whileCurrent } from '../latest-answer.js';
 import { follow } from '../router.js';
 import { alertsToWork, severityText } from '../severity.js';
 import { useAlertChanges } from '../live-alerts.js';
@@ -37,18 +38,6 @@ function readingsCsvHref(patientId: string, days: number, kind: string): string 
   const from = new Date(Date.now() - days * DAY_MS).toISOString();
   const oneKind = kind === ALL_KINDS || kind === NOT_CGM ? '' : `&kind=${encodeURIComponent(kind)}`;
   return `/v1/patients/${encodeURIComponent(patientId)}/readings?from=${from}&to=${to}${oneKind}&format=csv`;
-}
-
-/**
- * Guards an effect's answers: `answer(handler)` runs the handler only while the effect is current;
- * `answer.stale`, returned as the effect's cleanup, retires it when its inputs change.
- */
-function latest(): (<T>(handler: (value: T) => void) => (value: T) => void) & { stale: () => void } {
-  let current = true;
-  const answer = <T,>(handler: (value: T) => void) => (value: T) => {
-    if (current) handler(value);
-  };
-  return Object.assign(answer, { stale: () => void (current = false) });
 }
 
 /** Rows shown before "Show all": a CGM's 90 days are 25,920 readings, and a page of 300 rows ran to 12,000 pixels before the patient's time and thresholds. */
@@ -202,17 +191,19 @@ export function PatientPage({ id }: { id: string }) {
   const mayDownload = session.me?.user.role !== 'billing';
   /** The care teams the user may list: the patient's team by its name, and where a nurse may move them. */
   const [teams, setTeams] = useState<CareTeam[]>([]);
+  // Two alert changes heard close together: the answer to the later question is the one shown.
+  const latestAlerts = useMemo(latestOnly, []);
   // Each answer is used only if it still answers the page's question: switching from 7 to 90 days
   // (or to another patient) while the first request is under way must not let its late answer
   // overwrite the newer one, which showed 7 days' readings under a "90 days" caption.
   useEffect(() => {
-    const answer = latest();
+    const answer = whileCurrent();
     // A patient reads their own limits too: their latest readings are said against them.
     if (session.me?.user.role !== 'billing') api<Thresholds>('GET', `/v1/patients/${encodeURIComponent(id)}/thresholds`).then(answer(setThresholds), answer(() => setThresholds(undefined)));
     return answer.stale;
   }, [id]);
   useEffect(() => {
-    const answer = latest();
+    const answer = whileCurrent();
     const showPatient = (found: Patient) => {
       setPatient(found);
       // The team by its name, for the people who may list teams (a patient sees their team's id).
@@ -220,7 +211,7 @@ export function PatientPage({ id }: { id: string }) {
     };
     setTeams([]);
     api<Patient>('GET', `/v1/patients/${encodeURIComponent(id)}`).then(answer(showPatient), answer((failure: Error) => setError(failure.message)));
-    patientAlerts(id).then(answer(setAlerts), answer(() => setAlerts([])));
+    void latestAlerts(patientAlerts(id), answer(setAlerts), answer(() => setAlerts([])));
     return answer.stale;
   }, [id]);
   // The patient's alerts as they change (a new one, another nurse's acknowledgement), asked in the
@@ -229,13 +220,13 @@ export function PatientPage({ id }: { id: string }) {
     useCallback(
       (_event: string, changed: Alert) => {
         if (changed.patientId !== id) return;
-        patientAlerts(id, { background: true }).then(setAlerts, () => undefined);
+        void latestAlerts(patientAlerts(id, { background: true }), setAlerts, () => undefined);
       },
-      [id],
+      [id, latestAlerts],
     ),
   );
   useEffect(() => {
-    const answer = latest();
+    const answer = whileCurrent();
     const to = new Date(Date.now() + 60_000).toISOString();
     const from = new Date(Date.now() - days * DAY_MS).toISOString();
     api<{ readings: Reading[] }>('GET', `/v1/patients/${encodeURIComponent(id)}/readings?from=${from}&to=${to}`).then(answer((found) => setReadings(found.readings)), answer((failure: Error) => setError(failure.message)));

@@ -15,6 +15,7 @@ import { counted } from '../counted.js';
 import { fieldErrors } from '../field-errors.js';
 import { formFields } from '../form-field.js';
 import { html } from '../html.js';
+import { whileCurrent } from '../latest-answer.js';
 import { readAllPatients } from '../paged-list.js';
 import { bornText } from '../patient-identity.js';
 import { asSent, capitalized, kindText } from '../reading-text.js';
@@ -71,12 +72,12 @@ export function SetAsideForm({ patientId, readings, localTime, onDone, onCancel 
   // The patients it could be moved to, read once the reason says it is someone else's.
   useEffect(() => {
     if (!offerMove || others !== undefined) return;
-    let stale = false;
+    const answer = whileCurrent();
     readAllPatients().then(
-      ({ items }) => !stale && setOthers(items.filter((p) => p.id !== patientId && p.discharge === null).sort((a, b) => a.name.localeCompare(b.name))),
-      () => !stale && setOthers([]),
+      answer(({ items }) => setOthers(items.filter((p) => p.id !== patientId && p.discharge === null).sort((a, b) => a.name.localeCompare(b.name)))),
+      answer(() => setOthers([])),
     );
-    return () => void (stale = true);
+    return answer.stale;
   }, [offerMove, others, patientId]);
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -143,12 +144,12 @@ export function SetAsideList({ patientId, localTime, version, onRestored }: { pa
   const [busy, setBusy] = useState(false);
   const path = `/v1/patients/${encodeURIComponent(patientId)}/set-aside-readings`;
   useEffect(() => {
-    let stale = false;
+    const answer = whileCurrent();
     api<{ setAsideReadings: SetAsideRecord[] }>('GET', path).then(
-      (found) => !stale && setRecords(found.setAsideReadings),
-      (failure: Error) => !stale && setProblem(failure.message),
+      answer((found) => setRecords(found.setAsideReadings)),
+      answer((failure: Error) => setProblem(failure.message)),
     );
-    return () => void (stale = true);
+    return answer.stale;
   }, [path, version]);
   if (records.length === 0) return problem ? html`<p class="error" role="alert">${problem}</p>` : null;
   const putBack = async (record: SetAsideRecord) => {

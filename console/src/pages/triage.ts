@@ -1,7 +1,8 @@
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import type { BillingProgressRow, TriageRow, UnreadThread } from '../api-types.js';
 import { html } from '../html.js';
+import { latestOnly } from '../latest-answer.js';
 import { useAlertChanges } from '../live-alerts.js';
 import { follow } from '../router.js';
 import { severityText, worstOpenAlert } from '../severity.js';
@@ -86,15 +87,18 @@ export function Triage() {
     const every = setInterval(refresh, 60_000);
     return () => clearInterval(every);
   }, []);
+  // Refreshed on every alert change: a burst of changes asks several times, and only the latest answer is shown.
+  const latest = useMemo(latestOnly, []);
   const load = useCallback((background = false) => {
-    api<{ patients: TriageRow[] }>('GET', '/v1/triage', undefined, { background }).then(
+    void latest(
+      api<{ patients: TriageRow[] }>('GET', '/v1/triage', undefined, { background }),
       (answer) => {
         setRows(answer.patients);
         setError(undefined);
       },
-      (failure: Error) => setError(failure.message),
+      (failure) => setError(failure.message),
     );
-  }, []);
+  }, [latest]);
   useEffect(() => load(), [load]);
   // Ranked as the API ranks them, refreshed on every change the stream reports: no reload.
   useAlertChanges(useCallback(() => load(true), [load]));
