@@ -44,8 +44,12 @@ export const escalationPolicy = z
             url: webhookUrl,
             /** Shared secret of the HMAC-SHA256 signature; at least 128 bits. */
             secret: z.string().min(16).max(200),
+            /** The secret before a rotation, signing too until `previousSecretUntil` (receivers switch over meanwhile). */
+            previousSecret: z.string().min(16).max(200).optional(),
+            previousSecretUntil: z.iso.datetime({ offset: true }).optional(),
           })
-          .strict(),
+          .strict()
+          .refine((webhook) => (webhook.previousSecret === undefined) === (webhook.previousSecretUntil === undefined), { message: 'previousSecret and previousSecretUntil go together', path: ['previousSecretUntil'] }),
       )
       .max(MAX_WEBHOOKS)
       .default([]),
@@ -77,15 +81,27 @@ export const DEFAULT_TIERS: Readonly<Record<AlertSeverity, EscalationTier[]>> = 
   low: [{ afterMinutes: 0, notify: 'care_team_nurses' }],
 };
 
+/** A team's webhook as stored. */
+export type TeamWebhook = EscalationPolicy['webhooks'][number];
+
+/** The secrets a webhook signs with at `nowMs`: its own, and the one before a rotation while that still counts. */
+export function signingSecrets(webhook: TeamWebhook, nowMs: number): string[] {
+  return webhook.previousSecret !== undefined && Date.parse(webhook.previousSecretUntil!) > nowMs ? [webhook.secret, webhook.previousSecret] : [webhook.secret];
+}
+
 /** The stored policy parsed, or an empty one where what is stored is not a policy. */
 function parseStored(stored: unknown): { policy: EscalationPolicy; valid: boolean } {
   const parsed = escalationPolicy.safeParse(stored ?? {});
   return parsed.success ? { policy: parsed.data, valid: true } : { policy: { tiers: {}, webhooks: [] }, valid: false };
 }
 
-/** The team's policy as stored (no defaults), the base of every change to it. */
-export function storedPolicy(stored: unknown): EscalationPolicy {
-  return parseStored(stored).policy;
+/**
+ * The team's policy as stored (no defaults), the base of every change to it: a rotated webhook's
+ * secret before whose time is over is dropped, so no change keeps a secret that signs nothing.
+ */
+export function storedPolicy(stored: unknown, nowMs = Date.now()): EscalationPolicy {
+  const { policy } = parseStored(stored);
+  return { ...policy, webhooks: policy.webhooks.map((webhook) => (webhook.previousSecret !== undefined && signingSecrets(webhook, nowMs).length === 1 ? { url: webhook.url, secret: webhook.secret } : webhook)) };
 }
 
 /** The team's policy with defaults filled in; an invalid stored policy falls back to the defaults. */

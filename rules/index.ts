@@ -2,8 +2,8 @@
 export { AlertManager, RULES_ACTOR, type RetakeRequester } from './alert-manager.js';
 export { DEFAULT_RULES } from './default-rules.js';
 export { DEFAULT_TICK_MS, rulesEngine, type EngineOptions, type PatientEvent } from './engine.js';
-export { MAX_WEBHOOKS } from './webhook-count.js';
-export { AUDIENCES, DEFAULT_TIERS, effectivePolicy, escalationPolicy, storedPolicy, webhookUrl, type Audience, type EscalationPolicy } from './escalation-policy.js';
+export { DEFAULT_OVERLAP_HOURS, MAX_WEBHOOKS } from './webhook-count.js';
+export { AUDIENCES, DEFAULT_TIERS, effectivePolicy, escalationPolicy, signingSecrets, storedPolicy, webhookUrl, type TeamWebhook, type Audience, type EscalationPolicy } from './escalation-policy.js';
 export { emptyPatientState, stepPatient, toRuleReading, type AlertSignal, type PatientConfiguration, type RuleReading, type RulesEvent } from './evaluate-patient.js';
 export { WebhookTargetPolicy, isPublicAddress, sendThrough, type OutboundRequest, type OutboundResponse } from './webhook-target.js';
 export { AlertNotifier, MAX_DELIVERY_ATTEMPTS, SIGNATURE_HEADER, WEBHOOK_DELIVERY_FAILED, WEBHOOK_TIMEOUT_MS, SIGNATURE_TOLERANCE_SECONDS, WEBHOOK_EVENTS, acknowledgeUrl, alertDeliveries, signWebhook, verifyWebhookSignature, type AlertChange, type AlertEventName, type AlertPublisher } from './notifications.js';

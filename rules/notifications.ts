@@ -7,7 +7,7 @@ import { Subject, type Observable } from 'rxjs';
 import type { Logger } from 'pino';
 import type { AlertEventName } from '../device-profiles/index.js';
 import type { Alert, ClinicalStore, DeliveriesOf, NotificationDelivery } from '../store/index.js';
-import { effectivePolicy, type Audience } from './escalation-policy.js';
+import { effectivePolicy, signingSecrets, type Audience } from './escalation-policy.js';
 import { DueWorkLoop } from './due-work-loop.js';
 import { WebhookTargetPolicy, WebhookTargetRefused, sendThrough } from './webhook-target.js';
 
@@ -29,28 +29,43 @@ export interface AlertPublisher {
   publish(topic: string, payload: unknown): Promise<void>;
 }
 
-/** Webhook signature header: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
+/**
+ * Webhook signature header: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`; while a
+ * webhook's secret is being rotated, one `v1=` for each secret, the new one first (as Stripe signs
+ * during a roll): a receiver accepts the request when any of them verifies with its secret.
+ */
 export const SIGNATURE_HEADER = 'X-RPM-Signature';
 
-export function signWebhook(secret: string, body: string, timestampSeconds: number): string {
-  const digest = createHmac('sha256', secret).update(`${timestampSeconds}.${body}`).digest('hex');
-  return `t=${timestampSeconds},v1=${digest}`;
+/** The header value signing `body` with each of `secrets`. */
+export function signWebhook(secrets: string | readonly string[], body: string, timestampSeconds: number): string {
+  const signatures = (typeof secrets === 'string' ? [secrets] : secrets).map((secret) => `v1=${hmacHex(secret, `${timestampSeconds}.${body}`)}`);
+  return `t=${timestampSeconds},${signatures.join(',')}`;
+}
+
+function hmacHex(secret: string, signed: string): string {
+  return createHmac('sha256', secret).update(signed).digest('hex');
 }
 
 /** How far a signed callback's timestamp may be from now: a captured request is worthless after this. */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
 
+/** At most this many signatures are read from one header (a webhook signs with two at most). */
+const MAX_SIGNATURES = 4;
+
 /**
- * Whether `header` (as signWebhook writes it) signs `body` with `secret`, made within the tolerance
- * of `nowSeconds`. Compared in constant time.
+ * Whether `header` (as signWebhook writes it) signs `body` with one of `secrets`, made within the
+ * tolerance of `nowSeconds`. Compared in constant time.
  */
-export function verifyWebhookSignature(secret: string, body: string, header: string, nowSeconds: number): boolean {
-  const match = /^t=(\d{1,12}),v1=([0-9a-f]{64})$/.exec(header.trim());
+export function verifyWebhookSignature(secrets: string | readonly string[], body: string, header: string, nowSeconds: number): boolean {
+  const match = /^t=(\d{1,12})((?:,v1=[0-9a-f]{64})+)$/.exec(header.trim());
   if (!match) return false;
   const timestamp = Number(match[1]);
   if (Math.abs(nowSeconds - timestamp) > SIGNATURE_TOLERANCE_SECONDS) return false;
-  const expected = Buffer.from(signWebhook(secret, body, timestamp).slice(`t=${timestamp},v1=`.length), 'hex');
-  return timingSafeEqual(expected, Buffer.from(match[2]!, 'hex'));
+  const given = match[2]!.slice(1).split(',').slice(0, MAX_SIGNATURES).map((part) => Buffer.from(part.slice('v1='.length), 'hex'));
+  return (typeof secrets === 'string' ? [secrets] : secrets).some((secret) => {
+    const expected = Buffer.from(hmacHex(secret, `${timestamp}.${body}`), 'hex');
+    return given.some((signature) => timingSafeEqual(expected, signature));
+  });
 }
 
 /**
@@ -212,7 +227,7 @@ export class AlertNotifier {
     if (problem) throw new WebhookTargetRefused(`webhook ${webhook.url} ${problem}`);
     const body = JSON.stringify(delivery.payload);
     const status = await postJson(webhook.url, body, {
-      [SIGNATURE_HEADER]: signWebhook(webhook.secret, body, Math.floor(Date.now() / 1000)),
+      [SIGNATURE_HEADER]: signWebhook(signingSecrets(webhook, Date.now()), body, Math.floor(Date.now() / 1000)),
       'X-RPM-Delivery': String(delivery.id),
       'X-RPM-Event': delivery.event,
     }, this.webhookTargets);

@@ -28,7 +28,7 @@ export type Thresholds = Omit<z.infer<typeof thresholdsView>, 'effectiveRules' |
 export type BillingProgress = z.infer<typeof billingProgressView>;
 export type TimeEntry = z.infer<typeof timeEntryView>;
 /** Webhooks are answered without their secrets (routes/care-teams.ts). */
-export type CareTeam = Omit<z.infer<typeof careTeamView>, 'escalation'> & { escalation: { tiers?: EscalationPolicy['tiers']; webhooks?: { url: string }[] } };
+export type CareTeam = Omit<z.infer<typeof careTeamView>, 'escalation'> & { escalation: { tiers?: EscalationPolicy['tiers']; webhooks?: { url: string; previousSecretUntil?: string }[] } };
 export type DeadLetter = z.infer<typeof deadLetterView>;
 export type AuditRecord = z.infer<typeof auditRecordView>;
 export type Message = z.infer<typeof messageView>;

@@ -2,7 +2,7 @@ import Negotiator from 'negotiator';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 import { filter, merge, type Observable, type Subject } from 'rxjs';
-import { SIGNATURE_HEADER, alertDeliveries, effectivePolicy, verifyWebhookSignature, type AlertChange, type AlertEventName } from '../../rules/index.js';
+import { SIGNATURE_HEADER, alertDeliveries, effectivePolicy, signingSecrets, verifyWebhookSignature, type AlertChange, type AlertEventName } from '../../rules/index.js';
 import { SNOOZE_CAP_MINUTES } from '../../rules/snooze-policy.js';
 import { ALERT_SEVERITIES, ALERT_STATUSES, FailureThrottle, STORE_ERRORS, type Alert, type ClinicalStore, type DeliveriesOf } from '../../store/index.js';
 import { CLINICAL_ROLES, CLINICAL_ROLES_AND_PATIENT, maySeeTeam, requireUser, scopedAlert, visibleTeams, type AccessControl } from '../access.js';
@@ -129,7 +129,7 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
           body: z.object({ alertId: z.string().min(1).max(100), by: z.string().min(1).max(200), note: z.string().max(2000).optional() }).strict(),
           response: { 200: z.object({ alert: alertView.pick({ id: true, status: true, acknowledgedAt: true, acknowledgedBy: true, lastEvent: true }) }), ...errorResponses },
           tags: ['alerts'],
-          description: `A webhook receiver acknowledges an alert: JSON {alertId, by, note?} signed as the platform signs its webhooks (${SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>"> with the webhook's secret, within 5 minutes). Stops escalation on every channel; acknowledging again answers the alert as it is.`,
+          description: `A webhook receiver acknowledges an alert: JSON {alertId, by, note?} signed as the platform signs its webhooks (${SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>"> with the webhook's secret, or during a rotation of it with the secret before, within 5 minutes). Stops escalation on every channel; acknowledging again answers the alert as it is.`,
         },
         config: { public: true },
       },
@@ -144,7 +144,7 @@ export const alertRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; 
         const rawBody = (request as typeof request & { rawBody?: string }).rawBody ?? '';
         const header = String(request.headers[SIGNATURE_HEADER.toLowerCase()] ?? '');
         const nowSeconds = Math.floor(Date.now() / 1000);
-        const webhook = effectivePolicy(team?.escalationPolicy).webhooks.find((candidate) => verifyWebhookSignature(candidate.secret, rawBody, header, nowSeconds));
+        const webhook = effectivePolicy(team?.escalationPolicy).webhooks.find((candidate) => verifyWebhookSignature(signingSecrets(candidate, nowSeconds * 1000), rawBody, header, nowSeconds));
         if (!alert || !webhook) {
           // The same answer whether the alert exists or not: a callback cannot probe alert ids.
           failures.failed(request.ip, undefined);

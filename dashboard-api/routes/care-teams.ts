@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { effectivePolicy, escalationPolicy, storedPolicy, type EscalationPolicy, type WebhookTargetPolicy } from '../../rules/index.js';
+import { effectivePolicy, escalationPolicy, signingSecrets, storedPolicy, type EscalationPolicy, type TeamWebhook, type WebhookTargetPolicy } from '../../rules/index.js';
 import type { CareTeam, ClinicalStore } from '../../store/index.js';
 import { maySeeTeam, requireUser, visibleTeams } from '../access.js';
 import { API_ERRORS, ApiError } from '../errors.js';
@@ -14,11 +14,16 @@ const careTeamBody = z.object({
   escalation: escalationPolicy.optional(),
 });
 
-/** A team as answered: webhook secrets stay out of every response, the one that set them included. */
+/**
+ * A team as answered: webhook secrets stay out of every response, the one that set them included;
+ * a webhook whose secret before a rotation still signs says until when (`previousSecretUntil`).
+ */
 function careTeamAnswer(team: CareTeam) {
-  const escalation = team.escalationPolicy as { webhooks?: { url: string }[] } & Record<string, unknown>;
+  const escalation = team.escalationPolicy as { webhooks?: TeamWebhook[] } & Record<string, unknown>;
+  const now = Date.now();
+  const webhooks = (escalation.webhooks ?? []).map((w) => (signingSecrets(w, now).length > 1 ? { url: w.url, previousSecretUntil: w.previousSecretUntil } : { url: w.url }));
   // effectiveTiers: what escalation does for each severity, the program's defaults where the team set none.
-  return { id: team.id, name: team.name, escalation: { ...escalation, webhooks: (escalation.webhooks ?? []).map((w) => ({ url: w.url })) }, effectiveTiers: effectivePolicy(team.escalationPolicy).tiers, createdAt: team.createdAt };
+  return { id: team.id, name: team.name, escalation: { ...escalation, webhooks }, effectiveTiers: effectivePolicy(team.escalationPolicy).tiers, createdAt: team.createdAt };
 }
 
 /** Webhook targets are checked (public https, allowed hosts) before anything is stored. */

@@ -5,11 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { MAX_WEBHOOKS, SIGNATURE_HEADER, WEBHOOK_TIMEOUT_MS, sendThrough, signWebhook, storedPolicy, webhookUrl, type WebhookTargetPolicy } from '../../rules/index.js';
+import { DEFAULT_OVERLAP_HOURS, MAX_WEBHOOKS, SIGNATURE_HEADER, WEBHOOK_TIMEOUT_MS, sendThrough, signWebhook, signingSecrets, storedPolicy, webhookUrl, type TeamWebhook, type WebhookTargetPolicy } from '../../rules/index.js';
+import { HOUR_MS } from '../../device-profiles/index.js';
 import { STORE_ERRORS, type ClinicalStore } from '../../store/index.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import { errorResponses } from '../schemas.js';
 import { idParams } from './shared.js';
+
+const MAX_OVERLAP_HOURS = 7 * 24;
 
 /** The event a test sends: no alert, so a receiver that handles only alert events ignores it. */
 export const TEST_EVENT = 'test';
@@ -77,6 +80,48 @@ export const teamWebhookRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
   );
 
   app.post(
+    '/v1/care-teams/:id/webhooks/rotate',
+    {
+      schema: {
+        params: idParams,
+        body: z
+          .object({
+            url: z.string().min(1).max(2000),
+            overlapHours: z.number().int().min(0).max(MAX_OVERLAP_HOURS).default(DEFAULT_OVERLAP_HOURS).describe(`how long the secret before keeps signing too, for the receiver to switch over (0: at once, when it leaked); ${DEFAULT_OVERLAP_HOURS} when not given`),
+          })
+          .strict(),
+        response: {
+          200: z.object({
+            url: z.string(),
+            secret: z.string().describe('the new signing secret, answered this once'),
+            previousSecretUntil: z.string().nullable().describe('until when the secret before signs too; null when it stopped at once'),
+          }),
+          ...errorResponses,
+        },
+        tags: ['care teams'],
+        description: `Gives the team's webhook at \`url\` a new signing secret (32 random bytes, base64url), answered this once, without a gap: for \`overlapHours\` (${DEFAULT_OVERLAP_HOURS} unless given, at most ${MAX_OVERLAP_HOURS}) every delivery carries two signatures, \`${SIGNATURE_HEADER}: t=…,v1=<new>,v1=<before>\`, and a callback signed with either is taken, so the receiver can move to the new secret when it likes. \`overlapHours: 0\` stops the secret before at once (it leaked). Rotating again during an overlap ends the older secret at once. 404 naming \`body/url\` when the team has no webhook there.`,
+      },
+      config: { access: { ...ACCESS, audit: 'care_team.webhook.rotate' } },
+    },
+    async (request) => {
+      request.auditResourceId = request.params.id;
+      const { url, overlapHours } = request.body;
+      await webhookOf(request.params.id, url, 'body/url');
+      const secret = randomBytes(32).toString('base64url');
+      const previousSecretUntil = overlapHours > 0 ? new Date(Date.now() + overlapHours * HOUR_MS).toISOString() : null;
+      await clinicalStore.careTeams.changeEscalationPolicy(request.params.id, (stored) => {
+        const policy = storedPolicy(stored);
+        const webhook = policy.webhooks.find((w) => w.url === url);
+        // Removed between the check above and this change: as if it had not been there.
+        if (!webhook) throw new ApiError(STORE_ERRORS.NOT_FOUND, `body/url: care team ${request.params.id} has no webhook ${url}`);
+        const rotated: TeamWebhook = previousSecretUntil ? { url, secret, previousSecret: webhook.secret, previousSecretUntil } : { url, secret };
+        return { ...policy, webhooks: policy.webhooks.map((w) => (w.url === url ? rotated : w)) };
+      });
+      return { url, secret, previousSecretUntil };
+    },
+  );
+
+  app.post(
     '/v1/care-teams/:id/webhooks/test',
     {
       schema: {
@@ -103,7 +148,7 @@ export const teamWebhookRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
       const webhook = await webhookOf(request.params.id, url, 'body/url');
       const body = JSON.stringify({ event: TEST_EVENT, eventId: 0, careTeamId: request.params.id, sentAt: new Date().toISOString(), alert: null });
       const started = Date.now();
-      const headers = { 'Content-Type': 'application/json', [SIGNATURE_HEADER]: signWebhook(webhook.secret, body, Math.floor(started / 1000)), 'X-RPM-Delivery': 'test', 'X-RPM-Event': TEST_EVENT };
+      const headers = { 'Content-Type': 'application/json', [SIGNATURE_HEADER]: signWebhook(signingSecrets(webhook, started), body, Math.floor(started / 1000)), 'X-RPM-Delivery': 'test', 'X-RPM-Event': TEST_EVENT };
       const problem = await webhookTargets.problemWithResolved(url);
       if (problem) return { url, delivered: false, status: null, problem: `the address ${problem}`, milliseconds: 0 };
       try {

@@ -941,6 +941,21 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
         expect(createHmac('sha256', secret).update(`${t}.${received[0]!.body}`).digest('hex')).toBe(v1);
         expect(JSON.parse(received[0]!.body)).toMatchObject({ event: 'test', careTeamId: teamId, alert: null });
         expect(await seriousViolations(page, 'care-team-webhooks')).toEqual([]);
+        // A new secret without a gap: shown once, and for a day each event is signed with both.
+        await page.click(`button[aria-label="New secret for ${pager}"]`);
+        await page.click('section.team-webhooks button:has-text("Make a new secret")');
+        const renewed = ((await (await page.waitForSelector('section.team-webhooks section[aria-label="New webhook signing secret"] code')).textContent()) ?? '').trim();
+        expect(renewed).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        expect(renewed).not.toBe(secret);
+        expect(await page.textContent('section.team-webhooks ul.webhooks')).toMatch(/Signed with the old secret too until /);
+        expect(await seriousViolations(page, 'care-team-webhooks-new-secret')).toEqual([]);
+        await page.screenshot({ path: join(screenshots, 'care-team-webhooks-new-secret.png'), fullPage: true });
+        await page.click(`button[aria-label="Send a test to ${pager}"]`);
+        await eventually(() => (received.length >= 2 ? true : undefined));
+        const signatures = received[1]!.signature.split(',');
+        expect(signatures).toHaveLength(3);
+        const [t2, newSignature, oldSignature] = signatures.map((part) => part.split('=')[1]!);
+        expect([newSignature, oldSignature]).toEqual([renewed, secret].map((key) => createHmac('sha256', key).update(`${t2}.${received[1]!.body}`).digest('hex')));
         await page.click(`button[aria-label="Remove ${pager}"]`);
         await page.click('section.team-webhooks button:has-text("Remove it")');
         await page.waitForSelector('section.team-webhooks :text("No webhooks")');

@@ -1,7 +1,8 @@
 // A care team's alert webhooks for an admin (a pager, an on-call tool): each with **Send a test**,
-// which says whether the receiver took a signed test event, and **Remove**; **Add a webhook** shows
-// the signing secret the platform made for it this once. Before, webhooks were an API task: PATCH
-// with every webhook's secret, which nobody can read back.
+// which says whether the receiver took a signed test event, **New secret…** and **Remove**; **Add a
+// webhook** shows the signing secret the platform made for it this once. Before, webhooks were an
+// API task: PATCH with every webhook's secret, which nobody can read back. A new secret comes with a
+// day when the one before signs too (the receiver switches over meanwhile), or none when it leaked.
 import { useState } from 'preact/hooks';
 import { ApiFailure, api } from '../api.js';
 import type { CareTeam } from '../api-types.js';
@@ -9,7 +10,12 @@ import { ShownOnce } from '../admin-actions.js';
 import { fieldErrors } from '../field-errors.js';
 import { formFields } from '../form-field.js';
 import { html } from '../html.js';
-import { MAX_WEBHOOKS } from '../../../rules/webhook-count.js';
+import { DEFAULT_OVERLAP_HOURS, MAX_WEBHOOKS } from '../../../rules/webhook-count.js';
+
+type Webhook = { url: string; previousSecretUntil?: string };
+type Rotated = { url: string; secret: string; previousSecretUntil: string | null };
+
+const until = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 type TestAnswer = { url: string; delivered: boolean; status: number | null; problem: string | null; milliseconds: number };
 
@@ -19,11 +25,14 @@ function testText(answer: TestAnswer): string {
 }
 
 export function TeamWebhooks({ team, onDone, onChanged }: { team: CareTeam; onDone: () => void; onChanged: () => void }) {
-  const [urls, setUrls] = useState<string[]>(() => (team.escalation.webhooks ?? []).map((w) => w.url));
+  const [webhooks, setWebhooks] = useState<Webhook[]>(() => team.escalation.webhooks ?? []);
   const [url, setUrl] = useState('');
   const [added, setAdded] = useState<{ url: string; secret: string } | undefined>(undefined);
+  const [rotated, setRotated] = useState<Rotated | undefined>(undefined);
   const [tested, setTested] = useState<Record<string, string>>({});
   const [removing, setRemoving] = useState<string | undefined>(undefined);
+  const [rotating, setRotating] = useState<string | undefined>(undefined);
+  const [leaked, setLeaked] = useState(false);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
   const path = `/v1/care-teams/${encodeURIComponent(team.id)}/webhooks`;
@@ -44,7 +53,8 @@ export function TeamWebhooks({ team, onDone, onChanged }: { team: CareTeam; onDo
     void act(async () => {
       const answer = await api<{ url: string; secret: string }>('POST', path, { url: url.trim() });
       setAdded(answer);
-      setUrls((before) => [...before, answer.url]);
+      setRotated(undefined);
+      setWebhooks((before) => [...before, { url: answer.url }]);
       setUrl('');
       onChanged();
     });
@@ -58,11 +68,28 @@ export function TeamWebhooks({ team, onDone, onChanged }: { team: CareTeam; onDo
   const remove = (target: string) =>
     act(async () => {
       await api('DELETE', `${path}?url=${encodeURIComponent(target)}`);
-      setUrls((before) => before.filter((u) => u !== target));
+      setWebhooks((before) => before.filter((w) => w.url !== target));
       setRemoving(undefined);
       if (added?.url === target) setAdded(undefined);
+      if (rotated?.url === target) setRotated(undefined);
       onChanged();
     });
+  const rotate = (target: string) =>
+    act(async () => {
+      const answer = await api<Rotated>('POST', `${path}/rotate`, { url: target, ...(leaked ? { overlapHours: 0 } : {}) });
+      setRotated(answer);
+      setAdded(undefined);
+      setWebhooks((before) => before.map((w) => (w.url === target ? { url: target, ...(answer.previousSecretUntil ? { previousSecretUntil: answer.previousSecretUntil } : {}) } : w)));
+      setRotating(undefined);
+      setLeaked(false);
+      onChanged();
+    });
+  const toggle = (target: string, open: string | undefined, set: (value: string | undefined) => void) => {
+    setRemoving(undefined);
+    setRotating(undefined);
+    setLeaked(false);
+    set(open === target ? undefined : target);
+  };
   const { field, aria } = formFields(errors);
   return html`<section class="team-webhooks" aria-labelledby="webhooks-heading">
     <h2 id="webhooks-heading" tabIndex=${-1}>Webhooks of ${team.name}</h2>
@@ -73,15 +100,33 @@ export function TeamWebhooks({ team, onDone, onChanged }: { team: CareTeam; onDo
           <strong>Signing secret of ${added.url}</strong>: shown this once. Give it to the receiver now: it checks each alert’s signature with it. If it is lost, remove the webhook and add it again for a new one.
         </${ShownOnce}>`
       : null}
-    ${urls.length === 0
+    ${rotated
+      ? html`<${ShownOnce} label="New webhook signing secret" value=${rotated.secret}>
+          <strong>New signing secret of ${rotated.url}</strong>: shown this once. Give it to the receiver.
+          ${rotated.previousSecretUntil
+            ? ` Until ${until.format(new Date(rotated.previousSecretUntil))} each alert is signed with both the new and the old secret, so the receiver keeps working while it switches over; after that, with the new one only.`
+            : ' The old secret stopped at once: the receiver refuses alerts until it has the new one.'}
+        </${ShownOnce}>`
+      : null}
+    ${webhooks.length === 0
       ? html`<p>No webhooks: the team’s alerts go to the console, the API’s stream and MQTT only.</p>`
       : html`<ul class="webhooks">
-          ${urls.map(
-            (target) => html`<li>
+          ${webhooks.map(
+            ({ url: target, previousSecretUntil }) => html`<li>
               <code>${target}</code>
               <button type="button" class="secondary" disabled=${busy} aria-label=${`Send a test to ${target}`} onClick=${() => void test(target)}>Send a test</button>
-              <button type="button" class="secondary" disabled=${busy} aria-label=${`Remove ${target}`} aria-expanded=${removing === target} onClick=${() => setRemoving(removing === target ? undefined : target)}>Remove…</button>
+              <button type="button" class="secondary" disabled=${busy} aria-label=${`New secret for ${target}`} aria-expanded=${rotating === target} onClick=${() => toggle(target, rotating, setRotating)}>New secret…</button>
+              <button type="button" class="secondary" disabled=${busy} aria-label=${`Remove ${target}`} aria-expanded=${removing === target} onClick=${() => toggle(target, removing, setRemoving)}>Remove…</button>
+              ${previousSecretUntil ? html`<p class="hint rotating">Signed with the old secret too until ${until.format(new Date(previousSecretUntil))}.</p>` : null}
               ${tested[target] ? html`<p class="hint" role="status">${tested[target]}</p>` : null}
+              ${rotating === target
+                ? html`<div class="confirm">
+                    <p>A new signing secret for ${target}, shown once.</p>
+                    <label class="check"><input type="checkbox" checked=${leaked} onChange=${(e: Event) => setLeaked((e.target as HTMLInputElement).checked)} /> The old secret leaked: stop it at once (the receiver refuses alerts until it has the new one). Otherwise both sign for ${DEFAULT_OVERLAP_HOURS} hours.</label>
+                    <button type="button" class=${leaked ? 'danger' : ''} disabled=${busy} onClick=${() => void rotate(target)}>Make a new secret</button>
+                    <button type="button" class="secondary" onClick=${() => toggle(target, rotating, setRotating)}>Cancel</button>
+                  </div>`
+                : null}
               ${removing === target
                 ? html`<p class="confirm">Remove ${target}? The team’s alerts stop going there at once, those waiting to be sent too.
                     <button type="button" class="danger" disabled=${busy} onClick=${() => void remove(target)}>Remove it</button>
@@ -90,7 +135,7 @@ export function TeamWebhooks({ team, onDone, onChanged }: { team: CareTeam; onDo
             </li>`,
           )}
         </ul>`}
-    ${urls.length < MAX_WEBHOOKS
+    ${webhooks.length < MAX_WEBHOOKS
       ? html`<form class="enroll" onSubmit=${add} aria-label="Add a webhook">
           ${field('webhook-url', 'Add a webhook: its address', html`<input id="webhook-url" type="url" required placeholder="https://" autocomplete="off" value=${url} onInput=${(e: Event) => setUrl((e.target as HTMLInputElement).value)} ...${aria('webhook-url', true)} />`, 'An https address on the internet (a pager or on-call tool’s alert endpoint). The platform makes its signing secret and shows it once.')}
           <button type="submit" disabled=${busy || url.trim() === ''}>Add the webhook</button>

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import { startApiHarnessOn, type ApiHarness } from '../../support/api-harness.js';
 import { eventually, unique } from '../../support/ingest-harness.js';
-import { SIGNATURE_HEADER, WebhookTargetPolicy, verifyWebhookSignature } from '../../../rules/index.js';
+import { SIGNATURE_HEADER, WebhookTargetPolicy, signWebhook, verifyWebhookSignature } from '../../../rules/index.js';
 import { postgresUnavailableReason } from '../../../local-servers/postgres.js';
 import { describeWithServer } from '../../support/servers.js';
 
@@ -51,6 +51,28 @@ function webhookSuite(store: 'sqlite' | 'postgres'): void {
 
   const message = (body: unknown) => (body as { message: string }).message;
 
+  /** A patient of the team whose meter sends a level 2 low now (an alert opened for people); their id. */
+  const lowGlucoseOf = async (teamId: string, admin: string, nurse: string) => {
+    const patientId = ((await app.request('POST', '/v1/patients', { token: nurse, body: { name: 'Hana Hooked', birthDate: '1950-01-02', timezone: 'America/Chicago', careTeamId: teamId, enrolledAt: new Date(Date.now() - DAY_MS).toISOString() } })).body as { id: string }).id;
+    const meter = unique('hook-meter');
+    const meterSecret = ((await app.request('POST', '/v1/devices', { token: admin, body: { id: meter, kind: 'glucose' } })).body as { secret: string }).secret;
+    expect((await app.request('PUT', `/v1/devices/${meter}/assignment`, { token: nurse, body: { patientId, from: new Date(Date.now() - DAY_MS).toISOString() } })).status).toBe(200);
+    const posted = await fetch(`${app.baseUrl}/v1/devices/${meter}/readings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${meter}:${meterSecret}`).toString('base64')}` },
+      body: JSON.stringify({ readingId: 'h-1', deviceId: meter, kind: 'glucose', measuredAt: new Date(Date.now() - 60_000).toISOString(), unit: 'mg/dL', value: 47 }),
+    });
+    expect(posted.status).toBe(200);
+    return patientId;
+  };
+
+  /** A receiver's acknowledgement of the alert, signed with `secret`. */
+  const acknowledge = (alertId: string, secret: string) => {
+    const text = JSON.stringify({ alertId, by: 'Dr. On-call' });
+    return fetch(`${app.baseUrl}/hooks/alerts/${alertId}/ack`, { method: 'POST', headers: { 'Content-Type': 'application/json', [SIGNATURE_HEADER]: signWebhook(secret, text, Math.floor(Date.now() / 1000)) }, body: text });
+  };
+  const now = () => Math.floor(Date.now() / 1000);
+
   it('adds a webhook with a secret answered once, sends the team’s alert to it signed with that secret, tests it and removes it', async () => {
     const teamId = (await app.clinicalStore.careTeams.create({ id: unique('team-hooks'), name: 'Hooked team' })).id;
     const admin = await app.token('admin');
@@ -76,16 +98,7 @@ function webhookSuite(store: 'sqlite' | 'postgres'): void {
     expect([notUrl.status, message(notUrl.body)]).toEqual([400, expect.stringMatching(/^body\/url/)]);
 
     // The team's next alert reaches it, signed with the secret it was given.
-    const patientId = ((await app.request('POST', '/v1/patients', { token: nurse, body: { name: 'Hana Hooked', birthDate: '1950-01-02', timezone: 'America/Chicago', careTeamId: teamId, enrolledAt: new Date(Date.now() - DAY_MS).toISOString() } })).body as { id: string }).id;
-    const meter = unique('hook-meter');
-    const meterSecret = ((await app.request('POST', '/v1/devices', { token: admin, body: { id: meter, kind: 'glucose' } })).body as { secret: string }).secret;
-    expect((await app.request('PUT', `/v1/devices/${meter}/assignment`, { token: nurse, body: { patientId, from: new Date(Date.now() - DAY_MS).toISOString() } })).status).toBe(200);
-    const posted = await fetch(`${app.baseUrl}/v1/devices/${meter}/readings`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${meter}:${meterSecret}`).toString('base64')}` },
-      body: JSON.stringify({ readingId: 'h-1', deviceId: meter, kind: 'glucose', measuredAt: new Date(Date.now() - 60_000).toISOString(), unit: 'mg/dL', value: 47 }),
-    });
-    expect(posted.status).toBe(200);
+    const patientId = await lowGlucoseOf(teamId, admin, nurse);
     const alerted = await eventually(() => received.find((r) => r.path === '/pager' && r.event !== 'test'), 15_000);
     expect(JSON.parse(alerted.body)).toMatchObject({ event: 'opened', alert: { patientId, ruleId: 'glucose-level-2-hypoglycemia' } });
     expect(verifyWebhookSignature(secret, alerted.body, alerted.signature, Math.floor(Date.now() / 1000))).toBe(true);
@@ -126,6 +139,61 @@ function webhookSuite(store: 'sqlite' | 'postgres'): void {
 
     const audit = (await app.clinicalStore.audit.list({ limit: 500 })).items.filter((r) => r.resourceId === teamId && r.outcome === 'allowed');
     expect(new Set(audit.map((r) => r.action))).toEqual(new Set(['care_team.read', 'care_team.webhook.add', 'care_team.webhook.test', 'care_team.webhook.remove']));
+  }, 40_000);
+
+  it('rotates a webhook’s secret without a gap: both sign for the overlap, a callback with either is taken; at once when it leaked', async () => {
+    const teamId = (await app.clinicalStore.careTeams.create({ id: unique('team-rotate'), name: 'Rotating team' })).id;
+    const admin = await app.token('admin');
+    const nurse = await app.token('nurse', [teamId], 'nurse-rotate');
+    const path = `/v1/care-teams/${teamId}/webhooks`;
+    const pager = `${base}/rotating-pager`;
+    const before = ((await app.request('POST', path, { token: admin, body: { url: pager } })).body as { secret: string }).secret;
+
+    expect((await app.request('POST', `${path}/rotate`, { token: nurse, body: { url: pager } })).status).toBe(403);
+    const unknown = await app.request('POST', `${path}/rotate`, { token: admin, body: { url: `${base}/not-a-webhook` } });
+    expect([unknown.status, message(unknown.body)]).toEqual([404, expect.stringContaining('body/url: ')]);
+    const tooLong = await app.request('POST', `${path}/rotate`, { token: admin, body: { url: pager, overlapHours: 24 * 8 } });
+    expect([tooLong.status, message(tooLong.body)]).toEqual([400, expect.stringContaining('body/overlapHours')]);
+
+    const rotated = await app.request('POST', `${path}/rotate`, { token: admin, body: { url: pager } });
+    expect(rotated).toMatchObject({ status: 200, body: { url: pager, secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), previousSecretUntil: expect.any(String) } });
+    const { secret: after, previousSecretUntil } = rotated.body as { secret: string; previousSecretUntil: string };
+    expect(after).not.toBe(before);
+    expect(Math.abs(Date.parse(previousSecretUntil) - (Date.now() + DAY_MS))).toBeLessThan(60_000);
+    // The team's answer says until when, and carries neither secret.
+    const team = await app.request('GET', `/v1/care-teams/${teamId}`, { token: admin });
+    expect((team.body as { escalation: { webhooks: unknown[] } }).escalation.webhooks).toEqual([{ url: pager, previousSecretUntil }]);
+    expect(JSON.stringify(team.body)).not.toContain(before);
+    expect(JSON.stringify(team.body)).not.toContain(after);
+
+    // During the overlap: the alert carries a signature for each, the new first; a receiver on either secret takes it.
+    const patientId = await lowGlucoseOf(teamId, admin, nurse);
+    const alerted = await eventually(() => received.find((r) => r.path === '/rotating-pager' && r.event === 'opened'), 15_000);
+    expect(alerted.signature).toMatch(/^t=\d+,v1=[0-9a-f]{64},v1=[0-9a-f]{64}$/);
+    expect([verifyWebhookSignature(after, alerted.body, alerted.signature, now()), verifyWebhookSignature(before, alerted.body, alerted.signature, now())]).toEqual([true, true]);
+    expect(verifyWebhookSignature('a-secret-of-no-webhook-here', alerted.body, alerted.signature, now())).toBe(false);
+    // A receiver still on the secret before acknowledges: taken.
+    const alertId = (JSON.parse(alerted.body) as { alert: { id: string; patientId: string } }).alert.id;
+    expect((await acknowledge(alertId, before)).status).toBe(200);
+    expect((await app.clinicalStore.alerts.get(alertId))?.status).toBe('acknowledged');
+    expect((await app.clinicalStore.alerts.get(alertId))?.patientId).toBe(patientId);
+
+    // Leaked: rotated with no overlap. Only the newest signs; neither before it is taken.
+    const leaked = await app.request('POST', `${path}/rotate`, { token: admin, body: { url: pager, overlapHours: 0 } });
+    expect(leaked).toMatchObject({ status: 200, body: { url: pager, previousSecretUntil: null } });
+    const newest = (leaked.body as { secret: string }).secret;
+    expect(await app.request('POST', `${path}/test`, { token: admin, body: { url: pager } })).toMatchObject({ status: 200, body: { delivered: true } });
+    const test = received.filter((r) => r.path === '/rotating-pager' && r.event === 'test').at(-1)!;
+    expect(test.signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    expect([newest, after, before].map((secret) => verifyWebhookSignature(secret, test.body, test.signature, now()))).toEqual([true, false, false]);
+    expect((await acknowledge(alertId, after)).status).toBe(401);
+    expect((await acknowledge(alertId, before)).status).toBe(401);
+    expect((await acknowledge(alertId, newest)).status).toBe(200);
+    expect(((await app.request('GET', `/v1/care-teams/${teamId}`, { token: admin })).body as { escalation: { webhooks: unknown[] } }).escalation.webhooks).toEqual([{ url: pager }]);
+
+    const audit = (await app.clinicalStore.audit.list({ limit: 500 })).items.filter((r) => r.resourceId === teamId && r.action === 'care_team.webhook.rotate');
+    // The two rotations; refused: the nurse, and the admin's webhook that is not there.
+    expect(audit.map((r) => `${r.actorRole} ${r.outcome}`).sort()).toEqual(['admin allowed', 'admin allowed', 'admin denied', 'nurse denied']);
   }, 40_000);
 
   it('keeps both webhooks when two admins add one each at the same moment', async () => {
