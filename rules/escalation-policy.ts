@@ -84,8 +84,8 @@ export const DEFAULT_TIERS: Readonly<Record<AlertSeverity, EscalationTier[]>> = 
 /** A team's webhook as stored. */
 export type TeamWebhook = EscalationPolicy['webhooks'][number];
 
-/** The secrets a webhook signs with at `nowMs`: its own, and the one before a rotation while that still counts. */
-export function signingSecrets(webhook: TeamWebhook, nowMs: number): string[] {
+/** The secrets a webhook (or a team's patient gateway) signs with at `nowMs`: its own, and the one before a rotation while that still counts. */
+export function signingSecrets(webhook: { secret: string; previousSecret?: string; previousSecretUntil?: string }, nowMs: number): string[] {
   return webhook.previousSecret !== undefined && Date.parse(webhook.previousSecretUntil!) > nowMs ? [webhook.secret, webhook.previousSecret] : [webhook.secret];
 }
 

@@ -8,6 +8,7 @@ import { PATIENT_NOTIFICATION_TEXT, type ClinicalStore, type PatientNotification
 import { DueWorkLoop } from './due-work-loop.js';
 import { MAX_DELIVERY_ATTEMPTS, SEND_LEASE_MS, SIGNATURE_HEADER, WEBHOOK_DELIVERY_FAILED, postJson, retryDelayMs, signWebhook } from './notifications.js';
 import { WebhookTargetPolicy, WebhookTargetRefused } from './webhook-target.js';
+import { signingSecrets } from './escalation-policy.js';
 
 const POLL_INTERVAL_MS = 1_000;
 
@@ -57,7 +58,7 @@ export class PatientGatewayNotifier {
       const problem = this.targets.problemWith(gateway.url);
       if (problem) throw new WebhookTargetRefused(`patient gateway ${gateway.url} ${problem}`);
       const body = JSON.stringify({ id: notification.id, event: notification.event, patientId: notification.patientId, careTeamId: notification.careTeamId, text: PATIENT_NOTIFICATION_TEXT[notification.event], createdAt: notification.createdAt });
-      const status = await postJson(gateway.url, body, { [SIGNATURE_HEADER]: signWebhook(gateway.secret, body, Math.floor(Date.now() / 1000)), 'X-RPM-Delivery': notification.id, 'X-RPM-Event': `patient.${notification.event}` }, this.targets);
+      const status = await postJson(gateway.url, body, { [SIGNATURE_HEADER]: signWebhook(signingSecrets(gateway, Date.now()), body, Math.floor(Date.now() / 1000)), 'X-RPM-Delivery': notification.id, 'X-RPM-Event': `patient.${notification.event}` }, this.targets);
       if (status < 200 || status >= 300) throw new Error(`patient gateway answered ${status}`);
       await clinicalStore.patientNotifications.attempts.markDelivered(notification.id);
     } catch (error) {

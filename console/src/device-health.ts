@@ -2,6 +2,7 @@
 // device has gone silent, and what its vendor last said of its battery.
 import type { ListedDevice } from './api-types.js';
 import { counted } from './counted.js';
+import { shortTime } from './local-time.js';
 
 /**
  * An assigned device silent this long is marked: the default missing-readings rules raise a task
@@ -12,7 +13,6 @@ export const SILENT_AFTER_MS = 72 * 3_600_000;
 /** A battery at or under this is marked low: a vendor's cuff or scale then has days, not weeks, left. */
 export const LOW_BATTERY_PERCENT = 20;
 
-export const shortTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 /** "3 days ago", "5 hours ago", "within the hour". */
 export function agoText(ms: number): string {

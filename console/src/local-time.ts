@@ -5,6 +5,9 @@
 /** An instant to the second, as an event log shows it. */
 export const eventTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
+/** An instant to the minute, as lists show when something happened or will. */
+export const shortTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
 /** `YYYY-MM-DDTHH:MM` of an instant in this browser's time: a datetime-local field's value. */
 export function localDateTimeValue(ms: number): string {
   return new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);

@@ -4,10 +4,10 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { STORE_ERRORS, type ClinicalStore } from '../../store/index.js';
-import type { WebhookTargetPolicy } from '../../rules/index.js';
+import { DEFAULT_OVERLAP_HOURS, signingSecrets, type WebhookTargetPolicy } from '../../rules/index.js';
 import { CLINICAL_ROLES, maySeeTeam, requireUser } from '../access.js';
 import { API_ERRORS, ApiError } from '../errors.js';
-import { idParams } from './shared.js';
+import { idParams, overlapEnd, overlapHours } from './shared.js';
 import { errorResponses } from '../schemas.js';
 
 const notificationView = z.object({
@@ -21,13 +21,20 @@ const notificationView = z.object({
   createdAt: z.string(),
   deliveredAt: z.string().nullable(),
 });
-const gatewayView = z.object({ url: z.string().nullable(), updatedAt: z.string().nullable(), updatedBy: z.string().nullable(), notifications: z.array(notificationView) });
+const gatewayView = z.object({
+  url: z.string().nullable(),
+  previousSecretUntil: z.string().nullable().describe('until when the secret before the last change of it signs too; null when it does not'),
+  updatedAt: z.string().nullable(),
+  updatedBy: z.string().nullable(),
+  notifications: z.array(notificationView),
+});
 
 export const patientGatewayRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStore; webhookTargets: WebhookTargetPolicy }> = async (app, { clinicalStore, webhookTargets }) => {
   const answer = async (careTeamId: string) => {
     const gateway = await clinicalStore.patientNotifications.gateway(careTeamId);
     const notifications = (await clinicalStore.patientNotifications.ofTeam(careTeamId, { limit: 50 })).map(({ careTeamId: _team, ...rest }) => rest);
-    return { url: gateway?.url ?? null, updatedAt: gateway?.updatedAt ?? null, updatedBy: gateway?.updatedBy ?? null, notifications };
+    const overlapping = gateway && signingSecrets(gateway, Date.now()).length > 1;
+    return { url: gateway?.url ?? null, previousSecretUntil: overlapping ? gateway.previousSecretUntil! : null, updatedAt: gateway?.updatedAt ?? null, updatedBy: gateway?.updatedBy ?? null, notifications };
   };
   /** Another team's gateway is none of the caller's business: answered as if the team did not exist. */
   const requireTeam = async (request: Parameters<typeof requireUser>[0], careTeamId: string) => {
@@ -53,11 +60,17 @@ export const patientGatewayRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clinic
     {
       schema: {
         params: idParams,
-        body: z.object({ url: z.url({ protocol: /^https?$/ }).max(2000), secret: z.string().min(16).max(200) }).strict(),
+        body: z
+          .object({
+            url: z.url({ protocol: /^https?$/ }).max(2000),
+            secret: z.string().min(16).max(200),
+            overlapHours,
+          })
+          .strict(),
         response: { 200: gatewayView, ...errorResponses },
         tags: ['messages'],
         description:
-          'Points the team’s patient notifications at its SMS/e-mail service: a signed JSON POST per notification ({id, event: message | check_in | check_in_reminder, patientId, careTeamId, text, createdAt}; X-RPM-Signature as alert webhooks), with no health information in it. The secret (at least 16 characters) is never answered.',
+          `Points the team’s patient notifications at its SMS/e-mail service: a signed JSON POST per notification ({id, event: message | check_in | check_in_reminder, patientId, careTeamId, text, createdAt}; X-RPM-Signature as alert webhooks), with no health information in it. The secret (at least 16 characters) is never answered. A new secret for the same address does not leave a gap: for \`overlapHours\` (${DEFAULT_OVERLAP_HOURS} unless given) each notification carries a signature for each (\`v1=<new>,v1=<before>\`), so the service can switch over when it likes; \`overlapHours: 0\` stops the one before at once.`,
       },
       config: { access: { roles: ['admin'], scope: 'none', audit: 'patient_gateway.set', resourceType: 'care_team' } },
     },
@@ -65,7 +78,8 @@ export const patientGatewayRoutes: FastifyPluginAsyncZod<{ clinicalStore: Clinic
       await requireTeam(request, request.params.id);
       const problem = await webhookTargets.problemWithResolved(request.body.url);
       if (problem) throw new ApiError(API_ERRORS.VALIDATION, `body/url: ${problem}`);
-      await clinicalStore.patientNotifications.setGateway(request.params.id, request.body, requireUser(request).sub);
+      const { url, secret } = request.body;
+      await clinicalStore.patientNotifications.setGateway(request.params.id, { url, secret }, requireUser(request).sub, { previousSecretUntil: overlapEnd(request.body.overlapHours) });
       return answer(request.params.id);
     },
   );

@@ -6,13 +6,11 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { DEFAULT_OVERLAP_HOURS, MAX_WEBHOOKS, SIGNATURE_HEADER, WEBHOOK_TIMEOUT_MS, sendThrough, signWebhook, signingSecrets, storedPolicy, webhookUrl, type TeamWebhook, type WebhookTargetPolicy } from '../../rules/index.js';
-import { HOUR_MS } from '../../device-profiles/index.js';
 import { STORE_ERRORS, type ClinicalStore } from '../../store/index.js';
 import { API_ERRORS, ApiError } from '../errors.js';
 import { errorResponses } from '../schemas.js';
-import { idParams } from './shared.js';
+import { idParams, overlapEnd, overlapHours } from './shared.js';
 
-const MAX_OVERLAP_HOURS = 7 * 24;
 
 /** The event a test sends: no alert, so a receiver that handles only alert events ignores it. */
 export const TEST_EVENT = 'test';
@@ -87,7 +85,7 @@ export const teamWebhookRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
         body: z
           .object({
             url: z.string().min(1).max(2000),
-            overlapHours: z.number().int().min(0).max(MAX_OVERLAP_HOURS).default(DEFAULT_OVERLAP_HOURS).describe(`how long the secret before keeps signing too, for the receiver to switch over (0: at once, when it leaked); ${DEFAULT_OVERLAP_HOURS} when not given`),
+            overlapHours,
           })
           .strict(),
         response: {
@@ -99,16 +97,16 @@ export const teamWebhookRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
           ...errorResponses,
         },
         tags: ['care teams'],
-        description: `Gives the team's webhook at \`url\` a new signing secret (32 random bytes, base64url), answered this once, without a gap: for \`overlapHours\` (${DEFAULT_OVERLAP_HOURS} unless given, at most ${MAX_OVERLAP_HOURS}) every delivery carries two signatures, \`${SIGNATURE_HEADER}: t=…,v1=<new>,v1=<before>\`, and a callback signed with either is taken, so the receiver can move to the new secret when it likes. \`overlapHours: 0\` stops the secret before at once (it leaked). Rotating again during an overlap ends the older secret at once. 404 naming \`body/url\` when the team has no webhook there.`,
+        description: `Gives the team's webhook at \`url\` a new signing secret (32 random bytes, base64url), answered this once, without a gap: for \`overlapHours\` (${DEFAULT_OVERLAP_HOURS} unless given, at most a week) every delivery carries two signatures, \`${SIGNATURE_HEADER}: t=…,v1=<new>,v1=<before>\`, and a callback signed with either is taken, so the receiver can move to the new secret when it likes. \`overlapHours: 0\` stops the secret before at once (it leaked). Rotating again during an overlap ends the older secret at once. 404 naming \`body/url\` when the team has no webhook there.`,
       },
       config: { access: { ...ACCESS, audit: 'care_team.webhook.rotate' } },
     },
     async (request) => {
       request.auditResourceId = request.params.id;
-      const { url, overlapHours } = request.body;
+      const { url } = request.body;
       await webhookOf(request.params.id, url, 'body/url');
       const secret = randomBytes(32).toString('base64url');
-      const previousSecretUntil = overlapHours > 0 ? new Date(Date.now() + overlapHours * HOUR_MS).toISOString() : null;
+      const previousSecretUntil = overlapEnd(request.body.overlapHours) ?? null;
       await clinicalStore.careTeams.changeEscalationPolicy(request.params.id, (stored) => {
         const policy = storedPolicy(stored);
         const webhook = policy.webhooks.find((w) => w.url === url);

@@ -30,6 +30,7 @@ import { patientIdentifiersMigration } from './migrations/0024-patient-identifie
 import { readingSetAsidesMigration } from './migrations/0025-reading-set-asides.js';
 import { fhirDeliveryActionsMigration } from './migrations/0026-fhir-delivery-actions.js';
 import { readingMovesMigration } from './migrations/0027-reading-moves.js';
+import { gatewaySecretOverlapMigration } from './migrations/0028-gateway-secret-overlap.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -61,6 +62,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0025-reading-set-asides': readingSetAsidesMigration,
     '0026-fhir-delivery-actions': fhirDeliveryActionsMigration,
     '0027-reading-moves': readingMovesMigration,
+    '0028-gateway-secret-overlap': gatewaySecretOverlapMigration,
   };
 }
 

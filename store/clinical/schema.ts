@@ -210,6 +210,9 @@ export interface PatientGatewayTable {
   care_team_id: string;
   url: string;
   secret: string;
+  /** The secret before the last change of it, signing too until `previous_secret_until` (migration 0028). */
+  previous_secret: string | null;
+  previous_secret_until: string | null;
   updated_at: string;
   updated_by: string;
 }

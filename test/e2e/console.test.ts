@@ -960,6 +960,31 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
         await page.click('section.team-webhooks button:has-text("Remove it")');
         await page.waitForSelector('section.team-webhooks :text("No webhooks")');
         expect(((await call('GET', `/v1/care-teams/${teamId}`)) as { escalation: { webhooks: unknown[] } }).escalation.webhooks).toEqual([]);
+
+        // The team's SMS gateway, and a new secret for it: the one before signs too for a day.
+        await page.click('section.team-webhooks button:has-text("Close")');
+        await page.click('button[aria-label="Messages to patients of Team Webhook"]');
+        await page.waitForSelector('#gateway-url');
+        const sms = pager.replace('/pager', '/sms');
+        await page.fill('#gateway-url', sms);
+        await page.fill('#gateway-secret', 'the-first-gateway-secret');
+        await page.click('button:has-text("Save gateway")');
+        await page.waitForSelector(`.patient-messaging p:has-text("Notifications go to ${sms}")`);
+        expect(await page.locator('.patient-messaging .rotating').count()).toBe(0);
+        await page.fill('#gateway-url', sms);
+        await page.fill('#gateway-secret', 'the-second-gateway-secret');
+        await page.click('button:has-text("Save gateway")');
+        await page.waitForSelector('.patient-messaging .rotating:has-text("Signed with the secret before too until")');
+        expect(((await call('GET', `/v1/care-teams/${teamId}/patient-gateway`)) as { previousSecretUntil: string | null }).previousSecretUntil).not.toBeNull();
+        expect(await seriousViolations(page, 'patient-gateway-new-secret')).toEqual([]);
+        // Leaked: stopped at once.
+        await page.fill('#gateway-url', sms);
+        await page.fill('#gateway-secret', 'the-third-gateway-secret');
+        await page.check('#gateway-leaked');
+        await page.click('button:has-text("Save gateway")');
+        await page.waitForSelector('.patient-messaging .rotating', { state: 'detached' });
+        expect(((await call('GET', `/v1/care-teams/${teamId}/patient-gateway`)) as { previousSecretUntil: string | null }).previousSecretUntil).toBeNull();
+        expect(await page.isChecked('#gateway-leaked')).toBe(false);
       } finally {
         await context.close();
         receiver.closeAllConnections();

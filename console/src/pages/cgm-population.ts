@@ -7,11 +7,11 @@ import { useState } from 'preact/hooks';
 import type { CgmPopulationRow } from '../api-types.js';
 import { populationList, teamFilter, useCareTeams, usePatientsList, useTeamChoice } from '../population.js';
 import { html } from '../html.js';
+import { shortTime } from '../local-time.js';
 import { follow } from '../router.js';
 import { timeInRangesBar } from './cgm-panel.js';
 
 const PERIODS = [7, 14, 30, 90] as const;
-const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 /** Each target missed, as a clinician says it (the consensus's targets for most adults). */
 function flagText(flag: CgmPopulationRow['flags'][number], row: CgmPopulationRow): string {
@@ -122,7 +122,7 @@ export function CgmPopulationPage() {
                         <td>${row.summary.gmiPercent === null ? '—' : `${row.summary.gmiPercent} %`}</td>
                         <td>${row.summary.cvPercent === null ? '—' : `${row.summary.cvPercent} %`}</td>
                         <td>${row.summary.sensorWearPercent} %</td>
-                        <td>${row.lastReadingAt ? html`<time datetime=${row.lastReadingAt}>${time.format(new Date(row.lastReadingAt))}</time>` : 'none'}</td>
+                        <td>${row.lastReadingAt ? html`<time datetime=${row.lastReadingAt}>${shortTime.format(new Date(row.lastReadingAt))}</time>` : 'none'}</td>
                       </tr>
                     `,
                   )}

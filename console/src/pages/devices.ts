@@ -6,7 +6,8 @@ import type { Assignment, Device, HeldDevice, ListedDevice, PatientSummary } fro
 import { html } from '../html.js';
 import { readAllDevices, readAllPatients, WHOLE_LIST_CAP } from '../paged-list.js';
 import { follow } from '../router.js';
-import { agoText, batteryText, shortTime, silentDays } from '../device-health.js';
+import { agoText, batteryText, silentDays } from '../device-health.js';
+import { shortTime } from '../local-time.js';
 import { kindText } from '../reading-text.js';
 import { localDateValue } from '../local-time.js';
 import { bornText } from '../patient-identity.js';

@@ -6,6 +6,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, session } from '../api.js';
 import type { Message } from '../api-types.js';
 import { html } from '../html.js';
+import { shortTime } from '../local-time.js';
 import { latestOnly } from '../latest-answer.js';
 
 const MAX_CHARACTERS = 4_000;
@@ -24,7 +25,6 @@ function base64Of(file: File): Promise<string> {
     reader.readAsDataURL(file);
   });
 }
-const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 export function MessagesPanel({ patientId }: { patientId: string }) {
   const [messages, setMessages] = useState<Message[] | undefined>(undefined);
@@ -123,7 +123,7 @@ export function MessagesPanel({ patientId }: { patientId: string }) {
                   <p class="message-meta">
                     <strong>${message.senderRole === 'system' ? 'Automated message' : message.from === mySide ? 'You' : message.from === 'patient' ? 'Patient' : 'Care team'}</strong>
                     ${message.from === 'care_team' && mySide === 'care_team' && message.senderRole !== 'system' ? html` (${message.senderId})` : null} ·
-                    <time datetime=${message.sentAt}>${time.format(new Date(message.sentAt))}</time>
+                    <time datetime=${message.sentAt}>${shortTime.format(new Date(message.sentAt))}</time>
                     ${message.from === mySide ? html` · ${message.readAt ? 'read' : message.deliveredAt ? 'delivered' : 'sent'}` : null}
                   </p>
                   ${message.text ? html`<p class="message-text">${message.text}</p>` : null}

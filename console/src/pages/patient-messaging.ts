@@ -5,6 +5,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, session } from '../api.js';
 import type { CareTeam, MessageTemplate } from '../api-types.js';
 import { html } from '../html.js';
+import { shortTime } from '../local-time.js';
+import { DEFAULT_OVERLAP_HOURS } from '../../../rules/webhook-count.js';
 
 interface TemplatesAnswer {
   keys: { key: string; variables: Record<string, string>; shipped: MessageTemplate[] }[];
@@ -13,6 +15,8 @@ interface TemplatesAnswer {
 
 interface GatewayAnswer {
   url: string | null;
+  /** Until when the secret before the last change of it signs too. */
+  previousSecretUntil: string | null;
   updatedAt: string | null;
   notifications: { event: string; status: string }[];
 }
@@ -59,7 +63,7 @@ export function PatientMessaging({ team, onDone }: { team: CareTeam; onDone: () 
   const [templates, setTemplates] = useState<TemplatesAnswer | undefined>(undefined);
   const [gateway, setGateway] = useState<GatewayAnswer | undefined>(undefined);
   const [language, setLanguage] = useState('en');
-  const [gatewayForm, setGatewayForm] = useState({ url: '', secret: '' });
+  const [gatewayForm, setGatewayForm] = useState({ url: '', secret: '', leaked: false });
   const [error, setError] = useState<string | undefined>(undefined);
   const isAdmin = session.me?.user.role === 'admin';
   const base = `/v1/care-teams/${encodeURIComponent(team.id)}`;
@@ -72,8 +76,9 @@ export function PatientMessaging({ team, onDone }: { team: CareTeam; onDone: () 
     event.preventDefault();
     setError(undefined);
     try {
-      setGateway(await api<GatewayAnswer>('PUT', `${base}/patient-gateway`, gatewayForm));
-      setGatewayForm({ url: '', secret: '' });
+      const { leaked, ...gatewayChange } = gatewayForm;
+      setGateway(await api<GatewayAnswer>('PUT', `${base}/patient-gateway`, { ...gatewayChange, ...(leaked ? { overlapHours: 0 } : {}) }));
+      setGatewayForm({ url: '', secret: '', leaked: false });
     } catch (failure) {
       setError((failure as Error).message);
     }
@@ -90,10 +95,13 @@ export function PatientMessaging({ team, onDone }: { team: CareTeam; onDone: () 
       : html`<p aria-busy="true">Loading…</p>`}
     <h3>SMS or e-mail gateway</h3>
     <p>${gateway?.url ? html`Notifications go to <code>${gateway.url}</code>: of the latest ${gateway.notifications.length}, ${delivered} delivered, ${failed} failed. They say only that something is waiting, never what.` : 'None: patients hear of new messages and check-ins in their app and on their page only.'}</p>
+    ${gateway?.previousSecretUntil ? html`<p class="hint rotating">Signed with the secret before too until ${shortTime.format(new Date(gateway.previousSecretUntil))}.</p>` : null}
     ${isAdmin
       ? html`<form class="create-person" onSubmit=${saveGateway}>
           <label for="gateway-url">Gateway URL (https)</label><input id="gateway-url" type="url" required value=${gatewayForm.url} onInput=${(e: Event) => setGatewayForm({ ...gatewayForm, url: (e.target as HTMLInputElement).value })} />
-          <label for="gateway-secret">Signing secret (at least 16 characters; not shown again)</label><input id="gateway-secret" type="password" autocomplete="new-password" required minLength=${16} value=${gatewayForm.secret} onInput=${(e: Event) => setGatewayForm({ ...gatewayForm, secret: (e.target as HTMLInputElement).value })} />
+          <label for="gateway-secret">Signing secret (at least 16 characters; not shown again)</label><input id="gateway-secret" type="password" autocomplete="new-password" required minLength=${16} aria-describedby="gateway-secret-hint" value=${gatewayForm.secret} onInput=${(e: Event) => setGatewayForm({ ...gatewayForm, secret: (e.target as HTMLInputElement).value })} />
+          <p class="hint" id="gateway-secret-hint">A new secret for the same address: the one before signs too for ${DEFAULT_OVERLAP_HOURS} hours, so the service keeps working while it switches over.</p>
+          <label class="check"><input id="gateway-leaked" type="checkbox" checked=${gatewayForm.leaked} onChange=${(e: Event) => setGatewayForm({ ...gatewayForm, leaked: (e.target as HTMLInputElement).checked })} /> The secret before leaked: stop it at once</label>
           <button type="submit">Save gateway</button>
         </form>`
       : null}

@@ -10,12 +10,12 @@ import { ShownOnce } from '../admin-actions.js';
 import { fieldErrors } from '../field-errors.js';
 import { formFields } from '../form-field.js';
 import { html } from '../html.js';
+import { shortTime } from '../local-time.js';
 import { DEFAULT_OVERLAP_HOURS, MAX_WEBHOOKS } from '../../../rules/webhook-count.js';
 
 type Webhook = { url: string; previousSecretUntil?: string };
 type Rotated = { url: string; secret: string; previousSecretUntil: string | null };
 
-const until = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 type TestAnswer = { url: string; delivered: boolean; status: number | null; problem: string | null; milliseconds: number };
 
@@ -104,7 +104,7 @@ export function TeamWebhooks({ team, onDone, onChanged }: { team: CareTeam; onDo
       ? html`<${ShownOnce} label="New webhook signing secret" value=${rotated.secret}>
           <strong>New signing secret of ${rotated.url}</strong>: shown this once. Give it to the receiver.
           ${rotated.previousSecretUntil
-            ? ` Until ${until.format(new Date(rotated.previousSecretUntil))} each alert is signed with both the new and the old secret, so the receiver keeps working while it switches over; after that, with the new one only.`
+            ? ` Until ${shortTime.format(new Date(rotated.previousSecretUntil))} each alert is signed with both the new and the old secret, so the receiver keeps working while it switches over; after that, with the new one only.`
             : ' The old secret stopped at once: the receiver refuses alerts until it has the new one.'}
         </${ShownOnce}>`
       : null}
@@ -117,7 +117,7 @@ export function TeamWebhooks({ team, onDone, onChanged }: { team: CareTeam; onDo
               <button type="button" class="secondary" disabled=${busy} aria-label=${`Send a test to ${target}`} onClick=${() => void test(target)}>Send a test</button>
               <button type="button" class="secondary" disabled=${busy} aria-label=${`New secret for ${target}`} aria-expanded=${rotating === target} onClick=${() => toggle(target, rotating, setRotating)}>New secret…</button>
               <button type="button" class="secondary" disabled=${busy} aria-label=${`Remove ${target}`} aria-expanded=${removing === target} onClick=${() => toggle(target, removing, setRemoving)}>Remove…</button>
-              ${previousSecretUntil ? html`<p class="hint rotating">Signed with the old secret too until ${until.format(new Date(previousSecretUntil))}.</p>` : null}
+              ${previousSecretUntil ? html`<p class="hint rotating">Signed with the old secret too until ${shortTime.format(new Date(previousSecretUntil))}.</p>` : null}
               ${tested[target] ? html`<p class="hint" role="status">${tested[target]}</p>` : null}
               ${rotating === target
                 ? html`<div class="confirm">

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { api } from '../api.js';
 import type { BillingProgressRow, TriageRow, UnreadThread } from '../api-types.js';
 import { html } from '../html.js';
+import { shortTime } from '../local-time.js';
 import { latestOnly } from '../latest-answer.js';
 import { useAlertChanges } from '../live-alerts.js';
 import { follow } from '../router.js';
@@ -11,7 +12,6 @@ import { paceSummary } from '../pace-text.js';
 import { teamFilter, useCareTeams, useTeamChoice } from '../population.js';
 import { counted } from '../counted.js';
 
-const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 /** Days with readings change with readings, not alerts: read again every few minutes, not on each alert. */
 const PACE_REFRESH_MS = 5 * 60_000;
 
@@ -140,7 +140,7 @@ export function Triage() {
             <ul>
               ${unreadShown.map(
                 (thread) =>
-                  html`<li data-unread=${thread.patientId}><a href=${`/patients/${encodeURIComponent(thread.patientId)}`} onClick=${follow}>${thread.patientName}</a>: ${thread.unread} unread since <time datetime=${thread.oldestUnreadAt}>${time.format(new Date(thread.oldestUnreadAt))}</time></li>`,
+                  html`<li data-unread=${thread.patientId}><a href=${`/patients/${encodeURIComponent(thread.patientId)}`} onClick=${follow}>${thread.patientName}</a>: ${thread.unread} unread since <time datetime=${thread.oldestUnreadAt}>${shortTime.format(new Date(thread.oldestUnreadAt))}</time></li>`,
               )}
             </ul>
           </section>`
@@ -163,7 +163,7 @@ export function Triage() {
                         <td><span class=${`badge severity-${row.worstSeverity}`}>${severityText(row.worstSeverity)}</span> ${worstOpenAlert(row)?.summary ?? ''}</td>
                         <td>${row.openAlerts}</td>
                         <td>${row.unacknowledged}</td>
-                        <td><time datetime=${row.lastActivityAt}>${time.format(new Date(row.lastActivityAt))}</time></td>
+                        <td><time datetime=${row.lastActivityAt}>${shortTime.format(new Date(row.lastActivityAt))}</time></td>
                         ${paces ? html`<td class="pace-cell">${paceOf(row.patientId)}</td>` : null}
                       </tr>
                     `,

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { nowInstant, toInstant } from '../../time.js';
 import { OutboxAttempts } from './outbox-attempts.js';
-import type { ClinicalDatabase, PatientNotificationTable } from '../schema.js';
+import type { ClinicalDatabase, PatientGatewayTable, PatientNotificationTable } from '../schema.js';
 import { pageSize } from './pagination.js';
 
 export const PATIENT_NOTIFICATION_EVENTS = ['message', 'check_in', 'check_in_reminder'] as const;
@@ -25,6 +25,9 @@ export interface PatientGateway {
   careTeamId: string;
   url: string;
   secret: string;
+  /** The secret before a change of it, signing too until `previousSecretUntil` (its receiver switches over). */
+  previousSecret?: string;
+  previousSecretUntil?: string;
   updatedAt: string;
   updatedBy: string;
 }
@@ -79,6 +82,17 @@ export async function notifyPatientGateway(db: Kysely<ClinicalDatabase>, patient
     .execute();
 }
 
+function toGateway(row: Selectable<PatientGatewayTable>): PatientGateway {
+  return {
+    careTeamId: row.care_team_id,
+    url: row.url,
+    secret: row.secret,
+    ...(row.previous_secret !== null && row.previous_secret_until !== null ? { previousSecret: row.previous_secret, previousSecretUntil: row.previous_secret_until } : {}),
+    updatedAt: row.updated_at,
+    updatedBy: row.updated_by,
+  };
+}
+
 export class PatientNotificationRepository {
   /** A due row's attempts: claim, delivered, failed. */
   readonly attempts: OutboxAttempts<string>;
@@ -89,17 +103,34 @@ export class PatientNotificationRepository {
 
   async gateway(careTeamId: string): Promise<PatientGateway | undefined> {
     const row = await this.db.selectFrom('patient_gateways').selectAll().where('care_team_id', '=', careTeamId).executeTakeFirst();
-    return row && { careTeamId: row.care_team_id, url: row.url, secret: row.secret, updatedAt: row.updated_at, updatedBy: row.updated_by };
+    return row && toGateway(row);
   }
 
-  async setGateway(careTeamId: string, gateway: { url: string; secret: string }, by: string): Promise<PatientGateway> {
+  /**
+   * Sets the team's gateway. A new secret for the same address keeps the one before signing until
+   * `previousSecretUntil` (none: it stops at once); the same secret again keeps what was set; another
+   * address starts afresh (the old receiver has no use for either).
+   */
+  async setGateway(careTeamId: string, gateway: { url: string; secret: string }, by: string, options: { previousSecretUntil?: string } = {}): Promise<PatientGateway> {
     const at = nowInstant();
-    await this.db
-      .insertInto('patient_gateways')
-      .values({ care_team_id: careTeamId, url: gateway.url, secret: gateway.secret, updated_at: at, updated_by: by })
-      .onConflict((oc) => oc.column('care_team_id').doUpdateSet({ url: gateway.url, secret: gateway.secret, updated_at: at, updated_by: by }))
-      .execute();
-    return { careTeamId, ...gateway, updatedAt: at, updatedBy: by };
+    const until = options.previousSecretUntil === undefined ? null : toInstant(options.previousSecretUntil, 'previousSecretUntil');
+    return this.db.transaction().execute(async (trx) => {
+      const before = await trx.selectFrom('patient_gateways').selectAll().where('care_team_id', '=', careTeamId).executeTakeFirst();
+      const sameReceiver = before?.url === gateway.url;
+      const previous =
+        sameReceiver && before.secret === gateway.secret
+          ? { previous_secret: before.previous_secret, previous_secret_until: before.previous_secret_until }
+          : sameReceiver && until
+            ? { previous_secret: before.secret, previous_secret_until: until }
+            : { previous_secret: null, previous_secret_until: null };
+      const row = { care_team_id: careTeamId, url: gateway.url, secret: gateway.secret, ...previous, updated_at: at, updated_by: by };
+      await trx
+        .insertInto('patient_gateways')
+        .values(row)
+        .onConflict((oc) => oc.column('care_team_id').doUpdateSet({ url: row.url, secret: row.secret, previous_secret: row.previous_secret, previous_secret_until: row.previous_secret_until, updated_at: at, updated_by: by }))
+        .execute();
+      return toGateway(row);
+    });
   }
 
   /** Removes the team's gateway; its queued notifications are not sent (true when there was one). */

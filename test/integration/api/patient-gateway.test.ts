@@ -119,6 +119,45 @@ function gatewaySuite(store: 'sqlite' | 'postgres'): void {
     await app.request('POST', `/v1/patients/${patientId}/messages`, { token: nurse, body: { text: 'And another.' } });
     expect(await app.clinicalStore.patientNotifications.ofTeam(app.teamId)).toHaveLength(after.length);
   }, 40_000);
+
+  it('keeps the secret before a new one signing for the overlap, both in each notification; none when it leaked', async () => {
+    const admin = await app.token('admin');
+    const teamId = (await app.clinicalStore.careTeams.create({ name: 'Texting team' })).id;
+    const nurse = await app.token('nurse', [teamId], 'nurse-texting');
+    const gatewayPath = `/v1/care-teams/${teamId}/patient-gateway`;
+    const patientId = ((await app.request('POST', '/v1/patients', { token: nurse, body: { name: 'Tere Texted', birthDate: '1949-03-04', timezone: 'Europe/Madrid', careTeamId: teamId } })).body as { id: string }).id;
+    /** The next notification the receiver gets after the team writes to the patient. */
+    const nextNotification = async () => {
+      const before = received.length;
+      expect((await app.request('POST', `/v1/patients/${patientId}/messages`, { token: nurse, body: { text: 'Please call us.' } })).status).toBe(201);
+      return eventually(() => received.slice(before).find((r) => (JSON.parse(r.body) as { careTeamId: string }).careTeamId === teamId), 15_000);
+    };
+    const valid = (secret: string, r: Received) => verifyWebhookSignature(secret, r.body, r.signature, Math.floor(Date.now() / 1000));
+    const first = 'first-gateway-secret-1234';
+    const second = 'second-gateway-secret-1234';
+    const third = 'third-gateway-secret-12345';
+
+    expect(await app.request('PUT', gatewayPath, { token: admin, body: { url, secret: first } })).toMatchObject({ status: 200, body: { url, previousSecretUntil: null } });
+    const changed = await app.request('PUT', gatewayPath, { token: admin, body: { url, secret: second } });
+    expect(changed).toMatchObject({ status: 200, body: { url, previousSecretUntil: expect.any(String) } });
+    expect(Math.abs(Date.parse((changed.body as { previousSecretUntil: string }).previousSecretUntil) - (Date.now() + 24 * 60 * MINUTE))).toBeLessThan(MINUTE);
+    expect(JSON.stringify(changed.body)).not.toMatch(/gateway-secret/);
+    const overlapping = await nextNotification();
+    expect(overlapping.signature).toMatch(/^t=\d+,v1=[0-9a-f]{64},v1=[0-9a-f]{64}$/);
+    expect([valid(second, overlapping), valid(first, overlapping)]).toEqual([true, true]);
+    // The same secret again (another field's change) keeps the overlap as it was.
+    expect(await app.request('PUT', gatewayPath, { token: admin, body: { url, secret: second } })).toMatchObject({ body: { previousSecretUntil: (changed.body as { previousSecretUntil: string }).previousSecretUntil } });
+
+    // Leaked: the one before stops at once.
+    expect(await app.request('PUT', gatewayPath, { token: admin, body: { url, secret: third, overlapHours: 0 } })).toMatchObject({ status: 200, body: { previousSecretUntil: null } });
+    const leaked = await nextNotification();
+    expect(leaked.signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    expect([third, second, first].map((secret) => valid(secret, leaked))).toEqual([true, false, false]);
+    const tooLong = await app.request('PUT', gatewayPath, { token: admin, body: { url, secret: first, overlapHours: 169 } });
+    expect([tooLong.status, (tooLong.body as { message: string }).message]).toEqual([400, expect.stringMatching(/^body\/overlapHours/)]);
+    // Another address starts afresh: its receiver never had the one before.
+    expect(await app.request('PUT', gatewayPath, { token: admin, body: { url: `${url}-elsewhere`, secret: first } })).toMatchObject({ status: 200, body: { previousSecretUntil: null } });
+  }, 40_000);
 }
 
 describe('patient gateway, SQLite clinical store', () => gatewaySuite('sqlite'));
