@@ -77,6 +77,52 @@ export const teamWebhookRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalS
     },
   );
 
+  app.get(
+    '/v1/care-teams/:id/webhooks/deliveries',
+    {
+      schema: {
+        params: idParams,
+        querystring: z.object({ url: z.string().min(1).max(2000), limit: z.coerce.number().int().min(1).max(100).default(20) }).strict(),
+        response: {
+          200: z.object({
+            url: z.string(),
+            counts: z.object({ delivered: z.number().int(), waiting: z.number().int(), failed: z.number().int() }).describe('of the deliveries answered'),
+            deliveries: z.array(
+              z.object({
+                id: z.number(),
+                alertId: z.string(),
+                event: z.string(),
+                status: z.enum(['pending', 'sending', 'delivered', 'failed']),
+                attempts: z.number().int(),
+                nextAttemptAt: z.string().nullable(),
+                lastError: z.string().nullable(),
+                createdAt: z.string(),
+                deliveredAt: z.string().nullable(),
+              }),
+            ),
+          }),
+          ...errorResponses,
+        },
+        tags: ['care teams'],
+        description:
+          'How the team’s latest alert deliveries to its webhook at `url` fared, newest first (`limit`, 20 unless given, at most 100): delivered, waiting (to be sent, or retried after a failure: `attempts`, `nextAttemptAt`), or failed for good after 20 attempts. No alert’s content: what was sent is the alert’s, read on its page. A failure says the same words whatever went wrong (the stored errors must not map what answers where); **Send a test** says what the receiver answers. 404 naming `querystring/url` when the team has no webhook there.',
+      },
+      config: { access: { ...ACCESS, audit: 'care_team.webhook.deliveries' } },
+    },
+    async (request) => {
+      request.auditResourceId = request.params.id;
+      const { url, limit } = request.query;
+      await webhookOf(request.params.id, url, 'querystring/url');
+      const latest = await clinicalStore.deliveries.list({ careTeamIds: [request.params.id], channel: 'webhook', target: url, limit });
+      const count = (...statuses: string[]) => latest.filter((d) => statuses.includes(d.status)).length;
+      return {
+        url,
+        counts: { delivered: count('delivered'), waiting: count('pending', 'sending'), failed: count('failed') },
+        deliveries: latest.map(({ id, alertId, event, status, attempts, nextAttemptAt, lastError, createdAt, deliveredAt }) => ({ id, alertId, event, status, attempts, nextAttemptAt, lastError, createdAt, deliveredAt })),
+      };
+    },
+  );
+
   app.post(
     '/v1/care-teams/:id/webhooks/rotate',
     {

@@ -31,6 +31,7 @@ import { readingSetAsidesMigration } from './migrations/0025-reading-set-asides.
 import { fhirDeliveryActionsMigration } from './migrations/0026-fhir-delivery-actions.js';
 import { readingMovesMigration } from './migrations/0027-reading-moves.js';
 import { gatewaySecretOverlapMigration } from './migrations/0028-gateway-secret-overlap.js';
+import { deliveriesByTargetMigration } from './migrations/0029-deliveries-by-target.js';
 import { STORE_ERRORS } from '../errors.js';
 
 function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> {
@@ -63,6 +64,7 @@ function clinicalMigrations(dialect: SqlDialectName): Record<string, Migration> 
     '0026-fhir-delivery-actions': fhirDeliveryActionsMigration,
     '0027-reading-moves': readingMovesMigration,
     '0028-gateway-secret-overlap': gatewaySecretOverlapMigration,
+    '0029-deliveries-by-target': deliveriesByTargetMigration,
   };
 }
 

@@ -956,6 +956,18 @@ function consoleSuite(store: 'sqlite' | 'postgres'): void {
         expect(signatures).toHaveLength(3);
         const [t2, newSignature, oldSignature] = signatures.map((part) => part.split('=')[1]!);
         expect([newSignature, oldSignature]).toEqual([renewed, secret].map((key) => createHmac('sha256', key).update(`${t2}.${received[1]!.body}`).digest('hex')));
+        // How the alerts sent to it fared, on its row: none yet; then a patient's low glucose, delivered.
+        expect(await page.textContent('section.team-webhooks ul.webhooks .fared')).toBe('No alert has been sent here yet.');
+        const hooked = (await call('POST', '/v1/patients', { name: 'Wen Webhook', birthDate: '1950-05-06', timezone: 'America/Chicago', careTeamId: teamId, enrolledAt: '2026-09-01T00:00:00Z' })) as { id: string };
+        const hookMeter = unique('meter-w');
+        publish(hookMeter, await provision(hookMeter, 'glucose', hooked.id), { readingId: 'w-1', kind: 'glucose', measuredAt: new Date(Date.now() - 60_000).toISOString(), unit: 'mg/dL', value: 62 });
+        // The receiver has it before the platform records the answer: the record is what the row reads.
+        await eventually(async () => (((await call('GET', `/v1/care-teams/${teamId}/webhooks/deliveries?url=${encodeURIComponent(pager)}`)) as { counts: { delivered: number } }).counts.delivered === 1 ? true : undefined), 15_000);
+        await page.click('section.team-webhooks button:has-text("Close")');
+        await page.click('button[aria-label="Webhooks of Team Webhook"]');
+        await page.waitForSelector('section.team-webhooks ul.webhooks .fared:has-text("Latest 1 alert delivery: 1 delivered, 0 waiting, 0 failed. The last delivered at")');
+        expect(await seriousViolations(page, 'care-team-webhooks-fared')).toEqual([]);
+        await page.locator('section.team-webhooks').screenshot({ path: join(screenshots, 'care-team-webhooks-fared.png') });
         await page.click(`button[aria-label="Remove ${pager}"]`);
         await page.click('section.team-webhooks button:has-text("Remove it")');
         await page.waitForSelector('section.team-webhooks :text("No webhooks")');

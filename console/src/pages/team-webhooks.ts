@@ -3,7 +3,7 @@
 // webhook** shows the signing secret the platform made for it this once. Before, webhooks were an
 // API task: PATCH with every webhook's secret, which nobody can read back. A new secret comes with a
 // day when the one before signs too (the receiver switches over meanwhile), or none when it leaked.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiFailure, api } from '../api.js';
 import type { CareTeam } from '../api-types.js';
 import { ShownOnce } from '../admin-actions.js';
@@ -11,6 +11,8 @@ import { fieldErrors } from '../field-errors.js';
 import { formFields } from '../form-field.js';
 import { html } from '../html.js';
 import { shortTime } from '../local-time.js';
+import { whileCurrent } from '../latest-answer.js';
+import { webhookDeliveriesText, type WebhookDeliveries } from '../webhook-deliveries.js';
 import { DEFAULT_OVERLAP_HOURS, MAX_WEBHOOKS } from '../../../rules/webhook-count.js';
 
 type Webhook = { url: string; previousSecretUntil?: string };
@@ -36,6 +38,19 @@ export function TeamWebhooks({ team, onDone, onChanged }: { team: CareTeam; onDo
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
   const path = `/v1/care-teams/${encodeURIComponent(team.id)}/webhooks`;
+  // How each webhook's latest alert deliveries fared, asked when the panel opens and for one added.
+  const [fared, setFared] = useState<Record<string, string>>({});
+  const urls = webhooks.map((w) => w.url).join('\n');
+  useEffect(() => {
+    const answer = whileCurrent();
+    for (const { url: target } of webhooks) {
+      api<WebhookDeliveries>('GET', `${path}/deliveries?url=${encodeURIComponent(target)}`).then(
+        answer((found) => setFared((before) => ({ ...before, [target]: webhookDeliveriesText(found) }))),
+        answer((failure: Error) => setFared((before) => ({ ...before, [target]: `How its deliveries fared could not be read: ${failure.message}` }))),
+      );
+    }
+    return answer.stale;
+  }, [path, urls]);
   const act = async (action: () => Promise<void>) => {
     setBusy(true);
     setErrors({});
@@ -117,6 +132,7 @@ export function TeamWebhooks({ team, onDone, onChanged }: { team: CareTeam; onDo
               <button type="button" class="secondary" disabled=${busy} aria-label=${`Send a test to ${target}`} onClick=${() => void test(target)}>Send a test</button>
               <button type="button" class="secondary" disabled=${busy} aria-label=${`New secret for ${target}`} aria-expanded=${rotating === target} onClick=${() => toggle(target, rotating, setRotating)}>New secret…</button>
               <button type="button" class="secondary" disabled=${busy} aria-label=${`Remove ${target}`} aria-expanded=${removing === target} onClick=${() => toggle(target, removing, setRemoving)}>Remove…</button>
+              ${fared[target] ? html`<p class="hint fared">${fared[target]}</p>` : null}
               ${previousSecretUntil ? html`<p class="hint rotating">Signed with the old secret too until ${shortTime.format(new Date(previousSecretUntil))}.</p>` : null}
               ${tested[target] ? html`<p class="hint" role="status">${tested[target]}</p>` : null}
               ${rotating === target

@@ -102,11 +102,14 @@ export class NotificationDeliveryRepository {
   }
 
   /** Newest first: failures visible to the care team's admins. */
-  async list(filter: { status?: DeliveryStatus; careTeamIds?: readonly string[]; limit?: number } = {}): Promise<NotificationDelivery[]> {
+  /** The latest deliveries, newest first: of a status, of some teams, to one channel's target (a team's webhook). */
+  async list(filter: { status?: DeliveryStatus; careTeamIds?: readonly string[]; channel?: string; target?: string; limit?: number } = {}): Promise<NotificationDelivery[]> {
     if (filter.careTeamIds && filter.careTeamIds.length === 0) return [];
     let query = this.db.selectFrom('notification_deliveries').selectAll().orderBy('id', 'desc').limit(filter.limit ?? 100);
     if (filter.status) query = query.where('status', '=', filter.status);
     if (filter.careTeamIds) query = query.where('care_team_id', 'in', filter.careTeamIds);
+    if (filter.channel) query = query.where('channel', '=', filter.channel);
+    if (filter.target) query = query.where('target', '=', filter.target);
     return (await query.execute()).map(toDelivery);
   }
 }

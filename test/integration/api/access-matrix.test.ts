@@ -97,6 +97,14 @@ const CASES: Case[] = [
     },
     expected: adminOnly,
   },
+  {
+    route: 'GET /v1/care-teams/:id/webhooks/deliveries',
+    prepare: async () => {
+      const { id } = await app.clinicalStore.careTeams.create({ name: 'Fresh', escalationPolicy: { webhooks: [{ url: 'https://93.184.216.34/hook', secret: 'a-secret-of-at-least-16' }] } });
+      return { method: 'GET', path: `/v1/care-teams/${id}/webhooks/deliveries?url=${encodeURIComponent('https://93.184.216.34/hook')}` };
+    },
+    expected: adminOnly,
+  },
   { route: 'GET /v1/care-teams', prepare: async () => ({ method: 'GET', path: '/v1/care-teams' }), expected: { admin: 200, nurseA: 200, physicianA: 200, billingA: 200, nurseB: 200, physicianB: 200 } },
   {
     route: 'POST /v1/patients',

@@ -196,6 +196,43 @@ function webhookSuite(store: 'sqlite' | 'postgres'): void {
     expect(audit.map((r) => `${r.actorRole} ${r.outcome}`).sort()).toEqual(['admin allowed', 'admin allowed', 'admin denied', 'nurse denied']);
   }, 40_000);
 
+  it('says how the latest deliveries to each webhook fared: delivered, or waiting to be retried, without the alert’s content', async () => {
+    const teamId = (await app.clinicalStore.careTeams.create({ id: unique('team-fared'), name: 'Faring team' })).id;
+    const admin = await app.token('admin');
+    const nurse = await app.token('nurse', [teamId], 'nurse-fared');
+    const path = `/v1/care-teams/${teamId}/webhooks`;
+    const fine = `${base}/fared-fine`;
+    const broken = `${base}/fared-broken`;
+    answers.set('/fared-broken', 503);
+    for (const url of [fine, broken]) expect((await app.request('POST', path, { token: admin, body: { url } })).status).toBe(201);
+    const deliveriesTo = async (url: string, query = '') => app.request('GET', `${path}/deliveries?url=${encodeURIComponent(url)}${query}`, { token: admin });
+    expect((await deliveriesTo(fine)).body).toEqual({ url: fine, counts: { delivered: 0, waiting: 0, failed: 0 }, deliveries: [] });
+
+    await lowGlucoseOf(teamId, admin, nurse);
+    const delivered = await eventually(async () => {
+      const answer = (await deliveriesTo(fine)).body as { counts: { delivered: number }; deliveries: { event: string; status: string }[] };
+      return answer.counts.delivered >= 1 ? answer : undefined;
+    }, 15_000);
+    expect(delivered.deliveries.at(-1)).toMatchObject({ event: 'opened', status: 'delivered', attempts: 1, lastError: null, deliveredAt: expect.any(String) });
+    const failing = await eventually(async () => {
+      const answer = (await deliveriesTo(broken)).body as { counts: { waiting: number }; deliveries: { attempts: number }[] };
+      return answer.deliveries[0] && answer.deliveries[0].attempts >= 1 ? answer : undefined;
+    }, 15_000);
+    expect(failing.counts).toEqual({ delivered: 0, waiting: failing.deliveries.length, failed: 0 });
+    expect(failing.deliveries.at(-1)).toMatchObject({ event: 'opened', status: expect.stringMatching(/^(pending|sending)$/), lastError: 'webhook delivery failed; the platform log has the detail', deliveredAt: null });
+    // Neither the patient nor the reading: only what happened to the delivery.
+    expect(JSON.stringify(failing)).not.toMatch(/Hana|glucose|mg\/dL|summary/);
+    expect(((await deliveriesTo(fine, '&limit=1')).body as { deliveries: unknown[] }).deliveries).toHaveLength(1);
+
+    expect((await app.request('GET', `${path}/deliveries?url=${encodeURIComponent(fine)}`, { token: nurse })).status).toBe(403);
+    const unknown = await deliveriesTo(`${base}/not-a-webhook`);
+    expect([unknown.status, message(unknown.body)]).toEqual([404, expect.stringContaining('querystring/url: ')]);
+    const tooMany = await deliveriesTo(fine, '&limit=101');
+    expect([tooMany.status, message(tooMany.body)]).toEqual([400, expect.stringContaining('limit')]);
+    // The broken receiver would be retried for hours: taken away, its deliveries stop.
+    expect((await app.request('DELETE', `${path}?url=${encodeURIComponent(broken)}`, { token: admin })).status).toBe(204);
+  }, 40_000);
+
   it('keeps both webhooks when two admins add one each at the same moment', async () => {
     const teamId = (await app.clinicalStore.careTeams.create({ id: unique('team-race'), name: 'Raced team' })).id;
     const admin = await app.token('admin');
