@@ -67,7 +67,7 @@ export const careTeamRoutes: FastifyPluginAsyncZod<{ clinicalStore: ClinicalStor
     const change = request.body.escalation;
     if (change) await checkWebhooks(webhookTargets, change.webhooks ?? []);
     let team = await clinicalStore.careTeams.update(request.params.id, { name: request.body.name });
-    // Compare-and-set, as the webhook routes write: a webhook added meanwhile is kept when only the tiers change.
+    // Changed under the team row's lock, as the webhook routes change it: a webhook added meanwhile is kept when only the tiers change.
     if (change) {
       team = await clinicalStore.careTeams.changeEscalationPolicy(request.params.id, (stored) => {
         const kept = storedPolicy(stored);

@@ -11,7 +11,6 @@ import { API_ERRORS, ApiError } from '../errors.js';
 import { errorResponses } from '../schemas.js';
 import { idParams, overlapEnd, overlapHours } from './shared.js';
 
-
 /** The event a test sends: no alert, so a receiver that handles only alert events ignores it. */
 export const TEST_EVENT = 'test';
 

@@ -18,7 +18,6 @@ import { DEFAULT_OVERLAP_HOURS, MAX_WEBHOOKS } from '../../../rules/webhook-coun
 type Webhook = { url: string; previousSecretUntil?: string };
 type Rotated = { url: string; secret: string; previousSecretUntil: string | null };
 
-
 type TestAnswer = { url: string; delivered: boolean; status: number | null; problem: string | null; milliseconds: number };
 
 /** What a test's answer says, in words. */
